@@ -1,0 +1,23 @@
+"""The REST API under /api/v1 (django-ninja). Its OpenAPI schema is committed in docs/api."""
+
+from ninja import NinjaAPI
+
+from leadflow import __version__
+from leadflow.contacts.api import router as contacts_router
+from leadflow.core.api import ApiKeyAuth, install_error_handlers
+from leadflow.core.api import router as workspace_router
+
+api = NinjaAPI(
+    title="LeadFlow API",
+    version="1",
+    description=(
+        "Contacts, companies and custom fields of one workspace. Authenticate with "
+        "`Authorization: Bearer <api key>`. Errors are application/problem+json. "
+        f"LeadFlow {__version__}."
+    ),
+    auth=ApiKeyAuth(),
+    urls_namespace="api",
+)
+install_error_handlers(api)
+api.add_router("/", workspace_router)
+api.add_router("/", contacts_router)

@@ -1,0 +1,502 @@
+"""REST endpoints for contacts, companies, custom fields and duplicates (/api/v1)."""
+
+import datetime as dt
+from typing import Any, Literal
+
+from django.http import HttpRequest, HttpResponse
+from ninja import Field, Query, Router, Schema
+
+from leadflow.contacts import selectors, services
+from leadflow.contacts.models import Activity, Company, Contact, CustomField
+from leadflow.core.api import StrictSchema, json_response, require_scope
+from leadflow.core.errors import FieldError, ValidationFailed
+from leadflow.core.idempotency import idempotent
+from leadflow.core.models import ApiScope
+
+router = Router()
+READ, WRITE = ApiScope.CONTACTS_READ, ApiScope.CONTACTS_WRITE
+SETTINGS_READ, SETTINGS_WRITE = ApiScope.SETTINGS_READ, ApiScope.SETTINGS_WRITE
+
+
+# --- schemas -------------------------------------------------------------------------------
+
+
+class CompanyRef(Schema):
+    id: int
+    name: str
+    domain: str | None
+
+
+class OwnerRef(Schema):
+    id: int
+    email: str
+
+
+class ContactOut(Schema):
+    id: int
+    email: str | None
+    phone: str | None
+    first_name: str
+    last_name: str
+    job_title: str
+    company: CompanyRef | None
+    country: str
+    owner: OwnerRef | None
+    tags: list[str]
+    lifecycle_stage: str
+    temperature: str
+    consent_status: str
+    first_touch_source: str
+    first_touch_medium: str
+    first_touch_campaign: str
+    last_touch_source: str
+    last_touch_medium: str
+    last_touch_campaign: str
+    custom_fields: dict[str, Any]
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+    @staticmethod
+    def resolve_tags(contact: Contact) -> list[str]:
+        return [tag.name for tag in contact.tags.all()]
+
+
+Stage = Literal[
+    "subscriber", "lead", "mql", "sql", "opportunity", "customer", "nurture", "disqualified"
+]
+TemperatureValue = Literal["cold", "warm", "hot"]
+Consent = Literal["unknown", "granted", "confirmed", "withdrawn"]
+
+
+class ContactIn(StrictSchema):
+    """Contact fields. On create, ``company`` (a name) links or creates a company when the
+    email's domain does not already decide it; ``source``/``medium``/``campaign`` set the
+    last touch (and the first touch when empty)."""
+
+    email: str | None = None
+    phone: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    job_title: str | None = None
+    company: str | None = None
+    company_id: int | None = None
+    country: str | None = None
+    owner_id: int | None = None
+    tags: list[str] | None = None
+    lifecycle_stage: Stage | None = None
+    temperature: TemperatureValue | None = None
+    consent_status: Consent | None = None
+    source: str | None = None
+    medium: str | None = None
+    campaign: str | None = None
+    custom_fields: dict[str, Any] | None = None
+
+
+class ContactPage(Schema):
+    items: list[ContactOut]
+    next_cursor: str | None
+
+
+class MergeIn(StrictSchema):
+    other_id: int = Field(description="The contact merged into this one, then deleted.")
+    choices: dict[str, Literal["primary", "secondary"]] = Field(
+        default_factory=dict,
+        description="Per field, which side wins; otherwise the latest non-empty value wins.",
+    )
+
+
+class ActivityOut(Schema):
+    id: int
+    kind: str
+    occurred_at: dt.datetime
+    actor: str
+    data: dict[str, Any]
+
+    @staticmethod
+    def resolve_actor(activity: Activity) -> str:
+        return activity.actor_label
+
+
+class ActivityPage(Schema):
+    items: list[ActivityOut]
+    next_cursor: str | None
+
+
+class NoteIn(StrictSchema):
+    body: str
+
+
+class CompanyOut(Schema):
+    id: int
+    name: str
+    domain: str | None
+    size: str
+    industry: str
+    country: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class CompanyIn(StrictSchema):
+    name: str | None = None
+    domain: str | None = None
+    size: str | None = None
+    industry: str | None = None
+    country: str | None = None
+
+
+class CompanyPage(Schema):
+    items: list[CompanyOut]
+    next_cursor: str | None
+
+
+FieldType = Literal["text", "number", "date", "boolean", "choice", "multi_choice"]
+
+
+class CustomFieldOut(Schema):
+    id: int
+    key: str
+    label: str
+    field_type: str
+    choices: list[str]
+    required: bool
+    min_value: float | None
+    max_value: float | None
+    max_length: int | None
+    pattern: str
+    position: int
+
+
+class CustomFieldIn(StrictSchema):
+    key: str | None = None
+    label: str | None = None
+    field_type: FieldType | None = None
+    choices: list[str] | None = None
+    required: bool | None = None
+    min_value: float | None = None
+    max_value: float | None = None
+    max_length: int | None = None
+    pattern: str | None = None
+    position: int | None = None
+
+
+class DuplicateOut(Schema):
+    id: int
+    contact_id: int
+    other_id: int
+    reason: str
+    created_at: dt.datetime
+
+
+class ContactFilters(Schema):
+    email: str | None = None
+    phone: str | None = None
+    stage: Stage | None = None
+    temperature: TemperatureValue | None = None
+    owner: str | None = Field(None, description="A user id, or 'none' for unowned contacts.")
+    tag: str | None = None
+    company: int | None = None
+    created_after: str | None = None
+    created_before: str | None = None
+    q: str | None = Field(None, description="Free text over name, email and company name.")
+    sort: Literal[
+        "created_at", "-created_at", "updated_at", "-updated_at", "last_name", "-last_name"
+    ] = "-created_at"
+    cursor: str | None = None
+    limit: int = Field(50, ge=1, le=500)
+
+
+def _body(data: StrictSchema) -> dict[str, Any]:
+    return data.dict(exclude_unset=True)
+
+
+def _json(request: HttpRequest, data: Any, status: int) -> HttpResponse:
+    return json_response(data, status=status)
+
+
+def _contact_out(workspace, actor, contact_id: int) -> dict:
+    return ContactOut.from_orm(selectors.contact_get(workspace, actor, contact_id)).dict()
+
+
+# --- contacts -------------------------------------------------------------------------------
+
+
+@router.post(
+    "/contacts",
+    response={200: ContactOut, 201: ContactOut},
+    tags=["contacts"],
+    summary="Create a contact, or update the one with the same email (or phone)",
+)
+def contact_create(request, payload: ContactIn):
+    """Upsert: answers 201 when created, 200 when an existing contact (same email, or same
+    phone when no email is given) was updated. Honours ``Idempotency-Key``."""
+    workspace, actor = require_scope(request, WRITE)
+
+    def produce() -> HttpResponse:
+        result = services.contact_upsert(workspace=workspace, data=_body(payload), actor=actor)
+        return _json(
+            request,
+            _contact_out(workspace, actor, result.contact.pk),
+            201 if result.created else 200,
+        )
+
+    return idempotent(request, workspace, produce)
+
+
+@router.get("/contacts", response=ContactPage, tags=["contacts"], summary="List contacts")
+def contact_list(request, filters: Query[ContactFilters]):
+    """Filter, sort and page through contacts. Custom field equality: ``custom.<key>=value``.
+    Pages are keyset-based: pass ``next_cursor`` as ``cursor`` for the next page."""
+    workspace, actor = require_scope(request, READ)
+    params = filters.dict(exclude_none=True)
+    sort, cursor, limit = params.pop("sort"), params.pop("cursor", None), params.pop("limit")
+    known = set(ContactFilters.model_fields)
+    custom, unknown = {}, []
+    for name, value in request.GET.items():
+        if name.startswith("custom."):
+            custom[name.removeprefix("custom.")] = value
+        elif name not in known:
+            unknown.append(FieldError(name, "Unknown query parameter."))
+    if unknown:
+        raise ValidationFailed(unknown)
+    if custom:
+        params["custom"] = custom
+    queryset = selectors.contact_list(workspace, actor, params)
+    page = selectors.cursor_paginate(queryset, sort=sort, cursor=cursor, limit=limit)
+    return {"items": page.items, "next_cursor": page.next_cursor}
+
+
+@router.get(
+    "/contacts/{contact_id}", response=ContactOut, tags=["contacts"], summary="Get a contact"
+)
+def contact_get(request, contact_id: int):
+    workspace, actor = require_scope(request, READ)
+    return selectors.contact_get(workspace, actor, contact_id)
+
+
+@router.patch(
+    "/contacts/{contact_id}",
+    response=ContactOut,
+    tags=["contacts"],
+    summary="Change some fields of a contact",
+)
+def contact_patch(request, contact_id: int, payload: ContactIn):
+    """Only the given fields change; ``tags`` given replaces the contact's tags."""
+    workspace, actor = require_scope(request, WRITE)
+    services.contact_update(
+        workspace=workspace, contact_id=contact_id, data=_body(payload), actor=actor
+    )
+    return selectors.contact_get(workspace, actor, contact_id)
+
+
+@router.delete(
+    "/contacts/{contact_id}",
+    response={204: None},
+    tags=["contacts"],
+    summary="Delete a contact and its timeline",
+)
+def contact_delete(request, contact_id: int):
+    workspace, actor = require_scope(request, WRITE)
+    services.contact_delete(workspace=workspace, contact_id=contact_id, actor=actor)
+    return 204, None
+
+
+@router.post(
+    "/contacts/{contact_id}/merge",
+    response=ContactOut,
+    tags=["contacts"],
+    summary="Merge another contact into this one",
+)
+def contact_merge(request, contact_id: int, payload: MergeIn):
+    """Keeps every activity, tag and field of both; the other contact is deleted."""
+    workspace, actor = require_scope(request, WRITE)
+
+    def produce() -> HttpResponse:
+        services.contact_merge(
+            workspace=workspace,
+            primary_id=contact_id,
+            secondary_id=payload.other_id,
+            actor=actor,
+            choices=payload.choices,
+        )
+        return _json(request, _contact_out(workspace, actor, contact_id), 200)
+
+    return idempotent(request, workspace, produce)
+
+
+@router.get(
+    "/contacts/{contact_id}/activities",
+    response=ActivityPage,
+    tags=["contacts"],
+    summary="The contact's timeline, newest first",
+)
+def contact_activities(
+    request, contact_id: int, cursor: int | None = None, limit: int = Query(50, ge=1, le=500)
+):
+    workspace, actor = require_scope(request, READ)
+    items = selectors.contact_timeline(
+        workspace, actor, contact_id, limit=limit + 1, before_id=cursor
+    )
+    next_cursor = str(items[limit - 1].pk) if len(items) > limit else None
+    return {"items": items[:limit], "next_cursor": next_cursor}
+
+
+@router.post(
+    "/contacts/{contact_id}/notes",
+    response={201: ActivityOut},
+    tags=["contacts"],
+    summary="Add a note to the contact's timeline",
+)
+def contact_note(request, contact_id: int, payload: NoteIn):
+    workspace, actor = require_scope(request, WRITE)
+
+    def produce() -> HttpResponse:
+        note = services.note_add(
+            workspace=workspace, contact_id=contact_id, body=payload.body, actor=actor
+        )
+        return _json(request, ActivityOut.from_orm(note).dict(), 201)
+
+    return idempotent(request, workspace, produce)
+
+
+@router.get(
+    "/duplicates",
+    response=list[DuplicateOut],
+    tags=["contacts"],
+    summary="Possible duplicates waiting for review",
+)
+def duplicate_list(request, limit: int = Query(100, ge=1, le=500)):
+    workspace, _ = require_scope(request, READ)
+    return list(selectors.duplicate_list(workspace)[:limit])
+
+
+# --- companies ------------------------------------------------------------------------------
+
+
+@router.post(
+    "/companies", response={201: CompanyOut}, tags=["companies"], summary="Create a company"
+)
+def company_create(request, payload: CompanyIn):
+    workspace, actor = require_scope(request, WRITE)
+
+    def produce() -> HttpResponse:
+        company = services.company_create(workspace=workspace, data=_body(payload), actor=actor)
+        return _json(request, CompanyOut.from_orm(company).dict(), 201)
+
+    return idempotent(request, workspace, produce)
+
+
+@router.get("/companies", response=CompanyPage, tags=["companies"], summary="List companies")
+def company_list(
+    request,
+    q: str = "",
+    sort: Literal["name", "-name", "created_at", "-created_at"] = "name",
+    cursor: str | None = None,
+    limit: int = Query(50, ge=1, le=500),
+):
+    workspace, _ = require_scope(request, READ)
+    page = selectors.cursor_paginate(
+        selectors.company_list(workspace, q), sort=sort, cursor=cursor, limit=limit
+    )
+    return {"items": page.items, "next_cursor": page.next_cursor}
+
+
+@router.get(
+    "/companies/{company_id}", response=CompanyOut, tags=["companies"], summary="Get a company"
+)
+def company_get(request, company_id: int) -> Company:
+    workspace, _ = require_scope(request, READ)
+    return selectors.company_get(workspace, company_id)
+
+
+@router.patch(
+    "/companies/{company_id}",
+    response=CompanyOut,
+    tags=["companies"],
+    summary="Change some fields of a company",
+)
+def company_patch(request, company_id: int, payload: CompanyIn):
+    workspace, actor = require_scope(request, WRITE)
+    return services.company_update(
+        workspace=workspace, company_id=company_id, data=_body(payload), actor=actor
+    )
+
+
+@router.delete(
+    "/companies/{company_id}",
+    response={204: None},
+    tags=["companies"],
+    summary="Delete a company (its contacts stay)",
+)
+def company_delete(request, company_id: int):
+    workspace, actor = require_scope(request, WRITE)
+    services.company_delete(workspace=workspace, company_id=company_id, actor=actor)
+    return 204, None
+
+
+# --- custom fields ----------------------------------------------------------------------------
+
+
+@router.get(
+    "/custom-fields",
+    response=list[CustomFieldOut],
+    tags=["custom fields"],
+    summary="List custom field definitions",
+)
+def custom_field_list(request):
+    workspace, _ = require_scope(request, SETTINGS_READ)
+    return list(selectors.custom_field_list(workspace))
+
+
+@router.post(
+    "/custom-fields",
+    response={201: CustomFieldOut},
+    tags=["custom fields"],
+    summary="Define a custom field",
+)
+def custom_field_create(request, payload: CustomFieldIn):
+    workspace, actor = require_scope(request, SETTINGS_WRITE)
+
+    def produce() -> HttpResponse:
+        definition = services.custom_field_create(
+            workspace=workspace, data=_body(payload), actor=actor
+        )
+        return _json(request, CustomFieldOut.from_orm(definition).dict(), 201)
+
+    return idempotent(request, workspace, produce)
+
+
+@router.get(
+    "/custom-fields/{field_id}",
+    response=CustomFieldOut,
+    tags=["custom fields"],
+    summary="Get a custom field definition",
+)
+def custom_field_get(request, field_id: int) -> CustomField:
+    workspace, _ = require_scope(request, SETTINGS_READ)
+    return selectors.custom_field_get(workspace, field_id)
+
+
+@router.patch(
+    "/custom-fields/{field_id}",
+    response=CustomFieldOut,
+    tags=["custom fields"],
+    summary="Change a custom field definition (not its key or type)",
+)
+def custom_field_patch(request, field_id: int, payload: CustomFieldIn):
+    workspace, actor = require_scope(request, SETTINGS_WRITE)
+    return services.custom_field_update(
+        workspace=workspace, field_id=field_id, data=_body(payload), actor=actor
+    )
+
+
+@router.delete(
+    "/custom-fields/{field_id}",
+    response={204: None},
+    tags=["custom fields"],
+    summary="Delete a custom field definition",
+)
+def custom_field_delete(request, field_id: int):
+    workspace, actor = require_scope(request, SETTINGS_WRITE)
+    services.custom_field_delete(workspace=workspace, field_id=field_id, actor=actor)
+    return 204, None

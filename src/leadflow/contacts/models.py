@@ -1,0 +1,303 @@
+"""Contacts (leads), companies, tags, custom fields, possible duplicates and the activity log.
+
+"Lead" is a lifecycle stage, not a table: every person is a Contact.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from leadflow.core.models import ApiKey, Workspace
+
+
+class LifecycleStage(models.TextChoices):
+    SUBSCRIBER = "subscriber", "Subscriber"
+    LEAD = "lead", "Lead"
+    MQL = "mql", "Marketing-qualified lead"
+    SQL = "sql", "Sales-qualified lead"
+    OPPORTUNITY = "opportunity", "Opportunity"
+    CUSTOMER = "customer", "Customer"
+    NURTURE = "nurture", "Nurture"
+    DISQUALIFIED = "disqualified", "Disqualified"
+
+
+class Temperature(models.TextChoices):
+    COLD = "cold", "Cold"
+    WARM = "warm", "Warm"
+    HOT = "hot", "Hot"
+
+
+class ConsentStatus(models.TextChoices):
+    UNKNOWN = "unknown", "Unknown"
+    GRANTED = "granted", "Granted"
+    CONFIRMED = "confirmed", "Confirmed (double opt-in)"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+
+
+class CompanySize(models.TextChoices):
+    S1 = "1-10", "1–10"
+    S11 = "11-50", "11–50"
+    S51 = "51-200", "51–200"
+    S201 = "201-1000", "201–1,000"
+    S1001 = "1001-5000", "1,001–5,000"
+    S5001 = "5001+", "5,001 or more"
+
+
+class Company(models.Model):
+    """An organisation contacts work for; matched to contacts by corporate email domain."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=200)
+    domain = models.CharField(max_length=253, null=True, blank=True)
+    size = models.CharField(max_length=20, choices=CompanySize.choices, blank=True)
+    industry = models.CharField(max_length=100, blank=True)
+    country = models.CharField(max_length=2, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "companies"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "domain"],
+                condition=Q(domain__isnull=False),
+                name="company_unique_domain",
+            )
+        ]
+        indexes = [models.Index(fields=["workspace", "name"], name="company_ws_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Tag(models.Model):
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=60)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "name"], name="tag_unique_name")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Contact(models.Model):
+    """A person who showed interest and left contact details, or was imported.
+
+    Identity rules (enforced by constraints, used by ``contact_upsert``): the email is unique
+    in a workspace when present; a contact without email is identified by its phone.
+    """
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    email = models.CharField(max_length=254, null=True, blank=True)
+    phone = models.CharField(max_length=20, null=True, blank=True)
+    first_name = models.CharField(max_length=100, blank=True)
+    last_name = models.CharField(max_length=100, blank=True)
+    job_title = models.CharField(max_length=150, blank=True)
+    company = models.ForeignKey(
+        Company, null=True, blank=True, on_delete=models.SET_NULL, related_name="contacts"
+    )
+    country = models.CharField(max_length=2, blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    tags = models.ManyToManyField(Tag, blank=True, related_name="contacts")
+    lifecycle_stage = models.CharField(
+        max_length=20, choices=LifecycleStage.choices, default=LifecycleStage.LEAD
+    )
+    temperature = models.CharField(
+        max_length=10, choices=Temperature.choices, default=Temperature.COLD
+    )
+    consent_status = models.CharField(
+        max_length=20, choices=ConsentStatus.choices, default=ConsentStatus.UNKNOWN
+    )
+    first_touch_source = models.CharField(max_length=200, blank=True)
+    first_touch_medium = models.CharField(max_length=200, blank=True)
+    first_touch_campaign = models.CharField(max_length=200, blank=True)
+    last_touch_source = models.CharField(max_length=200, blank=True)
+    last_touch_medium = models.CharField(max_length=200, blank=True)
+    last_touch_campaign = models.CharField(max_length=200, blank=True)
+    custom_fields = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "email"],
+                condition=Q(email__isnull=False),
+                name="contact_unique_email",
+            ),
+            models.UniqueConstraint(
+                fields=["workspace", "phone"],
+                condition=Q(email__isnull=True, phone__isnull=False),
+                name="contact_unique_phone_without_email",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["workspace", "-created_at", "-id"], name="contact_ws_created"),
+            models.Index(fields=["workspace", "-updated_at", "-id"], name="contact_ws_updated"),
+            models.Index(fields=["workspace", "phone"], name="contact_ws_phone"),
+            models.Index(
+                fields=["workspace", "lifecycle_stage", "-created_at"], name="contact_ws_stage"
+            ),
+            models.Index(fields=["workspace", "owner", "-created_at"], name="contact_ws_owner"),
+            models.Index(
+                fields=["workspace", "last_name", "first_name", "id"], name="contact_ws_name"
+            ),
+            models.Index(fields=["workspace", "company"], name="contact_ws_company"),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name or self.email or self.phone or f"Contact {self.pk}"
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+class CustomFieldType(models.TextChoices):
+    TEXT = "text", "Text"
+    NUMBER = "number", "Number"
+    DATE = "date", "Date"
+    BOOLEAN = "boolean", "Yes / no"
+    CHOICE = "choice", "Choice"
+    MULTI_CHOICE = "multi_choice", "Multiple choice"
+
+
+class CustomField(models.Model):
+    """A field a workspace adds to its contacts, with a type and validation rules.
+
+    Values live in ``Contact.custom_fields`` under ``key``, in JSON-native form (numbers as
+    numbers, dates as ISO strings, multi-choice as lists) so equality filters work in SQL.
+    """
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    key = models.SlugField(max_length=60)
+    label = models.CharField(max_length=100)
+    field_type = models.CharField(max_length=20, choices=CustomFieldType.choices)
+    choices = models.JSONField(default=list, blank=True)
+    required = models.BooleanField(default=False)
+    min_value = models.FloatField(null=True, blank=True)
+    max_value = models.FloatField(null=True, blank=True)
+    max_length = models.PositiveIntegerField(null=True, blank=True)
+    pattern = models.CharField(max_length=200, blank=True)
+    position = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "key"], name="customfield_unique_key")
+        ]
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class DuplicateStatus(models.TextChoices):
+    OPEN = "open", "To review"
+    DISMISSED = "dismissed", "Not a duplicate"
+    MERGED = "merged", "Merged"
+
+
+class DuplicateCandidate(models.Model):
+    """Two contacts that may be one person; listed for a person to review, never auto-merged.
+
+    The pair is stored with the lower id first so each pair is listed once.
+    """
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="+")
+    other = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="+")
+    reason = models.CharField(max_length=100)
+    status = models.CharField(
+        max_length=20, choices=DuplicateStatus.choices, default=DuplicateStatus.OPEN
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["contact", "other"], name="duplicate_unique_pair"),
+            models.CheckConstraint(
+                condition=Q(contact__lt=models.F("other")), name="duplicate_ordered_pair"
+            ),
+        ]
+        indexes = [models.Index(fields=["workspace", "status"], name="duplicate_ws_status")]
+
+
+class ActivityKind(models.TextChoices):
+    CONTACT_CREATED = "contact.created", "Contact created"
+    CONTACT_UPDATED = "contact.updated", "Fields changed"
+    CONTACT_MERGED = "contact.merged", "Merged"
+    CONTACT_IMPORTED = "contact.imported", "Imported"
+    NOTE_ADDED = "note.added", "Note"
+    TAG_ADDED = "tag.added", "Tag added"
+    TAG_REMOVED = "tag.removed", "Tag removed"
+    OWNER_CHANGED = "owner.changed", "Owner changed"
+    STAGE_CHANGED = "stage.changed", "Stage changed"
+    # Written by later capabilities; listed here so the timeline can label them.
+    FORM_SUBMITTED = "form.submitted", "Form submitted"
+    PAGE_VIEWED = "page.viewed", "Page viewed"
+    EMAIL_SENT = "email.sent", "Email sent"
+    EMAIL_OPENED = "email.opened", "Email opened"
+    EMAIL_CLICKED = "email.clicked", "Email link clicked"
+
+
+class Activity(models.Model):
+    """One thing that happened to a contact. Append-only; every service writes one row in the
+    transaction of its change. It drives the timeline, and later scoring and analytics."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="activities")
+    kind = models.CharField(max_length=40, db_index=False)
+    occurred_at = models.DateTimeField(default=timezone.now)
+    actor_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    actor_api_key = models.ForeignKey(
+        ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_label = models.CharField(max_length=200, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        verbose_name_plural = "activities"
+        indexes = [
+            models.Index(fields=["contact", "-occurred_at", "-id"], name="activity_contact_time"),
+            models.Index(fields=["workspace", "kind", "-occurred_at"], name="activity_ws_kind"),
+        ]
+
+    @property
+    def kind_label(self) -> str:
+        try:
+            return ActivityKind(self.kind).label
+        except ValueError:
+            return self.kind
+
+
+class SavedView(models.Model):
+    """A named contacts-list query (filters and sort) a member keeps for reuse."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=100)
+    query = models.CharField(max_length=2000)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "user", "name"], name="savedview_unique")
+        ]
+        ordering = ["name"]

@@ -1,0 +1,283 @@
+"""Reads for contacts, companies, timelines and duplicates. The workspace always comes first.
+
+List selectors return querysets with related rows loaded; pagination is keyset-based
+(``cursor_paginate``) so a page costs the same at row 1 and at row 1,000,000.
+"""
+
+import base64
+import datetime as dt
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Prefetch, Q, QuerySet
+
+from leadflow.contacts.models import (
+    Activity,
+    Company,
+    Contact,
+    CustomField,
+    DuplicateCandidate,
+    DuplicateStatus,
+    SavedView,
+    Tag,
+)
+from leadflow.core.actors import Actor
+from leadflow.core.errors import FieldError, NotFound, ValidationFailed
+from leadflow.core.models import Workspace
+
+CONTACT_SORTS = {
+    "created_at": "created_at",
+    "-created_at": "-created_at",
+    "updated_at": "updated_at",
+    "-updated_at": "-updated_at",
+    "last_name": "last_name",
+    "-last_name": "-last_name",
+}
+CONTACT_FILTERS = frozenset(
+    {
+        "email",
+        "phone",
+        "stage",
+        "owner",
+        "tag",
+        "company",
+        "temperature",
+        "created_after",
+        "created_before",
+        "q",
+        "custom",
+    }
+)
+
+
+def contacts_visible(workspace: Workspace, actor: Actor) -> QuerySet[Contact]:
+    """Every contact the actor may see: all of the workspace, or a sales member's own."""
+    queryset = Contact.objects.filter(workspace=workspace)
+    if actor.sees_only_own_leads:
+        queryset = queryset.filter(owner_id=actor.user_id)
+    return queryset
+
+
+def contact_get(workspace: Workspace, actor: Actor, contact_id: int) -> Contact:
+    contact = (
+        contacts_visible(workspace, actor)
+        .select_related("company", "owner")
+        .prefetch_related(Prefetch("tags", queryset=Tag.objects.order_by("name")))
+        .filter(pk=contact_id)
+        .first()
+    )
+    if contact is None:
+        raise NotFound("No such contact.")
+    return contact
+
+
+def _parse_datetime(value: str, name: str) -> dt.datetime | dt.date:
+    try:
+        return dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise ValidationFailed([FieldError(name, "Use an ISO date or date-time.")]) from None
+
+
+def contact_list(
+    workspace: Workspace, actor: Actor, filters: Mapping[str, Any] | None = None
+) -> QuerySet[Contact]:
+    """Contacts matching the filters, related rows loaded (no N+1 on list pages).
+
+    Filters: email, phone, stage, owner (user id, or "none"), tag (name), company (id),
+    temperature, created_after / created_before (ISO), q (free text over name, email and
+    company name), custom ({key: value} equality on custom fields).
+    """
+    filters = {key: value for key, value in (filters or {}).items() if value not in (None, "")}
+    unknown = [key for key in filters if key not in CONTACT_FILTERS]
+    if unknown:
+        raise ValidationFailed([FieldError(key, "Unknown filter.") for key in unknown])
+    queryset = contacts_visible(workspace, actor)
+    if "email" in filters:
+        queryset = queryset.filter(email=str(filters["email"]).strip().lower())
+    if "phone" in filters:
+        from leadflow.core.validation import phone_normalise
+
+        queryset = queryset.filter(
+            phone=phone_normalise(
+                str(filters["phone"]), default_country=workspace.default_country, field="phone"
+            )
+        )
+    if "stage" in filters:
+        queryset = queryset.filter(lifecycle_stage=filters["stage"])
+    if "temperature" in filters:
+        queryset = queryset.filter(temperature=filters["temperature"])
+    if "owner" in filters:
+        owner = filters["owner"]
+        if owner == "none":
+            queryset = queryset.filter(owner__isnull=True)
+        else:
+            queryset = queryset.filter(owner_id=_int(owner, "owner"))
+    if "company" in filters:
+        queryset = queryset.filter(company_id=_int(filters["company"], "company"))
+    if "tag" in filters:
+        queryset = queryset.filter(tags__name=filters["tag"])
+    if "created_after" in filters:
+        queryset = queryset.filter(
+            created_at__gte=_parse_datetime(str(filters["created_after"]), "created_after")
+        )
+    if "created_before" in filters:
+        queryset = queryset.filter(
+            created_at__lt=_parse_datetime(str(filters["created_before"]), "created_before")
+        )
+    if "q" in filters:
+        text = str(filters["q"]).strip()[:100]
+        condition = (
+            Q(email__icontains=text)
+            | Q(first_name__icontains=text)
+            | Q(last_name__icontains=text)
+            | Q(company__name__icontains=text)
+        )
+        parts = text.split()
+        if len(parts) == 2:
+            condition |= Q(first_name__iexact=parts[0], last_name__iexact=parts[1])
+        queryset = queryset.filter(condition)
+    if "custom" in filters:
+        custom = filters["custom"]
+        if not isinstance(custom, Mapping):
+            raise ValidationFailed([FieldError("custom", "Use custom.<key>=<value>.")])
+        definitions = {d.key: d for d in CustomField.objects.filter(workspace=workspace)}
+        for key, value in custom.items():
+            definition = definitions.get(key)
+            if definition is None:
+                raise ValidationFailed([FieldError(f"custom.{key}", "Unknown custom field.")])
+            from leadflow.contacts.inputs import custom_value_clean
+
+            try:
+                typed = custom_value_clean(definition, value)
+            except ValueError as error:
+                raise ValidationFailed([FieldError(f"custom.{key}", str(error))]) from None
+            if definition.field_type == "multi_choice":
+                queryset = queryset.filter(**{f"custom_fields__{key}__contains": typed})
+            else:
+                queryset = queryset.filter(**{f"custom_fields__{key}": typed})
+    return queryset.select_related("company", "owner").prefetch_related(
+        Prefetch("tags", queryset=Tag.objects.order_by("name"))
+    )
+
+
+def _int(value: Any, name: str) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ValidationFailed([FieldError(name, "Must be a whole number.")]) from None
+
+
+# --- keyset pagination ---------------------------------------------------------------------
+
+
+@dataclass
+class Page:
+    items: list
+    next_cursor: str | None
+
+
+def _encode(values: list) -> str:
+    return base64.urlsafe_b64encode(json.dumps(values, default=str).encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str) -> list:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (ValueError, TypeError):
+        raise ValidationFailed([FieldError("cursor", "This cursor is not valid.")]) from None
+    if not isinstance(values, list) or len(values) != 2:
+        raise ValidationFailed([FieldError("cursor", "This cursor is not valid.")])
+    return values
+
+
+def cursor_paginate(queryset: QuerySet, *, sort: str, cursor: str | None, limit: int) -> Page:
+    """One page ordered by ``sort`` then id; the cursor carries the last row's (value, id)."""
+    descending = sort.startswith("-")
+    name = sort.lstrip("-")
+    ordered = queryset.order_by(sort, f"{'-' if descending else ''}id")
+    if cursor:
+        value, last_id = _decode(cursor)
+        if name.endswith("_at"):
+            value = _parse_datetime(str(value), "cursor")
+        op = "lt" if descending else "gt"
+        ordered = ordered.filter(
+            Q(**{f"{name}__{op}": value}) | Q(**{name: value, f"id__{op}": last_id})
+        )
+    rows = list(ordered[: limit + 1])
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        raw = getattr(last, name)
+        next_cursor = _encode([raw.isoformat() if hasattr(raw, "isoformat") else raw, last.pk])
+    return Page(items=rows, next_cursor=next_cursor)
+
+
+def count_capped(queryset: QuerySet, cap: int = 10_000) -> tuple[int, bool]:
+    """How many rows, counting at most ``cap`` (no full COUNT(*) over a million rows)."""
+    count = queryset.order_by().values("pk")[: cap + 1].count()
+    return min(count, cap), count > cap
+
+
+# --- timeline, companies, fields, duplicates ----------------------------------------------
+
+
+def contact_timeline(
+    workspace: Workspace,
+    actor: Actor,
+    contact_id: int,
+    *,
+    limit: int = 100,
+    before_id: int | None = None,
+) -> list[Activity]:
+    contact_get(workspace, actor, contact_id)
+    queryset = Activity.objects.filter(workspace=workspace, contact_id=contact_id)
+    if before_id:
+        queryset = queryset.filter(id__lt=before_id)
+    return list(queryset.select_related("actor_user").order_by("-occurred_at", "-id")[:limit])
+
+
+def company_list(workspace: Workspace, q: str = "") -> QuerySet[Company]:
+    queryset = Company.objects.filter(workspace=workspace)
+    if q:
+        queryset = queryset.filter(Q(name__icontains=q) | Q(domain__icontains=q))
+    return queryset
+
+
+def company_get(workspace: Workspace, company_id: int) -> Company:
+    company = Company.objects.filter(workspace=workspace, pk=company_id).first()
+    if company is None:
+        raise NotFound("No such company.")
+    return company
+
+
+def custom_field_list(workspace: Workspace) -> QuerySet[CustomField]:
+    return CustomField.objects.filter(workspace=workspace).order_by("position", "id")
+
+
+def custom_field_get(workspace: Workspace, field_id: int) -> CustomField:
+    definition = CustomField.objects.filter(workspace=workspace, pk=field_id).first()
+    if definition is None:
+        raise NotFound("No such custom field.")
+    return definition
+
+
+def duplicate_list(workspace: Workspace) -> QuerySet[DuplicateCandidate]:
+    return (
+        DuplicateCandidate.objects.filter(workspace=workspace, status=DuplicateStatus.OPEN)
+        .select_related("contact", "other", "contact__company", "other__company")
+        .order_by("-created_at")
+    )
+
+
+def tag_names(workspace: Workspace) -> list[str]:
+    return list(
+        Tag.objects.filter(workspace=workspace).order_by("name").values_list("name", flat=True)
+    )
+
+
+def saved_views(workspace: Workspace, actor: Actor) -> QuerySet[SavedView]:
+    return SavedView.objects.filter(workspace=workspace, user_id=actor.user_id)

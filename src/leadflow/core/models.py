@@ -1,0 +1,199 @@
+"""Tenancy, people and access: workspaces, users, memberships with roles, API keys, audit.
+
+Every row that belongs to a customer carries ``workspace``; selectors always take the
+workspace first, so an id from another workspace finds nothing.
+"""
+
+import hashlib
+import secrets
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.db import models
+from django.utils import timezone
+
+
+class UserManager(BaseUserManager["User"]):
+    def create_user(self, email: str, password: str | None = None, **extra) -> "User":
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email: str, password: str | None = None, **extra) -> "User":
+        extra.update(is_staff=True, is_superuser=True)
+        return self.create_user(email, password, **extra)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person who logs in to LeadFlow; the email address is the login (stored lower-case)."""
+
+    email = models.EmailField(unique=True)
+    full_name = models.CharField(max_length=200, blank=True)
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(default=False)
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    objects = UserManager()
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+
+    def __str__(self) -> str:
+        return self.full_name or self.email
+
+    @property
+    def display_name(self) -> str:
+        return self.full_name or self.email.split("@")[0]
+
+
+def new_public_key() -> str:
+    """The workspace's public key for widgets: it may only write capture data."""
+    return "pk_" + secrets.token_urlsafe(18)
+
+
+class Workspace(models.Model):
+    """One business using LeadFlow (a tenant). Every customer row points to one."""
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=60, unique=True)
+    default_country = models.CharField(
+        max_length=2, default="US", help_text="ISO 3166 code used to read local phone numbers."
+    )
+    sales_sees_all_leads = models.BooleanField(
+        default=False, help_text="When off, members with the sales role see only their own leads."
+    )
+    public_key = models.CharField(max_length=40, unique=True, default=new_public_key)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", "Owner"
+    ADMIN = "admin", "Admin"
+    MARKETER = "marketer", "Marketer"
+    SALES = "sales", "Sales"
+    VIEWER = "viewer", "Viewer"
+
+
+# What each role may do. Checked by core.permissions for the UI and the API alike.
+ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
+    Role.OWNER: frozenset(
+        {
+            "read",
+            "write",
+            "delete",
+            "manage_members",
+            "manage_settings",
+            "view_audit",
+            "manage_owners",
+        }
+    ),
+    Role.ADMIN: frozenset(
+        {"read", "write", "delete", "manage_members", "manage_settings", "view_audit"}
+    ),
+    Role.MARKETER: frozenset({"read", "write", "delete"}),
+    Role.SALES: frozenset({"read", "write"}),
+    Role.VIEWER: frozenset({"read"}),
+}
+
+
+class Membership(models.Model):
+    """A user's place in a workspace, with the role that decides what they may do there."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.VIEWER)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "user"], name="membership_unique_user")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.workspace} as {self.role}"
+
+    def can(self, permission: str) -> bool:
+        return permission in ROLE_PERMISSIONS.get(self.role, frozenset())
+
+
+class ApiScope(models.TextChoices):
+    CONTACTS_READ = "contacts:read", "Read contacts and companies"
+    CONTACTS_WRITE = "contacts:write", "Create, change and delete contacts and companies"
+    SETTINGS_READ = "settings:read", "Read workspace settings and custom fields"
+    SETTINGS_WRITE = "settings:write", "Change workspace settings and custom fields"
+
+
+ALL_API_SCOPES = [scope.value for scope in ApiScope]
+
+
+class ApiKey(models.Model):
+    """A secret for the REST API, scoped to one workspace and a set of scopes.
+
+    Only a SHA-256 hash of the secret is stored; the secret is shown once, when created.
+    The lookup uses the short public prefix, then compares hashes in constant time.
+    """
+
+    PREFIX_LENGTH = 12
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=20, unique=True)
+    key_hash = models.CharField(max_length=64)
+    scopes = models.JSONField(default=list)
+    created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @staticmethod
+    def hash_secret(secret: str) -> str:
+        return hashlib.sha256(secret.encode()).hexdigest()
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class AuditEntry(models.Model):
+    """Who changed what, when: a user or an API key. Append-only; admins read it."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="audit")
+    actor_user = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL)
+    actor_api_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.SET_NULL)
+    actor_label = models.CharField(max_length=200, blank=True)
+    action = models.CharField(max_length=60)
+    object_type = models.CharField(max_length=60, blank=True)
+    object_id = models.CharField(max_length=60, blank=True)
+    object_label = models.CharField(max_length=300, blank=True)
+    changes = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["workspace", "-created_at"], name="audit_ws_time")]
+
+
+class IdempotencyRecord(models.Model):
+    """The first answer to a POST carrying an Idempotency-Key, replayed for retries.
+
+    Written in the same transaction as the change it answers, so a retry either sees the
+    committed answer or runs the change itself: never both, never neither.
+    """
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE)
+    key = models.CharField(max_length=200)
+    request_fingerprint = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField()
+    response_body = models.BinaryField()
+    content_type = models.CharField(max_length=100)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "key"], name="idempotency_unique_key")
+        ]

@@ -1,0 +1,62 @@
+"""Reads for workspaces, members, API keys and the audit log. The workspace comes first."""
+
+from django.db.models import QuerySet
+
+from leadflow.core.errors import NotFound
+from leadflow.core.models import ApiKey, AuditEntry, Membership, User, Workspace
+
+
+def workspaces_for_user(user: User) -> QuerySet[Workspace]:
+    return Workspace.objects.filter(memberships__user=user).order_by("name")
+
+
+def membership_for(*, workspace_slug: str, user: User) -> Membership:
+    """The user's membership in the workspace, or NotFound (never reveals the workspace)."""
+    membership = (
+        Membership.objects.select_related("workspace", "user")
+        .filter(workspace__slug=workspace_slug, user=user)
+        .first()
+    )
+    if membership is None:
+        raise NotFound("No such workspace.")
+    return membership
+
+
+def member_list(workspace: Workspace) -> QuerySet[Membership]:
+    return (
+        Membership.objects.filter(workspace=workspace)
+        .select_related("user")
+        .order_by("user__email")
+    )
+
+
+def member_users(workspace: Workspace) -> QuerySet[User]:
+    return User.objects.filter(memberships__workspace=workspace).order_by("email")
+
+
+def apikey_list(workspace: Workspace) -> QuerySet[ApiKey]:
+    return (
+        ApiKey.objects.filter(workspace=workspace)
+        .select_related("created_by")
+        .order_by("-created_at")
+    )
+
+
+def apikey_authenticate(secret: str) -> ApiKey | None:
+    """The active key whose secret this is, with its workspace; None for anything else."""
+    import hmac
+
+    parts = secret.split("_", 2)
+    if len(parts) != 3 or parts[0] != "lf":
+        return None
+    prefix = f"{parts[0]}_{parts[1]}"
+    key = ApiKey.objects.select_related("workspace").filter(prefix=prefix).first()
+    if key is None or key.revoked_at is not None:
+        return None
+    if not hmac.compare_digest(key.key_hash, ApiKey.hash_secret(secret)):
+        return None
+    return key
+
+
+def audit_list(workspace: Workspace) -> QuerySet[AuditEntry]:
+    return AuditEntry.objects.filter(workspace=workspace).order_by("-created_at", "-id")

@@ -1,0 +1,251 @@
+"""Writes for workspaces, members, API keys and the audit log.
+
+Every service is keyword-only, runs in one transaction and records an audit entry.
+"""
+
+import secrets
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from leadflow.core.actors import Actor
+from leadflow.core.errors import Conflict, FieldError, NotFound, ValidationFailed
+from leadflow.core.models import (
+    ALL_API_SCOPES,
+    ApiKey,
+    AuditEntry,
+    Membership,
+    Role,
+    User,
+    Workspace,
+)
+from leadflow.core.validation import email_normalise
+
+
+def audit_record(
+    *,
+    workspace: Workspace,
+    actor: Actor,
+    action: str,
+    obj: Any = None,
+    changes: dict | None = None,
+) -> AuditEntry:
+    """Append one audit entry. Call it inside the transaction of the change it describes."""
+    return AuditEntry.objects.create(
+        workspace=workspace,
+        actor_user_id=actor.user_id,
+        actor_api_key_id=actor.api_key_id,
+        actor_label=actor.label[:200],
+        action=action,
+        object_type=type(obj).__name__.lower() if obj is not None else "",
+        object_id=str(getattr(obj, "pk", "") or ""),
+        object_label=str(obj)[:300] if obj is not None else "",
+        changes=changes or {},
+    )
+
+
+def password_generate() -> str:
+    return secrets.token_urlsafe(12)
+
+
+def user_get_or_create(
+    *, email: str, password: str | None = None, full_name: str = ""
+) -> tuple[User, bool]:
+    """The user with this email, created (with the given password) when missing."""
+    normalised = email_normalise(email, field="email")
+    user = User.objects.filter(email=normalised).first()
+    if user:
+        return user, False
+    user = User.objects.create_user(normalised, password=password, full_name=full_name)
+    return user, True
+
+
+@transaction.atomic
+def workspace_create(
+    *,
+    name: str,
+    owner_email: str,
+    owner_password: str | None = None,
+    slug: str = "",
+    default_country: str = "US",
+    actor: Actor | None = None,
+) -> tuple[Workspace, User]:
+    """Create a workspace and make ``owner_email`` its owner (creating that user if needed)."""
+    name = name.strip()
+    if not name:
+        raise ValidationFailed([FieldError("name", "A workspace needs a name.")])
+    slug = slugify(slug or name)[:60] or "workspace"
+    if Workspace.objects.filter(slug=slug).exists():
+        raise Conflict(f"A workspace with the slug '{slug}' exists already.", code="slug_taken")
+    workspace = Workspace.objects.create(
+        name=name, slug=slug, default_country=default_country.upper()
+    )
+    owner, _ = user_get_or_create(email=owner_email, password=owner_password)
+    membership = Membership.objects.create(workspace=workspace, user=owner, role=Role.OWNER)
+    acting = actor or Actor.for_user(owner, membership)
+    audit_record(workspace=workspace, actor=acting, action="workspace.created", obj=workspace)
+    return workspace, owner
+
+
+@transaction.atomic
+def workspace_update(*, workspace: Workspace, actor: Actor, **changes: Any) -> Workspace:
+    """Change workspace settings: name, default_country, sales_sees_all_leads."""
+    allowed = {"name", "default_country", "sales_sees_all_leads"}
+    errors = [FieldError(key, "Unknown setting.") for key in changes if key not in allowed]
+    if "default_country" in changes:
+        import pycountry
+
+        code = str(changes["default_country"] or "").upper()
+        if not pycountry.countries.get(alpha_2=code):
+            errors.append(FieldError("default_country", "Use a two-letter ISO country code."))
+        changes["default_country"] = code
+    if "name" in changes and not str(changes["name"]).strip():
+        errors.append(FieldError("name", "A workspace needs a name."))
+    if errors:
+        raise ValidationFailed(errors)
+    diff = {}
+    for key, value in changes.items():
+        if getattr(workspace, key) != value:
+            diff[key] = [getattr(workspace, key), value]
+            setattr(workspace, key, value)
+    if diff:
+        workspace.save(update_fields=list(diff))
+        audit_record(
+            workspace=workspace,
+            actor=actor,
+            action="workspace.updated",
+            obj=workspace,
+            changes=diff,
+        )
+    return workspace
+
+
+@transaction.atomic
+def member_add(
+    *,
+    workspace: Workspace,
+    email: str,
+    role: str,
+    actor: Actor,
+    password: str | None = None,
+    full_name: str = "",
+) -> tuple[Membership, bool]:
+    """Add a person to the workspace with a role; returns (membership, user_was_created)."""
+    if role not in Role.values:
+        raise ValidationFailed([FieldError("role", f"Choose one of: {', '.join(Role.values)}.")])
+    user, created = user_get_or_create(email=email, password=password, full_name=full_name)
+    if Membership.objects.filter(workspace=workspace, user=user).exists():
+        raise Conflict(f"{user.email} is a member already.", code="already_member")
+    membership = Membership.objects.create(workspace=workspace, user=user, role=role)
+    audit_record(
+        workspace=workspace,
+        actor=actor,
+        action="member.added",
+        obj=membership,
+        changes={"email": user.email, "role": role},
+    )
+    return membership, created
+
+
+def _owner_count(workspace: Workspace) -> int:
+    return Membership.objects.filter(workspace=workspace, role=Role.OWNER).count()
+
+
+@transaction.atomic
+def member_set_role(
+    *, workspace: Workspace, membership_id: int, role: str, actor: Actor
+) -> Membership:
+    """Change a member's role; a workspace always keeps at least one owner."""
+    if role not in Role.values:
+        raise ValidationFailed([FieldError("role", f"Choose one of: {', '.join(Role.values)}.")])
+    membership = (
+        Membership.objects.select_for_update().filter(workspace=workspace, pk=membership_id).first()
+    )
+    if membership is None:
+        raise NotFound("No such member.")
+    if membership.role == Role.OWNER and role != Role.OWNER and _owner_count(workspace) == 1:
+        raise Conflict("A workspace needs at least one owner.", code="last_owner")
+    old = membership.role
+    membership.role = role
+    membership.save(update_fields=["role"])
+    audit_record(
+        workspace=workspace,
+        actor=actor,
+        action="member.role_changed",
+        obj=membership,
+        changes={"role": [old, role]},
+    )
+    return membership
+
+
+@transaction.atomic
+def member_remove(*, workspace: Workspace, membership_id: int, actor: Actor) -> None:
+    membership = Membership.objects.filter(workspace=workspace, pk=membership_id).first()
+    if membership is None:
+        raise NotFound("No such member.")
+    if membership.role == Role.OWNER and _owner_count(workspace) == 1:
+        raise Conflict("A workspace needs at least one owner.", code="last_owner")
+    audit_record(
+        workspace=workspace,
+        actor=actor,
+        action="member.removed",
+        obj=membership,
+        changes={"email": membership.user.email},
+    )
+    membership.delete()
+
+
+@transaction.atomic
+def apikey_create(
+    *, workspace: Workspace, name: str, scopes: list[str] | None, actor: Actor
+) -> tuple[ApiKey, str]:
+    """Create an API key; returns the key and its secret, which is never stored or shown again."""
+    scopes = list(dict.fromkeys(scopes or ALL_API_SCOPES))
+    unknown = [scope for scope in scopes if scope not in ALL_API_SCOPES]
+    errors = []
+    if unknown:
+        errors.append(FieldError("scopes", f"Unknown scopes: {', '.join(unknown)}."))
+    if not name.strip():
+        errors.append(FieldError("name", "Give the key a name."))
+    if errors:
+        raise ValidationFailed(errors)
+    for _ in range(3):
+        prefix = "lf_" + secrets.token_hex(ApiKey.PREFIX_LENGTH // 2 - 1)
+        secret = f"{prefix}_{secrets.token_urlsafe(32)}"
+        try:
+            with transaction.atomic():
+                key = ApiKey.objects.create(
+                    workspace=workspace,
+                    name=name.strip(),
+                    prefix=prefix,
+                    key_hash=ApiKey.hash_secret(secret),
+                    scopes=scopes,
+                    created_by=actor.user,
+                )
+            break
+        except IntegrityError:  # prefix collision: draw again
+            continue
+    else:  # pragma: no cover - three collisions of 40 random bits
+        raise Conflict("Could not draw a unique key prefix.")
+    audit_record(
+        workspace=workspace,
+        actor=actor,
+        action="apikey.created",
+        obj=key,
+        changes={"scopes": scopes},
+    )
+    return key, secret
+
+
+@transaction.atomic
+def apikey_revoke(*, workspace: Workspace, key_id: int, actor: Actor) -> ApiKey:
+    key = ApiKey.objects.filter(workspace=workspace, pk=key_id).first()
+    if key is None:
+        raise NotFound("No such API key.")
+    if key.revoked_at is None:
+        key.revoked_at = timezone.now()
+        key.save(update_fields=["revoked_at"])
+        audit_record(workspace=workspace, actor=actor, action="apikey.revoked", obj=key)
+    return key
