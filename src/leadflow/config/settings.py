@@ -29,6 +29,7 @@ def env_list(name: str, default: list[str]) -> list[str]:
 
 DATA_DIR = Path(os.environ.get("LEADFLOW_DATA_DIR", "var")).resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
+(DATA_DIR / "static").mkdir(exist_ok=True)
 
 
 def _secret_key() -> str:
@@ -139,20 +140,32 @@ if REDIS_URL:
 else:
     TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 
-# --- email ------------------------------------------------------------------------------
-EMAIL_HOST = os.environ.get("SMTP_HOST", "localhost")
-EMAIL_PORT = int(os.environ.get("SMTP_PORT", "25"))
-EMAIL_HOST_USER = os.environ.get("SMTP_USER", "")
-EMAIL_HOST_PASSWORD = os.environ.get("SMTP_PASSWORD", "")
-EMAIL_USE_TLS = env_bool("SMTP_STARTTLS", False)
-EMAIL_USE_SSL = env_bool("SMTP_SSL", False)
-EMAIL_TIMEOUT = int(os.environ.get("SMTP_TIMEOUT", "10"))
+# --- email (Django 6.1 MAILERS) ------------------------------------------------------------
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "LeadFlow <leadflow@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
-if not os.environ.get("SMTP_HOST"):
-    # No SMTP server configured: keep mail in files under DATA_DIR instead of losing it.
-    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
-    EMAIL_FILE_PATH = str(DATA_DIR / "outbox")
+if os.environ.get("SMTP_HOST"):
+    MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {
+                "host": os.environ["SMTP_HOST"],
+                "port": int(os.environ.get("SMTP_PORT", "25")),
+                "username": os.environ.get("SMTP_USER", ""),
+                "password": os.environ.get("SMTP_PASSWORD", ""),
+                "use_tls": env_bool("SMTP_STARTTLS", False),
+                "use_ssl": env_bool("SMTP_SSL", False),
+                "timeout": int(os.environ.get("SMTP_TIMEOUT", "10")),
+            },
+        }
+    }
+else:
+    # No SMTP server configured: keep mail as files under DATA_DIR instead of losing it.
+    MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+            "OPTIONS": {"file_path": str(DATA_DIR / "outbox")},
+        }
+    }
 
 # --- static files, i18n ---------------------------------------------------------------
 STATIC_URL = "/static/"
