@@ -133,9 +133,11 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- background work --------------------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
+INSTALLED_APPS.append("django_rq")  # its rqworker command; used only when REDIS_URL is set
+RQ_QUEUES = {"default": {"URL": REDIS_URL or "redis://127.0.0.1:6379/0", "DEFAULT_TIMEOUT": 600}}
+# RQ workers must run jobs with django-tasks-rq's job class (it calls the task's function).
+RQ = {"JOB_CLASS": "django_tasks_rq.backend.Job"}
 if REDIS_URL:
-    INSTALLED_APPS.append("django_rq")
-    RQ_QUEUES = {"default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 600}}
     TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
 else:
     TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}

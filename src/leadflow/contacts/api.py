@@ -4,7 +4,7 @@ import datetime as dt
 from typing import Any, Literal
 
 from django.http import HttpRequest, HttpResponse
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 
 from leadflow.contacts import selectors, services
 from leadflow.contacts.models import Activity, Company, Contact, CustomField
@@ -298,7 +298,7 @@ def contact_patch(request, contact_id: int, payload: ContactIn):
 def contact_delete(request, contact_id: int):
     workspace, actor = require_scope(request, WRITE)
     services.contact_delete(workspace=workspace, contact_id=contact_id, actor=actor)
-    return 204, None
+    return Status(204, None)
 
 
 @router.post(
@@ -431,7 +431,7 @@ def company_patch(request, company_id: int, payload: CompanyIn):
 def company_delete(request, company_id: int):
     workspace, actor = require_scope(request, WRITE)
     services.company_delete(workspace=workspace, company_id=company_id, actor=actor)
-    return 204, None
+    return Status(204, None)
 
 
 # --- custom fields ----------------------------------------------------------------------------
@@ -499,4 +499,4 @@ def custom_field_patch(request, field_id: int, payload: CustomFieldIn):
 def custom_field_delete(request, field_id: int):
     workspace, actor = require_scope(request, SETTINGS_WRITE)
     services.custom_field_delete(workspace=workspace, field_id=field_id, actor=actor)
-    return 204, None
+    return Status(204, None)

@@ -73,11 +73,13 @@ def contact_get(workspace: Workspace, actor: Actor, contact_id: int) -> Contact:
     return contact
 
 
-def _parse_datetime(value: str, name: str) -> dt.datetime | dt.date:
+def _parse_datetime(value: str, name: str) -> dt.datetime:
+    """An aware date-time from ISO text; a bare date or naive time is read as UTC."""
     try:
-        return dt.datetime.fromisoformat(value)
+        parsed = dt.datetime.fromisoformat(value)
     except ValueError:
         raise ValidationFailed([FieldError(name, "Use an ISO date or date-time.")]) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
 def contact_list(

@@ -1,0 +1,121 @@
+"""API authentication, scopes, tenant isolation on every object route, and the schema."""
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from django.test import Client
+
+from leadflow.config.api import api as ninja_api
+from leadflow.contacts import services
+from leadflow.contacts.models import Contact, CustomField
+from leadflow.core.actors import Actor
+from leadflow.core.models import ApiKey, ApiScope
+from leadflow.core.services import apikey_revoke
+
+SCHEMA_PATH = Path(__file__).resolve().parents[2] / "docs" / "api" / "openapi.json"
+
+
+def test_missing_or_wrong_key_answers_401(db):
+    client = Client()
+    response = client.get("/api/v1/contacts")
+    assert response.status_code == 401
+    assert response["Content-Type"] == "application/problem+json"
+    assert client.get("/api/v1/contacts",
+                      headers={"Authorization": "Bearer lf_nope_nope"}).status_code == 401
+    assert client.get("/api/v1/contacts", headers={"Authorization": "Basic abc"}).status_code \
+        == 401
+
+
+@pytest.mark.django_db
+def test_revoked_key_answers_401(api, workspace, owner_actor):
+    assert api.get("/contacts").status_code == 200
+    key = ApiKey.objects.get(workspace=workspace)
+    apikey_revoke(workspace=workspace, key_id=key.pk, actor=owner_actor)
+    assert api.get("/contacts").status_code == 401
+
+
+def test_only_the_hash_is_stored(api, workspace):
+    key = ApiKey.objects.get(workspace=workspace)
+    secret = api.headers["Authorization"].removeprefix("Bearer ")
+    assert secret not in json.dumps(list(ApiKey.objects.values()), default=str)
+    assert key.key_hash == ApiKey.hash_secret(secret)
+
+
+def test_key_without_scope_answers_403(workspace, api_key_for):
+    reader = api_key_for(workspace, scopes=[ApiScope.CONTACTS_READ])
+    assert reader.get("/contacts").status_code == 200
+    response = reader.post("/contacts", {"email": "a@initech.com"})
+    assert response.status_code == 403
+    assert "contacts:write" in response.json()["detail"]
+    assert reader.get("/custom-fields").status_code == 403
+    assert not Contact.objects.exists()
+
+
+def test_rate_limit_answers_429_with_retry_after(api, settings):
+    settings.LEADFLOW_API_RATE_LIMIT = 3
+    from django.core.cache import cache
+
+    cache.clear()
+    statuses = [api.get("/contacts").status_code for _ in range(5)]
+    assert statuses[:3] == [200, 200, 200] and statuses[3:] == [429, 429]
+    limited = api.get("/contacts")
+    assert int(limited["Retry-After"]) >= 1
+    cache.clear()
+
+
+def _object_ids(workspace):
+    actor = Actor.system()
+    a = services.contact_upsert(workspace=workspace, data={"email": "a@other-co.com"},
+                                actor=actor).contact
+    b = services.contact_upsert(workspace=workspace, data={"email": "b@other-co.com"},
+                                actor=actor).contact
+    field = CustomField.objects.create(workspace=workspace, key="k", label="K",
+                                       field_type="text")
+    return {"contact_id": a.pk, "company_id": a.company_id, "field_id": field.pk,
+            "other_id": b.pk}
+
+
+def test_every_object_route_hides_other_workspaces(api, other_workspace):
+    """Walk every path with an id in the OpenAPI schema, with another workspace's ids."""
+    ids = _object_ids(other_workspace)
+    bodies = {"merge": {"other_id": ids["other_id"]}, "notes": {"body": "x"}}
+    schema = ninja_api.get_openapi_schema()
+    tried = 0
+    for path, operations in schema["paths"].items():
+        params = re.findall(r"{(\w+)}", path)
+        if not params:
+            continue
+        url = path.removeprefix("/api/v1")
+        for param in params:
+            url = url.replace("{" + param + "}", str(ids[param]))
+        for method in operations:
+            body = None
+            if method == "post":
+                body = bodies[url.rsplit("/", 1)[-1]]
+            elif method == "patch":
+                body = {"label": "x"} if "custom-fields" in url else {"name": "x"} \
+                    if "companies" in url else {"first_name": "x"}
+            response = getattr(api, method)(url, **({"body": body} if body else {}))
+            assert response.status_code == 404, (method, path, response.content)
+            assert response["Content-Type"] == "application/problem+json"
+            tried += 1
+    assert tried >= 12
+    assert Contact.objects.filter(workspace=other_workspace).count() == 2
+    assert not Contact.objects.filter(first_name="x").exists()
+
+
+def test_committed_openapi_schema_matches_the_code():
+    generated = json.dumps(ninja_api.get_openapi_schema(), indent=2, sort_keys=True) + "\n"
+    assert SCHEMA_PATH.read_text() == generated, (
+        "docs/api/openapi.json is stale: run `make openapi` and commit it"
+    )
+
+
+def test_docs_page_and_schema_are_served(db):
+    client = Client()
+    assert client.get("/api/v1/openapi.json").status_code == 200
+    docs = client.get("/api/v1/docs")
+    assert docs.status_code == 200
+    assert b"swagger" in docs.content.lower()

@@ -1,0 +1,54 @@
+"""Background work runs on both engines: the database-backed worker and RQ on real Redis."""
+
+import os
+
+import django_rq
+import pytest
+from django.core.management import call_command
+from django.test import override_settings
+
+from leadflow.contacts import services
+from leadflow.contacts.models import DuplicateCandidate
+from leadflow.core.actors import Actor
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def _two_people_one_phone(workspace):
+    for email in ("first@initech.com", "second@globex.com"):
+        services.contact_upsert(workspace=workspace, actor=Actor.system(),
+                                data={"email": email, "phone": "+442079460999"})
+
+
+@pytest.mark.django_db(transaction=True)
+def test_database_worker_runs_tasks_enqueued_after_commit(workspace):
+    from django_tasks_db.models import DBTaskResult
+
+    _two_people_one_phone(workspace)
+    assert DBTaskResult.objects.count() == 2  # enqueued on commit, not yet run
+    assert not DuplicateCandidate.objects.exists()
+    call_command("db_worker", "--batch", "--no-startup-delay", verbosity=0)
+    assert DuplicateCandidate.objects.filter(reason="same phone, different email").count() == 1
+    assert set(DBTaskResult.objects.values_list("status", flat=True)) == {"SUCCESSFUL"}
+
+
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_rq_worker_on_redis_runs_the_same_tasks(workspace):
+    rq_settings = {
+        "TASKS": {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}},
+        "RQ_QUEUES": {"default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 60}},
+    }
+    with override_settings(**rq_settings):
+        queue = django_rq.get_queue("default")
+        queue.connection.ping()  # a missing Redis fails the test, it is never skipped
+        queue.empty()
+        failed_before = set(queue.failed_job_registry.get_job_ids())
+        _two_people_one_phone(workspace)
+        assert queue.count == 2
+        assert not DuplicateCandidate.objects.exists()
+        worker = django_rq.get_worker("default")
+        worker.work(burst=True)
+        assert queue.count == 0
+        assert DuplicateCandidate.objects.count() == 1
+        assert set(queue.failed_job_registry.get_job_ids()) == failed_before
