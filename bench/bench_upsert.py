@@ -31,30 +31,51 @@ def run(count: int = 2000) -> dict:
     from leadflow.core.services import workspace_create
 
     stamp = str(int(time.time() * 1000))
-    workspace, _ = workspace_create(name=f"bench {stamp}", owner_email=f"b{stamp}@example.com",
-                                    slug=f"bench-{stamp}", default_country="GB")
+    workspace, _ = workspace_create(
+        name=f"bench {stamp}",
+        owner_email=f"b{stamp}@example.com",
+        slug=f"bench-{stamp}",
+        default_country="GB",
+    )
     actor = Actor.system("bench")
 
     started = time.perf_counter()
     for number in range(count):
         with transaction.atomic():
-            Contact.objects.create(workspace=workspace, email=f"bare{number}@initech.com",
-                                   first_name="Bare", phone=f"+4420794{number:05d}")
+            Contact.objects.create(
+                workspace=workspace,
+                email=f"bare{number}@initech.com",
+                first_name="Bare",
+                phone=f"+4420794{number:05d}",
+            )
     bare = count / (time.perf_counter() - started)
 
     started = time.perf_counter()
     for number in range(count):
-        contact_upsert(workspace=workspace, actor=actor, data={
-            "email": f"Lead{number}@Globex.com", "first_name": "Lead", "last_name": "Bench",
-            "phone": f"020 7946 {number % 10000:04d}", "tags": ["bench"], "source": "google",
-        })
+        contact_upsert(
+            workspace=workspace,
+            actor=actor,
+            data={
+                "email": f"Lead{number}@Globex.com",
+                "first_name": "Lead",
+                "last_name": "Bench",
+                "phone": f"020 7946 {number % 10000:04d}",
+                "tags": ["bench"],
+                "source": "google",
+            },
+        )
     service = count / (time.perf_counter() - started)
 
     started = time.perf_counter()
     for number in range(count):  # the same emails again: every call is an update
-        contact_upsert(workspace=workspace, actor=actor, data={
-            "email": f"lead{number}@globex.com", "job_title": "Buyer",
-        })
+        contact_upsert(
+            workspace=workspace,
+            actor=actor,
+            data={
+                "email": f"lead{number}@globex.com",
+                "job_title": "Buyer",
+            },
+        )
     update = count / (time.perf_counter() - started)
     return {
         "database": connection.vendor,

@@ -25,8 +25,11 @@ def main() -> int:
     os.environ.setdefault("LEADFLOW_DATA_DIR", tempfile.mkdtemp(prefix="leadflow-bench-"))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "leadflow.config.settings")
     selected = sys.argv[1:]
-    results = {"machine": machine(), "started": time.strftime("%Y-%m-%dT%H:%M:%SZ",
-                                                                time.gmtime()), "runs": {}}
+    results = {
+        "machine": machine(),
+        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "runs": {},
+    }
     for path in sorted(HERE.glob("bench_*.py")):
         if selected and path.stem not in selected:
             continue

@@ -19,8 +19,12 @@ def _fast_passwords(settings):
 
 @pytest.fixture
 def workspace(db):
-    workspace, _ = workspace_create(name="Acme Widgets", owner_email="owner@acme-widgets.com",
-                                    owner_password=PASSWORD, default_country="GB")
+    workspace, _ = workspace_create(
+        name="Acme Widgets",
+        owner_email="owner@acme-widgets.com",
+        owner_password=PASSWORD,
+        default_country="GB",
+    )
     return workspace
 
 
@@ -36,16 +40,22 @@ def owner_actor(workspace, owner):
 
 @pytest.fixture
 def other_workspace(db):
-    workspace, _ = workspace_create(name="Other Co", owner_email="owner@other-co.com",
-                                    owner_password=PASSWORD)
+    workspace, _ = workspace_create(
+        name="Other Co", owner_email="owner@other-co.com", owner_password=PASSWORD
+    )
     return workspace
 
 
 @pytest.fixture
 def make_member(workspace, owner_actor):
     def make(role: str, email: str | None = None):
-        membership, _ = member_add(workspace=workspace, email=email or f"{role}@acme-widgets.com",
-                                   role=role, actor=owner_actor, password=PASSWORD)
+        membership, _ = member_add(
+            workspace=workspace,
+            email=email or f"{role}@acme-widgets.com",
+            role=role,
+            actor=owner_actor,
+            password=PASSWORD,
+        )
         return membership
 
     return make
@@ -81,8 +91,9 @@ class ApiClient:
 @pytest.fixture
 def api_key_for(owner_actor):
     def make(workspace, scopes=None):
-        _, secret = apikey_create(workspace=workspace, name="tests", scopes=scopes or
-                                  ALL_API_SCOPES, actor=owner_actor)
+        _, secret = apikey_create(
+            workspace=workspace, name="tests", scopes=scopes or ALL_API_SCOPES, actor=owner_actor
+        )
         return ApiClient(secret)
 
     return make

@@ -25,8 +25,16 @@ def test_upsert_answers_201_then_200(api):
 
 
 def test_validation_problem_names_every_bad_field(api):
-    response = api.post("/contacts", {"email": "nope", "phone": "1", "lifecycle_stage": "x",
-                                      "favourite_colour": "red", "tags": "x"})
+    response = api.post(
+        "/contacts",
+        {
+            "email": "nope",
+            "phone": "1",
+            "lifecycle_stage": "x",
+            "favourite_colour": "red",
+            "tags": "x",
+        },
+    )
     assert response.status_code == 422
     assert response["Content-Type"] == "application/problem+json"
     body = response.json()
@@ -88,10 +96,9 @@ def test_idempotency_under_concurrent_retries(api):
     def send():
         try:
             barrier.wait(timeout=10)
-            response = api.post("/contacts", {"email": "c@initech.com", "tags": ["t"]},
-                                headers=key)
+            response = api.post("/contacts", {"email": "c@initech.com", "tags": ["t"]}, headers=key)
             statuses.append((response.status_code, response.json()["id"]))
-        except Exception as error:  # noqa: BLE001
+        except Exception as error:
             errors.append(repr(error))
         finally:
             connection.close()
@@ -109,10 +116,19 @@ def test_idempotency_under_concurrent_retries(api):
 
 
 def test_list_filters(api, owner):
-    a = create(api, email="ann@initech.com", first_name="Ann", last_name="Archer",
-               lifecycle_stage="mql", tags=["vip"], owner_id=owner.pk, temperature="hot")
-    b = create(api, email="bob@globex.com", first_name="Bob", last_name="Baker",
-               phone="+442079460123")
+    a = create(
+        api,
+        email="ann@initech.com",
+        first_name="Ann",
+        last_name="Archer",
+        lifecycle_stage="mql",
+        tags=["vip"],
+        owner_id=owner.pk,
+        temperature="hot",
+    )
+    b = create(
+        api, email="bob@globex.com", first_name="Bob", last_name="Baker", phone="+442079460123"
+    )
     create(api, email="cat@gmail.com", first_name="Cat", company="Initech Ltd")
 
     def ids(query):
@@ -138,8 +154,9 @@ def test_list_filters(api, owner):
 
 
 def test_custom_field_equality_filter(api):
-    response = api.post("/custom-fields", {"label": "Plan", "field_type": "choice",
-                                           "choices": ["free", "pro"]})
+    response = api.post(
+        "/custom-fields", {"label": "Plan", "field_type": "choice", "choices": ["free", "pro"]}
+    )
     assert response.status_code == 201, response.content
     assert response.json()["key"] == "plan"
     pro = create(api, email="pro@initech.com", custom_fields={"plan": "pro"})
@@ -191,8 +208,10 @@ def test_merge_and_activities_and_notes(api):
 
 
 def test_companies_crud(api):
-    response = api.post("/companies", {"name": "Initech", "domain": "www.Initech.com",
-                                       "size": "51-200", "country": "us"})
+    response = api.post(
+        "/companies",
+        {"name": "Initech", "domain": "www.Initech.com", "size": "51-200", "country": "us"},
+    )
     assert response.status_code == 201, response.content
     company = response.json()
     assert (company["domain"], company["country"]) == ("initech.com", "US")
@@ -201,8 +220,10 @@ def test_companies_crud(api):
     assert duplicate.json()["errors"][0]["field"] == "domain"
     contact = create(api, email="x@initech.com")
     assert contact["company"]["id"] == company["id"]  # matched by domain
-    assert api.patch(f"/companies/{company['id']}", {"industry": "Software"}).json()[
-        "industry"] == "Software"
+    assert (
+        api.patch(f"/companies/{company['id']}", {"industry": "Software"}).json()["industry"]
+        == "Software"
+    )
     assert api.get("/companies?q=init").json()["items"][0]["id"] == company["id"]
     assert api.delete(f"/companies/{company['id']}").status_code == 204
     assert Contact.objects.get(pk=contact["id"]).company_id is None
@@ -211,18 +232,23 @@ def test_companies_crud(api):
 
 
 def test_custom_fields_crud(api):
-    created = api.post("/custom-fields", {"label": "Budget", "field_type": "number",
-                                          "min_value": 0})
+    created = api.post(
+        "/custom-fields", {"label": "Budget", "field_type": "number", "min_value": 0}
+    )
     assert created.status_code == 201
     field = created.json()
     assert api.get(f"/custom-fields/{field['id']}").json()["key"] == "budget"
-    assert api.patch(f"/custom-fields/{field['id']}", {"label": "Budget (EUR)"}).json()[
-        "label"] == "Budget (EUR)"
+    assert (
+        api.patch(f"/custom-fields/{field['id']}", {"label": "Budget (EUR)"}).json()["label"]
+        == "Budget (EUR)"
+    )
     assert api.patch(f"/custom-fields/{field['id']}", {"field_type": "text"}).status_code == 422
-    assert api.post("/custom-fields", {"label": "Budget", "field_type": "number"}
-                    ).status_code == 422  # key taken
-    assert api.post("/custom-fields", {"label": "Tier", "field_type": "choice"}
-                    ).status_code == 422  # no choices
+    assert (
+        api.post("/custom-fields", {"label": "Budget", "field_type": "number"}).status_code == 422
+    )  # key taken
+    assert (
+        api.post("/custom-fields", {"label": "Tier", "field_type": "choice"}).status_code == 422
+    )  # no choices
     assert [f["key"] for f in api.get("/custom-fields").json()] == ["budget"]
     assert api.delete(f"/custom-fields/{field['id']}").status_code == 204
     assert api.get("/custom-fields").json() == []

@@ -1,6 +1,13 @@
 def test_create_get_list(api):
-    response = api.post("/contacts", {"email": "Ann@Example.COM", "first_name": "Ann",
-                                      "phone": "020 7946 0018", "tags": ["vip"]})
+    response = api.post(
+        "/contacts",
+        {
+            "email": "Ann@Example.COM",
+            "first_name": "Ann",
+            "phone": "020 7946 0018",
+            "tags": ["vip"],
+        },
+    )
     assert response.status_code == 201, response.content
     body = response.json()
     assert body["email"] == "ann@example.com"

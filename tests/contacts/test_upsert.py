@@ -16,8 +16,13 @@ def upsert(workspace, **data):
 
 
 def test_creates_with_normalised_email_phone_and_company(workspace):
-    result = upsert(workspace, email=" Jane.Doe@Initech.COM ", phone="07911 123456",
-                    first_name="Jane", country="United Kingdom")
+    result = upsert(
+        workspace,
+        email=" Jane.Doe@Initech.COM ",
+        phone="07911 123456",
+        first_name="Jane",
+        country="United Kingdom",
+    )
     contact = result.contact
     assert result.created
     assert contact.email == "jane.doe@initech.com"
@@ -43,10 +48,23 @@ def test_company_name_links_when_email_is_free_mail(workspace):
 
 
 def test_same_email_updates_instead_of_duplicating(workspace):
-    first = upsert(workspace, email="ann@initech.com", first_name="Ann", source="google",
-                   medium="cpc", tags=["webinar"])
-    second = upsert(workspace, email="ANN@initech.com", last_name="Lee", first_name="",
-                    source="newsletter", medium="email", tags=["ebook"])
+    first = upsert(
+        workspace,
+        email="ann@initech.com",
+        first_name="Ann",
+        source="google",
+        medium="cpc",
+        tags=["webinar"],
+    )
+    second = upsert(
+        workspace,
+        email="ANN@initech.com",
+        last_name="Lee",
+        first_name="",
+        source="newsletter",
+        medium="email",
+        tags=["ebook"],
+    )
     assert not second.created
     assert second.contact.pk == first.contact.pk
     contact = Contact.objects.get(pk=first.contact.pk)
@@ -79,12 +97,26 @@ def test_email_or_phone_is_required(workspace):
 
 def test_every_bad_field_is_named_and_nothing_is_written(workspace):
     with pytest.raises(ValidationFailed) as failure:
-        upsert(workspace, email="not-an-email", phone="12", country="Atlantis",
-               lifecycle_stage="hot", first_name="x" * 101, colour="blue",
-               tags="not-a-list")
+        upsert(
+            workspace,
+            email="not-an-email",
+            phone="12",
+            country="Atlantis",
+            lifecycle_stage="hot",
+            first_name="x" * 101,
+            colour="blue",
+            tags="not-a-list",
+        )
     fields = {error.field for error in failure.value.errors}
-    assert fields == {"email", "phone", "country", "lifecycle_stage", "first_name", "colour",
-                      "tags"}
+    assert fields == {
+        "email",
+        "phone",
+        "country",
+        "lifecycle_stage",
+        "first_name",
+        "colour",
+        "tags",
+    }
     assert not Contact.objects.exists()
     assert not Activity.objects.exists()
 
@@ -100,40 +132,91 @@ def test_owner_must_be_a_member(workspace, other_workspace):
 
 @pytest.fixture
 def custom_fields(workspace):
-    CustomField.objects.create(workspace=workspace, key="budget", label="Budget",
-                               field_type="number", min_value=0, max_value=1_000_000)
-    CustomField.objects.create(workspace=workspace, key="use_case", label="Use case",
-                               field_type="choice", choices=["sales", "support"], required=True)
-    CustomField.objects.create(workspace=workspace, key="channels", label="Channels",
-                               field_type="multi_choice", choices=["email", "sms", "phone"])
-    CustomField.objects.create(workspace=workspace, key="renewal", label="Renewal",
-                               field_type="date")
-    CustomField.objects.create(workspace=workspace, key="trial", label="Trial",
-                               field_type="boolean")
-    CustomField.objects.create(workspace=workspace, key="ref", label="Reference",
-                               field_type="text", pattern=r"[A-Z]{3}-\d+")
+    CustomField.objects.create(
+        workspace=workspace,
+        key="budget",
+        label="Budget",
+        field_type="number",
+        min_value=0,
+        max_value=1_000_000,
+    )
+    CustomField.objects.create(
+        workspace=workspace,
+        key="use_case",
+        label="Use case",
+        field_type="choice",
+        choices=["sales", "support"],
+        required=True,
+    )
+    CustomField.objects.create(
+        workspace=workspace,
+        key="channels",
+        label="Channels",
+        field_type="multi_choice",
+        choices=["email", "sms", "phone"],
+    )
+    CustomField.objects.create(
+        workspace=workspace, key="renewal", label="Renewal", field_type="date"
+    )
+    CustomField.objects.create(
+        workspace=workspace, key="trial", label="Trial", field_type="boolean"
+    )
+    CustomField.objects.create(
+        workspace=workspace,
+        key="ref",
+        label="Reference",
+        field_type="text",
+        pattern=r"[A-Z]{3}-\d+",
+    )
 
 
 def test_custom_fields_are_typed(workspace, custom_fields):
-    contact = upsert(workspace, email="c@initech.com", custom_fields={
-        "budget": "2500", "use_case": "sales", "channels": ["sms", "email"],
-        "renewal": "2027-01-31", "trial": "yes", "ref": "ABC-12",
-    }).contact
-    assert contact.custom_fields == {"budget": 2500, "use_case": "sales",
-                                     "channels": ["sms", "email"], "renewal": "2027-01-31",
-                                     "trial": True, "ref": "ABC-12"}
+    contact = upsert(
+        workspace,
+        email="c@initech.com",
+        custom_fields={
+            "budget": "2500",
+            "use_case": "sales",
+            "channels": ["sms", "email"],
+            "renewal": "2027-01-31",
+            "trial": "yes",
+            "ref": "ABC-12",
+        },
+    ).contact
+    assert contact.custom_fields == {
+        "budget": 2500,
+        "use_case": "sales",
+        "channels": ["sms", "email"],
+        "renewal": "2027-01-31",
+        "trial": True,
+        "ref": "ABC-12",
+    }
 
 
 def test_custom_field_errors_name_each_field(workspace, custom_fields):
     with pytest.raises(ValidationFailed) as failure:
-        upsert(workspace, email="c@initech.com", custom_fields={
-            "budget": -1, "channels": ["fax"], "renewal": "31/01/2027", "trial": "maybe",
-            "ref": "abc", "unknown": 1,
-        })
+        upsert(
+            workspace,
+            email="c@initech.com",
+            custom_fields={
+                "budget": -1,
+                "channels": ["fax"],
+                "renewal": "31/01/2027",
+                "trial": "maybe",
+                "ref": "abc",
+                "unknown": 1,
+            },
+        )
     fields = {error.field for error in failure.value.errors}
-    assert fields == {"custom_fields.budget", "custom_fields.channels", "custom_fields.renewal",
-                      "custom_fields.trial", "custom_fields.ref", "custom_fields.unknown",
-                      "custom_fields.use_case"}  # use_case is required and missing
+    assert fields == {
+        "custom_fields.budget",
+        "custom_fields.channels",
+        "custom_fields.renewal",
+        "custom_fields.trial",
+        "custom_fields.ref",
+        "custom_fields.unknown",
+        "custom_fields.use_case",
+    }  # use_case is required and missing
 
 
 @pytest.mark.django_db(transaction=True)
@@ -147,7 +230,7 @@ def test_concurrent_upserts_of_one_email_make_one_contact(workspace):
             barrier.wait(timeout=10)
             result = upsert(workspace, email="race@initech.com", tags=[f"t{number}"])
             results.append(result.created)
-        except Exception as error:  # noqa: BLE001 - the test reports any error
+        except Exception as error:
             errors.append(repr(error))
         finally:
             connection.close()

@@ -22,10 +22,11 @@ def test_missing_or_wrong_key_answers_401(db):
     response = client.get("/api/v1/contacts")
     assert response.status_code == 401
     assert response["Content-Type"] == "application/problem+json"
-    assert client.get("/api/v1/contacts",
-                      headers={"Authorization": "Bearer lf_nope_nope"}).status_code == 401
-    assert client.get("/api/v1/contacts", headers={"Authorization": "Basic abc"}).status_code \
+    assert (
+        client.get("/api/v1/contacts", headers={"Authorization": "Bearer lf_nope_nope"}).status_code
         == 401
+    )
+    assert client.get("/api/v1/contacts", headers={"Authorization": "Basic abc"}).status_code == 401
 
 
 @pytest.mark.django_db
@@ -67,14 +68,14 @@ def test_rate_limit_answers_429_with_retry_after(api, settings):
 
 def _object_ids(workspace):
     actor = Actor.system()
-    a = services.contact_upsert(workspace=workspace, data={"email": "a@other-co.com"},
-                                actor=actor).contact
-    b = services.contact_upsert(workspace=workspace, data={"email": "b@other-co.com"},
-                                actor=actor).contact
-    field = CustomField.objects.create(workspace=workspace, key="k", label="K",
-                                       field_type="text")
-    return {"contact_id": a.pk, "company_id": a.company_id, "field_id": field.pk,
-            "other_id": b.pk}
+    a = services.contact_upsert(
+        workspace=workspace, data={"email": "a@other-co.com"}, actor=actor
+    ).contact
+    b = services.contact_upsert(
+        workspace=workspace, data={"email": "b@other-co.com"}, actor=actor
+    ).contact
+    field = CustomField.objects.create(workspace=workspace, key="k", label="K", field_type="text")
+    return {"contact_id": a.pk, "company_id": a.company_id, "field_id": field.pk, "other_id": b.pk}
 
 
 def test_every_object_route_hides_other_workspaces(api, other_workspace):
@@ -95,8 +96,13 @@ def test_every_object_route_hides_other_workspaces(api, other_workspace):
             if method == "post":
                 body = bodies[url.rsplit("/", 1)[-1]]
             elif method == "patch":
-                body = {"label": "x"} if "custom-fields" in url else {"name": "x"} \
-                    if "companies" in url else {"first_name": "x"}
+                body = (
+                    {"label": "x"}
+                    if "custom-fields" in url
+                    else {"name": "x"}
+                    if "companies" in url
+                    else {"first_name": "x"}
+                )
             response = getattr(api, method)(url, **({"body": body} if body else {}))
             assert response.status_code == 404, (method, path, response.content)
             assert response["Content-Type"] == "application/problem+json"
@@ -119,3 +125,23 @@ def test_docs_page_and_schema_are_served(db):
     docs = client.get("/api/v1/docs")
     assert docs.status_code == 200
     assert b"swagger" in docs.content.lower()
+
+
+def test_every_write_endpoint_rejects_unknown_fields(api, workspace):
+    """Bad input on every write endpoint: an unknown field is named in a 422 problem."""
+    ids = _object_ids(workspace)
+    schema = ninja_api.get_openapi_schema()
+    tried = 0
+    for path, operations in schema["paths"].items():
+        url = path.removeprefix("/api/v1")
+        for param in re.findall(r"{(\w+)}", path):
+            url = url.replace("{" + param + "}", str(ids[param]))
+        for method, operation in operations.items():
+            if method not in ("post", "patch") or "requestBody" not in operation:
+                continue
+            response = getattr(api, method)(url, body={"no_such_field": 1})
+            assert response.status_code == 422, (method, path, response.content)
+            fields = [error["field"] for error in response.json()["errors"]]
+            assert "no_such_field" in fields, (method, path, fields)
+            tried += 1
+    assert tried >= 8

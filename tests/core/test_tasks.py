@@ -16,8 +16,11 @@ REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 def _two_people_one_phone(workspace):
     for email in ("first@initech.com", "second@globex.com"):
-        services.contact_upsert(workspace=workspace, actor=Actor.system(),
-                                data={"email": email, "phone": "+442079460999"})
+        services.contact_upsert(
+            workspace=workspace,
+            actor=Actor.system(),
+            data={"email": email, "phone": "+442079460999"},
+        )
 
 
 @pytest.mark.django_db(transaction=True)
