@@ -1,12 +1,489 @@
-"""The `leadflow` command (placeholder until the CLI lands)."""
+"""The ``leadflow`` command: run, set up and administer a LeadFlow installation.
 
+Every subcommand is thin: it parses its arguments, calls a core or contacts service, and
+prints the result. Guarantees shared by all of them:
+
+- ``--help`` works on the command and on every subcommand;
+- an expected failure (a domain error, a bad argument, an unknown workspace, a database
+  that cannot be reached) prints one line to stderr and exits non-zero, without a
+  traceback: 1 for a failed command, 2 for a usage error;
+- secrets (generated passwords, API key secrets) are printed once and never stored in
+  clear: the database holds password hashes and API key hashes only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
 import os
 import sys
+from collections.abc import Callable, Sequence
+from typing import Any, NoReturn
+
+from leadflow.core.errors import DomainError, NotFound, ValidationFailed
+
+PROG = "leadflow"
+Handler = Callable[[argparse.Namespace], int]
 
 
-def main(argv: list[str] | None = None) -> int:
+class UsageError(Exception):
+    """Bad arguments: reported on one line, exit status 2."""
+
+
+class CommandFailed(Exception):
+    """A command could not do its job for a reason the user can fix: one line, status 1."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser that reports mistakes as one line instead of usage + message."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{self.prog}: error: {message} (see '{self.prog} --help')")
+
+
+# --- entry point ------------------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one ``leadflow`` command; returns the exit status (0 when it succeeded)."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["manage"]:
+        return _run(lambda _: cmd_manage(arguments[1:]), argparse.Namespace())
+    parser = build_parser()
+    try:
+        options = parser.parse_args(arguments)
+    except UsageError as error:
+        return _fail(str(error), status=2)
+    except SystemExit as leaving:  # --help and --version exit through argparse
+        return _exit_status(leaving)
+    handler: Handler | None = getattr(options, "handler", None)
+    if handler is None:
+        parser.print_help(sys.stderr)
+        return 2
+    return _run(handler, options)
+
+
+def _run(handler: Handler, options: argparse.Namespace) -> int:
+    from django.core.management.base import CommandError
+    from django.db import InterfaceError, OperationalError
+
+    try:
+        django_setup()
+        return handler(options) or 0
+    except DomainError as error:
+        return _fail(describe_error(error))
+    except (CommandError, CommandFailed) as error:
+        return _fail(str(error))
+    except (OperationalError, InterfaceError) as error:
+        return _fail(f"the database cannot be reached: {_one_line(str(error))}")
+    except KeyboardInterrupt:
+        return _fail("interrupted", status=130)
+    except SystemExit as leaving:  # Django's management commands exit this way
+        return _exit_status(leaving)
+
+
+def django_setup() -> None:
+    """Point Django at LeadFlow's settings and load the apps (once per process)."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "leadflow.config.settings")
+    from django.apps import apps
+
+    if not apps.ready:
+        import django
+
+        django.setup()
+
+
+def describe_error(error: DomainError) -> str:
+    """A domain error as one line, naming every bad field of a validation failure."""
+    if isinstance(error, ValidationFailed) and error.errors:
+        return "; ".join(f"{item.field}: {_one_line(item.message)}" for item in error.errors)
+    return _one_line(error.detail)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def _fail(message: str, *, status: int = 1) -> int:
+    prefix = "" if message.startswith(f"{PROG}") else f"{PROG}: error: "
+    print(f"{prefix}{_one_line(message)}", file=sys.stderr)
+    return status
+
+
+def _exit_status(leaving: SystemExit) -> int:
+    if leaving.code is None:
+        return 0
+    if isinstance(leaving.code, int):
+        return leaving.code
+    print(leaving.code, file=sys.stderr)
+    return 1
+
+
+# --- the parser --------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``leadflow`` argument parser with every subcommand."""
+    from leadflow import __version__
+
+    parser = _Parser(
+        prog=PROG,
+        description="LeadFlow: self-hosted lead capture and lead management.",
+        epilog="Configuration comes from environment variables (docs/configuration.md).",
+    )
+    parser.add_argument("--version", action="version", version=f"LeadFlow {__version__}")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    def add(name: str, handler: Handler, help_text: str, **kwargs: Any) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=handler.__doc__, **kwargs)
+        sub.set_defaults(handler=handler)
+        return sub
+
+    serve = add("serve", cmd_serve, "run the web server and the background worker")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    serve.add_argument("--port", type=_port, default=8000, help="port to listen on (8000)")
+    serve.add_argument(
+        "--workers",
+        type=_positive,
+        help="web worker processes (default: 2 on SQLite, 4 on PostgreSQL)",
+    )
+    serve.add_argument(
+        "--threads", type=_positive, default=4, help="threads per web worker process (4)"
+    )
+    serve.add_argument(
+        "--no-worker",
+        dest="worker",
+        action="store_false",
+        help="do not start the background worker (run `leadflow worker` elsewhere)",
+    )
+
+    add("worker", cmd_worker, "run the background worker only")
+    add("migrate", cmd_migrate, "create or update the database tables")
+
+    demo = add("demo", cmd_demo, "load the demo workspace (Northwind Demo)")
+    action = demo.add_mutually_exclusive_group()
+    action.add_argument("--reset", action="store_true", help="delete the demo and rebuild it")
+    action.add_argument("--delete", action="store_true", help="delete the demo and its login")
+    demo.add_argument("--contacts", type=_positive, default=3000, help="how many contacts (3000)")
+    demo.add_argument("--seed", type=int, default=None, help="random seed (same seed, same data)")
+
+    workspace = commands.add_parser(
+        "workspace", help="manage workspaces", description="Manage workspaces."
+    )
+    _needs_subcommand(workspace)
+    workspace_commands = workspace.add_subparsers(title="commands", metavar="COMMAND")
+    create = workspace_commands.add_parser(
+        "create", help="create a workspace and its owner", description=cmd_workspace_create.__doc__
+    )
+    create.set_defaults(handler=cmd_workspace_create)
+    create.add_argument("name", help="the workspace's name, e.g. 'Acme Widgets'")
+    create.add_argument("--owner-email", required=True, help="the owner's email (their login)")
+    create.add_argument("--slug", default="", help="short name used in URLs (from the name)")
+    create.add_argument(
+        "--country", default="US", help="default country for phone numbers (ISO code, US)"
+    )
+    create.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the owner's password from stdin instead of generating one",
+    )
+
+    user = commands.add_parser(
+        "user", help="manage people in workspaces", description="Manage people in workspaces."
+    )
+    _needs_subcommand(user)
+    user_commands = user.add_subparsers(title="commands", metavar="COMMAND")
+    user_add = user_commands.add_parser(
+        "add", help="add a person to a workspace", description=cmd_user_add.__doc__
+    )
+    user_add.set_defaults(handler=cmd_user_add)
+    user_add.add_argument("email", help="their email (their login)")
+    user_add.add_argument("--workspace", required=True, metavar="SLUG", help="workspace slug")
+    user_add.add_argument("--role", required=True, help="owner, admin, marketer, sales or viewer")
+    user_add.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read a new user's password from stdin instead of generating one",
+    )
+
+    apikey = commands.add_parser("apikey", help="manage API keys", description="Manage API keys.")
+    _needs_subcommand(apikey)
+    apikey_commands = apikey.add_subparsers(title="commands", metavar="COMMAND")
+    key_create = apikey_commands.add_parser(
+        "create", help="create an API key", description=cmd_apikey_create.__doc__
+    )
+    key_create.set_defaults(handler=cmd_apikey_create)
+    key_create.add_argument("--workspace", required=True, metavar="SLUG", help="workspace slug")
+    key_create.add_argument("--name", default="Command line", help="what the key is for")
+    key_create.add_argument(
+        "--scope",
+        dest="scopes",
+        action="extend",
+        nargs="+",
+        metavar="SCOPE",
+        help="a scope such as contacts:read (repeatable; default: every scope)",
+    )
+
+    add("openapi", cmd_openapi, "print the REST API's OpenAPI schema (JSON)")
+    check = add("check", cmd_check, "check the installation for problems")
+    check.add_argument("--deploy", action="store_true", help="also run production checks")
+    # Listed for --help only: main() hands `manage ...` to Django before parsing.
+    commands.add_parser(
+        "manage", help="run a Django management command (`leadflow manage help` lists them)"
+    )
+    return parser
+
+
+def _needs_subcommand(parser: argparse.ArgumentParser) -> None:
+    """A command group run without its subcommand shows its help and exits 2."""
+
+    def show(options: argparse.Namespace) -> int:
+        parser.print_help(sys.stderr)
+        return 2
+
+    parser.set_defaults(handler=show)
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _port(text: str) -> int:
+    value = _positive(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError("a port is at most 65535")
+    return value
+
+
+# --- commands --------------------------------------------------------------------------------
+
+
+def cmd_serve(options: argparse.Namespace) -> int:
+    """Run LeadFlow on this machine: migrate the database, load the demo workspace when the
+    database holds no workspace (unless LEADFLOW_DEMO=0), then run the web server (granian,
+    WSGI) and the background worker side by side. It prints the address and the login once
+    the web server answers. If either process stops, the other is stopped too and the
+    command exits non-zero; Ctrl-C or SIGTERM stops both and exits 0."""
+    from leadflow.server import ServeFailed, ServeOptions, serve
+
+    try:
+        return serve(
+            ServeOptions(
+                host=options.host,
+                port=options.port,
+                workers=options.workers,
+                threads=options.threads,
+                worker=options.worker,
+            )
+        )
+    except ServeFailed as error:
+        raise CommandFailed(str(error)) from None
+
+
+def cmd_worker(options: argparse.Namespace) -> int:
+    """Run the background worker until stopped: the database queue worker (django-tasks-db)
+    by default, an RQ worker on the 'default' queue when REDIS_URL is set."""
+    from django.conf import settings
+    from django.core.management import call_command
+
+    if settings.REDIS_URL:
+        call_command("rqworker", "default")
+    else:
+        call_command("db_worker", queue_name="default")
+    return 0
+
+
+def cmd_migrate(options: argparse.Namespace) -> int:
+    """Create or update every table; safe to run at any time, does nothing when up to date."""
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False)
+    return 0
+
+
+def cmd_demo(options: argparse.Namespace) -> int:
+    """Load the demo workspace "Northwind Demo" (slug demo): members with every role,
+    companies, contacts along the whole funnel and months of activity. It stops when the
+    demo exists, unless --reset (delete and rebuild) or --delete is given. The owner's login
+    (demo@example.com) gets a password generated once and kept in
+    $LEADFLOW_DATA_DIR/demo-login.txt (mode 0600)."""
+    import time
+
+    from leadflow import demo
+    from leadflow.core.errors import Conflict
+
+    if options.delete:
+        deleted = demo.demo_delete()
+        demo.demo_login_path().unlink(missing_ok=True)
+        print("Deleted the demo workspace." if deleted else "There is no demo workspace.")
+        return 0
+    if demo.demo_exists() and not options.reset:
+        raise Conflict(
+            "The demo workspace exists already; `leadflow demo --reset` rebuilds it.",
+            code="demo_exists",
+        )
+    seed = demo.DEMO_SEED if options.seed is None else options.seed
+    started = time.perf_counter()
+    workspace, login = demo.demo_install(contacts=options.contacts, reset=options.reset, seed=seed)
+    seconds = time.perf_counter() - started
+    print(
+        f"Built the demo workspace '{workspace.name}' (slug: {workspace.slug}) in {seconds:.1f} s."
+    )
+    print(f"{demo.demo_summary(workspace)}.")
+    print(f"Log in as {login.email} with the password: {login.password}")
+    print(f"(The login is kept in {demo.demo_login_path()}.)")
+    return 0
+
+
+def cmd_workspace_create(options: argparse.Namespace) -> int:
+    """Create a workspace and its owner. A new owner gets the password read from stdin
+    (--password-stdin, checked against the password rules) or a generated one, printed
+    once; an existing user becomes the owner and keeps their password."""
+    from leadflow.core import services
+    from leadflow.core.models import User
+    from leadflow.core.validation import country_normalise, email_normalise
+
+    email = email_normalise(options.owner_email, field="owner_email")
+    country = country_normalise(options.country, field="country")
+    if not country:
+        raise ValidationFailed([_field_error("country", "Give a two-letter ISO country code.")])
+    password = _password_from_stdin() if options.password_stdin else None
+    existing = User.objects.filter(email=email).exists()
+    generated = None
+    if password is None and not existing:
+        password = generated = services.password_generate()
+    workspace, owner = services.workspace_create(
+        name=options.name,
+        owner_email=email,
+        owner_password=password,
+        slug=options.slug,
+        default_country=country,
+    )
+    print(f"Created workspace '{workspace.name}' (slug: {workspace.slug}).")
+    print(f"Owner: {owner.email}")
+    if existing:
+        print("The owner has an account already; their password is unchanged.")
+    elif generated:
+        print(f"Password: {generated}")
+        print("(Shown only now: store it or change it after logging in.)")
+    else:
+        print("Password: as given on stdin.")
+    return 0
+
+
+def cmd_user_add(options: argparse.Namespace) -> int:
+    """Add a person to a workspace with a role (owner, admin, marketer, sales, viewer).
+    A new user gets the password read from stdin (--password-stdin) or a generated one,
+    printed once; an existing user keeps their password."""
+    from leadflow.core import services
+    from leadflow.core.actors import Actor
+
+    workspace = workspace_by_slug(options.workspace)
+    password = _password_from_stdin() if options.password_stdin else services.password_generate()
+    membership, created = services.member_add(
+        workspace=workspace,
+        email=options.email,
+        role=options.role,
+        actor=Actor.system("command line"),
+        password=password,
+    )
+    print(f"Added {membership.user.email} to '{workspace.name}' as {membership.role}.")
+    if not created:
+        print("They have an account already; their password is unchanged.")
+    elif options.password_stdin:
+        print("Password: as given on stdin.")
+    else:
+        print(f"Password: {password}")
+        print("(Shown only now: store it or change it after logging in.)")
+    return 0
+
+
+def cmd_apikey_create(options: argparse.Namespace) -> int:
+    """Create an API key for a workspace and print its secret. The secret is shown only
+    now: the database keeps its SHA-256 hash. Without --scope the key has every scope."""
+    from leadflow.core import services
+    from leadflow.core.actors import Actor
+
+    workspace = workspace_by_slug(options.workspace)
+    key, secret = services.apikey_create(
+        workspace=workspace,
+        name=options.name,
+        scopes=options.scopes,
+        actor=Actor.system("command line"),
+    )
+    print(f"Created API key '{key.name}' for '{workspace.name}': {', '.join(key.scopes)}.")
+    print("Its secret is shown only now; send it as 'Authorization: Bearer <secret>':")
+    print(secret)
+    return 0
+
+
+def cmd_openapi(options: argparse.Namespace) -> int:
+    """Print the OpenAPI schema of /api/v1 as JSON (2-space indent, sorted keys, trailing
+    newline): the same bytes every time for the same code, so it can be committed."""
+    from leadflow.config.api import api
+
+    schema = api.get_openapi_schema()
+    sys.stdout.write(json.dumps(schema, indent=2, sort_keys=True) + "\n")
+    return 0
+
+
+def cmd_check(options: argparse.Namespace) -> int:
+    """Run Django's system checks (with --deploy, the production ones too); exits non-zero
+    when an error is found."""
+    from django.core.management import call_command
+
+    call_command("check", deploy=options.deploy)
+    return 0
+
+
+def cmd_manage(arguments: Sequence[str]) -> int:
+    """Run any Django management command: `leadflow manage <command> [options]`
+    (`leadflow manage help` lists them)."""
     from django.core.management import execute_from_command_line
 
-    execute_from_command_line(["leadflow", *(argv if argv is not None else sys.argv[1:])])
+    execute_from_command_line([f"{PROG} manage", *arguments])
     return 0
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def workspace_by_slug(slug: str):
+    """The workspace with this slug (the command line acts as the operator), or NotFound."""
+    from leadflow.core.models import Workspace
+
+    workspace = Workspace.objects.filter(slug=slug).first()
+    if workspace is None:
+        raise NotFound(f"No workspace with the slug '{slug}'.", code="unknown_workspace")
+    return workspace
+
+
+def _field_error(name: str, message: str):
+    from leadflow.core.errors import FieldError
+
+    return FieldError(name, message)
+
+
+def _password_from_stdin() -> str:
+    """The first line of stdin, checked against the installation's password rules."""
+    from django.contrib.auth.password_validation import validate_password
+    from django.core.exceptions import ValidationError
+
+    password = sys.stdin.readline().rstrip("\r\n")
+    if not password:
+        raise CommandFailed("--password-stdin: stdin held no password")
+    try:
+        validate_password(password)
+    except ValidationError as error:
+        raise CommandFailed(f"password: {' '.join(error.messages)}") from None
+    return password
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

