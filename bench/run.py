@@ -30,6 +30,7 @@ def main() -> int:
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "runs": {},
     }
+    sys.path.insert(0, str(HERE))
     for path in sorted(HERE.glob("bench_*.py")):
         if selected and path.stem not in selected:
             continue

@@ -219,3 +219,19 @@ def test_note_needs_text(workspace, owner_actor):
     contact = make(workspace, email="n@initech.com")
     with pytest.raises(ValidationFailed):
         services.note_add(workspace=workspace, contact_id=contact.pk, body="  ", actor=owner_actor)
+
+
+def test_update_cannot_remove_the_last_identifier(workspace, owner_actor):
+    contact = make(workspace, phone="+442079460555")
+    with pytest.raises(ValidationFailed):
+        services.contact_update(
+            workspace=workspace, contact_id=contact.pk, actor=owner_actor, data={"phone": None}
+        )
+    services.contact_update(
+        workspace=workspace,
+        contact_id=contact.pk,
+        actor=owner_actor,
+        data={"email": "now@initech.com", "phone": None},
+    )
+    contact.refresh_from_db()
+    assert (contact.email, contact.phone) == ("now@initech.com", None)

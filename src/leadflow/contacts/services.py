@@ -10,7 +10,7 @@ from functools import partial
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -265,7 +265,10 @@ def _find_existing(workspace: Workspace, email: str | None, phone: str | None) -
     if email:
         return queryset.filter(email=email).first()
     if phone:
-        return queryset.filter(phone=phone).order_by("email", "id").first()
+        # Prefer the contact known only by this phone, then the oldest.
+        return (
+            queryset.filter(phone=phone).order_by(F("email").asc(nulls_first=True), "id").first()
+        )
     return None
 
 
@@ -435,11 +438,9 @@ def contact_update(
             workspace=workspace, email=None, company_name=clean["company"]
         )
         clean["company_id"] = company.pk if company else None
-    if (
-        clean.get("email") is None
-        and "email" in clean
-        and not (clean.get("phone") or (contact.phone and "phone" not in clean))
-    ):
+    final_email = clean.get("email", contact.email)
+    final_phone = clean.get("phone", contact.phone)
+    if not final_email and not final_phone:
         raise ValidationFailed([FieldError("email", "An email or a phone number is required.")])
     changes = _apply(contact, clean)
     if changes:
