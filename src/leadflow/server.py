@@ -20,6 +20,7 @@ import contextlib
 import http.client
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -50,6 +51,7 @@ def serve(options: ServeOptions) -> int:
     from django.conf import settings
     from django.db import connections
 
+    port_check(options.host, options.port)
     print_flush(f"LeadFlow: preparing the database ({database_label()})…")
     database_prepare()
     demo_prepare()
@@ -69,6 +71,20 @@ def serve(options: ServeOptions) -> int:
 
 
 # --- preparing ------------------------------------------------------------------------------
+
+
+def port_check(host: str, port: int) -> None:
+    """Fail early, in one line, when the address is taken (granian would dump a traceback)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            raise ServeFailed(
+                f"cannot listen on {host}:{port}: {error.strerror or error} "
+                "(is LeadFlow running already? choose another --port)"
+            ) from None
 
 
 def database_label() -> str:

@@ -1,0 +1,315 @@
+"""`leadflow serve` as a real process: granian + the worker, the banner, supervision, stopping.
+
+Each test starts the command in a temporary LEADFLOW_DATA_DIR on SQLite, whatever database
+the rest of the suite uses, so it never touches a shared database.
+"""
+
+import json
+import os
+import queue
+import re
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+START_TIMEOUT = 180  # a cold start migrates a fresh database and builds the demo
+STOP_TIMEOUT = 20
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def children_of(pid: int) -> list[int]:
+    """The ids of a process's direct children (from /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(entry.name))
+    return found
+
+
+def command_line(pid: int) -> str:
+    try:
+        return (Path("/proc") / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def alive(pid: int) -> bool:
+    """True while the process exists and is not a zombie."""
+    try:
+        text = (Path("/proc") / str(pid) / "stat").read_text()
+    except OSError:
+        return False
+    return text.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+class Served:
+    """A running `leadflow serve`, its output collected line by line."""
+
+    def __init__(self, data_dir: Path, port: int, **environment: str):
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            if key not in {"DATABASE_URL", "REDIS_URL", "LEADFLOW_DEMO", "SECRET_KEY"}
+        }
+        env.update(LEADFLOW_DATA_DIR=str(data_dir), PYTHONUNBUFFERED="1", **environment)
+        self.env = env
+        self.port = port
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.output: list[str] = []
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "leadflow", "serve", "--port", str(port), "--workers", "1"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.process.stdout:
+            self.lines.put(line.rstrip("\n"))
+
+    def wait_for(self, pattern: str, timeout: float = START_TIMEOUT) -> str:
+        """Collect output until a line matches; returns everything collected so far."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self.lines.get(timeout=0.5)
+            except queue.Empty:
+                if self.process.poll() is not None and self.lines.empty():
+                    break
+                continue
+            self.output.append(line)
+            if re.search(pattern, line):
+                return "\n".join(self.output)
+        raise AssertionError(f"no line matching {pattern!r}:\n" + "\n".join(self.output))
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def leadflow(self, *arguments: str) -> str:
+        """Run another `leadflow` command against the same installation."""
+        result = subprocess.run(
+            [sys.executable, "-m", "leadflow", *arguments],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
+        return result.stdout
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+@pytest.fixture
+def serve_factory(tmp_path):
+    started: list[Served] = []
+
+    def start(**environment: str) -> Served:
+        served = Served(tmp_path / f"data-{len(started)}", free_port(), **environment)
+        started.append(served)
+        return served
+
+    yield start
+    for served in started:  # a failed test must not leave servers behind
+        served.stop()
+
+
+def http(method: str, url: str, body=None, token: str | None = None):
+    """(status, parsed JSON or text) of one request; redirects are not followed."""
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
+
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, headers=headers, method=method)
+    opener = urllib.request.build_opener(NoRedirect)
+    try:
+        with opener.open(request, timeout=10) as response:
+            status, text = response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        status, text = error.code, error.read().decode()
+    try:
+        return status, json.loads(text)
+    except ValueError:
+        return status, text
+
+
+def test_serve_runs_web_and_worker_prints_the_login_and_stops_on_sigterm(serve_factory):
+    served = serve_factory(LEADFLOW_DEMO="1", LEADFLOW_DEMO_CONTACTS="200")
+    output = served.wait_for(r"Press Ctrl-C to stop")
+    data_dir = Path(served.env["LEADFLOW_DATA_DIR"])
+
+    # The banner: the address, the demo login (as kept in its private file), the way out.
+    assert f"http://127.0.0.1:{served.port}/" in output
+    login_file = data_dir / "demo-login.txt"
+    assert stat.S_IMODE(login_file.stat().st_mode) == 0o600
+    password = re.search(r"^password: (\S+)$", login_file.read_text(), re.MULTILINE).group(1)
+    assert re.search(r"email\s+demo@example\.com", output)
+    assert re.search(rf"password\s+{re.escape(password)}", output)
+    assert "LEADFLOW_DEMO=0" in output
+    assert "200 contacts" in output
+    # The banner comes only once the web server answers.
+    banner_at = output.index("LeadFlow is running")
+    assert "Listening at" in output[:banner_at]
+
+    assert http("GET", served.url("/healthz")) == (200, {"status": "ok"})
+    status, _ = http("GET", served.url("/"))
+    assert status in (200, 302)
+
+    # Two children: granian (with its worker process) and the background worker.
+    children = children_of(served.process.pid)
+    assert len(children) == 2, [command_line(pid) for pid in children]
+    web = next(pid for pid in children if "granian" in command_line(pid))
+    worker = next(pid for pid in children if "leadflow worker" in command_line(pid))
+    granian_workers = children_of(web)
+    assert granian_workers
+
+    # The worker does the background work: two contacts with one phone under two emails are
+    # listed as possible duplicates by the task the API enqueues after each commit.
+    secret = served.leadflow("apikey", "create", "--workspace", "demo").strip().splitlines()[-1]
+    ids = []
+    for email in ("kim.park@serve-test.example", "kim.p@private-mail.example"):
+        status, body = http(
+            "POST",
+            served.url("/api/v1/contacts"),
+            {"email": email, "first_name": "Kim", "phone": "+1 202 555 0147"},
+            token=secret,
+        )
+        assert status == 201, body
+        ids.append(body["id"])
+    pair = None
+    deadline = time.monotonic() + 60
+    while pair is None and time.monotonic() < deadline:
+        status, duplicates = http("GET", served.url("/api/v1/duplicates"), token=secret)
+        assert status == 200, duplicates
+        pair = next(
+            (item for item in duplicates if [item["contact_id"], item["other_id"]] == sorted(ids)),
+            None,
+        )
+        time.sleep(0.5)
+    assert pair is not None, "the worker never listed the duplicate pair"
+    assert pair["reason"] == "same phone, different email"
+
+    # SIGTERM stops everything, cleanly and quickly.
+    served.process.send_signal(signal.SIGTERM)
+    assert served.process.wait(timeout=STOP_TIMEOUT) == 0
+    for pid in [web, worker, *granian_workers]:
+        assert not alive(pid), command_line(pid)
+
+
+def test_serve_without_demo_stops_everything_when_the_worker_dies(serve_factory):
+    served = serve_factory(LEADFLOW_DEMO="0")
+    output = served.wait_for(r"Press Ctrl-C to stop")
+    assert "No workspace yet" in output
+    assert "leadflow workspace create" in output
+    assert not (Path(served.env["LEADFLOW_DATA_DIR"]) / "demo-login.txt").exists()
+
+    children = children_of(served.process.pid)
+    worker = next(pid for pid in children if "leadflow worker" in command_line(pid))
+    web = next(pid for pid in children if "granian" in command_line(pid))
+    os.kill(worker, signal.SIGKILL)
+    status = served.process.wait(timeout=STOP_TIMEOUT)
+    assert status != 0
+    served.wait_for(r"the worker stopped", timeout=5)
+    assert not alive(web)
+
+
+def test_serve_fails_in_one_line_when_the_port_is_taken(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}
+        env.update(LEADFLOW_DATA_DIR=str(tmp_path), LEADFLOW_DEMO="0")
+        result = subprocess.run(
+            [sys.executable, "-m", "leadflow", "serve", "--port", str(port)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=START_TIMEOUT,
+        )
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"leadflow: error: cannot listen on 127.0.0.1:{port}: Address already in use "
+        "(is LeadFlow running already? choose another --port)"
+    ]
+    assert "LeadFlow is running" not in result.stdout
+
+
+def test_worker_command_runs_queued_tasks(tmp_path):
+    """`leadflow worker` alone: it picks up a task enqueued by another process."""
+    env = {
+        key: value for key, value in os.environ.items() if key not in {"DATABASE_URL", "REDIS_URL"}
+    }
+    env.update(LEADFLOW_DATA_DIR=str(tmp_path), PYTHONUNBUFFERED="1")
+
+    def leadflow(*arguments: str) -> str:
+        return subprocess.run(
+            [sys.executable, "-m", "leadflow", *arguments],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        ).stdout
+
+    leadflow("migrate")
+    leadflow("workspace", "create", "Queue Test", "--owner-email", "q@queue-test.example")
+    enqueue = (
+        "from leadflow.contacts.tasks import contact_find_duplicates; "
+        "print('task', contact_find_duplicates.enqueue(1, 1).id)"
+    )
+    task_id = re.search(r"task (\S+)", leadflow("manage", "shell", "-c", enqueue)).group(1)
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "leadflow", "worker"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        check = (
+            "from django_tasks_db.models import DBTaskResult; "
+            f"print('status', DBTaskResult.objects.get(id='{task_id}').status)"
+        )
+        deadline = time.monotonic() + 60
+        status = ""
+        while time.monotonic() < deadline:
+            status = re.search(r"status (\S+)", leadflow("manage", "shell", "-c", check)).group(1)
+            if status == "SUCCESSFUL":
+                break
+            time.sleep(0.5)
+        assert status == "SUCCESSFUL"
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        code = worker.wait(timeout=STOP_TIMEOUT)
+    assert code == 0
