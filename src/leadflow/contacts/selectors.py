@@ -283,3 +283,12 @@ def tag_names(workspace: Workspace) -> list[str]:
 
 def saved_views(workspace: Workspace, actor: Actor) -> QuerySet[SavedView]:
     return SavedView.objects.filter(workspace=workspace, user_id=actor.user_id)
+
+
+def duplicate_list_visible(workspace: Workspace, actor: Actor) -> QuerySet[DuplicateCandidate]:
+    """Open duplicate pairs whose two contacts the actor may both see (a sales member who
+    sees only own leads is never shown somebody else's contact through a pair)."""
+    queryset = duplicate_list(workspace)
+    if actor.sees_only_own_leads:
+        queryset = queryset.filter(contact__owner_id=actor.user_id, other__owner_id=actor.user_id)
+    return queryset

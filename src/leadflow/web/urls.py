@@ -1,7 +1,136 @@
-from django.urls import path
+"""The app's pages: sign-in and passwords at the top, everything else under /w/<slug>/."""
 
-from leadflow.web import views
+from django.contrib.auth import views as auth_views
+from django.urls import include, path, reverse_lazy
+from django.views.generic import RedirectView
+
+from leadflow.web.views import auth, companies, contacts, duplicates, settings
+
+account_patterns = [
+    path(
+        "login/",
+        auth_views.LoginView.as_view(
+            template_name="web/auth/login.html",
+            authentication_form=auth.EmailAuthenticationForm,
+            redirect_authenticated_user=True,
+        ),
+        name="login",
+    ),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path(
+        "password/change/",
+        auth_views.PasswordChangeView.as_view(template_name="web/auth/password_change.html"),
+        name="password_change",
+    ),
+    path(
+        "password/change/done/",
+        auth_views.PasswordChangeDoneView.as_view(
+            template_name="web/auth/password_change_done.html"
+        ),
+        name="password_change_done",
+    ),
+    path(
+        "password/reset/",
+        auth_views.PasswordResetView.as_view(
+            template_name="web/auth/password_reset.html",
+            email_template_name="web/auth/password_reset_email.txt",
+            subject_template_name="web/auth/password_reset_subject.txt",
+        ),
+        name="password_reset",
+    ),
+    path(
+        "password/reset/sent/",
+        auth_views.PasswordResetDoneView.as_view(template_name="web/auth/password_reset_sent.html"),
+        name="password_reset_done",
+    ),
+    path(
+        "password/reset/done/",
+        auth_views.PasswordResetCompleteView.as_view(
+            template_name="web/auth/password_reset_complete.html"
+        ),
+        name="password_reset_complete",
+    ),
+    path(
+        "password/reset/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(
+            template_name="web/auth/password_reset_confirm.html",
+            success_url=reverse_lazy("password_reset_complete"),
+        ),
+        name="password_reset_confirm",
+    ),
+]
+
+contact_patterns = [
+    path("", contacts.contact_list, name="contact_list"),
+    path("new/", contacts.contact_create, name="contact_create"),
+    path("bulk/", contacts.contact_bulk, name="contact_bulk"),
+    path("views/", contacts.saved_view_save, name="contact_view_save"),
+    path("views/<int:view_id>/delete/", contacts.saved_view_delete, name="contact_view_delete"),
+    path("<int:contact_id>/", contacts.contact_detail, name="contact_detail"),
+    path("<int:contact_id>/edit/", contacts.contact_edit, name="contact_edit"),
+    path("<int:contact_id>/status/", contacts.contact_status, name="contact_status"),
+    path("<int:contact_id>/tags/", contacts.contact_tags, name="contact_tags"),
+    path("<int:contact_id>/notes/", contacts.contact_note, name="contact_note"),
+    path("<int:contact_id>/merge/", contacts.contact_merge, name="contact_merge"),
+    path("<int:contact_id>/delete/", contacts.contact_delete, name="contact_delete"),
+]
+
+company_patterns = [
+    path("", companies.company_list, name="company_list"),
+    path("new/", companies.company_create, name="company_create"),
+    path("<int:company_id>/", companies.company_detail, name="company_detail"),
+    path("<int:company_id>/edit/", companies.company_edit, name="company_edit"),
+    path("<int:company_id>/delete/", companies.company_delete, name="company_delete"),
+]
+
+settings_patterns = [
+    path("", settings.settings_workspace, name="settings_workspace"),
+    path("members/", settings.settings_members, name="settings_members"),
+    path(
+        "members/<int:membership_id>/role/",
+        settings.settings_member_role,
+        name="settings_member_role",
+    ),
+    path(
+        "members/<int:membership_id>/remove/",
+        settings.settings_member_remove,
+        name="settings_member_remove",
+    ),
+    path("api-keys/", settings.settings_api_keys, name="settings_api_keys"),
+    path(
+        "api-keys/<int:key_id>/revoke/",
+        settings.settings_api_key_revoke,
+        name="settings_api_key_revoke",
+    ),
+    path("fields/", settings.settings_fields, name="settings_fields"),
+    path("fields/<int:field_id>/", settings.settings_field_edit, name="settings_field_edit"),
+    path(
+        "fields/<int:field_id>/delete/",
+        settings.settings_field_delete,
+        name="settings_field_delete",
+    ),
+    path("audit/", settings.audit_log, name="audit_log"),
+]
+
+workspace_patterns = [
+    path(
+        "",
+        RedirectView.as_view(pattern_name="contact_list", permanent=False),
+        name="workspace_home",
+    ),
+    path("contacts/", include(contact_patterns)),
+    path("companies/", include(company_patterns)),
+    path("duplicates/", duplicates.duplicate_list, name="duplicate_list"),
+    path(
+        "duplicates/<int:candidate_id>/dismiss/",
+        duplicates.duplicate_dismiss,
+        name="duplicate_dismiss",
+    ),
+    path("settings/", include(settings_patterns)),
+]
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", auth.home, name="home"),
+    *account_patterns,
+    path("w/<slug:workspace_slug>/", include(workspace_patterns)),
 ]

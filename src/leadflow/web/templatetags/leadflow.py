@@ -1,0 +1,44 @@
+"""Small template helpers for LeadFlow pages. None of them marks anything safe."""
+
+from collections.abc import Mapping
+from typing import Any
+
+from django import template
+
+register = template.Library()
+
+
+@register.filter
+def get(mapping: Any, key: Any) -> Any:
+    """``mapping[key]`` for a key held in a variable; empty when missing."""
+    if isinstance(mapping, Mapping):
+        return mapping.get(key, mapping.get(str(key), ""))
+    return ""
+
+
+@register.filter
+def as_str(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+@register.filter
+def initials(text: Any) -> str:
+    """Up to two initials for an avatar ("Ann Lee" → "AL", "ann@x.com" → "A")."""
+    words = [word for word in str(text or "").replace("@", " ").split() if word[:1].isalnum()]
+    return "".join(word[0] for word in words[:2]).upper() or "?"
+
+
+@register.simple_tag(takes_context=True)
+def input_id(context) -> str:
+    """The id of the included input: ``id`` when the include passes one, else ``id_<name>``."""
+    return str(context.get("id") or f"id_{context.get('name')}")
+
+
+SHORT_STAGES = {"mql": "MQL", "sql": "SQL"}
+
+
+@register.filter
+def stage_short(contact: Any) -> str:
+    """A lifecycle stage short enough for a table cell ("MQL" rather than its full name)."""
+    stage = getattr(contact, "lifecycle_stage", "")
+    return SHORT_STAGES.get(stage) or contact.get_lifecycle_stage_display()

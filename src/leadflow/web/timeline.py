@@ -1,0 +1,156 @@
+"""A contact's activities as people read them: what happened, who did it, what changed.
+
+Activity ``data`` is JSON written by many services; this module turns the shapes they
+write (``changes`` as {field: [old, new]}, notes, merges, tags, owners, stages) into
+plain text pieces. Every piece is plain text, escaped by the template like any other.
+"""
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from leadflow.contacts.models import Activity, CustomField
+from leadflow.web.forms import CHOICE_LABELS, FIELD_LABELS
+
+EMPTY = "—"
+
+
+@dataclass
+class Change:
+    label: str
+    old: str
+    new: str
+
+
+@dataclass
+class TimelineEntry:
+    activity: Activity
+    label: str
+    actor: str
+    changes: list[Change] = field(default_factory=list)
+    body: str = ""
+    details: list[str] = field(default_factory=list)
+
+    @property
+    def kind(self) -> str:
+        return self.activity.kind
+
+    @property
+    def occurred_at(self):
+        return self.activity.occurred_at
+
+
+class Names:
+    """Readable names for ids found in activity data (owners, companies, custom fields)."""
+
+    def __init__(
+        self,
+        users: Mapping[int, str],
+        companies: Mapping[int, str],
+        custom_fields: Iterable[CustomField],
+    ):
+        self.users = users
+        self.companies = companies
+        self.custom_labels = {definition.key: definition.label for definition in custom_fields}
+
+    def field(self, name: str) -> str:
+        if name.startswith("custom_fields."):
+            key = name.removeprefix("custom_fields.")
+            return self.custom_labels.get(key, key)
+        return FIELD_LABELS.get(name, name.replace("_", " ").capitalize())
+
+    def value(self, name: str, value: Any) -> str:
+        if value is None or value == "" or value == []:
+            return EMPTY
+        if name == "owner_id" or name in ("owner", "from_owner"):
+            return self.users.get(_as_int(value), f"user #{value}")
+        if name == "company_id":
+            return self.companies.get(_as_int(value), f"company #{value}")
+        if name in CHOICE_LABELS:
+            return str(CHOICE_LABELS[name].get(value, value))
+        if isinstance(value, bool):
+            return "Yes" if value else "No"
+        if isinstance(value, list):
+            return ", ".join(str(item) for item in value)
+        if isinstance(value, dict):
+            return ", ".join(f"{key}: {item}" for key, item in value.items())
+        return str(value)
+
+
+def _as_int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def referenced_company_ids(activities: Iterable[Activity]) -> set[int]:
+    """Company ids named in changes, so their names load in one query."""
+    ids: set[int] = set()
+    for activity in activities:
+        data = activity.data if isinstance(activity.data, dict) else {}
+        for pair in (data.get("changes") or {}).get("company_id", []) or []:
+            if _as_int(pair) is not None:
+                ids.add(_as_int(pair))
+    return ids
+
+
+def timeline_entries(activities: Iterable[Activity], names: Names) -> list[TimelineEntry]:
+    return [_entry(activity, names) for activity in activities]
+
+
+def _entry(activity: Activity, names: Names) -> TimelineEntry:
+    data = activity.data if isinstance(activity.data, dict) else {}
+    actor = (
+        activity.actor_user.display_name
+        if activity.actor_user_id and activity.actor_user
+        else activity.actor_label or "system"
+    )
+    entry = TimelineEntry(activity=activity, label=activity.kind_label, actor=actor)
+    shown = {"bulk"}
+    changes = data.get("changes")
+    if isinstance(changes, dict):
+        shown.add("changes")
+        for name, pair in changes.items():
+            old, new = ([*list(pair), None, None])[:2] if isinstance(pair, list) else (None, pair)
+            entry.changes.append(
+                Change(names.field(name), names.value(name, old), names.value(name, new))
+            )
+    if activity.kind == "note.added":
+        shown.add("body")
+        entry.body = str(data.get("body", ""))
+    if activity.kind in ("stage.changed", "owner.changed") and "to" in data:
+        shown.update({"from", "to"})
+        name = "lifecycle_stage" if activity.kind == "stage.changed" else "owner_id"
+        entry.changes.append(
+            Change(
+                names.field(name),
+                names.value(name, data.get("from")),
+                names.value(name, data["to"]),
+            )
+        )
+    if activity.kind == "contact.merged":
+        shown.update({"merged", "merged_label", "activities_moved"})
+        label = data.get("merged_label") or "another contact"
+        snapshot = data.get("merged") or {}
+        email = (snapshot.get("email") or [None])[0] if isinstance(snapshot, dict) else None
+        merged = f"Merged in {label}" + (f" ({email})" if email and email != label else "")
+        entry.details.append(merged)
+        moved = data.get("activities_moved")
+        if moved:
+            entry.details.append(f"{moved} activities moved here")
+    for key, label in (
+        ("tags", "Tags"),
+        ("tags_added", "Tags added"),
+        ("tags_removed", "Tags removed"),
+        ("tag", "Tag"),
+    ):
+        if key in data:
+            shown.add(key)
+            entry.details.append(f"{label}: {names.value(key, data[key])}")
+    for key, value in data.items():
+        if key not in shown:
+            entry.details.append(f"{names.field(key)}: {names.value(key, value)}")
+    if data.get("bulk"):
+        entry.details.append("(bulk action)")
+    return entry

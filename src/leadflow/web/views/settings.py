@@ -1,0 +1,414 @@
+"""Workspace settings: general settings, members and roles, API keys, custom fields, audit.
+
+Only roles with ``manage_settings`` reach settings, API keys and custom fields; members
+need ``manage_members``; the audit log needs ``view_audit``. Making someone an owner, or
+changing or removing an owner, needs ``manage_owners`` (owners only), so an admin cannot
+take a workspace over.
+"""
+
+import json
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied as HttpForbidden
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from leadflow.contacts import selectors, services
+from leadflow.contacts.models import CustomField, CustomFieldType
+from leadflow.core import selectors as core_selectors
+from leadflow.core import services as core_services
+from leadflow.core.errors import Conflict, FieldError, NotFound, ValidationFailed
+from leadflow.core.models import ApiScope, Role
+from leadflow.web.access import workspace_view
+from leadflow.web.forms import error_map, non_field_errors
+from leadflow.web.views.auth import invitation_send
+from leadflow.web.views.common import PAGE_SIZE, query_with, render_page
+
+# --- workspace -------------------------------------------------------------------------------
+
+
+@workspace_view("manage_settings")
+@require_http_methods(["GET", "POST"])
+def settings_workspace(request: HttpRequest) -> HttpResponse:
+    """Name, default country (for reading local phone numbers) and lead visibility."""
+    workspace = request.workspace
+    values = {
+        "name": workspace.name,
+        "default_country": workspace.default_country,
+        "sales_sees_all_leads": workspace.sales_sees_all_leads,
+    }
+    errors: dict = {}
+    status = 200
+    if request.method == "POST":
+        values = {
+            "name": request.POST.get("name", "").strip(),
+            "default_country": request.POST.get("default_country", "").strip(),
+            "sales_sees_all_leads": request.POST.get("sales_sees_all_leads") == "on",
+        }
+        try:
+            core_services.workspace_update(workspace=workspace, actor=request.actor, **values)
+        except ValidationFailed as failure:
+            errors, status = error_map(failure), 422
+        else:
+            messages.success(request, "Workspace settings saved.")
+            return redirect("settings_workspace", workspace.slug)
+    context = {
+        "values": values,
+        "errors": errors,
+        "other_errors": non_field_errors(errors, values),
+        "settings_section": "workspace",
+    }
+    return render_page(request, "web/settings/workspace.html", context, status=status)
+
+
+# --- members ---------------------------------------------------------------------------------
+
+
+def _role_choices(request: HttpRequest) -> list[tuple[str, str]]:
+    if request.membership.can("manage_owners"):
+        return list(Role.choices)
+    return [(value, label) for value, label in Role.choices if value != Role.OWNER]
+
+
+def _members_page(request: HttpRequest, values: dict, errors: dict, status: int = 200):
+    context = {
+        "members": core_selectors.member_list(request.workspace),
+        "role_choices": _role_choices(request),
+        "values": values,
+        "errors": errors,
+        "other_errors": non_field_errors(errors, ("email", "role", "full_name")),
+        "settings_section": "members",
+    }
+    return render_page(request, "web/settings/members.html", context, status=status)
+
+
+@workspace_view("manage_members")
+@require_http_methods(["GET", "POST"])
+def settings_members(request: HttpRequest) -> HttpResponse:
+    """Members and their roles; adding a new person emails them a link to set a password."""
+    if request.method == "GET":
+        return _members_page(request, {"role": Role.VIEWER}, {})
+    values = {
+        "email": request.POST.get("email", "").strip(),
+        "role": request.POST.get("role", ""),
+        "full_name": request.POST.get("full_name", "").strip()[:200],
+    }
+    if values["role"] == Role.OWNER and not request.membership.can("manage_owners"):
+        raise HttpForbidden("Only owners may add owners.")
+    try:
+        membership, created = core_services.member_add(
+            workspace=request.workspace,
+            email=values["email"],
+            role=values["role"],
+            full_name=values["full_name"],
+            actor=request.actor,
+        )
+    except ValidationFailed as failure:
+        return _members_page(request, values, error_map(failure), status=422)
+    except Conflict as conflict:
+        return _members_page(request, values, {"email": [conflict.detail]}, status=422)
+    if created:
+        invitation_send(request, membership.user, request.workspace)
+        messages.success(
+            request, f"Added {membership.user.email}; we emailed them a link to set a password."
+        )
+    else:
+        messages.success(request, f"Added {membership.user.email}.")
+    return redirect("settings_members", request.workspace.slug)
+
+
+def _member(request: HttpRequest, membership_id: int):
+    member = core_selectors.member_list(request.workspace).filter(pk=membership_id).first()
+    if member is None:
+        raise NotFound("No such member.")
+    return member
+
+
+@workspace_view("manage_members")
+@require_POST
+def settings_member_role(request: HttpRequest, membership_id: int) -> HttpResponse:
+    member = _member(request, membership_id)
+    role = request.POST.get("role", "")
+    if Role.OWNER in (role, member.role) and not request.membership.can("manage_owners"):
+        raise HttpForbidden("Only owners may change owners.")
+    try:
+        core_services.member_set_role(
+            workspace=request.workspace, membership_id=member.pk, role=role, actor=request.actor
+        )
+    except Conflict as conflict:
+        messages.error(request, conflict.detail)
+    else:
+        messages.success(request, f"{member.user.email} is now {Role(role).label.lower()}.")
+    return redirect("settings_members", request.workspace.slug)
+
+
+@workspace_view("manage_members")
+@require_POST
+def settings_member_remove(request: HttpRequest, membership_id: int) -> HttpResponse:
+    member = _member(request, membership_id)
+    if member.role == Role.OWNER and not request.membership.can("manage_owners"):
+        raise HttpForbidden("Only owners may remove owners.")
+    try:
+        core_services.member_remove(
+            workspace=request.workspace, membership_id=member.pk, actor=request.actor
+        )
+    except Conflict as conflict:
+        messages.error(request, conflict.detail)
+        return redirect("settings_members", request.workspace.slug)
+    messages.success(request, f"Removed {member.user.email}.")
+    if member.user_id == request.user.pk:
+        return redirect("home")
+    return redirect("settings_members", request.workspace.slug)
+
+
+# --- API keys --------------------------------------------------------------------------------
+
+
+@workspace_view("manage_settings")
+@require_http_methods(["GET", "POST"])
+def settings_api_keys(request: HttpRequest) -> HttpResponse:
+    """API keys of the workspace. A new key's secret is shown in this answer only: it is
+    stored as a hash and cannot be shown again."""
+    values: dict = {"scopes": [ApiScope.CONTACTS_READ.value]}
+    errors: dict = {}
+    created = secret = None
+    status = 200
+    if request.method == "POST":
+        values = {"name": request.POST.get("name", ""), "scopes": request.POST.getlist("scopes")}
+        try:
+            if not values["scopes"]:
+                raise ValidationFailed([FieldError("scopes", "Choose at least one scope.")])
+            created, secret = core_services.apikey_create(
+                workspace=request.workspace,
+                name=values["name"],
+                scopes=values["scopes"],
+                actor=request.actor,
+            )
+            status = 201
+            values = {"scopes": [ApiScope.CONTACTS_READ.value]}
+        except ValidationFailed as failure:
+            errors, status = error_map(failure), 422
+    context = {
+        "keys": core_selectors.apikey_list(request.workspace),
+        "scope_choices": ApiScope.choices,
+        "values": values,
+        "errors": errors,
+        "created_key": created,
+        "secret": secret,
+        "settings_section": "api_keys",
+    }
+    response = render_page(request, "web/settings/api_keys.html", context, status=status)
+    if secret:
+        response["Cache-Control"] = "no-store"
+    return response
+
+
+@workspace_view("manage_settings")
+@require_POST
+def settings_api_key_revoke(request: HttpRequest, key_id: int) -> HttpResponse:
+    key = core_services.apikey_revoke(
+        workspace=request.workspace, key_id=key_id, actor=request.actor
+    )
+    messages.success(request, f"Revoked the key “{key.name}”. Requests with it now fail.")
+    return redirect("settings_api_keys", request.workspace.slug)
+
+
+# --- custom fields ---------------------------------------------------------------------------
+
+
+def _number(raw: str, name: str, errors: list, *, whole: bool = False):
+    raw = (raw or "").strip()
+    if not raw:
+        return None
+    try:
+        return int(raw) if whole else float(raw)
+    except ValueError:
+        errors.append(FieldError(name, "Must be a whole number." if whole else "Must be a number."))
+        return None
+
+
+def _custom_field_data(request: HttpRequest, *, creating: bool) -> dict:
+    """The custom field form as service data; numbers parsed, choices one per line."""
+    post = request.POST
+    errors: list[FieldError] = []
+    data = {
+        "label": post.get("label", "").strip(),
+        "required": post.get("required") == "on",
+        "pattern": post.get("pattern", "").strip(),
+        "choices": [line.strip() for line in post.get("choices", "").splitlines() if line.strip()],
+        "min_value": _number(post.get("min_value", ""), "min_value", errors),
+        "max_value": _number(post.get("max_value", ""), "max_value", errors),
+        "max_length": _number(post.get("max_length", ""), "max_length", errors, whole=True),
+        "position": _number(post.get("position", ""), "position", errors, whole=True) or 0,
+    }
+    if data["max_length"] is not None and data["max_length"] < 1:
+        errors.append(FieldError("max_length", "Must be at least 1."))
+    if data["position"] < 0:
+        errors.append(FieldError("position", "Must be 0 or more."))
+    if creating:
+        data["key"] = post.get("key", "").strip()
+        data["field_type"] = post.get("field_type", "")
+    if errors:
+        raise ValidationFailed(errors)
+    return data
+
+
+def _field_values(definition: CustomField) -> dict:
+    return {
+        "label": definition.label,
+        "key": definition.key,
+        "field_type": definition.field_type,
+        "required": definition.required,
+        "pattern": definition.pattern,
+        "choices": "\n".join(map(str, definition.choices or [])),
+        "min_value": "" if definition.min_value is None else f"{definition.min_value:g}",
+        "max_value": "" if definition.max_value is None else f"{definition.max_value:g}",
+        "max_length": definition.max_length or "",
+        "position": definition.position,
+    }
+
+
+FIELD_FORM_NAMES = (
+    "label",
+    "key",
+    "field_type",
+    "required",
+    "pattern",
+    "choices",
+    "min_value",
+    "max_value",
+    "max_length",
+    "position",
+)
+
+
+def _fields_page(
+    request: HttpRequest,
+    template: str,
+    *,
+    values: dict,
+    errors: dict,
+    definition: CustomField | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    context = {
+        "fields": selectors.custom_field_list(request.workspace),
+        "definition": definition,
+        "type_choices": CustomFieldType.choices,
+        "values": values,
+        "errors": errors,
+        "other_errors": non_field_errors(errors, FIELD_FORM_NAMES),
+        "settings_section": "fields",
+    }
+    return render_page(request, template, context, status=status)
+
+
+@workspace_view("manage_settings")
+@require_http_methods(["GET", "POST"])
+def settings_fields(request: HttpRequest) -> HttpResponse:
+    """Custom contact fields: the list and a form for a new one (any type, with rules)."""
+    if request.method == "GET":
+        return _fields_page(
+            request, "web/settings/fields.html", values={"field_type": "text"}, errors={}
+        )
+    values = {name: request.POST.get(name, "") for name in FIELD_FORM_NAMES}
+    values["required"] = request.POST.get("required") == "on"
+    try:
+        definition = services.custom_field_create(
+            workspace=request.workspace,
+            data=_custom_field_data(request, creating=True),
+            actor=request.actor,
+        )
+    except ValidationFailed as failure:
+        return _fields_page(
+            request,
+            "web/settings/fields.html",
+            values=values,
+            errors=error_map(failure),
+            status=422,
+        )
+    messages.success(request, f"Added the field “{definition.label}” ({definition.key}).")
+    return redirect("settings_fields", request.workspace.slug)
+
+
+@workspace_view("manage_settings")
+@require_http_methods(["GET", "POST"])
+def settings_field_edit(request: HttpRequest, field_id: int) -> HttpResponse:
+    """Change a custom field's label and rules; its key and type stay as created."""
+    definition = selectors.custom_field_get(request.workspace, field_id)
+    if request.method == "GET":
+        return _fields_page(
+            request,
+            "web/settings/field_edit.html",
+            values=_field_values(definition),
+            errors={},
+            definition=definition,
+        )
+    values = {
+        **{name: request.POST.get(name, "") for name in FIELD_FORM_NAMES},
+        "key": definition.key,
+        "field_type": definition.field_type,
+        "required": request.POST.get("required") == "on",
+    }
+    try:
+        services.custom_field_update(
+            workspace=request.workspace,
+            field_id=definition.pk,
+            data=_custom_field_data(request, creating=False),
+            actor=request.actor,
+        )
+    except ValidationFailed as failure:
+        return _fields_page(
+            request,
+            "web/settings/field_edit.html",
+            values=values,
+            errors=error_map(failure),
+            definition=definition,
+            status=422,
+        )
+    messages.success(request, f"Saved the field “{values['label'].strip()}”.")
+    return redirect("settings_fields", request.workspace.slug)
+
+
+@workspace_view("manage_settings")
+@require_POST
+def settings_field_delete(request: HttpRequest, field_id: int) -> HttpResponse:
+    definition = selectors.custom_field_get(request.workspace, field_id)
+    services.custom_field_delete(
+        workspace=request.workspace, field_id=definition.pk, actor=request.actor
+    )
+    messages.success(request, f"Deleted the field “{definition.label}”.")
+    return redirect("settings_fields", request.workspace.slug)
+
+
+# --- audit -----------------------------------------------------------------------------------
+
+
+@workspace_view("view_audit")
+@require_GET
+def audit_log(request: HttpRequest) -> HttpResponse:
+    """Who changed what and when, newest first, one keyset page at a time."""
+    entries = core_selectors.audit_list(request.workspace).select_related("actor_user")
+    try:
+        page = selectors.cursor_paginate(
+            entries, sort="-created_at", cursor=request.GET.get("cursor"), limit=PAGE_SIZE
+        )
+    except ValidationFailed:
+        page = selectors.cursor_paginate(entries, sort="-created_at", cursor=None, limit=PAGE_SIZE)
+    rows = [
+        {
+            "entry": entry,
+            "changes": json.dumps(entry.changes, ensure_ascii=False, default=str)
+            if entry.changes
+            else "",
+        }
+        for entry in page.items
+    ]
+    context = {
+        "rows": rows,
+        "next_query": query_with({}, cursor=page.next_cursor) if page.next_cursor else "",
+        "is_later_page": bool(request.GET.get("cursor")),
+        "settings_section": "audit",
+    }
+    return render_page(request, "web/settings/audit.html", context)
