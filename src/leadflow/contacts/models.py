@@ -5,7 +5,8 @@
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Q, Value
+from django.db.models.functions import Coalesce, Concat, Lower
 from django.utils import timezone
 
 from leadflow.core.models import ApiKey, Workspace
@@ -125,6 +126,15 @@ class Contact(models.Model):
     last_touch_medium = models.CharField(max_length=200, blank=True)
     last_touch_campaign = models.CharField(max_length=200, blank=True)
     custom_fields = models.JSONField(default=dict, blank=True)
+    # Lower-cased email and name, kept by the database, for free-text search; on
+    # PostgreSQL a trigram index serves it (migration 0003), so search stays fast at scale.
+    search_text = models.GeneratedField(
+        expression=Lower(
+            Concat(Coalesce("email", Value("")), Value(" "), "first_name", Value(" "), "last_name")
+        ),
+        output_field=models.TextField(),
+        db_persist=True,
+    )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 
