@@ -163,6 +163,12 @@ def http(method: str, url: str, body=None, token: str | None = None):
         return status, text
 
 
+def redis_url() -> str:
+    """The test Redis server, on a database of its own so no other worker takes our jobs."""
+    base = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+    return base.rsplit("/", 1)[0] + "/13" if base.count("/") >= 3 else base + "/13"
+
+
 def test_serve_runs_web_and_worker_prints_the_login_and_stops_on_sigterm(serve_factory):
     served = serve_factory(LEADFLOW_DEMO="1", LEADFLOW_DEMO_CONTACTS="200")
     output = served.wait_for(r"Press Ctrl-C to stop")
@@ -177,6 +183,7 @@ def test_serve_runs_web_and_worker_prints_the_login_and_stops_on_sigterm(serve_f
     assert re.search(rf"password\s+{re.escape(password)}", output)
     assert "LEADFLOW_DEMO=0" in output
     assert "200 contacts" in output
+    assert "background worker: database queue" in output
     # The banner comes only once the web server answers.
     banner_at = output.index("LeadFlow is running")
     assert "Listening at" in output[:banner_at]
@@ -184,7 +191,20 @@ def test_serve_runs_web_and_worker_prints_the_login_and_stops_on_sigterm(serve_f
     assert http("GET", served.url("/healthz")) == (200, {"status": "ok"})
     status, _ = http("GET", served.url("/"))
     assert status in (200, 302)
+    web_worker_and_sigterm(served)
 
+
+@pytest.mark.redis
+def test_serve_with_redis_runs_an_rq_worker(serve_factory):
+    served = serve_factory(LEADFLOW_DEMO="1", LEADFLOW_DEMO_CONTACTS="50", REDIS_URL=redis_url())
+    output = served.wait_for(r"Press Ctrl-C to stop")
+    assert "background worker: RQ on Redis" in output
+    web_worker_and_sigterm(served)
+
+
+def web_worker_and_sigterm(served: Served) -> None:
+    """Both children run; the worker does the work the web tier enqueues; SIGTERM stops
+    everything, cleanly and quickly."""
     # Two children: granian (with its worker process) and the background worker.
     children = children_of(served.process.pid)
     assert len(children) == 2, [command_line(pid) for pid in children]
@@ -193,8 +213,8 @@ def test_serve_runs_web_and_worker_prints_the_login_and_stops_on_sigterm(serve_f
     granian_workers = children_of(web)
     assert granian_workers
 
-    # The worker does the background work: two contacts with one phone under two emails are
-    # listed as possible duplicates by the task the API enqueues after each commit.
+    # Two contacts with one phone under two emails are listed as possible duplicates by the
+    # task the API enqueues after each commit, which only the worker runs.
     secret = served.leadflow("apikey", "create", "--workspace", "demo").strip().splitlines()[-1]
     ids = []
     for email in ("kim.park@serve-test.example", "kim.p@private-mail.example"):
@@ -219,7 +239,6 @@ def test_serve_runs_web_and_worker_prints_the_login_and_stops_on_sigterm(serve_f
     assert pair is not None, "the worker never listed the duplicate pair"
     assert pair["reason"] == "same phone, different email"
 
-    # SIGTERM stops everything, cleanly and quickly.
     served.process.send_signal(signal.SIGTERM)
     assert served.process.wait(timeout=STOP_TIMEOUT) == 0
     for pid in [web, worker, *granian_workers]:
