@@ -215,8 +215,7 @@ def test_custom_field_errors_name_each_field(workspace, custom_fields):
         "custom_fields.trial",
         "custom_fields.ref",
         "custom_fields.unknown",
-        "custom_fields.use_case",
-    }  # use_case is required and missing
+    }
 
 
 @pytest.mark.django_db(transaction=True)
@@ -245,3 +244,29 @@ def test_concurrent_upserts_of_one_email_make_one_contact(workspace):
     contact = Contact.objects.get(workspace=workspace, email="race@initech.com")
     assert contact.tags.count() == 8
     assert Company.objects.filter(workspace=workspace, domain="initech.com").count() == 1
+
+
+def test_required_custom_fields_are_required_on_create_only(workspace, custom_fields):
+    with pytest.raises(ValidationFailed) as failure:
+        upsert(workspace, email="new@initech.com")
+    assert [e.field for e in failure.value.errors] == ["custom_fields.use_case"]
+    assert not Contact.objects.exists()
+    upsert(workspace, email="new@initech.com", custom_fields={"use_case": "sales"})
+    again = upsert(workspace, email="new@initech.com", job_title="CTO")  # an update
+    assert not again.created and again.contact.custom_fields["use_case"] == "sales"
+
+
+def test_multi_choice_filter_works_on_every_database(workspace, custom_fields):
+    from leadflow.contacts.selectors import contact_list
+
+    sms = upsert(
+        workspace,
+        email="s@initech.com",
+        custom_fields={"use_case": "sales", "channels": ["sms", "email"]},
+    ).contact
+    upsert(
+        workspace, email="e@initech.com", custom_fields={"use_case": "sales", "channels": ["email"]}
+    )
+    found = contact_list(workspace, Actor.system(), {"custom": {"channels": "sms"}})
+    assert [contact.pk for contact in found] == [sms.pk]
+    assert contact_list(workspace, Actor.system(), {"custom": {"channels": "email"}}).count() == 2

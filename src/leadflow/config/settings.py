@@ -46,7 +46,9 @@ def _secret_key() -> str:
 
 SECRET_KEY = _secret_key()
 DEBUG = env_bool("DEBUG", False)
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+# Loopback names are always allowed so the local supervisor and health probes work.
+LOOPBACK_HOSTS = ["127.0.0.1", "localhost", "[::1]"]
+ALLOWED_HOSTS = list(dict.fromkeys(env_list("ALLOWED_HOSTS", []) + LOOPBACK_HOSTS))
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 LEADFLOW_BASE_URL = os.environ.get("LEADFLOW_BASE_URL", "").rstrip("/")
 LEADFLOW_DEMO = env_bool("LEADFLOW_DEMO", True)
@@ -185,6 +187,7 @@ SECURE_HTTPS = env_bool("LEADFLOW_HTTPS", False)
 SESSION_COOKIE_SECURE = SECURE_HTTPS
 CSRF_COOKIE_SECURE = SECURE_HTTPS
 SECURE_SSL_REDIRECT = SECURE_HTTPS and env_bool("SECURE_SSL_REDIRECT", True)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers probe over plain HTTP
 SECURE_HSTS_SECONDS = int(
     os.environ.get("SECURE_HSTS_SECONDS", "31536000" if SECURE_HTTPS else "0")
 )

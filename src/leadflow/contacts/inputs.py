@@ -180,6 +180,19 @@ def custom_values_clean(
     return clean
 
 
+def required_custom_fields_missing(
+    workspace: Workspace, values: Mapping[str, Any]
+) -> list[FieldError]:
+    """Errors for required custom fields without a value (checked when a contact is created)."""
+    return [
+        FieldError(f"custom_fields.{key}", "This field is required.")
+        for key in CustomField.objects.filter(workspace=workspace, required=True)
+        .order_by("position", "id")
+        .values_list("key", flat=True)
+        if values.get(key) in (None, "", [])
+    ]
+
+
 def custom_value_clean(definition: CustomField, value: Any) -> Any:
     """One value in its JSON-native form, or ValueError saying what is wrong."""
     kind = definition.field_type

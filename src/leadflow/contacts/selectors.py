@@ -11,7 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db import connection
+from django.db.models import BooleanField, Prefetch, Q, QuerySet
+from django.db.models.expressions import RawSQL
 
 from leadflow.contacts.models import (
     Activity,
@@ -146,7 +148,7 @@ def contact_list(
             except ValueError as error:
                 raise ValidationFailed([FieldError(f"custom.{key}", str(error))]) from None
             if definition.field_type == "multi_choice":
-                queryset = queryset.filter(**{f"custom_fields__{key}__contains": typed})
+                queryset = queryset.filter(_json_list_has(key, typed))
             else:
                 queryset = queryset.filter(**{f"custom_fields__{key}": typed})
     return queryset.select_related("company", "owner").prefetch_related(
@@ -169,6 +171,27 @@ def _search_condition(workspace: Workspace, text: str) -> Q:
     )
     if company_ids:
         condition |= Q(company_id__in=company_ids)
+    return condition
+
+
+def _json_list_has(key: str, values: list) -> Q:
+    """Contacts whose multi-choice custom field ``key`` holds every value given.
+
+    PostgreSQL answers with jsonb containment; SQLite (no JSON ``contains`` lookup) with
+    json_each. ``key`` is a custom-field key (a slug), never raw input.
+    """
+    if connection.vendor == "postgresql":
+        return Q(**{f"custom_fields__{key}__contains": values})
+    condition = Q()
+    for value in values:
+        condition &= Q(
+            RawSQL(
+                "EXISTS (SELECT 1 FROM json_each(contacts_contact.custom_fields, %s) "
+                "WHERE json_each.value = %s)",
+                (f"$.{key}", value),
+                output_field=BooleanField(),
+            )
+        )
     return condition
 
 

@@ -14,7 +14,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.text import slugify
 
-from leadflow.contacts.inputs import contact_input_clean
+from leadflow.contacts.inputs import contact_input_clean, required_custom_fields_missing
 from leadflow.contacts.models import (
     Activity,
     ActivityKind,
@@ -266,9 +266,7 @@ def _find_existing(workspace: Workspace, email: str | None, phone: str | None) -
         return queryset.filter(email=email).first()
     if phone:
         # Prefer the contact known only by this phone, then the oldest.
-        return (
-            queryset.filter(phone=phone).order_by(F("email").asc(nulls_first=True), "id").first()
-        )
+        return queryset.filter(phone=phone).order_by(F("email").asc(nulls_first=True), "id").first()
     return None
 
 
@@ -325,8 +323,9 @@ def contact_upsert(
     Race-safe: concurrent upserts of the same email end with one contact and no error,
     because the unique constraints decide and the loser re-reads the winner's row. Given
     non-empty values overwrite; tags are added, never removed; the first touch is kept.
+    Required custom fields are required when the contact is created, not on each update.
     """
-    clean = contact_input_clean(workspace=workspace, data=data, partial=False)
+    clean = contact_input_clean(workspace=workspace, data=data, partial=True)
     if not clean.get("email") and not clean.get("phone"):
         raise ValidationFailed([FieldError("email", "An email or a phone number is required.")])
     _member_or_error(workspace, clean.get("owner_id"), "owner_id")
@@ -335,6 +334,9 @@ def contact_upsert(
     contact = _find_existing(workspace, email, phone)
     created = False
     if contact is None:
+        missing = required_custom_fields_missing(workspace, clean.get("custom_fields") or {})
+        if missing:
+            raise ValidationFailed(missing)
         contact = Contact(workspace=workspace)
         changes = _apply(contact, clean)
         _company_resolve(workspace, contact, clean)
@@ -387,6 +389,14 @@ def contact_upsert(
                     **({"tags": tags} if tags else {}),
                 },
             )
+    if actor.user or actor.api_key:  # public capture (system actor) is not audited per lead
+        audit_record(
+            workspace=workspace,
+            actor=actor,
+            obj=contact,
+            action="contact.created" if created else "contact.updated",
+            changes=_jsonable(changes) if not created else {},
+        )
     _after_commit_find_duplicates(contact)
     return UpsertResult(contact=contact, created=created, changes=changes)
 
