@@ -262,6 +262,20 @@ def test_serve_without_demo_stops_everything_when_the_worker_dies(serve_factory)
     assert not alive(web)
 
 
+def test_children_die_with_a_killed_supervisor(serve_factory):
+    served = serve_factory(LEADFLOW_DEMO="0")
+    served.wait_for(r"Press Ctrl-C to stop")
+    children = children_of(served.process.pid)
+    family = children + [pid for child in children for pid in children_of(child)]
+    assert len(family) >= 3
+    served.process.kill()  # SIGKILL: the supervisor cannot clean up
+    served.process.wait()
+    deadline = time.monotonic() + STOP_TIMEOUT
+    while any(alive(pid) for pid in family) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not [command_line(pid) for pid in family if alive(pid)]
+
+
 def test_serve_fails_in_one_line_when_the_port_is_taken(tmp_path):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

@@ -339,7 +339,8 @@ def demo_install(
 
 def demo_delete() -> bool:
     """Delete the demo workspace with everything in it, and the demo people who belong to
-    no other workspace. Returns whether there was a demo to delete."""
+    no other workspace. Returns whether there was a demo to delete; raises Conflict, and
+    deletes nothing, when the workspace with the slug ``demo`` is not the demo."""
     workspace = Workspace.objects.filter(slug=DEMO_SLUG).first()
     if workspace is None:
         return False
