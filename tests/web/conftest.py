@@ -39,8 +39,9 @@ def make_contact(workspace, owner_actor):
 
 @pytest.fixture
 def contact(make_contact):
-    return make_contact(first_name="Ann", last_name="Lee", email="ann@lee-corp.com",
-                        job_title="Buyer", tags=["vip"])
+    return make_contact(
+        first_name="Ann", last_name="Lee", email="ann@lee-corp.com", job_title="Buyer", tags=["vip"]
+    )
 
 
 @pytest.fixture

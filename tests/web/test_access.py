@@ -117,8 +117,9 @@ def test_another_workspace_ids_answer_404(owner_client, workspace, other_contact
     assert other_contact.activities.filter(kind="note.added").count() == 0
 
 
-def test_merge_with_another_workspace_contact_is_refused(owner_client, workspace, contact,
-                                                         other_contact):
+def test_merge_with_another_workspace_contact_is_refused(
+    owner_client, workspace, contact, other_contact
+):
     response = owner_client.post(
         url(workspace, f"contacts/{contact.pk}/merge/"), {"other": other_contact.pk}
     )
@@ -129,8 +130,13 @@ def test_merge_with_another_workspace_contact_is_refused(owner_client, workspace
 def test_viewer_reads_but_gets_403_on_every_write(client_for, workspace, everything):
     viewer, _ = client_for("viewer")
     contact, company = everything["contact"], everything["company"]
-    for path in ["contacts/", f"contacts/{contact.pk}/", "companies/", f"companies/{company.pk}/",
-                 "duplicates/"]:
+    for path in [
+        "contacts/",
+        f"contacts/{contact.pk}/",
+        "companies/",
+        f"companies/{company.pk}/",
+        "duplicates/",
+    ]:
         assert viewer.get(url(workspace, path)).status_code == 200, path
     html = viewer.get(url(workspace, f"contacts/{contact.pk}/")).content.decode()
     assert "Add a note" not in html
@@ -212,8 +218,10 @@ def test_sales_sees_only_own_contacts(client_for, workspace, make_contact):
     response = sales.post(url(workspace, f"contacts/{theirs.pk}/notes/"), {"body": "sneaky"})
     assert response.status_code == 404
     # Bulk actions skip what the member may not see.
-    sales.post(url(workspace, "contacts/bulk/"),
-               {"ids": [mine.pk, theirs.pk], "action": "tag", "tag": "seen"})
+    sales.post(
+        url(workspace, "contacts/bulk/"),
+        {"ids": [mine.pk, theirs.pk], "action": "tag", "tag": "seen"},
+    )
     assert list(mine.tags.values_list("name", flat=True)) == ["seen"]
     assert not theirs.tags.exists()
 
