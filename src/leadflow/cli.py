@@ -18,9 +18,12 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
-from leadflow.core.errors import DomainError, NotFound, ValidationFailed
+from leadflow.core.errors import DomainError, FieldError, NotFound, ValidationFailed
+
+if TYPE_CHECKING:
+    from leadflow.core.models import Workspace
 
 PROG = "leadflow"
 Handler = Callable[[argparse.Namespace], int]
@@ -352,7 +355,7 @@ def cmd_workspace_create(options: argparse.Namespace) -> int:
     email = email_normalise(options.owner_email, field="owner_email")
     country = country_normalise(options.country, field="country")
     if not country:
-        raise ValidationFailed([_field_error("country", "Give a two-letter ISO country code.")])
+        raise ValidationFailed([FieldError("country", "Give a two-letter ISO country code.")])
     password = _password_from_stdin() if options.password_stdin else None
     existing = User.objects.filter(email=email).exists()
     generated = None
@@ -454,7 +457,7 @@ def cmd_manage(arguments: Sequence[str]) -> int:
 # --- helpers ------------------------------------------------------------------------------
 
 
-def workspace_by_slug(slug: str):
+def workspace_by_slug(slug: str) -> Workspace:
     """The workspace with this slug (the command line acts as the operator), or NotFound."""
     from leadflow.core.models import Workspace
 
@@ -462,12 +465,6 @@ def workspace_by_slug(slug: str):
     if workspace is None:
         raise NotFound(f"No workspace with the slug '{slug}'.", code="unknown_workspace")
     return workspace
-
-
-def _field_error(name: str, message: str):
-    from leadflow.core.errors import FieldError
-
-    return FieldError(name, message)
 
 
 def _password_from_stdin() -> str:
