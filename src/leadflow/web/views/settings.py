@@ -389,7 +389,7 @@ def settings_field_delete(request: HttpRequest, field_id: int) -> HttpResponse:
 @require_GET
 def audit_log(request: HttpRequest) -> HttpResponse:
     """Who changed what and when, newest first, one keyset page at a time."""
-    entries = core_selectors.audit_list(request.workspace).select_related("actor_user")
+    entries = core_selectors.audit_list(request.workspace)
     try:
         page = selectors.cursor_paginate(
             entries, sort="-created_at", cursor=request.GET.get("cursor"), limit=PAGE_SIZE
