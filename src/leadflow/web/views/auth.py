@@ -9,7 +9,7 @@ from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from leadflow.core import selectors as core_selectors
 from leadflow.core.models import User, Workspace
@@ -52,7 +52,7 @@ def invitation_send(request: HttpRequest, user: User, workspace: Workspace) -> N
     )
 
 
-@require_GET
+@require_safe
 def home(request: HttpRequest) -> HttpResponse:
     """Send a signed-in user to their first workspace, anyone else to the login page."""
     if not request.user.is_authenticated:

@@ -7,7 +7,7 @@ answers 404. Writes go through ``contacts.services.company_*``.
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 
 from leadflow.contacts import selectors, services
 from leadflow.contacts.models import Company, CompanySize
@@ -21,7 +21,7 @@ COMPANY_CONTACTS_PAGE = 25
 
 
 @workspace_view("read")
-@require_GET
+@require_safe
 def company_list(request: HttpRequest) -> HttpResponse:
     """Companies by name, searchable by name or domain, one keyset page at a time."""
     q = request.GET.get("q", "").strip()[:100]
@@ -52,7 +52,7 @@ def company_list(request: HttpRequest) -> HttpResponse:
 
 
 @workspace_view("read")
-@require_GET
+@require_safe
 def company_detail(request: HttpRequest, company_id: int) -> HttpResponse:
     """One company and the contacts (the member may see) who work there."""
     company = selectors.company_get(request.workspace, company_id)
@@ -116,6 +116,7 @@ def company_create(request: HttpRequest) -> HttpResponse:
 @workspace_view("write")
 @require_http_methods(["GET", "POST"])
 def company_edit(request: HttpRequest, company_id: int) -> HttpResponse:
+    """Change a company of this workspace; field errors show beside their fields."""
     company = selectors.company_get(request.workspace, company_id)
     if request.method == "GET":
         values = {name: getattr(company, name) or "" for name in COMPANY_FIELDS}

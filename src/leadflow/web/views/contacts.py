@@ -13,7 +13,7 @@ from django.core.exceptions import PermissionDenied as HttpForbidden
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from leadflow.contacts import selectors, services
 from leadflow.contacts.models import (
@@ -83,7 +83,7 @@ def _company_options(request: HttpRequest, selected: str) -> list:
 
 
 @workspace_view("read")
-@require_GET
+@require_safe
 def contact_list(request: HttpRequest) -> HttpResponse:
     """The contacts the member may see, filtered and sorted, one keyset page at a time.
 
@@ -154,6 +154,7 @@ def saved_view_save(request: HttpRequest) -> HttpResponse:
 @workspace_view("read")
 @require_POST
 def saved_view_delete(request: HttpRequest, view_id: int) -> HttpResponse:
+    """Delete one of the member's own saved views (another member's answers 404)."""
     services.saved_view_delete(workspace=request.workspace, actor=request.actor, view_id=view_id)
     messages.success(request, "Deleted the saved view.")
     return redirect(safe_next(request, _list_url(request)))
@@ -367,7 +368,7 @@ CONTACT_PARTIALS = {
 
 
 @workspace_view("read")
-@require_GET
+@require_safe
 def contact_detail(request: HttpRequest, contact_id: int) -> HttpResponse:
     """The contact page: profile, custom fields, status, tags and timeline.
 
@@ -458,7 +459,9 @@ def contact_status(request: HttpRequest, contact_id: int) -> HttpResponse:
             actor=request.actor,
         )
     except ValidationFailed as failure:
-        context = _contact_context(request, contact, status_errors=error_map(failure))
+        context = _contact_context(
+            request, contact, status_errors=error_map(failure), with_timeline=False
+        )
         return render_page(
             request, "web/contacts/detail.html", context, partials={"status": "status"}, status=422
         )

@@ -8,7 +8,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from leadflow.contacts import selectors, services
 from leadflow.core.errors import ValidationFailed
@@ -19,7 +19,7 @@ DUPLICATES_PAGE = 25
 
 
 @workspace_view("read")
-@require_GET
+@require_safe
 def duplicate_list(request: HttpRequest) -> HttpResponse:
     """Open pairs, newest first, limited to contacts the member may see."""
     queryset = selectors.duplicate_list_visible(request.workspace, request.actor)

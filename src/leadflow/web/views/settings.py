@@ -12,7 +12,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied as HttpForbidden
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from leadflow.contacts import selectors, services
 from leadflow.contacts.models import CustomField, CustomFieldType
@@ -128,6 +128,7 @@ def _member(request: HttpRequest, membership_id: int):
 @workspace_view("manage_members")
 @require_POST
 def settings_member_role(request: HttpRequest, membership_id: int) -> HttpResponse:
+    """Change a member's role; the last owner keeps theirs (the service refuses)."""
     member = _member(request, membership_id)
     role = request.POST.get("role", "")
     if Role.OWNER in (role, member.role) and not request.membership.can("manage_owners"):
@@ -146,6 +147,7 @@ def settings_member_role(request: HttpRequest, membership_id: int) -> HttpRespon
 @workspace_view("manage_members")
 @require_POST
 def settings_member_remove(request: HttpRequest, membership_id: int) -> HttpResponse:
+    """Take a person out of the workspace; their user account and other workspaces stay."""
     member = _member(request, membership_id)
     if member.role == Role.OWNER and not request.membership.can("manage_owners"):
         raise HttpForbidden("Only owners may remove owners.")
@@ -207,6 +209,7 @@ def settings_api_keys(request: HttpRequest) -> HttpResponse:
 @workspace_view("manage_settings")
 @require_POST
 def settings_api_key_revoke(request: HttpRequest, key_id: int) -> HttpResponse:
+    """Revoke a key of this workspace at once; requests with it fail from now on."""
     key = core_services.apikey_revoke(
         workspace=request.workspace, key_id=key_id, actor=request.actor
     )
@@ -374,6 +377,7 @@ def settings_field_edit(request: HttpRequest, field_id: int) -> HttpResponse:
 @workspace_view("manage_settings")
 @require_POST
 def settings_field_delete(request: HttpRequest, field_id: int) -> HttpResponse:
+    """Delete a custom field definition; values already on contacts stay untouched."""
     definition = selectors.custom_field_get(request.workspace, field_id)
     services.custom_field_delete(
         workspace=request.workspace, field_id=definition.pk, actor=request.actor
@@ -386,7 +390,7 @@ def settings_field_delete(request: HttpRequest, field_id: int) -> HttpResponse:
 
 
 @workspace_view("view_audit")
-@require_GET
+@require_safe
 def audit_log(request: HttpRequest) -> HttpResponse:
     """Who changed what and when, newest first, one keyset page at a time."""
     entries = core_selectors.audit_list(request.workspace)
