@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "leadflow.core",
     "leadflow.contacts",
+    "leadflow.capture",
     "leadflow.web",
 ]
 
@@ -215,6 +216,9 @@ LEADFLOW_MAX_BODY_BYTES = int(os.environ.get("LEADFLOW_MAX_BODY_BYTES", str(1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = LEADFLOW_MAX_BODY_BYTES
 # API rate limit per key (requests per minute); 0 turns it off.
 LEADFLOW_API_RATE_LIMIT = int(os.environ.get("LEADFLOW_API_RATE_LIMIT", "600"))
+# Public form submissions per minute, per IP and per form; 0 turns a limit off.
+LEADFLOW_FORM_RATE_PER_IP = int(os.environ.get("LEADFLOW_FORM_RATE_PER_IP", "20"))
+LEADFLOW_FORM_RATE_PER_FORM = int(os.environ.get("LEADFLOW_FORM_RATE_PER_FORM", "1200"))
 
 CACHES = (
     {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}

@@ -8,5 +8,6 @@ from leadflow.core.views import health
 urlpatterns = [
     path("api/v1/", api.urls),
     path("healthz", health, name="health"),
+    path("", include("leadflow.capture.urls")),
     path("", include("leadflow.web.urls")),
 ]

@@ -253,6 +253,7 @@ class ActivityKind(models.TextChoices):
     TAG_REMOVED = "tag.removed", "Tag removed"
     OWNER_CHANGED = "owner.changed", "Owner changed"
     STAGE_CHANGED = "stage.changed", "Stage changed"
+    CONSENT_CHANGED = "consent.changed", "Consent changed"
     # Written by later capabilities; listed here so the timeline can label them.
     FORM_SUBMITTED = "form.submitted", "Form submitted"
     PAGE_VIEWED = "page.viewed", "Page viewed"

@@ -904,3 +904,50 @@ def saved_view_delete(*, workspace: Workspace, actor: Actor, view_id: int) -> No
     deleted, _ = SavedView.objects.filter(workspace=workspace, user=actor.user, pk=view_id).delete()
     if not deleted:
         raise NotFound("No such saved view.")
+
+
+# --- lifecycle and consent, used by capture and later by scoring -------------------------
+
+
+def contact_stage_promote(
+    *,
+    workspace: Workspace,
+    contact: Contact,
+    stage: str,
+    actor: Actor,
+    rank: dict[str, int],
+    reason: str = "",
+) -> bool:
+    """Move the contact forward to ``stage`` when it is later in the funnel order ``rank``
+    (never back: a customer who fills a form stays a customer). Returns True if moved."""
+    current = contact.lifecycle_stage
+    if current == stage or rank.get(stage, -1) <= rank.get(current, -1):
+        return False
+    Contact.objects.filter(pk=contact.pk).update(lifecycle_stage=stage, updated_at=timezone.now())
+    contact.lifecycle_stage = stage
+    activity_record(
+        workspace=workspace,
+        contact=contact,
+        kind=ActivityKind.STAGE_CHANGED,
+        actor=actor,
+        data={"from": current, "to": stage, "reason": reason},
+    )
+    return True
+
+
+def contact_consent_set(
+    *, workspace: Workspace, contact: Contact, status: str, actor: Actor
+) -> None:
+    """Record a change of the contact's consent status on its timeline."""
+    if contact.consent_status == status:
+        return
+    previous = contact.consent_status
+    Contact.objects.filter(pk=contact.pk).update(consent_status=status, updated_at=timezone.now())
+    contact.consent_status = status
+    activity_record(
+        workspace=workspace,
+        contact=contact,
+        kind=ActivityKind.CONSENT_CHANGED,
+        actor=actor,
+        data={"from": previous, "to": status},
+    )

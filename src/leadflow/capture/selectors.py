@@ -1,0 +1,78 @@
+"""Reads for lead capture. Workspace first, except the public look-up by form key."""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+
+from leadflow.capture.models import Form, Submission, SubmissionStatus
+from leadflow.core.errors import NotFound
+from leadflow.core.models import Workspace
+
+
+def form_by_key(key: str) -> Form | None:
+    """The form behind a public key, with its workspace (public endpoints only)."""
+    if not key or len(key) > 40:
+        return None
+    return Form.objects.select_related("workspace").filter(key=key).first()
+
+
+def form_list(workspace: Workspace) -> QuerySet[Form]:
+    return Form.objects.filter(workspace=workspace).order_by("-created_at", "-id")
+
+
+def form_get(workspace: Workspace, form_id: int) -> Form:
+    form = Form.objects.filter(workspace=workspace, pk=form_id).first()
+    if form is None:
+        raise NotFound("No such form.")
+    return form
+
+
+@dataclass
+class FormStats:
+    submissions: int
+    spam: int
+    last_7_days: int
+    per_day_7d: float
+
+
+def form_stats(workspace: Workspace, form_ids: list[int]) -> dict[int, FormStats]:
+    """Submission, spam and recent counts per form in one grouped query."""
+    since = timezone.now() - dt.timedelta(days=7)
+    rows = (
+        Submission.objects.filter(workspace=workspace, form_id__in=form_ids)
+        .values("form_id")
+        .annotate(
+            accepted=Count("id", filter=Q(status=SubmissionStatus.ACCEPTED)),
+            spam=Count("id", filter=Q(status=SubmissionStatus.SPAM)),
+            recent=Count("id", filter=Q(status=SubmissionStatus.ACCEPTED, created_at__gte=since)),
+        )
+    )
+    stats = {form_id: FormStats(0, 0, 0, 0.0) for form_id in form_ids}
+    for row in rows:
+        stats[row["form_id"]] = FormStats(
+            row["accepted"], row["spam"], row["recent"], round(row["recent"] / 7, 1)
+        )
+    return stats
+
+
+def submission_list(
+    workspace: Workspace, form_id: int, *, status: str | None = None
+) -> QuerySet[Submission]:
+    form_get(workspace, form_id)
+    queryset = Submission.objects.filter(workspace=workspace, form_id=form_id)
+    if status:
+        queryset = queryset.filter(status=status)
+    return queryset.select_related("contact")
+
+
+def submission_get(workspace: Workspace, form_id: int, submission_pk: int) -> Submission:
+    submission = (
+        Submission.objects.select_related("contact")
+        .filter(workspace=workspace, form_id=form_id, pk=submission_pk)
+        .first()
+    )
+    if submission is None:
+        raise NotFound("No such submission.")
+    return submission

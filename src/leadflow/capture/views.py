@@ -1,0 +1,328 @@
+"""Public capture endpoints: the hosted/iframe form, the embed config, submissions, opt-in.
+
+They carry no session authority, so they are CSRF-exempt; CORS answers only the form's
+allowed origins (any origin when the list is empty). Every answer to a submission comes
+after the commit of ``services.submission_accept``.
+"""
+
+import json
+import uuid
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.clickjacking import xframe_options_exempt
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from leadflow.capture import antispam, selectors, services
+from leadflow.capture.fields import RESERVED_PREFIX, public_definition
+from leadflow.capture.models import Form, FormStatus
+from leadflow.core.errors import DomainError, FieldError, NotFound, ValidationFailed
+from leadflow.core.problems import problem_response
+
+MAX_UTM_LENGTH = 200
+UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    """The visitor's IP: REMOTE_ADDR (a trusted proxy sets it; see docs/deployment.md)."""
+    from django.conf import settings
+
+    if settings.SECURE_PROXY_SSL_HEADER and request.META.get("HTTP_X_FORWARDED_FOR"):
+        return request.META["HTTP_X_FORWARDED_FOR"].split(",")[0].strip() or None
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def _origin_allowed(form: Form, origin: str) -> bool:
+    return not origin or not form.allowed_origins or origin.lower() in form.allowed_origins
+
+
+def _cors(response: HttpResponse, request: HttpRequest, form: Form | None) -> HttpResponse:
+    origin = request.headers.get("Origin", "")
+    if origin and (form is None or _origin_allowed(form, origin)):
+        response["Access-Control-Allow-Origin"] = origin
+        response["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
+        response["Access-Control-Allow-Headers"] = "Content-Type"
+        response["Access-Control-Max-Age"] = "600"
+    response["Vary"] = "Origin"
+    return response
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    return request.content_type == "application/json"
+
+
+def _base_url(request: HttpRequest) -> str:
+    return request.build_absolute_uri("/").rstrip("/")
+
+
+def _form_or_404(key: str) -> Form:
+    form = selectors.form_by_key(key)
+    if form is None:
+        raise NotFound("No such form.")
+    return form
+
+
+def _text(value: Any, limit: int = 2000) -> str:
+    return str(value)[:limit] if isinstance(value, str | int | float) else ""
+
+
+def _utm(raw: Any) -> dict[str, str]:
+    if not isinstance(raw, dict):
+        return {}
+    return {key: _text(raw[key], MAX_UTM_LENGTH) for key in UTM_KEYS if raw.get(key)}
+
+
+def _json_input(request: HttpRequest) -> services.SubmissionInput:
+    try:
+        body = json.loads(request.body or b"{}")
+    except ValueError:
+        raise ValidationFailed([FieldError("body", "The body is not valid JSON.")]) from None
+    if not isinstance(body, dict):
+        raise ValidationFailed([FieldError("body", "The body must be a JSON object.")])
+    errors = [
+        FieldError(key, "Unknown field.")
+        for key in body
+        if key not in {"fields", "submission_id", "context", "token", "pow"}
+    ]
+    fields = body.get("fields")
+    if not isinstance(fields, dict):
+        errors.append(FieldError("fields", "An object of field names and values."))
+    submission_id = None
+    if body.get("submission_id") is not None:
+        try:
+            submission_id = uuid.UUID(str(body["submission_id"]))
+        except ValueError:
+            errors.append(FieldError("submission_id", "Must be a UUID."))
+    context = body.get("context") or {}
+    if not isinstance(context, dict):
+        errors.append(FieldError("context", "Must be an object."))
+        context = {}
+    if errors:
+        raise ValidationFailed(errors)
+    fields = dict(fields)
+    honeypot = _text(fields.pop(antispam.HONEYPOT_FIELD, ""), 200)
+    return services.SubmissionInput(
+        fields=fields,
+        submission_id=submission_id,
+        page_url=_text(context.get("page_url", "")),
+        referrer=_text(context.get("referrer", "")),
+        utm=_utm(context.get("utm")),
+        visitor_id=_text(context.get("visitor_id", ""), 100),
+        ip=client_ip(request),
+        user_agent=request.headers.get("User-Agent", "")[:500],
+        honeypot=honeypot,
+        token=_text(body.get("token") or "", 1000),
+        pow_nonce=_text(body.get("pow") or "", 100),
+        token_required=True,
+        base_url=_base_url(request),
+    )
+
+
+def _form_input(request: HttpRequest, form: Form) -> services.SubmissionInput:
+    fields: dict[str, Any] = {}
+    checkbox_names = {f["name"] for f in form.fields if f["type"] == "checkboxes"}
+    for name in request.POST:
+        if name.startswith(RESERVED_PREFIX):
+            continue
+        values = request.POST.getlist(name)
+        fields[name] = values if name in checkbox_names else values[-1]
+    submission_id = None
+    if request.POST.get("_lf_submission_id"):
+        try:
+            submission_id = uuid.UUID(request.POST["_lf_submission_id"])
+        except ValueError:
+            raise ValidationFailed([FieldError("_lf_submission_id", "Must be a UUID.")]) from None
+    page_url = request.POST.get("_lf_page_url") or request.headers.get("Referer", "")
+    return services.SubmissionInput(
+        fields=fields,
+        submission_id=submission_id,
+        page_url=_text(page_url),
+        referrer=_text(request.POST.get("_lf_referrer", "")),
+        utm=_utm(
+            {key: request.POST.get(f"_lf_{key}") or request.POST.get(key) for key in UTM_KEYS}
+        ),
+        visitor_id=_text(request.POST.get("_lf_visitor_id", ""), 100),
+        ip=client_ip(request),
+        user_agent=request.headers.get("User-Agent", "")[:500],
+        honeypot=_text(request.POST.get(antispam.HONEYPOT_FIELD, ""), 200),
+        token=request.POST.get(antispam.TOKEN_FIELD),
+        pow_nonce="",
+        token_required=False,
+        base_url=_base_url(request),
+    )
+
+
+def _render_form(
+    request: HttpRequest,
+    form: Form,
+    *,
+    errors: list[FieldError] | None = None,
+    values: dict | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    by_field = {}
+    for error in errors or []:
+        by_field.setdefault(error.field, []).append(error.message)
+    definitions = [
+        {
+            **public_definition(f),
+            "errors": by_field.get(f["name"], []),
+            "value": (values or {}).get(f["name"], ""),
+        }
+        for f in form.fields
+    ]
+    other_errors = [
+        e.message for e in errors or [] if e.field not in {f["name"] for f in form.fields}
+    ]
+    response = render(
+        request,
+        "capture/form_page.html",
+        {
+            "form": form,
+            "fields": definitions,
+            "token": antispam.form_token_issue(form),
+            "honeypot": antispam.HONEYPOT_FIELD,
+            "other_errors": other_errors,
+            "embedded": request.GET.get("embed") == "1",
+        },
+        status=status,
+    )
+    if form.allowed_origins:
+        response["Content-Security-Policy"] = "frame-ancestors 'self' " + " ".join(
+            form.allowed_origins
+        )
+    return response
+
+
+@csrf_exempt
+@xframe_options_exempt
+@require_http_methods(["GET", "POST", "OPTIONS"])
+def form_endpoint(request: HttpRequest, key: str) -> HttpResponse:
+    """GET: the hosted form page (also the iframe URL). POST: a submission, JSON or
+    url-encoded. OPTIONS: the CORS preflight for the embed script."""
+    form = selectors.form_by_key(key)
+    json_mode = _wants_json(request) or request.method == "OPTIONS"
+    if form is None:
+        return (
+            problem_response(404, "No such form.")
+            if json_mode
+            else render(request, "capture/form_missing.html", status=404)
+        )
+    origin = request.headers.get("Origin", "")
+    if request.method == "OPTIONS":
+        if not _origin_allowed(form, origin):
+            return problem_response(403, "This site may not use this form.")
+        return _cors(HttpResponse(status=204), request, form)
+    if request.method == "GET":
+        if form.status != FormStatus.ACTIVE:
+            return render(request, "capture/form_missing.html", {"disabled": True}, status=410)
+        return _render_form(request, form)
+    if not _origin_allowed(form, origin):
+        return _cors(
+            problem_response(403, "This site may not use this form.", code="origin_not_allowed"),
+            request,
+            None,
+        )
+    wait = antispam.rate_limited(form, client_ip(request))
+    if wait:
+        return _cors(
+            problem_response(
+                429, "Too many submissions; try again shortly.", headers={"Retry-After": str(wait)}
+            ),
+            request,
+            form,
+        )
+    if json_mode:
+        try:
+            outcome = services.submission_accept(form=form, data=_json_input(request))
+        except DomainError as error:
+            return _cors(
+                problem_response(
+                    error.status,
+                    error.detail,
+                    code=error.code,
+                    errors=getattr(error, "errors", None),
+                ),
+                request,
+                form,
+            )
+        return _cors(JsonResponse(outcome.body, status=outcome.status_code), request, form)
+    try:
+        data = _form_input(request, form)
+        outcome = services.submission_accept(form=form, data=data)
+    except ValidationFailed as failure:
+        return _render_form(
+            request,
+            form,
+            errors=failure.errors,
+            status=422,
+            values={k: v for k, v in request.POST.items() if not k.startswith(RESERVED_PREFIX)},
+        )
+    except DomainError as error:
+        return render(request, "capture/form_missing.html", {"disabled": True}, status=error.status)
+    if form.redirect_url:
+        return HttpResponseRedirect(form.redirect_url, status=303)
+    return render(
+        request,
+        "capture/thanks.html",
+        {"form": form, "embedded": request.GET.get("embed") == "1"},
+        status=outcome.status_code,
+    )
+
+
+@csrf_exempt
+@require_http_methods(["GET", "OPTIONS"])
+def form_config(request: HttpRequest, key: str) -> HttpResponse:
+    """What the embed script needs: the fields with their rules, a fresh time token, the
+    proof-of-work challenge when the form asks for one."""
+    form = selectors.form_by_key(key)
+    if form is None:
+        return _cors(problem_response(404, "No such form."), request, None)
+    origin = request.headers.get("Origin", "")
+    if not _origin_allowed(form, origin):
+        return _cors(
+            problem_response(403, "This site may not use this form.", code="origin_not_allowed"),
+            request,
+            None,
+        )
+    if request.method == "OPTIONS":
+        return _cors(HttpResponse(status=204), request, form)
+    if form.status != FormStatus.ACTIVE:
+        return _cors(
+            problem_response(410, "This form no longer accepts submissions."), request, form
+        )
+    token = antispam.form_token_issue(form)
+    body = {
+        "key": form.key,
+        "name": form.name,
+        "submit_label": form.submit_label,
+        "fields": [public_definition(field) for field in form.fields],
+        "token": token,
+        "honeypot": antispam.HONEYPOT_FIELD,
+        "success_message": form.success_message,
+        "redirect_url": form.redirect_url or None,
+        "proof_of_work": (
+            {
+                "challenge": antispam.form_token_read(form, token)["c"],
+                "bits": antispam.DIFFICULTY_BITS,
+            }
+            if form.proof_of_work
+            else None
+        ),
+    }
+    response = JsonResponse(body)
+    response["Cache-Control"] = "no-store"
+    return _cors(response, request, form)
+
+
+def optin_confirm(request: HttpRequest, token: str) -> HttpResponse:
+    """The signed link from the double opt-in email: the lead becomes confirmed."""
+    try:
+        submission = services.optin_confirm(token=token)
+    except DomainError as error:
+        return render(
+            request, "capture/optin_done.html", {"error": error.detail}, status=error.status
+        )
+    return render(request, "capture/optin_done.html", {"workspace": submission.workspace})
