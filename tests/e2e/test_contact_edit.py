@@ -75,6 +75,7 @@ def test_find_a_contact_edit_a_field_and_see_it_on_the_timeline(page, workspace,
 
     profile = page.locator("#profile")
     expect(profile.locator('[data-field="job_title"]')).to_have_text("Rear Admiral")
+    expect(page.locator("#contact-heading")).to_contain_text("Rear Admiral at Navy Labs")
     timeline = page.locator("#timeline")
     change = timeline.locator(".event").first
     expect(change).to_contain_text("Fields changed")

@@ -103,3 +103,33 @@ def test_another_workspace_pair_cannot_be_dismissed(
     assert owner_client.post(url(workspace, f"duplicates/{pair.pk}/dismiss/")).status_code == 404
     pair.refresh_from_db()
     assert pair.status == DuplicateStatus.OPEN
+
+
+def test_list_pages_have_a_fixed_query_count(
+    owner_client, workspace, make_contact, owner, django_assert_max_num_queries
+):
+    people = [
+        make_contact(
+            first_name=f"Dup{index}",
+            last_name="Same",
+            email=f"d{index}@firm{index}.com",
+            owner_id=owner.pk,
+        )
+        for index in range(12)
+    ]
+    for first, second in zip(people[::2], people[1::2], strict=True):
+        DuplicateCandidate.objects.create(
+            workspace=workspace, contact_id=first.pk, other_id=second.pk, reason="same phone"
+        )
+    # session, user, membership, the page itself, the switcher's workspaces.
+    with django_assert_max_num_queries(5):
+        response = owner_client.get(url(workspace, "duplicates/"))
+    assert len(response.context["page"].items) == 6
+    with django_assert_max_num_queries(5):
+        response = owner_client.get(url(workspace, "companies/"))
+    assert len(response.context["page"].items) == 12
+    # ... plus the company, its contacts with their tags, and the capped count.
+    with django_assert_max_num_queries(8):
+        owner_client.get(url(workspace, f"companies/{people[0].company_id}/"))
+    with django_assert_max_num_queries(5):
+        owner_client.get(url(workspace, "settings/audit/"))

@@ -105,7 +105,6 @@ def contact_list(request: HttpRequest) -> HttpResponse:
         total, capped = selectors.count_capped(queryset)
     except ValidationFailed as failure:
         errors = [f"{error.field}: {error.message}" for error in failure.errors]
-    filter_params = {key: value for key, value in params.items()}
     context = {
         "params": params,
         "sort": sort,
@@ -114,8 +113,8 @@ def contact_list(request: HttpRequest) -> HttpResponse:
         "capped": capped,
         "filter_errors": errors,
         "filtered": any(key != "sort" for key in params),
-        "query": query_with(filter_params),
-        "next_query": query_with(filter_params, cursor=page.next_cursor)
+        "query": query_with(params),
+        "next_query": query_with(params, cursor=page.next_cursor)
         if page and page.next_cursor
         else "",
         "is_later_page": bool(request.GET.get("cursor")),
