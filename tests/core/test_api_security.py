@@ -67,6 +67,8 @@ def test_rate_limit_answers_429_with_retry_after(api, settings):
 
 
 def _object_ids(workspace):
+    from leadflow.capture.models import Form, Submission
+
     actor = Actor.system()
     a = services.contact_upsert(
         workspace=workspace, data={"email": "a@other-co.com"}, actor=actor
@@ -75,7 +77,22 @@ def _object_ids(workspace):
         workspace=workspace, data={"email": "b@other-co.com"}, actor=actor
     ).contact
     field = CustomField.objects.create(workspace=workspace, key="k", label="K", field_type="text")
-    return {"contact_id": a.pk, "company_id": a.company_id, "field_id": field.pk, "other_id": b.pk}
+    form = Form.objects.create(
+        workspace=workspace,
+        name="Other form",
+        fields=[{"name": "email", "type": "email", "required": True, "maps_to": "email"}],
+    )
+    submission = Submission.objects.create(
+        workspace=workspace, form=form, status="accepted", contact=a
+    )
+    return {
+        "contact_id": a.pk,
+        "company_id": a.company_id,
+        "field_id": field.pk,
+        "other_id": b.pk,
+        "form_id": form.pk,
+        "submission_pk": submission.pk,
+    }
 
 
 def test_every_object_route_hides_other_workspaces(api, other_workspace):
@@ -95,6 +112,8 @@ def test_every_object_route_hides_other_workspaces(api, other_workspace):
             body = None
             if method == "post":
                 body = bodies[url.rsplit("/", 1)[-1]]
+            elif method == "patch" and "/forms/" in url:
+                body = {"name": "x"}
             elif method == "patch":
                 body = (
                     {"label": "x"}

@@ -136,11 +136,17 @@ def _form_settings_clean(workspace: Workspace, data: dict[str, Any]) -> dict[str
 
 @transaction.atomic
 def form_create(*, workspace: Workspace, data: dict[str, Any], actor: Actor) -> Form:
-    if "fields" not in data:
-        raise ValidationFailed([FieldError("fields", "A form needs at least one field.")])
+    errors: list[FieldError] = []
     if not str(data.get("name") or "").strip():
-        raise ValidationFailed([FieldError("name", "A form needs a name.")])
-    clean = _form_settings_clean(workspace, data)
+        errors.append(FieldError("name", "A form needs a name."))
+    if "fields" not in data:
+        errors.append(FieldError("fields", "A form needs at least one field."))
+    try:
+        clean = _form_settings_clean(workspace, data)
+    except ValidationFailed as failure:
+        errors += [error for error in failure.errors if error not in errors]
+    if errors:
+        raise ValidationFailed(errors)
     form = Form.objects.create(workspace=workspace, **clean)
     audit_record(workspace=workspace, actor=actor, action="form.created", obj=form)
     return form

@@ -3,6 +3,7 @@
 from ninja import NinjaAPI
 
 from leadflow import __version__
+from leadflow.capture.api import router as capture_router
 from leadflow.contacts.api import router as contacts_router
 from leadflow.core.api import ApiKeyAuth, install_error_handlers
 from leadflow.core.api import router as workspace_router
@@ -11,7 +12,7 @@ api = NinjaAPI(
     title="LeadFlow API",
     version="1",
     description=(
-        "Contacts, companies and custom fields of one workspace. Authenticate with "
+        "Contacts, companies, custom fields and lead forms of one workspace. Authenticate with "
         "`Authorization: Bearer <api key>`. Errors are application/problem+json. "
         f"LeadFlow {__version__}."
     ),
@@ -21,3 +22,4 @@ api = NinjaAPI(
 install_error_handlers(api)
 api.add_router("/", workspace_router)
 api.add_router("/", contacts_router)
+api.add_router("/", capture_router)

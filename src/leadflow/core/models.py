@@ -124,6 +124,8 @@ class ApiScope(models.TextChoices):
     CONTACTS_WRITE = "contacts:write", "Create, change and delete contacts and companies"
     SETTINGS_READ = "settings:read", "Read workspace settings and custom fields"
     SETTINGS_WRITE = "settings:write", "Change workspace settings and custom fields"
+    FORMS_READ = "forms:read", "Read forms and their submissions"
+    FORMS_WRITE = "forms:write", "Create, change and delete forms"
 
 
 ALL_API_SCOPES = [scope.value for scope in ApiScope]

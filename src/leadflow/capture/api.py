@@ -1,0 +1,292 @@
+"""REST endpoints for forms and their submissions (/api/v1/forms)."""
+
+import csv
+import datetime as dt
+from typing import Any, Literal
+
+from django.http import HttpResponse, StreamingHttpResponse
+from ninja import Field, Query, Router, Schema, Status
+
+from leadflow.capture import selectors, services
+from leadflow.capture.models import Form
+from leadflow.contacts.selectors import cursor_paginate
+from leadflow.core.api import StrictSchema, json_response, require_scope
+from leadflow.core.idempotency import idempotent
+from leadflow.core.models import ApiScope
+
+router = Router(tags=["forms"])
+READ, WRITE = ApiScope.FORMS_READ, ApiScope.FORMS_WRITE
+
+FieldKind = Literal[
+    "text",
+    "email",
+    "phone",
+    "number",
+    "textarea",
+    "select",
+    "radio",
+    "checkboxes",
+    "date",
+    "hidden",
+    "consent",
+]
+Stage = Literal[
+    "subscriber", "lead", "mql", "sql", "opportunity", "customer", "nurture", "disqualified"
+]
+
+
+class FormFieldSchema(StrictSchema):
+    name: str
+    type: FieldKind
+    label: str | None = None
+    placeholder: str | None = None
+    help_text: str | None = None
+    required: bool = False
+    options: list[str] | None = None
+    maps_to: str | None = Field(
+        None,
+        description="email, phone, first_name, last_name, job_title, company, country, "
+        "or custom_fields.<key>; empty keeps the answer on the submission",
+    )
+    pattern: str | None = None
+    min: float | None = None
+    max: float | None = None
+    max_length: int | None = None
+    blocked_domains: list[str] | None = None
+    block_disposable: bool | None = None
+    default: str | None = Field(
+        None, description="Value of a hidden field (UTM fields take the page's UTM first)."
+    )
+    consent_text: str | None = Field(None, description="The exact text of a consent box.")
+
+
+class FormOut(Schema):
+    id: int
+    key: str = Field(description="The public key used in embeds.")
+    name: str
+    status: str
+    fields: list[dict[str, Any]]
+    submit_label: str
+    success_message: str
+    redirect_url: str
+    notify_user_ids: list[int]
+    notify_owner: bool
+    tags: list[str]
+    lifecycle_stage: str
+    source_label: str
+    allowed_origins: list[str]
+    double_opt_in: bool
+    proof_of_work: bool
+    min_fill_seconds: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class FormIn(StrictSchema):
+    name: str | None = None
+    status: Literal["active", "disabled"] | None = None
+    fields: list[FormFieldSchema] | None = None
+    submit_label: str | None = None
+    success_message: str | None = None
+    redirect_url: str | None = None
+    notify_user_ids: list[int] | None = None
+    notify_owner: bool | None = None
+    tags: list[str] | None = None
+    lifecycle_stage: Stage | Literal[""] | None = None
+    source_label: str | None = None
+    allowed_origins: list[str] | None = None
+    double_opt_in: bool | None = None
+    proof_of_work: bool | None = None
+    min_fill_seconds: int | None = None
+
+
+class FormPage(Schema):
+    items: list[FormOut]
+    next_cursor: str | None
+
+
+class SubmissionOut(Schema):
+    id: int
+    submission_id: str
+    status: str
+    spam_reason: str
+    contact_id: int | None
+    values: dict[str, Any]
+    payload: dict[str, Any]
+    ip: str | None
+    user_agent: str
+    page_url: str
+    referrer: str
+    utm: dict[str, str]
+    visitor_id: str
+    created_at: dt.datetime
+
+    @staticmethod
+    def resolve_submission_id(submission) -> str:
+        return str(submission.submission_id)
+
+
+class SubmissionPage(Schema):
+    items: list[SubmissionOut]
+    next_cursor: str | None
+
+
+def _body(payload: FormIn) -> dict[str, Any]:
+    data = payload.dict(exclude_unset=True)
+    if "fields" in data and data["fields"] is not None:
+        data["fields"] = [
+            {k: v for k, v in field.items() if v is not None} for field in data["fields"]
+        ]
+    return data
+
+
+@router.post("/forms", response={201: FormOut}, summary="Create a form")
+def form_create(request, payload: FormIn):
+    workspace, actor = require_scope(request, WRITE)
+
+    def produce() -> HttpResponse:
+        form = services.form_create(workspace=workspace, data=_body(payload), actor=actor)
+        return json_response(FormOut.from_orm(form).dict(), status=201)
+
+    return idempotent(request, workspace, produce)
+
+
+@router.get("/forms", response=FormPage, summary="List forms")
+def form_list(request, cursor: str | None = None, limit: int = Query(50, ge=1, le=200)):
+    workspace, _ = require_scope(request, READ)
+    page = cursor_paginate(
+        selectors.form_list(workspace), sort="-created_at", cursor=cursor, limit=limit
+    )
+    return {"items": page.items, "next_cursor": page.next_cursor}
+
+
+@router.get("/forms/{form_id}", response=FormOut, summary="Get a form")
+def form_get(request, form_id: int) -> Form:
+    workspace, _ = require_scope(request, READ)
+    return selectors.form_get(workspace, form_id)
+
+
+@router.patch("/forms/{form_id}", response=FormOut, summary="Change a form")
+def form_patch(request, form_id: int, payload: FormIn):
+    """Given settings change; ``fields`` given replaces the whole list (its order is the
+    order on the page)."""
+    workspace, actor = require_scope(request, WRITE)
+    return services.form_update(
+        workspace=workspace, form_id=form_id, data=_body(payload), actor=actor
+    )
+
+
+@router.delete("/forms/{form_id}", response={204: None}, summary="Delete a form")
+def form_delete(request, form_id: int):
+    workspace, actor = require_scope(request, WRITE)
+    services.form_delete(workspace=workspace, form_id=form_id, actor=actor)
+    return Status(204, None)
+
+
+@router.get(
+    "/forms/{form_id}/submissions",
+    response=SubmissionPage,
+    summary="List a form's submissions, newest first",
+)
+def submission_list(
+    request,
+    form_id: int,
+    status: Literal["accepted", "spam"] | None = None,
+    cursor: str | None = None,
+    limit: int = Query(50, ge=1, le=500),
+):
+    workspace, _ = require_scope(request, READ)
+    page = cursor_paginate(
+        selectors.submission_list(workspace, form_id, status=status),
+        sort="-created_at",
+        cursor=cursor,
+        limit=limit,
+    )
+    return {"items": page.items, "next_cursor": page.next_cursor}
+
+
+@router.get(
+    "/forms/{form_id}/submissions.csv",
+    summary="Export a form's submissions as CSV",
+    response={200: None},
+)
+def submission_export(
+    request, form_id: int, status: Literal["accepted", "spam"] | None = "accepted"
+):
+    """Streams every submission; cells that a spreadsheet would run as a formula (starting
+    with = + - @, tab or carriage return) are prefixed with a quote."""
+    workspace, _ = require_scope(request, READ)
+    form = selectors.form_get(workspace, form_id)
+    queryset = selectors.submission_list(workspace, form_id, status=status).order_by("id")
+    names = [field["name"] for field in form.fields]
+    header = [
+        "submitted_at",
+        "submission_id",
+        "status",
+        "contact_id",
+        *names,
+        "page_url",
+        "referrer",
+        "utm_source",
+        "utm_medium",
+        "utm_campaign",
+        "ip",
+    ]
+
+    def rows():
+        yield header
+        for submission in queryset.iterator(chunk_size=2000):
+            values = submission.values or submission.payload
+            yield [
+                submission.created_at.isoformat(),
+                str(submission.submission_id),
+                submission.status,
+                submission.contact_id or "",
+                *[_cell(values.get(name)) for name in names],
+                submission.page_url,
+                submission.referrer,
+                *[submission.utm.get(k, "") for k in ("utm_source", "utm_medium", "utm_campaign")],
+                submission.ip or "",
+            ]
+
+    return _csv_stream(rows(), f"{form.key}-submissions.csv")
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: Any) -> str:
+    """Text a spreadsheet shows as text, never runs as a formula (CSV injection)."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, list):
+        value = "; ".join(map(str, value))
+    return value
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def _csv_stream(rows, filename: str) -> StreamingHttpResponse:
+    writer = csv.writer(_Echo())
+    response = StreamingHttpResponse(
+        (writer.writerow([spreadsheet_safe(cell) for cell in row]) for row in rows),
+        content_type="text/csv; charset=utf-8",
+    )
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@router.get(
+    "/forms/{form_id}/submissions/{submission_pk}",
+    response=SubmissionOut,
+    summary="Get one submission",
+)
+def submission_get(request, form_id: int, submission_pk: int):
+    workspace, _ = require_scope(request, READ)
+    return selectors.submission_get(workspace, form_id, submission_pk)
