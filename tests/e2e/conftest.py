@@ -18,13 +18,20 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-# Playwright's sync API runs an event loop in the test thread; the ORM calls the tests make
-# around it are still plain synchronous code.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
-@pytest.fixture(scope="session")
-def browser():
+@pytest.fixture(autouse=True)
+def _orm_beside_playwright(monkeypatch):
+    """Playwright's sync API keeps an event loop in the test thread; the ORM calls the tests
+    make around it are still plain synchronous code. Set only while a browser test runs, so
+    it never leaks into other tests (or into the processes they start)."""
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture
+def browser(_orm_beside_playwright, transactional_db, live_server):
+    """Chromium, started after the database and the live server are ready and stopped
+    before they are torn down (Playwright's event loop lives only as long as the test)."""
     if not CHROMIUM.exists():
         pytest.fail(f"Chromium is not installed at {CHROMIUM} (apt-get install chromium).")
     from playwright.sync_api import sync_playwright
