@@ -45,6 +45,8 @@ def _cors(response: HttpResponse, request: HttpRequest, form: Form | None) -> Ht
         response["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
         response["Access-Control-Allow-Headers"] = "Content-Type"
         response["Access-Control-Max-Age"] = "600"
+        # The embed script honours Retry-After; cross-origin scripts see it only if exposed.
+        response["Access-Control-Expose-Headers"] = "Retry-After"
     response["Vary"] = "Origin"
     return response
 
@@ -154,6 +156,16 @@ def _form_input(request: HttpRequest, form: Form) -> services.SubmissionInput:
     )
 
 
+def _typed_values(request: HttpRequest, form: Form) -> dict[str, Any]:
+    """What the person typed, to fill the re-rendered form (checkboxes as lists)."""
+    checkbox_names = {f["name"] for f in form.fields if f["type"] == "checkboxes"}
+    return {
+        name: request.POST.getlist(name) if name in checkbox_names else request.POST[name]
+        for name in request.POST
+        if not name.startswith(RESERVED_PREFIX)
+    }
+
+
 def _render_form(
     request: HttpRequest,
     form: Form,
@@ -258,7 +270,7 @@ def form_endpoint(request: HttpRequest, key: str) -> HttpResponse:
             form,
             errors=failure.errors,
             status=422,
-            values={k: v for k, v in request.POST.items() if not k.startswith(RESERVED_PREFIX)},
+            values=_typed_values(request, form),
         )
     except DomainError as error:
         return render(request, "capture/form_missing.html", {"disabled": True}, status=error.status)
@@ -303,6 +315,9 @@ def form_config(request: HttpRequest, key: str) -> HttpResponse:
         "honeypot": antispam.HONEYPOT_FIELD,
         "success_message": form.success_message,
         "redirect_url": form.redirect_url or None,
+        # The script waits this long after loading before it sends, so a quick person
+        # (autofill) is never mistaken for a bot by the time trap.
+        "min_fill_seconds": form.min_fill_seconds,
         "proof_of_work": (
             {
                 "challenge": antispam.form_token_read(form, token)["c"],
