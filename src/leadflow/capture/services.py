@@ -7,7 +7,6 @@ consent records in ONE transaction before any 2xx, and schedules side effects on
 
 import uuid
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any
 
 from django.core import signing
@@ -25,6 +24,7 @@ from leadflow.core.actors import Actor
 from leadflow.core.errors import DomainError, FieldError, NotFound, ValidationFailed
 from leadflow.core.models import Membership, Workspace
 from leadflow.core.services import audit_record
+from leadflow.core.tasks import task_schedule
 
 FORM_SETTINGS = (
     "name",
@@ -287,13 +287,10 @@ def submission_accept(*, form: Form, data: SubmissionInput) -> SubmissionOutcome
     if form.status != FormStatus.ACTIVE:
         raise FormGone("This form no longer accepts submissions.")
     submission_id = data.submission_id or uuid.uuid4()
-    replay = _replay(form, submission_id)
-    if replay:
-        return replay
     try:
         with transaction.atomic():
             return _accept(form, data, submission_id)
-    except _LostRace:
+    except _LostRace:  # this submission_id is stored already: replay its first answer
         replay = _replay(form, submission_id)
         assert replay is not None  # the winner committed: that is why we lost
         return replay
@@ -322,20 +319,47 @@ def _accept(form: Form, data: SubmissionInput, submission_id: uuid.UUID) -> Subm
     values = submission_values_clean(
         form.fields, data.fields, default_country=workspace.default_country, context_utm=data.utm
     )
+    consents = [
+        definition
+        for definition in form.fields
+        if definition["type"] == "consent" and values.get(definition["name"])
+    ]
     actor = Actor.system(f"form: {form.name}"[:200])
+    on_create = {"consent_status": ConsentStatus.GRANTED} if consents else {}
+    if form.lifecycle_stage:
+        on_create["lifecycle_stage"] = form.lifecycle_stage
+    submitted = {
+        "form_id": form.pk,
+        "form": form.name,
+        "submission_id": str(submission_id),
+        "page_url": data.page_url[:2000],
+        "referrer": data.referrer[:2000],
+        "utm": data.utm,
+        "values": values,
+    }
     result = contact_services.contact_upsert(
-        workspace=workspace, actor=actor, data=_contact_data(form, values, data)
+        workspace=workspace,
+        actor=actor,
+        data=_contact_data(form, values, data),
+        on_create=on_create,
+        also_record=[(ActivityKind.FORM_SUBMITTED, submitted)],
+        find_duplicates=False,
     )
     contact = result.contact
-    if form.lifecycle_stage:
-        contact_services.contact_stage_promote(
-            workspace=workspace,
-            contact=contact,
-            stage=form.lifecycle_stage,
-            actor=actor,
-            rank=STAGE_RANK,
-            reason=f"form {form.name}",
-        )
+    if not result.created:  # a returning lead: move forward, never back
+        if form.lifecycle_stage:
+            contact_services.contact_stage_promote(
+                workspace=workspace,
+                contact=contact,
+                stage=form.lifecycle_stage,
+                actor=actor,
+                rank=STAGE_RANK,
+                reason=f"form {form.name}",
+            )
+        if consents and contact.consent_status != ConsentStatus.CONFIRMED:
+            contact_services.contact_consent_set(
+                workspace=workspace, contact=contact, status=ConsentStatus.GRANTED, actor=actor
+            )
     submission = _store(
         form,
         data,
@@ -345,52 +369,26 @@ def _accept(form: Form, data: SubmissionInput, submission_id: uuid.UUID) -> Subm
         values=values,
         response=body,
     )
-    consents = [
-        definition
-        for definition in form.fields
-        if definition["type"] == "consent" and values.get(definition["name"])
-    ]
-    ConsentRecord.objects.bulk_create(
-        [
-            ConsentRecord(
-                workspace=workspace,
-                contact=contact,
-                form=form,
-                submission=submission,
-                field_name=definition["name"],
-                text=definition["consent_text"],
-                version=consent_version(definition["consent_text"]),
-                ip=data.ip,
-                page_url=data.page_url[:2000],
-            )
-            for definition in consents
-        ]
-    )
-    if consents and contact.consent_status not in (ConsentStatus.CONFIRMED,):
-        contact_services.contact_consent_set(
-            workspace=workspace, contact=contact, status=ConsentStatus.GRANTED, actor=actor
+    if consents:
+        ConsentRecord.objects.bulk_create(
+            [
+                ConsentRecord(
+                    workspace=workspace,
+                    contact=contact,
+                    form=form,
+                    submission=submission,
+                    field_name=definition["name"],
+                    text=definition["consent_text"],
+                    version=consent_version(definition["consent_text"]),
+                    ip=data.ip,
+                    page_url=data.page_url[:2000],
+                )
+                for definition in consents
+            ]
         )
-    contact_services.activity_record(
-        workspace=workspace,
-        contact=contact,
-        kind=ActivityKind.FORM_SUBMITTED,
-        actor=actor,
-        data={
-            "form_id": form.pk,
-            "form": form.name,
-            "submission_id": str(submission_id),
-            "page_url": data.page_url[:2000],
-            "referrer": data.referrer[:2000],
-            "utm": data.utm,
-            "values": values,
-            "created_contact": result.created,
-        },
-    )
     from leadflow.capture import tasks
 
-    transaction.on_commit(partial(tasks.submission_notify.enqueue, submission.pk, data.base_url))
-    if form.double_opt_in and consents:
-        transaction.on_commit(partial(tasks.optin_send.enqueue, submission.pk, data.base_url))
+    task_schedule(tasks.submission_followup, submission.pk, data.base_url)
     return SubmissionOutcome(status_code=201, body=body, submission=submission)
 
 

@@ -43,6 +43,28 @@ def _send_once(
 
 
 @task()
+def submission_followup(submission_pk: int, base_url: str = "") -> dict[str, int]:
+    """Everything a new submission triggers, in one queued task: notification emails, the
+    double opt-in email, and the search for possible duplicates of the contact."""
+    from leadflow.contacts.services import duplicates_find_for
+
+    result = {
+        "notified": submission_notify.call(submission_pk, base_url),
+        "optin": 0,
+        "duplicates": 0,
+    }
+    submission = Submission.objects.select_related("form").filter(pk=submission_pk).first()
+    if submission is None or submission.contact_id is None:
+        return result
+    if submission.form.double_opt_in and submission.consents.exists():
+        result["optin"] = optin_send.call(submission_pk, base_url)
+    result["duplicates"] = duplicates_find_for(
+        workspace=submission.workspace, contact_id=submission.contact_id
+    )
+    return result
+
+
+@task()
 def submission_notify(submission_pk: int, base_url: str = "") -> int:
     """Email the form's chosen members (and the contact's owner) the lead's answers."""
     submission = (

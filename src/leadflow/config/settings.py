@@ -52,6 +52,8 @@ ALLOWED_HOSTS = list(dict.fromkeys(env_list("ALLOWED_HOSTS", []) + LOOPBACK_HOST
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 LEADFLOW_BASE_URL = os.environ.get("LEADFLOW_BASE_URL", "").rstrip("/")
 LEADFLOW_DEMO = env_bool("LEADFLOW_DEMO", True)
+# Routes the baseline endpoints `make bench` compares against; never on in production.
+LEADFLOW_BENCH_ENDPOINTS = env_bool("LEADFLOW_BENCH_ENDPOINTS", False)
 
 INSTALLED_APPS = [
     "django.contrib.auth",

@@ -1,9 +1,11 @@
 """URL map: the app under /, the REST API under /api/v1/, health checks for operators."""
 
+from django.conf import settings
 from django.urls import include, path
+from django.views.decorators.csrf import csrf_exempt
 
 from leadflow.config.api import api
-from leadflow.core.views import health
+from leadflow.core.views import bench_bare_insert, health
 
 urlpatterns = [
     path("api/v1/", api.urls),
@@ -11,3 +13,6 @@ urlpatterns = [
     path("", include("leadflow.capture.urls")),
     path("", include("leadflow.web.urls")),
 ]
+
+if settings.LEADFLOW_BENCH_ENDPOINTS:
+    urlpatterns.insert(0, path("bench/bare-insert", csrf_exempt(bench_bare_insert)))

@@ -181,15 +181,13 @@ def custom_values_clean(
 
 
 def required_custom_fields_missing(
-    workspace: Workspace, values: Mapping[str, Any]
+    definitions: list[CustomField], values: Mapping[str, Any]
 ) -> list[FieldError]:
     """Errors for required custom fields without a value (checked when a contact is created)."""
     return [
-        FieldError(f"custom_fields.{key}", "This field is required.")
-        for key in CustomField.objects.filter(workspace=workspace, required=True)
-        .order_by("position", "id")
-        .values_list("key", flat=True)
-        if values.get(key) in (None, "", [])
+        FieldError(f"custom_fields.{definition.key}", "This field is required.")
+        for definition in sorted(definitions, key=lambda d: (d.position, d.pk))
+        if definition.required and values.get(definition.key) in (None, "", [])
     ]
 
 

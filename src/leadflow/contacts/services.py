@@ -6,10 +6,9 @@ Every service runs in one transaction and writes its activity row (and audit ent
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.text import slugify
@@ -32,6 +31,7 @@ from leadflow.core.actors import Actor
 from leadflow.core.errors import FieldError, NotFound, ValidationFailed
 from leadflow.core.models import Membership, Workspace
 from leadflow.core.services import audit_record
+from leadflow.core.tasks import task_schedule
 from leadflow.core.validation import country_normalise, email_domain
 
 # Fields copied straight from clean input onto the contact.
@@ -247,16 +247,48 @@ def _company_or_error(workspace: Workspace, company_id: int | None) -> None:
 
 
 def _tags_add(workspace: Workspace, contact: Contact, names: list[str]) -> list[str]:
-    """Attach tags by name (created when missing); returns the names newly attached."""
+    """Attach tags by name (created when missing); returns the names newly attached.
+
+    One INSERT ... SELECT ... RETURNING in the common case where the tags exist.
+    """
     if not names:
         return []
-    Tag.objects.bulk_create(
-        [Tag(workspace=workspace, name=name) for name in names], ignore_conflicts=True
+    attached = _tags_link(workspace, contact, names)
+    if len(attached) + _tags_linked_before(attached, names, contact) < len(names):
+        Tag.objects.bulk_create(
+            [Tag(workspace=workspace, name=name) for name in names], ignore_conflicts=True
+        )
+        attached += _tags_link(workspace, contact, names)
+    return [name for name in names if name in set(attached)]
+
+
+def _tags_link(workspace: Workspace, contact: Contact, names: list[str]) -> list[str]:
+    through = Contact.tags.through._meta.db_table
+    tag_table = Tag._meta.db_table
+    marks = ", ".join(["%s"] * len(names))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {through} (contact_id, tag_id) "  # noqa: S608 - table names only
+            f"SELECT %s, id FROM {tag_table} WHERE workspace_id = %s AND name IN ({marks}) "
+            "ON CONFLICT DO NOTHING RETURNING tag_id",
+            [contact.pk, workspace.pk, *names],
+        )
+        tag_ids = [row[0] for row in cursor.fetchall()]
+    if not tag_ids:
+        return []
+    return (
+        list(Tag.objects.filter(pk__in=tag_ids).values_list("name", flat=True))
+        if len(tag_ids) != len(names)
+        else list(names)
     )
-    tags = list(Tag.objects.filter(workspace=workspace, name__in=names))
-    existing = set(contact.tags.values_list("name", flat=True)) if contact.pk else set()
-    contact.tags.add(*tags)
-    return [tag.name for tag in tags if tag.name not in existing]
+
+
+def _tags_linked_before(attached: list[str], names: list[str], contact: Contact) -> int:
+    """How many of ``names`` the contact already had (only asked when some were missing)."""
+    rest = [name for name in names if name not in set(attached)]
+    if not rest:
+        return 0
+    return contact.tags.filter(name__in=rest).count()
 
 
 def _find_existing(workspace: Workspace, email: str | None, phone: str | None) -> Contact | None:
@@ -304,9 +336,7 @@ def _apply(contact: Contact, clean: dict[str, Any], *, fill_only: bool = False) 
 def _after_commit_find_duplicates(contact: Contact) -> None:
     from leadflow.contacts.tasks import contact_find_duplicates
 
-    transaction.on_commit(
-        partial(contact_find_duplicates.enqueue, contact.workspace_id, contact.pk)
-    )
+    task_schedule(contact_find_duplicates, contact.workspace_id, contact.pk)
 
 
 @transaction.atomic
@@ -317,6 +347,9 @@ def contact_upsert(
     actor: Actor,
     activity_kind: str = ActivityKind.CONTACT_CREATED,
     activity_data: dict | None = None,
+    on_create: Mapping[str, Any] | None = None,
+    also_record: list[tuple[str, dict]] | None = None,
+    find_duplicates: bool = True,
 ) -> UpsertResult:
     """Create a contact, or update the one with the same email (or, without email, phone).
 
@@ -324,8 +357,16 @@ def contact_upsert(
     because the unique constraints decide and the loser re-reads the winner's row. Given
     non-empty values overwrite; tags are added, never removed; the first touch is kept.
     Required custom fields are required when the contact is created, not on each update.
+
+    ``on_create`` holds values used only when the contact is new (a form's lifecycle stage
+    must not move an existing customer back); ``also_record`` adds activities written in
+    the same statement as the upsert's own; ``find_duplicates=False`` leaves the duplicate
+    search to the caller's own follow-up task.
     """
-    clean = contact_input_clean(workspace=workspace, data=data, partial=True)
+    definitions = list(CustomField.objects.filter(workspace=workspace))
+    clean = contact_input_clean(
+        workspace=workspace, data=data, partial=True, custom_fields=definitions
+    )
     if not clean.get("email") and not clean.get("phone"):
         raise ValidationFailed([FieldError("email", "An email or a phone number is required.")])
     _member_or_error(workspace, clean.get("owner_id"), "owner_id")
@@ -334,11 +375,14 @@ def contact_upsert(
     contact = _find_existing(workspace, email, phone)
     created = False
     if contact is None:
-        missing = required_custom_fields_missing(workspace, clean.get("custom_fields") or {})
+        missing = required_custom_fields_missing(definitions, clean.get("custom_fields") or {})
         if missing:
             raise ValidationFailed(missing)
+        initial = contact_input_clean(
+            workspace=workspace, data=on_create or {}, partial=True, custom_fields=definitions
+        )
         contact = Contact(workspace=workspace)
-        changes = _apply(contact, clean)
+        changes = _apply(contact, {**initial, **clean})
         _company_resolve(workspace, contact, clean)
         try:
             with transaction.atomic():
@@ -348,14 +392,11 @@ def contact_upsert(
             contact = _find_existing(workspace, email, phone)
             if contact is None:
                 raise
+    pending: list[tuple[str, dict]] = []
     if created:
         tags = _tags_add(workspace, contact, clean.get("tags", []))
-        activity_record(
-            workspace=workspace,
-            contact=contact,
-            kind=activity_kind,
-            actor=actor,
-            data={**(activity_data or {}), **({"tags": tags} if tags else {})},
+        pending.append(
+            (activity_kind, {**(activity_data or {}), **({"tags": tags} if tags else {})})
         )
     else:
         update = {
@@ -378,17 +419,33 @@ def contact_upsert(
                 if activity_kind != ActivityKind.CONTACT_CREATED
                 else ActivityKind.CONTACT_UPDATED
             )
-            activity_record(
+            pending.append(
+                (
+                    kind,
+                    {
+                        **(activity_data or {}),
+                        "changes": _jsonable(changes),
+                        **({"tags": tags} if tags else {}),
+                    },
+                )
+            )
+    pending += also_record or []
+    now = timezone.now()
+    Activity.objects.bulk_create(
+        [
+            Activity(
                 workspace=workspace,
                 contact=contact,
                 kind=kind,
-                actor=actor,
-                data={
-                    **(activity_data or {}),
-                    "changes": _jsonable(changes),
-                    **({"tags": tags} if tags else {}),
-                },
+                occurred_at=now,
+                actor_user_id=actor.user_id,
+                actor_api_key_id=actor.api_key_id,
+                actor_label=actor.label[:200],
+                data=payload,
             )
+            for kind, payload in pending
+        ]
+    )
     if actor.user or actor.api_key:  # public capture (system actor) is not audited per lead
         audit_record(
             workspace=workspace,
@@ -397,7 +454,8 @@ def contact_upsert(
             action="contact.created" if created else "contact.updated",
             changes=_jsonable(changes) if not created else {},
         )
-    _after_commit_find_duplicates(contact)
+    if find_duplicates:
+        _after_commit_find_duplicates(contact)
     return UpsertResult(contact=contact, created=created, changes=changes)
 
 

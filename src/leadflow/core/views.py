@@ -16,3 +16,18 @@ def health(request: HttpRequest) -> JsonResponse:
             return database_unavailable_response()
         raise
     return JsonResponse({"status": "ok"})
+
+
+def bench_bare_insert(request: HttpRequest) -> JsonResponse:
+    """Benchmark baseline (only routed with LEADFLOW_BENCH_ENDPOINTS=1): read the JSON body
+    and do one INSERT, nothing else. bench/ creates its table."""
+    import json
+
+    from django.http import HttpResponseNotAllowed
+
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    payload = json.loads(request.body or b"{}")
+    with connection.cursor() as cursor:
+        cursor.execute("INSERT INTO bench_bare_insert (payload) VALUES (%s)", [json.dumps(payload)])
+    return JsonResponse({"status": "stored"}, status=201)

@@ -1,0 +1,21 @@
+"""Scheduling background work so that it is never lost and never runs on uncommitted data.
+
+With the database-backed queue (the default) a task row is written in the SAME transaction
+as the change that needs it: both commit or neither does (a transactional outbox), and it
+costs no extra commit. With RQ on Redis the task is sent after the commit.
+"""
+
+from functools import partial
+from typing import Any
+
+from django.db import connection, transaction
+
+
+def task_schedule(task: Any, *args: Any) -> None:
+    """Enqueue ``task(*args)`` to run after the current transaction commits."""
+    from django_tasks_db.backend import DatabaseBackend
+
+    if connection.in_atomic_block and isinstance(task.get_backend(), DatabaseBackend):
+        task.enqueue(*args)
+    else:
+        transaction.on_commit(partial(task.enqueue, *args))
