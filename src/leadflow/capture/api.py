@@ -1,16 +1,16 @@
 """REST endpoints for forms and their submissions (/api/v1/forms)."""
 
-import csv
 import datetime as dt
 from typing import Any, Literal
 
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse
 from ninja import Field, Query, Router, Schema, Status
 
 from leadflow.capture import selectors, services
 from leadflow.capture.models import Form
 from leadflow.contacts.selectors import cursor_paginate
 from leadflow.core.api import StrictSchema, json_response, require_scope
+from leadflow.core.exports import csv_response
 from leadflow.core.idempotency import idempotent
 from leadflow.core.models import ApiScope
 
@@ -214,72 +214,13 @@ def submission_export(
     request, form_id: int, status: Literal["accepted", "spam"] | None = "accepted"
 ):
     """Streams every submission; cells that a spreadsheet would run as a formula (starting
-    with = + - @, tab or carriage return) are prefixed with a quote."""
+    with = + - @, tab or carriage return) are prefixed with an apostrophe."""
     workspace, _ = require_scope(request, READ)
     form = selectors.form_get(workspace, form_id)
-    queryset = selectors.submission_list(workspace, form_id, status=status).order_by("id")
-    names = [field["name"] for field in form.fields]
-    header = [
-        "submitted_at",
-        "submission_id",
-        "status",
-        "contact_id",
-        *names,
-        "page_url",
-        "referrer",
-        "utm_source",
-        "utm_medium",
-        "utm_campaign",
-        "ip",
-    ]
-
-    def rows():
-        yield header
-        for submission in queryset.iterator(chunk_size=2000):
-            values = submission.values or submission.payload
-            yield [
-                submission.created_at.isoformat(),
-                str(submission.submission_id),
-                submission.status,
-                submission.contact_id or "",
-                *[_cell(values.get(name)) for name in names],
-                submission.page_url,
-                submission.referrer,
-                *[submission.utm.get(k, "") for k in ("utm_source", "utm_medium", "utm_campaign")],
-                submission.ip or "",
-            ]
-
-    return _csv_stream(rows(), f"{form.key}-submissions.csv")
-
-
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def spreadsheet_safe(value: Any) -> str:
-    """Text a spreadsheet shows as text, never runs as a formula (CSV injection)."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
-
-
-def _cell(value: Any) -> str:
-    if isinstance(value, list):
-        value = "; ".join(map(str, value))
-    return value
-
-
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-def _csv_stream(rows, filename: str) -> StreamingHttpResponse:
-    writer = csv.writer(_Echo())
-    response = StreamingHttpResponse(
-        (writer.writerow([spreadsheet_safe(cell) for cell in row]) for row in rows),
-        content_type="text/csv; charset=utf-8",
+    return csv_response(
+        selectors.submission_csv_rows(workspace, form, status=status),
+        f"{form.key}-submissions.csv",
     )
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
 
 
 @router.get(

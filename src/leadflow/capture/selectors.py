@@ -76,3 +76,35 @@ def submission_get(workspace: Workspace, form_id: int, submission_pk: int) -> Su
     if submission is None:
         raise NotFound("No such submission.")
     return submission
+
+
+def submission_csv_rows(workspace: Workspace, form: Form, *, status: str | None = "accepted"):
+    """Header, then one row per submission (oldest first), read in chunks."""
+    names = [field["name"] for field in form.fields]
+    yield [
+        "submitted_at",
+        "submission_id",
+        "status",
+        "contact_id",
+        *names,
+        "page_url",
+        "referrer",
+        "utm_source",
+        "utm_medium",
+        "utm_campaign",
+        "ip",
+    ]
+    queryset = submission_list(workspace, form.pk, status=status).order_by("id")
+    for submission in queryset.iterator(chunk_size=2000):
+        values = submission.values or submission.payload
+        yield [
+            submission.created_at.isoformat(),
+            str(submission.submission_id),
+            submission.status,
+            submission.contact_id or "",
+            *[values.get(name) for name in names],
+            submission.page_url,
+            submission.referrer,
+            *[submission.utm.get(key, "") for key in ("utm_source", "utm_medium", "utm_campaign")],
+            submission.ip or "",
+        ]
