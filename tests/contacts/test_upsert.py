@@ -270,3 +270,13 @@ def test_multi_choice_filter_works_on_every_database(workspace, custom_fields):
     found = contact_list(workspace, Actor.system(), {"custom": {"channels": "sms"}})
     assert [contact.pk for contact in found] == [sms.pk]
     assert contact_list(workspace, Actor.system(), {"custom": {"channels": "email"}}).count() == 2
+
+
+def test_company_is_the_registrable_domain(workspace):
+    first = upsert(workspace, email="ada@analytical-engines.co.uk").contact
+    second = upsert(workspace, email="charles@mail.analytical-engines.co.uk").contact
+    assert first.company_id == second.company_id
+    assert (first.company.domain, first.company.name) == (
+        "analytical-engines.co.uk",
+        "Analytical Engines",
+    )

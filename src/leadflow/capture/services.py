@@ -148,6 +148,7 @@ def form_create(*, workspace: Workspace, data: dict[str, Any], actor: Actor) -> 
     if errors:
         raise ValidationFailed(errors)
     form = Form.objects.create(workspace=workspace, **clean)
+    contact_services.tags_ensure(workspace=workspace, names=form.tags)
     audit_record(workspace=workspace, actor=actor, action="form.created", obj=form)
     return form
 
@@ -162,6 +163,7 @@ def form_update(*, workspace: Workspace, form_id: int, data: dict[str, Any], act
         setattr(form, key, value)
     form.updated_at = timezone.now()
     form.save()
+    contact_services.tags_ensure(workspace=workspace, names=form.tags)
     audit_record(
         workspace=workspace,
         actor=actor,

@@ -6,6 +6,7 @@ Every service runs in one transaction and writes its activity row (and audit ent
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
@@ -98,8 +99,23 @@ def _is_free_mail(domain: str) -> bool:
     return domain in whitelist or domain in blocklist
 
 
+@lru_cache(maxsize=1)
+def _public_suffixes():
+    from publicsuffixlist import PublicSuffixList
+
+    return PublicSuffixList()
+
+
+def registrable_domain(domain: str) -> str:
+    """The domain a company registered (uk.initech.co.uk -> initech.co.uk), by the Public
+    Suffix List, so every mail host of one company maps to one company."""
+    return _public_suffixes().privatesuffix(domain) or domain
+
+
 def company_name_from_domain(domain: str) -> str:
-    stem = domain.split(".")[-2] if domain.count(".") >= 1 else domain
+    """A readable first guess at a company's name: analytical-engines.co.uk -> Analytical
+    Engines."""
+    stem = registrable_domain(domain).split(".")[0]
     return stem.replace("-", " ").title()
 
 
@@ -111,7 +127,7 @@ def company_for_contact(
     Free-mail and disposable domains (gmail.com, mailinator.com, ...) never create a company.
     Creation is race-safe: the unique (workspace, domain) constraint decides.
     """
-    domain = email_domain(email or "")
+    domain = registrable_domain(email_domain(email or "")) if email else ""
     if domain and not _is_free_mail(domain):
         company = Company.objects.filter(workspace=workspace, domain=domain).first()
         if company:
@@ -1009,3 +1025,12 @@ def contact_consent_set(
         actor=actor,
         data={"from": previous, "to": status},
     )
+
+
+def tags_ensure(*, workspace: Workspace, names: list[str]) -> None:
+    """Create the named tags when missing (a form's tags exist before its first lead)."""
+    names = list(dict.fromkeys(name.strip()[:60] for name in names if name.strip()))
+    if names:
+        Tag.objects.bulk_create(
+            [Tag(workspace=workspace, name=name) for name in names], ignore_conflicts=True
+        )
