@@ -34,6 +34,13 @@ def client_ip(request: HttpRequest) -> str | None:
     return request.META.get("REMOTE_ADDR") or None
 
 
+def _site_origin(request: HttpRequest) -> str:
+    """The Origin of the site that sent this request; '' for LeadFlow's own pages (the
+    hosted and iframe form post to themselves and are always allowed)."""
+    origin = request.headers.get("Origin", "")
+    return "" if origin.lower() == _base_url(request).lower() else origin
+
+
 def _origin_allowed(form: Form, origin: str) -> bool:
     return not origin or not form.allowed_origins or origin.lower() in form.allowed_origins
 
@@ -222,7 +229,7 @@ def form_endpoint(request: HttpRequest, key: str) -> HttpResponse:
             if json_mode
             else render(request, "capture/form_missing.html", status=404)
         )
-    origin = request.headers.get("Origin", "")
+    origin = _site_origin(request)
     if request.method == "OPTIONS":
         if not _origin_allowed(form, origin):
             return problem_response(403, "This site may not use this form.")
@@ -292,7 +299,7 @@ def form_config(request: HttpRequest, key: str) -> HttpResponse:
     form = selectors.form_by_key(key)
     if form is None:
         return _cors(problem_response(404, "No such form."), request, None)
-    origin = request.headers.get("Origin", "")
+    origin = _site_origin(request)
     if not _origin_allowed(form, origin):
         return _cors(
             problem_response(403, "This site may not use this form.", code="origin_not_allowed"),
