@@ -260,21 +260,22 @@ def _contact_data(form: Form, values: dict[str, Any], data: SubmissionInput) -> 
 
 
 def _store(form: Form, data: SubmissionInput, submission_id: uuid.UUID, **row) -> Submission:
+    """Insert the submission; a duplicate submission_id aborts the whole transaction (no
+    savepoint needed: the caller rolls everything back and replays the stored answer)."""
     try:
-        with transaction.atomic():
-            return Submission.objects.create(
-                workspace_id=form.workspace_id,
-                form=form,
-                submission_id=submission_id,
-                payload=data.fields,
-                ip=data.ip,
-                user_agent=data.user_agent[:500],
-                page_url=data.page_url[:2000],
-                referrer=data.referrer[:2000],
-                utm=data.utm,
-                visitor_id=data.visitor_id[:100],
-                **row,
-            )
+        return Submission.objects.create(
+            workspace_id=form.workspace_id,
+            form=form,
+            submission_id=submission_id,
+            payload=data.fields,
+            ip=data.ip,
+            user_agent=data.user_agent[:500],
+            page_url=data.page_url[:2000],
+            referrer=data.referrer[:2000],
+            utm=data.utm,
+            visitor_id=data.visitor_id[:100],
+            **row,
+        )
     except IntegrityError:
         raise _LostRace from None
 
@@ -346,6 +347,7 @@ def _accept(form: Form, data: SubmissionInput, submission_id: uuid.UUID) -> Subm
         on_create=on_create,
         also_record=[(ActivityKind.FORM_SUBMITTED, submitted)],
         find_duplicates=False,
+        savepoint=False,
     )
     contact = result.contact
     if not result.created:  # a returning lead: move forward, never back

@@ -355,8 +355,17 @@ def _after_commit_find_duplicates(contact: Contact) -> None:
     task_schedule(contact_find_duplicates, contact.workspace_id, contact.pk)
 
 
-@transaction.atomic
-def contact_upsert(
+def contact_upsert(*, savepoint: bool = True, **arguments: Any) -> UpsertResult:
+    """Create or update a contact (see ``_upsert``) in one transaction.
+
+    ``savepoint=False`` joins the caller's transaction without a savepoint of its own: for
+    callers (public capture) whose every failure aborts their whole transaction anyway.
+    """
+    with transaction.atomic(savepoint=savepoint):
+        return _upsert(**arguments)
+
+
+def _upsert(
     *,
     workspace: Workspace,
     data: Mapping[str, Any],
