@@ -6,8 +6,10 @@ form in Chromium, sees the thank-you message, and the lead is in the app.
 """
 
 import functools
+import json
 import re
 import threading
+import time
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -126,18 +128,22 @@ def _owner_finds_the_contact(page, live_server, workspace, email: str):
     expect(row).to_contain_text(email)
 
 
+def _script_page(customer_site, live_server, form) -> str:
+    return customer_site.page(
+        "demo.html",
+        "<p>Leave your details and we will call you back.</p>"
+        f'<script src="{live_server.url}/static/leadflow/form.js" '
+        f'data-form="{form.key}" async></script>'
+        "<p>Footer text after the form.</p>",
+    )
+
+
 def test_script_embed_on_another_origin(
     visitor, live_server, customer_site, embeddable_form, workspace
 ):
     embeddable_form.proof_of_work = True  # the browser solves the puzzle with crypto.subtle
     embeddable_form.save()
-    url = customer_site.page(
-        "demo.html",
-        "<p>Leave your details and we will call you back.</p>"
-        f'<script src="{live_server.url}/static/leadflow/form.js" '
-        f'data-form="{embeddable_form.key}" async></script>'
-        "<p>Footer text after the form.</p>",
-    )
+    url = _script_page(customer_site, live_server, embeddable_form)
     visitor.add_init_script(
         "document.addEventListener('leadflow:submitted', e => { window.submitted = e.detail; });"
     )
@@ -186,6 +192,80 @@ def test_script_embed_on_another_origin(
     assert visitor.javascript_errors == []
 
     _owner_finds_the_contact(visitor, live_server, workspace, "jane@initech.com")
+
+
+def test_script_embed_retries_the_same_submission(
+    visitor, live_server, customer_site, embeddable_form
+):
+    """A lost connection, then a 503 with Retry-After: the script tries again with the same
+    submission_id, waiting longer each time, and the lead is stored once."""
+    attempts = []
+
+    def flaky_network(route, request):
+        if request.method != "POST":
+            return route.continue_()
+        attempts.append((time.monotonic(), request.post_data_json))
+        if len(attempts) == 1:
+            return route.abort("connectionreset")
+        if len(attempts) == 2:
+            return route.fulfill(
+                status=503,
+                headers={
+                    "Access-Control-Allow-Origin": customer_site.url,
+                    "Access-Control-Expose-Headers": "Retry-After",
+                    "Retry-After": "3",
+                },
+                content_type="application/problem+json",
+                body=json.dumps({"status": 503, "detail": "The database is unavailable."}),
+            )
+        return route.continue_()
+
+    visitor.route(f"{live_server.url}/f/{embeddable_form.key}", flaky_network)
+    visitor.goto(_script_page(customer_site, live_server, embeddable_form))
+    visitor.get_by_label("Work email").fill("jane@initech.com")
+    visitor.get_by_label("First name").fill("Jane")
+    visitor.get_by_label("Phone", exact=True).first.fill("07911 123456")
+    visitor.get_by_label("Interest").select_option("Pricing")
+    visitor.get_by_label(CONSENT_TEXT).check()
+    visitor.get_by_role("button", name="Send").click()
+    expect(visitor.get_by_role("button", name="Send")).to_be_disabled()  # no double submit
+    expect(visitor.get_by_role("status")).to_have_text(
+        embeddable_form.success_message, timeout=20_000
+    )
+
+    assert len(attempts) == 3
+    ids = {body["submission_id"] for _, body in attempts}
+    assert len(ids) == 1
+    (submission_id,) = ids
+    assert attempts[1][0] - attempts[0][0] >= 0.9  # the first backoff: 1 s
+    assert attempts[2][0] - attempts[1][0] >= 2.9  # Retry-After: 3 beats the 2 s backoff
+    submission = Submission.objects.get()
+    assert str(submission.submission_id) == submission_id
+    _assert_lead_stored("jane@initech.com", page_url_prefix=customer_site.url)
+    assert visitor.javascript_errors == []
+
+
+def test_script_embed_without_crypto_subtle(visitor, live_server, customer_site, embeddable_form):
+    """Plain-http pages have no crypto.subtle nor crypto.randomUUID: the script solves the
+    proof of work in plain JavaScript and makes its own UUID."""
+    embeddable_form.proof_of_work = True
+    embeddable_form.save()
+    visitor.add_init_script(
+        "Object.defineProperty(Crypto.prototype, 'subtle', {get: () => undefined});"
+        "Object.defineProperty(Crypto.prototype, 'randomUUID', {value: undefined});"
+    )
+    visitor.goto(_script_page(customer_site, live_server, embeddable_form))
+    assert visitor.evaluate("window.crypto.subtle === undefined && !crypto.randomUUID")
+    visitor.get_by_label("Work email").fill("jane@initech.com")
+    visitor.get_by_label("First name").fill("Jane")
+    visitor.get_by_label("Phone", exact=True).first.fill("07911 123456")
+    visitor.get_by_label("Interest").select_option("Demo")
+    visitor.get_by_label(CONSENT_TEXT).check()
+    visitor.get_by_role("button", name="Send").click()
+    expect(visitor.get_by_role("status")).to_have_text(embeddable_form.success_message)
+    _assert_lead_stored("jane@initech.com", page_url_prefix=customer_site.url)
+    assert Submission.objects.get().submission_id.version == 4
+    assert visitor.javascript_errors == []
 
 
 def test_iframe_embed(visitor, live_server, customer_site, embeddable_form, workspace):

@@ -1,13 +1,7 @@
-/*!
- * LeadFlow form embed: put a LeadFlow form on any website.
- *
+/* LeadFlow form embed (docs/embedding.md):
  *   <script src="https://LEADFLOW/static/leadflow/form.js" data-form="FORM_KEY" async></script>
- *
- * Renders the form right after its <script> tag (or inside the element named by
- * data-target), checks the answers with the server's rules, and sends them as JSON with
- * fetch: no cookies, retried with the same submission_id when the network fails.
- * Styling, events and the API are described in docs/embedding.md.
- */
+ * renders the form after its tag, checks answers with the server's rules and sends them as
+ * JSON with fetch: no cookies, retried with the same submission_id if the network fails. */
 (function () {
   "use strict";
 
@@ -26,25 +20,20 @@
   var EMAIL = /^[^\s@]+@[^\s@.]+(\.[^\s@.]+)+$/;
   // Zero specificity (:where) and CSS custom properties: any rule of the site wins.
   var CSS =
-    ":where(.lf-embed){color:var(--lf-text,inherit);max-width:var(--lf-width,34rem)}" +
-    ":where(.lf-field){margin:0 0 var(--lf-gap,1rem)}" +
+    ":where(.lf-embed){max-width:34rem}:where(.lf-field){margin:0 0 1rem}" +
     ":where(.lf-label,.lf-legend){display:block;font-weight:600;margin:0 0 .3rem;padding:0}" +
     ":where(.lf-fieldset){border:0;margin:0;padding:0;min-width:0}" +
     ":where(.lf-choice){display:flex;gap:.5rem;align-items:baseline;margin:.2rem 0}" +
     ":where(.lf-input){box-sizing:border-box;width:100%;padding:.55rem .7rem;font:inherit;" +
-    "color:inherit;background:var(--lf-field-bg,#fff);border:1px solid var(--lf-border,#d1d5db);" +
-    "border-radius:var(--lf-radius,8px)}:where(textarea.lf-input){resize:vertical}" +
-    ":where(.lf-input,.lf-check,.lf-submit):focus-visible{outline:2px solid var(--lf-accent,#4f46e5);" +
-    "outline-offset:1px}" +
+    "border:1px solid var(--lf-border,#d1d5db);border-radius:var(--lf-radius,8px)}" +
     ":where(.lf-help){color:var(--lf-muted,#6b7280);font-size:.875em;margin:.25rem 0 0}" +
-    ":where(.lf-error,.lf-alert){color:var(--lf-error,#b91c1c);font-size:.875em;margin:.25rem 0 0}" +
-    ":where(.lf-alert){margin:0 0 1rem}:where(.lf-error,.lf-alert):empty{display:none}" +
+    ":where(.lf-error,.lf-alert){color:var(--lf-error,#b91c1c);font-size:.875em;margin:.25rem 0}" +
+    ":where(.lf-error,.lf-alert):empty{display:none}" +
     ":where(.lf-invalid .lf-input){border-color:var(--lf-error,#b91c1c)}" +
-    ":where(.lf-submit){background:var(--lf-accent,#4f46e5);color:var(--lf-accent-text,#fff);" +
-    "border:0;border-radius:var(--lf-radius,8px);padding:.65rem 1.2rem;font:inherit;" +
-    "font-weight:600;cursor:pointer}:where(.lf-submit:disabled){opacity:.6;cursor:progress}" +
-    ":where(.lf-success){padding:1rem;border-radius:var(--lf-radius,8px);white-space:pre-line;" +
-    "background:var(--lf-success-bg,#ecfdf5);color:var(--lf-success,#065f46)}";
+    ":where(.lf-submit){background:var(--lf-accent,#4f46e5);color:#fff;border:0;padding:.65rem 1.2rem;" +
+    "border-radius:var(--lf-radius,8px);font:inherit;font-weight:600;cursor:pointer}" +
+    ":where(.lf-submit:disabled){opacity:.6}:where(.lf-success){padding:1rem;white-space:pre-line;" +
+    "border-radius:var(--lf-radius,8px);background:var(--lf-success-bg,#ecfdf5)}";
   var counter = 0;
 
   // --- small helpers -------------------------------------------------------------------
@@ -71,18 +60,11 @@
   }
 
   function uuid() {
-    var c = window.crypto;
-    if (c && c.randomUUID) return c.randomUUID(); // secure contexts only
-    var bytes = new Uint8Array(16);
-    if (c && c.getRandomValues) c.getRandomValues(bytes);
-    else for (var i = 0; i < 16; i++) bytes[i] = (Math.random() * 256) | 0;
-    bytes[6] = (bytes[6] & 15) | 64;
-    bytes[8] = (bytes[8] & 63) | 128;
-    var hex = "";
-    for (i = 0; i < 16; i++) {
-      hex += (bytes[i] + 256).toString(16).slice(1) + ([3, 5, 7, 9].indexOf(i) >= 0 ? "-" : "");
-    }
-    return hex;
+    var crypto = window.crypto;
+    if (crypto.randomUUID) return crypto.randomUUID(); // only on https pages
+    return "10000000-1000-4000-8000-100000000000".replace(/[018]/g, function (digit) {
+      return (digit ^ (crypto.getRandomValues(new Uint8Array(1))[0] & (15 >> (digit / 4)))).toString(16);
+    });
   }
 
   // Python's "{:g}" for the numbers in messages, so they read like the server's.
