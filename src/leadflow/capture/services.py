@@ -5,6 +5,7 @@ JSON): it stores the raw submission, upserts the contact, writes the activity an
 consent records in ONE transaction before any 2xx, and schedules side effects on commit.
 """
 
+import json
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,10 +16,12 @@ from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from leadflow.capture import fastpath
 from leadflow.capture.antispam import spam_reason
 from leadflow.capture.fields import consent_version, form_fields_clean, submission_values_clean
 from leadflow.capture.models import ConsentRecord, Form, FormStatus, Submission, SubmissionStatus
 from leadflow.contacts import services as contact_services
+from leadflow.contacts.inputs import contact_input_clean
 from leadflow.contacts.models import ActivityKind, ConsentStatus, CustomField, LifecycleStage
 from leadflow.core.actors import Actor
 from leadflow.core.errors import DomainError, FieldError, NotFound, ValidationFailed
@@ -340,10 +343,48 @@ def _accept(form: Form, data: SubmissionInput, submission_id: uuid.UUID) -> Subm
         "utm": data.utm,
         "values": values,
     }
+    contact_data = _contact_data(form, values, data)
+    if fastpath.eligible(contact_data):
+        clean = contact_input_clean(
+            workspace=workspace, data=contact_data, partial=True, custom_fields=[]
+        )
+        fast = fastpath.new_lead_insert(
+            form=form,
+            contact={**clean, **on_create},
+            submitted=submitted,
+            actor_label=actor.label[:200],
+            consents=[
+                {
+                    "field_name": d["name"],
+                    "text": d["consent_text"],
+                    "version": consent_version(d["consent_text"]),
+                }
+                for d in consents
+            ],
+            submission={
+                "submission_id": submission_id,
+                "payload": json.dumps(data.fields),
+                "values": json.dumps(values),
+                "ip": data.ip,
+                "user_agent": data.user_agent[:500],
+                "page_url": data.page_url[:2000],
+                "referrer": data.referrer[:2000],
+                "utm": json.dumps(data.utm),
+                "visitor_id": data.visitor_id[:100],
+                "response": json.dumps(body),
+            },
+        )
+        if fast is not None:
+            from leadflow.capture import tasks
+
+            task_schedule(tasks.submission_followup, fast.submission_pk, data.base_url)
+            return SubmissionOutcome(
+                status_code=201, body=body, submission=Submission(pk=fast.submission_pk)
+            )
     result = contact_services.contact_upsert(
         workspace=workspace,
         actor=actor,
-        data=_contact_data(form, values, data),
+        data=contact_data,
         on_create=on_create,
         also_record=[(ActivityKind.FORM_SUBMITTED, submitted)],
         find_duplicates=False,
