@@ -92,7 +92,7 @@ def test_both_paths_store_the_same_rows(lead_form, settings, variant):
         workspace=lead_form.workspace,
         form_id=lead_form.pk,
         actor=Actor.system(),
-        data={"fields": fields + [{"name": "company", "type": "text", "maps_to": "company"}]},
+        data={"fields": [*fields, {"name": "company", "type": "text", "maps_to": "company"}]},
     )
     lead_form.refresh_from_db()
     if variant == "corporate":

@@ -10,7 +10,8 @@ def run_check(tmp_path, **env):
     environment = {
         key: value
         for key, value in os.environ.items()
-        if key not in {"SECRET_KEY", "DEBUG", "SMTP_HOST", "LEADFLOW_HTTPS"}
+        # The checks run on a scratch SQLite file in tmp_path.
+        if key not in {"SECRET_KEY", "DEBUG", "SMTP_HOST", "LEADFLOW_HTTPS", "DATABASE_URL"}
     }
     environment.update(
         DJANGO_SETTINGS_MODULE="leadflow.config.settings", LEADFLOW_DATA_DIR=str(tmp_path), **env
