@@ -129,6 +129,17 @@ def _entry(activity: Activity, names: Names) -> TimelineEntry:
                 names.value(name, data["to"]),
             )
         )
+    if activity.kind == "form.submitted":
+        shown.update(_form_submission(entry, data))
+    if activity.kind == "consent.changed" and "to" in data:
+        shown.update({"from", "to"})
+        entry.changes.append(
+            Change(
+                names.field("consent_status"),
+                names.value("consent_status", data.get("from")),
+                names.value("consent_status", data["to"]),
+            )
+        )
     if activity.kind == "contact.merged":
         shown.update({"merged", "merged_label", "activities_moved"})
         label = data.get("merged_label") or "another contact"
@@ -154,3 +165,46 @@ def _entry(activity: Activity, names: Names) -> TimelineEntry:
     if data.get("bulk"):
         entry.details.append("(bulk action)")
     return entry
+
+
+UTM_PARTS = (("utm_source", "source"), ("utm_medium", "medium"), ("utm_campaign", "campaign"))
+FORM_KEYS = {"form", "form_id", "submission_id", "page_url", "referrer", "utm", "values"}
+
+
+def _form_submission(entry: TimelineEntry, data: Mapping[str, Any]) -> set[str]:
+    """A submission as "Submitted <form>": the page, the campaign, then each answer.
+
+    Everything here was typed by a visitor: it stays plain text (escaped by the template).
+    """
+    entry.label = f"Submitted {data.get('form') or 'a form'}"
+    if data.get("page_url"):
+        entry.details.append(f"Page: {data['page_url']}")
+    if data.get("referrer"):
+        entry.details.append(f"Referrer: {data['referrer']}")
+    utm = data.get("utm") if isinstance(data.get("utm"), dict) else {}
+    campaign = [f"{label} {utm[key]}" for key, label in UTM_PARTS if utm.get(key)]
+    if campaign:
+        entry.details.append("UTM: " + " · ".join(campaign))
+    values = data.get("values") if isinstance(data.get("values"), dict) else {}
+    for name, value in values.items():
+        entry.details.append(f"{_answer_label(name)}: {answer_text(value)}")
+    return FORM_KEYS
+
+
+def _answer_label(name: str) -> str:
+    return FIELD_LABELS.get(name) or str(name).replace("_", " ").capitalize()
+
+
+def answer_text(value: Any) -> str:
+    """A form answer as plain text: lists joined, ticks as Yes/No, empty as a dash."""
+    if value is None or value == "" or value == []:
+        return EMPTY
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, list):
+        return ", ".join(str(item) for item in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{key}: {item}" for key, item in value.items())
+    return str(value)

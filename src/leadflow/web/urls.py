@@ -4,7 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path, reverse_lazy
 from django.views.generic import RedirectView
 
-from leadflow.web.views import auth, companies, contacts, duplicates, settings
+from leadflow.web.views import auth, companies, contacts, duplicates, forms, settings
 
 account_patterns = [
     path(
@@ -83,6 +83,25 @@ company_patterns = [
     path("<int:company_id>/delete/", companies.company_delete, name="company_delete"),
 ]
 
+form_patterns = [
+    path("", forms.form_list, name="form_list"),
+    path("new/", forms.form_create, name="form_create"),
+    path("<int:form_id>/", forms.form_builder, name="form_builder"),
+    path("<int:form_id>/preview", forms.form_preview, name="form_preview"),
+    path("<int:form_id>/delete/", forms.form_delete, name="form_delete"),
+    path("<int:form_id>/submissions/", forms.submission_list, name="form_submissions"),
+    path(
+        "<int:form_id>/submissions/export.csv",
+        forms.submission_export,
+        name="form_submissions_export",
+    ),
+    path(
+        "<int:form_id>/submissions/<int:submission_id>/",
+        forms.submission_detail,
+        name="form_submission_detail",
+    ),
+]
+
 settings_patterns = [
     path("", settings.settings_workspace, name="settings_workspace"),
     path("members/", settings.settings_members, name="settings_members"),
@@ -120,6 +139,7 @@ workspace_patterns = [
     ),
     path("contacts/", include(contact_patterns)),
     path("companies/", include(company_patterns)),
+    path("forms/", include(form_patterns)),
     path("duplicates/", duplicates.duplicate_list, name="duplicate_list"),
     path(
         "duplicates/<int:candidate_id>/dismiss/",
