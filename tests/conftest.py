@@ -13,8 +13,10 @@ PASSWORD = "correct-horse-battery-staple"
 
 
 @pytest.fixture(autouse=True)
-def _fast_passwords(settings):
+def _test_settings(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Tests change forms and submit at once; tests/capture/test_form_cache.py covers caching.
+    settings.LEADFLOW_FORM_CACHE_SECONDS = 0
 
 
 @pytest.fixture

@@ -2,8 +2,9 @@
 
 One SQL statement (data-modifying CTEs) writes what the ORM path would write for a new
 contact: the company (found by registrable domain or name, or created), the contact, its
-tags, the `contact.created` and `form.submitted` activities, the submission and its
-consent records. It returns nothing (and writes nothing but possibly the company, which the
+possible duplicates (the rules of ``contacts.services.duplicates_find_for``), its tags,
+the `contact.created` and `form.submitted` activities, the submission and its consent
+records. It returns nothing (and writes nothing but possibly the company, which the
 ORM path would create as well) when the email is known already, when the workspace has
 required custom fields, or when a concurrent request inserted the same email first: the
 caller then takes the ORM path (``contacts.services.contact_upsert``), which handles every
@@ -70,6 +71,25 @@ WITH gate AS (
     WHERE (SELECT ok FROM gate)
     ON CONFLICT (workspace_id, email) WHERE email IS NOT NULL DO NOTHING
     RETURNING id, company_id
+), duplicates AS (
+    INSERT INTO contacts_duplicatecandidate
+        (workspace_id, contact_id, other_id, reason, status, created_at)
+    SELECT %(ws)s, LEAST(found.id, contact.id), GREATEST(found.id, contact.id), found.reason,
+           'open', %(now)s
+    FROM contact, LATERAL (
+        (SELECT other.id, 'same name and company' AS reason FROM contacts_contact AS other
+         WHERE other.workspace_id = %(ws)s AND other.company_id = contact.company_id
+           AND %(first_name)s <> '' AND %(last_name)s <> ''
+           AND upper(other.first_name::text) = upper(%(first_name)s)
+           AND upper(other.last_name::text) = upper(%(last_name)s)
+         LIMIT 20)
+        UNION ALL
+        (SELECT other.id, 'same phone, different email' FROM contacts_contact AS other
+         WHERE other.workspace_id = %(ws)s AND other.phone = %(phone)s::text
+         LIMIT 20)
+    ) AS found
+    ON CONFLICT DO NOTHING
+    RETURNING id
 ), tags AS (
     INSERT INTO contacts_contact_tags (contact_id, tag_id)
     SELECT contact.id, tag.id FROM contact, contacts_tag AS tag

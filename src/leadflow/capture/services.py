@@ -375,9 +375,11 @@ def _accept(form: Form, data: SubmissionInput, submission_id: uuid.UUID) -> Subm
             },
         )
         if fast is not None:
-            from leadflow.capture import tasks
+            # Duplicates were listed in the statement; queue work only when there is some.
+            if form.notify_user_ids or (form.double_opt_in and consents):
+                from leadflow.capture import tasks
 
-            task_schedule(tasks.submission_followup, fast.submission_pk, data.base_url)
+                task_schedule(tasks.submission_followup, fast.submission_pk, data.base_url)
             return SubmissionOutcome(
                 status_code=201, body=body, submission=Submission(pk=fast.submission_pk)
             )

@@ -221,6 +221,8 @@ LEADFLOW_API_RATE_LIMIT = int(os.environ.get("LEADFLOW_API_RATE_LIMIT", "600"))
 # Public form submissions per minute, per IP and per form; 0 turns a limit off.
 LEADFLOW_FORM_RATE_PER_IP = int(os.environ.get("LEADFLOW_FORM_RATE_PER_IP", "20"))
 LEADFLOW_FORM_RATE_PER_FORM = int(os.environ.get("LEADFLOW_FORM_RATE_PER_FORM", "1200"))
+# How long a process keeps a form it has read for its public endpoint (seconds).
+LEADFLOW_FORM_CACHE_SECONDS = float(os.environ.get("LEADFLOW_FORM_CACHE_SECONDS", "5"))
 # New leads from forms take one SQL statement on PostgreSQL (capture/fastpath.py).
 LEADFLOW_CAPTURE_FAST_PATH = env_bool("LEADFLOW_CAPTURE_FAST_PATH", True)
 
