@@ -12,7 +12,6 @@ from leadflow.capture.models import Form, Submission, SubmissionStatus
 from leadflow.core.errors import NotFound
 from leadflow.core.models import Workspace
 
-
 _FORM_CACHE: dict[str, tuple[float, Form]] = {}
 _FORM_CACHE_SIZE = 2000
 
