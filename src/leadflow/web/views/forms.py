@@ -582,18 +582,26 @@ def form_builder(request: HttpRequest, form_id: int) -> HttpResponse:
 @require_POST
 def form_preview(request: HttpRequest, form_id: int) -> HttpResponse:
     """The public form for an unsaved field list (nothing is stored): the page the preview
-    pane shows, or the list of problems (422) when the definitions are not valid."""
+    pane shows, or a page listing the problems when the definitions are not valid.
+
+    Both answer 200: the preview itself worked (an invalid list is a normal moment while
+    someone types), and the list of problems names each ``fields[i].key`` for the builder.
+    """
     form = selectors.form_get(request.workspace, form_id)
     try:
         fields = _fields_from_post(request)
     except ValidationFailed as failure:
-        return HttpResponse(_preview_errors_html(request, failure, None), status=422)
+        return _preview_response(_preview_errors_html(request, failure, None))
     try:
         clean = form_fields_clean(fields, _custom_field_keys(request))
     except ValidationFailed as failure:
-        return HttpResponse(_preview_errors_html(request, failure, fields), status=422)
+        return _preview_response(_preview_errors_html(request, failure, fields))
     submit_label = request.POST.get("submit_label", "").strip()[: TEXT_LIMITS["submit_label"]]
-    response = HttpResponse(_preview_html(request, form, clean, submit_label))
+    return _preview_response(_preview_html(request, form, clean, submit_label))
+
+
+def _preview_response(page: str) -> HttpResponse:
+    response = HttpResponse(page)
     response["Cache-Control"] = "no-store"
     return response
 

@@ -374,21 +374,21 @@
       return response.text().then(function (html) { return { ok: response.ok, status: response.status, html: html }; });
     }).then(function (answer) {
       if (seq !== previewSeq) return; // a newer preview is on its way
-      if (!answer.ok && answer.status !== 422) {
+      if (!answer.ok) {
         previewStatus.textContent = "Preview unavailable (" + answer.status + ")";
         return;
       }
+      // A list of problems names each one as fields[i].setting: mark row i too.
       var byRow = {};
-      if (answer.status === 422) {
-        var doc = new DOMParser().parseFromString(answer.html, "text/html");
-        doc.querySelectorAll("[data-field]").forEach(function (item) {
-          var match = /^fields\[(\d+)\]/.exec(item.getAttribute("data-field"));
-          if (match) (byRow[match[1]] = byRow[match[1]] || []).push(item.getAttribute("data-message"));
-        });
-      }
+      var doc = new DOMParser().parseFromString(answer.html, "text/html");
+      var problems = doc.querySelectorAll(".lf-preview-errors [data-field]");
+      problems.forEach(function (item) {
+        var match = /^fields\[(\d+)\]/.exec(item.getAttribute("data-field"));
+        if (match) (byRow[match[1]] = byRow[match[1]] || []).push(item.getAttribute("data-message"));
+      });
       showLiveErrors(byRow);
       preview.srcdoc = answer.html;
-      previewStatus.textContent = answer.status === 422 ? "Needs fixing" : "Up to date";
+      previewStatus.textContent = problems.length ? "Needs fixing" : "Up to date";
     }).catch(function () {
       if (seq === previewSeq) previewStatus.textContent = "Preview unavailable (offline?)";
     });
