@@ -22,7 +22,7 @@ import urllib.request
 from pathlib import Path
 
 DURATION = os.environ.get("BENCH_CAPTURE_DURATION", "15s")
-CONNECTIONS = int(os.environ.get("BENCH_CAPTURE_CONNECTIONS", "32"))
+CONNECTIONS = int(os.environ.get("BENCH_CAPTURE_CONNECTIONS", "16"))
 PORT = int(os.environ.get("BENCH_CAPTURE_PORT", "8765"))
 CONFIGS = [
     c
@@ -55,7 +55,8 @@ request = function()
   local id = hex(8) .. "-" .. hex(4) .. "-4" .. hex(3) .. "-a" .. hex(3) .. "-" .. hex(12)
   local body = '{"submission_id":"' .. id .. '","token":"' .. token .. '",' ..
     '"fields":{"email":"lead' .. tid .. '-' .. counter .. '@globex-bench.com",' ..
-    '"first_name":"Lead","last_name":"Bench","company":"Globex","consent":true},' ..
+    '"first_name":"Lead","last_name":"Bench' .. tid .. '-' .. counter .. '",' ..
+    '"company":"Globex","consent":true},' ..
     '"context":{"page_url":"https://www.example.com/demo",' ..
     '"referrer":"https://www.google.com/",' ..
     '"utm":{"utm_source":"google","utm_medium":"cpc","utm_campaign":"bench"},' ..

@@ -5,8 +5,8 @@
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q, Value
-from django.db.models.functions import Coalesce, Concat, Lower
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce, Concat, Lower, Upper
 from django.utils import timezone
 
 from leadflow.core.models import ApiKey, Workspace
@@ -163,6 +163,8 @@ class Contact(models.Model):
                 fields=["workspace", "last_name", "first_name", "id"], name="contact_ws_name"
             ),
             models.Index(fields=["workspace", "company"], name="contact_ws_company"),
+            # Possible duplicates "same name and company" without scanning a big company.
+            models.Index(F("company"), Upper("last_name"), name="contact_company_lastname"),
         ]
 
     def __str__(self) -> str:
