@@ -258,3 +258,26 @@ def test_database_down_answers_503_and_nothing_is_claimed(public, lead_form):
         response = public.submit(token=token)
     assert response.status_code == 503 and response["Retry-After"]
     assert not Submission.objects.exists()
+
+
+def test_errors_from_the_guards_are_readable_cross_origin(public, settings):
+    settings.LEADFLOW_MAX_BODY_BYTES = 300
+    response = public.submit(good_fields(message="x" * 1000))
+    assert response.status_code == 413
+    assert response["Access-Control-Allow-Origin"] == "https://www.acme-widgets.com"
+    assert "Retry-After" in response["Access-Control-Expose-Headers"]
+
+
+def test_plain_html_post_from_a_foreign_site_gets_a_page(lead_form):
+    from django.test import Client
+
+    lead_form.allowed_origins = ["https://www.acme-widgets.com"]
+    lead_form.save()
+    response = Client().post(
+        f"/f/{lead_form.key}",
+        {"email": "a@initech.com"},
+        headers={"Origin": "https://evil.example"},
+    )
+    assert response.status_code == 403
+    assert response["Content-Type"].startswith("text/html")
+    assert b"cannot be used from this website" in response.content

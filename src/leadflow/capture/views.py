@@ -239,6 +239,8 @@ def form_endpoint(request: HttpRequest, key: str) -> HttpResponse:
             return render(request, "capture/form_missing.html", {"disabled": True}, status=410)
         return _render_form(request, form)
     if not _origin_allowed(form, origin):
+        if not json_mode:
+            return render(request, "capture/form_missing.html", {"forbidden": True}, status=403)
         return _cors(
             problem_response(403, "This site may not use this form.", code="origin_not_allowed"),
             request,

@@ -213,6 +213,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# Paths of the public endpoints (forms today; tracking, chat and more later).
+LEADFLOW_PUBLIC_PATH_PREFIXES = ("/f/",)
 # Request bodies over this size answer 413 (API and public endpoints).
 LEADFLOW_MAX_BODY_BYTES = int(os.environ.get("LEADFLOW_MAX_BODY_BYTES", str(1024 * 1024)))
 DATA_UPLOAD_MAX_MEMORY_SIZE = LEADFLOW_MAX_BODY_BYTES

@@ -13,6 +13,17 @@ logger = logging.getLogger(__name__)
 RETRY_AFTER_SECONDS = "5"
 
 
+def public_error(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    """Let a browser script on another site read an error from a public endpoint (413, 503)
+    so it can tell the visitor or retry; such answers carry no data to protect."""
+    origin = request.headers.get("Origin")
+    if origin and request.path.startswith(settings.LEADFLOW_PUBLIC_PATH_PREFIXES):
+        response["Access-Control-Allow-Origin"] = origin
+        response["Access-Control-Expose-Headers"] = "Retry-After"
+        response["Vary"] = "Origin"
+    return response
+
+
 class RequestSizeLimitMiddleware:
     """Answer 413 before reading a body that declares itself larger than the limit."""
 
@@ -25,8 +36,12 @@ class RequestSizeLimitMiddleware:
         except ValueError:
             length = 0
         if length > settings.LEADFLOW_MAX_BODY_BYTES:
-            return problem_response(
-                413, f"The request body is larger than {settings.LEADFLOW_MAX_BODY_BYTES} bytes."
+            return public_error(
+                request,
+                problem_response(
+                    413,
+                    f"The request body is larger than {settings.LEADFLOW_MAX_BODY_BYTES} bytes.",
+                ),
             )
         return self.get_response(request)
 
@@ -62,5 +77,5 @@ class DatabaseUnavailableMiddleware:
     def process_exception(self, request: HttpRequest, exception: Exception):
         if is_database_unavailable(exception):
             logger.error("database unavailable: %s", exception)
-            return database_unavailable_response()
+            return public_error(request, database_unavailable_response())
         return None
