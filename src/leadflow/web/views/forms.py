@@ -246,7 +246,8 @@ def _field_rows(fields: Any, errors: list[FieldError]) -> tuple[list[FieldRow], 
     for error in errors:
         index, prop = _row_error_name(error.field)
         if index is None:
-            list_errors.append(error.message)
+            if error.field == "fields":
+                list_errors.append(error.message)
         else:
             by_row.setdefault(index, {}).setdefault(prop, []).append(error.message)
     definitions = fields if isinstance(fields, list) else []

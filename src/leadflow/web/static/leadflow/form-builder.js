@@ -42,7 +42,9 @@
     }
   };
   var nextUid = 1;
-  var dirty = false;
+  // A page shown again after a refused save holds edits that are not saved yet.
+  var dirty = builder.hasAttribute("data-unsaved");
+  if (dirty && dirtyNote) dirtyNote.hidden = false;
 
   // Everything that needs JavaScript is hidden until it is here.
   fieldsInput.disabled = false;
