@@ -78,7 +78,6 @@ PROPS_BY_TYPE: dict[str, tuple[str, ...]] = {
     "consent": ("required", "consent_text"),
 }
 ALWAYS = ("name", "type", "label")
-ROW_PROPS = frozenset({*ALWAYS, *(prop for props in PROPS_BY_TYPE.values() for prop in props)})
 SETTING_NAMES = (
     "name",
     "submit_label",
