@@ -98,3 +98,26 @@ def test_forms_scopes(workspace, api_key_for, lead_form):
     assert reader.post("/forms", {"name": "x"}).status_code == 403
     contacts_only = api_key_for(workspace, scopes=["contacts:read"])
     assert contacts_only.get(f"/forms/{lead_form.pk}/submissions").status_code == 403
+
+
+def test_form_text_settings_are_bounded(api):
+    from .conftest import lead_form_fields
+
+    fields = [f for f in lead_form_fields() if "custom" not in f.get("maps_to", "")]
+    response = api.post(
+        "/forms",
+        {
+            "name": "x" * 201,
+            "fields": fields,
+            "submit_label": "y" * 101,
+            "source_label": "z" * 201,
+            "tags": ["t" * 61],
+        },
+    )
+    assert response.status_code == 422
+    assert {e["field"] for e in response.json()["errors"]} == {
+        "name",
+        "submit_label",
+        "source_label",
+        "tags",
+    }

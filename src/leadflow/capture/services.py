@@ -46,6 +46,13 @@ FORM_SETTINGS = (
     "status",
 )
 OPTIN_SALT = "leadflow.capture.double-opt-in"
+TEXT_LIMITS = {
+    "name": 200,
+    "submit_label": 100,
+    "success_message": 5000,
+    "redirect_url": 2000,
+    "source_label": 200,
+}
 # Funnel order: a form only ever moves a contact forward, never back.
 STAGE_RANK = {
     stage: rank
@@ -83,6 +90,9 @@ def _form_settings_clean(workspace: Workspace, data: dict[str, Any]) -> dict[str
             clean[key] = data[key]
     if "name" in clean and not str(clean["name"]).strip():
         errors.append(FieldError("name", "A form needs a name."))
+    for key, limit in TEXT_LIMITS.items():
+        if key in clean and (not isinstance(clean[key], str) or len(clean[key]) > limit):
+            errors.append(FieldError(key, f"Text of at most {limit} characters."))
     if "status" in clean and clean["status"] not in FormStatus.values:
         errors.append(FieldError("status", "Choose active or disabled."))
     if clean.get("lifecycle_stage") and clean["lifecycle_stage"] not in LifecycleStage.values:
@@ -119,7 +129,7 @@ def _form_settings_clean(workspace: Workspace, data: dict[str, Any]) -> dict[str
             errors.append(FieldError("notify_user_ids", "Members of this workspace only."))
     if "tags" in clean and (
         not isinstance(clean["tags"], list)
-        or not all(isinstance(tag, str) for tag in clean["tags"])
+        or not all(isinstance(tag, str) and 0 < len(tag) <= 60 for tag in clean["tags"])
     ):
         errors.append(FieldError("tags", "A list of text."))
     if "min_fill_seconds" in clean and not (
