@@ -30,11 +30,13 @@ def _seed(workspace_id: int, count: int, offset: int) -> None:
     sql = f"""
         INSERT INTO contacts_contact (workspace_id, email, phone, first_name, last_name,
             job_title, country, lifecycle_stage, temperature, consent_status,
-            first_touch_source, first_touch_medium, first_touch_campaign, last_touch_source,
-            last_touch_medium, last_touch_campaign, custom_fields, created_at, updated_at)
+            first_touch_source, first_touch_medium, first_touch_campaign, first_touch_channel,
+            last_touch_source, last_touch_medium, last_touch_campaign, last_touch_channel,
+            custom_fields, created_at, updated_at)
         SELECT %s, 'person' || n || '@company' || (n %% 5000) || '.com', NULL,
             'First' || (n %% 997), 'Last' || (n %% 1999), 'Buyer', 'US', {stage}, 'cold',
-            'unknown', 'google', 'cpc', '', 'google', 'cpc', '', '{{}}', {now}, {now}
+            'unknown', 'google', 'cpc', '', 'paid_search', 'google', 'cpc', '', 'paid_search',
+            '{{}}', {now}, {now}
         FROM ({series}) AS numbers
     """
     with connection.cursor() as cursor:

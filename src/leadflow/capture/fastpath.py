@@ -61,13 +61,13 @@ WITH gate AS (
     INSERT INTO contacts_contact
         (workspace_id, email, phone, first_name, last_name, job_title, company_id, country,
          owner_id, lifecycle_stage, temperature, consent_status,
-         first_touch_source, first_touch_medium, first_touch_campaign,
-         last_touch_source, last_touch_medium, last_touch_campaign,
+         first_touch_source, first_touch_medium, first_touch_campaign, first_touch_channel,
+         last_touch_source, last_touch_medium, last_touch_campaign, last_touch_channel,
          custom_fields, created_at, updated_at)
     SELECT %(ws)s, %(email)s, %(phone)s, %(first_name)s, %(last_name)s, %(job_title)s,
            (SELECT id FROM company), %(country)s, NULL, %(stage)s, %(temperature)s,
-           %(consent)s, %(source)s, %(medium)s, %(campaign)s, %(source)s, %(medium)s,
-           %(campaign)s, '{}'::jsonb, %(now)s, %(now)s
+           %(consent)s, %(source)s, %(medium)s, %(campaign)s, %(channel)s, %(source)s,
+           %(medium)s, %(campaign)s, %(channel)s, '{}'::jsonb, %(now)s, %(now)s
     WHERE (SELECT ok FROM gate)
     ON CONFLICT (workspace_id, email) WHERE email IS NOT NULL DO NOTHING
     RETURNING id, company_id
@@ -178,6 +178,7 @@ def new_lead_insert(
         "source": contact.get("source", ""),
         "medium": contact.get("medium", ""),
         "campaign": contact.get("campaign", ""),
+        "channel": contact.get("channel", ""),
         "tags": tags,
         "actor": actor_label,
         "created_kind": ActivityKind.CONTACT_CREATED.value,

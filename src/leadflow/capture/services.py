@@ -26,8 +26,10 @@ from leadflow.contacts.models import ActivityKind, ConsentStatus, CustomField, L
 from leadflow.core.actors import Actor
 from leadflow.core.errors import DomainError, FieldError, NotFound, ValidationFailed
 from leadflow.core.models import Membership, Workspace
+from leadflow.core.origins import origin_clean
 from leadflow.core.services import audit_record
 from leadflow.core.tasks import task_schedule
+from leadflow.tracking.channels import classify
 
 FORM_SETTINGS = (
     "name",
@@ -69,16 +71,6 @@ class FormGone(DomainError):
 # --- forms ------------------------------------------------------------------------------
 
 
-def _origin_clean(origin: Any) -> str:
-    from urllib.parse import urlsplit
-
-    text = str(origin or "").strip().rstrip("/")
-    parts = urlsplit(text)
-    if parts.scheme not in ("http", "https") or not parts.netloc or parts.path or parts.query:
-        raise ValueError(text)
-    return f"{parts.scheme}://{parts.netloc}".lower()
-
-
 def _form_settings_clean(workspace: Workspace, data: dict[str, Any]) -> dict[str, Any]:
     errors: list[FieldError] = []
     clean: dict[str, Any] = {}
@@ -110,7 +102,7 @@ def _form_settings_clean(workspace: Workspace, data: dict[str, Any]) -> dict[str
             cleaned = []
             for origin in origins:
                 try:
-                    cleaned.append(_origin_clean(origin))
+                    cleaned.append(origin_clean(origin))
                 except ValueError:
                     errors.append(
                         FieldError(
@@ -266,9 +258,15 @@ def _contact_data(form: Form, values: dict[str, Any], data: SubmissionInput) -> 
     if form.tags:
         contact["tags"] = list(form.tags)
     utm = data.utm or {}
-    contact["source"] = (utm.get("utm_source") or form.source_label or "form")[:200]
-    contact["medium"] = (utm.get("utm_medium") or "form")[:200]
-    contact["campaign"] = (utm.get("utm_campaign") or "")[:200]
+    if utm or data.referrer:
+        touch = classify(utm=utm, click_ids={}, referrer=data.referrer, landing_page=data.page_url)
+        contact.update(
+            source=touch.source, medium=touch.medium, campaign=touch.campaign, channel=touch.channel
+        )
+    else:
+        contact.update(
+            source=(form.source_label or "form")[:200], medium="form", campaign="", channel="direct"
+        )
     return contact
 
 
@@ -385,6 +383,8 @@ def _accept(form: Form, data: SubmissionInput, submission_id: uuid.UUID) -> Subm
             },
         )
         if fast is not None:
+            if data.visitor_id:
+                _visitor_link(workspace, data.visitor_id, fast.contact_id)
             # Duplicates were listed in the statement; queue work only when there is some.
             if form.notify_user_ids or (form.double_opt_in and consents):
                 from leadflow.capture import tasks
@@ -417,6 +417,8 @@ def _accept(form: Form, data: SubmissionInput, submission_id: uuid.UUID) -> Subm
             contact_services.contact_consent_set(
                 workspace=workspace, contact=contact, status=ConsentStatus.GRANTED, actor=actor
             )
+    if data.visitor_id:
+        _visitor_link(workspace, data.visitor_id, contact.pk)
     submission = _store(
         form,
         data,
@@ -447,6 +449,17 @@ def _accept(form: Form, data: SubmissionInput, submission_id: uuid.UUID) -> Subm
 
     task_schedule(tasks.submission_followup, submission.pk, data.base_url)
     return SubmissionOutcome(status_code=201, body=body, submission=submission)
+
+
+def _visitor_link(workspace: Workspace, visitor_key: str, contact_id: int) -> None:
+    """The browser that filled the form becomes part of the lead's history."""
+    from leadflow.contacts.models import Contact
+    from leadflow.tracking.services import visitor_link_by_key
+
+    contact = Contact.objects.get(pk=contact_id)
+    visitor_link_by_key(
+        workspace=workspace, visitor_key=visitor_key, contact=contact, reason="form"
+    )
 
 
 def optin_token(submission: Submission) -> str:

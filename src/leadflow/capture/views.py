@@ -19,6 +19,7 @@ from leadflow.capture import antispam, selectors, services
 from leadflow.capture.fields import RESERVED_PREFIX, public_definition
 from leadflow.capture.models import Form, FormStatus
 from leadflow.core.errors import DomainError, FieldError, NotFound, ValidationFailed
+from leadflow.core.origins import origin_allowed
 from leadflow.core.problems import problem_response
 
 MAX_UTM_LENGTH = 200
@@ -42,7 +43,10 @@ def _site_origin(request: HttpRequest) -> str:
 
 
 def _origin_allowed(form: Form, origin: str) -> bool:
-    return not origin or not form.allowed_origins or origin.lower() in form.allowed_origins
+    """The workspace's allowed sites govern every form; a form may narrow them further."""
+    return origin_allowed(form.workspace.allowed_origins, origin) and origin_allowed(
+        form.allowed_origins, origin
+    )
 
 
 def _cors(response: HttpResponse, request: HttpRequest, form: Form | None) -> HttpResponse:

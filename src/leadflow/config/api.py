@@ -7,6 +7,7 @@ from leadflow.capture.api import router as capture_router
 from leadflow.contacts.api import router as contacts_router
 from leadflow.core.api import ApiKeyAuth, install_error_handlers
 from leadflow.core.api import router as workspace_router
+from leadflow.tracking.api import router as tracking_router
 
 api = NinjaAPI(
     title="LeadFlow API",
@@ -23,3 +24,4 @@ install_error_handlers(api)
 api.add_router("/", workspace_router)
 api.add_router("/", contacts_router)
 api.add_router("/", capture_router)
+api.add_router("/", tracking_router)

@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "leadflow.core",
     "leadflow.contacts",
     "leadflow.capture",
+    "leadflow.tracking",
     "leadflow.web",
 ]
 
@@ -214,12 +215,14 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 # Paths of the public endpoints (forms today; tracking, chat and more later).
-LEADFLOW_PUBLIC_PATH_PREFIXES = ("/f/",)
+LEADFLOW_PUBLIC_PATH_PREFIXES = ("/f/", "/e")
 # Request bodies over this size answer 413 (API and public endpoints).
 LEADFLOW_MAX_BODY_BYTES = int(os.environ.get("LEADFLOW_MAX_BODY_BYTES", str(1024 * 1024)))
 DATA_UPLOAD_MAX_MEMORY_SIZE = LEADFLOW_MAX_BODY_BYTES
 # API rate limit per key (requests per minute); 0 turns it off.
 LEADFLOW_API_RATE_LIMIT = int(os.environ.get("LEADFLOW_API_RATE_LIMIT", "600"))
+# Tracking event batches per minute from one IP to one workspace; 0 turns it off.
+LEADFLOW_EVENT_RATE_PER_IP = int(os.environ.get("LEADFLOW_EVENT_RATE_PER_IP", "120"))
 # Public form submissions per minute, per IP and per form; 0 turns a limit off.
 LEADFLOW_FORM_RATE_PER_IP = int(os.environ.get("LEADFLOW_FORM_RATE_PER_IP", "20"))
 LEADFLOW_FORM_RATE_PER_FORM = int(os.environ.get("LEADFLOW_FORM_RATE_PER_FORM", "1200"))

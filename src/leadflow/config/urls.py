@@ -11,6 +11,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("healthz", health, name="health"),
     path("", include("leadflow.capture.urls")),
+    path("", include("leadflow.tracking.urls")),
     path("", include("leadflow.web.urls")),
 ]
 

@@ -52,6 +52,8 @@ class ContactOut(Schema):
     last_touch_source: str
     last_touch_medium: str
     last_touch_campaign: str
+    first_touch_channel: str
+    last_touch_channel: str
     custom_fields: dict[str, Any]
     created_at: dt.datetime
     updated_at: dt.datetime
@@ -89,6 +91,7 @@ class ContactIn(StrictSchema):
     source: str | None = None
     medium: str | None = None
     campaign: str | None = None
+    channel: str | None = None
     custom_fields: dict[str, Any] | None = None
 
 

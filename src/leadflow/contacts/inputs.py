@@ -28,6 +28,7 @@ TEXT_LIMITS = {
     "source": 200,
     "medium": 200,
     "campaign": 200,
+    "channel": 30,
 }
 CHOICE_FIELDS = {
     "lifecycle_stage": LifecycleStage.values,

@@ -122,9 +122,11 @@ class Contact(models.Model):
     first_touch_source = models.CharField(max_length=200, blank=True)
     first_touch_medium = models.CharField(max_length=200, blank=True)
     first_touch_campaign = models.CharField(max_length=200, blank=True)
+    first_touch_channel = models.CharField(max_length=30, blank=True)
     last_touch_source = models.CharField(max_length=200, blank=True)
     last_touch_medium = models.CharField(max_length=200, blank=True)
     last_touch_campaign = models.CharField(max_length=200, blank=True)
+    last_touch_channel = models.CharField(max_length=30, blank=True)
     custom_fields = models.JSONField(default=dict, blank=True)
     # Lower-cased email and name, kept by the database, for free-text search; on
     # PostgreSQL a trigram index serves it (migration 0003), so search stays fast at scale.
@@ -256,6 +258,7 @@ class ActivityKind(models.TextChoices):
     OWNER_CHANGED = "owner.changed", "Owner changed"
     STAGE_CHANGED = "stage.changed", "Stage changed"
     CONSENT_CHANGED = "consent.changed", "Consent changed"
+    VISITOR_LINKED = "visitor.linked", "Browser recognised"
     # Written by later capabilities; listed here so the timeline can label them.
     FORM_SUBMITTED = "form.submitted", "Form submitted"
     PAGE_VIEWED = "page.viewed", "Page viewed"

@@ -61,6 +61,7 @@ MERGE_FIELDS = (
     "last_touch_source",
     "last_touch_medium",
     "last_touch_campaign",
+    "last_touch_channel",
 )
 
 
@@ -331,7 +332,7 @@ def _apply(contact: Contact, clean: dict[str, Any], *, fill_only: bool = False) 
     for name in ("email", "phone", *PLAIN_FIELDS, "owner_id", "company_id"):
         if name in clean:
             put(name, clean[name])
-    for short in ("source", "medium", "campaign"):
+    for short in ("source", "medium", "campaign", "channel"):
         if clean.get(short):
             put(f"last_touch_{short}", clean[short])
             if not getattr(contact, f"first_touch_{short}"):
@@ -697,7 +698,7 @@ def contact_merge(
             f"custom_fields.{key}", primary.custom_fields.get(key), secondary.custom_fields.get(key)
         )
     older = primary if primary.created_at <= secondary.created_at else secondary
-    for short in ("source", "medium", "campaign"):
+    for short in ("source", "medium", "campaign", "channel"):
         values[f"first_touch_{short}"] = getattr(older, f"first_touch_{short}") or getattr(
             newer, f"first_touch_{short}"
         )

@@ -6,7 +6,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
-from ninja import Router, Schema
+from ninja import Field, Router, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.responses import NinjaJSONEncoder
@@ -136,13 +136,26 @@ class WorkspaceOut(Schema):
     slug: str
     default_country: str
     sales_sees_all_leads: bool
-    public_key: str
+    public_key: str = Field(
+        description="For the tracker and embeds: it may only write "
+        "capture data, from the allowed origins."
+    )
+    allowed_origins: list[str]
+    respect_privacy_signals: bool
+    tracking_requires_consent: bool
+    event_retention_days: int
 
 
 class WorkspacePatch(StrictSchema):
     name: str | None = None
     default_country: str | None = None
     sales_sees_all_leads: bool | None = None
+    allowed_origins: list[str] | None = Field(
+        None, description="Sites such as https://www.example.com; an empty list accepts any."
+    )
+    respect_privacy_signals: bool | None = None
+    tracking_requires_consent: bool | None = None
+    event_retention_days: int | None = Field(None, ge=1, le=3650)
 
 
 @router.get("/workspace", response=WorkspaceOut, summary="The API key's workspace")

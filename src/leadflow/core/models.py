@@ -63,6 +63,24 @@ class Workspace(models.Model):
         default=False, help_text="When off, members with the sales role see only their own leads."
     )
     public_key = models.CharField(max_length=40, unique=True, default=new_public_key)
+    allowed_origins = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Sites (https://www.example.com) that may send capture data with the public "
+        "key and embed forms; empty accepts any site.",
+    )
+    respect_privacy_signals = models.BooleanField(
+        default=True,
+        help_text="The tracker records nothing for browsers that send Do Not "
+        "Track or Global Privacy Control.",
+    )
+    tracking_requires_consent = models.BooleanField(
+        default=False,
+        help_text="The tracker stores nothing until the site calls leadflow.consent(true).",
+    )
+    event_retention_days = models.PositiveIntegerField(
+        default=395, help_text="Tracking events older than this are deleted."
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
@@ -126,6 +144,7 @@ class ApiScope(models.TextChoices):
     SETTINGS_WRITE = "settings:write", "Change workspace settings and custom fields"
     FORMS_READ = "forms:read", "Read forms and their submissions"
     FORMS_WRITE = "forms:write", "Create, change and delete forms"
+    EVENTS_WRITE = "events:write", "Send tracking events (impressions, follows, shares)"
 
 
 ALL_API_SCOPES = [scope.value for scope in ApiScope]

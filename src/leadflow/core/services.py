@@ -21,6 +21,7 @@ from leadflow.core.models import (
     User,
     Workspace,
 )
+from leadflow.core.origins import origins_clean
 from leadflow.core.validation import email_normalise
 
 
@@ -91,9 +92,33 @@ def workspace_create(
 
 @transaction.atomic
 def workspace_update(*, workspace: Workspace, actor: Actor, **changes: Any) -> Workspace:
-    """Change workspace settings: name, default_country, sales_sees_all_leads."""
-    allowed = {"name", "default_country", "sales_sees_all_leads"}
+    """Change workspace settings: name, default_country, sales_sees_all_leads, the allowed
+    site origins and the tracking settings."""
+    allowed = {
+        "name",
+        "default_country",
+        "sales_sees_all_leads",
+        "allowed_origins",
+        "respect_privacy_signals",
+        "tracking_requires_consent",
+        "event_retention_days",
+    }
     errors = [FieldError(key, "Unknown setting.") for key in changes if key not in allowed]
+    if "allowed_origins" in changes:
+        try:
+            changes["allowed_origins"] = origins_clean(changes["allowed_origins"])
+        except ValueError as problem:
+            errors.append(
+                FieldError(
+                    "allowed_origins",
+                    f"Not an origin such as https://www.example.com: {str(problem)[:80]}",
+                )
+            )
+    if "event_retention_days" in changes and not (
+        isinstance(changes["event_retention_days"], int)
+        and 1 <= changes["event_retention_days"] <= 3650
+    ):
+        errors.append(FieldError("event_retention_days", "A whole number of days, 1 to 3650."))
     if "default_country" in changes:
         import pycountry
 

@@ -1,0 +1,109 @@
+"""The public event endpoint: POST /e with a batch from the tracker script (lf.js).
+
+CSRF-exempt (no session authority); the workspace's public key decides the workspace and
+its allowed sites decide CORS. Answers 202 only after the batch is committed, with the
+counts and the errors of the events it rejected (by index).
+"""
+
+import json
+
+from crawleruseragents import is_crawler
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from leadflow.core.errors import DomainError, FieldError, ValidationFailed
+from leadflow.core.models import Workspace
+from leadflow.core.origins import origin_allowed
+from leadflow.core.problems import problem_response
+from leadflow.core.ratelimit import rate_limit_hit
+from leadflow.tracking import services
+
+
+def _cors(response: HttpResponse, request: HttpRequest) -> HttpResponse:
+    origin = request.headers.get("Origin")
+    if origin:
+        response["Access-Control-Allow-Origin"] = origin
+        response["Access-Control-Allow-Methods"] = "POST, OPTIONS"
+        response["Access-Control-Allow-Headers"] = "Content-Type"
+        response["Access-Control-Expose-Headers"] = "Retry-After"
+        response["Access-Control-Max-Age"] = "600"
+    response["Vary"] = "Origin"
+    return response
+
+
+def _workspace(key: object) -> Workspace | None:
+    if not isinstance(key, str) or not key.startswith("pk_") or len(key) > 40:
+        return None
+    return Workspace.objects.filter(public_key=key).first()
+
+
+@csrf_exempt
+@require_http_methods(["POST", "OPTIONS"])
+def events_endpoint(request: HttpRequest) -> HttpResponse:
+    """Ingest a batch of events (up to 100). sendBeacon posts text/plain; both are JSON."""
+    if request.method == "OPTIONS":
+        return _cors(HttpResponse(status=204), request)
+    try:
+        batch = json.loads(request.body or b"{}")
+    except ValueError:
+        return _cors(
+            problem_response(
+                422, "The body is not valid JSON.", errors=[FieldError("body", "Not valid JSON.")]
+            ),
+            request,
+        )
+    if not isinstance(batch, dict):
+        return _cors(
+            problem_response(
+                422,
+                "The body must be a JSON object.",
+                errors=[FieldError("body", "Not an object.")],
+            ),
+            request,
+        )
+    workspace = _workspace(batch.get("key"))
+    if workspace is None:
+        return _cors(
+            problem_response(404, "No workspace has this public key.", code="unknown_key"), request
+        )
+    origin = request.headers.get("Origin", "")
+    if not origin_allowed(workspace.allowed_origins, origin):
+        return _cors(
+            problem_response(
+                403, "This site may not send data to this workspace.", code="origin_not_allowed"
+            ),
+            request,
+        )
+    user_agent = request.headers.get("User-Agent", "")
+    if not user_agent or is_crawler(user_agent):
+        return _cors(JsonResponse({"accepted": 0, "ignored": "bot"}, status=202), request)
+    if workspace.respect_privacy_signals and (
+        request.headers.get("DNT") == "1" or request.headers.get("Sec-GPC") == "1"
+    ):
+        return _cors(
+            JsonResponse({"accepted": 0, "ignored": "privacy signal"}, status=202), request
+        )
+    ip = request.META.get("REMOTE_ADDR") or "unknown"
+    from django.conf import settings
+
+    wait = rate_limit_hit(
+        f"events-ip:{workspace.pk}:{ip}",
+        limit=settings.LEADFLOW_EVENT_RATE_PER_IP,
+        window_seconds=60,
+    )
+    if wait:
+        return _cors(
+            problem_response(
+                429, "Too many events; try again shortly.", headers={"Retry-After": str(wait)}
+            ),
+            request,
+        )
+    try:
+        result = services.events_ingest(workspace=workspace, batch=batch, user_agent=user_agent)
+    except ValidationFailed as failure:
+        return _cors(problem_response(422, failure.detail, errors=failure.errors), request)
+    except DomainError as error:
+        return _cors(problem_response(error.status, error.detail, code=error.code), request)
+    status = 202 if result.accepted or result.duplicates or not result.errors else 422
+    return _cors(JsonResponse(result.as_dict(), status=status), request)
