@@ -4,7 +4,7 @@ Every service runs in one transaction and writes its activity row (and audit ent
 ``contact_upsert`` is the single way a contact comes into being, whatever the entry point.
 """
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -703,6 +703,7 @@ def contact_merge(
             newer, f"first_touch_{short}"
         )
     moved = Activity.objects.filter(contact=secondary).update(contact=primary)
+    _references_move(workspace, secondary.pk, primary.pk)
     primary.tags.add(*secondary.tags.all())
     DuplicateCandidate.objects.filter(Q(contact=secondary) | Q(other=secondary)).delete()
     secondary_label = str(secondary)
@@ -736,6 +737,24 @@ def contact_merge(
         changes={"merged_id": secondary_id, "merged_label": secondary_label},
     )
     return primary
+
+
+# Other apps' rows that refer to a contact by a plain id (no foreign key), e.g. tracking
+# events: each app adds a function(workspace, from_id, to_id) in its AppConfig.ready().
+MERGE_HOOKS: list[Callable[[Workspace, int, int], None]] = []
+
+
+def _references_move(workspace: Workspace, from_id: int, to_id: int) -> None:
+    """Point every row that refers to one contact at another (set-based): submissions,
+    consent records, visitors, visits... whatever app they belong to, so a merge loses
+    nothing that the deletion of the merged contact would otherwise take with it."""
+    for relation in Contact._meta.related_objects:
+        if not relation.one_to_many or relation.related_model in (Activity, DuplicateCandidate):
+            continue
+        name = relation.field.name
+        relation.related_model._base_manager.filter(**{name: from_id}).update(**{name: to_id})
+    for hook in MERGE_HOOKS:
+        hook(workspace, from_id, to_id)
 
 
 # --- bulk actions --------------------------------------------------------------------------

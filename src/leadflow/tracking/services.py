@@ -501,3 +501,8 @@ def events_prune(*, now: dt.datetime | None = None) -> int:
     longest = max(Workspace.objects.values_list("event_retention_days", flat=True), default=0)
     partitions.drop_before(now - dt.timedelta(days=longest))
     return deleted
+
+
+def events_move_to_contact(workspace: Workspace, from_id: int, to_id: int) -> int:
+    """When two contacts merge, the merged one's tracked events follow (set-based)."""
+    return Event.objects.filter(workspace=workspace, contact_id=from_id).update(contact_id=to_id)

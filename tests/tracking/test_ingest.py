@@ -1,0 +1,171 @@
+"""POST /e: validation, duplicates, bots, origins, privacy signals; stored before 202."""
+
+import time
+
+import pytest
+
+from leadflow.tracking.models import Event, Visitor, VisitSession
+
+from .helpers import CHROME, SITE, batch, event, send
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+def test_a_batch_is_stored_with_its_visit_before_202(workspace):
+    first = event(
+        session={
+            "landing_page": f"{SITE}/?utm_source=google&utm_medium=cpc",
+            "referrer": "https://www.google.com/",
+            "utm": {"utm_source": "google", "utm_medium": "cpc", "utm_campaign": "spring"},
+            "click_ids": {"gclid": "abc"},
+        }
+    )
+    response = send(
+        batch(workspace, [first, event("click", name="pricing-cta"), event(url=f"{SITE}/pricing")])
+    )
+    assert response.status_code == 202, response.content
+    assert response.json() == {"accepted": 3, "duplicates": 0, "rejected": 0, "errors": []}
+    assert response["Access-Control-Allow-Origin"] == SITE
+    visit = VisitSession.objects.get()
+    assert (visit.channel, visit.source, visit.medium, visit.campaign) == (
+        "paid_search",
+        "google",
+        "cpc",
+        "spring",
+    )
+    assert visit.click_ids == {"gclid": "abc"} and visit.pageviews == 2
+    assert Visitor.objects.get().user_agent == CHROME
+    assert Event.objects.filter(session_id=visit.pk).count() == 3
+
+
+def test_retried_batch_stores_once(workspace):
+    payload = batch(workspace, [event(), event("click", name="cta")])
+    send(payload)
+    again = send(payload)
+    assert again.status_code == 202
+    assert again.json()["duplicates"] == 2 and again.json()["accepted"] == 0
+    assert Event.objects.count() == 2
+    assert VisitSession.objects.get().pageviews == 1
+
+
+def test_bad_events_are_reported_by_index_and_good_ones_kept(workspace):
+    now = int(time.time() * 1000)
+    events = [
+        event(),
+        {"id": "nope", "type": "pageview", "ts": now},
+        event("teleport"),
+        event(ts=now - 30 * 86400 * 1000),
+        event(url="x" * 2001),
+        event(props={"big": "x" * 5000}),
+        event("identify", props={"email": "bad"}),
+        event(colour="red"),
+    ]
+    response = send(batch(workspace, events))
+    assert response.status_code == 202
+    body = response.json()
+    assert body["accepted"] == 1 and body["rejected"] == 7
+    assert {(e["index"], e["field"]) for e in body["errors"]} == {
+        (1, "id"),
+        (2, "type"),
+        (3, "ts"),
+        (4, "url"),
+        (5, "props"),
+        (6, "props.email"),
+        (7, "colour"),
+    }
+    assert Event.objects.count() == 1
+
+
+def test_a_batch_with_only_bad_events_is_422(workspace):
+    response = send(batch(workspace, [event("teleport")]))
+    assert response.status_code == 422
+    assert not Event.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("payload", "status"),
+    [
+        ("not json", 422),
+        ([], 422),
+        ({"key": "pk_unknown", "events": []}, 404),
+    ],
+)
+def test_malformed_batches(workspace, payload, status):
+    from django.test import Client
+
+    body = payload if isinstance(payload, str) else __import__("json").dumps(payload)
+    response = Client().post(
+        "/e", body, content_type="application/json", headers={"User-Agent": CHROME}
+    )
+    assert response.status_code == status
+
+
+def test_too_many_events_or_none(workspace):
+    assert send(batch(workspace, [event() for _ in range(101)])).status_code == 422
+    assert send(batch(workspace, [])).status_code == 422
+
+
+def test_bots_are_ignored(workspace):
+    bot = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
+    response = send(batch(workspace, [event()]), user_agent=bot)
+    assert response.status_code == 202 and response.json()["ignored"] == "bot"
+    assert not Event.objects.exists() and not Visitor.objects.exists()
+
+
+def test_disallowed_origin_is_403(workspace):
+    workspace.allowed_origins = [SITE]
+    workspace.save()
+    assert send(batch(workspace, [event()]), origin="https://evil.example").status_code == 403
+    assert send(batch(workspace, [event()])).status_code == 202
+    assert Event.objects.count() == 1
+
+
+def test_privacy_signals_are_respected_when_the_workspace_says_so(workspace):
+    assert send(batch(workspace, [event()]), DNT="1").json()["ignored"] == "privacy signal"
+    assert send(batch(workspace, [event()]), **{"Sec-GPC": "1"}).status_code == 202
+    assert not Event.objects.exists()
+    workspace.respect_privacy_signals = False
+    workspace.save()
+    assert send(batch(workspace, [event()]), DNT="1").json()["accepted"] == 1
+
+
+def test_rate_limit(workspace, settings):
+    settings.LEADFLOW_EVENT_RATE_PER_IP = 2
+    statuses = [send(batch(workspace, [event()])).status_code for _ in range(3)]
+    assert statuses == [202, 202, 429]
+
+
+def test_preflight(workspace):
+    from django.test import Client
+
+    response = Client().options("/e", headers={"Origin": SITE})
+    assert response.status_code == 204 and response["Access-Control-Allow-Origin"] == SITE
+
+
+def test_off_site_events_by_api(api, workspace):
+    response = api.post(
+        "/events",
+        {
+            "visitor_id": "campaign-viewer-1",
+            "session_id": "ads-00001",
+            "events": [
+                event("impression", name="spring-banner"),
+                event("share", name="linkedin-post"),
+            ],
+        },
+    )
+    assert response.status_code == 202, response.content
+    assert set(Event.objects.values_list("event_type", flat=True)) == {"impression", "share"}
+    bad = api.post("/events", {"events": [event("teleport")]})
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"].startswith("events[0]")
+
+
+def test_events_of_another_workspace_stay_there(workspace, other_workspace):
+    send(batch(other_workspace, [event()]))
+    assert Event.objects.filter(workspace=workspace).count() == 0
+    assert Event.objects.filter(workspace=other_workspace).count() == 1
