@@ -386,3 +386,44 @@ def test_a_group_without_its_subcommand_shows_its_help(capsys):
     status, out, err = run(capsys, "workspace")
     assert status == 2
     assert "create" in err and out == ""
+
+
+def test_workspace_show_and_update(workspace, capsys):
+    from leadflow.cli import main
+
+    assert main(["workspace", "show", workspace.slug]) == 0
+    out = capsys.readouterr().out
+    assert workspace.public_key in out and "any site" in out
+    code = main(
+        [
+            "workspace",
+            "update",
+            workspace.slug,
+            "--allowed-origin",
+            "https://www.acme-widgets.com/",
+            "--allowed-origin",
+            "https://shop.acme.io",
+            "--tracking-requires-consent",
+            "yes",
+            "--event-retention-days",
+            "90",
+        ]
+    )
+    assert code == 0
+    workspace.refresh_from_db()
+    assert workspace.allowed_origins == ["https://www.acme-widgets.com", "https://shop.acme.io"]
+    assert workspace.tracking_requires_consent and workspace.event_retention_days == 90
+    capsys.readouterr()
+    assert main(["workspace", "update", workspace.slug, "--allowed-origin", "nope"]) != 0
+    assert "allowed_origins" in capsys.readouterr().err
+    assert main(["workspace", "update", workspace.slug, "--any-origin"]) == 0
+    workspace.refresh_from_db()
+    assert workspace.allowed_origins == []
+    assert main(["workspace", "show", "no-such-workspace"]) != 0
+
+
+def test_maintain(workspace, capsys):
+    from leadflow.cli import main
+
+    assert main(["maintain"]) == 0
+    assert "Events past retention deleted: 0." in capsys.readouterr().out

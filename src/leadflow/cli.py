@@ -191,6 +191,45 @@ def build_parser() -> argparse.ArgumentParser:
         help="read the owner's password from stdin instead of generating one",
     )
 
+    show = workspace_commands.add_parser(
+        "show",
+        help="show a workspace's settings and public key",
+        description=cmd_workspace_show.__doc__,
+    )
+    show.set_defaults(handler=cmd_workspace_show)
+    show.add_argument("slug", help="workspace slug")
+    update = workspace_commands.add_parser(
+        "update", help="change a workspace's settings", description=cmd_workspace_update.__doc__
+    )
+    update.set_defaults(handler=cmd_workspace_update)
+    update.add_argument("slug", help="workspace slug")
+    update.add_argument("--name", help="a new name")
+    update.add_argument("--country", help="default country for phone numbers (ISO code)")
+    update.add_argument(
+        "--allowed-origin",
+        dest="allowed_origins",
+        action="append",
+        metavar="ORIGIN",
+        help="a site that may embed forms and send tracking data, e.g. "
+        "https://www.example.com (repeatable; replaces the list)",
+    )
+    update.add_argument(
+        "--any-origin", action="store_true", help="empty the allowed sites (any site may send data)"
+    )
+    update.add_argument(
+        "--respect-privacy-signals",
+        choices=["yes", "no"],
+        help="honour Do Not Track and Global Privacy Control",
+    )
+    update.add_argument(
+        "--tracking-requires-consent",
+        choices=["yes", "no"],
+        help="store nothing until the site calls leadflow.consent(true)",
+    )
+    update.add_argument(
+        "--event-retention-days", type=_positive, help="delete tracking events older than this"
+    )
+
     user = commands.add_parser(
         "user", help="manage people in workspaces", description="Manage people in workspaces."
     )
@@ -227,6 +266,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="a scope such as contacts:read (repeatable; default: every scope)",
     )
 
+    add(
+        "maintain",
+        cmd_maintain,
+        "housekeeping: event partitions ahead, retention (run daily, e.g. from cron)",
+    )
     add("openapi", cmd_openapi, "print the REST API's OpenAPI schema (JSON)")
     check = add("check", cmd_check, "check the installation for problems")
     check.add_argument("--deploy", action="store_true", help="also run production checks")
@@ -377,6 +421,63 @@ def cmd_workspace_create(options: argparse.Namespace) -> int:
         print("(Shown only now: store it or change it after logging in.)")
     else:
         print("Password: as given on stdin.")
+    return 0
+
+
+def cmd_workspace_show(options: argparse.Namespace) -> int:
+    """Print a workspace's settings, its public key (for the tracker and form embeds) and
+    the sites allowed to use it."""
+    workspace = workspace_by_slug(options.slug)
+    origins = ", ".join(workspace.allowed_origins) or "any site (no list set)"
+    print(f"Workspace:        {workspace.name} (slug: {workspace.slug})")
+    print(f"Public key:       {workspace.public_key}")
+    print(f"Allowed sites:    {origins}")
+    print(f"Default country:  {workspace.default_country}")
+    print(f"Privacy signals:  {'respected' if workspace.respect_privacy_signals else 'ignored'}")
+    print(
+        f"Tracking consent: {'required' if workspace.tracking_requires_consent else 'not required'}"
+    )
+    print(f"Event retention:  {workspace.event_retention_days} days")
+    return 0
+
+
+def cmd_workspace_update(options: argparse.Namespace) -> int:
+    """Change a workspace's settings. --allowed-origin (repeatable) replaces the list of
+    sites that may embed its forms and send tracking data; --any-origin empties it."""
+    from leadflow.core.actors import Actor
+    from leadflow.core.services import workspace_update
+
+    workspace = workspace_by_slug(options.slug)
+    changes: dict = {}
+    if options.name is not None:
+        changes["name"] = options.name
+    if options.country is not None:
+        changes["default_country"] = options.country
+    if options.any_origin:
+        changes["allowed_origins"] = []
+    elif options.allowed_origins:
+        changes["allowed_origins"] = options.allowed_origins
+    for name in ("respect_privacy_signals", "tracking_requires_consent"):
+        if getattr(options, name) is not None:
+            changes[name] = getattr(options, name) == "yes"
+    if options.event_retention_days is not None:
+        changes["event_retention_days"] = options.event_retention_days
+    if not changes:
+        raise CommandFailed("Nothing to change: give at least one option (see --help).")
+    workspace_update(workspace=workspace, actor=Actor.system("command line"), **changes)
+    return cmd_workspace_show(options)
+
+
+def cmd_maintain(options: argparse.Namespace) -> int:
+    """Housekeeping, safe to run at any time: create the event table's monthly partitions
+    ahead (PostgreSQL) and delete tracking events past each workspace's retention."""
+    from leadflow.tracking import partitions
+    from leadflow.tracking.services import events_prune
+
+    created = partitions.ensure()
+    deleted = events_prune()
+    print(f"Partitions created: {', '.join(created) or 'none needed'}.")
+    print(f"Events past retention deleted: {deleted}.")
     return 0
 
 

@@ -97,7 +97,8 @@ def database_label() -> str:
 
 
 def database_prepare() -> None:
-    """Apply every migration (quietly: one line instead of one per migration)."""
+    """Apply every migration (quietly: one line instead of one per migration), then make
+    sure the event table has its monthly partitions ahead (PostgreSQL)."""
     from django.core.management import call_command
     from django.db import connection
     from django.db.migrations.executor import MigrationExecutor
@@ -107,6 +108,9 @@ def database_prepare() -> None:
     if pending:
         print_flush(f"  applying {len(pending)} migrations…")
     call_command("migrate", interactive=False, verbosity=0)
+    from leadflow.tracking import partitions
+
+    partitions.ensure()
 
 
 def demo_prepare() -> None:
