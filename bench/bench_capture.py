@@ -11,19 +11,11 @@ contact upsert, submission row, consent record, activity, notification task enqu
 
 import json
 import os
-import re
-import shutil
-import signal
 import subprocess
 import sys
-import tempfile
-import time
-import urllib.request
-from pathlib import Path
 
-DURATION = os.environ.get("BENCH_CAPTURE_DURATION", "15s")
-CONNECTIONS = int(os.environ.get("BENCH_CAPTURE_CONNECTIONS", "16"))
-PORT = int(os.environ.get("BENCH_CAPTURE_PORT", "8765"))
+import common
+
 CONFIGS = [
     c
     for c in [
@@ -73,35 +65,6 @@ end
 """
 
 
-def _ensure_wrk() -> str:
-    path = shutil.which("wrk")
-    if path:
-        return path
-    subprocess.run(
-        ["apt-get", "install", "-y", "-qq", "wrk"], check=True, stdout=subprocess.DEVNULL
-    )
-    return shutil.which("wrk") or "wrk"
-
-
-def _fresh_database(base_url: str) -> str:
-    import psycopg
-
-    name = f"leadflow_bench_capture_{os.getpid()}"
-    admin = base_url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute(f"DROP DATABASE IF EXISTS {name}")
-        connection.execute(f"CREATE DATABASE {name}")
-    return base_url.rsplit("/", 1)[0] + "/" + name
-
-
-def _drop_database(url: str) -> None:
-    import psycopg
-
-    admin, name = url.rsplit("/", 1)
-    with psycopg.connect(admin + "/postgres", autocommit=True) as connection:
-        connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-
-
 def _prepare(env: dict) -> tuple[str, str]:
     """Migrate, create the bench table, a workspace and a form; return (form key, token)."""
     code = """
@@ -136,144 +99,32 @@ print(json.dumps([form.key, form_token_issue(form)]))
     return key, token
 
 
-def _server_command(kind: str, workers: int, threads: int) -> list[str]:
-    bin_dir = Path(sys.executable).parent
-    if kind == "granian":
-        return [
-            str(bin_dir / "granian"),
-            "--interface",
-            "wsgi",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(PORT),
-            "--workers",
-            str(workers),
-            "--blocking-threads",
-            str(threads),
-            "--no-ws",
-            "--log-level",
-            "warning",
-            "leadflow.config.wsgi:application",
-        ]
-    return [
-        str(bin_dir / "gunicorn"),
-        "-b",
-        f"127.0.0.1:{PORT}",
-        "-w",
-        str(workers),
-        "--threads",
-        str(threads),
-        "-k",
-        "gthread",
-        "--log-level",
-        "warning",
-        "leadflow.config.wsgi:application",
-    ]
-
-
-def _wait(url: str, timeout: float = 60) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise RuntimeError(f"server did not answer {url}")
-
-
-def _wrk(wrk: str, url: str, script: str, *args: str) -> dict:
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
-        handle.write(script)
-    result = subprocess.run(
-        [
-            wrk,
-            "-t2",
-            f"-c{CONNECTIONS}",
-            f"-d{DURATION}",
-            "--latency",
-            "-s",
-            handle.name,
-            url,
-            "--",
-            *args,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    os.unlink(handle.name)
-    text = result.stdout
-    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
-
-    def percentile(label: str) -> float:
-        match = re.search(rf"\s{label}%\s+([\d.]+)(us|ms|s)", text)
-        value, unit = float(match.group(1)), match.group(2)
-        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
-
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
-    socket_errors = re.search(r"Socket errors: (.*)", text)
-    return {
-        "rate": rate,
-        "p50_ms": percentile("50"),
-        "p99_ms": percentile("99"),
-        "non_2xx": int(errors.group(1)) if errors else 0,
-        "socket_errors": socket_errors.group(1) if socket_errors else "",
-    }
-
-
 def run() -> dict:
     base = os.environ.get("DATABASE_URL", "")
     if not base.startswith("postgres"):
         return {"skipped": "set DATABASE_URL=postgres://... (this benchmark needs PostgreSQL)"}
-    wrk = _ensure_wrk()
-    results: dict = {"duration": DURATION, "connections": CONNECTIONS}
+    wrk = common.ensure_wrk()
+    results: dict = {"duration": common.DURATION, "connections": common.CONNECTIONS}
     best = None
     for label, kind, workers, threads in CONFIGS:
-        database = _fresh_database(base)
-        env = {
-            **os.environ,
-            "DATABASE_URL": database,
-            "LEADFLOW_BENCH_ENDPOINTS": "1",
-            "LEADFLOW_FORM_RATE_PER_IP": "0",
-            "LEADFLOW_FORM_RATE_PER_FORM": "0",
-            "LEADFLOW_DEMO": "0",
-            "DJANGO_SETTINGS_MODULE": "leadflow.config.settings",
-            "DATABASE_CONN_MAX_AGE": "600",
-        }
+        database = common.fresh_database(base)
+        env = common.bench_env(database)
         try:
             key, token = _prepare(env)
-            server = subprocess.Popen(
-                _server_command(kind, workers, threads),
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
-                start_new_session=True,
-            )
+            server = common.server_start(kind, workers, threads, env)
             try:
-                _wait(f"http://127.0.0.1:{PORT}/healthz")
-                bare = _wrk(wrk, f"http://127.0.0.1:{PORT}/bench/bare-insert", LUA_BARE)
-                capture = _wrk(wrk, f"http://127.0.0.1:{PORT}/f/{key}", LUA_CAPTURE, token)
+                url = f"http://127.0.0.1:{common.PORT}"
+                bare = common.wrk_run(wrk, f"{url}/bench/bare-insert", LUA_BARE)
+                capture = common.wrk_run(wrk, f"{url}/f/{key}", LUA_CAPTURE, token)
             finally:
-                os.killpg(server.pid, signal.SIGTERM)
-                server.wait(timeout=30)
-            stored = subprocess.run(
-                [
-                    sys.executable,
-                    "-c",
-                    "import django; django.setup(); "
-                    "from leadflow.capture.models import Submission; "
-                    "print(Submission.objects.filter(status='accepted').count())",
-                ],
-                env=env,
-                capture_output=True,
-                text=True,
-                check=True,
-            ).stdout.strip()
+                common.server_stop(server)
+            stored = common.django_run(
+                "from leadflow.capture.models import Submission\n"
+                "print(Submission.objects.filter(status='accepted').count())",
+                env,
+            )
         finally:
-            _drop_database(database)
+            common.drop_database(database)
         ratio = capture["rate"] / bare["rate"]
         results[label] = {
             "bare_req_per_s": round(bare["rate"]),

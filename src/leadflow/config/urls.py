@@ -5,7 +5,7 @@ from django.urls import include, path
 from django.views.decorators.csrf import csrf_exempt
 
 from leadflow.config.api import api
-from leadflow.core.views import bench_bare_insert, health
+from leadflow.core.views import bench_bare_bulk_insert, bench_bare_insert, health
 
 urlpatterns = [
     path("api/v1/", api.urls),
@@ -17,3 +17,4 @@ urlpatterns = [
 
 if settings.LEADFLOW_BENCH_ENDPOINTS:
     urlpatterns.insert(0, path("bench/bare-insert", csrf_exempt(bench_bare_insert)))
+    urlpatterns.insert(0, path("bench/bare-events", csrf_exempt(bench_bare_bulk_insert)))
