@@ -16,7 +16,7 @@ PASSWORD = "correct-horse-battery-staple"
 def _test_settings(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # Tests change forms and submit at once; tests/capture/test_form_cache.py covers caching.
-    settings.LEADFLOW_FORM_CACHE_SECONDS = 0
+    settings.LEADFLOW_PUBLIC_CACHE_SECONDS = 0
 
 
 @pytest.fixture

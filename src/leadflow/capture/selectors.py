@@ -1,42 +1,28 @@
 """Reads for lead capture. Workspace first, except the public look-up by form key."""
 
 import datetime as dt
-import time
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from leadflow.capture.models import Form, Submission, SubmissionStatus
+from leadflow.core.cache import cached
 from leadflow.core.errors import NotFound
 from leadflow.core.models import Workspace
-
-_FORM_CACHE: dict[str, tuple[float, Form]] = {}
-_FORM_CACHE_SIZE = 2000
 
 
 def form_by_key(key: str) -> Form | None:
     """The form behind a public key, with its workspace (public endpoints only).
 
-    Kept in this process for LEADFLOW_FORM_CACHE_SECONDS (a few seconds): a busy form is
-    read from the database once per interval, not once per submission. A change to a form
-    (or disabling it) reaches every process within that interval.
+    Kept in this process for a few seconds (core.cache): a busy form is read from the
+    database once per interval, not once per submission.
     """
     if not key or len(key) > 40:
         return None
-    ttl = settings.LEADFLOW_FORM_CACHE_SECONDS
-    now = time.monotonic()
-    if ttl > 0:
-        hit = _FORM_CACHE.get(key)
-        if hit is not None and hit[0] > now:
-            return hit[1]
-    form = Form.objects.select_related("workspace").filter(key=key).first()
-    if ttl > 0 and form is not None:
-        if len(_FORM_CACHE) >= _FORM_CACHE_SIZE:
-            _FORM_CACHE.clear()
-        _FORM_CACHE[key] = (now + ttl, form)
-    return form
+    return cached(
+        "form", key, lambda: Form.objects.select_related("workspace").filter(key=key).first()
+    )
 
 
 def form_list(workspace: Workspace) -> QuerySet[Form]:

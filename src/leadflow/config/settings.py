@@ -226,8 +226,9 @@ LEADFLOW_EVENT_RATE_PER_IP = int(os.environ.get("LEADFLOW_EVENT_RATE_PER_IP", "1
 # Public form submissions per minute, per IP and per form; 0 turns a limit off.
 LEADFLOW_FORM_RATE_PER_IP = int(os.environ.get("LEADFLOW_FORM_RATE_PER_IP", "20"))
 LEADFLOW_FORM_RATE_PER_FORM = int(os.environ.get("LEADFLOW_FORM_RATE_PER_FORM", "1200"))
-# How long a process keeps a form it has read for its public endpoint (seconds).
-LEADFLOW_FORM_CACHE_SECONDS = float(os.environ.get("LEADFLOW_FORM_CACHE_SECONDS", "5"))
+# How long a process keeps what public endpoints read per request: forms, workspaces by
+# public key, channel rules (seconds; 0 reads the database every time).
+LEADFLOW_PUBLIC_CACHE_SECONDS = float(os.environ.get("LEADFLOW_PUBLIC_CACHE_SECONDS", "5"))
 # New leads from forms take one SQL statement on PostgreSQL (capture/fastpath.py).
 LEADFLOW_CAPTURE_FAST_PATH = env_bool("LEADFLOW_CAPTURE_FAST_PATH", True)
 

@@ -7,6 +7,7 @@ answers 202. A retried batch stores nothing twice (the client's event id is uniq
 
 import datetime as dt
 import json
+import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -17,10 +18,20 @@ from django.utils import timezone
 
 from leadflow.contacts.models import ActivityKind, Contact
 from leadflow.core.actors import Actor
+from leadflow.core.cache import cached
 from leadflow.core.errors import FieldError, ValidationFailed
 from leadflow.core.models import Workspace
+from leadflow.core.services import audit_record
+from leadflow.tracking import selectors
 from leadflow.tracking.channels import classify
-from leadflow.tracking.models import ChannelRule, Event, EventType, Visitor, VisitSession
+from leadflow.tracking.models import (
+    Channel,
+    ChannelRule,
+    Event,
+    EventType,
+    Visitor,
+    VisitSession,
+)
 
 MAX_EVENTS = 100
 PAST_WINDOW = dt.timedelta(days=7)
@@ -227,40 +238,14 @@ def _store(
     now: dt.datetime,
     result: IngestResult,
 ) -> None:
-    visitors = _visitors_ensure(workspace, {event.visitor_key for event in events}, user_agent, now)
-    sessions = _sessions_ensure(workspace, events, visitors)
-    rows = [
-        (
-            workspace.pk,
-            str(event.event_id),
-            visitors[event.visitor_key][0],
-            sessions[event.session_key],
-            visitors[event.visitor_key][1],
-            event.event_type,
-            event.name,
-            event.url,
-            event.referrer,
-            json.dumps(event.properties),
-            event.occurred_at,
-            now,
-        )
-        for event in events
-    ]
-    marks = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"] * len(rows))
-    cast = "::jsonb" if connection.vendor == "postgresql" else ""
-    marks = marks.replace("%s, %s, %s)", f"%s{cast}, %s, %s)")
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "INSERT INTO tracking_event (workspace_id, event_id, visitor_id, session_id, "  # noqa: S608
-            "contact_id, event_type, name, url, referrer, properties, occurred_at, "
-            f"received_at) VALUES {marks} ON CONFLICT DO NOTHING RETURNING event_id",
-            [value for row in rows for value in row],
-        )
-        stored = {str(uuid.UUID(str(row[0]))) for row in cursor.fetchall()}
+    """Four statements whatever the batch size: visitors, visits, events, visit counters."""
+    visitors = _visitors_upsert(workspace, {event.visitor_key for event in events}, user_agent, now)
+    sessions = _sessions_upsert(workspace, events, visitors)
+    stored = _events_insert(workspace, events, visitors, sessions, now)
     result.accepted = len(stored)
     result.duplicates = len(events) - len(stored)
-    fresh = [event for event in events if str(event.event_id) in stored]
-    _sessions_touch(workspace, fresh, sessions)
+    fresh = [event for event in events if event.event_id in stored]
+    _sessions_touch(fresh, sessions)
     for event in fresh:
         if event.event_type == EventType.IDENTIFY:
             visitor_pk = visitors[event.visitor_key][0]
@@ -268,96 +253,164 @@ def _store(
             result.identified += 1
 
 
-def _visitors_ensure(
+def _values(rows: list[tuple]) -> tuple[str, list]:
+    """A multi-row VALUES list and its flat parameters."""
+    width = len(rows[0])
+    marks = ", ".join(["(" + ", ".join(["%s"] * width) + ")"] * len(rows))
+    return marks, [value for row in rows for value in row]
+
+
+def _visitors_upsert(
     workspace: Workspace, keys: set[str], user_agent: str, now: dt.datetime
 ) -> dict[str, tuple[int, int | None]]:
-    Visitor.objects.bulk_create(
-        [
-            Visitor(
-                workspace=workspace,
-                visitor_key=key,
-                first_seen_at=now,
-                last_seen_at=now,
-                user_agent=user_agent,
-            )
-            for key in keys
-        ],
-        ignore_conflicts=True,
-    )
-    Visitor.objects.filter(workspace=workspace, visitor_key__in=keys).update(last_seen_at=now)
-    return {
-        key: (pk, contact_id)
-        for pk, key, contact_id in Visitor.objects.filter(
-            workspace=workspace, visitor_key__in=keys
-        ).values_list("pk", "visitor_key", "contact_id")
-    }
+    """Create the visitors not seen before and note when each was last seen; returns
+    key -> (id, contact id)."""
+    marks, params = _values([(workspace.pk, key, now, now, user_agent) for key in keys])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO tracking_visitor (workspace_id, visitor_key, first_seen_at, "  # noqa: S608
+            f"last_seen_at, user_agent) VALUES {marks} "
+            "ON CONFLICT (workspace_id, visitor_key) DO UPDATE "
+            "SET last_seen_at = excluded.last_seen_at RETURNING visitor_key, id, contact_id",
+            params,
+        )
+        return {key: (pk, contact_id) for key, pk, contact_id in cursor.fetchall()}
 
 
-def _sessions_ensure(
+def _sessions_upsert(
     workspace: Workspace, events: list[CleanEvent], visitors: dict[str, tuple[int, int | None]]
 ) -> dict[str, int]:
-    # The visit's origin comes from its earliest event that carries the session context
+    """Create the visits not seen before, with where they came from; an existing visit
+    keeps its origin. Returns key -> id."""
+    # A visit's origin comes from its earliest event that carries the session context
     # (lf.js sends it with the first event of a session), else from its earliest event.
     first: dict[str, CleanEvent] = {}
     for event in sorted(events, key=lambda e: (e.session is None, e.occurred_at)):
         first.setdefault(event.session_key, event)
-    keys = set(first)
-    existing = dict(
-        VisitSession.objects.filter(workspace=workspace, session_key__in=keys).values_list(
-            "session_key", "pk"
-        )
+    rules = cached(
+        "channel-rules",
+        workspace.pk,
+        lambda: list(ChannelRule.objects.filter(workspace_id=workspace.pk)),
     )
-    missing = keys - set(existing)
-    if missing:
-        rules = list(ChannelRule.objects.filter(workspace=workspace))
-        new = []
-        for key in missing:
-            event = first[key]
-            context = event.session or {
-                "landing_page": event.url,
-                "referrer": event.referrer,
-                "utm": {},
-                "click_ids": {},
-            }
-            attribution = classify(
-                utm=context["utm"],
-                click_ids=context["click_ids"],
-                referrer=context["referrer"],
-                landing_page=context["landing_page"],
-                workspace_rules=rules,
-            )
-            visitor_pk, contact_id = visitors[event.visitor_key]
-            new.append(
-                VisitSession(
-                    workspace=workspace,
-                    visitor_id=visitor_pk,
-                    session_key=key,
-                    contact_id=contact_id,
-                    started_at=event.occurred_at,
-                    last_event_at=event.occurred_at,
-                    landing_page=context["landing_page"],
-                    referrer=context["referrer"],
-                    click_ids=context["click_ids"],
-                    channel=attribution.channel,
-                    source=attribution.source,
-                    medium=attribution.medium,
-                    campaign=attribution.campaign,
-                    **{key_: context["utm"].get(key_, "") for key_ in UTM_KEYS},
-                )
-            )
-        VisitSession.objects.bulk_create(new, ignore_conflicts=True)
-        existing = dict(
-            VisitSession.objects.filter(workspace=workspace, session_key__in=keys).values_list(
-                "session_key", "pk"
+    rows = []
+    for key, event in first.items():
+        context = event.session or {
+            "landing_page": event.url,
+            "referrer": event.referrer,
+            "utm": {},
+            "click_ids": {},
+        }
+        touch = classify(
+            utm=context["utm"],
+            click_ids=context["click_ids"],
+            referrer=context["referrer"],
+            landing_page=context["landing_page"],
+            workspace_rules=rules,
+        )
+        visitor_pk, contact_id = visitors[event.visitor_key]
+        rows.append(
+            (
+                workspace.pk,
+                visitor_pk,
+                key,
+                contact_id,
+                event.occurred_at,
+                event.occurred_at,
+                context["landing_page"],
+                context["referrer"],
+                *[context["utm"].get(name, "") for name in UTM_KEYS],
+                json.dumps(context["click_ids"]),
+                touch.channel,
+                touch.source,
+                touch.medium,
+                touch.campaign,
+                0,
             )
         )
-    return existing
+    marks, params = _values(rows)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO tracking_visitsession (workspace_id, visitor_id, session_key, "  # noqa: S608
+            "contact_id, started_at, last_event_at, landing_page, referrer, utm_source, "
+            "utm_medium, utm_campaign, utm_term, utm_content, click_ids, channel, source, "
+            f"medium, campaign, pageviews) VALUES {marks} "
+            "ON CONFLICT (workspace_id, session_key) DO UPDATE "
+            "SET session_key = excluded.session_key RETURNING session_key, id",
+            params,
+        )
+        return dict(cursor.fetchall())
 
 
-def _sessions_touch(
-    workspace: Workspace, events: list[CleanEvent], sessions: dict[str, int]
-) -> None:
-    """Set-based: each session's last event time and page-view count."""
+def _events_insert(
+    workspace: Workspace,
+    events: list[CleanEvent],
+    visitors: dict[str, tuple[int, int | None]],
+    sessions: dict[str, int],
+    now: dt.datetime,
+) -> set[uuid.UUID]:
+    """One INSERT of the whole batch from a single JSON parameter; returns the ids stored
+    (the others were stored before: a retried batch)."""
+    postgres = connection.vendor == "postgresql"
+    rows = [
+        {
+            "event_id": str(event.event_id) if postgres else event.event_id.hex,
+            "visitor_id": visitors[event.visitor_key][0],
+            "session_id": sessions[event.session_key],
+            "contact_id": visitors[event.visitor_key][1],
+            "event_type": event.event_type,
+            "name": event.name,
+            "url": event.url,
+            "referrer": event.referrer,
+            "properties": event.properties,
+            "occurred_at": (
+                event.occurred_at.isoformat()
+                if postgres
+                else str(event.occurred_at.astimezone(dt.UTC).replace(tzinfo=None))
+            ),
+        }
+        for event in events
+    ]
+    columns = (
+        "workspace_id, event_id, visitor_id, session_id, contact_id, event_type, "
+        "name, url, referrer, properties, occurred_at, received_at"
+    )
+    if postgres:
+        sql = (
+            f"INSERT INTO tracking_event ({columns}) SELECT %s, e.event_id, e.visitor_id, "  # noqa: S608
+            "e.session_id, e.contact_id, e.event_type, e.name, e.url, e.referrer, "
+            "e.properties, e.occurred_at, %s FROM jsonb_to_recordset(%s::jsonb) AS "
+            "e(event_id uuid, visitor_id bigint, session_id bigint, contact_id bigint, "
+            "event_type text, name text, url text, referrer text, properties jsonb, "
+            "occurred_at timestamptz) ON CONFLICT DO NOTHING RETURNING event_id"
+        )
+    else:
+        fields = ", ".join(
+            f"json_extract(value, '$.{name}')"
+            for name in (
+                "event_id",
+                "visitor_id",
+                "session_id",
+                "contact_id",
+                "event_type",
+                "name",
+                "url",
+                "referrer",
+            )
+        )
+        sql = (
+            f"INSERT INTO tracking_event ({columns}) SELECT %s, {fields}, "  # noqa: S608
+            "json(json_extract(value, '$.properties')), json_extract(value, "
+            "'$.occurred_at'), %s FROM json_each(%s) WHERE true "
+            "ON CONFLICT DO NOTHING RETURNING event_id"
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [workspace.pk, now, json.dumps(rows)])
+        return {uuid.UUID(str(row[0])) for row in cursor.fetchall()}
+
+
+def _sessions_touch(events: list[CleanEvent], sessions: dict[str, int]) -> None:
+    """Set-based: each visit's last event time and page-view count, from new events only
+    (a retried batch counts nothing twice)."""
     from django.db.models import Case, F, IntegerField, Value, When
     from django.db.models.functions import Greatest
 
@@ -506,3 +559,111 @@ def events_prune(*, now: dt.datetime | None = None) -> int:
 def events_move_to_contact(workspace: Workspace, from_id: int, to_id: int) -> int:
     """When two contacts merge, the merged one's tracked events follow (set-based)."""
     return Event.objects.filter(workspace=workspace, contact_id=from_id).update(contact_id=to_id)
+
+
+# --- channel rules ----------------------------------------------------------------------------
+
+RULE_PATTERNS = ("utm_source", "utm_medium", "referrer_domain")
+RULE_FIELDS = ("channel", *RULE_PATTERNS, "click_id", "position")
+MAX_RULE_POSITION = 10_000
+
+
+def _channel_rule_clean(data: Mapping[str, Any]) -> dict[str, Any]:
+    """A rule as stored, or ValidationFailed naming every bad field. Patterns must compile
+    (they are matched case-insensitively against whole values) and a rule needs at least
+    one condition: a rule without any would put every visit in its channel."""
+    errors = [FieldError(key, "Unknown field.") for key in data if key not in RULE_FIELDS]
+    clean: dict[str, Any] = {}
+    channel = str(data.get("channel") or "")
+    if channel not in Channel.values:
+        errors.append(FieldError("channel", "Choose one of the listed channels."))
+    clean["channel"] = channel
+    for name in RULE_PATTERNS:
+        pattern = str(data.get(name) or "").strip()
+        if len(pattern) > 200:
+            errors.append(FieldError(name, "At most 200 characters."))
+        else:
+            try:
+                re.compile(pattern, re.IGNORECASE)
+            except re.error as problem:
+                errors.append(FieldError(name, f"Not a regular expression: {problem}."))
+        clean[name] = pattern
+    click_id = str(data.get("click_id") or "")
+    if click_id and click_id not in CLICK_IDS:
+        errors.append(FieldError("click_id", f"One of: {', '.join(CLICK_IDS)}."))
+    clean["click_id"] = click_id
+    position = data.get("position", 0)
+    if isinstance(position, str) and _is_small_number(position.strip()):
+        position = int(position)
+    if (
+        not isinstance(position, int)
+        or isinstance(position, bool)
+        or not 0 <= position <= MAX_RULE_POSITION
+    ):
+        errors.append(FieldError("position", f"A whole number, 0 to {MAX_RULE_POSITION}."))
+    clean["position"] = position
+    if not errors and not any(clean[name] for name in (*RULE_PATTERNS, "click_id")):
+        errors.append(
+            FieldError(
+                "__all__", "Give at least one condition: a source, medium, referrer or click id."
+            )
+        )
+    if errors:
+        raise ValidationFailed(errors)
+    return clean
+
+
+def _is_small_number(text: str) -> bool:
+    return text.isascii() and text.isdigit() and len(text) <= 9
+
+
+@transaction.atomic
+def channel_rule_create(
+    *, workspace: Workspace, data: Mapping[str, Any], actor: Actor
+) -> ChannelRule:
+    """Add a workspace channel rule. It is checked before the built-in table, lowest
+    position first, for visits that start from now on (recorded visits keep their channel).
+    """
+    clean = _channel_rule_clean(data)
+    rule = ChannelRule.objects.create(workspace=workspace, **clean)
+    audit_record(
+        workspace=workspace, actor=actor, action="channel_rule.created", obj=rule, changes=clean
+    )
+    return rule
+
+
+@transaction.atomic
+def channel_rule_update(
+    *, workspace: Workspace, rule_id: int, data: Mapping[str, Any], actor: Actor
+) -> ChannelRule:
+    """Change a rule of this workspace (another workspace's id is NotFound); the audit
+    entry names each changed setting as [old, new]."""
+    rule = selectors.channel_rule_get(workspace, rule_id)
+    clean = _channel_rule_clean({**{name: getattr(rule, name) for name in RULE_FIELDS}, **data})
+    diff = {
+        name: [getattr(rule, name), value]
+        for name, value in clean.items()
+        if getattr(rule, name) != value
+    }
+    if diff:
+        for name, (_, value) in diff.items():
+            setattr(rule, name, value)
+        rule.save(update_fields=list(diff))
+        audit_record(
+            workspace=workspace, actor=actor, action="channel_rule.updated", obj=rule, changes=diff
+        )
+    return rule
+
+
+@transaction.atomic
+def channel_rule_delete(*, workspace: Workspace, rule_id: int, actor: Actor) -> None:
+    """Delete a rule of this workspace; visits it classified keep their channel."""
+    rule = selectors.channel_rule_get(workspace, rule_id)
+    audit_record(
+        workspace=workspace,
+        actor=actor,
+        action="channel_rule.deleted",
+        obj=rule,
+        changes={name: getattr(rule, name) for name in RULE_FIELDS},
+    )
+    rule.delete()

@@ -12,6 +12,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from leadflow.core.cache import cached
 from leadflow.core.errors import DomainError, FieldError, ValidationFailed
 from leadflow.core.models import Workspace
 from leadflow.core.origins import origin_allowed
@@ -24,7 +25,7 @@ def _cors(response: HttpResponse, request: HttpRequest) -> HttpResponse:
     origin = request.headers.get("Origin")
     if origin:
         response["Access-Control-Allow-Origin"] = origin
-        response["Access-Control-Allow-Methods"] = "POST, OPTIONS"
+        response["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
         response["Access-Control-Allow-Headers"] = "Content-Type"
         response["Access-Control-Expose-Headers"] = "Retry-After"
         response["Access-Control-Max-Age"] = "600"
@@ -35,7 +36,38 @@ def _cors(response: HttpResponse, request: HttpRequest) -> HttpResponse:
 def _workspace(key: object) -> Workspace | None:
     if not isinstance(key, str) or not key.startswith("pk_") or len(key) > 40:
         return None
-    return Workspace.objects.filter(public_key=key).first()
+    return cached(
+        "workspace-public-key", key, lambda: Workspace.objects.filter(public_key=key).first()
+    )
+
+
+@require_http_methods(["GET", "OPTIONS"])
+def tracker_config(request: HttpRequest) -> HttpResponse:
+    """GET /e/config?key=pk_...: what lf.js must know before it stores or sends anything
+    (the workspace's privacy settings). Public, read-only, cached by the browser for five
+    minutes; 404 for an unknown key, 403 for a site that is not allowed."""
+    if request.method == "OPTIONS":
+        return _cors(HttpResponse(status=204), request)
+    workspace = _workspace(request.GET.get("key"))
+    if workspace is None:
+        return _cors(
+            problem_response(404, "No workspace has this public key.", code="unknown_key"), request
+        )
+    if not origin_allowed(workspace.allowed_origins, request.headers.get("Origin", "")):
+        return _cors(
+            problem_response(
+                403, "This site may not send data to this workspace.", code="origin_not_allowed"
+            ),
+            request,
+        )
+    response = JsonResponse(
+        {
+            "respect_privacy_signals": workspace.respect_privacy_signals,
+            "tracking_requires_consent": workspace.tracking_requires_consent,
+        }
+    )
+    response["Cache-Control"] = "public, max-age=300"
+    return _cors(response, request)
 
 
 @csrf_exempt
