@@ -116,8 +116,9 @@ def test_list_shows_counts_per_form_with_a_fixed_query_count(
                 "fields": [{"name": "email", "type": "email", "maps_to": "email"}],
             },
         )
-    # session, user, membership, the forms, their counts (one grouped query), the switcher.
-    with django_assert_max_num_queries(6):
+    # session, user, membership, the forms, their counts (one grouped query), their views
+    # (one grouped query over tracked events), the switcher.
+    with django_assert_max_num_queries(7):
         response = owner_client.get(forms_url(workspace))
     rows = response.context["rows"]
     assert len(rows) == 7

@@ -6,20 +6,30 @@ Reports are set-based SQL (grouped counts), never a loop over rows.
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Count, Max, Min, Q, QuerySet
+from django.db.models import Count, Max, Min, OuterRef, Q, QuerySet, Subquery
 
 from leadflow.contacts.models import Contact
+from leadflow.core.errors import NotFound
 from leadflow.core.models import Workspace
-from leadflow.tracking.models import Event, EventType, Visitor, VisitSession
+from leadflow.tracking.models import ChannelRule, Event, EventType, Visitor, VisitSession
 
 
-def contact_visits(workspace: Workspace, contact_id: int, *, limit: int = 50) -> list[VisitSession]:
-    """The contact's visits, newest first, including those from before it identified."""
-    return list(
-        VisitSession.objects.filter(workspace=workspace, contact_id=contact_id).order_by(
-            "-started_at", "-id"
-        )[:limit]
-    )
+def contact_visits(
+    workspace: Workspace,
+    contact_id: int,
+    *,
+    limit: int = 50,
+    started_before: dt.datetime | None = None,
+    started_since: dt.datetime | None = None,
+) -> list[VisitSession]:
+    """The contact's visits, newest first, including those from before it identified;
+    optionally only those started in [started_since, started_before)."""
+    queryset = VisitSession.objects.filter(workspace=workspace, contact_id=contact_id)
+    if started_before is not None:
+        queryset = queryset.filter(started_at__lt=started_before)
+    if started_since is not None:
+        queryset = queryset.filter(started_at__gte=started_since)
+    return list(queryset.order_by("-started_at", "-id")[:limit])
 
 
 def contact_events(
@@ -148,3 +158,66 @@ def visitor_summary(workspace: Workspace, visitor_id: int) -> dict:
         pageviews=Count("id", filter=Q(pageviews__gt=0)),
     )
     return stats
+
+
+# --- the app's visitor pages and report totals ------------------------------------------------
+
+
+def visitor_get(workspace: Workspace, visitor_id: int) -> Visitor:
+    """One visitor of this workspace with its contact; another workspace's id is NotFound."""
+    visitor = (
+        Visitor.objects.filter(workspace=workspace, pk=visitor_id).select_related("contact").first()
+    )
+    if visitor is None:
+        raise NotFound("No such visitor.")
+    return visitor
+
+
+def visitor_sessions(
+    workspace: Workspace, visitor_id: int, *, limit: int = 50
+) -> list[VisitSession]:
+    """The visitor's visits, newest first."""
+    return list(
+        VisitSession.objects.filter(workspace=workspace, visitor_id=visitor_id).order_by(
+            "-started_at", "-id"
+        )[:limit]
+    )
+
+
+def first_sessions(workspace: Workspace, visitor_ids: list[int]) -> dict[int, VisitSession]:
+    """Each visitor's first visit (where it first came from), in one query."""
+    first = (
+        VisitSession.objects.filter(workspace=workspace, visitor_id=OuterRef("pk"))
+        .order_by("started_at", "id")
+        .values("pk")[:1]
+    )
+    first_ids = (
+        Visitor.objects.filter(workspace=workspace, pk__in=visitor_ids)
+        .annotate(first_id=Subquery(first))
+        .values("first_id")
+    )
+    sessions = VisitSession.objects.filter(workspace=workspace, pk__in=first_ids)
+    return {session.visitor_id: session for session in sessions}
+
+
+def visitors_count(workspace: Workspace, *, start: dt.datetime, end: dt.datetime) -> int:
+    """Distinct visitors with a visit starting in [start, end): the report's total (a
+    visitor who came through two channels counts once here, once in each channel row)."""
+    return (
+        VisitSession.objects.filter(workspace=workspace, started_at__gte=start, started_at__lt=end)
+        .values("visitor_id")
+        .distinct()
+        .count()
+    )
+
+
+def channel_rule_list(workspace: Workspace) -> QuerySet[ChannelRule]:
+    """The workspace's own channel rules in the order they are checked."""
+    return ChannelRule.objects.filter(workspace=workspace).order_by("position", "id")
+
+
+def channel_rule_get(workspace: Workspace, rule_id: int) -> ChannelRule:
+    rule = ChannelRule.objects.filter(workspace=workspace, pk=rule_id).first()
+    if rule is None:
+        raise NotFound("No such channel rule.")
+    return rule

@@ -37,6 +37,8 @@ SECTIONS = (
     ("contact", "contacts"),
     ("company", "companies"),
     ("duplicate", "duplicates"),
+    ("visitor", "visitors"),
+    ("report", "reports"),
     ("settings", "settings"),
     ("audit", "audit"),
 )

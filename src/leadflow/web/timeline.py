@@ -2,7 +2,8 @@
 
 Activity ``data`` is JSON written by many services; this module turns the shapes they
 write (``changes`` as {field: [old, new]}, notes, merges, tags, owners, stages) into
-plain text pieces. Every piece is plain text, escaped by the template like any other.
+plain text pieces, and places the contact's tracked visits among them by time. Every
+piece is plain text, escaped by the template like any other.
 """
 
 from collections.abc import Iterable, Mapping
@@ -10,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from leadflow.contacts.models import Activity, CustomField
+from leadflow.tracking.models import Channel, VisitSession
 from leadflow.web.forms import CHOICE_LABELS, FIELD_LABELS
 
 EMPTY = "—"
@@ -208,3 +210,103 @@ def answer_text(value: Any) -> str:
     if isinstance(value, dict):
         return ", ".join(f"{key}: {item}" for key, item in value.items())
     return str(value)
+
+
+# --- visits ------------------------------------------------------------------------------------
+
+PAGES_SHOWN = 20
+NO_SOURCE = {"", "(direct)", "(none)"}
+
+
+@dataclass
+class VisitEntry:
+    """A tracked visit placed among the activities by the time it started. Its URLs,
+    referrer and tags came from a browser: plain text, escaped by the template."""
+
+    session: VisitSession
+    label: str
+    before_identification: bool
+    pages: list[str] = field(default_factory=list)
+    more_pages: int = 0
+    details: list[str] = field(default_factory=list)
+    kind = "visit"
+    actor = ""
+    body = ""
+    changes: tuple = ()
+
+    @property
+    def occurred_at(self):
+        return self.session.started_at
+
+
+def visit_label(session: VisitSession) -> str:
+    """ "Visited 3 pages from google / cpc (Paid search)"; a direct visit names no source."""
+    count = session.pageviews
+    pages = f"{count} page{'' if count == 1 else 's'}" if count else "the site"
+    channel = Channel(session.channel).label if session.channel in Channel.values else "Other"
+    parts = [part for part in (session.source, session.medium) if part not in NO_SOURCE]
+    origin = f" from {' / '.join(parts)}" if parts else ""
+    return f"Visited {pages}{origin} ({channel})"
+
+
+def visit_entries(
+    sessions: Iterable[VisitSession],
+    pages: Mapping[int, list[Any]],
+    *,
+    identified_at,
+) -> list[VisitEntry]:
+    """Timeline entries for visits; a visit that started before ``identified_at`` (when
+    the contact was created) is marked as from before identification."""
+    entries = []
+    for session in sessions:
+        urls = [event.url for event in pages.get(session.pk, []) if event.url]
+        entry = VisitEntry(
+            session=session,
+            label=visit_label(session),
+            before_identification=session.started_at < identified_at,
+            pages=urls[:PAGES_SHOWN],
+            more_pages=max(len(urls) - PAGES_SHOWN, 0),
+        )
+        if session.campaign:
+            entry.details.append(f"Campaign: {session.campaign}")
+        if session.landing_page and not urls:
+            entry.details.append(f"Landing page: {session.landing_page}")
+        if session.referrer:
+            entry.details.append(f"Referrer: {session.referrer}")
+        entries.append(entry)
+    return entries
+
+
+def interleave(*entry_lists: Iterable[Any]) -> list[Any]:
+    """Entries of every kind, newest first (activities before visits at the same moment)."""
+    merged = [entry for entries in entry_lists for entry in entries]
+    return sorted(merged, key=lambda entry: entry.occurred_at, reverse=True)
+
+
+@dataclass(frozen=True)
+class Touch:
+    name: str
+    label: str
+    source: str
+    medium: str
+    campaign: str
+    channel: str
+
+    @property
+    def channel_label(self) -> str:
+        return Channel(self.channel).label if self.channel in Channel.values else self.channel
+
+
+def touches(contact: Any) -> list[Touch]:
+    """The contact's first and last touch: where it first came from and most recently."""
+    return [
+        Touch(
+            name=name,
+            label=label,
+            source=getattr(contact, f"{name}_touch_source"),
+            medium=getattr(contact, f"{name}_touch_medium"),
+            campaign=getattr(contact, f"{name}_touch_campaign"),
+            channel=getattr(contact, f"{name}_touch_channel"),
+        )
+        for name, label in (("first", "First touch"), ("last", "Last touch"))
+    ]

@@ -4,7 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path, reverse_lazy
 from django.views.generic import RedirectView
 
-from leadflow.web.views import auth, companies, contacts, duplicates, forms, settings
+from leadflow.web.views import auth, companies, contacts, duplicates, forms, settings, tracking
 
 account_patterns = [
     path(
@@ -128,7 +128,28 @@ settings_patterns = [
         settings.settings_field_delete,
         name="settings_field_delete",
     ),
+    path("tracking/", settings.settings_tracking, name="settings_tracking"),
+    path(
+        "tracking/rules/",
+        settings.settings_channel_rule_create,
+        name="settings_channel_rule_create",
+    ),
+    path(
+        "tracking/rules/<int:rule_id>/",
+        settings.settings_channel_rule_edit,
+        name="settings_channel_rule_edit",
+    ),
+    path(
+        "tracking/rules/<int:rule_id>/delete/",
+        settings.settings_channel_rule_delete,
+        name="settings_channel_rule_delete",
+    ),
     path("audit/", settings.audit_log, name="audit_log"),
+]
+
+visitor_patterns = [
+    path("", tracking.visitor_list, name="visitor_list"),
+    path("<int:visitor_id>/", tracking.visitor_detail, name="visitor_detail"),
 ]
 
 workspace_patterns = [
@@ -146,6 +167,8 @@ workspace_patterns = [
         duplicates.duplicate_dismiss,
         name="duplicate_dismiss",
     ),
+    path("visitors/", include(visitor_patterns)),
+    path("reports/sources/", tracking.report_sources, name="report_sources"),
     path("settings/", include(settings_patterns)),
 ]
 

@@ -2,6 +2,7 @@
 
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
@@ -42,3 +43,19 @@ def query_with(params: dict[str, str], **changes: str | None) -> str:
     """A query string from ``params`` with some keys replaced (None drops a key)."""
     merged = {**params, **changes}
     return urlencode({key: value for key, value in merged.items() if value not in (None, "")})
+
+
+def widget_script_url(request: HttpRequest, file_name: str) -> str:
+    """The absolute URL of a widget script (form.js, lf.js) for snippets pasted on sites.
+
+    Not static(): a hashed file name would change with every release, and these snippets
+    live on other people's sites for years.
+    """
+    base = request.build_absolute_uri("/").rstrip("/")
+    return f"{base}{settings.STATIC_URL}leadflow/{file_name}"
+
+
+def as_text(markup: str) -> str:
+    """Rendered markup as plain text, no longer marked safe (``str()`` keeps the mark), so
+    the page escapes it where it shows it: a snippet to copy, a preview in ``srcdoc``."""
+    return str.__str__(markup)

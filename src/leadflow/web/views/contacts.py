@@ -7,12 +7,14 @@ workspace's id answers 404. Writes go through ``contacts.services`` only.
 """
 
 import contextlib
+import datetime as dt
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied as HttpForbidden
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from leadflow.contacts import selectors, services
@@ -24,6 +26,7 @@ from leadflow.contacts.models import (
 )
 from leadflow.core import selectors as core_selectors
 from leadflow.core.errors import FieldError, NotFound, ValidationFailed
+from leadflow.tracking import selectors as tracking_selectors
 from leadflow.web.access import safe_next, workspace_view
 from leadflow.web.forms import (
     DEFAULT_SORT,
@@ -41,7 +44,14 @@ from leadflow.web.forms import (
     selector_filters,
     tag_names_from_text,
 )
-from leadflow.web.timeline import Names, referenced_company_ids, timeline_entries
+from leadflow.web.timeline import (
+    Names,
+    interleave,
+    referenced_company_ids,
+    timeline_entries,
+    touches,
+    visit_entries,
+)
 from leadflow.web.views.common import PAGE_SIZE, query_with, render_page
 
 SORT_CHOICES = (
@@ -281,6 +291,30 @@ def contact_create(request: HttpRequest) -> HttpResponse:
 # --- contact page ----------------------------------------------------------------------------
 
 
+def _until(request: HttpRequest) -> dt.datetime | None:
+    """Where the previous timeline page stopped (its oldest activity), for older pages."""
+    try:
+        moment = dt.datetime.fromisoformat(request.GET.get("until", ""))
+    except ValueError:
+        return None
+    return moment if timezone.is_aware(moment) else None
+
+
+def _visits(request: HttpRequest, contact: Contact, *, since, until) -> list:
+    """The contact's visits that belong on this timeline page: those started after its
+    oldest activity (all of them on the last page) and before the previous page's."""
+    workspace = request.workspace
+    sessions = tracking_selectors.contact_visits(
+        workspace, contact.pk, limit=TIMELINE_PAGE, started_before=until, started_since=since
+    )
+    pages = (
+        tracking_selectors.session_pages(workspace, [session.pk for session in sessions])
+        if sessions
+        else {}
+    )
+    return visit_entries(sessions, pages, identified_at=contact.created_at)
+
+
 def _timeline(request: HttpRequest, contact: Contact, members: list, definitions: list, before):
     activities = selectors.contact_timeline(
         request.workspace, request.actor, contact.pk, limit=TIMELINE_PAGE + 1, before_id=before
@@ -288,7 +322,9 @@ def _timeline(request: HttpRequest, contact: Contact, members: list, definitions
     older = None
     if len(activities) > TIMELINE_PAGE:
         activities = activities[:TIMELINE_PAGE]
-        older = activities[-1].pk
+        older = activities[-1]
+    until = _until(request) if before else None
+    visits = _visits(request, contact, since=older.occurred_at if older else None, until=until)
     company_ids = referenced_company_ids(activities)
     companies = (
         dict(
@@ -304,7 +340,7 @@ def _timeline(request: HttpRequest, contact: Contact, members: list, definitions
         companies=companies,
         custom_fields=definitions,
     )
-    return timeline_entries(activities, names), older
+    return interleave(timeline_entries(activities, names), visits), older
 
 
 def _contact_context(
@@ -351,7 +387,9 @@ def _contact_context(
         "custom_display": custom_inputs(definitions, contact.custom_fields),
         "members": members,
         "entries": entries,
-        "older_before": older,
+        "touches": touches(contact),
+        "older_before": older.pk if older else None,
+        "older_until": older.occurred_at.isoformat() if older else "",
         "timeline_before": before_id,
         **_choice_context(),
     }

@@ -11,17 +11,18 @@ The builder keeps the field list as JSON in one input (``fields``), kept current
 row i that holds that setting.
 """
 
+import datetime as dt
 import json
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
-from django.conf import settings as django_settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied as HttpForbidden
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.loader import render_to_string
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.text import slugify
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
@@ -40,10 +41,17 @@ from leadflow.contacts.models import LifecycleStage
 from leadflow.core import selectors as core_selectors
 from leadflow.core.errors import FieldError, ValidationFailed
 from leadflow.core.exports import csv_response
+from leadflow.tracking import selectors as tracking_selectors
 from leadflow.web.access import workspace_view
 from leadflow.web.forms import FIELD_LABELS, tag_names_from_text
 from leadflow.web.timeline import answer_text
-from leadflow.web.views.common import PAGE_SIZE, query_with, render_page
+from leadflow.web.views.common import (
+    PAGE_SIZE,
+    as_text,
+    query_with,
+    render_page,
+    widget_script_url,
+)
 
 SECTION = {"section": "forms"}
 
@@ -131,11 +139,32 @@ def starter_fields(workspace_name: str) -> list[dict[str, Any]]:
 @workspace_view("read")
 @require_safe
 def form_list(request: HttpRequest) -> HttpResponse:
-    """Every form of the workspace with its counts (one grouped query for all of them)."""
+    """Every form of the workspace with its counts (one grouped query for all of them)
+    and, once the tracker has seen it shown, its views and conversion rate over 7 days
+    (accepted submissions / views; one more grouped query)."""
     forms = list(selectors.form_list(request.workspace))
     stats = selectors.form_stats(request.workspace, [form.pk for form in forms])
-    rows = [{"form": form, "stats": stats[form.pk]} for form in forms]
+    since = timezone.now() - dt.timedelta(days=7)
+    views = (
+        tracking_selectors.form_views(request.workspace, [form.key for form in forms], since=since)
+        if forms
+        else {}
+    )
+    rows = [
+        {
+            "form": form,
+            "stats": stats[form.pk],
+            "views": views.get(form.key, 0),
+            "conversion": conversion_rate(stats[form.pk].last_7_days, views.get(form.key, 0)),
+        }
+        for form in forms
+    ]
     return render_page(request, "web/forms/list.html", {**SECTION, "rows": rows})
+
+
+def conversion_rate(submissions: int, views: int) -> float | None:
+    """Submissions per view as a percentage; None before any view is recorded."""
+    return round(100 * submissions / views, 1) if views else None
 
 
 @workspace_view("write")
@@ -442,9 +471,7 @@ def _embed_snippets(request: HttpRequest, form: Form) -> dict[str, str]:
     Plain text, not safe strings: the page shows them as text, escaped again.
     """
     base = request.build_absolute_uri("/").rstrip("/")
-    # Not static(): a hashed file name would change with every release, and these
-    # snippets live on other people's sites for years.
-    script_url = f"{base}{django_settings.STATIC_URL}leadflow/form.js"
+    script_url = widget_script_url(request, "form.js")
     form_url = f"{base}/f/{form.key}"
     script = format_html('<script src="{}" data-form="{}" async></script>', script_url, form.key)
     iframe = format_html(
@@ -464,12 +491,6 @@ def _embed_snippets(request: HttpRequest, form: Form) -> dict[str, str]:
         "iframe": as_text(iframe),
         "html": as_text(html.strip()),
     }
-
-
-def as_text(markup: str) -> str:
-    """Rendered markup as plain text, no longer marked safe (``str()`` keeps the mark), so
-    the page escapes it where it shows it: a snippet to copy, a preview in ``srcdoc``."""
-    return str.__str__(markup)
 
 
 def _builder_page(

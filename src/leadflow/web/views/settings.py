@@ -1,4 +1,5 @@
-"""Workspace settings: general settings, members and roles, API keys, custom fields, audit.
+"""Workspace settings: general settings, members and roles, API keys, custom fields, tracking
+and sites (with channel rules), audit.
 
 Only roles with ``manage_settings`` reach settings, API keys and custom fields; members
 need ``manage_members``; the audit log needs ``view_audit``. Making someone an owner, or
@@ -12,6 +13,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied as HttpForbidden
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.utils.html import format_html
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from leadflow.contacts import selectors, services
@@ -20,10 +22,20 @@ from leadflow.core import selectors as core_selectors
 from leadflow.core import services as core_services
 from leadflow.core.errors import Conflict, FieldError, NotFound, ValidationFailed
 from leadflow.core.models import ApiScope, Role
+from leadflow.tracking import selectors as tracking_selectors
+from leadflow.tracking import services as tracking_services
+from leadflow.tracking.models import Channel
+from leadflow.tracking.services import CLICK_IDS
 from leadflow.web.access import workspace_view
 from leadflow.web.forms import error_map, non_field_errors
 from leadflow.web.views.auth import invitation_send
-from leadflow.web.views.common import PAGE_SIZE, query_with, render_page
+from leadflow.web.views.common import (
+    PAGE_SIZE,
+    as_text,
+    query_with,
+    render_page,
+    widget_script_url,
+)
 
 # --- workspace -------------------------------------------------------------------------------
 
@@ -384,6 +396,169 @@ def settings_field_delete(request: HttpRequest, field_id: int) -> HttpResponse:
     )
     messages.success(request, f"Deleted the field “{definition.label}”.")
     return redirect("settings_fields", request.workspace.slug)
+
+
+# --- tracking and sites ------------------------------------------------------------------------
+
+TRACKING_NAMES = (
+    "allowed_origins",
+    "respect_privacy_signals",
+    "tracking_requires_consent",
+    "event_retention_days",
+)
+RULE_NAMES = ("channel", "utm_source", "utm_medium", "referrer_domain", "click_id", "position")
+
+
+def _whole_number(text: str) -> int | str:
+    """A typed whole number as int; anything else stays text for the service to refuse."""
+    text = text.strip()
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 9 else text
+
+
+def _tracking_values(workspace) -> dict:
+    return {
+        "allowed_origins": "\n".join(workspace.allowed_origins),
+        "respect_privacy_signals": workspace.respect_privacy_signals,
+        "tracking_requires_consent": workspace.tracking_requires_consent,
+        "event_retention_days": workspace.event_retention_days,
+    }
+
+
+def _tracking_changes(post) -> dict:
+    """The settings form as ``workspace_update`` changes: one allowed site per line."""
+    return {
+        "allowed_origins": [
+            line.strip() for line in post.get("allowed_origins", "").splitlines() if line.strip()
+        ],
+        "respect_privacy_signals": post.get("respect_privacy_signals") == "on",
+        "tracking_requires_consent": post.get("tracking_requires_consent") == "on",
+        "event_retention_days": _whole_number(post.get("event_retention_days", "")),
+    }
+
+
+def _rule_data(post) -> dict:
+    return {name: post.get(name, "") for name in RULE_NAMES} | {
+        "position": _whole_number(post.get("position", "0") or "0")
+    }
+
+
+def _tracking_page(
+    request: HttpRequest,
+    *,
+    values: dict | None = None,
+    errors: dict | None = None,
+    rule_values: dict | None = None,
+    rule_errors: dict | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    workspace = request.workspace
+    rules = list(tracking_selectors.channel_rule_list(workspace))
+    next_position = (rules[-1].position + 10) if rules else 10
+    errors, rule_errors = errors or {}, rule_errors or {}
+    context = {
+        "settings_section": "tracking",
+        "snippet": tracker_snippet(request),
+        "values": values or _tracking_values(workspace),
+        "errors": errors,
+        "other_errors": non_field_errors(errors, TRACKING_NAMES),
+        "rules": rules,
+        "rule_values": rule_values or {"channel": Channel.PAID_SOCIAL, "position": next_position},
+        "rule_errors": rule_errors,
+        "rule_other_errors": non_field_errors(rule_errors, RULE_NAMES),
+        **_rule_choices(),
+    }
+    return render_page(request, "web/settings/tracking.html", context, status=status)
+
+
+def _rule_choices() -> dict:
+    return {
+        "channel_choices": Channel.choices,
+        "click_id_choices": [(name, name) for name in CLICK_IDS],
+    }
+
+
+def tracker_snippet(request: HttpRequest) -> str:
+    """The line that puts the tracker on a site, with this server's address and the
+    workspace's public key (plain text: the page escapes it)."""
+    return as_text(
+        format_html(
+            '<script src="{}" data-key="{}" async></script>',
+            widget_script_url(request, "lf.js"),
+            request.workspace.public_key,
+        )
+    )
+
+
+@workspace_view("manage_settings")
+@require_http_methods(["GET", "POST"])
+def settings_tracking(request: HttpRequest) -> HttpResponse:
+    """The tracker: public key and snippet, the sites allowed to send data and embed forms
+    (empty: any site, with a warning), privacy signals, consent, event retention, and the
+    workspace's channel rules."""
+    if request.method == "GET":
+        return _tracking_page(request)
+    changes = _tracking_changes(request.POST)
+    try:
+        core_services.workspace_update(workspace=request.workspace, actor=request.actor, **changes)
+    except ValidationFailed as failure:
+        values = {**changes, "allowed_origins": request.POST.get("allowed_origins", "")}
+        return _tracking_page(request, values=values, errors=error_map(failure), status=422)
+    messages.success(request, "Tracking settings saved.")
+    return redirect("settings_tracking", request.workspace.slug)
+
+
+@workspace_view("manage_settings")
+@require_POST
+def settings_channel_rule_create(request: HttpRequest) -> HttpResponse:
+    """Add a channel rule; a bad pattern shows beside its input."""
+    data = _rule_data(request.POST)
+    try:
+        rule = tracking_services.channel_rule_create(
+            workspace=request.workspace, data=data, actor=request.actor
+        )
+    except ValidationFailed as failure:
+        return _tracking_page(request, rule_values=data, rule_errors=error_map(failure), status=422)
+    messages.success(request, f"Added a rule for {rule.get_channel_display()}.")
+    return redirect("settings_tracking", request.workspace.slug)
+
+
+@workspace_view("manage_settings")
+@require_http_methods(["GET", "POST"])
+def settings_channel_rule_edit(request: HttpRequest, rule_id: int) -> HttpResponse:
+    """Change a channel rule of this workspace."""
+    rule = tracking_selectors.channel_rule_get(request.workspace, rule_id)
+    values, errors, status = {name: getattr(rule, name) for name in RULE_NAMES}, {}, 200
+    if request.method == "POST":
+        values = _rule_data(request.POST)
+        try:
+            tracking_services.channel_rule_update(
+                workspace=request.workspace, rule_id=rule.pk, data=values, actor=request.actor
+            )
+        except ValidationFailed as failure:
+            errors, status = error_map(failure), 422
+        else:
+            messages.success(request, "Saved the channel rule.")
+            return redirect("settings_tracking", request.workspace.slug)
+    context = {
+        "settings_section": "tracking",
+        "rule": rule,
+        "rule_values": values,
+        "rule_errors": errors,
+        "rule_other_errors": non_field_errors(errors, RULE_NAMES),
+        **_rule_choices(),
+    }
+    return render_page(request, "web/settings/channel_rule_edit.html", context, status=status)
+
+
+@workspace_view("manage_settings")
+@require_POST
+def settings_channel_rule_delete(request: HttpRequest, rule_id: int) -> HttpResponse:
+    """Delete a channel rule; visits it classified keep their channel."""
+    tracking_services.channel_rule_delete(
+        workspace=request.workspace, rule_id=rule_id, actor=request.actor
+    )
+    messages.success(request, "Deleted the channel rule.")
+    return redirect("settings_tracking", request.workspace.slug)
 
 
 # --- audit -----------------------------------------------------------------------------------
