@@ -264,3 +264,21 @@ def test_three_thousand_contacts_build_in_well_under_thirty_seconds(db):
     assert timezone.now() - Contact.objects.filter(workspace=workspace).earliest(
         "created_at"
     ).created_at > dt.timedelta(days=240)
+
+
+def test_demo_has_website_visits_for_the_reports(db):
+    from leadflow.demo import demo_build
+    from leadflow.tracking.models import Event, Visitor, VisitSession
+
+    workspace = demo_build(contacts=120, seed=7)
+    assert Visitor.objects.filter(workspace=workspace, contact__isnull=True).exists()
+    identified = VisitSession.objects.filter(workspace=workspace, contact__isnull=False)
+    assert identified.exists()
+    assert (
+        Event.objects.filter(workspace=workspace, contact_id__isnull=False).count()
+        >= identified.count()
+    )
+    channels = set(
+        VisitSession.objects.filter(workspace=workspace).values_list("channel", flat=True)
+    )
+    assert len(channels) >= 3

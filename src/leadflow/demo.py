@@ -977,6 +977,126 @@ class _DemoBuilder:
                 SavedView(workspace=workspace, user=owner, name="Unassigned", query="owner=none"),
             ]
         )
+        self.write_tracking(workspace, people)
+
+    def write_tracking(self, workspace: Workspace, people: list[_Person]) -> None:
+        """Website visits: most contacts visited before they became leads (from the channel
+        of their first touch), and anonymous visitors browsed in the last two months."""
+        import uuid
+
+        from leadflow.tracking.channels import classify
+        from leadflow.tracking.models import Event, Visitor, VisitSession
+
+        site = "https://www.northwind-demo.com"
+        pages = [
+            "/",
+            "/pricing",
+            "/features",
+            "/customers",
+            "/blog/lead-scoring",
+            "/blog/speed-to-lead",
+            "/demo",
+            "/ebook/inbound-playbook",
+        ]
+        referrers = {
+            "google": "https://www.google.com/",
+            "linkedin": "https://www.linkedin.com/",
+            "facebook": "https://www.facebook.com/",
+            "partner": "https://partner.example.org/",
+        }
+        visitors, sessions, plans = [], [], []
+        for number, person in enumerate(people):
+            contact = person.contact
+            identified = self.random.random() < 0.6
+            if not identified and number % 2:
+                continue
+            visitor = Visitor(
+                workspace=workspace,
+                visitor_key=f"demo-{uuid.UUID(int=self.random.getrandbits(128)).hex[:20]}",
+                contact_id=contact.pk if identified else None,
+                first_seen_at=contact.created_at,
+                last_seen_at=contact.created_at,
+                identified_at=contact.created_at if identified else None,
+            )
+            visitors.append(visitor)
+            for visit_number in range(self.random.randint(1, 3)):
+                started = contact.created_at - dt.timedelta(
+                    days=self.random.randint(0, 20) * (visit_number + 1),
+                    minutes=self.random.randint(5, 600),
+                )
+                if not identified:
+                    started = self.now - dt.timedelta(
+                        days=self.random.randint(0, 60), minutes=self.random.randint(0, 1440)
+                    )
+                utm = {}
+                if (
+                    contact.first_touch_medium not in ("", "(none)", "organic", "referral")
+                    and visit_number == 0
+                ):
+                    utm = {
+                        "utm_source": contact.first_touch_source,
+                        "utm_medium": contact.first_touch_medium,
+                        "utm_campaign": contact.first_touch_campaign,
+                    }
+                referrer = (
+                    referrers.get(contact.first_touch_source, "") if visit_number == 0 else ""
+                )
+                touch = classify(utm=utm, click_ids={}, referrer=referrer, landing_page=site + "/")
+                plans.append((visitor, started, utm, referrer, touch, identified, contact))
+        Visitor.objects.bulk_create(visitors, batch_size=1000)
+        for visitor, started, utm, referrer, touch, identified, contact in plans:
+            sessions.append(
+                VisitSession(
+                    workspace=workspace,
+                    visitor_id=visitor.pk,
+                    session_key=f"s-{uuid.UUID(int=self.random.getrandbits(128)).hex[:24]}",
+                    contact_id=contact.pk if identified else None,
+                    started_at=started,
+                    last_event_at=started + dt.timedelta(minutes=4),
+                    landing_page=site + "/",
+                    referrer=referrer,
+                    utm_source=utm.get("utm_source", ""),
+                    utm_medium=utm.get("utm_medium", ""),
+                    utm_campaign=utm.get("utm_campaign", ""),
+                    channel=touch.channel,
+                    source=touch.source,
+                    medium=touch.medium,
+                    campaign=touch.campaign,
+                    pageviews=self.random.randint(1, 5),
+                )
+            )
+        VisitSession.objects.bulk_create(sessions, batch_size=1000)
+        events = []
+        for visit in sessions:
+            for page_number in range(visit.pageviews):
+                events.append(
+                    Event(
+                        workspace=workspace,
+                        event_id=uuid.UUID(int=self.random.getrandbits(128)),
+                        visitor_id=visit.visitor_id,
+                        session_id=visit.pk,
+                        contact_id=visit.contact_id,
+                        event_type="pageview",
+                        url=site + self.random.choice(pages),
+                        occurred_at=visit.started_at + dt.timedelta(seconds=45 * page_number),
+                        received_at=visit.started_at + dt.timedelta(seconds=45 * page_number),
+                    )
+                )
+        Event.objects.bulk_create(events, batch_size=2000)
+        first = {}
+        for visit in sorted(sessions, key=lambda v: v.started_at):
+            if visit.contact_id:
+                first.setdefault(visit.contact_id, visit)
+        changed = []
+        for person in people:
+            visit = first.get(person.contact.pk)
+            contact = person.contact
+            contact.first_touch_channel = visit.channel if visit else "direct"
+            contact.last_touch_channel = contact.first_touch_channel
+            changed.append(contact)
+        Contact.objects.bulk_update(
+            changed, ["first_touch_channel", "last_touch_channel"], batch_size=1000
+        )
 
 
 def ascii_text(text: str) -> str:
