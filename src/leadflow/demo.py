@@ -1005,52 +1005,64 @@ class _DemoBuilder:
             "partner": "https://partner.example.org/",
         }
         visitors, sessions, plans = [], [], []
-        for number, person in enumerate(people):
-            contact = person.contact
-            identified = self.random.random() < 0.6
-            if not identified and number % 2:
-                continue
+
+        def new_visitor(contact_id, first_seen):
+            key = uuid.UUID(int=self.random.getrandbits(128)).hex[:20]
             visitor = Visitor(
                 workspace=workspace,
-                visitor_key=f"demo-{uuid.UUID(int=self.random.getrandbits(128)).hex[:20]}",
-                contact_id=contact.pk if identified else None,
-                first_seen_at=contact.created_at,
-                last_seen_at=contact.created_at,
-                identified_at=contact.created_at if identified else None,
+                visitor_key=f"demo-{key}",
+                contact_id=contact_id,
+                first_seen_at=first_seen,
+                last_seen_at=first_seen,
+                identified_at=first_seen if contact_id else None,
             )
             visitors.append(visitor)
+            return visitor
+
+        for person in people:  # leads: visits before they filled a form
+            contact = person.contact
+            if self.random.random() >= 0.7:
+                continue
+            visitor = new_visitor(contact.pk, contact.created_at)
             for visit_number in range(self.random.randint(1, 3)):
                 started = contact.created_at - dt.timedelta(
-                    days=self.random.randint(0, 20) * (visit_number + 1),
+                    days=self.random.randint(0, 20) * visit_number,
                     minutes=self.random.randint(5, 600),
                 )
-                if not identified:
-                    started = self.now - dt.timedelta(
-                        days=self.random.randint(0, 60), minutes=self.random.randint(0, 1440)
-                    )
-                utm = {}
-                if (
-                    contact.first_touch_medium not in ("", "(none)", "organic", "referral")
-                    and visit_number == 0
-                ):
-                    utm = {
-                        "utm_source": contact.first_touch_source,
-                        "utm_medium": contact.first_touch_medium,
-                        "utm_campaign": contact.first_touch_campaign,
-                    }
-                referrer = (
-                    referrers.get(contact.first_touch_source, "") if visit_number == 0 else ""
-                )
+                utm, referrer = {}, ""
+                if visit_number == 0:
+                    referrer = referrers.get(contact.first_touch_source, "")
+                    if contact.first_touch_medium not in ("", "(none)", "organic", "referral"):
+                        utm = {
+                            "utm_source": contact.first_touch_source,
+                            "utm_medium": contact.first_touch_medium,
+                            "utm_campaign": contact.first_touch_campaign,
+                        }
                 touch = classify(utm=utm, click_ids={}, referrer=referrer, landing_page=site + "/")
-                plans.append((visitor, started, utm, referrer, touch, identified, contact))
+                plans.append((visitor, started, utm, referrer, touch, contact.pk))
+        sources = [
+            ({}, ""),
+            ({}, "https://www.google.com/"),
+            ({"utm_source": "google", "utm_medium": "cpc", "utm_campaign": "brand"}, ""),
+            ({}, "https://www.linkedin.com/"),
+            ({}, "https://blog.example.org/"),
+            ({"utm_source": "newsletter", "utm_medium": "email", "utm_campaign": "monthly"}, ""),
+        ]
+        for _ in range(2 * len(people)):  # anonymous visitors of the last three months
+            started = self.now - dt.timedelta(
+                days=self.random.randint(0, 90), minutes=self.random.randint(0, 1440)
+            )
+            utm, referrer = self.random.choice(sources)
+            touch = classify(utm=utm, click_ids={}, referrer=referrer, landing_page=site + "/")
+            plans.append((new_visitor(None, started), started, utm, referrer, touch, None))
         Visitor.objects.bulk_create(visitors, batch_size=1000)
-        for visitor, started, utm, referrer, touch, identified, contact in plans:
+        for visitor, started, utm, referrer, touch, contact_id in plans:
             sessions.append(
                 VisitSession(
                     workspace=workspace,
                     visitor_id=visitor.pk,
                     session_key=f"s-{uuid.UUID(int=self.random.getrandbits(128)).hex[:24]}",
-                    contact_id=contact.pk if identified else None,
+                    contact_id=contact_id,
                     started_at=started,
                     last_event_at=started + dt.timedelta(minutes=4),
                     landing_page=site + "/",
