@@ -262,6 +262,23 @@ def test_serve_without_demo_stops_everything_when_the_worker_dies(serve_factory)
     assert not alive(web)
 
 
+def test_a_second_signal_stops_everything_at_once(serve_factory):
+    """Ctrl-C twice (or two SIGTERMs) must not hang the supervisor."""
+    served = serve_factory(LEADFLOW_DEMO="0")
+    served.wait_for(r"Press Ctrl-C to stop")
+    children = children_of(served.process.pid)
+    family = children + [pid for child in children for pid in children_of(child)]
+    served.process.send_signal(signal.SIGTERM)
+    time.sleep(0.5)  # the supervisor is now waiting for its children to finish
+    served.process.send_signal(signal.SIGTERM)
+    # It ends (cleanly, or by the second signal once its handler is gone), never hangs.
+    assert served.process.wait(timeout=STOP_TIMEOUT) in (0, -signal.SIGTERM)
+    deadline = time.monotonic() + 5
+    while any(alive(pid) for pid in family) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [command_line(pid) for pid in family if alive(pid)]
+
+
 def test_children_die_with_a_killed_supervisor(serve_factory):
     served = serve_factory(LEADFLOW_DEMO="0")
     served.wait_for(r"Press Ctrl-C to stop")

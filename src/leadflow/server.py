@@ -184,14 +184,17 @@ class Supervisor:
         self.commands = commands
         self.processes: dict[str, subprocess.Popen] = {}
         self.stop_signal: int | None = None
+        self.force = False
 
     def handling_signals(self) -> _SignalScope:
         return _SignalScope(self._on_signal)
 
     def _on_signal(self, number: int, frame: FrameType | None) -> None:
+        # Only flags here: the main loop acts on them. (Calling Popen.wait from a signal
+        # handler that interrupted another Popen.wait deadlocks on its internal lock.)
         if self.stop_signal is not None:
             print_flush("LeadFlow: stopping now.", error=True)
-            self.stop(grace=0)
+            self.force = True
         self.stop_signal = number
 
     def start(self) -> None:
@@ -259,17 +262,19 @@ class Supervisor:
         return 0 if self.stop_signal in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP) else 1
 
     def stop(self, grace: float = GRACE_SECONDS) -> None:
-        """SIGTERM every child still running, then SIGKILL its process group after ``grace``."""
+        """SIGTERM every child still running, then SIGKILL its process group after ``grace``
+        (or at once when a second signal arrives meanwhile)."""
         for process in self.processes.values():
             if process.poll() is None:
                 _signal_group(process, signal.SIGTERM)
         deadline = time.monotonic() + grace
+        while any(process.poll() is None for process in self.processes.values()):
+            if self.force or time.monotonic() >= deadline:
+                for process in self.processes.values():
+                    if process.poll() is None:
+                        _signal_group(process, signal.SIGKILL)
+            time.sleep(0.05)
         for process in self.processes.values():
-            try:
-                process.wait(timeout=max(deadline - time.monotonic(), 0))
-            except subprocess.TimeoutExpired:
-                _signal_group(process, signal.SIGKILL)
-                process.wait()
             # Whatever the child left in its group (granian's workers) goes with it.
             _signal_group(process, signal.SIGKILL)
 
