@@ -239,14 +239,20 @@ class VisitEntry:
         return self.session.started_at
 
 
+def source_medium(source: str, medium: str) -> str:
+    """Source and medium as "google / cpc", without the placeholders of a direct visit
+    ("(direct)", "(none)")."""
+    return " / ".join(part for part in (source, medium) if part not in NO_SOURCE)
+
+
 def visit_label(session: VisitSession) -> str:
-    """ "Visited 3 pages from google / cpc (Paid search)"; a direct visit names no source."""
+    """The visit in words, such as "Visited 3 pages from google / cpc (Paid search)"; a
+    direct visit names no source."""
     count = session.pageviews
     pages = f"{count} page{'' if count == 1 else 's'}" if count else "the site"
     channel = Channel(session.channel).label if session.channel in Channel.values else "Other"
-    parts = [part for part in (session.source, session.medium) if part not in NO_SOURCE]
-    origin = f" from {' / '.join(parts)}" if parts else ""
-    return f"Visited {pages}{origin} ({channel})"
+    origin = source_medium(session.source, session.medium)
+    return f"Visited {pages}{f' from {origin}' if origin else ''} ({channel})"
 
 
 def visit_entries(
@@ -295,6 +301,10 @@ class Touch:
     @property
     def channel_label(self) -> str:
         return Channel(self.channel).label if self.channel in Channel.values else self.channel
+
+    @property
+    def origin(self) -> str:
+        return source_medium(self.source, self.medium)
 
 
 def touches(contact: Any) -> list[Touch]:

@@ -15,9 +15,10 @@ from django.utils import timezone
 from django.views.decorators.http import require_safe
 
 from leadflow.tracking import selectors
-from leadflow.tracking.models import Channel, Visitor
+from leadflow.tracking.models import Channel, Visitor, VisitSession
 from leadflow.web.access import workspace_view
 from leadflow.web.charts import daily_bars
+from leadflow.web.timeline import source_medium
 from leadflow.web.views.common import query_with, render_page
 
 PRESETS = (("7", "Last 7 days"), ("30", "Last 30 days"), ("90", "Last 90 days"))
@@ -176,6 +177,9 @@ def visitor_list(request: HttpRequest) -> HttpResponse:
         {
             "visitor": visitor,
             "first": first.get(visitor.pk),
+            "origin": source_medium(first[visitor.pk].source, first[visitor.pk].medium)
+            if visitor.pk in first
+            else "",
             "contact": _shown_contact(request, visitor),
         }
         for visitor in visitors
@@ -192,9 +196,13 @@ def visitor_list(request: HttpRequest) -> HttpResponse:
 
 @dataclass
 class VisitRow:
-    session: object
+    session: VisitSession
     channel: str
     pages: list
+
+    @property
+    def origin(self) -> str:
+        return source_medium(self.session.source, self.session.medium)
 
 
 @workspace_view("read")
