@@ -259,6 +259,20 @@ def test_visits_before_the_form_are_on_the_contact(browse, site, live_server, wo
     expect(page).to_have_url(re.compile(r"/contacts/$"))
     page.goto(f"{live_server.url}/w/{workspace.slug}/contacts/{contact.pk}/")
     expect(page.get_by_role("heading", name=re.compile("Jane"))).to_be_visible()
+    visit_entry = page.locator("#timeline .event-visit")
+    expect(visit_entry).to_have_count(1)
+    expect(visit_entry.locator(".event-label")).to_have_text(
+        "Visited 3 pages from google / cpc (Paid search)"
+    )
+    expect(visit_entry.locator(".pre-id")).to_have_text("before identification")
+    expect(
+        visit_entry.get_by_role("list", name="Pages viewed").get_by_role("listitem")
+    ).to_have_text([home + CAMPAIGN, f"{site.url}/pricing", f"{site.url}/demo.html"])
+    expect(visit_entry).to_contain_text("Campaign: spring")
+    expect(visit_entry).to_contain_text("Referrer: https://www.google.com/")
+    first_touch = page.locator("[data-touch='first']")
+    expect(first_touch).to_contain_text("Paid search")
+    expect(first_touch).to_contain_text("spring")
     page.screenshot(path="/tmp/leadflow-tracker-contact.png", full_page=True)
 
 
