@@ -42,10 +42,10 @@ class Site(CustomerSite):
             f'data-key="{workspace.public_key}" async></script>'
         )
 
-    def write(self, name: str, body: str, *, title: str = "Acme Widgets") -> str:
+    def write(self, name: str, body: str, *, title: str = "Acme Widgets", head: str = "") -> str:
         (self.root / name).write_text(
             "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-            f"<title>{title}</title>{self.tracker}</head><body>{body}</body></html>"
+            f"<title>{title}</title>{head}{self.tracker}</head><body>{body}</body></html>"
         )
         return f"{self.url}/{name}"
 
@@ -423,12 +423,23 @@ def test_identify_outbound_links_and_iframe_forms(browse, site, live_server, lea
         f'<iframe src="{live_server.url}/f/{lead_form.key}?embed=1" title="Book a demo" '
         'style="width:100%;height:300px;border:0"></iframe>'
         f"<p><a href='{partner}'>Our partner</a></p>",
+        # The stub of docs/tracking.md: calls made before lf.js has loaded are kept.
+        head="<script>window.leadflow = window.leadflow || [];"
+        "['track', 'identify', 'consent'].forEach(function (m) {"
+        "  leadflow[m] = leadflow[m] || function () {"
+        "    leadflow.push([m].concat([].slice.call(arguments))); };"
+        "});"
+        "leadflow.track('early', {plan: 'pro'}); leadflow.push(['track', 'pushed']);</script>",
     )
     page = browse()
     page.goto(home)
     visitor_key = tracking_on(page)
     view = wait_until(page, lambda: events("form_view"))[0]
     assert view.name == lead_form.key and view.properties == {"embed": "iframe"}
+    assert [(event.name, event.properties) for event in events("custom")] == [
+        ("early", {"plan": "pro"}),
+        ("pushed", {}),
+    ]
 
     page.evaluate("leadflow.identify({email: 'Jane@Initech.com', first_name: 'Jane'})")
     contact = wait_until(page, lambda: Contact.objects.filter(email="jane@initech.com").first())
