@@ -1095,16 +1095,21 @@ class _DemoBuilder:
                     )
                 )
         Event.objects.bulk_create(events, batch_size=2000)
-        first = {}
-        for visit in sorted(sessions, key=lambda v: v.started_at):
-            if visit.contact_id:
-                first.setdefault(visit.contact_id, visit)
+        # Each touch's channel follows its own source and medium (as classify reads them).
         changed = []
         for person in people:
-            visit = first.get(person.contact.pk)
             contact = person.contact
-            contact.first_touch_channel = visit.channel if visit else "direct"
-            contact.last_touch_channel = contact.first_touch_channel
+            for side in ("first", "last"):
+                source = getattr(contact, f"{side}_touch_source")
+                medium = getattr(contact, f"{side}_touch_medium")
+                utm = (
+                    {"utm_source": source, "utm_medium": medium}
+                    if medium not in ("", "(none)", "organic", "referral")
+                    else {}
+                )
+                referrer = referrers.get(source, "") if not utm else ""
+                touch = classify(utm=utm, click_ids={}, referrer=referrer, landing_page=site + "/")
+                setattr(contact, f"{side}_touch_channel", touch.channel)
             changed.append(contact)
         Contact.objects.bulk_update(
             changed, ["first_touch_channel", "last_touch_channel"], batch_size=1000
