@@ -1,15 +1,19 @@
 """REST endpoints for contacts, companies, custom fields and duplicates (/api/v1)."""
 
 import datetime as dt
+from collections import Counter
 from typing import Any, Literal
 
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema, Status
+from pydantic import ValidationError as PydanticValidationError
 
 from leadflow.contacts import selectors, services
+from leadflow.contacts.exports import export_response
 from leadflow.contacts.models import Activity, Company, Contact, CustomField
 from leadflow.core.api import StrictSchema, json_response, require_scope
-from leadflow.core.errors import FieldError, ValidationFailed
+from leadflow.core.errors import DomainError, FieldError, ValidationFailed
 from leadflow.core.idempotency import idempotent
 from leadflow.core.models import ApiScope
 
@@ -191,7 +195,9 @@ class DuplicateOut(Schema):
     created_at: dt.datetime
 
 
-class ContactFilters(Schema):
+class ContactExportFilters(Schema):
+    """The list's filters and sort, without paging: an export holds every match."""
+
     email: str | None = None
     phone: str | None = None
     stage: Stage | None = None
@@ -205,8 +211,41 @@ class ContactFilters(Schema):
     sort: Literal[
         "created_at", "-created_at", "updated_at", "-updated_at", "last_name", "-last_name"
     ] = "-created_at"
+
+
+class ContactFilters(ContactExportFilters):
     cursor: str | None = None
     limit: int = Field(50, ge=1, le=500)
+
+
+BULK_MAX = 1000
+
+
+class BulkIn(StrictSchema):
+    contacts: list[Any] = Field(
+        min_length=1,
+        max_length=BULK_MAX,
+        description="1 to 1,000 contacts, each with the fields of POST /contacts.",
+    )
+
+
+class ItemError(Schema):
+    field: str
+    message: str
+
+
+class BulkItemOut(Schema):
+    index: int
+    status: Literal["created", "updated", "error"]
+    id: int | None
+    errors: list[ItemError]
+
+
+class BulkOut(Schema):
+    results: list[BulkItemOut]
+    created: int
+    updated: int
+    failed: int
 
 
 def _body(data: StrictSchema) -> dict[str, Any]:
@@ -251,9 +290,18 @@ def contact_list(request, filters: Query[ContactFilters]):
     """Filter, sort and page through contacts. Custom field equality: ``custom.<key>=value``.
     Pages are keyset-based: pass ``next_cursor`` as ``cursor`` for the next page."""
     workspace, actor = require_scope(request, READ)
-    params = filters.dict(exclude_none=True)
+    params = _filter_params(request, filters)
     sort, cursor, limit = params.pop("sort"), params.pop("cursor", None), params.pop("limit")
-    known = set(ContactFilters.model_fields)
+    queryset = selectors.contact_list(workspace, actor, params)
+    page = selectors.cursor_paginate(queryset, sort=sort, cursor=cursor, limit=limit)
+    return {"items": page.items, "next_cursor": page.next_cursor}
+
+
+def _filter_params(request: HttpRequest, filters: Schema) -> dict[str, Any]:
+    """The query's filters for ``selectors.contact_list``: ``custom.<key>=value`` gathered
+    under ``custom``; any parameter the schema does not know is a 422."""
+    params = filters.dict(exclude_none=True)
+    known = set(type(filters).model_fields)
     custom, unknown = {}, []
     for name, value in request.GET.items():
         if name.startswith("custom."):
@@ -264,9 +312,105 @@ def contact_list(request, filters: Query[ContactFilters]):
         raise ValidationFailed(unknown)
     if custom:
         params["custom"] = custom
-    queryset = selectors.contact_list(workspace, actor, params)
-    page = selectors.cursor_paginate(queryset, sort=sort, cursor=cursor, limit=limit)
-    return {"items": page.items, "next_cursor": page.next_cursor}
+    return params
+
+
+def _bulk_item(workspace, actor, index: int, item: Any) -> dict[str, Any]:
+    """One item of a bulk upsert: checked against ContactIn, then upserted in its own
+    savepoint, so a failing item leaves nothing behind and the others go on."""
+    try:
+        if not isinstance(item, dict):
+            raise ValidationFailed([FieldError("body", "Each contact must be a JSON object.")])
+        try:
+            data = ContactIn.model_validate(item).dict(exclude_unset=True)
+        except PydanticValidationError as error:
+            raise ValidationFailed(
+                [
+                    FieldError(
+                        ".".join(map(str, problem["loc"])) or "body",
+                        "Unknown field."
+                        if problem["type"] == "extra_forbidden"
+                        else problem["msg"],
+                    )
+                    for problem in error.errors()
+                ]
+            ) from None
+        result = services.contact_upsert(workspace=workspace, data=data, actor=actor)
+    except DomainError as error:
+        errors = getattr(error, "errors", None) or [FieldError("body", error.detail)]
+        return {"index": index, "status": "error", "id": None, "errors": _as_dicts(errors)}
+    status = "created" if result.created else "updated"
+    return {"index": index, "status": status, "id": result.contact.pk, "errors": []}
+
+
+def _as_dicts(errors: list[FieldError]) -> list[dict[str, str]]:
+    return [error.as_dict() for error in errors]
+
+
+@router.post(
+    "/contacts/bulk",
+    response=BulkOut,
+    tags=["contacts"],
+    summary="Create or update up to 1,000 contacts, with a result per contact",
+)
+def contact_bulk_upsert(request, payload: BulkIn):
+    """Each contact is upserted as by POST /contacts, in order and on its own: a contact
+    that fails (bad or unknown fields included) is reported in its result and leaves
+    nothing behind, the others are stored. A later contact with the same email as an
+    earlier one updates it. Answers 200 whatever the items' outcome; honours
+    ``Idempotency-Key``."""
+    workspace, actor = require_scope(request, WRITE)
+
+    def produce() -> HttpResponse:
+        with transaction.atomic():
+            results = [
+                _bulk_item(workspace, actor, index, item)
+                for index, item in enumerate(payload.contacts)
+            ]
+        counts = Counter(result["status"] for result in results)
+        body = {
+            "results": results,
+            "created": counts["created"],
+            "updated": counts["updated"],
+            "failed": counts["error"],
+        }
+        return _json(request, body, 200)
+
+    return idempotent(request, workspace, produce)
+
+
+def _export(request, filters: ContactExportFilters, fmt: str) -> HttpResponse:
+    workspace, actor = require_scope(request, READ)
+    params = _filter_params(request, filters)
+    sort = params.pop("sort")
+    rows = selectors.contact_export_rows(workspace, actor, params, sort=sort)
+    return export_response(rows, fmt=fmt, filename=f"{workspace.slug}-contacts")
+
+
+@router.get(
+    "/contacts/export.csv",
+    response={200: None},
+    tags=["contacts"],
+    summary="Export the matching contacts as CSV",
+)
+def contact_export_csv(request, filters: Query[ContactExportFilters]):
+    """Every contact matching the list's filters (no paging), streamed as CSV (UTF-8 with
+    a BOM). One column per field, then one per custom field (``custom.<key>``); cells a
+    spreadsheet would run as a formula (starting with = + - @, tab or carriage return)
+    get a leading apostrophe."""
+    return _export(request, filters, "csv")
+
+
+@router.get(
+    "/contacts/export.xlsx",
+    response={200: None},
+    tags=["contacts"],
+    summary="Export the matching contacts as an Excel workbook",
+)
+def contact_export_xlsx(request, filters: Query[ContactExportFilters]):
+    """The same rows and columns as ``export.csv``, as one .xlsx sheet, with the same
+    formula escaping."""
+    return _export(request, filters, "xlsx")
 
 
 @router.get(

@@ -64,6 +64,7 @@ contact_patterns = [
     path("", contacts.contact_list, name="contact_list"),
     path("new/", contacts.contact_create, name="contact_create"),
     path("bulk/", contacts.contact_bulk, name="contact_bulk"),
+    path("export.<str:fmt>", contacts.contact_export, name="contact_export"),
     path("views/", contacts.saved_view_save, name="contact_view_save"),
     path("views/<int:view_id>/delete/", contacts.saved_view_delete, name="contact_view_delete"),
     path("<int:contact_id>/", contacts.contact_detail, name="contact_detail"),

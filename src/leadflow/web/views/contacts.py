@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from leadflow.contacts import selectors, services
+from leadflow.contacts.exports import FORMATS, export_response
 from leadflow.contacts.models import (
     ConsentStatus,
     Contact,
@@ -141,6 +142,28 @@ def contact_list(request: HttpRequest) -> HttpResponse:
         context,
         partials={"contact-results": "results", "load-more": "more_rows"},
     )
+
+
+@workspace_view("read")
+@require_safe
+def contact_export(request: HttpRequest, fmt: str) -> HttpResponse:
+    """Every contact of the current filtered view (not just the page shown), in the list's
+    sort order, as CSV or Excel. A sales member who sees only own leads exports only
+    those; bad filter values are reported back on the list."""
+    if fmt not in FORMATS:
+        raise NotFound("No such export format.")
+    params = list_params(request.GET)
+    sort = params.get("sort", DEFAULT_SORT)
+    if sort not in selectors.CONTACT_SORTS:
+        sort = DEFAULT_SORT
+    try:
+        rows = selectors.contact_export_rows(
+            request.workspace, request.actor, selector_filters(params), sort=sort
+        )
+    except ValidationFailed as failure:
+        messages.error(request, " ".join(f"{e.field}: {e.message}" for e in failure.errors))
+        return _to_list(request, query_with(params))
+    return export_response(rows, fmt=fmt, filename=f"{request.workspace.slug}-contacts")
 
 
 @workspace_view("read")
