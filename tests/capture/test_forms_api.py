@@ -121,3 +121,16 @@ def test_form_text_settings_are_bounded(api):
         "source_label",
         "tags",
     }
+
+
+def test_spreadsheet_safe_escapes_formulas_but_not_plain_numbers():
+    from leadflow.core.exports import spreadsheet_safe
+
+    assert spreadsheet_safe("=1+1") == "'=1+1"
+    assert spreadsheet_safe("+1 call me") == "'+1 call me"
+    assert spreadsheet_safe("-2-3") == "'-2-3"
+    assert spreadsheet_safe("@SUM(A1)") == "'@SUM(A1)"
+    assert spreadsheet_safe("\t=cmd") == "'\t=cmd"
+    assert spreadsheet_safe("+447911123456") == "+447911123456"
+    assert spreadsheet_safe("-12.5") == "-12.5"
+    assert spreadsheet_safe(["a", "=b"]) == "a; =b"

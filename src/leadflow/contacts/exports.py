@@ -12,7 +12,7 @@ from typing import IO, Any
 
 from django.http import FileResponse, HttpResponse
 
-from leadflow.core.exports import csv_response, spreadsheet_safe
+from leadflow.core.exports import csv_response, safe_row, spreadsheet_safe
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FORMATS = ("csv", "xlsx")
@@ -43,7 +43,7 @@ def csv_write(rows: Iterable[list[Any]], file: IO[str]) -> None:
     """Write rows as CSV with every cell made safe (same cells as ``csv_response``)."""
     writer = csv.writer(file)
     for row in rows:
-        writer.writerow([spreadsheet_safe(cell) for cell in row])
+        writer.writerow(safe_row(row))
 
 
 def export_response(rows: Iterable[list[Any]], *, fmt: str, filename: str) -> HttpResponse:
