@@ -153,3 +153,23 @@ def test_merging_contacts_moves_visitors_visits_events_and_consents(
     assert ConsentRecord.objects.filter(contact=primary).count() == 1  # proof kept
     assert Submission.objects.get().contact_id == primary.pk
     assert json.dumps(Activity.objects.filter(contact=primary, kind="form.submitted").get().data)
+
+
+def test_a_browser_never_seen_before_is_created_linked(workspace, lead_form):
+    response = PublicClient(lead_form).submit(
+        good_fields(),
+        context={
+            "page_url": f"{SITE}/demo",
+            "referrer": "",
+            "utm": {},
+            "visitor_id": "fresh-browser-01",
+        },
+    )
+    assert response.status_code == 201
+    contact = Contact.objects.get(email="jane@initech.com")
+    visitor = Visitor.objects.get(visitor_key="fresh-browser-01")
+    assert visitor.contact == contact and visitor.identified_at is not None
+    assert not Activity.objects.filter(contact=contact, kind="visitor.linked").exists()
+    # Its next visit belongs to the contact from the start.
+    visit(workspace, "fresh-browser-01", "session-fr-1", hours_ago=0)
+    assert VisitSession.objects.get(visitor=visitor).contact == contact

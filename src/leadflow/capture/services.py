@@ -453,12 +453,10 @@ def _accept(form: Form, data: SubmissionInput, submission_id: uuid.UUID) -> Subm
 
 def _visitor_link(workspace: Workspace, visitor_key: str, contact_id: int) -> None:
     """The browser that filled the form becomes part of the lead's history."""
-    from leadflow.contacts.models import Contact
     from leadflow.tracking.services import visitor_link_by_key
 
-    contact = Contact.objects.get(pk=contact_id)
     visitor_link_by_key(
-        workspace=workspace, visitor_key=visitor_key, contact=contact, reason="form"
+        workspace=workspace, visitor_key=visitor_key, contact_id=contact_id, reason="form"
     )
 
 

@@ -490,12 +490,28 @@ def visitor_link(*, workspace: Workspace, visitor: Visitor, contact: Contact, re
 
 
 def visitor_link_by_key(
-    *, workspace: Workspace, visitor_key: str, contact: Contact, reason: str
+    *, workspace: Workspace, visitor_key: str, contact_id: int, reason: str
 ) -> None:
-    """The same, from the visitor id a form embed sent along with a submission."""
+    """The same, from the visitor id a form embed sent along with a submission.
+
+    A browser never seen before has no history to move: it is created already linked, in
+    one statement. A known one goes through ``visitor_link``.
+    """
     if not visitor_key or not 8 <= len(visitor_key) <= MAX_KEY:
         return
-    visitor, _ = Visitor.objects.get_or_create(workspace=workspace, visitor_key=visitor_key)
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO tracking_visitor (workspace_id, visitor_key, contact_id, "
+            "first_seen_at, last_seen_at, identified_at, user_agent) "
+            "VALUES (%s, %s, %s, %s, %s, %s, '') "
+            "ON CONFLICT (workspace_id, visitor_key) DO NOTHING RETURNING id",
+            [workspace.pk, visitor_key, contact_id, now, now, now],
+        )
+        if cursor.fetchone() is not None:
+            return
+    visitor = Visitor.objects.get(workspace=workspace, visitor_key=visitor_key)
+    contact = Contact.objects.get(pk=contact_id)
     visitor_link(workspace=workspace, visitor=visitor, contact=contact, reason=reason)
 
 
