@@ -4,7 +4,8 @@ It prepares the database (migrations, the demo workspace on a fresh install), th
 two child processes and supervises them:
 
 - the web tier: granian in WSGI mode (DESIGN.md: WSGI with a capped number of blocking
-  threads measured best; 4 workers x 4 threads on PostgreSQL, 2 workers on SQLite, whose
+  threads measured best; one worker per core x 4 threads on PostgreSQL (bench/bench_capture.py
+  compares the candidates), 2 workers on SQLite, whose
   single writer gains nothing from more);
 - the background worker: ``leadflow worker`` (the database queue, or RQ with REDIS_URL).
 
@@ -37,7 +38,7 @@ RULE = "─" * 72
 class ServeOptions:
     host: str = "127.0.0.1"
     port: int = 8000
-    workers: int | None = None  # None: 2 on SQLite, 4 on PostgreSQL
+    workers: int | None = None  # None: 2 on SQLite, one per core (at least 2) on PostgreSQL
     threads: int = 4
     worker: bool = True
 
@@ -57,7 +58,7 @@ def serve(options: ServeOptions) -> int:
     demo_prepare()
     connections.close_all()  # the children open their own connections
     sqlite = settings.DATABASES["default"]["ENGINE"].endswith("sqlite3")
-    workers = options.workers or (2 if sqlite else 4)
+    workers = options.workers or (2 if sqlite else max(2, os.cpu_count() or 2))
     children = {"web server": web_command(options, workers)}
     if options.worker:
         children["worker"] = [sys.executable, "-m", "leadflow", "worker"]
