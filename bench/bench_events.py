@@ -14,7 +14,7 @@ import common
 
 CONFIG = (
     "granian",
-    int(os.environ.get("BENCH_WORKERS", "4")),
+    int(os.environ.get("BENCH_WORKERS", str(max(2, os.cpu_count() or 2)))),
     int(os.environ.get("BENCH_THREADS", "4")),
 )
 
