@@ -6,6 +6,7 @@ from django.test import Client
 from leadflow.contacts import services
 from leadflow.core.actors import Actor
 from leadflow.core.models import Membership
+from tests.capture.conftest import lead_form  # noqa: F401 - the forms pages' fixture
 
 
 @pytest.fixture

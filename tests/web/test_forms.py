@@ -11,7 +11,6 @@ from django.core.cache import cache
 
 from leadflow.capture import services
 from leadflow.capture.models import ConsentRecord, Form, Submission
-from leadflow.contacts.models import CustomField
 from tests.capture.conftest import CONSENT_TEXT, PublicClient, good_fields, lead_form_fields
 from tests.web.conftest import url
 
@@ -21,25 +20,6 @@ def _clear_rate_limits():
     cache.clear()
     yield
     cache.clear()
-
-
-@pytest.fixture
-def lead_form(workspace, owner_actor):
-    CustomField.objects.create(
-        workspace=workspace, key="team_size", label="Team size", field_type="number"
-    )
-    return services.form_create(
-        workspace=workspace,
-        actor=owner_actor,
-        data={
-            "name": "Book a demo",
-            "fields": lead_form_fields(),
-            "tags": ["demo-request"],
-            "lifecycle_stage": "mql",
-            "source_label": "website",
-            "min_fill_seconds": 0,
-        },
-    )
 
 
 @pytest.fixture

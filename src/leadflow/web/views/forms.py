@@ -36,6 +36,7 @@ from leadflow.capture.fields import (
     public_definition,
 )
 from leadflow.capture.models import Form, FormStatus, Submission, SubmissionStatus
+from leadflow.capture.services import FORM_SETTINGS, TEXT_LIMITS
 from leadflow.contacts import selectors as contact_selectors
 from leadflow.contacts.models import LifecycleStage
 from leadflow.core import selectors as core_selectors
@@ -86,25 +87,7 @@ PROPS_BY_TYPE: dict[str, tuple[str, ...]] = {
     "consent": ("required", "consent_text"),
 }
 ALWAYS = ("name", "type", "label")
-SETTING_NAMES = (
-    "name",
-    "submit_label",
-    "success_mode",
-    "success_message",
-    "redirect_url",
-    "notify_user_ids",
-    "notify_owner",
-    "tags",
-    "lifecycle_stage",
-    "source_label",
-    "allowed_origins",
-    "double_opt_in",
-    "proof_of_work",
-    "min_fill_seconds",
-    "status",
-)
-# Column sizes of capture.models.Form, checked here so a long text is a message, not a 500.
-TEXT_LIMITS = {"name": 200, "submit_label": 100, "source_label": 200, "redirect_url": 2000}
+SETTING_NAMES = ("success_mode", *FORM_SETTINGS)
 SUBMISSIONS_PAGE = PAGE_SIZE
 
 
