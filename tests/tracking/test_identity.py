@@ -173,3 +173,32 @@ def test_a_browser_never_seen_before_is_created_linked(workspace, lead_form):
     # Its next visit belongs to the contact from the start.
     visit(workspace, "fresh-browser-01", "session-fr-1", hours_ago=0)
     assert VisitSession.objects.get(visitor=visitor).contact == contact
+
+
+def test_a_tracked_link_identifies_the_browser_that_opens_it(workspace, other_workspace):
+    from leadflow.tracking.services import contact_link_token
+
+    visit(workspace, "mail-reader-01", "session-ml-1", hours_ago=1)
+    reader = contact_upsert(
+        workspace=workspace, actor=Actor.system(), data={"email": "reader@initech.com"}
+    ).contact
+    stranger = contact_upsert(
+        workspace=other_workspace, actor=Actor.system(), data={"email": "stranger@other-co.com"}
+    ).contact
+
+    def open_link(token, browser):
+        payload = batch(
+            workspace,
+            [event("identify", props={"token": token})],
+            visitor=browser,
+            session=f"s-{browser}",
+        )
+        assert send(payload).status_code == 202
+
+    open_link(contact_link_token(stranger), "mail-reader-01")  # another workspace's token
+    open_link(contact_link_token(reader) + "x", "mail-reader-01")  # tampered
+    assert Visitor.objects.get(visitor_key="mail-reader-01").contact_id is None
+    open_link(contact_link_token(reader), "mail-reader-01")
+    assert Visitor.objects.get(visitor_key="mail-reader-01").contact == reader
+    assert Event.objects.filter(contact_id=reader.pk).count() >= 2  # earlier visit joined
+    assert Activity.objects.get(contact=reader, kind="visitor.linked").data["reason"] == "link"

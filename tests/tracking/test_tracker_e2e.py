@@ -567,3 +567,25 @@ def test_leaving_the_page_sends_by_beacon(browse, site, received):
     # The answer reaches the page a moment after the rows are visible to the test.
     page.wait_for_function("localStorage.getItem('lf_q') === '[]'")
     assert page.javascript_errors == []
+
+
+def test_a_tracked_email_link_identifies_the_reader(browse, site, workspace):
+    """An email link carries lf_c, a signed token naming its reader: the browser that opens
+    it is linked to that contact, and its visit joins the contact's history."""
+    from leadflow.contacts.services import contact_upsert
+    from leadflow.core.actors import Actor
+    from leadflow.tracking.services import contact_link_token
+
+    reader = contact_upsert(
+        workspace=workspace, actor=Actor.system(), data={"email": "reader@initech.com"}
+    ).contact
+    home = site.write("index.html", "<h1>Acme</h1>")
+    page = browse()
+    page.goto(f"{home}?utm_source=newsletter&utm_medium=email&lf_c={contact_link_token(reader)}")
+    visitor_key = tracking_on(page)
+    wait_until(
+        page, lambda: Visitor.objects.filter(visitor_key=visitor_key, contact=reader).exists()
+    )
+    wait_until(
+        page, lambda: Event.objects.filter(contact_id=reader.pk, event_type="pageview").exists()
+    )

@@ -175,14 +175,17 @@ def event_clean(
     except ValueError as problem:
         errors.append(error("session", str(problem).capitalize() + "."))
         session = None
-    if raw.get("type") == "identify":
+    if raw.get("type") == "identify" and isinstance(properties, Mapping):
         from leadflow.core.validation import email_normalise
 
-        try:
-            properties = dict(properties)
-            properties["email"] = email_normalise(str(properties.get("email") or ""))
-        except ValidationFailed:
-            errors.append(error("props.email", "identify needs a valid email."))
+        properties = dict(properties)
+        if isinstance(properties.get("token"), str) and 0 < len(properties["token"]) <= 500:
+            pass  # a tracked link's signed token, checked against the workspace when stored
+        else:
+            try:
+                properties["email"] = email_normalise(str(properties.get("email") or ""))
+            except ValidationFailed:
+                errors.append(error("props.email", "identify needs a valid email."))
     if errors:
         return None, errors
     return CleanEvent(
@@ -427,8 +430,41 @@ def _sessions_touch(events: list[CleanEvent], sessions: dict[str, int]) -> None:
             )
 
 
+LINK_SALT = "leadflow.tracking.link"
+LINK_MAX_AGE = 180 * 24 * 3600
+
+
+def contact_link_token(contact: Contact) -> str:
+    """A signed token naming a contact, for links sent to that person (emails): lf.js reads
+    it from the `lf_c` URL parameter and the browser that opens the link is linked to them."""
+    from django.core import signing
+
+    return signing.dumps(
+        {"w": contact.workspace_id, "c": contact.pk}, salt=LINK_SALT, compress=False
+    )
+
+
+def _contact_from_link_token(workspace: Workspace, token: str) -> Contact | None:
+    from django.core import signing
+
+    try:
+        data = signing.loads(token, salt=LINK_SALT, max_age=LINK_MAX_AGE)
+    except signing.BadSignature:
+        return None
+    if not isinstance(data, dict) or data.get("w") != workspace.pk:
+        return None
+    return Contact.objects.filter(workspace=workspace, pk=data.get("c")).first()
+
+
 def _identify_by_email(workspace: Workspace, visitor_pk: int, properties: dict) -> None:
     from leadflow.contacts.services import contact_upsert
+
+    if "token" in properties and "email" not in properties:
+        contact = _contact_from_link_token(workspace, properties["token"])
+        if contact is not None:  # a forged or foreign token links nobody
+            visitor = Visitor.objects.get(pk=visitor_pk)
+            visitor_link(workspace=workspace, visitor=visitor, contact=contact, reason="link")
+        return
 
     data = {"email": properties["email"]}
     for key in ("first_name", "last_name", "company", "phone"):

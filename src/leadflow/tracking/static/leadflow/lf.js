@@ -481,6 +481,9 @@
   });
   window.leadflow = api;
 
+  // A tracked link (in an email) names its reader with a signed token: lf_c.
+  var link = new URLSearchParams(location.search).get("lf_c");
+  if (link) record("identify", "", { token: link.slice(0, 500) }, "", true);
   pageview();
   scanForms();
   // Calls made before the script loaded: leadflow.push(["track", name, props]) or the stub.
