@@ -287,6 +287,44 @@ def build_parser() -> argparse.ArgumentParser:
         "--output", metavar="FILE", help="file to write (default for CSV: standard output)"
     )
 
+    import_ = commands.add_parser(
+        "import", help="import data from a file", description="Import data from a file."
+    )
+    _needs_subcommand(import_)
+    import_commands = import_.add_subparsers(title="commands", metavar="COMMAND")
+    import_contacts = import_commands.add_parser(
+        "contacts",
+        help="import contacts from a CSV file",
+        description=cmd_import_contacts.__doc__,
+    )
+    import_contacts.set_defaults(handler=cmd_import_contacts)
+    import_contacts.add_argument("file", metavar="FILE", help="the CSV file")
+    import_contacts.add_argument(
+        "--workspace", required=True, metavar="SLUG", help="workspace slug"
+    )
+    import_contacts.add_argument(
+        "--mapping",
+        metavar="FILE",
+        help='JSON {"column": "field"} (default: columns mapped by their names)',
+    )
+    existing = import_contacts.add_mutually_exclusive_group()
+    existing.add_argument(
+        "--update",
+        dest="update_existing",
+        action="store_true",
+        default=True,
+        help="update contacts that exist already (default)",
+    )
+    existing.add_argument(
+        "--only-new",
+        dest="update_existing",
+        action="store_false",
+        help="only add new contacts; rows of existing ones are skipped",
+    )
+    import_contacts.add_argument(
+        "--tag", dest="tags", action="append", default=[], metavar="T", help="tag (repeatable)"
+    )
+
     add(
         "maintain",
         cmd_maintain,
@@ -528,6 +566,60 @@ def cmd_export_contacts(options: argparse.Namespace) -> int:
         raise CommandFailed(f"{options.output}: {error.strerror}") from None
     print(f"Wrote the contacts of '{workspace.name}' to {options.output}.", file=sys.stderr)
     return 0
+
+
+def cmd_import_contacts(options: argparse.Namespace) -> int:
+    """Import contacts from a CSV file (any common encoding and delimiter) in the
+    foreground, printing progress; existing contacts (same email, or same phone without
+    email) are updated unless --only-new. Bad rows are listed in an error CSV."""
+    import time
+
+    from leadflow.contacts.imports import import_job_create, import_job_run
+    from leadflow.core.actors import Actor
+
+    workspace = workspace_by_slug(options.workspace)
+    mapping = None
+    if options.mapping:
+        try:
+            with open(options.mapping, encoding="utf-8") as file:
+                mapping = json.load(file)
+        except OSError as error:
+            raise CommandFailed(f"{options.mapping}: {error.strerror}") from None
+        except ValueError as error:
+            raise CommandFailed(f"{options.mapping}: not JSON ({error})") from None
+        if not isinstance(mapping, dict):
+            raise CommandFailed(f'{options.mapping}: expected {{"column": "field", ...}}')
+    if not os.path.isfile(options.file):
+        raise CommandFailed(f"{options.file}: no such file")
+    job = import_job_create(
+        workspace=workspace,
+        actor=Actor.system("command line"),
+        path=options.file,
+        filename=options.file,
+        mapping=mapping,
+        options={"update_existing": options.update_existing, "tags": options.tags},
+        schedule=False,
+    )
+    ignored = [header for header, target in job.mapping.items() if not target]
+    if ignored:
+        print(f"Ignored columns: {', '.join(ignored)}", file=sys.stderr)
+    started = time.monotonic()
+
+    def progress(job) -> None:
+        rate = job.rows_done / max(time.monotonic() - started, 1e-6)
+        print(
+            f"{job.rows_done}/{job.total_rows} rows, {rate:.0f} rows/s, {job.failed_count} errors",
+            file=sys.stderr,
+        )
+
+    job = import_job_run(job_id=job.pk, progress=progress)
+    print(
+        f"Import {job.pk} {job.status}: {job.created_count} created, {job.updated_count} "
+        f"updated, {job.skipped_count} skipped, {job.failed_count} failed."
+    )
+    if job.error_path:
+        print(f"Errors: {job.error_path}")
+    return 0 if job.status == "done" else 1
 
 
 def cmd_user_add(options: argparse.Namespace) -> int:

@@ -317,3 +317,54 @@ class SavedView(models.Model):
             models.UniqueConstraint(fields=["workspace", "user", "name"], name="savedview_unique")
         ]
         ordering = ["name"]
+
+
+class ImportStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class ImportJob(models.Model):
+    """One upload of a contacts file (CSV) and its progress.
+
+    The file lives under ``LEADFLOW_DATA_DIR/uploads/imports/``. Rows are written in chunks,
+    each in one transaction together with ``next_row`` and the counts, so a restarted worker
+    continues where the last committed chunk ended (see ``contacts.imports``).
+    """
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    path = models.CharField(max_length=500)
+    original_filename = models.CharField(max_length=255)
+    # {column header: "email" | "custom_fields.<key>" | "tags" | "" (ignored)}
+    mapping = models.JSONField(default=dict, blank=True)
+    # {"update_existing": bool, "tags": [...], "source": str, "lifecycle_stage": str,
+    #  "owner_id": int | None}
+    options = models.JSONField(default=dict, blank=True)
+    status = models.CharField(
+        max_length=20, choices=ImportStatus.choices, default=ImportStatus.QUEUED
+    )
+    total_rows = models.PositiveIntegerField(default=0)
+    rows_done = models.PositiveIntegerField(default=0)
+    created_count = models.PositiveIntegerField(default=0)
+    updated_count = models.PositiveIntegerField(default=0)
+    skipped_count = models.PositiveIntegerField(default=0)
+    failed_count = models.PositiveIntegerField(default=0)
+    # Data rows (after the header) already written; the next run starts here.
+    next_row = models.PositiveIntegerField(default=0)
+    error_path = models.CharField(max_length=500, blank=True)
+    message = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["workspace", "-created_at"], name="importjob_ws_created")]
+
+    def __str__(self) -> str:
+        return f"Import {self.pk} of {self.original_filename}"

@@ -13,3 +13,13 @@ def contact_find_duplicates(workspace_id: int, contact_id: int) -> int:
     if workspace is None:
         return 0
     return services.duplicates_find_for(workspace=workspace, contact_id=contact_id)
+
+
+@task()
+def contact_import_run(job_id: int) -> str:
+    """Run an import job from where it stopped (see imports.import_job_run); returns its
+    status. Safe to run twice: the job row is locked per chunk and checked for its position."""
+    from leadflow.contacts.imports import import_job_run
+
+    job = import_job_run(job_id=job_id)
+    return job.status if job is not None else "missing"

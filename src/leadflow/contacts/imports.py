@@ -1,0 +1,799 @@
+"""Contact import from CSV files: reading, column mapping and a set-based, resumable write.
+
+Guarantees:
+- the file is decoded whatever its usual encoding (UTF-8 with or without BOM, UTF-16,
+  Windows-1252 / Latin-1) and delimiter (, ; tab |); quoted newlines stay inside a cell;
+- every row is cleaned by ``contact_input_clean`` like any other entry point; a bad row is
+  reported (row, column, reason) in an error CSV next to the file and never half-written;
+- rows are written in chunks of ``CHUNK_SIZE``: one lookup of existing contacts, one
+  ``bulk_create`` and one ``bulk_update`` per chunk, committed in one transaction together
+  with the job's ``next_row`` and counts, so a restart resumes without duplicates;
+- cell values are stored as text, never evaluated (a cell "=1+1" stays "=1+1").
+"""
+
+import csv
+import io
+import re
+import shutil
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from leadflow.contacts.inputs import (
+    CONTACT_INPUT_FIELDS,
+    contact_input_clean,
+    required_custom_fields_missing,
+)
+from leadflow.contacts.models import (
+    Activity,
+    ActivityKind,
+    Company,
+    Contact,
+    CustomField,
+    ImportJob,
+    ImportStatus,
+    Tag,
+)
+from leadflow.contacts.services import (
+    _apply,
+    _is_free_mail,
+    _jsonable,
+    company_name_from_domain,
+    registrable_domain,
+)
+from leadflow.core.actors import Actor
+from leadflow.core.errors import FieldError, NotFound, ValidationFailed
+from leadflow.core.models import Membership, Workspace
+from leadflow.core.tasks import task_schedule
+from leadflow.core.validation import email_domain
+
+CHUNK_SIZE = 1000
+PREVIEW_ROWS = 5
+DELIMITERS = ",;\t|"
+# Contact fields a column can fill (ids are not imported from files).
+IMPORT_FIELDS = sorted(CONTACT_INPUT_FIELDS - {"owner_id", "company_id", "custom_fields"})
+SYNONYMS = {
+    "email": ["email", "e-mail", "email address", "e-mail address", "mail", "emailaddress"],
+    "first_name": ["first name", "firstname", "given name", "forename", "first"],
+    "last_name": ["last name", "lastname", "surname", "family name", "last"],
+    "phone": [
+        "phone",
+        "mobile",
+        "telephone",
+        "phone number",
+        "mobile phone",
+        "tel",
+        "cell",
+        "mobile number",
+    ],
+    "company": ["company", "organisation", "organization", "company name", "employer", "account"],
+    "job_title": ["job title", "title", "position", "role", "jobtitle"],
+    "country": ["country", "country code", "nation"],
+    "tags": ["tags", "tag", "labels", "lists"],
+    "source": ["source", "lead source", "utm source"],
+    "medium": ["medium", "utm medium"],
+    "campaign": ["campaign", "utm campaign"],
+    "channel": ["channel"],
+    "lifecycle_stage": ["lifecycle stage", "stage", "lifecycle"],
+    "temperature": ["temperature"],
+    "consent_status": ["consent", "consent status"],
+}
+CHOICE_TARGETS = {"lifecycle_stage", "temperature", "consent_status"}
+
+
+def _header_key(header: str) -> str:
+    return re.sub(r"[^a-z0-9]+", " ", header.lower()).strip()
+
+
+_SYNONYM_INDEX = {
+    _header_key(synonym): target for target, names in SYNONYMS.items() for synonym in names
+} | {_header_key(name): name for name in IMPORT_FIELDS}
+
+
+# --- reading -------------------------------------------------------------------------------
+
+
+def _decode(raw: bytes) -> str:
+    if raw.startswith(b"\xef\xbb\xbf"):
+        return raw[3:].decode("utf-8")
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return raw.decode("utf-16")
+    if raw[:200].count(b"\x00") > len(raw[:200]) // 4:  # UTF-16 without a BOM
+        return raw.decode("utf-16-le" if raw[1:2] == b"\x00" else "utf-16-be")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return raw.decode("cp1252")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
+def _delimiter(text: str) -> str:
+    sample = text[:65536]
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=DELIMITERS).delimiter
+    except csv.Error:
+        first = sample.split("\n", 1)[0]
+        counts = {mark: first.count(mark) for mark in DELIMITERS}
+        best = max(counts, key=counts.get)
+        return best if counts[best] else ","
+
+
+@dataclass
+class CsvFile:
+    headers: list[str]
+    delimiter: str
+    text: str
+
+    def rows(self) -> Iterator[list[str]]:
+        """Data rows after the header; blank lines are not rows."""
+        reader = csv.reader(io.StringIO(self.text, newline=""), delimiter=self.delimiter)
+        next(reader, None)
+        for row in reader:
+            if any(cell.strip() for cell in row):
+                yield row
+
+
+def csv_open(path: str | Path) -> CsvFile:
+    """Read and decode a CSV file; ValidationFailed("file") when it has no header row."""
+    try:
+        text = _decode(Path(path).read_bytes()).replace("\r\n", "\n").replace("\r", "\n")
+    except OSError as error:
+        raise ValidationFailed(
+            [FieldError("file", f"Cannot read the file: {error.strerror}.")]
+        ) from None
+    delimiter = _delimiter(text)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    headers = [header.strip() for header in next(reader, [])]
+    if not any(headers):
+        raise ValidationFailed([FieldError("file", "The file is empty or has no header row.")])
+    return CsvFile(headers=headers, delimiter=delimiter, text=text)
+
+
+# --- mapping -------------------------------------------------------------------------------
+
+
+def mapping_guess(headers: list[str], custom_fields: list[CustomField]) -> dict[str, str]:
+    """{header: target} by field names and common synonyms, case-insensitive; "" = ignored.
+
+    A target is used once: the first column that names it wins, later ones are ignored.
+    """
+    index = dict(_SYNONYM_INDEX)
+    for definition in custom_fields:
+        index.setdefault(_header_key(definition.key), f"custom_fields.{definition.key}")
+        index.setdefault(_header_key(definition.label), f"custom_fields.{definition.key}")
+    mapping: dict[str, str] = {}
+    used: set[str] = set()
+    for header in headers:
+        target = index.get(_header_key(header), "")
+        if target in used:
+            target = ""
+        used.add(target)
+        mapping[header] = target
+    return mapping
+
+
+def mapping_check(
+    mapping: dict[str, str], headers: list[str], custom_fields: list[CustomField]
+) -> None:
+    """ValidationFailed naming every unknown column or target, or a mapping without email
+    and phone."""
+    keys = {definition.key for definition in custom_fields}
+    errors = []
+    for header, target in mapping.items():
+        if header not in headers:
+            errors.append(FieldError(f"mapping.{header}", "No such column in the file."))
+        elif (
+            target
+            and target not in IMPORT_FIELDS
+            and not (
+                target.startswith("custom_fields.")
+                and target.removeprefix("custom_fields.") in keys
+            )
+        ):
+            errors.append(FieldError(f"mapping.{header}", f"Unknown field: {target}."))
+    if not {"email", "phone"} & set(mapping.values()):
+        errors.append(FieldError("mapping", "Map a column to email or phone."))
+    if errors:
+        raise ValidationFailed(errors)
+
+
+# --- rows ----------------------------------------------------------------------------------
+
+
+@dataclass
+class CleanRow:
+    number: int  # the row's line in a spreadsheet: the header is row 1
+    clean: dict[str, Any]
+    merged_rows: list[int] = field(default_factory=list)
+
+    @property
+    def identity(self) -> tuple[str, str]:
+        if self.clean.get("email"):
+            return ("email", self.clean["email"])
+        return ("phone", self.clean["phone"])
+
+
+def _row_data(
+    headers: list[str], row: list[str], mapping: dict[str, str], options: dict
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The row as contact input, and {input key: column} to name a bad cell's column."""
+    data: dict[str, Any] = {}
+    columns: dict[str, str] = {}
+    custom: dict[str, Any] = {}
+    tags: list[str] = list(options.get("tags") or [])
+    for position, header in enumerate(headers):
+        target = mapping.get(header)
+        if not target:
+            continue
+        value = row[position].strip() if position < len(row) else ""
+        if target == "tags":
+            tags += [name for name in re.split(r"[,;|]", value) if name.strip()]
+            columns["tags"] = header
+        elif target.startswith("custom_fields."):
+            key = target.removeprefix("custom_fields.")
+            if value:
+                custom[key] = value
+            columns[target] = header
+        else:
+            if target in CHOICE_TARGETS:
+                value = value.lower()
+            if value or target not in CHOICE_TARGETS:
+                data[target] = value
+            columns[target] = header
+    if options.get("source") and not data.get("source"):
+        data["source"] = options["source"]
+    if custom:
+        data["custom_fields"] = custom
+    if tags:
+        data["tags"] = tags
+    return data, columns
+
+
+def _row_clean(
+    workspace: Workspace,
+    headers: list[str],
+    row: list[str],
+    mapping: dict[str, str],
+    options: dict,
+    definitions: list[CustomField],
+) -> dict[str, Any]:
+    """Clean contact input for one row, or ValidationFailed with column names as fields."""
+    data, columns = _row_data(headers, row, mapping, options)
+    try:
+        clean = contact_input_clean(
+            workspace=workspace, data=data, partial=True, custom_fields=definitions
+        )
+        if not clean.get("email") and not clean.get("phone"):
+            raise ValidationFailed([FieldError("email", "An email or a phone number is required.")])
+    except ValidationFailed as failure:
+        raise ValidationFailed(
+            [
+                FieldError(columns.get(error.field, error.field), error.message)
+                for error in failure.errors
+            ]
+        ) from None
+    return clean
+
+
+def _merge(earlier: dict[str, Any], later: dict[str, Any]) -> dict[str, Any]:
+    """The later row's non-empty values over the earlier row's; tags and custom fields
+    combined."""
+    merged = dict(earlier)
+    for key, value in later.items():
+        if key == "tags":
+            merged["tags"] = list(dict.fromkeys([*earlier.get("tags", []), *value]))
+        elif key == "custom_fields":
+            merged["custom_fields"] = {
+                **earlier.get("custom_fields", {}),
+                **{k: v for k, v in value.items() if v is not None},
+            }
+        elif value not in (None, ""):
+            merged[key] = value
+    return merged
+
+
+# --- writing one chunk ---------------------------------------------------------------------
+
+
+@dataclass
+class ChunkResult:
+    created: int = 0
+    updated: int = 0
+    skipped: int = 0
+    failed: list[tuple[int, str, str]] = field(default_factory=list)  # (row, column, reason)
+
+
+def _companies_for(workspace: Workspace, contacts: list[tuple[Contact, str]]) -> None:
+    """Set the company of each (contact, company name) pair: by corporate email domain,
+    else by name (as ``company_for_contact``); missing companies are created in bulk."""
+    by_domain: list[tuple[Contact, str, str]] = []
+    by_name: list[tuple[Contact, str]] = []
+    for contact, name in contacts:
+        domain = registrable_domain(email_domain(contact.email or "")) if contact.email else ""
+        if domain and not _is_free_mail(domain):
+            by_domain.append((contact, domain, name))
+        elif name:
+            by_name.append((contact, name))
+    if by_domain:
+        names = {domain: name for _, domain, name in by_domain if name}
+        wanted = {domain for _, domain, _ in by_domain}
+        found = {
+            company.domain: company
+            for company in Company.objects.filter(workspace=workspace, domain__in=wanted)
+        }
+        missing = wanted - set(found)
+        if missing:
+            Company.objects.bulk_create(
+                [
+                    Company(
+                        workspace=workspace,
+                        domain=domain,
+                        name=names.get(domain) or company_name_from_domain(domain),
+                    )
+                    for domain in sorted(missing)
+                ],
+                ignore_conflicts=True,
+            )
+            found |= {
+                company.domain: company
+                for company in Company.objects.filter(workspace=workspace, domain__in=missing)
+            }
+        for contact, domain, _ in by_domain:
+            contact.company = found[domain]
+    if by_name:
+        wanted_names = {name.lower(): name for _, name in by_name}
+        found_names: dict[str, Company] = {}
+        for company in (
+            Company.objects.annotate(lowered=Lower("name"))
+            .filter(workspace=workspace, lowered__in=list(wanted_names))
+            .order_by("-id")
+        ):
+            found_names[company.lowered] = company  # the oldest wins, as in company_for_contact
+        missing_names = [name for key, name in wanted_names.items() if key not in found_names]
+        if missing_names:
+            created = Company.objects.bulk_create(
+                [Company(workspace=workspace, name=name) for name in missing_names]
+            )
+            found_names |= {company.name.lower(): company for company in created}
+        for contact, name in by_name:
+            contact.company = found_names[name.lower()]
+
+
+def _chunk_write(
+    *,
+    workspace: Workspace,
+    job: ImportJob,
+    rows: list[CleanRow],
+    definitions: list[CustomField],
+    actor: Actor,
+    result: ChunkResult,
+) -> None:
+    """Upsert the chunk's (deduplicated) rows with a handful of statements."""
+    options = job.options or {}
+    update_existing = options.get("update_existing", True)
+    emails = [row.clean["email"] for row in rows if row.clean.get("email")]
+    phones = [row.clean["phone"] for row in rows if not row.clean.get("email")]
+    existing_by_email: dict[str, Contact] = {}
+    existing_by_phone: dict[str, Contact] = {}
+    phones_wanted = set(phones)
+    if emails or phones:
+        # One query; select_for_update keeps a concurrent upsert from changing them meanwhile.
+        for contact in (
+            Contact.objects.select_for_update()
+            .filter(workspace=workspace)
+            .filter(Q(email__in=emails) | Q(phone__in=phones))
+            .order_by(F("email").asc(nulls_first=True), "id")
+        ):
+            if contact.email:
+                existing_by_email[contact.email] = contact
+            if contact.phone in phones_wanted:
+                # As contact_upsert: the contact known only by this phone, else the oldest.
+                existing_by_phone.setdefault(contact.phone, contact)
+    initial = {key: options[key] for key in ("lifecycle_stage", "owner_id") if options.get(key)}
+    new: list[tuple[CleanRow, Contact]] = []
+    changed: list[tuple[CleanRow, Contact, dict]] = []
+    unchanged: list[tuple[CleanRow, Contact, dict]] = []
+    for row in rows:
+        clean = row.clean
+        contact = (
+            existing_by_email.get(clean["email"])
+            if clean.get("email")
+            else existing_by_phone.get(clean["phone"])
+        )
+        if contact is None:
+            missing = required_custom_fields_missing(definitions, clean.get("custom_fields") or {})
+            if missing:
+                result.failed += [(row.number, e.field, e.message) for e in missing]
+                continue
+            contact = Contact(workspace=workspace)
+            _apply(contact, {**initial, **clean})
+            new.append((row, contact))
+        elif not update_existing:
+            result.skipped += 1
+        else:
+            update = {
+                key: value
+                for key, value in clean.items()
+                if value not in (None, "") or key == "custom_fields"
+            }
+            changes = _apply(contact, update)
+            (changed if changes else unchanged).append((row, contact, changes))
+    without_company = {
+        contact.pk for _, contact, _ in changed + unchanged if not contact.company_id
+    }
+    _companies_for(
+        workspace,
+        [(contact, row.clean.get("company", "")) for row, contact in new]
+        + [
+            (contact, row.clean.get("company", ""))
+            for row, contact, _ in changed + unchanged
+            if not contact.company_id and (contact.email or row.clean.get("company"))
+        ],
+    )
+    now = timezone.now()
+    for _, contact in new:
+        contact.created_at = contact.updated_at = now
+    Contact.objects.bulk_create([contact for _, contact in new])
+    # Contacts that gained only a company (or tags, below) count as updated too.
+    for _row, contact, changes in unchanged:
+        if contact.pk in without_company and contact.company_id:
+            changes["company_id"] = [None, contact.company_id]
+    tag_names = sorted({name for row in rows for name in row.clean.get("tags", [])})
+    tags_by_name: dict[str, int] = {}
+    if tag_names:
+        Tag.objects.bulk_create(
+            [Tag(workspace=workspace, name=name) for name in tag_names], ignore_conflicts=True
+        )
+        tags_by_name = dict(
+            Tag.objects.filter(workspace=workspace, name__in=tag_names).values_list("name", "id")
+        )
+    through = Contact.tags.through
+    touched = [*new, *[(row, contact) for row, contact, _ in changed + unchanged]]
+    linked_before = (
+        set(
+            through.objects.filter(
+                contact_id__in=[contact.pk for _, contact in touched[len(new) :]],
+                tag_id__in=tags_by_name.values(),
+            ).values_list("contact_id", "tag_id")
+        )
+        if tags_by_name and len(touched) > len(new)
+        else set()
+    )
+    links = []
+    added_tags: dict[int, list[str]] = {}
+    for row, contact in touched:
+        for name in row.clean.get("tags", []):
+            key = (contact.pk, tags_by_name[name])
+            if key not in linked_before:
+                links.append(through(contact_id=contact.pk, tag_id=tags_by_name[name]))
+                added_tags.setdefault(contact.pk, []).append(name)
+    through.objects.bulk_create(links, ignore_conflicts=True)
+    updated = [
+        (row, contact, changes)
+        for row, contact, changes in changed + unchanged
+        if changes or contact.pk in added_tags
+    ]
+    for _, contact, _ in updated:
+        contact.updated_at = now
+    if updated:
+        # Only the columns some contact of the chunk changed: bulk_update writes a CASE per
+        # field and row, so fewer fields keep the statement small.
+        fields = {"updated_at"} | {
+            name.split(".")[0] for _, _, changes in updated for name in changes
+        }
+        Contact.objects.bulk_update(
+            [contact for _, contact, _ in updated], fields=sorted(fields), batch_size=250
+        )
+
+    def activity(contact: Contact, payload: dict) -> Activity:
+        return Activity(
+            workspace=workspace,
+            contact=contact,
+            kind=ActivityKind.CONTACT_IMPORTED,
+            occurred_at=now,
+            actor_user_id=actor.user_id,
+            actor_api_key_id=actor.api_key_id,
+            actor_label=actor.label[:200],
+            data={"import_job": job.pk, **payload},
+        )
+
+    Activity.objects.bulk_create(
+        [
+            activity(
+                contact,
+                {"row": row.number, "created": True, "tags": added_tags.get(contact.pk, [])},
+            )
+            for row, contact in new
+        ]
+        + [
+            activity(
+                contact,
+                {
+                    "row": row.number,
+                    "created": False,
+                    "changes": _jsonable(changes),
+                    "tags": added_tags.get(contact.pk, []),
+                },
+            )
+            for row, contact, changes in updated
+        ]
+    )
+    result.created += len(new)
+    result.updated += len(updated)
+    result.skipped += len(changed) + len(unchanged) - len(updated)
+
+
+# --- the job -------------------------------------------------------------------------------
+
+
+def imports_dir() -> Path:
+    path = Path(settings.DATA_DIR) / "uploads" / "imports"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _options_clean(workspace: Workspace, options: dict | None) -> dict:
+    options = dict(options or {})
+    allowed = {"update_existing", "tags", "source", "lifecycle_stage", "owner_id"}
+    errors = [
+        FieldError(f"options.{key}", "Unknown option.") for key in options if key not in allowed
+    ]
+    data = {
+        key: options[key]
+        for key in ("tags", "source", "lifecycle_stage", "owner_id")
+        if key in options
+    }
+    try:
+        clean = contact_input_clean(workspace=workspace, data=data, partial=True, custom_fields=[])
+    except ValidationFailed as failure:
+        errors += [FieldError(f"options.{e.field}", e.message) for e in failure.errors]
+        clean = {}
+    owner_id = clean.get("owner_id")
+    if owner_id and not Membership.objects.filter(workspace=workspace, user_id=owner_id).exists():
+        errors.append(FieldError("options.owner_id", "Not a member of this workspace."))
+    if errors:
+        raise ValidationFailed(errors)
+    return {"update_existing": bool(options.get("update_existing", True)), **clean}
+
+
+@transaction.atomic
+def import_job_create(
+    *,
+    workspace: Workspace,
+    actor: Actor,
+    path: str | Path,
+    filename: str,
+    mapping: dict[str, str] | None = None,
+    options: dict | None = None,
+    schedule: bool = True,
+) -> ImportJob:
+    """Keep a copy of the file under the data directory and queue its import.
+
+    ``mapping=None`` maps the columns by name (``mapping_guess``); a given mapping is checked
+    against the file's columns. ``schedule=False`` leaves the run to the caller (the CLI runs
+    it in the foreground).
+    """
+    source = csv_open(path)
+    definitions = list(CustomField.objects.filter(workspace=workspace))
+    if mapping is None:
+        mapping = mapping_guess(source.headers, definitions)
+    else:
+        mapping = {header: mapping.get(header) or "" for header in source.headers} | {
+            header: target for header, target in mapping.items() if header not in source.headers
+        }
+    errors: list[FieldError] = []
+    try:
+        mapping_check(mapping, source.headers, definitions)
+    except ValidationFailed as failure:
+        errors += failure.errors
+    try:
+        clean_options = _options_clean(workspace, options)
+    except ValidationFailed as failure:
+        errors += failure.errors
+    if errors:
+        raise ValidationFailed(errors)
+    stored = imports_dir() / f"{uuid.uuid4().hex}.csv"
+    shutil.copyfile(path, stored)
+    job = ImportJob.objects.create(
+        workspace=workspace,
+        created_by=actor.user,
+        path=str(stored),
+        original_filename=Path(filename).name[:255],
+        mapping=mapping,
+        options=clean_options,
+        total_rows=sum(1 for _ in source.rows()),
+    )
+    if schedule:
+        from leadflow.contacts.tasks import contact_import_run
+
+        task_schedule(contact_import_run, job.pk)
+    return job
+
+
+def import_job_cancel(*, workspace: Workspace, job_id: int, actor: Actor) -> ImportJob:
+    """Stop a queued or running import after its current chunk; done rows stay."""
+    updated = ImportJob.objects.filter(
+        workspace=workspace, pk=job_id, status__in=[ImportStatus.QUEUED, ImportStatus.RUNNING]
+    ).update(status=ImportStatus.CANCELLED, finished_at=timezone.now())
+    job = ImportJob.objects.filter(workspace=workspace, pk=job_id).first()
+    if job is None:
+        raise NotFound("No such import.")
+    if not updated and job.status != ImportStatus.CANCELLED:
+        raise ValidationFailed([FieldError("status", f"The import is {job.status} already.")])
+    return job
+
+
+def import_preview(
+    *, workspace: Workspace, path: str | Path, mapping: dict[str, str] | None = None
+) -> list[dict[str, Any]]:
+    """The first rows as they would be stored: {"row", "values"} or {"row", "errors"}."""
+    source = csv_open(path)
+    definitions = list(CustomField.objects.filter(workspace=workspace))
+    mapping = mapping if mapping is not None else mapping_guess(source.headers, definitions)
+    preview = []
+    for index, row in enumerate(source.rows()):
+        if index >= PREVIEW_ROWS:
+            break
+        try:
+            values = _row_clean(workspace, source.headers, row, mapping, {}, definitions)
+            preview.append({"row": index + 2, "values": values})
+        except ValidationFailed as failure:
+            preview.append(
+                {"row": index + 2, "errors": [[e.field, e.message] for e in failure.errors]}
+            )
+    return preview
+
+
+def _errors_write(job: ImportJob, failed: list[tuple[int, str, str]]) -> None:
+    if not failed:
+        return
+    path = Path(job.error_path or f"{job.path.removesuffix('.csv')}.errors.csv")
+    new_file = not path.exists()
+    with path.open("a", encoding="utf-8", newline="") as file:
+        writer = csv.writer(file)
+        if new_file:
+            writer.writerow(["row", "column", "reason"])
+        writer.writerows(failed)
+    if not job.error_path:
+        job.error_path = str(path)
+        ImportJob.objects.filter(pk=job.pk).update(error_path=job.error_path)
+
+
+def import_job_run(*, job_id: int, chunks: int | None = None, progress=None) -> ImportJob | None:
+    """Process a job from its ``next_row`` to the end (or ``chunks`` chunks, for tests).
+
+    Each chunk locks the job row, checks it is still running at the expected position (a
+    cancelled job or a second worker stops this one), writes, and advances ``next_row``
+    in the same transaction. ``progress(job)`` is called after each chunk.
+    """
+    job = ImportJob.objects.select_related("workspace", "created_by").filter(pk=job_id).first()
+    if job is None or job.status not in (ImportStatus.QUEUED, ImportStatus.RUNNING):
+        return job
+    ImportJob.objects.filter(pk=job.pk, status=ImportStatus.QUEUED).update(
+        status=ImportStatus.RUNNING, started_at=timezone.now()
+    )
+    workspace = job.workspace
+    actor = (
+        Actor(user=job.created_by, label=f"import {job.pk}")
+        if job.created_by
+        else Actor.system(f"import {job.pk}")
+    )
+    try:
+        source = csv_open(job.path)
+    except ValidationFailed as failure:
+        ImportJob.objects.filter(pk=job.pk).update(
+            status=ImportStatus.FAILED,
+            message=failure.errors[0].message,
+            finished_at=timezone.now(),
+        )
+        job.refresh_from_db()
+        return job
+    definitions = list(CustomField.objects.filter(workspace=workspace))
+    rows = source.rows()
+    position = job.next_row
+    for _ in range(position):
+        next(rows, None)
+    done_chunks = 0
+    while chunks is None or done_chunks < chunks:
+        batch = [row for _, row in zip(range(CHUNK_SIZE), rows, strict=False)]
+        with transaction.atomic():
+            job = ImportJob.objects.select_for_update().select_related("workspace").get(pk=job.pk)
+            if job.status != ImportStatus.RUNNING or job.next_row != position:
+                return job  # cancelled, or another worker is ahead
+            if not batch:
+                job.status = ImportStatus.DONE
+                job.finished_at = timezone.now()
+                job.save(update_fields=["status", "finished_at"])
+                break
+            result = _chunk_process(
+                workspace=workspace,
+                job=job,
+                source=source,
+                batch=batch,
+                start=position,
+                definitions=definitions,
+                actor=actor,
+            )
+            position += len(batch)
+            ImportJob.objects.filter(pk=job.pk).update(
+                next_row=position,
+                rows_done=position,
+                created_count=F("created_count") + result.created,
+                updated_count=F("updated_count") + result.updated,
+                skipped_count=F("skipped_count") + result.skipped,
+                failed_count=F("failed_count") + len({row for row, _, _ in result.failed}),
+            )
+            _errors_write(job, result.failed)
+        done_chunks += 1
+        if progress is not None:
+            job.refresh_from_db()
+            progress(job)
+    job.refresh_from_db()
+    return job
+
+
+def _chunk_process(
+    *,
+    workspace: Workspace,
+    job: ImportJob,
+    source: CsvFile,
+    batch: list[list[str]],
+    start: int,
+    definitions: list[CustomField],
+    actor: Actor,
+) -> ChunkResult:
+    result = ChunkResult()
+    by_identity: dict[tuple[str, str], CleanRow] = {}
+    for offset, row in enumerate(batch):
+        number = start + offset + 2
+        try:
+            clean = _row_clean(
+                workspace, source.headers, row, job.mapping, job.options, definitions
+            )
+        except ValidationFailed as failure:
+            result.failed += [(number, e.field, e.message) for e in failure.errors]
+            continue
+        clean_row = CleanRow(number=number, clean=clean)
+        earlier = by_identity.pop(clean_row.identity, None)
+        if earlier is not None:
+            # The last occurrence wins, merged onto the earlier values; the earlier row is
+            # counted as skipped.
+            clean_row.clean = _merge(earlier.clean, clean)
+            clean_row.merged_rows = [*earlier.merged_rows, earlier.number]
+            result.skipped += 1
+        by_identity[clean_row.identity] = clean_row
+    failed, skipped = list(result.failed), result.skipped
+    try:
+        with transaction.atomic():
+            _chunk_write(
+                workspace=workspace,
+                job=job,
+                rows=list(by_identity.values()),
+                definitions=definitions,
+                actor=actor,
+                result=result,
+            )
+    except IntegrityError:
+        # A concurrent upsert created one of the contacts meanwhile: look up again.
+        result.created = result.updated = 0
+        result.skipped, result.failed = skipped, failed
+        _chunk_write(
+            workspace=workspace,
+            job=job,
+            rows=list(by_identity.values()),
+            definitions=definitions,
+            actor=actor,
+            result=result,
+        )
+    return result

@@ -1,0 +1,365 @@
+"""Contact import: reading (encodings, delimiters, quoting), mapping, the chunked set-based
+write (dedupe, updates, errors), resume, cancel, the task, the CLI and tenant isolation."""
+
+import csv
+import json
+
+import pytest
+
+from leadflow.cli import main
+from leadflow.contacts import imports
+from leadflow.contacts.imports import (
+    csv_open,
+    import_job_cancel,
+    import_job_create,
+    import_job_run,
+    import_preview,
+    mapping_guess,
+)
+from leadflow.contacts.models import (
+    Activity,
+    ActivityKind,
+    Company,
+    Contact,
+    CustomField,
+    ImportJob,
+    ImportStatus,
+)
+from leadflow.contacts.services import contact_upsert
+from leadflow.core.actors import Actor
+from leadflow.core.errors import NotFound, ValidationFailed
+
+HEADER = "Email,First Name,Last Name,Phone,Company,Tags\n"
+
+
+@pytest.fixture(autouse=True)
+def _data_dir(settings, tmp_path):
+    settings.DATA_DIR = tmp_path / "data"
+
+
+def write(tmp_path, text: str, encoding: str = "utf-8", name: str = "people.csv"):
+    path = tmp_path / name
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def run(workspace, actor, path, **kwargs):
+    job = import_job_create(
+        workspace=workspace, actor=actor, path=path, filename=path.name, **kwargs
+    )
+    return import_job_run(job_id=job.pk)
+
+
+def error_rows(job) -> list[list[str]]:
+    with open(job.error_path, encoding="utf-8", newline="") as file:
+        return list(csv.reader(file))
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16", "cp1252"])
+def test_reads_common_encodings(workspace, owner_actor, tmp_path, encoding):
+    path = write(tmp_path, HEADER + "zoe@initech.com,Zoë,Müller,,,\n", encoding)
+    job = run(workspace, owner_actor, path)
+    assert job.status == ImportStatus.DONE
+    assert job.mapping["Email"] == "email"  # a BOM does not hide the first header
+    contact = Contact.objects.get(workspace=workspace)
+    assert (contact.email, contact.first_name, contact.last_name) == (
+        "zoe@initech.com",
+        "Zoë",
+        "Müller",
+    )
+
+
+@pytest.mark.parametrize("delimiter", [";", "\t", "|"])
+def test_detects_delimiters(workspace, owner_actor, tmp_path, delimiter):
+    text = f"Email{delimiter}First Name{delimiter}Company\n"
+    text += f"a@initech.com{delimiter}Ann{delimiter}Initech, Inc.\n"
+    text += f"b@initech.com{delimiter}Bob{delimiter}Initech\n"
+    job = run(workspace, owner_actor, write(tmp_path, text))
+    assert job.created_count == 2
+    assert sorted(Contact.objects.values_list("first_name", flat=True)) == ["Ann", "Bob"]
+
+
+def test_quoted_newlines_stay_in_one_cell(workspace, owner_actor, tmp_path):
+    CustomField.objects.create(workspace=workspace, key="notes", label="Notes", field_type="text")
+    text = 'Email,Notes\r\na@initech.com,"line one\r\nline two"\r\nb@initech.com,plain\r\n'
+    job = run(workspace, owner_actor, write(tmp_path, text))
+    assert (job.total_rows, job.created_count) == (2, 2)
+    contact = Contact.objects.get(email="a@initech.com")
+    assert contact.custom_fields == {"notes": "line one\nline two"}
+
+
+def test_auto_mapping_by_synonyms_case_insensitive(workspace):
+    headers = [
+        "E-mail", "GIVEN NAME", "surname", "Mobile", "Organisation", "Job Title", "Country",
+        "Tags", "Lead Source", "Favourite colour", "Email Address",
+    ]  # fmt: skip
+    assert mapping_guess(headers, []) == {
+        "E-mail": "email",
+        "GIVEN NAME": "first_name",
+        "surname": "last_name",
+        "Mobile": "phone",
+        "Organisation": "company",
+        "Job Title": "job_title",
+        "Country": "country",
+        "Tags": "tags",
+        "Lead Source": "source",
+        "Favourite colour": "",
+        "Email Address": "",  # email is taken by the first column that names it
+    }
+    assert mapping_guess(["Telephone", "Firstname", "Title"], [])["Telephone"] == "phone"
+    assert mapping_guess(["Title"], [])["Title"] == "job_title"
+
+
+def test_duplicate_rows_in_one_file_make_one_contact(workspace, owner_actor, tmp_path):
+    text = HEADER + (
+        "ann@initech.com,Ann,,,,vip\nother@initech.com,Otto,,,,\nANN@initech.com,,Smith,,,webinar\n"
+    )
+    job = run(workspace, owner_actor, write(tmp_path, text))
+    assert (job.created_count, job.skipped_count, job.failed_count) == (2, 1, 0)
+    ann = Contact.objects.get(email="ann@initech.com")
+    assert (ann.first_name, ann.last_name) == ("Ann", "Smith")  # merged, the last wins
+    assert sorted(ann.tags.values_list("name", flat=True)) == ["vip", "webinar"]
+    assert Activity.objects.filter(contact=ann, kind=ActivityKind.CONTACT_IMPORTED).count() == 1
+
+
+def test_invalid_rows_go_to_the_error_file(workspace, owner_actor, tmp_path):
+    text = HEADER + (
+        "good@initech.com,Good,,,,\n"
+        "not-an-email,Bad,,,,\n"
+        ",No identity,,,,\n"
+        f"long@initech.com,{'x' * 101},,,,\n"
+    )
+    job = run(workspace, owner_actor, write(tmp_path, text))
+    assert (job.created_count, job.failed_count) == (1, 3)
+    rows = error_rows(job)
+    assert rows[0] == ["row", "column", "reason"]
+    assert [row[:2] for row in rows[1:]] == [["3", "Email"], ["4", "Email"], ["5", "First Name"]]
+    assert "100" in rows[3][2]
+    assert job.error_path.endswith(".errors.csv")
+
+
+def test_formula_looking_cells_are_stored_as_text(workspace, owner_actor, tmp_path):
+    text = 'Email,First Name,Last Name\na@initech.com,=1+1,"=HYPERLINK(""http://x"")"\n'
+    run(workspace, owner_actor, write(tmp_path, text))
+    contact = Contact.objects.get(email="a@initech.com")
+    assert (contact.first_name, contact.last_name) == ("=1+1", '=HYPERLINK("http://x")')
+
+
+def test_existing_contacts_updated_or_skipped(workspace, owner_actor, tmp_path):
+    contact_upsert(
+        workspace=workspace,
+        actor=owner_actor,
+        data={"email": "ann@initech.com", "first_name": "Ann", "job_title": "CTO", "source": "ad"},
+    )
+    text = "Email,First Name,Job Title,Source\nann@initech.com,Anne,,fair\nnew@initech.com,N,,\n"
+    job = run(workspace, owner_actor, write(tmp_path, text), options={"update_existing": False})
+    assert (job.created_count, job.updated_count, job.skipped_count) == (1, 0, 1)
+    assert Contact.objects.get(email="ann@initech.com").first_name == "Ann"
+
+    job = run(workspace, owner_actor, write(tmp_path, text, name="again.csv"))
+    assert (job.created_count, job.updated_count) == (0, 1)
+    ann = Contact.objects.get(email="ann@initech.com")
+    # Given values overwrite, empty cells do not erase, the first touch is kept.
+    assert (ann.first_name, ann.job_title) == ("Anne", "CTO")
+    assert (ann.first_touch_source, ann.last_touch_source) == ("ad", "fair")
+    assert ann.company.domain == "initech.com"
+    activity = Activity.objects.get(contact=ann, kind=ActivityKind.CONTACT_IMPORTED)
+    assert activity.data["changes"]["first_name"] == ["Ann", "Anne"]
+
+
+def test_companies_are_matched_by_domain_in_bulk(workspace, owner_actor, tmp_path):
+    Company.objects.create(workspace=workspace, name="Initech Ltd", domain="initech.co.uk")
+    text = HEADER + (
+        "a@uk.initech.co.uk,,,,,\n"
+        "b@initech.co.uk,,,,,\n"
+        "c@gmail.com,,,,Hooli,\n"
+        "d@globex.com,,,,Globex Corp,\n"
+    )
+    run(workspace, owner_actor, write(tmp_path, text))
+    companies = {c.email: c.company.name for c in Contact.objects.select_related("company")}
+    assert companies == {
+        "a@uk.initech.co.uk": "Initech Ltd",
+        "b@initech.co.uk": "Initech Ltd",
+        "c@gmail.com": "Hooli",
+        "d@globex.com": "Globex Corp",
+    }
+    assert Company.objects.filter(workspace=workspace).count() == 3
+
+
+def test_rows_without_email_are_matched_by_phone(workspace, owner_actor, tmp_path):
+    contact_upsert(
+        workspace=workspace,
+        actor=owner_actor,
+        data={"phone": "+44 20 7946 0000", "first_name": "P"},
+    )
+    contact_upsert(
+        workspace=workspace,
+        actor=owner_actor,
+        data={"email": "kim@initech.com", "phone": "+44 20 7946 0002"},
+    )
+    text = "Phone,First Name\n020 7946 0000,Pat\n020 7946 0001,Sam\n020 7946 0002,Kim\n"
+    job = run(workspace, owner_actor, write(tmp_path, text))
+    assert (job.created_count, job.updated_count) == (1, 2)
+    assert Contact.objects.get(phone="+442079460000").first_name == "Pat"
+    # As contact_upsert: a phone-only row updates the contact with that phone and an email.
+    assert Contact.objects.get(phone="+442079460002").email == "kim@initech.com"
+    assert Contact.objects.get(phone="+442079460002").first_name == "Kim"
+
+
+def big_file(tmp_path, rows: int, name="big.csv"):
+    lines = [HEADER] + [f"p{n}@initech.com,P{n},,,,t{n % 3}\n" for n in range(rows)]
+    return write(tmp_path, "".join(lines), name=name)
+
+
+def test_resume_after_an_interruption_has_no_duplicates(
+    workspace, owner_actor, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(imports, "CHUNK_SIZE", 10)
+    job = import_job_create(
+        workspace=workspace, actor=owner_actor, path=big_file(tmp_path, 25), filename="big.csv"
+    )
+    job = import_job_run(job_id=job.pk, chunks=1)  # the worker dies after one chunk
+    assert (job.status, job.next_row, job.created_count) == (ImportStatus.RUNNING, 10, 10)
+    assert Contact.objects.filter(workspace=workspace).count() == 10
+    job = import_job_run(job_id=job.pk)
+    assert (job.status, job.next_row, job.rows_done, job.total_rows) == ("done", 25, 25, 25)
+    assert (job.created_count, job.updated_count, job.skipped_count) == (25, 0, 0)
+    assert Contact.objects.filter(workspace=workspace).count() == 25
+    assert Activity.objects.filter(kind=ActivityKind.CONTACT_IMPORTED).count() == 25
+    # A finished job does nothing when run again (the task may be delivered twice).
+    assert import_job_run(job_id=job.pk).created_count == 25
+
+
+def test_rerunning_a_chunk_is_harmless(workspace, owner_actor, tmp_path):
+    path = big_file(tmp_path, 5)
+    first = run(workspace, owner_actor, path)
+    second = run(workspace, owner_actor, path)
+    assert (first.created_count, second.created_count, second.updated_count) == (5, 0, 0)
+    assert second.skipped_count == 5  # nothing changed
+    assert Contact.objects.filter(workspace=workspace).count() == 5
+    assert Activity.objects.filter(kind=ActivityKind.CONTACT_IMPORTED).count() == 5
+
+
+def test_cancel_stops_between_chunks(workspace, owner_actor, tmp_path, monkeypatch):
+    monkeypatch.setattr(imports, "CHUNK_SIZE", 10)
+    job = import_job_create(
+        workspace=workspace, actor=owner_actor, path=big_file(tmp_path, 25), filename="big.csv"
+    )
+
+    def cancel_after_first(job):
+        import_job_cancel(workspace=workspace, job_id=job.pk, actor=owner_actor)
+
+    job = import_job_run(job_id=job.pk, progress=cancel_after_first)
+    assert (job.status, job.next_row) == (ImportStatus.CANCELLED, 10)
+    assert Contact.objects.filter(workspace=workspace).count() == 10
+    # Cancelling twice is harmless; a finished import cannot be cancelled.
+    import_job_cancel(workspace=workspace, job_id=job.pk, actor=owner_actor)
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.DONE)
+    with pytest.raises(ValidationFailed):
+        import_job_cancel(workspace=workspace, job_id=job.pk, actor=owner_actor)
+
+
+def test_create_schedules_the_task_and_the_task_runs_it(workspace, owner_actor, tmp_path):
+    from django_tasks_db.models import DBTaskResult
+
+    from leadflow.contacts.tasks import contact_import_run
+
+    job = import_job_create(
+        workspace=workspace,
+        actor=owner_actor,
+        path=big_file(tmp_path, 3),
+        filename="big.csv",
+        options={"tags": ["fair-2026"], "lifecycle_stage": "mql", "source": "fair"},
+    )
+    assert job.path.startswith(str(imports.imports_dir()))
+    assert DBTaskResult.objects.filter(args_kwargs__args=[job.pk]).exists()
+    assert contact_import_run.call(job.pk) == "done"
+    contact = Contact.objects.get(email="p0@initech.com")
+    assert sorted(contact.tags.values_list("name", flat=True)) == ["fair-2026", "t0"]
+    assert (contact.lifecycle_stage, contact.first_touch_source) == ("mql", "fair")
+
+
+def test_bad_mapping_and_options_are_refused(workspace, owner_actor, tmp_path):
+    path = write(tmp_path, "Name,Notes\nA,B\n")
+    with pytest.raises(ValidationFailed) as failure:
+        import_job_create(workspace=workspace, actor=owner_actor, path=path, filename="x.csv")
+    assert failure.value.errors[0].field == "mapping"
+    path = write(tmp_path, HEADER)
+    with pytest.raises(ValidationFailed) as failure:
+        import_job_create(
+            workspace=workspace,
+            actor=owner_actor,
+            path=path,
+            filename="x.csv",
+            mapping={"Email": "email", "Tags": "custom_fields.nope", "Missing": "phone"},
+            options={"lifecycle_stage": "boss", "colour": "red"},
+        )
+    fields = {error.field for error in failure.value.errors}
+    assert fields == {
+        "mapping.Tags",
+        "mapping.Missing",
+        "options.lifecycle_stage",
+        "options.colour",
+    }
+
+
+def test_preview_shows_rows_as_stored(workspace, tmp_path):
+    text = HEADER + "A@Initech.com,Ann,,020 7946 0000,,x; y\nbad,,,,,\n"
+    preview = import_preview(workspace=workspace, path=write(tmp_path, text))
+    assert preview[0]["values"]["email"] == "a@initech.com"
+    assert preview[0]["values"]["phone"] == "+442079460000"
+    assert preview[0]["values"]["tags"] == ["x", "y"]
+    assert preview[1]["row"] == 3 and preview[1]["errors"][0][0] == "Email"
+
+
+def test_tenant_isolation(workspace, other_workspace, owner_actor, tmp_path):
+    contact_upsert(
+        workspace=other_workspace,
+        actor=owner_actor,
+        data={"email": "ann@initech.com", "first_name": "Other"},
+    )
+    job = run(workspace, owner_actor, write(tmp_path, HEADER + "ann@initech.com,Ann,,,,\n"))
+    assert job.created_count == 1
+    assert Contact.objects.get(workspace=other_workspace).first_name == "Other"
+    assert Contact.objects.get(workspace=workspace).first_name == "Ann"
+    with pytest.raises(NotFound):
+        import_job_cancel(workspace=other_workspace, job_id=job.pk, actor=owner_actor)
+
+
+def test_cli_end_to_end(workspace, tmp_path, capsys):
+    contact_upsert(
+        workspace=workspace,
+        actor=Actor.system(),
+        data={"email": "old@initech.com", "first_name": "Old"},
+    )
+    text = "E-mail;Given name;Colour\nold@initech.com;Changed;red\nnew@initech.com;New;blue\nx;;\n"
+    path = write(tmp_path, text, "cp1252")
+    argv = ["import", "contacts", str(path), "--workspace", workspace.slug]
+    assert main([*argv, "--only-new", "--tag", "cli", "--tag", "fair"]) == 0
+    out, err = capsys.readouterr()
+    assert "Ignored columns: Colour" in err
+    assert "3/3 rows" in err and "rows/s" in err and "1 errors" in err
+    assert "1 created, 0 updated, 1 skipped, 1 failed" in out
+    assert "Errors: " in out and ".errors.csv" in out
+    assert Contact.objects.get(email="old@initech.com").first_name == "Old"
+    new = Contact.objects.get(email="new@initech.com")
+    assert sorted(new.tags.values_list("name", flat=True)) == ["cli", "fair"]
+
+    mapping = tmp_path / "mapping.json"
+    mapping.write_text(json.dumps({"E-mail": "email", "Colour": "last_name"}))
+    assert main([*argv, "--mapping", str(mapping), "--update"]) == 0
+    assert Contact.objects.get(email="old@initech.com").last_name == "red"
+    assert Contact.objects.get(email="old@initech.com").first_name == "Old"  # not mapped
+
+    assert main(["import", "contacts", str(path), "--workspace", "nope"]) == 1
+    assert (
+        main(["import", "contacts", str(tmp_path / "missing.csv"), "--workspace", workspace.slug])
+        == 1
+    )
+    assert main(["import", "contacts", str(path)]) == 2
+    assert "no such file" in capsys.readouterr().err
+
+
+def test_csv_open_refuses_an_empty_file(tmp_path):
+    with pytest.raises(ValidationFailed):
+        csv_open(write(tmp_path, ""))
