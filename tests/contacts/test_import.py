@@ -206,8 +206,10 @@ def test_rows_without_email_are_matched_by_phone(workspace, owner_actor, tmp_pat
     assert Contact.objects.get(phone="+442079460002").first_name == "Kim"
 
 
-def big_file(tmp_path, rows: int, name="big.csv"):
-    lines = [HEADER] + [f"p{n}@initech.com,P{n},,,,t{n % 3}\n" for n in range(rows)]
+def big_file(tmp_path, rows: int, name="big.csv", bad=()):
+    lines = [HEADER] + [
+        f"{'bad' if n in bad else f'p{n}@initech.com'},P{n},,,,t{n % 3}\n" for n in range(rows)
+    ]
     return write(tmp_path, "".join(lines), name=name)
 
 
@@ -216,14 +218,22 @@ def test_resume_after_an_interruption_has_no_duplicates(
 ):
     monkeypatch.setattr(imports, "CHUNK_SIZE", 10)
     job = import_job_create(
-        workspace=workspace, actor=owner_actor, path=big_file(tmp_path, 25), filename="big.csv"
+        workspace=workspace,
+        actor=owner_actor,
+        path=big_file(tmp_path, 27, bad=(1, 12)),
+        filename="big.csv",
     )
     job = import_job_run(job_id=job.pk, chunks=1)  # the worker dies after one chunk
-    assert (job.status, job.next_row, job.created_count) == (ImportStatus.RUNNING, 10, 10)
-    assert Contact.objects.filter(workspace=workspace).count() == 10
+    assert (job.status, job.next_row, job.created_count) == (ImportStatus.RUNNING, 10, 9)
+    assert Contact.objects.filter(workspace=workspace).count() == 9
+    # The dead worker had written errors of the chunk it did not commit: they go.
+    with open(job.error_path, "a", encoding="utf-8", newline="") as file:
+        csv.writer(file).writerow([12, "Email", "Not committed."])
     job = import_job_run(job_id=job.pk)
-    assert (job.status, job.next_row, job.rows_done, job.total_rows) == ("done", 25, 25, 25)
-    assert (job.created_count, job.updated_count, job.skipped_count) == (25, 0, 0)
+    assert (job.status, job.next_row, job.rows_done, job.total_rows) == ("done", 27, 27, 27)
+    assert [row[:2] for row in error_rows(job)[1:]] == [["3", "Email"], ["14", "Email"]]
+    counts = (job.created_count, job.updated_count, job.skipped_count, job.failed_count)
+    assert counts == (25, 0, 0, 2)
     assert Contact.objects.filter(workspace=workspace).count() == 25
     assert Activity.objects.filter(kind=ActivityKind.CONTACT_IMPORTED).count() == 25
     # A finished job does nothing when run again (the task may be delivered twice).

@@ -670,6 +670,19 @@ def _errors_write(job: ImportJob, failed: list[tuple[int, str, str]]) -> None:
         ImportJob.objects.filter(pk=job.pk).update(error_path=job.error_path)
 
 
+def _errors_trim(job: ImportJob) -> None:
+    """Drop error rows from chunks that did not commit (a crash after the file was written),
+    so a resumed run does not list them twice."""
+    if not job.error_path or not Path(job.error_path).exists():
+        return
+    with open(job.error_path, encoding="utf-8", newline="") as file:
+        rows = list(csv.reader(file))
+    kept = [rows[0], *[row for row in rows[1:] if int(row[0]) < job.next_row + 2]]
+    if len(kept) < len(rows):
+        with open(job.error_path, "w", encoding="utf-8", newline="") as file:
+            csv.writer(file).writerows(kept)
+
+
 def import_job_run(*, job_id: int, chunks: int | None = None, progress=None) -> ImportJob | None:
     """Process a job from its ``next_row`` to the end (or ``chunks`` chunks, for tests).
 
@@ -699,6 +712,7 @@ def import_job_run(*, job_id: int, chunks: int | None = None, progress=None) -> 
         )
         job.refresh_from_db()
         return job
+    _errors_trim(job)
     definitions = list(CustomField.objects.filter(workspace=workspace))
     rows = source.rows()
     position = job.next_row
