@@ -863,9 +863,11 @@ def duplicates_find_for(*, workspace: Workspace, contact_id: int) -> int:
         )
         for pk, reason in found
     ]
-    before = DuplicateCandidate.objects.filter(workspace=workspace).count()
+    # Count only this contact's pairs: a workspace-wide COUNT would grow with every pair.
+    pairs = DuplicateCandidate.objects.filter(Q(contact=contact) | Q(other=contact))
+    before = pairs.count()
     DuplicateCandidate.objects.bulk_create(rows, ignore_conflicts=True)
-    return DuplicateCandidate.objects.filter(workspace=workspace).count() - before
+    return pairs.count() - before
 
 
 @transaction.atomic
