@@ -8,8 +8,8 @@ import pytest
 
 from leadflow.cli import main
 from leadflow.contacts import imports
+from leadflow.contacts.importfiles import csv_open
 from leadflow.contacts.imports import (
-    csv_open,
     import_job_cancel,
     import_job_create,
     import_job_run,

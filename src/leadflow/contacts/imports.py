@@ -12,11 +12,9 @@ Guarantees:
 """
 
 import csv
-import io
 import re
 import shutil
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +25,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from leadflow.contacts.importfiles import SourceFile, source_open
 from leadflow.contacts.inputs import (
     CONTACT_INPUT_FIELDS,
     contact_input_clean,
@@ -57,7 +56,6 @@ from leadflow.core.validation import email_domain
 
 CHUNK_SIZE = 1000
 PREVIEW_ROWS = 5
-DELIMITERS = ",;\t|"
 # Contact fields a column can fill (ids are not imported from files).
 IMPORT_FIELDS = sorted(CONTACT_INPUT_FIELDS - {"owner_id", "company_id", "custom_fields"})
 SYNONYMS = {
@@ -96,68 +94,6 @@ def _header_key(header: str) -> str:
 _SYNONYM_INDEX = {
     _header_key(synonym): target for target, names in SYNONYMS.items() for synonym in names
 } | {_header_key(name): name for name in IMPORT_FIELDS}
-
-
-# --- reading -------------------------------------------------------------------------------
-
-
-def _decode(raw: bytes) -> str:
-    if raw.startswith(b"\xef\xbb\xbf"):
-        return raw[3:].decode("utf-8")
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return raw.decode("utf-16")
-    if raw[:200].count(b"\x00") > len(raw[:200]) // 4:  # UTF-16 without a BOM
-        return raw.decode("utf-16-le" if raw[1:2] == b"\x00" else "utf-16-be")
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    try:
-        return raw.decode("cp1252")
-    except UnicodeDecodeError:
-        return raw.decode("latin-1")
-
-
-def _delimiter(text: str) -> str:
-    sample = text[:65536]
-    try:
-        return csv.Sniffer().sniff(sample, delimiters=DELIMITERS).delimiter
-    except csv.Error:
-        first = sample.split("\n", 1)[0]
-        counts = {mark: first.count(mark) for mark in DELIMITERS}
-        best = max(counts, key=counts.get)
-        return best if counts[best] else ","
-
-
-@dataclass
-class CsvFile:
-    headers: list[str]
-    delimiter: str
-    text: str
-
-    def rows(self) -> Iterator[list[str]]:
-        """Data rows after the header; blank lines are not rows."""
-        reader = csv.reader(io.StringIO(self.text, newline=""), delimiter=self.delimiter)
-        next(reader, None)
-        for row in reader:
-            if any(cell.strip() for cell in row):
-                yield row
-
-
-def csv_open(path: str | Path) -> CsvFile:
-    """Read and decode a CSV file; ValidationFailed("file") when it has no header row."""
-    try:
-        text = _decode(Path(path).read_bytes()).replace("\r\n", "\n").replace("\r", "\n")
-    except OSError as error:
-        raise ValidationFailed(
-            [FieldError("file", f"Cannot read the file: {error.strerror}.")]
-        ) from None
-    delimiter = _delimiter(text)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    headers = [header.strip() for header in next(reader, [])]
-    if not any(headers):
-        raise ValidationFailed([FieldError("file", "The file is empty or has no header row.")])
-    return CsvFile(headers=headers, delimiter=delimiter, text=text)
 
 
 # --- mapping -------------------------------------------------------------------------------
@@ -584,7 +520,7 @@ def import_job_create(
     against the file's columns. ``schedule=False`` leaves the run to the caller (the CLI runs
     it in the foreground).
     """
-    source = csv_open(path)
+    source = source_open(path)
     definitions = list(CustomField.objects.filter(workspace=workspace))
     if mapping is None:
         mapping = mapping_guess(source.headers, definitions)
@@ -638,7 +574,7 @@ def import_preview(
     *, workspace: Workspace, path: str | Path, mapping: dict[str, str] | None = None
 ) -> list[dict[str, Any]]:
     """The first rows as they would be stored: {"row", "values"} or {"row", "errors"}."""
-    source = csv_open(path)
+    source = source_open(path)
     definitions = list(CustomField.objects.filter(workspace=workspace))
     mapping = mapping if mapping is not None else mapping_guess(source.headers, definitions)
     preview = []
@@ -703,7 +639,7 @@ def import_job_run(*, job_id: int, chunks: int | None = None, progress=None) -> 
         else Actor.system(f"import {job.pk}")
     )
     try:
-        source = csv_open(job.path)
+        source = source_open(job.path)
     except ValidationFailed as failure:
         ImportJob.objects.filter(pk=job.pk).update(
             status=ImportStatus.FAILED,
@@ -761,7 +697,7 @@ def _chunk_process(
     *,
     workspace: Workspace,
     job: ImportJob,
-    source: CsvFile,
+    source: SourceFile,
     batch: list[list[str]],
     start: int,
     definitions: list[CustomField],
