@@ -294,11 +294,11 @@ def build_parser() -> argparse.ArgumentParser:
     import_commands = import_.add_subparsers(title="commands", metavar="COMMAND")
     import_contacts = import_commands.add_parser(
         "contacts",
-        help="import contacts from a CSV file",
+        help="import contacts from a CSV or Excel (.xlsx) file",
         description=cmd_import_contacts.__doc__,
     )
     import_contacts.set_defaults(handler=cmd_import_contacts)
-    import_contacts.add_argument("file", metavar="FILE", help="the CSV file")
+    import_contacts.add_argument("file", metavar="FILE", help="the CSV or .xlsx file")
     import_contacts.add_argument(
         "--workspace", required=True, metavar="SLUG", help="workspace slug"
     )
@@ -323,6 +323,44 @@ def build_parser() -> argparse.ArgumentParser:
     )
     import_contacts.add_argument(
         "--tag", dest="tags", action="append", default=[], metavar="T", help="tag (repeatable)"
+    )
+    import_contacts.add_argument(
+        "--saved-mapping", metavar="NAME", help="use a mapping saved in the app or with --save-as"
+    )
+    import_contacts.add_argument(
+        "--save-as", default="", metavar="NAME", help="keep this import's mapping under NAME"
+    )
+    import_contacts.add_argument(
+        "--conflict",
+        choices=["file", "existing"],
+        default="file",
+        help="which side wins for a field both have: the file (default) or the existing contact",
+    )
+    import_contacts.add_argument("--source", default="", help="source for rows without one")
+    import_contacts.add_argument(
+        "--stage", default="", metavar="STAGE", help="lifecycle stage of new contacts"
+    )
+    import_contacts.add_argument(
+        "--owner", default="", metavar="EMAIL", help="owner of new contacts (a member)"
+    )
+    dates = import_contacts.add_mutually_exclusive_group()
+    dates.add_argument(
+        "--day-first",
+        dest="day_first",
+        action="store_true",
+        default=None,
+        help="dates read 31/12/2024 (default: by the workspace country)",
+    )
+    dates.add_argument(
+        "--month-first", dest="day_first", action="store_false", help="dates read 12/31/2024"
+    )
+    import_contacts.add_argument(
+        "--new-field",
+        dest="new_fields",
+        action="append",
+        default=[],
+        metavar="COLUMN[:TYPE]",
+        help="create a custom field for COLUMN (type text/number/date/boolean, else guessed)",
     )
 
     add(
@@ -568,14 +606,25 @@ def cmd_export_contacts(options: argparse.Namespace) -> int:
     return 0
 
 
+def _new_field_spec(spec: str) -> tuple[str, str]:
+    """ "Budget:number" -> ("Budget", "number"); "Budget" -> ("Budget", "") (type guessed)."""
+    column, _, kind = spec.rpartition(":")
+    if column and kind in {"text", "number", "date", "boolean"}:
+        return column, kind
+    return spec, ""
+
+
 def cmd_import_contacts(options: argparse.Namespace) -> int:
-    """Import contacts from a CSV file (any common encoding and delimiter) in the
-    foreground, printing progress; existing contacts (same email, or same phone without
-    email) are updated unless --only-new. Bad rows are listed in an error CSV."""
+    """Import contacts from a CSV file (any common encoding and delimiter) or an Excel
+    workbook (.xlsx, first sheet) in the foreground, printing progress; existing contacts
+    (same email, or same phone without email) are updated unless --only-new. Bad rows are
+    listed in an error CSV."""
     import time
 
     from leadflow.contacts.imports import import_job_create, import_job_run
+    from leadflow.contacts.models import ImportMapping
     from leadflow.core.actors import Actor
+    from leadflow.core.models import Membership
 
     workspace = workspace_by_slug(options.workspace)
     mapping = None
@@ -591,13 +640,40 @@ def cmd_import_contacts(options: argparse.Namespace) -> int:
             raise CommandFailed(f'{options.mapping}: expected {{"column": "field", ...}}')
     if not os.path.isfile(options.file):
         raise CommandFailed(f"{options.file}: no such file")
+    saved_id = None
+    if options.saved_mapping:
+        saved = ImportMapping.objects.filter(workspace=workspace, name=options.saved_mapping)
+        saved_id = saved.values_list("pk", flat=True).first()
+        if saved_id is None:
+            raise CommandFailed(f"no saved mapping named {options.saved_mapping!r}")
+    owner_id = None
+    if options.owner:
+        owner_id = (
+            Membership.objects.filter(workspace=workspace, user__email__iexact=options.owner)
+            .values_list("user_id", flat=True)
+            .first()
+        )
+        if owner_id is None:
+            raise CommandFailed(f"{options.owner} is not a member of {workspace.slug}")
+    import_options = {
+        "update_existing": options.update_existing,
+        "tags": options.tags,
+        "conflict": options.conflict,
+        "source": options.source,
+        "lifecycle_stage": options.stage,
+        "owner_id": owner_id,
+        "day_first": options.day_first,
+    }
     job = import_job_create(
         workspace=workspace,
         actor=Actor.system("command line"),
         path=options.file,
         filename=options.file,
         mapping=mapping,
-        options={"update_existing": options.update_existing, "tags": options.tags},
+        options=import_options,
+        new_fields=dict(_new_field_spec(spec) for spec in options.new_fields),
+        saved_mapping_id=saved_id,
+        save_as=options.save_as,
         schedule=False,
     )
     ignored = [header for header, target in job.mapping.items() if not target]

@@ -5,6 +5,7 @@ from ninja import NinjaAPI
 from leadflow import __version__
 from leadflow.capture.api import router as capture_router
 from leadflow.contacts.api import router as contacts_router
+from leadflow.contacts.imports_api import router as imports_router
 from leadflow.core.api import ApiKeyAuth, install_error_handlers
 from leadflow.core.api import router as workspace_router
 from leadflow.tracking.api import router as tracking_router
@@ -23,5 +24,6 @@ api = NinjaAPI(
 install_error_handlers(api)
 api.add_router("/", workspace_router)
 api.add_router("/", contacts_router)
+api.add_router("/", imports_router)
 api.add_router("/", capture_router)
 api.add_router("/", tracking_router)

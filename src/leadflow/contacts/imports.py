@@ -12,6 +12,7 @@ Guarantees:
 """
 
 import csv
+import datetime as dt
 import re
 import shutil
 import uuid
@@ -38,7 +39,9 @@ from leadflow.contacts.models import (
     Contact,
     CustomField,
     ImportJob,
+    ImportMapping,
     ImportStatus,
+    LifecycleStage,
     Tag,
 )
 from leadflow.contacts.services import (
@@ -83,8 +86,50 @@ SYNONYMS = {
     "lifecycle_stage": ["lifecycle stage", "stage", "lifecycle"],
     "temperature": ["temperature"],
     "consent_status": ["consent", "consent status"],
+    "outcome": ["outcome", "result", "won lost", "deal outcome", "deal status", "converted"],
+    "created_at": [
+        "created",
+        "created at",
+        "created date",
+        "date created",
+        "create date",
+        "created on",
+        "signup date",
+        "sign up date",
+        "lead date",
+    ],
 }
 CHOICE_TARGETS = {"lifecycle_stage", "temperature", "consent_status"}
+# Targets beyond contact fields: the historical outcome (mapped to a lifecycle stage) and the
+# original created date.
+SPECIAL_TARGETS = ("outcome", "created_at")
+TARGETS = sorted({*IMPORT_FIELDS, *SPECIAL_TARGETS})
+# Historical outcomes of an old system, as lifecycle stages: won deals are customers, lost
+# or disqualified leads are disqualified (the predictive score learns from both).
+OUTCOME_STAGES = {
+    **dict.fromkeys(
+        ["won", "closed won", "customer", "converted", "yes", "y", "true", "1", "success", "sale"],
+        "customer",
+    ),
+    **dict.fromkeys(
+        [
+            "lost",
+            "closed lost",
+            "disqualified",
+            "unqualified",
+            "no",
+            "n",
+            "false",
+            "0",
+            "rejected",
+            "junk",
+        ],
+        "disqualified",
+    ),
+}
+# Countries that write dates month first (05/01/2024 is May 1st); elsewhere day first.
+MONTH_FIRST_COUNTRIES = {"US", "PH", "FM", "MH", "PW", "BZ"}
+CONFLICT_SIDES = ("file", "existing")
 
 
 def _header_key(header: str) -> str:
@@ -93,7 +138,7 @@ def _header_key(header: str) -> str:
 
 _SYNONYM_INDEX = {
     _header_key(synonym): target for target, names in SYNONYMS.items() for synonym in names
-} | {_header_key(name): name for name in IMPORT_FIELDS}
+} | {_header_key(name): name for name in TARGETS}
 
 
 # --- mapping -------------------------------------------------------------------------------
@@ -122,26 +167,94 @@ def mapping_guess(headers: list[str], custom_fields: list[CustomField]) -> dict[
 def mapping_check(
     mapping: dict[str, str], headers: list[str], custom_fields: list[CustomField]
 ) -> None:
-    """ValidationFailed naming every unknown column or target, or a mapping without email
-    and phone."""
+    """ValidationFailed naming every unknown column or target, a field mapped from two
+    columns, or a mapping without email and phone."""
     keys = {definition.key for definition in custom_fields}
     errors = []
+    seen: dict[str, str] = {}
     for header, target in mapping.items():
-        if header not in headers:
+        if not isinstance(target, str):
+            errors.append(FieldError(f"mapping.{header}", "Must be a field name or empty."))
+        elif header not in headers:
             errors.append(FieldError(f"mapping.{header}", "No such column in the file."))
         elif (
             target
-            and target not in IMPORT_FIELDS
+            and target not in TARGETS
             and not (
                 target.startswith("custom_fields.")
                 and target.removeprefix("custom_fields.") in keys
             )
         ):
             errors.append(FieldError(f"mapping.{header}", f"Unknown field: {target}."))
-    if not {"email", "phone"} & set(mapping.values()):
+        elif target and target != "tags" and target in seen:
+            errors.append(
+                FieldError(f"mapping.{header}", f"{target} is mapped from {seen[target]!r} too.")
+            )
+        elif target:
+            seen[target] = header
+    if not {"email", "phone"} & set(seen):
         errors.append(FieldError("mapping", "Map a column to email or phone."))
     if errors:
         raise ValidationFailed(errors)
+
+
+def date_parse(value: str, *, day_first: bool) -> dt.datetime:
+    """An aware datetime from ISO 8601 or a local date ("31/12/2024", "12/31/2024 14:05",
+    "31.12.24"); ValueError with a reason otherwise. A date without a time is midnight UTC."""
+    text = value.strip()
+    parsed: dt.datetime | None = None
+    try:
+        parsed = dt.datetime.fromisoformat(text.replace(" ", "T", 1) if " " in text else text)
+    except ValueError:
+        date_part, _, time_part = text.partition(" ")
+        order = ("%d", "%m") if day_first else ("%m", "%d")
+        for separator in "/.-":
+            for year in ("%Y", "%y"):
+                try:
+                    day = dt.datetime.strptime(date_part, separator.join([*order, year]))
+                except ValueError:
+                    continue
+                parsed = day
+                break
+            if parsed:
+                break
+        if parsed and time_part:
+            for layout in ("%H:%M", "%H:%M:%S", "%I:%M %p", "%I:%M:%S %p"):
+                try:
+                    moment = dt.datetime.strptime(time_part.strip(), layout)
+                except ValueError:
+                    continue
+                parsed = parsed.replace(
+                    hour=moment.hour, minute=moment.minute, second=moment.second
+                )
+                break
+            else:
+                parsed = None
+    if parsed is None:
+        style = "DD/MM/YYYY" if day_first else "MM/DD/YYYY"
+        raise ValueError(f"Not a date: use YYYY-MM-DD or {style}.")
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    if parsed > timezone.now() + dt.timedelta(days=1):
+        raise ValueError("The date is in the future.")
+    return parsed
+
+
+def outcome_stage(value: str) -> str:
+    """The lifecycle stage of a historical outcome ("won" -> customer, "lost" ->
+    disqualified, or a stage name itself); ValueError naming the accepted values."""
+    key = _header_key(value)
+    if key in OUTCOME_STAGES:
+        return OUTCOME_STAGES[key]
+    if key in LifecycleStage.values:
+        return key
+    raise ValueError(
+        f"Unknown outcome {value!r}: use won/lost, customer/disqualified, 1/0 or a lifecycle stage."
+    )
+
+
+def day_first_default(workspace: Workspace) -> bool:
+    return (workspace.default_country or "").upper() not in MONTH_FIRST_COUNTRIES
 
 
 # --- rows ----------------------------------------------------------------------------------
@@ -162,11 +275,13 @@ class CleanRow:
 
 def _row_data(
     headers: list[str], row: list[str], mapping: dict[str, str], options: dict
-) -> tuple[dict[str, Any], dict[str, str]]:
-    """The row as contact input, and {input key: column} to name a bad cell's column."""
+) -> tuple[dict[str, Any], dict[str, str], dict[str, str]]:
+    """The row as contact input, {input key: column} to name a bad cell's column, and the
+    special targets' raw values ({"outcome": "won", "created_at": "2024-01-31"})."""
     data: dict[str, Any] = {}
     columns: dict[str, str] = {}
     custom: dict[str, Any] = {}
+    special: dict[str, str] = {}
     tags: list[str] = list(options.get("tags") or [])
     for position, header in enumerate(headers):
         target = mapping.get(header)
@@ -176,6 +291,10 @@ def _row_data(
         if target == "tags":
             tags += [name for name in re.split(r"[,;|]", value) if name.strip()]
             columns["tags"] = header
+        elif target in SPECIAL_TARGETS:
+            if value:
+                special[target] = value
+            columns[target] = header
         elif target.startswith("custom_fields."):
             key = target.removeprefix("custom_fields.")
             if value:
@@ -193,7 +312,7 @@ def _row_data(
         data["custom_fields"] = custom
     if tags:
         data["tags"] = tags
-    return data, columns
+    return data, columns, special
 
 
 def _row_clean(
@@ -204,22 +323,49 @@ def _row_clean(
     options: dict,
     definitions: list[CustomField],
 ) -> dict[str, Any]:
-    """Clean contact input for one row, or ValidationFailed with column names as fields."""
-    data, columns = _row_data(headers, row, mapping, options)
+    """Clean contact input for one row, or ValidationFailed with column names as fields.
+
+    Dates (the created date and custom date fields) may be written as the workspace's
+    country writes them (``options["day_first"]``); the outcome becomes the lifecycle stage.
+    """
+    data, columns, special = _row_data(headers, row, mapping, options)
+    day_first = options.get("day_first", True)
+    errors: list[FieldError] = []
+    custom = data.get("custom_fields") or {}
+    for definition in definitions:
+        if definition.field_type == "date" and custom.get(definition.key):
+            try:
+                custom[definition.key] = (
+                    date_parse(custom[definition.key], day_first=day_first).date().isoformat()
+                )
+            except ValueError as error:
+                errors.append(FieldError(f"custom_fields.{definition.key}", str(error)))
+                del custom[definition.key]
+    extra: dict[str, Any] = {}
+    if "outcome" in special:
+        try:
+            extra["lifecycle_stage"] = outcome_stage(special["outcome"])
+        except ValueError as error:
+            errors.append(FieldError("outcome", str(error)))
+    if "created_at" in special:
+        try:
+            extra["created_at"] = date_parse(special["created_at"], day_first=day_first)
+        except ValueError as error:
+            errors.append(FieldError("created_at", str(error)))
+    clean: dict[str, Any] = {}
     try:
         clean = contact_input_clean(
             workspace=workspace, data=data, partial=True, custom_fields=definitions
         )
-        if not clean.get("email") and not clean.get("phone"):
-            raise ValidationFailed([FieldError("email", "An email or a phone number is required.")])
     except ValidationFailed as failure:
+        errors = failure.errors + errors
+    if not errors and not clean.get("email") and not clean.get("phone"):
+        errors.append(FieldError("email", "An email or a phone number is required."))
+    if errors:
         raise ValidationFailed(
-            [
-                FieldError(columns.get(error.field, error.field), error.message)
-                for error in failure.errors
-            ]
-        ) from None
-    return clean
+            [FieldError(columns.get(error.field, error.field), error.message) for error in errors]
+        )
+    return {**clean, **extra}
 
 
 def _merge(earlier: dict[str, Any], later: dict[str, Any]) -> dict[str, Any]:
@@ -479,16 +625,35 @@ def imports_dir() -> Path:
     return path
 
 
+OPTION_KEYS = (
+    "update_existing",
+    "conflict",
+    "tags",
+    "source",
+    "lifecycle_stage",
+    "owner_id",
+    "day_first",
+)
+
+
 def _options_clean(workspace: Workspace, options: dict | None) -> dict:
+    """Checked options, every default filled in:
+
+    - ``update_existing`` (true): false adds only new contacts, rows of existing ones skip;
+    - ``conflict`` ("file"): "existing" keeps an existing contact's non-empty values and
+      fills only its empty fields;
+    - ``tags``, ``source``: for every row (source only where the row has none);
+    - ``lifecycle_stage``, ``owner_id``: for new contacts;
+    - ``day_first``: how dates like 01/02/2024 read (default: by the workspace country).
+    """
     options = dict(options or {})
-    allowed = {"update_existing", "tags", "source", "lifecycle_stage", "owner_id"}
     errors = [
-        FieldError(f"options.{key}", "Unknown option.") for key in options if key not in allowed
+        FieldError(f"options.{key}", "Unknown option.") for key in options if key not in OPTION_KEYS
     ]
     data = {
         key: options[key]
         for key in ("tags", "source", "lifecycle_stage", "owner_id")
-        if key in options
+        if options.get(key) not in (None, "")
     }
     try:
         clean = contact_input_clean(workspace=workspace, data=data, partial=True, custom_fields=[])
@@ -498,12 +663,255 @@ def _options_clean(workspace: Workspace, options: dict | None) -> dict:
     owner_id = clean.get("owner_id")
     if owner_id and not Membership.objects.filter(workspace=workspace, user_id=owner_id).exists():
         errors.append(FieldError("options.owner_id", "Not a member of this workspace."))
+    conflict = options.get("conflict") or "file"
+    if conflict not in CONFLICT_SIDES:
+        errors.append(FieldError("options.conflict", 'Must be "file" or "existing".'))
+    for key in ("update_existing", "day_first"):
+        if options.get(key) is not None and not isinstance(options[key], bool):
+            errors.append(FieldError(f"options.{key}", "Must be true or false."))
     if errors:
         raise ValidationFailed(errors)
-    return {"update_existing": bool(options.get("update_existing", True)), **clean}
+    day_first = options.get("day_first")
+    return {
+        "update_existing": options.get("update_existing") is not False,
+        "conflict": conflict,
+        "day_first": day_first_default(workspace) if day_first is None else day_first,
+        **clean,
+    }
+
+
+def _stored_copy(path: str | Path, kind: str) -> Path:
+    stored = imports_dir() / f"{uuid.uuid4().hex}.{kind}"
+    shutil.copyfile(path, stored)
+    return stored
+
+
+def field_type_guess(values: list[str], *, day_first: bool = True) -> str:
+    """The custom field type a column's values suggest: number, date, boolean or text."""
+    values = [value.strip() for value in values if value.strip()]
+    if not values:
+        return "text"
+    booleans = {"yes", "no", "true", "false", "y", "n"}
+    if all(value.lower() in booleans for value in values):
+        return "boolean"
+    if all(re.fullmatch(r"-?\d+([.,]\d+)?", value) for value in values):
+        return "number"
+    try:
+        for value in values:
+            date_parse(value, day_first=day_first)
+    except ValueError:
+        return "text"
+    return "date"
+
+
+def column_samples(source: SourceFile, count: int = 3, scan: int = 200) -> dict[str, list[str]]:
+    """Up to ``count`` non-empty values of each column among the first ``scan`` rows."""
+    samples: dict[str, list[str]] = {header: [] for header in source.headers}
+    for index, row in enumerate(source.rows()):
+        if index >= scan:
+            break
+        for position, header in enumerate(source.headers):
+            value = row[position].strip() if position < len(row) else ""
+            if value and len(samples[header]) < count:
+                samples[header].append(value)
+    return samples
+
+
+def _new_fields_create(
+    *,
+    workspace: Workspace,
+    actor: Actor,
+    source: SourceFile,
+    new_fields: dict[str, str],
+    day_first: bool,
+) -> dict[str, str]:
+    """Create a custom field for each {column: type ("" = guess)}; {column: target}."""
+    from leadflow.contacts.services import custom_field_create
+
+    errors = []
+    for header, field_type in new_fields.items():
+        if header not in source.headers:
+            errors.append(FieldError(f"new_fields.{header}", "No such column in the file."))
+        elif field_type and field_type not in {"text", "number", "date", "boolean"}:
+            errors.append(
+                FieldError(f"new_fields.{header}", "Must be text, number, date or boolean.")
+            )
+    if errors:
+        raise ValidationFailed(errors)
+    values: dict[str, list[str]] = {header: [] for header in new_fields}
+    positions = {header: source.headers.index(header) for header in new_fields}
+    for index, row in enumerate(source.rows()):
+        if index >= 1000:
+            break
+        for header, position in positions.items():
+            if position < len(row) and row[position].strip():
+                values[header].append(row[position])
+    taken = set(CustomField.objects.filter(workspace=workspace).values_list("key", flat=True))
+    targets = {}
+    for header, field_type in new_fields.items():
+        key = base = re.sub(r"[^a-z0-9]+", "_", header.lower()).strip("_")[:50] or "field"
+        suffix = 2
+        while key in taken:
+            key, suffix = f"{base[:46]}_{suffix}", suffix + 1
+        taken.add(key)
+        try:
+            definition = custom_field_create(
+                workspace=workspace,
+                actor=actor,
+                data={
+                    "key": key,
+                    "label": header[:100],
+                    "field_type": field_type
+                    or field_type_guess(values[header], day_first=day_first),
+                },
+            )
+        except ValidationFailed as failure:
+            raise ValidationFailed(
+                [FieldError(f"new_fields.{header}", e.message) for e in failure.errors]
+            ) from None
+        targets[header] = f"custom_fields.{definition.key}"
+    return targets
+
+
+def mapping_for_file(
+    workspace: Workspace, headers: list[str], saved: "ImportMapping | None" = None
+) -> dict[str, str]:
+    """A saved mapping's targets for the columns it knows, guessed ones for the rest."""
+    definitions = list(CustomField.objects.filter(workspace=workspace))
+    guessed = mapping_guess(headers, definitions)
+    if saved is None:
+        return guessed
+    mapping = {header: saved.mapping.get(header, guessed[header]) for header in headers}
+    used = [target for header, target in mapping.items() if header in saved.mapping]
+    for header in headers:  # a guess must not repeat a field the saved mapping gives
+        if header not in saved.mapping and mapping[header] in used and mapping[header] != "tags":
+            mapping[header] = ""
+    return mapping
 
 
 @transaction.atomic
+def import_upload(
+    *,
+    workspace: Workspace,
+    actor: Actor,
+    path: str | Path,
+    filename: str,
+    saved_mapping_id: int | None = None,
+) -> ImportJob:
+    """Keep a copy of an uploaded file as a draft import, its columns mapped by a saved
+    mapping or by their names; ``import_job_configure`` and ``import_job_start`` follow."""
+    source = source_open(path)
+    saved = None
+    if saved_mapping_id is not None:
+        saved = ImportMapping.objects.filter(workspace=workspace, pk=saved_mapping_id).first()
+        if saved is None:
+            raise ValidationFailed([FieldError("mapping_id", "No such saved mapping.")])
+    stored = _stored_copy(path, source.kind)
+    return ImportJob.objects.create(
+        workspace=workspace,
+        created_by=actor.user,
+        status=ImportStatus.DRAFT,
+        path=str(stored),
+        original_filename=Path(filename).name[:255],
+        mapping=mapping_for_file(workspace, source.headers, saved),
+        options=_options_clean(workspace, saved.options if saved else None),
+        total_rows=sum(1 for _ in source.rows()),
+    )
+
+
+def import_draft_get(*, workspace: Workspace, job_id: int) -> ImportJob:
+    job = ImportJob.objects.filter(workspace=workspace, pk=job_id).first()
+    if job is None:
+        raise NotFound("No such import.")
+    if job.status != ImportStatus.DRAFT:
+        raise ValidationFailed([FieldError("status", f"The import is {job.status} already.")])
+    return job
+
+
+@transaction.atomic
+def import_job_configure(
+    *,
+    workspace: Workspace,
+    actor: Actor,
+    job_id: int,
+    mapping: dict[str, str] | None = None,
+    options: dict | None = None,
+    new_fields: dict[str, str] | None = None,
+    save_as: str = "",
+) -> ImportJob:
+    """Set a draft's mapping (columns not named are ignored) and options; create the custom
+    fields asked for in ``new_fields`` ({column: type, "" to guess it}) and map those
+    columns to them; keep the mapping under ``save_as`` for reuse (replacing one of that
+    name). Every problem is reported at once and nothing is changed then."""
+    job = import_draft_get(workspace=workspace, job_id=job_id)
+    source = source_open(job.path)
+    errors: list[FieldError] = []
+    try:
+        clean_options = _options_clean(workspace, job.options if options is None else options)
+    except ValidationFailed as failure:
+        errors += failure.errors
+        clean_options = {}
+    if mapping is None:
+        mapping = dict(job.mapping)
+    else:
+        mapping = {header: mapping.get(header) or "" for header in source.headers} | {
+            header: target for header, target in mapping.items() if header not in source.headers
+        }
+    new_fields = new_fields or {}
+    if new_fields and actor.membership and not actor.membership.can("manage_settings"):
+        errors.append(FieldError("new_fields", "Only admins can add custom fields."))
+    if len(save_as) > 100:
+        errors.append(FieldError("save_as", "At most 100 characters."))
+    if not errors and new_fields:
+        try:
+            mapping |= _new_fields_create(
+                workspace=workspace,
+                actor=actor,
+                source=source,
+                new_fields=new_fields,
+                day_first=clean_options["day_first"],
+            )
+        except ValidationFailed as failure:
+            errors += failure.errors
+    definitions = list(CustomField.objects.filter(workspace=workspace))
+    try:
+        mapping_check(mapping, source.headers, definitions)
+    except ValidationFailed as failure:
+        errors += failure.errors
+    if errors:
+        transaction.set_rollback(True)
+        raise ValidationFailed(errors)
+    job.mapping, job.options = mapping, clean_options
+    job.save(update_fields=["mapping", "options"])
+    if save_as.strip():
+        import_mapping_save(
+            workspace=workspace, actor=actor, name=save_as, mapping=mapping, options=options or {}
+        )
+    return job
+
+
+def import_job_start(
+    *, workspace: Workspace, actor: Actor, job_id: int, schedule: bool = True
+) -> ImportJob:
+    """Queue a draft (its mapping checked once more) for the worker."""
+    with transaction.atomic():
+        job = import_draft_get(workspace=workspace, job_id=job_id)
+        job = ImportJob.objects.select_for_update().get(pk=job.pk)
+        if job.status != ImportStatus.DRAFT:
+            raise ValidationFailed([FieldError("status", f"The import is {job.status} already.")])
+        source = source_open(job.path)
+        mapping_check(
+            job.mapping, source.headers, list(CustomField.objects.filter(workspace=workspace))
+        )
+        job.status = ImportStatus.QUEUED
+        job.save(update_fields=["status"])
+        if schedule:
+            from leadflow.contacts.tasks import contact_import_run
+
+            task_schedule(contact_import_run, job.pk)
+    return job
+
+
 def import_job_create(
     *,
     workspace: Workspace,
@@ -512,55 +920,51 @@ def import_job_create(
     filename: str,
     mapping: dict[str, str] | None = None,
     options: dict | None = None,
+    new_fields: dict[str, str] | None = None,
+    saved_mapping_id: int | None = None,
+    save_as: str = "",
     schedule: bool = True,
 ) -> ImportJob:
-    """Keep a copy of the file under the data directory and queue its import.
+    """Upload, configure and start in one step (the API and the command line).
 
-    ``mapping=None`` maps the columns by name (``mapping_guess``); a given mapping is checked
-    against the file's columns. ``schedule=False`` leaves the run to the caller (the CLI runs
-    it in the foreground).
+    ``mapping=None`` maps the columns by a saved mapping or by name (``mapping_guess``); a
+    given mapping is checked against the file's columns. ``schedule=False`` leaves the run
+    to the caller (the CLI runs it in the foreground). On any error nothing is kept.
     """
-    source = source_open(path)
-    definitions = list(CustomField.objects.filter(workspace=workspace))
-    if mapping is None:
-        mapping = mapping_guess(source.headers, definitions)
-    else:
-        mapping = {header: mapping.get(header) or "" for header in source.headers} | {
-            header: target for header, target in mapping.items() if header not in source.headers
-        }
-    errors: list[FieldError] = []
-    try:
-        mapping_check(mapping, source.headers, definitions)
-    except ValidationFailed as failure:
-        errors += failure.errors
-    try:
-        clean_options = _options_clean(workspace, options)
-    except ValidationFailed as failure:
-        errors += failure.errors
-    if errors:
-        raise ValidationFailed(errors)
-    stored = imports_dir() / f"{uuid.uuid4().hex}.csv"
-    shutil.copyfile(path, stored)
-    job = ImportJob.objects.create(
-        workspace=workspace,
-        created_by=actor.user,
-        path=str(stored),
-        original_filename=Path(filename).name[:255],
-        mapping=mapping,
-        options=clean_options,
-        total_rows=sum(1 for _ in source.rows()),
-    )
-    if schedule:
-        from leadflow.contacts.tasks import contact_import_run
-
-        task_schedule(contact_import_run, job.pk)
+    with transaction.atomic():
+        job = import_upload(
+            workspace=workspace,
+            actor=actor,
+            path=path,
+            filename=filename,
+            saved_mapping_id=saved_mapping_id,
+        )
+        try:
+            import_job_configure(
+                workspace=workspace,
+                actor=actor,
+                job_id=job.pk,
+                mapping=mapping,
+                options=options,
+                new_fields=new_fields,
+                save_as=save_as,
+            )
+            job = import_job_start(
+                workspace=workspace, actor=actor, job_id=job.pk, schedule=schedule
+            )
+        except ValidationFailed:
+            Path(job.path).unlink(missing_ok=True)
+            raise
     return job
 
 
 def import_job_cancel(*, workspace: Workspace, job_id: int, actor: Actor) -> ImportJob:
-    """Stop a queued or running import after its current chunk; done rows stay."""
+    """Stop a queued or running import after its current chunk (done rows stay), or drop a
+    draft."""
     updated = ImportJob.objects.filter(
-        workspace=workspace, pk=job_id, status__in=[ImportStatus.QUEUED, ImportStatus.RUNNING]
+        workspace=workspace,
+        pk=job_id,
+        status__in=[ImportStatus.DRAFT, ImportStatus.QUEUED, ImportStatus.RUNNING],
     ).update(status=ImportStatus.CANCELLED, finished_at=timezone.now())
     job = ImportJob.objects.filter(workspace=workspace, pk=job_id).first()
     if job is None:
@@ -571,24 +975,73 @@ def import_job_cancel(*, workspace: Workspace, job_id: int, actor: Actor) -> Imp
 
 
 def import_preview(
-    *, workspace: Workspace, path: str | Path, mapping: dict[str, str] | None = None
+    *,
+    workspace: Workspace,
+    path: str | Path,
+    mapping: dict[str, str] | None = None,
+    options: dict | None = None,
 ) -> list[dict[str, Any]]:
     """The first rows as they would be stored: {"row", "values"} or {"row", "errors"}."""
     source = source_open(path)
     definitions = list(CustomField.objects.filter(workspace=workspace))
     mapping = mapping if mapping is not None else mapping_guess(source.headers, definitions)
+    options = _options_clean(workspace, options)
     preview = []
     for index, row in enumerate(source.rows()):
         if index >= PREVIEW_ROWS:
             break
         try:
-            values = _row_clean(workspace, source.headers, row, mapping, {}, definitions)
+            values = _row_clean(workspace, source.headers, row, mapping, options, definitions)
             preview.append({"row": index + 2, "values": values})
         except ValidationFailed as failure:
             preview.append(
                 {"row": index + 2, "errors": [[e.field, e.message] for e in failure.errors]}
             )
     return preview
+
+
+# --- saved mappings ------------------------------------------------------------------------
+
+
+def import_mapping_save(
+    *, workspace: Workspace, actor: Actor, name: str, mapping: dict, options: dict | None = None
+) -> ImportMapping:
+    """Keep (or replace) a named mapping; its options are checked like an import's."""
+    name = name.strip()
+    errors = []
+    if not name or len(name) > 100:
+        errors.append(FieldError("name", "A name of 1 to 100 characters."))
+    if not isinstance(mapping, dict) or not all(
+        isinstance(key, str) and isinstance(value, str) for key, value in mapping.items()
+    ):
+        errors.append(FieldError("mapping", 'Must be {"column": "field", ...}.'))
+    try:
+        _options_clean(workspace, options)
+    except ValidationFailed as failure:
+        errors += failure.errors
+    if errors:
+        raise ValidationFailed(errors)
+    saved, _ = ImportMapping.objects.update_or_create(
+        workspace=workspace,
+        name=name,
+        defaults={
+            "mapping": mapping,
+            "options": options or {},
+            "updated_at": timezone.now(),
+        },
+        create_defaults={
+            "mapping": mapping,
+            "options": options or {},
+            "created_by": actor.user,
+        },
+    )
+    return saved
+
+
+def import_mapping_delete(*, workspace: Workspace, mapping_id: int) -> None:
+    deleted, _ = ImportMapping.objects.filter(workspace=workspace, pk=mapping_id).delete()
+    if not deleted:
+        raise NotFound("No such saved mapping.")
 
 
 def _errors_write(job: ImportJob, failed: list[tuple[int, str, str]]) -> None:
@@ -747,3 +1200,22 @@ def _chunk_process(
             result=result,
         )
     return result
+
+
+# --- progress ------------------------------------------------------------------------------
+
+
+def import_job_rate(job: ImportJob) -> float | None:
+    """Rows per second since the job started (until it finished); None before it starts."""
+    if not job.started_at or not job.rows_done:
+        return None
+    end = job.finished_at or timezone.now()
+    seconds = max((end - job.started_at).total_seconds(), 0.001)
+    return round(job.rows_done / seconds, 1)
+
+
+def import_job_list(workspace: Workspace, *, include_drafts: bool = False):
+    jobs = ImportJob.objects.filter(workspace=workspace).select_related("created_by")
+    if not include_drafts:
+        jobs = jobs.exclude(status=ImportStatus.DRAFT)
+    return jobs.order_by("-created_at", "-id")

@@ -320,6 +320,7 @@ class SavedView(models.Model):
 
 
 class ImportStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"  # uploaded, being mapped; not started
     QUEUED = "queued", "Queued"
     RUNNING = "running", "Running"
     DONE = "done", "Done"
@@ -328,7 +329,7 @@ class ImportStatus(models.TextChoices):
 
 
 class ImportJob(models.Model):
-    """One upload of a contacts file (CSV) and its progress.
+    """One upload of a contacts file (CSV or Excel) and its progress.
 
     The file lives under ``LEADFLOW_DATA_DIR/uploads/imports/``. Rows are written in chunks,
     each in one transaction together with ``next_row`` and the counts, so a restarted worker
@@ -368,3 +369,27 @@ class ImportJob(models.Model):
 
     def __str__(self) -> str:
         return f"Import {self.pk} of {self.original_filename}"
+
+
+class ImportMapping(models.Model):
+    """A named column mapping (and options) kept to reuse for files of the same shape."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=100)
+    # {column header: target}, as ImportJob.mapping
+    mapping = models.JSONField(default=dict, blank=True)
+    options = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "name"], name="importmapping_unique_name")
+        ]
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -35,15 +35,22 @@ class RequestSizeLimitMiddleware:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
             length = 0
-        if length > settings.LEADFLOW_MAX_BODY_BYTES:
+        limit = self.limit(request)
+        if length > limit:
             return public_error(
-                request,
-                problem_response(
-                    413,
-                    f"The request body is larger than {settings.LEADFLOW_MAX_BODY_BYTES} bytes.",
-                ),
+                request, problem_response(413, f"The request body is larger than {limit} bytes.")
             )
         return self.get_response(request)
+
+    @staticmethod
+    def limit(request: HttpRequest) -> int:
+        """File uploads to the app and the API (imports) may be larger than other bodies;
+        public endpoints never take them."""
+        if request.META.get("CONTENT_TYPE", "").startswith(
+            "multipart/form-data"
+        ) and not request.path.startswith(settings.LEADFLOW_PUBLIC_PATH_PREFIXES):
+            return max(settings.LEADFLOW_MAX_UPLOAD_BYTES, settings.LEADFLOW_MAX_BODY_BYTES)
+        return settings.LEADFLOW_MAX_BODY_BYTES
 
 
 def is_database_unavailable(error: BaseException) -> bool:

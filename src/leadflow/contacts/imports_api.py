@@ -1,0 +1,350 @@
+"""REST endpoints for contact imports (/api/v1/imports) and saved mappings.
+
+``POST /imports`` takes a multipart upload (CSV or .xlsx) and starts the import at once, or
+keeps it as a draft (``draft=true``) to map with ``PATCH``, check with ``/preview`` and
+start with ``/start``. Progress is read from ``GET /imports/{id}``; rows that failed are in
+``/imports/{id}/errors.csv``.
+"""
+
+import datetime as dt
+import json
+import tempfile
+from pathlib import Path
+from typing import Any, Literal
+
+from django.http import FileResponse, HttpRequest
+from ninja import File, Form, Router, Schema, Status, UploadedFile
+
+from leadflow.contacts import imports
+from leadflow.contacts.models import ImportJob, ImportMapping
+from leadflow.contacts.selectors import cursor_paginate
+from leadflow.core.api import StrictSchema, require_scope
+from leadflow.core.errors import FieldError, NotFound, ValidationFailed
+from leadflow.core.models import ApiScope
+
+router = Router(tags=["imports"])
+WRITE, READ = ApiScope.CONTACTS_WRITE, ApiScope.CONTACTS_READ
+Conflict = Literal["file", "existing"]
+
+
+class ImportOptions(StrictSchema):
+    update_existing: bool = True
+    conflict: Conflict = "file"
+    tags: list[str] = []
+    source: str = ""
+    lifecycle_stage: str = ""
+    owner_id: int | None = None
+    day_first: bool | None = None
+
+
+class ImportOut(Schema):
+    id: int
+    status: str
+    original_filename: str
+    mapping: dict[str, str]
+    options: dict[str, Any]
+    total_rows: int
+    rows_done: int
+    created_count: int
+    updated_count: int
+    skipped_count: int
+    failed_count: int
+    rows_per_second: float | None
+    message: str
+    has_errors: bool
+    created_at: dt.datetime
+    started_at: dt.datetime | None
+    finished_at: dt.datetime | None
+
+    @staticmethod
+    def resolve_rows_per_second(job: ImportJob) -> float | None:
+        return imports.import_job_rate(job)
+
+    @staticmethod
+    def resolve_has_errors(job: ImportJob) -> bool:
+        return bool(job.error_path)
+
+
+class ImportPage(Schema):
+    items: list[ImportOut]
+    next_cursor: str | None
+
+
+class ImportConfigureIn(StrictSchema):
+    mapping: dict[str, str] | None = None
+    options: ImportOptions | None = None
+    new_fields: dict[str, Literal["", "text", "number", "date", "boolean"]] = {}
+    save_as: str = ""
+
+
+class PreviewRow(Schema):
+    row: int
+    values: dict[str, Any] | None = None
+    errors: list[list[str]] | None = None
+
+
+class ColumnOut(Schema):
+    header: str
+    target: str
+    samples: list[str]
+
+
+class PreviewOut(Schema):
+    columns: list[ColumnOut]
+    rows: list[PreviewRow]
+
+
+class MappingIn(StrictSchema):
+    name: str
+    mapping: dict[str, str]
+    options: ImportOptions | None = None
+
+
+class MappingOut(Schema):
+    id: int
+    name: str
+    mapping: dict[str, str]
+    options: dict[str, Any]
+    updated_at: dt.datetime
+
+
+def _json_form(value: str | None, name: str) -> Any:
+    if value in (None, ""):
+        return None
+    try:
+        return json.loads(value)
+    except ValueError:
+        raise ValidationFailed([FieldError(name, "Must be JSON.")]) from None
+
+
+def _options(options: ImportOptions | dict | None) -> dict | None:
+    if options is None:
+        return None
+    if isinstance(options, dict):
+        try:
+            options = ImportOptions(**options)
+        except ValueError as error:
+            raise ValidationFailed([FieldError("options", str(error))]) from None
+    return options.model_dump(exclude_defaults=True) | {"update_existing": options.update_existing}
+
+
+def _check_new_fields(request: HttpRequest, new_fields: dict | None) -> None:
+    if new_fields and ApiScope.SETTINGS_WRITE not in request.auth.scopes:
+        raise ValidationFailed(
+            [FieldError("new_fields", "Adding custom fields needs the settings:write scope.")]
+        )
+
+
+def _job(workspace, job_id: int) -> ImportJob:
+    job = ImportJob.objects.filter(workspace=workspace, pk=job_id).first()
+    if job is None:
+        raise NotFound("No such import.")
+    return job
+
+
+@router.post(
+    "/imports",
+    response={201: ImportOut},
+    summary="Upload a CSV or Excel file and import it (or keep it as a draft)",
+)
+def import_create(
+    request: HttpRequest,
+    file: File[UploadedFile],
+    mapping: Form[str | None] = None,
+    options: Form[str | None] = None,
+    new_fields: Form[str | None] = None,
+    mapping_id: Form[int | None] = None,
+    save_as: Form[str] = "",
+    draft: Form[bool] = False,
+):
+    """Multipart fields: ``file``; optional ``mapping`` (JSON {"column": "field"}; columns
+    not named are ignored; without it columns are mapped by ``mapping_id``'s saved mapping
+    or by their names), ``options`` (JSON, see ImportOptions), ``new_fields`` (JSON
+    {"column": "text|number|date|boolean|"} creates custom fields), ``save_as`` and
+    ``draft``. The import runs in the background worker; poll ``GET /imports/{id}``."""
+    workspace, actor = require_scope(request, WRITE)
+    mapping_value = _json_form(mapping, "mapping")
+    options_value = _options(_json_form(options, "options"))
+    new_fields_value = _json_form(new_fields, "new_fields") or {}
+    if mapping_value is not None and not isinstance(mapping_value, dict):
+        raise ValidationFailed([FieldError("mapping", 'Must be {"column": "field", ...}.')])
+    if not isinstance(new_fields_value, dict):
+        raise ValidationFailed([FieldError("new_fields", 'Must be {"column": "type", ...}.')])
+    _check_new_fields(request, new_fields_value)
+    with _local_copy(file) as path:
+        if draft:
+            job = imports.import_upload(
+                workspace=workspace,
+                actor=actor,
+                path=path,
+                filename=file.name or "upload",
+                saved_mapping_id=mapping_id,
+            )
+            if mapping_value is not None or options_value is not None or new_fields_value:
+                job = imports.import_job_configure(
+                    workspace=workspace,
+                    actor=actor,
+                    job_id=job.pk,
+                    mapping=mapping_value,
+                    options=options_value,
+                    new_fields=new_fields_value,
+                    save_as=save_as,
+                )
+        else:
+            job = imports.import_job_create(
+                workspace=workspace,
+                actor=actor,
+                path=path,
+                filename=file.name or "upload",
+                mapping=mapping_value,
+                options=options_value,
+                new_fields=new_fields_value,
+                saved_mapping_id=mapping_id,
+                save_as=save_as,
+            )
+    return Status(201, job)
+
+
+class _local_copy:
+    """The upload as a file path: Django's temporary file, or a copy of a small upload."""
+
+    def __init__(self, file: UploadedFile):
+        self.file = file
+        self.temp: Path | None = None
+
+    def __enter__(self) -> str:
+        if hasattr(self.file, "temporary_file_path"):
+            return self.file.temporary_file_path()
+        with tempfile.NamedTemporaryFile(
+            dir=imports.imports_dir(), suffix=".upload", delete=False
+        ) as out:
+            for chunk in self.file.chunks():
+                out.write(chunk)
+            self.temp = Path(out.name)
+        return str(self.temp)
+
+    def __exit__(self, *exc) -> None:
+        if self.temp is not None:
+            self.temp.unlink(missing_ok=True)
+
+
+@router.get("/imports", response=ImportPage, summary="List imports, newest first")
+def import_list(request: HttpRequest, cursor: str | None = None, limit: int = 50):
+    workspace, _ = require_scope(request, READ)
+    limit = max(1, min(limit, 200))
+    queryset = imports.import_job_list(workspace, include_drafts=True)
+    page = cursor_paginate(queryset, sort="-created_at", cursor=cursor, limit=limit)
+    return {"items": page.items, "next_cursor": page.next_cursor}
+
+
+@router.get("/imports/{job_id}", response=ImportOut, summary="An import and its progress")
+def import_get(request: HttpRequest, job_id: int):
+    workspace, _ = require_scope(request, READ)
+    return _job(workspace, job_id)
+
+
+@router.patch("/imports/{job_id}", response=ImportOut, summary="Map and set options of a draft")
+def import_configure(request: HttpRequest, job_id: int, payload: ImportConfigureIn):
+    workspace, actor = require_scope(request, WRITE)
+    _check_new_fields(request, payload.new_fields)
+    return imports.import_job_configure(
+        workspace=workspace,
+        actor=actor,
+        job_id=job_id,
+        mapping=payload.mapping,
+        options=_options(payload.options),
+        new_fields=payload.new_fields,
+        save_as=payload.save_as,
+    )
+
+
+@router.get(
+    "/imports/{job_id}/preview",
+    response=PreviewOut,
+    summary="The columns with sample values and the first rows as they will be stored",
+)
+def import_preview(request: HttpRequest, job_id: int):
+    workspace, _ = require_scope(request, READ)
+    job = _job(workspace, job_id)
+    source = imports.source_open(job.path)
+    samples = imports.column_samples(source)
+    return {
+        "columns": [
+            {"header": header, "target": job.mapping.get(header, ""), "samples": samples[header]}
+            for header in source.headers
+        ],
+        "rows": imports.import_preview(
+            workspace=workspace, path=job.path, mapping=job.mapping, options=job.options
+        ),
+    }
+
+
+@router.post("/imports/{job_id}/start", response=ImportOut, summary="Start a draft import")
+def import_start(request: HttpRequest, job_id: int):
+    workspace, actor = require_scope(request, WRITE)
+    return imports.import_job_start(workspace=workspace, actor=actor, job_id=job_id)
+
+
+@router.post(
+    "/imports/{job_id}/cancel",
+    response=ImportOut,
+    summary="Cancel an import after its current chunk (written rows stay), or drop a draft",
+)
+def import_cancel(request: HttpRequest, job_id: int):
+    workspace, actor = require_scope(request, WRITE)
+    return imports.import_job_cancel(workspace=workspace, job_id=job_id, actor=actor)
+
+
+@router.get(
+    "/imports/{job_id}/errors.csv",
+    summary="The rows that failed: row number, column and reason (CSV)",
+    response={200: None},
+)
+def import_errors(request: HttpRequest, job_id: int):
+    workspace, _ = require_scope(request, READ)
+    job = _job(workspace, job_id)
+    return imports_errors_response(job)
+
+
+def imports_errors_response(job: ImportJob) -> FileResponse:
+    """The job's error file as a download (shared by the API and the app)."""
+    if not job.error_path or not Path(job.error_path).exists():
+        raise NotFound("This import has no failed rows.")
+    return FileResponse(
+        open(job.error_path, "rb"),
+        as_attachment=True,
+        filename=f"import-{job.pk}-errors.csv",
+        content_type="text/csv; charset=utf-8",
+    )
+
+
+@router.get("/import-mappings", response=list[MappingOut], summary="Saved import mappings")
+def mapping_list(request: HttpRequest):
+    workspace, _ = require_scope(request, READ)
+    return list(ImportMapping.objects.filter(workspace=workspace))
+
+
+@router.post(
+    "/import-mappings",
+    response={201: MappingOut},
+    summary="Save a mapping (replaces one of the same name)",
+)
+def mapping_save(request: HttpRequest, payload: MappingIn):
+    workspace, actor = require_scope(request, WRITE)
+    saved = imports.import_mapping_save(
+        workspace=workspace,
+        actor=actor,
+        name=payload.name,
+        mapping=payload.mapping,
+        options=_options(payload.options),
+    )
+    return Status(201, saved)
+
+
+@router.delete(
+    "/import-mappings/{mapping_id}", response={204: None}, summary="Delete a saved mapping"
+)
+def mapping_delete(request: HttpRequest, mapping_id: int):
+    workspace, _ = require_scope(request, WRITE)
+    imports.import_mapping_delete(workspace=workspace, mapping_id=mapping_id)
+    return Status(204, None)
