@@ -4,7 +4,16 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path, reverse_lazy
 from django.views.generic import RedirectView
 
-from leadflow.web.views import auth, companies, contacts, duplicates, forms, settings, tracking
+from leadflow.web.views import (
+    auth,
+    companies,
+    contacts,
+    duplicates,
+    forms,
+    imports,
+    settings,
+    tracking,
+)
 
 account_patterns = [
     path(
@@ -66,6 +75,17 @@ contact_patterns = [
     path("bulk/", contacts.contact_bulk, name="contact_bulk"),
     path("export.<str:fmt>", contacts.contact_export, name="contact_export"),
     path("views/", contacts.saved_view_save, name="contact_view_save"),
+    path("imports/", imports.import_list, name="import_list"),
+    path("imports/<int:job_id>/", imports.import_detail, name="import_detail"),
+    path("imports/<int:job_id>/preview", imports.import_preview, name="import_preview"),
+    path("imports/<int:job_id>/progress", imports.import_progress, name="import_progress"),
+    path("imports/<int:job_id>/cancel/", imports.import_cancel, name="import_cancel"),
+    path("imports/<int:job_id>/errors.csv", imports.import_errors, name="import_errors"),
+    path(
+        "imports/mappings/<int:mapping_id>/delete/",
+        imports.import_mapping_delete,
+        name="import_mapping_delete",
+    ),
     path("views/<int:view_id>/delete/", contacts.saved_view_delete, name="contact_view_delete"),
     path("<int:contact_id>/", contacts.contact_detail, name="contact_detail"),
     path("<int:contact_id>/edit/", contacts.contact_edit, name="contact_edit"),
