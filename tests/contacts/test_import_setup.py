@@ -196,7 +196,9 @@ def test_custom_date_fields_read_local_dates(workspace, owner_actor, tmp_path):
     CustomField.objects.create(
         workspace=workspace, key="renewal", label="Renewal", field_type="date"
     )
-    path = write(tmp_path, "Email,Renewal\nann@initech.com,30/06/2026\nbob@initech.com,13/13/2026\n")
+    path = write(
+        tmp_path, "Email,Renewal\nann@initech.com,30/06/2026\nbob@initech.com,13/13/2026\n"
+    )
     job = run(workspace, owner_actor, path)
     assert Contact.objects.get(email="ann@initech.com").custom_fields == {"renewal": "2026-06-30"}
     with open(job.error_path, encoding="utf-8") as file:
