@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class InboundConfig(AppConfig):
+    name = "leadflow.inbound"
+    label = "inbound"
+    verbose_name = "Inbound lead webhooks"
