@@ -8,6 +8,7 @@ from leadflow.contacts.api import router as contacts_router
 from leadflow.contacts.imports_api import router as imports_router
 from leadflow.core.api import ApiKeyAuth, install_error_handlers
 from leadflow.core.api import router as workspace_router
+from leadflow.inbound.api import router as inbound_router
 from leadflow.tracking.api import router as tracking_router
 
 api = NinjaAPI(
@@ -27,3 +28,4 @@ api.add_router("/", contacts_router)
 api.add_router("/", imports_router)
 api.add_router("/", capture_router)
 api.add_router("/", tracking_router)
+api.add_router("/", inbound_router)

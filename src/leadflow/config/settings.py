@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "leadflow.contacts",
     "leadflow.capture",
     "leadflow.tracking",
+    "leadflow.inbound",
     "leadflow.web",
 ]
 

@@ -12,6 +12,7 @@ urlpatterns = [
     path("healthz", health, name="health"),
     path("", include("leadflow.capture.urls")),
     path("", include("leadflow.tracking.urls")),
+    path("", include("leadflow.inbound.urls")),
     path("", include("leadflow.web.urls")),
 ]
 
