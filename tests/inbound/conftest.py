@@ -9,6 +9,7 @@ import pytest
 from django.test import Client
 
 from leadflow.inbound import services
+from tests.web.conftest import client_for, owner_client  # noqa: F401 - the app's clients
 
 SAMPLES = Path(__file__).parent / "samples"
 META_APP_SECRET = "meta-app-secret-0123456789abcdef"

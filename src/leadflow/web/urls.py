@@ -11,6 +11,7 @@ from leadflow.web.views import (
     duplicates,
     forms,
     imports,
+    inbound,
     settings,
     tracking,
 )
@@ -166,6 +167,33 @@ settings_patterns = [
         name="settings_channel_rule_delete",
     ),
     path("audit/", settings.audit_log, name="audit_log"),
+    path("lead-sources/", inbound.lead_source_list, name="settings_lead_sources"),
+    path("lead-sources/<int:source_id>/", inbound.lead_source_detail, name="settings_lead_source"),
+    path(
+        "lead-sources/<int:source_id>/rotate-secret/",
+        inbound.lead_source_rotate,
+        name="settings_lead_source_rotate",
+    ),
+    path(
+        "lead-sources/<int:source_id>/delete/",
+        inbound.lead_source_delete,
+        name="settings_lead_source_delete",
+    ),
+    path(
+        "lead-sources/<int:source_id>/deliveries/",
+        inbound.lead_source_deliveries,
+        name="settings_lead_source_deliveries",
+    ),
+    path(
+        "lead-sources/<int:source_id>/deliveries/<int:delivery_id>/",
+        inbound.lead_source_delivery,
+        name="settings_lead_source_delivery",
+    ),
+    path(
+        "lead-sources/<int:source_id>/deliveries/<int:delivery_id>/replay/",
+        inbound.lead_source_delivery_replay,
+        name="settings_lead_source_delivery_replay",
+    ),
 ]
 
 visitor_patterns = [
