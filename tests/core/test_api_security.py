@@ -68,6 +68,7 @@ def test_rate_limit_answers_429_with_retry_after(api, settings):
 
 def _object_ids(workspace):
     from leadflow.capture.models import Form, Submission
+    from leadflow.inbound.models import Delivery, LeadSource
 
     actor = Actor.system()
     a = services.contact_upsert(
@@ -85,6 +86,10 @@ def _object_ids(workspace):
     submission = Submission.objects.create(
         workspace=workspace, form=form, status="accepted", contact=a
     )
+    source = LeadSource.objects.create(workspace=workspace, name="Other source", format="google")
+    delivery = Delivery.objects.create(
+        workspace=workspace, source=source, status="rejected", body="{}", verified=True
+    )
     return {
         "contact_id": a.pk,
         "company_id": a.company_id,
@@ -92,13 +97,20 @@ def _object_ids(workspace):
         "other_id": b.pk,
         "form_id": form.pk,
         "submission_pk": submission.pk,
+        "source_id": source.pk,
+        "delivery_id": delivery.pk,
     }
 
 
 def test_every_object_route_hides_other_workspaces(api, other_workspace):
     """Walk every path with an id in the OpenAPI schema, with another workspace's ids."""
     ids = _object_ids(other_workspace)
-    bodies = {"merge": {"other_id": ids["other_id"]}, "notes": {"body": "x"}}
+    bodies = {
+        "merge": {"other_id": ids["other_id"]},
+        "notes": {"body": "x"},
+        "rotate-secret": None,
+        "replay": None,
+    }
     schema = ninja_api.get_openapi_schema()
     tried = 0
     for path, operations in schema["paths"].items():
@@ -112,7 +124,7 @@ def test_every_object_route_hides_other_workspaces(api, other_workspace):
             body = None
             if method == "post":
                 body = bodies[url.rsplit("/", 1)[-1]]
-            elif method == "patch" and "/forms/" in url:
+            elif method == "patch" and ("/forms/" in url or "/lead-sources/" in url):
                 body = {"name": "x"}
             elif method == "patch":
                 body = (
