@@ -67,7 +67,19 @@ MAX_PATH_LENGTH = 300
 MAX_ANSWER_LENGTH = 2000
 
 # The networks' own field names and what they are in LeadFlow. The first given value of a
-# target wins (an "email" beats a "work_email").
+# target wins (an "email" beats a "work_email"). Google's column ids and LinkedIn's
+# predefined fields share their names.
+_UPPER_CASE_FIELDS = {
+    "EMAIL": "email",
+    "WORK_EMAIL": "email",
+    "FIRST_NAME": "first_name",
+    "LAST_NAME": "last_name",
+    "PHONE_NUMBER": "phone",
+    "WORK_PHONE": "phone",
+    "JOB_TITLE": "job_title",
+    "COMPANY_NAME": "company",
+    "COUNTRY": "country",
+}
 STANDARD_FIELDS: dict[str, dict[str, str]] = {
     SourceFormat.FACEBOOK: {
         "email": "email",
@@ -81,29 +93,8 @@ STANDARD_FIELDS: dict[str, dict[str, str]] = {
         "company_name": "company",
         "country": "country",
     },
-    SourceFormat.GOOGLE: {
-        "EMAIL": "email",
-        "WORK_EMAIL": "email",
-        "FULL_NAME": "full_name",
-        "FIRST_NAME": "first_name",
-        "LAST_NAME": "last_name",
-        "PHONE_NUMBER": "phone",
-        "WORK_PHONE": "phone",
-        "JOB_TITLE": "job_title",
-        "COMPANY_NAME": "company",
-        "COUNTRY": "country",
-    },
-    SourceFormat.LINKEDIN: {
-        "EMAIL": "email",
-        "WORK_EMAIL": "email",
-        "FIRST_NAME": "first_name",
-        "LAST_NAME": "last_name",
-        "PHONE_NUMBER": "phone",
-        "WORK_PHONE": "phone",
-        "JOB_TITLE": "job_title",
-        "COMPANY_NAME": "company",
-        "COUNTRY": "country",
-    },
+    SourceFormat.GOOGLE: {"FULL_NAME": "full_name", **_UPPER_CASE_FIELDS},
+    SourceFormat.LINKEDIN: dict(_UPPER_CASE_FIELDS),
     SourceFormat.GENERIC: {},
 }
 NETWORK = {

@@ -143,11 +143,6 @@ def _source_clean(
     return clean
 
 
-def _audit_changes(clean: Mapping[str, Any]) -> dict[str, Any]:
-    """What changed, without secrets."""
-    return {key: "set" if key == "app_secret" else value for key, value in clean.items()}
-
-
 @transaction.atomic
 def lead_source_create(
     *, workspace: Workspace, data: Mapping[str, Any], actor: Actor
@@ -155,14 +150,17 @@ def lead_source_create(
     """A new lead source with a fresh URL key and secret."""
     clean = _source_clean(workspace, data, source_format=None, creating=True)
     source = LeadSource.objects.create(workspace=workspace, **clean)
+    return _source_saved(workspace, actor, source, clean, "lead_source.created")
+
+
+def _source_saved(
+    workspace: Workspace, actor: Actor, source: LeadSource, clean: dict[str, Any], action: str
+) -> LeadSource:
+    """The default tags exist before the first lead; the audit log says what changed
+    (never a secret)."""
     contact_services.tags_ensure(workspace=workspace, names=source.default_tags)
-    audit_record(
-        workspace=workspace,
-        actor=actor,
-        action="lead_source.created",
-        obj=source,
-        changes=_audit_changes(clean),
-    )
+    changes = {key: "set" if key == "app_secret" else value for key, value in clean.items()}
+    audit_record(workspace=workspace, actor=actor, action=action, obj=source, changes=changes)
     return source
 
 
@@ -187,15 +185,7 @@ def lead_source_update(
         setattr(source, key, value)
     source.updated_at = timezone.now()
     source.save()
-    contact_services.tags_ensure(workspace=workspace, names=source.default_tags)
-    audit_record(
-        workspace=workspace,
-        actor=actor,
-        action="lead_source.updated",
-        obj=source,
-        changes=_audit_changes(clean),
-    )
-    return source
+    return _source_saved(workspace, actor, source, clean, "lead_source.updated")
 
 
 @transaction.atomic
