@@ -5,11 +5,12 @@ import re
 from pathlib import Path
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from leadflow.config.api import api as ninja_api
 from leadflow.contacts import services
-from leadflow.contacts.models import Contact, CustomField
+from leadflow.contacts.models import Contact, CustomField, ImportJob, ImportMapping
 from leadflow.core.actors import Actor
 from leadflow.core.models import ApiKey, ApiScope
 from leadflow.core.services import apikey_revoke
@@ -90,7 +91,13 @@ def _object_ids(workspace):
     delivery = Delivery.objects.create(
         workspace=workspace, source=source, status="rejected", body="{}", verified=True
     )
+    job = ImportJob.objects.create(
+        workspace=workspace, path="/nonexistent.csv", original_filename="x.csv", status="draft"
+    )
+    saved = ImportMapping.objects.create(workspace=workspace, name="Other", mapping={})
     return {
+        "job_id": job.pk,
+        "mapping_id": saved.pk,
         "contact_id": a.pk,
         "company_id": a.company_id,
         "field_id": field.pk,
@@ -110,6 +117,8 @@ def test_every_object_route_hides_other_workspaces(api, other_workspace):
         "notes": {"body": "x"},
         "rotate-secret": None,
         "replay": None,
+        "start": None,
+        "cancel": None,
     }
     schema = ninja_api.get_openapi_schema()
     tried = 0
@@ -126,6 +135,8 @@ def test_every_object_route_hides_other_workspaces(api, other_workspace):
                 body = bodies[url.rsplit("/", 1)[-1]]
             elif method == "patch" and ("/forms/" in url or "/lead-sources/" in url):
                 body = {"name": "x"}
+            elif method == "patch" and "/imports/" in url:
+                body = {"save_as": "x"}
             elif method == "patch":
                 body = (
                     {"label": "x"}
@@ -170,7 +181,15 @@ def test_every_write_endpoint_rejects_unknown_fields(api, workspace):
         for method, operation in operations.items():
             if method not in ("post", "patch") or "requestBody" not in operation:
                 continue
-            response = getattr(api, method)(url, body={"no_such_field": 1})
+            if "multipart/form-data" in operation["requestBody"]["content"]:
+                upload = SimpleUploadedFile("x.csv", b"Email\na@b.com\n", "text/csv")
+                response = api.client.post(
+                    f"/api/v1{url}",
+                    data={"file": upload, "no_such_field": "1"},
+                    headers=api.headers,
+                )
+            else:
+                response = getattr(api, method)(url, body={"no_such_field": 1})
             assert response.status_code == 422, (method, path, response.content)
             fields = [error["field"] for error in response.json()["errors"]]
             assert "no_such_field" in fields, (method, path, fields)

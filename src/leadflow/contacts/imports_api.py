@@ -25,6 +25,7 @@ from leadflow.core.models import ApiScope
 router = Router(tags=["imports"])
 WRITE, READ = ApiScope.CONTACTS_WRITE, ApiScope.CONTACTS_READ
 Conflict = Literal["file", "existing"]
+UPLOAD_FIELDS = {"mapping", "options", "new_fields", "mapping_id", "save_as", "draft"}
 
 
 class ImportOptions(StrictSchema):
@@ -163,6 +164,9 @@ def import_create(
     {"column": "text|number|date|boolean|"} creates custom fields), ``save_as`` and
     ``draft``. The import runs in the background worker; poll ``GET /imports/{id}``."""
     workspace, actor = require_scope(request, WRITE)
+    unknown = sorted(set(request.POST) - UPLOAD_FIELDS) + sorted(set(request.FILES) - {"file"})
+    if unknown:
+        raise ValidationFailed([FieldError(name, "Unknown field.") for name in unknown])
     mapping_value = _json_form(mapping, "mapping")
     options_value = _options(_json_form(options, "options"))
     new_fields_value = _json_form(new_fields, "new_fields") or {}
