@@ -177,3 +177,14 @@ def test_another_workspaces_source_answers_404(owner_client, workspace, other_wo
     assert owner_client.post(url(workspace, f"{other.pk}/rotate-secret/")).status_code == 404
     assert owner_client.post(url(workspace, f"{other.pk}/delete/")).status_code == 404
     assert LeadSource.objects.filter(pk=other.pk).exists()
+
+
+def test_the_lead_form_submission_shows_on_the_contact_timeline(
+    owner_client, workspace, make_source
+):
+    source = make_source("facebook")
+    body = sample_bytes("facebook_lead")
+    contact_id = post(source, body, meta_headers(body)).json()["contact_id"]
+    page = owner_client.get(f"/w/{workspace.slug}/contacts/{contact_id}/").content.decode()
+    assert "Submitted Facebook lead form 1617593731585131" in page
+    assert "Honda" in page and "6045135215983" in page
