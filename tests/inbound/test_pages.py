@@ -188,3 +188,12 @@ def test_the_lead_form_submission_shows_on_the_contact_timeline(
     page = owner_client.get(f"/w/{workspace.slug}/contacts/{contact_id}/").content.decode()
     assert "Submitted Facebook lead form 1617593731585131" in page
     assert "Honda" in page and "6045135215983" in page
+
+
+def test_marketers_reach_lead_sources_from_the_sidebar(client_for, workspace):
+    marketer, _ = client_for("marketer")
+    page = marketer.get(f"/w/{workspace.slug}/contacts/").content.decode()
+    assert f'href="/w/{workspace.slug}/settings/lead-sources/"' in page
+    viewer, _ = client_for("viewer")
+    page = viewer.get(f"/w/{workspace.slug}/contacts/").content.decode()
+    assert "lead-sources" not in page
