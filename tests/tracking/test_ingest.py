@@ -140,6 +140,19 @@ def test_rate_limit(workspace, settings):
     assert statuses == [202, 202, 429]
 
 
+def test_rate_limit_counts_the_visitor_behind_a_trusted_proxy(workspace, settings):
+    """Behind the proxy every request comes from its address: the limit must count the
+    visitor's (X-Forwarded-For), or one busy site would throttle everyone."""
+    settings.LEADFLOW_EVENT_RATE_PER_IP = 1
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    visitors = ["203.0.113.1", "203.0.113.2", "203.0.113.1"]
+    statuses = [
+        send(batch(workspace, [event()]), **{"X-Forwarded-For": ip}).status_code
+        for ip in visitors
+    ]
+    assert statuses == [202, 202, 429]
+
+
 def test_preflight(workspace):
     from django.test import Client
 

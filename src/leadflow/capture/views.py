@@ -21,18 +21,10 @@ from leadflow.capture.models import Form, FormStatus
 from leadflow.core.errors import DomainError, FieldError, NotFound, ValidationFailed
 from leadflow.core.origins import origin_allowed
 from leadflow.core.problems import problem_response
+from leadflow.core.ratelimit import client_ip
 
 MAX_UTM_LENGTH = 200
 UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
-
-
-def client_ip(request: HttpRequest) -> str | None:
-    """The visitor's IP: REMOTE_ADDR (a trusted proxy sets it; see docs/deployment.md)."""
-    from django.conf import settings
-
-    if settings.SECURE_PROXY_SSL_HEADER and request.META.get("HTTP_X_FORWARDED_FOR"):
-        return request.META["HTTP_X_FORWARDED_FOR"].split(",")[0].strip() or None
-    return request.META.get("REMOTE_ADDR") or None
 
 
 def _site_origin(request: HttpRequest) -> str:

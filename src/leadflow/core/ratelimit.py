@@ -2,7 +2,17 @@
 
 import time
 
+from django.conf import settings
 from django.core.cache import cache
+from django.http import HttpRequest
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    """The client's IP: REMOTE_ADDR, or behind a trusted proxy (LEADFLOW_BEHIND_PROXY) the
+    first address of X-Forwarded-For (see docs/deployment.md)."""
+    if settings.SECURE_PROXY_SSL_HEADER and request.META.get("HTTP_X_FORWARDED_FOR"):
+        return request.META["HTTP_X_FORWARDED_FOR"].split(",")[0].strip() or None
+    return request.META.get("REMOTE_ADDR") or None
 
 
 def rate_limit_hit(bucket: str, *, limit: int, window_seconds: int) -> int:

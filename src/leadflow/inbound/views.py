@@ -13,9 +13,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from leadflow.capture.views import client_ip
 from leadflow.core.problems import problem_response
-from leadflow.core.ratelimit import rate_limit_hit
+from leadflow.core.ratelimit import client_ip, rate_limit_hit
 from leadflow.inbound import formats, selectors, services
 from leadflow.inbound.models import LeadSource, SourceFormat
 

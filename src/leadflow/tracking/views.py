@@ -17,7 +17,7 @@ from leadflow.core.errors import DomainError, FieldError, ValidationFailed
 from leadflow.core.models import Workspace
 from leadflow.core.origins import origin_allowed
 from leadflow.core.problems import problem_response
-from leadflow.core.ratelimit import rate_limit_hit
+from leadflow.core.ratelimit import client_ip, rate_limit_hit
 from leadflow.tracking import services
 
 
@@ -116,7 +116,7 @@ def events_endpoint(request: HttpRequest) -> HttpResponse:
         return _cors(
             JsonResponse({"accepted": 0, "ignored": "privacy signal"}, status=202), request
         )
-    ip = request.META.get("REMOTE_ADDR") or "unknown"
+    ip = client_ip(request) or "unknown"
     from django.conf import settings
 
     wait = rate_limit_hit(
