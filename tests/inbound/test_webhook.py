@@ -236,3 +236,27 @@ def test_concurrent_retries_of_one_lead_store_it_once(make_source):
     assert Delivery.objects.get(source=source).repeat_count == 7
     assert Contact.objects.count() == 1
     assert Activity.objects.filter(kind="form.submitted").count() == 1
+
+
+def test_old_deliveries_are_pruned_and_their_contacts_stay(workspace, settings):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from leadflow.contacts.models import Contact
+    from leadflow.inbound.models import Delivery, LeadSource
+    from leadflow.inbound.services import deliveries_prune
+
+    source = LeadSource.objects.create(workspace=workspace, name="Old", format="google")
+    contact = Contact.objects.create(workspace=workspace, email="old@lead.example")
+    old = Delivery.objects.create(
+        workspace=workspace, source=source, status="accepted", body="{}", contact=contact
+    )
+    recent = Delivery.objects.create(workspace=workspace, source=source, status="rejected")
+    Delivery.objects.filter(pk=old.pk).update(received_at=timezone.now() - dt.timedelta(days=200))
+    settings.LEADFLOW_INBOUND_RETENTION_DAYS = 0
+    assert deliveries_prune() == 0
+    settings.LEADFLOW_INBOUND_RETENTION_DAYS = 180
+    assert deliveries_prune() == 1
+    assert list(Delivery.objects.values_list("pk", flat=True)) == [recent.pk]
+    assert Contact.objects.filter(pk=contact.pk).exists()

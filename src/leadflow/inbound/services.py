@@ -603,3 +603,17 @@ def deliveries_replay(
         outcome = delivery_replay(workspace=workspace, delivery_id=delivery_id, actor=actor)
         counts[outcome.result] = counts.get(outcome.result, 0) + 1
     return counts
+
+
+def deliveries_prune(now: dt.datetime | None = None) -> int:
+    """Delete deliveries older than LEADFLOW_INBOUND_RETENTION_DAYS (0 keeps them all).
+
+    The contacts they made stay; a lead id seen again after its delivery is gone updates
+    the same contact (the upsert dedupes on email and phone) instead of answering 200.
+    """
+    days = settings.LEADFLOW_INBOUND_RETENTION_DAYS
+    if days <= 0:
+        return 0
+    cutoff = (now or timezone.now()) - dt.timedelta(days=days)
+    deleted, _ = Delivery.objects.filter(received_at__lt=cutoff).delete()
+    return deleted
