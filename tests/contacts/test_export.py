@@ -13,6 +13,7 @@ from openpyxl import load_workbook
 from leadflow.cli import main
 from leadflow.contacts import selectors
 from leadflow.contacts.models import Contact
+from leadflow.core.exports import csv_pieces
 from leadflow.core.models import ApiScope
 
 
@@ -311,3 +312,73 @@ def test_cli_prints_csv_and_refuses_excel_on_stdout(people, workspace, capsys):
     assert main(["export", "contacts", "--workspace", "nope"]) == 1
     err = capsys.readouterr().err
     assert "nope" in err and "Traceback" not in err
+
+
+# --- the writers ----------------------------------------------------------------------------
+
+
+def test_safe_cells_are_written_as_the_slow_way_writes_them():
+    from leadflow.core.exports import spreadsheet_safe
+
+    cells = [
+        "plain", "", "=1+1", "+44 20", "+442079460000", "-5", "-Cole", "@x", "\tx", "\rx",
+        0, -5, 3.5, -2.25, True, None, ["a", "b"], ["=x"], dt.date(2026, 1, 2), "é=",
+    ]  # fmt: skip
+    rows = [cells, list(reversed(cells))] * 700  # more than one piece
+    expected = io.StringIO()
+    csv.writer(expected).writerows([[spreadsheet_safe(cell) for cell in row] for row in rows])
+    pieces = list(csv_pieces(rows))
+    assert len(pieces) == 3
+    assert "".join(pieces) == expected.getvalue()
+
+
+def test_large_export_is_complete_in_order_across_chunks(
+    workspace, owner_actor, people, monkeypatch
+):
+    monkeypatch.setattr(selectors, "EXPORT_CHUNK", 7)
+    for index in range(30):
+        contact = Contact.objects.create(
+            workspace=workspace, email=f"bulk{index:02d}@firm.com", phone=None
+        )
+        contact.tags.create(workspace=workspace, name=f"bulk{index:02d}")
+    rows = list(selectors.contact_export_rows(workspace, owner_actor, {}, sort="created_at"))
+    header = rows[0]
+    bulk = [dict(zip(header, row, strict=True)) for row in rows[1:] if "bulk" in row[1]]
+    assert [row["email"] for row in bulk] == [f"bulk{index:02d}@firm.com" for index in range(30)]
+    assert [row["tags"] for row in bulk] == [f"bulk{index:02d}" for index in range(30)]
+    assert {row["company_name"] for row in bulk} == {None}  # the writers show None as empty
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="the database writes the CSV on PostgreSQL only"
+)
+@pytest.mark.parametrize(
+    ("filters", "sort"),
+    [({}, "created_at"), ({}, "-updated_at"), ({}, "-last_name"), ({"tag": "eu"}, "last_name")],
+)
+def test_csv_written_by_the_database_reads_as_the_python_one(
+    api, people, workspace, owner_actor, filters, sort
+):
+    api.post("/custom-fields", {"key": "ok", "label": "OK", "field_type": "boolean"})
+    api.post("/custom-fields", {"key": "note", "label": "Note", "field_type": "text"})
+    for data in [
+        {"email": "odd@firm.com", "first_name": 'Comma, "quote"', "last_name": "line\nbreak",
+         "job_title": "-5", "tags": ["=evil", "eu", "Ünï"], "custom_fields": {
+             "budget": 2.5, "ok": True, "note": "@SUM(A1)", "interests": ["b"]}},
+        {"phone": "+44 20 7946 0001", "first_name": "+12345", "last_name": "-1.5",
+         "job_title": "\tTabbed", "custom_fields": {"budget": -7, "ok": False, "note": "-x"}},
+        {"email": "blank@firm.com", "first_name": " ", "last_name": "=", "job_title": "+",
+         "custom_fields": {"note": "+4420794600"}},
+    ]:  # fmt: skip
+        response = api.post("/contacts", data)
+        assert response.status_code == 201, response.content
+    Contact.objects.filter(email="blank@firm.com").update(
+        created_at=dt.datetime(2024, 2, 3, 4, 5, 6, tzinfo=dt.UTC)
+    )
+    rows = selectors.contact_export_rows(workspace, owner_actor, filters, sort=sort)
+    pieces = rows.csv_pieces()
+    assert pieces is not None
+    database = list(csv.reader(io.StringIO("".join(pieces))))
+    python = list(csv.reader(io.StringIO("".join(csv_pieces(rows)))))
+    assert len(python) > 2
+    assert database == python

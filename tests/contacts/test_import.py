@@ -2,9 +2,14 @@
 write (dedupe, updates, errors), resume, cancel, the task, the CLI and tenant isolation."""
 
 import csv
+import datetime as dt
 import json
+import threading
+import time
 
 import pytest
+from django.db import connection, transaction
+from django.db.models import F
 
 from leadflow.cli import main
 from leadflow.contacts import imports
@@ -240,6 +245,21 @@ def test_resume_after_an_interruption_has_no_duplicates(
     assert import_job_run(job_id=job.pk).created_count == 25
 
 
+def test_a_helper_process_cleans_ahead_with_the_same_outcome(
+    workspace, owner_actor, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(imports, "CHUNK_SIZE", 10)
+    monkeypatch.setattr(imports, "CLEAN_HELPER_MIN_ROWS", 1)
+    job = run(workspace, owner_actor, big_file(tmp_path, 35, bad=(4, 30)))
+    counts = (job.created_count, job.updated_count, job.skipped_count, job.failed_count)
+    assert (job.status, counts) == (ImportStatus.DONE, (33, 0, 0, 2))
+    assert [row[:2] for row in error_rows(job)[1:]] == [["6", "Email"], ["32", "Email"]]
+    assert Contact.objects.get(email="p34@initech.com").first_name == "P34"
+    assert sorted(
+        Contact.objects.get(email="p33@initech.com").tags.values_list("name", flat=True)
+    ) == ["t0"]
+
+
 def test_rerunning_a_chunk_is_harmless(workspace, owner_actor, tmp_path):
     path = big_file(tmp_path, 5)
     first = run(workspace, owner_actor, path)
@@ -373,3 +393,258 @@ def test_cli_end_to_end(workspace, tmp_path, capsys):
 def test_csv_open_refuses_an_empty_file(tmp_path):
     with pytest.raises(ValidationFailed):
         csv_open(write(tmp_path, ""))
+
+
+# --- one contact, however its rows find it ---------------------------------------------------
+
+
+def test_a_contact_found_by_phone_and_by_email_in_one_chunk_is_written_once(
+    workspace, owner_actor, tmp_path
+):
+    kim = contact_upsert(
+        workspace=workspace,
+        actor=owner_actor,
+        data={"email": "kim@initech.com", "phone": "+44 20 7946 0002"},
+    ).contact
+    text = HEADER + ",Kim,,020 7946 0002,,vip\nkim@initech.com,,Lee,,,vip; eu\n"
+    job = run(workspace, owner_actor, write(tmp_path, text))
+    assert (job.created_count, job.updated_count, job.skipped_count) == (0, 1, 1)
+    kim.refresh_from_db()
+    assert (kim.first_name, kim.last_name) == ("Kim", "Lee")
+    assert sorted(kim.tags.values_list("name", flat=True)) == ["eu", "vip"]
+    activity = Activity.objects.get(contact=kim, kind=ActivityKind.CONTACT_IMPORTED)
+    assert activity.data["changes"]["first_name"] == ["", "Kim"]
+    assert activity.data["changes"]["last_name"] == ["", "Lee"]
+    assert sorted(activity.data["tags"]) == ["eu", "vip"]
+
+
+def test_an_email_row_then_a_phone_only_row_with_its_phone_make_one_contact(
+    workspace, owner_actor, tmp_path
+):
+    text = HEADER + "ann@initech.com,Ann,,020 7946 0005,,\n,,Able,020 7946 0005,,eu\n"
+    job = run(workspace, owner_actor, write(tmp_path, text))
+    assert (job.created_count, job.updated_count, job.skipped_count) == (1, 0, 1)
+    ann = Contact.objects.get(workspace=workspace)
+    assert (ann.email, ann.phone, ann.first_name, ann.last_name) == (
+        "ann@initech.com",
+        "+442079460005",
+        "Ann",
+        "Able",
+    )
+    assert list(ann.tags.values_list("name", flat=True)) == ["eu"]
+
+
+def _stored(workspace) -> list[tuple]:
+    return sorted(
+        (
+            c.email or "",
+            c.phone or "",
+            c.first_name,
+            c.last_name,
+            c.job_title,
+            c.company_name,
+            tuple(sorted(c.tags.values_list("name", flat=True))),
+        )
+        for c in Contact.objects.filter(workspace=workspace).annotate(
+            company_name=F("company__name")
+        )
+    )
+
+
+EXISTING = [
+    {"email": "kim@initech.com", "phone": "+442079460002", "first_name": "Kim"},
+    {"phone": "+442079460003", "first_name": "Pat"},
+    {"email": "zed@globex.com", "phone": "+442079460003"},
+    {"email": "moved@initech.com", "phone": "+442079460004"},
+]
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        # A phone-only row first, then an email row with that phone: two contacts, as
+        # contact_upsert makes (the email is not known, and the phone row came first).
+        [["", "+442079460009", "Pia", "", ""], ["pia@initech.com", "+442079460009", "", "P", ""]],
+        # Found by phone, then by email: one contact.
+        [["", "+442079460002", "", "Lee", ""], ["kim@initech.com", "", "Kimberly", "", ""]],
+        # The contact known only by the phone wins over one with an email.
+        [["", "+442079460003", "", "Smith", "x"], ["", "+442079460003", "", "", "y"]],
+        # An email row moves a contact to a new phone; a later phone-only row follows it.
+        [
+            ["moved@initech.com", "+442079460008", "", "", ""],
+            ["", "+442079460008", "Mo", "", ""],
+            ["", "+442079460004", "Old", "", ""],
+        ],
+        # Same email written three ways, with a company name on a free-mail address.
+        [
+            ["a@gmail.com", "", "A", "", "Hooli"],
+            ["A@GMAIL.COM", "+442079460007", "", "Able", ""],
+            ["", "+442079460007", "", "", "Globex"],
+        ],
+    ],
+)
+def test_import_stores_what_contact_upsert_row_by_row_stores(
+    workspace, other_workspace, owner_actor, tmp_path, rows
+):
+    other_workspace.default_country = "GB"
+    other_workspace.save()
+    for data in EXISTING:
+        for target in (workspace, other_workspace):
+            contact_upsert(workspace=target, actor=Actor.system(), data=data)
+    header = "Email,Phone,First Name,Last Name,Company\n"
+    text = header + "".join(",".join(row) + "\n" for row in rows)
+    job = run(workspace, owner_actor, write(tmp_path, text))
+    assert job.failed_count == 0
+    for email, phone, first, last, company in rows:
+        data = {"email": email, "phone": phone, "first_name": first, "last_name": last}
+        data = {key: value for key, value in data.items() if value}
+        contact_upsert(
+            workspace=other_workspace,
+            actor=Actor.system(),
+            data=data | ({"company": company} if company else {}),
+        )
+    assert _stored(workspace) == _stored(other_workspace)
+
+
+# --- options the write path honours -----------------------------------------------------------
+
+
+def test_conflict_existing_fills_only_empty_fields(workspace, owner_actor, tmp_path):
+    CustomField.objects.create(workspace=workspace, key="plan", label="Plan", field_type="text")
+    CustomField.objects.create(workspace=workspace, key="seats", label="Seats", field_type="number")
+    ann = contact_upsert(
+        workspace=workspace,
+        actor=owner_actor,
+        data={
+            "email": "ann@initech.com",
+            "first_name": "Ann",
+            "source": "ad",
+            "custom_fields": {"plan": "pro"},
+            "tags": ["old"],
+        },
+    ).contact
+    text = (
+        "Email,First Name,Last Name,Source,Plan,Seats,Tags\n"
+        "ann@initech.com,Anne,Able,fair,basic,5,new\n"
+        "bob@initech.com,Bob,Baker,fair,basic,5,new\n"
+    )
+    job = run(workspace, owner_actor, write(tmp_path, text), options={"conflict": "existing"})
+    assert (job.created_count, job.updated_count) == (1, 1)
+    ann.refresh_from_db()
+    assert (ann.first_name, ann.last_name) == ("Ann", "Able")  # only the empty field filled
+    assert (ann.first_touch_source, ann.last_touch_source) == ("ad", "ad")
+    assert ann.custom_fields == {"plan": "pro", "seats": 5}  # a key only added when absent
+    assert sorted(ann.tags.values_list("name", flat=True)) == ["new", "old"]
+    activity = Activity.objects.get(contact=ann, kind=ActivityKind.CONTACT_IMPORTED)
+    assert set(activity.data["changes"]) == {"last_name", "custom_fields.seats"}
+    bob = Contact.objects.get(email="bob@initech.com")
+    assert (bob.first_name, bob.custom_fields) == ("Bob", {"plan": "basic", "seats": 5})
+    # With the file winning (the default), the same file overwrites.
+    job = run(workspace, owner_actor, write(tmp_path, text, name="again.csv"))
+    ann.refresh_from_db()
+    assert (ann.first_name, ann.last_touch_source, ann.custom_fields["plan"]) == (
+        "Anne",
+        "fair",
+        "basic",
+    )
+
+
+def test_conflict_existing_leaves_a_contact_with_nothing_empty_unchanged(
+    workspace, owner_actor, tmp_path
+):
+    contact_upsert(
+        workspace=workspace,
+        actor=owner_actor,
+        data={"email": "ann@initech.com", "first_name": "Ann", "last_name": "Able"},
+    )
+    text = "Email,First Name,Last Name\nann@initech.com,Anne,Other\n"
+    job = run(workspace, owner_actor, write(tmp_path, text), options={"conflict": "existing"})
+    assert (job.updated_count, job.skipped_count) == (0, 1)
+    assert not Activity.objects.filter(kind=ActivityKind.CONTACT_IMPORTED).exists()
+
+
+def test_created_date_is_kept_for_new_contacts_and_lowers_later_ones(
+    workspace, owner_actor, tmp_path
+):
+    recent = contact_upsert(
+        workspace=workspace, actor=owner_actor, data={"email": "recent@initech.com"}
+    ).contact
+    old = contact_upsert(workspace=workspace, actor=owner_actor, data={"email": "old@initech.com"})
+    Contact.objects.filter(pk=old.contact.pk).update(
+        created_at=dt.datetime(2019, 5, 1, tzinfo=dt.UTC)
+    )
+    text = (
+        "Email,Created\n"
+        "new@initech.com,2021-03-04\n"
+        "recent@initech.com,2020-01-02 10:30\n"
+        "old@initech.com,2020-01-02\n"
+    )
+    job = run(workspace, owner_actor, write(tmp_path, text))
+    assert job.mapping["Created"] == "created_at"
+    assert (job.created_count, job.updated_count, job.skipped_count) == (1, 1, 1)
+    created = {c.email: c.created_at for c in Contact.objects.filter(workspace=workspace)}
+    assert created["new@initech.com"] == dt.datetime(2021, 3, 4, tzinfo=dt.UTC)
+    assert created["recent@initech.com"] == dt.datetime(2020, 1, 2, 10, 30, tzinfo=dt.UTC)
+    assert created["old@initech.com"] == dt.datetime(2019, 5, 1, tzinfo=dt.UTC)  # not raised
+    activity = Activity.objects.get(contact=recent, kind=ActivityKind.CONTACT_IMPORTED)
+    assert list(activity.data["changes"]) == ["created_at"]
+
+
+# --- a concurrent writer ----------------------------------------------------------------------
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="SQLite takes the write lock at BEGIN (IMMEDIATE): writers queue, they never race",
+)
+@pytest.mark.django_db(transaction=True)
+def test_a_contact_created_meanwhile_by_another_writer_is_updated(workspace, owner_actor, tmp_path):
+    """Another transaction inserts one of the chunk's new emails after the chunk looked its
+    contacts up: the insert waits for it, hits the unique constraint, and the chunk is
+    written again as an update of the other writer's contact."""
+    path = big_file(tmp_path, 3)
+    job = import_job_create(workspace=workspace, actor=owner_actor, path=path, filename="big.csv")
+    inserted, errors = threading.Event(), []
+
+    def other_writer() -> None:
+        try:
+            with transaction.atomic():
+                contact_upsert(
+                    workspace=workspace,
+                    actor=Actor.system(),
+                    data={"email": "p1@initech.com", "last_name": "Other"},
+                )
+                inserted.set()
+                with connection.cursor() as cursor:  # commit once the import waits on us
+                    for _ in range(600):
+                        cursor.execute(
+                            "SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                            "current_database() AND wait_event_type = 'Lock'"
+                        )
+                        if cursor.fetchone()[0]:
+                            break
+                        time.sleep(0.05)
+                    else:
+                        errors.append("the import never waited on the other writer")
+        except Exception as error:
+            errors.append(repr(error))
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=other_writer)
+    thread.start()
+    assert inserted.wait(timeout=30)
+    job = import_job_run(job_id=job.pk)
+    thread.join(timeout=60)
+    assert errors == []
+    assert (job.status, job.created_count, job.updated_count, job.failed_count) == (
+        ImportStatus.DONE,
+        2,
+        1,
+        0,
+    )
+    p1 = Contact.objects.get(workspace=workspace, email="p1@initech.com")
+    assert (p1.first_name, p1.last_name) == ("P1", "Other")
+    assert Contact.objects.filter(workspace=workspace).count() == 3
+    imported = Activity.objects.filter(contact=p1, kind=ActivityKind.CONTACT_IMPORTED).get()
+    assert imported.data["created"] is False

@@ -5,14 +5,13 @@ as text and never run as a formula. The selector ``contacts.selectors.contact_ex
 decides the rows; the API, the app and the command line only choose the format.
 """
 
-import csv
 import tempfile
 from collections.abc import Iterable
 from typing import IO, Any
 
 from django.http import FileResponse, HttpResponse
 
-from leadflow.core.exports import csv_response, safe_row, spreadsheet_safe
+from leadflow.core.exports import csv_response, csv_text, spreadsheet_safe
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FORMATS = ("csv", "xlsx")
@@ -41,9 +40,8 @@ def xlsx_write(rows: Iterable[list[Any]], file: IO[bytes], *, title: str = "Cont
 
 def csv_write(rows: Iterable[list[Any]], file: IO[str]) -> None:
     """Write rows as CSV with every cell made safe (same cells as ``csv_response``)."""
-    writer = csv.writer(file)
-    for row in rows:
-        writer.writerow(safe_row(row))
+    for piece in csv_text(rows):
+        file.write(piece)
 
 
 def export_response(rows: Iterable[list[Any]], *, fmt: str, filename: str) -> HttpResponse:

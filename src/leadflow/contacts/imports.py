@@ -13,51 +13,44 @@ Guarantees:
 
 import csv
 import datetime as dt
+import itertools
+import multiprocessing
 import re
 import shutil
 import uuid
-from dataclasses import dataclass, field
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import django
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
-from django.db.models.functions import Lower
+from django.db.models import F
 from django.utils import timezone
 
 from leadflow.contacts.importfiles import SourceFile, source_open
+from leadflow.contacts.importwrite import ChunkResult, ImportRow, chunk_write
 from leadflow.contacts.inputs import (
     CONTACT_INPUT_FIELDS,
     contact_input_clean,
-    required_custom_fields_missing,
 )
 from leadflow.contacts.models import (
-    Activity,
-    ActivityKind,
-    Company,
-    Contact,
     CustomField,
     ImportJob,
     ImportMapping,
     ImportStatus,
     LifecycleStage,
-    Tag,
-)
-from leadflow.contacts.services import (
-    _apply,
-    _is_free_mail,
-    _jsonable,
-    company_name_from_domain,
-    registrable_domain,
 )
 from leadflow.core.actors import Actor
 from leadflow.core.errors import FieldError, NotFound, ValidationFailed
 from leadflow.core.models import Membership, Workspace
 from leadflow.core.tasks import task_schedule
-from leadflow.core.validation import email_domain
 
 CHUNK_SIZE = 1000
+# Files with this many rows left are cleaned a chunk ahead by a helper process.
+CLEAN_HELPER_MIN_ROWS = 20_000
 PREVIEW_ROWS = 5
 # Contact fields a column can fill (ids are not imported from files).
 IMPORT_FIELDS = sorted(CONTACT_INPUT_FIELDS - {"owner_id", "company_id", "custom_fields"})
@@ -260,19 +253,6 @@ def day_first_default(workspace: Workspace) -> bool:
 # --- rows ----------------------------------------------------------------------------------
 
 
-@dataclass
-class CleanRow:
-    number: int  # the row's line in a spreadsheet: the header is row 1
-    clean: dict[str, Any]
-    merged_rows: list[int] = field(default_factory=list)
-
-    @property
-    def identity(self) -> tuple[str, str]:
-        if self.clean.get("email"):
-            return ("email", self.clean["email"])
-        return ("phone", self.clean["phone"])
-
-
 def _row_data(
     headers: list[str], row: list[str], mapping: dict[str, str], options: dict
 ) -> tuple[dict[str, Any], dict[str, str], dict[str, str]]:
@@ -366,254 +346,6 @@ def _row_clean(
             [FieldError(columns.get(error.field, error.field), error.message) for error in errors]
         )
     return {**clean, **extra}
-
-
-def _merge(earlier: dict[str, Any], later: dict[str, Any]) -> dict[str, Any]:
-    """The later row's non-empty values over the earlier row's; tags and custom fields
-    combined."""
-    merged = dict(earlier)
-    for key, value in later.items():
-        if key == "tags":
-            merged["tags"] = list(dict.fromkeys([*earlier.get("tags", []), *value]))
-        elif key == "custom_fields":
-            merged["custom_fields"] = {
-                **earlier.get("custom_fields", {}),
-                **{k: v for k, v in value.items() if v is not None},
-            }
-        elif value not in (None, ""):
-            merged[key] = value
-    return merged
-
-
-# --- writing one chunk ---------------------------------------------------------------------
-
-
-@dataclass
-class ChunkResult:
-    created: int = 0
-    updated: int = 0
-    skipped: int = 0
-    failed: list[tuple[int, str, str]] = field(default_factory=list)  # (row, column, reason)
-
-
-def _companies_for(workspace: Workspace, contacts: list[tuple[Contact, str]]) -> None:
-    """Set the company of each (contact, company name) pair: by corporate email domain,
-    else by name (as ``company_for_contact``); missing companies are created in bulk."""
-    by_domain: list[tuple[Contact, str, str]] = []
-    by_name: list[tuple[Contact, str]] = []
-    for contact, name in contacts:
-        domain = registrable_domain(email_domain(contact.email or "")) if contact.email else ""
-        if domain and not _is_free_mail(domain):
-            by_domain.append((contact, domain, name))
-        elif name:
-            by_name.append((contact, name))
-    if by_domain:
-        names = {domain: name for _, domain, name in by_domain if name}
-        wanted = {domain for _, domain, _ in by_domain}
-        found = {
-            company.domain: company
-            for company in Company.objects.filter(workspace=workspace, domain__in=wanted)
-        }
-        missing = wanted - set(found)
-        if missing:
-            Company.objects.bulk_create(
-                [
-                    Company(
-                        workspace=workspace,
-                        domain=domain,
-                        name=names.get(domain) or company_name_from_domain(domain),
-                    )
-                    for domain in sorted(missing)
-                ],
-                ignore_conflicts=True,
-            )
-            found |= {
-                company.domain: company
-                for company in Company.objects.filter(workspace=workspace, domain__in=missing)
-            }
-        for contact, domain, _ in by_domain:
-            contact.company = found[domain]
-    if by_name:
-        wanted_names = {name.lower(): name for _, name in by_name}
-        found_names: dict[str, Company] = {}
-        for company in (
-            Company.objects.annotate(lowered=Lower("name"))
-            .filter(workspace=workspace, lowered__in=list(wanted_names))
-            .order_by("-id")
-        ):
-            found_names[company.lowered] = company  # the oldest wins, as in company_for_contact
-        missing_names = [name for key, name in wanted_names.items() if key not in found_names]
-        if missing_names:
-            created = Company.objects.bulk_create(
-                [Company(workspace=workspace, name=name) for name in missing_names]
-            )
-            found_names |= {company.name.lower(): company for company in created}
-        for contact, name in by_name:
-            contact.company = found_names[name.lower()]
-
-
-def _chunk_write(
-    *,
-    workspace: Workspace,
-    job: ImportJob,
-    rows: list[CleanRow],
-    definitions: list[CustomField],
-    actor: Actor,
-    result: ChunkResult,
-) -> None:
-    """Upsert the chunk's (deduplicated) rows with a handful of statements."""
-    options = job.options or {}
-    update_existing = options.get("update_existing", True)
-    emails = [row.clean["email"] for row in rows if row.clean.get("email")]
-    phones = [row.clean["phone"] for row in rows if not row.clean.get("email")]
-    existing_by_email: dict[str, Contact] = {}
-    existing_by_phone: dict[str, Contact] = {}
-    phones_wanted = set(phones)
-    if emails or phones:
-        # One query; select_for_update keeps a concurrent upsert from changing them meanwhile.
-        for contact in (
-            Contact.objects.select_for_update()
-            .filter(workspace=workspace)
-            .filter(Q(email__in=emails) | Q(phone__in=phones))
-            .order_by(F("email").asc(nulls_first=True), "id")
-        ):
-            if contact.email:
-                existing_by_email[contact.email] = contact
-            if contact.phone in phones_wanted:
-                # As contact_upsert: the contact known only by this phone, else the oldest.
-                existing_by_phone.setdefault(contact.phone, contact)
-    initial = {key: options[key] for key in ("lifecycle_stage", "owner_id") if options.get(key)}
-    new: list[tuple[CleanRow, Contact]] = []
-    changed: list[tuple[CleanRow, Contact, dict]] = []
-    unchanged: list[tuple[CleanRow, Contact, dict]] = []
-    for row in rows:
-        clean = row.clean
-        contact = (
-            existing_by_email.get(clean["email"])
-            if clean.get("email")
-            else existing_by_phone.get(clean["phone"])
-        )
-        if contact is None:
-            missing = required_custom_fields_missing(definitions, clean.get("custom_fields") or {})
-            if missing:
-                result.failed += [(row.number, e.field, e.message) for e in missing]
-                continue
-            contact = Contact(workspace=workspace)
-            _apply(contact, {**initial, **clean})
-            new.append((row, contact))
-        elif not update_existing:
-            result.skipped += 1
-        else:
-            update = {
-                key: value
-                for key, value in clean.items()
-                if value not in (None, "") or key == "custom_fields"
-            }
-            changes = _apply(contact, update)
-            (changed if changes else unchanged).append((row, contact, changes))
-    without_company = {
-        contact.pk for _, contact, _ in changed + unchanged if not contact.company_id
-    }
-    _companies_for(
-        workspace,
-        [(contact, row.clean.get("company", "")) for row, contact in new]
-        + [
-            (contact, row.clean.get("company", ""))
-            for row, contact, _ in changed + unchanged
-            if not contact.company_id and (contact.email or row.clean.get("company"))
-        ],
-    )
-    now = timezone.now()
-    for _, contact in new:
-        contact.created_at = contact.updated_at = now
-    Contact.objects.bulk_create([contact for _, contact in new])
-    # Contacts that gained only a company (or tags, below) count as updated too.
-    for _row, contact, changes in unchanged:
-        if contact.pk in without_company and contact.company_id:
-            changes["company_id"] = [None, contact.company_id]
-    tag_names = sorted({name for row in rows for name in row.clean.get("tags", [])})
-    tags_by_name: dict[str, int] = {}
-    if tag_names:
-        Tag.objects.bulk_create(
-            [Tag(workspace=workspace, name=name) for name in tag_names], ignore_conflicts=True
-        )
-        tags_by_name = dict(
-            Tag.objects.filter(workspace=workspace, name__in=tag_names).values_list("name", "id")
-        )
-    through = Contact.tags.through
-    touched = [*new, *[(row, contact) for row, contact, _ in changed + unchanged]]
-    linked_before = (
-        set(
-            through.objects.filter(
-                contact_id__in=[contact.pk for _, contact in touched[len(new) :]],
-                tag_id__in=tags_by_name.values(),
-            ).values_list("contact_id", "tag_id")
-        )
-        if tags_by_name and len(touched) > len(new)
-        else set()
-    )
-    links = []
-    added_tags: dict[int, list[str]] = {}
-    for row, contact in touched:
-        for name in row.clean.get("tags", []):
-            key = (contact.pk, tags_by_name[name])
-            if key not in linked_before:
-                links.append(through(contact_id=contact.pk, tag_id=tags_by_name[name]))
-                added_tags.setdefault(contact.pk, []).append(name)
-    through.objects.bulk_create(links, ignore_conflicts=True)
-    updated = [
-        (row, contact, changes)
-        for row, contact, changes in changed + unchanged
-        if changes or contact.pk in added_tags
-    ]
-    for _, contact, _ in updated:
-        contact.updated_at = now
-    if updated:
-        # Only the columns some contact of the chunk changed: bulk_update writes a CASE per
-        # field and row, so fewer fields keep the statement small.
-        fields = {"updated_at"} | {
-            name.split(".")[0] for _, _, changes in updated for name in changes
-        }
-        Contact.objects.bulk_update(
-            [contact for _, contact, _ in updated], fields=sorted(fields), batch_size=250
-        )
-
-    def activity(contact: Contact, payload: dict) -> Activity:
-        return Activity(
-            workspace=workspace,
-            contact=contact,
-            kind=ActivityKind.CONTACT_IMPORTED,
-            occurred_at=now,
-            actor_user_id=actor.user_id,
-            actor_api_key_id=actor.api_key_id,
-            actor_label=actor.label[:200],
-            data={"import_job": job.pk, **payload},
-        )
-
-    Activity.objects.bulk_create(
-        [
-            activity(
-                contact,
-                {"row": row.number, "created": True, "tags": added_tags.get(contact.pk, [])},
-            )
-            for row, contact in new
-        ]
-        + [
-            activity(
-                contact,
-                {
-                    "row": row.number,
-                    "created": False,
-                    "changes": _jsonable(changes),
-                    "tags": added_tags.get(contact.pk, []),
-                },
-            )
-            for row, contact, changes in updated
-        ]
-    )
-    result.created += len(new)
-    result.updated += len(updated)
-    result.skipped += len(changed) + len(unchanged) - len(updated)
 
 
 # --- the job -------------------------------------------------------------------------------
@@ -1103,102 +835,155 @@ def import_job_run(*, job_id: int, chunks: int | None = None, progress=None) -> 
         return job
     _errors_trim(job)
     definitions = list(CustomField.objects.filter(workspace=workspace))
-    rows = source.rows()
     position = job.next_row
-    for _ in range(position):
-        next(rows, None)
+    cleaned = _chunks_cleaned(
+        workspace=workspace,
+        job=job,
+        source=source,
+        definitions=definitions,
+        helper=job.total_rows - position >= CLEAN_HELPER_MIN_ROWS,
+    )
     done_chunks = 0
-    while chunks is None or done_chunks < chunks:
-        batch = [row for _, row in zip(range(CHUNK_SIZE), rows, strict=False)]
-        with transaction.atomic():
-            job = ImportJob.objects.select_for_update().select_related("workspace").get(pk=job.pk)
-            if job.status != ImportStatus.RUNNING or job.next_row != position:
-                return job  # cancelled, or another worker is ahead
-            if not batch:
-                job.status = ImportStatus.DONE
-                job.finished_at = timezone.now()
-                job.save(update_fields=["status", "finished_at"])
-                break
-            result = _chunk_process(
-                workspace=workspace,
-                job=job,
-                source=source,
-                batch=batch,
-                start=position,
-                definitions=definitions,
-                actor=actor,
-            )
-            position += len(batch)
-            ImportJob.objects.filter(pk=job.pk).update(
-                next_row=position,
-                rows_done=position,
-                created_count=F("created_count") + result.created,
-                updated_count=F("updated_count") + result.updated,
-                skipped_count=F("skipped_count") + result.skipped,
-                failed_count=F("failed_count") + len({row for row, _, _ in result.failed}),
-            )
-            _errors_write(job, result.failed)
-        done_chunks += 1
-        if progress is not None:
-            job.refresh_from_db()
-            progress(job)
+    try:
+        while chunks is None or done_chunks < chunks:
+            size, rows, failed = next(cleaned, (0, [], []))
+            with transaction.atomic():
+                # Only the job row: locking the workspace row too would hold every other write in
+                # the workspace (their foreign key checks) until the chunk commits.
+                job = ImportJob.objects.select_for_update().get(pk=job.pk)
+                if job.status != ImportStatus.RUNNING or job.next_row != position:
+                    return job  # cancelled, or another worker is ahead
+                if not size:
+                    job.status = ImportStatus.DONE
+                    job.finished_at = timezone.now()
+                    job.save(update_fields=["status", "finished_at"])
+                    break
+                result = _chunk_process(
+                    workspace=workspace,
+                    job=job,
+                    rows=rows,
+                    failed=failed,
+                    definitions=definitions,
+                    actor=actor,
+                )
+                position += size
+                ImportJob.objects.filter(pk=job.pk).update(
+                    next_row=position,
+                    rows_done=position,
+                    created_count=F("created_count") + result.created,
+                    updated_count=F("updated_count") + result.updated,
+                    skipped_count=F("skipped_count") + result.skipped,
+                    failed_count=F("failed_count") + len({row for row, _, _ in result.failed}),
+                )
+                _errors_write(job, result.failed)
+            done_chunks += 1
+            if progress is not None:
+                job.refresh_from_db()
+                progress(job)
+    finally:
+        cleaned.close()  # stops the helper process
     job.refresh_from_db()
     return job
+
+
+def _chunk_rows_clean(
+    workspace: Workspace,
+    headers: list[str],
+    batch: list[list[str]],
+    start: int,
+    mapping: dict[str, str],
+    options: dict,
+    definitions: list[CustomField],
+) -> tuple[list[ImportRow], list[tuple[int, str, str]]]:
+    """The chunk's clean rows and its errors (row, column, reason). It reads no database:
+    it may run in the helper process."""
+    rows: list[ImportRow] = []
+    failed: list[tuple[int, str, str]] = []
+    for offset, row in enumerate(batch):
+        number = start + offset + 2
+        try:
+            clean = _row_clean(workspace, headers, row, mapping, options, definitions)
+        except ValidationFailed as failure:
+            failed += [(number, e.field, e.message) for e in failure.errors]
+            continue
+        rows.append(ImportRow(number=number, clean=clean))
+    return rows, failed
+
+
+def _chunks_cleaned(
+    *,
+    workspace: Workspace,
+    job: ImportJob,
+    source: SourceFile,
+    definitions: list[CustomField],
+    helper: bool,
+) -> Iterator[tuple[int, list[ImportRow], list[tuple[int, str, str]]]]:
+    """(rows read, clean rows, errors) for each chunk from the job's ``next_row`` on.
+
+    With ``helper``, a second process cleans the next chunk while this one is written:
+    cleaning (email and phone parsing) is about half the work and the write mostly waits
+    on the database, so on two cores they overlap (decision 0013).
+    """
+    reader = source.rows()
+    for _ in range(job.next_row):
+        next(reader, None)
+    arguments = (workspace, source.headers)
+    settings_ = (job.mapping, job.options, definitions)
+
+    def batches() -> Iterator[tuple[int, list[list[str]]]]:
+        position = job.next_row
+        while batch := list(itertools.islice(reader, CHUNK_SIZE)):
+            yield position, batch
+            position += len(batch)
+
+    if not helper:
+        for start, batch in batches():
+            yield len(batch), *_chunk_rows_clean(*arguments, batch, start, *settings_)
+        return
+    context = multiprocessing.get_context("spawn")  # no fork of an open connection
+    with ProcessPoolExecutor(1, mp_context=context, initializer=django.setup) as pool:
+        pending: deque = deque()
+        try:
+            for start, batch in batches():
+                future = pool.submit(_chunk_rows_clean, *arguments, batch, start, *settings_)
+                pending.append((len(batch), future))
+                if len(pending) > 1:  # one chunk cleaned ahead
+                    size, future = pending.popleft()
+                    yield size, *future.result()
+            while pending:
+                size, future = pending.popleft()
+                yield size, *future.result()
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _chunk_process(
     *,
     workspace: Workspace,
     job: ImportJob,
-    source: SourceFile,
-    batch: list[list[str]],
-    start: int,
+    rows: list[ImportRow],
+    failed: list[tuple[int, str, str]],
     definitions: list[CustomField],
     actor: Actor,
 ) -> ChunkResult:
-    result = ChunkResult()
-    by_identity: dict[tuple[str, str], CleanRow] = {}
-    for offset, row in enumerate(batch):
-        number = start + offset + 2
-        try:
-            clean = _row_clean(
-                workspace, source.headers, row, job.mapping, job.options, definitions
-            )
-        except ValidationFailed as failure:
-            result.failed += [(number, e.field, e.message) for e in failure.errors]
-            continue
-        clean_row = CleanRow(number=number, clean=clean)
-        earlier = by_identity.pop(clean_row.identity, None)
-        if earlier is not None:
-            # The last occurrence wins, merged onto the earlier values; the earlier row is
-            # counted as skipped.
-            clean_row.clean = _merge(earlier.clean, clean)
-            clean_row.merged_rows = [*earlier.merged_rows, earlier.number]
-            result.skipped += 1
-        by_identity[clean_row.identity] = clean_row
-    failed, skipped = list(result.failed), result.skipped
+    result = ChunkResult(failed=list(failed))
+    arguments = {
+        "workspace": workspace,
+        "job": job,
+        "rows": rows,
+        "definitions": definitions,
+        "actor": actor,
+        "result": result,
+    }
     try:
         with transaction.atomic():
-            _chunk_write(
-                workspace=workspace,
-                job=job,
-                rows=list(by_identity.values()),
-                definitions=definitions,
-                actor=actor,
-                result=result,
-            )
+            chunk_write(**arguments)
     except IntegrityError:
-        # A concurrent upsert created one of the contacts meanwhile: look up again.
-        result.created = result.updated = 0
-        result.skipped, result.failed = skipped, failed
-        _chunk_write(
-            workspace=workspace,
-            job=job,
-            rows=list(by_identity.values()),
-            definitions=definitions,
-            actor=actor,
-            result=result,
-        )
+        # A concurrent writer created one of the contacts after the lookup (the insert
+        # waited for it, then hit the unique constraint): look up and write again.
+        result.created = result.updated = result.skipped = 0
+        result.failed = list(failed)
+        chunk_write(**arguments)
     return result
 
 

@@ -1,0 +1,560 @@
+"""Writing one chunk of an import: which contact each clean row is, then a few set-based
+statements.
+
+Guarantees:
+- rows find their contacts as ``contact_upsert`` called once per row in file order would:
+  by email; without an email, by phone, preferring the contact known only by that phone;
+  contacts created or changed by earlier rows of the same chunk count, so a contact is
+  written once however many rows (by email or by phone) found it, and the extra rows are
+  counted as skipped;
+- an existing contact takes the rows' non-empty values (``conflict="file"``, the default)
+  or keeps its own and only fills its empty fields (``conflict="existing"``); tags are
+  added, never removed; the first touch is kept; a row's ``created_at`` is a new contact's
+  creation date and lowers an existing contact's later one;
+- per chunk: one locked lookup, companies and tags in bulk, one insert of the new contacts,
+  one update of the changed ones, the tag links and one ``contact.imported`` activity per
+  created or changed contact. On PostgreSQL the contacts and activities are written with
+  COPY (decision 0013); elsewhere with the ORM's bulk statements.
+"""
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from django.db import connection
+from django.db.models import F, Q
+from django.db.models.base import ModelState
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from leadflow.contacts.inputs import required_custom_fields_missing
+from leadflow.contacts.models import (
+    Activity,
+    ActivityKind,
+    Company,
+    Contact,
+    CustomField,
+    ImportJob,
+    Tag,
+)
+from leadflow.contacts.services import (
+    _apply,
+    _is_free_mail,
+    _jsonable,
+    company_name_from_domain,
+    registrable_domain,
+)
+from leadflow.core.actors import Actor
+from leadflow.core.models import Workspace
+from leadflow.core.validation import email_domain
+
+
+@dataclass
+class ImportRow:
+    number: int  # the row's line in a spreadsheet: the header is row 1
+    clean: dict[str, Any]
+
+
+@dataclass
+class ChunkResult:
+    created: int = 0
+    updated: int = 0
+    skipped: int = 0
+    failed: list[tuple[int, str, str]] = field(default_factory=list)  # (row, column, reason)
+
+
+@dataclass
+class _Target:
+    """One contact the chunk writes, and what its rows did to it."""
+
+    contact: Contact
+    new: bool
+    rank: int  # lookup order (existing) or creation order (new): breaks phone ties
+    rows: list[int] = field(default_factory=list)
+    changes: dict[str, list] = field(default_factory=dict)
+    tags: list[str] = field(default_factory=list)
+    company_name: str = ""
+    added_tags: list[str] = field(default_factory=list)
+
+
+class _Identities:
+    """The chunk's contacts by email and by phone, kept current as rows change them."""
+
+    def __init__(self) -> None:
+        self.by_email: dict[str, _Target] = {}
+        self.by_phone: dict[str, list[_Target]] = {}
+
+    def add(self, target: _Target) -> None:
+        if target.contact.email:
+            self.by_email[target.contact.email] = target
+        if target.contact.phone:
+            self.by_phone.setdefault(target.contact.phone, []).append(target)
+
+    def phone_moved(self, target: _Target, old: str | None) -> None:
+        if old and target in self.by_phone.get(old, []):
+            self.by_phone[old].remove(target)
+        if target.contact.phone:
+            self.by_phone.setdefault(target.contact.phone, []).append(target)
+
+    def by_phone_only(self, phone: str) -> _Target | None:
+        """As ``contact_upsert``: the contact known only by this phone, else one with an
+        email (existing ones in the lookup's order, then the chunk's new ones)."""
+        candidates = self.by_phone.get(phone)
+        if not candidates:
+            return None
+        return min(candidates, key=lambda t: (t.contact.email is not None, t.new, t.rank))
+
+
+# Every stored column of a contact (not the generated search text), by attribute name.
+_ATTRIBUTES = [f.attname for f in Contact._meta.concrete_fields if not f.generated]
+_DEFAULTS = {
+    f.attname: f.get_default()
+    for f in Contact._meta.concrete_fields
+    if not f.generated and f.attname not in ("custom_fields", "created_at", "updated_at")
+}
+
+
+def _contact(values: dict[str, Any], *, adding: bool) -> Contact:
+    """A Contact without ``Model.__init__`` (a tenth of its cost, which counts at a thousand
+    rows a chunk): the defaults, then ``values``; as ``Model.from_db`` would, for a row read.
+    """
+    contact = Contact.__new__(Contact)
+    contact.__dict__.update(_DEFAULTS)
+    contact.__dict__.update(values)
+    contact._state = ModelState()
+    contact._state.adding = adding
+    contact._state.db = None if adding else "default"
+    return contact
+
+
+def _existing(workspace: Workspace, rows: list[ImportRow]) -> list[Contact]:
+    """The contacts the rows may name, locked (a concurrent upsert waits for the chunk), in
+    ``contact_upsert``'s phone preference order."""
+    emails = [row.clean["email"] for row in rows if row.clean.get("email")]
+    phones = [row.clean["phone"] for row in rows if not row.clean.get("email")]
+    if not emails and not phones:
+        return []
+    found = (
+        Contact.objects.select_for_update()
+        .filter(workspace=workspace)
+        .filter(Q(email__in=emails) | Q(phone__in=phones))
+        .order_by(F("email").asc(nulls_first=True), "id")
+        .values_list(*_ATTRIBUTES)
+    )
+    return [_contact(dict(zip(_ATTRIBUTES, row, strict=True)), adding=False) for row in found]
+
+
+def _changes_add(total: dict[str, list], changes: dict[str, list]) -> None:
+    for name, (old, new) in changes.items():
+        total[name] = [total[name][0] if name in total else old, new]
+
+
+def _update(target: _Target, clean: dict[str, Any], *, keep_existing: bool) -> dict:
+    """Apply one row to a contact the chunk already holds; {field: [old, new]}."""
+    contact = target.contact
+    values = {
+        key: value
+        for key, value in clean.items()
+        if value not in (None, "") or key == "custom_fields"
+    }
+    if keep_existing and values.get("custom_fields"):
+        present = contact.custom_fields or {}
+        values["custom_fields"] = {
+            key: value for key, value in values["custom_fields"].items() if key not in present
+        }
+    changes = _apply(contact, values, fill_only=keep_existing)
+    created_at = clean.get("created_at")
+    if created_at and created_at < contact.created_at:
+        changes["created_at"] = [contact.created_at, created_at]
+        contact.created_at = created_at
+    return changes
+
+
+def _resolve(
+    *,
+    workspace: Workspace,
+    rows: list[ImportRow],
+    existing: list[Contact],
+    options: dict,
+    definitions: list[CustomField],
+    now,
+    result: ChunkResult,
+) -> list[_Target]:
+    """Run the rows in order against the chunk's contacts; the contacts they touch."""
+    identities = _Identities()
+    for rank, contact in enumerate(existing):
+        identities.add(_Target(contact=contact, new=False, rank=rank))
+    update_existing = options.get("update_existing", True)
+    keep_existing = options.get("conflict") == "existing"
+    initial = {key: options[key] for key in ("lifecycle_stage", "owner_id") if options.get(key)}
+    touched: dict[int, _Target] = {}
+    created = 0
+    for row in rows:
+        clean = row.clean
+        target = (
+            identities.by_email.get(clean["email"])
+            if clean.get("email")
+            else identities.by_phone_only(clean["phone"])
+        )
+        if target is None:
+            missing = required_custom_fields_missing(definitions, clean.get("custom_fields") or {})
+            if missing:
+                result.failed += [(row.number, e.field, e.message) for e in missing]
+                continue
+            contact = _contact(
+                {
+                    "workspace_id": workspace.pk,
+                    "custom_fields": {},
+                    "created_at": clean.get("created_at") or now,
+                    "updated_at": now,
+                },
+                adding=True,
+            )
+            _apply(contact, {**initial, **clean})
+            target = _Target(contact=contact, new=True, rank=created)
+            created += 1
+            identities.add(target)
+        elif not target.new and not update_existing:
+            result.skipped += 1
+            continue
+        else:
+            phone = target.contact.phone
+            changes = _update(target, clean, keep_existing=keep_existing and not target.new)
+            _changes_add(target.changes, changes)
+            if target.contact.phone != phone:
+                identities.phone_moved(target, phone)
+        if target.rows:
+            result.skipped += 1  # one more row of a contact the chunk writes once
+        target.rows.append(row.number)
+        target.tags = list(dict.fromkeys([*target.tags, *clean.get("tags", [])]))
+        # As contact_upsert: the company is settled by the first row that can settle it.
+        target.company_name = target.company_name or clean.get("company", "")
+        touched[id(target)] = target
+    for target in touched.values():
+        target.changes = {name: pair for name, pair in target.changes.items() if pair[0] != pair[1]}
+    return list(touched.values())
+
+
+@lru_cache(maxsize=65536)
+def _company_domain(host: str) -> str:
+    """The registrable domain a company is found by; "" for free-mail and disposable ones."""
+    domain = registrable_domain(host)
+    return "" if _is_free_mail(domain) else domain
+
+
+def _companies_for(workspace: Workspace, contacts: list[tuple[Contact, str]]) -> None:
+    """Set the company of each (contact, company name) pair: by corporate email domain,
+    else by name (as ``company_for_contact``); missing companies are created in bulk."""
+    by_domain: list[tuple[Contact, str, str]] = []
+    by_name: list[tuple[Contact, str]] = []
+    for contact, name in contacts:
+        domain = _company_domain(email_domain(contact.email)) if contact.email else ""
+        if domain:
+            by_domain.append((contact, domain, name))
+        elif name:
+            by_name.append((contact, name))
+    if by_domain:
+        names: dict[str, str] = {}
+        for _, domain, name in by_domain:
+            if name:
+                names.setdefault(domain, name)
+        wanted = {domain for _, domain, _ in by_domain}
+        found = dict(
+            Company.objects.filter(workspace=workspace, domain__in=wanted).values_list(
+                "domain", "id"
+            )
+        )
+        missing = wanted - set(found)
+        if missing:
+            Company.objects.bulk_create(
+                [
+                    Company(
+                        workspace=workspace,
+                        domain=domain,
+                        name=names.get(domain) or company_name_from_domain(domain),
+                    )
+                    for domain in sorted(missing)
+                ],
+                ignore_conflicts=True,
+            )
+            found |= dict(
+                Company.objects.filter(workspace=workspace, domain__in=missing).values_list(
+                    "domain", "id"
+                )
+            )
+        for contact, domain, _ in by_domain:
+            contact.company_id = found[domain]
+    if by_name:
+        wanted_names: dict[str, str] = {}
+        for _, name in by_name:
+            wanted_names.setdefault(name.lower(), name)
+        found_names: dict[str, int] = {}
+        for lowered, company_id in (
+            Company.objects.annotate(lowered=Lower("name"))
+            .filter(workspace=workspace, lowered__in=list(wanted_names))
+            .order_by("-id")
+            .values_list("lowered", "id")
+        ):
+            found_names[lowered] = company_id  # the oldest wins, as in company_for_contact
+        missing_names = [name for key, name in wanted_names.items() if key not in found_names]
+        if missing_names:
+            created = Company.objects.bulk_create(
+                [Company(workspace=workspace, name=name) for name in missing_names]
+            )
+            found_names |= {company.name.lower(): company.pk for company in created}
+        for contact, name in by_name:
+            contact.company_id = found_names[name.lower()]
+
+
+def _tag_ids(workspace: Workspace, names: list[str]) -> dict[str, int]:
+    if not names:
+        return {}
+    Tag.objects.bulk_create(
+        [Tag(workspace=workspace, name=name) for name in names], ignore_conflicts=True
+    )
+    return dict(Tag.objects.filter(workspace=workspace, name__in=names).values_list("name", "id"))
+
+
+# --- writers -------------------------------------------------------------------------------
+
+# What a chunk writes of a contact: every stored column but the id (the attribute names
+# are the column names).
+CONTACT_COLUMNS = [name for name in _ATTRIBUTES if name != "id"]
+_CUSTOM_FIELDS = CONTACT_COLUMNS.index("custom_fields")
+ACTIVITY_COLUMNS = [
+    "workspace_id",
+    "contact_id",
+    "kind",
+    "occurred_at",
+    "actor_user_id",
+    "actor_api_key_id",
+    "actor_label",
+    "data",
+]
+
+
+def _contact_values(contact: Contact, columns: list[str] = CONTACT_COLUMNS) -> list[Any]:
+    """The contact's values for COPY (custom fields as JSON text)."""
+    values = contact.__dict__
+    return [
+        json.dumps(values[name]) if name == "custom_fields" else values[name] for name in columns
+    ]
+
+
+class _OrmWriter:
+    """The portable statements (SQLite)."""
+
+    def contacts_insert(self, contacts: list[Contact]) -> None:
+        Contact.objects.bulk_create(contacts)
+
+    def contacts_update(self, contacts: list[Contact]) -> None:
+        fields = [name.removesuffix("_id") for name in CONTACT_COLUMNS]
+        Contact.objects.bulk_update(
+            contacts, fields=[name for name in fields if name != "workspace"], batch_size=250
+        )
+
+    def links_insert(self, pairs: list[tuple[int, int]]) -> set[tuple[int, int]]:
+        through = Contact.tags.through
+        before = set(
+            through.objects.filter(
+                contact_id__in={contact_id for contact_id, _ in pairs},
+                tag_id__in={tag_id for _, tag_id in pairs},
+            ).values_list("contact_id", "tag_id")
+        )
+        added = [pair for pair in pairs if pair not in before]
+        through.objects.bulk_create(
+            [through(contact_id=contact_id, tag_id=tag_id) for contact_id, tag_id in added],
+            ignore_conflicts=True,
+        )
+        return set(added)
+
+    def activities_insert(self, rows: list[tuple]) -> None:
+        activities = []
+        for row in rows:
+            values = dict(zip(ACTIVITY_COLUMNS, row, strict=True))
+            if "changes" in values["data"]:
+                values["data"] = {**values["data"], "changes": _jsonable(values["data"]["changes"])}
+            activities.append(Activity(**values))
+        Activity.objects.bulk_create(activities)
+
+
+def _array(numbers: Iterable[int]) -> str:
+    return "{" + ",".join(map(str, numbers)) + "}"
+
+
+class _PostgresWriter:
+    """COPY for contacts and activities: no per-row model preparation, no statement with a
+    parameter per value (decision 0013)."""
+
+    UPDATE_TABLE = "import_contact_update"
+
+    def _copy(self, table: str, columns: list[str], rows: Iterable[Iterable[Any]]) -> None:
+        statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"  # the models' names
+        with (
+            connection.cursor() as cursor,
+            connection.wrap_database_errors,
+            cursor.cursor.copy(statement) as copy,
+        ):
+            for row in rows:
+                copy.write_row(row)
+
+    def contacts_insert(self, contacts: list[Contact]) -> None:
+        if not contacts:
+            return
+        table = Contact._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                [table, len(contacts)],
+            )
+            ids = [row[0] for row in cursor.fetchall()]
+        for contact, pk in zip(contacts, ids, strict=True):
+            contact.pk = pk
+            contact._state.adding = False
+        self._copy(
+            table,
+            ["id", *CONTACT_COLUMNS],
+            ([contact.pk, *_contact_values(contact)] for contact in contacts),
+        )
+
+    def contacts_update(self, contacts: list[Contact]) -> None:
+        if not contacts:
+            return
+        table, temporary = Contact._meta.db_table, self.UPDATE_TABLE
+        columns = [column for column in CONTACT_COLUMNS if column != "workspace_id"]
+        with connection.cursor() as cursor:
+            # Session-wide, emptied at commit; emptied here too for nested transactions.
+            select = f"SELECT id, {', '.join(columns)} FROM {table}"  # noqa: S608
+            cursor.execute(
+                f"CREATE TEMPORARY TABLE IF NOT EXISTS {temporary} ON COMMIT DELETE ROWS AS "
+                f"{select} WITH NO DATA"
+            )
+            cursor.execute(f"DELETE FROM {temporary}")  # noqa: S608 - a fixed name
+        self._copy(
+            temporary,
+            ["id", *columns],
+            ([contact.pk, *_contact_values(contact, columns)] for contact in contacts),
+        )
+        assignments = ", ".join(columns)
+        sources = ", ".join(f"u.{column}" for column in columns)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} AS c SET ({assignments}) = ({sources}) "  # noqa: S608
+                f"FROM {temporary} AS u WHERE c.id = u.id"
+            )
+
+    def links_insert(self, pairs: list[tuple[int, int]]) -> set[tuple[int, int]]:
+        if not pairs:
+            return set()
+        through = Contact.tags.through._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {through} (contact_id, tag_id) "  # noqa: S608 - a model's table
+                "SELECT * FROM unnest(%s::bigint[], %s::bigint[]) "
+                "ON CONFLICT DO NOTHING RETURNING contact_id, tag_id",
+                # Array literals as text: psycopg dumps a list element by element.
+                [_array(pair[0] for pair in pairs), _array(pair[1] for pair in pairs)],
+            )
+            return set(cursor.fetchall())
+
+    def activities_insert(self, rows: list[tuple]) -> None:
+        self._copy(
+            Activity._meta.db_table,
+            ACTIVITY_COLUMNS,
+            # Changes hold dates too: written as text, as _jsonable writes them.
+            ((*row[:-1], json.dumps(row[-1], default=str)) for row in rows),
+        )
+
+
+# --- the chunk -----------------------------------------------------------------------------
+
+
+def chunk_write(
+    *,
+    workspace: Workspace,
+    job: ImportJob,
+    rows: list[ImportRow],
+    definitions: list[CustomField],
+    actor: Actor,
+    result: ChunkResult,
+) -> None:
+    """Upsert the chunk's clean rows with a handful of statements (see the module's
+    guarantees). Run it in a transaction; it adds its counts to ``result``. The rows'
+    clean values are not changed, so a retry after a unique violation starts afresh."""
+    options = job.options or {}
+    now = timezone.now()
+    targets = _resolve(
+        workspace=workspace,
+        rows=rows,
+        existing=_existing(workspace, rows),
+        options=options,
+        definitions=definitions,
+        now=now,
+        result=result,
+    )
+    without_company = [
+        target
+        for target in targets
+        if not target.new
+        and not target.contact.company_id
+        and (target.contact.email or target.company_name)
+    ]
+    _companies_for(
+        workspace,
+        [(target.contact, target.company_name) for target in targets if target.new]
+        + [(target.contact, target.company_name) for target in without_company],
+    )
+    for target in without_company:
+        if target.contact.company_id:
+            target.changes["company_id"] = [None, target.contact.company_id]
+    writer = _PostgresWriter() if connection.vendor == "postgresql" else _OrmWriter()
+    new = [target for target in targets if target.new]
+    for target in new:
+        target.contact.updated_at = now
+    writer.contacts_insert([target.contact for target in new])
+    tag_ids = _tag_ids(workspace, sorted({name for target in targets for name in target.tags}))
+    added = writer.links_insert(
+        [(target.contact.pk, tag_ids[name]) for target in targets for name in target.tags]
+    )
+    for target in targets:
+        target.added_tags = [
+            name for name in target.tags if (target.contact.pk, tag_ids[name]) in added
+        ]
+    updated = [target for target in targets if not target.new]
+    updated = [target for target in updated if target.changes or target.added_tags]
+    for target in updated:
+        target.contact.updated_at = now
+    writer.contacts_update([target.contact for target in updated])
+    label = actor.label[:200]
+
+    def activity(target: _Target, payload: dict) -> tuple:
+        return (
+            workspace.pk,
+            target.contact.pk,
+            ActivityKind.CONTACT_IMPORTED.value,
+            now,
+            actor.user_id,
+            actor.api_key_id,
+            label,
+            {"import_job": job.pk, "row": target.rows[-1], **payload},
+        )
+
+    writer.activities_insert(
+        [activity(target, {"created": True, "tags": target.added_tags}) for target in new]
+        + [
+            activity(
+                target,
+                {
+                    "created": False,
+                    "changes": target.changes,
+                    "tags": target.added_tags,
+                },
+            )
+            for target in updated
+        ]
+    )
+    result.created += len(new)
+    result.updated += len(updated)
+    result.skipped += len(targets) - len(new) - len(updated)
