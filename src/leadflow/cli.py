@@ -363,6 +363,30 @@ def build_parser() -> argparse.ArgumentParser:
         help="create a custom field for COLUMN (type text/number/date/boolean, else guessed)",
     )
 
+    inbound = commands.add_parser(
+        "inbound", help="inbound lead webhooks", description="Inbound lead webhooks."
+    )
+    _needs_subcommand(inbound)
+    inbound_commands = inbound.add_subparsers(title="commands", metavar="COMMAND")
+    replay = inbound_commands.add_parser(
+        "replay",
+        help="replay stored deliveries through their source's current mapping",
+        description=cmd_inbound_replay.__doc__,
+    )
+    replay.set_defaults(handler=cmd_inbound_replay)
+    replay.add_argument("--workspace", required=True, metavar="SLUG", help="workspace slug")
+    replay.add_argument("--source", type=_positive, metavar="ID", help="only this lead source")
+    which = replay.add_mutually_exclusive_group(required=True)
+    which.add_argument("--delivery", type=_positive, metavar="ID", help="one delivery")
+    which.add_argument(
+        "--rejected", action="store_true", help="every rejected delivery (verified senders only)"
+    )
+    replay.add_argument(
+        "--force",
+        action="store_true",
+        help="with --delivery: let it in even if its sender cannot be verified",
+    )
+
     add(
         "maintain",
         cmd_maintain,
@@ -567,14 +591,22 @@ def cmd_workspace_update(options: argparse.Namespace) -> int:
 
 def cmd_maintain(options: argparse.Namespace) -> int:
     """Housekeeping, safe to run at any time: create the event table's monthly partitions
-    ahead (PostgreSQL) and delete tracking events past each workspace's retention."""
+    ahead (PostgreSQL), delete tracking events past each workspace's retention, inbound
+    lead deliveries past LEADFLOW_INBOUND_RETENTION_DAYS and import uploads that were never
+    started (older than two days)."""
+    from leadflow.contacts.imports import import_drafts_prune
+    from leadflow.inbound.services import deliveries_prune
     from leadflow.tracking import partitions
     from leadflow.tracking.services import events_prune
 
     created = partitions.ensure()
     deleted = events_prune()
+    deliveries = deliveries_prune()
+    drafts = import_drafts_prune()
     print(f"Partitions created: {', '.join(created) or 'none needed'}.")
     print(f"Events past retention deleted: {deleted}.")
+    print(f"Inbound lead deliveries past retention deleted: {deliveries}.")
+    print(f"Import uploads never started, deleted: {drafts}.")
     return 0
 
 
@@ -606,6 +638,17 @@ def cmd_export_contacts(options: argparse.Namespace) -> int:
     return 0
 
 
+def _progress_line(job, seconds: float, *, bar: bool, width: int = 30) -> str:
+    """ "12000/26000 rows, 5100 rows/s, 3 errors", after a [#####-----] bar on a terminal."""
+    rate = job.rows_done / max(seconds, 1e-6)
+    line = f"{job.rows_done}/{job.total_rows} rows, {rate:.0f} rows/s, {job.failed_count} errors"
+    if not bar:
+        return line
+    done = round(width * job.rows_done / max(job.total_rows, 1))
+    percent = round(100 * job.rows_done / max(job.total_rows, 1))
+    return f"[{'#' * done}{'-' * (width - done)}] {percent:3d}% {line}"
+
+
 def _new_field_spec(spec: str) -> tuple[str, str]:
     """ "Budget:number" -> ("Budget", "number"); "Budget" -> ("Budget", "") (type guessed)."""
     column, _, kind = spec.rpartition(":")
@@ -621,7 +664,11 @@ def cmd_import_contacts(options: argparse.Namespace) -> int:
     listed in an error CSV."""
     import time
 
-    from leadflow.contacts.imports import import_job_create, import_job_run
+    from leadflow.contacts.imports import (
+        import_duplicates_find,
+        import_job_create,
+        import_job_run,
+    )
     from leadflow.contacts.models import ImportMapping
     from leadflow.core.actors import Actor
     from leadflow.core.models import Membership
@@ -681,14 +728,19 @@ def cmd_import_contacts(options: argparse.Namespace) -> int:
         print(f"Ignored columns: {', '.join(ignored)}", file=sys.stderr)
     started = time.monotonic()
 
+    bar = sys.stderr.isatty()
+
     def progress(job) -> None:
-        rate = job.rows_done / max(time.monotonic() - started, 1e-6)
-        print(
-            f"{job.rows_done}/{job.total_rows} rows, {rate:.0f} rows/s, {job.failed_count} errors",
-            file=sys.stderr,
-        )
+        print(_progress_line(job, time.monotonic() - started, bar=bar), end="\r" if bar else "\n",
+              file=sys.stderr, flush=True)  # fmt: skip
 
     job = import_job_run(job_id=job.pk, progress=progress)
+    if bar:
+        print(file=sys.stderr)
+    if job.status == "done":
+        pairs = import_duplicates_find(job_id=job.pk)
+        if pairs:
+            print(f"Possible duplicates to review: {pairs} pairs.", file=sys.stderr)
     print(
         f"Import {job.pk} {job.status}: {job.created_count} created, {job.updated_count} "
         f"updated, {job.skipped_count} skipped, {job.failed_count} failed."
@@ -742,6 +794,36 @@ def cmd_apikey_create(options: argparse.Namespace) -> int:
     print("Its secret is shown only now; send it as 'Authorization: Bearer <secret>':")
     print(secret)
     return 0
+
+
+def cmd_inbound_replay(options: argparse.Namespace) -> int:
+    """Run stored inbound deliveries through their lead source's current mapping again
+    (after fixing the mapping): one delivery (--delivery) or every rejected one
+    (--rejected). A lead is stored once however often it is replayed; a delivery whose
+    sender was not verified is replayed only with --force."""
+    from leadflow.core.actors import Actor
+    from leadflow.inbound.services import deliveries_replay, delivery_replay
+
+    workspace = workspace_by_slug(options.workspace)
+    actor = Actor.system("command line")
+    if options.force and not options.delivery:
+        raise CommandFailed("--force works with --delivery only")
+    if options.rejected:
+        counts = deliveries_replay(workspace=workspace, actor=actor, source_id=options.source)
+        summary = ", ".join(f"{count} {result}" for result, count in sorted(counts.items()))
+        print(f"Replayed {sum(counts.values())} deliveries: {summary or 'none were rejected'}.")
+        return 0
+    outcome = delivery_replay(
+        workspace=workspace,
+        delivery_id=options.delivery,
+        source_id=options.source,
+        actor=actor,
+        force=options.force,
+    )
+    print(f"Delivery {options.delivery}: {outcome.result}.")
+    for error in outcome.errors:
+        print(f"  {error.field}: {_one_line(error.message)}")
+    return 0 if outcome.result in {"accepted", "duplicate", "unchanged"} else 1
 
 
 def cmd_openapi(options: argparse.Namespace) -> int:

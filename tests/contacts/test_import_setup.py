@@ -421,3 +421,67 @@ def test_cli_imports_excel_with_options(workspace, owner_actor, tmp_path, capsys
     assert main(["import", "contacts", str(path), "--workspace", workspace.slug,
                  "--saved-mapping", "nope"]) == 1  # fmt: skip
     assert "no saved mapping" in capsys.readouterr().err
+
+
+def test_maintain_deletes_stale_drafts_and_their_files(workspace, owner_actor, tmp_path):
+    from pathlib import Path
+
+    from django.utils import timezone
+
+    from leadflow.contacts.imports import import_drafts_prune
+
+    path = write(tmp_path, "Email\nann@initech.com\n")
+    old = import_upload(workspace=workspace, actor=owner_actor, path=path, filename="p.csv")
+    fresh = import_upload(workspace=workspace, actor=owner_actor, path=path, filename="p.csv")
+    started = run(workspace, owner_actor, path)
+    ImportJob.objects.filter(pk__in=[old.pk, started.pk]).update(
+        created_at=timezone.now() - dt.timedelta(days=3)
+    )
+    assert import_drafts_prune() == 1
+    assert not Path(old.path).exists() and Path(fresh.path).exists()
+    assert set(ImportJob.objects.values_list("pk", flat=True)) == {fresh.pk, started.pk}
+
+
+def test_possible_duplicates_are_listed_after_an_import(workspace, owner_actor, tmp_path):
+    from leadflow.contacts.imports import import_duplicates_find
+    from leadflow.contacts.models import DuplicateCandidate
+    from leadflow.contacts.tasks import contact_import_run
+
+    existing = contact_upsert(
+        workspace=workspace,
+        actor=owner_actor,
+        data={"email": "ann@initech.com", "phone": "020 7946 0001"},
+        find_duplicates=False,
+    ).contact
+    path = write(
+        tmp_path,
+        "Email,Phone,First Name,Last Name\n"
+        "ann.lee@gmail.com,020 7946 0001,Ann,Lee\n"  # same phone, another email
+        "bob@initech.com,,Bob,Stone\n"
+        "b.stone@initech.com,,BOB,stone\n",  # same name, same company (initech.com)
+    )
+    job = import_job_create(
+        workspace=workspace, actor=owner_actor, path=path, filename="p.csv", schedule=False
+    )
+    assert contact_import_run.call(job.pk) == "done"
+    pairs = {
+        (pair.reason, frozenset([pair.contact.email, pair.other.email]))
+        for pair in DuplicateCandidate.objects.select_related("contact", "other")
+    }
+    assert pairs == {
+        ("same phone, different email", frozenset([existing.email, "ann.lee@gmail.com"])),
+        ("same name and company", frozenset(["bob@initech.com", "b.stone@initech.com"])),
+    }
+    assert import_duplicates_find(job_id=job.pk) == 0  # safe to run twice
+
+
+def test_cli_progress_line_with_and_without_a_terminal():
+    from types import SimpleNamespace
+
+    from leadflow.cli import _progress_line
+
+    job = SimpleNamespace(rows_done=500, total_rows=2000, failed_count=3)
+    assert _progress_line(job, 2.0, bar=False) == "500/2000 rows, 250 rows/s, 3 errors"
+    assert _progress_line(job, 2.0, bar=True, width=8) == (
+        "[##------]  25% 500/2000 rows, 250 rows/s, 3 errors"
+    )

@@ -1004,3 +1004,46 @@ def import_job_list(workspace: Workspace, *, include_drafts: bool = False):
     if not include_drafts:
         jobs = jobs.exclude(status=ImportStatus.DRAFT)
     return jobs.order_by("-created_at", "-id")
+
+
+DRAFT_MAX_AGE = dt.timedelta(days=2)
+
+
+def import_drafts_prune(now: dt.datetime | None = None) -> int:
+    """Delete drafts (uploaded, never started) older than two days, with their files."""
+    cutoff = (now or timezone.now()) - DRAFT_MAX_AGE
+    stale = ImportJob.objects.filter(
+        status__in=[ImportStatus.DRAFT, ImportStatus.CANCELLED],
+        rows_done=0,
+        created_at__lt=cutoff,
+    )
+    paths = list(stale.values_list("path", flat=True))
+    deleted, _ = stale.delete()
+    for path in paths:
+        Path(path).unlink(missing_ok=True)
+    return deleted
+
+
+def import_duplicates_find(*, job_id: int, batch: int = 1000) -> int:
+    """After an import: list possible duplicates (same phone, same name at the same
+    company) of every contact it created or changed, ``batch`` contacts per pair of
+    queries, as every other entry point does per contact. Returns pairs added."""
+    from leadflow.contacts.models import Activity, ActivityKind
+    from leadflow.contacts.services import duplicates_find_among
+
+    job = ImportJob.objects.select_related("workspace").filter(pk=job_id).first()
+    if job is None:
+        return 0
+    ids = sorted(
+        set(
+            Activity.objects.filter(
+                workspace=job.workspace,
+                kind=ActivityKind.CONTACT_IMPORTED,
+                data__import_job=job.pk,
+            ).values_list("contact_id", flat=True)
+        )
+    )
+    return sum(
+        duplicates_find_among(workspace=job.workspace, contact_ids=ids[start : start + batch])
+        for start in range(0, len(ids), batch)
+    )
