@@ -48,6 +48,8 @@ def mapping_post(**overrides):
 def test_upload_map_preview_start_and_follow(owner_client, workspace):
     page = owner_client.get(url(workspace, "contacts/imports/"))
     assert page.status_code == 200 and b"Upload a file" in page.content
+    # the sidebar keeps Contacts as the current section
+    assert f'href="/w/{workspace.slug}/contacts/" aria-current="page"'.encode() in page.content
     response = upload(owner_client, workspace)
     job = ImportJob.objects.get()
     assert response.status_code == 302 and response.url == url(

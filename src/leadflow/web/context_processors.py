@@ -35,6 +35,7 @@ def workspace(request: HttpRequest) -> dict:
 
 SECTIONS = (
     ("contact", "contacts"),
+    ("import", "contacts"),
     ("company", "companies"),
     ("duplicate", "duplicates"),
     ("visitor", "visitors"),
