@@ -2,6 +2,9 @@
 (and, with fewer rows, the Excel writer), against the database's own COPY ... TO STDOUT
 of the same columns and a plain cursor fetch written with csv.writer, same run.
 
+On PostgreSQL the CSV is written by the database (decision 0013); the Python writer's
+figure (the path SQLite and Excel take) is reported beside it.
+
 Contacts are seeded set-based (generate_series) with a company, an owner, two custom
 fields and one or two tags each. The issue's figure (1,000,000 contacts, PostgreSQL):
     BENCH_EXPORT_ROWS=1000000 DATABASE_URL=postgres://... python bench/run.py bench_export
@@ -159,6 +162,11 @@ def run(rows: int = ROWS, xlsx_rows: int = XLSX_ROWS) -> dict:
     seconds = time.perf_counter() - started
     assert written > rows * 100, written
     result["csv_rows_per_s"] = round(rows / seconds)
+    # The same rows through the Python writer (the path SQLite and Excel take).
+    started = time.perf_counter()
+    with tempfile.TemporaryFile("w+", encoding="utf-8", newline="") as file:
+        csv_write(iter(contact_export_rows(workspaces["csv"], actor, {}, sort="created_at")), file)
+    result["csv_python_writer_rows_per_s"] = round(rows / (time.perf_counter() - started))
     for name, baseline in baselines.items():
         result[f"baseline_{name}_rows_per_s"] = round(rows / baseline)
         result[f"csv_ratio_vs_{name}"] = round(baseline / seconds, 2)
