@@ -65,7 +65,7 @@ class ChunkResult:
     failed: list[tuple[int, str, str]] = field(default_factory=list)  # (row, column, reason)
 
 
-@dataclass
+@dataclass(eq=False)  # compared by identity: two new contacts may hold equal values
 class _Target:
     """One contact the chunk writes, and what its rows did to it."""
 
