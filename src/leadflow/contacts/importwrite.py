@@ -24,8 +24,9 @@ from functools import lru_cache
 from typing import Any
 
 from django.db import connection
-from django.db.models import F, Q
+from django.db.models import BooleanField, F, Q
 from django.db.models.base import ModelState
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -129,6 +130,16 @@ def _contact(values: dict[str, Any], *, adding: bool) -> Contact:
     return contact
 
 
+def _among(column: str, values: Iterable[str]) -> Q:
+    """``column IN values``; on PostgreSQL one array parameter (``= ANY``): a thousand
+    placeholders cost the ORM and the driver more to build than the database to run."""
+    if connection.vendor == "postgresql":
+        # The column is one of this module's names, never input.
+        condition = RawSQL(f"{column} = ANY(%s)", [list(values)], output_field=BooleanField())  # noqa: S611
+        return Q(condition)
+    return Q(**{f"{column}__in": values})
+
+
 def _existing(workspace: Workspace, rows: list[ImportRow]) -> list[Contact]:
     """The contacts the rows may name, locked (a concurrent upsert waits for the chunk), in
     ``contact_upsert``'s phone preference order."""
@@ -139,7 +150,7 @@ def _existing(workspace: Workspace, rows: list[ImportRow]) -> list[Contact]:
     found = (
         Contact.objects.select_for_update()
         .filter(workspace=workspace)
-        .filter(Q(email__in=emails) | Q(phone__in=phones))
+        .filter(_among("email", emails) | _among("phone", phones))
         .order_by(F("email").asc(nulls_first=True), "id")
         .values_list(*_ATTRIBUTES)
     )
@@ -262,7 +273,7 @@ def _companies_for(workspace: Workspace, contacts: list[tuple[Contact, str]]) ->
                 names.setdefault(domain, name)
         wanted = {domain for _, domain, _ in by_domain}
         found = dict(
-            Company.objects.filter(workspace=workspace, domain__in=wanted).values_list(
+            Company.objects.filter(_among("domain", wanted), workspace=workspace).values_list(
                 "domain", "id"
             )
         )
@@ -280,7 +291,7 @@ def _companies_for(workspace: Workspace, contacts: list[tuple[Contact, str]]) ->
                 ignore_conflicts=True,
             )
             found |= dict(
-                Company.objects.filter(workspace=workspace, domain__in=missing).values_list(
+                Company.objects.filter(_among("domain", missing), workspace=workspace).values_list(
                     "domain", "id"
                 )
             )
