@@ -2,7 +2,6 @@
 
 import datetime as dt
 import stat
-import time
 from collections import Counter
 
 import phonenumbers
@@ -253,14 +252,13 @@ def test_install_keeps_one_password_in_a_private_file(db, settings, tmp_path):
     assert User.objects.get(email=login.email).password != login.password  # hashed
 
 
-def test_three_thousand_contacts_build_in_well_under_thirty_seconds(db):
-    started = time.perf_counter()
+def test_three_thousand_contacts_with_their_history(db):
+    """The size `make run` offers. Its speed is not asserted here (a loaded machine would
+    fail it): the build is set-based, so its statement count does not grow with contacts."""
     workspace = demo.demo_build(contacts=3000)
-    seconds = time.perf_counter() - started
     assert Contact.objects.filter(workspace=workspace).count() == 3000
     assert 250 <= Company.objects.filter(workspace=workspace).count() <= 350
     assert Activity.objects.filter(workspace=workspace).count() > 15_000
-    assert seconds < 20, f"demo_build took {seconds:.1f} s"
     assert timezone.now() - Contact.objects.filter(workspace=workspace).earliest(
         "created_at"
     ).created_at > dt.timedelta(days=240)
@@ -282,3 +280,19 @@ def test_demo_has_website_visits_for_the_reports(db):
         VisitSession.objects.filter(workspace=workspace).values_list("channel", flat=True)
     )
     assert len(channels) >= 3
+
+
+def test_the_build_is_set_based(db):
+    """The statement count does not grow with the number of contacts (no per-row ORM)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from leadflow.core.models import Workspace
+
+    counts = []
+    for contacts in (100, 400):
+        Workspace.objects.filter(slug="demo").delete()
+        with CaptureQueriesContext(connection) as queries:
+            demo.demo_build(contacts=contacts, seed=7)
+        counts.append(len(queries))
+    assert counts[1] <= counts[0] * 1.1, counts
