@@ -22,8 +22,13 @@ def test_create_a_source_and_see_a_delivery(page, workspace, make_member):
     page.get_by_role("button", name="Log in").click()
     expect(page).to_have_url(re.compile(rf"/w/{workspace.slug}/contacts/$"))
 
-    page.goto(f"/w/{workspace.slug}/settings/lead-sources/")
-    expect(page.get_by_role("link", name="Lead sources")).to_have_attribute("aria-current", "page")
+    main_nav = page.get_by_role("navigation", name="Main")
+    main_nav.get_by_role("link", name="Lead sources").click()  # a marketer's way in
+    expect(page).to_have_url(re.compile(rf"/w/{workspace.slug}/settings/lead-sources/$"))
+    settings_nav = page.get_by_role("navigation", name="Settings")
+    expect(settings_nav.get_by_role("link", name="Lead sources")).to_have_attribute(
+        "aria-current", "page"
+    )
     page.get_by_label("Name").fill("Google – spring search")
     page.get_by_label("Google Ads lead forms").check()
     page.get_by_role("button", name="Add lead source").click()
