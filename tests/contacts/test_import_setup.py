@@ -172,9 +172,7 @@ def test_bad_or_future_dates_are_refused(text):
 
 
 def test_created_date_column_keeps_the_original_date(workspace, owner_actor, tmp_path):
-    path = write(
-        tmp_path, "Email,Created Date\nann@initech.com,04/03/2021\nbob@initech.com,soon\n"
-    )
+    path = write(tmp_path, "Email,Created Date\nann@initech.com,04/03/2021\nbob@initech.com,soon\n")
     job = run(workspace, owner_actor, path)
     assert job.mapping["Created Date"] == "created_at"
     ann = Contact.objects.get(email="ann@initech.com")

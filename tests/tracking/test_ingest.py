@@ -147,8 +147,7 @@ def test_rate_limit_counts_the_visitor_behind_a_trusted_proxy(workspace, setting
     settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     visitors = ["203.0.113.1", "203.0.113.2", "203.0.113.1"]
     statuses = [
-        send(batch(workspace, [event()]), **{"X-Forwarded-For": ip}).status_code
-        for ip in visitors
+        send(batch(workspace, [event()]), **{"X-Forwarded-For": ip}).status_code for ip in visitors
     ]
     assert statuses == [202, 202, 429]
 

@@ -92,14 +92,23 @@ class Contact(models.Model):
     in a workspace when present; a contact without email is identified by its phone.
     """
 
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    # No single-column indexes on workspace and company: the (workspace, ...) indexes and
+    # contact_company_lastname below serve those lookups, and every index costs each write.
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     email = models.CharField(max_length=254, null=True, blank=True)
     phone = models.CharField(max_length=20, null=True, blank=True)
     first_name = models.CharField(max_length=100, blank=True)
     last_name = models.CharField(max_length=100, blank=True)
     job_title = models.CharField(max_length=150, blank=True)
     company = models.ForeignKey(
-        Company, null=True, blank=True, on_delete=models.SET_NULL, related_name="contacts"
+        Company,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="contacts",
+        db_index=False,
     )
     country = models.CharField(max_length=2, blank=True)
     owner = models.ForeignKey(
@@ -271,8 +280,13 @@ class Activity(models.Model):
     """One thing that happened to a contact. Append-only; every service writes one row in the
     transaction of its change. It drives the timeline, and later scoring and analytics."""
 
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
-    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="activities")
+    # Covered by activity_ws_kind and activity_contact_time: no single-column indexes.
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    contact = models.ForeignKey(
+        Contact, on_delete=models.CASCADE, related_name="activities", db_index=False
+    )
     kind = models.CharField(max_length=40, db_index=False)
     occurred_at = models.DateTimeField(default=timezone.now)
     actor_user = models.ForeignKey(
