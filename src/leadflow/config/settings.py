@@ -223,6 +223,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = LEADFLOW_MAX_BODY_BYTES
 # File uploads (contact imports) to the app and the API may be larger: multipart bodies
 # outside the public paths answer 413 above this. Files over 2.5 MB go to a temporary file.
 LEADFLOW_MAX_UPLOAD_BYTES = int(os.environ.get("LEADFLOW_MAX_UPLOAD_BYTES", str(200 * 1024 * 1024)))
+# Inbound lead webhook posts per minute, per IP and per lead source; 0 turns a limit off.
+LEADFLOW_INBOUND_RATE_PER_IP = int(os.environ.get("LEADFLOW_INBOUND_RATE_PER_IP", "120"))
+LEADFLOW_INBOUND_RATE_PER_SOURCE = int(os.environ.get("LEADFLOW_INBOUND_RATE_PER_SOURCE", "1200"))
 # Inbound lead webhook deliveries (the log and replay) are kept this many days; 0 = forever.
 LEADFLOW_INBOUND_RETENTION_DAYS = int(os.environ.get("LEADFLOW_INBOUND_RETENTION_DAYS", "180"))
 # API rate limit per key (requests per minute); 0 turns it off.

@@ -20,10 +20,14 @@ from leadflow.inbound.models import LeadSource, SourceFormat
 
 
 def _rate_limited(source: LeadSource, ip: str | None) -> int:
-    per_ip = getattr(settings, "LEADFLOW_INBOUND_RATE_PER_IP", 120)
-    per_source = getattr(settings, "LEADFLOW_INBOUND_RATE_PER_SOURCE", 1200)
-    wait = rate_limit_hit(f"inbound-ip:{source.pk}:{ip}", limit=per_ip, window_seconds=60)
-    return wait or rate_limit_hit(f"inbound:{source.pk}", limit=per_source, window_seconds=60)
+    wait = rate_limit_hit(
+        f"inbound-ip:{source.pk}:{ip}",
+        limit=settings.LEADFLOW_INBOUND_RATE_PER_IP,
+        window_seconds=60,
+    )
+    return wait or rate_limit_hit(
+        f"inbound:{source.pk}", limit=settings.LEADFLOW_INBOUND_RATE_PER_SOURCE, window_seconds=60
+    )
 
 
 def _handshake(request: HttpRequest, source: LeadSource) -> HttpResponse:
