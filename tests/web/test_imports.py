@@ -187,3 +187,11 @@ def test_another_workspaces_import_is_not_found(owner_client, workspace, other_w
         ).status_code
         == 404
     )
+
+
+def test_small_uploads_leave_no_temporary_copy(owner_client, workspace, settings):
+    from leadflow.contacts.imports import imports_dir
+
+    upload(owner_client, workspace)  # a small upload is held in memory, then copied
+    job = ImportJob.objects.get()
+    assert [path.name for path in imports_dir().iterdir()] == [job.path.rsplit("/", 1)[-1]]

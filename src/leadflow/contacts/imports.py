@@ -11,12 +11,14 @@ Guarantees:
 - cell values are stored as text, never evaluated (a cell "=1+1" stays "=1+1").
 """
 
+import contextlib
 import csv
 import datetime as dt
 import itertools
 import multiprocessing
 import re
 import shutil
+import tempfile
 import uuid
 from collections import deque
 from collections.abc import Iterator
@@ -1047,3 +1049,20 @@ def import_duplicates_find(*, job_id: int, batch: int = 1000) -> int:
         duplicates_find_among(workspace=job.workspace, contact_ids=ids[start : start + batch])
         for start in range(0, len(ids), batch)
     )
+
+
+@contextlib.contextmanager
+def uploaded_file_path(upload) -> Iterator[str]:
+    """A path to read an uploaded file from: Django's own temporary file for a large upload,
+    else a copy of the small in-memory one, deleted afterwards (``import_upload`` keeps its
+    own copy)."""
+    if hasattr(upload, "temporary_file_path"):
+        yield upload.temporary_file_path()
+        return
+    with tempfile.NamedTemporaryFile(dir=imports_dir(), suffix=".upload", delete=False) as out:
+        for chunk in upload.chunks():
+            out.write(chunk)
+    try:
+        yield out.name
+    finally:
+        Path(out.name).unlink(missing_ok=True)

@@ -8,7 +8,6 @@ start with ``/start``. Progress is read from ``GET /imports/{id}``; rows that fa
 
 import datetime as dt
 import json
-import tempfile
 from pathlib import Path
 from typing import Any, Literal
 
@@ -175,7 +174,7 @@ def import_create(
     if not isinstance(new_fields_value, dict):
         raise ValidationFailed([FieldError("new_fields", 'Must be {"column": "type", ...}.')])
     _check_new_fields(request, new_fields_value)
-    with _local_copy(file) as path:
+    with imports.uploaded_file_path(file) as path:
         if draft:
             job = imports.import_upload(
                 workspace=workspace,
@@ -207,29 +206,6 @@ def import_create(
                 save_as=save_as,
             )
     return Status(201, job)
-
-
-class _local_copy:
-    """The upload as a file path: Django's temporary file, or a copy of a small upload."""
-
-    def __init__(self, file: UploadedFile):
-        self.file = file
-        self.temp: Path | None = None
-
-    def __enter__(self) -> str:
-        if hasattr(self.file, "temporary_file_path"):
-            return self.file.temporary_file_path()
-        with tempfile.NamedTemporaryFile(
-            dir=imports.imports_dir(), suffix=".upload", delete=False
-        ) as out:
-            for chunk in self.file.chunks():
-                out.write(chunk)
-            self.temp = Path(out.name)
-        return str(self.temp)
-
-    def __exit__(self, *exc) -> None:
-        if self.temp is not None:
-            self.temp.unlink(missing_ok=True)
 
 
 @router.get("/imports", response=ImportPage, summary="List imports, newest first")

@@ -88,18 +88,19 @@ def import_list(request: HttpRequest) -> HttpResponse:
         if not request.membership.can("write"):
             return HttpResponse("Your role does not allow this.", status=403)
         upload = request.FILES.get("file")
-        saved_id = request.POST.get("mapping_id") or None
+        saved_id = request.POST.get("mapping_id", "")
         if upload is None:
             errors["file"] = ["Choose a CSV or Excel file."]
         else:
             try:
-                job = imports.import_upload(
-                    workspace=request.workspace,
-                    actor=request.actor,
-                    path=_upload_path(upload),
-                    filename=upload.name,
-                    saved_mapping_id=int(saved_id) if saved_id and saved_id.isdigit() else None,
-                )
+                with imports.uploaded_file_path(upload) as path:
+                    job = imports.import_upload(
+                        workspace=request.workspace,
+                        actor=request.actor,
+                        path=path,
+                        filename=upload.name,
+                        saved_mapping_id=int(saved_id) if saved_id.isdigit() else None,
+                    )
             except ValidationFailed as failure:
                 for error in failure.errors:
                     errors.setdefault(error.field, []).append(error.message)
@@ -119,20 +120,6 @@ def import_list(request: HttpRequest) -> HttpResponse:
         },
         status=status,
     )
-
-
-def _upload_path(upload) -> str:
-    """A path for the uploaded file (Django keeps large uploads in a temporary file)."""
-    if hasattr(upload, "temporary_file_path"):
-        return upload.temporary_file_path()
-    import tempfile
-
-    with tempfile.NamedTemporaryFile(
-        dir=imports.imports_dir(), suffix=".upload", delete=False
-    ) as out:
-        for chunk in upload.chunks():
-            out.write(chunk)
-    return out.name
 
 
 # --- mapping -------------------------------------------------------------------------------
