@@ -6,6 +6,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from leadflow.contacts.imports import import_job_run, import_upload
 from leadflow.contacts.models import Contact, CustomField, ImportJob, ImportMapping
+from leadflow.core.actors import Actor
+from leadflow.core.errors import PermissionDenied
 from tests.web.conftest import url
 
 CSV = (
@@ -158,7 +160,20 @@ def test_roles(client_for, workspace, owner_actor, tmp_path):
         == 403
     )
     assert viewer.post(url(workspace, f"contacts/imports/{job.pk}/cancel/")).status_code == 403
+    sales, sales_member = client_for("sales")
+    assert b"Upload a file" not in sales.get(url(workspace, "contacts/imports/")).content
+    assert upload(sales, workspace).status_code == 403  # imports would touch others' leads
+    assert sales.post(url(workspace, f"contacts/imports/{job.pk}/cancel/")).status_code == 403
+    assert b">Import</a>" not in sales.get(url(workspace, "contacts/")).content
+    with pytest.raises(PermissionDenied):
+        import_upload(
+            workspace=workspace,
+            actor=Actor.for_user(sales_member.user, sales_member),
+            path=path,
+            filename="p.csv",
+        )
     marketer, _ = client_for("marketer")
+    assert b">Import</a>" in marketer.get(url(workspace, "contacts/")).content
     page = marketer.get(url(workspace, f"contacts/imports/{job.pk}/")).content.decode()
     assert "+ New custom field" not in page  # only admins add fields
 

@@ -46,7 +46,7 @@ from leadflow.contacts.models import (
     LifecycleStage,
 )
 from leadflow.core.actors import Actor
-from leadflow.core.errors import FieldError, NotFound, ValidationFailed
+from leadflow.core.errors import FieldError, NotFound, PermissionDenied, ValidationFailed
 from leadflow.core.models import Membership, Workspace
 from leadflow.core.tasks import task_schedule
 
@@ -523,6 +523,14 @@ def mapping_for_file(
     return mapping
 
 
+def _may_import(actor: Actor) -> None:
+    """Imports change many contacts at once, whoever owns them: members need the roles
+    that may also delete contacts (owner, admin, marketer). API keys need contacts:write."""
+    membership = actor.membership
+    if membership is not None and not (membership.can("write") and membership.can("delete")):
+        raise PermissionDenied("Your role does not allow imports.")
+
+
 @transaction.atomic
 def import_upload(
     *,
@@ -534,6 +542,7 @@ def import_upload(
 ) -> ImportJob:
     """Keep a copy of an uploaded file as a draft import, its columns mapped by a saved
     mapping or by their names; ``import_job_configure`` and ``import_job_start`` follow."""
+    _may_import(actor)
     source = source_open(path)
     saved = None
     if saved_mapping_id is not None:
@@ -577,6 +586,7 @@ def import_job_configure(
     fields asked for in ``new_fields`` ({column: type, "" to guess it}) and map those
     columns to them; keep the mapping under ``save_as`` for reuse (replacing one of that
     name). Every problem is reported at once and nothing is changed then."""
+    _may_import(actor)
     job = import_draft_get(workspace=workspace, job_id=job_id)
     source = source_open(job.path)
     errors: list[FieldError] = []
@@ -628,6 +638,7 @@ def import_job_start(
     *, workspace: Workspace, actor: Actor, job_id: int, schedule: bool = True
 ) -> ImportJob:
     """Queue a draft (its mapping checked once more) for the worker."""
+    _may_import(actor)
     with transaction.atomic():
         job = import_draft_get(workspace=workspace, job_id=job_id)
         job = ImportJob.objects.select_for_update().get(pk=job.pk)
@@ -695,6 +706,7 @@ def import_job_create(
 def import_job_cancel(*, workspace: Workspace, job_id: int, actor: Actor) -> ImportJob:
     """Stop a queued or running import after its current chunk (done rows stay), or drop a
     draft."""
+    _may_import(actor)
     updated = ImportJob.objects.filter(
         workspace=workspace,
         pk=job_id,
@@ -741,6 +753,7 @@ def import_mapping_save(
     *, workspace: Workspace, actor: Actor, name: str, mapping: dict, options: dict | None = None
 ) -> ImportMapping:
     """Keep (or replace) a named mapping; its options are checked like an import's."""
+    _may_import(actor)
     name = name.strip()
     errors = []
     if not name or len(name) > 100:

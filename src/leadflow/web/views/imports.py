@@ -45,6 +45,12 @@ FIELD_LABELS = {
 FINISHED = {ImportStatus.DONE, ImportStatus.FAILED, ImportStatus.CANCELLED}
 
 
+def _may_import(request: HttpRequest) -> bool:
+    """Imports change many contacts at once, whoever owns them: owners, admins and
+    marketers (the roles that may also delete contacts), not sales or viewers."""
+    return request.membership.can("write") and request.membership.can("delete")
+
+
 def _job(request: HttpRequest, job_id: int) -> ImportJob:
     job = ImportJob.objects.filter(workspace=request.workspace, pk=job_id).first()
     if job is None:
@@ -85,7 +91,7 @@ def import_list(request: HttpRequest) -> HttpResponse:
     errors: dict[str, list[str]] = {}
     status = 200
     if request.method == "POST":
-        if not request.membership.can("write"):
+        if not _may_import(request):
             return HttpResponse("Your role does not allow this.", status=403)
         upload = request.FILES.get("file")
         saved_id = request.POST.get("mapping_id", "")
@@ -219,7 +225,7 @@ def import_detail(request: HttpRequest, job_id: int) -> HttpResponse:
         return render(request, "web/imports/progress.html", _progress_context(job))
     if request.method == "GET":
         return render(request, "web/imports/mapping.html", _mapping_context(request, job))
-    if not request.membership.can("write"):
+    if not _may_import(request):
         return HttpResponse("Your role does not allow this.", status=403)
     headers = imports.source_open(job.path).headers
     mapping, options, new_fields, save_as = _posted(request, headers)
@@ -351,7 +357,7 @@ def import_progress(request: HttpRequest, job_id: int) -> HttpResponse:
     return render(request, "web/imports/progress.html#progress", _progress_context(job))
 
 
-@workspace_view("write")
+@workspace_view("write", also=("delete",))
 @require_POST
 def import_cancel(request: HttpRequest, job_id: int) -> HttpResponse:
     job = imports.import_job_cancel(workspace=request.workspace, job_id=job_id, actor=request.actor)
@@ -368,7 +374,7 @@ def import_errors(request: HttpRequest, job_id: int) -> HttpResponse:
     return imports_errors_response(_job(request, job_id))
 
 
-@workspace_view("write")
+@workspace_view("write", also=("delete",))
 @require_POST
 def import_mapping_delete(request: HttpRequest, mapping_id: int) -> HttpResponse:
     imports.import_mapping_delete(workspace=request.workspace, mapping_id=mapping_id)
