@@ -173,8 +173,8 @@ class Contact(models.Model):
             models.Index(
                 fields=["workspace", "last_name", "first_name", "id"], name="contact_ws_name"
             ),
-            models.Index(fields=["workspace", "company"], name="contact_ws_company"),
-            # Possible duplicates "same name and company" without scanning a big company.
+            # A company's contacts (and the company filter: a company is in one workspace),
+            # and possible duplicates "same name and company" without scanning a big company.
             models.Index(F("company"), Upper("last_name"), name="contact_company_lastname"),
         ]
 
