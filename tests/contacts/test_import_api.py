@@ -154,3 +154,22 @@ def test_another_workspaces_imports_are_not_found(api, other_api, workspace):
     assert other_api.get("/import-mappings").json() == []
     assert api.delete(f"/import-mappings/{saved.json()['id']}").status_code == 204
     assert not ImportMapping.objects.exists()
+
+
+def test_a_refused_draft_leaves_nothing_behind(api, workspace, settings):
+    from leadflow.contacts.imports import imports_dir
+
+    response = upload(
+        api, draft="true", mapping={"Email": "email", "Plan": "nonsense"}, save_as="Kept?"
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "mapping.Plan"
+    assert not ImportJob.objects.exists() and not ImportMapping.objects.exists()
+    assert list(imports_dir().iterdir()) == []
+
+
+def test_save_as_alone_keeps_the_drafts_mapping_and_options(api, workspace):
+    job = upload(api, draft="true", save_as="Fair", options={"conflict": "existing"}).json()
+    assert job["status"] == "draft"
+    saved = ImportMapping.objects.get(name="Fair")
+    assert saved.mapping["Email"] == "email" and saved.options["conflict"] == "existing"

@@ -271,6 +271,7 @@ def test_field_type_guess():
     assert field_type_guess(["yes", "No"]) == "boolean"
     assert field_type_guess(["2024-01-01", "31/12/2023"]) == "date"
     assert field_type_guess(["pro", "1"]) == "text"
+    assert field_type_guess(["1,200", "3"]) == "text"  # a thousands separator is not a number
     assert field_type_guess([]) == "text"
 
 

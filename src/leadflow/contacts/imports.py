@@ -428,7 +428,7 @@ def field_type_guess(values: list[str], *, day_first: bool = True) -> str:
     booleans = {"yes", "no", "true", "false", "y", "n"}
     if all(value.lower() in booleans for value in values):
         return "boolean"
-    if all(re.fullmatch(r"-?\d+([.,]\d+)?", value) for value in values):
+    if all(re.fullmatch(r"-?\d+(\.\d+)?", value) for value in values):
         return "number"
     try:
         for value in values:
@@ -629,7 +629,11 @@ def import_job_configure(
     job.save(update_fields=["mapping", "options"])
     if save_as.strip():
         import_mapping_save(
-            workspace=workspace, actor=actor, name=save_as, mapping=mapping, options=options or {}
+            workspace=workspace,
+            actor=actor,
+            name=save_as,
+            mapping=mapping,
+            options=clean_options,
         )
     return job
 
@@ -669,12 +673,14 @@ def import_job_create(
     saved_mapping_id: int | None = None,
     save_as: str = "",
     schedule: bool = True,
+    start: bool = True,
 ) -> ImportJob:
     """Upload, configure and start in one step (the API and the command line).
 
     ``mapping=None`` maps the columns by a saved mapping or by name (``mapping_guess``); a
     given mapping is checked against the file's columns. ``schedule=False`` leaves the run
-    to the caller (the CLI runs it in the foreground). On any error nothing is kept.
+    to the caller (the CLI runs it in the foreground); ``start=False`` keeps a configured
+    draft. On any error nothing is kept: no job, no file, no custom field, no saved mapping.
     """
     with transaction.atomic():
         job = import_upload(
@@ -694,9 +700,12 @@ def import_job_create(
                 new_fields=new_fields,
                 save_as=save_as,
             )
-            job = import_job_start(
-                workspace=workspace, actor=actor, job_id=job.pk, schedule=schedule
-            )
+            if start:
+                job = import_job_start(
+                    workspace=workspace, actor=actor, job_id=job.pk, schedule=schedule
+                )
+            else:
+                job.refresh_from_db()
         except ValidationFailed:
             Path(job.path).unlink(missing_ok=True)
             raise

@@ -175,36 +175,18 @@ def import_create(
         raise ValidationFailed([FieldError("new_fields", 'Must be {"column": "type", ...}.')])
     _check_new_fields(request, new_fields_value)
     with imports.uploaded_file_path(file) as path:
-        if draft:
-            job = imports.import_upload(
-                workspace=workspace,
-                actor=actor,
-                path=path,
-                filename=file.name or "upload",
-                saved_mapping_id=mapping_id,
-            )
-            if mapping_value is not None or options_value is not None or new_fields_value:
-                job = imports.import_job_configure(
-                    workspace=workspace,
-                    actor=actor,
-                    job_id=job.pk,
-                    mapping=mapping_value,
-                    options=options_value,
-                    new_fields=new_fields_value,
-                    save_as=save_as,
-                )
-        else:
-            job = imports.import_job_create(
-                workspace=workspace,
-                actor=actor,
-                path=path,
-                filename=file.name or "upload",
-                mapping=mapping_value,
-                options=options_value,
-                new_fields=new_fields_value,
-                saved_mapping_id=mapping_id,
-                save_as=save_as,
-            )
+        job = imports.import_job_create(
+            workspace=workspace,
+            actor=actor,
+            path=path,
+            filename=file.name or "upload",
+            mapping=mapping_value,
+            options=options_value,
+            new_fields=new_fields_value,
+            saved_mapping_id=mapping_id,
+            save_as=save_as,
+            start=not draft,
+        )
     return Status(201, job)
 
 
