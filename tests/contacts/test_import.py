@@ -648,3 +648,189 @@ def test_a_contact_created_meanwhile_by_another_writer_is_updated(workspace, own
     assert Contact.objects.filter(workspace=workspace).count() == 3
     imported = Activity.objects.filter(contact=p1, kind=ActivityKind.CONTACT_IMPORTED).get()
     assert imported.data["created"] is False
+
+
+# --- the pipelined write (PostgreSQL, large files) ---------------------------------------------
+
+postgresql_only = pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="the writer thread is PostgreSQL's: SQLite has one writer at a time",
+)
+# The writer thread has its own connection: it sees only committed data.
+committing = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def pipelined(monkeypatch):
+    """Every file goes through the pipeline, a chunk per ``size`` rows; the calls counted."""
+    calls = []
+    original = imports._run_pipelined
+
+    def counted(**arguments):
+        calls.append(arguments["position"])
+        return original(**arguments)
+
+    monkeypatch.setattr(imports, "PIPELINE_MIN_ROWS", 1)
+    monkeypatch.setattr(imports, "_run_pipelined", counted)
+
+    def chunked(size: int):
+        monkeypatch.setattr(imports, "CHUNK_SIZE", size)
+        return calls
+
+    return chunked
+
+
+@pytest.mark.parametrize("chunk_size", [1, 2])
+@pytest.mark.parametrize(
+    "rows",
+    [
+        [["", "+442079460009", "Pia", "", ""], ["pia@initech.com", "+442079460009", "", "P", ""]],
+        [["", "+442079460002", "", "Lee", ""], ["kim@initech.com", "", "Kimberly", "", ""]],
+        [["", "+442079460003", "", "Smith", "x"], ["", "+442079460003", "", "", "y"]],
+        [
+            ["moved@initech.com", "+442079460008", "", "", ""],
+            ["", "+442079460008", "Mo", "", ""],
+            ["", "+442079460004", "Old", "", ""],
+        ],
+        [
+            ["a@gmail.com", "", "A", "", "Hooli"],
+            ["A@GMAIL.COM", "+442079460007", "", "Able", ""],
+            ["", "+442079460007", "", "", "Globex"],
+            ["new@initech.com", "+442079460010", "N", "", ""],
+            ["", "+442079460010", "", "Ew", ""],
+            ["new@initech.com", "", "", "", "Initech"],
+        ],
+    ],
+)
+@postgresql_only
+@committing
+def test_pipelined_import_stores_what_contact_upsert_row_by_row_stores(
+    workspace, other_workspace, owner_actor, tmp_path, rows, chunk_size, pipelined, caplog
+):
+    """Each chunk is prepared while the one before it is written, uncommitted: rows finding
+    contacts the previous chunk created or moved must still find them (without falling
+    back to the locked write)."""
+    caplog.set_level("INFO", logger="leadflow.contacts.imports")
+    calls = pipelined(chunk_size)
+    other_workspace.default_country = "GB"
+    other_workspace.save()
+    for data in EXISTING:
+        for target in (workspace, other_workspace):
+            contact_upsert(workspace=target, actor=Actor.system(), data=data)
+    header = "Email,Phone,First Name,Last Name,Company\n"
+    text = header + "".join(",".join(row) + "\n" for row in rows)
+    job = run(workspace, owner_actor, write(tmp_path, text))
+    assert calls == [0]
+    assert (job.status, job.failed_count, job.rows_done) == (ImportStatus.DONE, 0, len(rows))
+    for email, phone, first, last, company in rows:
+        data = {"email": email, "phone": phone, "first_name": first, "last_name": last}
+        data = {key: value for key, value in data.items() if value}
+        contact_upsert(
+            workspace=other_workspace,
+            actor=Actor.system(),
+            data=data | ({"company": company} if company else {}),
+        )
+    assert _stored(workspace) == _stored(other_workspace)
+    activities = Activity.objects.filter(workspace=workspace, kind=ActivityKind.CONTACT_IMPORTED)
+    assert activities.count() == job.created_count + job.updated_count
+    assert "written again" not in caplog.text
+
+
+def _between_chunks(change, at_row: int):
+    """A progress callback that makes ``change`` once the chunk ending at ``at_row`` has
+    committed: the next chunk has been looked up by then, its write not yet started."""
+
+    def progress(job):
+        if job.next_row == at_row:
+            change()
+
+    return progress
+
+
+@postgresql_only
+@committing
+def test_pipelined_chunk_is_written_again_when_a_contact_it_read_changed(
+    workspace, owner_actor, tmp_path, pipelined, caplog
+):
+    """Another writer changes a contact after the chunk read it without a lock: the chunk's
+    update would put back the value it read; it notices, rolls back, and is written again
+    under locks, on top of the other writer's change."""
+    caplog.set_level("INFO", logger="leadflow.contacts.imports")
+    calls = pipelined(2)
+    kim = contact_upsert(
+        workspace=workspace, actor=Actor.system(), data={"email": "kim@initech.com"}
+    ).contact
+    text = HEADER + "a@initech.com,A,,,,\nb@initech.com,B,,,,\nkim@initech.com,Kim,,,,vip\n"
+    job = import_job_create(
+        workspace=workspace, actor=owner_actor, path=write(tmp_path, text), filename="x.csv"
+    )
+
+    def other_writer():
+        contact_upsert(
+            workspace=workspace,
+            actor=Actor.system(),
+            data={"email": "kim@initech.com", "job_title": "CEO"},
+        )
+
+    job = import_job_run(job_id=job.pk, progress=_between_chunks(other_writer, 2))
+    assert calls == [0]
+    assert (job.status, job.created_count, job.updated_count) == (ImportStatus.DONE, 2, 1)
+    kim.refresh_from_db()
+    assert (kim.first_name, kim.job_title) == ("Kim", "CEO")
+    assert list(kim.tags.values_list("name", flat=True)) == ["vip"]
+    imported = Activity.objects.get(contact=kim, kind=ActivityKind.CONTACT_IMPORTED)
+    assert imported.data["changes"] == {"first_name": ["", "Kim"]}
+    assert "chunk at row 4 written again under locks: 1 contacts changed" in caplog.text
+
+
+@postgresql_only
+@committing
+def test_pipelined_chunk_is_written_again_when_its_new_contact_appeared_meanwhile(
+    workspace, owner_actor, tmp_path, pipelined, caplog
+):
+    caplog.set_level("INFO", logger="leadflow.contacts.imports")
+    pipelined(2)
+    text = HEADER + "a@initech.com,A,,,,\nb@initech.com,B,,,,\nc@initech.com,C,,,,\n"
+    job = import_job_create(
+        workspace=workspace, actor=owner_actor, path=write(tmp_path, text), filename="x.csv"
+    )
+
+    def other_writer():
+        contact_upsert(
+            workspace=workspace,
+            actor=Actor.system(),
+            data={"email": "c@initech.com", "last_name": "Other"},
+        )
+
+    job = import_job_run(job_id=job.pk, progress=_between_chunks(other_writer, 2))
+    assert (job.status, job.created_count, job.updated_count) == (ImportStatus.DONE, 2, 1)
+    c = Contact.objects.get(workspace=workspace, email="c@initech.com")
+    assert (c.first_name, c.last_name) == ("C", "Other")
+    assert Contact.objects.filter(workspace=workspace).count() == 3
+    assert "chunk at row 4 written again under locks" in caplog.text
+
+
+@postgresql_only
+@committing
+def test_pipelined_import_cancels_and_resumes_between_chunks(
+    workspace, owner_actor, tmp_path, pipelined
+):
+    calls = pipelined(10)
+    job = import_job_create(
+        workspace=workspace,
+        actor=owner_actor,
+        path=big_file(tmp_path, 45, bad=(4, 25)),
+        filename="big.csv",
+    )
+    job = import_job_run(job_id=job.pk, chunks=2)  # the worker dies after two chunks
+    assert (job.status, job.next_row, job.created_count) == (ImportStatus.RUNNING, 20, 19)
+    assert Contact.objects.filter(workspace=workspace).count() == 19
+
+    def cancel():
+        import_job_cancel(workspace=workspace, job_id=job.pk, actor=owner_actor)
+
+    job = import_job_run(job_id=job.pk, progress=_between_chunks(cancel, 30))
+    assert (job.status, job.next_row, job.failed_count) == (ImportStatus.CANCELLED, 30, 2)
+    assert Contact.objects.filter(workspace=workspace).count() == 28
+    assert [row[:2] for row in error_rows(job)[1:]] == [["6", "Email"], ["27", "Email"]]
+    assert calls == [0, 20]

@@ -11,10 +11,13 @@ Guarantees:
 - cell values are stored as text, never evaluated (a cell "=1+1" stays "=1+1").
 """
 
+import concurrent.futures
 import contextlib
 import csv
 import datetime as dt
+import functools
 import itertools
+import logging
 import multiprocessing
 import re
 import shutil
@@ -22,18 +25,27 @@ import tempfile
 import uuid
 from collections import deque
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import django
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, connections, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from leadflow.contacts.importfiles import SourceFile, source_open
-from leadflow.contacts.importwrite import ChunkResult, ImportRow, chunk_write
+from leadflow.contacts.importwrite import (
+    ChunkResult,
+    ContactsChanged,
+    ImportRow,
+    PreparedChunk,
+    chunk_apply,
+    chunk_prepare,
+    chunk_write,
+)
 from leadflow.contacts.inputs import (
     CONTACT_INPUT_FIELDS,
     contact_input_clean,
@@ -50,9 +62,14 @@ from leadflow.core.errors import FieldError, NotFound, PermissionDenied, Validat
 from leadflow.core.models import Membership, Workspace
 from leadflow.core.tasks import task_schedule
 
+logger = logging.getLogger(__name__)
+
 CHUNK_SIZE = 1000
 # Files with this many rows left are cleaned a chunk ahead by a helper process.
 CLEAN_HELPER_MIN_ROWS = 20_000
+# Files with this many rows left are written by a second thread on PostgreSQL while the next
+# chunk is prepared (see _run_pipelined).
+PIPELINE_MIN_ROWS = 20_000
 PREVIEW_ROWS = 5
 # Contact fields a column can fill (ids are not imported from files).
 IMPORT_FIELDS = sorted(CONTACT_INPUT_FIELDS - {"owner_id", "company_id", "custom_fields"})
@@ -860,52 +877,200 @@ def import_job_run(*, job_id: int, chunks: int | None = None, progress=None) -> 
     _errors_trim(job)
     definitions = list(CustomField.objects.filter(workspace=workspace))
     position = job.next_row
+    left = job.total_rows - position
     cleaned = _chunks_cleaned(
         workspace=workspace,
         job=job,
         source=source,
         definitions=definitions,
-        helper=job.total_rows - position >= CLEAN_HELPER_MIN_ROWS,
+        helper=left >= CLEAN_HELPER_MIN_ROWS,
     )
-    done_chunks = 0
+    commit = functools.partial(
+        _chunk_commit, job_id=job.pk, workspace=workspace, definitions=definitions, actor=actor
+    )
     try:
+        if (
+            left >= PIPELINE_MIN_ROWS
+            and connection.vendor == "postgresql"
+            and not connection.in_atomic_block  # a caller's transaction keeps every chunk
+        ):
+            return _run_pipelined(
+                job=job,
+                commit=commit,
+                cleaned=cleaned,
+                position=position,
+                chunks=chunks,
+                progress=progress,
+            )
+        done_chunks = 0
         while chunks is None or done_chunks < chunks:
             size, rows, failed = next(cleaned, (0, [], []))
-            with transaction.atomic():
-                # Only the job row: locking the workspace row too would hold every other write in
-                # the workspace (their foreign key checks) until the chunk commits.
-                job = ImportJob.objects.select_for_update().get(pk=job.pk)
-                if job.status != ImportStatus.RUNNING or job.next_row != position:
-                    return job  # cancelled, or another worker is ahead
-                if not size:
-                    job.status = ImportStatus.DONE
-                    job.finished_at = timezone.now()
-                    job.save(update_fields=["status", "finished_at"])
-                    break
-                result = _chunk_process(
-                    workspace=workspace,
-                    job=job,
-                    rows=rows,
-                    failed=failed,
-                    definitions=definitions,
-                    actor=actor,
-                )
-                position += size
-                ImportJob.objects.filter(pk=job.pk).update(
-                    next_row=position,
-                    rows_done=position,
-                    created_count=F("created_count") + result.created,
-                    updated_count=F("updated_count") + result.updated,
-                    skipped_count=F("skipped_count") + result.skipped,
-                    failed_count=F("failed_count") + len({row for row, _, _ in result.failed}),
-                )
-                _errors_write(job, result.failed)
+            job, result, _ = commit(position=position, size=size, rows=rows, failed=failed)
+            if result is None:
+                break  # finished, cancelled, or another worker is ahead
+            position += size
             done_chunks += 1
             if progress is not None:
                 job.refresh_from_db()
                 progress(job)
     finally:
         cleaned.close()  # stops the helper process
+    job.refresh_from_db()
+    return job
+
+
+def _chunk_commit(
+    *,
+    job_id: int,
+    position: int,
+    size: int,
+    rows: list[ImportRow],
+    failed: list[tuple[int, str, str]],
+    workspace: Workspace,
+    definitions: list[CustomField],
+    actor: Actor,
+    prepared: PreparedChunk | None = None,
+) -> tuple[ImportJob, ChunkResult | None, dict[int, Any]]:
+    """One chunk's transaction: lock the job row, check it is still running at ``position``
+    (a cancelled job or a second worker stops this one), write the chunk (``prepared``, or
+    prepared here under locks), advance ``next_row`` and the counts. An empty chunk finishes
+    the job. Returns the job, the chunk's result (None when nothing was written) and
+    {contact id: updated_at} of the contacts written from ``prepared``."""
+    with transaction.atomic():
+        # Only the job row: locking the workspace row too would hold every other write in
+        # the workspace (their foreign key checks) until the chunk commits.
+        job = ImportJob.objects.select_for_update().get(pk=job_id)
+        if job.status != ImportStatus.RUNNING or job.next_row != position:
+            return job, None, {}
+        if not size:
+            job.status = ImportStatus.DONE
+            job.finished_at = timezone.now()
+            job.save(update_fields=["status", "finished_at"])
+            return job, None, {}
+        written: dict[int, Any] = {}
+        if prepared is None:
+            result = _chunk_process(
+                workspace=workspace,
+                job=job,
+                rows=rows,
+                failed=failed,
+                definitions=definitions,
+                actor=actor,
+            )
+        else:
+            result = prepared.result
+            written = chunk_apply(workspace=workspace, job=job, prepared=prepared, actor=actor)
+        ImportJob.objects.filter(pk=job.pk).update(
+            next_row=position + size,
+            rows_done=position + size,
+            created_count=F("created_count") + result.created,
+            updated_count=F("updated_count") + result.updated,
+            skipped_count=F("skipped_count") + result.skipped,
+            failed_count=F("failed_count") + len({row for row, _, _ in result.failed}),
+        )
+        _errors_write(job, result.failed)
+    return job, result, written
+
+
+@dataclass
+class _InFlight:
+    future: Future
+    size: int
+    rows: list[ImportRow]
+    failed: list[tuple[int, str, str]]
+    snapshot: list
+
+
+def _in_writer_thread(commit, **arguments):
+    try:
+        return commit(**arguments)
+    except (IntegrityError, ContactsChanged) as error:
+        logger.info(
+            "import chunk at row %s written again under locks: %s",
+            arguments["position"] + 2,
+            error,
+        )
+        return None  # written again by the caller
+
+
+def _run_pipelined(*, job, commit, cleaned, position, chunks, progress) -> ImportJob:
+    """The chunks of a large file on PostgreSQL, one being written (and committed) by a
+    writer thread on its own connection while this thread prepares the next: the lookup,
+    resolution, companies and tags of chunk N+1 overlap the statements and commit of
+    chunk N (decision 0013).
+
+    Chunk N+1's contacts are read without locks while N is uncommitted and overlaid with
+    N's own copies of the contacts it writes; every contact N+1 updates must still have
+    the updated_at it was read with, else (another writer changed it) or on a unique
+    violation (another writer created one of its new contacts), the chunk's transaction is
+    rolled back, the chunk written again the usual way under locks, and the next one
+    prepared afresh. Companies and tags found missing are committed as they are prepared.
+    """
+    workspace, definitions = commit.keywords["workspace"], commit.keywords["definitions"]
+
+    def prepare(rows, failed, overlay) -> PreparedChunk:
+        return chunk_prepare(
+            workspace=workspace,
+            job=job,
+            rows=rows,
+            definitions=definitions,
+            result=ChunkResult(failed=list(failed)),
+            lock=False,
+            overlay=overlay,
+        )
+
+    writer = ThreadPoolExecutor(1, thread_name_prefix="import-writer")
+    flight: _InFlight | None = None
+    done_chunks = 0
+    try:
+        while True:
+            more = chunks is None or done_chunks + (flight is not None) < chunks
+            size, rows, failed = next(cleaned, (0, [], [])) if more else (0, [], [])
+            prepared = prepare(rows, failed, flight.snapshot if flight else None) if size else None
+            if flight is not None:
+                outcome = flight.future.result()
+                if outcome is None:
+                    outcome = commit(
+                        position=position, size=flight.size, rows=flight.rows, failed=flight.failed
+                    )
+                    if prepared is not None:
+                        prepared = prepare(rows, failed, None)
+                elif prepared is not None:
+                    prepared.reread(outcome[2])
+                job, result, _ = outcome
+                if result is None:
+                    return job  # cancelled, or another worker is ahead
+                position += flight.size
+                done_chunks += 1
+                flight = None
+                if progress is not None:
+                    job.refresh_from_db()
+                    progress(job)
+            if not more:
+                break
+            if prepared is None:
+                job, _, _ = commit(position=position, size=0, rows=[], failed=[])
+                break
+            flight = _InFlight(
+                future=writer.submit(
+                    _in_writer_thread,
+                    commit,
+                    position=position,
+                    size=size,
+                    rows=rows,
+                    failed=failed,
+                    prepared=prepared,
+                ),
+                size=size,
+                rows=rows,
+                failed=failed,
+                snapshot=prepared.snapshot(),
+            )
+    finally:
+        if flight is not None:
+            concurrent.futures.wait([flight.future])  # never leave a chunk half-way
+        writer.submit(connections.close_all).result()  # the writer thread's connection
+        writer.shutdown()
     job.refresh_from_db()
     return job
 

@@ -78,6 +78,12 @@ class _Target:
     tags: list[str] = field(default_factory=list)
     company_name: str = ""
     added_tags: list[str] = field(default_factory=list)
+    seen: Any = None  # an existing contact's updated_at when it was read
+
+
+class ContactsChanged(Exception):
+    """A contact the chunk read without a lock was changed by another writer before the
+    chunk wrote it: nothing of the chunk is kept, and it is written again under locks."""
 
 
 class _Identities:
@@ -140,21 +146,49 @@ def _among(column: str, values: Iterable[str]) -> Q:
     return Q(**{f"{column}__in": values})
 
 
-def _existing(workspace: Workspace, rows: list[ImportRow]) -> list[Contact]:
-    """The contacts the rows may name, locked (a concurrent upsert waits for the chunk), in
-    ``contact_upsert``'s phone preference order."""
+def _existing(workspace: Workspace, rows: list[ImportRow], *, lock: bool = True) -> list[Contact]:
+    """The contacts the rows may name, in ``contact_upsert``'s phone preference order;
+    locked (a concurrent upsert waits for the chunk) unless ``lock`` is false."""
     emails = [row.clean["email"] for row in rows if row.clean.get("email")]
     phones = [row.clean["phone"] for row in rows if not row.clean.get("email")]
     if not emails and not phones:
         return []
+    found = Contact.objects.filter(workspace=workspace)
+    if lock:
+        found = found.select_for_update()
     found = (
-        Contact.objects.select_for_update()
-        .filter(workspace=workspace)
-        .filter(_among("email", emails) | _among("phone", phones))
+        found.filter(_among("email", emails) | _among("phone", phones))
         .order_by(F("email").asc(nulls_first=True), "id")
         .values_list(*_ATTRIBUTES)
     )
     return [_contact(dict(zip(_ATTRIBUTES, row, strict=True)), adding=False) for row in found]
+
+
+def _contact_copy(contact: Contact) -> Contact:
+    values = {name: contact.__dict__[name] for name in _ATTRIBUTES}
+    values["custom_fields"] = dict(values["custom_fields"] or {})
+    return _contact(values, adding=False)
+
+
+def _overlaid(
+    rows: list[ImportRow], found: list[Contact], overlay: list[tuple[Contact, Any]]
+) -> tuple[list[Contact], dict[int, Any]]:
+    """The rows' contacts as they will be once the previous chunk commits: ``found`` (read
+    while that chunk was being written) with its contacts replaced by ``overlay`` (copies of
+    them as that chunk writes them, with the updated_at they were read with), in the lookup's
+    order; and what each contact's updated_at was when read."""
+    emails = {row.clean["email"] for row in rows if row.clean.get("email")}
+    phones = {row.clean["phone"] for row in rows if not row.clean.get("email")}
+    ahead = {contact.pk for contact, _ in overlay}
+    contacts = [contact for contact in found if contact.pk not in ahead]
+    seen = {contact.pk: contact.updated_at for contact in contacts}
+    for contact, updated_at in overlay:
+        if contact.email in emails or contact.phone in phones:
+            copy = _contact_copy(contact)
+            contacts.append(copy)
+            seen[copy.pk] = updated_at
+    contacts.sort(key=lambda contact: (contact.email is not None, contact.pk))
+    return contacts, seen
 
 
 def _changes_add(total: dict[str, list], changes: dict[str, list]) -> None:
@@ -192,11 +226,13 @@ def _resolve(
     definitions: list[CustomField],
     now,
     result: ChunkResult,
+    seen: dict[int, Any] | None = None,
 ) -> list[_Target]:
     """Run the rows in order against the chunk's contacts; the contacts they touch."""
     identities = _Identities()
     for rank, contact in enumerate(existing):
-        identities.add(_Target(contact=contact, new=False, rank=rank))
+        read = seen[contact.pk] if seen is not None else contact.updated_at
+        identities.add(_Target(contact=contact, new=False, rank=rank, seen=read))
     update_existing = options.get("update_existing", True)
     keep_existing = options.get("conflict") == "existing"
     initial = {key: options[key] for key in ("lifecycle_stage", "owner_id") if options.get(key)}
@@ -360,10 +396,13 @@ class _OrmWriter:
     def contacts_insert(self, contacts: list[Contact]) -> None:
         Contact.objects.bulk_create(contacts)
 
-    def contacts_update(self, contacts: list[Contact]) -> None:
+    def contacts_update(self, contacts: list[tuple[Contact, Any]]) -> None:
+        # Only the locked path runs here: SQLite's transaction holds the write lock.
         fields = [name.removesuffix("_id") for name in CONTACT_COLUMNS]
         Contact.objects.bulk_update(
-            contacts, fields=[name for name in fields if name != "workspace"], batch_size=250
+            [contact for contact, _ in contacts],
+            fields=[name for name in fields if name != "workspace"],
+            batch_size=250,
         )
 
     def links_insert(self, pairs: list[tuple[int, int]]) -> set[tuple[int, int]]:
@@ -399,7 +438,7 @@ class _PostgresWriter:
     """COPY for contacts and activities: no per-row model preparation, no statement with a
     parameter per value (decision 0013)."""
 
-    UPDATE_TABLE = "import_contact_update"
+    UPDATE_TABLE = "import_contact_changes"
 
     def _copy(self, table: str, columns: list[str], rows: Iterable[Iterable[Any]]) -> None:
         statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"  # the models' names
@@ -415,14 +454,8 @@ class _PostgresWriter:
         if not contacts:
             return
         table = Contact._meta.db_table
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-                [table, len(contacts)],
-            )
-            ids = [row[0] for row in cursor.fetchall()]
-        for contact, pk in zip(contacts, ids, strict=True):
-            contact.pk = pk
+        _ids_reserve([contact for contact in contacts if contact.pk is None])
+        for contact in contacts:
             contact._state.adding = False
         self._copy(
             table,
@@ -430,14 +463,16 @@ class _PostgresWriter:
             ([contact.pk, *_contact_values(contact)] for contact in contacts),
         )
 
-    def contacts_update(self, contacts: list[Contact]) -> None:
+    def contacts_update(self, contacts: list[tuple[Contact, Any]]) -> None:
+        """Each (contact, the updated_at it was read with): all written only if none of
+        them changed since it was read, else ``ContactsChanged``."""
         if not contacts:
             return
         table, temporary = Contact._meta.db_table, self.UPDATE_TABLE
         columns = [column for column in CONTACT_COLUMNS if column != "workspace_id"]
         with connection.cursor() as cursor:
             # Session-wide, emptied at commit; emptied here too for nested transactions.
-            select = f"SELECT id, {', '.join(columns)} FROM {table}"  # noqa: S608
+            select = f"SELECT id, {', '.join(columns)}, updated_at AS seen FROM {table}"  # noqa: S608
             cursor.execute(
                 f"CREATE TEMPORARY TABLE IF NOT EXISTS {temporary} ON COMMIT DELETE ROWS AS "
                 f"{select} WITH NO DATA"
@@ -445,16 +480,18 @@ class _PostgresWriter:
             cursor.execute(f"DELETE FROM {temporary}")  # noqa: S608 - a fixed name
         self._copy(
             temporary,
-            ["id", *columns],
-            ([contact.pk, *_contact_values(contact, columns)] for contact in contacts),
+            ["id", *columns, "seen"],
+            ([contact.pk, *_contact_values(contact, columns), seen] for contact, seen in contacts),
         )
         assignments = ", ".join(columns)
         sources = ", ".join(f"u.{column}" for column in columns)
         with connection.cursor() as cursor:
             cursor.execute(
                 f"UPDATE {table} AS c SET ({assignments}) = ({sources}) "  # noqa: S608
-                f"FROM {temporary} AS u WHERE c.id = u.id"
+                f"FROM {temporary} AS u WHERE c.id = u.id AND c.updated_at = u.seen"
             )
+            if cursor.rowcount != len(contacts):
+                raise ContactsChanged(f"{len(contacts) - cursor.rowcount} contacts changed")
 
     def links_insert(self, pairs: list[tuple[int, int]]) -> set[tuple[int, int]]:
         if not pairs:
@@ -482,28 +519,71 @@ class _PostgresWriter:
 # --- the chunk -----------------------------------------------------------------------------
 
 
-def chunk_write(
+@dataclass
+class PreparedChunk:
+    """A chunk resolved against its contacts, its companies and tags in place and the ids
+    of its new contacts reserved (on PostgreSQL): what is left is writing it."""
+
+    targets: list[_Target]
+    tag_ids: dict[str, int]
+    now: Any
+    result: ChunkResult
+
+    def snapshot(self) -> list[tuple[Contact, Any]]:
+        """Copies of the chunk's contacts as it writes them, with the updated_at each was
+        read with: what the next chunk, prepared while this one is written, sees."""
+        return [(_contact_copy(target.contact), target.seen) for target in self.targets]
+
+    def reread(self, written: dict[int, Any]) -> None:
+        """The previous chunk committed ``written`` ({contact id: updated_at}): contacts it
+        wrote are expected at their new updated_at."""
+        for target in self.targets:
+            if not target.new and target.contact.pk in written:
+                target.seen = written[target.contact.pk]
+
+
+def _ids_reserve(contacts: list[Contact]) -> None:
+    """Give new contacts their ids from the table's sequence (PostgreSQL), so the next chunk
+    can know them before this one is written."""
+    if not contacts or connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+            [Contact._meta.db_table, len(contacts)],
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+    for contact, pk in zip(contacts, ids, strict=True):
+        contact.pk = pk
+
+
+def chunk_prepare(
     *,
     workspace: Workspace,
     job: ImportJob,
     rows: list[ImportRow],
     definitions: list[CustomField],
-    actor: Actor,
     result: ChunkResult,
-) -> None:
-    """Upsert the chunk's clean rows with a handful of statements (see the module's
-    guarantees). Run it in a transaction; it adds its counts to ``result``. The rows'
-    clean values are not changed, so a retry after a unique violation starts afresh."""
-    options = job.options or {}
+    lock: bool = True,
+    overlay: list[tuple[Contact, Any]] | None = None,
+) -> PreparedChunk:
+    """Find the rows' contacts (locked, or read without locks and overlaid with the
+    previous chunk's ``snapshot()``), resolve the rows, settle companies and tags (created
+    in the current transaction, or committed at once outside one) and reserve new ids."""
     now = timezone.now()
+    found = _existing(workspace, rows, lock=lock)
+    seen = None
+    if overlay is not None:
+        found, seen = _overlaid(rows, found, overlay)
     targets = _resolve(
         workspace=workspace,
         rows=rows,
-        existing=_existing(workspace, rows),
-        options=options,
+        existing=found,
+        options=job.options or {},
         definitions=definitions,
         now=now,
         result=result,
+        seen=seen,
     )
     without_company = [
         target
@@ -520,12 +600,26 @@ def chunk_write(
     for target in without_company:
         if target.contact.company_id:
             target.changes["company_id"] = [None, target.contact.company_id]
+    _ids_reserve([target.contact for target in targets if target.new])
+    tag_ids = _tag_ids(workspace, sorted({name for target in targets for name in target.tags}))
+    return PreparedChunk(targets=targets, tag_ids=tag_ids, now=now, result=result)
+
+
+def chunk_apply(*, workspace: Workspace, job: ImportJob, prepared: PreparedChunk, actor: Actor):
+    """Write a prepared chunk; run it in a transaction. Raises ``ContactsChanged`` when a
+    contact read without a lock changed meanwhile. Returns {contact id: updated_at} of the
+    contacts written."""
+    targets, tag_ids, now, result = (
+        prepared.targets,
+        prepared.tag_ids,
+        prepared.now,
+        prepared.result,
+    )
     writer = _PostgresWriter() if connection.vendor == "postgresql" else _OrmWriter()
     new = [target for target in targets if target.new]
     for target in new:
         target.contact.updated_at = now
     writer.contacts_insert([target.contact for target in new])
-    tag_ids = _tag_ids(workspace, sorted({name for target in targets for name in target.tags}))
     added = writer.links_insert(
         [(target.contact.pk, tag_ids[name]) for target in targets for name in target.tags]
     )
@@ -537,7 +631,7 @@ def chunk_write(
     updated = [target for target in updated if target.changes or target.added_tags]
     for target in updated:
         target.contact.updated_at = now
-    writer.contacts_update([target.contact for target in updated])
+    writer.contacts_update([(target.contact, target.seen) for target in updated])
     label = actor.label[:200]
 
     def activity(target: _Target, payload: dict) -> tuple:
@@ -569,3 +663,22 @@ def chunk_write(
     result.created += len(new)
     result.updated += len(updated)
     result.skipped += len(targets) - len(new) - len(updated)
+    return {target.contact.pk: now for target in [*new, *updated]}
+
+
+def chunk_write(
+    *,
+    workspace: Workspace,
+    job: ImportJob,
+    rows: list[ImportRow],
+    definitions: list[CustomField],
+    actor: Actor,
+    result: ChunkResult,
+) -> None:
+    """Upsert the chunk's clean rows with a handful of statements under locks (see the
+    module's guarantees). Run it in a transaction; it adds its counts to ``result``. The
+    rows' clean values are not changed, so a retry after a unique violation starts afresh."""
+    prepared = chunk_prepare(
+        workspace=workspace, job=job, rows=rows, definitions=definitions, result=result
+    )
+    chunk_apply(workspace=workspace, job=job, prepared=prepared, actor=actor)
