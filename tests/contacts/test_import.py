@@ -459,33 +459,36 @@ EXISTING = [
 ]
 
 
-@pytest.mark.parametrize(
-    "rows",
+UPSERT_CASES = [
+    # A phone-only row first, then an email row with that phone: two contacts, as
+    # contact_upsert makes (the email is not known, and the phone row came first).
+    [["", "+442079460009", "Pia", "", ""], ["pia@initech.com", "+442079460009", "", "P", ""]],
+    # Found by phone, then by email: one contact.
+    [["", "+442079460002", "", "Lee", ""], ["kim@initech.com", "", "Kimberly", "", ""]],
+    # The contact known only by the phone wins over one with an email.
+    [["", "+442079460003", "", "Smith", "x"], ["", "+442079460003", "", "", "y"]],
+    # An email row moves a contact to a new phone; a later phone-only row follows it.
     [
-        # A phone-only row first, then an email row with that phone: two contacts, as
-        # contact_upsert makes (the email is not known, and the phone row came first).
-        [["", "+442079460009", "Pia", "", ""], ["pia@initech.com", "+442079460009", "", "P", ""]],
-        # Found by phone, then by email: one contact.
-        [["", "+442079460002", "", "Lee", ""], ["kim@initech.com", "", "Kimberly", "", ""]],
-        # The contact known only by the phone wins over one with an email.
-        [["", "+442079460003", "", "Smith", "x"], ["", "+442079460003", "", "", "y"]],
-        # An email row moves a contact to a new phone; a later phone-only row follows it.
-        [
-            ["moved@initech.com", "+442079460008", "", "", ""],
-            ["", "+442079460008", "Mo", "", ""],
-            ["", "+442079460004", "Old", "", ""],
-        ],
-        # Same email written three ways, with a company name on a free-mail address.
-        [
-            ["a@gmail.com", "", "A", "", "Hooli"],
-            ["A@GMAIL.COM", "+442079460007", "", "Able", ""],
-            ["", "+442079460007", "", "", "Globex"],
-        ],
+        ["moved@initech.com", "+442079460008", "", "", ""],
+        ["", "+442079460008", "Mo", "", ""],
+        ["", "+442079460004", "Old", "", ""],
     ],
-)
-def test_import_stores_what_contact_upsert_row_by_row_stores(
-    workspace, other_workspace, owner_actor, tmp_path, rows
-):
+    # Same email written three ways, with a company name on a free-mail address.
+    [
+        ["a@gmail.com", "", "A", "", "Hooli"],
+        ["A@GMAIL.COM", "+442079460007", "", "Able", ""],
+        ["", "+442079460007", "", "", "Globex"],
+        # A new contact, then found by its phone, then by its email.
+        ["new@initech.com", "+442079460010", "N", "", ""],
+        ["", "+442079460010", "", "Ew", ""],
+        ["new@initech.com", "", "", "", "Initech"],
+    ],
+]
+
+
+def _import_like_row_by_row(workspace, other_workspace, owner_actor, tmp_path, rows):
+    """Import ``rows`` into ``workspace``; upsert them one by one into ``other_workspace``
+    (both holding EXISTING); both must store the same. Returns the job."""
     other_workspace.default_country = "GB"
     other_workspace.save()
     for data in EXISTING:
@@ -494,7 +497,7 @@ def test_import_stores_what_contact_upsert_row_by_row_stores(
     header = "Email,Phone,First Name,Last Name,Company\n"
     text = header + "".join(",".join(row) + "\n" for row in rows)
     job = run(workspace, owner_actor, write(tmp_path, text))
-    assert job.failed_count == 0
+    assert (job.status, job.failed_count, job.rows_done) == (ImportStatus.DONE, 0, len(rows))
     for email, phone, first, last, company in rows:
         data = {"email": email, "phone": phone, "first_name": first, "last_name": last}
         data = {key: value for key, value in data.items() if value}
@@ -504,6 +507,14 @@ def test_import_stores_what_contact_upsert_row_by_row_stores(
             data=data | ({"company": company} if company else {}),
         )
     assert _stored(workspace) == _stored(other_workspace)
+    return job
+
+
+@pytest.mark.parametrize("rows", UPSERT_CASES)
+def test_import_stores_what_contact_upsert_row_by_row_stores(
+    workspace, other_workspace, owner_actor, tmp_path, rows
+):
+    _import_like_row_by_row(workspace, other_workspace, owner_actor, tmp_path, rows)
 
 
 # --- options the write path honours -----------------------------------------------------------
@@ -681,27 +692,7 @@ def pipelined(monkeypatch):
 
 
 @pytest.mark.parametrize("chunk_size", [1, 2])
-@pytest.mark.parametrize(
-    "rows",
-    [
-        [["", "+442079460009", "Pia", "", ""], ["pia@initech.com", "+442079460009", "", "P", ""]],
-        [["", "+442079460002", "", "Lee", ""], ["kim@initech.com", "", "Kimberly", "", ""]],
-        [["", "+442079460003", "", "Smith", "x"], ["", "+442079460003", "", "", "y"]],
-        [
-            ["moved@initech.com", "+442079460008", "", "", ""],
-            ["", "+442079460008", "Mo", "", ""],
-            ["", "+442079460004", "Old", "", ""],
-        ],
-        [
-            ["a@gmail.com", "", "A", "", "Hooli"],
-            ["A@GMAIL.COM", "+442079460007", "", "Able", ""],
-            ["", "+442079460007", "", "", "Globex"],
-            ["new@initech.com", "+442079460010", "N", "", ""],
-            ["", "+442079460010", "", "Ew", ""],
-            ["new@initech.com", "", "", "", "Initech"],
-        ],
-    ],
-)
+@pytest.mark.parametrize("rows", UPSERT_CASES)
 @postgresql_only
 @committing
 def test_pipelined_import_stores_what_contact_upsert_row_by_row_stores(
@@ -712,25 +703,8 @@ def test_pipelined_import_stores_what_contact_upsert_row_by_row_stores(
     back to the locked write)."""
     caplog.set_level("INFO", logger="leadflow.contacts.imports")
     calls = pipelined(chunk_size)
-    other_workspace.default_country = "GB"
-    other_workspace.save()
-    for data in EXISTING:
-        for target in (workspace, other_workspace):
-            contact_upsert(workspace=target, actor=Actor.system(), data=data)
-    header = "Email,Phone,First Name,Last Name,Company\n"
-    text = header + "".join(",".join(row) + "\n" for row in rows)
-    job = run(workspace, owner_actor, write(tmp_path, text))
+    job = _import_like_row_by_row(workspace, other_workspace, owner_actor, tmp_path, rows)
     assert calls == [0]
-    assert (job.status, job.failed_count, job.rows_done) == (ImportStatus.DONE, 0, len(rows))
-    for email, phone, first, last, company in rows:
-        data = {"email": email, "phone": phone, "first_name": first, "last_name": last}
-        data = {key: value for key, value in data.items() if value}
-        contact_upsert(
-            workspace=other_workspace,
-            actor=Actor.system(),
-            data=data | ({"company": company} if company else {}),
-        )
-    assert _stored(workspace) == _stored(other_workspace)
     activities = Activity.objects.filter(workspace=workspace, kind=ActivityKind.CONTACT_IMPORTED)
     assert activities.count() == job.created_count + job.updated_count
     assert "written again" not in caplog.text
