@@ -5,9 +5,10 @@ Guarantees:
   Windows-1252 / Latin-1) and delimiter (, ; tab |); quoted newlines stay inside a cell;
 - every row is cleaned by ``contact_input_clean`` like any other entry point; a bad row is
   reported (row, column, reason) in an error CSV next to the file and never half-written;
-- rows are written in chunks of ``CHUNK_SIZE``: one lookup of existing contacts, one
-  ``bulk_create`` and one ``bulk_update`` per chunk, committed in one transaction together
-  with the job's ``next_row`` and counts, so a restart resumes without duplicates;
+- rows are written in chunks of ``CHUNK_SIZE``: one lookup of existing contacts and a few
+  set-based statements per chunk (``importwrite``), committed in one transaction together
+  with the job's ``next_row`` and counts, so a restart resumes without duplicates; large
+  files on PostgreSQL are pipelined (``_run_pipelined``);
 - cell values are stored as text, never evaluated (a cell "=1+1" stays "=1+1").
 """
 
@@ -64,7 +65,7 @@ from leadflow.core.tasks import task_schedule
 
 logger = logging.getLogger(__name__)
 
-CHUNK_SIZE = 1000
+CHUNK_SIZE = 2500  # rows a transaction; 2,500 measured a little faster than 1,000
 # Files with this many rows left are cleaned a chunk ahead by a helper process.
 CLEAN_HELPER_MIN_ROWS = 20_000
 # Files with this many rows left are written by a second thread on PostgreSQL while the next
