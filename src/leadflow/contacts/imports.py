@@ -960,7 +960,7 @@ def _chunk_commit(
             )
         else:
             result = prepared.result
-            written = chunk_apply(workspace=workspace, job=job, prepared=prepared, actor=actor)
+            written = chunk_apply(job=job, prepared=prepared, actor=actor)
         ImportJob.objects.filter(pk=job.pk).update(
             next_row=position + size,
             rows_done=position + size,
@@ -1015,6 +1015,7 @@ def _run_pipelined(*, job, commit, cleaned, position, chunks, progress) -> Impor
             job=job,
             rows=rows,
             definitions=definitions,
+            actor=commit.keywords["actor"],
             result=ChunkResult(failed=list(failed)),
             lock=False,
             overlay=overlay,

@@ -393,8 +393,8 @@ def _contact_values(contact: Contact, columns: list[str] = CONTACT_COLUMNS) -> l
 class _OrmWriter:
     """The portable statements (SQLite)."""
 
-    def contacts_insert(self, contacts: list[Contact]) -> None:
-        Contact.objects.bulk_create(contacts)
+    def contacts_insert(self, rows: list) -> None:
+        Contact.objects.bulk_create(rows)
 
     def contacts_update(self, contacts: list[tuple[Contact, Any]]) -> None:
         # Only the locked path runs here: SQLite's transaction holds the write lock.
@@ -403,6 +403,12 @@ class _OrmWriter:
             [contact for contact, _ in contacts],
             fields=[name for name in fields if name != "workspace"],
             batch_size=250,
+        )
+
+    def links_copy(self, pairs: list[tuple[int, int]]) -> None:
+        through = Contact.tags.through
+        through.objects.bulk_create(
+            [through(contact_id=contact_id, tag_id=tag_id) for contact_id, tag_id in pairs]
         )
 
     def links_insert(self, pairs: list[tuple[int, int]]) -> set[tuple[int, int]]:
@@ -420,14 +426,20 @@ class _OrmWriter:
         )
         return set(added)
 
-    def activities_insert(self, rows: list[tuple]) -> None:
+    def contact_rows(self, contacts: list[Contact]) -> list:
+        return contacts
+
+    def activity_rows(self, rows: list[tuple]) -> list:
         activities = []
         for row in rows:
             values = dict(zip(ACTIVITY_COLUMNS, row, strict=True))
             if "changes" in values["data"]:
                 values["data"] = {**values["data"], "changes": _jsonable(values["data"]["changes"])}
             activities.append(Activity(**values))
-        Activity.objects.bulk_create(activities)
+        return activities
+
+    def activities_insert(self, rows: list) -> None:
+        Activity.objects.bulk_create(rows)
 
 
 def _array(numbers: Iterable[int]) -> str:
@@ -450,18 +462,9 @@ class _PostgresWriter:
             for row in rows:
                 copy.write_row(row)
 
-    def contacts_insert(self, contacts: list[Contact]) -> None:
-        if not contacts:
-            return
-        table = Contact._meta.db_table
-        _ids_reserve([contact for contact in contacts if contact.pk is None])
-        for contact in contacts:
-            contact._state.adding = False
-        self._copy(
-            table,
-            ["id", *CONTACT_COLUMNS],
-            ([contact.pk, *_contact_values(contact)] for contact in contacts),
-        )
+    def contacts_insert(self, rows: list) -> None:
+        if rows:
+            self._copy(Contact._meta.db_table, ["id", *CONTACT_COLUMNS], rows)
 
     def contacts_update(self, contacts: list[tuple[Contact, Any]]) -> None:
         """Each (contact, the updated_at it was read with): all written only if none of
@@ -493,6 +496,10 @@ class _PostgresWriter:
             if cursor.rowcount != len(contacts):
                 raise ContactsChanged(f"{len(contacts) - cursor.rowcount} contacts changed")
 
+    def links_copy(self, pairs: list[tuple[int, int]]) -> None:
+        if pairs:
+            self._copy(Contact.tags.through._meta.db_table, ["contact_id", "tag_id"], pairs)
+
     def links_insert(self, pairs: list[tuple[int, int]]) -> set[tuple[int, int]]:
         if not pairs:
             return set()
@@ -507,27 +514,39 @@ class _PostgresWriter:
             )
             return set(cursor.fetchall())
 
-    def activities_insert(self, rows: list[tuple]) -> None:
-        self._copy(
-            Activity._meta.db_table,
-            ACTIVITY_COLUMNS,
-            # Changes hold dates too: written as text, as _jsonable writes them.
-            ((*row[:-1], json.dumps(row[-1], default=str)) for row in rows),
-        )
+    def contact_rows(self, contacts: list[Contact]) -> list:
+        """COPY rows of new contacts, whose ids are reserved (``_ids_reserve``)."""
+        for contact in contacts:
+            contact._state.adding = False
+        return [[contact.pk, *_contact_values(contact)] for contact in contacts]
+
+    def activity_rows(self, rows: list[tuple]) -> list:
+        # Changes hold dates too: written as text, as _jsonable writes them.
+        return [(*row[:-1], json.dumps(row[-1], default=str)) for row in rows]
+
+    def activities_insert(self, rows: list) -> None:
+        self._copy(Activity._meta.db_table, ACTIVITY_COLUMNS, rows)
 
 
 # --- the chunk -----------------------------------------------------------------------------
 
 
+def _writer():
+    return _PostgresWriter() if connection.vendor == "postgresql" else _OrmWriter()
+
+
 @dataclass
 class PreparedChunk:
-    """A chunk resolved against its contacts, its companies and tags in place and the ids
-    of its new contacts reserved (on PostgreSQL): what is left is writing it."""
+    """A chunk resolved against its contacts, its companies and tags in place, the ids of
+    its new contacts reserved (on PostgreSQL) and their rows and activities encoded: what
+    is left is writing it."""
 
     targets: list[_Target]
     tag_ids: dict[str, int]
     now: Any
     result: ChunkResult
+    new_rows: list  # the writer's rows of the new contacts
+    new_activities: list | None  # the writer's rows of their activities, once ids are known
 
     def snapshot(self) -> list[tuple[Contact, Any]]:
         """Copies of the chunk's contacts as it writes them, with the updated_at each was
@@ -542,11 +561,27 @@ class PreparedChunk:
                 target.seen = written[target.contact.pk]
 
 
-def _ids_reserve(contacts: list[Contact]) -> None:
+def _activity(job: ImportJob, actor: Actor, now, target: _Target, payload: dict) -> tuple:
+    """A ``contact.imported`` activity, as a row of ACTIVITY_COLUMNS."""
+    return (
+        job.workspace_id,
+        target.contact.pk,
+        ActivityKind.CONTACT_IMPORTED.value,
+        now,
+        actor.user_id,
+        actor.api_key_id,
+        actor.label[:200],
+        {"import_job": job.pk, "row": target.rows[-1], **payload},
+    )
+
+
+def _ids_reserve(contacts: list[Contact]) -> bool:
     """Give new contacts their ids from the table's sequence (PostgreSQL), so the next chunk
-    can know them before this one is written."""
-    if not contacts or connection.vendor != "postgresql":
-        return
+    can know them before this one is written; False where ids come with the insert."""
+    if connection.vendor != "postgresql":
+        return False
+    if not contacts:
+        return True
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
@@ -555,6 +590,7 @@ def _ids_reserve(contacts: list[Contact]) -> None:
         ids = [row[0] for row in cursor.fetchall()]
     for contact, pk in zip(contacts, ids, strict=True):
         contact.pk = pk
+    return True
 
 
 def chunk_prepare(
@@ -563,13 +599,16 @@ def chunk_prepare(
     job: ImportJob,
     rows: list[ImportRow],
     definitions: list[CustomField],
+    actor: Actor,
     result: ChunkResult,
     lock: bool = True,
     overlay: list[tuple[Contact, Any]] | None = None,
 ) -> PreparedChunk:
     """Find the rows' contacts (locked, or read without locks and overlaid with the
     previous chunk's ``snapshot()``), resolve the rows, settle companies and tags (created
-    in the current transaction, or committed at once outside one) and reserve new ids."""
+    in the current transaction, or committed at once outside one), reserve new ids and
+    encode what is known of the write already (new contacts have no links yet: all their
+    tags are added)."""
     now = timezone.now()
     found = _existing(workspace, rows, lock=lock)
     seen = None
@@ -600,12 +639,33 @@ def chunk_prepare(
     for target in without_company:
         if target.contact.company_id:
             target.changes["company_id"] = [None, target.contact.company_id]
-    _ids_reserve([target.contact for target in targets if target.new])
-    tag_ids = _tag_ids(workspace, sorted({name for target in targets for name in target.tags}))
-    return PreparedChunk(targets=targets, tag_ids=tag_ids, now=now, result=result)
+    new = [target for target in targets if target.new]
+    ids = _ids_reserve([target.contact for target in new])
+    for target in new:
+        target.contact.updated_at = now
+        target.added_tags = target.tags
+    writer = _writer()
+    return PreparedChunk(
+        targets=targets,
+        tag_ids=_tag_ids(workspace, sorted({name for target in targets for name in target.tags})),
+        now=now,
+        result=result,
+        new_rows=writer.contact_rows([target.contact for target in new]),
+        # Without reserved ids (SQLite) the activities wait for the insert.
+        new_activities=_new_activities(writer, job, actor, now, new) if ids else None,
+    )
 
 
-def chunk_apply(*, workspace: Workspace, job: ImportJob, prepared: PreparedChunk, actor: Actor):
+def _new_activities(writer, job: ImportJob, actor: Actor, now, new: list[_Target]) -> list:
+    return writer.activity_rows(
+        [
+            _activity(job, actor, now, target, {"created": True, "tags": target.tags})
+            for target in new
+        ]
+    )
+
+
+def chunk_apply(*, job: ImportJob, prepared: PreparedChunk, actor: Actor) -> dict[int, Any]:
     """Write a prepared chunk; run it in a transaction. Raises ``ContactsChanged`` when a
     contact read without a lock changed meanwhile. Returns {contact id: updated_at} of the
     contacts written."""
@@ -615,50 +675,42 @@ def chunk_apply(*, workspace: Workspace, job: ImportJob, prepared: PreparedChunk
         prepared.now,
         prepared.result,
     )
-    writer = _PostgresWriter() if connection.vendor == "postgresql" else _OrmWriter()
+    writer = _writer()
     new = [target for target in targets if target.new]
-    for target in new:
-        target.contact.updated_at = now
-    writer.contacts_insert([target.contact for target in new])
-    added = writer.links_insert(
-        [(target.contact.pk, tag_ids[name]) for target in targets for name in target.tags]
+    writer.contacts_insert(prepared.new_rows)
+    # A new contact has no links yet: its own are written without a conflict check.
+    writer.links_copy(
+        [(target.contact.pk, tag_ids[name]) for target in new for name in target.tags]
     )
-    for target in targets:
+    existing = [target for target in targets if not target.new]
+    added = writer.links_insert(
+        [(target.contact.pk, tag_ids[name]) for target in existing for name in target.tags]
+    )
+    for target in existing:
         target.added_tags = [
             name for name in target.tags if (target.contact.pk, tag_ids[name]) in added
         ]
-    updated = [target for target in targets if not target.new]
-    updated = [target for target in updated if target.changes or target.added_tags]
+    updated = [target for target in existing if target.changes or target.added_tags]
     for target in updated:
         target.contact.updated_at = now
     writer.contacts_update([(target.contact, target.seen) for target in updated])
-    label = actor.label[:200]
-
-    def activity(target: _Target, payload: dict) -> tuple:
-        return (
-            workspace.pk,
-            target.contact.pk,
-            ActivityKind.CONTACT_IMPORTED.value,
-            now,
-            actor.user_id,
-            actor.api_key_id,
-            label,
-            {"import_job": job.pk, "row": target.rows[-1], **payload},
-        )
-
+    payload = {"created": False}
+    if prepared.new_activities is None:
+        prepared.new_activities = _new_activities(writer, job, actor, now, new)
     writer.activities_insert(
-        [activity(target, {"created": True, "tags": target.added_tags}) for target in new]
-        + [
-            activity(
-                target,
-                {
-                    "created": False,
-                    "changes": target.changes,
-                    "tags": target.added_tags,
-                },
-            )
-            for target in updated
-        ]
+        prepared.new_activities
+        + writer.activity_rows(
+            [
+                _activity(
+                    job,
+                    actor,
+                    now,
+                    target,
+                    payload | {"changes": target.changes, "tags": target.added_tags},
+                )
+                for target in updated
+            ]
+        )
     )
     result.created += len(new)
     result.updated += len(updated)
@@ -679,6 +731,6 @@ def chunk_write(
     module's guarantees). Run it in a transaction; it adds its counts to ``result``. The
     rows' clean values are not changed, so a retry after a unique violation starts afresh."""
     prepared = chunk_prepare(
-        workspace=workspace, job=job, rows=rows, definitions=definitions, result=result
+        workspace=workspace, job=job, rows=rows, definitions=definitions, actor=actor, result=result
     )
-    chunk_apply(workspace=workspace, job=job, prepared=prepared, actor=actor)
+    chunk_apply(job=job, prepared=prepared, actor=actor)
