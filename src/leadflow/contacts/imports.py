@@ -998,7 +998,7 @@ def _run_pipelined(*, job, commit, cleaned, position, chunks, progress) -> Impor
     """The chunks of a large file on PostgreSQL, one being written (and committed) by a
     writer thread on its own connection while this thread prepares the next: the lookup,
     resolution, companies and tags of chunk N+1 overlap the statements and commit of
-    chunk N (decision 0013).
+    chunk N (decision 0014).
 
     Chunk N+1's contacts are read without locks while N is uncommitted and overlaid with
     N's own copies of the contacts it writes; every contact N+1 updates must still have
@@ -1053,6 +1053,7 @@ def _run_pipelined(*, job, commit, cleaned, position, chunks, progress) -> Impor
             if prepared is None:
                 job, _, _ = commit(position=position, size=0, rows=[], failed=[])
                 break
+            snapshot = prepared.snapshot()  # before the writer thread touches the contacts
             flight = _InFlight(
                 future=writer.submit(
                     _in_writer_thread,
@@ -1066,7 +1067,7 @@ def _run_pipelined(*, job, commit, cleaned, position, chunks, progress) -> Impor
                 size=size,
                 rows=rows,
                 failed=failed,
-                snapshot=prepared.snapshot(),
+                snapshot=snapshot,
             )
     finally:
         if flight is not None:
