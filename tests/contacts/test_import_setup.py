@@ -16,6 +16,7 @@ from leadflow.contacts.imports import (
     import_job_create,
     import_job_run,
     import_job_start,
+    import_mapping_save,
     import_preview,
     import_upload,
     outcome_stage,
@@ -484,3 +485,34 @@ def test_cli_progress_line_with_and_without_a_terminal():
     assert _progress_line(job, 2.0, bar=True, width=8) == (
         "[##------]  25% 500/2000 rows, 250 rows/s, 3 errors"
     )
+
+
+def test_a_saved_default_owner_who_left_is_dropped_not_fatal(
+    workspace, owner_actor, make_member, tmp_path
+):
+    sales = make_member("sales", "sam@acme-widgets.com")
+    saved = import_mapping_save(
+        workspace=workspace,
+        actor=owner_actor,
+        name="Fair",
+        mapping={"Mail": "email"},
+        options={"owner_id": sales.user_id, "tags": ["fair"]},
+    )
+    path = write(tmp_path, "Mail\nann@initech.com\n")
+    job = import_upload(
+        workspace=workspace,
+        actor=owner_actor,
+        path=path,
+        filename="p.csv",
+        saved_mapping_id=saved.pk,
+    )
+    assert (job.options["owner_id"], job.options["tags"]) == (sales.user_id, ["fair"])
+    sales.delete()  # Sam leaves the workspace
+    job = import_upload(
+        workspace=workspace,
+        actor=owner_actor,
+        path=write(tmp_path, "Mail\nbob@initech.com\n", "next.csv"),
+        filename="next.csv",
+        saved_mapping_id=saved.pk,
+    )
+    assert "owner_id" not in job.options and job.options["tags"] == ["fair"]

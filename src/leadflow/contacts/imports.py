@@ -575,9 +575,22 @@ def import_upload(
         path=str(stored),
         original_filename=Path(filename).name[:255],
         mapping=mapping_for_file(workspace, source.headers, saved),
-        options=_options_clean(workspace, saved.options if saved else None),
+        options=_options_clean(workspace, _saved_options(workspace, saved)),
         total_rows=sum(1 for _ in source.rows()),
     )
+
+
+def _saved_options(workspace: Workspace, saved: "ImportMapping | None") -> dict | None:
+    """A saved mapping's options as they still apply: a default owner who has left the
+    workspace is dropped (the mapping page then shows no default owner) rather than
+    refusing every upload with the mapping."""
+    if saved is None:
+        return None
+    options = dict(saved.options or {})
+    owner_id = options.get("owner_id")
+    if owner_id and not Membership.objects.filter(workspace=workspace, user_id=owner_id).exists():
+        del options["owner_id"]
+    return options
 
 
 def import_draft_get(*, workspace: Workspace, job_id: int) -> ImportJob:
