@@ -721,6 +721,19 @@ def _between_chunks(change, at_row: int):
     return progress
 
 
+def _import_with_a_write_between_chunks(workspace, actor, tmp_path, text: str, data: dict):
+    """Import ``text`` in chunks of 2 rows through the pipeline; once the first chunk has
+    committed (the second one looked up, not yet written) another writer upserts ``data``."""
+
+    def other_writer():
+        contact_upsert(workspace=workspace, actor=Actor.system(), data=data)
+
+    job = import_job_create(
+        workspace=workspace, actor=actor, path=write(tmp_path, text), filename="x.csv"
+    )
+    return import_job_run(job_id=job.pk, progress=_between_chunks(other_writer, 2))
+
+
 @postgresql_only
 @committing
 def test_pipelined_chunk_is_written_again_when_a_contact_it_read_changed(
@@ -734,19 +747,13 @@ def test_pipelined_chunk_is_written_again_when_a_contact_it_read_changed(
     kim = contact_upsert(
         workspace=workspace, actor=Actor.system(), data={"email": "kim@initech.com"}
     ).contact
-    text = HEADER + "a@initech.com,A,,,,\nb@initech.com,B,,,,\nkim@initech.com,Kim,,,,vip\n"
-    job = import_job_create(
-        workspace=workspace, actor=owner_actor, path=write(tmp_path, text), filename="x.csv"
+    job = _import_with_a_write_between_chunks(
+        workspace,
+        owner_actor,
+        tmp_path,
+        HEADER + "a@initech.com,A,,,,\nb@initech.com,B,,,,\nkim@initech.com,Kim,,,,vip\n",
+        {"email": "kim@initech.com", "job_title": "CEO"},
     )
-
-    def other_writer():
-        contact_upsert(
-            workspace=workspace,
-            actor=Actor.system(),
-            data={"email": "kim@initech.com", "job_title": "CEO"},
-        )
-
-    job = import_job_run(job_id=job.pk, progress=_between_chunks(other_writer, 2))
     assert calls == [0]
     assert (job.status, job.created_count, job.updated_count) == (ImportStatus.DONE, 2, 1)
     kim.refresh_from_db()
@@ -763,20 +770,15 @@ def test_pipelined_chunk_is_written_again_when_its_new_contact_appeared_meanwhil
     workspace, owner_actor, tmp_path, pipelined, caplog
 ):
     caplog.set_level("INFO", logger="leadflow.contacts.imports")
-    pipelined(2)
-    text = HEADER + "a@initech.com,A,,,,\nb@initech.com,B,,,,\nc@initech.com,C,,,,\n"
-    job = import_job_create(
-        workspace=workspace, actor=owner_actor, path=write(tmp_path, text), filename="x.csv"
+    calls = pipelined(2)
+    job = _import_with_a_write_between_chunks(
+        workspace,
+        owner_actor,
+        tmp_path,
+        HEADER + "a@initech.com,A,,,,\nb@initech.com,B,,,,\nc@initech.com,C,,,,\n",
+        {"email": "c@initech.com", "last_name": "Other"},
     )
-
-    def other_writer():
-        contact_upsert(
-            workspace=workspace,
-            actor=Actor.system(),
-            data={"email": "c@initech.com", "last_name": "Other"},
-        )
-
-    job = import_job_run(job_id=job.pk, progress=_between_chunks(other_writer, 2))
+    assert calls == [0]
     assert (job.status, job.created_count, job.updated_count) == (ImportStatus.DONE, 2, 1)
     c = Contact.objects.get(workspace=workspace, email="c@initech.com")
     assert (c.first_name, c.last_name) == ("C", "Other")
