@@ -8,16 +8,20 @@ PYTEST_ARGS ?=
 
 .PHONY: run test bench lint format openapi migrate demo clean
 
+# The first install takes a minute or two: pip lists each package as it fetches it.
 $(VENV)/.installed: pyproject.toml
+	@echo "Installing LeadFlow and its dependencies into $(VENV) (the first time takes a minute or two)…"
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --disable-pip-version-check -e '.[dev]'
+	@echo "Installed. LeadFlow is in $(VENV)."
 	touch $@
 
 run: $(VENV)/.installed
 	$(BIN)/leadflow serve --host $(HOST) --port $(PORT)
 
 test: $(VENV)/.installed
+	@bash .ci/system-packages
 	$(BIN)/ruff check src tests bench
 	$(BIN)/lint-imports
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -1,8 +1,13 @@
 """Shared fixtures. The suite runs on PostgreSQL when DATABASE_URL is set, else on SQLite."""
 
 import json
+import shutil
+import socket
+import subprocess
+import time
 
 import pytest
+import redis
 from django.test import Client
 
 from leadflow.core.actors import Actor
@@ -17,6 +22,53 @@ def _test_settings(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # Tests change forms and submit at once; tests/capture/test_form_cache.py covers caching.
     settings.LEADFLOW_PUBLIC_CACHE_SECONDS = 0
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _answers_ping(server: subprocess.Popen, url: str) -> bool:
+    deadline = time.monotonic() + 10
+    while server.poll() is None and time.monotonic() < deadline:
+        try:
+            return redis.Redis.from_url(url, socket_timeout=1).ping()
+        except redis.ConnectionError:
+            time.sleep(0.05)
+    return False
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory):
+    """A throwaway Redis server for this test run (one per xdist worker): its own free port on
+    127.0.0.1, nothing saved to disk, stopped when the session ends. Yields its base URL
+    (``redis://127.0.0.1:<port>``); append ``/<db>`` to use a database. A missing
+    ``redis-server`` fails the tests that need it (never a skip): ``make test`` installs it."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.fail("redis-server is not installed (apt-get install redis-server).")
+    directory = tmp_path_factory.mktemp("redis")
+    for _ in range(5):  # another process may take the free port before Redis binds it
+        port = _free_port()
+        options = ["--port", str(port), "--bind", "127.0.0.1", "--dir", str(directory)]
+        options += ["--save", "", "--appendonly", "no", "--loglevel", "warning"]
+        server = subprocess.Popen(
+            [binary, *options], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        url = f"redis://127.0.0.1:{port}"
+        if _answers_ping(server, url):
+            break
+        server.kill()
+        server.wait()
+    else:
+        pytest.fail("redis-server did not start on a free port.")
+    try:
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
 
 
 @pytest.fixture

@@ -163,12 +163,6 @@ def http(method: str, url: str, body=None, token: str | None = None):
         return status, text
 
 
-def redis_url() -> str:
-    """The test Redis server, on a database of its own so no other worker takes our jobs."""
-    base = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
-    return base.rsplit("/", 1)[0] + "/13" if base.count("/") >= 3 else base + "/13"
-
-
 def test_serve_runs_web_and_worker_prints_the_login_and_stops_on_sigterm(serve_factory):
     served = serve_factory(LEADFLOW_DEMO="1", LEADFLOW_DEMO_CONTACTS="200")
     output = served.wait_for(r"Press Ctrl-C to stop")
@@ -195,8 +189,10 @@ def test_serve_runs_web_and_worker_prints_the_login_and_stops_on_sigterm(serve_f
 
 
 @pytest.mark.redis
-def test_serve_with_redis_runs_an_rq_worker(serve_factory):
-    served = serve_factory(LEADFLOW_DEMO="1", LEADFLOW_DEMO_CONTACTS="50", REDIS_URL=redis_url())
+def test_serve_with_redis_runs_an_rq_worker(serve_factory, redis_server):
+    served = serve_factory(
+        LEADFLOW_DEMO="1", LEADFLOW_DEMO_CONTACTS="50", REDIS_URL=f"{redis_server}/13"
+    )
     output = served.wait_for(r"Press Ctrl-C to stop")
     assert "background worker: RQ on Redis" in output
     web_worker_and_sigterm(served)

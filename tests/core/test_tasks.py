@@ -1,7 +1,5 @@
 """Background work runs on both engines: the database-backed worker and RQ on real Redis."""
 
-import os
-
 import django_rq
 import pytest
 from django.core.management import call_command
@@ -10,8 +8,6 @@ from django.test import override_settings
 from leadflow.contacts import services
 from leadflow.contacts.models import DuplicateCandidate
 from leadflow.core.actors import Actor
-
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
 def _two_people_one_phone(workspace):
@@ -37,14 +33,14 @@ def test_database_worker_runs_tasks_enqueued_after_commit(workspace):
 
 @pytest.mark.redis
 @pytest.mark.django_db(transaction=True)
-def test_rq_worker_on_redis_runs_the_same_tasks(workspace):
+def test_rq_worker_on_redis_runs_the_same_tasks(workspace, redis_server):
     rq_settings = {
         "TASKS": {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}},
-        "RQ_QUEUES": {"default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 60}},
+        "RQ_QUEUES": {"default": {"URL": f"{redis_server}/15", "DEFAULT_TIMEOUT": 60}},
     }
     with override_settings(**rq_settings):
         queue = django_rq.get_queue("default")
-        queue.connection.ping()  # a missing Redis fails the test, it is never skipped
+        queue.connection.ping()
         queue.empty()
         failed_before = set(queue.failed_job_registry.get_job_ids())
         _two_people_one_phone(workspace)
