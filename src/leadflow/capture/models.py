@@ -39,6 +39,11 @@ class Form(models.Model):
     redirect_url = models.URLField(max_length=2000, blank=True)
     notify_user_ids = models.JSONField(default=list, blank=True)
     notify_owner = models.BooleanField(default=False)
+    # The member who owns the leads this form creates, until routing exists (a lead that
+    # is known already keeps its owner).
+    default_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     tags = models.JSONField(default=list, blank=True)
     lifecycle_stage = models.CharField(max_length=20, choices=LifecycleStage.choices, blank=True)
     source_label = models.CharField(max_length=200, blank=True)
@@ -59,16 +64,24 @@ class Form(models.Model):
 
 
 class SubmissionStatus(models.TextChoices):
+    """accepted: a lead. suspected: held back by a soft signal only (sent sooner than the
+    form's minimum fill time, or with a time token past its age): probably a quick person,
+    kept for a member to release. spam: a hard signal (honeypot, forged or missing token,
+    proof of work). A suspected or spam submission released by a member becomes accepted."""
+
     ACCEPTED = "accepted", "Accepted"
+    SUSPECTED = "suspected", "Suspected"
     SPAM = "spam", "Spam"
 
 
 class Submission(models.Model):
     """One submission as received: payload, time, IP, user agent, page and UTM.
 
-    Immutable; written in the same transaction as the contact upsert, its activity and its
-    consent records. ``submission_id`` (made by the client) makes retries store once; the
-    first answer is kept in ``response`` and replayed.
+    What was sent is immutable; written in the same transaction as the contact upsert, its
+    activity and its consent records. ``submission_id`` (made by the client) makes retries
+    store once; the first answer is kept in ``response`` and replayed. Only a release
+    (``submission_release``) changes a suspected or spam row: it becomes accepted with its
+    contact and values, once.
     """
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
@@ -89,6 +102,10 @@ class Submission(models.Model):
     visitor_id = models.CharField(max_length=100, blank=True)
     response = models.JSONField(default=dict)
     created_at = models.DateTimeField(default=timezone.now)
+    # Set when a member released a suspected or spam submission as a lead (who, when);
+    # spam_reason keeps why it had been held.
+    released_at = models.DateTimeField(null=True, blank=True)
+    released_by = models.CharField(max_length=200, blank=True, default="", db_default="")
 
     class Meta:
         constraints = [
