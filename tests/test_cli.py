@@ -276,6 +276,10 @@ def test_demo_builds_refuses_twice_resets_and_deletes(capsys, settings, tmp_path
     login_file = tmp_path / "demo-login.txt"
     assert stat.S_IMODE(login_file.stat().st_mode) == 0o600
     assert password in login_file.read_text()
+    for login in (out, login_file.read_text()):  # every other login, with its role
+        assert re.search(r"maya\.chen@example\.com\s+Marketer", login)
+        assert re.search(r"sam\.rivera@example\.com\s+Sales", login)
+        assert re.search(r"priya\.nair@example\.com\s+Viewer", login)
     assert User.objects.get(email="demo@example.com").check_password(password)
     first = Workspace.objects.get(slug="demo")
 

@@ -175,6 +175,10 @@ def test_serve_runs_web_and_worker_prints_the_login_and_stops_on_sigterm(serve_f
     password = re.search(r"^password: (\S+)$", login_file.read_text(), re.MULTILINE).group(1)
     assert re.search(r"email\s+demo@example\.com", output)
     assert re.search(rf"password\s+{re.escape(password)}", output)
+    # The other demo logins, each with its role.
+    assert re.search(r"maya\.chen@example\.com\s+Marketer", output)
+    assert re.search(r"jonas\.berg@example\.com\s+Sales", output)
+    assert re.search(r"priya\.nair@example\.com\s+Viewer", output)
     assert "LEADFLOW_DEMO=0" in output
     assert "200 contacts" in output
     assert "background worker: database queue" in output

@@ -505,6 +505,9 @@ def cmd_demo(options: argparse.Namespace) -> int:
     )
     print(f"{demo.demo_summary(workspace)}.")
     print(f"Log in as {login.email} with the password: {login.password}")
+    print("The same password logs in the other demo members, one per role:")
+    for email, role in demo.demo_members():
+        print(f"  {email:<26} {role}")
     print(f"(The login is kept in {demo.demo_login_path()}.)")
     return 0
 

@@ -292,16 +292,23 @@ def demo_login_read() -> DemoLogin | None:
     return DemoLogin(email, password) if email and password else None
 
 
+def demo_members() -> list[tuple[str, str]]:
+    """The demo's other logins, (email, role label), one per role besides the owner (two in
+    sales). They share the owner's password (see ``demo_build``)."""
+    return [(email, Role(role).label) for email, _, role in DEMO_PEOPLE if role != Role.OWNER]
+
+
 def demo_login_write(login: DemoLogin) -> Path:
     """Keep the demo login in a file only its owner may read (mode 0600)."""
     path = demo_login_path()
-    members = ", ".join(email for email, _, role in DEMO_PEOPLE if role != Role.OWNER)
+    members = "".join(f"#   {email:<26} {role}\n" for email, role in demo_members())
     text = (
         "# The demo workspace's login, written by `leadflow serve` / `leadflow demo`.\n"
         "# Delete this file and the demo workspace (leadflow demo --reset rebuilds it).\n"
         f"email: {login.email}\n"
         f"password: {login.password}\n"
-        f"# The other demo members ({members}) share this password.\n"
+        "# The same password logs in the other demo members, one per role:\n"
+        f"{members}"
     )
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:

@@ -353,9 +353,11 @@ def banner(options: ServeOptions, workers: int, health: int) -> str:
     if login is not None:
         lines += [
             "  Log in to the demo workspace (Northwind Demo):",
-            f"    email     {login.email}",
+            f"    email     {login.email}  (Owner)",
             f"    password  {login.password}",
             f"    (kept in {demo.demo_login_path()} while that file exists)",
+            "  The same password logs in the other demo members, one per role:",
+            *(f"    {email:<26} {role}" for email, role in demo.demo_members()),
             "",
             "  The demo holds made-up leads to explore. To start without it, set",
             "  LEADFLOW_DEMO=0 before the first start; `leadflow demo --delete` removes it.",
