@@ -55,11 +55,6 @@ TEXT_LIMITS = {
     "redirect_url": 2000,
     "source_label": 200,
 }
-# Funnel order: a form only ever moves a contact forward, never back.
-STAGE_RANK = {
-    stage: rank
-    for rank, stage in enumerate(["subscriber", "lead", "mql", "sql", "opportunity", "customer"])
-}
 
 
 class FormGone(DomainError):
@@ -410,7 +405,6 @@ def _accept(form: Form, data: SubmissionInput, submission_id: uuid.UUID) -> Subm
                 contact=contact,
                 stage=form.lifecycle_stage,
                 actor=actor,
-                rank=STAGE_RANK,
                 reason=f"form {form.name}",
             )
         if consents and contact.consent_status != ConsentStatus.CONFIRMED:

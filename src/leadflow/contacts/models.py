@@ -13,6 +13,20 @@ from leadflow.core.models import ApiKey, Workspace
 
 
 class LifecycleStage(models.TextChoices):
+    """Where a person is on the way to becoming a customer, and the rules for moving.
+
+    The funnel runs subscriber → lead → MQL → SQL → opportunity → customer. Nurture and
+    disqualified are *parked* beside the funnel: a person put the contact there. The rules
+    (docs/lifecycle.md), decided here and nowhere else:
+
+    - a new submission (a form, a lead source, an upsert of a known contact) only moves a
+      contact forward inside the funnel: never back, never out of a parked stage, never
+      into one (``submission_moves``);
+    - an explicit edit (the contact page, ``PATCH``, a bulk action) may set any stage; a
+      move back is recorded as such (``direction``);
+    - a merge keeps the furthest stage of the two (``furthest``).
+    """
+
     SUBSCRIBER = "subscriber", "Subscriber"
     LEAD = "lead", "Lead"
     MQL = "mql", "Marketing-qualified lead"
@@ -21,6 +35,77 @@ class LifecycleStage(models.TextChoices):
     CUSTOMER = "customer", "Customer"
     NURTURE = "nurture", "Nurture"
     DISQUALIFIED = "disqualified", "Disqualified"
+
+    @classmethod
+    def funnel_rank(cls, stage: str) -> int | None:
+        """The stage's place in the funnel, 0 (subscriber) to 5 (customer); None for the
+        parked stages (nurture, disqualified) and for anything that is not a stage."""
+        return STAGE_RANK.get(stage)
+
+    @classmethod
+    def submission_moves(cls, current: str, requested: str) -> bool:
+        """Whether a new submission asking for ``requested`` moves a contact at ``current``:
+        only to a later stage of the funnel. A customer who downloads an e-book stays a
+        customer; a nurtured or disqualified contact stays where a person parked it (the
+        submission is still on its timeline); a form never parks anyone it did not create."""
+        now, then = STAGE_RANK.get(current), STAGE_RANK.get(requested)
+        return now is not None and then is not None and then > now
+
+    @classmethod
+    def direction(cls, current: str, new: str) -> str:
+        """How an explicit change moves the contact: "forward" or "backward" inside the
+        funnel, "parked" into nurture or disqualified, "reopened" from there back into the
+        funnel, "unchanged" otherwise."""
+        now, then = STAGE_RANK.get(current), STAGE_RANK.get(new)
+        if current == new:
+            return "unchanged"
+        if then is None:
+            return "parked"
+        if now is None:
+            return "reopened"
+        return "forward" if then > now else "backward"
+
+    @classmethod
+    def furthest(cls, one: str, other: str) -> str:
+        """The stage a merge of two records of one person keeps by default: the furthest
+        along. A parked stage is a person's decision and outranks the stages a form gives
+        (subscriber, lead), not qualification or sales progress (MQL onwards); disqualified
+        outranks nurture. An empty side gives the other."""
+        if not one or not other:
+            return one or other
+        return max(one, other, key=lambda stage: MERGE_RANK.get(stage, -1))
+
+
+# The funnel, in order; parked stages (nurture, disqualified) are not in it.
+STAGE_RANK: dict[str, int] = {
+    stage: rank
+    for rank, stage in enumerate(
+        (
+            LifecycleStage.SUBSCRIBER,
+            LifecycleStage.LEAD,
+            LifecycleStage.MQL,
+            LifecycleStage.SQL,
+            LifecycleStage.OPPORTUNITY,
+            LifecycleStage.CUSTOMER,
+        )
+    )
+}
+# How far along each stage is when two records of one person meet (LifecycleStage.furthest).
+MERGE_RANK: dict[str, int] = {
+    stage: rank
+    for rank, stage in enumerate(
+        (
+            LifecycleStage.SUBSCRIBER,
+            LifecycleStage.LEAD,
+            LifecycleStage.NURTURE,
+            LifecycleStage.DISQUALIFIED,
+            LifecycleStage.MQL,
+            LifecycleStage.SQL,
+            LifecycleStage.OPPORTUNITY,
+            LifecycleStage.CUSTOMER,
+        )
+    )
+}
 
 
 class Temperature(models.TextChoices):
@@ -34,6 +119,16 @@ class ConsentStatus(models.TextChoices):
     GRANTED = "granted", "Granted"
     CONFIRMED = "confirmed", "Confirmed (double opt-in)"
     WITHDRAWN = "withdrawn", "Withdrawn"
+
+    @classmethod
+    def strongest(cls, one: str, other: str) -> str:
+        """The status a merge of two records of one person keeps by default: a withdrawal
+        first (a merge never opts back in someone who opted out), then confirmed, granted,
+        unknown. An empty side gives the other."""
+        order = (cls.UNKNOWN, cls.GRANTED, cls.CONFIRMED, cls.WITHDRAWN)
+        if not one or not other:
+            return one or other
+        return max(one, other, key=lambda status: order.index(status) if status in order else -1)
 
 
 class CompanySize(models.TextChoices):

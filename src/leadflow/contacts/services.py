@@ -20,11 +20,13 @@ from leadflow.contacts.models import (
     ActivityKind,
     Company,
     CompanySize,
+    ConsentStatus,
     Contact,
     CustomField,
     CustomFieldType,
     DuplicateCandidate,
     DuplicateStatus,
+    LifecycleStage,
     SavedView,
     Tag,
 )
@@ -45,7 +47,7 @@ PLAIN_FIELDS = (
     "temperature",
     "consent_status",
 )
-# Fields a merge reconciles ("latest non-empty value wins unless chosen otherwise").
+# Fields a merge reconciles (see ``contact_merge_defaults`` for the value kept by default).
 MERGE_FIELDS = (
     "email",
     "phone",
@@ -383,6 +385,10 @@ def _upsert(
     because the unique constraints decide and the loser re-reads the winner's row. Given
     non-empty values overwrite; tags are added, never removed; the first touch is kept.
     Required custom fields are required when the contact is created, not on each update.
+    A known contact's lifecycle stage follows the rule for new submissions
+    (``LifecycleStage.submission_moves``: forward inside the funnel only); a stage the
+    rule refuses is left as it was and recorded as ``stage_kept`` on the timeline, and a
+    stage that moves writes ``stage.changed``.
 
     ``on_create`` holds values used only when the contact is new (a form's lifecycle stage
     must not move an existing customer back); ``also_record`` adds activities written in
@@ -430,6 +436,10 @@ def _upsert(
             for key, value in clean.items()
             if value not in (None, "") or key == "custom_fields"
         }
+        requested = update.pop("lifecycle_stage", None)
+        stage_kept = _stage_refused(contact.lifecycle_stage, requested)
+        if requested and stage_kept is None:
+            update["lifecycle_stage"] = requested
         changes = _apply(contact, update)
         if "company_id" not in clean and not contact.company_id:
             _company_resolve(workspace, contact, clean)
@@ -439,7 +449,7 @@ def _upsert(
         if changes:
             contact.updated_at = timezone.now()
             contact.save()
-        if changes or tags or activity_kind != ActivityKind.CONTACT_CREATED:
+        if changes or tags or stage_kept or activity_kind != ActivityKind.CONTACT_CREATED:
             kind = (
                 activity_kind
                 if activity_kind != ActivityKind.CONTACT_CREATED
@@ -452,9 +462,13 @@ def _upsert(
                         **(activity_data or {}),
                         "changes": _jsonable(changes),
                         **({"tags": tags} if tags else {}),
+                        **({"stage_kept": stage_kept} if stage_kept else {}),
                     },
                 )
             )
+        if "lifecycle_stage" in changes:
+            before, after = changes["lifecycle_stage"]
+            pending.append((ActivityKind.STAGE_CHANGED, {"from": before, "to": after}))
     pending += also_record or []
     now = timezone.now()
     Activity.objects.bulk_create(
@@ -483,6 +497,16 @@ def _upsert(
     if find_duplicates:
         _after_commit_find_duplicates(contact)
     return UpsertResult(contact=contact, created=created, changes=changes)
+
+
+def _stage_refused(current: str, requested: str | None) -> dict | None:
+    """{"requested", "kept"} when an upsert asks a known contact for a stage the rule for
+    new submissions refuses; None when it may move (or nothing was asked)."""
+    if not requested or requested == current:
+        return None
+    if LifecycleStage.submission_moves(current, requested):
+        return None
+    return {"requested": requested, "kept": current}
 
 
 def _company_resolve(workspace: Workspace, contact: Contact, clean: dict) -> None:
@@ -522,7 +546,11 @@ def contact_for_write(workspace: Workspace, contact_id: int, actor: Actor) -> Co
 def contact_update(
     *, workspace: Workspace, contact_id: int, data: Mapping[str, Any], actor: Actor
 ) -> Contact:
-    """Change the given fields (a partial update); ``tags`` given replaces the tag set."""
+    """Change the given fields (a partial update); ``tags`` given replaces the tag set.
+
+    An explicit edit may set any lifecycle stage; ``stage.changed`` records where from, to
+    and in which direction (a move back says "backward", see ``LifecycleStage.direction``).
+    """
     contact = contact_for_write(workspace, contact_id, actor)
     clean = contact_input_clean(workspace=workspace, data=data, partial=True)
     _member_or_error(workspace, clean.get("owner_id"), "owner_id")
@@ -563,12 +591,17 @@ def contact_update(
             data={"changes": _jsonable(changes), **tag_changes},
         )
         if "lifecycle_stage" in changes:
+            before, after = changes["lifecycle_stage"]
             activity_record(
                 workspace=workspace,
                 contact=contact,
                 kind=ActivityKind.STAGE_CHANGED,
                 actor=actor,
-                data={"from": changes["lifecycle_stage"][0], "to": changes["lifecycle_stage"][1]},
+                data={
+                    "from": before,
+                    "to": after,
+                    "direction": LifecycleStage.direction(before, after),
+                },
             )
         if "owner_id" in changes:
             activity_record(
@@ -647,9 +680,10 @@ def contact_merge(
 ) -> Contact:
     """Merge ``secondary`` into ``primary``: nothing is lost.
 
-    Every activity, tag and custom field moves to the primary; for each field the latest
-    non-empty value wins (the contact updated more recently) unless ``choices`` names the
-    side ("primary" or "secondary") per field. The secondary is deleted and the merge is
+    Every activity, tag and custom field moves to the primary; for each field the value
+    of ``contact_merge_defaults`` is kept (never a downgrade: the furthest stage, the
+    strongest consent, a value over an empty one) unless ``choices`` names the side
+    ("primary" or "secondary") per field. The secondary is deleted and the merge is
     recorded on the primary's timeline with a snapshot of the secondary.
     """
     if primary_id == secondary_id:
@@ -673,15 +707,10 @@ def contact_merge(
     primary = Contact.objects.get(pk=primary_id)
     secondary = Contact.objects.get(pk=secondary_id)
     newer = primary if primary.updated_at >= secondary.updated_at else secondary
+    sides = {**contact_merge_defaults(primary, secondary), **choices}
 
     def pick(name: str, a: Any, b: Any) -> Any:
-        if choices.get(name) == "primary":
-            return a
-        if choices.get(name) == "secondary":
-            return b
-        if a in (None, "") or b in (None, ""):
-            return a if a not in (None, "") else b
-        return a if newer is primary else b
+        return b if sides.get(name) == "secondary" else a
 
     snapshot = {name: getattr(secondary, name) for name in MERGE_FIELDS}
     snapshot.update(
@@ -739,6 +768,45 @@ def contact_merge(
     return primary
 
 
+def _is_empty(value: Any) -> bool:
+    return value is None or value == "" or value == [] or value == {}
+
+
+def _merge_side(name: str, mine: Any, theirs: Any, newer_is_primary: bool) -> str:
+    if _is_empty(theirs) or mine == theirs:
+        return "primary"
+    if _is_empty(mine):
+        return "secondary"
+    if name == "lifecycle_stage":
+        return "primary" if LifecycleStage.furthest(mine, theirs) == mine else "secondary"
+    if name == "consent_status":
+        return "primary" if ConsentStatus.strongest(mine, theirs) == mine else "secondary"
+    return "primary" if newer_is_primary else "secondary"
+
+
+def contact_merge_defaults(primary: Contact, secondary: Contact) -> dict[str, str]:
+    """For each field a merge reconciles (``MERGE_FIELDS`` and every custom field), the
+    side whose value it keeps unless told otherwise: "primary" or "secondary".
+
+    Guarantees, so a merge never silently downgrades a lead: the furthest lifecycle stage
+    (``LifecycleStage.furthest``), the strongest recorded consent
+    (``ConsentStatus.strongest``: a withdrawal is never undone), a value over an empty
+    one; otherwise the value of the contact updated more recently. The merge page
+    preselects exactly these, and the API merge uses them when it is given no choice.
+    """
+    newer_is_primary = primary.updated_at >= secondary.updated_at
+    pairs = [(name, getattr(primary, name), getattr(secondary, name)) for name in MERGE_FIELDS]
+    for key in sorted(set(primary.custom_fields) | set(secondary.custom_fields)):
+        pairs.append(
+            (
+                f"custom_fields.{key}",
+                primary.custom_fields.get(key),
+                secondary.custom_fields.get(key),
+            )
+        )
+    return {name: _merge_side(name, mine, theirs, newer_is_primary) for name, mine, theirs in pairs}
+
+
 # Other apps' rows that refer to a contact by a plain id (no foreign key), e.g. tracking
 # events: each app adds a function(workspace, from_id, to_id) in its AppConfig.ready().
 MERGE_HOOKS: list[Callable[[Workspace, int, int], None]] = []
@@ -766,9 +834,10 @@ BULK_ACTIONS = ("tag", "untag", "assign_owner", "set_stage", "delete")
 def contacts_bulk_action(
     *, workspace: Workspace, contact_ids: list[int], action: str, value: Any, actor: Actor
 ) -> int:
-    """Apply one action to many contacts with set-based SQL; returns how many were touched."""
-    from leadflow.contacts.models import LifecycleStage
+    """Apply one action to many contacts with set-based SQL; returns how many were touched.
 
+    ``set_stage`` is an explicit edit: any stage, each contact's ``stage.changed`` saying
+    where from and in which direction."""
     if action not in BULK_ACTIONS:
         raise ValidationFailed([FieldError("action", f"Choose one of: {', '.join(BULK_ACTIONS)}.")])
     queryset = Contact.objects.filter(workspace=workspace, pk__in=contact_ids)
@@ -779,6 +848,7 @@ def contacts_bulk_action(
         return 0
     now = timezone.now()
     kind, data = ActivityKind.CONTACT_UPDATED, {}
+    per_contact: dict[int, dict] = {}
     if action in ("tag", "untag"):
         name = str(value or "").strip()[:60]
         if not name:
@@ -801,8 +871,13 @@ def contacts_bulk_action(
     elif action == "set_stage":
         if value not in LifecycleStage.values:
             raise ValidationFailed([FieldError("value", "Choose a lifecycle stage.")])
+        before = dict(Contact.objects.filter(pk__in=ids).values_list("pk", "lifecycle_stage"))
         Contact.objects.filter(pk__in=ids).update(lifecycle_stage=value, updated_at=now)
         kind, data = ActivityKind.STAGE_CHANGED, {"to": value}
+        per_contact = {
+            pk: {"from": stage, "direction": LifecycleStage.direction(stage, value)}
+            for pk, stage in before.items()
+        }
     else:
         audit_record(
             workspace=workspace, actor=actor, action="contact.bulk_deleted", changes={"ids": ids}
@@ -819,7 +894,7 @@ def contacts_bulk_action(
                 actor_user_id=actor.user_id,
                 actor_api_key_id=actor.api_key_id,
                 actor_label=actor.label[:200],
-                data={**data, "bulk": True},
+                data={**per_contact.get(pk, {}), **data, "bulk": True},
             )
             for pk in ids
         ]
@@ -1080,13 +1155,14 @@ def contact_stage_promote(
     contact: Contact,
     stage: str,
     actor: Actor,
-    rank: dict[str, int],
     reason: str = "",
 ) -> bool:
-    """Move the contact forward to ``stage`` when it is later in the funnel order ``rank``
-    (never back: a customer who fills a form stays a customer). Returns True if moved."""
+    """Move a known contact to ``stage`` because of a new submission (a form, a lead
+    source), as far as ``LifecycleStage.submission_moves`` allows: forward inside the
+    funnel only (a customer who fills a form stays a customer; a nurtured or disqualified
+    contact stays parked). Records ``stage.changed`` with the reason. Returns True if moved."""
     current = contact.lifecycle_stage
-    if current == stage or rank.get(stage, -1) <= rank.get(current, -1):
+    if not LifecycleStage.submission_moves(current, stage):
         return False
     Contact.objects.filter(pk=contact.pk).update(lifecycle_stage=stage, updated_at=timezone.now())
     contact.lifecycle_stage = stage

@@ -18,7 +18,6 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from leadflow.capture.services import STAGE_RANK
 from leadflow.contacts import services as contact_services
 from leadflow.contacts.models import ActivityKind, CustomField, LifecycleStage
 from leadflow.core.actors import Actor
@@ -498,7 +497,6 @@ def _accept(
             contact=result.contact,
             stage=source.default_lifecycle_stage,
             actor=actor,
-            rank=STAGE_RANK,
             reason=f"lead source {source.name}",
         )
     delivery.status = DeliveryStatus.ACCEPTED

@@ -22,6 +22,7 @@ from leadflow.contacts.models import (
     Temperature,
 )
 from leadflow.core.errors import FieldError, ValidationFailed
+from leadflow.tracking.models import Channel
 
 CUSTOM_PREFIX = "cf_"
 
@@ -58,11 +59,15 @@ FIELD_LABELS = {
     "last_touch_source": "Latest source",
     "last_touch_medium": "Latest medium",
     "last_touch_campaign": "Latest campaign",
+    "first_touch_channel": "First channel",
+    "last_touch_channel": "Latest channel",
 }
 CHOICE_LABELS = {
     "lifecycle_stage": dict(LifecycleStage.choices),
     "temperature": dict(Temperature.choices),
     "consent_status": dict(ConsentStatus.choices),
+    "first_touch_channel": dict(Channel.choices),
+    "last_touch_channel": dict(Channel.choices),
 }
 
 

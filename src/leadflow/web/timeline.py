@@ -10,11 +10,19 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import pycountry
+
 from leadflow.contacts.models import Activity, CustomField
 from leadflow.tracking.models import Channel, VisitSession
 from leadflow.web.forms import CHOICE_LABELS, FIELD_LABELS
 
 EMPTY = "—"
+# What an explicit stage change says besides from and to (LifecycleStage.direction).
+STAGE_DIRECTIONS = {
+    "backward": "Moved back in the funnel",
+    "parked": "Taken out of the funnel",
+    "reopened": "Back into the funnel",
+}
 
 
 @dataclass
@@ -70,6 +78,9 @@ class Names:
             return self.companies.get(_as_int(value), f"company #{value}")
         if name in CHOICE_LABELS:
             return str(CHOICE_LABELS[name].get(value, value))
+        if name == "country" and isinstance(value, str):
+            country = pycountry.countries.get(alpha_2=value)
+            return f"{country.name} ({value})" if country else value
         if isinstance(value, bool):
             return "Yes" if value else "No"
         if isinstance(value, list):
@@ -130,6 +141,17 @@ def _entry(activity: Activity, names: Names) -> TimelineEntry:
                 names.value(name, data.get("from")),
                 names.value(name, data["to"]),
             )
+        )
+    if activity.kind == "stage.changed" and data.get("direction") in STAGE_DIRECTIONS:
+        entry.details.append(STAGE_DIRECTIONS[data["direction"]])
+    shown.add("direction")
+    kept = data.get("stage_kept")
+    if isinstance(kept, dict):
+        shown.add("stage_kept")
+        entry.details.append(
+            f"Stage kept at {names.value('lifecycle_stage', kept.get('kept'))}: "
+            f"{names.value('lifecycle_stage', kept.get('requested'))} was asked for, and new "
+            "submissions only move a contact forward"
         )
     if activity.kind == "form.submitted":
         shown.update(_form_submission(entry, data))

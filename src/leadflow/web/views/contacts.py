@@ -589,28 +589,17 @@ def contact_delete(request: HttpRequest, contact_id: int) -> HttpResponse:
 
 
 def _merge_rows(primary: Contact, secondary: Contact, names: Names) -> list[dict]:
-    """One row per field that differs, with the side the merge would keep by default
-    (the contact updated last, unless its value is empty; see ``contact_merge``)."""
-    newer_is_primary = primary.updated_at >= secondary.updated_at
+    """One row per field that differs, in readable labels, with the side the merge keeps
+    by default preselected (``services.contact_merge_defaults``, as the API merge)."""
     rows = []
-    fields = [
-        (name, getattr(primary, name), getattr(secondary, name)) for name in services.MERGE_FIELDS
-    ]
-    for key in sorted(set(primary.custom_fields) | set(secondary.custom_fields)):
-        fields.append(
-            (
-                f"custom_fields.{key}",
-                primary.custom_fields.get(key),
-                secondary.custom_fields.get(key),
-            )
-        )
-    for name, mine, theirs in fields:
+    for name, keep in services.contact_merge_defaults(primary, secondary).items():
+        if name.startswith("custom_fields."):
+            key = name.removeprefix("custom_fields.")
+            mine, theirs = primary.custom_fields.get(key), secondary.custom_fields.get(key)
+        else:
+            mine, theirs = getattr(primary, name), getattr(secondary, name)
         if mine == theirs:
             continue
-        if mine in (None, "") or theirs in (None, ""):
-            keep = "primary" if mine not in (None, "") else "secondary"
-        else:
-            keep = "primary" if newer_is_primary else "secondary"
         rows.append(
             {
                 "name": name,
