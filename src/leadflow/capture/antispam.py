@@ -6,8 +6,15 @@
 - Proof of work (optional, per form): the browser finds a nonce so that
   sha256(challenge + nonce) starts with DIFFICULTY_BITS zero bits; cheap for one person,
   costly for a flood.
-Honeypot and time-trap failures answer with an apparent success and store the attempt
-as spam (bots learn nothing). Rate limits answer 429 with Retry-After.
+Every failure answers with an apparent success (bots learn nothing). A hard signal
+(honeypot, a forged or missing token, no proof of work) stores the attempt as spam; a
+soft one (sent sooner than ``min_fill_seconds``, or a token past its age: what a quick
+person with autofill, or a tab left open for a day, also does) holds it as *suspected*
+for a member to release. Rate limits answer 429 with Retry-After.
+
+The time a token carries is when the form was first shown: the hosted page's 422
+re-render hands the posted token back (``form_token_carry``), so correcting a typo never
+restarts the clock.
 """
 
 import hashlib
@@ -36,6 +43,7 @@ def form_token_issue(form: Form) -> str:
 
 
 def form_token_read(form: Form, token: str) -> dict | None:
+    """The token's data when it is this form's, signed by us and younger than its age."""
     try:
         data = signing.loads(token, salt=_SALT, max_age=TOKEN_MAX_AGE_SECONDS)
     except signing.BadSignature:
@@ -45,27 +53,62 @@ def form_token_read(form: Form, token: str) -> dict | None:
     return data
 
 
+def _expired_token_read(form: Form, token: str) -> dict | None:
+    """The data of a token that is ours and this form's, only too old (a tab left open)."""
+    try:
+        data = signing.loads(token, salt=_SALT)
+    except signing.BadSignature:
+        return None
+    return data if isinstance(data, dict) and data.get("f") == form.key else None
+
+
+def form_token_carry(form: Form, posted: str | None) -> tuple[str | None, float]:
+    """The token for a re-rendered form and the seconds still to wait before sending.
+
+    A valid posted token is handed back unchanged (the first render's time carries
+    over); a post without a token (a hand-written form) gets none back, as it had none;
+    anything else gets a fresh token.
+    """
+    if not posted:
+        return None, 0.0
+    data = form_token_read(form, posted)
+    if data is None:
+        token = form_token_issue(form)
+        return token, float(form.min_fill_seconds)
+    return posted, max(0.0, float(data["t"]) + form.min_fill_seconds - time.time())
+
+
 def proof_of_work_ok(challenge: str, nonce: str, bits: int = DIFFICULTY_BITS) -> bool:
     digest = hashlib.sha256(f"{challenge}:{nonce}".encode()).digest()
     value = int.from_bytes(digest, "big")
     return value >> (256 - bits) == 0
 
 
+# Reasons a quick or slow person can also give: held as suspected, never silently dropped.
+SOFT_REASONS = frozenset({"too fast", "expired time token"})
+
+
 def spam_reason(
     form: Form, *, honeypot: str, token: str | None, pow_nonce: str, token_required: bool
 ) -> str:
-    """Why this looks like a bot ('' when it looks like a person)."""
+    """Why this looks like a bot ('' when it looks like a person); see SOFT_REASONS."""
     if honeypot:
         return "honeypot"
     if token is None or token == "":
         return "missing time token" if token_required or form.proof_of_work else ""
     data = form_token_read(form, token)
-    if data is None:
-        return "invalid time token"
-    if time.time() - float(data["t"]) < form.min_fill_seconds:
-        return "too fast"
+    expired = data is None
+    if expired:
+        data = _expired_token_read(form, token)
+        if data is None:
+            return "invalid time token"
+    # Hard signals first: a bot that is also quick is spam, not suspected.
     if form.proof_of_work and not proof_of_work_ok(str(data.get("c", "")), pow_nonce):
         return "proof of work"
+    if expired:
+        return "expired time token"
+    if time.time() - float(data["t"]) < form.min_fill_seconds:
+        return "too fast"
     return ""
 
 

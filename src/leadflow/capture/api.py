@@ -108,8 +108,14 @@ class FormPage(Schema):
 class SubmissionOut(Schema):
     id: int
     submission_id: str
-    status: str
-    spam_reason: str
+    status: str = Field(
+        description="accepted (a lead), suspected (held by a soft signal such as sending "
+        "sooner than the form's min_fill_seconds; release it to make it a lead) or spam"
+    )
+    spam_reason: str = Field(
+        description="Why it was held (too fast, expired time token, honeypot, invalid time "
+        "token, missing time token, proof of work); kept after a release"
+    )
     contact_id: int | None
     values: dict[str, Any]
     payload: dict[str, Any]
@@ -120,6 +126,10 @@ class SubmissionOut(Schema):
     utm: dict[str, str]
     visitor_id: str
     created_at: dt.datetime
+    released_at: dt.datetime | None = Field(
+        None, description="When a suspected or spam submission was released as a lead"
+    )
+    released_by: str = Field("", description="Who released it")
 
     @staticmethod
     def resolve_submission_id(submission) -> str:
@@ -191,7 +201,7 @@ def form_delete(request, form_id: int):
 def submission_list(
     request,
     form_id: int,
-    status: Literal["accepted", "spam"] | None = None,
+    status: Literal["accepted", "suspected", "spam"] | None = None,
     cursor: str | None = None,
     limit: int = Query(50, ge=1, le=500),
 ):
@@ -211,7 +221,7 @@ def submission_list(
     response={200: None},
 )
 def submission_export(
-    request, form_id: int, status: Literal["accepted", "spam"] | None = "accepted"
+    request, form_id: int, status: Literal["accepted", "suspected", "spam"] | None = "accepted"
 ):
     """Streams every submission; cells that a spreadsheet would run as a formula (starting
     with = + - @, tab or carriage return) are prefixed with an apostrophe."""
@@ -231,3 +241,25 @@ def submission_export(
 def submission_get(request, form_id: int, submission_pk: int):
     workspace, _ = require_scope(request, READ)
     return selectors.submission_get(workspace, form_id, submission_pk)
+
+
+@router.post(
+    "/forms/{form_id}/submissions/{submission_pk}/release",
+    response=SubmissionOut,
+    summary="Release a suspected or spam submission as a lead",
+)
+def submission_release(request, form_id: int, submission_pk: int):
+    """Not spam: the submission becomes accepted and takes the path of every accepted
+    submission (the contact created or updated with its form.submitted activity, the form's
+    tags, stage and consent records, the notification and double opt-in emails). Releasing
+    an accepted submission changes nothing and answers it again, so a retry is harmless.
+    422 when its answers fail the form's rules as they are now; 404 for an id of another
+    form or workspace."""
+    workspace, actor = require_scope(request, WRITE)
+    return services.submission_release(
+        workspace=workspace,
+        form_id=form_id,
+        submission_pk=submission_pk,
+        actor=actor,
+        base_url=request.build_absolute_uri("/").rstrip("/"),
+    )

@@ -42,10 +42,11 @@ class FormStats:
     spam: int
     last_7_days: int
     per_day_7d: float
+    suspected: int = 0  # held back by a soft signal, waiting for a member to release them
 
 
 def form_stats(workspace: Workspace, form_ids: list[int]) -> dict[int, FormStats]:
-    """Submission, spam and recent counts per form in one grouped query."""
+    """Submission, spam, suspected and recent counts per form in one grouped query."""
     since = timezone.now() - dt.timedelta(days=7)
     rows = (
         Submission.objects.filter(workspace=workspace, form_id__in=form_ids)
@@ -53,31 +54,51 @@ def form_stats(workspace: Workspace, form_ids: list[int]) -> dict[int, FormStats
         .annotate(
             accepted=Count("id", filter=Q(status=SubmissionStatus.ACCEPTED)),
             spam=Count("id", filter=Q(status=SubmissionStatus.SPAM)),
+            suspected=Count("id", filter=Q(status=SubmissionStatus.SUSPECTED)),
             recent=Count("id", filter=Q(status=SubmissionStatus.ACCEPTED, created_at__gte=since)),
         )
     )
     stats = {form_id: FormStats(0, 0, 0, 0.0) for form_id in form_ids}
     for row in rows:
         stats[row["form_id"]] = FormStats(
-            row["accepted"], row["spam"], row["recent"], round(row["recent"] / 7, 1)
+            row["accepted"],
+            row["spam"],
+            row["recent"],
+            round(row["recent"] / 7, 1),
+            row["suspected"],
         )
     return stats
 
 
+def submissions_visible(workspace: Workspace, actor: Actor) -> QuerySet[Submission]:
+    """Every submission the actor may see: all of the workspace, or, for a sales member who
+    sees only own leads, those of the contacts they may open (``contacts_visible``). Held
+    and spam submissions belong to no contact, so such a member sees none of them."""
+    queryset = Submission.objects.filter(workspace=workspace)
+    if actor.sees_only_own_leads:
+        queryset = queryset.filter(contact_id__in=contacts_visible(workspace, actor).values("pk"))
+    return queryset
+
+
 def submission_list(
-    workspace: Workspace, form_id: int, *, status: str | None = None
+    workspace: Workspace, form_id: int, *, actor: Actor, status: str | None = None
 ) -> QuerySet[Submission]:
+    """The form's submissions the actor may see (``submissions_visible``)."""
     form_get(workspace, form_id)
-    queryset = Submission.objects.filter(workspace=workspace, form_id=form_id)
+    queryset = submissions_visible(workspace, actor).filter(form_id=form_id)
     if status:
         queryset = queryset.filter(status=status)
     return queryset.select_related("contact")
 
 
-def submission_get(workspace: Workspace, form_id: int, submission_pk: int) -> Submission:
+def submission_get(
+    workspace: Workspace, form_id: int, submission_pk: int, *, actor: Actor
+) -> Submission:
+    """One submission the actor may see, else NotFound (another lead's answers 404)."""
     submission = (
-        Submission.objects.select_related("contact")
-        .filter(workspace=workspace, form_id=form_id, pk=submission_pk)
+        submissions_visible(workspace, actor)
+        .select_related("contact")
+        .filter(form_id=form_id, pk=submission_pk)
         .first()
     )
     if submission is None:

@@ -7,8 +7,10 @@ consent records in ONE transaction before any 2xx, and schedules side effects on
 
 import json
 import uuid
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from django.core import signing
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -17,12 +19,18 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from leadflow.capture import fastpath
-from leadflow.capture.antispam import spam_reason
+from leadflow.capture.antispam import SOFT_REASONS, spam_reason
 from leadflow.capture.fields import consent_version, form_fields_clean, submission_values_clean
 from leadflow.capture.models import ConsentRecord, Form, FormStatus, Submission, SubmissionStatus
 from leadflow.contacts import services as contact_services
 from leadflow.contacts.inputs import contact_input_clean
-from leadflow.contacts.models import ActivityKind, ConsentStatus, CustomField, LifecycleStage
+from leadflow.contacts.models import (
+    ActivityKind,
+    ConsentStatus,
+    Contact,
+    CustomField,
+    LifecycleStage,
+)
 from leadflow.core.actors import Actor
 from leadflow.core.errors import DomainError, FieldError, NotFound, ValidationFailed
 from leadflow.core.models import Membership, Workspace
@@ -30,6 +38,7 @@ from leadflow.core.origins import origin_clean
 from leadflow.core.services import audit_record
 from leadflow.core.tasks import task_schedule
 from leadflow.tracking.channels import classify
+from leadflow.tracking.services import CLICK_IDS
 
 FORM_SETTINGS = (
     "name",
@@ -38,6 +47,7 @@ FORM_SETTINGS = (
     "redirect_url",
     "notify_user_ids",
     "notify_owner",
+    "default_owner_id",
     "tags",
     "lifecycle_stage",
     "source_label",
@@ -48,6 +58,8 @@ FORM_SETTINGS = (
     "status",
 )
 OPTIN_SALT = "leadflow.capture.double-opt-in"
+UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
+UTM_MAX_LENGTH = 200
 TEXT_LIMITS = {
     "name": 200,
     "submit_label": 100,
@@ -114,6 +126,16 @@ def _form_settings_clean(workspace: Workspace, data: dict[str, Any]) -> dict[str
         )
         if not isinstance(ids, list) or not all(isinstance(i, int) and i in members for i in ids):
             errors.append(FieldError("notify_user_ids", "Members of this workspace only."))
+    if "default_owner_id" in data:
+        owner_id = data["default_owner_id"]
+        if owner_id is not None and (
+            not isinstance(owner_id, int)
+            or isinstance(owner_id, bool)
+            or not Membership.objects.filter(workspace=workspace, user_id=owner_id).exists()
+        ):
+            errors.append(FieldError("default_owner_id", "Not a member of this workspace."))
+        else:
+            clean["default_owner_id"] = owner_id
     if "tags" in clean and (
         not isinstance(clean["tags"], list)
         or not all(isinstance(tag, str) and 0 < len(tag) <= 60 for tag in clean["tags"])
@@ -253,8 +275,11 @@ def _contact_data(form: Form, values: dict[str, Any], data: SubmissionInput) -> 
     if form.tags:
         contact["tags"] = list(form.tags)
     utm = data.utm or {}
-    if utm or data.referrer:
-        touch = classify(utm=utm, click_ids={}, referrer=data.referrer, landing_page=data.page_url)
+    click_ids = page_click_ids(data.page_url)
+    if utm or click_ids or data.referrer:
+        touch = classify(
+            utm=utm, click_ids=click_ids, referrer=data.referrer, landing_page=data.page_url
+        )
         contact.update(
             source=touch.source, medium=touch.medium, campaign=touch.campaign, channel=touch.channel
         )
@@ -263,6 +288,26 @@ def _contact_data(form: Form, values: dict[str, Any], data: SubmissionInput) -> 
             source=(form.source_label or "form")[:200], medium="form", campaign="", channel="direct"
         )
     return contact
+
+
+def _page_query(page_url: str) -> dict[str, str]:
+    try:
+        query = urlsplit(page_url).query
+    except ValueError:
+        return {}
+    return {key: values[0] for key, values in parse_qs(query).items() if values and values[0]}
+
+
+def page_utm(page_url: str) -> dict[str, str]:
+    """The UTM tags in a page's query string (what an iframe or plain form's page had)."""
+    query = _page_query(page_url)
+    return {key: query[key][:UTM_MAX_LENGTH] for key in UTM_KEYS if key in query}
+
+
+def page_click_ids(page_url: str) -> dict[str, str]:
+    """The ad click ids (gclid, fbclid, msclkid, li_fat_id) in a page's query string."""
+    query = _page_query(page_url)
+    return {key: query[key][:200] for key in CLICK_IDS if key in query}
 
 
 def _store(form: Form, data: SubmissionInput, submission_id: uuid.UUID, **row) -> Submission:
@@ -295,6 +340,8 @@ def submission_accept(*, form: Form, data: SubmissionInput) -> SubmissionOutcome
     """
     if form.status != FormStatus.ACTIVE:
         raise FormGone("This form no longer accepts submissions.")
+    if not data.utm:  # the campaign of the page the form was on, when not sent apart
+        data = replace(data, utm=page_utm(data.page_url))
     submission_id = data.submission_id or uuid.uuid4()
     try:
         with transaction.atomic():
@@ -314,7 +361,7 @@ def _accept(form: Form, data: SubmissionInput, submission_id: uuid.UUID) -> Subm
         pow_nonce=data.pow_nonce,
         token_required=data.token_required,
     )
-    if reason:
+    if reason and reason not in SOFT_REASONS:  # a bot: it learns nothing, not even errors
         submission = _store(
             form,
             data,
@@ -324,19 +371,76 @@ def _accept(form: Form, data: SubmissionInput, submission_id: uuid.UUID) -> Subm
             response=body,
         )
         return SubmissionOutcome(status_code=201, body=body, submission=submission)
-    workspace = form.workspace
     values = submission_values_clean(
-        form.fields, data.fields, default_country=workspace.default_country, context_utm=data.utm
+        form.fields,
+        data.fields,
+        default_country=form.workspace.default_country,
+        context_utm=data.utm,
     )
+    if reason:  # probably a quick person: checked like a lead, held for a member to release
+        submission = _store(
+            form,
+            data,
+            submission_id,
+            status=SubmissionStatus.SUSPECTED,
+            spam_reason=reason,
+            values=values,
+            response=body,
+        )
+        return SubmissionOutcome(status_code=201, body=body, submission=submission)
+    lead = _lead_prepare(form, data, submission_id, values)
+    if fastpath.eligible(lead.contact_data):
+        fast = _lead_insert_fast(form, data, submission_id, lead, body)
+        if fast is not None:
+            return fast
+    submission = _lead_write(
+        form,
+        data,
+        lead,
+        store=lambda contact: _store(
+            form,
+            data,
+            submission_id,
+            status=SubmissionStatus.ACCEPTED,
+            contact=contact,
+            values=values,
+            response=body,
+        ),
+    )
+    return SubmissionOutcome(status_code=201, body=body, submission=submission)
+
+
+@dataclass
+class _Lead:
+    """What a submission that passed the checks writes, worked out once for both paths."""
+
+    values: dict[str, Any]
+    consents: list[dict[str, Any]]
+    on_create: dict[str, Any]
+    submitted: dict[str, Any]
+    contact_data: dict[str, Any]
+    actor: Actor
+
+
+def _lead_prepare(
+    form: Form,
+    data: SubmissionInput,
+    submission_id: uuid.UUID,
+    values: dict[str, Any],
+    *,
+    released_by: str = "",
+) -> _Lead:
     consents = [
         definition
         for definition in form.fields
         if definition["type"] == "consent" and values.get(definition["name"])
     ]
-    actor = Actor.system(f"form: {form.name}"[:200])
     on_create = {"consent_status": ConsentStatus.GRANTED} if consents else {}
     if form.lifecycle_stage:
         on_create["lifecycle_stage"] = form.lifecycle_stage
+    owner_id = _default_owner_id(form)
+    if owner_id:  # a new lead belongs to the form's owner until routing exists
+        on_create["owner_id"] = owner_id
     submitted = {
         "form_id": form.pk,
         "form": form.name,
@@ -346,54 +450,92 @@ def _accept(form: Form, data: SubmissionInput, submission_id: uuid.UUID) -> Subm
         "utm": data.utm,
         "values": values,
     }
-    contact_data = _contact_data(form, values, data)
-    if fastpath.eligible(contact_data):
-        clean = contact_input_clean(
-            workspace=workspace, data=contact_data, partial=True, custom_fields=[]
-        )
-        fast = fastpath.new_lead_insert(
-            form=form,
-            contact={**clean, **on_create},
-            submitted=submitted,
-            actor_label=actor.label[:200],
-            consents=[
-                {
-                    "field_name": d["name"],
-                    "text": d["consent_text"],
-                    "version": consent_version(d["consent_text"]),
-                }
-                for d in consents
-            ],
-            submission={
-                "submission_id": submission_id,
-                "payload": json.dumps(data.fields),
-                "values": json.dumps(values),
-                "ip": data.ip,
-                "user_agent": data.user_agent[:500],
-                "page_url": data.page_url[:2000],
-                "referrer": data.referrer[:2000],
-                "utm": json.dumps(data.utm),
-                "visitor_id": data.visitor_id[:100],
-                "response": json.dumps(body),
-            },
-        )
-        if fast is not None:
-            if data.visitor_id:
-                _visitor_link(workspace, data.visitor_id, fast.contact_id)
-            # Duplicates were listed in the statement; queue work only when there is some.
-            if form.notify_user_ids or (form.double_opt_in and consents):
-                from leadflow.capture import tasks
+    if released_by:
+        submitted["released_by"] = released_by
+    return _Lead(
+        values=values,
+        consents=consents,
+        on_create=on_create,
+        submitted=submitted,
+        contact_data=_contact_data(form, values, data),
+        actor=Actor.system(f"form: {form.name}"[:200]),
+    )
 
-                task_schedule(tasks.submission_followup, fast.submission_pk, data.base_url)
-            return SubmissionOutcome(
-                status_code=201, body=body, submission=Submission(pk=fast.submission_pk)
-            )
+
+def _default_owner_id(form: Form) -> int | None:
+    """The form's owner for new leads, while that person is still a member (else none)."""
+    owner_id = form.default_owner_id
+    members = Membership.objects.filter(workspace_id=form.workspace_id, user_id=owner_id)
+    if owner_id and members.exists():
+        return owner_id
+    return None
+
+
+def _lead_insert_fast(
+    form: Form, data: SubmissionInput, submission_id: uuid.UUID, lead: _Lead, body: dict
+) -> SubmissionOutcome | None:
+    """A new lead known by email in one statement on PostgreSQL (decision 0010); None when
+    the general path must run (the contact exists, or not PostgreSQL)."""
+    workspace = form.workspace
+    clean = contact_input_clean(
+        workspace=workspace, data=lead.contact_data, partial=True, custom_fields=[]
+    )
+    fast = fastpath.new_lead_insert(
+        form=form,
+        contact={**clean, **lead.on_create},
+        submitted=lead.submitted,
+        actor_label=lead.actor.label[:200],
+        consents=[
+            {
+                "field_name": d["name"],
+                "text": d["consent_text"],
+                "version": consent_version(d["consent_text"]),
+            }
+            for d in lead.consents
+        ],
+        submission={
+            "submission_id": submission_id,
+            "payload": json.dumps(data.fields),
+            "values": json.dumps(lead.values),
+            "ip": data.ip,
+            "user_agent": data.user_agent[:500],
+            "page_url": data.page_url[:2000],
+            "referrer": data.referrer[:2000],
+            "utm": json.dumps(data.utm),
+            "visitor_id": data.visitor_id[:100],
+            "response": json.dumps(body),
+        },
+    )
+    if fast is None:
+        return None
+    if data.visitor_id:
+        _visitor_link(workspace, data.visitor_id, fast.contact_id)
+    # Duplicates were listed in the statement; queue work only when there is some.
+    notify = form.notify_user_ids or (form.notify_owner and "owner_id" in lead.on_create)
+    if notify or (form.double_opt_in and lead.consents):
+        from leadflow.capture import tasks
+
+        task_schedule(tasks.submission_followup, fast.submission_pk, data.base_url)
+    return SubmissionOutcome(
+        status_code=201, body=body, submission=Submission(pk=fast.submission_pk)
+    )
+
+
+def _lead_write(
+    form: Form, data: SubmissionInput, lead: _Lead, *, store: Callable[[Contact], Submission]
+) -> Submission:
+    """The general path of a lead, for a new submission and for a released one alike: the
+    contact upsert with its activities, the visitor link, the submission row (``store``
+    inserts it, or turns the held row into an accepted one), the consent records and the
+    follow-up task (notifications, double opt-in, duplicates)."""
+    workspace = form.workspace
+    actor = lead.actor
     result = contact_services.contact_upsert(
         workspace=workspace,
         actor=actor,
-        data=contact_data,
-        on_create=on_create,
-        also_record=[(ActivityKind.FORM_SUBMITTED, submitted)],
+        data=lead.contact_data,
+        on_create=lead.on_create,
+        also_record=[(ActivityKind.FORM_SUBMITTED, lead.submitted)],
         find_duplicates=False,
         savepoint=False,
     )
@@ -407,22 +549,14 @@ def _accept(form: Form, data: SubmissionInput, submission_id: uuid.UUID) -> Subm
                 actor=actor,
                 reason=f"form {form.name}",
             )
-        if consents and contact.consent_status != ConsentStatus.CONFIRMED:
+        if lead.consents and contact.consent_status != ConsentStatus.CONFIRMED:
             contact_services.contact_consent_set(
                 workspace=workspace, contact=contact, status=ConsentStatus.GRANTED, actor=actor
             )
     if data.visitor_id:
         _visitor_link(workspace, data.visitor_id, contact.pk)
-    submission = _store(
-        form,
-        data,
-        submission_id,
-        status=SubmissionStatus.ACCEPTED,
-        contact=contact,
-        values=values,
-        response=body,
-    )
-    if consents:
+    submission = store(contact)
+    if lead.consents:
         ConsentRecord.objects.bulk_create(
             [
                 ConsentRecord(
@@ -436,13 +570,85 @@ def _accept(form: Form, data: SubmissionInput, submission_id: uuid.UUID) -> Subm
                     ip=data.ip,
                     page_url=data.page_url[:2000],
                 )
-                for definition in consents
+                for definition in lead.consents
             ]
         )
     from leadflow.capture import tasks
 
     task_schedule(tasks.submission_followup, submission.pk, data.base_url)
-    return SubmissionOutcome(status_code=201, body=body, submission=submission)
+    return submission
+
+
+def submission_release(
+    *, workspace: Workspace, form_id: int, submission_pk: int, actor: Actor, base_url: str = ""
+) -> Submission:
+    """Release a suspected or spam submission as the lead it is ("not spam").
+
+    It takes the path of any accepted submission (``_lead_write``): the contact upserted
+    with its ``form.submitted`` activity, the form's tags, stage and consent, the consent
+    records, the visitor link, the notification and double opt-in emails. The held row
+    becomes accepted (with ``released_at`` and ``released_by``; ``spam_reason`` keeps why
+    it was held) and an audit entry says who released it. Safe to repeat: the row is
+    locked, and an accepted one is returned unchanged, so a double click or a retried
+    request writes once. The answers are checked against the form's rules as they are
+    now: failing ones answer ValidationFailed (422) and nothing changes. Another
+    workspace's submission is NotFound.
+    """
+    with transaction.atomic():
+        submission = (
+            Submission.objects.select_for_update()
+            .filter(workspace=workspace, form_id=form_id, pk=submission_pk)
+            .first()
+        )
+        if submission is None:
+            raise NotFound("No such submission.")
+        if submission.status == SubmissionStatus.ACCEPTED:
+            return submission
+        form = Form.objects.select_related("workspace").get(pk=form_id)
+        payload = submission.payload if isinstance(submission.payload, dict) else {}
+        data = SubmissionInput(
+            fields=payload,
+            submission_id=submission.submission_id,
+            page_url=submission.page_url,
+            referrer=submission.referrer,
+            utm=submission.utm if isinstance(submission.utm, dict) else {},
+            visitor_id=submission.visitor_id,
+            ip=submission.ip,
+            user_agent=submission.user_agent,
+            base_url=base_url,
+        )
+        values = submission_values_clean(
+            form.fields, payload, default_country=workspace.default_country, context_utm=data.utm
+        )
+        held_as = submission.status
+        now = timezone.now()
+        lead = _lead_prepare(
+            form, data, submission.submission_id, values, released_by=actor.label[:200]
+        )
+
+        def accept_held(contact) -> Submission:
+            submission.status = SubmissionStatus.ACCEPTED
+            submission.contact = contact
+            submission.values = values
+            submission.released_at = now
+            submission.released_by = actor.label[:200]
+            submission.save(
+                update_fields=["status", "contact", "values", "released_at", "released_by"]
+            )
+            return submission
+
+        _lead_write(form, data, lead, store=accept_held)
+        audit_record(
+            workspace=workspace,
+            actor=actor,
+            action="submission.released",
+            obj=submission,
+            changes={
+                "status": [held_as, SubmissionStatus.ACCEPTED],
+                "reason": submission.spam_reason,
+            },
+        )
+    return submission
 
 
 def _visitor_link(workspace: Workspace, visitor_key: str, contact_id: int) -> None:

@@ -25,6 +25,13 @@ from leadflow.core.ratelimit import client_ip
 
 MAX_UTM_LENGTH = 200
 UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
+# The hidden inputs a rendered form carries from one render to the next.
+CONTEXT_FIELDS = (
+    "_lf_page_url",
+    "_lf_referrer",
+    "_lf_visitor_id",
+    *(f"_lf_{key}" for key in UTM_KEYS),
+)
 
 
 def _site_origin(request: HttpRequest) -> str:
@@ -139,7 +146,7 @@ def _form_input(request: HttpRequest, form: Form) -> services.SubmissionInput:
             submission_id = uuid.UUID(request.POST["_lf_submission_id"])
         except ValueError:
             raise ValidationFailed([FieldError("_lf_submission_id", "Must be a UUID.")]) from None
-    page_url = request.POST.get("_lf_page_url") or request.headers.get("Referer", "")
+    page_url = request.POST.get("_lf_page_url") or _outside_referer(request)
     return services.SubmissionInput(
         fields=fields,
         submission_id=submission_id,
@@ -169,6 +176,37 @@ def _typed_values(request: HttpRequest, form: Form) -> dict[str, Any]:
     }
 
 
+def _outside_referer(request: HttpRequest) -> str:
+    """The Referer unless it is one of LeadFlow's own pages (the iframe's own URL is never
+    the page a lead came from). Across sites browsers send only the origin by default."""
+    referer = request.headers.get("Referer", "")
+    base = _base_url(request).lower()
+    return "" if referer.lower() == base or referer.lower().startswith(base + "/") else referer
+
+
+def _shown_context(request: HttpRequest) -> dict[str, str]:
+    """The page context a rendered form carries in hidden ``_lf_*`` inputs.
+
+    The hosted page is itself the page (its query string holds the UTM and click ids) and
+    the Referer is where the visitor came from. In a frame (``?embed=1``) the page is the
+    site around it, as far as the Referer tells (the snippet's script sends the full URL,
+    the referrer and the visitor id by postMessage). A re-rendered form keeps what was
+    posted, so correcting a typo loses no attribution.
+    """
+    if request.method == "POST":
+        return {
+            name: _text(request.POST.get(name, ""), 100 if name == "_lf_visitor_id" else 2000)
+            for name in CONTEXT_FIELDS
+            if request.POST.get(name)
+        }
+    if request.GET.get("embed") == "1":
+        return {"_lf_page_url": _text(_outside_referer(request))}
+    return {
+        "_lf_page_url": _text(request.build_absolute_uri()),
+        "_lf_referrer": _text(_outside_referer(request)),
+    }
+
+
 def _render_form(
     request: HttpRequest,
     form: Form,
@@ -191,13 +229,21 @@ def _render_form(
     other_errors = [
         e.message for e in errors or [] if e.field not in {f["name"] for f in form.fields}
     ]
+    if request.method == "POST":  # the first render's time carries over (antispam)
+        token, wait = antispam.form_token_carry(form, request.POST.get(antispam.TOKEN_FIELD))
+    else:
+        token, wait = antispam.form_token_issue(form), float(form.min_fill_seconds)
     response = render(
         request,
         "capture/form_page.html",
         {
             "form": form,
             "fields": definitions,
-            "token": antispam.form_token_issue(form),
+            "token": token,
+            # The page's script holds a send back until the form's minimum fill time has
+            # passed (as the embed script does), with a quarter second to spare.
+            "wait_ms": int(wait * 1000) + 250 if token else 0,
+            "context": sorted(_shown_context(request).items()),
             "honeypot": antispam.HONEYPOT_FIELD,
             "other_errors": other_errors,
             "embedded": request.GET.get("embed") == "1",

@@ -122,6 +122,11 @@ form_patterns = [
         forms.submission_detail,
         name="form_submission_detail",
     ),
+    path(
+        "<int:form_id>/submissions/<int:submission_id>/release",
+        forms.submission_release,
+        name="form_submission_release",
+    ),
 ]
 
 settings_patterns = [

@@ -22,6 +22,7 @@ from django.core.exceptions import PermissionDenied as HttpForbidden
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.text import slugify
@@ -629,7 +630,8 @@ def form_delete(request: HttpRequest, form_id: int) -> HttpResponse:
 
 def _status_param(request: HttpRequest) -> str:
     status = request.GET.get("status", "")
-    return SubmissionStatus.SPAM if status == SubmissionStatus.SPAM else SubmissionStatus.ACCEPTED
+    held = (SubmissionStatus.SPAM, SubmissionStatus.SUSPECTED)
+    return status if status in held else SubmissionStatus.ACCEPTED
 
 
 def _email_field_name(form: Form) -> str | None:
@@ -679,7 +681,7 @@ def submission_list(request: HttpRequest, form_id: int) -> HttpResponse:
         }
         for submission in page.items
     ]
-    params = {"status": status} if status == SubmissionStatus.SPAM else {}
+    params = {"status": status} if status != SubmissionStatus.ACCEPTED else {}
     context = {
         **SECTION,
         "form": form,
@@ -727,5 +729,32 @@ def submission_export(request: HttpRequest, form_id: int) -> HttpResponse:
     status = _status_param(request)
     rows = selectors.submission_csv_rows(request.workspace, form, status=status)
     name = slugify(form.name) or "form"
-    suffix = "-spam" if status == SubmissionStatus.SPAM else ""
+    suffix = "" if status == SubmissionStatus.ACCEPTED else f"-{status}"
     return csv_response(rows, f"{name}-submissions{suffix}.csv")
+
+
+@workspace_view("write")
+@require_POST
+def submission_release(request: HttpRequest, form_id: int, submission_id: int) -> HttpResponse:
+    """Not spam: a suspected or spam submission becomes a lead (``submission_release``:
+    the path of every accepted submission). Releasing twice is harmless."""
+    form = selectors.form_get(request.workspace, form_id)
+    submission = selectors.submission_get(
+        request.workspace, form.pk, submission_id, actor=request.actor
+    )
+    held_as = submission.status
+    submission = services.submission_release(
+        workspace=request.workspace,
+        form_id=form.pk,
+        submission_pk=submission.pk,
+        actor=request.actor,
+        base_url=request.build_absolute_uri("/").rstrip("/"),
+    )
+    if held_as != SubmissionStatus.ACCEPTED:
+        messages.success(request, f"Added {submission.contact} as a lead.")
+    if request.POST.get("next") == "list":
+        return redirect(
+            f"{reverse('form_submissions', args=[request.workspace.slug, form.pk])}"
+            f"?status={held_as}"
+        )
+    return redirect("form_submission_detail", request.workspace.slug, form.pk, submission.pk)
