@@ -81,6 +81,82 @@ def test_bad_events_are_reported_by_index_and_good_ones_kept(workspace):
     assert Event.objects.count() == 1
 
 
+# Half an emoji (a browser that cut a surrogate pair) and NUL: no column can hold them.
+LONE_SURROGATE = "Caf\u00e9 \ud83d"
+NUL = "a\x00b"
+NESTED = [1]
+for _ in range(20):
+    NESTED = [NESTED]
+
+
+@pytest.mark.parametrize("bad", [LONE_SURROGATE, NUL], ids=["lone surrogate", "NUL"])
+def test_a_bad_string_rejects_only_its_event_by_index_and_field(workspace, bad):
+    """One event's unstorable text is an error entry for that event; the batch's good
+    events are stored (on PostgreSQL the whole batch used to fail with a 500)."""
+    events = [
+        event(name="Pricing \U0001f600"),  # a whole emoji is fine
+        event(name=bad),
+        event(url=f"{SITE}/{bad}"),
+        event(referrer=bad),
+        event(props={"label": bad}),
+        event(props={bad: 1}),
+        event(props={"list": [{"deep": bad}]}),
+        event(session={"landing_page": SITE, "utm": {"utm_source": bad}}),
+        event(visitor_id=f"visitor-{bad}"),
+        event("custom", name="after"),
+    ]
+    response = send(batch(workspace, events))
+    assert response.status_code == 202, response.content
+    body = response.json()
+    assert (body["accepted"], body["rejected"]) == (2, 8)
+    assert [(e["index"], e["field"]) for e in body["errors"]] == [
+        (1, "name"),
+        (2, "url"),
+        (3, "referrer"),
+        (4, "props"),
+        (5, "props"),
+        (6, "props"),
+        (7, "session"),
+        (8, "visitor_id"),
+    ]
+    assert "well-formed" in body["errors"][0]["message"]
+    assert sorted(Event.objects.values_list("name", flat=True)) == ["Pricing \U0001f600", "after"]
+
+
+def test_a_batch_whose_only_event_has_a_bad_string_is_422_and_stores_nothing(workspace):
+    response = send(batch(workspace, [event(name=LONE_SURROGATE)]))
+    assert response.status_code == 422
+    assert response.json()["errors"] == [
+        {
+            "index": 0,
+            "field": "name",
+            "message": "Must be well-formed text (no null character, no lone surrogate).",
+        }
+    ]
+    assert not Event.objects.exists() and not Visitor.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("extra", "field"),
+    [
+        ({"ts": 1e308}, "ts"),
+        ({"ts": 10**30}, "ts"),
+        ({"props": {"a": NESTED}}, "props"),
+    ],
+    ids=["ts 1e308", "ts 10**30", "deep"],
+)
+def test_numbers_and_shapes_no_column_can_hold_are_an_event_error(workspace, extra, field):
+    response = send(batch(workspace, [event(**extra), event()]))
+    assert response.status_code == 202, response.content
+    assert [(e["index"], e["field"]) for e in response.json()["errors"]] == [(0, field)]
+    assert Event.objects.count() == 1
+
+
+def test_a_public_key_with_a_null_character_is_an_unknown_key(workspace):
+    response = send({**batch(workspace, [event()]), "key": "pk_\x00abc"})
+    assert response.status_code == 404
+
+
 def test_a_batch_with_only_bad_events_is_422(workspace):
     response = send(batch(workspace, [event("teleport")]))
     assert response.status_code == 422

@@ -589,3 +589,44 @@ def test_a_tracked_email_link_identifies_the_reader(browse, site, workspace):
     wait_until(
         page, lambda: Event.objects.filter(contact_id=reader.pk, event_type="pageview").exists()
     )
+
+
+def test_an_emoji_at_the_limit_or_a_refused_event_holds_up_nothing(browse, site, live_server):
+    """Names are cut by characters as the server counts them, never through an emoji's
+    surrogate pair; an event the server refuses is dropped (a 4xx, or an error entry of a
+    202) while a 5xx keeps the batch for later, so the visitor's next events arrive."""
+    title = "a" * 199 + "\U0001f600 and more"  # the emoji's two halves straddle 200
+    home = site.write("index.html", "<h1>Acme</h1>", title=title)
+    page = browse()
+    page.goto(home)
+    tracking_on(page)
+    page.evaluate("leadflow.flush()")
+    view = wait_until(page, lambda: events("pageview"))[0]
+    assert view.name == "a" * 199 + "\U0001f600"
+
+    # The site's own properties hold half an emoji: the server refuses that event alone.
+    page.evaluate("leadflow.track('broken', {label: 'caf\\u00e9 \\ud83d'}); leadflow.flush()")
+    page.evaluate("leadflow.track('after-broken'); leadflow.flush()")
+    wait_until(page, lambda: events("custom", name="after-broken"))
+    page.wait_for_function("localStorage.getItem('lf_q') === '[]'")
+    assert not events("custom", name="broken")
+    names = [event["name"] for batch in page.batches if batch for event in batch["events"]]
+    assert names.count("broken") == 1  # refused once, never sent again
+
+    # A whole batch refused (422): dropped too. A server error (503): kept and sent again.
+    statuses = iter([422, 503])
+
+    def refuse_then_fail(route):
+        status = next(statuses, None)
+        if status is None:
+            return route.continue_()
+        return route.fulfill(status=status, content_type="application/problem+json", body="{}")
+
+    page.route(f"{live_server.url}/e", refuse_then_fail)
+    page.evaluate("leadflow.track('refused'); leadflow.flush()")
+    page.wait_for_function("localStorage.getItem('lf_q') === '[]'")
+    page.evaluate("leadflow.track('retried'); leadflow.flush()")
+    wait_until(page, lambda: events("custom", name="retried"), timeout=20)
+    assert not events("custom", name="refused")
+    page.wait_for_function("localStorage.getItem('lf_q') === '[]'")
+    assert page.javascript_errors == []

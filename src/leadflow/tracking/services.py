@@ -7,6 +7,7 @@ answers 202. A retried batch stores nothing twice (the client's event id is uniq
 
 import datetime as dt
 import json
+import math
 import re
 import uuid
 from collections.abc import Mapping
@@ -37,6 +38,7 @@ MAX_EVENTS = 100
 PAST_WINDOW = dt.timedelta(days=7)
 FUTURE_WINDOW = dt.timedelta(minutes=10)
 MAX_PROPERTIES_BYTES = 4096
+MAX_PROPERTIES_DEPTH = 16
 MAX_KEY = 64
 UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
 CLICK_IDS = ("gclid", "fbclid", "msclkid", "li_fat_id")
@@ -74,6 +76,12 @@ class IngestResult:
         }
 
 
+# What no database column can hold: NUL, and half of a surrogate pair (a browser that cut
+# an emoji in two). json.loads joins escaped pairs, so any surrogate left is a lone one.
+UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
+NOT_WELL_FORMED = "must be well-formed text (no null character, no lone surrogate)"
+
+
 def _text(value: Any, limit: int) -> str:
     if value is None:
         return ""
@@ -82,18 +90,45 @@ def _text(value: Any, limit: int) -> str:
     text = str(value)
     if len(text) > limit:
         raise ValueError(f"at most {limit} characters")
+    if UNSTORABLE.search(text):
+        raise ValueError(NOT_WELL_FORMED)
     return text
 
 
+def _properties_problem(properties: Mapping) -> str | None:
+    """Why these properties cannot be stored as JSON (every key and text well-formed,
+    numbers finite, nesting bounded), or None. Walked without recursion."""
+    stack: list[tuple[Any, int]] = [(properties, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, Mapping | list):
+            if depth > MAX_PROPERTIES_DEPTH:
+                return f"At most {MAX_PROPERTIES_DEPTH} levels of nesting."
+            items = value.items() if isinstance(value, Mapping) else enumerate(value)
+            for key, item in items:
+                if isinstance(key, str) and UNSTORABLE.search(key):
+                    return NOT_WELL_FORMED.capitalize() + "."
+                stack.append((item, depth + 1))
+        elif isinstance(value, str) and UNSTORABLE.search(value):
+            return NOT_WELL_FORMED.capitalize() + "."
+        elif isinstance(value, float) and not math.isfinite(value):
+            return "Numbers must be finite."
+    return None
+
+
 def _timestamp(value: Any, now: dt.datetime) -> dt.datetime:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        moment = dt.datetime.fromtimestamp(value / 1000, tz=dt.UTC)
-    elif isinstance(value, str):
-        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=dt.UTC)
-    else:
-        raise ValueError("a time (ISO 8601 or milliseconds since 1970) is required")
+    required = "a time (ISO 8601 or milliseconds since 1970) is required"
+    try:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            moment = dt.datetime.fromtimestamp(value / 1000, tz=dt.UTC)
+        elif isinstance(value, str):
+            moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=dt.UTC)
+        else:
+            raise ValueError(required)
+    except (OverflowError, OSError):  # 1e308, or a year the platform cannot hold
+        raise ValueError(required) from None
     if not now - PAST_WINDOW <= moment <= now + FUTURE_WINDOW:
         raise ValueError("outside the accepted window (the last 7 days)")
     return moment
@@ -160,6 +195,8 @@ def event_clean(
         value = raw.get(key, defaults.get(key))
         if not isinstance(value, str) or not 8 <= len(value) <= MAX_KEY:
             errors.append(error(key, "An id of 8 to 64 characters is required."))
+        elif UNSTORABLE.search(value):
+            errors.append(error(key, NOT_WELL_FORMED.capitalize() + "."))
         values[key] = value
     try:
         values["occurred_at"] = _timestamp(raw.get("ts"), now)
@@ -168,6 +205,8 @@ def event_clean(
     properties = raw.get("props") or {}
     if not isinstance(properties, Mapping):
         errors.append(error("props", "Must be an object."))
+    elif problem := _properties_problem(properties):
+        errors.append(error("props", problem))
     elif len(json.dumps(properties, default=str)) > MAX_PROPERTIES_BYTES:
         errors.append(error("props", f"At most {MAX_PROPERTIES_BYTES} bytes of JSON."))
     try:

@@ -6,6 +6,7 @@ counts and the errors of the events it rejected (by index).
 """
 
 import json
+import re
 
 from crawleruseragents import is_crawler
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -33,8 +34,12 @@ def _cors(response: HttpResponse, request: HttpRequest) -> HttpResponse:
     return response
 
 
+PUBLIC_KEY = re.compile(r"pk_[A-Za-z0-9_-]{1,37}")
+
+
 def _workspace(key: object) -> Workspace | None:
-    if not isinstance(key, str) or not key.startswith("pk_") or len(key) > 40:
+    # Only a key's own characters reach the database (a NUL would fail the query).
+    if not isinstance(key, str) or not PUBLIC_KEY.fullmatch(key):
         return None
     return cached(
         "workspace-public-key", key, lambda: Workspace.objects.filter(public_key=key).first()

@@ -45,8 +45,8 @@
   var visitor = "";
   var session = null; // {id, t: last event time, c: campaign of its landing page}
   var entry = campaign(); // where this page load came from
-  entry.landing_page = location.href;
-  entry.referrer = document.referrer;
+  entry.landing_page = cut(location.href, 2000);
+  entry.referrer = cut(document.referrer, 2000);
   var first = true; // the next event is this page load's first
   var lastPage = null;
   var lastUrl = document.referrer;
@@ -66,8 +66,15 @@
     });
   }
 
+  // At most `limit` code points (as the server counts): never half an emoji.
+  function cut(value, limit) {
+    var string = String(value == null ? "" : value);
+    if (string.toWellFormed) string = string.toWellFormed(); // a lone half is refused
+    return string.length > limit ? Array.from(string).slice(0, limit).join("") : string;
+  }
+
   function text(value, limit) {
-    return String(value == null ? "" : value).replace(/\s+/g, " ").trim().slice(0, limit);
+    return cut(String(value == null ? "" : value).replace(/\s+/g, " ").trim(), limit);
   }
 
   function hostOf(url) {
@@ -82,7 +89,7 @@
     var params = new URLSearchParams(location.search);
     var found = { utm: {}, click_ids: {} };
     UTM.concat(CLICK_IDS).forEach(function (name, index) {
-      if (params.get(name)) found[index < 5 ? "utm" : "click_ids"][name] = params.get(name).slice(0, 200);
+      if (params.get(name)) found[index < 5 ? "utm" : "click_ids"][name] = cut(params.get(name), 200);
     });
     return found;
   }
@@ -181,7 +188,7 @@
     if (!saved || !saved.id || now - saved.t > VISIT_GAP || (tagged && saved.c !== tags)) {
       context = first ? entry : campaign();
       if (!first) {
-        context.landing_page = location.href;
+        context.landing_page = cut(location.href, 2000);
         context.referrer = "";
       }
       saved = { id: uuid(), c: first ? tags : "" };
@@ -211,8 +218,8 @@
       id: uuid(),
       type: call.type,
       name: text(call.name, 200),
-      url: call.url.slice(0, 2000),
-      referrer: String(call.referrer || "").slice(0, 2000),
+      url: cut(call.url, 2000),
+      referrer: cut(call.referrer, 2000),
       ts: call.ts,
       props: call.props || {},
       visitor_id: visitor,
@@ -265,7 +272,7 @@
       .then(function (response) {
         var status = response.status;
         if (status === 429 || status >= 500) throw parseFloat(response.headers.get("Retry-After")) || 0;
-        // Stored (202) or refused for good (4xx): not sent again.
+        // Stored (202; bad events named in its errors) or refused for good (4xx): not sent again.
         var ids = {};
         mark(ids, batch, 1);
         queue(
@@ -392,7 +399,7 @@
       var marked = target.closest("[data-lf-track]");
       var link = target.closest("a[href]");
       var outbound = link && /^https?:$/.test(link.protocol) && hostOf(link.href) !== hostOf(location.href);
-      var props = link ? { href: link.href.slice(0, 1000) } : {};
+      var props = link ? { href: cut(link.href, 1000) } : {};
       if (marked) {
         props.text = text(marked.textContent || marked.value, 100);
         record("click", marked.getAttribute("data-lf-track"), props, "", !!link);
@@ -483,7 +490,7 @@
 
   // A tracked link (in an email) names its reader with a signed token: lf_c.
   var link = new URLSearchParams(location.search).get("lf_c");
-  if (link) record("identify", "", { token: link.slice(0, 500) }, "", true);
+  if (link) record("identify", "", { token: cut(link, 500) }, "", true);
   pageview();
   scanForms();
   // Calls made before the script loaded: leadflow.push(["track", name, props]) or the stub.
