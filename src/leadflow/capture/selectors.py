@@ -6,7 +6,9 @@ from dataclasses import dataclass
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from leadflow.capture.models import Form, Submission, SubmissionStatus
+from leadflow.capture.models import Form, NotificationLog, Submission, SubmissionStatus
+from leadflow.contacts.selectors import contacts_visible
+from leadflow.core.actors import Actor
 from leadflow.core.cache import cached
 from leadflow.core.errors import NotFound
 from leadflow.core.models import Workspace
@@ -106,8 +108,10 @@ def submission_get(
     return submission
 
 
-def submission_csv_rows(workspace: Workspace, form: Form, *, status: str | None = "accepted"):
-    """Header, then one row per submission (oldest first), read in chunks."""
+def submission_csv_rows(
+    workspace: Workspace, form: Form, *, actor: Actor, status: str | None = "accepted"
+):
+    """Header, then one row per submission the actor may see (oldest first), in chunks."""
     names = [field["name"] for field in form.fields]
     yield [
         "submitted_at",
@@ -122,7 +126,7 @@ def submission_csv_rows(workspace: Workspace, form: Form, *, status: str | None 
         "utm_campaign",
         "ip",
     ]
-    queryset = submission_list(workspace, form.pk, status=status).order_by("id")
+    queryset = submission_list(workspace, form.pk, actor=actor, status=status).order_by("id")
     for submission in queryset.iterator(chunk_size=2000):
         values = submission.values or submission.payload
         yield [
@@ -136,3 +140,11 @@ def submission_csv_rows(workspace: Workspace, form: Form, *, status: str | None 
             *[submission.utm.get(key, "") for key in ("utm_source", "utm_medium", "utm_campaign")],
             submission.ip or "",
         ]
+
+
+def notified_contact_ids(workspace: Workspace, user_id: int) -> QuerySet:
+    """The ids of the workspace's contacts this user was emailed about by a form (a
+    subquery; registered in ``contacts.selectors.NOTIFIED_CONTACT_IDS``)."""
+    return NotificationLog.objects.filter(
+        submission__workspace=workspace, user_id=user_id, kind="notify"
+    ).values("submission__contact_id")
