@@ -71,6 +71,10 @@ class FormOut(Schema):
     redirect_url: str
     notify_user_ids: list[int]
     notify_owner: bool
+    default_owner_id: int | None = Field(
+        description="The member who owns the leads this form creates (a known contact "
+        "keeps its owner)."
+    )
     tags: list[str]
     lifecycle_stage: str
     source_label: str
@@ -91,6 +95,9 @@ class FormIn(StrictSchema):
     redirect_url: str | None = None
     notify_user_ids: list[int] | None = None
     notify_owner: bool | None = None
+    default_owner_id: int | None = Field(
+        None, description="A member's user id; null: new leads have no owner."
+    )
     tags: list[str] | None = None
     lifecycle_stage: Stage | Literal[""] | None = None
     source_label: str | None = None
@@ -205,9 +212,9 @@ def submission_list(
     cursor: str | None = None,
     limit: int = Query(50, ge=1, le=500),
 ):
-    workspace, _ = require_scope(request, READ)
+    workspace, actor = require_scope(request, READ)
     page = cursor_paginate(
-        selectors.submission_list(workspace, form_id, status=status),
+        selectors.submission_list(workspace, form_id, actor=actor, status=status),
         sort="-created_at",
         cursor=cursor,
         limit=limit,
@@ -225,10 +232,10 @@ def submission_export(
 ):
     """Streams every submission; cells that a spreadsheet would run as a formula (starting
     with = + - @, tab or carriage return) are prefixed with an apostrophe."""
-    workspace, _ = require_scope(request, READ)
+    workspace, actor = require_scope(request, READ)
     form = selectors.form_get(workspace, form_id)
     return csv_response(
-        selectors.submission_csv_rows(workspace, form, status=status),
+        selectors.submission_csv_rows(workspace, form, actor=actor, status=status),
         f"{form.key}-submissions.csv",
     )
 
@@ -239,8 +246,8 @@ def submission_export(
     summary="Get one submission",
 )
 def submission_get(request, form_id: int, submission_pk: int):
-    workspace, _ = require_scope(request, READ)
-    return selectors.submission_get(workspace, form_id, submission_pk)
+    workspace, actor = require_scope(request, READ)
+    return selectors.submission_get(workspace, form_id, submission_pk, actor=actor)
 
 
 @router.post(
