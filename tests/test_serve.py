@@ -21,45 +21,20 @@ from pathlib import Path
 
 import pytest
 
+from tests.outages import (
+    Installation,
+    PostgresCluster,
+    SubmissionLoad,
+    alive,
+    children_of,
+    command_line,
+    free_port,
+    ledger,
+    tasks_settled,
+)
+
 START_TIMEOUT = 180  # a cold start migrates a fresh database and builds the demo
 STOP_TIMEOUT = 20
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def children_of(pid: int) -> list[int]:
-    """The ids of a process's direct children (from /proc)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            found.append(int(entry.name))
-    return found
-
-
-def command_line(pid: int) -> str:
-    try:
-        return (Path("/proc") / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-    except OSError:
-        return ""
-
-
-def alive(pid: int) -> bool:
-    """True while the process exists and is not a zombie."""
-    try:
-        text = (Path("/proc") / str(pid) / "stat").read_text()
-    except OSError:
-        return False
-    return text.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 class Served:
@@ -245,7 +220,33 @@ def web_worker_and_sigterm(served: Served) -> None:
         assert not alive(pid), command_line(pid)
 
 
-def test_serve_without_demo_stops_everything_when_the_worker_dies(serve_factory):
+def wait_for_new_child(served: Served, kind: str, old_pid: int, timeout: float = 30) -> int:
+    """The id of the child (granian or the worker) that replaced ``old_pid``."""
+    marker = "granian" if kind == "web" else "leadflow worker"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for pid in children_of(served.process.pid):
+            if pid != old_pid and marker in command_line(pid) and alive(pid):
+                return pid
+        time.sleep(0.2)
+    raise AssertionError(f"serve did not start the {kind} again")
+
+
+def wait_healthy(served: Served, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if http("GET", served.url("/healthz")) == (200, {"status": "ok"}):
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError("the web server did not answer again")
+
+
+def test_serve_starts_a_killed_worker_or_web_server_again_and_keeps_the_other_running(
+    serve_factory,
+):
     served = serve_factory(LEADFLOW_DEMO="0")
     output = served.wait_for(r"Press Ctrl-C to stop")
     assert "No workspace yet" in output
@@ -255,11 +256,75 @@ def test_serve_without_demo_stops_everything_when_the_worker_dies(serve_factory)
     children = children_of(served.process.pid)
     worker = next(pid for pid in children if "leadflow worker" in command_line(pid))
     web = next(pid for pid in children if "granian" in command_line(pid))
+
+    # A dead worker is started again; the web server is left alone and keeps answering.
     os.kill(worker, signal.SIGKILL)
-    status = served.process.wait(timeout=STOP_TIMEOUT)
-    assert status != 0
-    served.wait_for(r"the worker stopped", timeout=5)
-    assert not alive(web)
+    served.wait_for(r"the worker stopped \(killed by SIGKILL\); starting it again in 1 s")
+    new_worker = wait_for_new_child(served, "worker", worker)
+    assert alive(web)
+    assert http("GET", served.url("/healthz")) == (200, {"status": "ok"})
+
+    # A dead web server (kill -9 of granian's main process) is started again too, once the
+    # workers it left behind are gone, so the port is free; the worker keeps running.
+    granian_workers = children_of(web)
+    os.kill(web, signal.SIGKILL)
+    served.wait_for(r"the web server stopped \(killed by SIGKILL\); starting it again")
+    wait_for_new_child(served, "web", web)
+    wait_healthy(served)
+    assert not [pid for pid in granian_workers if alive(pid)]
+    assert alive(new_worker)
+    assert served.process.poll() is None
+
+    served.process.send_signal(signal.SIGTERM)
+    assert served.process.wait(timeout=STOP_TIMEOUT) == 0
+
+
+def test_a_postgresql_restart_under_load_loses_no_lead_and_both_tiers_recover_by_themselves(
+    tmp_path,
+):
+    """A PostgreSQL cluster of the test's own (never the shared server) is stopped for two
+    seconds and started again while form leads arrive: the web tier answers again and the
+    worker, the same process, reconnects and runs every task queued meanwhile."""
+    cluster = PostgresCluster()
+    try:
+        cluster.start()
+        installation = Installation(cluster.create_database("leadflow"), tmp_path / "data")
+        installation.prepare()
+        installation.serve()
+        try:
+            before = installation.children()
+            load = SubmissionLoad(installation, threads=2, pause=0.1)
+            load.start()
+            deadline = time.monotonic() + 30
+            while len(load.acknowledged) < 15 and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert len(load.acknowledged) >= 15, load.refused
+
+            cluster.restart(pause=2)
+            restarted = time.monotonic()
+            while load.acknowledged_since(restarted) < 15 and time.monotonic() < restarted + 30:
+                time.sleep(0.1)
+            load.stop()
+            assert load.acknowledged_since(restarted) >= 15, load.refused
+            assert tasks_settled(installation.database_url, timeout=30) is not None
+            figures = ledger(installation.database_url, load.acknowledged)
+            after = installation.children()
+            output = "\n".join(installation.output)
+        finally:
+            stopped = installation.stop()
+    finally:
+        cluster.remove()
+
+    # Nothing was restarted: the worker waited for the database and reconnected.
+    assert after == before, output
+    assert "the database answers again" in output
+    assert not re.search(r"LeadFlow: the (web server|worker) stopped", output)
+    assert stopped == 0
+    assert figures["lost"] == 0, figures
+    assert figures["duplicate_submissions"] == figures["duplicate_leads"] == 0, figures
+    assert figures["leads_missing"] == 0, figures
+    assert figures["tasks_waiting"] == figures["tasks_failed"] == 0, figures
+    assert figures["tasks_successful"] >= figures["acknowledged"], figures
 
 
 def test_a_second_signal_stops_everything_at_once(serve_factory):

@@ -455,15 +455,19 @@ def cmd_serve(options: argparse.Namespace) -> int:
 
 
 def cmd_worker(options: argparse.Namespace) -> int:
-    """Run the background worker until stopped: the database queue worker (django-tasks-db)
-    by default, an RQ worker on the 'default' queue when REDIS_URL is set."""
+    """Run the background worker until stopped: the database queue worker (django-tasks-db's,
+    which waits out a database restart: leadflow.core.worker) by default, an RQ worker on the
+    'default' queue when REDIS_URL is set (each job runs in a process of its own with a new
+    database connection, so a database restart does not stop it either)."""
     from django.conf import settings
     from django.core.management import call_command
 
     if settings.REDIS_URL:
         call_command("rqworker", "default")
     else:
-        call_command("db_worker", queue_name="default")
+        from leadflow.core.worker import worker_run
+
+        worker_run(queue_names=["default"])
     return 0
 
 

@@ -10,9 +10,12 @@ two child processes and supervises them:
 - the background worker: ``leadflow worker`` (the database queue, or RQ with REDIS_URL).
 
 Guarantees: the banner with the address and the login is printed only once the web server
-answers; if either child stops, the other is stopped and ``serve`` exits non-zero; SIGINT
-(Ctrl-C) or SIGTERM stops both children (SIGKILL after a grace period) and exits 0; the
-children die with the supervisor even if it is killed outright (Linux).
+answers; a child that stops before that is a failed start (the other is stopped and ``serve``
+exits non-zero); a child that stops afterwards (a crash, kill -9) is started again, after 1 s,
+then 2, 4 … up to 30 s while it keeps stopping within a minute, and the other child keeps
+running meanwhile, so a dead worker never takes the web tier down; SIGINT (Ctrl-C) or
+SIGTERM stops both children (SIGKILL after a grace period) and exits 0; the children die
+with the supervisor even if it is killed outright (Linux).
 """
 
 from __future__ import annotations
@@ -31,6 +34,9 @@ from types import FrameType
 
 GRACE_SECONDS = 10.0
 START_TIMEOUT_SECONDS = 90.0
+RESTART_FIRST_DELAY_SECONDS = 1.0
+RESTART_MAX_DELAY_SECONDS = 30.0
+RESTART_STEADY_SECONDS = 60.0  # a child that ran this long restarts after the first delay again
 RULE = "─" * 72
 
 
@@ -66,8 +72,9 @@ def serve(options: ServeOptions) -> int:
     with supervisor.handling_signals():
         supervisor.start()
         answer = supervisor.wait_until_answering(options.host, options.port)
-        if answer is not None:
-            print_flush(banner(options, workers, answer))
+        if answer is None:
+            return supervisor.abandon()
+        print_flush(banner(options, workers, answer))
         return supervisor.run()
 
 
@@ -179,12 +186,17 @@ def url_host(host: str) -> str:
 
 
 class Supervisor:
-    """Starts named child processes and keeps them together: when one ends, all end."""
+    """Starts named child processes and keeps them running: a child that ends is started
+    again (with a growing delay while it keeps ending quickly) until a signal stops all."""
 
     def __init__(self, commands: dict[str, list[str]]):
         self.commands = commands
         self.processes: dict[str, subprocess.Popen] = {}
+        self.started_at: dict[str, float] = {}
+        self.restart_delay: dict[str, float] = {}
+        self.restart_at: dict[str, float] = {}
         self.stop_signal: int | None = None
+        self.start_timed_out = False
         self.force = False
 
     def handling_signals(self) -> _SignalScope:
@@ -199,23 +211,26 @@ class Supervisor:
         self.stop_signal = number
 
     def start(self) -> None:
-        environment = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        for name, command in self.commands.items():
-            # Each child leads its own process group, so a Ctrl-C in the terminal reaches
-            # only the supervisor, which stops the children in order (and their workers).
-            # The commands are LeadFlow's own (sys.executable -m ...), never user input.
-            self.processes[name] = subprocess.Popen(  # noqa: S603
-                command,
-                env=environment,
-                process_group=0,
-                preexec_fn=_die_with_parent,  # safe: the supervisor runs no threads
-            )
+        for name in self.commands:
+            self.start_child(name)
+
+    def start_child(self, name: str) -> None:
+        # Each child leads its own process group, so a Ctrl-C in the terminal reaches
+        # only the supervisor, which stops the children in order (and their workers).
+        # The commands are LeadFlow's own (sys.executable -m ...), never user input.
+        self.processes[name] = subprocess.Popen(  # noqa: S603
+            self.commands[name],
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            process_group=0,
+            preexec_fn=_die_with_parent,  # safe: the supervisor runs no threads
+        )
+        self.started_at[name] = time.monotonic()
 
     def exited(self) -> tuple[str, int] | None:
-        """The first child that has ended, with its exit status, or None."""
+        """The first child that has ended (and is not waiting to restart), or None."""
         for name, process in self.processes.items():
             status = process.poll()
-            if status is not None:
+            if status is not None and name not in self.restart_at:
                 return name, status
         return None
 
@@ -235,32 +250,58 @@ class Supervisor:
             f"LeadFlow: the web server did not answer within {START_TIMEOUT_SECONDS:.0f} s.",
             error=True,
         )
-        self.stop_signal = signal.SIGTERM
+        self.start_timed_out = True
         return None
 
-    def run(self) -> int:
-        """Wait until a signal arrives or a child ends; stop everything; the exit status."""
-        ended = None
-        while self.stop_signal is None:
-            ended = self.exited()
-            if ended is not None:
-                break
-            time.sleep(0.2)
-        if ended is not None:
+    def abandon(self) -> int:
+        """Start-up did not complete: stop every child; the exit status (0 when a signal
+        asked for it, else non-zero)."""
+        ended = self.exited()
+        if ended is not None and self.stop_signal is None:
             name, status = ended
-            others = [other for other in self.processes if other != name]
             print_flush(
-                f"LeadFlow: the {name} stopped (exit status {status}); "
-                f"stopping the {' and '.join(others) or 'rest'}.",
+                f"LeadFlow: the {name} stopped during start-up ({exit_description(status)}); "
+                "stopping the rest.",
                 error=True,
             )
-        else:
-            print_flush("LeadFlow: stopping…")
+            self.stop()
+            return status if status > 0 else 1
+        print_flush("LeadFlow: stopping…")
         self.stop()
-        if ended is not None:
-            return ended[1] or 1
-        # A deadline hit during start-up sets stop_signal too; report it as a failure.
-        return 0 if self.stop_signal in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP) else 1
+        return 1 if self.start_timed_out else 0
+
+    def run(self) -> int:
+        """Keep the children running until a signal arrives; stop them all; exit status 0."""
+        while self.stop_signal is None:
+            self.restart_ended()
+            time.sleep(0.2)
+        print_flush("LeadFlow: stopping…")
+        self.stop()
+        return 0
+
+    def restart_ended(self) -> None:
+        """Start again each child whose delay has passed; give each child that just ended
+        its delay (1 s, doubled on every end within RESTART_STEADY_SECONDS of its start)."""
+        now = time.monotonic()
+        for name, due in list(self.restart_at.items()):
+            if now >= due:
+                del self.restart_at[name]
+                print_flush(f"LeadFlow: starting the {name} again.", error=True)
+                self.start_child(name)
+        while (ended := self.exited()) is not None:
+            name, status = ended
+            # Whatever the child left in its group (granian's workers, holding the port).
+            _signal_group(self.processes[name], signal.SIGKILL)
+            delay = self.restart_delay.get(name, RESTART_FIRST_DELAY_SECONDS)
+            if now - self.started_at[name] >= RESTART_STEADY_SECONDS:
+                delay = RESTART_FIRST_DELAY_SECONDS
+            self.restart_delay[name] = min(delay * 2, RESTART_MAX_DELAY_SECONDS)
+            self.restart_at[name] = now + delay
+            print_flush(
+                f"LeadFlow: the {name} stopped ({exit_description(status)}); "
+                f"starting it again in {delay:.0f} s.",
+                error=True,
+            )
 
     def stop(self, grace: float = GRACE_SECONDS) -> None:
         """SIGTERM every child still running, then SIGKILL its process group after ``grace``
@@ -278,6 +319,16 @@ class Supervisor:
         for process in self.processes.values():
             # Whatever the child left in its group (granian's workers) goes with it.
             _signal_group(process, signal.SIGKILL)
+
+
+def exit_description(status: int) -> str:
+    """A child's exit as people read it: "exit status 1", "killed by SIGKILL"."""
+    if status < 0:
+        try:
+            return f"killed by {signal.Signals(-status).name}"
+        except ValueError:
+            return f"killed by signal {-status}"
+    return f"exit status {status}"
 
 
 class _SignalScope:
