@@ -5,3 +5,10 @@ class CaptureConfig(AppConfig):
     name = "leadflow.capture"
     label = "capture"
     verbose_name = "Lead capture"
+
+    def ready(self) -> None:
+        from leadflow.capture.selectors import notified_contact_ids
+        from leadflow.contacts.selectors import NOTIFIED_CONTACT_IDS
+
+        if notified_contact_ids not in NOTIFIED_CONTACT_IDS:
+            NOTIFIED_CONTACT_IDS.append(notified_contact_ids)

@@ -65,7 +65,7 @@ WITH gate AS (
          last_touch_source, last_touch_medium, last_touch_campaign, last_touch_channel,
          custom_fields, created_at, updated_at)
     SELECT %(ws)s, %(email)s, %(phone)s, %(first_name)s, %(last_name)s, %(job_title)s,
-           (SELECT id FROM company), %(country)s, NULL, %(stage)s, %(temperature)s,
+           (SELECT id FROM company), %(country)s, %(owner)s, %(stage)s, %(temperature)s,
            %(consent)s, %(source)s, %(medium)s, %(campaign)s, %(channel)s, %(source)s,
            %(medium)s, %(campaign)s, %(channel)s, '{}'::jsonb, %(now)s, %(now)s
     WHERE (SELECT ok FROM gate)
@@ -172,6 +172,7 @@ def new_lead_insert(
         "company_name": company_name[:200],
         "email": contact["email"],
         **{name: contact.get(name) or ("" if name != "phone" else None) for name in PLAIN},
+        "owner": contact.get("owner_id"),
         "stage": contact.get("lifecycle_stage") or LifecycleStage.LEAD,
         "temperature": Temperature.COLD,
         "consent": contact.get("consent_status") or ConsentStatus.UNKNOWN,

@@ -10,7 +10,7 @@ import datetime as dt
 import io
 import itertools
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,11 +57,30 @@ CONTACT_FILTERS = frozenset(
 )
 
 
+# Apps that tell members about leads (form notifications, lead sources) register here, in
+# their AppConfig.ready, a function giving (workspace, user id) the ids of the contacts that
+# user was notified of, as a subquery: a member notified of a lead can always open it.
+NOTIFIED_CONTACT_IDS: list[Callable[[Workspace, int], QuerySet]] = []
+
+
+def own_leads_condition(workspace: Workspace, actor: Actor, path: str = "") -> Q:
+    """The condition a contact meets when it is one of the actor's own leads: the actor owns
+    it, or was notified of it. ``path`` reaches the contact from another model ("contact",
+    "other"); empty means the Contact model itself."""
+    owner = f"{path}__owner_id" if path else "owner_id"
+    contact_id = f"{path}_id__in" if path else "pk__in"
+    condition = Q(**{owner: actor.user_id})
+    for notified in NOTIFIED_CONTACT_IDS:
+        condition |= Q(**{contact_id: notified(workspace, actor.user_id)})
+    return condition
+
+
 def contacts_visible(workspace: Workspace, actor: Actor) -> QuerySet[Contact]:
-    """Every contact the actor may see: all of the workspace, or a sales member's own."""
+    """Every contact the actor may see: all of the workspace, or, for a sales member who
+    sees only own leads, the contacts they own or were notified of."""
     queryset = Contact.objects.filter(workspace=workspace)
     if actor.sees_only_own_leads:
-        queryset = queryset.filter(owner_id=actor.user_id)
+        queryset = queryset.filter(own_leads_condition(workspace, actor))
     return queryset
 
 
@@ -324,7 +343,10 @@ def duplicate_list_visible(workspace: Workspace, actor: Actor) -> QuerySet[Dupli
     sees only own leads is never shown somebody else's contact through a pair)."""
     queryset = duplicate_list(workspace)
     if actor.sees_only_own_leads:
-        queryset = queryset.filter(contact__owner_id=actor.user_id, other__owner_id=actor.user_id)
+        queryset = queryset.filter(
+            own_leads_condition(workspace, actor, "contact"),
+            own_leads_condition(workspace, actor, "other"),
+        )
     return queryset
 
 

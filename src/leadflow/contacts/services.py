@@ -14,6 +14,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.text import slugify
 
+from leadflow.contacts import selectors
 from leadflow.contacts.inputs import contact_input_clean, required_custom_fields_missing
 from leadflow.contacts.models import (
     Activity,
@@ -532,10 +533,11 @@ def _jsonable(changes: dict[str, list]) -> dict[str, list]:
 
 
 def contact_for_write(workspace: Workspace, contact_id: int, actor: Actor) -> Contact:
-    """The contact, locked for update, or NotFound; sales members only reach their own."""
+    """The contact, locked for update, or NotFound; sales members only reach their own
+    (``selectors.own_leads_condition``: owned, or notified of)."""
     queryset = Contact.objects.select_for_update().filter(workspace=workspace, pk=contact_id)
     if actor.sees_only_own_leads:
-        queryset = queryset.filter(owner_id=actor.user_id)
+        queryset = queryset.filter(selectors.own_leads_condition(workspace, actor))
     contact = queryset.first()
     if contact is None:
         raise NotFound("No such contact.")
@@ -842,7 +844,7 @@ def contacts_bulk_action(
         raise ValidationFailed([FieldError("action", f"Choose one of: {', '.join(BULK_ACTIONS)}.")])
     queryset = Contact.objects.filter(workspace=workspace, pk__in=contact_ids)
     if actor.sees_only_own_leads:
-        queryset = queryset.filter(owner_id=actor.user_id)
+        queryset = queryset.filter(selectors.own_leads_condition(workspace, actor))
     ids = list(queryset.values_list("pk", flat=True))
     if not ids:
         return 0

@@ -95,13 +95,18 @@ class Role(models.TextChoices):
     VIEWER = "viewer", "Viewer"
 
 
-# What each role may do. Checked by core.permissions for the UI and the API alike.
+# What each role may do in the app (docs/permissions.md has the table of every action, and
+# tests/web/test_permissions.py checks it row by row). "export" (contacts, submissions) is
+# bulk personal data: not for viewers; a sales member who sees only own leads exports only
+# those. "manage_forms" (create, change, delete forms) is marketing's, not sales'.
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.OWNER: frozenset(
         {
             "read",
             "write",
             "delete",
+            "export",
+            "manage_forms",
             "manage_members",
             "manage_settings",
             "view_audit",
@@ -109,10 +114,19 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
         }
     ),
     Role.ADMIN: frozenset(
-        {"read", "write", "delete", "manage_members", "manage_settings", "view_audit"}
+        {
+            "read",
+            "write",
+            "delete",
+            "export",
+            "manage_forms",
+            "manage_members",
+            "manage_settings",
+            "view_audit",
+        }
     ),
-    Role.MARKETER: frozenset({"read", "write", "delete"}),
-    Role.SALES: frozenset({"read", "write"}),
+    Role.MARKETER: frozenset({"read", "write", "delete", "export", "manage_forms"}),
+    Role.SALES: frozenset({"read", "write", "export"}),
     Role.VIEWER: frozenset({"read"}),
 }
 

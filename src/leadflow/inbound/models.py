@@ -135,6 +135,27 @@ class Delivery(models.Model):
         return f"delivery {self.pk} ({self.status})"
 
 
+class LeadNotification(models.Model):
+    """One email telling a member about a lead a source delivered (so a retried task sends
+    it once). It names the contact itself, not only the delivery, so the member can open
+    that lead for as long as it exists (``contacts.selectors.NOTIFIED_CONTACT_IDS``), even
+    after the delivery log is pruned."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="+")
+    delivery = models.ForeignKey(Delivery, null=True, on_delete=models.SET_NULL, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    recipient = models.EmailField()
+    sent_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["delivery", "recipient"], name="lead_notification_once")
+        ]
+
+
 def webhook_url(source: LeadSource, base_url: str) -> str:
     """The absolute URL a sender posts to (LEADFLOW_BASE_URL wins over the request's)."""
     from django.urls import reverse

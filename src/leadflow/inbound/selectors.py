@@ -5,7 +5,7 @@ from django.db.models import Count, Q, QuerySet
 from leadflow.core.cache import cached
 from leadflow.core.errors import NotFound
 from leadflow.core.models import Workspace
-from leadflow.inbound.models import Delivery, DeliveryStatus, LeadSource
+from leadflow.inbound.models import Delivery, DeliveryStatus, LeadNotification, LeadSource
 
 
 def source_by_key(key: str) -> LeadSource | None:
@@ -73,3 +73,11 @@ def delivery_get(workspace: Workspace, source_id: int, delivery_id: int) -> Deli
     if delivery is None:
         raise NotFound("No such delivery.")
     return delivery
+
+
+def notified_contact_ids(workspace: Workspace, user_id: int) -> QuerySet:
+    """The ids of the workspace's contacts this user was emailed about by a lead source (a
+    subquery; registered in ``contacts.selectors.NOTIFIED_CONTACT_IDS``)."""
+    return LeadNotification.objects.filter(workspace=workspace, user_id=user_id).values(
+        "contact_id"
+    )

@@ -25,6 +25,7 @@ from leadflow.core.errors import Conflict, FieldError, NotFound, PermissionDenie
 from leadflow.core.models import ApiScope, Membership, Workspace
 from leadflow.core.ratelimit import rate_limit_hit
 from leadflow.core.services import audit_record
+from leadflow.core.tasks import task_schedule
 from leadflow.inbound import formats
 from leadflow.inbound.models import (
     Delivery,
@@ -260,7 +261,12 @@ def _body_text(body: bytes, limit: int | None = None) -> tuple[str, bool]:
 
 
 def delivery_receive(
-    *, source: LeadSource, body: bytes, headers: Mapping[str, str], ip: str | None
+    *,
+    source: LeadSource,
+    body: bytes,
+    headers: Mapping[str, str],
+    ip: str | None,
+    base_url: str = "",
 ) -> DeliveryOutcome:
     """Accept one pushed request; see the module docstring for the guarantees.
 
@@ -290,7 +296,12 @@ def delivery_receive(
         )
         return DeliveryOutcome(400, delivery, "rejected", not_json, errors)
     return _process(
-        source, payload, row, existing=None, idempotency_key=headers.get("Idempotency-Key")
+        source,
+        payload,
+        row,
+        existing=None,
+        idempotency_key=headers.get("Idempotency-Key"),
+        base_url=base_url,
     )
 
 
@@ -323,6 +334,7 @@ def _process(
     *,
     existing: Delivery | None,
     idempotency_key: str | None,
+    base_url: str = "",
 ) -> DeliveryOutcome:
     """Parse, map and store a verified payload (a new request, or a replay of ``existing``)."""
     try:
@@ -344,7 +356,11 @@ def _process(
     mapped = formats.map_lead(source, parsed)
     try:
         return _attempt(
-            source, parsed.lead_id, row, existing, lambda d: _accept(source, d, parsed, mapped)
+            source,
+            parsed.lead_id,
+            row,
+            existing,
+            lambda d: _accept(source, d, parsed, mapped, base_url),
         )
     except ValidationFailed as failure:
         errors = formats.errors_named_for_sender(failure.errors, mapped.origins)
@@ -457,19 +473,24 @@ def _duplicate(accepted: Delivery, existing: Delivery | None) -> DeliveryOutcome
 
 
 def _accept(
-    source: LeadSource, delivery: Delivery, parsed: formats.ParsedLead, mapped: formats.MappedLead
+    source: LeadSource,
+    delivery: Delivery,
+    parsed: formats.ParsedLead,
+    mapped: formats.MappedLead,
+    base_url: str = "",
 ) -> DeliveryOutcome:
-    """Upsert the contact, record the lead-form submission, mark the delivery accepted."""
+    """Upsert the contact, record the lead-form submission, mark the delivery accepted;
+    a source with a fixed owner gets that member notified of the lead (after commit)."""
     workspace = source.workspace
     actor = Actor.system(f"lead source: {source.name}"[:200])
     on_create: dict[str, Any] = {}
     if source.default_lifecycle_stage:
         on_create["lifecycle_stage"] = source.default_lifecycle_stage
-    if (
-        source.default_owner_id
-        and Membership.objects.filter(workspace=workspace, user_id=source.default_owner_id).exists()
-    ):
-        on_create["owner_id"] = source.default_owner_id
+    owner_id = source.default_owner_id
+    if owner_id and Membership.objects.filter(workspace=workspace, user_id=owner_id).exists():
+        on_create["owner_id"] = owner_id
+    else:
+        owner_id = None
     attribution = parsed.attribution
     form = attribution.get("form_name") or attribution.get("form") or ""
     label = FORM_LABELS.get(source.format, source.name)
@@ -503,6 +524,10 @@ def _accept(
     delivery.reasons = []
     delivery.contact = result.contact
     delivery.save()
+    if owner_id:
+        from leadflow.inbound import tasks
+
+        task_schedule(tasks.delivery_notify, delivery.pk, base_url)
     return DeliveryOutcome(201, delivery, "accepted", created=result.created)
 
 
@@ -526,6 +551,7 @@ def delivery_replay(
     actor: Actor,
     source_id: int | None = None,
     force: bool = False,
+    base_url: str = "",
 ) -> DeliveryOutcome:
     """Run a stored delivery's body through its source's current mapping again.
 
@@ -581,6 +607,7 @@ def delivery_replay(
         {"verified": not forced},
         existing=delivery,
         idempotency_key=delivery.headers.get("Idempotency-Key"),
+        base_url=base_url,
     )
 
 

@@ -76,7 +76,11 @@ def webhook(request: HttpRequest, key: str) -> HttpResponse:
     if declared > limit or len(request.body) > limit:
         return problem_response(413, f"A lead is at most {limit} bytes.")
     outcome = services.delivery_receive(
-        source=source, body=request.body, headers=request.headers, ip=ip
+        source=source,
+        body=request.body,
+        headers=request.headers,
+        ip=ip,
+        base_url=request.build_absolute_uri("/"),
     )
     if outcome.ok:
         return HttpResponse(

@@ -144,7 +144,7 @@ def contact_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-@workspace_view("read")
+@workspace_view("export")
 @require_safe
 def contact_export(request: HttpRequest, fmt: str) -> HttpResponse:
     """Every contact of the current filtered view (not just the page shown), in the list's

@@ -2,8 +2,9 @@
 snippets, live preview), submissions (accepted and spam, one submission, CSV) and deletion.
 
 Form ids in URLs are looked up inside the current workspace: another workspace's id
-answers 404. Reading needs ``read``; creating and changing a form needs ``write`` and
-deleting one (with its submissions) needs ``delete``. Writes go through
+answers 404. Reading needs ``read``; creating, changing and deleting a form (with its
+submissions) need ``manage_forms``; exporting submissions needs ``export``. A sales member
+who sees only own leads sees (and exports) only the submissions of those leads. Writes go through
 ``capture.services.form_*``; the field list is validated by ``capture.fields``.
 
 The builder keeps the field list as JSON in one input (``fields``), kept current by
@@ -151,7 +152,7 @@ def conversion_rate(submissions: int, views: int) -> float | None:
     return round(100 * submissions / views, 1) if views else None
 
 
-@workspace_view("write")
+@workspace_view("manage_forms")
 @require_http_methods(["GET", "POST"])
 def form_create(request: HttpRequest) -> HttpResponse:
     """Name a new form; it starts with an email, a first name and a consent box."""
@@ -311,6 +312,7 @@ def _posted_values(request: HttpRequest) -> dict[str, Any]:
         "redirect_url": post.get("redirect_url", "").strip(),
         "notify_user_ids": post.getlist("notify_user_ids"),
         "notify_owner": post.get("notify_owner") == "on",
+        "default_owner_id": post.get("default_owner_id", "").strip(),
         "tags": post.get("tags", ""),
         "lifecycle_stage": post.get("lifecycle_stage", ""),
         "source_label": post.get("source_label", "").strip(),
@@ -333,6 +335,9 @@ def _settings_data(values: dict[str, Any]) -> dict[str, Any]:
     notify_ids = [int(raw) for raw in values["notify_user_ids"] if raw.isdigit()]
     if len(notify_ids) != len(values["notify_user_ids"]):
         errors.append(FieldError("notify_user_ids", "Members of this workspace only."))
+    owner = values["default_owner_id"]
+    if owner and not owner.isdigit():
+        errors.append(FieldError("default_owner_id", "Not a member of this workspace."))
     try:
         seconds = int(values["min_fill_seconds"] or "0")
     except ValueError:
@@ -345,6 +350,7 @@ def _settings_data(values: dict[str, Any]) -> dict[str, Any]:
         "redirect_url": values["redirect_url"] if redirecting else "",
         "notify_user_ids": notify_ids,
         "notify_owner": values["notify_owner"],
+        "default_owner_id": int(owner) if owner.isdigit() else None,
         "tags": tag_names_from_text(values["tags"]),
         "lifecycle_stage": values["lifecycle_stage"],
         "source_label": values["source_label"],
@@ -374,6 +380,7 @@ def _settings_values(form: Form) -> dict[str, Any]:
         "redirect_url": form.redirect_url,
         "notify_user_ids": [str(user_id) for user_id in form.notify_user_ids],
         "notify_owner": form.notify_owner,
+        "default_owner_id": str(form.default_owner_id or ""),
         "tags": ", ".join(form.tags),
         "lifecycle_stage": form.lifecycle_stage,
         "source_label": form.source_label,
@@ -524,6 +531,7 @@ def _builder_page(
         "maps_to_groups": maps_to_groups,
         "maps_labels": {value: label for _, choices in maps_to_groups for value, label in choices},
         "members": core_selectors.member_list(request.workspace),
+        "member_users": core_selectors.member_users(request.workspace),
         "stage_choices": LifecycleStage.choices,
         "status_choices": FormStatus.choices,
         "embed": _embed_snippets(request, form),
@@ -545,14 +553,14 @@ def _preview_errors_html(request: HttpRequest, failure: ValidationFailed, fields
 @require_http_methods(["GET", "POST"])
 def form_builder(request: HttpRequest, form_id: int) -> HttpResponse:
     """The builder: fields on the left, a live preview on the right, settings and embed
-    snippets below. Saving (``write``) checks fields and settings together and, when
+    snippets below. Saving (``manage_forms``) checks fields and settings together and, when
     something is wrong, shows the posted edits again with each error beside its input."""
     form = selectors.form_get(request.workspace, form_id)
     if request.method == "GET":
         return _builder_page(
             request, form, fields=form.fields, values=_settings_values(form), errors=[]
         )
-    if not request.membership.can("write"):
+    if not request.membership.can("manage_forms"):
         raise HttpForbidden("Your role does not allow changing forms.")
     values = _posted_values(request)
     fields: Any = form.fields
@@ -611,7 +619,7 @@ def _preview_response(page: str) -> HttpResponse:
     return response
 
 
-@workspace_view("delete")
+@workspace_view("manage_forms", also=("delete",))
 @require_http_methods(["GET", "POST"])
 def form_delete(request: HttpRequest, form_id: int) -> HttpResponse:
     """Ask, then delete the form and its submissions; contacts and timelines stay."""
@@ -657,7 +665,9 @@ def submission_list(request: HttpRequest, form_id: int) -> HttpResponse:
     """A form's submissions, newest first, one keyset page at a time; accepted or spam."""
     form = selectors.form_get(request.workspace, form_id)
     status = _status_param(request)
-    submissions = selectors.submission_list(request.workspace, form.pk, status=status)
+    submissions = selectors.submission_list(
+        request.workspace, form.pk, actor=request.actor, status=status
+    )
     error = ""
     try:
         page = contact_selectors.cursor_paginate(
@@ -693,6 +703,7 @@ def submission_list(request: HttpRequest, form_id: int) -> HttpResponse:
         "next_query": query_with(params, cursor=page.next_cursor) if page.next_cursor else "",
         "first_query": query_with(params),
         "is_later_page": bool(request.GET.get("cursor")),
+        "own_leads_only": request.actor.sees_only_own_leads,
     }
     return render_page(request, "web/forms/submissions.html", context)
 
@@ -702,7 +713,9 @@ def submission_list(request: HttpRequest, form_id: int) -> HttpResponse:
 def submission_detail(request: HttpRequest, form_id: int, submission_id: int) -> HttpResponse:
     """One submission: every answer, where it came from, and its consent records."""
     form = selectors.form_get(request.workspace, form_id)
-    submission = selectors.submission_get(request.workspace, form.pk, submission_id)
+    submission = selectors.submission_get(
+        request.workspace, form.pk, submission_id, actor=request.actor
+    )
     answers = _answers(submission)
     labels = {
         definition["name"]: definition.get("label") or definition["name"]
@@ -721,13 +734,15 @@ def submission_detail(request: HttpRequest, form_id: int, submission_id: int) ->
     return render_page(request, "web/forms/submission.html", context)
 
 
-@workspace_view("read")
+@workspace_view("export")
 @require_safe
 def submission_export(request: HttpRequest, form_id: int) -> HttpResponse:
     """The form's accepted (or spam) submissions as CSV, streamed, safe for spreadsheets."""
     form = selectors.form_get(request.workspace, form_id)
     status = _status_param(request)
-    rows = selectors.submission_csv_rows(request.workspace, form, status=status)
+    rows = selectors.submission_csv_rows(
+        request.workspace, form, actor=request.actor, status=status
+    )
     name = slugify(form.name) or "form"
     suffix = "" if status == SubmissionStatus.ACCEPTED else f"-{status}"
     return csv_response(rows, f"{name}-submissions{suffix}.csv")

@@ -265,6 +265,7 @@ def lead_source_delivery_replay(
             delivery_id=delivery_id,
             actor=request.actor,
             force=request.POST.get("force") == "on",
+            base_url=_base_url(request),
         )
     except (Conflict, PermissionDenied) as error:
         messages.error(request, error.detail)

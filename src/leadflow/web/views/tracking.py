@@ -14,6 +14,8 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.http import require_safe
 
+from leadflow.contacts.models import Contact
+from leadflow.contacts.selectors import contacts_visible
 from leadflow.tracking import selectors
 from leadflow.tracking.models import Channel, Visitor, VisitSession
 from leadflow.web.access import workspace_view
@@ -150,14 +152,14 @@ def report_sources(request: HttpRequest) -> HttpResponse:
 # --- visitors ----------------------------------------------------------------------------------
 
 
-def _shown_contact(request: HttpRequest, visitor: Visitor):
-    """The visitor's contact when the member may see it (sales: only their own leads)."""
-    contact = visitor.contact
-    if contact is None:
-        return None
-    if request.actor.sees_only_own_leads and contact.owner_id != request.actor.user_id:
-        return None
-    return contact
+def _shown_contacts(request: HttpRequest, visitors: list[Visitor]) -> dict[int, Contact]:
+    """The visitors' contacts the member may see, by visitor id (sales: only their own
+    leads, ``contacts_visible``), in one query."""
+    ids = {visitor.contact_id for visitor in visitors if visitor.contact_id}
+    if ids and request.actor.sees_only_own_leads:
+        visible = contacts_visible(request.workspace, request.actor).filter(pk__in=ids)
+        ids = set(visible.values_list("pk", flat=True))
+    return {visitor.pk: visitor.contact for visitor in visitors if visitor.contact_id in ids}
 
 
 @workspace_view("read")
@@ -173,6 +175,7 @@ def visitor_list(request: HttpRequest) -> HttpResponse:
         selectors.recent_visitors(request.workspace, identified=identified, limit=VISITORS_SHOWN)
     )
     first = selectors.first_sessions(request.workspace, [visitor.pk for visitor in visitors])
+    shown = _shown_contacts(request, visitors)
     rows = [
         {
             "visitor": visitor,
@@ -180,7 +183,7 @@ def visitor_list(request: HttpRequest) -> HttpResponse:
             "origin": source_medium(first[visitor.pk].source, first[visitor.pk].medium)
             if visitor.pk in first
             else "",
-            "contact": _shown_contact(request, visitor),
+            "contact": shown.get(visitor.pk),
         }
         for visitor in visitors
     ]
@@ -220,7 +223,7 @@ def visitor_detail(request: HttpRequest, visitor_id: int) -> HttpResponse:
     context = {
         "section": "visitors",
         "visitor": visitor,
-        "contact": _shown_contact(request, visitor),
+        "contact": _shown_contacts(request, [visitor]).get(visitor.pk),
         "visits": [
             VisitRow(session, channel_label(session.channel), pages.get(session.pk, []))
             for session in sessions

@@ -1,0 +1,340 @@
+"""The role table and the scope table of docs/permissions.md, checked row by row against the
+real app and API routes: each cell is one request by a member of that role (or an API key
+with or without that scope), and what the route does must match the cell."""
+
+import datetime as dt
+import json
+import re
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from django.test import Client
+
+from leadflow.capture import services as capture_services
+from leadflow.contacts.models import Contact, DuplicateCandidate
+from leadflow.contacts.services import contact_upsert
+from leadflow.core.models import ALL_API_SCOPES, Membership, Role
+from leadflow.inbound import services as inbound_services
+from leadflow.inbound.models import Delivery, DeliveryStatus
+from tests.capture.conftest import PublicClient
+from tests.web.conftest import url
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "permissions.md"
+ROLES = ["owner", "admin", "marketer", "sales", "viewer"]
+
+
+def _table(heading: str) -> list[list[str]]:
+    """The rows (cells, stripped) of the first table after ``heading`` in the doc."""
+    text = DOC.read_text().split(heading, 1)[1]
+    rows = []
+    for line in text.splitlines():
+        if not line.startswith("|"):
+            if rows:
+                break
+            continue
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if set("".join(cells)) <= set("-: "):
+            continue
+        rows.append(cells)
+    return rows[1:]  # without the header
+
+
+ROLE_ROWS = {row[0]: dict(zip(ROLES, row[1:], strict=True)) for row in _table("## Roles")}
+SCOPE_ROWS = [(row[0].strip("`"), row[1]) for row in _table("## Scopes")]
+
+
+@pytest.fixture(autouse=True)
+def _clear_rate_limits():
+    """The public endpoints' rate-limit buckets are keyed by ids that repeat between tests."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def world(workspace, owner, owner_actor, make_member):
+    """A member of every role, and something for each action to act on: the sales member
+    owns the contacts, the pair of duplicates and the lead behind the submission, so
+    "own leads" means allowed."""
+    members = {"owner": Membership.objects.get(workspace=workspace, user=owner)}
+    for role in ROLES[1:]:
+        members[role] = make_member(role)
+    seller = members["sales"].user
+
+    def lead(email: str, **data) -> Contact:
+        data = {"email": email, "owner_id": seller.pk, **data}
+        return contact_upsert(workspace=workspace, data=data, actor=owner_actor).contact
+
+    first = lead("ann@lee-corp.com", first_name="Ann", last_name="Lee", phone="+447911123456")
+    second = lead("ann.lee@lee-corp.com", first_name="Ann", last_name="Lee")
+    low, high = sorted([first.pk, second.pk])
+    pair = DuplicateCandidate.objects.create(
+        workspace=workspace, contact_id=low, other_id=high, reason="same name and company"
+    )
+    lead("jane@initech.com")
+    form = capture_services.form_create(
+        workspace=workspace,
+        actor=owner_actor,
+        data={
+            "name": "Newsletter",
+            "fields": [{"name": "email", "type": "email", "required": True, "maps_to": "email"}],
+            "min_fill_seconds": 0,
+        },
+    )
+    assert PublicClient(form).submit({"email": "jane@initech.com"}).status_code == 201
+    source = inbound_services.lead_source_create(
+        workspace=workspace,
+        data={
+            "name": "Partner site",
+            "format": "generic",
+            "mapping": {"fields": {"email": "email"}, "lead_id": "id"},
+        },
+        actor=owner_actor,
+    )
+    body = json.dumps({"id": "L-1", "email": "kim@kite-labs.io"}).encode()
+    Client().post(
+        f"/in/{source.key}",
+        data=body,
+        content_type="application/json",
+        headers={"X-LeadFlow-Signature": "sha256=" + "0" * 64},  # not signed by the source
+    )
+    return {
+        "workspace": workspace,
+        "members": members,
+        "contact": first,
+        "other": second,
+        "pair": pair,
+        "form": form,
+        "submission": form.submissions.get(),
+        "source": source,
+        "unverified": Delivery.objects.get(status=DeliveryStatus.UNVERIFIED),
+    }
+
+
+def _decided(response, *allowed: int) -> bool:
+    """True when the route did its job, False when it refused (403); anything else fails."""
+    if response.status_code in allowed:
+        return True
+    assert response.status_code == 403, (response.status_code, response.content[:300])
+    return False
+
+
+def _see_contacts(world, client):
+    page = client.get(url(world["workspace"], f"contacts/{world['contact'].pk}/"))
+    return _decided(client.get(url(world["workspace"], "contacts/")), 200) and _decided(page, 200)
+
+
+def _edit_contacts(world, client):
+    created = client.post(url(world["workspace"], "contacts/new/"), {"email": "new@kite-labs.io"})
+    path = f"contacts/{world['contact'].pk}/notes/"
+    noted = client.post(url(world["workspace"], path), {"body": "Called back."})
+    assert _decided(created, 302) == _decided(noted, 302, 200)
+    return _decided(created, 302)
+
+
+def _merge_contacts(world, client):
+    path = f"contacts/{world['contact'].pk}/merge/"
+    answer = client.post(url(world["workspace"], path), {"other": world["other"].pk})
+    merged = not Contact.objects.filter(pk=world["other"].pk).exists()
+    assert _decided(answer, 302) == merged
+    return merged
+
+
+def _delete_contacts(world, client):
+    path = f"contacts/{world['contact'].pk}/delete/"
+    return _decided(client.post(url(world["workspace"], path)), 302)
+
+
+def _export_contacts(world, client):
+    csv = client.get(url(world["workspace"], "contacts/export.csv"))
+    xlsx = client.get(url(world["workspace"], "contacts/export.xlsx"))
+    assert _decided(csv, 200) == _decided(xlsx, 200)
+    return _decided(csv, 200)
+
+
+def _import_contacts(world, client):
+    answer = client.post(url(world["workspace"], "contacts/imports/"))  # no file: asks for one
+    return _decided(answer, 200, 422)
+
+
+def _dismiss_duplicates(world, client):
+    path = f"duplicates/{world['pair'].pk}/dismiss/"
+    return _decided(client.post(url(world["workspace"], path)), 302)
+
+
+def _see_visitors(world, client):
+    visitors = client.get(url(world["workspace"], "visitors/"))
+    report = client.get(url(world["workspace"], "reports/sources/"))
+    assert _decided(visitors, 200) == _decided(report, 200)
+    return _decided(visitors, 200)
+
+
+def _see_submissions(world, client):
+    form, submission = world["form"], world["submission"]
+    listed = client.get(url(world["workspace"], f"forms/{form.pk}/submissions/"))
+    opened = client.get(url(world["workspace"], f"forms/{form.pk}/submissions/{submission.pk}/"))
+    assert _decided(listed, 200) == _decided(opened, 200)
+    return _decided(opened, 200)
+
+
+def _export_submissions(world, client):
+    path = f"forms/{world['form'].pk}/submissions/export.csv"
+    return _decided(client.get(url(world["workspace"], path)), 200)
+
+
+def _manage_forms(world, client):
+    form = world["form"]
+    created = client.post(url(world["workspace"], "forms/new/"), {"name": "Webinar"})
+    fields = json.dumps(form.fields)
+    saved = client.post(
+        url(world["workspace"], f"forms/{form.pk}/"),
+        {"name": "Newsletter 2", "fields": fields, "success_message": "Thanks", "status": "active"},
+    )
+    deleted = client.post(url(world["workspace"], f"forms/{form.pk}/delete/"))
+    assert _decided(created, 302) == _decided(saved, 302) == _decided(deleted, 302)
+    return _decided(created, 302)
+
+
+def _manage_lead_sources(world, client):
+    source = world["source"]
+    listed = client.get(url(world["workspace"], "settings/lead-sources/"))
+    log = client.get(url(world["workspace"], f"settings/lead-sources/{source.pk}/deliveries/"))
+    assert _decided(listed, 200) == _decided(log, 200)
+    return _decided(listed, 200)
+
+
+def _force_delivery(world, client):
+    delivery = world["unverified"]
+    path = f"settings/lead-sources/{world['source'].pk}/deliveries/{delivery.pk}/replay/"
+    answer = client.post(url(world["workspace"], path), {"force": "on"})
+    delivery.refresh_from_db()
+    accepted = delivery.status == DeliveryStatus.ACCEPTED
+    return _decided(answer, 302) and accepted
+
+
+def _settings(world, client):
+    pages = ["settings/", "settings/fields/", "settings/tracking/", "settings/api-keys/"]
+    answers = {_decided(client.get(url(world["workspace"], page)), 200) for page in pages}
+    assert len(answers) == 1, "the settings pages disagree"
+    return answers.pop()
+
+
+def _members(world, client):
+    viewer = world["members"]["viewer"]
+    path = f"settings/members/{viewer.pk}/role/"
+    changed = client.post(url(world["workspace"], path), {"role": "marketer"})
+    listed = client.get(url(world["workspace"], "settings/members/"))
+    assert _decided(listed, 200) == _decided(changed, 302)
+    return _decided(listed, 200)
+
+
+def _audit(world, client):
+    return _decided(client.get(url(world["workspace"], "settings/audit/")), 200)
+
+
+def _owners(world, client):
+    admin = world["members"]["admin"]
+    path = f"settings/members/{admin.pk}/role/"
+    answer = client.post(url(world["workspace"], path), {"role": "owner"})
+    admin.refresh_from_db()
+    assert _decided(answer, 302) == (admin.role == Role.OWNER)
+    return admin.role == Role.OWNER
+
+
+ACTIONS: dict[str, Callable] = {
+    "see contacts, companies and timelines": _see_contacts,
+    "create and edit contacts and companies (notes, tags, stage, owner)": _edit_contacts,
+    "merge contacts": _merge_contacts,
+    "delete contacts and companies": _delete_contacts,
+    "export contacts (CSV, Excel)": _export_contacts,
+    "import contacts (upload, map, run, cancel)": _import_contacts,
+    "review possible duplicates (dismiss a pair)": _dismiss_duplicates,
+    "see visitors and the sources report": _see_visitors,
+    "see forms and their submissions": _see_submissions,
+    "export a form's submissions (CSV)": _export_submissions,
+    "create, change and delete forms": _manage_forms,
+    "manage lead sources and read their delivery log": _manage_lead_sources,
+    "force in a delivery whose sender was not verified": _force_delivery,
+    "change workspace settings, custom fields, tracking and API keys": _settings,
+    "add and remove members, change their roles": _members,
+    "read the audit log": _audit,
+    "make, change or remove owners": _owners,
+}
+
+
+def test_every_row_of_the_role_table_has_a_check_and_every_cell_a_known_value():
+    assert set(ROLE_ROWS) == set(ACTIONS)
+    for cells in ROLE_ROWS.values():
+        assert set(cells.values()) <= {"✓", "own leads", ""}
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("action", list(ACTIONS))
+def test_the_role_table_holds_for(action, role, world):
+    client = Client()
+    client.force_login(world["members"][role].user)
+    expected = ROLE_ROWS[action][role] != ""
+    assert ACTIONS[action](world, client) is expected
+
+
+# --- sales: own leads ---------------------------------------------------------------------
+
+
+def test_only_the_sales_role_is_limited_to_its_own_leads():
+    limited = {
+        role for cells in ROLE_ROWS.values() for role, v in cells.items() if v == "own leads"
+    }
+    assert limited == {"sales"}
+
+
+# --- API scopes ----------------------------------------------------------------------------
+
+BODIES = {
+    "POST /api/v1/contacts": {"email": "new@kite-labs.io"},
+    "POST /api/v1/forms": {
+        "name": "Webinar",
+        "fields": [{"name": "email", "type": "email", "maps_to": "email"}],
+    },
+    "PATCH /api/v1/workspace": {"name": "Acme"},
+    "POST /api/v1/lead-sources": {"name": "Partner", "format": "generic"},
+    "POST /api/v1/events": {
+        "visitor_id": "visitor-0001",
+        "session_id": "session-0001",
+        "events": [
+            {
+                "id": str(uuid.uuid4()),
+                "type": "impression",
+                "name": "banner",
+                "ts": dt.datetime.now(dt.UTC).isoformat(),
+            }
+        ],
+    },
+}
+
+
+def test_every_row_of_the_scope_table_names_a_known_scope():
+    assert SCOPE_ROWS
+    assert {scope for _, scope in SCOPE_ROWS} <= set(ALL_API_SCOPES)
+
+
+@pytest.mark.parametrize(("route", "scope"), SCOPE_ROWS)
+def test_the_scope_table_holds_for(route, scope, world, api_key_for):
+    method, path = route.split(" ", 1)
+    path = re.sub(r"\{form\}", str(world["form"].pk), path.removeprefix("/api/v1"))
+    body = BODIES.get(route)
+
+    def call(scopes):
+        client = api_key_for(world["workspace"], scopes)
+        if method == "GET":
+            return client.get(path)
+        return getattr(client, method.lower())(path, body)
+
+    without = call([other for other in ALL_API_SCOPES if other != scope])
+    assert without.status_code == 403, without.content[:300]
+    assert without.json()["code"] == "missing_scope"
+    with_it = call([scope])
+    assert with_it.status_code < 300, (with_it.status_code, with_it.content[:300])
