@@ -349,7 +349,8 @@ def build_parser() -> argparse.ArgumentParser:
         dest="day_first",
         action="store_true",
         default=None,
-        help="dates read 31/12/2024 (default: by the workspace country)",
+        help="dates read 31/12/2024 (default: as the file's dates tell, else by the "
+        "workspace country)",
     )
     dates.add_argument(
         "--month-first", dest="day_first", action="store_false", help="dates read 12/31/2024"
@@ -361,6 +362,16 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="COLUMN[:TYPE]",
         help="create a custom field for COLUMN (type text/number/date/boolean, else guessed)",
+    )
+    import_contacts.add_argument(
+        "--strict",
+        action="store_true",
+        help="a row with any bad value is not imported (default: it is, without the value)",
+    )
+    import_contacts.add_argument(
+        "--backdate-existing",
+        action="store_true",
+        help="an earlier created date in the file moves an existing contact's back",
     )
 
     inbound = commands.add_parser(
@@ -600,8 +611,8 @@ def cmd_maintain(options: argparse.Namespace) -> int:
     """Housekeeping, safe to run at any time: create the event table's monthly partitions
     ahead (PostgreSQL), delete tracking events past each workspace's retention, inbound
     lead deliveries past LEADFLOW_INBOUND_RETENTION_DAYS and import uploads that were never
-    started (older than two days)."""
-    from leadflow.contacts.imports import import_drafts_prune
+    started (older than two days), and mark failed the imports whose worker vanished."""
+    from leadflow.contacts.imports import import_drafts_prune, import_jobs_stale_fail
     from leadflow.inbound.services import deliveries_prune
     from leadflow.tracking import partitions
     from leadflow.tracking.services import events_prune
@@ -610,10 +621,12 @@ def cmd_maintain(options: argparse.Namespace) -> int:
     deleted = events_prune()
     deliveries = deliveries_prune()
     drafts = import_drafts_prune()
+    stale = import_jobs_stale_fail()
     print(f"Partitions created: {', '.join(created) or 'none needed'}.")
     print(f"Events past retention deleted: {deleted}.")
     print(f"Inbound lead deliveries past retention deleted: {deliveries}.")
     print(f"Import uploads never started, deleted: {drafts}.")
+    print(f"Imports whose worker vanished, marked failed: {stale}.")
     return 0
 
 
@@ -717,6 +730,8 @@ def cmd_import_contacts(options: argparse.Namespace) -> int:
         "lifecycle_stage": options.stage,
         "owner_id": owner_id,
         "day_first": options.day_first,
+        "bad_values": "fail_row" if options.strict else "drop_value",
+        "backdate_existing": options.backdate_existing,
     }
     job = import_job_create(
         workspace=workspace,
@@ -750,10 +765,13 @@ def cmd_import_contacts(options: argparse.Namespace) -> int:
             print(f"Possible duplicates to review: {pairs} pairs.", file=sys.stderr)
     print(
         f"Import {job.pk} {job.status}: {job.created_count} created, {job.updated_count} "
-        f"updated, {job.skipped_count} skipped, {job.failed_count} failed."
+        f"updated, {job.skipped_count} skipped, {job.failed_count} failed, "
+        f"{job.warning_count} stored without some values."
     )
+    if job.message:
+        print(job.message, file=sys.stderr)
     if job.error_path:
-        print(f"Errors: {job.error_path}")
+        print(f"Rows with problems: {job.error_path}")
     return 0 if job.status == "done" else 1
 
 

@@ -127,19 +127,28 @@ def test_duplicate_rows_in_one_file_make_one_contact(workspace, owner_actor, tmp
     assert Activity.objects.filter(contact=ann, kind=ActivityKind.CONTACT_IMPORTED).count() == 1
 
 
-def test_invalid_rows_go_to_the_error_file(workspace, owner_actor, tmp_path):
+def test_rows_without_identity_fail_and_a_bad_optional_value_is_dropped_with_a_warning(
+    workspace, owner_actor, tmp_path
+):
     text = HEADER + (
         "good@initech.com,Good,,,,\n"
         "not-an-email,Bad,,,,\n"
         ",No identity,,,,\n"
-        f"long@initech.com,{'x' * 101},,,,\n"
+        f"long@initech.com,{'x' * 101},Long,,,\n"
     )
     job = run(workspace, owner_actor, write(tmp_path, text))
-    assert (job.created_count, job.failed_count) == (1, 3)
+    assert (job.created_count, job.failed_count, job.warning_count) == (2, 2, 1)
+    assert Contact.objects.get(email="long@initech.com").last_name == "Long"
     rows = error_rows(job)
-    assert rows[0] == ["row", "column", "reason"]
-    assert [row[:2] for row in rows[1:]] == [["3", "Email"], ["4", "Email"], ["5", "First Name"]]
-    assert "100" in rows[3][2]
+    assert rows[0] == [*HEADER.strip().split(","), "Import row", "Import result", "Import problems"]
+    # the row's own cells, then its number, what happened and why: fix it, import it again
+    assert rows[1][:7] == ["not-an-email", "Bad", "", "", "", "", "3"]
+    assert [row[-3:-1] for row in rows[1:]] == [
+        ["3", "not imported"],
+        ["4", "not imported"],
+        ["5", "stored without these values"],
+    ]
+    assert rows[1][-1].startswith("Email: ") and rows[3][-1].startswith("First Name: At most 100")
     assert job.error_path.endswith(".errors.csv")
 
 
@@ -236,7 +245,7 @@ def test_resume_after_an_interruption_has_no_duplicates(
         csv.writer(file).writerow([12, "Email", "Not committed."])
     job = import_job_run(job_id=job.pk)
     assert (job.status, job.next_row, job.rows_done, job.total_rows) == ("done", 27, 27, 27)
-    assert [row[:2] for row in error_rows(job)[1:]] == [["3", "Email"], ["14", "Email"]]
+    assert [(row[0], row[-3]) for row in error_rows(job)[1:]] == [("bad", "3"), ("bad", "14")]
     counts = (job.created_count, job.updated_count, job.skipped_count, job.failed_count)
     assert counts == (25, 0, 0, 2)
     assert Contact.objects.filter(workspace=workspace).count() == 25
@@ -253,7 +262,7 @@ def test_a_helper_process_cleans_ahead_with_the_same_outcome(
     job = run(workspace, owner_actor, big_file(tmp_path, 35, bad=(4, 30)))
     counts = (job.created_count, job.updated_count, job.skipped_count, job.failed_count)
     assert (job.status, counts) == (ImportStatus.DONE, (33, 0, 0, 2))
-    assert [row[:2] for row in error_rows(job)[1:]] == [["6", "Email"], ["32", "Email"]]
+    assert [(row[0], row[-3]) for row in error_rows(job)[1:]] == [("bad", "6"), ("bad", "32")]
     assert Contact.objects.get(email="p34@initech.com").first_name == "P34"
     assert sorted(
         Contact.objects.get(email="p33@initech.com").tags.values_list("name", flat=True)
@@ -369,8 +378,8 @@ def test_cli_end_to_end(workspace, tmp_path, capsys):
     out, err = capsys.readouterr()
     assert "Ignored columns: Colour" in err
     assert "3/3 rows" in err and "rows/s" in err and "1 errors" in err
-    assert "1 created, 0 updated, 1 skipped, 1 failed" in out
-    assert "Errors: " in out and ".errors.csv" in out
+    assert "1 created, 0 updated, 1 skipped, 1 failed, 0 stored without some values" in out
+    assert "Rows with problems: " in out and ".errors.csv" in out
     assert Contact.objects.get(email="old@initech.com").first_name == "Old"
     new = Contact.objects.get(email="new@initech.com")
     assert sorted(new.tags.values_list("name", flat=True)) == ["cli", "fair"]
@@ -574,7 +583,7 @@ def test_conflict_existing_leaves_a_contact_with_nothing_empty_unchanged(
     assert not Activity.objects.filter(kind=ActivityKind.CONTACT_IMPORTED).exists()
 
 
-def test_created_date_is_kept_for_new_contacts_and_lowers_later_ones(
+def test_created_date_is_kept_for_new_contacts_and_moves_existing_ones_back_only_if_asked(
     workspace, owner_actor, tmp_path
 ):
     recent = contact_upsert(
@@ -592,9 +601,14 @@ def test_created_date_is_kept_for_new_contacts_and_lowers_later_ones(
     )
     job = run(workspace, owner_actor, write(tmp_path, text))
     assert job.mapping["Created"] == "created_at"
-    assert (job.created_count, job.updated_count, job.skipped_count) == (1, 1, 1)
+    assert (job.created_count, job.updated_count, job.skipped_count) == (1, 0, 2)
     created = {c.email: c.created_at for c in Contact.objects.filter(workspace=workspace)}
     assert created["new@initech.com"] == dt.datetime(2021, 3, 4, tzinfo=dt.UTC)
+    assert created["recent@initech.com"] == recent.created_at  # not moved back unasked
+
+    job = run(workspace, owner_actor, write(tmp_path, text), options={"backdate_existing": True})
+    assert (job.created_count, job.updated_count, job.skipped_count) == (0, 1, 2)
+    created = {c.email: c.created_at for c in Contact.objects.filter(workspace=workspace)}
     assert created["recent@initech.com"] == dt.datetime(2020, 1, 2, 10, 30, tzinfo=dt.UTC)
     assert created["old@initech.com"] == dt.datetime(2019, 5, 1, tzinfo=dt.UTC)  # not raised
     activity = Activity.objects.get(contact=recent, kind=ActivityKind.CONTACT_IMPORTED)
@@ -808,5 +822,5 @@ def test_pipelined_import_cancels_and_resumes_between_chunks(
     job = import_job_run(job_id=job.pk, progress=_between_chunks(cancel, 30))
     assert (job.status, job.next_row, job.failed_count) == (ImportStatus.CANCELLED, 30, 2)
     assert Contact.objects.filter(workspace=workspace).count() == 28
-    assert [row[:2] for row in error_rows(job)[1:]] == [["6", "Email"], ["27", "Email"]]
+    assert [(row[0], row[-3]) for row in error_rows(job)[1:]] == [("bad", "6"), ("bad", "27")]
     assert calls == [0, 20]

@@ -45,7 +45,7 @@ def test_upload_starts_an_import_and_reports_progress(api, workspace):
     errors = api.get(f"/imports/{job['id']}/errors.csv")
     assert errors.status_code == 200
     text = b"".join(errors.streaming_content).decode()
-    assert text.splitlines()[1].startswith("3,Email,")
+    assert text.splitlines()[1].startswith("not-an-email,Bob,basic,lost,3,not imported,Email:")
     ann = Contact.objects.get()
     assert (ann.lifecycle_stage, [t.name for t in ann.tags.all()]) == ("customer", ["fair"])
     listed = api.get("/imports").json()["items"]

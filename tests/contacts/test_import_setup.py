@@ -139,10 +139,14 @@ def test_outcome_column_sets_the_stage_and_names_bad_values(workspace, owner_act
     job = run(workspace, owner_actor, path)
     assert job.mapping["Outcome"] == "outcome"
     stages = dict(Contact.objects.values_list("email", "lifecycle_stage"))
-    assert stages == {"ann@initech.com": "customer", "bob@initech.com": "disqualified"}
-    assert job.failed_count == 1
+    assert stages == {
+        "ann@initech.com": "customer",
+        "bob@initech.com": "disqualified",
+        "cid@initech.com": "lead",  # stored, without the outcome
+    }
+    assert (job.failed_count, job.warning_count) == (0, 1)
     with open(job.error_path, encoding="utf-8") as file:
-        assert "4,Outcome,\"Unknown outcome 'maybe'" in file.read()
+        assert '4,stored without these values,"Outcome: Unknown outcome \'maybe\'' in file.read()
 
 
 def test_outcome_wins_over_a_stage_column(workspace, owner_actor, tmp_path):
@@ -178,7 +182,7 @@ def test_created_date_column_keeps_the_original_date(workspace, owner_actor, tmp
     assert job.mapping["Created Date"] == "created_at"
     ann = Contact.objects.get(email="ann@initech.com")
     assert ann.created_at == dt.datetime(2021, 3, 4, tzinfo=dt.UTC)  # GB: day first
-    assert job.failed_count == 1
+    assert (job.created_count, job.warning_count) == (2, 1)
 
 
 def test_month_first_option_and_us_workspaces(workspace, owner_actor, tmp_path):
@@ -201,7 +205,7 @@ def test_custom_date_fields_read_local_dates(workspace, owner_actor, tmp_path):
     job = run(workspace, owner_actor, path)
     assert Contact.objects.get(email="ann@initech.com").custom_fields == {"renewal": "2026-06-30"}
     with open(job.error_path, encoding="utf-8") as file:
-        assert "3,Renewal,Not a date" in file.read()
+        assert "3,stored without these values,Renewal: Not a date" in file.read()
 
 
 # --- mapping -------------------------------------------------------------------------------

@@ -3,12 +3,24 @@
 Both give a ``SourceFile``: the header row and an iterator over the data rows as lists of
 text, so the rest of the import never knows which format it read. Blank rows are not rows.
 Cells are text, never evaluated: a CSV cell "=1+1" stays "=1+1"; an Excel cell's stored
-value is read (``data_only``), dates as ISO text, whole numbers without a ".0".
+value is read (``data_only``), dates as ISO text, whole numbers without a ".0". NUL
+characters are removed from cells: they are never part of a contact's data, and PostgreSQL
+text cannot hold them.
+
+A workbook is untrusted input: before openpyxl reads it, its zip directory must promise no
+more than ``XLSX_MAX_EXPANDED`` bytes in all (``XLSX_MAX_SHARED_STRINGS`` for the shared
+strings, which openpyxl holds in memory) and no part over 1 MiB expanding more than
+``XLSX_MAX_RATIO`` times (real sheets expand 5 to 20 times, zip bombs a thousand); Python's
+zipfile never inflates a part beyond its declared size. The XML is parsed by defusedxml
+(openpyxl uses it when installed), so a DTD's entities are refused, not expanded. Every
+problem reading a workbook is a ``ValidationFailed`` on "file", never a server error.
 """
 
+import contextlib
 import csv
 import datetime
 import io
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +31,10 @@ from leadflow.core.errors import FieldError, ValidationFailed
 DELIMITERS = ",;\t|"
 XLSX_MAGIC = b"PK\x03\x04"  # an .xlsx file is a zip archive
 FORMATS = ("csv", "xlsx")
+XLSX_MAX_EXPANDED = 2 * 1024**3  # every part of a workbook, inflated
+XLSX_MAX_SHARED_STRINGS = 256 * 1024**2  # the shared strings part, held in memory
+XLSX_MAX_RATIO = 100  # inflated / compressed size of a part over 1 MiB
+XLSX_MAX_PARTS = 10_000
 
 
 class SourceFile(Protocol):
@@ -43,6 +59,10 @@ def _decode(raw: bytes) -> str:
         return raw.decode("cp1252")
     except UnicodeDecodeError:
         return raw.decode("latin-1")
+
+
+def _without_nul(text: str) -> str:
+    return text.replace("\x00", "") if "\x00" in text else text
 
 
 def _delimiter(text: str) -> str:
@@ -76,6 +96,44 @@ class CsvFile:
                 yield row
 
 
+def _unreadable(reason: str) -> ValidationFailed:
+    return ValidationFailed([FieldError("file", f"Cannot read the Excel file: {reason}")])
+
+
+def xlsx_check(path: str | Path) -> None:
+    """ValidationFailed("file") unless the workbook's zip directory stays within the limits
+    (see the module's docstring); reads the directory only, never a part."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            parts = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as error:
+        raise _unreadable(f"{error}.") from None
+    if len(parts) > XLSX_MAX_PARTS:
+        raise _unreadable(f"it has {len(parts):,} parts (at most {XLSX_MAX_PARTS:,}).")
+    expanded = 0
+    for part in parts:
+        expanded += part.file_size
+        if part.file_size > 1024**2 and part.file_size > XLSX_MAX_RATIO * max(
+            part.compress_size, 1
+        ):
+            raise _unreadable(
+                f"{part.filename} expands {part.file_size // max(part.compress_size, 1):,} "
+                f"times (at most {XLSX_MAX_RATIO}): it looks like a zip bomb."
+            )
+        if part.filename.lower().endswith("sharedstrings.xml") and (
+            part.file_size > XLSX_MAX_SHARED_STRINGS
+        ):
+            raise _unreadable(
+                f"its shared strings take {part.file_size // 1024**2:,} MiB "
+                f"(at most {XLSX_MAX_SHARED_STRINGS // 1024**2:,}); save it as CSV."
+            )
+    if expanded > XLSX_MAX_EXPANDED:
+        raise _unreadable(
+            f"it expands to {expanded // 1024**2:,} MiB (at most "
+            f"{XLSX_MAX_EXPANDED // 1024**2:,}); save it as CSV or split it."
+        )
+
+
 def _xlsx_text(value: Any) -> str:
     if value is None:
         return ""
@@ -89,7 +147,7 @@ def _xlsx_text(value: Any) -> str:
         return value.isoformat()
     if isinstance(value, datetime.date | datetime.time):
         return value.isoformat()
-    return str(value)
+    return _without_nul(str(value))
 
 
 @dataclass
@@ -101,15 +159,32 @@ class XlsxFile:
     kind: str = "xlsx"
 
     def _sheet_rows(self) -> Iterator[list[str]]:
+        """The sheet's rows; a workbook openpyxl cannot read (a broken or hostile part, an
+        XML entity) is a ValidationFailed("file") wherever the reading stops."""
+        import openpyxl
         from openpyxl import load_workbook
 
-        workbook = load_workbook(self.path, read_only=True, data_only=True)
-        try:
-            sheet = workbook.worksheets[0]
-            for values in sheet.iter_rows(values_only=True):
-                yield [_xlsx_text(value) for value in values]
-        finally:
-            workbook.close()
+        if not openpyxl.DEFUSEDXML:  # OPENPYXL_DEFUSEDXML=False in the environment
+            raise _unreadable("Excel files are read only with defusedxml enabled.")
+        # An open file, not a path: openpyxl refuses paths not ending in .xlsx, and an
+        # upload's temporary copy ends in ".upload".
+        with open(self.path, "rb") as file:
+            try:
+                workbook = load_workbook(file, read_only=True, data_only=True)
+                rows = workbook.worksheets[0].iter_rows(values_only=True)
+            except Exception as error:  # any failure of openpyxl is the file's
+                raise _unreadable(_reason(error)) from None
+            try:
+                while True:
+                    try:
+                        values = next(rows, None)
+                    except Exception as error:  # as above
+                        raise _unreadable(_reason(error)) from None
+                    if values is None:
+                        return
+                    yield [_xlsx_text(value) for value in values]
+            finally:
+                workbook.close()
 
     def rows(self) -> Iterator[list[str]]:
         rows = self._sheet_rows()
@@ -119,14 +194,29 @@ class XlsxFile:
                 yield row
 
 
+def _reason(error: Exception) -> str:
+    from defusedxml import DefusedXmlException
+
+    cause: BaseException | None = error
+    while cause is not None:  # openpyxl wraps a parser's error in its own
+        if isinstance(cause, DefusedXmlException):
+            return "it declares XML entities, which Excel never writes (an XML bomb?)."
+        cause = cause.__cause__ or cause.__context__
+    if isinstance(error, IndexError):
+        return "it has no worksheet."
+    text = str(error).strip().rstrip(".") or type(error).__name__
+    return f"{text[:200]}."
+
+
 def csv_open(path: str | Path) -> CsvFile:
     """Read and decode a CSV file; ValidationFailed("file") when it has no header row."""
     try:
-        text = _decode(Path(path).read_bytes()).replace("\r\n", "\n").replace("\r", "\n")
+        text = _decode(Path(path).read_bytes())
     except OSError as error:
         raise ValidationFailed(
             [FieldError("file", f"Cannot read the file: {error.strerror}.")]
         ) from None
+    text = _without_nul(text).replace("\r\n", "\n").replace("\r", "\n")
     delimiter = _delimiter(text)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     headers = [header.strip() for header in next(reader, [])]
@@ -138,16 +228,11 @@ def csv_open(path: str | Path) -> CsvFile:
 def xlsx_open(path: str | Path) -> XlsxFile:
     """Open an .xlsx workbook's first sheet; ValidationFailed("file") when it cannot be read
     or has no header row."""
-    from zipfile import BadZipFile
-
     path = Path(path)
+    xlsx_check(path)
     file = XlsxFile(path=path, headers=[])
-    try:
-        header = next(file._sheet_rows(), [])
-    except (BadZipFile, KeyError, OSError, ValueError) as error:
-        raise ValidationFailed(
-            [FieldError("file", f"Cannot read the Excel file: {error}.")]
-        ) from None
+    with contextlib.closing(file._sheet_rows()) as rows:
+        header = next(rows, [])
     while header and not header[-1].strip():
         header.pop()  # trailing empty cells of a formatted row
     file.headers = [cell.strip() for cell in header]

@@ -3,8 +3,14 @@
 Guarantees:
 - the file is decoded whatever its usual encoding (UTF-8 with or without BOM, UTF-16,
   Windows-1252 / Latin-1) and delimiter (, ; tab |); quoted newlines stay inside a cell;
-- every row is cleaned by ``contact_input_clean`` like any other entry point; a bad row is
-  reported (row, column, reason) in an error CSV next to the file and never half-written;
+- every row is cleaned by ``contact_input_clean`` like any other entry point. A bad value
+  in an optional cell is left out and the row stored without it (a warning); a row whose
+  email is bad, that has no usable email or phone, or (with ``bad_values="fail_row"``) any
+  bad value is not stored at all (an error). Both are listed in a problems CSV next to the
+  file, with the row's own cells, so it can be fixed and imported again;
+- any failure of a run marks the job failed with a readable reason; a running job whose
+  worker vanished (no heartbeat for ``STALE_AFTER``) is marked failed when read or by
+  ``leadflow maintain``;
 - rows are written in chunks of ``CHUNK_SIZE``: one lookup of existing contacts and a few
   set-based statements per chunk (``importwrite``), committed in one transaction together
   with the job's ``next_row`` and counts, so a restart resumes without duplicates; large
@@ -34,7 +40,8 @@ from typing import Any
 import django
 from django.conf import settings
 from django.db import IntegrityError, connection, connections, transaction
-from django.db.models import F
+from django.db.models import F, Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from leadflow.contacts.importfiles import SourceFile, source_open
@@ -43,6 +50,7 @@ from leadflow.contacts.importwrite import (
     ContactsChanged,
     ImportRow,
     PreparedChunk,
+    RowProblem,
     chunk_apply,
     chunk_prepare,
     chunk_write,
@@ -72,6 +80,12 @@ CLEAN_HELPER_MIN_ROWS = 20_000
 # chunk is prepared (see _run_pipelined).
 PIPELINE_MIN_ROWS = 20_000
 PREVIEW_ROWS = 5
+# A running job without a committed chunk for this long has lost its worker (a chunk takes
+# seconds; the set-up of a resumed Excel file a minute at most).
+STALE_AFTER = dt.timedelta(minutes=10)
+# Rows read to tell how the file writes its dates (31/12 or 12/31).
+DATE_SCAN_ROWS = 5000
+NOTE_MAX = 10_000
 # Contact fields a column can fill (ids are not imported from files).
 IMPORT_FIELDS = sorted(CONTACT_INPUT_FIELDS - {"owner_id", "company_id", "custom_fields"})
 SYNONYMS = {
@@ -100,6 +114,7 @@ SYNONYMS = {
     "temperature": ["temperature"],
     "consent_status": ["consent", "consent status"],
     "outcome": ["outcome", "result", "won lost", "deal outcome", "deal status", "converted"],
+    "note": ["note", "notes", "comment", "comments", "remarks"],
     "created_at": [
         "created",
         "created at",
@@ -113,9 +128,9 @@ SYNONYMS = {
     ],
 }
 CHOICE_TARGETS = {"lifecycle_stage", "temperature", "consent_status"}
-# Targets beyond contact fields: the historical outcome (mapped to a lifecycle stage) and the
-# original created date.
-SPECIAL_TARGETS = ("outcome", "created_at")
+# Targets beyond contact fields: the historical outcome (mapped to a lifecycle stage), the
+# original created date and a note for the contact's timeline.
+SPECIAL_TARGETS = ("outcome", "created_at", "note")
 TARGETS = sorted({*IMPORT_FIELDS, *SPECIAL_TARGETS})
 # Historical outcomes of an old system, as lifecycle stages: won deals are customers, lost
 # or disqualified leads are disqualified (the predictive score learns from both).
@@ -143,6 +158,12 @@ OUTCOME_STAGES = {
 # Countries that write dates month first (05/01/2024 is May 1st); elsewhere day first.
 MONTH_FIRST_COUNTRIES = {"US", "PH", "FM", "MH", "PW", "BZ"}
 CONFLICT_SIDES = ("file", "existing")
+# What a bad value in an optional cell does: left out of a row that is stored (a warning),
+# or the whole row is not stored (an error).
+BAD_VALUES = ("drop_value", "fail_row")
+# Where the day-first reading of dates came from.
+DAY_FIRST_FROM = ("option", "file", "workspace")
+_LOCAL_DATE = re.compile(r"\s*(\d{1,2})[/.\-](\d{1,2})[/.\-]\d{2,4}\b")
 
 
 def _header_key(header: str) -> str:
@@ -164,8 +185,10 @@ def mapping_guess(headers: list[str], custom_fields: list[CustomField]) -> dict[
     """
     index = dict(_SYNONYM_INDEX)
     for definition in custom_fields:
-        index.setdefault(_header_key(definition.key), f"custom_fields.{definition.key}")
-        index.setdefault(_header_key(definition.label), f"custom_fields.{definition.key}")
+        for name in (definition.key, definition.label):
+            # A custom field named "Notes" keeps its column; other synonyms keep theirs.
+            if index.get(_header_key(name)) in (None, "note"):
+                index[_header_key(name)] = f"custom_fields.{definition.key}"
     mapping: dict[str, str] = {}
     used: set[str] = set()
     for header in headers:
@@ -315,6 +338,18 @@ def _row_data(
     return data, columns, special
 
 
+def _without(data: dict[str, Any], fields: set[str]) -> dict[str, Any]:
+    """The row's input less the fields named by errors ("email", "custom_fields.budget")."""
+    kept = {key: value for key, value in data.items() if key not in fields}
+    if "custom_fields" in kept:
+        kept["custom_fields"] = {
+            key: value
+            for key, value in kept["custom_fields"].items()
+            if f"custom_fields.{key}" not in fields
+        }
+    return kept
+
+
 def _row_clean(
     workspace: Workspace,
     headers: list[str],
@@ -322,15 +357,20 @@ def _row_clean(
     mapping: dict[str, str],
     options: dict,
     definitions: list[CustomField],
-) -> dict[str, Any]:
-    """Clean contact input for one row, or ValidationFailed with column names as fields.
+) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    """Clean contact input for one row and the values left out of it as (column, reason);
+    ValidationFailed, with column names as fields, when the row cannot be stored.
 
-    Dates (the created date and custom date fields) may be written as the workspace's
-    country writes them (``options["day_first"]``); the outcome becomes the lifecycle stage.
+    A bad value in an optional cell (a number, a date, an outcome, a stage, a phone beside a
+    good email...) is left out and reported; the row fails only when its email is bad, it
+    has no usable email or phone, or ``options["bad_values"]`` is "fail_row" (then every
+    problem of the row is named). Dates (the created date and custom date fields) may be
+    written as ``options["day_first"]`` says; the outcome becomes the lifecycle stage; a
+    note is kept for the contact's timeline.
     """
     data, columns, special = _row_data(headers, row, mapping, options)
     day_first = options.get("day_first", True)
-    errors: list[FieldError] = []
+    problems: list[FieldError] = []
     custom = data.get("custom_fields") or {}
     for definition in definitions:
         if definition.field_type == "date" and custom.get(definition.key):
@@ -339,33 +379,54 @@ def _row_clean(
                     date_parse(custom[definition.key], day_first=day_first).date().isoformat()
                 )
             except ValueError as error:
-                errors.append(FieldError(f"custom_fields.{definition.key}", str(error)))
+                problems.append(FieldError(f"custom_fields.{definition.key}", str(error)))
                 del custom[definition.key]
     extra: dict[str, Any] = {}
     if "outcome" in special:
         try:
             extra["lifecycle_stage"] = outcome_stage(special["outcome"])
         except ValueError as error:
-            errors.append(FieldError("outcome", str(error)))
+            problems.append(FieldError("outcome", str(error)))
     if "created_at" in special:
         try:
             extra["created_at"] = date_parse(special["created_at"], day_first=day_first)
         except ValueError as error:
-            errors.append(FieldError("created_at", str(error)))
-    clean: dict[str, Any] = {}
+            problems.append(FieldError("created_at", str(error)))
+    if "note" in special:
+        if len(special["note"]) > NOTE_MAX:
+            problems.append(FieldError("note", f"At most {NOTE_MAX:,} characters."))
+        else:
+            extra["note"] = special["note"]
+    clean: dict[str, Any] | None = None
     try:
         clean = contact_input_clean(
             workspace=workspace, data=data, partial=True, custom_fields=definitions
         )
     except ValidationFailed as failure:
-        errors = failure.errors + errors
-    if not errors and not clean.get("email") and not clean.get("phone"):
-        errors.append(FieldError("email", "An email or a phone number is required."))
+        problems = failure.errors + problems
+        try:  # the row without its bad values
+            clean = contact_input_clean(
+                workspace=workspace,
+                data=_without(data, {error.field for error in failure.errors}),
+                partial=True,
+                custom_fields=definitions,
+            )
+        except ValidationFailed as again:
+            problems += again.errors
+    if clean is None or options.get("bad_values") == "fail_row":
+        errors = problems
+    else:
+        # A mistyped email must not be stored, nor found as someone else; a bad phone is
+        # the row's identity when it has no email.
+        identity = {"email"} if clean.get("email") else {"email", "phone"}
+        errors = [problem for problem in problems if problem.field in identity]
+        if not errors and not clean.get("email") and not clean.get("phone"):
+            errors.append(FieldError("email", "An email or a phone number is required."))
+    named = [(columns.get(problem.field, problem.field), problem.message) for problem in problems]
     if errors:
-        raise ValidationFailed(
-            [FieldError(columns.get(error.field, error.field), error.message) for error in errors]
-        )
-    return {**clean, **extra}
+        missing = [(columns.get(e.field, e.field), e.message) for e in errors if e not in problems]
+        raise ValidationFailed([FieldError(column, message) for column, message in named + missing])
+    return {**clean, **extra}, named
 
 
 # --- the job -------------------------------------------------------------------------------
@@ -385,10 +446,46 @@ OPTION_KEYS = (
     "lifecycle_stage",
     "owner_id",
     "day_first",
+    "day_first_from",
+    "bad_values",
+    "backdate_existing",
 )
 
 
-def _options_clean(workspace: Workspace, options: dict | None) -> dict:
+def day_first_detect(
+    source: SourceFile, mapping: dict[str, str], definitions: list[CustomField]
+) -> bool | None:
+    """How the file writes its dates, from the date columns' first ``DATE_SCAN_ROWS`` rows:
+    True when a date can only be read day first (31/12/2023) and none only month first,
+    False for the reverse (12/31/2023), None when no date tells (or they disagree)."""
+    dates = {f"custom_fields.{d.key}" for d in definitions if d.field_type == "date"}
+    positions = [
+        position
+        for position, header in enumerate(source.headers)
+        if mapping.get(header) == "created_at" or mapping.get(header) in dates
+    ]
+    if not positions:
+        return None
+    day_only = month_only = False
+    for row in itertools.islice(source.rows(), DATE_SCAN_ROWS):
+        for position in positions:
+            match = _LOCAL_DATE.match(row[position]) if position < len(row) else None
+            if match:
+                first, second = int(match[1]), int(match[2])
+                day_only |= first > 12 >= second
+                month_only |= second > 12 >= first
+        if day_only and month_only:
+            return None
+    return True if day_only else False if month_only else None
+
+
+def _options_clean(
+    workspace: Workspace,
+    options: dict | None,
+    *,
+    source: SourceFile | None = None,
+    mapping: dict[str, str] | None = None,
+) -> dict:
     """Checked options, every default filled in:
 
     - ``update_existing`` (true): false adds only new contacts, rows of existing ones skip;
@@ -396,7 +493,14 @@ def _options_clean(workspace: Workspace, options: dict | None) -> dict:
       fills only its empty fields;
     - ``tags``, ``source``: for every row (source only where the row has none);
     - ``lifecycle_stage``, ``owner_id``: for new contacts;
-    - ``day_first``: how dates like 01/02/2024 read (default: by the workspace country).
+    - ``day_first``: how dates like 01/02/2024 read. Not given (or ``day_first_from`` is
+      not "option"): from the file's date columns when ``source`` and ``mapping`` are given
+      and a date tells (31/12/2023), else by the workspace country; ``day_first_from``
+      says which;
+    - ``bad_values`` ("drop_value"): "fail_row" refuses a row with any bad value instead
+      of storing it without the value;
+    - ``backdate_existing`` (false): true lets a row's earlier created date move an
+      existing contact's created date back.
     """
     options = dict(options or {})
     errors = [
@@ -418,16 +522,31 @@ def _options_clean(workspace: Workspace, options: dict | None) -> dict:
     conflict = options.get("conflict") or "file"
     if conflict not in CONFLICT_SIDES:
         errors.append(FieldError("options.conflict", 'Must be "file" or "existing".'))
-    for key in ("update_existing", "day_first"):
+    bad_values = options.get("bad_values") or "drop_value"
+    if bad_values not in BAD_VALUES:
+        errors.append(FieldError("options.bad_values", 'Must be "drop_value" or "fail_row".'))
+    if options.get("day_first_from") not in (None, *DAY_FIRST_FROM):
+        errors.append(FieldError("options.day_first_from", "Must be option, file or workspace."))
+    for key in ("update_existing", "day_first", "backdate_existing"):
         if options.get(key) is not None and not isinstance(options[key], bool):
             errors.append(FieldError(f"options.{key}", "Must be true or false."))
     if errors:
         raise ValidationFailed(errors)
-    day_first = options.get("day_first")
+    day_first, day_first_from = options.get("day_first"), "option"
+    if day_first is None or options.get("day_first_from") in ("file", "workspace"):
+        day_first, day_first_from = None, "file"
+        if source is not None and mapping is not None:
+            definitions = list(CustomField.objects.filter(workspace=workspace))
+            day_first = day_first_detect(source, mapping, definitions)
+        if day_first is None:
+            day_first, day_first_from = day_first_default(workspace), "workspace"
     return {
         "update_existing": options.get("update_existing") is not False,
         "conflict": conflict,
-        "day_first": day_first_default(workspace) if day_first is None else day_first,
+        "day_first": day_first,
+        "day_first_from": day_first_from,
+        "bad_values": bad_values,
+        "backdate_existing": options.get("backdate_existing") is True,
         **clean,
     }
 
@@ -448,12 +567,14 @@ def field_type_guess(values: list[str], *, day_first: bool = True) -> str:
         return "boolean"
     if all(re.fullmatch(r"-?\d+(\.\d+)?", value) for value in values):
         return "number"
-    try:
-        for value in values:
-            date_parse(value, day_first=day_first)
-    except ValueError:
-        return "text"
-    return "date"
+    for order in (day_first, not day_first):  # 31/12/2023 is a date whatever the default
+        try:
+            for value in values:
+                date_parse(value, day_first=order)
+        except ValueError:
+            continue
+        return "date"
+    return "text"
 
 
 def column_samples(source: SourceFile, count: int = 3, scan: int = 200) -> dict[str, list[str]]:
@@ -567,6 +688,11 @@ def import_upload(
         saved = ImportMapping.objects.filter(workspace=workspace, pk=saved_mapping_id).first()
         if saved is None:
             raise ValidationFailed([FieldError("mapping_id", "No such saved mapping.")])
+    total_rows = sum(1 for _ in source.rows())  # reads the whole file: a bad one fails here
+    mapping = mapping_for_file(workspace, source.headers, saved)
+    options = _options_clean(
+        workspace, _saved_options(workspace, saved), source=source, mapping=mapping
+    )
     stored = _stored_copy(path, source.kind)
     return ImportJob.objects.create(
         workspace=workspace,
@@ -574,9 +700,9 @@ def import_upload(
         status=ImportStatus.DRAFT,
         path=str(stored),
         original_filename=Path(filename).name[:255],
-        mapping=mapping_for_file(workspace, source.headers, saved),
-        options=_options_clean(workspace, _saved_options(workspace, saved)),
-        total_rows=sum(1 for _ in source.rows()),
+        mapping=mapping,
+        options=options,
+        total_rows=total_rows,
     )
 
 
@@ -656,6 +782,8 @@ def import_job_configure(
     if errors:
         transaction.set_rollback(True)
         raise ValidationFailed(errors)
+    if clean_options["day_first_from"] != "option":  # the dates of the final mapping tell
+        clean_options = _options_clean(workspace, clean_options, source=source, mapping=mapping)
     job.mapping, job.options = mapping, clean_options
     job.save(update_fields=["mapping", "options"])
     if save_as.strip():
@@ -767,18 +895,23 @@ def import_preview(
     mapping: dict[str, str] | None = None,
     options: dict | None = None,
 ) -> list[dict[str, Any]]:
-    """The first rows as they would be stored: {"row", "values"} or {"row", "errors"}."""
+    """The first rows as they would be stored: {"row", "values", "warnings"} (the values
+    left out, as [column, reason]) or {"row", "errors"} (a row that would not be stored)."""
     source = source_open(path)
     definitions = list(CustomField.objects.filter(workspace=workspace))
     mapping = mapping if mapping is not None else mapping_guess(source.headers, definitions)
-    options = _options_clean(workspace, options)
+    options = _options_clean(workspace, options, source=source, mapping=mapping)
     preview = []
     for index, row in enumerate(source.rows()):
         if index >= PREVIEW_ROWS:
             break
         try:
-            values = _row_clean(workspace, source.headers, row, mapping, options, definitions)
-            preview.append({"row": index + 2, "values": values})
+            values, warnings = _row_clean(
+                workspace, source.headers, row, mapping, options, definitions
+            )
+            preview.append(
+                {"row": index + 2, "values": values, "warnings": [list(w) for w in warnings]}
+            )
         except ValidationFailed as failure:
             preview.append(
                 {"row": index + 2, "errors": [[e.field, e.message] for e in failure.errors]}
@@ -831,29 +964,46 @@ def import_mapping_delete(*, workspace: Workspace, mapping_id: int) -> None:
         raise NotFound("No such saved mapping.")
 
 
-def _errors_write(job: ImportJob, failed: list[tuple[int, str, str]]) -> None:
-    if not failed:
+PROBLEM_COLUMNS = ["Import row", "Import result", "Import problems"]
+
+
+def _errors_write(job: ImportJob, headers: list[str], problems: list[RowProblem]) -> None:
+    """Append the chunk's problem rows to the job's problems file: each row's own cells under
+    the file's headers (so the file can be fixed and imported again), then its row number,
+    whether it was stored, and the reasons ("Column: reason; ...")."""
+    if not problems:
         return
     path = Path(job.error_path or f"{job.path.removesuffix('.csv')}.errors.csv")
     new_file = not path.exists()
+    width = len(headers)
     with path.open("a", encoding="utf-8", newline="") as file:
         writer = csv.writer(file)
         if new_file:
-            writer.writerow(["row", "column", "reason"])
-        writer.writerows(failed)
+            writer.writerow([*headers, *PROBLEM_COLUMNS])
+        for problem in sorted(problems, key=lambda problem: problem.number):
+            cells = [*problem.values[:width], *[""] * (width - len(problem.values))]
+            writer.writerow(
+                [
+                    *cells,
+                    problem.number,
+                    "stored without these values" if problem.stored else "not imported",
+                    "; ".join(f"{column}: {reason}" for column, reason in problem.reasons),
+                ]
+            )
     if not job.error_path:
         job.error_path = str(path)
         ImportJob.objects.filter(pk=job.pk).update(error_path=job.error_path)
 
 
 def _errors_trim(job: ImportJob) -> None:
-    """Drop error rows from chunks that did not commit (a crash after the file was written),
-    so a resumed run does not list them twice."""
+    """Drop problem rows from chunks that did not commit (a crash after the file was
+    written), so a resumed run does not list them twice."""
     if not job.error_path or not Path(job.error_path).exists():
         return
     with open(job.error_path, encoding="utf-8", newline="") as file:
         rows = list(csv.reader(file))
-    kept = [rows[0], *[row for row in rows[1:] if int(row[0]) < job.next_row + 2]]
+    number = -len(PROBLEM_COLUMNS)  # the row number's position, from the end
+    kept = [rows[0], *[row for row in rows[1:] if int(row[number]) < job.next_row + 2]]
     if len(kept) < len(rows):
         with open(job.error_path, "w", encoding="utf-8", newline="") as file:
             csv.writer(file).writerows(kept)
@@ -865,13 +1015,101 @@ def import_job_run(*, job_id: int, chunks: int | None = None, progress=None) -> 
     Each chunk locks the job row, checks it is still running at the expected position (a
     cancelled job or a second worker stops this one), writes, and advances ``next_row``
     in the same transaction. ``progress(job)`` is called after each chunk.
+
+    Whatever stops the run (a file that cannot be read to its end, a row the database
+    refuses, a bug) marks the job failed with a reason a person can act on; the rows of
+    committed chunks stay. Only the loss of the database itself leaves the job running,
+    until its stale heartbeat marks it (``import_jobs_stale_fail``).
     """
     job = ImportJob.objects.select_related("workspace", "created_by").filter(pk=job_id).first()
     if job is None or job.status not in (ImportStatus.QUEUED, ImportStatus.RUNNING):
         return job
+    now = timezone.now()
     ImportJob.objects.filter(pk=job.pk, status=ImportStatus.QUEUED).update(
-        status=ImportStatus.RUNNING, started_at=timezone.now()
+        status=ImportStatus.RUNNING, started_at=now
     )
+    ImportJob.objects.filter(pk=job.pk, status=ImportStatus.RUNNING).update(heartbeat_at=now)
+    try:
+        return _job_run(job, chunks=chunks, progress=progress)
+    except Exception as error:  # the job must not stay "running": see the docstring
+        logger.exception("import %s failed", job.pk)
+        return _job_fail(job.pk, error) or job
+
+
+def _failure_reason(error: Exception, row: int) -> str:
+    """What stopped a run, in words for the progress page."""
+    from django.db import DatabaseError
+
+    if isinstance(error, ValidationFailed):
+        detail = " ".join(e.message for e in error.errors)
+        return f"Stopped at row {row:,}: {detail}"
+    text = " ".join(str(error).split())[:300] or type(error).__name__
+    if isinstance(error, DatabaseError):
+        return (
+            f"Stopped at row {row:,}: the database refused the rows from there ({text}). "
+            "The rows before it are stored."
+        )
+    return (
+        f"Stopped at row {row:,} by an unexpected error ({type(error).__name__}: {text}). "
+        "The rows before it are stored; the details are in the server log."
+    )
+
+
+def _job_fail(job_id: int, error: Exception) -> ImportJob | None:
+    """Mark a running (or queued) job failed with the reason ``error`` gives; the job."""
+    if connection.in_atomic_block and connection.needs_rollback:
+        return None  # a caller's broken transaction: the caller decides
+    try:
+        job = ImportJob.objects.get(pk=job_id)
+        ImportJob.objects.filter(
+            pk=job_id, status__in=[ImportStatus.QUEUED, ImportStatus.RUNNING]
+        ).update(
+            status=ImportStatus.FAILED,
+            message=_failure_reason(error, job.next_row + 2),
+            finished_at=timezone.now(),
+        )
+        job.refresh_from_db()
+    except Exception:  # the database itself is gone: the stale heartbeat will tell
+        logger.exception("import %s: could not record the failure", job_id)
+        return None
+    return job
+
+
+def import_jobs_stale_fail(
+    *, workspace: Workspace | None = None, job_id: int | None = None, now=None
+) -> int:
+    """Mark failed every running job (of ``workspace``, or the one ``job_id``) whose worker
+    sent no heartbeat for ``STALE_AFTER``: the worker was killed or lost its database.
+    A worker that is only slow finds its job failed at its next chunk and stops there.
+    Returns how many jobs were marked."""
+    now = now or timezone.now()
+    cutoff = now - STALE_AFTER
+    stale = ImportJob.objects.filter(status=ImportStatus.RUNNING).filter(
+        Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started_at__lt=cutoff)
+    )
+    if workspace is not None:
+        stale = stale.filter(workspace=workspace)
+    if job_id is not None:
+        stale = stale.filter(pk=job_id)
+    marked = 0
+    for pk, rows_done, heartbeat in stale.values_list(
+        "pk", "rows_done", Coalesce("heartbeat_at", "started_at")
+    ):
+        message = (
+            f"The worker stopped without finishing (no progress since "
+            f"{heartbeat:%Y-%m-%d %H:%M} UTC). The first {rows_done:,} rows are stored; "
+            "upload the file again to import the rest (stored rows are skipped or updated)."
+        )
+        # Checked again in the statement: a chunk committed meanwhile keeps it running.
+        marked += (
+            ImportJob.objects.filter(pk=pk, status=ImportStatus.RUNNING)
+            .filter(Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True))
+            .update(status=ImportStatus.FAILED, message=message, finished_at=now)
+        )
+    return marked
+
+
+def _job_run(job: ImportJob, *, chunks: int | None, progress) -> ImportJob:
     workspace = job.workspace
     actor = (
         Actor(user=job.created_by, label=f"import {job.pk}")
@@ -900,7 +1138,12 @@ def import_job_run(*, job_id: int, chunks: int | None = None, progress=None) -> 
         helper=left >= CLEAN_HELPER_MIN_ROWS,
     )
     commit = functools.partial(
-        _chunk_commit, job_id=job.pk, workspace=workspace, definitions=definitions, actor=actor
+        _chunk_commit,
+        job_id=job.pk,
+        workspace=workspace,
+        definitions=definitions,
+        actor=actor,
+        headers=source.headers,
     )
     try:
         if (
@@ -939,10 +1182,11 @@ def _chunk_commit(
     position: int,
     size: int,
     rows: list[ImportRow],
-    failed: list[tuple[int, str, str]],
+    failed: list[RowProblem],
     workspace: Workspace,
     definitions: list[CustomField],
     actor: Actor,
+    headers: list[str],
     prepared: PreparedChunk | None = None,
 ) -> tuple[ImportJob, ChunkResult | None, dict[int, Any]]:
     """One chunk's transaction: lock the job row, check it is still running at ``position``
@@ -958,8 +1202,8 @@ def _chunk_commit(
             return job, None, {}
         if not size:
             job.status = ImportStatus.DONE
-            job.finished_at = timezone.now()
-            job.save(update_fields=["status", "finished_at"])
+            job.finished_at = job.heartbeat_at = timezone.now()
+            job.save(update_fields=["status", "finished_at", "heartbeat_at"])
             return job, None, {}
         written: dict[int, Any] = {}
         if prepared is None:
@@ -980,9 +1224,11 @@ def _chunk_commit(
             created_count=F("created_count") + result.created,
             updated_count=F("updated_count") + result.updated,
             skipped_count=F("skipped_count") + result.skipped,
-            failed_count=F("failed_count") + len({row for row, _, _ in result.failed}),
+            failed_count=F("failed_count") + len(result.failed),
+            warning_count=F("warning_count") + len(result.warned),
+            heartbeat_at=timezone.now(),
         )
-        _errors_write(job, result.failed)
+        _errors_write(job, headers, [*result.failed, *result.warned])
     return job, result, written
 
 
@@ -991,7 +1237,7 @@ class _InFlight:
     future: Future
     size: int
     rows: list[ImportRow]
-    failed: list[tuple[int, str, str]]
+    failed: list[RowProblem]
     snapshot: list
 
 
@@ -1099,19 +1345,20 @@ def _chunk_rows_clean(
     mapping: dict[str, str],
     options: dict,
     definitions: list[CustomField],
-) -> tuple[list[ImportRow], list[tuple[int, str, str]]]:
-    """The chunk's clean rows and its errors (row, column, reason). It reads no database:
-    it may run in the helper process."""
+) -> tuple[list[ImportRow], list[RowProblem]]:
+    """The chunk's clean rows (with the values left out of them) and the rows that cannot
+    be stored. It reads no database: it may run in the helper process."""
     rows: list[ImportRow] = []
-    failed: list[tuple[int, str, str]] = []
+    failed: list[RowProblem] = []
     for offset, row in enumerate(batch):
         number = start + offset + 2
         try:
-            clean = _row_clean(workspace, headers, row, mapping, options, definitions)
+            clean, warnings = _row_clean(workspace, headers, row, mapping, options, definitions)
         except ValidationFailed as failure:
-            failed += [(number, e.field, e.message) for e in failure.errors]
+            reasons = [(e.field, e.message) for e in failure.errors]
+            failed.append(RowProblem(number=number, values=row, reasons=reasons))
             continue
-        rows.append(ImportRow(number=number, clean=clean))
+        rows.append(ImportRow(number=number, clean=clean, values=row, warnings=warnings))
     return rows, failed
 
 
@@ -1122,7 +1369,7 @@ def _chunks_cleaned(
     source: SourceFile,
     definitions: list[CustomField],
     helper: bool,
-) -> Iterator[tuple[int, list[ImportRow], list[tuple[int, str, str]]]]:
+) -> Iterator[tuple[int, list[ImportRow], list[RowProblem]]]:
     """(rows read, clean rows, errors) for each chunk from the job's ``next_row`` on.
 
     With ``helper``, a second process cleans the next chunk while this one is written:
@@ -1167,7 +1414,7 @@ def _chunk_process(
     workspace: Workspace,
     job: ImportJob,
     rows: list[ImportRow],
-    failed: list[tuple[int, str, str]],
+    failed: list[RowProblem],
     definitions: list[CustomField],
     actor: Actor,
 ) -> ChunkResult:
@@ -1187,7 +1434,7 @@ def _chunk_process(
         # A concurrent writer created one of the contacts after the lookup (the insert
         # waited for it, then hit the unique constraint): look up and write again.
         result.created = result.updated = result.skipped = 0
-        result.failed = list(failed)
+        result.failed, result.warned = list(failed), []
         chunk_write(**arguments)
     return result
 

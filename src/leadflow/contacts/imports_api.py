@@ -24,6 +24,8 @@ from leadflow.core.models import ApiScope
 router = Router(tags=["imports"])
 WRITE, READ = ApiScope.CONTACTS_WRITE, ApiScope.CONTACTS_READ
 Conflict = Literal["file", "existing"]
+BadValues = Literal["drop_value", "fail_row"]
+DayFirstFrom = Literal["option", "file", "workspace"]
 UPLOAD_FIELDS = {"mapping", "options", "new_fields", "mapping_id", "save_as", "draft"}
 
 
@@ -34,7 +36,15 @@ class ImportOptions(StrictSchema):
     source: str = ""
     lifecycle_stage: str = ""
     owner_id: int | None = None
+    # null: read from the file's dates (31/12/2023 can only be day first), else by the
+    # workspace's country; day_first_from says which (sent back as read, it stays automatic)
     day_first: bool | None = None
+    day_first_from: DayFirstFrom | None = None
+    # drop_value: a bad value in an optional cell is left out of the stored row (a warning);
+    # fail_row: the row is not stored (an error)
+    bad_values: BadValues = "drop_value"
+    # true: an earlier created date in the file moves an existing contact's back
+    backdate_existing: bool = False
 
 
 class ImportOut(Schema):
@@ -49,6 +59,7 @@ class ImportOut(Schema):
     updated_count: int
     skipped_count: int
     failed_count: int
+    warning_count: int
     rows_per_second: float | None
     message: str
     has_errors: bool
@@ -80,6 +91,7 @@ class ImportConfigureIn(StrictSchema):
 class PreviewRow(Schema):
     row: int
     values: dict[str, Any] | None = None
+    warnings: list[list[str]] | None = None
     errors: list[list[str]] | None = None
 
 
@@ -193,6 +205,7 @@ def import_create(
 @router.get("/imports", response=ImportPage, summary="List imports, newest first")
 def import_list(request: HttpRequest, cursor: str | None = None, limit: int = 50):
     workspace, _ = require_scope(request, READ)
+    imports.import_jobs_stale_fail(workspace=workspace)
     limit = max(1, min(limit, 200))
     queryset = imports.import_job_list(workspace, include_drafts=True)
     page = cursor_paginate(queryset, sort="-created_at", cursor=cursor, limit=limit)
@@ -201,7 +214,10 @@ def import_list(request: HttpRequest, cursor: str | None = None, limit: int = 50
 
 @router.get("/imports/{job_id}", response=ImportOut, summary="An import and its progress")
 def import_get(request: HttpRequest, job_id: int):
+    """A running import whose worker sent no heartbeat for ten minutes is marked failed
+    here (``message`` says so)."""
     workspace, _ = require_scope(request, READ)
+    imports.import_jobs_stale_fail(workspace=workspace, job_id=job_id)
     return _job(workspace, job_id)
 
 
@@ -259,7 +275,8 @@ def import_cancel(request: HttpRequest, job_id: int):
 
 @router.get(
     "/imports/{job_id}/errors.csv",
-    summary="The rows that failed: row number, column and reason (CSV)",
+    summary="The rows with problems (CSV): each row's own cells, then its row number, "
+    "whether it was stored and the reasons",
     response={200: None},
 )
 def import_errors(request: HttpRequest, job_id: int):

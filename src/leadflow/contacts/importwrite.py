@@ -10,11 +10,14 @@ Guarantees:
 - an existing contact takes the rows' non-empty values (``conflict="file"``, the default)
   or keeps its own and only fills its empty fields (``conflict="existing"``); tags are
   added, never removed; the first touch is kept; a row's ``created_at`` is a new contact's
-  creation date and lowers an existing contact's later one;
+  creation date, and lowers an existing contact's later one only with the
+  ``backdate_existing`` option; a row's ``note`` becomes a note on the contact's timeline,
+  unless the contact has that very note already (so a file imported twice adds it once);
 - per chunk: one locked lookup, companies and tags in bulk, one insert of the new contacts,
-  one update of the changed ones, the tag links and one ``contact.imported`` activity per
-  created or changed contact. On PostgreSQL the contacts and activities are written with
-  COPY (decision 0013); elsewhere with the ORM's bulk statements.
+  one update of the changed ones, the tag links, one ``contact.imported`` activity per
+  created or changed contact and one ``note.added`` per new note. On PostgreSQL the
+  contacts and activities are written with COPY (decision 0013); elsewhere with the ORM's
+  bulk statements.
 """
 
 import json
@@ -53,9 +56,22 @@ from leadflow.core.validation import email_domain
 
 
 @dataclass
+class RowProblem:
+    """A row that was not stored (``stored`` false) or was stored without the values named
+    in ``reasons``; ``values`` are the row's cells as read, for the problems file."""
+
+    number: int  # the row's line in a spreadsheet: the header is row 1
+    values: list[str]
+    reasons: list[tuple[str, str]]  # (column, reason)
+    stored: bool = False
+
+
+@dataclass
 class ImportRow:
     number: int  # the row's line in a spreadsheet: the header is row 1
     clean: dict[str, Any]
+    values: list[str] = field(default_factory=list)  # the cells as read
+    warnings: list[tuple[str, str]] = field(default_factory=list)  # values left out
 
 
 @dataclass
@@ -63,7 +79,8 @@ class ChunkResult:
     created: int = 0
     updated: int = 0
     skipped: int = 0
-    failed: list[tuple[int, str, str]] = field(default_factory=list)  # (row, column, reason)
+    failed: list[RowProblem] = field(default_factory=list)  # rows not stored
+    warned: list[RowProblem] = field(default_factory=list)  # rows stored without some values
 
 
 @dataclass(eq=False)  # compared by identity: two new contacts may hold equal values
@@ -79,6 +96,7 @@ class _Target:
     company_name: str = ""
     added_tags: list[str] = field(default_factory=list)
     seen: Any = None  # an existing contact's updated_at when it was read
+    notes: list[str] = field(default_factory=list)  # the rows' notes, not yet on the timeline
 
 
 class ContactsChanged(Exception):
@@ -196,8 +214,9 @@ def _changes_add(total: dict[str, list], changes: dict[str, list]) -> None:
         total[name] = [total[name][0] if name in total else old, new]
 
 
-def _update(target: _Target, clean: dict[str, Any], *, keep_existing: bool) -> dict:
-    """Apply one row to a contact the chunk already holds; {field: [old, new]}."""
+def _update(target: _Target, clean: dict[str, Any], *, keep_existing: bool, backdate: bool) -> dict:
+    """Apply one row to a contact the chunk already holds; {field: [old, new]}. The
+    created date moves back only with ``backdate`` (or on a contact the chunk creates)."""
     contact = target.contact
     values = {
         key: value
@@ -211,7 +230,7 @@ def _update(target: _Target, clean: dict[str, Any], *, keep_existing: bool) -> d
         }
     changes = _apply(contact, values, fill_only=keep_existing)
     created_at = clean.get("created_at")
-    if created_at and created_at < contact.created_at:
+    if backdate and created_at and created_at < contact.created_at:
         changes["created_at"] = [contact.created_at, created_at]
         contact.created_at = created_at
     return changes
@@ -235,6 +254,7 @@ def _resolve(
         identities.add(_Target(contact=contact, new=False, rank=rank, seen=read))
     update_existing = options.get("update_existing", True)
     keep_existing = options.get("conflict") == "existing"
+    backdate = bool(options.get("backdate_existing"))
     initial = {key: options[key] for key in ("lifecycle_stage", "owner_id") if options.get(key)}
     touched: dict[int, _Target] = {}
     created = 0
@@ -248,7 +268,8 @@ def _resolve(
         if target is None:
             missing = required_custom_fields_missing(definitions, clean.get("custom_fields") or {})
             if missing:
-                result.failed += [(row.number, e.field, e.message) for e in missing]
+                reasons = [*row.warnings, *[(e.field, e.message) for e in missing]]
+                result.failed.append(RowProblem(row.number, row.values, reasons))
                 continue
             contact = _contact(
                 {
@@ -268,13 +289,22 @@ def _resolve(
             continue
         else:
             phone = target.contact.phone
-            changes = _update(target, clean, keep_existing=keep_existing and not target.new)
+            changes = _update(
+                target,
+                clean,
+                keep_existing=keep_existing and not target.new,
+                backdate=backdate or target.new,
+            )
             _changes_add(target.changes, changes)
             if target.contact.phone != phone:
                 identities.phone_moved(target, phone)
         if target.rows:
             result.skipped += 1  # one more row of a contact the chunk writes once
         target.rows.append(row.number)
+        if row.warnings:
+            result.warned.append(RowProblem(row.number, row.values, row.warnings, stored=True))
+        if clean.get("note") and clean["note"] not in target.notes:
+            target.notes.append(clean["note"])
         target.tags = list(dict.fromkeys([*target.tags, *clean.get("tags", [])]))
         # As contact_upsert: the company is settled by the first row that can settle it.
         target.company_name = target.company_name or clean.get("company", "")
@@ -575,6 +605,39 @@ def _activity(job: ImportJob, actor: Actor, now, target: _Target, payload: dict)
     )
 
 
+def _notes_known(targets: list[_Target]) -> None:
+    """Drop from existing contacts' notes those already on their timelines."""
+    noted = [target for target in targets if target.notes and not target.new]
+    if not noted:
+        return
+    known = set(
+        Activity.objects.filter(
+            contact_id__in=[target.contact.pk for target in noted],
+            kind=ActivityKind.NOTE_ADDED,
+            data__body__in=sorted({note for target in noted for note in target.notes}),
+        ).values_list("contact_id", "data__body")
+    )
+    for target in noted:
+        target.notes = [note for note in target.notes if (target.contact.pk, note) not in known]
+
+
+def _note_activities(job: ImportJob, actor: Actor, now, targets: list[_Target]) -> list[tuple]:
+    return [
+        (
+            job.workspace_id,
+            target.contact.pk,
+            ActivityKind.NOTE_ADDED.value,
+            now,
+            actor.user_id,
+            actor.api_key_id,
+            actor.label[:200],
+            {"body": note, "import_job": job.pk},
+        )
+        for target in targets
+        for note in target.notes
+    ]
+
+
 def _ids_reserve(contacts: list[Contact]) -> bool:
     """Give new contacts their ids from the table's sequence (PostgreSQL), so the next chunk
     can know them before this one is written; False where ids come with the insert."""
@@ -639,6 +702,7 @@ def chunk_prepare(
     for target in without_company:
         if target.contact.company_id:
             target.changes["company_id"] = [None, target.contact.company_id]
+    _notes_known(targets)
     new = [target for target in targets if target.new]
     ids = _ids_reserve([target.contact for target in new])
     for target in new:
@@ -662,6 +726,7 @@ def _new_activities(writer, job: ImportJob, actor: Actor, now, new: list[_Target
             _activity(job, actor, now, target, {"created": True, "tags": target.tags})
             for target in new
         ]
+        + _note_activities(job, actor, now, new)
     )
 
 
@@ -690,7 +755,7 @@ def chunk_apply(*, job: ImportJob, prepared: PreparedChunk, actor: Actor) -> dic
         target.added_tags = [
             name for name in target.tags if (target.contact.pk, tag_ids[name]) in added
         ]
-    updated = [target for target in existing if target.changes or target.added_tags]
+    updated = [target for target in existing if target.changes or target.added_tags or target.notes]
     for target in updated:
         target.contact.updated_at = now
     writer.contacts_update([(target.contact, target.seen) for target in updated])
@@ -710,6 +775,7 @@ def chunk_apply(*, job: ImportJob, prepared: PreparedChunk, actor: Actor) -> dic
                 )
                 for target in updated
             ]
+            + _note_activities(job, actor, now, updated)
         )
     )
     result.created += len(new)

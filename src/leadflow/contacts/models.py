@@ -465,6 +465,8 @@ class ImportJob(models.Model):
     updated_count = models.PositiveIntegerField(default=0)
     skipped_count = models.PositiveIntegerField(default=0)
     failed_count = models.PositiveIntegerField(default=0)
+    # Rows stored without one or more of their values (each listed in the problems file).
+    warning_count = models.PositiveIntegerField(default=0)
     # Data rows (after the header) already written; the next run starts here.
     next_row = models.PositiveIntegerField(default=0)
     error_path = models.CharField(max_length=500, blank=True)
@@ -472,6 +474,9 @@ class ImportJob(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Set by the worker when it starts and with every chunk it commits: a running job whose
+    # heartbeat is old has lost its worker (``contacts.imports.import_jobs_stale_fail``).
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["workspace", "-created_at"], name="importjob_ws_created")]

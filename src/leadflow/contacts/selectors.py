@@ -20,6 +20,7 @@ from django.db.models.expressions import RawSQL
 
 from leadflow.contacts.models import (
     Activity,
+    ActivityKind,
     Company,
     Contact,
     CustomField,
@@ -53,6 +54,7 @@ CONTACT_FILTERS = frozenset(
         "created_before",
         "q",
         "custom",
+        "import",
     }
 )
 
@@ -113,7 +115,8 @@ def contact_list(
 
     Filters: email, phone, stage, owner (user id, or "none"), tag (name), company (id),
     temperature, created_after / created_before (ISO), q (free text over name, email and
-    company name), custom ({key: value} equality on custom fields).
+    company name), custom ({key: value} equality on custom fields), import (an import
+    job's id: the contacts it created or changed).
     """
     filters = {key: value for key, value in (filters or {}).items() if value not in (None, "")}
     unknown = [key for key in filters if key not in CONTACT_FILTERS]
@@ -154,6 +157,14 @@ def contact_list(
         )
     if "q" in filters:
         queryset = queryset.filter(_search_condition(workspace, str(filters["q"])))
+    if "import" in filters:
+        queryset = queryset.filter(
+            pk__in=Activity.objects.filter(
+                workspace=workspace,
+                kind=ActivityKind.CONTACT_IMPORTED,
+                data__import_job=_int(filters["import"], "import"),
+            ).values("contact_id")
+        )
     if "custom" in filters:
         custom = filters["custom"]
         if not isinstance(custom, Mapping):

@@ -298,6 +298,7 @@ LIST_FILTERS = (
     "company",
     "created_from",
     "created_to",
+    "import",
     "sort",
 )
 DEFAULT_SORT = "-created_at"
@@ -319,7 +320,7 @@ def selector_filters(params: Mapping[str, str]) -> dict[str, Any]:
     """
     filters: dict[str, Any] = {
         key: params[key]
-        for key in ("q", "stage", "temperature", "owner", "tag", "company")
+        for key in ("q", "stage", "temperature", "owner", "tag", "company", "import")
         if key in params
     }
     errors = []

@@ -70,6 +70,7 @@ def target_groups(definitions: list[CustomField], *, can_add_fields: bool) -> li
             [
                 ("outcome", "Outcome (won / lost) → lifecycle stage"),
                 ("created_at", "Original created date"),
+                ("note", "Note on the timeline"),
             ],
         ),
     ]
@@ -87,7 +88,9 @@ def target_groups(definitions: list[CustomField], *, can_add_fields: bool) -> li
 @workspace_view("read")
 @require_http_methods(["GET", "POST"])
 def import_list(request: HttpRequest) -> HttpResponse:
-    """Past imports and the upload form (CSV or Excel, optionally a saved mapping)."""
+    """Past imports, drafts among them (uploaded, still to map and start), and the upload
+    form (CSV or Excel, optionally a saved mapping). Imports whose worker vanished are
+    marked failed first."""
     errors: dict[str, list[str]] = {}
     status = 200
     if request.method == "POST":
@@ -113,7 +116,8 @@ def import_list(request: HttpRequest) -> HttpResponse:
             else:
                 return redirect("import_detail", request.workspace.slug, job.pk)
         status = 422
-    jobs = list(imports.import_job_list(request.workspace)[:50])
+    imports.import_jobs_stale_fail(workspace=request.workspace)
+    jobs = list(imports.import_job_list(request.workspace, include_drafts=True)[:50])
     for job in jobs:
         job.rate = imports.import_job_rate(job)
     return render(
@@ -144,6 +148,7 @@ def _posted(request: HttpRequest, headers: list[str]) -> tuple[dict, dict, dict,
             mapping[header] = target
     day_first = request.POST.get("day_first", "")
     owner = request.POST.get("owner_id", "")
+    backdate = request.POST.get("backdate_existing") == "on"
     options = {
         "update_existing": request.POST.get("existing", "update") == "update",
         "conflict": request.POST.get("conflict", "file"),
@@ -152,6 +157,8 @@ def _posted(request: HttpRequest, headers: list[str]) -> tuple[dict, dict, dict,
         "lifecycle_stage": request.POST.get("lifecycle_stage", ""),
         "owner_id": int(owner) if owner.isdigit() else None,
         "day_first": {"day": True, "month": False}.get(day_first),
+        "bad_values": "fail_row" if request.POST.get("bad_values") == "fail_row" else "drop_value",
+        "backdate_existing": backdate,
     }
     return mapping, options, new_fields, request.POST.get("save_as", "").strip()
 
@@ -182,7 +189,7 @@ def _mapping_context(request: HttpRequest, job: ImportJob, **extra) -> dict:
             definitions, can_add_fields=request.membership.can("manage_settings")
         ),
         "options": options,
-        "day_first_choice": {True: "day", False: "month"}.get(options.get("day_first"), ""),
+        "day_first_choice": _day_first_choice(options),
         "tags_text": ", ".join(options.get("tags") or []),
         "stage_choices": LifecycleStage.choices,
         "members": core_selectors.member_users(request.workspace),
@@ -195,6 +202,13 @@ def _mapping_context(request: HttpRequest, job: ImportJob, **extra) -> dict:
         "save_as": extra.pop("save_as", ""),
         **extra,
     }
+
+
+def _day_first_choice(options: dict) -> str:
+    """ "auto" (read from the file, else the workspace country), "day" or "month"."""
+    if options.get("day_first") is None or options.get("day_first_from") in ("file", "workspace"):
+        return "auto"
+    return "day" if options["day_first"] else "month"
 
 
 def _error_lists(failure: ValidationFailed, headers: list[str]) -> dict:
@@ -218,6 +232,7 @@ def _error_lists(failure: ValidationFailed, headers: list[str]) -> dict:
 def import_detail(request: HttpRequest, job_id: int) -> HttpResponse:
     """A draft: the mapping page (POST saves it, and starts the import with action=start).
     Any other import: its progress and summary."""
+    imports.import_jobs_stale_fail(workspace=request.workspace, job_id=job_id)
     job = _job(request, job_id)
     if job.status != ImportStatus.DRAFT:
         if request.method == "POST":
@@ -287,6 +302,7 @@ def import_preview(request: HttpRequest, job_id: int) -> HttpResponse:
             {
                 "number": preview["row"],
                 "errors": preview.get("errors") or [],
+                "warnings": preview.get("warnings") or [],
                 "cells": [
                     _display(values, mapping[header])
                     if header not in new_fields
@@ -319,6 +335,8 @@ def _display(values: dict, target: str) -> str:
         return ", ".join(values.get("tags") or [])
     if target == "outcome":
         return values.get("lifecycle_stage", "")
+    if target == "note":
+        return values.get("note", "")
     if target == "created_at":
         moment = values.get("created_at")
         return moment.isoformat(sep=" ", timespec="minutes") if moment else ""
@@ -352,7 +370,9 @@ def _progress_context(job: ImportJob) -> dict:
 @workspace_view("read")
 @require_safe
 def import_progress(request: HttpRequest, job_id: int) -> HttpResponse:
-    """The progress card alone, polled by the progress page until the import ends."""
+    """The progress card alone, polled by the progress page until the import ends (or its
+    worker is found gone: the job is then marked failed)."""
+    imports.import_jobs_stale_fail(workspace=request.workspace, job_id=job_id)
     job = _job(request, job_id)
     return render(request, "web/imports/progress.html#progress", _progress_context(job))
 
