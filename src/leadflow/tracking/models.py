@@ -102,9 +102,10 @@ class EventType(models.TextChoices):
 
 
 class Event(models.Model):
-    """One thing a visitor did. Written in bulk; its client-made ``event_id`` makes a
-    retried batch store once. On PostgreSQL the table is partitioned by month of
-    ``occurred_at``; nothing references it by foreign key."""
+    """One thing a visitor did. Written in bulk; its client-made ``event_id`` is unique in
+    the workspace (``EventId`` holds it), so a retried batch stores once whatever times it
+    carries. On PostgreSQL the table is partitioned by month of ``occurred_at``; nothing
+    references it by foreign key."""
 
     workspace = models.ForeignKey(
         Workspace, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False
@@ -122,11 +123,6 @@ class Event(models.Model):
     received_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["workspace", "event_id", "occurred_at"], name="event_unique_client_id"
-            )
-        ]
         indexes = [
             models.Index(fields=["contact_id", "occurred_at"], name="event_contact_time"),
             models.Index(fields=["visitor_id", "occurred_at"], name="event_visitor_time"),
@@ -134,6 +130,21 @@ class Event(models.Model):
                 fields=["workspace", "event_type", "occurred_at"], name="event_ws_type_time"
             ),
         ]
+
+
+class EventId(models.Model):
+    """The client-made id of each stored event, unique in the workspace: the guarantee the
+    partitioned event table cannot give (a unique index on a partitioned table must include
+    the partition's time, so the same id with another time would be stored again).
+
+    The id's row is written in the statement that stores the event and deleted with it
+    (retention); ``occurred_at`` is the stored event's time. See decision 0015.
+    """
+
+    pk = models.CompositePrimaryKey("workspace_id", "event_id")
+    workspace_id = models.BigIntegerField()
+    event_id = models.UUIDField()
+    occurred_at = models.DateTimeField()
 
 
 class ChannelRule(models.Model):

@@ -22,6 +22,7 @@ from leadflow.core.actors import Actor
 from leadflow.core.cache import cached
 from leadflow.core.errors import FieldError, ValidationFailed
 from leadflow.core.models import Workspace
+from leadflow.core.patterns import pattern_problem
 from leadflow.core.services import audit_record
 from leadflow.tracking import selectors
 from leadflow.tracking.channels import classify
@@ -29,6 +30,7 @@ from leadflow.tracking.models import (
     Channel,
     ChannelRule,
     Event,
+    EventId,
     EventType,
     Visitor,
     VisitSession,
@@ -280,12 +282,19 @@ def _store(
     now: dt.datetime,
     result: IngestResult,
 ) -> None:
-    """Four statements whatever the batch size: visitors, visits, events, visit counters."""
+    """Four statements whatever the batch size: visitors, visits, events (with their ids;
+    two statements on SQLite), visit counters. An id repeated within the batch is stored
+    once, from its first event."""
+    received = len(events)
+    first: dict[uuid.UUID, CleanEvent] = {}
+    for event in events:
+        first.setdefault(event.event_id, event)
+    events = list(first.values())
     visitors = _visitors_upsert(workspace, {event.visitor_key for event in events}, user_agent, now)
     sessions = _sessions_upsert(workspace, events, visitors)
     stored = _events_insert(workspace, events, visitors, sessions, now)
     result.accepted = len(stored)
-    result.duplicates = len(events) - len(stored)
+    result.duplicates = received - len(stored)
     fresh = [event for event in events if event.event_id in stored]
     _sessions_touch(fresh, sessions)
     for event in fresh:
@@ -390,8 +399,8 @@ def _events_insert(
     sessions: dict[str, int],
     now: dt.datetime,
 ) -> set[uuid.UUID]:
-    """One INSERT of the whole batch from a single JSON parameter; returns the ids stored
-    (the others were stored before: a retried batch)."""
+    """The whole batch from a single JSON parameter; returns the ids stored (the others
+    were stored before, whatever their times: a retried batch)."""
     postgres = connection.vendor == "postgresql"
     rows = [
         {
@@ -417,15 +426,37 @@ def _events_insert(
         "name, url, referrer, properties, occurred_at, received_at"
     )
     if postgres:
+        # One statement: the ids go into tracking_eventid first (its primary key decides,
+        # in id order so two batches sharing ids cannot deadlock), and only the events
+        # whose id went in are stored. A concurrent batch with the same id waits for this
+        # one's commit and then stores nothing.
         sql = (
-            f"INSERT INTO tracking_event ({columns}) SELECT %s, e.event_id, e.visitor_id, "  # noqa: S608
-            "e.session_id, e.contact_id, e.event_type, e.name, e.url, e.referrer, "
-            "e.properties, e.occurred_at, %s FROM jsonb_to_recordset(%s::jsonb) AS "
+            "WITH e AS MATERIALIZED (SELECT * FROM jsonb_to_recordset(%s::jsonb) AS "  # noqa: S608
             "e(event_id uuid, visitor_id bigint, session_id bigint, contact_id bigint, "
             "event_type text, name text, url text, referrer text, properties jsonb, "
-            "occurred_at timestamptz) ON CONFLICT DO NOTHING RETURNING event_id"
+            "occurred_at timestamptz)), fresh AS (INSERT INTO tracking_eventid "
+            "(workspace_id, event_id, occurred_at) SELECT %s, event_id, occurred_at FROM e "
+            "ORDER BY event_id ON CONFLICT DO NOTHING RETURNING event_id) "
+            f"INSERT INTO tracking_event ({columns}) SELECT %s, e.event_id, e.visitor_id, "
+            "e.session_id, e.contact_id, e.event_type, e.name, e.url, e.referrer, "
+            "e.properties, e.occurred_at, %s FROM e JOIN fresh USING (event_id) "
+            "RETURNING event_id"
         )
-    else:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [json.dumps(rows), workspace.pk, workspace.pk, now])
+            return {row[0] for row in cursor.fetchall()}
+    # SQLite (one writer at a time): the ids first, then the events whose id went in.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO tracking_eventid (workspace_id, event_id, occurred_at) SELECT %s, "
+            "json_extract(value, '$.event_id'), json_extract(value, '$.occurred_at') "
+            "FROM json_each(%s) WHERE true ON CONFLICT DO NOTHING RETURNING event_id",
+            [workspace.pk, json.dumps(rows)],
+        )
+        fresh = {row[0] for row in cursor.fetchall()}
+        rows = [row for row in rows if row["event_id"] in fresh]
+        if not rows:
+            return set()
         fields = ", ".join(
             f"json_extract(value, '$.{name}')"
             for name in (
@@ -439,15 +470,13 @@ def _events_insert(
                 "referrer",
             )
         )
-        sql = (
+        cursor.execute(
             f"INSERT INTO tracking_event ({columns}) SELECT %s, {fields}, "  # noqa: S608
             "json(json_extract(value, '$.properties')), json_extract(value, "
-            "'$.occurred_at'), %s FROM json_each(%s) WHERE true "
-            "ON CONFLICT DO NOTHING RETURNING event_id"
+            "'$.occurred_at'), %s FROM json_each(%s)",
+            [workspace.pk, now, json.dumps(rows)],
         )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [workspace.pk, now, json.dumps(rows)])
-        return {uuid.UUID(str(row[0])) for row in cursor.fetchall()}
+    return {uuid.UUID(row["event_id"]) for row in rows}
 
 
 def _sessions_touch(events: list[CleanEvent], sessions: dict[str, int]) -> None:
@@ -622,17 +651,19 @@ def _attribution_update(workspace: Workspace, contact: Contact) -> None:
 
 
 def events_prune(*, now: dt.datetime | None = None) -> int:
-    """Delete each workspace's events older than its retention period (set-based), then
-    drop whole monthly partitions nobody keeps any more. Returns rows deleted."""
+    """Delete each workspace's events older than its retention period and their ids (so
+    an id is unique among the events kept), set-based, then drop whole monthly partitions
+    nobody keeps any more. Returns events deleted."""
     from leadflow.tracking import partitions
 
     now = now or timezone.now()
     deleted = 0
     for workspace_id, days in Workspace.objects.values_list("pk", "event_retention_days"):
         cutoff = now - dt.timedelta(days=days)
-        deleted += Event.objects.filter(workspace_id=workspace_id, occurred_at__lt=cutoff).delete()[
-            0
-        ]
+        old = {"workspace_id": workspace_id, "occurred_at__lt": cutoff}
+        with transaction.atomic():
+            deleted += Event.objects.filter(**old).delete()[0]
+            EventId.objects.filter(**old).delete()
     longest = max(Workspace.objects.values_list("event_retention_days", flat=True), default=0)
     partitions.drop_before(now - dt.timedelta(days=longest))
     return deleted
@@ -665,10 +696,9 @@ def _channel_rule_clean(data: Mapping[str, Any]) -> dict[str, Any]:
         if len(pattern) > 200:
             errors.append(FieldError(name, "At most 200 characters."))
         else:
-            try:
-                re.compile(pattern, re.IGNORECASE)
-            except re.error as problem:
-                errors.append(FieldError(name, f"Not a regular expression: {problem}."))
+            problem = pattern and pattern_problem(pattern)
+            if problem:
+                errors.append(FieldError(name, problem))
         clean[name] = pattern
     click_id = str(data.get("click_id") or "")
     if click_id and click_id not in CLICK_IDS:
