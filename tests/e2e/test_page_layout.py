@@ -1,0 +1,214 @@
+"""Every main app page in Chromium at a phone's width (390 px) and a desktop's (1440 px): the
+page never scrolls sideways, and axe-core finds no serious or critical accessibility
+violation. axe-core is vendored under tests/e2e/vendor/axe-core/ (see its README).
+
+One browser and one page visit each page at both widths, so the whole check costs about a
+minute. Set LEADFLOW_SCREENSHOTS=<dir> to keep a full-page screenshot of each.
+"""
+
+import json
+import os
+import re
+from pathlib import Path
+
+import pytest
+from django.db.models import Count
+from django.test import Client
+from playwright.sync_api import expect
+
+from leadflow.capture import services as capture_services
+from leadflow.contacts.imports import import_job_create, import_job_run
+from leadflow.contacts.models import Company, Contact, DuplicateCandidate
+from leadflow.core.actors import Actor
+from leadflow.core.models import Membership, Role
+from leadflow.demo import DEMO_OWNER_EMAIL, demo_build
+from leadflow.inbound import services as inbound_services
+from leadflow.tracking.models import Visitor
+from tests.conftest import PASSWORD
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
+WIDTHS = (390, 1440)
+
+# The widest element that sticks out past the viewport, and no ancestor scrolls it: what to fix.
+OVERFLOW = """() => {
+  const width = document.documentElement.clientWidth;
+  const overflow = document.documentElement.scrollWidth - width;
+  const scrolls = (element) => {
+    for (let node = element.parentElement; node && node !== document.body;
+         node = node.parentElement) {
+      if (getComputedStyle(node).overflowX !== 'visible') return true;
+    }
+    return false;
+  };
+  const culprits = [];
+  for (const element of document.body.querySelectorAll('*')) {
+    const box = element.getBoundingClientRect();
+    if (box.width && box.right > width + 1 && !scrolls(element)) {
+      const name = element.tagName.toLowerCase() + (element.id ? '#' + element.id : '') +
+        (element.classList.length ? '.' + [...element.classList].join('.') : '');
+      culprits.push([`${name} (right edge ${Math.round(box.right)} px)`, box.right]);
+    }
+  }
+  culprits.sort((a, b) => b[1] - a[1]);
+  return {overflow, culprits: culprits.slice(0, 4).map((c) => c[0])};
+}"""
+
+AXE_RUN = """async () => {
+  const result = await axe.run(document, {resultTypes: ['violations']});
+  return result.violations
+    .filter((violation) => ['serious', 'critical'].includes(violation.impact))
+    .map((violation) => ({
+      id: violation.id, impact: violation.impact, help: violation.help,
+      nodes: violation.nodes.slice(0, 3).map((node) => node.target.join(' ')),
+    }));
+}"""
+
+
+@pytest.fixture
+def app_pages(tmp_path):
+    """The demo workspace plus one of everything the demo lacks (a form with a submission,
+    a lead source with a delivery, a finished import): the path of each page to visit."""
+    workspace = demo_build(contacts=150, owner_password=PASSWORD)
+    owner = Membership.objects.select_related("user").get(workspace=workspace, role=Role.OWNER)
+    actor = Actor.for_user(owner.user, owner)
+    form = capture_services.form_create(
+        workspace=workspace,
+        actor=actor,
+        data={
+            "name": "Book a demo with a rather long name to see how it wraps",
+            "fields": [
+                {
+                    "name": "email",
+                    "type": "email",
+                    "label": "Work email",
+                    "required": True,
+                    "maps_to": "email",
+                },
+                {
+                    "name": "first_name",
+                    "type": "text",
+                    "label": "First name",
+                    "maps_to": "first_name",
+                },
+                {"name": "message", "type": "textarea", "label": "Message"},
+                {
+                    "name": "interest",
+                    "type": "select",
+                    "label": "What would you like to talk about?",
+                    "options": ["A demo for the whole purchasing team", "Pricing", "Support"],
+                },
+                {"name": "utm_source", "type": "hidden", "default": "website"},
+                {
+                    "name": "consent",
+                    "type": "consent",
+                    "consent_text": "I agree that Northwind may email me about its products.",
+                },
+            ],
+            "min_fill_seconds": 0,
+        },
+    )
+    submitted = Client(REMOTE_ADDR="203.0.113.7").post(
+        f"/f/{form.key}",
+        json.dumps(
+            {
+                "fields": {
+                    "email": "pat.lee@initech.example",
+                    "first_name": "Pat",
+                    "message": "Could you call me back next week about pricing?",
+                },
+                "submission_id": "0b8a3c4e-0000-4000-8000-000000000001",
+            }
+        ),
+        content_type="application/json",
+    )
+    assert submitted.status_code in (200, 201), submitted.content
+    source = inbound_services.lead_source_create(
+        workspace=workspace,
+        data={"format": "generic", "name": "Partner webinar leads"},
+        actor=actor,
+    )
+    csv = tmp_path / "trade-show.csv"
+    csv.write_text("email,first_name,company\nrobin.fox@umbrella.example,Robin,Umbrella\n")
+    job = import_job_create(
+        workspace=workspace, actor=actor, path=csv, filename="trade-show.csv", schedule=False
+    )
+    import_job_run(job_id=job.pk)
+
+    contact = (
+        Contact.objects.filter(workspace=workspace, company__isnull=False, visitors__isnull=False)
+        .annotate(activity_count=Count("activities", distinct=True))
+        .order_by("-activity_count")
+        .first()
+    )
+    company = Company.objects.filter(workspace=workspace).first()
+    visitor = Visitor.objects.filter(workspace=workspace, contact=contact).first()
+    pair = DuplicateCandidate.objects.filter(workspace=workspace).first()
+    submission = form.submissions.get()
+    base = f"/w/{workspace.slug}"
+    pages = {
+        "contacts": f"{base}/contacts/",
+        "contact": f"{base}/contacts/{contact.pk}/",
+        "contact-edit": f"{base}/contacts/{contact.pk}/edit/",
+        "contact-new": f"{base}/contacts/new/",
+        "contact-merge": f"{base}/contacts/{pair.contact_id}/merge/?other={pair.other_id}",
+        "companies": f"{base}/companies/",
+        "company": f"{base}/companies/{company.pk}/",
+        "duplicates": f"{base}/duplicates/",
+        "forms": f"{base}/forms/",
+        "form-new": f"{base}/forms/new/",
+        "form-builder": f"{base}/forms/{form.pk}/",
+        "submissions": f"{base}/forms/{form.pk}/submissions/",
+        "visitors": f"{base}/visitors/",
+        "visitor": f"{base}/visitors/{visitor.pk}/",
+        "sources": f"{base}/reports/sources/",
+        "imports": f"{base}/contacts/imports/",
+        "import": f"{base}/contacts/imports/{job.pk}/",
+        "lead-sources": f"{base}/settings/lead-sources/",
+        "lead-source": f"{base}/settings/lead-sources/{source.pk}/",
+        "settings": f"{base}/settings/",
+        "members": f"{base}/settings/members/",
+        "api-keys": f"{base}/settings/api-keys/",
+        "fields": f"{base}/settings/fields/",
+        "tracking-settings": f"{base}/settings/tracking/",
+        "audit-log": f"{base}/settings/audit/",
+        "submission": f"{base}/forms/{form.pk}/submissions/{submission.pk}/",
+    }
+    return pages
+
+
+def test_every_main_page_fits_a_phone_and_a_desktop_and_passes_axe(browser, live_server, app_pages):
+    context = browser.new_context(base_url=live_server.url, locale="en-US")
+    context.add_init_script(path=str(AXE))
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    page.goto("/login/")
+    page.get_by_label("Email").fill(DEMO_OWNER_EMAIL)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(re.compile(r"/contacts/$"))
+    screenshots = os.environ.get("LEADFLOW_SCREENSHOTS")
+
+    problems: list[str] = []
+    for width in WIDTHS:
+        page.set_viewport_size({"width": width, "height": 900})
+        for name, path in app_pages.items():
+            response = page.goto(path)
+            assert response.status == 200, f"{name} ({path}) answered {response.status}"
+            page.wait_for_load_state("load")
+            if screenshots:
+                page.screenshot(path=f"{screenshots}/{name}-{width}.png", full_page=True)
+            layout = page.evaluate(OVERFLOW)
+            if layout["overflow"] > 0:
+                problems.append(
+                    f"{name} at {width} px scrolls sideways by {layout['overflow']} px: "
+                    + "; ".join(layout["culprits"])
+                )
+            for violation in page.evaluate(AXE_RUN):
+                problems.append(
+                    f"{name} at {width} px: axe {violation['impact']} {violation['id']} "
+                    f"({violation['help']}): {', '.join(violation['nodes'])}"
+                )
+    context.close()
+    assert problems == [], "\n".join(problems)
