@@ -1,7 +1,11 @@
 """Settings: workspace, members and roles, API keys, custom fields, audit log."""
 
 import re
+import shlex
+from html import unescape
+from urllib.parse import urlsplit
 
+import pytest
 from django.core import mail
 
 from leadflow.contacts.models import CustomField
@@ -141,6 +145,48 @@ class TestApiKeys:
         listing = owner_client.get(url(workspace, "settings/api-keys/")).content.decode()
         assert secret not in listing
         assert key.prefix in listing
+
+    def test_the_page_links_the_api_reference(self, owner_client, workspace):
+        html = owner_client.get(url(workspace, "settings/api-keys/")).content.decode()
+        assert 'href="/api/v1/docs"' in html
+        assert owner_client.get("/api/v1/docs").status_code == 200
+
+    @pytest.mark.parametrize(
+        ("scopes", "method"),
+        [
+            (["contacts:read", "contacts:write"], "GET"),
+            (["forms:read"], "GET"),
+            (["settings:read"], "GET"),
+            (["contacts:write"], "POST"),
+        ],
+    )
+    def test_a_new_key_comes_with_a_request_it_may_make_and_copy_buttons(
+        self, owner_client, workspace, client, scopes, method
+    ):
+        response = owner_client.post(
+            url(workspace, "settings/api-keys/"), {"name": "Zapier", "scopes": scopes}
+        )
+        html = response.content.decode()
+        secret = re.search(r'value="(lf_[^"]+)"', html).group(1)
+        assert 'data-copy="id_secret"' in html and 'data-copy="id_api_example"' in html
+        example = unescape(re.search(r'id="id_api_example"[^>]*>([^<]+)</textarea>', html).group(1))
+        # Run the example as curl would: its method, header, body and URL.
+        command = shlex.split(example)
+        assert command[0] == "curl" and (method == "GET") == ("-X" not in command)
+        headers = dict(
+            command[i + 1].split(": ", 1) for i, arg in enumerate(command) if arg == "-H"
+        )
+        assert headers["Authorization"] == f"Bearer {secret}"
+        target = urlsplit(command[-1])
+        path = f"{target.path}?{target.query}" if target.query else target.path
+        if method == "GET":
+            answer = client.get(path, headers=headers)
+        else:
+            body = command[command.index("-d") + 1]
+            answer = client.post(
+                path, body, content_type=headers.pop("Content-Type"), headers=headers
+            )
+        assert answer.status_code in (200, 201), answer.content
 
     def test_errors_and_revoke(self, owner_client, workspace):
         bad = owner_client.post(url(workspace, "settings/api-keys/"), {"name": "", "scopes": []})

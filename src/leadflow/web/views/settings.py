@@ -13,6 +13,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied as HttpForbidden
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils.html import format_html
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
@@ -179,6 +180,25 @@ def settings_member_remove(request: HttpRequest, membership_id: int) -> HttpResp
 # --- API keys --------------------------------------------------------------------------------
 
 
+# What a new key can ask at once, by its first scope that allows it: (scope, method, path, body).
+API_EXAMPLES = (
+    (ApiScope.CONTACTS_READ, "GET", "contacts?limit=5", None),
+    (ApiScope.FORMS_READ, "GET", "forms", None),
+    (ApiScope.SETTINGS_READ, "GET", "workspace", None),
+    (ApiScope.CONTACTS_WRITE, "POST", "contacts", '{"email": "jane.doe@example.com"}'),
+)
+
+
+def api_example_request(request: HttpRequest, secret: str, scopes: list[str]) -> str:
+    """A curl command that a key with ``scopes`` may run as it is ("" when none fits)."""
+    for scope, method, path, body in API_EXAMPLES:
+        if scope in scopes:
+            url = request.build_absolute_uri(f"/api/v1/{path}")
+            send = f" -X {method} -H \"Content-Type: application/json\" -d '{body}'" if body else ""
+            return f'curl{send} -H "Authorization: Bearer {secret}" "{url}"'
+    return ""
+
+
 @workspace_view("manage_settings")
 @require_http_methods(["GET", "POST"])
 def settings_api_keys(request: HttpRequest) -> HttpResponse:
@@ -210,6 +230,8 @@ def settings_api_keys(request: HttpRequest) -> HttpResponse:
         "errors": errors,
         "created_key": created,
         "secret": secret,
+        "api_example": api_example_request(request, secret, created.scopes) if secret else "",
+        "api_docs_url": reverse("api:openapi-view"),
         "settings_section": "api_keys",
     }
     response = render_page(request, "web/settings/api_keys.html", context, status=status)

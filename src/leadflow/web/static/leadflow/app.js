@@ -50,6 +50,27 @@
     }
   });
 
+  // Copy buttons: data-copy names the field whose value they copy. They are shown only where
+  // this script runs (data-js-only); without it, the field still selects itself on focus.
+  document.querySelectorAll("[data-js-only]").forEach(function (node) { node.hidden = false; });
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-copy]");
+    if (!button) return;
+    var source = document.getElementById(button.getAttribute("data-copy"));
+    var label = button.getAttribute("data-label") || button.textContent;
+    button.setAttribute("data-label", label);
+    var done = function () {
+      button.textContent = "Copied";
+      window.setTimeout(function () { button.textContent = label; }, 1500);
+    };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(source.value).then(done, function () { source.select(); });
+    } else {
+      source.select();
+      try { document.execCommand("copy"); done(); } catch (error) { /* selected: copy by hand */ }
+    }
+  });
+
   // After htmx swaps content, move focus to the first invalid input so errors are heard.
   document.addEventListener("htmx:afterSettle", function () {
     var invalid = document.querySelector('#main [aria-invalid="true"]');

@@ -420,22 +420,7 @@
     event.returnValue = "";
   });
 
-  // Copy buttons of the embed snippets.
-  document.addEventListener("click", function (event) {
-    var button = event.target.closest("[data-copy]");
-    if (!button) return;
-    var source = document.getElementById(button.getAttribute("data-copy"));
-    var done = function () {
-      button.textContent = "Copied";
-      window.setTimeout(function () { button.textContent = "Copy"; }, 1500);
-    };
-    if (navigator.clipboard && window.isSecureContext) {
-      navigator.clipboard.writeText(source.value).then(done, function () { source.select(); });
-    } else {
-      source.select();
-      try { document.execCommand("copy"); done(); } catch (error) { /* selected: copy by hand */ }
-    }
-  });
+  // The embed snippets' copy buttons are app.js's (data-copy).
 
   rows().forEach(refreshHeader);
   serialise();
