@@ -334,3 +334,25 @@ def test_the_hosted_page_is_its_own_landing_page(person, lead_form):
         f"http://testserver/f/{lead_form.key}?utm_source=newsletter&utm_medium=email"
     )
     assert hidden(page, "_lf_referrer") == "https://mail.example/"
+    # The form's hidden UTM field is left for the server, which fills it from the page.
+    assert hidden(page, "utm_source") == ""
+    _post(person, lead_form, plain_post(_lf_page_url=hidden(page, "_lf_page_url"), utm_source=""))
+    submission = Submission.objects.get()
+    assert submission.utm == {"utm_source": "newsletter", "utm_medium": "email"}
+    assert submission.values["utm_source"] == "newsletter"
+    assert submission.contact.first_touch_channel == "email"
+
+
+def test_a_hand_written_form_s_page_is_kept_over_its_error_page(person, lead_form):
+    wrong = _post(person, lead_form, plain_post(interest=None), referer=f"{SITE}/contact")
+    assert wrong.status_code == 422
+    again = wrong.content.decode()
+    assert hidden(again, "_lf_page_url") == f"{SITE}/contact"
+    # The fix is posted from LeadFlow's own page: its address is not taken for the page.
+    _post(
+        person,
+        lead_form,
+        plain_post(_lf_page_url=hidden(again, "_lf_page_url")),
+        referer=f"http://testserver/f/{lead_form.key}",
+    )
+    assert Submission.objects.get().page_url == f"{SITE}/contact"

@@ -194,11 +194,14 @@ def _shown_context(request: HttpRequest) -> dict[str, str]:
     posted, so correcting a typo loses no attribution.
     """
     if request.method == "POST":
-        return {
+        carried = {
             name: _text(request.POST.get(name, ""), 100 if name == "_lf_visitor_id" else 2000)
             for name in CONTEXT_FIELDS
             if request.POST.get(name)
         }
+        if "_lf_page_url" not in carried and _outside_referer(request):
+            carried["_lf_page_url"] = _text(_outside_referer(request))  # as the post had it
+        return carried
     if request.GET.get("embed") == "1":
         return {"_lf_page_url": _text(_outside_referer(request))}
     return {

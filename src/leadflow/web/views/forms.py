@@ -465,12 +465,14 @@ def _embed_snippets(request: HttpRequest, form: Form) -> dict[str, str]:
     script_url = widget_script_url(request, "form.js")
     form_url = f"{base}/f/{form.key}"
     script = format_html('<script src="{}" data-form="{}" async></script>', script_url, form.key)
-    iframe = format_html(
-        '<iframe src="{}?embed=1" title="{}" width="100%" height="{}" '
-        'style="border:0; max-width:40rem" loading="lazy"></iframe>',
-        form_url,
-        form.name,
-        160 + 90 * len([f for f in form.fields if f.get("type") != "hidden"]),
+    # The frame's few lines of script send it the page around it (docs/embedding.md).
+    iframe = render_to_string(
+        "web/forms/_embed_iframe.html",
+        {
+            "url": form_url,
+            "form": form,
+            "height": 160 + 90 * len([f for f in form.fields if f.get("type") != "hidden"]),
+        },
     )
     html = render_to_string(
         "web/forms/_embed_form.html",
@@ -479,7 +481,7 @@ def _embed_snippets(request: HttpRequest, form: Form) -> dict[str, str]:
     return {
         "hosted": form_url,
         "script": as_text(script),
-        "iframe": as_text(iframe),
+        "iframe": as_text(iframe.strip()),
         "html": as_text(html.strip()),
     }
 
