@@ -8,6 +8,7 @@ from leadflow.contacts.imports import import_job_run, import_upload
 from leadflow.contacts.models import Contact, CustomField, ImportJob, ImportMapping
 from leadflow.core.actors import Actor
 from leadflow.core.errors import PermissionDenied
+from tests.contacts import workbooks
 from tests.web.conftest import url
 
 CSV = (
@@ -210,3 +211,107 @@ def test_small_uploads_leave_no_temporary_copy(owner_client, workspace, settings
     upload(owner_client, workspace)  # a small upload is held in memory, then copied
     job = ImportJob.objects.get()
     assert [path.name for path in imports_dir().iterdir()] == [job.path.rsplit("/", 1)[-1]]
+
+
+# --- Excel uploads, hostile files, warnings, failures (issue 10) --------------------------
+
+
+def xlsx_upload(client, workspace, content: bytes, name: str):
+    file = SimpleUploadedFile(
+        name,
+        content,
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    return client.post(url(workspace, "contacts/imports/"), {"file": file})
+
+
+@pytest.mark.parametrize("held", ["in memory", "in a temporary file"])
+def test_an_excel_upload_maps_and_imports_in_the_app_whatever_its_size(
+    owner_client, workspace, settings, held
+):
+    content = workbooks.people(120)
+    name = "people.xlsx"
+    if held == "in a temporary file":
+        settings.FILE_UPLOAD_MAX_MEMORY_SIZE = len(content) // 2
+        name = "people export"  # told by its content, not by its name
+    response = xlsx_upload(owner_client, workspace, content, name)
+    assert response.status_code == 302, response.content.decode()[:500]
+    job = ImportJob.objects.get()
+    assert job.total_rows == 120 and job.path.endswith(".xlsx")
+    page = owner_client.get(response.url)
+    assert b"p0@initech.com" in page.content  # sample values read from the workbook
+    owner_client.post(response.url, mapping_post(target_0="email", target_1="first_name",
+                                                  target_2="company", action="start"))  # fmt: skip
+    assert import_job_run(job_id=job.pk).created_count == 120
+
+
+@pytest.mark.parametrize("content", [workbooks.zip_bomb, workbooks.entity_bomb])
+def test_a_hostile_workbook_is_refused_on_the_upload_form(owner_client, workspace, content):
+    response = xlsx_upload(owner_client, workspace, content(), "people.xlsx")
+    assert response.status_code == 422
+    assert b"Cannot read the Excel file" in response.content
+    assert b'id="id_file_error"' in response.content
+    assert not ImportJob.objects.exists()
+
+
+TRADE_SHOW = (
+    "Email,Vorname,Budget,Result,Created,Notes\n"
+    'ann@initech.com,Ann,"12,000",won,31/12/2021,Met at the booth\n'
+    "bob@initech.com,Bob,n/a,open,05/01/2022,\n"
+    "not-an-email,Cid,10,lost,,\n"
+)
+
+
+def test_an_import_with_warnings_shows_them_and_opens_exactly_its_contacts(
+    owner_client, workspace, owner_actor
+):
+    from leadflow.contacts.services import contact_upsert
+
+    contact_upsert(workspace=workspace, actor=owner_actor, data={"email": "else@initech.com"})
+    upload(owner_client, workspace, TRADE_SHOW)
+    job = ImportJob.objects.get()
+    assert (job.options["day_first"], job.options["day_first_from"]) == (True, "file")
+    page = owner_client.get(url(workspace, f"contacts/imports/{job.pk}/")).content.decode()
+    assert "can only be read day first" in page
+    assert '<option value="note" selected>' in page  # "Notes" guessed
+    data = mapping_post(target_2="__new__", type_2="number", target_5="note", day_first="auto")
+    preview = owner_client.post(url(workspace, f"contacts/imports/{job.pk}/preview"), data)
+    assert preview.status_code == 200
+    assert "Imported without: Result (Unknown outcome" in preview.content.decode()
+    owner_client.post(url(workspace, f"contacts/imports/{job.pk}/"), data | {"action": "start"})
+    import_job_run(job_id=job.pk)
+    text = owner_client.get(url(workspace, f"contacts/imports/{job.pk}/progress")).content.decode()
+    assert "2 warnings" in text and "1 error" in text
+    assert "Download the rows with problems (CSV)" in text
+    assert f"contacts/?import={job.pk}" in text
+    listing = owner_client.get(url(workspace, f"contacts/?import={job.pk}")).content.decode()
+    assert "ann@initech.com" in listing and "bob@initech.com" in listing
+    assert "else@initech.com" not in listing
+    assert "Showing the contacts one import created or updated" in listing
+    bob = Contact.objects.get(email="bob@initech.com")
+    assert bob.custom_fields == {} and bob.created_at.date().isoformat() == "2022-01-05"
+
+
+def test_drafts_are_listed_under_recent_imports(owner_client, workspace):
+    upload(owner_client, workspace)
+    job = ImportJob.objects.get()
+    listing = owner_client.get(url(workspace, "contacts/imports/")).content.decode()
+    assert url(workspace, f"contacts/imports/{job.pk}/") in listing
+    assert "not started: map the columns" in listing and ">Draft<" in listing
+
+
+def test_a_failed_import_shows_its_reason_and_stops_polling(owner_client, workspace):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    upload(owner_client, workspace)
+    job = ImportJob.objects.get()
+    owner_client.post(url(workspace, f"contacts/imports/{job.pk}/"), mapping_post(action="start"))
+    long_ago = timezone.now() - dt.timedelta(hours=1)
+    ImportJob.objects.filter(pk=job.pk).update(
+        status="running", started_at=long_ago, heartbeat_at=long_ago
+    )
+    text = owner_client.get(url(workspace, f"contacts/imports/{job.pk}/progress")).content.decode()
+    assert "Import failed" in text and "every 1s" not in text
+    assert "The worker stopped without finishing" in text and 'role="alert"' in text
