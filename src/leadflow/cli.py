@@ -148,7 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--workers",
         type=_positive,
-        help="web worker processes (default: 2 on SQLite, 4 on PostgreSQL)",
+        help="web worker processes (default: 2 on SQLite, one per core on PostgreSQL)",
     )
     serve.add_argument(
         "--threads", type=_positive, default=4, help="threads per web worker process (4)"
@@ -403,6 +403,12 @@ def build_parser() -> argparse.ArgumentParser:
         cmd_maintain,
         "housekeeping: event partitions ahead, retention (run daily, e.g. from cron)",
     )
+    copy = add(
+        "copy-to-postgres",
+        cmd_copy_to_postgres,
+        "copy this SQLite installation into an empty PostgreSQL database",
+    )
+    copy.add_argument("url", metavar="DATABASE_URL", help="postgres://user:password@host/name")
     add("openapi", cmd_openapi, "print the REST API's OpenAPI schema (JSON)")
     check = add("check", cmd_check, "check the installation for problems")
     check.add_argument("--deploy", action="store_true", help="also run production checks")
@@ -627,6 +633,20 @@ def cmd_maintain(options: argparse.Namespace) -> int:
     print(f"Inbound lead deliveries past retention deleted: {deliveries}.")
     print(f"Import uploads never started, deleted: {drafts}.")
     print(f"Imports whose worker vanished, marked failed: {stale}.")
+    return 0
+
+
+def cmd_copy_to_postgres(options: argparse.Namespace) -> int:
+    """Copy every row of this installation's SQLite database into a new, empty PostgreSQL
+    database (its tables are created first), in one transaction, then reset its sequences.
+    Stop LeadFlow first so nothing changes during the copy; the SQLite file is only read.
+    Afterwards set DATABASE_URL to the new database (docs/deployment.md)."""
+    from leadflow import dbcopy
+
+    print(f"Copying {dbcopy.sqlite_path()} into PostgreSQL…")
+    report = dbcopy.copy_to_postgres(url=options.url)
+    print(f"Copied {report.rows:,} rows in {len(report.tables)} tables.")
+    print("Now set DATABASE_URL to that database and start LeadFlow.")
     return 0
 
 
