@@ -47,10 +47,11 @@ def test_build_a_form_with_drag_and_drop_and_a_live_preview(page, owner, workspa
     assert field_names(page) == ["email", "first_name", "consent"]
     expect(page.frame_locator("#fb-preview").locator("#lf-email")).to_be_visible()
 
-    # Add a dropdown with three options; the preview shows it without saving.
+    # Add a dropdown with three options; the preview shows it without saving. It goes
+    # before the consent box, which stays last.
     page.get_by_label("Add a field").select_option("select")
     page.get_by_role("button", name="Add field").click()
-    uid = page.locator("#fb-list > .fb-row").last.get_attribute("data-uid")
+    uid = page.locator("#fb-list > .fb-row").nth(2).get_attribute("data-uid")
     new_row = page.locator(f'#fb-list > .fb-row[data-uid="{uid}"]')
     label = new_row.get_by_label("Label")
     expect(label).to_be_focused()
@@ -62,7 +63,8 @@ def test_build_a_form_with_drag_and_drop_and_a_live_preview(page, owner, workspa
     expect(select).to_be_visible()
     expect(select.locator("option")).to_have_text(["Choose…", "1-10", "11-50", "51 or more"])
     expect(page.locator("#fb-preview-status")).to_have_text("Up to date")
-    assert preview_labels(page)[-1] == "Company size"
+    assert preview_labels(page)[-2] == "Company size"
+    assert field_names(page)[-1] == "consent"
 
     # Drag it by its handle above "First name".
     first_name_row = page.locator("#fb-list > .fb-row").nth(1)

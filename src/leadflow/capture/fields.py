@@ -31,6 +31,26 @@ FIELD_TYPES = (
 )
 OPTION_TYPES = ("select", "radio", "checkboxes")
 CONTACT_TARGETS = ("email", "phone", "first_name", "last_name", "job_title", "company", "country")
+# Where an answer obviously belongs on the contact: a field of these types, or a short-text
+# field with one of these names, is saved there unless its definition says ``maps_to``
+# (an empty ``maps_to`` keeps the answer on the submission only). The builder offers the
+# same defaults (``obvious_target``, sent to form-builder.js).
+OBVIOUS_TARGETS_BY_TYPE = {"email": "email", "phone": "phone"}
+OBVIOUS_TARGETS_BY_NAME = {
+    "first_name": "first_name",
+    "firstname": "first_name",
+    "given_name": "first_name",
+    "last_name": "last_name",
+    "lastname": "last_name",
+    "surname": "last_name",
+    "family_name": "last_name",
+    "company": "company",
+    "company_name": "company",
+    "organisation": "company",
+    "organization": "company",
+    "job_title": "job_title",
+    "jobtitle": "job_title",
+}
 RESERVED_PREFIX = "_lf_"
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,59}$")
 DEFAULT_MAX_LENGTH = {"textarea": 5000}
@@ -57,19 +77,36 @@ DEFINITION_KEYS = frozenset(
 )
 
 
+def obvious_target(name: str, kind: str) -> str:
+    """The contact field an answer obviously fills (by type, then by a text field's name),
+    or "" when none does."""
+    if kind in OBVIOUS_TARGETS_BY_TYPE:
+        return OBVIOUS_TARGETS_BY_TYPE[kind]
+    return OBVIOUS_TARGETS_BY_NAME.get(name, "") if kind == "text" else ""
+
+
 def consent_version(text: str) -> str:
     """A short stable version of a consent text: it changes whenever the words change."""
     return hashlib.sha256(text.strip().encode()).hexdigest()[:12]
 
 
 def form_fields_clean(fields: Any, custom_field_keys: set[str]) -> list[dict]:
-    """Validated field definitions in order; every problem named as ``fields[i].key``."""
+    """Validated field definitions in order; every problem named as ``fields[i].key``.
+
+    A definition without ``maps_to`` gets its obvious contact field (``obvious_target``)
+    when no other field maps there.
+    """
     if not isinstance(fields, list) or not fields:
         raise ValidationFailed([FieldError("fields", "A form needs at least one field.")])
     errors: list[FieldError] = []
     clean_fields: list[dict] = []
     names: set[str] = set()
     targets: set[str] = set()
+    chosen = {
+        raw["maps_to"]
+        for raw in fields
+        if isinstance(raw, Mapping) and isinstance(raw.get("maps_to"), str)
+    }
     for index, raw in enumerate(fields):
         where = f"fields[{index}]"
         if not isinstance(raw, Mapping):
@@ -111,6 +148,13 @@ def form_fields_clean(fields: Any, custom_field_keys: set[str]) -> list[dict]:
                 )
             )
         target = field.get("maps_to") or ""
+        if "maps_to" not in field and isinstance(kind, str):
+            target = obvious_target(name, kind)
+            if target in chosen or target in targets:
+                target = ""
+        if not isinstance(target, str):
+            errors.append(FieldError(f"{where}.maps_to", "A contact field's name (text)."))
+            target = ""
         if target:
             if target.startswith("custom_fields."):
                 if target.removeprefix("custom_fields.") not in custom_field_keys:

@@ -33,6 +33,8 @@ from leadflow.capture import antispam, selectors, services
 from leadflow.capture.fields import (
     CONTACT_TARGETS,
     FIELD_TYPES,
+    OBVIOUS_TARGETS_BY_NAME,
+    OBVIOUS_TARGETS_BY_TYPE,
     OPTION_TYPES,
     form_fields_clean,
     public_definition,
@@ -529,6 +531,8 @@ def _builder_page(
             "props": PROPS_BY_TYPE,
             "types": TYPE_LABELS,
             "option_types": list(OPTION_TYPES),
+            "obvious_by_type": OBVIOUS_TARGETS_BY_TYPE,
+            "obvious_by_name": OBVIOUS_TARGETS_BY_NAME,
         },
         "maps_to_groups": maps_to_groups,
         "maps_labels": {value: label for _, choices in maps_to_groups for value, label in choices},

@@ -75,6 +75,12 @@
         return;
       }
       var text = node.value.trim();
+      // An empty "save to" is a choice (only the submission), not a missing setting: the
+      // server maps a field without maps_to to its obvious contact field.
+      if (prop === "maps_to") {
+        data.maps_to = text;
+        return;
+      }
       if (text === "") return;
       if (NUMBERS[prop]) {
         var number = NUMBERS[prop] === "int" ? parseInt(text, 10) : Number(text);
@@ -127,6 +133,32 @@
     refreshHeader(row);
   }
 
+  // --- where an answer is saved: the obvious contact field by default -------------------------
+
+  // A field the person has not pointed anywhere yet (data-maps-auto) follows its type and
+  // name: Email and Phone fields, and text fields named first_name, company, job_title...,
+  // fill that contact field unless another field does already (capture/fields.py, the same
+  // table, decides for the API).
+  function obviousTarget(row) {
+    var type = rowType(row);
+    if (config.obvious_by_type[type]) return config.obvious_by_type[type];
+    if (type !== "text") return "";
+    return config.obvious_by_name[input(row, "name").value.trim()] || "";
+  }
+
+  function targetTaken(target, except) {
+    return rows().some(function (row) {
+      return row !== except && input(row, "maps_to").value === target &&
+        shownProps(rowType(row)).indexOf("maps_to") >= 0;
+    });
+  }
+
+  function followObvious(row) {
+    if (!row.hasAttribute("data-maps-auto")) return;
+    var target = obviousTarget(row);
+    input(row, "maps_to").value = target && !targetTaken(target, row) ? target : "";
+  }
+
   function setExpanded(row, open) {
     var toggle = row.querySelector(".fb-toggle");
     toggle.setAttribute("aria-expanded", open ? "true" : "false");
@@ -172,6 +204,7 @@
       if (prop === "label" && row.hasAttribute("data-name-auto")) {
         input(row, "name").value = uniqueName(slug(event.target.value || "field"), row);
       }
+      if (prop === "label" || prop === "name") followObvious(row);
       refreshHeader(row);
     }
     changed();
@@ -181,7 +214,12 @@
     var row = event.target.closest(".fb-row");
     if (row && list.contains(row)) {
       clearServerError(event.target);
-      if (event.target.getAttribute("data-prop") === "type") applyType(row);
+      var changedProp = event.target.getAttribute("data-prop");
+      if (changedProp === "maps_to") row.removeAttribute("data-maps-auto");
+      if (changedProp === "type") {
+        followObvious(row);
+        applyType(row);
+      }
       refreshHeader(row);
     }
     changed();
@@ -245,7 +283,14 @@
     var holder = document.createElement("ol");
     holder.innerHTML = html.trim();
     var row = holder.firstElementChild;
-    list.appendChild(row);
+    // Consent boxes stay last: a new field goes before the consent boxes that end the form.
+    var all = rows();
+    var firstTrailingConsent = null;
+    for (var i = all.length - 1; i >= 0 && rowType(all[i]) === "consent"; i--) {
+      firstTrailingConsent = all[i];
+    }
+    if (type !== "consent" && firstTrailingConsent) list.insertBefore(row, firstTrailingConsent);
+    else list.appendChild(row);
     var starter = STARTERS[type] || STARTERS.text;
     input(row, "type").value = type;
     input(row, "label").value = starter.label;
@@ -254,6 +299,8 @@
     if (starter.consent_text) input(row, "consent_text").value = starter.consent_text;
     if (type === "hidden") input(row, "label").value = "";
     row.setAttribute("data-name-auto", "");
+    row.setAttribute("data-maps-auto", "");
+    followObvious(row);
     applyType(row);
     setExpanded(row, true);
     input(row, "label").focus();
