@@ -14,6 +14,7 @@ from disposable_email_domains import blocklist as DISPOSABLE_DOMAINS
 
 from leadflow.contacts.inputs import TEXT_LIMITS
 from leadflow.core.errors import FieldError, ValidationFailed
+from leadflow.core.patterns import pattern_fullmatch, pattern_problem
 from leadflow.core.validation import email_domain, email_normalise, phone_normalise
 
 FIELD_TYPES = (
@@ -180,10 +181,9 @@ def form_fields_clean(fields: Any, custom_field_keys: set[str]) -> list[dict]:
                 )
             field["consent_text"] = text
         if field.get("pattern"):
-            try:
-                re.compile(field["pattern"])
-            except re.error:
-                errors.append(FieldError(f"{where}.pattern", "Not a valid regular expression."))
+            problem = pattern_problem(str(field["pattern"]))
+            if problem:
+                errors.append(FieldError(f"{where}.pattern", problem))
         for bound in ("min", "max", "max_length"):
             if field.get(bound) is not None and not isinstance(field[bound], int | float):
                 errors.append(FieldError(f"{where}.{bound}", "Must be a number."))
@@ -264,7 +264,7 @@ def _clean_one(field: dict, value: Any, default_country: str) -> Any:
     if (
         field.get("pattern")
         and kind in ("text", "textarea", "hidden")
-        and not re.fullmatch(field["pattern"], text)
+        and pattern_fullmatch(field["pattern"], text) is False
     ):
         raise ValueError("This does not have the expected format.")
     if kind in ("text", "textarea") and field.get("min") is not None and len(text) < field["min"]:

@@ -5,7 +5,6 @@ bad ones, so a caller never writes half of a bad request.
 """
 
 import datetime as dt
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,6 +17,7 @@ from leadflow.contacts.models import (
 )
 from leadflow.core.errors import FieldError, ValidationFailed
 from leadflow.core.models import Workspace
+from leadflow.core.patterns import pattern_fullmatch
 from leadflow.core.validation import country_normalise, email_normalise, phone_normalise
 
 TEXT_LIMITS = {
@@ -202,7 +202,7 @@ def custom_value_clean(definition: CustomField, value: Any) -> Any:
         limit = definition.max_length or 1000
         if len(text) > limit:
             raise ValueError(f"At most {limit} characters.")
-        if definition.pattern and not re.fullmatch(definition.pattern, text):
+        if definition.pattern and pattern_fullmatch(definition.pattern, text) is False:
             raise ValueError("Does not match the expected format.")
         return text
     if kind == CustomFieldType.NUMBER:

@@ -1063,12 +1063,11 @@ def _custom_field_clean(data: Mapping[str, Any], *, partial: bool) -> dict[str, 
     ):
         errors.append(FieldError("choices", "A choice field needs choices."))
     if clean.get("pattern"):
-        import re
+        from leadflow.core.patterns import pattern_problem
 
-        try:
-            re.compile(clean["pattern"])
-        except re.error:
-            errors.append(FieldError("pattern", "Not a valid regular expression."))
+        problem = pattern_problem(clean["pattern"])
+        if problem:
+            errors.append(FieldError("pattern", problem))
     if errors:
         raise ValidationFailed(errors)
     return clean

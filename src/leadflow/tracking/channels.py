@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from leadflow.core.patterns import pattern_fullmatch
 from leadflow.tracking.models import Channel
 
 SEARCH_ENGINES = re.compile(
@@ -145,6 +146,6 @@ def _rule_matches(rule, source: str, medium: str, referrer_domain: str, click_id
         (rule.referrer_domain, referrer_domain),
     )
     for pattern, value in checks:
-        if pattern and not re.fullmatch(pattern, value, re.I):
+        if pattern and not pattern_fullmatch(pattern, value, ignore_case=True):
             return False
     return not (rule.click_id and not click_ids.get(rule.click_id))
