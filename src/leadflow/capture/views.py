@@ -5,7 +5,6 @@ allowed origins (any origin when the list is empty). Every answer to a submissio
 after the commit of ``services.submission_accept``.
 """
 
-import json
 import uuid
 from typing import Any
 
@@ -22,6 +21,7 @@ from leadflow.core.errors import DomainError, FieldError, NotFound, ValidationFa
 from leadflow.core.origins import origin_allowed
 from leadflow.core.problems import problem_response
 from leadflow.core.ratelimit import client_ip
+from leadflow.core.validation import json_parse
 
 MAX_UTM_LENGTH = 200
 UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
@@ -87,10 +87,7 @@ def _utm(raw: Any) -> dict[str, str]:
 
 
 def _json_input(request: HttpRequest) -> services.SubmissionInput:
-    try:
-        body = json.loads(request.body or b"{}")
-    except ValueError:
-        raise ValidationFailed([FieldError("body", "The body is not valid JSON.")]) from None
+    body = json_parse(request.body or b"{}")
     if not isinstance(body, dict):
         raise ValidationFailed([FieldError("body", "The body must be a JSON object.")])
     errors = [

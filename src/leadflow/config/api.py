@@ -6,7 +6,7 @@ from leadflow import __version__
 from leadflow.capture.api import router as capture_router
 from leadflow.contacts.api import router as contacts_router
 from leadflow.contacts.imports_api import router as imports_router
-from leadflow.core.api import ApiKeyAuth, install_error_handlers
+from leadflow.core.api import ApiKeyAuth, JsonParser, install_error_handlers
 from leadflow.core.api import router as workspace_router
 from leadflow.inbound.api import router as inbound_router
 from leadflow.tracking.api import router as tracking_router
@@ -20,6 +20,7 @@ api = NinjaAPI(
         f"LeadFlow {__version__}."
     ),
     auth=ApiKeyAuth(),
+    parser=JsonParser(),
     urls_namespace="api",
 )
 install_error_handlers(api)

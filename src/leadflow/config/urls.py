@@ -7,6 +7,9 @@ from django.views.decorators.csrf import csrf_exempt
 from leadflow.config.api import api
 from leadflow.core.views import bench_bare_bulk_insert, bench_bare_insert, health
 
+handler400 = "leadflow.core.views.bad_request"
+handler500 = "leadflow.core.views.server_error"
+
 urlpatterns = [
     path("api/v1/", api.urls),
     path("healthz", health, name="health"),

@@ -14,7 +14,8 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import connection, models
 from django.db.models import BooleanField, Prefetch, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
@@ -32,6 +33,7 @@ from leadflow.contacts.models import (
 from leadflow.core.actors import Actor
 from leadflow.core.errors import FieldError, NotFound, ValidationFailed
 from leadflow.core.models import Workspace
+from leadflow.core.validation import json_parse
 
 CONTACT_SORTS = {
     "created_at": "created_at",
@@ -103,9 +105,11 @@ def _parse_datetime(value: str, name: str) -> dt.datetime:
     """An aware date-time from ISO text; a bare date or naive time is read as UTC."""
     try:
         parsed = dt.datetime.fromisoformat(value)
-    except ValueError:
+        parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+        parsed.astimezone(dt.UTC)  # year 1 or 9999 with an offset has no UTC time
+    except (ValueError, OverflowError):
         raise ValidationFailed([FieldError(name, "Use an ISO date or date-time.")]) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+    return parsed
 
 
 def contact_list(
@@ -248,26 +252,44 @@ def _encode(values: list) -> str:
     return base64.urlsafe_b64encode(json.dumps(values, default=str).encode()).decode().rstrip("=")
 
 
-def _decode(cursor: str) -> list:
+_BAD_CURSOR = "This cursor is not valid."
+_MAX_ID = 2**63 - 1
+
+
+def _decode(cursor: str, field: models.Field) -> tuple[Any, int]:
+    """The (value, id) a cursor carries, checked as the sort column's type: a cursor is
+    client input, so anything but a pair this module could have made is a 422."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except (ValueError, TypeError):
-        raise ValidationFailed([FieldError("cursor", "This cursor is not valid.")]) from None
+        values = json_parse(base64.urlsafe_b64decode(padded.encode()), field="cursor")
+    except (ValueError, TypeError, ValidationFailed):
+        raise ValidationFailed([FieldError("cursor", _BAD_CURSOR)]) from None
     if not isinstance(values, list) or len(values) != 2:
-        raise ValidationFailed([FieldError("cursor", "This cursor is not valid.")])
-    return values
+        raise ValidationFailed([FieldError("cursor", _BAD_CURSOR)])
+    value, last_id = values
+    if isinstance(last_id, bool) or not isinstance(last_id, int) or not 0 <= last_id <= _MAX_ID:
+        raise ValidationFailed([FieldError("cursor", _BAD_CURSOR)])
+    if isinstance(field, models.DateTimeField):
+        return _parse_datetime(str(value), "cursor"), last_id
+    try:
+        if value is None or isinstance(value, list | dict | bool):
+            raise ValueError
+        value = field.to_python(value)
+        if isinstance(field, models.IntegerField) and not -_MAX_ID <= value <= _MAX_ID:
+            raise ValueError
+    except (ValueError, TypeError, DjangoValidationError):
+        raise ValidationFailed([FieldError("cursor", _BAD_CURSOR)]) from None
+    return value, last_id
 
 
 def cursor_paginate(queryset: QuerySet, *, sort: str, cursor: str | None, limit: int) -> Page:
-    """One page ordered by ``sort`` then id; the cursor carries the last row's (value, id)."""
+    """One page ordered by ``sort`` then id; the cursor carries the last row's (value, id).
+    A cursor that is not one this function made answers 422 (ValidationFailed)."""
     descending = sort.startswith("-")
     name = sort.lstrip("-")
     ordered = queryset.order_by(sort, f"{'-' if descending else ''}id")
     if cursor:
-        value, last_id = _decode(cursor)
-        if name.endswith("_at"):
-            value = _parse_datetime(str(value), "cursor")
+        value, last_id = _decode(cursor, queryset.model._meta.get_field(name))
         op = "lt" if descending else "gt"
         ordered = ordered.filter(
             Q(**{f"{name}__{op}": value}) | Q(**{name: value, f"id__{op}": last_id})

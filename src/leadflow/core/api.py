@@ -9,6 +9,7 @@ from django.utils import timezone
 from ninja import Field, Router, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
+from ninja.parser import Parser
 from ninja.responses import NinjaJSONEncoder
 from ninja.security import HttpBearer
 from pydantic import ConfigDict
@@ -21,12 +22,21 @@ from leadflow.core.models import ApiKey, ApiScope, Workspace
 from leadflow.core.problems import problem_response
 from leadflow.core.ratelimit import rate_limit_hit
 from leadflow.core.selectors import apikey_authenticate
+from leadflow.core.validation import json_parse
 
 
 class StrictSchema(Schema):
     """Request bodies reject unknown fields instead of silently dropping them."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+class JsonParser(Parser):
+    """Request bodies go through core.validation.json_parse: bounded depth, finite numbers,
+    no NUL or unpaired surrogate in any string (each named in a 422)."""
+
+    def parse_body(self, request: HttpRequest):
+        return json_parse(request.body)
 
 
 class RateLimited(Exception):
@@ -97,6 +107,8 @@ def install_error_handlers(api) -> None:
         return domain_error(request, failure)
 
     def http_error(request, exc: HttpError) -> HttpResponse:
+        if isinstance(exc.__cause__, ValidationFailed):  # from JsonParser, wrapped by ninja
+            return domain_error(request, exc.__cause__)
         headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
         detail = str(exc)
         if isinstance(exc, AuthenticationError):

@@ -1,12 +1,16 @@
-"""Guards that hold for every request: body size limit and database failures as 503."""
+"""Guards that hold for every request: body size limit, text that cannot be stored, and
+database failures as 503."""
 
 import logging
 
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
+from django.template.loader import render_to_string
 
+from leadflow.core.errors import FieldError
 from leadflow.core.problems import problem_response
+from leadflow.core.validation import text_problem
 
 logger = logging.getLogger(__name__)
 
@@ -22,6 +26,78 @@ def public_error(request: HttpRequest, response: HttpResponse) -> HttpResponse:
         response["Access-Control-Expose-Headers"] = "Retry-After"
         response["Vary"] = "Origin"
     return response
+
+
+def answers_json(request: HttpRequest) -> bool:
+    """Whether errors to this request are application/problem+json rather than a page: the
+    API, the event and webhook endpoints, and the form endpoints when a script is talking
+    (a JSON body, an Accept asking for JSON, the embed's /config)."""
+    path = request.path
+    if path.startswith(("/api/", "/in/", "/e")):
+        return True
+    if path.startswith("/f/"):
+        return (
+            request.META.get("CONTENT_TYPE", "").startswith("application/json")
+            or "json" in request.headers.get("Accept", "")
+            or path.endswith("/config")
+            or request.method == "OPTIONS"
+        )
+    return False
+
+
+def error_response(
+    request: HttpRequest, status: int, detail: str, *, errors: list[FieldError] | None = None
+) -> HttpResponse:
+    """An error answer in the form the client reads: problem+json (with CORS on public
+    endpoints) or a plain page naming the bad fields."""
+    if answers_json(request):
+        return public_error(request, problem_response(status, detail, errors=errors))
+    html = render_to_string(
+        "error_page.html", {"status": status, "detail": detail, "errors": errors or []}
+    )
+    return HttpResponse(html, status=status)
+
+
+class UnstorableTextMiddleware:
+    """400 naming the parameter when the path, a query parameter or a url-encoded form field
+    holds text no database can store (a NUL character): every view may then trust that
+    such text never reaches it. JSON bodies are checked where they are parsed
+    (core.validation.json_parse), uploaded files by the import that reads them; query
+    strings and form bodies are decoded with replacement, so they carry no unpaired
+    surrogate."""
+
+    # Views that read the raw body (webhooks, event batches): a multipart body parsed here
+    # could no longer be read there.
+    RAW_BODY_PATHS = ("/in/", "/e", "/bench/")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    @classmethod
+    def reads_form(cls, request: HttpRequest) -> bool:
+        content_type = request.META.get("CONTENT_TYPE", "")
+        if content_type.startswith("application/x-www-form-urlencoded"):
+            return True
+        return content_type.startswith("multipart/form-data") and not request.path.startswith(
+            cls.RAW_BODY_PATHS
+        )
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        errors = []
+        if text_problem(request.path):
+            errors.append(FieldError("path", "The address contains a NUL character."))
+        sources = [request.GET]
+        if request.method == "POST" and self.reads_form(request):
+            sources.append(request.POST)
+        for source in sources:
+            for name, values in source.lists():
+                problem = text_problem(name) or next(filter(None, map(text_problem, values)), None)
+                if problem:
+                    errors.append(FieldError(name.replace("\x00", "\\x00"), problem))
+        if errors:
+            names = ", ".join(sorted({error.field for error in errors}))
+            return error_response(request, 400, f"Invalid text in: {names}.", errors=errors)
+        return self.get_response(request)
 
 
 class RequestSizeLimitMiddleware:

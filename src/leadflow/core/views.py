@@ -1,9 +1,39 @@
-"""Operator endpoints: a health check that touches the database."""
+"""Operator endpoints (a health check that touches the database) and the answers to
+requests that fail outside any view's own handling (handler400, handler500)."""
 
 from django.db import connection
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
 
-from leadflow.core.middleware import database_unavailable_response, is_database_unavailable
+from leadflow.core.middleware import (
+    answers_json,
+    database_unavailable_response,
+    error_response,
+    is_database_unavailable,
+    public_error,
+)
+from leadflow.core.problems import problem_response
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """handler500: problem+json to the API and to scripts on the public endpoints (they
+    cannot read an HTML page), the app's error page to a browser."""
+    if answers_json(request):
+        return public_error(
+            request,
+            problem_response(
+                500,
+                "LeadFlow could not finish this request; nothing was stored.",
+                code="server_error",
+            ),
+        )
+    return defaults.server_error(request)
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """handler400 (a body Django refuses to parse: too many fields, a malformed multipart,
+    a suspicious operation): problem+json or a page, as ``server_error``."""
+    return error_response(request, 400, "This request could not be read.")
 
 
 def health(request: HttpRequest) -> JsonResponse:

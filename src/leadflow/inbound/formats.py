@@ -24,7 +24,6 @@ Every format also accepts LeadFlow's own proofs, for integrators that forward le
 
 import hashlib
 import hmac
-import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -33,6 +32,7 @@ from typing import Any
 from leadflow.contacts.inputs import TEXT_LIMITS
 from leadflow.contacts.models import CustomField
 from leadflow.core.errors import FieldError, ValidationFailed
+from leadflow.core.validation import json_parse
 from leadflow.inbound.models import LeadSource, SourceFormat
 
 SIGNATURE_HEADER = "X-LeadFlow-Signature"
@@ -654,10 +654,12 @@ def mapping_clean(
 
 
 def body_json(body: bytes) -> tuple[Any, str]:
-    """The parsed body and '' , or None and why it could not be read."""
+    """The parsed body and '' , or None and why it could not be read (not UTF-8, not JSON,
+    nested too deep, or a value no database can store as text, named by its path)."""
     try:
-        return json.loads(body.decode("utf-8")), ""
-    except UnicodeDecodeError:
-        return None, "The body is not UTF-8 text."
-    except ValueError as error:
-        return None, f"The body is not valid JSON ({error.msg} at line {error.lineno})."
+        return json_parse(body), ""
+    except ValidationFailed as failure:
+        return None, "; ".join(
+            error.message if error.field == "body" else f"{error.field}: {error.message}"
+            for error in failure.errors
+        )

@@ -254,10 +254,14 @@ def _reasons(errors: list[FieldError]) -> list[dict[str, str]]:
 
 
 def _body_text(body: bytes, limit: int | None = None) -> tuple[str, bool]:
-    text = body.decode("utf-8", errors="replace")
-    if limit is not None and len(body) > limit:
-        return body[:limit].decode("utf-8", errors="ignore"), True
-    return text, False
+    """The body as it is kept in the log: text, with the NUL bytes no database text holds
+    shown as U+FFFD (a JSON body has none: JSON escapes them, so replay is unchanged)."""
+    truncated = limit is not None and len(body) > limit
+    if truncated:
+        text = body[:limit].decode("utf-8", errors="ignore")
+    else:
+        text = body.decode("utf-8", errors="replace")
+    return text.replace("\x00", "\ufffd"), truncated
 
 
 def delivery_receive(
