@@ -1038,7 +1038,7 @@ class _DemoBuilder:
         from leadflow.tracking.channels import classify
         from leadflow.tracking.models import Event, EventId, Visitor, VisitSession
 
-        site = "https://www.northwind-demo.com"
+        site = DEMO_SITE  # the site its forms are on
         pages = [
             "/",
             "/pricing",
