@@ -126,12 +126,15 @@ def test_a_quick_send_with_a_wrong_answer_gets_the_form_back(person, lead_form):
     assert not Submission.objects.exists()
 
 
-def test_a_bot_that_is_also_quick_is_spam(person, lead_form):
+def test_a_quick_bot_is_spam_and_a_quick_person_suspected(person, lead_form):
+    """The hard signal wins: a quick bot is not given the benefit of the doubt."""
     lead_form.min_fill_seconds = 30
     lead_form.save()
     token = hidden(person.get(f"/f/{lead_form.key}").content.decode(), "_lf_t")
     _post(person, lead_form, plain_post(_lf_t=token, _lf_hp="http://pills.example"))
-    assert Submission.objects.get().status == "spam"
+    _post(person, lead_form, plain_post(_lf_t=token, email="quick@initech.com"))
+    statuses = dict(Submission.objects.values_list("spam_reason", "status"))
+    assert statuses == {"honeypot": "spam", "too fast": "suspected"}
 
 
 def test_too_fast_through_json_is_suspected_too(public, lead_form):
@@ -235,6 +238,8 @@ def test_release_of_another_workspaces_submission_is_404(
     assert api.post(f"/forms/{lead_form.pk}/submissions/999999/release").status_code == 404
     spam.refresh_from_db()
     assert spam.status == "spam" and not Contact.objects.exists()
+    # Its own workspace releases it.
+    assert api.post(f"/forms/{lead_form.pk}/submissions/{spam.pk}/release").status_code == 200
 
 
 def test_release_needs_the_forms_write_scope(api_key_for, workspace, lead_form):
