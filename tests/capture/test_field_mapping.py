@@ -15,7 +15,7 @@ def _targets(fields) -> dict[str, str]:
     return {field["name"]: field["maps_to"] for field in form_fields_clean(fields, set())}
 
 
-def test_obvious_fields_map_to_the_contact_by_type_and_by_name():
+def test_obvious_fields_map_to_the_contact_unless_the_definition_says_otherwise():
     assert _targets(
         [
             {"name": "work_email", "type": "email"},
@@ -37,9 +37,7 @@ def test_obvious_fields_map_to_the_contact_by_type_and_by_name():
         "message": "",
         "company_size": "",
     }
-
-
-def test_a_definition_that_says_where_its_answer_goes_wins():
+    # A definition that says where its answer goes wins over the obvious default.
     targets = _targets(
         [
             {"name": "email", "type": "email", "maps_to": "email"},

@@ -69,7 +69,7 @@ def submissions(workspace, form, seller):
 
 
 def test_a_salesperson_lists_opens_and_exports_only_the_submissions_of_their_own_leads(
-    workspace, form, seller, submissions
+    workspace, form, owner, seller, submissions, api_key_for
 ):
     sam = _logged_in(seller)
     listed = sam.get(_path(workspace, f"forms/{form.pk}/submissions/")).content.decode()
@@ -91,10 +91,7 @@ def test_a_salesperson_lists_opens_and_exports_only_the_submissions_of_their_own
     spam_export = sam.get(_path(workspace, f"forms/{form.pk}/submissions/export.csv?status=spam"))
     assert "bot@spam.example" not in b"".join(spam_export.streaming_content).decode()
 
-
-def test_the_owner_and_a_salesperson_allowed_every_lead_see_every_submission(
-    workspace, form, owner, seller, submissions
-):
+    # The owner, and a salesperson once the workspace lets sales see every lead, see all.
     for user in (owner, seller):
         if user == seller:
             workspace.sales_sees_all_leads = True
@@ -105,10 +102,7 @@ def test_the_owner_and_a_salesperson_allowed_every_lead_see_every_submission(
         path = f"forms/{form.pk}/submissions/{submissions['theirs'].pk}/"
         assert client.get(_path(workspace, path)).status_code == 200
 
-
-def test_an_api_key_is_not_a_member_and_reads_every_submission(
-    workspace, form, submissions, api_key_for
-):
+    # An API key is not a member: it reads every submission.
     api = api_key_for(workspace, ["forms:read"])
     items = api.get(f"/forms/{form.pk}/submissions").json()["items"]
     assert {item["id"] for item in items} == {s.pk for s in submissions.values()}
