@@ -414,14 +414,14 @@ def _row_clean(
         except ValidationFailed as again:
             problems += again.errors
     if clean is None or options.get("bad_values") == "fail_row":
-        errors = problems
+        errors = list(problems)
     else:
         # A mistyped email must not be stored, nor found as someone else; a bad phone is
         # the row's identity when it has no email.
         identity = {"email"} if clean.get("email") else {"email", "phone"}
         errors = [problem for problem in problems if problem.field in identity]
-        if not errors and not clean.get("email") and not clean.get("phone"):
-            errors.append(FieldError("email", "An email or a phone number is required."))
+    if not errors and not (clean or {}).get("email") and not (clean or {}).get("phone"):
+        errors.append(FieldError("email", "An email or a phone number is required."))
     named = [(columns.get(problem.field, problem.field), problem.message) for problem in problems]
     if errors:
         missing = [(columns.get(e.field, e.field), e.message) for e in errors if e not in problems]
@@ -1239,6 +1239,7 @@ class _InFlight:
     rows: list[ImportRow]
     failed: list[RowProblem]
     snapshot: list
+    notes: dict
 
 
 def _in_writer_thread(commit, **arguments):
@@ -1268,7 +1269,7 @@ def _run_pipelined(*, job, commit, cleaned, position, chunks, progress) -> Impor
     """
     workspace, definitions = commit.keywords["workspace"], commit.keywords["definitions"]
 
-    def prepare(rows, failed, overlay) -> PreparedChunk:
+    def prepare(rows, failed, overlay, notes_ahead=None) -> PreparedChunk:
         return chunk_prepare(
             workspace=workspace,
             job=job,
@@ -1278,6 +1279,7 @@ def _run_pipelined(*, job, commit, cleaned, position, chunks, progress) -> Impor
             result=ChunkResult(failed=list(failed)),
             lock=False,
             overlay=overlay,
+            notes_ahead=notes_ahead,
         )
 
     writer = ThreadPoolExecutor(1, thread_name_prefix="import-writer")
@@ -1287,7 +1289,16 @@ def _run_pipelined(*, job, commit, cleaned, position, chunks, progress) -> Impor
         while True:
             more = chunks is None or done_chunks + (flight is not None) < chunks
             size, rows, failed = next(cleaned, (0, [], [])) if more else (0, [], [])
-            prepared = prepare(rows, failed, flight.snapshot if flight else None) if size else None
+            prepared = (
+                prepare(
+                    rows,
+                    failed,
+                    flight.snapshot if flight else None,
+                    flight.notes if flight else None,
+                )
+                if size
+                else None
+            )
             if flight is not None:
                 outcome = flight.future.result()
                 if outcome is None:
@@ -1327,6 +1338,7 @@ def _run_pipelined(*, job, commit, cleaned, position, chunks, progress) -> Impor
                 rows=rows,
                 failed=failed,
                 snapshot=snapshot,
+                notes=prepared.notes(),
             )
     finally:
         if flight is not None:

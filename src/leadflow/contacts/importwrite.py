@@ -583,6 +583,10 @@ class PreparedChunk:
         read with: what the next chunk, prepared while this one is written, sees."""
         return [(_contact_copy(target.contact), target.seen) for target in self.targets]
 
+    def notes(self) -> dict[int, list[str]]:
+        """{contact id: notes} the chunk writes, for the next chunk (``notes_ahead``)."""
+        return {target.contact.pk: target.notes for target in self.targets if target.notes}
+
     def reread(self, written: dict[int, Any]) -> None:
         """The previous chunk committed ``written`` ({contact id: updated_at}): contacts it
         wrote are expected at their new updated_at."""
@@ -605,11 +609,15 @@ def _activity(job: ImportJob, actor: Actor, now, target: _Target, payload: dict)
     )
 
 
-def _notes_known(targets: list[_Target]) -> None:
-    """Drop from existing contacts' notes those already on their timelines."""
+def _notes_known(targets: list[_Target], ahead: dict[int, list[str]] | None = None) -> None:
+    """Drop from existing contacts' notes those already on their timelines, or written by
+    the previous chunk (``ahead``: not committed yet while a pipelined chunk is prepared)."""
     noted = [target for target in targets if target.notes and not target.new]
     if not noted:
         return
+    for target in noted:
+        written = (ahead or {}).get(target.contact.pk, [])
+        target.notes = [note for note in target.notes if note not in written]
     known = set(
         Activity.objects.filter(
             contact_id__in=[target.contact.pk for target in noted],
@@ -666,6 +674,7 @@ def chunk_prepare(
     result: ChunkResult,
     lock: bool = True,
     overlay: list[tuple[Contact, Any]] | None = None,
+    notes_ahead: dict[int, list[str]] | None = None,
 ) -> PreparedChunk:
     """Find the rows' contacts (locked, or read without locks and overlaid with the
     previous chunk's ``snapshot()``), resolve the rows, settle companies and tags (created
@@ -702,7 +711,7 @@ def chunk_prepare(
     for target in without_company:
         if target.contact.company_id:
             target.changes["company_id"] = [None, target.contact.company_id]
-    _notes_known(targets)
+    _notes_known(targets, notes_ahead)
     new = [target for target in targets if target.new]
     ids = _ids_reserve([target.contact for target in new])
     for target in new:
