@@ -137,6 +137,24 @@ def test_a_quick_bot_is_spam_and_a_quick_person_suspected(person, lead_form):
     assert statuses == {"honeypot": "spam", "too fast": "suspected"}
 
 
+def test_a_page_left_open_for_a_day_is_suspected_not_spam(public, lead_form, api):
+    from django.core import signing
+
+    from leadflow.capture import antispam
+
+    class DayOld(signing.TimestampSigner):
+        def timestamp(self):
+            return signing.b62_encode(int(time.time()) - 25 * 3600)
+
+    shown = {"f": lead_form.key, "t": time.time() - 25 * 3600, "c": "0" * 16}
+    token = DayOld(salt=antispam._SALT).sign_object(shown)
+    assert public.submit(token=token).status_code == 201
+    submission = Submission.objects.get()
+    assert (submission.status, submission.spam_reason) == ("suspected", "expired time token")
+    listed = api.get(f"/forms/{lead_form.pk}/submissions?status=suspected").json()["items"]
+    assert [item["id"] for item in listed] == [submission.pk]
+
+
 def test_too_fast_through_json_is_suspected_too(public, lead_form):
     lead_form.min_fill_seconds = 30
     lead_form.save()
