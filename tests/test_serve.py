@@ -1,7 +1,8 @@
 """`leadflow serve` as a real process: granian + the worker, the banner, supervision, stopping.
 
 Each test starts the command in a temporary LEADFLOW_DATA_DIR on SQLite, whatever database
-the rest of the suite uses, so it never touches a shared database.
+the rest of the suite uses, so it never touches a shared database; the PostgreSQL restart
+test runs it on a PostgreSQL cluster of its own (tests/outages.py), which it restarts.
 """
 
 import json
@@ -279,6 +280,11 @@ def test_serve_starts_a_killed_worker_or_web_server_again_and_keeps_the_other_ru
     assert served.process.wait(timeout=STOP_TIMEOUT) == 0
 
 
+@pytest.mark.skipif(
+    not os.environ.get("DATABASE_URL", "").startswith("postgres"),
+    reason="runs in the suite's PostgreSQL run (DATABASE_URL=postgres://…), once per CI run; "
+    "it starts a PostgreSQL cluster of its own either way",
+)
 def test_a_postgresql_restart_under_load_loses_no_lead_and_both_tiers_recover_by_themselves(
     tmp_path,
 ):
