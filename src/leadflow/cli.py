@@ -453,8 +453,9 @@ def cmd_serve(options: argparse.Namespace) -> int:
     """Run LeadFlow on this machine: migrate the database, load the demo workspace when the
     database holds no workspace (unless LEADFLOW_DEMO=0), then run the web server (granian,
     WSGI) and the background worker side by side. It prints the address and the login once
-    the web server answers. If either process stops, the other is stopped too and the
-    command exits non-zero; Ctrl-C or SIGTERM stops both and exits 0."""
+    the web server answers. A process that stops after that is started again (the other
+    keeps running); one that stops during start-up stops both and the command exits
+    non-zero; Ctrl-C or SIGTERM stops both and exits 0."""
     from leadflow.server import ServeFailed, ServeOptions, serve
 
     try:
