@@ -32,6 +32,8 @@ def test_the_form_counts_suspected_submissions_and_lists_them_on_their_tab(
     owner_client, workspace, lead_form, held, django_assert_max_num_queries
 ):
     suspected, _ = held
+    listing = owner_client.get(forms_url(workspace)).content.decode()
+    assert "1 to review" in listing and "?status=suspected" in listing
     accepted_page = owner_client.get(forms_url(workspace, f"{lead_form.pk}/submissions/"))
     text = accepted_page.content.decode()
     assert "1 suspected to review" in text
