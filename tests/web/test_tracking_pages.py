@@ -40,7 +40,7 @@ def make_lead(make_contact, name, *, created, channel="", source="", medium="", 
 
 
 def cells(response) -> dict[str, tuple[str, ...]]:
-    """The report table as {group label: (visitors, leads, rate)}."""
+    """The report table as {group label: (visitors, became leads, rate, all new leads)}."""
 
     def text(markup: str) -> str:
         return html.unescape(re.sub(r"<[^>]+>", "", markup)).strip()
@@ -81,36 +81,62 @@ class TestSourcesReport:
         response = owner_client.get(report_url(workspace))
         assert response.status_code == 200
         assert cells(response) == {
-            "Paid search": ("3", "1", "33.3%"),
-            "Organic search": ("1", "1", "100%"),
-            "Email": ("1", "0", "0%"),
-            "(none)": ("0", "1", "—"),
+            "Paid search": ("3", "0", "0%", "1"),
+            "Organic search": ("1", "0", "0%", "1"),
+            "Email": ("1", "0", "0%", "0"),
+            "(none)": ("0", "0", "—", "1"),
         }
         page = response.content.decode()
         # Distinct visitors: v5 came through two channels but counts once in the total.
         assert 'data-kpi="visitors">4<' in page
+        assert 'data-kpi="converted">0<' in page
         assert 'data-kpi="leads">3<' in page
-        assert 'data-kpi="rate">75%<' in page
+        assert 'data-kpi="rate">0%<' in page
 
     def test_by_source_and_by_campaign(self, owner_client, workspace, traffic):
         by_source = owner_client.get(report_url(workspace, "?range=30&group=source"))
         assert cells(by_source) == {
-            "google": ("3", "1", "33.3%"),
-            "bing": ("1", "1", "100%"),
-            "newsletter": ("1", "0", "0%"),
-            "(none)": ("0", "1", "—"),
+            "google": ("3", "0", "0%", "1"),
+            "bing": ("1", "0", "0%", "1"),
+            "newsletter": ("1", "0", "0%", "0"),
+            "(none)": ("0", "0", "—", "1"),
         }
         by_campaign = owner_client.get(report_url(workspace, "?range=30&group=campaign"))
         assert cells(by_campaign) == {
-            "(none)": ("3", "2", "66.7%"),
-            "spring": ("2", "1", "50%"),
+            "(none)": ("3", "0", "0%", "2"),
+            "spring": ("2", "0", "0%", "1"),
         }
         assert 'aria-current="page">By campaign<' in by_campaign.content.decode()
 
+    def test_the_rate_is_visitors_who_became_leads_per_visitor_never_over_100(
+        self, owner_client, workspace, make_contact
+    ):
+        """Leads with no tracked visit (imports, the API) are all new leads, never divided
+        by on-site visitors; a visit after the contact existed is no conversion."""
+        google_ads = {"channel": "paid_search", "source": "google", "medium": "cpc"}
+        visit(workspace, visitor(workspace), started_at=days_ago(3), **google_ads)
+        converted = visitor(workspace)
+        visit(workspace, converted, started_at=days_ago(2), **google_ads)
+        lead = make_lead(make_contact, "Formfiller", created=days_ago(1.9), **google_ads)
+        VisitSession.objects.filter(visitor=converted).update(contact=lead)
+        customer = make_lead(make_contact, "Customer", created=days_ago(10))
+        visit(workspace, visitor(workspace, contact=customer), started_at=days_ago(1), **google_ads)
+        for index in range(4):
+            make_lead(make_contact, f"Imported{index}", created=days_ago(5), **google_ads)
+        response = owner_client.get(report_url(workspace))
+        assert cells(response) == {
+            "Paid search": ("3", "1", "33.3%", "5"),
+            "(none)": ("0", "0", "—", "1"),
+        }
+        page = response.content.decode()
+        assert 'data-kpi="converted">1<' in page and 'data-kpi="rate">33.3%<' in page
+        assert 'data-kpi="leads">6<' in page
+        assert "Became leads" in page and "never over 100%" in page
+
     def test_the_date_range_filters(self, owner_client, workspace, traffic):
         last_90 = cells(owner_client.get(report_url(workspace, "?range=90")))
-        assert last_90["Direct"] == ("1", "0", "0%")
-        assert last_90["Paid search"] == ("3", "2", "66.7%")
+        assert last_90["Direct"] == ("1", "0", "0%", "0")
+        assert last_90["Paid search"] == ("3", "0", "0%", "2")
         last_7 = cells(owner_client.get(report_url(workspace, "?range=7")))
         assert "Direct" not in last_7
         today = timezone.localdate()
@@ -119,9 +145,9 @@ class TestSourcesReport:
             report_url(workspace, f"?range=custom&from={first}&to={last}&group=channel")
         )
         assert cells(custom) == {
-            "Paid search": ("1", "0", "0%"),
-            "Organic search": ("1", "1", "100%"),
-            "(none)": ("0", "1", "—"),
+            "Paid search": ("1", "0", "0%", "0"),
+            "Organic search": ("1", "0", "0%", "1"),
+            "(none)": ("0", "0", "—", "1"),
         }
         page = custom.content.decode()
         assert f'value="{first}"' in page and f'value="{last}"' in page
@@ -400,7 +426,11 @@ class TestFormsList:
     def _clear_rate_limits(self):
         cache.clear()
 
-    def test_views_and_conversion_over_7_days(self, owner_client, workspace, owner_actor):
+    def test_conversion_is_viewers_who_sent_it_per_viewer_never_over_100(
+        self, owner_client, workspace, owner_actor
+    ):
+        """Submissions from pages without the tracker have no view: they count as
+        submissions, never as conversions of the views (that gave 300 %)."""
         fields = [{"name": "email", "type": "email", "maps_to": "email", "required": True}]
         demo = capture_services.form_create(
             workspace=workspace,
@@ -415,17 +445,25 @@ class TestFormsList:
                 "fields": [{"name": "email", "type": "email", "maps_to": "email"}],
             },
         )
+        sender, looker, earlier = visitor(workspace), visitor(workspace), visitor(workspace)
+        form_views(workspace, demo.key, 1, by=sender)
+        form_views(workspace, demo.key, 2, by=looker)
+        form_views(workspace, demo.key, 25, at=days_ago(9), by=earlier)  # over 7 days ago
+        form_views(workspace, "some-other-key", 5, by=looker)
         public = PublicClient(demo)
-        for index in range(3):
+        for index in range(3):  # the hosted page: no tracker, no view
             public.submit({"email": f"lead{index}@initech.com"})
-        form_views(workspace, demo.key, 40)
-        form_views(workspace, demo.key, 25, at=days_ago(9))  # older than 7 days: not counted
-        form_views(workspace, "some-other-key", 5)
+        for who in (sender, earlier):
+            context = {"page_url": "https://www.acme-widgets.com/", "visitor_id": who.visitor_key}
+            public.submit({"email": f"{who.visitor_key}@initech.com"}, context=context)
         response = owner_client.get(url(workspace, "forms/"))
         rows = {row["form"].pk: row for row in response.context["rows"]}
-        assert (rows[demo.pk]["views"], rows[demo.pk]["conversion"]) == (40, 7.5)
+        assert rows[demo.pk]["stats"].last_7_days == 5
+        demo_row = tuple(rows[demo.pk][key] for key in ("views", "viewers", "converted"))
+        assert demo_row == (3, 2, 1)
+        assert rows[demo.pk]["conversion"] == 50
         assert (rows[quiet.pk]["views"], rows[quiet.pk]["conversion"]) == (0, None)
         page = response.content.decode()
-        assert '<td class="right" data-col="conversion">7.5%</td>' in page
+        assert '<span title="1 of 2 visitors who saw it sent it">50%</span>' in page
         assert 'data-col="views"><span class="muted" title="No views recorded yet">—' in page
-        assert "Per day (7 days)" in page
+        assert "never over 100%" in page and "Per day (7 days)" in page

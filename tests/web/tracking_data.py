@@ -65,7 +65,8 @@ def visit(
     return session
 
 
-def form_views(workspace, form_key: str, count: int, *, at=None):
+def form_views(workspace, form_key: str, count: int, *, at=None, by=None):
+    """``count`` views of the form, a minute apart up to ``at``, by the Visitor ``by``."""
     at = at or dt.datetime.now(dt.UTC)
     Event.objects.bulk_create(
         Event(
@@ -73,6 +74,7 @@ def form_views(workspace, form_key: str, count: int, *, at=None):
             event_id=uuid.uuid4(),
             event_type=EventType.FORM_VIEW,
             name=form_key,
+            visitor_id=by.pk if by else None,
             occurred_at=at - dt.timedelta(minutes=index),
         )
         for index in range(count)

@@ -3,7 +3,7 @@
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from leadflow.capture.models import Form, NotificationLog, Submission, SubmissionStatus
@@ -70,6 +70,64 @@ def form_stats(workspace: Workspace, form_ids: list[int]) -> dict[int, FormStats
             row["suspected"],
         )
     return stats
+
+
+@dataclass
+class FormViews:
+    """What the tracker saw of a form over a period. ``views``: times it was shown on a
+    page with lf.js; ``viewers``: distinct visitors it was shown to; ``converted``: those
+    of them who then sent it (an accepted submission carrying their visitor id, at or
+    after a view), a subset of ``viewers``. Submissions from pages without the tracker
+    (the hosted page, an iframe or plain HTML form on a page without lf.js) have no view
+    and count in none of these."""
+
+    views: int = 0
+    viewers: int = 0
+    converted: int = 0
+
+    @property
+    def conversion_rate(self) -> float | None:
+        """Converted viewers per viewer, in percent: never over 100; None without views
+        by a known visitor."""
+        return round(100 * self.converted / self.viewers, 1) if self.viewers else None
+
+
+def form_view_conversions(
+    workspace: Workspace, forms: list[Form], *, since: dt.datetime
+) -> dict[int, FormViews]:
+    """FormViews per form id since ``since``, in one grouped query over the form-view
+    events (named by the form's key)."""
+    from leadflow.tracking.models import Event, EventType, Visitor
+
+    sent = Submission.objects.filter(
+        workspace=workspace,
+        form__key=OuterRef("name"),
+        status=SubmissionStatus.ACCEPTED,
+        visitor_id=OuterRef("visitor_key"),
+        created_at__gte=OuterRef("occurred_at"),
+    )
+    rows = (
+        Event.objects.filter(
+            workspace=workspace,
+            event_type=EventType.FORM_VIEW,
+            name__in=[form.key for form in forms],
+            occurred_at__gte=since,
+        )
+        .annotate(
+            visitor_key=Subquery(
+                Visitor.objects.filter(pk=OuterRef("visitor_id")).values("visitor_key")[:1]
+            )
+        )
+        .values("name")
+        .annotate(
+            views=Count("id"),
+            viewers=Count("visitor_id", distinct=True),
+            converted=Count("visitor_id", distinct=True, filter=Exists(sent)),
+        )
+        .values_list("name", "views", "viewers", "converted")
+    )
+    by_key = {key: FormViews(views, viewers, converted) for key, views, viewers, converted in rows}
+    return {form.pk: by_key.get(form.key, FormViews()) for form in forms}
 
 
 def submissions_visible(workspace: Workspace, actor: Actor) -> QuerySet[Submission]:

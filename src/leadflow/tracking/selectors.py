@@ -1,4 +1,4 @@
-"""Reads for tracking: a contact's visits, recent visitors, the sources report, form views.
+"""Reads for tracking: a contact's visits, recent visitors, the sources report.
 
 Reports are set-based SQL (grouped counts), never a loop over rows.
 """
@@ -6,7 +6,7 @@ Reports are set-based SQL (grouped counts), never a loop over rows.
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Count, Max, Min, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, F, Max, Min, OuterRef, Q, QuerySet, Subquery
 
 from leadflow.contacts.models import Contact
 from leadflow.core.errors import NotFound
@@ -66,13 +66,22 @@ def recent_visitors(
 
 @dataclass
 class SourceRow:
+    """One row of the sources report. ``visitors``: distinct browsers with a visit that
+    started in the period through this row; ``converted``: those of them who became a lead
+    on the site (their contact was created in the period, during or after such a visit), a
+    subset of ``visitors``; ``leads``: every contact created in the period with this first
+    touch, however it was created (forms, imports, the API, by hand)."""
+
     key: str
     visitors: int
     leads: int
+    converted: int = 0
 
     @property
-    def conversion_rate(self) -> float:
-        return round(100 * self.leads / self.visitors, 1) if self.visitors else 0.0
+    def conversion_rate(self) -> float | None:
+        """Converted visitors per visitor, in percent: never over 100 (the numerator counts
+        a subset of the denominator's browsers); None without visitors."""
+        return round(100 * self.converted / self.visitors, 1) if self.visitors else None
 
 
 GROUPS = {
@@ -82,27 +91,51 @@ GROUPS = {
 }
 
 
+def _visits(workspace: Workspace, start: dt.datetime, end: dt.datetime) -> QuerySet:
+    return VisitSession.objects.filter(
+        workspace=workspace, started_at__gte=start, started_at__lt=end
+    )
+
+
+def _converted(start: dt.datetime, end: dt.datetime) -> Count:
+    """Distinct visitors whose visit came before (or during) the creation of their
+    contact, created in [start, end): an on-site conversion."""
+    return Count(
+        "visitor_id",
+        distinct=True,
+        filter=Q(contact__created_at__gte=start, contact__created_at__lt=end)
+        & Q(contact__created_at__gte=F("started_at")),
+    )
+
+
 def sources_report(
     workspace: Workspace, *, start: dt.datetime, end: dt.datetime, group_by: str = "channel"
 ) -> list[SourceRow]:
-    """Visitors (distinct browsers with a visit starting in the range) and leads (contacts
-    created in the range, by their first touch), by channel, source or campaign."""
+    """Visitors and on-site conversions (by the visit's channel, source or campaign) and
+    all new leads (by the contact's first touch) over [start, end); see SourceRow. Two
+    grouped queries."""
     session_field, contact_field = GROUPS[group_by]
-    visitors = dict(
-        VisitSession.objects.filter(workspace=workspace, started_at__gte=start, started_at__lt=end)
+    visits = {
+        key: (visitors, converted)
+        for key, visitors, converted in _visits(workspace, start, end)
         .values(session_field)
-        .annotate(n=Count("visitor_id", distinct=True))
-        .values_list(session_field, "n")
-    )
+        .annotate(n=Count("visitor_id", distinct=True), converted=_converted(start, end))
+        .values_list(session_field, "n", "converted")
+    }
     leads = dict(
         Contact.objects.filter(workspace=workspace, created_at__gte=start, created_at__lt=end)
         .values(contact_field)
         .annotate(n=Count("id"))
         .values_list(contact_field, "n")
     )
-    keys = sorted(set(visitors) | set(leads), key=lambda k: -(visitors.get(k, 0)))
+    keys = sorted(set(visits) | set(leads), key=lambda k: -(visits.get(k, (0, 0))[0]))
     return [
-        SourceRow(key=key or "(none)", visitors=visitors.get(key, 0), leads=leads.get(key, 0))
+        SourceRow(
+            key=key or "(none)",
+            visitors=visits.get(key, (0, 0))[0],
+            leads=leads.get(key, 0),
+            converted=visits.get(key, (0, 0))[1],
+        )
         for key in keys
     ]
 
@@ -133,21 +166,6 @@ def daily_visitors_and_leads(
         days.append((day, visitors.get(day, 0), leads.get(day, 0)))
         day += dt.timedelta(days=1)
     return days
-
-
-def form_views(workspace: Workspace, form_keys: list[str], *, since: dt.datetime) -> dict[str, int]:
-    """How many times each form was shown (form_view events named by the form key)."""
-    return dict(
-        Event.objects.filter(
-            workspace=workspace,
-            event_type=EventType.FORM_VIEW,
-            name__in=form_keys,
-            occurred_at__gte=since,
-        )
-        .values("name")
-        .annotate(n=Count("id"))
-        .values_list("name", "n")
-    )
 
 
 def visitor_summary(workspace: Workspace, visitor_id: int) -> dict:
@@ -200,15 +218,16 @@ def first_sessions(workspace: Workspace, visitor_ids: list[int]) -> dict[int, Vi
     return {session.visitor_id: session for session in sessions}
 
 
-def visitors_count(workspace: Workspace, *, start: dt.datetime, end: dt.datetime) -> int:
-    """Distinct visitors with a visit starting in [start, end): the report's total (a
+def visitors_count(
+    workspace: Workspace, *, start: dt.datetime, end: dt.datetime
+) -> tuple[int, int]:
+    """Distinct visitors with a visit starting in [start, end) and how many of them became
+    a lead on the site (as SourceRow counts them): the report's totals, in one query (a
     visitor who came through two channels counts once here, once in each channel row)."""
-    return (
-        VisitSession.objects.filter(workspace=workspace, started_at__gte=start, started_at__lt=end)
-        .values("visitor_id")
-        .distinct()
-        .count()
+    totals = _visits(workspace, start, end).aggregate(
+        visitors=Count("visitor_id", distinct=True), converted=_converted(start, end)
     )
+    return totals["visitors"], totals["converted"]
 
 
 def channel_rule_list(workspace: Workspace) -> QuerySet[ChannelRule]:

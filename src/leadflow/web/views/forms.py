@@ -46,7 +46,6 @@ from leadflow.contacts.models import LifecycleStage
 from leadflow.core import selectors as core_selectors
 from leadflow.core.errors import FieldError, ValidationFailed
 from leadflow.core.exports import csv_response
-from leadflow.tracking import selectors as tracking_selectors
 from leadflow.web.access import workspace_view
 from leadflow.web.forms import FIELD_LABELS, tag_names_from_text
 from leadflow.web.timeline import answer_text
@@ -128,30 +127,24 @@ def starter_fields(workspace_name: str) -> list[dict[str, Any]]:
 def form_list(request: HttpRequest) -> HttpResponse:
     """Every form of the workspace with its counts (one grouped query for all of them)
     and, once the tracker has seen it shown, its views and conversion rate over 7 days
-    (accepted submissions / views; one more grouped query)."""
+    (visitors who saw it and then sent it / visitors who saw it: never over 100 %; one
+    more grouped query, see selectors.FormViews)."""
     forms = list(selectors.form_list(request.workspace))
     stats = selectors.form_stats(request.workspace, [form.pk for form in forms])
     since = timezone.now() - dt.timedelta(days=7)
-    views = (
-        tracking_selectors.form_views(request.workspace, [form.key for form in forms], since=since)
-        if forms
-        else {}
-    )
+    views = selectors.form_view_conversions(request.workspace, forms, since=since) if forms else {}
     rows = [
         {
             "form": form,
             "stats": stats[form.pk],
-            "views": views.get(form.key, 0),
-            "conversion": conversion_rate(stats[form.pk].last_7_days, views.get(form.key, 0)),
+            "views": views[form.pk].views,
+            "viewers": views[form.pk].viewers,
+            "converted": views[form.pk].converted,
+            "conversion": views[form.pk].conversion_rate,
         }
         for form in forms
     ]
     return render_page(request, "web/forms/list.html", {**SECTION, "rows": rows})
-
-
-def conversion_rate(submissions: int, views: int) -> float | None:
-    """Submissions per view as a percentage; None before any view is recorded."""
-    return round(100 * submissions / views, 1) if views else None
 
 
 @workspace_view("manage_forms")

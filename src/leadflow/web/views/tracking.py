@@ -103,8 +103,10 @@ def report_range(params, today: dt.date) -> tuple[ReportRange, dict[str, list[st
 @workspace_view("read")
 @require_safe
 def report_sources(request: HttpRequest) -> HttpResponse:
-    """Visitors, leads and conversion rate (leads / visitors) by channel, source or
-    campaign over a date range, with visitors and leads per day as a bar chart."""
+    """Visitors, the visitors who became leads on the site and their conversion rate
+    (converted visitors / visitors: never over 100 %), and all new leads (whatever created
+    them) by channel, source or campaign over a date range, with visitors and leads per
+    day as a bar chart (selectors.SourceRow defines each figure)."""
     workspace = request.workspace
     today = timezone.localdate()
     period, errors = report_range(request.GET, today)
@@ -115,7 +117,7 @@ def report_sources(request: HttpRequest) -> HttpResponse:
     chart = daily_bars(
         selectors.daily_visitors_and_leads(workspace, start=period.start, end=period.end)
     )
-    visitors = selectors.visitors_count(workspace, start=period.start, end=period.end)
+    visitors, converted = selectors.visitors_count(workspace, start=period.start, end=period.end)
     leads = sum(row.leads for row in rows)
     query = {**period.query(), "group": group}
     context = {
@@ -135,14 +137,18 @@ def report_sources(request: HttpRequest) -> HttpResponse:
             {
                 "label": channel_label(row.key) if group == "channel" else row.key,
                 "visitors": row.visitors,
+                "converted": row.converted,
+                "rate": row.conversion_rate,
                 "leads": row.leads,
-                "rate": row.conversion_rate if row.visitors else None,
             }
             for row in rows
         ],
         "total_visitors": visitors,
+        "total_converted": converted,
         "total_leads": leads,
-        "total_rate": round(100 * leads / visitors, 1) if visitors else None,
+        "total_rate": selectors.SourceRow(
+            key="", visitors=visitors, leads=leads, converted=converted
+        ).conversion_rate,
         "chart": chart,
         "max_days": MAX_DAYS,
     }
