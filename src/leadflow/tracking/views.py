@@ -5,7 +5,6 @@ its allowed sites decide CORS. Answers 202 only after the batch is committed, wi
 counts and the errors of the events it rejected (by index).
 """
 
-import json
 import re
 
 from crawleruseragents import is_crawler
@@ -19,6 +18,7 @@ from leadflow.core.models import Workspace
 from leadflow.core.origins import origin_allowed
 from leadflow.core.problems import problem_response
 from leadflow.core.ratelimit import client_ip, rate_limit_hit
+from leadflow.core.validation import json_parse
 from leadflow.tracking import services
 
 
@@ -82,14 +82,10 @@ def events_endpoint(request: HttpRequest) -> HttpResponse:
     if request.method == "OPTIONS":
         return _cors(HttpResponse(status=204), request)
     try:
-        batch = json.loads(request.body or b"{}")
-    except ValueError:
-        return _cors(
-            problem_response(
-                422, "The body is not valid JSON.", errors=[FieldError("body", "Not valid JSON.")]
-            ),
-            request,
-        )
+        # Bad text inside an event is that event's error (services.event_clean), not the batch's.
+        batch = json_parse(request.body or b"{}", check_text=False)
+    except ValidationFailed as failure:
+        return _cors(problem_response(422, failure.detail, errors=failure.errors), request)
     if not isinstance(batch, dict):
         return _cors(
             problem_response(
