@@ -404,6 +404,7 @@ def _preview_html(request: HttpRequest, form: Form, fields: list[dict], submit_l
             "honeypot": antispam.HONEYPOT_FIELD,
             "other_errors": [],
             "embedded": True,
+            "preview": True,
         },
         request=request,
     )
