@@ -24,8 +24,8 @@ def test_the_suspected_tab_releases_a_quick_person_in_one_click(
     browser,
     live_server,
     workspace,
-    lead_form,
-    width,  # noqa: F811 - the fixture above
+    lead_form,  # noqa: F811 - the fixture imported above
+    width,
 ):
     lead_form.min_fill_seconds = 30
     lead_form.save()
