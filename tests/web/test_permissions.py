@@ -56,10 +56,11 @@ def _clear_rate_limits():
 
 
 @pytest.fixture
-def world(workspace, owner, owner_actor, make_member):
+def world(workspace, owner, owner_actor, make_member, tmp_path, settings):
     """A member of every role, and something for each action to act on: the sales member
     owns the contacts, the pair of duplicates and the lead behind the submission, so
     "own leads" means allowed."""
+    settings.DATA_DIR = tmp_path / "data"  # uploaded files
     members = {"owner": Membership.objects.get(workspace=workspace, user=owner)}
     for role in ROLES[1:]:
         members[role] = make_member(role)
@@ -103,6 +104,7 @@ def world(workspace, owner, owner_actor, make_member):
         headers={"X-LeadFlow-Signature": "sha256=" + "0" * 64},  # not signed by the source
     )
     return {
+        "imports": _imports(workspace, owner_actor, tmp_path),
         "workspace": workspace,
         "members": members,
         "contact": first,
@@ -113,6 +115,34 @@ def world(workspace, owner, owner_actor, make_member):
         "source": source,
         "unverified": Delivery.objects.get(status=DeliveryStatus.UNVERIFIED),
     }
+
+
+def _imports(workspace, actor, tmp_path):
+    """A draft import, and a finished one with a row that failed (so a problems file)."""
+    from leadflow.contacts.imports import (
+        import_job_configure,
+        import_job_run,
+        import_job_start,
+        import_upload,
+    )
+
+    path = tmp_path / "fair.csv"
+    path.write_text("Email,First name\nann@initech.com,Ann\nnot-an-email,Bob\n")
+    draft = import_upload(workspace=workspace, actor=actor, path=path, filename="fair.csv")
+    done = import_upload(workspace=workspace, actor=actor, path=path, filename="fair.csv")
+    import_job_configure(
+        workspace=workspace,
+        actor=actor,
+        job_id=done.pk,
+        mapping={"Email": "email", "First name": "first_name"},
+        options={},
+        new_fields={},
+    )
+    import_job_start(workspace=workspace, actor=actor, job_id=done.pk)
+    import_job_run(job_id=done.pk)
+    done.refresh_from_db()
+    assert done.error_path
+    return draft, done
 
 
 def _decided(response, *allowed: int) -> bool:
@@ -158,6 +188,12 @@ def _export_contacts(world, client):
 
 def _import_contacts(world, client):
     answer = client.post(url(world["workspace"], "contacts/imports/"))  # no file: asks for one
+    draft, done = world["imports"]
+    mapping = client.get(url(world["workspace"], f"contacts/imports/{draft.pk}/"))
+    problems = client.get(url(world["workspace"], f"contacts/imports/{done.pk}/errors.csv"))
+    summary = client.get(url(world["workspace"], f"contacts/imports/{done.pk}/"))
+    assert summary.status_code == 200  # everyone sees how an import went
+    assert _decided(answer, 200, 422) == _decided(mapping, 200) == _decided(problems, 200)
     return _decided(answer, 200, 422)
 
 
@@ -251,7 +287,7 @@ ACTIONS: dict[str, Callable] = {
     "merge contacts": _merge_contacts,
     "delete contacts and companies": _delete_contacts,
     "export contacts (CSV, Excel)": _export_contacts,
-    "import contacts (upload, map, run, cancel)": _import_contacts,
+    "import contacts, and read an import's rows (mapping, problems file)": _import_contacts,
     "review possible duplicates (dismiss a pair)": _dismiss_duplicates,
     "see visitors and the sources report": _see_visitors,
     "see forms and their submissions": _see_submissions,

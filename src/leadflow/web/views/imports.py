@@ -47,7 +47,9 @@ FINISHED = {ImportStatus.DONE, ImportStatus.FAILED, ImportStatus.CANCELLED}
 
 def _may_import(request: HttpRequest) -> bool:
     """Imports change many contacts at once, whoever owns them: owners, admins and
-    marketers (the roles that may also delete contacts), not sales or viewers."""
+    marketers (the roles that may also delete contacts), not sales or viewers. The same
+    roles read a file's rows (the mapping page's samples, the preview, the problems
+    file): those are every row of the file, whoever owns the contacts (docs/permissions.md)."""
     return request.membership.can("write") and request.membership.can("delete")
 
 
@@ -238,6 +240,8 @@ def import_detail(request: HttpRequest, job_id: int) -> HttpResponse:
         if request.method == "POST":
             return HttpResponse("This import has started already.", status=409)
         return render(request, "web/imports/progress.html", _progress_context(job))
+    if not _may_import(request):
+        return HttpResponse("Your role does not allow this.", status=403)
     if request.method == "GET":
         return render(request, "web/imports/mapping.html", _mapping_context(request, job))
     if not _may_import(request):
@@ -280,6 +284,8 @@ def import_preview(request: HttpRequest, job_id: int) -> HttpResponse:
     """The first rows as the posted (unsaved) mapping would store them (an htmx fragment).
     Columns bound for a new custom field show their raw values (the field does not exist
     yet)."""
+    if not _may_import(request):
+        return HttpResponse("Your role does not allow this.", status=403)
     job = _job(request, job_id)
     source = imports.source_open(job.path)
     mapping, options, new_fields, _ = _posted(request, source.headers)
@@ -391,6 +397,9 @@ def import_cancel(request: HttpRequest, job_id: int) -> HttpResponse:
 @workspace_view("read")
 @require_safe
 def import_errors(request: HttpRequest, job_id: int) -> HttpResponse:
+    """The rows with problems, with their own cells: for the roles that may import."""
+    if not _may_import(request):
+        return HttpResponse("Your role does not allow this.", status=403)
     return imports_errors_response(_job(request, job_id))
 
 
