@@ -323,7 +323,9 @@ def _find_existing(workspace: Workspace, email: str | None, phone: str | None) -
 
 
 def _apply(contact: Contact, clean: dict[str, Any], *, fill_only: bool = False) -> dict:
-    """Set given values on the contact; returns {field: [old, new]} of what changed."""
+    """Set given values on the contact; returns {field: [old, new]} of what changed. A
+    touch given with a source or medium but no channel gets its channel from the
+    ``TOUCH_CHANNEL_HOOKS`` (the workspace's channel rules, as for a tracked visit)."""
     changes: dict[str, list] = {}
 
     def put(name: str, value: Any) -> None:
@@ -335,6 +337,8 @@ def _apply(contact: Contact, clean: dict[str, Any], *, fill_only: bool = False) 
     for name in ("email", "phone", *PLAIN_FIELDS, "owner_id", "company_id"):
         if name in clean:
             put(name, clean[name])
+    if not clean.get("channel") and (clean.get("source") or clean.get("medium")):
+        clean = {**clean, "channel": _touch_channel(contact.workspace_id, clean)}
     for short in ("source", "medium", "campaign", "channel"):
         if clean.get(short):
             put(f"last_touch_{short}", clean[short])
@@ -812,6 +816,19 @@ def contact_merge_defaults(primary: Contact, secondary: Contact) -> dict[str, st
 # Other apps' rows that refer to a contact by a plain id (no foreign key), e.g. tracking
 # events: each app adds a function(workspace, from_id, to_id) in its AppConfig.ready().
 MERGE_HOOKS: list[Callable[[Workspace, int, int], None]] = []
+
+# How a touch given by source and medium only (the API, an import, the app) gets its
+# channel: tracking adds its channel rules, function(workspace_id, source, medium) ->
+# channel, in its AppConfig.ready(); the first with an answer decides.
+TOUCH_CHANNEL_HOOKS: list[Callable[[int, str, str], str]] = []
+
+
+def _touch_channel(workspace_id: int, clean: Mapping[str, Any]) -> str:
+    for hook in TOUCH_CHANNEL_HOOKS:
+        channel = hook(workspace_id, clean.get("source") or "", clean.get("medium") or "")
+        if channel:
+            return channel
+    return ""
 
 
 def _references_move(workspace: Workspace, from_id: int, to_id: int) -> None:

@@ -9,8 +9,9 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from leadflow.core.cache import cached
 from leadflow.core.patterns import pattern_fullmatch
-from leadflow.tracking.models import Channel
+from leadflow.tracking.models import Channel, ChannelRule
 
 SEARCH_ENGINES = re.compile(
     r"(^|\.)(google\.[a-z.]+|bing\.com|yahoo\.[a-z.]+|duckduckgo\.com|baidu\.com|"
@@ -54,6 +55,43 @@ PAID_CLICK_IDS = {
     "msclkid": Channel.PAID_SEARCH,
     "li_fat_id": Channel.PAID_SOCIAL,
 }
+
+
+def workspace_rules(workspace_id: int) -> list:
+    """The workspace's own channel rules in the order they are checked, kept a few seconds
+    per process (core.cache): every batch of events and every contact touch asks."""
+    return cached(
+        "channel-rules",
+        workspace_id,
+        lambda: list(ChannelRule.objects.filter(workspace_id=workspace_id)),
+    )
+
+
+_TOUCH_CHANNELS: dict[tuple, str] = {}
+
+
+def touch_channel(workspace_id: int, source: str, medium: str) -> str:
+    """The channel of a touch known only by its source and medium (a contact created or
+    updated through the API, an import or the app): the workspace's rules, then the
+    built-in table, exactly as for a visit tagged utm_source=source, utm_medium=medium
+    with no referrer. Registered with contacts in TrackingConfig.ready. Answers are kept
+    per set of rules, so an import of many rows classifies each pair once."""
+    rules = workspace_rules(workspace_id)
+    rule_values = tuple(
+        (rule.channel, rule.utm_source, rule.utm_medium, rule.referrer_domain, rule.click_id)
+        for rule in rules
+    )
+    key = (workspace_id, rule_values, source, medium)
+    channel = _TOUCH_CHANNELS.get(key)
+    if channel is None:
+        if len(_TOUCH_CHANNELS) >= 10_000:
+            _TOUCH_CHANNELS.clear()
+        utm = {"utm_source": source, "utm_medium": medium}
+        channel = classify(
+            utm=utm, click_ids={}, referrer="", landing_page="", workspace_rules=rules
+        ).channel
+        _TOUCH_CHANNELS[key] = channel
+    return channel
 
 
 @dataclass(frozen=True)

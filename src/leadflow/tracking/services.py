@@ -19,13 +19,12 @@ from django.utils import timezone
 
 from leadflow.contacts.models import ActivityKind, Contact
 from leadflow.core.actors import Actor
-from leadflow.core.cache import cached
 from leadflow.core.errors import FieldError, ValidationFailed
 from leadflow.core.models import Workspace
 from leadflow.core.patterns import pattern_problem
 from leadflow.core.services import audit_record
 from leadflow.tracking import selectors
-from leadflow.tracking.channels import classify
+from leadflow.tracking.channels import classify, workspace_rules
 from leadflow.tracking.models import (
     Channel,
     ChannelRule,
@@ -338,11 +337,7 @@ def _sessions_upsert(
     first: dict[str, CleanEvent] = {}
     for event in sorted(events, key=lambda e: (e.session is None, e.occurred_at)):
         first.setdefault(event.session_key, event)
-    rules = cached(
-        "channel-rules",
-        workspace.pk,
-        lambda: list(ChannelRule.objects.filter(workspace_id=workspace.pk)),
-    )
+    rules = workspace_rules(workspace.pk)
     rows = []
     for key, event in first.items():
         context = event.session or {
