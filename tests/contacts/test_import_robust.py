@@ -499,3 +499,27 @@ def test_a_contacts_note_repeated_in_later_chunks_is_added_once(
         ("ann@initech.com", "Sent the brochure"),
         ("bob@initech.com", "Call back"),
     ]
+
+
+def test_a_new_contact_missing_a_required_field_is_listed_with_its_cells(
+    workspace, owner_actor, tmp_path
+):
+    CustomField.objects.create(
+        workspace=workspace, key="plan", label="Plan", field_type="text", required=True
+    )
+    contact_upsert(
+        workspace=workspace,
+        actor=Actor.system(),
+        data={"email": "known@initech.com", "custom_fields": {"plan": "pro"}},
+    )
+    text = "Email,First Name,Plan\nnew@initech.com,New,\nknown@initech.com,Known,\n"
+    job = run(workspace, owner_actor, write(tmp_path, text))
+    assert (job.created_count, job.updated_count, job.failed_count) == (0, 1, 1)
+    assert problems(job)[1] == [
+        "new@initech.com",
+        "New",
+        "",
+        "2",
+        "not imported",
+        "custom_fields.plan: This field is required.",
+    ]

@@ -1362,6 +1362,9 @@ def _chunk_rows_clean(
     be stored. It reads no database: it may run in the helper process."""
     rows: list[ImportRow] = []
     failed: list[RowProblem] = []
+    # A row's cells go along only when the problems file may need them: the helper process
+    # sends the rows back pickled, and most rows have no problem.
+    required = any(definition.required for definition in definitions)
     for offset, row in enumerate(batch):
         number = start + offset + 2
         try:
@@ -1370,7 +1373,8 @@ def _chunk_rows_clean(
             reasons = [(e.field, e.message) for e in failure.errors]
             failed.append(RowProblem(number=number, values=row, reasons=reasons))
             continue
-        rows.append(ImportRow(number=number, clean=clean, values=row, warnings=warnings))
+        values = row if warnings or required else []
+        rows.append(ImportRow(number=number, clean=clean, values=values, warnings=warnings))
     return rows, failed
 
 

@@ -288,7 +288,7 @@ def import_errors(request: HttpRequest, job_id: int):
 def imports_errors_response(job: ImportJob) -> FileResponse:
     """The job's error file as a download (shared by the API and the app)."""
     if not job.error_path or not Path(job.error_path).exists():
-        raise NotFound("This import has no failed rows.")
+        raise NotFound("This import has no rows with problems.")
     return FileResponse(
         open(job.error_path, "rb"),
         as_attachment=True,
