@@ -106,11 +106,12 @@ class DatabaseWorker(Worker):
 
     def task_requeue_interrupted(self) -> str | None:
         """Put the task whose run the outage interrupted back in the queue; its id, or None."""
-        task_id, self.task_in_progress = self.task_in_progress, None
+        task_id = self.task_in_progress
         if task_id is None:
             return None
         interrupted = DBTaskResult.objects.filter(id=task_id, status=TaskResultStatus.RUNNING)
         queued = interrupted.update(status=TaskResultStatus.READY)
+        self.task_in_progress = None  # only once written: a failed update is tried again
         return task_id if queued else None
 
 
