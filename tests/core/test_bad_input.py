@@ -264,3 +264,25 @@ def test_app_list_pages_answer_bad_parameters_without_a_server_error(
     for page in ("contacts/", "companies/", "duplicates/", "settings/audit/"):
         response = owner_client.get(f"/w/{workspace.slug}/{page}?{query}")
         assert response.status_code in (200, 400), (page, response.status_code)
+
+
+def test_an_id_no_row_can_have_answers_404_not_an_overflow(quiet_api, owner_client, workspace):  # noqa: F811
+    owner_client.raise_request_exception = False
+    huge = "9" * 30
+    response = quiet_api.post(f"/lead-sources/{huge}/deliveries/1/replay")
+    assert response.status_code == 404
+    assert response["Content-Type"] == PROBLEM
+    assert owner_client.get(f"/w/{workspace.slug}/contacts/{huge}/").status_code == 404
+
+
+def test_a_workspace_setting_given_as_null_is_a_422_naming_it(quiet_api):
+    response = quiet_api.patch("/workspace", {"name": None, "sales_sees_all_leads": None})
+    assert response.status_code == 422
+    assert fields_named(response) == {"name", "sales_sees_all_leads"}
+
+
+def test_a_filter_id_written_in_other_digits_is_not_a_server_error(owner_client, workspace):  # noqa: F811
+    owner_client.raise_request_exception = False
+    for query in ("company=%C2%B2", f"owner={'9' * 30}", f"company={'9' * 30}"):
+        response = owner_client.get(f"/w/{workspace.slug}/contacts/?{query}")
+        assert response.status_code == 200, query

@@ -233,10 +233,14 @@ def _json_list_has(key: str, values: list) -> Q:
 
 
 def _int(value: Any, name: str) -> int:
+    """An id from a filter: a whole number a row can have (64-bit), else a 422."""
     try:
-        return int(value)
+        number = int(value)
     except (TypeError, ValueError):
         raise ValidationFailed([FieldError(name, "Must be a whole number.")]) from None
+    if not 0 <= number <= _MAX_ID:
+        raise ValidationFailed([FieldError(name, "No such id.")])
+    return number
 
 
 # --- keyset pagination ---------------------------------------------------------------------

@@ -179,6 +179,11 @@ def workspace_get(request):
 @router.patch("/workspace", response=WorkspaceOut, summary="Change workspace settings")
 def workspace_patch(request, payload: WorkspacePatch):
     workspace, actor = require_scope(request, ApiScope.SETTINGS_WRITE)
-    return services.workspace_update(
-        workspace=workspace, actor=actor, **payload.dict(exclude_unset=True)
-    )
+    # Given settings change; one given as null is an error (no setting can be empty).
+    changes = payload.dict(exclude_unset=True)
+    nulls = [
+        FieldError(name, "May not be null.") for name, value in changes.items() if value is None
+    ]
+    if nulls:
+        raise ValidationFailed(nulls)
+    return services.workspace_update(workspace=workspace, actor=actor, **changes)

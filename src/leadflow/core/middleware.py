@@ -58,13 +58,17 @@ def error_response(
     return HttpResponse(html, status=status)
 
 
+# The largest id a row can have (64-bit primary keys); larger numbers reach no database.
+MAX_ID = 2**63 - 1
+
+
 class UnstorableTextMiddleware:
     """400 naming the parameter when the path, a query parameter or a url-encoded form field
-    holds text no database can store (a NUL character): every view may then trust that
-    such text never reaches it. JSON bodies are checked where they are parsed
-    (core.validation.json_parse), uploaded files by the import that reads them; query
-    strings and form bodies are decoded with replacement, so they carry no unpaired
-    surrogate."""
+    holds text no database can store (a NUL character), and 404 for an id in the path that
+    no row can have: every view may then trust that such input never reaches it. JSON
+    bodies are checked where they are parsed (core.validation.json_parse), uploaded files
+    by the import that reads them; query strings and form bodies are decoded with
+    replacement, so they carry no unpaired surrogate."""
 
     # Views that read the raw body (webhooks, event batches): a multipart body parsed here
     # could no longer be read there.
@@ -86,6 +90,12 @@ class UnstorableTextMiddleware:
         errors = []
         if text_problem(request.path):
             errors.append(FieldError("path", "The address contains a NUL character."))
+        elif any(
+            part.isascii() and part.isdigit() and len(part) > 18 and int(part) > MAX_ID
+            for part in request.path.split("/")
+        ):
+            # An id no row can have (ids are 64-bit): there is nothing at this address.
+            return error_response(request, 404, "There is nothing at this address.")
         sources = [request.GET]
         if request.method == "POST" and self.reads_form(request):
             sources.append(request.POST)

@@ -87,7 +87,7 @@ def _company_options(request: HttpRequest, selected: str) -> list:
     options = list(
         selectors.company_list(request.workspace).order_by("name", "id")[:COMPANY_FILTER_OPTIONS]
     )
-    if selected.isdigit() and all(str(company.pk) != selected for company in options):
+    if selected.isdecimal() and all(str(company.pk) != selected for company in options):
         with contextlib.suppress(NotFound):
             options.insert(0, selectors.company_get(request.workspace, int(selected)))
     return options
@@ -224,7 +224,7 @@ def contact_bulk(request: HttpRequest) -> HttpResponse:
         raise HttpForbidden("Your role may not delete contacts.")
     ids = []
     for raw in request.POST.getlist("ids"):
-        if raw.isdigit():
+        if raw.isdecimal():
             ids.append(int(raw))
     if not ids:
         messages.error(request, "Select at least one contact first.")
@@ -383,7 +383,7 @@ def _contact_context(
     definitions = list(selectors.custom_field_list(request.workspace))
     errors = errors or {}
     before = request.GET.get("before")
-    before_id = int(before) if before and before.isdigit() else None
+    before_id = int(before) if before and before.isdecimal() else None
     entries, older = (
         _timeline(request, contact, members, definitions, before_id)
         if with_timeline
@@ -623,7 +623,7 @@ def contact_merge(request: HttpRequest, contact_id: int) -> HttpResponse:
     workspace, actor = request.workspace, request.actor
     primary = selectors.contact_get(workspace, actor, contact_id)
     raw_other = request.POST.get("other") or request.GET.get("other") or ""
-    other_id = int(raw_other) if raw_other.strip().isdigit() else None
+    other_id = int(raw_other) if raw_other.strip().isdecimal() else None
     if request.method == "POST":
         if other_id is None:
             raise ValidationFailed([FieldError("other", "Choose the contact to merge in.")])
