@@ -173,13 +173,13 @@ class XlsxFile:
                 workbook = load_workbook(file, read_only=True, data_only=True)
                 rows = workbook.worksheets[0].iter_rows(values_only=True)
             except Exception as error:  # any failure of openpyxl is the file's
-                raise _unreadable(_reason(error)) from None
+                raise _unreadable(_reason(error, self.path)) from None
             try:
                 while True:
                     try:
                         values = next(rows, None)
                     except Exception as error:  # as above
-                        raise _unreadable(_reason(error)) from None
+                        raise _unreadable(_reason(error, self.path)) from None
                     if values is None:
                         return
                     yield [_xlsx_text(value) for value in values]
@@ -194,7 +194,8 @@ class XlsxFile:
                 yield row
 
 
-def _reason(error: Exception) -> str:
+def _reason(error: Exception, path: Path) -> str:
+    """Why openpyxl could not read a workbook, without the server's path to the file."""
     from defusedxml import DefusedXmlException
 
     cause: BaseException | None = error
@@ -204,7 +205,8 @@ def _reason(error: Exception) -> str:
         cause = cause.__cause__ or cause.__context__
     if isinstance(error, IndexError):
         return "it has no worksheet."
-    text = str(error).strip().rstrip(".") or type(error).__name__
+    text = str(error).replace(str(path), "the file").replace(path.name, "the file")
+    text = text.strip().rstrip(".") or type(error).__name__
     return f"{text[:200]}."
 
 
