@@ -233,6 +233,14 @@ LEADFLOW_INBOUND_RETENTION_DAYS = int(os.environ.get("LEADFLOW_INBOUND_RETENTION
 LEADFLOW_API_RATE_LIMIT = int(os.environ.get("LEADFLOW_API_RATE_LIMIT", "600"))
 # Tracking event batches per minute from one IP to one workspace; 0 turns it off.
 LEADFLOW_EVENT_RATE_PER_IP = int(os.environ.get("LEADFLOW_EVENT_RATE_PER_IP", "120"))
+# Wrong passwords allowed per account and per IP address in a window of
+# LEADFLOW_LOGIN_LOCK_MINUTES before sign-in is refused until the window ends; 0 turns a
+# limit off (decision 0017).
+LEADFLOW_LOGIN_FAILURES_PER_ACCOUNT = int(
+    os.environ.get("LEADFLOW_LOGIN_FAILURES_PER_ACCOUNT", "5")
+)
+LEADFLOW_LOGIN_FAILURES_PER_IP = int(os.environ.get("LEADFLOW_LOGIN_FAILURES_PER_IP", "20"))
+LEADFLOW_LOGIN_LOCK_MINUTES = int(os.environ.get("LEADFLOW_LOGIN_LOCK_MINUTES", "15"))
 # Public form submissions per minute, per IP and per form; 0 turns a limit off.
 LEADFLOW_FORM_RATE_PER_IP = int(os.environ.get("LEADFLOW_FORM_RATE_PER_IP", "20"))
 LEADFLOW_FORM_RATE_PER_FORM = int(os.environ.get("LEADFLOW_FORM_RATE_PER_FORM", "1200"))

@@ -15,21 +15,36 @@ def client_ip(request: HttpRequest) -> str | None:
     return request.META.get("REMOTE_ADDR") or None
 
 
+def _window(window_seconds: int) -> tuple[int, int]:
+    """(this window's number, seconds until it ends)."""
+    now = int(time.time())
+    window = now // window_seconds
+    return window, (window + 1) * window_seconds - now or 1
+
+
+def rate_limit_add(bucket: str, *, window_seconds: int) -> int:
+    """Count one hit in this window; returns the window's count so far."""
+    window, _ = _window(window_seconds)
+    key = f"rl:{bucket}:{window}"
+    if cache.add(key, 1, timeout=window_seconds + 1):
+        return 1
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.add(key, 1, timeout=window_seconds + 1)
+        return 1
+
+
+def rate_limit_clear(bucket: str, *, window_seconds: int) -> None:
+    window, _ = _window(window_seconds)
+    cache.delete(f"rl:{bucket}:{window}")
+
+
 def rate_limit_hit(bucket: str, *, limit: int, window_seconds: int) -> int:
     """Count one hit; returns 0 when allowed, else the seconds until the window resets."""
     if limit <= 0:
         return 0
-    now = int(time.time())
-    window = now // window_seconds
-    key = f"rl:{bucket}:{window}"
-    if cache.add(key, 1, timeout=window_seconds + 1):
-        count = 1
-    else:
-        try:
-            count = cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.add(key, 1, timeout=window_seconds + 1)
-            count = 1
+    count = rate_limit_add(bucket, window_seconds=window_seconds)
     if count > limit:
-        return (window + 1) * window_seconds - now or 1
+        return _window(window_seconds)[1]
     return 0

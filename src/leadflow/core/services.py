@@ -3,9 +3,15 @@
 Every service is keyword-only, runs in one transaction and records an audit entry.
 """
 
+import hashlib
+import logging
+import math
 import secrets
+import time
 from typing import Any
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
@@ -22,7 +28,10 @@ from leadflow.core.models import (
     Workspace,
 )
 from leadflow.core.origins import origins_clean
+from leadflow.core.ratelimit import rate_limit_add, rate_limit_clear
 from leadflow.core.validation import email_normalise
+
+logger = logging.getLogger(__name__)
 
 
 def audit_record(
@@ -274,3 +283,80 @@ def apikey_revoke(*, workspace: Workspace, key_id: int, actor: Actor) -> ApiKey:
         key.save(update_fields=["revoked_at"])
         audit_record(workspace=workspace, actor=actor, action="apikey.revoked", obj=key)
     return key
+
+
+# --- sign-in throttling --------------------------------------------------------------------
+
+
+def _login_buckets(email: str, ip: str | None) -> list[tuple[str, str, int]]:
+    """(scope, bucket, limit) for the account and the address a password is tried from.
+    The email is hashed into the key: it is typed text of any length and characters."""
+    account = hashlib.sha256(email.strip().lower().encode("utf-8", "replace")).hexdigest()
+    return [
+        ("account", f"login-account:{account}", settings.LEADFLOW_LOGIN_FAILURES_PER_ACCOUNT),
+        ("address", f"login-ip:{ip or 'unknown'}", settings.LEADFLOW_LOGIN_FAILURES_PER_IP),
+    ]
+
+
+def _lock_key(bucket: str) -> str:
+    return f"login-locked:{bucket}"
+
+
+def login_throttle_wait(*, email: str, ip: str | None) -> int:
+    """Seconds before a password may be tried again for this account or from this address;
+    0 when it may be tried now (decision 0017)."""
+    now = time.time()
+    wait = 0.0
+    for _, bucket, _ in _login_buckets(email, ip):
+        until = cache.get(_lock_key(bucket))
+        if until:
+            wait = max(wait, until - now)
+    return math.ceil(wait)
+
+
+def login_failure_record(*, email: str, ip: str | None) -> None:
+    """Count one wrong password for the account and for the address (in windows of
+    LEADFLOW_LOGIN_LOCK_MINUTES on the cache). The one that reaches a limit locks that
+    account or address for LEADFLOW_LOGIN_LOCK_MINUTES from now, and writes an audit entry
+    ``login.throttled`` in every workspace of the account (if the email is one), saying
+    which limit, from where and for how long, so its owners and admins see someone
+    guessing; it is also logged."""
+    window = settings.LEADFLOW_LOGIN_LOCK_MINUTES * 60
+    until = time.time() + window
+    reached = [
+        (scope, limit)
+        for scope, bucket, limit in _login_buckets(email, ip)
+        if limit > 0
+        and rate_limit_add(bucket, window_seconds=window) >= limit
+        and cache.add(_lock_key(bucket), until, timeout=window)
+    ]
+    if not reached:
+        return
+    logger.warning(
+        "sign-in throttled (%s) for %r from %s", ", ".join(s for s, _ in reached), email, ip
+    )
+    user = User.objects.filter(email=email.strip().lower()).first()
+    if user is None:
+        return
+    actor = Actor.system(f"sign-in from {ip or 'an unknown address'}")
+    with transaction.atomic():
+        for membership in Membership.objects.filter(user=user).select_related("workspace"):
+            for scope, limit in reached:
+                audit_record(
+                    workspace=membership.workspace,
+                    actor=actor,
+                    action="login.throttled",
+                    obj=user,
+                    changes={
+                        "scope": scope,
+                        "ip": ip or "",
+                        "wrong_passwords": limit,
+                        "minutes": settings.LEADFLOW_LOGIN_LOCK_MINUTES,
+                    },
+                )
+
+
+def login_success_record(*, email: str) -> None:
+    """A right password clears the account's count (not the address's: others share it)."""
+    _, bucket, _ = _login_buckets(email, None)[0]
+    rate_limit_clear(bucket, window_seconds=settings.LEADFLOW_LOGIN_LOCK_MINUTES * 60)
