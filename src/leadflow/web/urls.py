@@ -73,7 +73,6 @@ contact_patterns = [
     path("imports/<int:job_id>/preview", imports.import_preview, name="import_preview"),
     path("imports/<int:job_id>/progress", imports.import_progress, name="import_progress"),
     path("imports/<int:job_id>/cancel/", imports.import_cancel, name="import_cancel"),
-    path("imports/<int:job_id>/resume/", imports.import_resume, name="import_resume"),
     path("imports/<int:job_id>/errors.csv", imports.import_errors, name="import_errors"),
     path(
         "imports/mappings/<int:mapping_id>/delete/",
