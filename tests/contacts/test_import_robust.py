@@ -221,6 +221,15 @@ def test_a_job_whose_worker_vanished_is_marked_failed_when_read(
     # a worker that was only slow stops at its next chunk
     assert import_job_run(job_id=job.pk).rows_done == 2
 
+    # resumed from the row it stopped at: the rest is written, nothing twice
+    resumed = api.post(f"/imports/{job.pk}/resume")
+    assert resumed.status_code == 200, resumed.content
+    assert (resumed.json()["status"], resumed.json()["message"]) == ("queued", "")
+    job = import_job_run(job_id=job.pk)
+    assert (job.status, job.rows_done, job.created_count) == ("done", 5, 5)
+    assert Contact.objects.count() == 5
+    assert api.post(f"/imports/{job.pk}/resume").status_code == 422  # done: nothing to resume
+
 
 def test_maintain_marks_imports_whose_worker_vanished(workspace, owner_actor, tmp_path, capsys):
     jobs = []

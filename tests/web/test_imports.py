@@ -315,3 +315,9 @@ def test_a_failed_import_shows_its_reason_and_stops_polling(owner_client, worksp
     text = owner_client.get(url(workspace, f"contacts/imports/{job.pk}/progress")).content.decode()
     assert "Import failed" in text and "every 1s" not in text
     assert "The worker stopped without finishing" in text and 'role="alert"' in text
+    assert "Resume from row 2" in text
+    response = owner_client.post(url(workspace, f"contacts/imports/{job.pk}/resume/"))
+    assert response.status_code == 302
+    job.refresh_from_db()
+    assert (job.status, job.message) == ("queued", "")
+    assert import_job_run(job_id=job.pk).status == "done"

@@ -40,7 +40,7 @@ from typing import Any
 import django
 from django.conf import settings
 from django.db import IntegrityError, connection, connections, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -888,6 +888,28 @@ def import_job_cancel(*, workspace: Workspace, job_id: int, actor: Actor) -> Imp
     return job
 
 
+def import_job_resume(*, workspace: Workspace, actor: Actor, job_id: int) -> ImportJob:
+    """Queue a failed import again from the row it stopped at: the rows stored stay and are
+    not written twice (the run resumes at ``next_row``); a file that still cannot be read
+    fails again with its reason. Only a failed import whose file is kept can resume."""
+    _may_import(actor)
+    with transaction.atomic():
+        job = ImportJob.objects.select_for_update().filter(workspace=workspace, pk=job_id).first()
+        if job is None:
+            raise NotFound("No such import.")
+        if job.status != ImportStatus.FAILED:
+            message = f"Only a failed import can resume; this one is {job.status}."
+            raise ValidationFailed([FieldError("status", message)])
+        if not Path(job.path).exists():
+            raise ValidationFailed([FieldError("file", "The uploaded file is no longer kept.")])
+        job.status, job.message, job.finished_at = ImportStatus.QUEUED, "", None
+        job.save(update_fields=["status", "message", "finished_at"])
+        from leadflow.contacts.tasks import contact_import_run
+
+        task_schedule(contact_import_run, job.pk)
+    return job
+
+
 def import_preview(
     *,
     workspace: Workspace,
@@ -1026,7 +1048,7 @@ def import_job_run(*, job_id: int, chunks: int | None = None, progress=None) -> 
         return job
     now = timezone.now()
     ImportJob.objects.filter(pk=job.pk, status=ImportStatus.QUEUED).update(
-        status=ImportStatus.RUNNING, started_at=now
+        status=ImportStatus.RUNNING, started_at=Coalesce("started_at", Value(now))
     )
     ImportJob.objects.filter(pk=job.pk, status=ImportStatus.RUNNING).update(heartbeat_at=now)
     try:
@@ -1098,7 +1120,7 @@ def import_jobs_stale_fail(
         message = (
             f"The worker stopped without finishing (no progress since "
             f"{heartbeat:%Y-%m-%d %H:%M} UTC). The first {rows_done:,} rows are stored; "
-            "upload the file again to import the rest (stored rows are skipped or updated)."
+            "resume the import to write the rest."
         )
         # Checked again in the statement: a chunk committed meanwhile keeps it running.
         marked += (

@@ -264,6 +264,16 @@ def import_start(request: HttpRequest, job_id: int):
 
 
 @router.post(
+    "/imports/{job_id}/resume",
+    response=ImportOut,
+    summary="Queue a failed import again from the row it stopped at (stored rows stay)",
+)
+def import_resume(request: HttpRequest, job_id: int):
+    workspace, actor = require_scope(request, WRITE)
+    return imports.import_job_resume(workspace=workspace, actor=actor, job_id=job_id)
+
+
+@router.post(
     "/imports/{job_id}/cancel",
     response=ImportOut,
     summary="Cancel an import after its current chunk (written rows stay), or drop a draft",

@@ -17,7 +17,15 @@ from leadflow.web.views import (
 )
 
 account_patterns = [
-    path("login/", auth.LoginView.as_view(), name="login"),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(
+            template_name="web/auth/login.html",
+            authentication_form=auth.EmailAuthenticationForm,
+            redirect_authenticated_user=True,
+        ),
+        name="login",
+    ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
         "password/change/",
@@ -73,6 +81,7 @@ contact_patterns = [
     path("imports/<int:job_id>/preview", imports.import_preview, name="import_preview"),
     path("imports/<int:job_id>/progress", imports.import_progress, name="import_progress"),
     path("imports/<int:job_id>/cancel/", imports.import_cancel, name="import_cancel"),
+    path("imports/<int:job_id>/resume/", imports.import_resume, name="import_resume"),
     path("imports/<int:job_id>/errors.csv", imports.import_errors, name="import_errors"),
     path(
         "imports/mappings/<int:mapping_id>/delete/",

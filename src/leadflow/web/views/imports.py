@@ -394,6 +394,15 @@ def import_cancel(request: HttpRequest, job_id: int) -> HttpResponse:
     return redirect("import_list", request.workspace.slug)
 
 
+@workspace_view("write", also=("delete",))
+@require_POST
+def import_resume(request: HttpRequest, job_id: int) -> HttpResponse:
+    """Queue a failed import again from the row it stopped at."""
+    imports.import_job_resume(workspace=request.workspace, actor=request.actor, job_id=job_id)
+    messages.info(request, "Import resumed from the row it stopped at.")
+    return redirect("import_detail", request.workspace.slug, job_id)
+
+
 @workspace_view("read")
 @require_safe
 def import_errors(request: HttpRequest, job_id: int) -> HttpResponse:
