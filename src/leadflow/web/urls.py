@@ -17,15 +17,7 @@ from leadflow.web.views import (
 )
 
 account_patterns = [
-    path(
-        "login/",
-        auth_views.LoginView.as_view(
-            template_name="web/auth/login.html",
-            authentication_form=auth.EmailAuthenticationForm,
-            redirect_authenticated_user=True,
-        ),
-        name="login",
-    ),
+    path("login/", auth.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
         "password/change/",
