@@ -94,3 +94,24 @@ def test_retention_frees_the_ids_of_the_events_it_deletes(workspace):
     EventId.objects.filter(event_id=old.event_id).update(occurred_at=now - dt.timedelta(days=400))
     assert events_prune(now=now) == 1
     assert set(EventId.objects.values_list("event_id", flat=True)) == {kept.event_id}
+
+
+def test_the_migration_gives_stored_events_their_ids_keeping_the_earliest_time(workspace):
+    """Events stored before migration 0003 (a repeated id among them) get one id row each."""
+    import importlib
+
+    migration = importlib.import_module(
+        "leadflow.tracking.migrations.0003_event_id_unique_in_workspace"
+    )
+    now = timezone.now()
+    repeated, single = uuid.uuid4(), uuid.uuid4()
+    for event_id, when in ((repeated, now), (repeated, now - dt.timedelta(days=3)), (single, now)):
+        Event.objects.create(
+            workspace=workspace, event_id=event_id, event_type="pageview", occurred_at=when
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(migration.FILL)
+    assert {(row.event_id, row.occurred_at) for row in EventId.objects.all()} == {
+        (repeated, now - dt.timedelta(days=3)),
+        (single, now),
+    }
