@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 
 from leadflow.capture import services as capture_services
 from leadflow.contacts import services as contact_services
-from leadflow.contacts.models import CustomField
+from leadflow.contacts.models import Contact, CustomField
 from leadflow.core.models import ALL_API_SCOPES
 from leadflow.core.services import apikey_create
 from leadflow.inbound import services as inbound_services
@@ -395,6 +395,9 @@ LIST_PAGES = [
     "contacts/imports/",
     "settings/audit/",
     "settings/lead-sources/",
+    "forms/{form}/submissions/",
+    "settings/lead-sources/{source}/",
+    "contacts/{contact}/",
 ]
 crafted_cursor = st.one_of(
     bad_text,
@@ -424,6 +427,9 @@ list_query = st.dictionaries(
             "status",
             "before",
             "page",
+            "since",
+            "until",
+            "import",
         ]
     ),
     st.one_of(crafted_cursor, bad_number.map(str)),
@@ -431,13 +437,15 @@ list_query = st.dictionaries(
 )
 
 
-@FUZZ_SETTINGS
+@settings(FUZZ_SETTINGS, max_examples=FUZZ_EXAMPLES * 3)  # 12 pages, each request cheap
 @given(page=st.sampled_from(LIST_PAGES), query=list_query)
 @example(page="contacts/", query={"company": "\u00b2"})
 @example(page="contacts/", query={"q": "\x00"})
 @example(page="companies/", query={"cursor": "WyJhIiwgImIiXQ"})
 def test_no_app_list_page_answers_a_server_error(fuzz_workspace, owner, page, query):
-    workspace = fuzz_workspace[0]
+    workspace, form, source = fuzz_workspace
+    contact = Contact.objects.filter(workspace=workspace).order_by("pk").first()
+    page = page.format(form=form.pk, source=source.pk, contact=contact.pk)
     client = Client(raise_request_exception=False)
     client.force_login(owner)
     params = "&".join(f"{name}={quoted(value)}" for name, value in query.items())
