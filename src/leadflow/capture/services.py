@@ -35,6 +35,7 @@ from leadflow.core.actors import Actor
 from leadflow.core.errors import DomainError, FieldError, NotFound, ValidationFailed
 from leadflow.core.models import Membership, Workspace
 from leadflow.core.origins import origin_clean
+from leadflow.core.selectors import is_member_id
 from leadflow.core.services import audit_record
 from leadflow.core.tasks import task_schedule
 from leadflow.tracking.channels import classify
@@ -128,11 +129,7 @@ def _form_settings_clean(workspace: Workspace, data: dict[str, Any]) -> dict[str
             errors.append(FieldError("notify_user_ids", "Members of this workspace only."))
     if "default_owner_id" in data:
         owner_id = data["default_owner_id"]
-        if owner_id is not None and (
-            not isinstance(owner_id, int)
-            or isinstance(owner_id, bool)
-            or not Membership.objects.filter(workspace=workspace, user_id=owner_id).exists()
-        ):
+        if owner_id is not None and not is_member_id(workspace, owner_id):
             errors.append(FieldError("default_owner_id", "Not a member of this workspace."))
         else:
             clean["default_owner_id"] = owner_id

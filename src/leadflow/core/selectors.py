@@ -34,6 +34,16 @@ def member_users(workspace: Workspace) -> QuerySet[User]:
     return User.objects.filter(memberships__workspace=workspace).order_by("email")
 
 
+def is_member_id(workspace: Workspace, value: object) -> bool:
+    """Whether ``value`` (untrusted input) is the user id of a member of ``workspace``:
+    an int (never a bool) naming a membership of this workspace, never another's."""
+    return (
+        isinstance(value, int)
+        and not isinstance(value, bool)
+        and Membership.objects.filter(workspace=workspace, user_id=value).exists()
+    )
+
+
 def apikey_list(workspace: Workspace) -> QuerySet[ApiKey]:
     return (
         ApiKey.objects.filter(workspace=workspace)

@@ -24,6 +24,7 @@ from leadflow.core.actors import Actor
 from leadflow.core.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
 from leadflow.core.models import ApiScope, Membership, Workspace
 from leadflow.core.ratelimit import rate_limit_hit
+from leadflow.core.selectors import is_member_id
 from leadflow.core.services import audit_record
 from leadflow.core.tasks import task_schedule
 from leadflow.inbound import formats
@@ -125,11 +126,7 @@ def _source_clean(
             clean["default_lifecycle_stage"] = stage
     if "default_owner_id" in data:
         owner_id = data["default_owner_id"]
-        if owner_id is not None and (
-            not isinstance(owner_id, int)
-            or isinstance(owner_id, bool)
-            or not Membership.objects.filter(workspace=workspace, user_id=owner_id).exists()
-        ):
+        if owner_id is not None and not is_member_id(workspace, owner_id):
             errors.append(FieldError("default_owner_id", "Not a member of this workspace."))
         else:
             clean["default_owner_id"] = owner_id
