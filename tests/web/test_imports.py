@@ -108,13 +108,21 @@ def test_mapping_errors_stay_on_the_page(owner_client, workspace):
     job = ImportJob.objects.get()
     response = owner_client.post(
         url(workspace, f"contacts/imports/{job.pk}/"),
-        mapping_post(target_0="", target_1="first_name", conflict="sideways", action="start"),
+        mapping_post(
+            target_0="",
+            target_1="first_name",
+            conflict="sideways",
+            action="start",
+            day_first="auto",
+        ),
     )
     assert response.status_code == 422
     text = response.content.decode()
     assert "Map a column to email or phone." in text
     assert "Must be &quot;file&quot; or &quot;existing&quot;." in text
     assert 'name="tags" value="fair, 2026"' in text  # what was typed is kept
+    assert '<option value="auto" selected>' in text
+    assert "Read from the file's dates when one can only be read one way" in text
     job.refresh_from_db()
     assert job.status == "draft"
 
