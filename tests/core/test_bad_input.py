@@ -286,3 +286,15 @@ def test_a_filter_id_written_in_other_digits_is_not_a_server_error(owner_client,
     for query in ("company=%C2%B2", f"owner={'9' * 30}", f"company={'9' * 30}"):
         response = owner_client.get(f"/w/{workspace.slug}/contacts/?{query}")
         assert response.status_code == 200, query
+
+
+def test_a_form_encoded_body_sent_to_a_json_api_route_is_a_4xx(quiet_api):
+    for headers in ({}, {"Idempotency-Key": "k1"}):
+        response = quiet_api.client.post(
+            "/api/v1/contacts",
+            {"email": "a@initech.com", "first_name": "A\x00"},
+            headers={**quiet_api.headers, **headers},
+        )
+        assert 400 <= response.status_code < 500, response.content[:200]
+        assert response["Content-Type"] == PROBLEM
+    assert not Contact.objects.exists()

@@ -70,9 +70,10 @@ class UnstorableTextMiddleware:
     by the import that reads them; query strings and form bodies are decoded with
     replacement, so they carry no unpaired surrogate."""
 
-    # Views that read the raw body (webhooks, event batches): a multipart body parsed here
-    # could no longer be read there.
-    RAW_BODY_PATHS = ("/in/", "/e", "/bench/")
+    # Views that read the raw body (webhooks, event batches, the API's JSON parser and its
+    # Idempotency-Key fingerprint): a multipart body parsed here could no longer be read
+    # there. Their text is checked where they parse it.
+    RAW_BODY_PATHS = ("/in/", "/e", "/bench/", "/api/")
 
     def __init__(self, get_response):
         self.get_response = get_response
