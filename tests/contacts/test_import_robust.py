@@ -532,3 +532,30 @@ def test_a_new_contact_missing_a_required_field_is_listed_with_its_cells(
         "not imported",
         "custom_fields.plan: This field is required.",
     ]
+
+
+# --- files that broke the reader ----------------------------------------------------------
+
+
+def test_a_csv_with_an_odd_number_of_bytes_and_many_nuls_is_read_not_a_500(api):
+    """A quarter of NULs in the first bytes looked like UTF-16 without a BOM; an odd length
+    then failed to decode (a 500 through the API and the app). Not UTF-16 after all: read as
+    the usual encodings, NULs removed."""
+    body = b"".join(bytes([byte, 0]) for byte in b"email\nann@initech.com\n") + b"\n"
+    assert len(body) % 2 == 1
+    response = api_upload(api, body, "people.csv")
+    assert response.status_code == 201, response.content
+    assert (response.json()["total_rows"], response.json()["mapping"]["email"]) == (1, "email")
+    tiny = api_upload(api, b"a\x00b\x00c", "tiny.csv")
+    assert tiny.status_code in (201, 422), tiny.content
+
+
+def test_a_ten_megabyte_cell_is_a_warning_for_that_cell_not_a_failed_file(
+    workspace, owner_actor, tmp_path
+):
+    """The csv module refuses cells over 128 KiB by default: one long cell failed the file."""
+    notes = "x" * (10 * 1024 * 1024)
+    path = write(tmp_path, f"email,first_name,company\nann@initech.com,Ann,{notes}\n")
+    job = run(workspace, owner_actor, path)
+    assert job.status == "done", job.message
+    assert Contact.objects.get(email="ann@initech.com").first_name == "Ann"

@@ -146,7 +146,7 @@ def test_outcome_column_sets_the_stage_and_names_bad_values(workspace, owner_act
     }
     assert (job.failed_count, job.warning_count) == (0, 1)
     with open(job.error_path, encoding="utf-8") as file:
-        assert '4,stored without these values,"Outcome: Unknown outcome \'maybe\'' in file.read()
+        assert "4,stored without these values,\"Outcome: Unknown outcome 'maybe'" in file.read()
 
 
 def test_outcome_wins_over_a_stage_column(workspace, owner_actor, tmp_path):

@@ -44,13 +44,21 @@ class SourceFile(Protocol):
     def rows(self) -> Iterator[list[str]]: ...
 
 
+# A cell may be as long as the file (uploads are capped by LEADFLOW_MAX_UPLOAD_BYTES): the
+# csv module's default limit (128 KiB) would fail the whole file over one long cell; cleaning
+# then reports a value too long for its field like any other bad value.
+csv.field_size_limit(max(csv.field_size_limit(), 2**31 - 1))
+
+
 def _decode(raw: bytes) -> str:
     if raw.startswith(b"\xef\xbb\xbf"):
         return raw[3:].decode("utf-8")
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return raw.decode("utf-16")
-    if raw[:200].count(b"\x00") > len(raw[:200]) // 4:  # UTF-16 without a BOM
-        return raw.decode("utf-16-le" if raw[1:2] == b"\x00" else "utf-16-be")
+        with contextlib.suppress(UnicodeDecodeError):
+            return raw.decode("utf-16")
+    if raw[:200].count(b"\x00") > len(raw[:200]) // 4:  # UTF-16 without a BOM, or NULs
+        with contextlib.suppress(UnicodeDecodeError):
+            return raw.decode("utf-16-le" if raw[1:2] == b"\x00" else "utf-16-be")
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
