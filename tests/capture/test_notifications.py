@@ -126,6 +126,20 @@ def test_what_a_visitor_typed_is_escaped_in_the_html_email(smtp, public, lead_fo
     assert "<script>" not in html and "&lt;script&gt;x&lt;/script&gt;" in html
 
 
+def test_a_ticked_box_reads_yes_in_the_email_as_on_the_timeline(smtp, public, lead_form, owner):
+    lead_form.notify_user_ids = [owner.pk]
+    lead_form.save()
+
+    public.submit()
+    run_worker()
+    (message,) = smtp.messages
+    consent_label = next(f["label"] for f in lead_form.fields if f["name"] == "consent")
+    assert f"{consent_label}: Yes" in text_of(message)
+    assert "True" not in text_of(message)
+    html = message.get_body(preferencelist=("html",)).get_content()
+    assert "<td>Yes</td>" in html and "True" not in html
+
+
 def test_a_form_that_notifies_nobody_sends_nothing(smtp, public):
     assert public.submit().status_code == 201
     run_worker()

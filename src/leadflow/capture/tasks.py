@@ -64,6 +64,15 @@ def submission_followup(submission_pk: int, base_url: str = "") -> dict[str, int
     return result
 
 
+def _answer_text(value) -> str:
+    """An answer as the timeline shows it: a ticked box is "Yes", never Python's "True"."""
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
+    return "" if value is None else str(value)
+
+
 @task()
 def submission_notify(submission_pk: int, base_url: str = "") -> int:
     """Email the form's chosen members (and the contact's owner) the lead's answers."""
@@ -96,8 +105,7 @@ def submission_notify(submission_pk: int, base_url: str = "") -> int:
     )
     labels = {field["name"]: field.get("label") or field["name"] for field in form.fields}
     answers = [
-        (labels.get(name, name), ", ".join(map(str, value)) if isinstance(value, list) else value)
-        for name, value in submission.values.items()
+        (labels.get(name, name), _answer_text(value)) for name, value in submission.values.items()
     ]
     context = {
         "submission": submission,
