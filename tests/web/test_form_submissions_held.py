@@ -117,3 +117,26 @@ def test_another_workspaces_submission_is_not_found(
         path = f"{form_id}/submissions/{submission_id}/release"
         assert owner_client.post(forms_url(workspace, path)).status_code == 404, path
     assert not Contact.objects.exists()
+
+
+def test_a_release_the_form_refuses_says_why_with_the_fields_labels(
+    owner_client, workspace, lead_form
+):
+    bot = Submission.objects.create(
+        workspace=workspace,
+        form=lead_form,
+        status="spam",
+        spam_reason="honeypot",
+        payload={"first_name": "Nemo", "phone": "12"},
+    )
+    detail = forms_url(workspace, f"{lead_form.pk}/submissions/{bot.pk}/")
+    response = owner_client.post(
+        forms_url(workspace, f"{lead_form.pk}/submissions/{bot.pk}/release"), follow=True
+    )
+    assert response.redirect_chain[-1][0] == detail
+    (message,) = [str(m) for m in response.context["messages"]]
+    assert message.startswith("Not added as a lead: its answers fail the form's rules now.")
+    assert "Work email: This field is required." in message
+    assert "Phone: Enter a valid phone number." in message
+    assert message.count("email:") == message.count("Work email:")  # labels, not names
+    assert not Contact.objects.exists()

@@ -758,15 +758,23 @@ def submission_release(request: HttpRequest, form_id: int, submission_id: int) -
         request.workspace, form.pk, submission_id, actor=request.actor
     )
     held_as = submission.status
-    submission = services.submission_release(
-        workspace=request.workspace,
-        form_id=form.pk,
-        submission_pk=submission.pk,
-        actor=request.actor,
-        base_url=request.build_absolute_uri("/").rstrip("/"),
-    )
-    if held_as != SubmissionStatus.ACCEPTED:
-        messages.success(request, f"Added {submission.contact} as a lead.")
+    try:
+        submission = services.submission_release(
+            workspace=request.workspace,
+            form_id=form.pk,
+            submission_pk=submission.pk,
+            actor=request.actor,
+            base_url=request.build_absolute_uri("/").rstrip("/"),
+        )
+    except ValidationFailed as failure:
+        labels = {f["name"]: f.get("label") or f["name"] for f in form.fields}
+        reasons = " ".join(f"{labels.get(e.field, e.field)}: {e.message}" for e in failure.errors)
+        messages.error(
+            request, f"Not added as a lead: its answers fail the form's rules now. {reasons}"
+        )
+    else:
+        if held_as != SubmissionStatus.ACCEPTED:
+            messages.success(request, f"Added {submission.contact} as a lead.")
     if request.POST.get("next") == "list":
         return redirect(
             f"{reverse('form_submissions', args=[request.workspace.slug, form.pk])}"
