@@ -157,6 +157,14 @@ def test_builder_shows_rows_preview_and_embed_snippets(owner_client, workspace, 
     assert html.escape(embed["script"], quote=True) in text
 
 
+def test_the_builder_says_a_too_quick_submission_is_held_for_review_not_dropped(
+    owner_client, workspace, lead_form
+):
+    text = page_text(owner_client.get(forms_url(workspace, f"{lead_form.pk}/")))
+    assert "treated as bots" not in text
+    assert "Faster submissions are held as suspected for you to review (0 to 60)." in text
+
+
 def test_save_keeps_the_new_field_order_and_settings(owner_client, workspace, lead_form, owner):
     fields = lead_form_fields()
     fields.insert(0, fields.pop(4))  # "interest" first
