@@ -140,3 +140,16 @@ def test_a_release_the_form_refuses_says_why_with_the_fields_labels(
     assert "Phone: Enter a valid phone number." in message
     assert message.count("email:") == message.count("Work email:")  # labels, not names
     assert not Contact.objects.exists()
+
+
+def test_a_salesperson_is_told_why_the_held_tabs_are_empty_for_them(
+    client_for, workspace, lead_form, held
+):
+    seller, _ = client_for("sales")
+    for status in ("suspected", "spam"):
+        page = seller.get(forms_url(workspace, f"{lead_form.pk}/submissions/?status={status}"))
+        text = page.content.decode()
+        assert page.context["stats"].suspected == 1 and page.context["rows"] == []
+        assert "Nothing to review" not in text and "No spam caught" not in text
+        assert "belong to no contact yet" in text and "members who see every lead" in text
+        assert "Add the real ones as leads" not in text
