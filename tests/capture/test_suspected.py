@@ -226,6 +226,15 @@ def test_not_spam_releases_a_honeypot_submission(api, lead_form):
     assert [item["id"] for item in filtered] == [spam.pk]
 
 
+def test_the_audit_log_names_the_released_submission_by_who_sent_it_and_where(api, lead_form):
+    PublicClient(lead_form).submit(good_fields(_lf_hp="filled by a password manager"))
+    spam = Submission.objects.get()
+    api.post(f"/forms/{lead_form.pk}/submissions/{spam.pk}/release")
+    (entry,) = AuditEntry.objects.filter(action="submission.released")
+    assert entry.object_label == "jane@initech.com on Book a demo"
+    assert "Submission object" not in entry.object_label
+
+
 def test_release_checks_the_answers_against_the_form(api, lead_form):
     PublicClient(lead_form).submit(good_fields(email="not-an-email", _lf_hp="bot"))
     spam = Submission.objects.get()

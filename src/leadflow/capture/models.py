@@ -118,6 +118,12 @@ class Submission(models.Model):
             models.Index(fields=["workspace", "-created_at"], name="submission_ws_time"),
         ]
 
+    def __str__(self) -> str:
+        """Who sent it to which form, as the audit log names it ("jane@x.com on Book a demo")."""
+        answers = self.values or (self.payload if isinstance(self.payload, dict) else {})
+        sender = answers.get("email") or answers.get("phone") or f"#{self.pk}"
+        return f"{sender} on {self.form.name}"
+
 
 class ConsentRecord(models.Model):
     """Proof of consent: the exact text shown, its version, when, from where, and (with
