@@ -165,6 +165,17 @@ def test_the_builder_says_a_too_quick_submission_is_held_for_review_not_dropped(
     assert "Faster submissions are held as suspected for you to review (0 to 60)." in text
 
 
+def test_the_audit_log_lists_only_the_settings_a_save_changed(owner_client, workspace, lead_form):
+    from leadflow.core.models import AuditEntry
+
+    response = owner_client.post(
+        forms_url(workspace, f"{lead_form.pk}/"), settings_post(lead_form, submit_label="Book it")
+    )
+    assert response.status_code == 302, response.content
+    (entry,) = AuditEntry.objects.filter(action="form.updated")
+    assert entry.changes == {"submit_label": "changed"}
+
+
 def test_save_keeps_the_new_field_order_and_settings(owner_client, workspace, lead_form, owner):
     fields = lead_form_fields()
     fields.insert(0, fields.pop(4))  # "interest" first

@@ -178,6 +178,7 @@ def form_update(*, workspace: Workspace, form_id: int, data: dict[str, Any], act
     if form is None:
         raise NotFound("No such form.")
     clean = _form_settings_clean(workspace, data)
+    changed = [key for key, value in clean.items() if getattr(form, key) != value]
     for key, value in clean.items():
         setattr(form, key, value)
     form.updated_at = timezone.now()
@@ -188,7 +189,7 @@ def form_update(*, workspace: Workspace, form_id: int, data: dict[str, Any], act
         actor=actor,
         action="form.updated",
         obj=form,
-        changes={key: "changed" for key in clean},
+        changes={key: "changed" for key in changed},
     )
     return form
 
