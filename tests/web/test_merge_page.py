@@ -55,3 +55,16 @@ def test_the_merge_page_preselects_the_furthest_stage_the_strongest_consent_and_
     assert response.status_code == 302
     duplicate.refresh_from_db()
     assert (duplicate.lifecycle_stage, duplicate.consent_status) == ("mql", "granted")
+
+
+def test_two_contacts_with_one_name_are_told_apart_by_their_numbers(
+    owner_client, workspace, make_contact
+):
+    kept = make_contact(first_name="Ann", last_name="Lee", email="ann@lee-corp.com")
+    other = make_contact(first_name="Ann", last_name="Lee", email="ann.lee@gmail.com")
+    html = owner_client.get(
+        url(workspace, f"contacts/{kept.pk}/merge/?other={other.pk}")
+    ).content.decode()
+    assert "Merge Ann Lee into Ann Lee" not in html
+    assert f"Merge Ann Lee #{other.pk} into Ann Lee #{kept.pk}</button>" in html
+    assert f"Keep Ann Lee #{other.pk} instead</a>" in html
