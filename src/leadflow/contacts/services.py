@@ -33,7 +33,8 @@ from leadflow.contacts.models import (
 )
 from leadflow.core.actors import Actor
 from leadflow.core.errors import FieldError, NotFound, ValidationFailed
-from leadflow.core.models import Membership, Workspace
+from leadflow.core.models import Workspace
+from leadflow.core.selectors import is_member_id
 from leadflow.core.services import audit_record
 from leadflow.core.tasks import task_schedule
 from leadflow.core.validation import country_normalise, email_domain
@@ -251,10 +252,7 @@ class UpsertResult:
 
 
 def _member_or_error(workspace: Workspace, user_id: int | None, field_name: str) -> None:
-    if (
-        user_id is not None
-        and not Membership.objects.filter(workspace=workspace, user_id=user_id).exists()
-    ):
+    if user_id is not None and not is_member_id(workspace, user_id):
         raise ValidationFailed([FieldError(field_name, "Not a member of this workspace.")])
 
 

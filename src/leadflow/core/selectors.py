@@ -36,10 +36,12 @@ def member_users(workspace: Workspace) -> QuerySet[User]:
 
 def is_member_id(workspace: Workspace, value: object) -> bool:
     """Whether ``value`` (untrusted input) is the user id of a member of ``workspace``:
-    an int (never a bool) naming a membership of this workspace, never another's."""
+    an int (never a bool) naming a membership of this workspace, never another's. An int
+    no id column can hold (past 64 bits) is simply not one: the database is not asked."""
     return (
         isinstance(value, int)
         and not isinstance(value, bool)
+        and 0 < value <= 2**63 - 1
         and Membership.objects.filter(workspace=workspace, user_id=value).exists()
     )
 
