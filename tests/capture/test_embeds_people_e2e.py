@@ -94,6 +94,10 @@ def test_the_hosted_page_takes_a_quick_person_as_a_lead(visitor, live_server, qu
     visitor.get_by_role("button", name="Send").click()
     assert time.monotonic() - shown < 3
     expect(visitor.get_by_role("button", name="Send")).to_be_disabled()  # held, not lost
+    # ... and seen to be: a held button is dimmed with a busy cursor, so the person waits.
+    held = visitor.get_by_role("button", name="Send")
+    assert float(held.evaluate("b => getComputedStyle(b).opacity")) < 1
+    assert held.evaluate("b => getComputedStyle(b).cursor") == "progress"
     expect(visitor.get_by_text(quick_form.success_message)).to_be_visible(timeout=10_000)
     assert_one_lead()
     assert visitor.javascript_errors == []
