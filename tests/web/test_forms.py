@@ -380,6 +380,19 @@ def test_submission_detail_shows_answers_origin_and_consent(
     assert ("Work email", "bot@initech.com") in spam_detail.context["answers"]
 
 
+def test_submission_detail_names_the_campaign_tags_as_people_read_them(
+    owner_client, workspace, lead_form, submitted
+):
+    accepted, _ = submitted
+    response = owner_client.get(forms_url(workspace, f"{lead_form.pk}/submissions/{accepted.pk}/"))
+    assert response.context["utm"] == [
+        ("UTM source", "google"),
+        ("UTM medium", "cpc"),
+        ("UTM campaign", "spring"),
+    ]
+    assert "<dt>utm_source</dt>" not in page_text(response)
+
+
 def test_csv_export_is_safe_for_spreadsheets(owner_client, workspace, lead_form, submitted):
     response = owner_client.get(forms_url(workspace, f"{lead_form.pk}/submissions/export.csv"))
     assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")

@@ -728,10 +728,21 @@ def submission_detail(request: HttpRequest, form_id: int, submission_id: int) ->
         "form": form,
         "submission": submission,
         "answers": pairs,
-        "utm": sorted(submission.utm.items()) if isinstance(submission.utm, dict) else [],
+        "utm": _utm_rows(submission.utm),
         "consents": list(submission.consents.order_by("id")),
     }
     return render_page(request, "web/forms/submission.html", context)
+
+
+UTM_ORDER = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
+
+
+def _utm_rows(utm: object) -> list[tuple[str, str]]:
+    """A submission's campaign tags as people read them ("UTM source"), in funnel order."""
+    if not isinstance(utm, dict):
+        return []
+    keys = [key for key in UTM_ORDER if key in utm] + sorted(set(utm) - set(UTM_ORDER))
+    return [(str(key).replace("utm_", "UTM ", 1).replace("_", " "), utm[key]) for key in keys]
 
 
 @workspace_view("export")
