@@ -393,6 +393,18 @@ def test_submission_detail_names_the_campaign_tags_as_people_read_them(
     assert "<dt>utm_source</dt>" not in page_text(response)
 
 
+def test_a_submission_without_a_visitor_id_shows_a_plain_dash_not_a_code_chip(
+    owner_client, workspace, lead_form, submitted
+):
+    _, spam = submitted
+    Submission.objects.filter(pk=spam.pk).update(visitor_id="")
+    text = page_text(
+        owner_client.get(forms_url(workspace, f"{lead_form.pk}/submissions/{spam.pk}/"))
+    )
+    assert "<code>—</code>" not in text
+    assert "<dt>Visitor id</dt><dd>—</dd>" in text
+
+
 def test_csv_export_is_safe_for_spreadsheets(owner_client, workspace, lead_form, submitted):
     response = owner_client.get(forms_url(workspace, f"{lead_form.pk}/submissions/export.csv"))
     assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
