@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from leadflow.contacts import services
-from leadflow.contacts.models import ConsentStatus, Contact, LifecycleStage
+from leadflow.contacts.models import ConsentStatus, Contact, LifecycleStage, Temperature
 from leadflow.core.actors import Actor
 
 
@@ -113,6 +113,36 @@ def test_the_furthest_stage(one, other, kept):
 def test_the_strongest_consent(one, other, kept):
     assert ConsentStatus.strongest(one, other) == kept
     assert ConsentStatus.strongest(other, one) == kept
+
+
+@pytest.mark.parametrize(
+    ("one", "other", "kept"),
+    [
+        ("cold", "hot", "hot"),
+        ("warm", "cold", "warm"),
+        ("hot", "warm", "hot"),
+        ("", "warm", "warm"),
+    ],
+)
+def test_the_hottest_temperature(one, other, kept):
+    assert Temperature.hottest(one, other) == kept
+    assert Temperature.hottest(other, one) == kept
+
+
+@pytest.mark.parametrize("keep", ["hot", "cold"])
+def test_a_merge_without_choices_keeps_the_hotter_temperature_even_when_it_is_older(
+    workspace, owner_actor, keep
+):
+    hot = person(workspace, "hot@initech.com", updated_days_ago=30, temperature="hot")
+    cold = person(workspace, "cold@initech.com", updated_days_ago=1, temperature="cold")
+    primary, secondary = (hot, cold) if keep == "hot" else (cold, hot)
+    assert services.contact_merge_defaults(primary, secondary)["temperature"] == (
+        "primary" if keep == "hot" else "secondary"
+    )
+    merged = services.contact_merge(
+        workspace=workspace, primary_id=primary.pk, secondary_id=secondary.pk, actor=owner_actor
+    )
+    assert merged.temperature == "hot"
 
 
 def test_a_withdrawal_survives_a_merge_with_a_newer_granted_record(workspace, owner_actor):

@@ -18,7 +18,7 @@ def checked(html: str, name: str) -> str:
     return sides[0]
 
 
-def test_the_merge_page_preselects_the_furthest_stage_the_strongest_consent_and_labels(
+def test_the_merge_page_preselects_the_furthest_stage_strongest_consent_hottest_temperature(
     owner_client, workspace, make_contact
 ):
     qualified = make_contact(first_name="Ann", last_name="Lee", email="ann@lee-corp.com")
@@ -26,6 +26,7 @@ def test_the_merge_page_preselects_the_furthest_stage_the_strongest_consent_and_
     Contact.objects.filter(pk=qualified.pk).update(
         lifecycle_stage="mql",
         consent_status="granted",
+        temperature="hot",
         last_touch_channel="paid_search",
         country="GB",
         updated_at=timezone.now() - dt.timedelta(days=30),
@@ -33,6 +34,7 @@ def test_the_merge_page_preselects_the_furthest_stage_the_strongest_consent_and_
     Contact.objects.filter(pk=duplicate.pk).update(
         lifecycle_stage="lead",
         consent_status="unknown",
+        temperature="cold",
         last_touch_channel="organic_search",
         country="IE",
         updated_at=timezone.now(),
@@ -42,6 +44,7 @@ def test_the_merge_page_preselects_the_furthest_stage_the_strongest_consent_and_
     ).content.decode()
     assert checked(html, "lifecycle_stage") == "secondary"
     assert checked(html, "consent_status") == "secondary"
+    assert checked(html, "temperature") == "secondary"  # the hotter, though older
     assert checked(html, "last_touch_channel") == "primary"  # the newer value otherwise
     for label in ("Marketing-qualified lead", "Granted", "Paid search", "Organic search"):
         assert label in html
@@ -49,12 +52,14 @@ def test_the_merge_page_preselects_the_furthest_stage_the_strongest_consent_and_
     assert "paid_search" not in html and "organic_search" not in html
     # Merging with what the page preselected keeps the qualified values.
     form = {"other": qualified.pk}
-    for name in ("lifecycle_stage", "consent_status", "last_touch_channel", "country", "email"):
+    fields = ("lifecycle_stage", "consent_status", "temperature", "last_touch_channel", "country")
+    for name in (*fields, "email"):
         form[f"keep__{name}"] = checked(html, name)
     response = owner_client.post(url(workspace, f"contacts/{duplicate.pk}/merge/"), form)
     assert response.status_code == 302
     duplicate.refresh_from_db()
     assert (duplicate.lifecycle_stage, duplicate.consent_status) == ("mql", "granted")
+    assert duplicate.temperature == "hot"
 
 
 def test_two_contacts_with_one_name_are_told_apart_by_their_numbers(

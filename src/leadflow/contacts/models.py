@@ -113,6 +113,16 @@ class Temperature(models.TextChoices):
     WARM = "warm", "Warm"
     HOT = "hot", "Hot"
 
+    @classmethod
+    def hottest(cls, one: str, other: str) -> str:
+        """The temperature a merge of two records of one person keeps by default: the
+        hotter (hot, warm, cold), so a merge never cools a lead. An empty side gives the
+        other."""
+        order = (cls.COLD, cls.WARM, cls.HOT)
+        if not one or not other:
+            return one or other
+        return max(one, other, key=lambda value: order.index(value) if value in order else -1)
+
 
 class ConsentStatus(models.TextChoices):
     UNKNOWN = "unknown", "Unknown"

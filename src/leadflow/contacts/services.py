@@ -30,6 +30,7 @@ from leadflow.contacts.models import (
     LifecycleStage,
     SavedView,
     Tag,
+    Temperature,
 )
 from leadflow.core.actors import Actor
 from leadflow.core.errors import FieldError, NotFound, ValidationFailed
@@ -785,6 +786,8 @@ def _merge_side(name: str, mine: Any, theirs: Any, newer_is_primary: bool) -> st
         return "primary" if LifecycleStage.furthest(mine, theirs) == mine else "secondary"
     if name == "consent_status":
         return "primary" if ConsentStatus.strongest(mine, theirs) == mine else "secondary"
+    if name == "temperature":
+        return "primary" if Temperature.hottest(mine, theirs) == mine else "secondary"
     return "primary" if newer_is_primary else "secondary"
 
 
@@ -794,7 +797,8 @@ def contact_merge_defaults(primary: Contact, secondary: Contact) -> dict[str, st
 
     Guarantees, so a merge never silently downgrades a lead: the furthest lifecycle stage
     (``LifecycleStage.furthest``), the strongest recorded consent
-    (``ConsentStatus.strongest``: a withdrawal is never undone), a value over an empty
+    (``ConsentStatus.strongest``: a withdrawal is never undone), the hotter temperature
+    (``Temperature.hottest``), a value over an empty
     one; otherwise the value of the contact updated more recently. The merge page
     preselects exactly these, and the API merge uses them when it is given no choice.
     """
