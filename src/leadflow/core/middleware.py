@@ -1,5 +1,5 @@
-"""Guards that hold for every request: body size limit, text that cannot be stored, and
-database failures as 503."""
+"""Guards that hold for every request: body size limit, text that cannot be stored, a wrong
+method answered as problem+json where errors are, and database failures as 503."""
 
 import logging
 
@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 
 from leadflow.core.errors import FieldError
-from leadflow.core.problems import problem_response
+from leadflow.core.problems import PROBLEM_CONTENT_TYPE, problem_response
 from leadflow.core.validation import text_problem
 
 logger = logging.getLogger(__name__)
@@ -138,6 +138,29 @@ class RequestSizeLimitMiddleware:
         ) and not request.path.startswith(settings.LEADFLOW_PUBLIC_PATH_PREFIXES):
             return max(settings.LEADFLOW_MAX_UPLOAD_BYTES, settings.LEADFLOW_MAX_BODY_BYTES)
         return settings.LEADFLOW_MAX_BODY_BYTES
+
+
+class MethodNotAllowedMiddleware:
+    """A 405 (a method the route does not serve: Django's require_http_methods, the API's
+    router) answers application/problem+json wherever errors are problem+json
+    (``answers_json``: the API, /e, /in), keeping its Allow header; elsewhere the 405 is
+    left as it is."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if response.status_code != 405 or not answers_json(request):
+            return response
+        if response.get("Content-Type", "").startswith(PROBLEM_CONTENT_TYPE):
+            return response
+        allow = response.get("Allow", "")
+        detail = f"{request.method} is not allowed here."
+        if allow:
+            detail = f"{request.method} is not allowed here; allowed: {allow}."
+        headers = {"Allow": allow} if allow else None
+        return public_error(request, problem_response(405, detail, headers=headers))
 
 
 def is_database_unavailable(error: BaseException) -> bool:
