@@ -253,7 +253,7 @@ def test_errors_show_beside_the_right_field_and_setting(owner_client, workspace,
     assert rows[4].values["label"] == "Interest (edited)" and rows[4].has_errors
     assert "is not an origin such as" in text and 'id="id_allowed_origins_error"' in text
     assert response.context["list_errors"] == []  # a setting's error stays beside it
-    assert "Members of this workspace only." in text
+    assert "Members of this workspace who can own leads only." in text
     lead_form.refresh_from_db()
     assert lead_form.fields == before
 

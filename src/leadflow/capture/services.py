@@ -35,7 +35,7 @@ from leadflow.core.actors import Actor
 from leadflow.core.errors import DomainError, FieldError, NotFound, ValidationFailed
 from leadflow.core.models import Membership, Workspace
 from leadflow.core.origins import origin_clean
-from leadflow.core.selectors import is_member_id
+from leadflow.core.selectors import LEAD_OWNER_PERMISSION, is_member_id, member_users
 from leadflow.core.services import audit_record
 from leadflow.core.tasks import task_schedule
 from leadflow.tracking.channels import classify
@@ -123,14 +123,20 @@ def _form_settings_clean(workspace: Workspace, data: dict[str, Any]) -> dict[str
     if "notify_user_ids" in clean:
         ids = clean["notify_user_ids"]
         members = set(
-            Membership.objects.filter(workspace=workspace).values_list("user_id", flat=True)
+            member_users(workspace, permission=LEAD_OWNER_PERMISSION).values_list("pk", flat=True)
         )
         if not isinstance(ids, list) or not all(isinstance(i, int) and i in members for i in ids):
-            errors.append(FieldError("notify_user_ids", "Members of this workspace only."))
+            errors.append(
+                FieldError("notify_user_ids", "Members of this workspace who can own leads only.")
+            )
     if "default_owner_id" in data:
         owner_id = data["default_owner_id"]
-        if owner_id is not None and not is_member_id(workspace, owner_id):
-            errors.append(FieldError("default_owner_id", "Not a member of this workspace."))
+        if owner_id is not None and not is_member_id(
+            workspace, owner_id, permission=LEAD_OWNER_PERMISSION
+        ):
+            errors.append(
+                FieldError("default_owner_id", "Not a member of this workspace who can own leads.")
+            )
         else:
             clean["default_owner_id"] = owner_id
     if "tags" in clean and (

@@ -24,7 +24,7 @@ from leadflow.core.actors import Actor
 from leadflow.core.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
 from leadflow.core.models import ApiScope, Membership, Workspace
 from leadflow.core.ratelimit import rate_limit_hit
-from leadflow.core.selectors import is_member_id
+from leadflow.core.selectors import LEAD_OWNER_PERMISSION, is_member_id
 from leadflow.core.services import audit_record
 from leadflow.core.tasks import task_schedule
 from leadflow.inbound import formats
@@ -126,8 +126,12 @@ def _source_clean(
             clean["default_lifecycle_stage"] = stage
     if "default_owner_id" in data:
         owner_id = data["default_owner_id"]
-        if owner_id is not None and not is_member_id(workspace, owner_id):
-            errors.append(FieldError("default_owner_id", "Not a member of this workspace."))
+        if owner_id is not None and not is_member_id(
+            workspace, owner_id, permission=LEAD_OWNER_PERMISSION
+        ):
+            errors.append(
+                FieldError("default_owner_id", "Not a member of this workspace who can own leads.")
+            )
         else:
             clean["default_owner_id"] = owner_id
     if "is_active" in data:

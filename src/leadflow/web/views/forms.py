@@ -329,10 +329,14 @@ def _settings_data(values: dict[str, Any]) -> dict[str, Any]:
         errors.append(FieldError("success_message", "Write the thank-you message."))
     notify_ids = [int(raw) for raw in values["notify_user_ids"] if raw.isdigit()]
     if len(notify_ids) != len(values["notify_user_ids"]):
-        errors.append(FieldError("notify_user_ids", "Members of this workspace only."))
+        errors.append(
+            FieldError("notify_user_ids", "Members of this workspace who can own leads only.")
+        )
     owner = values["default_owner_id"]
     if owner and not owner.isdigit():
-        errors.append(FieldError("default_owner_id", "Not a member of this workspace."))
+        errors.append(
+            FieldError("default_owner_id", "Not a member of this workspace who can own leads.")
+        )
     try:
         seconds = int(values["min_fill_seconds"] or "0")
     except ValueError:
@@ -530,8 +534,13 @@ def _builder_page(
         },
         "maps_to_groups": maps_to_groups,
         "maps_labels": {value: label for _, choices in maps_to_groups for value, label in choices},
-        "members": core_selectors.member_list(request.workspace),
-        "member_users": core_selectors.member_users(request.workspace),
+        # Only members who can own and act on leads are offered (no viewers).
+        "members": core_selectors.member_list(
+            request.workspace, permission=core_selectors.LEAD_OWNER_PERMISSION
+        ),
+        "member_users": core_selectors.member_users(
+            request.workspace, permission=core_selectors.LEAD_OWNER_PERMISSION
+        ),
         "stage_choices": LifecycleStage.choices,
         "status_choices": FormStatus.choices,
         "embed": _embed_snippets(request, form),

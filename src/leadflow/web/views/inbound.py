@@ -146,7 +146,11 @@ def lead_source_detail(request: HttpRequest, source_id: int) -> HttpResponse:
         "errors": errors,
         "other_errors": non_field_errors(errors, (*shown, "app_secret", "is_active")),
         "stage_choices": LifecycleStage.choices,
-        "members": list(core_selectors.member_users(request.workspace)),
+        "members": list(
+            core_selectors.member_users(
+                request.workspace, permission=core_selectors.LEAD_OWNER_PERMISSION
+            )
+        ),
         "standard_fields": sorted(formats.STANDARD_FIELDS[source.format].items()),
         "targets": formats.CONTACT_TARGETS,
         "needs_app_secret": source.format in (SourceFormat.FACEBOOK, SourceFormat.LINKEDIN),
