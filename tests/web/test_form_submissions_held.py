@@ -50,6 +50,22 @@ def test_the_form_counts_suspected_submissions_and_lists_them_on_their_tab(
     assert f'action="{release}"' in text and "Add as lead" in text
 
 
+@pytest.mark.parametrize(
+    ("role", "sales_sees_all_leads", "shown"),
+    [("sales", False, False), ("viewer", True, False), ("sales", True, True)],
+)
+def test_only_members_who_can_release_are_told_how_many_wait_for_review(
+    client_for, workspace, lead_form, held, role, sales_sees_all_leads, shown
+):
+    workspace.sales_sees_all_leads = sales_sees_all_leads
+    workspace.save()
+    client, _ = client_for(role)
+    listing = client.get(forms_url(workspace)).content.decode()
+    head = client.get(forms_url(workspace, f"{lead_form.pk}/submissions/")).content.decode()
+    assert ("1 to review" in listing) is shown
+    assert ("1 suspected to review" in head) is shown
+
+
 def test_add_as_lead_in_one_click(owner_client, workspace, lead_form, held):
     suspected, _ = held
     release = forms_url(workspace, f"{lead_form.pk}/submissions/{suspected.pk}/release")

@@ -122,6 +122,13 @@ def starter_fields(workspace_name: str) -> list[dict[str, Any]]:
 # --- list and new ----------------------------------------------------------------------------
 
 
+def _may_review_held(request: HttpRequest) -> bool:
+    """Whether the member can release held (suspected) submissions, so is shown how many
+    wait: the permission ``submission_release`` checks, and held submissions in sight (a
+    sales member who sees only own leads sees none, ``submissions_visible``)."""
+    return request.membership.can("write") and not request.actor.sees_only_own_leads
+
+
 @workspace_view("read")
 @require_safe
 def form_list(request: HttpRequest) -> HttpResponse:
@@ -144,7 +151,8 @@ def form_list(request: HttpRequest) -> HttpResponse:
         }
         for form in forms
     ]
-    return render_page(request, "web/forms/list.html", {**SECTION, "rows": rows})
+    context = {**SECTION, "rows": rows, "may_review_held": _may_review_held(request)}
+    return render_page(request, "web/forms/list.html", context)
 
 
 @workspace_view("manage_forms")
@@ -546,6 +554,7 @@ def _builder_page(
         "embed": _embed_snippets(request, form),
         "preview_html": preview,
         "stats": selectors.form_stats(request.workspace, [form.pk])[form.pk],
+        "may_review_held": _may_review_held(request),
     }
     return render_page(request, "web/forms/builder.html", context, status=status)
 
@@ -713,6 +722,7 @@ def submission_list(request: HttpRequest, form_id: int) -> HttpResponse:
         "first_query": query_with(params),
         "is_later_page": bool(request.GET.get("cursor")),
         "own_leads_only": request.actor.sees_only_own_leads,
+        "may_review_held": _may_review_held(request),
     }
     return render_page(request, "web/forms/submissions.html", context)
 
