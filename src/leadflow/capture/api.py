@@ -9,7 +9,7 @@ from ninja import Field, Query, Router, Schema, Status
 from leadflow.capture import selectors, services
 from leadflow.capture.models import Form
 from leadflow.contacts.selectors import cursor_paginate
-from leadflow.core.api import StrictSchema, json_response, require_scope
+from leadflow.core.apikit import StrictSchema, json_response, require_scope
 from leadflow.core.exports import csv_response
 from leadflow.core.idempotency import idempotent
 from leadflow.core.models import ApiScope

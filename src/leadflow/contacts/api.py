@@ -12,7 +12,7 @@ from pydantic import ValidationError as PydanticValidationError
 from leadflow.contacts import selectors, services
 from leadflow.contacts.exports import export_response
 from leadflow.contacts.models import Activity, Company, Contact, CustomField
-from leadflow.core.api import StrictSchema, json_response, require_scope
+from leadflow.core.apikit import StrictSchema, json_response, require_scope
 from leadflow.core.errors import DomainError, FieldError, ValidationFailed
 from leadflow.core.idempotency import idempotent
 from leadflow.core.models import ApiScope

@@ -17,7 +17,7 @@ from ninja import File, Form, Router, Schema, Status, UploadedFile
 from leadflow.contacts import imports
 from leadflow.contacts.models import ImportJob, ImportMapping
 from leadflow.contacts.selectors import cursor_paginate
-from leadflow.core.api import StrictSchema, require_scope
+from leadflow.core.apikit import StrictSchema, require_scope
 from leadflow.core.errors import FieldError, NotFound, ValidationFailed
 from leadflow.core.models import ApiScope
 

@@ -12,7 +12,7 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
 from leadflow.contacts.selectors import cursor_paginate
-from leadflow.core.api import StrictSchema, json_response, require_scope
+from leadflow.core.apikit import StrictSchema, json_response, require_scope
 from leadflow.core.idempotency import idempotent
 from leadflow.core.models import ApiScope
 from leadflow.inbound import selectors, services

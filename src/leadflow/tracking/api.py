@@ -5,7 +5,7 @@ from typing import Any
 
 from ninja import Field, Router, Schema
 
-from leadflow.core.api import StrictSchema, json_response, require_scope
+from leadflow.core.apikit import StrictSchema, json_response, require_scope
 from leadflow.core.errors import ValidationFailed
 from leadflow.core.models import ApiScope
 from leadflow.tracking import services
