@@ -24,12 +24,8 @@ from django.db import connection
 from django.utils import timezone
 
 from leadflow.capture.models import Form
+from leadflow.contacts.identity import company_name_from_domain, is_free_mail, registrable_domain
 from leadflow.contacts.models import ActivityKind, ConsentStatus, LifecycleStage, Temperature
-from leadflow.contacts.services import (
-    _is_free_mail,
-    company_name_from_domain,
-    registrable_domain,
-)
 from leadflow.core.validation import email_domain
 
 PLAIN = ("phone", "first_name", "last_name", "job_title", "country")
@@ -131,6 +127,10 @@ SELECT (SELECT id FROM contact), (SELECT company_id FROM contact), (SELECT id FR
 """
 
 
+class SubmissionStoredFirst(Exception):
+    """Another request stored the same submission_id first: the caller replays its answer."""
+
+
 @dataclass
 class FastResult:
     contact_id: int
@@ -160,7 +160,7 @@ def new_lead_insert(
 ) -> FastResult | None:
     """Write a new lead in one statement; None when the ORM path must take over."""
     domain = email_domain(contact["email"])
-    domain = registrable_domain(domain) if domain and not _is_free_mail(domain) else None
+    domain = registrable_domain(domain) if domain and not is_free_mail(domain) else None
     company_name = contact.get("company") or (company_name_from_domain(domain) if domain else "")
     tags = list(form.tags or [])
     now = timezone.now()
@@ -195,9 +195,7 @@ def new_lead_insert(
         if contact_id is None:
             return None
         if submission_pk is None:
-            from leadflow.capture.services import _LostRace
-
-            raise _LostRace  # the same submission_id was stored first: replay it
+            raise SubmissionStoredFirst  # the same submission_id was stored first: replay it
         if company_id is None and (domain or company_name):
             # A concurrent request created the same company between our look-up and insert.
             cursor.execute(

