@@ -59,10 +59,10 @@ def _is_endpoint_module(module: str) -> bool:
     return any(part in ENDPOINT_MODULES for part in module.split(".")[2:])
 
 
-def _imports(module: str) -> list[tuple[str, str | None]]:
+def _imports(module: str, source: str | None = None) -> list[tuple[str, str | None]]:
     """(imported module, imported name or None) for every leadflow import in `module`."""
     found = []
-    for node in ast.walk(ast.parse(MODULES[module].read_text())):
+    for node in ast.walk(ast.parse(source or MODULES[module].read_text())):
         if isinstance(node, ast.Import):
             found += [(alias.name, None) for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
@@ -71,9 +71,9 @@ def _imports(module: str) -> list[tuple[str, str | None]]:
     return [(source, name) for source, name in found if source.split(".")[0] == "leadflow"]
 
 
-def _private_uses(module: str) -> set[str]:
+def _private_uses(module: str, source: str | None = None) -> set[str]:
     """`from x import _y` and `x._y` where x is another leadflow module, as 'x._y'."""
-    tree = ast.parse(MODULES[module].read_text())
+    tree = ast.parse(source or MODULES[module].read_text())
     uses = set()
     bound: dict[str, str] = {}  # local name -> leadflow module it stands for
     for node in ast.walk(tree):
@@ -110,24 +110,50 @@ def test_no_module_uses_another_modules_private_names():
     assert not found, "private names used across modules:\n" + "\n".join(sorted(map(str, found)))
 
 
-def test_no_app_imports_another_apps_endpoint_modules():
+def _endpoint_imports(module: str, source: str | None = None) -> set[str]:
+    """Other apps' endpoint modules `module` imports (none for the wiring: config, cli)."""
+    if _app(module) in WIRING:
+        return set()
     found = set()
-    for module in MODULES:
-        if _app(module) in WIRING:
-            continue
-        for source, name in _imports(module):
-            target = f"{source}.{name}" if f"{source}.{name}" in MODULES else source
-            if _app(target) != _app(module) and _is_endpoint_module(target):
-                found.add((module, target))
+    for imported, name in _imports(module, source):
+        target = f"{imported}.{name}" if f"{imported}.{name}" in MODULES else imported
+        if _app(target) != _app(module) and _is_endpoint_module(target):
+            found.add(target)
+    return found
+
+
+def test_no_app_imports_another_apps_endpoint_modules():
+    found = {(module, target) for module in MODULES for target in _endpoint_imports(module)}
     assert not found, "endpoint modules imported across apps:\n" + "\n".join(
         sorted(map(str, found))
     )
 
 
 def test_the_checks_see_a_private_import_and_an_endpoint_import():
-    """The scanner itself: a test that cannot fail is a defect."""
-    assert "leadflow.contacts.services" in MODULES
-    assert _is_private("_clip") and not _is_private("__all__") and not _is_private("clip")
-    assert _is_endpoint_module("leadflow.capture.views")
+    """The scanner itself, on a made-up module body: a test that cannot fail is a defect."""
+    body = """
+import leadflow.core.selectors
+from leadflow.contacts import services
+from leadflow.contacts.services import _hidden, contact_upsert
+from ..core import tasks as jobs
+from . import views
+
+def f():
+    from leadflow.capture.api import router
+    services._private_helper()
+    leadflow.core.selectors._inner
+    jobs._schedule
+    services.__doc__
+    _own_helper()
+"""
+    assert _private_uses("leadflow.inbound.services", body) == {
+        "leadflow.contacts.services._hidden",
+        "leadflow.contacts.services._private_helper",
+        "leadflow.core.selectors._inner",
+        "leadflow.core.tasks._schedule",
+    }
+    assert _endpoint_imports("leadflow.inbound.services", body) == {"leadflow.capture.api"}
+    assert _endpoint_imports("leadflow.config.urls", body) == set()
+    assert _is_endpoint_module("leadflow.capture.api")
     assert _is_endpoint_module("leadflow.web.views.forms")
     assert not _is_endpoint_module("leadflow.capture.services")
