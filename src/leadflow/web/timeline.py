@@ -14,6 +14,7 @@ import pycountry
 
 from leadflow.contacts.activity_kinds import Change, activity_kind_summarise
 from leadflow.contacts.models import Activity, CustomField
+from leadflow.contacts.selectors import TimelineItem
 from leadflow.tracking.models import Channel, VisitSession
 from leadflow.web.forms import CHOICE_LABELS, FIELD_LABELS
 
@@ -191,21 +192,18 @@ def visit_label(session: VisitSession) -> str:
     return f"Visited {pages}{f' from {origin}' if origin else ''} ({channel})"
 
 
-def visit_entries(
-    sessions: Iterable[VisitSession],
-    pages: Mapping[int, list[Any]],
-    *,
-    identified_at,
-) -> list[VisitEntry]:
-    """Timeline entries for visits; a visit that started before ``identified_at`` (when
-    the contact was created) is marked as from before identification."""
+def visit_entries(items: Iterable[TimelineItem]) -> list[VisitEntry]:
+    """Timeline entries for the visits among other apps' timeline items (tracking's), each
+    marked when it started before the contact was identified."""
     entries = []
-    for session in sessions:
-        urls = [event.url for event in pages.get(session.pk, []) if event.url]
+    for item in items:
+        if item.kind != "visit":
+            continue
+        session, urls = item.source, item.data["pages"]
         entry = VisitEntry(
             session=session,
             label=visit_label(session),
-            before_identification=session.started_at < identified_at,
+            before_identification=item.data["before_identification"],
             pages=urls[:PAGES_SHOWN],
             more_pages=max(len(urls) - PAGES_SHOWN, 0),
         )
