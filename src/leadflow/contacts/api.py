@@ -124,8 +124,16 @@ class ActivityOut(Schema):
         return activity.actor_label
 
 
+class TimelineEntryOut(Schema):
+    id: int | None = Field(description="The activity's id; null for items kept by another app.")
+    kind: str = Field(description="An activity kind, or 'visit' for a tracked visit.")
+    occurred_at: dt.datetime
+    actor: str
+    data: dict[str, Any]
+
+
 class ActivityPage(Schema):
-    items: list[ActivityOut]
+    items: list[TimelineEntryOut]
     next_cursor: str | None
 
 
@@ -480,12 +488,34 @@ def contact_merge(request, contact_id: int, payload: MergeIn):
 def contact_activities(
     request, contact_id: int, cursor: int | None = None, limit: int = Query(50, ge=1, le=500)
 ):
+    """The same history as the app's timeline: activities, and the items other apps keep
+    (tracking's visits) that fall between them, newest first. ``cursor`` is the oldest
+    activity id of the previous page."""
     workspace, actor = require_scope(request, READ)
-    items = selectors.contact_timeline(
-        workspace, actor, contact_id, limit=limit + 1, before_id=cursor
-    )
-    next_cursor = str(items[limit - 1].pk) if len(items) > limit else None
-    return {"items": items[:limit], "next_cursor": next_cursor}
+    history = selectors.contact_history(workspace, actor, contact_id, limit=limit, before_id=cursor)
+    entries = [
+        {
+            "id": activity.pk,
+            "kind": activity.kind,
+            "occurred_at": activity.occurred_at,
+            "actor": activity.actor_label,
+            "data": activity.data,
+        }
+        for activity in history.activities
+    ] + [
+        {
+            "id": None,
+            "kind": item.kind,
+            "occurred_at": item.occurred_at,
+            "actor": "",
+            "data": item.data,
+        }
+        for item in history.items
+    ]
+    # Stable: an activity stays before an item of the same moment, as on the app's timeline.
+    entries.sort(key=lambda entry: entry["occurred_at"], reverse=True)
+    next_cursor = str(history.older.pk) if history.older else None
+    return {"items": entries, "next_cursor": next_cursor}
 
 
 @router.post(

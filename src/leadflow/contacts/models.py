@@ -9,6 +9,7 @@ from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce, Concat, Lower, Upper
 from django.utils import timezone
 
+from leadflow.contacts.activity_kinds import activity_kind_label
 from leadflow.core.models import ApiKey, Workspace
 
 
@@ -362,6 +363,10 @@ class DuplicateCandidate(models.Model):
 
 
 class ActivityKind(models.TextChoices):
+    """The kinds contacts writes (registered with their timeline text in ``contacts.kinds``).
+    Other apps register their own kinds; ``Activity.kind`` has no choices, so a new kind
+    needs no migration."""
+
     CONTACT_CREATED = "contact.created", "Contact created"
     CONTACT_UPDATED = "contact.updated", "Fields changed"
     CONTACT_MERGED = "contact.merged", "Merged"
@@ -372,13 +377,8 @@ class ActivityKind(models.TextChoices):
     OWNER_CHANGED = "owner.changed", "Owner changed"
     STAGE_CHANGED = "stage.changed", "Stage changed"
     CONSENT_CHANGED = "consent.changed", "Consent changed"
-    VISITOR_LINKED = "visitor.linked", "Browser recognised"
-    # Written by later capabilities; listed here so the timeline can label them.
+    # A lead's arrival: written by capture's forms and inbound's webhooks through contacts.
     FORM_SUBMITTED = "form.submitted", "Form submitted"
-    PAGE_VIEWED = "page.viewed", "Page viewed"
-    EMAIL_SENT = "email.sent", "Email sent"
-    EMAIL_OPENED = "email.opened", "Email opened"
-    EMAIL_CLICKED = "email.clicked", "Email link clicked"
 
 
 class Activity(models.Model):
@@ -416,10 +416,7 @@ class Activity(models.Model):
 
     @property
     def kind_label(self) -> str:
-        try:
-            return ActivityKind(self.kind).label
-        except ValueError:
-            return self.kind
+        return activity_kind_label(self.kind)
 
 
 class SavedView(models.Model):

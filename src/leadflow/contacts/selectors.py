@@ -326,10 +326,81 @@ def contact_timeline(
     before_id: int | None = None,
 ) -> list[Activity]:
     contact_get(workspace, actor, contact_id)
+    return _timeline_activities(workspace, contact_id, limit=limit, before_id=before_id)
+
+
+def _timeline_activities(
+    workspace: Workspace, contact_id: int, *, limit: int, before_id: int | None
+) -> list[Activity]:
     queryset = Activity.objects.filter(workspace=workspace, contact_id=contact_id)
     if before_id:
         queryset = queryset.filter(id__lt=before_id)
     return list(queryset.select_related("actor_user").order_by("-occurred_at", "-id")[:limit])
+
+
+@dataclass(frozen=True)
+class TimelineItem:
+    """Something on a contact's timeline that an app keeps in its own tables rather than as an
+    activity row (tracking's visits). ``data`` is its JSON form for the API; ``source`` is the
+    row it came from, for the app's own rendering."""
+
+    kind: str
+    occurred_at: dt.datetime
+    data: dict[str, Any]
+    source: Any = None
+
+
+# Apps whose rows belong on a contact's timeline register here, in their AppConfig.ready, a
+# function giving (workspace, contact, since, until, limit) their items that started in
+# [since, until), newest first. The app's timeline and the API's both read them from here.
+TIMELINE_SOURCES: list[
+    Callable[[Workspace, Contact, dt.datetime | None, dt.datetime | None, int], list[TimelineItem]]
+] = []
+
+
+@dataclass(frozen=True)
+class ContactHistory:
+    """One page of a contact's timeline: its activities (newest first, at most ``limit``),
+    the other apps' items that fall between them, and the oldest activity when older pages
+    remain."""
+
+    activities: list[Activity]
+    items: list[TimelineItem]
+    older: Activity | None
+
+
+def contact_history(
+    workspace: Workspace,
+    actor: Actor,
+    contact_id: int,
+    *,
+    limit: int,
+    before_id: int | None = None,
+    until: dt.datetime | None = None,
+) -> ContactHistory:
+    """A page of the contact's timeline as both the app and the API show it. Items from other
+    apps belong to the page whose activities surround them: those after its oldest activity
+    (all of them on the last page) and before the previous page's oldest (``until``, or the
+    cursor activity's time)."""
+    contact = contact_get(workspace, actor, contact_id)
+    activities = _timeline_activities(workspace, contact.pk, limit=limit + 1, before_id=before_id)
+    older = None
+    if len(activities) > limit:
+        activities = activities[:limit]
+        older = activities[-1]
+    if before_id and until is None:
+        until = (
+            Activity.objects.filter(workspace=workspace, contact_id=contact_id, pk=before_id)
+            .values_list("occurred_at", flat=True)
+            .first()
+        )
+    since = older.occurred_at if older else None
+    items = [
+        item
+        for source in TIMELINE_SOURCES
+        for item in source(workspace, contact, since, until, limit)
+    ]
+    return ContactHistory(activities=activities, items=items, older=older)
 
 
 def company_list(workspace: Workspace, q: str = "") -> QuerySet[Company]:

@@ -9,6 +9,7 @@ class TrackingConfig(AppConfig):
     def ready(self) -> None:
         from leadflow.contacts.services import MERGE_HOOKS, TOUCH_CHANNEL_HOOKS
         from leadflow.tracking.channels import touch_channel
+        from leadflow.tracking.kinds import tracking_kinds_register
         from leadflow.tracking.services import events_move_to_contact
 
         if events_move_to_contact not in MERGE_HOOKS:
@@ -17,3 +18,4 @@ class TrackingConfig(AppConfig):
         # same channel rules as a tracked visit.
         if touch_channel not in TOUCH_CHANNEL_HOOKS:
             TOUCH_CHANNEL_HOOKS.append(touch_channel)
+        tracking_kinds_register()

@@ -17,7 +17,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
-from leadflow.contacts.models import ActivityKind, Contact
+from leadflow.contacts.models import Contact
 from leadflow.core.actors import Actor
 from leadflow.core.errors import FieldError, ValidationFailed
 from leadflow.core.models import Workspace
@@ -25,6 +25,7 @@ from leadflow.core.patterns import pattern_problem
 from leadflow.core.services import audit_record
 from leadflow.tracking import selectors
 from leadflow.tracking.channels import classify, workspace_rules
+from leadflow.tracking.kinds import VISITOR_LINKED
 from leadflow.tracking.models import (
     Channel,
     ChannelRule,
@@ -576,7 +577,7 @@ def visitor_link(*, workspace: Workspace, visitor: Visitor, contact: Contact, re
     activity_record(
         workspace=workspace,
         contact=contact,
-        kind=ActivityKind.VISITOR_LINKED,
+        kind=VISITOR_LINKED,
         actor=Actor.system(reason),
         data={
             "visitor": visitor.visitor_key,

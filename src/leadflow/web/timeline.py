@@ -1,9 +1,9 @@
 """A contact's activities as people read them: what happened, who did it, what changed.
 
-Activity ``data`` is JSON written by many services; this module turns the shapes they
-write (``changes`` as {field: [old, new]}, notes, merges, tags, owners, stages) into
-plain text pieces, and places the contact's tracked visits among them by time. Every
-piece is plain text, escaped by the template like any other.
+Each kind's own text comes from the app that registered it (``contacts.activity_kinds``);
+this module adds what any kind may carry (``changes`` as {field: [old, new]}, tags, a kept
+stage) and any other payload key generically, turns ids into names, and places the contact's
+tracked visits among them by time. Every piece is plain text, escaped by the template.
 """
 
 from collections.abc import Iterable, Mapping
@@ -12,24 +12,13 @@ from typing import Any
 
 import pycountry
 
+from leadflow.contacts.activity_kinds import Change, activity_kind_summarise
 from leadflow.contacts.models import Activity, CustomField
+from leadflow.contacts.selectors import TimelineItem
 from leadflow.tracking.models import Channel, VisitSession
 from leadflow.web.forms import CHOICE_LABELS, FIELD_LABELS
 
 EMPTY = "—"
-# What an explicit stage change says besides from and to (LifecycleStage.direction).
-STAGE_DIRECTIONS = {
-    "backward": "Moved back in the funnel",
-    "parked": "Taken out of the funnel",
-    "reopened": "Back into the funnel",
-}
-
-
-@dataclass
-class Change:
-    label: str
-    old: str
-    new: str
 
 
 @dataclass
@@ -113,14 +102,18 @@ def timeline_entries(activities: Iterable[Activity], names: Names) -> list[Timel
 
 
 def _entry(activity: Activity, names: Names) -> TimelineEntry:
+    """One activity in words: the summary its kind registered (see contacts.activity_kinds),
+    then what every kind may carry (changes, tags, a kept stage), then any other payload key
+    as "field: value", so an unknown kind or a new key still shows, as plain text."""
     data = activity.data if isinstance(activity.data, dict) else {}
     actor = (
         activity.actor_user.display_name
         if activity.actor_user_id and activity.actor_user
         else activity.actor_label or "system"
     )
-    entry = TimelineEntry(activity=activity, label=activity.kind_label, actor=actor)
-    shown = {"bulk"}
+    text, told = activity_kind_summarise(activity.kind, data, names)
+    entry = TimelineEntry(activity=activity, label=text.label, actor=actor, body=text.body)
+    shown = {"bulk", "direction", *told}
     changes = data.get("changes")
     if isinstance(changes, dict):
         shown.add("changes")
@@ -129,22 +122,7 @@ def _entry(activity: Activity, names: Names) -> TimelineEntry:
             entry.changes.append(
                 Change(names.field(name), names.value(name, old), names.value(name, new))
             )
-    if activity.kind == "note.added":
-        shown.add("body")
-        entry.body = str(data.get("body", ""))
-    if activity.kind in ("stage.changed", "owner.changed") and "to" in data:
-        shown.update({"from", "to"})
-        name = "lifecycle_stage" if activity.kind == "stage.changed" else "owner_id"
-        entry.changes.append(
-            Change(
-                names.field(name),
-                names.value(name, data.get("from")),
-                names.value(name, data["to"]),
-            )
-        )
-    if activity.kind == "stage.changed" and data.get("direction") in STAGE_DIRECTIONS:
-        entry.details.append(STAGE_DIRECTIONS[data["direction"]])
-    shown.add("direction")
+    entry.changes.extend(text.changes)
     kept = data.get("stage_kept")
     if isinstance(kept, dict):
         shown.add("stage_kept")
@@ -153,27 +131,7 @@ def _entry(activity: Activity, names: Names) -> TimelineEntry:
             f"{names.value('lifecycle_stage', kept.get('requested'))} was asked for, and new "
             "submissions only move a contact forward"
         )
-    if activity.kind == "form.submitted":
-        shown.update(_form_submission(entry, data))
-    if activity.kind == "consent.changed" and "to" in data:
-        shown.update({"from", "to"})
-        entry.changes.append(
-            Change(
-                names.field("consent_status"),
-                names.value("consent_status", data.get("from")),
-                names.value("consent_status", data["to"]),
-            )
-        )
-    if activity.kind == "contact.merged":
-        shown.update({"merged", "merged_label", "activities_moved"})
-        label = data.get("merged_label") or "another contact"
-        snapshot = data.get("merged") or {}
-        email = (snapshot.get("email") or [None])[0] if isinstance(snapshot, dict) else None
-        merged = f"Merged in {label}" + (f" ({email})" if email and email != label else "")
-        entry.details.append(merged)
-        moved = data.get("activities_moved")
-        if moved:
-            entry.details.append(f"{moved} activities moved here")
+    entry.details.extend(text.details)
     for key, label in (
         ("tags", "Tags"),
         ("tags_added", "Tags added"),
@@ -189,49 +147,6 @@ def _entry(activity: Activity, names: Names) -> TimelineEntry:
     if data.get("bulk"):
         entry.details.append("(bulk action)")
     return entry
-
-
-UTM_PARTS = (("utm_source", "source"), ("utm_medium", "medium"), ("utm_campaign", "campaign"))
-FORM_KEYS = {"form", "form_id", "submission_id", "page_url", "referrer", "utm", "values"}
-
-
-def _form_submission(entry: TimelineEntry, data: Mapping[str, Any]) -> set[str]:
-    """A submission as "Submitted <form>": the page, the campaign, then each answer.
-
-    Everything here was typed by a visitor: it stays plain text (escaped by the template).
-    """
-    entry.label = f"Submitted {data.get('form') or 'a form'}"
-    if data.get("page_url"):
-        entry.details.append(f"Page: {data['page_url']}")
-    if data.get("referrer"):
-        entry.details.append(f"Referrer: {data['referrer']}")
-    utm = data.get("utm") if isinstance(data.get("utm"), dict) else {}
-    campaign = [f"{label} {utm[key]}" for key, label in UTM_PARTS if utm.get(key)]
-    if campaign:
-        entry.details.append("UTM: " + " · ".join(campaign))
-    values = data.get("values") if isinstance(data.get("values"), dict) else {}
-    for name, value in values.items():
-        entry.details.append(f"{_answer_label(name)}: {answer_text(value)}")
-    return FORM_KEYS
-
-
-def _answer_label(name: str) -> str:
-    return FIELD_LABELS.get(name) or str(name).replace("_", " ").capitalize()
-
-
-def answer_text(value: Any) -> str:
-    """A form answer as plain text: lists joined, ticks as Yes/No, empty as a dash."""
-    if value is None or value == "" or value == []:
-        return EMPTY
-    if isinstance(value, bool):
-        return "Yes" if value else "No"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, list):
-        return ", ".join(str(item) for item in value)
-    if isinstance(value, dict):
-        return ", ".join(f"{key}: {item}" for key, item in value.items())
-    return str(value)
 
 
 # --- visits ------------------------------------------------------------------------------------
@@ -277,21 +192,18 @@ def visit_label(session: VisitSession) -> str:
     return f"Visited {pages}{f' from {origin}' if origin else ''} ({channel})"
 
 
-def visit_entries(
-    sessions: Iterable[VisitSession],
-    pages: Mapping[int, list[Any]],
-    *,
-    identified_at,
-) -> list[VisitEntry]:
-    """Timeline entries for visits; a visit that started before ``identified_at`` (when
-    the contact was created) is marked as from before identification."""
+def visit_entries(items: Iterable[TimelineItem]) -> list[VisitEntry]:
+    """Timeline entries for the visits among other apps' timeline items (tracking's), each
+    marked when it started before the contact was identified."""
     entries = []
-    for session in sessions:
-        urls = [event.url for event in pages.get(session.pk, []) if event.url]
+    for item in items:
+        if item.kind != "visit":
+            continue
+        session, urls = item.source, item.data["pages"]
         entry = VisitEntry(
             session=session,
             label=visit_label(session),
-            before_identification=session.started_at < identified_at,
+            before_identification=item.data["before_identification"],
             pages=urls[:PAGES_SHOWN],
             more_pages=max(len(urls) - PAGES_SHOWN, 0),
         )

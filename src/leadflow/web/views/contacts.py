@@ -27,7 +27,6 @@ from leadflow.contacts.models import (
 )
 from leadflow.core import selectors as core_selectors
 from leadflow.core.errors import FieldError, NotFound, ValidationFailed
-from leadflow.tracking import selectors as tracking_selectors
 from leadflow.web.access import safe_next, workspace_view
 from leadflow.web.forms import (
     DEFAULT_SORT,
@@ -323,31 +322,16 @@ def _until(request: HttpRequest) -> dt.datetime | None:
     return moment if timezone.is_aware(moment) else None
 
 
-def _visits(request: HttpRequest, contact: Contact, *, since, until) -> list:
-    """The contact's visits that belong on this timeline page: those started after its
-    oldest activity (all of them on the last page) and before the previous page's."""
-    workspace = request.workspace
-    sessions = tracking_selectors.contact_visits(
-        workspace, contact.pk, limit=TIMELINE_PAGE, started_before=until, started_since=since
-    )
-    pages = (
-        tracking_selectors.session_pages(workspace, [session.pk for session in sessions])
-        if sessions
-        else {}
-    )
-    return visit_entries(sessions, pages, identified_at=contact.created_at)
-
-
 def _timeline(request: HttpRequest, contact: Contact, members: list, definitions: list, before):
-    activities = selectors.contact_timeline(
-        request.workspace, request.actor, contact.pk, limit=TIMELINE_PAGE + 1, before_id=before
+    history = selectors.contact_history(
+        request.workspace,
+        request.actor,
+        contact.pk,
+        limit=TIMELINE_PAGE,
+        before_id=before,
+        until=_until(request) if before else None,
     )
-    older = None
-    if len(activities) > TIMELINE_PAGE:
-        activities = activities[:TIMELINE_PAGE]
-        older = activities[-1]
-    until = _until(request) if before else None
-    visits = _visits(request, contact, since=older.occurred_at if older else None, until=until)
+    activities = history.activities
     company_ids = referenced_company_ids(activities)
     companies = (
         dict(
@@ -363,7 +347,8 @@ def _timeline(request: HttpRequest, contact: Contact, members: list, definitions
         companies=companies,
         custom_fields=definitions,
     )
-    return interleave(timeline_entries(activities, names), visits), older
+    entries = interleave(timeline_entries(activities, names), visit_entries(history.items))
+    return entries, history.older
 
 
 def _contact_context(

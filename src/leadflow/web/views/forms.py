@@ -42,13 +42,13 @@ from leadflow.capture.fields import (
 from leadflow.capture.models import Form, FormStatus, Submission, SubmissionStatus
 from leadflow.capture.services import FORM_SETTINGS, TEXT_LIMITS
 from leadflow.contacts import selectors as contact_selectors
+from leadflow.contacts.kinds import answer_text
 from leadflow.contacts.models import LifecycleStage
 from leadflow.core import selectors as core_selectors
 from leadflow.core.errors import FieldError, ValidationFailed
 from leadflow.core.exports import csv_response
 from leadflow.web.access import workspace_view
 from leadflow.web.forms import FIELD_LABELS, tag_names_from_text
-from leadflow.web.timeline import answer_text
 from leadflow.web.views.common import (
     PAGE_SIZE,
     as_text,
