@@ -1,0 +1,86 @@
+"""Writes for contacts, companies, tags, notes, custom fields and duplicates.
+
+Every service runs in one transaction and writes its activity row (and audit entry) in it.
+``contact_upsert`` is the single way a contact comes into being, whatever the entry point.
+
+One module per concern; this package re-exports their public names, so callers import
+from ``leadflow.contacts.services`` whichever module a service lives in.
+"""
+
+from leadflow.contacts.services.activities import activity_record, changes_jsonable
+from leadflow.contacts.services.bulk import BULK_ACTIONS, contacts_bulk_action
+from leadflow.contacts.services.companies import (
+    company_create,
+    company_delete,
+    company_for_contact,
+    company_input_clean,
+    company_update,
+)
+from leadflow.contacts.services.contacts import (
+    PLAIN_FIELDS,
+    TOUCH_CHANNEL_HOOKS,
+    UpsertResult,
+    contact_delete,
+    contact_for_write,
+    contact_update,
+    contact_upsert,
+    contact_values_apply,
+)
+from leadflow.contacts.services.custom_fields import (
+    custom_field_create,
+    custom_field_delete,
+    custom_field_update,
+)
+from leadflow.contacts.services.duplicates import (
+    DUPLICATES_PER_CONTACT,
+    duplicate_dismiss,
+    duplicates_find_among,
+    duplicates_find_for,
+)
+from leadflow.contacts.services.lifecycle import contact_consent_set, contact_stage_promote
+from leadflow.contacts.services.merge import (
+    MERGE_FIELDS,
+    MERGE_HOOKS,
+    contact_merge,
+    contact_merge_defaults,
+)
+from leadflow.contacts.services.notes import note_add
+from leadflow.contacts.services.saved_views import saved_view_delete, saved_view_save
+from leadflow.contacts.services.tags import tags_ensure
+
+__all__ = [
+    "BULK_ACTIONS",
+    "DUPLICATES_PER_CONTACT",
+    "MERGE_FIELDS",
+    "MERGE_HOOKS",
+    "PLAIN_FIELDS",
+    "TOUCH_CHANNEL_HOOKS",
+    "UpsertResult",
+    "activity_record",
+    "changes_jsonable",
+    "company_create",
+    "company_delete",
+    "company_for_contact",
+    "company_input_clean",
+    "company_update",
+    "contact_consent_set",
+    "contact_delete",
+    "contact_for_write",
+    "contact_merge",
+    "contact_merge_defaults",
+    "contact_stage_promote",
+    "contact_update",
+    "contact_upsert",
+    "contact_values_apply",
+    "contacts_bulk_action",
+    "custom_field_create",
+    "custom_field_delete",
+    "custom_field_update",
+    "duplicate_dismiss",
+    "duplicates_find_among",
+    "duplicates_find_for",
+    "note_add",
+    "saved_view_delete",
+    "saved_view_save",
+    "tags_ensure",
+]

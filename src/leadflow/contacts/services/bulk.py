@@ -1,0 +1,100 @@
+"""One action applied to many contacts at once."""
+
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from leadflow.contacts import selectors
+from leadflow.contacts.models import (
+    Activity,
+    ActivityKind,
+    Contact,
+    LifecycleStage,
+    Tag,
+)
+from leadflow.contacts.services.contacts import member_or_error
+from leadflow.core.actors import Actor
+from leadflow.core.errors import FieldError, ValidationFailed
+from leadflow.core.models import Workspace
+from leadflow.core.services import audit_record
+
+BULK_ACTIONS = ("tag", "untag", "assign_owner", "set_stage", "delete")
+
+
+@transaction.atomic
+def contacts_bulk_action(
+    *, workspace: Workspace, contact_ids: list[int], action: str, value: Any, actor: Actor
+) -> int:
+    """Apply one action to many contacts with set-based SQL; returns how many were touched.
+
+    ``set_stage`` is an explicit edit: any stage, each contact's ``stage.changed`` saying
+    where from and in which direction."""
+    if action not in BULK_ACTIONS:
+        raise ValidationFailed([FieldError("action", f"Choose one of: {', '.join(BULK_ACTIONS)}.")])
+    queryset = Contact.objects.filter(workspace=workspace, pk__in=contact_ids)
+    if actor.sees_only_own_leads:
+        queryset = queryset.filter(selectors.own_leads_condition(workspace, actor))
+    ids = list(queryset.values_list("pk", flat=True))
+    if not ids:
+        return 0
+    now = timezone.now()
+    kind, data = ActivityKind.CONTACT_UPDATED, {}
+    per_contact: dict[int, dict] = {}
+    if action in ("tag", "untag"):
+        name = str(value or "").strip()[:60]
+        if not name:
+            raise ValidationFailed([FieldError("value", "Name the tag.")])
+        tag, _ = Tag.objects.get_or_create(workspace=workspace, name=name)
+        through = Contact.tags.through
+        if action == "tag":
+            through.objects.bulk_create(
+                [through(contact_id=pk, tag_id=tag.pk) for pk in ids], ignore_conflicts=True
+            )
+            kind, data = ActivityKind.TAG_ADDED, {"tag": name}
+        else:
+            through.objects.filter(contact_id__in=ids, tag=tag).delete()
+            kind, data = ActivityKind.TAG_REMOVED, {"tag": name}
+    elif action == "assign_owner":
+        owner_id = int(value) if value not in (None, "") else None
+        member_or_error(workspace, owner_id, "value")
+        Contact.objects.filter(pk__in=ids).update(owner_id=owner_id, updated_at=now)
+        kind, data = ActivityKind.OWNER_CHANGED, {"to": owner_id}
+    elif action == "set_stage":
+        if value not in LifecycleStage.values:
+            raise ValidationFailed([FieldError("value", "Choose a lifecycle stage.")])
+        before = dict(Contact.objects.filter(pk__in=ids).values_list("pk", "lifecycle_stage"))
+        Contact.objects.filter(pk__in=ids).update(lifecycle_stage=value, updated_at=now)
+        kind, data = ActivityKind.STAGE_CHANGED, {"to": value}
+        per_contact = {
+            pk: {"from": stage, "direction": LifecycleStage.direction(stage, value)}
+            for pk, stage in before.items()
+        }
+    else:
+        audit_record(
+            workspace=workspace, actor=actor, action="contact.bulk_deleted", changes={"ids": ids}
+        )
+        Contact.objects.filter(pk__in=ids).delete()
+        return len(ids)
+    Activity.objects.bulk_create(
+        [
+            Activity(
+                workspace=workspace,
+                contact_id=pk,
+                kind=kind,
+                occurred_at=now,
+                actor_user_id=actor.user_id,
+                actor_api_key_id=actor.api_key_id,
+                actor_label=actor.label[:200],
+                data={**per_contact.get(pk, {}), **data, "bulk": True},
+            )
+            for pk in ids
+        ]
+    )
+    audit_record(
+        workspace=workspace,
+        actor=actor,
+        action=f"contact.bulk_{action}",
+        changes={"ids": ids, "value": value},
+    )
+    return len(ids)
