@@ -11,6 +11,9 @@ prints the result. Guarantees shared by all of them:
   clear: the database holds password hashes and API key hashes only.
 """
 
+# Imports inside the command functions are deliberate: Django and the apps' models load only
+# after django_setup() has configured settings, and a command pays only for what it uses.
+
 from __future__ import annotations
 
 import argparse

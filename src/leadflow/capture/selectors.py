@@ -12,6 +12,7 @@ from leadflow.core.actors import Actor
 from leadflow.core.cache import cached
 from leadflow.core.errors import NotFound
 from leadflow.core.models import Workspace
+from leadflow.tracking.models import Event, EventType, Visitor
 
 
 def form_by_key(key: str) -> Form | None:
@@ -97,8 +98,6 @@ def form_view_conversions(
 ) -> dict[int, FormViews]:
     """FormViews per form id since ``since``, in one grouped query over the form-view
     events (named by the form's key)."""
-    from leadflow.tracking.models import Event, EventType, Visitor
-
     sent = Submission.objects.filter(
         workspace=workspace,
         form__key=OuterRef("name"),

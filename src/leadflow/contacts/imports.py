@@ -39,7 +39,7 @@ from typing import Any
 
 import django
 from django.conf import settings
-from django.db import IntegrityError, connection, connections, transaction
+from django.db import DatabaseError, IntegrityError, connection, connections, transaction
 from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -60,12 +60,15 @@ from leadflow.contacts.inputs import (
     contact_input_clean,
 )
 from leadflow.contacts.models import (
+    Activity,
+    ActivityKind,
     CustomField,
     ImportJob,
     ImportMapping,
     ImportStatus,
     LifecycleStage,
 )
+from leadflow.contacts.services import custom_field_create, duplicates_find_among
 from leadflow.core.actors import Actor
 from leadflow.core.errors import FieldError, NotFound, PermissionDenied, ValidationFailed
 from leadflow.core.models import Membership, Workspace
@@ -599,8 +602,6 @@ def _new_fields_create(
     day_first: bool,
 ) -> dict[str, str]:
     """Create a custom field for each {column: type ("" = guess)}; {column: target}."""
-    from leadflow.contacts.services import custom_field_create
-
     errors = []
     for header, field_type in new_fields.items():
         if header not in source.headers:
@@ -814,9 +815,7 @@ def import_job_start(
         job.status = ImportStatus.QUEUED
         job.save(update_fields=["status"])
         if schedule:
-            from leadflow.contacts.tasks import contact_import_run
-
-            task_schedule(contact_import_run, job.pk)
+            task_schedule("leadflow.contacts.tasks.contact_import_run", job.pk)
     return job
 
 
@@ -904,9 +903,7 @@ def import_job_resume(*, workspace: Workspace, actor: Actor, job_id: int) -> Imp
             raise ValidationFailed([FieldError("file", "The uploaded file is no longer kept.")])
         job.status, job.message, job.finished_at = ImportStatus.QUEUED, "", None
         job.save(update_fields=["status", "message", "finished_at"])
-        from leadflow.contacts.tasks import contact_import_run
-
-        task_schedule(contact_import_run, job.pk)
+        task_schedule("leadflow.contacts.tasks.contact_import_run", job.pk)
     return job
 
 
@@ -1060,8 +1057,6 @@ def import_job_run(*, job_id: int, chunks: int | None = None, progress=None) -> 
 
 def _failure_reason(error: Exception, row: int) -> str:
     """What stopped a run, in words for the progress page."""
-    from django.db import DatabaseError
-
     if isinstance(error, ValidationFailed):
         detail = " ".join(e.message for e in error.errors)
         return f"Stopped at row {row:,}: {detail}"
@@ -1518,9 +1513,6 @@ def import_duplicates_find(*, job_id: int, batch: int = 1000) -> int:
     """After an import: list possible duplicates (same phone, same name at the same
     company) of every contact it created or changed, ``batch`` contacts per pair of
     queries, as every other entry point does per contact. Returns pairs added."""
-    from leadflow.contacts.models import Activity, ActivityKind
-    from leadflow.contacts.services import duplicates_find_among
-
     job = ImportJob.objects.select_related("workspace").filter(pk=job_id).first()
     if job is None:
         return 0

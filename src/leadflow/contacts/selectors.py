@@ -19,6 +19,7 @@ from django.db import connection, models
 from django.db.models import BooleanField, Prefetch, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
+from leadflow.contacts.inputs import custom_value_clean
 from leadflow.contacts.models import (
     Activity,
     ActivityKind,
@@ -32,8 +33,9 @@ from leadflow.contacts.models import (
 )
 from leadflow.core.actors import Actor
 from leadflow.core.errors import FieldError, NotFound, ValidationFailed
+from leadflow.core.exports import SPREADSHEET_SAFE_SQL
 from leadflow.core.models import Workspace
-from leadflow.core.validation import json_parse
+from leadflow.core.validation import json_parse, phone_normalise
 
 CONTACT_SORTS = {
     "created_at": "created_at",
@@ -130,8 +132,6 @@ def contact_list(
     if "email" in filters:
         queryset = queryset.filter(email=str(filters["email"]).strip().lower())
     if "phone" in filters:
-        from leadflow.core.validation import phone_normalise
-
         queryset = queryset.filter(
             phone=phone_normalise(
                 str(filters["phone"]), default_country=workspace.default_country, field="phone"
@@ -178,7 +178,6 @@ def contact_list(
             definition = definitions.get(key)
             if definition is None:
                 raise ValidationFailed([FieldError(f"custom.{key}", "Unknown custom field.")])
-            from leadflow.contacts.inputs import custom_value_clean
 
             try:
                 typed = custom_value_clean(definition, value)
@@ -584,8 +583,6 @@ def _export_csv_copy(
     value turned into the text the Python writers would write (``_export_value``, ISO
     dates, tags joined in name order) and made safe by ``SPREADSHEET_SAFE_SQL``. Lines end
     with a line feed; empty cells are written empty, as csv.writer writes them."""
-    from leadflow.core.exports import SPREADSHEET_SAFE_SQL
-
     fields = [name for name in _EXPORT_FIELDS if name != "custom_fields"]
     inner, params = (
         queryset.prefetch_related(None)

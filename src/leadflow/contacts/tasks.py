@@ -3,6 +3,7 @@
 from django.tasks import task
 
 from leadflow.contacts import services
+from leadflow.contacts.imports import import_duplicates_find, import_job_run
 from leadflow.core.models import Workspace
 
 
@@ -20,8 +21,6 @@ def contact_import_run(job_id: int) -> str:
     """Run an import job from where it stopped (see imports.import_job_run); returns its
     status, then lists possible duplicates among the contacts it touched. Safe to run twice:
     the job row is locked per chunk and checked for its position."""
-    from leadflow.contacts.imports import import_duplicates_find, import_job_run
-
     job = import_job_run(job_id=job_id)
     if job is not None and job.status == "done":
         import_duplicates_find(job_id=job.pk)

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from ninja import Schema
@@ -124,8 +125,6 @@ def install_error_handlers(api) -> None:
         )
 
     def server_error(request, exc: Exception) -> HttpResponse:
-        from django.core.exceptions import RequestDataTooBig
-
         if isinstance(exc, RequestDataTooBig):
             return problem_response(413, "The request body is too large.")
         if is_database_unavailable(exc):

@@ -1,5 +1,7 @@
 """Reads for workspaces, members, API keys and the audit log. The workspace comes first."""
 
+import hmac
+
 from django.db.models import QuerySet
 
 from leadflow.core.errors import NotFound
@@ -80,8 +82,6 @@ def apikey_list(workspace: Workspace) -> QuerySet[ApiKey]:
 
 def apikey_authenticate(secret: str) -> ApiKey | None:
     """The active key whose secret this is, with its workspace; None for anything else."""
-    import hmac
-
     parts = secret.split("_", 2)
     if len(parts) != 3 or parts[0] != "lf":
         return None

@@ -10,6 +10,7 @@ import secrets
 import time
 from typing import Any
 
+import pycountry
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
@@ -129,8 +130,6 @@ def workspace_update(*, workspace: Workspace, actor: Actor, **changes: Any) -> W
     ):
         errors.append(FieldError("event_retention_days", "A whole number of days, 1 to 3650."))
     if "default_country" in changes:
-        import pycountry
-
         code = str(changes["default_country"] or "").upper()
         if not pycountry.countries.get(alpha_2=code):
             errors.append(FieldError("default_country", "Use a two-letter ISO country code."))

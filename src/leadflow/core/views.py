@@ -1,8 +1,11 @@
 """Operator endpoints (a health check that touches the database) and the answers to
 requests that fail outside any view's own handling (handler400, handler500)."""
 
+import json
+
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
+from django.utils import timezone
 from django.views import defaults
 
 from leadflow.core.middleware import (
@@ -51,10 +54,6 @@ def health(request: HttpRequest) -> JsonResponse:
 def bench_bare_insert(request: HttpRequest) -> JsonResponse:
     """Benchmark baseline (only routed with LEADFLOW_BENCH_ENDPOINTS=1): read the JSON body
     and do one INSERT, nothing else. bench/ creates its table."""
-    import json
-
-    from django.http import HttpResponseNotAllowed
-
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
     payload = json.loads(request.body or b"{}")
@@ -66,11 +65,6 @@ def bench_bare_insert(request: HttpRequest) -> JsonResponse:
 def bench_bare_bulk_insert(request: HttpRequest) -> JsonResponse:
     """Benchmark baseline (only routed with LEADFLOW_BENCH_ENDPOINTS=1): the same event
     rows as POST /e, bulk-inserted with no validation, visitor or session work."""
-    import json
-
-    from django.http import HttpResponseNotAllowed
-    from django.utils import timezone
-
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
     batch = json.loads(request.body or b"{}")

@@ -7,6 +7,7 @@ class InboundConfig(AppConfig):
     verbose_name = "Inbound lead webhooks"
 
     def ready(self) -> None:
+        # Imported in ready(): models and other apps load only once the app registry is.
         from leadflow.contacts.selectors import NOTIFIED_CONTACT_IDS
         from leadflow.inbound.selectors import notified_contact_ids
 

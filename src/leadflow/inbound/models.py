@@ -10,6 +10,7 @@ import secrets
 
 from django.conf import settings
 from django.db import models
+from django.urls import reverse
 from django.utils import timezone
 
 from leadflow.contacts.models import Contact, LifecycleStage
@@ -158,7 +159,5 @@ class LeadNotification(models.Model):
 
 def webhook_url(source: LeadSource, base_url: str) -> str:
     """The absolute URL a sender posts to (LEADFLOW_BASE_URL wins over the request's)."""
-    from django.urls import reverse
-
     base = settings.LEADFLOW_BASE_URL or base_url.rstrip("/")
     return f"{base}{reverse('inbound_webhook', args=[source.key])}"

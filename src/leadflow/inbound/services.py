@@ -530,9 +530,7 @@ def _accept(
     delivery.contact = result.contact
     delivery.save()
     if owner_id:
-        from leadflow.inbound import tasks
-
-        task_schedule(tasks.delivery_notify, delivery.pk, base_url)
+        task_schedule("leadflow.inbound.tasks.delivery_notify", delivery.pk, base_url)
     return DeliveryOutcome(201, delivery, "accepted", created=result.created)
 
 

@@ -6,7 +6,7 @@ from typing import Any
 from ninja import Field, Router, Schema
 
 from leadflow.core.apikit import StrictSchema, json_response, require_scope
-from leadflow.core.errors import ValidationFailed
+from leadflow.core.errors import FieldError, ValidationFailed
 from leadflow.core.models import ApiScope
 from leadflow.tracking import services
 
@@ -47,8 +47,6 @@ def events_post(request, payload: EventBatchIn):
 
 
 def _rejected(result: services.IngestResult) -> ValidationFailed:
-    from leadflow.core.errors import FieldError
-
     return ValidationFailed(
         [
             FieldError(f"events[{error['index']}].{error['field']}", error["message"])

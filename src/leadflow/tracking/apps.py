@@ -7,6 +7,7 @@ class TrackingConfig(AppConfig):
     verbose_name = "Visitor tracking and attribution"
 
     def ready(self) -> None:
+        # Imported in ready(): models and other apps load only once the app registry is.
         from leadflow.contacts.services import MERGE_HOOKS, TOUCH_CHANNEL_HOOKS
         from leadflow.tracking.channels import touch_channel
         from leadflow.tracking.kinds import tracking_kinds_register

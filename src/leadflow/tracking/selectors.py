@@ -7,6 +7,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.db.models import Count, F, Max, Min, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import TruncDate
 
 from leadflow.contacts.models import Contact
 from leadflow.core.errors import NotFound
@@ -144,8 +145,6 @@ def daily_visitors_and_leads(
     workspace: Workspace, *, start: dt.datetime, end: dt.datetime
 ) -> list[tuple[dt.date, int, int]]:
     """(day, visitors, leads) for a chart, one grouped query each."""
-    from django.db.models.functions import TruncDate
-
     visitors = dict(
         VisitSession.objects.filter(workspace=workspace, started_at__gte=start, started_at__lt=end)
         .annotate(day=TruncDate("started_at"))

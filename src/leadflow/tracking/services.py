@@ -14,16 +14,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.core import signing
 from django.db import connection, transaction
 from django.utils import timezone
 
 from leadflow.contacts.models import Contact
+from leadflow.contacts.services import activity_record, contact_upsert
 from leadflow.core.actors import Actor
 from leadflow.core.errors import FieldError, ValidationFailed
 from leadflow.core.models import Workspace
 from leadflow.core.patterns import pattern_problem
 from leadflow.core.services import audit_record
-from leadflow.tracking import selectors
+from leadflow.core.validation import email_normalise
+from leadflow.tracking import partitions, selectors
 from leadflow.tracking.channels import classify, workspace_rules
 from leadflow.tracking.kinds import VISITOR_LINKED
 from leadflow.tracking.models import (
@@ -217,8 +220,6 @@ def event_clean(
         errors.append(error("session", str(problem).capitalize() + "."))
         session = None
     if raw.get("type") == "identify" and isinstance(properties, Mapping):
-        from leadflow.core.validation import email_normalise
-
         properties = dict(properties)
         if isinstance(properties.get("token"), str) and 0 < len(properties["token"]) <= 500:
             pass  # a tracked link's signed token, checked against the workspace when stored
@@ -501,16 +502,12 @@ LINK_MAX_AGE = 180 * 24 * 3600
 def contact_link_token(contact: Contact) -> str:
     """A signed token naming a contact, for links sent to that person (emails): lf.js reads
     it from the `lf_c` URL parameter and the browser that opens the link is linked to them."""
-    from django.core import signing
-
     return signing.dumps(
         {"w": contact.workspace_id, "c": contact.pk}, salt=LINK_SALT, compress=False
     )
 
 
 def _contact_from_link_token(workspace: Workspace, token: str) -> Contact | None:
-    from django.core import signing
-
     try:
         data = signing.loads(token, salt=LINK_SALT, max_age=LINK_MAX_AGE)
     except signing.BadSignature:
@@ -521,8 +518,6 @@ def _contact_from_link_token(workspace: Workspace, token: str) -> Contact | None
 
 
 def _identify_by_email(workspace: Workspace, visitor_pk: int, properties: dict) -> None:
-    from leadflow.contacts.services import contact_upsert
-
     if "token" in properties and "email" not in properties:
         contact = _contact_from_link_token(workspace, properties["token"])
         if contact is not None:  # a forged or foreign token links nobody
@@ -572,7 +567,6 @@ def visitor_link(*, workspace: Workspace, visitor: Visitor, contact: Contact, re
             workspace=workspace, visitor_id=visitor.pk, contact_id__isnull=True
         ).update(contact_id=contact.pk)
     _attribution_update(workspace, contact)
-    from leadflow.contacts.services import activity_record
 
     activity_record(
         workspace=workspace,
@@ -650,8 +644,6 @@ def events_prune(*, now: dt.datetime | None = None) -> int:
     """Delete each workspace's events older than its retention period and their ids (so
     an id is unique among the events kept), set-based, then drop whole monthly partitions
     nobody keeps any more. Returns events deleted."""
-    from leadflow.tracking import partitions
-
     now = now or timezone.now()
     deleted = 0
     for workspace_id, days in Workspace.objects.values_list("pk", "event_retention_days"):

@@ -8,6 +8,7 @@ counts and the errors of the events it rejected (by index).
 import re
 
 from crawleruseragents import is_crawler
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
@@ -118,7 +119,6 @@ def events_endpoint(request: HttpRequest) -> HttpResponse:
             JsonResponse({"accepted": 0, "ignored": "privacy signal"}, status=202), request
         )
     ip = client_ip(request) or "unknown"
-    from django.conf import settings
 
     wait = rate_limit_hit(
         f"events-ip:{workspace.pk}:{ip}",
