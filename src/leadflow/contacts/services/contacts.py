@@ -112,9 +112,9 @@ def contact_values_apply(
 
 
 def _after_commit_find_duplicates(contact: Contact) -> None:
-    from leadflow.contacts.tasks import contact_find_duplicates
-
-    task_schedule(contact_find_duplicates, contact.workspace_id, contact.pk)
+    task_schedule(
+        "leadflow.contacts.tasks.contact_find_duplicates", contact.workspace_id, contact.pk
+    )
 
 
 def contact_upsert(*, savepoint: bool = True, **arguments: Any) -> UpsertResult:

@@ -14,6 +14,7 @@ from leadflow.contacts.services.activities import changes_jsonable
 from leadflow.core.actors import Actor
 from leadflow.core.errors import FieldError, NotFound, ValidationFailed
 from leadflow.core.models import Workspace
+from leadflow.core.patterns import pattern_problem
 from leadflow.core.services import audit_record
 
 
@@ -55,8 +56,6 @@ def _custom_field_clean(data: Mapping[str, Any], *, partial: bool) -> dict[str, 
     ):
         errors.append(FieldError("choices", "A choice field needs choices."))
     if clean.get("pattern"):
-        from leadflow.core.patterns import pattern_problem
-
         problem = pattern_problem(clean["pattern"])
         if problem:
             errors.append(FieldError("pattern", problem))

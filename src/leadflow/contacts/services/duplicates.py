@@ -2,6 +2,7 @@
 
 from django.db import transaction
 from django.db.models import Q
+from django.db.models.functions import Lower
 
 from leadflow.contacts.models import (
     Contact,
@@ -55,8 +56,6 @@ def duplicates_find_among(*, workspace: Workspace, contact_ids: list[int]) -> in
     """``duplicates_find_for`` for many contacts at once (an import's), with two queries
     for the lot instead of two per contact: the same phone under another contact, and the
     same first and last name (any case) at the same company. Returns pairs added."""
-    from django.db.models.functions import Lower
-
     contacts = list(
         Contact.objects.filter(workspace=workspace, pk__in=contact_ids).values_list(
             "pk", "phone", Lower("first_name"), Lower("last_name"), "company_id"
