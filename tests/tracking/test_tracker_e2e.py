@@ -377,6 +377,9 @@ def test_events_wait_offline_and_arrive_once(browse, site, live_server):
 
     # Offline: the events wait in localStorage, even when the page is closed.
     page.context.set_offline(True)
+    # The page hears of it asynchronously: until navigator.onLine says so, lf.js would hand the
+    # queue to sendBeacon on close, and a closing page's beacon escapes the emulation.
+    page.wait_for_function("navigator.onLine === false")
     page.evaluate("leadflow.track('offline-1'); leadflow.track('offline-2'); leadflow.flush()")
     waiting = page.evaluate("JSON.parse(localStorage.getItem('lf_q')).map(e => e.name)")
     assert waiting == ["offline-1", "offline-2"]
