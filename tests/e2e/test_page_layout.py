@@ -29,7 +29,7 @@ from tests.conftest import PASSWORD
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
-WIDTHS = (390, 1440)
+WIDTHS = (360, 390, 1440)  # 360: the narrowest common phone, and a margin for font differences
 
 # The widest element that sticks out past the viewport, and no ancestor scrolls it: what to fix.
 OVERFLOW = """() => {
