@@ -2,10 +2,10 @@
 
 from django.urls import path
 
-from leadflow.capture import views
+from leadflow.capture import public
 
 urlpatterns = [
-    path("f/confirm/<str:token>/", views.optin_confirm, name="capture_optin_confirm"),
-    path("f/<str:key>/config", views.form_config, name="capture_form_config"),
-    path("f/<str:key>", views.form_endpoint, name="capture_form"),
+    path("f/confirm/<str:token>/", public.optin_confirm, name="capture_optin_confirm"),
+    path("f/<str:key>/config", public.form_config, name="capture_form_config"),
+    path("f/<str:key>", public.form_endpoint, name="capture_form"),
 ]

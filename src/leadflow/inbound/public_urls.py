@@ -2,6 +2,6 @@
 
 from django.urls import path
 
-from leadflow.inbound import views
+from leadflow.inbound import public
 
-urlpatterns = [path("in/<str:key>", views.webhook, name="inbound_webhook")]
+urlpatterns = [path("in/<str:key>", public.webhook, name="inbound_webhook")]

@@ -2,9 +2,9 @@
 
 from django.urls import path
 
-from leadflow.tracking import views
+from leadflow.tracking import public
 
 urlpatterns = [
-    path("e", views.events_endpoint, name="tracking_events"),
-    path("e/config", views.tracker_config, name="tracking_config"),
+    path("e", public.events_endpoint, name="tracking_events"),
+    path("e/config", public.tracker_config, name="tracking_config"),
 ]
