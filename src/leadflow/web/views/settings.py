@@ -122,7 +122,7 @@ def settings_members(request: HttpRequest) -> HttpResponse:
     except Conflict as conflict:
         return _members_page(request, values, {"email": [conflict.detail]}, status=422)
     if created:
-        invitation_send(request, membership.user, request.workspace)
+        invitation_send(request, membership)
         messages.success(
             request, f"Added {membership.user.email}; we emailed them a link to set a password."
         )
