@@ -17,9 +17,7 @@ from django.views.decorators.http import require_safe
 
 from leadflow.core import selectors as core_selectors
 from leadflow.core import services as core_services
-from leadflow.core.models import Membership
 from leadflow.core.ratelimit import client_ip
-from leadflow.core.tasks import task_schedule
 
 
 class EmailAuthenticationForm(AuthenticationForm):
@@ -74,17 +72,6 @@ class LoginView(auth_views.LoginView):
         if email and form.data.get("password"):
             core_services.login_failure_record(email=email, ip=client_ip(self.request))
         return super().form_invalid(form)
-
-
-def invitation_send(request: HttpRequest, membership: Membership) -> None:
-    """Have the worker email the new member a link to choose a password and join
-    (``core.tasks.invitation_send``, through ``core.notifications``)."""
-    task_schedule(
-        "leadflow.core.tasks.invitation_send",
-        membership.pk,
-        request.user.pk,
-        request.build_absolute_uri("/"),
-    )
 
 
 @require_safe
