@@ -43,7 +43,7 @@ class Inbox:
         return [m for m in self.messages if m["X-Envelope-To"] == address]
 
 
-def _use_smtp(settings, port: int):
+def use_smtp(settings, port: int):
     settings.MAILERS = {
         "default": {
             "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
@@ -58,7 +58,7 @@ def smtp(settings):
     inbox = Inbox()
     controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
     controller.start()
-    _use_smtp(settings, controller.port)
+    use_smtp(settings, controller.port)
     yield inbox
     controller.stop()
 
@@ -211,7 +211,7 @@ def test_no_opt_in_email_without_consent(smtp, public, lead_form):
 def test_smtp_down_fails_the_task_but_keeps_the_lead(settings, public, lead_form, owner):
     from django_tasks_db.models import DBTaskResult
 
-    _use_smtp(settings, free_port())  # nothing listens there
+    use_smtp(settings, free_port())  # nothing listens there
     lead_form.notify_user_ids = [owner.pk]
     lead_form.save()
     assert public.submit().status_code == 201
@@ -227,7 +227,7 @@ def test_smtp_down_fails_the_task_but_keeps_the_lead(settings, public, lead_form
     controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
     controller.start()
     try:
-        _use_smtp(settings, controller.port)
+        use_smtp(settings, controller.port)
         tasks.submission_notify.enqueue(Submission.objects.get().pk, "http://testserver")
         run_worker()
         assert [m["X-Envelope-To"] for m in inbox.messages] == [owner.email]

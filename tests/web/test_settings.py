@@ -11,7 +11,10 @@ from django.core import mail
 from leadflow.contacts.models import CustomField
 from leadflow.core.models import ApiKey, AuditEntry, Membership, Role, User
 from leadflow.core.selectors import apikey_authenticate
+from tests.capture import test_notifications as mail_kit
 from tests.web.conftest import url
+
+smtp = mail_kit.smtp  # the real SMTP server fixture
 
 
 def test_workspace_settings(owner_client, workspace):
@@ -38,7 +41,10 @@ def test_workspace_settings(owner_client, workspace):
 
 
 class TestMembers:
-    def test_new_person_gets_an_invitation_to_set_a_password(self, owner_client, workspace, client):
+    @pytest.mark.django_db(transaction=True)  # the worker runs what was committed
+    def test_new_person_gets_an_invitation_to_set_a_password(
+        self, owner_client, workspace, client, smtp, owner
+    ):
         response = owner_client.post(
             url(workspace, "settings/members/"),
             {"email": "New.Person@Acme-Widgets.com", "role": "sales", "full_name": "New Person"},
@@ -47,11 +53,17 @@ class TestMembers:
         user = User.objects.get(email="new.person@acme-widgets.com")
         assert not user.has_usable_password()
         assert Membership.objects.get(workspace=workspace, user=user).role == "sales"
-        assert len(mail.outbox) == 1
-        message = mail.outbox[0]
-        assert message.to == ["new.person@acme-widgets.com"]
-        assert "Acme Widgets" in message.subject
-        link = re.search(r"http://testserver(/password/reset/\S+/)", message.body).group(1)
+        assert smtp.messages == []  # nothing is sent in the request: the worker does it
+        mail_kit.run_worker()
+        (message,) = smtp.messages
+        assert message["X-Envelope-To"] == "new.person@acme-widgets.com"
+        assert message["Subject"] == "You have been added to Acme Widgets on LeadFlow"
+        body = mail_kit.text_of(message)
+        assert f'{owner.display_name} added you to the workspace "Acme Widgets" on LeadFlow' in body
+        assert "Your login is new.person@acme-widgets.com." in body
+        link = re.search(r"http://testserver(/password/reset/\S+/)", body).group(1)
+        html = message.get_body(preferencelist=("html",)).get_content()
+        assert f'href="http://testserver{link}"' in html
         page = client.get(link, follow=True)
         assert "Choose a new password" in page.content.decode()
         client.post(
@@ -60,12 +72,16 @@ class TestMembers:
         )
         assert client.login(username=user.email, password="welcome-aboard-2026")
 
-    def test_existing_user_is_added_without_email(self, owner_client, workspace, other_workspace):
+    @pytest.mark.django_db(transaction=True)  # the worker runs what was committed
+    def test_existing_user_is_added_without_email(
+        self, owner_client, workspace, other_workspace, smtp
+    ):
         response = owner_client.post(
             url(workspace, "settings/members/"), {"email": "owner@other-co.com", "role": "viewer"}
         )
         assert response.status_code == 302
-        assert mail.outbox == []
+        mail_kit.run_worker()
+        assert smtp.messages == [] and mail.outbox == []
         again = owner_client.post(
             url(workspace, "settings/members/"), {"email": "owner@other-co.com", "role": "viewer"}
         )

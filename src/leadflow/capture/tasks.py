@@ -1,47 +1,18 @@
 """Side effects of a submission, run by the worker after commit; safe to run twice.
 
 A failure here (SMTP down, say) fails the task, never the submission: it is committed.
+Emails go out through ``core.notifications`` (the team's notice with ``member_notify``, the
+lead's opt-in link with ``email_send``); a ``NotificationLog`` row makes each one once-only.
 """
 
-import contextlib
-
-from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
-from django.db import IntegrityError
 from django.tasks import task
-from django.template.loader import render_to_string
 from django.urls import reverse
 
 from leadflow.capture.models import NotificationLog, Submission, SubmissionStatus
 from leadflow.capture.services import optin_token
 from leadflow.contacts.services import duplicates_find_for
-from leadflow.core.models import Membership, User
-
-
-def _base_url(base_url: str) -> str:
-    return (settings.LEADFLOW_BASE_URL or base_url or "http://127.0.0.1:8000").rstrip("/")
-
-
-def _send_once(
-    submission: Submission,
-    *,
-    kind: str,
-    to: str,
-    subject: str,
-    template: str,
-    context: dict,
-    user: User | None = None,
-) -> bool:
-    if NotificationLog.objects.filter(submission=submission, recipient=to, kind=kind).exists():
-        return False
-    text = render_to_string(f"capture/email/{template}.txt", context)
-    html = render_to_string(f"capture/email/{template}.html", context)
-    message = EmailMultiAlternatives(subject=subject, body=text, to=[to])
-    message.attach_alternative(html, "text/html")
-    message.send()
-    with contextlib.suppress(IntegrityError):  # a concurrent run sent it too
-        NotificationLog.objects.create(submission=submission, recipient=to, kind=kind, user=user)
-    return True
+from leadflow.core.models import User
+from leadflow.core.notifications import email_send, link_base, member_notify
 
 
 @task()
@@ -84,22 +55,10 @@ def submission_notify(submission_pk: int, base_url: str = "") -> int:
     if submission is None or submission.contact is None:
         return 0
     form = submission.form
-    members = {
-        membership.user.email: membership.user
-        for membership in Membership.objects.filter(
-            workspace=submission.workspace, user_id__in=form.notify_user_ids
-        ).select_related("user")
-    }
-    owner = submission.contact.owner
-    if (
-        form.notify_owner
-        and owner
-        and Membership.objects.filter(workspace=submission.workspace, user=owner).exists()
-    ):
-        members[owner.email] = owner
-    if not members:
-        return 0
-    link = _base_url(base_url) + reverse(
+    users = list(User.objects.filter(pk__in=form.notify_user_ids))
+    if form.notify_owner:
+        users.append(submission.contact.owner)
+    link = link_base(base_url) + reverse(
         "contact_detail",
         kwargs={"workspace_slug": submission.workspace.slug, "contact_id": submission.contact_id},
     )
@@ -107,26 +66,22 @@ def submission_notify(submission_pk: int, base_url: str = "") -> int:
     answers = [
         (labels.get(name, name), _answer_text(value)) for name, value in submission.values.items()
     ]
-    context = {
-        "submission": submission,
-        "form": form,
-        "contact": submission.contact,
-        "answers": answers,
-        "link": link,
-    }
-    subject = f"New lead from {form.name}: {submission.contact}"
-    sent = 0
-    for email, user in sorted(members.items()):
-        sent += _send_once(
-            submission,
-            kind="notify",
-            to=email,
-            subject=subject[:200],
-            template="notify",
-            context=context,
-            user=user,
-        )
-    return sent
+    return member_notify(
+        workspace=submission.workspace,
+        users=users,
+        subject=f"New lead from {form.name}: {submission.contact}",
+        template="capture/email/notify",
+        context={
+            "submission": submission,
+            "form": form,
+            "contact": submission.contact,
+            "answers": answers,
+            "link": link,
+        },
+        record=lambda user: NotificationLog.objects.create(
+            submission=submission, recipient=user.email, kind="notify", user=user
+        ),
+    )
 
 
 @task()
@@ -139,23 +94,23 @@ def optin_send(submission_pk: int, base_url: str = "") -> int:
     )
     if submission is None or submission.contact is None or not submission.contact.email:
         return 0
-    link = _base_url(base_url) + reverse(
+    link = link_base(base_url) + reverse(
         "capture_optin_confirm", kwargs={"token": optin_token(submission)}
     )
-    context = {
-        "submission": submission,
-        "form": submission.form,
-        "contact": submission.contact,
-        "link": link,
-        "workspace": submission.workspace,
-    }
-    return int(
-        _send_once(
-            submission,
-            kind="optin",
-            to=submission.contact.email,
-            subject=f"Please confirm your subscription to {submission.workspace.name}",
-            template="optin",
-            context=context,
-        )
+    recipient = submission.contact.email
+    sent = email_send(
+        to=recipient,
+        subject=f"Please confirm your subscription to {submission.workspace.name}",
+        template="capture/email/optin",
+        context={
+            "submission": submission,
+            "form": submission.form,
+            "contact": submission.contact,
+            "link": link,
+            "workspace": submission.workspace,
+        },
+        record=lambda: NotificationLog.objects.create(
+            submission=submission, recipient=recipient, kind="optin"
+        ),
     )
+    return int(sent)

@@ -13,9 +13,9 @@ handler500 = "leadflow.core.views.server_error"
 urlpatterns = [
     path("api/v1/", api.urls),
     path("healthz", health, name="health"),
-    path("", include("leadflow.capture.urls")),
-    path("", include("leadflow.tracking.urls")),
-    path("", include("leadflow.inbound.urls")),
+    path("", include("leadflow.capture.public_urls")),
+    path("", include("leadflow.tracking.public_urls")),
+    path("", include("leadflow.inbound.public_urls")),
     path("", include("leadflow.web.urls")),
 ]
 

@@ -22,6 +22,7 @@ from leadflow.core.errors import DomainError, FieldError, PermissionDenied, Vali
 from leadflow.core.middleware import database_unavailable_response, is_database_unavailable
 from leadflow.core.models import ApiKey, Workspace
 from leadflow.core.problems import problem_response
+from leadflow.core.publickit import too_many_requests
 from leadflow.core.ratelimit import rate_limit_hit
 from leadflow.core.selectors import apikey_authenticate
 from leadflow.core.validation import json_parse
@@ -118,11 +119,7 @@ def install_error_handlers(api) -> None:
         return problem_response(exc.status_code, detail, headers=headers)
 
     def rate_limited(request, exc: RateLimited) -> HttpResponse:
-        return problem_response(
-            429,
-            "Too many requests for this API key.",
-            headers={"Retry-After": str(exc.retry_after)},
-        )
+        return too_many_requests("Too many requests for this API key.", exc.retry_after)
 
     def server_error(request, exc: Exception) -> HttpResponse:
         if isinstance(exc, RequestDataTooBig):

@@ -10,6 +10,7 @@ from django.template.loader import render_to_string
 
 from leadflow.core.errors import FieldError
 from leadflow.core.problems import PROBLEM_CONTENT_TYPE, problem_response
+from leadflow.core.publickit import cors
 from leadflow.core.validation import text_problem
 
 logger = logging.getLogger(__name__)
@@ -20,11 +21,8 @@ RETRY_AFTER_SECONDS = "5"
 def public_error(request: HttpRequest, response: HttpResponse) -> HttpResponse:
     """Let a browser script on another site read an error from a public endpoint (413, 503)
     so it can tell the visitor or retry; such answers carry no data to protect."""
-    origin = request.headers.get("Origin")
-    if origin and request.path.startswith(settings.LEADFLOW_PUBLIC_PATH_PREFIXES):
-        response["Access-Control-Allow-Origin"] = origin
-        response["Access-Control-Expose-Headers"] = "Retry-After"
-        response["Vary"] = "Origin"
+    if request.path.startswith(settings.LEADFLOW_PUBLIC_PATH_PREFIXES):
+        return cors(response, request)
     return response
 
 

@@ -32,6 +32,7 @@ from typing import Any
 from leadflow.contacts.inputs import TEXT_LIMITS
 from leadflow.contacts.models import CustomField
 from leadflow.core.errors import FieldError, ValidationFailed
+from leadflow.core.publickit import clip
 from leadflow.core.validation import json_parse
 from leadflow.inbound.models import LeadSource, SourceFormat
 
@@ -236,11 +237,8 @@ def path_get(data: Any, path: str) -> Any:
 
 
 def _text(value: Any, limit: int = 200) -> str:
-    if isinstance(value, bool) or value is None:
-        return ""
-    if isinstance(value, str | int | float):
-        return str(value).strip()[:limit]
-    return ""
+    """A platform's value as stripped text (core.publickit.clip); a boolean is no text here."""
+    return "" if isinstance(value, bool) else clip(value, limit, strip=True)
 
 
 def _urn_id(urn: Any) -> str:

@@ -1,18 +1,13 @@
 """Side effects of an accepted delivery, run by the worker after commit; safe to run twice.
 
 A failure here (SMTP down, say) fails the task, never the delivery: the lead is committed.
+The owner's notice goes out through ``core.notifications.member_notify``.
 """
 
-import contextlib
-
-from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
-from django.db import IntegrityError, transaction
 from django.tasks import task
-from django.template.loader import render_to_string
 from django.urls import reverse
 
-from leadflow.core.models import Membership
+from leadflow.core.notifications import link_base, member_notify
 from leadflow.inbound.models import Delivery, DeliveryStatus, LeadNotification
 
 
@@ -31,46 +26,32 @@ def delivery_notify(delivery_pk: int, base_url: str = "") -> int:
     )
     if delivery is None:
         return 0
-    user = delivery.source.default_owner
-    if (
-        user is None
-        or not Membership.objects.filter(workspace=delivery.workspace, user=user).exists()
-    ):
-        return 0
-    if LeadNotification.objects.filter(delivery=delivery, recipient=user.email).exists():
-        return 0
-    base = (settings.LEADFLOW_BASE_URL or base_url or "http://127.0.0.1:8000").rstrip("/")
-    link = base + reverse(
+    link = link_base(base_url) + reverse(
         "contact_detail",
         kwargs={"workspace_slug": delivery.workspace.slug, "contact_id": delivery.contact_id},
     )
-    # Recorded in the transaction that sends: a failed send leaves no record (the retry
-    # sends), and a concurrent run waits on the unique record, then sends nothing.
-    with contextlib.suppress(IntegrityError), transaction.atomic():
-        LeadNotification.objects.create(
+    # The record is written in the transaction that sends (member_notify): a failed send
+    # leaves none (the retry sends), and a concurrent run waits on the unique record, then
+    # sends nothing.
+    return member_notify(
+        workspace=delivery.workspace,
+        users=[delivery.source.default_owner],
+        subject=f"New lead from {delivery.source.name}: {delivery.contact}",
+        template="inbound/email/notify",
+        context={
+            "source": delivery.source,
+            "contact": delivery.contact,
+            "answers": _answers(delivery),
+            "link": link,
+        },
+        record=lambda user: LeadNotification.objects.create(
             workspace=delivery.workspace,
             contact=delivery.contact,
             delivery=delivery,
             user=user,
             recipient=user.email,
-        )
-        context = {
-            "source": delivery.source,
-            "contact": delivery.contact,
-            "answers": _answers(delivery),
-            "link": link,
-        }
-        message = EmailMultiAlternatives(
-            subject=f"New lead from {delivery.source.name}: {delivery.contact}"[:200],
-            body=render_to_string("inbound/email/notify.txt", context),
-            to=[user.email],
-        )
-        message.attach_alternative(
-            render_to_string("inbound/email/notify.html", context), "text/html"
-        )
-        message.send()
-        return 1
-    return 0
+        ),
+    )
 
 
 def _answers(delivery: Delivery) -> list[tuple[str, str]]:

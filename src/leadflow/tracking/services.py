@@ -24,6 +24,7 @@ from leadflow.core.actors import Actor
 from leadflow.core.errors import FieldError, ValidationFailed
 from leadflow.core.models import Workspace
 from leadflow.core.patterns import pattern_problem
+from leadflow.core.publickit import UTM_KEYS
 from leadflow.core.services import audit_record
 from leadflow.core.validation import email_normalise
 from leadflow.tracking import partitions, selectors
@@ -45,7 +46,6 @@ FUTURE_WINDOW = dt.timedelta(minutes=10)
 MAX_PROPERTIES_BYTES = 4096
 MAX_PROPERTIES_DEPTH = 16
 MAX_KEY = 64
-UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
 CLICK_IDS = ("gclid", "fbclid", "msclkid", "li_fat_id")
 PUBLIC_TYPES = {"pageview", "click", "outbound", "form_view", "custom", "identify"}
 API_TYPES = PUBLIC_TYPES | {"impression", "follow", "share", "reply"}

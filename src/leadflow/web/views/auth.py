@@ -8,7 +8,7 @@ through the same reset link.
 import math
 
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
+from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -17,7 +17,6 @@ from django.views.decorators.http import require_safe
 
 from leadflow.core import selectors as core_selectors
 from leadflow.core import services as core_services
-from leadflow.core.models import User, Workspace
 from leadflow.core.ratelimit import client_ip
 
 
@@ -73,30 +72,6 @@ class LoginView(auth_views.LoginView):
         if email and form.data.get("password"):
             core_services.login_failure_record(email=email, ip=client_ip(self.request))
         return super().form_invalid(form)
-
-
-class InvitationForm(PasswordResetForm):
-    """Sends the set-your-password link to one invited member, who has no password yet."""
-
-    def __init__(self, user: User, *args, **kwargs):
-        super().__init__({"email": user.email}, *args, **kwargs)
-        self.invited = user
-
-    def get_users(self, email):
-        return [self.invited] if self.invited.is_active else []
-
-
-def invitation_send(request: HttpRequest, user: User, workspace: Workspace) -> None:
-    """Email ``user`` a link to choose a password and join ``workspace``."""
-    form = InvitationForm(user)
-    form.is_valid()
-    form.save(
-        request=request,
-        use_https=request.is_secure(),
-        subject_template_name="web/auth/invitation_subject.txt",
-        email_template_name="web/auth/invitation_email.txt",
-        extra_email_context={"workspace": workspace, "inviter": request.user},
-    )
 
 
 @require_safe

@@ -47,6 +47,7 @@ from leadflow.contacts.models import LifecycleStage
 from leadflow.core import selectors as core_selectors
 from leadflow.core.errors import FieldError, ValidationFailed
 from leadflow.core.exports import csv_response
+from leadflow.core.publickit import UTM_KEYS
 from leadflow.web.access import workspace_view
 from leadflow.web.forms import FIELD_LABELS, tag_names_from_text
 from leadflow.web.views.common import (
@@ -753,14 +754,11 @@ def submission_detail(request: HttpRequest, form_id: int, submission_id: int) ->
     return render_page(request, "web/forms/submission.html", context)
 
 
-UTM_ORDER = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
-
-
 def _utm_rows(utm: object) -> list[tuple[str, str]]:
     """A submission's campaign tags as people read them ("UTM source"), in funnel order."""
     if not isinstance(utm, dict):
         return []
-    keys = [key for key in UTM_ORDER if key in utm] + sorted(set(utm) - set(UTM_ORDER))
+    keys = [key for key in UTM_KEYS if key in utm] + sorted(set(utm) - set(UTM_KEYS))
     return [(str(key).replace("utm_", "UTM ", 1).replace("_", " "), utm[key]) for key in keys]
 
 

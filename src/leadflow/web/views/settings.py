@@ -23,13 +23,13 @@ from leadflow.core import selectors as core_selectors
 from leadflow.core import services as core_services
 from leadflow.core.errors import Conflict, FieldError, NotFound, ValidationFailed
 from leadflow.core.models import ApiScope, Role
+from leadflow.core.tasks import task_schedule
 from leadflow.tracking import selectors as tracking_selectors
 from leadflow.tracking import services as tracking_services
 from leadflow.tracking.models import Channel
 from leadflow.tracking.services import CLICK_IDS
 from leadflow.web.access import workspace_view
 from leadflow.web.forms import error_map, non_field_errors
-from leadflow.web.views.auth import invitation_send
 from leadflow.web.views.common import (
     PAGE_SIZE,
     as_text,
@@ -122,7 +122,13 @@ def settings_members(request: HttpRequest) -> HttpResponse:
     except Conflict as conflict:
         return _members_page(request, values, {"email": [conflict.detail]}, status=422)
     if created:
-        invitation_send(request, membership.user, request.workspace)
+        # The worker emails the link (core.tasks.invitation_send, through core.notifications).
+        task_schedule(
+            "leadflow.core.tasks.invitation_send",
+            membership.pk,
+            request.user.pk,
+            request.build_absolute_uri("/"),
+        )
         messages.success(
             request, f"Added {membership.user.email}; we emailed them a link to set a password."
         )

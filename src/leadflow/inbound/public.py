@@ -14,6 +14,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from leadflow.core.problems import problem_response
+from leadflow.core.publickit import too_many_requests
 from leadflow.core.ratelimit import client_ip, rate_limit_hit
 from leadflow.inbound import formats, selectors, services
 from leadflow.inbound.models import LeadSource, SourceFormat
@@ -65,9 +66,7 @@ def webhook(request: HttpRequest, key: str) -> HttpResponse:
     ip = client_ip(request)
     wait = _rate_limited(source, ip)
     if wait:
-        return problem_response(
-            429, "Too many requests; retry shortly.", headers={"Retry-After": str(wait)}
-        )
+        return too_many_requests("Too many requests; retry shortly.", wait)
     limit = services.max_body_bytes()
     try:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)

@@ -2,7 +2,8 @@
 
 They carry no session authority, so they are CSRF-exempt; CORS answers only the form's
 allowed origins (any origin when the list is empty). Every answer to a submission comes
-after the commit of ``services.submission_accept``.
+after the commit of ``services.submission_accept``. CORS, the origin gate, clipping and the
+429 answer come from ``core.publickit``, as for every public endpoint.
 """
 
 import uuid
@@ -18,13 +19,19 @@ from leadflow.capture import antispam, selectors, services
 from leadflow.capture.fields import RESERVED_PREFIX, public_definition
 from leadflow.capture.models import Form, FormStatus
 from leadflow.core.errors import DomainError, FieldError, NotFound, ValidationFailed
-from leadflow.core.origins import origin_allowed
 from leadflow.core.problems import problem_response
+from leadflow.core.publickit import (
+    UTM_KEYS,
+    clip,
+    cors,
+    site_allowed,
+    site_refused,
+    too_many_requests,
+    utm_clip,
+)
 from leadflow.core.ratelimit import client_ip
 from leadflow.core.validation import json_parse
 
-MAX_UTM_LENGTH = 200
-UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
 # The hidden inputs a rendered form carries from one render to the next.
 CONTEXT_FIELDS = (
     "_lf_page_url",
@@ -43,22 +50,13 @@ def _site_origin(request: HttpRequest) -> str:
 
 def _origin_allowed(form: Form, origin: str) -> bool:
     """The workspace's allowed sites govern every form; a form may narrow them further."""
-    return origin_allowed(form.workspace.allowed_origins, origin) and origin_allowed(
-        form.allowed_origins, origin
-    )
+    return site_allowed(origin, form.workspace.allowed_origins, form.allowed_origins)
 
 
 def _cors(response: HttpResponse, request: HttpRequest, form: Form | None) -> HttpResponse:
+    """CORS for an answer about ``form`` (None: an answer any site may read, an error)."""
     origin = request.headers.get("Origin", "")
-    if origin and (form is None or _origin_allowed(form, origin)):
-        response["Access-Control-Allow-Origin"] = origin
-        response["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
-        response["Access-Control-Allow-Headers"] = "Content-Type"
-        response["Access-Control-Max-Age"] = "600"
-        # The embed script honours Retry-After; cross-origin scripts see it only if exposed.
-        response["Access-Control-Expose-Headers"] = "Retry-After"
-    response["Vary"] = "Origin"
-    return response
+    return cors(response, request, allowed=form is None or _origin_allowed(form, origin))
 
 
 def _wants_json(request: HttpRequest) -> bool:
@@ -74,16 +72,6 @@ def _form_or_404(key: str) -> Form:
     if form is None:
         raise NotFound("No such form.")
     return form
-
-
-def _text(value: Any, limit: int = 2000) -> str:
-    return str(value)[:limit] if isinstance(value, str | int | float) else ""
-
-
-def _utm(raw: Any) -> dict[str, str]:
-    if not isinstance(raw, dict):
-        return {}
-    return {key: _text(raw[key], MAX_UTM_LENGTH) for key in UTM_KEYS if raw.get(key)}
 
 
 def _json_input(request: HttpRequest) -> services.SubmissionInput:
@@ -111,19 +99,19 @@ def _json_input(request: HttpRequest) -> services.SubmissionInput:
     if errors:
         raise ValidationFailed(errors)
     fields = dict(fields)
-    honeypot = _text(fields.pop(antispam.HONEYPOT_FIELD, ""), 200)
+    honeypot = clip(fields.pop(antispam.HONEYPOT_FIELD, ""), 200)
     return services.SubmissionInput(
         fields=fields,
         submission_id=submission_id,
-        page_url=_text(context.get("page_url", "")),
-        referrer=_text(context.get("referrer", "")),
-        utm=_utm(context.get("utm")),
-        visitor_id=_text(context.get("visitor_id", ""), 100),
+        page_url=clip(context.get("page_url", "")),
+        referrer=clip(context.get("referrer", "")),
+        utm=utm_clip(context.get("utm")),
+        visitor_id=clip(context.get("visitor_id", ""), 100),
         ip=client_ip(request),
         user_agent=request.headers.get("User-Agent", "")[:500],
         honeypot=honeypot,
-        token=_text(body.get("token") or "", 1000),
-        pow_nonce=_text(body.get("pow") or "", 100),
+        token=clip(body.get("token") or "", 1000),
+        pow_nonce=clip(body.get("pow") or "", 100),
         token_required=True,
         base_url=_base_url(request),
     )
@@ -147,15 +135,15 @@ def _form_input(request: HttpRequest, form: Form) -> services.SubmissionInput:
     return services.SubmissionInput(
         fields=fields,
         submission_id=submission_id,
-        page_url=_text(page_url),
-        referrer=_text(request.POST.get("_lf_referrer", "")),
-        utm=_utm(
+        page_url=clip(page_url),
+        referrer=clip(request.POST.get("_lf_referrer", "")),
+        utm=utm_clip(
             {key: request.POST.get(f"_lf_{key}") or request.POST.get(key) for key in UTM_KEYS}
         ),
-        visitor_id=_text(request.POST.get("_lf_visitor_id", ""), 100),
+        visitor_id=clip(request.POST.get("_lf_visitor_id", ""), 100),
         ip=client_ip(request),
         user_agent=request.headers.get("User-Agent", "")[:500],
-        honeypot=_text(request.POST.get(antispam.HONEYPOT_FIELD, ""), 200),
+        honeypot=clip(request.POST.get(antispam.HONEYPOT_FIELD, ""), 200),
         token=request.POST.get(antispam.TOKEN_FIELD),
         pow_nonce="",
         token_required=False,
@@ -192,18 +180,18 @@ def _shown_context(request: HttpRequest) -> dict[str, str]:
     """
     if request.method == "POST":
         carried = {
-            name: _text(request.POST.get(name, ""), 100 if name == "_lf_visitor_id" else 2000)
+            name: clip(request.POST.get(name, ""), 100 if name == "_lf_visitor_id" else 2000)
             for name in CONTEXT_FIELDS
             if request.POST.get(name)
         }
         if "_lf_page_url" not in carried and _outside_referer(request):
-            carried["_lf_page_url"] = _text(_outside_referer(request))  # as the post had it
+            carried["_lf_page_url"] = clip(_outside_referer(request))  # as the post had it
         return carried
     if request.GET.get("embed") == "1":
-        return {"_lf_page_url": _text(_outside_referer(request))}
+        return {"_lf_page_url": clip(_outside_referer(request))}
     return {
-        "_lf_page_url": _text(request.build_absolute_uri()),
-        "_lf_referrer": _text(_outside_referer(request)),
+        "_lf_page_url": clip(request.build_absolute_uri()),
+        "_lf_referrer": clip(_outside_referer(request)),
     }
 
 
@@ -283,19 +271,11 @@ def form_endpoint(request: HttpRequest, key: str) -> HttpResponse:
     if not _origin_allowed(form, origin):
         if not json_mode:
             return render(request, "capture/form_missing.html", {"forbidden": True}, status=403)
-        return _cors(
-            problem_response(403, "This site may not use this form.", code="origin_not_allowed"),
-            request,
-            None,
-        )
+        return _cors(site_refused("This site may not use this form."), request, None)
     wait = antispam.rate_limited(form, client_ip(request))
     if wait:
         return _cors(
-            problem_response(
-                429, "Too many submissions; try again shortly.", headers={"Retry-After": str(wait)}
-            ),
-            request,
-            form,
+            too_many_requests("Too many submissions; try again shortly.", wait), request, form
         )
     if json_mode:
         try:
@@ -345,11 +325,7 @@ def form_config(request: HttpRequest, key: str) -> HttpResponse:
         return _cors(problem_response(404, "No such form."), request, None)
     origin = _site_origin(request)
     if not _origin_allowed(form, origin):
-        return _cors(
-            problem_response(403, "This site may not use this form.", code="origin_not_allowed"),
-            request,
-            None,
-        )
+        return _cors(site_refused("This site may not use this form."), request, None)
     if request.method == "OPTIONS":
         return _cors(HttpResponse(status=204), request, form)
     if form.status != FormStatus.ACTIVE:

@@ -1,8 +1,9 @@
 """The public event endpoint: POST /e with a batch from the tracker script (lf.js).
 
 CSRF-exempt (no session authority); the workspace's public key decides the workspace and
-its allowed sites decide CORS. Answers 202 only after the batch is committed, with the
-counts and the errors of the events it rejected (by index).
+its allowed sites decide CORS (core.publickit, as for every public endpoint). Answers 202
+only after the batch is committed, with the counts and the errors of the events it
+rejected (by index).
 """
 
 import re
@@ -16,24 +17,11 @@ from django.views.decorators.http import require_http_methods
 from leadflow.core.cache import cached
 from leadflow.core.errors import DomainError, FieldError, ValidationFailed
 from leadflow.core.models import Workspace
-from leadflow.core.origins import origin_allowed
 from leadflow.core.problems import problem_response
+from leadflow.core.publickit import cors, site_allowed, site_refused, too_many_requests
 from leadflow.core.ratelimit import client_ip, rate_limit_hit
 from leadflow.core.validation import json_parse
 from leadflow.tracking import services
-
-
-def _cors(response: HttpResponse, request: HttpRequest) -> HttpResponse:
-    origin = request.headers.get("Origin")
-    if origin:
-        response["Access-Control-Allow-Origin"] = origin
-        response["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
-        response["Access-Control-Allow-Headers"] = "Content-Type"
-        response["Access-Control-Expose-Headers"] = "Retry-After"
-        response["Access-Control-Max-Age"] = "600"
-    response["Vary"] = "Origin"
-    return response
-
 
 PUBLIC_KEY = re.compile(r"pk_[A-Za-z0-9_-]{1,37}")
 
@@ -53,19 +41,14 @@ def tracker_config(request: HttpRequest) -> HttpResponse:
     (the workspace's privacy settings). Public, read-only, cached by the browser for five
     minutes; 404 for an unknown key, 403 for a site that is not allowed."""
     if request.method == "OPTIONS":
-        return _cors(HttpResponse(status=204), request)
+        return cors(HttpResponse(status=204), request)
     workspace = _workspace(request.GET.get("key"))
     if workspace is None:
-        return _cors(
+        return cors(
             problem_response(404, "No workspace has this public key.", code="unknown_key"), request
         )
-    if not origin_allowed(workspace.allowed_origins, request.headers.get("Origin", "")):
-        return _cors(
-            problem_response(
-                403, "This site may not send data to this workspace.", code="origin_not_allowed"
-            ),
-            request,
-        )
+    if not site_allowed(request.headers.get("Origin", ""), workspace.allowed_origins):
+        return cors(site_refused("This site may not send data to this workspace."), request)
     response = JsonResponse(
         {
             "respect_privacy_signals": workspace.respect_privacy_signals,
@@ -73,7 +56,7 @@ def tracker_config(request: HttpRequest) -> HttpResponse:
         }
     )
     response["Cache-Control"] = "public, max-age=300"
-    return _cors(response, request)
+    return cors(response, request)
 
 
 @csrf_exempt
@@ -81,14 +64,14 @@ def tracker_config(request: HttpRequest) -> HttpResponse:
 def events_endpoint(request: HttpRequest) -> HttpResponse:
     """Ingest a batch of events (up to 100). sendBeacon posts text/plain; both are JSON."""
     if request.method == "OPTIONS":
-        return _cors(HttpResponse(status=204), request)
+        return cors(HttpResponse(status=204), request)
     try:
         # Bad text inside an event is that event's error (services.event_clean), not the batch's.
         batch = json_parse(request.body or b"{}", check_text=False)
     except ValidationFailed as failure:
-        return _cors(problem_response(422, failure.detail, errors=failure.errors), request)
+        return cors(problem_response(422, failure.detail, errors=failure.errors), request)
     if not isinstance(batch, dict):
-        return _cors(
+        return cors(
             problem_response(
                 422,
                 "The body must be a JSON object.",
@@ -98,26 +81,18 @@ def events_endpoint(request: HttpRequest) -> HttpResponse:
         )
     workspace = _workspace(batch.get("key"))
     if workspace is None:
-        return _cors(
+        return cors(
             problem_response(404, "No workspace has this public key.", code="unknown_key"), request
         )
-    origin = request.headers.get("Origin", "")
-    if not origin_allowed(workspace.allowed_origins, origin):
-        return _cors(
-            problem_response(
-                403, "This site may not send data to this workspace.", code="origin_not_allowed"
-            ),
-            request,
-        )
+    if not site_allowed(request.headers.get("Origin", ""), workspace.allowed_origins):
+        return cors(site_refused("This site may not send data to this workspace."), request)
     user_agent = request.headers.get("User-Agent", "")
     if not user_agent or is_crawler(user_agent):
-        return _cors(JsonResponse({"accepted": 0, "ignored": "bot"}, status=202), request)
+        return cors(JsonResponse({"accepted": 0, "ignored": "bot"}, status=202), request)
     if workspace.respect_privacy_signals and (
         request.headers.get("DNT") == "1" or request.headers.get("Sec-GPC") == "1"
     ):
-        return _cors(
-            JsonResponse({"accepted": 0, "ignored": "privacy signal"}, status=202), request
-        )
+        return cors(JsonResponse({"accepted": 0, "ignored": "privacy signal"}, status=202), request)
     ip = client_ip(request) or "unknown"
 
     wait = rate_limit_hit(
@@ -126,17 +101,12 @@ def events_endpoint(request: HttpRequest) -> HttpResponse:
         window_seconds=60,
     )
     if wait:
-        return _cors(
-            problem_response(
-                429, "Too many events; try again shortly.", headers={"Retry-After": str(wait)}
-            ),
-            request,
-        )
+        return cors(too_many_requests("Too many events; try again shortly.", wait), request)
     try:
         result = services.events_ingest(workspace=workspace, batch=batch, user_agent=user_agent)
     except ValidationFailed as failure:
-        return _cors(problem_response(422, failure.detail, errors=failure.errors), request)
+        return cors(problem_response(422, failure.detail, errors=failure.errors), request)
     except DomainError as error:
-        return _cors(problem_response(error.status, error.detail, code=error.code), request)
+        return cors(problem_response(error.status, error.detail, code=error.code), request)
     status = 202 if result.accepted or result.duplicates or not result.errors else 422
-    return _cors(JsonResponse(result.as_dict(), status=status), request)
+    return cors(JsonResponse(result.as_dict(), status=status), request)
