@@ -1,8 +1,11 @@
 """Background work for contacts. Tasks take ids, not objects, and are safe to run twice."""
 
-from django.tasks import task
+import datetime as dt
 
-from leadflow.contacts import services
+from django.tasks import task
+from django.utils import timezone
+
+from leadflow.contacts import activity_log, services
 from leadflow.contacts.imports import import_duplicates_find, import_job_run
 from leadflow.core.models import Workspace
 
@@ -25,3 +28,29 @@ def contact_import_run(job_id: int) -> str:
     if job is not None and job.status == "done":
         import_duplicates_find(job_id=job.pk)
     return job.status if job is not None else "missing"
+
+
+# A delivery that found committed activities waiting behind an older transaction (PostgreSQL,
+# see activity_log._safe_bound) runs again this much later.
+RECHECK = dt.timedelta(seconds=1)
+
+
+@task()
+def activities_deliver(workspace_id: int) -> int:
+    """Deliver a workspace's new activities to every subscriber (see
+    activity_log.activities_deliver); returns how many activities were handed over. Safe
+    to run twice: each subscriber reads above its own watermark."""
+    result = activity_log.activities_deliver(workspace_id=workspace_id)
+    if result.behind:
+        activities_deliver.using(run_after=timezone.now() + RECHECK).enqueue(workspace_id)
+    return result.delivered
+
+
+@task()
+def activities_catch_up() -> int:
+    """Deliver everything above every subscriber's watermarks (scheduled when the worker
+    starts; ``leadflow manage activities_catch_up`` runs the same)."""
+    result = activity_log.activities_catch_up()
+    if result.behind:
+        activities_catch_up.using(run_after=timezone.now() + RECHECK).enqueue()
+    return result.delivered
