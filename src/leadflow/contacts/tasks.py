@@ -4,6 +4,8 @@ import datetime as dt
 
 from django.tasks import task
 from django.utils import timezone
+from django_tasks_db.backend import DatabaseBackend
+from django_tasks_db.models import DBTaskResult
 
 from leadflow.contacts import activity_log, services
 from leadflow.contacts.imports import import_duplicates_find, import_job_run
@@ -42,7 +44,7 @@ def activities_deliver(workspace_id: int) -> int:
     to run twice: each subscriber reads above its own watermark."""
     result = activity_log.activities_deliver(workspace_id=workspace_id)
     if result.behind:
-        activities_deliver.using(run_after=timezone.now() + RECHECK).enqueue(workspace_id)
+        _recheck(activities_deliver, workspace_id)
     return result.delivered
 
 
@@ -52,5 +54,19 @@ def activities_catch_up() -> int:
     starts; ``leadflow manage activities_catch_up`` runs the same)."""
     result = activity_log.activities_catch_up()
     if result.behind:
-        activities_catch_up.using(run_after=timezone.now() + RECHECK).enqueue()
+        _recheck(activities_catch_up)
     return result.delivered
+
+
+def _recheck(again, *args) -> None:
+    """Run ``again(*args)`` a little later, unless the same run is queued already: under
+    constant writes every delivery is a little behind, and each must not start a chain."""
+    if isinstance(again.get_backend(), DatabaseBackend):
+        queued = DBTaskResult.objects.filter(
+            task_path=again.module_path,
+            status="READY",
+            args_kwargs={"args": list(args), "kwargs": {}},
+        )
+        if queued.exists():
+            return
+    again.using(run_after=timezone.now() + RECHECK).enqueue(*args)
