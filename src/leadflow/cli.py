@@ -483,6 +483,11 @@ def cmd_worker(options: argparse.Namespace) -> int:
     from django.conf import settings
     from django.core.management import call_command
 
+    from leadflow.contacts.activity_log import ACTIVITY_SUBSCRIBERS
+    from leadflow.core.tasks import task_schedule
+
+    if ACTIVITY_SUBSCRIBERS:  # what a crash or a lost announcement left undelivered
+        task_schedule("leadflow.contacts.tasks.activities_catch_up")
     if settings.REDIS_URL:
         call_command("rqworker", "default")
     else:

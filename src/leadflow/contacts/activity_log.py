@@ -1,22 +1,46 @@
-"""The activity log's announcement: "these contacts got these activities, up to id N".
+"""The activity log's announcement and its subscribers: "these contacts got these activities,
+up to id N", and what each subscriber has read of the log since.
 
 Every path that appends activities (the ORM services, the import's set-based writer, the
 capture fast path, tracking's identify and merge) calls :func:`activities_announce` inside
 its transaction. Calls within one transaction are gathered; after the commit, one
-:class:`Announcement` per workspace goes to every subscriber. A rolled-back transaction
-announces nothing.
+:class:`Announcement` per workspace goes to every in-process listener in
+``ANNOUNCEMENT_SUBSCRIBERS`` and, when activity subscribers are registered, schedules one
+delivery task for that workspace. A rolled-back transaction announces nothing.
 
-Subscribers register in their app's ``AppConfig.ready`` (like merge hooks, no Django
-signals). Scoring, routing, sequences, webhooks and analytics will be subscribers.
+Activity subscribers (scoring, routing, sequences, webhooks, analytics) register by name in
+their app's ``AppConfig.ready`` with :func:`activity_subscriber_register` (no Django
+signals). The worker delivers to them (:func:`activities_deliver`):
 
-(Skeleton of issue 11 §2: delivery through the worker, watermarks and catch-up are being
-built on this signature.)
+- Each subscriber keeps a watermark per workspace (or one for all workspaces): the last
+  activity id it processed (``ActivityWatermark``). A delivery reads the log above it, in id
+  order, in batches of ``BATCH_SIZE``, calls the handler with the activities of its kinds,
+  and advances the watermark IN THE SAME TRANSACTION as the handler's work: a handler that
+  raises (a crash) rolls both back, and the batch is delivered again, never skipped.
+- Activities are delivered once each, in id order. On PostgreSQL a lower id can commit after
+  a higher one; a delivery passes an id only once no transaction that could still commit a
+  lower one is running (the horizon, see :func:`_safe_bound` and decision 0018).
+- :func:`activities_catch_up` delivers everything above every watermark (after a missed
+  announcement or a worker crash): ``leadflow manage activities_catch_up``, and scheduled
+  when ``leadflow worker`` starts.
+
+The announcement itself costs one call per transaction, whatever the number of rows.
 """
 
+import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from django.db import DEFAULT_DB_ALIAS, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, transaction
+
+from leadflow.contacts.models import Activity, ActivityWatermark
+from leadflow.core.models import Workspace
+from leadflow.core.tasks import task_schedule
+
+logger = logging.getLogger("leadflow.activities")
+
+DELIVER_TASK = "leadflow.contacts.tasks.activities_deliver"
+BATCH_SIZE = 500
 
 
 @dataclass(frozen=True)
@@ -32,6 +56,52 @@ Subscriber = Callable[[Announcement], None]
 ANNOUNCEMENT_SUBSCRIBERS: list[Subscriber] = []
 
 _PENDING_ATTR = "leadflow_pending_announcements"
+
+
+@dataclass(frozen=True)
+class ActivitySubscriber:
+    """A consumer of the activity log. ``handler(activities)`` gets new activities (model
+    rows, id order, only the ``kinds`` asked for; all when None) and runs inside the
+    transaction that advances its watermark: it must not commit on its own, and it may see
+    a batch again after a crash (its work is rolled back with the watermark)."""
+
+    name: str
+    handler: Callable[[list[Activity]], None]
+    kinds: frozenset[str] | None = None
+    per_workspace: bool = True  # False: one watermark over all workspaces
+
+
+ACTIVITY_SUBSCRIBERS: dict[str, ActivitySubscriber] = {}
+
+
+def activity_subscriber_register(
+    name: str,
+    handler: Callable[[list[Activity]], None],
+    *,
+    kinds: Iterable[str] | None = None,
+    per_workspace: bool = True,
+) -> ActivitySubscriber:
+    """Subscribe ``handler`` to the activity log under ``name`` (its watermarks' key: keep it
+    stable). Call it from ``AppConfig.ready``; registering a name again replaces it. A new
+    subscriber starts at the beginning of the log (it catches up on history)."""
+    if not name or len(name) > 100:
+        raise ValueError("A subscriber's name is 1 to 100 characters.")
+    subscriber = ActivitySubscriber(
+        name=name,
+        handler=handler,
+        kinds=frozenset(kinds) if kinds is not None else None,
+        per_workspace=per_workspace,
+    )
+    ACTIVITY_SUBSCRIBERS[name] = subscriber
+    return subscriber
+
+
+def activity_subscriber_unregister(name: str) -> None:
+    """Stop delivering to ``name`` (its watermarks stay, so it resumes where it stopped)."""
+    ACTIVITY_SUBSCRIBERS.pop(name, None)
+
+
+# --- the announcement -------------------------------------------------------------------------
 
 
 def activities_announce(
@@ -70,3 +140,179 @@ def _deliver(workspaces: dict[int, tuple[set[int], int]]) -> None:
         announcement = Announcement(workspace_id, frozenset(contacts), highest)
         for subscriber in list(ANNOUNCEMENT_SUBSCRIBERS):
             subscriber(announcement)
+        # After the commit: the delivery reads committed rows. Lost if the process dies
+        # right here; the catch-up at the worker's start delivers it then.
+        if ACTIVITY_SUBSCRIBERS:
+            task_schedule(DELIVER_TASK, workspace_id)
+
+
+# --- delivery ---------------------------------------------------------------------------------
+
+
+class DeliveryFailed(Exception):
+    """One or more subscribers' handlers raised; their watermarks did not move."""
+
+
+class WatermarkMoved(Exception):
+    """Another delivery advanced this watermark meanwhile; this one's batch is undone."""
+
+
+@dataclass
+class DeliveryResult:
+    delivered: int = 0  # activities handed to handlers
+    behind: bool = False  # committed activities wait for an older transaction: run again soon
+
+
+def activities_deliver(*, workspace_id: int) -> DeliveryResult:
+    """Deliver to every subscriber the activities above its watermark in ``workspace_id``
+    (and to all-workspace subscribers, above theirs). Each subscriber in its own
+    transactions, so one that fails does not hold the others back; raises DeliveryFailed
+    after the others had theirs. Safe to run twice and concurrently."""
+    result = DeliveryResult()
+    failed = []
+    for subscriber in list(ACTIVITY_SUBSCRIBERS.values()):
+        scope = workspace_id if subscriber.per_workspace else None
+        try:
+            delivered, behind = _subscriber_deliver(subscriber, scope)
+        except Exception:
+            logger.exception(
+                "activity subscriber %s failed; it will get the batch again", subscriber.name
+            )
+            failed.append(subscriber.name)
+            continue
+        result.delivered += delivered
+        result.behind |= behind
+    if failed:
+        raise DeliveryFailed(", ".join(failed))
+    return result
+
+
+def activities_catch_up() -> DeliveryResult:
+    """Deliver everything above every subscriber's watermarks, in every workspace: after a
+    missed announcement, a worker crash, or a subscriber added to a running install."""
+    result = DeliveryResult()
+    if not ACTIVITY_SUBSCRIBERS:
+        return result
+    for workspace_id in Workspace.objects.order_by("pk").values_list("pk", flat=True):
+        one = activities_deliver(workspace_id=workspace_id)
+        result.delivered += one.delivered
+        result.behind |= one.behind
+    return result
+
+
+def _subscriber_deliver(
+    subscriber: ActivitySubscriber, workspace_id: int | None
+) -> tuple[int, bool]:
+    """Batches until the subscriber has everything up to the safe bound; (how many it got,
+    whether committed activities above it still wait for an older transaction)."""
+    delivered = 0
+    while True:
+        with transaction.atomic():
+            horizon = _horizon()  # first: before this transaction takes a lock
+            mark = _watermark_lock(subscriber.name, workspace_id)
+            safe = _safe_bound(mark, horizon)
+            rows = Activity.objects.filter(id__gt=mark.last_activity_id, id__lte=safe)
+            if workspace_id is not None:
+                rows = rows.filter(workspace_id=workspace_id)
+            if subscriber.kinds is not None:
+                rows = rows.filter(kind__in=subscriber.kinds)
+            batch = list(rows.order_by("id")[:BATCH_SIZE])
+            full = len(batch) == BATCH_SIZE
+            if batch:
+                subscriber.handler(batch)
+            reached = batch[-1].pk if full else max(mark.last_activity_id, safe)
+            moved = ActivityWatermark.objects.filter(
+                pk=mark.pk, last_activity_id=mark.last_activity_id
+            ).update(
+                last_activity_id=reached,
+                horizon_activity_id=mark.horizon_activity_id,
+                horizon_transaction=mark.horizon_transaction,
+            )
+            if not moved:  # another delivery moved it meanwhile: undo ours, theirs stands
+                raise WatermarkMoved(subscriber.name)
+        delivered += len(batch)
+        if not full:
+            break
+    behind = safe < horizon.highest and _waiting(workspace_id, reached)
+    return delivered, behind
+
+
+def _waiting(workspace_id: int | None, above: int) -> bool:
+    rows = Activity.objects.filter(id__gt=above)
+    if workspace_id is not None:
+        rows = rows.filter(workspace_id=workspace_id)
+    return rows.exists()
+
+
+def _watermark_lock(name: str, workspace_id: int | None) -> ActivityWatermark:
+    marks = ActivityWatermark.objects.select_for_update().filter(
+        subscriber=name, workspace_id=workspace_id
+    )
+    mark = marks.first()
+    if mark is None:
+        ActivityWatermark.objects.bulk_create(
+            [ActivityWatermark(subscriber=name, workspace_id=workspace_id)], ignore_conflicts=True
+        )
+        mark = marks.get()
+    return mark
+
+
+# --- commit order on PostgreSQL ---------------------------------------------------------------
+
+# One statement, so all three come from the same snapshot: the highest committed activity
+# id, the oldest transaction still running (other than this one; the next transaction id
+# when none runs) and the next transaction id.
+_HORIZON_SQL = """
+SELECT (SELECT max(id) FROM contacts_activity),
+       COALESCE(
+           (SELECT min(running::text::bigint)
+              FROM pg_snapshot_xip(pg_current_snapshot()) AS running
+             WHERE running IS DISTINCT FROM pg_current_xact_id_if_assigned()),
+           pg_snapshot_xmax(pg_current_snapshot())::text::bigint),
+       pg_snapshot_xmax(pg_current_snapshot())::text::bigint
+"""
+
+
+@dataclass(frozen=True)
+class _Horizon:
+    highest: int  # the highest activity id committed, as this transaction sees the log
+    oldest_running: int | None  # PostgreSQL only
+    next_transaction: int | None
+
+
+def _horizon() -> _Horizon:
+    """Read before anything else in the delivery's transaction (see _safe_bound)."""
+    if connection.vendor != "postgresql":
+        highest = Activity.objects.order_by("-id").values_list("id", flat=True).first()
+        return _Horizon(highest or 0, None, None)
+    with connection.cursor() as cursor:
+        cursor.execute(_HORIZON_SQL)
+        highest, oldest_running, next_transaction = cursor.fetchone()
+    return _Horizon(highest or 0, oldest_running, next_transaction)
+
+
+def _safe_bound(mark: ActivityWatermark, horizon: _Horizon) -> int:
+    """The highest activity id that can be delivered without ever skipping one.
+
+    SQLite writes one transaction at a time and an id is taken inside it: ids commit in
+    order, everything committed is safe. On PostgreSQL an id is taken from a sequence when
+    the row is inserted and becomes visible at commit, so 41 may commit after 42. The log
+    is final up to the highest committed id H (read with snapshot S) once every
+    transaction running at S has ended: a later transaction takes ids above H. So a
+    delivery delivers up to H at once when nothing else ran at S; otherwise it notes (H,
+    S's next transaction id) on the watermark and a later delivery passes H once the oldest
+    running transaction is younger than that."""
+    highest = horizon.highest
+    if horizon.oldest_running is None:
+        return highest
+    last = mark.last_activity_id
+    if horizon.oldest_running >= horizon.next_transaction:  # nothing else runs
+        mark.horizon_activity_id = mark.horizon_transaction = None
+        return max(last, highest)
+    if mark.horizon_transaction is not None and horizon.oldest_running >= mark.horizon_transaction:
+        safe = max(last, mark.horizon_activity_id)
+        mark.horizon_activity_id, mark.horizon_transaction = highest, horizon.next_transaction
+        return safe
+    if mark.horizon_transaction is None:
+        mark.horizon_activity_id, mark.horizon_transaction = highest, horizon.next_transaction
+    return last

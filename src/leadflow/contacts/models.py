@@ -514,3 +514,38 @@ class ImportMapping(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ActivityWatermark(models.Model):
+    """How far one activity subscriber has read the append-only log: the highest activity id
+    it has processed, in one workspace (or in all of them when ``workspace`` is empty). It
+    advances in the same transaction as the subscriber's work, so a crash redoes a batch and
+    never skips one. ``horizon_*`` hold PostgreSQL's commit-order check: ids up to
+    ``horizon_activity_id`` are final once every transaction older than
+    ``horizon_transaction`` has ended (see ``contacts.activity_log``)."""
+
+    subscriber = models.CharField(max_length=100)
+    workspace = models.ForeignKey(
+        Workspace, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    last_activity_id = models.BigIntegerField(default=0)
+    horizon_activity_id = models.BigIntegerField(null=True, blank=True)
+    horizon_transaction = models.BigIntegerField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subscriber", "workspace"],
+                condition=models.Q(workspace__isnull=False),
+                name="activity_watermark_per_workspace",
+            ),
+            models.UniqueConstraint(
+                fields=["subscriber"],
+                condition=models.Q(workspace__isnull=True),
+                name="activity_watermark_global",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subscriber} @ {self.workspace_id or 'all'}: {self.last_activity_id}"

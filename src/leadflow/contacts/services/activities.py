@@ -2,6 +2,7 @@
 
 from django.utils import timezone
 
+from leadflow.contacts.activity_log import activities_announce
 from leadflow.contacts.models import (
     Activity,
     Contact,
@@ -19,8 +20,9 @@ def activity_record(
     data: dict | None = None,
     occurred_at=None,
 ) -> Activity:
-    """Append one activity. Call it inside the transaction of the change it records."""
-    return Activity.objects.create(
+    """Append one activity and announce it (``activities_announce``: one announcement per
+    transaction, after the commit). Call it inside the transaction of the change it records."""
+    activity = Activity.objects.create(
         workspace=workspace,
         contact=contact,
         kind=kind,
@@ -30,6 +32,8 @@ def activity_record(
         data=data or {},
         occurred_at=occurred_at or timezone.now(),
     )
+    activities_announce(workspace_id=workspace.pk, contact_ids=(contact.pk,), up_to_id=activity.pk)
+    return activity
 
 
 def changes_jsonable(changes: dict[str, list]) -> dict[str, list]:

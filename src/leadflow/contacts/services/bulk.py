@@ -6,6 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from leadflow.contacts import selectors
+from leadflow.contacts.activity_log import activities_announce
 from leadflow.contacts.models import (
     Activity,
     ActivityKind,
@@ -76,7 +77,7 @@ def contacts_bulk_action(
         )
         Contact.objects.filter(pk__in=ids).delete()
         return len(ids)
-    Activity.objects.bulk_create(
+    written = Activity.objects.bulk_create(
         [
             Activity(
                 workspace=workspace,
@@ -91,6 +92,8 @@ def contacts_bulk_action(
             for pk in ids
         ]
     )
+    # One announcement for the whole action (ids come back in insertion order).
+    activities_announce(workspace_id=workspace.pk, contact_ids=ids, up_to_id=written[-1].pk)
     audit_record(
         workspace=workspace,
         actor=actor,

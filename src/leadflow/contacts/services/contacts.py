@@ -12,6 +12,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from leadflow.contacts import selectors
+from leadflow.contacts.activity_log import activities_announce
 from leadflow.contacts.inputs import contact_input_clean, required_custom_fields_missing
 from leadflow.contacts.models import (
     Activity,
@@ -230,7 +231,7 @@ def _upsert(
             pending.append((ActivityKind.STAGE_CHANGED, {"from": before, "to": after}))
     pending += also_record or []
     now = timezone.now()
-    Activity.objects.bulk_create(
+    written = Activity.objects.bulk_create(
         [
             Activity(
                 workspace=workspace,
@@ -245,6 +246,10 @@ def _upsert(
             for kind, payload in pending
         ]
     )
+    if written:
+        activities_announce(
+            workspace_id=workspace.pk, contact_ids=(contact.pk,), up_to_id=written[-1].pk
+        )
     if actor.user or actor.api_key:  # public capture (system actor) is not audited per lead
         audit_record(
             workspace=workspace,
