@@ -119,7 +119,7 @@ def world(workspace, owner, owner_actor, make_member, tmp_path, settings):
 
 def _imports(workspace, actor, tmp_path):
     """A draft import, and a finished one with a row that failed (so a problems file)."""
-    from leadflow.contacts.imports import (
+    from leadflow.imports.services import (
         import_job_configure,
         import_job_run,
         import_job_start,

@@ -11,18 +11,12 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from leadflow.contacts import imports
-from leadflow.contacts.imports_api import imports_errors_response
-from leadflow.contacts.models import (
-    CustomField,
-    CustomFieldType,
-    ImportJob,
-    ImportMapping,
-    ImportStatus,
-    LifecycleStage,
-)
+from leadflow.contacts.models import CustomField, CustomFieldType, LifecycleStage
 from leadflow.core import selectors as core_selectors
 from leadflow.core.errors import FieldError, NotFound, ValidationFailed
+from leadflow.imports import services as imports
+from leadflow.imports.models import ImportJob, ImportMapping, ImportStatus
+from leadflow.imports.selectors import imports_errors_response
 from leadflow.web.access import workspace_view
 from leadflow.web.forms import tag_names_from_text
 

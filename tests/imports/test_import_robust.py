@@ -14,27 +14,21 @@ from django.db import connection
 from django.utils import timezone
 
 from leadflow.cli import main
-from leadflow.contacts import imports
-from leadflow.contacts.imports import (
+from leadflow.contacts.models import Activity, ActivityKind, Contact, CustomField
+from leadflow.contacts.services import contact_upsert
+from leadflow.core.actors import Actor
+from leadflow.core.errors import ValidationFailed
+from leadflow.imports import services as imports
+from leadflow.imports.models import ImportJob, ImportStatus
+from leadflow.imports.services import (
     import_job_create,
     import_job_run,
     import_job_start,
     import_preview,
     import_upload,
 )
-from leadflow.contacts.models import (
-    Activity,
-    ActivityKind,
-    Contact,
-    CustomField,
-    ImportJob,
-    ImportStatus,
-)
-from leadflow.contacts.services import contact_upsert
-from leadflow.core.actors import Actor
-from leadflow.core.errors import ValidationFailed
-from tests.contacts import workbooks
-from tests.contacts.test_import import committing, pipelined, postgresql_only  # noqa: F401
+from tests.imports import workbooks
+from tests.imports.test_import import committing, pipelined, postgresql_only  # noqa: F401
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

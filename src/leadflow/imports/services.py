@@ -44,7 +44,6 @@ from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from leadflow.contacts.importfiles import SourceFile, source_open
 from leadflow.contacts.importwrite import (
     ChunkResult,
     ContactsChanged,
@@ -59,20 +58,14 @@ from leadflow.contacts.inputs import (
     CONTACT_INPUT_FIELDS,
     contact_input_clean,
 )
-from leadflow.contacts.models import (
-    Activity,
-    ActivityKind,
-    CustomField,
-    ImportJob,
-    ImportMapping,
-    ImportStatus,
-    LifecycleStage,
-)
+from leadflow.contacts.models import Activity, ActivityKind, CustomField, LifecycleStage
 from leadflow.contacts.services import custom_field_create, duplicates_find_among
 from leadflow.core.actors import Actor
 from leadflow.core.errors import FieldError, NotFound, PermissionDenied, ValidationFailed
 from leadflow.core.models import Membership, Workspace
 from leadflow.core.tasks import task_schedule
+from leadflow.imports.files import SourceFile, source_open
+from leadflow.imports.models import ImportJob, ImportMapping, ImportStatus
 
 logger = logging.getLogger(__name__)
 
@@ -815,7 +808,7 @@ def import_job_start(
         job.status = ImportStatus.QUEUED
         job.save(update_fields=["status"])
         if schedule:
-            task_schedule("leadflow.contacts.tasks.contact_import_run", job.pk)
+            task_schedule("leadflow.imports.tasks.import_run", job.pk)
     return job
 
 
@@ -903,7 +896,7 @@ def import_job_resume(*, workspace: Workspace, actor: Actor, job_id: int) -> Imp
             raise ValidationFailed([FieldError("file", "The uploaded file is no longer kept.")])
         job.status, job.message, job.finished_at = ImportStatus.QUEUED, "", None
         job.save(update_fields=["status", "message", "finished_at"])
-        task_schedule("leadflow.contacts.tasks.contact_import_run", job.pk)
+        task_schedule("leadflow.imports.tasks.import_run", job.pk)
     return job
 
 
@@ -1234,7 +1227,7 @@ def _chunk_commit(
             )
         else:
             result = prepared.result
-            written = chunk_apply(job=job, prepared=prepared, actor=actor)
+            written = chunk_apply(prepared=prepared, actor=actor)
         ImportJob.objects.filter(pk=job.pk).update(
             next_row=position + size,
             rows_done=position + size,
@@ -1289,7 +1282,8 @@ def _run_pipelined(*, job, commit, cleaned, position, chunks, progress) -> Impor
     def prepare(rows, failed, overlay, notes_ahead=None) -> PreparedChunk:
         return chunk_prepare(
             workspace=workspace,
-            job=job,
+            options=job.options or {},
+            activity_data={"import_job": job.pk},
             rows=rows,
             definitions=definitions,
             actor=commit.keywords["actor"],
@@ -1454,7 +1448,8 @@ def _chunk_process(
     result = ChunkResult(failed=list(failed))
     arguments = {
         "workspace": workspace,
-        "job": job,
+        "options": job.options or {},
+        "activity_data": {"import_job": job.pk},
         "rows": rows,
         "definitions": definitions,
         "actor": actor,

@@ -12,27 +12,20 @@ from django.db import connection, transaction
 from django.db.models import F
 
 from leadflow.cli import main
-from leadflow.contacts import imports
-from leadflow.contacts.importfiles import csv_open
-from leadflow.contacts.imports import (
+from leadflow.contacts.models import Activity, ActivityKind, Company, Contact, CustomField
+from leadflow.contacts.services import contact_upsert
+from leadflow.core.actors import Actor
+from leadflow.core.errors import NotFound, ValidationFailed
+from leadflow.imports import services as imports
+from leadflow.imports.files import csv_open
+from leadflow.imports.models import ImportJob, ImportStatus
+from leadflow.imports.services import (
     import_job_cancel,
     import_job_create,
     import_job_run,
     import_preview,
     mapping_guess,
 )
-from leadflow.contacts.models import (
-    Activity,
-    ActivityKind,
-    Company,
-    Contact,
-    CustomField,
-    ImportJob,
-    ImportStatus,
-)
-from leadflow.contacts.services import contact_upsert
-from leadflow.core.actors import Actor
-from leadflow.core.errors import NotFound, ValidationFailed
 
 HEADER = "Email,First Name,Last Name,Phone,Company,Tags\n"
 
@@ -301,7 +294,7 @@ def test_cancel_stops_between_chunks(workspace, owner_actor, tmp_path, monkeypat
 def test_create_schedules_the_task_and_the_task_runs_it(workspace, owner_actor, tmp_path):
     from django_tasks_db.models import DBTaskResult
 
-    from leadflow.contacts.tasks import contact_import_run
+    from leadflow.imports.tasks import import_run
 
     job = import_job_create(
         workspace=workspace,
@@ -312,7 +305,7 @@ def test_create_schedules_the_task_and_the_task_runs_it(workspace, owner_actor, 
     )
     assert job.path.startswith(str(imports.imports_dir()))
     assert DBTaskResult.objects.filter(args_kwargs__args=[job.pk]).exists()
-    assert contact_import_run.call(job.pk) == "done"
+    assert import_run.call(job.pk) == "done"
     contact = Contact.objects.get(email="p0@initech.com")
     assert sorted(contact.tags.values_list("name", flat=True)) == ["fair-2026", "t0"]
     assert (contact.lifecycle_stage, contact.first_touch_source) == ("mql", "fair")
@@ -715,7 +708,7 @@ def test_pipelined_import_stores_what_contact_upsert_row_by_row_stores(
     """Each chunk is prepared while the one before it is written, uncommitted: rows finding
     contacts the previous chunk created or moved must still find them (without falling
     back to the locked write)."""
-    caplog.set_level("INFO", logger="leadflow.contacts.imports")
+    caplog.set_level("INFO", logger="leadflow.imports.services")
     calls = pipelined(chunk_size)
     job = _import_like_row_by_row(workspace, other_workspace, owner_actor, tmp_path, rows)
     assert calls == [0]
@@ -756,7 +749,7 @@ def test_pipelined_chunk_is_written_again_when_a_contact_it_read_changed(
     """Another writer changes a contact after the chunk read it without a lock: the chunk's
     update would put back the value it read; it notices, rolls back, and is written again
     under locks, on top of the other writer's change."""
-    caplog.set_level("INFO", logger="leadflow.contacts.imports")
+    caplog.set_level("INFO", logger="leadflow.imports.services")
     calls = pipelined(2)
     kim = contact_upsert(
         workspace=workspace, actor=Actor.system(), data={"email": "kim@initech.com"}
@@ -783,7 +776,7 @@ def test_pipelined_chunk_is_written_again_when_a_contact_it_read_changed(
 def test_pipelined_chunk_is_written_again_when_its_new_contact_appeared_meanwhile(
     workspace, owner_actor, tmp_path, pipelined, caplog
 ):
-    caplog.set_level("INFO", logger="leadflow.contacts.imports")
+    caplog.set_level("INFO", logger="leadflow.imports.services")
     calls = pipelined(2)
     job = _import_with_a_write_between_chunks(
         workspace,
