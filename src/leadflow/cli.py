@@ -711,11 +711,8 @@ def cmd_import_contacts(options: argparse.Namespace) -> int:
     from leadflow.core.actors import Actor
     from leadflow.core.models import Membership
     from leadflow.imports.models import ImportMapping
-    from leadflow.imports.services import (
-        import_duplicates_find,
-        import_job_create,
-        import_job_run,
-    )
+    from leadflow.imports.run import import_duplicates_find, import_job_run
+    from leadflow.imports.services import import_job_create
 
     workspace = workspace_by_slug(options.workspace)
     mapping = None

@@ -21,7 +21,8 @@ from leadflow.contacts.models import Company, Contact, DuplicateCandidate
 from leadflow.core.actors import Actor
 from leadflow.core.models import Membership, Role
 from leadflow.demo import DEMO_OWNER_EMAIL, demo_build
-from leadflow.imports.services import import_job_create, import_job_run
+from leadflow.imports.run import import_job_run
+from leadflow.imports.services import import_job_create
 from leadflow.inbound import services as inbound_services
 from leadflow.tracking.models import Visitor
 from tests.conftest import PASSWORD

@@ -16,16 +16,13 @@ from leadflow.contacts.models import Activity, ActivityKind, Company, Contact, C
 from leadflow.contacts.services import contact_upsert
 from leadflow.core.actors import Actor
 from leadflow.core.errors import NotFound, ValidationFailed
+from leadflow.imports import run as import_runner
 from leadflow.imports import services as imports
 from leadflow.imports.files import csv_open
+from leadflow.imports.mapping import mapping_guess
 from leadflow.imports.models import ImportJob, ImportStatus
-from leadflow.imports.services import (
-    import_job_cancel,
-    import_job_create,
-    import_job_run,
-    import_preview,
-    mapping_guess,
-)
+from leadflow.imports.run import import_job_run
+from leadflow.imports.services import import_job_cancel, import_job_create, import_preview
 
 HEADER = "Email,First Name,Last Name,Phone,Company,Tags\n"
 
@@ -223,7 +220,7 @@ def big_file(tmp_path, rows: int, name="big.csv", bad=()):
 def test_resume_after_an_interruption_has_no_duplicates(
     workspace, owner_actor, tmp_path, monkeypatch
 ):
-    monkeypatch.setattr(imports, "CHUNK_SIZE", 10)
+    monkeypatch.setattr(import_runner, "CHUNK_SIZE", 10)
     job = import_job_create(
         workspace=workspace,
         actor=owner_actor,
@@ -250,8 +247,8 @@ def test_resume_after_an_interruption_has_no_duplicates(
 def test_a_helper_process_cleans_ahead_with_the_same_outcome(
     workspace, owner_actor, tmp_path, monkeypatch
 ):
-    monkeypatch.setattr(imports, "CHUNK_SIZE", 10)
-    monkeypatch.setattr(imports, "CLEAN_HELPER_MIN_ROWS", 1)
+    monkeypatch.setattr(import_runner, "CHUNK_SIZE", 10)
+    monkeypatch.setattr(import_runner, "CLEAN_HELPER_MIN_ROWS", 1)
     job = run(workspace, owner_actor, big_file(tmp_path, 35, bad=(4, 30)))
     counts = (job.created_count, job.updated_count, job.skipped_count, job.failed_count)
     assert (job.status, counts) == (ImportStatus.DONE, (33, 0, 0, 2))
@@ -273,7 +270,7 @@ def test_rerunning_a_chunk_is_harmless(workspace, owner_actor, tmp_path):
 
 
 def test_cancel_stops_between_chunks(workspace, owner_actor, tmp_path, monkeypatch):
-    monkeypatch.setattr(imports, "CHUNK_SIZE", 10)
+    monkeypatch.setattr(import_runner, "CHUNK_SIZE", 10)
     job = import_job_create(
         workspace=workspace, actor=owner_actor, path=big_file(tmp_path, 25), filename="big.csv"
     )
@@ -682,17 +679,17 @@ committing = pytest.mark.django_db(transaction=True)
 def pipelined(monkeypatch):
     """Every file goes through the pipeline, a chunk per ``size`` rows; the calls counted."""
     calls = []
-    original = imports._run_pipelined
+    original = import_runner._run_pipelined
 
     def counted(**arguments):
         calls.append(arguments["position"])
         return original(**arguments)
 
-    monkeypatch.setattr(imports, "PIPELINE_MIN_ROWS", 1)
-    monkeypatch.setattr(imports, "_run_pipelined", counted)
+    monkeypatch.setattr(import_runner, "PIPELINE_MIN_ROWS", 1)
+    monkeypatch.setattr(import_runner, "_run_pipelined", counted)
 
     def chunked(size: int):
-        monkeypatch.setattr(imports, "CHUNK_SIZE", size)
+        monkeypatch.setattr(import_runner, "CHUNK_SIZE", size)
         return calls
 
     return chunked

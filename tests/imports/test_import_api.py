@@ -9,7 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from leadflow.contacts.models import Contact, CustomField
 from leadflow.core.models import ApiScope
 from leadflow.imports.models import ImportJob, ImportMapping
-from leadflow.imports.services import import_job_run
+from leadflow.imports.run import import_job_run
 
 
 @pytest.fixture(autouse=True)

@@ -11,19 +11,17 @@ from leadflow.contacts.models import Contact, CustomField
 from leadflow.contacts.services import contact_upsert
 from leadflow.core.errors import NotFound, ValidationFailed
 from leadflow.imports.files import source_open
+from leadflow.imports.mapping import date_parse, field_type_guess, outcome_stage
 from leadflow.imports.models import ImportJob, ImportMapping, ImportStatus
+from leadflow.imports.run import import_job_run
 from leadflow.imports.services import (
-    date_parse,
-    field_type_guess,
     import_job_cancel,
     import_job_configure,
     import_job_create,
-    import_job_run,
     import_job_start,
     import_mapping_save,
     import_preview,
     import_upload,
-    outcome_stage,
 )
 
 
@@ -443,7 +441,7 @@ def test_maintain_deletes_stale_drafts_and_their_files(workspace, owner_actor, t
 
 def test_possible_duplicates_are_listed_after_an_import(workspace, owner_actor, tmp_path):
     from leadflow.contacts.models import DuplicateCandidate
-    from leadflow.imports.services import import_duplicates_find
+    from leadflow.imports.run import import_duplicates_find
     from leadflow.imports.tasks import import_run
 
     existing = contact_upsert(

@@ -6,7 +6,8 @@ workspace's own rules), through the hook tracking registers: contacts never impo
 import pytest
 
 from leadflow.contacts.models import Contact
-from leadflow.imports.services import import_job_create, import_job_run
+from leadflow.imports.run import import_job_run
+from leadflow.imports.services import import_job_create
 from leadflow.tracking.services import channel_rule_create
 
 

@@ -8,7 +8,8 @@ from leadflow.contacts.models import Contact, CustomField
 from leadflow.core.actors import Actor
 from leadflow.core.errors import PermissionDenied
 from leadflow.imports.models import ImportJob, ImportMapping
-from leadflow.imports.services import import_job_run, import_upload
+from leadflow.imports.run import import_job_run
+from leadflow.imports.services import import_upload
 from tests.imports import workbooks
 from tests.web.conftest import url
 

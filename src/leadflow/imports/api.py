@@ -17,6 +17,9 @@ from leadflow.contacts.selectors import cursor_paginate
 from leadflow.core.apikit import StrictSchema, require_scope
 from leadflow.core.errors import FieldError, NotFound, ValidationFailed
 from leadflow.core.models import ApiScope
+from leadflow.imports import files as import_files
+from leadflow.imports import mapping as import_mapping
+from leadflow.imports import selectors as import_selectors
 from leadflow.imports import services as imports
 from leadflow.imports.models import ImportJob, ImportMapping
 from leadflow.imports.selectors import imports_errors_response
@@ -72,7 +75,7 @@ class ImportOut(Schema):
 
     @staticmethod
     def resolve_rows_per_second(job: ImportJob) -> float | None:
-        return imports.import_job_rate(job)
+        return import_selectors.import_job_rate(job)
 
     @staticmethod
     def resolve_has_errors(job: ImportJob) -> bool:
@@ -216,7 +219,7 @@ def import_list(request: HttpRequest, cursor: str | None = None, limit: int = 50
     workspace, _ = require_scope(request, READ)
     imports.import_jobs_stale_fail(workspace=workspace)
     limit = max(1, min(limit, 200))
-    queryset = imports.import_job_list(workspace, include_drafts=True)
+    queryset = import_selectors.import_job_list(workspace, include_drafts=True)
     page = cursor_paginate(queryset, sort="-created_at", cursor=cursor, limit=limit)
     return {"items": page.items, "next_cursor": page.next_cursor}
 
@@ -264,8 +267,8 @@ def import_configure(request: HttpRequest, job_id: int, payload: ImportConfigure
 def import_preview(request: HttpRequest, job_id: int):
     workspace, _ = require_scope(request, READ)
     job = _job(workspace, job_id)
-    source = imports.source_open(job.path)
-    samples = imports.column_samples(source)
+    source = import_files.source_open(job.path)
+    samples = import_mapping.column_samples(source)
     return {
         "columns": [
             {"header": header, "target": job.mapping.get(header, ""), "samples": samples[header]}

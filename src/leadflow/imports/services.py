@@ -1,429 +1,58 @@
-"""Contact import from CSV files: reading, column mapping and a set-based, resumable write.
+"""Setting an import up and steering it: the upload (a draft, or started at once), its
+mapping and options checked and saved, a preview of the first rows, start, cancel and resume,
+saved mappings, and the housekeeping of stale jobs and old drafts. The run itself is in
+``imports.run``; a service schedules it by its task's dotted path.
 
 Guarantees:
-- the file is decoded whatever its usual encoding (UTF-8 with or without BOM, UTF-16,
-  Windows-1252 / Latin-1) and delimiter (, ; tab |); quoted newlines stay inside a cell;
-- every row is cleaned by ``contact_input_clean`` like any other entry point. A bad value
-  in an optional cell is left out and the row stored without it (a warning); a row whose
-  email is bad, that has no usable email or phone, or (with ``bad_values="fail_row"``) any
-  bad value is not stored at all (an error). Both are listed in a problems CSV next to the
-  file, with the row's own cells, so it can be fixed and imported again;
-- any failure of a run marks the job failed with a readable reason; a running job whose
-  worker vanished (no heartbeat for ``STALE_AFTER``) is marked failed when read or by
-  ``leadflow maintain``;
-- rows are written in chunks of ``CHUNK_SIZE``: one lookup of existing contacts and a few
-  set-based statements per chunk (``importwrite``), committed in one transaction together
-  with the job's ``next_row`` and counts, so a restart resumes without duplicates; large
-  files on PostgreSQL are pipelined (``_run_pipelined``);
+- every option is checked with a clear field error before a job starts, and the mapping
+  against the file's headers and the workspace's custom fields (``mapping.mapping_check``);
+- the uploaded file is copied under ``LEADFLOW_DATA_DIR/uploads/imports/`` and read from
+  there, whatever happens to the upload;
+- a running job whose worker vanished (no heartbeat for ``STALE_AFTER``) is marked failed
+  when read or by ``leadflow maintain``;
 - cell values are stored as text, never evaluated (a cell "=1+1" stays "=1+1").
 """
 
-import concurrent.futures
 import contextlib
-import csv
 import datetime as dt
-import functools
-import itertools
-import logging
-import multiprocessing
 import re
 import shutil
 import tempfile
 import uuid
-from collections import deque
 from collections.abc import Iterator
-from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import django
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, connection, connections, transaction
-from django.db.models import F, Q, Value
+from django.db import transaction
+from django.db.models import Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from leadflow.contacts.importwrite import (
-    ChunkResult,
-    ContactsChanged,
-    ImportRow,
-    PreparedChunk,
-    RowProblem,
-    chunk_apply,
-    chunk_prepare,
-    chunk_write,
-)
 from leadflow.contacts.inputs import (
-    CONTACT_INPUT_FIELDS,
     contact_input_clean,
 )
-from leadflow.contacts.models import Activity, ActivityKind, CustomField, LifecycleStage
-from leadflow.contacts.services import custom_field_create, duplicates_find_among
+from leadflow.contacts.models import CustomField
+from leadflow.contacts.services import custom_field_create
 from leadflow.core.actors import Actor
 from leadflow.core.errors import FieldError, NotFound, PermissionDenied, ValidationFailed
 from leadflow.core.models import Membership, Workspace
 from leadflow.core.tasks import task_schedule
 from leadflow.imports.files import SourceFile, source_open
+from leadflow.imports.mapping import (
+    day_first_default,
+    day_first_detect,
+    field_type_guess,
+    mapping_check,
+    mapping_guess,
+    row_clean,
+)
 from leadflow.imports.models import ImportJob, ImportMapping, ImportStatus
 
-logger = logging.getLogger(__name__)
-
-CHUNK_SIZE = 2500  # rows a transaction; 2,500 measured a little faster than 1,000
-# Files with this many rows left are cleaned a chunk ahead by a helper process.
-CLEAN_HELPER_MIN_ROWS = 20_000
-# Files with this many rows left are written by a second thread on PostgreSQL while the next
-# chunk is prepared (see _run_pipelined).
-PIPELINE_MIN_ROWS = 20_000
 PREVIEW_ROWS = 5
 # A running job without a committed chunk for this long has lost its worker (a chunk takes
 # seconds; the set-up of a resumed Excel file a minute at most).
 STALE_AFTER = dt.timedelta(minutes=10)
-# Rows read to tell how the file writes its dates (31/12 or 12/31).
-DATE_SCAN_ROWS = 5000
-NOTE_MAX = 10_000
-# Contact fields a column can fill (ids are not imported from files).
-IMPORT_FIELDS = sorted(CONTACT_INPUT_FIELDS - {"owner_id", "company_id", "custom_fields"})
-SYNONYMS = {
-    "email": ["email", "e-mail", "email address", "e-mail address", "mail", "emailaddress"],
-    "first_name": ["first name", "firstname", "given name", "forename", "first"],
-    "last_name": ["last name", "lastname", "surname", "family name", "last"],
-    "phone": [
-        "phone",
-        "mobile",
-        "telephone",
-        "phone number",
-        "mobile phone",
-        "tel",
-        "cell",
-        "mobile number",
-    ],
-    "company": ["company", "organisation", "organization", "company name", "employer", "account"],
-    "job_title": ["job title", "title", "position", "role", "jobtitle"],
-    "country": ["country", "country code", "nation"],
-    "tags": ["tags", "tag", "labels", "lists"],
-    "source": ["source", "lead source", "utm source"],
-    "medium": ["medium", "utm medium"],
-    "campaign": ["campaign", "utm campaign"],
-    "channel": ["channel"],
-    "lifecycle_stage": ["lifecycle stage", "stage", "lifecycle"],
-    "temperature": ["temperature"],
-    "consent_status": ["consent", "consent status"],
-    "outcome": ["outcome", "result", "won lost", "deal outcome", "deal status", "converted"],
-    "note": ["note", "notes", "comment", "comments", "remarks"],
-    "created_at": [
-        "created",
-        "created at",
-        "created date",
-        "date created",
-        "create date",
-        "created on",
-        "signup date",
-        "sign up date",
-        "lead date",
-    ],
-}
-CHOICE_TARGETS = {"lifecycle_stage", "temperature", "consent_status"}
-# Targets beyond contact fields: the historical outcome (mapped to a lifecycle stage), the
-# original created date and a note for the contact's timeline.
-SPECIAL_TARGETS = ("outcome", "created_at", "note")
-TARGETS = sorted({*IMPORT_FIELDS, *SPECIAL_TARGETS})
-# Historical outcomes of an old system, as lifecycle stages: won deals are customers, lost
-# or disqualified leads are disqualified (the predictive score learns from both).
-OUTCOME_STAGES = {
-    **dict.fromkeys(
-        ["won", "closed won", "customer", "converted", "yes", "y", "true", "1", "success", "sale"],
-        "customer",
-    ),
-    **dict.fromkeys(
-        [
-            "lost",
-            "closed lost",
-            "disqualified",
-            "unqualified",
-            "no",
-            "n",
-            "false",
-            "0",
-            "rejected",
-            "junk",
-        ],
-        "disqualified",
-    ),
-}
-# Countries that write dates month first (05/01/2024 is May 1st); elsewhere day first.
-MONTH_FIRST_COUNTRIES = {"US", "PH", "FM", "MH", "PW", "BZ"}
-CONFLICT_SIDES = ("file", "existing")
-# What a bad value in an optional cell does: left out of a row that is stored (a warning),
-# or the whole row is not stored (an error).
-BAD_VALUES = ("drop_value", "fail_row")
-# Where the day-first reading of dates came from.
-DAY_FIRST_FROM = ("option", "file", "workspace")
-_LOCAL_DATE = re.compile(r"\s*(\d{1,2})[/.\-](\d{1,2})[/.\-]\d{2,4}\b")
-
-
-def _header_key(header: str) -> str:
-    return re.sub(r"[^a-z0-9]+", " ", header.lower()).strip()
-
-
-_SYNONYM_INDEX = {
-    _header_key(synonym): target for target, names in SYNONYMS.items() for synonym in names
-} | {_header_key(name): name for name in TARGETS}
-
-
-# --- mapping -------------------------------------------------------------------------------
-
-
-def mapping_guess(headers: list[str], custom_fields: list[CustomField]) -> dict[str, str]:
-    """{header: target} by field names and common synonyms, case-insensitive; "" = ignored.
-
-    A target is used once: the first column that names it wins, later ones are ignored.
-    """
-    index = dict(_SYNONYM_INDEX)
-    for definition in custom_fields:
-        for name in (definition.key, definition.label):
-            # A custom field named "Notes" keeps its column; other synonyms keep theirs.
-            if index.get(_header_key(name)) in (None, "note"):
-                index[_header_key(name)] = f"custom_fields.{definition.key}"
-    mapping: dict[str, str] = {}
-    used: set[str] = set()
-    for header in headers:
-        target = index.get(_header_key(header), "")
-        if target in used:
-            target = ""
-        used.add(target)
-        mapping[header] = target
-    return mapping
-
-
-def mapping_check(
-    mapping: dict[str, str], headers: list[str], custom_fields: list[CustomField]
-) -> None:
-    """ValidationFailed naming every unknown column or target, a field mapped from two
-    columns, or a mapping without email and phone."""
-    keys = {definition.key for definition in custom_fields}
-    errors = []
-    seen: dict[str, str] = {}
-    for header, target in mapping.items():
-        if not isinstance(target, str):
-            errors.append(FieldError(f"mapping.{header}", "Must be a field name or empty."))
-        elif header not in headers:
-            errors.append(FieldError(f"mapping.{header}", "No such column in the file."))
-        elif (
-            target
-            and target not in TARGETS
-            and not (
-                target.startswith("custom_fields.")
-                and target.removeprefix("custom_fields.") in keys
-            )
-        ):
-            errors.append(FieldError(f"mapping.{header}", f"Unknown field: {target}."))
-        elif target and target != "tags" and target in seen:
-            errors.append(
-                FieldError(f"mapping.{header}", f"{target} is mapped from {seen[target]!r} too.")
-            )
-        elif target:
-            seen[target] = header
-    if not {"email", "phone"} & set(seen):
-        errors.append(FieldError("mapping", "Map a column to email or phone."))
-    if errors:
-        raise ValidationFailed(errors)
-
-
-def date_parse(value: str, *, day_first: bool) -> dt.datetime:
-    """An aware datetime from ISO 8601 or a local date ("31/12/2024", "12/31/2024 14:05",
-    "31.12.24"); ValueError with a reason otherwise. A date without a time is midnight UTC."""
-    text = value.strip()
-    parsed: dt.datetime | None = None
-    try:
-        parsed = dt.datetime.fromisoformat(text.replace(" ", "T", 1) if " " in text else text)
-    except ValueError:
-        date_part, _, time_part = text.partition(" ")
-        order = ("%d", "%m") if day_first else ("%m", "%d")
-        for separator in "/.-":
-            for year in ("%Y", "%y"):
-                try:
-                    day = dt.datetime.strptime(date_part, separator.join([*order, year]))
-                except ValueError:
-                    continue
-                parsed = day
-                break
-            if parsed:
-                break
-        if parsed and time_part:
-            for layout in ("%H:%M", "%H:%M:%S", "%I:%M %p", "%I:%M:%S %p"):
-                try:
-                    moment = dt.datetime.strptime(time_part.strip(), layout)
-                except ValueError:
-                    continue
-                parsed = parsed.replace(
-                    hour=moment.hour, minute=moment.minute, second=moment.second
-                )
-                break
-            else:
-                parsed = None
-    if parsed is None:
-        style = "DD/MM/YYYY" if day_first else "MM/DD/YYYY"
-        raise ValueError(f"Not a date: use YYYY-MM-DD or {style}.")
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.UTC)
-    if parsed > timezone.now() + dt.timedelta(days=1):
-        raise ValueError("The date is in the future.")
-    return parsed
-
-
-def outcome_stage(value: str) -> str:
-    """The lifecycle stage of a historical outcome ("won" -> customer, "lost" ->
-    disqualified, or a stage name itself); ValueError naming the accepted values."""
-    key = _header_key(value)
-    if key in OUTCOME_STAGES:
-        return OUTCOME_STAGES[key]
-    if key in LifecycleStage.values:
-        return key
-    raise ValueError(
-        f"Unknown outcome {value!r}: use won/lost, customer/disqualified, 1/0 or a lifecycle stage."
-    )
-
-
-def day_first_default(workspace: Workspace) -> bool:
-    return (workspace.default_country or "").upper() not in MONTH_FIRST_COUNTRIES
-
-
-# --- rows ----------------------------------------------------------------------------------
-
-
-def _row_data(
-    headers: list[str], row: list[str], mapping: dict[str, str], options: dict
-) -> tuple[dict[str, Any], dict[str, str], dict[str, str]]:
-    """The row as contact input, {input key: column} to name a bad cell's column, and the
-    special targets' raw values ({"outcome": "won", "created_at": "2024-01-31"})."""
-    data: dict[str, Any] = {}
-    columns: dict[str, str] = {}
-    custom: dict[str, Any] = {}
-    special: dict[str, str] = {}
-    tags: list[str] = list(options.get("tags") or [])
-    for position, header in enumerate(headers):
-        target = mapping.get(header)
-        if not target:
-            continue
-        value = row[position].strip() if position < len(row) else ""
-        if target == "tags":
-            tags += [name for name in re.split(r"[,;|]", value) if name.strip()]
-            columns["tags"] = header
-        elif target in SPECIAL_TARGETS:
-            if value:
-                special[target] = value
-            columns[target] = header
-        elif target.startswith("custom_fields."):
-            key = target.removeprefix("custom_fields.")
-            if value:
-                custom[key] = value
-            columns[target] = header
-        else:
-            if target in CHOICE_TARGETS:
-                value = value.lower()
-            if value or target not in CHOICE_TARGETS:
-                data[target] = value
-            columns[target] = header
-    if options.get("source") and not data.get("source"):
-        data["source"] = options["source"]
-    if custom:
-        data["custom_fields"] = custom
-    if tags:
-        data["tags"] = tags
-    return data, columns, special
-
-
-def _without(data: dict[str, Any], fields: set[str]) -> dict[str, Any]:
-    """The row's input less the fields named by errors ("email", "custom_fields.budget")."""
-    kept = {key: value for key, value in data.items() if key not in fields}
-    if "custom_fields" in kept:
-        kept["custom_fields"] = {
-            key: value
-            for key, value in kept["custom_fields"].items()
-            if f"custom_fields.{key}" not in fields
-        }
-    return kept
-
-
-def _row_clean(
-    workspace: Workspace,
-    headers: list[str],
-    row: list[str],
-    mapping: dict[str, str],
-    options: dict,
-    definitions: list[CustomField],
-) -> tuple[dict[str, Any], list[tuple[str, str]]]:
-    """Clean contact input for one row and the values left out of it as (column, reason);
-    ValidationFailed, with column names as fields, when the row cannot be stored.
-
-    A bad value in an optional cell (a number, a date, an outcome, a stage, a phone beside a
-    good email...) is left out and reported; the row fails only when its email is bad, it
-    has no usable email or phone, or ``options["bad_values"]`` is "fail_row" (then every
-    problem of the row is named). Dates (the created date and custom date fields) may be
-    written as ``options["day_first"]`` says; the outcome becomes the lifecycle stage; a
-    note is kept for the contact's timeline.
-    """
-    data, columns, special = _row_data(headers, row, mapping, options)
-    day_first = options.get("day_first", True)
-    problems: list[FieldError] = []
-    custom = data.get("custom_fields") or {}
-    for definition in definitions:
-        if definition.field_type == "date" and custom.get(definition.key):
-            try:
-                custom[definition.key] = (
-                    date_parse(custom[definition.key], day_first=day_first).date().isoformat()
-                )
-            except ValueError as error:
-                problems.append(FieldError(f"custom_fields.{definition.key}", str(error)))
-                del custom[definition.key]
-    extra: dict[str, Any] = {}
-    if "outcome" in special:
-        try:
-            extra["lifecycle_stage"] = outcome_stage(special["outcome"])
-        except ValueError as error:
-            problems.append(FieldError("outcome", str(error)))
-    if "created_at" in special:
-        try:
-            extra["created_at"] = date_parse(special["created_at"], day_first=day_first)
-        except ValueError as error:
-            problems.append(FieldError("created_at", str(error)))
-    if "note" in special:
-        if len(special["note"]) > NOTE_MAX:
-            problems.append(FieldError("note", f"At most {NOTE_MAX:,} characters."))
-        else:
-            extra["note"] = special["note"]
-    clean: dict[str, Any] | None = None
-    try:
-        clean = contact_input_clean(
-            workspace=workspace, data=data, partial=True, custom_fields=definitions
-        )
-    except ValidationFailed as failure:
-        problems = failure.errors + problems
-        try:  # the row without its bad values
-            clean = contact_input_clean(
-                workspace=workspace,
-                data=_without(data, {error.field for error in failure.errors}),
-                partial=True,
-                custom_fields=definitions,
-            )
-        except ValidationFailed as again:
-            problems += again.errors
-    if clean is None or options.get("bad_values") == "fail_row":
-        errors = list(problems)
-    else:
-        # A mistyped email must not be stored, nor found as someone else; a bad phone is
-        # the row's identity when it has no email.
-        identity = {"email"} if clean.get("email") else {"email", "phone"}
-        errors = [problem for problem in problems if problem.field in identity]
-    if not errors and not (clean or {}).get("email") and not (clean or {}).get("phone"):
-        errors.append(FieldError("email", "An email or a phone number is required."))
-    named = [(columns.get(problem.field, problem.field), problem.message) for problem in problems]
-    if errors:
-        missing = [(columns.get(e.field, e.field), e.message) for e in errors if e not in problems]
-        raise ValidationFailed([FieldError(column, message) for column, message in named + missing])
-    return {**clean, **extra}, named
-
 
 # --- the job -------------------------------------------------------------------------------
 
@@ -434,6 +63,12 @@ def imports_dir() -> Path:
     return path
 
 
+CONFLICT_SIDES = ("file", "existing")
+# What a bad value in an optional cell does: left out of a row that is stored (a warning),
+# or the whole row is not stored (an error).
+BAD_VALUES = ("drop_value", "fail_row")
+# Where the day-first reading of dates came from.
+DAY_FIRST_FROM = ("option", "file", "workspace")
 OPTION_KEYS = (
     "update_existing",
     "conflict",
@@ -446,33 +81,6 @@ OPTION_KEYS = (
     "bad_values",
     "backdate_existing",
 )
-
-
-def day_first_detect(
-    source: SourceFile, mapping: dict[str, str], definitions: list[CustomField]
-) -> bool | None:
-    """How the file writes its dates, from the date columns' first ``DATE_SCAN_ROWS`` rows:
-    True when a date can only be read day first (31/12/2023) and none only month first,
-    False for the reverse (12/31/2023), None when no date tells (or they disagree)."""
-    dates = {f"custom_fields.{d.key}" for d in definitions if d.field_type == "date"}
-    positions = [
-        position
-        for position, header in enumerate(source.headers)
-        if mapping.get(header) == "created_at" or mapping.get(header) in dates
-    ]
-    if not positions:
-        return None
-    day_only = month_only = False
-    for row in itertools.islice(source.rows(), DATE_SCAN_ROWS):
-        for position in positions:
-            match = _LOCAL_DATE.match(row[position]) if position < len(row) else None
-            if match:
-                first, second = int(match[1]), int(match[2])
-                day_only |= first > 12 >= second
-                month_only |= second > 12 >= first
-        if day_only and month_only:
-            return None
-    return True if day_only else False if month_only else None
 
 
 def _options_clean(
@@ -551,39 +159,6 @@ def _stored_copy(path: str | Path, kind: str) -> Path:
     stored = imports_dir() / f"{uuid.uuid4().hex}.{kind}"
     shutil.copyfile(path, stored)
     return stored
-
-
-def field_type_guess(values: list[str], *, day_first: bool = True) -> str:
-    """The custom field type a column's values suggest: number, date, boolean or text."""
-    values = [value.strip() for value in values if value.strip()]
-    if not values:
-        return "text"
-    booleans = {"yes", "no", "true", "false", "y", "n"}
-    if all(value.lower() in booleans for value in values):
-        return "boolean"
-    if all(re.fullmatch(r"-?\d+(\.\d+)?", value) for value in values):
-        return "number"
-    for order in (day_first, not day_first):  # 31/12/2023 is a date whatever the default
-        try:
-            for value in values:
-                date_parse(value, day_first=order)
-        except ValueError:
-            continue
-        return "date"
-    return "text"
-
-
-def column_samples(source: SourceFile, count: int = 3, scan: int = 200) -> dict[str, list[str]]:
-    """Up to ``count`` non-empty values of each column among the first ``scan`` rows."""
-    samples: dict[str, list[str]] = {header: [] for header in source.headers}
-    for index, row in enumerate(source.rows()):
-        if index >= scan:
-            break
-        for position, header in enumerate(source.headers):
-            value = row[position].strip() if position < len(row) else ""
-            if value and len(samples[header]) < count:
-                samples[header].append(value)
-    return samples
 
 
 def _new_fields_create(
@@ -918,7 +493,7 @@ def import_preview(
         if index >= PREVIEW_ROWS:
             break
         try:
-            values, warnings = _row_clean(
+            values, warnings = row_clean(
                 workspace, source.headers, row, mapping, options, definitions
             )
             preview.append(
@@ -976,115 +551,6 @@ def import_mapping_delete(*, workspace: Workspace, mapping_id: int) -> None:
         raise NotFound("No such saved mapping.")
 
 
-PROBLEM_COLUMNS = ["Import row", "Import result", "Import problems"]
-
-
-def _errors_write(job: ImportJob, headers: list[str], problems: list[RowProblem]) -> None:
-    """Append the chunk's problem rows to the job's problems file: each row's own cells under
-    the file's headers (so the file can be fixed and imported again), then its row number,
-    whether it was stored, and the reasons ("Column: reason; ...")."""
-    if not problems:
-        return
-    path = Path(job.error_path or f"{job.path.removesuffix('.csv')}.errors.csv")
-    new_file = not path.exists()
-    width = len(headers)
-    with path.open("a", encoding="utf-8", newline="") as file:
-        writer = csv.writer(file)
-        if new_file:
-            writer.writerow([*headers, *PROBLEM_COLUMNS])
-        for problem in sorted(problems, key=lambda problem: problem.number):
-            cells = [*problem.values[:width], *[""] * (width - len(problem.values))]
-            writer.writerow(
-                [
-                    *cells,
-                    problem.number,
-                    "stored without these values" if problem.stored else "not imported",
-                    "; ".join(f"{column}: {reason}" for column, reason in problem.reasons),
-                ]
-            )
-    if not job.error_path:
-        job.error_path = str(path)
-        ImportJob.objects.filter(pk=job.pk).update(error_path=job.error_path)
-
-
-def _errors_trim(job: ImportJob) -> None:
-    """Drop problem rows from chunks that did not commit (a crash after the file was
-    written), so a resumed run does not list them twice."""
-    if not job.error_path or not Path(job.error_path).exists():
-        return
-    with open(job.error_path, encoding="utf-8", newline="") as file:
-        rows = list(csv.reader(file))
-    number = -len(PROBLEM_COLUMNS)  # the row number's position, from the end
-    kept = [rows[0], *[row for row in rows[1:] if int(row[number]) < job.next_row + 2]]
-    if len(kept) < len(rows):
-        with open(job.error_path, "w", encoding="utf-8", newline="") as file:
-            csv.writer(file).writerows(kept)
-
-
-def import_job_run(*, job_id: int, chunks: int | None = None, progress=None) -> ImportJob | None:
-    """Process a job from its ``next_row`` to the end (or ``chunks`` chunks, for tests).
-
-    Each chunk locks the job row, checks it is still running at the expected position (a
-    cancelled job or a second worker stops this one), writes, and advances ``next_row``
-    in the same transaction. ``progress(job)`` is called after each chunk.
-
-    Whatever stops the run (a file that cannot be read to its end, a row the database
-    refuses, a bug) marks the job failed with a reason a person can act on; the rows of
-    committed chunks stay. Only the loss of the database itself leaves the job running,
-    until its stale heartbeat marks it (``import_jobs_stale_fail``).
-    """
-    job = ImportJob.objects.select_related("workspace", "created_by").filter(pk=job_id).first()
-    if job is None or job.status not in (ImportStatus.QUEUED, ImportStatus.RUNNING):
-        return job
-    now = timezone.now()
-    ImportJob.objects.filter(pk=job.pk, status=ImportStatus.QUEUED).update(
-        status=ImportStatus.RUNNING, started_at=Coalesce("started_at", Value(now))
-    )
-    ImportJob.objects.filter(pk=job.pk, status=ImportStatus.RUNNING).update(heartbeat_at=now)
-    try:
-        return _job_run(job, chunks=chunks, progress=progress)
-    except Exception as error:  # the job must not stay "running": see the docstring
-        logger.exception("import %s failed", job.pk)
-        return _job_fail(job.pk, error) or job
-
-
-def _failure_reason(error: Exception, row: int) -> str:
-    """What stopped a run, in words for the progress page."""
-    if isinstance(error, ValidationFailed):
-        detail = " ".join(e.message for e in error.errors)
-        return f"Stopped at row {row:,}: {detail}"
-    text = " ".join(str(error).split())[:300] or type(error).__name__
-    if isinstance(error, DatabaseError):
-        return (
-            f"Stopped at row {row:,}: the database refused the rows from there ({text}). "
-            "The rows before it are stored."
-        )
-    return (
-        f"Stopped at row {row:,} by an unexpected error ({type(error).__name__}: {text}). "
-        "The rows before it are stored; the details are in the server log."
-    )
-
-
-def _job_fail(job_id: int, error: Exception) -> ImportJob | None:
-    """Mark a running (or queued) job failed with the reason ``error`` gives; the job."""
-    if connection.in_atomic_block and connection.needs_rollback:
-        return None  # a caller's broken transaction: the caller decides
-    try:
-        job = ImportJob.objects.get(pk=job_id)
-        ImportJob.objects.filter(
-            pk=job_id, status__in=[ImportStatus.QUEUED, ImportStatus.RUNNING]
-        ).update(
-            status=ImportStatus.FAILED,
-            message=_failure_reason(error, job.next_row + 2),
-            finished_at=timezone.now(),
-        )
-        job.refresh_from_db()
-    except Exception:  # the database itself is gone: the stale heartbeat will tell
-        logger.exception("import %s: could not record the failure", job_id)
-        return None
-    return job
-
-
 def import_jobs_stale_fail(
     *, workspace: Workspace | None = None, job_id: int | None = None, now=None
 ) -> int:
@@ -1119,373 +585,6 @@ def import_jobs_stale_fail(
     return marked
 
 
-def _job_run(job: ImportJob, *, chunks: int | None, progress) -> ImportJob:
-    workspace = job.workspace
-    actor = (
-        Actor(user=job.created_by, label=f"import {job.pk}")
-        if job.created_by
-        else Actor.system(f"import {job.pk}")
-    )
-    try:
-        source = source_open(job.path)
-    except ValidationFailed as failure:
-        ImportJob.objects.filter(pk=job.pk).update(
-            status=ImportStatus.FAILED,
-            message=failure.errors[0].message,
-            finished_at=timezone.now(),
-        )
-        job.refresh_from_db()
-        return job
-    _errors_trim(job)
-    definitions = list(CustomField.objects.filter(workspace=workspace))
-    position = job.next_row
-    left = job.total_rows - position
-    cleaned = _chunks_cleaned(
-        workspace=workspace,
-        job=job,
-        source=source,
-        definitions=definitions,
-        helper=left >= CLEAN_HELPER_MIN_ROWS,
-    )
-    commit = functools.partial(
-        _chunk_commit,
-        job_id=job.pk,
-        workspace=workspace,
-        definitions=definitions,
-        actor=actor,
-        headers=source.headers,
-    )
-    try:
-        if (
-            left >= PIPELINE_MIN_ROWS
-            and connection.vendor == "postgresql"
-            and not connection.in_atomic_block  # a caller's transaction keeps every chunk
-        ):
-            return _run_pipelined(
-                job=job,
-                commit=commit,
-                cleaned=cleaned,
-                position=position,
-                chunks=chunks,
-                progress=progress,
-            )
-        done_chunks = 0
-        while chunks is None or done_chunks < chunks:
-            size, rows, failed = next(cleaned, (0, [], []))
-            job, result, _ = commit(position=position, size=size, rows=rows, failed=failed)
-            if result is None:
-                break  # finished, cancelled, or another worker is ahead
-            position += size
-            done_chunks += 1
-            if progress is not None:
-                job.refresh_from_db()
-                progress(job)
-    finally:
-        cleaned.close()  # stops the helper process
-    job.refresh_from_db()
-    return job
-
-
-def _chunk_commit(
-    *,
-    job_id: int,
-    position: int,
-    size: int,
-    rows: list[ImportRow],
-    failed: list[RowProblem],
-    workspace: Workspace,
-    definitions: list[CustomField],
-    actor: Actor,
-    headers: list[str],
-    prepared: PreparedChunk | None = None,
-) -> tuple[ImportJob, ChunkResult | None, dict[int, Any]]:
-    """One chunk's transaction: lock the job row, check it is still running at ``position``
-    (a cancelled job or a second worker stops this one), write the chunk (``prepared``, or
-    prepared here under locks), advance ``next_row`` and the counts. An empty chunk finishes
-    the job. Returns the job, the chunk's result (None when nothing was written) and
-    {contact id: updated_at} of the contacts written from ``prepared``."""
-    with transaction.atomic():
-        # Only the job row: locking the workspace row too would hold every other write in
-        # the workspace (their foreign key checks) until the chunk commits.
-        job = ImportJob.objects.select_for_update().get(pk=job_id)
-        if job.status != ImportStatus.RUNNING or job.next_row != position:
-            return job, None, {}
-        if not size:
-            job.status = ImportStatus.DONE
-            job.finished_at = job.heartbeat_at = timezone.now()
-            job.save(update_fields=["status", "finished_at", "heartbeat_at"])
-            return job, None, {}
-        written: dict[int, Any] = {}
-        if prepared is None:
-            result = _chunk_process(
-                workspace=workspace,
-                job=job,
-                rows=rows,
-                failed=failed,
-                definitions=definitions,
-                actor=actor,
-            )
-        else:
-            result = prepared.result
-            written = chunk_apply(prepared=prepared, actor=actor)
-        ImportJob.objects.filter(pk=job.pk).update(
-            next_row=position + size,
-            rows_done=position + size,
-            created_count=F("created_count") + result.created,
-            updated_count=F("updated_count") + result.updated,
-            skipped_count=F("skipped_count") + result.skipped,
-            failed_count=F("failed_count") + len(result.failed),
-            warning_count=F("warning_count") + len(result.warned),
-            heartbeat_at=timezone.now(),
-        )
-        _errors_write(job, headers, [*result.failed, *result.warned])
-    return job, result, written
-
-
-@dataclass
-class _InFlight:
-    future: Future
-    size: int
-    rows: list[ImportRow]
-    failed: list[RowProblem]
-    snapshot: list
-    notes: dict
-
-
-def _in_writer_thread(commit, **arguments):
-    try:
-        return commit(**arguments)
-    except (IntegrityError, ContactsChanged) as error:
-        logger.info(
-            "import chunk at row %s written again under locks: %s",
-            arguments["position"] + 2,
-            error,
-        )
-        return None  # written again by the caller
-
-
-def _run_pipelined(*, job, commit, cleaned, position, chunks, progress) -> ImportJob:
-    """The chunks of a large file on PostgreSQL, one being written (and committed) by a
-    writer thread on its own connection while this thread prepares the next: the lookup,
-    resolution, companies and tags of chunk N+1 overlap the statements and commit of
-    chunk N (decision 0014).
-
-    Chunk N+1's contacts are read without locks while N is uncommitted and overlaid with
-    N's own copies of the contacts it writes; every contact N+1 updates must still have
-    the updated_at it was read with, else (another writer changed it) or on a unique
-    violation (another writer created one of its new contacts), the chunk's transaction is
-    rolled back, the chunk written again the usual way under locks, and the next one
-    prepared afresh. Companies and tags found missing are committed as they are prepared.
-    """
-    workspace, definitions = commit.keywords["workspace"], commit.keywords["definitions"]
-
-    def prepare(rows, failed, overlay, notes_ahead=None) -> PreparedChunk:
-        return chunk_prepare(
-            workspace=workspace,
-            options=job.options or {},
-            activity_data={"import_job": job.pk},
-            rows=rows,
-            definitions=definitions,
-            actor=commit.keywords["actor"],
-            result=ChunkResult(failed=list(failed)),
-            lock=False,
-            overlay=overlay,
-            notes_ahead=notes_ahead,
-        )
-
-    writer = ThreadPoolExecutor(1, thread_name_prefix="import-writer")
-    flight: _InFlight | None = None
-    done_chunks = 0
-    try:
-        while True:
-            more = chunks is None or done_chunks + (flight is not None) < chunks
-            size, rows, failed = next(cleaned, (0, [], [])) if more else (0, [], [])
-            prepared = (
-                prepare(
-                    rows,
-                    failed,
-                    flight.snapshot if flight else None,
-                    flight.notes if flight else None,
-                )
-                if size
-                else None
-            )
-            if flight is not None:
-                outcome = flight.future.result()
-                if outcome is None:
-                    outcome = commit(
-                        position=position, size=flight.size, rows=flight.rows, failed=flight.failed
-                    )
-                    if prepared is not None:
-                        prepared = prepare(rows, failed, None)
-                elif prepared is not None:
-                    prepared.reread(outcome[2])
-                job, result, _ = outcome
-                if result is None:
-                    return job  # cancelled, or another worker is ahead
-                position += flight.size
-                done_chunks += 1
-                flight = None
-                if progress is not None:
-                    job.refresh_from_db()
-                    progress(job)
-            if not more:
-                break
-            if prepared is None:
-                job, _, _ = commit(position=position, size=0, rows=[], failed=[])
-                break
-            snapshot = prepared.snapshot()  # before the writer thread touches the contacts
-            flight = _InFlight(
-                future=writer.submit(
-                    _in_writer_thread,
-                    commit,
-                    position=position,
-                    size=size,
-                    rows=rows,
-                    failed=failed,
-                    prepared=prepared,
-                ),
-                size=size,
-                rows=rows,
-                failed=failed,
-                snapshot=snapshot,
-                notes=prepared.notes(),
-            )
-    finally:
-        if flight is not None:
-            concurrent.futures.wait([flight.future])  # never leave a chunk half-way
-        writer.submit(connections.close_all).result()  # the writer thread's connection
-        writer.shutdown()
-    job.refresh_from_db()
-    return job
-
-
-def _chunk_rows_clean(
-    workspace: Workspace,
-    headers: list[str],
-    batch: list[list[str]],
-    start: int,
-    mapping: dict[str, str],
-    options: dict,
-    definitions: list[CustomField],
-) -> tuple[list[ImportRow], list[RowProblem]]:
-    """The chunk's clean rows (with the values left out of them) and the rows that cannot
-    be stored. It reads no database: it may run in the helper process."""
-    rows: list[ImportRow] = []
-    failed: list[RowProblem] = []
-    # A row's cells go along only when the problems file may need them: the helper process
-    # sends the rows back pickled, and most rows have no problem.
-    required = any(definition.required for definition in definitions)
-    for offset, row in enumerate(batch):
-        number = start + offset + 2
-        try:
-            clean, warnings = _row_clean(workspace, headers, row, mapping, options, definitions)
-        except ValidationFailed as failure:
-            reasons = [(e.field, e.message) for e in failure.errors]
-            failed.append(RowProblem(number=number, values=row, reasons=reasons))
-            continue
-        values = row if warnings or required else []
-        rows.append(ImportRow(number=number, clean=clean, values=values, warnings=warnings))
-    return rows, failed
-
-
-def _chunks_cleaned(
-    *,
-    workspace: Workspace,
-    job: ImportJob,
-    source: SourceFile,
-    definitions: list[CustomField],
-    helper: bool,
-) -> Iterator[tuple[int, list[ImportRow], list[RowProblem]]]:
-    """(rows read, clean rows, errors) for each chunk from the job's ``next_row`` on.
-
-    With ``helper``, a second process cleans the next chunk while this one is written:
-    cleaning (email and phone parsing) is about half the work and the write mostly waits
-    on the database, so on two cores they overlap (decision 0013).
-    """
-    reader = source.rows()
-    for _ in range(job.next_row):
-        next(reader, None)
-    arguments = (workspace, source.headers)
-    settings_ = (job.mapping, job.options, definitions)
-
-    def batches() -> Iterator[tuple[int, list[list[str]]]]:
-        position = job.next_row
-        while batch := list(itertools.islice(reader, CHUNK_SIZE)):
-            yield position, batch
-            position += len(batch)
-
-    if not helper:
-        for start, batch in batches():
-            yield len(batch), *_chunk_rows_clean(*arguments, batch, start, *settings_)
-        return
-    context = multiprocessing.get_context("spawn")  # no fork of an open connection
-    with ProcessPoolExecutor(1, mp_context=context, initializer=django.setup) as pool:
-        pending: deque = deque()
-        try:
-            for start, batch in batches():
-                future = pool.submit(_chunk_rows_clean, *arguments, batch, start, *settings_)
-                pending.append((len(batch), future))
-                if len(pending) > 1:  # one chunk cleaned ahead
-                    size, future = pending.popleft()
-                    yield size, *future.result()
-            while pending:
-                size, future = pending.popleft()
-                yield size, *future.result()
-        finally:
-            pool.shutdown(wait=False, cancel_futures=True)
-
-
-def _chunk_process(
-    *,
-    workspace: Workspace,
-    job: ImportJob,
-    rows: list[ImportRow],
-    failed: list[RowProblem],
-    definitions: list[CustomField],
-    actor: Actor,
-) -> ChunkResult:
-    result = ChunkResult(failed=list(failed))
-    arguments = {
-        "workspace": workspace,
-        "options": job.options or {},
-        "activity_data": {"import_job": job.pk},
-        "rows": rows,
-        "definitions": definitions,
-        "actor": actor,
-        "result": result,
-    }
-    try:
-        with transaction.atomic():
-            chunk_write(**arguments)
-    except IntegrityError:
-        # A concurrent writer created one of the contacts after the lookup (the insert
-        # waited for it, then hit the unique constraint): look up and write again.
-        result.created = result.updated = result.skipped = 0
-        result.failed, result.warned = list(failed), []
-        chunk_write(**arguments)
-    return result
-
-
-# --- progress ------------------------------------------------------------------------------
-
-
-def import_job_rate(job: ImportJob) -> float | None:
-    """Rows per second since the job started (until it finished); None before it starts."""
-    if not job.started_at or not job.rows_done:
-        return None
-    end = job.finished_at or timezone.now()
-    seconds = max((end - job.started_at).total_seconds(), 0.001)
-    return round(job.rows_done / seconds, 1)
-
-
-def import_job_list(workspace: Workspace, *, include_drafts: bool = False):
-    jobs = ImportJob.objects.filter(workspace=workspace).select_related("created_by")
-    if not include_drafts:
-        jobs = jobs.exclude(status=ImportStatus.DRAFT)
-    return jobs.order_by("-created_at", "-id")
-
-
 DRAFT_MAX_AGE = dt.timedelta(days=2)
 
 
@@ -1502,28 +601,6 @@ def import_drafts_prune(now: dt.datetime | None = None) -> int:
     for path in paths:
         Path(path).unlink(missing_ok=True)
     return deleted
-
-
-def import_duplicates_find(*, job_id: int, batch: int = 1000) -> int:
-    """After an import: list possible duplicates (same phone, same name at the same
-    company) of every contact it created or changed, ``batch`` contacts per pair of
-    queries, as every other entry point does per contact. Returns pairs added."""
-    job = ImportJob.objects.select_related("workspace").filter(pk=job_id).first()
-    if job is None:
-        return 0
-    ids = sorted(
-        set(
-            Activity.objects.filter(
-                workspace=job.workspace,
-                kind=ActivityKind.CONTACT_IMPORTED,
-                data__import_job=job.pk,
-            ).values_list("contact_id", flat=True)
-        )
-    )
-    return sum(
-        duplicates_find_among(workspace=job.workspace, contact_ids=ids[start : start + batch])
-        for start in range(0, len(ids), batch)
-    )
 
 
 @contextlib.contextmanager

@@ -2,7 +2,7 @@
 
 from django.tasks import task
 
-from leadflow.imports.services import import_duplicates_find, import_job_run
+from leadflow.imports.run import import_duplicates_find, import_job_run
 
 
 @task()
