@@ -17,8 +17,7 @@ from leadflow.contacts.services import contact_upsert
 from leadflow.core.actors import Actor
 from leadflow.core.errors import NotFound, ValidationFailed
 from leadflow.imports import run as import_runner
-from leadflow.imports import services as imports
-from leadflow.imports.files import csv_open
+from leadflow.imports.files import csv_open, imports_dir
 from leadflow.imports.mapping import mapping_guess
 from leadflow.imports.models import ImportJob, ImportStatus
 from leadflow.imports.run import import_job_run
@@ -300,7 +299,7 @@ def test_create_schedules_the_task_and_the_task_runs_it(workspace, owner_actor, 
         filename="big.csv",
         options={"tags": ["fair-2026"], "lifecycle_stage": "mql", "source": "fair"},
     )
-    assert job.path.startswith(str(imports.imports_dir()))
+    assert job.path.startswith(str(imports_dir()))
     assert DBTaskResult.objects.filter(args_kwargs__args=[job.pk]).exists()
     assert import_run.call(job.pk) == "done"
     contact = Contact.objects.get(email="p0@initech.com")
@@ -705,7 +704,7 @@ def test_pipelined_import_stores_what_contact_upsert_row_by_row_stores(
     """Each chunk is prepared while the one before it is written, uncommitted: rows finding
     contacts the previous chunk created or moved must still find them (without falling
     back to the locked write)."""
-    caplog.set_level("INFO", logger="leadflow.imports.services")
+    caplog.set_level("INFO", logger="leadflow.imports.run")
     calls = pipelined(chunk_size)
     job = _import_like_row_by_row(workspace, other_workspace, owner_actor, tmp_path, rows)
     assert calls == [0]
@@ -746,7 +745,7 @@ def test_pipelined_chunk_is_written_again_when_a_contact_it_read_changed(
     """Another writer changes a contact after the chunk read it without a lock: the chunk's
     update would put back the value it read; it notices, rolls back, and is written again
     under locks, on top of the other writer's change."""
-    caplog.set_level("INFO", logger="leadflow.imports.services")
+    caplog.set_level("INFO", logger="leadflow.imports.run")
     calls = pipelined(2)
     kim = contact_upsert(
         workspace=workspace, actor=Actor.system(), data={"email": "kim@initech.com"}
@@ -773,7 +772,7 @@ def test_pipelined_chunk_is_written_again_when_a_contact_it_read_changed(
 def test_pipelined_chunk_is_written_again_when_its_new_contact_appeared_meanwhile(
     workspace, owner_actor, tmp_path, pipelined, caplog
 ):
-    caplog.set_level("INFO", logger="leadflow.imports.services")
+    caplog.set_level("INFO", logger="leadflow.imports.run")
     calls = pipelined(2)
     job = _import_with_a_write_between_chunks(
         workspace,

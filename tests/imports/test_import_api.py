@@ -158,7 +158,7 @@ def test_another_workspaces_imports_are_not_found(api, other_api, workspace):
 
 
 def test_a_refused_draft_leaves_nothing_behind(api, workspace, settings):
-    from leadflow.imports.services import imports_dir
+    from leadflow.imports.files import imports_dir
 
     response = upload(
         api, draft="true", mapping={"Email": "email", "Plan": "nonsense"}, save_as="Kept?"

@@ -216,7 +216,7 @@ def test_another_workspaces_import_is_not_found(owner_client, workspace, other_w
 
 
 def test_small_uploads_leave_no_temporary_copy(owner_client, workspace, settings):
-    from leadflow.imports.services import imports_dir
+    from leadflow.imports.files import imports_dir
 
     upload(owner_client, workspace)  # a small upload is held in memory, then copied
     job = ImportJob.objects.get()

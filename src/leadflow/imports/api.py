@@ -193,7 +193,7 @@ def import_create(
     if not isinstance(new_fields_value, dict):
         raise ValidationFailed([FieldError("new_fields", 'Must be {"column": "type", ...}.')])
     _check_new_fields(request, new_fields_value)
-    with imports.uploaded_file_path(file) as path:
+    with import_files.uploaded_file_path(file) as path:
         job = imports.import_job_create(
             workspace=workspace,
             actor=actor,

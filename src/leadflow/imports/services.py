@@ -13,17 +13,11 @@ Guarantees:
 - cell values are stored as text, never evaluated (a cell "=1+1" stays "=1+1").
 """
 
-import contextlib
 import datetime as dt
 import re
-import shutil
-import tempfile
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.db.models.functions import Coalesce
@@ -38,7 +32,7 @@ from leadflow.core.actors import Actor
 from leadflow.core.errors import FieldError, NotFound, PermissionDenied, ValidationFailed
 from leadflow.core.models import Membership, Workspace
 from leadflow.core.tasks import task_schedule
-from leadflow.imports.files import SourceFile, source_open
+from leadflow.imports.files import SourceFile, source_open, stored_copy
 from leadflow.imports.mapping import (
     day_first_default,
     day_first_detect,
@@ -55,12 +49,6 @@ PREVIEW_ROWS = 5
 STALE_AFTER = dt.timedelta(minutes=10)
 
 # --- the job -------------------------------------------------------------------------------
-
-
-def imports_dir() -> Path:
-    path = Path(settings.DATA_DIR) / "uploads" / "imports"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 CONFLICT_SIDES = ("file", "existing")
@@ -153,12 +141,6 @@ def _options_clean(
         "backdate_existing": options.get("backdate_existing") is True,
         **clean,
     }
-
-
-def _stored_copy(path: str | Path, kind: str) -> Path:
-    stored = imports_dir() / f"{uuid.uuid4().hex}.{kind}"
-    shutil.copyfile(path, stored)
-    return stored
 
 
 def _new_fields_create(
@@ -262,7 +244,7 @@ def import_upload(
     options = _options_clean(
         workspace, _saved_options(workspace, saved), source=source, mapping=mapping
     )
-    stored = _stored_copy(path, source.kind)
+    stored = stored_copy(path, source.kind)
     return ImportJob.objects.create(
         workspace=workspace,
         created_by=actor.user,
@@ -601,20 +583,3 @@ def import_drafts_prune(now: dt.datetime | None = None) -> int:
     for path in paths:
         Path(path).unlink(missing_ok=True)
     return deleted
-
-
-@contextlib.contextmanager
-def uploaded_file_path(upload) -> Iterator[str]:
-    """A path to read an uploaded file from: Django's own temporary file for a large upload,
-    else a copy of the small in-memory one, deleted afterwards (``import_upload`` keeps its
-    own copy)."""
-    if hasattr(upload, "temporary_file_path"):
-        yield upload.temporary_file_path()
-        return
-    with tempfile.NamedTemporaryFile(dir=imports_dir(), suffix=".upload", delete=False) as out:
-        for chunk in upload.chunks():
-            out.write(chunk)
-    try:
-        yield out.name
-    finally:
-        Path(out.name).unlink(missing_ok=True)

@@ -101,7 +101,7 @@ def import_list(request: HttpRequest) -> HttpResponse:
             errors["file"] = ["Choose a CSV or Excel file."]
         else:
             try:
-                with imports.uploaded_file_path(upload) as path:
+                with import_files.uploaded_file_path(upload) as path:
                     job = imports.import_upload(
                         workspace=request.workspace,
                         actor=request.actor,
