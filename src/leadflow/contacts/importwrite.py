@@ -1,5 +1,9 @@
-"""Writing one chunk of an import: which contact each clean row is, then a few set-based
-statements.
+"""The bulk contact writer: a chunk of clean rows written with a few set-based statements,
+after working out which contact each row is. A public module of contacts: it takes plain
+values (the workspace, the options, the rows, and the data every activity it writes
+records), not an import job; the imports app (``imports.run``) is its caller today. It
+announces the activities it appends (``activities_announce``, once per chunk's transaction,
+up to the highest id the insert wrote).
 
 Guarantees:
 - rows find their contacts as ``contact_upsert`` called once per row in file order would:

@@ -22,7 +22,6 @@ from leadflow.imports import mapping as import_mapping
 from leadflow.imports import selectors as import_selectors
 from leadflow.imports import services as imports
 from leadflow.imports.models import ImportJob, ImportMapping
-from leadflow.imports.selectors import imports_errors_response
 
 router = Router(tags=["imports"])
 # The operation ids the schema had when this module was leadflow.contacts.imports_api: kept,
@@ -323,7 +322,7 @@ def import_cancel(request: HttpRequest, job_id: int):
 def import_errors(request: HttpRequest, job_id: int):
     workspace, _ = require_scope(request, READ)
     job = _job(workspace, job_id)
-    return imports_errors_response(job)
+    return import_selectors.imports_errors_response(job)
 
 
 @router.get(

@@ -19,7 +19,6 @@ from leadflow.imports import mapping as import_mapping
 from leadflow.imports import selectors as import_selectors
 from leadflow.imports import services as imports
 from leadflow.imports.models import ImportJob, ImportMapping, ImportStatus
-from leadflow.imports.selectors import imports_errors_response
 from leadflow.web.access import workspace_view
 from leadflow.web.forms import tag_names_from_text
 
@@ -406,7 +405,7 @@ def import_errors(request: HttpRequest, job_id: int) -> HttpResponse:
     """The rows with problems, with their own cells: for the roles that may import."""
     if not _may_import(request):
         return HttpResponse("Your role does not allow this.", status=403)
-    return imports_errors_response(_job(request, job_id))
+    return import_selectors.imports_errors_response(_job(request, job_id))
 
 
 @workspace_view("write", also=("delete",))
