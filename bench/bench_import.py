@@ -148,11 +148,12 @@ def run(rows: int = ROWS, seeded: int = SEED) -> dict:
     _setup_database()
     from django.db import connection
 
-    from leadflow.contacts.imports import import_job_create, import_job_run
     from leadflow.contacts.models import Contact, CustomField
     from leadflow.contacts.services import contact_upsert
     from leadflow.core.actors import Actor
     from leadflow.core.services import workspace_create
+    from leadflow.imports.run import import_job_run
+    from leadflow.imports.services import import_job_create
 
     stamp = str(int(time.time() * 1000))
     workspace, _ = workspace_create(

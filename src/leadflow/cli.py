@@ -627,7 +627,7 @@ def cmd_maintain(options: argparse.Namespace) -> int:
     ahead (PostgreSQL), delete tracking events past each workspace's retention, inbound
     lead deliveries past LEADFLOW_INBOUND_RETENTION_DAYS and import uploads that were never
     started (older than two days), and mark failed the imports whose worker vanished."""
-    from leadflow.contacts.imports import import_drafts_prune, import_jobs_stale_fail
+    from leadflow.imports.services import import_drafts_prune, import_jobs_stale_fail
     from leadflow.inbound.services import deliveries_prune
     from leadflow.tracking import partitions
     from leadflow.tracking.services import events_prune
@@ -713,14 +713,11 @@ def cmd_import_contacts(options: argparse.Namespace) -> int:
     listed in an error CSV."""
     import time
 
-    from leadflow.contacts.imports import (
-        import_duplicates_find,
-        import_job_create,
-        import_job_run,
-    )
-    from leadflow.contacts.models import ImportMapping
     from leadflow.core.actors import Actor
     from leadflow.core.models import Membership
+    from leadflow.imports.models import ImportMapping
+    from leadflow.imports.run import import_duplicates_find, import_job_run
+    from leadflow.imports.services import import_job_create
 
     workspace = workspace_by_slug(options.workspace)
     mapping = None

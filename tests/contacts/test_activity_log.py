@@ -20,11 +20,11 @@ from leadflow.contacts.activity_log import (
     activity_subscriber_register,
     activity_subscriber_unregister,
 )
-from leadflow.contacts.imports import import_job_create
 from leadflow.contacts.models import Activity, ActivityWatermark, Contact, Tag
 from leadflow.contacts.services import activity_record, contact_upsert, note_add
 from leadflow.core.actors import Actor
 from leadflow.core.tasks import task_schedule
+from leadflow.imports.services import import_job_create
 from tests.capture.conftest import PublicClient, good_fields, lead_form  # noqa: F401
 from tests.capture.test_urlencoded import good_post
 from tests.capture.test_urlencoded import post as html_post

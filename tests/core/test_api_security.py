@@ -10,10 +10,11 @@ from django.test import Client
 
 from leadflow.config.api import api as ninja_api
 from leadflow.contacts import services
-from leadflow.contacts.models import Contact, CustomField, ImportJob, ImportMapping
+from leadflow.contacts.models import Contact, CustomField
 from leadflow.core.actors import Actor
 from leadflow.core.models import ApiKey, ApiScope
 from leadflow.core.services import apikey_revoke
+from leadflow.imports.models import ImportJob, ImportMapping
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "docs" / "api" / "openapi.json"
 

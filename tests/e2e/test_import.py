@@ -7,8 +7,9 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from leadflow.contacts.imports import import_job_run
-from leadflow.contacts.models import Contact, ImportJob
+from leadflow.contacts.models import Contact
+from leadflow.imports.models import ImportJob
+from leadflow.imports.run import import_job_run
 from tests.conftest import PASSWORD
 from tests.e2e.test_page_layout import OVERFLOW
 

@@ -17,11 +17,12 @@ from django.test import Client
 from playwright.sync_api import expect
 
 from leadflow.capture import services as capture_services
-from leadflow.contacts.imports import import_job_create, import_job_run
 from leadflow.contacts.models import Company, Contact, DuplicateCandidate
 from leadflow.core.actors import Actor
 from leadflow.core.models import Membership, Role
 from leadflow.demo import DEMO_OWNER_EMAIL, demo_build
+from leadflow.imports.run import import_job_run
+from leadflow.imports.services import import_job_create
 from leadflow.inbound import services as inbound_services
 from leadflow.tracking.models import Visitor
 from tests.conftest import PASSWORD

@@ -5,8 +5,9 @@ workspace's own rules), through the hook tracking registers: contacts never impo
 
 import pytest
 
-from leadflow.contacts.imports import import_job_create, import_job_run
 from leadflow.contacts.models import Contact
+from leadflow.imports.run import import_job_run
+from leadflow.imports.services import import_job_create
 from leadflow.tracking.services import channel_rule_create
 
 

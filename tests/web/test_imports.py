@@ -4,11 +4,13 @@ cancel, error file, saved mappings, roles and another workspace's imports."""
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from leadflow.contacts.imports import import_job_run, import_upload
-from leadflow.contacts.models import Contact, CustomField, ImportJob, ImportMapping
+from leadflow.contacts.models import Contact, CustomField
 from leadflow.core.actors import Actor
 from leadflow.core.errors import PermissionDenied
-from tests.contacts import workbooks
+from leadflow.imports.models import ImportJob, ImportMapping
+from leadflow.imports.run import import_job_run
+from leadflow.imports.services import import_upload
+from tests.imports import workbooks
 from tests.web.conftest import url
 
 CSV = (
@@ -214,7 +216,7 @@ def test_another_workspaces_import_is_not_found(owner_client, workspace, other_w
 
 
 def test_small_uploads_leave_no_temporary_copy(owner_client, workspace, settings):
-    from leadflow.contacts.imports import imports_dir
+    from leadflow.imports.files import imports_dir
 
     upload(owner_client, workspace)  # a small upload is held in memory, then copied
     job = ImportJob.objects.get()

@@ -119,12 +119,8 @@ def world(workspace, owner, owner_actor, make_member, tmp_path, settings):
 
 def _imports(workspace, actor, tmp_path):
     """A draft import, and a finished one with a row that failed (so a problems file)."""
-    from leadflow.contacts.imports import (
-        import_job_configure,
-        import_job_run,
-        import_job_start,
-        import_upload,
-    )
+    from leadflow.imports.run import import_job_run
+    from leadflow.imports.services import import_job_configure, import_job_start, import_upload
 
     path = tmp_path / "fair.csv"
     path.write_text("Email,First name\nann@initech.com,Ann\nnot-an-email,Bob\n")

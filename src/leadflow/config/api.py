@@ -5,9 +5,9 @@ from ninja import NinjaAPI
 from leadflow import __version__
 from leadflow.capture.api import router as capture_router
 from leadflow.contacts.api import router as contacts_router
-from leadflow.contacts.imports_api import router as imports_router
 from leadflow.core.api import router as workspace_router
 from leadflow.core.apikit import ApiKeyAuth, JsonParser, install_error_handlers
+from leadflow.imports.api import router as imports_router
 from leadflow.inbound.api import router as inbound_router
 from leadflow.tracking.api import router as tracking_router
 

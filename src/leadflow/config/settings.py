@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "leadflow.capture",
     "leadflow.tracking",
     "leadflow.inbound",
+    "leadflow.imports",
     "leadflow.web",
 ]
 

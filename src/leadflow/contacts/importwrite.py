@@ -1,5 +1,9 @@
-"""Writing one chunk of an import: which contact each clean row is, then a few set-based
-statements.
+"""The bulk contact writer: a chunk of clean rows written with a few set-based statements,
+after working out which contact each row is. A public module of contacts: it takes plain
+values (the workspace, the options, the rows, and the data every activity it writes
+records), not an import job; the imports app (``imports.run``) is its caller today. It
+announces the activities it appends (``activities_announce``, once per chunk's transaction,
+up to the highest id the insert wrote).
 
 Guarantees:
 - rows find their contacts as ``contact_upsert`` called once per row in file order would:
@@ -32,17 +36,10 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from leadflow.contacts.activity_log import activities_announce
 from leadflow.contacts.identity import company_domain, company_name_from_domain
 from leadflow.contacts.inputs import required_custom_fields_missing
-from leadflow.contacts.models import (
-    Activity,
-    ActivityKind,
-    Company,
-    Contact,
-    CustomField,
-    ImportJob,
-    Tag,
-)
+from leadflow.contacts.models import Activity, ActivityKind, Company, Contact, CustomField, Tag
 from leadflow.contacts.services import changes_jsonable, contact_values_apply
 from leadflow.core.actors import Actor
 from leadflow.core.models import Workspace
@@ -458,8 +455,10 @@ class _OrmWriter:
             activities.append(Activity(**values))
         return activities
 
-    def activities_insert(self, rows: list) -> None:
+    def activities_insert(self, rows: list) -> int | None:
+        """Insert; the highest id written (None for no rows)."""
         Activity.objects.bulk_create(rows)
+        return rows[-1].pk if rows else None  # ids come back in order
 
 
 def _array(numbers: Iterable[int]) -> str:
@@ -544,8 +543,17 @@ class _PostgresWriter:
         # Changes hold dates too: written as text, as _jsonable writes them.
         return [(*row[:-1], json.dumps(row[-1], default=str)) for row in rows]
 
-    def activities_insert(self, rows: list) -> None:
+    def activities_insert(self, rows: list) -> int | None:
+        """COPY; the highest id written (None for no rows): the sequence's last value in
+        this session, the id of the last row copied."""
+        if not rows:
+            return None
         self._copy(Activity._meta.db_table, ACTIVITY_COLUMNS, rows)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT currval(pg_get_serial_sequence(%s, 'id'))", [Activity._meta.db_table]
+            )
+            return cursor.fetchone()[0]
 
 
 # --- the chunk -----------------------------------------------------------------------------
@@ -555,12 +563,21 @@ def _writer():
     return _PostgresWriter() if connection.vendor == "postgresql" else _OrmWriter()
 
 
+@dataclass(frozen=True)
+class _Origin:
+    """Where a chunk's rows come from: its workspace and what every activity records of it."""
+
+    workspace_id: int
+    data: dict[str, Any]
+
+
 @dataclass
 class PreparedChunk:
     """A chunk resolved against its contacts, its companies and tags in place, the ids of
     its new contacts reserved (on PostgreSQL) and their rows and activities encoded: what
     is left is writing it."""
 
+    origin: "_Origin"
     targets: list[_Target]
     tag_ids: dict[str, int]
     now: Any
@@ -585,17 +602,19 @@ class PreparedChunk:
                 target.seen = written[target.contact.pk]
 
 
-def _activity(job: ImportJob, actor: Actor, now, target: _Target, payload: dict) -> tuple:
+def _activity(
+    origin: "_Origin", actor: Actor, now, target: _Target, payload: dict[str, Any]
+) -> tuple:
     """A ``contact.imported`` activity, as a row of ACTIVITY_COLUMNS."""
     return (
-        job.workspace_id,
+        origin.workspace_id,
         target.contact.pk,
         ActivityKind.CONTACT_IMPORTED.value,
         now,
         actor.user_id,
         actor.api_key_id,
         actor.label[:200],
-        {"import_job": job.pk, "row": target.rows[-1], **payload},
+        {**origin.data, "row": target.rows[-1], **payload},
     )
 
 
@@ -619,17 +638,17 @@ def _notes_known(targets: list[_Target], ahead: dict[int, list[str]] | None = No
         target.notes = [note for note in target.notes if (target.contact.pk, note) not in known]
 
 
-def _note_activities(job: ImportJob, actor: Actor, now, targets: list[_Target]) -> list[tuple]:
+def _note_activities(origin: "_Origin", actor: Actor, now, targets: list[_Target]) -> list[tuple]:
     return [
         (
-            job.workspace_id,
+            origin.workspace_id,
             target.contact.pk,
             ActivityKind.NOTE_ADDED.value,
             now,
             actor.user_id,
             actor.api_key_id,
             actor.label[:200],
-            {"body": note, "import_job": job.pk},
+            {"body": note, **origin.data},
         )
         for target in targets
         for note in target.notes
@@ -657,7 +676,7 @@ def _ids_reserve(contacts: list[Contact]) -> bool:
 def chunk_prepare(
     *,
     workspace: Workspace,
-    job: ImportJob,
+    options: dict[str, Any],
     rows: list[ImportRow],
     definitions: list[CustomField],
     actor: Actor,
@@ -665,12 +684,15 @@ def chunk_prepare(
     lock: bool = True,
     overlay: list[tuple[Contact, Any]] | None = None,
     notes_ahead: dict[int, list[str]] | None = None,
+    activity_data: dict[str, Any] | None = None,
 ) -> PreparedChunk:
     """Find the rows' contacts (locked, or read without locks and overlaid with the
     previous chunk's ``snapshot()``), resolve the rows, settle companies and tags (created
     in the current transaction, or committed at once outside one), reserve new ids and
     encode what is known of the write already (new contacts have no links yet: all their
-    tags are added)."""
+    tags are added). ``options`` as an import's (``OPTION_KEYS`` there); ``activity_data``
+    goes into every activity written (an import's ``{"import_job": id}``)."""
+    origin = _Origin(workspace.pk, activity_data or {})
     now = timezone.now()
     found = _existing(workspace, rows, lock=lock)
     seen = None
@@ -680,7 +702,7 @@ def chunk_prepare(
         workspace=workspace,
         rows=rows,
         existing=found,
-        options=job.options or {},
+        options=options,
         definitions=definitions,
         now=now,
         result=result,
@@ -709,31 +731,34 @@ def chunk_prepare(
         target.added_tags = target.tags
     writer = _writer()
     return PreparedChunk(
+        origin=origin,
         targets=targets,
         tag_ids=_tag_ids(workspace, sorted({name for target in targets for name in target.tags})),
         now=now,
         result=result,
         new_rows=writer.contact_rows([target.contact for target in new]),
         # Without reserved ids (SQLite) the activities wait for the insert.
-        new_activities=_new_activities(writer, job, actor, now, new) if ids else None,
+        new_activities=_new_activities(writer, origin, actor, now, new) if ids else None,
     )
 
 
-def _new_activities(writer, job: ImportJob, actor: Actor, now, new: list[_Target]) -> list:
+def _new_activities(writer, origin: "_Origin", actor: Actor, now, new: list[_Target]) -> list:
     return writer.activity_rows(
         [
-            _activity(job, actor, now, target, {"created": True, "tags": target.tags})
+            _activity(origin, actor, now, target, {"created": True, "tags": target.tags})
             for target in new
         ]
-        + _note_activities(job, actor, now, new)
+        + _note_activities(origin, actor, now, new)
     )
 
 
-def chunk_apply(*, job: ImportJob, prepared: PreparedChunk, actor: Actor) -> dict[int, Any]:
+def chunk_apply(*, prepared: PreparedChunk, actor: Actor) -> dict[int, Any]:
     """Write a prepared chunk; run it in a transaction. Raises ``ContactsChanged`` when a
     contact read without a lock changed meanwhile. Returns {contact id: updated_at} of the
-    contacts written."""
-    targets, tag_ids, now, result = (
+    contacts written. The activities it appends are announced (``activities_announce``),
+    delivered when the transaction commits."""
+    origin, targets, tag_ids, now, result = (
+        prepared.origin,
         prepared.targets,
         prepared.tag_ids,
         prepared.now,
@@ -760,13 +785,13 @@ def chunk_apply(*, job: ImportJob, prepared: PreparedChunk, actor: Actor) -> dic
     writer.contacts_update([(target.contact, target.seen) for target in updated])
     payload = {"created": False}
     if prepared.new_activities is None:
-        prepared.new_activities = _new_activities(writer, job, actor, now, new)
-    writer.activities_insert(
+        prepared.new_activities = _new_activities(writer, origin, actor, now, new)
+    highest = writer.activities_insert(
         prepared.new_activities
         + writer.activity_rows(
             [
                 _activity(
-                    job,
+                    origin,
                     actor,
                     now,
                     target,
@@ -774,28 +799,42 @@ def chunk_apply(*, job: ImportJob, prepared: PreparedChunk, actor: Actor) -> dic
                 )
                 for target in updated
             ]
-            + _note_activities(job, actor, now, updated)
+            + _note_activities(origin, actor, now, updated)
         )
     )
+    written = [*new, *updated]
+    if highest is not None:
+        activities_announce(
+            workspace_id=origin.workspace_id,
+            contact_ids=[target.contact.pk for target in written],
+            up_to_id=highest,
+        )
     result.created += len(new)
     result.updated += len(updated)
     result.skipped += len(targets) - len(new) - len(updated)
-    return {target.contact.pk: now for target in [*new, *updated]}
+    return {target.contact.pk: now for target in written}
 
 
 def chunk_write(
     *,
     workspace: Workspace,
-    job: ImportJob,
+    options: dict[str, Any],
     rows: list[ImportRow],
     definitions: list[CustomField],
     actor: Actor,
     result: ChunkResult,
+    activity_data: dict[str, Any] | None = None,
 ) -> None:
     """Upsert the chunk's clean rows with a handful of statements under locks (see the
     module's guarantees). Run it in a transaction; it adds its counts to ``result``. The
     rows' clean values are not changed, so a retry after a unique violation starts afresh."""
     prepared = chunk_prepare(
-        workspace=workspace, job=job, rows=rows, definitions=definitions, actor=actor, result=result
+        workspace=workspace,
+        options=options,
+        rows=rows,
+        definitions=definitions,
+        actor=actor,
+        result=result,
+        activity_data=activity_data,
     )
-    chunk_apply(job=job, prepared=prepared, actor=actor)
+    chunk_apply(prepared=prepared, actor=actor)

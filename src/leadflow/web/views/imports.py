@@ -3,7 +3,7 @@ then a progress page that follows the background worker until the import ends.
 
 A new upload is a draft ``ImportJob``; the mapping page edits it and "Start import"
 queues it. The columns are named by position in the form (``target_<n>``), so any header
-text is safe in a form field name. Writes go through ``contacts.imports`` only.
+text is safe in a form field name. Writes go through ``imports.services`` only.
 """
 
 from django.contrib import messages
@@ -11,18 +11,14 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from leadflow.contacts import imports
-from leadflow.contacts.imports_api import imports_errors_response
-from leadflow.contacts.models import (
-    CustomField,
-    CustomFieldType,
-    ImportJob,
-    ImportMapping,
-    ImportStatus,
-    LifecycleStage,
-)
+from leadflow.contacts.models import CustomField, CustomFieldType, LifecycleStage
 from leadflow.core import selectors as core_selectors
 from leadflow.core.errors import FieldError, NotFound, ValidationFailed
+from leadflow.imports import files as import_files
+from leadflow.imports import mapping as import_mapping
+from leadflow.imports import selectors as import_selectors
+from leadflow.imports import services as imports
+from leadflow.imports.models import ImportJob, ImportMapping, ImportStatus
 from leadflow.web.access import workspace_view
 from leadflow.web.forms import tag_names_from_text
 
@@ -104,7 +100,7 @@ def import_list(request: HttpRequest) -> HttpResponse:
             errors["file"] = ["Choose a CSV or Excel file."]
         else:
             try:
-                with imports.uploaded_file_path(upload) as path:
+                with import_files.uploaded_file_path(upload) as path:
                     job = imports.import_upload(
                         workspace=request.workspace,
                         actor=request.actor,
@@ -119,9 +115,9 @@ def import_list(request: HttpRequest) -> HttpResponse:
                 return redirect("import_detail", request.workspace.slug, job.pk)
         status = 422
     imports.import_jobs_stale_fail(workspace=request.workspace)
-    jobs = list(imports.import_job_list(request.workspace, include_drafts=True)[:50])
+    jobs = list(import_selectors.import_job_list(request.workspace, include_drafts=True)[:50])
     for job in jobs:
-        job.rate = imports.import_job_rate(job)
+        job.rate = import_selectors.import_job_rate(job)
     return render(
         request,
         "web/imports/list.html",
@@ -166,8 +162,8 @@ def _posted(request: HttpRequest, headers: list[str]) -> tuple[dict, dict, dict,
 
 
 def _mapping_context(request: HttpRequest, job: ImportJob, **extra) -> dict:
-    source = imports.source_open(job.path)
-    samples = imports.column_samples(source)
+    source = import_files.source_open(job.path)
+    samples = import_mapping.column_samples(source)
     definitions = list(CustomField.objects.filter(workspace=request.workspace))
     mapping = extra.pop("mapping", job.mapping)
     new_fields = extra.pop("new_fields", {})
@@ -246,7 +242,7 @@ def import_detail(request: HttpRequest, job_id: int) -> HttpResponse:
         return render(request, "web/imports/mapping.html", _mapping_context(request, job))
     if not _may_import(request):
         return HttpResponse("Your role does not allow this.", status=403)
-    headers = imports.source_open(job.path).headers
+    headers = import_files.source_open(job.path).headers
     mapping, options, new_fields, save_as = _posted(request, headers)
     try:
         imports.import_job_configure(
@@ -287,13 +283,13 @@ def import_preview(request: HttpRequest, job_id: int) -> HttpResponse:
     if not _may_import(request):
         return HttpResponse("Your role does not allow this.", status=403)
     job = _job(request, job_id)
-    source = imports.source_open(job.path)
+    source = import_files.source_open(job.path)
     mapping, options, new_fields, _ = _posted(request, source.headers)
     problems: list[str] = []
     previews: list[dict] = []
     try:
         definitions = list(CustomField.objects.filter(workspace=request.workspace))
-        imports.mapping_check(mapping, source.headers, definitions)
+        import_mapping.mapping_check(mapping, source.headers, definitions)
         previews = imports.import_preview(
             workspace=request.workspace, path=job.path, mapping=mapping, options=options
         )
@@ -367,7 +363,7 @@ def _progress_context(job: ImportJob) -> dict:
     total = max(job.total_rows, 1)
     return {
         "job": job,
-        "rate": imports.import_job_rate(job),
+        "rate": import_selectors.import_job_rate(job),
         "percent": min(100, round(100 * job.rows_done / total)),
         "finished": job.status in FINISHED,
     }
@@ -409,7 +405,7 @@ def import_errors(request: HttpRequest, job_id: int) -> HttpResponse:
     """The rows with problems, with their own cells: for the roles that may import."""
     if not _may_import(request):
         return HttpResponse("Your role does not allow this.", status=403)
-    return imports_errors_response(_job(request, job_id))
+    return import_selectors.imports_errors_response(_job(request, job_id))
 
 
 @workspace_view("write", also=("delete",))

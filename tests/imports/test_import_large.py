@@ -7,8 +7,10 @@ import csv
 
 import pytest
 
-from leadflow.contacts.imports import import_job_create, import_job_run
-from leadflow.contacts.models import Contact, ImportStatus
+from leadflow.contacts.models import Contact
+from leadflow.imports.models import ImportStatus
+from leadflow.imports.run import import_job_run
+from leadflow.imports.services import import_job_create
 
 ROWS = 100_000
 

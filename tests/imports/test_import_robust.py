@@ -14,27 +14,23 @@ from django.db import connection
 from django.utils import timezone
 
 from leadflow.cli import main
-from leadflow.contacts import imports
-from leadflow.contacts.imports import (
+from leadflow.contacts.models import Activity, ActivityKind, Contact, CustomField
+from leadflow.contacts.services import contact_upsert
+from leadflow.core.actors import Actor
+from leadflow.core.errors import ValidationFailed
+from leadflow.imports import mapping as import_mapping
+from leadflow.imports import run as import_runner
+from leadflow.imports import services as imports
+from leadflow.imports.models import ImportJob, ImportStatus
+from leadflow.imports.run import import_job_run
+from leadflow.imports.services import (
     import_job_create,
-    import_job_run,
     import_job_start,
     import_preview,
     import_upload,
 )
-from leadflow.contacts.models import (
-    Activity,
-    ActivityKind,
-    Contact,
-    CustomField,
-    ImportJob,
-    ImportStatus,
-)
-from leadflow.contacts.services import contact_upsert
-from leadflow.core.actors import Actor
-from leadflow.core.errors import ValidationFailed
-from tests.contacts import workbooks
-from tests.contacts.test_import import committing, pipelined, postgresql_only  # noqa: F401
+from tests.imports import workbooks
+from tests.imports.test_import import committing, pipelined, postgresql_only  # noqa: F401
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -126,7 +122,7 @@ def test_a_workbook_broken_mid_sheet_fails_the_job_with_a_reason(
 ):
     """The file is read at upload; if it breaks later (a disk, another process), the run
     stops with the reason instead of leaving the job running."""
-    monkeypatch.setattr(imports, "CHUNK_SIZE", 10)
+    monkeypatch.setattr(import_runner, "CHUNK_SIZE", 10)
     job = import_upload(
         workspace=workspace,
         actor=owner_actor,
@@ -184,7 +180,7 @@ def refused_email(db):
 def test_a_row_the_database_refuses_fails_the_job_with_a_reason(
     workspace, owner_actor, tmp_path, monkeypatch, refused_email
 ):
-    monkeypatch.setattr(imports, "CHUNK_SIZE", 2)
+    monkeypatch.setattr(import_runner, "CHUNK_SIZE", 2)
     text = "Email\na@initech.com\nb@initech.com\nc@initech.com\n" + refused_email + "\n"
     job = run(workspace, owner_actor, write(tmp_path, text))
     assert job.status == ImportStatus.FAILED and job.finished_at is not None
@@ -202,7 +198,7 @@ def test_a_row_the_database_refuses_fails_the_job_with_a_reason(
 def test_a_job_whose_worker_vanished_is_marked_failed_when_read(
     api, workspace, owner_actor, tmp_path, monkeypatch
 ):
-    monkeypatch.setattr(imports, "CHUNK_SIZE", 2)
+    monkeypatch.setattr(import_runner, "CHUNK_SIZE", 2)
     text = "Email\n" + "".join(f"p{n}@initech.com\n" for n in range(5))
     job = import_job_create(
         workspace=workspace, actor=owner_actor, path=write(tmp_path, text), filename="a.csv"
@@ -310,7 +306,7 @@ def test_a_bad_optional_cell_is_left_out_and_the_row_kept_as_a_warning(
     assert p3.custom_fields == {"employees": 250}  # 31/02 is no date
     assert p1.first_name == "P1"
     rows = problems(job)
-    assert rows[0] == [*TRADE_SHOW_HEADER.strip().split(","), *imports.PROBLEM_COLUMNS]
+    assert rows[0] == [*TRADE_SHOW_HEADER.strip().split(","), *import_runner.PROBLEM_COLUMNS]
     assert len(rows) == 1 + bad
     assert rows[1] == [
         "p0@initech.com",
@@ -459,8 +455,11 @@ def test_a_note_column_becomes_a_note_on_the_timeline_once(workspace, owner_acto
 
 def test_a_custom_field_named_notes_keeps_its_column(workspace):
     definitions = [CustomField(key="notes", label="Notes", field_type="text")]
-    assert imports.mapping_guess(["Email", "Notes"], definitions)["Notes"] == "custom_fields.notes"
-    assert imports.mapping_guess(["Email", "Comments"], [])["Comments"] == "note"
+    assert (
+        import_mapping.mapping_guess(["Email", "Notes"], definitions)["Notes"]
+        == "custom_fields.notes"
+    )
+    assert import_mapping.mapping_guess(["Email", "Comments"], [])["Comments"] == "note"
 
 
 def test_options_are_checked(workspace, owner_actor, tmp_path):
@@ -489,7 +488,7 @@ def test_a_contacts_note_repeated_in_later_chunks_is_added_once(
             pytest.skip("the writer thread is PostgreSQL's")
         request.getfixturevalue("pipelined")(2)
     else:
-        monkeypatch.setattr(imports, "CHUNK_SIZE", 2)
+        monkeypatch.setattr(import_runner, "CHUNK_SIZE", 2)
     text = "Email,Notes\n" + "".join(
         f"{email}@initech.com,{note}\n"
         for email, note in [

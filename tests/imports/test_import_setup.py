@@ -7,29 +7,22 @@ import pytest
 from openpyxl import Workbook
 
 from leadflow.cli import main
-from leadflow.contacts.importfiles import source_open
-from leadflow.contacts.imports import (
-    date_parse,
-    field_type_guess,
+from leadflow.contacts.models import Contact, CustomField
+from leadflow.contacts.services import contact_upsert
+from leadflow.core.errors import NotFound, ValidationFailed
+from leadflow.imports.files import source_open
+from leadflow.imports.mapping import date_parse, field_type_guess, outcome_stage
+from leadflow.imports.models import ImportJob, ImportMapping, ImportStatus
+from leadflow.imports.run import import_job_run
+from leadflow.imports.services import (
     import_job_cancel,
     import_job_configure,
     import_job_create,
-    import_job_run,
     import_job_start,
     import_mapping_save,
     import_preview,
     import_upload,
-    outcome_stage,
 )
-from leadflow.contacts.models import (
-    Contact,
-    CustomField,
-    ImportJob,
-    ImportMapping,
-    ImportStatus,
-)
-from leadflow.contacts.services import contact_upsert
-from leadflow.core.errors import NotFound, ValidationFailed
 
 
 @pytest.fixture(autouse=True)
@@ -432,7 +425,7 @@ def test_maintain_deletes_stale_drafts_and_their_files(workspace, owner_actor, t
 
     from django.utils import timezone
 
-    from leadflow.contacts.imports import import_drafts_prune
+    from leadflow.imports.services import import_drafts_prune
 
     path = write(tmp_path, "Email\nann@initech.com\n")
     old = import_upload(workspace=workspace, actor=owner_actor, path=path, filename="p.csv")
@@ -447,9 +440,9 @@ def test_maintain_deletes_stale_drafts_and_their_files(workspace, owner_actor, t
 
 
 def test_possible_duplicates_are_listed_after_an_import(workspace, owner_actor, tmp_path):
-    from leadflow.contacts.imports import import_duplicates_find
     from leadflow.contacts.models import DuplicateCandidate
-    from leadflow.contacts.tasks import contact_import_run
+    from leadflow.imports.run import import_duplicates_find
+    from leadflow.imports.tasks import import_run
 
     existing = contact_upsert(
         workspace=workspace,
@@ -467,7 +460,7 @@ def test_possible_duplicates_are_listed_after_an_import(workspace, owner_actor, 
     job = import_job_create(
         workspace=workspace, actor=owner_actor, path=path, filename="p.csv", schedule=False
     )
-    assert contact_import_run.call(job.pk) == "done"
+    assert import_run.call(job.pk) == "done"
     pairs = {
         (pair.reason, frozenset([pair.contact.email, pair.other.email]))
         for pair in DuplicateCandidate.objects.select_related("contact", "other")

@@ -8,20 +8,25 @@ start with ``/start``. Progress is read from ``GET /imports/{id}``; rows that fa
 
 import datetime as dt
 import json
-from pathlib import Path
 from typing import Any, Literal
 
-from django.http import FileResponse, HttpRequest
+from django.http import HttpRequest
 from ninja import File, Form, Router, Schema, Status, UploadedFile
 
-from leadflow.contacts import imports
-from leadflow.contacts.models import ImportJob, ImportMapping
 from leadflow.contacts.selectors import cursor_paginate
 from leadflow.core.apikit import StrictSchema, require_scope
 from leadflow.core.errors import FieldError, NotFound, ValidationFailed
 from leadflow.core.models import ApiScope
+from leadflow.imports import files as import_files
+from leadflow.imports import mapping as import_mapping
+from leadflow.imports import selectors as import_selectors
+from leadflow.imports import services as imports
+from leadflow.imports.models import ImportJob, ImportMapping
 
 router = Router(tags=["imports"])
+# The operation ids the schema had when this module was leadflow.contacts.imports_api: kept,
+# so clients generated from the schema keep their method names.
+OPERATION_ID = "leadflow_contacts_imports_api_{}"
 WRITE, READ = ApiScope.CONTACTS_WRITE, ApiScope.CONTACTS_READ
 Conflict = Literal["file", "existing"]
 BadValues = Literal["drop_value", "fail_row"]
@@ -69,7 +74,7 @@ class ImportOut(Schema):
 
     @staticmethod
     def resolve_rows_per_second(job: ImportJob) -> float | None:
-        return imports.import_job_rate(job)
+        return import_selectors.import_job_rate(job)
 
     @staticmethod
     def resolve_has_errors(job: ImportJob) -> bool:
@@ -158,6 +163,7 @@ def _job(workspace, job_id: int) -> ImportJob:
     "/imports",
     response={201: ImportOut},
     summary="Upload a CSV or Excel file and import it (or keep it as a draft)",
+    operation_id=OPERATION_ID.format("import_create"),
 )
 def import_create(
     request: HttpRequest,
@@ -186,7 +192,7 @@ def import_create(
     if not isinstance(new_fields_value, dict):
         raise ValidationFailed([FieldError("new_fields", 'Must be {"column": "type", ...}.')])
     _check_new_fields(request, new_fields_value)
-    with imports.uploaded_file_path(file) as path:
+    with import_files.uploaded_file_path(file) as path:
         job = imports.import_job_create(
             workspace=workspace,
             actor=actor,
@@ -202,17 +208,27 @@ def import_create(
     return Status(201, job)
 
 
-@router.get("/imports", response=ImportPage, summary="List imports, newest first")
+@router.get(
+    "/imports",
+    response=ImportPage,
+    summary="List imports, newest first",
+    operation_id=OPERATION_ID.format("import_list"),
+)
 def import_list(request: HttpRequest, cursor: str | None = None, limit: int = 50):
     workspace, _ = require_scope(request, READ)
     imports.import_jobs_stale_fail(workspace=workspace)
     limit = max(1, min(limit, 200))
-    queryset = imports.import_job_list(workspace, include_drafts=True)
+    queryset = import_selectors.import_job_list(workspace, include_drafts=True)
     page = cursor_paginate(queryset, sort="-created_at", cursor=cursor, limit=limit)
     return {"items": page.items, "next_cursor": page.next_cursor}
 
 
-@router.get("/imports/{job_id}", response=ImportOut, summary="An import and its progress")
+@router.get(
+    "/imports/{job_id}",
+    response=ImportOut,
+    summary="An import and its progress",
+    operation_id=OPERATION_ID.format("import_get"),
+)
 def import_get(request: HttpRequest, job_id: int):
     """A running import whose worker sent no heartbeat for ten minutes is marked failed
     here (``message`` says so)."""
@@ -221,7 +237,12 @@ def import_get(request: HttpRequest, job_id: int):
     return _job(workspace, job_id)
 
 
-@router.patch("/imports/{job_id}", response=ImportOut, summary="Map and set options of a draft")
+@router.patch(
+    "/imports/{job_id}",
+    response=ImportOut,
+    summary="Map and set options of a draft",
+    operation_id=OPERATION_ID.format("import_configure"),
+)
 def import_configure(request: HttpRequest, job_id: int, payload: ImportConfigureIn):
     workspace, actor = require_scope(request, WRITE)
     _check_new_fields(request, payload.new_fields)
@@ -240,12 +261,13 @@ def import_configure(request: HttpRequest, job_id: int, payload: ImportConfigure
     "/imports/{job_id}/preview",
     response=PreviewOut,
     summary="The columns with sample values and the first rows as they will be stored",
+    operation_id=OPERATION_ID.format("import_preview"),
 )
 def import_preview(request: HttpRequest, job_id: int):
     workspace, _ = require_scope(request, READ)
     job = _job(workspace, job_id)
-    source = imports.source_open(job.path)
-    samples = imports.column_samples(source)
+    source = import_files.source_open(job.path)
+    samples = import_mapping.column_samples(source)
     return {
         "columns": [
             {"header": header, "target": job.mapping.get(header, ""), "samples": samples[header]}
@@ -257,7 +279,12 @@ def import_preview(request: HttpRequest, job_id: int):
     }
 
 
-@router.post("/imports/{job_id}/start", response=ImportOut, summary="Start a draft import")
+@router.post(
+    "/imports/{job_id}/start",
+    response=ImportOut,
+    summary="Start a draft import",
+    operation_id=OPERATION_ID.format("import_start"),
+)
 def import_start(request: HttpRequest, job_id: int):
     workspace, actor = require_scope(request, WRITE)
     return imports.import_job_start(workspace=workspace, actor=actor, job_id=job_id)
@@ -267,6 +294,7 @@ def import_start(request: HttpRequest, job_id: int):
     "/imports/{job_id}/resume",
     response=ImportOut,
     summary="Queue a failed import again from the row it stopped at (stored rows stay)",
+    operation_id=OPERATION_ID.format("import_resume"),
 )
 def import_resume(request: HttpRequest, job_id: int):
     workspace, actor = require_scope(request, WRITE)
@@ -277,6 +305,7 @@ def import_resume(request: HttpRequest, job_id: int):
     "/imports/{job_id}/cancel",
     response=ImportOut,
     summary="Cancel an import after its current chunk (written rows stay), or drop a draft",
+    operation_id=OPERATION_ID.format("import_cancel"),
 )
 def import_cancel(request: HttpRequest, job_id: int):
     workspace, actor = require_scope(request, WRITE)
@@ -288,26 +317,20 @@ def import_cancel(request: HttpRequest, job_id: int):
     summary="The rows with problems (CSV): each row's own cells, then its row number, "
     "whether it was stored and the reasons",
     response={200: None},
+    operation_id=OPERATION_ID.format("import_errors"),
 )
 def import_errors(request: HttpRequest, job_id: int):
     workspace, _ = require_scope(request, READ)
     job = _job(workspace, job_id)
-    return imports_errors_response(job)
+    return import_selectors.imports_errors_response(job)
 
 
-def imports_errors_response(job: ImportJob) -> FileResponse:
-    """The job's error file as a download (shared by the API and the app)."""
-    if not job.error_path or not Path(job.error_path).exists():
-        raise NotFound("This import has no rows with problems.")
-    return FileResponse(
-        open(job.error_path, "rb"),
-        as_attachment=True,
-        filename=f"import-{job.pk}-errors.csv",
-        content_type="text/csv; charset=utf-8",
-    )
-
-
-@router.get("/import-mappings", response=list[MappingOut], summary="Saved import mappings")
+@router.get(
+    "/import-mappings",
+    response=list[MappingOut],
+    summary="Saved import mappings",
+    operation_id=OPERATION_ID.format("mapping_list"),
+)
 def mapping_list(request: HttpRequest):
     workspace, _ = require_scope(request, READ)
     return list(ImportMapping.objects.filter(workspace=workspace))
@@ -317,6 +340,7 @@ def mapping_list(request: HttpRequest):
     "/import-mappings",
     response={201: MappingOut},
     summary="Save a mapping (replaces one of the same name)",
+    operation_id=OPERATION_ID.format("mapping_save"),
 )
 def mapping_save(request: HttpRequest, payload: MappingIn):
     workspace, actor = require_scope(request, WRITE)
@@ -331,7 +355,10 @@ def mapping_save(request: HttpRequest, payload: MappingIn):
 
 
 @router.delete(
-    "/import-mappings/{mapping_id}", response={204: None}, summary="Delete a saved mapping"
+    "/import-mappings/{mapping_id}",
+    response={204: None},
+    summary="Delete a saved mapping",
+    operation_id=OPERATION_ID.format("mapping_delete"),
 )
 def mapping_delete(request: HttpRequest, mapping_id: int):
     workspace, _ = require_scope(request, WRITE)

@@ -12,27 +12,16 @@ from django.db import connection, transaction
 from django.db.models import F
 
 from leadflow.cli import main
-from leadflow.contacts import imports
-from leadflow.contacts.importfiles import csv_open
-from leadflow.contacts.imports import (
-    import_job_cancel,
-    import_job_create,
-    import_job_run,
-    import_preview,
-    mapping_guess,
-)
-from leadflow.contacts.models import (
-    Activity,
-    ActivityKind,
-    Company,
-    Contact,
-    CustomField,
-    ImportJob,
-    ImportStatus,
-)
+from leadflow.contacts.models import Activity, ActivityKind, Company, Contact, CustomField
 from leadflow.contacts.services import contact_upsert
 from leadflow.core.actors import Actor
 from leadflow.core.errors import NotFound, ValidationFailed
+from leadflow.imports import run as import_runner
+from leadflow.imports.files import csv_open, imports_dir
+from leadflow.imports.mapping import mapping_guess
+from leadflow.imports.models import ImportJob, ImportStatus
+from leadflow.imports.run import import_job_run
+from leadflow.imports.services import import_job_cancel, import_job_create, import_preview
 
 HEADER = "Email,First Name,Last Name,Phone,Company,Tags\n"
 
@@ -230,7 +219,7 @@ def big_file(tmp_path, rows: int, name="big.csv", bad=()):
 def test_resume_after_an_interruption_has_no_duplicates(
     workspace, owner_actor, tmp_path, monkeypatch
 ):
-    monkeypatch.setattr(imports, "CHUNK_SIZE", 10)
+    monkeypatch.setattr(import_runner, "CHUNK_SIZE", 10)
     job = import_job_create(
         workspace=workspace,
         actor=owner_actor,
@@ -257,8 +246,8 @@ def test_resume_after_an_interruption_has_no_duplicates(
 def test_a_helper_process_cleans_ahead_with_the_same_outcome(
     workspace, owner_actor, tmp_path, monkeypatch
 ):
-    monkeypatch.setattr(imports, "CHUNK_SIZE", 10)
-    monkeypatch.setattr(imports, "CLEAN_HELPER_MIN_ROWS", 1)
+    monkeypatch.setattr(import_runner, "CHUNK_SIZE", 10)
+    monkeypatch.setattr(import_runner, "CLEAN_HELPER_MIN_ROWS", 1)
     job = run(workspace, owner_actor, big_file(tmp_path, 35, bad=(4, 30)))
     counts = (job.created_count, job.updated_count, job.skipped_count, job.failed_count)
     assert (job.status, counts) == (ImportStatus.DONE, (33, 0, 0, 2))
@@ -280,7 +269,7 @@ def test_rerunning_a_chunk_is_harmless(workspace, owner_actor, tmp_path):
 
 
 def test_cancel_stops_between_chunks(workspace, owner_actor, tmp_path, monkeypatch):
-    monkeypatch.setattr(imports, "CHUNK_SIZE", 10)
+    monkeypatch.setattr(import_runner, "CHUNK_SIZE", 10)
     job = import_job_create(
         workspace=workspace, actor=owner_actor, path=big_file(tmp_path, 25), filename="big.csv"
     )
@@ -301,7 +290,7 @@ def test_cancel_stops_between_chunks(workspace, owner_actor, tmp_path, monkeypat
 def test_create_schedules_the_task_and_the_task_runs_it(workspace, owner_actor, tmp_path):
     from django_tasks_db.models import DBTaskResult
 
-    from leadflow.contacts.tasks import contact_import_run
+    from leadflow.imports.tasks import import_run
 
     job = import_job_create(
         workspace=workspace,
@@ -310,9 +299,9 @@ def test_create_schedules_the_task_and_the_task_runs_it(workspace, owner_actor, 
         filename="big.csv",
         options={"tags": ["fair-2026"], "lifecycle_stage": "mql", "source": "fair"},
     )
-    assert job.path.startswith(str(imports.imports_dir()))
+    assert job.path.startswith(str(imports_dir()))
     assert DBTaskResult.objects.filter(args_kwargs__args=[job.pk]).exists()
-    assert contact_import_run.call(job.pk) == "done"
+    assert import_run.call(job.pk) == "done"
     contact = Contact.objects.get(email="p0@initech.com")
     assert sorted(contact.tags.values_list("name", flat=True)) == ["fair-2026", "t0"]
     assert (contact.lifecycle_stage, contact.first_touch_source) == ("mql", "fair")
@@ -689,17 +678,17 @@ committing = pytest.mark.django_db(transaction=True)
 def pipelined(monkeypatch):
     """Every file goes through the pipeline, a chunk per ``size`` rows; the calls counted."""
     calls = []
-    original = imports._run_pipelined
+    original = import_runner._run_pipelined
 
     def counted(**arguments):
         calls.append(arguments["position"])
         return original(**arguments)
 
-    monkeypatch.setattr(imports, "PIPELINE_MIN_ROWS", 1)
-    monkeypatch.setattr(imports, "_run_pipelined", counted)
+    monkeypatch.setattr(import_runner, "PIPELINE_MIN_ROWS", 1)
+    monkeypatch.setattr(import_runner, "_run_pipelined", counted)
 
     def chunked(size: int):
-        monkeypatch.setattr(imports, "CHUNK_SIZE", size)
+        monkeypatch.setattr(import_runner, "CHUNK_SIZE", size)
         return calls
 
     return chunked
@@ -715,7 +704,7 @@ def test_pipelined_import_stores_what_contact_upsert_row_by_row_stores(
     """Each chunk is prepared while the one before it is written, uncommitted: rows finding
     contacts the previous chunk created or moved must still find them (without falling
     back to the locked write)."""
-    caplog.set_level("INFO", logger="leadflow.contacts.imports")
+    caplog.set_level("INFO", logger="leadflow.imports.run")
     calls = pipelined(chunk_size)
     job = _import_like_row_by_row(workspace, other_workspace, owner_actor, tmp_path, rows)
     assert calls == [0]
@@ -756,7 +745,7 @@ def test_pipelined_chunk_is_written_again_when_a_contact_it_read_changed(
     """Another writer changes a contact after the chunk read it without a lock: the chunk's
     update would put back the value it read; it notices, rolls back, and is written again
     under locks, on top of the other writer's change."""
-    caplog.set_level("INFO", logger="leadflow.contacts.imports")
+    caplog.set_level("INFO", logger="leadflow.imports.run")
     calls = pipelined(2)
     kim = contact_upsert(
         workspace=workspace, actor=Actor.system(), data={"email": "kim@initech.com"}
@@ -783,7 +772,7 @@ def test_pipelined_chunk_is_written_again_when_a_contact_it_read_changed(
 def test_pipelined_chunk_is_written_again_when_its_new_contact_appeared_meanwhile(
     workspace, owner_actor, tmp_path, pipelined, caplog
 ):
-    caplog.set_level("INFO", logger="leadflow.contacts.imports")
+    caplog.set_level("INFO", logger="leadflow.imports.run")
     calls = pipelined(2)
     job = _import_with_a_write_between_chunks(
         workspace,

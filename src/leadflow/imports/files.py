@@ -7,6 +7,8 @@ value is read (``data_only``), dates as ISO text, whole numbers without a ".0". 
 characters are removed from cells: they are never part of a contact's data, and PostgreSQL
 text cannot hold them.
 
+Uploads are kept under ``imports_dir()`` (``stored_copy``, ``uploaded_file_path``).
+
 A workbook is untrusted input: before openpyxl reads it, its zip directory must promise no
 more than ``XLSX_MAX_EXPANDED`` bytes in all (``XLSX_MAX_SHARED_STRINGS`` for the shared
 strings, which openpyxl holds in memory) and no part over 1 MiB expanding more than
@@ -20,6 +22,9 @@ import contextlib
 import csv
 import datetime
 import io
+import shutil
+import tempfile
+import uuid
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,6 +32,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from defusedxml import DefusedXmlException
+from django.conf import settings
 
 from leadflow.core.errors import FieldError, ValidationFailed
 
@@ -264,3 +270,37 @@ def source_open(path: str | Path) -> SourceFile:
     if magic == XLSX_MAGIC:
         return xlsx_open(path)
     return csv_open(path)
+
+
+# --- where uploads are kept ----------------------------------------------------------------
+
+
+def imports_dir() -> Path:
+    """Where uploaded files are kept: ``LEADFLOW_DATA_DIR/uploads/imports/``."""
+    path = Path(settings.DATA_DIR) / "uploads" / "imports"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def stored_copy(path: str | Path, kind: str) -> Path:
+    """A copy of the file at ``path`` among the kept uploads, the import reads from there."""
+    stored = imports_dir() / f"{uuid.uuid4().hex}.{kind}"
+    shutil.copyfile(path, stored)
+    return stored
+
+
+@contextlib.contextmanager
+def uploaded_file_path(upload) -> Iterator[str]:
+    """A path to read an uploaded file from: Django's own temporary file for a large upload,
+    else a copy of the small in-memory one, deleted afterwards (``import_upload`` keeps its
+    own copy)."""
+    if hasattr(upload, "temporary_file_path"):
+        yield upload.temporary_file_path()
+        return
+    with tempfile.NamedTemporaryFile(dir=imports_dir(), suffix=".upload", delete=False) as out:
+        for chunk in upload.chunks():
+            out.write(chunk)
+    try:
+        yield out.name
+    finally:
+        Path(out.name).unlink(missing_ok=True)

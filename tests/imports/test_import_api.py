@@ -6,9 +6,10 @@ import json
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from leadflow.contacts.imports import import_job_run
-from leadflow.contacts.models import Contact, CustomField, ImportJob, ImportMapping
+from leadflow.contacts.models import Contact, CustomField
 from leadflow.core.models import ApiScope
+from leadflow.imports.models import ImportJob, ImportMapping
+from leadflow.imports.run import import_job_run
 
 
 @pytest.fixture(autouse=True)
@@ -157,7 +158,7 @@ def test_another_workspaces_imports_are_not_found(api, other_api, workspace):
 
 
 def test_a_refused_draft_leaves_nothing_behind(api, workspace, settings):
-    from leadflow.contacts.imports import imports_dir
+    from leadflow.imports.files import imports_dir
 
     response = upload(
         api, draft="true", mapping={"Email": "email", "Plan": "nonsense"}, save_as="Kept?"

@@ -1,0 +1,96 @@
+"""An import: one uploaded contacts file and its progress (``ImportJob``), and the column
+mappings kept to reuse (``ImportMapping``).
+
+The tables were made by the contacts app before imports became an app of its own; they
+keep their names (``db_table``), so moving the models moved no data (migrations
+``imports.0001`` and ``contacts.0012``).
+"""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from leadflow.core.models import Workspace
+
+
+class ImportStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"  # uploaded, being mapped; not started
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class ImportJob(models.Model):
+    """One upload of a contacts file (CSV or Excel) and its progress.
+
+    The file lives under ``LEADFLOW_DATA_DIR/uploads/imports/``. Rows are written in chunks,
+    each in one transaction together with ``next_row`` and the counts, so a restarted worker
+    continues where the last committed chunk ended (see ``imports.run``).
+    """
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    path = models.CharField(max_length=500)
+    original_filename = models.CharField(max_length=255)
+    # {column header: "email" | "custom_fields.<key>" | "tags" | "" (ignored)}
+    mapping = models.JSONField(default=dict, blank=True)
+    # {"update_existing": bool, "tags": [...], "source": str, "lifecycle_stage": str,
+    #  "owner_id": int | None}
+    options = models.JSONField(default=dict, blank=True)
+    status = models.CharField(
+        max_length=20, choices=ImportStatus.choices, default=ImportStatus.QUEUED
+    )
+    total_rows = models.PositiveIntegerField(default=0)
+    rows_done = models.PositiveIntegerField(default=0)
+    created_count = models.PositiveIntegerField(default=0)
+    updated_count = models.PositiveIntegerField(default=0)
+    skipped_count = models.PositiveIntegerField(default=0)
+    failed_count = models.PositiveIntegerField(default=0)
+    # Rows stored without one or more of their values (each listed in the problems file).
+    warning_count = models.PositiveIntegerField(default=0)
+    # Data rows (after the header) already written; the next run starts here.
+    next_row = models.PositiveIntegerField(default=0)
+    error_path = models.CharField(max_length=500, blank=True)
+    message = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # Set by the worker when it starts and with every chunk it commits: a running job whose
+    # heartbeat is old has lost its worker (``imports.services.import_jobs_stale_fail``).
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "contacts_importjob"  # made by contacts before the imports app existed
+        indexes = [models.Index(fields=["workspace", "-created_at"], name="importjob_ws_created")]
+
+    def __str__(self) -> str:
+        return f"Import {self.pk} of {self.original_filename}"
+
+
+class ImportMapping(models.Model):
+    """A named column mapping (and options) kept to reuse for files of the same shape."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=100)
+    # {column header: target}, as ImportJob.mapping
+    mapping = models.JSONField(default=dict, blank=True)
+    options = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "contacts_importmapping"  # made by contacts before the imports app existed
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "name"], name="importmapping_unique_name")
+        ]
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
