@@ -16,6 +16,8 @@ from leadflow.contacts.conditions.tree import Condition, Group, Node
 from leadflow.core.errors import FieldError, ValidationFailed
 
 NOTHING = Q(pk__in=[])
+# An empty Q is dropped when ORed with another, so a nested empty "all" says so outright.
+EVERYTHING = Q(pk__isnull=False)
 
 
 def conditions_validate(node: Node, context: ConditionContext, path: str = "conditions") -> Node:
@@ -56,14 +58,16 @@ def _validate(node: Node, context: ConditionContext, path: str, errors: list) ->
 def conditions_compile(node: Node, context: ConditionContext, path: str = "conditions") -> Q:
     """One ``Q`` on Contact meaning the whole tree (checked first: see conditions_validate).
     Apply it to a queryset already scoped to the workspace and the actor."""
-    return _compile(conditions_validate(node, context, path), context)
+    return _compile(conditions_validate(node, context, path), context, top=True)
 
 
-def _compile(node: Node, context: ConditionContext) -> Q:
+def _compile(node: Node, context: ConditionContext, *, top: bool = False) -> Q:
     if isinstance(node, Group):
         parts = [_compile(child, context) for child in node.children]
         if not parts:
-            return Q() if node.match == "all" else NOTHING
+            if node.match == "any":
+                return NOTHING
+            return Q() if top else EVERYTHING
         combined = parts[0]
         for part in parts[1:]:
             combined = combined & part if node.match == "all" else combined | part
