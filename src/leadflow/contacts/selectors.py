@@ -24,6 +24,8 @@ from leadflow.contacts.conditions import (
     Node,
     conditions_compile,
     conditions_from_params,
+    conditions_from_query,
+    tree_from_json,
 )
 from leadflow.contacts.models import (
     Activity,
@@ -345,6 +347,18 @@ def tag_names(workspace: Workspace) -> list[str]:
 
 def saved_views(workspace: Workspace, actor: Actor) -> QuerySet[SavedView]:
     return SavedView.objects.filter(workspace=workspace, user_id=actor.user_id)
+
+
+def saved_view_conditions(view: SavedView) -> Node:
+    """The tree of a saved view: its stored JSON, else (a row from before the tree, or one
+    whose JSON no longer reads) the tree of its query string. ValidationFailed when neither
+    reads (the query's filter names the problem)."""
+    if view.conditions:
+        try:
+            return tree_from_json(view.conditions)
+        except ValidationFailed:
+            pass
+    return conditions_from_query(view.query, view.workspace)
 
 
 def duplicate_list_visible(workspace: Workspace, actor: Actor) -> QuerySet[DuplicateCandidate]:

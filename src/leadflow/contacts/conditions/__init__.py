@@ -27,7 +27,11 @@ from leadflow.contacts.conditions.fields import (
     condition_field_register,
     condition_field_unregister,
 )
-from leadflow.contacts.conditions.params import SIMPLE_PARAMETERS, conditions_from_params
+from leadflow.contacts.conditions.params import (
+    SIMPLE_PARAMETERS,
+    conditions_from_params,
+    conditions_from_query,
+)
 from leadflow.contacts.conditions.tree import (
     CONDITIONS_VERSION,
     Condition,
@@ -57,6 +61,7 @@ __all__ = [
     "conditions_all",
     "conditions_compile",
     "conditions_from_params",
+    "conditions_from_query",
     "conditions_validate",
     "tree_from_json",
     "tree_to_json",

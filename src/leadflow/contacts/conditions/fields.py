@@ -229,6 +229,8 @@ def _text(value: Any) -> str:
         raise ValueProblem("Must be non-empty text.")
     if len(value) > MAX_TEXT:
         raise ValueProblem(f"At most {MAX_TEXT} characters.")
+    if "\x00" in value:
+        raise ValueProblem("Must not hold a NUL character.")
     return value.strip()
 
 

@@ -59,6 +59,25 @@ def conditions_from_params(params: Mapping[str, Any], workspace: Workspace | Non
     return Group("all", tuple(children))
 
 
+def conditions_from_query(query: str, workspace: Workspace | None = None) -> Group:
+    """The tree of a contacts-list query string (a saved view's ``query``): its simple
+    parameters and ``custom.<key>`` ones; anything else (sort, cursor) is not a condition."""
+    from django.http import QueryDict
+
+    data = QueryDict(query)
+    params: dict[str, Any] = {
+        key: data.get(key, "").strip() for key in data if key in SIMPLE_PARAMETERS
+    }
+    custom = {
+        key.removeprefix("custom."): data.get(key, "")
+        for key in data
+        if key.startswith("custom.") and data.get(key, "")
+    }
+    if custom:
+        params["custom"] = custom
+    return conditions_from_params(params, workspace)
+
+
 def _translate(name: str, value: Any, workspace: Workspace | None) -> list[Node]:
     if name == "email":
         email = str(value).strip().lower()
