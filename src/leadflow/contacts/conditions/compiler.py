@@ -185,7 +185,7 @@ class JsonListHas(Func):
             )
         return (
             f"EXISTS (SELECT 1 FROM json_each({sql}, %s) AS e WHERE e.value = %s)",  # noqa: S608
-            (*params, f"$.{self.key}", self.value),
+            (*params, f'$."{self.key}"', self.value),
         )
 
 
