@@ -27,6 +27,7 @@ from leadflow.contacts.conditions import (
     conditions_from_query,
     tree_from_json,
 )
+from leadflow.contacts.conditions.params import datetime_parse
 from leadflow.contacts.models import (
     Activity,
     Company,
@@ -92,17 +93,6 @@ def contact_get(workspace: Workspace, actor: Actor, contact_id: int) -> Contact:
     if contact is None:
         raise NotFound("No such contact.")
     return contact
-
-
-def _parse_datetime(value: str, name: str) -> dt.datetime:
-    """An aware date-time from ISO text; a bare date or naive time is read as UTC."""
-    try:
-        parsed = dt.datetime.fromisoformat(value)
-        parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
-        parsed.astimezone(dt.UTC)  # year 1 or 9999 with an offset has no UTC time
-    except (ValueError, OverflowError):
-        raise ValidationFailed([FieldError(name, "Use an ISO date or date-time.")]) from None
-    return parsed
 
 
 def contact_list(
@@ -177,7 +167,7 @@ def _decode(cursor: str, field: models.Field) -> tuple[Any, int]:
     if isinstance(last_id, bool) or not isinstance(last_id, int) or not 0 <= last_id <= _MAX_ID:
         raise ValidationFailed([FieldError("cursor", _BAD_CURSOR)])
     if isinstance(field, models.DateTimeField):
-        return _parse_datetime(str(value), "cursor"), last_id
+        return datetime_parse(str(value), "cursor"), last_id
     try:
         if value is None or isinstance(value, list | dict | bool):
             raise ValueError

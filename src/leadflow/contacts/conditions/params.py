@@ -50,6 +50,9 @@ def conditions_from_params(params: Mapping[str, Any], workspace: Workspace | Non
     children: list[Node] = []
     errors: list[FieldError] = []
     for name, value in params.items():
+        if isinstance(value, str) and "\x00" in value:
+            errors.append(FieldError(name, "Must not hold a NUL character."))
+            continue
         try:
             children.extend(_translate(name, value, workspace))
         except ValidationFailed as failure:
@@ -103,7 +106,7 @@ def _translate(name: str, value: Any, workspace: Workspace | None) -> list[Node]
         fits = tag.strip() == tag and len(tag) <= 60  # Tag.name holds 60
         return [Condition("tags", "has_any", [tag]) if fits else NOTHING]
     if name in ("created_after", "created_before"):
-        moment = _moment(str(value), name).isoformat()
+        moment = datetime_parse(str(value), name).isoformat()
         return [Condition("created_at", "gte" if name == "created_after" else "lt", moment)]
     if name in ("created_from", "created_to"):
         try:
@@ -144,7 +147,7 @@ def _custom(custom: Any, workspace: Workspace | None) -> list[Node]:
     return nodes
 
 
-def _moment(value: str, name: str) -> dt.datetime:
+def datetime_parse(value: str, name: str) -> dt.datetime:
     """An aware date-time from ISO text; a bare date or naive time is read as UTC."""
     try:
         parsed = dt.datetime.fromisoformat(value)
