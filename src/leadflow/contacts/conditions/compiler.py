@@ -1,9 +1,10 @@
 """Checking a tree against the registry and compiling it to one ``Q`` on Contact."""
 
 import datetime as dt
+import json
 from typing import Any
 
-from django.db.models import BooleanField, Count, Func, Q, QuerySet
+from django.db.models import BooleanField, Count, F, Func, Q, QuerySet
 
 from leadflow.contacts.conditions.fields import (
     ConditionContext,
@@ -13,6 +14,7 @@ from leadflow.contacts.conditions.fields import (
     value_clean,
 )
 from leadflow.contacts.conditions.tree import Condition, Group, Node
+from leadflow.contacts.models import STAGE_RANK
 from leadflow.core.errors import FieldError, ValidationFailed
 
 NOTHING = Q(pk__in=[])
@@ -144,8 +146,6 @@ def _owner_value(value: Any, context: ConditionContext) -> int | None:
 
 
 def _stages(stage: str, operator: str) -> list[str]:
-    from leadflow.contacts.models import STAGE_RANK
-
     rank = STAGE_RANK[stage]
     if operator == "at_least":
         return [name for name, place in STAGE_RANK.items() if place >= rank]
@@ -168,14 +168,10 @@ class JsonListHas(Func):
     output_field = BooleanField()
 
     def __init__(self, column: str, key: str, value: Any) -> None:
-        from django.db.models import F
-
         super().__init__(F(column))
         self.key, self.value = key, value
 
     def as_sql(self, compiler, connection, **extra):
-        import json
-
         sql, params = compiler.compile(self.source_expressions[0])
         if connection.vendor == "postgresql":
             return f"COALESCE(({sql} -> %s) @> %s::jsonb, false)", (

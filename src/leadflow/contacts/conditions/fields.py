@@ -17,6 +17,7 @@ from typing import Any
 
 from django.db.models import Q
 
+from leadflow.contacts.models import STAGE_RANK, CustomField
 from leadflow.core.models import Workspace
 
 # Operators by field type. "Negative" operators (ne, not_in, not_contains, has_none) also
@@ -80,8 +81,6 @@ class ConditionContext:
 
     @cached_property
     def custom_fields(self) -> dict:
-        from leadflow.contacts.models import CustomField
-
         return {d.key: d for d in CustomField.objects.filter(workspace=self.workspace)}
 
     @property
@@ -101,8 +100,9 @@ class ConditionField:
     path to it) can be NULL, ``blank_empty`` that "" counts as empty (text columns).
     ``compile`` replaces the compiling by type: it gets the context, the operator and the
     checked value and returns a ``Q`` on Contact (use subqueries, never Python loops over
-    rows). ``choices`` are the allowed values of choice-like types; ``operators`` narrows
-    the type's operators."""
+    rows). ``json_key`` says ``column`` is a key inside a JSON column (custom fields), which
+    may be missing or null. ``choices`` are the allowed values of choice-like types;
+    ``operators`` narrows the type's operators."""
 
     key: str
     type: str
@@ -186,8 +186,6 @@ def value_clean(item: ConditionField, operator: str, value: Any) -> Any:
         return list(dict.fromkeys(_scalar(item, part) for part in value))
     if operator in ("at_least", "at_most") and item.type == "stage":
         stage = _scalar(item, value)
-        from leadflow.contacts.models import STAGE_RANK
-
         if stage not in STAGE_RANK:
             raise ValueProblem("Must be a stage of the funnel (not nurture or disqualified).")
         return stage
