@@ -191,8 +191,8 @@ def evaluate(node, contact: dict, user_id: int) -> bool:
         company = contact["company.name"] or ""
         return value in contact["search_text"] or value in company.lower()
     if field.startswith("activity."):
-        since = NOW - dt.timedelta(days=value["within_days"] or 100000)
-        count = sum(1 for when in have if when >= since)
+        within = value["within_days"]
+        count = sum(1 for when in have if within is None or when >= NOW - dt.timedelta(within))
         return count >= value["times"] if operator == "at_least" else count <= value["times"]
     if field == "owner":
         value = [user_id if v == "me" else v for v in value] if operator == "in" else value
