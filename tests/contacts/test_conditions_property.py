@@ -188,8 +188,8 @@ def evaluate(node, contact: dict, user_id: int) -> bool:
     if operator == "is_empty":
         return have is None or have in ("", [], set())
     if field == "search":
-        company = contact["company.name"] or ""
-        return value in contact["search_text"] or value in company.lower()
+        company, needle = contact["company.name"] or "", " ".join(value.lower().split())
+        return needle in contact["search_text"] or needle in company.lower()
     if field.startswith("activity."):
         within = value["within_days"]
         count = sum(1 for when in have if within is None or when >= NOW - dt.timedelta(within))
