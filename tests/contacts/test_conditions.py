@@ -412,3 +412,15 @@ def test_migration_converts_existing_views(workspace, owner, contacts):
     assert problems(lambda: selectors.saved_view_conditions(broken)) == {
         "created_from": "Use a date as YYYY-MM-DD."
     }
+
+
+def test_custom_filters_read_the_fields_once(
+    workspace, owner_actor, contacts, django_assert_num_queries
+):
+    ann, _ = contacts
+    tree = Condition("custom.seats", "gte", 10)
+    with django_assert_num_queries(3):  # the custom fields, the contacts, their tags
+        found = list(
+            selectors.contact_list(workspace, owner_actor, {"custom": {"seats": "12"}}, tree)
+        )
+    assert found == [ann]

@@ -128,8 +128,8 @@ def contact_condition(
     unknown = [key for key in filters if key not in CONTACT_FILTERS]
     if unknown:
         raise ValidationFailed([FieldError(key, "Unknown filter.") for key in unknown])
-    tree = conditions_from_params(filters, workspace)
     context = ConditionContext(workspace=workspace, user_id=actor.user_id)
+    tree = conditions_from_params(filters, context=context)
     condition = conditions_compile(tree, context, path="filters")
     if conditions is not None:
         condition &= conditions_compile(conditions, context)

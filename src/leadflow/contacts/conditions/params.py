@@ -7,6 +7,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from leadflow.contacts.conditions.fields import ConditionContext
 from leadflow.contacts.conditions.tree import Condition, Group, Node
 from leadflow.contacts.inputs import custom_value_clean
 from leadflow.contacts.models import CustomField, LifecycleStage, Temperature
@@ -36,9 +37,15 @@ _MAX_ID = 2**63 - 1
 NOTHING = Group("any", ())
 
 
-def conditions_from_params(params: Mapping[str, Any], workspace: Workspace | None = None) -> Group:
+def conditions_from_params(
+    params: Mapping[str, Any],
+    workspace: Workspace | None = None,
+    *,
+    context: ConditionContext | None = None,
+) -> Group:
     """An "all" group with one condition per parameter given. ``workspace`` is needed for
-    ``phone`` (its default country) and ``custom`` (its fields) only.
+    ``phone`` (its default country) and ``custom`` (its fields) only; a ``context`` gives
+    both, and its custom fields are read once for the translation and the compiling.
 
     email (exact, lower-cased), phone (normalised), stage, temperature, owner (a user id or
     "none"), tag (a name), company (an id), created_after / created_before (ISO date-times,
@@ -47,6 +54,7 @@ def conditions_from_params(params: Mapping[str, Any], workspace: Workspace | Non
     equality, or "holds every value" for a multi-choice field). A value no contact can have
     (an unknown stage) gives a group that matches none, as the filter always did."""
     params = {key: value for key, value in params.items() if value not in (None, "")}
+    workspace = context.workspace if context is not None else workspace
     children: list[Node] = []
     errors: list[FieldError] = []
     for name, value in params.items():
@@ -54,7 +62,7 @@ def conditions_from_params(params: Mapping[str, Any], workspace: Workspace | Non
             errors.append(FieldError(name, "Must not hold a NUL character."))
             continue
         try:
-            children.extend(_translate(name, value, workspace))
+            children.extend(_translate(name, value, workspace, context))
         except ValidationFailed as failure:
             errors.extend(failure.errors)
     if errors:
@@ -81,7 +89,9 @@ def conditions_from_query(query: str, workspace: Workspace | None = None) -> Gro
     return conditions_from_params(params, workspace)
 
 
-def _translate(name: str, value: Any, workspace: Workspace | None) -> list[Node]:
+def _translate(
+    name: str, value: Any, workspace: Workspace | None, context: ConditionContext | None
+) -> list[Node]:
     if name == "email":
         email = str(value).strip().lower()
         return [Condition("email", "eq", email) if 0 < len(email) <= 254 else NOTHING]
@@ -121,14 +131,19 @@ def _translate(name: str, value: Any, workspace: Workspace | None) -> list[Node]
         needle = " ".join(str(value).lower().split())[:100]
         return [Condition("search", "matches", needle)] if needle else []
     if name == "custom":
-        return _custom(value, workspace)
+        return _custom(value, workspace, context)
     raise ValidationFailed([FieldError(name, "Unknown filter.")])
 
 
-def _custom(custom: Any, workspace: Workspace | None) -> list[Node]:
+def _custom(
+    custom: Any, workspace: Workspace | None, context: ConditionContext | None
+) -> list[Node]:
     if not isinstance(custom, Mapping):
         raise ValidationFailed([FieldError("custom", "Use custom.<key>=<value>.")])
-    definitions = {d.key: d for d in CustomField.objects.filter(workspace=workspace)}
+    if context is not None:
+        definitions = context.custom_fields
+    else:
+        definitions = {d.key: d for d in CustomField.objects.filter(workspace=workspace)}
     nodes: list[Node] = []
     for key, value in custom.items():
         definition = definitions.get(key)
