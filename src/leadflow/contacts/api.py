@@ -10,12 +10,14 @@ from ninja import Field, Query, Router, Schema, Status
 from pydantic import ValidationError as PydanticValidationError
 
 from leadflow.contacts import selectors, services
+from leadflow.contacts.conditions import Node, tree_from_json
 from leadflow.contacts.exports import export_response
 from leadflow.contacts.models import Activity, Company, Contact, CustomField
 from leadflow.core.apikit import StrictSchema, json_response, require_scope
 from leadflow.core.errors import DomainError, FieldError, ValidationFailed
 from leadflow.core.idempotency import idempotent
 from leadflow.core.models import ApiScope
+from leadflow.core.validation import json_parse
 
 router = Router()
 READ, WRITE = ApiScope.CONTACTS_READ, ApiScope.CONTACTS_WRITE
@@ -216,6 +218,12 @@ class ContactExportFilters(Schema):
     created_after: str | None = None
     created_before: str | None = None
     q: str | None = Field(None, description="Free text over name, email and company name.")
+    conditions: str | None = Field(
+        None,
+        description="A condition tree as JSON (docs/conditions.md), ANDed with the other "
+        'filters, e.g. {"version": 1, "match": "all", "children": [{"field": '
+        '"lifecycle_stage", "operator": "at_least", "value": "mql"}]}.',
+    )
     sort: Literal[
         "created_at", "-created_at", "updated_at", "-updated_at", "last_name", "-last_name"
     ] = "-created_at"
@@ -300,7 +308,8 @@ def contact_list(request, filters: Query[ContactFilters]):
     workspace, actor = require_scope(request, READ)
     params = _filter_params(request, filters)
     sort, cursor, limit = params.pop("sort"), params.pop("cursor", None), params.pop("limit")
-    queryset = selectors.contact_list(workspace, actor, params)
+    tree = _conditions(params.pop("conditions", None))
+    queryset = selectors.contact_list(workspace, actor, params, tree)
     page = selectors.cursor_paginate(queryset, sort=sort, cursor=cursor, limit=limit)
     return {"items": page.items, "next_cursor": page.next_cursor}
 
@@ -321,6 +330,13 @@ def _filter_params(request: HttpRequest, filters: Schema) -> dict[str, Any]:
     if custom:
         params["custom"] = custom
     return params
+
+
+def _conditions(text: str | None) -> Node | None:
+    """The ``conditions`` parameter's tree (shape checked here, fields when compiled)."""
+    if not text:
+        return None
+    return tree_from_json(json_parse(text, field="conditions"))
 
 
 def _bulk_item(workspace, actor, index: int, item: Any) -> dict[str, Any]:
@@ -391,7 +407,8 @@ def _export(request, filters: ContactExportFilters, fmt: str) -> HttpResponse:
     workspace, actor = require_scope(request, READ)
     params = _filter_params(request, filters)
     sort = params.pop("sort")
-    rows = selectors.contact_export_rows(workspace, actor, params, sort=sort)
+    tree = _conditions(params.pop("conditions", None))
+    rows = selectors.contact_export_rows(workspace, actor, params, sort=sort, conditions=tree)
     return export_response(rows, fmt=fmt, filename=f"{workspace.slug}-contacts")
 
 

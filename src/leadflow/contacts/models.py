@@ -420,12 +420,16 @@ class Activity(models.Model):
 
 
 class SavedView(models.Model):
-    """A named contacts-list query (filters and sort) a member keeps for reuse."""
+    """A named contacts-list query a member keeps for reuse: ``conditions``, the condition
+    tree's JSON form (docs/conditions.md), says which contacts; ``query`` is the list's query
+    string (filters and sort) the app links to. A row from before the tree has ``{}`` and is
+    read from its query (``contacts.selectors.saved_view_conditions``)."""
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     name = models.CharField(max_length=100)
     query = models.CharField(max_length=2000)
+    conditions = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -16,13 +16,20 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import connection, models
-from django.db.models import BooleanField, Prefetch, Q, QuerySet
-from django.db.models.expressions import RawSQL
+from django.db.models import Prefetch, Q, QuerySet
 
-from leadflow.contacts.inputs import custom_value_clean
+from leadflow.contacts.conditions import (
+    SIMPLE_PARAMETERS,
+    ConditionContext,
+    Node,
+    conditions_compile,
+    conditions_from_params,
+    conditions_from_query,
+    tree_from_json,
+)
+from leadflow.contacts.conditions.params import datetime_parse
 from leadflow.contacts.models import (
     Activity,
-    ActivityKind,
     Company,
     Contact,
     CustomField,
@@ -35,7 +42,7 @@ from leadflow.core.actors import Actor
 from leadflow.core.errors import FieldError, NotFound, ValidationFailed
 from leadflow.core.exports import SPREADSHEET_SAFE_SQL
 from leadflow.core.models import Workspace
-from leadflow.core.validation import json_parse, phone_normalise
+from leadflow.core.validation import json_parse
 
 CONTACT_SORTS = {
     "created_at": "created_at",
@@ -45,22 +52,7 @@ CONTACT_SORTS = {
     "last_name": "last_name",
     "-last_name": "-last_name",
 }
-CONTACT_FILTERS = frozenset(
-    {
-        "email",
-        "phone",
-        "stage",
-        "owner",
-        "tag",
-        "company",
-        "temperature",
-        "created_after",
-        "created_before",
-        "q",
-        "custom",
-        "import",
-    }
-)
+CONTACT_FILTERS = SIMPLE_PARAMETERS
 
 
 # Apps that tell members about leads (form notifications, lead sources) register here, in
@@ -103,143 +95,45 @@ def contact_get(workspace: Workspace, actor: Actor, contact_id: int) -> Contact:
     return contact
 
 
-def _parse_datetime(value: str, name: str) -> dt.datetime:
-    """An aware date-time from ISO text; a bare date or naive time is read as UTC."""
-    try:
-        parsed = dt.datetime.fromisoformat(value)
-        parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
-        parsed.astimezone(dt.UTC)  # year 1 or 9999 with an offset has no UTC time
-    except (ValueError, OverflowError):
-        raise ValidationFailed([FieldError(name, "Use an ISO date or date-time.")]) from None
-    return parsed
-
-
 def contact_list(
-    workspace: Workspace, actor: Actor, filters: Mapping[str, Any] | None = None
+    workspace: Workspace,
+    actor: Actor,
+    filters: Mapping[str, Any] | None = None,
+    conditions: Node | None = None,
 ) -> QuerySet[Contact]:
-    """Contacts matching the filters, related rows loaded (no N+1 on list pages).
+    """Contacts matching the filters and the condition tree, related rows loaded (no N+1 on
+    list pages): one query over contacts whatever the tree.
 
-    Filters: email, phone, stage, owner (user id, or "none"), tag (name), company (id),
-    temperature, created_after / created_before (ISO), q (free text over name, email and
-    company name), custom ({key: value} equality on custom fields), import (an import
-    job's id: the contacts it created or changed).
+    Filters are the list's simple parameters (``conditions.conditions_from_params``: email,
+    phone, stage, owner, tag, company, temperature, created dates, q, custom, import),
+    translated into a tree and ANDed with ``conditions`` (docs/conditions.md). Bad
+    filters or conditions raise ValidationFailed naming each.
     """
+    queryset = contacts_visible(workspace, actor)
+    return (
+        queryset.filter(contact_condition(workspace, actor, filters, conditions))
+        .select_related("company", "owner")
+        .prefetch_related(Prefetch("tags", queryset=Tag.objects.order_by("name")))
+    )
+
+
+def contact_condition(
+    workspace: Workspace,
+    actor: Actor,
+    filters: Mapping[str, Any] | None = None,
+    conditions: Node | None = None,
+) -> Q:
+    """The one ``Q`` the filters and the tree make ("me" is the actor)."""
     filters = {key: value for key, value in (filters or {}).items() if value not in (None, "")}
     unknown = [key for key in filters if key not in CONTACT_FILTERS]
     if unknown:
         raise ValidationFailed([FieldError(key, "Unknown filter.") for key in unknown])
-    queryset = contacts_visible(workspace, actor)
-    if "email" in filters:
-        queryset = queryset.filter(email=str(filters["email"]).strip().lower())
-    if "phone" in filters:
-        queryset = queryset.filter(
-            phone=phone_normalise(
-                str(filters["phone"]), default_country=workspace.default_country, field="phone"
-            )
-        )
-    if "stage" in filters:
-        queryset = queryset.filter(lifecycle_stage=filters["stage"])
-    if "temperature" in filters:
-        queryset = queryset.filter(temperature=filters["temperature"])
-    if "owner" in filters:
-        owner = filters["owner"]
-        if owner == "none":
-            queryset = queryset.filter(owner__isnull=True)
-        else:
-            queryset = queryset.filter(owner_id=_int(owner, "owner"))
-    if "company" in filters:
-        queryset = queryset.filter(company_id=_int(filters["company"], "company"))
-    if "tag" in filters:
-        queryset = queryset.filter(tags__name=filters["tag"])
-    if "created_after" in filters:
-        queryset = queryset.filter(
-            created_at__gte=_parse_datetime(str(filters["created_after"]), "created_after")
-        )
-    if "created_before" in filters:
-        queryset = queryset.filter(
-            created_at__lt=_parse_datetime(str(filters["created_before"]), "created_before")
-        )
-    if "q" in filters:
-        queryset = queryset.filter(_search_condition(workspace, str(filters["q"])))
-    if "import" in filters:
-        queryset = queryset.filter(
-            pk__in=Activity.objects.filter(
-                workspace=workspace,
-                kind=ActivityKind.CONTACT_IMPORTED,
-                data__import_job=_int(filters["import"], "import"),
-            ).values("contact_id")
-        )
-    if "custom" in filters:
-        custom = filters["custom"]
-        if not isinstance(custom, Mapping):
-            raise ValidationFailed([FieldError("custom", "Use custom.<key>=<value>.")])
-        definitions = {d.key: d for d in CustomField.objects.filter(workspace=workspace)}
-        for key, value in custom.items():
-            definition = definitions.get(key)
-            if definition is None:
-                raise ValidationFailed([FieldError(f"custom.{key}", "Unknown custom field.")])
-
-            try:
-                typed = custom_value_clean(definition, value)
-            except ValueError as error:
-                raise ValidationFailed([FieldError(f"custom.{key}", str(error))]) from None
-            if definition.field_type == "multi_choice":
-                queryset = queryset.filter(_json_list_has(key, typed))
-            else:
-                queryset = queryset.filter(**{f"custom_fields__{key}": typed})
-    return queryset.select_related("company", "owner").prefetch_related(
-        Prefetch("tags", queryset=Tag.objects.order_by("name"))
-    )
-
-
-def _search_condition(workspace: Workspace, text: str) -> Q:
-    """Free text over email, first and last name (one indexed column) and company name.
-
-    Matching companies are looked up first (few rows) so the contact side stays one
-    indexable condition instead of an OR across a join.
-    """
-    needle = " ".join(text.lower().split())[:100]
-    condition = Q(search_text__contains=needle)
-    company_ids = list(
-        Company.objects.filter(workspace=workspace, name__icontains=needle)
-        .order_by()
-        .values_list("pk", flat=True)[:200]
-    )
-    if company_ids:
-        condition |= Q(company_id__in=company_ids)
+    context = ConditionContext(workspace=workspace, user_id=actor.user_id)
+    tree = conditions_from_params(filters, context=context)
+    condition = conditions_compile(tree, context, path="filters")
+    if conditions is not None:
+        condition &= conditions_compile(conditions, context)
     return condition
-
-
-def _json_list_has(key: str, values: list) -> Q:
-    """Contacts whose multi-choice custom field ``key`` holds every value given.
-
-    PostgreSQL answers with jsonb containment; SQLite (no JSON ``contains`` lookup) with
-    json_each. ``key`` is a custom-field key (a slug), never raw input.
-    """
-    if connection.vendor == "postgresql":
-        return Q(**{f"custom_fields__{key}__contains": values})
-    condition = Q()
-    for value in values:
-        condition &= Q(
-            RawSQL(
-                "EXISTS (SELECT 1 FROM json_each(contacts_contact.custom_fields, %s) "
-                "WHERE json_each.value = %s)",
-                (f"$.{key}", value),
-                output_field=BooleanField(),
-            )
-        )
-    return condition
-
-
-def _int(value: Any, name: str) -> int:
-    """An id from a filter: a whole number a row can have (64-bit), else a 422."""
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise ValidationFailed([FieldError(name, "Must be a whole number.")]) from None
-    if not 0 <= number <= _MAX_ID:
-        raise ValidationFailed([FieldError(name, "No such id.")])
-    return number
 
 
 # --- keyset pagination ---------------------------------------------------------------------
@@ -273,7 +167,7 @@ def _decode(cursor: str, field: models.Field) -> tuple[Any, int]:
     if isinstance(last_id, bool) or not isinstance(last_id, int) or not 0 <= last_id <= _MAX_ID:
         raise ValidationFailed([FieldError("cursor", _BAD_CURSOR)])
     if isinstance(field, models.DateTimeField):
-        return _parse_datetime(str(value), "cursor"), last_id
+        return datetime_parse(str(value), "cursor"), last_id
     try:
         if value is None or isinstance(value, list | dict | bool):
             raise ValueError
@@ -445,6 +339,18 @@ def saved_views(workspace: Workspace, actor: Actor) -> QuerySet[SavedView]:
     return SavedView.objects.filter(workspace=workspace, user_id=actor.user_id)
 
 
+def saved_view_conditions(view: SavedView) -> Node:
+    """The tree of a saved view: its stored JSON, else (a row from before the tree, or one
+    whose JSON no longer reads) the tree of its query string. ValidationFailed when neither
+    reads (the query's filter names the problem)."""
+    if view.conditions:
+        try:
+            return tree_from_json(view.conditions)
+        except ValidationFailed:
+            pass
+    return conditions_from_query(view.query, view.workspace)
+
+
 def duplicate_list_visible(workspace: Workspace, actor: Actor) -> QuerySet[DuplicateCandidate]:
     """Open duplicate pairs whose two contacts the actor may both see (a sales member who
     sees only own leads is never shown somebody else's contact through a pair)."""
@@ -491,6 +397,7 @@ def contact_export_rows(
     filters: Mapping[str, Any] | None = None,
     *,
     sort: str = "created_at",
+    conditions: Node | None = None,
 ) -> Iterator[list[Any]]:
     """The contacts ``contact_list`` would show, as a header then one row per contact.
 
@@ -502,7 +409,7 @@ def contact_export_rows(
     """
     if sort not in CONTACT_SORTS:
         raise ValidationFailed([FieldError("sort", "Unknown sort.")])
-    queryset = contact_list(workspace, actor, filters)
+    queryset = contact_list(workspace, actor, filters, conditions)
     tie = "-id" if sort.startswith("-") else "id"
     ordered = queryset.order_by(CONTACT_SORTS[sort], tie)
     keys = list(custom_field_list(workspace).values_list("key", flat=True))

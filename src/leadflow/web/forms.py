@@ -5,13 +5,11 @@ services expect (ids as ints, blanks as None, lists from checkboxes) and maps th
 ``FieldError`` names a service reports to the names of the inputs that show them.
 """
 
-import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.http import QueryDict
-from django.utils import timezone
 
 from leadflow.contacts.models import (
     ConsentStatus,
@@ -313,29 +311,9 @@ def list_params(query: QueryDict) -> dict[str, str]:
     }
 
 
-def selector_filters(params: Mapping[str, str]) -> dict[str, Any]:
-    """List parameters as ``contacts.selectors.contact_list`` filters.
-
-    The date range is inclusive of both days, read in the server's time zone.
-    """
-    filters: dict[str, Any] = {
-        key: params[key]
-        for key in ("q", "stage", "temperature", "owner", "tag", "company", "import")
-        if key in params
-    }
-    errors = []
-    for name, target, shift in (
-        ("created_from", "created_after", 0),
-        ("created_to", "created_before", 1),
-    ):
-        if name in params:
-            try:
-                day = dt.date.fromisoformat(params[name]) + dt.timedelta(days=shift)
-            except ValueError:
-                errors.append(FieldError(name, "Use a date as YYYY-MM-DD."))
-                continue
-            moment = timezone.make_aware(dt.datetime.combine(day, dt.time.min))
-            filters[target] = moment.isoformat()
-    if errors:
-        raise ValidationFailed(errors)
-    return filters
+def selector_filters(params: Mapping[str, str]) -> dict[str, str]:
+    """List parameters as ``contacts.selectors.contact_list`` filters: every one but the
+    sort. The translation into conditions is contacts' own (``conditions_from_params``),
+    shared with the API: created_from / created_to are days, both included, read in the
+    server's time zone."""
+    return {key: value for key, value in params.items() if key != "sort"}

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from leadflow.contacts import selectors
 from leadflow.contacts.activity_log import activities_announce
+from leadflow.contacts.conditions import Node
 from leadflow.contacts.models import (
     Activity,
     ActivityKind,
@@ -25,17 +26,29 @@ BULK_ACTIONS = ("tag", "untag", "assign_owner", "set_stage", "delete")
 
 @transaction.atomic
 def contacts_bulk_action(
-    *, workspace: Workspace, contact_ids: list[int], action: str, value: Any, actor: Actor
+    *,
+    workspace: Workspace,
+    contact_ids: list[int] | None = None,
+    action: str,
+    value: Any,
+    actor: Actor,
+    conditions: Node | None = None,
 ) -> int:
     """Apply one action to many contacts with set-based SQL; returns how many were touched.
 
+    The contacts are those of ``contact_ids`` (the checked rows) and/or those matching the
+    condition tree ``conditions`` (both given: both must hold), among those the actor sees.
     ``set_stage`` is an explicit edit: any stage, each contact's ``stage.changed`` saying
     where from and in which direction."""
     if action not in BULK_ACTIONS:
         raise ValidationFailed([FieldError("action", f"Choose one of: {', '.join(BULK_ACTIONS)}.")])
-    queryset = Contact.objects.filter(workspace=workspace, pk__in=contact_ids)
-    if actor.sees_only_own_leads:
-        queryset = queryset.filter(selectors.own_leads_condition(workspace, actor))
+    if contact_ids is None and conditions is None:
+        raise ValidationFailed([FieldError("contact_ids", "Select contacts or give conditions.")])
+    queryset = selectors.contacts_visible(workspace, actor)
+    if contact_ids is not None:
+        queryset = queryset.filter(pk__in=contact_ids)
+    if conditions is not None:
+        queryset = queryset.filter(selectors.contact_condition(workspace, actor, None, conditions))
     ids = list(queryset.values_list("pk", flat=True))
     if not ids:
         return 0

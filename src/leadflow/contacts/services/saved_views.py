@@ -2,6 +2,13 @@
 
 from django.db import transaction
 
+from leadflow.contacts.conditions import (
+    ConditionContext,
+    Node,
+    conditions_from_query,
+    conditions_validate,
+    tree_to_json,
+)
 from leadflow.contacts.models import (
     SavedView,
 )
@@ -11,12 +18,30 @@ from leadflow.core.models import Workspace
 
 
 @transaction.atomic
-def saved_view_save(*, workspace: Workspace, actor: Actor, name: str, query: str) -> SavedView:
+def saved_view_save(
+    *, workspace: Workspace, actor: Actor, name: str, query: str, conditions: Node | None = None
+) -> SavedView:
+    """Keep a view under a name (the same name replaces it). ``conditions`` is its tree; by
+    default the tree of ``query``'s filters. A tree that does not check (an unknown field, a
+    bad value) is refused, naming its paths; a query whose filters do not translate is kept
+    as it always was, with no tree (it is read from the query when used)."""
     name = name.strip()[:100]
     if not name:
         raise ValidationFailed([FieldError("name", "Name the view.")])
+    query = query[:2000]
+    if conditions is not None:
+        conditions_validate(conditions, ConditionContext(workspace, actor.user_id))
+        tree = tree_to_json(conditions)
+    else:
+        try:
+            tree = tree_to_json(conditions_from_query(query, workspace))
+        except ValidationFailed:
+            tree = {}
     view, _ = SavedView.objects.update_or_create(
-        workspace=workspace, user=actor.user, name=name, defaults={"query": query[:2000]}
+        workspace=workspace,
+        user=actor.user,
+        name=name,
+        defaults={"query": query, "conditions": tree},
     )
     return view
 
