@@ -1,34 +1,40 @@
-"""The PostgreSQL fast path for the most common submission: a NEW lead known by email.
+"""The PostgreSQL fast path of ``lead_receive``: a NEW lead known by email, in one statement.
 
-One SQL statement (data-modifying CTEs) writes what the ORM path would write for a new
-contact: the company (found by registrable domain or name, or created), the contact, its
-possible duplicates (the rules of ``contacts.services.duplicates_find_for``), its tags,
-the `contact.created` and `form.submitted` activities, the submission and its consent
-records. It returns nothing (and writes nothing but possibly the company, which the
-ORM path would create as well) when the email is known already, when the workspace has
-required custom fields, or when a concurrent request inserted the same email first: the
-caller then takes the ORM path (``contacts.services.contact_upsert``), which handles every
-case. tests/capture/test_fastpath.py checks that both paths store the same rows.
+One SQL statement (data-modifying CTEs) writes what the ORM path (``contact_upsert``)
+would write for a new contact: the company (found by registrable domain or name, or
+created), the contact, its possible duplicates (the rules of
+``contacts.services.duplicates_find_for``), its tags (created when missing), and the
+``contact.created`` and arrival activities, whose payloads come from the typed writers
+(``contacts.kind_writers``). It returns None (and writes nothing but possibly the company
+and tags, which the ORM path would create as well) when the email is known already, when
+the workspace has required custom fields, or when a concurrent request inserted the same
+email first: ``lead_receive`` then takes the ORM path, which handles every case.
+tests/capture/test_fastpath.py checks that both paths store the same rows.
 
 Why: the ORM path costs about twenty round trips and their Python; at the public endpoint,
 under load, that is the difference between ~150 and several hundred leads per second on
-two cores (bench/bench_capture.py).
+two cores (bench/bench_capture.py, decision 0010).
 """
 
 import json
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from leadflow.capture.models import Form
+from leadflow.contacts.activity_log import activities_announce
 from leadflow.contacts.identity import company_name_from_domain, is_free_mail, registrable_domain
+from leadflow.contacts.kind_writers import contact_created_data
 from leadflow.contacts.models import ActivityKind, ConsentStatus, LifecycleStage, Temperature
 from leadflow.core.validation import email_domain
 
 PLAIN = ("phone", "first_name", "last_name", "job_title", "country")
+# The clean contact values the statement writes; any other value takes the ORM path.
+FAST_VALUES = frozenset(
+    {*PLAIN, "email", "company", "source", "medium", "campaign", "channel", "tags"}
+)
 
 SQL = """
 WITH gate AS (
@@ -86,10 +92,18 @@ WITH gate AS (
     ) AS found
     ON CONFLICT DO NOTHING
     RETURNING id
+), tag_new AS (
+    INSERT INTO contacts_tag (workspace_id, name)
+    SELECT %(ws)s, name FROM unnest(%(tags)s::text[]) AS name
+    WHERE (SELECT ok FROM gate)
+    ON CONFLICT DO NOTHING
+    RETURNING id
 ), tags AS (
     INSERT INTO contacts_contact_tags (contact_id, tag_id)
-    SELECT contact.id, tag.id FROM contact, contacts_tag AS tag
-    WHERE tag.workspace_id = %(ws)s AND tag.name = ANY(%(tags)s::text[])
+    SELECT contact.id, tag.id FROM contact, (
+        SELECT id FROM contacts_tag WHERE workspace_id = %(ws)s AND name = ANY(%(tags)s::text[])
+        UNION ALL SELECT id FROM tag_new
+    ) AS tag
     ON CONFLICT DO NOTHING
     RETURNING tag_id
 ), activities AS (
@@ -98,110 +112,81 @@ WITH gate AS (
          actor_label, data)
     SELECT %(ws)s, contact.id, entry.kind, %(now)s, NULL, NULL, %(actor)s, entry.data::jsonb
     FROM contact, (VALUES (%(created_kind)s, %(created_data)s),
-                          (%(submitted_kind)s, %(submitted_data)s)) AS entry(kind, data)
-    RETURNING id
-), submission AS (
-    INSERT INTO capture_submission
-        (workspace_id, form_id, submission_id, status, spam_reason, contact_id, payload,
-         "values", ip, user_agent, page_url, referrer, utm, visitor_id, response, created_at)
-    SELECT %(ws)s, %(form)s, %(submission_id)s, 'accepted', '', contact.id, %(payload)s::jsonb,
-           %(values)s::jsonb, %(ip)s, %(user_agent)s, %(page_url)s, %(referrer)s,
-           %(utm)s::jsonb, %(visitor_id)s, %(response)s::jsonb, %(now)s
-    FROM contact
-    ON CONFLICT (form_id, submission_id) DO NOTHING
-    RETURNING id
-), consents AS (
-    INSERT INTO capture_consentrecord
-        (workspace_id, contact_id, form_id, submission_id, field_name, text, version,
-         granted_at, ip, page_url, confirmed_at)
-    SELECT %(ws)s, contact.id, %(form)s, submission.id, entry.field_name, entry.text,
-           entry.version, %(now)s, %(ip)s, %(page_url)s, NULL
-    FROM contact, submission,
-         jsonb_to_recordset(%(consents)s::jsonb)
-             AS entry(field_name text, text text, version text)
+                          (%(arrival_kind)s, %(arrival_data)s)) AS entry(kind, data)
     RETURNING id
 )
-SELECT (SELECT id FROM contact), (SELECT company_id FROM contact), (SELECT id FROM submission),
-       (SELECT count(*) FROM tags), (SELECT count(*) FROM activities),
-       (SELECT count(*) FROM consents)
+SELECT (SELECT id FROM contact), (SELECT company_id FROM contact),
+       (SELECT count(*) FROM tags), (SELECT max(id) FROM activities),
+       (SELECT count(*) FROM duplicates)
 """
 
 
-class SubmissionStoredFirst(Exception):
-    """Another request stored the same submission_id first: the caller replays its answer."""
-
-
-@dataclass
-class FastResult:
-    contact_id: int
-    submission_pk: int
-
-
-def eligible(contact: dict[str, Any]) -> bool:
-    """Only a contact known by email, with nothing the ORM path must check in Python."""
+def fast_path_applies(contact: Mapping[str, Any]) -> bool:
+    """Only a lead known by email, with nothing the ORM path must check in Python: no
+    custom fields, owner, company id or stage of its own, and a channel whenever a source
+    or medium is given (the ORM path asks tracking's channel rules otherwise)."""
     return (
         settings.LEADFLOW_CAPTURE_FAST_PATH
         and connection.vendor == "postgresql"
         and bool(contact.get("email"))
-        and not contact.get("custom_fields")
-        and "owner_id" not in contact
-        and "company_id" not in contact
+        and set(contact) <= FAST_VALUES
+        and not ((contact.get("source") or contact.get("medium")) and not contact.get("channel"))
     )
 
 
-def new_lead_insert(
+def lead_insert_fast(
     *,
-    form: Form,
-    contact: dict[str, Any],
-    submission: dict[str, Any],
-    submitted: dict,
-    consents: list[dict],
+    workspace_id: int,
+    clean: dict[str, Any],
+    stage: str,
+    consent_granted: bool,
+    owner_id: int | None,
+    arrival_kind: str,
+    arrival_data: dict[str, Any],
     actor_label: str,
-) -> FastResult | None:
-    """Write a new lead in one statement; None when the ORM path must take over."""
-    domain = email_domain(contact["email"])
+) -> int | None:
+    """Write a new lead in one statement and return its contact id; None when the ORM
+    path must take over (nothing of the contact written). Announces the two activities
+    it appended (``activities_announce``), as every write path does."""
+    domain = email_domain(clean["email"])
     domain = registrable_domain(domain) if domain and not is_free_mail(domain) else None
-    company_name = contact.get("company") or (company_name_from_domain(domain) if domain else "")
-    tags = list(form.tags or [])
+    company_name = clean.get("company") or (company_name_from_domain(domain) if domain else "")
+    tags = list(dict.fromkeys(clean.get("tags") or []))
     now = timezone.now()
     params = {
-        "ws": form.workspace_id,
-        "form": form.pk,
+        "ws": workspace_id,
         "now": now,
         "domain": domain,
         "company_name": company_name[:200],
-        "email": contact["email"],
-        **{name: contact.get(name) or ("" if name != "phone" else None) for name in PLAIN},
-        "owner": contact.get("owner_id"),
-        "stage": contact.get("lifecycle_stage") or LifecycleStage.LEAD,
+        "email": clean["email"],
+        **{name: clean.get(name) or ("" if name != "phone" else None) for name in PLAIN},
+        "owner": owner_id,
+        "stage": stage or LifecycleStage.LEAD,
         "temperature": Temperature.COLD,
-        "consent": contact.get("consent_status") or ConsentStatus.UNKNOWN,
-        "source": contact.get("source", ""),
-        "medium": contact.get("medium", ""),
-        "campaign": contact.get("campaign", ""),
-        "channel": contact.get("channel", ""),
+        "consent": ConsentStatus.GRANTED if consent_granted else ConsentStatus.UNKNOWN,
+        "source": clean.get("source", ""),
+        "medium": clean.get("medium", ""),
+        "campaign": clean.get("campaign", ""),
+        "channel": clean.get("channel", ""),
         "tags": tags,
-        "actor": actor_label,
+        "actor": actor_label[:200],
         "created_kind": ActivityKind.CONTACT_CREATED.value,
-        "created_data": json.dumps({"tags": tags} if tags else {}),
-        "submitted_kind": ActivityKind.FORM_SUBMITTED.value,
-        "submitted_data": json.dumps(submitted),
-        "consents": json.dumps(consents),
-        **submission,
+        "created_data": json.dumps(contact_created_data(tags=tags)),
+        "arrival_kind": arrival_kind,
+        "arrival_data": json.dumps(arrival_data),
     }
     with connection.cursor() as cursor:
         cursor.execute(SQL, params)
-        contact_id, company_id, submission_pk, _, _, _ = cursor.fetchone()
+        contact_id, company_id, _, up_to_id, _ = cursor.fetchone()
         if contact_id is None:
             return None
-        if submission_pk is None:
-            raise SubmissionStoredFirst  # the same submission_id was stored first: replay it
         if company_id is None and (domain or company_name):
             # A concurrent request created the same company between our look-up and insert.
             cursor.execute(
                 "UPDATE contacts_contact SET company_id = (SELECT id FROM contacts_company "
                 "WHERE workspace_id = %s AND (domain = %s OR (%s::text IS NULL AND "
                 "upper(name::text) = upper(%s))) ORDER BY id LIMIT 1) WHERE id = %s",
-                [form.workspace_id, domain, domain, company_name, contact_id],
+                [workspace_id, domain, domain, company_name, contact_id],
             )
-    return FastResult(contact_id=contact_id, submission_pk=submission_pk)
+    activities_announce(workspace_id=workspace_id, contact_ids=[contact_id], up_to_id=up_to_id)
+    return contact_id
