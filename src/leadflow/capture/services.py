@@ -412,6 +412,42 @@ class _Lead:
     arrival: contact_services.Arrival
 
 
+def form_arrival(
+    form: Form,
+    *,
+    submission_id: uuid.UUID,
+    page_url: str,
+    referrer: str,
+    utm: dict[str, str],
+    values: dict[str, Any],
+    consent_granted: bool = False,
+    released_by: str = "",
+) -> contact_services.Arrival:
+    """How a lead arrives through ``form``, as ``lead_receive`` takes it: written by the
+    system actor "form: <name>", the ``form.submitted`` payload, the form's stage (moving a
+    known contact forward with the reason "form <name>"), consent, and its default owner
+    for a new lead. The demo builds its history from this too, so the two cannot drift."""
+    return contact_services.Arrival(
+        actor=Actor.system(f"form: {form.name}"[:200]),
+        submitted=form_submitted_data(
+            form_id=form.pk,
+            form=form.name,
+            submission_id=str(submission_id),
+            page_url=page_url,
+            referrer=referrer,
+            utm=utm,
+            values=values,
+            released_by=released_by,
+        ),
+        stage=form.lifecycle_stage,
+        stage_reason=f"form {form.name}",
+        consent_granted=consent_granted,
+        # A new lead belongs to the form's owner until routing exists.
+        default_owner_id=form.default_owner_id,
+        find_duplicates=False,  # the follow-up task searches (the fast path lists them)
+    )
+
+
 def _lead_prepare(
     form: Form,
     data: SubmissionInput,
@@ -425,25 +461,15 @@ def _lead_prepare(
         for definition in form.fields
         if definition["type"] == "consent" and values.get(definition["name"])
     ]
-    submitted = form_submitted_data(
-        form_id=form.pk,
-        form=form.name,
-        submission_id=str(submission_id),
+    arrival = form_arrival(
+        form,
+        submission_id=submission_id,
         page_url=data.page_url,
         referrer=data.referrer,
         utm=data.utm,
         values=values,
-        released_by=released_by,
-    )
-    arrival = contact_services.Arrival(
-        actor=Actor.system(f"form: {form.name}"[:200]),
-        submitted=submitted,
-        stage=form.lifecycle_stage,
-        stage_reason=f"form {form.name}",
         consent_granted=bool(consents),
-        # A new lead belongs to the form's owner until routing exists.
-        default_owner_id=form.default_owner_id,
-        find_duplicates=False,  # the follow-up task searches (the fast path lists them)
+        released_by=released_by,
     )
     return _Lead(
         values=values,
