@@ -5,6 +5,7 @@ JSON): it stores the raw submission, upserts the contact, writes the activity an
 consent records in ONE transaction before any 2xx, and schedules side effects on commit.
 """
 
+import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -17,12 +18,14 @@ from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from leadflow.capture import fastpath
 from leadflow.capture.antispam import SOFT_REASONS, spam_reason
 from leadflow.capture.fields import consent_version, form_fields_clean, submission_values_clean
 from leadflow.capture.models import ConsentRecord, Form, FormStatus, Submission, SubmissionStatus
 from leadflow.contacts import services as contact_services
 from leadflow.contacts.kind_writers import form_submitted_data
 from leadflow.contacts.models import ConsentStatus, CustomField, LifecycleStage
+from leadflow.contacts.services import FastRows
 from leadflow.core.actors import Actor
 from leadflow.core.errors import DomainError, FieldError, NotFound, ValidationFailed
 from leadflow.core.models import Workspace
@@ -302,10 +305,6 @@ def page_click_ids(page_url: str) -> dict[str, str]:
     return {key: query[key][:200] for key in CLICK_IDS if key in query}
 
 
-class SubmissionStoredFirst(Exception):
-    """Another request stored the same submission_id first: the caller replays its answer."""
-
-
 def _store(form: Form, data: SubmissionInput, submission_id: uuid.UUID, **row) -> Submission:
     """Insert the submission; a duplicate submission_id aborts the whole transaction (no
     savepoint needed: the caller rolls everything back and replays the stored answer)."""
@@ -324,7 +323,7 @@ def _store(form: Form, data: SubmissionInput, submission_id: uuid.UUID, **row) -
             **row,
         )
     except IntegrityError:
-        raise SubmissionStoredFirst from None
+        raise fastpath.SubmissionStoredFirst from None
 
 
 def submission_accept(*, form: Form, data: SubmissionInput) -> SubmissionOutcome:
@@ -342,7 +341,7 @@ def submission_accept(*, form: Form, data: SubmissionInput) -> SubmissionOutcome
     try:
         with transaction.atomic():
             return _accept(form, data, submission_id)
-    except SubmissionStoredFirst:  # stored already: replay its first answer
+    except fastpath.SubmissionStoredFirst:  # stored already: replay its first answer
         replay = _replay(form, submission_id)
         assert replay is not None  # the winner committed: that is why we lost
         return replay
@@ -385,10 +384,11 @@ def _accept(form: Form, data: SubmissionInput, submission_id: uuid.UUID) -> Subm
         )
         return SubmissionOutcome(status_code=201, body=body, submission=submission)
     lead = _lead_prepare(form, data, submission_id, values)
+    fast_rows = _fast_rows(form, data, submission_id, lead, body)
     submission = _lead_write(
         form,
         data,
-        lead,
+        replace(lead, arrival=replace(lead.arrival, fast_rows=fast_rows)),
         store=lambda contact_id: _store(
             form,
             data,
@@ -400,6 +400,35 @@ def _accept(form: Form, data: SubmissionInput, submission_id: uuid.UUID) -> Subm
         ),
     )
     return SubmissionOutcome(status_code=201, body=body, submission=submission)
+
+
+def _fast_rows(
+    form: Form, data: SubmissionInput, submission_id: uuid.UUID, lead: "_Lead", body: dict
+) -> FastRows:
+    """The submission and consent rows, for the fast path's statement of a new lead."""
+    return fastpath.submission_rows(
+        form_id=form.pk,
+        submission={
+            "submission_id": submission_id,
+            "payload": json.dumps(data.fields),
+            "values": json.dumps(lead.values),
+            "ip": data.ip,
+            "user_agent": data.user_agent[:500],
+            "page_url": data.page_url[:2000],
+            "referrer": data.referrer[:2000],
+            "utm": json.dumps(data.utm),
+            "visitor_id": data.visitor_id[:100],
+            "response": json.dumps(body),
+        },
+        consents=[
+            {
+                "field_name": d["name"],
+                "text": d["consent_text"],
+                "version": consent_version(d["consent_text"]),
+            }
+            for d in lead.consents
+        ],
+    )
 
 
 @dataclass
@@ -493,13 +522,30 @@ def _lead_write(
     )
     if data.visitor_id:
         _visitor_link(workspace, data.visitor_id, received.contact_id)
-    submission = store(received.contact_id)
+    if received.fast and lead.arrival.fast_rows is not None:  # written in its statement
+        if received.rows_result is None:  # the same submission_id was stored first
+            raise fastpath.SubmissionStoredFirst
+        submission = Submission(pk=received.rows_result)
+    else:
+        submission = store(received.contact_id)
+        _consents_record(form, data, lead, submission, received.contact_id)
+    # The fast path listed the duplicates in its statement: queue work only when there is some.
+    notify = form.notify_user_ids or (form.notify_owner and received.owner_id)
+    if not received.fast or notify or (form.double_opt_in and lead.consents):
+        task_schedule("leadflow.capture.tasks.submission_followup", submission.pk, data.base_url)
+    return submission
+
+
+def _consents_record(
+    form: Form, data: SubmissionInput, lead: _Lead, submission: Submission, contact_id: int
+) -> None:
+    """The consent records of a submission the general path stored."""
     if lead.consents:
         ConsentRecord.objects.bulk_create(
             [
                 ConsentRecord(
-                    workspace=workspace,
-                    contact_id=received.contact_id,
+                    workspace_id=form.workspace_id,
+                    contact_id=contact_id,
                     form=form,
                     submission=submission,
                     field_name=definition["name"],
@@ -511,11 +557,6 @@ def _lead_write(
                 for definition in lead.consents
             ]
         )
-    # The fast path listed the duplicates in its statement: queue work only when there is some.
-    notify = form.notify_user_ids or (form.notify_owner and received.owner_id)
-    if not received.fast or notify or (form.double_opt_in and lead.consents):
-        task_schedule("leadflow.capture.tasks.submission_followup", submission.pk, data.base_url)
-    return submission
 
 
 def submission_release(

@@ -38,6 +38,7 @@ from leadflow.contacts.services.duplicates import (
     duplicates_find_for,
 )
 from leadflow.contacts.services.leads import Arrival, LeadReceived, lead_receive
+from leadflow.contacts.services.leads_fast import FastRows
 from leadflow.contacts.services.lifecycle import contact_consent_set, contact_stage_promote
 from leadflow.contacts.services.merge import (
     MERGE_FIELDS,
@@ -57,6 +58,7 @@ __all__ = [
     "PLAIN_FIELDS",
     "TOUCH_CHANNEL_HOOKS",
     "Arrival",
+    "FastRows",
     "LeadReceived",
     "UpsertResult",
     "activity_record",

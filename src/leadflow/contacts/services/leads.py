@@ -27,7 +27,7 @@ from django.db import transaction
 from leadflow.contacts.inputs import contact_input_clean
 from leadflow.contacts.models import ActivityKind, ConsentStatus, Contact
 from leadflow.contacts.services.contacts import contact_upsert
-from leadflow.contacts.services.leads_fast import fast_path_applies, lead_insert_fast
+from leadflow.contacts.services.leads_fast import FastRows, fast_path_applies, lead_insert_fast
 from leadflow.contacts.services.lifecycle import contact_consent_set, contact_stage_promote
 from leadflow.core.actors import Actor
 from leadflow.core.models import Membership, Workspace
@@ -40,8 +40,9 @@ class Arrival:
     ``kind_writers.form_submitted_data``), and what the arrival asks for: the lifecycle
     stage (a new lead's, or where a known one moves forward to, recorded with
     ``stage_reason``), consent granted, a default owner for a new lead (ignored unless
-    still a member), and whether the duplicate search is scheduled here
-    (``find_duplicates``) or left to the caller's own follow-up."""
+    still a member), whether the duplicate search is scheduled here (``find_duplicates``)
+    or left to the caller's own follow-up, and rows of the caller's own to write in the
+    fast path's statement (``fast_rows``; on the general path the caller writes them)."""
 
     actor: Actor
     submitted: dict[str, Any]
@@ -50,18 +51,21 @@ class Arrival:
     consent_granted: bool = False
     default_owner_id: int | None = None
     find_duplicates: bool = True
+    fast_rows: FastRows | None = None
 
 
 @dataclass
 class LeadReceived:
     """The contact a lead arrived as, whether it is new, the owner a new lead was given
     (the arrival's default owner when still a member), and whether the fast path wrote it
-    (its possible duplicates are listed already then)."""
+    (its possible duplicates are listed already then, and ``rows_result`` is the value of
+    the arrival's ``fast_rows``)."""
 
     contact_id: int
     created: bool
     owner_id: int | None = None
     fast: bool = False
+    rows_result: Any = None
     loaded: Contact | None = field(default=None, repr=False)
 
     @cached_property
@@ -84,7 +88,7 @@ def lead_receive(
             clean = contact_input_clean(
                 workspace=workspace, data=contact, partial=True, custom_fields=[]
             )
-            contact_id = lead_insert_fast(
+            fast = lead_insert_fast(
                 workspace_id=workspace.pk,
                 clean=clean,
                 stage=arrival.stage,
@@ -93,9 +97,16 @@ def lead_receive(
                 arrival_kind=ActivityKind.FORM_SUBMITTED,
                 arrival_data=arrival.submitted,
                 actor_label=arrival.actor.label,
+                rows=arrival.fast_rows,
             )
-            if contact_id is not None:
-                return LeadReceived(contact_id, created=True, owner_id=owner_id, fast=True)
+            if fast is not None:
+                return LeadReceived(
+                    fast.contact_id,
+                    created=True,
+                    owner_id=owner_id,
+                    fast=True,
+                    rows_result=fast.rows_result,
+                )
         return _receive(workspace, contact, arrival, owner_id)
 
 

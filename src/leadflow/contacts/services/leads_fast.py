@@ -5,7 +5,9 @@ would write for a new contact: the company (found by registrable domain or name,
 created), the contact, its possible duplicates (the rules of
 ``contacts.services.duplicates_find_for``), its tags (created when missing), and the
 ``contact.created`` and arrival activities, whose payloads come from the typed writers
-(``contacts.kind_writers``). It returns None (and writes nothing but possibly the company
+(``contacts.kind_writers``), and the rows the arriving app adds to the statement
+(``FastRows``: capture's submission and consent records, so a new lead from a form is still
+one round trip). It returns None (and writes nothing but possibly the company
 and tags, which the ORM path would create as well) when the email is known already, when
 the workspace has required custom fields, or when a concurrent request inserted the same
 email first: ``lead_receive`` then takes the ORM path, which handles every case.
@@ -18,6 +20,7 @@ two cores (bench/bench_capture.py, decision 0010).
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -94,8 +97,10 @@ WITH gate AS (
     RETURNING id
 ), tag_new AS (
     INSERT INTO contacts_tag (workspace_id, name)
-    SELECT %(ws)s, name FROM unnest(%(tags)s::text[]) AS name
-    WHERE (SELECT ok FROM gate)
+    SELECT %(ws)s, wanted.name FROM unnest(%(tags)s::text[]) AS wanted(name)
+    WHERE (SELECT ok FROM gate) AND NOT EXISTS (
+        SELECT 1 FROM contacts_tag WHERE workspace_id = %(ws)s AND name = wanted.name
+    )
     ON CONFLICT DO NOTHING
     RETURNING id
 ), tags AS (
@@ -114,11 +119,33 @@ WITH gate AS (
     FROM contact, (VALUES (%(created_kind)s, %(created_data)s),
                           (%(arrival_kind)s, %(arrival_data)s)) AS entry(kind, data)
     RETURNING id
-)
+)"""
+RESULT = """
 SELECT (SELECT id FROM contact), (SELECT company_id FROM contact),
        (SELECT count(*) FROM tags), (SELECT max(id) FROM activities),
-       (SELECT count(*) FROM duplicates)
+       (SELECT count(*) FROM duplicates), {rows_result}
 """
+
+
+@dataclass(frozen=True)
+class FastRows:
+    """Rows the arriving app writes in the fast path's one statement, beside the contact
+    (capture's submission and consent records): more CTEs, each ``, name AS (INSERT ...
+    FROM contact ... RETURNING ...)``, that may read the new ``contact`` (``contact.id``)
+    and the statement's ``%(ws)s`` and ``%(now)s``; their own parameters (names of their
+    own); and one SQL expression whose value ``lead_receive`` hands back
+    (``LeadReceived.rows_result``), such as the id of the row written. Contacts knows
+    nothing of those tables: the app that owns them writes the SQL."""
+
+    ctes: str
+    params: dict[str, Any]
+    result: str
+
+
+@dataclass(frozen=True)
+class FastLead:
+    contact_id: int
+    rows_result: Any = None
 
 
 def fast_path_applies(contact: Mapping[str, Any]) -> bool:
@@ -144,8 +171,9 @@ def lead_insert_fast(
     arrival_kind: str,
     arrival_data: dict[str, Any],
     actor_label: str,
-) -> int | None:
-    """Write a new lead in one statement and return its contact id; None when the ORM
+    rows: FastRows | None = None,
+) -> FastLead | None:
+    """Write a new lead (and the caller's ``rows``) in one statement; None when the ORM
     path must take over (nothing of the contact written). Announces the two activities
     it appended (``activities_announce``), as every write path does."""
     domain = email_domain(clean["email"])
@@ -175,9 +203,14 @@ def lead_insert_fast(
         "arrival_kind": arrival_kind,
         "arrival_data": json.dumps(arrival_data),
     }
+    sql = SQL + RESULT.format(rows_result="NULL")
+    if rows is not None:
+        assert not set(rows.params) & set(params), "FastRows parameters need names of their own"
+        sql = SQL + rows.ctes + RESULT.format(rows_result=rows.result)
+        params.update(rows.params)
     with connection.cursor() as cursor:
-        cursor.execute(SQL, params)
-        contact_id, company_id, _, up_to_id, _ = cursor.fetchone()
+        cursor.execute(sql, params)
+        contact_id, company_id, _, up_to_id, _, rows_result = cursor.fetchone()
         if contact_id is None:
             return None
         if company_id is None and (domain or company_name):
@@ -189,4 +222,4 @@ def lead_insert_fast(
                 [workspace_id, domain, domain, company_name, contact_id],
             )
     activities_announce(workspace_id=workspace_id, contact_ids=[contact_id], up_to_id=up_to_id)
-    return contact_id
+    return FastLead(contact_id, rows_result)
