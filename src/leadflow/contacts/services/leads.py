@@ -18,6 +18,7 @@ delivery, the visitor link, notifications) it writes around this call, in the sa
 transaction.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -74,7 +75,7 @@ class LeadReceived:
 
 
 def lead_receive(
-    *, workspace: Workspace, contact: dict[str, Any], arrival: Arrival
+    *, workspace: Workspace, contact: Mapping[str, Any], arrival: Arrival
 ) -> LeadReceived:
     """Receive one lead: ``contact`` holds its contact values as ``contact_input_clean``
     takes them (tags, source, medium, campaign and channel included). See the module
@@ -111,7 +112,7 @@ def lead_receive(
 
 
 def _receive(
-    workspace: Workspace, contact: dict[str, Any], arrival: Arrival, owner_id: int | None
+    workspace: Workspace, contact: Mapping[str, Any], arrival: Arrival, owner_id: int | None
 ) -> LeadReceived:
     """The general path: any lead, new or known."""
     actor = arrival.actor
