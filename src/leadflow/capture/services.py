@@ -23,18 +23,14 @@ from leadflow.capture.antispam import SOFT_REASONS, spam_reason
 from leadflow.capture.fields import consent_version, form_fields_clean, submission_values_clean
 from leadflow.capture.models import ConsentRecord, Form, FormStatus, Submission, SubmissionStatus
 from leadflow.contacts import services as contact_services
-from leadflow.contacts.inputs import contact_input_clean
-from leadflow.contacts.models import (
-    ActivityKind,
-    ConsentStatus,
-    Contact,
-    CustomField,
-    LifecycleStage,
-)
+from leadflow.contacts.kind_writers import form_submitted_data
+from leadflow.contacts.models import ConsentStatus, CustomField, LifecycleStage
+from leadflow.contacts.services import FastRows
 from leadflow.core.actors import Actor
 from leadflow.core.errors import DomainError, FieldError, NotFound, ValidationFailed
-from leadflow.core.models import Membership, Workspace
+from leadflow.core.models import Workspace
 from leadflow.core.origins import origin_clean
+from leadflow.core.publickit import UTM_KEYS, UTM_MAX_LENGTH
 from leadflow.core.selectors import LEAD_OWNER_PERMISSION, is_member_id, member_users
 from leadflow.core.services import audit_record
 from leadflow.core.tasks import task_schedule
@@ -59,8 +55,6 @@ FORM_SETTINGS = (
     "status",
 )
 OPTIN_SALT = "leadflow.capture.double-opt-in"
-UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
-UTM_MAX_LENGTH = 200
 TEXT_LIMITS = {
     "name": 200,
     "submit_label": 100,
@@ -389,20 +383,17 @@ def _accept(form: Form, data: SubmissionInput, submission_id: uuid.UUID) -> Subm
         )
         return SubmissionOutcome(status_code=201, body=body, submission=submission)
     lead = _lead_prepare(form, data, submission_id, values)
-    if fastpath.eligible(lead.contact_data):
-        fast = _lead_insert_fast(form, data, submission_id, lead, body)
-        if fast is not None:
-            return fast
+    fast_rows = _fast_rows(form, data, submission_id, lead, body)
     submission = _lead_write(
         form,
         data,
-        lead,
-        store=lambda contact: _store(
+        replace(lead, arrival=replace(lead.arrival, fast_rows=fast_rows)),
+        store=lambda contact_id: _store(
             form,
             data,
             submission_id,
             status=SubmissionStatus.ACCEPTED,
-            contact=contact,
+            contact_id=contact_id,
             values=values,
             response=body,
         ),
@@ -410,16 +401,79 @@ def _accept(form: Form, data: SubmissionInput, submission_id: uuid.UUID) -> Subm
     return SubmissionOutcome(status_code=201, body=body, submission=submission)
 
 
+def _fast_rows(
+    form: Form, data: SubmissionInput, submission_id: uuid.UUID, lead: "_Lead", body: dict
+) -> FastRows:
+    """The submission and consent rows, for the fast path's statement of a new lead."""
+    return fastpath.submission_rows(
+        form_id=form.pk,
+        submission={
+            "submission_id": submission_id,
+            "payload": json.dumps(data.fields),
+            "values": json.dumps(lead.values),
+            "ip": data.ip,
+            "user_agent": data.user_agent[:500],
+            "page_url": data.page_url[:2000],
+            "referrer": data.referrer[:2000],
+            "utm": json.dumps(data.utm),
+            "visitor_id": data.visitor_id[:100],
+            "response": json.dumps(body),
+        },
+        consents=[
+            {
+                "field_name": d["name"],
+                "text": d["consent_text"],
+                "version": consent_version(d["consent_text"]),
+            }
+            for d in lead.consents
+        ],
+    )
+
+
 @dataclass
 class _Lead:
-    """What a submission that passed the checks writes, worked out once for both paths."""
+    """What a submission that passed the checks writes, worked out once."""
 
     values: dict[str, Any]
     consents: list[dict[str, Any]]
-    on_create: dict[str, Any]
-    submitted: dict[str, Any]
     contact_data: dict[str, Any]
-    actor: Actor
+    arrival: contact_services.Arrival
+
+
+def form_arrival(
+    form: Form,
+    *,
+    submission_id: uuid.UUID,
+    page_url: str,
+    referrer: str,
+    utm: dict[str, str],
+    values: dict[str, Any],
+    consent_granted: bool = False,
+    released_by: str = "",
+) -> contact_services.Arrival:
+    """How a lead arrives through ``form``, as ``lead_receive`` takes it: written by the
+    system actor "form: <name>", the ``form.submitted`` payload, the form's stage (moving a
+    known contact forward with the reason "form <name>"), consent, and its default owner
+    for a new lead. The demo builds its history from this too, so the two cannot drift."""
+    return contact_services.Arrival(
+        actor=Actor.system(f"form: {form.name}"[:200]),
+        submitted=form_submitted_data(
+            form_id=form.pk,
+            form=form.name,
+            submission_id=str(submission_id),
+            page_url=page_url,
+            referrer=referrer,
+            utm=utm,
+            values=values,
+            released_by=released_by,
+        ),
+        stage=form.lifecycle_stage,
+        stage_reason=f"form {form.name}",
+        consent_granted=consent_granted,
+        # A new lead belongs to the form's owner until routing exists.
+        default_owner_id=form.default_owner_id,
+        find_duplicates=False,  # the follow-up task searches (the fast path lists them)
+    )
 
 
 def _lead_prepare(
@@ -435,133 +489,62 @@ def _lead_prepare(
         for definition in form.fields
         if definition["type"] == "consent" and values.get(definition["name"])
     ]
-    on_create = {"consent_status": ConsentStatus.GRANTED} if consents else {}
-    if form.lifecycle_stage:
-        on_create["lifecycle_stage"] = form.lifecycle_stage
-    owner_id = _default_owner_id(form)
-    if owner_id:  # a new lead belongs to the form's owner until routing exists
-        on_create["owner_id"] = owner_id
-    submitted = {
-        "form_id": form.pk,
-        "form": form.name,
-        "submission_id": str(submission_id),
-        "page_url": data.page_url[:2000],
-        "referrer": data.referrer[:2000],
-        "utm": data.utm,
-        "values": values,
-    }
-    if released_by:
-        submitted["released_by"] = released_by
+    arrival = form_arrival(
+        form,
+        submission_id=submission_id,
+        page_url=data.page_url,
+        referrer=data.referrer,
+        utm=data.utm,
+        values=values,
+        consent_granted=bool(consents),
+        released_by=released_by,
+    )
     return _Lead(
         values=values,
         consents=consents,
-        on_create=on_create,
-        submitted=submitted,
         contact_data=_contact_data(form, values, data),
-        actor=Actor.system(f"form: {form.name}"[:200]),
-    )
-
-
-def _default_owner_id(form: Form) -> int | None:
-    """The form's owner for new leads, while that person is still a member (else none)."""
-    owner_id = form.default_owner_id
-    members = Membership.objects.filter(workspace_id=form.workspace_id, user_id=owner_id)
-    if owner_id and members.exists():
-        return owner_id
-    return None
-
-
-def _lead_insert_fast(
-    form: Form, data: SubmissionInput, submission_id: uuid.UUID, lead: _Lead, body: dict
-) -> SubmissionOutcome | None:
-    """A new lead known by email in one statement on PostgreSQL (decision 0010); None when
-    the general path must run (the contact exists, or not PostgreSQL)."""
-    workspace = form.workspace
-    clean = contact_input_clean(
-        workspace=workspace, data=lead.contact_data, partial=True, custom_fields=[]
-    )
-    fast = fastpath.new_lead_insert(
-        form=form,
-        contact={**clean, **lead.on_create},
-        submitted=lead.submitted,
-        actor_label=lead.actor.label[:200],
-        consents=[
-            {
-                "field_name": d["name"],
-                "text": d["consent_text"],
-                "version": consent_version(d["consent_text"]),
-            }
-            for d in lead.consents
-        ],
-        submission={
-            "submission_id": submission_id,
-            "payload": json.dumps(data.fields),
-            "values": json.dumps(lead.values),
-            "ip": data.ip,
-            "user_agent": data.user_agent[:500],
-            "page_url": data.page_url[:2000],
-            "referrer": data.referrer[:2000],
-            "utm": json.dumps(data.utm),
-            "visitor_id": data.visitor_id[:100],
-            "response": json.dumps(body),
-        },
-    )
-    if fast is None:
-        return None
-    if data.visitor_id:
-        _visitor_link(workspace, data.visitor_id, fast.contact_id)
-    # Duplicates were listed in the statement; queue work only when there is some.
-    notify = form.notify_user_ids or (form.notify_owner and "owner_id" in lead.on_create)
-    if notify or (form.double_opt_in and lead.consents):
-        task_schedule(
-            "leadflow.capture.tasks.submission_followup", fast.submission_pk, data.base_url
-        )
-    return SubmissionOutcome(
-        status_code=201, body=body, submission=Submission(pk=fast.submission_pk)
+        arrival=arrival,
     )
 
 
 def _lead_write(
-    form: Form, data: SubmissionInput, lead: _Lead, *, store: Callable[[Contact], Submission]
+    form: Form, data: SubmissionInput, lead: _Lead, *, store: Callable[[int], Submission]
 ) -> Submission:
-    """The general path of a lead, for a new submission and for a released one alike: the
-    contact upsert with its activities, the visitor link, the submission row (``store``
-    inserts it, or turns the held row into an accepted one), the consent records and the
-    follow-up task (notifications, double opt-in, duplicates)."""
+    """The path of a lead, for a new submission and for a released one alike: the lead
+    received by contacts (``lead_receive``: the contact, its stage, consent and arrival
+    activity), the visitor link, the submission row (``store`` inserts it, or turns the
+    held row into an accepted one), the consent records and the follow-up task
+    (notifications, double opt-in, duplicates)."""
     workspace = form.workspace
-    actor = lead.actor
-    result = contact_services.contact_upsert(
-        workspace=workspace,
-        actor=actor,
-        data=lead.contact_data,
-        on_create=lead.on_create,
-        also_record=[(ActivityKind.FORM_SUBMITTED, lead.submitted)],
-        find_duplicates=False,
-        savepoint=False,
+    received = contact_services.lead_receive(
+        workspace=workspace, contact=lead.contact_data, arrival=lead.arrival
     )
-    contact = result.contact
-    if not result.created:  # a returning lead: move forward, never back
-        if form.lifecycle_stage:
-            contact_services.contact_stage_promote(
-                workspace=workspace,
-                contact=contact,
-                stage=form.lifecycle_stage,
-                actor=actor,
-                reason=f"form {form.name}",
-            )
-        if lead.consents and contact.consent_status != ConsentStatus.CONFIRMED:
-            contact_services.contact_consent_set(
-                workspace=workspace, contact=contact, status=ConsentStatus.GRANTED, actor=actor
-            )
     if data.visitor_id:
-        _visitor_link(workspace, data.visitor_id, contact.pk)
-    submission = store(contact)
+        _visitor_link(workspace, data.visitor_id, received.contact_id)
+    if received.fast and lead.arrival.fast_rows is not None:  # written in its statement
+        if received.rows_result is None:  # the same submission_id was stored first
+            raise fastpath.SubmissionStoredFirst
+        submission = Submission(pk=received.rows_result)
+    else:
+        submission = store(received.contact_id)
+        _consents_record(form, data, lead, submission, received.contact_id)
+    # The fast path listed the duplicates in its statement: queue work only when there is some.
+    notify = form.notify_user_ids or (form.notify_owner and received.owner_id)
+    if not received.fast or notify or (form.double_opt_in and lead.consents):
+        task_schedule("leadflow.capture.tasks.submission_followup", submission.pk, data.base_url)
+    return submission
+
+
+def _consents_record(
+    form: Form, data: SubmissionInput, lead: _Lead, submission: Submission, contact_id: int
+) -> None:
+    """The consent records of a submission the general path stored."""
     if lead.consents:
         ConsentRecord.objects.bulk_create(
             [
                 ConsentRecord(
-                    workspace=workspace,
-                    contact=contact,
+                    workspace_id=form.workspace_id,
+                    contact_id=contact_id,
                     form=form,
                     submission=submission,
                     field_name=definition["name"],
@@ -573,8 +556,6 @@ def _lead_write(
                 for definition in lead.consents
             ]
         )
-    task_schedule("leadflow.capture.tasks.submission_followup", submission.pk, data.base_url)
-    return submission
 
 
 def submission_release(
@@ -624,9 +605,9 @@ def submission_release(
             form, data, submission.submission_id, values, released_by=actor.label[:200]
         )
 
-        def accept_held(contact) -> Submission:
+        def accept_held(contact_id: int) -> Submission:
             submission.status = SubmissionStatus.ACCEPTED
-            submission.contact = contact
+            submission.contact_id = contact_id
             submission.values = values
             submission.released_at = now
             submission.released_by = actor.label[:200]

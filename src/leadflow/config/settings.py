@@ -249,7 +249,7 @@ LEADFLOW_FORM_RATE_PER_FORM = int(os.environ.get("LEADFLOW_FORM_RATE_PER_FORM", 
 # How long a process keeps what public endpoints read per request: forms, workspaces by
 # public key, channel rules (seconds; 0 reads the database every time).
 LEADFLOW_PUBLIC_CACHE_SECONDS = float(os.environ.get("LEADFLOW_PUBLIC_CACHE_SECONDS", "5"))
-# New leads from forms take one SQL statement on PostgreSQL (capture/fastpath.py).
+# New leads take one SQL statement on PostgreSQL (contacts/services/leads_fast.py).
 LEADFLOW_CAPTURE_FAST_PATH = env_bool("LEADFLOW_CAPTURE_FAST_PATH", True)
 
 CACHES = (

@@ -1,7 +1,9 @@
 """The activity kinds contacts writes, and how the timeline tells each one.
 
 Registered in ``ContactsConfig.ready``. ``form.submitted`` is a lead's arrival: capture's forms
-and inbound's webhooks both record it through contacts, so contacts owns its shape and text.
+and inbound's webhooks both record it through contacts (``lead_receive``), so contacts owns its
+shape (the typed writers in ``contacts.kind_writers``, whose fields are registered here as the
+kinds' payload fields) and its text.
 """
 
 from collections.abc import Iterable, Mapping
@@ -13,6 +15,11 @@ from leadflow.contacts.activity_kinds import (
     Names,
     TimelineText,
     activity_kind_register,
+)
+from leadflow.contacts.kind_writers import (
+    CONTACT_CREATED_FIELDS,
+    FORM_SUBMITTED_FIELDS,
+    STAGE_CHANGED_FIELDS,
 )
 from leadflow.contacts.models import ActivityKind
 
@@ -105,14 +112,15 @@ def _form_submitted(text: TimelineText, data: Mapping[str, Any], names: Names) -
 def contacts_kinds_register() -> None:
     summaries = {
         ActivityKind.NOTE_ADDED: (("body",), _note_added),
-        ActivityKind.STAGE_CHANGED: (("from", "to", "direction"), _stage_changed),
+        ActivityKind.STAGE_CHANGED: (STAGE_CHANGED_FIELDS, _stage_changed),
         ActivityKind.OWNER_CHANGED: (("from", "to"), _from_to("owner_id")),
         ActivityKind.CONSENT_CHANGED: (("from", "to"), _from_to("consent_status")),
         ActivityKind.CONTACT_MERGED: (
             ("merged", "merged_label", "activities_moved"),
             _contact_merged,
         ),
-        ActivityKind.FORM_SUBMITTED: (FORM_KEYS, _form_submitted),
+        ActivityKind.FORM_SUBMITTED: (FORM_SUBMITTED_FIELDS, _form_submitted),
+        ActivityKind.CONTACT_CREATED: (CONTACT_CREATED_FIELDS, None),
         ActivityKind.CONTACT_UPDATED: (("changes",), None),
     }
     activity_kind_register(

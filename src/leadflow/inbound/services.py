@@ -1,9 +1,10 @@
 """Writes for inbound lead webhooks: lead sources, accepting a delivery, replaying one.
 
 ``delivery_receive`` is the one path every pushed lead takes. A verified delivery with a
-good lead is stored and its contact upserted (``contacts.services.contact_upsert``: the
-same dedupe as every entry point) in ONE transaction before any 2xx. A bad lead rolls that
-back and is kept as ``rejected`` with the reasons, for replay after the mapping is fixed.
+good lead is stored and received as a lead (``contacts.services.lead_receive``: the same
+dedupe and arrival rules as every entry point) in ONE transaction before any 2xx. A bad
+lead rolls that back and is kept as ``rejected`` with the reasons, for replay after the
+mapping is fixed.
 A request that does not prove the secret is kept as ``unverified`` (capped, truncated) and
 never creates a contact, unless an admin forces its replay.
 """
@@ -19,10 +20,11 @@ from django.db.models import F
 from django.utils import timezone
 
 from leadflow.contacts import services as contact_services
-from leadflow.contacts.models import ActivityKind, CustomField, LifecycleStage
+from leadflow.contacts.kind_writers import form_submitted_data
+from leadflow.contacts.models import CustomField, LifecycleStage
 from leadflow.core.actors import Actor
 from leadflow.core.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
-from leadflow.core.models import ApiScope, Membership, Workspace
+from leadflow.core.models import ApiScope, Workspace
 from leadflow.core.ratelimit import rate_limit_hit
 from leadflow.core.selectors import LEAD_OWNER_PERMISSION, is_member_id
 from leadflow.core.services import audit_record
@@ -484,54 +486,40 @@ def _accept(
     mapped: formats.MappedLead,
     base_url: str = "",
 ) -> DeliveryOutcome:
-    """Upsert the contact, record the lead-form submission, mark the delivery accepted;
-    a source with a fixed owner gets that member notified of the lead (after commit)."""
-    workspace = source.workspace
-    actor = Actor.system(f"lead source: {source.name}"[:200])
-    on_create: dict[str, Any] = {}
-    if source.default_lifecycle_stage:
-        on_create["lifecycle_stage"] = source.default_lifecycle_stage
-    owner_id = source.default_owner_id
-    if owner_id and Membership.objects.filter(workspace=workspace, user_id=owner_id).exists():
-        on_create["owner_id"] = owner_id
-    else:
-        owner_id = None
+    """Receive the lead (``contacts.services.lead_receive``: the contact, its stage and the
+    lead-form submission on its timeline), mark the delivery accepted; a source with a
+    fixed owner who is still a member gets notified of the lead (after commit)."""
     attribution = parsed.attribution
     form = attribution.get("form_name") or attribution.get("form") or ""
     label = FORM_LABELS.get(source.format, source.name)
-    submitted = {
-        **{ID_KEYS.get(key, key): value for key, value in attribution.items()},
-        "form": f"{label} {form}".strip()[:200],
-        "lead_source_id": source.pk,
-        "lead_source": source.name,
-        "delivery_id": delivery.pk,
-        "lead_id": parsed.lead_id,
-        **({"test_lead": True} if parsed.is_test else {}),
-        "values": mapped.answers,
-    }
-    result = contact_services.contact_upsert(
-        workspace=workspace,
-        actor=actor,
-        data=mapped.contact,
-        on_create=on_create,
-        also_record=[(ActivityKind.FORM_SUBMITTED, submitted)],
-        savepoint=False,
+    submitted = form_submitted_data(
+        attribution={ID_KEYS.get(key, key): value for key, value in attribution.items()},
+        form=f"{label} {form}".strip()[:200],
+        lead_source_id=source.pk,
+        lead_source=source.name,
+        delivery_id=delivery.pk,
+        lead_id=parsed.lead_id,
+        test_lead=parsed.is_test,
+        values=mapped.answers,
     )
-    if not result.created and source.default_lifecycle_stage:
-        contact_services.contact_stage_promote(
-            workspace=workspace,
-            contact=result.contact,
+    received = contact_services.lead_receive(
+        workspace=source.workspace,
+        contact=mapped.contact,
+        arrival=contact_services.Arrival(
+            actor=Actor.system(f"lead source: {source.name}"[:200]),
+            submitted=submitted,
             stage=source.default_lifecycle_stage,
-            actor=actor,
-            reason=f"lead source {source.name}",
-        )
+            stage_reason=f"lead source {source.name}",
+            default_owner_id=source.default_owner_id,
+        ),
+    )
     delivery.status = DeliveryStatus.ACCEPTED
     delivery.reasons = []
-    delivery.contact = result.contact
+    delivery.contact_id = received.contact_id
     delivery.save()
-    if owner_id:
+    if received.owner_id:
         task_schedule("leadflow.inbound.tasks.delivery_notify", delivery.pk, base_url)
-    return DeliveryOutcome(201, delivery, "accepted", created=result.created)
+    return DeliveryOutcome(201, delivery, "accepted", created=received.created)
 
 
 # --- replay -----------------------------------------------------------------------------------

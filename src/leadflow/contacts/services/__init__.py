@@ -37,6 +37,8 @@ from leadflow.contacts.services.duplicates import (
     duplicates_find_among,
     duplicates_find_for,
 )
+from leadflow.contacts.services.leads import Arrival, LeadReceived, lead_receive
+from leadflow.contacts.services.leads_fast import FastRows
 from leadflow.contacts.services.lifecycle import contact_consent_set, contact_stage_promote
 from leadflow.contacts.services.merge import (
     MERGE_FIELDS,
@@ -55,6 +57,9 @@ __all__ = [
     "MERGE_HOOKS",
     "PLAIN_FIELDS",
     "TOUCH_CHANNEL_HOOKS",
+    "Arrival",
+    "FastRows",
+    "LeadReceived",
     "UpsertResult",
     "activity_record",
     "changes_jsonable",
@@ -79,6 +84,7 @@ __all__ = [
     "duplicate_dismiss",
     "duplicates_find_among",
     "duplicates_find_for",
+    "lead_receive",
     "note_add",
     "saved_view_delete",
     "saved_view_save",

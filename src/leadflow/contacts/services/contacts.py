@@ -14,6 +14,7 @@ from django.utils import timezone
 from leadflow.contacts import selectors
 from leadflow.contacts.activity_log import activities_announce
 from leadflow.contacts.inputs import contact_input_clean, required_custom_fields_missing
+from leadflow.contacts.kind_writers import contact_created_data, stage_changed_data
 from leadflow.contacts.models import (
     Activity,
     ActivityKind,
@@ -187,9 +188,8 @@ def _upsert(
     pending: list[tuple[str, dict]] = []
     if created:
         tags = tags_add(workspace, contact, clean.get("tags", []))
-        pending.append(
-            (activity_kind, {**(activity_data or {}), **({"tags": tags} if tags else {})})
-        )
+        created_data = {**(activity_data or {}), **contact_created_data(tags=tags)}
+        pending.append((activity_kind, created_data))
     else:
         update = {
             key: value
@@ -228,7 +228,9 @@ def _upsert(
             )
         if "lifecycle_stage" in changes:
             before, after = changes["lifecycle_stage"]
-            pending.append((ActivityKind.STAGE_CHANGED, {"from": before, "to": after}))
+            pending.append(
+                (ActivityKind.STAGE_CHANGED, stage_changed_data(before=before, after=after))
+            )
     pending += also_record or []
     now = timezone.now()
     written = Activity.objects.bulk_create(
@@ -350,11 +352,9 @@ def contact_update(
                 contact=contact,
                 kind=ActivityKind.STAGE_CHANGED,
                 actor=actor,
-                data={
-                    "from": before,
-                    "to": after,
-                    "direction": LifecycleStage.direction(before, after),
-                },
+                data=stage_changed_data(
+                    before=before, after=after, direction=LifecycleStage.direction(before, after)
+                ),
             )
         if "owner_id" in changes:
             activity_record(

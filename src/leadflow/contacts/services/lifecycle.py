@@ -2,6 +2,7 @@
 
 from django.utils import timezone
 
+from leadflow.contacts.kind_writers import stage_changed_data
 from leadflow.contacts.models import (
     ActivityKind,
     Contact,
@@ -34,7 +35,7 @@ def contact_stage_promote(
         contact=contact,
         kind=ActivityKind.STAGE_CHANGED,
         actor=actor,
-        data={"from": current, "to": stage, "reason": reason},
+        data=stage_changed_data(before=current, after=stage, reason=reason),
     )
     return True
 

@@ -1,0 +1,156 @@
+"""A lead arrives: the one contract for every way a person leaves their details.
+
+Forms (capture) and ad networks' lead forms (inbound) call ``lead_receive`` today; the API,
+landing pages, pop-ups, magnets, chat and imports row by row are to call it too. It holds
+the rules of an arrival in one place (decision 0019):
+
+- the contact is upserted by the identity rule (email, else phone) — ``contact_upsert``;
+- a new lead gets the arrival's stage, consent and default owner; a known one only moves
+  forward in the funnel (``LifecycleStage.submission_moves``), gets consent granted unless
+  it is confirmed already, and keeps its owner;
+- exactly one arrival activity is written, ``form.submitted``, its payload built by the
+  typed writer ``contacts.kind_writers.form_submitted_data``;
+- on PostgreSQL a new lead known by email is written in one statement
+  (``leads_fast``), an implementation detail: the rows are the same.
+
+What the arrival's own app keeps (capture's submission and consent records, inbound's
+delivery, the visitor link, notifications) it writes around this call, in the same
+transaction.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from django.db import transaction
+
+from leadflow.contacts.inputs import contact_input_clean
+from leadflow.contacts.models import ActivityKind, ConsentStatus, Contact
+from leadflow.contacts.services.contacts import contact_upsert
+from leadflow.contacts.services.leads_fast import FastRows, fast_path_applies, lead_insert_fast
+from leadflow.contacts.services.lifecycle import contact_consent_set, contact_stage_promote
+from leadflow.core.actors import Actor
+from leadflow.core.models import Membership, Workspace
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """How one lead arrived: who writes it (``actor``, a system actor such as "form:
+    Contact us"), the arrival activity's payload (``submitted``, from
+    ``kind_writers.form_submitted_data``), and what the arrival asks for: the lifecycle
+    stage (a new lead's, or where a known one moves forward to, recorded with
+    ``stage_reason``), consent granted, a default owner for a new lead (ignored unless
+    still a member), whether the duplicate search is scheduled here (``find_duplicates``)
+    or left to the caller's own follow-up, and rows of the caller's own to write in the
+    fast path's statement (``fast_rows``; on the general path the caller writes them)."""
+
+    actor: Actor
+    submitted: dict[str, Any]
+    stage: str = ""
+    stage_reason: str = ""
+    consent_granted: bool = False
+    default_owner_id: int | None = None
+    find_duplicates: bool = True
+    fast_rows: FastRows | None = None
+
+
+@dataclass
+class LeadReceived:
+    """The contact a lead arrived as, whether it is new, the owner a new lead was given
+    (the arrival's default owner when still a member), and whether the fast path wrote it
+    (its possible duplicates are listed already then, and ``rows_result`` is the value of
+    the arrival's ``fast_rows``)."""
+
+    contact_id: int
+    created: bool
+    owner_id: int | None = None
+    fast: bool = False
+    rows_result: Any = None
+    loaded: Contact | None = field(default=None, repr=False)
+
+    @cached_property
+    def contact(self) -> Contact:
+        return self.loaded or Contact.objects.get(pk=self.contact_id)
+
+
+def lead_receive(
+    *, workspace: Workspace, contact: Mapping[str, Any], arrival: Arrival
+) -> LeadReceived:
+    """Receive one lead: ``contact`` holds its contact values as ``contact_input_clean``
+    takes them (tags, source, medium, campaign and channel included). See the module
+    docstring for the guarantees. Joins the caller's transaction without a savepoint of
+    its own: a failure (ValidationFailed naming each bad field) aborts the caller's
+    transaction, and nothing is written.
+    """
+    owner_id = _member_or_none(workspace, arrival.default_owner_id)
+    with transaction.atomic(savepoint=False):
+        if fast_path_applies(contact):
+            clean = contact_input_clean(
+                workspace=workspace, data=contact, partial=True, custom_fields=[]
+            )
+            fast = lead_insert_fast(
+                workspace_id=workspace.pk,
+                clean=clean,
+                stage=arrival.stage,
+                consent_granted=arrival.consent_granted,
+                owner_id=owner_id,
+                arrival_kind=ActivityKind.FORM_SUBMITTED,
+                arrival_data=arrival.submitted,
+                actor_label=arrival.actor.label,
+                rows=arrival.fast_rows,
+            )
+            if fast is not None:
+                return LeadReceived(
+                    fast.contact_id,
+                    created=True,
+                    owner_id=owner_id,
+                    fast=True,
+                    rows_result=fast.rows_result,
+                )
+        return _receive(workspace, contact, arrival, owner_id)
+
+
+def _receive(
+    workspace: Workspace, contact: Mapping[str, Any], arrival: Arrival, owner_id: int | None
+) -> LeadReceived:
+    """The general path: any lead, new or known."""
+    actor = arrival.actor
+    on_create: dict[str, Any] = {}
+    if arrival.consent_granted:
+        on_create["consent_status"] = ConsentStatus.GRANTED
+    if arrival.stage:
+        on_create["lifecycle_stage"] = arrival.stage
+    if owner_id:
+        on_create["owner_id"] = owner_id
+    result = contact_upsert(
+        workspace=workspace,
+        actor=actor,
+        data=contact,
+        on_create=on_create,
+        also_record=[(ActivityKind.FORM_SUBMITTED, arrival.submitted)],
+        find_duplicates=arrival.find_duplicates,
+        savepoint=False,
+    )
+    known = result.contact
+    if not result.created:  # a returning lead: move forward, never back
+        if arrival.stage:
+            contact_stage_promote(
+                workspace=workspace,
+                contact=known,
+                stage=arrival.stage,
+                actor=actor,
+                reason=arrival.stage_reason,
+            )
+        if arrival.consent_granted and known.consent_status != ConsentStatus.CONFIRMED:
+            contact_consent_set(
+                workspace=workspace, contact=known, status=ConsentStatus.GRANTED, actor=actor
+            )
+    return LeadReceived(known.pk, created=result.created, owner_id=owner_id, loaded=known)
+
+
+def _member_or_none(workspace: Workspace, user_id: int | None) -> int | None:
+    """The default owner while that person is still a member of the workspace, else None."""
+    if user_id and Membership.objects.filter(workspace=workspace, user_id=user_id).exists():
+        return user_id
+    return None
