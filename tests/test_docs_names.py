@@ -17,6 +17,7 @@ package does not exist; once it does, they are checked like any other.
 """
 
 import ast
+import contextlib
 import importlib
 import inspect
 import re
@@ -72,10 +73,8 @@ def _resolve(dotted: str):
         rest = parts[cut:]
         if cut == 2 and len(rest) == 1 and rest[0][:1].isupper():
             # A Django label ("contacts.ActivityWatermark") names a model of the app.
-            try:
+            with contextlib.suppress(ModuleNotFoundError):
                 found = importlib.import_module(".".join([*parts[:2], "models"]))
-            except ModuleNotFoundError:
-                pass
         for name in rest:
             if not hasattr(found, name):
                 raise LookupError(f"{dotted}: {found.__name__} has no {name!r}")
