@@ -7,7 +7,7 @@ from leadflow.imports.run import import_duplicates_find, import_job_run
 
 @task()
 def import_run(job_id: int) -> str:
-    """Run an import job from where it stopped (see services.import_job_run); returns its
+    """Run an import job from where it stopped (see run.import_job_run); returns its
     status, then lists possible duplicates among the contacts it touched. Safe to run twice:
     the job row is locked per chunk and checked for its position."""
     job = import_job_run(job_id=job_id)
