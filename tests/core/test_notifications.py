@@ -73,3 +73,56 @@ def test_a_recorded_email_goes_once_and_a_failed_send_leaves_no_record(settings,
         assert User.objects.filter(email=marker).count() == 1
     finally:
         controller.stop()
+
+
+def test_a_mail_server_that_is_down_delays_the_email_and_a_later_try_sends_it(
+    smtp, settings, workspace, owner_actor
+):
+    """An email task whose send fails is queued again for later (attempt 1 after a minute),
+    not failed for good; once the server is back, that try sends the email."""
+    from django.utils import timezone
+    from django_tasks_db.models import DBTaskResult
+
+    from leadflow.core.services import member_add
+    from leadflow.core.tasks import MAIL_RETRY_DELAYS, invitation_send
+
+    membership, _ = member_add(
+        workspace=workspace, email="late@acme-widgets.com", role="sales", actor=owner_actor
+    )
+    up = settings.MAILERS["default"]["OPTIONS"]["port"]
+    mail_kit.use_smtp(settings, mail_kit.free_port())  # nothing listens there
+    invitation_send.enqueue(membership.pk, None, "https://crm.example")
+    mail_kit.run_worker()
+
+    assert smtp.messages == []
+    retry = DBTaskResult.objects.get(task_path=invitation_send.module_path, status="READY")
+    assert retry.args_kwargs == {
+        "args": [membership.pk, None, "https://crm.example"],
+        "kwargs": {"attempt": 1},
+    }
+    wait = (retry.run_after - timezone.now()).total_seconds()
+    assert MAIL_RETRY_DELAYS[0] - 10 < wait <= MAIL_RETRY_DELAYS[0]
+    assert not DBTaskResult.objects.filter(status="FAILED").exists()
+
+    mail_kit.use_smtp(settings, up)
+    DBTaskResult.objects.filter(pk=retry.pk).update(run_after=timezone.now())
+    mail_kit.run_worker()
+    (message,) = smtp.messages
+    assert message["X-Envelope-To"] == "late@acme-widgets.com"
+    assert "https://crm.example/password/reset/" in mail_kit.text_of(message)
+
+
+def test_an_email_task_gives_up_after_its_last_try(settings, workspace, owner_actor):
+    from django_tasks_db.models import DBTaskResult
+
+    from leadflow.core.services import member_add
+    from leadflow.core.tasks import MAIL_RETRY_DELAYS, invitation_send
+
+    membership, _ = member_add(
+        workspace=workspace, email="never@acme-widgets.com", role="sales", actor=owner_actor
+    )
+    mail_kit.use_smtp(settings, mail_kit.free_port())
+    invitation_send.using().enqueue(membership.pk, None, "", attempt=len(MAIL_RETRY_DELAYS))
+    mail_kit.run_worker()
+
+    assert DBTaskResult.objects.get(task_path=invitation_send.module_path).status == "FAILED"

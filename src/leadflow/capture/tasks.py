@@ -1,6 +1,7 @@
 """Side effects of a submission, run by the worker after commit; safe to run twice.
 
-A failure here (SMTP down, say) fails the task, never the submission: it is committed.
+A mail server that is down makes an email task try again later (``core.tasks.mail_retrying``)
+and never fails the submission: it is committed.
 Emails go out through ``core.notifications`` (the team's notice with ``member_notify``, the
 lead's opt-in link with ``email_send``); a ``NotificationLog`` row makes each one once-only.
 """
@@ -13,6 +14,7 @@ from leadflow.capture.services import optin_token
 from leadflow.contacts.services import duplicates_find_for
 from leadflow.core.models import User
 from leadflow.core.notifications import email_send, link_base, member_notify
+from leadflow.core.tasks import mail_retrying
 
 
 @task()
@@ -45,6 +47,7 @@ def _answer_text(value) -> str:
 
 
 @task()
+@mail_retrying
 def submission_notify(submission_pk: int, base_url: str = "") -> int:
     """Email the form's chosen members (and the contact's owner) the lead's answers."""
     submission = (
@@ -85,6 +88,7 @@ def submission_notify(submission_pk: int, base_url: str = "") -> int:
 
 
 @task()
+@mail_retrying
 def optin_send(submission_pk: int, base_url: str = "") -> int:
     """Send the double opt-in email with its signed confirmation link."""
     submission = (

@@ -4,8 +4,9 @@ the few emails to a lead (the double opt-in link).
 
 Only the worker sends: an app's ``tasks`` module calls ``member_notify`` (or ``email_send``),
 and whatever wants an email sent schedules that task with ``core.tasks.task_schedule`` by its
-dotted path. A request never waits on SMTP, and a mail server that is down fails the task
-(retried), never the change that asked for the email.
+dotted path. A request never waits on SMTP, and a mail server that is down makes the task
+try again later (``core.tasks.mail_retrying``), never fails the change that asked for the
+email.
 
 Every email is a pair of templates, ``<template>.txt`` and ``<template>.html``, rendered with
 the same context and sent through Django's mail (``MAILERS``) from DEFAULT_FROM_EMAIL.

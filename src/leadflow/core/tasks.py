@@ -9,8 +9,18 @@ service never imports a ``tasks`` module. A service names the task it schedules 
 dotted path (``"leadflow.capture.tasks.submission_followup"``), resolved here.
 
 Core's own background work lives here too: the invitation email to a new member.
+
+Email tasks are ``@mail_retrying``: a mail server that is down or refuses the message (any
+``OSError``, ``smtplib.SMTPException`` included) schedules the same task again, later
+(``MAIL_RETRY_DELAYS``: from a minute to a day, about two days in all), instead of failing
+it for good. Emails already sent are recorded by the app (``core.notifications``), so a
+retry sends only what is missing.
 """
 
+import datetime as dt
+import functools
+import logging
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
@@ -18,6 +28,7 @@ from django.contrib.auth.tokens import default_token_generator
 from django.db import connection, transaction
 from django.tasks import task
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.module_loading import import_string
@@ -25,6 +36,11 @@ from django_tasks_db.backend import DatabaseBackend
 
 from leadflow.core.models import Membership, User
 from leadflow.core.notifications import link_base, member_notify
+
+logger = logging.getLogger("leadflow.mail")
+
+# Seconds before each retry of an email task whose send failed: 8 tries after the first.
+MAIL_RETRY_DELAYS = (60, 300, 900, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 24 * 3600)
 
 
 def task_schedule(task: Any, *args: Any) -> None:
@@ -40,7 +56,37 @@ def task_schedule(task: Any, *args: Any) -> None:
         transaction.on_commit(partial(task.enqueue, *args))
 
 
+def mail_retrying(func: Callable[..., int]) -> Callable[..., int]:
+    """For an email task (put it under ``@task()``): a failed send schedules the task again
+    after the next of ``MAIL_RETRY_DELAYS`` with ``attempt`` one higher, and answers 0; when
+    the tries are spent the error is raised and the task fails (logged with its arguments).
+    """
+
+    @functools.wraps(func)
+    def retrying(*args: Any, attempt: int = 0, **kwargs: Any) -> int:
+        try:
+            return func(*args, **kwargs)
+        except OSError as error:
+            if attempt >= len(MAIL_RETRY_DELAYS):
+                logger.error(
+                    "%s%r: sending failed %d times, giving up", func.__name__, args, attempt + 1
+                )
+                raise
+            delay = MAIL_RETRY_DELAYS[attempt]
+            logger.warning(
+                "%s%r: sending failed (%s); trying again in %d s", func.__name__, args, error, delay
+            )
+            again = import_string(f"{func.__module__}.{func.__qualname__}")
+            again.using(run_after=timezone.now() + dt.timedelta(seconds=delay)).enqueue(
+                *args, attempt=attempt + 1, **kwargs
+            )
+            return 0
+
+    return retrying
+
+
 @task()
+@mail_retrying
 def invitation_send(membership_pk: int, inviter_pk: int | None = None, base_url: str = "") -> int:
     """Email a new member the link to choose a password and join the workspace.
 

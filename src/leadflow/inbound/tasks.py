@@ -1,6 +1,7 @@
 """Side effects of an accepted delivery, run by the worker after commit; safe to run twice.
 
-A failure here (SMTP down, say) fails the task, never the delivery: the lead is committed.
+A mail server that is down makes an email task try again later (``core.tasks.mail_retrying``)
+and never fails the delivery: the lead is committed.
 The owner's notice goes out through ``core.notifications.member_notify``.
 """
 
@@ -8,10 +9,12 @@ from django.tasks import task
 from django.urls import reverse
 
 from leadflow.core.notifications import link_base, member_notify
+from leadflow.core.tasks import mail_retrying
 from leadflow.inbound.models import Delivery, DeliveryStatus, LeadNotification
 
 
 @task()
+@mail_retrying
 def delivery_notify(delivery_pk: int, base_url: str = "") -> int:
     """Email the source's fixed owner the lead's answers and a link to the contact.
 
