@@ -332,6 +332,16 @@ def test_api_list_and_export_take_conditions(api, workspace, contacts):
         ('{"children": [{"field": "email", "operator": "is_set"}, {"field": "x", "operator": "eq"}]}',  # noqa: E501
          "conditions.children[1].field"),
         ('{"field": "created_at", "operator": "lt", "value": "soon"}', "conditions.value"),
+        # An int past a float's range was a 500 (OverflowError in the finite check).
+        ('{"field": "custom.seats", "operator": "gt", "value": 1' + "9" * 400 + "}",
+         "conditions.value"),
+        ('{"field": "custom.seats", "operator": "between", "value": [1, 1' + "0" * 400 + "]}",
+         "conditions.value"),
+        # Bad text is named by its path in the tree, as every other error.
+        ('{"children": [{"field": "search", "operator": "matches", "value": "a\\u0000"}]}',
+         "conditions.children[0].value"),
+        ('{"children": [{"field": "first_name", "operator": "contains", "value": "a\\ud800"}]}',
+         "conditions.children[0].value"),
     ],
 )  # fmt: skip
 @pytest.mark.parametrize("path", ["/contacts", "/contacts/export.csv"])
@@ -339,6 +349,14 @@ def test_api_names_the_bad_path(api, contacts, raw, field, path):
     response = api.get(f"{path}?conditions={quote(raw)}")
     assert response.status_code == 422, response.content
     assert field in {error["field"] for error in response.json()["errors"]}
+
+
+def test_a_parameter_that_is_not_json_is_not_called_the_body(api, contacts):
+    response = api.get(f"/contacts?conditions={quote('{not json')}")
+    assert response.status_code == 422
+    (error,) = response.json()["errors"]
+    assert error["field"] == "conditions"
+    assert error["message"].startswith("The value is not valid JSON")
 
 
 def test_bulk_action_by_conditions(workspace, owner_actor, contacts, make_member):

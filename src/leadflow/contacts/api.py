@@ -336,7 +336,9 @@ def _conditions(text: str | None) -> Node | None:
     """The ``conditions`` parameter's tree (shape checked here, fields when compiled)."""
     if not text:
         return None
-    return tree_from_json(json_parse(text, field="conditions"))
+    # Text values are checked by the tree itself, each named by its path in the tree
+    # (``conditions.children[0].value``), not by the JSON parser's dotted path.
+    return tree_from_json(json_parse(text, field="conditions", check_text=False))
 
 
 def _bulk_item(workspace, actor, index: int, item: Any) -> dict[str, Any]:

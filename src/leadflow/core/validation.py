@@ -131,10 +131,11 @@ def json_parse(raw: bytes | str, *, field: str = "body", check_text: bool = True
     surrogate (each such value is named by its path, ``fields.first_name``, ``events.0.url``).
     An endpoint that reports bad strings per item itself (the event batch) passes
     ``check_text=False``."""
+    what = "The body" if field == "body" else "The value"  # a parameter is not the body
     try:
         text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
     except UnicodeDecodeError:
-        raise ValidationFailed([FieldError(field, "The body is not UTF-8 text.")]) from None
+        raise ValidationFailed([FieldError(field, f"{what} is not UTF-8 text.")]) from None
     try:
         value = json.loads(text, parse_float=_finite_float, parse_constant=_refuse_constant)
     except RecursionError:
@@ -144,7 +145,7 @@ def json_parse(raw: bytes | str, *, field: str = "body", check_text: bool = True
     except ValueError as error:
         message = getattr(error, "msg", None) or str(error)
         raise ValidationFailed(
-            [FieldError(field, f"The body is not valid JSON ({message[:200]}).")]
+            [FieldError(field, f"{what} is not valid JSON ({message[:200]}).")]
         ) from None
     errors = _json_problems(value, check_text=check_text)
     if errors:

@@ -229,13 +229,19 @@ def _text(value: Any) -> str:
         raise ValueProblem(f"At most {MAX_TEXT} characters.")
     if "\x00" in value:
         raise ValueProblem("Must not hold a NUL character.")
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueProblem("Must not hold an unpaired surrogate.") from None
     return value.strip()
 
 
 def _number(value: Any) -> int | float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValueProblem("Must be a number.")
-    if not math.isfinite(value) or abs(value) > MAX_NUMBER:
+    # abs() first: an int too large for a float (401 digits) must not reach isfinite().
+    if abs(value) > MAX_NUMBER or not math.isfinite(value):
         raise ValueProblem("Must be a finite number.")
     return value
 
