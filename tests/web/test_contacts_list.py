@@ -287,6 +287,17 @@ class TestBulkActions:
             follow=True,
         )
         assert "Choose a lifecycle stage." in response.content.decode()
+        # A hand-made owner that is no id was a 500 (int() in the service).
+        for owner in ("abc", "1e3", "١٢"):
+            response = owner_client.post(
+                url(workspace, "contacts/bulk/"),
+                {"ids": [crowd["ann"].pk], "action": "assign_owner", "owner": owner},
+                follow=True,
+            )
+            assert response.status_code == 200
+            assert "Choose a member." in response.content.decode() or (
+                "Not a member of this workspace." in response.content.decode()
+            )
 
     def test_other_workspace_ids_are_ignored(self, owner_client, workspace, other_contact):
         self.post(owner_client, workspace, ids=[other_contact.pk], action="delete", confirm="yes")

@@ -70,7 +70,10 @@ def contacts_bulk_action(
             through.objects.filter(contact_id__in=ids, tag=tag).delete()
             kind, data = ActivityKind.TAG_REMOVED, {"tag": name}
     elif action == "assign_owner":
-        owner_id = int(value) if value not in (None, "") else None
+        try:
+            owner_id = int(value) if value not in (None, "") else None
+        except (TypeError, ValueError):
+            raise ValidationFailed([FieldError("value", "Choose a member.")]) from None
         member_or_error(workspace, owner_id, "value")
         Contact.objects.filter(pk__in=ids).update(owner_id=owner_id, updated_at=now)
         kind, data = ActivityKind.OWNER_CHANGED, {"to": owner_id}
