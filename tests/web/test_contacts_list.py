@@ -262,6 +262,20 @@ class TestBulkActions:
         assert Contact.objects.filter(pk__in=ids, lifecycle_stage="sql").count() == 2
         self.post(owner_client, workspace, ids=ids, action="assign_owner", owner="")
         assert Contact.objects.filter(pk__in=ids, owner__isnull=True).count() == 2
+        # Each activity has its kind's one shape (contacts.kind_writers): a bulk owner change
+        # says from whom, as an edit on the contact page does.
+        owners = Activity.objects.filter(contact_id=ids[0], kind="owner.changed").order_by("pk")
+        assert [a.data for a in owners] == [
+            {"from": None, "to": owner.pk, "bulk": True},
+            {"from": owner.pk, "to": None, "bulk": True},
+        ]
+        (stage,) = Activity.objects.filter(contact_id=ids[0], kind="stage.changed")
+        assert stage.data == {
+            "from": "customer",
+            "to": "sql",
+            "direction": "backward",
+            "bulk": True,
+        }
 
     def test_delete_asks_first(self, owner_client, workspace, crowd):
         ids = [crowd["ann"].pk, crowd["bob"].pk]

@@ -39,6 +39,7 @@ from django.utils import timezone
 from leadflow.contacts.activity_log import activities_announce
 from leadflow.contacts.identity import company_domain, company_name_from_domain
 from leadflow.contacts.inputs import required_custom_fields_missing
+from leadflow.contacts.kind_writers import note_added_data
 from leadflow.contacts.models import Activity, ActivityKind, Company, Contact, CustomField, Tag
 from leadflow.contacts.services import changes_jsonable, contact_values_apply
 from leadflow.core.actors import Actor
@@ -648,7 +649,7 @@ def _note_activities(origin: "_Origin", actor: Actor, now, targets: list[_Target
             actor.user_id,
             actor.api_key_id,
             actor.label[:200],
-            {"body": note, **origin.data},
+            {**note_added_data(body=note), **origin.data},
         )
         for target in targets
         for note in target.notes

@@ -1,8 +1,10 @@
-"""Typed writers: one function per activity kind of a lead's arrival owns that kind's payload.
+"""Typed writers: one function per activity kind owns that kind's payload.
 
-Whoever writes ``contact.created``, ``form.submitted`` or a forward ``stage.changed`` (the
-ORM services, the PostgreSQL fast path's SQL, the demo builder) builds the data with the
-function here, so a kind has one shape wherever it comes from. The fields each writes are
+Whoever writes ``contact.created``, ``form.submitted``, ``stage.changed``,
+``owner.changed``, ``consent.changed``, ``tag.added``/``tag.removed``, ``note.added`` or
+``contact.updated`` (the ORM services, bulk actions, the PostgreSQL fast path's SQL, the
+import writer, the demo builder) builds the data with the function here, so a kind has one
+shape wherever it comes from. The fields each writes are
 the ``payload_fields`` registered for the kind (``contacts.kinds``). Pure functions: no
 database, so SQL and bulk writers use them as well as the services.
 """
@@ -32,7 +34,12 @@ FORM_SUBMITTED_FIELDS = (
     "released_by",
 )
 CONTACT_CREATED_FIELDS = ("tags",)
-STAGE_CHANGED_FIELDS = ("from", "to", "direction", "reason")
+STAGE_CHANGED_FIELDS = ("from", "to", "direction", "reason", "bulk")
+OWNER_CHANGED_FIELDS = ("from", "to", "bulk")
+CONSENT_CHANGED_FIELDS = ("from", "to")
+TAG_FIELDS = ("tag", "bulk")
+NOTE_ADDED_FIELDS = ("body", "import_job")
+CONTACT_UPDATED_FIELDS = ("changes", "tags_added", "tags_removed")
 
 
 def form_submitted_data(
@@ -91,14 +98,53 @@ def contact_created_data(*, tags: Iterable[str] = ()) -> dict[str, Any]:
 
 
 def stage_changed_data(
-    *, before: str, after: str, reason: str = "", direction: str = ""
+    *, before: str, after: str, reason: str = "", direction: str = "", bulk: bool = False
 ) -> dict[str, Any]:
     """The payload of ``stage.changed``: from, to, and either why a new submission moved
     it forward (``reason``: "form Contact us") or which way a member moved it
-    (``direction``, see ``LifecycleStage.direction``)."""
+    (``direction``, see ``LifecycleStage.direction``); ``bulk`` when a bulk action did."""
     data: dict[str, Any] = {"from": before, "to": after}
     if direction:
         data["direction"] = direction
     if reason:
         data["reason"] = reason
+    return _bulk(data, bulk)
+
+
+def owner_changed_data(
+    *, before: int | None, after: int | None, bulk: bool = False
+) -> dict[str, Any]:
+    """The payload of ``owner.changed``: the member ids from and to (None: nobody)."""
+    return _bulk({"from": before, "to": after}, bulk)
+
+
+def consent_changed_data(*, before: str, after: str) -> dict[str, Any]:
+    """The payload of ``consent.changed``: the consent status from and to."""
+    return {"from": before, "to": after}
+
+
+def tag_data(*, tag: str, bulk: bool = False) -> dict[str, Any]:
+    """The payload of ``tag.added`` and ``tag.removed``: the tag's name."""
+    return _bulk({"tag": tag}, bulk)
+
+
+def note_added_data(*, body: str, import_job: int | None = None) -> dict[str, Any]:
+    """The payload of ``note.added``: its text, and the import that brought it, if any."""
+    data: dict[str, Any] = {"body": body}
+    if import_job is not None:
+        data["import_job"] = import_job
+    return data
+
+
+def contact_updated_data(
+    *, changes: Mapping[str, list], tag_changes: Mapping[str, list] | None = None
+) -> dict[str, Any]:
+    """The payload of ``contact.updated``: ``{field: [old, new]}`` (values JSON can hold),
+    and the tags added and removed by the same edit."""
+    return {"changes": dict(changes), **(tag_changes or {})}
+
+
+def _bulk(data: dict[str, Any], bulk: bool) -> dict[str, Any]:
+    if bulk:
+        data["bulk"] = True
     return data

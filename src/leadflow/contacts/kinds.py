@@ -17,9 +17,14 @@ from leadflow.contacts.activity_kinds import (
     activity_kind_register,
 )
 from leadflow.contacts.kind_writers import (
+    CONSENT_CHANGED_FIELDS,
     CONTACT_CREATED_FIELDS,
+    CONTACT_UPDATED_FIELDS,
     FORM_SUBMITTED_FIELDS,
+    NOTE_ADDED_FIELDS,
+    OWNER_CHANGED_FIELDS,
     STAGE_CHANGED_FIELDS,
+    TAG_FIELDS,
 )
 from leadflow.contacts.models import ActivityKind
 
@@ -111,17 +116,19 @@ def _form_submitted(text: TimelineText, data: Mapping[str, Any], names: Names) -
 
 def contacts_kinds_register() -> None:
     summaries = {
-        ActivityKind.NOTE_ADDED: (("body",), _note_added),
+        ActivityKind.NOTE_ADDED: (NOTE_ADDED_FIELDS, _note_added),
         ActivityKind.STAGE_CHANGED: (STAGE_CHANGED_FIELDS, _stage_changed),
-        ActivityKind.OWNER_CHANGED: (("from", "to"), _from_to("owner_id")),
-        ActivityKind.CONSENT_CHANGED: (("from", "to"), _from_to("consent_status")),
+        ActivityKind.OWNER_CHANGED: (OWNER_CHANGED_FIELDS, _from_to("owner_id")),
+        ActivityKind.CONSENT_CHANGED: (CONSENT_CHANGED_FIELDS, _from_to("consent_status")),
+        ActivityKind.TAG_ADDED: (TAG_FIELDS, None),
+        ActivityKind.TAG_REMOVED: (TAG_FIELDS, None),
         ActivityKind.CONTACT_MERGED: (
             ("merged", "merged_label", "activities_moved"),
             _contact_merged,
         ),
         ActivityKind.FORM_SUBMITTED: (FORM_SUBMITTED_FIELDS, _form_submitted),
         ActivityKind.CONTACT_CREATED: (CONTACT_CREATED_FIELDS, None),
-        ActivityKind.CONTACT_UPDATED: (("changes",), None),
+        ActivityKind.CONTACT_UPDATED: (CONTACT_UPDATED_FIELDS, None),
     }
     activity_kind_register(
         *(

@@ -8,6 +8,7 @@ from django.utils import timezone
 from leadflow.contacts import selectors
 from leadflow.contacts.activity_log import activities_announce
 from leadflow.contacts.conditions import Node
+from leadflow.contacts.kind_writers import owner_changed_data, stage_changed_data, tag_data
 from leadflow.contacts.models import (
     Activity,
     ActivityKind,
@@ -53,8 +54,8 @@ def contacts_bulk_action(
     if not ids:
         return 0
     now = timezone.now()
-    kind, data = ActivityKind.CONTACT_UPDATED, {}
-    per_contact: dict[int, dict] = {}
+    # Each contact's payload, built by the kind's writer (contacts.kind_writers).
+    payload: dict[int, dict] = {}
     if action in ("tag", "untag"):
         name = str(value or "").strip()[:60]
         if not name:
@@ -65,26 +66,37 @@ def contacts_bulk_action(
             through.objects.bulk_create(
                 [through(contact_id=pk, tag_id=tag.pk) for pk in ids], ignore_conflicts=True
             )
-            kind, data = ActivityKind.TAG_ADDED, {"tag": name}
+            kind = ActivityKind.TAG_ADDED
         else:
             through.objects.filter(contact_id__in=ids, tag=tag).delete()
-            kind, data = ActivityKind.TAG_REMOVED, {"tag": name}
+            kind = ActivityKind.TAG_REMOVED
+        payload = {pk: tag_data(tag=name, bulk=True) for pk in ids}
     elif action == "assign_owner":
         try:
             owner_id = int(value) if value not in (None, "") else None
         except (TypeError, ValueError):
             raise ValidationFailed([FieldError("value", "Choose a member.")]) from None
         member_or_error(workspace, owner_id, "value")
+        before = dict(Contact.objects.filter(pk__in=ids).values_list("pk", "owner_id"))
         Contact.objects.filter(pk__in=ids).update(owner_id=owner_id, updated_at=now)
-        kind, data = ActivityKind.OWNER_CHANGED, {"to": owner_id}
+        kind = ActivityKind.OWNER_CHANGED
+        payload = {
+            pk: owner_changed_data(before=owner, after=owner_id, bulk=True)
+            for pk, owner in before.items()
+        }
     elif action == "set_stage":
         if value not in LifecycleStage.values:
             raise ValidationFailed([FieldError("value", "Choose a lifecycle stage.")])
         before = dict(Contact.objects.filter(pk__in=ids).values_list("pk", "lifecycle_stage"))
         Contact.objects.filter(pk__in=ids).update(lifecycle_stage=value, updated_at=now)
-        kind, data = ActivityKind.STAGE_CHANGED, {"to": value}
-        per_contact = {
-            pk: {"from": stage, "direction": LifecycleStage.direction(stage, value)}
+        kind = ActivityKind.STAGE_CHANGED
+        payload = {
+            pk: stage_changed_data(
+                before=stage,
+                after=value,
+                direction=LifecycleStage.direction(stage, value),
+                bulk=True,
+            )
             for pk, stage in before.items()
         }
     else:
@@ -103,7 +115,7 @@ def contacts_bulk_action(
                 actor_user_id=actor.user_id,
                 actor_api_key_id=actor.api_key_id,
                 actor_label=actor.label[:200],
-                data={**per_contact.get(pk, {}), **data, "bulk": True},
+                data=payload[pk],
             )
             for pk in ids
         ]

@@ -14,7 +14,12 @@ from django.utils import timezone
 from leadflow.contacts import selectors
 from leadflow.contacts.activity_log import activities_announce
 from leadflow.contacts.inputs import contact_input_clean, required_custom_fields_missing
-from leadflow.contacts.kind_writers import contact_created_data, stage_changed_data
+from leadflow.contacts.kind_writers import (
+    contact_created_data,
+    contact_updated_data,
+    owner_changed_data,
+    stage_changed_data,
+)
 from leadflow.contacts.models import (
     Activity,
     ActivityKind,
@@ -343,7 +348,7 @@ def contact_update(
             contact=contact,
             kind=ActivityKind.CONTACT_UPDATED,
             actor=actor,
-            data={"changes": changes_jsonable(changes), **tag_changes},
+            data=contact_updated_data(changes=changes_jsonable(changes), tag_changes=tag_changes),
         )
         if "lifecycle_stage" in changes:
             before, after = changes["lifecycle_stage"]
@@ -362,7 +367,9 @@ def contact_update(
                 contact=contact,
                 kind=ActivityKind.OWNER_CHANGED,
                 actor=actor,
-                data={"from": changes["owner_id"][0], "to": changes["owner_id"][1]},
+                data=owner_changed_data(
+                    before=changes["owner_id"][0], after=changes["owner_id"][1]
+                ),
             )
         audit_record(
             workspace=workspace,

@@ -2,7 +2,7 @@
 
 from django.utils import timezone
 
-from leadflow.contacts.kind_writers import stage_changed_data
+from leadflow.contacts.kind_writers import consent_changed_data, stage_changed_data
 from leadflow.contacts.models import (
     ActivityKind,
     Contact,
@@ -54,5 +54,5 @@ def contact_consent_set(
         contact=contact,
         kind=ActivityKind.CONSENT_CHANGED,
         actor=actor,
-        data={"from": previous, "to": status},
+        data=consent_changed_data(before=previous, after=status),
     )

@@ -2,6 +2,7 @@
 
 from django.db import transaction
 
+from leadflow.contacts.kind_writers import note_added_data
 from leadflow.contacts.models import (
     Activity,
     ActivityKind,
@@ -26,5 +27,5 @@ def note_add(*, workspace: Workspace, contact_id: int, body: str, actor: Actor) 
         contact=contact,
         kind=ActivityKind.NOTE_ADDED,
         actor=actor,
-        data={"body": body},
+        data=note_added_data(body=body),
     )
