@@ -35,4 +35,3 @@ def test_a_writer_writes_only_the_fields_its_kind_registers(kind, data):
     registered = ACTIVITY_KINDS[kind].payload_fields
     assert registered, f"{kind} registers no payload fields"
     assert set(data) <= set(registered), set(data) - set(registered)
-
