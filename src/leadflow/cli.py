@@ -9,6 +9,9 @@ prints the result. Guarantees shared by all of them:
   traceback: 1 for a failed command, 2 for a usage error;
 - secrets (generated passwords, API key secrets) are printed once and never stored in
   clear: the database holds password hashes and API key hashes only.
+
+Longer than the house's ~600 lines: one argparse table of commands, each a short function;
+one file is the command's reference.
 """
 
 # Imports inside the command functions are deliberate: Django and the apps' models load only

@@ -3,6 +3,10 @@
 ``submission_accept`` is the one path every embed mode takes (script, iframe, plain HTML,
 JSON): it stores the raw submission, upserts the contact, writes the activity and the
 consent records in ONE transaction before any 2xx, and schedules side effects on commit.
+
+Longer than the house's ~600 lines: forms and the acceptance of a submission (spam checks,
+held submissions, release, opt-in) share the form's settings and the submission's life
+cycle.
 """
 
 import json

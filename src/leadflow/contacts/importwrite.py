@@ -22,6 +22,10 @@ Guarantees:
   created or changed contact and one ``note.added`` per new note. On PostgreSQL the
   contacts and activities are written with COPY (decision 0013); elsewhere with the ORM's
   bulk statements.
+
+Longer than the house's ~600 lines: the locked and the pipelined writes (decisions 0013,
+0014) share the chunk's preparation and must stay in step; a split would make their shared
+invariants harder to see.
 """
 
 import json

@@ -20,6 +20,10 @@ Ready-made formats (see docs/inbound.md and decision 0012 for the documents they
 Every format also accepts LeadFlow's own proofs, for integrators that forward leads:
 ``X-LeadFlow-Signature: sha256=<hex HMAC-SHA256(body, secret)>`` or
 ``X-LeadFlow-Secret: <secret>``. Comparisons are constant-time.
+
+Longer than the house's ~600 lines: one section per network (Facebook, LinkedIn, Google,
+generic), each small and alike; they are read side by side when a network changes its
+payload.
 """
 
 import hashlib

@@ -7,6 +7,10 @@ lead rolls that back and is kept as ``rejected`` with the reasons, for replay af
 mapping is fixed.
 A request that does not prove the secret is kept as ``unverified`` (capped, truncated) and
 never creates a contact, unless an admin forces its replay.
+
+Longer than the house's ~600 lines: the whole acceptance of a delivery (claim, proof,
+mapping, lead_receive, replay) reads top to bottom as one transaction's story; the network
+parsers already live in formats.py.
 """
 
 import datetime as dt

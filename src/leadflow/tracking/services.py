@@ -3,6 +3,9 @@
 ``events_ingest`` validates a batch, keeps the good events and reports the bad ones by
 index, and stores everything with set-based SQL in one transaction before the caller
 answers 202. A retried batch stores nothing twice (the client's event id is unique).
+
+Longer than the house's ~600 lines: ingestion, identification and retention share the
+visitor and visit upserts that make ingestion one statement per table (decision 0011).
 """
 
 import datetime as dt

@@ -10,6 +10,9 @@ who sees only own leads sees (and exports) only the submissions of those leads. 
 The builder keeps the field list as JSON in one input (``fields``), kept current by
 ``form-builder.js``; a failed save shows each ``fields[i].key`` error beside the input of
 row i that holds that setting.
+
+Longer than the house's ~600 lines: the form builder's pages (list, builder, submissions,
+held review and release) share the builder's form handling and permission checks.
 """
 
 import datetime as dt

@@ -5,6 +5,9 @@ Only roles with ``manage_settings`` reach settings, API keys and custom fields; 
 need ``manage_members``; the audit log needs ``view_audit``. Making someone an owner, or
 changing or removing an owner, needs ``manage_owners`` (owners only), so an admin cannot
 take a workspace over.
+
+Longer than the house's ~600 lines: one settings area whose pages share the admin checks and
+the form helpers at the top; each page's views are short and sit together.
 """
 
 import json
