@@ -46,6 +46,19 @@ SYNONYMS = {
     "company": ["company", "organisation", "organization", "company name", "employer", "account"],
     "job_title": ["job title", "title", "position", "role", "jobtitle"],
     "country": ["country", "country code", "nation"],
+    "street_address": [
+        "street address",
+        "address",
+        "street",
+        "address line 1",
+        "address 1",
+        "address1",
+        "street 1",
+    ],
+    "city": ["city", "town", "locality"],
+    "region": ["region", "state", "province", "county", "state province", "state region"],
+    "postal_code": ["postal code", "postcode", "post code", "zip", "zip code", "zipcode"],
+    "date_of_birth": ["date of birth", "dob", "birthday", "birth date", "birthdate", "born"],
     "tags": ["tags", "tag", "labels", "lists"],
     "source": ["source", "lead source", "utm source"],
     "medium": ["medium", "utm medium"],
@@ -316,6 +329,14 @@ def row_clean(
             except ValueError as error:
                 problems.append(FieldError(f"custom_fields.{definition.key}", str(error)))
                 del custom[definition.key]
+    if data.get("date_of_birth"):  # written like the file's other dates
+        try:
+            data["date_of_birth"] = (
+                date_parse(data["date_of_birth"], day_first=day_first).date().isoformat()
+            )
+        except ValueError as error:
+            problems.append(FieldError("date_of_birth", str(error)))
+            del data["date_of_birth"]
     extra: dict[str, Any] = {}
     if "outcome" in special:
         try:
@@ -374,7 +395,7 @@ def day_first_detect(
     positions = [
         position
         for position, header in enumerate(source.headers)
-        if mapping.get(header) == "created_at" or mapping.get(header) in dates
+        if mapping.get(header) in {"created_at", "date_of_birth"} or mapping.get(header) in dates
     ]
     if not positions:
         return None
