@@ -13,6 +13,7 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema, Status
 from pydantic import ValidationError as PydanticValidationError
+from pydantic import field_validator
 
 from leadflow.contacts import selectors, services
 from leadflow.contacts.conditions import Node, tree_from_json
@@ -115,6 +116,15 @@ class ContactIn(StrictSchema):
     campaign: str | None = None
     channel: str | None = None
     custom_fields: dict[str, Any] | None = None
+
+    @field_validator("date_of_birth", mode="before")
+    @classmethod
+    def _blank_date_is_none(cls, value: Any) -> Any:
+        """A blank date of birth clears it, as a blank email or phone does; a number is not
+        read as a timestamp."""
+        if isinstance(value, int | float):
+            raise ValueError("Must be a date (YYYY-MM-DD).")
+        return None if isinstance(value, str) and not value.strip() else value
 
 
 class ContactPage(Schema):

@@ -75,7 +75,8 @@ WITH gate AS (
 ), contact AS (
     INSERT INTO contacts_contact
         (workspace_id, email, phone, first_name, last_name, job_title, company_id, country,
-         street_address, city, region, postal_code, owner_id, lifecycle_stage, temperature, consent_status,
+         street_address, city, region, postal_code, owner_id, lifecycle_stage, temperature,
+         consent_status,
          first_touch_source, first_touch_medium, first_touch_campaign, first_touch_channel,
          last_touch_source, last_touch_medium, last_touch_campaign, last_touch_channel,
          custom_fields, created_at, updated_at)
