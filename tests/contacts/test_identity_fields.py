@@ -14,7 +14,9 @@ from openpyxl import load_workbook
 
 from leadflow.contacts import selectors, services
 from leadflow.contacts.inputs import contact_input_clean
+from leadflow.contacts.kind_writers import form_submitted_data
 from leadflow.contacts.models import Contact
+from leadflow.contacts.services import Arrival, lead_receive
 from leadflow.core.actors import Actor
 from leadflow.core.errors import ValidationFailed
 from leadflow.core.exports import csv_pieces
@@ -237,3 +239,45 @@ def test_a_merge_keeps_the_non_empty_address(workspace, owner_actor):
         "Greater London",
     )
     assert (merged.postal_code, merged.date_of_birth) == ("NW1 6XE", dt.date(1987, 4, 12))
+
+
+# --- lead_receive: both paths ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_lead_arrives_with_its_address_on_either_path(workspace, settings, fast):
+    settings.LEADFLOW_CAPTURE_FAST_PATH = fast
+    submitted = form_submitted_data(
+        form_id=1,
+        form="Signup",
+        submission_id="5f0c0a4e-0000-4000-8000-000000000002",
+        page_url="https://www.example.org/signup",
+        referrer="",
+        utm={},
+        values={"email": "lead@example.org"},
+    )
+    arrival = Arrival(
+        actor=Actor.system("form: Signup"),
+        submitted=submitted,
+        stage="lead",
+        stage_reason="form Signup",
+        consent_granted=False,
+    )
+    data = {"email": "lead@example.org", **ADDRESS}
+    data.pop("date_of_birth")
+    received = lead_receive(workspace=workspace, contact=data, arrival=arrival)
+    assert received.fast == (fast and connection.vendor == "postgresql")
+    contact = Contact.objects.get(pk=received.contact.pk)
+    assert (contact.street_address, contact.city, contact.region, contact.postal_code) == (
+        "221B Baker Street",
+        "London",
+        "Greater London",
+        "NW1 6XE",
+    )
+    born = lead_receive(
+        workspace=workspace,
+        contact={"email": "born@example.org", "date_of_birth": "1990-05-06"},
+        arrival=arrival,
+    )
+    assert not born.fast  # a date of birth takes the ORM path
+    assert Contact.objects.get(pk=born.contact.pk).date_of_birth == dt.date(1990, 5, 6)
