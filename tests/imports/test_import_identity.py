@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 
-from leadflow.contacts.models import Contact
+from leadflow.contacts.models import Contact, CustomField
 from leadflow.contacts.services import contact_upsert
 from leadflow.imports.mapping import mapping_guess
 from leadflow.imports.models import ImportStatus
@@ -91,3 +91,20 @@ def test_a_bad_date_of_birth_is_left_out_with_a_warning(workspace, owner_actor, 
         problems = [row[-1] for row in csv.reader(file)][1:]
     assert problems[0].startswith("Birthday: Not a date")
     assert problems[1] == "Birthday: Must be 1900-01-01 or later."
+
+
+def test_a_custom_field_made_before_keeps_its_column(workspace):
+    """A workspace that made its own "Date of birth" or "City" field before they were built
+    in keeps importing into it."""
+    CustomField.objects.create(
+        workspace=workspace, key="date_of_birth", label="Date of birth", field_type="date"
+    )
+    CustomField.objects.create(workspace=workspace, key="town", label="City", field_type="text")
+    definitions = list(CustomField.objects.filter(workspace=workspace))
+    guessed = mapping_guess(["Email", "Date of birth", "City", "Zip"], definitions)
+    assert guessed == {
+        "Email": "email",
+        "Date of birth": "custom_fields.date_of_birth",
+        "City": "custom_fields.town",
+        "Zip": "postal_code",
+    }

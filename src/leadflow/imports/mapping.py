@@ -82,6 +82,9 @@ SYNONYMS = {
     ],
 }
 CHOICE_TARGETS = {"lifecycle_stage", "temperature", "consent_status"}
+# Targets a custom field of the same name or label takes the column from: the note, and the
+# identity fields a workspace may have made its own field for before they were built in.
+CUSTOM_FIRST = ("note", "street_address", "city", "region", "postal_code", "date_of_birth")
 # Targets beyond contact fields: the historical outcome (mapped to a lifecycle stage), the
 # original created date and a note for the contact's timeline.
 SPECIAL_TARGETS = ("outcome", "created_at", "note")
@@ -135,7 +138,7 @@ def mapping_guess(headers: list[str], custom_fields: list[CustomField]) -> dict[
     for definition in custom_fields:
         for name in (definition.key, definition.label):
             # A custom field named "Notes" keeps its column; other synonyms keep theirs.
-            if index.get(_header_key(name)) in (None, "note"):
+            if index.get(_header_key(name)) in (None, *CUSTOM_FIRST):
                 index[_header_key(name)] = f"custom_fields.{definition.key}"
     mapping: dict[str, str] = {}
     used: set[str] = set()
