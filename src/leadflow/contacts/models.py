@@ -191,6 +191,11 @@ class Tag(models.Model):
         return self.name
 
 
+# A contact's address, in the order it is written (with the country): the fields every
+# write path, the export and a merge carry beside the date of birth.
+ADDRESS_FIELDS = ("street_address", "city", "region", "postal_code")
+
+
 class Contact(models.Model):
     """A person who showed interest and left contact details, or was imported.
 

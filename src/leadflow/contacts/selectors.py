@@ -29,6 +29,7 @@ from leadflow.contacts.conditions import (
 )
 from leadflow.contacts.conditions.params import datetime_parse
 from leadflow.contacts.models import (
+    ADDRESS_FIELDS,
     Activity,
     Company,
     Contact,
@@ -374,10 +375,7 @@ EXPORT_COLUMNS = (
     "job_title",
     "company_name",
     "country",
-    "street_address",
-    "city",
-    "region",
-    "postal_code",
+    *ADDRESS_FIELDS,
     "date_of_birth",
     "owner_email",
     "lifecycle_stage",

@@ -30,7 +30,13 @@ from django.utils import timezone
 from leadflow.contacts.activity_log import activities_announce
 from leadflow.contacts.identity import company_name_from_domain, is_free_mail, registrable_domain
 from leadflow.contacts.kind_writers import contact_created_data
-from leadflow.contacts.models import ActivityKind, ConsentStatus, LifecycleStage, Temperature
+from leadflow.contacts.models import (
+    ADDRESS_FIELDS,
+    ActivityKind,
+    ConsentStatus,
+    LifecycleStage,
+    Temperature,
+)
 from leadflow.core.validation import email_domain
 
 PLAIN = (
@@ -39,10 +45,7 @@ PLAIN = (
     "last_name",
     "job_title",
     "country",
-    "street_address",
-    "city",
-    "region",
-    "postal_code",
+    *ADDRESS_FIELDS,
 )
 # The clean contact values the statement writes; any other value takes the ORM path.
 FAST_VALUES = frozenset(

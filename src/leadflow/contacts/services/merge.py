@@ -8,6 +8,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from leadflow.contacts.models import (
+    ADDRESS_FIELDS,
     Activity,
     ActivityKind,
     ConsentStatus,
@@ -32,10 +33,7 @@ MERGE_FIELDS = (
     "job_title",
     "company_id",
     "country",
-    "street_address",
-    "city",
-    "region",
-    "postal_code",
+    *ADDRESS_FIELDS,
     "date_of_birth",
     "owner_id",
     "lifecycle_stage",
