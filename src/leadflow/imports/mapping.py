@@ -137,7 +137,8 @@ def mapping_guess(headers: list[str], custom_fields: list[CustomField]) -> dict[
     index = dict(_SYNONYM_INDEX)
     for definition in custom_fields:
         for name in (definition.key, definition.label):
-            # A custom field named "Notes" keeps its column; other synonyms keep theirs.
+            # A custom field named "Notes" or "City" (CUSTOM_FIRST) keeps its column; other
+            # synonyms keep theirs.
             if index.get(_header_key(name)) in (None, *CUSTOM_FIRST):
                 index[_header_key(name)] = f"custom_fields.{definition.key}"
     mapping: dict[str, str] = {}
