@@ -37,7 +37,18 @@ TAGS = ("t1", "t2", "t3")
 PLANS = ("basic", "pro", "max")
 LANGS = ("en", "fr", "de")
 STAGES = tuple(LifecycleStage.values)
-TEXT_FIELDS = ("email", "phone", "first_name", "last_name", "job_title", "first_touch_source")
+TEXT_FIELDS = (
+    "email",
+    "phone",
+    "first_name",
+    "last_name",
+    "job_title",
+    "first_touch_source",
+    "city",
+    "postal_code",
+)
+# Date fields, read as ISO text: a custom one and a column.
+DATE_FIELDS = ("custom.renewal", "date_of_birth")
 COMPANY_TEXT = ("company.name", "company.domain", "company.industry")
 N_CONTACTS = 40
 
@@ -100,6 +111,11 @@ def population(workspace, owner, make_member):
                 last_name=_word(rng),
                 job_title=_word(rng),
                 first_touch_source=_word(rng),
+                city=_word(rng),
+                postal_code=_word(rng).upper(),
+                date_of_birth=None
+                if rng.random() < 0.3
+                else NOW.date() - dt.timedelta(days=rng.randint(-5, 40)),
                 country=rng.choice(["", "GB", "FR"]),
                 company=rng.choice([*companies, None]),
                 owner_id=rng.choice(users),
@@ -159,6 +175,7 @@ def _snapshots(workspace) -> dict[int, dict]:
             "lifecycle_stage": contact.lifecycle_stage,
             "temperature": contact.temperature,
             "consent_status": contact.consent_status,
+            "date_of_birth": contact.date_of_birth.isoformat() if contact.date_of_birth else None,
             "tags": tags.get(contact.pk, set()),
             "created_at": contact.created_at,
             "updated_at": contact.updated_at,
@@ -208,7 +225,7 @@ def evaluate(node, contact: dict, user_id: int) -> bool:
         if operator == "more_than_days_ago":
             return have < NOW - dt.timedelta(days=value)
         value = dt.datetime.fromisoformat(value)
-    if field == "custom.renewal" and operator in ("in_last_days", "more_than_days_ago"):
+    if field in DATE_FIELDS and operator in ("in_last_days", "more_than_days_ago"):
         start = (NOW.date() - dt.timedelta(days=value)).isoformat()
         return have >= start if operator == "in_last_days" else have < start
     if field == "lifecycle_stage" and operator in ("at_least", "at_most"):
@@ -322,10 +339,16 @@ def leaves(snapshots: dict, users: list) -> st.SearchStrategy:
         _leaf("custom.seats", st.sampled_from(["eq", "ne", *ranges]), numbers),
         _leaf("custom.seats", st.just("between"), _pairs(numbers)),
         _leaf("custom.seats", st.sampled_from(["is_empty", "is_set"]), st.none()),
-        _leaf("custom.renewal", st.sampled_from(["eq", "ne", *ranges]), dates),
-        _leaf("custom.renewal", st.just("between"), _pairs(dates)),
-        _leaf("custom.renewal", st.sampled_from(["in_last_days", "more_than_days_ago"]), days),
-        _leaf("custom.renewal", st.sampled_from(["is_empty", "is_set"]), st.none()),
+        *(
+            leaf
+            for name in DATE_FIELDS
+            for leaf in (
+                _leaf(name, st.sampled_from(["eq", "ne", *ranges]), dates),
+                _leaf(name, st.just("between"), _pairs(dates)),
+                _leaf(name, st.sampled_from(["in_last_days", "more_than_days_ago"]), days),
+                _leaf(name, st.sampled_from(["is_empty", "is_set"]), st.none()),
+            )
+        ),
         _leaf("created_at", st.sampled_from(ranges), stamps),
         _leaf("updated_at", st.sampled_from(ranges), moments),
         _leaf("created_at", st.just("between"), _pairs(stamps)),

@@ -6,6 +6,7 @@ One browser and one page visit each page at both widths, so the whole check cost
 minute. Set LEADFLOW_SCREENSHOTS=<dir> to keep a full-page screenshot of each.
 """
 
+import datetime as dt
 import json
 import os
 import re
@@ -142,6 +143,14 @@ def app_pages(tmp_path):
         .annotate(activity_count=Count("activities", distinct=True))
         .order_by("-activity_count")
         .first()
+    )
+    # A long address and a date of birth, so the Profile's address lines are measured too.
+    Contact.objects.filter(pk=contact.pk).update(
+        street_address="Flat 1204, Riverside Exchange Tower, 18 Wellington Embankment Road",
+        city="Kingston upon Thames",
+        region="Greater London",
+        postal_code="KT1 1AA",
+        date_of_birth=dt.date(1984, 7, 21),
     )
     company = Company.objects.filter(workspace=workspace).first()
     visitor = Visitor.objects.filter(workspace=workspace, contact=contact).first()

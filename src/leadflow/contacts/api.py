@@ -13,6 +13,7 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema, Status
 from pydantic import ValidationError as PydanticValidationError
+from pydantic import field_validator
 
 from leadflow.contacts import selectors, services
 from leadflow.contacts.conditions import Node, tree_from_json
@@ -52,6 +53,11 @@ class ContactOut(Schema):
     job_title: str
     company: CompanyRef | None
     country: str
+    street_address: str
+    city: str
+    region: str
+    postal_code: str
+    date_of_birth: dt.date | None
     owner: OwnerRef | None
     tags: list[str]
     lifecycle_stage: str
@@ -84,7 +90,8 @@ Consent = Literal["unknown", "granted", "confirmed", "withdrawn"]
 class ContactIn(StrictSchema):
     """Contact fields. On create, ``company`` (a name) links or creates a company when the
     email's domain does not already decide it; ``source``/``medium``/``campaign`` set the
-    last touch (and the first touch when empty)."""
+    last touch (and the first touch when empty). ``postal_code`` is kept upper-case with
+    single spaces; ``date_of_birth`` (YYYY-MM-DD) is not in the future nor before 1900."""
 
     email: str | None = None
     phone: str | None = None
@@ -94,6 +101,11 @@ class ContactIn(StrictSchema):
     company: str | None = None
     company_id: int | None = None
     country: str | None = None
+    street_address: str | None = None
+    city: str | None = None
+    region: str | None = None
+    postal_code: str | None = None
+    date_of_birth: dt.date | None = None
     owner_id: int | None = None
     tags: list[str] | None = None
     lifecycle_stage: Stage | None = None
@@ -104,6 +116,15 @@ class ContactIn(StrictSchema):
     campaign: str | None = None
     channel: str | None = None
     custom_fields: dict[str, Any] | None = None
+
+    @field_validator("date_of_birth", mode="before")
+    @classmethod
+    def _blank_date_is_none(cls, value: Any) -> Any:
+        """A blank date of birth clears it, as a blank email or phone does; a number is not
+        read as a timestamp."""
+        if isinstance(value, int | float):
+            raise ValueError("Must be a date (YYYY-MM-DD).")
+        return None if isinstance(value, str) and not value.strip() else value
 
 
 class ContactPage(Schema):

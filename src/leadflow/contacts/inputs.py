@@ -8,6 +8,8 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
+from django.utils import timezone
+
 from leadflow.contacts.models import (
     ConsentStatus,
     CustomField,
@@ -29,14 +31,29 @@ TEXT_LIMITS = {
     "medium": 200,
     "campaign": 200,
     "channel": 30,
+    "street_address": 200,
+    "city": 100,
+    "region": 100,
+    "postal_code": 20,
 }
+# The earliest date of birth taken (older ones are typing mistakes).
+BIRTH_YEAR_MIN = 1900
 CHOICE_FIELDS = {
     "lifecycle_stage": LifecycleStage.values,
     "temperature": Temperature.values,
     "consent_status": ConsentStatus.values,
 }
 CONTACT_INPUT_FIELDS = frozenset(
-    {"email", "phone", "country", "owner_id", "company_id", "tags", "custom_fields"}
+    {
+        "email",
+        "phone",
+        "country",
+        "date_of_birth",
+        "owner_id",
+        "company_id",
+        "tags",
+        "custom_fields",
+    }
     | set(TEXT_LIMITS)
     | set(CHOICE_FIELDS)
 )
@@ -77,6 +94,8 @@ def contact_input_clean(
                 errors.append(FieldError(key, "Must be text."))
                 continue
             value = value.strip()
+            if key == "postal_code":  # "sw1a  1aa" is SW1A 1AA
+                value = " ".join(value.upper().split())
             if len(value) > limit:
                 errors.append(FieldError(key, f"At most {limit} characters."))
                 continue
@@ -111,6 +130,8 @@ def contact_input_clean(
             errors.append(FieldError("country", "Must be text."))
         else:
             clean["country"] = _collect(errors, country_normalise, value or "")
+    if "date_of_birth" in data:
+        clean["date_of_birth"] = _collect(errors, birth_date_clean, data["date_of_birth"])
     for key in ("owner_id", "company_id"):
         if key in data:
             value = data[key]
@@ -145,6 +166,31 @@ def contact_input_clean(
     if errors:
         raise ValidationFailed(errors)
     return clean
+
+
+def birth_date_clean(value: Any) -> dt.date | None:
+    """A date of birth from a date or ISO text (YYYY-MM-DD); blank is None. Not in the
+    future, not before ``BIRTH_YEAR_MIN``."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    if isinstance(value, str):
+        try:
+            value = dt.date.fromisoformat(value.strip())
+        except ValueError:
+            raise ValidationFailed(
+                [FieldError("date_of_birth", "Not a date: use YYYY-MM-DD.")]
+            ) from None
+    if not isinstance(value, dt.date):
+        raise ValidationFailed([FieldError("date_of_birth", "Must be a date (YYYY-MM-DD).")])
+    if value > timezone.localdate():
+        raise ValidationFailed([FieldError("date_of_birth", "The date is in the future.")])
+    if value.year < BIRTH_YEAR_MIN:
+        raise ValidationFailed(
+            [FieldError("date_of_birth", f"Must be {BIRTH_YEAR_MIN}-01-01 or later.")]
+        )
+    return value
 
 
 def custom_values_clean(

@@ -191,6 +191,11 @@ class Tag(models.Model):
         return self.name
 
 
+# A contact's address, in the order it is written (with the country): the fields every
+# write path, the export and a merge carry beside the date of birth.
+ADDRESS_FIELDS = ("street_address", "city", "region", "postal_code")
+
+
 class Contact(models.Model):
     """A person who showed interest and left contact details, or was imported.
 
@@ -217,6 +222,13 @@ class Contact(models.Model):
         db_index=False,
     )
     country = models.CharField(max_length=2, blank=True)
+    # Where the person lives and when they were born: what a person is matched by. The
+    # database default "" keeps set-based INSERTs that do not name them (benches) working.
+    street_address = models.CharField(max_length=200, blank=True, default="", db_default="")
+    city = models.CharField(max_length=100, blank=True, default="", db_default="")
+    region = models.CharField(max_length=100, blank=True, default="", db_default="")
+    postal_code = models.CharField(max_length=20, blank=True, default="", db_default="")
+    date_of_birth = models.DateField(null=True, blank=True)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,

@@ -29,6 +29,7 @@ from leadflow.contacts.conditions import (
 )
 from leadflow.contacts.conditions.params import datetime_parse
 from leadflow.contacts.models import (
+    ADDRESS_FIELDS,
     Activity,
     Company,
     Contact,
@@ -374,6 +375,8 @@ EXPORT_COLUMNS = (
     "job_title",
     "company_name",
     "country",
+    *ADDRESS_FIELDS,
+    "date_of_birth",
     "owner_email",
     "lifecycle_stage",
     "temperature",
@@ -388,6 +391,8 @@ EXPORT_COLUMNS = (
     "last_touch_channel",
     "tags",
 )
+# The columns read as they are: every one of EXPORT_COLUMNS before the tags (the last).
+_PLAIN_COUNT = len(EXPORT_COLUMNS) - 1
 EXPORT_CHUNK = 2000
 
 
@@ -473,13 +478,14 @@ def _export_rows(
         ):
             tags.setdefault(contact_id, []).append(name)
         for row in chunk:
-            custom = row[20] or {}
+            custom = row[_PLAIN_COUNT] or {}
             yield [
-                *row[:20],
+                # a date (of birth) as ISO text, as the database writes it
+                *(v.isoformat() if isinstance(v, dt.date) else v for v in row[:_PLAIN_COUNT]),
                 "; ".join(tags.get(row[0], ())),
                 *(_export_value(custom.get(key)) for key in keys),
-                row[21].isoformat(),
-                row[22].isoformat(),
+                row[_PLAIN_COUNT + 1].isoformat(),
+                row[_PLAIN_COUNT + 2].isoformat(),
             ]
 
 
@@ -517,9 +523,9 @@ def _export_csv_copy(
         f"ORDER BY i) FROM jsonb_array_elements_text({value}) WITH ORDINALITY AS a(e, i)) "
         f"WHEN 'null' THEN NULL ELSE {value} #>> '{{}}' END"
     ] * len(keys)
-    # EXPORT_COLUMNS (f0 to f19 then the tags), custom fields, created_at, updated_at: each
-    # worked out once (v0, v1, ...), then made safe.
-    cells = [*(f"c.f{position}::text" for position in range(20)), tags, *custom]
+    # EXPORT_COLUMNS (f0 to f<_PLAIN_COUNT - 1> then the tags; a date as ISO text), custom
+    # fields, created_at, updated_at: each worked out once (v0, v1, ...), then made safe.
+    cells = [*(f"c.f{position}::text" for position in range(_PLAIN_COUNT)), tags, *custom]
     cells += [when(f"f{len(fields) - 2}"), when(f"f{len(fields) - 1}")]
     values = ", ".join(f"{cell} AS v{position}" for position, cell in enumerate(cells))
     safe = ", ".join(

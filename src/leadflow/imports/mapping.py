@@ -46,6 +46,19 @@ SYNONYMS = {
     "company": ["company", "organisation", "organization", "company name", "employer", "account"],
     "job_title": ["job title", "title", "position", "role", "jobtitle"],
     "country": ["country", "country code", "nation"],
+    "street_address": [
+        "street address",
+        "address",
+        "street",
+        "address line 1",
+        "address 1",
+        "address1",
+        "street 1",
+    ],
+    "city": ["city", "town", "locality"],
+    "region": ["region", "state", "province", "county", "state province", "state region"],
+    "postal_code": ["postal code", "postcode", "post code", "zip", "zip code", "zipcode"],
+    "date_of_birth": ["date of birth", "dob", "birthday", "birth date", "birthdate", "born"],
     "tags": ["tags", "tag", "labels", "lists"],
     "source": ["source", "lead source", "utm source"],
     "medium": ["medium", "utm medium"],
@@ -69,6 +82,9 @@ SYNONYMS = {
     ],
 }
 CHOICE_TARGETS = {"lifecycle_stage", "temperature", "consent_status"}
+# Targets a custom field of the same name or label takes the column from: the note, and the
+# identity fields a workspace may have made its own field for before they were built in.
+CUSTOM_FIRST = ("note", "street_address", "city", "region", "postal_code", "date_of_birth")
 # Targets beyond contact fields: the historical outcome (mapped to a lifecycle stage), the
 # original created date and a note for the contact's timeline.
 SPECIAL_TARGETS = ("outcome", "created_at", "note")
@@ -121,8 +137,9 @@ def mapping_guess(headers: list[str], custom_fields: list[CustomField]) -> dict[
     index = dict(_SYNONYM_INDEX)
     for definition in custom_fields:
         for name in (definition.key, definition.label):
-            # A custom field named "Notes" keeps its column; other synonyms keep theirs.
-            if index.get(_header_key(name)) in (None, "note"):
+            # A custom field named "Notes" or "City" (CUSTOM_FIRST) keeps its column; other
+            # synonyms keep theirs.
+            if index.get(_header_key(name)) in (None, *CUSTOM_FIRST):
                 index[_header_key(name)] = f"custom_fields.{definition.key}"
     mapping: dict[str, str] = {}
     used: set[str] = set()
@@ -316,6 +333,14 @@ def row_clean(
             except ValueError as error:
                 problems.append(FieldError(f"custom_fields.{definition.key}", str(error)))
                 del custom[definition.key]
+    if data.get("date_of_birth"):  # written like the file's other dates
+        try:
+            data["date_of_birth"] = (
+                date_parse(data["date_of_birth"], day_first=day_first).date().isoformat()
+            )
+        except ValueError as error:
+            problems.append(FieldError("date_of_birth", str(error)))
+            del data["date_of_birth"]
     extra: dict[str, Any] = {}
     if "outcome" in special:
         try:
@@ -374,7 +399,7 @@ def day_first_detect(
     positions = [
         position
         for position, header in enumerate(source.headers)
-        if mapping.get(header) == "created_at" or mapping.get(header) in dates
+        if mapping.get(header) in {"created_at", "date_of_birth"} or mapping.get(header) in dates
     ]
     if not positions:
         return None

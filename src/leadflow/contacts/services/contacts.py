@@ -21,6 +21,7 @@ from leadflow.contacts.kind_writers import (
     stage_changed_data,
 )
 from leadflow.contacts.models import (
+    ADDRESS_FIELDS,
     Activity,
     ActivityKind,
     Company,
@@ -44,6 +45,8 @@ PLAIN_FIELDS = (
     "last_name",
     "job_title",
     "country",
+    *ADDRESS_FIELDS,
+    "date_of_birth",
     "lifecycle_stage",
     "temperature",
     "consent_status",

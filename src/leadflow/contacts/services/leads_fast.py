@@ -30,10 +30,23 @@ from django.utils import timezone
 from leadflow.contacts.activity_log import activities_announce
 from leadflow.contacts.identity import company_name_from_domain, is_free_mail, registrable_domain
 from leadflow.contacts.kind_writers import contact_created_data
-from leadflow.contacts.models import ActivityKind, ConsentStatus, LifecycleStage, Temperature
+from leadflow.contacts.models import (
+    ADDRESS_FIELDS,
+    ActivityKind,
+    ConsentStatus,
+    LifecycleStage,
+    Temperature,
+)
 from leadflow.core.validation import email_domain
 
-PLAIN = ("phone", "first_name", "last_name", "job_title", "country")
+PLAIN = (
+    "phone",
+    "first_name",
+    "last_name",
+    "job_title",
+    "country",
+    *ADDRESS_FIELDS,
+)
 # The clean contact values the statement writes; any other value takes the ORM path.
 FAST_VALUES = frozenset(
     {*PLAIN, "email", "company", "source", "medium", "campaign", "channel", "tags"}
@@ -65,12 +78,14 @@ WITH gate AS (
 ), contact AS (
     INSERT INTO contacts_contact
         (workspace_id, email, phone, first_name, last_name, job_title, company_id, country,
-         owner_id, lifecycle_stage, temperature, consent_status,
+         street_address, city, region, postal_code, owner_id, lifecycle_stage, temperature,
+         consent_status,
          first_touch_source, first_touch_medium, first_touch_campaign, first_touch_channel,
          last_touch_source, last_touch_medium, last_touch_campaign, last_touch_channel,
          custom_fields, created_at, updated_at)
     SELECT %(ws)s, %(email)s, %(phone)s, %(first_name)s, %(last_name)s, %(job_title)s,
-           (SELECT id FROM company), %(country)s, %(owner)s, %(stage)s, %(temperature)s,
+           (SELECT id FROM company), %(country)s, %(street_address)s, %(city)s, %(region)s,
+           %(postal_code)s, %(owner)s, %(stage)s, %(temperature)s,
            %(consent)s, %(source)s, %(medium)s, %(campaign)s, %(channel)s, %(source)s,
            %(medium)s, %(campaign)s, %(channel)s, '{}'::jsonb, %(now)s, %(now)s
     WHERE (SELECT ok FROM gate)

@@ -8,6 +8,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from leadflow.contacts.models import (
+    ADDRESS_FIELDS,
     Activity,
     ActivityKind,
     ConsentStatus,
@@ -32,6 +33,8 @@ MERGE_FIELDS = (
     "job_title",
     "company_id",
     "country",
+    *ADDRESS_FIELDS,
+    "date_of_birth",
     "owner_id",
     "lifecycle_stage",
     "temperature",
