@@ -29,7 +29,7 @@ def test_the_profile_shows_the_address_on_lines_and_the_date_of_birth(
         date_of_birth="1987-04-12",
     )
     html = owner_client.get(url(workspace, f"contacts/{contact.pk}/")).content.decode()
-    assert _address(html) == ["221B Baker Street", "NW1 6XE London, Greater London"]
+    assert _address(html) == ["221B Baker Street", "London, Greater London NW1 6XE"]
     assert '<time datetime="1987-04-12">Apr 12, 1987</time>' in html
 
 
