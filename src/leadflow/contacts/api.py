@@ -1,7 +1,7 @@
-"""REST endpoints for contacts, companies, custom fields and duplicates (/api/v1).
+"""REST endpoints for contacts, companies and custom fields (/api/v1).
 
 Longer than the house's ~600 lines: one django-ninja router for the contacts product
-(contacts, companies, custom fields, duplicates, exports); its schemas sit next to their
+(contacts, companies, custom fields, exports); its schemas sit next to their
 routes.
 """
 
@@ -221,14 +221,6 @@ class CustomFieldIn(StrictSchema):
     max_length: int | None = None
     pattern: str | None = None
     position: int | None = None
-
-
-class DuplicateOut(Schema):
-    id: int
-    contact_id: int
-    other_id: int
-    reason: str
-    created_at: dt.datetime
 
 
 class ContactExportFilters(Schema):
@@ -579,17 +571,6 @@ def contact_note(request, contact_id: int, payload: NoteIn):
         return _json(request, ActivityOut.from_orm(note).dict(), 201)
 
     return idempotent(request, workspace, produce)
-
-
-@router.get(
-    "/duplicates",
-    response=list[DuplicateOut],
-    tags=["contacts"],
-    summary="Possible duplicates waiting for review",
-)
-def duplicate_list(request, limit: int = Query(100, ge=1, le=500)):
-    workspace, _ = require_scope(request, READ)
-    return list(selectors.duplicate_list(workspace)[:limit])
 
 
 # --- companies ------------------------------------------------------------------------------

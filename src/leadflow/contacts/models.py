@@ -343,37 +343,6 @@ class CustomField(models.Model):
         return self.label
 
 
-class DuplicateStatus(models.TextChoices):
-    OPEN = "open", "To review"
-    DISMISSED = "dismissed", "Not a duplicate"
-    MERGED = "merged", "Merged"
-
-
-class DuplicateCandidate(models.Model):
-    """Two contacts that may be one person; listed for a person to review, never auto-merged.
-
-    The pair is stored with the lower id first so each pair is listed once.
-    """
-
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
-    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="+")
-    other = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="+")
-    reason = models.CharField(max_length=100)
-    status = models.CharField(
-        max_length=20, choices=DuplicateStatus.choices, default=DuplicateStatus.OPEN
-    )
-    created_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["contact", "other"], name="duplicate_unique_pair"),
-            models.CheckConstraint(
-                condition=Q(contact__lt=models.F("other")), name="duplicate_ordered_pair"
-            ),
-        ]
-        indexes = [models.Index(fields=["workspace", "status"], name="duplicate_ws_status")]
-
-
 class ActivityKind(models.TextChoices):
     """The kinds contacts writes (registered with their timeline text in ``contacts.kinds``).
     Other apps register their own kinds; ``Activity.kind`` has no choices, so a new kind
