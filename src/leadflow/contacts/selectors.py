@@ -549,11 +549,3 @@ def _export_value(value: Any) -> Any:
     if isinstance(value, bool):
         return "true" if value else "false"
     return "" if value is None else value
-
-
-def identifying_fields(workspace: Workspace) -> dict[str, str]:
-    """The workspace's custom fields that identify a person: key -> match type."""
-    fields = CustomField.objects.filter(workspace=workspace)
-    if not hasattr(CustomField, "identifying"):
-        return {}
-    return dict(fields.filter(identifying=True).values_list("key", "match_type"))
