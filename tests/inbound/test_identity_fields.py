@@ -211,3 +211,20 @@ def test_the_api_accepts_the_identity_fields_as_mapping_targets(api):
     assert refused.status_code == 422
     message = refused.json()["errors"][0]["message"]
     assert "postal_code" in message and "date_of_birth" in message
+
+
+def test_the_source_page_lists_the_identity_fields_a_network_fills(
+    owner_client, workspace, make_source
+):
+    facebook = make_source("facebook")
+    page = owner_client.get(f"/w/{workspace.slug}/settings/lead-sources/{facebook.pk}/")
+    text = page.content.decode()
+    for name, target in (
+        ("zip_code", "postal_code"),
+        ("province", "region"),
+        ("date_of_birth", "date_of_birth"),
+    ):
+        assert f"<code>{name}</code> → {target}" in text
+    generic = make_source("generic")
+    page = owner_client.get(f"/w/{workspace.slug}/settings/lead-sources/{generic.pk}/")
+    assert "street_address, city, region, postal_code, date_of_birth" in page.content.decode()
