@@ -74,7 +74,9 @@ def _custom_field_clean(data: Mapping[str, Any], *, partial: bool) -> dict[str, 
     return clean
 
 
-def _identifying_check(clean: dict[str, Any], *, field_type: str, current: CustomField | None):
+def _identifying_check(
+    clean: dict[str, Any], *, field_type: str, current: CustomField | None
+) -> None:
     """Settle ``identifying`` and ``match_type`` together, as the table's constraint wants:
     an identifying field is text or number and says how it is compared; any other field
     has no comparison (a stale one is dropped, so unticking "identifying" is enough)."""
