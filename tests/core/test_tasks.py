@@ -6,8 +6,8 @@ from django.core.management import call_command
 from django.test import override_settings
 
 from leadflow.contacts import services
-from leadflow.duplicates.models import DuplicatePair
 from leadflow.core.actors import Actor
+from leadflow.duplicates.models import DuplicatePair
 
 
 def _two_people_one_phone(workspace):
