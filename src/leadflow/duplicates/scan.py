@@ -40,7 +40,7 @@ from leadflow.duplicates.models import (
 from leadflow.duplicates.records import person_normalise
 from leadflow.duplicates.services import (
     ScoredPair,
-    _pairs_write,
+    pairs_write,
     levels_dict,
     levels_row,
     matcher_for,
@@ -160,9 +160,7 @@ def duplicates_scan(
                 pair for pair in listed if pair.contact_id in existing and pair.other_id in existing
             ]
             for start in range(0, len(listed), 5000):
-                _pairs_write(
-                    workspace, listed[start : start + 5000], found_by=FoundBy.SCAN, now=now
-                )
+                pairs_write(workspace, listed[start : start + 5000], found_by=FoundBy.SCAN, now=now)
         report(ScanProgress("listing", len(listed), len(listed)))
         # open pairs scored before the scan began and not found by it: no longer listed
         # (pairs that checks of changed contacts listed during the scan stay)

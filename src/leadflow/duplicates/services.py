@@ -175,7 +175,7 @@ def duplicates_check(
         scored = _score(pairs, people, matcher)
         now = timezone.now()
         listed = [pair for pair in scored if pair.probability >= LIST_THRESHOLD]
-        _pairs_write(workspace, listed, found_by=found_by, now=now)
+        pairs_write(workspace, listed, found_by=found_by, now=now)
         result.listed = len(listed)
         keep = {(pair.contact_id, pair.other_id) for pair in listed}
         stale = DuplicatePair.objects.filter(
@@ -252,7 +252,7 @@ def _score(
     ]
 
 
-def _pairs_write(workspace: Workspace, scored: Sequence[ScoredPair], *, found_by: str, now) -> None:
+def pairs_write(workspace: Workspace, scored: Sequence[ScoredPair], *, found_by: str, now) -> None:
     """Insert new pairs, re-score known ones (a dismissed pair stays dismissed)."""
     if not scored:
         return
