@@ -260,6 +260,8 @@ def _keys_replace(
                     lines.append(f"{prefix}{contact_id}\t{key.translate(_COPY_ESCAPES)}\n")
                     if len(lines) == 100_000:
                         copy.write("".join(lines))
+            with connection.cursor() as cursor:  # the check's lookups need fresh statistics
+                cursor.execute(f"ANALYZE {table}")
                         lines = []
                         report(ScanProgress("keys", done, total))
                 copy.write("".join(lines))
