@@ -40,11 +40,11 @@ from leadflow.duplicates.models import (
 from leadflow.duplicates.records import person_normalise
 from leadflow.duplicates.services import (
     ScoredPair,
-    pairs_write,
     levels_dict,
     levels_row,
     matcher_for,
     pairs_rescore,
+    pairs_write,
     weights_stored,
 )
 
@@ -260,11 +260,11 @@ def _keys_replace(
                     lines.append(f"{prefix}{contact_id}\t{key.translate(_COPY_ESCAPES)}\n")
                     if len(lines) == 100_000:
                         copy.write("".join(lines))
-            with connection.cursor() as cursor:  # the check's lookups need fresh statistics
-                cursor.execute(f"ANALYZE {table}")
                         lines = []
                         report(ScanProgress("keys", done, total))
                 copy.write("".join(lines))
+            with connection.cursor() as cursor:  # the check's lookups need fresh statistics
+                cursor.execute(f"ANALYZE {table}")
         else:
             batch: list[DuplicateKey] = []
             for contact_id, key in rows:
