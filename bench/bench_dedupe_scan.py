@@ -40,7 +40,7 @@ def _seed(workspace_id: int, count: int) -> None:
             CASE WHEN n %% 4 = 0 THEN DATE '1950-01-01' + (n * 37 %% 18000) END,
             'lead', 'cold', 'unknown', 'google', 'cpc', '', 'paid_search',
             'google', 'cpc', '', 'paid_search', '{{}}', now(), now()
-        FROM generate_series(1, %(people)s) AS n
+        FROM generate_series(1::bigint, %(people)s::bigint) AS n
     """  # noqa: E501 (SQL)
     seconds = f"""
         INSERT INTO contacts_contact (workspace_id, email, phone, first_name, last_name,
