@@ -37,7 +37,7 @@ def _seed(workspace_id: int, count: int) -> None:
             (%(lasts)s::text[])[1 + (n * 17 %% {len(lasts)})],
             'Buyer', 'US', (n * 7 %% 8999 + 1) || ' Main Street', 'Springfield', 'IL',
             lpad((n * 13 %% 90000 + 10000)::text, 5, '0'),
-            CASE WHEN n %% 4 = 0 THEN DATE '1950-01-01' + (n * 37 %% 18000) END,
+            CASE WHEN n %% 4 = 0 THEN DATE '1950-01-01' + (n * 37 %% 18000)::int END,
             'lead', 'cold', 'unknown', 'google', 'cpc', '', 'paid_search',
             'google', 'cpc', '', 'paid_search', '{{}}', now(), now()
         FROM generate_series(1::bigint, %(people)s::bigint) AS n
