@@ -46,7 +46,21 @@ KEY_FAMILIES: dict[str, str] = {
 
 # Email local parts that name a role, not a person: keyed, they would join strangers.
 _ROLE_LOCALS = frozenset(
-    "info sales contact admin office hello support mail team marketing billing hr jobs".split()
+    [
+        "info",
+        "sales",
+        "contact",
+        "admin",
+        "office",
+        "hello",
+        "support",
+        "mail",
+        "team",
+        "marketing",
+        "billing",
+        "hr",
+        "jobs",
+    ]
 )
 
 

@@ -272,7 +272,8 @@ def _company(left: PersonTable, right: PersonTable) -> np.ndarray:
     domains_missing = _missing(domains_a, domains_b)
     levels = np.zeros(len(names_a), dtype=np.int8)
     levels[(_similarity(names_a, names_b, fuzz.token_set_ratio) >= 85) & ~names_missing] = 1
-    levels[((names_a == names_b) & ~names_missing) | ((domains_a == domains_b) & ~domains_missing)] = 2
+    same_name = (names_a == names_b) & ~names_missing
+    levels[same_name | ((domains_a == domains_b) & ~domains_missing)] = 2
     levels[names_missing & domains_missing] = MISSING
     return levels
 

@@ -129,11 +129,7 @@ def duplicates_find_in(
         )
         for i in range(0, len(left), COMPARE_BATCH)
     ]
-    gammas = (
-        np.concatenate(batches)
-        if batches
-        else np.zeros((0, len(comparisons)), dtype=np.int8)
-    )
+    gammas = np.concatenate(batches) if batches else np.zeros((0, len(comparisons)), dtype=np.int8)
     fitted = start
     if fit and len(gammas):
         pairs_total = len(persons) * (len(persons) - 1) // 2

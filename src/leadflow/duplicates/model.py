@@ -1,4 +1,4 @@
-"""The match probability of a pair: a Fellegi–Sunter model fitted by EM, refined by decisions.
+"""The match probability of a pair: a Fellegi-Sunter model fitted by EM, refined by decisions.
 
 Each comparison k at level g has m[k][g] = P(level g | the pair is one person) and
 u[k][g] = P(level g | two different people). A pair's posterior is
@@ -209,9 +209,7 @@ def weights_fit(
         gammas = gammas.reshape(0, n_comparisons)
     _aligned(start, gammas.shape[1])
     n_rows = len(gammas)
-    labels = (
-        np.full(n_rows, -1, dtype=np.int8) if labels is None else np.asarray(labels, np.int8)
-    )
+    labels = np.full(n_rows, -1, dtype=np.int8) if labels is None else np.asarray(labels, np.int8)
     keyed = np.concatenate([gammas, labels[:, None]], axis=1)
     patterns, counts = np.unique(keyed, axis=0, return_counts=True)
     levels, pattern_labels = patterns[:, :-1], patterns[:, -1]
@@ -313,9 +311,7 @@ _LEVEL_PHRASES = {
 REASON_MAX = 200
 
 # Bit i of a pair's reason flags: comparison i agrees at its top or second level.
-REASON_BITS: dict[str, int] = {
-    c.name: 1 << i for i, c in enumerate(BASE_COMPARISONS)
-}
+REASON_BITS: dict[str, int] = {c.name: 1 << i for i, c in enumerate(BASE_COMPARISONS)}
 REASON_WORDS: dict[str, str] = {
     "first_name": "same or similar first name",
     "last_name": "same or similar last name",

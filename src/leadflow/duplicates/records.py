@@ -45,7 +45,27 @@ _NON_WORD = re.compile(r"[^a-z0-9]+")
 
 # Titles and generational suffixes say nothing about who a person is.
 _NAME_NOISE = frozenset(
-    "mr mrs ms miss mx dr prof sir dame jr sr ii iii iv phd md dds dvm esq".split()
+    [
+        "mr",
+        "mrs",
+        "ms",
+        "miss",
+        "mx",
+        "dr",
+        "prof",
+        "sir",
+        "dame",
+        "jr",
+        "sr",
+        "ii",
+        "iii",
+        "iv",
+        "phd",
+        "md",
+        "dds",
+        "dvm",
+        "esq",
+    ]
 )
 
 # Spelled-out forms of street words, so "12 Main St." and "12 main street" read the same.
@@ -85,10 +105,43 @@ _STREET_WORDS = {
 
 # Legal forms: "Acme Inc." and "ACME, LLC" are one company to a person reading them.
 _COMPANY_FORMS = frozenset(
-    (
-        "inc incorporated ltd limited llc llp lp plc corp corporation co company gmbh ag kg "
-        "ug mbh se sa sas sarl srl spa bv nv oy ab as asa aps pty pvt group holdings the"
-    ).split()
+    [
+        "inc",
+        "incorporated",
+        "ltd",
+        "limited",
+        "llc",
+        "llp",
+        "lp",
+        "plc",
+        "corp",
+        "corporation",
+        "co",
+        "company",
+        "gmbh",
+        "ag",
+        "kg",
+        "ug",
+        "mbh",
+        "se",
+        "sa",
+        "sas",
+        "sarl",
+        "srl",
+        "spa",
+        "bv",
+        "nv",
+        "oy",
+        "ab",
+        "as",
+        "asa",
+        "aps",
+        "pty",
+        "pvt",
+        "group",
+        "holdings",
+        "the",
+    ]
 )
 
 # How custom identifying fields are compared (and so normalised).
