@@ -95,7 +95,7 @@ def person_keys(p: Person) -> list[str]:
                     keys.add(_key("n", *sorted((first_code, code))))
     if p.first and p.last:
         # A typo that changes the first name's sound rarely touches its first three letters
-        # (Michael / Mcihael); both ways round for a swap.
+        # (Stephen / Stepen); both ways round for a swap.
         keys.add(_key("i", last_code, p.first[:3]))
         keys.add(_key("i", phonetic(p.first), p.last[:3]))
     if last_code and p.postal:

@@ -47,7 +47,12 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from leadflow.duplicates.compare import BASE_COMPARISONS, Comparison, pairs_compare
+from leadflow.duplicates.compare import (
+    BASE_COMPARISONS,
+    NAME_LEVELS,
+    Comparison,
+    pairs_compare,
+)
 from leadflow.duplicates.records import Person
 
 MATCH_THRESHOLD = 0.9  # at or above: "likely duplicate" (and what automatic merging may use)
@@ -331,11 +336,20 @@ def reason_bits_for(comparisons: Sequence[Comparison]) -> dict[str, int]:
     return {c.name: 1 << i for i, c in enumerate(comparisons) if i < 63}
 
 
+def reason_flag_level(comparison: Comparison) -> int:
+    """The weakest level that sets the comparison's reason bit: its top two levels, and for
+    names every level from "very similar" up (a nickname is not stronger than a typo)."""
+    if comparison.levels == NAME_LEVELS:
+        return NAME_LEVELS.index("very similar")
+    return max(1, len(comparison.levels) - 2)
+
+
 def reason_flags(levels_row: Sequence[int], comparisons: Sequence[Comparison]) -> int:
-    """Bit i set when comparison i agrees at its top or second level (never "different")."""
+    """Bit i set when comparison i agrees at its top or second level (names: from "very
+    similar" up; see `reason_flag_level`); never for "different" or missing."""
     flags = 0
     for i, (level, comparison) in enumerate(zip(levels_row, comparisons, strict=True)):
-        if i < 63 and level >= max(1, len(comparison.levels) - 2):
+        if i < 63 and level >= reason_flag_level(comparison):
             flags |= 1 << i
     return flags
 
