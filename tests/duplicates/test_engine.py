@@ -8,7 +8,14 @@ import numpy as np
 import pytest
 from faker import Faker
 
-from leadflow.duplicates.blocking import BLOCK_CAP, KEY_FAMILIES, KEY_MAX, person_keys
+from leadflow.duplicates.blocking import (
+    BLOCK_CAP,
+    BLOCK_CAPS,
+    KEY_FAMILIES,
+    KEY_MAX,
+    block_cap,
+    person_keys,
+)
 from leadflow.duplicates.compare import comparisons_for, pairs_compare
 from leadflow.duplicates.engine import candidate_pairs, duplicates_find_in
 from leadflow.duplicates.model import (
@@ -148,7 +155,7 @@ FAMILY_PAIRS = {
     ),
     "d": (
         {"first_name": "Jon", "last_name": "Wong", "date_of_birth": "1980-01-02"},
-        {"first_name": "Jim", "last_name": "Brown", "date_of_birth": "1980-01-02"},
+        {"first_name": "Jim", "last_name": "Webb", "date_of_birth": "1980-01-02"},
     ),
     "s": (
         {
@@ -216,6 +223,13 @@ def test_blocks_above_the_cap_are_skipped():
     assert list(zip(left.tolist(), right.tolist())) == [(BLOCK_CAP + 1, BLOCK_CAP + 2)]
     left, right = candidate_pairs(keys[1:])
     assert len(left) == BLOCK_CAP * (BLOCK_CAP - 1) // 2 + 1
+
+
+def test_blocks_keyed_by_names_alone_have_a_lower_cap():
+    size = BLOCK_CAPS["n"] + 1
+    assert block_cap("n:JN:SM0") == size - 1 < block_cap("e:jonsmith") == BLOCK_CAP
+    left, _ = candidate_pairs([["n:JN:SM0"]] * size + [["e:jonsmith"]] * size)
+    assert len(left) == size * (size - 1) // 2  # the email block only
 
 
 # --- comparing ------------------------------------------------------------------------------
