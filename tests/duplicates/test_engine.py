@@ -114,6 +114,16 @@ def test_missing_values_are_empty_and_dates_are_read_in_their_written_forms():
     assert person(date_of_birth="04.03.1985", country="DE").dob == "1985-03-04"
     assert person(date_of_birth="25/03/1985", country="GB").dob == "1985-03-25"
     assert person(postal_code="sw1a 1aa", country="GB").postal_area == "SW1A"
+    for written in ("March 4, 1985", "4 Mar 1985", "19850304", "1985/3/4", "04.03.1985"):
+        assert person(date_of_birth=written).dob == "1985-03-04", written
+    assert person(date_of_birth="1985-02-30").dob == ""
+
+
+def test_misread_characters_and_national_phone_numbers_still_match():
+    assert person(first_name="J0hn", last_name="Sm1th").first == "john"
+    assert person(phone="+1 415 555 O123 ext. 12").phone == "14155550123"
+    national = person(phone="(415) 555-0123")  # no country to place it
+    assert levels(person(phone="+14155550123"), national)["phone"] == "equal"
 
 
 def test_identifying_custom_fields_are_kept_by_their_comparison_type():

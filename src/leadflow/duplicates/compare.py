@@ -115,6 +115,10 @@ class PersonTable:
             column[:] = [getattr(p, name) for p in persons]
             self.columns[name] = column
         self.columns["phone7"] = _strings([p.phone[-7:] for p in persons])
+        # A national number and its E.164 form end alike: "4155550123" / "14155550123".
+        self.columns["phone10"] = _strings(
+            [p.phone[-10:] if len(p.phone) >= 10 else p.phone for p in persons]
+        )
         self.extra = [dict(p.extra) for p in persons]
 
     def take(self, index: np.ndarray) -> PersonTable:
@@ -207,7 +211,7 @@ def _email(left: PersonTable, right: PersonTable) -> np.ndarray:
 def _phone(left: PersonTable, right: PersonTable) -> np.ndarray:
     levels = np.zeros(len(left["phone"]), dtype=np.int8)
     levels[left["phone7"] == right["phone7"]] = 1
-    levels[left["phone"] == right["phone"]] = 2
+    levels[(left["phone"] == right["phone"]) | (left["phone10"] == right["phone10"])] = 2
     levels[_missing(left["phone"], right["phone"])] = MISSING
     return levels
 
