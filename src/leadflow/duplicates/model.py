@@ -94,41 +94,46 @@ _U_DEFAULTS: dict[str, tuple[float, ...]] = {
     "company": (0.97, 0.01, 0.02),
     "names_swapped": (0.95, 0.05),
 }
-# Hand-set u among candidate pairs (two people who share a blocking key): the EM's start.
-_U_CANDIDATES: dict[str, tuple[float, ...]] = {
-    "first_name": (0.90, 0.04, 0.02, 0.01, 0.03),
-    "last_name": (0.80, 0.04, 0.04, 0.005, 0.115),
-    "email": (0.985, 0.01, 0.004, 0.001),
-    "phone": (0.97, 0.02, 0.01),
-    "date_of_birth": (0.97, 0.025, 0.0005, 0.0045),
-    "street": (0.95, 0.02, 0.03),
-    "city": (0.80, 0.02, 0.18),
-    "postal_code": (0.70, 0.15, 0.15),
-    "company": (0.80, 0.05, 0.15),
-    "names_swapped": (0.999, 0.001),
+# Hand-set h per level: how two *related* people read (a household or a family business:
+# one address, often one landline and one last name, sometimes one birthday, twins; first
+# names, personal emails and dates of birth that differ). Without this class every field a
+# household shares counted as independent evidence of one person.
+_H_DEFAULTS: dict[str, tuple[float, ...]] = {
+    "first_name": (0.90, 0.04, 0.02, 0.02, 0.02),
+    "last_name": (0.15, 0.02, 0.03, 0.0001, 0.7999),
+    "email": (0.97, 0.02, 0.005, 0.005),
+    "phone": (0.55, 0.05, 0.40),
+    "date_of_birth": (0.90, 0.06, 0.01, 0.03),
+    "street": (0.15, 0.05, 0.80),
+    "city": (0.10, 0.02, 0.88),
+    "postal_code": (0.10, 0.05, 0.85),
+    "company": (0.85, 0.05, 0.10),
+    "names_swapped": (0.95, 0.05),
 }
 # Comparisons that describe a pair but carry no weight (m = u): a swap is recorded so the
 # reasons can say it, but the names' own levels already count the agreement, and two
 # different people agreeing crosswise are about as rare as agreeing straight, so the swap
 # itself tells nothing more (scored, it made every crosswise namesake a "duplicate").
 UNSCORED = frozenset({"names_swapped"})
-# Custom identifying fields by number of levels: (m, u random, u candidates).
+# Custom identifying fields by number of levels: (m, u, h).
 _CUSTOM_DEFAULTS = {
-    2: ((0.10, 0.90), (0.9999, 0.0001), (0.99, 0.01)),
-    3: ((0.08, 0.07, 0.85), (0.999, 0.0009, 0.0001), (0.97, 0.02, 0.01)),
+    2: ((0.10, 0.90), (0.9999, 0.0001), (0.98, 0.02)),
+    3: ((0.08, 0.07, 0.85), (0.999, 0.0009, 0.0001), (0.96, 0.02, 0.02)),
 }
 
 
 def _defaults(name: str, size: int) -> tuple[tuple[float, ...], ...]:
     if name in _M_DEFAULTS:
-        return _M_DEFAULTS[name], _U_DEFAULTS[name], _U_CANDIDATES[name]
+        return _M_DEFAULTS[name], _U_DEFAULTS[name], _H_DEFAULTS[name]
     return _CUSTOM_DEFAULTS[size]
 
 
 @dataclass
 class Weights:
-    """m and u per comparison and level (weakest first) and the prior P(match) of two
-    contacts drawn at random; `fitted_pairs` / `labelled_pairs` say what the fit saw."""
+    """Per comparison and level (weakest first): m (one person), u (two random people) and
+    h (two related people sharing a household's details); the priors are the chances that
+    two contacts drawn at random are one person (`prior`) or related (`prior_related`).
+    `fitted_pairs` / `labelled_pairs` say what the fit saw."""
 
     comparisons: list[str]
     m: list[list[float]]
@@ -136,6 +141,8 @@ class Weights:
     prior: float
     fitted_pairs: int = 0
     labelled_pairs: int = 0
+    h: list[list[float]] | None = None
+    prior_related: float = 0.0
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -145,7 +152,7 @@ class Weights:
         return cls(**json.loads(text))
 
     def log_ratios(self) -> list[np.ndarray]:
-        """log(m/u) per comparison and level."""
+        """log(m/u) per comparison and level: how strongly each level alone speaks."""
         return [
             np.log(np.maximum(m, _FLOOR)) - np.log(np.maximum(u, _FLOOR))
             for m, u in zip(self.m, self.u, strict=True)
@@ -159,14 +166,17 @@ def prior_for(population: int, duplicate_share: float = DUPLICATE_SHARE) -> floa
 
 
 def weights_default(comparisons: Sequence[Comparison], *, population: int = 10_000) -> Weights:
-    """Hand-set weights that already tell a duplicate from a namesake in a tiny workspace;
-    the prior assumes `DUPLICATE_SHARE` of `population` contacts have a duplicate."""
-    m, u = [], []
+    """Hand-set weights that already tell a duplicate from a namesake or a relative in a
+    tiny workspace; the priors assume `DUPLICATE_SHARE` of `population` contacts have a
+    duplicate, and as many a relative."""
+    m, u, h = [], [], []
     for comparison in comparisons:
-        m_row, u_row, _ = _defaults(comparison.name, len(comparison.levels))
+        m_row, u_row, h_row = _defaults(comparison.name, len(comparison.levels))
         m.append(list(m_row))
         u.append(list(u_row))
-    return Weights([c.name for c in comparisons], m, u, prior=prior_for(population))
+        h.append(list(h_row))
+    prior = prior_for(population)
+    return Weights([c.name for c in comparisons], m, u, prior, h=h, prior_related=prior)
 
 
 def _aligned(start: Weights, n_comparisons: int) -> None:
@@ -176,16 +186,44 @@ def _aligned(start: Weights, n_comparisons: int) -> None:
         )
 
 
+def _log_likelihood(levels: np.ndarray, rows: Sequence[Sequence[float]]) -> np.ndarray:
+    """Sum over the present comparisons of log P(level | class), per row of levels."""
+    total = np.zeros(len(levels))
+    for k, row in enumerate(rows):
+        logs = np.log(np.maximum(np.asarray(row, dtype=np.float64), _FLOOR))
+        column = levels[:, k]
+        present = column >= 0
+        total[present] += logs[column[present]]
+    return total
+
+
+def _posteriors(levels: np.ndarray, classes: Sequence[tuple[float, Sequence]]) -> np.ndarray:
+    """P(class | levels) per row, for classes given as (prior, rows); shape (n, classes)."""
+    scores = np.stack(
+        [
+            math.log(max(prior, 1e-300)) + _log_likelihood(levels, rows)
+            if prior > 0
+            else np.full(len(levels), -np.inf)
+            for prior, rows in classes
+        ],
+        axis=1,
+    )
+    scores -= scores.max(axis=1, keepdims=True)
+    weights = np.exp(scores)
+    return weights / weights.sum(axis=1, keepdims=True)
+
+
 def probabilities(gammas: np.ndarray, weights: Weights) -> np.ndarray:
     """Posterior P(one person) per row of levels."""
     gammas = np.asarray(gammas)
     _aligned(weights, gammas.shape[1] if gammas.ndim == 2 else 0)
-    score = np.full(len(gammas), math.log(weights.prior / (1 - weights.prior)))
-    for k, ratios in enumerate(weights.log_ratios()):
-        column = gammas[:, k]
-        present = column >= 0
-        score[present] += ratios[column[present]]
-    return 1.0 / (1.0 + np.exp(-np.clip(score, -700, 700)))
+    related = weights.prior_related if weights.h is not None else 0.0
+    classes = [
+        (weights.prior, weights.m),
+        (1.0 - weights.prior - related, weights.u),
+        (related, weights.h or weights.u),
+    ]
+    return _posteriors(gammas, classes)[:, 0]
 
 
 def _normalised(row: np.ndarray) -> list[float]:
@@ -221,55 +259,71 @@ def weights_fit(
     decided = pattern_labels >= 0
     counts = counts.astype(np.float64) * np.where(decided, label_weight, 1.0)
     sizes = [len(row) for row in start.m]
-
+    defaults = [_defaults(name, size) for name, size in zip(start.comparisons, sizes, strict=True)]
     m0 = [np.asarray(row, dtype=np.float64) for row in start.m]
-    uc0 = [
-        np.asarray(_defaults(name, size)[2], dtype=np.float64)
-        for name, size in zip(start.comparisons, sizes, strict=True)
+    h0 = [
+        np.asarray(row, dtype=np.float64)
+        for row in (start.h or [default[2] for default in defaults])
     ]
-    inner = Weights(list(start.comparisons), start.m, [r.tolist() for r in uc0], 0.1)
-    match = np.zeros(len(levels))
+
+    # u: random pairs (or the start) plus the dismissals; fixed during EM, as in Splink.
+    u_rows = []
+    dismissed = pattern_labels == 0
+    for k in range(n_comparisons):
+        base = np.asarray(u_random[k] if u_random is not None else start.u[k], dtype=np.float64)
+        column = levels[:, k]
+        chosen = dismissed & (column >= 0)
+        dismissal_counts = np.bincount(column[chosen], counts[chosen], minlength=sizes[k])
+        u_rows.append(_normalised(base * DECISION_U_PSEUDO + dismissal_counts))
+
+    # EM over the candidates with the global classes: one person (m), related (h), two
+    # random people (u). Pairs never compared count as "two random people".
+    prior = start.prior
+    prior_related = start.prior_related or start.prior
+    m_rows = [r.tolist() for r in m0]
+    h_rows = [r.tolist() for r in h0]
+    merged = decided & (pattern_labels == 1)
+    responsibility = np.zeros((len(levels), 3))
     for _ in range(iterations if len(levels) else 0):
-        match = probabilities(levels, inner)
-        match[decided] = pattern_labels[decided]
-        in_match, in_other = counts * match, counts * (1 - match)
-        m_rows, u_rows = [], []
+        classes = [(prior, m_rows), (1 - prior - prior_related, u_rows), (prior_related, h_rows)]
+        responsibility = _posteriors(levels, classes)
+        responsibility[merged] = (1.0, 0.0, 0.0)
+        others = responsibility[dismissed, 1:]
+        others = others / np.maximum(others.sum(axis=1, keepdims=True), 1e-300)
+        responsibility[dismissed] = np.c_[np.zeros(len(others)), others]
+        weighted = responsibility * counts[:, None]
+        new_m, new_h = [], []
         for k in range(n_comparisons):
             column = levels[:, k]
             present = column >= 0
-            m_counts = np.bincount(column[present], in_match[present], minlength=sizes[k])
-            u_counts = np.bincount(column[present], in_other[present], minlength=sizes[k])
-            m_rows.append(_normalised(m_counts + prior_strength * m0[k]))
-            u_rows.append(_normalised(u_counts + prior_strength * uc0[k]))
-        prior = (in_match.sum() + prior_strength * 0.1) / (counts.sum() + prior_strength)
-        prior = min(max(prior, 1e-6), 1 - 1e-6)
-        converged = abs(prior - inner.prior) < tolerance
-        inner = Weights(list(start.comparisons), m_rows, u_rows, prior)
+            for rows, anchor, cls in ((new_m, m0, 0), (new_h, h0, 2)):
+                found = np.bincount(column[present], weighted[present, cls], minlength=sizes[k])
+                rows.append(_normalised(found + prior_strength * anchor[k]))
+        m_rows, h_rows = new_m, new_h
+        if not pairs_total:
+            continue
+        # One pseudo-pair at the start's prior: a workspace with no duplicates keeps a prior.
+        new_prior = (weighted[:, 0].sum() + 1) / (pairs_total + 1 / start.prior)
+        new_related = (weighted[:, 2].sum() + 1) / (
+            pairs_total + 1 / (start.prior_related or start.prior)
+        )
+        converged = abs(new_prior - prior) < tolerance * prior
+        prior, prior_related = min(new_prior, 0.4), min(new_related, 0.4)
         if converged:
             break
-
-    # Global u: random pairs (or the start) plus the dismissals.
-    u_rows = []
-    for k in range(n_comparisons):
-        base = np.asarray(u_random[k] if u_random is not None else start.u[k], dtype=np.float64)
-        column, dismissed = levels[:, k], (pattern_labels == 0) & (levels[:, k] >= 0)
-        dismissal_counts = np.bincount(column[dismissed], counts[dismissed], minlength=sizes[k])
-        u_rows.append(_normalised(base * DECISION_U_PSEUDO + dismissal_counts))
-        if start.comparisons[k] in UNSCORED:
-            u_rows[k] = list(inner.m[k])
-    prior = start.prior
-    if pairs_total:
-        undecided_matches = float((counts * match)[~decided].sum())
-        merged = float((labels == 1).sum())
-        prior = (undecided_matches + merged + 1) / (pairs_total + 1 / start.prior)
-        prior = min(max(prior, 1e-12), 0.5)
+    for k, name in enumerate(start.comparisons):
+        if name in UNSCORED:
+            u_rows[k] = list(m_rows[k])
+            h_rows[k] = list(m_rows[k])
     return Weights(
         list(start.comparisons),
-        inner.m,
+        m_rows,
         u_rows,
         prior,
         fitted_pairs=int(n_rows),
         labelled_pairs=int((labels >= 0).sum()),
+        h=h_rows,
+        prior_related=prior_related,
     )
 
 
