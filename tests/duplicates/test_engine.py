@@ -246,7 +246,8 @@ def test_blocks_keyed_by_names_alone_have_a_lower_cap():
 
 
 @pytest.mark.parametrize(
-    ("first", "other"), [("Bill", "William"), ("Peggy", "Margaret"), ("Liz", "Elizabeth")]
+    ("first", "other"),
+    [("Bill", "William"), ("Peggy", "Margaret"), ("Liz", "Elizabeth"), ("Brad", "Bradley")],
 )
 def test_nicknames_are_their_own_level(first, other):
     found = levels(person(first_name=first, last_name="Smith"), person(first_name=other))

@@ -191,7 +191,10 @@ def _name_levels(
     levels[initial & (levels < 1)] = 1
     unexplained = np.flatnonzero(~equal & (levels < 2))
     nickname = np.fromiter(
-        (not left_roots[i].isdisjoint(right_roots[i]) for i in unexplained),
+        (
+            not left_roots[i].isdisjoint(right_roots[i]) or _shortened(left[i], right[i])
+            for i in unexplained
+        ),
         dtype=bool,
         count=len(unexplained),
     )
@@ -201,12 +204,20 @@ def _name_levels(
     return levels
 
 
+def _shortened(a: str, b: str) -> bool:
+    """One name is the other cut short (Brad / Bradley, Alex / Alexandra): a nickname the
+    table may not list."""
+    short, long = (a, b) if len(a) < len(b) else (b, a)
+    return len(short) >= 3 and long.startswith(short)
+
+
 def _names(left: PersonTable, right: PersonTable) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     first = _name_levels(left["first"], right["first"], left["first_roots"], right["first_roots"])
     last = _name_levels(left["last"], right["last"], left["last_roots"], right["last_roots"])
     first_x = _name_levels(left["first"], right["last"], left["first_roots"], right["last_roots"])
     last_x = _name_levels(left["last"], right["first"], left["last_roots"], right["first_roots"])
     complete = (first >= 0) & (last >= 0) & (first_x >= 0) & (last_x >= 0)
+    # Crosswise agreement wins when both names agree crosswise and agree more than straight.
     swapped = (
         complete
         & (first_x >= 1)
