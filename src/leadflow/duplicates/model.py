@@ -63,6 +63,9 @@ PRIOR_STRENGTH = 50.0
 # 5 each) make their pattern 2% of "two different people", enough to move it, not to
 # drown what the random pairs measured.
 DECISION_U_PSEUDO = 5000.0
+# The related class's prior counts this many times more than m's: left free, it drifts
+# towards duplicates that share an address (and then explains them away).
+RELATED_STRENGTH = 100.0
 # Share of contacts assumed to have a duplicate before a workspace is fitted.
 DUPLICATE_SHARE = 0.05
 _FLOOR = 1e-9
@@ -296,9 +299,12 @@ def weights_fit(
         for k in range(n_comparisons):
             column = levels[:, k]
             present = column >= 0
-            for rows, anchor, cls in ((new_m, m0, 0), (new_h, h0, 2)):
+            for rows, anchor, cls, strength in (
+                (new_m, m0, 0, prior_strength),
+                (new_h, h0, 2, prior_strength * RELATED_STRENGTH),
+            ):
                 found = np.bincount(column[present], weighted[present, cls], minlength=sizes[k])
-                rows.append(_normalised(found + prior_strength * anchor[k]))
+                rows.append(_normalised(found + strength * anchor[k]))
         m_rows, h_rows = new_m, new_h
         if not pairs_total:
             continue
