@@ -528,3 +528,25 @@ def test_reasons_stay_short_with_long_values():
     )
     row = pairs_compare([left], [right], COMPARISONS)[0]
     assert len(reasons_describe(row, left, right, COMPARISONS)) <= 200
+
+
+def test_relatives_sharing_a_household_are_not_duplicates():
+    home = {
+        "last_name": "Gilbert",
+        "phone": "+16566085899",
+        "street_address": "62636 John Crossroad Suite 805",
+        "city": "New Annettemouth",
+        "postal_code": "21950",
+        "country": "US",
+    }
+    rachael = person(id=1, first_name="Rachael", date_of_birth="1954-09-14", **home)
+    nicole = person(id=2, first_name="Nicole", email="nicole.gilbert@gmail.com", **home)
+    rachel = person(id=3, first_name="Rachel", email="rgilbert41@outlook.com", **home)
+    found = duplicates_find_in([rachael, nicole, rachel, *map(person_normalise, crowd())])
+    probability = {
+        (a, b): p
+        for a, b, p in zip(found.left_ids.tolist(), found.right_ids.tolist(), found.probabilities)
+    }
+    assert probability[(1, 2)] < LIST_THRESHOLD  # the spouse
+    # One person, her name misspelt: listed for review (a sibling could be called Rachel).
+    assert probability[(1, 3)] >= LIST_THRESHOLD
