@@ -122,6 +122,9 @@ class PersonTable:
         self.columns["phone10"] = _strings(
             [p.phone[-10:] if len(p.phone) >= 10 else p.phone for p in persons]
         )
+        self.columns["email_digits"] = _strings(
+            [_NOT_DIGIT.sub("", p.email_local) for p in persons]
+        )
         self.columns["email_named"] = np.fromiter(
             (email_is_named(p) for p in persons), dtype=bool, count=len(persons)
         )
@@ -136,19 +139,21 @@ class PersonTable:
 
 
 _NOT_LETTER = re.compile(r"[^a-z]")
+_NOT_DIGIT = re.compile(r"[^0-9]")
 
 
 def email_is_named(person: Person) -> bool:
-    """Whether the email's local part is the person's name (`jon.smith87`, `smithj`,
-    `jsmith`): two such addresses agree because the names do, not as a second fact."""
+    """Whether the email's local part is the person's name, give or take a slip
+    (`jon.smith87`, `smithj`, `jsmith`, `jon`): two such addresses agree because the
+    names do, not as a second fact."""
     letters = _NOT_LETTER.sub("", person.email_local)
     first, last = person.first.replace(" ", ""), person.last.replace(" ", "")
-    if not letters or not (first or last):
+    if len(letters) < 2 or not (first or last):
         return False
-    forms = {first, last, first + last, last + first}
+    forms = {first, last, first + last, last + first} - {""}
     if first and last:
         forms |= {first[0] + last, last + first[0], first + last[0], last[0] + first}
-    return letters in forms
+    return any(JaroWinkler.normalized_similarity(letters, form) >= 0.9 for form in forms)
 
 
 def _strings(values: list[str]) -> np.ndarray:
@@ -240,7 +245,11 @@ def _email(left: PersonTable, right: PersonTable) -> np.ndarray:
     levels[same_local & same_domain] = 3
     # Addresses made of the names agree whenever the names do (namesakes included): unless
     # they are one address, their agreement is not counted again.
-    named = left["email_named"] & right["email_named"] & (levels >= 1) & (levels < 3)
+    # (A slip within one mailbox provider, same digits, still counts: jon.smith / jon.smiht.)
+    other_mailbox = ~same_domain | (left["email_digits"] != right["email_digits"])
+    named = (
+        left["email_named"] & right["email_named"] & (levels >= 1) & (levels < 3) & other_mailbox
+    )
     levels[_missing(left["email"], right["email"]) | named] = MISSING
     return levels
 
