@@ -262,6 +262,13 @@ def test_name_levels_run_from_equal_to_different():
     assert levels(base, person(first_name="Jonathon"))["first_name"] == "very similar"
     assert levels(base, person(first_name="J"))["first_name"] == "similar"
     assert levels(base, person(first_name="Priya"))["first_name"] == "different"
+    # A scanner's misreading is as close as a typo: "rn" for "m", "c" for "e".
+    assert levels(person(first_name="Martin"), person(first_name="Rnartin"))["first_name"] == (
+        "very similar"
+    )
+    assert levels(person(last_name="Becker"), person(last_name="Bcckcr"))["last_name"] == (
+        "very similar"
+    )
 
 
 def test_swapped_first_and_last_names_are_compared_crosswise_and_said():

@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from rapidfuzz import fuzz
@@ -205,9 +206,29 @@ def _name_levels(
         count=len(unexplained),
     )
     levels[unexplained[nickname]] = 3
+    # A scanner's misreading ("rn" for "m", "c" for "e") is as close as a typo.
+    misread = np.fromiter(
+        (levels[i] < 2 and ocr_skeleton(left[i]) == ocr_skeleton(right[i]) for i in unexplained),
+        dtype=bool,
+        count=len(unexplained),
+    )
+    levels[unexplained[misread]] = 2
     levels[equal] = 4
     levels[_missing(left, right)] = MISSING
     return levels
+
+
+# Letters and pairs a scanner confuses, each mapped to one stand-in.
+_OCR_PAIRS = (("rn", "m"), ("cl", "d"), ("vv", "w"), ("ii", "u"))
+_OCR_LETTERS = str.maketrans({"c": "e", "b": "h", "0": "o", "1": "l", "5": "s", "8": "h"})
+
+
+@lru_cache(maxsize=65536)
+def ocr_skeleton(name: str) -> str:
+    """The name with the letters OCR confuses merged: "rnartin" and "martin" read alike."""
+    for pair, single in _OCR_PAIRS:
+        name = name.replace(pair, single)
+    return name.translate(_OCR_LETTERS)
 
 
 def _shortened(a: str, b: str) -> bool:
