@@ -167,11 +167,18 @@ class Weights:
         return cls(**json.loads(text))
 
     def log_ratios(self) -> list[np.ndarray]:
-        """log(m/u) per comparison and level: how strongly each level alone speaks."""
-        return [
-            np.log(np.maximum(m, _FLOOR)) - np.log(np.maximum(u, _FLOOR))
-            for m, u in zip(self.m, self.u, strict=True)
-        ]
+        """log(m/u) per comparison and level: how strongly each level alone speaks.
+        Computed once per set of m and u (a scan explains a hundred thousand pairs)."""
+        key = (id(self.m), id(self.u))
+        cached = self.__dict__.get("_ratios")
+        if cached is None or cached[0] != key:
+            ratios = [
+                np.log(np.maximum(m, _FLOOR)) - np.log(np.maximum(u, _FLOOR))
+                for m, u in zip(self.m, self.u, strict=True)
+            ]
+            cached = (key, ratios)
+            self.__dict__["_ratios"] = cached
+        return cached[1]
 
 
 def prior_for(population: int, duplicate_share: float = DUPLICATE_SHARE) -> float:

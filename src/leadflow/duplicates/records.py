@@ -184,6 +184,7 @@ class Person:
     extra: tuple[tuple[str, str], ...] = ()
 
 
+@lru_cache(maxsize=262144)  # names, streets and companies repeat: a scan normalises each once
 def text_fold(value: Any) -> str:
     """Lower case, accents folded, apostrophes dropped, other punctuation a single space."""
     if value is None:
@@ -200,6 +201,7 @@ def text_fold(value: Any) -> str:
 _NAME_DIGITS = str.maketrans({"0": "o", "1": "l", "3": "e", "5": "s", "$": "s", "@": "a"})
 
 
+@lru_cache(maxsize=262144)  # names, streets and companies repeat: a scan normalises each once
 def name_normalise(value: Any) -> str:
     words = [
         w
@@ -326,6 +328,7 @@ def date_normalise(value: Any, country: str = "") -> str:
     return ""
 
 
+@lru_cache(maxsize=262144)  # names, streets and companies repeat: a scan normalises each once
 def street_normalise(value: Any) -> str:
     words = text_fold(str(value or "").replace("#", " apt ")).split()
     return " ".join(_STREET_WORDS.get(w, w) for w in words)
@@ -368,6 +371,7 @@ def postal_normalise(value: Any, country: str) -> tuple[str, str]:
     return code, area
 
 
+@lru_cache(maxsize=262144)  # names, streets and companies repeat: a scan normalises each once
 def company_normalise(value: Any) -> str:
     words = text_fold(str(value or "").replace("&", " and ")).split()
     while words and words[-1] in _COMPANY_FORMS:

@@ -144,7 +144,7 @@ def duplicates_scan(
                 other_id=two.id,
                 probability=float(chances[index]),
                 levels=levels_dict(row, matcher.comparisons),
-                reasons=reasons_describe(row, one, two, matcher.comparisons)[:300],
+                reasons=reasons_describe(row, one, two, matcher.comparisons, weights=weights)[:300],
                 reason_flags=reason_flags(row, matcher.comparisons),
             )
         )

@@ -243,7 +243,9 @@ def _score(
             other_id=two,
             probability=float(chance),
             levels=levels_dict(row, matcher.comparisons),
-            reasons=reasons_describe(row, left, right, matcher.comparisons)[:300],
+            reasons=reasons_describe(
+                row, left, right, matcher.comparisons, weights=matcher.weights
+            )[:300],
             reason_flags=reason_flags(row, matcher.comparisons),
         )
         for (one, two), row, chance, left, right in zip(
