@@ -126,6 +126,9 @@ class PersonTable:
         self.columns["email_digits"] = _strings(
             [_NOT_DIGIT.sub("", p.email_local) for p in persons]
         )
+        self.columns["email_letters"] = _strings(
+            [_NOT_LETTER.sub("", p.email_local) for p in persons]
+        )
         self.columns["email_named"] = np.fromiter(
             (email_is_named(p) for p in persons), dtype=bool, count=len(persons)
         )
@@ -266,8 +269,13 @@ def _email(left: PersonTable, right: PersonTable) -> np.ndarray:
     levels[same_local & same_domain] = 3
     # Addresses made of the names agree whenever the names do (namesakes included): unless
     # they are one address, their agreement is not counted again.
-    # (A slip within one mailbox provider, same digits, still counts: jon.smith / jon.smiht.)
-    other_mailbox = ~same_domain | (left["email_digits"] != right["email_digits"])
+    # A slip within one provider (jon.smith / jon.smiht) still counts; the same letters with
+    # other digits or separators (jon.smith / jon_smith) are another person's mailbox.
+    other_mailbox = (
+        ~same_domain
+        | (left["email_digits"] != right["email_digits"])
+        | (left["email_letters"] == right["email_letters"])
+    )
     named = (
         left["email_named"] & right["email_named"] & (levels >= 1) & (levels < 3) & other_mailbox
     )
