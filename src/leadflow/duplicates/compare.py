@@ -402,7 +402,20 @@ def pairs_compare(
     lefts: Sequence[Person], rights: Sequence[Person], comparisons: Sequence[Comparison]
 ) -> np.ndarray:
     """Levels of each pair (lefts[i], rights[i]): shape (n, len(comparisons)), int8,
-    -1 = missing on one side, 0 = different, 1.. = increasing agreement."""
+    -1 = missing on one side, 0 = different, 1.. = increasing agreement.
+
+    Each distinct person is prepared once however many pairs it is in."""
     if len(lefts) != len(rights):
         raise ValueError("lefts and rights must pair up one to one")
-    return table_compare(PersonTable(lefts), PersonTable(rights), comparisons)
+    positions: dict[int, int] = {}
+    distinct: list[Person] = []
+    index = np.empty(len(lefts) + len(rights), dtype=np.int64)
+    for i, person in enumerate((*lefts, *rights)):
+        position = positions.setdefault(id(person), len(distinct))
+        if position == len(distinct):
+            distinct.append(person)
+        index[i] = position
+    table = PersonTable(distinct)
+    return table_compare(
+        table.take(index[: len(lefts)]), table.take(index[len(lefts) :]), comparisons
+    )
