@@ -572,3 +572,19 @@ def test_names_alone_are_never_a_likely_duplicate():
         COMPARISONS,
     )
     assert probabilities(same_phone, weights)[0] >= MATCH_THRESHOLD
+
+
+def test_email_addresses_made_of_the_names_do_not_count_twice_for_namesakes():
+    left = person(first_name="John", last_name="Brown", email="john.brown@gmail.com")
+    namesakes = {
+        "john_brown@gmail.com": "missing",  # same letters, another mailbox
+        "johnbrown26@outlook.com": "missing",  # another provider
+        "john.brown@outlook.com": "missing",
+    }
+    for email, level in namesakes.items():
+        right = person(id=2, first_name="John", last_name="Brown", email=email)
+        assert levels(left, right)["email"] == level, email
+    slip = person(id=2, first_name="John", last_name="Brown", email="john.borwn@gmail.com")
+    assert levels(left, slip)["email"] == "similar local parts"
+    chosen = person(id=2, first_name="John", last_name="Brown", email="jb.tennis@gmail.com")
+    assert levels(person(email="jb.tennis@yahoo.com"), chosen)["email"] == "same local part"

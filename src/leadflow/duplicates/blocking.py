@@ -13,7 +13,7 @@ families keyed by names alone: `BLOCK_CAPS`) (`info@...`, a company's switchboar
 quadratically while other keys still bring its true duplicates together. That is how the
 number of comparisons grows about linearly with the workspace.
 
-Names are keyed by phonetic code (jellyfish's Double-Metaphone-like `metaphone`), the first
+Names are keyed by phonetic code (jellyfish's `metaphone`), the first
 name through its nickname roots (Bill and William share `william`), and first and last in
 sorted order so a swapped pair keys alike.
 """

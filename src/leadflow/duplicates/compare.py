@@ -126,6 +126,9 @@ class PersonTable:
         self.columns["email_digits"] = _strings(
             [_NOT_DIGIT.sub("", p.email_local) for p in persons]
         )
+        self.columns["email_letters"] = _strings(
+            [_NOT_LETTER.sub("", p.email_local) for p in persons]
+        )
         self.columns["email_named"] = np.fromiter(
             (email_is_named(p) for p in persons), dtype=bool, count=len(persons)
         )
@@ -266,8 +269,13 @@ def _email(left: PersonTable, right: PersonTable) -> np.ndarray:
     levels[same_local & same_domain] = 3
     # Addresses made of the names agree whenever the names do (namesakes included): unless
     # they are one address, their agreement is not counted again.
-    # (A slip within one mailbox provider, same digits, still counts: jon.smith / jon.smiht.)
-    other_mailbox = ~same_domain | (left["email_digits"] != right["email_digits"])
+    # A slip within one provider (jon.smith / jon.smiht) still counts; the same letters with
+    # other digits or separators (jon.smith / jon_smith) are another person's mailbox.
+    other_mailbox = (
+        ~same_domain
+        | (left["email_digits"] != right["email_digits"])
+        | (left["email_letters"] == right["email_letters"])
+    )
     named = (
         left["email_named"] & right["email_named"] & (levels >= 1) & (levels < 3) & other_mailbox
     )
@@ -394,7 +402,20 @@ def pairs_compare(
     lefts: Sequence[Person], rights: Sequence[Person], comparisons: Sequence[Comparison]
 ) -> np.ndarray:
     """Levels of each pair (lefts[i], rights[i]): shape (n, len(comparisons)), int8,
-    -1 = missing on one side, 0 = different, 1.. = increasing agreement."""
+    -1 = missing on one side, 0 = different, 1.. = increasing agreement.
+
+    Each distinct person is prepared once however many pairs it is in."""
     if len(lefts) != len(rights):
         raise ValueError("lefts and rights must pair up one to one")
-    return table_compare(PersonTable(lefts), PersonTable(rights), comparisons)
+    positions: dict[int, int] = {}
+    distinct: list[Person] = []
+    index = np.empty(len(lefts) + len(rights), dtype=np.int64)
+    for i, person in enumerate((*lefts, *rights)):
+        position = positions.setdefault(id(person), len(distinct))
+        if position == len(distinct):
+            distinct.append(person)
+        index[i] = position
+    table = PersonTable(distinct)
+    return table_compare(
+        table.take(index[: len(lefts)]), table.take(index[len(lefts) :]), comparisons
+    )
