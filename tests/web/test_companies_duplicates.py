@@ -1,9 +1,9 @@
 """Companies (list, detail, create, edit, delete) and the duplicates review page."""
 
 from leadflow.contacts.models import Company, Contact
+from leadflow.contacts.services import company_create
 from leadflow.duplicates.models import DuplicatePair, PairStatus
 from leadflow.duplicates.services import duplicates_check
-from leadflow.contacts.services import company_create
 from tests.web.conftest import url
 
 
