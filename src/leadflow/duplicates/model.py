@@ -1,0 +1,440 @@
+"""The match probability of a pair: a Fellegi-Sunter model fitted by EM, refined by decisions.
+
+Each comparison k at level g has m[k][g] = P(level g | the pair is one person) and
+u[k][g] = P(level g | two different people). A pair's posterior is
+    logit P(match) = logit(prior) + sum_k log(m[k][g_k] / u[k][g_k])
+over the comparisons it has (a missing value, level -1, contributes nothing).
+
+The population is every pair of contacts in the workspace, as in Splink: `u` is measured on
+random pairs and `prior` is the chance that two contacts drawn at random are one person.
+Blocking does not change a pair's posterior when its keys are made of the compared fields
+(a shared key is itself agreement the levels record), so the candidates are scored with
+the global model. We tried the alternative, u and prior estimated among the candidates
+only: there a non-match shares *some* key, so it agrees on names or on the date of birth
+far more often than two random people do, and under the model's independence assumption
+"same name and same date of birth" stopped being strong evidence (every field blocked on
+looked common). Random-pair u keeps each agreement as rare as it is.
+
+How `weights_fit` estimates the weights:
+- **m** by EM on the workspace's candidate pairs (nearly every true duplicate is among them,
+  so they are the sample of matches). The EM's non-match class has its own u, the
+  candidates' (`u_candidates`), used only inside the fit. **MAP, not plain EM:** m and the
+  candidates' u start from and are pulled towards a Dirichlet prior (`start` for m, the
+  hand-set candidate table for u) worth `prior_strength` pseudo-pairs, so a workspace with
+  twenty candidate pairs keeps sensible weights, and a large one is governed by its data.
+  Starting from `start` also keeps the match class from swapping with the non-match class.
+- **u** from random pairs (`u_from_random`; the engine samples up to 100,000, with one
+  pseudo-count per level); without random pairs `start.u` stays.
+- **prior** = the candidates' expected number of matches / all pairs (`pairs_total`), with
+  one pseudo-match at `start.prior`; without `pairs_total` `start.prior` stays.
+- **Decisions.** `labels` marks rows a person decided: 1 merged, 0 "not a duplicate",
+  -1 undecided. A decided row's responsibility is fixed (1 or 0) and counts
+  `LABEL_WEIGHT` times. Each merge adds its levels to m; each dismissal adds its levels
+  to the candidates' u (which lowers the EM's belief in pairs like it, and so their share
+  of m) and to the global u with `DECISION_U_PSEUDO` pseudo-pairs of random pairs around
+  it. Pairs like a dismissed one score lower afterwards, pairs like a merged one higher
+  (tests/duplicates/test_engine.py pins both directions).
+- **Speed.** EM runs over the distinct (levels, label) patterns with their counts (a scan's
+  millions of pairs have a few thousand patterns), so fitting costs milliseconds.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from leadflow.duplicates.compare import (
+    BASE_COMPARISONS,
+    NAME_LEVELS,
+    Comparison,
+    pairs_compare,
+)
+from leadflow.duplicates.records import Person
+
+MATCH_THRESHOLD = 0.9  # at or above: "likely duplicate" (and what automatic merging may use)
+LIST_THRESHOLD = 0.5  # below: not worth a person's review
+LABEL_WEIGHT = 5.0
+PRIOR_STRENGTH = 50.0
+# The random pairs a dismissal is weighed against in the global u: 20 dismissals (weight
+# 5 each) make their pattern 2% of "two different people", enough to move it, not to
+# drown what the random pairs measured.
+DECISION_U_PSEUDO = 5000.0
+# Share of contacts assumed to have a duplicate before a workspace is fitted.
+DUPLICATE_SHARE = 0.05
+_FLOOR = 1e-9
+
+# Hand-set m per level (weakest first): how a true duplicate's field usually reads, typos,
+# nicknames and moves included.
+_M_DEFAULTS: dict[str, tuple[float, ...]] = {
+    "first_name": (0.04, 0.04, 0.10, 0.06, 0.76),
+    "last_name": (0.04, 0.04, 0.12, 0.005, 0.795),
+    "email": (0.25, 0.05, 0.15, 0.55),
+    "phone": (0.15, 0.05, 0.80),
+    "date_of_birth": (0.05, 0.04, 0.03, 0.88),
+    "street": (0.30, 0.10, 0.60),
+    "city": (0.30, 0.05, 0.65),
+    "postal_code": (0.30, 0.05, 0.65),
+    "company": (0.40, 0.10, 0.50),
+    "names_swapped": (0.95, 0.05),
+}
+# Hand-set u on random pairs: how rarely two different people agree by chance.
+_U_DEFAULTS: dict[str, tuple[float, ...]] = {
+    "first_name": (0.985, 0.005, 0.003, 0.002, 0.005),
+    "last_name": (0.992, 0.003, 0.002, 0.0005, 0.0025),
+    "email": (0.9996, 0.0003, 0.00005, 0.00005),
+    "phone": (0.9998, 0.0001, 0.0001),
+    "date_of_birth": (0.99515, 0.0047, 0.0001, 0.00005),
+    "street": (0.9998, 0.0001, 0.0001),
+    "city": (0.97, 0.005, 0.025),
+    "postal_code": (0.99, 0.008, 0.002),
+    "company": (0.97, 0.01, 0.02),
+    "names_swapped": (0.95, 0.05),
+}
+# Hand-set u among candidate pairs (two people who share a blocking key): the EM's start.
+_U_CANDIDATES: dict[str, tuple[float, ...]] = {
+    "first_name": (0.90, 0.04, 0.02, 0.01, 0.03),
+    "last_name": (0.80, 0.04, 0.04, 0.005, 0.115),
+    "email": (0.985, 0.01, 0.004, 0.001),
+    "phone": (0.97, 0.02, 0.01),
+    "date_of_birth": (0.97, 0.025, 0.0005, 0.0045),
+    "street": (0.95, 0.02, 0.03),
+    "city": (0.80, 0.02, 0.18),
+    "postal_code": (0.70, 0.15, 0.15),
+    "company": (0.80, 0.05, 0.15),
+    "names_swapped": (0.999, 0.001),
+}
+# Comparisons that describe a pair but carry no weight (m = u): a swap is recorded so the
+# reasons can say it, but the names' own levels already count the agreement, and two
+# different people agreeing crosswise are about as rare as agreeing straight, so the swap
+# itself tells nothing more (scored, it made every crosswise namesake a "duplicate").
+UNSCORED = frozenset({"names_swapped"})
+# Custom identifying fields by number of levels: (m, u random, u candidates).
+_CUSTOM_DEFAULTS = {
+    2: ((0.10, 0.90), (0.9999, 0.0001), (0.99, 0.01)),
+    3: ((0.08, 0.07, 0.85), (0.999, 0.0009, 0.0001), (0.97, 0.02, 0.01)),
+}
+
+
+def _defaults(name: str, size: int) -> tuple[tuple[float, ...], ...]:
+    if name in _M_DEFAULTS:
+        return _M_DEFAULTS[name], _U_DEFAULTS[name], _U_CANDIDATES[name]
+    return _CUSTOM_DEFAULTS[size]
+
+
+@dataclass
+class Weights:
+    """m and u per comparison and level (weakest first) and the prior P(match) of two
+    contacts drawn at random; `fitted_pairs` / `labelled_pairs` say what the fit saw."""
+
+    comparisons: list[str]
+    m: list[list[float]]
+    u: list[list[float]]
+    prior: float
+    fitted_pairs: int = 0
+    labelled_pairs: int = 0
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> Weights:
+        return cls(**json.loads(text))
+
+    def log_ratios(self) -> list[np.ndarray]:
+        """log(m/u) per comparison and level."""
+        return [
+            np.log(np.maximum(m, _FLOOR)) - np.log(np.maximum(u, _FLOOR))
+            for m, u in zip(self.m, self.u, strict=True)
+        ]
+
+
+def prior_for(population: int, duplicate_share: float = DUPLICATE_SHARE) -> float:
+    """P(two random contacts are one person) when `duplicate_share` of them have a twin."""
+    population = max(population, 2)
+    return min(0.5, duplicate_share * population / 2 / (population * (population - 1) / 2))
+
+
+def weights_default(comparisons: Sequence[Comparison], *, population: int = 10_000) -> Weights:
+    """Hand-set weights that already tell a duplicate from a namesake in a tiny workspace;
+    the prior assumes `DUPLICATE_SHARE` of `population` contacts have a duplicate."""
+    m, u = [], []
+    for comparison in comparisons:
+        m_row, u_row, _ = _defaults(comparison.name, len(comparison.levels))
+        m.append(list(m_row))
+        u.append(list(u_row))
+    return Weights([c.name for c in comparisons], m, u, prior=prior_for(population))
+
+
+def _aligned(start: Weights, n_comparisons: int) -> None:
+    if len(start.m) != n_comparisons:
+        raise ValueError(
+            f"weights are for {len(start.m)} comparisons, the levels have {n_comparisons}"
+        )
+
+
+def probabilities(gammas: np.ndarray, weights: Weights) -> np.ndarray:
+    """Posterior P(one person) per row of levels."""
+    gammas = np.asarray(gammas)
+    _aligned(weights, gammas.shape[1] if gammas.ndim == 2 else 0)
+    score = np.full(len(gammas), math.log(weights.prior / (1 - weights.prior)))
+    for k, ratios in enumerate(weights.log_ratios()):
+        column = gammas[:, k]
+        present = column >= 0
+        score[present] += ratios[column[present]]
+    return 1.0 / (1.0 + np.exp(-np.clip(score, -700, 700)))
+
+
+def _normalised(row: np.ndarray) -> list[float]:
+    return np.maximum(row / row.sum(), _FLOOR).tolist()
+
+
+def weights_fit(
+    gammas: np.ndarray,
+    *,
+    start: Weights,
+    labels: np.ndarray | None = None,
+    u_random: Sequence[Sequence[float]] | None = None,
+    pairs_total: int | None = None,
+    iterations: int = 60,
+    prior_strength: float = PRIOR_STRENGTH,
+    label_weight: float = LABEL_WEIGHT,
+    tolerance: float = 1e-7,
+) -> Weights:
+    """Weights refined on candidate pairs' levels and the team's decisions (see the
+    module's docstring). `labels`: 1 merged, 0 dismissed, -1 undecided, per row;
+    `u_random`: u measured on random pairs; `pairs_total`: how many pairs the workspace has.
+    """
+    gammas = np.asarray(gammas, dtype=np.int8)
+    n_comparisons = len(start.m)
+    if gammas.ndim != 2:
+        gammas = gammas.reshape(0, n_comparisons)
+    _aligned(start, gammas.shape[1])
+    n_rows = len(gammas)
+    labels = np.full(n_rows, -1, dtype=np.int8) if labels is None else np.asarray(labels, np.int8)
+    keyed = np.concatenate([gammas, labels[:, None]], axis=1)
+    patterns, counts = np.unique(keyed, axis=0, return_counts=True)
+    levels, pattern_labels = patterns[:, :-1], patterns[:, -1]
+    decided = pattern_labels >= 0
+    counts = counts.astype(np.float64) * np.where(decided, label_weight, 1.0)
+    sizes = [len(row) for row in start.m]
+
+    m0 = [np.asarray(row, dtype=np.float64) for row in start.m]
+    uc0 = [
+        np.asarray(_defaults(name, size)[2], dtype=np.float64)
+        for name, size in zip(start.comparisons, sizes, strict=True)
+    ]
+    inner = Weights(list(start.comparisons), start.m, [r.tolist() for r in uc0], 0.1)
+    match = np.zeros(len(levels))
+    for _ in range(iterations if len(levels) else 0):
+        match = probabilities(levels, inner)
+        match[decided] = pattern_labels[decided]
+        in_match, in_other = counts * match, counts * (1 - match)
+        m_rows, u_rows = [], []
+        for k in range(n_comparisons):
+            column = levels[:, k]
+            present = column >= 0
+            m_counts = np.bincount(column[present], in_match[present], minlength=sizes[k])
+            u_counts = np.bincount(column[present], in_other[present], minlength=sizes[k])
+            m_rows.append(_normalised(m_counts + prior_strength * m0[k]))
+            u_rows.append(_normalised(u_counts + prior_strength * uc0[k]))
+        prior = (in_match.sum() + prior_strength * 0.1) / (counts.sum() + prior_strength)
+        prior = min(max(prior, 1e-6), 1 - 1e-6)
+        converged = abs(prior - inner.prior) < tolerance
+        inner = Weights(list(start.comparisons), m_rows, u_rows, prior)
+        if converged:
+            break
+
+    # Global u: random pairs (or the start) plus the dismissals.
+    u_rows = []
+    for k in range(n_comparisons):
+        base = np.asarray(u_random[k] if u_random is not None else start.u[k], dtype=np.float64)
+        column, dismissed = levels[:, k], (pattern_labels == 0) & (levels[:, k] >= 0)
+        dismissal_counts = np.bincount(column[dismissed], counts[dismissed], minlength=sizes[k])
+        u_rows.append(_normalised(base * DECISION_U_PSEUDO + dismissal_counts))
+        if start.comparisons[k] in UNSCORED:
+            u_rows[k] = list(inner.m[k])
+    prior = start.prior
+    if pairs_total:
+        undecided_matches = float((counts * match)[~decided].sum())
+        merged = float((labels == 1).sum())
+        prior = (undecided_matches + merged + 1) / (pairs_total + 1 / start.prior)
+        prior = min(max(prior, 1e-12), 0.5)
+    return Weights(
+        list(start.comparisons),
+        inner.m,
+        u_rows,
+        prior,
+        fitted_pairs=int(n_rows),
+        labelled_pairs=int((labels >= 0).sum()),
+    )
+
+
+def u_from_random(
+    persons: Sequence[Person],
+    comparisons: Sequence[Comparison],
+    n: int = 100_000,
+    *,
+    seed: int = 0,
+) -> list[list[float]]:
+    """u per comparison and level measured on `n` random pairs (almost all of them two
+    different people), with one pseudo-count per level so no level has u = 0."""
+    if len(persons) < 2:
+        return [[1.0 / len(c.levels)] * len(c.levels) for c in comparisons]
+    generator = np.random.default_rng(seed)
+    left = generator.integers(0, len(persons), n)
+    right = generator.integers(0, len(persons), n)
+    keep = left != right
+    gammas = pairs_compare(
+        [persons[i] for i in left[keep]], [persons[i] for i in right[keep]], comparisons
+    )
+    rows = []
+    for k, comparison in enumerate(comparisons):
+        column = gammas[:, k]
+        counts = np.bincount(column[column >= 0], minlength=len(comparison.levels)) + 1.0
+        rows.append((counts / counts.sum()).tolist())
+    return rows
+
+
+# --- reasons in words ---------------------------------------------------------------------
+
+# What a partly agreeing level says about the two values ("first names Jon / John ...").
+_LEVEL_PHRASES = {
+    "similar": "are similar",
+    "very similar": "are very similar",
+    "nicknames": "are nicknames of one name",
+    "similar local parts": "have similar parts before the @",
+    "same local part": "share the part before the @",
+    "same last 7 digits": "end in the same 7 digits",
+    "two of three parts equal": "share two of day, month and year",
+    "day and month swapped": "have day and month swapped",
+    "same area": "share the area",
+}
+REASON_MAX = 200
+
+# Bit i of a pair's reason flags: comparison i agrees at its top or second level.
+REASON_BITS: dict[str, int] = {c.name: 1 << i for i, c in enumerate(BASE_COMPARISONS)}
+REASON_WORDS: dict[str, str] = {
+    "first_name": "same or similar first name",
+    "last_name": "same or similar last name",
+    "email": "same email or part before the @",
+    "phone": "same phone",
+    "date_of_birth": "same date of birth",
+    "street": "same street address",
+    "city": "same city",
+    "postal_code": "same postal code or area",
+    "company": "same company",
+    "names_swapped": "first and last names swapped",
+}
+
+
+def reason_bits_for(comparisons: Sequence[Comparison]) -> dict[str, int]:
+    """Bits of every comparison, the custom ones included (after the base ones)."""
+    return {c.name: 1 << i for i, c in enumerate(comparisons) if i < 63}
+
+
+def reason_flag_level(comparison: Comparison) -> int:
+    """The weakest level that sets the comparison's reason bit: its top two levels, and for
+    names every level from "very similar" up (a nickname is not stronger than a typo)."""
+    if comparison.levels == NAME_LEVELS:
+        return NAME_LEVELS.index("very similar")
+    return max(1, len(comparison.levels) - 2)
+
+
+def reason_flags(levels_row: Sequence[int], comparisons: Sequence[Comparison]) -> int:
+    """Bit i set when comparison i agrees at its top or second level (names: from "very
+    similar" up; see `reason_flag_level`); never for "different" or missing."""
+    flags = 0
+    for i, (level, comparison) in enumerate(zip(levels_row, comparisons, strict=True)):
+        if i < 63 and level >= reason_flag_level(comparison):
+            flags |= 1 << i
+    return flags
+
+
+def _shown(person: Person, comparison: Comparison, *, crosswise: bool = False) -> str:
+    """The person's value for the comparison (a swapped pair's right side crosswise)."""
+    name = comparison.name
+    if crosswise and name in ("first_name", "last_name"):
+        name = "last_name" if name == "first_name" else "first_name"
+    value = {
+        "first_name": person.first.title(),
+        "last_name": person.last.title(),
+        "email": person.email,
+        "phone": f"+{person.phone}" if person.phone else "",
+        "date_of_birth": person.dob,
+        "street": person.street,
+        "city": person.city.title(),
+        "postal_code": person.postal,
+        "company": person.company or person.company_domain,
+    }.get(name)
+    if value is None and name.startswith("custom:"):
+        value = dict(person.extra).get(name.removeprefix("custom:"), "")
+    value = value or ""
+    return value if len(value) <= 28 else value[:27] + "…"
+
+
+def _and(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def reasons_describe(
+    levels_row: Sequence[int],
+    left: Person,
+    right: Person,
+    comparisons: Sequence[Comparison],
+    *,
+    weights: Weights | None = None,
+) -> str:
+    """The evidence in words a person can check, strongest first and at most 200
+    characters: "same postal code and date of birth; first names Jon / John are similar;
+    names swapped (…); differ: email". Values are named whenever they differ."""
+    weights = weights or weights_default(comparisons)
+    ratios = weights.log_ratios()
+    same: list[tuple[float, str]] = []
+    partial: list[tuple[float, str]] = []
+    differ: list[tuple[float, str]] = []
+    swapped = ""
+    names = [c.name for c in comparisons]
+    crosswise = "names_swapped" in names and levels_row[names.index("names_swapped")] == 1
+    for k, (level, comparison) in enumerate(zip(levels_row, comparisons, strict=True)):
+        level = int(level)
+        if level < 0:
+            continue
+        strength = float(ratios[k][level])
+        if comparison.name == "names_swapped":
+            if level == 1:
+                swapped = (
+                    f"names swapped ({left.first.title()} {left.last.title()} / "
+                    f"{right.first.title()} {right.last.title()})"
+                )
+            continue
+        if level == 0:
+            differ.append((strength, comparison.noun))
+        elif level == len(comparison.levels) - 1:
+            same.append((strength, comparison.noun))
+        else:
+            phrase = _LEVEL_PHRASES.get(comparison.levels[level], comparison.levels[level])
+            a = _shown(left, comparison)
+            b = _shown(right, comparison, crosswise=crosswise)
+            values = f" {a} / {b}" if a != b else ""
+            partial.append((strength, f"{comparison.label}{values} {phrase}"))
+    parts = []
+    if same:
+        parts.append("same " + _and([words for _, words in sorted(same, reverse=True)]))
+    parts.extend(words for _, words in sorted(partial, reverse=True))
+    if swapped:
+        parts.append(swapped)
+    if differ:
+        parts.append("differ: " + ", ".join(words for _, words in sorted(differ)))
+    text = ""
+    for part in parts:
+        candidate = f"{text}; {part}" if text else part
+        if len(candidate) > REASON_MAX:
+            if not text:
+                text = candidate[: REASON_MAX - 1] + "…"
+            break
+        text = candidate
+    return text or "no field agrees"
