@@ -406,8 +406,8 @@ def test_worker_command_runs_queued_tasks(tmp_path):
     leadflow("migrate")
     leadflow("workspace", "create", "Queue Test", "--owner-email", "q@queue-test.example")
     enqueue = (
-        "from leadflow.contacts.tasks import contact_find_duplicates; "
-        "print('task', contact_find_duplicates.enqueue(1, 1).id)"
+        "from leadflow.contacts.tasks import activities_catch_up; "
+        "print('task', activities_catch_up.enqueue().id)"
     )
     task_id = re.search(r"task (\S+)", leadflow("manage", "shell", "-c", enqueue)).group(1)
     worker = subprocess.Popen(

@@ -194,6 +194,7 @@ class CompanyPage(Schema):
 
 
 FieldType = Literal["text", "number", "date", "boolean", "choice", "multi_choice"]
+MatchTypeValue = Literal["exact", "digits", "fuzzy", ""]
 
 
 class CustomFieldOut(Schema):
@@ -208,6 +209,15 @@ class CustomFieldOut(Schema):
     max_length: int | None
     pattern: str
     position: int
+    identifying: bool = Field(
+        description="Identifies a person (an id number, a customer number): the duplicate "
+        "finder compares it"
+    )
+    match_type: str = Field(
+        description="How an identifying field is compared: exact (the same value), digits "
+        "(the same digits, ignoring spaces, dashes and letters) or fuzzy (similar text, typos "
+        "allowed); empty unless identifying"
+    )
 
 
 class CustomFieldIn(StrictSchema):
@@ -221,6 +231,13 @@ class CustomFieldIn(StrictSchema):
     max_length: int | None = None
     pattern: str | None = None
     position: int | None = None
+    identifying: bool | None = Field(
+        None, description="Only text and number fields; needs a match_type"
+    )
+    match_type: MatchTypeValue | None = Field(
+        None,
+        description="exact, digits or fuzzy; required when identifying, dropped when not",
+    )
 
 
 class ContactExportFilters(Schema):

@@ -320,6 +320,17 @@ def custom_field_get(workspace: Workspace, field_id: int) -> CustomField:
     return definition
 
 
+def identifying_fields(workspace: Workspace) -> dict[str, str]:
+    """The workspace's identifying custom fields as key -> match type ("exact", "digits",
+    "fuzzy"), in the list's order: what the duplicate finder compares besides the contact's
+    own identity fields. One query; empty when none is marked."""
+    return dict(
+        CustomField.objects.filter(workspace=workspace, identifying=True)
+        .order_by("position", "id")
+        .values_list("key", "match_type")
+    )
+
+
 def tag_names(workspace: Workspace) -> list[str]:
     return list(
         Tag.objects.filter(workspace=workspace).order_by("name").values_list("name", flat=True)
@@ -549,11 +560,3 @@ def _export_value(value: Any) -> Any:
     if isinstance(value, bool):
         return "true" if value else "false"
     return "" if value is None else value
-
-
-def identifying_fields(workspace: Workspace) -> dict[str, str]:
-    """The workspace's custom fields that identify a person: key -> match type."""
-    fields = CustomField.objects.filter(workspace=workspace)
-    if not hasattr(CustomField, "identifying"):
-        return {}
-    return dict(fields.filter(identifying=True).values_list("key", "match_type"))

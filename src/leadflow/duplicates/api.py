@@ -141,6 +141,17 @@ def settings_put(request: HttpRequest, payload: SettingsIn):
     )
 
 
+@router.post(
+    "/duplicates/scan", response={202: ScanOut}, summary="Scan the whole workspace for duplicates"
+)
+def scan_start(request: HttpRequest):
+    """Queues a scan of every contact (learning the model's weights again); pairs appear in
+    ``GET /duplicates`` as it finishes."""
+    workspace, _ = require_scope(request, WRITE)
+    task_schedule("leadflow.duplicates.tasks.duplicates_scan", workspace.pk)
+    return Status(202, {"queued": True})
+
+
 @router.get("/duplicates/{pair_id}", response=PairOut, summary="One possible duplicate pair")
 def pair_get(request: HttpRequest, pair_id: int):
     workspace, actor = require_scope(request, READ)
@@ -174,14 +185,3 @@ def pair_merge(request: HttpRequest, pair_id: int, payload: PairMergeIn):
         return json_response({"contact_id": kept}, status=200)
 
     return idempotent(request, workspace, produce)
-
-
-@router.post(
-    "/duplicates/scan", response={202: ScanOut}, summary="Scan the whole workspace for duplicates"
-)
-def scan_start(request: HttpRequest):
-    """Queues a scan of every contact (learning the model's weights again); pairs appear in
-    ``GET /duplicates`` as it finishes."""
-    workspace, _ = require_scope(request, WRITE)
-    task_schedule("leadflow.duplicates.tasks.duplicates_scan", workspace.pk)
-    return Status(202, {"queued": True})

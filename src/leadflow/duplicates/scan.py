@@ -19,7 +19,7 @@ from django.utils import timezone
 from leadflow.core.models import Workspace
 from leadflow.duplicates import selectors
 from leadflow.duplicates.blocking import person_keys
-from leadflow.duplicates.compare import pairs_compare
+from leadflow.duplicates.compare import PersonTable, table_compare
 from leadflow.duplicates.engine import candidate_pairs
 from leadflow.duplicates.model import (
     LIST_THRESHOLD,
@@ -43,6 +43,7 @@ from leadflow.duplicates.services import (
     levels_row,
     matcher_for,
     pairs_rescore,
+    weights_stored,
 )
 
 COMPARE_BATCH = 200_000
@@ -81,30 +82,28 @@ def duplicates_scan(
     DuplicateProfile.objects.update_or_create(
         workspace=workspace, defaults={"scan_started_at": started}
     )
-    people = {}
-    keys: list[tuple[int, str]] = []
+    persons = []
+    keys_per_person: list[list[str]] = []
     total = selectors.contacts_count(workspace)
     for rows in selectors.contact_values_all(workspace):
         for row in rows:
             person = person_normalise(row, identifying=matcher.identifying)
-            people[person.id] = person
-            keys.extend((person.id, key) for key in set(person_keys(person)))
-        report(ScanProgress("reading", len(people), total))
-    result = ScanResult(contacts=len(people), keys=len(keys))
-    _keys_replace(workspace, keys, report)
-    ordered = list(people.values())
-    left_ids, right_ids = candidate_pairs(ordered)
-    del keys
-    result.candidates = len(left_ids)
-    gammas = np.empty((len(left_ids), len(matcher.comparisons)), dtype=np.int8)
-    for start in range(0, len(left_ids), COMPARE_BATCH):
-        end = min(start + COMPARE_BATCH, len(left_ids))
-        gammas[start:end] = pairs_compare(
-            [people[int(pk)] for pk in left_ids[start:end]],
-            [people[int(pk)] for pk in right_ids[start:end]],
-            matcher.comparisons,
+            persons.append(person)
+            keys_per_person.append(sorted(set(person_keys(person))))
+        report(ScanProgress("reading", len(persons), total))
+    result = ScanResult(contacts=len(persons))
+    result.keys = _keys_replace(workspace, persons, keys_per_person, report)
+    left, right = candidate_pairs(keys_per_person)
+    del keys_per_person
+    result.candidates = len(left)
+    table = PersonTable(persons)
+    gammas = np.empty((len(left), len(matcher.comparisons)), dtype=np.int8)
+    for start in range(0, len(left), COMPARE_BATCH):
+        end = min(start + COMPARE_BATCH, len(left))
+        gammas[start:end] = table_compare(
+            table.take(left[start:end]), table.take(right[start:end]), matcher.comparisons
         )
-        report(ScanProgress("comparing", end, len(left_ids)))
+        report(ScanProgress("comparing", end, len(left)))
     report(ScanProgress("learning", 0, 1))
     labelled = selectors.decisions_labelled(workspace)
     if labelled:
@@ -131,15 +130,17 @@ def duplicates_scan(
     keep = np.nonzero(chances >= LIST_THRESHOLD)[0]
     listed = []
     for index in keep:
-        one, two = int(left_ids[index]), int(right_ids[index])
+        one, two = persons[left[index]], persons[right[index]]
+        if one.id > two.id:
+            one, two = two, one
         row = gammas[index]
         listed.append(
             ScoredPair(
-                contact_id=one,
-                other_id=two,
+                contact_id=one.id,
+                other_id=two.id,
                 probability=float(chances[index]),
                 levels=levels_dict(row, matcher.comparisons),
-                reasons=reasons_describe(row, people[one], people[two], matcher.comparisons)[:300],
+                reasons=reasons_describe(row, one, two, matcher.comparisons)[:300],
                 reason_flags=reason_flags(row, matcher.comparisons),
             )
         )
@@ -152,7 +153,7 @@ def duplicates_scan(
             workspace=workspace, status=PairStatus.OPEN, scored_at__lt=now
         ).delete()[0]
         profile = DuplicateProfile.objects.select_for_update().get(workspace=workspace)
-        profile.weights = weights.to_json()
+        profile.weights = weights_stored(weights)
         profile.fitted_at = now
         profile.scan_finished_at = timezone.now()
         profile.scan_pairs = len(listed)
@@ -160,13 +161,21 @@ def duplicates_scan(
         # pairs listed since by checks of changed contacts: scored by the new weights too
         pairs_rescore(workspace=workspace, weights=weights, comparisons=matcher.comparisons)
     result.listed = len(listed)
-    result.weights = weights.to_json()
+    result.weights = weights_stored(weights)
     result.seconds = (timezone.now() - started).total_seconds()
     return result
 
 
-def _keys_replace(workspace: Workspace, keys: list[tuple[int, str]], report) -> None:
-    """Every contact's keys, replacing the workspace's (one transaction)."""
+def _keys_replace(
+    workspace: Workspace, persons: list, keys_per_person: list[list[str]], report
+) -> int:
+    """Every contact's keys, replacing the workspace's (one transaction). Returns rows."""
+    rows = (
+        (person.id, key)
+        for person, keys in zip(persons, keys_per_person, strict=True)
+        for key in keys
+    )
+    total = sum(len(keys) for keys in keys_per_person)
     with transaction.atomic():
         DuplicateKey.objects.filter(workspace=workspace).delete()
         if connection.vendor == "postgresql":
@@ -177,17 +186,17 @@ def _keys_replace(workspace: Workspace, keys: list[tuple[int, str]], report) -> 
                 connection.wrap_database_errors,
                 cursor.cursor.copy(statement) as copy,
             ):
-                for done, (contact_id, key) in enumerate(keys, 1):
+                for done, (contact_id, key) in enumerate(rows, 1):
                     copy.write_row((workspace.pk, contact_id, key))
                     if done % 200_000 == 0:
-                        report(ScanProgress("keys", done, len(keys)))
+                        report(ScanProgress("keys", done, total))
         else:
-            for start in range(0, len(keys), 5000):
-                DuplicateKey.objects.bulk_create(
-                    [
-                        DuplicateKey(workspace=workspace, contact_id=contact_id, key=key)
-                        for contact_id, key in keys[start : start + 5000]
-                    ]
-                )
-                report(ScanProgress("keys", min(start + 5000, len(keys)), len(keys)))
-        report(ScanProgress("keys", len(keys), len(keys)))
+            batch: list[DuplicateKey] = []
+            for contact_id, key in rows:
+                batch.append(DuplicateKey(workspace=workspace, contact_id=contact_id, key=key))
+                if len(batch) == 5000:
+                    DuplicateKey.objects.bulk_create(batch)
+                    batch = []
+            DuplicateKey.objects.bulk_create(batch)
+        report(ScanProgress("keys", total, total))
+    return total

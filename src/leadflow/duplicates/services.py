@@ -9,7 +9,7 @@ blocking keys, comparisons, the Fellegi-Sunter model, reasons in words) is pure 
 
 import logging
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
 from django.db import connection, transaction
@@ -80,7 +80,7 @@ def weights_aligned(stored: dict | None, comparisons: Sequence[Comparison]) -> W
     if not stored:
         return default
     try:
-        learned = Weights.from_json(stored)
+        learned = Weights(**stored)
     except (KeyError, TypeError, ValueError):
         return default
     known = dict(zip(learned.comparisons, zip(learned.m, learned.u, strict=True), strict=True))
@@ -101,6 +101,11 @@ def weights_aligned(stored: dict | None, comparisons: Sequence[Comparison]) -> W
         fitted_pairs=learned.fitted_pairs,
         labelled_pairs=learned.labelled_pairs,
     )
+
+
+def weights_stored(weights: Weights) -> dict:
+    """Weights as the profile's JSON column holds them (an object, readable in SQL)."""
+    return asdict(weights)
 
 
 def levels_dict(row: Sequence[int], comparisons: Sequence[Comparison]) -> dict[str, int]:
@@ -488,7 +493,7 @@ def weights_refit(*, workspace: Workspace) -> Weights:
         weights.labelled_pairs = len(labelled)
     with transaction.atomic():
         profile, _ = DuplicateProfile.objects.select_for_update().get_or_create(workspace=workspace)
-        profile.weights = weights.to_json()
+        profile.weights = weights_stored(weights)
         profile.fitted_at = timezone.now()
         profile.save(update_fields=["weights", "fitted_at"])
         pairs_rescore(workspace=workspace, weights=weights, comparisons=matcher.comparisons)

@@ -6,7 +6,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('contacts', '0015_contact_identity_fields'),
+        ('contacts', '0016_customfield_identifying'),
         ('duplicates', '0002_dismissed_pairs_kept'),
     ]
 
