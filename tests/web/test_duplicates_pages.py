@@ -75,9 +75,14 @@ def likely(workspace, lead):
 
 @pytest.fixture
 def possible(workspace, lead):
-    """Same name at different companies, nothing else in common: a pair worth a look."""
-    one = lead(email="maria.garcia@initech.com", first_name="Maria", last_name="Garcia")
-    two = lead(email="m.garcia@hooli.com", first_name="Maria", last_name="Garcia", city="Leeds")
+    """Maria and Marie Garcia at one postal code, at different companies: worth a look."""
+    one = lead(
+        email="maria.garcia@initech.com",
+        first_name="Maria",
+        last_name="Garcia",
+        postal_code="LS1 4AP",
+    )
+    two = lead(email="mg@hooli.com", first_name="Marie", last_name="Garcia", postal_code="LS1 4AP")
     find(workspace, one, two)
     return pair_of(one, two)
 
