@@ -30,7 +30,7 @@ from leadflow.duplicates.compare import comparisons_for
 from leadflow.duplicates.model import MATCH_THRESHOLD, REASON_BITS, REASON_WORDS
 from leadflow.duplicates.models import DuplicatePair, DuplicateProfile, PairStatus
 from leadflow.web.access import safe_next, workspace_view
-from leadflow.web.timeline import Names
+from leadflow.web.timeline import EMPTY, Names
 from leadflow.web.views.common import query_with, render_page
 
 DUPLICATES_PAGE = 25
@@ -201,6 +201,7 @@ COMPARE_FIELDS: tuple[tuple[str, str, str | None, str | None], ...] = (
     ("Created", "created_at", None, None),
 )
 MISSING_WORDS = "one side is empty"
+BOTH_MISSING_WORDS = "both empty"
 NOT_COMPARED = "not compared"
 
 
@@ -260,6 +261,8 @@ def _compare_rows(request: HttpRequest, pair: DuplicatePair) -> list[CompareRow]
             _shown(names, merge_name, right, attribute),
         )
         level, agrees = _level_words(pair, comparisons, comparison)
+        if level == MISSING_WORDS and mine == theirs == EMPTY:
+            level = BOTH_MISSING_WORDS
         if swapped and attribute in ("first_name", "last_name"):
             level, agrees = f"{level}; first and last names swapped", True
         differs = mine != theirs
@@ -275,6 +278,8 @@ def _compare_rows(request: HttpRequest, pair: DuplicatePair) -> list[CompareRow]
         name = f"custom_fields.{key}"
         mine, theirs = names.value(name, mine_raw), names.value(name, theirs_raw)
         level, agrees = _level_words(pair, comparisons, f"custom:{key}")
+        if level == MISSING_WORDS and mine == theirs == EMPTY:
+            level = BOTH_MISSING_WORDS
         differs = mine != theirs
         keep = None
         if differs:
