@@ -23,7 +23,7 @@ from leadflow.contacts import selectors as contact_selectors
 from leadflow.contacts.models import Contact
 from leadflow.contacts.services import contact_merge_defaults
 from leadflow.core import selectors as core_selectors
-from leadflow.core.errors import FieldError, ValidationFailed
+from leadflow.core.errors import FieldError, NotFound, ValidationFailed
 from leadflow.core.tasks import task_schedule
 from leadflow.duplicates import selectors, services
 from leadflow.duplicates.compare import comparisons_for
@@ -378,9 +378,21 @@ def _after_decision(request: HttpRequest) -> str:
 def duplicate_dismiss(request: HttpRequest, pair_id: int) -> HttpResponse:
     """ "Not a duplicate": the pair leaves the review list for good. From the list (htmx),
     the row is replaced by a line saying so."""
-    pair = services.pair_dismiss(workspace=request.workspace, pair_id=pair_id, actor=request.actor)
+    htmx = bool(getattr(request, "htmx", False))
+    try:
+        pair = services.pair_dismiss(
+            workspace=request.workspace, pair_id=pair_id, actor=request.actor
+        )
+    except NotFound:
+        if not htmx:
+            raise
+        # Someone decided or merged it since the list was loaded: say so in its place
+        # (an error answer would leave the card as it was, and the click unanswered).
+        return render_page(
+            request, "web/duplicates/list.html#gone_row", {"pair_id": pair_id}, status=200
+        )
     pair = selectors.pair_get(request.workspace, request.actor, pair.pk)
-    if getattr(request, "htmx", False):
+    if htmx:
         return render_page(
             request, "web/duplicates/list.html#dismissed_row", {"row": _row(pair)}, status=200
         )
