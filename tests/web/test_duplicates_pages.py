@@ -454,6 +454,12 @@ def test_automatic_merging_is_off_until_an_admin_turns_it_on_and_every_merge_is_
     assert "Same date of birth" in html
     listed = owner_client.get(url(workspace, "duplicates/")).content.decode()
     assert "Automatic merging: on" in listed
+    exact = owner_client.post(
+        url(workspace, "duplicates/settings/"), {"auto_merge": "on", "threshold": "97.5"}
+    )
+    assert exact.status_code == 302
+    html = owner_client.get(url(workspace, "duplicates/settings/")).content.decode()
+    assert 'value="97.5"' in html  # saving the form unchanged keeps 97.5, not 97
     off = owner_client.post(url(workspace, "duplicates/settings/"), {"threshold": "99"})
     assert off.status_code == 302
     assert not DuplicateProfile.objects.get(workspace=workspace).auto_merge

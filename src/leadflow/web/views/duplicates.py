@@ -47,6 +47,11 @@ def _percent(probability: float) -> int:
     return min(100, int(probability * 100 + 1e-9))
 
 
+def _setting_percent(threshold: float) -> str:
+    """A setting as it was typed (97.5 stays 97.5): saving the form unchanged never moves it."""
+    return f"{round(threshold * 100, 6):g}"
+
+
 def _may_merge(request: HttpRequest) -> bool:
     """Merging deletes one of the contacts: the roles that may merge contacts (write and
     delete, docs/permissions.md), as on the contact page's merge screen."""
@@ -145,7 +150,7 @@ def duplicate_list(request: HttpRequest) -> HttpResponse:
         "first_query": query_with(params) if cursor else None,
         "profile": profile,
         "scan_running": _scan_running(profile),
-        "auto_merge_percent": _percent(profile.auto_merge_threshold),
+        "auto_merge_percent": _setting_percent(profile.auto_merge_threshold),
         "bulk_percent": BULK_DEFAULT_PERCENT,
         "may_merge": _may_merge(request),
         "match_percent": _percent(MATCH_THRESHOLD),
@@ -476,7 +481,7 @@ def duplicate_settings(request: HttpRequest) -> HttpResponse:
     may_change = request.membership.can("manage_settings")
     errors: dict[str, str] = {}
     profile = selectors.profile_get(workspace)
-    percent_raw = str(_percent(profile.auto_merge_threshold))
+    percent_raw = _setting_percent(profile.auto_merge_threshold)
     if request.method == "POST":
         if not may_change:
             raise HttpForbidden("Only owners and admins change how duplicates are merged.")
