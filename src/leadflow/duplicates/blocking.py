@@ -7,7 +7,8 @@ duplicate that differs in any one field (a typo in the name, a new email, a move
 a missing phone) still shares a key through another family.
 
 Every key joins a field that identifies with a second that narrows it, so blocks stay
-small; a block with more than `BLOCK_CAP` members (`info@...`, a company's switchboard,
+small; a block with more than `block_cap(key)` members (`BLOCK_CAP`, lower for the
+families keyed by names alone: `BLOCK_CAPS`) (`info@...`, a company's switchboard,
 "John Smith" in a million contacts) is skipped, because comparing everyone in it would cost
 quadratically while other keys still bring its true duplicates together. That is how the
 number of comparisons grows about linearly with the workspace.
@@ -26,6 +27,11 @@ import jellyfish
 from leadflow.duplicates.records import Person
 
 BLOCK_CAP = 60
+# Families keyed by names alone get a lower cap: names repeat far more than emails, phones
+# or dates (a million contacts hold thousands of 20-strong "same name" blocks, which cost
+# tens of millions of comparisons at cap 60), and two people sharing only a common name
+# are never a likely duplicate, so a common name is left to the other families.
+BLOCK_CAPS: dict[str, int] = {"n": 15, "i": 15}
 KEY_MAX = 80
 # A nickname table entry with more roots than this ("chris", "al") keys by itself only: its
 # keys would otherwise multiply; the comparison still finds the nickname.
@@ -38,7 +44,7 @@ KEY_FAMILIES: dict[str, str] = {
     "e": "the same email address before the @",
     "p": "the same last 7 phone digits",
     "c": "the same company and a similar-sounding last name",
-    "d": "the same date of birth and first-name initial",
+    "d": "the same date of birth and initials",
     "s": "the same postal code and house number",
     "b": "the same date of birth and postal code",
     "x": "the same identifying field value",
@@ -78,6 +84,11 @@ def _roots(person_roots: frozenset[str], name: str) -> list[str]:
     return sorted(person_roots)
 
 
+def block_cap(key: str) -> int:
+    """The most members a block of this key may have and still be compared."""
+    return BLOCK_CAPS.get(key.split(":", 1)[0], BLOCK_CAP)
+
+
 def _key(family: str, *parts: str) -> str:
     return f"{family}:{':'.join(parts)}"[:KEY_MAX]
 
@@ -109,9 +120,10 @@ def person_keys(p: Person) -> list[str]:
             if company:
                 keys.add(_key("c", last_code, company))
     if p.dob:
-        initials = {root[0] for root in p.first_roots if root} | {p.last[:1]}
-        for initial in initials - {""}:
-            keys.add(_key("d", p.dob, initial))
+        # Initials, not names: a typo rarely hits the first letter. Sorted so a swap keys
+        # alike; the first name's roots so Bill and William do.
+        for root in p.first_roots or {""}:
+            keys.add(_key("d", p.dob, *sorted((root[:1], p.last[:1]))))
         if p.postal:
             keys.add(_key("b", p.dob, p.postal))
     if p.postal and p.street_number:

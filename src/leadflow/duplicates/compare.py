@@ -13,12 +13,15 @@ Correlated facts are counted once, not twice (the model multiplies independent e
 - a city agreeing with an equal postal code is recorded as missing (-1): within one postal
   code the city agrees for everyone, so it tells nothing more. A city that *disagrees*
   despite an equal postal code still counts.
+- email addresses made of the names (`jon.smith87@...` / `jonsmith@...`) that are not one
+  address are recorded as missing: they agree because the names do;
 - different house numbers make streets "different" however similar the rest reads
   ("12 Main Street" / "14 Main Street" are neighbours, not one address).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -115,6 +118,13 @@ class PersonTable:
             column[:] = [getattr(p, name) for p in persons]
             self.columns[name] = column
         self.columns["phone7"] = _strings([p.phone[-7:] for p in persons])
+        # A national number and its E.164 form end alike: "4155550123" / "14155550123".
+        self.columns["phone10"] = _strings(
+            [p.phone[-10:] if len(p.phone) >= 10 else p.phone for p in persons]
+        )
+        self.columns["email_named"] = np.fromiter(
+            (email_is_named(p) for p in persons), dtype=bool, count=len(persons)
+        )
         self.extra = [dict(p.extra) for p in persons]
 
     def take(self, index: np.ndarray) -> PersonTable:
@@ -123,6 +133,22 @@ class PersonTable:
 
     def __getitem__(self, name: str) -> np.ndarray:
         return self.columns[name]
+
+
+_NOT_LETTER = re.compile(r"[^a-z]")
+
+
+def email_is_named(person: Person) -> bool:
+    """Whether the email's local part is the person's name (`jon.smith87`, `smithj`,
+    `jsmith`): two such addresses agree because the names do, not as a second fact."""
+    letters = _NOT_LETTER.sub("", person.email_local)
+    first, last = person.first.replace(" ", ""), person.last.replace(" ", "")
+    if not letters or not (first or last):
+        return False
+    forms = {first, last, first + last, last + first}
+    if first and last:
+        forms |= {first[0] + last, last + first[0], first + last[0], last[0] + first}
+    return letters in forms
 
 
 def _strings(values: list[str]) -> np.ndarray:
@@ -165,7 +191,10 @@ def _name_levels(
     levels[initial & (levels < 1)] = 1
     unexplained = np.flatnonzero(~equal & (levels < 2))
     nickname = np.fromiter(
-        (not left_roots[i].isdisjoint(right_roots[i]) for i in unexplained),
+        (
+            not left_roots[i].isdisjoint(right_roots[i]) or _shortened(left[i], right[i])
+            for i in unexplained
+        ),
         dtype=bool,
         count=len(unexplained),
     )
@@ -175,12 +204,20 @@ def _name_levels(
     return levels
 
 
+def _shortened(a: str, b: str) -> bool:
+    """One name is the other cut short (Brad / Bradley, Alex / Alexandra): a nickname the
+    table may not list."""
+    short, long = (a, b) if len(a) < len(b) else (b, a)
+    return len(short) >= 3 and long.startswith(short)
+
+
 def _names(left: PersonTable, right: PersonTable) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     first = _name_levels(left["first"], right["first"], left["first_roots"], right["first_roots"])
     last = _name_levels(left["last"], right["last"], left["last_roots"], right["last_roots"])
     first_x = _name_levels(left["first"], right["last"], left["first_roots"], right["last_roots"])
     last_x = _name_levels(left["last"], right["first"], left["last_roots"], right["first_roots"])
     complete = (first >= 0) & (last >= 0) & (first_x >= 0) & (last_x >= 0)
+    # Crosswise agreement wins when both names agree crosswise and agree more than straight.
     swapped = (
         complete
         & (first_x >= 1)
@@ -200,14 +237,17 @@ def _email(left: PersonTable, right: PersonTable) -> np.ndarray:
     levels[_jaro_winkler(left["email_local"], right["email_local"]) >= 0.88] = 1
     levels[same_local] = 2
     levels[same_local & same_domain] = 3
-    levels[_missing(left["email"], right["email"])] = MISSING
+    # Addresses made of the names agree whenever the names do (namesakes included): unless
+    # they are one address, their agreement is not counted again.
+    named = left["email_named"] & right["email_named"] & (levels >= 1) & (levels < 3)
+    levels[_missing(left["email"], right["email"]) | named] = MISSING
     return levels
 
 
 def _phone(left: PersonTable, right: PersonTable) -> np.ndarray:
     levels = np.zeros(len(left["phone"]), dtype=np.int8)
     levels[left["phone7"] == right["phone7"]] = 1
-    levels[left["phone"] == right["phone"]] = 2
+    levels[(left["phone"] == right["phone"]) | (left["phone10"] == right["phone10"])] = 2
     levels[_missing(left["phone"], right["phone"])] = MISSING
     return levels
 

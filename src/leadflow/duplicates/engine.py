@@ -4,7 +4,7 @@ The whole-workspace scan does the same with blocking in SQL (the keys in a table
 itself); this module is the reference it mirrors and what the benchmark measures.
 `duplicates_find_in` guarantees: each candidate pair once, lower id on the left, never a
 person with itself; a pair is a candidate when the two share a blocking key whose block has
-at most `BLOCK_CAP` members.
+at most `blocking.block_cap(key)` members.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from leadflow.duplicates.blocking import BLOCK_CAP, person_keys
+from leadflow.duplicates.blocking import BLOCK_CAP, BLOCK_CAPS, person_keys
 from leadflow.duplicates.compare import PersonTable, comparisons_for, table_compare
 from leadflow.duplicates.model import (
     Weights,
@@ -63,18 +63,28 @@ def _triangle(size: int, cache: dict[int, tuple[np.ndarray, np.ndarray]]):
 
 
 def candidate_pairs(
-    keys_per_person: Sequence[Sequence[str]], *, block_cap: int = BLOCK_CAP
+    keys_per_person: Sequence[Sequence[str]],
+    *,
+    block_cap: int = BLOCK_CAP,
+    block_caps: Mapping[str, int] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Index pairs (i < j) of persons sharing a key in a block of 2..block_cap members.
+    """Index pairs (i < j) of persons sharing a key in a block of 2..cap members, the cap
+    being `block_caps[family]` for the key's family, else `block_cap` (defaults: blocking's
+    `BLOCK_CAPS` and `BLOCK_CAP`).
 
     Blocks of one size are stacked into a matrix and expanded at once, so the work per
     block is numpy's, not Python's."""
+    caps = BLOCK_CAPS if block_caps is None else block_caps
     key_ids: dict[str, int] = {}
+    key_caps: list[int] = []
     owners: list[int] = []
     key_of: list[int] = []
     for index, keys in enumerate(keys_per_person):
         for key in keys:
-            key_of.append(key_ids.setdefault(key, len(key_ids)))
+            key_id = key_ids.setdefault(key, len(key_ids))
+            if key_id == len(key_caps):
+                key_caps.append(caps.get(key.split(":", 1)[0], block_cap))
+            key_of.append(key_id)
             owners.append(index)
     if not owners:
         empty = np.zeros(0, dtype=np.int64)
@@ -85,10 +95,12 @@ def candidate_pairs(
     key_array, owner_array = key_array[order], owner_array[order]
     starts = np.flatnonzero(np.r_[True, key_array[1:] != key_array[:-1]])
     sizes = np.diff(np.r_[starts, len(key_array)])
+    too_large = sizes > np.asarray(key_caps, dtype=np.int64)[key_array[starts]]
+    sizes = np.where(too_large, 0, sizes)  # a skipped block: no pairs
     cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     lefts, rights = [], []
     for size in np.unique(sizes):
-        if size < 2 or size > block_cap:
+        if size < 2:
             continue
         block_starts = starts[sizes == size]
         members = owner_array[block_starts[:, None] + np.arange(size)[None, :]]

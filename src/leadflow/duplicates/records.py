@@ -188,14 +188,24 @@ def text_fold(value: Any) -> str:
     """Lower case, accents folded, apostrophes dropped, other punctuation a single space."""
     if value is None:
         return ""
-    text = unicodedata.normalize("NFKD", str(value).casefold().translate(_FOLD))
-    text = "".join(c for c in text if not unicodedata.combining(c))
+    text = str(value).casefold()
+    if not text.isascii():  # most values are ASCII: no need to decompose them
+        text = unicodedata.normalize("NFKD", text.translate(_FOLD))
+        text = "".join(c for c in text if not unicodedata.combining(c))
     text = _APOSTROPHES.sub("", text)
     return _NON_WORD.sub(" ", text).strip()
 
 
+# Digits in a name are a scanner's or a keyboard's misreading of the letter they look like.
+_NAME_DIGITS = str.maketrans({"0": "o", "1": "l", "3": "e", "5": "s", "$": "s", "@": "a"})
+
+
 def name_normalise(value: Any) -> str:
-    words = [w for w in text_fold(value).split() if w not in _NAME_NOISE]
+    words = [
+        w
+        for w in text_fold(str(value or "").translate(_NAME_DIGITS)).split()
+        if w not in _NAME_NOISE
+    ]
     return " ".join(words)
 
 
@@ -222,12 +232,19 @@ def email_parts(value: Any) -> tuple[str, str, str]:
     return email, local, domain
 
 
+_EXTENSION = re.compile(r"(?:ext\.?|x|#)\s*\d+\s*$", re.IGNORECASE)
+# Letters a scanner reads for digits ("O" for 0, "l" for 1) in a phone number.
+_PHONE_LETTERS = str.maketrans("OoIl|", "00111")
+_NOT_DIGIT = re.compile(r"\D")
+
+
 def phone_digits(value: Any, country: str) -> str:
     """E.164 digits (no `+`); a number no country places keeps its digits (>= 7 of them)."""
-    raw = str(value or "").strip()
+    raw = str(value or "").strip().translate(_PHONE_LETTERS)
     if not raw:
         return ""
-    digits = re.sub(r"\D", "", raw)
+    raw = _EXTENSION.split(raw, 1)[0]
+    digits = _NOT_DIGIT.sub("", raw)
     if raw.startswith("+") and 8 <= len(digits) <= 15 and raw[1:].isdigit():
         return digits  # already E.164, as LeadFlow stores phones
     try:
@@ -239,8 +256,42 @@ def phone_digits(value: Any, country: str) -> str:
     return digits if len(digits) >= 7 else ""
 
 
-_DATE_YMD = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})")
-_DATE_XYY = re.compile(r"^(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})$")
+_DATE_YMD = re.compile(r"^(\d{4})[-/. ]?(\d{1,2})[-/. ]?(\d{1,2})(?:$|[ T])")
+_DATE_XYY = re.compile(r"^(\d{1,2})[-/. ](\d{1,2})[-/. ](\d{4})$")
+_MONTHS = {
+    name: number
+    for number, names in enumerate(
+        (
+            ("jan", "january"),
+            ("feb", "february"),
+            ("mar", "march"),
+            ("apr", "april"),
+            ("may",),
+            ("jun", "june"),
+            ("jul", "july"),
+            ("aug", "august"),
+            ("sep", "sept", "september"),
+            ("oct", "october"),
+            ("nov", "november"),
+            ("dec", "december"),
+        ),
+        start=1,
+    )
+    for name in names
+}
+_DATE_WORDS = re.compile(r"[a-z]+|\d+")
+
+
+def _date_in_words(text: str) -> str:
+    """ "March 4, 1985", "4 Mar 1985", "1985 Mar 4" -> `1985-03-04`; '' otherwise."""
+    words = _DATE_WORDS.findall(text.lower())
+    months = [_MONTHS[w] for w in words if w in _MONTHS]
+    numbers = [int(w) for w in words if w.isdigit()]
+    years = [n for n in numbers if n >= 1000]
+    days = [n for n in numbers if n < 100]
+    if len(months) != 1 or len(years) != 1 or len(days) != 1:
+        return ""
+    return _date_text(years[0], months[0], days[0])
 
 
 def _date_text(year: int, month: int, day: int) -> str:
@@ -263,6 +314,8 @@ def date_normalise(value: Any, country: str = "") -> str:
     text = str(value).strip()
     if match := _DATE_YMD.match(text):
         return _date_text(int(match[1]), int(match[2]), int(match[3]))
+    if any(c.isalpha() for c in text):
+        return _date_in_words(text)
     if match := _DATE_XYY.match(text):
         first, second, year = int(match[1]), int(match[2]), int(match[3])
         if "/" in text and country in ("US", "") and first <= 12:
