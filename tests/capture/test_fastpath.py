@@ -135,5 +135,3 @@ def test_a_returning_lead_takes_the_orm_path_and_keeps_its_stage(public, workspa
     contact = Contact.objects.get(email="jane@initech.com")
     assert contact.lifecycle_stage == "customer"
     assert Submission.objects.get().contact == contact
-
-

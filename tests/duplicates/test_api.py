@@ -27,10 +27,12 @@ def test_pages_through_ten_thousand_pairs_by_cursor(workspace, api):
                 created_at=now,
                 scored_at=now,
             )
-            for number, (one, two) in enumerate(itertools.islice(itertools.combinations(ids, 2), 10_000))
+            for number, (one, two) in enumerate(
+                itertools.islice(itertools.combinations(ids, 2), 10_000)
+            )
         ],
         batch_size=2000,
-    )  # fmt: skip
+    )
     seen, cursor, pages, last = [], None, 0, None
     while True:
         query = "/duplicates?limit=500" + (f"&cursor={cursor}" if cursor else "")

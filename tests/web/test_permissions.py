@@ -358,6 +358,7 @@ BODIES = {
         "fields": [{"name": "email", "type": "email", "maps_to": "email"}],
     },
     "PATCH /api/v1/workspace": {"name": "Acme"},
+    "PUT /api/v1/duplicates/settings": {"auto_merge": False, "auto_merge_threshold": 0.99},
     "POST /api/v1/lead-sources": {"name": "Partner", "format": "generic"},
     "POST /api/v1/events": {
         "visitor_id": "visitor-0001",

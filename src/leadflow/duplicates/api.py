@@ -19,6 +19,7 @@ from leadflow.duplicates.model import REASON_BITS
 
 router = Router(tags=["duplicates"])
 READ, WRITE = ApiScope.CONTACTS_READ, ApiScope.CONTACTS_WRITE
+SETTINGS_READ, SETTINGS_WRITE = ApiScope.SETTINGS_READ, ApiScope.SETTINGS_WRITE
 
 
 class PairContact(Schema):
@@ -124,7 +125,7 @@ def pair_list(request: HttpRequest, filters: Query[PairFilters]):
 
 @router.get("/duplicates/settings", response=SettingsOut, summary="The duplicate finder's settings")
 def settings_get(request: HttpRequest):
-    workspace, _ = require_scope(request, READ)
+    workspace, _ = require_scope(request, SETTINGS_READ)
     return selectors.profile_get(workspace)
 
 
@@ -132,7 +133,7 @@ def settings_get(request: HttpRequest):
 def settings_put(request: HttpRequest, payload: SettingsIn):
     """Automatic merging is off by default; its threshold is at least 0.95. Every automatic
     merge is recorded (``GET /duplicates/decisions?automatic=true``)."""
-    workspace, actor = require_scope(request, WRITE)
+    workspace, actor = require_scope(request, SETTINGS_WRITE)
     return services.profile_update(
         workspace=workspace,
         actor=actor,

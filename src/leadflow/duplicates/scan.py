@@ -9,6 +9,7 @@ them up per contact. Comparing and scoring is vectorised (``compare.pairs_compar
 ``model.probabilities``) in batches.
 """
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -16,6 +17,7 @@ import numpy as np
 from django.db import connection, transaction
 from django.utils import timezone
 
+from leadflow.contacts.models import Contact
 from leadflow.core.models import Workspace
 from leadflow.duplicates import selectors
 from leadflow.duplicates.blocking import person_keys
@@ -38,15 +40,17 @@ from leadflow.duplicates.models import (
 from leadflow.duplicates.records import person_normalise
 from leadflow.duplicates.services import (
     ScoredPair,
-    _pairs_write,
     levels_dict,
     levels_row,
     matcher_for,
     pairs_rescore,
+    pairs_write,
     weights_stored,
 )
 
 COMPARE_BATCH = 200_000
+# COPY text format: a backslash, tab or line break in a key is escaped.
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
 @dataclass
@@ -146,11 +150,22 @@ def duplicates_scan(
         )
     now = timezone.now()
     with transaction.atomic():
-        for start in range(0, len(listed), 5000):
-            _pairs_write(workspace, listed[start : start + 5000], found_by=FoundBy.SCAN, now=now)
-            report(ScanProgress("listing", min(start + 5000, len(listed)), len(listed)))
+        if connection.vendor == "postgresql":
+            _pairs_copy(workspace, listed, now=now)
+        else:
+            existing = set(
+                Contact.objects.filter(workspace=workspace).values_list("pk", flat=True)
+            )  # a contact deleted during the scan is left out
+            listed = [
+                pair for pair in listed if pair.contact_id in existing and pair.other_id in existing
+            ]
+            for start in range(0, len(listed), 5000):
+                pairs_write(workspace, listed[start : start + 5000], found_by=FoundBy.SCAN, now=now)
+        report(ScanProgress("listing", len(listed), len(listed)))
+        # open pairs scored before the scan began and not found by it: no longer listed
+        # (pairs that checks of changed contacts listed during the scan stay)
         result.removed = DuplicatePair.objects.filter(
-            workspace=workspace, status=PairStatus.OPEN, scored_at__lt=now
+            workspace=workspace, status=PairStatus.OPEN, scored_at__lt=started
         ).delete()[0]
         profile = DuplicateProfile.objects.select_for_update().get(workspace=workspace)
         profile.weights = weights_stored(weights)
@@ -158,12 +173,63 @@ def duplicates_scan(
         profile.scan_finished_at = timezone.now()
         profile.scan_pairs = len(listed)
         profile.save()
-        # pairs listed since by checks of changed contacts: scored by the new weights too
-        pairs_rescore(workspace=workspace, weights=weights, comparisons=matcher.comparisons)
+        # pairs listed meanwhile by checks of changed contacts: scored by the new weights
+        pairs_rescore(
+            workspace=workspace,
+            weights=weights,
+            comparisons=matcher.comparisons,
+            scored_between=(started, now),
+        )
     result.listed = len(listed)
     result.weights = weights_stored(weights)
     result.seconds = (timezone.now() - started).total_seconds()
     return result
+
+
+def _pairs_copy(workspace: Workspace, listed: list[ScoredPair], *, now) -> None:
+    """The scan's pairs on PostgreSQL: COPY into a temporary table, then one upsert (a
+    dismissed pair is re-scored, never reopened; a contact deleted meanwhile is skipped)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMPORARY TABLE IF NOT EXISTS scan_pairs (contact_id bigint, other_id bigint, "
+            "probability double precision, levels jsonb, reasons varchar(300), "
+            "reason_flags bigint) ON COMMIT DROP"
+        )
+        cursor.execute("TRUNCATE scan_pairs")  # a second scan in one transaction (tests)
+        with (
+            connection.wrap_database_errors,
+            cursor.cursor.copy("COPY scan_pairs FROM STDIN") as copy,
+        ):
+            for pair in listed:
+                copy.write_row(
+                    (
+                        pair.contact_id,
+                        pair.other_id,
+                        pair.probability,
+                        json.dumps(pair.levels),
+                        pair.reasons,
+                        pair.reason_flags,
+                    )
+                )
+        table = DuplicatePair._meta.db_table
+        contacts = Contact._meta.db_table
+        upsert = f"""
+            INSERT INTO {table} (workspace_id, contact_id, other_id, probability, levels,
+                reasons, reason_flags, found_by, status, created_at, scored_at)
+            SELECT %(ws)s, s.contact_id, s.other_id, s.probability, s.levels, s.reasons,
+                s.reason_flags, %(found_by)s, %(open)s, %(now)s, %(now)s
+            FROM scan_pairs AS s
+            WHERE EXISTS (SELECT 1 FROM {contacts} WHERE id = s.contact_id)
+              AND EXISTS (SELECT 1 FROM {contacts} WHERE id = s.other_id)
+            ON CONFLICT (contact_id, other_id) DO UPDATE SET
+                probability = EXCLUDED.probability, levels = EXCLUDED.levels,
+                reasons = EXCLUDED.reasons, reason_flags = EXCLUDED.reason_flags,
+                scored_at = EXCLUDED.scored_at
+            """  # noqa: S608 - table names only, values are parameters
+        cursor.execute(
+            upsert,
+            {"ws": workspace.pk, "found_by": FoundBy.SCAN, "open": PairStatus.OPEN, "now": now},
+        )
 
 
 def _keys_replace(
@@ -181,15 +247,24 @@ def _keys_replace(
         if connection.vendor == "postgresql":
             table = DuplicateKey._meta.db_table
             statement = f"COPY {table} (workspace_id, contact_id, key) FROM STDIN"
+            prefix = f"{workspace.pk}\t"
             with (
                 connection.cursor() as cursor,
                 connection.wrap_database_errors,
                 cursor.cursor.copy(statement) as copy,
             ):
+                # COPY's text format, written in large chunks: write_row per key costs
+                # more than the database's own work.
+                lines: list[str] = []
                 for done, (contact_id, key) in enumerate(rows, 1):
-                    copy.write_row((workspace.pk, contact_id, key))
-                    if done % 200_000 == 0:
+                    lines.append(f"{prefix}{contact_id}\t{key.translate(_COPY_ESCAPES)}\n")
+                    if len(lines) == 100_000:
+                        copy.write("".join(lines))
+                        lines = []
                         report(ScanProgress("keys", done, total))
+                copy.write("".join(lines))
+            with connection.cursor() as cursor:  # the check's lookups need fresh statistics
+                cursor.execute(f"ANALYZE {table}")
         else:
             batch: list[DuplicateKey] = []
             for contact_id, key in rows:

@@ -175,7 +175,7 @@ def duplicates_check(
         scored = _score(pairs, people, matcher)
         now = timezone.now()
         listed = [pair for pair in scored if pair.probability >= LIST_THRESHOLD]
-        _pairs_write(workspace, listed, found_by=found_by, now=now)
+        pairs_write(workspace, listed, found_by=found_by, now=now)
         result.listed = len(listed)
         keep = {(pair.contact_id, pair.other_id) for pair in listed}
         stale = DuplicatePair.objects.filter(
@@ -252,7 +252,7 @@ def _score(
     ]
 
 
-def _pairs_write(workspace: Workspace, scored: Sequence[ScoredPair], *, found_by: str, now) -> None:
+def pairs_write(workspace: Workspace, scored: Sequence[ScoredPair], *, found_by: str, now) -> None:
     """Insert new pairs, re-score known ones (a dismissed pair stays dismissed)."""
     if not scored:
         return
@@ -501,26 +501,46 @@ def weights_refit(*, workspace: Workspace) -> Weights:
 
 
 def pairs_rescore(
-    *, workspace: Workspace, weights: Weights, comparisons: Sequence[Comparison]
+    *,
+    workspace: Workspace,
+    weights: Weights,
+    comparisons: Sequence[Comparison],
+    scored_between: tuple | None = None,
 ) -> int:
-    """New probabilities for the open pairs from their stored comparison levels (no
-    contact is read again). Returns pairs updated."""
-    updated = 0
-    last = 0
+    """New probabilities for the open pairs (those scored in ``scored_between`` only, when
+    given) from their stored comparison levels: no contact is read again, and each chunk
+    is written by one statement. Returns pairs updated."""
+    pairs = DuplicatePair.objects.filter(workspace=workspace, status=PairStatus.OPEN)
+    if scored_between:
+        pairs = pairs.filter(scored_at__gte=scored_between[0], scored_at__lt=scored_between[1])
+    updated, last = 0, 0
     while True:
-        chunk = list(
-            DuplicatePair.objects.filter(
-                workspace=workspace, status=PairStatus.OPEN, pk__gt=last
-            ).order_by("pk")[:5000]
-        )
+        chunk = list(pairs.filter(pk__gt=last).order_by("pk").values_list("pk", "levels")[:5000])
         if not chunk:
             return updated
-        gammas = np.array([levels_row(pair.levels, comparisons) for pair in chunk], dtype=np.int8)
-        for pair, chance in zip(chunk, probabilities(gammas, weights), strict=True):
-            pair.probability = float(chance)
-        DuplicatePair.objects.bulk_update(chunk, ["probability"], batch_size=1000)
+        gammas = np.array([levels_row(levels, comparisons) for _, levels in chunk], dtype=np.int8)
+        chances = probabilities(gammas, weights)
+        _probabilities_write([pk for pk, _ in chunk], [float(value) for value in chances])
         updated += len(chunk)
-        last = chunk[-1].pk
+        last = chunk[-1][0]
+
+
+def _probabilities_write(ids: list[int], chances: list[float]) -> None:
+    if connection.vendor == "postgresql":
+        table = DuplicatePair._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} AS p SET probability = v.probability "  # noqa: S608 - table
+                "FROM unnest(%s::bigint[], %s::double precision[]) AS v(id, probability) "
+                "WHERE p.id = v.id",
+                [ids, chances],
+            )
+        return
+    DuplicatePair.objects.bulk_update(
+        [DuplicatePair(pk=pk, probability=chance) for pk, chance in zip(ids, chances, strict=True)],
+        ["probability"],
+        batch_size=1000,
+    )
 
 
 # --- settings ------------------------------------------------------------------------------
@@ -556,7 +576,3 @@ def profile_update(
         },
     )
     return profile
-
-
-def _vendor_is_postgres() -> bool:
-    return connection.vendor == "postgresql"
