@@ -529,3 +529,27 @@ def test_another_workspaces_pair_answers_404_everywhere(
     html = owner_client.get(url(workspace, "duplicates/?status=dismissed")).content.decode()
     assert f'id="pair-{foreign.pk}"' not in html
     assert owner_client.get(url(other_workspace, "duplicates/")).status_code == 404
+
+
+def test_swapped_names_are_said_on_the_compare_page(owner_client, workspace, lead):
+    one = lead(
+        email="ann.lee@lee-corp.com", first_name="Ann", last_name="Lee", phone="+447911123456"
+    )
+    two = lead(email="lee.ann@gmail.com", first_name="Lee", last_name="Ann", phone="+447911123456")
+    find(workspace, one, two)
+    pair = pair_of(one, two)
+    assert pair.levels["names_swapped"] == 1
+    html = owner_client.get(url(workspace, f"duplicates/{pair.pk}/")).content.decode()
+    assert html.count("first and last names swapped") == 2  # on both name rows
+    assert "names swapped (Ann Lee / Lee Ann)" in html  # the reasons
+
+
+def test_the_compare_page_runs_a_fixed_number_of_queries(owner_client, workspace, likely):
+    owner_client.get(url(workspace, f"duplicates/{likely.pk}/"))  # warm the session
+    with CaptureQueriesContext(connection) as queries:
+        response = owner_client.get(url(workspace, f"duplicates/{likely.pk}/"))
+    assert response.status_code == 200
+    # session, user, membership, the pair with both contacts, its decision, the custom
+    # fields (for labels, and for the identifying ones), the members (owner names), the
+    # switcher's workspaces: nothing per field.
+    assert len(queries) <= 9, "\n".join(q["sql"][:140] for q in queries)
