@@ -284,6 +284,20 @@ class TestCsrf:
         contact.refresh_from_db()
         assert contact.job_title == "Buyer"
 
+    def test_the_duplicate_decisions_need_the_token(self, csrf_client, workspace, everything):
+        pair = everything["pair"]
+        paths = {
+            f"duplicates/{pair.pk}/merge/": {},
+            f"duplicates/{pair.pk}/dismiss/": {},
+            "duplicates/merge-above/": {"threshold": "50", "pair": [pair.pk]},
+            "duplicates/scan/": {},
+            "duplicates/settings/": {"auto_merge": "on", "threshold": "99"},
+        }
+        for path, data in paths.items():
+            assert csrf_client.post(url(workspace, path), data).status_code == 403, path
+        pair.refresh_from_db()
+        assert pair.status == "open"
+
     def test_htmx_post_with_header_token_is_accepted(self, csrf_client, workspace, contact):
         page = csrf_client.get(url(workspace, f"contacts/{contact.pk}/"))
         token = page.context["csrf_token"]
