@@ -21,6 +21,7 @@ from leadflow.duplicates.engine import candidate_pairs, duplicates_find_in
 from leadflow.duplicates.model import (
     LIST_THRESHOLD,
     MATCH_THRESHOLD,
+    NAMES_ONLY_CAP,
     REASON_BITS,
     REASON_WORDS,
     Weights,
@@ -550,3 +551,17 @@ def test_relatives_sharing_a_household_are_not_duplicates():
     assert probability[(1, 2)] < LIST_THRESHOLD  # the spouse
     # One person, her name misspelt: listed for review (a sibling could be called Rachel).
     assert probability[(1, 3)] >= LIST_THRESHOLD
+
+
+def test_names_alone_are_never_a_likely_duplicate():
+    left = person(first_name="Henry", last_name="Walker", email="henry.walker@example.com")
+    right = person(id=2, first_name="Henry", last_name="Walker", country="GB")
+    gammas = pairs_compare([left], [right], COMPARISONS)
+    weights = weights_default(COMPARISONS, population=100)
+    assert probabilities(gammas, weights)[0] == NAMES_ONLY_CAP < MATCH_THRESHOLD
+    same_phone = pairs_compare(
+        [person(first_name="Henry", last_name="Walker", phone="+442075550123")],
+        [person(id=2, first_name="Henry", last_name="Walker", phone="+44 20 7555 0123")],
+        COMPARISONS,
+    )
+    assert probabilities(same_phone, weights)[0] >= MATCH_THRESHOLD

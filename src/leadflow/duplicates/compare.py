@@ -180,15 +180,16 @@ def _name_levels(
     levels[similarity >= 0.85] = 1
     levels[similarity >= 0.92] = 2
     # An initial stands for the name it begins ("J" / "John"): similar, not different.
+    unlike = np.flatnonzero(levels < 1)
     initial = np.fromiter(
         (
             (len(a) == 1 and b[:1] == a) or (len(b) == 1 and a[:1] == b)
-            for a, b in zip(left, right, strict=True)
+            for a, b in zip(left[unlike], right[unlike], strict=True)
         ),
         dtype=bool,
-        count=len(left),
+        count=len(unlike),
     )
-    levels[initial & (levels < 1)] = 1
+    levels[unlike[initial]] = 1
     unexplained = np.flatnonzero(~equal & (levels < 2))
     nickname = np.fromiter(
         (

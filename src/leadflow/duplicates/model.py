@@ -75,6 +75,9 @@ DECISION_U_PSEUDO = 5000.0
 # The related class's prior counts this many times more than m's: left free, it drifts
 # towards duplicates that share an address (and then explains them away).
 RELATED_STRENGTH = 100.0
+# The highest probability of a pair that agrees on nothing but its names (see probabilities).
+NAMES_ONLY_CAP = 0.8
+NAME_COMPARISONS = frozenset({"first_name", "last_name", "names_swapped"})
 # Share of contacts assumed to have a duplicate before a workspace is fitted.
 DUPLICATE_SHARE = 0.05
 _FLOOR = 1e-9
@@ -226,7 +229,8 @@ def _posteriors(levels: np.ndarray, classes: Sequence[tuple[float, Sequence]]) -
 
 
 def probabilities(gammas: np.ndarray, weights: Weights) -> np.ndarray:
-    """Posterior P(one person) per row of levels."""
+    """Posterior P(one person) per row of levels; at most `NAMES_ONLY_CAP` (listed, never
+    "likely") for a pair whose only agreeing fields are its names."""
     gammas = np.asarray(gammas)
     _aligned(weights, gammas.shape[1] if gammas.ndim == 2 else 0)
     related = weights.prior_related if weights.h is not None else 0.0
@@ -235,7 +239,12 @@ def probabilities(gammas: np.ndarray, weights: Weights) -> np.ndarray:
         (1.0 - weights.prior - related, weights.u),
         (related, weights.h or weights.u),
     ]
-    return _posteriors(gammas, classes)[:, 0]
+    posterior = _posteriors(gammas, classes)[:, 0]
+    # Names alone are never a likely duplicate: no reviewer could confirm one, and two
+    # namesakes look exactly like it. Such a pair is listed for review at most.
+    other = [k for k, name in enumerate(weights.comparisons) if name not in NAME_COMPARISONS]
+    names_only = ~(gammas[:, other] >= 1).any(axis=1) if other else np.ones(len(gammas), bool)
+    return np.where(names_only, np.minimum(posterior, NAMES_ONLY_CAP), posterior)
 
 
 def _normalised(row: np.ndarray) -> list[float]:
