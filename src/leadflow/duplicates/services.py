@@ -8,7 +8,7 @@ blocking keys, comparisons, the Fellegi-Sunter model, reasons in words) is pure 
 """
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -413,18 +413,26 @@ BULK_MERGE_LIMIT = 1000
 
 
 def pairs_merge_above(
-    *, workspace: Workspace, actor: Actor, threshold: float, preview: bool = True
+    *,
+    workspace: Workspace,
+    actor: Actor,
+    threshold: float,
+    preview: bool = True,
+    pair_ids: Collection[int] | None = None,
 ) -> BulkMerge:
     """Merge every open pair the actor sees at or above ``threshold`` (at most
     ``BULK_MERGE_LIMIT`` per call), highest first, each in its own transaction; with
-    ``preview`` nothing is written and the pairs that would be merged are returned."""
+    ``preview`` nothing is written and the pairs that would be merged are returned.
+    ``pair_ids`` limits the merge to these pairs (the ones a preview showed: a pair found
+    between the preview and the confirmation is not merged unseen)."""
     if not BULK_MERGE_MIN <= threshold <= 1:
         raise ValidationFailed(
             [FieldError("threshold", f"Choose a probability between {BULK_MERGE_MIN} and 1.")]
         )
-    pairs = list(
-        selectors.pair_list(workspace, actor, min_probability=threshold)[:BULK_MERGE_LIMIT]
-    )
+    queryset = selectors.pair_list(workspace, actor, min_probability=threshold)
+    if pair_ids is not None:
+        queryset = queryset.filter(pk__in=list(pair_ids))
+    pairs = list(queryset[:BULK_MERGE_LIMIT])
     plan = BulkMerge(pairs=pairs)
     if preview:
         return plan
