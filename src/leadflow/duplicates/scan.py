@@ -22,12 +22,13 @@ from leadflow.core.models import Workspace
 from leadflow.duplicates import selectors
 from leadflow.duplicates.blocking import person_keys
 from leadflow.duplicates.compare import PersonTable, table_compare
-from leadflow.duplicates.engine import candidate_pairs
+from leadflow.duplicates.engine import RANDOM_PAIRS, candidate_pairs
 from leadflow.duplicates.model import (
     LIST_THRESHOLD,
     probabilities,
     reason_flags,
     reasons_describe,
+    u_from_random,
     weights_fit,
 )
 from leadflow.duplicates.models import (
@@ -49,6 +50,7 @@ from leadflow.duplicates.services import (
 )
 
 COMPARE_BATCH = 200_000
+RANDOM_U_MIN_CONTACTS = 1000
 # COPY text format: a backslash, tab or line break in a key is escaped.
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
@@ -123,11 +125,24 @@ def duplicates_scan(
         )
     else:
         all_gammas, labels = gammas, None
-    weights = (
-        weights_fit(all_gammas, start=matcher.weights, labels=labels)
-        if len(all_gammas)
-        else matcher.weights
-    )
+    if len(all_gammas):
+        # u from random pairs of this workspace (fixed during the fit: decision 0020); a
+        # small workspace has too few pairs to say, and keeps the defaults' u
+        pairs_total = len(persons) * (len(persons) - 1) // 2
+        u_random = (
+            u_from_random(persons, matcher.comparisons, min(RANDOM_PAIRS, pairs_total))
+            if len(persons) >= RANDOM_U_MIN_CONTACTS
+            else None
+        )
+        weights = weights_fit(
+            all_gammas,
+            start=matcher.weights,
+            labels=labels,
+            u_random=u_random,
+            pairs_total=pairs_total,
+        )
+    else:
+        weights = matcher.weights
     weights.labelled_pairs = len(labelled)
     report(ScanProgress("learning", 1, 1))
     chances = probabilities(gammas, weights) if len(gammas) else np.empty(0)

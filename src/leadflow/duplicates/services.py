@@ -24,7 +24,7 @@ from leadflow.core.models import Workspace
 from leadflow.core.services import audit_record
 from leadflow.core.tasks import task_schedule
 from leadflow.duplicates import selectors
-from leadflow.duplicates.blocking import BLOCK_CAP, person_keys
+from leadflow.duplicates.blocking import BLOCK_CAP, block_cap, person_keys
 from leadflow.duplicates.compare import Comparison, comparisons_for, pairs_compare
 from leadflow.duplicates.model import (
     LIST_THRESHOLD,
@@ -83,16 +83,23 @@ def weights_aligned(stored: dict | None, comparisons: Sequence[Comparison]) -> W
         learned = Weights(**stored)
     except (KeyError, TypeError, ValueError):
         return default
-    known = dict(zip(learned.comparisons, zip(learned.m, learned.u, strict=True), strict=True))
-    m, u = [], []
+    learned_h = learned.h or [None] * len(learned.comparisons)
+    known = {
+        name: (m, u, h)
+        for name, m, u, h in zip(learned.comparisons, learned.m, learned.u, learned_h, strict=True)
+    }
+    default_h = default.h or [None] * len(default.comparisons)
+    m, u, h = [], [], []
     for index, name in enumerate(default.comparisons):
-        pair = known.get(name)
-        if pair and len(pair[0]) == len(default.m[index]):
-            m.append(list(pair[0]))
-            u.append(list(pair[1]))
+        found = known.get(name)
+        if found and len(found[0]) == len(default.m[index]) and (found[2] or default_h[index]):
+            m.append(list(found[0]))
+            u.append(list(found[1]))
+            h.append(list(found[2] or default_h[index]))
         else:
             m.append(default.m[index])
             u.append(default.u[index])
+            h.append(default_h[index])
     return Weights(
         comparisons=default.comparisons,
         m=m,
@@ -100,6 +107,8 @@ def weights_aligned(stored: dict | None, comparisons: Sequence[Comparison]) -> W
         prior=learned.prior,
         fitted_pairs=learned.fitted_pairs,
         labelled_pairs=learned.labelled_pairs,
+        h=h if all(row is not None for row in h) else None,
+        prior_related=learned.prior_related,
     )
 
 
@@ -194,7 +203,8 @@ def duplicates_check(
 
 def _candidates(workspace: Workspace, keys: dict[int, list[str]]) -> dict[int, set[int]]:
     """For each contact, the contacts sharing one of its keys, skipping keys shared by more
-    than ``BLOCK_CAP`` contacts (at most ``BLOCK_CAP + 1`` rows are read per key)."""
+    contacts than their family's cap (``blocking.block_cap``: a common name says nothing);
+    at most ``BLOCK_CAP + 1`` rows are read per key."""
     wanted = sorted({key for own in keys.values() for key in own})
     members: dict[str, list[int]] = {}
     for start in range(0, len(wanted), 500):
@@ -204,7 +214,7 @@ def _candidates(workspace: Workspace, keys: dict[int, list[str]]) -> dict[int, s
             .values_list("key", "contact_id", "rank")
         )
         # A window cannot be filtered in the same SELECT on every backend: read the
-        # ranks and cut here (at most BLOCK_CAP + 1 rows per key are kept).
+        # ranks and cut here.
         for key, contact_id, rank in ranked:
             if rank <= BLOCK_CAP + 1:
                 members.setdefault(key, []).append(contact_id)
@@ -212,7 +222,7 @@ def _candidates(workspace: Workspace, keys: dict[int, list[str]]) -> dict[int, s
     for pk, own in keys.items():
         for key in own:
             block = members.get(key, [])
-            if len(block) > BLOCK_CAP:
+            if len(block) > block_cap(key):
                 continue
             found.setdefault(pk, set()).update(block)
     return found
@@ -324,7 +334,11 @@ def _pair_locked(workspace: Workspace, actor: Actor, pair_id: int) -> DuplicateP
 @transaction.atomic
 def pair_dismiss(*, workspace: Workspace, pair_id: int, actor: Actor) -> DuplicatePair:
     """ "Not a duplicate": the pair leaves the review list for good (found again, it stays
-    dismissed) and becomes a labelled example that lowers similar pairs' probability."""
+    dismissed) and becomes a labelled example that lowers similar pairs' probability.
+    Safe to repeat: a pair dismissed already is returned as it is (a client's retry)."""
+    seen = selectors.pair_get(workspace, actor, pair_id)  # NotFound when not the actor's
+    if seen.status == PairStatus.DISMISSED:
+        return seen
     pair = _pair_locked(workspace, actor, pair_id)
     pair.status = PairStatus.DISMISSED
     pair.save(update_fields=["status"])
