@@ -101,8 +101,18 @@ def run() -> dict:
     assert read == Contact.objects.filter(workspace=workspace).count()
     result["table_read_s"] = round(table_read, 2)
 
-    scan = duplicates_scan(workspace=workspace)
+    stages: dict[str, float] = {}
+    began = time.perf_counter()
+
+    def progress(state) -> None:  # when each stage ended, for the breakdown
+        stages[state.stage] = time.perf_counter() - began
+
+    scan = duplicates_scan(workspace=workspace, progress=progress)
     result["scan_s"] = round(scan.seconds, 1)
+    previous = 0.0
+    for stage, ended in stages.items():
+        result[f"scan_{stage}_s"] = round(ended - previous, 1)
+        previous = ended
     result["scan_vs_table_read"] = round(scan.seconds / table_read, 2)
     result["candidate_pairs"] = scan.candidates
     result["listed_pairs"] = scan.listed

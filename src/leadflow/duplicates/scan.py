@@ -188,6 +188,9 @@ def duplicates_scan(
         profile.scan_finished_at = timezone.now()
         profile.scan_pairs = len(listed)
         profile.save()
+        if connection.vendor == "postgresql":  # the checks' plans need fresh statistics
+            with connection.cursor() as cursor:
+                cursor.execute(f"ANALYZE {DuplicatePair._meta.db_table}")
         # pairs listed meanwhile by checks of changed contacts: scored by the new weights
         pairs_rescore(
             workspace=workspace,
