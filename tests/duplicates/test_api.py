@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from leadflow.contacts.models import Contact
 from leadflow.duplicates.models import DuplicatePair, PairStatus
+from leadflow.duplicates.scan import duplicates_scan
 from tests.duplicates.test_finder import deliver, jon_and_john, pair_of
 
 
@@ -112,4 +113,9 @@ def test_settings_and_scan(workspace, api):
     assert bad.status_code == 422
     good = api.put("/duplicates/settings", {"auto_merge": True, "auto_merge_threshold": 0.97})
     assert good.status_code == 200 and good.json()["auto_merge_threshold"] == 0.97
-    assert api.post("/duplicates/scan").status_code == 202
+    first = api.post("/duplicates/scan")
+    assert first.status_code == 202 and first.json() == {"queued": True}
+    assert api.post("/duplicates/scan").json() == {"queued": False}  # one is waiting
+    assert api.get("/duplicates/settings").json()["scan_queued_at"]
+    duplicates_scan(workspace=workspace)  # the worker runs it
+    assert api.post("/duplicates/scan").json() == {"queued": True}

@@ -13,7 +13,6 @@ from leadflow.core.apikit import StrictSchema, json_response, require_scope
 from leadflow.core.errors import FieldError, ValidationFailed
 from leadflow.core.idempotency import idempotent
 from leadflow.core.models import ApiScope
-from leadflow.core.tasks import task_schedule
 from leadflow.duplicates import selectors, services
 from leadflow.duplicates.model import REASON_BITS
 
@@ -80,7 +79,7 @@ class PairMergeOut(Schema):
 
 
 class ScanOut(Schema):
-    queued: bool
+    queued: bool = Field(description="False when a scan was waiting already (it will run).")
 
 
 class SettingsIn(StrictSchema):
@@ -92,6 +91,7 @@ class SettingsOut(Schema):
     auto_merge: bool
     auto_merge_threshold: float
     fitted_at: dt.datetime | None
+    scan_queued_at: dt.datetime | None
     scan_started_at: dt.datetime | None
     scan_finished_at: dt.datetime | None
     scan_pairs: int | None
@@ -148,9 +148,9 @@ def settings_put(request: HttpRequest, payload: SettingsIn):
 def scan_start(request: HttpRequest):
     """Queues a scan of every contact (learning the model's weights again); pairs appear in
     ``GET /duplicates`` as it finishes."""
-    workspace, _ = require_scope(request, WRITE)
-    task_schedule("leadflow.duplicates.tasks.duplicates_scan", workspace.pk)
-    return Status(202, {"queued": True})
+    workspace, actor = require_scope(request, WRITE)
+    queued = services.scan_request(workspace=workspace, actor=actor)
+    return Status(202, {"queued": queued})
 
 
 @router.get("/duplicates/{pair_id}", response=PairOut, summary="One possible duplicate pair")

@@ -117,6 +117,7 @@ class DuplicateProfile(models.Model):
     fitted_at = models.DateTimeField(null=True, blank=True)
     auto_merge = models.BooleanField(default=False)
     auto_merge_threshold = models.FloatField(default=0.99)
+    scan_queued_at = models.DateTimeField(null=True, blank=True)
     scan_started_at = models.DateTimeField(null=True, blank=True)
     scan_finished_at = models.DateTimeField(null=True, blank=True)
     scan_pairs = models.PositiveIntegerField(null=True, blank=True)

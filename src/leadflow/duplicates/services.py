@@ -561,6 +561,26 @@ def _probabilities_write(ids: list[int], chances: list[float]) -> None:
     )
 
 
+# --- the whole-workspace scan, on request ---------------------------------------------------
+
+SCAN_TASK = "leadflow.duplicates.tasks.duplicates_scan"
+
+
+@transaction.atomic
+def scan_request(*, workspace: Workspace, actor: Actor) -> bool:
+    """Queue a scan of the whole workspace unless one is waiting already (a double click
+    queues one scan). Returns whether this call queued it."""
+    profile, _ = DuplicateProfile.objects.select_for_update().get_or_create(workspace=workspace)
+    queued, started = profile.scan_queued_at, profile.scan_started_at
+    if queued is not None and (started is None or started < queued):
+        return False
+    profile.scan_queued_at = timezone.now()
+    profile.save(update_fields=["scan_queued_at"])
+    task_schedule(SCAN_TASK, workspace.pk)
+    audit_record(workspace=workspace, actor=actor, action="duplicates.scan_requested")
+    return True
+
+
 # --- settings ------------------------------------------------------------------------------
 
 

@@ -76,6 +76,7 @@ class Migration(migrations.Migration):
                 ('fitted_at', models.DateTimeField(blank=True, null=True)),
                 ('auto_merge', models.BooleanField(default=False)),
                 ('auto_merge_threshold', models.FloatField(default=0.99)),
+                ('scan_queued_at', models.DateTimeField(blank=True, null=True)),
                 ('scan_started_at', models.DateTimeField(blank=True, null=True)),
                 ('scan_finished_at', models.DateTimeField(blank=True, null=True)),
                 ('scan_pairs', models.PositiveIntegerField(blank=True, null=True)),

@@ -24,7 +24,6 @@ from leadflow.contacts.models import Contact
 from leadflow.contacts.services import contact_merge_defaults
 from leadflow.core import selectors as core_selectors
 from leadflow.core.errors import FieldError, NotFound, ValidationFailed
-from leadflow.core.tasks import task_schedule
 from leadflow.duplicates import selectors, services
 from leadflow.duplicates.compare import comparisons_for
 from leadflow.duplicates.model import MATCH_THRESHOLD, REASON_BITS, REASON_WORDS
@@ -150,6 +149,7 @@ def duplicate_list(request: HttpRequest) -> HttpResponse:
         "first_query": query_with(params) if cursor else None,
         "profile": profile,
         "scan_running": _scan_running(profile),
+        "scan_queued": _scan_queued(profile),
         "auto_merge_percent": _setting_percent(profile.auto_merge_threshold),
         "bulk_percent": BULK_DEFAULT_PERCENT,
         "may_merge": _may_merge(request),
@@ -158,6 +158,11 @@ def duplicate_list(request: HttpRequest) -> HttpResponse:
     return render_page(
         request, "web/duplicates/list.html", context, partials={"pair-results": "results"}
     )
+
+
+def _scan_queued(profile: DuplicateProfile) -> bool:
+    queued, started = profile.scan_queued_at, profile.scan_started_at
+    return queued is not None and (started is None or started < queued)
 
 
 def _scan_running(profile: DuplicateProfile) -> bool:
@@ -169,14 +174,15 @@ def _scan_running(profile: DuplicateProfile) -> bool:
 @require_POST
 def duplicate_scan(request: HttpRequest) -> HttpResponse:
     """Queue a scan of the whole workspace (the same task as ``POST /api/v1/duplicates/scan``
-    and ``leadflow duplicates scan``). Queuing it twice only scans twice: the scan rewrites
-    the list, it never adds a pair twice."""
-    task_schedule(SCAN_TASK, request.workspace.pk)
-    messages.success(
-        request,
-        "The scan of the whole workspace is queued. New pairs appear here when it has "
-        "finished; reload the page to see them.",
-    )
+    and ``leadflow duplicates scan``); a scan waiting already is not queued again."""
+    if services.scan_request(workspace=request.workspace, actor=request.actor):
+        messages.success(
+            request,
+            "The scan of the whole workspace is queued. New pairs appear here when it has "
+            "finished; reload the page to see them.",
+        )
+    else:
+        messages.info(request, "A scan of the whole workspace is queued already.")
     return redirect("duplicate_list", request.workspace.slug)
 
 
