@@ -248,7 +248,19 @@ def test_blocks_keyed_by_names_alone_have_a_lower_cap():
 
 @pytest.mark.parametrize(
     ("first", "other"),
-    [("Bill", "William"), ("Peggy", "Margaret"), ("Liz", "Elizabeth"), ("Brad", "Bradley")],
+    [
+        ("Bill", "William"),
+        ("Peggy", "Margaret"),
+        ("Liz", "Elizabeth"),
+        ("Brad", "Bradley"),
+        # Beyond the American table: German, Spanish, French and a few English forms.
+        ("Sepp", "Josef"),
+        ("Paco", "Francisco"),
+        ("Lola", "Dolores"),
+        ("Guigui", "Guillaume"),
+        ("Liam", "William"),
+        ("Katie", "Katherine"),
+    ],
 )
 def test_nicknames_are_their_own_level(first, other):
     found = levels(person(first_name=first, last_name="Smith"), person(first_name=other))
@@ -269,6 +281,28 @@ def test_name_levels_run_from_equal_to_different():
     assert levels(person(last_name="Becker"), person(last_name="Bcckcr"))["last_name"] == (
         "very similar"
     )
+
+
+def test_slips_in_short_names_and_in_nicknames_are_similar_not_different():
+    # One slip costs a short name more Jaro-Winkler than the 'similar' bar.
+    for one, other in [("Jose", "Iose"), ("Roy", "Rky"), ("Amy", "Amg"), ("Lisa", "Iisa")]:
+        assert levels(person(first_name=one), person(first_name=other))["first_name"] == (
+            "similar"
+        ), (one, other)
+    # Two slips in a longer name.
+    assert levels(person(last_name="Bender"), person(last_name="Bneeer"))["last_name"] == (
+        "similar"
+    )
+    # A nickname with a slip in it.
+    for one, other in [("Richard", "Rihc"), ("Daniel", "Dna"), ("Alexander", "Alwx")]:
+        assert levels(person(first_name=one), person(first_name=other))["first_name"] == (
+            "similar"
+        ), (one, other)
+    # Names that merely share letters stay different.
+    for one, other in [("Richard", "Robert"), ("Daniel", "Priya"), ("Anna", "Maria")]:
+        assert levels(person(first_name=one), person(first_name=other))["first_name"] == (
+            "different"
+        ), (one, other)
 
 
 def test_swapped_first_and_last_names_are_compared_crosswise_and_said():
@@ -586,5 +620,9 @@ def test_email_addresses_made_of_the_names_do_not_count_twice_for_namesakes():
         assert levels(left, right)["email"] == level, email
     slip = person(id=2, first_name="John", last_name="Brown", email="john.borwn@gmail.com")
     assert levels(left, slip)["email"] == "similar local parts"
+    # An address made of the formal name a nickname stands for is made of the names too.
+    mike = person(first_name="Mike", last_name="Brown", email="michaelbrown90@hotmail.com")
+    michael = person(id=2, first_name="Michael", last_name="Brown", email="michael.brown@x.com")
+    assert levels(mike, michael)["email"] == "missing"
     chosen = person(id=2, first_name="John", last_name="Brown", email="jb.tennis@gmail.com")
     assert levels(person(email="jb.tennis@yahoo.com"), chosen)["email"] == "same local part"
