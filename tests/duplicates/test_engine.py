@@ -221,6 +221,13 @@ def test_each_key_family_recovers_a_pair_that_differs_in_every_other_field(famil
     assert (1, 2) in set(zip(found.left_ids.tolist(), found.right_ids.tolist()))
 
 
+def test_a_slip_in_an_initial_still_keys_by_date_of_birth_and_a_name():
+    left = person(first_name="Isaac", last_name="Giron", date_of_birth="1960-03-19")
+    right = person(id=2, first_name="Isaac", last_name="iGron", date_of_birth="1960-03-19")
+    shared = set(person_keys(left)) & set(person_keys(right))
+    assert shared and all(key.startswith("d:") for key in shared)
+
+
 def test_keys_are_short_and_prefixed_by_their_family():
     for row in crowd(50):
         for key in person_keys(person_normalise(row)):
@@ -620,6 +627,10 @@ def test_email_addresses_made_of_the_names_do_not_count_twice_for_namesakes():
         assert levels(left, right)["email"] == level, email
     slip = person(id=2, first_name="John", last_name="Brown", email="john.borwn@gmail.com")
     assert levels(left, slip)["email"] == "similar local parts"
+    # Each exactly made of its owner's (different) names: two mailboxes, not a slip.
+    moreno = person(first_name="Frederic", last_name="Moreno", email="frederic_moreno@gmail.com")
+    morel = person(id=2, first_name="Frederic", last_name="Morel", email="frederic_morel@gmail.com")
+    assert levels(moreno, morel)["email"] == "missing"
     # An address made of the formal name a nickname stands for is made of the names too.
     mike = person(first_name="Mike", last_name="Brown", email="michaelbrown90@hotmail.com")
     michael = person(id=2, first_name="Michael", last_name="Brown", email="michael.brown@x.com")

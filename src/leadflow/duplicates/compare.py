@@ -134,8 +134,8 @@ class PersonTable:
         self.columns["email_letters"] = _strings(
             [_NOT_LETTER.sub("", p.email_local) for p in persons]
         )
-        self.columns["email_named"] = np.fromiter(
-            (email_is_named(p) for p in persons), dtype=bool, count=len(persons)
+        self.columns["email_naming"] = np.fromiter(
+            (email_naming(p) for p in persons), dtype=np.int8, count=len(persons)
         )
         self.extra = [dict(p.extra) for p in persons]
 
@@ -151,23 +151,44 @@ _NOT_LETTER = re.compile(r"[^a-z]")
 _NOT_DIGIT = re.compile(r"[^0-9]")
 
 
-def email_is_named(person: Person) -> bool:
-    """Whether the email's local part is the person's name, give or take a slip
-    (`jon.smith87`, `smithj`, `jsmith`, `jon`): two such addresses agree because the
-    names do, not as a second fact."""
-    letters = _NOT_LETTER.sub("", person.email_local)
+def _name_forms(person: Person) -> frozenset[str]:
+    """The letters an address made of the person's names would have: `jonsmith`,
+    `smithjon`, `jsmith`, `jon`, ... from the names as written and, for a nickname, the
+    formal name it stands for (Mike: `michaelsmith`); either name may be the given one
+    (a record with its names swapped keeps the address it had)."""
     first, last = person.first.replace(" ", ""), person.last.replace(" ", "")
-    if len(letters) < 2 or not (first or last):
-        return False
-    # The formal name a nickname stands for makes the address too (Mike: michael.smith@).
-    firsts = {first} | {root.replace(" ", "") for root in person.first_roots} if first else {""}
-    forms = {last} - {""}
-    for given in firsts:
-        forms |= {given, given + last, last + given}
-        if given and last:
-            forms |= {given[0] + last, last + given[0], given + last[0], last[0] + given}
-    forms -= {""}
-    return any(JaroWinkler.normalized_similarity(letters, form) >= 0.9 for form in forms)
+    forms: set[str] = set()
+    for given_roots, given, surname in (
+        (person.first_roots, first, last),
+        (person.last_roots, last, first),
+    ):
+        for name in {given} | {root.replace(" ", "") for root in given_roots}:
+            if not name:
+                continue
+            forms |= {name, name + surname, surname + name}
+            if surname:
+                forms |= {name[0] + surname, surname + name[0]}
+                forms |= {name + surname[0], surname[0] + name}
+    forms.discard("")
+    return frozenset(forms)
+
+
+def email_naming(person: Person) -> int:
+    """2 when the email's local part is exactly made of the person's names (`jon.smith87`,
+    `smithj`, `jsmith`, `jon`), 1 when it is give or take a slip, 0 otherwise: two such
+    addresses agree because the names do, not as a second fact."""
+    letters = _NOT_LETTER.sub("", person.email_local)
+    if len(letters) < 2 or not (person.first or person.last):
+        return 0
+    forms = _name_forms(person)
+    if letters in forms:
+        return 2
+    return int(any(JaroWinkler.normalized_similarity(letters, form) >= 0.9 for form in forms))
+
+
+def email_is_named(person: Person) -> bool:
+    """Whether the email's local part is the person's name, give or take a slip."""
+    return email_naming(person) > 0
 
 
 def _strings(values: list[str]) -> np.ndarray:
@@ -315,9 +336,11 @@ def _email(left: PersonTable, right: PersonTable) -> np.ndarray:
         | (left["email_digits"] != right["email_digits"])
         | (left["email_letters"] == right["email_letters"])
     )
-    named = (
-        left["email_named"] & right["email_named"] & (levels >= 1) & (levels < 3) & other_mailbox
-    )
+    naming_a, naming_b = left["email_naming"], right["email_naming"]
+    # Two addresses each exactly made of its owner's names differ because the names do
+    # (frederic_moreno@ / frederic_morel@): not a slip within one mailbox.
+    other_mailbox |= (naming_a == 2) & (naming_b == 2)
+    named = (naming_a > 0) & (naming_b > 0) & (levels >= 1) & (levels < 3) & other_mailbox
     levels[_missing(left["email"], right["email"]) | named] = MISSING
     return levels
 
