@@ -296,10 +296,13 @@ def test_slips_in_short_names_and_in_nicknames_are_similar_not_different():
         assert levels(person(first_name=one), person(first_name=other))["first_name"] == (
             "similar"
         ), (one, other)
-    # Two slips in a longer name.
-    assert levels(person(last_name="Bender"), person(last_name="Bneeer"))["last_name"] == (
-        "similar"
-    )
+    # Two slips in a longer name; a misreading with a slip on top.
+    slips = [("Bender", "Bneeer"), ("Brown", "Fronw"), ("Neil", "Ncol"), ("Peter", "Pcteg")]
+    for one, other in slips:
+        assert levels(person(last_name=one), person(last_name=other))["last_name"] == ("similar"), (
+            one,
+            other,
+        )
     # A nickname with a slip in it.
     for one, other in [("Richard", "Rihc"), ("Daniel", "Dna"), ("Alexander", "Alwx")]:
         assert levels(person(first_name=one), person(first_name=other))["first_name"] == (

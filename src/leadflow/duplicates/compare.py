@@ -123,6 +123,9 @@ class PersonTable:
             self.columns[f"{name}_length"] = np.fromiter(
                 map(len, self.columns[name]), dtype=np.int32, count=len(persons)
             )
+            self.columns[f"{name}_skeleton"] = _strings(
+                [ocr_skeleton(value) for value in self.columns[name]]
+            )
         self.columns["phone7"] = _strings([p.phone[-7:] for p in persons])
         # A national number and its E.164 form end alike: "4155550123" / "14155550123".
         self.columns["phone10"] = _strings(
@@ -218,6 +221,8 @@ def _name_levels(
     right_roots: np.ndarray,
     left_lengths: np.ndarray,
     right_lengths: np.ndarray,
+    left_skeletons: np.ndarray,
+    right_skeletons: np.ndarray,
 ) -> np.ndarray:
     equal = left == right
     similarity = _jaro_winkler(left, right)
@@ -227,10 +232,13 @@ def _name_levels(
     # One slip (a letter wrong, missing, extra or two swapped) in a short name costs
     # Jaro-Winkler more than the 'similar' bar: jose / iose 0.83, roy / rky 0.80.
     edits = _similarity(left, right, OSA.distance)
+    # A scanner's misreading and a slip on top ("Ncol" / "Neil", "Pcteg" / "Peter").
+    edits = np.minimum(edits, _similarity(left_skeletons, right_skeletons, OSA.distance))
     levels[(edits <= 1) & (levels < 1)] = 1
-    # Two slips in a longer name (Bender / Bneeer, Leanne / Leznne) still read as one name.
+    # Two slips in a name of five letters or more (Bender / Bneeer, Brown / Fronw) still
+    # read as one name.
     shorter = np.minimum(left_lengths, right_lengths)
-    levels[(edits <= 2) & (shorter >= 6) & (levels < 1)] = 1
+    levels[(edits <= 2) & (shorter >= 5) & (levels < 1)] = 1
     # An initial stands for the name it begins ("J" / "John"): similar, not different.
     unlike = np.flatnonzero(levels < 1)
     initial = np.fromiter(
@@ -302,6 +310,8 @@ def _names(left: PersonTable, right: PersonTable) -> tuple[np.ndarray, np.ndarra
             right[f"{other}_roots"],
             left[f"{one}_length"],
             right[f"{other}_length"],
+            left[f"{one}_skeleton"],
+            right[f"{other}_skeleton"],
         )
 
     first, last = levels("first", "first"), levels("last", "last")
