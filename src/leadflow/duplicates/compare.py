@@ -32,7 +32,7 @@ from rapidfuzz.distance import OSA, JaroWinkler
 from rapidfuzz.process import cpdist
 
 from leadflow.duplicates.name_variants import one_edit_keys, variant_keys
-from leadflow.duplicates.records import Person
+from leadflow.duplicates.records import Person, name_roots
 
 MISSING = -1
 
@@ -106,8 +106,6 @@ class PersonTable:
         "postal_area",
         "company",
         "company_domain",
-        "first_roots",
-        "last_roots",
     )
 
     def __init__(self, persons: Sequence[Person], *, columns=None, extra=None) -> None:
@@ -217,8 +215,6 @@ def _missing(left: np.ndarray, right: np.ndarray) -> np.ndarray:
 def _name_levels(
     left: np.ndarray,
     right: np.ndarray,
-    left_roots: np.ndarray,
-    right_roots: np.ndarray,
     left_lengths: np.ndarray,
     right_lengths: np.ndarray,
     left_skeletons: np.ndarray,
@@ -252,10 +248,7 @@ def _name_levels(
     levels[unlike[initial]] = 1
     unexplained = np.flatnonzero(~equal & (levels < 2))
     relation = np.fromiter(
-        (
-            _relation(left[i], right[i], left_roots[i], right_roots[i], levels[i])
-            for i in unexplained
-        ),
+        map(_relation, left[unexplained], right[unexplained]),
         dtype=np.int8,
         count=len(unexplained),
     )
@@ -278,17 +271,16 @@ def ocr_skeleton(name: str) -> str:
     return name.translate(_OCR_LETTERS)
 
 
-def _relation(a: str, b: str, a_roots: frozenset, b_roots: frozenset, level: int) -> int:
+def _relation(a: str, b: str) -> int:
     """The level two unequal names reach beyond their spelling: 3 for nicknames of one name
     (the table, or one cut short), 2 for a scanner's misreading, 1 for a nickname with a
     slip in it ("Rihc" / Richard, "Dna" / Daniel); else 0."""
-    if not a_roots.isdisjoint(b_roots) or _shortened(a, b):
+    if not name_roots(a).isdisjoint(name_roots(b)) or _shortened(a, b):
         return 3
     if ocr_skeleton(a) == ocr_skeleton(b):
         return 2
-    if level < 1 and (
-        not variant_keys(a).isdisjoint(one_edit_keys(b))
-        or not variant_keys(b).isdisjoint(one_edit_keys(a))
+    if not variant_keys(a).isdisjoint(one_edit_keys(b)) or not variant_keys(b).isdisjoint(
+        one_edit_keys(a)
     ):
         return 1
     return 0
@@ -306,8 +298,6 @@ def _names(left: PersonTable, right: PersonTable) -> tuple[np.ndarray, np.ndarra
         return _name_levels(
             left[one],
             right[other],
-            left[f"{one}_roots"],
-            right[f"{other}_roots"],
             left[f"{one}_length"],
             right[f"{other}_length"],
             left[f"{one}_skeleton"],
