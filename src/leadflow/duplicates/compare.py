@@ -219,6 +219,8 @@ def _name_levels(
     right_lengths: np.ndarray,
     left_skeletons: np.ndarray,
     right_skeletons: np.ndarray,
+    *,
+    relate: bool = True,
 ) -> np.ndarray:
     equal = left == right
     similarity = _jaro_winkler(left, right)
@@ -246,16 +248,25 @@ def _name_levels(
         count=len(unlike),
     )
     levels[unlike[initial]] = 1
-    unexplained = np.flatnonzero(~equal & (levels < 2))
+    levels[equal] = 4
+    levels[_missing(left, right)] = MISSING
+    if relate:
+        _relations_add(levels, left, right, np.ones(len(levels), dtype=bool))
+    return levels
+
+
+def _relations_add(
+    levels: np.ndarray, left: np.ndarray, right: np.ndarray, rows: np.ndarray
+) -> None:
+    """Raise the levels of the chosen rows to what the names' relation says (`_relation`):
+    the one test that runs per pair in Python, so only where spelling left it open."""
+    unexplained = np.flatnonzero(rows & (levels >= 0) & (levels < 2))
     relation = np.fromiter(
         map(_relation, left[unexplained], right[unexplained]),
         dtype=np.int8,
         count=len(unexplained),
     )
     levels[unexplained] = np.maximum(levels[unexplained], relation)
-    levels[equal] = 4
-    levels[_missing(left, right)] = MISSING
-    return levels
 
 
 # Letters and pairs a scanner confuses, each mapped to one stand-in.
@@ -294,7 +305,7 @@ def _shortened(a: str, b: str) -> bool:
 
 
 def _names(left: PersonTable, right: PersonTable) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    def levels(one: str, other: str) -> np.ndarray:
+    def levels(one: str, other: str, *, relate: bool = True) -> np.ndarray:
         return _name_levels(
             left[one],
             right[other],
@@ -302,10 +313,17 @@ def _names(left: PersonTable, right: PersonTable) -> tuple[np.ndarray, np.ndarra
             right[f"{other}_length"],
             left[f"{one}_skeleton"],
             right[f"{other}_skeleton"],
+            relate=relate,
         )
 
     first, last = levels("first", "first"), levels("last", "last")
-    first_x, last_x = levels("first", "last"), levels("last", "first")
+    # Crosswise, a nickname or misreading matters only when the other name agrees
+    # crosswise too (a swap needs both): spelling first, relations where they can count.
+    first_x = levels("first", "last", relate=False)
+    last_x = levels("last", "first", relate=False)
+    spelled_first_x, spelled_last_x = first_x >= 1, last_x >= 1
+    _relations_add(first_x, left["first"], right["last"], spelled_last_x)
+    _relations_add(last_x, left["last"], right["first"], spelled_first_x | (first_x >= 1))
     complete = (first >= 0) & (last >= 0) & (first_x >= 0) & (last_x >= 0)
     # Crosswise agreement wins when both names agree crosswise and agree more than straight.
     swapped = (
