@@ -5,7 +5,9 @@ the value, 0 when the values differ, and 1.. for increasing agreement (the names
 `Comparison.levels`, weakest first). It compares whole columns at once: string similarity
 through rapidfuzz's `cpdist` (C++, one call per column) and equality through numpy, so a
 scan's millions of pairs never go through a Python loop per pair and field, except the
-nickname test, which runs only on the names that are neither equal nor similar.
+names' relation test (nickname, scanner's misreading, nickname with a slip: `_relation`),
+which runs only on the names spelling left open, and crosswise only where the other name
+agrees crosswise.
 
 Correlated facts are counted once, not twice (the model multiplies independent evidence):
 - a swapped pair of names (first <-> last) is compared crosswise and scored by the
