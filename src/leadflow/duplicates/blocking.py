@@ -44,7 +44,7 @@ KEY_FAMILIES: dict[str, str] = {
     "e": "the same email address before the @",
     "p": "the same last 7 phone digits",
     "c": "the same company and a similar-sounding last name",
-    "d": "the same date of birth and initials",
+    "d": "the same date of birth and initials, or the same date of birth and a name's sound",
     "s": "the same postal code and house number",
     "b": "the same date of birth and postal code",
     "x": "the same identifying field value",
@@ -124,6 +124,11 @@ def person_keys(p: Person) -> list[str]:
         # alike; the first name's roots so Bill and William do.
         for root in p.first_roots or {""}:
             keys.add(_key("d", p.dob, *sorted((root[:1], p.last[:1]))))
+        # A slip in an initial ("Isaac Giron" / "Isaac iGron"): the date and either
+        # name's sound.
+        for name in (p.first, p.last):
+            if name:
+                keys.add(_key("d", p.dob, phonetic(name)))
         if p.postal:
             keys.add(_key("b", p.dob, p.postal))
     if p.postal and p.street_number:

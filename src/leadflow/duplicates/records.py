@@ -23,7 +23,8 @@ from typing import Any
 
 import phonenumbers
 import pycountry
-from nicknames import NickNamer
+
+from leadflow.duplicates.name_variants import canonicals_of
 
 # Letters NFKD does not split into a base letter and a mark.
 _FOLD = str.maketrans(
@@ -147,8 +148,6 @@ _COMPANY_FORMS = frozenset(
 # How custom identifying fields are compared (and so normalised).
 IDENTIFYING_TYPES = ("exact", "digits", "fuzzy")
 
-_NICKNAMES = NickNamer()
-
 
 @dataclass(slots=True, frozen=True)
 class Person:
@@ -218,7 +217,7 @@ def name_roots(name: str) -> frozenset[str]:
     if not name:
         return frozenset()
     first_word = name.split()[0]
-    return frozenset({name, first_word} | _NICKNAMES.canonicals_of(first_word))
+    return frozenset({name, first_word} | canonicals_of(first_word))
 
 
 def email_parts(value: Any) -> tuple[str, str, str]:
