@@ -365,7 +365,7 @@ class _Generator:
                 if made and self.rng.random() < self.mix["from_earlier_duplicate"]:
                     source, earlier = self.rng.choice(made)
                 duplicate, kinds = self._duplicate(person, source)
-                kinds = [*earlier, *(kind for kind in kinds if kind not in earlier)]
+                kinds = [*earlier, *kinds]
                 made.append((duplicate, kinds))
                 rows.append((person_id, duplicate, kinds))
 

@@ -51,6 +51,12 @@ class Evaluation:
     blocking_recall: float
     normalise_seconds: float
     find_seconds: float
+    # The same figures for the pairs a merge of every found pair would join (its
+    # transitive closure): a copy linked to the first record by one pair and to a second
+    # copy by another ends in one contact even when the two copies share nothing.
+    closure_precision: float = 0.0
+    closure_recall: float = 0.0
+    closure_f1: float = 0.0
     # (probability, left record, right record, what the generator did) — worst first
     false_positives: list[tuple] = field(default_factory=list)
     false_negatives: list[tuple] = field(default_factory=list)
@@ -70,6 +76,7 @@ class Evaluation:
             "recall": round(self.recall, 4),
             "f1": round(self.f1, 4),
             "blocking_recall": round(self.blocking_recall, 4),
+            "closure_f1": round(self.closure_f1, 4),
             "threshold": self.threshold,
             "seconds_normalise": round(self.normalise_seconds, 2),
             "seconds_find": round(self.find_seconds, 2),
@@ -114,6 +121,15 @@ def evaluate(
     precision = true_positives / found_pairs if found_pairs else 1.0
     recall = true_positives / len(true_keys) if len(true_keys) else 1.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+
+    closure_precision, closure_recall = _closure_scores(
+        left[chosen].tolist(), right[chosen].tolist(), truth_pairs
+    )
+    closure_f1 = (
+        2 * closure_precision * closure_recall / (closure_precision + closure_recall)
+        if closure_precision + closure_recall
+        else 0.0
+    )
 
     def described(record_id: int) -> dict:
         return {
@@ -172,12 +188,42 @@ def evaluate(
         blocking_recall=compared_true / len(true_keys) if len(true_keys) else 1.0,
         normalise_seconds=normalised - started,
         find_seconds=finished - normalised,
+        closure_precision=closure_precision,
+        closure_recall=closure_recall,
+        closure_f1=closure_f1,
         false_positives=false_positives,
         false_negatives=missed_compared[:worst],
         never_compared=missed_never[:worst],
         recall_by_corruption={kind: tuple(v) for kind, v in sorted(recall_by_corruption.items())},
         false_positives_by_kind=dict(false_positives_by_kind.most_common()),
     )
+
+
+def _closure_scores(
+    left: list[int], right: list[int], truth_pairs: list[tuple[int, int]]
+) -> tuple[float, float]:
+    """(precision, recall) of the pairs joined when every found pair is merged."""
+    parent: dict[int, int] = {}
+
+    def root(record_id: int) -> int:
+        parent.setdefault(record_id, record_id)
+        while parent[record_id] != record_id:
+            parent[record_id] = parent[parent[record_id]]
+            record_id = parent[record_id]
+        return record_id
+
+    for one, other in zip(left, right, strict=True):
+        parent[root(one)] = root(other)
+    sizes = collections.Counter(root(record_id) for record_id in list(parent))
+    joined = sum(size * (size - 1) // 2 for size in sizes.values())
+    hits = sum(
+        1
+        for one, other in truth_pairs
+        if one in parent and other in parent and root(one) == root(other)
+    )
+    precision = hits / joined if joined else 1.0
+    recall = hits / len(truth_pairs) if truth_pairs else 1.0
+    return precision, recall
 
 
 def record_line(described: dict) -> str:
@@ -214,6 +260,8 @@ def report(evaluation: Evaluation, *, worst: int = 20) -> str:
         f"{e.true_positives:,}",
         f"- blocking recall {e.blocking_recall:.4f} over {e.candidate_pairs:,} candidate pairs "
         f"({e.candidate_pairs / max(e.records, 1):.1f} per record)",
+        f"- merging every found pair (transitive closure): precision "
+        f"{e.closure_precision:.4f}, recall {e.closure_recall:.4f}, F1 {e.closure_f1:.4f}",
         f"- time: normalise {e.normalise_seconds:.1f} s, find {e.find_seconds:.1f} s",
         "- false positives by hard-negative kind: "
         + (", ".join(f"{k} {v}" for k, v in e.false_positives_by_kind.items()) or "none"),
