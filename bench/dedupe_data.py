@@ -11,13 +11,19 @@ namesakes (same first and last name, nothing else shared), relatives at one addr
 Guaranteed: the same seed, people count and mix give the same records, in the same
 order, on every run (one `random.Random(seed)` draws everything and each Faker is seeded
 with `seed_instance`). Record ids are 1..N; the truth maps every record id to its person
-id. Records hold what LeadFlow stores after cleaning: phones in E.164 (a reformatted
-phone therefore reads the same; a mistyped one differs), dates as ISO strings.
+id. Records hold what LeadFlow can store after cleaning: valid phones in E.164 (a
+reformatted phone therefore reads the same; a mistyped one differs), lower-case emails,
+dates as ISO strings; and they obey its identity rules (models.Contact): no two records
+share an email, no two records without email share a phone, none lacks both. So no
+duplicate keeps its person's email: a copy with the same email would have been the same
+contact, caught on entry, not a pair for the finder.
 
 Each duplicate keeps at least one identifier a reviewer could confirm it by (the same
-email, phone, date of birth, or street and postal code as its person's first record):
-a record that shares nothing but a name with another is not a duplicate anyone could
-prove, and scoring a finder on it would reward guessing.
+phone, date of birth, or street and postal code as its person's first record, or its
+email up to one slip, dots or a +tag; `has_evidence`): a record that shares nothing but a
+name with another is not a duplicate anyone could prove, and scoring a finder on it would
+reward guessing. Copies of one person are held to this against the first record, not
+against each other, as a reviewer merging each into it would be.
 
 The nickname table below is our own, deliberately not the `nicknames` package a finder
 may use, so the set does not grade a finder on its own dictionary.
@@ -32,6 +38,7 @@ import string
 import unicodedata
 from dataclasses import dataclass, field
 
+import phonenumbers
 from faker import Faker
 
 LOCALES = ("en_US", "en_GB", "de_DE", "fr_FR", "es_ES")
@@ -188,6 +195,7 @@ MIXES = {
             "email_missing": 8,
             "email_other": 7,
             "email_typo": 3,
+            "email_variant": 2,
             "phone_missing": 8,
             "phone_digit_typo": 4,
             "phone_other": 4,
@@ -221,6 +229,7 @@ MIXES = {
             "email_missing": 10,
             "email_other": 8,
             "email_typo": 3,
+            "email_variant": 2,
             "phone_missing": 8,
             "phone_digit_typo": 5,
             "phone_other": 5,
@@ -307,6 +316,55 @@ def _keyboard_neighbours() -> dict[str, str]:
 KEYBOARD_NEIGHBOURS = _keyboard_neighbours()
 
 
+def phone_valid(phone: str) -> bool:
+    """Whether LeadFlow would store this E.164 number (it keeps only valid numbers)."""
+    return phonenumbers.is_valid_number(phonenumbers.parse(phone))
+
+
+def edit_distance(one: str, other: str) -> int:
+    """Optimal string alignment distance: a transposition is one edit."""
+    rows = [list(range(len(other) + 1))]
+    for i in range(1, len(one) + 1):
+        row = [i] + [0] * len(other)
+        for j in range(1, len(other) + 1):
+            cost = one[i - 1] != other[j - 1]
+            row[j] = min(rows[-1][j] + 1, row[j - 1] + 1, rows[-1][j - 1] + cost)
+            if i > 1 and j > 1 and one[i - 1] == other[j - 2] and one[i - 2] == other[j - 1]:
+                row[j] = min(row[j], rows[-2][j - 2] + 1)
+        rows.append(row)
+    return rows[-1][-1]
+
+
+def email_near(one: str, other: str) -> bool:
+    """Same mailbox or one slip away: same domain, local parts equal without dots and
+    +tags, or one keyboard slip apart."""
+    if not one or not other:
+        return False
+    local, _, domain = one.partition("@")
+    other_local, _, other_domain = other.partition("@")
+    if domain != other_domain:
+        return False
+    bare = local.split("+")[0].replace(".", "")
+    other_bare = other_local.split("+")[0].replace(".", "")
+    return bare == other_bare or edit_distance(local, other_local) <= 1
+
+
+def has_evidence(person: dict, values: dict) -> bool:
+    """Whether `values` shares with `person`'s first record something a reviewer could
+    confirm them by: the phone, the date of birth, street and postal code, or the email
+    (up to a slip or a variant)."""
+    return any(
+        (
+            bool(person["phone"]) and values["phone"] == person["phone"],
+            bool(person["date_of_birth"]) and values["date_of_birth"] == person["date_of_birth"],
+            bool(person["street_address"])
+            and values["street_address"] == person["street_address"]
+            and values["postal_code"] == person["postal_code"],
+            email_near(person["email"], values["email"]),
+        )
+    )
+
+
 class _Generator:
     def __init__(self, *, seed: int, mix: dict) -> None:
         self.rng = random.Random(seed)
@@ -318,6 +376,9 @@ class _Generator:
             self.fakers[locale] = faker
         self.used_emails: set[str] = set()
         self.used_phones: set[str] = set()
+        # What LeadFlow's identity rules keep unique: emails, and phones of email-less contacts.
+        self.record_emails: set[str] = set()
+        self.emailless_phones: set[str] = set()
         self.companies: dict[str, list[tuple[str, str]]] = {locale: [] for locale in LOCALES}
         kinds = mix["weights"]
         self.kind_names = list(kinds)
@@ -350,6 +411,12 @@ class _Generator:
             # Emails made later (a second address, a new job) spell the true names.
             persons[-1]["_first"] = persons[-1]["first_name"]
             persons[-1]["_last"] = persons[-1]["last_name"]
+
+        for person in persons:
+            if not person["email"]:
+                while person["phone"] in self.emailless_phones:
+                    person["phone"] = self._phone(person["_locale"])
+            self._register(person)
 
         # (person id, values, corruptions)
         rows: list[tuple[int, dict, list[str]]] = []
@@ -480,7 +547,7 @@ class _Generator:
                 phone = f"+33{rng.choice('67')}{digits(8)}"
             else:
                 phone = f"+346{digits(8)}"
-            if phone not in self.used_phones:
+            if phone not in self.used_phones and phone_valid(phone):
                 self.used_phones.add(phone)
                 return phone
 
@@ -517,12 +584,9 @@ class _Generator:
                 person["date_of_birth"] = self._birth_date()
         if person["email"]:
             person["email"] = self._email(person, corporate=False)
-        # Some households share one personal email address, others a landline (not both).
-        shared = rng.random() if kind == "relative" else 1.0
-        free_mail = model["email"].rpartition("@")[2] in FREE_MAIL[locale]
-        if shared < 0.1 and model["email"] and free_mail:
-            person["email"] = model["email"]
-        elif 0.1 <= shared < 0.2 and model["phone"]:
+        # Some households share a landline. (Not an email: LeadFlow keeps one contact per
+        # email, so two people on one address would be one contact, not a pair to judge.)
+        if kind == "relative" and model["phone"] and person["email"] and rng.random() < 0.15:
             person["phone"] = model["phone"]
         if not person["email"] and not person["phone"]:
             person["phone"] = self._phone(locale)
@@ -544,24 +608,46 @@ class _Generator:
                 continue
             if getattr(self, f"_corrupt_{kind}")(values):
                 kinds.append(kind)
+        self._email_distinct(values, kinds)
         self._keep_evidence(person, values, kinds)
+        if not values["email"] and (
+            not values["phone"] or values["phone"] in self.emailless_phones
+        ):
+            self._corrupt_email_other(values)
+            kinds.append("email_other")
+        self._register(values)
         return values, kinds
+
+    def _register(self, values: dict) -> None:
+        if values["email"]:
+            self.record_emails.add(values["email"])
+        else:
+            self.emailless_phones.add(values["phone"])
+
+    def _email_distinct(self, values: dict, kinds: list[str]) -> None:
+        """LeadFlow keeps one contact per email: a copy that kept its email would have been
+        the same contact, so it is given none, another, a mistyped or a variant address."""
+        fixes = ("email_missing", "email_other", "email_typo", "email_variant")
+        weights = [self.mix["weights"][fix] for fix in fixes]
+        while values["email"] and values["email"] in self.record_emails:
+            fix = self.rng.choices(fixes, weights=weights)[0]
+            if getattr(self, f"_corrupt_{fix}")(values):
+                kinds.append(fix)
 
     def _keep_evidence(self, person: dict, values: dict, kinds: list[str]) -> None:
         """Restore one identifier if corruption left nothing a reviewer could confirm."""
-        same = [
-            bool(person["email"]) and values["email"] == person["email"],
-            bool(person["phone"]) and values["phone"] == person["phone"],
-            bool(person["date_of_birth"]) and values["date_of_birth"] == person["date_of_birth"],
-            bool(person["street_address"])
-            and values["street_address"] == person["street_address"]
-            and values["postal_code"] == person["postal_code"],
-        ]
-        if any(same):
+        if has_evidence(person, values):
             return
-        restorable = [
-            key for key in ("email", "phone", "date_of_birth", "street_address") if person[key]
-        ]
+        restorable = [key for key in ("phone", "date_of_birth", "street_address") if person[key]]
+        if not restorable:
+            # Only the email is left to go by: make the copy's email a variant of it.
+            values["email"] = person["email"]
+            for _ in range(50):
+                if values["email"] not in self.record_emails:
+                    break
+                self._corrupt_email_variant(values)
+            kinds.append("restored:email_variant")
+            return
         key = self.rng.choice(restorable)
         if key == "street_address":
             for address_key in ADDRESS_KEYS:
@@ -682,6 +768,23 @@ class _Generator:
         values["email"] = f"{changed.lower()}@{domain}"
         return True
 
+    def _corrupt_email_variant(self, values: dict) -> bool:
+        """The same mailbox written another way: dots dropped or added, a +tag."""
+        if not values["email"]:
+            return False
+        local, domain = values["email"].split("@")
+        if "+" not in local and self.rng.random() < 0.4:
+            local = f"{local}+{self.rng.choice(('news', 'crm', 'shop', 'work', '2024'))}"
+        elif "." in local:
+            local = local.replace(".", "", 1)
+        elif len(local) > 3:
+            cut = self.rng.randrange(2, len(local) - 1)
+            local = f"{local[:cut]}.{local[cut:]}"
+        else:
+            return False
+        values["email"] = f"{local}@{domain}"
+        return True
+
     def _corrupt_phone_missing(self, values: dict) -> bool:
         if not values["phone"] or not values["email"]:
             return False
@@ -689,18 +792,24 @@ class _Generator:
         return True
 
     def _corrupt_phone_digit_typo(self, values: dict) -> bool:
-        phone = values["phone"]
-        if not phone:
+        original = values["phone"]
+        if not original:
             return False
-        # The last seven digits: a country or area code typed wrong rarely survives cleaning.
-        index = self.rng.randrange(len(phone) - 7, len(phone) - 1)
-        if self.rng.random() < 0.5 and phone[index] != phone[index + 1]:
-            phone = phone[:index] + phone[index + 1] + phone[index] + phone[index + 2 :]
-        else:
-            digit = self.rng.choice([d for d in string.digits if d != phone[index]])
-            phone = phone[:index] + digit + phone[index + 1 :]
-        values["phone"] = phone
-        return True
+        for _ in range(20):
+            # The last seven digits: a mistyped country or area code rarely survives cleaning.
+            index = self.rng.randrange(len(original) - 7, len(original) - 1)
+            if self.rng.random() < 0.5 and original[index] != original[index + 1]:
+                phone = (
+                    original[:index] + original[index + 1] + original[index] + original[index + 2 :]
+                )
+            else:
+                digit = self.rng.choice([d for d in string.digits if d != original[index]])
+                phone = original[:index] + digit + original[index + 1 :]
+            # LeadFlow refuses a number that is not valid, so a slip it stored is a valid one.
+            if phone_valid(phone):
+                values["phone"] = phone
+                return True
+        return False
 
     def _corrupt_phone_other(self, values: dict) -> bool:
         values["phone"] = self._phone(values["_locale"])
