@@ -298,6 +298,12 @@ def ascii_fold(text: str) -> str:
     return "".join(char for char in decomposed if not unicodedata.combining(char))
 
 
+NICKNAMES_FOLDED = {
+    ascii_fold(formal).lower(): {ascii_fold(short).lower() for short in shorts}
+    for formal, shorts in NICKNAMES.items()
+}
+
+
 def _keyboard_neighbours() -> dict[str, str]:
     neighbours: dict[str, str] = {}
     for row_index, row in enumerate(QWERTY_ROWS):
@@ -349,19 +355,45 @@ def email_near(one: str, other: str) -> bool:
     return bare == other_bare or edit_distance(local, other_local) <= 1
 
 
+def name_recognisable(name: str, names: tuple[str, str]) -> bool:
+    """Whether a reviewer would read `name` in either of `names` (any order): the same up
+    to case and accents, a slip or two (OCR's rn/m is two), or a nickname of it."""
+    name = ascii_fold(name).lower()
+    if len(name.rstrip(".")) < 2:
+        return False
+    for other in names:
+        other = ascii_fold(other).lower()
+        if len(other.rstrip(".")) < 2:
+            continue
+        if edit_distance(name, other) <= (2 if min(len(name), len(other)) >= 5 else 1):
+            return True
+        if other in NICKNAMES_FOLDED.get(name, ()) or name in NICKNAMES_FOLDED.get(other, ()):
+            return True
+    return False
+
+
 def has_evidence(person: dict, values: dict) -> bool:
-    """Whether `values` shares with `person`'s first record something a reviewer could
-    confirm them by: the phone, the date of birth, street and postal code, or the email
-    (up to a slip or a variant)."""
-    return any(
-        (
-            bool(person["phone"]) and values["phone"] == person["phone"],
-            bool(person["date_of_birth"]) and values["date_of_birth"] == person["date_of_birth"],
-            bool(person["street_address"])
-            and values["street_address"] == person["street_address"]
-            and values["postal_code"] == person["postal_code"],
-            email_near(person["email"], values["email"]),
-        )
+    """Whether a reviewer could confirm `values` as a copy of `person`'s first record: one of
+    its names still readable (`name_recognisable`) and a shared phone, email (up to a slip,
+    dots or a +tag) or street and postal code; or both names readable and the same date of
+    birth; or any two of those identifiers shared."""
+    identifiers = {
+        "phone": bool(person["phone"]) and values["phone"] == person["phone"],
+        "email": email_near(person["email"], values["email"]),
+        "address": bool(person["street_address"])
+        and values["street_address"] == person["street_address"]
+        and values["postal_code"] == person["postal_code"],
+        "dob": bool(person["date_of_birth"]) and values["date_of_birth"] == person["date_of_birth"],
+    }
+    copy_names = (values["first_name"], values["last_name"])
+    names_read = sum(
+        name_recognisable(person[key], copy_names) for key in ("first_name", "last_name")
+    )
+    strong = identifiers["phone"] or identifiers["email"] or identifiers["address"]
+    return (
+        (names_read >= 1 and strong)
+        or (names_read == 2 and identifiers["dob"])
+        or sum(identifiers.values()) >= 2
     )
 
 
@@ -568,7 +600,9 @@ class _Generator:
             model.update(self._address(locale))
         for key in (*ADDRESS_KEYS, "country"):
             person[key] = model[key]
-        while ascii_fold(person["first_name"])[:3] == ascii_fold(model["first_name"])[:3]:
+        # A different initial too: "J. Smith" at one address, born one day, could be either
+        # twin, and a truth no reviewer could know is no test of a finder.
+        while ascii_fold(person["first_name"])[0] == ascii_fold(model["first_name"])[0]:
             person["first_name"] = self._first_name(locale, person["_gender"])
         if kind == "twin":
             if not model["date_of_birth"]:
@@ -635,26 +669,30 @@ class _Generator:
                 kinds.append(fix)
 
     def _keep_evidence(self, person: dict, values: dict, kinds: list[str]) -> None:
-        """Restore one identifier if corruption left nothing a reviewer could confirm."""
-        if has_evidence(person, values):
-            return
-        restorable = [key for key in ("phone", "date_of_birth", "street_address") if person[key]]
-        if not restorable:
-            # Only the email is left to go by: make the copy's email a variant of it.
-            values["email"] = person["email"]
-            for _ in range(50):
-                if values["email"] not in self.record_emails:
-                    break
-                self._corrupt_email_variant(values)
-            kinds.append("restored:email_variant")
-            return
-        key = self.rng.choice(restorable)
-        if key == "street_address":
-            for address_key in ADDRESS_KEYS:
-                values[address_key] = person[address_key]
-        else:
-            values[key] = person[key]
-        kinds.append(f"restored:{key}")
+        """Restore a name, then identifiers, until a reviewer could confirm the copy."""
+        copy_names = (values["first_name"], values["last_name"])
+        if not has_evidence(person, values) and not any(
+            name_recognisable(person[key], copy_names) for key in ("first_name", "last_name")
+        ):
+            values["last_name"] = person["last_name"]
+            kinds.append("restored:last_name")
+        restorable = [key for key in ("phone", "street_address", "email") if person[key]]
+        self.rng.shuffle(restorable)
+        while not has_evidence(person, values) and restorable:
+            key = restorable.pop()
+            if key == "street_address":
+                for address_key in ADDRESS_KEYS:
+                    values[address_key] = person[address_key]
+            elif key == "phone":
+                values["phone"] = person["phone"]
+            else:
+                # The email itself is another contact's: a variant of it is what is left.
+                values["email"] = person["email"]
+                for _ in range(50):
+                    if values["email"] not in self.record_emails:
+                        break
+                    self._corrupt_email_variant(values)
+            kinds.append(f"restored:{key}")
 
     def _typo(self, text: str) -> str:
         """One keyboard slip: a QWERTY neighbour instead or extra, a letter dropped, two swapped."""
