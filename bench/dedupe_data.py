@@ -248,6 +248,7 @@ MIXES = {
 CORRUPTION_KINDS = tuple(MIXES["tuning"]["weights"])
 HARD_NEGATIVE_KINDS = ("namesake", "relative", "twin")
 ADDRESS_KEYS = ("street_address", "city", "region", "postal_code")
+COPY_ATTEMPTS = 30
 
 
 @dataclass
@@ -459,11 +460,19 @@ class _Generator:
             copies = self.rng.choices((1, 2, 3), weights=(60, 30, 10))[0]
             made: list[tuple[dict, list[str]]] = []
             for _ in range(copies):
-                source, earlier = person, []
-                # A copy of a copy carries both copies' corruptions.
-                if made and self.rng.random() < self.mix["from_earlier_duplicate"]:
-                    source, earlier = self.rng.choice(made)
-                duplicate, kinds = self._duplicate(person, source)
+                # Every pair of one person's records must be confirmable, copies among
+                # themselves too (the truth counts those pairs): draw again until it is.
+                for _attempt in range(COPY_ATTEMPTS):
+                    source, earlier = person, []
+                    # A copy of a copy carries both copies' corruptions.
+                    if made and self.rng.random() < self.mix["from_earlier_duplicate"]:
+                        source, earlier = self.rng.choice(made)
+                    duplicate, kinds = self._duplicate(person, source)
+                    if all(has_evidence(other, duplicate) for other, _ in made):
+                        break
+                else:
+                    continue
+                self._register(duplicate)
                 kinds = [*earlier, *kinds]
                 made.append((duplicate, kinds))
                 rows.append((person_id, duplicate, kinds))
@@ -649,7 +658,6 @@ class _Generator:
         ):
             self._corrupt_email_other(values)
             kinds.append("email_other")
-        self._register(values)
         return values, kinds
 
     def _register(self, values: dict) -> None:
