@@ -63,6 +63,8 @@ class Evaluation:
     never_compared: list[tuple] = field(default_factory=list)
     recall_by_corruption: dict[str, tuple[int, int]] = field(default_factory=dict)
     false_positives_by_kind: dict[str, int] = field(default_factory=dict)
+    # hard-negative kind -> what the two records of its false positives share or contradict
+    false_positive_profile: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def figures(self) -> dict:
         """The numbers alone, rounded, for `make bench` and the notes."""
@@ -146,13 +148,16 @@ def evaluate(
         for row in false_positive_rows[:worst]
     ]
     false_positives_by_kind: collections.Counter = collections.Counter()
+    profile: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
     for row in false_positive_rows:
         kinds = {
             generated.hard_negatives.get(generated.truth[int(record_id)], ("other",))[0]
             for record_id in (left[row], right[row])
         }
         kinds.discard("other")
-        false_positives_by_kind[" + ".join(sorted(kinds)) or "other"] += 1
+        kind = " + ".join(sorted(kinds)) or "other"
+        false_positives_by_kind[kind] += 1
+        profile[kind].update(_shared(by_id[int(left[row])], by_id[int(right[row])]))
 
     probability_of = dict(zip(candidate_keys.tolist(), probabilities.tolist(), strict=True))
     missed_compared, missed_never = [], []
@@ -196,7 +201,41 @@ def evaluate(
         never_compared=missed_never[:worst],
         recall_by_corruption={kind: tuple(v) for kind, v in sorted(recall_by_corruption.items())},
         false_positives_by_kind=dict(false_positives_by_kind.most_common()),
+        false_positive_profile={
+            kind: dict(profile[kind]) for kind, _ in false_positives_by_kind.most_common()
+        },
     )
+
+
+def _shared(one: dict, other: dict) -> list[str]:
+    """What two records share and what they contradict, in words for the profile."""
+
+    def same(key: str) -> bool:
+        return bool(one[key]) and one[key] == other[key]
+
+    def differ(key: str) -> bool:
+        return bool(one[key]) and bool(other[key]) and one[key] != other[key]
+
+    def names(record: dict) -> tuple[str, str]:
+        fold = dedupe_data.ascii_fold
+        return fold(record["first_name"]).lower(), fold(record["last_name"]).lower()
+
+    facts = {
+        "same first and last name": names(one) == names(other),
+        "same last name only": names(one)[1] == names(other)[1] and names(one) != names(other),
+        "same phone": same("phone"),
+        "same street and postal code": same("street_address")
+        and one["postal_code"] == other["postal_code"],
+        "same date of birth": same("date_of_birth"),
+        "same email local part": bool(one["email"])
+        and bool(other["email"])
+        and one["email"].split("@")[0] == other["email"].split("@")[0],
+        "same company": same("company_domain"),
+        "dates of birth differ": differ("date_of_birth"),
+        "countries differ": differ("country"),
+        "phones differ": differ("phone"),
+    }
+    return ["pairs", *(fact for fact, holds in facts.items() if holds)]
 
 
 def _closure_scores(
@@ -265,6 +304,11 @@ def report(evaluation: Evaluation, *, worst: int = 20) -> str:
         f"- time: normalise {e.normalise_seconds:.1f} s, find {e.find_seconds:.1f} s",
         "- false positives by hard-negative kind: "
         + (", ".join(f"{k} {v}" for k, v in e.false_positives_by_kind.items()) or "none"),
+        "- false positives, what their two records share or contradict: "
+        + "; ".join(
+            f"{kind}: " + ", ".join(f"{fact} {count}" for fact, count in facts.items())
+            for kind, facts in e.false_positive_profile.items()
+        ),
         "- recall by corruption (found/true pairs where either record had it): "
         + ", ".join(
             f"{kind} {hit}/{total}" for kind, (hit, total) in e.recall_by_corruption.items()
