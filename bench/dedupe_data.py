@@ -18,15 +18,15 @@ share an email, no two records without email share a phone, none lacks both. So 
 duplicate keeps its person's email: a copy with the same email would have been the same
 contact, caught on entry, not a pair for the finder.
 
-Each duplicate keeps at least one identifier a reviewer could confirm it by (the same
-phone, date of birth, or street and postal code as its person's first record, or its
-email up to one slip, dots or a +tag; `has_evidence`): a record that shares nothing but a
-name with another is not a duplicate anyone could prove, and scoring a finder on it would
-reward guessing. Copies of one person are held to this against the first record, not
-against each other, as a reviewer merging each into it would be.
+Every pair of one person's records is one a reviewer could confirm (`has_evidence`: a
+name still readable and a shared phone, email up to a slip, dots or a +tag, or street and
+postal code; or both names and the date of birth; or two identifiers), copies among
+themselves too: a pair that shares nothing but a name is not a duplicate anyone could
+prove, and scoring a finder on it would reward guessing. Copies that fail are drawn again.
 
-The nickname table below is our own, deliberately not the `nicknames` package a finder
-may use, so the set does not grade a finder on its own dictionary.
+The tables it draws from are in bench/dedupe_tables.py (the nickname table is our own,
+not the `nicknames` package a finder may use, so the set does not grade a finder on its
+own dictionary); the truth's pairs and the evidence rule are in bench/dedupe_truth.py.
 """
 
 from __future__ import annotations
@@ -35,219 +35,27 @@ import datetime
 import random
 import re
 import string
-import unicodedata
 from dataclasses import dataclass, field
 
-import phonenumbers
+from dedupe_tables import (
+    ADDRESS_KEYS,
+    COMPANY_TLD,
+    COUNTRY,
+    FORMAL_BY_LOCALE,
+    FORMAL_FEMALE,
+    FORMAL_MALE,
+    FREE_MAIL,
+    KEYBOARD_NEIGHBOURS,
+    LOCALE_WEIGHTS,
+    LOCALES,
+    MIXES,
+    NICKNAMES,
+    OCR_CONFUSIONS,
+    STREET_ABBREVIATIONS,
+)
+from dedupe_truth import ascii_fold, has_evidence, name_recognisable, phone_valid
 from faker import Faker
 
-LOCALES = ("en_US", "en_GB", "de_DE", "fr_FR", "es_ES")
-LOCALE_WEIGHTS = (40, 20, 15, 13, 12)
-COUNTRY = {"en_US": "US", "en_GB": "GB", "de_DE": "DE", "fr_FR": "FR", "es_ES": "ES"}
-COMPANY_TLD = {"en_US": "com", "en_GB": "co.uk", "de_DE": "de", "fr_FR": "fr", "es_ES": "es"}
-FREE_MAIL = {
-    "en_US": ("gmail.com", "yahoo.com", "outlook.com", "hotmail.com", "aol.com", "icloud.com"),
-    "en_GB": ("gmail.com", "hotmail.co.uk", "yahoo.co.uk", "outlook.com", "btinternet.com"),
-    "de_DE": ("gmail.com", "gmx.de", "web.de", "t-online.de", "outlook.de"),
-    "fr_FR": ("gmail.com", "orange.fr", "free.fr", "laposte.net", "hotmail.fr"),
-    "es_ES": ("gmail.com", "hotmail.es", "yahoo.es", "outlook.es", "telefonica.net"),
-}
-
-# Formal name -> the short forms people give on forms (by locale's usage, mixed).
-NICKNAMES = {
-    "William": ("Bill", "Will", "Billy", "Liam"),
-    "Robert": ("Bob", "Rob", "Bobby", "Bert"),
-    "James": ("Jim", "Jimmy", "Jamie"),
-    "John": ("Jack", "Johnny"),
-    "Richard": ("Rick", "Dick", "Rich"),
-    "Michael": ("Mike", "Mick", "Mikey"),
-    "Thomas": ("Tom", "Tommy"),
-    "Charles": ("Charlie", "Chuck"),
-    "Joseph": ("Joe", "Joey"),
-    "Christopher": ("Chris", "Kit"),
-    "Daniel": ("Dan", "Danny"),
-    "Matthew": ("Matt",),
-    "Anthony": ("Tony",),
-    "Edward": ("Ed", "Eddie", "Ted", "Ned"),
-    "Nicholas": ("Nick", "Nicky"),
-    "Benjamin": ("Ben", "Benny"),
-    "Samuel": ("Sam", "Sammy"),
-    "Alexander": ("Alex", "Sandy", "Xander"),
-    "Andrew": ("Andy", "Drew"),
-    "Timothy": ("Tim", "Timmy"),
-    "Steven": ("Steve",),
-    "Jonathan": ("Jon", "Jonny"),
-    "Gregory": ("Greg",),
-    "Patrick": ("Pat", "Paddy"),
-    "Peter": ("Pete",),
-    "Henry": ("Harry", "Hank"),
-    "Lawrence": ("Larry",),
-    "Frederick": ("Fred", "Freddie"),
-    "Margaret": ("Peggy", "Maggie", "Meg", "Margie"),
-    "Elizabeth": ("Liz", "Beth", "Betty", "Lizzie", "Eliza"),
-    "Katherine": ("Kate", "Kathy", "Katie", "Kat"),
-    "Jennifer": ("Jen", "Jenny"),
-    "Patricia": ("Pat", "Patty", "Trish"),
-    "Susan": ("Sue", "Susie"),
-    "Deborah": ("Deb", "Debbie"),
-    "Rebecca": ("Becky", "Becca"),
-    "Victoria": ("Vicky", "Tori"),
-    "Christine": ("Chris", "Chrissy", "Tina"),
-    "Jessica": ("Jess", "Jessie"),
-    "Barbara": ("Barb", "Babs"),
-    "Dorothy": ("Dot", "Dottie"),
-    "Abigail": ("Abby", "Gail"),
-    "Samantha": ("Sam", "Sammy"),
-    "Alexandra": ("Alex", "Sandra", "Lexi"),
-    "Kimberly": ("Kim",),
-    "Pamela": ("Pam",),
-    "Cynthia": ("Cindy",),
-    "Theresa": ("Terry", "Tess"),
-    "Johannes": ("Hannes", "Jo"),
-    "Wolfgang": ("Wolf",),
-    "Friedrich": ("Fritz",),
-    "Josef": ("Sepp", "Jupp"),
-    "Katharina": ("Katja", "Kathi"),
-    "Franziska": ("Franzi",),
-    "Frédéric": ("Fred",),
-    "Alexandre": ("Alex",),
-    "Guillaume": ("Guigui",),
-    "Francisco": ("Paco", "Curro", "Fran"),
-    "José": ("Pepe",),
-    "Guillermo": ("Memo", "Guille"),
-    "Dolores": ("Lola",),
-    "Ignacio": ("Nacho",),
-    "Concepción": ("Concha",),
-}
-# Names LeadFlow sees often and that have short forms, by gender, for the English locales.
-FORMAL_MALE = tuple(n for n in list(NICKNAMES)[:28])
-FORMAL_FEMALE = tuple(n for n in list(NICKNAMES)[28:48])
-FORMAL_BY_LOCALE = {
-    "de_DE": (("Johannes", "Wolfgang", "Friedrich", "Josef"), ("Katharina", "Franziska")),
-    "fr_FR": (("Frédéric", "Alexandre", "Guillaume"), ("Elizabeth",)),
-    "es_ES": (("Francisco", "José", "Guillermo", "Ignacio"), ("Dolores", "Concepción")),
-}
-
-QWERTY_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
-OCR_CONFUSIONS = (
-    ("rn", "m"),
-    ("m", "rn"),
-    ("0", "O"),
-    ("O", "0"),
-    ("o", "0"),
-    ("1", "l"),
-    ("l", "1"),
-    ("I", "l"),
-    ("5", "S"),
-    ("S", "5"),
-    ("8", "B"),
-    ("B", "8"),
-    ("cl", "d"),
-    ("d", "cl"),
-    ("vv", "w"),
-    ("w", "vv"),
-    ("e", "c"),
-    ("h", "b"),
-    ("u", "ii"),
-)
-STREET_ABBREVIATIONS = (
-    ("Street", "St"),
-    ("Road", "Rd"),
-    ("Avenue", "Ave"),
-    ("Drive", "Dr"),
-    ("Lane", "Ln"),
-    ("Court", "Ct"),
-    ("Circle", "Cir"),
-    ("Suite", "Ste"),
-    ("Apt.", "#"),
-    ("straße", "str."),
-    ("Straße", "Str."),
-    ("avenue", "av."),
-    ("chemin", "ch."),
-    ("boulevard", "bd"),
-    ("rue", "r."),
-    ("Calle", "C/"),
-    ("Avenida", "Avda."),
-    ("Paseo", "Pº"),
-    ("Plaza", "Pl."),
-)
-
-# Corruption kinds with their weights in each mix. The test mix leans on what is hardest
-# (nicknames, swaps, OCR, missing and changed fields) so a finder tuned on the tuning mix
-# meets proportions it has not seen.
-MIXES = {
-    "tuning": {
-        "corruptions_per_duplicate": {1: 35, 2: 35, 3: 20, 4: 10},
-        "duplicated_share": 0.35,
-        "from_earlier_duplicate": 0.25,
-        "namesakes": 0.02,
-        "relatives": 0.03,
-        "twins": 0.005,
-        "weights": {
-            "name_typo": 12,
-            "name_ocr": 5,
-            "nickname": 8,
-            "names_swapped": 5,
-            "first_name_initial": 2,
-            "accents_dropped": 4,
-            "name_case": 3,
-            "last_name_changed": 1,
-            "email_missing": 8,
-            "email_other": 7,
-            "email_typo": 3,
-            "email_variant": 2,
-            "phone_missing": 8,
-            "phone_digit_typo": 4,
-            "phone_other": 4,
-            "dob_missing": 5,
-            "dob_day_month_swapped": 4,
-            "dob_digit_typo": 2,
-            "address_missing": 6,
-            "address_moved": 6,
-            "street_typo": 3,
-            "street_abbreviated": 4,
-            "company_dropped": 3,
-            "job_changed": 2,
-        },
-    },
-    "test": {
-        "corruptions_per_duplicate": {1: 25, 2: 35, 3: 25, 4: 15},
-        "duplicated_share": 0.3,
-        "from_earlier_duplicate": 0.35,
-        "namesakes": 0.03,
-        "relatives": 0.04,
-        "twins": 0.01,
-        "weights": {
-            "name_typo": 10,
-            "name_ocr": 7,
-            "nickname": 10,
-            "names_swapped": 7,
-            "first_name_initial": 3,
-            "accents_dropped": 4,
-            "name_case": 2,
-            "last_name_changed": 2,
-            "email_missing": 10,
-            "email_other": 8,
-            "email_typo": 3,
-            "email_variant": 2,
-            "phone_missing": 8,
-            "phone_digit_typo": 5,
-            "phone_other": 5,
-            "dob_missing": 6,
-            "dob_day_month_swapped": 4,
-            "dob_digit_typo": 3,
-            "address_missing": 7,
-            "address_moved": 8,
-            "street_typo": 3,
-            "street_abbreviated": 3,
-            "company_dropped": 3,
-            "job_changed": 3,
-        },
-    },
-}
-CORRUPTION_KINDS = tuple(MIXES["tuning"]["weights"])
-HARD_NEGATIVE_KINDS = ("namesake", "relative", "twin")
-ADDRESS_KEYS = ("street_address", "city", "region", "postal_code")
 COPY_ATTEMPTS = 30
 
 
@@ -276,126 +84,6 @@ def benchmark_set_generate(*, seed: int, people: int, mix: str = "tuning") -> Be
     if mix not in MIXES:
         raise ValueError(f"mix must be one of {sorted(MIXES)}, not {mix!r}")
     return _Generator(seed=seed, mix=MIXES[mix]).generate(people)
-
-
-def true_pairs(truth: dict[int, int]) -> set[tuple[int, int]]:
-    """Every pair (smaller id, larger id) of records of the same person."""
-    by_person: dict[int, list[int]] = {}
-    for record_id, person_id in truth.items():
-        by_person.setdefault(person_id, []).append(record_id)
-    pairs = set()
-    for ids in by_person.values():
-        ids.sort()
-        for index, left in enumerate(ids):
-            for right in ids[index + 1 :]:
-                pairs.add((left, right))
-    return pairs
-
-
-def ascii_fold(text: str) -> str:
-    """Text without accents (Müller -> Muller, ß -> ss), as many forms and old systems keep it."""
-    text = text.replace("ß", "ss").replace("æ", "ae").replace("œ", "oe").replace("ø", "o")
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(char for char in decomposed if not unicodedata.combining(char))
-
-
-NICKNAMES_FOLDED = {
-    ascii_fold(formal).lower(): {ascii_fold(short).lower() for short in shorts}
-    for formal, shorts in NICKNAMES.items()
-}
-
-
-def _keyboard_neighbours() -> dict[str, str]:
-    neighbours: dict[str, str] = {}
-    for row_index, row in enumerate(QWERTY_ROWS):
-        for column, char in enumerate(row):
-            near = []
-            for other_row in (row_index - 1, row_index, row_index + 1):
-                if 0 <= other_row < len(QWERTY_ROWS):
-                    for other_column in (column - 1, column, column + 1):
-                        candidate_row = QWERTY_ROWS[other_row]
-                        if 0 <= other_column < len(candidate_row):
-                            near.append(candidate_row[other_column])
-            neighbours[char] = "".join(c for c in near if c != char)
-    return neighbours
-
-
-KEYBOARD_NEIGHBOURS = _keyboard_neighbours()
-
-
-def phone_valid(phone: str) -> bool:
-    """Whether LeadFlow would store this E.164 number (it keeps only valid numbers)."""
-    return phonenumbers.is_valid_number(phonenumbers.parse(phone))
-
-
-def edit_distance(one: str, other: str) -> int:
-    """Optimal string alignment distance: a transposition is one edit."""
-    rows = [list(range(len(other) + 1))]
-    for i in range(1, len(one) + 1):
-        row = [i] + [0] * len(other)
-        for j in range(1, len(other) + 1):
-            cost = one[i - 1] != other[j - 1]
-            row[j] = min(rows[-1][j] + 1, row[j - 1] + 1, rows[-1][j - 1] + cost)
-            if i > 1 and j > 1 and one[i - 1] == other[j - 2] and one[i - 2] == other[j - 1]:
-                row[j] = min(row[j], rows[-2][j - 2] + 1)
-        rows.append(row)
-    return rows[-1][-1]
-
-
-def email_near(one: str, other: str) -> bool:
-    """Same mailbox or one slip away: same domain, local parts equal without dots and
-    +tags, or one keyboard slip apart."""
-    if not one or not other:
-        return False
-    local, _, domain = one.partition("@")
-    other_local, _, other_domain = other.partition("@")
-    if domain != other_domain:
-        return False
-    bare = local.split("+")[0].replace(".", "")
-    other_bare = other_local.split("+")[0].replace(".", "")
-    return bare == other_bare or edit_distance(local, other_local) <= 1
-
-
-def name_recognisable(name: str, names: tuple[str, str]) -> bool:
-    """Whether a reviewer would read `name` in either of `names` (any order): the same up
-    to case and accents, a slip or two (OCR's rn/m is two), or a nickname of it."""
-    name = ascii_fold(name).lower()
-    if len(name.rstrip(".")) < 2:
-        return False
-    for other in names:
-        other = ascii_fold(other).lower()
-        if len(other.rstrip(".")) < 2:
-            continue
-        if edit_distance(name, other) <= (2 if min(len(name), len(other)) >= 5 else 1):
-            return True
-        if other in NICKNAMES_FOLDED.get(name, ()) or name in NICKNAMES_FOLDED.get(other, ()):
-            return True
-    return False
-
-
-def has_evidence(person: dict, values: dict) -> bool:
-    """Whether a reviewer could confirm `values` as a copy of `person`'s first record: one of
-    its names still readable (`name_recognisable`) and a shared phone, email (up to a slip,
-    dots or a +tag) or street and postal code; or both names readable and the same date of
-    birth; or any two of those identifiers shared."""
-    identifiers = {
-        "phone": bool(person["phone"]) and values["phone"] == person["phone"],
-        "email": email_near(person["email"], values["email"]),
-        "address": bool(person["street_address"])
-        and values["street_address"] == person["street_address"]
-        and values["postal_code"] == person["postal_code"],
-        "dob": bool(person["date_of_birth"]) and values["date_of_birth"] == person["date_of_birth"],
-    }
-    copy_names = (values["first_name"], values["last_name"])
-    names_read = sum(
-        name_recognisable(person[key], copy_names) for key in ("first_name", "last_name")
-    )
-    strong = identifiers["phone"] or identifiers["email"] or identifiers["address"]
-    return (
-        (names_read >= 1 and strong)
-        or (names_read == 2 and identifiers["dob"])
-        or sum(identifiers.values()) >= 2
-    )
 
 
 class _Generator:

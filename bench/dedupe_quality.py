@@ -27,6 +27,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import dedupe_data
+import dedupe_tables
+import dedupe_truth
 
 TUNING = {"seed": 1, "mix": "tuning"}
 TEST = {"seed": 2, "mix": "test"}
@@ -112,7 +114,7 @@ def evaluate(
     right = np.asarray(found.right_ids, dtype=np.int64)
     probabilities = np.asarray(found.probabilities, dtype=np.float64)
     candidate_keys = _pair_keys(left, right, size)
-    truth_pairs = sorted(dedupe_data.true_pairs(generated.truth))
+    truth_pairs = sorted(dedupe_truth.true_pairs(generated.truth))
     true_keys = np.array([low * (size + 1) + high for low, high in truth_pairs], dtype=np.int64)
 
     candidate_is_true = np.isin(candidate_keys, true_keys)
@@ -217,7 +219,7 @@ def _shared(one: dict, other: dict) -> list[str]:
         return bool(one[key]) and bool(other[key]) and one[key] != other[key]
 
     def names(record: dict) -> tuple[str, str]:
-        fold = dedupe_data.ascii_fold
+        fold = dedupe_truth.ascii_fold
         return fold(record["first_name"]).lower(), fold(record["last_name"]).lower()
 
     facts = {
@@ -332,7 +334,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--people", type=int, default=20_000)
     parser.add_argument("--seed", type=int, help="one set only (with --mix)")
-    parser.add_argument("--mix", choices=sorted(dedupe_data.MIXES), help="one set only")
+    parser.add_argument("--mix", choices=sorted(dedupe_tables.MIXES), help="one set only")
     parser.add_argument("--threshold", type=float, help="default: model.MATCH_THRESHOLD")
     parser.add_argument("--worst", type=int, default=20, help="errors listed per kind")
     parser.add_argument("--out", type=Path, help="also write the report to this file")

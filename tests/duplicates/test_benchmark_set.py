@@ -17,8 +17,10 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 
-import dedupe_data  # the benchmark's generator lives with the benchmarks
+import dedupe_data
 import dedupe_quality
+import dedupe_tables
+import dedupe_truth  # the benchmark's generator lives with the benchmarks
 
 PEOPLE = 3000
 VALUE_KEYS = {
@@ -95,7 +97,7 @@ def test_the_mixes_differ_in_their_proportions_of_corruption(tuning_set, test_se
             kind for kinds in generated.corruptions.values() for kind in kinds
         )
         total = sum(counts.values())
-        return {kind: counts[kind] / total for kind in dedupe_data.CORRUPTION_KINDS}
+        return {kind: counts[kind] / total for kind in dedupe_tables.CORRUPTION_KINDS}
 
     tuning, test = shares(tuning_set), shares(test_set)
     assert test["names_swapped"] > tuning["names_swapped"]
@@ -126,7 +128,7 @@ def test_the_truth_names_every_person_once_with_one_original_and_up_to_three_cop
     assert all(1 <= len(rows) <= 3 for rows in duplicates.values())
     share = len(duplicates) / PEOPLE
     assert 0.3 < share < 0.4  # the tuning mix duplicates 35 % of people
-    pairs = dedupe_data.true_pairs(tuning_set.truth)
+    pairs = dedupe_truth.true_pairs(tuning_set.truth)
     assert len(pairs) == sum((len(rows) + 1) * len(rows) // 2 for rows in duplicates.values())
     assert all(tuning_set.truth[low] == tuning_set.truth[high] for low, high in pairs)
 
@@ -139,7 +141,7 @@ def test_records_obey_leadflows_identity_rules(tuning_set, test_set):
         assert all(phones), "a contact without email has a phone"
         assert len(phones) == len(set(phones)), "a phone is one contact without email"
         assert all(
-            dedupe_data.phone_valid(record["phone"])
+            dedupe_truth.phone_valid(record["phone"])
             for record in generated.records
             if record["phone"]
         )
@@ -147,9 +149,9 @@ def test_records_obey_leadflows_identity_rules(tuning_set, test_set):
 
 def test_every_pair_of_one_persons_records_is_one_a_reviewer_could_confirm(test_set):
     by_id = {record["id"]: record for record in test_set.records}
-    for low, high in dedupe_data.true_pairs(test_set.truth):
+    for low, high in dedupe_truth.true_pairs(test_set.truth):
         one, other = by_id[low], by_id[high]
-        assert dedupe_data.has_evidence(one, other) or dedupe_data.has_evidence(other, one), (
+        assert dedupe_truth.has_evidence(one, other) or dedupe_truth.has_evidence(other, one), (
             one,
             other,
         )
@@ -166,30 +168,30 @@ def test_the_evidence_rule_wants_a_readable_name_and_an_identifier():
         "postal_code": "94105",
     }
     copy = dict.fromkeys(person, "") | {"first_name": "Bill", "last_name": "Jones"}
-    assert dedupe_data.has_evidence(person, copy | {"email": "williammueller+news@gmail.com"})
-    assert dedupe_data.has_evidence(person, copy | {"email": "william.meuller@gmail.com"})
-    assert not dedupe_data.has_evidence(person, copy | {"email": "william.mueller@yahoo.com"})
-    assert not dedupe_data.has_evidence(person, copy | {"date_of_birth": "1980-02-03"})
+    assert dedupe_truth.has_evidence(person, copy | {"email": "williammueller+news@gmail.com"})
+    assert dedupe_truth.has_evidence(person, copy | {"email": "william.meuller@gmail.com"})
+    assert not dedupe_truth.has_evidence(person, copy | {"email": "william.mueller@yahoo.com"})
+    assert not dedupe_truth.has_evidence(person, copy | {"date_of_birth": "1980-02-03"})
     swapped_with_slip = copy | {"first_name": "Muler", "last_name": "Wi1liam"}
-    assert dedupe_data.has_evidence(person, swapped_with_slip | {"date_of_birth": "1980-02-03"})
+    assert dedupe_truth.has_evidence(person, swapped_with_slip | {"date_of_birth": "1980-02-03"})
     strangers = {"first_name": "D", "last_name": "Jones"}
-    assert not dedupe_data.has_evidence(person, copy | strangers | {"phone": "+14155550123"})
+    assert not dedupe_truth.has_evidence(person, copy | strangers | {"phone": "+14155550123"})
     both = {"phone": "+14155550123", "date_of_birth": "1980-02-03"}
-    assert dedupe_data.has_evidence(person, copy | strangers | both)
+    assert dedupe_truth.has_evidence(person, copy | strangers | both)
 
 
-@pytest.mark.parametrize("mix", sorted(dedupe_data.MIXES))
+@pytest.mark.parametrize("mix", sorted(dedupe_tables.MIXES))
 def test_every_kind_of_corruption_occurs_in_both_mixes(mix, tuning_set, test_set):
     generated = tuning_set if mix == "tuning" else test_set
     counts = collections.Counter(kind for kinds in generated.corruptions.values() for kind in kinds)
-    rare = {kind: counts[kind] for kind in dedupe_data.CORRUPTION_KINDS if counts[kind] < 5}
+    rare = {kind: counts[kind] for kind in dedupe_tables.CORRUPTION_KINDS if counts[kind] < 5}
     assert not rare
 
 
 def test_single_corruptions_do_what_their_names_say(tuning_set, test_set):
     pairs = {
         kind: _single(tuning_set, kind) + _single(test_set, kind)
-        for kind in dedupe_data.CORRUPTION_KINDS
+        for kind in dedupe_tables.CORRUPTION_KINDS
     }
     for original, record in pairs["names_swapped"]:
         assert (record["first_name"], record["last_name"]) == (
@@ -200,18 +202,18 @@ def test_single_corruptions_do_what_their_names_say(tuning_set, test_set):
         forms = {original["first_name"], record["first_name"]}
         assert any(
             forms == {formal, short}
-            for formal, shorts in dedupe_data.NICKNAMES.items()
+            for formal, shorts in dedupe_tables.NICKNAMES.items()
             for short in shorts
         ), forms
     for original, record in pairs["name_typo"]:
         changed = [key for key in ("first_name", "last_name") if record[key] != original[key]]
         assert len(changed) == 1
-        assert dedupe_data.edit_distance(record[changed[0]], original[changed[0]]) == 1
+        assert dedupe_truth.edit_distance(record[changed[0]], original[changed[0]]) == 1
     for original, record in pairs["email_missing"]:
         assert original["email"] and not record["email"]
     for original, record in pairs["phone_digit_typo"]:
         assert record["phone"][:-7] == original["phone"][:-7]
-        assert 1 <= dedupe_data.edit_distance(record["phone"], original["phone"]) <= 1
+        assert 1 <= dedupe_truth.edit_distance(record["phone"], original["phone"]) <= 1
     for original, record in pairs["dob_day_month_swapped"]:
         year, month, day = original["date_of_birth"].split("-")
         assert record["date_of_birth"] == f"{year}-{day}-{month}"
@@ -225,13 +227,13 @@ def test_single_corruptions_do_what_their_names_say(tuning_set, test_set):
 
 
 def test_keyboard_typos_hit_a_neighbouring_key():
-    neighbours = dedupe_data.KEYBOARD_NEIGHBOURS
+    neighbours = dedupe_tables.KEYBOARD_NEIGHBOURS
     assert set(neighbours["s"]) == set("qweadzxc")
     assert set(neighbours["p"]) == set("ol")
     assert "m" not in neighbours["q"]
 
 
-@pytest.mark.parametrize("kind", dedupe_data.HARD_NEGATIVE_KINDS)
+@pytest.mark.parametrize("kind", dedupe_tables.HARD_NEGATIVE_KINDS)
 def test_hard_negatives_resemble_another_person_and_are_not_them(kind, test_set):
     originals, _ = _by_person(test_set)
     made = [
@@ -250,7 +252,7 @@ def test_hard_negatives_resemble_another_person_and_are_not_them(kind, test_set)
             assert not person["email"] or person["email"] != model["email"]
         else:
             assert person["last_name"] == model["last_name"]
-            fold = dedupe_data.ascii_fold
+            fold = dedupe_truth.ascii_fold
             assert fold(person["first_name"])[0] != fold(model["first_name"])[0]
             assert person["street_address"] == model["street_address"]
             assert person["postal_code"] == model["postal_code"]
