@@ -328,6 +328,10 @@ class _Generator:
     def _duplicate(self, person: dict, source: dict) -> tuple[dict, list[str]]:
         rng = self.rng
         values = dict(source)
+        # Names are corrupted in their own places (a changed last name is the last name even
+        # on a copy that writes it first) and swapped for the record at the end.
+        if values.get("_swapped"):
+            values["first_name"], values["last_name"] = values["last_name"], values["first_name"]
         spread = self.mix["corruptions_per_duplicate"]
         wanted = rng.choices(list(spread), weights=list(spread.values()))[0]
         kinds: list[str] = []
@@ -346,6 +350,8 @@ class _Generator:
         ):
             self._corrupt_email_other(values)
             kinds.append("email_other")
+        if values.get("_swapped"):
+            values["first_name"], values["last_name"] = values["last_name"], values["first_name"]
         return values, kinds
 
     def _register(self, values: dict) -> None:
@@ -447,7 +453,7 @@ class _Generator:
         return False
 
     def _corrupt_names_swapped(self, values: dict) -> bool:
-        values["first_name"], values["last_name"] = values["last_name"], values["first_name"]
+        values["_swapped"] = not values.get("_swapped")
         return True
 
     def _corrupt_first_name_initial(self, values: dict) -> bool:
@@ -476,6 +482,10 @@ class _Generator:
         return True
 
     def _corrupt_last_name_changed(self, values: dict) -> bool:
+        # A married name: women in the English, German and French locales (Spanish women
+        # keep their surnames).
+        if values["_gender"] != "f" or values["_locale"] == "es_ES":
+            return False
         values["last_name"] = self.fakers[values["_locale"]].last_name()
         return True
 

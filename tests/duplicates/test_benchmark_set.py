@@ -209,6 +209,11 @@ def test_single_corruptions_do_what_their_names_say(tuning_set, test_set):
         changed = [key for key in ("first_name", "last_name") if record[key] != original[key]]
         assert len(changed) == 1
         assert dedupe_truth.edit_distance(record[changed[0]], original[changed[0]]) == 1
+    for original, record in pairs["last_name_changed"]:
+        # a married name: the first name stays, Spanish women keep their surnames
+        assert record["first_name"] == original["first_name"]
+        assert record["last_name"] != original["last_name"]
+        assert record["country"] != "ES"
     for original, record in pairs["email_missing"]:
         assert original["email"] and not record["email"]
     for original, record in pairs["phone_digit_typo"]:
