@@ -12,7 +12,7 @@ from leadflow.contacts.models import Contact
 from leadflow.contacts.services import contact_merge, contact_update, contact_upsert
 from leadflow.core.actors import Actor
 from leadflow.core.errors import NotFound, ValidationFailed
-from leadflow.duplicates import selectors, services
+from leadflow.duplicates import learning, selectors, services
 from leadflow.duplicates.model import LIST_THRESHOLD, MATCH_THRESHOLD
 from leadflow.duplicates.models import (
     DuplicateDecision,
@@ -186,7 +186,7 @@ def test_decisions_move_the_weights_the_expected_way(workspace, owner_actor):
     before = [pair.probability for pair in listed]
     for pair in listed[:3]:
         services.pair_dismiss(workspace=workspace, pair_id=pair.pk, actor=owner_actor)
-    services.weights_refit(workspace=workspace)
+    learning.weights_refit(workspace=workspace)
     last = pair_of(*pairs[3])
     assert last.probability < before[3]  # the team said such pairs are different people
     profile = DuplicateProfile.objects.get(workspace=workspace)
@@ -201,7 +201,7 @@ def test_merges_raise_the_probability_of_similar_pairs(workspace, owner_actor):
     assert before < 1
     for pair in listed[:3]:
         services.pair_merge(workspace=workspace, pair_id=pair.pk, actor=owner_actor)
-    services.weights_refit(workspace=workspace)
+    learning.weights_refit(workspace=workspace)
     last = pair_of(*pairs[3])
     assert last.probability > before  # the team said such pairs are one person
 

@@ -23,6 +23,8 @@ from leadflow.duplicates import selectors
 from leadflow.duplicates.blocking import person_keys
 from leadflow.duplicates.compare import PersonTable, table_compare
 from leadflow.duplicates.engine import RANDOM_PAIRS, candidate_pairs
+from leadflow.duplicates.learning import pairs_rescore
+from leadflow.duplicates.matching import levels_dict, levels_row, matcher_for, weights_stored
 from leadflow.duplicates.model import (
     LIST_THRESHOLD,
     probabilities,
@@ -39,15 +41,7 @@ from leadflow.duplicates.models import (
     PairStatus,
 )
 from leadflow.duplicates.records import person_normalise
-from leadflow.duplicates.services import (
-    ScoredPair,
-    levels_dict,
-    levels_row,
-    matcher_for,
-    pairs_rescore,
-    pairs_write,
-    weights_stored,
-)
+from leadflow.duplicates.services import ScoredPair, pairs_write
 
 COMPARE_BATCH = 200_000
 RANDOM_U_MIN_CONTACTS = 1000

@@ -9,10 +9,9 @@ blocking keys, comparisons, the Fellegi-Sunter model, reasons in words) is pure 
 
 import logging
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
-import numpy as np
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
@@ -25,15 +24,13 @@ from leadflow.core.services import audit_record
 from leadflow.core.tasks import task_schedule
 from leadflow.duplicates import selectors
 from leadflow.duplicates.blocking import BLOCK_CAP, block_cap, person_keys
-from leadflow.duplicates.compare import Comparison, comparisons_for, pairs_compare
+from leadflow.duplicates.compare import pairs_compare
+from leadflow.duplicates.matching import Matcher, levels_dict, matcher_for
 from leadflow.duplicates.model import (
     LIST_THRESHOLD,
-    Weights,
     probabilities,
     reason_flags,
     reasons_describe,
-    weights_default,
-    weights_fit,
 )
 from leadflow.duplicates.models import (
     DuplicateDecision,
@@ -48,82 +45,6 @@ from leadflow.duplicates.records import Person, person_normalise
 logger = logging.getLogger("leadflow.duplicates")
 
 REFIT_TASK = "leadflow.duplicates.tasks.weights_refit"
-# How much the weights a scan learned count against new decisions when refining (in pairs):
-# one decision moves the model a little, a hundred consistent ones move it a lot.
-REFINE_PRIOR_PAIRS = 200
-
-
-# --- the model of a workspace ----------------------------------------------------------------
-
-
-@dataclass
-class Matcher:
-    """What checking a workspace's contacts needs: its comparisons and current weights."""
-
-    identifying: dict[str, str]
-    comparisons: list[Comparison]
-    weights: Weights
-
-
-def matcher_for(workspace: Workspace) -> Matcher:
-    identifying = selectors.matching_setup(workspace)
-    comparisons = comparisons_for(identifying)
-    profile = selectors.profile_get(workspace)
-    weights = weights_aligned(profile.weights, comparisons)
-    return Matcher(identifying=identifying, comparisons=comparisons, weights=weights)
-
-
-def weights_aligned(stored: dict | None, comparisons: Sequence[Comparison]) -> Weights:
-    """Stored weights for today's comparisons: a comparison added since (a custom field
-    marked identifying) or whose levels changed takes its default weights."""
-    default = weights_default(list(comparisons))
-    if not stored:
-        return default
-    try:
-        learned = Weights(**stored)
-    except (KeyError, TypeError, ValueError):
-        return default
-    learned_h = learned.h or [None] * len(learned.comparisons)
-    known = {
-        name: (m, u, h)
-        for name, m, u, h in zip(learned.comparisons, learned.m, learned.u, learned_h, strict=True)
-    }
-    default_h = default.h or [None] * len(default.comparisons)
-    m, u, h = [], [], []
-    for index, name in enumerate(default.comparisons):
-        found = known.get(name)
-        if found and len(found[0]) == len(default.m[index]) and (found[2] or default_h[index]):
-            m.append(list(found[0]))
-            u.append(list(found[1]))
-            h.append(list(found[2] or default_h[index]))
-        else:
-            m.append(default.m[index])
-            u.append(default.u[index])
-            h.append(default_h[index])
-    return Weights(
-        comparisons=default.comparisons,
-        m=m,
-        u=u,
-        prior=learned.prior,
-        fitted_pairs=learned.fitted_pairs,
-        labelled_pairs=learned.labelled_pairs,
-        h=h if all(row is not None for row in h) else None,
-        prior_related=learned.prior_related,
-    )
-
-
-def weights_stored(weights: Weights) -> dict:
-    """Weights as the profile's JSON column holds them (an object, readable in SQL)."""
-    return asdict(weights)
-
-
-def levels_dict(row: Sequence[int], comparisons: Sequence[Comparison]) -> dict[str, int]:
-    return {comparison.name: int(level) for comparison, level in zip(comparisons, row, strict=True)}
-
-
-def levels_row(levels: dict, comparisons: Sequence[Comparison]) -> list[int]:
-    """A stored comparison as a row for today's comparisons (-1 where not compared then)."""
-    return [int(levels.get(comparison.name, -1)) for comparison in comparisons]
 
 
 # --- checking contacts as they arrive and change -------------------------------------------
@@ -489,76 +410,6 @@ def _auto_merge(workspace: Workspace, listed: Sequence[ScoredPair]) -> int:
         except NotFound:
             continue
     return merged
-
-
-# --- learning from decisions ---------------------------------------------------------------
-
-
-def weights_refit(*, workspace: Workspace) -> Weights:
-    """Refine the workspace's weights with every decision (labelled pairs) starting from
-    what it learned last, then re-score the open pairs. Safe to run twice."""
-    matcher = matcher_for(workspace)
-    labelled = selectors.decisions_labelled(workspace)
-    weights = matcher.weights
-    if labelled:
-        gammas = np.array(
-            [levels_row(levels, matcher.comparisons) for levels, _ in labelled], dtype=np.int8
-        )
-        labels = np.array([1 if verdict else 0 for _, verdict in labelled], dtype=np.int8)
-        weights = weights_fit(
-            gammas, start=matcher.weights, labels=labels, prior_strength=REFINE_PRIOR_PAIRS
-        )
-        weights.labelled_pairs = len(labelled)
-    with transaction.atomic():
-        profile, _ = DuplicateProfile.objects.select_for_update().get_or_create(workspace=workspace)
-        profile.weights = weights_stored(weights)
-        profile.fitted_at = timezone.now()
-        profile.save(update_fields=["weights", "fitted_at"])
-        pairs_rescore(workspace=workspace, weights=weights, comparisons=matcher.comparisons)
-    return weights
-
-
-def pairs_rescore(
-    *,
-    workspace: Workspace,
-    weights: Weights,
-    comparisons: Sequence[Comparison],
-    scored_between: tuple | None = None,
-) -> int:
-    """New probabilities for the open pairs (those scored in ``scored_between`` only, when
-    given) from their stored comparison levels: no contact is read again, and each chunk
-    is written by one statement. Returns pairs updated."""
-    pairs = DuplicatePair.objects.filter(workspace=workspace, status=PairStatus.OPEN)
-    if scored_between:
-        pairs = pairs.filter(scored_at__gte=scored_between[0], scored_at__lt=scored_between[1])
-    updated, last = 0, 0
-    while True:
-        chunk = list(pairs.filter(pk__gt=last).order_by("pk").values_list("pk", "levels")[:5000])
-        if not chunk:
-            return updated
-        gammas = np.array([levels_row(levels, comparisons) for _, levels in chunk], dtype=np.int8)
-        chances = probabilities(gammas, weights)
-        _probabilities_write([pk for pk, _ in chunk], [float(value) for value in chances])
-        updated += len(chunk)
-        last = chunk[-1][0]
-
-
-def _probabilities_write(ids: list[int], chances: list[float]) -> None:
-    if connection.vendor == "postgresql":
-        table = DuplicatePair._meta.db_table
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {table} AS p SET probability = v.probability "  # noqa: S608 - table
-                "FROM unnest(%s::bigint[], %s::double precision[]) AS v(id, probability) "
-                "WHERE p.id = v.id",
-                [ids, chances],
-            )
-        return
-    DuplicatePair.objects.bulk_update(
-        [DuplicatePair(pk=pk, probability=chance) for pk, chance in zip(ids, chances, strict=True)],
-        ["probability"],
-        batch_size=1000,
-    )
 
 
 # --- the whole-workspace scan, on request ---------------------------------------------------

@@ -4,7 +4,7 @@ run twice."""
 from django.tasks import task
 
 from leadflow.core.models import Workspace
-from leadflow.duplicates import scan, services
+from leadflow.duplicates import learning, scan
 
 
 @task()
@@ -23,4 +23,4 @@ def weights_refit(workspace_id: int) -> int:
     workspace = Workspace.objects.filter(pk=workspace_id).first()
     if workspace is None:
         return 0
-    return services.weights_refit(workspace=workspace).labelled_pairs
+    return learning.weights_refit(workspace=workspace).labelled_pairs
