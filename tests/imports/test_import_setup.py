@@ -459,8 +459,8 @@ def test_possible_duplicates_are_listed_after_an_import(workspace, owner_actor, 
         tmp_path,
         "Email,Phone,First Name,Last Name\n"
         "ann.lee@gmail.com,020 7946 0001,Anne,Lee\n"  # same phone, another email
-        "bob@initech.com,,Bob,Stone\n"
-        "b.stone@initech.com,,Robert,stone\n",  # a nickname, the same company
+        "bob@initech.com,020 7946 0002,Bob,Stone\n"
+        "b.stone@initech.com,020 7946 0002,Robert,stone\n",  # a nickname, one phone
     )
     job = import_job_create(
         workspace=workspace, actor=owner_actor, path=path, filename="p.csv", schedule=False
