@@ -552,3 +552,24 @@ def test_the_compare_page_runs_a_fixed_number_of_queries(owner_client, workspace
     # fields (for labels, and for the identifying ones), the members (owner names), the
     # switcher's workspaces: nothing per field.
     assert len(queries) <= 9, "\n".join(q["sql"][:140] for q in queries)
+
+
+def test_a_comparison_left_out_with_both_values_filled_says_not_counted(
+    owner_client, workspace, lead
+):
+    """Two mailboxes each made of the owner's name say nothing about one person (decision
+    0020): the compare page says "Not counted", never "One side is empty"."""
+    jon = lead(
+        email="jon.smith@gmail.com", first_name="Jon", last_name="Smith",
+        postal_code="SW1A 1AA", date_of_birth="1980-02-03",
+    )  # fmt: skip
+    john = lead(
+        email="john.smith@yahoo.com", first_name="John", last_name="Smith",
+        postal_code="SW1A 1AA", date_of_birth="1980-02-03",
+    )  # fmt: skip
+    find(workspace, jon, john)
+    pair = pair_of(jon, john)
+    assert pair.levels["email"] == -1
+    html = owner_client.get(url(workspace, f"duplicates/{pair.pk}/")).content.decode()
+    email_row = html[html.index(">Email<") : html.index(">Phone<")]
+    assert "Not counted" in email_row and "One side is empty" not in email_row

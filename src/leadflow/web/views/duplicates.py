@@ -213,6 +213,9 @@ COMPARE_FIELDS: tuple[tuple[str, str, str | None, str | None], ...] = (
 )
 MISSING_WORDS = "one side is empty"
 BOTH_MISSING_WORDS = "both empty"
+# Both filled in, but the finder lets the comparison say nothing (two mailboxes each made of
+# the owner's name, a city that only repeats an equal postal code): decision 0020.
+UNCOUNTED_WORDS = "not counted"
 NOT_COMPARED = "not compared"
 
 
@@ -234,6 +237,16 @@ def _shown(names: Names, name: str, contact: Contact, attribute: str) -> str:
     if attribute == "created_at":
         return contact.created_at.strftime("%b %-d, %Y")
     return names.value(name if name else attribute, getattr(contact, attribute))
+
+
+def _missing_said(level: str, mine: str, theirs: str) -> str:
+    """A comparison the finder left out, said as it is: both empty, or both filled in and
+    not counted (decision 0020)."""
+    if level != MISSING_WORDS:
+        return level
+    if mine == theirs == EMPTY:
+        return BOTH_MISSING_WORDS
+    return UNCOUNTED_WORDS if EMPTY not in (mine, theirs) else level
 
 
 def _level_words(pair: DuplicatePair, comparisons: dict, name: str | None) -> tuple[str, bool]:
@@ -272,8 +285,7 @@ def _compare_rows(request: HttpRequest, pair: DuplicatePair) -> list[CompareRow]
             _shown(names, merge_name, right, attribute),
         )
         level, agrees = _level_words(pair, comparisons, comparison)
-        if level == MISSING_WORDS and mine == theirs == EMPTY:
-            level = BOTH_MISSING_WORDS
+        level = _missing_said(level, mine, theirs)
         if swapped and attribute in ("first_name", "last_name"):
             level, agrees = f"{level}; first and last names swapped", True
         differs = mine != theirs
@@ -289,8 +301,7 @@ def _compare_rows(request: HttpRequest, pair: DuplicatePair) -> list[CompareRow]
         name = f"custom_fields.{key}"
         mine, theirs = names.value(name, mine_raw), names.value(name, theirs_raw)
         level, agrees = _level_words(pair, comparisons, f"custom:{key}")
-        if level == MISSING_WORDS and mine == theirs == EMPTY:
-            level = BOTH_MISSING_WORDS
+        level = _missing_said(level, mine, theirs)
         differs = mine != theirs
         keep = None
         if differs:
