@@ -40,6 +40,14 @@ def _names() -> tuple[list[str], list[str], list[str]]:
     return sorted(firsts), sorted(lasts), cities
 
 
+INSERT = """INSERT INTO contacts_contact (workspace_id, email, phone, first_name, last_name,
+            job_title, country, street_address, city, region, postal_code, date_of_birth,
+            lifecycle_stage, temperature, consent_status,
+            first_touch_source, first_touch_medium, first_touch_campaign, first_touch_channel,
+            last_touch_source, last_touch_medium, last_touch_campaign, last_touch_channel,
+            custom_fields, created_at, updated_at)"""
+
+
 def _seed(workspace_id: int, count: int) -> None:
     from django.db import connection
 
@@ -51,12 +59,7 @@ def _seed(workspace_id: int, count: int) -> None:
         return f"1 + (('x' || substr(md5(n::text || '{salt}'), 1, 8))::bit(32)::bigint %% {size})"
 
     originals = f"""
-        INSERT INTO contacts_contact (workspace_id, email, phone, first_name, last_name,
-            job_title, country, street_address, city, region, postal_code, date_of_birth,
-            lifecycle_stage, temperature, consent_status,
-            first_touch_source, first_touch_medium, first_touch_campaign, first_touch_channel,
-            last_touch_source, last_touch_medium, last_touch_campaign, last_touch_channel,
-            custom_fields, created_at, updated_at)
+        {INSERT}
         SELECT %(ws)s, 'p' || n || '@mail' || (n %% 97) || '.example',
             CASE WHEN n %% 3 = 0 THEN NULL
                  ELSE '+1' || (200 + {draw("a", 799)}) || lpad(({draw("p", 9999999)})::text, 7, '0')
@@ -73,12 +76,7 @@ def _seed(workspace_id: int, count: int) -> None:
         FROM generate_series(1::bigint, %(people)s::bigint) AS n
     """
     seconds = f"""
-        INSERT INTO contacts_contact (workspace_id, email, phone, first_name, last_name,
-            job_title, country, street_address, city, region, postal_code, date_of_birth,
-            lifecycle_stage, temperature, consent_status,
-            first_touch_source, first_touch_medium, first_touch_campaign, first_touch_channel,
-            last_touch_source, last_touch_medium, last_touch_campaign, last_touch_channel,
-            custom_fields, created_at, updated_at)
+        {INSERT}
         SELECT workspace_id, 'second.' || email, CASE WHEN id %% 2 = 0 THEN phone END,
             CASE id %% 3 WHEN 0 THEN first_name
                          WHEN 1 THEN overlay(first_name placing '' from 2 for 1)

@@ -243,15 +243,9 @@ def _decision_record(
 
 
 def _pair_locked(workspace: Workspace, actor: Actor, pair_id: int) -> DuplicatePair:
+    """The open pair, locked, when the actor may see it; NotFound otherwise."""
     selectors.pair_get(workspace, actor, pair_id)  # visibility: NotFound when not the actor's
-    pair = (
-        DuplicatePair.objects.select_for_update()
-        .filter(workspace=workspace, pk=pair_id, status=PairStatus.OPEN)
-        .first()
-    )
-    if pair is None:
-        raise NotFound("No such open duplicate pair.")
-    return pair
+    return _pair_open(workspace, pair_id)
 
 
 @transaction.atomic
@@ -310,6 +304,7 @@ def pair_merge(
 
 
 def _pair_open(workspace: Workspace, pair_id: int) -> DuplicatePair:
+    """The open pair, locked (the automatic merge's way: no actor to check)."""
     pair = (
         DuplicatePair.objects.select_for_update()
         .filter(workspace=workspace, pk=pair_id, status=PairStatus.OPEN)
