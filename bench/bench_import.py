@@ -190,7 +190,6 @@ def run(rows: int = ROWS, seeded: int = SEED) -> dict:
                 workspace=workspace,
                 actor=actor,
                 data=_upsert_data(person),
-                find_duplicates=False,
             )
         per_row = len(baseline) / (time.perf_counter() - started)
 

@@ -138,6 +138,9 @@ class ApiClient:
     def patch(self, path, body=None, **kwargs):
         return self._call("patch", path, body, **kwargs)
 
+    def put(self, path, body=None, **kwargs):
+        return self._call("put", path, body, **kwargs)
+
     def delete(self, path, **kwargs):
         return self._call("delete", path, **kwargs)
 

@@ -18,13 +18,14 @@ from leadflow.contacts.models import (
     Company,
     Contact,
     CustomField,
-    DuplicateCandidate,
     LifecycleStage,
     Tag,
 )
 from leadflow.core.errors import Conflict
 from leadflow.core.models import Membership, Role, User, Workspace
 from leadflow.core.services import member_add
+from leadflow.duplicates.model import LIST_THRESHOLD
+from leadflow.duplicates.models import DuplicatePair, DuplicateProfile
 
 NOW = dt.datetime(2026, 6, 30, 12, 0, tzinfo=dt.UTC)
 
@@ -177,21 +178,36 @@ def test_history_spans_months_and_never_runs_backwards(built):
     assert all(note.actor_user_id for note in notes)
 
 
-def test_possible_duplicates_are_listed_in_order(built):
-    pairs = list(
-        DuplicateCandidate.objects.filter(workspace=built).select_related("contact", "other")
+def test_the_finders_scan_lists_exactly_the_planted_twins(built):
+    """The demo plants second records of some people (the same name and phone under a
+    private email, or the same name at the same company under another address) and then
+    runs the finder's own scan: the review list holds those twins, and nothing else."""
+    contacts = list(
+        Contact.objects.filter(workspace=built).values(
+            "pk", "first_name", "last_name", "phone", "company_id"
+        )
     )
-    assert len(pairs) >= 2
+    by_name: dict[tuple[str, str], list[dict]] = {}
+    for row in contacts:
+        by_name.setdefault((row["first_name"], row["last_name"]), []).append(row)
+    planted = {
+        (one["pk"], two["pk"])
+        for rows in by_name.values()
+        for index, one in enumerate(sorted(rows, key=lambda row: row["pk"]))
+        for two in sorted(rows, key=lambda row: row["pk"])[index + 1 :]
+        if (one["phone"] and one["phone"] == two["phone"])
+        or (one["company_id"] and one["company_id"] == two["company_id"])
+    }
+    assert len(planted) >= 2
+    pairs = list(DuplicatePair.objects.filter(workspace=built).select_related("contact", "other"))
+    assert {(pair.contact_id, pair.other_id) for pair in pairs} == planted
     for pair in pairs:
-        assert pair.contact_id < pair.other_id
         assert pair.status == "open"
-        one, two = pair.contact, pair.other
-        assert (one.first_name, one.last_name) == (two.first_name, two.last_name)
-        if pair.reason == "same phone, different email":
-            assert one.phone == two.phone and one.email != two.email
-        else:
-            assert pair.reason == "same name and company"
-            assert one.company_id == two.company_id is not None
+        assert pair.probability >= LIST_THRESHOLD
+        assert pair.reasons.startswith("same ")
+        assert "first name" in pair.reasons and "last name" in pair.reasons
+    profile = DuplicateProfile.objects.get(workspace=built)
+    assert profile.scan_finished_at is not None and profile.scan_pairs == len(pairs)
 
 
 def test_same_seed_same_data_other_seed_other_data(db):

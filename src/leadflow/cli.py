@@ -380,6 +380,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="an earlier created date in the file moves an existing contact's back",
     )
 
+    duplicates = commands.add_parser(
+        "duplicates",
+        help="find duplicate contacts",
+        description="Find contacts that may be one person.",
+    )
+    _needs_subcommand(duplicates)
+    duplicates_commands = duplicates.add_subparsers(title="commands", metavar="COMMAND")
+    scan = duplicates_commands.add_parser(
+        "scan",
+        help="scan a whole workspace for duplicates, learning the model again",
+        description=cmd_duplicates_scan.__doc__,
+    )
+    scan.set_defaults(handler=cmd_duplicates_scan)
+    scan.add_argument("--workspace", required=True, metavar="SLUG", help="workspace slug")
+
     inbound = commands.add_parser(
         "inbound", help="inbound lead webhooks", description="Inbound lead webhooks."
     )
@@ -719,7 +734,7 @@ def cmd_import_contacts(options: argparse.Namespace) -> int:
     from leadflow.core.actors import Actor
     from leadflow.core.models import Membership
     from leadflow.imports.models import ImportMapping
-    from leadflow.imports.run import import_duplicates_find, import_job_run
+    from leadflow.imports.run import import_job_run
     from leadflow.imports.services import import_job_create
 
     workspace = workspace_by_slug(options.workspace)
@@ -788,10 +803,6 @@ def cmd_import_contacts(options: argparse.Namespace) -> int:
     job = import_job_run(job_id=job.pk, progress=progress)
     if bar:
         print(file=sys.stderr)
-    if job.status == "done":
-        pairs = import_duplicates_find(job_id=job.pk)
-        if pairs:
-            print(f"Possible duplicates to review: {pairs} pairs.", file=sys.stderr)
     print(
         f"Import {job.pk} {job.status}: {job.created_count} created, {job.updated_count} "
         f"updated, {job.skipped_count} skipped, {job.failed_count} failed, "
@@ -802,6 +813,48 @@ def cmd_import_contacts(options: argparse.Namespace) -> int:
     if job.error_path:
         print(f"Rows with problems: {job.error_path}")
     return 0 if job.status == "done" else 1
+
+
+def cmd_duplicates_scan(options: argparse.Namespace) -> int:
+    """Compare every contact of a workspace with the contacts that share a blocking key,
+    learn the model's weights from the workspace's data and its team's decisions, and
+    rewrite the list of possible duplicates (dismissed pairs stay dismissed). Prints
+    progress; the pairs are reviewed in the app or through GET /api/v1/duplicates."""
+    import time
+
+    from leadflow.duplicates.model import MATCH_THRESHOLD
+    from leadflow.duplicates.models import DuplicatePair, PairStatus
+    from leadflow.duplicates.scan import duplicates_scan
+
+    workspace = workspace_by_slug(options.workspace)
+    bar = sys.stderr.isatty()
+    started = time.monotonic()
+
+    def progress(state) -> None:
+        line = _scan_line(state, time.monotonic() - started, bar=bar)
+        print(line, end="\r" if bar else "\n", file=sys.stderr, flush=True)
+
+    result = duplicates_scan(workspace=workspace, progress=progress)
+    if bar:
+        print(file=sys.stderr)
+    likely = DuplicatePair.objects.filter(
+        workspace=workspace, status=PairStatus.OPEN, probability__gte=MATCH_THRESHOLD
+    ).count()
+    print(
+        f"Scanned {result.contacts} contacts in {result.seconds:.1f} s: {result.candidates} "
+        f"pairs compared, {result.listed} listed for review ({likely} likely duplicates, "
+        f"probability >= {MATCH_THRESHOLD:g}), {result.removed} no longer listed."
+    )
+    return 0
+
+
+def _scan_line(state, seconds: float, *, bar: bool, width: int = 30) -> str:
+    """ "comparing 120000/400000 (12 s)", after a [#####-----] bar on a terminal."""
+    line = f"{state.stage} {state.done}/{state.total} ({seconds:.0f} s)"
+    if not bar:
+        return line
+    done = round(width * state.done / max(state.total, 1))
+    return f"[{'#' * done}{'-' * (width - done)}] {line:<40}"
 
 
 def cmd_user_add(options: argparse.Namespace) -> int:

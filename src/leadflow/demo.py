@@ -60,7 +60,6 @@ from leadflow.contacts.models import (
     ConsentStatus,
     Contact,
     CustomField,
-    DuplicateCandidate,
     LifecycleStage,
     SavedView,
     Tag,
@@ -71,6 +70,8 @@ from leadflow.core.actors import Actor
 from leadflow.core.errors import Conflict
 from leadflow.core.models import Membership, Role, User, Workspace
 from leadflow.core.services import member_add, password_generate, workspace_create
+from leadflow.duplicates.models import DuplicatePair, PairStatus
+from leadflow.duplicates.scan import duplicates_scan
 from leadflow.tracking.channels import classify
 from leadflow.tracking.models import Event as TrackingEvent
 from leadflow.tracking.models import EventId, Visitor, VisitSession
@@ -512,6 +513,8 @@ class _DemoBuilder:
         pairs = [self.twin(workspace, self.random.choice(people), people) for _ in range(twins)]
         people += [twin for twin, _, _ in pairs]
         self.write(workspace, companies, people, pairs, users)
+        # The review list is what the finder itself finds in the demo's contacts.
+        duplicates_scan(workspace=workspace)
         return workspace
 
     def people(self, owner_password: str | None) -> tuple[Workspace, dict[str, list[User]]]:
@@ -937,7 +940,7 @@ class _DemoBuilder:
         self, workspace: Workspace, original: _Person, people: list[_Person]
     ) -> tuple[_Person, _Person, str]:
         """A second record of the same person: same phone under a private email, or the same
-        name at the same company under another address. Listed for review, never merged."""
+        name at the same company under another address. The finder's scan lists it."""
         rnd = self.random
         base = original.contact
         while base.email is None or base.company is None:
@@ -1039,19 +1042,6 @@ class _DemoBuilder:
                 submission.contact_id = person.contact.pk
                 submissions.append(submission)
         Submission.objects.bulk_create(submissions, batch_size=1000)
-        DuplicateCandidate.objects.bulk_create(
-            [
-                DuplicateCandidate(
-                    workspace=workspace,
-                    contact_id=min(twin.contact.pk, original.contact.pk),
-                    other_id=max(twin.contact.pk, original.contact.pk),
-                    reason=reason,
-                    created_at=twin.contact.created_at,
-                )
-                for twin, original, reason in pairs
-            ],
-            ignore_conflicts=True,
-        )
         owner = users[Role.OWNER][0]
         SavedView.objects.bulk_create(
             [
@@ -1236,6 +1226,9 @@ def demo_summary(workspace: Workspace) -> str:
         (Company.objects.filter(workspace=workspace).count(), "companies"),
         (Contact.objects.filter(workspace=workspace).count(), "contacts"),
         (Activity.objects.filter(workspace=workspace).count(), "activities"),
-        (DuplicateCandidate.objects.filter(workspace=workspace).count(), "possible duplicates"),
+        (
+            DuplicatePair.objects.filter(workspace=workspace, status=PairStatus.OPEN).count(),
+            "possible duplicates",
+        ),
     )
     return ", ".join(f"{count:,} {label}" for count, label in counts)

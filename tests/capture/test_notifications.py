@@ -220,9 +220,11 @@ def test_smtp_down_keeps_the_lead_and_the_notice_tries_again_later(
     assert public.submit().status_code == 201
     run_worker()
 
-    # The follow-up did the rest (duplicates); the notice is queued again for later, not failed.
+    # The follow-up and the activity delivery (the duplicate finder) ran; the notice is
+    # queued again for later, not failed.
     statuses = dict(DBTaskResult.objects.values_list("task_path", "status"))
     assert statuses == {
+        "leadflow.contacts.tasks.activities_deliver": "SUCCESSFUL",
         "leadflow.capture.tasks.submission_followup": "SUCCESSFUL",
         "leadflow.capture.tasks.submission_notify": "READY",
     }

@@ -66,6 +66,12 @@ class Recorder:
         return [pk for one in self.batches for pk in one]
 
 
+@pytest.fixture(autouse=True)
+def _only_this_modules_subscribers(monkeypatch):
+    """The apps' own subscribers (the duplicate finder) stay out of these counts."""
+    monkeypatch.setattr(activity_log, "ACTIVITY_SUBSCRIBERS", {})
+
+
 @pytest.fixture
 def recorder():
     recorder = Recorder()

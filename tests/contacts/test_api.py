@@ -265,7 +265,7 @@ def test_workspace_endpoint(api, workspace):
 
 def test_duplicates_endpoint(api):
     response = api.get("/duplicates")
-    assert response.status_code == 200 and response.json() == []
+    assert response.status_code == 200 and response.json() == {"items": [], "next_cursor": None}
 
 
 def test_json_body_with_unicode_roundtrips(api):

@@ -9,8 +9,6 @@ from leadflow.contacts import services
 from leadflow.contacts.models import (
     Activity,
     Contact,
-    DuplicateCandidate,
-    DuplicateStatus,
 )
 from leadflow.core.actors import Actor
 from leadflow.core.errors import NotFound, ValidationFailed
@@ -193,26 +191,6 @@ def test_bulk_action_ignores_other_workspaces_ids(workspace, other_workspace, ow
     )
     assert count == 0
     assert Contact.objects.filter(pk=stranger.pk).exists()
-
-
-def test_possible_duplicates_are_listed_not_merged(workspace):
-    a = make(workspace, email="jo.smith@initech.com", first_name="Jo", last_name="Smith")
-    b = make(workspace, email="jsmith@initech.com", first_name="jo", last_name="SMITH")
-    c = make(workspace, email="c@initech.com", phone="+442079460777")
-    d = make(workspace, email="d@gmail.com", phone="+442079460777")
-    assert services.duplicates_find_for(workspace=workspace, contact_id=b.pk) == 1
-    assert services.duplicates_find_for(workspace=workspace, contact_id=d.pk) == 1
-    assert services.duplicates_find_for(workspace=workspace, contact_id=d.pk) == 0  # idempotent
-    pairs = set(DuplicateCandidate.objects.values_list("contact_id", "other_id", "reason"))
-    assert pairs == {
-        (a.pk, b.pk, "same name and company"),
-        (c.pk, d.pk, "same phone, different email"),
-    }
-    assert Contact.objects.count() == 4
-    candidate = DuplicateCandidate.objects.get(contact=a)
-    services.duplicate_dismiss(workspace=workspace, candidate_id=candidate.pk, actor=Actor.system())
-    candidate.refresh_from_db()
-    assert candidate.status == DuplicateStatus.DISMISSED
 
 
 def test_note_needs_text(workspace, owner_actor):

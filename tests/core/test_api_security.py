@@ -14,6 +14,7 @@ from leadflow.contacts.models import Contact, CustomField
 from leadflow.core.actors import Actor
 from leadflow.core.models import ApiKey, ApiScope
 from leadflow.core.services import apikey_revoke
+from leadflow.duplicates.models import DuplicatePair
 from leadflow.imports.models import ImportJob, ImportMapping
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "docs" / "api" / "openapi.json"
@@ -96,7 +97,11 @@ def _object_ids(workspace):
         workspace=workspace, path="/nonexistent.csv", original_filename="x.csv", status="draft"
     )
     saved = ImportMapping.objects.create(workspace=workspace, name="Other", mapping={})
+    pair = DuplicatePair.objects.create(
+        workspace=workspace, contact=a, other=b, probability=0.9, reasons="same phone"
+    )
     return {
+        "pair_id": pair.pk,
         "job_id": job.pk,
         "mapping_id": saved.pk,
         "contact_id": a.pk,
@@ -134,7 +139,9 @@ def test_every_object_route_hides_other_workspaces(api, other_workspace):
             url = url.replace("{" + param + "}", str(ids[param]))
         for method in operations:
             body = None
-            if method == "post":
+            if method == "post" and url.startswith("/duplicates/"):
+                body = {"choices": {}} if url.endswith("/merge") else None
+            elif method == "post":
                 body = bodies[url.rsplit("/", 1)[-1]]
             elif method == "patch" and ("/forms/" in url or "/lead-sources/" in url):
                 body = {"name": "x"}

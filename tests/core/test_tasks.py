@@ -6,16 +6,21 @@ from django.core.management import call_command
 from django.test import override_settings
 
 from leadflow.contacts import services
-from leadflow.contacts.models import DuplicateCandidate
 from leadflow.core.actors import Actor
+from leadflow.duplicates.models import DuplicatePair
 
 
 def _two_people_one_phone(workspace):
-    for email in ("first@initech.com", "second@globex.com"):
+    for email in ("jon.smith@initech.com", "jsmith@gmail.com"):
         services.contact_upsert(
             workspace=workspace,
             actor=Actor.system(),
-            data={"email": email, "phone": "+442079460999"},
+            data={
+                "email": email,
+                "phone": "+442079460999",
+                "first_name": "Jon",
+                "last_name": "Smith",
+            },
         )
 
 
@@ -25,9 +30,10 @@ def test_database_worker_runs_tasks_enqueued_after_commit(workspace):
 
     _two_people_one_phone(workspace)
     assert DBTaskResult.objects.count() == 2  # enqueued on commit, not yet run
-    assert not DuplicateCandidate.objects.exists()
+    assert not DuplicatePair.objects.exists()
     call_command("db_worker", "--batch", "--no-startup-delay", verbosity=0)
-    assert DuplicateCandidate.objects.filter(reason="same phone, different email").count() == 1
+    pair = DuplicatePair.objects.get()  # the duplicate finder, an activity subscriber
+    assert "phone" in pair.reasons
     assert set(DBTaskResult.objects.values_list("status", flat=True)) == {"SUCCESSFUL"}
 
 
@@ -45,9 +51,9 @@ def test_rq_worker_on_redis_runs_the_same_tasks(workspace, redis_server):
         failed_before = set(queue.failed_job_registry.get_job_ids())
         _two_people_one_phone(workspace)
         assert queue.count == 2
-        assert not DuplicateCandidate.objects.exists()
+        assert not DuplicatePair.objects.exists()
         worker = django_rq.get_worker("default")
         worker.work(burst=True)
         assert queue.count == 0
-        assert DuplicateCandidate.objects.count() == 1
+        assert DuplicatePair.objects.count() == 1
         assert set(queue.failed_job_registry.get_job_ids()) == failed_before

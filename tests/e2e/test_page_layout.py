@@ -18,10 +18,11 @@ from django.test import Client
 from playwright.sync_api import expect
 
 from leadflow.capture import services as capture_services
-from leadflow.contacts.models import Company, Contact, DuplicateCandidate
+from leadflow.contacts.models import Company, Contact
 from leadflow.core.actors import Actor
 from leadflow.core.models import Membership, Role
 from leadflow.demo import DEMO_OWNER_EMAIL, demo_build
+from leadflow.duplicates.models import DuplicatePair
 from leadflow.imports.run import import_job_run
 from leadflow.imports.services import import_job_create
 from leadflow.inbound import services as inbound_services
@@ -154,7 +155,8 @@ def app_pages(tmp_path):
     )
     company = Company.objects.filter(workspace=workspace).first()
     visitor = Visitor.objects.filter(workspace=workspace, contact=contact).first()
-    pair = DuplicateCandidate.objects.filter(workspace=workspace).first()
+    # The demo's own scan found its planted twins; the likeliest is compared.
+    pair = DuplicatePair.objects.filter(workspace=workspace).order_by("-probability").first()
     submission = form.submissions.get()
     base = f"/w/{workspace.slug}"
     pages = {
@@ -166,6 +168,9 @@ def app_pages(tmp_path):
         "companies": f"{base}/companies/",
         "company": f"{base}/companies/{company.pk}/",
         "duplicates": f"{base}/duplicates/",
+        "duplicate-compare": f"{base}/duplicates/{pair.pk}/",
+        "duplicates-merge-above": f"{base}/duplicates/merge-above/?threshold=50",
+        "duplicates-settings": f"{base}/duplicates/settings/",
         "forms": f"{base}/forms/",
         "form-new": f"{base}/forms/new/",
         "form-builder": f"{base}/forms/{form.pk}/",

@@ -440,36 +440,43 @@ def test_maintain_deletes_stale_drafts_and_their_files(workspace, owner_actor, t
 
 
 def test_possible_duplicates_are_listed_after_an_import(workspace, owner_actor, tmp_path):
-    from leadflow.contacts.models import DuplicateCandidate
-    from leadflow.imports.run import import_duplicates_find
+    from leadflow.contacts.activity_log import activities_deliver
+    from leadflow.duplicates.models import DuplicatePair, FoundBy
     from leadflow.imports.tasks import import_run
 
     existing = contact_upsert(
         workspace=workspace,
         actor=owner_actor,
-        data={"email": "ann@initech.com", "phone": "020 7946 0001"},
-        find_duplicates=False,
+        data={
+            "email": "ann@initech.com",
+            "phone": "020 7946 0001",
+            "first_name": "Ann",
+            "last_name": "Lee",
+        },
     ).contact
+    activities_deliver(workspace_id=workspace.pk)
     path = write(
         tmp_path,
         "Email,Phone,First Name,Last Name\n"
-        "ann.lee@gmail.com,020 7946 0001,Ann,Lee\n"  # same phone, another email
-        "bob@initech.com,,Bob,Stone\n"
-        "b.stone@initech.com,,BOB,stone\n",  # same name, same company (initech.com)
+        "ann.lee@gmail.com,020 7946 0001,Anne,Lee\n"  # same phone, another email
+        "bob@initech.com,020 7946 0002,Bob,Stone\n"
+        "b.stone@initech.com,020 7946 0002,Robert,stone\n",  # a nickname, one phone
     )
     job = import_job_create(
         workspace=workspace, actor=owner_actor, path=path, filename="p.csv", schedule=False
     )
     assert import_run.call(job.pk) == "done"
+    activities_deliver(workspace_id=workspace.pk)  # the worker's delivery to the finder
     pairs = {
-        (pair.reason, frozenset([pair.contact.email, pair.other.email]))
-        for pair in DuplicateCandidate.objects.select_related("contact", "other")
+        (pair.found_by, frozenset([pair.contact.email, pair.other.email]))
+        for pair in DuplicatePair.objects.select_related("contact", "other")
     }
     assert pairs == {
-        ("same phone, different email", frozenset([existing.email, "ann.lee@gmail.com"])),
-        ("same name and company", frozenset(["bob@initech.com", "b.stone@initech.com"])),
+        (FoundBy.IMPORT, frozenset([existing.email, "ann.lee@gmail.com"])),
+        (FoundBy.IMPORT, frozenset(["bob@initech.com", "b.stone@initech.com"])),
     }
-    assert import_duplicates_find(job_id=job.pk) == 0  # safe to run twice
+    activities_deliver(workspace_id=workspace.pk)  # nothing new: nothing changes
+    assert DuplicatePair.objects.count() == 2
 
 
 def test_cli_progress_line_with_and_without_a_terminal():

@@ -3,9 +3,11 @@
 import pytest
 from django.test import Client
 
-from leadflow.contacts.models import Contact, CustomField, DuplicateCandidate
+from leadflow.contacts.models import Contact, CustomField
 from leadflow.contacts.services import custom_field_create
 from leadflow.core.models import ApiKey
+from leadflow.duplicates.models import DuplicatePair
+from leadflow.duplicates.services import duplicates_check
 from tests.web.conftest import url
 
 
@@ -13,10 +15,9 @@ from tests.web.conftest import url
 def everything(workspace, owner_actor, contact, make_contact):
     """One of each object, so every page has something to show."""
     twin = make_contact(first_name="Ann", last_name="Lee", email="ann.lee@lee-corp.com")
+    duplicates_check(workspace=workspace, contact_ids=[contact.pk, twin.pk])
     low, high = sorted([contact.pk, twin.pk])
-    pair = DuplicateCandidate.objects.create(
-        workspace=workspace, contact_id=low, other_id=high, reason="same name and company"
-    )
+    pair = DuplicatePair.objects.get(workspace=workspace, contact_id=low, other_id=high)
     field = custom_field_create(
         workspace=workspace,
         data={"label": "Budget", "field_type": "number", "min_value": 0},
@@ -45,6 +46,10 @@ def owner_pages(everything) -> list[str]:
         f"companies/{company_id}/edit/",
         f"companies/{company_id}/delete/",
         "duplicates/",
+        "duplicates/?min=50&reason=last_name&status=dismissed",
+        f"duplicates/{everything['pair'].pk}/",
+        "duplicates/merge-above/?threshold=90",
+        "duplicates/settings/",
         "settings/",
         "settings/members/",
         "settings/api-keys/",
@@ -136,6 +141,8 @@ def test_viewer_reads_but_gets_403_on_every_write(client_for, workspace, everyth
         "companies/",
         f"companies/{company.pk}/",
         "duplicates/",
+        f"duplicates/{everything['pair'].pk}/",
+        "duplicates/settings/",
     ]:
         assert viewer.get(url(workspace, path)).status_code == 200, path
     html = viewer.get(url(workspace, f"contacts/{contact.pk}/")).content.decode()
@@ -148,6 +155,7 @@ def test_viewer_reads_but_gets_403_on_every_write(client_for, workspace, everyth
         f"contacts/{contact.pk}/delete/",
         "companies/new/",
         f"companies/{company.pk}/edit/",
+        "duplicates/merge-above/?threshold=90",
         "settings/",
         "settings/members/",
         "settings/api-keys/",
@@ -169,6 +177,10 @@ def test_viewer_reads_but_gets_403_on_every_write(client_for, workspace, everyth
         f"companies/{company.pk}/edit/": {"name": "Renamed"},
         f"companies/{company.pk}/delete/": {},
         f"duplicates/{everything['pair'].pk}/dismiss/": {},
+        f"duplicates/{everything['pair'].pk}/merge/": {},
+        "duplicates/merge-above/": {"threshold": "50", "pair": [everything["pair"].pk]},
+        "duplicates/scan/": {},
+        "duplicates/settings/": {"auto_merge": "on", "threshold": "99"},
         "settings/": {"name": "Renamed"},
         "settings/members/": {"email": "x@example.org", "role": "owner"},
         "settings/api-keys/": {"name": "k", "scopes": ["contacts:read"]},
@@ -236,14 +248,15 @@ def test_sales_sees_all_when_the_workspace_allows(client_for, workspace, make_co
 
 def test_sales_duplicates_hide_pairs_with_others_leads(client_for, workspace, make_contact):
     sales, membership = client_for("sales")
-    mine = make_contact(first_name="Mine", owner_id=membership.user.pk)
-    theirs = make_contact(first_name="Theirs")
+    same = {"first_name": "Sam", "last_name": "Rivers", "phone": "+447911123456"}
+    mine = make_contact(email="sam@rivers.example", owner_id=membership.user.pk, **same)
+    theirs = make_contact(email="sam.rivers@gmail.com", **same)
+    duplicates_check(workspace=workspace, contact_ids=[mine.pk, theirs.pk])
     low, high = sorted([mine.pk, theirs.pk])
-    pair = DuplicateCandidate.objects.create(
-        workspace=workspace, contact_id=low, other_id=high, reason="same phone, different email"
-    )
+    pair = DuplicatePair.objects.get(workspace=workspace, contact_id=low, other_id=high)
     html = sales.get(url(workspace, "duplicates/")).content.decode()
-    assert "Theirs" not in html
+    assert "sam.rivers@gmail.com" not in html and f'id="pair-{pair.pk}"' not in html
+    assert sales.get(url(workspace, f"duplicates/{pair.pk}/")).status_code == 404
     assert sales.post(url(workspace, f"duplicates/{pair.pk}/dismiss/")).status_code == 404
 
 
@@ -270,6 +283,20 @@ class TestCsrf:
         assert logout.status_code == 403
         contact.refresh_from_db()
         assert contact.job_title == "Buyer"
+
+    def test_the_duplicate_decisions_need_the_token(self, csrf_client, workspace, everything):
+        pair = everything["pair"]
+        paths = {
+            f"duplicates/{pair.pk}/merge/": {},
+            f"duplicates/{pair.pk}/dismiss/": {},
+            "duplicates/merge-above/": {"threshold": "50", "pair": [pair.pk]},
+            "duplicates/scan/": {},
+            "duplicates/settings/": {"auto_merge": "on", "threshold": "99"},
+        }
+        for path, data in paths.items():
+            assert csrf_client.post(url(workspace, path), data).status_code == 403, path
+        pair.refresh_from_db()
+        assert pair.status == "open"
 
     def test_htmx_post_with_header_token_is_accepted(self, csrf_client, workspace, contact):
         page = csrf_client.get(url(workspace, f"contacts/{contact.pk}/"))

@@ -1,7 +1,9 @@
 """Companies (list, detail, create, edit, delete) and the duplicates review page."""
 
-from leadflow.contacts.models import Company, Contact, DuplicateCandidate, DuplicateStatus
+from leadflow.contacts.models import Company, Contact
 from leadflow.contacts.services import company_create
+from leadflow.duplicates.models import DuplicatePair, PairStatus
+from leadflow.duplicates.services import duplicates_check
 from tests.web.conftest import url
 
 
@@ -69,23 +71,30 @@ def test_company_create_edit_delete(owner_client, workspace, contact):
     assert Contact.objects.get(pk=contact.pk).company is None
 
 
+def _pair(workspace, one, two) -> DuplicatePair:
+    duplicates_check(workspace=workspace, contact_ids=[one.pk, two.pk])
+    low, high = sorted([one.pk, two.pk])
+    return DuplicatePair.objects.get(workspace=workspace, contact_id=low, other_id=high)
+
+
 def test_duplicates_side_by_side_merge_and_dismiss(owner_client, workspace, contact, make_contact):
     twin = make_contact(first_name="Ann", last_name="Lee", email="ann.l@lee-corp.com")
-    pair = DuplicateCandidate.objects.create(
-        workspace=workspace, contact_id=contact.pk, other_id=twin.pk, reason="same name and company"
-    )
+    pair = _pair(workspace, contact, twin)
     html = owner_client.get(url(workspace, "duplicates/")).content.decode()
     assert "ann@lee-corp.com" in html and "ann.l@lee-corp.com" in html
-    assert f"contacts/{contact.pk}/merge/?other={twin.pk}" in html
+    assert f"duplicates/{pair.pk}/merge/" in html and f'duplicates/{pair.pk}/"' in html
     assert "Not a duplicate" in html
     response = owner_client.post(url(workspace, f"duplicates/{pair.pk}/dismiss/"))
     assert response.status_code == 302
     pair.refresh_from_db()
-    assert pair.status == DuplicateStatus.DISMISSED
+    assert pair.status == PairStatus.DISMISSED
     assert (
         "ann.l@lee-corp.com" not in owner_client.get(url(workspace, "duplicates/")).content.decode()
     )
-    assert owner_client.post(url(workspace, f"duplicates/{pair.pk}/dismiss/")).status_code == 404
+    again = owner_client.post(url(workspace, f"duplicates/{pair.pk}/dismiss/"))  # double click
+    assert again.status_code == 302
+    pair.refresh_from_db()
+    assert pair.status == PairStatus.DISMISSED
 
 
 def test_another_workspace_pair_cannot_be_dismissed(
@@ -94,37 +103,39 @@ def test_another_workspace_pair_cannot_be_dismissed(
     from leadflow.contacts.services import contact_upsert
     from leadflow.core.actors import Actor
 
-    second = contact_upsert(
-        workspace=other_workspace, data={"email": "z2@other-co.com"}, actor=Actor.system()
-    ).contact
-    pair = DuplicateCandidate.objects.create(
-        workspace=other_workspace, contact_id=other_contact.pk, other_id=second.pk, reason="x"
+    same = {"first_name": "Zed", "last_name": "Quark", "phone": "+447911123456"}
+    first, second = (
+        contact_upsert(
+            workspace=other_workspace, data={"email": email, **same}, actor=Actor.system()
+        ).contact
+        for email in ("zed.q@other-co.com", "zed.quark@gmail.com")
     )
+    pair = _pair(other_workspace, first, second)
     assert owner_client.post(url(workspace, f"duplicates/{pair.pk}/dismiss/")).status_code == 404
     pair.refresh_from_db()
-    assert pair.status == DuplicateStatus.OPEN
+    assert pair.status == PairStatus.OPEN
 
 
 def test_list_pages_have_a_fixed_query_count(
     owner_client, workspace, make_contact, owner, django_assert_max_num_queries
 ):
-    people = [
-        make_contact(
-            first_name=f"Dup{index}",
-            last_name="Same",
-            email=f"d{index}@firm{index}.com",
-            owner_id=owner.pk,
+    surnames = ["Abernathy", "Castellano", "Fitzgerald", "Ishikawa", "Lindqvist", "Pemberton"]
+    people = []
+    for index, surname in enumerate(surnames):
+        same = {"first_name": "Robin", "last_name": surname, "owner_id": owner.pk}
+        one = make_contact(
+            email=f"r{index}@firm{index}.com", phone=f"+4479111234{50 + index}", **same
         )
-        for index in range(12)
-    ]
-    for first, second in zip(people[::2], people[1::2], strict=True):
-        DuplicateCandidate.objects.create(
-            workspace=workspace, contact_id=first.pk, other_id=second.pk, reason="same phone"
+        two = make_contact(
+            email=f"robin@firm{index + 6}.com", phone=f"+4479111234{50 + index}", **same
         )
-    # session, user, membership, the page itself, the switcher's workspaces.
-    with django_assert_max_num_queries(5):
+        _pair(workspace, one, two)
+        people += [one, two]
+    # session, user, membership, the page itself, the profile (last scan), the sources
+    # filter (two), the switcher's workspaces.
+    with django_assert_max_num_queries(8):
         response = owner_client.get(url(workspace, "duplicates/"))
-    assert len(response.context["page"].items) == 6
+    assert len(response.context["rows"]) == 6
     with django_assert_max_num_queries(5):
         response = owner_client.get(url(workspace, "companies/"))
     assert len(response.context["page"].items) == 12

@@ -13,9 +13,11 @@ import pytest
 from django.test import Client
 
 from leadflow.capture import services as capture_services
-from leadflow.contacts.models import Contact, DuplicateCandidate
+from leadflow.contacts.models import Contact
 from leadflow.contacts.services import contact_upsert
 from leadflow.core.models import ALL_API_SCOPES, Membership, Role
+from leadflow.duplicates.models import DuplicatePair, DuplicateProfile
+from leadflow.duplicates.services import duplicates_check
 from leadflow.inbound import services as inbound_services
 from leadflow.inbound.models import Delivery, DeliveryStatus
 from tests.capture.conftest import PublicClient
@@ -72,10 +74,9 @@ def world(workspace, owner, owner_actor, make_member, tmp_path, settings):
 
     first = lead("ann@lee-corp.com", first_name="Ann", last_name="Lee", phone="+447911123456")
     second = lead("ann.lee@lee-corp.com", first_name="Ann", last_name="Lee")
+    duplicates_check(workspace=workspace, contact_ids=[first.pk, second.pk])
     low, high = sorted([first.pk, second.pk])
-    pair = DuplicateCandidate.objects.create(
-        workspace=workspace, contact_id=low, other_id=high, reason="same name and company"
-    )
+    pair = DuplicatePair.objects.get(workspace=workspace, contact_id=low, other_id=high)
     lead("jane@initech.com")
     form = capture_services.form_create(
         workspace=workspace,
@@ -198,6 +199,28 @@ def _dismiss_duplicates(world, client):
     return _decided(client.post(url(world["workspace"], path)), 302)
 
 
+def _merge_duplicates(world, client):
+    pair = world["pair"]
+    preview = client.get(url(world["workspace"], "duplicates/merge-above/?threshold=50"))
+    answer = client.post(url(world["workspace"], f"duplicates/{pair.pk}/merge/"))
+    merged = not DuplicatePair.objects.filter(pk=pair.pk).exists()
+    assert _decided(answer, 302) == merged == _decided(preview, 200)
+    return merged
+
+
+def _scan_duplicates(world, client):
+    return _decided(client.post(url(world["workspace"], "duplicates/scan/")), 302)
+
+
+def _automatic_merging(world, client):
+    path = "duplicates/settings/"
+    answer = client.post(url(world["workspace"], path), {"auto_merge": "on", "threshold": "99"})
+    turned_on = DuplicateProfile.objects.filter(workspace=world["workspace"], auto_merge=True)
+    assert _decided(client.get(url(world["workspace"], path)), 200)  # everyone sees the list
+    assert _decided(answer, 302) == turned_on.exists()
+    return turned_on.exists()
+
+
 def _see_visitors(world, client):
     visitors = client.get(url(world["workspace"], "visitors/"))
     report = client.get(url(world["workspace"], "reports/sources/"))
@@ -285,6 +308,9 @@ ACTIONS: dict[str, Callable] = {
     "export contacts (CSV, Excel)": _export_contacts,
     "import contacts, and read an import's rows (mapping, problems file)": _import_contacts,
     "review possible duplicates (dismiss a pair)": _dismiss_duplicates,
+    "merge possible duplicates (one pair, or every pair above a probability)": _merge_duplicates,
+    "scan the whole workspace for duplicates": _scan_duplicates,
+    "turn automatic merging of duplicates on or off": _automatic_merging,
     "see visitors and the sources report": _see_visitors,
     "see forms and their submissions": _see_submissions,
     "export a form's submissions (CSV)": _export_submissions,
@@ -332,6 +358,7 @@ BODIES = {
         "fields": [{"name": "email", "type": "email", "maps_to": "email"}],
     },
     "PATCH /api/v1/workspace": {"name": "Acme"},
+    "PUT /api/v1/duplicates/settings": {"auto_merge": False, "auto_merge_threshold": 0.99},
     "POST /api/v1/lead-sources": {"name": "Partner", "format": "generic"},
     "POST /api/v1/events": {
         "visitor_id": "visitor-0001",

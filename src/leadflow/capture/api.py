@@ -46,9 +46,11 @@ class FormFieldSchema(StrictSchema):
     maps_to: str | None = Field(
         None,
         description="email, phone, first_name, last_name, job_title, company, country, "
-        "or custom_fields.<key>; empty keeps the answer on the submission only. Left out, "
+        "street_address, city, region, postal_code, date_of_birth (a date field), or "
+        "custom_fields.<key>; empty keeps the answer on the submission only. Left out, "
         "an email or phone field (or a text field named first_name, last_name, company, "
-        "job_title...) fills that contact field unless another field maps there",
+        "job_title, city, postal_code, zip..., a date field named date_of_birth) fills "
+        "that contact field unless another field maps there",
     )
     pattern: str | None = None
     min: float | None = None

@@ -12,7 +12,7 @@ from typing import Any
 
 from disposable_email_domains import blocklist as DISPOSABLE_DOMAINS
 
-from leadflow.contacts.inputs import TEXT_LIMITS
+from leadflow.contacts.inputs import TEXT_LIMITS, birth_date_clean
 from leadflow.core.errors import FieldError, ValidationFailed
 from leadflow.core.patterns import pattern_fullmatch, pattern_problem
 from leadflow.core.validation import email_domain, email_normalise, phone_normalise
@@ -31,11 +31,27 @@ FIELD_TYPES = (
     "consent",
 )
 OPTION_TYPES = ("select", "radio", "checkboxes")
-CONTACT_TARGETS = ("email", "phone", "first_name", "last_name", "job_title", "company", "country")
+CONTACT_TARGETS = (
+    "email",
+    "phone",
+    "first_name",
+    "last_name",
+    "job_title",
+    "company",
+    "country",
+    "street_address",
+    "city",
+    "region",
+    "postal_code",
+    "date_of_birth",
+)
+# A date of birth comes from a date field (checked as one); every other target from any
+# field whose answer is text.
+TARGET_FIELD_TYPES = {"date_of_birth": ("date",)}
 # Where an answer obviously belongs on the contact: a field of these types, or a short-text
-# field with one of these names, is saved there unless its definition says ``maps_to``
-# (an empty ``maps_to`` keeps the answer on the submission only). The builder offers the
-# same defaults (``obvious_target``, sent to form-builder.js).
+# field with one of these names (a date field for the date of birth), is saved there unless
+# its definition says ``maps_to`` (an empty ``maps_to`` keeps the answer on the submission
+# only). The builder offers the same defaults (``obvious_target``, sent to form-builder.js).
 OBVIOUS_TARGETS_BY_TYPE = {"email": "email", "phone": "phone"}
 OBVIOUS_TARGETS_BY_NAME = {
     "first_name": "first_name",
@@ -51,7 +67,26 @@ OBVIOUS_TARGETS_BY_NAME = {
     "organization": "company",
     "job_title": "job_title",
     "jobtitle": "job_title",
+    "street_address": "street_address",
+    "address": "street_address",
+    "city": "city",
+    "town": "city",
+    "region": "region",
+    "state": "region",
+    "province": "region",
+    "county": "region",
+    "postal_code": "postal_code",
+    "postcode": "postal_code",
+    "post_code": "postal_code",
+    "zip": "postal_code",
+    "zip_code": "postal_code",
+    "date_of_birth": "date_of_birth",
+    "birth_date": "date_of_birth",
+    "birthday": "date_of_birth",
+    "dob": "date_of_birth",
 }
+# The field type an obvious name must have (text unless said here).
+OBVIOUS_TARGET_KINDS = {"date_of_birth": "date"}
 RESERVED_PREFIX = "_lf_"
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,59}$")
 DEFAULT_MAX_LENGTH = {"textarea": 5000}
@@ -83,7 +118,8 @@ def obvious_target(name: str, kind: str) -> str:
     or "" when none does."""
     if kind in OBVIOUS_TARGETS_BY_TYPE:
         return OBVIOUS_TARGETS_BY_TYPE[kind]
-    return OBVIOUS_TARGETS_BY_NAME.get(name, "") if kind == "text" else ""
+    target = OBVIOUS_TARGETS_BY_NAME.get(name, "")
+    return target if kind == OBVIOUS_TARGET_KINDS.get(target, "text") else ""
 
 
 def consent_version(text: str) -> str:
@@ -169,6 +205,13 @@ def form_fields_clean(fields: Any, custom_field_keys: set[str]) -> list[dict]:
                 )
             elif target in targets:
                 errors.append(FieldError(f"{where}.maps_to", "Another field maps there."))
+            elif target in TARGET_FIELD_TYPES and kind not in TARGET_FIELD_TYPES[target]:
+                errors.append(
+                    FieldError(
+                        f"{where}.maps_to",
+                        f"Only a {' or '.join(TARGET_FIELD_TYPES[target])} field can fill this.",
+                    )
+                )
             targets.add(target)
         field["maps_to"] = target
         if kind == "consent":
@@ -259,6 +302,11 @@ def _clean_one(field: dict, value: Any, default_country: str) -> Any:
             text = dt.date.fromisoformat(text).isoformat()
         except ValueError:
             raise ValueError("Enter a date as YYYY-MM-DD.") from None
+        if field.get("maps_to") == "date_of_birth":  # named by this field, not the contact's
+            try:
+                birth_date_clean(text)
+            except ValidationFailed as failure:
+                raise ValueError(failure.errors[0].message) from None
     elif kind in ("select", "radio") and text not in field["options"]:
         raise ValueError("Choose one of the listed options.")
     if (

@@ -476,7 +476,6 @@ def form_arrival(
         consent_granted=consent_granted,
         # A new lead belongs to the form's owner until routing exists.
         default_owner_id=form.default_owner_id,
-        find_duplicates=False,  # the follow-up task searches (the fast path lists them)
     )
 
 

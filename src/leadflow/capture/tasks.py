@@ -11,7 +11,6 @@ from django.urls import reverse
 
 from leadflow.capture.models import NotificationLog, Submission, SubmissionStatus
 from leadflow.capture.services import optin_token
-from leadflow.contacts.services import duplicates_find_for
 from leadflow.core.models import User
 from leadflow.core.notifications import email_send, link_base, member_notify
 from leadflow.core.tasks import mail_retrying
@@ -20,20 +19,17 @@ from leadflow.core.tasks import mail_retrying
 @task()
 def submission_followup(submission_pk: int, base_url: str = "") -> dict[str, int]:
     """Everything a new submission triggers, in one queued task: notification emails, the
-    double opt-in email, and the search for possible duplicates of the contact."""
+    double opt-in email. (Possible duplicates are found by the duplicate finder, which
+    reads the activity log.)"""
     result = {
         "notified": submission_notify.call(submission_pk, base_url),
         "optin": 0,
-        "duplicates": 0,
     }
     submission = Submission.objects.select_related("form").filter(pk=submission_pk).first()
     if submission is None or submission.contact_id is None:
         return result
     if submission.form.double_opt_in and submission.consents.exists():
         result["optin"] = optin_send.call(submission_pk, base_url)
-    result["duplicates"] = duplicates_find_for(
-        workspace=submission.workspace, contact_id=submission.contact_id
-    )
     return result
 
 

@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "leadflow.tracking",
     "leadflow.inbound",
     "leadflow.imports",
+    "leadflow.duplicates",
     "leadflow.web",
 ]
 

@@ -1,7 +1,7 @@
-"""REST endpoints for contacts, companies, custom fields and duplicates (/api/v1).
+"""REST endpoints for contacts, companies and custom fields (/api/v1).
 
 Longer than the house's ~600 lines: one django-ninja router for the contacts product
-(contacts, companies, custom fields, duplicates, exports); its schemas sit next to their
+(contacts, companies, custom fields, exports); its schemas sit next to their
 routes.
 """
 
@@ -194,6 +194,7 @@ class CompanyPage(Schema):
 
 
 FieldType = Literal["text", "number", "date", "boolean", "choice", "multi_choice"]
+MatchTypeValue = Literal["exact", "digits", "fuzzy", ""]
 
 
 class CustomFieldOut(Schema):
@@ -208,6 +209,15 @@ class CustomFieldOut(Schema):
     max_length: int | None
     pattern: str
     position: int
+    identifying: bool = Field(
+        description="Identifies a person (an id number, a customer number): the duplicate "
+        "finder compares it"
+    )
+    match_type: str = Field(
+        description="How an identifying field is compared: exact (the same value), digits "
+        "(the same digits, ignoring spaces, dashes and letters) or fuzzy (similar text, typos "
+        "allowed); empty unless identifying"
+    )
 
 
 class CustomFieldIn(StrictSchema):
@@ -221,14 +231,13 @@ class CustomFieldIn(StrictSchema):
     max_length: int | None = None
     pattern: str | None = None
     position: int | None = None
-
-
-class DuplicateOut(Schema):
-    id: int
-    contact_id: int
-    other_id: int
-    reason: str
-    created_at: dt.datetime
+    identifying: bool | None = Field(
+        None, description="Only text and number fields; needs a match_type"
+    )
+    match_type: MatchTypeValue | None = Field(
+        None,
+        description="exact, digits or fuzzy; required when identifying, dropped when not",
+    )
 
 
 class ContactExportFilters(Schema):
@@ -579,17 +588,6 @@ def contact_note(request, contact_id: int, payload: NoteIn):
         return _json(request, ActivityOut.from_orm(note).dict(), 201)
 
     return idempotent(request, workspace, produce)
-
-
-@router.get(
-    "/duplicates",
-    response=list[DuplicateOut],
-    tags=["contacts"],
-    summary="Possible duplicates waiting for review",
-)
-def duplicate_list(request, limit: int = Query(100, ge=1, le=500)):
-    workspace, _ = require_scope(request, READ)
-    return list(selectors.duplicate_list(workspace)[:limit])
 
 
 # --- companies ------------------------------------------------------------------------------

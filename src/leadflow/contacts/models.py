@@ -313,11 +313,26 @@ class CustomFieldType(models.TextChoices):
     MULTI_CHOICE = "multi_choice", "Multiple choice"
 
 
+class MatchType(models.TextChoices):
+    """How the duplicate finder compares an identifying custom field's two values."""
+
+    EXACT = "exact", "Exact value"
+    DIGITS = "digits", "Same digits (ignores spaces, dashes, letters)"
+    FUZZY = "fuzzy", "Similar text (typos allowed)"
+
+
+# Only values a person types once and keeps (an id number, a customer number) identify
+# someone; a date, a yes/no or a choice is shared by too many people to tell two apart.
+IDENTIFYING_FIELD_TYPES = ("text", "number")
+
+
 class CustomField(models.Model):
     """A field a workspace adds to its contacts, with a type and validation rules.
 
     Values live in ``Contact.custom_fields`` under ``key``, in JSON-native form (numbers as
     numbers, dates as ISO strings, multi-choice as lists) so equality filters work in SQL.
+    The database guarantees an identifying field is text or number and has a match type,
+    and that any other field has none.
     """
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
@@ -331,47 +346,33 @@ class CustomField(models.Model):
     max_length = models.PositiveIntegerField(null=True, blank=True)
     pattern = models.CharField(max_length=200, blank=True)
     position = models.PositiveIntegerField(default=0)
-    created_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["workspace", "key"], name="customfield_unique_key")
-        ]
-        ordering = ["position", "id"]
-
-    def __str__(self) -> str:
-        return self.label
-
-
-class DuplicateStatus(models.TextChoices):
-    OPEN = "open", "To review"
-    DISMISSED = "dismissed", "Not a duplicate"
-    MERGED = "merged", "Merged"
-
-
-class DuplicateCandidate(models.Model):
-    """Two contacts that may be one person; listed for a person to review, never auto-merged.
-
-    The pair is stored with the lower id first so each pair is listed once.
-    """
-
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
-    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="+")
-    other = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="+")
-    reason = models.CharField(max_length=100)
-    status = models.CharField(
-        max_length=20, choices=DuplicateStatus.choices, default=DuplicateStatus.OPEN
+    # Identifying fields (an id number, a customer number) are compared by the duplicate
+    # finder with ``match_type``; blank unless identifying.
+    identifying = models.BooleanField(default=False, db_default=False)
+    match_type = models.CharField(
+        max_length=10, choices=MatchType.choices, blank=True, default="", db_default=""
     )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["contact", "other"], name="duplicate_unique_pair"),
+            models.UniqueConstraint(fields=["workspace", "key"], name="customfield_unique_key"),
             models.CheckConstraint(
-                condition=Q(contact__lt=models.F("other")), name="duplicate_ordered_pair"
+                condition=(
+                    Q(identifying=False, match_type="")
+                    | Q(
+                        identifying=True,
+                        match_type__in=MatchType.values,
+                        field_type__in=IDENTIFYING_FIELD_TYPES,
+                    )
+                ),
+                name="customfield_identifying_consistent",
             ),
         ]
-        indexes = [models.Index(fields=["workspace", "status"], name="duplicate_ws_status")]
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.label
 
 
 class ActivityKind(models.TextChoices):

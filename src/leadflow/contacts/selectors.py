@@ -1,4 +1,4 @@
-"""Reads for contacts, companies, timelines and duplicates. The workspace always comes first.
+"""Reads for contacts, companies, timelines and saved views. The workspace always comes first.
 
 List selectors return querysets with related rows loaded; pagination is keyset-based
 (``cursor_paginate``) so a page costs the same at row 1 and at row 1,000,000.
@@ -34,8 +34,6 @@ from leadflow.contacts.models import (
     Company,
     Contact,
     CustomField,
-    DuplicateCandidate,
-    DuplicateStatus,
     SavedView,
     Tag,
 )
@@ -322,11 +320,14 @@ def custom_field_get(workspace: Workspace, field_id: int) -> CustomField:
     return definition
 
 
-def duplicate_list(workspace: Workspace) -> QuerySet[DuplicateCandidate]:
-    return (
-        DuplicateCandidate.objects.filter(workspace=workspace, status=DuplicateStatus.OPEN)
-        .select_related("contact", "other", "contact__company", "other__company")
-        .order_by("-created_at")
+def identifying_fields(workspace: Workspace) -> dict[str, str]:
+    """The workspace's identifying custom fields as key -> match type ("exact", "digits",
+    "fuzzy"), in the list's order: what the duplicate finder compares besides the contact's
+    own identity fields. One query; empty when none is marked."""
+    return dict(
+        CustomField.objects.filter(workspace=workspace, identifying=True)
+        .order_by("position", "id")
+        .values_list("key", "match_type")
     )
 
 
@@ -350,18 +351,6 @@ def saved_view_conditions(view: SavedView) -> Node:
         except ValidationFailed:
             pass
     return conditions_from_query(view.query, view.workspace)
-
-
-def duplicate_list_visible(workspace: Workspace, actor: Actor) -> QuerySet[DuplicateCandidate]:
-    """Open duplicate pairs whose two contacts the actor may both see (a sales member who
-    sees only own leads is never shown somebody else's contact through a pair)."""
-    queryset = duplicate_list(workspace)
-    if actor.sees_only_own_leads:
-        queryset = queryset.filter(
-            own_leads_condition(workspace, actor, "contact"),
-            own_leads_condition(workspace, actor, "other"),
-        )
-    return queryset
 
 
 # --- export ------------------------------------------------------------------------------

@@ -7,18 +7,7 @@ from django.utils import timezone
 from django_tasks_db.backend import DatabaseBackend
 from django_tasks_db.models import DBTaskResult
 
-from leadflow.contacts import activity_log, services
-from leadflow.core.models import Workspace
-
-
-@task()
-def contact_find_duplicates(workspace_id: int, contact_id: int) -> int:
-    """List possible duplicates of one contact for review (see services.duplicates_find_for)."""
-    workspace = Workspace.objects.filter(pk=workspace_id).first()
-    if workspace is None:
-        return 0
-    return services.duplicates_find_for(workspace=workspace, contact_id=contact_id)
-
+from leadflow.contacts import activity_log
 
 # A delivery that found committed activities waiting behind an older transaction (PostgreSQL,
 # see activity_log._safe_bound) runs again this much later.

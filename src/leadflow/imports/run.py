@@ -41,8 +41,7 @@ from leadflow.contacts.importwrite import (
     chunk_prepare,
     chunk_write,
 )
-from leadflow.contacts.models import Activity, ActivityKind, CustomField
-from leadflow.contacts.services import duplicates_find_among
+from leadflow.contacts.models import CustomField
 from leadflow.core.actors import Actor
 from leadflow.core.errors import ValidationFailed
 from leadflow.core.models import Workspace
@@ -514,25 +513,3 @@ def _chunk_process(
         result.failed, result.warned = list(failed), []
         chunk_write(**arguments)
     return result
-
-
-def import_duplicates_find(*, job_id: int, batch: int = 1000) -> int:
-    """After an import: list possible duplicates (same phone, same name at the same
-    company) of every contact it created or changed, ``batch`` contacts per pair of
-    queries, as every other entry point does per contact. Returns pairs added."""
-    job = ImportJob.objects.select_related("workspace").filter(pk=job_id).first()
-    if job is None:
-        return 0
-    ids = sorted(
-        set(
-            Activity.objects.filter(
-                workspace=job.workspace,
-                kind=ActivityKind.CONTACT_IMPORTED,
-                data__import_job=job.pk,
-            ).values_list("contact_id", flat=True)
-        )
-    )
-    return sum(
-        duplicates_find_among(workspace=job.workspace, contact_ids=ids[start : start + batch])
-        for start in range(0, len(ids), batch)
-    )

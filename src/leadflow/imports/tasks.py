@@ -2,15 +2,13 @@
 
 from django.tasks import task
 
-from leadflow.imports.run import import_duplicates_find, import_job_run
+from leadflow.imports.run import import_job_run
 
 
 @task()
 def import_run(job_id: int) -> str:
     """Run an import job from where it stopped (see run.import_job_run); returns its
-    status, then lists possible duplicates among the contacts it touched. Safe to run twice:
+    status (the duplicate finder reads the rows it wrote from the activity log). Safe to run twice:
     the job row is locked per chunk and checked for its position."""
     job = import_job_run(job_id=job_id)
-    if job is not None and job.status == "done":
-        import_duplicates_find(job_id=job.pk)
     return job.status if job is not None else "missing"

@@ -26,6 +26,7 @@ generic), each small and alike; they are read side by side when a network change
 payload.
 """
 
+import datetime as dt
 import hashlib
 import hmac
 import re
@@ -64,6 +65,11 @@ CONTACT_TARGETS = (
     "job_title",
     "company",
     "country",
+    "street_address",
+    "city",
+    "region",
+    "postal_code",
+    "date_of_birth",
     "tags",
 )
 ATTRIBUTION_KEYS = ("campaign", "ad", "adset", "form", "medium")
@@ -84,6 +90,10 @@ _UPPER_CASE_FIELDS = {
     "JOB_TITLE": "job_title",
     "COMPANY_NAME": "company",
     "COUNTRY": "country",
+    "STREET_ADDRESS": "street_address",
+    "CITY": "city",
+    "REGION": "region",
+    "POSTAL_CODE": "postal_code",
 }
 STANDARD_FIELDS: dict[str, dict[str, str]] = {
     SourceFormat.FACEBOOK: {
@@ -97,9 +107,17 @@ STANDARD_FIELDS: dict[str, dict[str, str]] = {
         "job_title": "job_title",
         "company_name": "company",
         "country": "country",
+        "street_address": "street_address",
+        "city": "city",
+        "state": "region",
+        "province": "region",
+        "zip_code": "postal_code",
+        "post_code": "postal_code",
+        "date_of_birth": "date_of_birth",
     },
     SourceFormat.GOOGLE: {"FULL_NAME": "full_name", **_UPPER_CASE_FIELDS},
-    SourceFormat.LINKEDIN: dict(_UPPER_CASE_FIELDS),
+    # LinkedIn's predefined questions name the region STATE and the postal code ZIP_CODE.
+    SourceFormat.LINKEDIN: {**_UPPER_CASE_FIELDS, "STATE": "region", "ZIP_CODE": "postal_code"},
     SourceFormat.GENERIC: {},
 }
 NETWORK = {
@@ -488,6 +506,16 @@ def _scalar(value: Any) -> str:
     return _text(value, MAX_ANSWER_LENGTH)
 
 
+def _facebook_birth_date(text: str) -> str:
+    """Meta's lead forms give a date of birth as MM/DD/YYYY: as ISO text for the contact.
+    Anything else (an integrator that already wrote ISO) is left for the contact's own
+    check, which names it if it is no date."""
+    try:
+        return dt.datetime.strptime(text, "%m/%d/%Y").date().isoformat()
+    except ValueError:
+        return text
+
+
 def _split_name(full: str) -> tuple[str, str]:
     parts = full.split(None, 1)
     return (parts[0], parts[1]) if len(parts) == 2 else (full, "")
@@ -533,6 +561,8 @@ def map_lead(source: LeadSource, parsed: ParsedLead) -> MappedLead:
         # A network's name may be longer than a contact's: keep it whole on the timeline.
         if name in contact:
             contact[name] = contact[name][: TEXT_LIMITS[name]]
+    if source.format == SourceFormat.FACEBOOK and "date_of_birth" in contact:
+        contact["date_of_birth"] = _facebook_birth_date(contact["date_of_birth"])
     if custom:
         contact["custom_fields"] = custom
     all_tags = [*(source.default_tags or []), *tags]

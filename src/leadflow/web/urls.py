@@ -199,6 +199,16 @@ visitor_patterns = [
     path("<int:visitor_id>/", tracking.visitor_detail, name="visitor_detail"),
 ]
 
+duplicate_patterns = [
+    path("", duplicates.duplicate_list, name="duplicate_list"),
+    path("scan/", duplicates.duplicate_scan, name="duplicate_scan"),
+    path("merge-above/", duplicates.duplicate_merge_above, name="duplicate_merge_above"),
+    path("settings/", duplicates.duplicate_settings, name="duplicate_settings"),
+    path("<int:pair_id>/", duplicates.duplicate_compare, name="duplicate_compare"),
+    path("<int:pair_id>/merge/", duplicates.duplicate_merge, name="duplicate_merge"),
+    path("<int:pair_id>/dismiss/", duplicates.duplicate_dismiss, name="duplicate_dismiss"),
+]
+
 workspace_patterns = [
     path(
         "",
@@ -208,12 +218,7 @@ workspace_patterns = [
     path("contacts/", include(contact_patterns)),
     path("companies/", include(company_patterns)),
     path("forms/", include(form_patterns)),
-    path("duplicates/", duplicates.duplicate_list, name="duplicate_list"),
-    path(
-        "duplicates/<int:candidate_id>/dismiss/",
-        duplicates.duplicate_dismiss,
-        name="duplicate_dismiss",
-    ),
+    path("duplicates/", include(duplicate_patterns)),
     path("visitors/", include(visitor_patterns)),
     path("reports/sources/", tracking.report_sources, name="report_sources"),
     path("settings/", include(settings_patterns)),

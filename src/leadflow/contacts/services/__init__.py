@@ -31,12 +31,6 @@ from leadflow.contacts.services.custom_fields import (
     custom_field_delete,
     custom_field_update,
 )
-from leadflow.contacts.services.duplicates import (
-    DUPLICATES_PER_CONTACT,
-    duplicate_dismiss,
-    duplicates_find_among,
-    duplicates_find_for,
-)
 from leadflow.contacts.services.leads import Arrival, LeadReceived, lead_receive
 from leadflow.contacts.services.leads_fast import FastRows
 from leadflow.contacts.services.lifecycle import contact_consent_set, contact_stage_promote
@@ -81,9 +75,6 @@ __all__ = [
     "custom_field_create",
     "custom_field_delete",
     "custom_field_update",
-    "duplicate_dismiss",
-    "duplicates_find_among",
-    "duplicates_find_for",
     "lead_receive",
     "note_add",
     "saved_view_delete",

@@ -37,7 +37,6 @@ from leadflow.core.errors import FieldError, NotFound, ValidationFailed
 from leadflow.core.models import Workspace
 from leadflow.core.selectors import is_member_id
 from leadflow.core.services import audit_record
-from leadflow.core.tasks import task_schedule
 
 # Fields copied straight from clean input onto the contact.
 PLAIN_FIELDS = (
@@ -121,12 +120,6 @@ def contact_values_apply(
     return changes
 
 
-def _after_commit_find_duplicates(contact: Contact) -> None:
-    task_schedule(
-        "leadflow.contacts.tasks.contact_find_duplicates", contact.workspace_id, contact.pk
-    )
-
-
 def contact_upsert(*, savepoint: bool = True, **arguments: Any) -> UpsertResult:
     """Create or update a contact (see ``_upsert``) in one transaction.
 
@@ -146,7 +139,6 @@ def _upsert(
     activity_data: dict | None = None,
     on_create: Mapping[str, Any] | None = None,
     also_record: list[tuple[str, dict]] | None = None,
-    find_duplicates: bool = True,
 ) -> UpsertResult:
     """Create a contact, or update the one with the same email (or, without email, phone).
 
@@ -161,8 +153,8 @@ def _upsert(
 
     ``on_create`` holds values used only when the contact is new (a form's lifecycle stage
     must not move an existing customer back); ``also_record`` adds activities written in
-    the same statement as the upsert's own; ``find_duplicates=False`` leaves the duplicate
-    search to the caller's own follow-up task.
+    the same statement as the upsert's own. Possible duplicates are found by the duplicate
+    finder, a subscriber of the activities written here.
     """
     definitions = list(CustomField.objects.filter(workspace=workspace))
     clean = contact_input_clean(
@@ -268,8 +260,6 @@ def _upsert(
             action="contact.created" if created else "contact.updated",
             changes=changes_jsonable(changes) if not created else {},
         )
-    if find_duplicates:
-        _after_commit_find_duplicates(contact)
     return UpsertResult(contact=contact, created=created, changes=changes)
 
 
@@ -381,8 +371,6 @@ def contact_update(
             obj=contact,
             changes={**changes_jsonable(changes), **tag_changes},
         )
-    if changes:
-        _after_commit_find_duplicates(contact)
     return contact
 
 

@@ -41,8 +41,7 @@ class Arrival:
     ``kind_writers.form_submitted_data``), and what the arrival asks for: the lifecycle
     stage (a new lead's, or where a known one moves forward to, recorded with
     ``stage_reason``), consent granted, a default owner for a new lead (ignored unless
-    still a member), whether the duplicate search is scheduled here (``find_duplicates``)
-    or left to the caller's own follow-up, and rows of the caller's own to write in the
+    still a member), and rows of the caller's own to write in the
     fast path's statement (``fast_rows``; on the general path the caller writes them)."""
 
     actor: Actor
@@ -51,7 +50,6 @@ class Arrival:
     stage_reason: str = ""
     consent_granted: bool = False
     default_owner_id: int | None = None
-    find_duplicates: bool = True
     fast_rows: FastRows | None = None
 
 
@@ -59,8 +57,7 @@ class Arrival:
 class LeadReceived:
     """The contact a lead arrived as, whether it is new, the owner a new lead was given
     (the arrival's default owner when still a member), and whether the fast path wrote it
-    (its possible duplicates are listed already then, and ``rows_result`` is the value of
-    the arrival's ``fast_rows``)."""
+    (``rows_result`` is then the value of the arrival's ``fast_rows``)."""
 
     contact_id: int
     created: bool
@@ -129,7 +126,6 @@ def _receive(
         data=contact,
         on_create=on_create,
         also_record=[(ActivityKind.FORM_SUBMITTED, arrival.submitted)],
-        find_duplicates=arrival.find_duplicates,
         savepoint=False,
     )
     known = result.contact

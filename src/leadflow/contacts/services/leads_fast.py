@@ -2,8 +2,7 @@
 
 One SQL statement (data-modifying CTEs) writes what the ORM path (``contact_upsert``)
 would write for a new contact: the company (found by registrable domain or name, or
-created), the contact, its possible duplicates (the rules of
-``contacts.services.duplicates_find_for``), its tags (created when missing), and the
+created), the contact, its tags (created when missing), and the
 ``contact.created`` and arrival activities, whose payloads come from the typed writers
 (``contacts.kind_writers``), and the rows the arriving app adds to the statement
 (``FastRows``: capture's submission and consent records, so a new lead from a form is still
@@ -91,25 +90,6 @@ WITH gate AS (
     WHERE (SELECT ok FROM gate)
     ON CONFLICT (workspace_id, email) WHERE email IS NOT NULL DO NOTHING
     RETURNING id, company_id
-), duplicates AS (
-    INSERT INTO contacts_duplicatecandidate
-        (workspace_id, contact_id, other_id, reason, status, created_at)
-    SELECT %(ws)s, LEAST(found.id, contact.id), GREATEST(found.id, contact.id), found.reason,
-           'open', %(now)s
-    FROM contact, LATERAL (
-        (SELECT other.id, 'same name and company' AS reason FROM contacts_contact AS other
-         WHERE other.workspace_id = %(ws)s AND other.company_id = contact.company_id
-           AND %(first_name)s <> '' AND %(last_name)s <> ''
-           AND upper(other.first_name::text) = upper(%(first_name)s)
-           AND upper(other.last_name::text) = upper(%(last_name)s)
-         LIMIT 20)
-        UNION ALL
-        (SELECT other.id, 'same phone, different email' FROM contacts_contact AS other
-         WHERE other.workspace_id = %(ws)s AND other.phone = %(phone)s::text
-         LIMIT 20)
-    ) AS found
-    ON CONFLICT DO NOTHING
-    RETURNING id
 ), tag_new AS (
     INSERT INTO contacts_tag (workspace_id, name)
     SELECT %(ws)s, wanted.name FROM unnest(%(tags)s::text[]) AS wanted(name)
@@ -138,7 +118,7 @@ WITH gate AS (
 RESULT = """
 SELECT (SELECT id FROM contact), (SELECT company_id FROM contact),
        (SELECT count(*) FROM tags), (SELECT max(id) FROM activities),
-       (SELECT count(*) FROM duplicates), {rows_result}
+       {rows_result}
 """
 
 
@@ -225,7 +205,7 @@ def lead_insert_fast(
         params.update(rows.params)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        contact_id, company_id, _, up_to_id, _, rows_result = cursor.fetchone()
+        contact_id, company_id, _, up_to_id, rows_result = cursor.fetchone()
         if contact_id is None:
             return None
         if company_id is None and (domain or company_name):

@@ -4,7 +4,6 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from leadflow.contacts.models import (
@@ -13,7 +12,6 @@ from leadflow.contacts.models import (
     ActivityKind,
     ConsentStatus,
     Contact,
-    DuplicateCandidate,
     LifecycleStage,
     Temperature,
 )
@@ -111,7 +109,6 @@ def contact_merge(
     moved = Activity.objects.filter(contact=secondary).update(contact=primary)
     _references_move(workspace, secondary.pk, primary.pk)
     primary.tags.add(*secondary.tags.all())
-    DuplicateCandidate.objects.filter(Q(contact=secondary) | Q(other=secondary)).delete()
     secondary_label = str(secondary)
     secondary.delete()
     changes = {}
@@ -197,7 +194,10 @@ def _references_move(workspace: Workspace, from_id: int, to_id: int) -> None:
     consent records, visitors, visits... whatever app they belong to, so a merge loses
     nothing that the deletion of the merged contact would otherwise take with it."""
     for relation in Contact._meta.related_objects:
-        if not relation.one_to_many or relation.related_model in (Activity, DuplicateCandidate):
+        model = relation.related_model
+        if not relation.one_to_many or model is Activity:
+            continue
+        if not getattr(model, "contact_merge_moves", True):  # rows that go with the contact
             continue
         name = relation.field.name
         relation.related_model._base_manager.filter(**{name: from_id}).update(**{name: to_id})

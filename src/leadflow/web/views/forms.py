@@ -36,6 +36,7 @@ from leadflow.capture import antispam, selectors, services
 from leadflow.capture.fields import (
     CONTACT_TARGETS,
     FIELD_TYPES,
+    OBVIOUS_TARGET_KINDS,
     OBVIOUS_TARGETS_BY_NAME,
     OBVIOUS_TARGETS_BY_TYPE,
     OPTION_TYPES,
@@ -543,6 +544,7 @@ def _builder_page(
             "option_types": list(OPTION_TYPES),
             "obvious_by_type": OBVIOUS_TARGETS_BY_TYPE,
             "obvious_by_name": OBVIOUS_TARGETS_BY_NAME,
+            "obvious_kinds": OBVIOUS_TARGET_KINDS,
         },
         "maps_to_groups": maps_to_groups,
         "maps_labels": {value: label for _, choices in maps_to_groups for value, label in choices},

@@ -21,7 +21,7 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from leadflow.contacts import selectors, services
-from leadflow.contacts.models import CustomField, CustomFieldType
+from leadflow.contacts.models import CustomField, CustomFieldType, MatchType
 from leadflow.core import selectors as core_selectors
 from leadflow.core import services as core_services
 from leadflow.core.errors import Conflict, FieldError, NotFound, ValidationFailed
@@ -287,6 +287,8 @@ def _custom_field_data(request: HttpRequest, *, creating: bool) -> dict:
         "max_value": _number(post.get("max_value", ""), "max_value", errors),
         "max_length": _number(post.get("max_length", ""), "max_length", errors, whole=True),
         "position": _number(post.get("position", ""), "position", errors, whole=True) or 0,
+        "identifying": post.get("identifying") == "on",
+        "match_type": post.get("match_type", "").strip(),
     }
     if data["max_length"] is not None and data["max_length"] < 1:
         errors.append(FieldError("max_length", "Must be at least 1."))
@@ -312,6 +314,8 @@ def _field_values(definition: CustomField) -> dict:
         "max_value": "" if definition.max_value is None else f"{definition.max_value:g}",
         "max_length": definition.max_length or "",
         "position": definition.position,
+        "identifying": definition.identifying,
+        "match_type": definition.match_type,
     }
 
 
@@ -326,6 +330,8 @@ FIELD_FORM_NAMES = (
     "max_value",
     "max_length",
     "position",
+    "identifying",
+    "match_type",
 )
 
 
@@ -342,6 +348,7 @@ def _fields_page(
         "fields": selectors.custom_field_list(request.workspace),
         "definition": definition,
         "type_choices": CustomFieldType.choices,
+        "match_choices": [("", "Not compared"), *MatchType.choices],
         "values": values,
         "errors": errors,
         "other_errors": non_field_errors(errors, FIELD_FORM_NAMES),
@@ -360,6 +367,7 @@ def settings_fields(request: HttpRequest) -> HttpResponse:
         )
     values = {name: request.POST.get(name, "") for name in FIELD_FORM_NAMES}
     values["required"] = request.POST.get("required") == "on"
+    values["identifying"] = request.POST.get("identifying") == "on"
     try:
         definition = services.custom_field_create(
             workspace=request.workspace,
@@ -396,6 +404,7 @@ def settings_field_edit(request: HttpRequest, field_id: int) -> HttpResponse:
         "key": definition.key,
         "field_type": definition.field_type,
         "required": request.POST.get("required") == "on",
+        "identifying": request.POST.get("identifying") == "on",
     }
     try:
         services.custom_field_update(

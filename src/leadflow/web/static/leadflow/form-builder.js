@@ -136,14 +136,14 @@
   // --- where an answer is saved: the obvious contact field by default -------------------------
 
   // A field the person has not pointed anywhere yet (data-maps-auto) follows its type and
-  // name: Email and Phone fields, and text fields named first_name, company, job_title...,
-  // fill that contact field unless another field does already (capture/fields.py, the same
-  // table, decides for the API).
+  // name: Email and Phone fields, text fields named first_name, company, city, postcode...,
+  // and a date field named date_of_birth fill that contact field unless another field does
+  // already (capture/fields.py, the same table, decides for the API).
   function obviousTarget(row) {
     var type = rowType(row);
     if (config.obvious_by_type[type]) return config.obvious_by_type[type];
-    if (type !== "text") return "";
-    return config.obvious_by_name[input(row, "name").value.trim()] || "";
+    var target = config.obvious_by_name[input(row, "name").value.trim()] || "";
+    return target && type === (config.obvious_kinds[target] || "text") ? target : "";
   }
 
   function targetTaken(target, except) {
