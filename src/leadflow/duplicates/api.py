@@ -53,7 +53,7 @@ class PairPage(Schema):
 
 class PairFilters(Schema):
     min_probability: float | None = Field(None, ge=0, le=1)
-    contact_id: int | None = None
+    contact_id: int | None = Field(None, ge=1, le=2**63 - 1)
     reason: str | None = Field(
         None, description="A comparison that agrees strongly: " + ", ".join(sorted(REASON_BITS))
     )
