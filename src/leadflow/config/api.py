@@ -10,6 +10,7 @@ from leadflow.core.apikit import ApiKeyAuth, JsonParser, install_error_handlers
 from leadflow.duplicates.api import router as duplicates_router
 from leadflow.imports.api import router as imports_router
 from leadflow.inbound.api import router as inbound_router
+from leadflow.scoring.api import router as scoring_router
 from leadflow.tracking.api import router as tracking_router
 
 api = NinjaAPI(
@@ -32,3 +33,4 @@ api.add_router("/", capture_router)
 api.add_router("/", tracking_router)
 api.add_router("/", inbound_router)
 api.add_router("/", duplicates_router)
+api.add_router("/", scoring_router)

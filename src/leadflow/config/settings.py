@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "leadflow.inbound",
     "leadflow.imports",
     "leadflow.duplicates",
+    "leadflow.scoring",
     "leadflow.web",
 ]
 

@@ -125,6 +125,41 @@ class Temperature(models.TextChoices):
         return max(one, other, key=lambda value: order.index(value) if value in order else -1)
 
 
+class FitGrade(models.TextChoices):
+    """How well a contact fits the workspace's ideal customer profile, A (best) to F.
+
+    The scoring app's fit rules move a contact up or down from the workspace's base grade,
+    one letter per step (docs/scoring.md); "" means not graded."""
+
+    A = "A", "A"
+    B = "B", "B"
+    C = "C", "C"
+    D = "D", "D"
+    E = "E", "E"
+    F = "F", "F"
+
+
+# Best first: a grade's index is how many steps below A it is.
+FIT_GRADES: tuple[str, ...] = ("A", "B", "C", "D", "E", "F")
+
+
+class FunnelSection(models.TextChoices):
+    """Top, middle or bottom of the funnel, derived from the stage and the temperature
+    (the table in docs/scoring.md); "" for customers and disqualified contacts."""
+
+    TOP = "top", "Top of the funnel"
+    MIDDLE = "middle", "Middle of the funnel"
+    BOTTOM = "bottom", "Bottom of the funnel"
+
+
+class Outcome(models.TextChoices):
+    """What finally became of a lead, what the learned probability is trained on: won
+    (a customer) or lost (disqualified), with its date (``Contact.outcome_at``)."""
+
+    WON = "won", "Won"
+    LOST = "lost", "Lost"
+
+
 class ConsentStatus(models.TextChoices):
     UNKNOWN = "unknown", "Unknown"
     GRANTED = "granted", "Granted"
@@ -255,6 +290,24 @@ class Contact(models.Model):
     last_touch_campaign = models.CharField(max_length=200, blank=True)
     last_touch_channel = models.CharField(max_length=30, blank=True)
     custom_fields = models.JSONField(default=dict, blank=True)
+    # Scores, written by the scoring app through ``contacts.services.contact_scores_write``
+    # (denormalised here so lists filter and sort by them without a join). The database
+    # defaults keep the set-based INSERTs that do not name them working.
+    engagement_score = models.FloatField(default=0, db_default=0)
+    fit_grade = models.CharField(
+        max_length=1, choices=FitGrade.choices, blank=True, default="", db_default=""
+    )
+    conversion_probability = models.FloatField(null=True, blank=True)
+    funnel_section = models.CharField(
+        max_length=10, choices=FunnelSection.choices, blank=True, default="", db_default=""
+    )
+    # The known outcome (won / lost) and when it happened: what training learns from.
+    outcome = models.CharField(
+        max_length=10, choices=Outcome.choices, blank=True, default="", db_default=""
+    )
+    outcome_at = models.DateTimeField(null=True, blank=True)
+    # When the lifecycle stage last changed (time in stage).
+    stage_changed_at = models.DateTimeField(null=True, blank=True)
     # Lower-cased email and name, kept by the database, for free-text search; on
     # PostgreSQL a trigram index serves it (migration 0003), so search stays fast at scale.
     search_text = models.GeneratedField(
@@ -288,6 +341,12 @@ class Contact(models.Model):
                 fields=["workspace", "lifecycle_stage", "-created_at"], name="contact_ws_stage"
             ),
             models.Index(fields=["workspace", "owner", "-created_at"], name="contact_ws_owner"),
+            # Lists sorted by score (a hot lead on top), by grade and by probability.
+            models.Index(fields=["workspace", "-engagement_score", "-id"], name="contact_ws_score"),
+            models.Index(fields=["workspace", "fit_grade", "-id"], name="contact_ws_grade"),
+            models.Index(
+                fields=["workspace", "-conversion_probability", "-id"], name="contact_ws_prob"
+            ),
             models.Index(
                 fields=["workspace", "last_name", "first_name", "id"], name="contact_ws_name"
             ),

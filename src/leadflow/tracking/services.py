@@ -33,6 +33,7 @@ from leadflow.core.validation import email_normalise
 from leadflow.tracking import partitions, selectors
 from leadflow.tracking.channels import classify, workspace_rules
 from leadflow.tracking.kinds import VISITOR_LINKED
+from leadflow.tracking.listeners import events_announce
 from leadflow.tracking.models import (
     Channel,
     ChannelRule,
@@ -301,6 +302,11 @@ def _store(
     result.duplicates = received - len(stored)
     fresh = [event for event in events if event.event_id in stored]
     _sessions_touch(fresh, sessions)
+    # Known contacts did something on the site: listeners (scoring) hear it after commit.
+    events_announce(
+        workspace_id=workspace.pk,
+        contact_ids={visitors[event.visitor_key][1] for event in fresh},
+    )
     for event in fresh:
         if event.event_type == EventType.IDENTIFY:
             visitor_pk = visitors[event.visitor_key][0]

@@ -42,6 +42,7 @@ from leadflow.contacts.services.merge import (
 )
 from leadflow.contacts.services.notes import note_add
 from leadflow.contacts.services.saved_views import saved_view_delete, saved_view_save
+from leadflow.contacts.services.scores import SCORE_COLUMNS, contact_scores_write
 from leadflow.contacts.services.tags import tags_ensure
 
 __all__ = [
@@ -50,6 +51,7 @@ __all__ = [
     "MERGE_FIELDS",
     "MERGE_HOOKS",
     "PLAIN_FIELDS",
+    "SCORE_COLUMNS",
     "TOUCH_CHANNEL_HOOKS",
     "Arrival",
     "FastRows",
@@ -67,6 +69,7 @@ __all__ = [
     "contact_for_write",
     "contact_merge",
     "contact_merge_defaults",
+    "contact_scores_write",
     "contact_stage_promote",
     "contact_update",
     "contact_upsert",

@@ -1,0 +1,6 @@
+"""REST endpoints of lead scoring (/api/v1/scoring/...): one module per concern, each with
+its own router, gathered into ``router`` here (config/api.py adds it)."""
+
+from ninja import Router
+
+router = Router(tags=["scoring"])

@@ -1,0 +1,22 @@
+"""Writes of lead scoring, one module per concern (engagement points, fit grades, the
+lifecycle rules, training and predictions, the workspace's profile, and the pipeline that
+runs them in order for some contacts or all); this package re-exports the public names."""
+
+from leadflow.scoring.services.engagement import engagement_rebuild, engagement_scores_write
+from leadflow.scoring.services.fit import fit_grades_write
+from leadflow.scoring.services.lifecycle import lifecycle_apply
+from leadflow.scoring.services.pipeline import contacts_rescore, workspace_rescore
+from leadflow.scoring.services.profile import profile_get, profile_update
+from leadflow.scoring.services.training import predictions_write
+
+__all__ = [
+    "contacts_rescore",
+    "engagement_rebuild",
+    "engagement_scores_write",
+    "fit_grades_write",
+    "lifecycle_apply",
+    "predictions_write",
+    "profile_get",
+    "profile_update",
+    "workspace_rescore",
+]
