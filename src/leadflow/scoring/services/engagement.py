@@ -18,3 +18,7 @@ def engagement_scores_write(
 ) -> None:
     """Copy each contact's decayed sum of points at ``now`` onto
     ``Contact.engagement_score`` (through ``contacts.services.contact_scores_write``)."""
+
+
+def engagement_rules_default_install(workspace_id: int) -> None:
+    """Create the default engagement rules of a new workspace (docs/scoring.md), once."""

@@ -9,6 +9,8 @@ from leadflow.core.actors import Actor
 from leadflow.core.models import Workspace
 from leadflow.core.services import audit_record
 from leadflow.scoring.models import ScoringProfile
+from leadflow.scoring.services.engagement import engagement_rules_default_install
+from leadflow.scoring.services.fit import fit_rules_default_install
 
 PROFILE_FIELDS = (
     "half_life_days",
@@ -22,8 +24,19 @@ PROFILE_FIELDS = (
 
 
 def profile_get(workspace: Workspace) -> ScoringProfile:
-    """The workspace's profile, created with the defaults on first use (race-safe)."""
+    """The workspace's profile, created on first use with the default engagement and fit
+    rules (race-safe: the one transaction that marks ``defaults_installed_at`` installs
+    them)."""
     profile, _ = ScoringProfile.objects.get_or_create(workspace=workspace)
+    if profile.defaults_installed_at is None:
+        with transaction.atomic():
+            marked = ScoringProfile.objects.filter(
+                pk=profile.pk, defaults_installed_at__isnull=True
+            ).update(defaults_installed_at=timezone.now())
+            if marked:
+                engagement_rules_default_install(workspace.pk)
+                fit_rules_default_install(workspace.pk)
+        profile.refresh_from_db()
     return profile
 
 
