@@ -71,7 +71,8 @@ def target_groups(definitions: list[CustomField], *, can_add_fields: bool) -> li
         (
             "History",
             [
-                ("outcome", "Outcome (won / lost) → lifecycle stage"),
+                ("outcome", "Outcome (won / lost), sets the lifecycle stage"),
+                ("outcome_at", "Outcome date (when won or lost)"),
                 ("created_at", "Original created date"),
                 ("note", "Note on the timeline"),
             ],
@@ -341,11 +342,12 @@ def _display(values: dict, target: str) -> str:
     if target == "tags":
         return ", ".join(values.get("tags") or [])
     if target == "outcome":
-        return values.get("lifecycle_stage", "")
+        stage = values.get("lifecycle_stage", "")
+        return f"{values['outcome']} ({stage})" if values.get("outcome") else stage
     if target == "note":
         return values.get("note", "")
-    if target == "created_at":
-        moment = values.get("created_at")
+    if target in ("created_at", "outcome_at"):
+        moment = values.get(target)
         return moment.isoformat(sep=" ", timespec="minutes") if moment else ""
     if target.startswith("custom_fields."):
         value = (values.get("custom_fields") or {}).get(target.removeprefix("custom_fields."))
