@@ -264,16 +264,11 @@ def contacts_resolve(
     return {key: rank[1] for key, rank in found.items()}
 
 
-def history_ingest(
-    *,
-    workspace: Workspace,
-    rows: list[Any],
-    actor: Actor,
-    external_field: str | None = None,
-) -> HistoryResult:
-    """Store the good rows of a batch (at most ``MAX_ROWS``) as events of their contacts;
-    see the module docstring. ValidationFailed for a batch that is not a list, is too
-    long, or names an external field the workspace has not marked identifying."""
+def _prepared(
+    workspace: Workspace, rows: list[Any], actor: Actor, external_field: str | None
+) -> tuple[HistoryResult, dict[uuid.UUID, dict], dt.datetime]:
+    """The batch checked and its contacts found: the result with the rows' errors (and
+    repeated ids counted as duplicates), and the events to store by id."""
     membership = actor.membership
     if membership is not None and not membership.can("write"):
         raise PermissionDenied("Your role does not allow importing activities.")
@@ -299,7 +294,7 @@ def history_ingest(
             message = (
                 "No contact of this workspace has this id."
                 if how == "contact_id"
-                else (f"No contact of this workspace has this {how.replace('_', ' ')}.")
+                else f"No contact of this workspace has this {how.replace('_', ' ')}."
             )
             result.errors.append({"index": row.index, "field": how, "message": message})
             continue
@@ -314,6 +309,33 @@ def history_ingest(
             result.duplicates += 1  # the same client id twice in one batch: the first wins
         else:
             fresh[event["event_id"]] = event
+    result.errors.sort(key=lambda error: error["index"])
+    return result, fresh, now
+
+
+def history_check(
+    *,
+    workspace: Workspace,
+    rows: list[Any],
+    actor: Actor,
+    external_field: str | None = None,
+) -> HistoryResult:
+    """What ``history_ingest`` would say of the rows' fields and contacts, storing nothing
+    (the import's preview): the result's errors."""
+    return _prepared(workspace, rows, actor, external_field)[0]
+
+
+def history_ingest(
+    *,
+    workspace: Workspace,
+    rows: list[Any],
+    actor: Actor,
+    external_field: str | None = None,
+) -> HistoryResult:
+    """Store the good rows of a batch (at most ``MAX_ROWS``) as events of their contacts;
+    see the module docstring. ValidationFailed for a batch that is not a list, is too
+    long, or names an external field the workspace has not marked identifying."""
+    result, fresh, now = _prepared(workspace, rows, actor, external_field)
     if fresh:
         with transaction.atomic():
             stored = event_rows_insert(
@@ -323,5 +345,4 @@ def history_ingest(
             events_announce(workspace_id=workspace.pk, contact_ids=result.contact_ids)
         result.accepted = len(stored)
         result.duplicates += len(fresh) - len(stored)
-    result.errors.sort(key=lambda error: error["index"])
     return result
