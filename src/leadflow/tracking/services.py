@@ -441,6 +441,52 @@ EVENT_COLUMNS = (
 )
 
 
+# One statement: the ids go into tracking_eventid first (its primary key decides, in id
+# order so two batches sharing ids cannot deadlock), and only the events whose id went in
+# are stored. A concurrent batch with the same id waits for this one's commit and then
+# stores nothing.
+_POSTGRES_WITH = (
+    "WITH e AS MATERIALIZED (SELECT * FROM jsonb_to_recordset(%s::jsonb) AS "
+    "e(event_id uuid, visitor_id bigint, session_id bigint, contact_id bigint, "
+    "event_type text, name text, url text, referrer text, properties jsonb, "
+    "occurred_at timestamptz)), fresh AS (INSERT INTO tracking_eventid "
+    "(workspace_id, event_id, occurred_at) SELECT %s, event_id, occurred_at FROM e "
+    "ORDER BY event_id ON CONFLICT DO NOTHING RETURNING event_id)"
+)
+_POSTGRES_EVENTS = (
+    "INSERT INTO tracking_event (workspace_id, event_id, visitor_id, session_id, contact_id, "
+    "event_type, name, url, referrer, properties, occurred_at, received_at) SELECT %s, "
+    "e.event_id, e.visitor_id, e.session_id, e.contact_id, e.event_type, e.name, e.url, "
+    "e.referrer, e.properties, e.occurred_at, %s FROM e JOIN fresh USING (event_id)"
+)
+
+
+def event_rows_store(
+    *, workspace_id: int, rows: list[dict], now: dt.datetime
+) -> tuple[int, set[int]]:
+    """As ``event_rows_insert``, for callers that need only how many events were stored
+    and of which contacts (the history import): on PostgreSQL the ids stay in the database."""
+    if connection.vendor != "postgresql":
+        stored = event_rows_insert(workspace_id=workspace_id, rows=rows, now=now)
+        return len(stored), {row["contact_id"] for row in rows if row["event_id"] in stored}
+    if not rows:
+        return 0, set()
+    payload = json.dumps(
+        [
+            {**row, "event_id": str(row["event_id"]), "occurred_at": row["occurred_at"].isoformat()}
+            for row in rows
+        ]
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"{_POSTGRES_WITH}, stored AS ({_POSTGRES_EVENTS} RETURNING contact_id) "  # noqa: S608
+            "SELECT count(*), array_agg(DISTINCT contact_id) FROM stored",
+            [payload, workspace_id, workspace_id, now],
+        )
+        count, contact_ids = cursor.fetchone()
+    return count, set(contact_ids or ())
+
+
 def event_rows_insert(*, workspace_id: int, rows: list[dict], now: dt.datetime) -> set[uuid.UUID]:
     """Store events given as {column: value} (``EVENT_COLUMNS``; ``event_id`` a UUID,
     ``occurred_at`` an aware datetime) with their ids, in one statement on PostgreSQL and
@@ -461,29 +507,12 @@ def event_rows_insert(*, workspace_id: int, rows: list[dict], now: dt.datetime) 
     ]
     if not rows:
         return set()
-    columns = (
-        "workspace_id, event_id, visitor_id, session_id, contact_id, event_type, "
-        "name, url, referrer, properties, occurred_at, received_at"
-    )
     if postgres:
-        # One statement: the ids go into tracking_eventid first (its primary key decides,
-        # in id order so two batches sharing ids cannot deadlock), and only the events
-        # whose id went in are stored. A concurrent batch with the same id waits for this
-        # one's commit and then stores nothing.
-        sql = (
-            "WITH e AS MATERIALIZED (SELECT * FROM jsonb_to_recordset(%s::jsonb) AS "  # noqa: S608
-            "e(event_id uuid, visitor_id bigint, session_id bigint, contact_id bigint, "
-            "event_type text, name text, url text, referrer text, properties jsonb, "
-            "occurred_at timestamptz)), fresh AS (INSERT INTO tracking_eventid "
-            "(workspace_id, event_id, occurred_at) SELECT %s, event_id, occurred_at FROM e "
-            "ORDER BY event_id ON CONFLICT DO NOTHING RETURNING event_id) "
-            f"INSERT INTO tracking_event ({columns}) SELECT %s, e.event_id, e.visitor_id, "
-            "e.session_id, e.contact_id, e.event_type, e.name, e.url, e.referrer, "
-            "e.properties, e.occurred_at, %s FROM e JOIN fresh USING (event_id) "
-            "RETURNING event_id"
-        )
         with connection.cursor() as cursor:
-            cursor.execute(sql, [json.dumps(rows), workspace_id, workspace_id, now])
+            cursor.execute(
+                f"{_POSTGRES_WITH} {_POSTGRES_EVENTS} RETURNING event_id",
+                [json.dumps(rows), workspace_id, workspace_id, now],
+            )
             return {row[0] for row in cursor.fetchall()}
     # SQLite (one writer at a time): the ids first, then the events whose id went in.
     with connection.cursor() as cursor:
@@ -498,6 +527,7 @@ def event_rows_insert(*, workspace_id: int, rows: list[dict], now: dt.datetime) 
         if not rows:
             return set()
         fields = ", ".join(f"json_extract(value, '$.{name}')" for name in EVENT_COLUMNS[:8])
+        columns = f"workspace_id, {', '.join(EVENT_COLUMNS)}, received_at"
         cursor.execute(
             f"INSERT INTO tracking_event ({columns}) SELECT %s, {fields}, "  # noqa: S608
             "json(json_extract(value, '$.properties')), json_extract(value, "
