@@ -72,7 +72,8 @@ def _copy_baseline(workspace_id: int, batches: list[list[dict]], ids: dict[str, 
     with connection.cursor() as cursor:
         cursor.execute("DROP TABLE IF EXISTS bench_history_scratch")
         cursor.execute(
-            "CREATE TABLE bench_history_scratch (LIKE tracking_event INCLUDING DEFAULTS INCLUDING IDENTITY)"
+            "CREATE TABLE bench_history_scratch "
+            "(LIKE tracking_event INCLUDING DEFAULTS INCLUDING IDENTITY)"
         )
     columns = (
         "workspace_id, event_id, contact_id, event_type, name, url, referrer, properties, "
@@ -129,6 +130,8 @@ def run() -> dict:
     workspace, _ = workspace_create(
         name=f"history {stamp}", slug=f"history-{stamp}", owner_email=f"h{stamp}@example.com"
     )
+    workspace.event_retention_days = 3650  # history from 2022 on
+    workspace.save(update_fields=["event_retention_days"])
     result: dict = {"database": connection.vendor, "contacts": contacts, "rows": count}
     started = time.perf_counter()
     _seed(workspace.pk, contacts)

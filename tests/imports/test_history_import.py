@@ -27,6 +27,13 @@ def _data_dir(settings, tmp_path):
     settings.DATA_DIR = tmp_path / "data"
 
 
+@pytest.fixture(autouse=True)
+def _ten_years_of_events(workspace):
+    """History from 2020 on: the workspace keeps events for ten years."""
+    workspace.event_retention_days = 3650
+    workspace.save(update_fields=["event_retention_days"])
+
+
 @pytest.fixture
 def people(workspace, owner_actor):
     custom_field_create(

@@ -16,6 +16,13 @@ from leadflow.tracking.models import Event, EventId
 from leadflow.tracking.services import PUBLIC_TYPES, events_ingest
 
 
+@pytest.fixture(autouse=True)
+def _ten_years_of_events(workspace):
+    """History from 2020 on: the workspace keeps events for ten years."""
+    workspace.event_retention_days = 3650
+    workspace.save(update_fields=["event_retention_days"])
+
+
 @pytest.fixture
 def ada(workspace, owner_actor):
     return contact_upsert(
@@ -137,9 +144,10 @@ def test_unknown_contacts_and_bad_fields_are_row_errors_and_the_good_rows_are_st
                     }
                 }
             },
-        ),  # noqa: E501
+        ),
         activity(id="12", properties={"big": "x" * 5000}),
         activity(id="13", name="n" * 201),
+        activity(id="14", occurred_at="2012-01-01T00:00:00Z"),  # beyond the retention
     ]
     response = api.post("/activities/bulk", {"activities": rows})
     assert response.status_code == 200
@@ -159,9 +167,11 @@ def test_unknown_contacts_and_bad_fields_are_row_errors_and_the_good_rows_are_st
         (10, "properties"),
         (11, "properties"),
         (12, "name"),
+        (13, "occurred_at"),
     }
     messages = {e["index"]: e["message"] for e in response.json()["errors"]}
     assert "workspace" in messages[2] and str(stranger.pk) not in messages[2]
+    assert "3,650 days" in messages[13]
     assert not Event.objects.filter(contact_id=stranger.pk).exists()
 
 

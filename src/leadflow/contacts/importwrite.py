@@ -18,8 +18,9 @@ Guarantees:
   ``backdate_existing`` option; a row's ``outcome`` (won / lost) and ``outcome_at`` are
   stored like the other values (``conflict="existing"`` keeps a contact's own); a new
   contact's ``stage_changed_at`` is its creation date, and an existing contact whose
-  stage the row changes gets the time of the write; a row's ``note`` becomes a note on the contact's timeline,
-  unless the contact has that very note already (so a file imported twice adds it once);
+  stage the row changes gets the time of the write; a row's ``note`` becomes a note on
+  the contact's timeline, unless the contact has that very note already (so a file
+  imported twice adds it once);
 - per chunk: one locked lookup, companies and tags in bulk, one insert of the new contacts,
   one update of the changed ones, the tag links, one ``contact.imported`` activity per
   created or changed contact and one ``note.added`` per new note. On PostgreSQL the

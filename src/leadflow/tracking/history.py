@@ -11,8 +11,9 @@ activities import both call it) and guarantees:
 - a row's client ``id`` makes it idempotent: a UUID is the event id, anything else becomes
   ``uuid5(HISTORY_NAMESPACE, "<workspace id>:<id>")``, so a retried call or an imported file
   imported again stores nothing new (the rows are counted as duplicates);
-- times of any age are kept as given (the tracker's 7-day window is for browsers only), up
-  to ``FUTURE_WINDOW`` ahead;
+- times of any age the workspace keeps events for (its retention, up to ten years) are kept
+  as given (the tracker's 7-day window is for browsers only), up to ``FUTURE_WINDOW``
+  ahead; an older one is a row error rather than a row retention would delete later;
 - set-based: one query finds every contact of a batch, one statement (two on SQLite)
   stores its events with their ids (``services.event_rows_insert``); after the commit the
   listeners of ``tracking.listeners`` hear the contacts (scoring rescores them).
@@ -103,7 +104,7 @@ def _text(value: Any, limit: int) -> str:
     return value
 
 
-def _moment(value: Any, now: dt.datetime) -> dt.datetime:
+def _moment(value: Any, now: dt.datetime, retention_days: int) -> dt.datetime:
     if not isinstance(value, str) or not value.strip():
         raise ValueError("A time in ISO 8601 (2024-05-31T14:05:00Z) is required.")
     try:
@@ -112,8 +113,13 @@ def _moment(value: Any, now: dt.datetime) -> dt.datetime:
         raise ValueError("Not a time in ISO 8601 (2024-05-31T14:05:00Z).") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.UTC)
-    if moment < EARLIEST:
-        raise ValueError("Before 1970.")
+    if moment < max(EARLIEST, now - dt.timedelta(days=retention_days)):
+        # Retention would delete it at the next maintenance: refused now, never dropped
+        # silently later (decision 0022).
+        raise ValueError(
+            f"Older than this workspace keeps events ({retention_days:,} days): raise the "
+            "retention (Settings → Tracking & sites, up to 3,650 days) to import it."
+        )
     if moment > now + FUTURE_WINDOW:
         raise ValueError("In the future.")
     return moment
@@ -209,7 +215,7 @@ def _row_clean(
         except ValueError as problem:
             errors.append(error(name, str(problem)))
     try:
-        values["occurred_at"] = _moment(raw.get("occurred_at"), now)
+        values["occurred_at"] = _moment(raw.get("occurred_at"), now, workspace.event_retention_days)
     except ValueError as problem:
         errors.append(error("occurred_at", str(problem)))
     properties = raw.get("properties")
