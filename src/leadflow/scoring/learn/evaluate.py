@@ -22,7 +22,7 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
 from .dataset import Dataset
-from .families import calibrated_estimator
+from .families import calibrated_estimator, compute_threads
 
 HOLDOUT_SHARE = 0.2
 CALIBRATION_BINS = 10
@@ -143,17 +143,20 @@ def holdout(dataset: Dataset, *, family: str, random_state: int = 0) -> dict | N
     return score_metrics(test.y, _fit_predict(family, train, test, random_state))
 
 
-def evaluate(dataset: Dataset, *, family: str, random_state: int = 0) -> dict:
+def evaluate(
+    dataset: Dataset, *, family: str, random_state: int = 0, threads: int | None = 1
+) -> dict:
     """The calibrated ``family``'s metrics on ``dataset`` (which needs outcomes):
     ``{"cv": metrics of the stratified-CV out-of-fold predictions, "holdout": metrics on the
     newest 20 % by time or None, "calibration": [{"predicted", "observed", "count"}] over
     10 bins of the out-of-fold predictions}``. The metrics are defined in this module's
-    docstring."""
+    docstring. ``threads`` caps the compute threads (None: every core)."""
     if dataset.y is None:
         raise ValueError("evaluation needs outcomes (y)")
-    predicted = out_of_fold(dataset, family=family, random_state=random_state)
-    return {
-        "cv": score_metrics(dataset.y, predicted),
-        "holdout": holdout(dataset, family=family, random_state=random_state),
-        "calibration": calibration_bins(dataset.y, predicted),
-    }
+    with compute_threads(threads):
+        predicted = out_of_fold(dataset, family=family, random_state=random_state)
+        return {
+            "cv": score_metrics(dataset.y, predicted),
+            "holdout": holdout(dataset, family=family, random_state=random_state),
+            "calibration": calibration_bins(dataset.y, predicted),
+        }

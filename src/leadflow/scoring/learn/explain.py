@@ -19,6 +19,7 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.linear_model import LogisticRegression
 
 from .dataset import FeatureSpec, feature_groups
+from .families import compute_threads
 
 # An effect smaller than this (in probability, 0..1) is not worth a salesperson's time.
 MIN_EFFECT = 0.002
@@ -88,7 +89,8 @@ class TrainedModel:
     ``calibrated`` is a fitted ``CalibratedClassifierCV`` (``ensemble=False``: one model
     fitted on every row and one calibrator), ``references`` the typical value per column,
     ``slope`` the calibrated log-odds per unit of the model's score (the calibration's
-    slope), used to turn score differences into probability points."""
+    slope), used to turn score differences into probability points; ``threads`` caps the
+    compute threads while predicting (None: every core)."""
 
     calibrated: CalibratedClassifierCV
     family: str
@@ -96,6 +98,7 @@ class TrainedModel:
     categories: dict[str, list[str]]
     references: np.ndarray
     slope: float
+    threads: int | None = 1
 
     @classmethod
     def from_fitted(
@@ -133,10 +136,11 @@ class TrainedModel:
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """Calibrated probability of converting, per row (a 1-d array)."""
         X = np.asarray(X, dtype=np.float64)
-        parts = [
-            self.calibrated.predict_proba(X[start : start + PREDICT_BATCH])[:, 1]
-            for start in range(0, X.shape[0], PREDICT_BATCH)
-        ]
+        with compute_threads(self.threads):
+            parts = [
+                self.calibrated.predict_proba(X[start : start + PREDICT_BATCH])[:, 1]
+                for start in range(0, X.shape[0], PREDICT_BATCH)
+            ]
         return np.concatenate(parts) if parts else np.zeros(0)
 
     def effects(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[str]]:
@@ -168,7 +172,8 @@ class TrainedModel:
         """Per row, up to ``top`` factors (strongest first by absolute effect, near-zero
         effects dropped), each naming its feature or group with the row's value in words."""
         X = np.asarray(X, dtype=np.float64)
-        _, effects, names = self.effects(X)
+        with compute_threads(self.threads):
+            _, effects, names = self.effects(X)
         groups = feature_groups(self.specs)
         order = np.argsort(-np.abs(effects), axis=1, kind="stable")[:, :top]
         result = []

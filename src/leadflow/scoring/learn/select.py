@@ -9,7 +9,7 @@ from sklearn.metrics import roc_auc_score
 from .dataset import Dataset
 from .evaluate import cv_folds, evaluate
 from .explain import TrainedModel
-from .families import FAMILIES, calibrated_estimator, family_estimator
+from .families import FAMILIES, calibrated_estimator, compute_threads, family_estimator
 
 Progress = Callable[[str, int, int], None]
 
@@ -63,6 +63,7 @@ def model_fit(
     progress: Progress | None = None,
     random_state: int = 0,
     min_positives: int = 30,
+    threads: int | None = 1,
 ) -> FitResult:
     """Cross-validate each candidate family (default: all of ``FAMILIES``) on ``dataset``,
     choose the best mean ROC AUC (the first listed wins a tie: frequency, logistic, boosting),
@@ -70,7 +71,16 @@ def model_fit(
     at least 1,000 rows and 100 positives, else sigmoid). With fewer than ``min_positives``
     positives the frequency model is used and ``low_data`` set. Needs outcomes with at least
     two rows of each kind (ValueError otherwise). ``progress(step, done, total)`` is called
-    as the work advances."""
+    as the work advances. ``threads`` caps the compute threads (None: every core; see
+    :func:`~leadflow.scoring.learn.families.compute_threads`); the model keeps it for
+    scoring."""
+    with compute_threads(threads):
+        result = _model_fit(dataset, families, progress, random_state, min_positives)
+    result.model.threads = threads
+    return result
+
+
+def _model_fit(dataset, families, progress, random_state, min_positives) -> FitResult:
     if dataset.y is None:
         raise ValueError("training needs outcomes (y)")
     positives = dataset.positives

@@ -116,7 +116,7 @@ def wide_rare(n: int, p: int = 100, positive_rate: float = 0.05, seed: int = 0) 
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((n, p))
     X[:, 5:10] = np.exp(X[:, 5:10])  # skewed, like counts and amounts
-    signal = (
+    signal = 0.7 * (
         0.8 * X[:, 0]
         + 0.6 * X[:, 1]
         + 1.2 * X[:, 2] * X[:, 3]
@@ -125,7 +125,7 @@ def wide_rare(n: int, p: int = 100, positive_rate: float = 0.05, seed: int = 0) 
         - 0.7 * (X[:, 6] > 2.0)
         + 0.8 * X[:, 7] * (X[:, 8] > 0)
         + 0.5 * X[:, 9] ** 2
-    )
+    ) + rng.normal(0, 0.8, n)
     # The intercept that gives the wanted rate, by bisection on the mean probability.
     low, high = -20.0, 20.0
     for _ in range(60):
