@@ -176,17 +176,39 @@ class TrainedModel:
             _, effects, names = self.effects(X)
         groups = feature_groups(self.specs)
         order = np.argsort(-np.abs(effects), axis=1, kind="stable")[:, :top]
-        result = []
-        for row, chosen in enumerate(order):
-            factors = []
-            for position in chosen:
-                effect = float(effects[row, position])
-                if abs(effect) < MIN_EFFECT:
-                    break
-                name = names[position]
-                factors.append(Factor(name, effect, self._group_text(groups[name], X[row])))
-            result.append(factors)
-        return result
+        strongest = np.take_along_axis(effects, order, axis=1)
+        # Sorted by size, so the kept factors of a row are a prefix of its list.
+        kept = np.abs(strongest) >= MIN_EFFECT
+        rows, slots = np.nonzero(kept)
+        positions = order[rows, slots]
+        texts = np.empty(len(rows), dtype=object)
+        for position, name in enumerate(names):
+            cells = np.flatnonzero(positions == position)
+            if cells.size:
+                texts[cells] = self._texts(groups[name], X[rows[cells]])
+        flat = list(
+            map(
+                Factor,
+                np.array(names, dtype=object)[positions].tolist(),
+                strongest[rows, slots].tolist(),
+                texts.tolist(),
+            )
+        )
+        ends = np.cumsum(kept.sum(axis=1)).tolist()
+        return [flat[begin:end] for begin, end in zip([0, *ends[:-1]], ends, strict=True)]
+
+    def _texts(self, columns: list[int], values: np.ndarray) -> np.ndarray:
+        """Words for one group's values in each of these rows, each distinct value worded
+        once (counts and categories repeat a lot)."""
+        key = np.where(np.isnan(values[:, columns]), -np.inf, values[:, columns])
+        if len(columns) == 1:
+            _, first, inverse = np.unique(key[:, 0], return_index=True, return_inverse=True)
+        else:
+            _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
+        words = np.array(
+            [self._group_text(columns, values[index]) for index in first], dtype=object
+        )
+        return words[inverse.reshape(-1)]
 
     def _group_text(self, columns: list[int], row: np.ndarray) -> str:
         """Words for a group's values: the members that differ from the typical value (all
