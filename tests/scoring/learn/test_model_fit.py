@@ -140,13 +140,20 @@ def test_few_positives_fall_back_to_the_frequency_model_labelled_low_data(histor
     assert result.rows == 412 and result.positives == 12
     probability = result.model.predict_proba(small.X)
     assert probability.shape == (412,) and ((probability >= 0) & (probability <= 1)).all()
+    # Rare non-converters are as little to learn from as rare converters.
+    mostly_won = dataset.subset(
+        np.concatenate([np.flatnonzero(dataset.y == 1)[:200], negatives[:10]])
+    )
+    assert model_fit(mostly_won).low_data
 
 
 def test_training_refuses_a_history_without_both_outcomes(history):
     dataset, _ = history
-    only_negatives = dataset.subset(np.flatnonzero(dataset.y == 0)[:100])
-    with pytest.raises(ValueError, match="two converted"):
-        model_fit(only_negatives)
+    two_positives = np.concatenate(
+        [np.flatnonzero(dataset.y == 1)[:2], np.flatnonzero(dataset.y == 0)[:100]]
+    )
+    with pytest.raises(ValueError, match="three converted"):
+        model_fit(dataset.subset(two_positives))
 
 
 def test_the_holdout_trains_on_older_outcomes_and_tests_on_newer(history):

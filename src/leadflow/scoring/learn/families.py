@@ -41,7 +41,7 @@ FAMILIES: dict[str, str] = {
 ISOTONIC_MIN_ROWS = 1000
 ISOTONIC_MIN_POSITIVES = 100
 # Histogram gradient boosting handles at most this many values of a category natively;
-# a category with more is treated as its code.
+# a category with more (or whose values are not listed) is treated as its code.
 BOOSTING_MAX_CATEGORIES = 250
 
 
@@ -168,7 +168,7 @@ def family_estimator(
     if family == "boosting":
         native = [
             spec.kind == "category"
-            and len(categories.get(spec.name, ())) <= BOOSTING_MAX_CATEGORIES
+            and 0 < len(categories.get(spec.name, ())) <= BOOSTING_MAX_CATEGORIES
             for spec in specs
         ]
         return HistGradientBoostingClassifier(
