@@ -171,3 +171,10 @@ def test_the_holdout_trains_on_older_outcomes_and_tests_on_newer(history):
     without_times = shuffled.subset(np.arange(shuffled.rows))
     without_times.times = None
     assert evaluate(without_times, family="frequency")["holdout"] is None
+
+
+def test_no_rows_give_no_predictions_and_no_factors(history_fit):
+    result, _ = history_fit
+    empty = np.zeros((0, len(result.model.specs)))
+    assert result.model.predict_proba(empty).shape == (0,)
+    assert result.model.explain(empty) == []

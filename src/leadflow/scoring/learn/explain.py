@@ -162,7 +162,9 @@ class TrainedModel:
             base = self.score(part)
             occluded = self.score(stacked.reshape(-1, width)).reshape(len(names), -1)
             change = (base[np.newaxis] - occluded).T * self.slope
-            level = logit(np.clip(probability[start : start + batch], 1e-6, 1 - 1e-6))
+            # Read at no less than half a percent: an isotonic calibration may say 0 for the
+            # least likely leads, whose factors would otherwise all vanish.
+            level = logit(np.clip(probability[start : start + batch], 0.005, 0.995))
             effects[start : start + batch] = expit(level[:, np.newaxis]) - expit(
                 level[:, np.newaxis] - change
             )
@@ -195,7 +197,7 @@ class TrainedModel:
             )
         )
         ends = np.cumsum(kept.sum(axis=1)).tolist()
-        return [flat[begin:end] for begin, end in zip([0, *ends[:-1]], ends, strict=True)]
+        return [flat[begin:end] for begin, end in zip([0, *ends], ends, strict=False)]
 
     def _texts(self, columns: list[int], values: np.ndarray) -> np.ndarray:
         """Words for one group's values in each of these rows, each distinct value worded
