@@ -130,7 +130,7 @@ def time_split(times: np.ndarray, share: float = HOLDOUT_SHARE) -> tuple[np.ndar
 def holdout(dataset: Dataset, *, family: str, random_state: int = 0) -> dict | None:
     """Metrics of the calibrated ``family`` trained on the older 80 % of rows by time and
     tested on the newest 20 %; None without times, or when either part lacks outcomes of
-    both kinds (two of each to train)."""
+    both kinds (three of each to train)."""
     if dataset.times is None:
         return None
     older, newer = time_split(dataset.times)
