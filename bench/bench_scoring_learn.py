@@ -3,7 +3,7 @@ the generated sets, and scoring (probability + factors) of 1,000,000 contacts in
 
 Pure machine learning (leadflow.scoring.learn; no database). Sets from
 leadflow.scoring.learn.synthetic: ``history`` (history_with_drivers: a few known drivers
-among noise, about 10 % converted) and ``wide`` (wide_rare: 100 numeric features, 5 %
+among noise, about 9 % converted) and ``wide`` (wide_rare: 100 numeric features, 5 %
 converted, a nonlinear truth), BENCH_LEARN_ROWS rows each (50,000 by default). Same-run
 baselines: the frequency model alone (what Odoo does: quality and training time) and a plain
 logistic regression (C=1, scaling) on the same cross-validation folds. Scoring: the history

@@ -96,7 +96,8 @@ def _model_fit(dataset, families, progress, random_state, min_positives) -> FitR
         if family not in FAMILIES:
             raise ValueError(f"unknown model family {family!r}; one of {', '.join(FAMILIES)}")
     folds = cv_folds(dataset.y, random_state).get_n_splits()
-    total = len(chosen_families) * folds + 2
+    # Each family's folds, the winner's evaluation (its folds and the hold-out), the final fit.
+    total = len(chosen_families) * folds + folds + 2
     done = 0
 
     def advance(step: str) -> None:
@@ -116,8 +117,13 @@ def _model_fit(dataset, families, progress, random_state, min_positives) -> FitR
             on_fold=lambda family=family: advance(f"cross-validating {FAMILIES[family]}"),
         )
     best = max(chosen_families, key=lambda family: candidates[family]["cv_auc"])
-    metrics = evaluate(dataset, family=best, random_state=random_state)
-    advance("evaluating")
+    metrics = evaluate(
+        dataset,
+        family=best,
+        random_state=random_state,
+        threads=None,  # model_fit already caps the threads
+        on_fold=lambda: advance(f"evaluating {FAMILIES[best]}"),
+    )
     calibrated = calibrated_estimator(
         best,
         dataset.specs,

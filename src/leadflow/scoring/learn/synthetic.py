@@ -45,7 +45,7 @@ HISTORY_SPECS = [
 
 
 def history_with_drivers(n: int, seed: int = 0) -> tuple[Dataset, HistoryTruth]:
-    """``n`` labelled contacts (about 15 % converted) whose conversion depends on pricing
+    """``n`` labelled contacts (about 9 % converted) whose conversion depends on pricing
     page visits in the last 7 days (+), company size (+), a director job title (+, more so at
     larger companies) and days since the last visit (-); the other features are noise (page
     views are correlated with pricing visits but carry nothing of their own). Some values are
