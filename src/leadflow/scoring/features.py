@@ -107,7 +107,7 @@ class FeaturePlan:
     key_pages: list[str] = field(default_factory=list)
     custom: list[dict[str, Any]] = field(default_factory=list)
     vocabularies: dict[str, list[str]] = field(default_factory=dict)
-    # Columns left out: unknown for every training contact (nothing to learn from them).
+    # Columns left out: one value, or unknown, for every training contact.
     dropped: list[str] = field(default_factory=list)
     version: int = PLAN_VERSION
 
@@ -289,10 +289,7 @@ def labelled_training_set(workspace: Workspace) -> TrainingSet:
     ids = [pk for pk, _, _ in rows]
     cutoffs = {pk: outcome_at - horizon for pk, _, outcome_at in rows}
     built = _build(workspace, ids, cutoffs, None, None)
-    unknown = np.isnan(built.dataset.X).all(axis=0) if ids else []
-    built.plan.dropped = [
-        spec.name for spec, empty in zip(built.dataset.specs, unknown, strict=True) if empty
-    ]
+    built.plan.dropped = _uninformative(built.dataset)
     if built.plan.dropped:
         built = built._replace(dataset=_columns_drop(built.dataset, set(built.plan.dropped)))
     dataset = Dataset(
@@ -303,6 +300,19 @@ def labelled_training_set(workspace: Workspace) -> TrainingSet:
         categories=built.dataset.categories,
     )
     return built._replace(dataset=dataset)
+
+
+def _uninformative(dataset: Dataset) -> list[str]:
+    """Columns with one value (or none) for every training contact: nothing to learn."""
+    X = dataset.X
+    if not len(X):
+        return []
+    names = []
+    for index, spec in enumerate(dataset.specs):
+        known = X[:, index][~np.isnan(X[:, index])]
+        if known.size == 0 or (known.size == len(X) and (known == known[0]).all()):
+            names.append(spec.name)
+    return names
 
 
 def _columns_drop(dataset: Dataset, names: set[str]) -> Dataset:

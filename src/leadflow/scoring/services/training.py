@@ -129,11 +129,12 @@ def model_train(
     force: bool = False,
     progress: Progress | None = None,
     model_id: int | None = None,
+    families: list[str] | None = None,
 ) -> ConversionModel:
     """Train, evaluate and store a new version (``model_id``: the queued row to fill);
     make it active unless it is worse than the active one and not ``force``d. Raises
     ``NotEnoughOutcomes`` (and marks a queued row failed) when either class has fewer than
-    ``MIN_EACH_CLASS`` outcomes."""
+    ``MIN_EACH_CLASS`` outcomes. ``families`` limits the candidates (default: all)."""
     from leadflow.scoring.features import labelled_training_set
 
     if model_id is not None:
@@ -163,7 +164,9 @@ def model_train(
             )  # fmt: skip
         raise NotEnoughOutcomes(message)
     try:
-        fitted = _fit(dataset, rows=rows, positives=positives, progress=step)
+        fitted = _fit(
+            dataset, rows=rows, positives=positives, progress=step, families=families
+        )
     except Exception as error:
         if model_id is not None:
             ConversionModel.objects.filter(pk=model_id, workspace=workspace).update(
@@ -206,14 +209,16 @@ def model_train(
     return model
 
 
-def _fit(dataset, *, rows: int, positives: int, progress: Progress) -> dict[str, Any]:
+def _fit(
+    dataset, *, rows: int, positives: int, progress: Progress, families: list[str] | None
+) -> dict[str, Any]:
     from leadflow.scoring.learn.evaluate import evaluate
     from leadflow.scoring.learn.select import model_fit
 
     low = positives < MIN_POSITIVES or rows < MIN_ROWS
     result = model_fit(
         dataset,
-        families=["frequency"] if low else None,
+        families=["frequency"] if low else families,
         progress=progress,
         min_positives=MIN_POSITIVES,
     )
