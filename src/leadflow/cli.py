@@ -929,7 +929,9 @@ def cmd_scoring_train(options: argparse.Namespace) -> int:
         print(f"  candidate {family:<10} cross-validated ROC AUC {shown}")
     print(f"Chosen: {family_label(model)}" + (" (low data)" if model.low_data else ""))
     _metrics_print(metrics)
-    print(f"Status: {model.get_status_display()}" + (f" — {model.message}" if model.message else ""))
+    print(
+        f"Status: {model.get_status_display()}" + (f" — {model.message}" if model.message else "")
+    )
     return 0
 
 

@@ -18,8 +18,9 @@ from leadflow.tracking.models import Event
 SITE = "https://www.acme-widgets.com"
 
 
-def history_make(workspace, *, contacts: int = 400, seed: int = 7, unlabelled: int = 0,
-                 drivers: bool = True) -> dict[int, int]:
+def history_make(
+    workspace, *, contacts: int = 400, seed: int = 7, unlabelled: int = 0, drivers: bool = True
+) -> dict[int, int]:
     """Create the contacts and their history; returns {contact_id: 1 won / 0 lost} of the
     labelled ones (``unlabelled`` more contacts get a history and no outcome)."""
     chance = random.Random(seed)

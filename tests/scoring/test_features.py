@@ -8,7 +8,8 @@ import pytest
 from django.utils import timezone
 
 from leadflow.contacts.models import Activity, Contact, CustomField
-from leadflow.scoring.features import features_build, labelled_dataset, like_pattern
+from leadflow.scoring.behaviour import like_pattern
+from leadflow.scoring.features import features_build, labelled_dataset
 from leadflow.scoring.models import ScoringProfile
 from leadflow.tracking.models import Event
 from tests.scoring.history import SITE, after_outcome_plant, history_make

@@ -38,9 +38,7 @@ def test_training_finds_the_drivers_beats_the_frequency_model_and_explains_leads
     predictions_write(workspace_id=workspace.pk)
     assert Prediction.objects.filter(workspace_id=workspace.pk).count() == 460
     assert not Contact.objects.filter(workspace=workspace, conversion_probability=None).exists()
-    top = list(
-        Contact.objects.filter(workspace=workspace).order_by("-conversion_probability")[:20]
-    )
+    top = list(Contact.objects.filter(workspace=workspace).order_by("-conversion_probability")[:20])
     named = 0
     for contact in top:
         view = prediction_for(workspace, contact.pk)
@@ -67,7 +65,9 @@ def test_a_worse_model_is_rejected_and_kept_until_forced(workspace, owner_actor)
     good = model_train(workspace=workspace, families=["frequency"])
     # Labels shuffled: what was learned no longer holds.
     rng = np.random.default_rng(3)
-    ids = list(Contact.objects.filter(workspace=workspace).exclude(outcome="").values_list("pk", "outcome"))
+    ids = list(
+        Contact.objects.filter(workspace=workspace).exclude(outcome="").values_list("pk", "outcome")
+    )
     outcomes = [outcome for _, outcome in ids]
     rng.shuffle(outcomes)
     for (pk, _), outcome in zip(ids, outcomes, strict=True):

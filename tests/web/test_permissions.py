@@ -18,9 +18,9 @@ from leadflow.contacts.services import contact_upsert
 from leadflow.core.models import ALL_API_SCOPES, Membership, Role
 from leadflow.duplicates.models import DuplicatePair, DuplicateProfile
 from leadflow.duplicates.services import duplicates_check
-from leadflow.scoring.models import ConversionModel, Prediction
 from leadflow.inbound import services as inbound_services
 from leadflow.inbound.models import Delivery, DeliveryStatus
+from leadflow.scoring.models import ConversionModel, Prediction
 from tests.capture.conftest import PublicClient
 from tests.web.conftest import url
 

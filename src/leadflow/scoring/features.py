@@ -12,10 +12,9 @@ the value at the cutoff). Limits (docs/scoring/training.md): a change made witho
 activity (tracking's last touch, a merge's copied values) is not reverted; a company's own
 size and industry, and the fit grade, are read as they are now.
 
-Set-based: the aggregates are GROUP BY queries with conditional sums, each contact's windows
-measured from its own cutoff through a join to a table of (contact, cutoff, window starts)
-(``unnest`` of arrays on PostgreSQL, a temporary table on SQLite), one query per batch of
-contacts; Python only places the grouped rows into the matrix, with numpy.
+Set-based: the behaviour aggregates (``scoring.behaviour``) are GROUP BY queries with
+conditional sums, each contact's windows measured from its own cutoff, one query per batch
+of contacts.
 
 Never imports scikit-learn: ``leadflow.scoring.learn.dataset`` is plain numpy.
 """
@@ -27,7 +26,6 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, NamedTuple
 
 import numpy as np
-from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -43,13 +41,13 @@ from leadflow.contacts.models import (
     Outcome,
 )
 from leadflow.core.models import Workspace
+from leadflow.scoring.behaviour import WINDOWS, behaviour_fill
 from leadflow.scoring.learn.dataset import Dataset, FeatureSpec
 from leadflow.scoring.models import ScoringProfile
-from leadflow.tracking.models import Event, EventType
+from leadflow.tracking.models import EventType
 
 # Contacts per batch: one aggregate query per source per batch.
 BATCH = 20_000
-WINDOWS = (7, 30, 90)
 # A category keeps its most frequent values in the training set; the rest are "other".
 TOP_VALUES = 20
 OTHER = "other"
@@ -156,7 +154,7 @@ def plan_build(workspace: Workspace, *, raw: dict[str, list] | None = None) -> F
         for value in values:
             counted[value] = counted.get(value, 0) + 1
         top = sorted(counted, key=lambda value: (-counted[value], value))[:TOP_VALUES]
-        vocabularies[name] = top + [OTHER]
+        vocabularies[name] = [*top, OTHER]
     for spec in custom:
         if spec["type"] == "choice":
             vocabularies[f"custom.{spec['key']}"] = [str(c) for c in spec["choices"]] + [OTHER]
@@ -188,9 +186,7 @@ def plan_specs(plan: FeaturePlan) -> list[FeatureSpec]:
         elif kind == "boolean":
             specs.append(FeatureSpec(name, "flag", label))
         elif kind == "date":
-            specs.append(
-                FeatureSpec(name, "number", f"{label}: age", unit="days")
-            )
+            specs.append(FeatureSpec(name, "number", f"{label}: age", unit="days"))
         elif kind == "multi_choice":
             specs.extend(
                 FeatureSpec(f"{name}={choice}", "flag", f"{label}: {choice}", group=label)
@@ -371,9 +367,7 @@ def _build(
         for name, values in plan.vocabularies.items()
         if name in {spec.name for spec in specs}
     }
-    dataset = Dataset(
-        specs=specs, X=np.vstack(blocks), y=None, times=None, categories=categories
-    )
+    dataset = Dataset(specs=specs, X=np.vstack(blocks), y=None, times=None, categories=categories)
     return TrainingSet(dataset=dataset, plan=plan, contact_ids=ids)
 
 
@@ -388,7 +382,16 @@ def _batch_matrix(
     column = {spec.name: index for index, spec in enumerate(specs)}
     matrix = np.full((len(ids), len(specs)), np.nan)
     _profile_fill(matrix, column, plan, raw, times)
-    _behaviour_fill(matrix, column, plan, workspace_id, ids, times)
+    behaviour_fill(
+        matrix,
+        column,
+        kinds=plan.kinds,
+        event_types=plan.event_types,
+        key_pages=plan.key_pages,
+        workspace_id=workspace_id,
+        ids=ids,
+        times=times,
+    )
     return matrix
 
 
@@ -474,7 +477,9 @@ def _profile_fill(
             matrix[row, column[f"title_{group}"]] = 1.0 if group in groups else 0.0
     for name in (*CATEGORY_FIELDS, *COMPANY_FIELDS):
         matrix[:, column[name]] = _codes(raw[name], plan.vocabularies.get(name, [OTHER]))
-    matrix[:, column["fit_grade"]] = [GRADE_NUMBER.get(grade or "", np.nan) for grade in raw["fit_grade"]]
+    matrix[:, column["fit_grade"]] = [
+        GRADE_NUMBER.get(grade or "", np.nan) for grade in raw["fit_grade"]
+    ]
     customs = [values or {} for values in raw["custom_fields"]]
     for spec in plan.custom:
         key, kind = spec["key"], spec["type"]
@@ -498,8 +503,7 @@ def _profile_fill(
         elif kind == "multi_choice":
             for choice in spec["choices"]:
                 matrix[:, column[f"{name}={choice}"]] = [
-                    1.0 if isinstance(value, list) and choice in value else 0.0
-                    for value in values
+                    1.0 if isinstance(value, list) and choice in value else 0.0 for value in values
                 ]
 
 
@@ -529,161 +533,3 @@ def _age_days(value: Any, at: dt.datetime) -> float:
     except ValueError:
         return np.nan
     return float((at.date() - day).days)
-
-
-# --- behaviour aggregates -----------------------------------------------------------------
-
-
-def _behaviour_fill(
-    matrix: np.ndarray,
-    column: dict[str, int],
-    plan: FeaturePlan,
-    workspace_id: int,
-    ids: list[int],
-    times: list[dt.datetime],
-) -> None:
-    # Counts are zero unless a row says otherwise; "days since" stays NaN without one.
-    for name, index in column.items():
-        if name.startswith(("activity.", "event.", "key_page.")) and not name.endswith("since"):
-            matrix[:, index] = 0.0
-    matrix[:, column["pages.distinct"]] = 0.0
-    if not ids:
-        return
-    positions = np.asarray(ids, dtype=np.int64)
-    with connection.cursor() as cursor:
-        source, params = _cutoff_table(cursor, ids, times)
-        if plan.kinds:
-            rows = _grouped(cursor, "activity", plan.kinds, source, params, workspace_id)
-            _place(matrix, column, positions, rows, "activity", plan.kinds)
-        rows = _grouped(cursor, "event", plan.event_types, source, params, workspace_id)
-        _place(matrix, column, positions, rows, "event", plan.event_types)
-        _pages_fill(matrix, column, positions, cursor, plan, source, params, workspace_id)
-        if connection.vendor != "postgresql":
-            cursor.execute("DELETE FROM scoring_feature_cutoffs")
-
-
-def _cutoff_table(cursor, ids: list[int], times: list[dt.datetime]) -> tuple[str, list]:
-    """A FROM item ``c(contact_id, cutoff, since7, since30, since90)`` for this batch: the
-    window starts are computed here, so the SQL needs no date arithmetic per vendor."""
-    adapt = connection.ops.adapt_datetimefield_value
-    columns = [[adapt(at) for at in times]]
-    columns += [[adapt(at - dt.timedelta(days=days)) for at in times] for days in WINDOWS]
-    if connection.vendor == "postgresql":
-        return (
-            "(SELECT * FROM unnest(%s::bigint[], %s::timestamptz[], %s::timestamptz[], "
-            "%s::timestamptz[], %s::timestamptz[])) AS c(contact_id, cutoff, since7, since30, "
-            "since90)",
-            [ids, *columns],
-        )
-    cursor.execute(
-        "CREATE TEMP TABLE IF NOT EXISTS scoring_feature_cutoffs (contact_id integer PRIMARY "
-        "KEY, cutoff text, since7 text, since30 text, since90 text)"
-    )
-    cursor.execute("DELETE FROM scoring_feature_cutoffs")
-    cursor.executemany(
-        "INSERT INTO scoring_feature_cutoffs VALUES (%s, %s, %s, %s, %s)",
-        list(zip(ids, *columns, strict=True)),
-    )
-    return "scoring_feature_cutoffs AS c", []
-
-
-def _days_between(later: str, earlier: str) -> str:
-    if connection.vendor == "postgresql":
-        return f"EXTRACT(EPOCH FROM ({later} - {earlier})) / 86400.0"
-    return f"julianday({later}) - julianday({earlier})"
-
-
-def _grouped(cursor, what: str, keys: list[str], source: str, params: list, workspace_id: int):
-    """Rows (contact_id, key code, count 7 d, 30 d, 90 d, days since the last) of the
-    contacts' activities (or events) before each one's cutoff, grouped by contact and key."""
-    if what == "activity":
-        table, key_column = Activity._meta.db_table, "kind"
-    else:
-        table, key_column = Event._meta.db_table, "event_type"
-    code = " ".join(f"WHEN %s THEN {index}" for index in range(len(keys)))
-    marks = ", ".join(["%s"] * len(keys))
-    sql = (
-        f"SELECT r.contact_id, CASE r.{key_column} {code} END AS code, "  # noqa: S608 - our names
-        "SUM(CASE WHEN r.occurred_at >= c.since7 THEN 1 ELSE 0 END), "
-        "SUM(CASE WHEN r.occurred_at >= c.since30 THEN 1 ELSE 0 END), "
-        "SUM(CASE WHEN r.occurred_at >= c.since90 THEN 1 ELSE 0 END), "
-        f"{_days_between('MAX(c.cutoff)', 'MAX(r.occurred_at)')} "
-        f"FROM {source} JOIN {table} r ON r.contact_id = c.contact_id "
-        f"WHERE r.workspace_id = %s AND r.occurred_at < c.cutoff AND r.{key_column} IN ({marks}) "
-        f"GROUP BY r.contact_id, r.{key_column}"
-    )
-    cursor.execute(sql, [*keys, *params, workspace_id, *keys])
-    return cursor.fetchall()
-
-
-def _place(
-    matrix: np.ndarray,
-    column: dict[str, int],
-    positions: np.ndarray,
-    rows: list[tuple],
-    prefix: str,
-    keys: list[str],
-) -> None:
-    if not rows:
-        return
-    values = np.array(rows, dtype=float)
-    at = np.searchsorted(positions, values[:, 0].astype(np.int64))
-    codes = values[:, 1].astype(int)
-    for code, key in enumerate(keys):
-        chosen = codes == code
-        if not chosen.any():
-            continue
-        rows_of = at[chosen]
-        for offset, suffix in enumerate((*[f"{days}d" for days in WINDOWS], "days_since")):
-            matrix[rows_of, column[f"{prefix}.{key}.{suffix}"]] = values[chosen, 2 + offset]
-
-
-def like_pattern(pattern: str) -> str:
-    """A key-page glob (``*`` for any text) as a LIKE pattern (``\\`` escapes), matched
-    against lower-cased URLs: a pattern without a scheme matches on any site (``/pricing*``
-    is any URL whose path starts with /pricing)."""
-    escaped = pattern.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    escaped = escaped.replace("*", "%")
-    if "://" not in pattern and not escaped.startswith("%"):
-        escaped = "%" + escaped if escaped.startswith("/") else "%://" + escaped
-    return escaped
-
-
-def _pages_fill(
-    matrix: np.ndarray,
-    column: dict[str, int],
-    positions: np.ndarray,
-    cursor,
-    plan: FeaturePlan,
-    source: str,
-    params: list,
-    workspace_id: int,
-) -> None:
-    """Distinct pages viewed before the cutoff and key-page visits in each window."""
-    sums, sum_params = [], []
-    for pattern in plan.key_pages:
-        for days in WINDOWS:
-            sums.append(
-                f"SUM(CASE WHEN LOWER(r.url) LIKE %s ESCAPE '\\' AND r.occurred_at >= c.since{days} "
-                "THEN 1 ELSE 0 END)"
-            )
-            sum_params.append(like_pattern(pattern))
-    table = Event._meta.db_table
-    sql = (
-        f"SELECT r.contact_id, COUNT(DISTINCT r.url) {''.join(', ' + s for s in sums)} "  # noqa: S608
-        f"FROM {source} JOIN {table} r ON r.contact_id = c.contact_id "
-        "WHERE r.workspace_id = %s AND r.occurred_at < c.cutoff AND r.event_type = %s "
-        "GROUP BY r.contact_id"
-    )
-    cursor.execute(sql, [*sum_params, *params, workspace_id, EventType.PAGEVIEW])
-    rows = cursor.fetchall()
-    if not rows:
-        return
-    values = np.array(rows, dtype=float)
-    at = np.searchsorted(positions, values[:, 0].astype(np.int64))
-    matrix[at, column["pages.distinct"]] = values[:, 1]
-    offset = 2
-    for pattern in plan.key_pages:
-        for days in WINDOWS:
-            matrix[at, column[f"key_page.{pattern}.{days}d"]] = values[:, offset]
-            offset += 1

@@ -51,9 +51,7 @@ def contact_scores_write(
     return updated
 
 
-def contact_scores_write_each(
-    *, workspace_id: int, column: str, values: Mapping[int, Any]
-) -> int:
+def contact_scores_write_each(*, workspace_id: int, column: str, values: Mapping[int, Any]) -> int:
     """Set one score column to a value per contact (``{contact_id: value}``, e.g. each
     contact's conversion probability) on the workspace's contacts among them, set-based:
     one ``UPDATE ... FROM unnest(...)`` per 5,000 contacts on PostgreSQL, a ``CASE`` by id

@@ -134,10 +134,13 @@ def model_get(request: HttpRequest, model_id: int):
     return {
         **_summary(model),
         "candidates": [
-            {"family": family, "cv_auc": values.get("cv_auc"),
-             "cv_auc_std": values.get("cv_auc_std")}
+            {
+                "family": family,
+                "cv_auc": values.get("cv_auc"),
+                "cv_auc_std": values.get("cv_auc_std"),
+            }
             for family, values in sorted(candidates.items())
-        ],  # fmt: skip
+        ],
         "metrics": metrics,
         "features": model.features or [],
     }

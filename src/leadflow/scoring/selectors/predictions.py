@@ -39,9 +39,7 @@ def family_label(model: ConversionModel) -> str:
 def conversion_models(workspace: Workspace) -> QuerySet[ConversionModel]:
     """The workspace's model versions, newest first, without their (large) artifacts."""
     return (
-        ConversionModel.objects.filter(workspace=workspace)
-        .defer("artifact")
-        .order_by("-version")
+        ConversionModel.objects.filter(workspace=workspace).defer("artifact").order_by("-version")
     )
 
 

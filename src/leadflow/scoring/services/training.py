@@ -148,7 +148,7 @@ def model_train(
     step("reading outcomes and features", 0, 1)
     training = labelled_training_set(workspace)
     dataset = training.dataset
-    rows = int(len(dataset.y))
+    rows = len(dataset.y)
     positives = int(dataset.y.sum())
     negatives = rows - positives
     step("reading outcomes and features", 1, 1)
@@ -164,9 +164,7 @@ def model_train(
             )  # fmt: skip
         raise NotEnoughOutcomes(message)
     try:
-        fitted = _fit(
-            dataset, rows=rows, positives=positives, progress=step, families=families
-        )
+        fitted = _fit(dataset, rows=rows, positives=positives, progress=step, families=families)
     except Exception as error:
         if model_id is not None:
             ConversionModel.objects.filter(pk=model_id, workspace=workspace).update(
