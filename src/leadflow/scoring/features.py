@@ -258,10 +258,13 @@ def feature_rows(
     *,
     plan: FeaturePlan | None = None,
     now: dt.datetime | None = None,
+    checked: bool = False,
 ) -> TrainingSet:
     """``features_build`` at ``now`` for these ids, with the ids of the rows (those of the
-    workspace, ascending) and the plan used."""
-    return _build(workspace, _ids(workspace, contact_ids), {}, plan, now)
+    workspace, ascending) and the plan used. ``checked``: the ids are known to be the
+    workspace's, ascending and distinct (read from it just before), so not read again."""
+    ids = list(contact_ids) if checked else _ids(workspace, contact_ids)
+    return _build(workspace, ids, {}, plan, now)
 
 
 def labelled_dataset(workspace: Workspace) -> Dataset:
@@ -346,7 +349,8 @@ def _build(
     for start in range(0, len(ids), BATCH):
         chunk = ids[start : start + BATCH]
         times = [cutoffs.get(pk) or now for pk in chunk]
-        raws.append((chunk, times, _profile_raw(workspace.pk, chunk, times)))
+        raw = _profile_raw(workspace.pk, chunk, times, reverting=bool(cutoffs))
+        raws.append((chunk, times, raw))
     if plan is None:
         merged: dict[str, list] = {}
         for _, _, raw in raws:
@@ -398,14 +402,18 @@ def _batch_matrix(
 # --- profile fields -----------------------------------------------------------------------
 
 
-def _profile_raw(workspace_id: int, ids: list[int], times: list[dt.datetime]) -> dict[str, list]:
-    """The profile values of these contacts, reverted to their cutoffs, column by column."""
+def _profile_raw(
+    workspace_id: int, ids: list[int], times: list[dt.datetime], *, reverting: bool
+) -> dict[str, list]:
+    """The profile values of these contacts (reverted to their cutoffs when ``reverting``:
+    some are in the past), column by column."""
     rows = Contact.objects.filter(workspace_id=workspace_id, pk__in=ids).values_list(
         "pk", "job_title", "company_id", *CATEGORY_FIELDS, "fit_grade", "custom_fields"
     )
     names = ("job_title", "company_id", *CATEGORY_FIELDS, "fit_grade", "custom_fields")
     by_id = {row[0]: dict(zip(names, row[1:], strict=True)) for row in rows}
-    _revert(workspace_id, by_id, dict(zip(ids, times, strict=True)))
+    if reverting:
+        _revert(workspace_id, by_id, dict(zip(ids, times, strict=True)))
     companies = {
         pk: (size, industry)
         for pk, size, industry in Company.objects.filter(
