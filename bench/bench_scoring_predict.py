@@ -113,15 +113,19 @@ def run() -> dict:
     workspace, _ = workspace_create(
         name=f"predict {stamp}", slug=f"predict-{stamp}", owner_email=f"p{stamp}@example.com"
     )
-    CustomField.objects.create(workspace=workspace, key="budget", label="Budget", field_type="number")
+    CustomField.objects.create(
+        workspace=workspace, key="budget", label="Budget", field_type="number"
+    )
     ScoringProfile.objects.create(workspace=workspace, key_pages=["/pricing*"])
     started = time.perf_counter()
     _seed(workspace.pk, count)
     result: dict = {"database": connection.vendor, "contacts": count}
     result["seed_s"] = round(time.perf_counter() - started, 1)
-    result["events"] = connection.cursor().execute(
-        "SELECT count(*) FROM tracking_event WHERE workspace_id = %s", [workspace.pk]
-    ).fetchone()[0]
+    result["events"] = (
+        connection.cursor()
+        .execute("SELECT count(*) FROM tracking_event WHERE workspace_id = %s", [workspace.pk])
+        .fetchone()[0]
+    )
 
     started = time.perf_counter()
     model = model_train(workspace=workspace)

@@ -96,7 +96,9 @@ def test_the_model_page_shows_the_model_and_forces_a_rejected_version(
     assert (rejected.status, trained.status) == (ModelStatus.ACTIVE, ModelStatus.RETIRED)
     # Another workspace's version is not found; a version in use cannot be forced.
     theirs = ConversionModel.objects.create(workspace=other_workspace, version=1, status="rejected")
-    assert client.post(url(workspace, f"settings/scoring/model/{theirs.pk}/force/")).status_code == 404
+    assert (
+        client.post(url(workspace, f"settings/scoring/model/{theirs.pk}/force/")).status_code == 404
+    )
     again = client.post(url(workspace, f"settings/scoring/model/{rejected.pk}/force/"))
     assert again.status_code in (302, 409)
     rejected.refresh_from_db()

@@ -390,9 +390,7 @@ def predictions_write(*, workspace_id: int, contact_ids: Iterable[int] | None = 
         ids = sorted({int(pk) for pk in contact_ids})
     for start in range(0, len(ids), PREDICT_BATCH):
         chunk = ids[start : start + PREDICT_BATCH]
-        built = feature_rows(
-            workspace, chunk, plan=plan, now=started, checked=contact_ids is None
-        )
+        built = feature_rows(workspace, chunk, plan=plan, now=started, checked=contact_ids is None)
         if not built.contact_ids:
             continue
         probabilities = [float(p) for p in trained.predict_proba(built.dataset.X)]
