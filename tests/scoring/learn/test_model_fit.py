@@ -32,6 +32,11 @@ def wide():
     return wide_rare(3000, p=100, positive_rate=0.05, seed=2)
 
 
+@pytest.fixture(scope="module")
+def wide_fit(wide):
+    return model_fit(wide)
+
+
 def test_the_chosen_model_beats_the_frequency_model(history_fit):
     result, _ = history_fit
     assert result.family in {"logistic", "boosting"}
@@ -118,9 +123,11 @@ def test_a_pickled_model_predicts_and_explains_the_same(history, history_fit):
     assert loaded.explain(X) == result.model.explain(X)
 
 
-def test_model_selection_matches_or_beats_plain_logistic_regression_on_wide_rare_data(wide):
+def test_model_selection_matches_or_beats_plain_logistic_regression_on_wide_rare_data(
+    wide, wide_fit
+):
     assert 0.03 < wide.positives / wide.rows < 0.07
-    result = model_fit(wide)
+    result = wide_fit
     scores = []
     for train, test in cv_folds(wide.y).split(wide.X, wide.y):
         baseline = plain_logistic().fit(wide.X[train], wide.y[train])
@@ -140,13 +147,20 @@ def test_few_positives_fall_back_to_the_frequency_model_labelled_low_data(histor
     assert result.rows == 412 and result.positives == 12
     probability = result.model.predict_proba(small.X)
     assert probability.shape == (412,) and ((probability >= 0) & (probability <= 1)).all()
+    # Rare non-converters are as little to learn from as rare converters.
+    mostly_won = dataset.subset(
+        np.concatenate([np.flatnonzero(dataset.y == 1)[:200], negatives[:10]])
+    )
+    assert model_fit(mostly_won).low_data
 
 
 def test_training_refuses_a_history_without_both_outcomes(history):
     dataset, _ = history
-    only_negatives = dataset.subset(np.flatnonzero(dataset.y == 0)[:100])
-    with pytest.raises(ValueError, match="two converted"):
-        model_fit(only_negatives)
+    two_positives = np.concatenate(
+        [np.flatnonzero(dataset.y == 1)[:2], np.flatnonzero(dataset.y == 0)[:100]]
+    )
+    with pytest.raises(ValueError, match="three converted"):
+        model_fit(dataset.subset(two_positives))
 
 
 def test_the_holdout_trains_on_older_outcomes_and_tests_on_newer(history):
@@ -164,3 +178,26 @@ def test_the_holdout_trains_on_older_outcomes_and_tests_on_newer(history):
     without_times = shuffled.subset(np.arange(shuffled.rows))
     without_times.times = None
     assert evaluate(without_times, family="frequency")["holdout"] is None
+
+
+def test_no_rows_give_no_predictions_and_no_factors(history_fit):
+    result, _ = history_fit
+    empty = np.zeros((0, len(result.model.specs)))
+    assert result.model.predict_proba(empty).shape == (0,)
+    assert result.model.explain(empty) == []
+
+
+def test_factors_are_sought_among_the_groups_that_matter_most_overall(wide, wide_fit):
+    from leadflow.scoring.learn.explain import EXPLAIN_MAX_GROUPS
+
+    result = wide_fit
+    importance = result.model.importance
+    assert len(importance) == 100
+    assert list(importance.values()) == sorted(importance.values(), reverse=True)
+    explained = result.model.explained_groups()
+    assert len(explained) == EXPLAIN_MAX_GROUPS
+    assert set(explained) == set(list(importance)[:EXPLAIN_MAX_GROUPS])
+    # The linear drivers (fields 0, 1 and the log of field 5) are among them.
+    assert {"field_0", "field_1", "field_5"} <= set(explained)
+    named = {factor.feature for row in result.model.explain(wide.X[:200]) for factor in row}
+    assert named <= set(explained)

@@ -16,6 +16,7 @@ For a score per row and the true outcomes:
 """
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 from sklearn.metrics import average_precision_score, roc_auc_score
@@ -109,13 +110,22 @@ def _fit_predict(family: str, train: Dataset, test: Dataset, random_state: int) 
     return model.predict_proba(test.X)[:, 1]
 
 
-def out_of_fold(dataset: Dataset, *, family: str, random_state: int = 0) -> np.ndarray:
-    """Each row's probability from the calibrated ``family`` trained without its fold."""
+def out_of_fold(
+    dataset: Dataset,
+    *,
+    family: str,
+    random_state: int = 0,
+    on_fold: Callable[[], None] | None = None,
+) -> np.ndarray:
+    """Each row's probability from the calibrated ``family`` trained without its fold
+    (``on_fold()`` called after each fold)."""
     predicted = np.zeros(dataset.rows)
     for train, test in cv_folds(dataset.y, random_state).split(dataset.X, dataset.y):
         predicted[test] = _fit_predict(
             family, dataset.subset(train), dataset.subset(test), random_state
         )
+        if on_fold:
+            on_fold()
     return predicted
 
 
@@ -130,7 +140,7 @@ def time_split(times: np.ndarray, share: float = HOLDOUT_SHARE) -> tuple[np.ndar
 def holdout(dataset: Dataset, *, family: str, random_state: int = 0) -> dict | None:
     """Metrics of the calibrated ``family`` trained on the older 80 % of rows by time and
     tested on the newest 20 %; None without times, or when either part lacks outcomes of
-    both kinds (two of each to train)."""
+    both kinds (three of each to train)."""
     if dataset.times is None:
         return None
     older, newer = time_split(dataset.times)
@@ -144,19 +154,28 @@ def holdout(dataset: Dataset, *, family: str, random_state: int = 0) -> dict | N
 
 
 def evaluate(
-    dataset: Dataset, *, family: str, random_state: int = 0, threads: int | None = 1
+    dataset: Dataset,
+    *,
+    family: str,
+    random_state: int = 0,
+    threads: int | None = 1,
+    on_fold: Callable[[], None] | None = None,
 ) -> dict:
     """The calibrated ``family``'s metrics on ``dataset`` (which needs outcomes):
     ``{"cv": metrics of the stratified-CV out-of-fold predictions, "holdout": metrics on the
     newest 20 % by time or None, "calibration": [{"predicted", "observed", "count"}] over
     10 bins of the out-of-fold predictions}``. The metrics are defined in this module's
-    docstring. ``threads`` caps the compute threads (None: every core)."""
+    docstring. ``threads`` caps the compute threads (None: every core); ``on_fold()`` is
+    called after each cross-validation fold and after the hold-out."""
     if dataset.y is None:
         raise ValueError("evaluation needs outcomes (y)")
     with compute_threads(threads):
-        predicted = out_of_fold(dataset, family=family, random_state=random_state)
+        predicted = out_of_fold(dataset, family=family, random_state=random_state, on_fold=on_fold)
+        held_out = holdout(dataset, family=family, random_state=random_state)
+        if on_fold:
+            on_fold()
         return {
             "cv": score_metrics(dataset.y, predicted),
-            "holdout": holdout(dataset, family=family, random_state=random_state),
+            "holdout": held_out,
             "calibration": calibration_bins(dataset.y, predicted),
         }

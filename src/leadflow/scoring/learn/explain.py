@@ -26,6 +26,10 @@ MIN_EFFECT = 0.002
 # Rows x groups x features scored per model call while explaining (memory bound).
 EXPLAIN_CELLS = 4_000_000
 PREDICT_BATCH = 100_000
+# Each lead's factors are sought among the groups that matter most overall (mean absolute
+# effect on a sample of the training rows): explaining costs 1 + this many model calls a row.
+EXPLAIN_MAX_GROUPS = 30
+IMPORTANCE_SAMPLE = 2_000
 
 
 @dataclass(frozen=True)
@@ -90,7 +94,9 @@ class TrainedModel:
     fitted on every row and one calibrator), ``references`` the typical value per column,
     ``slope`` the calibrated log-odds per unit of the model's score (the calibration's
     slope), used to turn score differences into probability points; ``threads`` caps the
-    compute threads while predicting (None: every core)."""
+    compute threads while predicting (None: every core); ``importance`` each group's mean
+    absolute effect on a sample of the training rows (strongest first): a lead's factors are
+    sought among the ``EXPLAIN_MAX_GROUPS`` strongest."""
 
     calibrated: CalibratedClassifierCV
     family: str
@@ -99,6 +105,9 @@ class TrainedModel:
     references: np.ndarray
     slope: float
     threads: int | None = 1
+    # Group -> mean absolute effect over a sample of training rows, strongest first; None
+    # (a model wrapped by hand) explains every group.
+    importance: dict[str, float] | None = None
 
     @classmethod
     def from_fitted(
@@ -114,7 +123,24 @@ class TrainedModel:
         """Wrap a calibrated model fitted on ``X``/``y``: references and slope from them."""
         model = cls(calibrated, family, specs, categories, reference_values(specs, X), 1.0)
         model.slope = model._calibration_slope(X, y)
+        sample = X
+        if len(X) > IMPORTANCE_SAMPLE:
+            chosen = np.random.default_rng(0).choice(len(X), IMPORTANCE_SAMPLE, replace=False)
+            sample = X[np.sort(chosen)]
+        _, effects, names = model.effects(sample)
+        mean = np.abs(effects).mean(axis=0) if len(sample) else np.zeros(len(names))
+        order = np.argsort(-mean, kind="stable")
+        model.importance = {names[index]: float(mean[index]) for index in order}
         return model
+
+    def explained_groups(self) -> dict[str, list[int]]:
+        """The groups a lead's factors are sought among (name -> columns): the
+        ``EXPLAIN_MAX_GROUPS`` with the largest mean effect, leaving out those with none."""
+        groups = feature_groups(self.specs)
+        if self.importance is None:
+            return groups
+        strongest = [name for name, mean in self.importance.items() if mean > 0]
+        return {name: groups[name] for name in strongest[:EXPLAIN_MAX_GROUPS]}
 
     @property
     def estimator(self):
@@ -145,13 +171,16 @@ class TrainedModel:
 
     def effects(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[str]]:
         """Probabilities (rows), effects (rows x groups, probability points on 0..1) and the
-        group names: each group's values replaced by the references, score recomputed."""
+        group names (``explained_groups``): each group's values replaced by the references,
+        score recomputed."""
         X = np.asarray(X, dtype=np.float64)
-        groups = feature_groups(self.specs)
+        groups = self.explained_groups()
         names = list(groups)
         rows, width = X.shape
         probability = self.predict_proba(X)
         effects = np.zeros((rows, len(names)))
+        if not names:
+            return probability, effects, names
         batch = max(1, EXPLAIN_CELLS // max(1, len(names) * width))
         for start in range(0, rows, batch):
             part = X[start : start + batch]
@@ -162,7 +191,9 @@ class TrainedModel:
             base = self.score(part)
             occluded = self.score(stacked.reshape(-1, width)).reshape(len(names), -1)
             change = (base[np.newaxis] - occluded).T * self.slope
-            level = logit(np.clip(probability[start : start + batch], 1e-6, 1 - 1e-6))
+            # Read at no less than half a percent: an isotonic calibration may say 0 for the
+            # least likely leads, whose factors would otherwise all vanish.
+            level = logit(np.clip(probability[start : start + batch], 0.005, 0.995))
             effects[start : start + batch] = expit(level[:, np.newaxis]) - expit(
                 level[:, np.newaxis] - change
             )
@@ -174,19 +205,41 @@ class TrainedModel:
         X = np.asarray(X, dtype=np.float64)
         with compute_threads(self.threads):
             _, effects, names = self.effects(X)
-        groups = feature_groups(self.specs)
+        groups = self.explained_groups()
         order = np.argsort(-np.abs(effects), axis=1, kind="stable")[:, :top]
-        result = []
-        for row, chosen in enumerate(order):
-            factors = []
-            for position in chosen:
-                effect = float(effects[row, position])
-                if abs(effect) < MIN_EFFECT:
-                    break
-                name = names[position]
-                factors.append(Factor(name, effect, self._group_text(groups[name], X[row])))
-            result.append(factors)
-        return result
+        strongest = np.take_along_axis(effects, order, axis=1)
+        # Sorted by size, so the kept factors of a row are a prefix of its list.
+        kept = np.abs(strongest) >= MIN_EFFECT
+        rows, slots = np.nonzero(kept)
+        positions = order[rows, slots]
+        texts = np.empty(len(rows), dtype=object)
+        for position, name in enumerate(names):
+            cells = np.flatnonzero(positions == position)
+            if cells.size:
+                texts[cells] = self._texts(groups[name], X[rows[cells]])
+        flat = list(
+            map(
+                Factor,
+                np.array(names, dtype=object)[positions].tolist(),
+                strongest[rows, slots].tolist(),
+                texts.tolist(),
+            )
+        )
+        ends = np.cumsum(kept.sum(axis=1)).tolist()
+        return [flat[begin:end] for begin, end in zip([0, *ends], ends, strict=False)]
+
+    def _texts(self, columns: list[int], values: np.ndarray) -> np.ndarray:
+        """Words for one group's values in each of these rows, each distinct value worded
+        once (counts and categories repeat a lot)."""
+        key = np.where(np.isnan(values[:, columns]), -np.inf, values[:, columns])
+        if len(columns) == 1:
+            _, first, inverse = np.unique(key[:, 0], return_index=True, return_inverse=True)
+        else:
+            _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
+        words = np.array(
+            [self._group_text(columns, values[index]) for index in first], dtype=object
+        )
+        return words[inverse.reshape(-1)]
 
     def _group_text(self, columns: list[int], row: np.ndarray) -> str:
         """Words for a group's values: the members that differ from the typical value (all

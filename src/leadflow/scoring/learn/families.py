@@ -41,7 +41,7 @@ FAMILIES: dict[str, str] = {
 ISOTONIC_MIN_ROWS = 1000
 ISOTONIC_MIN_POSITIVES = 100
 # Histogram gradient boosting handles at most this many values of a category natively;
-# a category with more is treated as its code.
+# a category with more (or whose values are not listed) is treated as its code.
 BOOSTING_MAX_CATEGORIES = 250
 
 
@@ -74,15 +74,20 @@ class FrequencyModel(ClassifierMixin, BaseEstimator):
         kinds = self.kinds or ("number",) * X.shape[1]
         base = float(np.clip(y.mean(), 1e-6, 1 - 1e-6))
         self.base_log_odds_ = float(logit(base))
+        # Per column: the numbers' bin edges (None for codes) and each bin's log-odds over
+        # the base rate's; a column's last bin is "unknown".
         self.edges_: list[np.ndarray | None] = []
         self.weights_: list[np.ndarray] = []
         for column, kind in zip(X.T, kinds, strict=True):
-            edges = None
+            known = column[~np.isnan(column)]
             if kind == "number":
-                known = column[~np.isnan(column)]
                 quantiles = np.linspace(0, 1, self.bins + 1)[1:-1]
                 edges = np.unique(np.quantile(known, quantiles)) if known.size else np.array([])
-            index, size = self._bin(column, edges)
+                size = len(edges) + 2
+            else:
+                edges = None
+                size = int(known.max()) + 2 if known.size else 1
+            index = self._bins(column, edges, size)
             positives = np.bincount(index, weights=y, minlength=size)
             totals = np.bincount(index, minlength=size)
             rate = (positives + self.smoothing * base) / (totals + self.smoothing)
@@ -91,32 +96,27 @@ class FrequencyModel(ClassifierMixin, BaseEstimator):
         return self
 
     @staticmethod
-    def _bin(column: np.ndarray, edges: np.ndarray | None, size: int | None = None):
-        """Bin index per row (the last bin is "unknown") and the number of bins."""
+    def _bins(column: np.ndarray, edges: np.ndarray | None, size: int) -> np.ndarray:
+        """Each row's bin: a number's quantile bin or a code, unknown in the last bin (size
+        - 1), and a code never seen in training (beyond the table) in it too."""
         missing = np.isnan(column)
+        filled = np.where(missing, 0.0, column)
         if edges is not None:
-            values = np.searchsorted(edges, np.where(missing, 0.0, column), side="right")
-            size = size or len(edges) + 2
+            index = np.searchsorted(edges, filled, side="right")
         else:
-            values = np.where(missing, 0, column).astype(np.int64)
-            size = size or (int(values.max()) + 2 if values.size else 1)
-            values = np.where(values >= size - 1, size - 1, values)  # unseen: see weights
-        return np.where(missing, size - 1, values).astype(np.int64), size
+            index = np.minimum(filled.astype(np.int64), size - 1)
+        return np.where(missing, size - 1, index)
 
     def decision_function(self, X) -> np.ndarray:
         X = np.asarray(X, dtype=np.float64)
         score = np.full(X.shape[0], self.base_log_odds_)
         for column, edges, weights in zip(X.T, self.edges_, self.weights_, strict=True):
+            part = weights[self._bins(column, edges, len(weights))]
             if edges is None:
-                # Category codes never seen in training add nothing.
-                missing = np.isnan(column)
-                codes = np.where(missing, 0, column).astype(np.int64)
-                seen = (codes < len(weights) - 1) & ~missing
-                part = np.where(seen, weights[np.minimum(codes, len(weights) - 1)], 0.0)
-                score += np.where(missing, weights[-1], part)
-            else:
-                index, _ = self._bin(column, edges, len(weights))
-                score += weights[index]
+                # A category value never seen in training adds nothing (not "unknown").
+                unseen = ~np.isnan(column) & (column >= len(weights) - 1)
+                part = np.where(unseen, 0.0, part)
+            score += part
         return score
 
     def predict_proba(self, X) -> np.ndarray:
@@ -168,7 +168,7 @@ def family_estimator(
     if family == "boosting":
         native = [
             spec.kind == "category"
-            and len(categories.get(spec.name, ())) <= BOOSTING_MAX_CATEGORIES
+            and 0 < len(categories.get(spec.name, ())) <= BOOSTING_MAX_CATEGORIES
             for spec in specs
         ]
         return HistGradientBoostingClassifier(

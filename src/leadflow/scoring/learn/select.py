@@ -12,6 +12,8 @@ from .explain import TrainedModel
 from .families import FAMILIES, calibrated_estimator, compute_threads, family_estimator
 
 Progress = Callable[[str, int, int], None]
+# Fewer rows of either outcome leave a cross-validation fold nothing to calibrate on.
+MIN_EACH_OUTCOME = 3
 
 
 @dataclass
@@ -69,8 +71,9 @@ def model_fit(
     choose the best mean ROC AUC (the first listed wins a tie: frequency, logistic, boosting),
     evaluate it (:func:`evaluate`), then fit it on every row and calibrate it (isotonic with
     at least 1,000 rows and 100 positives, else sigmoid). With fewer than ``min_positives``
-    positives the frequency model is used and ``low_data`` set. Needs outcomes with at least
-    two rows of each kind (ValueError otherwise). ``progress(step, done, total)`` is called
+    positives (or negatives, when they are the rarer outcome) the frequency model is used
+    and ``low_data`` set. Needs outcomes with at least three rows of each kind (ValueError
+    otherwise). ``progress(step, done, total)`` is called
     as the work advances. ``threads`` caps the compute threads (None: every core; see
     :func:`~leadflow.scoring.learn.families.compute_threads`); the model keeps it for
     scoring."""
@@ -84,15 +87,17 @@ def _model_fit(dataset, families, progress, random_state, min_positives) -> FitR
     if dataset.y is None:
         raise ValueError("training needs outcomes (y)")
     positives = dataset.positives
-    if min(positives, dataset.rows - positives) < 2:
-        raise ValueError("training needs at least two converted and two unconverted rows")
-    low_data = positives < min_positives
+    rarer = min(positives, dataset.rows - positives)
+    if rarer < MIN_EACH_OUTCOME:
+        raise ValueError("training needs at least three converted and three unconverted rows")
+    low_data = rarer < min_positives
     chosen_families = ["frequency"] if low_data else list(families or FAMILIES)
     for family in chosen_families:
         if family not in FAMILIES:
             raise ValueError(f"unknown model family {family!r}; one of {', '.join(FAMILIES)}")
     folds = cv_folds(dataset.y, random_state).get_n_splits()
-    total = len(chosen_families) * folds + 2
+    # Each family's folds, the winner's evaluation (its folds and the hold-out), the final fit.
+    total = len(chosen_families) * folds + folds + 2
     done = 0
 
     def advance(step: str) -> None:
@@ -112,8 +117,13 @@ def _model_fit(dataset, families, progress, random_state, min_positives) -> FitR
             on_fold=lambda family=family: advance(f"cross-validating {FAMILIES[family]}"),
         )
     best = max(chosen_families, key=lambda family: candidates[family]["cv_auc"])
-    metrics = evaluate(dataset, family=best, random_state=random_state)
-    advance("evaluating")
+    metrics = evaluate(
+        dataset,
+        family=best,
+        random_state=random_state,
+        threads=None,  # model_fit already caps the threads
+        on_fold=lambda: advance(f"evaluating {FAMILIES[best]}"),
+    )
     calibrated = calibrated_estimator(
         best,
         dataset.specs,

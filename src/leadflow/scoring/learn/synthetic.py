@@ -45,7 +45,7 @@ HISTORY_SPECS = [
 
 
 def history_with_drivers(n: int, seed: int = 0) -> tuple[Dataset, HistoryTruth]:
-    """``n`` labelled contacts (about 15 % converted) whose conversion depends on pricing
+    """``n`` labelled contacts (about 9 % converted) whose conversion depends on pricing
     page visits in the last 7 days (+), company size (+), a director job title (+, more so at
     larger companies) and days since the last visit (-); the other features are noise (page
     views are correlated with pricing visits but carry nothing of their own). Some values are
@@ -107,25 +107,28 @@ def history_with_drivers(n: int, seed: int = 0) -> tuple[Dataset, HistoryTruth]:
 
 
 def wide_rare(n: int, p: int = 100, positive_rate: float = 0.05, seed: int = 0) -> Dataset:
-    """``n`` rows of ``p`` numeric features (a few skewed, 3 % unknown) with about
+    """``n`` rows of ``p`` numeric features (six skewed, 3 % unknown) with about
     ``positive_rate`` positives, driven by a nonlinear combination of ten of them
     (interactions, thresholds, a U-shape) plus a linear part: boosting can beat logistic
     regression here, and selection must at least match it."""
-    if p < 10:
-        raise ValueError("wide_rare needs at least 10 features")
+    if p < 15:
+        raise ValueError("wide_rare needs at least 15 features")
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((n, p))
-    X[:, 5:10] = np.exp(X[:, 5:10])  # skewed, like counts and amounts
-    signal = 0.7 * (
-        0.8 * X[:, 0]
-        + 0.6 * X[:, 1]
+    # Skewed, like counts and amounts: one driver and five noise fields.
+    X[:, 5] = np.exp(X[:, 5])
+    X[:, 10:15] = np.exp(X[:, 10:15])
+    signal = (
+        0.9 * X[:, 0]
+        + 0.7 * X[:, 1]
         + 1.2 * X[:, 2] * X[:, 3]
         + 1.5 * (np.abs(X[:, 4]) > 1.3)
         + 0.9 * np.log1p(X[:, 5])
-        - 0.7 * (X[:, 6] > 2.0)
-        + 0.8 * X[:, 7] * (X[:, 8] > 0)
+        - 1.0 * (X[:, 6] > 1.5)
+        + 1.0 * X[:, 7] * (X[:, 8] > 0)
         + 0.5 * X[:, 9] ** 2
-    ) + rng.normal(0, 0.8, n)
+        + rng.normal(0, 0.5, n)
+    )
     # The intercept that gives the wanted rate, by bisection on the mean probability.
     low, high = -20.0, 20.0
     for _ in range(60):
