@@ -118,3 +118,27 @@ def test_train_and_evaluate_on_the_command_line(workspace, capsys):
                   "Calibration"):  # fmt: skip
         assert words in out
     assert main(["scoring", "evaluate", "--workspace", "nope"]) == 1
+
+
+def test_the_web_and_the_api_never_load_scikit_learn():
+    """A fresh process importing every page and endpoint (the conversion model's among them)
+    has not imported scikit-learn or the learner: training runs in the worker only."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import django, sys; django.setup(); "
+        "import leadflow.config.urls, leadflow.config.api, leadflow.web.views.scoring_model; "
+        "print(sorted(m for m in ('sklearn', 'leadflow.scoring.learn', 'joblib') "
+        "if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "leadflow.config.settings"},
+    )
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr
