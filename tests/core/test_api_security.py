@@ -16,6 +16,7 @@ from leadflow.core.models import ApiKey, ApiScope
 from leadflow.core.services import apikey_revoke
 from leadflow.duplicates.models import DuplicatePair
 from leadflow.imports.models import ImportJob, ImportMapping
+from leadflow.scoring.models import ConversionModel
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "docs" / "api" / "openapi.json"
 
@@ -100,7 +101,9 @@ def _object_ids(workspace):
     pair = DuplicatePair.objects.create(
         workspace=workspace, contact=a, other=b, probability=0.9, reasons="same phone"
     )
+    model = ConversionModel.objects.create(workspace=workspace, version=1, status="rejected")
     return {
+        "model_id": model.pk,
         "pair_id": pair.pk,
         "job_id": job.pk,
         "mapping_id": saved.pk,

@@ -12,6 +12,7 @@ from leadflow.web.views import (
     forms,
     imports,
     inbound,
+    scoring_model,
     settings,
     tracking,
 )
@@ -165,6 +166,13 @@ settings_patterns = [
         name="settings_channel_rule_delete",
     ),
     path("audit/", settings.audit_log, name="audit_log"),
+    path("scoring/model/", scoring_model.scoring_model, name="scoring_model"),
+    path("scoring/model/train/", scoring_model.scoring_model_train, name="scoring_model_train"),
+    path(
+        "scoring/model/<int:model_id>/force/",
+        scoring_model.scoring_model_force,
+        name="scoring_model_force",
+    ),
     path("lead-sources/", inbound.lead_source_list, name="settings_lead_sources"),
     path("lead-sources/<int:source_id>/", inbound.lead_source_detail, name="settings_lead_source"),
     path(
