@@ -36,7 +36,9 @@ def test_the_default_rules_are_installed_once_and_each_compiles_and_matches(
     small = person("dev@tinyshop.example", job_title="Developer", size="1-10")
     freemail = person("someone@gmail.com", job_title="Student")
     services.fit_grades_write(workspace_id=workspace.pk)
-    by_name = {c.pk: [r.name for r in selectors.fit_matches(workspace, c)] for c in (boss, small, freemail)}
+    by_name = {
+        c.pk: [r.name for r in selectors.fit_matches(workspace, c)] for c in (boss, small, freemail)
+    }
     assert by_name[boss.pk] == [
         "Senior job title",
         "Corporate email domain",
@@ -48,7 +50,9 @@ def test_the_default_rules_are_installed_once_and_each_compiles_and_matches(
     assert (grade(boss), grade(small), grade(freemail)) == ("A", "B", "D")
 
 
-def test_steps_add_up_from_the_base_grade_and_clamp_at_a_and_f(workspace, profile, person, owner_actor):
+def test_steps_add_up_from_the_base_grade_and_clamp_at_a_and_f(
+    workspace, profile, person, owner_actor
+):
     FitRule.objects.filter(workspace=workspace).delete()
     for word, step in (("vp", 2), ("intern", -2), ("temp", -5)):
         tree, step = title_rule(word, step)

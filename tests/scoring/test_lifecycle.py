@@ -5,11 +5,11 @@ from django.db import connection
 
 from leadflow.contacts.models import Activity, Contact
 from leadflow.contacts.services import contact_update
+from leadflow.core.actors import Actor
 from leadflow.core.errors import Conflict, NotFound, ValidationFailed
 from leadflow.core.models import AuditEntry
 from leadflow.scoring import services
-from leadflow.scoring.services.lifecycle import FUNNEL_TABLE, TEMPERATURES, MQL_RULE_ACTOR
-from leadflow.core.actors import Actor
+from leadflow.scoring.services.lifecycle import FUNNEL_TABLE, MQL_RULE_ACTOR, TEMPERATURES
 
 MQL_RULE = {
     "version": 1,
@@ -89,7 +89,10 @@ def test_the_mql_rule_moves_only_subscribers_and_leads_and_records_why_and_who(
     scores(nurtured.pk, 90, "A")
     scores(customer.pk, 90, "A")
     services.lifecycle_apply(workspace_id=workspace.pk)
-    stages = {c.email: row(c).lifecycle_stage for c in (lead, subscriber, low_grade, cold, nurtured, customer)}
+    stages = {
+        c.email: row(c).lifecycle_stage
+        for c in (lead, subscriber, low_grade, cold, nurtured, customer)
+    }
     assert stages == {
         "lead@x.example": "mql",
         "sub@x.example": "mql",
@@ -120,15 +123,15 @@ def test_an_empty_mql_rule_is_off(workspace, profile, person):
     assert row(lead).lifecycle_stage == "lead"
 
 
-def test_accept_makes_an_sql_and_reject_needs_a_reason_and_nurtures(
-    workspace, owner_actor, person
-):
+def test_accept_makes_an_sql_and_reject_needs_a_reason_and_nurtures(workspace, owner_actor, person):
     first = person("a@x.example", lifecycle_stage="mql")
     second = person("b@x.example", lifecycle_stage="mql")
     accepted = services.mql_accept(workspace=workspace, contact_id=first.pk, actor=owner_actor)
     assert accepted.lifecycle_stage == "sql"
     with pytest.raises(ValidationFailed) as failed:
-        services.mql_reject(workspace=workspace, contact_id=second.pk, actor=owner_actor, reason=" ")
+        services.mql_reject(
+            workspace=workspace, contact_id=second.pk, actor=owner_actor, reason=" "
+        )
     assert [e.field for e in failed.value.errors] == ["reason"]
     rejected = services.mql_reject(
         workspace=workspace, contact_id=second.pk, actor=owner_actor, reason="Student, no budget"
@@ -140,9 +143,12 @@ def test_accept_makes_an_sql_and_reject_needs_a_reason_and_nurtures(
     assert rejected.stage_changed_at == change.occurred_at
     with pytest.raises(Conflict):  # not an MQL any more
         services.mql_accept(workspace=workspace, contact_id=second.pk, actor=owner_actor)
-    assert AuditEntry.objects.filter(
-        workspace=workspace, action__in=["scoring.mql_accepted", "scoring.mql_rejected"]
-    ).count() == 2
+    assert (
+        AuditEntry.objects.filter(
+            workspace=workspace, action__in=["scoring.mql_accepted", "scoring.mql_rejected"]
+        ).count()
+        == 2
+    )
 
 
 def test_another_workspace_and_other_sellers_leads_are_not_found(
@@ -159,7 +165,12 @@ def test_another_workspace_and_other_sellers_leads_are_not_found(
     contact_update(
         workspace=workspace, contact_id=mql.pk, data={"owner_id": seller.user_id}, actor=owner_actor
     )
-    assert services.mql_accept(workspace=workspace, contact_id=mql.pk, actor=seller_actor).lifecycle_stage == "sql"
+    assert (
+        services.mql_accept(
+            workspace=workspace, contact_id=mql.pk, actor=seller_actor
+        ).lifecycle_stage
+        == "sql"
+    )
     assert row(mql).lifecycle_stage == "sql"
 
 
@@ -176,15 +187,31 @@ def test_the_scoring_fields_compile_to_one_query_on_this_database(workspace, per
 
     def matching(tree):
         condition = conditions_compile(tree_from_json({"version": 1, **tree}), context)
-        return set(Contact.objects.filter(workspace=workspace).filter(condition).values_list("email", flat=True))
+        return set(
+            Contact.objects.filter(workspace=workspace)
+            .filter(condition)
+            .values_list("email", flat=True)
+        )
 
-    assert matching({"field": "conversion_probability", "operator": "gte", "value": 30}) == {"hot@x.example"}
-    assert matching({"field": "conversion_probability", "operator": "between", "value": [31, 32]}) == {"hot@x.example"}
-    assert matching({"field": "conversion_probability", "operator": "is_empty"}) == {"cold@x.example"}
-    assert matching({"field": "fit_grade", "operator": "at_least", "value": "B"}) == {"hot@x.example"}
+    assert matching({"field": "conversion_probability", "operator": "gte", "value": 30}) == {
+        "hot@x.example"
+    }
+    assert matching(
+        {"field": "conversion_probability", "operator": "between", "value": [31, 32]}
+    ) == {"hot@x.example"}
+    assert matching({"field": "conversion_probability", "operator": "is_empty"}) == {
+        "cold@x.example"
+    }
+    assert matching({"field": "fit_grade", "operator": "at_least", "value": "B"}) == {
+        "hot@x.example"
+    }
     assert matching({"field": "fit_grade", "operator": "at_most", "value": "C"}) == set()
     assert matching({"field": "fit_grade", "operator": "at_least", "value": "A"}) == set()
-    assert matching({"field": "engagement_score", "operator": "lt", "value": 1}) == {"cold@x.example"}
-    assert matching({"field": "funnel_section", "operator": "eq", "value": "middle"}) == {"hot@x.example"}
+    assert matching({"field": "engagement_score", "operator": "lt", "value": 1}) == {
+        "cold@x.example"
+    }
+    assert matching({"field": "funnel_section", "operator": "eq", "value": "middle"}) == {
+        "hot@x.example"
+    }
     assert matching({"field": "outcome", "operator": "is_empty"}) == {"cold@x.example"}
     assert connection.vendor in ("sqlite", "postgresql")

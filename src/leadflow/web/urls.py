@@ -12,6 +12,7 @@ from leadflow.web.views import (
     forms,
     imports,
     inbound,
+    scoring,
     settings,
     tracking,
 )
@@ -165,6 +166,15 @@ settings_patterns = [
         name="settings_channel_rule_delete",
     ),
     path("audit/", settings.audit_log, name="audit_log"),
+    path("scoring/profile/", scoring.scoring_profile, name="scoring_profile"),
+    path("scoring/fit-rules/new/", scoring.fit_rule_create, name="fit_rule_create"),
+    path("scoring/fit-rules/<int:rule_id>/", scoring.fit_rule_edit, name="fit_rule_edit"),
+    path(
+        "scoring/fit-rules/<int:rule_id>/delete/",
+        scoring.fit_rule_delete,
+        name="fit_rule_delete",
+    ),
+    path("scoring/mql-rule/", scoring.mql_rule_save, name="mql_rule_save"),
     path("lead-sources/", inbound.lead_source_list, name="settings_lead_sources"),
     path("lead-sources/<int:source_id>/", inbound.lead_source_detail, name="settings_lead_source"),
     path(
@@ -219,6 +229,9 @@ workspace_patterns = [
     path("companies/", include(company_patterns)),
     path("forms/", include(form_patterns)),
     path("duplicates/", include(duplicate_patterns)),
+    path("mql/", scoring.mql_queue, name="mql_queue"),
+    path("mql/<int:contact_id>/accept/", scoring.mql_accept, name="mql_accept"),
+    path("mql/<int:contact_id>/reject/", scoring.mql_reject, name="mql_reject"),
     path("visitors/", include(visitor_patterns)),
     path("reports/sources/", tracking.report_sources, name="report_sources"),
     path("settings/", include(settings_patterns)),

@@ -76,9 +76,7 @@ def contact_stage_promote(
     if not LifecycleStage.submission_moves(current, stage):
         return False
     now = timezone.now()
-    Contact.objects.filter(pk=contact.pk).update(
-        **stage_change_columns(stage, now), updated_at=now
-    )
+    Contact.objects.filter(pk=contact.pk).update(**stage_change_columns(stage, now), updated_at=now)
     stage_change_apply(contact, current, stage, now)
     contact.lifecycle_stage = stage
     activity_record(
@@ -121,9 +119,7 @@ def contacts_stage_advance(
     before: dict[int, str] = {}
     for chunk in chunks:
         rows = candidates if chunk is None else candidates.filter(pk__in=chunk)
-        before.update(
-            rows.select_for_update().order_by("pk").values_list("pk", "lifecycle_stage")
-        )
+        before.update(rows.select_for_update().order_by("pk").values_list("pk", "lifecycle_stage"))
     if not before:
         return []
     moved = sorted(before)

@@ -5,11 +5,20 @@ from dataclasses import dataclass
 
 from django.db.models import Case, Count, Q, QuerySet, Value, When
 
-from leadflow.contacts.conditions import ConditionContext
+from leadflow.contacts.conditions import ConditionContext, conditions_compile, tree_from_json
 from leadflow.contacts.models import FIT_GRADES, Contact
+from leadflow.core.errors import ValidationFailed
 from leadflow.core.models import Workspace
 from leadflow.scoring.models import FitRule
-from leadflow.scoring.services.fit import fit_rule_condition
+
+
+def fit_rule_condition(rule: FitRule, context: ConditionContext) -> Q | None:
+    """The ``Q`` on Contact of the rule's tree, or None when the tree no longer compiles
+    (a custom field it names was deleted): such a rule matches nobody until it is fixed."""
+    try:
+        return conditions_compile(tree_from_json(rule.conditions), context)
+    except ValidationFailed:
+        return None
 
 
 def fit_rules(workspace: Workspace) -> QuerySet[FitRule]:
@@ -62,9 +71,10 @@ def fit_summary(workspace: Workspace, rules: list[FitRule]) -> FitSummary:
     contacts = Contact.objects.filter(workspace=workspace)
     counted = contacts.aggregate(total=Count("pk"), **aggregates)
     by_grade = dict(
-        contacts.order_by().values_list("fit_grade").annotate(n=Count("pk")).values_list(
-            "fit_grade", "n"
-        )
+        contacts.order_by()
+        .values_list("fit_grade")
+        .annotate(n=Count("pk"))
+        .values_list("fit_grade", "n")
     )
     return FitSummary(
         rule_counts={
@@ -82,5 +92,3 @@ def conditions_count(workspace: Workspace, condition: Q, *, where: Q | None = No
     if where is not None:
         contacts = contacts.filter(where)
     return contacts.count()
-
-

@@ -10,13 +10,12 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Case, IntegerField, Q, Value, When
+from django.db.models import Case, IntegerField, Value, When
 from django.db.models.functions import Greatest, Least, Substr
 from django.utils import timezone
 
 from leadflow.contacts.conditions import (
     ConditionContext,
-    conditions_compile,
     conditions_validate,
     tree_from_json,
     tree_to_json,
@@ -29,6 +28,7 @@ from leadflow.core.models import Workspace
 from leadflow.core.services import audit_record
 from leadflow.core.tasks import task_schedule
 from leadflow.scoring.models import FitRule, ScoringProfile
+from leadflow.scoring.selectors.fit import fit_rule_condition
 
 MAX_STEP = len(FIT_GRADES) - 1
 MAX_RULES = 50
@@ -74,15 +74,6 @@ DEFAULT_FIT_RULES: tuple[dict[str, Any], ...] = (
         "conditions": {"version": 1, "field": "company", "operator": "is_empty"},
     },
 )
-
-
-def fit_rule_condition(rule: FitRule, context: ConditionContext) -> Q | None:
-    """The ``Q`` on Contact of the rule's tree, or None when the tree no longer compiles
-    (a custom field it names was deleted): such a rule matches nobody until it is fixed."""
-    try:
-        return conditions_compile(tree_from_json(rule.conditions), context)
-    except ValidationFailed:
-        return None
 
 
 def fit_grades_write(*, workspace_id: int, contact_ids: Iterable[int] | None = None) -> None:
@@ -165,7 +156,9 @@ def fit_rule_clean(workspace: Workspace, data: dict[str, Any]) -> dict[str, Any]
             step = int(step.strip())
         if isinstance(step, bool) or not isinstance(step, int) or not 0 < abs(step) <= MAX_STEP:
             errors.append(
-                FieldError("step", f"A whole number of grades from -{MAX_STEP} to {MAX_STEP}, not 0.")
+                FieldError(
+                    "step", f"A whole number of grades from -{MAX_STEP} to {MAX_STEP}, not 0."
+                )
             )
         else:
             clean["step"] = step
