@@ -63,9 +63,7 @@ def test_sorting_by_probability_pages_through_contacts_without_one(api, workspac
             if not cursor:
                 break
         known = sorted(v for v in probabilities if v is not None)
-        expected = (
-            [*reversed(known), None, None] if sort.startswith("-") else [None, None, *known]
-        )
+        expected = [*reversed(known), None, None] if sort.startswith("-") else [None, None, *known]
         assert seen == expected, sort
 
 
