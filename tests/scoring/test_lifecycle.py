@@ -215,3 +215,12 @@ def test_the_scoring_fields_compile_to_one_query_on_this_database(workspace, per
     }
     assert matching({"field": "outcome", "operator": "is_empty"}) == {"cold@x.example"}
     assert connection.vendor in ("sqlite", "postgresql")
+
+
+def test_an_mql_rule_on_the_company_moves_leads_too(workspace, owner_actor, profile, person):
+    rule = {"version": 1, "field": "company.size", "operator": "in", "value": ["51-200"]}
+    services.profile_update(workspace=workspace, actor=owner_actor, values={"mql_conditions": rule})
+    big = person("ann@bigco.example", size="51-200")
+    freemail = person("bo@gmail.com")
+    services.lifecycle_apply(workspace_id=workspace.pk)
+    assert (row(big).lifecycle_stage, row(freemail).lifecycle_stage) == ("mql", "lead")

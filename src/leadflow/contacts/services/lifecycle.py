@@ -119,7 +119,10 @@ def contacts_stage_advance(
     before: dict[int, str] = {}
     for chunk in chunks:
         rows = candidates if chunk is None else candidates.filter(pk__in=chunk)
-        before.update(rows.select_for_update().order_by("pk").values_list("pk", "lifecycle_stage"))
+        # of=self: a condition on the company joins it (nullable), which FOR UPDATE may not
+        # lock on PostgreSQL; only the contacts are locked.
+        locked = rows.select_for_update(of=("self",)).order_by("pk")
+        before.update(locked.values_list("pk", "lifecycle_stage"))
     if not before:
         return []
     moved = sorted(before)

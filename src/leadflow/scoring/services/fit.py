@@ -3,14 +3,15 @@
 A contact starts at the profile's base grade; each enabled rule it matches moves it
 ``step`` letters (positive towards A, negative towards F), and the result is clamped to
 A..F. The grade of every contact is written by one UPDATE (per 5,000 ids when ids are
-given): each rule is one ``IN (subquery)`` of its compiled condition tree, summed, and
+given): each rule is one correlated ``EXISTS`` of its compiled condition tree on the row's
+id (an index lookup per row), summed, and
 the letter is picked from "ABCDEF" by position, so the sum is computed once per row."""
 
 from collections.abc import Iterable
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Case, IntegerField, Value, When
+from django.db.models import Case, Exists, IntegerField, OuterRef, Value, When
 from django.db.models.functions import Greatest, Least, Substr
 from django.utils import timezone
 
@@ -91,10 +92,12 @@ def fit_grades_write(*, workspace_id: int, contact_ids: Iterable[int] | None = N
         condition = fit_rule_condition(rule, context)
         if condition is None or not rule.step:
             continue
-        # A subquery, not the condition itself: an UPDATE may not join (company.domain).
-        matching = Contact.objects.filter(workspace_id=workspace_id).filter(condition)
+        # A correlated EXISTS on the row's own id, not the condition itself: an UPDATE may
+        # not join (company.domain), and an IN (subquery) of many ids is not always hashed
+        # (too big for work_mem: then it is scanned once per row).
+        matching = Contact.objects.filter(pk=OuterRef("pk")).filter(condition)
         moved = moved + Case(
-            When(pk__in=matching.values("pk"), then=Value(rule.step)),
+            When(Exists(matching), then=Value(rule.step)),
             default=Value(0),
             output_field=IntegerField(),
         )
