@@ -177,3 +177,16 @@ def test_the_list_shows_scores_and_a_sellers_hottest_leads_come_first(
     order = [html.index(email) for email in ("hot@x.example", "warm@x.example", "cold@x.example")]
     assert order == sorted(order)
     assert "grade-B" in html
+
+
+def test_counting_an_unfinished_mql_rule_says_what_is_missing(owner_client, workspace):
+    posted = {
+        "warm_threshold": "10",
+        "hot_threshold": "40",
+        **rows("mql", ("engagement_score", "gte", "")),
+    }
+    answer = owner_client.post(
+        url(workspace, "settings/scoring/mql-rule/"), posted, headers={"HX-Request": "true"}
+    )
+    assert answer.status_code == 200
+    assert answer.content.decode() == "Not counted yet (children[0].value: Must be a number.)"

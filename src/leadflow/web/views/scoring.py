@@ -238,6 +238,11 @@ def mql_rule_save(request: HttpRequest) -> HttpResponse:
             conditions_compile(tree_from_json(tree), context)
     except ValidationFailed as failure:
         errors += failure.errors
+    if errors and request.htmx:  # counting as the rule is typed: say what is missing
+        first = errors[0]
+        where = first.field.removeprefix("conditions").lstrip(".") or first.field
+        text = f"Not counted yet ({where}: {first.message})"
+        return HttpResponse(text, content_type="text/plain; charset=utf-8")
     if errors:
         failure = ValidationFailed(errors)
         editor = editor_for(
