@@ -391,6 +391,16 @@ BODIES = {
     "POST /api/v1/contacts/{contact}/reject": {"reason": "No budget"},
     "PUT /api/v1/duplicates/settings": {"auto_merge": False, "auto_merge_threshold": 0.99},
     "POST /api/v1/lead-sources": {"name": "Partner", "format": "generic"},
+    "POST /api/v1/activities/bulk": {
+        "activities": [
+            {
+                "id": "crm-1",
+                "email": "nobody@kite-labs.io",
+                "type": "call",
+                "occurred_at": "2021-01-01T00:00:00Z",
+            }
+        ]
+    },
     "POST /api/v1/events": {
         "visitor_id": "visitor-0001",
         "session_id": "session-0001",
