@@ -79,6 +79,7 @@ def world(workspace, owner, owner_actor, make_member, tmp_path, settings):
     low, high = sorted([first.pk, second.pk])
     pair = DuplicatePair.objects.get(workspace=workspace, contact_id=low, other_id=high)
     lead("jane@initech.com")
+    mql = lead("mia@kite-labs.io", lifecycle_stage="mql")
     form = capture_services.form_create(
         workspace=workspace,
         actor=owner_actor,
@@ -110,6 +111,7 @@ def world(workspace, owner, owner_actor, make_member, tmp_path, settings):
         "workspace": workspace,
         "members": members,
         "contact": first,
+        "mql": mql,
         "other": second,
         "pair": pair,
         "form": form,
@@ -272,6 +274,28 @@ def _force_delivery(world, client):
     return _decided(answer, 302) and accepted
 
 
+def _see_mql_queue(world, client):
+    answer = client.get(url(world["workspace"], "mql/"))
+    seen = _decided(answer, 200)
+    assert not seen or "mia@kite-labs.io" in answer.content.decode()
+    return seen
+
+
+def _decide_mqls(world, client):
+    mql = world["mql"]
+    answer = client.post(url(world["workspace"], f"mql/{mql.pk}/accept/"))
+    mql.refresh_from_db()
+    assert _decided(answer, 302) == (mql.lifecycle_stage == "sql")
+    return mql.lifecycle_stage == "sql"
+
+
+def _scoring_profile(world, client):
+    page = client.get(url(world["workspace"], "settings/scoring/profile/"))
+    saved = client.post(url(world["workspace"], "settings/scoring/profile/"), {"base_grade": "B"})
+    assert _decided(page, 200) == _decided(saved, 302)
+    return _decided(page, 200)
+
+
 def _settings(world, client):
     pages = ["settings/", "settings/fields/", "settings/tracking/", "settings/api-keys/"]
     answers = {_decided(client.get(url(world["workspace"], page)), 200) for page in pages}
@@ -327,6 +351,11 @@ ACTIONS: dict[str, Callable] = {
     "merge possible duplicates (one pair, or every pair above a probability)": _merge_duplicates,
     "scan the whole workspace for duplicates": _scan_duplicates,
     "turn automatic merging of duplicates on or off": _automatic_merging,
+    "see the MQL queue": _see_mql_queue,
+    "accept or reject MQLs": _decide_mqls,
+    "change the ideal customer profile (fit rules, base grade), temperature and the MQL rule": (
+        _scoring_profile
+    ),
     "see visitors and the sources report": _see_visitors,
     "see forms and their submissions": _see_submissions,
     "export a form's submissions (CSV)": _export_submissions,
@@ -376,6 +405,8 @@ BODIES = {
         "fields": [{"name": "email", "type": "email", "maps_to": "email"}],
     },
     "PATCH /api/v1/workspace": {"name": "Acme"},
+    "POST /api/v1/contacts/{contact}/accept": {"reason": "Fits"},
+    "POST /api/v1/contacts/{contact}/reject": {"reason": "No budget"},
     "PUT /api/v1/duplicates/settings": {"auto_merge": False, "auto_merge_threshold": 0.99},
     "POST /api/v1/lead-sources": {"name": "Partner", "format": "generic"},
     "POST /api/v1/activities/bulk": {
@@ -413,15 +444,15 @@ def test_every_row_of_the_scope_table_names_a_known_scope():
 def test_the_scope_table_holds_for(route, scope, world, api_key_for):
     method, path = route.split(" ", 1)
     path = re.sub(r"\{form\}", str(world["form"].pk), path.removeprefix("/api/v1"))
-    if "{contact}" in path:  # a contact with a prediction
+    if "{contact}" in path:  # an MQL with a prediction (accept, reject, prediction)
         model = ConversionModel.objects.create(workspace=world["workspace"], version=1)
         Prediction.objects.create(
             workspace_id=world["workspace"].pk,
-            contact_id=world["contact"].pk,
+            contact_id=world["mql"].pk,
             model_id=model.pk,
             probability=0.4,
         )
-        path = path.replace("{contact}", str(world["contact"].pk))
+        path = path.replace("{contact}", str(world["mql"].pk))
     body = BODIES.get(route)
 
     def call(scopes):

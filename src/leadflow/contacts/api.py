@@ -72,6 +72,15 @@ class ContactOut(Schema):
     first_touch_channel: str
     last_touch_channel: str
     custom_fields: dict[str, Any]
+    engagement_score: float = Field(description="Engagement points left after decay.")
+    fit_grade: str = Field(description="A (best) to F; empty until graded.")
+    conversion_probability: float | None = Field(
+        description="0..1, from the workspace's trained model; null before one exists."
+    )
+    funnel_section: str = Field(description="top, middle, bottom, or empty.")
+    outcome: str = Field(description="won, lost, or empty.")
+    outcome_at: dt.datetime | None
+    stage_changed_at: dt.datetime | None
     created_at: dt.datetime
     updated_at: dt.datetime
 
@@ -260,8 +269,10 @@ class ContactExportFilters(Schema):
         '"lifecycle_stage", "operator": "at_least", "value": "mql"}]}.',
     )
     sort: Literal[
-        "created_at", "-created_at", "updated_at", "-updated_at", "last_name", "-last_name"
-    ] = "-created_at"
+        "created_at", "-created_at", "updated_at", "-updated_at", "last_name", "-last_name",
+        "-engagement_score", "engagement_score", "fit_grade", "-fit_grade",
+        "-conversion_probability", "conversion_probability",
+    ] = "-created_at"  # fmt: skip
 
 
 class ContactFilters(ContactExportFilters):

@@ -16,7 +16,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import connection, models
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import F, Prefetch, Q, QuerySet
 
 from leadflow.contacts.conditions import (
     SIMPLE_PARAMETERS,
@@ -43,14 +43,16 @@ from leadflow.core.exports import SPREADSHEET_SAFE_SQL
 from leadflow.core.models import Workspace
 from leadflow.core.validation import json_parse
 
+# Each sort, both ways; the scores (denormalised on the contact by scoring) sort hottest,
+# best fit and likeliest first with a "-" (a grade sorts A first without one).
 CONTACT_SORTS = {
-    "created_at": "created_at",
-    "-created_at": "-created_at",
-    "updated_at": "updated_at",
-    "-updated_at": "-updated_at",
-    "last_name": "last_name",
-    "-last_name": "-last_name",
-}
+    f"{way}{column}": f"{way}{column}"
+    for column in (
+        "created_at", "updated_at", "last_name",
+        "engagement_score", "fit_grade", "conversion_probability",
+    )
+    for way in ("", "-")
+}  # fmt: skip
 CONTACT_FILTERS = SIMPLE_PARAMETERS
 
 
@@ -152,9 +154,10 @@ _BAD_CURSOR = "This cursor is not valid."
 _MAX_ID = 2**63 - 1
 
 
-def _decode(cursor: str, field: models.Field) -> tuple[Any, int]:
-    """The (value, id) a cursor carries, checked as the sort column's type: a cursor is
-    client input, so anything but a pair this module could have made is a 422."""
+def _decode(cursor: str, field: models.Field, *, nullable: bool = False) -> tuple[Any, int]:
+    """The (value, id) a cursor carries, checked as the sort column's type (None only for
+    a column that may be empty): a cursor is client input, so anything but a pair this
+    module could have made is a 422."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         values = json_parse(base64.urlsafe_b64decode(padded.encode()), field="cursor")
@@ -165,6 +168,8 @@ def _decode(cursor: str, field: models.Field) -> tuple[Any, int]:
     value, last_id = values
     if isinstance(last_id, bool) or not isinstance(last_id, int) or not 0 <= last_id <= _MAX_ID:
         raise ValidationFailed([FieldError("cursor", _BAD_CURSOR)])
+    if value is None and nullable:
+        return None, last_id
     if isinstance(field, models.DateTimeField):
         return datetime_parse(str(value), "cursor"), last_id
     try:
@@ -183,13 +188,27 @@ def cursor_paginate(queryset: QuerySet, *, sort: str, cursor: str | None, limit:
     A cursor that is not one this function made answers 422 (ValidationFailed)."""
     descending = sort.startswith("-")
     name = sort.lstrip("-")
-    ordered = queryset.order_by(sort, f"{'-' if descending else ''}id")
+    field = queryset.model._meta.get_field(name)
+    tie = f"{'-' if descending else ''}id"
+    if field.null:
+        # An empty value ranks lowest: last when descending, first when ascending.
+        column = F(name).desc(nulls_last=True) if descending else F(name).asc(nulls_first=True)
+        ordered = queryset.order_by(column, tie)
+    else:
+        ordered = queryset.order_by(sort, tie)
     if cursor:
-        value, last_id = _decode(cursor, queryset.model._meta.get_field(name))
+        value, last_id = _decode(cursor, field, nullable=field.null)
         op = "lt" if descending else "gt"
-        ordered = ordered.filter(
-            Q(**{f"{name}__{op}": value}) | Q(**{name: value, f"id__{op}": last_id})
-        )
+        same = Q(**{f"id__{op}": last_id})
+        if value is None:
+            after = Q(**{f"{name}__isnull": True}) & same
+            if not descending:
+                after |= Q(**{f"{name}__isnull": False})
+        else:
+            after = Q(**{f"{name}__{op}": value}) | (Q(**{name: value}) & same)
+            if descending and field.null:
+                after |= Q(**{f"{name}__isnull": True})
+        ordered = ordered.filter(after)
     rows = list(ordered[: limit + 1])
     next_cursor = None
     if len(rows) > limit:
@@ -378,6 +397,12 @@ EXPORT_COLUMNS = (
     "last_touch_medium",
     "last_touch_campaign",
     "last_touch_channel",
+    # The scores scoring keeps on the contact.
+    "engagement_score",
+    "fit_grade",
+    "conversion_probability",
+    "funnel_section",
+    "outcome",
     "tags",
 )
 # The columns read as they are: every one of EXPORT_COLUMNS before the tags (the last).
@@ -469,8 +494,7 @@ def _export_rows(
         for row in chunk:
             custom = row[_PLAIN_COUNT] or {}
             yield [
-                # a date (of birth) as ISO text, as the database writes it
-                *(v.isoformat() if isinstance(v, dt.date) else v for v in row[:_PLAIN_COUNT]),
+                *(_plain_value(v) for v in row[:_PLAIN_COUNT]),
                 "; ".join(tags.get(row[0], ())),
                 *(_export_value(custom.get(key)) for key in keys),
                 row[_PLAIN_COUNT + 1].isoformat(),
@@ -552,6 +576,16 @@ def _export_csv_copy(
                 piece, size = [], 0
         if piece:
             yield b"".join(piece).decode("utf-8")
+
+
+def _plain_value(value: Any) -> Any:
+    """A column's value as the database writes it: a date as ISO text, a whole float
+    without its ".0" (scores)."""
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return int(value)
+    return value
 
 
 def _export_value(value: Any) -> Any:

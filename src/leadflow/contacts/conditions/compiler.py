@@ -123,6 +123,10 @@ def column_compile(item: ConditionField, context: ConditionContext, operator: st
         return _json_list_has(item, value, operator)
     if item.type == "stage" and operator in ("at_least", "at_most"):
         return Q(**{f"{column}__in": _stages(value, operator)})
+    if item.type == "ordered" and operator in ("at_least", "at_most"):
+        place = item.choices.index(value)
+        ranked = item.choices[place:] if operator == "at_least" else item.choices[: place + 1]
+        return Q(**{f"{column}__in": list(ranked)})
     if operator == "between":
         low, high = value
         return Q(**{f"{column}__gte": low}) & Q(**{f"{column}__lte": high})

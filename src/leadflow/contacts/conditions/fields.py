@@ -37,6 +37,9 @@ DATETIME_OPERATORS = (
 BOOLEAN_OPERATORS = ("eq", "ne", "is_empty", "is_set")
 CHOICE_OPERATORS = ("eq", "ne", "in", "not_in", "is_empty", "is_set")
 STAGE_OPERATORS = (*CHOICE_OPERATORS, "at_least", "at_most")
+# A choice whose values rank (a grade): ``choices`` are listed from the lowest to the highest,
+# and at_least / at_most compare by that order.
+ORDERED_OPERATORS = (*CHOICE_OPERATORS, "at_least", "at_most")
 SET_OPERATORS = ("has_any", "has_all", "has_none", "is_empty", "is_set")
 REFERENCE_OPERATORS = ("eq", "ne", "in", "not_in", "is_empty", "is_set")
 BEHAVIOUR_OPERATORS = ("at_least", "at_most")
@@ -49,6 +52,7 @@ OPERATORS_BY_TYPE: dict[str, tuple[str, ...]] = {
     "boolean": BOOLEAN_OPERATORS,
     "choice": CHOICE_OPERATORS,
     "stage": STAGE_OPERATORS,
+    "ordered": ORDERED_OPERATORS,
     "multi_choice": SET_OPERATORS,
     "tags": SET_OPERATORS,
     "owner": REFERENCE_OPERATORS,
@@ -101,7 +105,8 @@ class ConditionField:
     ``compile`` replaces the compiling by type: it gets the context, the operator and the
     checked value and returns a ``Q`` on Contact (use subqueries, never Python loops over
     rows). ``json_key`` says ``column`` is a key inside a JSON column (custom fields), which
-    may be missing or null. ``choices`` are the allowed values of choice-like types;
+    may be missing or null. ``choices`` are the allowed values of choice-like types (for
+    the ``ordered`` type, from the lowest to the highest);
     ``operators`` narrows the type's operators."""
 
     key: str
@@ -206,7 +211,7 @@ def _scalar(item: ConditionField, value: Any) -> Any:
         if not isinstance(value, bool):
             raise ValueProblem("Must be true or false.")
         return value
-    if kind in ("choice", "stage", "multi_choice"):
+    if kind in ("choice", "stage", "ordered", "multi_choice"):
         if isinstance(value, bool) or value not in item.choices:
             shown = ", ".join(map(str, item.choices[:20]))
             raise ValueProblem(f"Must be one of: {shown}.")

@@ -33,7 +33,12 @@ from leadflow.contacts.services.custom_fields import (
 )
 from leadflow.contacts.services.leads import Arrival, LeadReceived, lead_receive
 from leadflow.contacts.services.leads_fast import FastRows
-from leadflow.contacts.services.lifecycle import contact_consent_set, contact_stage_promote
+from leadflow.contacts.services.lifecycle import (
+    OUTCOME_OF_STAGE,
+    contact_consent_set,
+    contact_stage_promote,
+    contacts_stage_advance,
+)
 from leadflow.contacts.services.merge import (
     MERGE_FIELDS,
     MERGE_HOOKS,
@@ -54,6 +59,7 @@ __all__ = [
     "DUPLICATES_PER_CONTACT",
     "MERGE_FIELDS",
     "MERGE_HOOKS",
+    "OUTCOME_OF_STAGE",
     "PLAIN_FIELDS",
     "SCORE_COLUMNS",
     "TOUCH_CHANNEL_HOOKS",
@@ -80,6 +86,7 @@ __all__ = [
     "contact_upsert",
     "contact_values_apply",
     "contacts_bulk_action",
+    "contacts_stage_advance",
     "custom_field_create",
     "custom_field_delete",
     "custom_field_update",

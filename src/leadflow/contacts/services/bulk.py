@@ -17,6 +17,7 @@ from leadflow.contacts.models import (
     Tag,
 )
 from leadflow.contacts.services.contacts import member_or_error
+from leadflow.contacts.services.lifecycle import stage_change_columns
 from leadflow.core.actors import Actor
 from leadflow.core.errors import FieldError, ValidationFailed
 from leadflow.core.models import Workspace
@@ -88,7 +89,10 @@ def contacts_bulk_action(
         if value not in LifecycleStage.values:
             raise ValidationFailed([FieldError("value", "Choose a lifecycle stage.")])
         before = dict(Contact.objects.filter(pk__in=ids).values_list("pk", "lifecycle_stage"))
-        Contact.objects.filter(pk__in=ids).update(lifecycle_stage=value, updated_at=now)
+        Contact.objects.filter(pk__in=ids).exclude(lifecycle_stage=value).update(
+            **stage_change_columns(value, now)
+        )
+        Contact.objects.filter(pk__in=ids).update(updated_at=now)
         kind = ActivityKind.STAGE_CHANGED
         payload = {
             pk: stage_changed_data(

@@ -31,6 +31,7 @@ from leadflow.contacts.models import (
 )
 from leadflow.contacts.services.activities import activity_record, changes_jsonable
 from leadflow.contacts.services.companies import company_for_contact
+from leadflow.contacts.services.lifecycle import stage_change_apply
 from leadflow.contacts.services.tags import tags_add, tags_replace
 from leadflow.core.actors import Actor
 from leadflow.core.errors import FieldError, NotFound, ValidationFailed
@@ -176,6 +177,7 @@ def _upsert(
         )
         contact = Contact(workspace=workspace)
         changes = contact_values_apply(contact, {**initial, **clean})
+        stage_change_apply(contact, "", contact.lifecycle_stage, contact.created_at)
         _company_resolve(workspace, contact, clean)
         try:
             with transaction.atomic():
@@ -201,6 +203,8 @@ def _upsert(
         if requested and stage_kept is None:
             update["lifecycle_stage"] = requested
         changes = contact_values_apply(contact, update)
+        if "lifecycle_stage" in changes:
+            stage_change_apply(contact, *changes["lifecycle_stage"], timezone.now())
         if "company_id" not in clean and not contact.company_id:
             _company_resolve(workspace, contact, clean)
             if contact.company_id:
@@ -320,6 +324,8 @@ def contact_update(
     changes = contact_values_apply(contact, clean)
     if changes:
         contact.updated_at = timezone.now()
+        if "lifecycle_stage" in changes:
+            stage_change_apply(contact, *changes["lifecycle_stage"], contact.updated_at)
         try:
             with transaction.atomic():
                 contact.save()

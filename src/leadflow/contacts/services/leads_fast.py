@@ -81,12 +81,15 @@ WITH gate AS (
          consent_status,
          first_touch_source, first_touch_medium, first_touch_campaign, first_touch_channel,
          last_touch_source, last_touch_medium, last_touch_campaign, last_touch_channel,
-         custom_fields, created_at, updated_at)
+         custom_fields, created_at, updated_at, stage_changed_at, outcome, outcome_at)
     SELECT %(ws)s, %(email)s, %(phone)s, %(first_name)s, %(last_name)s, %(job_title)s,
            (SELECT id FROM company), %(country)s, %(street_address)s, %(city)s, %(region)s,
            %(postal_code)s, %(owner)s, %(stage)s, %(temperature)s,
            %(consent)s, %(source)s, %(medium)s, %(campaign)s, %(channel)s, %(source)s,
-           %(medium)s, %(campaign)s, %(channel)s, '{}'::jsonb, %(now)s, %(now)s
+           %(medium)s, %(campaign)s, %(channel)s, '{}'::jsonb, %(now)s, %(now)s, %(now)s,
+           CASE %(stage)s::text WHEN 'customer' THEN 'won'
+                                WHEN 'disqualified' THEN 'lost' ELSE '' END,
+           CASE WHEN %(stage)s::text IN ('customer', 'disqualified') THEN %(now)s END
     WHERE (SELECT ok FROM gate)
     ON CONFLICT (workspace_id, email) WHERE email IS NOT NULL DO NOTHING
     RETURNING id, company_id

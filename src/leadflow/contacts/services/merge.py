@@ -17,6 +17,7 @@ from leadflow.contacts.models import (
 )
 from leadflow.contacts.services.activities import activity_record, changes_jsonable
 from leadflow.contacts.services.contacts import contact_for_write
+from leadflow.contacts.services.lifecycle import stage_change_apply
 from leadflow.core.actors import Actor
 from leadflow.core.errors import FieldError, ValidationFailed
 from leadflow.core.models import Workspace
@@ -118,6 +119,7 @@ def contact_merge(
             setattr(primary, name, value)
     primary.custom_fields = {key: value for key, value in custom.items() if value is not None}
     primary.created_at = older.created_at
+    _stage_history_merge(primary, secondary, changes)
     primary.updated_at = timezone.now()
     primary.save()
     activity_record(
@@ -140,6 +142,19 @@ def contact_merge(
         changes={"merged_id": secondary_id, "merged_label": secondary_label},
     )
     return primary
+
+
+def _stage_history_merge(primary: Contact, secondary: Contact, changes: dict) -> None:
+    """Keep the stage's history with the stage kept: the secondary's ``stage_changed_at``
+    when its stage won (now if it had none), a known outcome over none, and the outcome
+    the kept stage means (``stage_change_apply``)."""
+    if not primary.outcome and secondary.outcome:
+        primary.outcome, primary.outcome_at = secondary.outcome, secondary.outcome_at
+    if "lifecycle_stage" in changes:
+        before, after = changes["lifecycle_stage"]
+        now = timezone.now()
+        stage_change_apply(primary, before, after, now)
+        primary.stage_changed_at = secondary.stage_changed_at or now
 
 
 def _is_empty(value: Any) -> bool:

@@ -6,7 +6,13 @@ from leadflow.scoring.selectors.engagement import (
     engagement_breakdown,
     engagement_rules,
 )
-from leadflow.scoring.selectors.fit import fit_matches, fit_rules
+from leadflow.scoring.selectors.fit import (
+    FitSummary,
+    conditions_count,
+    fit_matches,
+    fit_rules,
+    fit_summary,
+)
 from leadflow.scoring.selectors.predictions import (
     PredictionView,
     conversion_models,
@@ -16,11 +22,14 @@ from leadflow.scoring.selectors.predictions import (
 __all__ = [
     "Breakdown",
     "BreakdownLine",
+    "FitSummary",
     "PredictionView",
+    "conditions_count",
     "conversion_models",
     "engagement_breakdown",
     "engagement_rules",
     "fit_matches",
     "fit_rules",
+    "fit_summary",
     "prediction_for",
 ]

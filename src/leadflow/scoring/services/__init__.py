@@ -3,8 +3,21 @@ lifecycle rules, training and predictions, the workspace's profile, and the pipe
 runs them in order for some contacts or all); this package re-exports the public names."""
 
 from leadflow.scoring.services.engagement import engagement_rebuild, engagement_scores_write
-from leadflow.scoring.services.fit import fit_grades_write
-from leadflow.scoring.services.lifecycle import lifecycle_apply
+from leadflow.scoring.services.fit import (
+    fit_grades_write,
+    fit_rule_create,
+    fit_rule_delete,
+    fit_rule_update,
+    fit_rules_default_install,
+    rescore_schedule,
+)
+from leadflow.scoring.services.lifecycle import (
+    funnel_section_of,
+    lifecycle_apply,
+    mql_accept,
+    mql_reject,
+    temperature_of,
+)
 from leadflow.scoring.services.pipeline import contacts_rescore, workspace_rescore
 from leadflow.scoring.services.profile import profile_get, profile_update
 from leadflow.scoring.services.training import predictions_write
@@ -14,9 +27,18 @@ __all__ = [
     "engagement_rebuild",
     "engagement_scores_write",
     "fit_grades_write",
+    "fit_rule_create",
+    "fit_rule_delete",
+    "fit_rule_update",
+    "fit_rules_default_install",
+    "funnel_section_of",
     "lifecycle_apply",
+    "mql_accept",
+    "mql_reject",
     "predictions_write",
     "profile_get",
     "profile_update",
+    "rescore_schedule",
+    "temperature_of",
     "workspace_rescore",
 ]

@@ -57,6 +57,7 @@ from leadflow.web.timeline import (
     visit_entries,
 )
 from leadflow.web.views.common import PAGE_SIZE, query_with, render_page
+from leadflow.web.views.scoring import score_panel
 
 SORT_CHOICES = (
     ("-created_at", "Newest first"),
@@ -65,7 +66,13 @@ SORT_CHOICES = (
     ("updated_at", "Least recently updated"),
     ("last_name", "Last name A–Z"),
     ("-last_name", "Last name Z–A"),
+    ("-engagement_score", "Hottest first (engagement score)"),
+    ("fit_grade", "Best fit first (grade A–F)"),
+    ("-conversion_probability", "Likeliest to buy first"),
 )
+# A salesperson's own list puts the hottest leads on top (issue 13: "a hot lead appears at
+# the top of its owner's list"); everyone else's starts with the newest.
+OWN_LEADS_SORT = "-engagement_score"
 COMPANY_FILTER_OPTIONS = 200
 TIMELINE_PAGE = 50
 MERGE_CANDIDATES = 20
@@ -106,9 +113,10 @@ def contact_list(request: HttpRequest) -> HttpResponse:
     """
     workspace, actor = request.workspace, request.actor
     params = list_params(request.GET)
-    sort = params.get("sort", DEFAULT_SORT)
+    default = OWN_LEADS_SORT if actor.sees_only_own_leads else DEFAULT_SORT
+    sort = params.get("sort", default)
     if sort not in selectors.CONTACT_SORTS:
-        sort = DEFAULT_SORT
+        sort = default
     errors: list[str] = []
     page, total, capped = None, 0, False
     try:
@@ -403,6 +411,7 @@ def _contact_context(
         "older_before": older.pk if older else None,
         "older_until": older.occurred_at.isoformat() if older else "",
         "timeline_before": before_id,
+        "score": score_panel(request, contact),
         **_choice_context(),
     }
 

@@ -71,6 +71,29 @@
     }
   });
 
+  // Condition editors: offer only the operators the chosen field's type has.
+  function conditionOperators(row) {
+    var field = row.querySelector("[data-condition-field]");
+    var operator = row.querySelector("[data-condition-operator]");
+    if (!field || !operator) return;
+    var chosen = field.options[field.selectedIndex];
+    var type = chosen ? chosen.getAttribute("data-type") : null;
+    Array.prototype.forEach.call(operator.options, function (option) {
+      var types = (option.getAttribute("data-types") || "").split(" ");
+      option.hidden = Boolean(type) && types.indexOf(type) < 0;
+    });
+    if (operator.selectedOptions[0] && operator.selectedOptions[0].hidden) {
+      var first = Array.prototype.find.call(operator.options, function (o) { return !o.hidden; });
+      if (first) operator.value = first.value;
+    }
+  }
+  document.querySelectorAll(".condition-row").forEach(conditionOperators);
+  document.addEventListener("change", function (event) {
+    if (event.target.matches("[data-condition-field]")) {
+      conditionOperators(event.target.closest(".condition-row"));
+    }
+  });
+
   // After htmx swaps content, move focus to the first invalid input so errors are heard.
   document.addEventListener("htmx:afterSettle", function () {
     var invalid = document.querySelector('#main [aria-invalid="true"]');
