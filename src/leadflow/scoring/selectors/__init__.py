@@ -4,6 +4,7 @@ from leadflow.scoring.selectors.engagement import (
     Breakdown,
     BreakdownLine,
     engagement_breakdown,
+    engagement_rule_get,
     engagement_rules,
 )
 from leadflow.scoring.selectors.fit import fit_matches, fit_rules
@@ -19,6 +20,7 @@ __all__ = [
     "PredictionView",
     "conversion_models",
     "engagement_breakdown",
+    "engagement_rule_get",
     "engagement_rules",
     "fit_matches",
     "fit_rules",
