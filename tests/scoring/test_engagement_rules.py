@@ -202,7 +202,8 @@ def test_the_breakdown_lists_rules_largest_first_with_decay(workspace, ada):
     activity(workspace, ada, "form.submitted", {"form": "Contact"}, at=days_ago(30))
     rescore(workspace, ada)
     breakdown = engagement_breakdown(workspace, ada.pk, now=NOW)
-    assert [(l.rule_id, l.count, l.points, l.decayed) for l in breakdown.lines] == [
+    lines = breakdown.lines
+    assert [(x.rule_id, x.count, x.points, x.decayed) for x in lines] == [
         (form.pk, 1, 20, 10.0),
         (page.pk, 2, 2, 1.5),
     ]

@@ -113,7 +113,7 @@ class TextMatch(Func):
         super().__init__(expression, Value(value, output_field=TextField()))
         self.like = like
 
-    def as_sql(self, compiler, connection, **extra):  # noqa: ARG002
+    def as_sql(self, compiler, connection, **extra):
         lhs, lhs_params = compiler.compile(self.source_expressions[0])
         rhs, rhs_params = compiler.compile(self.source_expressions[1])
         if self.like:
@@ -202,7 +202,7 @@ class AgeDays(Func):
 
 
 class Decayed(Func):
-    """``points × 2^(−age_days / half_life_days)`` of a ledger row at ``now``."""
+    """``points * 2^(-age_days / half_life_days)`` of a ledger row at ``now``."""
 
     output_field = FloatField()
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 from leadflow.core.errors import NotFound
 from leadflow.core.models import Workspace
 from leadflow.scoring.engagement_sql import Decayed
-from leadflow.scoring.models import EngagementRule, ScoringProfile, ScorePoint
+from leadflow.scoring.models import EngagementRule, ScorePoint, ScoringProfile
 
 DELETED_RULE = "A rule since deleted"
 

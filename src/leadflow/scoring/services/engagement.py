@@ -37,7 +37,7 @@ from leadflow.scoring.engagement_sql import (
     property_path,
     rule_rows,
 )
-from leadflow.scoring.models import EngagementRule, RuleSource, ScoringProfile, ScorePoint
+from leadflow.scoring.models import EngagementRule, RuleSource, ScorePoint, ScoringProfile
 from leadflow.tracking.models import EventType
 
 RESCORE_TASK = "leadflow.scoring.tasks.workspace_rescore"
@@ -148,24 +148,25 @@ def _rule_insert(
     rows = rule_rows(spec, workspace_id, contact_ids, day=bool(rule.cap_per_day))
     sql, params = rows.query.sql_with_params()
     params = list(params)
-    inner = f"SELECT contact_id, id, occurred_at FROM ({sql}) src"
+    # Only compiled SQL and literal text are formatted in; every value is a parameter.
+    inner = f"SELECT contact_id, id, occurred_at FROM ({sql}) src"  # noqa: S608
     if rule.cap_per_day:
         inner = (
-            "SELECT contact_id, id, occurred_at FROM (SELECT contact_id, id, occurred_at, "
+            "SELECT contact_id, id, occurred_at FROM (SELECT contact_id, id, occurred_at, "  # noqa: S608
             "ROW_NUMBER() OVER (PARTITION BY contact_id, day ORDER BY occurred_at, id) AS n "
             f"FROM ({sql}) src) daily WHERE n <= %s"
         )
         params.append(rule.cap_per_day)
     if rule.cap_total:
         inner = (
-            "SELECT contact_id, id, occurred_at FROM (SELECT contact_id, id, occurred_at, "
+            "SELECT contact_id, id, occurred_at FROM (SELECT contact_id, id, occurred_at, "  # noqa: S608
             "ROW_NUMBER() OVER (PARTITION BY contact_id ORDER BY occurred_at, id) AS n "
             f"FROM ({inner}) capped) total WHERE n <= %s"
         )
         params.append(rule.cap_total)
     table = connection.ops.quote_name(ScorePoint._meta.db_table)
     statement = (
-        f"INSERT INTO {table} (workspace_id, contact_id, rule_id, source, source_id, "
+        f"INSERT INTO {table} (workspace_id, contact_id, rule_id, source, source_id, "  # noqa: S608
         f"occurred_at, points) SELECT %s, contact_id, %s, %s, id, occurred_at, %s "
         f"FROM ({inner}) given"
     )
@@ -276,7 +277,7 @@ def _whole(raw: Any, name: str, low: int, high: int, errors: list, *, optional: 
             return None
         errors.append(FieldError(name, "Enter a whole number."))
         return None
-    if isinstance(raw, bool) or isinstance(raw, float) and not raw.is_integer():
+    if isinstance(raw, bool) or (isinstance(raw, float) and not raw.is_integer()):
         errors.append(FieldError(name, "Enter a whole number."))
         return None
     try:
