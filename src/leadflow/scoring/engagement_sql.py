@@ -46,11 +46,18 @@ ACTIVITY_ALIASES = {
     "form": "data.form",
     "page_url": "data.page_url",
     "campaign": "data.utm.utm_campaign",
-    "tag": "data.tag",
     "to": "data.to",
     "from": "data.from",
     "reason": "data.reason",
 }
+# "A tag was added", whatever wrote it: a bulk action writes ``tag.added`` ({"tag"}), an
+# edit ``contact.updated`` ({"tags_added": [...]}), a new or upserted contact its kind
+# with {"tags": [...]}. A rule of kind ``tag.added`` counts all of them; its ``tag``
+# property is each tag the row added.
+TAG_ADDED = "tag.added"
+TAG_KINDS = ("tag.added", "contact.created", "contact.updated", "contact.imported")
+TAG_KINDS += ("form.submitted",)
+TAG_KEYS = ("tag", "tags", "tags_added")
 # A key inside a JSON payload: letters, digits, "_", "-", "$" (dots separate nesting).
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9_$-]{1,100}$")
 MAX_DEPTH = 4
@@ -62,8 +69,10 @@ class PropertyUnknown(ValueError):
 
 def property_path(source: str, name: str) -> tuple[str, ...]:
     """The property a condition names, as (column, *json keys); PropertyUnknown if the
-    source has no such property."""
+    source has no such property. (``tag`` of an activity is special: see TAG_KEYS.)"""
     name = str(name).strip()
+    if source == RuleSource.ACTIVITY and name == "tag":
+        return ("data", "tag")
     if source == RuleSource.ACTIVITY:
         name = ACTIVITY_ALIASES.get(name, name)
         column, prefix = "data", "data."
@@ -121,21 +130,64 @@ class TextMatch(Func):
         return f"UPPER({lhs}) = UPPER({rhs})", (*lhs_params, *rhs_params)
 
 
+class ElementMatch(Func):
+    """True when the JSON value at ``key`` of the column, or one of its elements if it is
+    a list, matches (as ``TextMatch``): jsonb_array_elements_text on PostgreSQL, json_each
+    on SQLite (which reads a scalar as a one-element list)."""
+
+    output_field = BooleanField()
+    conditional = True
+
+    def __init__(self, column: str, key: str, value: str, *, like: bool):
+        super().__init__(F(column))
+        self.key, self.value, self.like = key, value, like
+
+    def as_sql(self, compiler, connection, **extra):  # PostgreSQL
+        column, params = compiler.compile(self.source_expressions[0])
+        test = "LIKE UPPER(%s) ESCAPE '\\'" if self.like else "= UPPER(%s)"
+        value = f"({column} -> %s)"
+        sql = (
+            "EXISTS (SELECT 1 FROM jsonb_array_elements_text(CASE jsonb_typeof("  # noqa: S608
+            f"{value}) WHEN 'array' THEN {value} ELSE jsonb_build_array({value}) END) "
+            f"AS element(text) WHERE UPPER(element.text) {test})"
+        )
+        return sql, (*params, self.key, *params, self.key, *params, self.key, self.value)
+
+    def as_sqlite(self, compiler, connection, **extra):
+        column, params = compiler.compile(self.source_expressions[0])
+        test = "LIKE UPPER(%s) ESCAPE '\\'" if self.like else "= UPPER(%s)"
+        sql = (
+            f"EXISTS (SELECT 1 FROM json_each({column}, %s) AS element "  # noqa: S608
+            f"WHERE UPPER(element.value) {test})"
+        )
+        return sql, (*params, f'$."{self.key}"', self.value)
+
+
+def _pattern(operator: str, value: str) -> tuple[str, bool]:
+    """The value to compare with, and whether it is a LIKE pattern."""
+    if operator in ("eq", "ne"):
+        return value, False
+    if operator in ("contains", "not_contains"):
+        return f"%{like_escape(value)}%", True
+    if operator == "starts_with":
+        return f"{like_escape(value)}%", True
+    if operator == "matches":
+        return glob_to_like(value), True
+    raise ValueError(f"unknown operator {operator!r}")
+
+
 def condition_q(source: str, condition: dict[str, Any]) -> Q:
     """One cleaned condition as a ``Q`` on the source rows. A negative operator holds when
     the property is missing too ("the form is not X" is true of a row without a form)."""
-    expression = property_expression(source, condition["property"])
     operator, value = condition["operator"], str(condition["value"])
-    if operator in ("eq", "ne"):
-        match = TextMatch(expression, value, like=False)
-    elif operator in ("contains", "not_contains"):
-        match = TextMatch(expression, f"%{like_escape(value)}%", like=True)
-    elif operator == "starts_with":
-        match = TextMatch(expression, f"{like_escape(value)}%", like=True)
-    elif operator == "matches":
-        match = TextMatch(expression, glob_to_like(value), like=True)
-    else:
-        raise ValueError(f"unknown operator {operator!r}")
+    pattern, like = _pattern(operator, value)
+    if source == RuleSource.ACTIVITY and str(condition["property"]).strip() == "tag":
+        match = Q()
+        for key in TAG_KEYS:
+            match |= Q(ElementMatch("data", key, pattern, like=like))
+        return ~match if operator in NEGATIVE_OPERATORS else match
+    expression = property_expression(source, condition["property"])
+    match = TextMatch(expression, pattern, like=like)
     if operator in NEGATIVE_OPERATORS:
         return Q(IsNull(expression, True)) | ~Q(match)
     return Q(match)
@@ -157,7 +209,11 @@ def rule_rows(
     """The rows the rule counts, as ``contact_id, id, occurred_at`` (and ``day``, the UTC
     date, when a daily cap needs it), of the workspace's existing contacts (those in
     ``contact_ids`` when given)."""
-    if rule.source == RuleSource.ACTIVITY:
+    if rule.source == RuleSource.ACTIVITY and rule.kind == TAG_ADDED:
+        rows = Activity.objects.filter(workspace_id=workspace_id, kind__in=TAG_KINDS).filter(
+            Q(kind=TAG_ADDED) | Q(data__has_key="tags") | Q(data__has_key="tags_added")
+        )
+    elif rule.source == RuleSource.ACTIVITY:
         rows = Activity.objects.filter(workspace_id=workspace_id, kind=rule.kind)
     else:
         # Events refer to contacts by a plain id: only contacts that exist score.
