@@ -12,6 +12,7 @@ from leadflow.web.views import (
     forms,
     imports,
     inbound,
+    scoring_engagement,
     settings,
     tracking,
 )
@@ -165,6 +166,36 @@ settings_patterns = [
         name="settings_channel_rule_delete",
     ),
     path("audit/", settings.audit_log, name="audit_log"),
+    path(
+        "scoring/engagement/",
+        scoring_engagement.engagement_settings,
+        name="scoring_engagement",
+    ),
+    path(
+        "scoring/engagement/rules/new/",
+        scoring_engagement.engagement_rule_create,
+        name="scoring_engagement_rule_create",
+    ),
+    path(
+        "scoring/engagement/rules/<int:rule_id>/",
+        scoring_engagement.engagement_rule_edit,
+        name="scoring_engagement_rule",
+    ),
+    path(
+        "scoring/engagement/rules/<int:rule_id>/toggle/",
+        scoring_engagement.engagement_rule_toggle,
+        name="scoring_engagement_rule_toggle",
+    ),
+    path(
+        "scoring/engagement/rules/<int:rule_id>/delete/",
+        scoring_engagement.engagement_rule_delete,
+        name="scoring_engagement_rule_delete",
+    ),
+    path(
+        "scoring/engagement/preview/",
+        scoring_engagement.engagement_preview,
+        name="scoring_engagement_preview",
+    ),
     path("lead-sources/", inbound.lead_source_list, name="settings_lead_sources"),
     path("lead-sources/<int:source_id>/", inbound.lead_source_detail, name="settings_lead_source"),
     path(

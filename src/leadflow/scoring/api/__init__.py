@@ -3,4 +3,7 @@ its own router, gathered into ``router`` here (config/api.py adds it)."""
 
 from ninja import Router
 
+from leadflow.scoring.api import engagement
+
 router = Router(tags=["scoring"])
+router.add_router("", engagement.router)

@@ -3,6 +3,8 @@ lifecycle rules, training and predictions, the workspace's profile, and the pipe
 runs them in order for some contacts or all); this package re-exports the public names."""
 
 from leadflow.scoring.services.engagement import (
+    engagement_profile_clean,
+    engagement_profile_update,
     engagement_rebuild,
     engagement_rule_clean,
     engagement_rule_create,
@@ -21,6 +23,8 @@ __all__ = [
     "Preview",
     "contacts_rescore",
     "engagement_preview",
+    "engagement_profile_clean",
+    "engagement_profile_update",
     "engagement_rebuild",
     "engagement_rule_clean",
     "engagement_rule_create",

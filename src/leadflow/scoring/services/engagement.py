@@ -335,6 +335,59 @@ def _conditions_clean(raw: Any, source: str | None, errors: list) -> list[dict[s
     return cleaned
 
 
+PROFILE_LIMITS = {
+    "half_life_days": (1, 3650),
+    "warm_threshold": (0, 1e6),
+    "hot_threshold": (0, 1e6),
+}
+
+
+def engagement_profile_clean(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Check the engagement part of the profile (half-life in whole days, the warm and hot
+    thresholds, warm below hot): ``ValidationFailed`` names every bad field."""
+    errors: list[FieldError] = []
+    cleaned: dict[str, Any] = {}
+    for name, (low, high) in PROFILE_LIMITS.items():
+        if name not in values:
+            continue
+        raw = values[name]
+        if name == "half_life_days":
+            number = _whole(raw, name, int(low), int(high), errors, optional=False)
+        else:
+            try:
+                number = float(str(raw).strip())
+            except ValueError:
+                number = None
+            if number is None or not low <= number <= high:
+                errors.append(FieldError(name, f"Enter a number from {low:g} to {high:g}."))
+                number = None
+        if number is not None:
+            cleaned[name] = number
+    warm, hot = cleaned.get("warm_threshold"), cleaned.get("hot_threshold")
+    if warm is not None and hot is not None and warm >= hot:
+        errors.append(FieldError("hot_threshold", "Hot must begin above warm."))
+    if errors:
+        raise ValidationFailed(errors)
+    return cleaned
+
+
+def engagement_profile_update(
+    *, workspace: Workspace, actor: Actor, values: Mapping[str, Any]
+) -> ScoringProfile:
+    """Change the half-life and the temperature thresholds (audited by ``profile_update``);
+    a change recomputes every contact (a task scheduled in the same transaction)."""
+    from leadflow.scoring.services.profile import profile_get, profile_update  # imports this
+
+    cleaned = engagement_profile_clean(values)
+    with transaction.atomic():
+        before = profile_get(workspace)
+        changed = any(getattr(before, name) != value for name, value in cleaned.items())
+        profile = profile_update(workspace=workspace, actor=actor, values=cleaned)
+        if changed:
+            task_schedule(RESCORE_TASK, workspace.pk)
+    return profile
+
+
 def engagement_rule_clean(
     values: Mapping[str, Any], *, current: EngagementRule | None = None
 ) -> dict[str, Any]:
