@@ -20,6 +20,8 @@ from leadflow.duplicates.models import DuplicatePair, DuplicateProfile
 from leadflow.duplicates.services import duplicates_check
 from leadflow.inbound import services as inbound_services
 from leadflow.inbound.models import Delivery, DeliveryStatus
+from leadflow.scoring.models import EngagementRule
+from leadflow.scoring.services import profile_get
 from tests.capture.conftest import PublicClient
 from tests.web.conftest import url
 
@@ -278,6 +280,23 @@ def _settings(world, client):
     return answers.pop()
 
 
+def _see_engagement_rules(world, client):
+    return _decided(client.get(url(world["workspace"], "settings/scoring/engagement/")), 200)
+
+
+def _change_engagement_rules(world, client):
+    workspace = world["workspace"]
+    profile_get(workspace)
+    rule = EngagementRule.objects.filter(workspace=workspace).order_by("position").first()
+    base = "settings/scoring/engagement/"
+    preview = client.post(url(workspace, base + "preview/"), {"form": "profile"})
+    answer = client.post(url(workspace, base + f"rules/{rule.pk}/toggle/"))
+    turned_off = not EngagementRule.objects.get(pk=rule.pk).enabled
+    assert _decided(answer, 302) == turned_off
+    assert _decided(preview, 422) == turned_off  # an empty form: refused, or named fields
+    return turned_off
+
+
 def _members(world, client):
     viewer = world["members"]["viewer"]
     path = f"settings/members/{viewer.pk}/role/"
@@ -318,6 +337,10 @@ ACTIONS: dict[str, Callable] = {
     "manage lead sources and read their delivery log": _manage_lead_sources,
     "force in a delivery whose sender was not verified": _force_delivery,
     "change workspace settings, custom fields, tracking and API keys": _settings,
+    "see the engagement scoring rules": _see_engagement_rules,
+    "change and preview the engagement scoring rules, half-life and thresholds": (
+        _change_engagement_rules
+    ),
     "add and remove members, change their roles": _members,
     "read the audit log": _audit,
     "make, change or remove owners": _owners,
@@ -360,6 +383,12 @@ BODIES = {
     "PATCH /api/v1/workspace": {"name": "Acme"},
     "PUT /api/v1/duplicates/settings": {"auto_merge": False, "auto_merge_threshold": 0.99},
     "POST /api/v1/lead-sources": {"name": "Partner", "format": "generic"},
+    "POST /api/v1/scoring/engagement-rules": {
+        "name": "Webinar",
+        "source": "event",
+        "kind": "custom",
+        "points": 5,
+    },
     "POST /api/v1/events": {
         "visitor_id": "visitor-0001",
         "session_id": "session-0001",
@@ -384,6 +413,7 @@ def test_every_row_of_the_scope_table_names_a_known_scope():
 def test_the_scope_table_holds_for(route, scope, world, api_key_for):
     method, path = route.split(" ", 1)
     path = re.sub(r"\{form\}", str(world["form"].pk), path.removeprefix("/api/v1"))
+    path = path.replace("{contact}", str(world["contact"].pk))
     body = BODIES.get(route)
 
     def call(scopes):
