@@ -42,7 +42,11 @@ from leadflow.contacts.services.merge import (
 )
 from leadflow.contacts.services.notes import note_add
 from leadflow.contacts.services.saved_views import saved_view_delete, saved_view_save
-from leadflow.contacts.services.scores import SCORE_COLUMNS, contact_scores_write
+from leadflow.contacts.services.scores import (
+    SCORE_COLUMNS,
+    contact_scores_write,
+    contact_scores_write_from,
+)
 from leadflow.contacts.services.tags import tags_ensure
 
 __all__ = [
@@ -70,6 +74,7 @@ __all__ = [
     "contact_merge",
     "contact_merge_defaults",
     "contact_scores_write",
+    "contact_scores_write_from",
     "contact_stage_promote",
     "contact_update",
     "contact_upsert",

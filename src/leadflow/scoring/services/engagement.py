@@ -17,12 +17,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import OuterRef, Subquery, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Sum
 from django.utils import timezone
 
 from leadflow.contacts.activity_kinds import ACTIVITY_KINDS
-from leadflow.contacts.services import contact_scores_write
+from leadflow.contacts.services import contact_scores_write_from
 from leadflow.core.actors import Actor
 from leadflow.core.errors import FieldError, NotFound, ValidationFailed
 from leadflow.core.models import Workspace
@@ -186,6 +185,10 @@ def engagement_rebuild(
         return
     with transaction.atomic():
         _defaults_ensure(workspace_id)
+        if ids is None and connection.vendor == "postgresql":
+            # The daily caps sort every row of a kind: in memory, not in temporary files.
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL work_mem = '256MB'")
         ledger = ScorePoint.objects.filter(workspace_id=workspace_id)
         for chunk in _chunks(ids):
             (ledger if chunk is None else ledger.filter(contact_id__in=chunk)).delete()
@@ -223,17 +226,19 @@ def engagement_scores_write(
     ``Contact.engagement_score`` (through ``contacts.services.contact_scores_write``)."""
     now = now or timezone.now()
     decayed = Decayed(now, half_life_days(workspace_id))
-    total = (
-        ScorePoint.objects.filter(workspace_id=workspace_id, contact_id=OuterRef("pk"))
+    totals = (
+        ScorePoint.objects.filter(workspace_id=workspace_id)
         .order_by()
         .values("contact_id")
-        .annotate(total=Sum(decayed))
-        .values("total")
+        .annotate(value=Round2(Sum(decayed)))
+        .values("contact_id", "value")
     )
-    score = Round2(Coalesce(Subquery(total), Value(0.0)))
-    ids = None if contact_ids is None else sorted(set(contact_ids))
-    contact_scores_write(
-        workspace_id=workspace_id, values={"engagement_score": score}, contact_ids=ids
+    contact_scores_write_from(
+        workspace_id=workspace_id,
+        column="engagement_score",
+        rows=totals,
+        default=0.0,
+        contact_ids=None if contact_ids is None else sorted(set(contact_ids)),
     )
 
 
