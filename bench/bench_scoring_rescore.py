@@ -41,7 +41,10 @@ CONTACTS = """
     FROM generate_series(1::bigint, %(n)s::bigint) AS n
 """
 # A pseudo-random number 0..size-1 per (contact, k, salt).
-PICK = "(('x' || substr(md5(c.id::text || '-' || k::text || '{salt}'), 1, 8))::bit(32)::bigint %% {size})"
+PICK = (
+    "(('x' || substr(md5(c.id::text || '-' || k::text || '{salt}'), 1, 8))::bit(32)::bigint"
+    " %% {size})"
+)
 ACTIVITIES = f"""
     INSERT INTO contacts_activity (workspace_id, contact_id, kind, occurred_at, actor_label, data)
     SELECT %(ws)s, c.id, kinds.kind,
@@ -123,7 +126,7 @@ def _aggregate(workspace_id: int) -> float:
     with connection.cursor() as cursor:
         for table in ("contacts_activity", "tracking_event"):
             cursor.execute(
-                f"SELECT contact_id, count(*) FROM {table} WHERE workspace_id = %s "  # noqa: S608
+                f"SELECT contact_id, count(*) FROM {table} WHERE workspace_id = %s "
                 "GROUP BY contact_id",
                 [workspace_id],
             )
