@@ -395,6 +395,27 @@ def build_parser() -> argparse.ArgumentParser:
     scan.set_defaults(handler=cmd_duplicates_scan)
     scan.add_argument("--workspace", required=True, metavar="SLUG", help="workspace slug")
 
+    scoring_commands = _scoring_parser(commands)
+    # --- conversion model (scoring train / evaluate) ---
+    train = scoring_commands.add_parser(
+        "train",
+        help="train the workspace's conversion model now, with a progress bar",
+        description=cmd_scoring_train.__doc__,
+    )
+    train.set_defaults(handler=cmd_scoring_train)
+    train.add_argument("--workspace", required=True, metavar="SLUG", help="workspace slug")
+    train.add_argument(
+        "--force", action="store_true", help="use the new model even if it does worse"
+    )
+    evaluate = scoring_commands.add_parser(
+        "evaluate",
+        help="evaluate the active conversion model's family on today's outcomes",
+        description=cmd_scoring_evaluate.__doc__,
+    )
+    evaluate.set_defaults(handler=cmd_scoring_evaluate)
+    evaluate.add_argument("--workspace", required=True, metavar="SLUG", help="workspace slug")
+    # --- end conversion model ---
+
     inbound = commands.add_parser(
         "inbound", help="inbound lead webhooks", description="Inbound lead webhooks."
     )
@@ -645,10 +666,12 @@ def cmd_maintain(options: argparse.Namespace) -> int:
     """Housekeeping, safe to run at any time: create the event table's monthly partitions
     ahead (PostgreSQL), delete tracking events past each workspace's retention, inbound
     lead deliveries past LEADFLOW_INBOUND_RETENTION_DAYS and import uploads that were never
-    started (older than two days), mark failed the imports whose worker vanished, and
+    started (older than two days), mark failed the imports whose worker vanished, queue a
+    retraining of each workspace's conversion model last trained more than a week ago, and
     recompute every workspace's scores (engagement points decay by the day)."""
     from leadflow.imports.services import import_drafts_prune, import_jobs_stale_fail
     from leadflow.inbound.services import deliveries_prune
+    from leadflow.scoring.services.training import models_retrain_due
     from leadflow.tracking import partitions
     from leadflow.tracking.services import events_prune
 
@@ -657,12 +680,14 @@ def cmd_maintain(options: argparse.Namespace) -> int:
     deliveries = deliveries_prune()
     drafts = import_drafts_prune()
     stale = import_jobs_stale_fail()
+    retrain = models_retrain_due()
     rescored = scoring_rescore_all()
     print(f"Partitions created: {', '.join(created) or 'none needed'}.")
     print(f"Events past retention deleted: {deleted}.")
     print(f"Inbound lead deliveries past retention deleted: {deliveries}.")
     print(f"Import uploads never started, deleted: {drafts}.")
     print(f"Imports whose worker vanished, marked failed: {stale}.")
+    print(f"Conversion models queued for retraining (older than a week): {retrain}.")
     print(f"Workspaces rescored (engagement decay): {rescored}.")
     return 0
 
@@ -671,11 +696,7 @@ def cmd_maintain(options: argparse.Namespace) -> int:
 
 
 def _scoring_commands(commands: Any) -> None:
-    scoring = commands.add_parser(
-        "scoring", help="lead scoring", description="Lead scoring: engagement, fit, lifecycle."
-    )
-    _needs_subcommand(scoring)
-    scoring_commands = scoring.add_subparsers(title="commands", metavar="COMMAND")
+    scoring_commands = _scoring_parser(commands)
     rescore = scoring_commands.add_parser(
         "rescore",
         help="recompute every contact's scores (a workspace, or all: the daily decay refresh)",
@@ -915,6 +936,119 @@ def _scan_line(state, seconds: float, *, bar: bool, width: int = 30) -> str:
         return line
     done = round(width * state.done / max(state.total, 1))
     return f"[{'#' * done}{'-' * (width - done)}] {line:<40}"
+
+
+def _scoring_parser(commands) -> Any:
+    """The `scoring` command group's subparsers (created once, shared by its commands)."""
+    scoring = commands.choices.get("scoring")
+    if scoring is None:
+        scoring = commands.add_parser(
+            "scoring", help="lead scoring", description="Lead scoring and the conversion model."
+        )
+        _needs_subcommand(scoring)
+        scoring.add_subparsers(title="commands", metavar="COMMAND")
+    return next(
+        action for action in scoring._actions if isinstance(action, argparse._SubParsersAction)
+    )
+
+
+# --- conversion model (scoring train / evaluate) -------------------------------------------
+
+
+def cmd_scoring_train(options: argparse.Namespace) -> int:
+    """Train a new version of the workspace's conversion model from its contacts with a
+    known outcome: the candidate families compete by cross-validated ROC AUC, the winner is
+    evaluated (cross-validation and a hold-out by time) and put into use unless it does
+    worse than the model in use (then it is kept as rejected; --force uses it anyway).
+    Every contact is then scored by the worker."""
+    import time
+
+    from leadflow.scoring.selectors.predictions import family_label
+    from leadflow.scoring.services.training import model_train
+
+    workspace = workspace_by_slug(options.workspace)
+    bar = sys.stderr.isatty()
+    started = time.monotonic()
+
+    def progress(step: str, done: int, total: int) -> None:
+        line = _train_line(step, done, total, time.monotonic() - started, bar=bar)
+        print(line, end="\r" if bar else "\n", file=sys.stderr, flush=True)
+
+    model = model_train(workspace=workspace, force=options.force, progress=progress)
+    if bar:
+        print(file=sys.stderr)
+    metrics = model.metrics or {}
+    print(f"Trained version {model.version} on {model.rows} outcomes ({model.positives} won).")
+    for family, result in sorted((metrics.get("candidates") or {}).items()):
+        auc, spread = result.get("cv_auc"), result.get("cv_auc_std")
+        shown = "n/a" if auc is None else f"{auc:.3f} ± {spread or 0:.3f}"
+        print(f"  candidate {family:<10} cross-validated ROC AUC {shown}")
+    print(f"Chosen: {family_label(model)}" + (" (low data)" if model.low_data else ""))
+    _metrics_print(metrics)
+    print(
+        f"Status: {model.get_status_display()}" + (f" — {model.message}" if model.message else "")
+    )
+    return 0
+
+
+def cmd_scoring_evaluate(options: argparse.Namespace) -> int:
+    """Evaluate the family of the workspace's model in use on today's outcomes: stratified
+    cross-validation and a hold-out by time (train on older outcomes, test on newer), with
+    ROC AUC, average precision, the share of converters in the top 10 % and 20 %, lift,
+    the Brier score against the base rate's, and a calibration table."""
+    from leadflow.scoring.features import labelled_dataset
+    from leadflow.scoring.learn.evaluate import evaluate
+    from leadflow.scoring.selectors.predictions import active_model, family_label
+
+    workspace = workspace_by_slug(options.workspace)
+    model = active_model(workspace)
+    if model is None:
+        raise CommandFailed(f"'{workspace.slug}' has no conversion model in use yet.")
+    dataset = labelled_dataset(workspace)
+    print(f"Version {model.version}: {family_label(model)}, on {len(dataset.y)} outcomes today.")
+    _metrics_print(evaluate(dataset, family=model.family))
+    return 0
+
+
+def _metrics_print(metrics: dict) -> None:
+    names = (
+        ("roc_auc", "ROC AUC", "{:.3f}"),
+        ("average_precision", "average precision", "{:.3f}"),
+        ("top10_capture", "converters in the top 10 %", "{:.0%}"),
+        ("top20_capture", "converters in the top 20 %", "{:.0%}"),
+        ("lift10", "lift at 10 %", "{:.2f}×"),
+        ("lift20", "lift at 20 %", "{:.2f}×"),
+        ("brier", "Brier score", "{:.4f}"),
+        ("base_rate_brier", "Brier score of the base rate", "{:.4f}"),
+    )
+    for part, title in (("cv", "Cross-validated"), ("holdout", "Time hold-out (newest outcomes)")):
+        values = metrics.get(part)
+        if not values:
+            print(f"{title}: not enough outcomes.")
+            continue
+        print(f"{title}:")
+        for key, label, shape in names:
+            value = values.get(key)
+            print(f"  {label:<32} {'n/a' if value is None else shape.format(value)}")
+    bins = metrics.get("calibration") or []
+    if bins:
+        print("Calibration (predicted vs observed conversion):")
+        print(f"  {'predicted':>9} {'observed':>9} {'contacts':>9}")
+        for row in bins:
+            print(f"  {row['predicted']:>9.1%} {row['observed']:>9.1%} {row['count']:>9}")
+
+
+def _train_line(step: str, done: int, total: int, seconds: float, *, bar: bool) -> str:
+    """ "cross-validating boosting 3/5 (12 s)", after a [#####-----] bar on a terminal."""
+    line = f"{step} {done}/{total} ({seconds:.0f} s)"
+    if not bar:
+        return line
+    width = 30
+    filled = round(width * done / max(total, 1))
+    return f"[{'#' * filled}{'-' * (width - filled)}] {line:<50}"
+
+
+# --- end conversion model ------------------------------------------------------------------
 
 
 def cmd_user_add(options: argparse.Namespace) -> int:

@@ -16,7 +16,7 @@ from leadflow.core.models import ApiKey, ApiScope
 from leadflow.core.services import apikey_revoke
 from leadflow.duplicates.models import DuplicatePair
 from leadflow.imports.models import ImportJob, ImportMapping
-from leadflow.scoring.models import EngagementRule
+from leadflow.scoring.models import ConversionModel, EngagementRule
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "docs" / "api" / "openapi.json"
 
@@ -104,8 +104,10 @@ def _object_ids(workspace):
     rule = EngagementRule.objects.create(
         workspace=workspace, name="Other rule", source="event", kind="pageview", points=1
     )
+    model = ConversionModel.objects.create(workspace=workspace, version=1, status="rejected")
     return {
         "rule_id": rule.pk,
+        "model_id": model.pk,
         "pair_id": pair.pk,
         "job_id": job.pk,
         "mapping_id": saved.pk,

@@ -20,7 +20,7 @@ from leadflow.duplicates.models import DuplicatePair, DuplicateProfile
 from leadflow.duplicates.services import duplicates_check
 from leadflow.inbound import services as inbound_services
 from leadflow.inbound.models import Delivery, DeliveryStatus
-from leadflow.scoring.models import EngagementRule
+from leadflow.scoring.models import ConversionModel, EngagementRule, Prediction
 from leadflow.scoring.services import profile_get
 from tests.capture.conftest import PublicClient
 from tests.web.conftest import url
@@ -310,6 +310,21 @@ def _audit(world, client):
     return _decided(client.get(url(world["workspace"], "settings/audit/")), 200)
 
 
+def _see_conversion_model(world, client):
+    return _decided(client.get(url(world["workspace"], "settings/scoring/model/")), 200)
+
+
+def _train_conversion_model(world, client):
+    rejected = ConversionModel.objects.create(
+        workspace=world["workspace"], version=90, status="rejected", artifact=b"x"
+    )
+    trained = client.post(url(world["workspace"], "settings/scoring/model/train/"))
+    forced = client.post(url(world["workspace"], f"settings/scoring/model/{rejected.pk}/force/"))
+    rejected.refresh_from_db()
+    assert _decided(trained, 302) == _decided(forced, 302) == (rejected.status == "active")
+    return _decided(trained, 302)
+
+
 def _owners(world, client):
     admin = world["members"]["admin"]
     path = f"settings/members/{admin.pk}/role/"
@@ -343,6 +358,8 @@ ACTIONS: dict[str, Callable] = {
     ),
     "add and remove members, change their roles": _members,
     "read the audit log": _audit,
+    "see the conversion model (versions, evaluation)": _see_conversion_model,
+    "train the conversion model, or force a version into use": _train_conversion_model,
     "make, change or remove owners": _owners,
 }
 
@@ -389,6 +406,17 @@ BODIES = {
         "kind": "custom",
         "points": 5,
     },
+    "POST /api/v1/activities/bulk": {
+        "activities": [
+            {
+                "id": "crm-1",
+                "email": "nobody@kite-labs.io",
+                "type": "call",
+                "occurred_at": "2021-01-01T00:00:00Z",
+            }
+        ]
+    },
+    "POST /api/v1/scoring/models/train": {"force": False},
     "POST /api/v1/events": {
         "visitor_id": "visitor-0001",
         "session_id": "session-0001",
@@ -413,7 +441,15 @@ def test_every_row_of_the_scope_table_names_a_known_scope():
 def test_the_scope_table_holds_for(route, scope, world, api_key_for):
     method, path = route.split(" ", 1)
     path = re.sub(r"\{form\}", str(world["form"].pk), path.removeprefix("/api/v1"))
-    path = path.replace("{contact}", str(world["contact"].pk))
+    if "{contact}" in path:  # a contact with a prediction
+        model = ConversionModel.objects.create(workspace=world["workspace"], version=1)
+        Prediction.objects.create(
+            workspace_id=world["workspace"].pk,
+            contact_id=world["contact"].pk,
+            model_id=model.pk,
+            probability=0.4,
+        )
+        path = path.replace("{contact}", str(world["contact"].pk))
     body = BODIES.get(route)
 
     def call(scopes):

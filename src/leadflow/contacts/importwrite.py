@@ -15,8 +15,12 @@ Guarantees:
   or keeps its own and only fills its empty fields (``conflict="existing"``); tags are
   added, never removed; the first touch is kept; a row's ``created_at`` is a new contact's
   creation date, and lowers an existing contact's later one only with the
-  ``backdate_existing`` option; a row's ``note`` becomes a note on the contact's timeline,
-  unless the contact has that very note already (so a file imported twice adds it once);
+  ``backdate_existing`` option; a row's ``outcome`` (won / lost) and ``outcome_at`` are
+  stored like the other values (``conflict="existing"`` keeps a contact's own); a new
+  contact's ``stage_changed_at`` is its creation date, and an existing contact whose
+  stage the row changes gets the time of the write; a row's ``note`` becomes a note on
+  the contact's timeline, unless the contact has that very note already (so a file
+  imported twice adds it once);
 - per chunk: one locked lookup, companies and tags in bulk, one insert of the new contacts,
   one update of the changed ones, the tag links, one ``contact.imported`` activity per
   created or changed contact and one ``note.added`` per new note. On PostgreSQL the
@@ -224,11 +228,27 @@ def _update(target: _Target, clean: dict[str, Any], *, keep_existing: bool, back
         values["custom_fields"] = {
             key: value for key, value in values["custom_fields"].items() if key not in present
         }
+    stage = contact.lifecycle_stage
     changes = contact_values_apply(contact, values, fill_only=keep_existing)
+    changes |= _outcome_apply(contact, clean, fill_only=keep_existing)
+    if contact.lifecycle_stage != stage:
+        contact.stage_changed_at = timezone.now()
     created_at = clean.get("created_at")
     if backdate and created_at and created_at < contact.created_at:
         changes["created_at"] = [contact.created_at, created_at]
         contact.created_at = created_at
+    return changes
+
+
+def _outcome_apply(contact: Contact, clean: dict[str, Any], *, fill_only: bool) -> dict:
+    """Set a row's outcome (won / lost) and outcome date; {field: [old, new]}."""
+    changes: dict[str, list] = {}
+    for name in ("outcome", "outcome_at"):
+        value = clean.get(name)
+        old = getattr(contact, name)
+        if value not in (None, "") and old != value and not (fill_only and old):
+            changes[name] = [old, value]
+            setattr(contact, name, value)
     return changes
 
 
@@ -277,6 +297,8 @@ def _resolve(
                 adding=True,
             )
             contact_values_apply(contact, {**initial, **clean})
+            _outcome_apply(contact, clean, fill_only=False)
+            contact.stage_changed_at = contact.created_at
             target = _Target(contact=contact, new=True, rank=created)
             created += 1
             identities.add(target)

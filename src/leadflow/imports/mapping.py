@@ -68,6 +68,21 @@ SYNONYMS = {
     "temperature": ["temperature"],
     "consent_status": ["consent", "consent status"],
     "outcome": ["outcome", "result", "won lost", "deal outcome", "deal status", "converted"],
+    "outcome_at": [
+        "outcome date",
+        "outcome at",
+        "closed at",
+        "closed date",
+        "close date",
+        "date closed",
+        "closed on",
+        "won date",
+        "lost date",
+        "won at",
+        "lost at",
+        "conversion date",
+        "converted at",
+    ],
     "note": ["note", "notes", "comment", "comments", "remarks"],
     "created_at": [
         "created",
@@ -85,9 +100,10 @@ CHOICE_TARGETS = {"lifecycle_stage", "temperature", "consent_status"}
 # Targets a custom field of the same name or label takes the column from: the note, and the
 # identity fields a workspace may have made its own field for before they were built in.
 CUSTOM_FIRST = ("note", "street_address", "city", "region", "postal_code", "date_of_birth")
-# Targets beyond contact fields: the historical outcome (mapped to a lifecycle stage), the
-# original created date and a note for the contact's timeline.
-SPECIAL_TARGETS = ("outcome", "created_at", "note")
+# Targets beyond contact fields: the historical outcome (stored as won / lost, and as a
+# lifecycle stage) and its date, the original created date and a note for the timeline.
+SPECIAL_TARGETS = ("outcome", "outcome_at", "created_at", "note")
+DATE_TARGETS = ("created_at", "date_of_birth", "outcome_at")
 TARGETS = sorted({*IMPORT_FIELDS, *SPECIAL_TARGETS})
 # Historical outcomes of an old system, as lifecycle stages: won deals are customers, lost
 # or disqualified leads are disqualified (the predictive score learns from both).
@@ -241,6 +257,10 @@ def outcome_stage(value: str) -> str:
     )
 
 
+# The stored outcome of an outcome stage (contacts.models.Outcome): training learns from it.
+STAGE_OUTCOMES = {"customer": "won", "disqualified": "lost"}
+
+
 def day_first_default(workspace: Workspace) -> bool:
     return (workspace.default_country or "").upper() not in MONTH_FIRST_COUNTRIES
 
@@ -317,8 +337,9 @@ def row_clean(
     good email...) is left out and reported; the row fails only when its email is bad, it
     has no usable email or phone, or ``options["bad_values"]`` is "fail_row" (then every
     problem of the row is named). Dates (the created date and custom date fields) may be
-    written as ``options["day_first"]`` says; the outcome becomes the lifecycle stage; a
-    note is kept for the contact's timeline.
+    written as ``options["day_first"]`` says; the outcome becomes the lifecycle stage and,
+    when it is won (customer) or lost (disqualified), the stored outcome, with the outcome
+    date when mapped; a note is kept for the contact's timeline.
     """
     data, columns, special = _row_data(headers, row, mapping, options)
     day_first = options.get("day_first", True)
@@ -347,6 +368,14 @@ def row_clean(
             extra["lifecycle_stage"] = outcome_stage(special["outcome"])
         except ValueError as error:
             problems.append(FieldError("outcome", str(error)))
+        else:
+            if extra["lifecycle_stage"] in STAGE_OUTCOMES:
+                extra["outcome"] = STAGE_OUTCOMES[extra["lifecycle_stage"]]
+    if "outcome_at" in special:
+        try:
+            extra["outcome_at"] = date_parse(special["outcome_at"], day_first=day_first)
+        except ValueError as error:
+            problems.append(FieldError("outcome_at", str(error)))
     if "created_at" in special:
         try:
             extra["created_at"] = date_parse(special["created_at"], day_first=day_first)
@@ -399,7 +428,7 @@ def day_first_detect(
     positions = [
         position
         for position, header in enumerate(source.headers)
-        if mapping.get(header) in {"created_at", "date_of_birth"} or mapping.get(header) in dates
+        if mapping.get(header) in DATE_TARGETS or mapping.get(header) in dates
     ]
     if not positions:
         return None

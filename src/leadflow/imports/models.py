@@ -22,8 +22,14 @@ class ImportStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
+class ImportKind(models.TextChoices):
+    CONTACTS = "contacts", "Contacts"
+    ACTIVITIES = "activities", "Activities (history)"
+
+
 class ImportJob(models.Model):
-    """One upload of a contacts file (CSV or Excel) and its progress.
+    """One upload of a file (CSV or Excel) and its progress: contacts, or (``kind``
+    activities) past activities of known contacts (``imports.history``).
 
     The file lives under ``LEADFLOW_DATA_DIR/uploads/imports/``. Rows are written in chunks,
     each in one transaction together with ``next_row`` and the counts, so a restarted worker
@@ -34,18 +40,25 @@ class ImportJob(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    kind = models.CharField(
+        max_length=20,
+        choices=ImportKind.choices,
+        default=ImportKind.CONTACTS,
+        db_default="contacts",
+    )
     path = models.CharField(max_length=500)
     original_filename = models.CharField(max_length=255)
     # {column header: "email" | "custom_fields.<key>" | "tags" | "" (ignored)}
     mapping = models.JSONField(default=dict, blank=True)
     # {"update_existing": bool, "tags": [...], "source": str, "lifecycle_stage": str,
-    #  "owner_id": int | None}
+    #  "owner_id": int | None}; for activities {"event_type", "day_first", "day_first_from"}
     options = models.JSONField(default=dict, blank=True)
     status = models.CharField(
         max_length=20, choices=ImportStatus.choices, default=ImportStatus.QUEUED
     )
     total_rows = models.PositiveIntegerField(default=0)
     rows_done = models.PositiveIntegerField(default=0)
+    # For activities: created = stored, skipped = stored before (same client id).
     created_count = models.PositiveIntegerField(default=0)
     updated_count = models.PositiveIntegerField(default=0)
     skipped_count = models.PositiveIntegerField(default=0)

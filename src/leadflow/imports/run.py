@@ -45,9 +45,10 @@ from leadflow.contacts.models import CustomField
 from leadflow.core.actors import Actor
 from leadflow.core.errors import ValidationFailed
 from leadflow.core.models import Workspace
+from leadflow.imports import history
 from leadflow.imports.files import SourceFile, source_open
 from leadflow.imports.mapping import row_clean
-from leadflow.imports.models import ImportJob, ImportStatus
+from leadflow.imports.models import ImportJob, ImportKind, ImportStatus
 
 logger = logging.getLogger(__name__)
 
@@ -185,6 +186,8 @@ def _job_run(job: ImportJob, *, chunks: int | None, progress) -> ImportJob:
         job.refresh_from_db()
         return job
     _errors_trim(job)
+    if job.kind == ImportKind.ACTIVITIES:
+        return _activities_run(job, source, actor, chunks=chunks, progress=progress)
     definitions = list(CustomField.objects.filter(workspace=workspace))
     position = job.next_row
     left = job.total_rows - position
@@ -230,6 +233,54 @@ def _job_run(job: ImportJob, *, chunks: int | None, progress) -> ImportJob:
                 progress(job)
     finally:
         cleaned.close()  # stops the helper process
+    job.refresh_from_db()
+    return job
+
+
+def _activities_run(
+    job: ImportJob, source: SourceFile, actor: Actor, *, chunks: int | None, progress
+) -> ImportJob:
+    """An activities (history) import: chunks of ``history.CHUNK_SIZE`` rows, each stored
+    by ``history_ingest`` in the transaction that advances ``next_row`` (so a resumed run
+    starts after the last committed chunk, and the client ids make a repeat harmless)."""
+    reader = source.rows()
+    for _ in range(job.next_row):
+        next(reader, None)
+    position, done_chunks = job.next_row, 0
+    while chunks is None or done_chunks < chunks:
+        batch = list(itertools.islice(reader, history.CHUNK_SIZE))
+        with transaction.atomic():
+            locked = ImportJob.objects.select_for_update().get(pk=job.pk)
+            if locked.status != ImportStatus.RUNNING or locked.next_row != position:
+                break
+            if not batch:
+                locked.status = ImportStatus.DONE
+                locked.finished_at = locked.heartbeat_at = timezone.now()
+                locked.save(update_fields=["status", "finished_at", "heartbeat_at"])
+                break
+            stored, before, problems = history.activities_chunk_write(
+                workspace=job.workspace,
+                actor=actor,
+                headers=source.headers,
+                batch=batch,
+                start=position,
+                mapping=job.mapping,
+                options=job.options or {},
+            )
+            ImportJob.objects.filter(pk=job.pk).update(
+                next_row=position + len(batch),
+                rows_done=position + len(batch),
+                created_count=F("created_count") + stored,
+                skipped_count=F("skipped_count") + before,
+                failed_count=F("failed_count") + len(problems),
+                heartbeat_at=timezone.now(),
+            )
+            _errors_write(locked, source.headers, problems)
+        position += len(batch)
+        done_chunks += 1
+        if progress is not None:
+            job.refresh_from_db()
+            progress(job)
     job.refresh_from_db()
     return job
 

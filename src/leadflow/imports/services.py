@@ -32,6 +32,7 @@ from leadflow.core.actors import Actor
 from leadflow.core.errors import FieldError, NotFound, PermissionDenied, ValidationFailed
 from leadflow.core.models import Membership, Workspace
 from leadflow.core.tasks import task_schedule
+from leadflow.imports import history
 from leadflow.imports.files import SourceFile, source_open, stored_copy
 from leadflow.imports.mapping import (
     day_first_default,
@@ -41,7 +42,7 @@ from leadflow.imports.mapping import (
     mapping_guess,
     row_clean,
 )
-from leadflow.imports.models import ImportJob, ImportMapping, ImportStatus
+from leadflow.imports.models import ImportJob, ImportKind, ImportMapping, ImportStatus
 
 PREVIEW_ROWS = 5
 # A running job without a committed chunk for this long has lost its worker (a chunk takes
@@ -229,11 +230,24 @@ def import_upload(
     path: str | Path,
     filename: str,
     saved_mapping_id: int | None = None,
+    kind: str = ImportKind.CONTACTS,
 ) -> ImportJob:
     """Keep a copy of an uploaded file as a draft import, its columns mapped by a saved
-    mapping or by their names; ``import_job_configure`` and ``import_job_start`` follow."""
+    mapping or by their names; ``import_job_configure`` and ``import_job_start`` follow.
+    ``kind`` "activities" is a file of past activities (``imports.history``): its columns
+    are mapped by name, saved mappings are for contacts."""
     _may_import(actor)
     source = source_open(path)
+    if kind != ImportKind.CONTACTS:
+        return history.activities_draft_create(
+            kind=kind,
+            saved_mapping_id=saved_mapping_id,
+            workspace=workspace,
+            actor=actor,
+            source=source,
+            path=path,
+            filename=filename,
+        )
     saved = None
     if saved_mapping_id is not None:
         saved = ImportMapping.objects.filter(workspace=workspace, pk=saved_mapping_id).first()
@@ -297,6 +311,8 @@ def import_job_configure(
     _may_import(actor)
     job = import_draft_get(workspace=workspace, job_id=job_id)
     source = source_open(job.path)
+    if job.kind == ImportKind.ACTIVITIES:
+        return history.activities_configure(job, source, mapping, options)
     errors: list[FieldError] = []
     try:
         clean_options = _options_clean(workspace, job.options if options is None else options)
@@ -358,10 +374,7 @@ def import_job_start(
         job = ImportJob.objects.select_for_update().get(pk=job.pk)
         if job.status != ImportStatus.DRAFT:
             raise ValidationFailed([FieldError("status", f"The import is {job.status} already.")])
-        source = source_open(job.path)
-        mapping_check(
-            job.mapping, source.headers, list(CustomField.objects.filter(workspace=workspace))
-        )
+        history.job_mapping_check(job, source_open(job.path).headers)
         job.status = ImportStatus.QUEUED
         job.save(update_fields=["status"])
         if schedule:
@@ -382,6 +395,7 @@ def import_job_create(
     save_as: str = "",
     schedule: bool = True,
     start: bool = True,
+    kind: str = ImportKind.CONTACTS,
 ) -> ImportJob:
     """Upload, configure and start in one step (the API and the command line).
 
@@ -397,6 +411,7 @@ def import_job_create(
             path=path,
             filename=filename,
             saved_mapping_id=saved_mapping_id,
+            kind=kind,
         )
         try:
             import_job_configure(

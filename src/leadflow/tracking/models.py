@@ -99,6 +99,21 @@ class EventType(models.TextChoices):
     FOLLOW = "follow", "Social follow"
     SHARE = "share", "Social share"
     REPLY = "reply", "Reply"
+    # What happened elsewhere (an email tool, a chat, a webinar platform, a phone system, a
+    # past CRM), sent by the history import (API or CSV) with its contact: never accepted
+    # from the browser tracker (tracking.services.PUBLIC_TYPES) nor from POST /events.
+    EMAIL_SENT = "email_sent", "Email sent"
+    EMAIL_OPEN = "email_open", "Email opened"
+    EMAIL_CLICK = "email_click", "Email link clicked"
+    EMAIL_BOUNCE = "email_bounce", "Email bounced"
+    UNSUBSCRIBE = "unsubscribe", "Unsubscribed"
+    FORM_SUBMIT = "form_submit", "Form submitted"
+    MAGNET_DOWNLOAD = "magnet_download", "Lead magnet downloaded"
+    CHAT_STARTED = "chat_started", "Chat started"
+    CALL = "call", "Call"
+    MEETING = "meeting", "Meeting"
+    WEBINAR_ATTENDED = "webinar_attended", "Webinar attended"
+    PURCHASE = "purchase", "Purchase"
 
 
 class Event(models.Model):

@@ -53,6 +53,8 @@ MAX_KEY = 64
 CLICK_IDS = ("gclid", "fbclid", "msclkid", "li_fat_id")
 PUBLIC_TYPES = {"pageview", "click", "outbound", "form_view", "custom", "identify"}
 API_TYPES = PUBLIC_TYPES | {"impression", "follow", "share", "reply"}
+# The history import (tracking.history) takes any type but identify, which links a browser.
+HISTORY_TYPES = set(EventType.values) - {"identify"}
 
 
 @dataclass
@@ -104,7 +106,7 @@ def _text(value: Any, limit: int) -> str:
     return text
 
 
-def _properties_problem(properties: Mapping) -> str | None:
+def properties_problem(properties: Mapping) -> str | None:
     """Why these properties cannot be stored as JSON (every key and text well-formed,
     numbers finite, nesting bounded), or None. Walked without recursion."""
     stack: list[tuple[Any, int]] = [(properties, 1)]
@@ -214,7 +216,7 @@ def event_clean(
     properties = raw.get("props") or {}
     if not isinstance(properties, Mapping):
         errors.append(error("props", "Must be an object."))
-    elif problem := _properties_problem(properties):
+    elif problem := properties_problem(properties):
         errors.append(error("props", problem))
     elif len(json.dumps(properties, default=str)) > MAX_PROPERTIES_BYTES:
         errors.append(error("props", f"At most {MAX_PROPERTIES_BYTES} bytes of JSON."))
@@ -407,10 +409,9 @@ def _events_insert(
 ) -> set[uuid.UUID]:
     """The whole batch from a single JSON parameter; returns the ids stored (the others
     were stored before, whatever their times: a retried batch)."""
-    postgres = connection.vendor == "postgresql"
     rows = [
         {
-            "event_id": str(event.event_id) if postgres else event.event_id.hex,
+            "event_id": event.event_id,
             "visitor_id": visitors[event.visitor_key][0],
             "session_id": sessions[event.session_key],
             "contact_id": visitors[event.visitor_key][1],
@@ -419,37 +420,99 @@ def _events_insert(
             "url": event.url,
             "referrer": event.referrer,
             "properties": event.properties,
-            "occurred_at": (
-                event.occurred_at.isoformat()
-                if postgres
-                else str(event.occurred_at.astimezone(dt.UTC).replace(tzinfo=None))
-            ),
+            "occurred_at": event.occurred_at,
         }
         for event in events
     ]
-    columns = (
-        "workspace_id, event_id, visitor_id, session_id, contact_id, event_type, "
-        "name, url, referrer, properties, occurred_at, received_at"
+    return event_rows_insert(workspace_id=workspace.pk, rows=rows, now=now)
+
+
+EVENT_COLUMNS = (
+    "event_id",
+    "visitor_id",
+    "session_id",
+    "contact_id",
+    "event_type",
+    "name",
+    "url",
+    "referrer",
+    "properties",
+    "occurred_at",
+)
+
+
+# One statement: the ids go into tracking_eventid first (its primary key decides, in id
+# order so two batches sharing ids cannot deadlock), and only the events whose id went in
+# are stored. A concurrent batch with the same id waits for this one's commit and then
+# stores nothing.
+_POSTGRES_WITH = (
+    "WITH e AS MATERIALIZED (SELECT * FROM jsonb_to_recordset(%s::jsonb) AS "
+    "e(event_id uuid, visitor_id bigint, session_id bigint, contact_id bigint, "
+    "event_type text, name text, url text, referrer text, properties jsonb, "
+    "occurred_at timestamptz)), fresh AS (INSERT INTO tracking_eventid "
+    "(workspace_id, event_id, occurred_at) SELECT %s, event_id, occurred_at FROM e "
+    "ORDER BY event_id ON CONFLICT DO NOTHING RETURNING event_id)"
+)
+_POSTGRES_EVENTS = (
+    "INSERT INTO tracking_event (workspace_id, event_id, visitor_id, session_id, contact_id, "
+    "event_type, name, url, referrer, properties, occurred_at, received_at) SELECT %s, "
+    "e.event_id, e.visitor_id, e.session_id, e.contact_id, e.event_type, e.name, e.url, "
+    "e.referrer, e.properties, e.occurred_at, %s FROM e JOIN fresh USING (event_id)"
+)
+
+
+def event_rows_store(
+    *, workspace_id: int, rows: list[dict], now: dt.datetime
+) -> tuple[int, set[int]]:
+    """As ``event_rows_insert``, for callers that need only how many events were stored
+    and of which contacts (the history import): on PostgreSQL the ids stay in the database."""
+    if connection.vendor != "postgresql":
+        stored = event_rows_insert(workspace_id=workspace_id, rows=rows, now=now)
+        return len(stored), {row["contact_id"] for row in rows if row["event_id"] in stored}
+    if not rows:
+        return 0, set()
+    payload = json.dumps(
+        [
+            {**row, "event_id": str(row["event_id"]), "occurred_at": row["occurred_at"].isoformat()}
+            for row in rows
+        ]
     )
-    if postgres:
-        # One statement: the ids go into tracking_eventid first (its primary key decides,
-        # in id order so two batches sharing ids cannot deadlock), and only the events
-        # whose id went in are stored. A concurrent batch with the same id waits for this
-        # one's commit and then stores nothing.
-        sql = (
-            "WITH e AS MATERIALIZED (SELECT * FROM jsonb_to_recordset(%s::jsonb) AS "  # noqa: S608
-            "e(event_id uuid, visitor_id bigint, session_id bigint, contact_id bigint, "
-            "event_type text, name text, url text, referrer text, properties jsonb, "
-            "occurred_at timestamptz)), fresh AS (INSERT INTO tracking_eventid "
-            "(workspace_id, event_id, occurred_at) SELECT %s, event_id, occurred_at FROM e "
-            "ORDER BY event_id ON CONFLICT DO NOTHING RETURNING event_id) "
-            f"INSERT INTO tracking_event ({columns}) SELECT %s, e.event_id, e.visitor_id, "
-            "e.session_id, e.contact_id, e.event_type, e.name, e.url, e.referrer, "
-            "e.properties, e.occurred_at, %s FROM e JOIN fresh USING (event_id) "
-            "RETURNING event_id"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"{_POSTGRES_WITH}, stored AS ({_POSTGRES_EVENTS} RETURNING contact_id) "  # noqa: S608
+            "SELECT count(*), array_agg(DISTINCT contact_id) FROM stored",
+            [payload, workspace_id, workspace_id, now],
         )
+        count, contact_ids = cursor.fetchone()
+    return count, set(contact_ids or ())
+
+
+def event_rows_insert(*, workspace_id: int, rows: list[dict], now: dt.datetime) -> set[uuid.UUID]:
+    """Store events given as {column: value} (``EVENT_COLUMNS``; ``event_id`` a UUID,
+    ``occurred_at`` an aware datetime) with their ids, in one statement on PostgreSQL and
+    two on SQLite; returns the ids stored. An id stored before (whatever its time) stores
+    nothing: the caller counts it as a duplicate. Ids must be unique within ``rows``."""
+    postgres = connection.vendor == "postgresql"
+    rows = [
+        {
+            **row,
+            "event_id": str(row["event_id"]) if postgres else row["event_id"].hex,
+            "occurred_at": (
+                row["occurred_at"].isoformat()
+                if postgres
+                else str(row["occurred_at"].astimezone(dt.UTC).replace(tzinfo=None))
+            ),
+        }
+        for row in rows
+    ]
+    if not rows:
+        return set()
+    if postgres:
         with connection.cursor() as cursor:
-            cursor.execute(sql, [json.dumps(rows), workspace.pk, workspace.pk, now])
+            cursor.execute(
+                f"{_POSTGRES_WITH} {_POSTGRES_EVENTS} RETURNING event_id",
+                [json.dumps(rows), workspace_id, workspace_id, now],
+            )
             return {row[0] for row in cursor.fetchall()}
     # SQLite (one writer at a time): the ids first, then the events whose id went in.
     with connection.cursor() as cursor:
@@ -457,30 +520,19 @@ def _events_insert(
             "INSERT INTO tracking_eventid (workspace_id, event_id, occurred_at) SELECT %s, "
             "json_extract(value, '$.event_id'), json_extract(value, '$.occurred_at') "
             "FROM json_each(%s) WHERE true ON CONFLICT DO NOTHING RETURNING event_id",
-            [workspace.pk, json.dumps(rows)],
+            [workspace_id, json.dumps(rows)],
         )
         fresh = {row[0] for row in cursor.fetchall()}
         rows = [row for row in rows if row["event_id"] in fresh]
         if not rows:
             return set()
-        fields = ", ".join(
-            f"json_extract(value, '$.{name}')"
-            for name in (
-                "event_id",
-                "visitor_id",
-                "session_id",
-                "contact_id",
-                "event_type",
-                "name",
-                "url",
-                "referrer",
-            )
-        )
+        fields = ", ".join(f"json_extract(value, '$.{name}')" for name in EVENT_COLUMNS[:8])
+        columns = f"workspace_id, {', '.join(EVENT_COLUMNS)}, received_at"
         cursor.execute(
             f"INSERT INTO tracking_event ({columns}) SELECT %s, {fields}, "  # noqa: S608
             "json(json_extract(value, '$.properties')), json_extract(value, "
             "'$.occurred_at'), %s FROM json_each(%s)",
-            [workspace.pk, now, json.dumps(rows)],
+            [workspace_id, now, json.dumps(rows)],
         )
     return {uuid.UUID(row["event_id"]) for row in rows}
 

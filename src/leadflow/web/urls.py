@@ -13,6 +13,7 @@ from leadflow.web.views import (
     imports,
     inbound,
     scoring_engagement,
+    scoring_model,
     settings,
     tracking,
 )
@@ -195,6 +196,13 @@ settings_patterns = [
         "scoring/engagement/preview/",
         scoring_engagement.engagement_preview,
         name="scoring_engagement_preview",
+    ),
+    path("scoring/model/", scoring_model.scoring_model, name="scoring_model"),
+    path("scoring/model/train/", scoring_model.scoring_model_train, name="scoring_model_train"),
+    path(
+        "scoring/model/<int:model_id>/force/",
+        scoring_model.scoring_model_force,
+        name="scoring_model_force",
     ),
     path("lead-sources/", inbound.lead_source_list, name="settings_lead_sources"),
     path("lead-sources/<int:source_id>/", inbound.lead_source_detail, name="settings_lead_source"),

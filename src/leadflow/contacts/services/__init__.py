@@ -45,6 +45,7 @@ from leadflow.contacts.services.saved_views import saved_view_delete, saved_view
 from leadflow.contacts.services.scores import (
     SCORE_COLUMNS,
     contact_scores_write,
+    contact_scores_write_each,
     contact_scores_write_from,
 )
 from leadflow.contacts.services.tags import tags_ensure
@@ -74,6 +75,7 @@ __all__ = [
     "contact_merge",
     "contact_merge_defaults",
     "contact_scores_write",
+    "contact_scores_write_each",
     "contact_scores_write_from",
     "contact_stage_promote",
     "contact_update",

@@ -6,11 +6,11 @@ section), so the contact list filters and sorts by them with no join. This is th
 door it writes them through: contacts never imports scoring.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import Case, F, Q, QuerySet, Value, When
 
 from leadflow.contacts.models import Contact
 
@@ -98,4 +98,35 @@ def contact_scores_write_from(
         with connection.cursor() as cursor:
             cursor.execute(statement, [default, *params, workspace_id, *only_params, default])
             updated += cursor.rowcount
+    return updated
+
+
+def contact_scores_write_each(*, workspace_id: int, column: str, values: Mapping[int, Any]) -> int:
+    """Set one score column to a value per contact (``{contact_id: value}``, e.g. each
+    contact's conversion probability) on the workspace's contacts among them, set-based:
+    one ``UPDATE ... FROM unnest(...)`` per 5,000 contacts on PostgreSQL, a ``CASE`` by id
+    elsewhere. ``updated_at`` is left alone. Returns how many rows were updated."""
+    if column not in SCORE_COLUMNS:
+        raise ValueError(f"Not a score column: {column}")
+    items = sorted(values.items())
+    updated = 0
+    for start in range(0, len(items), IDS_PER_STATEMENT):
+        chunk = items[start : start + IDS_PER_STATEMENT]
+        ids = [pk for pk, _ in chunk]
+        if connection.vendor == "postgresql":
+            field = Contact._meta.get_field(column)
+            cast = field.db_type(connection)
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"UPDATE {Contact._meta.db_table} AS c SET {field.column} = v.value "  # noqa: S608
+                    f"FROM unnest(%s::bigint[], %s::{cast}[]) AS v(id, value) "
+                    "WHERE c.id = v.id AND c.workspace_id = %s",
+                    [ids, [value for _, value in chunk], workspace_id],
+                )
+                updated += cursor.rowcount
+            continue
+        case = Case(*(When(pk=pk, then=Value(value)) for pk, value in chunk), default=F(column))
+        updated += Contact.objects.filter(workspace_id=workspace_id, pk__in=ids).update(
+            **{column: case}
+        )
     return updated

@@ -1,10 +1,462 @@
 """Training conversion models and writing predictions.
 
-(Stub of the interface; filled in by the training work.)"""
+``model_train`` learns from the workspace's contacts with a known outcome (features read
+at each one's cutoff, ``scoring.features``), lets the candidate families compete by
+cross-validation (``scoring.learn.select.model_fit``), evaluates the winner (stratified
+cross-validation and a hold-out by time), stores it as a new version and makes it the one
+in use, unless it does worse than the model in use (then it is kept as ``rejected``, and
+only ``force`` makes it active). With few outcomes it is the frequency model, labelled
+"low data"; with none of one class there is no model.
 
-from collections.abc import Iterable
+``predictions_write`` scores contacts with the active model: features now, the
+probability and the three to five factors behind it, as ``Prediction`` rows and the
+contact's ``conversion_probability``, in batches, set-based.
+
+scikit-learn, numpy and the learner are imported inside the functions: the web process
+imports this module (through ``scoring.services``) and must never load them.
+"""
+
+import datetime as dt
+import io
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import Count, Max, Q
+from django.utils import timezone
+
+from leadflow.contacts.models import Contact, Outcome
+from leadflow.contacts.services import contact_scores_write_each
+from leadflow.core.actors import Actor
+from leadflow.core.errors import DomainError
+from leadflow.core.errors import NotFound as NotFoundError
+from leadflow.core.models import Workspace
+from leadflow.core.services import audit_record
+from leadflow.core.tasks import task_schedule
+from leadflow.scoring.models import ConversionModel, ModelStatus, Prediction
+
+logger = logging.getLogger(__name__)
+
+# Below these the model is the smoothed frequency model, labelled "low data".
+MIN_POSITIVES = 30
+MIN_ROWS = 200
+# Below this many outcomes of either class nothing is trained.
+MIN_EACH_CLASS = 3
+# A new model replaces the one in use unless its ROC AUC is lower by more than this.
+TOLERANCE = 0.01
+# Contacts per batch of predictions.
+PREDICT_BATCH = 20_000
+FACTORS = 5
+# `leadflow maintain` retrains a workspace whose last version is older than this.
+RETRAIN_DAYS = 7
+
+Progress = Callable[[str, int, int], None]
+
+
+class NotEnoughOutcomes(DomainError):
+    status = 409
+    code = "not_enough_outcomes"
+    title = "Not enough outcomes to learn from"
+
+
+def model_version_next(workspace: Workspace) -> int:
+    """The next version number (call inside a transaction holding the workspace lock)."""
+    latest = ConversionModel.objects.filter(workspace=workspace).aggregate(top=Max("version"))
+    return (latest["top"] or 0) + 1
+
+
+def model_train_queue(
+    *, workspace: Workspace, actor: Actor | None = None, force: bool = False
+) -> ConversionModel:
+    """A new version in the ``training`` state, and the task that trains it (after the
+    commit). Asking again while one is queued or training returns that one."""
+    with transaction.atomic():
+        Workspace.objects.select_for_update().filter(pk=workspace.pk).first()
+        pending = ConversionModel.objects.filter(
+            workspace=workspace, status=ModelStatus.TRAINING
+        ).first()
+        if pending is not None:
+            return pending
+        model = ConversionModel.objects.create(
+            workspace=workspace,
+            version=model_version_next(workspace),
+            forced=force,
+            message="Queued.",
+        )
+        if actor is not None:
+            audit_record(
+                workspace=workspace,
+                actor=actor,
+                action="scoring.model_train_requested",
+                obj=model,
+                changes={"version": [None, model.version], "force": [None, force]},
+            )
+        task_schedule("leadflow.scoring.tasks.model_train", workspace.pk, force, model.pk)
+    return model
+
+
+def models_retrain_due(*, now: dt.datetime | None = None) -> int:
+    """Queue a training for every workspace due one (``leadflow maintain``): no version
+    tried in the last ``RETRAIN_DAYS`` days (its model in use is older, or it never had
+    one) and at least ``MIN_EACH_CLASS`` won and lost outcomes. Returns how many."""
+    now = now or timezone.now()
+    tried = ConversionModel.objects.filter(
+        created_at__gte=now - dt.timedelta(days=RETRAIN_DAYS)
+    ).values("workspace_id")
+    due = (
+        Contact.objects.filter(outcome__in=[Outcome.WON, Outcome.LOST], outcome_at__isnull=False)
+        .exclude(workspace_id__in=tried)
+        .values("workspace_id")
+        .annotate(
+            won=Count("pk", filter=Q(outcome=Outcome.WON)),
+            lost=Count("pk", filter=Q(outcome=Outcome.LOST)),
+        )
+        .filter(won__gte=MIN_EACH_CLASS, lost__gte=MIN_EACH_CLASS)
+        .values_list("workspace_id", flat=True)
+    )
+    queued = 0
+    for workspace in Workspace.objects.filter(pk__in=list(due)).order_by("pk"):
+        model_train_queue(workspace=workspace)
+        queued += 1
+    return queued
+
+
+def model_train(
+    *,
+    workspace: Workspace,
+    actor: Actor | None = None,
+    force: bool = False,
+    progress: Progress | None = None,
+    model_id: int | None = None,
+    families: list[str] | None = None,
+) -> ConversionModel:
+    """Train, evaluate and store a new version (``model_id``: the queued row to fill);
+    make it active unless it is worse than the active one and not ``force``d. Raises
+    ``NotEnoughOutcomes`` (and marks a queued row failed) when either class has fewer than
+    ``MIN_EACH_CLASS`` outcomes. ``families`` limits the candidates (default: all)."""
+    from leadflow.scoring.features import labelled_training_set
+
+    if model_id is not None:
+        queued = ConversionModel.objects.filter(pk=model_id, workspace=workspace).first()
+        if queued is None:
+            raise NotFoundError("No such model.")
+        if queued.status != ModelStatus.TRAINING:
+            return queued  # already trained: the task ran twice
+        force = force or queued.forced
+    step = progress or (lambda name, done, total: None)
+    step("reading outcomes and features", 0, 1)
+    training = labelled_training_set(workspace)
+    dataset = training.dataset
+    rows = len(dataset.y)
+    positives = int(dataset.y.sum())
+    negatives = rows - positives
+    step("reading outcomes and features", 1, 1)
+    if positives < MIN_EACH_CLASS or negatives < MIN_EACH_CLASS:
+        message = (
+            f"Not enough outcomes to learn from: {positives} won and {negatives} lost; "
+            f"at least {MIN_EACH_CLASS} of each are needed."
+        )
+        if model_id is not None:
+            ConversionModel.objects.filter(pk=model_id, workspace=workspace).update(
+                status=ModelStatus.FAILED, message=message, finished_at=timezone.now(),
+                rows=rows, positives=positives,
+            )  # fmt: skip
+        raise NotEnoughOutcomes(message)
+    try:
+        fitted = _fit(dataset, rows=rows, positives=positives, progress=step, families=families)
+    except Exception as error:
+        if model_id is not None:
+            ConversionModel.objects.filter(pk=model_id, workspace=workspace).update(
+                status=ModelStatus.FAILED, message=f"Training failed: {error}"[:2000],
+                finished_at=timezone.now(),
+            )  # fmt: skip
+        raise
+    artifact = io.BytesIO()
+    import joblib
+
+    joblib.dump({"model": fitted["model"], "plan": training.plan.to_dict()}, artifact)
+    with transaction.atomic():
+        Workspace.objects.select_for_update().filter(pk=workspace.pk).first()
+        model = (
+            ConversionModel.objects.filter(pk=model_id, workspace=workspace).first()
+            if model_id is not None
+            else None
+        )
+        if model is None:
+            model = ConversionModel(workspace=workspace, version=model_version_next(workspace))
+        model.family = fitted["family"]
+        model.low_data = fitted["low_data"]
+        model.forced = force
+        model.rows, model.positives = rows, positives
+        model.metrics = fitted["metrics"]
+        model.features = [_spec_dict(spec) for spec in dataset.specs]
+        model.artifact = artifact.getvalue()
+        model.finished_at = timezone.now()
+        _decide(workspace, model, force=force)
+        if actor is not None:
+            audit_record(
+                workspace=workspace,
+                actor=actor,
+                action="scoring.model_trained",
+                obj=model,
+                changes={"version": [None, model.version], "status": [None, model.status]},
+            )
+        if model.status == ModelStatus.ACTIVE:
+            task_schedule("leadflow.scoring.tasks.predictions_write", workspace.pk)
+    return model
+
+
+def _fit(
+    dataset, *, rows: int, positives: int, progress: Progress, families: list[str] | None
+) -> dict[str, Any]:
+    from leadflow.scoring.learn.evaluate import evaluate
+    from leadflow.scoring.learn.select import model_fit
+
+    low = positives < MIN_POSITIVES or rows < MIN_ROWS
+    result = model_fit(
+        dataset,
+        families=["frequency"] if low else families,
+        progress=progress,
+        min_positives=MIN_POSITIVES,
+    )
+    metrics = dict(result.metrics or {})
+    if "cv" not in metrics:
+        progress("evaluating", 0, 1)
+        metrics.update(evaluate(dataset, family=result.family))
+        progress("evaluating", 1, 1)
+    metrics["candidates"] = result.candidates
+    metrics["family_label"] = result.family_label
+    return {
+        "model": result.model,
+        "family": result.family,
+        "low_data": bool(low or result.low_data),
+        "metrics": _jsonable(metrics),
+    }
+
+
+def _decide(workspace: Workspace, model: ConversionModel, *, force: bool) -> None:
+    """Activate ``model`` (retiring the active one, in this transaction) unless it is
+    worse than the active one and not forced: then it is saved as rejected."""
+    active = (
+        ConversionModel.objects.select_for_update()
+        .filter(workspace=workspace, status=ModelStatus.ACTIVE)
+        .exclude(pk=model.pk)
+        .first()
+    )
+    if active is not None and not force:
+        worse = model_worse(model.metrics, active.metrics)
+        if worse:
+            model.status = ModelStatus.REJECTED
+            model.message = worse
+            model.save()
+            return
+    if active is not None:
+        active.status = ModelStatus.RETIRED
+        active.save(update_fields=["status"])
+    model.status = ModelStatus.ACTIVE
+    model.message = "Forced into use." if force and active is not None else ""
+    model.save()
+
+
+def model_auc(metrics: dict) -> tuple[float | None, float | None]:
+    """(hold-out ROC AUC, cross-validated ROC AUC) of stored metrics, None when absent."""
+
+    def auc(part: Any) -> float | None:
+        value = part.get("roc_auc") if isinstance(part, dict) else None
+        return float(value) if isinstance(value, int | float) else None
+
+    return auc(metrics.get("holdout")), auc(metrics.get("cv"))
+
+
+def model_worse(new: dict, active: dict) -> str:
+    """Why the model with metrics ``new`` is worse than the active one (a message), or ""
+    when it is not: hold-out ROC AUC when both have one, else cross-validated."""
+    new_holdout, new_cv = model_auc(new)
+    old_holdout, old_cv = model_auc(active)
+    if new_holdout is not None and old_holdout is not None:
+        measure, ours, theirs = "time hold-out", new_holdout, old_holdout
+    elif new_cv is not None and old_cv is not None:
+        measure, ours, theirs = "cross-validated", new_cv, old_cv
+    else:
+        return ""
+    if ours < theirs - TOLERANCE:
+        return (
+            f"Not used: its {measure} ROC AUC {ours:.3f} is below the model in use "
+            f"({theirs:.3f}). Force it to use it anyway."
+        )
+    return ""
+
+
+def model_activate(*, workspace: Workspace, model_id: int, actor: Actor) -> ConversionModel:
+    """Put a stored (rejected or retired) version into use: "Force" on the model page."""
+    from leadflow.core.errors import Conflict
+
+    with transaction.atomic():
+        Workspace.objects.select_for_update().filter(pk=workspace.pk).first()
+        model = (
+            ConversionModel.objects.select_for_update()
+            .filter(workspace=workspace, pk=model_id)
+            .first()
+        )
+        if model is None:
+            raise NotFoundError("No such model.")
+        if model.status not in (ModelStatus.REJECTED, ModelStatus.RETIRED) or not model.artifact:
+            raise Conflict("Only a trained model that is not in use can be put into use.")
+        model.forced = True
+        _decide(workspace, model, force=True)
+        audit_record(
+            workspace=workspace,
+            actor=actor,
+            action="scoring.model_forced",
+            obj=model,
+            changes={"status": ["rejected", model.status]},
+        )
+        task_schedule("leadflow.scoring.tasks.predictions_write", workspace.pk)
+    return model
+
+
+def _spec_dict(spec) -> dict[str, str]:
+    return {
+        "name": spec.name,
+        "kind": spec.kind,
+        "label": spec.label,
+        "group": spec.group,
+        "unit": spec.unit,
+    }
+
+
+def _jsonable(value: Any) -> Any:
+    """Metrics as JSON can hold them (numpy numbers as Python numbers, NaN as None)."""
+    import math
+
+    if isinstance(value, dict):
+        return {str(key): _jsonable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(item) for item in value]
+    if hasattr(value, "item") and callable(value.item):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+# --- predictions ------------------------------------------------------------------------
+
+# model id -> (trained model, feature plan), per process: a model version never changes.
+_LOADED: dict[int, tuple[Any, Any]] = {}
+
+
+def model_loaded(model: ConversionModel) -> tuple[Any, Any]:
+    """The unpickled model and its feature plan, cached per process by model id."""
+    loaded = _LOADED.get(model.pk)
+    if loaded is None:
+        import joblib
+
+        from leadflow.scoring.features import FeaturePlan
+
+        stored = joblib.load(io.BytesIO(bytes(model.artifact)))
+        loaded = (stored["model"], FeaturePlan.from_dict(stored["plan"]))
+        if len(_LOADED) > 8:
+            _LOADED.clear()
+        _LOADED[model.pk] = loaded
+    return loaded
 
 
 def predictions_write(*, workspace_id: int, contact_ids: Iterable[int] | None = None) -> None:
     """Score these contacts (all when None) with the workspace's active model, if any:
-    ``Prediction`` rows with factors, and ``Contact.conversion_probability``."""
+    ``Prediction`` rows with factors, and ``Contact.conversion_probability``. Without an
+    active model it does nothing (one query). A whole-workspace run also removes the
+    predictions of contacts that no longer exist."""
+    active = (
+        ConversionModel.objects.filter(workspace_id=workspace_id, status=ModelStatus.ACTIVE)
+        .only("pk", "artifact")
+        .first()
+    )
+    if active is None or not active.artifact:
+        return
+    from leadflow.scoring.features import feature_rows
+
+    trained, plan = model_loaded(active)
+    workspace = Workspace.objects.get(pk=workspace_id)
+    started = timezone.now()
+    if contact_ids is None:
+        ids = list(
+            Contact.objects.filter(workspace_id=workspace_id)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+    else:
+        ids = sorted({int(pk) for pk in contact_ids})
+    for start in range(0, len(ids), PREDICT_BATCH):
+        chunk = ids[start : start + PREDICT_BATCH]
+        built = feature_rows(workspace, chunk, plan=plan, now=started, checked=contact_ids is None)
+        if not built.contact_ids:
+            continue
+        probabilities = [float(p) for p in trained.predict_proba(built.dataset.X)]
+        factors = [
+            [{"text": f.text, "effect": round(float(f.effect), 4), "feature": f.feature}
+             for f in row]
+            for row in trained.explain(built.dataset.X, top=FACTORS)
+        ]  # fmt: skip
+        _predictions_store(
+            workspace_id, active.pk, built.contact_ids, probabilities, factors, started
+        )
+        contact_scores_write_each(
+            workspace_id=workspace_id,
+            column="conversion_probability",
+            values=dict(zip(built.contact_ids, probabilities, strict=True)),
+        )
+    if contact_ids is None:
+        Prediction.objects.filter(workspace_id=workspace_id, computed_at__lt=started).delete()
+
+
+def _predictions_store(
+    workspace_id: int,
+    model_id: int,
+    ids: list[int],
+    probabilities: list[float],
+    factors: list[list[dict]],
+    at,
+) -> None:
+    """Upsert one prediction per contact (by ``contact_id``), set-based."""
+    import json
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {Prediction._meta.db_table} "  # noqa: S608 - our table
+                "(workspace_id, contact_id, model_id, probability, factors, computed_at) "
+                "SELECT %s, v.contact_id, %s, v.probability, v.factors::jsonb, %s "
+                "FROM unnest(%s::bigint[], %s::double precision[], %s::text[]) "
+                "AS v(contact_id, probability, factors) "
+                "ON CONFLICT (contact_id) DO UPDATE SET workspace_id = EXCLUDED.workspace_id, "
+                "model_id = EXCLUDED.model_id, probability = EXCLUDED.probability, "
+                "factors = EXCLUDED.factors, computed_at = EXCLUDED.computed_at",
+                [
+                    workspace_id,
+                    model_id,
+                    at,
+                    ids,
+                    probabilities,
+                    [json.dumps(row) for row in factors],
+                ],
+            )
+        return
+    Prediction.objects.bulk_create(
+        [
+            Prediction(
+                workspace_id=workspace_id,
+                contact_id=pk,
+                model_id=model_id,
+                probability=probability,
+                factors=row,
+                computed_at=at,
+            )
+            for pk, probability, row in zip(ids, probabilities, factors, strict=True)
+        ],
+        update_conflicts=True,
+        unique_fields=["contact_id"],
+        update_fields=["workspace_id", "model_id", "probability", "factors", "computed_at"],
+        batch_size=500,
+    )

@@ -18,9 +18,10 @@ from leadflow.imports import files as import_files
 from leadflow.imports import mapping as import_mapping
 from leadflow.imports import selectors as import_selectors
 from leadflow.imports import services as imports
-from leadflow.imports.models import ImportJob, ImportMapping, ImportStatus
+from leadflow.imports.models import ImportJob, ImportKind, ImportMapping, ImportStatus
 from leadflow.web.access import workspace_view
 from leadflow.web.forms import tag_names_from_text
+from leadflow.web.views import imports_history
 
 NEW_FIELD = "__new__"
 FIELD_LABELS = {
@@ -71,7 +72,8 @@ def target_groups(definitions: list[CustomField], *, can_add_fields: bool) -> li
         (
             "History",
             [
-                ("outcome", "Outcome (won / lost) → lifecycle stage"),
+                ("outcome", "Outcome (won / lost), sets the lifecycle stage"),
+                ("outcome_at", "Outcome date (when won or lost)"),
                 ("created_at", "Original created date"),
                 ("note", "Note on the timeline"),
             ],
@@ -112,6 +114,7 @@ def import_list(request: HttpRequest) -> HttpResponse:
                         path=path,
                         filename=upload.name,
                         saved_mapping_id=int(saved_id) if saved_id.isdigit() else None,
+                        kind=request.POST.get("kind") or ImportKind.CONTACTS,
                     )
             except ValidationFailed as failure:
                 for error in failure.errors:
@@ -243,6 +246,8 @@ def import_detail(request: HttpRequest, job_id: int) -> HttpResponse:
         return render(request, "web/imports/progress.html", _progress_context(job))
     if not _may_import(request):
         return HttpResponse("Your role does not allow this.", status=403)
+    if job.kind == ImportKind.ACTIVITIES:
+        return imports_history.mapping_page(request, job, _error_lists)
     if request.method == "GET":
         return render(request, "web/imports/mapping.html", _mapping_context(request, job))
     if not _may_import(request):
@@ -288,6 +293,8 @@ def import_preview(request: HttpRequest, job_id: int) -> HttpResponse:
     if not _may_import(request):
         return HttpResponse("Your role does not allow this.", status=403)
     job = _job(request, job_id)
+    if job.kind == ImportKind.ACTIVITIES:
+        return imports_history.preview(request, job, _problem_text)
     source = import_files.source_open(job.path)
     mapping, options, new_fields, _ = _posted(request, source.headers)
     problems: list[str] = []
@@ -341,11 +348,12 @@ def _display(values: dict, target: str) -> str:
     if target == "tags":
         return ", ".join(values.get("tags") or [])
     if target == "outcome":
-        return values.get("lifecycle_stage", "")
+        stage = values.get("lifecycle_stage", "")
+        return f"{values['outcome']} ({stage})" if values.get("outcome") else stage
     if target == "note":
         return values.get("note", "")
-    if target == "created_at":
-        moment = values.get("created_at")
+    if target in ("created_at", "outcome_at"):
+        moment = values.get(target)
         return moment.isoformat(sep=" ", timespec="minutes") if moment else ""
     if target.startswith("custom_fields."):
         value = (values.get("custom_fields") or {}).get(target.removeprefix("custom_fields."))

@@ -1,0 +1,135 @@
+"""Training a workspace's conversion model from its own history, versions, refusal of a
+worse model, the low-data fallback, and predictions with their reasons."""
+
+import numpy as np
+import pytest
+from django_tasks_db.models import DBTaskResult
+
+from leadflow.contacts.models import Contact, Outcome
+from leadflow.scoring.models import ConversionModel, ModelStatus, Prediction
+from leadflow.scoring.selectors import prediction_for
+from leadflow.scoring.services import predictions_write
+from leadflow.scoring.services.training import (
+    NotEnoughOutcomes,
+    model_activate,
+    model_train,
+    model_train_queue,
+    models_retrain_due,
+)
+from leadflow.scoring.tasks import model_train as model_train_task
+from tests.scoring.history import after_outcome_plant, history_make
+
+pytestmark = pytest.mark.django_db
+
+
+def test_training_finds_the_drivers_beats_the_frequency_model_and_explains_leads(workspace):
+    labels = history_make(workspace, contacts=400, unlabelled=60)
+    model = model_train(workspace=workspace)
+    assert model.status == ModelStatus.ACTIVE and not model.low_data
+    assert model.family != "frequency"
+    candidates = model.metrics["candidates"]
+    assert set(candidates) >= {"frequency", "logistic", "boosting"}
+    assert candidates[model.family]["cv_auc"] > candidates["frequency"]["cv_auc"]
+    assert model.metrics["cv"]["roc_auc"] > 0.75
+    assert model.metrics["cv"]["brier"] < model.metrics["cv"]["base_rate_brier"]
+    assert model.rows == 400 and model.positives == sum(labels.values())
+    assert DBTaskResult.objects.filter(task_path__endswith="predictions_write").exists()
+
+    predictions_write(workspace_id=workspace.pk)
+    assert Prediction.objects.filter(workspace_id=workspace.pk).count() == 460
+    assert not Contact.objects.filter(workspace=workspace, conversion_probability=None).exists()
+    top = list(Contact.objects.filter(workspace=workspace).order_by("-conversion_probability")[:20])
+    named = 0
+    for contact in top:
+        view = prediction_for(workspace, contact.pk)
+        assert view.probability == pytest.approx(contact.conversion_probability)
+        assert 3 <= len(view.factors) <= 5
+        assert view.model_version == model.version
+        strongest = " ".join(factor["text"] for factor in view.factors[:2]).lower()
+        named += "pricing" in strongest or "budget" in strongest
+    assert named >= 16
+
+
+def test_activity_after_the_outcomes_does_not_change_the_trained_model(workspace):
+    labels = history_make(workspace, contacts=250)
+    first = model_train(workspace=workspace, families=["frequency", "logistic"])
+    after_outcome_plant(workspace, labels)
+    second = model_train(workspace=workspace, families=["frequency", "logistic"])
+    assert second.metrics["cv"] == first.metrics["cv"]
+    assert second.metrics["candidates"] == first.metrics["candidates"]
+    assert second.status == ModelStatus.ACTIVE  # as good: it replaces the first
+
+
+def test_a_worse_model_is_rejected_and_kept_until_forced(workspace, owner_actor):
+    history_make(workspace, contacts=300)
+    good = model_train(workspace=workspace, families=["frequency"])
+    # Labels shuffled: what was learned no longer holds.
+    rng = np.random.default_rng(3)
+    ids = list(
+        Contact.objects.filter(workspace=workspace).exclude(outcome="").values_list("pk", "outcome")
+    )
+    outcomes = [outcome for _, outcome in ids]
+    rng.shuffle(outcomes)
+    for (pk, _), outcome in zip(ids, outcomes, strict=True):
+        Contact.objects.filter(pk=pk).update(outcome=outcome)
+    worse = model_train(workspace=workspace, families=["frequency"])
+    assert worse.status == ModelStatus.REJECTED
+    assert "below the model in use" in worse.message
+    good.refresh_from_db()
+    assert good.status == ModelStatus.ACTIVE
+    assert worse.version == good.version + 1
+
+    model_activate(workspace=workspace, model_id=worse.pk, actor=owner_actor)
+    worse.refresh_from_db()
+    good.refresh_from_db()
+    assert (worse.status, good.status) == (ModelStatus.ACTIVE, ModelStatus.RETIRED)
+    assert worse.forced
+    forced = model_train(workspace=workspace, force=True, families=["frequency"])
+    assert forced.status == ModelStatus.ACTIVE
+    assert ConversionModel.objects.filter(workspace=workspace, status="active").count() == 1
+
+
+def test_few_outcomes_give_the_frequency_model_labelled_low_data(workspace):
+    history_make(workspace, contacts=80)
+    model = model_train(workspace=workspace)
+    assert model.low_data and model.family == "frequency"
+    assert model.status == ModelStatus.ACTIVE
+    predictions_write(workspace_id=workspace.pk)
+    contact = Contact.objects.filter(workspace=workspace).first()
+    view = prediction_for(workspace, contact.pk)
+    assert view.low_data and view.family
+
+
+def test_no_outcomes_of_one_class_is_a_clear_failure_without_a_model(workspace):
+    history_make(workspace, contacts=40)
+    Contact.objects.filter(workspace=workspace).update(outcome=Outcome.LOST)
+    with pytest.raises(NotEnoughOutcomes, match="0 won and 40 lost"):
+        model_train(workspace=workspace)
+    assert not ConversionModel.objects.filter(workspace=workspace).exists()
+    queued = model_train_queue(workspace=workspace)
+    assert model_train_queue(workspace=workspace) == queued  # asked twice, queued once
+    assert model_train_task.call(workspace.pk, False, queued.pk) == 0
+    queued.refresh_from_db()
+    assert queued.status == ModelStatus.FAILED and "Not enough outcomes" in queued.message
+
+
+def test_without_an_active_model_nothing_is_predicted(workspace):
+    history_make(workspace, contacts=30)
+    predictions_write(workspace_id=workspace.pk)
+    assert not Prediction.objects.exists()
+    assert prediction_for(workspace, Contact.objects.first().pk) is None
+
+
+def test_the_queued_version_is_trained_by_the_task_and_retraining_is_due_weekly(
+    workspace, other_workspace
+):
+    history_make(workspace, contacts=100)
+    assert models_retrain_due() == 1  # never trained, has outcomes; the other has none
+    queued = ConversionModel.objects.get(workspace=workspace)
+    assert queued.status == ModelStatus.TRAINING
+    assert DBTaskResult.objects.filter(task_path__endswith="model_train").count() == 1
+    assert model_train_task.call(workspace.pk, False, queued.pk) == queued.pk
+    queued.refresh_from_db()
+    assert queued.status == ModelStatus.ACTIVE and queued.artifact
+    assert model_train_task.call(workspace.pk, False, queued.pk) == queued.pk  # twice: no-op
+    assert models_retrain_due() == 0  # trained this week
