@@ -440,10 +440,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --delivery: let it in even if its sender cannot be verified",
     )
 
+    _scoring_commands(commands)
     add(
         "maintain",
         cmd_maintain,
-        "housekeeping: event partitions ahead, retention (run daily, e.g. from cron)",
+        "housekeeping: event partitions ahead, retention, score decay (run daily, e.g. cron)",
     )
     copy = add(
         "copy-to-postgres",
@@ -665,8 +666,9 @@ def cmd_maintain(options: argparse.Namespace) -> int:
     """Housekeeping, safe to run at any time: create the event table's monthly partitions
     ahead (PostgreSQL), delete tracking events past each workspace's retention, inbound
     lead deliveries past LEADFLOW_INBOUND_RETENTION_DAYS and import uploads that were never
-    started (older than two days), mark failed the imports whose worker vanished, and queue a
-    retraining of each workspace's conversion model last trained more than a week ago."""
+    started (older than two days), mark failed the imports whose worker vanished, queue a
+    retraining of each workspace's conversion model last trained more than a week ago, and
+    recompute every workspace's scores (engagement points decay by the day)."""
     from leadflow.imports.services import import_drafts_prune, import_jobs_stale_fail
     from leadflow.inbound.services import deliveries_prune
     from leadflow.scoring.services.training import models_retrain_due
@@ -679,13 +681,67 @@ def cmd_maintain(options: argparse.Namespace) -> int:
     drafts = import_drafts_prune()
     stale = import_jobs_stale_fail()
     retrain = models_retrain_due()
+    rescored = scoring_rescore_all()
     print(f"Partitions created: {', '.join(created) or 'none needed'}.")
     print(f"Events past retention deleted: {deleted}.")
     print(f"Inbound lead deliveries past retention deleted: {deliveries}.")
     print(f"Import uploads never started, deleted: {drafts}.")
     print(f"Imports whose worker vanished, marked failed: {stale}.")
     print(f"Conversion models queued for retraining (older than a week): {retrain}.")
+    print(f"Workspaces rescored (engagement decay): {rescored}.")
     return 0
+
+
+# --- scoring -------------------------------------------------------------------------------
+
+
+def _scoring_commands(commands: Any) -> None:
+    scoring_commands = _scoring_parser(commands)
+    rescore = scoring_commands.add_parser(
+        "rescore",
+        help="recompute every contact's scores (a workspace, or all: the daily decay refresh)",
+        description=cmd_scoring_rescore.__doc__,
+    )
+    rescore.set_defaults(handler=cmd_scoring_rescore)
+    which = rescore.add_mutually_exclusive_group(required=True)
+    which.add_argument("--workspace", metavar="SLUG", help="workspace slug")
+    which.add_argument("--all", action="store_true", help="every workspace")
+
+
+def cmd_scoring_rescore(options: argparse.Namespace) -> int:
+    """Recompute every contact's scores from the rules (set-based: the engagement ledger
+    rebuilt, points decayed to now, then fit, predictions and lifecycle) for one workspace
+    or all of them. Run it after changing rules in bulk; `leadflow maintain` runs it for
+    all workspaces daily, so decayed scores stay current."""
+    import time
+
+    from leadflow.contacts.models import Contact
+    from leadflow.scoring.services import workspace_rescore
+
+    if options.all:
+        started = time.monotonic()
+        count = scoring_rescore_all()
+        print(f"Rescored {count} workspaces in {time.monotonic() - started:.1f} s.")
+        return 0
+    workspace = workspace_by_slug(options.workspace)
+    started = time.monotonic()
+    workspace_rescore(workspace_id=workspace.pk)
+    contacts = Contact.objects.filter(workspace=workspace).count()
+    print(
+        f"Rescored {contacts} contacts of {workspace.slug} in {time.monotonic() - started:.1f} s."
+    )
+    return 0
+
+
+def scoring_rescore_all() -> int:
+    """Recompute every workspace (one transaction each); returns how many."""
+    from leadflow.core.models import Workspace
+    from leadflow.scoring.services import workspace_rescore
+
+    ids = list(Workspace.objects.order_by("pk").values_list("pk", flat=True))
+    for workspace_id in ids:
+        workspace_rescore(workspace_id=workspace_id)
+    return len(ids)
 
 
 def cmd_copy_to_postgres(options: argparse.Namespace) -> int:

@@ -16,7 +16,7 @@ from leadflow.core.models import ApiKey, ApiScope
 from leadflow.core.services import apikey_revoke
 from leadflow.duplicates.models import DuplicatePair
 from leadflow.imports.models import ImportJob, ImportMapping
-from leadflow.scoring.models import ConversionModel
+from leadflow.scoring.models import ConversionModel, EngagementRule
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "docs" / "api" / "openapi.json"
 
@@ -101,8 +101,12 @@ def _object_ids(workspace):
     pair = DuplicatePair.objects.create(
         workspace=workspace, contact=a, other=b, probability=0.9, reasons="same phone"
     )
+    rule = EngagementRule.objects.create(
+        workspace=workspace, name="Other rule", source="event", kind="pageview", points=1
+    )
     model = ConversionModel.objects.create(workspace=workspace, version=1, status="rejected")
     return {
+        "rule_id": rule.pk,
         "model_id": model.pk,
         "pair_id": pair.pk,
         "job_id": job.pk,
@@ -148,7 +152,9 @@ def test_every_object_route_hides_other_workspaces(api, other_workspace):
                 body = {"choices": {}} if url.endswith("/merge") else None
             elif method == "post":
                 body = bodies[url.rsplit("/", 1)[-1]]
-            elif method == "patch" and ("/forms/" in url or "/lead-sources/" in url):
+            elif method == "patch" and any(
+                part in url for part in ("/forms/", "/lead-sources/", "/engagement-rules/")
+            ):
                 body = {"name": "x"}
             elif method == "patch" and "/imports/" in url:
                 body = {"save_as": "x"}

@@ -20,7 +20,8 @@ from leadflow.duplicates.models import DuplicatePair, DuplicateProfile
 from leadflow.duplicates.services import duplicates_check
 from leadflow.inbound import services as inbound_services
 from leadflow.inbound.models import Delivery, DeliveryStatus
-from leadflow.scoring.models import ConversionModel, Prediction
+from leadflow.scoring.models import ConversionModel, EngagementRule, Prediction
+from leadflow.scoring.services import profile_get
 from tests.capture.conftest import PublicClient
 from tests.web.conftest import url
 
@@ -303,6 +304,23 @@ def _settings(world, client):
     return answers.pop()
 
 
+def _see_engagement_rules(world, client):
+    return _decided(client.get(url(world["workspace"], "settings/scoring/engagement/")), 200)
+
+
+def _change_engagement_rules(world, client):
+    workspace = world["workspace"]
+    profile_get(workspace)
+    rule = EngagementRule.objects.filter(workspace=workspace).order_by("position").first()
+    base = "settings/scoring/engagement/"
+    preview = client.post(url(workspace, base + "preview/"), {"form": "profile"})
+    answer = client.post(url(workspace, base + f"rules/{rule.pk}/toggle/"))
+    turned_off = not EngagementRule.objects.get(pk=rule.pk).enabled
+    assert _decided(answer, 302) == turned_off
+    assert _decided(preview, 422) == turned_off  # an empty form: refused, or named fields
+    return turned_off
+
+
 def _members(world, client):
     viewer = world["members"]["viewer"]
     path = f"settings/members/{viewer.pk}/role/"
@@ -363,6 +381,10 @@ ACTIONS: dict[str, Callable] = {
     "manage lead sources and read their delivery log": _manage_lead_sources,
     "force in a delivery whose sender was not verified": _force_delivery,
     "change workspace settings, custom fields, tracking and API keys": _settings,
+    "see the engagement scoring rules": _see_engagement_rules,
+    "change and preview the engagement scoring rules, half-life and thresholds": (
+        _change_engagement_rules
+    ),
     "add and remove members, change their roles": _members,
     "read the audit log": _audit,
     "see the conversion model (versions, evaluation)": _see_conversion_model,
@@ -409,6 +431,12 @@ BODIES = {
     "POST /api/v1/contacts/{contact}/reject": {"reason": "No budget"},
     "PUT /api/v1/duplicates/settings": {"auto_merge": False, "auto_merge_threshold": 0.99},
     "POST /api/v1/lead-sources": {"name": "Partner", "format": "generic"},
+    "POST /api/v1/scoring/engagement-rules": {
+        "name": "Webinar",
+        "source": "event",
+        "kind": "custom",
+        "points": 5,
+    },
     "POST /api/v1/activities/bulk": {
         "activities": [
             {

@@ -233,6 +233,9 @@ LEADFLOW_INBOUND_RATE_PER_IP = int(os.environ.get("LEADFLOW_INBOUND_RATE_PER_IP"
 LEADFLOW_INBOUND_RATE_PER_SOURCE = int(os.environ.get("LEADFLOW_INBOUND_RATE_PER_SOURCE", "1200"))
 # Inbound lead webhook deliveries (the log and replay) are kept this many days; 0 = forever.
 LEADFLOW_INBOUND_RETENTION_DAYS = int(os.environ.get("LEADFLOW_INBOUND_RETENTION_DAYS", "180"))
+# How often an idle database-queue worker looks for new tasks (seconds): the most a task
+# waits before it starts (scoring's commit-to-score latency is about this plus its work).
+LEADFLOW_WORKER_POLL_SECONDS = float(os.environ.get("LEADFLOW_WORKER_POLL_SECONDS", "0.25"))
 # API rate limit per key (requests per minute); 0 turns it off.
 LEADFLOW_API_RATE_LIMIT = int(os.environ.get("LEADFLOW_API_RATE_LIMIT", "600"))
 # Tracking event batches per minute from one IP to one workspace; 0 turns it off.

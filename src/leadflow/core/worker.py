@@ -31,6 +31,7 @@ import socket
 import time
 from pathlib import Path
 
+from django.conf import settings
 from django.db import InterfaceError, OperationalError, connections
 from django.utils.crypto import get_random_string
 from django_tasks_db.compat import DEFAULT_TASK_BACKEND_ALIAS, TaskResultStatus
@@ -188,7 +189,7 @@ def worker_run(*, queue_names: list[str]) -> None:
     """Run the database queue's worker on ``queue_names`` until SIGINT or SIGTERM."""
     worker = DatabaseWorker(
         queue_names=queue_names,
-        interval=1,
+        interval=settings.LEADFLOW_WORKER_POLL_SECONDS,
         batch=False,
         backend_name=DEFAULT_TASK_BACKEND_ALIAS,
         startup_delay=True,

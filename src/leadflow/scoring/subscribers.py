@@ -29,6 +29,11 @@ def events_recorded(workspace_id: int, contact_ids: set[int]) -> None:
 
 
 def register() -> None:
+    from leadflow.contacts.services import MERGE_HOOKS
+    from leadflow.scoring.services.engagement import ledger_forget_merged
+
     activity_subscriber_register(SUBSCRIBER, activities_score)
+    if ledger_forget_merged not in MERGE_HOOKS:
+        MERGE_HOOKS.append(ledger_forget_merged)
     if events_recorded not in EVENTS_LISTENERS:
         EVENTS_LISTENERS.append(events_recorded)

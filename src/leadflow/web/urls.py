@@ -13,6 +13,7 @@ from leadflow.web.views import (
     imports,
     inbound,
     scoring,
+    scoring_engagement,
     scoring_model,
     settings,
     tracking,
@@ -167,6 +168,36 @@ settings_patterns = [
         name="settings_channel_rule_delete",
     ),
     path("audit/", settings.audit_log, name="audit_log"),
+    path(
+        "scoring/engagement/",
+        scoring_engagement.engagement_settings,
+        name="scoring_engagement",
+    ),
+    path(
+        "scoring/engagement/rules/new/",
+        scoring_engagement.engagement_rule_create,
+        name="scoring_engagement_rule_create",
+    ),
+    path(
+        "scoring/engagement/rules/<int:rule_id>/",
+        scoring_engagement.engagement_rule_edit,
+        name="scoring_engagement_rule",
+    ),
+    path(
+        "scoring/engagement/rules/<int:rule_id>/toggle/",
+        scoring_engagement.engagement_rule_toggle,
+        name="scoring_engagement_rule_toggle",
+    ),
+    path(
+        "scoring/engagement/rules/<int:rule_id>/delete/",
+        scoring_engagement.engagement_rule_delete,
+        name="scoring_engagement_rule_delete",
+    ),
+    path(
+        "scoring/engagement/preview/",
+        scoring_engagement.engagement_preview,
+        name="scoring_engagement_preview",
+    ),
     path("scoring/model/", scoring_model.scoring_model, name="scoring_model"),
     path("scoring/model/train/", scoring_model.scoring_model_train, name="scoring_model_train"),
     path(

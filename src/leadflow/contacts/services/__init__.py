@@ -51,6 +51,7 @@ from leadflow.contacts.services.scores import (
     SCORE_COLUMNS,
     contact_scores_write,
     contact_scores_write_each,
+    contact_scores_write_from,
 )
 from leadflow.contacts.services.tags import tags_ensure
 
@@ -81,6 +82,7 @@ __all__ = [
     "contact_merge_defaults",
     "contact_scores_write",
     "contact_scores_write_each",
+    "contact_scores_write_from",
     "contact_stage_promote",
     "contact_update",
     "contact_upsert",

@@ -4,6 +4,7 @@ from leadflow.scoring.selectors.engagement import (
     Breakdown,
     BreakdownLine,
     engagement_breakdown,
+    engagement_rule_get,
     engagement_rules,
 )
 from leadflow.scoring.selectors.fit import (
@@ -27,6 +28,7 @@ __all__ = [
     "conditions_count",
     "conversion_models",
     "engagement_breakdown",
+    "engagement_rule_get",
     "engagement_rules",
     "fit_matches",
     "fit_rules",

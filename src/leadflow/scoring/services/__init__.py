@@ -2,7 +2,17 @@
 lifecycle rules, training and predictions, the workspace's profile, and the pipeline that
 runs them in order for some contacts or all); this package re-exports the public names."""
 
-from leadflow.scoring.services.engagement import engagement_rebuild, engagement_scores_write
+from leadflow.scoring.services.engagement import (
+    engagement_profile_clean,
+    engagement_profile_update,
+    engagement_rebuild,
+    engagement_rule_clean,
+    engagement_rule_create,
+    engagement_rule_delete,
+    engagement_rule_update,
+    engagement_scores_write,
+)
+from leadflow.scoring.services.engagement_preview import Preview, engagement_preview
 from leadflow.scoring.services.fit import (
     fit_grades_write,
     fit_rule_create,
@@ -23,8 +33,16 @@ from leadflow.scoring.services.profile import profile_get, profile_update
 from leadflow.scoring.services.training import predictions_write
 
 __all__ = [
+    "Preview",
     "contacts_rescore",
+    "engagement_preview",
+    "engagement_profile_clean",
+    "engagement_profile_update",
     "engagement_rebuild",
+    "engagement_rule_clean",
+    "engagement_rule_create",
+    "engagement_rule_delete",
+    "engagement_rule_update",
     "engagement_scores_write",
     "fit_grades_write",
     "fit_rule_create",

@@ -1,0 +1,299 @@
+"""Engagement scoring at scale: a full rescore of a workspace with N contacts and 10N
+activities and tracked events, against a plain aggregate over the same rows in the same
+run; and the commit-to-score latency of the activity subscriber with the worker running
+under a steady load of other activities.
+
+Seeded with set-based SQL (generate_series): N contacts; per contact five activities
+(form submissions, notes, edits, identifications, consent changes, tags) and five events
+(page views of a few paths, clicks, replies, shares, follows), spread over 180 days. The
+workspace's default rules score them (13 rules). Figures:
+
+- ``rescore_s`` (``scoring.services.workspace_rescore``: the ledger deleted and rebuilt,
+  one INSERT ... SELECT per rule with its caps, then every contact's decayed score) and
+  ``rescore_vs_aggregate``: over ``aggregate_s``, one ``count(*) GROUP BY contact_id`` over
+  the activity rows and one over the event rows (the floor: reading the rows once).
+- ``latency_p50_ms`` / ``latency_p95_ms``: from the commit of a form submission to its
+  points in the ledger (and the contact's score, written in the same transaction), with
+  ``leadflow worker`` running (BENCH_SCORING_WORKERS processes) while another thread
+  commits BENCH_SCORING_LOAD activities a second. Target p95 < 1 s.
+
+Targets (issue 13): rescore < 60 s at 1,000,000 contacts and 10,000,000 activities.
+BENCH_SCORING_CONTACTS sets N (default 1,000,000); BENCH_SCORING_PROBES the latency
+samples (200). PostgreSQL only (set DATABASE_URL); run it on a server of its own: the
+activity log delivers in commit order, so another database's long transaction on the same
+server holds deliveries back (counted as ``latency_stalled_probes``).
+"""
+
+import os
+import random
+import statistics
+import subprocess
+import sys
+import threading
+import time
+
+CONTACTS = """
+    INSERT INTO contacts_contact (workspace_id, email, phone, first_name, last_name,
+        job_title, country, street_address, city, region, postal_code, lifecycle_stage,
+        temperature, consent_status, first_touch_source, first_touch_medium,
+        first_touch_campaign, first_touch_channel, last_touch_source, last_touch_medium,
+        last_touch_campaign, last_touch_channel, custom_fields, created_at, updated_at)
+    SELECT %(ws)s, 'p' || n || '@example.com', NULL, 'P', 'N' || n, '', 'US', '', '', '', '',
+        'lead', 'cold', 'granted', '', '', '', '', '', '', '', '', '{}', now(), now()
+    FROM generate_series(1::bigint, %(n)s::bigint) AS n
+"""
+# A pseudo-random number 0..size-1 per (contact, k, salt).
+PICK = (
+    "(('x' || substr(md5(c.id::text || '-' || k::text || '{salt}'), 1, 8))::bit(32)::bigint"
+    " %% {size})"
+)
+ACTIVITIES = f"""
+    INSERT INTO contacts_activity (workspace_id, contact_id, kind, occurred_at, actor_label, data)
+    SELECT %(ws)s, c.id, kinds.kind,
+        now() - ({PICK.format(salt="t", size=180 * 24 * 60)}) * interval '1 minute',
+        'bench', kinds.data
+    FROM contacts_contact c
+    CROSS JOIN generate_series(1, 5) AS k
+    JOIN (VALUES
+        (0, 'form.submitted', '{{"form": "Book a demo", "values": {{}}}}'::jsonb),
+        (1, 'form.submitted', '{{"form": "Newsletter", "values": {{}}}}'::jsonb),
+        (2, 'note.added', '{{"body": "Called"}}'::jsonb),
+        (3, 'note.added', '{{"body": "Emailed"}}'::jsonb),
+        (4, 'contact.updated', '{{"changes": {{"job_title": ["", "Buyer"]}}}}'::jsonb),
+        (5, 'contact.updated', '{{"changes": {{}}, "tags_added": ["partner"]}}'::jsonb),
+        (6, 'visitor.linked', '{{"reason": "identify"}}'::jsonb),
+        (7, 'consent.changed', '{{"from": "granted", "to": "withdrawn"}}'::jsonb),
+        (8, 'tag.added', '{{"tag": "competitor"}}'::jsonb),
+        (9, 'stage.changed', '{{"from": "lead", "to": "mql"}}'::jsonb)
+    ) AS kinds(slot, kind, data) ON kinds.slot = {PICK.format(salt="k", size=10)}
+    WHERE c.workspace_id = %(ws)s
+"""
+EVENTS = f"""
+    INSERT INTO tracking_event (workspace_id, event_id, contact_id, event_type, name, url,
+        referrer, properties, occurred_at, received_at)
+    SELECT %(ws)s, md5(c.id::text || '-' || k::text || %(stamp)s)::uuid, c.id,
+        kinds.event_type, kinds.name, kinds.url, '', '{{}}',
+        now() - ({PICK.format(salt="e", size=180 * 24 * 60)}) * interval '1 minute', now()
+    FROM contacts_contact c
+    CROSS JOIN generate_series(1, 5) AS k
+    JOIN (VALUES
+        (0, 'pageview', '', 'https://www.example.com/'),
+        (1, 'pageview', '', 'https://www.example.com/blog/scoring'),
+        (2, 'pageview', '', 'https://www.example.com/blog/decay'),
+        (3, 'pageview', '', 'https://www.example.com/pricing'),
+        (4, 'pageview', '', 'https://www.example.com/docs/api'),
+        (5, 'pageview', '', 'https://www.example.com/careers'),
+        (6, 'pageview', '', 'https://www.example.com/book-a-demo'),
+        (7, 'click', 'Start trial', 'https://www.example.com/'),
+        (8, 'reply', '', ''),
+        (9, 'share', '', '')
+    ) AS kinds(slot, event_type, name, url) ON kinds.slot = {PICK.format(salt="v", size=10)}
+    WHERE c.workspace_id = %(ws)s
+"""
+
+
+def _seed(workspace_id: int, count: int) -> None:
+    from django.db import connection
+
+    values = {"ws": workspace_id, "n": count, "stamp": str(time.time())}
+    with connection.cursor() as cursor:
+        cursor.execute(CONTACTS, values)
+        cursor.execute(ACTIVITIES, values)
+        cursor.execute(EVENTS, values)
+        cursor.execute("ANALYZE contacts_contact")
+        cursor.execute("ANALYZE contacts_activity")
+        cursor.execute("ANALYZE tracking_event")
+
+
+def _history_delivered(workspace_id: int) -> None:
+    """The seeded history counts as delivered (the full rescore scored it): every
+    subscriber's watermark at the last seeded activity, so the worker hears only new ones."""
+    from django.db.models import Max
+
+    from leadflow.contacts.activity_log import ACTIVITY_SUBSCRIBERS
+    from leadflow.contacts.models import Activity, ActivityWatermark
+
+    last = Activity.objects.aggregate(last=Max("id"))["last"] or 0
+    for name, subscriber in ACTIVITY_SUBSCRIBERS.items():
+        scope = workspace_id if subscriber.per_workspace else None
+        ActivityWatermark.objects.update_or_create(
+            subscriber=name, workspace_id=scope, defaults={"last_activity_id": last}
+        )
+
+
+def _aggregate(workspace_id: int) -> float:
+    from django.db import connection
+
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        for table in ("contacts_activity", "tracking_event"):
+            cursor.execute(
+                f"SELECT contact_id, count(*) FROM {table} WHERE workspace_id = %s "
+                "GROUP BY contact_id",
+                [workspace_id],
+            )
+            cursor.fetchall()
+    return time.perf_counter() - started
+
+
+def _database_url() -> str:
+    """The URL of the database the bench set up (the test database), for the worker."""
+    from django.db import connection
+
+    settings = connection.settings_dict
+    user = settings["USER"] or ""
+    password = f":{settings['PASSWORD']}" if settings.get("PASSWORD") else ""
+    port = f":{settings['PORT']}" if settings.get("PORT") else ""
+    return f"postgres://{user}{password}@{settings['HOST']}{port}/{settings['NAME']}"
+
+
+def _latency(workspace, contact_ids: list[int]) -> dict:
+    from django.db import close_old_connections, connection, transaction
+
+    from leadflow.contacts.models import Contact
+    from leadflow.contacts.services import activity_record
+    from leadflow.core.actors import Actor
+    from leadflow.scoring.models import ScorePoint
+
+    probes = int(os.environ.get("BENCH_SCORING_PROBES", "200"))
+    load = int(os.environ.get("BENCH_SCORING_LOAD", "100"))
+    workers = int(os.environ.get("BENCH_SCORING_WORKERS", "2"))
+    actor = Actor.system("bench")
+    env = {**os.environ, "DATABASE_URL": _database_url()}
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "leadflow", "worker"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(workers)
+    ]
+    stop = threading.Event()
+    loaded = [0]
+
+    def background() -> None:  # other leads arriving all the time
+        rng = random.Random(3)
+        try:
+            while not stop.is_set():
+                began = time.perf_counter()
+                with transaction.atomic():
+                    for contact_id in rng.sample(contact_ids, max(1, load // 10)):
+                        activity_record(
+                            workspace=workspace,
+                            contact=Contact(pk=contact_id, workspace=workspace),
+                            kind="form.submitted",
+                            actor=actor,
+                            data={"form": "Newsletter", "values": {}},
+                        )
+                        loaded[0] += 1
+                stop.wait(max(0.0, 0.1 - (time.perf_counter() - began)))
+        finally:
+            connection.close()
+
+    def probe(contact_id: int, timeout: float = 30) -> float | None:
+        with transaction.atomic():
+            written = activity_record(
+                workspace=workspace,
+                contact=Contact(pk=contact_id, workspace=workspace),
+                kind="form.submitted",
+                actor=actor,
+                data={"form": "Book a demo", "values": {}},
+            )
+        committed = time.perf_counter()
+        points = ScorePoint.objects.filter(
+            workspace_id=workspace.pk, source="activity", source_id=written.pk
+        )
+        while not points.exists():
+            if time.perf_counter() - committed > timeout:
+                return None  # waited on another database's long transaction (see below)
+            time.sleep(0.005)
+        return time.perf_counter() - committed
+
+    thread = threading.Thread(target=background, daemon=True)
+    try:
+        if probe(contact_ids[0], timeout=120) is None:  # the workers are up and caught up
+            raise RuntimeError("the worker never scored the first probe")
+        thread.start()
+        rng = random.Random(11)
+        samples, stalled = [], 0
+        started = time.perf_counter()
+        for contact_id in rng.sample(contact_ids, probes):
+            seconds = probe(contact_id)
+            if seconds is None:
+                stalled += 1
+            else:
+                samples.append(seconds * 1000)
+            time.sleep(rng.uniform(0.02, 0.1))
+        elapsed = time.perf_counter() - started
+    finally:
+        stop.set()
+        if thread.is_alive():
+            thread.join(timeout=10)
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=30)
+        close_old_connections()
+    samples.sort()
+    return {
+        "latency_p50_ms": round(statistics.median(samples), 1),
+        "latency_p95_ms": round(samples[int(len(samples) * 0.95) - 1], 1),
+        "latency_max_ms": round(samples[-1], 1),
+        "latency_load_activities_per_s": round(loaded[0] / elapsed, 1),
+        "latency_workers": workers,
+        "latency_poll_s": float(os.environ.get("LEADFLOW_WORKER_POLL_SECONDS", "0.25")),
+        # Activities are delivered in commit order, which PostgreSQL can only vouch for
+        # once every older transaction on the server has ended: on a shared server,
+        # another database's long transaction holds deliveries back (> 30 s: stalled).
+        "latency_stalled_probes": stalled,
+    }
+
+
+def run() -> dict:
+    from bench_upsert import _setup_database
+
+    _setup_database()
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return {"skipped": "needs PostgreSQL (set DATABASE_URL)"}
+
+    from leadflow.contacts.models import Contact
+    from leadflow.core.services import workspace_create
+    from leadflow.scoring.models import EngagementRule, ScorePoint
+    from leadflow.scoring.services import profile_get, workspace_rescore
+
+    count = int(os.environ.get("BENCH_SCORING_CONTACTS", "1000000"))
+    stamp = str(int(time.time() * 1000))
+    workspace, _ = workspace_create(
+        name=f"scoring {stamp}", slug=f"scoring-{stamp}", owner_email=f"s{stamp}@example.com"
+    )
+    profile_get(workspace)
+    result: dict = {"database": connection.vendor, "contacts": count}
+    started = time.perf_counter()
+    _seed(workspace.pk, count)
+    result["source_rows"] = count * 10
+    result["rules"] = EngagementRule.objects.filter(workspace=workspace).count()
+    result["seed_s"] = round(time.perf_counter() - started, 1)
+
+    aggregate = min(_aggregate(workspace.pk) for _ in range(2))  # the second one warm
+    result["aggregate_s"] = round(aggregate, 2)
+    started = time.perf_counter()
+    workspace_rescore(workspace_id=workspace.pk)
+    rescore = time.perf_counter() - started
+    result["rescore_s"] = round(rescore, 1)
+    result["rescore_vs_aggregate"] = round(rescore / aggregate, 2)
+    result["ledger_rows"] = ScorePoint.objects.filter(workspace_id=workspace.pk).count()
+    started = time.perf_counter()
+    workspace_rescore(workspace_id=workspace.pk)  # the daily refresh: a ledger already there
+    result["rescore_again_s"] = round(time.perf_counter() - started, 1)
+    result["hot_contacts"] = Contact.objects.filter(
+        workspace=workspace, engagement_score__gte=50
+    ).count()
+
+    print("   (before the latency run)", result, flush=True)
+    _history_delivered(workspace.pk)
+    ids = list(Contact.objects.filter(workspace=workspace).values_list("pk", flat=True)[:100000])
+    result.update(_latency(workspace, ids))
+    return result

@@ -1,0 +1,117 @@
+"""The settings page's preview: "with these rules, N contacts would be hot / MQL today".
+
+The unsaved edit (a new rule, a changed or deleted one, other thresholds or half-life) is
+applied in a transaction, every contact of the workspace is rebuilt and scored exactly as
+the real recompute would, the hot and MQL contacts are counted, and the transaction is
+rolled back: nothing is kept, nothing is scheduled, nothing is audited.
+"""
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from leadflow.contacts.conditions import ConditionContext, conditions_compile, tree_from_json
+from leadflow.contacts.models import Contact, LifecycleStage
+from leadflow.core.errors import NotFound, ValidationFailed
+from leadflow.core.models import Workspace
+from leadflow.scoring.models import EngagementRule, ScoringProfile
+from leadflow.scoring.services.engagement import (
+    engagement_rebuild,
+    engagement_rule_clean,
+    engagement_scores_write,
+)
+from leadflow.scoring.services.profile import profile_get
+
+# Stages the MQL rule promotes from (contacts further on are past it).
+MQL_FROM = (LifecycleStage.SUBSCRIBER, LifecycleStage.LEAD)
+
+
+@dataclass(frozen=True)
+class Preview:
+    contacts: int
+    hot: int
+    warm: int
+    mql: int | None  # None: the workspace has no MQL rule
+
+
+class _Discard(Exception):
+    def __init__(self, preview: Preview):
+        self.preview = preview
+
+
+def engagement_preview(
+    *,
+    workspace: Workspace,
+    rule_id: int | None = None,
+    values: Mapping[str, Any] | None = None,
+    delete: bool = False,
+    profile_values: Mapping[str, Any] | None = None,
+    now: dt.datetime | None = None,
+) -> Preview:
+    """What the workspace would look like today with an edit applied: ``values`` for a new
+    rule (``rule_id`` None) or a change of rule ``rule_id``, or ``delete`` it; and
+    ``profile_values`` (half_life_days, warm_threshold, hot_threshold, already checked by
+    the caller). Bad rule values raise ``ValidationFailed`` as saving them would."""
+    now = now or timezone.now()
+    profile_get(workspace)  # the defaults exist before anything is tried
+    try:
+        with transaction.atomic():
+            _apply(workspace, rule_id, values, delete, profile_values)
+            profile = ScoringProfile.objects.get(workspace=workspace)
+            engagement_rebuild(workspace_id=workspace.pk, now=now)
+            engagement_scores_write(workspace_id=workspace.pk, now=now)
+            contacts = Contact.objects.filter(workspace=workspace)
+            raise _Discard(
+                Preview(
+                    contacts=contacts.count(),
+                    hot=contacts.filter(engagement_score__gte=profile.hot_threshold).count(),
+                    warm=contacts.filter(
+                        engagement_score__gte=profile.warm_threshold,
+                        engagement_score__lt=profile.hot_threshold,
+                    ).count(),
+                    mql=_mql_count(workspace, profile, now),
+                )
+            )
+    except _Discard as discarded:
+        return discarded.preview
+
+
+def _apply(workspace, rule_id, values, delete, profile_values) -> None:
+    if profile_values:
+        ScoringProfile.objects.filter(workspace=workspace).update(**dict(profile_values))
+    if rule_id is None:
+        if values is not None:
+            EngagementRule.objects.create(workspace=workspace, **engagement_rule_clean(values))
+        return
+    rule = EngagementRule.objects.filter(workspace=workspace, pk=rule_id).first()
+    if rule is None:
+        raise NotFound("No such engagement rule.")
+    if delete:
+        rule.delete()
+        return
+    for name, value in engagement_rule_clean(values or {}, current=rule).items():
+        setattr(rule, name, value)
+    rule.save()
+
+
+def _mql_count(workspace: Workspace, profile: ScoringProfile, now: dt.datetime) -> int | None:
+    """Leads and subscribers the profile's MQL rule matches (None when there is none, or
+    when it names a field this installation does not know)."""
+    if not profile.mql_conditions:
+        return None
+    try:
+        tree = tree_from_json(profile.mql_conditions, "mql_conditions")
+        where = conditions_compile(
+            tree, ConditionContext(workspace=workspace, now=now), "mql_conditions"
+        )
+    except ValidationFailed:
+        return None
+    return (
+        Contact.objects.filter(workspace=workspace, lifecycle_stage__in=MQL_FROM)
+        .filter(where)
+        .count()
+    )
