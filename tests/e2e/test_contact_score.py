@@ -81,11 +81,11 @@ def test_a_salesperson_reads_why_a_lead_scores_what_it_scores(
     why = panel.locator("details.score-why")
     if not why.evaluate("element => element.open"):
         why.locator("summary").click()
-    breakdown = why.locator("table.breakdown")
+    breakdown = why.locator("[data-engagement-breakdown] table")
     expect(breakdown).to_be_visible()
     # The pricing visits gave points; the one 40 days ago is worth less than given.
     expect(breakdown).to_contain_text(re.compile(r"[Pp]ricing"))
-    expect(why).to_contain_text("Points lose half their value every 30 days")
+    expect(why).to_contain_text("a point halves every 30 days")
     expect(why.get_by_role("heading", name="Probability")).to_be_visible()
     factors = why.locator("h3:has-text('Probability') + ul li")
     expect(factors.first).to_be_visible()

@@ -11,8 +11,6 @@ from django.contrib import messages
 from django.db.models import F, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
-from django.template import TemplateDoesNotExist
-from django.template.loader import get_template
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
@@ -342,7 +340,6 @@ def score_panel(request: HttpRequest, contact: Contact) -> dict:
     workspace = request.workspace
     since = contact.stage_changed_at
     return {
-        "breakdown_template": _breakdown_template(),
         "breakdown": selectors.engagement_breakdown(workspace, contact.pk),
         "fit_matches": selectors.fit_matches(workspace, contact),
         "prediction": selectors.prediction_for(workspace, contact.pk),
@@ -350,12 +347,3 @@ def score_panel(request: HttpRequest, contact: Contact) -> dict:
         "stage_since": since,
         "is_mql": contact.lifecycle_stage == LifecycleStage.MQL,
     }
-
-
-def _breakdown_template() -> str:
-    """The engagement work's breakdown partial when it exists, else this page's own list."""
-    try:
-        get_template("web/scoring/_breakdown.html")
-    except TemplateDoesNotExist:
-        return "web/scoring/_breakdown_lines.html"
-    return "web/scoring/_breakdown.html"
