@@ -34,6 +34,8 @@ DOCS = [
     ROOT / "docs" / "architecture.md",
     ROOT / "docs" / "conditions.md",
     ROOT / "docs" / "import.md",
+    ROOT / "docs" / "scoring.md",
+    *sorted((ROOT / "docs" / "scoring").glob("*.md")),
     *sorted((ROOT / "docs" / "decisions").glob("001[89]-*.md")),
 ]
 # leadflow's apps and top-level modules (cli, server, demo, ...)
