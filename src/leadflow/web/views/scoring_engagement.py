@@ -2,8 +2,9 @@
 on or off, delete), the half-life of points and where warm and hot begin, and a preview
 ("with these rules, N contacts would be hot / MQL today") of an edit before it is saved.
 
-Every member reads the page (so a salesperson can see how a score is made); owners and
-admins (``manage_settings``) change it and run previews.
+Every member reads the page (so a salesperson can see how a score is made); the roles that
+run marketing (owners, admins, marketers: ``write`` and ``delete``, as for the ideal
+customer profile and lead sources) change it and run previews.
 """
 
 from typing import Any
@@ -38,8 +39,12 @@ PARTIALS = {"engagement-preview": "preview"}
 
 
 def _may_change(request: HttpRequest) -> None:
-    if not request.membership.can("manage_settings"):
-        raise HttpForbidden("Only owners and admins change how engagement is scored.")
+    if not _may(request):
+        raise HttpForbidden("Only owners, admins and marketers change how engagement is scored.")
+
+
+def _may(request: HttpRequest) -> bool:
+    return request.membership.can("write") and request.membership.can("delete")
 
 
 def _trigger_groups() -> list[tuple[str, list[tuple[str, str]]]]:
@@ -132,7 +137,7 @@ def _page(request: HttpRequest, *, status: int = 200, **context: Any) -> HttpRes
         "rule_errors": {},
         "trigger_groups": _trigger_groups(),
         "operator_choices": OPERATOR_LABELS,
-        "may_change": request.membership.can("manage_settings"),
+        "may_change": _may(request),
     }
     base |= context
     errors = {**base["profile_errors"], **base["rule_errors"]}
