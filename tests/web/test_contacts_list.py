@@ -327,3 +327,23 @@ class TestBulkActions:
             next="https://evil.example/",
         )
         assert response["Location"] == url(workspace, "contacts/")
+
+
+def test_filters_by_fit_grade_funnel_section_and_score(owner_client, workspace, crowd):
+    scores = {"ann": (80.0, "A", "bottom"), "bob": (30.0, "C", "top"), "cid": (55.0, "B", "top")}
+    for key, (score, grade, funnel) in scores.items():
+        Contact.objects.filter(pk=crowd[key].pk).update(
+            engagement_score=score, fit_grade=grade, funnel_section=funnel
+        )
+    listed = lambda **query: sorted(  # noqa: E731
+        names_in(owner_client.get(url(workspace, "contacts/"), query))
+    )
+    assert listed(grade="B") == ["Ann Able", "Cid Cole"]  # B or better
+    assert listed(grade="A") == ["Ann Able"]
+    assert listed(funnel="top") == ["Bob Baker", "Cid Cole"]
+    assert listed(score_min="50") == ["Ann Able", "Cid Cole"]
+    assert listed(score_min="50", funnel="top", grade="C") == ["Cid Cole"]
+    assert listed(grade="Z") == []  # a grade nobody can have matches nobody
+    bad = owner_client.get(url(workspace, "contacts/"), {"score_min": "lots"})
+    assert bad.status_code == 200
+    assert "score_min: A number of points." in bad.content.decode()

@@ -2,6 +2,7 @@
 the one translation both read, with the messages those parameters always had."""
 
 import datetime as dt
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -10,7 +11,13 @@ from django.utils import timezone
 from leadflow.contacts.conditions.fields import ConditionContext
 from leadflow.contacts.conditions.tree import Condition, Group, Node
 from leadflow.contacts.inputs import custom_value_clean
-from leadflow.contacts.models import CustomField, LifecycleStage, Temperature
+from leadflow.contacts.models import (
+    FIT_GRADES,
+    CustomField,
+    FunnelSection,
+    LifecycleStage,
+    Temperature,
+)
 from leadflow.core.errors import FieldError, ValidationFailed
 from leadflow.core.models import Workspace
 from leadflow.core.validation import phone_normalise
@@ -24,6 +31,9 @@ SIMPLE_PARAMETERS = frozenset(
         "tag",
         "company",
         "temperature",
+        "grade",
+        "funnel",
+        "score_min",
         "created_after",
         "created_before",
         "created_from",
@@ -50,8 +60,10 @@ def conditions_from_params(
     email (exact, lower-cased), phone (normalised), stage, temperature, owner (a user id or
     "none"), tag (a name), company (an id), created_after / created_before (ISO date-times,
     a bare date read as UTC), created_from / created_to (days, both included, in the
-    server's time zone), q (free text), import (an import job's id), custom ({key: value}:
-    equality, or "holds every value" for a multi-choice field). A value no contact can have
+    server's time zone), grade (a fit grade: that grade or better), funnel (a funnel
+    section), score_min (an engagement score at least this), q (free text), import (an
+    import job's id), custom ({key: value}: equality, or "holds every value" for a
+    multi-choice field). A value no contact can have
     (an unknown stage) gives a group that matches none, as the filter always did."""
     params = {key: value for key, value in params.items() if value not in (None, "")}
     workspace = context.workspace if context is not None else workspace
@@ -105,6 +117,19 @@ def _translate(
             "temperature": ("temperature", Temperature.values),
         }[name]
         return [Condition(field, "eq", value) if value in choices else NOTHING]
+    if name == "grade":
+        return [Condition("fit_grade", "at_least", value) if value in FIT_GRADES else NOTHING]
+    if name == "funnel":
+        fits = value in FunnelSection.values
+        return [Condition("funnel_section", "eq", value) if fits else NOTHING]
+    if name == "score_min":
+        try:
+            points = float(str(value))
+        except ValueError:
+            points = math.nan
+        if not math.isfinite(points) or abs(points) > 1e9:
+            raise ValidationFailed([FieldError(name, "A number of points.")])
+        return [Condition("engagement_score", "gte", points)]
     if name == "owner":
         if value == "none":
             return [Condition("owner", "is_empty")]

@@ -24,8 +24,10 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from leadflow.contacts import selectors, services
 from leadflow.contacts.exports import FORMATS, export_response
 from leadflow.contacts.models import (
+    FIT_GRADES,
     ConsentStatus,
     Contact,
+    FunnelSection,
     LifecycleStage,
     Temperature,
 )
@@ -86,6 +88,8 @@ def _choice_context() -> dict:
     return {
         "stage_choices": LifecycleStage.choices,
         "temperature_choices": Temperature.choices,
+        "grade_choices": [(grade, f"{grade} or better") for grade in FIT_GRADES],
+        "funnel_choices": FunnelSection.choices,
         "consent_choices": ConsentStatus.choices,
     }
 
