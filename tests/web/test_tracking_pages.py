@@ -416,8 +416,9 @@ class TestContactTimeline:
             )
         # The contact page's pin (tests/web/test_contact_page.py, which counts the visits
         # query) plus one for the visits' pages, whatever their number.
-        # 13, and the Score panel's fit rules and which of them match (one query each).
-        with django_assert_max_num_queries(15):
+        # 13, and the Score panel's four (fit rules with their matches, the scoring profile,
+        # the points ledger with its rules, the prediction).
+        with django_assert_max_num_queries(17):
             response = owner_client.get(url(workspace, f"contacts/{contact.pk}/"))
         assert response.content.decode().count("Visited 3 pages") == 10
 

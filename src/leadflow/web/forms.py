@@ -270,11 +270,12 @@ def contact_profile_changes(post: QueryDict, contact: Contact) -> dict[str, Any]
 
 
 def contact_status_changes(post: QueryDict) -> dict[str, Any]:
-    """Owner, lifecycle stage, temperature and consent from a form, as given."""
+    """Owner, lifecycle stage and consent from a form, as given. Temperature is not set by
+    hand in the app: scoring derives it from the engagement score (docs/scoring.md)."""
     data: dict[str, Any] = {}
     if "owner_id" in post:
         data["owner_id"] = optional_int(post.get("owner_id"), "owner_id")
-    for name in ("lifecycle_stage", "temperature", "consent_status"):
+    for name in ("lifecycle_stage", "consent_status"):
         if name in post:
             data[name] = post.get(name, "")
     return data

@@ -309,7 +309,6 @@ def contact_create(request: HttpRequest) -> HttpResponse:
     shown = [f.name for f in PROFILE_FIELDS] + [
         "owner_id",
         "lifecycle_stage",
-        "temperature",
         "consent_status",
         "tags",
     ]
@@ -511,7 +510,8 @@ def _section_saved(request: HttpRequest, contact_id: int, partial: str) -> HttpR
 @workspace_view("write")
 @require_POST
 def contact_status(request: HttpRequest, contact_id: int) -> HttpResponse:
-    """Change owner, lifecycle stage, temperature or consent (each change on the timeline)."""
+    """Change owner, lifecycle stage or consent (each change on the timeline); temperature
+    comes from the engagement score."""
     contact = selectors.contact_get(request.workspace, request.actor, contact_id)
     try:
         services.contact_update(
