@@ -14,9 +14,13 @@ activities import both call it) and guarantees:
 - times of any age the workspace keeps events for (its retention, up to ten years) are kept
   as given (the tracker's 7-day window is for browsers only), up to ``FUTURE_WINDOW``
   ahead; an older one is a row error rather than a row retention would delete later;
-- set-based: one query finds every contact of a batch, one statement (two on SQLite)
-  stores its events with their ids (``services.event_rows_insert``); after the commit the
-  listeners of ``tracking.listeners`` hear the contacts (scoring rescores them).
+- set-based: on PostgreSQL one statement finds every contact of a batch, keeps the first
+  row of each client id, stores the ids (``ON CONFLICT DO NOTHING`` on the primary key of
+  ``tracking_eventid``) and the events of the ids that went in, and names the rows whose
+  contact it did not find (``_POSTGRES_STORE``); on SQLite one query finds the contacts
+  (``contacts_resolve``, the same look-up) and two statements store the events
+  (``services.event_rows_insert``). After the commit the listeners of
+  ``tracking.listeners`` hear the contacts (scoring rescores them).
 """
 
 import datetime as dt
@@ -92,7 +96,7 @@ def history_event_id_text(workspace_id: int, client_id: str) -> str:
         except ValueError:
             pass
     digest = bytearray(
-        hashlib.sha1(  # noqa: S324 - UUID 5 is SHA-1 by definition, not a security use
+        hashlib.sha1(  # UUID 5 is SHA-1 by definition (RFC 4122), not a security use
             _NAMESPACE_BYTES + f"{workspace_id}:{client_id}".encode(), usedforsecurity=False
         ).digest()[:16]
     )
