@@ -69,8 +69,10 @@ class ActivityImportOptions(StrictSchema):
 
 
 OPTIONS_BY_KIND = (
-    "The options of the import's kind: ImportOptions for contacts, ActivityImportOptions "
-    "for activities (a field another kind's is refused)."
+    "The options of the import's kind. Contacts: update_existing, conflict (file | "
+    "existing), tags, source, lifecycle_stage, owner_id, day_first, day_first_from, "
+    "bad_values (drop_value | fail_row), backdate_existing. Activities: event_type, "
+    "day_first, day_first_from. An option of the other kind is refused (422 naming it)."
 )
 
 
