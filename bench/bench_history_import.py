@@ -12,9 +12,9 @@ shape without its indexes: the floor of writing the rows at all). Set
 BENCH_HISTORY_CONTACTS and BENCH_HISTORY_ROWS to change the sizes. PostgreSQL only.
 
 On PostgreSQL a batch is one statement (contacts found, ids and events stored); measured on
-the shared 2-core machine: 25,596 rows/s against a COPY at 150,477 (5.88) when it was
-quiet, 11,631 against 58,752 (5.05) under other benchmarks' load; figures and the cost
-split in docs/scoring/history.md ("Throughput").
+the shared 2-core machine: 25,596 rows/s against a COPY at 150,477 (5.88) and 20,068
+against 107,076 (5.34) when it was quiet, 11,631 against 58,752 (5.05) under other
+benchmarks' load; figures and the cost split in docs/scoring/history.md ("Throughput").
 """
 
 import datetime as dt
