@@ -160,12 +160,12 @@ def _contact_key(
     raw: Mapping, workspace: Workspace, external: CustomField | None
 ) -> tuple[str, Any]:
     """(how, value) of the row's contact: the first given of id, email, phone, external id."""
-    given = [key for key in CONTACT_KEYS if raw.get(key) not in (None, "")]
-    if not given:
+    how = next((key for key in CONTACT_KEYS if raw.get(key) not in (None, "")), None)
+    if how is None:
         raise ValidationFailed(
             [FieldError("contact", "Name the contact: contact_id, email, phone or external_id.")]
         )
-    how, value = given[0], raw[given[0]]
+    value = raw[how]
     if how == "contact_id":
         if isinstance(value, str) and value.isascii() and value.strip().isdigit():
             value = int(value.strip())
@@ -203,16 +203,24 @@ def _properties_problem(properties: Any) -> str | None:
     booleans and nulls (what a file's columns become) is checked without the walk, and
     without encoding it when even its longest JSON (every character a 12-character
     escape) fits."""
-    if not isinstance(properties, Mapping):
+    if type(properties) is not dict and not isinstance(properties, Mapping):
         return "Must be an object."
-    flat = (
-        type(properties) is dict
-        and all(type(value) in _FLAT for value in properties.values())
-        and all(type(key) is str for key in properties)
-    )
-    if flat:
-        values = [str(value) for value in properties.values() if value is not None]
-        text = "".join(properties) + "".join(values)
+    if not properties:
+        return None
+    texts = []
+    if type(properties) is dict:
+        for key, value in properties.items():
+            kind = type(value)
+            if type(key) is not str or kind not in _FLAT:
+                texts = None
+                break
+            texts.append(key)
+            if kind is str:
+                texts.append(value)
+            elif value is not None:
+                texts.append(str(value))
+    if texts:
+        text = "".join(texts)
         if UNSTORABLE.search(text):
             return NOT_WELL_FORMED.capitalize() + "."
         if 12 * len(text) + 12 * len(properties) + 2 <= MAX_PROPERTIES_BYTES:
@@ -242,7 +250,7 @@ def _row_clean(
     def error(name: str, message: str) -> dict:
         return {"index": index, "field": name, "message": message}
 
-    if not isinstance(raw, Mapping):
+    if type(raw) is not dict and not isinstance(raw, Mapping):
         return None, [error("activity", "Each activity is an object.")]
     errors = []
     if not ROW_KEYS.issuperset(raw):
