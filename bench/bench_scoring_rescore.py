@@ -13,9 +13,13 @@ workspace's default rules score them (13 rules). Figures:
   ``rescore_vs_aggregate``: over ``aggregate_s``, one ``count(*) GROUP BY contact_id`` over
   the activity rows and one over the event rows (the floor: reading the rows once).
 - ``latency_p50_ms`` / ``latency_p95_ms``: from the commit of a form submission to its
-  points in the ledger (and the contact's score, written in the same transaction), with
-  ``leadflow worker`` running (BENCH_SCORING_WORKERS processes) while another thread
-  commits BENCH_SCORING_LOAD activities a second. Target p95 < 1 s.
+  points in the ledger (and the contact's score, written in the same transaction; polled
+  by the contact's index), with ``leadflow worker`` running (BENCH_SCORING_WORKERS
+  processes) while the capture benchmark's load runs: granian (2 workers x 4 threads) on
+  the same database and wrk posting a new lead per request to a form of another workspace
+  (each lead is scored by the same workers). ``latency_load_activities_per_s`` is the
+  leads captured a second meanwhile. BENCH_SCORING_LOAD_KIND=thread replaces it with a
+  thread committing BENCH_SCORING_LOAD activities a second. Target p95 < 1 s.
 
 Targets (issue 13): rescore < 60 s at 1,000,000 contacts and 10,000,000 activities.
 BENCH_SCORING_CONTACTS sets N (default 1,000,000); BENCH_SCORING_PROBES the latency
