@@ -41,11 +41,11 @@ from leadflow.core.tasks import task_schedule_coalesced
 logger = logging.getLogger("leadflow.activities")
 
 DELIVER_TASK = "leadflow.contacts.tasks.activities_deliver"
-BATCH_SIZE = 500
+BATCH_SIZE = 200
 # A delivery held back by transactions still running (see _safe_bound) looks again every
 # HELD_POLL seconds for up to HELD_WAIT before it leaves it to a later run.
 HELD_POLL = 0.02
-HELD_WAIT = 0.3
+HELD_WAIT = 0.5
 
 
 @dataclass(frozen=True)
@@ -272,7 +272,7 @@ def _subscriber_deliver(
             continue
         # Held back by transactions that were running at the snapshot (PostgreSQL): they
         # are mostly a few milliseconds long, so look again here for a moment rather than
-        # a second later from the queue (the new lead's score waits on this).
+        # later from the queue (the new lead's score waits on this).
         if safe >= horizon.highest or not _waiting(workspace_id, reached):
             break
         now = time.monotonic()

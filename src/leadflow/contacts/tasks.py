@@ -10,7 +10,7 @@ from leadflow.core.tasks import task_schedule_coalesced, task_waiting
 
 # A delivery that found committed activities waiting behind an older transaction (PostgreSQL,
 # see activity_log._safe_bound) runs again this much later.
-RECHECK = dt.timedelta(seconds=1)
+RECHECK = dt.timedelta(milliseconds=250)
 # Another delivery held a subscriber's watermark: look again this much later.
 BUSY = dt.timedelta(milliseconds=200)
 # Seconds of batches one delivery run may start before it yields to other workspaces' runs.
