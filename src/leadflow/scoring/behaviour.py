@@ -143,7 +143,7 @@ def _rows_of(positions: np.ndarray, contact_ids: np.ndarray) -> tuple[np.ndarray
 
 def _days_between(later: str, earlier: str) -> str:
     if connection.vendor == "postgresql":
-        return f"EXTRACT(EPOCH FROM ({later} - {earlier})) / 86400.0"
+        return f"CAST(EXTRACT(EPOCH FROM ({later} - {earlier})) / 86400.0 AS double precision)"
     return f"julianday({later}) - julianday({earlier})"
 
 
