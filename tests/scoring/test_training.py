@@ -3,6 +3,8 @@ worse model, the low-data fallback, and predictions with their reasons."""
 
 import numpy as np
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
@@ -178,3 +180,26 @@ def test_many_batches_and_a_few_contacts_score_as_one_batch_does(workspace, monk
     same(written(), whole)
     stored = Contact.objects.filter(workspace=workspace).values_list("pk", "conversion_probability")
     assert dict(stored) == {pk: probability for pk, (probability, _) in written().items()}
+
+
+def test_a_contact_whose_probability_would_not_change_is_not_rewritten(workspace, monkeypatch):
+    history_make(workspace, contacts=120, unlabelled=20)
+    model_train(workspace=workspace, families=["frequency", "logistic"])
+    at = timezone.now()
+    monkeypatch.setattr(timezone, "now", lambda: at)
+    predictions_write(workspace_id=workspace.pk)
+    table = Contact._meta.db_table
+
+    def contact_updates() -> list[str]:
+        with CaptureQueriesContext(connection) as queries:
+            predictions_write(workspace_id=workspace.pk)
+        return [q["sql"] for q in queries if q["sql"].startswith("UPDATE") and table in q["sql"]]
+
+    assert contact_updates() == []  # the same moment: every probability is the same
+    assert Prediction.objects.filter(workspace_id=workspace.pk).count() == 140
+    changed = Contact.objects.filter(workspace=workspace).order_by("pk").first()
+    Contact.objects.filter(pk=changed.pk).update(conversion_probability=0.123)
+    assert len(contact_updates()) == 1  # only that contact's value is written back
+    changed.refresh_from_db()
+    expected = Prediction.objects.get(contact_id=changed.pk).probability
+    assert changed.conversion_probability == expected != 0.123
