@@ -191,6 +191,10 @@ def _latency(workspace, contact_ids: list[int]) -> dict:
         finally:
             connection.close()
 
+    capture = None
+    if os.environ.get("BENCH_SCORING_LOAD_KIND", "capture") == "capture":
+        capture = _capture_start(env)
+
     def probe(contact_id: int, timeout: float = 30) -> float | None:
         with transaction.atomic():
             written = activity_record(
@@ -201,8 +205,13 @@ def _latency(workspace, contact_ids: list[int]) -> dict:
                 data={"form": "Book a demo", "values": {}},
             )
         committed = time.perf_counter()
+        # By the contact's index (workspace, contact): a lookup by source id alone would
+        # scan the whole ledger and measure itself.
         points = ScorePoint.objects.filter(
-            workspace_id=workspace.pk, source="activity", source_id=written.pk
+            workspace_id=workspace.pk,
+            contact_id=contact_id,
+            source="activity",
+            source_id=written.pk,
         )
         while not points.exists():
             if time.perf_counter() - committed > timeout:
@@ -214,7 +223,10 @@ def _latency(workspace, contact_ids: list[int]) -> dict:
     try:
         if probe(contact_ids[0], timeout=120) is None:  # the workers are up and caught up
             raise RuntimeError("the worker never scored the first probe")
-        thread.start()
+        if capture is None:
+            thread.start()
+        else:
+            capture.load()
         rng = random.Random(11)
         samples, stalled = [], 0
         started = time.perf_counter()
@@ -226,10 +238,14 @@ def _latency(workspace, contact_ids: list[int]) -> dict:
                 samples.append(seconds * 1000)
             time.sleep(rng.uniform(0.02, 0.1))
         elapsed = time.perf_counter() - started
+        if capture is not None:
+            loaded[0] = capture.leads()
     finally:
         stop.set()
         if thread.is_alive():
             thread.join(timeout=10)
+        if capture is not None:
+            capture.stop()
         for process in processes:
             process.terminate()
         for process in processes:
@@ -240,6 +256,7 @@ def _latency(workspace, contact_ids: list[int]) -> dict:
         "latency_p50_ms": round(statistics.median(samples), 1),
         "latency_p95_ms": round(samples[int(len(samples) * 0.95) - 1], 1),
         "latency_max_ms": round(samples[-1], 1),
+        "latency_load": "capture (HTTP, wrk)" if capture else "thread",
         "latency_load_activities_per_s": round(loaded[0] / elapsed, 1),
         "latency_workers": workers,
         "latency_poll_s": float(os.environ.get("LEADFLOW_WORKER_POLL_SECONDS", "0.25")),
@@ -248,6 +265,79 @@ def _latency(workspace, contact_ids: list[int]) -> dict:
         # another database's long transaction holds deliveries back (> 30 s: stalled).
         "latency_stalled_probes": stalled,
     }
+
+
+class _Capture:
+    """The capture benchmark's load beside the probes: the web tier (granian, 2 workers x 4
+    threads) on the bench's database and wrk posting a new lead per request to a form of
+    another workspace: each lead a contact, a submission and a ``form.submitted`` the
+    workers deliver to scoring like the probes'."""
+
+    def __init__(self, env: dict) -> None:
+        import bench_capture
+        import common
+
+        self.env = {**common.bench_env(env["DATABASE_URL"]), **{"LEADFLOW_DEMO": "0"}}
+        stamp = str(int(time.time() * 1000))
+        code = f"""
+import json
+from leadflow.core.services import workspace_create
+from leadflow.core.actors import Actor
+from leadflow.capture.services import form_create
+from leadflow.capture.antispam import form_token_issue
+workspace, owner = workspace_create(name="Capture", slug="capture-{stamp}",
+    owner_email="capture-{stamp}@example.com")
+form = form_create(workspace=workspace, actor=Actor.system(), data={{
+    "name": "Demo request", "min_fill_seconds": 0, "lifecycle_stage": "lead",
+    "fields": [
+        {{"name": "email", "type": "email", "required": True, "maps_to": "email"}},
+        {{"name": "first_name", "type": "text", "maps_to": "first_name"}},
+        {{"name": "last_name", "type": "text", "maps_to": "last_name"}},
+        {{"name": "company", "type": "text", "maps_to": "company"}},
+        {{"name": "consent", "type": "consent", "required": True,
+         "consent_text": "I agree to be contacted."}}]}})
+print(json.dumps([workspace.pk, form.key, form_token_issue(form)]))
+"""
+        out = common.django_run(code, self.env).splitlines()[-1]
+        import json
+
+        self.workspace_id, key, self.token = json.loads(out)
+        self.url = f"http://127.0.0.1:{common.PORT}/f/{key}"
+        self.script = bench_capture.LUA_CAPTURE
+        self.server = common.server_start("granian", 2, 4, self.env)
+        self.wrk = None
+        self.common = common
+
+    def load(self) -> None:
+        import tempfile
+
+        with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
+            handle.write(self.script)
+        self.wrk = subprocess.Popen(
+            [self.common.ensure_wrk(), "-t2", f"-c{self.common.CONNECTIONS}", "-d3600s",
+             "-s", handle.name, self.url, "--", self.token],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        self.began = self.count()
+
+    def count(self) -> int:
+        from leadflow.capture.models import Submission
+
+        return Submission.objects.filter(workspace_id=self.workspace_id).count()
+
+    def leads(self) -> int:
+        return self.count() - self.began
+
+    def stop(self) -> None:
+        if self.wrk is not None:
+            self.wrk.terminate()
+            self.wrk.wait(timeout=30)
+        self.common.server_stop(self.server)
+
+
+def _capture_start(env: dict) -> _Capture:
+    return _Capture(env)
 
 
 def run() -> dict:

@@ -371,6 +371,8 @@ def test_unknown_command_is_a_one_line_usage_error(capsys):
         ["apikey", "create"],
         ["openapi"],
         ["check"],
+        ["import", "contacts"],
+        ["import", "activities"],
     ],
 )
 def test_every_command_has_help(capsys, command):

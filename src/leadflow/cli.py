@@ -379,6 +379,50 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="an earlier created date in the file moves an existing contact's back",
     )
+    import_activities = import_commands.add_parser(
+        "activities",
+        help="import past activities of known contacts from a CSV or Excel (.xlsx) file",
+        description=cmd_import_activities.__doc__,
+    )
+    import_activities.set_defaults(handler=cmd_import_activities)
+    import_activities.add_argument("file", metavar="FILE", help="the CSV or .xlsx file")
+    import_activities.add_argument(
+        "--workspace", required=True, metavar="SLUG", help="workspace slug"
+    )
+    import_activities.add_argument(
+        "--mapping",
+        metavar="FILE",
+        help='JSON {"column": "target"}: contact_email, contact_phone, contact_id, '
+        'external_id.<key>, type, name, occurred_at, url, client_id, property or "" '
+        "(default: columns mapped by their names, the others properties)",
+    )
+    import_activities.add_argument(
+        "--type",
+        dest="event_type",
+        default="",
+        metavar="TYPE",
+        help="the type of rows without one (e.g. webinar_attended for an attendee list)",
+    )
+    import_activities.add_argument(
+        "--saved-mapping",
+        metavar="NAME",
+        help="use an activities mapping saved in the app or with --save-as",
+    )
+    import_activities.add_argument(
+        "--save-as", default="", metavar="NAME", help="keep this import's mapping under NAME"
+    )
+    activity_dates = import_activities.add_mutually_exclusive_group()
+    activity_dates.add_argument(
+        "--day-first",
+        dest="day_first",
+        action="store_true",
+        default=None,
+        help="times read 31/12/2024 14:05 (default: as the file's times tell, else by the "
+        "workspace country)",
+    )
+    activity_dates.add_argument(
+        "--month-first", dest="day_first", action="store_false", help="times read 12/31/2024"
+    )
 
     duplicates = commands.add_parser(
         "duplicates",
@@ -805,39 +849,87 @@ def _new_field_spec(spec: str) -> tuple[str, str]:
     return spec, ""
 
 
+def _import_mapping_read(path: str | None) -> dict | None:
+    """The --mapping file's {"column": "target"}, or None without one."""
+    if not path:
+        return None
+    try:
+        with open(path, encoding="utf-8") as file:
+            mapping = json.load(file)
+    except OSError as error:
+        raise CommandFailed(f"{path}: {error.strerror}") from None
+    except ValueError as error:
+        raise CommandFailed(f"{path}: not JSON ({error})") from None
+    if not isinstance(mapping, dict):
+        raise CommandFailed(f'{path}: expected {{"column": "field", ...}}')
+    return mapping
+
+
+def _saved_mapping_id(workspace: Workspace, name: str | None, kind: str) -> int | None:
+    """The id of the workspace's mapping saved as ``name`` for imports of ``kind``."""
+    from leadflow.imports.models import ImportMapping
+
+    if not name:
+        return None
+    saved = ImportMapping.objects.filter(workspace=workspace, kind=kind, name=name)
+    saved_id = saved.values_list("pk", flat=True).first()
+    if saved_id is None:
+        raise CommandFailed(f"no saved mapping of {kind} named {name!r}")
+    return saved_id
+
+
+def _import_foreground(job: Any) -> int:
+    """Run a started import in the foreground, printing its progress then its outcome."""
+    import time
+
+    from leadflow.imports.run import import_job_run
+
+    ignored = [header for header, target in job.mapping.items() if not target]
+    if ignored:
+        print(f"Ignored columns: {', '.join(ignored)}", file=sys.stderr)
+    started = time.monotonic()
+
+    bar = sys.stderr.isatty()
+
+    def progress(job) -> None:
+        print(_progress_line(job, time.monotonic() - started, bar=bar), end="\r" if bar else "\n",
+              file=sys.stderr, flush=True)  # fmt: skip
+
+    job = import_job_run(job_id=job.pk, progress=progress)
+    if bar:
+        print(file=sys.stderr)
+    if job.kind == "activities":
+        print(
+            f"Import {job.pk} {job.status}: {job.created_count} activities stored, "
+            f"{job.skipped_count} stored before, {job.failed_count} failed."
+        )
+    else:
+        print(
+            f"Import {job.pk} {job.status}: {job.created_count} created, {job.updated_count} "
+            f"updated, {job.skipped_count} skipped, {job.failed_count} failed, "
+            f"{job.warning_count} stored without some values."
+        )
+    if job.message:
+        print(job.message, file=sys.stderr)
+    if job.error_path:
+        print(f"Rows with problems: {job.error_path}")
+    return 0 if job.status == "done" else 1
+
+
 def cmd_import_contacts(options: argparse.Namespace) -> int:
     """Import contacts from a CSV file (any common encoding and delimiter) or an Excel
     workbook (.xlsx, first sheet) in the foreground, printing progress; existing contacts
     (same email, or same phone without email) are updated unless --only-new. Bad rows are
     listed in an error CSV."""
-    import time
-
     from leadflow.core.actors import Actor
     from leadflow.core.models import Membership
-    from leadflow.imports.models import ImportMapping
-    from leadflow.imports.run import import_job_run
     from leadflow.imports.services import import_job_create
 
     workspace = workspace_by_slug(options.workspace)
-    mapping = None
-    if options.mapping:
-        try:
-            with open(options.mapping, encoding="utf-8") as file:
-                mapping = json.load(file)
-        except OSError as error:
-            raise CommandFailed(f"{options.mapping}: {error.strerror}") from None
-        except ValueError as error:
-            raise CommandFailed(f"{options.mapping}: not JSON ({error})") from None
-        if not isinstance(mapping, dict):
-            raise CommandFailed(f'{options.mapping}: expected {{"column": "field", ...}}')
+    mapping = _import_mapping_read(options.mapping)
     if not os.path.isfile(options.file):
         raise CommandFailed(f"{options.file}: no such file")
-    saved_id = None
-    if options.saved_mapping:
-        saved = ImportMapping.objects.filter(workspace=workspace, name=options.saved_mapping)
-        saved_id = saved.values_list("pk", flat=True).first()
-        if saved_id is None:
-            raise CommandFailed(f"no saved mapping named {options.saved_mapping!r}")
+    saved_id = _saved_mapping_id(workspace, options.saved_mapping, "contacts")
     owner_id = None
     if options.owner:
         owner_id = (
@@ -870,30 +962,39 @@ def cmd_import_contacts(options: argparse.Namespace) -> int:
         save_as=options.save_as,
         schedule=False,
     )
-    ignored = [header for header, target in job.mapping.items() if not target]
-    if ignored:
-        print(f"Ignored columns: {', '.join(ignored)}", file=sys.stderr)
-    started = time.monotonic()
+    return _import_foreground(job)
 
-    bar = sys.stderr.isatty()
 
-    def progress(job) -> None:
-        print(_progress_line(job, time.monotonic() - started, bar=bar), end="\r" if bar else "\n",
-              file=sys.stderr, flush=True)  # fmt: skip
+def cmd_import_activities(options: argparse.Namespace) -> int:
+    """Import past activities of known contacts (email opens, calls, webinars...) from a
+    CSV or Excel file in the foreground, printing progress: each row is stored as an event
+    of its contact with its original time (docs/scoring/history.md). Rows whose contact is
+    not in the workspace, or whose type or time cannot be read, are listed in an error CSV;
+    importing the same file again stores nothing new."""
+    from leadflow.core.actors import Actor
+    from leadflow.imports.services import import_job_create
 
-    job = import_job_run(job_id=job.pk, progress=progress)
-    if bar:
-        print(file=sys.stderr)
-    print(
-        f"Import {job.pk} {job.status}: {job.created_count} created, {job.updated_count} "
-        f"updated, {job.skipped_count} skipped, {job.failed_count} failed, "
-        f"{job.warning_count} stored without some values."
+    workspace = workspace_by_slug(options.workspace)
+    mapping = _import_mapping_read(options.mapping)
+    if not os.path.isfile(options.file):
+        raise CommandFailed(f"{options.file}: no such file")
+    saved_id = _saved_mapping_id(workspace, options.saved_mapping, "activities")
+    import_options = None
+    if options.event_type or options.day_first is not None or saved_id is None:
+        import_options = {"event_type": options.event_type, "day_first": options.day_first}
+    job = import_job_create(
+        workspace=workspace,
+        actor=Actor.system("command line"),
+        path=options.file,
+        filename=options.file,
+        mapping=mapping,
+        options=import_options,
+        saved_mapping_id=saved_id,
+        save_as=options.save_as,
+        schedule=False,
+        kind="activities",
     )
-    if job.message:
-        print(job.message, file=sys.stderr)
-    if job.error_path:
-        print(f"Rows with problems: {job.error_path}")
-    return 0 if job.status == "done" else 1
+    return _import_foreground(job)
 
 
 def cmd_duplicates_scan(options: argparse.Namespace) -> int:

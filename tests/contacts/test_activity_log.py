@@ -5,6 +5,7 @@ batch and a missed announcement is caught up; a rolled-back transaction announce
 Delivery runs through the real worker (django-tasks-db's ``db_worker``), so these tests
 commit (``transaction=True``)."""
 
+import datetime as dt
 import threading
 import time
 
@@ -12,6 +13,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection, transaction
 from django.test import Client
+from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from leadflow.contacts import activity_log
@@ -307,6 +309,74 @@ def test_a_rolled_back_transaction_announces_nothing(recorder, workspace, owner_
     finally:
         ANNOUNCEMENT_SUBSCRIBERS.remove(heard.append)
     run_worker()
+    assert recorder.ids == written_after(quiet)
+
+
+def test_commits_while_a_delivery_waits_share_it(recorder, workspace, owner_actor, quiet):
+    """Under a stream of commits one waiting delivery per workspace reads them all: a
+    task per commit queued faster than the workers drained them."""
+    for number in range(5):
+        contact_upsert(workspace=workspace, actor=owner_actor, data={"email": f"{number}@x.com"})
+    assert deliveries().filter(status="READY").count() == 1
+    run_worker()
+    assert recorder.ids == written_after(quiet)
+
+
+def test_a_delivery_deferred_to_later_does_not_stand_for_one_due_now(
+    recorder, workspace, owner_actor, quiet
+):
+    from leadflow.contacts.tasks import activities_deliver
+
+    later = timezone.now() + dt.timedelta(minutes=5)
+    activities_deliver.using(run_after=later).enqueue(workspace.pk)
+    contact_upsert(workspace=workspace, actor=owner_actor, data={"email": "due@x.com"})
+    assert deliveries().filter(status="READY").count() == 2  # the deferred one and a due one
+    due = deliveries().filter(status="READY").exclude(run_after=later)
+    assert due.count() == 1
+
+
+def test_a_run_with_a_spent_budget_stops_and_says_more(
+    recorder, workspace, owner_actor, quiet, monkeypatch
+):
+    monkeypatch.setattr(activity_log, "BATCH_SIZE", 2)
+    for number in range(5):
+        contact_upsert(workspace=workspace, actor=owner_actor, data={"email": f"{number}@x.com"})
+    written = written_after(quiet)
+    assert len(written) == 5
+    first = activity_log.activities_deliver(workspace_id=workspace.pk, budget=0)
+    assert (first.delivered, first.more) == (2, True)  # one batch each, at least
+    rest = activity_log.activities_deliver(workspace_id=workspace.pk)
+    assert not rest.more and recorder.ids == written
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite has one writer at a time")
+def test_a_watermark_held_by_another_delivery_is_skipped_not_waited_for(
+    recorder, workspace, owner_actor, quiet
+):
+    contact_upsert(workspace=workspace, actor=owner_actor, data={"email": "a@x.com"})
+    held, release = threading.Event(), threading.Event()
+
+    def other_delivery() -> None:
+        with transaction.atomic():
+            list(
+                ActivityWatermark.objects.select_for_update().filter(
+                    subscriber=NAME, workspace_id=workspace.pk
+                )
+            )
+            held.set()
+            release.wait(10)
+        connection.close()
+
+    thread = threading.Thread(target=other_delivery)
+    thread.start()
+    try:
+        assert held.wait(10)
+        result = activity_log.activities_deliver(workspace_id=workspace.pk)
+        assert (result.busy, result.delivered, recorder.ids) == (True, 0, [])
+    finally:
+        release.set()
+        thread.join()
+    assert activity_log.activities_deliver(workspace_id=workspace.pk).delivered > 0
     assert recorder.ids == written_after(quiet)
 
 

@@ -349,6 +349,23 @@ def test_large_export_is_complete_in_order_across_chunks(
     assert {row["company_name"] for row in bulk} == {None}  # the writers show None as empty
 
 
+def test_the_outcome_date_and_the_stage_change_are_iso_times_in_utc(api, people):
+    won = dt.datetime(2024, 5, 6, 7, 8, 9, 123456, tzinfo=dt.UTC)
+    moved = dt.datetime(2024, 4, 1, 9, 30, tzinfo=dt.UTC)
+    Contact.objects.filter(pk=people["ann"]["id"]).update(
+        outcome="won", outcome_at=won, stage_changed_at=moved
+    )
+    Contact.objects.filter(pk=people["cid"]["id"]).update(stage_changed_at=None)
+    rows = csv_rows(api.get("/contacts/export.csv?sort=created_at"))
+    header = rows[0]
+    assert header.index("stage_changed_at") == header.index("lifecycle_stage") + 1
+    assert header.index("outcome_at") == header.index("outcome") + 1
+    ann, _bob, cid = (dict(zip(header, row, strict=True)) for row in rows[1:4])
+    assert (ann["outcome"], ann["outcome_at"]) == ("won", "2024-05-06T07:08:09.123456+00:00")
+    assert ann["stage_changed_at"] == "2024-04-01T09:30:00+00:00"
+    assert (cid["outcome"], cid["outcome_at"], cid["stage_changed_at"]) == ("", "", "")
+
+
 @pytest.mark.skipif(
     connection.vendor != "postgresql", reason="the database writes the CSV on PostgreSQL only"
 )
@@ -373,7 +390,10 @@ def test_csv_written_by_the_database_reads_as_the_python_one(
         response = api.post("/contacts", data)
         assert response.status_code == 201, response.content
     Contact.objects.filter(email="blank@firm.com").update(
-        created_at=dt.datetime(2024, 2, 3, 4, 5, 6, tzinfo=dt.UTC)
+        created_at=dt.datetime(2024, 2, 3, 4, 5, 6, tzinfo=dt.UTC),
+        outcome="lost",
+        outcome_at=dt.datetime(2024, 3, 4, 5, 6, 7, 890, tzinfo=dt.UTC),
+        stage_changed_at=dt.datetime(2024, 2, 3, 4, 5, 7, tzinfo=dt.UTC),
     )
     rows = selectors.contact_export_rows(workspace, owner_actor, filters, sort=sort)
     pieces = rows.csv_pieces()

@@ -28,19 +28,24 @@ The announcement itself costs one call per transaction, whatever the number of r
 """
 
 import logging
+import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db import DEFAULT_DB_ALIAS, connection, transaction
 
 from leadflow.contacts.models import Activity, ActivityWatermark
 from leadflow.core.models import Workspace
-from leadflow.core.tasks import task_schedule
+from leadflow.core.tasks import task_schedule_coalesced
 
 logger = logging.getLogger("leadflow.activities")
 
 DELIVER_TASK = "leadflow.contacts.tasks.activities_deliver"
 BATCH_SIZE = 500
+# A delivery held back by transactions still running (see _safe_bound) looks again every
+# HELD_POLL seconds for up to HELD_WAIT before it leaves it to a later run.
+HELD_POLL = 0.02
+HELD_WAIT = 0.3
 
 
 @dataclass(frozen=True)
@@ -141,9 +146,10 @@ def _deliver(workspaces: dict[int, tuple[set[int], int]]) -> None:
         for subscriber in list(ANNOUNCEMENT_SUBSCRIBERS):
             subscriber(announcement)
         # After the commit: the delivery reads committed rows. Lost if the process dies
-        # right here; the catch-up at the worker's start delivers it then.
+        # right here; the catch-up at the worker's start delivers it then. One waiting
+        # delivery per workspace is enough: it has not started, so it reads this commit.
         if ACTIVITY_SUBSCRIBERS:
-            task_schedule(DELIVER_TASK, workspace_id)
+            task_schedule_coalesced(DELIVER_TASK, workspace_id)
 
 
 # --- delivery ---------------------------------------------------------------------------------
@@ -161,27 +167,50 @@ class WatermarkMoved(Exception):
 class DeliveryResult:
     delivered: int = 0  # activities handed to handlers
     behind: bool = False  # committed activities wait for an older transaction: run again soon
+    more: bool = False  # the time budget ran out with batches left: run again now
+    busy: bool = False  # another delivery held a watermark: run again in a moment
 
 
-def activities_deliver(*, workspace_id: int) -> DeliveryResult:
+@dataclass
+class _Run:
+    """One delivery run's limits: stop starting batches once ``budget`` seconds have gone
+    (None: deliver everything); each subscriber gets at least one batch."""
+
+    budget: float | None
+    started: float = field(default_factory=time.monotonic)
+
+    def spent(self) -> bool:
+        return self.budget is not None and time.monotonic() - self.started >= self.budget
+
+
+def activities_deliver(*, workspace_id: int, budget: float | None = None) -> DeliveryResult:
     """Deliver to every subscriber the activities above its watermark in ``workspace_id``
     (and to all-workspace subscribers, above theirs). Each subscriber in its own
     transactions, so one that fails does not hold the others back; raises DeliveryFailed
-    after the others had theirs. Safe to run twice and concurrently."""
+    after the others had theirs. Safe to run twice and concurrently: a subscriber whose
+    watermark another delivery holds is skipped (``busy``: that one is delivering).
+
+    With a ``budget`` (seconds) the run stops starting batches when it is spent and says
+    ``more``: the worker's task schedules itself again behind the other workspaces' runs,
+    so a workspace taking in hundreds of leads a second does not hold one worker, or
+    both, while a quiet workspace's new lead waits to be scored."""
     result = DeliveryResult()
+    run = _Run(budget)
     failed = []
     for subscriber in list(ACTIVITY_SUBSCRIBERS.values()):
         scope = workspace_id if subscriber.per_workspace else None
         try:
-            delivered, behind = _subscriber_deliver(subscriber, scope)
+            one = _subscriber_deliver(subscriber, scope, run)
         except Exception:
             logger.exception(
                 "activity subscriber %s failed; it will get the batch again", subscriber.name
             )
             failed.append(subscriber.name)
             continue
-        result.delivered += delivered
-        result.behind |= behind
+        result.delivered += one.delivered
+        result.behind |= one.behind
+        result.more |= one.more
+        result.busy |= one.busy
     if failed:
         raise DeliveryFailed(", ".join(failed))
     return result
@@ -197,19 +226,25 @@ def activities_catch_up() -> DeliveryResult:
         one = activities_deliver(workspace_id=workspace_id)
         result.delivered += one.delivered
         result.behind |= one.behind
+        result.busy |= one.busy
     return result
 
 
 def _subscriber_deliver(
-    subscriber: ActivitySubscriber, workspace_id: int | None
-) -> tuple[int, bool]:
-    """Batches until the subscriber has everything up to the safe bound; (how many it got,
-    whether committed activities above it still wait for an older transaction)."""
+    subscriber: ActivitySubscriber, workspace_id: int | None, run: _Run
+) -> DeliveryResult:
+    """Batches until the subscriber has everything up to the safe bound, or the run's
+    budget is spent: how many it got, whether committed activities above it still wait for
+    an older transaction (``behind``), whether batches are left (``more``), or whether
+    another delivery holds the watermark (``busy``: nothing done)."""
     delivered = 0
+    held_since: float | None = None
     while True:
         with transaction.atomic():
             horizon = _horizon()  # first: before this transaction takes a lock
             mark = _watermark_lock(subscriber.name, workspace_id)
+            if mark is None:
+                return DeliveryResult(delivered=delivered, busy=True)
             safe = _safe_bound(mark, horizon)
             rows = Activity.objects.filter(id__gt=mark.last_activity_id, id__lte=safe)
             if workspace_id is not None:
@@ -231,10 +266,22 @@ def _subscriber_deliver(
             if not moved:  # another delivery moved it meanwhile: undo ours, theirs stands
                 raise WatermarkMoved(subscriber.name)
         delivered += len(batch)
-        if not full:
+        if full:
+            if run.spent():
+                return DeliveryResult(delivered=delivered, more=True)
+            continue
+        # Held back by transactions that were running at the snapshot (PostgreSQL): they
+        # are mostly a few milliseconds long, so look again here for a moment rather than
+        # a second later from the queue (the new lead's score waits on this).
+        if safe >= horizon.highest or not _waiting(workspace_id, reached):
             break
+        now = time.monotonic()
+        held_since = held_since or now
+        if now - held_since >= HELD_WAIT:
+            break
+        time.sleep(HELD_POLL)
     behind = safe < horizon.highest and _waiting(workspace_id, reached)
-    return delivered, behind
+    return DeliveryResult(delivered=delivered, behind=behind)
 
 
 def _waiting(workspace_id: int | None, above: int) -> bool:
@@ -244,16 +291,17 @@ def _waiting(workspace_id: int | None, above: int) -> bool:
     return rows.exists()
 
 
-def _watermark_lock(name: str, workspace_id: int | None) -> ActivityWatermark:
-    marks = ActivityWatermark.objects.select_for_update().filter(
-        subscriber=name, workspace_id=workspace_id
-    )
-    mark = marks.first()
-    if mark is None:
+def _watermark_lock(name: str, workspace_id: int | None) -> ActivityWatermark | None:
+    """The subscriber's watermark, locked for this transaction; None when another delivery
+    holds it (PostgreSQL: SKIP LOCKED; SQLite runs one writer at a time)."""
+    marks = ActivityWatermark.objects.filter(subscriber=name, workspace_id=workspace_id)
+    locked = marks.select_for_update(skip_locked=True)
+    mark = locked.first()
+    if mark is None and not marks.exists():
         ActivityWatermark.objects.bulk_create(
             [ActivityWatermark(subscriber=name, workspace_id=workspace_id)], ignore_conflicts=True
         )
-        mark = marks.get()
+        mark = locked.first()
     return mark
 
 

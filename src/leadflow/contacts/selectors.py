@@ -387,6 +387,7 @@ EXPORT_COLUMNS = (
     "date_of_birth",
     "owner_email",
     "lifecycle_stage",
+    "stage_changed_at",
     "temperature",
     "consent_status",
     "first_touch_source",
@@ -403,8 +404,10 @@ EXPORT_COLUMNS = (
     "conversion_probability",
     "funnel_section",
     "outcome",
+    "outcome_at",
     "tags",
 )
+_EXPORT_TIMES = ("stage_changed_at", "outcome_at")  # ISO 8601 in UTC, as created_at
 # The columns read as they are: every one of EXPORT_COLUMNS before the tags (the last).
 _PLAIN_COUNT = len(EXPORT_COLUMNS) - 1
 EXPORT_CHUNK = 2000
@@ -538,7 +541,8 @@ def _export_csv_copy(
     ] * len(keys)
     # EXPORT_COLUMNS (f0 to f<_PLAIN_COUNT - 1> then the tags; a date as ISO text), custom
     # fields, created_at, updated_at: each worked out once (v0, v1, ...), then made safe.
-    cells = [*(f"c.f{position}::text" for position in range(_PLAIN_COUNT)), tags, *custom]
+    times = {n: when(f"f{n}") for n in map(EXPORT_COLUMNS.index, _EXPORT_TIMES)}
+    cells = [times.get(n, f"c.f{n}::text") for n in range(_PLAIN_COUNT)] + [tags, *custom]
     cells += [when(f"f{len(fields) - 2}"), when(f"f{len(fields) - 1}")]
     values = ", ".join(f"{cell} AS v{position}" for position, cell in enumerate(cells))
     safe = ", ".join(

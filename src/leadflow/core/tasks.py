@@ -26,6 +26,7 @@ from typing import Any
 
 from django.contrib.auth.tokens import default_token_generator
 from django.db import connection, transaction
+from django.db.models import Q
 from django.tasks import task
 from django.urls import reverse
 from django.utils import timezone
@@ -54,6 +55,36 @@ def task_schedule(task: Any, *args: Any) -> None:
         task.enqueue(*args)
     else:
         transaction.on_commit(partial(task.enqueue, *args))
+
+
+def task_schedule_coalesced(task: Any, *args: Any) -> None:
+    """Enqueue ``task(*args)``, unless the same call already waits in the database queue,
+    due now: that one has not started, so it will read everything committed up to here.
+    Made for work that reads "everything new" (the activity log's delivery), where one run
+    per commit is wasted effort that, under a steady stream of commits, queues faster than
+    the workers drain it. Only outside a transaction (after the commit that needs it): in
+    one, the waiting task could start and finish before this transaction commits, so it
+    is scheduled as usual."""
+    if isinstance(task, str):
+        task = import_string(task)
+    if not connection.in_atomic_block and task_waiting(task, *args, due=True):
+        return
+    task_schedule(task, *args)
+
+
+def task_waiting(task: Any, *args: Any, due: bool = False) -> bool:
+    """Whether ``task(*args)`` waits in the database queue, not started (with ``due``: and
+    due to run now, not later). Always False on another backend (RQ)."""
+    if not isinstance(task.get_backend(), DatabaseBackend):
+        return False
+    from django_tasks_db.models import DBTaskResult, get_date_max
+
+    queued = DBTaskResult.objects.filter(
+        task_path=task.module_path, status="READY", args_kwargs={"args": list(args), "kwargs": {}}
+    )
+    if due:
+        queued = queued.filter(Q(run_after=get_date_max()) | Q(run_after__lte=timezone.now()))
+    return queued.exists()
 
 
 def mail_retrying(func: Callable[..., int]) -> Callable[..., int]:

@@ -1,9 +1,11 @@
-"""REST endpoints for contact imports (/api/v1/imports) and saved mappings.
+"""REST endpoints for imports (/api/v1/imports) and saved mappings.
 
-``POST /imports`` takes a multipart upload (CSV or .xlsx) and starts the import at once, or
-keeps it as a draft (``draft=true``) to map with ``PATCH``, check with ``/preview`` and
-start with ``/start``. Progress is read from ``GET /imports/{id}``; rows that failed are in
-``/imports/{id}/errors.csv``.
+``POST /imports`` takes a multipart upload (CSV or .xlsx) of contacts, or (``kind``
+activities) of past activities of known contacts (``imports.history``), and starts the
+import at once, or keeps it as a draft (``draft=true``) to map with ``PATCH``, check with
+``/preview`` and start with ``/start``. Progress is read from ``GET /imports/{id}``; rows
+that failed are in ``/imports/{id}/errors.csv``. A saved mapping has a kind too and serves
+imports of that kind.
 """
 
 import datetime as dt
@@ -11,17 +13,19 @@ import json
 from typing import Any, Literal
 
 from django.http import HttpRequest
-from ninja import File, Form, Router, Schema, Status, UploadedFile
+from ninja import Field, File, Form, Router, Schema, Status, UploadedFile
+from pydantic import ValidationError as PydanticValidationError
 
 from leadflow.contacts.selectors import cursor_paginate
 from leadflow.core.apikit import StrictSchema, require_scope
 from leadflow.core.errors import FieldError, NotFound, ValidationFailed
 from leadflow.core.models import ApiScope
 from leadflow.imports import files as import_files
+from leadflow.imports import history as import_history
 from leadflow.imports import mapping as import_mapping
 from leadflow.imports import selectors as import_selectors
 from leadflow.imports import services as imports
-from leadflow.imports.models import ImportJob, ImportMapping
+from leadflow.imports.models import ImportJob, ImportKind, ImportMapping
 
 router = Router(tags=["imports"])
 # The operation ids the schema had when this module was leadflow.contacts.imports_api: kept,
@@ -31,7 +35,8 @@ WRITE, READ = ApiScope.CONTACTS_WRITE, ApiScope.CONTACTS_READ
 Conflict = Literal["file", "existing"]
 BadValues = Literal["drop_value", "fail_row"]
 DayFirstFrom = Literal["option", "file", "workspace"]
-UPLOAD_FIELDS = {"mapping", "options", "new_fields", "mapping_id", "save_as", "draft"}
+Kind = Literal["contacts", "activities"]
+UPLOAD_FIELDS = {"mapping", "options", "new_fields", "mapping_id", "save_as", "draft", "kind"}
 
 
 class ImportOptions(StrictSchema):
@@ -52,8 +57,28 @@ class ImportOptions(StrictSchema):
     backdate_existing: bool = False
 
 
+class ActivityImportOptions(StrictSchema):
+    """The options of an activities import (``imports.history``)."""
+
+    # the type of rows without one (a column mapped to "type" wins): email_open, call...
+    event_type: str = ""
+    # how dates like 01/02/2024 read; null: from the file's time column, else by the
+    # workspace's country (day_first_from says which)
+    day_first: bool | None = None
+    day_first_from: DayFirstFrom | None = None
+
+
+OPTIONS_BY_KIND = (
+    "The options of the import's kind. Contacts: update_existing, conflict (file | "
+    "existing), tags, source, lifecycle_stage, owner_id, day_first, day_first_from, "
+    "bad_values (drop_value | fail_row), backdate_existing. Activities: event_type, "
+    "day_first, day_first_from. An option of the other kind is refused (422 naming it)."
+)
+
+
 class ImportOut(Schema):
     id: int
+    kind: str
     status: str
     original_filename: str
     mapping: dict[str, str]
@@ -88,7 +113,7 @@ class ImportPage(Schema):
 
 class ImportConfigureIn(StrictSchema):
     mapping: dict[str, str] | None = None
-    options: ImportOptions | None = None
+    options: dict[str, Any] | None = Field(None, description=OPTIONS_BY_KIND)
     new_fields: dict[str, Literal["", "text", "number", "date", "boolean"]] = {}
     save_as: str = ""
 
@@ -113,12 +138,14 @@ class PreviewOut(Schema):
 
 class MappingIn(StrictSchema):
     name: str
+    kind: Kind = "contacts"
     mapping: dict[str, str]
-    options: ImportOptions | None = None
+    options: dict[str, Any] | None = Field(None, description=OPTIONS_BY_KIND)
 
 
 class MappingOut(Schema):
     id: int
+    kind: str
     name: str
     mapping: dict[str, str]
     options: dict[str, Any]
@@ -134,15 +161,27 @@ def _json_form(value: str | None, name: str) -> Any:
         raise ValidationFailed([FieldError(name, "Must be JSON.")]) from None
 
 
-def _options(options: ImportOptions | dict | None) -> dict | None:
+def _options(options: Any, kind: str = ImportKind.CONTACTS) -> dict | None:
+    """Options as the import's kind reads them (ImportOptions or ActivityImportOptions);
+    ValidationFailed naming each bad one (``options.<name>``)."""
     if options is None:
         return None
-    if isinstance(options, dict):
-        try:
-            options = ImportOptions(**options)
-        except ValueError as error:
-            raise ValidationFailed([FieldError("options", str(error))]) from None
-    return options.model_dump(exclude_defaults=True) | {"update_existing": options.update_existing}
+    if not isinstance(options, dict):
+        raise ValidationFailed([FieldError("options", "Must be an object.")])
+    schema = ActivityImportOptions if kind == ImportKind.ACTIVITIES else ImportOptions
+    try:
+        options = schema(**options)
+    except PydanticValidationError as error:
+        raise ValidationFailed(
+            [
+                FieldError(".".join(["options", *map(str, problem["loc"])]), problem["msg"])
+                for problem in error.errors()
+            ]
+        ) from None
+    dumped = options.model_dump(exclude_defaults=True)
+    if isinstance(options, ImportOptions):
+        dumped["update_existing"] = options.update_existing
+    return dumped
 
 
 def _check_new_fields(request: HttpRequest, new_fields: dict | None) -> None:
@@ -174,18 +213,22 @@ def import_create(
     mapping_id: Form[int | None] = None,
     save_as: Form[str] = "",
     draft: Form[bool] = False,
+    kind: Form[Kind] = "contacts",
 ):
-    """Multipart fields: ``file``; optional ``mapping`` (JSON {"column": "field"}; columns
-    not named are ignored; without it columns are mapped by ``mapping_id``'s saved mapping
-    or by their names), ``options`` (JSON, see ImportOptions), ``new_fields`` (JSON
-    {"column": "text|number|date|boolean|"} creates custom fields), ``save_as`` and
-    ``draft``. The import runs in the background worker; poll ``GET /imports/{id}``."""
+    """Multipart fields: ``file``; optional ``kind`` (contacts, the default, or activities:
+    past activities of known contacts, docs/scoring/history.md), ``mapping`` (JSON
+    {"column": "field"}; columns not named are ignored; without it columns are mapped by
+    ``mapping_id``'s saved mapping, which must be of the same kind, or by their names),
+    ``options`` (JSON, ImportOptions or for activities ActivityImportOptions),
+    ``new_fields`` (JSON {"column": "text|number|date|boolean|"} creates custom fields;
+    contacts only), ``save_as`` and ``draft``. The import runs in the background worker;
+    poll ``GET /imports/{id}``."""
     workspace, actor = require_scope(request, WRITE)
     unknown = sorted(set(request.POST) - UPLOAD_FIELDS) + sorted(set(request.FILES) - {"file"})
     if unknown:
         raise ValidationFailed([FieldError(name, "Unknown field.") for name in unknown])
     mapping_value = _json_form(mapping, "mapping")
-    options_value = _options(_json_form(options, "options"))
+    options_value = _options(_json_form(options, "options"), kind)
     new_fields_value = _json_form(new_fields, "new_fields") or {}
     if mapping_value is not None and not isinstance(mapping_value, dict):
         raise ValidationFailed([FieldError("mapping", 'Must be {"column": "field", ...}.')])
@@ -204,6 +247,7 @@ def import_create(
             saved_mapping_id=mapping_id,
             save_as=save_as,
             start=not draft,
+            kind=kind,
         )
     return Status(201, job)
 
@@ -246,12 +290,13 @@ def import_get(request: HttpRequest, job_id: int):
 def import_configure(request: HttpRequest, job_id: int, payload: ImportConfigureIn):
     workspace, actor = require_scope(request, WRITE)
     _check_new_fields(request, payload.new_fields)
+    kind = _job(workspace, job_id).kind
     return imports.import_job_configure(
         workspace=workspace,
         actor=actor,
         job_id=job_id,
         mapping=payload.mapping,
-        options=_options(payload.options),
+        options=_options(payload.options, kind),
         new_fields=payload.new_fields,
         save_as=payload.save_as,
     )
@@ -264,18 +309,31 @@ def import_configure(request: HttpRequest, job_id: int, payload: ImportConfigure
     operation_id=OPERATION_ID.format("import_preview"),
 )
 def import_preview(request: HttpRequest, job_id: int):
-    workspace, _ = require_scope(request, READ)
+    """For an activities import each row's values are the activity as it will be stored
+    (its contact looked up: an unknown one is an error of the row)."""
+    workspace, actor = require_scope(request, READ)
     job = _job(workspace, job_id)
     source = import_files.source_open(job.path)
     samples = import_mapping.column_samples(source)
+    if job.kind == ImportKind.ACTIVITIES:
+        rows = import_history.activity_preview(
+            workspace=workspace,
+            actor=actor,
+            source=source,
+            mapping=job.mapping,
+            options=job.options,
+            count=imports.PREVIEW_ROWS,
+        )
+    else:
+        rows = imports.import_preview(
+            workspace=workspace, path=job.path, mapping=job.mapping, options=job.options
+        )
     return {
         "columns": [
             {"header": header, "target": job.mapping.get(header, ""), "samples": samples[header]}
             for header in source.headers
         ],
-        "rows": imports.import_preview(
-            workspace=workspace, path=job.path, mapping=job.mapping, options=job.options
-        ),
+        "rows": rows,
     }
 
 
@@ -331,9 +389,11 @@ def import_errors(request: HttpRequest, job_id: int):
     summary="Saved import mappings",
     operation_id=OPERATION_ID.format("mapping_list"),
 )
-def mapping_list(request: HttpRequest):
+def mapping_list(request: HttpRequest, kind: Kind | None = None):
+    """Every saved mapping, or those of one ``kind``."""
     workspace, _ = require_scope(request, READ)
-    return list(ImportMapping.objects.filter(workspace=workspace))
+    mappings = ImportMapping.objects.filter(workspace=workspace)
+    return list(mappings.filter(kind=kind) if kind else mappings)
 
 
 @router.post(
@@ -349,7 +409,8 @@ def mapping_save(request: HttpRequest, payload: MappingIn):
         actor=actor,
         name=payload.name,
         mapping=payload.mapping,
-        options=_options(payload.options),
+        options=_options(payload.options, payload.kind),
+        kind=payload.kind,
     )
     return Status(201, saved)
 

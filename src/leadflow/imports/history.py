@@ -25,8 +25,14 @@ from leadflow.core.actors import Actor
 from leadflow.core.errors import FieldError, ValidationFailed
 from leadflow.core.models import Workspace
 from leadflow.imports.files import SourceFile, stored_copy
-from leadflow.imports.mapping import date_parse, day_first_default, day_first_detect, mapping_check
-from leadflow.imports.models import ImportJob, ImportKind, ImportStatus
+from leadflow.imports.mapping import (
+    date_parse,
+    day_first_default,
+    day_first_detect,
+    mapping_check,
+    mapping_merge,
+)
+from leadflow.imports.models import ImportJob, ImportKind, ImportMapping, ImportStatus
 from leadflow.tracking.history import MAX_ROWS, history_check, history_ingest
 from leadflow.tracking.models import EventType
 from leadflow.tracking.services import HISTORY_TYPES
@@ -343,18 +349,18 @@ def activities_draft_create(
     source: SourceFile,
     path: str | Path,
     filename: str,
-    kind: str = ImportKind.ACTIVITIES,
-    saved_mapping_id: int | None = None,
+    saved: ImportMapping | None = None,
 ) -> ImportJob:
-    """A draft activities import of an uploaded file, its columns mapped by name (the
-    caller, ``import_upload``, checked the role); saved mappings are for contacts."""
-    if kind != ImportKind.ACTIVITIES:
-        raise ValidationFailed([FieldError("kind", "Contacts or activities.")])
-    if saved_mapping_id is not None:
-        raise ValidationFailed([FieldError("mapping_id", "Saved mappings are for contacts.")])
+    """A draft activities import of an uploaded file (the caller, ``import_upload``,
+    checked the role and that ``saved`` is an activities mapping): its columns mapped by
+    the saved mapping where it knows them, else by name; its options the saved ones."""
     total_rows = sum(1 for _ in source.rows())  # reads the whole file: a bad one fails here
     mapping = activity_mapping_guess(source.headers, identifying_fields(workspace))
-    options = activity_options_clean(workspace, {}, source=source, mapping=mapping)
+    options: dict = {}
+    if saved is not None:
+        mapping = mapping_merge(source.headers, mapping, saved.mapping, "property")
+        options = {key: value for key, value in saved.options.items() if key in OPTION_KEYS}
+    options = activity_options_clean(workspace, options, source=source, mapping=mapping)
     return ImportJob.objects.create(
         workspace=workspace,
         created_by=actor.user,
@@ -369,10 +375,16 @@ def activities_draft_create(
 
 
 def activities_configure(
-    job: ImportJob, source: SourceFile, mapping: dict | None, options: dict | None
+    job: ImportJob,
+    source: SourceFile,
+    mapping: dict | None,
+    options: dict | None,
+    *,
+    save_as: str = "",
 ) -> ImportJob:
     """Set an activities draft's mapping (columns not named are ignored) and options,
-    checked together: every problem is reported at once and nothing is saved then."""
+    checked together (and ``save_as``, the name to keep them under, at most 100
+    characters): every problem is reported at once and nothing is saved then."""
     if mapping is None:
         mapping = dict(job.mapping)
     else:
@@ -380,6 +392,8 @@ def activities_configure(
             header: target for header, target in mapping.items() if header not in source.headers
         }
     errors: list[FieldError] = []
+    if len(save_as) > 100:
+        errors.append(FieldError("save_as", "At most 100 characters."))
     try:
         clean = activity_options_clean(
             job.workspace,

@@ -168,6 +168,20 @@ def mapping_guess(headers: list[str], custom_fields: list[CustomField]) -> dict[
     return mapping
 
 
+def mapping_merge(
+    headers: list[str], guessed: dict[str, str], saved: dict[str, str], repeatable: str
+) -> dict[str, str]:
+    """A saved mapping's targets for the columns it knows, the guesses for the rest; a guess
+    that repeats a target the saved mapping gives is dropped (ignored), but ``repeatable``
+    (tags for contacts, property for activities)."""
+    mapping = {header: saved.get(header, guessed[header]) for header in headers}
+    used = {target for header, target in mapping.items() if header in saved}
+    for header in headers:
+        if header not in saved and mapping[header] in used and mapping[header] != repeatable:
+            mapping[header] = ""
+    return mapping
+
+
 def mapping_check(
     mapping: dict[str, str], headers: list[str], custom_fields: list[CustomField]
 ) -> None:

@@ -85,9 +85,18 @@ class ImportJob(models.Model):
 
 
 class ImportMapping(models.Model):
-    """A named column mapping (and options) kept to reuse for files of the same shape."""
+    """A named column mapping (and options) kept to reuse for files of the same shape, for
+    one kind of import: a contacts mapping serves contact files, an activities mapping
+    (targets and options of ``imports.history``) activity files. Names are unique per
+    workspace and kind."""
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(
+        max_length=20,
+        choices=ImportKind.choices,
+        default=ImportKind.CONTACTS,
+        db_default="contacts",
+    )
     name = models.CharField(max_length=100)
     # {column header: target}, as ImportJob.mapping
     mapping = models.JSONField(default=dict, blank=True)
@@ -101,9 +110,11 @@ class ImportMapping(models.Model):
     class Meta:
         db_table = "contacts_importmapping"  # made by contacts before the imports app existed
         constraints = [
-            models.UniqueConstraint(fields=["workspace", "name"], name="importmapping_unique_name")
+            models.UniqueConstraint(
+                fields=["workspace", "kind", "name"], name="importmapping_unique_kind_name"
+            )
         ]
-        ordering = ["name"]
+        ordering = ["kind", "name"]
 
     def __str__(self) -> str:
         return self.name

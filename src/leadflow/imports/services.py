@@ -3,6 +3,9 @@ mapping and options checked and saved, a preview of the first rows, start, cance
 saved mappings, and the housekeeping of stale jobs and old drafts. The run itself is in
 ``imports.run``; a service schedules it by its task's dotted path.
 
+Longer than the house's ~600 lines: one import's life cycle, for both kinds (contacts, and
+activities through ``imports.history``), reads best in one place.
+
 Guarantees:
 - every option is checked with a clear field error before a job starts, and the mapping
   against the file's headers and the workspace's custom fields (``mapping.mapping_check``);
@@ -40,6 +43,7 @@ from leadflow.imports.mapping import (
     field_type_guess,
     mapping_check,
     mapping_guess,
+    mapping_merge,
     row_clean,
 )
 from leadflow.imports.models import ImportJob, ImportKind, ImportMapping, ImportStatus
@@ -204,14 +208,19 @@ def mapping_for_file(
     """A saved mapping's targets for the columns it knows, guessed ones for the rest."""
     definitions = list(CustomField.objects.filter(workspace=workspace))
     guessed = mapping_guess(headers, definitions)
+    return guessed if saved is None else mapping_merge(headers, guessed, saved.mapping, "tags")
+
+
+def saved_mapping_get(workspace: Workspace, mapping_id: int, kind: str) -> ImportMapping:
+    """The workspace's saved mapping ``mapping_id`` for imports of ``kind``; ValidationFailed
+    naming ``mapping_id`` for none, or one kept for the other kind."""
+    saved = ImportMapping.objects.filter(workspace=workspace, pk=mapping_id).first()
     if saved is None:
-        return guessed
-    mapping = {header: saved.mapping.get(header, guessed[header]) for header in headers}
-    used = [target for header, target in mapping.items() if header in saved.mapping]
-    for header in headers:  # a guess must not repeat a field the saved mapping gives
-        if header not in saved.mapping and mapping[header] in used and mapping[header] != "tags":
-            mapping[header] = ""
-    return mapping
+        raise ValidationFailed([FieldError("mapping_id", "No such saved mapping.")])
+    if saved.kind != kind:
+        message = f"This saved mapping is for {saved.get_kind_display().lower()} imports."
+        raise ValidationFailed([FieldError("mapping_id", message)])
+    return saved
 
 
 def _may_import(actor: Actor) -> None:
@@ -234,25 +243,24 @@ def import_upload(
 ) -> ImportJob:
     """Keep a copy of an uploaded file as a draft import, its columns mapped by a saved
     mapping or by their names; ``import_job_configure`` and ``import_job_start`` follow.
-    ``kind`` "activities" is a file of past activities (``imports.history``): its columns
-    are mapped by name, saved mappings are for contacts."""
+    ``kind`` "activities" is a file of past activities (``imports.history``), mapped by
+    an activities mapping; a saved mapping serves imports of its own kind only."""
     _may_import(actor)
+    if kind not in ImportKind.values:
+        raise ValidationFailed([FieldError("kind", "Contacts or activities.")])
     source = source_open(path)
-    if kind != ImportKind.CONTACTS:
+    saved = None
+    if saved_mapping_id is not None:
+        saved = saved_mapping_get(workspace, saved_mapping_id, kind)
+    if kind == ImportKind.ACTIVITIES:
         return history.activities_draft_create(
-            kind=kind,
-            saved_mapping_id=saved_mapping_id,
+            saved=saved,
             workspace=workspace,
             actor=actor,
             source=source,
             path=path,
             filename=filename,
         )
-    saved = None
-    if saved_mapping_id is not None:
-        saved = ImportMapping.objects.filter(workspace=workspace, pk=saved_mapping_id).first()
-        if saved is None:
-            raise ValidationFailed([FieldError("mapping_id", "No such saved mapping.")])
     total_rows = sum(1 for _ in source.rows())  # reads the whole file: a bad one fails here
     mapping = mapping_for_file(workspace, source.headers, saved)
     options = _options_clean(
@@ -312,7 +320,20 @@ def import_job_configure(
     job = import_draft_get(workspace=workspace, job_id=job_id)
     source = source_open(job.path)
     if job.kind == ImportKind.ACTIVITIES:
-        return history.activities_configure(job, source, mapping, options)
+        if new_fields:
+            message = "Custom fields are made by contact imports."
+            raise ValidationFailed([FieldError("new_fields", message)])
+        job = history.activities_configure(job, source, mapping, options, save_as=save_as)
+        if save_as.strip():
+            import_mapping_save(
+                workspace=workspace,
+                actor=actor,
+                name=save_as,
+                mapping=job.mapping,
+                options=job.options,
+                kind=job.kind,
+            )
+        return job
     errors: list[FieldError] = []
     try:
         clean_options = _options_clean(workspace, job.options if options is None else options)
@@ -360,6 +381,7 @@ def import_job_configure(
             name=save_as,
             mapping=mapping,
             options=clean_options,
+            kind=job.kind,
         )
     return job
 
@@ -401,8 +423,10 @@ def import_job_create(
 
     ``mapping=None`` maps the columns by a saved mapping or by name (``mapping_guess``); a
     given mapping is checked against the file's columns. ``schedule=False`` leaves the run
-    to the caller (the CLI runs it in the foreground); ``start=False`` keeps a configured
-    draft. On any error nothing is kept: no job, no file, no custom field, no saved mapping.
+    to the caller (the CLI runs it in the foreground); ``start=False`` keeps a draft,
+    configured when a mapping, options, new fields or ``save_as`` are given (else as
+    uploaded: mapped by name, checked by ``PATCH`` and at the start). On any error nothing
+    is kept: no job, no file, no custom field, no saved mapping.
     """
     with transaction.atomic():
         job = import_upload(
@@ -414,15 +438,16 @@ def import_job_create(
             kind=kind,
         )
         try:
-            import_job_configure(
-                workspace=workspace,
-                actor=actor,
-                job_id=job.pk,
-                mapping=mapping,
-                options=options,
-                new_fields=new_fields,
-                save_as=save_as,
-            )
+            if start or mapping is not None or options is not None or new_fields or save_as:
+                import_job_configure(
+                    workspace=workspace,
+                    actor=actor,
+                    job_id=job.pk,
+                    mapping=mapping,
+                    options=options,
+                    new_fields=new_fields,
+                    save_as=save_as,
+                )
             if start:
                 job = import_job_start(
                     workspace=workspace, actor=actor, job_id=job.pk, schedule=schedule
@@ -507,10 +532,19 @@ def import_preview(
 
 
 def import_mapping_save(
-    *, workspace: Workspace, actor: Actor, name: str, mapping: dict, options: dict | None = None
+    *,
+    workspace: Workspace,
+    actor: Actor,
+    name: str,
+    mapping: dict,
+    options: dict | None = None,
+    kind: str = ImportKind.CONTACTS,
 ) -> ImportMapping:
-    """Keep (or replace) a named mapping; its options are checked like an import's."""
+    """Keep (or replace) a named mapping for imports of ``kind``; its options are checked
+    like an import's of that kind."""
     _may_import(actor)
+    if kind not in ImportKind.values:
+        raise ValidationFailed([FieldError("kind", "Contacts or activities.")])
     name = name.strip()
     errors = []
     if not name or len(name) > 100:
@@ -519,14 +553,16 @@ def import_mapping_save(
         isinstance(key, str) and isinstance(value, str) for key, value in mapping.items()
     ):
         errors.append(FieldError("mapping", 'Must be {"column": "field", ...}.'))
+    clean = history.activity_options_clean if kind == ImportKind.ACTIVITIES else _options_clean
     try:
-        _options_clean(workspace, options)
+        clean(workspace, options)
     except ValidationFailed as failure:
         errors += failure.errors
     if errors:
         raise ValidationFailed(errors)
     saved, _ = ImportMapping.objects.update_or_create(
         workspace=workspace,
+        kind=kind,
         name=name,
         defaults={
             "mapping": mapping,

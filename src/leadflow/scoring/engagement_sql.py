@@ -204,11 +204,18 @@ class RuleSpec:
 
 
 def rule_rows(
-    rule: RuleSpec, workspace_id: int, contact_ids: Sequence[int] | None, *, day: bool
+    rule: RuleSpec,
+    workspace_id: int,
+    contact_ids: Sequence[int] | None,
+    *,
+    day: bool,
+    existing: bool = True,
 ) -> QuerySet:
     """The rows the rule counts, as ``contact_id, id, occurred_at`` (and ``day``, the UTC
     date, when a daily cap needs it), of the workspace's existing contacts (those in
-    ``contact_ids`` when given)."""
+    ``contact_ids`` when given). Events name their contact by a plain id: with
+    ``existing=False`` the events of contacts that no longer exist are not filtered out
+    (a whole-workspace rebuild removes their points once, after every rule)."""
     if rule.source == RuleSource.ACTIVITY and rule.kind == TAG_ADDED:
         rows = Activity.objects.filter(workspace_id=workspace_id, kind__in=TAG_KINDS).filter(
             Q(kind=TAG_ADDED) | Q(data__has_key="tags") | Q(data__has_key="tags_added")
@@ -217,11 +224,12 @@ def rule_rows(
         rows = Activity.objects.filter(workspace_id=workspace_id, kind=rule.kind)
     else:
         # Events refer to contacts by a plain id: only contacts that exist score.
-        rows = Event.objects.filter(
-            workspace_id=workspace_id,
-            event_type=rule.kind,
-            contact_id__in=Contact.objects.filter(workspace_id=workspace_id).values("pk"),
-        )
+        rows = Event.objects.filter(workspace_id=workspace_id, event_type=rule.kind)
+        if existing:
+            contacts = Contact.objects.filter(workspace_id=workspace_id)
+            rows = rows.filter(contact_id__in=contacts.values("pk"))
+        else:
+            rows = rows.filter(contact_id__isnull=False)
     if contact_ids is not None:
         rows = rows.filter(contact_id__in=list(contact_ids))
     for condition in rule.conditions:

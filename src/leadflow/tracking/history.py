@@ -14,12 +14,17 @@ activities import both call it) and guarantees:
 - times of any age the workspace keeps events for (its retention, up to ten years) are kept
   as given (the tracker's 7-day window is for browsers only), up to ``FUTURE_WINDOW``
   ahead; an older one is a row error rather than a row retention would delete later;
-- set-based: one query finds every contact of a batch, one statement (two on SQLite)
-  stores its events with their ids (``services.event_rows_insert``); after the commit the
-  listeners of ``tracking.listeners`` hear the contacts (scoring rescores them).
+- set-based: on PostgreSQL one statement finds every contact of a batch, keeps the first
+  row of each client id, stores the ids (``ON CONFLICT DO NOTHING`` on the primary key of
+  ``tracking_eventid``) and the events of the ids that went in, and names the rows whose
+  contact it did not find (``_POSTGRES_STORE``); on SQLite one query finds the contacts
+  (``contacts_resolve``, the same look-up) and two statements store the events
+  (``services.event_rows_insert``). After the commit the listeners of
+  ``tracking.listeners`` hear the contacts (scoring rescores them).
 """
 
 import datetime as dt
+import hashlib
 import json
 import uuid
 from collections.abc import Iterable, Mapping
@@ -41,7 +46,7 @@ from leadflow.tracking.services import (
     MAX_PROPERTIES_BYTES,
     NOT_WELL_FORMED,
     UNSTORABLE,
-    event_rows_store,
+    event_rows_insert,
     properties_problem,
 )
 
@@ -79,6 +84,28 @@ def history_event_id(workspace_id: int, client_id: str) -> uuid.UUID:
     return uuid.uuid5(HISTORY_NAMESPACE, f"{workspace_id}:{client_id}")
 
 
+_NAMESPACE_BYTES = HISTORY_NAMESPACE.bytes
+
+
+def history_event_id_text(workspace_id: int, client_id: str) -> str:
+    """``str(history_event_id(...))``, three times faster: the UUID 5 (RFC 4122: SHA-1 of
+    the namespace and the name, version and variant bits set) written straight as text."""
+    if len(client_id) in (32, 36, 38, 45):
+        try:
+            return str(uuid.UUID(client_id))
+        except ValueError:
+            pass
+    digest = bytearray(
+        hashlib.sha1(  # UUID 5 is SHA-1 by definition (RFC 4122), not a security use
+            _NAMESPACE_BYTES + f"{workspace_id}:{client_id}".encode(), usedforsecurity=False
+        ).digest()[:16]
+    )
+    digest[6] = (digest[6] & 0x0F) | 0x50
+    digest[8] = (digest[8] & 0x3F) | 0x80
+    text = digest.hex()
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+
+
 def external_field_get(workspace: Workspace, key: str | None) -> CustomField | None:
     """The identifying custom field named ``key`` (None for no key); ValidationFailed
     when the workspace has none of that key, or it is not identifying."""
@@ -95,6 +122,8 @@ def external_field_get(workspace: Workspace, key: str | None) -> CustomField | N
 def _text(value: Any, limit: int) -> str:
     if value is None:
         return ""
+    if type(value) is str and len(value) <= limit and value.isascii() and "\x00" not in value:
+        return value  # the common case, without text_problem's encoding
     if not isinstance(value, str):
         raise ValueError("Must be text.")
     if len(value) > limit:
@@ -105,6 +134,8 @@ def _text(value: Any, limit: int) -> str:
 
 
 def _moment(value: Any, now: dt.datetime, retention_days: int) -> dt.datetime:
+    """The row's time, checked against retention (``now - retention_days``, not before
+    1970) and ``FUTURE_WINDOW``."""
     if not isinstance(value, str) or not value.strip():
         raise ValueError("A time in ISO 8601 (2024-05-31T14:05:00Z) is required.")
     try:
@@ -129,12 +160,12 @@ def _contact_key(
     raw: Mapping, workspace: Workspace, external: CustomField | None
 ) -> tuple[str, Any]:
     """(how, value) of the row's contact: the first given of id, email, phone, external id."""
-    given = [key for key in CONTACT_KEYS if raw.get(key) not in (None, "")]
-    if not given:
+    how = next((key for key in CONTACT_KEYS if raw.get(key) not in (None, "")), None)
+    if how is None:
         raise ValidationFailed(
             [FieldError("contact", "Name the contact: contact_id, email, phone or external_id.")]
         )
-    how, value = given[0], raw[given[0]]
+    value = raw[how]
     if how == "contact_id":
         if isinstance(value, str) and value.isascii() and value.strip().isdigit():
             value = int(value.strip())
@@ -166,21 +197,46 @@ def _contact_key(
 _FLAT = (str, int, bool, type(None))
 
 
-def _properties_problem_fast(properties: Mapping) -> str | None:
-    """``properties_problem``, without its walk for the common case: a flat object of
-    text, whole numbers, booleans and nulls (what a file's columns become)."""
-    if type(properties) is dict and all(type(value) in _FLAT for value in properties.values()):
-        texts = [key for key in properties if type(key) is str]
-        texts += [value for value in properties.values() if type(value) is str]
-        return NOT_WELL_FORMED.capitalize() + "." if UNSTORABLE.search("".join(texts)) else None
-    return properties_problem(properties)
+def _properties_problem(properties: Any) -> str | None:
+    """Why a row's properties cannot be stored (``properties_problem``, then at most
+    ``MAX_PROPERTIES_BYTES`` of JSON), or None. A flat object of text, whole numbers,
+    booleans and nulls (what a file's columns become) is checked without the walk, and
+    without encoding it when even its longest JSON (every character a 12-character
+    escape) fits."""
+    if type(properties) is not dict and not isinstance(properties, Mapping):
+        return "Must be an object."
+    if not properties:
+        return None
+    texts = []
+    if type(properties) is dict:
+        for key, value in properties.items():
+            kind = type(value)
+            if type(key) is not str or kind not in _FLAT:
+                texts = None
+                break
+            texts.append(key)
+            if kind is str:
+                texts.append(value)
+            elif value is not None:
+                texts.append(str(value))
+    if texts:
+        text = "".join(texts)
+        if UNSTORABLE.search(text):
+            return NOT_WELL_FORMED.capitalize() + "."
+        if 12 * len(text) + 12 * len(properties) + 2 <= MAX_PROPERTIES_BYTES:
+            return None
+    elif problem := properties_problem(properties):
+        return problem
+    if len(json.dumps(properties, default=str)) > MAX_PROPERTIES_BYTES:
+        return f"At most {MAX_PROPERTIES_BYTES} bytes of JSON."
+    return None
 
 
 @dataclass
 class _Row:
     index: int
     contact: tuple[str, Any]
-    values: dict
+    values: dict  # event_id as text, event_type, name, url, occurred_at, properties
 
 
 def _row_clean(
@@ -194,9 +250,11 @@ def _row_clean(
     def error(name: str, message: str) -> dict:
         return {"index": index, "field": name, "message": message}
 
-    if not isinstance(raw, Mapping):
+    if type(raw) is not dict and not isinstance(raw, Mapping):
         return None, [error("activity", "Each activity is an object.")]
-    errors = [error(str(key), "Unknown field.") for key in raw if key not in ROW_KEYS]
+    errors = []
+    if not ROW_KEYS.issuperset(raw):
+        errors = [error(str(key), "Unknown field.") for key in raw if key not in ROW_KEYS]
     values: dict[str, Any] = {}
     client_id = raw.get("id")
     if isinstance(client_id, int) and not isinstance(client_id, bool):
@@ -206,7 +264,7 @@ def _row_clean(
     elif len(client_id) > MAX_CLIENT_ID or text_problem(client_id):
         errors.append(error("id", f"Well-formed text of at most {MAX_CLIENT_ID} characters."))
     else:
-        values["event_id"] = history_event_id(workspace.pk, client_id.strip())
+        values["event_id"] = history_event_id_text(workspace.pk, client_id.strip())
     if raw.get("type") not in HISTORY_TYPES:
         errors.append(error("type", f"One of: {', '.join(sorted(HISTORY_TYPES))}."))
     for name, limit in (("name", 200), ("url", 2000)):
@@ -220,12 +278,8 @@ def _row_clean(
         errors.append(error("occurred_at", str(problem)))
     properties = raw.get("properties")
     properties = {} if properties is None else properties
-    if not isinstance(properties, Mapping):
-        errors.append(error("properties", "Must be an object."))
-    elif problem := _properties_problem_fast(properties):
+    if problem := _properties_problem(properties):
         errors.append(error("properties", problem))
-    elif len(json.dumps(properties, default=str)) > MAX_PROPERTIES_BYTES:
-        errors.append(error("properties", f"At most {MAX_PROPERTIES_BYTES} bytes of JSON."))
     contact: tuple[str, Any] = ("", None)
     try:
         contact = _contact_key(raw, workspace, external)
@@ -233,7 +287,8 @@ def _row_clean(
         errors += [error(problem.field, problem.message) for problem in failure.errors]
     if errors:
         return None, errors
-    values.update(event_type=raw["type"], properties=dict(properties))
+    values["event_type"] = raw["type"]
+    values["properties"] = properties if type(properties) is dict else dict(properties)
     return _Row(index=index, contact=contact, values=values), []
 
 
@@ -243,12 +298,12 @@ def _among(column: str, values: list) -> tuple[str, list]:
     return f"{column} IN ({', '.join(['%s'] * len(values))})", list(values)
 
 
-def contacts_resolve(
+def _found_sql(
     workspace: Workspace, keys: Iterable[tuple[str, Any]], external: CustomField | None
-) -> dict[tuple[str, Any], int]:
-    """{(how, value): contact id} for the keys found in the workspace, in one query. A phone
-    shared by several contacts finds the one known only by phone first, then the oldest (as
-    ``contact_upsert`` does); an external id shared by several, the oldest."""
+) -> tuple[str, list]:
+    """A query of (how, key as text, contact id, whether it has no email) for every contact
+    of the workspace that one of the keys names: a ``UNION ALL`` of one look-up a way of
+    naming (on its index, but the external id's); ("", []) for no key."""
     wanted: dict[str, list] = {how: [] for how in CONTACT_KEYS}
     for how, value in set(keys):
         wanted[how].append(value)
@@ -274,11 +329,22 @@ def contacts_resolve(
             f"WHERE workspace_id = %s AND {condition}"
         )
         params += ["external_id", path, workspace.pk, path, *values]
-    if not parts:
+    return " UNION ALL ".join(parts), params
+
+
+def contacts_resolve(
+    workspace: Workspace, keys: Iterable[tuple[str, Any]], external: CustomField | None
+) -> dict[tuple[str, Any], int]:
+    """{(how, value): contact id} for the keys found in the workspace, in one query. A phone
+    shared by several contacts finds the one known only by phone first, then the oldest (as
+    ``contact_upsert`` does); an external id shared by several, the oldest. (On
+    PostgreSQL ``history_ingest`` runs the same look-up and ranking inside its insert.)"""
+    sql, params = _found_sql(workspace, keys, external)
+    if not sql:
         return {}
     found: dict[tuple[str, Any], tuple[bool, int]] = {}
     with connection.cursor() as cursor:
-        cursor.execute(" UNION ALL ".join(parts), params)
+        cursor.execute(sql, params)
         for how, key, pk, no_email in cursor.fetchall():
             value = int(key) if how == "contact_id" else key
             rank = (not no_email if how == "phone" else False, pk)
@@ -287,11 +353,21 @@ def contacts_resolve(
     return {key: rank[1] for key, rank in found.items()}
 
 
-def _prepared(
+def _unknown_contact(row: _Row) -> dict:
+    how = row.contact[0]
+    message = (
+        "No contact of this workspace has this id."
+        if how == "contact_id"
+        else f"No contact of this workspace has this {how.replace('_', ' ')}."
+    )
+    return {"index": row.index, "field": how, "message": message}
+
+
+def _checked(
     workspace: Workspace, rows: list[Any], actor: Actor, external_field: str | None
-) -> tuple[HistoryResult, dict[uuid.UUID, dict], dt.datetime]:
-    """The batch checked and its contacts found: the result with the rows' errors (and
-    repeated ids counted as duplicates), and the events to store by id."""
+) -> tuple[HistoryResult, list[_Row], CustomField | None, dt.datetime]:
+    """The batch's rows checked one by one (no query but the external field's): the result
+    with their errors, and the good rows."""
     membership = actor.membership
     if membership is not None and not membership.can("write"):
         raise PermissionDenied("Your role does not allow importing activities.")
@@ -305,21 +381,25 @@ def _prepared(
     good: list[_Row] = []
     for index, raw in enumerate(rows):
         row, errors = _row_clean(raw, index, workspace=workspace, external=external, now=now)
-        result.errors += errors
-        if row is not None:
+        if row is None:
+            result.errors += errors
+        else:
             good.append(row)
+    return result, good, external, now
+
+
+def _prepared(
+    workspace: Workspace, rows: list[Any], actor: Actor, external_field: str | None
+) -> tuple[HistoryResult, dict[str, dict], dt.datetime]:
+    """The batch checked and its contacts found: the result with the rows' errors (and
+    repeated ids counted as duplicates), and the events to store by id."""
+    result, good, external, now = _checked(workspace, rows, actor, external_field)
     contacts = contacts_resolve(workspace, (row.contact for row in good), external)
-    fresh: dict[uuid.UUID, dict] = {}
+    fresh: dict[str, dict] = {}
     for row in good:
         contact_id = contacts.get(row.contact)
         if contact_id is None:
-            how = row.contact[0]
-            message = (
-                "No contact of this workspace has this id."
-                if how == "contact_id"
-                else f"No contact of this workspace has this {how.replace('_', ' ')}."
-            )
-            result.errors.append({"index": row.index, "field": how, "message": message})
+            result.errors.append(_unknown_contact(row))
             continue
         event = {
             **row.values,
@@ -334,6 +414,59 @@ def _prepared(
             fresh[event["event_id"]] = event
     result.errors.sort(key=lambda error: error["index"])
     return result, fresh, now
+
+
+# PostgreSQL: one statement finds the contacts (the look-up of ``_found_sql``, ranked as
+# ``contacts_resolve`` ranks), keeps the first row of each client id, stores the ids
+# (ON CONFLICT DO NOTHING: an id stored before stores nothing) and the events of the ids
+# that went in, and answers what it stored and which rows named no contact.
+_POSTGRES_STORE = """WITH found (how, lookup, contact_id, no_email) AS ({found}),
+best AS (SELECT DISTINCT ON (how, lookup) how, lookup, contact_id FROM found
+    ORDER BY how, lookup, how = 'phone' AND NOT no_email, contact_id),
+e AS MATERIALIZED (SELECT e.*, best.contact_id FROM jsonb_to_recordset(%s::jsonb) AS
+    e(idx int, how text, lookup text, event_id uuid, event_type text, name text, url text,
+    properties jsonb, occurred_at timestamptz)
+    LEFT JOIN best ON best.how = e.how AND best.lookup = e.lookup),
+r AS MATERIALIZED (SELECT DISTINCT ON (event_id) * FROM e WHERE contact_id IS NOT NULL
+    ORDER BY event_id, idx),
+fresh AS (INSERT INTO tracking_eventid (workspace_id, event_id, occurred_at)
+    SELECT %s, event_id, occurred_at FROM r ORDER BY event_id
+    ON CONFLICT DO NOTHING RETURNING event_id),
+stored AS (INSERT INTO tracking_event (workspace_id, event_id, visitor_id, session_id,
+    contact_id, event_type, name, url, referrer, properties, occurred_at, received_at)
+    SELECT %s, r.event_id, NULL, NULL, r.contact_id, r.event_type, r.name, r.url, '',
+    r.properties, r.occurred_at, %s FROM r JOIN fresh USING (event_id)
+    RETURNING contact_id)
+SELECT (SELECT count(*) FROM stored), (SELECT array_agg(DISTINCT contact_id) FROM stored),
+    (SELECT array_agg(idx) FROM e WHERE contact_id IS NULL)"""
+
+
+def _postgres_store(
+    workspace: Workspace,
+    result: HistoryResult,
+    good: list[_Row],
+    external: CustomField | None,
+    now: dt.datetime,
+) -> None:
+    found, params = _found_sql(workspace, (row.contact for row in good), external)
+    found = found or "SELECT '', '', 0, true WHERE false"
+    payload = []
+    for row in good:
+        event = row.values
+        event["idx"] = row.index
+        event["how"], event["lookup"] = row.contact[0], str(row.contact[1])
+        event["occurred_at"] = event["occurred_at"].isoformat()
+        payload.append(event)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _POSTGRES_STORE.format(found=found),
+            [*params, json.dumps(payload), workspace.pk, workspace.pk, now],
+        )
+        result.accepted, contact_ids, missing = cursor.fetchone()
+    result.contact_ids = set(contact_ids or ())
+    by_index = {row.index: row for row in good}
+    result.errors += [_unknown_contact(by_index[index]) for index in missing or ()]
+    result.duplicates = len(good) - len(missing or ()) - result.accepted
 
 
 def history_check(
@@ -358,12 +491,21 @@ def history_ingest(
     """Store the good rows of a batch (at most ``MAX_ROWS``) as events of their contacts;
     see the module docstring. ValidationFailed for a batch that is not a list, is too
     long, or names an external field the workspace has not marked identifying."""
+    if connection.vendor == "postgresql":
+        result, good, external, now = _checked(workspace, rows, actor, external_field)
+        if good:
+            with transaction.atomic():
+                _postgres_store(workspace, result, good, external, now)
+                events_announce(workspace_id=workspace.pk, contact_ids=result.contact_ids)
+            result.errors.sort(key=lambda error: error["index"])
+        return result
     result, fresh, now = _prepared(workspace, rows, actor, external_field)
     if fresh:
+        events = [{**event, "event_id": uuid.UUID(event["event_id"])} for event in fresh.values()]
         with transaction.atomic():
-            result.accepted, result.contact_ids = event_rows_store(
-                workspace_id=workspace.pk, rows=list(fresh.values()), now=now
-            )
+            stored = event_rows_insert(workspace_id=workspace.pk, rows=events, now=now)
+            result.contact_ids = {row["contact_id"] for row in events if row["event_id"] in stored}
+            result.accepted = len(stored)
             events_announce(workspace_id=workspace.pk, contact_ids=result.contact_ids)
         result.duplicates += len(fresh) - result.accepted
     return result

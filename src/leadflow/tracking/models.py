@@ -140,7 +140,13 @@ class Event(models.Model):
     class Meta:
         indexes = [
             models.Index(fields=["contact_id", "occurred_at"], name="event_contact_time"),
-            models.Index(fields=["visitor_id", "occurred_at"], name="event_visitor_time"),
+            # Browsers' events only: imported history (and server-side events) have no
+            # visitor, and an entry each for them would be written and never read.
+            models.Index(
+                fields=["visitor_id", "occurred_at"],
+                name="event_visitor_time",
+                condition=models.Q(visitor_id__isnull=False),
+            ),
             models.Index(
                 fields=["workspace", "event_type", "occurred_at"], name="event_ws_type_time"
             ),

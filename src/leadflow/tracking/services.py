@@ -461,32 +461,6 @@ _POSTGRES_EVENTS = (
 )
 
 
-def event_rows_store(
-    *, workspace_id: int, rows: list[dict], now: dt.datetime
-) -> tuple[int, set[int]]:
-    """As ``event_rows_insert``, for callers that need only how many events were stored
-    and of which contacts (the history import): on PostgreSQL the ids stay in the database."""
-    if connection.vendor != "postgresql":
-        stored = event_rows_insert(workspace_id=workspace_id, rows=rows, now=now)
-        return len(stored), {row["contact_id"] for row in rows if row["event_id"] in stored}
-    if not rows:
-        return 0, set()
-    payload = json.dumps(
-        [
-            {**row, "event_id": str(row["event_id"]), "occurred_at": row["occurred_at"].isoformat()}
-            for row in rows
-        ]
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"{_POSTGRES_WITH}, stored AS ({_POSTGRES_EVENTS} RETURNING contact_id) "  # noqa: S608
-            "SELECT count(*), array_agg(DISTINCT contact_id) FROM stored",
-            [payload, workspace_id, workspace_id, now],
-        )
-        count, contact_ids = cursor.fetchone()
-    return count, set(contact_ids or ())
-
-
 def event_rows_insert(*, workspace_id: int, rows: list[dict], now: dt.datetime) -> set[uuid.UUID]:
     """Store events given as {column: value} (``EVENT_COLUMNS``; ``event_id`` a UUID,
     ``occurred_at`` an aware datetime) with their ids, in one statement on PostgreSQL and

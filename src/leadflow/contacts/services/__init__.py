@@ -52,6 +52,7 @@ from leadflow.contacts.services.scores import (
     contact_scores_write,
     contact_scores_write_each,
     contact_scores_write_from,
+    contact_scores_write_select,
 )
 from leadflow.contacts.services.tags import tags_ensure
 
@@ -83,6 +84,7 @@ __all__ = [
     "contact_scores_write",
     "contact_scores_write_each",
     "contact_scores_write_from",
+    "contact_scores_write_select",
     "contact_stage_promote",
     "contact_update",
     "contact_upsert",

@@ -6,7 +6,7 @@ section), so the contact list filters and sorts by them with no join. This is th
 door it writes them through: contacts never imports scoring.
 """
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from django.db import connection
@@ -130,3 +130,31 @@ def contact_scores_write_each(*, workspace_id: int, column: str, values: Mapping
             **{column: case}
         )
     return updated
+
+
+def contact_scores_write_select(
+    *, workspace_id: int, columns: Sequence[str], select: tuple[str, Sequence[Any]]
+) -> int:
+    """Set several score columns at once from ``select``: ``(sql, params)`` of a SELECT whose
+    output columns are ``id`` (a contact id) and one column named after each name in
+    ``columns``, at most one row per contact. Only the workspace's contacts are written, and
+    only those whose values would change (one ``UPDATE ... FROM``: every column of a row in
+    one new row version, instead of one whole-table write per column). Returns how many
+    rows were updated."""
+    unknown = set(columns) - SCORE_COLUMNS
+    if unknown or not columns:
+        raise ValueError(f"Not score columns: {', '.join(sorted(unknown)) or '(none)'}")
+    quote = connection.ops.quote_name
+    table = quote(Contact._meta.db_table)
+    sql, params = select
+    assignments = ", ".join(f"{quote(name)} = given.{quote(name)}" for name in columns)
+    changed = " OR ".join(
+        f"{table}.{quote(name)} IS DISTINCT FROM given.{quote(name)}" for name in columns
+    )
+    statement = (
+        f"UPDATE {table} SET {assignments} FROM ({sql}) given "  # noqa: S608 - our SQL
+        f"WHERE {table}.id = given.id AND {table}.workspace_id = %s AND ({changed})"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(statement, [*params, workspace_id])
+        return cursor.rowcount

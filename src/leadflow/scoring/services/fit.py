@@ -77,13 +77,9 @@ DEFAULT_FIT_RULES: tuple[dict[str, Any], ...] = (
 )
 
 
-def fit_grades_write(*, workspace_id: int, contact_ids: Iterable[int] | None = None) -> None:
-    """Grade these contacts (all when None) by the workspace's fit rules, set-based, and
-    copy the grade onto ``Contact.fit_grade``."""
-    workspace = Workspace.objects.filter(pk=workspace_id).first()
-    if workspace is None:
-        return
-    profile = ScoringProfile.objects.filter(workspace_id=workspace_id).first()
+def fit_grade_expression(workspace: Workspace, profile: ScoringProfile | None) -> Any:
+    """The fit grade of a contact row as one SQL expression (a letter of "ABCDEF"): the
+    profile's base grade moved by each enabled rule the row matches, clamped to A..F."""
     base = profile.base_grade if profile else DEFAULT_BASE_GRADE
     base_index = FIT_GRADES.index(base) if base in FIT_GRADES else FIT_GRADES.index("C")
     context = ConditionContext(workspace=workspace)
@@ -106,9 +102,21 @@ def fit_grades_write(*, workspace_id: int, contact_ids: Iterable[int] | None = N
         Value(MAX_STEP),
         output_field=IntegerField(),
     )
-    grade = Substr(Value("".join(FIT_GRADES)), index + Value(1), Value(1))
+    return Substr(Value("".join(FIT_GRADES)), index + Value(1), Value(1))
+
+
+def fit_grades_write(*, workspace_id: int, contact_ids: Iterable[int] | None = None) -> None:
+    """Grade these contacts (all when None) by the workspace's fit rules, set-based, and
+    copy the grade onto ``Contact.fit_grade`` (the pipeline writes it together with the
+    other scores: ``services.refresh``)."""
+    workspace = Workspace.objects.filter(pk=workspace_id).first()
+    if workspace is None:
+        return
+    profile = ScoringProfile.objects.filter(workspace_id=workspace_id).first()
     contact_scores_write(
-        workspace_id=workspace_id, values={"fit_grade": grade}, contact_ids=contact_ids
+        workspace_id=workspace_id,
+        values={"fit_grade": fit_grade_expression(workspace, profile)},
+        contact_ids=contact_ids,
     )
 
 

@@ -100,7 +100,9 @@ def mql_condition(workspace: Workspace, profile: ScoringProfile | None) -> Q | N
 
 def lifecycle_apply(*, workspace_id: int, contact_ids: Iterable[int] | None = None) -> None:
     """From the scores on the contact: its temperature (the profile's thresholds), its
-    funnel section, and the MQL rule (leads that match become MQLs, recorded)."""
+    funnel section, and the MQL rule (leads that match become MQLs, recorded). The pipeline
+    writes temperature and section with the other scores (``services.refresh``) and then
+    runs only ``mql_rule_apply``."""
     workspace = Workspace.objects.filter(pk=workspace_id).first()
     if workspace is None:
         return
@@ -112,23 +114,64 @@ def lifecycle_apply(*, workspace_id: int, contact_ids: Iterable[int] | None = No
             values={"temperature": _temperature_expression(profile)},
             contact_ids=ids,
         )
-        condition = mql_condition(workspace, profile)
-        if condition is not None:
-            contacts_stage_advance(
-                workspace=workspace,
-                stage=LifecycleStage.MQL,
-                from_stages=MQL_FROM_STAGES,
-                actor=Actor.system(MQL_RULE_ACTOR),
-                reason=MQL_RULE_REASON,
-                contact_ids=ids,
-                where=condition,
-            )
+        mql_rule_apply(workspace=workspace, profile=profile, contact_ids=ids, sections=False)
         # After the MQL moves, so the section follows the stage they now have.
         contact_scores_write(
             workspace_id=workspace_id,
             values={"funnel_section": _funnel_expression()},
             contact_ids=ids,
         )
+
+
+def mql_rule_apply(
+    *,
+    workspace: Workspace,
+    profile: ScoringProfile | None,
+    contact_ids: Iterable[int] | None = None,
+    sections: bool = True,
+) -> list[int]:
+    """The MQL rule over these contacts (all when None): subscribers and leads that match
+    become MQLs, each move recorded with the rule as actor and reason; with ``sections``
+    the moved contacts' funnel section follows their new stage. Returns the moved ids."""
+    condition = mql_condition(workspace, profile)
+    if condition is None:
+        return []
+    moved = contacts_stage_advance(
+        workspace=workspace,
+        stage=LifecycleStage.MQL,
+        from_stages=MQL_FROM_STAGES,
+        actor=Actor.system(MQL_RULE_ACTOR),
+        reason=MQL_RULE_REASON,
+        contact_ids=contact_ids,
+        where=condition,
+    )
+    if moved and sections:
+        contact_scores_write(
+            workspace_id=workspace.pk,
+            values={"funnel_section": _funnel_expression()},
+            contact_ids=moved,
+        )
+    return moved
+
+
+def temperature_sql(score: str, profile: ScoringProfile | None) -> tuple[str, list]:
+    """The temperature of a score (an SQL expression) as SQL and its parameters."""
+    default = ScoringProfile()
+    warm = profile.warm_threshold if profile else default.warm_threshold
+    hot = profile.hot_threshold if profile else default.hot_threshold
+    sql = f"CASE WHEN {score} >= %s THEN %s WHEN {score} >= %s THEN %s ELSE %s END"
+    return sql, [hot, T.HOT, warm, T.WARM, T.COLD]
+
+
+def funnel_sql(stage: str, temperature: str) -> tuple[str, list]:
+    """``FUNNEL_TABLE`` as an SQL expression over a stage and a temperature."""
+    whens, params = [], []
+    for name, sections in FUNNEL_TABLE.items():
+        for value, section in zip(TEMPERATURES, sections, strict=True):
+            if section:
+                whens.append(f"WHEN {stage} = %s AND {temperature} = %s THEN %s")
+                params += [name, value, section]
+    return f"CASE {' '.join(whens)} ELSE '' END", params
 
 
 # --- sales' hand-off ---------------------------------------------------------------------

@@ -1,6 +1,7 @@
-"""Scoring some contacts, or a whole workspace, in order: engagement points and the decayed
-score, the fit grade, the conversion probability, then what is derived from them
-(temperature, funnel section, the MQL rule). The activity subscriber and tracking's event
+"""Scoring some contacts, or a whole workspace, in order: the engagement points (the
+ledger), then the decayed score, fit grade, temperature and funnel section in one write
+(``refresh``), the conversion probability, and the MQL rule last (it may name any of
+them). The activity subscriber and tracking's event
 listener call ``contacts_rescore`` for the contacts they heard about; a change of rules,
 the daily decay refresh and ``leadflow scoring rescore`` call ``workspace_rescore``."""
 
@@ -10,10 +11,11 @@ from collections.abc import Iterable
 from django.db import transaction
 from django.utils import timezone
 
+from leadflow.core.models import Workspace
 from leadflow.scoring.models import ScoringProfile
-from leadflow.scoring.services.engagement import engagement_rebuild, engagement_scores_write
-from leadflow.scoring.services.fit import fit_grades_write
-from leadflow.scoring.services.lifecycle import lifecycle_apply
+from leadflow.scoring.services.engagement import engagement_rebuild
+from leadflow.scoring.services.lifecycle import mql_rule_apply
+from leadflow.scoring.services.refresh import scores_refresh
 from leadflow.scoring.services.training import predictions_write
 
 
@@ -27,10 +29,9 @@ def contacts_rescore(
         return
     now = now or timezone.now()
     engagement_rebuild(workspace_id=workspace_id, contact_ids=ids, now=now)
-    engagement_scores_write(workspace_id=workspace_id, contact_ids=ids, now=now)
-    fit_grades_write(workspace_id=workspace_id, contact_ids=ids)
+    scores_refresh(workspace_id=workspace_id, contact_ids=ids, now=now)
     predictions_write(workspace_id=workspace_id, contact_ids=ids)
-    lifecycle_apply(workspace_id=workspace_id, contact_ids=ids)
+    _mql_rule(workspace_id, ids)
 
 
 def workspace_rescore(*, workspace_id: int, now: dt.datetime | None = None) -> None:
@@ -38,8 +39,15 @@ def workspace_rescore(*, workspace_id: int, now: dt.datetime | None = None) -> N
     now = now or timezone.now()
     with transaction.atomic():
         engagement_rebuild(workspace_id=workspace_id, now=now)
-        engagement_scores_write(workspace_id=workspace_id, now=now)
-        fit_grades_write(workspace_id=workspace_id)
+        scores_refresh(workspace_id=workspace_id, now=now)
         predictions_write(workspace_id=workspace_id)
-        lifecycle_apply(workspace_id=workspace_id)
+        _mql_rule(workspace_id, None)
         ScoringProfile.objects.filter(workspace_id=workspace_id).update(recomputed_at=now)
+
+
+def _mql_rule(workspace_id: int, contact_ids: list[int] | None) -> None:
+    workspace = Workspace.objects.filter(pk=workspace_id).first()
+    if workspace is None:
+        return
+    profile = ScoringProfile.objects.filter(workspace_id=workspace_id).first()
+    mql_rule_apply(workspace=workspace, profile=profile, contact_ids=contact_ids)

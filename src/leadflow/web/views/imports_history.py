@@ -88,6 +88,7 @@ def _context(request: HttpRequest, job: ImportJob, **extra) -> dict:
         ),
         "types": type_choices(),
         "errors": errors,
+        "save_as": extra.pop("save_as", ""),
         **extra,
     }
 
@@ -98,6 +99,7 @@ def mapping_page(request: HttpRequest, job: ImportJob, error_lists) -> HttpRespo
         return render(request, "web/imports/activities_mapping.html", _context(request, job))
     headers = import_files.source_open(job.path).headers
     mapping, options = posted(request, headers)
+    save_as = request.POST.get("save_as", "").strip()
     try:
         imports.import_job_configure(
             workspace=request.workspace,
@@ -105,6 +107,7 @@ def mapping_page(request: HttpRequest, job: ImportJob, error_lists) -> HttpRespo
             job_id=job.pk,
             mapping=mapping,
             options=options,
+            save_as=save_as,
         )
         if request.POST.get("action") == "start":
             imports.import_job_start(
@@ -113,10 +116,15 @@ def mapping_page(request: HttpRequest, job: ImportJob, error_lists) -> HttpRespo
             return redirect("import_detail", request.workspace.slug, job.pk)
     except ValidationFailed as failure:
         context = _context(
-            request, job, mapping=mapping, options=options, errors=error_lists(failure, headers)
+            request,
+            job,
+            mapping=mapping,
+            options=options,
+            save_as=save_as,
+            errors=error_lists(failure, headers),
         )
         return render(request, "web/imports/activities_mapping.html", context, status=422)
-    messages.success(request, "Mapping saved.")
+    messages.success(request, f"Mapping saved as {save_as}." if save_as else "Mapping saved.")
     return redirect("import_detail", request.workspace.slug, job.pk)
 
 

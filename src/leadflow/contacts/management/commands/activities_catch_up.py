@@ -21,7 +21,7 @@ class Command(BaseCommand):
         for _ in range(RECHECKS):
             result = activities_catch_up()
             delivered += result.delivered
-            if not result.behind:
+            if not (result.behind or result.busy):
                 break
             time.sleep(RECHECK_SECONDS)
         self.stdout.write(f"Activities delivered to subscribers: {delivered}.")
