@@ -31,7 +31,7 @@ from django.db.models import Count, Max, Q
 from django.utils import timezone
 
 from leadflow.contacts.models import Contact, Outcome
-from leadflow.contacts.services import contact_scores_write_each
+from leadflow.contacts.services import contact_scores_write_select
 from leadflow.core.actors import Actor
 from leadflow.core.errors import DomainError
 from leadflow.core.errors import NotFound as NotFoundError
@@ -371,8 +371,8 @@ def predictions_write(*, workspace_id: int, contact_ids: Iterable[int] | None = 
     """Score these contacts (all when None) with the workspace's active model, if any:
     ``Prediction`` rows with factors, and ``Contact.conversion_probability``. Without an
     active model it does nothing (one query). A whole-workspace run also removes the
-    predictions of contacts that no longer exist. A contact whose probability is the one it
-    carried when the run began is not rewritten (a new version of its row in every index).
+    predictions of contacts that no longer exist. A contact already carrying its probability
+    is not rewritten (that would be a new version of its row in every index).
 
     In batches of ``PREDICT_BATCH``: features read, probabilities and factors computed,
     then the batch written by a thread sharing this connection (the same transaction)
@@ -390,36 +390,37 @@ def predictions_write(*, workspace_id: int, contact_ids: Iterable[int] | None = 
     trained, plan = model_loaded(active)
     workspace = Workspace.objects.get(pk=workspace_id)
     started = timezone.now()
-    import numpy as np
-
     contacts = Contact.objects.filter(workspace_id=workspace_id)
     if contact_ids is None:
-        rows = list(contacts.order_by("pk").values_list("pk", "conversion_probability"))
+        ids = list(contacts.order_by("pk").values_list("pk", flat=True))
     else:
         wanted = sorted({int(pk) for pk in contact_ids})
-        rows = []
+        ids = []
         for start in range(0, len(wanted), PREDICT_BATCH):
             chunk = wanted[start : start + PREDICT_BATCH]
-            rows += contacts.filter(pk__in=chunk).values_list("pk", "conversion_probability")
-        rows.sort()
-    ids = [pk for pk, _ in rows]
-    # What each contact carries now (NaN: nothing): an unchanged probability is not rewritten.
-    carried = np.array([np.nan if value is None else value for _, value in rows], dtype=float)
-    del rows
-    starts = range(0, len(ids), PREDICT_BATCH)
-    batches = [ids[start : start + PREDICT_BATCH] for start in starts]
+            ids += contacts.filter(pk__in=chunk).values_list("pk", flat=True)
+        ids.sort()
+    batches = [ids[start : start + PREDICT_BATCH] for start in range(0, len(ids), PREDICT_BATCH)]
 
     def features(index: int):
         if index >= len(batches):
             return None
         return feature_rows(workspace, batches[index], plan=plan, now=started, checked=True)
 
-    def write(ids: list[int], probabilities: list[float], factors: list[str], changed) -> None:
+    def write(ids: list[int], probabilities: list[float], factors: list[str]) -> None:
         _predictions_store(workspace_id, active.pk, ids, probabilities, factors, started)
-        if changed:
-            contact_scores_write_each(
-                workspace_id=workspace_id, column="conversion_probability", values=changed
-            )
+        # The contacts take the probabilities just stored (this run's rows among the batch's
+        # ids), in one UPDATE that leaves alone those already carrying theirs.
+        contact_scores_write_select(
+            workspace_id=workspace_id,
+            columns=["conversion_probability"],
+            select=(
+                f"SELECT contact_id AS id, probability AS conversion_probability "  # noqa: S608
+                f"FROM {Prediction._meta.db_table} WHERE workspace_id = %s "
+                "AND contact_id BETWEEN %s AND %s AND computed_at = %s",
+                [workspace_id, ids[0], ids[-1], connection.ops.adapt_datetimefield_value(started)],
+            ),
+        )
 
     writer = _WriteBehind()
     try:
@@ -428,17 +429,8 @@ def predictions_write(*, workspace_id: int, contact_ids: Iterable[int] | None = 
             scored = None
             if built.contact_ids:
                 probabilities, factors = trained.explain_records(built.dataset.X, top=FACTORS)
-                # Encoded and compared here, while the writer is busy, not on its turn.
-                before = carried[starts[index] : starts[index] + len(built.contact_ids)]
-                differs = (before != np.asarray(probabilities)).tolist()  # NaN differs
-                changed = {
-                    pk: probability
-                    for pk, probability, differ in zip(
-                        built.contact_ids, probabilities, differs, strict=True
-                    )
-                    if differ
-                }
-                scored = (probabilities, [json.dumps(row) for row in factors], changed)
+                # Encoded here, while the writer is busy, not on the writer's turn.
+                scored = (probabilities, [json.dumps(row) for row in factors])
             writer.wait()  # the previous batch is written: the connection is free
             following = features(index + 1)
             if scored is not None:
