@@ -410,15 +410,18 @@ def predictions_write(*, workspace_id: int, contact_ids: Iterable[int] | None = 
     def write(ids: list[int], probabilities: list[float], factors: list[str]) -> None:
         _predictions_store(workspace_id, active.pk, ids, probabilities, factors, started)
         # The contacts take the probabilities just stored (this run's rows among the batch's
-        # ids), in one UPDATE that leaves alone those already carrying theirs.
+        # ids), in one UPDATE that leaves alone those already carrying theirs. By the unique
+        # contact_id index only: a workspace_id condition made PostgreSQL scan the
+        # workspace's predictions (index on workspace_id, model_id) once per batch; the
+        # writer keeps to the workspace's contacts.
         contact_scores_write_select(
             workspace_id=workspace_id,
             columns=["conversion_probability"],
             select=(
                 f"SELECT contact_id AS id, probability AS conversion_probability "  # noqa: S608
-                f"FROM {Prediction._meta.db_table} WHERE workspace_id = %s "
-                "AND contact_id BETWEEN %s AND %s AND computed_at = %s",
-                [workspace_id, ids[0], ids[-1], connection.ops.adapt_datetimefield_value(started)],
+                f"FROM {Prediction._meta.db_table} "
+                "WHERE contact_id BETWEEN %s AND %s AND computed_at = %s",
+                [ids[0], ids[-1], connection.ops.adapt_datetimefield_value(started)],
             ),
         )
 
