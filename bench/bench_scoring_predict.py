@@ -17,6 +17,15 @@ Prediction upsert + the contact column, for every contact, in batches) and
 ``predict_vs_update`` (over ``update_s``, one UPDATE setting one column of every contact:
 the floor of any write to every row). Target (issue 13): predict < 60 s for 1,000,000.
 Set BENCH_PREDICT_CONTACTS to change the size. PostgreSQL only (set DATABASE_URL).
+
+Measured 4 December 2026, 1,000,000 contacts, x86_64 with 2 cores shared with two other
+agents' benchmarks (load average 3.6-8): predict 89.5 s against update 32.5 s in the same
+run (2.8x), then, with the contacts written by contact_scores_write_select, 86.5 s against
+35.7 s (2.4x, the same data kept between runs) and, a full run, 106.4 s against 38.5 s
+(2.8x); before the batches were read by id range,
+pipelined with their writes and upserted by COPY: 575 s against 85.5 s (6.7x). The target
+is not met here: the baseline UPDATE alone takes 32-103 s on this machine depending on the
+other load. Where the time goes and why: docs/scoring/training.md, "Benchmark".
 """
 
 import os

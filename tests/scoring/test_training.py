@@ -3,12 +3,14 @@ worse model, the low-data fallback, and predictions with their reasons."""
 
 import numpy as np
 import pytest
+from django.db import connection
+from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from leadflow.contacts.models import Contact, Outcome
 from leadflow.scoring.models import ConversionModel, ModelStatus, Prediction
 from leadflow.scoring.selectors import prediction_for
-from leadflow.scoring.services import predictions_write
+from leadflow.scoring.services import predictions_write, training
 from leadflow.scoring.services.training import (
     NotEnoughOutcomes,
     model_activate,
@@ -133,3 +135,89 @@ def test_the_queued_version_is_trained_by_the_task_and_retraining_is_due_weekly(
     assert queued.status == ModelStatus.ACTIVE and queued.artifact
     assert model_train_task.call(workspace.pk, False, queued.pk) == queued.pk  # twice: no-op
     assert models_retrain_due() == 0  # trained this week
+
+
+def test_many_batches_and_a_few_contacts_score_as_one_batch_does(workspace, monkeypatch):
+    history_make(workspace, contacts=150, unlabelled=40)
+    model_train(workspace=workspace, families=["frequency", "logistic"])
+    at = timezone.now()
+    monkeypatch.setattr(timezone, "now", lambda: at)  # the same "now" for every run
+
+    def written() -> dict:
+        rows = Prediction.objects.filter(workspace_id=workspace.pk)
+        return {row.contact_id: (row.probability, row.factors) for row in rows}
+
+    def same(found: dict, expected: dict) -> None:
+        # Batches of other shapes may round the model's sums differently in the last bit:
+        # the same probabilities and factors up to that, a factor whose effect ties with
+        # the cut (the fifth strongest, or the smallest kept) may be swapped for its twin.
+        assert found.keys() == expected.keys()
+        for pk, (probability, factors) in expected.items():
+            assert found[pk][0] == pytest.approx(probability, rel=1e-9)
+            ours = {f["feature"]: (f["text"], f["effect"]) for f in found[pk][1]}
+            theirs = {f["feature"]: (f["text"], f["effect"]) for f in factors}
+            for feature in ours.keys() & theirs.keys():
+                assert ours[feature][0] == theirs[feature][0]
+                assert ours[feature][1] == pytest.approx(theirs[feature][1], abs=2e-4)
+            weakest = min((abs(effect) for _, effect in theirs.values()), default=0)
+            for feature in ours.keys() ^ theirs.keys():
+                effect = (ours.get(feature) or theirs[feature])[1]
+                assert abs(effect) == pytest.approx(weakest, abs=2e-4) or abs(effect) < 0.0025
+
+    predictions_write(workspace_id=workspace.pk)
+    whole = written()
+    assert len(whole) == 190 and any(factors for _, factors in whole.values())
+    Prediction.objects.filter(workspace_id=workspace.pk).delete()
+    Contact.objects.filter(workspace=workspace).update(conversion_probability=None)
+    # Seven per batch: each batch read by its id range, written while the next is scored.
+    monkeypatch.setattr(training, "PREDICT_BATCH", 7)
+    predictions_write(workspace_id=workspace.pk)
+    same(written(), whole)
+    # Every fifth contact: ids far apart are read one by one, not by their range.
+    some = sorted(whole)[::5]
+    Prediction.objects.filter(contact_id__in=some).delete()
+    Contact.objects.filter(pk__in=some).update(conversion_probability=None)
+    predictions_write(workspace_id=workspace.pk, contact_ids=some)
+    same(written(), whole)
+    # The others: read by their range, the skipped contacts' rows found in it left out.
+    others = sorted(set(whole) - set(some))
+    Prediction.objects.filter(contact_id__in=others).delete()
+    predictions_write(workspace_id=workspace.pk, contact_ids=others)
+    same(written(), whole)
+    stored = Contact.objects.filter(workspace=workspace).values_list("pk", "conversion_probability")
+    assert dict(stored) == {pk: probability for pk, (probability, _) in written().items()}
+
+
+def test_a_contact_whose_probability_would_not_change_is_not_rewritten(workspace, monkeypatch):
+    history_make(workspace, contacts=120, unlabelled=20)
+    model_train(workspace=workspace, families=["frequency", "logistic"])
+    at = timezone.now()
+    monkeypatch.setattr(timezone, "now", lambda: at)
+    predictions_write(workspace_id=workspace.pk)
+    contacts = Contact.objects.filter(workspace=workspace).order_by("pk")
+    changed = contacts.first()
+    Contact.objects.filter(pk=changed.pk).update(conversion_probability=0.123)
+
+    def versions() -> dict[int, str]:
+        """Where each contact's row version is (PostgreSQL's ctid: a rewrite moves it;
+        SQLite has none to compare)."""
+        if connection.vendor != "postgresql":
+            return {}
+        with connection.cursor() as cursor:
+            table = Contact._meta.db_table
+            sql = f"SELECT id, ctid::text FROM {table} WHERE workspace_id = %s"
+            cursor.execute(sql, [workspace.pk])
+            return dict(cursor.fetchall())
+
+    before = versions()
+    predictions_write(workspace_id=workspace.pk)  # the same moment: the same probabilities
+    after = versions()
+    assert Prediction.objects.filter(workspace_id=workspace.pk).count() == 140
+    # Only the contact whose value was changed by hand is written (back to its prediction).
+    assert {pk for pk in after if after[pk] != before[pk]} == ({changed.pk} if after else set())
+    changed.refresh_from_db()
+    expected = Prediction.objects.get(contact_id=changed.pk).probability
+    assert changed.conversion_probability == expected != 0.123
+    stored = dict(contacts.values_list("pk", "conversion_probability"))
+    rows = Prediction.objects.filter(workspace_id=workspace.pk)
+    assert stored == dict(rows.values_list("contact_id", "probability"))

@@ -41,7 +41,7 @@ from leadflow.contacts.models import (
     Outcome,
 )
 from leadflow.core.models import Workspace
-from leadflow.scoring.behaviour import WINDOWS, behaviour_fill
+from leadflow.scoring.behaviour import WINDOWS, behaviour_fill, ids_dense
 from leadflow.scoring.learn.dataset import Dataset, FeatureSpec
 from leadflow.scoring.models import ScoringProfile
 from leadflow.tracking.models import EventType
@@ -331,10 +331,19 @@ def _ids(workspace: Workspace, contacts: QuerySet | Iterable[int]) -> list[int]:
     found: list[int] = []
     for start in range(0, len(wanted), BATCH):
         chunk = wanted[start : start + BATCH]
-        found += Contact.objects.filter(workspace=workspace, pk__in=chunk).values_list(
-            "pk", flat=True
-        )
+        found += _among(Contact.objects.filter(workspace=workspace), chunk, "pk", flat=True)
     return sorted(found)
+
+
+def _among(contacts: QuerySet, ids: list[int], *fields: str, flat: bool = False) -> list:
+    """``values_list(*fields)`` (the first field the id) of the contacts among these
+    ascending ids: by the id range when the ids are dense (a list of 20,000 ids is planned
+    and bound one by one, six times slower), the others found in it left out."""
+    if not ids_dense(ids):
+        return list(contacts.filter(pk__in=ids).values_list(*fields, flat=flat))
+    rows = contacts.filter(pk__gte=ids[0], pk__lte=ids[-1]).values_list(*fields, flat=flat)
+    wanted = set(ids)
+    return [row for row in rows if (row if flat else row[0]) in wanted]
 
 
 def _build(
@@ -407,8 +416,10 @@ def _profile_raw(
 ) -> dict[str, list]:
     """The profile values of these contacts (reverted to their cutoffs when ``reverting``:
     some are in the past), column by column."""
-    rows = Contact.objects.filter(workspace_id=workspace_id, pk__in=ids).values_list(
-        "pk", "job_title", "company_id", *CATEGORY_FIELDS, "fit_grade", "custom_fields"
+    rows = _among(
+        Contact.objects.filter(workspace_id=workspace_id),
+        ids,
+        *("pk", "job_title", "company_id", *CATEGORY_FIELDS, "fit_grade", "custom_fields"),
     )
     names = ("job_title", "company_id", *CATEGORY_FIELDS, "fit_grade", "custom_fields")
     by_id = {row[0]: dict(zip(names, row[1:], strict=True)) for row in rows}
@@ -473,16 +484,15 @@ def _profile_fill(
     raw: dict[str, list],
     times: list[dt.datetime],
 ) -> None:
-    groups_of: dict[str, frozenset[str]] = {}
-    for row, title in enumerate(raw["job_title"]):
-        groups = groups_of.get(title or "")
-        if groups is None:
-            groups = frozenset(
-                _WORD_GROUP[word] for word in _TITLE_WORDS.findall((title or "").lower())
-            )
-            groups_of[title or ""] = groups
-        for group in TITLE_GROUPS:
-            matrix[row, column[f"title_{group}"]] = 1.0 if group in groups else 0.0
+    # Each distinct title is read once: its flags are a row of ``flags``, picked per contact.
+    distinct: dict[str, int] = {}
+    picked = [distinct.setdefault(title or "", len(distinct)) for title in raw["job_title"]]
+    flags = np.zeros((len(distinct), len(TITLE_GROUPS)))
+    for title, index in distinct.items():
+        groups = {_WORD_GROUP[word] for word in _TITLE_WORDS.findall(title.lower())}
+        flags[index] = [1.0 if group in groups else 0.0 for group in TITLE_GROUPS]
+    if picked:
+        matrix[:, [column[f"title_{group}"] for group in TITLE_GROUPS]] = flags[picked]
     for name in (*CATEGORY_FIELDS, *COMPANY_FIELDS):
         matrix[:, column[name]] = _codes(raw[name], plan.vocabularies.get(name, [OTHER]))
     matrix[:, column["fit_grade"]] = [

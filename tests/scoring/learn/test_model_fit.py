@@ -201,3 +201,36 @@ def test_factors_are_sought_among_the_groups_that_matter_most_overall(wide, wide
     assert {"field_0", "field_1", "field_5"} <= set(explained)
     named = {factor.feature for row in result.model.explain(wide.X[:200]) for factor in row}
     assert named <= set(explained)
+
+
+def _model_and_rows(request, fitted: str, data: str):
+    """A fitted model (the history's or the wide set's) and 600 rows of its data."""
+    result = request.getfixturevalue(fitted)
+    dataset = request.getfixturevalue(data)
+    result = result[0] if isinstance(result, tuple) else result
+    dataset = dataset[0] if isinstance(dataset, tuple) else dataset
+    return result.model, dataset.X[:600]
+
+
+@pytest.mark.parametrize("fitted, data", [("history_fit", "history"), ("wide_fit", "wide")])
+def test_skipping_the_groups_a_lead_has_typical_values_in_changes_no_effect(request, fitted, data):
+    model, X = _model_and_rows(request, fitted, data)
+    probability, full, names = model.effects(X)
+    quick_probability, quick, quick_names = model.effects(X, differing_only=True)
+    assert quick_names == names and np.array_equal(quick_probability, probability)
+    assert np.allclose(quick, full, rtol=0, atol=1e-12)
+    # Something was skipped (a typical value's effect is exactly 0) and something was not.
+    assert 0 < (quick == 0).mean() < 1
+
+
+@pytest.mark.parametrize("fitted, data", [("history_fit", "history"), ("wide_fit", "wide")])
+def test_the_stored_factors_are_the_explained_ones_with_their_probabilities(request, fitted, data):
+    model, X = _model_and_rows(request, fitted, data)
+    probabilities, stored = model.explain_records(X, top=4)
+    assert probabilities == model.predict_proba(X).tolist()
+    explained = model.explain(X, top=4)
+    assert stored == [
+        [{"text": f.text, "effect": round(f.effect, 4), "feature": f.feature} for f in row]
+        for row in explained
+    ]
+    assert any(row for row in stored)
