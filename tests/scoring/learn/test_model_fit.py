@@ -234,3 +234,22 @@ def test_the_stored_factors_are_the_explained_ones_with_their_probabilities(requ
         for row in explained
     ]
     assert any(row for row in stored)
+
+
+def test_boosting_fits_when_a_column_is_empty_in_the_rows_it_learns_from(history):
+    """One cross-validation fold can hold no value of a sparse column; scikit-learn's
+    histogram boosting could not bin it and training failed."""
+    from leadflow.scoring.learn.families import family_estimator
+
+    history, _ = history
+    numeric = next(i for i, spec in enumerate(history.specs) if spec.kind != "category")
+    X = np.array(history.X, dtype=float, copy=True)
+    train, test = slice(0, len(X) // 2), slice(len(X) // 2, None)
+    X[train, numeric] = np.nan
+    model = family_estimator(
+        "boosting", history.specs, history.categories, rows=len(X) // 2, random_state=0
+    )
+    model.fit(X[train], history.y[train])
+    scores = model.decision_function(X[test])
+    assert np.isfinite(scores).all()
+    assert roc_auc_score(history.y[test], scores) > 0.6  # it still learns from the rest

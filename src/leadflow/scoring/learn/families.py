@@ -19,7 +19,7 @@ selection, calibration and explanations treat them alike:
 
 import numpy as np
 from scipy.special import expit, logit
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier
@@ -127,6 +127,24 @@ class FrequencyModel(ClassifierMixin, BaseEstimator):
         return (self.decision_function(X) > 0).astype(np.int64)
 
 
+class AllMissingAsZero(BaseEstimator, TransformerMixin):
+    """Columns with no value at all in the rows it is fitted on become 0 (fit and
+    transform alike). A column can be empty in one cross-validation fold though not in the
+    whole set, and scikit-learn's histogram boosting cannot bin an empty column ("window
+    shape cannot be larger than input array shape"); empty, it carries nothing anyway."""
+
+    def fit(self, X, y=None):
+        self.empty_ = np.all(np.isnan(np.asarray(X, dtype=float)), axis=0)
+        return self
+
+    def transform(self, X):
+        if not self.empty_.any():
+            return X
+        X = np.array(X, dtype=float, copy=True)
+        X[:, self.empty_] = 0.0
+        return X
+
+
 def family_estimator(
     family: str,
     specs: list[FeatureSpec],
@@ -171,7 +189,7 @@ def family_estimator(
             and 0 < len(categories.get(spec.name, ())) <= BOOSTING_MAX_CATEGORIES
             for spec in specs
         ]
-        return HistGradientBoostingClassifier(
+        return Pipeline([("blank", AllMissingAsZero()), ("model", HistGradientBoostingClassifier(
             learning_rate=0.1,
             max_iter=300,
             max_leaf_nodes=15,
@@ -182,7 +200,7 @@ def family_estimator(
             validation_fraction=0.15,
             n_iter_no_change=15,
             random_state=random_state,
-        )
+        ))])  # fmt: skip
     raise ValueError(f"unknown model family {family!r}; one of {', '.join(FAMILIES)}")
 
 
