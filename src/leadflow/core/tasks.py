@@ -69,6 +69,11 @@ def task_schedule_coalesced(task: Any, *args: Any) -> None:
         task = import_string(task)
     if not connection.in_atomic_block and task_waiting(task, *args, due=True):
         return
+    if isinstance(task.get_backend(), DatabaseBackend):
+        # Due now, said as a time: the queue orders ready tasks by due time, and one with no
+        # time sorts after every one that has one, so a quiet workspace's run would wait
+        # behind a busy workspace's rechecks for as long as they keep coming.
+        task = task.using(run_after=timezone.now())
     task_schedule(task, *args)
 
 
