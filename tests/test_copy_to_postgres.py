@@ -71,6 +71,10 @@ def test_the_demo_on_sqlite_is_copied_into_postgres_whole_and_stays_usable(
     demo = leadflow(tmp_path, "demo", "--contacts", "40")
     assert demo.returncode == 0, demo.stderr
     source = tmp_path / "leadflow.sqlite3"
+    with sqlite3.connect(source) as sqlite:  # a gap in the ids, as deletes leave
+        sqlite.execute(
+            "DELETE FROM contacts_activity WHERE id = (SELECT MIN(id) FROM contacts_activity)"
+        )
     expected = sqlite_counts(source)
     assert expected["contacts_contact"] == 40 and expected["contacts_activity"] > 40
 
@@ -91,6 +95,9 @@ def test_the_demo_on_sqlite_is_copied_into_postgres_whole_and_stays_usable(
         assert [row[3] for row in ours] == [
             dt.datetime.fromisoformat(row[3]).replace(tzinfo=dt.UTC) for row in theirs
         ]
+        # Activities keep their ids (the writers' trigger would draw new ones).
+        query = "SELECT id, kind FROM contacts_activity ORDER BY id"
+        assert target.execute(query).fetchall() == [tuple(r) for r in sqlite.execute(query)]
         # Sequences continue after the copied ids.
         for (table,) in target.execute(
             "SELECT table_name FROM information_schema.columns WHERE column_name = 'id' "

@@ -67,6 +67,8 @@ def copy_to_postgres(*, url: str, progress: Callable[[str], None] = print) -> Co
                 names = ", ".join(target.ops.quote_name(m._meta.db_table) for m in tables)
                 # The migrations' own rows (content types, permissions) give way to the copy's.
                 cursor.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+                # Activities keep their ids (contacts migration 0020's trigger draws new ones).
+                cursor.execute("SET LOCAL lfcopy.keep_ids = 'on'")
             for model in tables:
                 table = model._meta.db_table
                 try:

@@ -19,7 +19,9 @@ signals). The worker delivers to them (:func:`activities_deliver`):
   raises (a crash) rolls both back, and the batch is delivered again, never skipped.
 - Activities are delivered once each, in id order. On PostgreSQL a lower id can commit after
   a higher one; a delivery passes an id only once no transaction that could still commit a
-  lower one is running (the horizon, see :func:`_safe_bound` and decision 0018).
+  lower one in its workspace is running (:func:`workspace_log_final`; when the workspace's
+  writers never pause, the horizon over the whole server, :func:`_safe_bound`; decision
+  0018).
 - :func:`activities_catch_up` delivers everything above every watermark (after a missed
   announcement or a worker crash): ``leadflow manage activities_catch_up``, and scheduled
   when ``leadflow worker`` starts.
@@ -27,6 +29,7 @@ signals). The worker delivers to them (:func:`activities_deliver`):
 The announcement itself costs one call per transaction, whatever the number of rows.
 """
 
+import itertools
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -41,11 +44,14 @@ from leadflow.core.tasks import task_schedule_coalesced
 logger = logging.getLogger("leadflow.activities")
 
 DELIVER_TASK = "leadflow.contacts.tasks.activities_deliver"
-BATCH_SIZE = 200
+BATCH_SIZE = 100
 # A delivery held back by transactions still running (see _safe_bound) looks again every
 # HELD_POLL seconds for up to HELD_WAIT before it leaves it to a later run.
 HELD_POLL = 0.02
 HELD_WAIT = 0.5
+# The advisory lock every transaction appending to a workspace's log holds (class key; the
+# workspace id is the second key): see workspace_log_final and contacts migration 0020.
+WRITERS_LOCK = 1279672643
 
 
 @dataclass(frozen=True)
@@ -171,10 +177,13 @@ class DeliveryResult:
     busy: bool = False  # another delivery held a watermark: run again in a moment
 
 
+_rotation = itertools.count()
+
+
 @dataclass
 class _Run:
     """One delivery run's limits: stop starting batches once ``budget`` seconds have gone
-    (None: deliver everything); each subscriber gets at least one batch."""
+    (None: deliver everything); the run's first batch is always delivered."""
 
     budget: float | None
     started: float = field(default_factory=time.monotonic)
@@ -191,13 +200,21 @@ def activities_deliver(*, workspace_id: int, budget: float | None = None) -> Del
     watermark another delivery holds is skipped (``busy``: that one is delivering).
 
     With a ``budget`` (seconds) the run stops starting batches when it is spent and says
-    ``more``: the worker's task schedules itself again behind the other workspaces' runs,
-    so a workspace taking in hundreds of leads a second does not hold one worker, or
-    both, while a quiet workspace's new lead waits to be scored."""
+    ``more``: the worker's task schedules itself again, behind fresh deliveries and the
+    other workspaces' runs, so a workspace taking in hundreds of leads a second does not
+    hold one worker, or both, while a quiet workspace's new lead waits to be scored."""
     result = DeliveryResult()
     run = _Run(budget)
     failed = []
-    for subscriber in list(ACTIVITY_SUBSCRIBERS.values()):
+    subscribers = list(ACTIVITY_SUBSCRIBERS.values())
+    # The budget covers the whole run: after the first subscriber's first batch, one that
+    # has none left waits for the next run. Each run starts with the next subscriber, so
+    # all of them move on while a backlog is worked off a slice at a time.
+    start = next(_rotation) % len(subscribers) if subscribers else 0
+    for position, subscriber in enumerate(subscribers[start:] + subscribers[:start]):
+        if position and run.spent():
+            result.more = True
+            break
         scope = workspace_id if subscriber.per_workspace else None
         try:
             one = _subscriber_deliver(subscriber, scope, run)
@@ -245,7 +262,9 @@ def _subscriber_deliver(
             mark = _watermark_lock(subscriber.name, workspace_id)
             if mark is None:
                 return DeliveryResult(delivered=delivered, busy=True)
-            safe = _safe_bound(mark, horizon)
+            final = None if workspace_id is None else workspace_log_final(workspace_id)
+            last = mark.last_activity_id
+            safe = _safe_bound(mark, horizon) if final is None else max(last, final)
             rows = Activity.objects.filter(id__gt=mark.last_activity_id, id__lte=safe)
             if workspace_id is not None:
                 rows = rows.filter(workspace_id=workspace_id)
@@ -326,6 +345,25 @@ class _Horizon:
     highest: int  # the highest activity id committed, as this transaction sees the log
     oldest_running: int | None  # PostgreSQL only
     next_transaction: int | None
+
+
+def workspace_log_final(workspace_id: int) -> int | None:
+    """PostgreSQL: an id up to which ``workspace_id``'s log is final now, or None when a
+    transaction appending to it is running (or on SQLite, where _safe_bound decides).
+
+    Every transaction that appends to a workspace's log holds a shared advisory lock on it
+    (``WRITERS_LOCK``, workspace id) from before it draws an id until it ends (a trigger,
+    contacts migration 0020). The database function takes that lock exclusively for an
+    instant, without waiting: when it gets it, no writer of this workspace is running, so
+    every id drawn so far for it has committed or rolled back, and every later one is drawn
+    above the sequence's value read meanwhile. So a quiet workspace's new lead is delivered
+    at once, however long other workspaces' transactions run."""
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT contacts_activity_final(%s)", [workspace_id])
+        (final,) = cursor.fetchone()
+    return final
 
 
 def _horizon() -> _Horizon:

@@ -14,7 +14,10 @@ RECHECK = dt.timedelta(milliseconds=250)
 # Another delivery held a subscriber's watermark: look again this much later.
 BUSY = dt.timedelta(milliseconds=200)
 # Seconds of batches one delivery run may start before it yields to other workspaces' runs.
-DELIVERY_BUDGET = 0.5
+DELIVERY_BUDGET = 0.3
+# The queue priority of a run that continues a backlog: below a fresh delivery's (0), so a
+# quiet workspace's new lead is delivered before the next slice of a busy one's thousands.
+CONTINUE_PRIORITY = -1
 
 
 @task()
@@ -24,7 +27,7 @@ def activities_deliver(workspace_id: int) -> int:
     to run twice: each subscriber reads above its own watermark."""
     result = activity_log.activities_deliver(workspace_id=workspace_id, budget=DELIVERY_BUDGET)
     if result.more:  # behind the other workspaces' runs, then on
-        task_schedule_coalesced(activities_deliver, workspace_id)
+        task_schedule_coalesced(activities_deliver, workspace_id, priority=CONTINUE_PRIORITY)
     elif result.behind or result.busy:
         _recheck(activities_deliver, workspace_id, after=BUSY if result.busy else RECHECK)
     return result.delivered

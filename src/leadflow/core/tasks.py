@@ -57,31 +57,43 @@ def task_schedule(task: Any, *args: Any) -> None:
         transaction.on_commit(partial(task.enqueue, *args))
 
 
-def task_schedule_coalesced(task: Any, *args: Any) -> None:
+def task_schedule_coalesced(task: Any, *args: Any, priority: int = 0) -> None:
     """Enqueue ``task(*args)``, unless the same call already waits in the database queue,
     due now: that one has not started, so it will read everything committed up to here.
     Made for work that reads "everything new" (the activity log's delivery), where one run
     per commit is wasted effort that, under a steady stream of commits, queues faster than
     the workers drain it. Only outside a transaction (after the commit that needs it): in
     one, the waiting task could start and finish before this transaction commits, so it
-    is scheduled as usual."""
+    is scheduled as usual. ``priority``: the database queue runs higher first (a run that
+    continues a long backlog gives way to fresh work with a lower one)."""
     if isinstance(task, str):
         task = import_string(task)
-    if not connection.in_atomic_block and task_waiting(task, *args, due=True):
-        return
+    if not connection.in_atomic_block:
+        queued = _queued(task, *args, due=True)
+        # A waiting run takes the lower priority (a backlog's next slice gives way).
+        if queued is not None and queued.filter(priority__gt=priority).update(priority=priority):
+            return
+        if queued is not None and queued.exists():
+            return
     if isinstance(task.get_backend(), DatabaseBackend):
         # Due now, said as a time: the queue orders ready tasks by due time, and one with no
         # time sorts after every one that has one, so a quiet workspace's run would wait
         # behind a busy workspace's rechecks for as long as they keep coming.
-        task = task.using(run_after=timezone.now())
+        task = task.using(run_after=timezone.now(), priority=priority)
     task_schedule(task, *args)
 
 
 def task_waiting(task: Any, *args: Any, due: bool = False) -> bool:
     """Whether ``task(*args)`` waits in the database queue, not started (with ``due``: and
     due to run now, not later). Always False on another backend (RQ)."""
+    queued = _queued(task, *args, due=due)
+    return queued is not None and queued.exists()
+
+
+def _queued(task: Any, *args: Any, due: bool = False):
+    """The database queue's waiting runs of ``task(*args)``; None on another backend."""
     if not isinstance(task.get_backend(), DatabaseBackend):
-        return False
+        return None
     from django_tasks_db.models import DBTaskResult, get_date_max
 
     queued = DBTaskResult.objects.filter(
@@ -89,7 +101,7 @@ def task_waiting(task: Any, *args: Any, due: bool = False) -> bool:
     )
     if due:
         queued = queued.filter(Q(run_after=get_date_max()) | Q(run_after__lte=timezone.now()))
-    return queued.exists()
+    return queued
 
 
 def mail_retrying(func: Callable[..., int]) -> Callable[..., int]:
