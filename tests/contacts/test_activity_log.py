@@ -5,6 +5,7 @@ batch and a missed announcement is caught up; a rolled-back transaction announce
 Delivery runs through the real worker (django-tasks-db's ``db_worker``), so these tests
 commit (``transaction=True``)."""
 
+import contextlib
 import datetime as dt
 import threading
 import time
@@ -455,30 +456,24 @@ def test_each_workspace_has_its_own_watermark_and_kinds_filter(
 # --- commit order on PostgreSQL ---------------------------------------------------------------
 
 
-def test_a_lower_id_committing_after_a_higher_one_is_delivered_not_skipped(
-    recorder, workspace, owner_actor, quiet
-):
-    if connection.vendor != "postgresql":
-        pytest.skip("SQLite writes one transaction at a time: its ids commit in order")
-    contact = contact_upsert(workspace=workspace, actor=owner_actor, data={"email": "a@x.com"})
-    run_worker()
-    start = last_activity_id()
-    recorder.batches.clear()
+@contextlib.contextmanager
+def an_open_writer(workspace, contact, actor):
+    """A transaction in another connection that has appended an activity and not ended:
+    yields its id; it commits when the block ends."""
     inserted, release = threading.Event(), threading.Event()
     held: list[int] = []
 
     def slow_writer() -> None:
         try:
             with transaction.atomic():
-                held.append(
-                    activity_record(
-                        workspace=workspace,
-                        contact=contact.contact,
-                        kind="note.added",
-                        actor=owner_actor,
-                        data={"body": "slow"},
-                    ).pk
+                written = activity_record(
+                    workspace=workspace,
+                    contact=contact,
+                    kind="note.added",
+                    actor=actor,
+                    data={"body": "slow"},
                 )
+                held.append(written.pk)
                 inserted.set()
                 release.wait(30)
         finally:
@@ -488,17 +483,30 @@ def test_a_lower_id_committing_after_a_higher_one_is_delivered_not_skipped(
     thread.start()
     try:
         assert inserted.wait(30)
-        fast = note_add(
-            workspace=workspace, contact_id=contact.contact.pk, body="fast", actor=owner_actor
-        )
-        assert fast.pk > held[0]
-        call_command("db_worker", "--batch", "--no-startup-delay", verbosity=0)
-        assert recorder.ids == []  # held back while the lower id may still commit
+        yield held[0]
     finally:
         release.set()
         thread.join(30)
+
+
+def test_a_lower_id_committing_after_a_higher_one_is_delivered_not_skipped(
+    recorder, workspace, owner_actor, quiet
+):
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite writes one transaction at a time: its ids commit in order")
+    contact = contact_upsert(workspace=workspace, actor=owner_actor, data={"email": "a@x.com"})
     run_worker()
-    assert recorder.ids == written_after(start) == [held[0], fast.pk]
+    start = last_activity_id()
+    recorder.batches.clear()
+    with an_open_writer(workspace, contact.contact, owner_actor) as held:
+        fast = note_add(
+            workspace=workspace, contact_id=contact.contact.pk, body="fast", actor=owner_actor
+        )
+        assert fast.pk > held
+        call_command("db_worker", "--batch", "--no-startup-delay", verbosity=0)
+        assert recorder.ids == []  # held back while the lower id may still commit
+    run_worker()
+    assert recorder.ids == written_after(start) == [held, fast.pk]
 
 
 def test_another_workspaces_running_writer_does_not_hold_a_quiet_workspace_back(
@@ -513,43 +521,17 @@ def test_another_workspaces_running_writer_does_not_hold_a_quiet_workspace_back(
     mine = contact_upsert(workspace=workspace, actor=owner_actor, data={"email": "a@x.com"})
     run_worker()
     recorder.batches.clear()
-    inserted, release = threading.Event(), threading.Event()
-    held: list[int] = []
-
-    def slow_writer() -> None:  # the other workspace's transaction, still running
-        try:
-            with transaction.atomic():
-                held.append(
-                    activity_record(
-                        workspace=other_workspace,
-                        contact=busy.contact,
-                        kind="note.added",
-                        actor=owner_actor,
-                        data={"body": "slow"},
-                    ).pk
-                )
-                inserted.set()
-                release.wait(30)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=slow_writer)
-    thread.start()
-    try:
-        assert inserted.wait(30)
+    with an_open_writer(other_workspace, busy.contact, owner_actor) as held:
         assert activity_log.workspace_log_final(other_workspace.pk) is None  # its writer runs
         fast = note_add(
             workspace=workspace, contact_id=mine.contact.pk, body="x", actor=owner_actor
         )
-        assert fast.pk > held[0]
+        assert fast.pk > held
         call_command("db_worker", "--batch", "--no-startup-delay", verbosity=0)
         assert recorder.ids == [fast.pk]  # at once, though a lower id is still running
         assert activity_log.workspace_log_final(workspace.pk) >= fast.pk
-    finally:
-        release.set()
-        thread.join(30)
     run_worker()
-    assert recorder.ids == [fast.pk, held[0]]  # the other workspace's, after its commit
+    assert recorder.ids == [fast.pk, held]  # the other workspace's, after its commit
 
 
 def test_activities_keep_ids_drawn_in_order_under_the_writers_lock(workspace, owner_actor):
