@@ -43,6 +43,8 @@ from leadflow.tracking.models import EventType
 RESCORE_TASK = "leadflow.scoring.tasks.workspace_rescore"
 # Contact ids per statement (SQLite's bound-parameter limit).
 IDS_PER_STATEMENT = 2000
+# The advisory lock (class key; the workspace id is the second) of the ledger's writers.
+SCORING_LOCK = 1279677267
 POINTS_LIMIT = 1000
 CAP_PER_DAY_LIMIT = 10_000
 CAP_TOTAL_LIMIT = 1_000_000
@@ -191,6 +193,7 @@ def engagement_rebuild(
     if ids is not None and not ids:
         return
     with transaction.atomic():
+        ledger_lock(workspace_id, ids)
         _defaults_ensure(workspace_id)
         if ids is None and connection.vendor == "postgresql":
             # The daily caps sort every row of a kind: in memory, not in temporary files;
@@ -208,6 +211,28 @@ def engagement_rebuild(
                 _rule_insert(rule, workspace_id, chunk)
         if ids is None:
             _points_of_gone_contacts_delete(workspace_id)
+
+
+def ledger_lock(workspace_id: int, contact_ids: Sequence[int] | None) -> None:
+    """Writers of a workspace's ledger one at a time where they overlap, until the caller's
+    transaction ends (PostgreSQL; SQLite has one writer at a time anyway).
+
+    A rebuild deletes a contact's rows and inserts them again. Two at once could both
+    insert (the second waits on rows the first deleted, finds them gone, and inserts next to
+    the first's new rows): the points would count twice. So a whole-workspace rebuild holds
+    the workspace's ``SCORING_LOCK`` exclusively, a rebuild of some contacts holds it shared
+    and locks those contacts' rows (in id order: two deliveries never wait on each other in
+    a circle), taking the workspace lock first."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        if contact_ids is None:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [SCORING_LOCK, workspace_id])
+            return
+        cursor.execute("SELECT pg_advisory_xact_lock_shared(%s, %s)", [SCORING_LOCK, workspace_id])
+    for chunk in _chunks(list(contact_ids)):
+        locked = Contact.objects.filter(workspace_id=workspace_id, pk__in=chunk)
+        list(locked.order_by("pk").select_for_update().values_list("pk", flat=True))
 
 
 def _points_of_gone_contacts_delete(workspace_id: int) -> None:

@@ -77,9 +77,17 @@ DEFAULT_FIT_RULES: tuple[dict[str, Any], ...] = (
 )
 
 
-def fit_grade_expression(workspace: Workspace, profile: ScoringProfile | None) -> Any:
+def fit_grade_expression(
+    workspace: Workspace, profile: ScoringProfile | None, *, in_select: bool = False
+) -> Any:
     """The fit grade of a contact row as one SQL expression (a letter of "ABCDEF"): the
-    profile's base grade moved by each enabled rule the row matches, clamped to A..F."""
+    profile's base grade moved by each enabled rule the row matches, clamped to A..F.
+
+    ``in_select``: for a SELECT of contacts (``services.refresh``), where each rule's
+    condition is tested on the row itself, its company joined once (to-many conditions are
+    subqueries already: the condition language never multiplies rows). Otherwise (an
+    UPDATE's SET, which may not join) through a correlated EXISTS on the row's own id:
+    about twice the work on a million contacts."""
     base = profile.base_grade if profile else DEFAULT_BASE_GRADE
     base_index = FIT_GRADES.index(base) if base in FIT_GRADES else FIT_GRADES.index("C")
     context = ConditionContext(workspace=workspace)
@@ -91,9 +99,10 @@ def fit_grade_expression(workspace: Workspace, profile: ScoringProfile | None) -
         # A correlated EXISTS on the row's own id, not the condition itself: an UPDATE may
         # not join (company.domain), and an IN (subquery) of many ids is not always hashed
         # (too big for work_mem: then it is scanned once per row).
-        matching = Contact.objects.filter(pk=OuterRef("pk")).filter(condition)
+        if not in_select:
+            condition = Exists(Contact.objects.filter(pk=OuterRef("pk")).filter(condition))
         moved = moved + Case(
-            When(Exists(matching), then=Value(rule.step)),
+            When(condition, then=Value(rule.step)),
             default=Value(0),
             output_field=IntegerField(),
         )

@@ -47,7 +47,7 @@ def scores_refresh(
         if ids is None
         else [ids[i : i + IDS_PER_STATEMENT] for i in range(0, len(ids), IDS_PER_STATEMENT)]
     )
-    grade = fit_grade_expression(workspace, profile)
+    grade = fit_grade_expression(workspace, profile, in_select=True)
     totals = decayed_totals(workspace_id, now)
     temperature, temperature_params = temperature_sql("scored.score", profile)
     section, section_params = funnel_sql("hot.lifecycle_stage", "hot.temperature")
