@@ -750,13 +750,19 @@ def _scoring_commands(commands: Any) -> None:
     which = rescore.add_mutually_exclusive_group(required=True)
     which.add_argument("--workspace", metavar="SLUG", help="workspace slug")
     which.add_argument("--all", action="store_true", help="every workspace")
+    rescore.add_argument(
+        "--from-scratch",
+        action="store_true",
+        help="rebuild every rule's points, not only those of rules changed since the last rescore",
+    )
 
 
 def cmd_scoring_rescore(options: argparse.Namespace) -> int:
-    """Recompute every contact's scores from the rules (set-based: the engagement ledger
-    rebuilt, points decayed to now, then fit, predictions and lifecycle) for one workspace
-    or all of them. Run it after changing rules in bulk; `leadflow maintain` runs it for
-    all workspaces daily, so decayed scores stay current."""
+    """Recompute every contact's scores from the rules (set-based: the engagement points of
+    rules changed since the last rescore rebuilt, or of every rule with --from-scratch;
+    points decayed to now, then fit, predictions and lifecycle) for one workspace or all
+    of them. `leadflow maintain` runs it for all workspaces daily, so decayed scores stay
+    current; a change of rules in the app schedules it for the workspace."""
     import time
 
     from leadflow.contacts.models import Contact
@@ -764,27 +770,28 @@ def cmd_scoring_rescore(options: argparse.Namespace) -> int:
 
     if options.all:
         started = time.monotonic()
-        count = scoring_rescore_all()
+        count = scoring_rescore_all(from_scratch=options.from_scratch)
         print(f"Rescored {count} workspaces in {time.monotonic() - started:.1f} s.")
         return 0
     workspace = workspace_by_slug(options.workspace)
     started = time.monotonic()
-    workspace_rescore(workspace_id=workspace.pk)
+    rebuilt = workspace_rescore(workspace_id=workspace.pk, from_scratch=options.from_scratch)
     contacts = Contact.objects.filter(workspace=workspace).count()
     print(
-        f"Rescored {contacts} contacts of {workspace.slug} in {time.monotonic() - started:.1f} s."
+        f"Rescored {contacts} contacts of {workspace.slug} in {time.monotonic() - started:.1f} s "
+        f"(the points of {rebuilt} rule{'' if rebuilt == 1 else 's'} rebuilt)."
     )
     return 0
 
 
-def scoring_rescore_all() -> int:
+def scoring_rescore_all(*, from_scratch: bool = False) -> int:
     """Recompute every workspace (one transaction each); returns how many."""
     from leadflow.core.models import Workspace
     from leadflow.scoring.services import workspace_rescore
 
     ids = list(Workspace.objects.order_by("pk").values_list("pk", flat=True))
     for workspace_id in ids:
-        workspace_rescore(workspace_id=workspace_id)
+        workspace_rescore(workspace_id=workspace_id, from_scratch=from_scratch)
     return len(ids)
 
 

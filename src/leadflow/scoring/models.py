@@ -39,6 +39,10 @@ class ScoringProfile(models.Model):
     defaults_installed_at = models.DateTimeField(null=True, blank=True)
     # When every contact was last recomputed (rules changed, decay refreshed).
     recomputed_at = models.DateTimeField(null=True, blank=True)
+    # What the ledger holds for the whole workspace: {rule id: the rule's fingerprint when
+    # its points were built} (services.engagement.engagement_rebuild); None: unknown, the
+    # next whole-workspace rebuild starts from nothing.
+    ledger_rules = models.JSONField(null=True, blank=True, default=None)
     updated_at = models.DateTimeField(default=timezone.now)
 
 

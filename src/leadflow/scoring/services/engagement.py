@@ -13,6 +13,8 @@ the workspace, scheduled in the same transaction.
 """
 
 import datetime as dt
+import hashlib
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -183,34 +185,88 @@ def _rule_insert(
 
 
 def engagement_rebuild(
-    *, workspace_id: int, contact_ids: Iterable[int] | None = None, now: dt.datetime | None = None
-) -> None:
+    *,
+    workspace_id: int,
+    contact_ids: Iterable[int] | None = None,
+    now: dt.datetime | None = None,
+    changed_only: bool = False,
+) -> int:
     """Rebuild the ledger (``ScorePoint``) of these contacts (all the workspace's when
     None) from the source rows, set-based, one statement per rule. The full rebuild also
     drops the rows of contacts that no longer exist. ``now`` is not needed: the ledger
-    holds points as given; decay is applied when a score is read or written."""
+    holds points as given; decay is applied when a score is read or written.
+
+    ``changed_only`` (whole workspace only): rebuild just the rules whose definition
+    changed since the ledger was last built for the whole workspace (each rule's rows
+    depend on that rule alone, and deliveries keep every rule's rows current between
+    rebuilds), drop the rows of rules deleted or disabled, and leave the others' rows as
+    they are. Returns how many rules were rebuilt."""
     ids = None if contact_ids is None else sorted(set(contact_ids))
     if ids is not None and not ids:
-        return
+        return 0
     with transaction.atomic():
         ledger_lock(workspace_id, ids)
         _defaults_ensure(workspace_id)
-        if ids is None and connection.vendor == "postgresql":
-            # The daily caps sort every row of a kind: in memory, not in temporary files;
-            # and a dozen long statements run once gain nothing from JIT compilation
-            # (about a quarter of a second each).
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL work_mem = '256MB'")
-                cursor.execute("SET LOCAL jit = off")
+        rules = list(
+            EngagementRule.objects.filter(workspace_id=workspace_id, enabled=True).order_by(
+                "position", "id"
+            )
+        )
+        if ids is None:
+            return _workspace_ledger_rebuild(workspace_id, rules, changed_only=changed_only)
         ledger = ScorePoint.objects.filter(workspace_id=workspace_id)
         for chunk in _chunks(ids):
-            (ledger if chunk is None else ledger.filter(contact_id__in=chunk)).delete()
-        rules = EngagementRule.objects.filter(workspace_id=workspace_id, enabled=True)
-        for rule in rules.order_by("position", "id"):
+            ledger.filter(contact_id__in=chunk).delete()
+        for rule in rules:
             for chunk in _chunks(ids):
                 _rule_insert(rule, workspace_id, chunk)
-        if ids is None:
-            _points_of_gone_contacts_delete(workspace_id)
+        return len(rules)
+
+
+def rule_fingerprint(rule: EngagementRule) -> str:
+    """What a rule's ledger rows depend on, as a short digest (name and position aside)."""
+    definition = [
+        rule.source,
+        rule.kind,
+        rule.conditions or [],
+        rule.points,
+        rule.cap_per_day,
+        rule.cap_total,
+    ]
+    text = json.dumps(definition, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _workspace_ledger_rebuild(
+    workspace_id: int, rules: list[EngagementRule], *, changed_only: bool
+) -> int:
+    profile = ScoringProfile.objects.filter(workspace_id=workspace_id).first()
+    built = (profile.ledger_rules if profile else None) if changed_only else None
+    wanted = {str(rule.pk): rule_fingerprint(rule) for rule in rules}
+    ledger = ScorePoint.objects.filter(workspace_id=workspace_id)
+    if built is None:  # from nothing
+        stale = rules
+        ledger.delete()
+    else:
+        stale = [rule for rule in rules if built.get(str(rule.pk)) != wanted[str(rule.pk)]]
+        # Rules deleted, disabled or changed since, and new ones (deliveries may have
+        # given some contacts their points already): their rows go, whoever wrote them.
+        dropped = {int(pk) for pk, key in built.items() if wanted.get(pk) != key}
+        dropped |= {rule.pk for rule in stale}
+        if dropped:
+            ledger.filter(rule_id__in=sorted(dropped)).delete()
+    if stale and connection.vendor == "postgresql":
+        # The daily caps sort every row of a kind: in memory, not in temporary files;
+        # and a dozen long statements run once gain nothing from JIT compilation
+        # (about a quarter of a second each).
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL work_mem = '256MB'")
+            cursor.execute("SET LOCAL jit = off")
+    for rule in stale:
+        _rule_insert(rule, workspace_id, None)
+    _points_of_gone_contacts_delete(workspace_id)
+    ScoringProfile.objects.filter(workspace_id=workspace_id).update(ledger_rules=wanted)
+    return len(stale)
 
 
 def ledger_lock(workspace_id: int, contact_ids: Sequence[int] | None) -> None:

@@ -1,9 +1,10 @@
 """The settings page's preview: "with these rules, N contacts would be hot / MQL today".
 
 The unsaved edit (a new rule, a changed or deleted one, other thresholds or half-life) is
-applied in a transaction, every contact of the workspace is rebuilt and scored exactly as
-the real recompute would, the hot and MQL contacts are counted, and the transaction is
-rolled back: nothing is kept, nothing is scheduled, nothing is audited.
+applied in a transaction, the ledger is rebuilt and every contact scored exactly as the
+real recompute would (the edited rule's points only, as it would), the hot and MQL
+contacts are counted, and the transaction is rolled back: nothing is kept, nothing is
+scheduled, nothing is audited.
 """
 
 import datetime as dt
@@ -62,7 +63,9 @@ def engagement_preview(
         with transaction.atomic():
             _apply(workspace, rule_id, values, delete, profile_values)
             profile = ScoringProfile.objects.get(workspace=workspace)
-            engagement_rebuild(workspace_id=workspace.pk, now=now)
+            # Only the edited rule's points are rebuilt (all of them when the ledger was
+            # never built whole); a change of half-life or thresholds rebuilds none.
+            engagement_rebuild(workspace_id=workspace.pk, now=now, changed_only=True)
             engagement_scores_write(workspace_id=workspace.pk, now=now)
             contacts = Contact.objects.filter(workspace=workspace)
             raise _Discard(

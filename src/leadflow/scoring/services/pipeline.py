@@ -34,15 +34,22 @@ def contacts_rescore(
     _mql_rule(workspace_id, ids)
 
 
-def workspace_rescore(*, workspace_id: int, now: dt.datetime | None = None) -> None:
-    """Recompute every contact of the workspace, set-based, in one transaction."""
+def workspace_rescore(
+    *, workspace_id: int, now: dt.datetime | None = None, from_scratch: bool = False
+) -> int:
+    """Recompute every contact of the workspace, set-based, in one transaction. The
+    ledger is rebuilt for the rules changed since it was last built (all of them the first
+    time, or ``from_scratch``); returns how many rules were rebuilt."""
     now = now or timezone.now()
     with transaction.atomic():
-        engagement_rebuild(workspace_id=workspace_id, now=now)
+        rebuilt = engagement_rebuild(
+            workspace_id=workspace_id, now=now, changed_only=not from_scratch
+        )
         scores_refresh(workspace_id=workspace_id, now=now)
         predictions_write(workspace_id=workspace_id)
         _mql_rule(workspace_id, None)
         ScoringProfile.objects.filter(workspace_id=workspace_id).update(recomputed_at=now)
+    return rebuilt
 
 
 def _mql_rule(workspace_id: int, contact_ids: list[int] | None) -> None:
