@@ -288,7 +288,11 @@ def ledger_lock(workspace_id: int, contact_ids: Sequence[int] | None) -> None:
         cursor.execute("SELECT pg_advisory_xact_lock_shared(%s, %s)", [SCORING_LOCK, workspace_id])
     for chunk in _chunks(list(contact_ids)):
         locked = Contact.objects.filter(workspace_id=workspace_id, pk__in=chunk)
-        list(locked.order_by("pk").select_for_update().values_list("pk", flat=True))
+        # NO KEY: the rows are not deleted and their ids do not change, so other
+        # transactions' foreign-key checks (KEY SHARE: an activity inserted for one of
+        # these contacts) do not wait on this one.
+        rows = locked.order_by("pk").select_for_update(no_key=True)
+        list(rows.values_list("pk", flat=True))
 
 
 def _points_of_gone_contacts_delete(workspace_id: int) -> None:

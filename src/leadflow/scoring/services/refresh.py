@@ -70,18 +70,21 @@ def scores_refresh(
         scored = (
             "SELECT base.id, base.lifecycle_stage, base.grade, "  # noqa: S608 - compiled SQL
             "COALESCE(total.value, 0.0) AS score "
-            f"FROM ({base_sql}) base LEFT JOIN ({points_sql}) total "
-            "ON total.contact_id = base.id"
+            f"FROM ({base_sql}) base LEFT JOIN total ON total.contact_id = base.id"
         )
         hot = (
             "SELECT scored.id, scored.lifecycle_stage, scored.grade, scored.score, "  # noqa: S608
             f"{temperature} AS temperature FROM ({scored}) scored"
         )
+        # The ledger's sums computed once, whatever the plan: joined as a subquery, a
+        # workspace whose statistics lag (a new one taking in leads) was planned as a nested
+        # loop that aggregated the ledger again for every contact (minutes per batch).
         select = (
-            "SELECT hot.id, hot.score AS engagement_score, hot.grade AS fit_grade, "  # noqa: S608
+            f"WITH total AS MATERIALIZED ({points_sql}) "  # noqa: S608
+            "SELECT hot.id, hot.score AS engagement_score, hot.grade AS fit_grade, "
             f"hot.temperature, {section} AS funnel_section FROM ({hot}) hot"
         )
-        params = [*section_params, *temperature_params, *base_params, *points_params]
+        params = [*points_params, *section_params, *temperature_params, *base_params]
         changed += contact_scores_write_select(
             workspace_id=workspace_id, columns=COLUMNS, select=(select, params)
         )
