@@ -2,6 +2,8 @@
 change, turn off and delete them, set the half-life and thresholds, and preview an edit
 (recomputed, counted, rolled back: nothing changes)."""
 
+import importlib
+
 import pytest
 from django.test import Client
 from django.utils import timezone
@@ -208,3 +210,27 @@ def _actor(workspace):
     from leadflow.core.actors import Actor
 
     return Actor.system("tests")
+
+
+def test_a_large_workspace_is_previewed_on_a_sample_and_says_so(
+    owner_client, workspace, monkeypatch
+):
+    module = importlib.import_module("leadflow.scoring.services.engagement_preview")
+    monkeypatch.setattr(module, "SAMPLE_SIZE", 3)
+    only_rules(workspace)
+    rule(workspace, points=1)
+    people = [new_contact(workspace, f"p{n}@example.com") for n in range(6)]
+    for person in people:
+        event(workspace, person, url="https://acme.com/pricing", at=timezone.now())
+    contacts_rescore(workspace_id=workspace.pk, contact_ids=[p.pk for p in people])
+    ledger_before = list(ScorePoint.objects.order_by("pk").values_list("pk", "points"))
+    answer = owner_client.post(
+        url(workspace, PAGE + "preview/"), rule_post(cap_per_day="", points="60")
+    )
+    text = answer.content.decode()
+    assert answer.status_code == 200
+    # Every one of the six saw the pricing page: the three sampled are hot, scaled to six.
+    assert "data-preview-hot>6<" in text and "about" in text
+    assert "Estimated from 3 contacts picked at random" in text and "all 6" in text
+    assert list(ScorePoint.objects.order_by("pk").values_list("pk", "points")) == ledger_before
+    assert [score(p) for p in people] == [1] * 6

@@ -44,7 +44,7 @@ from leadflow.core.tasks import task_schedule_coalesced
 logger = logging.getLogger("leadflow.activities")
 
 DELIVER_TASK = "leadflow.contacts.tasks.activities_deliver"
-BATCH_SIZE = 100
+BATCH_SIZE = 50
 # A delivery held back by transactions still running (see _safe_bound) looks again every
 # HELD_POLL seconds for up to HELD_WAIT before it leaves it to a later run.
 HELD_POLL = 0.02

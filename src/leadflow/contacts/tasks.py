@@ -14,7 +14,7 @@ RECHECK = dt.timedelta(milliseconds=250)
 # Another delivery held a subscriber's watermark: look again this much later.
 BUSY = dt.timedelta(milliseconds=200)
 # Seconds of batches one delivery run may start before it yields to other workspaces' runs.
-DELIVERY_BUDGET = 0.3
+DELIVERY_BUDGET = 0.2
 # The queue priority of a run that continues a backlog: below a fresh delivery's (0), so a
 # quiet workspace's new lead is delivered before the next slice of a busy one's thousands.
 CONTINUE_PRIORITY = -1

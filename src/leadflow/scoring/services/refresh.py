@@ -67,24 +67,32 @@ def scores_refresh(
         points_sql, points_params = points.query.sql_with_params()
         # Innermost out: each contact with its grade and its score (0 without points),
         # then its temperature, then its section.
+        # Some contacts: the ledger's sums computed once (a CTE), whatever the plan: joined
+        # as a subquery, a workspace whose statistics lag (a new one taking in leads) was
+        # planned as a nested loop that summed the ledger again for every contact (minutes
+        # per delivery batch). The whole workspace: joined as a subquery, the update runs
+        # in the contacts' physical order (through a CTE it took 70 s instead of 48 s on a
+        # million contacts).
+        total = "total" if chunk is not None else f"({points_sql}) total"
         scored = (
             "SELECT base.id, base.lifecycle_stage, base.grade, "  # noqa: S608 - compiled SQL
             "COALESCE(total.value, 0.0) AS score "
-            f"FROM ({base_sql}) base LEFT JOIN total ON total.contact_id = base.id"
+            f"FROM ({base_sql}) base LEFT JOIN {total} ON total.contact_id = base.id"
         )
         hot = (
             "SELECT scored.id, scored.lifecycle_stage, scored.grade, scored.score, "  # noqa: S608
             f"{temperature} AS temperature FROM ({scored}) scored"
         )
-        # The ledger's sums computed once, whatever the plan: joined as a subquery, a
-        # workspace whose statistics lag (a new one taking in leads) was planned as a nested
-        # loop that aggregated the ledger again for every contact (minutes per batch).
         select = (
-            f"WITH total AS MATERIALIZED ({points_sql}) "  # noqa: S608
-            "SELECT hot.id, hot.score AS engagement_score, hot.grade AS fit_grade, "
+            "SELECT hot.id, hot.score AS engagement_score, hot.grade AS fit_grade, "  # noqa: S608
             f"hot.temperature, {section} AS funnel_section FROM ({hot}) hot"
         )
-        params = [*points_params, *section_params, *temperature_params, *base_params]
+        params = [*section_params, *temperature_params, *base_params]
+        if chunk is None:
+            params += points_params
+        else:
+            select = f"WITH total AS MATERIALIZED ({points_sql}) {select}"
+            params = [*points_params, *params]
         changed += contact_scores_write_select(
             workspace_id=workspace_id, columns=COLUMNS, select=(select, params)
         )
