@@ -5,7 +5,6 @@ runs them in order for some contacts or all); this package re-exports the public
 from leadflow.scoring.services.engagement import (
     engagement_profile_clean,
     engagement_profile_update,
-    engagement_rebuild,
     engagement_rule_clean,
     engagement_rule_create,
     engagement_rule_delete,
@@ -21,6 +20,7 @@ from leadflow.scoring.services.fit import (
     fit_rules_default_install,
     rescore_schedule,
 )
+from leadflow.scoring.services.ledger import engagement_rebuild
 from leadflow.scoring.services.lifecycle import (
     funnel_section_of,
     lifecycle_apply,

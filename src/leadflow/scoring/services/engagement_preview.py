@@ -22,11 +22,8 @@ from leadflow.contacts.models import Contact, LifecycleStage
 from leadflow.core.errors import NotFound, ValidationFailed
 from leadflow.core.models import Workspace
 from leadflow.scoring.models import EngagementRule, ScoringProfile
-from leadflow.scoring.services.engagement import (
-    engagement_rebuild,
-    engagement_rule_clean,
-    engagement_scores_write,
-)
+from leadflow.scoring.services.engagement import engagement_rule_clean, engagement_scores_write
+from leadflow.scoring.services.ledger import engagement_rebuild
 from leadflow.scoring.services.profile import profile_get
 
 # Stages the MQL rule promotes from (contacts further on are past it).

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from leadflow.core.models import Workspace
 from leadflow.scoring.models import ScoringProfile
-from leadflow.scoring.services.engagement import engagement_rebuild
+from leadflow.scoring.services.ledger import engagement_rebuild
 from leadflow.scoring.services.lifecycle import mql_rule_apply
 from leadflow.scoring.services.refresh import scores_refresh
 from leadflow.scoring.services.training import predictions_write
