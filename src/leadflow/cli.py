@@ -349,18 +349,7 @@ def build_parser() -> argparse.ArgumentParser:
     import_contacts.add_argument(
         "--owner", default="", metavar="EMAIL", help="owner of new contacts (a member)"
     )
-    dates = import_contacts.add_mutually_exclusive_group()
-    dates.add_argument(
-        "--day-first",
-        dest="day_first",
-        action="store_true",
-        default=None,
-        help="dates read 31/12/2024 (default: as the file's dates tell, else by the "
-        "workspace country)",
-    )
-    dates.add_argument(
-        "--month-first", dest="day_first", action="store_false", help="dates read 12/31/2024"
-    )
+    _date_order_arguments(import_contacts, "dates", "")
     import_contacts.add_argument(
         "--new-field",
         dest="new_fields",
@@ -411,18 +400,7 @@ def build_parser() -> argparse.ArgumentParser:
     import_activities.add_argument(
         "--save-as", default="", metavar="NAME", help="keep this import's mapping under NAME"
     )
-    activity_dates = import_activities.add_mutually_exclusive_group()
-    activity_dates.add_argument(
-        "--day-first",
-        dest="day_first",
-        action="store_true",
-        default=None,
-        help="times read 31/12/2024 14:05 (default: as the file's times tell, else by the "
-        "workspace country)",
-    )
-    activity_dates.add_argument(
-        "--month-first", dest="day_first", action="store_false", help="times read 12/31/2024"
-    )
+    _date_order_arguments(import_activities, "times", " 14:05")
 
     duplicates = commands.add_parser(
         "duplicates",
@@ -754,6 +732,26 @@ def _scoring_commands(commands: Any) -> None:
         "--from-scratch",
         action="store_true",
         help="rebuild every rule's points, not only those of rules changed since the last rescore",
+    )
+
+
+def _date_order_arguments(parser: argparse.ArgumentParser, what: str, clock: str) -> None:
+    """``--day-first`` / ``--month-first`` of an import: how the file's ``what`` (dates or
+    times, written with ``clock`` after the date) are read; unset, the file tells."""
+    order = parser.add_mutually_exclusive_group()
+    order.add_argument(
+        "--day-first",
+        dest="day_first",
+        action="store_true",
+        default=None,
+        help=f"{what} read 31/12/2024{clock} (default: as the file's {what} tell, else by the "
+        "workspace country)",
+    )
+    order.add_argument(
+        "--month-first",
+        dest="day_first",
+        action="store_false",
+        help=f"{what} read 12/31/2024",
     )
 
 
