@@ -545,6 +545,17 @@ def test_activities_keep_ids_drawn_in_order_under_the_writers_lock(workspace, ow
     ids = [note.pk for note in notes]
     assert ids == sorted(ids)
     assert [Activity.objects.get(pk=pk).data["body"] for pk in ids] == ["0", "1", "2"]
+    if connection.vendor != "postgresql":
+        return  # SQLite: one writer at a time, no lock to take
+    with transaction.atomic():  # a writer holds its workspace's lock until it ends
+        note_add(workspace=workspace, contact_id=contact.contact.pk, body="3", actor=owner_actor)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT mode FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() "
+                "AND classid = %s AND objid = %s",
+                [activity_log.WRITERS_LOCK, workspace.pk],
+            )
+            assert cursor.fetchall() == [("ShareLock",)]
 
 
 def test_the_catch_up_task_runs_in_the_worker(recorder, workspace, owner_actor, quiet):

@@ -19,14 +19,9 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 SHOTS = Path("/tmp/shots-eng")
 
 
-def test_a_rule_is_previewed_then_added(page, workspace):
-    profile_get(workspace)
-    people = [new_contact(workspace, f"p{i}@example.com") for i in range(3)]
-    for person in people[:2]:
-        event(workspace, person, url="https://acme.com/webinar/join", at=timezone.now())
-    contacts_rescore(workspace_id=workspace.pk, contact_ids=[p.pk for p in people])
-    SHOTS.mkdir(exist_ok=True)
-
+def _webinar_rule_previewed(page, workspace):
+    """The owner logs in, opens the engagement settings, fills in a new rule (80 points
+    for a page view of */webinar/*) and presses Preview; returns the new-rule form."""
     page.goto("/login/")
     page.get_by_label("Email").fill("owner@acme-widgets.com")
     page.get_by_label("Password").fill(PASSWORD)
@@ -34,7 +29,6 @@ def test_a_rule_is_previewed_then_added(page, workspace):
     page.goto(f"/w/{workspace.slug}/settings/scoring/engagement/")
     expect(page.get_by_role("heading", name="Engagement score")).to_be_visible()
     expect(page.get_by_role("link", name="Pricing page viewed")).to_be_visible()
-
     form = page.locator("#new-rule form")
     form.get_by_label("Name").fill("Joined a webinar")
     form.get_by_label("When a contact…").select_option(label="Page view")
@@ -43,6 +37,18 @@ def test_a_rule_is_previewed_then_added(page, workspace):
     page.locator("#id_cond_operator_0").select_option("matches")
     page.locator("#id_cond_value_0").fill("*/webinar/*")
     form.get_by_role("button", name="Preview").click()
+    return form
+
+
+def test_a_rule_is_previewed_then_added(page, workspace):
+    profile_get(workspace)
+    people = [new_contact(workspace, f"p{i}@example.com") for i in range(3)]
+    for person in people[:2]:
+        event(workspace, person, url="https://acme.com/webinar/join", at=timezone.now())
+    contacts_rescore(workspace_id=workspace.pk, contact_ids=[p.pk for p in people])
+    SHOTS.mkdir(exist_ok=True)
+
+    form = _webinar_rule_previewed(page, workspace)
     preview = page.locator("#engagement-preview")
     expect(preview.locator("[data-preview-hot]")).to_have_text("2")
     expect(preview).to_contain_text("of 3 contacts")
@@ -69,19 +75,7 @@ def test_a_large_workspaces_preview_says_it_is_an_estimate(page, workspace, monk
     SHOTS.mkdir(exist_ok=True)
     page.set_viewport_size({"width": width, "height": 900})
 
-    page.goto("/login/")
-    page.get_by_label("Email").fill("owner@acme-widgets.com")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.goto(f"/w/{workspace.slug}/settings/scoring/engagement/")
-    form = page.locator("#new-rule form")
-    form.get_by_label("Name").fill("Joined a webinar")
-    form.get_by_label("When a contact…").select_option(label="Page view")
-    form.get_by_label("Points").fill("80")
-    page.locator("#id_cond_property_0").fill("url")
-    page.locator("#id_cond_operator_0").select_option("matches")
-    page.locator("#id_cond_value_0").fill("*/webinar/*")
-    form.get_by_role("button", name="Preview").click()
+    _webinar_rule_previewed(page, workspace)
     preview = page.locator("#engagement-preview")
     expect(preview.locator("[data-preview-hot]")).to_have_text("4")  # 2 of 2 sampled, scaled to 4
     expect(preview).to_contain_text("today, about")

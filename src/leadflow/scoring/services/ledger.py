@@ -53,18 +53,10 @@ def _rule_insert(
     # Only compiled SQL and literal text are formatted in; every value is a parameter.
     inner = f"SELECT contact_id, id, occurred_at FROM ({sql}) src"  # noqa: S608
     if rule.cap_per_day:
-        inner = (
-            "SELECT contact_id, id, occurred_at FROM (SELECT contact_id, id, occurred_at, "  # noqa: S608
-            "ROW_NUMBER() OVER (PARTITION BY contact_id, day ORDER BY occurred_at, id) AS n "
-            f"FROM ({sql}) src) daily WHERE n <= %s"
-        )
+        inner = _capped(sql, "contact_id, day")
         params.append(rule.cap_per_day)
     if rule.cap_total:
-        inner = (
-            "SELECT contact_id, id, occurred_at FROM (SELECT contact_id, id, occurred_at, "  # noqa: S608
-            "ROW_NUMBER() OVER (PARTITION BY contact_id ORDER BY occurred_at, id) AS n "
-            f"FROM ({inner}) capped) total WHERE n <= %s"
-        )
+        inner = _capped(inner, "contact_id")
         params.append(rule.cap_total)
     table = connection.ops.quote_name(ScorePoint._meta.db_table)
     statement = (
@@ -74,6 +66,15 @@ def _rule_insert(
     )
     with connection.cursor() as cursor:
         cursor.execute(statement, [workspace_id, rule.pk, rule.source, rule.points, *params])
+
+
+def _capped(rows: str, partition: str) -> str:
+    """The first ``%s`` of ``rows`` per ``partition``, in time order (then id)."""
+    return (
+        "SELECT contact_id, id, occurred_at FROM (SELECT contact_id, id, occurred_at, "  # noqa: S608
+        f"ROW_NUMBER() OVER (PARTITION BY {partition} ORDER BY occurred_at, id) AS n "
+        f"FROM ({rows}) ranked) capped WHERE n <= %s"
+    )
 
 
 def engagement_rebuild(
