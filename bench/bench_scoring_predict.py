@@ -156,8 +156,8 @@ def run() -> dict:
     result["update_s"] = round(time.perf_counter() - started, 2)
 
     started = time.perf_counter()
-    with transaction.atomic():
-        predictions_write(workspace_id=workspace.pk)
+    # As the job after training runs it: outside a transaction (each batch commits).
+    predictions_write(workspace_id=workspace.pk)
     predict = time.perf_counter() - started
     result["predict_s"] = round(predict, 1)
     result["predict_vs_update"] = round(predict / max(result["update_s"], 1e-6), 1)

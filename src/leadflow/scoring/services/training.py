@@ -426,23 +426,72 @@ def predictions_write(*, workspace_id: int, contact_ids: Iterable[int] | None = 
         )
 
     writer = _WriteBehind()
+    # Outside a transaction (the job after training, `leadflow scoring predict`) the next
+    # batch's features are read on a connection of their own while this thread computes
+    # and the writer writes: the three overlap. Inside one (a rescore, which has just
+    # changed the grades the features read) everything stays on this connection.
+    reader = _ReadAhead(features) if _reads_apart() else None
     try:
-        built = features(0)
+        built = reader.take(0) if reader else features(0)
         for index in range(len(batches)):
             scored = None
             if built.contact_ids:
                 probabilities, factors = trained.explain_records(built.dataset.X, top=FACTORS)
                 # Encoded here, while the writer is busy, not on the writer's turn.
                 scored = (probabilities, [json.dumps(row) for row in factors])
-            writer.wait()  # the previous batch is written: the connection is free
-            following = features(index + 1)
+            if reader:
+                following = reader.take(index + 1)
+                writer.wait()
+            else:
+                writer.wait()  # the previous batch is written: the connection is free
+                following = features(index + 1)
             if scored is not None:
                 writer.start(partial(write, built.contact_ids, *scored))
             built = following
     finally:
         writer.wait()
+        if reader:
+            reader.close()
     if contact_ids is None:
         Prediction.objects.filter(workspace_id=workspace_id, computed_at__lt=started).delete()
+
+
+def _reads_apart() -> bool:
+    """Whether the features may be read on a second connection: PostgreSQL, outside a
+    transaction (a second connection would not see this one's uncommitted writes)."""
+    return connection.vendor == "postgresql" and not connection.in_atomic_block
+
+
+class _ReadAhead:
+    """``read(index)`` run one index ahead on a thread of its own, hence on a database
+    connection of its own (Django gives each thread one), closed by ``close``. ``take(i)``
+    returns ``read(i)`` and starts ``read(i + 1)``."""
+
+    def __init__(self, read: Callable[[int], Any]) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._read = read
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="predictions-read")
+        self._ahead: tuple[int, Any] | None = None
+
+    def take(self, index: int) -> Any:
+        if self._ahead is not None and self._ahead[0] == index:
+            value = self._ahead[1].result()
+        else:
+            value = self._pool.submit(self._read, index).result()
+        self._ahead = (index + 1, self._pool.submit(self._read, index + 1))
+        return value
+
+    def close(self) -> None:
+        if self._ahead is not None:
+            self._ahead[1].cancel()
+        self._pool.submit(_connection_close).result()  # the reading thread's own
+        self._pool.shutdown()
+
+
+def _connection_close() -> None:
+    """Close this thread's database connection (looked up when called, in that thread)."""
+    connection.close()
 
 
 class _WriteBehind:
