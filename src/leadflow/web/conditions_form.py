@@ -75,6 +75,7 @@ class Editor:
     operators: list[tuple[str, str, str]] = dataclasses.field(
         default_factory=list
     )  # op, label, types
+    max_rows: int = MAX_ROWS  # "Add a condition" (a script) stops there; the parser too
 
 
 def field_choices(

@@ -157,7 +157,7 @@ def _condition_editor(
     editor = editor_for(
         listed.tree,
         context,
-        legend="Contacts match these conditions too",
+        legend="Conditions",
         errors=[error for error in errors if error.field.startswith("conditions")],
         activities=True,
     )
