@@ -134,6 +134,7 @@ class ListQuery:
     params: dict[str, str]
     tree: dict
     errors: list[FieldError]
+    context: ConditionContext
 
     def query(self, **changes: str | None) -> str:
         return query_with({**self.params, "conditions": tree_param(self.tree)}, **changes)
@@ -142,21 +143,24 @@ class ListQuery:
         """The tree for the selectors (``ValidationFailed`` naming its paths)."""
         return tree_from_json(self.tree) if self.tree else None
 
+    def error_texts(self, errors: list[FieldError]) -> list[str]:
+        """Errors as the page shows them, a condition's naming its row."""
+        return error_texts(errors, self.tree, self.context, title="Advanced filter")
 
-def _list_query(data: QueryDict, context: ConditionContext) -> ListQuery:
+
+def _list_query(request: HttpRequest, data: QueryDict) -> ListQuery:
+    context = ConditionContext(request.workspace, request.actor.user_id)
     params = list_params(data)
     try:
-        return ListQuery(params, tree_from_query(data, context), [])
+        return ListQuery(params, tree_from_query(data, context), [], context)
     except ValidationFailed as failure:
-        return ListQuery(params, {}, failure.errors)
+        return ListQuery(params, {}, failure.errors, context)
 
 
-def _condition_editor(
-    listed: ListQuery, context: ConditionContext, data: QueryDict, errors: list[FieldError]
-) -> Editor:
+def _condition_editor(listed: ListQuery, data: QueryDict, errors: list[FieldError]) -> Editor:
     editor = editor_for(
         listed.tree,
-        context,
+        listed.context,
         legend="Conditions",
         errors=[error for error in errors if error.field.startswith("conditions")],
         activities=True,
@@ -179,8 +183,7 @@ def contact_list(request: HttpRequest) -> HttpResponse:
     without JavaScript, the pushed URL with htmx.
     """
     workspace, actor = request.workspace, request.actor
-    condition_context = ConditionContext(workspace, actor.user_id)
-    listed = _list_query(request.GET, condition_context)
+    listed = _list_query(request, request.GET)
     params = listed.params
     sent = editor_sent(request.GET) and not listed.errors
     if sent and not htmx_target(request):
@@ -202,7 +205,7 @@ def contact_list(request: HttpRequest) -> HttpResponse:
             total, capped = selectors.count_capped(queryset)
     except ValidationFailed as failure:
         errors = failure.errors
-    editor = _condition_editor(listed, condition_context, request.GET, errors)
+    editor = _condition_editor(listed, request.GET, errors)
     query = listed.query()
     context = {
         "params": params,
@@ -210,9 +213,7 @@ def contact_list(request: HttpRequest) -> HttpResponse:
         "page": page,
         "total": total,
         "capped": capped,
-        "filter_errors": error_texts(
-            errors, listed.tree, condition_context, title="Advanced filter"
-        ),
+        "filter_errors": listed.error_texts(errors),
         "filtered": any(key != "sort" for key in params) or bool(listed.tree),
         "condition_editor": editor,
         "condition_count": len(editor.rows) - BLANK_ROWS if not editor.json_mode else None,
@@ -246,8 +247,7 @@ def contact_export(request: HttpRequest, fmt: str) -> HttpResponse:
     back on the list."""
     if fmt not in FORMATS:
         raise NotFound("No such export format.")
-    context = ConditionContext(request.workspace, request.actor.user_id)
-    listed = _list_query(request.GET, context)
+    listed = _list_query(request, request.GET)
     sort = listed.params.get("sort", DEFAULT_SORT)
     if sort not in selectors.CONTACT_SORTS:
         sort = DEFAULT_SORT
@@ -262,8 +262,7 @@ def contact_export(request: HttpRequest, fmt: str) -> HttpResponse:
             conditions=listed.conditions(),
         )
     except ValidationFailed as failure:
-        texts = error_texts(failure.errors, listed.tree, context, title="Advanced filter")
-        messages.error(request, " ".join(texts))
+        messages.error(request, " ".join(listed.error_texts(failure.errors)))
         return _to_list(request, listed.query())
     return export_response(rows, fmt=fmt, filename=f"{request.workspace.slug}-contacts")
 
@@ -274,15 +273,14 @@ def saved_view_save(request: HttpRequest) -> HttpResponse:
     """Keep the current view under a name for this member (same name: replaced): its query
     string (filters, sort, the advanced filter's ``conditions``), which its link opens, and
     the tree of all its conditions (``selectors.saved_view_conditions``)."""
-    context = ConditionContext(request.workspace, request.actor.user_id)
-    listed = _list_query(QueryDict(request.POST.get("query", "")), context)
+    listed = _list_query(request, QueryDict(request.POST.get("query", "")))
     name = request.POST.get("name", "")
     try:
         if listed.errors:
             raise ValidationFailed(listed.errors)
         tree = listed.conditions()
         if tree is not None:  # checked alone first, so its errors name the editor's rows
-            conditions_validate(tree, context)
+            conditions_validate(tree, listed.context)
         services.saved_view_save(
             workspace=request.workspace,
             actor=request.actor,
@@ -294,8 +292,8 @@ def saved_view_save(request: HttpRequest) -> HttpResponse:
         if any(error.field == "name" for error in failure.errors):
             messages.error(request, "Give the view a name to save it.")
         else:
-            texts = error_texts(failure.errors, listed.tree, context, title="Advanced filter")
-            messages.error(request, "The view was not saved. " + " ".join(texts))
+            texts = " ".join(listed.error_texts(failure.errors))
+            messages.error(request, f"The view was not saved. {texts}")
     else:
         messages.success(request, f"Saved the view “{name.strip()}”.")
     return _to_list(request, listed.query())
