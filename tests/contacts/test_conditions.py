@@ -25,6 +25,7 @@ from leadflow.contacts.conditions import (
     condition_field_unregister,
     conditions_compile,
     conditions_from_params,
+    conditions_from_query,
     tree_from_json,
     tree_to_json,
 )
@@ -401,6 +402,33 @@ def test_saved_views_keep_the_tree(workspace, owner_actor, contacts):
             workspace=workspace, actor=owner_actor, name="Bad", query="", conditions=bad
         )
     ) == {"conditions.field": "Unknown field 'nope'."}
+
+
+def test_a_query_strings_conditions_parameter_joins_its_tree(workspace, owner_actor, contacts):
+    ann, _ = contacts
+    advanced = {"match": "any", "children": [{"field": "custom.seats", "operator": "gte",
+                                              "value": 10}]}  # fmt: skip
+    query = f"stage=sql&sort=last_name&conditions={quote(json.dumps(advanced))}"
+    tree = conditions_from_query(query, workspace)
+    assert tree_to_json(tree)["children"] == [
+        {"field": "lifecycle_stage", "operator": "eq", "value": "sql"},
+        advanced,
+    ]
+    assert ids(workspace, tree) == {ann.pk}
+    assert problems(lambda: conditions_from_query("conditions=%7B", workspace)) == {
+        "conditions": "The value is not valid JSON (Expecting property name enclosed in "
+        "double quotes)."
+    }
+
+
+def test_a_saved_query_too_long_to_keep_is_refused_not_cut(workspace, owner_actor):
+    query = "q=" + "x" * 1999
+    assert problems(
+        lambda: services.saved_view_save(
+            workspace=workspace, actor=owner_actor, name="Long", query=query
+        )
+    ) == {"query": "Too long to keep (2,000 characters at most)."}
+    assert not SavedView.objects.exists()
 
 
 def test_migration_converts_existing_views(workspace, owner, contacts):

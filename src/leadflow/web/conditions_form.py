@@ -1,7 +1,12 @@
 """The condition editor of the app's forms: a condition tree (contacts' condition
 language, docs/conditions.md) as rows of field / operator / value under "match all / any",
 and back. One partial (``web/conditions/_editor.html``) and this parser serve every page
-that edits a tree (the ideal customer profile's rules, the MQL rule).
+that edits a tree (the ideal customer profile's rules, the MQL rule, the contacts list's
+advanced filter).
+
+A list page carries its tree in its URL (``tree_from_query``): the editor's rows when its
+form was sent, else the tree's compact JSON in one ``conditions`` parameter, which is what
+the page's own links (next page, export, saved views) use (``tree_param``).
 
 A tree with nested groups does not fit in rows: the editor then shows its JSON in a
 textarea (``<prefix>-json``), which is also always accepted when posted. Values are typed
@@ -19,6 +24,7 @@ from typing import Any
 
 from django.http import QueryDict
 
+from leadflow.contacts.activity_kinds import ACTIVITY_KINDS
 from leadflow.contacts.conditions import (
     CONDITION_FIELDS,
     OPERATORS_BY_TYPE,
@@ -69,10 +75,14 @@ class Editor:
     operators: list[tuple[str, str, str]] = dataclasses.field(
         default_factory=list
     )  # op, label, types
+    max_rows: int = MAX_ROWS  # "Add a condition" (a script) stops there; the parser too
 
 
-def field_choices(context: ConditionContext) -> list[tuple[str, str, str]]:
-    """(key, label, type) of every field a tree may test, custom fields included."""
+def field_choices(
+    context: ConditionContext, *, activities: bool = False
+) -> list[tuple[str, str, str]]:
+    """(key, label, type) of every field a tree may test, custom fields included, and with
+    ``activities`` how often each registered activity kind happened (``activity.<kind>``)."""
     choices = [
         (key, item.label or key.replace("_", " ").replace(".", ": ").capitalize(), item.type)
         for key, item in CONDITION_FIELDS.items()
@@ -82,6 +92,11 @@ def field_choices(context: ConditionContext) -> list[tuple[str, str, str]]:
         item = condition_field_get(context, f"custom.{key}")
         if item is not None:
             choices.append((f"custom.{key}", f"Custom: {definition.label}", item.type))
+    if activities:
+        choices += [
+            (f"activity.{kind}", f"Activity: {definition.label} (times)", "behaviour")
+            for kind, definition in ACTIVITY_KINDS.items()
+        ]
     return sorted(choices, key=lambda choice: choice[1].lower())
 
 
@@ -105,13 +120,14 @@ def editor_for(
     prefix: str = "conditions",
     legend: str = "Conditions",
     errors: list[FieldError] | None = None,
+    activities: bool = False,
 ) -> Editor:
     """The editor showing ``tree`` (a JSON form; {} or None: no condition), with the
-    errors of a failed check put on their rows."""
+    errors of a failed check put on their rows; ``activities`` offers activity counts."""
     editor = Editor(
         prefix=prefix,
         legend=legend,
-        fields=field_choices(context),
+        fields=field_choices(context, activities=activities),
         operators=operator_choices(),
     )
     tree = dict(tree or {})
@@ -239,3 +255,58 @@ def _number(raw: str, *, whole: bool = False) -> Any:
     if number.is_integer() and abs(number) < 2**53:
         return int(number)
     return raw if whole else number
+
+
+def editor_sent(query: QueryDict, prefix: str = "conditions") -> bool:
+    """Whether ``query`` holds the editor's own inputs (its form was sent)."""
+    return any(f"{prefix}-{name}" in query for name in ("match", "field", "mode"))
+
+
+def tree_from_query(
+    query: QueryDict, context: ConditionContext, *, prefix: str = "conditions"
+) -> dict:
+    """The tree (JSON form, {} for none) a list page's query string carries: the editor's
+    rows or JSON text when its form was sent, else the ``<prefix>`` parameter's JSON.
+    ``ValidationFailed`` (on ``conditions``) when JSON text does not read as an object;
+    the tree itself is checked where it is used."""
+    if editor_sent(query, prefix):
+        return tree_from_post(query, context, prefix=prefix)
+    text = query.get(prefix, "").strip()
+    if not text:
+        return {}
+    data = json_parse(text, field="conditions", check_text=False)
+    if not isinstance(data, dict):
+        raise ValidationFailed([FieldError("conditions", "Must be a JSON object.")])
+    if "field" in data:  # a single condition: the editor's one row, its errors on that row
+        data = {"version": data.pop("version", 1), "match": "all", "children": [data]}
+    return data
+
+
+def tree_param(tree: dict) -> str:
+    """A tree as its URL parameter's value: compact JSON, empty for no condition."""
+    return json.dumps(tree, separators=(",", ":"), ensure_ascii=False) if tree else ""
+
+
+def error_texts(
+    errors: list[FieldError], tree: dict, context: ConditionContext, *, title: str
+) -> list[str]:
+    """Each error as one sentence saying where it is: a row of the editor as "<title>,
+    condition 2 (Engagement score): Must be a number.", deeper paths of the tree after the
+    title, any other error (a simple filter's) as "name: message"."""
+    labels = {key: label for key, label, _ in field_choices(context, activities=True)}
+    children = tree.get("children") if isinstance(tree.get("children"), list) else [tree]
+    texts = []
+    for error in errors:
+        place = re.fullmatch(r"conditions\.children\[(\d+)\]\.(field|operator|value)", error.field)
+        if place and int(place.group(1)) < len(children):
+            index = int(place.group(1))
+            child = children[index] if isinstance(children[index], dict) else {}
+            key = str(child.get("field", ""))[:80]
+            where = f"{title}, condition {index + 1} ({labels.get(key, key)})"
+        elif error.field == "conditions" or error.field.startswith("conditions."):
+            rest = error.field.removeprefix("conditions").lstrip(".")
+            where = f"{title}, {rest}" if rest else title
+        else:
+            where = error.field
+        texts.append(f"{where}: {error.message}")
+    return texts

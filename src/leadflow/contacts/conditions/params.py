@@ -9,7 +9,7 @@ from typing import Any
 from django.utils import timezone
 
 from leadflow.contacts.conditions.fields import ConditionContext
-from leadflow.contacts.conditions.tree import Condition, Group, Node
+from leadflow.contacts.conditions.tree import Condition, Group, Node, tree_from_json
 from leadflow.contacts.inputs import custom_value_clean
 from leadflow.contacts.models import (
     FIT_GRADES,
@@ -20,7 +20,7 @@ from leadflow.contacts.models import (
 )
 from leadflow.core.errors import FieldError, ValidationFailed
 from leadflow.core.models import Workspace
-from leadflow.core.validation import phone_normalise
+from leadflow.core.validation import json_parse, phone_normalise
 
 SIMPLE_PARAMETERS = frozenset(
     {
@@ -84,7 +84,9 @@ def conditions_from_params(
 
 def conditions_from_query(query: str, workspace: Workspace | None = None) -> Group:
     """The tree of a contacts-list query string (a saved view's ``query``): its simple
-    parameters and ``custom.<key>`` ones; anything else (sort, cursor) is not a condition."""
+    parameters and ``custom.<key>`` ones, ANDed with the tree whose JSON form is its
+    ``conditions`` parameter (the list's advanced filter, as the API's ``conditions``);
+    anything else (sort, cursor) is not a condition."""
     from django.http import QueryDict
 
     data = QueryDict(query)
@@ -98,7 +100,12 @@ def conditions_from_query(query: str, workspace: Workspace | None = None) -> Gro
     }
     if custom:
         params["custom"] = custom
-    return conditions_from_params(params, workspace)
+    tree = conditions_from_params(params, workspace)
+    text = data.get("conditions", "").strip()
+    if not text:
+        return tree
+    advanced = tree_from_json(json_parse(text, field="conditions", check_text=False))
+    return Group("all", (*tree.children, advanced))
 
 
 def _translate(

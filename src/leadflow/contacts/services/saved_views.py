@@ -16,6 +16,8 @@ from leadflow.core.actors import Actor
 from leadflow.core.errors import FieldError, NotFound, ValidationFailed
 from leadflow.core.models import Workspace
 
+QUERY_LENGTH = SavedView._meta.get_field("query").max_length
+
 
 @transaction.atomic
 def saved_view_save(
@@ -24,11 +26,15 @@ def saved_view_save(
     """Keep a view under a name (the same name replaces it). ``conditions`` is its tree; by
     default the tree of ``query``'s filters. A tree that does not check (an unknown field, a
     bad value) is refused, naming its paths; a query whose filters do not translate is kept
-    as it always was, with no tree (it is read from the query when used)."""
+    as it always was, with no tree (it is read from the query when used). A query longer
+    than its column is refused: cut short, it would link to another view."""
     name = name.strip()[:100]
     if not name:
         raise ValidationFailed([FieldError("name", "Name the view.")])
-    query = query[:2000]
+    if len(query) > QUERY_LENGTH:
+        raise ValidationFailed(
+            [FieldError("query", f"Too long to keep ({QUERY_LENGTH:,} characters at most).")]
+        )
     if conditions is not None:
         conditions_validate(conditions, ConditionContext(workspace, actor.user_id))
         tree = tree_to_json(conditions)

@@ -12,6 +12,7 @@ state between modules.
 
 import contextlib
 import datetime as dt
+from dataclasses import dataclass
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied as HttpForbidden
@@ -22,6 +23,13 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from leadflow.contacts import selectors, services
+from leadflow.contacts.conditions import (
+    ConditionContext,
+    Node,
+    conditions_from_query,
+    conditions_validate,
+    tree_from_json,
+)
 from leadflow.contacts.exports import FORMATS, export_response
 from leadflow.contacts.models import (
     FIT_GRADES,
@@ -34,6 +42,15 @@ from leadflow.contacts.models import (
 from leadflow.core import selectors as core_selectors
 from leadflow.core.errors import FieldError, NotFound, ValidationFailed
 from leadflow.web.access import safe_next, workspace_view
+from leadflow.web.conditions_form import (
+    BLANK_ROWS,
+    Editor,
+    editor_for,
+    editor_sent,
+    error_texts,
+    tree_from_query,
+    tree_param,
+)
 from leadflow.web.forms import (
     DEFAULT_SORT,
     PROFILE_FIELDS,
@@ -58,7 +75,7 @@ from leadflow.web.timeline import (
     touches,
     visit_entries,
 )
-from leadflow.web.views.common import PAGE_SIZE, query_with, render_page
+from leadflow.web.views.common import PAGE_SIZE, htmx_target, query_with, render_page
 from leadflow.web.views.scoring import score_panel
 
 SORT_CHOICES = (
@@ -107,42 +124,101 @@ def _company_options(request: HttpRequest, selected: str) -> list:
     return options
 
 
+@dataclass
+class ListQuery:
+    """What a contacts-list URL asks for: the simple filters and sort (``params``), the
+    advanced filter's tree (JSON form, {} for none) and the errors of a tree whose JSON
+    does not read. Every link of the view (next page, export, saved view) carries ``query``:
+    the params and ``conditions=<the tree's JSON>``."""
+
+    params: dict[str, str]
+    tree: dict
+    errors: list[FieldError]
+    context: ConditionContext
+
+    def query(self, **changes: str | None) -> str:
+        return query_with({**self.params, "conditions": tree_param(self.tree)}, **changes)
+
+    def conditions(self) -> Node | None:
+        """The tree for the selectors (``ValidationFailed`` naming its paths)."""
+        return tree_from_json(self.tree) if self.tree else None
+
+    def error_texts(self, errors: list[FieldError]) -> list[str]:
+        """Errors as the page shows them, a condition's naming its row."""
+        return error_texts(errors, self.tree, self.context, title="Advanced filter")
+
+
+def _list_query(request: HttpRequest, data: QueryDict) -> ListQuery:
+    context = ConditionContext(request.workspace, request.actor.user_id)
+    params = list_params(data)
+    try:
+        return ListQuery(params, tree_from_query(data, context), [], context)
+    except ValidationFailed as failure:
+        return ListQuery(params, {}, failure.errors, context)
+
+
+def _condition_editor(listed: ListQuery, data: QueryDict, errors: list[FieldError]) -> Editor:
+    editor = editor_for(
+        listed.tree,
+        listed.context,
+        legend="Conditions",
+        errors=[error for error in errors if error.field.startswith("conditions")],
+        activities=True,
+    )
+    if listed.errors:  # JSON that does not read: shown again as typed, to be corrected
+        editor.json_mode = True
+        editor.json_text = data.get("conditions-json") or data.get("conditions", "")
+    return editor
+
+
 @workspace_view("read")
 @require_safe
 def contact_list(request: HttpRequest) -> HttpResponse:
     """The contacts the member may see, filtered and sorted, one keyset page at a time.
 
     The total is counted up to 10,000 only ("10,000+"), so the page costs the same on a
-    million contacts. Bad filter values show as errors, never as a server error.
+    million contacts. Bad filter values and conditions show as errors naming them (a
+    condition by its row), never as a server error. The advanced filter's form sends its
+    rows; the page answers with the view's one URL (``ListQuery.query``): a redirect
+    without JavaScript, the pushed URL with htmx.
     """
     workspace, actor = request.workspace, request.actor
-    params = list_params(request.GET)
+    listed = _list_query(request, request.GET)
+    params = listed.params
+    sent = editor_sent(request.GET) and not listed.errors
+    if sent and not htmx_target(request):
+        return _to_list(request, listed.query())
     default = OWN_LEADS_SORT if actor.sees_only_own_leads else DEFAULT_SORT
     sort = params.get("sort", default)
     if sort not in selectors.CONTACT_SORTS:
         sort = default
-    errors: list[str] = []
+    errors = listed.errors
     page, total, capped = None, 0, False
     try:
-        queryset = selectors.contact_list(workspace, actor, selector_filters(params))
-        page = selectors.cursor_paginate(
-            queryset, sort=sort, cursor=request.GET.get("cursor") or None, limit=PAGE_SIZE
-        )
-        total, capped = selectors.count_capped(queryset)
+        if not errors:
+            queryset = selectors.contact_list(
+                workspace, actor, selector_filters(params), listed.conditions()
+            )
+            page = selectors.cursor_paginate(
+                queryset, sort=sort, cursor=request.GET.get("cursor") or None, limit=PAGE_SIZE
+            )
+            total, capped = selectors.count_capped(queryset)
     except ValidationFailed as failure:
-        errors = [f"{error.field}: {error.message}" for error in failure.errors]
+        errors = failure.errors
+    editor = _condition_editor(listed, request.GET, errors)
+    query = listed.query()
     context = {
         "params": params,
         "sort": sort,
         "page": page,
         "total": total,
         "capped": capped,
-        "filter_errors": errors,
-        "filtered": any(key != "sort" for key in params),
-        "query": query_with(params),
-        "next_query": query_with(params, cursor=page.next_cursor)
-        if page and page.next_cursor
-        else "",
+        "filter_errors": listed.error_texts(errors),
+        "filtered": any(key != "sort" for key in params) or bool(listed.tree),
+        "condition_editor": editor,
+        "condition_count": len(editor.rows) - BLANK_ROWS if not editor.json_mode else None,
+        "query": query,
+        "next_query": listed.query(cursor=page.next_cursor) if page and page.next_cursor else "",
         "is_later_page": bool(request.GET.get("cursor")),
         "members": _members(request),
         "tag_options": selectors.tag_names(workspace),
@@ -151,51 +227,76 @@ def contact_list(request: HttpRequest) -> HttpResponse:
         "sort_choices": SORT_CHOICES,
         **_choice_context(),
     }
-    return render_page(
+    response = render_page(
         request,
         "web/contacts/list.html",
         context,
         partials={"contact-results": "results", "load-more": "more_rows"},
     )
+    if sent:  # the htmx form: the address bar shows the view's one URL, not the rows
+        response["HX-Push-Url"] = _list_url(request, query)
+    return response
 
 
 @workspace_view("export")
 @require_safe
 def contact_export(request: HttpRequest, fmt: str) -> HttpResponse:
     """Every contact of the current filtered view (not just the page shown), in the list's
-    sort order, as CSV or Excel. A sales member who sees only own leads exports only
-    those; bad filter values are reported back on the list."""
+    sort order, as CSV or Excel: its filters and its advanced filter's tree. A sales member
+    who sees only own leads exports only those; bad filters and conditions are reported
+    back on the list."""
     if fmt not in FORMATS:
         raise NotFound("No such export format.")
-    params = list_params(request.GET)
-    sort = params.get("sort", DEFAULT_SORT)
+    listed = _list_query(request, request.GET)
+    sort = listed.params.get("sort", DEFAULT_SORT)
     if sort not in selectors.CONTACT_SORTS:
         sort = DEFAULT_SORT
     try:
+        if listed.errors:
+            raise ValidationFailed(listed.errors)
         rows = selectors.contact_export_rows(
-            request.workspace, request.actor, selector_filters(params), sort=sort
+            request.workspace,
+            request.actor,
+            selector_filters(listed.params),
+            sort=sort,
+            conditions=listed.conditions(),
         )
     except ValidationFailed as failure:
-        messages.error(request, " ".join(f"{e.field}: {e.message}" for e in failure.errors))
-        return _to_list(request, query_with(params))
+        messages.error(request, " ".join(listed.error_texts(failure.errors)))
+        return _to_list(request, listed.query())
     return export_response(rows, fmt=fmt, filename=f"{request.workspace.slug}-contacts")
 
 
 @workspace_view("read")
 @require_POST
 def saved_view_save(request: HttpRequest) -> HttpResponse:
-    """Keep the current filters under a name for this member (same name: replaced)."""
-    params = list_params(QueryDict(request.POST.get("query", "")))
+    """Keep the current view under a name for this member (same name: replaced): its query
+    string (filters, sort, the advanced filter's ``conditions``), which its link opens, and
+    the tree of all its conditions (``selectors.saved_view_conditions``)."""
+    listed = _list_query(request, QueryDict(request.POST.get("query", "")))
     name = request.POST.get("name", "")
     try:
+        if listed.errors:
+            raise ValidationFailed(listed.errors)
+        tree = listed.conditions()
+        if tree is not None:  # checked alone first, so its errors name the editor's rows
+            conditions_validate(tree, listed.context)
         services.saved_view_save(
-            workspace=request.workspace, actor=request.actor, name=name, query=query_with(params)
+            workspace=request.workspace,
+            actor=request.actor,
+            name=name,
+            query=listed.query(),
+            conditions=conditions_from_query(listed.query(), request.workspace),
         )
-    except ValidationFailed:
-        messages.error(request, "Give the view a name to save it.")
+    except ValidationFailed as failure:
+        if any(error.field == "name" for error in failure.errors):
+            messages.error(request, "Give the view a name to save it.")
+        else:
+            texts = " ".join(listed.error_texts(failure.errors))
+            messages.error(request, f"The view was not saved. {texts}")
     else:
         messages.success(request, f"Saved the view “{name.strip()}”.")
-    return _to_list(request, query_with(params))
+    return _to_list(request, listed.query())
 
 
 @workspace_view("read")

@@ -94,6 +94,39 @@
     }
   });
 
+  // Condition editors: "Add a condition" copies the last row, emptied and numbered on (the
+  // page itself always brings two blank rows; this is for more, without reloading it).
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-condition-add]");
+    if (!button) return;
+    var rows = button.closest("[data-condition-editor]").querySelector(".condition-rows");
+    var last = rows.lastElementChild;
+    var number = rows.children.length + 1;
+    if (!last || number > Number(button.getAttribute("data-condition-add"))) return;
+    var row = last.cloneNode(true);
+    row.classList.remove("has-error");
+    row.querySelectorAll(".error").forEach(function (node) { node.remove(); });
+    row.querySelectorAll("label").forEach(function (label) {
+      label.htmlFor = label.htmlFor.replace(/\d+$/, number);
+      label.textContent = label.textContent.replace(/\d+$/, number);
+    });
+    row.querySelectorAll("select, input").forEach(function (input) {
+      input.id = input.id.replace(/\d+$/, number);
+      input.removeAttribute("aria-invalid");
+      input.removeAttribute("aria-describedby");
+      if (input.tagName === "SELECT") {
+        input.selectedIndex = 0;
+      } else {
+        input.removeAttribute("value");
+        input.value = "";
+      }
+    });
+    rows.appendChild(row);
+    conditionOperators(row);
+    if (number >= Number(button.getAttribute("data-condition-add"))) button.disabled = true;
+    row.querySelector("select").focus();
+  });
+
   // After htmx swaps content, move focus to the first invalid input so errors are heard.
   document.addEventListener("htmx:afterSettle", function () {
     var invalid = document.querySelector('#main [aria-invalid="true"]');
