@@ -104,8 +104,13 @@ def test_a_marketer_shapes_the_profile_and_sales_works_the_queue(page, workspace
     lifecycle.get_by_label("Value of condition 1").press("Tab")
     expect(page.locator("#mql-count")).to_have_text("1 lead(s) match now.")
     shoot(page, "mql-rule", width)
-    lifecycle.get_by_role("button", name="Save lifecycle rules").click()
-    expect(page.locator(".flash-success")).to_contain_text("Saved the lifecycle rules")
+    # The thresholds are shown here and set on the engagement page (one home).
+    expect(lifecycle.locator(".temperature-thresholds")).to_contain_text("warm from")
+    expect(lifecycle.get_by_role("link", name="Change the thresholds")).to_have_attribute(
+        "href", f"/w/{workspace.slug}/settings/scoring/engagement/#decay"
+    )
+    lifecycle.get_by_role("button", name="Save the MQL rule").click()
+    expect(page.locator(".flash-success")).to_contain_text("Saved the MQL rule")
 
     # Sales: the queue, likeliest first; accept Ann, reject Bo with a reason.
     page.context.clear_cookies()

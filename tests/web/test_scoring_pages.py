@@ -88,11 +88,7 @@ def test_the_mql_rule_is_counted_then_saved(owner_client, workspace, make_contac
     ready = make_contact(email="ready@x.example")
     Contact.objects.filter(pk=ready.pk).update(engagement_score=80)
     make_contact(email="cold@x.example")
-    posted = {
-        "warm_threshold": "10",
-        "hot_threshold": "40",
-        **rows("mql", ("engagement_score", "gte", "50")),
-    }
+    posted = rows("mql", ("engagement_score", "gte", "50"))
     preview = owner_client.post(
         url(workspace, "settings/scoring/mql-rule/"), posted, headers={"HX-Request": "true"}
     )
@@ -101,16 +97,39 @@ def test_the_mql_rule_is_counted_then_saved(owner_client, workspace, make_contac
     saved = owner_client.post(url(workspace, "settings/scoring/mql-rule/"), posted)
     assert saved.status_code == 302
     profile = ScoringProfile.objects.get(workspace=workspace)
-    assert (profile.warm_threshold, profile.hot_threshold) == (10, 40)
     assert profile.mql_conditions["children"] == [
         {"field": "engagement_score", "operator": "gte", "value": 50}
     ]
     bad = owner_client.post(
         url(workspace, "settings/scoring/mql-rule/"),
-        {**posted, "hot_threshold": "5", **rows("mql", ("fit_grade", "at_least", "Z"))},
+        rows("mql", ("fit_grade", "at_least", "Z")),
     )
     assert bad.status_code == 422
-    assert "Hot must start at or above warm." in bad.content.decode()
+    assert "Must be one of: F, E, D, C, B, A." in bad.content.decode()
+
+
+def test_the_thresholds_have_one_home_the_engagement_page(owner_client, workspace, owner_actor):
+    """The profile page shows the temperature thresholds and links to the engagement page,
+    where they are set; saving the MQL rule leaves them alone whatever is posted."""
+    services.profile_update(
+        workspace=workspace,
+        actor=owner_actor,
+        values={"warm_threshold": 12.0, "hot_threshold": 45.0},
+    )
+    html = owner_client.get(url(workspace, "settings/scoring/profile/")).content.decode()
+    assert "warm from 12 points, hot from 45" in html
+    assert 'name="warm_threshold"' not in html and 'name="hot_threshold"' not in html
+    assert f"/w/{workspace.slug}/settings/scoring/engagement/#decay" in html
+    owner_client.post(
+        url(workspace, "settings/scoring/mql-rule/"),
+        {
+            "warm_threshold": "1",
+            "hot_threshold": "2",
+            **rows("mql", ("engagement_score", "gte", "5")),
+        },
+    )
+    profile = ScoringProfile.objects.get(workspace=workspace)
+    assert (profile.warm_threshold, profile.hot_threshold) == (12.0, 45.0)
 
 
 def test_the_queue_lists_visible_mqls_likeliest_first_and_sales_decides(
@@ -180,11 +199,7 @@ def test_the_list_shows_scores_and_a_sellers_hottest_leads_come_first(
 
 
 def test_counting_an_unfinished_mql_rule_says_what_is_missing(owner_client, workspace):
-    posted = {
-        "warm_threshold": "10",
-        "hot_threshold": "40",
-        **rows("mql", ("engagement_score", "gte", "")),
-    }
+    posted = rows("mql", ("engagement_score", "gte", ""))
     answer = owner_client.post(
         url(workspace, "settings/scoring/mql-rule/"), posted, headers={"HX-Request": "true"}
     )

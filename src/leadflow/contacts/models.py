@@ -341,12 +341,12 @@ class Contact(models.Model):
                 fields=["workspace", "lifecycle_stage", "-created_at"], name="contact_ws_stage"
             ),
             models.Index(fields=["workspace", "owner", "-created_at"], name="contact_ws_owner"),
-            # Lists sorted by grade. The engagement score and the probability have no index
-            # on purpose: scoring rewrites them all day (decay, every activity, every
-            # prediction), and an unindexed column is rewritten in place ("heap-only",
-            # with the table's free room, migration 0021): ten times cheaper than a new
-            # entry in each index. Decision 0025.
-            models.Index(fields=["workspace", "fit_grade", "-id"], name="contact_ws_grade"),
+            # No index on the score columns (engagement score, fit grade, probability) on
+            # purpose: scoring rewrites them all day (decay, every activity, every
+            # prediction, every profile change), and a row whose indexed columns keep their
+            # values is rewritten in place ("heap-only", with the table's free room,
+            # migration 0021): ten times cheaper than a new entry in each index.
+            # Decision 0025.
             models.Index(
                 fields=["workspace", "last_name", "first_name", "id"], name="contact_ws_name"
             ),

@@ -1,6 +1,6 @@
-"""Scoring's writes in place: no index on the engagement score or the probability, and
-contacts' pages half full on PostgreSQL so every row has room for its next version on its
-own page (decision 0025). ``fillfactor`` applies to pages written from now on; an existing
+"""Scoring's writes in place: no index on the score columns (engagement score, fit grade,
+probability), and contacts' pages half full on PostgreSQL so every row has room for its next
+version on its own page (decision 0025). ``fillfactor`` applies to pages written from now on; an existing
 install gets it for all rows with ``VACUUM FULL contacts_contact`` (docs/deployment.md)."""
 
 from django.db import migrations
@@ -20,5 +20,6 @@ class Migration(migrations.Migration):
     operations = [
         migrations.RemoveIndex(model_name="contact", name="contact_ws_score"),
         migrations.RemoveIndex(model_name="contact", name="contact_ws_prob"),
+        migrations.RemoveIndex(model_name="contact", name="contact_ws_grade"),
         migrations.RunPython(_fillfactor("50"), _fillfactor("100")),
     ]

@@ -8,12 +8,12 @@ the daily decay refresh and ``leadflow scoring rescore`` call ``workspace_rescor
 import datetime as dt
 from collections.abc import Iterable
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from leadflow.core.models import Workspace
 from leadflow.scoring.models import ScoringProfile
-from leadflow.scoring.services.ledger import engagement_rebuild
+from leadflow.scoring.services.ledger import engagement_rebuild, ledger_rebuild_apart
 from leadflow.scoring.services.lifecycle import mql_rule_apply
 from leadflow.scoring.services.refresh import scores_refresh
 from leadflow.scoring.services.training import predictions_write
@@ -39,11 +39,24 @@ def workspace_rescore(
 ) -> int:
     """Recompute every contact of the workspace, set-based, in one transaction. The
     ledger is rebuilt for the rules changed since it was last built (all of them the first
-    time, or ``from_scratch``); returns how many rules were rebuilt."""
+    time, or ``from_scratch``); returns how many rules were rebuilt.
+
+    Called outside any transaction (the job, the CLI) on PostgreSQL, the rebuilt rules'
+    INSERTs are shared with a second connection (``ledger.ledger_rebuild_apart``); inside
+    one (a test's, a caller's) a second connection would not see its uncommitted rows."""
     now = now or timezone.now()
+    if connection.vendor == "postgresql" and not connection.in_atomic_block:
+        with ledger_rebuild_apart(workspace_id) as built:
+            return _workspace_rescore(workspace_id, now, from_scratch, apart=(built,))
+    return _workspace_rescore(workspace_id, now, from_scratch, apart=None)
+
+
+def _workspace_rescore(
+    workspace_id: int, now: dt.datetime, from_scratch: bool, apart: tuple[dict | None] | None
+) -> int:
     with transaction.atomic():
         rebuilt = engagement_rebuild(
-            workspace_id=workspace_id, now=now, changed_only=not from_scratch
+            workspace_id=workspace_id, now=now, changed_only=not from_scratch, apart=apart
         )
         scores_refresh(workspace_id=workspace_id, now=now)
         predictions_write(workspace_id=workspace_id)

@@ -53,7 +53,6 @@ def _profile_page(
     rule_values: dict | None = None,
     rule_errors: dict | None = None,
     mql_editor=None,
-    mql_values: dict | None = None,
     mql_errors: dict | None = None,
     status: int = 200,
 ) -> HttpResponse:
@@ -87,8 +86,7 @@ def _profile_page(
         or editor_for(
             mql_tree, context, prefix="mql", legend="A lead becomes an MQL when it matches"
         ),
-        "mql_values": mql_values
-        or {"warm_threshold": profile.warm_threshold, "hot_threshold": profile.hot_threshold},
+        "profile": profile,
         "mql_errors": mql_errors or {},
         "mql_count": mql_count,
         "funnel_table": [
@@ -206,29 +204,14 @@ def fit_rule_delete(request: HttpRequest, rule_id: int) -> HttpResponse:
     return redirect("scoring_profile", request.workspace.slug)
 
 
-def _mql_values(request: HttpRequest) -> tuple[dict, list[FieldError]]:
-    values, errors = {}, []
-    for name in ("warm_threshold", "hot_threshold"):
-        raw = request.POST.get(name, "").strip()
-        try:
-            number = float(raw)
-            if not 0 <= number <= 1e9:
-                raise ValueError
-            values[name] = number
-        except ValueError:
-            errors.append(FieldError(name, "A number of points from 0 upwards."))
-    if not errors and values["warm_threshold"] > values["hot_threshold"]:
-        errors.append(FieldError("hot_threshold", "Hot must start at or above warm."))
-    return values, errors
-
-
 @workspace_view(**PROFILE_ROLES)
 @require_POST
 def mql_rule_save(request: HttpRequest) -> HttpResponse:
-    """Save the temperature thresholds and the MQL rule (no rows: no automatic MQL); with
-    ``preview`` (or from htmx), only count the leads it would move now."""
+    """Save the MQL rule (no rows: no automatic MQL); with ``preview`` (or from htmx), only
+    count the leads it would move now. The temperature thresholds it shows are set on the
+    engagement page, their one home (they are points of the engagement score)."""
     context = _context(request)
-    values, errors = _mql_values(request)
+    errors: list[FieldError] = []
     tree: dict = {}
     try:
         tree = tree_from_post(request.POST, context, prefix="mql")
@@ -248,11 +231,7 @@ def mql_rule_save(request: HttpRequest) -> HttpResponse:
             errors=[e for e in errors if e.field.startswith("conditions")],
         )  # fmt: skip
         return _profile_page(
-            request,
-            mql_editor=editor,
-            mql_values=request.POST.dict(),
-            mql_errors=error_map(failure),
-            status=422,
+            request, mql_editor=editor, mql_errors=error_map(failure), status=422
         )
     if request.POST.get("preview") or request.htmx:
         count = _mql_count(request, tree)
@@ -263,14 +242,14 @@ def mql_rule_save(request: HttpRequest) -> HttpResponse:
         editor = editor_for(
             tree, context, prefix="mql", legend="A lead becomes an MQL when it matches"
         )
-        return _profile_page(request, mql_editor=editor, mql_values=request.POST.dict())
+        return _profile_page(request, mql_editor=editor)
     services.profile_update(
         workspace=request.workspace,
         actor=request.actor,
-        values={**values, "mql_conditions": tree},
+        values={"mql_conditions": tree},
     )
     services.rescore_schedule(request.workspace.pk)
-    messages.success(request, "Saved the lifecycle rules; contacts are being rescored.")
+    messages.success(request, "Saved the MQL rule; contacts are being rescored.")
     return redirect("scoring_profile", request.workspace.slug)
 
 
