@@ -25,8 +25,11 @@ run (2.8x), then, with the contacts written by contact_scores_write_select, 86.5
 (2.8x); before the batches were read by id range,
 pipelined with their writes and upserted by COPY: 575 s against 85.5 s (6.7x). The target
 is not met here: the baseline UPDATE alone takes 32-103 s on this machine depending on the
-other load. 5 December 2026, nothing else running: 80.9 s against 41.15 s (2.0x). Where the
-time goes and why: docs/scoring/training.md, "Benchmark".
+other load. 5 December 2026, nothing else running: 80.9 s against 41.15 s (2.0x); the same
+day, with the probability unindexed (decision 0025: the UPDATE is heap-only) and the next
+batch's features read on a second connection: 55.8 s against 4.77 s (the one-column
+UPDATE, 44.26 s before the change in the same session). Where the time goes and why:
+docs/scoring/training.md, "Benchmark".
 """
 
 import os

@@ -32,7 +32,9 @@ counted in ``latency_stalled_probes``.
 Measured 5 December 2026, 1,000,000 contacts, x86_64 2 cores, a private PostgreSQL 15
 (shared_buffers 1GB), nothing else running: rescore 100.5 s (22x the 4.57 s aggregate),
 daily 15.8 s, one rule edited 70.6 s; latency p50 314 / p95 591 ms while 179 leads/s were
-captured. docs/scoring/engagement.md, "Benchmark".
+captured. Then, with the score columns unindexed (decision 0025) and the rules' INSERTs
+shared by two connections: rescore 51.3 s (10.9x the 4.73 s aggregate), daily 14.2 s, one
+rule edited 34.6 s. docs/scoring/engagement.md, "Benchmark".
 """
 
 import os

@@ -86,7 +86,6 @@ def _profile_page(
         or editor_for(
             mql_tree, context, prefix="mql", legend="A lead becomes an MQL when it matches"
         ),
-        "profile": profile,
         "mql_errors": mql_errors or {},
         "mql_count": mql_count,
         "funnel_table": [
@@ -230,9 +229,7 @@ def mql_rule_save(request: HttpRequest) -> HttpResponse:
             tree, context, prefix="mql", legend="A lead becomes an MQL when it matches",
             errors=[e for e in errors if e.field.startswith("conditions")],
         )  # fmt: skip
-        return _profile_page(
-            request, mql_editor=editor, mql_errors=error_map(failure), status=422
-        )
+        return _profile_page(request, mql_editor=editor, mql_errors=error_map(failure), status=422)
     if request.POST.get("preview") or request.htmx:
         count = _mql_count(request, tree)
         text = "The rule is off." if count is None else f"{count} lead(s) match now."
