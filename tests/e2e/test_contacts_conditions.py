@@ -12,20 +12,16 @@ from playwright.sync_api import expect
 
 from leadflow.contacts.models import Contact, SavedView
 from leadflow.contacts.services import contact_upsert
-from tests.conftest import PASSWORD
+from tests.e2e import helpers
+from tests.e2e.helpers import NO_SIDEWAYS_SCROLL, log_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-NO_SIDEWAYS_SCROLL = (
-    "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
-)
-
 
 def shoot(page, name: str, width: int) -> None:
+    helpers.shoot(page, f"conditions-{name}", width, top=True)
     directory = os.environ.get("LEADFLOW_SCREENSHOTS")
-    if directory:
-        page.evaluate("window.scrollTo(0, 0)")  # the sticky header stays on top of the shot
-        page.screenshot(path=f"{directory}/conditions-{name}-{width}.png", full_page=True)
+    if directory:  # close-ups of the filters and of the results' head
         for part, selector in (("filters", "section.filters"), ("results", ".results-head")):
             page.locator(selector).screenshot(
                 path=f"{directory}/conditions-{name}-{width}-{part}.png"
@@ -57,11 +53,7 @@ def names(page) -> list[str]:
 @pytest.mark.parametrize("width", [1440, 390])
 def test_a_marketer_filters_by_conditions_saves_and_reopens_the_view(page, workspace, leads, width):
     page.set_viewport_size({"width": width, "height": 900})
-    page.goto("/login/")
-    page.get_by_label("Email").fill("mia@acme-widgets.com")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page).to_have_url(re.compile(r"/contacts/"))
+    log_in(page, "mia@acme-widgets.com")
     expect(page.locator("#contact-rows tr")).to_have_count(4)
 
     panel = page.locator("details.advanced-filter")

@@ -15,7 +15,7 @@ from leadflow.contacts.models import Contact
 from leadflow.contacts.services import contact_upsert
 from leadflow.duplicates.models import DuplicateDecision, DuplicatePair
 from leadflow.duplicates.services import duplicates_check
-from tests.conftest import PASSWORD
+from tests.e2e.helpers import log_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -69,14 +69,6 @@ def shoot(page, name: str, width: int) -> None:
     directory = os.environ.get("LEADFLOW_SCREENSHOTS")
     if directory:
         page.screenshot(path=f"{directory}/duplicates-review-{name}-{width}.png", full_page=True)
-
-
-def log_in(page, email: str) -> None:
-    page.goto("/login/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page).to_have_url(re.compile(r"/contacts/$"))
 
 
 @pytest.mark.parametrize("width", [1440, 390])

@@ -8,17 +8,9 @@ import pytest
 from playwright.sync_api import expect
 
 from leadflow.capture.models import Form
-from tests.conftest import PASSWORD
+from tests.e2e.helpers import log_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-def log_in(page, email: str) -> None:
-    page.goto("/login/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page).to_have_url(re.compile(r"/contacts/$"))
 
 
 def field_names(page) -> list[str]:

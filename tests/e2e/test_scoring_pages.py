@@ -4,9 +4,6 @@ chosen field), sees how many contacts it matches, sets an MQL rule and sees the 
 matches counted as they type; a salesperson accepts one MQL and rejects another with a
 reason from the queue. Set LEADFLOW_SCREENSHOTS=<dir> to keep screenshots of each step."""
 
-import os
-import re
-
 import pytest
 from playwright.sync_api import expect
 
@@ -14,27 +11,14 @@ from leadflow.contacts.models import Contact
 from leadflow.contacts.services import contact_upsert
 from leadflow.scoring import services
 from leadflow.scoring.models import FitRule
-from tests.conftest import PASSWORD
+from tests.e2e import helpers
+from tests.e2e.helpers import NO_SIDEWAYS_SCROLL, log_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-NO_SIDEWAYS_SCROLL = (
-    "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
-)
-
 
 def shoot(page, name: str, width: int) -> None:
-    directory = os.environ.get("LEADFLOW_SCREENSHOTS")
-    if directory:
-        page.screenshot(path=f"{directory}/scoring-{name}-{width}.png", full_page=True)
-
-
-def log_in(page, email: str) -> None:
-    page.goto("/login/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page).to_have_url(re.compile(r"/contacts/"))
+    helpers.shoot(page, f"scoring-{name}", width)
 
 
 @pytest.fixture
