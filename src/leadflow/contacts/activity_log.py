@@ -39,6 +39,7 @@ from django.db import DEFAULT_DB_ALIAS, connection, transaction
 
 from leadflow.contacts.models import Activity, ActivityWatermark
 from leadflow.core.models import Workspace
+from leadflow.core.oncommit import gathering
 from leadflow.core.tasks import task_schedule_coalesced
 
 logger = logging.getLogger("leadflow.activities")
@@ -121,29 +122,13 @@ def activities_announce(
     """Note that the current transaction appended activities for ``contact_ids`` in
     ``workspace_id``, the highest with id ``up_to_id``. Outside a transaction the
     announcement goes out at once."""
-    connection = transaction.get_connection(using)
-    if not connection.in_atomic_block:
+    gathered = gathering(_PENDING_ATTR, _deliver, using=using)
+    if gathered is None:
         _deliver({workspace_id: (set(contact_ids), up_to_id)})
         return
-    pending = getattr(connection, _PENDING_ATTR, None)
-    # A rolled-back transaction drops its on-commit callbacks: then the pending gathering
-    # belongs to no live transaction and starts afresh.
-    armed = pending is not None and any(
-        callback is pending["flush"] for _sids, callback, _robust in connection.run_on_commit
-    )
-    if not armed:
-        pending = {"workspaces": {}}
-
-        def flush(pending=pending) -> None:
-            setattr(connection, _PENDING_ATTR, None)
-            _deliver(pending["workspaces"])
-
-        pending["flush"] = flush
-        setattr(connection, _PENDING_ATTR, pending)
-        transaction.on_commit(flush, using=using)
-    contacts, highest = pending["workspaces"].get(workspace_id, (set(), 0))
+    contacts, highest = gathered.get(workspace_id, (set(), 0))
     contacts.update(contact_ids)
-    pending["workspaces"][workspace_id] = (contacts, max(highest, up_to_id))
+    gathered[workspace_id] = (contacts, max(highest, up_to_id))
 
 
 def _deliver(workspaces: dict[int, tuple[set[int], int]]) -> None:

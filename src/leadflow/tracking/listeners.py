@@ -11,7 +11,9 @@ dotted path): what it missed in a crash is caught by the app's own periodic reco
 
 from collections.abc import Callable, Iterable
 
-from django.db import DEFAULT_DB_ALIAS, transaction
+from django.db import DEFAULT_DB_ALIAS
+
+from leadflow.core.oncommit import gathering
 
 EVENTS_LISTENERS: list[Callable[[int, set[int]], None]] = []
 
@@ -27,27 +29,11 @@ def events_announce(
     ids = {pk for pk in contact_ids if pk is not None}
     if not ids or not EVENTS_LISTENERS:
         return
-    connection = transaction.get_connection(using)
-    if not connection.in_atomic_block:
+    gathered = gathering(_PENDING_ATTR, _deliver, using=using)
+    if gathered is None:
         _deliver({workspace_id: ids})
         return
-    pending = getattr(connection, _PENDING_ATTR, None)
-    # A rolled-back transaction drops its on-commit callbacks: then the gathering belongs
-    # to no live transaction and starts afresh (as contacts.activity_log does).
-    armed = pending is not None and any(
-        callback is pending["flush"] for _sids, callback, _robust in connection.run_on_commit
-    )
-    if not armed:
-        pending = {"workspaces": {}}
-
-        def flush(pending=pending) -> None:
-            setattr(connection, _PENDING_ATTR, None)
-            _deliver(pending["workspaces"])
-
-        pending["flush"] = flush
-        setattr(connection, _PENDING_ATTR, pending)
-        transaction.on_commit(flush, using=using)
-    pending["workspaces"].setdefault(workspace_id, set()).update(ids)
+    gathered.setdefault(workspace_id, set()).update(ids)
 
 
 def _deliver(workspaces: dict[int, set[int]]) -> None:
