@@ -192,9 +192,13 @@ def ledger_rebuild_apart(workspace_id: int) -> Iterator[dict | None]:
         ScoringProfile.objects.filter(workspace_id=workspace_id).update(ledger_rules=None)
         yield built
     finally:
-        with contextlib.suppress(DatabaseError), connection.cursor() as cursor:
-            # A lost connection has let go already.
-            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [SCORING_LOCK, workspace_id])
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [SCORING_LOCK, workspace_id])
+        except DatabaseError:
+            # A lost connection has let go already; any other failure: closing the session
+            # lets go (a lock kept would hold the workspace's deliveries back).
+            connection.close()
 
 
 def _bulk_settings() -> None:
