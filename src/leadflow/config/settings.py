@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "leadflow.imports",
     "leadflow.duplicates",
     "leadflow.scoring",
+    "leadflow.sales",
     "leadflow.web",
 ]
 

@@ -1,0 +1,2 @@
+"""Sales: routing leads to the people who call them (teams, availability, assignment rules,
+assignments). Docs: docs/sales/routing.md."""
