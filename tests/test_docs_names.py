@@ -36,6 +36,7 @@ DOCS = [
     ROOT / "docs" / "import.md",
     ROOT / "docs" / "scoring.md",
     *sorted((ROOT / "docs" / "scoring").glob("*.md")),
+    *sorted((ROOT / "docs" / "sales").glob("*.md")),
     *sorted((ROOT / "docs" / "decisions").glob("001[89]-*.md")),
 ]
 # leadflow's apps and top-level modules (cli, server, demo, ...)

@@ -23,7 +23,7 @@ from leadflow.sales.models import Trigger
 
 logger = logging.getLogger("leadflow.sales")
 
-SUBSCRIBER = "sales.routing"
+SUBSCRIBER = "routing"
 ROUTING_LOOKBACK = dt.timedelta(days=1)
 KINDS = (ActivityKind.CONTACT_CREATED, ActivityKind.STAGE_CHANGED)
 
