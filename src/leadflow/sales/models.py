@@ -177,3 +177,15 @@ class Assignment(models.Model):
 
     def __str__(self) -> str:
         return f"Contact {self.contact_id} → {self.owner_id or 'queue'} ({self.reason})"
+
+
+class AssignmentNotice(models.Model):
+    """The email telling a new owner about a lead routed or given to them, once per
+    assignment (a retried task finds the row and sends nothing)."""
+
+    assignment = models.OneToOneField(Assignment, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    recipient = models.EmailField()
+    sent_at = models.DateTimeField(default=timezone.now)

@@ -33,6 +33,7 @@ from leadflow.core.actors import Actor
 from leadflow.core.errors import FieldError, NotFound, ValidationFailed
 from leadflow.core.models import Workspace
 from leadflow.core.selectors import LEAD_OWNER_PERMISSION, is_member_id
+from leadflow.core.tasks import task_schedule
 from leadflow.sales import selectors
 from leadflow.sales.kinds import CONTACT_ASSIGNED, CONTACT_QUEUED, assignment_data
 from leadflow.sales.models import (
@@ -46,6 +47,7 @@ from leadflow.sales.models import (
 )
 
 MANUAL = "manual"
+NOTIFY_TASK = "leadflow.sales.tasks.assignment_notify"
 
 
 @dataclass(frozen=True)
@@ -296,6 +298,8 @@ def _record(
         actor_label=actor.label[:200],
         assigned_at=now,
     )
+    if choice.owner_id is not None:  # the new owner hears of it after the commit
+        task_schedule(NOTIFY_TASK, assignment.pk)
     if contact.owner_id != choice.owner_id:
         contact = contact_update(
             workspace=workspace,
