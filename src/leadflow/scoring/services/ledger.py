@@ -256,6 +256,10 @@ def _rules_insert_apart(workspace_id: int, rules: list[EngagementRule]) -> None:
     try:
         while (rule := next_rule()) is not None:
             _rule_insert(rule, workspace_id, None)
+    except BaseException:
+        with lock:  # the second connection stops after its current rule
+            queue.clear()
+        raise
     finally:
         thread.join()
     if failure:
