@@ -1,0 +1,32 @@
+"""Sales reads, one module per concern; this package re-exports their public names, so callers
+import from ``leadflow.sales.selectors`` whichever module a selector lives in."""
+
+from leadflow.sales.selectors.routing import (
+    OPEN_STAGES,
+    assigned_today,
+    contact_assignments,
+    open_leads_by_owner,
+    rule_condition,
+    rule_get,
+    rule_list,
+    rules_matching,
+    team_get,
+    team_list,
+    team_member_get,
+    team_members_eligible,
+)
+
+__all__ = [
+    "OPEN_STAGES",
+    "assigned_today",
+    "contact_assignments",
+    "open_leads_by_owner",
+    "rule_condition",
+    "rule_get",
+    "rule_list",
+    "rules_matching",
+    "team_get",
+    "team_list",
+    "team_member_get",
+    "team_members_eligible",
+]
