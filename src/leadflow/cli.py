@@ -541,17 +541,21 @@ def cmd_worker(options: argparse.Namespace) -> int:
     """Run the background worker until stopped: the database queue worker (django-tasks-db's,
     which waits out a database restart: leadflow.core.worker) by default, an RQ worker on the
     'default' queue when REDIS_URL is set (each job runs in a process of its own with a new
-    database connection, so a database restart does not stop it either)."""
+    database connection, so a database restart does not stop it either), with RQ's
+    scheduler for jobs due later. Both run the clock of periodic sweeps (core.scheduler)."""
     from django.conf import settings
     from django.core.management import call_command
 
     from leadflow.contacts.activity_log import ACTIVITY_SUBSCRIBERS
+    from leadflow.core.scheduler import clock_start
     from leadflow.core.tasks import task_schedule
 
     if ACTIVITY_SUBSCRIBERS:  # what a crash or a lost announcement left undelivered
         task_schedule("leadflow.contacts.tasks.activities_catch_up")
+    clock_start(settings.LEADFLOW_CLOCK_TICK_SECONDS)  # periodic sweeps (core.scheduler)
     if settings.REDIS_URL:
-        call_command("rqworker", "default")
+        # RQ's scheduler runs what is enqueued for later (a retried email, a run_after).
+        call_command("rqworker", "default", with_scheduler=True)
     else:
         from leadflow.core.worker import worker_run
 

@@ -228,7 +228,8 @@ def _automatic_merging(world, client):
 def _see_visitors(world, client):
     visitors = client.get(url(world["workspace"], "visitors/"))
     report = client.get(url(world["workspace"], "reports/sources/"))
-    assert _decided(visitors, 200) == _decided(report, 200)
+    speed = client.get(url(world["workspace"], "reports/speed-to-lead/"))
+    assert _decided(visitors, 200) == _decided(report, 200) == _decided(speed, 200)
     return _decided(visitors, 200)
 
 
@@ -374,7 +375,7 @@ ACTIONS: dict[str, Callable] = {
     "change the ideal customer profile (fit rules, base grade), temperature and the MQL rule": (
         _scoring_profile
     ),
-    "see visitors and the sources report": _see_visitors,
+    "see visitors, the sources report and the speed-to-lead report": _see_visitors,
     "see forms and their submissions": _see_submissions,
     "export a form's submissions (CSV)": _export_submissions,
     "create, change and delete forms": _manage_forms,

@@ -237,6 +237,10 @@ LEADFLOW_INBOUND_RETENTION_DAYS = int(os.environ.get("LEADFLOW_INBOUND_RETENTION
 # How often an idle database-queue worker looks for new tasks (seconds): the most a task
 # waits before it starts (scoring's commit-to-score latency is about this plus its work).
 LEADFLOW_WORKER_POLL_SECONDS = float(os.environ.get("LEADFLOW_WORKER_POLL_SECONDS", "0.25"))
+# How often the worker's clock looks for periodic sweeps that are due (core.scheduler).
+LEADFLOW_CLOCK_TICK_SECONDS = float(os.environ.get("LEADFLOW_CLOCK_TICK_SECONDS", "10"))
+# How often the sweeps of what has come due run (first-touch deadlines, reminders).
+LEADFLOW_SWEEP_SECONDS = float(os.environ.get("LEADFLOW_SWEEP_SECONDS", "30"))
 # API rate limit per key (requests per minute); 0 turns it off.
 LEADFLOW_API_RATE_LIMIT = int(os.environ.get("LEADFLOW_API_RATE_LIMIT", "600"))
 # Tracking event batches per minute from one IP to one workspace; 0 turns it off.

@@ -232,3 +232,15 @@ class IdempotencyRecord(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["workspace", "key"], name="idempotency_unique_key")
         ]
+
+
+class PeriodicJob(models.Model):
+    """When a periodic job (``core.scheduler``) was last enqueued. The row is the claim that
+    makes one enqueue per period across every worker process sharing the database: a clock
+    enqueues only if its conditional UPDATE of ``last_enqueued_at`` matched."""
+
+    name = models.CharField(max_length=100, primary_key=True)
+    last_enqueued_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,4 +1,7 @@
+import datetime as dt
+
 from django.apps import AppConfig
+from django.conf import settings
 
 
 class SalesConfig(AppConfig):
@@ -8,7 +11,14 @@ class SalesConfig(AppConfig):
 
     def ready(self) -> None:
         # Imported in ready(): models and other apps load only once the app registry is.
+        from leadflow.core.scheduler import periodic_register
         from leadflow.sales import kinds, subscribers
 
         kinds.register()
         subscribers.register()
+        periodic_register(
+            "sales.first_touch_deadlines",
+            "leadflow.sales.tasks.first_touch_deadlines",
+            # A reminder comes within about this much (plus a tick) of its deadline.
+            dt.timedelta(seconds=settings.LEADFLOW_SWEEP_SECONDS),
+        )

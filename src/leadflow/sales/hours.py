@@ -85,3 +85,43 @@ def local_day_start(zone: dt.tzinfo, now: dt.datetime) -> dt.datetime:
     "today" is the salesperson's today)."""
     local = now.astimezone(zone)
     return dt.datetime.combine(local.date(), dt.time(0), tzinfo=zone)
+
+
+def working_deadline(
+    hours: Mapping[str, Any], zone: dt.tzinfo, start: dt.datetime, minutes: int
+) -> dt.datetime:
+    """The instant ``minutes`` of working time after the aware instant ``start``: only time
+    inside ``hours`` (read in ``zone``, day by day, so a daylight-saving change moves the
+    windows with the wall clock) counts. No hours set, or none in the coming year: plain
+    minutes."""
+    plain = start + dt.timedelta(minutes=minutes)
+    if not hours:
+        return plain
+    left = dt.timedelta(minutes=minutes)
+    day = start.astimezone(zone).date()
+    for _ in range(371):
+        for begin, end in sorted(hours.get(WEEKDAYS[day.weekday()], ()), key=_minutes_first):
+            window_start = _local_instant(day, begin, zone)
+            window_end = _local_instant(day, end, zone)
+            window_start = max(window_start, start)
+            if window_end <= window_start:
+                continue
+            if window_end - window_start >= left:
+                return window_start + left
+            left -= window_end - window_start
+        day += dt.timedelta(days=1)
+    return plain
+
+
+def _minutes_first(interval: Any) -> int:
+    return _minutes(interval[0])
+
+
+def _local_instant(day: dt.date, text: str, zone: dt.tzinfo) -> dt.datetime:
+    """``day`` at the wall-clock time ``text`` in ``zone``, in UTC ("24:00": next midnight)."""
+    if text == "24:00":
+        local = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=zone)
+    else:
+        hour, minute = (int(part) for part in text.split(":"))
+        local = dt.datetime.combine(day, dt.time(hour, minute), tzinfo=zone)
+    return local.astimezone(dt.UTC)

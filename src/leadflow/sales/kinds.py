@@ -5,6 +5,10 @@ tells them; registered in ``SalesConfig.ready``.
   ``owner.changed`` that contacts' ``contact_update`` records, to say why: the rule, the
   strategy, the team and the trigger.
 - ``contact.queued``: nobody was available, so the contact stays unowned in a team's queue.
+- ``first_touch.overdue``: the lead's first-touch deadline passed untouched; the owner (or
+  the team, for a queued lead) was reminded.
+- ``first_touch.escalated``: still untouched after that: the team's leads were told, or the
+  lead was given to someone else (``action``).
 """
 
 from collections.abc import Iterable, Mapping
@@ -19,6 +23,9 @@ from leadflow.contacts.activity_kinds import (
 
 CONTACT_ASSIGNED = "contact.assigned"
 CONTACT_QUEUED = "contact.queued"
+FIRST_TOUCH_OVERDUE = "first_touch.overdue"
+FIRST_TOUCH_ESCALATED = "first_touch.escalated"
+FIRST_TOUCH_FIELDS = ("first_touch_id", "owner_id", "due_at", "action")
 ASSIGNMENT_FIELDS = (
     "owner_id",
     "team_id",
@@ -70,6 +77,24 @@ def _assignment(text: TimelineText, data: Mapping[str, Any], names: Names) -> It
     return ASSIGNMENT_FIELDS
 
 
+def _overdue(text: TimelineText, data: Mapping[str, Any], names: Names) -> Iterable[str]:
+    if data.get("owner_id") is not None:
+        text.label = f"First touch overdue: {names.value('owner_id', data['owner_id'])} reminded"
+    else:
+        text.label = "First touch overdue: the team reminded"
+    return FIRST_TOUCH_FIELDS
+
+
+def _escalated(text: TimelineText, data: Mapping[str, Any], names: Names) -> Iterable[str]:
+    if data.get("action") == "reassign" and data.get("owner_id") is not None:
+        text.label = (
+            f"First touch still missing: given to {names.value('owner_id', data['owner_id'])}"
+        )
+    else:
+        text.label = "First touch still missing: the team's leads were told"
+    return FIRST_TOUCH_FIELDS
+
+
 def register() -> None:
     activity_kind_register(
         ActivityKindDefinition(
@@ -83,5 +108,17 @@ def register() -> None:
             label="Left in a team's queue",
             payload_fields=ASSIGNMENT_FIELDS,
             summary=_assignment,
+        ),
+        ActivityKindDefinition(
+            key=FIRST_TOUCH_OVERDUE,
+            label="First touch overdue",
+            payload_fields=FIRST_TOUCH_FIELDS,
+            summary=_overdue,
+        ),
+        ActivityKindDefinition(
+            key=FIRST_TOUCH_ESCALATED,
+            label="First touch escalated",
+            payload_fields=FIRST_TOUCH_FIELDS,
+            summary=_escalated,
         ),
     )

@@ -6,7 +6,10 @@ transaction, so a crash routes the batch again rather than skipping it.
 A contact that has an owner is never re-routed automatically. Activities older than
 ``ROUTING_LOOKBACK`` are passed over: a subscriber starts at the beginning of the log, and
 a workspace's first rule must not sweep up years of old leads (a worker down for less than
-that still routes what arrived meanwhile)."""
+that still routes what arrived meanwhile).
+
+A person's call, meeting or email (``TOUCH_KINDS``) stops the lead's first-touch clock
+(subscriber ``first_touch``)."""
 
 import datetime as dt
 import logging
@@ -19,11 +22,13 @@ from leadflow.contacts.models import Activity, ActivityKind, LifecycleStage
 from leadflow.core.errors import DomainError
 from leadflow.core.models import Workspace
 from leadflow.sales import services
-from leadflow.sales.models import Trigger
+from leadflow.sales.models import TOUCH_KINDS, Trigger
+from leadflow.sales.services.first_touch import first_touches_record, touches_from_activities
 
 logger = logging.getLogger("leadflow.sales")
 
 SUBSCRIBER = "routing"
+TOUCH_SUBSCRIBER = "first_touch"
 ROUTING_LOOKBACK = dt.timedelta(days=1)
 KINDS = (ActivityKind.CONTACT_CREATED, ActivityKind.STAGE_CHANGED)
 
@@ -59,5 +64,11 @@ def activities_route(activities: list[Activity]) -> None:
             logger.exception("routing failed in workspace %s", workspace_id)
 
 
+def activities_touch(activities: list[Activity]) -> None:
+    """Stop the first-touch clocks these touches are the first touch of."""
+    first_touches_record(touches_from_activities(activities))
+
+
 def register() -> None:
     activity_subscriber_register(SUBSCRIBER, activities_route, kinds=[kind.value for kind in KINDS])
+    activity_subscriber_register(TOUCH_SUBSCRIBER, activities_touch, kinds=list(TOUCH_KINDS))

@@ -16,6 +16,7 @@ from leadflow.web.views import (
     scoring_engagement,
     scoring_model,
     settings,
+    speed,
     tracking,
 )
 
@@ -273,6 +274,7 @@ workspace_patterns = [
     path("mql/<int:contact_id>/reject/", scoring.mql_reject, name="mql_reject"),
     path("visitors/", include(visitor_patterns)),
     path("reports/sources/", tracking.report_sources, name="report_sources"),
+    path("reports/speed-to-lead/", speed.report_speed_to_lead, name="report_speed_to_lead"),
     path("settings/", include(settings_patterns)),
 ]
 

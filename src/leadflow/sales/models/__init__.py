@@ -1,11 +1,13 @@
 """The sales app's data, one module per concern; this package re-exports every model, so
 callers import from ``leadflow.sales.models`` whichever module defines it."""
 
+from leadflow.sales.models.first_touch import TOUCH_KINDS, FirstTouch, FirstTouchNotice
 from leadflow.sales.models.routing import (
     TEAM_STRATEGIES,
     Assignment,
     AssignmentNotice,
     AssignmentRule,
+    Escalation,
     Fallback,
     Strategy,
     Team,
@@ -15,10 +17,14 @@ from leadflow.sales.models.routing import (
 
 __all__ = [
     "TEAM_STRATEGIES",
+    "TOUCH_KINDS",
     "Assignment",
     "AssignmentNotice",
     "AssignmentRule",
+    "Escalation",
     "Fallback",
+    "FirstTouch",
+    "FirstTouchNotice",
     "Strategy",
     "Team",
     "TeamMember",

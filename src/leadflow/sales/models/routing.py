@@ -56,6 +56,8 @@ class TeamMember(models.Model):
     working_hours = models.JSONField(default=dict, blank=True)
     time_zone = models.CharField(max_length=64, default="UTC")
     current_weight = models.IntegerField(default=0)
+    # A team lead hears of the team's leads whose first touch is overdue (escalation).
+    is_lead = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -94,6 +96,14 @@ class Fallback(models.TextChoices):
     NEXT_MEMBER = "next_member", "The next member not away and under capacity, outside hours too"
 
 
+class Escalation(models.TextChoices):
+    """What happens when a lead's first touch is still missing after its reminder."""
+
+    NONE = "none", "Nothing more (the reminder only)"
+    NOTIFY_TEAM_LEAD = "notify_team_lead", "Tell the team's leads (or the workspace's admins)"
+    REASSIGN = "reassign", "Give the lead to the next available member of the team"
+
+
 class AssignmentRule(models.Model):
     """One routing rule: contacts matching ``conditions`` (the condition language's JSON
     form; ``{}`` matches every contact) go to a person or a team member by ``strategy``.
@@ -116,6 +126,16 @@ class AssignmentRule(models.Model):
         related_name="+",
     )
     fallback = models.CharField(max_length=20, choices=Fallback.choices, default=Fallback.QUEUE)
+    # Speed to lead (sales.services.first_touch): the first touch is due this many minutes
+    # after the lead arrives (None: no deadline), counted in the owner's working hours when
+    # ``first_touch_business_hours``; the owner is reminded at the deadline, then
+    # ``breach_escalation`` happens ``escalate_after_minutes`` later if still untouched.
+    first_touch_minutes = models.PositiveIntegerField(null=True, blank=True)
+    first_touch_business_hours = models.BooleanField(default=True)
+    breach_escalation = models.CharField(
+        max_length=20, choices=Escalation.choices, default=Escalation.NOTIFY_TEAM_LEAD
+    )
+    escalate_after_minutes = models.PositiveIntegerField(default=15)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 

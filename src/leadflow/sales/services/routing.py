@@ -45,6 +45,7 @@ from leadflow.sales.models import (
     TeamMember,
     Trigger,
 )
+from leadflow.sales.services.first_touch import first_touch_start
 
 MANUAL = "manual"
 NOTIFY_TASK = "leadflow.sales.tasks.assignment_notify"
@@ -118,14 +119,15 @@ def leads_reassign(
     actor: Actor,
     owner_id: int | None = None,
     team_id: int | None = None,
+    exclude_user_ids: Iterable[int] = (),
     now: dt.datetime | None = None,
 ) -> list[Assignment]:
     """Reassign contacts by hand, whoever owns them now: to ``owner_id`` (a member who may
     own leads), or shared round robin among ``team_id``'s available members (not away,
     under capacity; outside hours when nobody is in them; the team's queue when nobody is
-    left, which clears the owner). Only contacts the actor sees are touched; one already
-    owned by the chosen owner is left as it is. Recorded like routing, with the person as
-    actor and the trigger "manual"."""
+    left, which clears the owner; ``exclude_user_ids`` are passed over). Only contacts the
+    actor sees are touched; one already owned by the chosen owner is left as it is.
+    Recorded like routing, with the person as actor and the trigger "manual"."""
     if (owner_id is None) == (team_id is None):
         raise ValidationFailed([FieldError("owner_id", "Choose a person or a team.")])
     if owner_id is not None and not is_member_id(
@@ -156,7 +158,12 @@ def leads_reassign(
                 choice = Choice(owner_id, None, Strategy.FIXED_PERSON, "Reassigned by hand")
             else:
                 choice = _team_choose(
-                    workspace, teams[team_id], Strategy.ROUND_ROBIN, Fallback.NEXT_MEMBER, now
+                    workspace,
+                    teams[team_id],
+                    Strategy.ROUND_ROBIN,
+                    Fallback.NEXT_MEMBER,
+                    now,
+                    exclude=set(exclude_user_ids),
                 )
             made.append(_record(workspace, contact, choice, None, Trigger.MANUAL, actor, now))
         return made
@@ -199,11 +206,20 @@ def _rule_choose(
 
 
 def _team_choose(
-    workspace: Workspace, team: Team, strategy: str, fallback: str, now: dt.datetime
+    workspace: Workspace,
+    team: Team,
+    strategy: str,
+    fallback: str,
+    now: dt.datetime,
+    exclude: set[int] = frozenset(),
 ) -> Choice:
-    """A member of the locked ``team`` by ``strategy``, then ``fallback`` when nobody is
-    available; the queue when nobody is left."""
-    members = selectors.team_members_eligible(workspace, team)
+    """A member of the locked ``team`` (but the ``exclude``d users) by ``strategy``, then
+    ``fallback`` when nobody is available; the queue when nobody is left."""
+    members = [
+        member
+        for member in selectors.team_members_eligible(workspace, team)
+        if member.user_id not in exclude
+    ]
     picked = _pick(workspace, team, members, strategy, now, outside_hours=False)
     if picked is not None:
         member, why = picked
@@ -300,6 +316,7 @@ def _record(
     )
     if choice.owner_id is not None:  # the new owner hears of it after the commit
         task_schedule(NOTIFY_TASK, assignment.pk)
+    first_touch_start(assignment=assignment, contact=contact, rule=rule, trigger=trigger, now=now)
     if contact.owner_id != choice.owner_id:
         contact = contact_update(
             workspace=workspace,

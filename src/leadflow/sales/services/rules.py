@@ -16,7 +16,13 @@ from leadflow.core.models import Workspace
 from leadflow.core.selectors import LEAD_OWNER_PERMISSION, is_member_id
 from leadflow.core.services import audit_record
 from leadflow.sales import selectors
-from leadflow.sales.models import TEAM_STRATEGIES, AssignmentRule, Fallback, Strategy
+from leadflow.sales.models import (
+    TEAM_STRATEGIES,
+    AssignmentRule,
+    Escalation,
+    Fallback,
+    Strategy,
+)
 
 RULE_FIELDS = (
     "name",
@@ -27,7 +33,12 @@ RULE_FIELDS = (
     "team_id",
     "owner_id",
     "fallback",
+    "first_touch_minutes",
+    "first_touch_business_hours",
+    "breach_escalation",
+    "escalate_after_minutes",
 )
+MAX_DEADLINE_MINUTES = 7 * 24 * 60
 
 
 def rule_input_clean(
@@ -49,6 +60,12 @@ def rule_input_clean(
         "team_id": current.team_id if current else None,
         "owner_id": current.owner_id if current else None,
         "fallback": current.fallback if current else Fallback.QUEUE,
+        "first_touch_minutes": current.first_touch_minutes if current else None,
+        "first_touch_business_hours": current.first_touch_business_hours if current else True,
+        "breach_escalation": (
+            current.breach_escalation if current else Escalation.NOTIFY_TEAM_LEAD
+        ),
+        "escalate_after_minutes": current.escalate_after_minutes if current else 15,
         **{key: value for key, value in data.items() if key in RULE_FIELDS},
     }
     merged["name"] = str(merged["name"] or "").strip()
@@ -65,6 +82,22 @@ def rule_input_clean(
         errors.append(FieldError("strategy", f"Use one of: {', '.join(Strategy.values)}."))
     if merged["fallback"] not in Fallback.values:
         errors.append(FieldError("fallback", f"Use one of: {', '.join(Fallback.values)}."))
+    for name in ("first_touch_minutes", "escalate_after_minutes"):
+        minutes = merged[name]
+        if (minutes is not None or name == "escalate_after_minutes") and (
+            isinstance(minutes, bool)
+            or not isinstance(minutes, int)
+            or not 1 <= minutes <= MAX_DEADLINE_MINUTES
+        ):
+            errors.append(
+                FieldError(name, f"A whole number of minutes from 1 to {MAX_DEADLINE_MINUTES}.")
+            )
+    if not isinstance(merged["first_touch_business_hours"], bool):
+        errors.append(FieldError("first_touch_business_hours", "Yes or no."))
+    if merged["breach_escalation"] not in Escalation.values:
+        errors.append(
+            FieldError("breach_escalation", f"Use one of: {', '.join(Escalation.values)}.")
+        )
     if merged["strategy"] in TEAM_STRATEGIES and merged["team_id"] is None:
         errors.append(FieldError("team_id", "Choose the team this strategy shares leads in."))
     if merged["team_id"] is not None:

@@ -20,7 +20,15 @@ from leadflow.sales import selectors
 from leadflow.sales.hours import time_zone_get, working_hours_errors
 from leadflow.sales.models import Team, TeamMember
 
-MEMBER_FIELDS = ("weight", "daily_capacity", "away", "away_until", "working_hours", "time_zone")
+MEMBER_FIELDS = (
+    "weight",
+    "daily_capacity",
+    "is_lead",
+    "away",
+    "away_until",
+    "working_hours",
+    "time_zone",
+)
 MAX_WEIGHT = 100
 
 
@@ -76,7 +84,8 @@ def team_delete(*, workspace: Workspace, team_id: int, actor: Actor) -> None:
 
 def member_settings_clean(data: Mapping[str, Any], *, partial: bool) -> dict[str, Any]:
     """A salesperson's settings checked: weight 1-100, a daily capacity (a whole number or
-    None for no cap), away (yes/no) and until when (an aware datetime or None), working
+    None for no cap), team lead (yes/no: hears of the team's overdue first touches), away
+    (yes/no) and until when (an aware datetime or None), working
     hours (``sales.hours``) and an IANA time zone. ``ValidationFailed`` names each bad field;
     an unknown field is refused too."""
     errors: list[FieldError] = []
@@ -98,10 +107,11 @@ def member_settings_clean(data: Mapping[str, Any], *, partial: bool) -> dict[str
         ):
             errors.append(FieldError("daily_capacity", "A whole number from 0, or empty."))
         clean["daily_capacity"] = capacity
-    if "away" in data:
-        if not isinstance(data["away"], bool):
-            errors.append(FieldError("away", "Yes or no."))
-        clean["away"] = data["away"]
+    for flag in ("away", "is_lead"):
+        if flag in data:
+            if not isinstance(data[flag], bool):
+                errors.append(FieldError(flag, "Yes or no."))
+            clean[flag] = data[flag]
     if "away_until" in data:
         until = data["away_until"]
         if until is not None and not (isinstance(until, dt.datetime) and until.tzinfo):
