@@ -161,5 +161,5 @@ def test_the_page_shows_the_figures_by_person_and_by_hour(workspace, owner, hist
     hours = browser.get(url + "&group=hour&tz=Asia/Kolkata").content.decode()
     assert "15:00–15:59" in hours
     bad = browser.get(url + "&group=hour&tz=Nowhere/Land")
-    assert bad.status_code == 200 and "Showing UTC instead" in bad.content.decode()
+    assert bad.status_code == 200 and "showing UTC instead" in bad.content.decode()
     assert FirstTouch.objects.count() == 6

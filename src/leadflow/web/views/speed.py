@@ -48,9 +48,9 @@ def report_speed_to_lead(request: HttpRequest) -> HttpResponse:
     if group not in selectors.GROUPS:
         group = "person"
     zone_name = request.GET.get("tz", "UTC")
-    zone = time_zone_get(zone_name)
+    zone, zone_error = time_zone_get(zone_name), ""
     if zone is None:
-        errors["tz"] = ["A time zone such as Europe/Berlin."]
+        zone_error = f"No time zone is called {zone_name[:64]!r}: showing UTC instead."
         zone_name, zone = "UTC", time_zone_get("UTC")
     report = selectors.speed_to_lead_report(
         request.workspace,
@@ -74,12 +74,14 @@ def report_speed_to_lead(request: HttpRequest) -> HttpResponse:
         "section": "speed",
         "period": period,
         "errors": errors,
+        "zone_error": zone_error,
         "presets": [
             (value, label, query_with(query, range=value, **{"from": None, "to": None}))
             for value, label in PRESETS
         ],
         "groups": [(value, label, query_with(query, group=value)) for value, label in GROUP_LABELS],
         "group": group,
+        "range_hidden": [("group", group), ("tz", zone_name)],
         "group_label": dict(GROUP_LABELS)[group],
         "zone_name": zone_name,
         "zones": zones,

@@ -129,6 +129,7 @@ def report_sources(request: HttpRequest) -> HttpResponse:
         ],
         "groups": [(value, label, query_with(query, group=value)) for value, label in GROUPS],
         "group": group,
+        "range_hidden": [("group", group)],
         "group_label": dict(GROUPS)[group],
         "custom_from": request.GET.get("from", period.first.isoformat())[:10],
         "custom_to": request.GET.get("to", period.last.isoformat())[:10],
