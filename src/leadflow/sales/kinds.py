@@ -5,6 +5,11 @@ tells them; registered in ``SalesConfig.ready``.
   ``owner.changed`` that contacts' ``contact_update`` records, to say why: the rule, the
   strategy, the team and the trigger.
 - ``contact.queued``: nobody was available, so the contact stays unowned in a team's queue.
+- ``email.queued``: a member wrote a personal email to the contact; the worker will send it.
+- ``email.sent``: the worker handed that email to the mail server (and only then: the
+  first-touch timer stops on this kind, so it means "actually sent").
+- ``email.failed``: the mail server refused that email for good (or the address became
+  suppressed before it went); the error says why.
 """
 
 from collections.abc import Iterable, Mapping
@@ -19,6 +24,21 @@ from leadflow.contacts.activity_kinds import (
 
 CONTACT_ASSIGNED = "contact.assigned"
 CONTACT_QUEUED = "contact.queued"
+EMAIL_QUEUED = "email.queued"
+EMAIL_SENT = "email.sent"
+EMAIL_FAILED = "email.failed"
+EMAIL_FIELDS = (
+    "email_id",
+    "subject",
+    "to",
+    "sender_id",
+    "sender",
+    "body",
+    "message_id",
+    "error",
+)
+# The timeline shows this much of an email's body; the whole text stays on PersonalEmail.
+EMAIL_BODY_EXCERPT = 2000
 ASSIGNMENT_FIELDS = (
     "owner_id",
     "team_id",
@@ -58,6 +78,50 @@ def assignment_data(
     }
 
 
+def email_data(
+    *,
+    email_id: int,
+    subject: str,
+    to: str,
+    sender_id: int | None,
+    sender: str,
+    body: str = "",
+    message_id: str = "",
+    error: str = "",
+) -> dict[str, Any]:
+    """The payload of ``email.queued`` (with the body's start), ``email.sent`` (with the
+    Message-ID) and ``email.failed`` (with the error)."""
+    data: dict[str, Any] = {
+        "email_id": email_id,
+        "subject": subject,
+        "to": to,
+        "sender_id": sender_id,
+        "sender": sender,
+    }
+    if body:
+        data["body"] = body[:EMAIL_BODY_EXCERPT]
+    if message_id:
+        data["message_id"] = message_id
+    if error:
+        data["error"] = error
+    return data
+
+
+def _email(verb: str) -> Any:
+    def summary(text: TimelineText, data: Mapping[str, Any], names: Names) -> Iterable[str]:
+        text.label = f"Email {verb}: {data.get('subject', '')}"
+        if data.get("to"):
+            text.details.append(f"To: {data['to']}")
+        if data.get("sender"):
+            text.details.append(f"From: {data['sender']}")
+        if data.get("error"):
+            text.details.append(f"Error: {data['error']}")
+        text.body = str(data.get("body", ""))
+        return EMAIL_FIELDS
+
+    return summary
+
+
 def _assignment(text: TimelineText, data: Mapping[str, Any], names: Names) -> Iterable[str]:
     if data.get("owner_id") is not None:
         text.label = f"Assigned to {names.value('owner_id', data['owner_id'])}"
@@ -83,5 +147,20 @@ def register() -> None:
             label="Left in a team's queue",
             payload_fields=ASSIGNMENT_FIELDS,
             summary=_assignment,
+        ),
+        ActivityKindDefinition(
+            key=EMAIL_QUEUED,
+            label="Email queued",
+            payload_fields=EMAIL_FIELDS,
+            summary=_email("queued"),
+        ),
+        ActivityKindDefinition(
+            key=EMAIL_SENT, label="Email sent", payload_fields=EMAIL_FIELDS, summary=_email("sent")
+        ),
+        ActivityKindDefinition(
+            key=EMAIL_FAILED,
+            label="Email failed",
+            payload_fields=EMAIL_FIELDS,
+            summary=_email("failed"),
         ),
     )
