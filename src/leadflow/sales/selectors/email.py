@@ -10,8 +10,9 @@ from leadflow.contacts.models import ConsentStatus, Contact
 from leadflow.contacts.selectors import contact_get, custom_field_list
 from leadflow.contacts.suppression import email_suppressed
 from leadflow.core.actors import Actor
-from leadflow.core.errors import FieldError, NotFound
-from leadflow.core.models import User, Workspace
+from leadflow.core.errors import FieldError, NotFound, ValidationFailed
+from leadflow.core.models import ApiKey, User, Workspace
+from leadflow.core.selectors import LEAD_OWNER_PERMISSION, is_member_id
 from leadflow.sales.merge import (
     MERGE_FIELDS,
     Merged,
@@ -19,6 +20,7 @@ from leadflow.sales.merge import (
     merge_values,
     merged_html,
     one_line,
+    unknown_merge_fields,
 )
 from leadflow.sales.models import EmailTemplate, PersonalEmail
 
@@ -98,10 +100,12 @@ def personal_email_preview(
     *,
     subject: str,
     body: str,
-    sender: User | None,
+    sender_id: int | None = None,
 ) -> EmailPreview:
-    """The preview of an email to a contact the actor may see (NotFound otherwise)."""
+    """The preview of an email to a contact the actor may see (NotFound otherwise), as
+    ``email_sender`` would send it."""
     contact = contact_get(workspace, actor, contact_id)
+    sender = email_sender(workspace, actor, sender_id)
     return email_merge(workspace, contact, subject=subject, body=body, sender=sender)
 
 
@@ -120,3 +124,38 @@ def recipient_errors(workspace: Workspace, contact: Contact) -> list[FieldError]
     if reason:
         return [FieldError("to", f"This address is on the suppression list ({reason}).")]
     return []
+
+
+def merge_field_errors(
+    workspace: Workspace, texts: dict[str, str], custom_keys: list[str] | None = None
+) -> list[FieldError]:
+    """One error per text (named by its key) that uses a name that is not a merge field."""
+    keys = custom_keys if custom_keys is not None else custom_field_keys(workspace)
+    errors = []
+    for name, text in texts.items():
+        unknown = unknown_merge_fields(text, keys)
+        if unknown:
+            names = ", ".join("{{ " + item + " }}" for item in unknown)
+            errors.append(FieldError(name, f"Unknown merge field: {names}."))
+    return errors
+
+
+def email_sender(workspace: Workspace, actor: Actor, sender_id: int | None) -> User:
+    """Who sends an email the actor writes: the acting member (ValidationFailed on
+    ``sender_id`` naming someone else); through an API key, the member named by
+    ``sender_id``, else the key's creator, who must be a member who may write to leads."""
+    if actor.user is not None:
+        if sender_id is not None and sender_id != actor.user.pk:
+            raise ValidationFailed([FieldError("sender_id", "You can only send as yourself.")])
+        return actor.user
+    if sender_id is None and actor.api_key is not None:
+        sender_id = (
+            ApiKey.objects.filter(pk=actor.api_key.pk).values_list("created_by", flat=True).first()
+        )
+    if sender_id is None or not is_member_id(
+        workspace, sender_id, permission=LEAD_OWNER_PERMISSION
+    ):
+        raise ValidationFailed(
+            [FieldError("sender_id", "Name a member of the workspace who may write to leads.")]
+        )
+    return User.objects.get(pk=sender_id)

@@ -27,13 +27,11 @@ from leadflow.contacts.selectors import contacts_visible
 from leadflow.contacts.services import activity_record
 from leadflow.core.actors import Actor
 from leadflow.core.errors import FieldError, NotFound, ValidationFailed
-from leadflow.core.models import ApiKey, User, Workspace
-from leadflow.core.selectors import LEAD_OWNER_PERMISSION, is_member_id
+from leadflow.core.models import Workspace
 from leadflow.core.services import audit_record
 from leadflow.core.tasks import task_schedule
 from leadflow.sales import selectors
 from leadflow.sales.kinds import EMAIL_QUEUED, email_data
-from leadflow.sales.merge import unknown_merge_fields
 from leadflow.sales.models import EmailTemplate, PersonalEmail
 from leadflow.sales.models.email import (
     BODY_MAX_LENGTH,
@@ -65,10 +63,7 @@ def _text_errors(
         if len(text) > limit:
             errors.append(FieldError(name, f"At most {limit:,} characters."))
             continue
-        unknown = unknown_merge_fields(text, keys)
-        if unknown:
-            names = ", ".join("{{ " + item + " }}" for item in unknown)
-            errors.append(FieldError(name, f"Unknown merge field: {names}."))
+        errors += selectors.merge_field_errors(workspace, {name: text}, custom_keys=keys)
     return errors
 
 
@@ -190,7 +185,7 @@ def personal_email_send(
         )
         if contact is None:
             raise NotFound("No such contact.")
-        sender = _sender(workspace, actor, sender_id)
+        sender = selectors.email_sender(workspace, actor, sender_id)
         errors = _text_errors(workspace, {"subject": subject, "body": body})
         errors += selectors.recipient_errors(workspace, contact)
         template = None
@@ -261,21 +256,3 @@ def _earlier(workspace: Workspace, client_id: str, contact_id: int) -> PersonalE
             [FieldError("client_id", "This client id was used for an email to another contact.")]
         )
     return earlier
-
-
-def _sender(workspace: Workspace, actor: Actor, sender_id: int | None) -> User:
-    if actor.user is not None:
-        if sender_id is not None and sender_id != actor.user.pk:
-            raise ValidationFailed([FieldError("sender_id", "You can only send as yourself.")])
-        return actor.user
-    if sender_id is None and actor.api_key is not None:
-        sender_id = (
-            ApiKey.objects.filter(pk=actor.api_key.pk).values_list("created_by", flat=True).first()
-        )
-    if sender_id is None or not is_member_id(
-        workspace, sender_id, permission=LEAD_OWNER_PERMISSION
-    ):
-        raise ValidationFailed(
-            [FieldError("sender_id", "Name a member of the workspace who may write to leads.")]
-        )
-    return User.objects.get(pk=sender_id)
