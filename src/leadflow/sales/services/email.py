@@ -173,9 +173,6 @@ def personal_email_send(
     ``sender_id``, else the key's creator (a current member who may write to leads).
     NotFound for a contact the actor may not see; ValidationFailed naming each bad field."""
     client_id = _client_id_clean(client_id)
-    earlier = _earlier(workspace, client_id, contact_id)
-    if earlier is not None:
-        return SendResult(earlier, created=False)
     with transaction.atomic():
         contact = (
             contacts_visible(workspace, actor)
@@ -185,6 +182,9 @@ def personal_email_send(
         )
         if contact is None:
             raise NotFound("No such contact.")
+        earlier = _earlier(workspace, client_id, contact_id)
+        if earlier is not None:
+            return SendResult(earlier, created=False)
         sender = selectors.email_sender(workspace, actor, sender_id)
         errors = _text_errors(workspace, {"subject": subject, "body": body})
         errors += selectors.recipient_errors(workspace, contact)
