@@ -16,6 +16,7 @@ from leadflow.core.models import ApiKey, ApiScope
 from leadflow.core.services import apikey_revoke
 from leadflow.duplicates.models import DuplicatePair
 from leadflow.imports.models import ImportJob, ImportMapping
+from leadflow.sales.models import EmailTemplate, PersonalEmail
 from leadflow.scoring.models import ConversionModel, EngagementRule
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "docs" / "api" / "openapi.json"
@@ -105,7 +106,9 @@ def _object_ids(workspace):
         workspace=workspace, name="Other rule", source="event", kind="pageview", points=1
     )
     model = ConversionModel.objects.create(workspace=workspace, version=1, status="rejected")
+    template = EmailTemplate.objects.create(workspace=workspace, name="T", subject="s", body="b")
     return {
+        "template_id": template.pk,
         "rule_id": rule.pk,
         "model_id": model.pk,
         "pair_id": pair.pk,
@@ -136,6 +139,8 @@ def test_every_object_route_hides_other_workspaces(api, other_workspace):
         "resume": None,
         "accept": {"reason": "x"},
         "reject": {"reason": "x"},
+        "emails": {"subject": "x", "body": "x"},
+        "email-preview": {"subject": "x", "body": "x"},
     }
     schema = ninja_api.get_openapi_schema()
     tried = 0
@@ -153,7 +158,8 @@ def test_every_object_route_hides_other_workspaces(api, other_workspace):
             elif method == "post":
                 body = bodies[url.rsplit("/", 1)[-1]]
             elif method == "patch" and any(
-                part in url for part in ("/forms/", "/lead-sources/", "/engagement-rules/")
+                part in url
+                for part in ("/forms/", "/lead-sources/", "/engagement-rules/", "/email-templates/")
             ):
                 body = {"name": "x"}
             elif method == "patch" and "/imports/" in url:
@@ -173,6 +179,8 @@ def test_every_object_route_hides_other_workspaces(api, other_workspace):
     assert tried >= 12
     assert Contact.objects.filter(workspace=other_workspace).count() == 2
     assert not Contact.objects.filter(first_name="x").exists()
+    assert not PersonalEmail.objects.exists()
+    assert EmailTemplate.objects.get(workspace=other_workspace).name == "T"
 
 
 def test_committed_openapi_schema_matches_the_code():

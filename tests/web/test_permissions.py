@@ -20,6 +20,7 @@ from leadflow.duplicates.models import DuplicatePair, DuplicateProfile
 from leadflow.duplicates.services import duplicates_check
 from leadflow.inbound import services as inbound_services
 from leadflow.inbound.models import Delivery, DeliveryStatus
+from leadflow.sales.models import EmailTemplate, PersonalEmail
 from leadflow.scoring.models import ConversionModel, EngagementRule, Prediction
 from leadflow.scoring.services import profile_get
 from tests.capture.conftest import PublicClient
@@ -291,6 +292,28 @@ def _decide_mqls(world, client):
     return mql.lifecycle_stage == "sql"
 
 
+def _send_email(world, client):
+    contact = world["contact"]
+    base = f"contacts/{contact.pk}/email/"
+    body = {"client_id": uuid.uuid4().hex, "subject": "Hi {{ first_name }}", "body": "Hello"}
+    compose = client.get(url(world["workspace"], base))
+    preview = client.post(url(world["workspace"], base + "preview"), body)
+    sent = client.post(url(world["workspace"], base), body)
+    stored = PersonalEmail.objects.filter(client_id=body["client_id"]).exists()
+    assert _decided(compose, 200) == _decided(preview, 200) == _decided(sent, 302) == stored
+    return stored
+
+
+def _email_templates(world, client):
+    base = "settings/email-templates/"
+    name = f"T {uuid.uuid4().hex[:8]}"
+    assert _decided(client.get(url(world["workspace"], base)), 200)  # everyone reads them
+    added = client.post(url(world["workspace"], base), {"name": name, "subject": "s", "body": "b"})
+    made = EmailTemplate.objects.filter(name=name).exists()
+    assert _decided(added, 302) == made
+    return made
+
+
 def _scoring_profile(world, client):
     page = client.get(url(world["workspace"], "settings/scoring/profile/"))
     saved = client.post(url(world["workspace"], "settings/scoring/profile/"), {"base_grade": "B"})
@@ -372,6 +395,8 @@ ACTIONS: dict[str, Callable] = {
     "turn automatic merging of duplicates on or off": _automatic_merging,
     "see the MQL queue": _see_mql_queue,
     "accept or reject MQLs": _decide_mqls,
+    "send a personal email to a contact (compose, preview)": _send_email,
+    "create, change and delete email templates": _email_templates,
     "change the ideal customer profile (fit rules, base grade), temperature and the MQL rule": (
         _scoring_profile
     ),
@@ -449,6 +474,9 @@ BODIES = {
         ]
     },
     "POST /api/v1/scoring/models/train": {"force": False},
+    "POST /api/v1/email-templates": {"name": "Intro", "subject": "Hi", "body": "Hello"},
+    "POST /api/v1/contacts/{contact}/emails": {"subject": "Hi", "body": "Hello"},
+    "POST /api/v1/contacts/{contact}/email-preview": {"subject": "Hi", "body": "Hello"},
     "POST /api/v1/events": {
         "visitor_id": "visitor-0001",
         "session_id": "session-0001",

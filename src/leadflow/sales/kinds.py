@@ -9,6 +9,11 @@ tells them; registered in ``SalesConfig.ready``.
   the team, for a queued lead) was reminded.
 - ``first_touch.escalated``: still untouched after that: the team's leads were told, or the
   lead was given to someone else (``action``).
+- ``email.queued``: a member wrote a personal email to the contact; the worker will send it.
+- ``email.sent``: the worker handed that email to the mail server (and only then: the
+  first-touch timer stops on this kind, so it means "actually sent").
+- ``email.failed``: the mail server refused that email for good (or the address became
+  suppressed before it went); the error says why.
 """
 
 from collections.abc import Iterable, Mapping
@@ -26,6 +31,21 @@ CONTACT_QUEUED = "contact.queued"
 FIRST_TOUCH_OVERDUE = "first_touch.overdue"
 FIRST_TOUCH_ESCALATED = "first_touch.escalated"
 FIRST_TOUCH_FIELDS = ("first_touch_id", "owner_id", "due_at", "action")
+EMAIL_QUEUED = "email.queued"
+EMAIL_SENT = "email.sent"
+EMAIL_FAILED = "email.failed"
+EMAIL_FIELDS = (
+    "email_id",
+    "subject",
+    "to",
+    "sender_id",
+    "sender",
+    "body",
+    "message_id",
+    "error",
+)
+# The timeline shows this much of an email's body; the whole text stays on PersonalEmail.
+EMAIL_BODY_EXCERPT = 2000
 ASSIGNMENT_FIELDS = (
     "owner_id",
     "team_id",
@@ -63,6 +83,50 @@ def assignment_data(
         "reason": reason,
         "assignment_id": assignment_id,
     }
+
+
+def email_data(
+    *,
+    email_id: int,
+    subject: str,
+    to: str,
+    sender_id: int | None,
+    sender: str,
+    body: str = "",
+    message_id: str = "",
+    error: str = "",
+) -> dict[str, Any]:
+    """The payload of ``email.queued`` (with the body's start), ``email.sent`` (with the
+    Message-ID) and ``email.failed`` (with the error)."""
+    data: dict[str, Any] = {
+        "email_id": email_id,
+        "subject": subject,
+        "to": to,
+        "sender_id": sender_id,
+        "sender": sender,
+    }
+    if body:
+        data["body"] = body[:EMAIL_BODY_EXCERPT]
+    if message_id:
+        data["message_id"] = message_id
+    if error:
+        data["error"] = error
+    return data
+
+
+def _email(verb: str) -> Any:
+    def summary(text: TimelineText, data: Mapping[str, Any], names: Names) -> Iterable[str]:
+        text.label = f"Email {verb}: {data.get('subject', '')}"
+        if data.get("to"):
+            text.details.append(f"To: {data['to']}")
+        if data.get("sender"):
+            text.details.append(f"From: {data['sender']}")
+        if data.get("error"):
+            text.details.append(f"Error: {data['error']}")
+        text.body = str(data.get("body", ""))
+        return EMAIL_FIELDS
+
+    return summary
 
 
 def _assignment(text: TimelineText, data: Mapping[str, Any], names: Names) -> Iterable[str]:
@@ -120,5 +184,20 @@ def register() -> None:
             label="First touch escalated",
             payload_fields=FIRST_TOUCH_FIELDS,
             summary=_escalated,
+        ),
+        ActivityKindDefinition(
+            key=EMAIL_QUEUED,
+            label="Email queued",
+            payload_fields=EMAIL_FIELDS,
+            summary=_email("queued"),
+        ),
+        ActivityKindDefinition(
+            key=EMAIL_SENT, label="Email sent", payload_fields=EMAIL_FIELDS, summary=_email("sent")
+        ),
+        ActivityKindDefinition(
+            key=EMAIL_FAILED,
+            label="Email failed",
+            payload_fields=EMAIL_FIELDS,
+            summary=_email("failed"),
         ),
     )

@@ -6,19 +6,39 @@
 - ``first_touch_deadlines``: the speed-to-lead sweep, every 30 s on the worker's clock
   (``core.scheduler``; registered in ``SalesConfig.ready``).
 - ``first_touch_notify``: the emails of an overdue first touch (``FirstTouchNotice`` rows
-  make each once-only per person)."""
+  make each once-only per person).
+- ``personal_email_deliver``: sending a member's personal email to a lead (the email's own
+  row makes it once-only; a mail server that is down makes it try again later)."""
 
+import hashlib
+import smtplib
+from email.utils import formataddr, parseaddr
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.db.models import F
 from django.tasks import task
 from django.urls import reverse
+from django.utils import timezone
 
+from leadflow.contacts.models import ConsentStatus, Contact
+from leadflow.contacts.services import activity_record
+from leadflow.contacts.suppression import email_suppressed
+from leadflow.core.actors import Actor
+from leadflow.core.models import User, Workspace
 from leadflow.core.notifications import link_base, member_notify
 from leadflow.core.selectors import member_users
-from leadflow.core.tasks import mail_retrying
+from leadflow.core.tasks import MAIL_RETRY_DELAYS, mail_retrying
+from leadflow.sales.kinds import EMAIL_FAILED, EMAIL_SENT, email_data
+from leadflow.sales.merge import merged_html
 from leadflow.sales.models import (
     Assignment,
     AssignmentNotice,
     FirstTouch,
     FirstTouchNotice,
+    PersonalEmail,
+    PersonalEmailStatus,
     TeamMember,
 )
 from leadflow.sales.services.first_touch import first_touch_deadlines_process
@@ -117,4 +137,179 @@ def first_touch_notify(first_touch_pk: int, kind: str, base_url: str = "") -> in
         record=lambda user: FirstTouchNotice.objects.create(
             first_touch=clock, kind=kind, user=user
         ),
+    )
+
+
+# --- personal email -----------------------------------------------------------------------
+
+
+class _Refused(Exception):
+    """The mail server refused the email for good (a 5xx answer)."""
+
+
+@task()
+@mail_retrying
+def personal_email_deliver(email_pk: int) -> int:
+    """Hand a queued personal email to the mail server, once; returns 1 when this run sent.
+
+    The email's row, locked (``select_for_update``) for the whole send, is the once-only
+    record: only a ``queued`` email is sent, and it becomes ``sent`` (with ``sent_at``, its
+    Message-ID and an ``email.sent`` activity) in the same transaction. A second run, or
+    one waiting on the lock, finds it sent and does nothing. The one window left: a crash
+    after the mail server took the email and before the commit sends it again on the
+    retry, with the same Message-ID (made from the email, not at random), which lets the
+    receiving side recognise the duplicate.
+
+    A permanent refusal (a 5xx answer: the address does not exist...) marks the email
+    ``failed`` with the server's answer and an ``email.failed`` activity, as does an
+    address suppressed (or consent withdrawn) since the email was written. Anything else
+    (the server is down, a 4xx answer) leaves it ``queued`` with the error noted and tries
+    again later (``mail_retrying``); when those tries are spent it is marked ``failed``.
+    """
+    try:
+        with transaction.atomic():
+            email = PersonalEmail.objects.select_for_update().filter(pk=email_pk).first()
+            if email is None or email.status != PersonalEmailStatus.QUEUED:
+                return 0
+            workspace = Workspace.objects.get(pk=email.workspace_id)
+            contact = Contact.objects.get(pk=email.contact_id)
+            sender = User.objects.filter(pk=email.sender_id).first()
+            problem = _problem(workspace, contact, email.to_address)
+            if problem:
+                _fail(email, workspace, contact, sender, problem)
+                return 0
+            email.message_id = _message_id(email)
+            try:
+                _message(email, sender).send()
+            except _Refused as refused:
+                _fail(email, workspace, contact, sender, str(refused))
+                return 0
+            email.status = PersonalEmailStatus.SENT
+            email.sent_at = timezone.now()
+            email.attempts += 1
+            email.error = ""
+            email.save(update_fields=["status", "sent_at", "attempts", "error", "message_id"])
+            activity_record(
+                workspace=workspace,
+                contact=contact,
+                kind=EMAIL_SENT,
+                actor=_actor(sender),
+                data=_data(email, sender, message_id=email.message_id),
+                occurred_at=email.sent_at,
+            )
+        return 1
+    except OSError as error:  # rolled back: note the try outside the transaction
+        PersonalEmail.objects.filter(pk=email_pk, status=PersonalEmailStatus.QUEUED).update(
+            attempts=F("attempts") + 1, error=f"Not sent yet, trying again: {error}"[:1000]
+        )
+        spent = PersonalEmail.objects.filter(
+            pk=email_pk, status=PersonalEmailStatus.QUEUED, attempts__gt=len(MAIL_RETRY_DELAYS)
+        ).first()
+        if spent is None:
+            raise
+        with transaction.atomic():
+            email = PersonalEmail.objects.select_for_update().get(pk=spent.pk)
+            if email.status == PersonalEmailStatus.QUEUED:
+                _fail(
+                    email,
+                    Workspace.objects.get(pk=email.workspace_id),
+                    Contact.objects.get(pk=email.contact_id),
+                    User.objects.filter(pk=email.sender_id).first(),
+                    f"The mail server could not be reached: {error}",
+                )
+        return 0
+
+
+def _problem(workspace: Workspace, contact: Contact, address: str) -> str:
+    """Why the email must not go now, decided at the send: consent withdrawn, or its address
+    suppressed, since it was written."""
+    if contact.consent_status == ConsentStatus.WITHDRAWN:
+        return "The contact withdrew consent before the email went."
+    reason = email_suppressed(workspace.pk, address)
+    return f"The address is on the suppression list ({reason})." if reason else ""
+
+
+def _message(email: PersonalEmail, sender: User | None) -> "_Sending":
+    """From: the sender's name at the installation's address (DEFAULT_FROM_EMAIL);
+    Reply-To: the sender's own address, so the lead's answer reaches them."""
+    name = sender.display_name if sender else ""
+    message = EmailMultiAlternatives(
+        subject=email.subject,
+        body=email.body,
+        from_email=formataddr((name, _from_address())) if name else settings.DEFAULT_FROM_EMAIL,
+        to=[email.to_address],
+        reply_to=[email.reply_to] if email.reply_to else [],
+        headers={"Message-ID": email.message_id},
+    )
+    message.attach_alternative(merged_html(email.body), "text/html")
+    return _Sending(message)
+
+
+class _Sending:
+    """The message, whose send turns a permanent refusal into ``_Refused``."""
+
+    def __init__(self, message: EmailMultiAlternatives):
+        self.message = message
+
+    def send(self) -> None:
+        try:
+            self.message.send()
+        except smtplib.SMTPRecipientsRefused as error:
+            answers = list(error.recipients.values())
+            if answers and all(code >= 500 for code, _ in answers):
+                code, text = answers[0]
+                raise _Refused(f"{code} {_text(text)}") from error
+            raise
+        except smtplib.SMTPAuthenticationError:
+            raise  # the installation's settings: fixed by an administrator, then retried
+        except smtplib.SMTPResponseException as error:
+            if error.smtp_code >= 500:
+                raise _Refused(f"{error.smtp_code} {_text(error.smtp_error)}") from error
+            raise
+
+
+def _text(answer: bytes | str) -> str:
+    return answer.decode(errors="replace") if isinstance(answer, bytes) else str(answer)
+
+
+def _from_address() -> str:
+    return parseaddr(settings.DEFAULT_FROM_EMAIL)[1] or "leadflow@localhost"
+
+
+def _message_id(email: PersonalEmail) -> str:
+    """The same for every try of one email (a resend after a crash is recognisable)."""
+    digest = hashlib.sha256(f"{email.workspace_id}:{email.client_id}".encode()).hexdigest()[:20]
+    domain = _from_address().rsplit("@", 1)[-1]
+    return f"<personal.{email.pk}.{digest}@{domain}>"
+
+
+def _actor(sender: User | None) -> Actor:
+    """The sender did it (a person's touch); the system when the sender has gone."""
+    return Actor.for_user(sender) if sender else Actor.system()
+
+
+def _data(email: PersonalEmail, sender: User | None, **extra) -> dict:
+    return email_data(
+        email_id=email.pk,
+        subject=email.subject,
+        to=email.to_address,
+        sender_id=email.sender_id,
+        sender=sender.display_name if sender else "",
+        **extra,
+    )
+
+
+def _fail(
+    email: PersonalEmail, workspace: Workspace, contact: Contact, sender: User | None, error: str
+) -> None:
+    email.status = PersonalEmailStatus.FAILED
+    email.error = error[:1000]
+    email.attempts += 1
+    email.save(update_fields=["status", "error", "attempts"])
+    activity_record(
+        workspace=workspace,
+        contact=contact,
+        kind=EMAIL_FAILED,
+        actor=Actor.system(),
+        data=_data(email, sender, error=email.error),
     )

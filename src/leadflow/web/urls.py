@@ -9,6 +9,7 @@ from leadflow.web.views import (
     companies,
     contacts,
     duplicates,
+    email,
     forms,
     imports,
     inbound,
@@ -90,6 +91,12 @@ contact_patterns = [
     path("<int:contact_id>/status/", contacts.contact_status, name="contact_status"),
     path("<int:contact_id>/tags/", contacts.contact_tags, name="contact_tags"),
     path("<int:contact_id>/notes/", contacts.contact_note, name="contact_note"),
+    path("<int:contact_id>/email/", email.contact_email, name="contact_email"),
+    path(
+        "<int:contact_id>/email/preview",
+        email.contact_email_preview,
+        name="contact_email_preview",
+    ),
     path("<int:contact_id>/merge/", contacts.contact_merge, name="contact_merge"),
     path("<int:contact_id>/delete/", contacts.contact_delete, name="contact_delete"),
 ]
@@ -169,6 +176,17 @@ settings_patterns = [
         name="settings_channel_rule_delete",
     ),
     path("audit/", settings.audit_log, name="audit_log"),
+    path("email-templates/", email.email_templates, name="settings_email_templates"),
+    path(
+        "email-templates/<int:template_id>/",
+        email.email_template_edit,
+        name="settings_email_template_edit",
+    ),
+    path(
+        "email-templates/<int:template_id>/delete/",
+        email.email_template_delete,
+        name="settings_email_template_delete",
+    ),
     path(
         "scoring/engagement/",
         scoring_engagement.engagement_settings,

@@ -1,6 +1,11 @@
 """The sales app's data, one module per concern; this package re-exports every model, so
 callers import from ``leadflow.sales.models`` whichever module defines it."""
 
+from leadflow.sales.models.email import (
+    EmailTemplate,
+    PersonalEmail,
+    PersonalEmailStatus,
+)
 from leadflow.sales.models.first_touch import TOUCH_KINDS, FirstTouch, FirstTouchNotice
 from leadflow.sales.models.routing import (
     TEAM_STRATEGIES,
@@ -21,10 +26,13 @@ __all__ = [
     "Assignment",
     "AssignmentNotice",
     "AssignmentRule",
+    "EmailTemplate",
     "Escalation",
     "Fallback",
     "FirstTouch",
     "FirstTouchNotice",
+    "PersonalEmail",
+    "PersonalEmailStatus",
     "Strategy",
     "Team",
     "TeamMember",

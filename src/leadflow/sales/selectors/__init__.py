@@ -1,6 +1,19 @@
 """Sales reads, one module per concern; this package re-exports their public names, so callers
 import from ``leadflow.sales.selectors`` whichever module a selector lives in."""
 
+from leadflow.sales.selectors.email import (
+    EmailPreview,
+    contact_emails,
+    custom_field_keys,
+    email_merge,
+    email_sender,
+    email_template_get,
+    email_template_list,
+    merge_field_choices,
+    merge_field_errors,
+    personal_email_preview,
+    recipient_errors,
+)
 from leadflow.sales.selectors.first_touch import (
     GROUPS,
     SpeedReport,
@@ -27,13 +40,24 @@ from leadflow.sales.selectors.routing import (
 __all__ = [
     "GROUPS",
     "OPEN_STAGES",
+    "EmailPreview",
     "SpeedReport",
     "SpeedRow",
     "assigned_today",
     "contact_assignments",
+    "contact_emails",
     "contact_first_touch",
+    "custom_field_keys",
+    "email_merge",
+    "email_sender",
+    "email_template_get",
+    "email_template_list",
+    "merge_field_choices",
+    "merge_field_errors",
     "open_leads_by_owner",
     "percentile",
+    "personal_email_preview",
+    "recipient_errors",
     "rule_condition",
     "rule_get",
     "rule_list",

@@ -1,9 +1,17 @@
-"""Routing's writes: teams and members, assignment rules, and the routing itself.
+"""Sales writes: teams and members, assignment rules, the routing itself, and one-to-one
+email (templates, sending).
 
 One module per concern; this package re-exports their public names, so callers import from
 ``leadflow.sales.services`` whichever module a service lives in.
 """
 
+from leadflow.sales.services.email import (
+    SendResult,
+    email_template_create,
+    email_template_delete,
+    email_template_update,
+    personal_email_send,
+)
 from leadflow.sales.services.routing import Choice, lead_route, leads_reassign, leads_route
 from leadflow.sales.services.rules import (
     assignment_rule_create,
@@ -23,13 +31,18 @@ from leadflow.sales.services.teams import (
 
 __all__ = [
     "Choice",
+    "SendResult",
     "assignment_rule_create",
     "assignment_rule_delete",
     "assignment_rule_update",
+    "email_template_create",
+    "email_template_delete",
+    "email_template_update",
     "lead_route",
     "leads_reassign",
     "leads_route",
     "member_settings_clean",
+    "personal_email_send",
     "rule_input_clean",
     "team_create",
     "team_delete",
