@@ -16,12 +16,19 @@ from leadflow.core.actors import Actor
 from leadflow.core.models import Membership
 from leadflow.sales.hours import working_deadline
 from leadflow.sales.kinds import FIRST_TOUCH_ESCALATED, FIRST_TOUCH_OVERDUE
-from leadflow.sales.models import Escalation, FirstTouch, FirstTouchNotice, Strategy, Trigger
-from leadflow.sales.services import leads_reassign, leads_route
+from leadflow.sales.models import (
+    Escalation,
+    FirstTouch,
+    FirstTouchNotice,
+    PersonalEmail,
+    Strategy,
+    Trigger,
+)
+from leadflow.sales.services import leads_reassign, leads_route, personal_email_send
 from leadflow.sales.services.first_touch import first_touch_deadlines_process
 from leadflow.sales.subscribers import activities_touch
 from leadflow.sales.tasks import first_touch_notify
-from tests.capture.test_notifications import smtp, text_of  # noqa: F401
+from tests.capture.test_notifications import run_worker, smtp, text_of  # noqa: F401
 from tests.sales.conftest import OFFICE_HOURS, WEDNESDAY_10_UTC
 
 MINUTE = dt.timedelta(minutes=1)
@@ -252,3 +259,29 @@ def test_sweeps_running_at_once_remind_once(routed):
         thread.join()
     assert sum(result["reminded"] for result in results) == 1
     assert Activity.objects.filter(kind=FIRST_TOUCH_OVERDUE).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_personal_email_the_mail_server_accepted_is_the_first_touch(
+    smtp,  # noqa: F811
+    routed,
+    workspace,
+):
+    contact, clock = routed(first_touch_minutes=15, first_touch_business_hours=False)
+    ann = contact.owner
+    actor = Actor.for_user(ann, Membership.objects.get(workspace=workspace, user=ann))
+    email = personal_email_send(
+        workspace=workspace, contact_id=contact.pk, subject="Hi", body="Hello Kim", actor=actor
+    ).email
+    run_worker()  # sends it; email.sent by Ann is announced, and the subscriber stops the clock
+    run_worker()
+    [message] = smtp.to(contact.email)
+    assert message["Subject"] == "Hi"
+    clock.refresh_from_db()
+    sent = Activity.objects.get(contact=contact, kind="email.sent")
+    assert (clock.touch_kind, clock.touched_by_id, clock.touched_at) == (
+        "email.sent",
+        ann.pk,
+        sent.occurred_at,
+    )
+    assert PersonalEmail.objects.get(pk=email.pk).status == "sent"
