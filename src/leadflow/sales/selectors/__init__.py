@@ -1,6 +1,13 @@
 """Sales reads, one module per concern; this package re-exports their public names, so callers
 import from ``leadflow.sales.selectors`` whichever module a selector lives in."""
 
+from leadflow.sales.selectors.queue import (
+    contact_queued_in,
+    may_claim,
+    queue_counts,
+    queue_teams,
+    team_queue,
+)
 from leadflow.sales.selectors.routing import (
     OPEN_STAGES,
     assigned_today,
@@ -20,7 +27,11 @@ __all__ = [
     "OPEN_STAGES",
     "assigned_today",
     "contact_assignments",
+    "contact_queued_in",
+    "may_claim",
     "open_leads_by_owner",
+    "queue_counts",
+    "queue_teams",
     "rule_condition",
     "rule_get",
     "rule_list",
@@ -29,4 +40,5 @@ __all__ = [
     "team_list",
     "team_member_get",
     "team_members_eligible",
+    "team_queue",
 ]

@@ -4,11 +4,15 @@ One module per concern; this package re-exports their public names, so callers i
 ``leadflow.sales.services`` whichever module a service lives in.
 """
 
+from leadflow.sales.services.give import Given, leads_give
+from leadflow.sales.services.queue import lead_claim, member_leads_release
 from leadflow.sales.services.routing import Choice, lead_route, leads_reassign, leads_route
 from leadflow.sales.services.rules import (
     assignment_rule_create,
     assignment_rule_delete,
+    assignment_rule_move,
     assignment_rule_update,
+    assignment_rules_reorder,
     rule_input_clean,
 )
 from leadflow.sales.services.teams import (
@@ -23,12 +27,18 @@ from leadflow.sales.services.teams import (
 
 __all__ = [
     "Choice",
+    "Given",
     "assignment_rule_create",
     "assignment_rule_delete",
+    "assignment_rule_move",
     "assignment_rule_update",
+    "assignment_rules_reorder",
+    "lead_claim",
     "lead_route",
+    "leads_give",
     "leads_reassign",
     "leads_route",
+    "member_leads_release",
     "member_settings_clean",
     "rule_input_clean",
     "team_create",

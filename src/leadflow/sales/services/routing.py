@@ -45,9 +45,9 @@ from leadflow.sales.models import (
     TeamMember,
     Trigger,
 )
+from leadflow.sales.services.give import NOTIFY_TASK, leads_give
 
 MANUAL = "manual"
-NOTIFY_TASK = "leadflow.sales.tasks.assignment_notify"
 
 
 @dataclass(frozen=True)
@@ -125,7 +125,8 @@ def leads_reassign(
     under capacity; outside hours when nobody is in them; the team's queue when nobody is
     left, which clears the owner). Only contacts the actor sees are touched; one already
     owned by the chosen owner is left as it is. Recorded like routing, with the person as
-    actor and the trigger "manual"."""
+    actor and the trigger "manual"; to a person it is set-based (``leads_give``), to a
+    team per contact (each takes the next turn)."""
     if (owner_id is None) == (team_id is None):
         raise ValidationFailed([FieldError("owner_id", "Choose a person or a team.")])
     if owner_id is not None and not is_member_id(
@@ -142,7 +143,19 @@ def leads_reassign(
                 [FieldError("team_id", "No such team in this workspace.")]
             ) from None
     now = now or timezone.now()
-    wanted = dict.fromkeys(contact_ids, MANUAL)
+    if owner_id is not None:  # one person: set-based, however many leads
+        visible = contacts_visible(workspace, actor).filter(pk__in=_ids(contact_ids))
+        return leads_give(
+            workspace=workspace,
+            contact_ids=list(visible.values_list("pk", flat=True)),
+            owner_id=owner_id,
+            actor=actor,
+            trigger=Trigger.MANUAL,
+            reason="Reassigned by hand",
+            strategy=Strategy.FIXED_PERSON,
+            now=now,
+        ).assignments
+    wanted = dict.fromkeys(_ids(contact_ids), MANUAL)
     with transaction.atomic():
         contacts = _contacts_lock(contacts_visible(workspace, actor), wanted)
         if not contacts:
@@ -150,16 +163,22 @@ def leads_reassign(
         teams = _teams_lock(workspace, {team_id})
         made = []
         for contact in contacts:
-            if owner_id is not None:
-                if contact.owner_id == owner_id:
-                    continue
-                choice = Choice(owner_id, None, Strategy.FIXED_PERSON, "Reassigned by hand")
-            else:
-                choice = _team_choose(
-                    workspace, teams[team_id], Strategy.ROUND_ROBIN, Fallback.NEXT_MEMBER, now
-                )
+            choice = _team_choose(
+                workspace, teams[team_id], Strategy.ROUND_ROBIN, Fallback.NEXT_MEMBER, now
+            )
             made.append(_record(workspace, contact, choice, None, Trigger.MANUAL, actor, now))
         return made
+
+
+def _ids(values: Iterable[object]) -> list[int]:
+    """The usable contact ids among ``values`` (ints an id column can hold), in order."""
+    return sorted(
+        {
+            value
+            for value in values
+            if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= 2**63 - 1
+        }
+    )
 
 
 # --- locking ------------------------------------------------------------------------------------
@@ -167,7 +186,7 @@ def leads_reassign(
 
 def _contacts_lock(queryset, contact_ids: Iterable[int]) -> list[Contact]:
     """The contacts, locked in id order (every routing locks contacts before teams)."""
-    ids = sorted({pk for pk in contact_ids if isinstance(pk, int) and not isinstance(pk, bool)})
+    ids = _ids(contact_ids)
     return list(queryset.select_for_update(of=("self",)).filter(pk__in=ids).order_by("pk"))
 
 
