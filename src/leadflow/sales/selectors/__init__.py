@@ -11,6 +11,7 @@ from leadflow.sales.selectors.queue import (
 from leadflow.sales.selectors.routing import (
     OPEN_STAGES,
     assigned_today,
+    assignments_loaded,
     contact_assignments,
     open_leads_by_owner,
     rule_condition,
@@ -26,6 +27,7 @@ from leadflow.sales.selectors.routing import (
 __all__ = [
     "OPEN_STAGES",
     "assigned_today",
+    "assignments_loaded",
     "contact_assignments",
     "contact_queued_in",
     "may_claim",
