@@ -172,7 +172,10 @@ def queued(workspace, salesperson, team_of, rule, lead):
     leads = [lead(first_name=f"Lead{n}") for n in range(2)]
     for contact in leads:
         lead_route(
-            workspace=workspace, contact_id=contact.pk, trigger=Trigger.CREATED, now=WEDNESDAY_10_UTC
+            workspace=workspace,
+            contact_id=contact.pk,
+            trigger=Trigger.CREATED,
+            now=WEDNESDAY_10_UTC,
         )
     return team, ann, leads
 

@@ -70,7 +70,10 @@ def lead_claim(
             raise PermissionDenied(f"Only members of {team.name} may claim its leads.")
         locked = Team.objects.select_for_update().get(pk=team.pk)  # capacity counts, as routing
         choice = Choice(user_id, locked, CLAIM, f"Claimed from {team.name}'s queue")
-        return _record(workspace, contact, choice, queued.rule, Trigger.CLAIMED, actor, now)
+        # The claim itself is the permission: a salesperson who sees only own leads does not
+        # see a queued lead before he owns it, so the owner change is not limited to those.
+        by = Actor(user=actor.user, api_key=actor.api_key, label=actor.label)
+        return _record(workspace, contact, choice, queued.rule, Trigger.CLAIMED, by, now)
 
 
 def member_leads_release(

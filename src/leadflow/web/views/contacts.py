@@ -41,7 +41,6 @@ from leadflow.contacts.models import (
 )
 from leadflow.core import selectors as core_selectors
 from leadflow.core.errors import FieldError, NotFound, ValidationFailed
-from leadflow.sales import selectors as sales_selectors
 from leadflow.sales import services as sales_services
 from leadflow.web.access import safe_next, workspace_view
 from leadflow.web.conditions_form import (
@@ -559,9 +558,7 @@ def _contact_context(
         "older_until": older.occurred_at.isoformat() if older else "",
         "timeline_before": before_id,
         "score": score_panel(request, contact),
-        "assignments": list(
-            sales_selectors.contact_assignments(request.workspace, contact.pk)[:20]
-        ),
+        "assignments": routing.assignment_rows(request.workspace, contact.pk),
         **(routing.reassign_choices(request) if request.membership.can("write") else {}),
         **_choice_context(),
     }

@@ -45,6 +45,7 @@ WEEKDAYS = (
 )
 SPAN = re.compile(r"^\s*(\d{1,2}:\d{2})\s*[-–]\s*(\d{1,2}:\d{2})\s*$")
 RULE_PREFIX = "rule"
+MEMBER_INPUTS = ("weight", "daily_capacity", "away", "away_until", "time_zone")
 
 
 @cache
@@ -289,6 +290,12 @@ def team_member_edit(request: HttpRequest, team_member_id: int) -> HttpResponse:
             (day, label, values["hours"].get(day, ""), by_day[day]) for day, label in WEEKDAYS
         ],
         "hour_errors": general_hour_errors,
+        "other_errors": [
+            message
+            for field, texts in errors.items()
+            if field not in MEMBER_INPUTS and not field.startswith("working_hours")
+            for message in texts
+        ],
         "time_zones": time_zone_choices(),
         "may_change": request.membership.can(MANAGE),
     }
