@@ -30,7 +30,7 @@ from leadflow.core.tasks import task_schedule
 from leadflow.sales import selectors
 from leadflow.sales.models import Assignment, Team, TeamMember, Trigger
 from leadflow.sales.services.give import leads_give
-from leadflow.sales.services.routing import Choice, _record
+from leadflow.sales.services.routing import Choice, assignment_record
 
 CLAIM = "claim"
 REROUTE_TASK = "leadflow.sales.tasks.leads_reroute"
@@ -73,7 +73,7 @@ def lead_claim(
         # The claim itself is the permission: a salesperson who sees only own leads does not
         # see a queued lead before he owns it, so the owner change is not limited to those.
         by = Actor(user=actor.user, api_key=actor.api_key, label=actor.label)
-        return _record(workspace, contact, choice, queued.rule, Trigger.CLAIMED, by, now)
+        return assignment_record(workspace, contact, choice, queued.rule, Trigger.CLAIMED, by, now)
 
 
 def member_leads_release(

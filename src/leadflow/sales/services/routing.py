@@ -107,7 +107,9 @@ def leads_route(
                 continue
             choice = _rule_choose(workspace, rule, teams.get(rule.team_id), now)
             by = actor or Actor.system(f"routing rule {rule.name}"[:200])
-            made.append(_record(workspace, contact, choice, rule, triggers[contact.pk], by, now))
+            made.append(
+                assignment_record(workspace, contact, choice, rule, triggers[contact.pk], by, now)
+            )
         return made
 
 
@@ -166,7 +168,9 @@ def leads_reassign(
             choice = _team_choose(
                 workspace, teams[team_id], Strategy.ROUND_ROBIN, Fallback.NEXT_MEMBER, now
             )
-            made.append(_record(workspace, contact, choice, None, Trigger.MANUAL, actor, now))
+            made.append(
+                assignment_record(workspace, contact, choice, None, Trigger.MANUAL, actor, now)
+            )
         return made
 
 
@@ -294,7 +298,7 @@ def _smooth_weighted(available: list[TeamMember]) -> TeamMember:
 # --- recording ----------------------------------------------------------------------------------
 
 
-def _record(
+def assignment_record(
     workspace: Workspace,
     contact: Contact,
     choice: Choice,
@@ -303,6 +307,9 @@ def _record(
     actor: Actor,
     now: dt.datetime,
 ) -> Assignment:
+    """Record one decision in the caller's transaction (the contact locked): the
+    ``Assignment``, the owner change through ``contact_update``, the timeline's
+    ``contact.assigned`` / ``contact.queued``, and the new owner's email after the commit."""
     assignment = Assignment.objects.create(
         workspace=workspace,
         contact=contact,
