@@ -12,11 +12,11 @@ from leadflow.config.api import api as ninja_api
 from leadflow.contacts import services
 from leadflow.contacts.models import Contact, CustomField
 from leadflow.core.actors import Actor
-from leadflow.core.models import ApiKey, ApiScope
+from leadflow.core.models import ApiKey, ApiScope, Membership
 from leadflow.core.services import apikey_revoke
 from leadflow.duplicates.models import DuplicatePair
 from leadflow.imports.models import ImportJob, ImportMapping
-from leadflow.sales.models import EmailTemplate, PersonalEmail
+from leadflow.sales.models import AssignmentRule, EmailTemplate, PersonalEmail, Team, TeamMember
 from leadflow.scoring.models import ConversionModel, EngagementRule
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "docs" / "api" / "openapi.json"
@@ -107,7 +107,16 @@ def _object_ids(workspace):
     )
     model = ConversionModel.objects.create(workspace=workspace, version=1, status="rejected")
     template = EmailTemplate.objects.create(workspace=workspace, name="T", subject="s", body="b")
+    team = Team.objects.create(workspace=workspace, name="Other team")
+    seller = Membership.objects.filter(workspace=workspace).first().user
+    member = TeamMember.objects.create(team=team, user=seller)
+    routing = AssignmentRule.objects.create(
+        workspace=workspace, name="Other routing", strategy="round_robin", team=team
+    )
     return {
+        "team_id": team.pk,
+        "team_member_id": member.pk,
+        "assignment_rule_id": routing.pk,
         "template_id": template.pk,
         "rule_id": rule.pk,
         "model_id": model.pk,
@@ -141,6 +150,8 @@ def test_every_object_route_hides_other_workspaces(api, other_workspace):
         "reject": {"reason": "x"},
         "emails": {"subject": "x", "body": "x"},
         "email-preview": {"subject": "x", "body": "x"},
+        "claim": {"user_id": 1},
+        "members": {"user_id": 1},
     }
     schema = ninja_api.get_openapi_schema()
     tried = 0
@@ -157,9 +168,18 @@ def test_every_object_route_hides_other_workspaces(api, other_workspace):
                 body = {"choices": {}} if url.endswith("/merge") else None
             elif method == "post":
                 body = bodies[url.rsplit("/", 1)[-1]]
+            elif method == "patch" and "/team-members/" in url:
+                body = {"weight": 2}
             elif method == "patch" and any(
                 part in url
-                for part in ("/forms/", "/lead-sources/", "/engagement-rules/", "/email-templates/")
+                for part in (
+                    "/forms/",
+                    "/lead-sources/",
+                    "/engagement-rules/",
+                    "/email-templates/",
+                    "/sales/teams/",
+                    "/sales/rules/",
+                )
             ):
                 body = {"name": "x"}
             elif method == "patch" and "/imports/" in url:
@@ -181,6 +201,9 @@ def test_every_object_route_hides_other_workspaces(api, other_workspace):
     assert not Contact.objects.filter(first_name="x").exists()
     assert not PersonalEmail.objects.exists()
     assert EmailTemplate.objects.get(workspace=other_workspace).name == "T"
+    assert Team.objects.filter(workspace=other_workspace, name="Other team").exists()
+    assert AssignmentRule.objects.get(workspace=other_workspace).name == "Other routing"
+    assert TeamMember.objects.get(team__workspace=other_workspace).weight == 1
 
 
 def test_committed_openapi_schema_matches_the_code():

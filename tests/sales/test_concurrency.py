@@ -65,3 +65,49 @@ def test_leads_routed_at_once_keep_the_rotation_and_never_pass_a_cap(
     assert assigned == [ann, bob, cy] * CAP
     assert Assignment.objects.filter(queued=True).count() == LEADS - 3 * CAP
     assert Assignment.objects.values("contact_id").distinct().count() == LEADS
+
+
+def test_two_claims_at_once_give_the_lead_one_owner(workspace, salesperson, team_of, rule, lead):
+    """Two members of the team claim the same queued lead from two connections at once:
+    the contact row's lock lets the first win; the second finds an owner (Conflict)."""
+    from leadflow.contacts.models import Contact
+    from leadflow.core.actors import Actor
+    from leadflow.core.errors import Conflict
+    from leadflow.sales.services import lead_claim
+
+    ann, bob = salesperson("ann"), salesperson("bob")
+    team, _ = team_of("EMEA", [(ann, {"away": True}), (bob, {"away": True})])
+    rule(Strategy.ROUND_ROBIN, team=team)
+    contact = lead()
+    lead_route(
+        workspace=workspace, contact_id=contact.pk, trigger=Trigger.CREATED, now=WEDNESDAY_10_UTC
+    )
+    start = threading.Barrier(2)
+    won, lost, errors = [], [], []
+
+    def claim(user) -> None:
+        try:
+            start.wait()
+            lead_claim(
+                workspace=workspace,
+                contact_id=contact.pk,
+                user_id=user.pk,
+                actor=Actor.for_user(user),
+            )
+            won.append(user.pk)
+        except Conflict:
+            lost.append(user.pk)
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=claim, args=(user,)) for user in (ann, bob)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len(won) == 1 and len(lost) == 1
+    assert Contact.objects.get(pk=contact.pk).owner_id == won[0]
+    assert Assignment.objects.filter(trigger=Trigger.CLAIMED).count() == 1

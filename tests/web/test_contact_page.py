@@ -356,8 +356,9 @@ def test_detail_query_count_does_not_grow_with_the_timeline(
     for index in range(20):
         note_add(workspace=workspace, contact_id=contact.pk, body=f"n{index}", actor=owner_actor)
     # 12, and the Score panel's four (fit rules with their matches, the scoring profile,
-    # the points ledger with its rules, the prediction).
-    with django_assert_max_num_queries(16):
+    # the points ledger with its rules, the prediction), and the Assignments panel's three
+    # (the contact's assignments, the people and the teams it may be reassigned to).
+    with django_assert_max_num_queries(19):
         owner_client.get(url(workspace, f"contacts/{contact.pk}/"))
 
 

@@ -20,7 +20,13 @@ from leadflow.duplicates.models import DuplicatePair, DuplicateProfile
 from leadflow.duplicates.services import duplicates_check
 from leadflow.inbound import services as inbound_services
 from leadflow.inbound.models import Delivery, DeliveryStatus
-from leadflow.sales.models import EmailTemplate, PersonalEmail
+from leadflow.sales.models import EmailTemplate, PersonalEmail, Team
+from leadflow.sales.services import (
+    assignment_rule_create,
+    lead_route,
+    team_create,
+    team_member_add,
+)
 from leadflow.scoring.models import ConversionModel, EngagementRule, Prediction
 from leadflow.scoring.services import profile_get
 from tests.capture.conftest import PublicClient
@@ -108,7 +114,31 @@ def world(workspace, owner, owner_actor, make_member, tmp_path, settings):
         content_type="application/json",
         headers={"X-LeadFlow-Signature": "sha256=" + "0" * 64},  # not signed by the source
     )
+    team = team_create(workspace=workspace, name="EMEA", actor=owner_actor)
+    for role in ("marketer", "sales"):
+        team_member_add(
+            workspace=workspace,
+            team_id=team.pk,
+            user_id=members[role].user_id,
+            actor=owner_actor,
+            settings={"away": True},
+        )
+    assignment_rule_create(
+        workspace=workspace,
+        data={
+            "name": "Queue",
+            "strategy": "round_robin",
+            "team_id": team.pk,
+            "conditions": {"field": "email", "operator": "eq", "value": "queued@kite-labs.io"},
+        },
+        actor=owner_actor,
+    )
+    queued = contact_upsert(
+        workspace=workspace, data={"email": "queued@kite-labs.io"}, actor=owner_actor
+    ).contact
+    lead_route(workspace=workspace, contact_id=queued.pk, trigger="created")
     return {
+        "queued": queued,
         "imports": _imports(workspace, owner_actor, tmp_path),
         "workspace": workspace,
         "members": members,
@@ -345,6 +375,38 @@ def _change_engagement_rules(world, client):
     return turned_off
 
 
+def _see_routing(world, client):
+    return _decided(client.get(url(world["workspace"], "settings/routing/")), 200)
+
+
+def _change_routing(world, client):
+    answer = client.post(url(world["workspace"], "settings/routing/teams/"), {"name": "APAC"})
+    made = Team.objects.filter(workspace=world["workspace"], name="APAC").exists()
+    assert _decided(answer, 302) == made
+    return made
+
+
+def _reassign(world, client):
+    contact, seller = world["contact"], world["members"]["sales"].user
+    target = world["members"]["marketer"].user
+    answer = client.post(
+        url(world["workspace"], f"contacts/{contact.pk}/reassign/"), {"to": f"person:{target.pk}"}
+    )
+    contact.refresh_from_db()
+    assert _decided(answer, 302) == (contact.owner_id == target.pk != seller.pk)
+    return contact.owner_id == target.pk
+
+
+def _team_queue(world, client):
+    """The sales and marketing members are in the team; the lead waits in its queue."""
+    queued = world["queued"]
+    page = client.get(url(world["workspace"], "queue/"))
+    claimed = client.post(url(world["workspace"], f"queue/{queued.pk}/claim/"))
+    queued.refresh_from_db()
+    assert _decided(page, 200) == _decided(claimed, 302) == (queued.owner_id is not None)
+    return queued.owner_id is not None
+
+
 def _members(world, client):
     viewer = world["members"]["viewer"]
     path = f"settings/members/{viewer.pk}/role/"
@@ -411,6 +473,12 @@ ACTIONS: dict[str, Callable] = {
     "change and preview the engagement scoring rules, half-life and thresholds": (
         _change_engagement_rules
     ),
+    "see the routing settings (teams, availability, assignment rules)": _see_routing,
+    "change the routing settings": _change_routing,
+    "reassign leads by hand (one, the selected, or all matching a filter)": _reassign,
+    (
+        "see a team's queue and claim its leads (members of the team; owners and admins every team)"
+    ): _team_queue,
     "add and remove members, change their roles": _members,
     "read the audit log": _audit,
     "see the conversion model (versions, evaluation)": _see_conversion_model,
@@ -477,6 +545,15 @@ BODIES = {
     "POST /api/v1/email-templates": {"name": "Intro", "subject": "Hi", "body": "Hello"},
     "POST /api/v1/contacts/{contact}/emails": {"subject": "Hi", "body": "Hello"},
     "POST /api/v1/contacts/{contact}/email-preview": {"subject": "Hi", "body": "Hello"},
+    "POST /api/v1/sales/teams": {"name": "APAC"},
+    "POST /api/v1/sales/rules": {"name": "Everyone", "strategy": "round_robin", "team_id": None},
+    "POST /api/v1/sales/reassign": lambda world: {
+        "contact_ids": [world["contact"].pk],
+        "owner_id": world["members"]["marketer"].user_id,
+    },
+    "POST /api/v1/contacts/{contact}/claim": lambda world: {
+        "user_id": world["members"]["sales"].user_id
+    },
     "POST /api/v1/events": {
         "visitor_id": "visitor-0001",
         "session_id": "session-0001",
@@ -501,6 +578,8 @@ def test_every_row_of_the_scope_table_names_a_known_scope():
 def test_the_scope_table_holds_for(route, scope, world, api_key_for):
     method, path = route.split(" ", 1)
     path = re.sub(r"\{form\}", str(world["form"].pk), path.removeprefix("/api/v1"))
+    if path.endswith("/claim"):  # the lead waiting in the team's queue
+        path = path.replace("{contact}", str(world["queued"].pk))
     if "{contact}" in path:  # an MQL with a prediction (accept, reject, prediction)
         model = ConversionModel.objects.create(workspace=world["workspace"], version=1)
         Prediction.objects.create(
@@ -511,6 +590,10 @@ def test_the_scope_table_holds_for(route, scope, world, api_key_for):
         )
         path = path.replace("{contact}", str(world["mql"].pk))
     body = BODIES.get(route)
+    if callable(body):
+        body = body(world)
+    if route == "POST /api/v1/sales/rules":
+        body = {**body, "team_id": Team.objects.get(workspace=world["workspace"]).pk}
 
     def call(scopes):
         client = api_key_for(world["workspace"], scopes)

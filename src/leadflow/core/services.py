@@ -8,6 +8,7 @@ import logging
 import math
 import secrets
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pycountry
@@ -30,6 +31,7 @@ from leadflow.core.models import (
 )
 from leadflow.core.origins import origins_clean
 from leadflow.core.ratelimit import rate_limit_add, rate_limit_clear
+from leadflow.core.selectors import LEAD_OWNER_PERMISSION, is_member_id
 from leadflow.core.validation import email_normalise
 
 logger = logging.getLogger(__name__)
@@ -213,21 +215,50 @@ def member_set_role(
     return membership
 
 
+# What other apps do when a member leaves a workspace (sales: their open leads go back to
+# routing or to a successor). Core is the lowest layer and may not import them, so they
+# register a hook here in their ``AppConfig.ready``; each is called as
+# ``hook(workspace=..., user_id=..., successor_id=..., actor=...)`` inside the removal's
+# transaction, after the membership is gone, so a failing hook undoes the removal.
+MEMBER_REMOVED_HOOKS: list[Callable[..., None]] = []
+
+
 @transaction.atomic
-def member_remove(*, workspace: Workspace, membership_id: int, actor: Actor) -> None:
+def member_remove(
+    *,
+    workspace: Workspace,
+    membership_id: int,
+    actor: Actor,
+    successor_id: int | None = None,
+) -> None:
+    """Take a person out of the workspace (never its last owner), then run every
+    ``MEMBER_REMOVED_HOOKS`` in the same transaction. ``successor_id``: a remaining member
+    who may own leads, who takes over what the apps hand over (ValidationFailed naming
+    ``successor_id`` otherwise); None lets each app decide (sales routes the leads again)."""
     membership = Membership.objects.filter(workspace=workspace, pk=membership_id).first()
     if membership is None:
         raise NotFound("No such member.")
     if membership.role == Role.OWNER and _owner_count(workspace) == 1:
         raise Conflict("A workspace needs at least one owner.", code="last_owner")
+    if successor_id is not None and (
+        successor_id == membership.user_id
+        or not is_member_id(workspace, successor_id, permission=LEAD_OWNER_PERMISSION)
+    ):
+        raise ValidationFailed(
+            [FieldError("successor_id", "Another member of this workspace who may own leads.")]
+        )
     audit_record(
         workspace=workspace,
         actor=actor,
         action="member.removed",
         obj=membership,
-        changes={"email": membership.user.email},
+        changes={"email": membership.user.email, "successor_id": successor_id},
     )
     membership.delete()
+    for hook in MEMBER_REMOVED_HOOKS:
+        hook(
+            workspace=workspace, user_id=membership.user_id, successor_id=successor_id, actor=actor
+        )
 
 
 @transaction.atomic

@@ -12,7 +12,9 @@ class SalesConfig(AppConfig):
     def ready(self) -> None:
         # Imported in ready(): models and other apps load only once the app registry is.
         from leadflow.core.scheduler import periodic_register
+        from leadflow.core.services import MEMBER_REMOVED_HOOKS
         from leadflow.sales import kinds, subscribers
+        from leadflow.sales.services import member_leads_release
 
         kinds.register()
         subscribers.register()
@@ -22,3 +24,5 @@ class SalesConfig(AppConfig):
             # A reminder comes within about this much (plus a tick) of its deadline.
             dt.timedelta(seconds=settings.LEADFLOW_SWEEP_SECONDS),
         )
+        if member_leads_release not in MEMBER_REMOVED_HOOKS:
+            MEMBER_REMOVED_HOOKS.append(member_leads_release)

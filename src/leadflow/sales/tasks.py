@@ -313,3 +313,19 @@ def _fail(
         actor=Actor.system(),
         data=_data(email, sender, error=email.error),
     )
+
+
+@task()
+def leads_reroute(workspace_pk: int, contact_ids: list[int]) -> int:
+    """Route again leads whose owner left the workspace (``member_leads_release``), by the
+    rules, trigger ``owner_left``. Safe to run twice: routing passes over a lead that has
+    an owner again. Returns how many were assigned or queued."""
+    from leadflow.core.models import Workspace
+    from leadflow.sales.models import Trigger
+    from leadflow.sales.services import leads_route
+
+    workspace = Workspace.objects.filter(pk=workspace_pk).first()
+    if workspace is None:
+        return 0
+    made = leads_route(workspace=workspace, triggers=dict.fromkeys(contact_ids, Trigger.OWNER_LEFT))
+    return len(made)

@@ -1,11 +1,14 @@
 """Sales over the REST API (/api/v1), one module per concern, their routers joined here:
-one-to-one email (``email``) and the speed-to-lead report (``speed``)."""
+routing (``routing``: teams, rules, reassignment, the team queue), one-to-one email
+(``email``) and the speed-to-lead report (``speed``)."""
 
 from ninja import Router
 
 from leadflow.sales.api.email import router as email_router
+from leadflow.sales.api.routing import router as routing_router
 from leadflow.sales.api.speed import router as speed_router
 
 router = Router()
+router.add_router("/", routing_router)
 router.add_router("/", email_router)
 router.add_router("/", speed_router)

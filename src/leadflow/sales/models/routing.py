@@ -151,6 +151,8 @@ class Trigger(models.TextChoices):
     CREATED = "created", "New lead"
     MQL = "mql", "Became MQL"
     MANUAL = "manual", "Reassigned by hand"
+    CLAIMED = "claimed", "Claimed from a team's queue"
+    OWNER_LEFT = "owner_left", "Owner left the workspace"
 
 
 class Assignment(models.Model):
@@ -193,6 +195,12 @@ class Assignment(models.Model):
             models.Index(fields=["team", "owner", "assigned_at"], name="assignment_capacity"),
             models.Index(fields=["contact", "-assigned_at"], name="assignment_contact"),
             models.Index(fields=["workspace", "-assigned_at"], name="assignment_ws_time"),
+            # A team's queue, newest first (``selectors.team_queue``).
+            models.Index(
+                fields=["team", "-assigned_at", "-id"],
+                condition=Q(queued=True),
+                name="assignment_team_queue",
+            ),
         ]
 
     def __str__(self) -> str:

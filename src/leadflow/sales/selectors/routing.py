@@ -168,5 +168,14 @@ def contact_assignments(workspace: Workspace, contact_id: int) -> QuerySet[Assig
     )
 
 
+def assignments_loaded(workspace: Workspace, assignment_ids: list[int]) -> list[Assignment]:
+    """These assignments of the workspace (in the order given), with owner, team and rule."""
+    found = Assignment.objects.filter(workspace=workspace, pk__in=assignment_ids).select_related(
+        "owner", "team", "rule"
+    )
+    by_id = {assignment.pk: assignment for assignment in found}
+    return [by_id[pk] for pk in assignment_ids if pk in by_id]
+
+
 def _is_id(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= 2**63 - 1

@@ -12,11 +12,15 @@ from leadflow.sales.services.email import (
     email_template_update,
     personal_email_send,
 )
+from leadflow.sales.services.give import Given, leads_give
+from leadflow.sales.services.queue import lead_claim, member_leads_release
 from leadflow.sales.services.routing import Choice, lead_route, leads_reassign, leads_route
 from leadflow.sales.services.rules import (
     assignment_rule_create,
     assignment_rule_delete,
+    assignment_rule_move,
     assignment_rule_update,
+    assignment_rules_reorder,
     rule_input_clean,
 )
 from leadflow.sales.services.teams import (
@@ -31,16 +35,22 @@ from leadflow.sales.services.teams import (
 
 __all__ = [
     "Choice",
+    "Given",
     "SendResult",
     "assignment_rule_create",
     "assignment_rule_delete",
+    "assignment_rule_move",
     "assignment_rule_update",
+    "assignment_rules_reorder",
     "email_template_create",
     "email_template_delete",
     "email_template_update",
+    "lead_claim",
     "lead_route",
+    "leads_give",
     "leads_reassign",
     "leads_route",
+    "member_leads_release",
     "member_settings_clean",
     "personal_email_send",
     "rule_input_clean",

@@ -46,9 +46,9 @@ from leadflow.sales.models import (
     Trigger,
 )
 from leadflow.sales.services.first_touch import first_touch_start
+from leadflow.sales.services.give import NOTIFY_TASK, leads_give
 
 MANUAL = "manual"
-NOTIFY_TASK = "leadflow.sales.tasks.assignment_notify"
 
 
 @dataclass(frozen=True)
@@ -108,7 +108,9 @@ def leads_route(
                 continue
             choice = _rule_choose(workspace, rule, teams.get(rule.team_id), now)
             by = actor or Actor.system(f"routing rule {rule.name}"[:200])
-            made.append(_record(workspace, contact, choice, rule, triggers[contact.pk], by, now))
+            made.append(
+                assignment_record(workspace, contact, choice, rule, triggers[contact.pk], by, now)
+            )
         return made
 
 
@@ -127,7 +129,8 @@ def leads_reassign(
     under capacity; outside hours when nobody is in them; the team's queue when nobody is
     left, which clears the owner; ``exclude_user_ids`` are passed over). Only contacts the
     actor sees are touched; one already owned by the chosen owner is left as it is.
-    Recorded like routing, with the person as actor and the trigger "manual"."""
+    Recorded like routing, with the person as actor and the trigger "manual"; to a person
+    it is set-based (``leads_give``), to a team per contact (each takes the next turn)."""
     if (owner_id is None) == (team_id is None):
         raise ValidationFailed([FieldError("owner_id", "Choose a person or a team.")])
     if owner_id is not None and not is_member_id(
@@ -144,7 +147,19 @@ def leads_reassign(
                 [FieldError("team_id", "No such team in this workspace.")]
             ) from None
     now = now or timezone.now()
-    wanted = dict.fromkeys(contact_ids, MANUAL)
+    if owner_id is not None:  # one person: set-based, however many leads
+        visible = contacts_visible(workspace, actor).filter(pk__in=_ids(contact_ids))
+        return leads_give(
+            workspace=workspace,
+            contact_ids=list(visible.values_list("pk", flat=True)),
+            owner_id=owner_id,
+            actor=actor,
+            trigger=Trigger.MANUAL,
+            reason="Reassigned by hand",
+            strategy=Strategy.FIXED_PERSON,
+            now=now,
+        ).assignments
+    wanted = dict.fromkeys(_ids(contact_ids), MANUAL)
     with transaction.atomic():
         contacts = _contacts_lock(contacts_visible(workspace, actor), wanted)
         if not contacts:
@@ -152,21 +167,29 @@ def leads_reassign(
         teams = _teams_lock(workspace, {team_id})
         made = []
         for contact in contacts:
-            if owner_id is not None:
-                if contact.owner_id == owner_id:
-                    continue
-                choice = Choice(owner_id, None, Strategy.FIXED_PERSON, "Reassigned by hand")
-            else:
-                choice = _team_choose(
-                    workspace,
-                    teams[team_id],
-                    Strategy.ROUND_ROBIN,
-                    Fallback.NEXT_MEMBER,
-                    now,
-                    exclude=set(exclude_user_ids),
-                )
-            made.append(_record(workspace, contact, choice, None, Trigger.MANUAL, actor, now))
+            choice = _team_choose(
+                workspace,
+                teams[team_id],
+                Strategy.ROUND_ROBIN,
+                Fallback.NEXT_MEMBER,
+                now,
+                exclude=set(exclude_user_ids),
+            )
+            made.append(
+                assignment_record(workspace, contact, choice, None, Trigger.MANUAL, actor, now)
+            )
         return made
+
+
+def _ids(values: Iterable[object]) -> list[int]:
+    """The usable contact ids among ``values`` (ints an id column can hold), in order."""
+    return sorted(
+        {
+            value
+            for value in values
+            if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= 2**63 - 1
+        }
+    )
 
 
 # --- locking ------------------------------------------------------------------------------------
@@ -174,7 +197,7 @@ def leads_reassign(
 
 def _contacts_lock(queryset, contact_ids: Iterable[int]) -> list[Contact]:
     """The contacts, locked in id order (every routing locks contacts before teams)."""
-    ids = sorted({pk for pk in contact_ids if isinstance(pk, int) and not isinstance(pk, bool)})
+    ids = _ids(contact_ids)
     return list(queryset.select_for_update(of=("self",)).filter(pk__in=ids).order_by("pk"))
 
 
@@ -291,7 +314,7 @@ def _smooth_weighted(available: list[TeamMember]) -> TeamMember:
 # --- recording ----------------------------------------------------------------------------------
 
 
-def _record(
+def assignment_record(
     workspace: Workspace,
     contact: Contact,
     choice: Choice,
@@ -300,6 +323,9 @@ def _record(
     actor: Actor,
     now: dt.datetime,
 ) -> Assignment:
+    """Record one decision in the caller's transaction (the contact locked): the
+    ``Assignment``, the owner change through ``contact_update``, the timeline's
+    ``contact.assigned`` / ``contact.queued``, and the new owner's email after the commit."""
     assignment = Assignment.objects.create(
         workspace=workspace,
         contact=contact,

@@ -167,3 +167,55 @@ def assignment_rule_delete(*, workspace: Workspace, rule_id: int, actor: Actor) 
     rule = selectors.rule_get(workspace, rule_id)
     audit_record(workspace=workspace, actor=actor, action="assignment_rule.deleted", obj=rule)
     rule.delete()
+
+
+@transaction.atomic
+def assignment_rules_reorder(
+    *, workspace: Workspace, rule_ids: list[int], actor: Actor
+) -> list[AssignmentRule]:
+    """Put the workspace's rules in this order (positions 0, 1, 2...). ``rule_ids`` must
+    name every rule of the workspace exactly once (ValidationFailed on ``rule_ids``)."""
+    rules = {
+        rule.pk: rule
+        for rule in AssignmentRule.objects.select_for_update().filter(workspace=workspace)
+    }
+    if (
+        not isinstance(rule_ids, list)
+        or len(rule_ids) != len(set(rule_ids))
+        or set(rule_ids) != set(rules)
+    ):
+        raise ValidationFailed(
+            [FieldError("rule_ids", "Name every rule of this workspace exactly once.")]
+        )
+    ordered = [rules[pk] for pk in rule_ids]
+    for position, rule in enumerate(ordered):
+        rule.position = position
+    AssignmentRule.objects.bulk_update(ordered, ["position"])
+    audit_record(
+        workspace=workspace,
+        actor=actor,
+        action="assignment_rule.reordered",
+        changes={"rule_ids": rule_ids},
+    )
+    return ordered
+
+
+def assignment_rule_move(
+    *, workspace: Workspace, rule_id: int, step: int, actor: Actor
+) -> AssignmentRule:
+    """Move a rule up (``step`` -1) or down (+1) one place in the evaluation order; at the
+    top or bottom it stays. NotFound for another workspace's rule."""
+    with transaction.atomic():
+        rule = selectors.rule_get(workspace, rule_id)
+        order = list(
+            AssignmentRule.objects.select_for_update()
+            .filter(workspace=workspace)
+            .order_by("position", "id")
+            .values_list("pk", flat=True)
+        )
+        index = order.index(rule.pk)
+        target = min(max(index + (1 if step > 0 else -1), 0), len(order) - 1)
+        order[index], order[target] = order[target], order[index]
+        assignment_rules_reorder(workspace=workspace, rule_ids=order, actor=actor)
+        rule.refresh_from_db()
+        return rule

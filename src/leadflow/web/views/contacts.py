@@ -41,6 +41,7 @@ from leadflow.contacts.models import (
 )
 from leadflow.core import selectors as core_selectors
 from leadflow.core.errors import FieldError, NotFound, ValidationFailed
+from leadflow.sales import services as sales_services
 from leadflow.web.access import safe_next, workspace_view
 from leadflow.web.conditions_form import (
     BLANK_ROWS,
@@ -75,6 +76,7 @@ from leadflow.web.timeline import (
     touches,
     visit_entries,
 )
+from leadflow.web.views import routing
 from leadflow.web.views.common import PAGE_SIZE, htmx_target, query_with, render_page
 from leadflow.web.views.scoring import score_panel
 
@@ -224,6 +226,7 @@ def contact_list(request: HttpRequest) -> HttpResponse:
         "tag_options": selectors.tag_names(workspace),
         "company_options": _company_options(request, params.get("company", "")),
         "saved_views": list(selectors.saved_views(workspace, actor)),
+        **(routing.reassign_choices(request) if request.membership.can("write") else {}),
         "sort_choices": SORT_CHOICES,
         **_choice_context(),
     }
@@ -377,6 +380,45 @@ def contact_bulk(request: HttpRequest) -> HttpResponse:
     return redirect(back)
 
 
+REASSIGN_CAP = 10_000
+
+
+@workspace_view("write")
+@require_POST
+def contacts_reassign(request: HttpRequest) -> HttpResponse:
+    """Reassign the checked contacts (``ids``), or with ``scope=filter`` every contact the
+    list's current filter matches (its query in ``query``, at most ``REASSIGN_CAP``), to a
+    person (set-based) or in turn in a team, through ``sales.services.leads_reassign``:
+    recorded on each timeline with the member as actor. Only contacts the member sees."""
+    back = safe_next(request, _list_url(request))
+    workspace, actor = request.workspace, request.actor
+    target = routing.reassign_target(request.POST.get("to", ""))
+    if request.POST.get("scope") == "filter":
+        listed = _list_query(request, QueryDict(request.POST.get("query", "")))
+        if listed.errors:
+            raise ValidationFailed(listed.errors)
+        queryset = selectors.contact_list(
+            workspace, actor, selector_filters(listed.params), listed.conditions()
+        )
+        ids = list(queryset.order_by().values_list("pk", flat=True)[: REASSIGN_CAP + 1])
+        if len(ids) > REASSIGN_CAP:
+            messages.error(
+                request, f"More than {REASSIGN_CAP:,} contacts match: narrow the filter first."
+            )
+            return redirect(back)
+    else:
+        ids = [int(raw) for raw in request.POST.getlist("ids") if raw.isdecimal() and len(raw) < 19]
+        if not ids:
+            messages.error(request, "Select at least one contact first.")
+            return redirect(back)
+    made = sales_services.leads_reassign(
+        workspace=workspace, contact_ids=ids, actor=actor, **target
+    )
+    noun = "contact" if len(made) == 1 else "contacts"
+    messages.success(request, f"Reassigned {len(made)} {noun}.")
+    return redirect(back)
+
+
 # --- create ----------------------------------------------------------------------------------
 
 
@@ -516,6 +558,8 @@ def _contact_context(
         "older_until": older.occurred_at.isoformat() if older else "",
         "timeline_before": before_id,
         "score": score_panel(request, contact),
+        "assignments": routing.assignment_rows(request.workspace, contact.pk),
+        **(routing.reassign_choices(request) if request.membership.can("write") else {}),
         **_choice_context(),
     }
 

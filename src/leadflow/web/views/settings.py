@@ -26,6 +26,7 @@ from leadflow.core import selectors as core_selectors
 from leadflow.core import services as core_services
 from leadflow.core.errors import Conflict, FieldError, NotFound, ValidationFailed
 from leadflow.core.models import ApiScope, Role
+from leadflow.core.selectors import LEAD_OWNER_PERMISSION
 from leadflow.core.tasks import task_schedule
 from leadflow.tracking import selectors as tracking_selectors
 from leadflow.tracking import services as tracking_services
@@ -90,6 +91,9 @@ def _role_choices(request: HttpRequest) -> list[tuple[str, str]]:
 def _members_page(request: HttpRequest, values: dict, errors: dict, status: int = 200):
     context = {
         "members": core_selectors.member_list(request.workspace),
+        "lead_owners": list(
+            core_selectors.member_users(request.workspace, permission=LEAD_OWNER_PERMISSION)
+        ),
         "role_choices": _role_choices(request),
         "values": values,
         "errors": errors,
@@ -169,13 +173,21 @@ def settings_member_role(request: HttpRequest, membership_id: int) -> HttpRespon
 @workspace_view("manage_members")
 @require_POST
 def settings_member_remove(request: HttpRequest, membership_id: int) -> HttpResponse:
-    """Take a person out of the workspace; their user account and other workspaces stay."""
+    """Take a person out of the workspace; their user account and other workspaces stay.
+    Their open leads go to the member chosen in ``successor_id``, or (empty) back to
+    routing (sales' ``member_leads_release``, a hook of ``core.services.member_remove``)."""
     member = _member(request, membership_id)
     if member.role == Role.OWNER and not request.membership.can("manage_owners"):
         raise HttpForbidden("Only owners may remove owners.")
+    successor = request.POST.get("successor_id", "").strip()
+    if successor and not (successor.isdecimal() and len(successor) < 19):
+        raise ValidationFailed([FieldError("successor_id", "Choose a member.")])
     try:
         core_services.member_remove(
-            workspace=request.workspace, membership_id=member.pk, actor=request.actor
+            workspace=request.workspace,
+            membership_id=member.pk,
+            actor=request.actor,
+            successor_id=int(successor) if successor else None,
         )
     except Conflict as conflict:
         messages.error(request, conflict.detail)
