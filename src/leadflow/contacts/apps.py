@@ -9,5 +9,8 @@ class ContactsConfig(AppConfig):
     def ready(self) -> None:
         # Imported in ready(): models and other apps load only once the app registry is.
         from leadflow.contacts.kinds import contacts_kinds_register
+        from leadflow.contacts.selectors import NOTIFIED_CONTACT_IDS, mentioned_contact_ids
 
         contacts_kinds_register()
+        if mentioned_contact_ids not in NOTIFIED_CONTACT_IDS:
+            NOTIFIED_CONTACT_IDS.append(mentioned_contact_ids)

@@ -1,13 +1,22 @@
-"""Routing's background jobs: telling a lead's new owner, by email, after the commit that
-gave them the lead (safe to run twice: an ``AssignmentNotice`` row makes it once-only; a
-mail server that is down makes it try again later, ``core.tasks.mail_retrying``)."""
+"""Sales' background jobs, each safe to run twice: telling a lead's new owner, by email,
+after the commit that gave them the lead (an ``AssignmentNotice`` row makes it once-only;
+a mail server that is down makes it try again later, ``core.tasks.mail_retrying``), and
+the follow-up reminder sweep (``followup_reminders_send``)."""
 
+import datetime as dt
+
+from django.db import connection, transaction
 from django.tasks import task
 from django.urls import reverse
+from django.utils import timezone
 
-from leadflow.core.notifications import link_base, member_notify
+from leadflow.contacts.selectors import users_who_see
+from leadflow.core.models import NotificationKind
+from leadflow.core.notifications import link_base, member_notify, notifications_create
 from leadflow.core.tasks import mail_retrying
-from leadflow.sales.models import Assignment, AssignmentNotice
+from leadflow.sales.followup_kinds import due_text
+from leadflow.sales.models import Assignment, AssignmentNotice, FollowUp
+from leadflow.sales.selectors import assignee_time_zone
 
 
 @task()
@@ -59,3 +68,73 @@ def _details(contact) -> list[tuple[str, str]]:
         ("Temperature", contact.get_temperature_display()),
     ]
     return [(label, value) for label, value in pairs if value]
+
+
+# --- follow-up reminders ------------------------------------------------------------------------
+
+REMINDER_BATCH = 500
+
+
+@task()
+def followup_reminders_send(now: dt.datetime | str | None = None, base_url: str = "") -> int:
+    """Remind the assignees of every open follow-up whose reminder time has come, once.
+
+    Set-based and race-safe: each batch is claimed by one ``UPDATE ... SET reminded_at
+    WHERE reminded_at IS NULL ... RETURNING id``, so of two sweeps running at once each
+    follow-up goes to exactly one (the other's UPDATE finds it claimed). In the claim's
+    transaction each assignee who may still see the lead gets an in-app notification, and
+    its email is scheduled (once: ``core.tasks.notifications_email``). Run every minute by
+    the scheduler (``SalesConfig.ready``); ``now`` is for tests. Returns how many follow-ups
+    were reminded."""
+    if isinstance(now, str):
+        now = dt.datetime.fromisoformat(now)
+    now = now or timezone.now()
+    reminded = 0
+    while True:
+        with transaction.atomic():
+            claimed = _reminders_claim(now)
+            for followup in (
+                FollowUp.objects.filter(pk__in=claimed)
+                .select_related("workspace", "contact", "assignee")
+                .order_by("pk")
+            ):
+                _remind(followup, base_url)
+        reminded += len(claimed)
+        if len(claimed) < REMINDER_BATCH:
+            return reminded
+
+
+def _reminders_claim(now: dt.datetime) -> list[int]:
+    table = connection.ops.quote_name(FollowUp._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET reminded_at = %s WHERE id IN ("  # noqa: S608 (our table)
+            f" SELECT id FROM {table} WHERE reminded_at IS NULL AND done_at IS NULL"
+            f" AND reminder_at <= %s ORDER BY reminder_at, id LIMIT %s"
+            f") AND reminded_at IS NULL RETURNING id",
+            [now, now, REMINDER_BATCH],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _remind(followup: FollowUp, base_url: str) -> None:
+    workspace, contact = followup.workspace, followup.contact
+    if not users_who_see(workspace, contact.pk, [followup.assignee_id]):
+        return  # the lead moved on to someone else: its follow-up tells nobody
+    _, zone_name = assignee_time_zone(workspace, followup.assignee_id)
+    due = due_text({"due_at": followup.due_at.isoformat(), "time_zone": zone_name})
+    notifications_create(
+        workspace=workspace,
+        user_ids=[followup.assignee_id],
+        kind=NotificationKind.FOLLOWUP_DUE,
+        title=f"Follow-up due: {followup.title}",
+        body=f"{followup.get_kind_display()} with {contact}, due {due}."
+        + (f"\n\n{followup.notes}" if followup.notes else ""),
+        link=reverse(
+            "contact_detail",
+            kwargs={"workspace_slug": workspace.slug, "contact_id": contact.pk},
+        ),
+        contact_id=contact.pk,
+        email=True,
+        base_url=base_url,
+    )

@@ -9,9 +9,11 @@ from leadflow.web.views import (
     companies,
     contacts,
     duplicates,
+    followups,
     forms,
     imports,
     inbound,
+    notifications,
     scoring,
     scoring_engagement,
     scoring_model,
@@ -22,6 +24,7 @@ from leadflow.web.views import (
 account_patterns = [
     path("login/", auth.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("account/profile/", notifications.profile, name="profile"),
     path(
         "password/change/",
         auth_views.PasswordChangeView.as_view(template_name="web/auth/password_change.html"),
@@ -89,6 +92,9 @@ contact_patterns = [
     path("<int:contact_id>/status/", contacts.contact_status, name="contact_status"),
     path("<int:contact_id>/tags/", contacts.contact_tags, name="contact_tags"),
     path("<int:contact_id>/notes/", contacts.contact_note, name="contact_note"),
+    path("<int:contact_id>/log/<str:what>/", followups.contact_log, name="contact_log"),
+    path("<int:contact_id>/followups/", followups.followup_panel, name="followup_panel"),
+    path("<int:contact_id>/followups/add/", followups.followup_add, name="followup_add"),
     path("<int:contact_id>/merge/", contacts.contact_merge, name="contact_merge"),
     path("<int:contact_id>/delete/", contacts.contact_delete, name="contact_delete"),
 ]
@@ -272,6 +278,31 @@ workspace_patterns = [
     path("mql/<int:contact_id>/accept/", scoring.mql_accept, name="mql_accept"),
     path("mql/<int:contact_id>/reject/", scoring.mql_reject, name="mql_reject"),
     path("visitors/", include(visitor_patterns)),
+    path("followups/", followups.followup_list, name="followup_list"),
+    path(
+        "followups/<int:followup_id>/complete/",
+        followups.followup_complete,
+        name="followup_complete",
+    ),
+    path("followups/<int:followup_id>/reopen/", followups.followup_reopen, name="followup_reopen"),
+    path("followups/<int:followup_id>/delete/", followups.followup_delete, name="followup_delete"),
+    path("notifications/", notifications.notification_list, name="notification_list"),
+    path("notifications/bell/", notifications.notification_bell, name="notification_bell"),
+    path(
+        "notifications/read-all/",
+        notifications.notification_read_all,
+        name="notification_read_all",
+    ),
+    path(
+        "notifications/<int:notification_id>/open/",
+        notifications.notification_open,
+        name="notification_open",
+    ),
+    path(
+        "notifications/<int:notification_id>/read/",
+        notifications.notification_read,
+        name="notification_read",
+    ),
     path("reports/sources/", tracking.report_sources, name="report_sources"),
     path("settings/", include(settings_patterns)),
 ]

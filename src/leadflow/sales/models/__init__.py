@@ -1,6 +1,7 @@
 """The sales app's data, one module per concern; this package re-exports every model, so
 callers import from ``leadflow.sales.models`` whichever module defines it."""
 
+from leadflow.sales.models.followups import FollowUp, FollowUpKind
 from leadflow.sales.models.routing import (
     TEAM_STRATEGIES,
     Assignment,
@@ -19,6 +20,8 @@ __all__ = [
     "AssignmentNotice",
     "AssignmentRule",
     "Fallback",
+    "FollowUp",
+    "FollowUpKind",
     "Strategy",
     "Team",
     "TeamMember",

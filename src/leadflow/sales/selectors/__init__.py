@@ -1,6 +1,17 @@
 """Sales reads, one module per concern; this package re-exports their public names, so callers
 import from ``leadflow.sales.selectors`` whichever module a selector lives in."""
 
+from leadflow.sales.selectors.followups import (
+    BUCKETS,
+    FollowUpFilters,
+    assignee_time_zone,
+    contact_followups,
+    day_bounds,
+    followup_counts,
+    followup_get,
+    followup_list,
+    followups_visible,
+)
 from leadflow.sales.selectors.routing import (
     OPEN_STAGES,
     assigned_today,
@@ -17,9 +28,18 @@ from leadflow.sales.selectors.routing import (
 )
 
 __all__ = [
+    "BUCKETS",
     "OPEN_STAGES",
+    "FollowUpFilters",
     "assigned_today",
+    "assignee_time_zone",
     "contact_assignments",
+    "contact_followups",
+    "day_bounds",
+    "followup_counts",
+    "followup_get",
+    "followup_list",
+    "followups_visible",
     "open_leads_by_owner",
     "rule_condition",
     "rule_get",
