@@ -106,13 +106,14 @@ def followup_reminders_send(now: dt.datetime | str | None = None, base_url: str 
 
 def _reminders_claim(now: dt.datetime) -> list[int]:
     table = connection.ops.quote_name(FollowUp._meta.db_table)
+    moment = connection.ops.adapt_datetimefield_value(now)  # as the ORM stores it
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {table} SET reminded_at = %s WHERE id IN ("  # noqa: S608 (our table)
             f" SELECT id FROM {table} WHERE reminded_at IS NULL AND done_at IS NULL"
             f" AND reminder_at <= %s ORDER BY reminder_at, id LIMIT %s"
             f") AND reminded_at IS NULL RETURNING id",
-            [now, now, REMINDER_BATCH],
+            [moment, moment, REMINDER_BATCH],
         )
         return [row[0] for row in cursor.fetchall()]
 
