@@ -7,15 +7,18 @@ from pathlib import Path
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from django.utils import timezone
 
 from leadflow.config.api import api as ninja_api
 from leadflow.contacts import services
 from leadflow.contacts.models import Contact, CustomField
 from leadflow.core.actors import Actor
-from leadflow.core.models import ApiKey, ApiScope
+from leadflow.core.models import ApiKey, ApiScope, Membership, Role
+from leadflow.core.notifications import notifications_create
 from leadflow.core.services import apikey_revoke
 from leadflow.duplicates.models import DuplicatePair
 from leadflow.imports.models import ImportJob, ImportMapping
+from leadflow.sales.models import FollowUp
 from leadflow.scoring.models import ConversionModel, EngagementRule
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "docs" / "api" / "openapi.json"
@@ -105,7 +108,16 @@ def _object_ids(workspace):
         workspace=workspace, name="Other rule", source="event", kind="pageview", points=1
     )
     model = ConversionModel.objects.create(workspace=workspace, version=1, status="rejected")
+    owner = Membership.objects.filter(workspace=workspace, role=Role.OWNER).first().user
+    followup = FollowUp.objects.create(
+        workspace=workspace, contact=a, assignee=owner, title="Other", due_at=timezone.now()
+    )
+    [notification] = notifications_create(
+        workspace=workspace, user_ids=[owner.pk], kind="mention", title="Other"
+    )
     return {
+        "followup_id": followup.pk,
+        "notification_id": notification.pk,
         "rule_id": rule.pk,
         "model_id": model.pk,
         "pair_id": pair.pk,
@@ -136,6 +148,11 @@ def test_every_object_route_hides_other_workspaces(api, other_workspace):
         "resume": None,
         "accept": {"reason": "x"},
         "reject": {"reason": "x"},
+        "calls": {"outcome": "connected"},
+        "meetings": {"outcome": "held"},
+        "complete": None,
+        "reopen": None,
+        "read": None,
     }
     schema = ninja_api.get_openapi_schema()
     tried = 0
@@ -164,6 +181,8 @@ def test_every_object_route_hides_other_workspaces(api, other_workspace):
                     if "custom-fields" in url
                     else {"name": "x"}
                     if "companies" in url
+                    else {"title": "x"}
+                    if "followups" in url
                     else {"first_name": "x"}
                 )
             response = getattr(api, method)(url, **({"body": body} if body else {}))
@@ -173,6 +192,8 @@ def test_every_object_route_hides_other_workspaces(api, other_workspace):
     assert tried >= 12
     assert Contact.objects.filter(workspace=other_workspace).count() == 2
     assert not Contact.objects.filter(first_name="x").exists()
+    assert not FollowUp.objects.filter(title="x").exists()
+    assert FollowUp.objects.get().done_at is None
 
 
 def test_committed_openapi_schema_matches_the_code():

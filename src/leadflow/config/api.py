@@ -10,6 +10,7 @@ from leadflow.core.apikit import ApiKeyAuth, JsonParser, install_error_handlers
 from leadflow.duplicates.api import router as duplicates_router
 from leadflow.imports.api import router as imports_router
 from leadflow.inbound.api import router as inbound_router
+from leadflow.sales.api import router as sales_router
 from leadflow.scoring.api import router as scoring_router
 from leadflow.tracking.api import router as tracking_router
 
@@ -34,3 +35,4 @@ api.add_router("/", tracking_router)
 api.add_router("/", inbound_router)
 api.add_router("/", duplicates_router)
 api.add_router("/", scoring_router)
+api.add_router("/", sales_router)

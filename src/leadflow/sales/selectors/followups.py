@@ -13,7 +13,8 @@ from zoneinfo import ZoneInfo
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from leadflow.contacts.selectors import contacts_visible
+from leadflow.contacts.models import Activity
+from leadflow.contacts.selectors import contact_get, contacts_visible
 from leadflow.core.actors import Actor
 from leadflow.core.errors import FieldError, NotFound, ValidationFailed
 from leadflow.core.models import User, Workspace
@@ -152,3 +153,14 @@ def contact_followups(
     open_ones = list(followups.filter(done_at__isnull=True).order_by("due_at", "id"))
     done = list(followups.filter(done_at__isnull=False).order_by("-done_at", "-id")[:done_limit])
     return open_ones, done
+
+
+def contact_logs(
+    workspace: Workspace, actor: Actor, contact_id: int, kind: str, *, limit: int = 200
+) -> list[Activity]:
+    """The contact's logged calls or meetings (``kind``: ``call.logged`` or
+    ``meeting.logged``), newest first, at most ``limit``; NotFound for a contact the actor
+    cannot see."""
+    contact = contact_get(workspace, actor, contact_id)
+    logs = Activity.objects.filter(workspace=workspace, contact=contact, kind=kind)
+    return list(logs.order_by("-occurred_at", "-id")[:limit])
