@@ -4,8 +4,9 @@ own leads open that lead, and only that one."""
 
 import pytest
 
+from leadflow.contacts.audience import users_who_see
 from leadflow.contacts.models import Activity
-from leadflow.contacts.selectors import contact_list, contacts_visible, users_who_see
+from leadflow.contacts.selectors import contact_list, contacts_visible
 from leadflow.contacts.services import contact_upsert, note_add
 from leadflow.core.actors import Actor
 from leadflow.core.errors import ValidationFailed

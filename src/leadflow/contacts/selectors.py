@@ -10,7 +10,7 @@ import datetime as dt
 import io
 import itertools
 import json
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,7 +40,7 @@ from leadflow.contacts.models import (
 from leadflow.core.actors import Actor
 from leadflow.core.errors import FieldError, NotFound, ValidationFailed
 from leadflow.core.exports import SPREADSHEET_SAFE_SQL
-from leadflow.core.models import Membership, Notification, NotificationKind, Workspace
+from leadflow.core.models import Workspace
 from leadflow.core.validation import json_parse
 
 # Each sort, both ways; the scores (denormalised on the contact by scoring) sort hottest,
@@ -62,15 +62,6 @@ CONTACT_FILTERS = SIMPLE_PARAMETERS
 NOTIFIED_CONTACT_IDS: list[Callable[[Workspace, int], QuerySet]] = []
 
 
-def mentioned_contact_ids(workspace: Workspace, user_id: int) -> QuerySet:
-    """The ids of the workspace's contacts this user was @mentioned on in a note (a subquery;
-    registered in ``NOTIFIED_CONTACT_IDS`` by ``ContactsConfig.ready``): mentioning a member
-    on a lead lets them open it."""
-    return Notification.objects.filter(
-        workspace=workspace, user_id=user_id, kind=NotificationKind.MENTION
-    ).values("contact_id")
-
-
 def own_leads_condition(workspace: Workspace, actor: Actor, path: str = "") -> Q:
     """The condition a contact meets when it is one of the actor's own leads: the actor owns
     it, or was notified of it. ``path`` reaches the contact from another model ("contact",
@@ -90,22 +81,6 @@ def contacts_visible(workspace: Workspace, actor: Actor) -> QuerySet[Contact]:
     if actor.sees_only_own_leads:
         queryset = queryset.filter(own_leads_condition(workspace, actor))
     return queryset
-
-
-def users_who_see(workspace: Workspace, contact_id: int, user_ids: Iterable[int]) -> set[int]:
-    """Which of these users are members of ``workspace`` who may see the contact now (a
-    sales member who sees only own leads: when they own it or were notified of it). Whoever
-    tells a member about a contact asks this first, so nobody hears of a lead they may not
-    open."""
-    memberships = Membership.objects.filter(
-        workspace=workspace, user_id__in=set(user_ids)
-    ).select_related("user", "workspace")
-    seeing = set()
-    for membership in memberships:
-        actor = Actor.for_user(membership.user, membership)
-        if contacts_visible(workspace, actor).filter(pk=contact_id).exists():
-            seeing.add(membership.user_id)
-    return seeing
 
 
 def contact_get(workspace: Workspace, actor: Actor, contact_id: int) -> Contact:

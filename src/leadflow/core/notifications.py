@@ -105,7 +105,7 @@ def member_notify(
 # member something in the app writes them with ``notifications_create`` in the transaction of
 # the change itself (a lead assigned, a follow-up due, a mention), so the row exists exactly
 # when the change does. Core stands below contacts: the caller decides who may hear of a
-# contact (``contacts.selectors.users_who_see``) and passes only those users.
+# contact (``contacts.audience.users_who_see``) and passes only those users.
 
 NOTIFICATION_PAGE = 50
 EMAIL_TASK = "leadflow.core.tasks.notifications_email"

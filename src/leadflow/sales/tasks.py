@@ -10,7 +10,7 @@ from django.tasks import task
 from django.urls import reverse
 from django.utils import timezone
 
-from leadflow.contacts.selectors import users_who_see
+from leadflow.contacts.audience import users_who_see
 from leadflow.core.models import NotificationKind
 from leadflow.core.notifications import link_base, member_notify, notifications_create
 from leadflow.core.tasks import mail_retrying

@@ -5,9 +5,9 @@ A note mentions a member by ``@`` and their email (``@jane@acme.com``) or their 
 (``mention_ids``). The mentioned user ids are stored in the note's activity
 (``data["mentions"]``), and each mentioned member except the author gets an in-app
 notification in the note's transaction and an email after the commit, once. A mention lets
-the member open that lead even when they see only their own (``contacts.selectors.
-mentioned_contact_ids``, registered in ``NOTIFIED_CONTACT_IDS``): mentioning someone is how
-a colleague brings them in.
+the member open that lead even when they see only their own
+(``contacts.audience.mentioned_contact_ids``, registered in ``NOTIFIED_CONTACT_IDS``):
+mentioning someone is how a colleague brings them in.
 """
 
 import re

@@ -24,12 +24,16 @@ from leadflow.sales.models import FollowUp, TeamMember
 BUCKETS = ("overdue", "today", "upcoming", "done")
 
 
-def assignee_time_zone(workspace: Workspace, user_id: int | None) -> tuple[ZoneInfo, str]:
+def assignee_time_zone(
+    workspace: Workspace, user_id: int | None, *, own: str | None = None
+) -> tuple[ZoneInfo, str]:
     """The zone a member reads follow-up times in, and its name: their own (``User.
     time_zone``, set on their profile), else that of their first sales team membership in
-    this workspace (``TeamMember.time_zone``), else UTC. An unknown name counts as unset."""
+    this workspace (``TeamMember.time_zone``), else UTC. An unknown name counts as unset.
+    ``own``: the user's own zone when the caller has the user loaded (saves a query)."""
     if user_id is not None:
-        own = User.objects.filter(pk=user_id).values_list("time_zone", flat=True).first()
+        if own is None:
+            own = User.objects.filter(pk=user_id).values_list("time_zone", flat=True).first()
         if own and (zone := time_zone_get(own)):
             return zone, own
         names = TeamMember.objects.filter(team__workspace=workspace, user_id=user_id)

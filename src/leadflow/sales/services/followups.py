@@ -25,8 +25,8 @@ from zoneinfo import ZoneInfo
 from django.db import transaction
 from django.utils import timezone
 
+from leadflow.contacts.audience import users_who_see
 from leadflow.contacts.models import Contact
-from leadflow.contacts.selectors import users_who_see
 from leadflow.contacts.services import activity_record, contact_for_write
 from leadflow.core.actors import Actor
 from leadflow.core.errors import FieldError, ValidationFailed

@@ -34,7 +34,9 @@ LOGS = {"call": CALL_OUTCOMES, "meeting": MEETING_OUTCOMES}
 
 
 def _zone(request: HttpRequest):
-    return selectors.assignee_time_zone(request.workspace, request.user.pk)
+    return selectors.assignee_time_zone(
+        request.workspace, request.user.pk, own=request.user.time_zone
+    )
 
 
 def followup_form_data(post: QueryDict, prefix: str = "") -> dict:
@@ -170,7 +172,10 @@ def followup_list(request: HttpRequest) -> HttpResponse:
         assignee_id = int(assignee_param)
     else:
         assignee_param, assignee_id = "", request.user.pk
-    zone, zone_name = selectors.assignee_time_zone(workspace, assignee_id or request.user.pk)
+    if assignee_id in (None, request.user.pk):
+        zone, zone_name = _zone(request)
+    else:
+        zone, zone_name = selectors.assignee_time_zone(workspace, assignee_id)
     now = timezone.now()
     filters = selectors.FollowUpFilters(assignee_id=assignee_id, bucket=bucket)
     rows = list(
