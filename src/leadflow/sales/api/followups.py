@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from django.http import HttpResponse
 from django.utils import timezone
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 
 from leadflow.contacts.selectors import cursor_paginate
 from leadflow.core.apikit import StrictSchema, json_response, require_scope
@@ -192,7 +192,7 @@ def followup_reopen(request, followup_id: int):
 def followup_delete(request, followup_id: int):
     workspace, actor = require_scope(request, WRITE)
     services.followup_delete(workspace=workspace, followup_id=followup_id, actor=actor)
-    return 204, None
+    return Status(204, None)
 
 
 def _log(request, contact_id: int, payload, log) -> HttpResponse:
