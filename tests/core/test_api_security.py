@@ -7,16 +7,25 @@ from pathlib import Path
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from django.utils import timezone
 
 from leadflow.config.api import api as ninja_api
 from leadflow.contacts import services
 from leadflow.contacts.models import Contact, CustomField
 from leadflow.core.actors import Actor
-from leadflow.core.models import ApiKey, ApiScope, Membership
+from leadflow.core.models import ApiKey, ApiScope, Membership, Role
+from leadflow.core.notifications import notifications_create
 from leadflow.core.services import apikey_revoke
 from leadflow.duplicates.models import DuplicatePair
 from leadflow.imports.models import ImportJob, ImportMapping
-from leadflow.sales.models import AssignmentRule, EmailTemplate, PersonalEmail, Team, TeamMember
+from leadflow.sales.models import (
+    AssignmentRule,
+    EmailTemplate,
+    FollowUp,
+    PersonalEmail,
+    Team,
+    TeamMember,
+)
 from leadflow.scoring.models import ConversionModel, EngagementRule
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "docs" / "api" / "openapi.json"
@@ -113,11 +122,20 @@ def _object_ids(workspace):
     routing = AssignmentRule.objects.create(
         workspace=workspace, name="Other routing", strategy="round_robin", team=team
     )
+    owner = Membership.objects.filter(workspace=workspace, role=Role.OWNER).first().user
+    followup = FollowUp.objects.create(
+        workspace=workspace, contact=a, assignee=owner, title="Other", due_at=timezone.now()
+    )
+    [notification] = notifications_create(
+        workspace=workspace, user_ids=[owner.pk], kind="mention", title="Other"
+    )
     return {
         "team_id": team.pk,
         "team_member_id": member.pk,
         "assignment_rule_id": routing.pk,
         "template_id": template.pk,
+        "followup_id": followup.pk,
+        "notification_id": notification.pk,
         "rule_id": rule.pk,
         "model_id": model.pk,
         "pair_id": pair.pk,
@@ -152,6 +170,11 @@ def test_every_object_route_hides_other_workspaces(api, other_workspace):
         "email-preview": {"subject": "x", "body": "x"},
         "claim": {"user_id": 1},
         "members": {"user_id": 1},
+        "calls": {"outcome": "connected"},
+        "meetings": {"outcome": "held"},
+        "complete": None,
+        "reopen": None,
+        "read": None,
     }
     schema = ninja_api.get_openapi_schema()
     tried = 0
@@ -190,6 +213,8 @@ def test_every_object_route_hides_other_workspaces(api, other_workspace):
                     if "custom-fields" in url
                     else {"name": "x"}
                     if "companies" in url
+                    else {"title": "x"}
+                    if "followups" in url
                     else {"first_name": "x"}
                 )
             response = getattr(api, method)(url, **({"body": body} if body else {}))
@@ -204,6 +229,8 @@ def test_every_object_route_hides_other_workspaces(api, other_workspace):
     assert Team.objects.filter(workspace=other_workspace, name="Other team").exists()
     assert AssignmentRule.objects.get(workspace=other_workspace).name == "Other routing"
     assert TeamMember.objects.get(team__workspace=other_workspace).weight == 1
+    assert not FollowUp.objects.filter(title="x").exists()
+    assert FollowUp.objects.get().done_at is None
 
 
 def test_committed_openapi_schema_matches_the_code():

@@ -13,7 +13,7 @@ from django.db import connection
 from leadflow.contacts.models import Activity, Contact
 from leadflow.contacts.services import activity_record
 from leadflow.core.actors import Actor
-from leadflow.core.models import Membership
+from leadflow.core.models import Membership, Notification
 from leadflow.sales.hours import working_deadline
 from leadflow.sales.kinds import FIRST_TOUCH_ESCALATED, FIRST_TOUCH_OVERDUE
 from leadflow.sales.models import (
@@ -162,7 +162,7 @@ def test_the_first_touch_by_a_person_stops_the_clock_once(routed, workspace):
 # --- the sweep ----------------------------------------------------------------------------------
 
 
-def test_a_missed_deadline_is_reminded_once_then_escalated_once(routed, workspace):
+def test_a_missed_deadline_is_reminded_once_then_escalated_once(routed, workspace, owner):
     contact, clock = routed(first_touch_minutes=15, first_touch_business_hours=False)
     due = clock.due_at
     assert first_touch_deadlines_process(now=due - MINUTE) == {"reminded": 0, "escalated": 0}
@@ -180,6 +180,12 @@ def test_a_missed_deadline_is_reminded_once_then_escalated_once(routed, workspac
         .order_by("pk")
     )
     assert kinds == [FIRST_TOUCH_OVERDUE, FIRST_TOUCH_ESCALATED]
+    # In the app at once: the owner at the deadline, then (no team lead) the owner/admins.
+    told = Notification.objects.filter(kind="first_touch_overdue").order_by("pk")
+    assert [(n.user_id, n.title) for n in told] == [
+        (contact.owner_id, "First touch overdue: Kim"),
+        (owner.pk, "Lead still untouched: Kim"),
+    ]
 
 
 def test_a_touch_not_yet_delivered_to_the_subscriber_still_spares_the_reminder(routed, workspace):

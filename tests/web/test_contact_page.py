@@ -7,6 +7,7 @@ import pytest
 
 from leadflow.contacts.models import Activity, Contact
 from leadflow.contacts.services import custom_field_create, note_add
+from leadflow.sales.services import followup_complete, followup_create
 from tests.web.conftest import url
 
 HTMX = {"HX-Request": "true"}
@@ -356,9 +357,20 @@ def test_detail_query_count_does_not_grow_with_the_timeline(
     for index in range(20):
         note_add(workspace=workspace, contact_id=contact.pk, body=f"n{index}", actor=owner_actor)
     # 12, and the Score panel's four (fit rules with their matches, the scoring profile,
-    # the points ledger with its rules, the prediction), and the Assignments panel's three
-    # (the contact's assignments, the people and the teams it may be reassigned to).
-    with django_assert_max_num_queries(19):
+    # the points ledger with its rules, the prediction), the Assignments panel's three
+    # (the contact's assignments, the people and the teams it may be reassigned to) and the
+    # Follow-ups panel's four (open ones, done ones, the members who may be given one, the
+    # member's team zone).
+    for index in range(5):
+        followup = followup_create(
+            workspace=workspace,
+            contact_id=contact.pk,
+            data={"title": f"f{index}", "due_at": "2030-01-01T10:00"},
+            actor=owner_actor,
+        )
+        if index % 2:
+            followup_complete(workspace=workspace, followup_id=followup.pk, actor=owner_actor)
+    with django_assert_max_num_queries(23):
         owner_client.get(url(workspace, f"contacts/{contact.pk}/"))
 
 

@@ -13,14 +13,14 @@ import pytest
 from django.test import Client
 
 from leadflow.capture import services as capture_services
-from leadflow.contacts.models import Contact
+from leadflow.contacts.models import Activity, Contact
 from leadflow.contacts.services import contact_upsert
-from leadflow.core.models import ALL_API_SCOPES, Membership, Role
+from leadflow.core.models import ALL_API_SCOPES, Membership, Role, User
 from leadflow.duplicates.models import DuplicatePair, DuplicateProfile
 from leadflow.duplicates.services import duplicates_check
 from leadflow.inbound import services as inbound_services
 from leadflow.inbound.models import Delivery, DeliveryStatus
-from leadflow.sales.models import EmailTemplate, PersonalEmail, Team
+from leadflow.sales.models import EmailTemplate, FollowUp, PersonalEmail, Team
 from leadflow.sales.services import (
     assignment_rule_create,
     lead_route,
@@ -435,6 +435,48 @@ def _train_conversion_model(world, client):
     return _decided(trained, 302)
 
 
+def _followups(world, client):
+    contact = world["contact"]  # the sales member's own lead
+    logged = client.post(
+        url(world["workspace"], f"contacts/{contact.pk}/log/call/"),
+        {"outcome": "connected", "notes": "Spoke"},
+    )
+    added = client.post(
+        url(world["workspace"], f"contacts/{contact.pk}/followups/add/"),
+        {"title": "Send the quote", "due_at": "2030-01-02T10:00", "kind": "email"},
+    )
+    done = Activity.objects.filter(contact=contact, kind="call.logged").exists()
+    scheduled = FollowUp.objects.filter(contact=contact, title="Send the quote").exists()
+    assert _decided(logged, 302) == done and _decided(added, 302) == scheduled == done
+    return done
+
+
+def _everyones_followups(world, client):
+    workspace = world["workspace"]
+    colleague = Membership.objects.create(
+        workspace=workspace,
+        user=User.objects.create_user(f"ops-{uuid.uuid4().hex[:6]}@acme-widgets.com"),
+        role=Role.MARKETER,
+    ).user
+    FollowUp.objects.create(
+        workspace=workspace,
+        contact=world["contact"],
+        assignee=colleague,
+        title="A colleague's follow-up",
+        due_at=dt.datetime(2030, 1, 1, tzinfo=dt.UTC),
+    )
+    page = client.get(url(workspace, f"followups/?due=upcoming&assignee={colleague.pk}"))
+    assert page.status_code == 200  # every member has the page: their own follow-ups
+    return "A colleague&#x27;s follow-up" in page.content.decode()
+
+
+def _notifications(world, client):
+    listed = client.get(url(world["workspace"], "notifications/"))
+    bell = client.get(url(world["workspace"], "notifications/bell/"))
+    read_all = client.post(url(world["workspace"], "notifications/read-all/"))
+    return _decided(listed, 200) and _decided(bell, 200) and _decided(read_all, 302)
+
+
 def _owners(world, client):
     admin = world["members"]["admin"]
     path = f"settings/members/{admin.pk}/role/"
@@ -484,6 +526,9 @@ ACTIONS: dict[str, Callable] = {
     "see the conversion model (versions, evaluation)": _see_conversion_model,
     "train the conversion model, or force a version into use": _train_conversion_model,
     "make, change or remove owners": _owners,
+    "schedule and complete follow-ups, log calls and meetings": _followups,
+    "see anyone's follow-ups (the assignee filter)": _everyones_followups,
+    "see one's own notifications and mark them read": _notifications,
 }
 
 
@@ -554,6 +599,7 @@ BODIES = {
     "POST /api/v1/contacts/{contact}/claim": lambda world: {
         "user_id": world["members"]["sales"].user_id
     },
+    "POST /api/v1/contacts/{contact}/calls": {"outcome": "connected"},
     "POST /api/v1/events": {
         "visitor_id": "visitor-0001",
         "session_id": "session-0001",

@@ -416,9 +416,10 @@ class TestContactTimeline:
             )
         # The contact page's pin (tests/web/test_contact_page.py, which counts the visits
         # query) plus one for the visits' pages, whatever their number.
-        # 13, and the Score panel's four (fit rules with their matches, the scoring profile,
-        # the points ledger with its rules, the prediction).
-        with django_assert_max_num_queries(17):
+        # 13, the Score panel's four (fit rules with their matches, the scoring profile,
+        # the points ledger with its rules, the prediction), the Assignments panel's three and
+        # the Follow-ups panel's four.
+        with django_assert_max_num_queries(24):
             response = owner_client.get(url(workspace, f"contacts/{contact.pk}/"))
         assert response.content.decode().count("Visited 3 pages") == 10
 

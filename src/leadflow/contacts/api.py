@@ -176,6 +176,11 @@ class ActivityPage(Schema):
 
 class NoteIn(StrictSchema):
     body: str
+    mention_ids: list[int] | None = Field(
+        None,
+        description="Members to mention by user id (besides @email and @Full Name in the "
+        "text); each is notified in the app and by email.",
+    )
 
 
 class CompanyOut(Schema):
@@ -594,7 +599,11 @@ def contact_note(request, contact_id: int, payload: NoteIn):
 
     def produce() -> HttpResponse:
         note = services.note_add(
-            workspace=workspace, contact_id=contact_id, body=payload.body, actor=actor
+            workspace=workspace,
+            contact_id=contact_id,
+            body=payload.body,
+            mention_ids=payload.mention_ids,
+            actor=actor,
         )
         return _json(request, ActivityOut.from_orm(note).dict(), 201)
 

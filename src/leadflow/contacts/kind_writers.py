@@ -38,7 +38,7 @@ STAGE_CHANGED_FIELDS = ("from", "to", "direction", "reason", "bulk")
 OWNER_CHANGED_FIELDS = ("from", "to", "bulk")
 CONSENT_CHANGED_FIELDS = ("from", "to")
 TAG_FIELDS = ("tag", "bulk")
-NOTE_ADDED_FIELDS = ("body", "import_job")
+NOTE_ADDED_FIELDS = ("body", "import_job", "mentions")
 CONTACT_UPDATED_FIELDS = ("changes", "tags_added", "tags_removed")
 
 
@@ -128,9 +128,14 @@ def tag_data(*, tag: str, bulk: bool = False) -> dict[str, Any]:
     return _bulk({"tag": tag}, bulk)
 
 
-def note_added_data(*, body: str, import_job: int | None = None) -> dict[str, Any]:
-    """The payload of ``note.added``: its text, and the import that brought it, if any."""
+def note_added_data(
+    *, body: str, import_job: int | None = None, mentions: list[int] | None = None
+) -> dict[str, Any]:
+    """The payload of ``note.added``: its text, the user ids of the members it mentions
+    (when any), and the import that brought it, if any."""
     data: dict[str, Any] = {"body": body}
+    if mentions:
+        data["mentions"] = mentions
     if import_job is not None:
         data["import_job"] = import_job
     return data

@@ -81,7 +81,12 @@ def _stage_changed(text: TimelineText, data: Mapping[str, Any], names: Names) ->
 
 def _note_added(text: TimelineText, data: Mapping[str, Any], names: Names) -> Iterable[str]:
     text.body = str(data.get("body", ""))
-    return ("body",)
+    mentions = data.get("mentions")
+    if isinstance(mentions, list) and mentions:
+        text.details.append(
+            "Mentioned: " + ", ".join(names.value("owner_id", user_id) for user_id in mentions)
+        )
+    return ("body", "mentions")
 
 
 def _contact_merged(text: TimelineText, data: Mapping[str, Any], names: Names) -> Iterable[str]:

@@ -1,11 +1,14 @@
-"""Core's own API routes: the API key's workspace and its settings."""
+"""Core's own API routes: the API key's workspace and its settings, and members' in-app
+notifications."""
 
-from ninja import Field, Router, Schema
+import datetime as dt
 
-from leadflow.core import services
+from ninja import Field, Query, Router, Schema
+
+from leadflow.core import notifications, services
 from leadflow.core.apikit import StrictSchema, require_scope
-from leadflow.core.errors import FieldError, ValidationFailed
-from leadflow.core.models import ApiScope
+from leadflow.core.errors import FieldError, NotFound, ValidationFailed
+from leadflow.core.models import ApiScope, Notification, User
 
 router = Router(tags=["workspace"])
 
@@ -54,3 +57,103 @@ def workspace_patch(request, payload: WorkspacePatch):
     if nulls:
         raise ValidationFailed(nulls)
     return services.workspace_update(workspace=workspace, actor=actor, **changes)
+
+
+# --- in-app notifications -----------------------------------------------------------------------
+# An API key is not a person: it reads a member's notifications by ``user_id`` (an integration
+# that forwards them to chat, say) and marks any of the workspace's notifications read.
+
+
+class NotificationOut(Schema):
+    id: int
+    user_id: int
+    kind: str
+    title: str
+    body: str
+    link: str
+    contact_id: int | None
+    created_at: dt.datetime
+    read_at: dt.datetime | None
+
+
+class NotificationPage(Schema):
+    items: list[NotificationOut]
+    unread: int
+
+
+def _member(workspace, user_id: int) -> User:
+    user = User.objects.filter(pk=user_id, memberships__workspace=workspace).first()
+    if user is None:
+        raise ValidationFailed([FieldError("user_id", "Not a member of this workspace.")])
+    return user
+
+
+@router.get(
+    "/notifications",
+    response=NotificationPage,
+    tags=["notifications"],
+    summary="A member's notifications, newest first",
+)
+def notification_list(
+    request,
+    user_id: int,
+    unread: bool = False,
+    limit: int = Query(50, ge=1, le=200),
+):
+    workspace, _ = require_scope(request, ApiScope.CONTACTS_READ)
+    user = _member(workspace, user_id)
+    rows = notifications.notification_list(workspace, user, unread=unread)[:limit]
+    return {
+        "items": list(rows),
+        "unread": notifications.notification_unread_count(workspace, user),
+    }
+
+
+class UnreadOut(Schema):
+    unread: int
+
+
+@router.get(
+    "/notifications/unread-count",
+    response=UnreadOut,
+    tags=["notifications"],
+    summary="How many of a member's notifications are unread",
+)
+def notification_unread(request, user_id: int):
+    workspace, _ = require_scope(request, ApiScope.CONTACTS_READ)
+    return {
+        "unread": notifications.notification_unread_count(workspace, _member(workspace, user_id))
+    }
+
+
+@router.post(
+    "/notifications/{notification_id}/read",
+    response=NotificationOut,
+    tags=["notifications"],
+    summary="Mark one notification read",
+)
+def notification_read(request, notification_id: int):
+    workspace, _ = require_scope(request, ApiScope.CONTACTS_WRITE)
+    row = Notification.objects.filter(workspace=workspace, pk=notification_id).first()
+    if row is None:
+        raise NotFound("No such notification.")
+    notifications.notification_mark_read(workspace=workspace, user=row.user, notification_id=row.pk)
+    row.refresh_from_db()
+    return row
+
+
+class ReadAllIn(StrictSchema):
+    user_id: int
+
+
+@router.post(
+    "/notifications/read-all",
+    response=UnreadOut,
+    tags=["notifications"],
+    summary="Mark all of a member's notifications read",
+)
+def notification_read_all(request, payload: ReadAllIn):
+    workspace, _ = require_scope(request, ApiScope.CONTACTS_WRITE)
+    user = _member(workspace, payload.user_id)
+    notifications.notifications_mark_all_read(workspace=workspace, user=user)
+    return {"unread": 0}

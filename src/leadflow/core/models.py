@@ -30,6 +30,12 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     email = models.EmailField(unique=True)
     full_name = models.CharField(max_length=200, blank=True)
+    time_zone = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="IANA time zone (Europe/Berlin) the person's follow-up times are read in; "
+        "empty: their sales team's zone, else UTC.",
+    )
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=timezone.now)
@@ -244,3 +250,42 @@ class PeriodicJob(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class NotificationKind(models.TextChoices):
+    ASSIGNED = "assigned", "A lead was assigned to you"
+    FOLLOWUP_DUE = "followup_due", "A follow-up is due"
+    MENTION = "mention", "You were mentioned"
+    FIRST_TOUCH_OVERDUE = "first_touch_overdue", "A lead's first touch is overdue"
+
+
+class Notification(models.Model):
+    """One in-app notification for one member: what happened (``kind``, ``title``, ``body``),
+    where to look (``link``, a path inside the app) and the contact it is about, if any.
+    Unread while ``read_at`` is empty. ``emailed_at`` records that its email went (set in
+    the same transaction as the send, so the email goes once). Written by
+    ``core.notifications.notifications_create`` in the transaction of the change it tells."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=30, choices=NotificationKind.choices)
+    title = models.CharField(max_length=200)
+    body = models.TextField(blank=True)
+    link = models.CharField(max_length=500, blank=True)
+    contact_id = models.BigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["workspace", "user", "-created_at"], name="notification_user"),
+            models.Index(
+                fields=["workspace", "user", "-created_at"],
+                condition=models.Q(read_at__isnull=True),
+                name="notification_unread",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} for {self.user_id}"

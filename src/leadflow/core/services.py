@@ -8,7 +8,8 @@ import logging
 import math
 import secrets
 import time
-from collections.abc import Callable
+import zoneinfo
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pycountry
@@ -390,3 +391,44 @@ def login_success_record(*, email: str) -> None:
     """A right password clears the account's count (not the address's: others share it)."""
     _, bucket, _ = _login_buckets(email, None)[0]
     rate_limit_clear(bucket, window_seconds=settings.LEADFLOW_LOGIN_LOCK_MINUTES * 60)
+
+
+@transaction.atomic
+def user_profile_update(*, user: User, data: Mapping[str, Any]) -> User:
+    """Change the person's own name (``full_name``) and ``time_zone`` (an IANA name such
+    as Europe/Berlin, or empty for "my team's zone, else UTC"); ValidationFailed naming
+    each bad or unknown field. A person's own settings belong to no workspace, so no audit
+    entry is written."""
+    errors = [
+        FieldError(key, "Unknown field.") for key in data if key not in ("full_name", "time_zone")
+    ]
+    changes: dict[str, str] = {}
+    if "full_name" in data:
+        name = data["full_name"]
+        if not isinstance(name, str) or len(name.strip()) > 200:
+            errors.append(FieldError("full_name", "At most 200 characters."))
+        else:
+            changes["full_name"] = name.strip()
+    if "time_zone" in data:
+        zone = data["time_zone"]
+        if not isinstance(zone, str) or (zone and not _is_time_zone(zone)):
+            errors.append(FieldError("time_zone", "Not a known time zone (Europe/Berlin)."))
+        else:
+            changes["time_zone"] = zone
+    if errors:
+        raise ValidationFailed(errors)
+    for name, value in changes.items():
+        setattr(user, name, value)
+    if changes:
+        user.save(update_fields=list(changes))
+    return user
+
+
+def _is_time_zone(name: str) -> bool:
+    if len(name) > 64 or name in ("localtime", "Factory"):
+        return False
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return False
+    return True

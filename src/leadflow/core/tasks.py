@@ -35,8 +35,8 @@ from django.utils.http import urlsafe_base64_encode
 from django.utils.module_loading import import_string
 from django_tasks_db.backend import DatabaseBackend
 
-from leadflow.core.models import Membership, User
-from leadflow.core.notifications import link_base, member_notify
+from leadflow.core.models import Membership, Notification, User
+from leadflow.core.notifications import link_base, member_notify, notification_email_claim
 
 logger = logging.getLogger("leadflow.mail")
 
@@ -163,3 +163,29 @@ def invitation_send(membership_pk: int, inviter_pk: int | None = None, base_url:
         template="core/email/invitation",
         context={"inviter": User.objects.filter(pk=inviter_pk).first(), "link": link},
     )
+
+
+@task()
+@mail_retrying
+def notifications_email(notification_ids: list[int], base_url: str = "") -> int:
+    """Email each of these in-app notifications to its member, once: a notification already
+    emailed (an earlier or a concurrent run) is skipped, a failed send leaves it to the retry
+    (``core.notifications.notification_email_claim``). Nothing goes to someone no longer a
+    member. Returns how many emails this run sent."""
+    sent = 0
+    notifications = Notification.objects.select_related("workspace", "user").filter(
+        pk__in=notification_ids, emailed_at__isnull=True
+    )
+    for notification in notifications.order_by("pk"):
+        sent += member_notify(
+            workspace=notification.workspace,
+            users=[notification.user],
+            subject=notification.title,
+            template="core/email/notification",
+            context={
+                "notification": notification,
+                "link": link_base(base_url) + notification.link if notification.link else "",
+            },
+            record=lambda user, notification=notification: notification_email_claim(notification),
+        )
+    return sent

@@ -13,10 +13,11 @@ class SalesConfig(AppConfig):
         # Imported in ready(): models and other apps load only once the app registry is.
         from leadflow.core.scheduler import periodic_register
         from leadflow.core.services import MEMBER_REMOVED_HOOKS
-        from leadflow.sales import kinds, subscribers
+        from leadflow.sales import followup_kinds, kinds, subscribers
         from leadflow.sales.services import member_leads_release
 
         kinds.register()
+        followup_kinds.register()
         subscribers.register()
         periodic_register(
             "sales.first_touch_deadlines",
@@ -26,3 +27,8 @@ class SalesConfig(AppConfig):
         )
         if member_leads_release not in MEMBER_REMOVED_HOOKS:
             MEMBER_REMOVED_HOOKS.append(member_leads_release)
+        periodic_register(
+            "sales.followup_reminders",
+            "leadflow.sales.tasks.followup_reminders_send",
+            dt.timedelta(seconds=settings.LEADFLOW_SWEEP_SECONDS),
+        )

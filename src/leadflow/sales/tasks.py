@@ -8,28 +8,31 @@
 - ``first_touch_notify``: the emails of an overdue first touch (``FirstTouchNotice`` rows
   make each once-only per person).
 - ``personal_email_deliver``: sending a member's personal email to a lead (the email's own
-  row makes it once-only; a mail server that is down makes it try again later)."""
+  row makes it once-only; a mail server that is down makes it try again later).
+- ``followup_reminders_send``: the follow-up reminder sweep (on the worker's clock)."""
 
+import datetime as dt
 import hashlib
 import smtplib
 from email.utils import formataddr, parseaddr
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.tasks import task
 from django.urls import reverse
 from django.utils import timezone
 
+from leadflow.contacts.audience import users_who_see
 from leadflow.contacts.models import ConsentStatus, Contact
 from leadflow.contacts.services import activity_record
 from leadflow.contacts.suppression import email_suppressed
 from leadflow.core.actors import Actor
-from leadflow.core.models import User, Workspace
-from leadflow.core.notifications import link_base, member_notify
-from leadflow.core.selectors import member_users
+from leadflow.core.models import NotificationKind, User, Workspace
+from leadflow.core.notifications import link_base, member_notify, notifications_create
 from leadflow.core.tasks import MAIL_RETRY_DELAYS, mail_retrying
+from leadflow.sales.followup_kinds import due_text
 from leadflow.sales.kinds import EMAIL_FAILED, EMAIL_SENT, email_data
 from leadflow.sales.merge import merged_html
 from leadflow.sales.models import (
@@ -37,11 +40,15 @@ from leadflow.sales.models import (
     AssignmentNotice,
     FirstTouch,
     FirstTouchNotice,
+    FollowUp,
     PersonalEmail,
     PersonalEmailStatus,
-    TeamMember,
 )
-from leadflow.sales.services.first_touch import first_touch_deadlines_process
+from leadflow.sales.selectors import assignee_time_zone
+from leadflow.sales.services.first_touch import (
+    first_touch_deadlines_process,
+    first_touch_recipients,
+)
 
 
 @task()
@@ -115,15 +122,12 @@ def first_touch_notify(first_touch_pk: int, kind: str, base_url: str = "") -> in
     if clock is None or kind not in ("overdue", "escalated"):
         return 0
     contact = clock.contact
-    team_members = TeamMember.objects.filter(team_id=clock.team_id).select_related("user")
-    if kind == "overdue":
-        users = [contact.owner] if contact.owner_id else [member.user for member in team_members]
-        subject = f"First touch overdue: {contact}"
-    else:
-        users = [member.user for member in team_members if member.is_lead] or list(
-            member_users(clock.workspace, permission="manage_members")
-        )
-        subject = f"Lead still untouched: {contact}"
+    users = User.objects.filter(pk__in=first_touch_recipients(clock, kind))
+    subject = (
+        f"First touch overdue: {contact}"
+        if kind == "overdue"
+        else f"Lead still untouched: {contact}"
+    )
     link = link_base(base_url) + reverse(
         "contact_detail",
         kwargs={"workspace_slug": clock.workspace.slug, "contact_id": contact.pk},
@@ -329,3 +333,74 @@ def leads_reroute(workspace_pk: int, contact_ids: list[int]) -> int:
         return 0
     made = leads_route(workspace=workspace, triggers=dict.fromkeys(contact_ids, Trigger.OWNER_LEFT))
     return len(made)
+
+
+# --- follow-up reminders ------------------------------------------------------------------------
+
+REMINDER_BATCH = 500
+
+
+@task()
+def followup_reminders_send(now: dt.datetime | str | None = None, base_url: str = "") -> int:
+    """Remind the assignees of every open follow-up whose reminder time has come, once.
+
+    Set-based and race-safe: each batch is claimed by one ``UPDATE ... SET reminded_at
+    WHERE reminded_at IS NULL ... RETURNING id``, so of two sweeps running at once each
+    follow-up goes to exactly one (the other's UPDATE finds it claimed). In the claim's
+    transaction each assignee who may still see the lead gets an in-app notification, and
+    its email is scheduled (once: ``core.tasks.notifications_email``). Run every minute by
+    the scheduler (``SalesConfig.ready``); ``now`` is for tests. Returns how many follow-ups
+    were reminded."""
+    if isinstance(now, str):
+        now = dt.datetime.fromisoformat(now)
+    now = now or timezone.now()
+    reminded = 0
+    while True:
+        with transaction.atomic():
+            claimed = _reminders_claim(now)
+            for followup in (
+                FollowUp.objects.filter(pk__in=claimed)
+                .select_related("workspace", "contact", "assignee")
+                .order_by("pk")
+            ):
+                _remind(followup, base_url)
+        reminded += len(claimed)
+        if len(claimed) < REMINDER_BATCH:
+            return reminded
+
+
+def _reminders_claim(now: dt.datetime) -> list[int]:
+    table = connection.ops.quote_name(FollowUp._meta.db_table)
+    moment = connection.ops.adapt_datetimefield_value(now)  # as the ORM stores it
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET reminded_at = %s WHERE id IN ("  # noqa: S608 (our table)
+            f" SELECT id FROM {table} WHERE reminded_at IS NULL AND done_at IS NULL"
+            f" AND reminder_at <= %s ORDER BY reminder_at, id LIMIT %s"
+            f") AND reminded_at IS NULL RETURNING id",
+            [moment, moment, REMINDER_BATCH],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _remind(followup: FollowUp, base_url: str) -> None:
+    workspace, contact = followup.workspace, followup.contact
+    if not users_who_see(workspace, contact.pk, [followup.assignee_id]):
+        return  # the lead moved on to someone else: its follow-up tells nobody
+    _, zone_name = assignee_time_zone(workspace, followup.assignee_id)
+    due = due_text({"due_at": followup.due_at.isoformat(), "time_zone": zone_name})
+    notifications_create(
+        workspace=workspace,
+        user_ids=[followup.assignee_id],
+        kind=NotificationKind.FOLLOWUP_DUE,
+        title=f"Follow-up due: {followup.title}",
+        body=f"{followup.get_kind_display()} with {contact}, due {due}."
+        + (f"\n\n{followup.notes}" if followup.notes else ""),
+        link=reverse(
+            "contact_detail",
+            kwargs={"workspace_slug": workspace.slug, "contact_id": contact.pk},
+        ),
+        contact_id=contact.pk,
+        email=True,
+        base_url=base_url,
+    )

@@ -37,6 +37,8 @@ SECTIONS = (
     ("contact", "contacts"),
     ("import", "contacts"),
     ("company", "companies"),
+    ("followup", "followups"),
+    ("notification", "notifications"),
     ("duplicate", "duplicates"),
     ("visitor", "visitors"),
     ("report", "reports"),

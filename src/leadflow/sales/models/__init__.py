@@ -7,6 +7,7 @@ from leadflow.sales.models.email import (
     PersonalEmailStatus,
 )
 from leadflow.sales.models.first_touch import TOUCH_KINDS, FirstTouch, FirstTouchNotice
+from leadflow.sales.models.followups import FollowUp, FollowUpKind
 from leadflow.sales.models.routing import (
     TEAM_STRATEGIES,
     Assignment,
@@ -31,6 +32,8 @@ __all__ = [
     "Fallback",
     "FirstTouch",
     "FirstTouchNotice",
+    "FollowUp",
+    "FollowUpKind",
     "PersonalEmail",
     "PersonalEmailStatus",
     "Strategy",

@@ -1,5 +1,5 @@
-"""Sales writes: teams and members, assignment rules, the routing itself, and one-to-one
-email (templates, sending).
+"""Sales writes: teams and members, assignment rules, the routing itself, one-to-one email
+(templates, sending), follow-ups, calls and meetings.
 
 One module per concern; this package re-exports their public names, so callers import from
 ``leadflow.sales.services`` whichever module a service lives in.
@@ -11,6 +11,16 @@ from leadflow.sales.services.email import (
     email_template_delete,
     email_template_update,
     personal_email_send,
+)
+from leadflow.sales.services.followups import (
+    call_log,
+    followup_complete,
+    followup_create,
+    followup_delete,
+    followup_input_clean,
+    followup_reopen,
+    followup_update,
+    meeting_log,
 )
 from leadflow.sales.services.give import Given, leads_give
 from leadflow.sales.services.queue import lead_claim, member_leads_release
@@ -42,14 +52,22 @@ __all__ = [
     "assignment_rule_move",
     "assignment_rule_update",
     "assignment_rules_reorder",
+    "call_log",
     "email_template_create",
     "email_template_delete",
     "email_template_update",
+    "followup_complete",
+    "followup_create",
+    "followup_delete",
+    "followup_input_clean",
+    "followup_reopen",
+    "followup_update",
     "lead_claim",
     "lead_route",
     "leads_give",
     "leads_reassign",
     "leads_route",
+    "meeting_log",
     "member_leads_release",
     "member_settings_clean",
     "personal_email_send",

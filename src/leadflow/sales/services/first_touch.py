@@ -30,12 +30,16 @@ from dataclasses import dataclass
 
 from django.db import transaction
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 
 from leadflow.contacts.models import Activity, Contact
 from leadflow.contacts.services import activity_record
 from leadflow.core.actors import Actor
 from leadflow.core.errors import DomainError
+from leadflow.core.models import NotificationKind
+from leadflow.core.notifications import notifications_create
+from leadflow.core.selectors import member_users
 from leadflow.core.tasks import task_schedule
 from leadflow.sales.hours import time_zone_get, working_deadline
 from leadflow.sales.kinds import FIRST_TOUCH_ESCALATED, FIRST_TOUCH_OVERDUE
@@ -178,6 +182,42 @@ def _touches_catch_up(batch: list[tuple[int, int, dt.datetime]]) -> None:
     first_touches_record(touches_from_activities(activities))
 
 
+def first_touch_recipients(clock: FirstTouch, kind: str) -> list[int]:
+    """Who hears of an overdue first touch: for ``overdue`` the lead's owner (the team's
+    members while it waits in a queue), for ``escalated`` the team's leads, else the
+    workspace's owners and admins (user ids)."""
+    members = TeamMember.objects.filter(team_id=clock.team_id).values_list("user_id", "is_lead")
+    if kind == "overdue":
+        owner_id = Contact.objects.filter(pk=clock.contact_id).values_list("owner_id", flat=True)
+        owner = owner_id.first()
+        return [owner] if owner else [user_id for user_id, _ in members]
+    leads = [user_id for user_id, is_lead in members if is_lead]
+    return leads or list(
+        member_users(clock.workspace, permission="manage_members").values_list("pk", flat=True)
+    )
+
+
+def _tell_in_app(clock: FirstTouch, kind: str) -> None:
+    """The in-app side of a reminder or an escalation, in the sweep's transaction."""
+    contact = clock.contact
+    notifications_create(
+        workspace=clock.workspace,
+        user_ids=first_touch_recipients(clock, kind),
+        kind=NotificationKind.FIRST_TOUCH_OVERDUE,
+        title=(
+            f"First touch overdue: {contact}"
+            if kind == "overdue"
+            else f"Lead still untouched: {contact}"
+        ),
+        body=f"Due {clock.due_at:%Y-%m-%d %H:%M} UTC." if clock.due_at else "",
+        link=reverse(
+            "contact_detail",
+            kwargs={"workspace_slug": clock.workspace.slug, "contact_id": contact.pk},
+        ),
+        contact_id=contact.pk,
+    )
+
+
 def _remind(clock: FirstTouch, now: dt.datetime) -> int:
     with transaction.atomic():
         claimed = FirstTouch.objects.filter(
@@ -197,6 +237,7 @@ def _remind(clock: FirstTouch, now: dt.datetime) -> int:
             },
             occurred_at=now,
         )
+        _tell_in_app(clock, "overdue")
         task_schedule(NOTIFY_TASK, clock.pk, "overdue")
     return 1
 
@@ -229,6 +270,7 @@ def _escalate(clock: FirstTouch, now: dt.datetime) -> int:
                 logger.exception("first touch %s: reassignment failed", clock.pk)
         if to is None:  # told the leads: asked to, or nobody to reassign to
             action = Escalation.NOTIFY_TEAM_LEAD
+            _tell_in_app(clock, "escalated")
             task_schedule(NOTIFY_TASK, clock.pk, "escalated")
         activity_record(
             workspace=clock.workspace,

@@ -7,13 +7,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from leadflow.contacts.activity_log import activities_announce
 from leadflow.contacts.kind_writers import owner_changed_data
 from leadflow.contacts.models import Activity, ActivityKind, Contact
 from leadflow.core.actors import Actor
-from leadflow.core.models import Workspace
+from leadflow.core.models import NotificationKind, Workspace
+from leadflow.core.notifications import notifications_create
 from leadflow.core.services import audit_record
 from leadflow.core.tasks import task_schedule
 from leadflow.sales.kinds import CONTACT_ASSIGNED, assignment_data
@@ -120,6 +122,8 @@ def leads_give(
         if notify:
             for assignment in assignments:
                 task_schedule(NOTIFY_TASK, assignment.pk)
+            if owner_id != actor.user_id:  # told in the app at once: one line, however many
+                _tell_in_app(workspace, owner_id, [a.contact_id for a in assignments])
     written = Activity.objects.bulk_create(activities)
     activities_announce(
         workspace_id=workspace.pk, contact_ids=changed, up_to_id=max(a.pk for a in written)
@@ -131,3 +135,25 @@ def leads_give(
         changes={"ids": changed, "owner_id": owner_id, "trigger": trigger},
     )
     return Given(changed, assignments)
+
+
+def _tell_in_app(workspace: Workspace, owner_id: int, contact_ids: list[int]) -> None:
+    """The new owner's in-app notification: the lead itself for one, a count for many."""
+    if len(contact_ids) == 1:
+        contact = Contact.objects.get(pk=contact_ids[0])
+        title = f"New lead for you: {contact}"
+        link = reverse(
+            "contact_detail", kwargs={"workspace_slug": workspace.slug, "contact_id": contact.pk}
+        )
+    else:
+        title = f"{len(contact_ids)} leads are yours now"
+        link = reverse("contact_list", kwargs={"workspace_slug": workspace.slug})
+    notifications_create(
+        workspace=workspace,
+        user_ids=[owner_id],
+        kind=NotificationKind.ASSIGNED,
+        title=title,
+        body="Given to you by hand.",
+        link=link,
+        contact_id=contact_ids[0] if len(contact_ids) == 1 else None,
+    )

@@ -16,7 +16,9 @@ Guarantees:
   in a strict order and never pass a cap, and the fixed lock order cannot deadlock.
 - Every decision is an ``Assignment`` row and a ``contact.assigned`` / ``contact.queued``
   activity; the owner itself changes through contacts' ``contact_update`` (its
-  ``owner.changed``), in the same transaction.
+  ``owner.changed``), in the same transaction, and so does the new owner's in-app
+  notification (none for whoever gave the lead to themselves); the email follows after the
+  commit (``sales.tasks.assignment_notify``).
 """
 
 import datetime as dt
@@ -24,6 +26,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from leadflow.contacts.models import Contact
@@ -31,7 +34,8 @@ from leadflow.contacts.selectors import contacts_visible
 from leadflow.contacts.services import activity_record, contact_update
 from leadflow.core.actors import Actor
 from leadflow.core.errors import FieldError, NotFound, ValidationFailed
-from leadflow.core.models import Workspace
+from leadflow.core.models import NotificationKind, Workspace
+from leadflow.core.notifications import notifications_create
 from leadflow.core.selectors import LEAD_OWNER_PERMISSION, is_member_id
 from leadflow.core.tasks import task_schedule
 from leadflow.sales import selectors
@@ -349,6 +353,20 @@ def assignment_record(
             contact_id=contact.pk,
             data={"owner_id": choice.owner_id},
             actor=actor,
+        )
+    if choice.owner_id is not None and choice.owner_id != actor.user_id:
+        # The new owner sees it in the app at once (the email follows after the commit).
+        notifications_create(
+            workspace=workspace,
+            user_ids=[choice.owner_id],
+            kind=NotificationKind.ASSIGNED,
+            title=f"New lead for you: {contact}",
+            body=assignment.reason,
+            link=reverse(
+                "contact_detail",
+                kwargs={"workspace_slug": workspace.slug, "contact_id": contact.pk},
+            ),
+            contact_id=contact.pk,
         )
     activity_record(
         workspace=workspace,

@@ -78,6 +78,7 @@ from leadflow.web.timeline import (
 )
 from leadflow.web.views import routing
 from leadflow.web.views.common import PAGE_SIZE, htmx_target, query_with, render_page
+from leadflow.web.views.followups import followup_panel_context
 from leadflow.web.views.scoring import score_panel
 
 SORT_CHOICES = (
@@ -521,6 +522,9 @@ def _contact_context(
     note_errors: dict | None = None,
     note_body: str = "",
     with_timeline: bool = True,
+    log_open: str = "",
+    log_errors: dict | None = None,
+    log_values: dict | None = None,
 ) -> dict:
     members = _members(request)
     definitions = list(selectors.custom_field_list(request.workspace))
@@ -560,8 +564,34 @@ def _contact_context(
         "score": score_panel(request, contact),
         "assignments": routing.assignment_rows(request.workspace, contact.pk),
         **(routing.reassign_choices(request) if request.membership.can("write") else {}),
+        "log_open": log_open,
+        "log_errors": log_errors or {},
+        "log_values": log_values or {},
+        **followup_panel_context(request, contact),
         **_choice_context(),
     }
+
+
+def contact_page_render(
+    request: HttpRequest,
+    contact: Contact,
+    *,
+    partial: str,
+    status: int = 200,
+    trigger: str | None = "timeline-changed",
+    **context_options,
+) -> HttpResponse:
+    """One section of the contact page (htmx) or, without htmx, the whole page: for views
+    elsewhere that change what a section shows (a logged call, a meeting)."""
+    context = _contact_context(request, contact, **context_options)
+    return render_page(
+        request,
+        "web/contacts/detail.html",
+        context,
+        partials={partial: partial},
+        status=status,
+        trigger=trigger if status == 200 else None,
+    )
 
 
 CONTACT_PARTIALS = {
@@ -701,7 +731,11 @@ def contact_note(request: HttpRequest, contact_id: int) -> HttpResponse:
     body = request.POST.get("body", "")
     try:
         services.note_add(
-            workspace=request.workspace, contact_id=contact.pk, body=body, actor=request.actor
+            workspace=request.workspace,
+            contact_id=contact.pk,
+            body=body,
+            actor=request.actor,
+            base_url=request.build_absolute_uri("/"),
         )
     except ValidationFailed as failure:
         context = _contact_context(request, contact, note_errors=error_map(failure), note_body=body)

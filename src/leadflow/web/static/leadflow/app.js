@@ -28,6 +28,21 @@
     if (question && !window.confirm(question)) event.preventDefault();
   }, true);
 
+  // The note's "Mention a colleague" picker types "@Name " into the note where the caret is.
+  document.addEventListener("change", function (event) {
+    var picker = event.target;
+    if (!picker.matches("[data-mention-into]") || !picker.value) return;
+    var box = document.getElementById(picker.getAttribute("data-mention-into"));
+    if (!box) return;
+    var at = typeof box.selectionStart === "number" ? box.selectionStart : box.value.length;
+    var before = box.value.slice(0, at);
+    var text = (before && !/\s$/.test(before) ? " " : "") + picker.value + " ";
+    box.value = before + text + box.value.slice(at);
+    picker.value = "";
+    box.focus();
+    box.setSelectionRange(at + text.length, at + text.length);
+  });
+
   document.addEventListener("focusin", function (event) {
     if (event.target.matches("[data-select-on-focus]")) event.target.select();
   });
