@@ -14,6 +14,8 @@ from leadflow.contacts.models import Contact, CustomField
 from leadflow.core.actors import Actor
 from leadflow.core.models import ApiKey, ApiScope
 from leadflow.core.services import apikey_revoke
+from leadflow.deals import services as deal_services
+from leadflow.deals.models import Deal
 from leadflow.duplicates.models import DuplicatePair
 from leadflow.imports.models import ImportJob, ImportMapping
 from leadflow.scoring.models import ConversionModel, EngagementRule
@@ -105,7 +107,14 @@ def _object_ids(workspace):
         workspace=workspace, name="Other rule", source="event", kind="pageview", points=1
     )
     model = ConversionModel.objects.create(workspace=workspace, version=1, status="rejected")
+    pipeline = deal_services.pipeline_default_ensure(workspace)
+    deal = deal_services.deal_create(
+        workspace=workspace, actor=actor, values={"title": "Other deal", "contact_id": a.pk}
+    )
     return {
+        "pipeline_id": pipeline.pk,
+        "stage_id": deal.stage_id,
+        "deal_id": deal.pk,
         "rule_id": rule.pk,
         "model_id": model.pk,
         "pair_id": pair.pk,
@@ -136,6 +145,13 @@ def test_every_object_route_hides_other_workspaces(api, other_workspace):
         "resume": None,
         "accept": {"reason": "x"},
         "reject": {"reason": "x"},
+        "stages": {"name": "x"},
+        "reorder": {"stage_ids": [1]},
+        "move": {"stage_id": 1},
+        "win": None,
+        "lose": {"reason": "x"},
+        "reopen": {"stage_id": None},
+        "convert-to-deal": {"title": "x"},
     }
     schema = ninja_api.get_openapi_schema()
     tried = 0
@@ -153,9 +169,18 @@ def test_every_object_route_hides_other_workspaces(api, other_workspace):
             elif method == "post":
                 body = bodies[url.rsplit("/", 1)[-1]]
             elif method == "patch" and any(
-                part in url for part in ("/forms/", "/lead-sources/", "/engagement-rules/")
+                part in url
+                for part in (
+                    "/forms/",
+                    "/lead-sources/",
+                    "/engagement-rules/",
+                    "/pipelines/",
+                    "/stages/",
+                )
             ):
                 body = {"name": "x"}
+            elif method == "patch" and "/deals/" in url:
+                body = {"title": "x"}
             elif method == "patch" and "/imports/" in url:
                 body = {"save_as": "x"}
             elif method == "patch":
@@ -173,6 +198,7 @@ def test_every_object_route_hides_other_workspaces(api, other_workspace):
     assert tried >= 12
     assert Contact.objects.filter(workspace=other_workspace).count() == 2
     assert not Contact.objects.filter(first_name="x").exists()
+    assert list(Deal.objects.values_list("title", "status")) == [("Other deal", "open")]
 
 
 def test_committed_openapi_schema_matches_the_code():

@@ -270,7 +270,7 @@ def forecast(
     weighted = ExpressionWrapper(F("amount") * F("probability") / 100, output_field=MONEY)
     sums = {
         "deals": Count("pk"),
-        "amount": Coalesce(Sum("amount"), ZERO, output_field=MONEY),
+        "total": Coalesce(Sum("amount"), ZERO, output_field=MONEY),
         "weighted": Coalesce(Sum(weighted), ZERO, output_field=MONEY),
     }
     open_deals = deals.filter(status=DealStatus.OPEN)
@@ -286,7 +286,7 @@ def forecast(
         .order_by("-weighted", "owner__email", "currency")
     )
     for row in by_month + by_owner:
-        row["amount"] = Decimal(row["amount"]).quantize(Decimal("0.01"))
+        row["total"] = Decimal(row["total"]).quantize(Decimal("0.01"))
         row["weighted"] = Decimal(row["weighted"]).quantize(Decimal("0.01"))
         if "month" in row and isinstance(row["month"], dt.datetime):
             row["month"] = row["month"].date()
@@ -297,7 +297,7 @@ def forecast(
         closed_deals = closed_deals.filter(closed_at__date__gte=closed_since)
     closed = list(
         closed_deals.values("status", "currency")
-        .annotate(deals=Count("pk"), amount=Coalesce(Sum("amount"), ZERO, output_field=MONEY))
+        .annotate(deals=Count("pk"), total=Coalesce(Sum("amount"), ZERO, output_field=MONEY))
         .order_by("status", "currency")
     )
     reasons = list(
