@@ -38,6 +38,7 @@ SECTIONS = (
     ("import", "contacts"),
     ("company", "companies"),
     ("duplicate", "duplicates"),
+    ("deal", "deals"),
     ("visitor", "visitors"),
     ("report", "reports"),
     ("settings", "settings"),
