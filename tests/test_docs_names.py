@@ -37,6 +37,7 @@ DOCS = [
     ROOT / "docs" / "scoring.md",
     *sorted((ROOT / "docs" / "scoring").glob("*.md")),
     *sorted((ROOT / "docs" / "sales").glob("*.md")),
+    ROOT / "docs" / "deals.md",
     *sorted((ROOT / "docs" / "decisions").glob("001[89]-*.md")),
 ]
 # leadflow's apps and top-level modules (cli, server, demo, ...)

@@ -16,6 +16,8 @@ from leadflow.core.actors import Actor
 from leadflow.core.models import ApiKey, ApiScope, Membership, Role
 from leadflow.core.notifications import notifications_create
 from leadflow.core.services import apikey_revoke
+from leadflow.deals import services as deal_services
+from leadflow.deals.models import Deal
 from leadflow.duplicates.models import DuplicatePair
 from leadflow.imports.models import ImportJob, ImportMapping
 from leadflow.sales.models import (
@@ -129,6 +131,10 @@ def _object_ids(workspace):
     [notification] = notifications_create(
         workspace=workspace, user_ids=[owner.pk], kind="mention", title="Other"
     )
+    pipeline = deal_services.pipeline_default_ensure(workspace)
+    deal = deal_services.deal_create(
+        workspace=workspace, actor=actor, values={"title": "Other deal", "contact_id": a.pk}
+    )
     return {
         "team_id": team.pk,
         "team_member_id": member.pk,
@@ -136,6 +142,9 @@ def _object_ids(workspace):
         "template_id": template.pk,
         "followup_id": followup.pk,
         "notification_id": notification.pk,
+        "pipeline_id": pipeline.pk,
+        "stage_id": deal.stage_id,
+        "deal_id": deal.pk,
         "rule_id": rule.pk,
         "model_id": model.pk,
         "pair_id": pair.pk,
@@ -173,8 +182,14 @@ def test_every_object_route_hides_other_workspaces(api, other_workspace):
         "calls": {"outcome": "connected"},
         "meetings": {"outcome": "held"},
         "complete": None,
-        "reopen": None,
         "read": None,
+        "stages": {"name": "x"},
+        "reorder": {"stage_ids": [1]},
+        "move": {"stage_id": 1},
+        "win": None,
+        "lose": {"reason": "x"},
+        "reopen": {"stage_id": None},
+        "convert-to-deal": {"title": "x"},
     }
     schema = ninja_api.get_openapi_schema()
     tried = 0
@@ -202,9 +217,13 @@ def test_every_object_route_hides_other_workspaces(api, other_workspace):
                     "/email-templates/",
                     "/sales/teams/",
                     "/sales/rules/",
+                    "/pipelines/",
+                    "/stages/",
                 )
             ):
                 body = {"name": "x"}
+            elif method == "patch" and "/deals/" in url:
+                body = {"title": "x"}
             elif method == "patch" and "/imports/" in url:
                 body = {"save_as": "x"}
             elif method == "patch":
@@ -231,6 +250,7 @@ def test_every_object_route_hides_other_workspaces(api, other_workspace):
     assert TeamMember.objects.get(team__workspace=other_workspace).weight == 1
     assert not FollowUp.objects.filter(title="x").exists()
     assert FollowUp.objects.get().done_at is None
+    assert list(Deal.objects.values_list("title", "status")) == [("Other deal", "open")]
 
 
 def test_committed_openapi_schema_matches_the_code():

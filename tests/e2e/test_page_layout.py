@@ -158,6 +158,12 @@ def app_pages(tmp_path):
     # The demo's own scan found its planted twins; the likeliest is compared.
     pair = DuplicatePair.objects.filter(workspace=workspace).order_by("-probability").first()
     submission = form.submissions.get()
+    from leadflow.deals.services import lead_convert_to_deal
+
+    deal = lead_convert_to_deal(
+        workspace=workspace, actor=actor, contact_id=contact.pk, amount="18500",
+        expected_close_date=dt.date.today() + dt.timedelta(days=40),
+    )  # fmt: skip
     base = f"/w/{workspace.slug}"
     pages = {
         "contacts": f"{base}/contacts/",
@@ -189,6 +195,11 @@ def app_pages(tmp_path):
         "tracking-settings": f"{base}/settings/tracking/",
         "audit-log": f"{base}/settings/audit/",
         "submission": f"{base}/forms/{form.pk}/submissions/{submission.pk}/",
+        "deals-board": f"{base}/deals/board/",
+        "deals": f"{base}/deals/",
+        "deal": f"{base}/deals/{deal.pk}/",
+        "deal-new": f"{base}/deals/new/",
+        "deals-forecast": f"{base}/deals/forecast/",
     }
     return pages
 

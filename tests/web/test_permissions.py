@@ -344,6 +344,41 @@ def _email_templates(world, client):
     return made
 
 
+def _see_deals(world, client):
+    deal = _deal(world)
+    answers = {
+        _decided(client.get(url(world["workspace"], path)), 200)
+        for path in ("deals/", "deals/board/", "deals/forecast/", f"deals/{deal.pk}/")
+    }
+    assert len(answers) == 1, "the deals pages disagree"
+    return answers.pop()
+
+
+def _work_deals(world, client):
+    deal = _deal(world)
+    contact = world["contact"]
+    moved = client.post(url(world["workspace"], f"deals/{deal.pk}/move/"), {"stage_id": ""})
+    won = client.post(url(world["workspace"], f"deals/{deal.pk}/win/"))
+    converted = client.post(url(world["workspace"], f"contacts/{contact.pk}/convert-to-deal/"))
+    deal.refresh_from_db()
+    assert _decided(moved, 302) == _decided(converted, 302) == (deal.status == "won")
+    assert _decided(won, 302) == (deal.status == "won")
+    return deal.status == "won"
+
+
+def _deal(world):
+    from leadflow.core.actors import Actor
+    from leadflow.deals.models import Deal
+    from leadflow.deals.services import deal_create
+
+    found = Deal.objects.filter(workspace=world["workspace"]).first()
+    return found or deal_create(
+        workspace=world["workspace"],
+        actor=Actor.system(),
+        values={"contact_id": world["contact"].pk, "title": "Lee Corp renewal"},
+    )
+
+
 def _scoring_profile(world, client):
     page = client.get(url(world["workspace"], "settings/scoring/profile/"))
     saved = client.post(url(world["workspace"], "settings/scoring/profile/"), {"base_grade": "B"})
@@ -501,6 +536,8 @@ ACTIONS: dict[str, Callable] = {
     "accept or reject MQLs": _decide_mqls,
     "send a personal email to a contact (compose, preview)": _send_email,
     "create, change and delete email templates": _email_templates,
+    "see deals, the board and the forecast": _see_deals,
+    "create, edit, move, win, lose and reopen deals; convert a lead to a deal": _work_deals,
     "change the ideal customer profile (fit rules, base grade), temperature and the MQL rule": (
         _scoring_profile
     ),
@@ -560,6 +597,10 @@ def test_only_the_sales_role_is_limited_to_its_own_leads():
 # --- API scopes ----------------------------------------------------------------------------
 
 BODIES = {
+    "POST /api/v1/deals": {"title": "Kite Labs pilot"},
+    "POST /api/v1/pipelines": {"name": "Renewals"},
+    "PATCH /api/v1/deal-settings": {"currency": "EUR"},
+    "POST /api/v1/contacts/{contact}/convert-to-deal": {},
     "POST /api/v1/contacts": {"email": "new@kite-labs.io"},
     "POST /api/v1/forms": {
         "name": "Webinar",

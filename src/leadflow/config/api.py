@@ -7,6 +7,7 @@ from leadflow.capture.api import router as capture_router
 from leadflow.contacts.api import router as contacts_router
 from leadflow.core.api import router as workspace_router
 from leadflow.core.apikit import ApiKeyAuth, JsonParser, install_error_handlers
+from leadflow.deals.api import router as deals_router
 from leadflow.duplicates.api import router as duplicates_router
 from leadflow.imports.api import router as imports_router
 from leadflow.inbound.api import router as inbound_router
@@ -36,3 +37,4 @@ api.add_router("/", inbound_router)
 api.add_router("/", duplicates_router)
 api.add_router("/", scoring_router)
 api.add_router("/", sales_router)
+api.add_router("/", deals_router)

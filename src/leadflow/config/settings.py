@@ -52,6 +52,8 @@ ALLOWED_HOSTS = list(dict.fromkeys(env_list("ALLOWED_HOSTS", []) + LOOPBACK_HOST
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 LEADFLOW_BASE_URL = os.environ.get("LEADFLOW_BASE_URL", "").rstrip("/")
 LEADFLOW_DEMO = env_bool("LEADFLOW_DEMO", True)
+# The currency of a deal when neither the deal nor the workspace's deal settings name one.
+LEADFLOW_DEFAULT_CURRENCY = os.environ.get("LEADFLOW_DEFAULT_CURRENCY", "USD").upper()[:3]
 # Routes the baseline endpoints `make bench` compares against; never on in production.
 LEADFLOW_BENCH_ENDPOINTS = env_bool("LEADFLOW_BENCH_ENDPOINTS", False)
 
@@ -74,6 +76,7 @@ INSTALLED_APPS = [
     "leadflow.duplicates",
     "leadflow.scoring",
     "leadflow.sales",
+    "leadflow.deals",
     "leadflow.web",
 ]
 

@@ -121,3 +121,69 @@ def daily_bars(rows: list[tuple[dt.date, int, int]]) -> BarChart:
         if index % every == 0
     ]
     return chart
+
+
+@dataclass
+class ChartCategory:
+    label: str
+    first: float
+    second: float
+    first_bar: Bar
+    second_bar: Bar
+    label_x: float
+
+
+@dataclass
+class CategoryChart:
+    """Two bars per category (for example unweighted and weighted amounts per month) on
+    one scale, with the same ticks as ``daily_bars``."""
+
+    width: int = WIDTH
+    height: int = HEIGHT
+    left: int = LEFT
+    right_edge: int = WIDTH - RIGHT
+    baseline: float = HEIGHT - BOTTOM
+    categories: list[ChartCategory] = field(default_factory=list)
+    ticks: list[Tick] = field(default_factory=list)
+
+    @property
+    def label_y(self) -> float:
+        return self.baseline + 18
+
+
+def category_bars(rows: list[tuple[str, float, float]]) -> CategoryChart:
+    """(label, first, second) rows as side-by-side bars on one scale, in the given order."""
+    chart = CategoryChart()
+    plot_height = chart.baseline - TOP
+    top = nice_ceiling(math.ceil(max((max(a, b) for _, a, b in rows), default=0)))
+    chart.ticks = [
+        Tick(y=round(chart.baseline - plot_height * fraction, 1), value=round(top * fraction))
+        for fraction in (0, 0.25, 0.5, 0.75, 1)
+        if top * fraction == int(top * fraction)
+    ]
+    if not rows:
+        return chart
+    slot = (chart.right_edge - chart.left) / len(rows)
+    gap = slot * 0.3
+    bar_width = min((slot - gap) / 2, 60)
+
+    def bar(x: float, value: float) -> Bar:
+        height = plot_height * float(value) / top
+        return Bar(
+            round(x, 2), round(chart.baseline - height, 2), round(bar_width, 2), round(height, 2)
+        )
+
+    for index, (label, first, second) in enumerate(rows):
+        middle = chart.left + (index + 0.5) * slot
+        x = middle - bar_width
+        chart.categories.append(
+            ChartCategory(
+                label,
+                float(first),
+                float(second),
+                bar(x, first),
+                bar(x + bar_width, second),
+                round(middle, 2),
+            )
+        )
+    return chart

@@ -40,6 +40,7 @@ SECTIONS = (
     ("followup", "followups"),
     ("notification", "notifications"),
     ("duplicate", "duplicates"),
+    ("deal", "deals"),
     ("visitor", "visitors"),
     ("report", "reports"),
     ("settings", "settings"),

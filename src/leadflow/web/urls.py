@@ -8,6 +8,7 @@ from leadflow.web.views import (
     auth,
     companies,
     contacts,
+    deals,
     duplicates,
     email,
     followups,
@@ -108,6 +109,7 @@ contact_patterns = [
     path("<int:contact_id>/reassign/", routing.contact_reassign, name="contact_reassign"),
     path("reassign/", contacts.contacts_reassign, name="contacts_reassign"),
     path("<int:contact_id>/delete/", contacts.contact_delete, name="contact_delete"),
+    path("<int:contact_id>/convert-to-deal/", deals.lead_convert, name="contact_convert_to_deal"),
 ]
 
 company_patterns = [
@@ -310,6 +312,20 @@ duplicate_patterns = [
     path("<int:pair_id>/dismiss/", duplicates.duplicate_dismiss, name="duplicate_dismiss"),
 ]
 
+deal_patterns = [
+    path("", deals.deal_list, name="deal_list"),
+    path("board/", deals.deal_board, name="deal_board"),
+    path("forecast/", deals.deal_forecast, name="deal_forecast"),
+    path("new/", deals.deal_create, name="deal_create"),
+    path("<int:deal_id>/", deals.deal_detail, name="deal_detail"),
+    path("<int:deal_id>/edit/", deals.deal_edit, name="deal_edit"),
+    path("<int:deal_id>/move/", deals.deal_move, name="deal_move"),
+    path("<int:deal_id>/win/", deals.deal_outcome, {"outcome": "win"}, name="deal_win"),
+    path("<int:deal_id>/lose/", deals.deal_outcome, {"outcome": "lose"}, name="deal_lose"),
+    path("<int:deal_id>/reopen/", deals.deal_outcome, {"outcome": "reopen"}, name="deal_reopen"),
+    path("<int:deal_id>/delete/", deals.deal_delete, name="deal_delete"),
+]
+
 workspace_patterns = [
     path(
         "",
@@ -320,6 +336,7 @@ workspace_patterns = [
     path("companies/", include(company_patterns)),
     path("forms/", include(form_patterns)),
     path("duplicates/", include(duplicate_patterns)),
+    path("deals/", include(deal_patterns)),
     path("mql/", scoring.mql_queue, name="mql_queue"),
     path("mql/<int:contact_id>/accept/", scoring.mql_accept, name="mql_accept"),
     path("mql/<int:contact_id>/reject/", scoring.mql_reject, name="mql_reject"),
