@@ -14,6 +14,7 @@ the same context and sent through Django's mail (``MAILERS``) from DEFAULT_FROM_
 """
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -163,6 +164,50 @@ def notifications_create(
             )
         task_schedule(EMAIL_TASK, ids, base_url)
     return rows
+
+
+@dataclass(frozen=True)
+class NotificationDraft:
+    """One in-app notification to write with others (``notifications_write``)."""
+
+    user_id: int
+    kind: str
+    title: str
+    body: str = ""
+    link: str = ""
+    contact_id: int | None = None
+
+
+def notifications_write(*, workspace: Workspace, drafts: list[NotificationDraft]) -> int:
+    """Write many different notifications at once (a routing batch tells each new owner of
+    each lead): one query for who is still a member, one INSERT, in the caller's
+    transaction; drafts for non-members are dropped. No email. Returns the rows written."""
+    wanted = {draft.user_id for draft in drafts}
+    if not wanted:
+        return 0
+    members = set(
+        Membership.objects.filter(workspace=workspace, user_id__in=wanted).values_list(
+            "user_id", flat=True
+        )
+    )
+    now = timezone.now()
+    rows = Notification.objects.bulk_create(
+        [
+            Notification(
+                workspace=workspace,
+                user_id=draft.user_id,
+                kind=draft.kind,
+                title=draft.title[:200],
+                body=draft.body,
+                link=draft.link[:500],
+                contact_id=draft.contact_id,
+                created_at=now,
+            )
+            for draft in drafts
+            if draft.user_id in members
+        ]
+    )
+    return len(rows)
 
 
 def notification_list(workspace: Workspace, user: User, *, unread: bool = False):

@@ -1,8 +1,9 @@
 """Sales' background jobs, each safe to run twice:
 
-- ``assignment_notify``: telling a lead's new owner, by email, after the commit that gave
-  them the lead (an ``AssignmentNotice`` row makes it once-only; a mail server that is down
-  makes it try again later, ``core.tasks.mail_retrying``).
+- ``assignment_notify`` / ``assignments_notify`` (a routing batch): telling a lead's new
+  owner, by email, after the commit that gave them the lead (an ``AssignmentNotice`` row
+  makes it once-only; a mail server that is down makes it try again later,
+  ``core.tasks.mail_retrying``).
 - ``first_touch_deadlines``: the speed-to-lead sweep, every 30 s on the worker's clock
   (``core.scheduler``; registered in ``SalesConfig.ready``).
 - ``first_touch_notify``: the emails of an overdue first touch (``FirstTouchNotice`` rows
@@ -57,6 +58,19 @@ def assignment_notify(assignment_pk: int, base_url: str = "") -> int:
     """Email the owner of this assignment the lead, with a link that opens it. Nothing is
     sent when the lead has changed hands since (the assignment is no longer its owner's),
     to someone no longer a member, or to whoever gave the lead to themselves."""
+    return _assignment_email(assignment_pk, base_url)
+
+
+@task()
+@mail_retrying
+def assignments_notify(assignment_pks: list[int], base_url: str = "") -> int:
+    """``assignment_notify`` for each assignment of a routing batch, in one task (a mail
+    server that is down retries the batch later; the ones already sent are not sent again,
+    ``AssignmentNotice``). Returns how many emails this run sent."""
+    return sum(_assignment_email(pk, base_url) for pk in assignment_pks)
+
+
+def _assignment_email(assignment_pk: int, base_url: str) -> int:
     assignment = (
         Assignment.objects.select_related("workspace", "contact", "owner", "team", "rule")
         .filter(pk=assignment_pk, owner__isnull=False)

@@ -70,47 +70,62 @@ class Touch:
     kind: str
 
 
-def first_touch_start(
-    *,
-    assignment: Assignment,
-    contact: Contact,
-    rule: AssignmentRule | None,
-    trigger: str,
-    now: dt.datetime,
-) -> FirstTouch | None:
-    """Start the lead's clock for this routing (see the module's guarantees); None when
-    routing by hand, without a rule, or while a clock of the lead is still running."""
-    if rule is None or trigger not in (Trigger.CREATED, Trigger.MQL):
-        return None
-    if FirstTouch.objects.filter(contact=contact, touched_at__isnull=True).exists():
-        return None
-    started = contact.created_at if trigger == Trigger.CREATED else now
-    started = min(started, now)
-    due = escalate = None
-    if rule.first_touch_minutes is not None:
-        hours, zone = {}, dt.UTC
-        if rule.first_touch_business_hours and assignment.owner_id and assignment.team_id:
-            member = TeamMember.objects.filter(
-                team_id=assignment.team_id, user_id=assignment.owner_id
-            ).first()
-            if member is not None:
-                hours, zone = member.working_hours, time_zone_get(member.time_zone) or dt.UTC
-        due = working_deadline(hours, zone, started, rule.first_touch_minutes)
-        if rule.breach_escalation != Escalation.NONE:
-            escalate = due + dt.timedelta(minutes=rule.escalate_after_minutes)
-    return FirstTouch.objects.create(
-        workspace_id=assignment.workspace_id,
-        contact=contact,
-        assignment=assignment,
-        team_id=assignment.team_id,
-        rule=rule,
-        owner_id=assignment.owner_id,
-        source=contact.first_touch_source[:200],
-        started_at=started,
-        due_at=due,
-        escalation=rule.breach_escalation if escalate else "",
-        escalate_at=escalate,
+def first_touches_start(
+    decisions: list[tuple[Assignment, Contact, AssignmentRule | None, str]], now: dt.datetime
+) -> list[FirstTouch]:
+    """Start the clocks of these routings (``(assignment, contact, rule, trigger)``; see the
+    module's guarantees), set-based: one query for the clocks already running, one for the
+    owners' working hours, one INSERT. Routing by hand, without a rule, or of a lead whose
+    clock still runs starts none."""
+    wanted = [
+        (assignment, contact, rule, trigger)
+        for assignment, contact, rule, trigger in decisions
+        if rule is not None and trigger in (Trigger.CREATED, Trigger.MQL)
+    ]
+    if not wanted:
+        return []
+    running = set(
+        FirstTouch.objects.filter(
+            contact_id__in=[contact.pk for _, contact, _, _ in wanted], touched_at__isnull=True
+        ).values_list("contact_id", flat=True)
     )
+    hours = {
+        (team_id, user_id): (working_hours, time_zone)
+        for team_id, user_id, working_hours, time_zone in TeamMember.objects.filter(
+            team_id__in={a.team_id for a, _, _, _ in wanted if a.team_id}
+        ).values_list("team_id", "user_id", "working_hours", "time_zone")
+    }
+    clocks = []
+    for assignment, contact, rule, trigger in wanted:
+        if contact.pk in running:
+            continue
+        running.add(contact.pk)
+        started = min(contact.created_at if trigger == Trigger.CREATED else now, now)
+        due = escalate = None
+        if rule.first_touch_minutes is not None:
+            working, zone = {}, dt.UTC
+            member = hours.get((assignment.team_id, assignment.owner_id))
+            if rule.first_touch_business_hours and assignment.owner_id and member:
+                working, zone = member[0], time_zone_get(member[1]) or dt.UTC
+            due = working_deadline(working, zone, started, rule.first_touch_minutes)
+            if rule.breach_escalation != Escalation.NONE:
+                escalate = due + dt.timedelta(minutes=rule.escalate_after_minutes)
+        clocks.append(
+            FirstTouch(
+                workspace_id=assignment.workspace_id,
+                contact=contact,
+                assignment=assignment,
+                team_id=assignment.team_id,
+                rule=rule,
+                owner_id=assignment.owner_id,
+                source=contact.first_touch_source[:200],
+                started_at=started,
+                due_at=due,
+                escalation=rule.breach_escalation if escalate else "",
+                escalate_at=escalate,
+            )
+        )
+    return FirstTouch.objects.bulk_create(clocks)
 
 
 def first_touches_record(touches: Iterable[Touch]) -> int:

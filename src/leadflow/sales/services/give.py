@@ -22,7 +22,7 @@ from leadflow.sales.kinds import CONTACT_ASSIGNED, assignment_data
 from leadflow.sales.models import Assignment
 
 HAND_OVER = "hand_over"
-NOTIFY_TASK = "leadflow.sales.tasks.assignment_notify"
+NOTIFY_TASK = "leadflow.sales.tasks.assignments_notify"
 
 
 @dataclass(frozen=True)
@@ -50,8 +50,8 @@ def leads_give(
     checked by the caller), or take their owner away (None), set-based; contacts that
     already have that owner are left alone. Each changed contact gets an ``owner.changed``
     activity and, when given to someone, an ``Assignment`` and a ``contact.assigned``
-    activity; ``notify`` emails the new owner per lead after the commit. Returns the ids
-    changed (id order) and the assignments made."""
+    activity; ``notify`` emails the new owner of each lead after the commit (one task).
+    Returns the ids changed (id order) and the assignments made."""
     now = now or timezone.now()
     ids = sorted({pk for pk in contact_ids if isinstance(pk, int) and not isinstance(pk, bool)})
     if not ids:
@@ -120,8 +120,7 @@ def leads_give(
             for assignment in assignments
         ]
         if notify:
-            for assignment in assignments:
-                task_schedule(NOTIFY_TASK, assignment.pk)
+            task_schedule(NOTIFY_TASK, [assignment.pk for assignment in assignments])
             if owner_id != actor.user_id:  # told in the app at once: one line, however many
                 _tell_in_app(workspace, owner_id, [a.contact_id for a in assignments])
     written = Activity.objects.bulk_create(activities)

@@ -12,13 +12,15 @@ Guarantees:
   (the team's queue, or the next member not away and under capacity, outside hours too).
 - Race safety: one transaction per call locks its contacts (id order), then the teams it
   needs (id order), then reads the round-robin position, the running weights and today's
-  counts and writes the assignment. Leads routed at once to one team therefore take turns
-  in a strict order and never pass a cap, and the fixed lock order cannot deadlock.
-- Every decision is an ``Assignment`` row and a ``contact.assigned`` / ``contact.queued``
-  activity; the owner itself changes through contacts' ``contact_update`` (its
-  ``owner.changed``), in the same transaction, and so does the new owner's in-app
-  notification (none for whoever gave the lead to themselves); the email follows after the
-  commit (``sales.tasks.assignment_notify``).
+  counts (once per team and call, then kept in memory as it gives leads) and writes the
+  assignments. Leads routed at once to one team therefore take turns in a strict order and
+  never pass a cap, and the fixed lock order cannot deadlock.
+- Every decision is an ``Assignment`` row, an ``owner.changed`` activity when the owner
+  changes and a ``contact.assigned`` / ``contact.queued`` activity, all written set-based
+  in the same transaction (``assignments_record``: a batch of leads costs about the same
+  queries as one), with the new owners' in-app notifications (none for whoever gave the
+  lead to themselves) and the first-touch clocks; one task emails the new owners after
+  the commit (``sales.tasks.assignments_notify``).
 """
 
 import datetime as dt
@@ -29,14 +31,16 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from leadflow.contacts.models import Contact
+from leadflow.contacts.activity_log import activities_announce
+from leadflow.contacts.kind_writers import owner_changed_data
+from leadflow.contacts.models import Activity, ActivityKind, Contact
 from leadflow.contacts.selectors import contacts_visible
-from leadflow.contacts.services import activity_record, contact_update
 from leadflow.core.actors import Actor
 from leadflow.core.errors import FieldError, NotFound, ValidationFailed
 from leadflow.core.models import NotificationKind, Workspace
-from leadflow.core.notifications import notifications_create
+from leadflow.core.notifications import NotificationDraft, notifications_write
 from leadflow.core.selectors import LEAD_OWNER_PERMISSION, is_member_id
+from leadflow.core.services import audit_record
 from leadflow.core.tasks import task_schedule
 from leadflow.sales import selectors
 from leadflow.sales.kinds import CONTACT_ASSIGNED, CONTACT_QUEUED, assignment_data
@@ -49,7 +53,7 @@ from leadflow.sales.models import (
     TeamMember,
     Trigger,
 )
-from leadflow.sales.services.first_touch import first_touch_start
+from leadflow.sales.services.first_touch import first_touches_start
 from leadflow.sales.services.give import NOTIFY_TASK, leads_give
 
 MANUAL = "manual"
@@ -104,18 +108,19 @@ def leads_route(
         if not unowned:
             return []
         matched = selectors.rules_matching(workspace, [contact.pk for contact in unowned])
-        teams = _teams_lock(workspace, {rule.team_id for rule in matched.values() if rule})
-        made = []
+        teams = _Teams(
+            workspace, _teams_lock(workspace, {r.team_id for r in matched.values() if r}), now
+        )
+        decisions = []
         for contact in unowned:
             rule = matched[contact.pk]
             if rule is None:
                 continue
-            choice = _rule_choose(workspace, rule, teams.get(rule.team_id), now)
+            choice = _rule_choose(workspace, rule, teams, now)
             by = actor or Actor.system(f"routing rule {rule.name}"[:200])
-            made.append(
-                assignment_record(workspace, contact, choice, rule, triggers[contact.pk], by, now)
-            )
-        return made
+            decisions.append(Decision(contact, choice, rule, triggers[contact.pk], by))
+        teams.save()
+        return assignments_record(workspace, decisions, now)
 
 
 def leads_reassign(
@@ -168,21 +173,20 @@ def leads_reassign(
         contacts = _contacts_lock(contacts_visible(workspace, actor), wanted)
         if not contacts:
             return []
-        teams = _teams_lock(workspace, {team_id})
-        made = []
+        teams = _Teams(workspace, _teams_lock(workspace, {team_id}), now)
+        decisions = []
         for contact in contacts:
             choice = _team_choose(
-                workspace,
-                teams[team_id],
+                teams,
+                teams.teams[team_id],
                 Strategy.ROUND_ROBIN,
                 Fallback.NEXT_MEMBER,
                 now,
                 exclude=set(exclude_user_ids),
             )
-            made.append(
-                assignment_record(workspace, contact, choice, None, Trigger.MANUAL, actor, now)
-            )
-        return made
+            decisions.append(Decision(contact, choice, None, Trigger.MANUAL, actor))
+        teams.save()
+        return assignments_record(workspace, decisions, now)
 
 
 def _ids(values: Iterable[object]) -> list[int]:
@@ -218,22 +222,82 @@ def _teams_lock(workspace: Workspace, team_ids: set[int | None]) -> dict[int, Te
 # --- choosing -----------------------------------------------------------------------------------
 
 
+class _Teams:
+    """The locked teams of one call and what choosing reads about them: each team's
+    eligible members and their counts since local midnight, and the members' open leads
+    (least loaded), each read once, then kept current in memory as leads are given; the
+    round-robin positions and running weights are written back once (``save``)."""
+
+    def __init__(self, workspace: Workspace, teams: dict[int, Team], now: dt.datetime) -> None:
+        self.workspace, self.teams, self.now = workspace, teams, now
+        self._members: dict[int, list[TeamMember]] = {}
+        self._today: dict[int, dict[int, int]] = {}
+        self._loads: dict[int, int] = {}
+        self._moved: set[int] = set()
+        self._weighted: dict[int, TeamMember] = {}
+        self._fixed: dict[int, bool] = {}
+
+    def get(self, team_id: int | None) -> Team | None:
+        return self.teams.get(team_id) if team_id is not None else None
+
+    def members(self, team: Team) -> list[TeamMember]:
+        if team.pk not in self._members:
+            members = list(selectors.team_members_eligible(self.workspace, team))
+            self._members[team.pk] = members
+            self._today[team.pk] = dict(selectors.assigned_today(team, members, self.now))
+        return self._members[team.pk]
+
+    def today(self, team: Team) -> dict[int, int]:
+        return self._today[team.pk]
+
+    def loads(self, user_ids: list[int]) -> dict[int, int]:
+        missing = [user_id for user_id in user_ids if user_id not in self._loads]
+        if missing:
+            self._loads.update(selectors.open_leads_by_owner(self.workspace, missing))
+        return self._loads
+
+    def may_own(self, user_id: int | None) -> bool:
+        if user_id not in self._fixed:
+            self._fixed[user_id] = is_member_id(
+                self.workspace, user_id, permission=LEAD_OWNER_PERMISSION
+            )
+        return self._fixed[user_id]
+
+    def given(self, team: Team, member: TeamMember, *, moved: bool, weighted: list) -> None:
+        self._today[team.pk][member.pk] = self._today[team.pk].get(member.pk, 0) + 1
+        if member.user_id in self._loads:
+            self._loads[member.user_id] += 1
+        if moved:
+            team.round_robin_last = member
+            self._moved.add(team.pk)
+        for changed in weighted:
+            self._weighted[changed.pk] = changed
+
+    def save(self) -> None:
+        moved = [self.teams[pk] for pk in sorted(self._moved)]
+        if moved:
+            Team.objects.bulk_update(moved, ["round_robin_last"])
+        if self._weighted:
+            TeamMember.objects.bulk_update(list(self._weighted.values()), ["current_weight"])
+
+
 def _rule_choose(
-    workspace: Workspace, rule: AssignmentRule, team: Team | None, now: dt.datetime
+    workspace: Workspace, rule: AssignmentRule, teams: _Teams, now: dt.datetime
 ) -> Choice:
+    team = teams.get(rule.team_id)
     if rule.strategy == Strategy.FIXED_PERSON:
-        if is_member_id(workspace, rule.owner_id, permission=LEAD_OWNER_PERMISSION):
+        if teams.may_own(rule.owner_id):
             return Choice(rule.owner_id, None, rule.strategy, "The rule's fixed person")
         return Choice(
             None, team, rule.strategy, "The rule's person may no longer own leads: left unassigned"
         )
     if team is None:  # a team strategy always has a team (rule_input_clean); a guard
         return Choice(None, None, rule.strategy, "The rule has no team: left unassigned")
-    return _team_choose(workspace, team, rule.strategy, rule.fallback, now)
+    return _team_choose(teams, team, rule.strategy, rule.fallback, now)
 
 
 def _team_choose(
-    workspace: Workspace,
+    teams: _Teams,
     team: Team,
     strategy: str,
     fallback: str,
@@ -242,17 +306,13 @@ def _team_choose(
 ) -> Choice:
     """A member of the locked ``team`` (but the ``exclude``d users) by ``strategy``, then
     ``fallback`` when nobody is available; the queue when nobody is left."""
-    members = [
-        member
-        for member in selectors.team_members_eligible(workspace, team)
-        if member.user_id not in exclude
-    ]
-    picked = _pick(workspace, team, members, strategy, now, outside_hours=False)
+    members = [member for member in teams.members(team) if member.user_id not in exclude]
+    picked = _pick(teams, team, members, strategy, now, outside_hours=False)
     if picked is not None:
         member, why = picked
         return Choice(member.user_id, team, strategy, f"{why} in {team.name}")
     if fallback == Fallback.NEXT_MEMBER:
-        picked = _pick(workspace, team, members, strategy, now, outside_hours=True)
+        picked = _pick(teams, team, members, strategy, now, outside_hours=True)
         if picked is not None:
             member, why = picked
             return Choice(
@@ -267,7 +327,7 @@ def _team_choose(
 
 
 def _pick(
-    workspace: Workspace,
+    teams: _Teams,
     team: Team,
     members: list[TeamMember],
     strategy: str,
@@ -277,28 +337,29 @@ def _pick(
 ) -> tuple[TeamMember, str] | None:
     """The available member this strategy picks now and why, moving the team's round-robin
     position or running weights (under the team's lock); None when nobody is available."""
-    today = selectors.assigned_today(team, members, now)
+    today = teams.today(team)
     available = [
         member
         for member in members
         if not member.is_away(now)
         and (outside_hours or member.is_working(now))
-        and (member.daily_capacity is None or today[member.pk] < member.daily_capacity)
+        and (member.daily_capacity is None or today.get(member.pk, 0) < member.daily_capacity)
     ]
     if not available:
         return None
     if strategy == Strategy.WEIGHTED_ROUND_ROBIN:
-        return _smooth_weighted(available), "Weighted turn"
+        chosen = _smooth_weighted(available)
+        teams.given(team, chosen, moved=False, weighted=available)
+        return chosen, "Weighted turn"
     # Round robin order: the members after the last one who got a lead, then from the top.
     last = team.round_robin_last_id or 0
     turn = [m for m in available if m.pk > last] + [m for m in available if m.pk <= last]
     chosen, why = turn[0], "Next in turn"
     if strategy == Strategy.LEAST_LOADED:
-        loads = selectors.open_leads_by_owner(workspace, [m.user_id for m in turn])
+        loads = teams.loads([m.user_id for m in turn])
         chosen = min(turn, key=lambda member: loads[member.user_id])  # first in turn on ties
         why = f"Fewest open leads ({loads[chosen.user_id]})"
-    team.round_robin_last = chosen
-    team.save(update_fields=["round_robin_last"])
+    teams.given(team, chosen, moved=True, weighted=[])
     return chosen, why
 
 
@@ -311,11 +372,22 @@ def _smooth_weighted(available: list[TeamMember]) -> TeamMember:
         member.current_weight += member.weight
     chosen = max(available, key=lambda member: (member.current_weight, -member.pk))
     chosen.current_weight -= total
-    TeamMember.objects.bulk_update(available, ["current_weight"])
     return chosen
 
 
 # --- recording ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One routing decision to record: the (locked) contact, the choice, the rule that
+    chose (None: by hand), the trigger and who acted."""
+
+    contact: Contact
+    choice: Choice
+    rule: AssignmentRule | None
+    trigger: str
+    actor: Actor
 
 
 def assignment_record(
@@ -327,63 +399,122 @@ def assignment_record(
     actor: Actor,
     now: dt.datetime,
 ) -> Assignment:
-    """Record one decision in the caller's transaction (the contact locked): the
-    ``Assignment``, the owner change through ``contact_update``, the timeline's
-    ``contact.assigned`` / ``contact.queued``, and the new owner's email after the commit."""
-    assignment = Assignment.objects.create(
-        workspace=workspace,
-        contact=contact,
-        owner_id=choice.owner_id,
-        queued=choice.owner_id is None,
-        team=choice.team,
-        rule=rule,
-        strategy=choice.strategy,
-        reason=choice.reason[:300],
-        trigger=trigger,
-        actor_user_id=actor.user_id,
-        actor_label=actor.label[:200],
-        assigned_at=now,
+    """Record one decision (``assignments_record`` of one)."""
+    return assignments_record(workspace, [Decision(contact, choice, rule, trigger, actor)], now)[0]
+
+
+def assignments_record(
+    workspace: Workspace, decisions: list[Decision], now: dt.datetime
+) -> list[Assignment]:
+    """Record these decisions in the caller's transaction (their contacts locked),
+    set-based: one INSERT of the ``Assignment`` rows, one UPDATE of the owners per new
+    owner, one INSERT of the activities (``owner.changed`` where the owner changes, and
+    ``contact.assigned`` / ``contact.queued``) announced once, one of the new owners' in-app
+    notifications, the first-touch clocks, and one task that emails the new owners after
+    the commit. Returns the assignments, in the decisions' order."""
+    if not decisions:
+        return []
+    assignments = Assignment.objects.bulk_create(
+        [
+            Assignment(
+                workspace=workspace,
+                contact=decision.contact,
+                owner_id=decision.choice.owner_id,
+                queued=decision.choice.owner_id is None,
+                team=decision.choice.team,
+                rule=decision.rule,
+                strategy=decision.choice.strategy,
+                reason=decision.choice.reason[:300],
+                trigger=decision.trigger,
+                actor_user_id=decision.actor.user_id,
+                actor_label=decision.actor.label[:200],
+                assigned_at=now,
+            )
+            for decision in decisions
+        ]
     )
-    if choice.owner_id is not None:  # the new owner hears of it after the commit
-        task_schedule(NOTIFY_TASK, assignment.pk)
-    first_touch_start(assignment=assignment, contact=contact, rule=rule, trigger=trigger, now=now)
-    if contact.owner_id != choice.owner_id:
-        contact = contact_update(
-            workspace=workspace,
-            contact_id=contact.pk,
-            data={"owner_id": choice.owner_id},
-            actor=actor,
+    new_owners: dict[int | None, list[int]] = {}
+    activities, drafts = [], []
+    for decision, assignment in zip(decisions, assignments, strict=True):
+        contact, choice, actor = decision.contact, decision.choice, decision.actor
+        by = {
+            "workspace": workspace,
+            "contact_id": contact.pk,
+            "occurred_at": now,
+            "actor_user_id": actor.user_id,
+            "actor_api_key_id": actor.api_key_id,
+            "actor_label": actor.label[:200],
+        }
+        if contact.owner_id != choice.owner_id:
+            new_owners.setdefault(choice.owner_id, []).append(contact.pk)
+            activities.append(
+                Activity(
+                    kind=ActivityKind.OWNER_CHANGED,
+                    data=owner_changed_data(before=contact.owner_id, after=choice.owner_id),
+                    **by,
+                )
+            )
+            contact.owner_id = choice.owner_id
+        activities.append(
+            Activity(
+                kind=CONTACT_QUEUED if assignment.queued else CONTACT_ASSIGNED,
+                data=assignment_data(
+                    assignment_id=assignment.pk,
+                    owner_id=choice.owner_id,
+                    team_id=choice.team.pk if choice.team else None,
+                    team=choice.team.name if choice.team else "",
+                    rule_id=decision.rule.pk if decision.rule else None,
+                    rule=decision.rule.name if decision.rule else "",
+                    strategy=choice.strategy,
+                    trigger=decision.trigger,
+                    reason=assignment.reason,
+                ),
+                **by,
+            )
         )
-    if choice.owner_id is not None and choice.owner_id != actor.user_id:
-        # The new owner sees it in the app at once (the email follows after the commit).
-        notifications_create(
-            workspace=workspace,
-            user_ids=[choice.owner_id],
-            kind=NotificationKind.ASSIGNED,
-            title=f"New lead for you: {contact}",
-            body=assignment.reason,
-            link=reverse(
-                "contact_detail",
-                kwargs={"workspace_slug": workspace.slug, "contact_id": contact.pk},
-            ),
-            contact_id=contact.pk,
-        )
-    activity_record(
-        workspace=workspace,
-        contact=contact,
-        kind=CONTACT_QUEUED if assignment.queued else CONTACT_ASSIGNED,
-        actor=actor,
-        data=assignment_data(
-            assignment_id=assignment.pk,
-            owner_id=choice.owner_id,
-            team_id=choice.team.pk if choice.team else None,
-            team=choice.team.name if choice.team else "",
-            rule_id=rule.pk if rule else None,
-            rule=rule.name if rule else "",
-            strategy=choice.strategy,
-            trigger=trigger,
-            reason=assignment.reason,
-        ),
-        occurred_at=now,
+        if choice.owner_id is not None and choice.owner_id != actor.user_id:
+            # The new owner sees it in the app at once (the email follows after the commit).
+            drafts.append(
+                NotificationDraft(
+                    user_id=choice.owner_id,
+                    kind=NotificationKind.ASSIGNED,
+                    title=f"New lead for you: {contact}",
+                    body=assignment.reason,
+                    link=reverse(
+                        "contact_detail",
+                        kwargs={"workspace_slug": workspace.slug, "contact_id": contact.pk},
+                    ),
+                    contact_id=contact.pk,
+                )
+            )
+    for owner_id, contact_ids in new_owners.items():
+        Contact.objects.filter(pk__in=contact_ids).update(owner_id=owner_id, updated_at=now)
+    written = Activity.objects.bulk_create(activities)
+    activities_announce(
+        workspace_id=workspace.pk,
+        contact_ids=sorted({decision.contact.pk for decision in decisions}),
+        up_to_id=max(activity.pk for activity in written),
     )
-    return assignment
+    notifications_write(workspace=workspace, drafts=drafts)
+    told = [assignment.pk for assignment in assignments if assignment.owner_id is not None]
+    if told:  # the new owners hear of it after the commit
+        task_schedule(NOTIFY_TASK, told)
+    first_touches_start(
+        [
+            (assignment, decision.contact, decision.rule, decision.trigger)
+            for decision, assignment in zip(decisions, assignments, strict=True)
+        ],
+        now,
+    )
+    if new_owners:
+        audit_record(
+            workspace=workspace,
+            actor=decisions[0].actor,
+            action="sales.leads_routed",
+            changes={
+                "owners": {
+                    str(owner_id): ids for owner_id, ids in sorted(new_owners.items(), key=str)
+                }
+            },
+        )
+    return assignments
