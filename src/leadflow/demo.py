@@ -72,6 +72,7 @@ from leadflow.core.models import Membership, Role, User, Workspace
 from leadflow.core.services import member_add, password_generate, workspace_create
 from leadflow.duplicates.models import DuplicatePair, PairStatus
 from leadflow.duplicates.scan import duplicates_scan
+from leadflow.sales.services import assignment_rule_create, team_create, team_member_add
 from leadflow.tracking.channels import classify
 from leadflow.tracking.models import Event as TrackingEvent
 from leadflow.tracking.models import EventId, Visitor, VisitSession
@@ -513,9 +514,41 @@ class _DemoBuilder:
         pairs = [self.twin(workspace, self.random.choice(people), people) for _ in range(twins)]
         people += [twin for twin, _, _ in pairs]
         self.write(workspace, companies, people, pairs, users)
+        self.routing(workspace, users)
         # The review list is what the finder itself finds in the demo's contacts.
         duplicates_scan(workspace=workspace)
         return workspace
+
+    def routing(self, workspace: Workspace, users: dict[str, list[User]]) -> None:
+        """The sales team and the routing rule a new lead meets from now on (settings only:
+        the demo's history was written before routing existed, so nothing is routed)."""
+        owner = users[Role.OWNER][0]
+        actor = Actor.for_user(owner, Membership.objects.get(workspace=workspace, user=owner))
+        team = team_create(workspace=workspace, name="Inbound sales", actor=actor)
+        office = {day: [["09:00", "17:30"]] for day in ("mon", "tue", "wed", "thu", "fri")}
+        for number, seller in enumerate(users[Role.SALES]):
+            team_member_add(
+                workspace=workspace,
+                team_id=team.pk,
+                user_id=seller.pk,
+                actor=actor,
+                settings={
+                    "working_hours": office,
+                    "time_zone": "America/New_York",
+                    "is_lead": number == 0,
+                },
+            )
+        assignment_rule_create(
+            workspace=workspace,
+            actor=actor,
+            data={
+                "name": "Every new lead to Inbound sales",
+                "strategy": "round_robin",
+                "team_id": team.pk,
+                "fallback": "next_member",
+                "first_touch_minutes": 15,
+            },
+        )
 
     def people(self, owner_password: str | None) -> tuple[Workspace, dict[str, list[User]]]:
         """The workspace, its owner and members; created through the core services."""

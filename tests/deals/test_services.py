@@ -294,3 +294,28 @@ def test_a_pipeline_with_deals_or_the_last_one_stays(workspace, owner_actor, mak
     Deal.objects.all().delete()
     services.pipeline_delete(workspace=workspace, actor=owner_actor, pipeline_id=second.pk)
     assert list(Pipeline.objects.filter(workspace=workspace)) == [pipeline]
+
+
+def test_a_workspace_with_deals_and_routing_rules_is_deleted_whole(workspace, owner_actor):
+    """Pipelines, stages, deals, teams and rules hold each other (a stage with deals, a
+    team with rules cannot be deleted alone), never the workspace: deleting it takes all."""
+    from leadflow.contacts.services import contact_upsert
+    from leadflow.core.models import Workspace
+    from leadflow.sales.models import AssignmentRule, Team
+    from leadflow.sales.services import assignment_rule_create, team_create
+
+    contact = contact_upsert(
+        workspace=workspace, data={"email": "kim@initech.com"}, actor=owner_actor
+    ).contact
+    services.deal_create(
+        workspace=workspace, actor=owner_actor, values={"title": "Big", "contact_id": contact.pk}
+    )
+    team = team_create(workspace=workspace, name="Inbound", actor=owner_actor)
+    assignment_rule_create(
+        workspace=workspace,
+        actor=owner_actor,
+        data={"name": "All", "strategy": "round_robin", "team_id": team.pk},
+    )
+    Workspace.objects.filter(pk=workspace.pk).delete()
+    assert not Deal.objects.exists() and not Stage.objects.exists()
+    assert not Team.objects.exists() and not AssignmentRule.objects.exists()

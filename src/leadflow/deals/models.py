@@ -109,8 +109,8 @@ class Deal(models.Model):
     it stands (stage, status, probability) and how it ended (won/lost at, lost reason)."""
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
-    pipeline = models.ForeignKey(Pipeline, on_delete=models.PROTECT, related_name="deals")
-    stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="deals")
+    pipeline = models.ForeignKey(Pipeline, on_delete=models.RESTRICT, related_name="deals")
+    stage = models.ForeignKey(Stage, on_delete=models.RESTRICT, related_name="deals")
     title = models.CharField(max_length=200)
     contact = models.ForeignKey(
         Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="deals"

@@ -116,7 +116,7 @@ class AssignmentRule(models.Model):
     conditions = models.JSONField(default=dict, blank=True)
     strategy = models.CharField(max_length=30, choices=Strategy.choices)
     team = models.ForeignKey(
-        Team, null=True, blank=True, on_delete=models.PROTECT, related_name="rules"
+        Team, null=True, blank=True, on_delete=models.RESTRICT, related_name="rules"
     )
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
