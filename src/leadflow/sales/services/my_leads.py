@@ -97,15 +97,15 @@ def lead_snooze(
     a year; ValidationFailed on ``until`` otherwise); replaces the member's earlier snooze
     of it. Writes ``lead.snoozed``."""
     now = now or timezone.now()
-    user_id = _member_or_error(workspace, user_id)
     if not isinstance(until, dt.datetime) or timezone.is_naive(until):
         raise ValidationFailed([FieldError("until", "A date and time with its time zone.")])
-    if until <= now:
-        raise ValidationFailed([FieldError("until", "Must be in the future.")])
-    if until > now + MAX_SNOOZE:
-        raise ValidationFailed([FieldError("until", "At most a year from now.")])
     with transaction.atomic():
         contact = _contact_lock(workspace, actor, contact_id)
+        user_id = _member_or_error(workspace, user_id)
+        if until <= now:
+            raise ValidationFailed([FieldError("until", "Must be in the future.")])
+        if until > now + MAX_SNOOZE:
+            raise ValidationFailed([FieldError("until", "At most a year from now.")])
         snooze, _ = LeadSnooze.objects.update_or_create(
             contact=contact,
             user_id=user_id,
@@ -126,10 +126,10 @@ def lead_unsnooze(*, workspace: Workspace, contact_id: int, user_id: int, actor:
     """Bring the lead back into ``user_id``'s queue now. True when a snooze still running
     ended (and ``lead.unsnoozed`` is written); False when there was none (nothing written:
     safe to repeat)."""
-    user_id = _member_or_error(workspace, user_id)
     now = timezone.now()
     with transaction.atomic():
         contact = _contact_lock(workspace, actor, contact_id)
+        user_id = _member_or_error(workspace, user_id)
         running = LeadSnooze.objects.filter(contact=contact, user_id=user_id, until__gt=now)
         ended = bool(running.exists())
         LeadSnooze.objects.filter(contact=contact, user_id=user_id).delete()
