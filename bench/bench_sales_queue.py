@@ -6,6 +6,11 @@ are bounded by the owner index and sorted by a top-N sort (docs/sales/queue.md).
 are generated set-based with bench_contact_list's generator, then given owners, a
 temperature and a probability by one UPDATE each. Set LEADFLOW_BENCH_QUEUE_CONTACTS to
 change the large size.
+
+Measured 6 December 2026 (x86_64, 2 cores shared, private PostgreSQL, 10,000 open leads
+for the salesperson): the first page (selector and its row decoration) 43.6 ms at
+1,000,000 contacts against 17.7 ms at 1,000 (2.5x); through the API 42.5 ms against 22.7
+ms (1.9x). SQLite at 20,000 contacts: 1.07x.
 """
 
 import os
@@ -24,11 +29,11 @@ def _spread(workspace_id: int, user_ids: list[int]) -> None:
         cursor.execute(
             f"""
             UPDATE contacts_contact SET
-                owner_id = {first} + (id % {len(user_ids)}),
-                temperature = CASE id % 7 WHEN 0 THEN 'hot' WHEN 1 THEN 'warm'
+                owner_id = {first} + (id %% {len(user_ids)}),
+                temperature = CASE id %% 7 WHEN 0 THEN 'hot' WHEN 1 THEN 'warm'
                     WHEN 2 THEN 'warm' ELSE 'cold' END,
-                conversion_probability = CASE WHEN id % 3 = 0 THEN NULL
-                    ELSE (id % 1000) / 1000.0 END
+                conversion_probability = CASE WHEN id %% 3 = 0 THEN NULL
+                    ELSE (id %% 1000) / 1000.0 END
             WHERE workspace_id = %s
             """,
             [workspace_id],
