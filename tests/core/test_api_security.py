@@ -24,6 +24,7 @@ from leadflow.sales.models import (
     AssignmentRule,
     EmailTemplate,
     FollowUp,
+    LeadSnooze,
     PersonalEmail,
     Team,
     TeamMember,
@@ -164,6 +165,7 @@ def _object_ids(workspace):
 def test_every_object_route_hides_other_workspaces(api, other_workspace):
     """Walk every path with an id in the OpenAPI schema, with another workspace's ids."""
     ids = _object_ids(other_workspace)
+    owned_before = Contact.objects.filter(workspace=other_workspace, owner__isnull=False).count()
     bodies = {
         "merge": {"other_id": ids["other_id"]},
         "notes": {"body": "x"},
@@ -190,6 +192,10 @@ def test_every_object_route_hides_other_workspaces(api, other_workspace):
         "lose": {"reason": "x"},
         "reopen": {"stage_id": None},
         "convert-to-deal": {"title": "x"},
+        "snooze": {"user_id": 1, "until": "2030-01-01T10:00:00Z"},
+        "unsnooze": {"user_id": 1},
+        "hand-back": {"reason": "x"},
+        "disqualify": {"reason": "x"},
     }
     schema = ninja_api.get_openapi_schema()
     tried = 0
@@ -251,6 +257,11 @@ def test_every_object_route_hides_other_workspaces(api, other_workspace):
     assert not FollowUp.objects.filter(title="x").exists()
     assert FollowUp.objects.get().done_at is None
     assert list(Deal.objects.values_list("title", "status")) == [("Other deal", "open")]
+    assert not LeadSnooze.objects.exists()
+    assert not Contact.objects.filter(lifecycle_stage="disqualified").exists()
+    assert Contact.objects.filter(workspace=other_workspace, owner__isnull=False).count() == (
+        owned_before
+    )
 
 
 def test_committed_openapi_schema_matches_the_code():

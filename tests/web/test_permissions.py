@@ -442,6 +442,16 @@ def _team_queue(world, client):
     return queued.owner_id is not None
 
 
+def _my_leads(world, client):
+    """My leads is for those who may own leads; the poll answers alike."""
+    page = client.get(url(world["workspace"], "my-leads/"))
+    since = "2026-01-01T00:00:00+00:00"
+    poll = client.get(url(world["workspace"], "my-leads/poll/"), {"since": since})
+    assert page.status_code in (200, 403)
+    assert (page.status_code == 200) == (poll.status_code in (200, 204))
+    return page.status_code == 200
+
+
 def _members(world, client):
     viewer = world["members"]["viewer"]
     path = f"settings/members/{viewer.pk}/role/"
@@ -558,6 +568,9 @@ ACTIONS: dict[str, Callable] = {
     (
         "see a team's queue and claim its leads (members of the team; owners and admins every team)"
     ): _team_queue,
+    (
+        "see My leads (one's own open leads) and act on them there: snooze, hand back, disqualify"
+    ): _my_leads,
     "add and remove members, change their roles": _members,
     "read the audit log": _audit,
     "see the conversion model (versions, evaluation)": _see_conversion_model,

@@ -20,6 +20,7 @@ from leadflow.sales.models.routing import (
     TeamMember,
     Trigger,
 )
+from leadflow.sales.models.snooze import LeadSnooze
 
 __all__ = [
     "TEAM_STRATEGIES",
@@ -34,6 +35,7 @@ __all__ = [
     "FirstTouchNotice",
     "FollowUp",
     "FollowUpKind",
+    "LeadSnooze",
     "PersonalEmail",
     "PersonalEmailStatus",
     "Strategy",

@@ -153,6 +153,7 @@ class Trigger(models.TextChoices):
     MANUAL = "manual", "Reassigned by hand"
     CLAIMED = "claimed", "Claimed from a team's queue"
     OWNER_LEFT = "owner_left", "Owner left the workspace"
+    HANDED_BACK = "handed_back", "Handed back by its owner"
 
 
 class Assignment(models.Model):

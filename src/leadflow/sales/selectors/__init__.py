@@ -34,6 +34,14 @@ from leadflow.sales.selectors.followups import (
     followup_list,
     followups_visible,
 )
+from leadflow.sales.selectors.my_leads import (
+    LeadsPage,
+    QueueRow,
+    my_leads,
+    my_leads_changed,
+    my_leads_page,
+    my_leads_rows,
+)
 from leadflow.sales.selectors.queue import (
     contact_queued_in,
     may_claim,
@@ -63,6 +71,8 @@ __all__ = [
     "OPEN_STAGES",
     "EmailPreview",
     "FollowUpFilters",
+    "LeadsPage",
+    "QueueRow",
     "SpeedReport",
     "SpeedRow",
     "assigned_today",
@@ -87,6 +97,10 @@ __all__ = [
     "may_claim",
     "merge_field_choices",
     "merge_field_errors",
+    "my_leads",
+    "my_leads_changed",
+    "my_leads_page",
+    "my_leads_rows",
     "open_leads_by_owner",
     "percentile",
     "personal_email_preview",

@@ -23,6 +23,12 @@ from leadflow.sales.services.followups import (
     meeting_log,
 )
 from leadflow.sales.services.give import Given, leads_give
+from leadflow.sales.services.my_leads import (
+    lead_disqualify,
+    lead_hand_back,
+    lead_snooze,
+    lead_unsnooze,
+)
 from leadflow.sales.services.queue import lead_claim, member_leads_release
 from leadflow.sales.services.routing import Choice, lead_route, leads_reassign, leads_route
 from leadflow.sales.services.rules import (
@@ -63,7 +69,11 @@ __all__ = [
     "followup_reopen",
     "followup_update",
     "lead_claim",
+    "lead_disqualify",
+    "lead_hand_back",
     "lead_route",
+    "lead_snooze",
+    "lead_unsnooze",
     "leads_give",
     "leads_reassign",
     "leads_route",

@@ -92,11 +92,14 @@ def leads_route(
     workspace: Workspace,
     triggers: Mapping[int, str],
     actor: Actor | None = None,
+    exclude_user_ids: Iterable[int] = (),
     now: dt.datetime | None = None,
 ) -> list[Assignment]:
     """Route these contacts (``{contact id: trigger}``) that have no owner, in one
     transaction, in contact id order; ids of other workspaces are ignored. ``actor`` is
-    recorded as the one who routed (default: the system, named after the rule)."""
+    recorded as the one who routed (default: the system, named after the rule). A team
+    strategy passes over ``exclude_user_ids`` (a lead handed back does not go straight back
+    to whoever handed it back)."""
     if trigger_bad := set(triggers.values()) - set(Trigger.values):
         raise ValidationFailed([FieldError("trigger", f"Unknown trigger {sorted(trigger_bad)}.")])
     if not AssignmentRule.objects.filter(workspace=workspace, enabled=True).exists():
@@ -116,7 +119,7 @@ def leads_route(
             rule = matched[contact.pk]
             if rule is None:
                 continue
-            choice = _rule_choose(workspace, rule, teams, now)
+            choice = _rule_choose(workspace, rule, teams, now, exclude=set(exclude_user_ids))
             by = actor or Actor.system(f"routing rule {rule.name}"[:200])
             decisions.append(Decision(contact, choice, rule, triggers[contact.pk], by))
         teams.save()
@@ -282,7 +285,11 @@ class _Teams:
 
 
 def _rule_choose(
-    workspace: Workspace, rule: AssignmentRule, teams: _Teams, now: dt.datetime
+    workspace: Workspace,
+    rule: AssignmentRule,
+    teams: _Teams,
+    now: dt.datetime,
+    exclude: set[int] = frozenset(),
 ) -> Choice:
     team = teams.get(rule.team_id)
     if rule.strategy == Strategy.FIXED_PERSON:
@@ -293,7 +300,7 @@ def _rule_choose(
         )
     if team is None:  # a team strategy always has a team (rule_input_clean); a guard
         return Choice(None, None, rule.strategy, "The rule has no team: left unassigned")
-    return _team_choose(teams, team, rule.strategy, rule.fallback, now)
+    return _team_choose(teams, team, rule.strategy, rule.fallback, now, exclude=exclude)
 
 
 def _team_choose(
