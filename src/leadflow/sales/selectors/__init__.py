@@ -34,9 +34,11 @@ from leadflow.sales.selectors.followups import (
     followup_list,
     followups_visible,
 )
+from leadflow.sales.selectors.home import member_queue_counts
 from leadflow.sales.selectors.queue import (
     contact_queued_in,
     may_claim,
+    membership_queue_teams,
     queue_counts,
     queue_teams,
     team_queue,
@@ -85,6 +87,8 @@ __all__ = [
     "followup_list",
     "followups_visible",
     "may_claim",
+    "member_queue_counts",
+    "membership_queue_teams",
     "merge_field_choices",
     "merge_field_errors",
     "open_leads_by_owner",

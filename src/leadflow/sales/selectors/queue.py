@@ -54,9 +54,18 @@ def _membership(workspace: Workspace, user_id: int | None) -> Membership | None:
 def queue_teams(workspace: Workspace, user_id: int | None) -> QuerySet[Team]:
     """The teams whose queue this user may open and claim from: every team for an owner or
     admin, his own teams for anyone else who may own leads, none for others."""
-    membership = _membership(workspace, user_id)
+    return membership_queue_teams(workspace, _membership(workspace, user_id))
+
+
+def membership_queue_teams(workspace: Workspace, membership: Membership | None) -> QuerySet[Team]:
+    """``queue_teams`` for a membership already loaded (no query until evaluated)."""
+    user_id = membership.user_id if membership is not None else None
     teams = Team.objects.filter(workspace=workspace).order_by("name", "id")
-    if membership is None or membership.role not in roles_with(LEAD_OWNER_PERMISSION):
+    if (
+        membership is None
+        or membership.workspace_id != workspace.pk
+        or membership.role not in roles_with(LEAD_OWNER_PERMISSION)
+    ):
         return teams.none()
     if membership.can(QUEUE_ALL_TEAMS_PERMISSION):
         return teams
