@@ -34,10 +34,10 @@ from leadflow.sales.selectors.followups import (
     followup_list,
     followups_visible,
 )
-from leadflow.sales.selectors.home import member_queue_counts
 from leadflow.sales.selectors.queue import (
     contact_queued_in,
     may_claim,
+    member_queue_counts,
     membership_queue_teams,
     queue_counts,
     queue_teams,
