@@ -14,12 +14,12 @@ NO_SIDEWAYS_SCROLL = (
 
 
 def log_in(page, email: str) -> None:
-    """Log in as this member (the demo password) and land on the contacts list."""
+    """Log in as this member (the demo password) and land on the workspace's home."""
     page.goto("/login/")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
-    expect(page).to_have_url(re.compile(r"/contacts/"))
+    expect(page).to_have_url(re.compile(r"/w/[^/]+/$"))
 
 
 def shoot(page, name: str, width: int, *, top: bool = False) -> None:

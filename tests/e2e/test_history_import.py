@@ -39,7 +39,7 @@ def test_import_activities_in_the_browser(page, workspace, owner_actor, tmp_path
     page.get_by_label("Email").fill("owner@acme-widgets.com")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
-    expect(page).to_have_url(re.compile(rf"/w/{workspace.slug}/contacts/$"))
+    expect(page).to_have_url(re.compile(rf"/w/{workspace.slug}/$"))
     page.goto(f"/w/{workspace.slug}/contacts/imports/")
     page.get_by_label("CSV or Excel (.xlsx) file").set_input_files(str(path))
     page.get_by_label(re.compile("Past activities of your contacts")).check()

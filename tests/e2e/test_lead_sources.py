@@ -20,7 +20,7 @@ def test_create_a_source_and_see_a_delivery(page, workspace, make_member):
     page.get_by_label("Email").fill("mara@acme-widgets.com")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
-    expect(page).to_have_url(re.compile(rf"/w/{workspace.slug}/contacts/$"))
+    expect(page).to_have_url(re.compile(rf"/w/{workspace.slug}/$"))
 
     main_nav = page.get_by_role("navigation", name="Main")
     main_nav.get_by_role("link", name="Lead sources").click()  # a marketer's way in

@@ -166,6 +166,7 @@ def app_pages(tmp_path):
     )  # fmt: skip
     base = f"/w/{workspace.slug}"
     pages = {
+        "home": f"{base}/",
         "contacts": f"{base}/contacts/",
         "contact": f"{base}/contacts/{contact.pk}/",
         "contact-edit": f"{base}/contacts/{contact.pk}/edit/",

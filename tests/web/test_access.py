@@ -68,10 +68,10 @@ def test_every_page_renders_for_the_owner(owner_client, workspace, everything):
         assert 'hx-headers=\'{"X-CSRFToken": "' in html, path
 
 
-def test_workspace_root_redirects_to_contacts(owner_client, workspace):
+def test_workspace_root_is_the_home_page(owner_client, workspace):
     response = owner_client.get(url(workspace))
-    assert response.status_code == 302
-    assert response["Location"] == url(workspace, "contacts/")
+    assert response.status_code == 200
+    assert response.templates[0].name == "web/home.html"
 
 
 def test_switcher_lists_every_workspace_of_the_user(owner_client, workspace, owner, owner_actor):
@@ -79,8 +79,8 @@ def test_switcher_lists_every_workspace_of_the_user(owner_client, workspace, own
 
     second, _ = workspace_create(name="Second Shop", owner_email=owner.email)
     html = owner_client.get(url(workspace, "contacts/")).content.decode()
-    assert f'href="/w/{second.slug}/contacts/"' in html
-    assert f'href="/w/{workspace.slug}/contacts/" aria-current="true"' in html
+    assert f'href="/w/{second.slug}/"' in html
+    assert f'href="/w/{workspace.slug}/" aria-current="true"' in html
 
 
 def test_another_workspace_slug_answers_404(owner_client, workspace, other_workspace, everything):

@@ -30,11 +30,11 @@ def test_login_page_renders_labelled_fields(client):
     assert 'class="skip-link"' in html
 
 
-def test_login_by_email_any_case_lands_in_first_workspace(client, workspace, owner):
+def test_login_by_email_any_case_lands_on_the_first_workspaces_home(client, workspace, owner):
     response = client.post("/login/", {"username": "Owner@ACME-widgets.com", "password": PASSWORD})
     assert response.status_code == 302
     landing = client.get(response["Location"], follow=True)
-    assert landing.redirect_chain[-1][0] == url(workspace, "contacts/")
+    assert landing.redirect_chain[-1][0] == url(workspace)
     assert landing.status_code == 200
     assert "Acme Widgets" in landing.content.decode()
 

@@ -93,11 +93,22 @@ class FormViews:
         return round(100 * self.converted / self.viewers, 1) if self.viewers else None
 
 
-def form_view_conversions(
-    workspace: Workspace, forms: list[Form], *, since: dt.datetime
-) -> dict[int, FormViews]:
-    """FormViews per form id since ``since``, in one grouped query over the form-view
-    events (named by the form's key)."""
+def _form_views(workspace: Workspace, keys, since: dt.datetime) -> QuerySet:
+    """The form-view events of the forms named by ``keys`` (a list or a subquery) since
+    ``since``, each with its visitor's key (to match the submissions they sent)."""
+    return Event.objects.filter(
+        workspace=workspace,
+        event_type=EventType.FORM_VIEW,
+        name__in=keys,
+        occurred_at__gte=since,
+    ).annotate(
+        visitor_key=Subquery(
+            Visitor.objects.filter(pk=OuterRef("visitor_id")).values("visitor_key")[:1]
+        )
+    )
+
+
+def _view_counts(workspace: Workspace) -> dict:
     sent = Submission.objects.filter(
         workspace=workspace,
         form__key=OuterRef("name"),
@@ -105,28 +116,59 @@ def form_view_conversions(
         visitor_id=OuterRef("visitor_key"),
         created_at__gte=OuterRef("occurred_at"),
     )
+    return {
+        "views": Count("id"),
+        "viewers": Count("visitor_id", distinct=True),
+        "converted": Count("visitor_id", distinct=True, filter=Exists(sent)),
+    }
+
+
+def form_view_conversions(
+    workspace: Workspace, forms: list[Form], *, since: dt.datetime
+) -> dict[int, FormViews]:
+    """FormViews per form id since ``since``, in one grouped query over the form-view
+    events (named by the form's key)."""
     rows = (
-        Event.objects.filter(
-            workspace=workspace,
-            event_type=EventType.FORM_VIEW,
-            name__in=[form.key for form in forms],
-            occurred_at__gte=since,
-        )
-        .annotate(
-            visitor_key=Subquery(
-                Visitor.objects.filter(pk=OuterRef("visitor_id")).values("visitor_key")[:1]
-            )
-        )
+        _form_views(workspace, [form.key for form in forms], since)
         .values("name")
-        .annotate(
-            views=Count("id"),
-            viewers=Count("visitor_id", distinct=True),
-            converted=Count("visitor_id", distinct=True, filter=Exists(sent)),
-        )
+        .annotate(**_view_counts(workspace))
         .values_list("name", "views", "viewers", "converted")
     )
     by_key = {key: FormViews(views, viewers, converted) for key, views, viewers, converted in rows}
     return {form.pk: by_key.get(form.key, FormViews()) for form in forms}
+
+
+@dataclass
+class FormConversion:
+    """One form's views and conversions over a period (``FormViews``), with its id and name."""
+
+    form_id: int
+    name: str
+    views: FormViews
+
+
+def form_conversions_top(
+    workspace: Workspace, *, since: dt.datetime, limit: int = 5
+) -> list[FormConversion]:
+    """The workspace's forms the most visitors were shown since ``since`` (at most
+    ``limit``), with their FormViews: one grouped query. A form nobody was shown is not
+    listed."""
+    forms = Form.objects.filter(workspace=workspace)
+    same = forms.filter(key=OuterRef("name"))
+    rows = (
+        _form_views(workspace, forms.values("key"), since)
+        .annotate(
+            form_id=Subquery(same.values("pk")[:1]), form_name=Subquery(same.values("name")[:1])
+        )
+        .values("name", "form_id", "form_name")
+        .annotate(**_view_counts(workspace))
+        .order_by("-viewers", "form_name", "form_id")
+        .values_list("form_id", "form_name", "views", "viewers", "converted")[:limit]
+    )
+    return [
+        FormConversion(form_id, name, FormViews(views, viewers, converted))
+        for form_id, name, views, viewers, converted in rows
+    ]
 
 
 def submissions_visible(workspace: Workspace, actor: Actor) -> QuerySet[Submission]:

@@ -289,3 +289,28 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.title} for {self.user_id}"
+
+
+class HomeState(models.Model):
+    """What a member's home page remembers of them in one workspace: ``visited_at``, their
+    latest visit; ``previous_visit_at``, their latest visit on an earlier day ("new since
+    your last visit" counts from it, so reloading the page never empties the count); and
+    ``checklist_dismissed_at``, when they hid the getting-started checklist. Written by
+    ``core.services.home_visit_record`` and ``home_checklist_dismiss``."""
+
+    membership = models.OneToOneField(Membership, on_delete=models.CASCADE, related_name="+")
+    visited_at = models.DateTimeField(null=True, blank=True)
+    previous_visit_at = models.DateTimeField(null=True, blank=True)
+    checklist_dismissed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Home of membership {self.membership_id}"
+
+    def new_since(self, day_start):
+        """Where "new since your last visit" starts, read before this visit is recorded: the
+        latest visit on an earlier day, and never later than the start of today."""
+        if self.visited_at is not None and self.visited_at < day_start:
+            return self.visited_at
+        if self.previous_visit_at is not None and self.previous_visit_at < day_start:
+            return self.previous_visit_at
+        return day_start

@@ -25,6 +25,7 @@ from leadflow.core.models import (
     ALL_API_SCOPES,
     ApiKey,
     AuditEntry,
+    HomeState,
     Membership,
     Role,
     User,
@@ -432,3 +433,36 @@ def _is_time_zone(name: str) -> bool:
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         return False
     return True
+
+
+# --- the home page's memory of a member ------------------------------------------------------
+# A visit and a hidden checklist are the member's own view of the page, not changes to the
+# workspace: they write no audit entry.
+
+
+def home_visit_record(*, membership: Membership, day_start: Any, now: Any = None) -> HomeState:
+    """Record a visit of the member's home page at ``now`` and return the state as it was
+    before it (unsaved ``HomeState`` on a first visit). The first visit on a new day (from
+    ``day_start``, the start of the member's today) moves the previous ``visited_at`` to
+    ``previous_visit_at``, so "since your last visit" stays the same all day. Two queries
+    once the state exists; two tabs at once both leave the same result."""
+    now = now or timezone.now()
+    before = HomeState.objects.filter(membership=membership).first()
+    if before is None:
+        with transaction.atomic():
+            HomeState.objects.get_or_create(membership=membership, defaults={"visited_at": now})
+        return HomeState(membership=membership)
+    previous = before.previous_visit_at
+    if before.visited_at is not None and before.visited_at < day_start:
+        previous = before.visited_at
+    HomeState.objects.filter(pk=before.pk).update(visited_at=now, previous_visit_at=previous)
+    return before
+
+
+def home_checklist_dismiss(*, membership: Membership) -> None:
+    """Hide the getting-started checklist on this member's home page (idempotent: the first
+    dismissal's time is kept)."""
+    with transaction.atomic():
+        state, _ = HomeState.objects.get_or_create(membership=membership)
+        if state.checklist_dismissed_at is None:
+            HomeState.objects.filter(pk=state.pk).update(checklist_dismissed_at=timezone.now())

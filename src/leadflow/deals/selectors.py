@@ -348,3 +348,25 @@ def _stage_flows(
             )
         )
     return flows
+
+
+def open_pipeline_totals(workspace: Workspace, actor: Actor) -> list[dict[str, Any]]:
+    """The open deals the actor sees, in every pipeline, per currency (amounts in different
+    currencies are never added): ``deals``, ``total`` amount and ``weighted`` amount (amount *
+    probability / 100, the forecast's weighting), largest weighted first. One query."""
+    weighted = ExpressionWrapper(F("amount") * F("probability") / 100, output_field=MONEY)
+    rows = list(
+        deals_visible(workspace, actor)
+        .filter(status=DealStatus.OPEN)
+        .values("currency")
+        .annotate(
+            deals=Count("pk"),
+            total=Coalesce(Sum("amount"), ZERO, output_field=MONEY),
+            weighted=Coalesce(Sum(weighted), ZERO, output_field=MONEY),
+        )
+        .order_by("-weighted", "currency")
+    )
+    for row in rows:
+        row["total"] = Decimal(row["total"]).quantize(Decimal("0.01"))
+        row["weighted"] = Decimal(row["weighted"]).quantize(Decimal("0.01"))
+    return rows

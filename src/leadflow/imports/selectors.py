@@ -36,3 +36,19 @@ def import_job_list(workspace: Workspace, *, include_drafts: bool = False):
     if not include_drafts:
         jobs = jobs.exclude(status=ImportStatus.DRAFT)
     return jobs.order_by("-created_at", "-id")
+
+
+def imports_in_progress(workspace: Workspace):
+    """The workspace's queued and running imports, oldest first, with who started them."""
+    return (
+        ImportJob.objects.filter(
+            workspace=workspace, status__in=[ImportStatus.QUEUED, ImportStatus.RUNNING]
+        )
+        .select_related("created_by")
+        .order_by("created_at", "id")
+    )
+
+
+def imports_finished(workspace: Workspace):
+    """The workspace's imports that ran to the end (status done)."""
+    return ImportJob.objects.filter(workspace=workspace, status=ImportStatus.DONE)

@@ -239,3 +239,9 @@ def channel_rule_get(workspace: Workspace, rule_id: int) -> ChannelRule:
     if rule is None:
         raise NotFound("No such channel rule.")
     return rule
+
+
+def tracker_events(workspace: Workspace) -> QuerySet[Event]:
+    """Every event the tracker (or the events API) stored for the workspace: ``exists()``
+    says whether tracking is installed."""
+    return Event.objects.filter(workspace=workspace)

@@ -2,7 +2,6 @@
 
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, reverse_lazy
-from django.views.generic import RedirectView
 
 from leadflow.web.views import (
     auth,
@@ -13,6 +12,7 @@ from leadflow.web.views import (
     email,
     followups,
     forms,
+    home,
     imports,
     inbound,
     my_leads,
@@ -328,11 +328,8 @@ deal_patterns = [
 ]
 
 workspace_patterns = [
-    path(
-        "",
-        RedirectView.as_view(pattern_name="contact_list", permanent=False),
-        name="workspace_home",
-    ),
+    path("", home.workspace_home, name="workspace_home"),
+    path("home/checklist/dismiss/", home.home_checklist_dismiss, name="home_checklist_dismiss"),
     path("contacts/", include(contact_patterns)),
     path("companies/", include(company_patterns)),
     path("forms/", include(form_patterns)),

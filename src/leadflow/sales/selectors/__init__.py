@@ -45,6 +45,8 @@ from leadflow.sales.selectors.my_leads import (
 from leadflow.sales.selectors.queue import (
     contact_queued_in,
     may_claim,
+    member_queue_counts,
+    membership_queue_teams,
     queue_counts,
     queue_teams,
     team_queue,
@@ -95,6 +97,8 @@ __all__ = [
     "followup_list",
     "followups_visible",
     "may_claim",
+    "member_queue_counts",
+    "membership_queue_teams",
     "merge_field_choices",
     "merge_field_errors",
     "my_leads",

@@ -76,10 +76,11 @@ class LoginView(auth_views.LoginView):
 
 @require_safe
 def home(request: HttpRequest) -> HttpResponse:
-    """Send a signed-in user to their first workspace, anyone else to the login page."""
+    """Send a signed-in user to their first workspace's home, anyone else to the login
+    page (``LOGIN_REDIRECT_URL`` is this view, so a sign-in lands on the home too)."""
     if not request.user.is_authenticated:
         return redirect(reverse("login"))
     first = core_selectors.workspaces_for_user(request.user).first()
     if first is None:
         return render(request, "web/no_workspace.html")
-    return redirect("contact_list", workspace_slug=first.slug)
+    return redirect("workspace_home", workspace_slug=first.slug)
