@@ -58,3 +58,20 @@ def test_rq_worker_on_redis_runs_the_same_tasks(workspace, redis_server):
         assert queue.count == 0
         assert DuplicatePair.objects.count() == 1
         assert set(queue.failed_job_registry.get_job_ids()) == failed_before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_plain_task_is_not_starved_by_deliveries_queued_after_it(workspace):
+    """The database queue runs ready tasks by due time: a task scheduled before a stream
+    of activity deliveries (each due now) runs before them, not after all of them."""
+    from django_tasks_db.models import DBTaskResult
+
+    from leadflow.contacts.tasks import activities_deliver
+    from leadflow.core.tasks import task_schedule, task_schedule_coalesced
+
+    task_schedule("leadflow.sales.tasks.first_touch_deadlines")
+    for _ in range(3):
+        DBTaskResult.objects.filter(task_path=activities_deliver.module_path).delete()
+        task_schedule_coalesced(activities_deliver, workspace.pk)
+    first = DBTaskResult.objects.filter(status="READY").first()  # the queue's own order
+    assert first.task_path == "leadflow.sales.tasks.first_touch_deadlines"

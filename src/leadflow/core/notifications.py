@@ -41,8 +41,10 @@ def email_send(
     template: str,
     context: dict[str, Any],
     record: Callable[[], object] | None = None,
+    connection: Any = None,
 ) -> bool:
-    """Render ``template`` (.txt and .html) with ``context`` and email it to ``to``.
+    """Render ``template`` (.txt and .html) with ``context`` and email it to ``to``
+    (through ``connection`` when given: a batch of emails shares one mail-server session).
 
     With ``record`` the email goes once: ``record()`` writes a row under a unique constraint
     in the same transaction as the send. A row already there (an earlier run, or a
@@ -53,6 +55,7 @@ def email_send(
         subject=subject[:SUBJECT_MAX_LENGTH],
         body=render_to_string(f"{template}.txt", context),
         to=[to],
+        connection=connection,
     )
     message.attach_alternative(render_to_string(f"{template}.html", context), "text/html")
     if record is None:
@@ -75,6 +78,7 @@ def member_notify(
     template: str,
     context: dict[str, Any],
     record: Callable[[User], object] | None = None,
+    connection: Any = None,
 ) -> int:
     """Email ``users`` who are members of ``workspace`` now, each once, in address order.
 
@@ -96,6 +100,7 @@ def member_notify(
             template=template,
             context={"workspace": workspace, "recipient": user, **context},
             record=(lambda user=user: record(user)) if record else None,
+            connection=connection,
         )
     return sent
 

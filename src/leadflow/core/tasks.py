@@ -51,6 +51,11 @@ def task_schedule(task: Any, *args: Any) -> None:
     their ``tasks`` module)."""
     if isinstance(task, str):
         task = import_string(task)
+    if isinstance(task.get_backend(), DatabaseBackend) and task.run_after is None:
+        # Due now, said as a time: the database queue orders ready tasks by due time, and
+        # one with none sorts after every one that has one, so under a steady stream of
+        # deliveries (due now) an email or an import would wait for as long as they come.
+        task = task.using(run_after=timezone.now())
     if connection.in_atomic_block and isinstance(task.get_backend(), DatabaseBackend):
         task.enqueue(*args)
     else:

@@ -18,7 +18,7 @@ import smtplib
 from email.utils import formataddr, parseaddr
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, mailers
 from django.db import connection, transaction
 from django.db.models import F
 from django.tasks import task
@@ -67,10 +67,11 @@ def assignments_notify(assignment_pks: list[int], base_url: str = "") -> int:
     """``assignment_notify`` for each assignment of a routing batch, in one task (a mail
     server that is down retries the batch later; the ones already sent are not sent again,
     ``AssignmentNotice``). Returns how many emails this run sent."""
-    return sum(_assignment_email(pk, base_url) for pk in assignment_pks)
+    with mailers.default as connection:  # one mail-server session for the batch
+        return sum(_assignment_email(pk, base_url, connection) for pk in assignment_pks)
 
 
-def _assignment_email(assignment_pk: int, base_url: str) -> int:
+def _assignment_email(assignment_pk: int, base_url: str, connection=None) -> int:
     assignment = (
         Assignment.objects.select_related("workspace", "contact", "owner", "team", "rule")
         .filter(pk=assignment_pk, owner__isnull=False)
@@ -99,6 +100,7 @@ def _assignment_email(assignment_pk: int, base_url: str) -> int:
         record=lambda user: AssignmentNotice.objects.create(
             assignment=assignment, user=user, recipient=user.email
         ),
+        connection=connection,
     )
 
 
