@@ -176,3 +176,66 @@ def test_a_fixed_person_who_left_the_workspace_leaves_the_lead_unassigned_on_rec
     assert assignment.queued and assignment.owner_id is None
     assert "may no longer own leads" in assignment.reason
     assert Activity.objects.filter(contact=contact, kind="contact.queued").exists()
+
+
+def test_the_account_owner_gets_the_leads_of_his_companies_and_the_team_the_rest(
+    workspace, owner_actor, salesperson, make_member, team_of, rule, lead
+):
+    from leadflow.contacts.models import Company
+    from leadflow.contacts.services import company_update
+
+    ann, bob, cy = salesperson("ann"), salesperson("bob"), salesperson("cy")
+    team, _ = team_of("Inbound", [bob, cy])
+    rule(Strategy.ACCOUNT_OWNER, team=team, name="Accounts")
+    initech = lead(email="kim@initech.com")  # a corporate domain: the company Initech
+    company_update(
+        workspace=workspace,
+        company_id=initech.company_id,
+        data={"owner_id": ann.pk},
+        actor=owner_actor,
+    )
+    viewer = make_member("viewer", "vic@acme-widgets.com").user
+    globex = lead(email="lee@globex.com")
+    Company.objects.filter(pk=globex.company_id).update(owner=viewer)  # may not own leads
+    same_account = lead(email="jo@initech.com")
+    nobody = lead(email="max@hooli.com")
+    made = leads_route(
+        workspace=workspace,
+        triggers={c.pk: Trigger.CREATED for c in (initech, globex, same_account, nobody)},
+        now=WEDNESDAY_10_UTC,
+    )
+    assert owners([initech, same_account]) == [ann.pk, ann.pk]
+    assert {o for o in owners([globex, nobody])} == {bob.pk, cy.pk}  # the team, in turn
+    reasons = {a.contact_id: a.reason for a in made}
+    assert reasons[initech.pk] == "The account owner of its company"
+    assert reasons[nobody.pk].startswith("Next in turn in Inbound")
+    # Without a team, a lead whose company has no account owner stays unassigned.
+    rule_row = made[0].rule
+    assignment_rule_update(
+        workspace=workspace, rule_id=rule_row.pk, data={"team_id": None}, actor=owner_actor
+    )
+    orphan = lead(email="sam@umbrella.example")
+    assignment = route(workspace, orphan)
+    assert assignment.owner_id is None
+    assert assignment.reason == "No account owner who may own leads: left unassigned"
+
+
+def test_a_companys_account_owner_must_be_a_member_who_may_own_leads(
+    workspace, other_workspace, owner_actor, make_member, lead
+):
+    from leadflow.contacts.services import company_update
+    from leadflow.core.errors import ValidationFailed
+    from leadflow.core.models import Membership
+
+    contact = lead(email="kim@initech.com")
+    viewer = make_member("viewer", "vic@acme-widgets.com").user
+    stranger = Membership.objects.filter(workspace=other_workspace).first().user
+    for bad in (viewer.pk, stranger.pk, "someone"):
+        with pytest.raises(ValidationFailed) as failed:
+            company_update(
+                workspace=workspace,
+                company_id=contact.company_id,
+                data={"owner_id": bad},
+                actor=owner_actor,
+            )
+        assert [error.field for error in failed.value.errors] == ["owner_id"]

@@ -397,3 +397,23 @@ def test_a_rules_first_touch_deadline_is_set_in_its_form_and_bad_minutes_are_nam
     assert bad.status_code == 422
     assert {"first_touch_minutes", "escalate_after_minutes"} <= set(bad.context["rule_errors"])
     assert not AssignmentRule.objects.filter(name="Bad").exists()
+
+
+def test_a_companys_account_owner_is_set_on_its_form_and_shown_on_its_page(
+    owner_client, workspace, client_for, make_contact
+):
+    from leadflow.contacts.models import Company
+
+    _, seller = client_for("sales", "sam@acme-widgets.com")
+    contact = make_contact(email="kim@initech.com")
+    company = Company.objects.get(pk=contact.company_id)
+    page = url(workspace, f"companies/{company.pk}/")
+    answer = owner_client.post(
+        page + "edit/", {"name": company.name, "owner_id": str(seller.user_id)}
+    )
+    assert answer.status_code == 302, answer.content[:600]
+    company.refresh_from_db()
+    assert company.owner_id == seller.user_id
+    assert "Account owner" in owner_client.get(page).content.decode()
+    bad = owner_client.post(page + "edit/", {"name": company.name, "owner_id": "999999"})
+    assert bad.status_code == 422 and "owner_id" in bad.context["errors"]

@@ -190,6 +190,7 @@ class CompanyOut(Schema):
     size: str
     industry: str
     country: str
+    owner_id: int | None
     created_at: dt.datetime
     updated_at: dt.datetime
 
@@ -200,6 +201,9 @@ class CompanyIn(StrictSchema):
     size: str | None = None
     industry: str | None = None
     country: str | None = None
+    owner_id: int | None = Field(
+        None, description="The account owner: a member who may own leads (routing's strategy)."
+    )
 
 
 class CompanyPage(Schema):

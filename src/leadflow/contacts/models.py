@@ -195,6 +195,15 @@ class Company(models.Model):
     size = models.CharField(max_length=20, choices=CompanySize.choices, blank=True)
     industry = models.CharField(max_length=100, blank=True)
     country = models.CharField(max_length=2, blank=True)
+    # The account owner: the salesperson who owns the relationship with this company
+    # (routing's "account owner" strategy gives the company's new leads to this member).
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 

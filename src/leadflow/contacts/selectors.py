@@ -322,7 +322,9 @@ def company_list(workspace: Workspace, q: str = "") -> QuerySet[Company]:
 
 
 def company_get(workspace: Workspace, company_id: int) -> Company:
-    company = Company.objects.filter(workspace=workspace, pk=company_id).first()
+    company = (
+        Company.objects.select_related("owner").filter(workspace=workspace, pk=company_id).first()
+    )
     if company is None:
         raise NotFound("No such company.")
     return company

@@ -14,6 +14,7 @@ from leadflow.contacts.models import (
 from leadflow.core.actors import Actor
 from leadflow.core.errors import FieldError, NotFound, ValidationFailed
 from leadflow.core.models import Workspace
+from leadflow.core.selectors import LEAD_OWNER_PERMISSION, is_member_id
 from leadflow.core.services import audit_record
 from leadflow.core.validation import country_normalise, email_domain
 
@@ -50,8 +51,12 @@ def company_for_contact(
     return None
 
 
-def company_input_clean(data: Mapping[str, Any], *, partial: bool) -> dict[str, Any]:
-    allowed = {"name", "domain", "size", "industry", "country"}
+def company_input_clean(
+    data: Mapping[str, Any], *, partial: bool, workspace: Workspace | None = None
+) -> dict[str, Any]:
+    """A company's fields checked; ``owner_id`` (the account owner) must be a member of
+    ``workspace`` who may own leads, or None."""
+    allowed = {"name", "domain", "size", "industry", "country", "owner_id"}
     errors = [FieldError(key, "Unknown field.") for key in data if key not in allowed]
     clean: dict[str, Any] = {}
     if "name" in data or not partial:
@@ -77,6 +82,18 @@ def company_input_clean(data: Mapping[str, Any], *, partial: bool) -> dict[str, 
             clean["country"] = country_normalise(str(data["country"] or ""))
         except ValidationFailed as failure:
             errors.extend(failure.errors)
+    if "owner_id" in data:
+        owner_id = data["owner_id"]
+        if owner_id in ("", None):
+            owner_id = None
+        elif isinstance(owner_id, str) and owner_id.strip().isdigit():
+            owner_id = int(owner_id)
+        if owner_id is not None and (
+            workspace is None
+            or not is_member_id(workspace, owner_id, permission=LEAD_OWNER_PERMISSION)
+        ):
+            errors.append(FieldError("owner_id", "A member of this workspace who may own leads."))
+        clean["owner_id"] = owner_id
     if errors:
         raise ValidationFailed(errors)
     return clean
@@ -98,7 +115,7 @@ def _company_save(workspace: Workspace, company: Company, clean: dict) -> Compan
 
 @transaction.atomic
 def company_create(*, workspace: Workspace, data: Mapping[str, Any], actor: Actor) -> Company:
-    clean = company_input_clean(data, partial=False)
+    clean = company_input_clean(data, partial=False, workspace=workspace)
     company = _company_save(workspace, Company(workspace=workspace), clean)
     audit_record(workspace=workspace, actor=actor, action="company.created", obj=company)
     return company
@@ -111,7 +128,7 @@ def company_update(
     company = Company.objects.filter(workspace=workspace, pk=company_id).first()
     if company is None:
         raise NotFound("No such company.")
-    clean = company_input_clean(data, partial=True)
+    clean = company_input_clean(data, partial=True, workspace=workspace)
     changes = {
         key: [getattr(company, key), value]
         for key, value in clean.items()

@@ -84,6 +84,7 @@ class Strategy(models.TextChoices):
     ROUND_ROBIN = "round_robin", "Round robin in a team"
     WEIGHTED_ROUND_ROBIN = "weighted_round_robin", "Weighted round robin in a team"
     LEAST_LOADED = "least_loaded", "Fewest open leads in a team"
+    ACCOUNT_OWNER = "account_owner", "The account owner of the lead's company"
 
 
 TEAM_STRATEGIES = (Strategy.ROUND_ROBIN, Strategy.WEIGHTED_ROUND_ROBIN, Strategy.LEAST_LOADED)

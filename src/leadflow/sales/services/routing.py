@@ -5,7 +5,9 @@ Guarantees:
 - Automatic routing (``lead_route``, ``leads_route``) never touches a contact that has an
   owner: the contact row is locked and its owner read under the lock.
 - The first enabled rule (by position) whose conditions the contact matches decides; no
-  match leaves the contact as it is, and nothing is recorded.
+  match leaves the contact as it is, and nothing is recorded. The account-owner strategy
+  gives the lead to its company's account owner (a member who may own leads, whatever his
+  availability, as a fixed person), else shares it in the rule's team, if it has one.
 - Who is available: a team member not away, inside his working hours (in his time zone),
   under his daily capacity from this team (counted from the assignment rows since his local
   midnight), and still a workspace member who may own leads. Nobody: the rule's fallback
@@ -33,7 +35,7 @@ from django.utils import timezone
 
 from leadflow.contacts.activity_log import activities_announce
 from leadflow.contacts.kind_writers import owner_changed_data
-from leadflow.contacts.models import Activity, ActivityKind, Contact
+from leadflow.contacts.models import Activity, ActivityKind, Company, Contact
 from leadflow.contacts.selectors import contacts_visible
 from leadflow.core.actors import Actor
 from leadflow.core.errors import FieldError, NotFound, ValidationFailed
@@ -114,12 +116,15 @@ def leads_route(
         teams = _Teams(
             workspace, _teams_lock(workspace, {r.team_id for r in matched.values() if r}), now
         )
+        teams.company_ids = {contact.company_id for contact in unowned if contact.company_id}
         decisions = []
         for contact in unowned:
             rule = matched[contact.pk]
             if rule is None:
                 continue
-            choice = _rule_choose(workspace, rule, teams, now, exclude=set(exclude_user_ids))
+            choice = _rule_choose(
+                workspace, rule, teams, now, exclude=set(exclude_user_ids), contact=contact
+            )
             by = actor or Actor.system(f"routing rule {rule.name}"[:200])
             decisions.append(Decision(contact, choice, rule, triggers[contact.pk], by))
         teams.save()
@@ -239,6 +244,8 @@ class _Teams:
         self._moved: set[int] = set()
         self._weighted: dict[int, TeamMember] = {}
         self._fixed: dict[int, bool] = {}
+        self._companies: dict[int, int | None] | None = None
+        self.company_ids: set[int] = set()
 
     def get(self, team_id: int | None) -> Team | None:
         return self.teams.get(team_id) if team_id is not None else None
@@ -258,6 +265,20 @@ class _Teams:
         if missing:
             self._loads.update(selectors.open_leads_by_owner(self.workspace, missing))
         return self._loads
+
+    def account_owner(self, contact: Contact | None) -> int | None:
+        """The account owner of the contact's company, when a member who may own leads
+        (the companies of the call read in one query, on first need)."""
+        if contact is None or contact.company_id is None:
+            return None
+        if self._companies is None:
+            self._companies = dict(
+                Company.objects.filter(
+                    workspace=self.workspace, pk__in=self.company_ids
+                ).values_list("pk", "owner_id")
+            )
+        owner_id = self._companies.get(contact.company_id)
+        return owner_id if owner_id is not None and self.may_own(owner_id) else None
 
     def may_own(self, user_id: int | None) -> bool:
         if user_id not in self._fixed:
@@ -290,6 +311,7 @@ def _rule_choose(
     teams: _Teams,
     now: dt.datetime,
     exclude: set[int] = frozenset(),
+    contact: Contact | None = None,
 ) -> Choice:
     team = teams.get(rule.team_id)
     if rule.strategy == Strategy.FIXED_PERSON:
@@ -298,6 +320,16 @@ def _rule_choose(
         return Choice(
             None, team, rule.strategy, "The rule's person may no longer own leads: left unassigned"
         )
+    if rule.strategy == Strategy.ACCOUNT_OWNER:
+        account_owner = teams.account_owner(contact)
+        if account_owner is not None and account_owner not in exclude:
+            return Choice(account_owner, None, rule.strategy, "The account owner of its company")
+        if team is None:
+            return Choice(
+                None, None, rule.strategy, "No account owner who may own leads: left unassigned"
+            )
+        # No account owner: the rule's team shares it in turn.
+        return _team_choose(teams, team, Strategy.ROUND_ROBIN, rule.fallback, now, exclude=exclude)
     if team is None:  # a team strategy always has a team (rule_input_clean); a guard
         return Choice(None, None, rule.strategy, "The rule has no team: left unassigned")
     return _team_choose(teams, team, rule.strategy, rule.fallback, now, exclude=exclude)

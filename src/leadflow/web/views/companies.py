@@ -11,12 +11,14 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from leadflow.contacts import selectors, services
 from leadflow.contacts.models import Company, CompanySize
+from leadflow.core import selectors as core_selectors
 from leadflow.core.errors import ValidationFailed
+from leadflow.core.selectors import LEAD_OWNER_PERMISSION
 from leadflow.web.access import workspace_view
 from leadflow.web.forms import error_map, non_field_errors
 from leadflow.web.views.common import PAGE_SIZE, query_with, render_page
 
-COMPANY_FIELDS = ("name", "domain", "size", "industry", "country")
+COMPANY_FIELDS = ("name", "domain", "size", "industry", "country", "owner_id")
 COMPANY_CONTACTS_PAGE = 25
 
 
@@ -88,6 +90,9 @@ def _form_page(
         "errors": errors,
         "other_errors": non_field_errors(errors, COMPANY_FIELDS),
         "size_choices": CompanySize.choices,
+        "owner_choices": list(
+            core_selectors.member_users(request.workspace, permission=LEAD_OWNER_PERMISSION)
+        ),
     }
     return render_page(request, "web/companies/form.html", context, status=status)
 

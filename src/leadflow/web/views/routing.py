@@ -309,6 +309,9 @@ def team_member_edit(request: HttpRequest, team_member_id: int) -> HttpResponse:
 
 # The rule form's own inputs, read by ``rule_data``; a new rule field (a first-touch
 # deadline...) is one entry here, one in ``rule_values`` and one include in the template.
+# The strategies whose rule names a team (the account owner's: the team when there is none).
+TEAM_USING = (*TEAM_STRATEGIES, Strategy.ACCOUNT_OWNER)
+
 RULE_INPUTS = (
     "name",
     "strategy",
@@ -358,7 +361,7 @@ def rule_data(request: HttpRequest, context: ConditionContext) -> tuple[dict, di
         "strategy": shown["strategy"],
         "fallback": shown["fallback"],
         "enabled": shown["enabled"],
-        "team_id": _int(shown["team_id"]) if shown["strategy"] in TEAM_STRATEGIES else None,
+        "team_id": _int(shown["team_id"]) if shown["strategy"] in TEAM_USING else None,
         "owner_id": (
             _int(shown["owner_id"]) if shown["strategy"] == Strategy.FIXED_PERSON else None
         ),
@@ -386,7 +389,7 @@ def _rule_page(request, *, rule, values, editor, errors, status=200) -> HttpResp
         "escalation_choices": Escalation.choices,
         "team_choices": [(team.pk, team.name) for team in selectors.team_list(request.workspace)],
         "owner_choices": _owner_choices(request),
-        "team_strategies": " ".join(TEAM_STRATEGIES),
+        "team_strategies": " ".join(TEAM_USING),
     }
     return render_page(request, "web/routing/rule.html", page, status=status)
 
