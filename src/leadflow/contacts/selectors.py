@@ -322,10 +322,8 @@ def company_list(workspace: Workspace, q: str = "") -> QuerySet[Company]:
 
 
 def company_get(workspace: Workspace, company_id: int) -> Company:
-    company = (
-        Company.objects.select_related("owner").filter(workspace=workspace, pk=company_id).first()
-    )
-    if company is None:
+    companies = Company.objects.select_related("owner").filter(workspace=workspace, pk=company_id)
+    if (company := companies.first()) is None:
         raise NotFound("No such company.")
     return company
 
