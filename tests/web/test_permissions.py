@@ -410,6 +410,25 @@ def _change_engagement_rules(world, client):
     return turned_off
 
 
+def _see_deal_settings(world, client):
+    pipeline = _deal(world).pipeline
+    answers = {
+        _decided(client.get(url(world["workspace"], path)), 200)
+        for path in ("settings/deals/", f"settings/deals/pipelines/{pipeline.pk}/")
+    }
+    assert len(answers) == 1, "the deal settings pages disagree"
+    return answers.pop()
+
+
+def _change_deal_settings(world, client):
+    from leadflow.deals.models import Pipeline
+
+    answer = client.post(url(world["workspace"], "settings/deals/pipelines/"), {"name": "Upsell"})
+    made = Pipeline.objects.filter(workspace=world["workspace"], name="Upsell").exists()
+    assert _decided(answer, 302) == made
+    return made
+
+
 def _see_routing(world, client):
     return _decided(client.get(url(world["workspace"], "settings/routing/")), 200)
 
@@ -562,6 +581,8 @@ ACTIONS: dict[str, Callable] = {
     "change and preview the engagement scoring rules, half-life and thresholds": (
         _change_engagement_rules
     ),
+    "see the deal settings (pipelines, stages, lost reasons, currency)": _see_deal_settings,
+    "change the deal settings, pipelines and stages": _change_deal_settings,
     "see the routing settings (teams, availability, assignment rules)": _see_routing,
     "change the routing settings": _change_routing,
     "reassign leads by hand (one, the selected, or all matching a filter)": _reassign,
