@@ -173,3 +173,34 @@ def test_the_profile_sets_a_time_zone_and_names_a_bad_one(owner_client, owner):
     assert bad.status_code == 422 and "Not a known time zone" in bad.content.decode()
     owner.refresh_from_db()
     assert owner.time_zone == "Europe/Berlin"
+
+
+def test_the_panel_reschedules_and_deletes_a_follow_up(
+    owner_client, workspace, contact, owner_actor
+):
+    followup = followup_create(
+        workspace=workspace,
+        contact_id=contact.pk,
+        data={"title": "Call back", "due_at": "2030-01-02T10:00"},
+        actor=owner_actor,
+    )
+    htmx = {"HX-Request": "true", "HX-Target": "followups"}
+    panel = owner_client.get(url(workspace, f"contacts/{contact.pk}/followups/")).content
+    assert b"Reschedule" in panel and b"2030-01-02T10:00" in panel
+    moved = owner_client.post(
+        url(workspace, f"followups/{followup.pk}/reschedule/"),
+        {"due_at": "2030-01-05T15:30"},
+        headers=htmx,
+    )
+    assert moved.status_code == 200 and "Jan 5" in moved.content.decode()
+    followup.refresh_from_db()
+    assert followup.due_at == dt.datetime(2030, 1, 5, 15, 30, tzinfo=dt.UTC)  # the owner's UTC
+    bad = owner_client.post(
+        url(workspace, f"followups/{followup.pk}/reschedule/"), {"due_at": "soon"}, headers=htmx
+    )
+    assert bad.status_code == 422 and "Due: " in bad.content.decode()
+    followup.refresh_from_db()
+    assert followup.due_at == dt.datetime(2030, 1, 5, 15, 30, tzinfo=dt.UTC)
+    gone = owner_client.post(url(workspace, f"followups/{followup.pk}/delete/"), headers=htmx)
+    assert gone.status_code == 200 and not FollowUp.objects.filter(pk=followup.pk).exists()
+    assert Activity.objects.filter(contact=contact, kind="followup.deleted").exists()

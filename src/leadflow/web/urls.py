@@ -395,6 +395,11 @@ workspace_patterns = [
     ),
     path("followups/<int:followup_id>/reopen/", followups.followup_reopen, name="followup_reopen"),
     path("followups/<int:followup_id>/delete/", followups.followup_delete, name="followup_delete"),
+    path(
+        "followups/<int:followup_id>/reschedule/",
+        followups.followup_reschedule,
+        name="followup_reschedule",
+    ),
     path("notifications/", notifications.notification_list, name="notification_list"),
     path("notifications/bell/", notifications.notification_bell, name="notification_bell"),
     path(

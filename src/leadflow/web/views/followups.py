@@ -150,6 +150,30 @@ def followup_reopen(request: HttpRequest, followup_id: int) -> HttpResponse:
 
 @workspace_view("write")
 @require_POST
+def followup_reschedule(request: HttpRequest, followup_id: int) -> HttpResponse:
+    """Move a follow-up's due time (typed in the assignee's zone; its reminder moves with
+    it when it followed the due time); a bad time shows in the panel's message."""
+    followup = selectors.followup_get(request.workspace, request.actor, followup_id)
+    try:
+        services.followup_update(
+            workspace=request.workspace,
+            followup_id=followup.pk,
+            data={"due_at": request.POST.get("due_at", "")},
+            actor=request.actor,
+        )
+    except ValidationFailed as failure:
+        if not (request.htmx and request.htmx.target == "followups"):
+            raise
+        contact = contact_selectors.contact_get(
+            request.workspace, request.actor, followup.contact_id
+        )
+        errors = {"__all__": [f"Due: {e.message}" for e in failure.errors]}
+        return _panel(request, contact, status=422, errors=errors)
+    return _followup_action(request, followup_id, lambda **_: None)
+
+
+@workspace_view("write")
+@require_POST
 def followup_delete(request: HttpRequest, followup_id: int) -> HttpResponse:
     """Delete a follow-up (the timeline keeps that it was)."""
     return _followup_action(request, followup_id, services.followup_delete)
