@@ -54,6 +54,7 @@ def names(page) -> list[str]:
 def test_a_marketer_filters_by_conditions_saves_and_reopens_the_view(page, workspace, leads, width):
     page.set_viewport_size({"width": width, "height": 900})
     log_in(page, "mia@acme-widgets.com")
+    page.goto(f"/w/{workspace.slug}/contacts/")
     expect(page.locator("#contact-rows tr")).to_have_count(4)
 
     panel = page.locator("details.advanced-filter")

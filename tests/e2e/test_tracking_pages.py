@@ -25,7 +25,7 @@ def log_in(page):
     page.get_by_label("Email").fill(DEMO_OWNER_EMAIL)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
-    expect(page).to_have_url(re.compile(r"/w/demo/contacts/$"))
+    expect(page).to_have_url(re.compile(r"/w/demo/$"))  # the home
 
 
 def test_sources_report_settings_visitors_and_timeline(page, demo):
