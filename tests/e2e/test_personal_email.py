@@ -58,6 +58,11 @@ def test_a_salesperson_picks_a_template_previews_sends_and_sees_it_sent(
 
     compose = page.locator("#compose")
     expect(compose.get_by_role("heading", name="Email Kim")).to_be_visible()
+    # The form came in by HTMX: wait until htmx has wired its inputs before using them.
+    page.wait_for_function(
+        "() => { const s = document.querySelector('#compose select[name=template_id]');"
+        " return !!(s && s['htmx-internal-data'] && s['htmx-internal-data'].initHash); }"
+    )
     compose.get_by_label("Template").select_option(label="Demo follow-up")
     # The template comes back from the server (a busy CI machine may take seconds).
     expect(compose.get_by_label("Subject")).to_have_value(
