@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-# Assertions wait as long as actions do (page.set_default_timeout below): on a loaded CI
-# machine a server round trip behind an HTMX swap can take more than Playwright's 5 s.
-expect.set_options(timeout=10_000)
+# Assertions wait longer than Playwright's 5 s: on a loaded CI machine a server round trip
+# behind a swap or a redirect has taken more than that (a template picked, a pipeline
+# renamed: both pass in seconds on a quiet machine).
+expect.set_options(timeout=20_000)
 
 CHROMIUM = Path(os.environ.get("LEADFLOW_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
