@@ -394,6 +394,18 @@ LIST_PAGES = [
     "forms/{form}/submissions/",
     "settings/lead-sources/{source}/",
     "contacts/{contact}/",
+    "",  # the home
+    "my-leads/",
+    "my-leads/poll/",
+    "queue/",
+    "followups/",
+    "notifications/",
+    "reports/speed-to-lead/",
+    "deals/",
+    "deals/board/",
+    "deals/forecast/",
+    "settings/routing/",
+    "settings/deals/",
 ]
 crafted_cursor = st.one_of(
     bad_text,
@@ -426,6 +438,17 @@ list_query = st.dictionaries(
             "since",
             "until",
             "import",
+            "group",
+            "tz",
+            "due",
+            "range",
+            "from",
+            "to",
+            "team",
+            "pipeline",
+            "close_month",
+            "assignee",
+            "stage_id",
         ]
     ),
     st.one_of(crafted_cursor, bad_number.map(str)),
@@ -433,11 +456,15 @@ list_query = st.dictionaries(
 )
 
 
-@settings(FUZZ_SETTINGS, max_examples=FUZZ_EXAMPLES * 3)  # 12 pages, each request cheap
+@settings(FUZZ_SETTINGS, max_examples=FUZZ_EXAMPLES * 6)  # 24 pages, each request cheap
 @given(page=st.sampled_from(LIST_PAGES), query=list_query)
 @example(page="contacts/", query={"company": "\u00b2"})
 @example(page="contacts/", query={"q": "\x00"})
 @example(page="companies/", query={"cursor": "WyJhIiwgImIiXQ"})
+@example(page="reports/speed-to-lead/", query={"tz": "\x00", "group": "\ud800"})
+@example(page="followups/", query={"due": "\x00", "assignee": "99999999999999999999999"})
+@example(page="deals/", query={"close_month": "2026-99", "pipeline": "1e400"})
+@example(page="my-leads/poll/", query={"since": "\ud800"})
 def test_no_app_list_page_answers_a_server_error(fuzz_workspace, owner, page, query):
     workspace, form, source = fuzz_workspace
     contact = Contact.objects.filter(workspace=workspace).order_by("pk").first()

@@ -121,9 +121,12 @@ def followup_add(request: HttpRequest, contact_id: int) -> HttpResponse:
     return _panel(request, contact)
 
 
-def _followup_action(request: HttpRequest, followup_id: int, action) -> HttpResponse:
+def _followup_action(request: HttpRequest, followup_id: int, action=None) -> HttpResponse:
+    """Run ``action`` on the follow-up (None: it was done already), then answer with the
+    contact's panel (HTMX) or go back."""
     followup = selectors.followup_get(request.workspace, request.actor, followup_id)
-    action(workspace=request.workspace, followup_id=followup.pk, actor=request.actor)
+    if action is not None:
+        action(workspace=request.workspace, followup_id=followup.pk, actor=request.actor)
     if request.htmx and request.htmx.target == "followups":
         contact = contact_selectors.contact_get(
             request.workspace, request.actor, followup.contact_id
@@ -169,7 +172,7 @@ def followup_reschedule(request: HttpRequest, followup_id: int) -> HttpResponse:
         )
         errors = {"__all__": [f"Due: {e.message}" for e in failure.errors]}
         return _panel(request, contact, status=422, errors=errors)
-    return _followup_action(request, followup_id, lambda **_: None)
+    return _followup_action(request, followup_id)
 
 
 @workspace_view("write")
