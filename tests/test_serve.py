@@ -80,6 +80,12 @@ class Served:
                 return "\n".join(self.output)
         raise AssertionError(f"no line matching {pattern!r}:\n" + "\n".join(self.output))
 
+    def drain(self) -> str:
+        """Everything printed so far (for a failure's message)."""
+        while not self.lines.empty():
+            self.output.append(self.lines.get_nowait())
+        return "\n".join(self.output[-200:])
+
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"
 
@@ -170,8 +176,15 @@ def test_serve_runs_web_and_worker_prints_the_login_and_stops_on_sigterm(serve_f
 
 @pytest.mark.redis
 def test_serve_with_redis_runs_an_rq_worker(serve_factory, redis_server):
+    # RQ forks a process for every job from the process the clock ticks in; a tick every
+    # 10 ms and sweeps every second make a fork in the middle of a tick certain, which once
+    # left a child waiting forever on a lock the clock thread held (core.scheduler).
     served = serve_factory(
-        LEADFLOW_DEMO="1", LEADFLOW_DEMO_CONTACTS="50", REDIS_URL=f"{redis_server}/13"
+        LEADFLOW_DEMO="1",
+        LEADFLOW_DEMO_CONTACTS="50",
+        REDIS_URL=f"{redis_server}/13",
+        LEADFLOW_CLOCK_TICK_SECONDS="0.01",
+        LEADFLOW_SWEEP_SECONDS="1",
     )
     output = served.wait_for(r"Press Ctrl-C to stop")
     assert "background worker: RQ on Redis" in output
@@ -216,7 +229,7 @@ def web_worker_and_sigterm(served: Served) -> None:
             None,
         )
         time.sleep(0.5)
-    assert pair is not None, "the worker never listed the duplicate pair"
+    assert pair is not None, "the worker never listed the duplicate pair:\n" + served.drain()
     assert "phone" in pair["reasons"] and pair["probability"] >= 0.5
 
     served.process.send_signal(signal.SIGTERM)

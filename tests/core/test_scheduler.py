@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from django.db import connection
+from django.db import connection, connections
 
 from leadflow.core.models import PeriodicJob
 from leadflow.core.scheduler import PERIODIC_JOBS, periodic_enqueue_due, periodic_register
@@ -42,6 +42,46 @@ def test_a_job_is_enqueued_once_per_period(job):
 def test_a_period_shorter_than_a_second_is_refused():
     with pytest.raises(ValueError):
         periodic_register("too.fast", PATH, dt.timedelta(milliseconds=10))
+
+
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
+@pytest.mark.django_db(transaction=True)
+def test_a_fork_while_the_clock_ticks_leaves_a_child_that_can_use_the_database(job, tmp_path):
+    """RQ forks a work horse per job from the process the clock ticks in. A fork in the
+    middle of a tick once copied a lock the clock thread held, and the child hung on its
+    first query, with every job behind it. Forks here race a clock ticking non-stop."""
+    from leadflow.core.scheduler import Clock
+
+    database = str(tmp_path / "child.sqlite3")
+    clock = Clock(tick_seconds=0)
+    clock.start()
+    hung = failed = 0
+    try:
+        for _ in range(40):
+            pid = os.fork()
+            if pid == 0:  # the child: a query of its own, then out (no pytest teardown)
+                code = 1
+                try:  # a connection of its own (the inherited one is the parent's)
+                    sqlite3.connect(database).execute("SELECT 1").fetchall()
+                    with connections.create_connection("default").cursor() as cursor:
+                        cursor.execute("SELECT COUNT(*) FROM core_periodicjob")
+                    code = 0
+                finally:
+                    os._exit(code)
+            deadline = time.monotonic() + 5
+            while (status := os.waitpid(pid, os.WNOHANG)) == (0, 0):
+                if time.monotonic() > deadline:
+                    hung += 1
+                    os.kill(pid, signal.SIGKILL)
+                    os.waitpid(pid, 0)
+                    break
+                time.sleep(0.005)
+            else:
+                failed += os.waitstatus_to_exitcode(status[1]) != 0
+    finally:
+        clock.stop()
+        clock.join(timeout=10)
+    assert (hung, failed) == (0, 0), f"of 40 forked children, {hung} hung, {failed} failed"
 
 
 @pytest.mark.django_db(transaction=True)

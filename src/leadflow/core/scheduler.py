@@ -20,10 +20,16 @@ Guarantees:
   tick. A process killed between its claim and its enqueue delays that job by one period.
 - A database outage never stops the clock: the tick logs it, drops its connection and
   tries again on the next tick.
+- A process never forks in the middle of a tick. RQ forks a work horse for every job (and
+  its scheduler) from the process the clock ticks in; a fork while the clock thread held a
+  lock inside SQLite or a driver left the child waiting on a lock nobody would release: the
+  job hung, and every job behind it (found by a flaky CI run, then made certain with a tick
+  of 10 ms). ``os.register_at_fork`` makes a fork wait for the tick to end.
 """
 
 import datetime as dt
 import logging
+import os
 import threading
 from dataclasses import dataclass
 
@@ -50,6 +56,13 @@ class Periodic:
 
 
 PERIODIC_JOBS: dict[str, Periodic] = {}
+
+# Held for a whole tick, and by a fork (see the module's guarantees). The child releases
+# its copy: the clock thread does not exist there.
+_TICKING = threading.Lock()
+os.register_at_fork(
+    before=_TICKING.acquire, after_in_parent=_TICKING.release, after_in_child=_TICKING.release
+)
 
 
 def periodic_register(name: str, task_path: str, every: dt.timedelta) -> None:
@@ -100,6 +113,10 @@ class Clock(threading.Thread):
                 return
 
     def tick(self) -> None:
+        with _TICKING:
+            self._tick()
+
+    def _tick(self) -> None:
         try:
             enqueued = periodic_enqueue_due()
             if enqueued:
