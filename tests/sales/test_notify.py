@@ -95,3 +95,52 @@ def test_no_email_for_a_queued_lead_a_lead_given_to_oneself_or_one_that_moved_on
     run_worker()
     assert smtp.to(ann.email) == []
     assert len(smtp.to(bob.email)) == 1
+
+
+def test_several_leads_for_one_person_in_one_batch_make_one_email_listing_each(
+    smtp,  # noqa: F811
+    workspace,
+    owner,
+    owner_actor,
+    salesperson,
+    lead,
+):
+    """A bulk reassign (or a capture peak routed in one batch) sends a person one email
+    naming every lead with its link, once; a lead that changed hands before the send is
+    left out, and someone given a single lead gets the one-lead email."""
+    ann, bob = salesperson("ann"), salesperson("bob")
+    leads = [lead(first_name="Kim", last_name=f"Lee{number}") for number in range(3)]
+    moved = lead(first_name="Moved", last_name="On")
+    alone = lead(first_name="Solo", last_name="Lead")
+    run_worker()  # no rule: routing leaves them alone
+    ids = [contact.pk for contact in [*leads, moved]]
+    leads_reassign(workspace=workspace, contact_ids=ids, owner_id=ann.pk, actor=owner_actor)
+    leads_reassign(
+        workspace=workspace, contact_ids=[moved.pk], owner_id=owner.pk, actor=owner_actor
+    )
+    leads_reassign(workspace=workspace, contact_ids=[alone.pk], owner_id=bob.pk, actor=owner_actor)
+    run_worker()
+    run_worker()
+
+    [digest] = smtp.to(ann.email)
+    assert digest["Subject"] == "3 new leads for you"
+    body = text_of(digest)
+    for contact in leads:
+        assert f"{contact.first_name} {contact.last_name}" in body
+        assert f"/w/{workspace.slug}/contacts/{contact.pk}/" in body
+    assert "Moved On" not in body
+    assert f"/w/{workspace.slug}/my-leads/" in body
+    [single] = smtp.to(bob.email)
+    assert single["Subject"] == "New lead for you: Solo Lead"
+    assert smtp.to(owner.email) == []  # he gave the moved lead to himself
+
+    # Each of Ann's assignments is recorded as told; the batch run again sends nothing.
+    from leadflow.sales.models import Assignment
+    from leadflow.sales.tasks import assignments_notify
+
+    given = list(
+        Assignment.objects.filter(contact_id__in=ids, owner_id=ann.pk).values_list("pk", flat=True)
+    )
+    assert AssignmentNotice.objects.filter(assignment_id__in=given).count() == 3
+    assert assignments_notify.call(given) == 0
+    assert len(smtp.to(ann.email)) == 1

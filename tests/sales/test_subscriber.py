@@ -53,3 +53,56 @@ def test_a_lead_that_becomes_mql_without_an_owner_is_routed_then(
     run_worker()
     assert Contact.objects.get(pk=contact.pk).owner_id == ann.pk
     assert Assignment.objects.get().trigger == Trigger.MQL
+
+
+@pytest.mark.parametrize("first", ["routing", "scoring"])
+def test_routing_reads_a_new_lead_once_scoring_has_scored_it(
+    workspace, owner_actor, salesperson, rule, lead, monkeypatch, first
+):
+    """A rule on the score sees the lead's own score, whichever subscriber a delivery run
+    starts with (the run rotates its first subscriber)."""
+    import itertools
+
+    from django.db import transaction
+
+    from leadflow.contacts import activity_log
+    from leadflow.contacts.services import activity_record
+
+    ann, bob = salesperson("ann"), salesperson("bob")
+    rule(Strategy.FIXED_PERSON, owner=ann, conditions=condition("engagement_score", "gte", 20))
+    rule(Strategy.FIXED_PERSON, owner=bob)
+    names = list(activity_log.ACTIVITY_SUBSCRIBERS)
+    monkeypatch.setattr(activity_log, "_rotation", itertools.count(names.index(first)))
+    with transaction.atomic():
+        contact = lead(first_name="Hot")
+        activity_record(
+            workspace=workspace, contact=contact, kind="form.submitted", actor=owner_actor
+        )
+    activity_log.activities_deliver(workspace_id=workspace.pk)
+    contact.refresh_from_db()
+    assert contact.engagement_score >= 20  # the default rules: a form submitted, 20 points
+    assert contact.owner_id == ann.pk
+
+
+def test_a_failing_scoring_does_not_hold_routing_back(
+    workspace, salesperson, rule, lead, monkeypatch
+):
+    from leadflow.contacts import activity_log
+    from leadflow.scoring import subscribers as scoring_subscribers
+
+    ann = salesperson("ann")
+    rule(Strategy.FIXED_PERSON, owner=ann)
+    broken = activity_log.ACTIVITY_SUBSCRIBERS[scoring_subscribers.SUBSCRIBER]
+
+    def fail(activities):
+        raise RuntimeError("scoring is broken")
+
+    monkeypatch.setitem(
+        activity_log.ACTIVITY_SUBSCRIBERS,
+        broken.name,
+        activity_log.ActivitySubscriber(name=broken.name, handler=fail),
+    )
+    contact = lead()
+    with pytest.raises(activity_log.DeliveryFailed, match="scoring"):
+        activity_log.activities_deliver(workspace_id=workspace.pk)
+    assert Contact.objects.get(pk=contact.pk).owner_id == ann.pk

@@ -320,6 +320,11 @@ def test_removing_a_member_hands_their_open_leads_to_the_chosen_successor(
     assert set(owners) == {staying.user_id}
     assert Contact.objects.get(pk=won.pk).owner_id == leaving.user_id  # not an open lead
     assert Assignment.objects.filter(trigger=Trigger.OWNER_LEFT).count() == 3
+    # The successor is told once in the app (one line for the three leads).
+    from leadflow.core.models import Notification
+
+    [told] = Notification.objects.filter(user_id=staying.user_id)
+    assert "3" in told.title
 
 
 @pytest.mark.django_db(transaction=True)

@@ -22,6 +22,9 @@ signals). The worker delivers to them (:func:`activities_deliver`):
   lower one in its workspace is running (:func:`workspace_log_final`; when the workspace's
   writers never pause, the horizon over the whole server, :func:`_safe_bound`; decision
   0018).
+- A subscriber registered ``after`` others reads the log only up to their watermarks and
+  runs right after them in a delivery: routing reads a new lead once scoring has scored
+  it, so a rule on the score, grade or probability sees the lead's own.
 - :func:`activities_catch_up` delivers everything above every watermark (after a missed
   announcement or a worker crash): ``leadflow manage activities_catch_up``, and scheduled
   when ``leadflow worker`` starts.
@@ -45,7 +48,10 @@ from leadflow.core.tasks import task_schedule_coalesced
 logger = logging.getLogger("leadflow.activities")
 
 DELIVER_TASK = "leadflow.contacts.tasks.activities_deliver"
-BATCH_SIZE = 50
+# Activities per handler call. The subscribers are set-based, so a batch's cost is mostly
+# fixed (scoring: a ledger INSERT per rule, one UPDATE of the scores): with 50, scoring a
+# capture peak took 7.5 ms a lead; with 500, 0.7 ms (bench_routing, issue 14 note).
+BATCH_SIZE = 500
 # A delivery held back by transactions still running (see _safe_bound) looks again every
 # HELD_POLL seconds for up to HELD_WAIT before it leaves it to a later run.
 HELD_POLL = 0.02
@@ -81,6 +87,7 @@ class ActivitySubscriber:
     handler: Callable[[list[Activity]], None]
     kinds: frozenset[str] | None = None
     per_workspace: bool = True  # False: one watermark over all workspaces
+    after: tuple[str, ...] = ()  # subscribers whose watermarks this one stays behind
 
 
 ACTIVITY_SUBSCRIBERS: dict[str, ActivitySubscriber] = {}
@@ -92,10 +99,13 @@ def activity_subscriber_register(
     *,
     kinds: Iterable[str] | None = None,
     per_workspace: bool = True,
+    after: Iterable[str] = (),
 ) -> ActivitySubscriber:
     """Subscribe ``handler`` to the activity log under ``name`` (its watermarks' key: keep it
     stable). Call it from ``AppConfig.ready``; registering a name again replaces it. A new
-    subscriber starts at the beginning of the log (it catches up on history)."""
+    subscriber starts at the beginning of the log (it catches up on history). ``after``:
+    names of per-workspace subscribers whose work this one needs done first (it gets an
+    activity once they all have had it; a name not registered is ignored)."""
     if not name or len(name) > 100:
         raise ValueError("A subscriber's name is 1 to 100 characters.")
     subscriber = ActivitySubscriber(
@@ -103,7 +113,10 @@ def activity_subscriber_register(
         handler=handler,
         kinds=frozenset(kinds) if kinds is not None else None,
         per_workspace=per_workspace,
+        after=tuple(after),
     )
+    if subscriber.after and not per_workspace:
+        raise ValueError("Only a per-workspace subscriber can come after others.")
     ACTIVITY_SUBSCRIBERS[name] = subscriber
     return subscriber
 
@@ -196,13 +209,21 @@ def activities_deliver(*, workspace_id: int, budget: float | None = None) -> Del
     # has none left waits for the next run. Each run starts with the next subscriber, so
     # all of them move on while a backlog is worked off a slice at a time.
     start = next(_rotation) % len(subscribers) if subscribers else 0
-    for position, subscriber in enumerate(subscribers[start:] + subscribers[:start]):
-        if position and run.spent():
+    ran: set[str] = set()
+    for position, subscriber in enumerate(_ordered(subscribers[start:] + subscribers[:start])):
+        # One that comes after others runs right after them, whatever the budget: a new
+        # lead's routing waits on its scoring, not on the next run.
+        follows = bool(subscriber.after) and ran.issuperset(
+            name for name in subscriber.after if name in ACTIVITY_SUBSCRIBERS
+        )
+        ran.add(subscriber.name)
+        if position and run.spent() and not follows:
             result.more = True
             break
         scope = workspace_id if subscriber.per_workspace else None
         try:
-            one = _subscriber_deliver(subscriber, scope, run)
+            # A subscriber that failed in this run does not hold back those after it.
+            one = _subscriber_deliver(subscriber, scope, run, ignore=frozenset(failed))
         except Exception:
             logger.exception(
                 "activity subscriber %s failed; it will get the batch again", subscriber.name
@@ -216,6 +237,44 @@ def activities_deliver(*, workspace_id: int, budget: float | None = None) -> Del
     if failed:
         raise DeliveryFailed(", ".join(failed))
     return result
+
+
+def _ordered(subscribers: list[ActivitySubscriber]) -> list[ActivitySubscriber]:
+    """The run's order: as given, except that a subscriber registered ``after`` others comes
+    right after the last of them (those named but not registered are ignored)."""
+    names = {subscriber.name for subscriber in subscribers}
+    placed: list[ActivitySubscriber] = []
+    waiting = [subscriber for subscriber in subscribers if set(subscriber.after) & names]
+    for subscriber in subscribers:
+        if subscriber in waiting:
+            continue
+        placed.append(subscriber)
+        done = {one.name for one in placed}
+        for dependent in list(waiting):
+            if done.issuperset(set(dependent.after) & names):
+                placed.append(dependent)
+                waiting.remove(dependent)
+                done.add(dependent.name)
+    return placed + waiting  # a cycle: as given
+
+
+def _after_bound(
+    subscriber: ActivitySubscriber, workspace_id: int | None, ignore: frozenset[str]
+) -> int | None:
+    """The lowest watermark among the subscribers ``subscriber`` comes after (0 when one has
+    none yet), or None when it comes after none that is registered (or not ignored: one
+    that failed in this run must not stop the others, routing behind a broken scoring)."""
+    names = [
+        name for name in subscriber.after if name in ACTIVITY_SUBSCRIBERS and name not in ignore
+    ]
+    if not names or workspace_id is None:
+        return None
+    marks = dict(
+        ActivityWatermark.objects.filter(
+            subscriber__in=names, workspace_id=workspace_id
+        ).values_list("subscriber", "last_activity_id")
+    )
+    return min(marks.get(name, 0) for name in names)
 
 
 def activities_catch_up() -> DeliveryResult:
@@ -233,7 +292,10 @@ def activities_catch_up() -> DeliveryResult:
 
 
 def _subscriber_deliver(
-    subscriber: ActivitySubscriber, workspace_id: int | None, run: _Run
+    subscriber: ActivitySubscriber,
+    workspace_id: int | None,
+    run: _Run,
+    ignore: frozenset[str] = frozenset(),
 ) -> DeliveryResult:
     """Batches until the subscriber has everything up to the safe bound, or the run's
     budget is spent: how many it got, whether committed activities above it still wait for
@@ -250,6 +312,9 @@ def _subscriber_deliver(
             final = None if workspace_id is None else workspace_log_final(workspace_id)
             last = mark.last_activity_id
             safe = _safe_bound(mark, horizon) if final is None else max(last, final)
+            bound = _after_bound(subscriber, workspace_id, ignore)
+            if bound is not None:
+                safe = max(last, min(safe, bound))
             rows = Activity.objects.filter(id__gt=mark.last_activity_id, id__lte=safe)
             if workspace_id is not None:
                 rows = rows.filter(workspace_id=workspace_id)

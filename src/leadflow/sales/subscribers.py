@@ -24,6 +24,7 @@ from leadflow.core.models import Workspace
 from leadflow.sales import services
 from leadflow.sales.models import TOUCH_KINDS, Trigger
 from leadflow.sales.services.first_touch import first_touches_record, touches_from_activities
+from leadflow.scoring.subscribers import SUBSCRIBER as SCORING_SUBSCRIBER
 
 logger = logging.getLogger("leadflow.sales")
 
@@ -70,5 +71,11 @@ def activities_touch(activities: list[Activity]) -> None:
 
 
 def register() -> None:
-    activity_subscriber_register(SUBSCRIBER, activities_route, kinds=[kind.value for kind in KINDS])
+    # After scoring: a rule on the score, grade or probability sees the new lead's own.
+    activity_subscriber_register(
+        SUBSCRIBER,
+        activities_route,
+        kinds=[kind.value for kind in KINDS],
+        after=[SCORING_SUBSCRIBER],
+    )
     activity_subscriber_register(TOUCH_SUBSCRIBER, activities_touch, kinds=list(TOUCH_KINDS))

@@ -15,12 +15,13 @@
 import datetime as dt
 import hashlib
 import smtplib
+from collections import defaultdict
 from email.utils import formataddr, parseaddr
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, mailers
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef
 from django.tasks import task
 from django.urls import reverse
 from django.utils import timezone
@@ -30,8 +31,13 @@ from leadflow.contacts.models import ConsentStatus, Contact
 from leadflow.contacts.services import activity_record
 from leadflow.contacts.suppression import email_suppressed
 from leadflow.core.actors import Actor
-from leadflow.core.models import NotificationKind, User, Workspace
-from leadflow.core.notifications import link_base, member_notify, notifications_create
+from leadflow.core.models import Membership, NotificationKind, User, Workspace
+from leadflow.core.notifications import (
+    email_send,
+    link_base,
+    member_notify,
+    notifications_create,
+)
 from leadflow.core.tasks import MAIL_RETRY_DELAYS, mail_retrying
 from leadflow.sales.followup_kinds import due_text
 from leadflow.sales.kinds import EMAIL_FAILED, EMAIL_SENT, email_data
@@ -64,11 +70,87 @@ def assignment_notify(assignment_pk: int, base_url: str = "") -> int:
 @task()
 @mail_retrying
 def assignments_notify(assignment_pks: list[int], base_url: str = "") -> int:
-    """``assignment_notify`` for each assignment of a routing batch, in one task (a mail
-    server that is down retries the batch later; the ones already sent are not sent again,
-    ``AssignmentNotice``). Returns how many emails this run sent."""
+    """Tell the new owners of a batch of assignments (a routing batch, a bulk reassign), in
+    one task and one mail-server session: a person given one lead gets the lead's email
+    (``assignment_notify``); a person given several gets one email listing them (a capture
+    peak or a bulk reassign must not send a salesperson dozens of emails a minute). The
+    same rules as for one lead: nothing about a lead that has changed hands since, to
+    someone no longer a member, or to whoever gave it to themselves; each assignment's
+    ``AssignmentNotice`` makes it once-only (a mail server that is down retries the batch
+    later; what was sent is not sent again). Returns how many emails this run sent."""
+    due = list(
+        Assignment.objects.select_related("workspace", "contact", "owner", "team", "rule")
+        .filter(pk__in=assignment_pks, owner__isnull=False, contact__owner_id=F("owner_id"))
+        .filter(
+            Exists(
+                Membership.objects.filter(
+                    workspace_id=OuterRef("workspace_id"), user_id=OuterRef("owner_id")
+                )
+            )
+        )
+        .exclude(actor_user_id=F("owner_id"), actor_user_id__isnull=False)
+        .exclude(
+            pk__in=AssignmentNotice.objects.filter(assignment_id__in=assignment_pks).values(
+                "assignment_id"
+            )
+        )
+        .order_by("pk")
+    )
+    groups: dict[tuple[int, int], list[Assignment]] = defaultdict(list)
+    for assignment in due:
+        groups[(assignment.workspace_id, assignment.owner_id)].append(assignment)
+    sent = 0
     with mailers.default as connection:  # one mail-server session for the batch
-        return sum(_assignment_email(pk, base_url, connection) for pk in assignment_pks)
+        for _, group in sorted(groups.items()):
+            if len(group) == 1:
+                sent += _assignment_email(group[0].pk, base_url, connection)
+            else:
+                sent += _assignments_digest(group, base_url, connection)
+    return sent
+
+
+DIGEST_LISTED = 50  # leads listed in one email; the rest are counted, with a link to them
+
+
+def _assignments_digest(group: list["Assignment"], base_url: str, connection) -> int:
+    """One email to one person about several leads just given to them."""
+    first = group[0]
+    workspace, owner = first.workspace, first.owner
+    base = link_base(base_url)
+    leads = [
+        {
+            "assignment": assignment,
+            "contact": assignment.contact,
+            "details": _details(assignment.contact),
+            "link": base
+            + reverse(
+                "contact_detail",
+                kwargs={"workspace_slug": workspace.slug, "contact_id": assignment.contact_id},
+            ),
+        }
+        for assignment in group[:DIGEST_LISTED]
+    ]
+    sent = email_send(
+        to=owner.email,
+        subject=f"{len(group)} new leads for you",
+        template="sales/email/assigned_many",
+        context={
+            "workspace": workspace,
+            "recipient": owner,
+            "leads": leads,
+            "count": len(group),
+            "unlisted": max(0, len(group) - DIGEST_LISTED),
+            "queue_link": base + reverse("my_leads", kwargs={"workspace_slug": workspace.slug}),
+        },
+        record=lambda: AssignmentNotice.objects.bulk_create(
+            [
+                AssignmentNotice(assignment=assignment, user=owner, recipient=owner.email)
+                for assignment in group
+            ]
+        ),
+        connection=connection,
+    )
+    return int(sent)
 
 
 def _assignment_email(assignment_pk: int, base_url: str, connection=None) -> int:

@@ -133,14 +133,25 @@ def contact_scores_write_each(*, workspace_id: int, column: str, values: Mapping
 
 
 def contact_scores_write_select(
-    *, workspace_id: int, columns: Sequence[str], select: tuple[str, Sequence[Any]]
+    *,
+    workspace_id: int,
+    columns: Sequence[str],
+    select: tuple[str, Sequence[Any]],
+    ids: Sequence[int] | None = None,
 ) -> int:
     """Set several score columns at once from ``select``: ``(sql, params)`` of a SELECT whose
     output columns are ``id`` (a contact id) and one column named after each name in
     ``columns``, at most one row per contact. Only the workspace's contacts are written, and
     only those whose values would change (one ``UPDATE ... FROM``: every column of a row in
     one new row version, instead of one whole-table write per column). Returns how many
-    rows were updated."""
+    rows were updated. ``ids``: the contacts ``select`` can name (all when None).
+
+    On PostgreSQL the SELECT is computed once (a MATERIALIZED CTE) and, with ``ids``, the
+    rows to update are found by primary key: in a workspace whose statistics lag (a new one
+    taking in a burst of leads; the planner thinks it holds one contact) the plan was a
+    nested loop over every contact of the workspace that computed the SELECT again for
+    each: 140 ms for 25 contacts of a 500-contact workspace, growing with it, on every
+    delivery batch."""
     unknown = set(columns) - SCORE_COLUMNS
     if unknown or not columns:
         raise ValueError(f"Not score columns: {', '.join(sorted(unknown)) or '(none)'}")
@@ -151,10 +162,20 @@ def contact_scores_write_select(
     changed = " OR ".join(
         f"{table}.{quote(name)} IS DISTINCT FROM given.{quote(name)}" for name in columns
     )
+    where = f"{table}.id = given.id AND {table}.workspace_id = %s AND ({changed})"
+    arguments = [*params, workspace_id]
+    if connection.vendor != "postgresql":
+        statement = f"UPDATE {table} SET {assignments} FROM ({sql}) given WHERE {where}"  # noqa: S608
+        with connection.cursor() as cursor:
+            cursor.execute(statement, arguments)
+            return cursor.rowcount
+    if ids is not None:
+        where += f" AND {table}.id = ANY(%s)"
+        arguments.append(list(ids))
     statement = (
-        f"UPDATE {table} SET {assignments} FROM ({sql}) given "  # noqa: S608 - our SQL
-        f"WHERE {table}.id = given.id AND {table}.workspace_id = %s AND ({changed})"
+        f"WITH given AS MATERIALIZED ({sql}) "  # noqa: S608 - our SQL
+        f"UPDATE {table} SET {assignments} FROM given WHERE {where}"
     )
     with connection.cursor() as cursor:
-        cursor.execute(statement, [*params, workspace_id])
+        cursor.execute(statement, arguments)
         return cursor.rowcount

@@ -107,8 +107,7 @@ def member_leads_release(
             actor=actor,
             trigger=Trigger.OWNER_LEFT,
             reason="Their owner left the workspace: handed over",
-            notify=False,
-        )
+        )  # told once in the app, and in one email listing the leads
         return len(given.contact_ids)
     released = leads_give(
         workspace=workspace,

@@ -94,6 +94,6 @@ def scores_refresh(
             select = f"WITH total AS MATERIALIZED ({points_sql}) {select}"
             params = [*points_params, *params]
         changed += contact_scores_write_select(
-            workspace_id=workspace_id, columns=COLUMNS, select=(select, params)
+            workspace_id=workspace_id, columns=COLUMNS, select=(select, params), ids=chunk
         )
     return changed
