@@ -67,6 +67,20 @@ def test_log_a_call_schedule_complete_and_be_mentioned(page, workspace, kim, wid
     followup = FollowUp.objects.get()
     assert followup.due_at == dt.datetime.fromisoformat(tomorrow).replace(tzinfo=dt.UTC)
 
+    # Edited on its own page (kind and notes), then back on the contact.
+    page.locator(f'#followups [data-followup="{followup.pk}"] summary').click()
+    page.get_by_role("link", name="Edit…").click()
+    expect(page.get_by_role("heading", name="Edit follow-up")).to_be_visible()
+    expect(page.get_by_label("Due")).to_have_value(tomorrow)
+    page.get_by_label("Kind").select_option("email")
+    page.get_by_label("Notes").fill("Send the case study first")
+    assert page.evaluate(NO_SIDEWAYS_SCROLL) <= 0
+    shoot(page, "edit", width)
+    page.get_by_role("button", name="Save").click()
+    expect(page).to_have_url(re.compile(rf"/contacts/{kim.pk}/$"))
+    expect(page.locator("#followups")).to_contain_text("Email: Try Kim again")
+    expect(page.locator("#followups")).to_contain_text("Send the case study first")
+
     page.goto(f"/w/{workspace.slug}/followups/")
     page.get_by_role("link", name=re.compile(r"^Upcoming")).click()
     row = page.locator(f'[data-followup="{followup.pk}"]')

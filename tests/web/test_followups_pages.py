@@ -204,3 +204,114 @@ def test_the_panel_reschedules_and_deletes_a_follow_up(
     gone = owner_client.post(url(workspace, f"followups/{followup.pk}/delete/"), headers=htmx)
     assert gone.status_code == 200 and not FollowUp.objects.filter(pk=followup.pk).exists()
     assert Activity.objects.filter(contact=contact, kind="followup.deleted").exists()
+
+
+def test_the_edit_page_changes_every_field_in_the_assignees_time_zone(
+    owner_client, owner, workspace, contact, owner_actor, client_for, other_workspace
+):
+    """The owner (in Berlin) edits a follow-up of a salesperson in New York: the page shows
+    its times in New York's zone, and what is typed is read there; a bad field is named
+    and nothing changes; another workspace's id is 404, a viewer is refused."""
+    owner.time_zone = "Europe/Berlin"
+    owner.save(update_fields=["time_zone"])
+    _, seller = client_for("sales", "ny@acme-widgets.com")
+    seller.user.time_zone = "America/New_York"
+    seller.user.save(update_fields=["time_zone"])
+    contact.owner_id = seller.user_id  # the seller sees only own leads
+    contact.save(update_fields=["owner"])
+    followup = followup_create(
+        workspace=workspace,
+        contact_id=contact.pk,
+        data={"title": "Call back", "due_at": "2030-01-02T10:00", "assignee_id": seller.user_id},
+        actor=owner_actor,
+    )
+    assert followup.due_at == dt.datetime(2030, 1, 2, 15, 0, tzinfo=dt.UTC)  # 10:00 in NY
+    # The contact page's quick reschedule shows New York's 10:00, not Berlin's 16:00.
+    panel = owner_client.get(url(workspace, f"contacts/{contact.pk}/followups/")).content.decode()
+    assert 'value="2030-01-02T10:00"' in panel and "America/New_York" in panel
+    assert f"followups/{followup.pk}/edit/" in panel
+
+    page = owner_client.get(url(workspace, f"followups/{followup.pk}/edit/"))
+    body = page.content.decode()
+    assert page.status_code == 200
+    assert 'value="2030-01-02T10:00"' in body and 'value="Call back"' in body
+
+    bad = owner_client.post(
+        url(workspace, f"followups/{followup.pk}/edit/"),
+        {"kind": "nonsense", "title": "", "due_at": "soon", "notes": "x"},
+    )
+    assert bad.status_code == 422
+    text = bad.content.decode()
+    assert text.count('class="error"') >= 2  # each bad field named beside it
+    followup.refresh_from_db()
+    assert (followup.title, followup.notes) == ("Call back", "")
+
+    done = owner_client.post(
+        url(workspace, f"followups/{followup.pk}/edit/"),
+        {
+            "kind": "meeting",
+            "title": "Demo with the CTO",
+            "due_at": "2030-01-03T09:30",
+            "assignee_id": str(seller.user_id),
+            "reminder_at": "2030-01-03T09:00",
+            "notes": "Bring the pricing sheet",
+            "next": f"/w/{workspace.slug}/contacts/{contact.pk}/",
+        },
+    )
+    assert done.status_code == 302 and done["Location"].endswith(f"/contacts/{contact.pk}/")
+    followup.refresh_from_db()
+    assert (followup.kind, followup.title, followup.notes) == (
+        "meeting",
+        "Demo with the CTO",
+        "Bring the pricing sheet",
+    )
+    assert followup.due_at == dt.datetime(2030, 1, 3, 14, 30, tzinfo=dt.UTC)
+    assert followup.reminder_at == dt.datetime(2030, 1, 3, 14, 0, tzinfo=dt.UTC)
+    assert Activity.objects.filter(contact=contact, kind="followup.changed").exists()
+
+    # Given back to the owner with the reminder emptied: read in Berlin, reminder at due.
+    owner_client.post(
+        url(workspace, f"followups/{followup.pk}/edit/"),
+        {
+            "kind": "meeting",
+            "title": "Demo with the CTO",
+            "due_at": "2030-01-03T09:30",
+            "assignee_id": str(owner.pk),
+            "reminder_at": "",
+        },
+    )
+    followup.refresh_from_db()
+    assert followup.assignee_id == owner.pk
+    assert followup.due_at == dt.datetime(2030, 1, 3, 8, 30, tzinfo=dt.UTC)
+    assert followup.reminder_at == followup.due_at
+
+    other = owner_client.get(f"/w/{other_workspace.slug}/followups/{followup.pk}/edit/")
+    assert other.status_code == 404
+    viewer, _ = client_for("viewer")
+    assert viewer.get(url(workspace, f"followups/{followup.pk}/edit/")).status_code == 403
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"assignee_id": "99999999999999999999999"},
+        {"assignee_id": "abc"},
+        {"due_at": "\x00"},
+        {"reminder_at": "2030-13-45T99:99"},
+        {"title": "x" * 5000},
+    ],
+)
+def test_the_edit_page_answers_bad_input_with_422_and_changes_nothing(
+    owner_client, workspace, contact, owner_actor, bad
+):
+    followup = followup_create(
+        workspace=workspace,
+        contact_id=contact.pk,
+        data={"title": "Call back", "due_at": "2030-01-02T10:00"},
+        actor=owner_actor,
+    )
+    data = {"kind": "call", "title": "Call back", "due_at": "2030-01-02T10:00", **bad}
+    answer = owner_client.post(url(workspace, f"followups/{followup.pk}/edit/"), data)
+    assert answer.status_code == (400 if "\x00" in str(bad) else 422)  # NUL: refused at the door
+    followup.refresh_from_db()
+    assert followup.title == "Call back" and followup.updated_at == followup.created_at

@@ -395,6 +395,7 @@ workspace_patterns = [
     ),
     path("followups/<int:followup_id>/reopen/", followups.followup_reopen, name="followup_reopen"),
     path("followups/<int:followup_id>/delete/", followups.followup_delete, name="followup_delete"),
+    path("followups/<int:followup_id>/edit/", followups.followup_edit, name="followup_edit"),
     path(
         "followups/<int:followup_id>/reschedule/",
         followups.followup_reschedule,

@@ -1,6 +1,6 @@
 """Follow-ups, calls and meetings in the app: the "Follow-ups" page (overdue, today,
 upcoming, done; owners and admins can look at anyone's), the follow-ups panel on the contact
-page (add, complete, reopen, delete) and the "Log call" / "Log meeting" forms of its
+page (add, complete, reopen, reschedule, edit, delete) and the "Log call" / "Log meeting" forms of its
 timeline, which can schedule the next follow-up in the same submit.
 
 Every view runs behind ``workspace_view``; follow-up and contact ids are looked up among
@@ -66,6 +66,16 @@ def followup_panel_context(
     """What the contact page's follow-ups panel and log forms show (three queries)."""
     open_ones, done = selectors.contact_followups(request.workspace, request.actor, contact.pk)
     zone, zone_name = _zone(request)
+    # A due time is typed in its assignee's zone (the service reads it there): the
+    # reschedule field shows it in that zone, whoever looks.
+    zones = {request.user.pk: (zone, zone_name)}
+    for followup in open_ones:
+        if followup.assignee_id not in zones:
+            zones[followup.assignee_id] = selectors.assignee_time_zone(
+                request.workspace, followup.assignee_id
+            )
+        followup.zone_name = zones[followup.assignee_id][1]
+        followup.due_local = _local(followup.due_at, zones[followup.assignee_id][0])
     return {
         "followups_open": open_ones,
         "followups_done": done,
@@ -83,6 +93,11 @@ def followup_panel_context(
         "call_outcomes": CALL_OUTCOMES.items(),
         "meeting_outcomes": MEETING_OUTCOMES.items(),
     }
+
+
+def _local(moment: dt.datetime | None, zone) -> str:
+    """``moment`` as a ``datetime-local`` field shows it in ``zone`` ("" when None)."""
+    return moment.astimezone(zone).strftime("%Y-%m-%dT%H:%M") if moment else ""
 
 
 def _panel(request: HttpRequest, contact: Contact, status: int = 200, **extra) -> HttpResponse:
@@ -173,6 +188,61 @@ def followup_reschedule(request: HttpRequest, followup_id: int) -> HttpResponse:
         errors = {"__all__": [f"Due: {e.message}" for e in failure.errors]}
         return _panel(request, contact, status=422, errors=errors)
     return _followup_action(request, followup_id)
+
+
+@workspace_view("write")
+def followup_edit(request: HttpRequest, followup_id: int) -> HttpResponse:
+    """Change everything about a follow-up: kind, what, due time and reminder (typed in the
+    assignee's time zone; a new assignee's when it changes hands), assignee and notes.
+    Errors beside their fields (422), nothing changed."""
+    followup = selectors.followup_get(request.workspace, request.actor, followup_id)
+    contact_url = reverse("contact_detail", args=[request.workspace.slug, followup.contact_id])
+    errors: dict = {}
+    if request.method == "POST":
+        data = followup_form_data(request.POST)
+        if not data.get("reminder_at"):
+            data["reminder_at"] = None  # emptied: the reminder follows the due time
+        try:
+            services.followup_update(
+                workspace=request.workspace,
+                followup_id=followup.pk,
+                data=data,
+                actor=request.actor,
+            )
+        except ValidationFailed as failure:
+            errors = error_map(failure)
+            values = {**data, "reminder_at": data.get("reminder_at") or ""}
+        else:
+            messages.success(request, "Follow-up changed.")
+            return redirect(safe_next(request, default=contact_url))
+    elif request.method in ("GET", "HEAD"):
+        zone, _ = selectors.assignee_time_zone(request.workspace, followup.assignee_id)
+        values = {
+            "kind": followup.kind,
+            "title": followup.title,
+            "notes": followup.notes,
+            "assignee_id": followup.assignee_id,
+            "due_at": _local(followup.due_at, zone),
+            "reminder_at": ""
+            if followup.reminder_at == followup.due_at
+            else _local(followup.reminder_at, zone),
+        }
+    else:
+        return HttpResponse(status=405, headers={"Allow": "GET, HEAD, POST"})
+    _, zone_name = selectors.assignee_time_zone(request.workspace, followup.assignee_id)
+    context = {
+        "followup": followup,
+        "values": values,
+        "errors": errors,
+        "kinds": FollowUpKind.choices,
+        "lead_owners": list(
+            core_selectors.member_users(request.workspace, permission=LEAD_OWNER_PERMISSION)
+        ),
+        "zone_name": zone_name,
+        "contact_url": contact_url,
+        "next": safe_next(request, default=contact_url),
+    }
+    return render(request, "web/followups/edit.html", context, status=422 if errors else 200)
 
 
 @workspace_view("write")
