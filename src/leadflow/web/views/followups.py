@@ -1,7 +1,7 @@
 """Follow-ups, calls and meetings in the app: the "Follow-ups" page (overdue, today,
 upcoming, done; owners and admins can look at anyone's), the follow-ups panel on the contact
-page (add, complete, reopen, reschedule, edit, delete) and the "Log call" / "Log meeting" forms of its
-timeline, which can schedule the next follow-up in the same submit.
+page (add, complete, reopen, reschedule, edit, delete) and the "Log call" / "Log meeting"
+forms of its timeline, which can schedule the next follow-up in the same submit.
 
 Every view runs behind ``workspace_view``; follow-up and contact ids are looked up among
 what the member may see (``sales.selectors.followups_visible``), so another workspace's id,
