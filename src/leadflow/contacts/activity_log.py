@@ -313,8 +313,11 @@ def _subscriber_deliver(
             last = mark.last_activity_id
             safe = _safe_bound(mark, horizon) if final is None else max(last, final)
             bound = _after_bound(subscriber, workspace_id, ignore)
-            if bound is not None:
-                safe = max(last, min(safe, bound))
+            # Held by those it comes after, not by a running transaction: their next
+            # delivery (already due: what they have not had was announced) brings it on.
+            capped = bound is not None and bound < safe
+            if capped:
+                safe = max(last, bound)
             rows = Activity.objects.filter(id__gt=mark.last_activity_id, id__lte=safe)
             if workspace_id is not None:
                 rows = rows.filter(workspace_id=workspace_id)
@@ -342,14 +345,14 @@ def _subscriber_deliver(
         # Held back by transactions that were running at the snapshot (PostgreSQL): they
         # are mostly a few milliseconds long, so look again here for a moment rather than
         # later from the queue (the new lead's score waits on this).
-        if safe >= horizon.highest or not _waiting(workspace_id, reached):
+        if capped or safe >= horizon.highest or not _waiting(workspace_id, reached):
             break
         now = time.monotonic()
         held_since = held_since or now
         if now - held_since >= HELD_WAIT:
             break
         time.sleep(HELD_POLL)
-    behind = safe < horizon.highest and _waiting(workspace_id, reached)
+    behind = not capped and safe < horizon.highest and _waiting(workspace_id, reached)
     return DeliveryResult(delivered=delivered, behind=behind)
 
 
