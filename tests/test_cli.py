@@ -373,6 +373,9 @@ def test_unknown_command_is_a_one_line_usage_error(capsys):
         ["check"],
         ["import", "contacts"],
         ["import", "activities"],
+        ["sales"],
+        ["sales", "route"],
+        ["sales", "speed"],
     ],
 )
 def test_every_command_has_help(capsys, command):

@@ -463,6 +463,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     _scoring_commands(commands)
+    _sales_commands(commands)
     add(
         "maintain",
         cmd_maintain,
@@ -1266,6 +1267,121 @@ def cmd_manage(arguments: Sequence[str]) -> int:
 
 
 # --- helpers ------------------------------------------------------------------------------
+
+
+# --- sales ---------------------------------------------------------------------------------
+
+ROUTE_CHUNK = 200  # leads per routing transaction
+
+
+def _sales_commands(commands: Any) -> None:
+    sales = commands.add_parser(
+        "sales",
+        help="sales hand-off: route leads by the rules, speed to lead",
+        description="The sales hand-off from the command line.",
+    )
+    _needs_subcommand(sales)
+    sales_commands = sales.add_subparsers(title="commands", metavar="COMMAND")
+    route = sales_commands.add_parser(
+        "route",
+        help="route the workspace's open leads that have no owner by its rules now",
+        description=cmd_sales_route.__doc__,
+    )
+    route.set_defaults(handler=cmd_sales_route)
+    route.add_argument("--workspace", required=True, metavar="SLUG", help="workspace slug")
+    route.add_argument("--dry-run", action="store_true", help="count them; route nothing")
+    speed = sales_commands.add_parser(
+        "speed",
+        help="speed to lead: first-response times (median, 90th percentile, within deadline)",
+        description=cmd_sales_speed.__doc__,
+    )
+    speed.set_defaults(handler=cmd_sales_speed)
+    speed.add_argument("--workspace", required=True, metavar="SLUG", help="workspace slug")
+    speed.add_argument(
+        "--by", choices=["person", "team", "source", "hour"], default="person", help="group by"
+    )
+    speed.add_argument(
+        "--days", type=_positive, default=30, metavar="N", help="the last N days (default 30)"
+    )
+
+
+def cmd_sales_route(options: argparse.Namespace) -> int:
+    """Route the workspace's open leads (lead, MQL, SQL, opportunity) that have no owner by
+    its assignment rules, as a new lead is routed: a workspace's first rule routes new
+    leads only, and this hands it the ones that came before (or that wait in a team's
+    queue). Each is recorded as an assignment (trigger "manual", by this command) and its
+    new owner is told. In transactions of 200 leads; safe to run again: a lead that has an
+    owner is passed over."""
+    from leadflow.contacts.models import Contact
+    from leadflow.core.actors import Actor
+    from leadflow.sales.models import AssignmentRule, Trigger
+    from leadflow.sales.selectors import OPEN_STAGES
+    from leadflow.sales.services import leads_route
+
+    workspace = workspace_by_slug(options.workspace)
+    if not AssignmentRule.objects.filter(workspace=workspace, enabled=True).exists():
+        raise DomainError("The workspace has no enabled routing rule (Settings → Routing).")
+    ids = list(
+        Contact.objects.filter(
+            workspace=workspace, owner__isnull=True, lifecycle_stage__in=OPEN_STAGES
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    if options.dry_run:
+        print(f"{len(ids)} open leads without an owner would be routed.")
+        return 0
+    actor = Actor.system("leadflow sales route")
+    assigned = queued = 0
+    for start in range(0, len(ids), ROUTE_CHUNK):
+        chunk = ids[start : start + ROUTE_CHUNK]
+        made = leads_route(
+            workspace=workspace, triggers=dict.fromkeys(chunk, Trigger.MANUAL), actor=actor
+        )
+        assigned += sum(1 for assignment in made if assignment.owner_id)
+        queued += sum(1 for assignment in made if assignment.owner_id is None)
+    print(f"Routed {len(ids)} open leads without an owner: {assigned} assigned, {queued} queued.")
+    return 0
+
+
+def cmd_sales_speed(options: argparse.Namespace) -> int:
+    """Speed to lead over the last N days, as the report page shows it: per person (who
+    touched the lead, else its owner), team, source or hour of arrival (UTC), the leads,
+    how many were touched, the median and 90th percentile of the first-response time, and
+    the share touched within their deadline."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from leadflow.core.actors import Actor
+    from leadflow.sales.selectors import speed_to_lead_report
+
+    workspace = workspace_by_slug(options.workspace)
+    until = timezone.now()
+    report = speed_to_lead_report(
+        workspace,
+        Actor.system("leadflow sales speed"),
+        since=until - dt.timedelta(days=options.days),
+        until=until,
+        group_by=options.by,
+    )
+
+    def shown(seconds: float | None) -> str:
+        if seconds is None:
+            return "-"
+        minutes, rest = divmod(round(seconds), 60)
+        hours, minutes = divmod(minutes, 60)
+        return f"{hours}:{minutes:02d}:{rest:02d}"
+
+    print(f"{'':<28} {'leads':>6} {'touched':>8} {'median':>9} {'p90':>9} {'in time':>8}")
+    for row in [*report.rows, report.total]:
+        share = row.share_within_deadline
+        print(
+            f"{str(row.label)[:28]:<28} {row.leads:>6} {row.touched:>8} "
+            f"{shown(row.median_seconds):>9} {shown(row.p90_seconds):>9} "
+            f"{'-' if share is None else f'{share:.0%}':>8}"
+        )
+    return 0
 
 
 def workspace_by_slug(slug: str) -> Workspace:
