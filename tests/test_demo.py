@@ -24,8 +24,10 @@ from leadflow.contacts.models import (
 from leadflow.core.errors import Conflict
 from leadflow.core.models import Membership, Role, User, Workspace
 from leadflow.core.services import member_add
+from leadflow.deals.models import Deal
 from leadflow.duplicates.model import LIST_THRESHOLD
 from leadflow.duplicates.models import DuplicatePair, DuplicateProfile
+from leadflow.sales.models import AssignmentRule
 
 NOW = dt.datetime(2026, 6, 30, 12, 0, tzinfo=dt.UTC)
 
@@ -315,13 +317,18 @@ def test_the_build_is_set_based(db):
 
 @pytest.fixture
 def product_writes(workspace, owner, owner_actor):
-    """What the product writes when people use it: {kind: every data key seen}, the reason
-    a form gives a stage change and the label of a form's actor, with ``{form}`` for the
-    form's name. Gathered by doing what the demo shows, through the real services: two
-    forms submitted (a new lead, then a returning one moved on), a member's edits on the
-    contact page, a note, a contact typed in by a member."""
+    """What the product writes when people use it: {kind: every data key seen}, the
+    reasons a form and a deal give a stage change (with ``{form}`` / ``{deal}`` for the
+    form's name / the deal's title) and the labels of the system actors (a form's, a
+    routing rule's, with ``{rule}`` for its name). Gathered by doing what the demo shows,
+    through the real services: two forms submitted (a new lead, then a returning one moved
+    on), a member's edits on the contact page, a note with a mention, a contact typed in by
+    a member, a new lead routed by a rule, calls, a meeting and follow-ups, and deals
+    converted, moved, won and lost."""
     from leadflow.capture.services import form_create
     from leadflow.contacts import services
+    from leadflow.deals import services as deals
+    from leadflow.sales import services as sales
     from tests.capture.conftest import PublicClient
 
     email = {"name": "email", "type": "email", "label": "Email", "maps_to": "email"}
@@ -350,16 +357,88 @@ def product_writes(workspace, owner, owner_actor):
         )
     services.note_add(workspace=workspace, contact_id=contact.pk, body="Called.", actor=owner_actor)
     services.contact_upsert(workspace=workspace, data={"phone": "+442079460000"}, actor=owner_actor)
+    # The sales hand-off: a new lead routed by a rule, touched by a call; follow-ups, a
+    # meeting, a mention; deals converted, moved, won and lost.
+    team = sales.team_create(workspace=workspace, name="Inbound", actor=owner_actor)
+    sales.team_member_add(
+        workspace=workspace, team_id=team.pk, user_id=owner.pk, actor=owner_actor, settings={}
+    )
+    rule = sales.assignment_rule_create(
+        workspace=workspace,
+        actor=owner_actor,
+        data={"name": "Everyone", "strategy": "round_robin", "team_id": team.pk},
+    )
+    new = services.contact_upsert(
+        workspace=workspace, data={"email": "bob@initech.com"}, actor=owner_actor
+    ).contact
+    assert sales.lead_route(workspace=workspace, contact_id=new.pk, trigger="created")
+    due = {"title": "Call back", "due_at": "2026-07-01T10:00"}
+    for outcome in ("connected", "no_answer", "left_voicemail"):
+        sales.call_log(
+            workspace=workspace,
+            contact_id=new.pk,
+            outcome=outcome,
+            notes="Spoke.",
+            duration_minutes=5,
+            next_followup={**due, "kind": "email"},
+            actor=owner_actor,
+        )
+    sales.meeting_log(
+        workspace=workspace,
+        contact_id=new.pk,
+        outcome="held",
+        notes="Demo.",
+        duration_minutes=30,
+        next_followup=due,
+        actor=owner_actor,
+    )
+    followup = sales.followup_create(
+        workspace=workspace, contact_id=new.pk, data=due, actor=owner_actor
+    )
+    sales.followup_complete(workspace=workspace, followup_id=followup.pk, actor=owner_actor)
+    services.note_add(
+        workspace=workspace, contact_id=new.pk, body=f"@{owner.email} see", actor=owner_actor
+    )
+    won = deals.lead_convert_to_deal(
+        workspace=workspace, actor=owner_actor, contact_id=new.pk, title="Pilot", amount=10
+    )
+    stages = {stage.name: stage.pk for stage in won.pipeline.stages.all()}
+    deals.deal_move_stage(
+        workspace=workspace, actor=owner_actor, deal_id=won.pk, stage_id=stages["Proposal"]
+    )
+    deals.deal_win(workspace=workspace, actor=owner_actor, deal_id=won.pk)
+    lost = deals.lead_convert_to_deal(
+        workspace=workspace, actor=owner_actor, contact_id=contact.pk, title="Rollout"
+    )
+    deals.deal_lose(workspace=workspace, actor=owner_actor, deal_id=lost.pk, reason="Price")
     keys: dict[str, set[str]] = {}
     for activity in Activity.objects.filter(workspace=workspace):
         keys.setdefault(activity.kind, set()).update(activity.data)
-    moved = Activity.objects.get(workspace=workspace, kind="stage.changed", data__has_key="reason")
+    moved = Activity.objects.get(
+        workspace=workspace,
+        kind="stage.changed",
+        data__has_key="reason",
+        actor_user__isnull=True,
+    )
+    deal_reasons = {
+        activity.data["reason"].replace(title, "{deal}")
+        for activity in Activity.objects.filter(
+            workspace=workspace, kind="stage.changed", actor_user__isnull=False
+        )
+        if "reason" in activity.data
+        for title in ("Pilot", "Rollout")
+        if title in activity.data["reason"]
+    }
+    assert len(deal_reasons) == 3, deal_reasons  # converted, won, all lost
     submitted = Activity.objects.filter(workspace=workspace, kind="form.submitted").first()
     name = submitted.data["form"]
+    routed = Activity.objects.get(workspace=workspace, kind="contact.assigned")
     return {
         "keys": keys,
         "reason": moved.data["reason"].replace(forms[1].name, "{form}"),
+        "deal_reasons": deal_reasons,
         "form_actor": submitted.actor_label.replace(name, "{form}"),
+        "rule_actor": routed.actor_label.replace(rule.name, "{rule}"),
     }
 
 
@@ -378,8 +457,17 @@ def test_the_demo_writes_only_what_the_product_writes(built, product_writes):
         ).values_list("submission_id", "form_id", "contact_id")
     }
     members = set(Membership.objects.filter(workspace=built).values_list("user__email", flat=True))
-    form_actors = {product_writes["form_actor"].format(form=name) for name in forms.values()}
+    system_actors = {product_writes["form_actor"].format(form=name) for name in forms.values()}
+    system_actors |= {
+        product_writes["rule_actor"].format(rule=name)
+        for name in AssignmentRule.objects.filter(workspace=built).values_list("name", flat=True)
+    }
     reasons = {product_writes["reason"].format(form=name) for name in forms.values()}
+    reasons |= {
+        template.format(deal=title)
+        for template in product_writes["deal_reasons"]
+        for title in Deal.objects.filter(workspace=built).values_list("title", flat=True)
+    }
     activities = Activity.objects.filter(workspace=built)
     assert set(activities.values_list("kind", flat=True)) <= set(product_writes["keys"])
     for activity in activities:
@@ -390,7 +478,7 @@ def test_the_demo_writes_only_what_the_product_writes(built, product_writes):
         if activity.actor_user_id:
             assert activity.actor_label in members
         else:
-            assert activity.actor_label in form_actors, activity.actor_label
+            assert activity.actor_label in system_actors, activity.actor_label
         if activity.kind == "stage.changed" and "reason" in activity.data:
             assert activity.data["reason"] in reasons, activity.data
         if activity.kind == "form.submitted":
