@@ -497,3 +497,116 @@ def test_the_demo_stages_follow_the_lifecycle_rules(built):
             assert LifecycleStage.submission_moves(before, after), change.data
         else:
             assert change.data["direction"] == LifecycleStage.direction(before, after)
+
+
+def test_each_sales_rep_has_the_sales_hand_off(built):
+    """Each rep has follow-ups overdue, due later today (in the rep's time zone), coming
+    and done; logged calls of each outcome and meetings; open, won and lost deals, the open
+    ones closing this month or next; routed leads with first-touch times (a median)."""
+    from zoneinfo import ZoneInfo
+
+    from leadflow.core.actors import Actor
+    from leadflow.deals.models import DealStageChange
+    from leadflow.sales.models import FirstTouch, FollowUp
+    from leadflow.sales.selectors import speed_to_lead_report
+
+    zone = ZoneInfo("America/New_York")
+    local = NOW.astimezone(zone)
+    end_of_day = dt.datetime.combine(local.date() + dt.timedelta(days=1), dt.time(), zone)
+    months = {(NOW.year, NOW.month), (NOW.year + NOW.month // 12, NOW.month % 12 + 1)}
+    reps = User.objects.filter(memberships__workspace=built, memberships__role=Role.SALES)
+    assert reps.count() == 2
+    for rep in reps:
+        followups = FollowUp.objects.filter(workspace=built, assignee=rep)
+        pending = followups.filter(done_at__isnull=True)
+        assert pending.filter(due_at__lt=NOW).count() >= 2, rep
+        assert pending.filter(due_at__gte=NOW, due_at__lt=end_of_day).count() >= 2, rep
+        assert pending.filter(due_at__gte=end_of_day).exists(), rep
+        assert followups.filter(done_at__isnull=False, done_at__lte=NOW).exists(), rep
+        assert len(set(followups.values_list("kind", flat=True))) == 4, rep
+        assert not followups.filter(created_at__gt=NOW).exists()
+        # Every follow-up is on one of the rep's own leads.
+        assert not followups.exclude(contact__owner=rep).exists()
+        logs = Activity.objects.filter(workspace=built, actor_user=rep)
+        outcomes = {a.data["outcome"] for a in logs.filter(kind="call.logged")}
+        assert {"connected", "no_answer", "left_voicemail"} <= outcomes, rep
+        assert logs.filter(kind="meeting.logged").exists(), rep
+        assert logs.filter(kind="note.added", data__has_key="mentions").exists(), rep
+        deals = Deal.objects.filter(workspace=built, owner=rep)
+        statuses = Counter(deals.values_list("status", flat=True))
+        assert statuses["open"] >= 3 and statuses["won"] >= 1 and statuses["lost"] >= 1, rep
+        for deal in deals.filter(status="open"):
+            assert deal.amount > 0
+            close = deal.expected_close_date
+            assert (close.year, close.month) in months and close >= NOW.date(), deal
+        assert len(set(deals.filter(status="open").values_list("stage__name", flat=True))) >= 3
+        for deal in deals.exclude(status="open"):
+            assert deal.closed_at <= NOW and deal.created_at < deal.closed_at
+            if deal.status == "lost":
+                assert deal.lost_reason
+    # Winning made the contact a customer; each lost one went to nurture (its last deal).
+    for deal in Deal.objects.filter(workspace=built).select_related("contact"):
+        expected = {"won": "customer", "lost": "nurture", "open": "opportunity"}[deal.status]
+        assert deal.contact.lifecycle_stage == expected, deal
+        assert deal.contact.updated_at <= NOW
+    changes = DealStageChange.objects.filter(workspace=built)
+    assert not changes.filter(at__gt=NOW).exists()
+    assert not changes.filter(seconds_in_from_stage__lt=0).exists()
+    assert changes.filter(seconds_in_from_stage__gt=3600).exists()
+    # Speed to lead: leads routed since the rule was switched on, most touched by a call.
+    clocks = FirstTouch.objects.filter(workspace=built)
+    assert clocks.count() >= 20
+    touched = clocks.filter(touched_at__isnull=False)
+    assert touched.count() > clocks.count() / 2
+    assert set(touched.values_list("touch_kind", flat=True)) == {"call.logged"}
+    assert not touched.filter(touched_at__gt=NOW).exists()
+    assert set(touched.values_list("touched_by_id", flat=True)) == set(
+        reps.values_list("pk", flat=True)
+    )
+    owner = Membership.objects.get(workspace=built, role=Role.OWNER)
+    report = speed_to_lead_report(
+        built,
+        Actor.for_user(owner.user, owner),
+        since=NOW - dt.timedelta(days=30),
+        until=NOW,
+        now=NOW,
+    )
+    assert report.total.leads == clocks.count()
+    assert report.total.median_seconds is not None and len(report.rows) == 2
+
+
+@pytest.fixture
+def built_today(db):
+    """A demo built now: the pages read the real clock."""
+    return demo.demo_build(contacts=150, seed=5)
+
+
+def test_a_sales_reps_home_and_queue_show_the_hand_off(built_today, client):
+    """Logged in as a demo salesperson: the home page counts overdue and today's
+    follow-ups and deals closing this month, and My leads shows the rep's leads with
+    their next follow-up."""
+    from zoneinfo import ZoneInfo
+
+    from leadflow.sales.models import FollowUp
+
+    rep = User.objects.get(email="sam.rivera@example.com")
+    client.force_login(rep)
+    response = client.get(f"/w/{built_today.slug}/")
+    assert response.status_code == 200
+    tiles = {tile.key: tile.value for tile in response.context["my_work"]["tiles"]}
+    assert tiles["followups_overdue"] >= 2, tiles
+    zone = ZoneInfo("America/New_York")
+    local = timezone.now().astimezone(zone)
+    end_of_day = dt.datetime.combine(local.date() + dt.timedelta(days=1), dt.time(), zone)
+    if end_of_day - local > dt.timedelta(minutes=10):
+        # (A demo built in the rep's last minutes of the day can have nothing due today.)
+        assert tiles["followups_today"] >= 1, tiles
+    assert tiles["open"] > 0 and tiles["new"] >= 0, tiles
+    page = client.get(f"/w/{built_today.slug}/my-leads/")
+    assert page.status_code == 200
+    rows = page.context["rows"]
+    assert rows and all(row.contact.owner_id == rep.pk for row in rows)
+    followed = [row for row in rows if row.next_followup is not None]
+    assert followed, "the queue shows the next follow-ups"
+    pending = FollowUp.objects.filter(assignee=rep, done_at__isnull=True).first()
+    assert pending.title in page.content.decode()

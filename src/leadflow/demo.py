@@ -748,17 +748,18 @@ class _DemoBuilder:
         return moment.astimezone(dt.UTC)
 
     def later_today(self, count: int) -> list[dt.datetime]:
-        """``count`` moments from half an hour from now (or less, late in the evening) to
-        the end of the reps' local day, to the minute: follow-ups due today."""
+        """Up to ``count`` whole minutes from half an hour from now (less late in the
+        evening) to the end of the reps' local day: follow-ups due today. None in the
+        day's last minute."""
         local_now = self.now.astimezone(self.zone)
         end = dt.datetime.combine(
             local_now.date() + dt.timedelta(days=1), dt.time(), tzinfo=self.zone
         )
-        start = local_now + dt.timedelta(minutes=30)
-        if start >= end - dt.timedelta(minutes=count):
-            start = local_now + dt.timedelta(minutes=2)
+        start = local_now + min(dt.timedelta(minutes=30), (end - local_now) / 2)
         start = start.replace(second=0, microsecond=0) + dt.timedelta(minutes=1)
-        minutes = max(int((end - start).total_seconds() // 60), 1)
+        minutes = int((end - start).total_seconds() // 60)
+        if minutes < 1:
+            return []
         steps = sorted(self.random.sample(range(minutes), min(count, minutes)))
         return [(start + dt.timedelta(minutes=step)).astimezone(dt.UTC) for step in steps]
 
@@ -777,8 +778,9 @@ class _DemoBuilder:
         """The leads that arrived since the rule was switched on, each routed by it a few
         seconds after it arrived (as the routing subscriber does; routing starts the
         lead's first-touch clock), then their first touches: most owners call within the
-        deadline, some late, a few leads still wait. The calls stop the clocks through the
-        first-touch subscriber's own handler (the worker would, after the commit)."""
+        hour (at night: in the morning), some later, a few leads still wait. The calls
+        stop the clocks through the first-touch subscriber's own handler (the worker
+        would, after the commit)."""
         rnd = self.random
         for person in sorted(arrivals, key=lambda person: person.contact.created_at):
             moment = person.contact.created_at + dt.timedelta(seconds=rnd.randint(3, 40))
@@ -795,15 +797,17 @@ class _DemoBuilder:
         calls = []
         for clock in clocks:
             roll = rnd.random()
-            if clock.owner_id not in actors or clock.due_at is None or roll >= 0.9:
+            if clock.owner_id not in actors or roll >= 0.9:
                 continue  # still waiting for a first touch
-            if roll < 0.7:  # within the deadline
-                touch = max(
-                    clock.started_at + dt.timedelta(seconds=rnd.randint(90, 600)),
-                    clock.due_at - dt.timedelta(seconds=rnd.randint(30, 780)),
-                )
-            else:
-                touch = clock.due_at + dt.timedelta(minutes=rnd.randint(10, 300))
+            # Most within the hour, some hours later; a lead that arrived at night first
+            # thing in the morning (whatever the deadline says: some meet it, some not).
+            delay = rnd.randint(3, 50) if roll < 0.6 else rnd.randint(60, 300)
+            touch = clock.started_at + dt.timedelta(minutes=delay)
+            local = touch.astimezone(self.zone)
+            if not 8 <= local.hour < 21:
+                day = local.date() + dt.timedelta(days=1 if local.hour >= 21 else 0)
+                morning = dt.time(8, rnd.randint(0, 45), rnd.randint(0, 59))
+                touch = dt.datetime.combine(day, morning, tzinfo=self.zone).astimezone(dt.UTC)
             if touch > self.now - dt.timedelta(minutes=2):
                 continue
             outcome = rnd.choice(FIRST_TOUCH_OUTCOMES)
