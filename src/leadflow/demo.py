@@ -1,9 +1,13 @@
 """The demo workspace: "Northwind Demo", a believable B2B business with months of history.
 
 ``demo_build`` writes the whole workspace with set-based inserts (``bulk_create``), never a
-loop of services per contact, so 3,000 contacts take seconds. Everything it generates comes
-from one seeded random generator and one seeded Faker, so a seed always gives the same
-people, companies, stages and timelines (times are relative to ``now``).
+loop of services per contact, so 3,000 contacts take seconds. Only the sales hand-off (the
+routing of the last days' leads and their first touches, each sales rep's calls, meetings,
+follow-ups and deals) goes through the sales and deals services one by one, as the reps
+would, in a fixed amount however many contacts there are (``_DemoBuilder.sales_work``).
+Everything it generates comes from one seeded random generator and one seeded Faker, so a
+seed always gives the same people, companies, stages and timelines (times are relative to
+``now``).
 
 The story the data tells: Northwind sells an inventory and order management platform. Its
 website captures leads through downloads, webinars, trials, demo requests and a newsletter;
