@@ -573,6 +573,14 @@ def test_each_sales_rep_has_the_sales_hand_off(built):
     )
     assert report.total.leads == clocks.count()
     assert report.total.median_seconds is not None and len(report.rows) == 2
+    # What the services dated with the real clock was dated back to its moment.
+    from leadflow.core.models import AuditEntry, Notification
+
+    assert Notification.objects.filter(workspace=built).exists()
+    for model in (Notification, FirstTouch, Deal):
+        assert not model.objects.filter(workspace=built, created_at__gt=NOW).exists(), model
+    routed = AuditEntry.objects.filter(workspace=built, action="sales.leads_routed")
+    assert routed.exists() and not routed.filter(created_at__gt=NOW).exists()
 
 
 @pytest.fixture

@@ -76,7 +76,7 @@ from leadflow.contacts.models import (
 from leadflow.contacts.services import contact_values_apply, custom_field_create, note_add
 from leadflow.core.actors import Actor
 from leadflow.core.errors import Conflict
-from leadflow.core.models import Membership, Notification, Role, User, Workspace
+from leadflow.core.models import AuditEntry, Membership, Notification, Role, User, Workspace
 from leadflow.core.services import member_add, password_generate, workspace_create
 from leadflow.deals.models import DEFAULT_LOST_REASONS, Deal, DealStageChange, Pipeline, Stage
 from leadflow.deals.services import (
@@ -538,6 +538,8 @@ class _Backdate:
         (Deal, "closed_at"),
         (DealStageChange, "at"),
         (Notification, "created_at"),
+        (AuditEntry, "created_at"),
+        (FirstTouch, "created_at"),
     )
 
     def __init__(self) -> None:
@@ -727,7 +729,7 @@ class _DemoBuilder:
         with backdate.at(self.start):
             pipeline = pipeline_default_ensure(workspace)
         stages = dict(Stage.objects.filter(pipeline=pipeline).values_list("name", "pk"))
-        self.route_arrivals(workspace, arrivals, actors)
+        self.route_arrivals(workspace, arrivals, actors, backdate)
         fresh = {id(person) for person in arrivals}
         for rep in reps:
             own = [
@@ -777,7 +779,11 @@ class _DemoBuilder:
         return text.format(first=contact.first_name or "them", n=self.random.randint(2, 12))
 
     def route_arrivals(
-        self, workspace: Workspace, arrivals: list[_Person], actors: dict[int, Actor]
+        self,
+        workspace: Workspace,
+        arrivals: list[_Person],
+        actors: dict[int, Actor],
+        backdate: _Backdate,
     ) -> None:
         """The leads that arrived since the rule was switched on, each routed by it a few
         seconds after it arrived (as the routing subscriber does; routing starts the
@@ -788,11 +794,12 @@ class _DemoBuilder:
         rnd = self.random
         for person in sorted(arrivals, key=lambda person: person.contact.created_at):
             moment = person.contact.created_at + dt.timedelta(seconds=rnd.randint(3, 40))
-            leads_route(
-                workspace=workspace,
-                triggers={person.contact.pk: Trigger.CREATED},
-                now=moment,
-            )
+            with backdate.at(moment):  # routing takes now; its notifications do not
+                leads_route(
+                    workspace=workspace,
+                    triggers={person.contact.pk: Trigger.CREATED},
+                    now=moment,
+                )
         clocks = (
             FirstTouch.objects.filter(workspace=workspace, touched_at__isnull=True)
             .select_related("contact")
@@ -940,7 +947,7 @@ class _DemoBuilder:
         )[:8]
         today = self.later_today(3)
 
-        def followup(index: int, kind_title: tuple[str, str], due: dt.datetime) -> dict:
+        def followup(kind_title: tuple[str, str], due: dt.datetime) -> dict:
             kind, title = kind_title
             return {"kind": kind, "title": title, "due_at": self.due_text(due)}
 
@@ -962,7 +969,7 @@ class _DemoBuilder:
                 continue
             nxt = None
             if following is not None and following[1] is not None:
-                nxt = followup(index, following[0], following[1])
+                nxt = followup(following[0], following[1])
             call_log(
                 workspace=workspace,
                 contact_id=contact.pk,
@@ -984,7 +991,7 @@ class _DemoBuilder:
             moment = self.local_moment(days)
             if moment <= contact.updated_at or moment >= now:
                 continue
-            nxt = followup(index, *following) if following[1] is not None else None
+            nxt = followup(*following) if following[1] is not None else None
             meeting_log(
                 workspace=workspace,
                 contact_id=contact.pk,
@@ -1016,7 +1023,7 @@ class _DemoBuilder:
             made = followup_create(
                 workspace=workspace,
                 contact_id=contact.pk,
-                data=followup(index, kind_title, due),
+                data=followup(kind_title, due),
                 actor=actor,
                 now=created,
             )
