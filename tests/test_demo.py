@@ -24,8 +24,10 @@ from leadflow.contacts.models import (
 from leadflow.core.errors import Conflict
 from leadflow.core.models import Membership, Role, User, Workspace
 from leadflow.core.services import member_add
+from leadflow.deals.models import Deal
 from leadflow.duplicates.model import LIST_THRESHOLD
 from leadflow.duplicates.models import DuplicatePair, DuplicateProfile
+from leadflow.sales.models import AssignmentRule
 
 NOW = dt.datetime(2026, 6, 30, 12, 0, tzinfo=dt.UTC)
 
@@ -315,13 +317,18 @@ def test_the_build_is_set_based(db):
 
 @pytest.fixture
 def product_writes(workspace, owner, owner_actor):
-    """What the product writes when people use it: {kind: every data key seen}, the reason
-    a form gives a stage change and the label of a form's actor, with ``{form}`` for the
-    form's name. Gathered by doing what the demo shows, through the real services: two
-    forms submitted (a new lead, then a returning one moved on), a member's edits on the
-    contact page, a note, a contact typed in by a member."""
+    """What the product writes when people use it: {kind: every data key seen}, the
+    reasons a form and a deal give a stage change (with ``{form}`` / ``{deal}`` for the
+    form's name / the deal's title) and the labels of the system actors (a form's, a
+    routing rule's, with ``{rule}`` for its name). Gathered by doing what the demo shows,
+    through the real services: two forms submitted (a new lead, then a returning one moved
+    on), a member's edits on the contact page, a note with a mention, a contact typed in by
+    a member, a new lead routed by a rule, calls, a meeting and follow-ups, and deals
+    converted, moved, won and lost."""
     from leadflow.capture.services import form_create
     from leadflow.contacts import services
+    from leadflow.deals import services as deals
+    from leadflow.sales import services as sales
     from tests.capture.conftest import PublicClient
 
     email = {"name": "email", "type": "email", "label": "Email", "maps_to": "email"}
@@ -350,16 +357,88 @@ def product_writes(workspace, owner, owner_actor):
         )
     services.note_add(workspace=workspace, contact_id=contact.pk, body="Called.", actor=owner_actor)
     services.contact_upsert(workspace=workspace, data={"phone": "+442079460000"}, actor=owner_actor)
+    # The sales hand-off: a new lead routed by a rule, touched by a call; follow-ups, a
+    # meeting, a mention; deals converted, moved, won and lost.
+    team = sales.team_create(workspace=workspace, name="Inbound", actor=owner_actor)
+    sales.team_member_add(
+        workspace=workspace, team_id=team.pk, user_id=owner.pk, actor=owner_actor, settings={}
+    )
+    rule = sales.assignment_rule_create(
+        workspace=workspace,
+        actor=owner_actor,
+        data={"name": "Everyone", "strategy": "round_robin", "team_id": team.pk},
+    )
+    new = services.contact_upsert(
+        workspace=workspace, data={"email": "bob@initech.com"}, actor=owner_actor
+    ).contact
+    assert sales.lead_route(workspace=workspace, contact_id=new.pk, trigger="created")
+    due = {"title": "Call back", "due_at": "2026-07-01T10:00"}
+    for outcome in ("connected", "no_answer", "left_voicemail"):
+        sales.call_log(
+            workspace=workspace,
+            contact_id=new.pk,
+            outcome=outcome,
+            notes="Spoke.",
+            duration_minutes=5,
+            next_followup={**due, "kind": "email"},
+            actor=owner_actor,
+        )
+    sales.meeting_log(
+        workspace=workspace,
+        contact_id=new.pk,
+        outcome="held",
+        notes="Demo.",
+        duration_minutes=30,
+        next_followup=due,
+        actor=owner_actor,
+    )
+    followup = sales.followup_create(
+        workspace=workspace, contact_id=new.pk, data=due, actor=owner_actor
+    )
+    sales.followup_complete(workspace=workspace, followup_id=followup.pk, actor=owner_actor)
+    services.note_add(
+        workspace=workspace, contact_id=new.pk, body=f"@{owner.email} see", actor=owner_actor
+    )
+    won = deals.lead_convert_to_deal(
+        workspace=workspace, actor=owner_actor, contact_id=new.pk, title="Pilot", amount=10
+    )
+    stages = {stage.name: stage.pk for stage in won.pipeline.stages.all()}
+    deals.deal_move_stage(
+        workspace=workspace, actor=owner_actor, deal_id=won.pk, stage_id=stages["Proposal"]
+    )
+    deals.deal_win(workspace=workspace, actor=owner_actor, deal_id=won.pk)
+    lost = deals.lead_convert_to_deal(
+        workspace=workspace, actor=owner_actor, contact_id=contact.pk, title="Rollout"
+    )
+    deals.deal_lose(workspace=workspace, actor=owner_actor, deal_id=lost.pk, reason="Price")
     keys: dict[str, set[str]] = {}
     for activity in Activity.objects.filter(workspace=workspace):
         keys.setdefault(activity.kind, set()).update(activity.data)
-    moved = Activity.objects.get(workspace=workspace, kind="stage.changed", data__has_key="reason")
+    moved = Activity.objects.get(
+        workspace=workspace,
+        kind="stage.changed",
+        data__has_key="reason",
+        actor_user__isnull=True,
+    )
+    deal_reasons = {
+        activity.data["reason"].replace(title, "{deal}")
+        for activity in Activity.objects.filter(
+            workspace=workspace, kind="stage.changed", actor_user__isnull=False
+        )
+        if "reason" in activity.data
+        for title in ("Pilot", "Rollout")
+        if title in activity.data["reason"]
+    }
+    assert len(deal_reasons) == 3, deal_reasons  # converted, won, all lost
     submitted = Activity.objects.filter(workspace=workspace, kind="form.submitted").first()
     name = submitted.data["form"]
+    routed = Activity.objects.get(workspace=workspace, kind="contact.assigned")
     return {
         "keys": keys,
         "reason": moved.data["reason"].replace(forms[1].name, "{form}"),
+        "deal_reasons": deal_reasons,
         "form_actor": submitted.actor_label.replace(name, "{form}"),
+        "rule_actor": routed.actor_label.replace(rule.name, "{rule}"),
     }
 
 
@@ -378,8 +457,17 @@ def test_the_demo_writes_only_what_the_product_writes(built, product_writes):
         ).values_list("submission_id", "form_id", "contact_id")
     }
     members = set(Membership.objects.filter(workspace=built).values_list("user__email", flat=True))
-    form_actors = {product_writes["form_actor"].format(form=name) for name in forms.values()}
+    system_actors = {product_writes["form_actor"].format(form=name) for name in forms.values()}
+    system_actors |= {
+        product_writes["rule_actor"].format(rule=name)
+        for name in AssignmentRule.objects.filter(workspace=built).values_list("name", flat=True)
+    }
     reasons = {product_writes["reason"].format(form=name) for name in forms.values()}
+    reasons |= {
+        template.format(deal=title)
+        for template in product_writes["deal_reasons"]
+        for title in Deal.objects.filter(workspace=built).values_list("title", flat=True)
+    }
     activities = Activity.objects.filter(workspace=built)
     assert set(activities.values_list("kind", flat=True)) <= set(product_writes["keys"])
     for activity in activities:
@@ -390,7 +478,7 @@ def test_the_demo_writes_only_what_the_product_writes(built, product_writes):
         if activity.actor_user_id:
             assert activity.actor_label in members
         else:
-            assert activity.actor_label in form_actors, activity.actor_label
+            assert activity.actor_label in system_actors, activity.actor_label
         if activity.kind == "stage.changed" and "reason" in activity.data:
             assert activity.data["reason"] in reasons, activity.data
         if activity.kind == "form.submitted":
@@ -409,3 +497,124 @@ def test_the_demo_stages_follow_the_lifecycle_rules(built):
             assert LifecycleStage.submission_moves(before, after), change.data
         else:
             assert change.data["direction"] == LifecycleStage.direction(before, after)
+
+
+def test_each_sales_rep_has_the_sales_hand_off(built):
+    """Each rep has follow-ups overdue, due later today (in the rep's time zone), coming
+    and done; logged calls of each outcome and meetings; open, won and lost deals, the open
+    ones closing this month or next; routed leads with first-touch times (a median)."""
+    from zoneinfo import ZoneInfo
+
+    from leadflow.core.actors import Actor
+    from leadflow.deals.models import DealStageChange
+    from leadflow.sales.models import FirstTouch, FollowUp
+    from leadflow.sales.selectors import speed_to_lead_report
+
+    zone = ZoneInfo("America/New_York")
+    local = NOW.astimezone(zone)
+    end_of_day = dt.datetime.combine(local.date() + dt.timedelta(days=1), dt.time(), zone)
+    months = {(NOW.year, NOW.month), (NOW.year + NOW.month // 12, NOW.month % 12 + 1)}
+    reps = User.objects.filter(memberships__workspace=built, memberships__role=Role.SALES)
+    assert reps.count() == 2
+    for rep in reps:
+        followups = FollowUp.objects.filter(workspace=built, assignee=rep)
+        pending = followups.filter(done_at__isnull=True)
+        assert pending.filter(due_at__lt=NOW).count() >= 2, rep
+        assert pending.filter(due_at__gte=NOW, due_at__lt=end_of_day).count() >= 2, rep
+        assert pending.filter(due_at__gte=end_of_day).exists(), rep
+        assert followups.filter(done_at__isnull=False, done_at__lte=NOW).exists(), rep
+        assert len(set(followups.values_list("kind", flat=True))) == 4, rep
+        assert not followups.filter(created_at__gt=NOW).exists()
+        # Every follow-up is on one of the rep's own leads.
+        assert not followups.exclude(contact__owner=rep).exists()
+        logs = Activity.objects.filter(workspace=built, actor_user=rep)
+        outcomes = {a.data["outcome"] for a in logs.filter(kind="call.logged")}
+        assert {"connected", "no_answer", "left_voicemail"} <= outcomes, rep
+        assert logs.filter(kind="meeting.logged").exists(), rep
+        assert logs.filter(kind="note.added", data__has_key="mentions").exists(), rep
+        deals = Deal.objects.filter(workspace=built, owner=rep)
+        statuses = Counter(deals.values_list("status", flat=True))
+        assert statuses["open"] >= 3 and statuses["won"] >= 1 and statuses["lost"] >= 1, rep
+        for deal in deals.filter(status="open"):
+            assert deal.amount > 0
+            close = deal.expected_close_date
+            assert (close.year, close.month) in months and close >= NOW.date(), deal
+        assert len(set(deals.filter(status="open").values_list("stage__name", flat=True))) >= 3
+        for deal in deals.exclude(status="open"):
+            assert deal.closed_at <= NOW and deal.created_at < deal.closed_at
+            if deal.status == "lost":
+                assert deal.lost_reason
+    # Winning made the contact a customer; each lost one went to nurture (its last deal).
+    for deal in Deal.objects.filter(workspace=built).select_related("contact"):
+        expected = {"won": "customer", "lost": "nurture", "open": "opportunity"}[deal.status]
+        assert deal.contact.lifecycle_stage == expected, deal
+        assert deal.contact.updated_at <= NOW
+    changes = DealStageChange.objects.filter(workspace=built)
+    assert not changes.filter(at__gt=NOW).exists()
+    assert not changes.filter(seconds_in_from_stage__lt=0).exists()
+    assert changes.filter(seconds_in_from_stage__gt=3600).exists()
+    # Speed to lead: leads routed since the rule was switched on, most touched by a call.
+    clocks = FirstTouch.objects.filter(workspace=built)
+    assert clocks.count() >= 20
+    touched = clocks.filter(touched_at__isnull=False)
+    assert touched.count() > clocks.count() / 2
+    assert set(touched.values_list("touch_kind", flat=True)) == {"call.logged"}
+    assert not touched.filter(touched_at__gt=NOW).exists()
+    assert set(touched.values_list("touched_by_id", flat=True)) == set(
+        reps.values_list("pk", flat=True)
+    )
+    owner = Membership.objects.get(workspace=built, role=Role.OWNER)
+    report = speed_to_lead_report(
+        built,
+        Actor.for_user(owner.user, owner),
+        since=NOW - dt.timedelta(days=30),
+        until=NOW,
+        now=NOW,
+    )
+    assert report.total.leads == clocks.count()
+    assert report.total.median_seconds is not None and len(report.rows) == 2
+    # What the services dated with the real clock was dated back to its moment.
+    from leadflow.core.models import AuditEntry, Notification
+
+    assert Notification.objects.filter(workspace=built).exists()
+    for model in (Notification, FirstTouch, Deal):
+        assert not model.objects.filter(workspace=built, created_at__gt=NOW).exists(), model
+    routed = AuditEntry.objects.filter(workspace=built, action="sales.leads_routed")
+    assert routed.exists() and not routed.filter(created_at__gt=NOW).exists()
+
+
+@pytest.fixture
+def built_today(db):
+    """A demo built now: the pages read the real clock."""
+    return demo.demo_build(contacts=150, seed=5)
+
+
+def test_a_sales_reps_home_and_queue_show_the_hand_off(built_today, client):
+    """Logged in as a demo salesperson: the home page counts overdue and today's
+    follow-ups and deals closing this month, and My leads shows the rep's leads with
+    their next follow-up."""
+    from zoneinfo import ZoneInfo
+
+    from leadflow.sales.models import FollowUp
+
+    rep = User.objects.get(email="sam.rivera@example.com")
+    client.force_login(rep)
+    response = client.get(f"/w/{built_today.slug}/")
+    assert response.status_code == 200
+    tiles = {tile.key: tile.value for tile in response.context["my_work"]["tiles"]}
+    assert tiles["followups_overdue"] >= 2, tiles
+    zone = ZoneInfo("America/New_York")
+    local = timezone.now().astimezone(zone)
+    end_of_day = dt.datetime.combine(local.date() + dt.timedelta(days=1), dt.time(), zone)
+    if end_of_day - local > dt.timedelta(minutes=10):
+        # (A demo built in the rep's last minutes of the day can have nothing due today.)
+        assert tiles["followups_today"] >= 1, tiles
+    assert tiles["open"] > 0 and tiles["new"] >= 0, tiles
+    page = client.get(f"/w/{built_today.slug}/my-leads/")
+    assert page.status_code == 200
+    rows = page.context["rows"]
+    assert rows and all(row.contact.owner_id == rep.pk for row in rows)
+    followed = [row for row in rows if row.next_followup is not None]
+    assert followed, "the queue shows the next follow-ups"
+    pending = FollowUp.objects.filter(assignee=rep, done_at__isnull=True).first()
+    assert pending.title in page.content.decode()

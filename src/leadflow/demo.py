@@ -1,9 +1,13 @@
 """The demo workspace: "Northwind Demo", a believable B2B business with months of history.
 
 ``demo_build`` writes the whole workspace with set-based inserts (``bulk_create``), never a
-loop of services per contact, so 3,000 contacts take seconds. Everything it generates comes
-from one seeded random generator and one seeded Faker, so a seed always gives the same
-people, companies, stages and timelines (times are relative to ``now``).
+loop of services per contact, so 3,000 contacts take seconds. Only the sales hand-off (the
+routing of the last days' leads and their first touches, each sales rep's calls, meetings,
+follow-ups and deals) goes through the sales and deals services one by one, as the reps
+would, in a fixed amount however many contacts there are (``_DemoBuilder.sales_work``).
+Everything it generates comes from one seeded random generator and one seeded Faker, so a
+seed always gives the same people, companies, stages and timelines (times are relative to
+``now``).
 
 The story the data tells: Northwind sells an inventory and order management platform. Its
 website captures leads through downloads, webinars, trials, demo requests and a newsletter;
@@ -30,14 +34,18 @@ import random
 import re
 import unicodedata
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import phonenumbers
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
+from django.db.models import Case, DateTimeField, F, Value, When
 from django.utils import timezone
 from django.utils.text import slugify
 from faker import Faker
@@ -65,14 +73,34 @@ from leadflow.contacts.models import (
     Tag,
     Temperature,
 )
-from leadflow.contacts.services import contact_values_apply, custom_field_create
+from leadflow.contacts.services import contact_values_apply, custom_field_create, note_add
 from leadflow.core.actors import Actor
 from leadflow.core.errors import Conflict
-from leadflow.core.models import Membership, Role, User, Workspace
+from leadflow.core.models import AuditEntry, Membership, Notification, Role, User, Workspace
 from leadflow.core.services import member_add, password_generate, workspace_create
+from leadflow.deals.models import DEFAULT_LOST_REASONS, Deal, DealStageChange, Pipeline, Stage
+from leadflow.deals.services import (
+    deal_lose,
+    deal_move_stage,
+    deal_win,
+    lead_convert_to_deal,
+    pipeline_default_ensure,
+)
 from leadflow.duplicates.models import DuplicatePair, PairStatus
 from leadflow.duplicates.scan import duplicates_scan
-from leadflow.sales.services import assignment_rule_create, team_create, team_member_add
+from leadflow.sales.models import AssignmentRule, FirstTouch, Team, TeamMember, Trigger
+from leadflow.sales.selectors import OPEN_STAGES
+from leadflow.sales.services import (
+    assignment_rule_create,
+    call_log,
+    followup_complete,
+    followup_create,
+    leads_route,
+    meeting_log,
+    team_create,
+    team_member_add,
+)
+from leadflow.sales.subscribers import activities_touch
 from leadflow.tracking.channels import classify
 from leadflow.tracking.models import Event as TrackingEvent
 from leadflow.tracking.models import EventId, Visitor, VisitSession
@@ -84,6 +112,11 @@ DEMO_SEED = 1977
 DEMO_CONTACTS = 3000
 DEMO_DAYS = 270  # the history spans about nine months
 DEMO_SITE = "https://www.northwind.example"
+# The sales team's routing rule was switched on this long ago: the leads that arrived since
+# were routed by it (at most ARRIVALS of them: the build stays set-based, see sales_work).
+ROUTING_DAYS = 2
+ARRIVALS = 30
+SALES_ZONE = "America/New_York"  # the sales reps' team time zone
 
 # (email, full name, role): the owner first, then one member per other role (two in sales).
 DEMO_PEOPLE: tuple[tuple[str, str, str], ...] = (
@@ -281,6 +314,50 @@ DISQUALIFY_NOTES = (
     "Works for a competitor.",
 )
 
+# The sales hand-off (sales_work): what the reps say when they log calls and meetings, the
+# follow-ups they set themselves, and what they sell.
+CALL_NOTES = {
+    "connected": (
+        "Spoke with {first}: runs {n} warehouses on spreadsheets, wants a demo next week.",
+        "Good call with {first}. Main pain: stock-outs on their top sellers. Sending the playbook.",
+        "{first} is comparing us with their ERP's module; asked for pricing for {n} users.",
+        "Quick intro call. {first} will bring their ops lead to the demo.",
+    ),
+    "no_answer": (
+        "No answer; will try again tomorrow morning.",
+        "Rang twice, no answer. Sent a short email instead.",
+    ),
+    "left_voicemail": (
+        "Left a voicemail about the demo request, with my direct line.",
+        "Voicemail: mentioned the stock-out calculator they downloaded.",
+    ),
+}
+FIRST_TOUCH_OUTCOMES = ("connected", "connected", "left_voicemail", "no_answer", "connected")
+MEETING_NOTES = {
+    "held": "Demo held with {first} and their ops team: {n} users; proposal to follow.",
+    "no_show": "{first} did not join the demo; rebooking by email.",
+}
+# (kind, title) of follow-ups a rep sets on a lead
+FOLLOWUP_TITLES = (
+    ("call", "Call back about the demo"),
+    ("email", "Send the pricing sheet"),
+    ("meeting", "Product demo with the ops team"),
+    ("to_do", "Prepare the security questionnaire"),
+    ("call", "Check in after the trial"),
+    ("email", "Send the case study (Retail Expo)"),
+    ("to_do", "Update the budget and use case"),
+)
+DEAL_PRODUCTS = (
+    "Inventory (annual)",
+    "Inventory + Orders (annual)",
+    "Order management pilot",
+    "Supplier portal add-on",
+    "Multi-warehouse rollout",
+)
+# What becomes of each rep's deals, for his most advanced leads first: an open deal's
+# stage, or won / lost.
+DEAL_PLAN = ("won", "Negotiation", "Proposal", "lost", "won", "Qualified", "New")
+
 
 # --- the demo login ------------------------------------------------------------------------
 
@@ -443,6 +520,66 @@ class _Person:
     submissions: list[Submission] = field(default_factory=list)
 
 
+class _Backdate:
+    """Dates what services that take no ``now`` wrote at the moment the demo meant: each
+    call runs in ``at(moment)``, which notes the real-time window around it; ``apply``
+    then moves every timestamp the workspace's rows got inside a window to that window's
+    moment (one UPDATE per column) and recomputes the deals' time in each stage."""
+
+    COLUMNS = (
+        (Activity, "occurred_at"),
+        (Contact, "updated_at"),
+        (Contact, "stage_changed_at"),
+        (Contact, "outcome_at"),
+        (Pipeline, "created_at"),
+        (Deal, "created_at"),
+        (Deal, "updated_at"),
+        (Deal, "stage_entered_at"),
+        (Deal, "closed_at"),
+        (DealStageChange, "at"),
+        (Notification, "created_at"),
+        (AuditEntry, "created_at"),
+        (FirstTouch, "created_at"),
+    )
+
+    def __init__(self) -> None:
+        self.windows: list[tuple[dt.datetime, dt.datetime, dt.datetime]] = []
+
+    @contextmanager
+    def at(self, moment: dt.datetime) -> Iterator[None]:
+        start = timezone.now()
+        yield
+        self.windows.append((start, timezone.now(), moment))
+
+    def apply(self, workspace: Workspace) -> None:
+        if not self.windows:
+            return
+        first, last = self.windows[0][0], self.windows[-1][1]
+        for model, column in self.COLUMNS:
+            moved = Case(
+                *(
+                    When(**{f"{column}__range": (start, end)}, then=Value(moment))
+                    for start, end, moment in self.windows
+                ),
+                default=F(column),
+                output_field=DateTimeField(),
+            )
+            model.objects.filter(workspace=workspace, **{f"{column}__range": (first, last)}).update(
+                **{column: moved}
+            )
+        changes = DealStageChange.objects.filter(workspace=workspace)
+        changes = changes.order_by("deal_id", "at", "pk")
+        previous: dict[int, dt.datetime] = {}
+        timed = []
+        for change in changes:
+            if change.deal_id in previous:
+                seconds = (change.at - previous[change.deal_id]).total_seconds()
+                change.seconds_in_from_stage = max(int(seconds), 0)
+                timed.append(change)
+            previous[change.deal_id] = change.at
+        DealStageChange.objects.bulk_update(timed, ["seconds_in_from_stage"], batch_size=500)
+
+
 class _DemoBuilder:
     """Generates the demo in memory from one seed, then writes it with bulk inserts."""
 
@@ -455,6 +592,7 @@ class _DemoBuilder:
             self.faker[locale].seed_instance(seed * 100 + number)
         self.now = now.replace(microsecond=0)
         self.start = self.now - dt.timedelta(days=DEMO_DAYS)
+        self.routing_start = self.now - dt.timedelta(days=ROUTING_DAYS)
         self.emails: set[str] = set()
         self.phones: set[str] = set()
         self.domains: set[str] = set()
@@ -510,18 +648,23 @@ class _DemoBuilder:
         self.lead_forms(workspace, users[Role.MARKETER][0])
         companies = self.companies(workspace, max(3, round(contacts / 10)))
         twins = min(max(2, contacts // 500), contacts // 4)
-        people = [self.person(workspace, companies, users) for _ in range(contacts - twins)]
+        fresh = min(ARRIVALS, (contacts - twins) // 3)
+        people = [self.person(workspace, companies, users) for _ in range(contacts - twins - fresh)]
         pairs = [self.twin(workspace, self.random.choice(people), people) for _ in range(twins)]
         people += [twin for twin, _, _ in pairs]
+        arrivals = [self.person(workspace, companies, users, arrival=True) for _ in range(fresh)]
+        people += arrivals
         self.write(workspace, companies, people, pairs, users)
         self.routing(workspace, users)
+        self.sales_work(workspace, users, people, arrivals)
         # The review list is what the finder itself finds in the demo's contacts.
         duplicates_scan(workspace=workspace)
         return workspace
 
     def routing(self, workspace: Workspace, users: dict[str, list[User]]) -> None:
-        """The sales team and the routing rule a new lead meets from now on (settings only:
-        the demo's history was written before routing existed, so nothing is routed)."""
+        """The sales team and its routing rule, switched on ``ROUTING_DAYS`` ago: the leads
+        that arrived before were given owners by hand; those since are routed by the rule
+        (``sales_work``)."""
         owner = users[Role.OWNER][0]
         actor = Actor.for_user(owner, Membership.objects.get(workspace=workspace, user=owner))
         team = team_create(workspace=workspace, name="Inbound sales", actor=actor)
@@ -534,7 +677,7 @@ class _DemoBuilder:
                 actor=actor,
                 settings={
                     "working_hours": office,
-                    "time_zone": "America/New_York",
+                    "time_zone": SALES_ZONE,
                     "is_lead": number == 0,
                 },
             )
@@ -549,6 +692,349 @@ class _DemoBuilder:
                 "first_touch_minutes": 15,
             },
         )
+        # Set up shortly before the first lead it routed (the services write "now").
+        switched_on = self.routing_start - dt.timedelta(hours=1)
+        Team.objects.filter(workspace=workspace).update(created_at=switched_on)
+        TeamMember.objects.filter(team__workspace=workspace).update(created_at=switched_on)
+        AssignmentRule.objects.filter(workspace=workspace).update(
+            created_at=switched_on, updated_at=switched_on
+        )
+
+    # -- the sales hand-off --
+
+    def sales_work(
+        self,
+        workspace: Workspace,
+        users: dict[str, list[User]],
+        people: list[_Person],
+        arrivals: list[_Person],
+    ) -> None:
+        """What the sales reps did, written by the sales and deals services as the reps
+        would: the routing of the leads that arrived since the rule was switched on and
+        their first touches, then for each rep deals on his most advanced leads (open,
+        won, lost) and calls, meetings and follow-ups (overdue, today, coming, done) on
+        his other open leads. A fixed amount per rep, whatever the number of contacts:
+        these services write row by row, so the build's statement count stays flat.
+
+        Backdating: the routing, follow-up, call and meeting services take ``now`` (the
+        moment it happened). The deal services and ``note_add`` write the real time: each
+        of their calls runs in a ``_Backdate`` window, and what they wrote is moved to the
+        call's moment afterwards, as the build dates its forms and its rule."""
+        reps = users[Role.SALES]
+        memberships = Membership.objects.filter(workspace=workspace, user__in=reps)
+        by_user = {membership.user_id: membership for membership in memberships}
+        actors = {rep.pk: Actor.for_user(rep, by_user[rep.pk]) for rep in reps}
+        self.zone = ZoneInfo(SALES_ZONE)
+        backdate = _Backdate()
+        with backdate.at(self.start):
+            pipeline = pipeline_default_ensure(workspace)
+        stages = dict(Stage.objects.filter(pipeline=pipeline).values_list("name", "pk"))
+        self.route_arrivals(workspace, arrivals, actors, backdate)
+        fresh = {id(person) for person in arrivals}
+        for rep in reps:
+            own = [
+                person
+                for person in people
+                if person.contact.owner_id == rep.pk
+                and id(person) not in fresh
+                and person.contact.lifecycle_stage in OPEN_STAGES
+            ]
+            closed = self.deals_for(
+                workspace, actors[rep.pk], own, stages, backdate, users[Role.OWNER][0]
+            )
+            self.followups_for(workspace, actors[rep.pk], [p for p in own if id(p) not in closed])
+        backdate.apply(workspace)
+
+    def local_moment(self, days: int) -> dt.datetime:
+        """A moment in office hours (9:00 to 17:00, to the minute) on the reps' local day
+        ``days`` from today (negative: before)."""
+        day = self.now.astimezone(self.zone).date() + dt.timedelta(days=days)
+        minute = self.random.randint(9 * 60, 17 * 60 - 1)
+        moment = dt.datetime.combine(day, dt.time(minute // 60, minute % 60), tzinfo=self.zone)
+        return moment.astimezone(dt.UTC)
+
+    def later_today(self, count: int) -> list[dt.datetime]:
+        """Up to ``count`` whole minutes from half an hour from now (less late in the
+        evening) to the end of the reps' local day: follow-ups due today. None in the
+        day's last minute."""
+        local_now = self.now.astimezone(self.zone)
+        end = dt.datetime.combine(
+            local_now.date() + dt.timedelta(days=1), dt.time(), tzinfo=self.zone
+        )
+        start = local_now + min(dt.timedelta(minutes=30), (end - local_now) / 2)
+        start = start.replace(second=0, microsecond=0) + dt.timedelta(minutes=1)
+        minutes = int((end - start).total_seconds() // 60)
+        if minutes < 1:
+            return []
+        steps = sorted(self.random.sample(range(minutes), min(count, minutes)))
+        return [(start + dt.timedelta(minutes=step)).astimezone(dt.UTC) for step in steps]
+
+    def due_text(self, moment: dt.datetime) -> str:
+        """The due time as the rep types it: local wall-clock time, no offset (the service
+        reads it in the assignee's time zone)."""
+        return moment.astimezone(self.zone).strftime("%Y-%m-%dT%H:%M")
+
+    def call_notes(self, outcome: str, contact: Contact) -> str:
+        text = self.random.choice(CALL_NOTES[outcome])
+        return text.format(first=contact.first_name or "them", n=self.random.randint(2, 12))
+
+    def route_arrivals(
+        self,
+        workspace: Workspace,
+        arrivals: list[_Person],
+        actors: dict[int, Actor],
+        backdate: _Backdate,
+    ) -> None:
+        """The leads that arrived since the rule was switched on, each routed by it a few
+        seconds after it arrived (as the routing subscriber does; routing starts the
+        lead's first-touch clock), then their first touches: most owners call within the
+        hour (at night: in the morning), some later, a few leads still wait. The calls
+        stop the clocks through the first-touch subscriber's own handler (the worker
+        would, after the commit)."""
+        rnd = self.random
+        for person in sorted(arrivals, key=lambda person: person.contact.created_at):
+            moment = person.contact.created_at + dt.timedelta(seconds=rnd.randint(3, 40))
+            with backdate.at(moment):  # routing takes now; its notifications do not
+                leads_route(
+                    workspace=workspace,
+                    triggers={person.contact.pk: Trigger.CREATED},
+                    now=moment,
+                )
+        clocks = (
+            FirstTouch.objects.filter(workspace=workspace, touched_at__isnull=True)
+            .select_related("contact")
+            .order_by("started_at", "pk")
+        )
+        calls = []
+        for clock in clocks:
+            roll = rnd.random()
+            if clock.owner_id not in actors or roll >= 0.9:
+                continue  # still waiting for a first touch
+            # Most within the hour, some hours later; a lead that arrived at night first
+            # thing in the morning (whatever the deadline says: some meet it, some not).
+            delay = rnd.randint(3, 50) if roll < 0.6 else rnd.randint(60, 300)
+            touch = clock.started_at + dt.timedelta(minutes=delay)
+            local = touch.astimezone(self.zone)
+            if not 8 <= local.hour < 21:
+                day = local.date() + dt.timedelta(days=1 if local.hour >= 21 else 0)
+                morning = dt.time(8, rnd.randint(0, 45), rnd.randint(0, 59))
+                touch = dt.datetime.combine(day, morning, tzinfo=self.zone).astimezone(dt.UTC)
+            if touch > self.now - dt.timedelta(minutes=2):
+                continue
+            outcome = rnd.choice(FIRST_TOUCH_OUTCOMES)
+            calls.append(
+                call_log(
+                    workspace=workspace,
+                    contact_id=clock.contact_id,
+                    outcome=outcome,
+                    notes=self.call_notes(outcome, clock.contact),
+                    duration_minutes=rnd.randint(4, 25) if outcome == "connected" else None,
+                    actor=actors[clock.owner_id],
+                    now=touch,
+                )
+            )
+        activities_touch(calls)
+
+    def deals_for(
+        self,
+        workspace: Workspace,
+        actor: Actor,
+        own: list[_Person],
+        stages: dict[str, int],
+        backdate: _Backdate,
+        founder: User,
+    ) -> set[int]:
+        """The rep's deals (``DEAL_PLAN``) on his most advanced leads that have been quiet
+        for a while: converted (the lead becomes an opportunity), moved along the default
+        pipeline, some won (the contact becomes a customer) or lost (back to nurture), by
+        the deals services. Open deals close this month or next. One note asks the founder
+        (@mention) to join a call. Returns the ``id`` of the people whose deal closed."""
+        rnd, now = self.random, self.now
+        rank = {"opportunity": 0, "sql": 1, "mql": 2, "lead": 3}
+        quiet = now - dt.timedelta(days=12)
+        ranked = sorted(
+            own,
+            key=lambda p: (
+                p.contact.updated_at > quiet,
+                rank[p.contact.lifecycle_stage],
+                p.contact.created_at,
+            ),
+        )
+        today = now.date()
+        month_end = (today.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+        next_month = [month_end + dt.timedelta(days=day) for day in range(28)]
+        this_month = [today + dt.timedelta(days=day) for day in range((month_end - today).days)]
+        open_names = ("New", "Qualified", "Proposal", "Negotiation")
+        closed: set[int] = set()
+        mentioned = False
+        for number, (plan, person) in enumerate(zip(DEAL_PLAN, ranked, strict=False)):
+            contact = person.contact
+            floor = contact.updated_at + dt.timedelta(minutes=1)
+            closing = plan in ("won", "lost")
+            created = self.moment_after(floor, now - dt.timedelta(days=70 if closing else 35))
+            if closing:
+                close = self.moment_after(created, created + dt.timedelta(days=40))
+                moves = open_names[1 : 1 + rnd.randint(1 if plan == "won" else 0, 3)]
+                expected = close.date()
+            else:
+                close = now - dt.timedelta(hours=1)
+                moves = open_names[1 : open_names.index(plan) + 1]
+                expected = rnd.choice(this_month if number % 2 else next_month)
+            moments = sorted(self.moment_after(created, close) for _ in moves)
+            budget = contact.custom_fields.get("budget")
+            amount = budget or rnd.choice((6, 9, 12, 18, 24, 36, 48, 60)) * 1000
+            name = contact.company.name if contact.company else contact.last_name
+            with backdate.at(created):
+                deal = lead_convert_to_deal(
+                    workspace=workspace,
+                    actor=actor,
+                    contact_id=contact.pk,
+                    title=f"{name}: {rnd.choice(DEAL_PRODUCTS)}"[:200],
+                    amount=amount,
+                    expected_close_date=expected,
+                )
+            for stage, moment in zip(moves, moments, strict=True):
+                with backdate.at(moment):
+                    deal_move_stage(
+                        workspace=workspace, actor=actor, deal_id=deal.pk, stage_id=stages[stage]
+                    )
+            if plan == "won":
+                with backdate.at(close):
+                    deal_win(workspace=workspace, actor=actor, deal_id=deal.pk)
+                closed.add(id(person))
+            elif plan == "lost":
+                with backdate.at(close):
+                    deal_lose(
+                        workspace=workspace,
+                        actor=actor,
+                        deal_id=deal.pk,
+                        reason=rnd.choice(DEFAULT_LOST_REASONS),
+                    )
+                closed.add(id(person))
+            elif not mentioned:
+                mentioned = True
+                weekday = (now + dt.timedelta(days=2)).strftime("%A")
+                moment = self.moment_after(moments[-1] if moments else created, now)
+                with backdate.at(moment):
+                    note_add(
+                        workspace=workspace,
+                        contact_id=contact.pk,
+                        body=(
+                            f"@{founder.full_name} could you join the pricing call with "
+                            f"{contact.first_name} on {weekday}? They would like to meet "
+                            "someone from the leadership team."
+                        ),
+                        actor=actor,
+                    )
+        return closed
+
+    def moment_after(self, floor: dt.datetime, latest: dt.datetime) -> dt.datetime:
+        """A moment after ``floor`` and before ``latest`` (at most now), closer to ``floor``
+        when there is little room."""
+        latest = min(latest, self.now - dt.timedelta(minutes=5))
+        if latest <= floor:
+            latest = max(floor, self.now - dt.timedelta(minutes=1))
+        return self.moment_between(floor, latest)
+
+    def followups_for(self, workspace: Workspace, actor: Actor, leads: list[_Person]) -> None:
+        """The rep's calls and meetings of the last days on his open leads (some booking
+        the next follow-up), and follow-ups he set himself: three overdue, three due later
+        today and three in the coming days (in his time zone), and three done."""
+        rnd, now = self.random, self.now
+        quiet = now - dt.timedelta(days=8)
+        leads = sorted(
+            leads, key=lambda p: (p.contact.updated_at > quiet, -p.contact.created_at.timestamp())
+        )[:8]
+        today = self.later_today(3)
+
+        def followup(kind_title: tuple[str, str], due: dt.datetime) -> dict:
+            kind, title = kind_title
+            return {"kind": kind, "title": title, "due_at": self.due_text(due)}
+
+        # (lead, days ago, outcome, the next follow-up: (kind, title), due)
+        calls = (
+            (0, -6, "connected", (FOLLOWUP_TITLES[2], self.local_moment(3))),
+            (1, -5, "no_answer", (FOLLOWUP_TITLES[0], self.local_moment(-2))),
+            (2, -4, "left_voicemail", None),
+            (3, -3, "connected", (FOLLOWUP_TITLES[1], today[0] if today else None)),
+            (4, -2, "left_voicemail", (FOLLOWUP_TITLES[4], self.local_moment(-1))),
+            (5, -1, "connected", None),
+        )
+        for index, days, outcome, following in calls:
+            if index >= len(leads):
+                continue
+            contact = leads[index].contact
+            moment = self.local_moment(days)
+            if moment <= contact.updated_at or moment >= now:
+                continue
+            nxt = None
+            if following is not None and following[1] is not None:
+                nxt = followup(following[0], following[1])
+            call_log(
+                workspace=workspace,
+                contact_id=contact.pk,
+                outcome=outcome,
+                notes=self.call_notes(outcome, contact),
+                duration_minutes=rnd.randint(3, 30) if outcome == "connected" else None,
+                next_followup=nxt,
+                actor=actor,
+                now=moment,
+            )
+        meetings = (
+            (6, -3, "held", (FOLLOWUP_TITLES[1], today[1] if len(today) > 1 else None)),
+            (7, -2, "no_show", (FOLLOWUP_TITLES[0], self.local_moment(1))),
+        )
+        for index, days, outcome, following in meetings:
+            if index >= len(leads):
+                continue
+            contact = leads[index].contact
+            moment = self.local_moment(days)
+            if moment <= contact.updated_at or moment >= now:
+                continue
+            nxt = followup(*following) if following[1] is not None else None
+            meeting_log(
+                workspace=workspace,
+                contact_id=contact.pk,
+                outcome=outcome,
+                notes=MEETING_NOTES[outcome].format(
+                    first=contact.first_name or "They", n=rnd.randint(5, 40)
+                ),
+                duration_minutes=rnd.randint(30, 60) if outcome == "held" else None,
+                next_followup=nxt,
+                actor=actor,
+                now=moment,
+            )
+        # (lead, kind and title, due, done)
+        own = (
+            (2, FOLLOWUP_TITLES[3], self.local_moment(-1), False),
+            (5, FOLLOWUP_TITLES[0], today[2] if len(today) > 2 else None, False),
+            (1, FOLLOWUP_TITLES[5], self.local_moment(5), False),
+            (0, FOLLOWUP_TITLES[6], self.local_moment(-4), True),
+            (4, FOLLOWUP_TITLES[1], self.local_moment(-3), True),
+            (6, FOLLOWUP_TITLES[4], self.local_moment(-2), True),
+        )
+        for index, kind_title, due, done in own:
+            if index >= len(leads) or due is None:
+                continue
+            contact = leads[index].contact
+            created = self.moment_after(
+                contact.updated_at, min(due, now) - dt.timedelta(hours=rnd.randint(2, 60))
+            )
+            made = followup_create(
+                workspace=workspace,
+                contact_id=contact.pk,
+                data=followup(kind_title, due),
+                actor=actor,
+                now=created,
+            )
+            if done:
+                finished = min(due + dt.timedelta(minutes=rnd.randint(-30, 90)), now)
+                followup_complete(
+                    workspace=workspace,
+                    followup_id=made.pk,
+                    actor=actor,
+                    now=max(finished, created + dt.timedelta(minutes=1)),
+                )
 
     def people(self, owner_password: str | None) -> tuple[Workspace, dict[str, list[User]]]:
         """The workspace, its owner and members; created through the core services."""
@@ -665,9 +1151,16 @@ class _DemoBuilder:
         return domain
 
     def person(
-        self, workspace: Workspace, companies: list[Company], users: dict[str, list[User]]
+        self,
+        workspace: Workspace,
+        companies: list[Company],
+        users: dict[str, list[User]],
+        *,
+        arrival: bool = False,
     ) -> _Person:
-        """One contact with its whole history, from first touch to its stage of today."""
+        """One contact with its whole history, from first touch to its stage of today. It
+        arrived before the routing rule was switched on; an ``arrival`` came since, by a
+        form giving lead or MQL, with no owner yet (the rule routes it: ``sales_work``)."""
         rnd = self.random
         # A few large accounts bring many contacts, most companies a handful.
         company = rnd.choices(companies, cum_weights=self.company_weights(len(companies)))[0]
@@ -676,6 +1169,8 @@ class _DemoBuilder:
         first, last = self.faker[locale].first_name(), self.faker[locale].last_name()
         kind = rnd.random()
         email: str | None
+        if arrival:
+            kind = rnd.random() * 0.98  # a form: an email address
         if kind < 0.84:  # work email at the company's domain
             pattern = rnd.choice(("{f}.{l}", "{f}.{l}", "{f}", "{f0}{l}", "{f}{l0}"))
             local = pattern.format(f=first, l=last, f0=first[:1], l0=last[:1])
@@ -690,6 +1185,9 @@ class _DemoBuilder:
         phone = self.phone(country) if email is None or rnd.random() < 0.6 else None
         stage = self.pick(STAGE_WEIGHTS)[0]
         path = rnd.choice(STAGE_PATHS[stage])
+        if arrival:
+            stage = rnd.choice((LifecycleStage.LEAD, LifecycleStage.LEAD, LifecycleStage.MQL))
+            path = (stage,)
         cold, warm, hot = TEMPERATURES[stage]
         temperature = rnd.choices(
             (Temperature.COLD, Temperature.WARM, Temperature.HOT), weights=(cold, warm, hot)
@@ -704,11 +1202,16 @@ class _DemoBuilder:
             weights=(45, 40 if stage == LifecycleStage.SUBSCRIBER else 22, 27, 6),
         )[0]
         first_touch = self.touch()
-        last_touch = first_touch if rnd.random() < 0.55 else self.touch()
+        last_touch = first_touch if rnd.random() < 0.55 or arrival else self.touch()
         # More leads recently: the marketing got better over the months.
         age = dt.timedelta(seconds=int(DEMO_DAYS * 86_400 * rnd.random() ** 1.3))
-        created_at = max(self.now - age, self.start)
+        created_at = max(self.routing_start - age, self.start)
         owner = self.owner_for(stage, users)
+        if arrival:
+            created_at = self.moment_between(
+                self.routing_start, self.now - dt.timedelta(minutes=10)
+            )
+            owner = None
         custom: dict[str, Any] = {}
         later = stage not in (LifecycleStage.SUBSCRIBER, LifecycleStage.LEAD)
         if later and rnd.random() < 0.7:
@@ -979,7 +1482,7 @@ class _DemoBuilder:
         while base.email is None or base.company is None:
             original = rnd.choice(people)
             base = original.contact
-        created = self.moment_between(base.created_at, self.now)
+        created = self.moment_between(base.created_at, self.routing_start)
         if base.phone and rnd.random() < 0.6:
             email = self.unique_email(
                 f"{base.first_name}{base.last_name}", rnd.choice(FREE_MAIL_DEFAULT)
