@@ -3,6 +3,7 @@ linking to the list it counts (and that list showing the same number), the getti
 checklist ticking itself, its dismissal, own-leads visibility, tenancy and query counts."""
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 import json
 import re
 import uuid
@@ -188,9 +189,16 @@ def test_new_leads_count_from_the_last_visit_on_an_earlier_day(workspace, sales_
     client, sam = sales_floor["client"], sales_floor["sam"]
     earlier = sales_floor["two_days_ago"] - dt.timedelta(hours=1)
     home_visit_record(membership=sam, day_start=earlier, now=earlier)  # a visit before "old"
-    html = client.get(url(workspace)).content.decode()
+    sam.user.time_zone = "America/New_York"
+    sam.user.save(update_fields=["time_zone"])
+    page = client.get(url(workspace))
+    html = page.content.decode()
     assert tile(html, "new")[0] == 3
-    assert "New leads: given to you since" in html
+    # The time is shown in the zone it names (it was UTC under the zone's name).
+    zone = page.context["zone_name"]
+    shown = earlier.astimezone(ZoneInfo(zone))
+    assert f"given to you since {shown:%b} {shown.day}, {shown:%H:%M} ({zone})" in html
+    assert zone != "UTC"  # the check means something only in another zone
     reloaded = client.get(url(workspace)).content.decode()
     assert tile(reloaded, "new")[0] == 3  # reloading today does not empty the count
     state = HomeState.objects.get(membership=sam)
