@@ -3,12 +3,12 @@ linking to the list it counts (and that list showing the same number), the getti
 checklist ticking itself, its dismissal, own-leads visibility, tenancy and query counts."""
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 import json
 import re
 import uuid
 from html import unescape
 from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone
