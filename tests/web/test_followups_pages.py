@@ -12,6 +12,7 @@ from leadflow.core.models import Notification
 from leadflow.core.notifications import notifications_create
 from leadflow.sales.models import FollowUp
 from leadflow.sales.services import followup_create
+from tests.conftest import PASSWORD
 from tests.web.conftest import url
 
 pytestmark = pytest.mark.django_db
@@ -285,8 +286,19 @@ def test_the_edit_page_changes_every_field_in_the_assignees_time_zone(
     assert followup.due_at == dt.datetime(2030, 1, 3, 8, 30, tzinfo=dt.UTC)
     assert followup.reminder_at == followup.due_at
 
-    other = owner_client.get(f"/w/{other_workspace.slug}/followups/{followup.pk}/edit/")
-    assert other.status_code == 404
+    # The other workspace's owner, in his own workspace, asks for this workspace's id.
+    from django.test import Client
+
+    stranger = Client()
+    assert stranger.login(email="owner@other-co.com", password=PASSWORD)
+    other_url = f"/w/{other_workspace.slug}/followups/{followup.pk}/edit/"
+    assert stranger.get(other_url).status_code == 404
+    assert (
+        stranger.post(other_url, {"title": "Mine now", "due_at": "2030-01-01T10:00"}).status_code
+        == 404
+    )
+    followup.refresh_from_db()
+    assert followup.title == "Demo with the CTO"
     viewer, _ = client_for("viewer")
     assert viewer.get(url(workspace, f"followups/{followup.pk}/edit/")).status_code == 403
 
