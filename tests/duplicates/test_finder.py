@@ -323,3 +323,22 @@ def test_pairs_and_decisions_stay_in_their_workspace(workspace, other_workspace,
         services.pair_merge(workspace=other_workspace, pair_id=pair.pk, actor=other_actor)
     assert not selectors.pair_list(other_workspace, other_actor).exists()
     assert not DuplicateDecision.objects.exists()
+
+
+def test_a_key_shared_by_more_contacts_than_its_cap_finds_nothing_and_one_at_the_cap_does(
+    workspace,
+):
+    from leadflow.duplicates.blocking import BLOCK_CAP
+    from leadflow.duplicates.services import _candidates
+
+    crowded = [f"{900000 + n}" for n in range(BLOCK_CAP + 1)]
+    DuplicateKey.objects.bulk_create(
+        [DuplicateKey(workspace=workspace, contact_id=int(pk), key="e:crowded") for pk in crowded]
+        + [
+            DuplicateKey(workspace=workspace, contact_id=800000 + n, key="e:full")
+            for n in range(BLOCK_CAP)
+        ]
+    )
+    found = _candidates(workspace, {900000: ["e:crowded"], 800000: ["e:full"]})
+    assert 900000 not in found  # too common to say anything
+    assert found[800000] == {800000 + n for n in range(BLOCK_CAP)}

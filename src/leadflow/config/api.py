@@ -11,6 +11,7 @@ from leadflow.deals.api import router as deals_router
 from leadflow.duplicates.api import router as duplicates_router
 from leadflow.imports.api import router as imports_router
 from leadflow.inbound.api import router as inbound_router
+from leadflow.nurture.api import router as nurture_router
 from leadflow.sales.api import router as sales_router
 from leadflow.scoring.api import router as scoring_router
 from leadflow.tracking.api import router as tracking_router
@@ -38,3 +39,4 @@ api.add_router("/", duplicates_router)
 api.add_router("/", scoring_router)
 api.add_router("/", sales_router)
 api.add_router("/", deals_router)
+api.add_router("/", nurture_router)

@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "leadflow.scoring",
     "leadflow.sales",
     "leadflow.deals",
+    "leadflow.nurture",
     "leadflow.web",
 ]
 

@@ -16,6 +16,7 @@ urlpatterns = [
     path("", include("leadflow.capture.public_urls")),
     path("", include("leadflow.tracking.public_urls")),
     path("", include("leadflow.inbound.public_urls")),
+    path("", include("leadflow.nurture.public_urls")),
     path("", include("leadflow.web.urls")),
 ]
 

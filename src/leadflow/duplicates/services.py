@@ -11,7 +11,7 @@ import logging
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
@@ -82,14 +82,7 @@ def duplicates_check(
         gone = set(ids) - set(people)
         keys = {pk: sorted(set(person_keys(person))) for pk, person in people.items()}
         DuplicateKey.objects.filter(workspace=workspace, contact_id__in=ids).delete()
-        DuplicateKey.objects.bulk_create(
-            [
-                DuplicateKey(workspace=workspace, contact_id=pk, key=key)
-                for pk, own in keys.items()
-                for key in own
-            ],
-            batch_size=2000,
-        )
+        _keys_insert(workspace.pk, [(pk, key) for pk, own in keys.items() for key in own])
         candidates = _candidates(workspace, keys)
         others = set().union(*candidates.values()) - set(people) if candidates else set()
         for row in selectors.contact_values(workspace, others):
@@ -124,6 +117,27 @@ def duplicates_check(
     return result
 
 
+def _keys_insert(workspace_id: int, rows: list[tuple[int, str]]) -> None:
+    """Insert these (contact, key) rows: one statement, no model instances (a batch of 500
+    new leads has some 3,000 keys, and building them as models cost more than the
+    database's own work: 150 of a check's 370 ms)."""
+    if not rows:
+        return
+    table = connection.ops.quote_name(DuplicateKey._meta.db_table)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"INSERT INTO {table} (workspace_id, contact_id, key) "
+                "SELECT %s, unnest(%s::bigint[]), unnest(%s::text[])",
+                [workspace_id, [pk for pk, _ in rows], [key for _, key in rows]],
+            )
+        else:
+            cursor.executemany(
+                f"INSERT INTO {table} (workspace_id, contact_id, key) VALUES (%s, %s, %s)",  # noqa: S608
+                [(workspace_id, pk, key) for pk, key in rows],
+            )
+
+
 def _candidates(workspace: Workspace, keys: dict[int, list[str]]) -> dict[int, set[int]]:
     """For each contact, the contacts sharing one of its keys, skipping keys shared by more
     contacts than their family's cap (``blocking.block_cap``: a common name says nothing);
@@ -134,13 +148,13 @@ def _candidates(workspace: Workspace, keys: dict[int, list[str]]) -> dict[int, s
         ranked = (
             DuplicateKey.objects.filter(workspace=workspace, key__in=wanted[start : start + 500])
             .annotate(rank=Window(RowNumber(), partition_by="key", order_by="contact_id"))
-            .values_list("key", "contact_id", "rank")
+            # Cut in SQL (Django wraps the window in a subquery): a key that thousands of
+            # contacts share sends BLOCK_CAP + 1 rows, not thousands, for every batch.
+            .filter(rank__lte=BLOCK_CAP + 1)
+            .values_list("key", "contact_id")
         )
-        # A window cannot be filtered in the same SELECT on every backend: read the
-        # ranks and cut here.
-        for key, contact_id, rank in ranked:
-            if rank <= BLOCK_CAP + 1:
-                members.setdefault(key, []).append(contact_id)
+        for key, contact_id in ranked:
+            members.setdefault(key, []).append(contact_id)
     found: dict[int, set[int]] = {}
     for pk, own in keys.items():
         for key in own:

@@ -1,0 +1,1 @@
+"""Nurture's models, one module per part (segments, suppression, email, sending...)."""

@@ -1,0 +1,3 @@
+"""Nurture's public endpoints (no session): unsubscribe, and later open and click."""
+
+urlpatterns: list = []
