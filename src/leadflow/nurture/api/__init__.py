@@ -2,4 +2,7 @@
 
 from ninja import Router
 
+from leadflow.nurture.api.pacing import router as pacing_router
+
 router = Router()
+router.add_router("/", pacing_router)

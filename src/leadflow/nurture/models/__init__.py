@@ -1,1 +1,5 @@
-"""Nurture's models, one module per part (segments, suppression, email, sending...)."""
+"""Nurture's models, one module per part (segments, suppression, email, sending, pacing...)."""
+
+from leadflow.nurture.models.pacing import ContactPacing, MarketingSend, PacingSettings
+
+__all__ = ["ContactPacing", "MarketingSend", "PacingSettings"]
