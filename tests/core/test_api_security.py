@@ -136,7 +136,11 @@ def _object_ids(workspace):
     deal = deal_services.deal_create(
         workspace=workspace, actor=actor, values={"title": "Other deal", "contact_id": a.pk}
     )
+    from leadflow.nurture.services.offers import offer_create
+
+    offer = offer_create(workspace=workspace, actor=actor, data={"name": "Other offer"})
     return {
+        "offer_id": offer.pk,
         "team_id": team.pk,
         "team_member_id": member.pk,
         "assignment_rule_id": routing.pk,
@@ -196,6 +200,9 @@ def test_every_object_route_hides_other_workspaces(api, other_workspace):
         "unsnooze": {"user_id": 1},
         "hand-back": {"reason": "x"},
         "disqualify": {"reason": "x"},
+        "codes": {"codes": ["X1"]},
+        "issue": {"contact_id": 1},
+        "offer": None,
     }
     schema = ninja_api.get_openapi_schema()
     tried = 0
@@ -225,6 +232,7 @@ def test_every_object_route_hides_other_workspaces(api, other_workspace):
                     "/sales/rules/",
                     "/pipelines/",
                     "/stages/",
+                    "/nurture/offers/",
                 )
             ):
                 body = {"name": "x"}

@@ -10,4 +10,6 @@ class NurtureConfig(AppConfig):
         # Imported in ready(): models and other apps load only once the app registry is.
         # Each part registers its activity kinds, condition fields, subscribers and periodic
         # passes from its own module's register().
-        return None
+        from leadflow.nurture import offer_kinds
+
+        offer_kinds.register()

@@ -18,6 +18,7 @@ from leadflow.web.views import (
     inbound,
     my_leads,
     notifications,
+    nurture_offers,
     nurture_pacing,
     routing,
     scoring,
@@ -121,6 +122,13 @@ company_patterns = [
     path("<int:company_id>/", companies.company_detail, name="company_detail"),
     path("<int:company_id>/edit/", companies.company_edit, name="company_edit"),
     path("<int:company_id>/delete/", companies.company_delete, name="company_delete"),
+]
+
+offer_patterns = [
+    path("", nurture_offers.offer_index, name="offer_index"),
+    path("new/", nurture_offers.offer_new, name="offer_new"),
+    path("<int:offer_id>/", nurture_offers.offer_detail, name="offer_detail"),
+    path("<int:offer_id>/codes/", nurture_offers.offer_codes, name="offer_codes"),
 ]
 
 form_patterns = [
@@ -373,6 +381,7 @@ workspace_patterns = [
     path("contacts/", include(contact_patterns)),
     path("companies/", include(company_patterns)),
     path("forms/", include(form_patterns)),
+    path("offers/", include(offer_patterns)),
     path("duplicates/", include(duplicate_patterns)),
     path("deals/", include(deal_patterns)),
     path("mql/", scoring.mql_queue, name="mql_queue"),
