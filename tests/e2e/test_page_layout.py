@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from django.db.models import Count
 from django.test import Client
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from leadflow.capture import services as capture_services
@@ -164,8 +165,31 @@ def app_pages(tmp_path):
         workspace=workspace, actor=actor, contact_id=contact.pk, amount="18500",
         expected_close_date=dt.date.today() + dt.timedelta(days=40),
     )  # fmt: skip
+    from leadflow.nurture.services.offers import offer_codes_add, offer_create, offer_issue
+
+    offer = offer_create(
+        workspace=workspace,
+        actor=actor,
+        data={
+            "name": "Twenty percent off the first year of the Professional plan",
+            "kind": "pool",
+            "interests": ["pricing", "enterprise", "webinar"],
+            "valid_days": 30,
+        },
+    )
+    offer_codes_add(
+        workspace=workspace,
+        offer_id=offer.pk,
+        actor=actor,
+        codes=["SPRING-2026-AX1", "SPRING-2026-AX2"],
+    )
+    offer_issue(offer=offer, contact=contact, now=timezone.now(), actor=actor)
     base = f"/w/{workspace.slug}"
     pages = {
+        "offers": f"{base}/offers/",
+        "offer": f"{base}/offers/{offer.pk}/",
+        "offer-new": f"{base}/offers/new/",
+        "pacing": f"{base}/settings/pacing/",
         "home": f"{base}/",
         "contacts": f"{base}/contacts/",
         "contact": f"{base}/contacts/{contact.pk}/",
