@@ -10,4 +10,9 @@ class NurtureConfig(AppConfig):
         # Imported in ready(): models and other apps load only once the app registry is.
         # Each part registers its activity kinds, condition fields, subscribers and periodic
         # passes from its own module's register().
-        return None
+        from leadflow.contacts.suppression import suppression_check_register
+        from leadflow.nurture.selectors.suppression import suppression_reason
+
+        # Every sender (sales' personal email, imports, nurture's own) asks the list
+        # through contacts.suppression, without importing nurture.
+        suppression_check_register(suppression_reason)
