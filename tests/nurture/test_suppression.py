@@ -179,3 +179,37 @@ def test_a_personal_email_to_a_suppressed_address_is_refused_and_never_sent(
     personal_email_send(workspace=workspace, contact_id=kim.pk, actor=owner_actor, **values)
     run_worker()
     assert [message["X-Envelope-To"] for message in smtp.messages] == ["kim@initech.com"]
+
+
+def test_an_import_cannot_grant_consent_to_a_suppressed_address(
+    workspace, owner_actor, tmp_path, settings
+):
+    """Checked through contacts.suppression's bulk door, one look-up a chunk: the row is
+    stored, without its consent, and the problems file says why."""
+    import csv
+
+    from leadflow.contacts.models import Contact
+    from leadflow.imports.run import import_job_run
+    from leadflow.imports.services import import_job_create
+
+    settings.DATA_DIR = tmp_path / "data"
+    suppression_add(
+        workspace=workspace, address="gone@example.org", reason="complaint", actor=owner_actor
+    )
+    path = tmp_path / "people.csv"
+    path.write_text(
+        "Email,First Name,Consent\n"
+        "gone@example.org,Gone,granted\n"
+        "new@example.org,New,granted\n"
+        "GONE@example.org,Gone again,confirmed\n"
+    )
+    job = import_job_create(workspace=workspace, actor=owner_actor, path=path, filename=path.name)
+    assert job.mapping["Consent"] == "consent_status"
+    job = import_job_run(job_id=job.pk)
+    assert (job.created_count, job.warning_count) == (2, 2)
+    consent = dict(Contact.objects.values_list("email", "consent_status"))
+    assert consent == {"gone@example.org": "unknown", "new@example.org": "granted"}
+    with open(job.error_path, encoding="utf-8", newline="") as file:
+        problems = list(csv.reader(file))
+    assert problems[1][:3] == ["gone@example.org", "Gone", "granted"]
+    assert "suppression list (complaint)" in " ".join(problems[1])

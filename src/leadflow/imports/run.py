@@ -9,6 +9,8 @@ Guarantees:
 - every row is cleaned by ``mapping.row_clean`` (``contact_input_clean`` like any other
   entry point); rows not stored, or stored without some values, are listed in a problems
   CSV next to the file with the row's own cells, so it can be fixed and imported again;
+- a row never grants consent to an address on the suppression list (stored without its
+  consent value, with a warning in the problems CSV);
 - any failure of a run marks the job failed with a readable reason.
 """
 
@@ -41,7 +43,8 @@ from leadflow.contacts.importwrite import (
     chunk_prepare,
     chunk_write,
 )
-from leadflow.contacts.models import CustomField
+from leadflow.contacts.models import ConsentStatus, CustomField
+from leadflow.contacts.suppression import emails_suppressed
 from leadflow.core.actors import Actor
 from leadflow.core.errors import ValidationFailed
 from leadflow.core.models import Workspace
@@ -191,12 +194,15 @@ def _job_run(job: ImportJob, *, chunks: int | None, progress) -> ImportJob:
     definitions = list(CustomField.objects.filter(workspace=workspace))
     position = job.next_row
     left = job.total_rows - position
-    cleaned = _chunks_cleaned(
-        workspace=workspace,
-        job=job,
-        source=source,
-        definitions=definitions,
-        helper=left >= CLEAN_HELPER_MIN_ROWS,
+    cleaned = _suppressed_keep_their_consent(
+        workspace,
+        _chunks_cleaned(
+            workspace=workspace,
+            job=job,
+            source=source,
+            definitions=definitions,
+            helper=left >= CLEAN_HELPER_MIN_ROWS,
+        ),
     )
     commit = functools.partial(
         _chunk_commit,
@@ -483,9 +489,51 @@ def _chunk_rows_clean(
             reasons = [(e.field, e.message) for e in failure.errors]
             failed.append(RowProblem(number=number, values=row, reasons=reasons))
             continue
-        values = row if warnings or required else []
+        # A row that grants consent may be held back from it (a suppressed address,
+        # ``_suppressed_keep_their_consent``): its cells go along for the problems file.
+        granting = clean.get("consent_status") in CONSENT_GRANTING
+        values = row if warnings or required or granting else []
         rows.append(ImportRow(number=number, clean=clean, values=values, warnings=warnings))
     return rows, failed
+
+
+CONSENT_GRANTING = frozenset({ConsentStatus.GRANTED, ConsentStatus.CONFIRMED})
+
+
+def _suppressed_keep_their_consent(
+    workspace: Workspace,
+    chunks: Iterator[tuple[int, list[ImportRow], list[RowProblem]]],
+) -> Iterator[tuple[int, list[ImportRow], list[RowProblem]]]:
+    """The chunks, where a row that would grant consent to an address on the suppression
+    list (``contacts.suppression.emails_suppressed``: one look-up a chunk) is stored
+    without its consent value and with a warning: a file cannot opt back in someone who
+    unsubscribed, bounced or complained."""
+    try:
+        for size, rows, failed in chunks:
+            granting = [
+                row
+                for row in rows
+                if row.clean.get("email") and row.clean.get("consent_status") in CONSENT_GRANTING
+            ]
+            suppressed = (
+                emails_suppressed(workspace.pk, [row.clean["email"] for row in granting])
+                if granting
+                else {}
+            )
+            for row in granting:
+                reason = suppressed.get(row.clean["email"].lower())
+                if reason:
+                    del row.clean["consent_status"]
+                    row.warnings.append(
+                        (
+                            "consent_status",
+                            f"The address is on the suppression list ({reason}): "
+                            "consent was not granted.",
+                        )
+                    )
+            yield size, rows, failed
+    finally:
+        chunks.close()  # stops the helper process
 
 
 def _chunks_cleaned(

@@ -11,8 +11,11 @@ class NurtureConfig(AppConfig):
         # Each part registers its activity kinds, condition fields, subscribers and periodic
         # passes from its own module's register().
         from leadflow.contacts.suppression import suppression_check_register
-        from leadflow.nurture.selectors.suppression import suppression_reason
+        from leadflow.nurture.selectors.suppression import (
+            suppression_reason,
+            suppression_reasons,
+        )
 
-        # Every sender (sales' personal email, imports, nurture's own) asks the list
+        # Every sender (sales' personal email, nurture's own) and imports ask the list
         # through contacts.suppression, without importing nurture.
-        suppression_check_register(suppression_reason)
+        suppression_check_register(suppression_reason, suppression_reasons)

@@ -11,6 +11,7 @@ from leadflow.nurture.selectors.suppression import (
     suppression_get,
     suppression_list,
     suppression_reason,
+    suppression_reasons,
     topic_get,
     topics_list,
 )
@@ -26,6 +27,7 @@ __all__ = [
     "suppression_get",
     "suppression_list",
     "suppression_reason",
+    "suppression_reasons",
     "topic_get",
     "topics_list",
 ]

@@ -37,6 +37,20 @@ def suppression_reason(workspace_id: int, address: str) -> str | None:
     return SuppressionReason(reason).label if reason else None
 
 
+def suppression_reasons(workspace_id: int, addresses: list[str]) -> dict[str, str]:
+    """The bulk form of ``suppression_reason``: {address: reason} for the suppressed ones
+    among ``addresses`` (lower-cased), one query per 1,000 addresses."""
+    hashes = {address_hash(address): address for address in addresses if "@" in address}
+    found: dict[str, str] = {}
+    digests = list(hashes)
+    for start in range(0, len(digests), 1000):
+        for digest, reason in Suppression.objects.filter(
+            workspace_id=workspace_id, address_hash__in=digests[start : start + 1000]
+        ).values_list("address_hash", "reason"):
+            found[hashes[digest]] = SuppressionReason(reason).label
+    return found
+
+
 def suppression_by_address(workspace: Workspace, address: str) -> Suppression | None:
     """The list's row for an address (looked up by its hash), or None."""
     return Suppression.objects.filter(
