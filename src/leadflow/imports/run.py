@@ -43,8 +43,7 @@ from leadflow.contacts.importwrite import (
     chunk_prepare,
     chunk_write,
 )
-from leadflow.contacts.models import ConsentStatus, CustomField
-from leadflow.contacts.suppression import emails_suppressed
+from leadflow.contacts.models import CustomField
 from leadflow.core.actors import Actor
 from leadflow.core.errors import ValidationFailed
 from leadflow.core.models import Workspace
@@ -52,6 +51,7 @@ from leadflow.imports import history
 from leadflow.imports.files import SourceFile, source_open
 from leadflow.imports.mapping import row_clean
 from leadflow.imports.models import ImportJob, ImportKind, ImportStatus
+from leadflow.imports.suppressed import CONSENT_GRANTING, suppressed_keep_their_consent
 
 logger = logging.getLogger(__name__)
 
@@ -194,7 +194,7 @@ def _job_run(job: ImportJob, *, chunks: int | None, progress) -> ImportJob:
     definitions = list(CustomField.objects.filter(workspace=workspace))
     position = job.next_row
     left = job.total_rows - position
-    cleaned = _suppressed_keep_their_consent(
+    cleaned = suppressed_keep_their_consent(
         workspace,
         _chunks_cleaned(
             workspace=workspace,
@@ -490,50 +490,11 @@ def _chunk_rows_clean(
             failed.append(RowProblem(number=number, values=row, reasons=reasons))
             continue
         # A row that grants consent may be held back from it (a suppressed address,
-        # ``_suppressed_keep_their_consent``): its cells go along for the problems file.
+        # ``imports.suppressed``): its cells go along for the problems file.
         granting = clean.get("consent_status") in CONSENT_GRANTING
         values = row if warnings or required or granting else []
         rows.append(ImportRow(number=number, clean=clean, values=values, warnings=warnings))
     return rows, failed
-
-
-CONSENT_GRANTING = frozenset({ConsentStatus.GRANTED, ConsentStatus.CONFIRMED})
-
-
-def _suppressed_keep_their_consent(
-    workspace: Workspace,
-    chunks: Iterator[tuple[int, list[ImportRow], list[RowProblem]]],
-) -> Iterator[tuple[int, list[ImportRow], list[RowProblem]]]:
-    """The chunks, where a row that would grant consent to an address on the suppression
-    list (``contacts.suppression.emails_suppressed``: one look-up a chunk) is stored
-    without its consent value and with a warning: a file cannot opt back in someone who
-    unsubscribed, bounced or complained."""
-    try:
-        for size, rows, failed in chunks:
-            granting = [
-                row
-                for row in rows
-                if row.clean.get("email") and row.clean.get("consent_status") in CONSENT_GRANTING
-            ]
-            suppressed = (
-                emails_suppressed(workspace.pk, [row.clean["email"] for row in granting])
-                if granting
-                else {}
-            )
-            for row in granting:
-                reason = suppressed.get(row.clean["email"].lower())
-                if reason:
-                    del row.clean["consent_status"]
-                    row.warnings.append(
-                        (
-                            "consent_status",
-                            f"The address is on the suppression list ({reason}): "
-                            "consent was not granted.",
-                        )
-                    )
-            yield size, rows, failed
-    finally:
-        chunks.close()  # stops the helper process
 
 
 def _chunks_cleaned(
