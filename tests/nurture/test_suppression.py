@@ -213,3 +213,36 @@ def test_an_import_cannot_grant_consent_to_a_suppressed_address(
         problems = list(csv.reader(file))
     assert problems[1][:3] == ["gone@example.org", "Gone", "granted"]
     assert "suppression list (complaint)" in " ".join(problems[1])
+
+
+def test_the_rows_survive_a_bulk_deletion_and_a_merge(workspace, owner_actor):
+    from leadflow.contacts.services import contact_merge, contacts_bulk_action
+
+    people = [
+        contact_upsert(
+            workspace=workspace, data={"email": f"p{n}@example.org"}, actor=owner_actor
+        ).contact
+        for n in range(3)
+    ]
+    for person in people:
+        suppression_add(
+            workspace=workspace, address=person.email, reason="unsubscribed", actor=owner_actor
+        )
+    contact_merge(
+        workspace=workspace, primary_id=people[0].pk, secondary_id=people[1].pk, actor=owner_actor
+    )
+    # The merged-away contact's row now names the survivor.
+    assert set(Suppression.objects.values_list("contact_id", flat=True)) == {
+        people[0].pk,
+        people[2].pk,
+    }
+    contacts_bulk_action(
+        workspace=workspace,
+        contact_ids=[people[0].pk, people[2].pk],
+        action="delete",
+        value=None,
+        actor=owner_actor,
+    )
+    assert Suppression.objects.filter(contact__isnull=True).count() == 3
+    for n in range(3):
+        assert email_suppressed(workspace.pk, f"p{n}@example.org") == "unsubscribed"

@@ -122,3 +122,31 @@ def test_after_unsubscribing_the_page_says_so(kim, link_of):
     client.post(link_of(kim), data={"List-Unsubscribe": "One-Click"})
     page = client.get(link_of(kim)).content.decode()
     assert "You are unsubscribed" in page and 'value="One-Click"' not in page
+
+
+def test_a_change_is_written_on_the_timeline_once(workspace, kim, link_of, topics, owner):
+    from leadflow.contacts.models import Activity
+
+    events, news, _offers = topics
+    chosen = {"topic": [str(events.pk), str(news.pk)], "frequency": "monthly", "pause": "90"}
+    _save(link_of(kim), **chosen)
+    _save(link_of(kim), **{**chosen, "pause": ""})  # the same choices: nothing new
+    [activity] = Activity.objects.filter(contact=kim, kind="preferences.changed")
+    assert activity.actor_label == "preference centre"
+    assert activity.data["frequency"] == "monthly"
+    assert activity.data["topics_opted_out"] == ["Offers"]
+    assert activity.data["paused_until"]
+
+    client = Client()
+    client.force_login(owner)
+    page = client.get(f"/w/{workspace.slug}/contacts/{kim.pk}/").content.decode()
+    assert "Email preferences changed" in page
+    assert "How often: At most one a month" in page and "Opted out of: Offers" in page
+
+
+def test_the_writer_writes_only_the_fields_its_kind_registers():
+    from leadflow.contacts.activity_kinds import ACTIVITY_KINDS
+    from leadflow.nurture.preference_kinds import PREFERENCES_CHANGED, preferences_changed_data
+
+    data = preferences_changed_data(frequency="all", paused_until=None, topics_opted_out=[])
+    assert set(data) == set(ACTIVITY_KINDS[PREFERENCES_CHANGED].payload_fields)

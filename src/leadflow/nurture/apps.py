@@ -11,6 +11,7 @@ class NurtureConfig(AppConfig):
         # Each part registers its activity kinds, condition fields, subscribers and periodic
         # passes from its own module's register().
         from leadflow.contacts.suppression import suppression_check_register
+        from leadflow.nurture.preference_kinds import preference_kinds_register
         from leadflow.nurture.selectors.suppression import (
             suppression_reason,
             suppression_reasons,
@@ -19,3 +20,4 @@ class NurtureConfig(AppConfig):
         # Every sender (sales' personal email, nurture's own) and imports ask the list
         # through contacts.suppression, without importing nurture.
         suppression_check_register(suppression_reason, suppression_reasons)
+        preference_kinds_register()

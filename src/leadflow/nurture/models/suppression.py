@@ -42,8 +42,9 @@ class Suppression(models.Model):
     reason = models.CharField(max_length=20, choices=SuppressionReason.choices)
     source = models.CharField(max_length=100, blank=True)
     note = models.CharField(max_length=200, blank=True)
+    # A merge points it at the surviving contact (contacts' merge moves every relation).
     contact = models.ForeignKey(
-        Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="suppressions"
     )
     created_by = models.CharField(max_length=200, blank=True)  # the actor's label
     created_at = models.DateTimeField(default=timezone.now)

@@ -22,7 +22,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from leadflow.contacts.models import ConsentStatus, Contact
-from leadflow.contacts.services import contact_consent_set
+from leadflow.contacts.services import activity_record, contact_consent_set
 from leadflow.core.actors import Actor
 from leadflow.core.errors import Conflict, FieldError, ValidationFailed
 from leadflow.core.models import Workspace
@@ -38,6 +38,7 @@ from leadflow.nurture.models import (
     TopicOptOut,
     address_hash,
 )
+from leadflow.nurture.preference_kinds import PREFERENCES_CHANGED, preferences_changed_data
 from leadflow.nurture.selectors import suppression_get, topic_get
 
 HASH_PATTERN = re.compile(r"[0-9a-f]{64}")
@@ -274,7 +275,8 @@ def preferences_save(
 ) -> ContactPreferences:
     """Store what a contact chose in the preference centre: the topics they do not want
     (unknown or other workspaces' topics are ignored), the rhythm, and a pause of 30 or 90
-    days from now (None keeps a running pause; 0 ends it)."""
+    days from now (None keeps a running pause; 0 ends it). A change is written to the
+    contact's timeline (``preferences.changed``); saving the same choices again is not."""
     if frequency not in Frequency.values:
         raise ValidationFailed([FieldError("frequency", "Choose all, weekly or monthly.")])
     if pause_days not in (None, 0, *PAUSE_DAYS):
@@ -283,6 +285,11 @@ def preferences_save(
     preferences, _ = ContactPreferences.objects.select_for_update().get_or_create(
         contact=contact, defaults={"workspace": workspace}
     )
+    before = (
+        preferences.frequency,
+        preferences.paused_until,
+        set(TopicOptOut.objects.filter(contact=contact).values_list("topic_id", flat=True)),
+    )
     preferences.frequency = frequency
     if pause_days == 0:
         preferences.paused_until = None
@@ -290,16 +297,27 @@ def preferences_save(
         preferences.paused_until = now + dt.timedelta(days=pause_days)
     preferences.updated_at = now
     preferences.save()
-    wanted = set(
-        Topic.objects.filter(workspace=workspace, pk__in=topics_opted_out).values_list(
-            "pk", flat=True
-        )
+    wanted = dict(
+        Topic.objects.filter(workspace=workspace, pk__in=topics_opted_out).values_list("pk", "name")
     )
     TopicOptOut.objects.filter(contact=contact).exclude(topic_id__in=wanted).delete()
     TopicOptOut.objects.bulk_create(
         [TopicOptOut(workspace=workspace, contact=contact, topic_id=pk) for pk in wanted],
         ignore_conflicts=True,
     )
+    if before != (preferences.frequency, preferences.paused_until, set(wanted)):
+        paused = preferences.paused_until
+        activity_record(
+            workspace=workspace,
+            contact=contact,
+            kind=PREFERENCES_CHANGED,
+            actor=Actor.system("preference centre"),
+            data=preferences_changed_data(
+                frequency=preferences.frequency,
+                paused_until=paused.isoformat() if paused else None,
+                topics_opted_out=sorted(wanted.values()),
+            ),
+        )
     return preferences
 
 
