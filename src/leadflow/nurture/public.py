@@ -3,7 +3,7 @@
 - ``POST`` with ``List-Unsubscribe=One-Click`` in the body (RFC 8058: a mail provider's
   unsubscribe button, or the page's own) unsubscribes: no cookie, no CSRF token (the
   signed token is the proof), 200 without a redirect; a retry is harmless.
-- ``GET`` shows the confirmation page and the preference centre and never changes
+- ``GET`` (and ``HEAD``) shows the confirmation page and the preference centre and never changes
   anything by itself (link scanners fetch every link of a message).
 - ``POST`` with ``action=preferences`` saves the preference centre (topics, frequency,
   a pause); the signed token stands in for a CSRF token here too.
@@ -69,7 +69,7 @@ def _pause_days(raw: str) -> int | None:
 
 
 @csrf_exempt
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     wait = rate_limit_hit(
         f"unsubscribe-ip:{client_ip(request)}",
@@ -82,7 +82,7 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     workspace = selectors.link_workspace(link.workspace_id) if link else None
     if link is None or workspace is None:
         return _page(request, {"invalid": True}, status=404)
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):  # scanners and previews: never a change
         return _page(request, _context(workspace, link))
     if request.POST.get(ONE_CLICK_FIELD) == ONE_CLICK_VALUE:
         source = "unsubscribe page" if request.POST.get("from_page") else "one-click"
