@@ -37,6 +37,7 @@ DOCS = [
     ROOT / "docs" / "scoring.md",
     *sorted((ROOT / "docs" / "scoring").glob("*.md")),
     *sorted((ROOT / "docs" / "sales").glob("*.md")),
+    *sorted((ROOT / "docs" / "nurture").glob("*.md")),
     ROOT / "docs" / "deals.md",
     ROOT / "docs" / "home.md",
     *sorted((ROOT / "docs" / "decisions").glob("001[89]-*.md")),

@@ -139,8 +139,16 @@ def _object_ids(workspace):
     from leadflow.nurture.services.offers import offer_create
 
     offer = offer_create(workspace=workspace, actor=actor, data={"name": "Other offer"})
+    from leadflow.nurture.services.suppression import suppression_add, topic_create
+
+    suppressed = suppression_add(
+        workspace=workspace, address="gone@other-co.com", reason="manual", actor=actor
+    )
+    topic = topic_create(workspace=workspace, data={"name": "Other topic"}, actor=actor)
     return {
         "offer_id": offer.pk,
+        "suppression_id": suppressed.suppression.pk,
+        "topic_id": topic.pk,
         "team_id": team.pk,
         "team_member_id": member.pk,
         "assignment_rule_id": routing.pk,
@@ -233,6 +241,7 @@ def test_every_object_route_hides_other_workspaces(api, other_workspace):
                     "/pipelines/",
                     "/stages/",
                     "/nurture/offers/",
+                    "/nurture/topics/",
                 )
             ):
                 body = {"name": "x"}

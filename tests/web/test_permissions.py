@@ -290,6 +290,16 @@ def _manage_forms(world, client):
     return _decided(created, 302)
 
 
+def _suppression_list(world, client):
+    listed = client.get(url(world["workspace"], "settings/suppression/"))
+    added = client.post(
+        url(world["workspace"], "settings/suppression/"), {"address": "gone@kite-labs.io"}
+    )
+    topics = client.get(url(world["workspace"], "settings/topics/"))
+    assert _decided(listed, 200) == _decided(added, 302) == _decided(topics, 200)
+    return _decided(listed, 200)
+
+
 def _manage_lead_sources(world, client):
     source = world["source"]
     listed = client.get(url(world["workspace"], "settings/lead-sources/"))
@@ -574,6 +584,7 @@ ACTIONS: dict[str, Callable] = {
     "see forms and their submissions": _see_submissions,
     "export a form's submissions (CSV)": _export_submissions,
     "create, change and delete forms": _manage_forms,
+    "see and change the suppression list and subscription topics": _suppression_list,
     "manage lead sources and read their delivery log": _manage_lead_sources,
     "force in a delivery whose sender was not verified": _force_delivery,
     "change workspace settings, custom fields, tracking and API keys": _settings,
@@ -675,6 +686,9 @@ BODIES = {
         "user_id": world["members"]["sales"].user_id
     },
     "POST /api/v1/contacts/{contact}/calls": {"outcome": "connected"},
+    "POST /api/v1/nurture/suppressions": {"address": "gone@kite-labs.io"},
+    "POST /api/v1/nurture/suppressions/check": {"address": "gone@kite-labs.io"},
+    "POST /api/v1/nurture/topics": {"name": "Events"},
     "POST /api/v1/events": {
         "visitor_id": "visitor-0001",
         "session_id": "session-0001",

@@ -260,6 +260,9 @@ LEADFLOW_LOGIN_LOCK_MINUTES = int(os.environ.get("LEADFLOW_LOGIN_LOCK_MINUTES", 
 # Public form submissions per minute, per IP and per form; 0 turns a limit off.
 LEADFLOW_FORM_RATE_PER_IP = int(os.environ.get("LEADFLOW_FORM_RATE_PER_IP", "20"))
 LEADFLOW_FORM_RATE_PER_FORM = int(os.environ.get("LEADFLOW_FORM_RATE_PER_FORM", "1200"))
+# Unsubscribe links (/u/<token>/) per minute, per IP; 0 turns the limit off. Mail providers
+# POST one-click unsubscribes from a few addresses: the limit is generous.
+LEADFLOW_UNSUBSCRIBE_RATE_PER_IP = int(os.environ.get("LEADFLOW_UNSUBSCRIBE_RATE_PER_IP", "120"))
 # How long a process keeps what public endpoints read per request: forms, workspaces by
 # public key, channel rules (seconds; 0 reads the database every time).
 LEADFLOW_PUBLIC_CACHE_SECONDS = float(os.environ.get("LEADFLOW_PUBLIC_CACHE_SECONDS", "5"))

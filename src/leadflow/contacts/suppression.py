@@ -1,26 +1,34 @@
 """The suppression list's door: whether an email address must never be emailed.
 
-There is no suppression list yet: the nurture app (marketing email, unsubscribe, bounces)
-will keep it and register its check here in its ``AppConfig.ready``, as tracking registers
-its merge hook. Until then ``email_suppressed`` answers None for every address, and every
-sender of email (the sales app's personal emails first) already asks it, so the list takes
-effect everywhere the day it exists, without the senders learning about nurture.
+The nurture app keeps the list (marketing email, unsubscribe, bounces) and registers its
+checks here in its ``AppConfig.ready``, as tracking registers its merge hook; every sender
+of email (the sales app's personal emails, nurture's own) asks ``email_suppressed`` and
+imports ask ``emails_suppressed`` for a chunk at once, without learning about nurture.
+Until a list registers, both answer "nothing is suppressed".
 
 A check takes the workspace id and the address (lower-cased) and returns the reason the
-address is suppressed ("unsubscribed", "hard bounce"...), or None.
+address is suppressed ("unsubscribed", "hard bounce"...), or None. A bulk check takes the
+workspace id and a list of addresses (lower-cased) and returns {address: reason} for
+those suppressed; a list registers both.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 SuppressionCheck = Callable[[int, str], str | None]
+SuppressionBulkCheck = Callable[[int, list[str]], dict[str, str]]
 
 SUPPRESSION_CHECKS: list[SuppressionCheck] = []
+SUPPRESSION_BULK_CHECKS: list[SuppressionBulkCheck] = []
 
 
-def suppression_check_register(check: SuppressionCheck) -> None:
-    """Add a check (safe to call twice with the same function)."""
+def suppression_check_register(
+    check: SuppressionCheck, bulk: SuppressionBulkCheck | None = None
+) -> None:
+    """Add a check, and its bulk form when given (safe to call twice with the same)."""
     if check not in SUPPRESSION_CHECKS:
         SUPPRESSION_CHECKS.append(check)
+    if bulk is not None and bulk not in SUPPRESSION_BULK_CHECKS:
+        SUPPRESSION_BULK_CHECKS.append(bulk)
 
 
 def email_suppressed(workspace_id: int, address: str) -> str | None:
@@ -32,3 +40,18 @@ def email_suppressed(workspace_id: int, address: str) -> str | None:
         if reason:
             return reason
     return None
+
+
+def emails_suppressed(workspace_id: int, addresses: Iterable[str]) -> dict[str, str]:
+    """{address (lower-cased): reason} for the addresses a bulk check names (the first
+    that does); the others are left out. One call per registered list, whatever the
+    number of addresses."""
+    wanted = sorted({(address or "").strip().lower() for address in addresses} - {""})
+    found: dict[str, str] = {}
+    for check in SUPPRESSION_BULK_CHECKS:
+        if not wanted:
+            break
+        for address, reason in check(workspace_id, wanted).items():
+            found.setdefault(address, reason)
+        wanted = [address for address in wanted if address not in found]
+    return found

@@ -9,6 +9,8 @@ Guarantees:
 - every row is cleaned by ``mapping.row_clean`` (``contact_input_clean`` like any other
   entry point); rows not stored, or stored without some values, are listed in a problems
   CSV next to the file with the row's own cells, so it can be fixed and imported again;
+- a row never grants consent to an address on the suppression list (stored without its
+  consent value, with a warning in the problems CSV);
 - any failure of a run marks the job failed with a readable reason.
 """
 
@@ -49,6 +51,7 @@ from leadflow.imports import history
 from leadflow.imports.files import SourceFile, source_open
 from leadflow.imports.mapping import row_clean
 from leadflow.imports.models import ImportJob, ImportKind, ImportStatus
+from leadflow.imports.suppressed import CONSENT_GRANTING, suppressed_keep_their_consent
 
 logger = logging.getLogger(__name__)
 
@@ -191,12 +194,15 @@ def _job_run(job: ImportJob, *, chunks: int | None, progress) -> ImportJob:
     definitions = list(CustomField.objects.filter(workspace=workspace))
     position = job.next_row
     left = job.total_rows - position
-    cleaned = _chunks_cleaned(
-        workspace=workspace,
-        job=job,
-        source=source,
-        definitions=definitions,
-        helper=left >= CLEAN_HELPER_MIN_ROWS,
+    cleaned = suppressed_keep_their_consent(
+        workspace,
+        _chunks_cleaned(
+            workspace=workspace,
+            job=job,
+            source=source,
+            definitions=definitions,
+            helper=left >= CLEAN_HELPER_MIN_ROWS,
+        ),
     )
     commit = functools.partial(
         _chunk_commit,
@@ -483,7 +489,10 @@ def _chunk_rows_clean(
             reasons = [(e.field, e.message) for e in failure.errors]
             failed.append(RowProblem(number=number, values=row, reasons=reasons))
             continue
-        values = row if warnings or required else []
+        # A row that grants consent may be held back from it (a suppressed address,
+        # ``imports.suppressed``): its cells go along for the problems file.
+        granting = clean.get("consent_status") in CONSENT_GRANTING
+        values = row if warnings or required or granting else []
         rows.append(ImportRow(number=number, clean=clean, values=values, warnings=warnings))
     return rows, failed
 

@@ -10,6 +10,16 @@ class NurtureConfig(AppConfig):
         # Imported in ready(): models and other apps load only once the app registry is.
         # Each part registers its activity kinds, condition fields, subscribers and periodic
         # passes from its own module's register().
+        from leadflow.contacts.suppression import suppression_check_register
         from leadflow.nurture import offer_kinds
+        from leadflow.nurture.preference_kinds import preference_kinds_register
+        from leadflow.nurture.selectors.suppression import (
+            suppression_reason,
+            suppression_reasons,
+        )
 
+        # Every sender (sales' personal email, nurture's own) and imports ask the list
+        # through contacts.suppression, without importing nurture.
+        suppression_check_register(suppression_reason, suppression_reasons)
+        preference_kinds_register()
         offer_kinds.register()

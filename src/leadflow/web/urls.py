@@ -26,6 +26,7 @@ from leadflow.web.views import (
     scoring_model,
     settings,
     speed,
+    suppression,
     tracking,
 )
 
@@ -200,6 +201,20 @@ settings_patterns = [
     ),
     path("audit/", settings.audit_log, name="audit_log"),
     path("email-templates/", email.email_templates, name="settings_email_templates"),
+    path("suppression/", suppression.suppression_list, name="settings_suppression"),
+    path(
+        "suppression/import/",
+        suppression.suppression_import,
+        name="settings_suppression_import",
+    ),
+    path(
+        "suppression/<int:suppression_id>/remove/",
+        suppression.suppression_remove,
+        name="settings_suppression_remove",
+    ),
+    path("topics/", suppression.topic_list, name="settings_topics"),
+    path("topics/<int:topic_id>/", suppression.topic_edit, name="settings_topic_edit"),
+    path("topics/<int:topic_id>/delete/", suppression.topic_delete, name="settings_topic_delete"),
     path(
         "email-templates/<int:template_id>/",
         email.email_template_edit,

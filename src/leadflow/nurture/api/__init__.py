@@ -1,10 +1,16 @@
-"""Nurture over the REST API (/api/v1), one module per part, their routers joined here."""
+"""Nurture over the REST API (/api/v1), one module per part, their routers joined here:
+the suppression list and subscription topics (``suppression``), the pacing of marketing
+messages (``pacing``) and personal offers (``offers``)."""
 
 from ninja import Router
 
 from leadflow.nurture.api.offers import router as offers_router
 from leadflow.nurture.api.pacing import router as pacing_router
+from leadflow.nurture.api.suppression import router as suppression_router
+from leadflow.nurture.api.suppression import topics_router
 
 router = Router()
+router.add_router("/", suppression_router)
+router.add_router("/", topics_router)
 router.add_router("/", pacing_router)
 router.add_router("/", offers_router)

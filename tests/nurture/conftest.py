@@ -1,0 +1,38 @@
+"""Helpers of nurture's tests: a contact with marketing consent and its unsubscribe link."""
+
+from urllib.parse import urlsplit
+
+import pytest
+
+from leadflow.contacts.models import ConsentStatus
+from leadflow.contacts.services import contact_upsert
+from leadflow.nurture.links import UnsubscribeLink, unsubscribe_url
+
+
+@pytest.fixture
+def kim(workspace, owner_actor):
+    return contact_upsert(
+        workspace=workspace,
+        data={
+            "email": "Kim@Initech.com",
+            "first_name": "Kim",
+            "consent_status": ConsentStatus.GRANTED,
+        },
+        actor=owner_actor,
+    ).contact
+
+
+@pytest.fixture
+def link_of():
+    """link_of(contact or (workspace, address)) -> the path of its unsubscribe link."""
+
+    def make(contact=None, *, workspace=None, address=None, message_key="") -> str:
+        link = UnsubscribeLink(
+            workspace_id=workspace.pk if workspace else contact.workspace_id,
+            contact_id=contact.pk if contact else None,
+            address=address or contact.email,
+            message_key=message_key,
+        )
+        return urlsplit(unsubscribe_url(link)).path
+
+    return make
