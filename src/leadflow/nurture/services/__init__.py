@@ -1,0 +1,2 @@
+"""Nurture's writes, one module per part (email: ``settings``, ``rendering``, ``transport``,
+``sending``)."""
