@@ -49,8 +49,9 @@ def message_id_for(
     recognisable as the same email), not guessable without the site's secret."""
     digest = salted_hmac(
         MESSAGE_ID_SALT, f"{message_pk}:{contact_pk}:{step}:{entry}", algorithm="sha256"
-    ).hexdigest()[:32]
-    return f"<lf.{message_pk}.{contact_pk}.{step}.{entry}.{digest}@{domain}>"
+    ).hexdigest()[:24]
+    where = f"{message_pk}.{contact_pk or 0}" + (f".{step}.{entry}" if step or entry else "")
+    return f"<{digest}.{where}@{domain}>"
 
 
 def address_domain(address: str) -> str:
