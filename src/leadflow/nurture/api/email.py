@@ -35,19 +35,19 @@ PERSONALISATION = (
 )
 
 
-class IdentityIn(StrictSchema):
+class NurtureIdentityIn(StrictSchema):
     from_name: str = Field("", max_length=100)
     from_address: str = Field(max_length=254)
     reply_to: str = Field("", max_length=254)
 
 
-class IdentityPatch(StrictSchema):
+class NurtureIdentityPatch(StrictSchema):
     from_name: str | None = Field(None, max_length=100)
     from_address: str | None = Field(None, max_length=254)
     reply_to: str | None = Field(None, max_length=254)
 
 
-class IdentityOut(Schema):
+class NurtureIdentityOut(Schema):
     id: int
     from_name: str
     from_address: str
@@ -55,7 +55,7 @@ class IdentityOut(Schema):
     created_at: dt.datetime
 
 
-class SmtpIn(StrictSchema):
+class NurtureSmtpIn(StrictSchema):
     host: str = Field("", max_length=253, description="Empty: the installation's mail settings.")
     port: int = Field(587, ge=1, le=65535)
     tls_mode: Literal["none", "starttls", "ssl"] = "starttls"
@@ -72,7 +72,7 @@ class SmtpIn(StrictSchema):
     )
 
 
-class SmtpOut(Schema):
+class NurtureSmtpOut(Schema):
     host: str
     port: int
     tls_mode: str
@@ -85,31 +85,31 @@ class SmtpOut(Schema):
     dkim_key_file: str
 
 
-class TestSendIn(StrictSchema):
+class NurtureTestSendIn(StrictSchema):
     identity_id: int = Field(ge=1, le=BIG)
     to: str = Field(max_length=254)
     template_id: int | None = Field(None, ge=1, le=BIG)
 
 
-class TestSendOut(Schema):
+class NurtureTestSendOut(Schema):
     message_id: str
 
 
-class TemplateIn(StrictSchema):
+class NurtureTemplateIn(StrictSchema):
     name: str = Field(min_length=1, max_length=100)
     subject: str = Field(max_length=SUBJECT_MAX_LENGTH, description=PERSONALISATION)
     html_body: str = Field(max_length=200_000, description=PERSONALISATION)
     text_body: str = Field("", max_length=200_000, description="Empty: made from the HTML.")
 
 
-class TemplatePatch(StrictSchema):
+class NurtureTemplatePatch(StrictSchema):
     name: str | None = Field(None, min_length=1, max_length=100)
     subject: str | None = Field(None, max_length=SUBJECT_MAX_LENGTH)
     html_body: str | None = Field(None, max_length=200_000)
     text_body: str | None = Field(None, max_length=200_000)
 
 
-class TemplateOut(Schema):
+class NurtureTemplateOut(Schema):
     id: int
     name: str
     subject: str
@@ -118,24 +118,24 @@ class TemplateOut(Schema):
     updated_at: dt.datetime
 
 
-class PreviewIn(StrictSchema):
+class NurturePreviewIn(StrictSchema):
     contact_id: int = Field(ge=1, le=BIG)
 
 
-class PreviewOut(Schema):
+class NurturePreviewOut(Schema):
     subject: str
     html: str
     text: str
 
 
-class MessageIn(StrictSchema):
+class NurtureMessageIn(StrictSchema):
     name: str = Field(min_length=1, max_length=200)
     template_id: int = Field(ge=1, le=BIG)
     identity_id: int = Field(ge=1, le=BIG)
     topic: str = Field("marketing", max_length=100)
 
 
-class MessageOut(Schema):
+class NurtureMessageOut(Schema):
     id: int
     name: str
     template_id: int
@@ -145,15 +145,15 @@ class MessageOut(Schema):
     counts: dict[str, int] | None = None
 
 
-class SendIn(StrictSchema):
+class NurtureSendIn(StrictSchema):
     contact_ids: list[int] = Field(min_length=1, max_length=100_000)
 
 
-class SendOut(Schema):
+class NurtureSendOut(Schema):
     queued: int = Field(description="Deliveries added by this call (0 for contacts already in).")
 
 
-class DeliveryOut(Schema):
+class NurtureDeliveryOut(Schema):
     id: int
     message_id: int
     contact_id: int
@@ -169,17 +169,17 @@ class DeliveryOut(Schema):
     sent_at: dt.datetime | None
 
 
-class DeliveryPage(Schema):
-    items: list[DeliveryOut]
+class NurtureDeliveryPage(Schema):
+    items: list[NurtureDeliveryOut]
     next_cursor: str | None
 
 
-class ReviewIn(StrictSchema):
+class NurtureReviewIn(StrictSchema):
     delivery_ids: list[int] = Field(min_length=1, max_length=1000)
     decision: Literal["requeue", "drop"]
 
 
-class ReviewOut(Schema):
+class NurtureReviewOut(Schema):
     changed: int
 
 
@@ -194,27 +194,31 @@ def _given(payload) -> dict:
 # --- identities ---------------------------------------------------------------------------
 
 
-@router.get("/nurture/identities", response=list[IdentityOut], summary="Sending identities")
+@router.get("/nurture/identities", response=list[NurtureIdentityOut], summary="Sending identities")
 def identity_list(request: HttpRequest):
     workspace, _ = require_scope(request, READ)
     return list(selectors.identity_list(workspace))
 
 
-@router.post("/nurture/identities", response={201: IdentityOut}, summary="Add an identity")
-def identity_create(request: HttpRequest, payload: IdentityIn):
+@router.post("/nurture/identities", response={201: NurtureIdentityOut}, summary="Add an identity")
+def identity_create(request: HttpRequest, payload: NurtureIdentityIn):
     workspace, _ = require_scope(request, WRITE)
     return Status(201, email_settings.identity_create(workspace=workspace, data=payload.dict()))
 
 
-@router.get("/nurture/identities/{identity_id}", response=IdentityOut, summary="One identity")
+@router.get(
+    "/nurture/identities/{identity_id}", response=NurtureIdentityOut, summary="One identity"
+)
 def identity_get(request: HttpRequest, identity_id: int = Path(..., ge=1, le=BIG)):
     workspace, _ = require_scope(request, READ)
     return selectors.identity_get(workspace, identity_id)
 
 
-@router.patch("/nurture/identities/{identity_id}", response=IdentityOut, summary="Change one")
+@router.patch(
+    "/nurture/identities/{identity_id}", response=NurtureIdentityOut, summary="Change one"
+)
 def identity_update(
-    request: HttpRequest, payload: IdentityPatch, identity_id: int = Path(..., ge=1, le=BIG)
+    request: HttpRequest, payload: NurtureIdentityPatch, identity_id: int = Path(..., ge=1, le=BIG)
 ):
     workspace, _ = require_scope(request, WRITE)
     return email_settings.identity_update(
@@ -240,20 +244,22 @@ def _smtp_out(found) -> dict:
     return out
 
 
-@router.get("/nurture/smtp-settings", response=SmtpOut, summary="The SMTP and DKIM settings")
+@router.get("/nurture/smtp-settings", response=NurtureSmtpOut, summary="The SMTP and DKIM settings")
 def smtp_get(request: HttpRequest):
     workspace, _ = require_scope(request, READ)
     return _smtp_out(selectors.smtp_settings_get(workspace))
 
 
-@router.put("/nurture/smtp-settings", response=SmtpOut, summary="Replace the SMTP settings")
-def smtp_put(request: HttpRequest, payload: SmtpIn):
+@router.put("/nurture/smtp-settings", response=NurtureSmtpOut, summary="Replace the SMTP settings")
+def smtp_put(request: HttpRequest, payload: NurtureSmtpIn):
     workspace, _ = require_scope(request, WRITE)
     return _smtp_out(email_settings.smtp_settings_save(workspace=workspace, data=payload.dict()))
 
 
-@router.post("/nurture/smtp-settings/test", response=TestSendOut, summary="Send a test email")
-def smtp_test(request: HttpRequest, payload: TestSendIn):
+@router.post(
+    "/nurture/smtp-settings/test", response=NurtureTestSendOut, summary="Send a test email"
+)
+def smtp_test(request: HttpRequest, payload: NurtureTestSendIn):
     """Sends one email now (the one send made in a request) through the workspace's
     settings, signed when DKIM is set up; 422 (field ``smtp``) with the server's answer
     when it does not go."""
@@ -270,27 +276,27 @@ def smtp_test(request: HttpRequest, payload: TestSendIn):
 # --- templates ------------------------------------------------------------------------------
 
 
-@router.get("/nurture/templates", response=list[TemplateOut], summary="Marketing templates")
+@router.get("/nurture/templates", response=list[NurtureTemplateOut], summary="Marketing templates")
 def template_list(request: HttpRequest):
     workspace, _ = require_scope(request, READ)
     return list(selectors.template_list(workspace))
 
 
-@router.post("/nurture/templates", response={201: TemplateOut}, summary="Add a template")
-def template_create(request: HttpRequest, payload: TemplateIn):
+@router.post("/nurture/templates", response={201: NurtureTemplateOut}, summary="Add a template")
+def template_create(request: HttpRequest, payload: NurtureTemplateIn):
     workspace, _ = require_scope(request, WRITE)
     return Status(201, email_settings.template_create(workspace=workspace, data=payload.dict()))
 
 
-@router.get("/nurture/templates/{template_id}", response=TemplateOut, summary="One template")
+@router.get("/nurture/templates/{template_id}", response=NurtureTemplateOut, summary="One template")
 def template_get(request: HttpRequest, template_id: int = Path(..., ge=1, le=BIG)):
     workspace, _ = require_scope(request, READ)
     return selectors.template_get(workspace, template_id)
 
 
-@router.patch("/nurture/templates/{template_id}", response=TemplateOut, summary="Change one")
+@router.patch("/nurture/templates/{template_id}", response=NurtureTemplateOut, summary="Change one")
 def template_update(
-    request: HttpRequest, payload: TemplatePatch, template_id: int = Path(..., ge=1, le=BIG)
+    request: HttpRequest, payload: NurtureTemplatePatch, template_id: int = Path(..., ge=1, le=BIG)
 ):
     workspace, _ = require_scope(request, WRITE)
     return email_settings.template_update(
@@ -300,11 +306,11 @@ def template_update(
 
 @router.post(
     "/nurture/templates/{template_id}/preview",
-    response=PreviewOut,
+    response=NurturePreviewOut,
     summary="The template rendered as a chosen contact",
 )
 def template_preview(
-    request: HttpRequest, payload: PreviewIn, template_id: int = Path(..., ge=1, le=BIG)
+    request: HttpRequest, payload: NurturePreviewIn, template_id: int = Path(..., ge=1, le=BIG)
 ):
     workspace, _ = require_scope(request, READ)
     require_scope(request, ApiScope.CONTACTS_READ)
@@ -322,21 +328,21 @@ def template_preview(
 # --- messages and deliveries -------------------------------------------------------------------
 
 
-@router.get("/nurture/messages", response=list[MessageOut], summary="Messages, newest first")
+@router.get("/nurture/messages", response=list[NurtureMessageOut], summary="Messages, newest first")
 def message_list(request: HttpRequest):
     workspace, _ = require_scope(request, READ)
     return list(selectors.message_list(workspace)[:200])
 
 
-@router.post("/nurture/messages", response={201: MessageOut}, summary="Create a message")
-def message_create(request: HttpRequest, payload: MessageIn):
+@router.post("/nurture/messages", response={201: NurtureMessageOut}, summary="Create a message")
+def message_create(request: HttpRequest, payload: NurtureMessageIn):
     workspace, _ = require_scope(request, WRITE)
     message = sending.message_create(workspace=workspace, **payload.dict())
     return Status(201, message)
 
 
 @router.get(
-    "/nurture/messages/{message_id}", response=MessageOut, summary="A message and its counts"
+    "/nurture/messages/{message_id}", response=NurtureMessageOut, summary="A message and its counts"
 )
 def message_get(request: HttpRequest, message_id: int = Path(..., ge=1, le=BIG)):
     """``counts``: how many deliveries are in each status."""
@@ -347,9 +353,11 @@ def message_get(request: HttpRequest, message_id: int = Path(..., ge=1, le=BIG))
 
 
 @router.post(
-    "/nurture/messages/{message_id}/send", response=SendOut, summary="Send to these contacts"
+    "/nurture/messages/{message_id}/send", response=NurtureSendOut, summary="Send to these contacts"
 )
-def message_send(request: HttpRequest, payload: SendIn, message_id: int = Path(..., ge=1, le=BIG)):
+def message_send(
+    request: HttpRequest, payload: NurtureSendIn, message_id: int = Path(..., ge=1, le=BIG)
+):
     """Queues one delivery per contact of this workspace (others' ids are ignored), at
     most once per contact however often it is called; the worker sends them. Honours
     ``Idempotency-Key``."""
@@ -367,7 +375,7 @@ def message_send(request: HttpRequest, payload: SendIn, message_id: int = Path(.
     return idempotent(request, workspace, produce)
 
 
-@router.get("/nurture/deliveries", response=DeliveryPage, summary="Deliveries, by id")
+@router.get("/nurture/deliveries", response=NurtureDeliveryPage, summary="Deliveries, by id")
 def delivery_list(
     request: HttpRequest,
     message_id: int | None = Query(None, ge=1, le=BIG),
@@ -384,10 +392,10 @@ def delivery_list(
 
 @router.post(
     "/nurture/deliveries/review",
-    response=ReviewOut,
+    response=NurtureReviewOut,
     summary="Re-queue or drop unknown deliveries",
 )
-def delivery_review(request: HttpRequest, payload: ReviewIn):
+def delivery_review(request: HttpRequest, payload: NurtureReviewIn):
     """Only the workspace's ``unknown`` deliveries change (others are left as they are).
     Re-queued ones are sent again with the same Message-ID."""
     workspace, _ = require_scope(request, WRITE)
