@@ -18,6 +18,7 @@ from leadflow.web.views import (
     inbound,
     my_leads,
     notifications,
+    nurture_email,
     routing,
     scoring,
     scoring_engagement,
@@ -190,6 +191,7 @@ settings_patterns = [
     ),
     path("audit/", settings.audit_log, name="audit_log"),
     path("email-templates/", email.email_templates, name="settings_email_templates"),
+    path("marketing-email/", nurture_email.marketing_email, name="settings_marketing_email"),
     path(
         "email-templates/<int:template_id>/",
         email.email_template_edit,
