@@ -119,3 +119,27 @@ def test_no_consent_or_a_suppressed_address_is_skipped_with_its_reason_and_sent_
     sending.runs_schedule(message.pk)
     run_worker()
     assert len(inbox.raw) == 2
+
+
+def test_names_and_text_beyond_ascii_arrive_intact(smtp, workspace):
+    from leadflow.contacts.models import Contact
+    from leadflow.nurture.models import SendingIdentity
+
+    controller, inbox = smtp
+    message = sending_kit.message_make(workspace, port=controller.port)
+    SendingIdentity.objects.update(from_name="Acme Nöws")
+    (contact_id,) = sending_kit.contacts_make(workspace, 1)
+    Contact.objects.filter(pk=contact_id).update(first_name="Zoë 🌷")
+    Contact.objects.create(  # an address that would smuggle a header in: skipped
+        workspace=workspace, email="x@example.net\r\nBcc: y@example.net", consent_status="granted"
+    )
+    ids = list(Contact.objects.filter(workspace=workspace).values_list("id", flat=True))
+    sending.message_send(message=message, contact_ids=ids)
+    run_worker()
+
+    (received,) = inbox.messages()
+    assert received["Subject"] == "Hi Zoë 🌷"
+    assert received["From"].addresses[0].display_name == "Acme Nöws"
+    assert "Hello Zoë 🌷," in received.get_body(preferencelist=("plain",)).get_content()
+    assert "Hello Zoë 🌷," in received.get_body(preferencelist=("html",)).get_content()
+    assert sorted(Delivery.objects.values_list("status", flat=True)) == ["sent", "skipped"]

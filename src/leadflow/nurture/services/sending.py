@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from leadflow.contacts.models import ConsentStatus, Contact
@@ -45,6 +45,7 @@ from leadflow.nurture.services.transport import (
     address_domain,
     dkim_key,
     email_build,
+    email_hand_over,
     mail_connection,
     message_id_for,
 )
@@ -204,6 +205,8 @@ def _skip_reason(workspace_id: int, row: dict) -> str:
     address = (row["contact__email"] or "").strip().lower()
     if not address:
         return "The contact has no email address."
+    if any(character in address for character in " \t\r\n<>,;") or "@" not in address:
+        return "The contact's email address is not a single valid address."
     if row["contact__consent_status"] not in MARKETING_CONSENT:
         return f"No consent for marketing email (consent: {row['contact__consent_status']})."
     reason = email_suppressed(workspace_id, address)
@@ -212,12 +215,35 @@ def _skip_reason(workspace_id: int, row: dict) -> str:
     return ""
 
 
+SENT_SQL = (
+    "UPDATE {table} SET status = 'sent', sent_at = %s, reason = '' "
+    "WHERE id = %s AND lease_owner = %s AND status IN ('in_flight', 'unknown')"
+)
+
+
 def _mark_sent(pk: int | None, owner: str) -> None:
+    """The server took it: sent (also when a sweep parked it as unknown meanwhile, a run
+    slower than its lease). Plain SQL: it runs once per email (bench/bench_send.py)."""
     if pk is None:
         return
-    Delivery.objects.filter(
-        pk=pk, lease_owner=owner, status__in=[DeliveryStatus.IN_FLIGHT, DeliveryStatus.UNKNOWN]
-    ).update(status=DeliveryStatus.SENT, sent_at=timezone.now(), reason="")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            SENT_SQL.format(table=Delivery._meta.db_table),
+            [timezone.now(), pk, owner],
+        )
+
+
+def _mark_in_flight(pk: int, owner: str, *, header_id: str, address: str, lease) -> bool:
+    """Queued and still this run's → in flight (to be committed before the hand-over)."""
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {Delivery._meta.db_table} SET status = 'in_flight', handed_at = %s, "  # noqa: S608
+            "lease_expires_at = %s, header_message_id = %s, address = %s, "
+            "attempts = attempts + 1 WHERE id = %s AND lease_owner = %s AND status = 'queued'",
+            [now, now + lease, header_id, address[:254], pk, owner],
+        )
+        return cursor.rowcount == 1
 
 
 def _release(ids: list[int], owner: str) -> int:
@@ -310,28 +336,19 @@ def deliveries_send(
             with transaction.atomic():
                 _mark_sent(handed, owner)
                 handed = None
-                mine = Delivery.objects.filter(
-                    pk=row["id"], lease_owner=owner, status=DeliveryStatus.QUEUED
-                )
-                now = timezone.now()
                 if reason:
-                    result.skipped += mine.update(
-                        status=DeliveryStatus.SKIPPED, reason=reason[:500], address=address[:254]
-                    )
+                    result.skipped += Delivery.objects.filter(
+                        pk=row["id"], lease_owner=owner, status=DeliveryStatus.QUEUED
+                    ).update(status=DeliveryStatus.SKIPPED, reason=reason[:500], address=address)
                     continue
-                claimed = mine.update(
-                    status=DeliveryStatus.IN_FLIGHT,
-                    handed_at=now,
-                    lease_expires_at=now + lease,
-                    header_message_id=header_id,
-                    address=address[:254],
-                    attempts=F("attempts") + 1,
+                claimed = _mark_in_flight(
+                    row["id"], owner, header_id=header_id, address=address, lease=lease
                 )
             if not claimed:
                 continue  # another run took the lease over: it is that run's now
             # Committed as in flight: from here a crash leaves it for review, never resent.
             try:
-                connection_.send_messages([prepared])
+                email_hand_over(connection_, prepared)
             except smtplib.SMTPRecipientsRefused as error:
                 answers = [code for code, _ in error.recipients.values()]
                 _settle_refused(row["id"], owner, answers, str(error.recipients), result)

@@ -16,6 +16,7 @@ from leadflow.nurture.services.transport import (
     address_domain,
     dkim_key,
     email_build,
+    email_hand_over,
     mail_connection,
     message_id_for,
     smtp_settings_check,
@@ -153,7 +154,7 @@ def smtp_test_send(
     )
     try:
         with mail_connection(smtp) as connection:
-            connection.send_messages([prepared])
+            email_hand_over(connection, prepared)
     except OSError as error:
         raise ValidationFailed(
             [FieldError("smtp", f"The mail server did not take it: {error}")]

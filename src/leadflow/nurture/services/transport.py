@@ -8,15 +8,18 @@ password from ``SmtpSettings.password_env`` (``LEADFLOW_SMTP_PASSWORD_*``), the 
 from ``dkim_key_env`` (``LEADFLOW_DKIM_KEY_*``) or a file in ``LEADFLOW_DKIM_KEY_DIR``.
 """
 
-import email.policy
 import os
 import re
-from email.utils import formataddr
+import smtplib
+import uuid
+from email.header import Header
+from email.quoprimime import body_encode
+from email.utils import formataddr, formatdate
 from pathlib import Path
 
 import dkim
 from django.conf import settings
-from django.core.mail import EmailMessage, EmailMultiAlternatives, mailers
+from django.core.mail import EmailMessage, mailers
 from django.core.mail.backends.smtp import EmailBackend
 from django.utils.crypto import salted_hmac
 
@@ -52,6 +55,17 @@ def message_id_for(
     ).hexdigest()[:24]
     where = f"{message_pk}.{contact_pk or 0}" + (f".{step}.{entry}" if step or entry else "")
     return f"<{digest}.{where}@{domain}>"
+
+
+def _header(value: str) -> str:
+    """A header value on one line: ASCII as it is, anything else as RFC 2047 words."""
+    value = " ".join(value.split())
+    return value if value.isascii() else Header(value, "utf-8").encode(linesep="\r\n")
+
+
+def _quoted_printable(text: str) -> str:
+    lines = text.replace("\r\n", "\n").replace("\r", "\n")
+    return body_encode(lines.encode("utf-8").decode("latin-1"), eol="\r\n")
 
 
 def address_domain(address: str) -> str:
@@ -174,21 +188,47 @@ def email_build(
     """The email's final bytes: both parts, the identity's From and Reply-To, the derived
     Message-ID, one-click unsubscribe (RFC 8058), signed when the workspace has DKIM."""
     link = unsubscribe_url(unsubscribe, base_url)
-    sender = formataddr((identity.from_name, identity.from_address))
-    built = EmailMultiAlternatives(
-        subject=rendered.subject,
-        body=rendered.text,
-        from_email=sender,
-        to=[to],
-        reply_to=[identity.reply_to] if identity.reply_to else [],
-        headers={
-            "Message-ID": message_id,
-            "List-Unsubscribe": f"<{link}>",
-            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-        },
-    )
-    built.attach_alternative(rendered.html, "text/html")
-    raw = built.message(policy=email.policy.SMTP).as_bytes()
+    if any(character in to for character in " \r\n<>,;"):
+        raise ValueError("Not a single address.")  # never a header injection
+    # Written out directly (RFC 5322 headers, a multipart/alternative body in
+    # quoted-printable): the same bytes a mail client reads, and ten times faster than the
+    # standard library's generator, which was most of the cost of a send (bench_send.py).
+    boundary = f"==lf-{uuid.uuid4().hex}=="  # "==" never occurs in quoted-printable text
+    headers = [
+        f"Subject: {_header(rendered.subject)}",
+        f"From: {formataddr((identity.from_name, identity.from_address), charset='utf-8')}",
+        f"To: {to}",
+    ]
+    if identity.reply_to:
+        headers.append(f"Reply-To: {identity.reply_to}")
+    headers += [
+        f"Date: {formatdate(localtime=False)}",
+        f"Message-ID: {message_id}",
+        f"List-Unsubscribe: <{link}>",
+        "List-Unsubscribe-Post: List-Unsubscribe=One-Click",
+        "MIME-Version: 1.0",
+        f'Content-Type: multipart/alternative; boundary="{boundary}"',
+    ]
+    parts = []
+    for subtype, body in (("plain", rendered.text), ("html", rendered.html)):
+        parts += [
+            f"--{boundary}",
+            f'Content-Type: text/{subtype}; charset="utf-8"',
+            "Content-Transfer-Encoding: quoted-printable",
+            "",
+            _quoted_printable(body),
+        ]
+    raw = "\r\n".join([*headers, "", *parts, f"--{boundary}--", ""]).encode("ascii")
     if signer is not None:
         raw = signer.sign(raw)
     return PreparedEmail(raw, from_email=identity.from_address, to=[to])
+
+
+def email_hand_over(connection, prepared: PreparedEmail) -> None:
+    """Give one email to the mail server of an open session: straight to smtplib on an SMTP
+    session (the bytes are final), through the backend otherwise (the file outbox)."""
+    session = getattr(connection, "connection", None)
+    if isinstance(session, smtplib.SMTP):
+        session.sendmail(prepared.from_email, prepared.to, prepared.raw)
+    else:
+        connection.send_messages([prepared])
