@@ -2,6 +2,7 @@
 DKIM key made with openssl, and a workspace set up to send (identity, template, message,
 contacts)."""
 
+import asyncio
 import email
 import email.policy
 import subprocess
@@ -18,13 +19,17 @@ from tests.capture.test_notifications import free_port
 class RawInbox:
     """Keeps every message's raw bytes and envelope (thread-safe: aiosmtpd's loop)."""
 
-    def __init__(self):
+    def __init__(self, answer_delay: float = 0.0):
         self.raw: list[tuple[bytes, list[str]]] = []
         self.lock = threading.Lock()
+        self.answer_delay = answer_delay
 
     async def handle_DATA(self, server, session, envelope):
         with self.lock:
             self.raw.append((envelope.original_content or envelope.content, envelope.rcpt_tos))
+        if self.answer_delay:
+            # Kept, then answered late: a sender killed meanwhile never hears that it went.
+            await asyncio.sleep(self.answer_delay)
         return "250 Message accepted for delivery"
 
     def messages(self) -> list:
@@ -34,8 +39,8 @@ class RawInbox:
             ]
 
 
-def smtp_server() -> tuple[Controller, RawInbox]:
-    inbox = RawInbox()
+def smtp_server(answer_delay: float = 0.0) -> tuple[Controller, RawInbox]:
+    inbox = RawInbox(answer_delay)
     controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
     controller.start()
     return controller, inbox
