@@ -9,7 +9,7 @@ ids answer 404, unknown fields 422, bad template syntax 422 naming the field.
 """
 
 import datetime as dt
-from typing import Literal
+from typing import Annotated, Literal
 
 from django.http import HttpRequest
 from ninja import Field, Path, Query, Router, Schema, Status
@@ -28,6 +28,7 @@ from leadflow.nurture.services.rendering import CompiledTemplate, contact_fields
 
 router = Router(tags=["nurture email"])
 BIG = 2**63 - 1
+Id = Annotated[int, Field(ge=1, le=BIG)]
 READ, WRITE = ApiScope.SETTINGS_READ, ApiScope.SETTINGS_WRITE
 PERSONALISATION = (
     'Personalisation: {{ contact.first_name|default:"there" }}; the contact\'s fields and '
@@ -146,7 +147,7 @@ class NurtureMessageOut(Schema):
 
 
 class NurtureSendIn(StrictSchema):
-    contact_ids: list[int] = Field(min_length=1, max_length=100_000)
+    contact_ids: list[Id] = Field(min_length=1, max_length=100_000)
 
 
 class NurtureSendOut(Schema):
@@ -175,7 +176,7 @@ class NurtureDeliveryPage(Schema):
 
 
 class NurtureReviewIn(StrictSchema):
-    delivery_ids: list[int] = Field(min_length=1, max_length=1000)
+    delivery_ids: list[Id] = Field(min_length=1, max_length=1000)
     decision: Literal["requeue", "drop"]
 
 
