@@ -143,3 +143,29 @@ def test_names_and_text_beyond_ascii_arrive_intact(smtp, workspace):
     assert "Hello Zoë 🌷," in received.get_body(preferencelist=("plain",)).get_content()
     assert "Hello Zoë 🌷," in received.get_body(preferencelist=("html",)).get_content()
     assert sorted(Delivery.objects.values_list("status", flat=True)) == ["sent", "skipped"]
+
+
+def test_an_email_that_cannot_be_made_fails_with_its_reason_and_is_never_handed_over(
+    smtp, workspace, monkeypatch
+):
+    controller, inbox = smtp
+    monkeypatch.setenv("LEADFLOW_DKIM_KEY_BROKEN", "not a private key")
+    message = sending_kit.message_make(
+        workspace,
+        port=controller.port,
+        dkim={
+            "dkim_domain": "acme-widgets.com",
+            "dkim_selector": "lf1",
+            "dkim_key_env": "LEADFLOW_DKIM_KEY_BROKEN",
+        },
+    )
+    ids = sending_kit.contacts_make(workspace, 2)
+    sending.message_send(message=message, contact_ids=ids)
+    run_worker()
+
+    assert inbox.raw == []
+    rows = list(Delivery.objects.values_list("status", "reason"))
+    assert [status for status, _ in rows] == ["failed", "failed"]
+    assert all(
+        reason.startswith("The email could not be made: KeyFormatError") for _, reason in rows
+    )

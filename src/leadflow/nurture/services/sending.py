@@ -306,6 +306,7 @@ def deliveries_send(
         for position, row in enumerate(rows):
             reason = _skip_reason(workspace_id, row)
             prepared = header_id = None
+            failed = False
             address = (row["contact__email"] or "").strip()
             if not reason:
                 fields = contact_fields(
@@ -319,27 +320,39 @@ def deliveries_send(
                     entry=row["entry"],
                     domain=domain,
                 )
-                prepared = email_build(
-                    rendered=compiled.render(fields),
-                    identity=identity,
-                    to=address,
-                    message_id=header_id,
-                    unsubscribe=UnsubscribeLink(
-                        workspace_id=workspace_id,
-                        contact_id=row["contact_id"],
-                        address=address.lower(),
-                        message_key=str(message.pk),
-                    ),
-                    signer=signer,
-                    base_url=base_url,
-                )
+                try:
+                    prepared = email_build(
+                        rendered=compiled.render(fields),
+                        identity=identity,
+                        to=address,
+                        message_id=header_id,
+                        unsubscribe=UnsubscribeLink(
+                            workspace_id=workspace_id,
+                            contact_id=row["contact_id"],
+                            address=address.lower(),
+                            message_key=str(message.pk),
+                        ),
+                        signer=signer,
+                        base_url=base_url,
+                    )
+                except Exception as error:
+                    # A template that fails for this contact, a DKIM key that does not
+                    # parse: never handed over, so failed with the reason, not retried.
+                    reason = f"The email could not be made: {type(error).__name__}: {error}"
+                    failed = True
+
             with transaction.atomic():
                 _mark_sent(handed, owner)
                 handed = None
                 if reason:
-                    result.skipped += Delivery.objects.filter(
+                    outcome = DeliveryStatus.FAILED if failed else DeliveryStatus.SKIPPED
+                    changed = Delivery.objects.filter(
                         pk=row["id"], lease_owner=owner, status=DeliveryStatus.QUEUED
-                    ).update(status=DeliveryStatus.SKIPPED, reason=reason[:500], address=address)
+                    ).update(status=outcome, reason=reason[:500], address=address[:254])
+                    if failed:
+                        result.failed += changed
+                    else:
+                        result.skipped += changed
                     continue
                 claimed = _mark_in_flight(
                     row["id"], owner, header_id=header_id, address=address, lease=lease
