@@ -17,8 +17,9 @@ deliveries through their leases, as two workers do). With DKIM
 Target (issue 15): ≥ 500 messages/s (listmonk's default rate is 100/s).
 
 Measured on x86_64, 2 cores shared with other work (load 3-5), 6 December 2026, per
-second: SQLite one run 242-259, two runs 377, bare smtplib 514-545, one run with DKIM 189;
-PostgreSQL one run 162, two runs 281, bare 895 (docs/nurture/sending.md).
+second over two or three runs: SQLite one run 242-467, two runs 377-496, bare smtplib
+514-631, one run with DKIM 189; PostgreSQL one run 74-162, two runs 268-281, bare 613-895
+(docs/nurture/sending.md).
 """
 
 import json
