@@ -145,7 +145,22 @@ def _object_ids(workspace):
         workspace=workspace, address="gone@other-co.com", reason="manual", actor=actor
     )
     topic = topic_create(workspace=workspace, data={"name": "Other topic"}, actor=actor)
+    from leadflow.nurture.services import settings as email_settings
+    from leadflow.nurture.services.sending import message_create
+
+    identity = email_settings.identity_create(
+        workspace=workspace, data={"from_address": "news@other-co.com"}
+    )
+    marketing = email_settings.template_create(
+        workspace=workspace, data={"name": "N", "subject": "Hi", "html_body": "<p>Hi</p>"}
+    )
+    message = message_create(
+        workspace=workspace, name="Other news", template_id=marketing.pk, identity_id=identity.pk
+    )
     return {
+        "identity_id": identity.pk,
+        "marketing_template_id": marketing.pk,
+        "message_id": message.pk,
         "offer_id": offer.pk,
         "suppression_id": suppressed.suppression.pk,
         "topic_id": topic.pk,
@@ -211,6 +226,8 @@ def test_every_object_route_hides_other_workspaces(api, other_workspace):
         "codes": {"codes": ["X1"]},
         "issue": {"contact_id": 1},
         "offer": None,
+        "preview": {"contact_id": 1},
+        "send": {"contact_ids": [1]},
     }
     schema = ninja_api.get_openapi_schema()
     tried = 0
@@ -229,6 +246,8 @@ def test_every_object_route_hides_other_workspaces(api, other_workspace):
                 body = bodies[url.rsplit("/", 1)[-1]]
             elif method == "patch" and "/team-members/" in url:
                 body = {"weight": 2}
+            elif method == "patch" and "/nurture/identities/" in url:
+                body = {"from_name": "x"}
             elif method == "patch" and any(
                 part in url
                 for part in (
@@ -242,6 +261,7 @@ def test_every_object_route_hides_other_workspaces(api, other_workspace):
                     "/stages/",
                     "/nurture/offers/",
                     "/nurture/topics/",
+                    "/nurture/templates/",
                 )
             ):
                 body = {"name": "x"}

@@ -241,6 +241,14 @@ LEADFLOW_INBOUND_RETENTION_DAYS = int(os.environ.get("LEADFLOW_INBOUND_RETENTION
 # How often an idle database-queue worker looks for new tasks (seconds): the most a task
 # waits before it starts (scoring's commit-to-score latency is about this plus its work).
 LEADFLOW_WORKER_POLL_SECONDS = float(os.environ.get("LEADFLOW_WORKER_POLL_SECONDS", "0.25"))
+# Marketing email (docs/nurture/sending.md): how long a worker run owns the deliveries it
+# claimed (and an in-flight one before it is parked as unknown), how many it claims at once,
+# and how many runs a send starts side by side.
+LEADFLOW_DELIVERY_LEASE_SECONDS = float(os.environ.get("LEADFLOW_DELIVERY_LEASE_SECONDS", "300"))
+LEADFLOW_DELIVERY_BATCH = int(os.environ.get("LEADFLOW_DELIVERY_BATCH", "100"))
+LEADFLOW_SEND_PARALLEL = int(os.environ.get("LEADFLOW_SEND_PARALLEL", "2"))
+# Where DKIM private keys named by file are read from (a file name, never a path).
+LEADFLOW_DKIM_KEY_DIR = Path(os.environ.get("LEADFLOW_DKIM_KEY_DIR", str(DATA_DIR / "dkim")))
 # How often the worker's clock looks for periodic sweeps that are due (core.scheduler).
 LEADFLOW_CLOCK_TICK_SECONDS = float(os.environ.get("LEADFLOW_CLOCK_TICK_SECONDS", "10"))
 # How often the sweeps of what has come due run (first-touch deadlines, reminders).

@@ -18,6 +18,7 @@ from leadflow.web.views import (
     inbound,
     my_leads,
     notifications,
+    nurture_email,
     nurture_offers,
     nurture_pacing,
     routing,
@@ -215,6 +216,7 @@ settings_patterns = [
     path("topics/", suppression.topic_list, name="settings_topics"),
     path("topics/<int:topic_id>/", suppression.topic_edit, name="settings_topic_edit"),
     path("topics/<int:topic_id>/delete/", suppression.topic_delete, name="settings_topic_delete"),
+    path("marketing-email/", nurture_email.marketing_email, name="settings_marketing_email"),
     path(
         "email-templates/<int:template_id>/",
         email.email_template_edit,

@@ -1,9 +1,11 @@
 """Nurture over the REST API (/api/v1), one module per part, their routers joined here:
-the suppression list and subscription topics (``suppression``), the pacing of marketing
-messages (``pacing``) and personal offers (``offers``)."""
+the suppression list and subscription topics (``suppression``), marketing email
+(``email``), the pacing of marketing messages (``pacing``) and personal offers
+(``offers``)."""
 
 from ninja import Router
 
+from leadflow.nurture.api.email import router as email_router
 from leadflow.nurture.api.offers import router as offers_router
 from leadflow.nurture.api.pacing import router as pacing_router
 from leadflow.nurture.api.suppression import router as suppression_router
@@ -12,5 +14,6 @@ from leadflow.nurture.api.suppression import topics_router
 router = Router()
 router.add_router("/", suppression_router)
 router.add_router("/", topics_router)
+router.add_router("/", email_router)
 router.add_router("/", pacing_router)
 router.add_router("/", offers_router)

@@ -1,6 +1,18 @@
 """Nurture's models, one module per part (segments, suppression, email, sending, pacing,
 offers...)."""
 
+from leadflow.nurture.models.email import (
+    DKIM_KEY_ENV_PREFIX,
+    PASSWORD_ENV_PREFIX,
+    SETTLED,
+    Delivery,
+    DeliveryStatus,
+    MarketingTemplate,
+    Message,
+    SendingIdentity,
+    SmtpSettings,
+    TlsMode,
+)
 from leadflow.nurture.models.offers import Offer, OfferCode, OfferKind
 from leadflow.nurture.models.pacing import ContactPacing, MarketingSend, PacingSettings
 from leadflow.nurture.models.suppression import (
@@ -14,16 +26,26 @@ from leadflow.nurture.models.suppression import (
 )
 
 __all__ = [
+    "DKIM_KEY_ENV_PREFIX",
+    "PASSWORD_ENV_PREFIX",
+    "SETTLED",
     "ContactPacing",
     "ContactPreferences",
+    "Delivery",
+    "DeliveryStatus",
     "Frequency",
     "MarketingSend",
+    "MarketingTemplate",
+    "Message",
     "Offer",
     "OfferCode",
     "OfferKind",
     "PacingSettings",
+    "SendingIdentity",
+    "SmtpSettings",
     "Suppression",
     "SuppressionReason",
+    "TlsMode",
     "Topic",
     "TopicOptOut",
     "address_hash",

@@ -1,0 +1,162 @@
+"""The workspace's email set-up: sending identities, SMTP and DKIM settings (secrets named,
+never stored: nurture.services.transport), marketing templates (checked in the sandbox on
+every save), and the test send."""
+
+from email.utils import parseaddr
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from leadflow.core.errors import Conflict, FieldError, NotFound, ValidationFailed
+from leadflow.core.models import Workspace
+from leadflow.nurture.links import UnsubscribeLink
+from leadflow.nurture.models import MarketingTemplate, Message, SendingIdentity, SmtpSettings
+from leadflow.nurture.services.rendering import CompiledTemplate, contact_fields, template_check
+from leadflow.nurture.services.transport import (
+    address_domain,
+    dkim_key,
+    email_build,
+    email_hand_over,
+    mail_connection,
+    message_id_for,
+    smtp_settings_check,
+)
+
+SMTP_FIELDS = (
+    "host", "port", "tls_mode", "username", "password_env", "dkim_domain", "dkim_selector",
+    "dkim_key_env", "dkim_key_file",
+)  # fmt: skip
+
+
+def _address_check(field: str, value: str, *, required: bool) -> None:
+    name, address = parseaddr(value or "")
+    if (required or value) and ("@" not in address or address != value.strip() or name):
+        raise ValidationFailed([FieldError(field, "An email address (name@domain).")])
+
+
+def identity_create(*, workspace: Workspace, data: dict) -> SendingIdentity:
+    """A sending identity; its address is unique in the workspace (409 otherwise)."""
+    _address_check("from_address", data.get("from_address", ""), required=True)
+    _address_check("reply_to", data.get("reply_to", ""), required=False)
+    try:
+        with transaction.atomic():
+            return SendingIdentity.objects.create(workspace=workspace, **data)
+    except IntegrityError:
+        raise Conflict("A sending identity with this address exists.") from None
+
+
+def identity_update(*, workspace: Workspace, identity_id: int, data: dict) -> SendingIdentity:
+    identity = _identity(workspace, identity_id)
+    if "from_address" in data:
+        _address_check("from_address", data["from_address"], required=True)
+    if "reply_to" in data:
+        _address_check("reply_to", data["reply_to"], required=False)
+    for key, value in data.items():
+        setattr(identity, key, value)
+    try:
+        with transaction.atomic():
+            identity.save()
+    except IntegrityError:
+        raise Conflict("A sending identity with this address exists.") from None
+    return identity
+
+
+def identity_delete(*, workspace: Workspace, identity_id: int) -> None:
+    identity = _identity(workspace, identity_id)
+    if Message.objects.filter(identity=identity).exists():
+        raise Conflict("Messages use this identity.")
+    identity.delete()
+
+
+def _identity(workspace: Workspace, identity_id: int) -> SendingIdentity:
+    identity = SendingIdentity.objects.filter(workspace=workspace, pk=identity_id).first()
+    if identity is None:
+        raise NotFound("No such sending identity.")
+    return identity
+
+
+def smtp_settings_save(*, workspace: Workspace, data: dict) -> SmtpSettings:
+    """Replace the workspace's SMTP and DKIM settings (an empty host: the installation's
+    mail settings). Secrets are names of environment variables or of a key file."""
+    data = {key: value for key, value in data.items() if key in SMTP_FIELDS}
+    smtp_settings_check(data)
+    settings_, _ = SmtpSettings.objects.update_or_create(
+        workspace=workspace, defaults={**data, "updated_at": timezone.now()}
+    )
+    return settings_
+
+
+def template_create(*, workspace: Workspace, data: dict) -> MarketingTemplate:
+    """A marketing template whose subject and bodies compile in the sandbox (422 naming
+    each field that does not); names are unique in the workspace (409)."""
+    template_check(**{k: data.get(k, "") for k in ("subject", "html_body", "text_body")})
+    try:
+        with transaction.atomic():
+            return MarketingTemplate.objects.create(workspace=workspace, **data)
+    except IntegrityError:
+        raise Conflict("A template with this name exists.") from None
+
+
+def template_update(*, workspace: Workspace, template_id: int, data: dict) -> MarketingTemplate:
+    template = MarketingTemplate.objects.filter(workspace=workspace, pk=template_id).first()
+    if template is None:
+        raise NotFound("No such template.")
+    template_check(**{k: v for k, v in data.items() if k in ("subject", "html_body", "text_body")})
+    for key, value in data.items():
+        setattr(template, key, value)
+    template.updated_at = timezone.now()
+    try:
+        with transaction.atomic():
+            template.save()
+    except IntegrityError:
+        raise Conflict("A template with this name exists.") from None
+    return template
+
+
+SAMPLE_CONTACT = {"first_name": "Alex", "last_name": "Example", "email": "alex@example.com"}
+
+
+def smtp_test_send(
+    *, workspace: Workspace, identity_id: int, to: str, template_id: int | None = None
+) -> str:
+    """Send one test email now through the workspace's mail settings, with its DKIM
+    signature and unsubscribe headers, to ``to``; returns its Message-ID. The one send
+    done in a request: its answer (it went, or the server's error) is the point. Errors
+    are a ValidationFailed on ``smtp`` with the server's answer."""
+    _address_check("to", to, required=True)
+    identity = _identity(workspace, identity_id)
+    template = None
+    if template_id is not None:
+        template = MarketingTemplate.objects.filter(workspace=workspace, pk=template_id).first()
+        if template is None:
+            raise NotFound("No such template.")
+    compiled = CompiledTemplate(
+        subject=template.subject if template else "LeadFlow test email",
+        html_body=template.html_body
+        if template
+        else "<p>Hello {{ contact.first_name }}, this is a test of your sending settings.</p>",
+        text_body=template.text_body if template else "",
+    )
+    smtp = SmtpSettings.objects.filter(workspace=workspace).first()
+    message_id = message_id_for(
+        message_pk=0,
+        contact_pk=None,
+        step=int(timezone.now().timestamp()),
+        domain=address_domain(identity.from_address),
+    )
+    prepared = email_build(
+        rendered=compiled.render(contact_fields(SAMPLE_CONTACT)),
+        identity=identity,
+        to=to,
+        message_id=message_id,
+        unsubscribe=UnsubscribeLink(workspace_id=workspace.pk, contact_id=None, address=to),
+        signer=dkim_key(smtp),
+    )
+    try:
+        with mail_connection(smtp) as connection:
+            email_hand_over(connection, prepared)
+    except OSError as error:
+        raise ValidationFailed(
+            [FieldError("smtp", f"The mail server did not take it: {error}")]
+        ) from None
+    return message_id
