@@ -11,6 +11,7 @@ import threading
 from aiosmtpd.controller import Controller
 
 from leadflow.contacts.models import Contact
+from leadflow.nurture.models import PacingSettings
 from leadflow.nurture.services import sending
 from leadflow.nurture.services import settings as email_settings
 from tests.capture.test_notifications import free_port
@@ -82,7 +83,10 @@ def contacts_make(workspace, number: int, *, consent=lambda i: "granted", start:
     )
 
 
-def message_make(workspace, *, port: int, dkim: dict | None = None):
+def message_make(workspace, *, port: int, dkim: dict | None = None, quiet: bool = False):
+    """A message ready to go through the SMTP server on ``port``; quiet hours are off
+    unless asked (the subject here is sending, whatever the hour the tests run at)."""
+    PacingSettings.objects.update_or_create(workspace=workspace, defaults={"quiet_enabled": quiet})
     identity = email_settings.identity_create(
         workspace=workspace,
         data={

@@ -134,6 +134,9 @@ class NurtureMessageIn(StrictSchema):
     template_id: int = Field(ge=1, le=BIG)
     identity_id: int = Field(ge=1, le=BIG)
     topic: str = Field("marketing", max_length=100)
+    subscription_topic_id: int | None = Field(
+        None, ge=1, le=BIG, description="People who opted out of this topic are skipped."
+    )
 
 
 class NurtureMessageOut(Schema):
@@ -142,6 +145,7 @@ class NurtureMessageOut(Schema):
     template_id: int
     identity_id: int
     topic: str
+    subscription_topic_id: int | None = None
     created_at: dt.datetime
     counts: dict[str, int] | None = None
 

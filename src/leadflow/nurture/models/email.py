@@ -111,6 +111,10 @@ class Message(models.Model):
     template = models.ForeignKey(MarketingTemplate, on_delete=models.PROTECT, related_name="+")
     identity = models.ForeignKey(SendingIdentity, on_delete=models.PROTECT, related_name="+")
     topic = models.CharField(max_length=100, blank=True, default="marketing")
+    # The subscription topic it belongs to: a person who opted out of it is skipped.
+    subscription_topic = models.ForeignKey(
+        "nurture.Topic", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -44,12 +44,19 @@ class Verdict:
 
 
 def pacing_claim(
-    *, workspace_id: int, wanted: dict[int, str], now: dt.datetime
+    *,
+    workspace_id: int,
+    wanted: dict[int, str],
+    now: dt.datetime,
+    personal: dict[int, tuple[int, int]] | None = None,
 ) -> dict[int, Verdict]:
     """For each contact in ``wanted`` (contact id -> the key of the message to send),
     whether it may be sent now; those that may are counted against the cap at once (a key
-    already counted goes again without counting twice: a retried sender). Set-based: a
-    handful of statements whatever the batch's size."""
+    already counted goes again without counting twice: a retried sender). ``personal``:
+    a contact's own stricter rhythm (messages, days), from the preference centre ("weekly
+    at most": (1, 7)), held on top of the workspace's cap. Set-based: a handful of
+    statements whatever the batch's size."""
+    personal = personal or {}
     if not wanted:
         return {}
     settings = pacing_settings_get(workspace_id)
@@ -73,7 +80,8 @@ def pacing_claim(
             ).values_list("contact_id", "key")
         )
         window = dt.timedelta(days=settings.cap_days)
-        recent = marketing_sent_recently(workspace_id, ids, now - window)
+        longest = max([window, *(dt.timedelta(days=days) for _, days in personal.values())])
+        recent = marketing_sent_recently(workspace_id, ids, now - longest)
         where = {
             row["pk"]: row
             for row in Contact.objects.filter(workspace_id=workspace_id, pk__in=ids).values(
@@ -103,10 +111,19 @@ def pacing_claim(
                 if opens is not None:
                     verdicts[pk] = Verdict(QUIET, opens)
                     continue
-            times = recent.get(pk, [])
-            if settings.cap_messages and len(times) >= settings.cap_messages:
-                # A place frees when the oldest counted message leaves the window.
-                verdicts[pk] = Verdict(CAPPED, times[-settings.cap_messages] + window)
+            caps = [(settings.cap_messages, window)] if settings.cap_messages else []
+            if pk in personal:
+                messages, days = personal[pk]
+                caps.append((messages, dt.timedelta(days=days)))
+            frees = None
+            for messages, span in caps:
+                times = [moment for moment in recent.get(pk, []) if moment > now - span]
+                if len(times) >= messages:
+                    # A place frees when the oldest counted message leaves the window.
+                    moment = times[-messages] + span
+                    frees = moment if frees is None else max(frees, moment)
+            if frees is not None:
+                verdicts[pk] = Verdict(CAPPED, frees)
                 continue
             verdicts[pk] = Verdict(GO)
             fresh.append(
@@ -120,6 +137,13 @@ def pacing_release(*, workspace_id: int, contact_id: int, key: str) -> None:
     """Give back a place taken by ``pacing_claim`` for a message that was not sent after all
     (skipped, failed for good)."""
     MarketingSend.objects.filter(workspace_id=workspace_id, contact_id=contact_id, key=key).delete()
+
+
+def pacing_release_keys(*, workspace_id: int, keys: list[str]) -> int:
+    """Give back the places taken under these keys (a batch that stopped half-way)."""
+    if not keys:
+        return 0
+    return MarketingSend.objects.filter(workspace_id=workspace_id, key__in=keys).delete()[0]
 
 
 PACING_FIELDS = (
