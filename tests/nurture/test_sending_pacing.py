@@ -126,3 +126,60 @@ def test_quiet_hours_where_the_person_is_hold_the_message_until_morning(smtp, wo
     opens = (now + dt.timedelta(hours=2)).replace(second=0, microsecond=0)
     assert held.lease_expires_at == opens
     assert not MarketingSend.objects.exists()
+
+
+def test_the_email_carries_each_persons_own_offer_code_given_once(smtp, workspace):
+    from leadflow.contacts.models import Tag
+    from leadflow.core.actors import Actor
+    from leadflow.nurture.models import MarketingTemplate, OfferCode
+    from leadflow.nurture.services.offers import offer_create
+
+    controller, inbox = smtp
+    first = sending_kit.message_make(workspace, port=controller.port)
+    MarketingTemplate.objects.filter(pk=first.template_id).update(
+        html_body='<p>Your code: {{ offer.code|default:"none today" }} ({{ offer.name }})</p>',
+        text_body="",
+    )
+    actor = Actor.system("tests")
+    general = offer_create(
+        workspace=workspace, actor=actor, data={"name": "Welcome", "prefix": "HI-"}
+    )
+    garden = offer_create(
+        workspace=workspace,
+        actor=actor,
+        data={"name": "Garden", "prefix": "GRN-", "interests": ["garden"]},
+    )
+    gardener, other = sending_kit.contacts_make(workspace, 2)
+    Tag.objects.create(workspace=workspace, name="garden").contacts.add(gardener)
+    best = sending.message_create(
+        workspace=workspace,
+        name="Best offers",
+        template_id=first.template_id,
+        identity_id=first.identity_id,
+        offer_best=True,
+    )
+    sending.message_send(message=best, contact_ids=[gardener, other])
+    run_worker()
+    bodies = {
+        received["To"]: received.get_body(("plain",)).get_content() for received in inbox.messages()
+    }
+    codes = {row.contact_id: row.code for row in OfferCode.objects.filter(contact__isnull=False)}
+    assert codes[gardener].startswith("GRN-") and codes[other].startswith("HI-")
+    assert (
+        codes[gardener] in bodies["person0@example.net"]
+        and "(Garden)" in bodies["person0@example.net"]
+    )
+    assert codes[other] in bodies["person1@example.net"]
+    # a message with one offer gives the same person the same code again
+    fixed = sending.message_create(
+        workspace=workspace,
+        name="Garden again",
+        template_id=first.template_id,
+        identity_id=first.identity_id,
+        offer_id=garden.pk,
+    )
+    sending.message_send(message=fixed, contact_ids=[gardener])
+    run_worker()
+    assert OfferCode.objects.filter(offer=garden, contact_id=gardener).count() == 1
+    assert inbox.messages()[-1].get_body(("plain",)).get_content().count(codes[gardener]) == 1
+    assert general.codes.count() == 1

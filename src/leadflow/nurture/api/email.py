@@ -137,6 +137,10 @@ class NurtureMessageIn(StrictSchema):
     subscription_topic_id: int | None = Field(
         None, ge=1, le=BIG, description="People who opted out of this topic are skipped."
     )
+    offer_id: int | None = Field(
+        None, ge=1, le=BIG, description="Each person's code of this offer as {{ offer.code }}."
+    )
+    offer_best: bool = Field(False, description="The open offer that fits each person best.")
 
 
 class NurtureMessageOut(Schema):
@@ -146,6 +150,8 @@ class NurtureMessageOut(Schema):
     identity_id: int
     topic: str
     subscription_topic_id: int | None = None
+    offer_id: int | None = None
+    offer_best: bool = False
     created_at: dt.datetime
     counts: dict[str, int] | None = None
 

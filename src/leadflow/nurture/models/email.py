@@ -115,6 +115,12 @@ class Message(models.Model):
     subscription_topic = models.ForeignKey(
         "nurture.Topic", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # A personal offer in the email ({{ offer.code }}): this one's code for each person,
+    # or (``offer_best``) the open offer that fits each person best.
+    offer = models.ForeignKey(
+        "nurture.Offer", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    offer_best = models.BooleanField(default=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

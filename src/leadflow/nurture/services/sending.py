@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from leadflow.contacts.models import ConsentStatus, Contact
 from leadflow.contacts.suppression import email_suppressed
+from leadflow.core.actors import Actor
 from leadflow.core.errors import FieldError, ValidationFailed
 from leadflow.core.models import User, Workspace
 from leadflow.nurture.links import UnsubscribeLink
@@ -38,11 +39,13 @@ from leadflow.nurture.models import (
     Frequency,
     MarketingTemplate,
     Message,
+    Offer,
     SendingIdentity,
     SmtpSettings,
     Topic,
 )
 from leadflow.nurture.selectors.suppression import Preferences, marketing_preferences
+from leadflow.nurture.services.offers import offer_issue, offers_choose
 from leadflow.nurture.services.pacing import (
     CAPPED,
     PAUSED,
@@ -79,6 +82,8 @@ def message_create(
     topic: str = "marketing",
     user: User | None = None,
     subscription_topic_id: int | None = None,
+    offer_id: int | None = None,
+    offer_best: bool = False,
 ) -> Message:
     """A message to send later; its template and identity must be the workspace's."""
     template = MarketingTemplate.objects.filter(workspace=workspace, pk=template_id).first()
@@ -93,10 +98,16 @@ def message_create(
         and not Topic.objects.filter(workspace=workspace, pk=subscription_topic_id).exists()
     ):
         errors.append(FieldError("subscription_topic_id", "No such topic in this workspace."))
+    if offer_id is not None and not Offer.objects.filter(workspace=workspace, pk=offer_id).exists():
+        errors.append(FieldError("offer_id", "No such offer in this workspace."))
+    if offer_id is not None and offer_best:
+        errors.append(FieldError("offer_best", "Either one offer or the best for each person."))
     if errors:
         raise ValidationFailed(errors)
     return Message.objects.create(
         subscription_topic_id=subscription_topic_id,
+        offer_id=offer_id,
+        offer_best=offer_best,
         workspace=workspace,
         name=name,
         template=template,
@@ -318,6 +329,7 @@ def deliveries_send(
     ]
     rows.sort(key=lambda row: row["id"])
     pending = [row["id"] for row in rows]
+    offers = _offers_for(message, [row["contact_id"] for row in rows if row["id"] not in skips])
     handed: int | None = None  # taken by the server, "sent" not yet committed
     try:
         connection_ = mail_connection(smtp)
@@ -346,7 +358,7 @@ def deliveries_send(
                 )
                 try:
                     prepared = email_build(
-                        rendered=compiled.render(fields),
+                        rendered=compiled.render(fields, offers.get(row["contact_id"])),
                         identity=identity,
                         to=address,
                         message_id=header_id,
@@ -423,6 +435,36 @@ def deliveries_send(
         with contextlib.suppress(OSError):
             connection_.close()
     return result
+
+
+def _offers_for(message: Message, contact_ids: list[int]) -> dict[int, dict]:
+    """What ``{{ offer }}`` shows each person: their code of the message's offer, or of
+    the open offer that fits them best, given now (once a person, recorded on their
+    timeline) so the email never names a code that was not given. Empty when none fits
+    or a pool has run out (``{{ offer.code|default:"…" }}``)."""
+    if not contact_ids or (message.offer_id is None and not message.offer_best):
+        return {}
+    now = timezone.now()
+    if message.offer_best:
+        chosen = offers_choose(workspace_id=message.workspace_id, contact_ids=contact_ids, now=now)
+    else:
+        offer = Offer.objects.filter(pk=message.offer_id, active=True).first()
+        chosen = dict.fromkeys(contact_ids, offer)
+    people = Contact.objects.in_bulk([pk for pk, offer in chosen.items() if offer is not None])
+    actor = Actor.system(f"message: {message.name}"[:200])
+    shown: dict[int, dict] = {}
+    for pk, offer in chosen.items():
+        if offer is None or pk not in people:
+            continue
+        code = offer_issue(offer=offer, contact=people[pk], now=now, actor=actor)
+        if code is not None:
+            shown[pk] = {
+                "name": offer.name,
+                "description": offer.description,
+                "code": code.code,
+                "expires_at": code.expires_at,
+            }
+    return shown
 
 
 def pacing_key(delivery_pk: int) -> str:
