@@ -1,4 +1,7 @@
+import datetime as dt
+
 from django.apps import AppConfig
+from django.conf import settings
 
 
 class NurtureConfig(AppConfig):
@@ -10,4 +13,15 @@ class NurtureConfig(AppConfig):
         # Imported in ready(): models and other apps load only once the app registry is.
         # Each part registers its activity kinds, condition fields, subscribers and periodic
         # passes from its own module's register().
-        return None
+        from leadflow.core.scheduler import periodic_register
+        from leadflow.nurture import segment_conditions, segment_kinds, subscribers
+
+        segment_kinds.register()
+        segment_conditions.register()
+        subscribers.register()
+        periodic_register(
+            "nurture.segments_refresh",
+            "leadflow.nurture.tasks.segments_refresh_all",
+            # Time-based conditions ("no visit in 30 days") change with no activity.
+            dt.timedelta(seconds=getattr(settings, "LEADFLOW_SEGMENT_REFRESH_SECONDS", 900)),
+        )

@@ -1,0 +1,1 @@
+"""Nurture's reads, one module per part (segments, suppression, sending...)."""

@@ -1,0 +1,1 @@
+"""Nurture's writes, one module per part (segments, suppression, sending...)."""

@@ -1,0 +1,43 @@
+"""Nurture's background jobs, each safe to run twice:
+
+- ``segment_refresh_task``: one segment's members made equal to its conditions (after it
+  was created or its conditions changed).
+- ``segments_refresh_all``: the periodic pass (on the worker's clock, registered in
+  ``NurtureConfig.ready``) that catches what time alone changes ("no visit in 30 days").
+"""
+
+from django.db import transaction
+from django.tasks import task
+
+from leadflow.core.models import Workspace
+from leadflow.nurture.models import Segment, SegmentKind
+from leadflow.nurture.services.segments import segment_refresh, segments_refresh
+
+
+@task()
+def segment_refresh_task(workspace_id: int, segment_id: int) -> int:
+    segment = (
+        Segment.objects.filter(workspace_id=workspace_id, pk=segment_id)
+        .select_related("workspace")
+        .first()
+    )
+    if segment is None:
+        return 0
+    result = segment_refresh(segment=segment)
+    return len(result.entered) + len(result.left)
+
+
+@task()
+def segments_refresh_all() -> int:
+    changed = 0
+    workspace_ids = (
+        Segment.objects.filter(kind=SegmentKind.DYNAMIC)
+        .values_list("workspace_id", flat=True)
+        .distinct()
+        .order_by("workspace_id")
+    )
+    for workspace in Workspace.objects.filter(pk__in=list(workspace_ids)):
+        with transaction.atomic():
+            results = segments_refresh(workspace=workspace)
+        changed += sum(len(r.entered) + len(r.left) for r in results.values())
+    return changed
