@@ -350,12 +350,13 @@ def _insert_members(segment: Segment, chosen, *, source: str, now: dt.datetime) 
     table = SegmentMember._meta.db_table
     # "WHERE true" lets SQLite tell the SELECT's end from the ON CONFLICT clause.
     sql = (
-        f"INSERT INTO {table} (workspace_id, segment_id, contact_id, entered_at, source) "  # noqa: S608
-        f"SELECT %s, %s, chosen.id, %s, %s FROM ({select_sql}) AS chosen WHERE 1 = 1 "
+        f"WITH chosen (id) AS ({select_sql}) "  # noqa: S608
+        f"INSERT INTO {table} (workspace_id, segment_id, contact_id, entered_at, source) "
+        "SELECT %s, %s, chosen.id, %s, %s FROM chosen WHERE 1 = 1 "
         "ON CONFLICT (segment_id, contact_id) DO NOTHING RETURNING contact_id"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [segment.workspace_id, segment.pk, now, source, *params])
+        cursor.execute(sql, [*params, segment.workspace_id, segment.pk, now, source])
         return sorted(row[0] for row in cursor.fetchall())
 
 
