@@ -28,7 +28,11 @@ from leadflow.nurture.services.segments import (
     segments_refresh,
 )
 
-US = {"version": 1, "match": "all", "children": [{"field": "country", "operator": "eq", "value": "US"}]}
+US = {
+    "version": 1,
+    "match": "all",
+    "children": [{"field": "country", "operator": "eq", "value": "US"}],
+}
 
 
 def add(workspace, **data):
@@ -62,8 +66,12 @@ def test_a_contact_enters_and_leaves_a_dynamic_segment_within_a_delivery(workspa
     bob = add(workspace, email="bob@example.com", country="GB")
     deliver(workspace)
     assert members(segment) == {ann.pk}
-    contact_update(workspace=workspace, contact_id=bob.pk, data={"country": "US"}, actor=owner_actor)
-    contact_update(workspace=workspace, contact_id=ann.pk, data={"country": "DE"}, actor=owner_actor)
+    contact_update(
+        workspace=workspace, contact_id=bob.pk, data={"country": "US"}, actor=owner_actor
+    )
+    contact_update(
+        workspace=workspace, contact_id=ann.pk, data={"country": "DE"}, actor=owner_actor
+    )
     deliver(workspace)
     assert members(segment) == {bob.pk}
     assert kinds(ann, segment) == [SEGMENT_ENTERED, SEGMENT_LEFT]
@@ -135,9 +143,12 @@ def test_static_lists_take_members_by_hand_once(workspace, other_workspace, owne
         source="api",
     )
     assert added == [ann.pk]
-    assert segment_members_add(
-        workspace=workspace, segment=vip, contact_ids=[ann.pk], actor=owner_actor, source="api"
-    ) == []
+    assert (
+        segment_members_add(
+            workspace=workspace, segment=vip, contact_ids=[ann.pk], actor=owner_actor, source="api"
+        )
+        == []
+    )
     assert members(vip) == {ann.pk}
     entered = Activity.objects.get(contact=ann, kind=SEGMENT_ENTERED)
     assert entered.data == {"segment_id": vip.pk, "segment": "VIP", "source": "api"}
@@ -205,9 +216,14 @@ def test_bad_conditions_are_named_by_path(workspace, owner_actor):
                     "match": "all",
                     "children": [
                         {"field": "nope", "operator": "eq", "value": 1},
-                        {"field": "event.pageview", "operator": "at_least",
-                         "value": {"times": 1, "where": [{"property": "x", "operator": "eq",
-                                                          "value": "y"}]}},
+                        {
+                            "field": "event.pageview",
+                            "operator": "at_least",
+                            "value": {
+                                "times": 1,
+                                "where": [{"property": "x", "operator": "eq", "value": "y"}],
+                            },
+                        },
                         {"field": "segment", "operator": "in", "value": [987654]},
                     ],
                 },
@@ -232,7 +248,7 @@ def test_two_refreshes_that_race_record_each_entry_once(workspace, owner_actor):
         try:
             barrier.wait()
             segment_refresh(segment=Segment.objects.select_related("workspace").get(pk=segment.pk))
-        except Exception as error:  # noqa: BLE001 - reported below
+        except Exception as error:
             errors.append(error)
         finally:
             connection.close()

@@ -90,16 +90,16 @@ def random_leaf(rng, lists):
     if choice == 1:
         return Condition("activity.form.submitted", operator, times)
     if choice == 2:
-        where = [{"property": "url", "operator": rng.choice(["contains", "ne"]), "value": "pricing"}]
+        where = [
+            {"property": "url", "operator": rng.choice(["contains", "ne"]), "value": "pricing"}
+        ]
         return Condition("event.pageview", operator, {**times, "where": where})
     if choice == 3:
         where = [{"property": "properties.plan", "operator": "eq", "value": "PRO"}]
         return Condition("event.custom", operator, {**times, "where": where})
     if choice == 4:
         return Condition("event.custom", operator, times)
-    return Condition(
-        "segment", rng.choice(["in", "not_in"]), [rng.choice(lists).pk]
-    )
+    return Condition("segment", rng.choice(["in", "not_in"]), [rng.choice(lists).pk])
 
 
 def random_tree(rng, lists, depth=0):
@@ -115,7 +115,9 @@ def random_tree(rng, lists, depth=0):
 def _count(rows, contact, value, when, match=lambda row: True):
     since = NOW - dt.timedelta(days=value["within_days"]) if value.get("within_days") else None
     return sum(
-        1 for row in rows if row[0] == contact.pk and match(row) and (since is None or when(row) >= since)
+        1
+        for row in rows
+        if row[0] == contact.pk and match(row) and (since is None or when(row) >= since)
     )
 
 
@@ -167,7 +169,9 @@ def test_compiled_segments_match_a_python_reading_of_random_data(workspace, seed
         tree = random_tree(rng, lists)
         compiled = conditions_compile(tree, context)
         got = set(
-            Contact.objects.filter(workspace=workspace).filter(compiled).values_list("pk", flat=True)
+            Contact.objects.filter(workspace=workspace)
+            .filter(compiled)
+            .values_list("pk", flat=True)
         )
         expected = {c.pk for c in contacts if brute(tree, c, (activities, events, members))}
         assert got == expected, tree
@@ -188,7 +192,7 @@ def test_a_segment_count_is_one_query(workspace, django_assert_num_queries):
         ),
     )
     context = ConditionContext(workspace, now=NOW)
-    context.custom_fields  # noqa: B018 - loaded once per context, not per tree
+    context.custom_fields
     compiled = conditions_compile(tree, context)
     with django_assert_num_queries(1):
         Contact.objects.filter(workspace=workspace).filter(compiled).count()

@@ -82,9 +82,9 @@ def _where_q(test: dict[str, str]) -> Q:
     column = prop if prop in WHERE_COLUMNS else f"properties__{prop[11:]}"
     value = test["value"]
     positive = {"eq": "iexact", "ne": "iexact", "contains": "icontains"}.get(test["operator"])
-    lookup = positive or {"not_contains": "icontains", "starts_with": "istartswith"}[
-        test["operator"]
-    ]
+    lookup = (
+        positive or {"not_contains": "icontains", "starts_with": "istartswith"}[test["operator"]]
+    )
     q = Q(**{f"{column}__{lookup}": value})
     if test["operator"] in ("ne", "not_contains"):
         # The opposite, also where the property is missing.

@@ -22,9 +22,7 @@ def activities_segment(activities: list[Activity]) -> None:
     for activity in activities:
         by_workspace[activity.workspace_id].add(activity.contact_id)
     for workspace_id, contact_ids in by_workspace.items():
-        if not Segment.objects.filter(
-            workspace_id=workspace_id, kind=SegmentKind.DYNAMIC
-        ).exists():
+        if not Segment.objects.filter(workspace_id=workspace_id, kind=SegmentKind.DYNAMIC).exists():
             continue
         workspace = Workspace.objects.filter(pk=workspace_id).first()
         if workspace is not None:

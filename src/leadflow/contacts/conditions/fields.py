@@ -296,9 +296,11 @@ def behaviour_value_check(
 ) -> dict[str, Any]:
     """The check of a behaviour value; keys in ``extra`` are let through unchecked (the
     field's own ``value_check`` checks them)."""
-    base = {key: part for key, part in value.items() if key not in extra} if isinstance(
-        value, dict
-    ) else value
+    base = (
+        {key: part for key, part in value.items() if key not in extra}
+        if isinstance(value, dict)
+        else value
+    )
     checked: dict[str, Any] = _behaviour(operator, base)
     if isinstance(value, dict):
         checked.update({key: value[key] for key in extra if key in value})

@@ -2,4 +2,7 @@
 
 from ninja import Router
 
+from leadflow.nurture.api import segments
+
 router = Router()
+router.add_router("/", segments.router)

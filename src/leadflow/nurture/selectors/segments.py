@@ -27,7 +27,9 @@ def segment_list(workspace: Workspace) -> QuerySet[Segment]:
 def segment_get(workspace: Workspace, segment_id: int) -> Segment:
     """The segment, or NotFound (also for another workspace's id)."""
     segment = (
-        Segment.objects.filter(workspace=workspace, pk=segment_id).select_related("workspace").first()
+        Segment.objects.filter(workspace=workspace, pk=segment_id)
+        .select_related("workspace")
+        .first()
     )
     if segment is None:
         raise NotFound("No such segment.")

@@ -356,7 +356,9 @@ def _insert_members(segment: Segment, chosen, *, source: str, now: dt.datetime) 
         "ON CONFLICT (segment_id, contact_id) DO NOTHING RETURNING contact_id"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, segment.workspace_id, segment.pk, now, source])
+        # Adapted as the ORM does (SQLite keeps naive UTC text; compared as text).
+        moment = connection.ops.adapt_datetimefield_value(now)
+        cursor.execute(sql, [*params, segment.workspace_id, segment.pk, moment, source])
         return sorted(row[0] for row in cursor.fetchall())
 
 
