@@ -39,6 +39,7 @@ DOCS = [
     *sorted((ROOT / "docs" / "sales").glob("*.md")),
     ROOT / "docs" / "deals.md",
     ROOT / "docs" / "home.md",
+    ROOT / "docs" / "nurture" / "segments.md",
     *sorted((ROOT / "docs" / "decisions").glob("001[89]-*.md")),
 ]
 # leadflow's apps and top-level modules (cli, server, demo, ...)

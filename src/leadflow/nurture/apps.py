@@ -23,5 +23,5 @@ class NurtureConfig(AppConfig):
             "nurture.segments_refresh",
             "leadflow.nurture.tasks.segments_refresh_all",
             # Time-based conditions ("no visit in 30 days") change with no activity.
-            dt.timedelta(seconds=getattr(settings, "LEADFLOW_SEGMENT_REFRESH_SECONDS", 900)),
+            dt.timedelta(seconds=settings.LEADFLOW_SEGMENT_REFRESH_SECONDS),
         )
