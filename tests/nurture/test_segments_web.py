@@ -177,3 +177,36 @@ def test_the_list_page_costs_the_same_queries_for_many_segments(
         )
     with django_assert_max_num_queries(12):
         assert marketer.get(url(workspace)).status_code == 200
+
+
+def test_checked_contacts_go_into_a_list_from_the_contacts_page(
+    workspace, other_workspace, marketer, owner_actor
+):
+    ann, bob, _ = people(workspace, 3)
+    stranger = people(other_workspace, 1)[0]
+    segment = segment_create(
+        workspace=workspace, actor=owner_actor, values={"name": "VIP", "kind": "static"}
+    )
+    page = marketer.get(f"/w/{workspace.slug}/contacts/")
+    assert b"Add to list" in page.content and b">VIP</option>" in page.content
+    response = marketer.post(
+        f"/w/{workspace.slug}/segments/add-selected/",
+        {
+            "segment": str(segment.pk),
+            "ids": [str(ann.pk), str(bob.pk), str(stranger.pk)],
+            "next": f"/w/{workspace.slug}/contacts/?country=US",
+        },
+    )
+    assert response.status_code == 302
+    assert response["Location"] == f"/w/{workspace.slug}/contacts/?country=US"
+    members = set(
+        SegmentMember.objects.filter(segment=segment).values_list("contact_id", flat=True)
+    )
+    assert members == {ann.pk, bob.pk}
+
+
+def test_sales_members_see_no_add_to_list(workspace, client_for, owner_actor):
+    people(workspace, 1)
+    segment_create(workspace=workspace, actor=owner_actor, values={"name": "VIP", "kind": "static"})
+    page = client_for("sales").get(f"/w/{workspace.slug}/contacts/")
+    assert page.status_code == 200 and b"Add to list" not in page.content

@@ -356,6 +356,7 @@ segment_patterns = [
     path("", segments.segment_list, name="segment_list"),
     path("new/", segments.segment_edit, name="segment_create"),
     path("count/", segments.segment_count, name="segment_count"),
+    path("add-selected/", segments.segment_bulk_add, name="segment_bulk_add"),
     path("<int:segment_id>/", segments.segment_members, name="segment_members"),
     path("<int:segment_id>/edit/", segments.segment_edit, name="segment_edit"),
     path("<int:segment_id>/delete/", segments.segment_delete, name="segment_delete"),

@@ -10,7 +10,7 @@ from leadflow.contacts.models import Contact
 from leadflow.contacts.selectors import Page, count_capped, cursor_paginate
 from leadflow.core.errors import NotFound
 from leadflow.core.models import Workspace
-from leadflow.nurture.models import Segment, SegmentMember
+from leadflow.nurture.models import Segment, SegmentKind, SegmentMember
 
 COUNT_CAP = 10_000
 
@@ -21,6 +21,13 @@ def segment_list(workspace: Workspace) -> QuerySet[Segment]:
         Segment.objects.filter(workspace=workspace)
         .annotate(member_count=Count("members"))
         .order_by("name", "pk")
+    )
+
+
+def static_lists(workspace: Workspace) -> QuerySet[Segment]:
+    """The workspace's static lists by name (what a contact can be added to by hand)."""
+    return Segment.objects.filter(workspace=workspace, kind=SegmentKind.STATIC).order_by(
+        "name", "pk"
     )
 
 

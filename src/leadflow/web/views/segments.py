@@ -13,12 +13,13 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from leadflow.contacts.conditions import ConditionContext, condition_field_get
 from leadflow.contacts.models import Contact
+from leadflow.contacts.selectors import contacts_visible
 from leadflow.core.errors import FieldError, ValidationFailed
 from leadflow.nurture.models import MemberSource, SegmentKind
 from leadflow.nurture.selectors import segments as selectors
 from leadflow.nurture.services import segments as services
 from leadflow.tracking.models import EventType
-from leadflow.web.access import workspace_view
+from leadflow.web.access import safe_next, workspace_view
 from leadflow.web.conditions_form import editor_for, tree_from_post
 from leadflow.web.forms import error_map
 from leadflow.web.views.common import PAGE_SIZE, render_page
@@ -218,3 +219,28 @@ def segment_delete(request: HttpRequest, segment_id: int) -> HttpResponse:
     services.segment_delete(workspace=request.workspace, actor=request.actor, segment_id=segment.pk)
     messages.success(request, f"Deleted “{segment.name}”.")
     return _back_to_list(request)
+
+
+@workspace_view(MANAGE)
+@require_POST
+def segment_bulk_add(request: HttpRequest) -> HttpResponse:
+    """The contacts list's "Add to list": the checked contacts (``ids``, only those the
+    member may see) into the chosen static list (``segment``); back to the list."""
+    back = safe_next(request, reverse("contact_list", args=[request.workspace.slug]))
+    raw = request.POST.get("segment", "")
+    segment = selectors.segment_get(request.workspace, int(raw)) if raw.isdecimal() else None
+    ids = [int(pk) for pk in request.POST.getlist("ids") if pk.isdecimal()]
+    if segment is None or not ids:
+        messages.error(request, "Select contacts and a list first.")
+        return HttpResponseRedirect(back)
+    visible = contacts_visible(request.workspace, request.actor).filter(pk__in=ids)
+    added = services.segment_members_add(
+        workspace=request.workspace,
+        segment=segment,
+        contact_ids=visible.values_list("pk", flat=True),
+        actor=request.actor,
+        source=MemberSource.MANUAL,
+    )
+    noun = "contact" if len(added) == 1 else "contacts"
+    messages.success(request, f"Added {len(added)} {noun} to “{segment.name}”.")
+    return HttpResponseRedirect(back)
