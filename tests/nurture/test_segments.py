@@ -261,3 +261,23 @@ def test_two_refreshes_that_race_record_each_entry_once(workspace, owner_actor):
     assert errors == []
     assert SegmentMember.objects.filter(segment=segment).count() == 300
     assert Activity.objects.filter(kind=SEGMENT_ENTERED, data__segment_id=segment.pk).count() == 300
+
+
+def test_a_merge_keeps_list_memberships_once(workspace, owner_actor):
+    from leadflow.contacts.services import contact_merge
+
+    vip = segment_create(
+        workspace=workspace, actor=owner_actor, values={"name": "VIP", "kind": "static"}
+    )
+    webinar = segment_create(
+        workspace=workspace, actor=owner_actor, values={"name": "Webinar", "kind": "static"}
+    )
+    ann = add(workspace, email="ann@example.com")
+    ann2 = add(workspace, email="ann@work.example.com")
+    for segment, ids in ((vip, [ann.pk, ann2.pk]), (webinar, [ann2.pk])):
+        segment_members_add(
+            workspace=workspace, segment=segment, contact_ids=ids, actor=owner_actor
+        )
+    contact_merge(workspace=workspace, primary_id=ann.pk, secondary_id=ann2.pk, actor=owner_actor)
+    assert members(vip) == {ann.pk}
+    assert members(webinar) == {ann.pk}

@@ -30,6 +30,11 @@ def activities_segment(activities: list[Activity]) -> None:
 
 
 def register() -> None:
+    from leadflow.contacts.services import MERGE_HOOKS
+    from leadflow.nurture.services.segments import memberships_merge
+
+    if memberships_merge not in MERGE_HOOKS:
+        MERGE_HOOKS.append(memberships_merge)
     # After scoring: a segment on the engagement score sees the score the activity gave.
     activity_subscriber_register(
         SEGMENTS_SUBSCRIBER, activities_segment, after=[SCORING_SUBSCRIBER]

@@ -64,7 +64,12 @@ class Segment(models.Model):
 class SegmentMember(models.Model):
     """A contact in a segment since ``entered_at``: one row per (segment, contact), so two
     refreshes that race insert it once (``ON CONFLICT DO NOTHING``) and only the one that
-    inserted (or deleted) it records ``segment.entered`` (``segment.left``)."""
+    inserted (or deleted) it records ``segment.entered`` (``segment.left``).
+
+    A merge moves the merged contact's rows with ``services.segments.memberships_merge``
+    (a plain move could put the pair in twice), not with the generic move."""
+
+    contact_merge_moves = False
 
     workspace = models.ForeignKey(
         Workspace, on_delete=models.CASCADE, related_name="+", db_index=False

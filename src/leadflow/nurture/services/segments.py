@@ -256,6 +256,18 @@ def _static(workspace: Workspace, segment: Segment) -> None:
         )
 
 
+def memberships_merge(workspace: Workspace, from_id: int, to_id: int) -> None:
+    """A merge hook (contacts' ``MERGE_HOOKS``): the merged contact's memberships go to the
+    contact that stays, except where it is a member already (those rows go with the merged
+    contact). Dynamic segments then follow the merge's own activity."""
+    already = SegmentMember.objects.filter(workspace=workspace, contact_id=to_id).values(
+        "segment_id"
+    )
+    SegmentMember.objects.filter(workspace=workspace, contact_id=from_id).exclude(
+        segment_id__in=already
+    ).update(contact_id=to_id)
+
+
 # --- keeping dynamic segments current -------------------------------------------------------
 
 
