@@ -281,3 +281,48 @@ def test_a_merge_keeps_list_memberships_once(workspace, owner_actor):
     contact_merge(workspace=workspace, primary_id=ann.pk, secondary_id=ann2.pk, actor=owner_actor)
     assert members(vip) == {ann.pk}
     assert members(webinar) == {ann.pk}
+
+
+def test_tracked_events_refresh_their_contacts_segments(
+    workspace, owner_actor, django_capture_on_commit_callbacks
+):
+    import uuid
+
+    from django_tasks_db.models import DBTaskResult
+
+    from leadflow.tracking.listeners import events_announce
+    from leadflow.tracking.models import Event
+
+    pricing = {
+        "field": "event.pageview",
+        "operator": "at_least",
+        "value": {
+            "times": 2,
+            "within_days": 30,
+            "where": [{"property": "url", "operator": "contains", "value": "/pricing"}],
+        },
+    }
+    segment = segment_create(
+        workspace=workspace, actor=owner_actor, values={"name": "Pricing", "conditions": pricing}
+    )
+    ann = add(workspace, email="ann@example.com")
+    now = dt.datetime.now(dt.UTC)
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        Event.objects.bulk_create(
+            [
+                Event(
+                    workspace=workspace,
+                    event_id=uuid.uuid4(),
+                    contact_id=ann.pk,
+                    event_type="pageview",
+                    url=url,
+                    occurred_at=now - dt.timedelta(minutes=minutes),
+                )
+                for url, minutes in (("https://a.test/pricing", 5), ("https://a.test/Pricing/", 1))
+            ]
+        )
+        events_announce(workspace_id=workspace.pk, contact_ids=[ann.pk])
+    queued = DBTaskResult.objects.filter(task_path=tasks.segments_refresh_contacts.module_path)
+    assert [row.args_kwargs["args"] for row in queued] == [[workspace.pk, [ann.pk]]]
+    assert tasks.segments_refresh_contacts.call(workspace.pk, [ann.pk]) == 1
+    assert members(segment) == {ann.pk}

@@ -9,11 +9,14 @@ from collections import defaultdict
 from leadflow.contacts.activity_log import activity_subscriber_register
 from leadflow.contacts.models import Activity
 from leadflow.core.models import Workspace
+from leadflow.core.tasks import task_schedule
 from leadflow.nurture.models import Segment, SegmentKind
 from leadflow.nurture.services.segments import segments_refresh
+from leadflow.tracking.listeners import EVENTS_LISTENERS
 
 SEGMENTS_SUBSCRIBER = "nurture.segments"
 SCORING_SUBSCRIBER = "scoring"
+EVENTS_TASK = "leadflow.nurture.tasks.segments_refresh_contacts"
 
 
 def activities_segment(activities: list[Activity]) -> None:
@@ -29,12 +32,21 @@ def activities_segment(activities: list[Activity]) -> None:
             segments_refresh(workspace=workspace, contact_ids=contact_ids)
 
 
+def events_recorded(workspace_id: int, contact_ids: set[int]) -> None:
+    """Tracking committed events of these known contacts (page views are not activities):
+    their segments are refreshed in the worker, when the workspace has dynamic ones."""
+    if Segment.objects.filter(workspace_id=workspace_id, kind=SegmentKind.DYNAMIC).exists():
+        task_schedule(EVENTS_TASK, workspace_id, sorted(contact_ids))
+
+
 def register() -> None:
     from leadflow.contacts.services import MERGE_HOOKS
     from leadflow.nurture.services.segments import memberships_merge
 
     if memberships_merge not in MERGE_HOOKS:
         MERGE_HOOKS.append(memberships_merge)
+    if events_recorded not in EVENTS_LISTENERS:
+        EVENTS_LISTENERS.append(events_recorded)
     # After scoring: a segment on the engagement score sees the score the activity gave.
     activity_subscriber_register(
         SEGMENTS_SUBSCRIBER, activities_segment, after=[SCORING_SUBSCRIBER]

@@ -2,6 +2,8 @@
 
 - ``segment_refresh_task``: one segment's members made equal to its conditions (after it
   was created or its conditions changed).
+- ``segments_refresh_contacts``: the segments of contacts whose tracked events were just
+  stored (tracking's events listeners: page views are not activities).
 - ``segments_refresh_all``: the periodic pass (on the worker's clock, registered in
   ``NurtureConfig.ready``) that catches what time alone changes ("no visit in 30 days").
 """
@@ -25,6 +27,17 @@ def segment_refresh_task(workspace_id: int, segment_id: int) -> int:
         return 0
     result = segment_refresh(segment=segment)
     return len(result.entered) + len(result.left)
+
+
+@task()
+def segments_refresh_contacts(workspace_id: int, contact_ids: list[int]) -> int:
+    """The dynamic segments refreshed for these contacts (tracked events of theirs)."""
+    workspace = Workspace.objects.filter(pk=workspace_id).first()
+    if workspace is None:
+        return 0
+    with transaction.atomic():
+        results = segments_refresh(workspace=workspace, contact_ids=contact_ids)
+    return sum(len(r.entered) + len(r.left) for r in results.values())
 
 
 @task()
