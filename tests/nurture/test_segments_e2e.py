@@ -77,5 +77,9 @@ def test_a_marketer_builds_a_segment_watching_the_live_count(page, workspace, le
     page.get_by_role("link", name="All segments").click()
     expect(page.locator("table tbody tr")).to_contain_text("Engaged Americans")
     assert page.evaluate(NO_SIDEWAYS_SCROLL) <= 0
+    # The row's Edit button is on the screen (the table does not scroll on a phone).
+    edit = page.get_by_role("link", name="Edit")
+    box = edit.bounding_box()
+    assert box and box["x"] + box["width"] <= width
     shoot(page, "segments-list", width, top=True)
     assert segment.pk and not page.javascript_errors
