@@ -16,6 +16,7 @@ Guarantees:
 """
 
 import datetime as dt
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -360,17 +361,20 @@ def _insert_members(segment: Segment, chosen, *, source: str, now: dt.datetime) 
     this statement inserted (a row already there, or inserted by a racing refresh, is not)."""
     select_sql, params = chosen.order_by().query.sql_with_params()
     table = SegmentMember._meta.db_table
-    # "WHERE true" lets SQLite tell the SELECT's end from the ON CONFLICT clause.
+    # Members already there are skipped before the insert (a steady refresh writes nothing);
+    # ON CONFLICT still settles a race with another refresh. A WHERE also lets SQLite tell
+    # the SELECT's end from the ON CONFLICT clause.
     sql = (
         f"WITH chosen (id) AS ({select_sql}) "  # noqa: S608
         f"INSERT INTO {table} (workspace_id, segment_id, contact_id, entered_at, source) "
-        "SELECT %s, %s, chosen.id, %s, %s FROM chosen WHERE 1 = 1 "
+        "SELECT %s, %s, chosen.id, %s, %s FROM chosen WHERE NOT EXISTS (SELECT 1 FROM "
+        f"{table} AS present WHERE present.segment_id = %s AND present.contact_id = chosen.id) "
         "ON CONFLICT (segment_id, contact_id) DO NOTHING RETURNING contact_id"
     )
     with connection.cursor() as cursor:
         # Adapted as the ORM does (SQLite keeps naive UTC text; compared as text).
         moment = connection.ops.adapt_datetimefield_value(now)
-        cursor.execute(sql, [*params, segment.workspace_id, segment.pk, moment, source])
+        cursor.execute(sql, [*params, segment.workspace_id, segment.pk, moment, source, segment.pk])
         return sorted(row[0] for row in cursor.fetchall())
 
 
@@ -399,27 +403,37 @@ def _record(
     actor: Actor,
     source: str = MemberSource.CONDITIONS,
 ) -> None:
+    """One ``kind`` activity per contact, written in one statement (a segment's first fill
+    may enter a million contacts) and announced."""
     if not contact_ids:
         return
-    now = timezone.now()
-    data = segment_change_data(segment_id=segment.pk, segment=segment.name, source=source)
-    written = Activity.objects.bulk_create(
-        [
-            Activity(
-                workspace_id=workspace.pk,
-                contact_id=pk,
-                kind=kind,
-                occurred_at=now,
-                actor_user_id=actor.user_id,
-                actor_api_key_id=actor.api_key_id,
-                actor_label=actor.label[:200],
-                data=data,
-            )
-            for pk in contact_ids
-        ]
+    data = json.dumps(
+        segment_change_data(segment_id=segment.pk, segment=segment.name, source=source)
     )
-    activities_announce(
-        workspace_id=workspace.pk,
-        contact_ids=contact_ids,
-        up_to_id=max(activity.pk for activity in written),
+    moment = connection.ops.adapt_datetimefield_value(timezone.now())
+    table = Activity._meta.db_table
+    if connection.vendor == "postgresql":
+        ids_sql, data_sql, ids_param = "SELECT unnest(%s::bigint[])", "%s::jsonb", contact_ids
+    else:
+        ids_sql, data_sql = "SELECT value FROM json_each(%s)", "json(%s)"
+        ids_param = json.dumps(contact_ids)
+    sql = (
+        f"WITH chosen (id) AS ({ids_sql}) "  # noqa: S608
+        f"INSERT INTO {table} (workspace_id, contact_id, kind, occurred_at, actor_user_id, "
+        f"actor_api_key_id, actor_label, data) SELECT %s, chosen.id, %s, %s, %s, %s, %s, "
+        f"{data_sql} FROM chosen WHERE 1 = 1 RETURNING id"
     )
+    params = [
+        ids_param,
+        workspace.pk,
+        kind,
+        moment,
+        actor.user_id,
+        actor.api_key_id,
+        actor.label[:200],
+        data,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        up_to_id = max(row[0] for row in cursor.fetchall())
+    activities_announce(workspace_id=workspace.pk, contact_ids=contact_ids, up_to_id=up_to_id)
