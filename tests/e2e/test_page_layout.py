@@ -164,6 +164,24 @@ def app_pages(tmp_path):
         workspace=workspace, actor=actor, contact_id=contact.pk, amount="18500",
         expected_close_date=dt.date.today() + dt.timedelta(days=40),
     )  # fmt: skip
+    from leadflow.nurture.services.segments import segment_create, segment_members_add
+
+    engaged = segment_create(
+        workspace=workspace,
+        actor=actor,
+        values={
+            "name": "Engaged in the last month",
+            "conditions": {
+                "field": "activity.form.submitted",
+                "operator": "at_least",
+                "value": {"times": 1, "within_days": 30},
+            },
+        },
+    )
+    webinar = segment_create(
+        workspace=workspace, actor=actor, values={"name": "Webinar guests", "kind": "static"}
+    )
+    segment_members_add(workspace=workspace, segment=webinar, contact_ids=[contact.pk], actor=actor)
     base = f"/w/{workspace.slug}"
     pages = {
         "home": f"{base}/",
@@ -201,6 +219,10 @@ def app_pages(tmp_path):
         "deal": f"{base}/deals/{deal.pk}/",
         "deal-new": f"{base}/deals/new/",
         "deals-forecast": f"{base}/deals/forecast/",
+        "segments": f"{base}/segments/",
+        "segment-new": f"{base}/segments/new/",
+        "segment-edit": f"{base}/segments/{engaged.pk}/edit/",
+        "segment-list-members": f"{base}/segments/{webinar.pk}/",
     }
     return pages
 
