@@ -9,7 +9,17 @@ capped live count the editor shows (up to 10,000) are measured too, and so is a 
 refresh of the segment's member rows (``segment_refresh``, the periodic pass: first the
 fill, then a pass with nothing to change). Rows are generated set-based (PostgreSQL:
 generate_series; SQLite: a recursive CTE): activities of 10 kinds spread evenly over the
-last 365 days. BENCH_SEGMENT_CONTACTS and BENCH_SEGMENT_ACTIVITIES change the sizes.
+last 365 days, then VACUUM ANALYZE (what autovacuum does to an append-only log soon
+after). BENCH_SEGMENT_CONTACTS and BENCH_SEGMENT_ACTIVITIES change the sizes.
+
+Measured 6 December 2026 (x86_64, 2 cores shared with other work, PostgreSQL 15 on
+127.0.0.1, shared_buffers 128 MB; median of 5 after a warm-up): the behavioural segment
+599 ms (65,886 members) against 11 ms for ``lifecycle_stage eq mql`` (an index-only
+count); "no note in 30 days" 236 ms (934,930); the editor's capped count 229 ms; the
+first fill of the segment's rows 5.5 s (65,886 rows and their ``segment.entered``
+activities), a refresh with nothing to change 1.26 s. Before the kind index carried the
+contact and the count was COUNT(*) (contacts migration 0023), the same count took
+2,470 ms (heap reads of 247,000 activities).
 """
 
 import os
