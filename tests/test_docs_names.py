@@ -40,6 +40,7 @@ DOCS = [
     *sorted((ROOT / "docs" / "nurture").glob("*.md")),
     ROOT / "docs" / "deals.md",
     ROOT / "docs" / "home.md",
+    ROOT / "docs" / "nurture" / "segments.md",
     *sorted((ROOT / "docs" / "decisions").glob("001[89]-*.md")),
 ]
 # leadflow's apps and top-level modules (cli, server, demo, ...)

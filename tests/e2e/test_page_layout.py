@@ -184,6 +184,24 @@ def app_pages(tmp_path):
         codes=["SPRING-2026-AX1", "SPRING-2026-AX2"],
     )
     offer_issue(offer=offer, contact=contact, now=timezone.now(), actor=actor)
+    from leadflow.nurture.services.segments import segment_create, segment_members_add
+
+    engaged = segment_create(
+        workspace=workspace,
+        actor=actor,
+        values={
+            "name": "Engaged in the last month",
+            "conditions": {
+                "field": "activity.form.submitted",
+                "operator": "at_least",
+                "value": {"times": 1, "within_days": 30},
+            },
+        },
+    )
+    webinar = segment_create(
+        workspace=workspace, actor=actor, values={"name": "Webinar guests", "kind": "static"}
+    )
+    segment_members_add(workspace=workspace, segment=webinar, contact_ids=[contact.pk], actor=actor)
     base = f"/w/{workspace.slug}"
     pages = {
         "offers": f"{base}/offers/",
@@ -225,6 +243,10 @@ def app_pages(tmp_path):
         "deal": f"{base}/deals/{deal.pk}/",
         "deal-new": f"{base}/deals/new/",
         "deals-forecast": f"{base}/deals/forecast/",
+        "segments": f"{base}/segments/",
+        "segment-new": f"{base}/segments/new/",
+        "segment-edit": f"{base}/segments/{engaged.pk}/edit/",
+        "segment-list-members": f"{base}/segments/{webinar.pk}/",
     }
     return pages
 

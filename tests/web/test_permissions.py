@@ -15,11 +15,13 @@ from django.test import Client
 from leadflow.capture import services as capture_services
 from leadflow.contacts.models import Activity, Contact
 from leadflow.contacts.services import contact_upsert
+from leadflow.core.actors import Actor
 from leadflow.core.models import ALL_API_SCOPES, Membership, Role, User
 from leadflow.duplicates.models import DuplicatePair, DuplicateProfile
 from leadflow.duplicates.services import duplicates_check
 from leadflow.inbound import services as inbound_services
 from leadflow.inbound.models import Delivery, DeliveryStatus
+from leadflow.nurture.models import Segment
 from leadflow.sales.models import EmailTemplate, FollowUp, PersonalEmail, Team
 from leadflow.sales.services import (
     assignment_rule_create,
@@ -298,6 +300,35 @@ def _suppression_list(world, client):
     topics = client.get(url(world["workspace"], "settings/topics/"))
     assert _decided(listed, 200) == _decided(added, 302) == _decided(topics, 200)
     return _decided(listed, 200)
+
+
+def _see_segments(world, client):
+    from leadflow.nurture.services.segments import segment_create
+
+    segment = segment_create(
+        workspace=world["workspace"],
+        actor=Actor.system(),
+        values={"name": f"Seen {Segment.objects.count()}", "kind": "static"},
+    )
+    listed = client.get(url(world["workspace"], "segments/"))
+    members = client.get(url(world["workspace"], f"segments/{segment.pk}/"))
+    assert _decided(listed, 200) == _decided(members, 200)
+    return _decided(listed, 200)
+
+
+def _manage_segments(world, client):
+    workspace = world["workspace"]
+    created = client.post(url(workspace, "segments/new/"), {"name": "VIP", "kind": "static"})
+    segment = Segment.objects.filter(workspace=workspace, name="VIP").first()
+    if segment is None:
+        assert _decided(created, 302) is False
+        return False
+    added = client.post(
+        url(workspace, f"segments/{segment.pk}/add/"), {"contacts": "ann@lee-corp.com"}
+    )
+    deleted = client.post(url(workspace, f"segments/{segment.pk}/delete/"))
+    assert _decided(created, 302) == _decided(added, 302) == _decided(deleted, 302)
+    return _decided(created, 302)
 
 
 def _manage_lead_sources(world, client):
@@ -585,6 +616,10 @@ ACTIONS: dict[str, Callable] = {
     "export a form's submissions (CSV)": _export_submissions,
     "create, change and delete forms": _manage_forms,
     "see and change the suppression list and subscription topics": _suppression_list,
+    "see segments and their members": _see_segments,
+    "create, change and delete segments; add contacts to static lists and remove them": (
+        _manage_segments
+    ),
     "manage lead sources and read their delivery log": _manage_lead_sources,
     "force in a delivery whose sender was not verified": _force_delivery,
     "change workspace settings, custom fields, tracking and API keys": _settings,
@@ -642,6 +677,10 @@ def test_only_the_sales_role_is_limited_to_its_own_leads():
 # --- API scopes ----------------------------------------------------------------------------
 
 BODIES = {
+    "POST /api/v1/segments": {"name": "VIP", "kind": "static"},
+    "POST /api/v1/segments/count": {
+        "conditions": {"field": "country", "operator": "eq", "value": "GB"}
+    },
     "POST /api/v1/deals": {"title": "Kite Labs pilot"},
     "POST /api/v1/pipelines": {"name": "Renewals"},
     "PATCH /api/v1/deal-settings": {"currency": "EUR"},

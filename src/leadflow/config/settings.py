@@ -253,6 +253,8 @@ LEADFLOW_DKIM_KEY_DIR = Path(os.environ.get("LEADFLOW_DKIM_KEY_DIR", str(DATA_DI
 LEADFLOW_CLOCK_TICK_SECONDS = float(os.environ.get("LEADFLOW_CLOCK_TICK_SECONDS", "10"))
 # How often the sweeps of what has come due run (first-touch deadlines, reminders).
 LEADFLOW_SWEEP_SECONDS = float(os.environ.get("LEADFLOW_SWEEP_SECONDS", "30"))
+# The periodic pass over whole dynamic segments (time-based conditions: docs/nurture/segments.md).
+LEADFLOW_SEGMENT_REFRESH_SECONDS = float(os.environ.get("LEADFLOW_SEGMENT_REFRESH_SECONDS", "900"))
 # API rate limit per key (requests per minute); 0 turns it off.
 LEADFLOW_API_RATE_LIMIT = int(os.environ.get("LEADFLOW_API_RATE_LIMIT", "600"))
 # Tracking event batches per minute from one IP to one workspace; 0 turns it off.
@@ -293,3 +295,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# The activity log's kind index carries the contact (INCLUDE) on PostgreSQL; SQLite builds
+# it without that column, which is all the warning says (contacts migration 0023).
+SILENCED_SYSTEM_CHECKS = ["models.W040"]

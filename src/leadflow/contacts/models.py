@@ -466,7 +466,7 @@ class Activity(models.Model):
     """One thing that happened to a contact. Append-only; every service writes one row in the
     transaction of its change. It drives the timeline, and later scoring and analytics."""
 
-    # Covered by activity_ws_kind and activity_contact_time: no single-column indexes.
+    # Covered by activity_ws_kind_contact and activity_contact_time: no single-column indexes.
     workspace = models.ForeignKey(
         Workspace, on_delete=models.CASCADE, related_name="+", db_index=False
     )
@@ -492,7 +492,13 @@ class Activity(models.Model):
         verbose_name_plural = "activities"
         indexes = [
             models.Index(fields=["contact", "-occurred_at", "-id"], name="activity_contact_time"),
-            models.Index(fields=["workspace", "kind", "-occurred_at"], name="activity_ws_kind"),
+            # The contact is carried (PostgreSQL) so "did X at least N times within D days"
+            # counts from the index alone (behaviour conditions, segments).
+            models.Index(
+                fields=["workspace", "kind", "-occurred_at"],
+                name="activity_ws_kind_contact",
+                include=["contact"],
+            ),
         ]
 
     @property

@@ -1,4 +1,7 @@
+import datetime as dt
+
 from django.apps import AppConfig
+from django.conf import settings
 
 
 class NurtureConfig(AppConfig):
@@ -23,3 +26,16 @@ class NurtureConfig(AppConfig):
         suppression_check_register(suppression_reason, suppression_reasons)
         preference_kinds_register()
         offer_kinds.register()
+
+        from leadflow.core.scheduler import periodic_register
+        from leadflow.nurture import segment_conditions, segment_kinds, subscribers
+
+        segment_kinds.register()
+        segment_conditions.register()
+        subscribers.register()
+        periodic_register(
+            "nurture.segments_refresh",
+            "leadflow.nurture.tasks.segments_refresh_all",
+            # Time-based conditions ("no visit in 30 days") change with no activity.
+            dt.timedelta(seconds=settings.LEADFLOW_SEGMENT_REFRESH_SECONDS),
+        )

@@ -135,8 +135,12 @@ def editor_for(
     if "field" in tree:
         tree = {"match": "all", "children": [tree]}
     children = tree.get("children") or []
+    # A behaviour value with filters on what happened (``where``) has no row form either.
     flat = isinstance(children, list) and all(
-        isinstance(child, dict) and "field" in child for child in children
+        isinstance(child, dict)
+        and "field" in child
+        and not (isinstance(child.get("value"), dict) and "where" in child["value"])
+        for child in children
     )
     if not flat or len(children) > MAX_ROWS:
         editor.json_mode = True

@@ -25,6 +25,7 @@ from leadflow.web.views import (
     scoring,
     scoring_engagement,
     scoring_model,
+    segments,
     settings,
     speed,
     suppression,
@@ -378,6 +379,20 @@ duplicate_patterns = [
     path("<int:pair_id>/dismiss/", duplicates.duplicate_dismiss, name="duplicate_dismiss"),
 ]
 
+segment_patterns = [
+    path("", segments.segment_list, name="segment_list"),
+    path("new/", segments.segment_edit, name="segment_create"),
+    path("count/", segments.segment_count, name="segment_count"),
+    path("add-selected/", segments.segment_bulk_add, name="segment_bulk_add"),
+    path("<int:segment_id>/", segments.segment_members, name="segment_members"),
+    path("<int:segment_id>/edit/", segments.segment_edit, name="segment_edit"),
+    path("<int:segment_id>/delete/", segments.segment_delete, name="segment_delete"),
+    path("<int:segment_id>/add/", segments.segment_members_add, name="segment_members_add"),
+    path(
+        "<int:segment_id>/remove/", segments.segment_members_remove, name="segment_members_remove"
+    ),
+]
+
 deal_patterns = [
     path("", deals.deal_list, name="deal_list"),
     path("board/", deals.deal_board, name="deal_board"),
@@ -401,6 +416,7 @@ workspace_patterns = [
     path("offers/", include(offer_patterns)),
     path("duplicates/", include(duplicate_patterns)),
     path("deals/", include(deal_patterns)),
+    path("segments/", include(segment_patterns)),
     path("mql/", scoring.mql_queue, name="mql_queue"),
     path("mql/<int:contact_id>/accept/", scoring.mql_accept, name="mql_accept"),
     path("mql/<int:contact_id>/reject/", scoring.mql_reject, name="mql_reject"),

@@ -107,7 +107,10 @@ class ConditionField:
     rows). ``json_key`` says ``column`` is a key inside a JSON column (custom fields), which
     may be missing or null. ``choices`` are the allowed values of choice-like types (for
     the ``ordered`` type, from the lowest to the highest);
-    ``operators`` narrows the type's operators."""
+    ``operators`` narrows the type's operators. ``value_check(operator, value)``, when
+    given, replaces the type's check of the value (raise ``ValueProblem``; return the value
+    as compiling uses it): a behaviour field that also takes filters on what happened
+    (nurture's ``event.<type>`` with ``where``)."""
 
     key: str
     type: str
@@ -119,6 +122,7 @@ class ConditionField:
     choices: tuple[Any, ...] = ()
     operators: tuple[str, ...] = ()
     compile: Compile | None = None
+    value_check: Callable[[str, Any], Any] | None = None
 
     def allowed_operators(self) -> tuple[str, ...]:
         return self.operators or OPERATORS_BY_TYPE[self.type]
@@ -170,6 +174,8 @@ def value_clean(item: ConditionField, operator: str, value: Any) -> Any:
         if value is not None:
             raise ValueProblem("Takes no value.")
         return None
+    if item.value_check is not None:
+        return item.value_check(operator, value)
     if operator in DAYS_VALUE:
         return _days(value)
     if item.type == "behaviour":
@@ -283,6 +289,22 @@ def _datetime(value: Any) -> dt.datetime:
     except (ValueError, OverflowError):
         raise ValueProblem("Must be a date or date-time (ISO 8601).") from None
     return parsed
+
+
+def behaviour_value_check(
+    operator: str, value: Any, *, extra: frozenset[str] = frozenset()
+) -> dict[str, Any]:
+    """The check of a behaviour value; keys in ``extra`` are let through unchecked (the
+    field's own ``value_check`` checks them)."""
+    base = (
+        {key: part for key, part in value.items() if key not in extra}
+        if isinstance(value, dict)
+        else value
+    )
+    checked: dict[str, Any] = _behaviour(operator, base)
+    if isinstance(value, dict):
+        checked.update({key: value[key] for key in extra if key in value})
+    return checked
 
 
 def _behaviour(operator: str, value: Any) -> dict[str, int | None]:

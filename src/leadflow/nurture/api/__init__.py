@@ -5,6 +5,7 @@ the suppression list and subscription topics (``suppression``), marketing email
 
 from ninja import Router
 
+from leadflow.nurture.api import segments
 from leadflow.nurture.api.email import router as email_router
 from leadflow.nurture.api.offers import router as offers_router
 from leadflow.nurture.api.pacing import router as pacing_router
@@ -12,6 +13,7 @@ from leadflow.nurture.api.suppression import router as suppression_router
 from leadflow.nurture.api.suppression import topics_router
 
 router = Router()
+router.add_router("/", segments.router)
 router.add_router("/", suppression_router)
 router.add_router("/", topics_router)
 router.add_router("/", email_router)

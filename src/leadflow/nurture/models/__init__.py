@@ -15,6 +15,7 @@ from leadflow.nurture.models.email import (
 )
 from leadflow.nurture.models.offers import Offer, OfferCode, OfferKind
 from leadflow.nurture.models.pacing import ContactPacing, MarketingSend, PacingSettings
+from leadflow.nurture.models.segments import MemberSource, Segment, SegmentKind, SegmentMember
 from leadflow.nurture.models.suppression import (
     ContactPreferences,
     Frequency,
@@ -36,11 +37,15 @@ __all__ = [
     "Frequency",
     "MarketingSend",
     "MarketingTemplate",
+    "MemberSource",
     "Message",
     "Offer",
     "OfferCode",
     "OfferKind",
     "PacingSettings",
+    "Segment",
+    "SegmentKind",
+    "SegmentMember",
     "SendingIdentity",
     "SmtpSettings",
     "Suppression",

@@ -41,6 +41,7 @@ from leadflow.contacts.models import (
 )
 from leadflow.core import selectors as core_selectors
 from leadflow.core.errors import FieldError, NotFound, ValidationFailed
+from leadflow.nurture.selectors import segments as segment_selectors
 from leadflow.sales import services as sales_services
 from leadflow.web.access import safe_next, workspace_view
 from leadflow.web.conditions_form import (
@@ -226,6 +227,8 @@ def contact_list(request: HttpRequest) -> HttpResponse:
         "is_later_page": bool(request.GET.get("cursor")),
         "members": _members(request),
         "tag_options": selectors.tag_names(workspace),
+        # Lazy: read only when the bulk bar offers "Add to list" (marketing's roles).
+        "static_lists": segment_selectors.static_lists(workspace),
         "company_options": _company_options(request, params.get("company", "")),
         "saved_views": list(selectors.saved_views(workspace, actor)),
         **(routing.reassign_choices(request) if request.membership.can("write") else {}),
