@@ -157,7 +157,13 @@ def _object_ids(workspace):
     message = message_create(
         workspace=workspace, name="Other news", template_id=marketing.pk, identity_id=identity.pk
     )
+    from leadflow.nurture.services.segments import segment_create
+
+    segment = segment_create(
+        workspace=workspace, actor=actor, values={"name": "Other list", "kind": "static"}
+    )
     return {
+        "segment_id": segment.pk,
         "identity_id": identity.pk,
         "marketing_template_id": marketing.pk,
         "message_id": message.pk,
@@ -228,6 +234,7 @@ def test_every_object_route_hides_other_workspaces(api, other_workspace):
         "offer": None,
         "preview": {"contact_id": 1},
         "send": {"contact_ids": [1]},
+        "remove": {"contact_ids": [1]},
     }
     schema = ninja_api.get_openapi_schema()
     tried = 0
@@ -242,6 +249,8 @@ def test_every_object_route_hides_other_workspaces(api, other_workspace):
             body = None
             if method == "post" and url.startswith("/duplicates/"):
                 body = {"choices": {}} if url.endswith("/merge") else None
+            elif method == "post" and url.startswith("/segments/"):
+                body = {"contact_ids": [1]}
             elif method == "post":
                 body = bodies[url.rsplit("/", 1)[-1]]
             elif method == "patch" and "/team-members/" in url:
@@ -262,6 +271,7 @@ def test_every_object_route_hides_other_workspaces(api, other_workspace):
                     "/nurture/offers/",
                     "/nurture/topics/",
                     "/nurture/templates/",
+                    "/segments/",
                 )
             ):
                 body = {"name": "x"}
