@@ -88,7 +88,7 @@ def test_log_a_call_schedule_complete_and_be_mentioned(page, workspace, kim, wid
     expect(row).to_contain_text("Kim Lee")
     assert page.evaluate(NO_SIDEWAYS_SCROLL) <= 0
     shoot(page, "list", width)
-    row.get_by_role("button", name="Complete Try Kim again").click()
+    row.get_by_role("button", name="Done: Try Kim again").click()
     expect(page.locator(f'[data-followup="{followup.pk}"]')).to_have_count(0)
     page.get_by_role("link", name=re.compile(r"^Done")).click()
     expect(page.locator(f'[data-followup="{followup.pk}"]')).to_contain_text("Done")
