@@ -255,6 +255,8 @@ LEADFLOW_CLOCK_TICK_SECONDS = float(os.environ.get("LEADFLOW_CLOCK_TICK_SECONDS"
 LEADFLOW_SWEEP_SECONDS = float(os.environ.get("LEADFLOW_SWEEP_SECONDS", "30"))
 # The periodic pass over whole dynamic segments (time-based conditions: docs/nurture/segments.md).
 LEADFLOW_SEGMENT_REFRESH_SECONDS = float(os.environ.get("LEADFLOW_SEGMENT_REFRESH_SECONDS", "900"))
+# How often the worker moves sequences' enrolments whose wait is over (docs/nurture/sequences.md).
+LEADFLOW_SEQUENCE_RUN_SECONDS = float(os.environ.get("LEADFLOW_SEQUENCE_RUN_SECONDS", "30"))
 # API rate limit per key (requests per minute); 0 turns it off.
 LEADFLOW_API_RATE_LIMIT = int(os.environ.get("LEADFLOW_API_RATE_LIMIT", "600"))
 # Tracking event batches per minute from one IP to one workspace; 0 turns it off.

@@ -16,6 +16,14 @@ from leadflow.nurture.models.email import (
 from leadflow.nurture.models.offers import Offer, OfferCode, OfferKind
 from leadflow.nurture.models.pacing import ContactPacing, MarketingSend, PacingSettings
 from leadflow.nurture.models.segments import MemberSource, Segment, SegmentKind, SegmentMember
+from leadflow.nurture.models.sequences import (
+    Enrollment,
+    EnrollmentStatus,
+    EnrollmentStep,
+    Reentry,
+    Sequence,
+    SequenceStatus,
+)
 from leadflow.nurture.models.suppression import (
     ContactPreferences,
     Frequency,
@@ -34,6 +42,9 @@ __all__ = [
     "ContactPreferences",
     "Delivery",
     "DeliveryStatus",
+    "Enrollment",
+    "EnrollmentStatus",
+    "EnrollmentStep",
     "Frequency",
     "MarketingSend",
     "MarketingTemplate",
@@ -43,10 +54,13 @@ __all__ = [
     "OfferCode",
     "OfferKind",
     "PacingSettings",
+    "Reentry",
     "Segment",
     "SegmentKind",
     "SegmentMember",
     "SendingIdentity",
+    "Sequence",
+    "SequenceStatus",
     "SmtpSettings",
     "Suppression",
     "SuppressionReason",
