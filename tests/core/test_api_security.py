@@ -162,7 +162,21 @@ def _object_ids(workspace):
     segment = segment_create(
         workspace=workspace, actor=actor, values={"name": "Other list", "kind": "static"}
     )
+    from leadflow.nurture.models import Enrollment
+    from leadflow.nurture.services.sequences import sequence_create, sequence_status_set
+
+    sequence = sequence_create(
+        workspace=workspace,
+        actor=actor,
+        values={"name": "Other drip", "steps": [{"id": 1, "type": "tag", "tag": "t"}]},
+    )
+    sequence_status_set(workspace=workspace, actor=actor, sequence_id=sequence.pk, status="active")
+    enrollment = Enrollment.objects.create(
+        workspace=workspace, sequence=sequence, contact=a, step=1, wake_at=timezone.now()
+    )
     return {
+        "sequence_id": sequence.pk,
+        "enrollment_id": enrollment.pk,
         "segment_id": segment.pk,
         "identity_id": identity.pk,
         "marketing_template_id": marketing.pk,
@@ -235,6 +249,8 @@ def test_every_object_route_hides_other_workspaces(api, other_workspace):
         "preview": {"contact_id": 1},
         "send": {"contact_ids": [1]},
         "remove": {"contact_ids": [1]},
+        "enrollments": {"contact_ids": [1]},
+        "status": {"status": "paused"},
     }
     schema = ninja_api.get_openapi_schema()
     tried = 0
@@ -251,6 +267,8 @@ def test_every_object_route_hides_other_workspaces(api, other_workspace):
                 body = {"choices": {}} if url.endswith("/merge") else None
             elif method == "post" and url.startswith("/segments/"):
                 body = {"contact_ids": [1]}
+            elif method == "post" and url.startswith("/nurture/enrollments/"):
+                body = {"reason": "x"}
             elif method == "post":
                 body = bodies[url.rsplit("/", 1)[-1]]
             elif method == "patch" and "/team-members/" in url:
@@ -272,6 +290,7 @@ def test_every_object_route_hides_other_workspaces(api, other_workspace):
                     "/nurture/topics/",
                     "/nurture/templates/",
                     "/segments/",
+                    "/nurture/sequences/",
                 )
             ):
                 body = {"name": "x"}
