@@ -26,6 +26,8 @@ from leadflow.web.views import (
     scoring_engagement,
     scoring_model,
     segments,
+    sequence_steps,
+    sequences,
     settings,
     speed,
     suppression,
@@ -393,6 +395,37 @@ segment_patterns = [
     ),
 ]
 
+sequence_patterns = [
+    path("", sequences.sequence_list, name="sequence_list"),
+    path("new/", sequences.sequence_edit, name="sequence_create"),
+    path("<int:sequence_id>/", sequences.sequence_detail, name="sequence_detail"),
+    path("<int:sequence_id>/settings/", sequences.sequence_edit, name="sequence_edit"),
+    path("<int:sequence_id>/status/", sequences.sequence_status, name="sequence_status"),
+    path("<int:sequence_id>/enrol/", sequences.sequence_enroll, name="sequence_enroll"),
+    path("<int:sequence_id>/delete/", sequences.sequence_delete, name="sequence_delete"),
+    path("<int:sequence_id>/steps/new/", sequence_steps.step_new, name="sequence_step_new"),
+    path(
+        "<int:sequence_id>/steps/<int:step_id>/",
+        sequence_steps.step_edit,
+        name="sequence_step_edit",
+    ),
+    path(
+        "<int:sequence_id>/steps/<int:step_id>/delete/",
+        sequence_steps.step_delete,
+        name="sequence_step_delete",
+    ),
+    path(
+        "<int:sequence_id>/enrolments/",
+        sequence_steps.enrollment_list,
+        name="sequence_enrollments",
+    ),
+    path(
+        "<int:sequence_id>/enrolments/<int:enrollment_id>/remove/",
+        sequence_steps.enrollment_remove,
+        name="sequence_enrollment_remove",
+    ),
+]
+
 deal_patterns = [
     path("", deals.deal_list, name="deal_list"),
     path("board/", deals.deal_board, name="deal_board"),
@@ -417,6 +450,7 @@ workspace_patterns = [
     path("duplicates/", include(duplicate_patterns)),
     path("deals/", include(deal_patterns)),
     path("segments/", include(segment_patterns)),
+    path("sequences/", include(sequence_patterns)),
     path("mql/", scoring.mql_queue, name="mql_queue"),
     path("mql/<int:contact_id>/accept/", scoring.mql_accept, name="mql_accept"),
     path("mql/<int:contact_id>/reject/", scoring.mql_reject, name="mql_reject"),
