@@ -26,7 +26,7 @@ from leadflow.nurture.services import sequences as services
 from leadflow.web.access import workspace_view
 from leadflow.web.conditions_form import editor_for, tree_from_post
 from leadflow.web.forms import error_map
-from leadflow.web.views.segments import _contact_ids
+from leadflow.web.views.segments import contact_ids_posted
 
 MANAGE = "manage_forms"
 TRIGGER_KEYS = ("kind", "segment_id", "tag", "to", "form_id", "offer_id")
@@ -343,7 +343,7 @@ def sequence_enroll(request: HttpRequest, sequence_id: int) -> HttpResponse:
             workspace=request.workspace,
             actor=request.actor,
             sequence_id=sequence_id,
-            contact_ids=_contact_ids(request),
+            contact_ids=contact_ids_posted(request),
             source="manual",
         )
         noun = "contact" if len(enrolled) == 1 else "contacts"
