@@ -119,7 +119,7 @@ def test_a_marketer_builds_a_flow_step_by_step(workspace, marketer):
         "Send email",
         "Welcome",
         "2 days",
-        "Branch on conditions",
+        "country is US",
         "american",
         "Yes",
         "No",

@@ -78,8 +78,7 @@ def step_summary(step: dict[str, Any], names: dict[str, dict]) -> str:
         label = activity_kind_label(step["kind"])
         return f"{label}, at most {duration_text(step['timeout_seconds'])}"
     if kind == "branch":
-        count = len(step.get("conditions", {}).get("children", []))
-        return f"{count} condition{'s' if count != 1 else ''}"
+        return conditions_text(step.get("conditions") or {})
     if kind in ("tag", "untag"):
         return step["tag"]
     if kind == "stage":
@@ -91,6 +90,22 @@ def step_summary(step: dict[str, Any], names: dict[str, dict]) -> str:
     if kind == "enroll":
         return names["sequences"].get(step["sequence_id"], f"Sequence {step['sequence_id']}")
     return ""
+
+
+def conditions_text(tree: dict[str, Any]) -> str:
+    """A condition tree in a line: "country is US and tags has any of vip"."""
+    from leadflow.web.conditions_form import OPERATOR_LABELS, value_text
+
+    if "field" in tree:
+        value = "" if "value" not in tree else f" {value_text(tree['value'])}"
+        field_name = str(tree["field"]).replace("_", " ")
+        return (
+            f"{field_name} {OPERATOR_LABELS.get(tree.get('operator'), tree.get('operator'))}{value}"
+        )
+    joiner = " or " if tree.get("match") == "any" else " and "
+    parts = [conditions_text(child) for child in tree.get("children") or []]
+    text = joiner.join(f"({part})" if " and " in part or " or " in part else part for part in parts)
+    return text or "no conditions"
 
 
 @dataclass
@@ -312,10 +327,15 @@ def sequence_detail(request: HttpRequest, sequence_id: int) -> HttpResponse:
         "flow": flow_of(sequence, figures, names),
         "trigger_text": trigger_text(sequence.trigger, names),
         "statuses": SequenceStatus,
-        "goal_count": len((sequence.goal or {}).get("children", [])),
-        "exit_count": len((sequence.exit_conditions or {}).get("children", [])),
+        "goal_count": _count(sequence.goal),
+        "exit_count": _count(sequence.exit_conditions),
     }
     return render_page(request, "web/sequences/detail.html", page)
+
+
+def _count(tree: dict | None) -> int:
+    tree = tree or {}
+    return 1 if "field" in tree else len(tree.get("children") or [])
 
 
 @workspace_view(MANAGE)
