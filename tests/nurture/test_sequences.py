@@ -336,3 +336,121 @@ def test_a_step_someone_waits_at_cannot_be_removed(workspace, owner_actor):
             values={"steps": [{"id": 2, "type": "tag", "tag": "x", "next": None}]},
         )
     assert failed.value.errors[0].field == "steps"
+
+
+def test_wait_until_is_the_next_wall_time_across_daylight_saving():
+    from zoneinfo import ZoneInfo
+
+    from leadflow.nurture.zones import next_wall_time
+
+    berlin = ZoneInfo("Europe/Berlin")
+    utc = dt.UTC
+    # Saturday: the next Monday 09:00 in Berlin (winter time, UTC+1).
+    saturday = dt.datetime(2026, 1, 10, 12, 0, tzinfo=utc)
+    assert next_wall_time(saturday, berlin, [0], dt.time(9, 0)) == dt.datetime(
+        2026, 1, 12, 8, 0, tzinfo=utc
+    )
+    # Sunday 29 March 2026, 02:30 does not exist in Berlin (02:00 → 03:00): the jump.
+    before_spring = dt.datetime(2026, 3, 28, 12, 0, tzinfo=utc)
+    assert next_wall_time(before_spring, berlin, [6], dt.time(2, 30)) == dt.datetime(
+        2026, 3, 29, 1, 0, tzinfo=utc
+    )
+    # Sunday 25 October 2026, 02:30 happens twice: the first (summer time, UTC+2).
+    before_autumn = dt.datetime(2026, 10, 24, 12, 0, tzinfo=utc)
+    assert next_wall_time(before_autumn, berlin, [6], dt.time(2, 30)) == dt.datetime(
+        2026, 10, 25, 0, 30, tzinfo=utc
+    )
+    # Today's time already passed: next week's.
+    monday_noon = dt.datetime(2026, 1, 12, 11, 0, tzinfo=utc)
+    assert next_wall_time(monday_noon, berlin, [0], dt.time(9, 0)) == dt.datetime(
+        2026, 1, 19, 8, 0, tzinfo=utc
+    )
+
+
+def test_a_wait_until_step_sleeps_until_the_contacts_own_morning(workspace, owner_actor):
+    sequence = active(
+        workspace,
+        owner_actor,
+        name="Monday mornings",
+        steps=[
+            {"id": 1, "type": "wait_until", "weekdays": [0], "time": "09:00", "next": 2},
+            {"id": 2, "type": "tag", "tag": "monday", "next": None},
+        ],
+    )
+    tokyo = add(workspace, email="jp@example.net", phone="+81 3-1234-5678")
+    sequence_enroll(
+        workspace=workspace, actor=owner_actor, sequence_id=sequence.pk, contact_ids=[tokyo.pk]
+    )
+    sunday = dt.datetime(2026, 1, 11, 12, 0, tzinfo=dt.UTC)
+    Enrollment.objects.update(wake_at=sunday, waiting_since=sunday)
+    sequences_run(now=sunday)
+    enrolment = Enrollment.objects.get()
+    # Monday 09:00 in Tokyo (UTC+9) is Monday 00:00 UTC.
+    assert enrolment.wake_at == dt.datetime(2026, 1, 12, 0, 0, tzinfo=dt.UTC)
+    sequences_run(now=dt.datetime(2026, 1, 12, 0, 1, tzinfo=dt.UTC))
+    assert "monday" in set(tokyo.tags.values_list("name", flat=True))
+
+
+def test_two_runs_at_once_never_move_the_same_enrolment(workspace, owner_actor):
+    import threading
+
+    from django.db import connection
+
+    sequence = active(
+        workspace,
+        owner_actor,
+        name="Race",
+        steps=[{"id": 1, "type": "tag", "tag": "raced", "next": None}],
+    )
+    Contact.objects.bulk_create(
+        [Contact(workspace=workspace, email=f"r{i}@example.net") for i in range(300)]
+    )
+    ids = list(Contact.objects.filter(workspace=workspace).values_list("pk", flat=True))
+    sequence_enroll(
+        workspace=workspace, actor=owner_actor, sequence_id=sequence.pk, contact_ids=ids
+    )
+    claimed = []
+    barrier = threading.Barrier(2)
+
+    def run():
+        try:
+            barrier.wait()
+            claimed.append(sequences_run(limit=200).claimed)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    while sequences_run().claimed:
+        pass
+    assert sum(claimed) <= 300
+    assert Enrollment.objects.filter(status="completed").count() == 300
+    assert EnrollmentStep.objects.count() == 300
+    # One tag.added per contact: no enrolment was moved twice.
+    assert Activity.objects.filter(kind="tag.added", data__tag="raced").count() == 300
+
+
+def test_a_paused_sequence_holds_everyone_where_they_stand(workspace, owner_actor):
+    sequence = active(
+        workspace,
+        owner_actor,
+        name="Pausable",
+        steps=[{"id": 1, "type": "tag", "tag": "moved", "next": None}],
+    )
+    kim = add(workspace, email="kim@example.net")
+    sequence_enroll(
+        workspace=workspace, actor=owner_actor, sequence_id=sequence.pk, contact_ids=[kim.pk]
+    )
+    sequence_status_set(
+        workspace=workspace, actor=owner_actor, sequence_id=sequence.pk, status="paused"
+    )
+    assert sequences_run().claimed == 0
+    assert Enrollment.objects.get().status == "active"
+    sequence_status_set(
+        workspace=workspace, actor=owner_actor, sequence_id=sequence.pk, status="active"
+    )
+    sequences_run()
+    assert Enrollment.objects.get().status == "completed"
