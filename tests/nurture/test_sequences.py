@@ -454,3 +454,64 @@ def test_a_paused_sequence_holds_everyone_where_they_stand(workspace, owner_acto
     )
     sequences_run()
     assert Enrollment.objects.get().status == "completed"
+
+
+def test_eight_sequences_sending_at_once_never_pass_the_cap(smtp, workspace, owner_actor):
+    """Eight active sequences, each with its own email, enrol the same five people; eight
+    senders run at once (threads, own connections) through a real SMTP server: each person
+    gets exactly the cap (3 in 7 days), the other deliveries wait, queued, with the reason."""
+    import threading
+
+    from django.db import connection
+
+    from leadflow.nurture.services.sending import message_deliver_run
+
+    controller, inbox = smtp
+    first = sending_kit.message_make(workspace, port=controller.port)
+    messages = [first] + [
+        message_create(
+            workspace=workspace,
+            name=f"Message {number}",
+            template_id=first.template_id,
+            identity_id=first.identity_id,
+        )
+        for number in range(1, 8)
+    ]
+    people = [add(workspace, email=f"cap{i}@example.net").pk for i in range(5)]
+    for number, message in enumerate(messages):
+        sequence = active(
+            workspace,
+            owner_actor,
+            name=f"Drip {number}",
+            steps=[{"id": 1, "type": "email", "message_id": message.pk, "next": None}],
+        )
+        sequence_enroll(
+            workspace=workspace, actor=owner_actor, sequence_id=sequence.pk, contact_ids=people
+        )
+    sequences_run()
+    assert Delivery.objects.filter(status="queued").count() == 40
+    start = threading.Barrier(len(messages))
+    errors: list[BaseException] = []
+
+    def sender(message) -> None:
+        try:
+            start.wait()
+            message_deliver_run(message_pk=message.pk)
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=sender, args=(message,)) for message in messages]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    received = [m["To"] for m in inbox.messages()]
+    for pk in people:
+        address = Contact.objects.get(pk=pk).email
+        assert received.count(address) == 3, address
+    held = Delivery.objects.filter(status="queued")
+    assert held.count() == 40 - 15
+    assert all("cap" in reason.lower() for reason in held.values_list("reason", flat=True))
