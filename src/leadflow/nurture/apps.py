@@ -46,3 +46,9 @@ class NurtureConfig(AppConfig):
             # Waits that end: a sleeping enrolment moves at most this late.
             dt.timedelta(seconds=settings.LEADFLOW_SEQUENCE_RUN_SECONDS),
         )
+        periodic_register(
+            "nurture.broadcasts_due",
+            "leadflow.nurture.tasks.broadcasts_due_task",
+            # A start or an A/B decision whose own task was lost runs at most this late.
+            dt.timedelta(seconds=settings.LEADFLOW_SEQUENCE_RUN_SECONDS * 2),
+        )

@@ -80,3 +80,19 @@ def sequences_run_task() -> int:
     if result.claimed >= BATCH:
         task_schedule(sequences_run_task)  # more are due: the next slice at once
     return result.moved
+
+
+@task()
+def broadcast_step(broadcast_id: int) -> str:
+    """Start a broadcast whose time came, or decide its A/B test (nurture.services.broadcasts)."""
+    from leadflow.nurture.services.broadcasts import broadcast_step as step
+
+    return step(broadcast_id)
+
+
+@task()
+def broadcasts_due_task() -> int:
+    """The periodic pass over broadcasts due to start or to be decided."""
+    from leadflow.nurture.services.broadcasts import broadcasts_due
+
+    return broadcasts_due()

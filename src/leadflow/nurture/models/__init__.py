@@ -1,6 +1,13 @@
 """Nurture's models, one module per part (segments, suppression, email, sending, pacing,
 offers...)."""
 
+from leadflow.nurture.models.broadcasts import (
+    Broadcast,
+    BroadcastMember,
+    BroadcastStatus,
+    BroadcastVariant,
+    Undecided,
+)
 from leadflow.nurture.models.email import (
     DKIM_KEY_ENV_PREFIX,
     PASSWORD_ENV_PREFIX,
@@ -38,6 +45,10 @@ __all__ = [
     "DKIM_KEY_ENV_PREFIX",
     "PASSWORD_ENV_PREFIX",
     "SETTLED",
+    "Broadcast",
+    "BroadcastMember",
+    "BroadcastStatus",
+    "BroadcastVariant",
     "ContactPacing",
     "ContactPreferences",
     "Delivery",
@@ -67,5 +78,6 @@ __all__ = [
     "TlsMode",
     "Topic",
     "TopicOptOut",
+    "Undecided",
     "address_hash",
 ]

@@ -121,6 +121,8 @@ class Message(models.Model):
         "nurture.Offer", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     offer_best = models.BooleanField(default=False)
+    # The subject instead of the template's (an A/B test on the subject), "" for the template's.
+    subject = models.CharField(max_length=SUBJECT_MAX_LENGTH, blank=True, default="")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

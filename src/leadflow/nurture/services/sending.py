@@ -302,7 +302,9 @@ def deliveries_send(
     signer = dkim_key(smtp)
     template = message.template
     compiled = CompiledTemplate(
-        subject=template.subject, html_body=template.html_body, text_body=template.text_body
+        subject=message.subject or template.subject,
+        html_body=template.html_body,
+        text_body=template.text_body,
     )
     identity = message.identity
     domain = address_domain(identity.from_address)
