@@ -174,7 +174,19 @@ def _object_ids(workspace):
     enrollment = Enrollment.objects.create(
         workspace=workspace, sequence=sequence, contact=a, step=1, wake_at=timezone.now()
     )
+    from leadflow.nurture.services.broadcasts import broadcast_create
+
+    broadcast = broadcast_create(
+        workspace=workspace,
+        actor=actor,
+        values={
+            "name": "Other newsletter",
+            "segment_id": segment.pk,
+            "variants": [{"template_id": marketing.pk, "identity_id": identity.pk}],
+        },
+    )
     return {
+        "broadcast_id": broadcast.pk,
         "sequence_id": sequence.pk,
         "enrollment_id": enrollment.pk,
         "segment_id": segment.pk,
@@ -251,6 +263,7 @@ def test_every_object_route_hides_other_workspaces(api, other_workspace):
         "remove": {"contact_ids": [1]},
         "enrollments": {"contact_ids": [1]},
         "status": {"status": "paused"},
+        "schedule": {"send_at": None},
     }
     schema = ninja_api.get_openapi_schema()
     tried = 0
@@ -291,6 +304,7 @@ def test_every_object_route_hides_other_workspaces(api, other_workspace):
                     "/nurture/templates/",
                     "/segments/",
                     "/nurture/sequences/",
+                    "/nurture/broadcasts/",
                 )
             ):
                 body = {"name": "x"}

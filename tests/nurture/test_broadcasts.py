@@ -255,3 +255,40 @@ def test_the_z_test_agrees_with_scipy():
         spread = (pooled * (1 - pooled) * (1 / n + 1 / m)) ** 0.5
         expected = 1.0 if spread == 0 else 2 * norm.sf(abs(a / n - b / m) / spread)
         assert two_proportion_p(a, n, b, m) == pytest.approx(expected, rel=1e-9)
+
+
+def test_the_api_creates_schedules_reads_and_cancels_a_broadcast(api, other_api, workspace):
+    message = sending_kit.message_make(workspace, port=25)
+    ids = sending_kit.contacts_make(workspace, 30)
+    segment = api.post("/segments", {"name": "All", "kind": "static"}).json()
+    api.post(f"/segments/{segment['id']}/members", {"contact_ids": ids})
+    variant = {"template_id": message.template_id, "identity_id": message.identity_id}
+    bad = api.post(
+        "/nurture/broadcasts",
+        {"name": "", "segment_id": segment["id"], "variants": [variant], "test_hours": 0},
+    )
+    assert bad.status_code == 422
+    assert {e["field"] for e in bad.json()["errors"]} == {"name", "test_hours"}
+    created = api.post(
+        "/nurture/broadcasts",
+        {
+            "name": "Weekly",
+            "segment_id": segment["id"],
+            "variants": [variant, {**variant, "subject": "B subject"}],
+        },
+    )
+    assert created.status_code == 201, created.content
+    body = created.json()
+    assert body["ab_test"] and [v["label"] for v in body["variants"]] == ["A", "B"]
+    assert body["variants"][1]["subject"] == "B subject"
+    broadcast_id = body["id"]
+    assert other_api.get(f"/nurture/broadcasts/{broadcast_id}").status_code == 404
+    scheduled = api.post(f"/nurture/broadcasts/{broadcast_id}/schedule", {"send_at": None})
+    assert scheduled.json()["status"] == "scheduled"
+    broadcast_step(broadcast_id)
+    testing = api.get(f"/nurture/broadcasts/{broadcast_id}").json()
+    assert (testing["status"], testing["audience"]) == ("testing", 30)
+    assert api.patch(f"/nurture/broadcasts/{broadcast_id}", {"name": "x"}).status_code == 409
+    assert api.delete(f"/nurture/broadcasts/{broadcast_id}").status_code == 409
+    cancelled = api.post(f"/nurture/broadcasts/{broadcast_id}/cancel")
+    assert cancelled.json()["status"] == "cancelled"

@@ -1,11 +1,12 @@
 """Nurture over the REST API (/api/v1), one module per part, their routers joined here:
 the suppression list and subscription topics (``suppression``), marketing email
 (``email``), the pacing of marketing messages (``pacing``), personal offers
-(``offers``) and sequences (``sequences``)."""
+(``offers``) sequences (``sequences``) and broadcasts (``broadcasts``)."""
 
 from ninja import Router
 
 from leadflow.nurture.api import segments
+from leadflow.nurture.api.broadcasts import router as broadcasts_router
 from leadflow.nurture.api.email import router as email_router
 from leadflow.nurture.api.offers import router as offers_router
 from leadflow.nurture.api.pacing import router as pacing_router
@@ -21,3 +22,4 @@ router.add_router("/", email_router)
 router.add_router("/", pacing_router)
 router.add_router("/", offers_router)
 router.add_router("/", sequences_router)
+router.add_router("/", broadcasts_router)

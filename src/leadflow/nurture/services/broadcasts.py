@@ -252,6 +252,22 @@ def broadcast_cancel(*, workspace: Workspace, actor: Actor, broadcast_id: int) -
     return broadcast
 
 
+@transaction.atomic
+def broadcast_delete(*, workspace: Workspace, actor: Actor, broadcast_id: int) -> None:
+    """Delete a broadcast that has not started, with its variants' messages."""
+    from leadflow.nurture.models import Message
+
+    broadcast = _locked(workspace, broadcast_id)
+    if broadcast.status not in EDITABLE:
+        raise Conflict("This broadcast has started: cancel it instead.")
+    message_ids = list(
+        BroadcastVariant.objects.filter(broadcast=broadcast).values_list("message_id", flat=True)
+    )
+    audit_record(workspace=workspace, actor=actor, action="broadcast.deleted", obj=broadcast)
+    broadcast.delete()
+    Message.objects.filter(pk__in=message_ids, workspace=workspace).delete()
+
+
 def step_schedule(broadcast_id: int, *, at: dt.datetime | None = None) -> None:
     from django.utils.module_loading import import_string
 
@@ -350,7 +366,7 @@ def _enqueue(broadcast: Broadcast, variant: BroadcastVariant, group: str, now) -
 
 def variant_results(broadcast: Broadcast) -> list[dict[str, Any]]:
     """Per variant: sent (deliveries sent to its test group), unique clicks, click rate."""
-    variants = list(broadcast.variants.all())
+    variants = list(broadcast.variants.select_related("message"))
     sent = dict(
         Delivery.objects.filter(
             message_id__in=[v.message_id for v in variants], status=DeliveryStatus.SENT
