@@ -241,8 +241,29 @@ def app_pages(tmp_path):
     )
     sequence_status_set(workspace=workspace, actor=actor, sequence_id=drip.pk, status="active")
     sequence_enroll(workspace=workspace, actor=actor, sequence_id=drip.pk, contact_ids=[contact.pk])
+    from leadflow.nurture.services.broadcasts import broadcast_create, broadcast_step
+
+    news = broadcast_create(
+        workspace=workspace,
+        actor=actor,
+        values={
+            "name": "December newsletter",
+            "segment_id": webinar.pk,
+            "variants": [
+                {"template_id": template.pk, "identity_id": identity.pk},
+                {"template_id": template.pk, "identity_id": identity.pk, "subject": "Last call"},
+            ],
+        },
+    )
+    from leadflow.nurture.services.broadcasts import broadcast_schedule
+
+    broadcast_schedule(workspace=workspace, actor=actor, broadcast_id=news.pk)
+    broadcast_step(news.pk)
     base = f"/w/{workspace.slug}"
     pages = {
+        "broadcasts": f"{base}/broadcasts/",
+        "broadcast": f"{base}/broadcasts/{news.pk}/",
+        "broadcast-new": f"{base}/broadcasts/new/",
         "sequences": f"{base}/sequences/",
         "sequence": f"{base}/sequences/{drip.pk}/",
         "sequence-new": f"{base}/sequences/new/",

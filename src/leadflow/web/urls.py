@@ -5,6 +5,7 @@ from django.urls import include, path, reverse_lazy
 
 from leadflow.web.views import (
     auth,
+    broadcasts,
     companies,
     contacts,
     deals,
@@ -426,6 +427,15 @@ sequence_patterns = [
     ),
 ]
 
+broadcast_patterns = [
+    path("", broadcasts.broadcast_list, name="broadcast_list"),
+    path("new/", broadcasts.broadcast_edit, name="broadcast_create"),
+    path("<int:broadcast_id>/", broadcasts.broadcast_detail, name="broadcast_detail"),
+    path("<int:broadcast_id>/edit/", broadcasts.broadcast_edit, name="broadcast_edit"),
+    path("<int:broadcast_id>/schedule/", broadcasts.broadcast_schedule, name="broadcast_schedule"),
+    path("<int:broadcast_id>/cancel/", broadcasts.broadcast_cancel, name="broadcast_cancel"),
+]
+
 deal_patterns = [
     path("", deals.deal_list, name="deal_list"),
     path("board/", deals.deal_board, name="deal_board"),
@@ -451,6 +461,7 @@ workspace_patterns = [
     path("deals/", include(deal_patterns)),
     path("segments/", include(segment_patterns)),
     path("sequences/", include(sequence_patterns)),
+    path("broadcasts/", include(broadcast_patterns)),
     path("mql/", scoring.mql_queue, name="mql_queue"),
     path("mql/<int:contact_id>/accept/", scoring.mql_accept, name="mql_accept"),
     path("mql/<int:contact_id>/reject/", scoring.mql_reject, name="mql_reject"),
