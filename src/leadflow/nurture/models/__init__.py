@@ -11,6 +11,7 @@ from leadflow.nurture.models.email import (
     Message,
     SendingIdentity,
     SmtpSettings,
+    TemplateSourceKind,
     TlsMode,
 )
 from leadflow.nurture.models.offers import Offer, OfferCode, OfferKind
@@ -50,6 +51,7 @@ __all__ = [
     "SmtpSettings",
     "Suppression",
     "SuppressionReason",
+    "TemplateSourceKind",
     "TlsMode",
     "Topic",
     "TopicOptOut",
