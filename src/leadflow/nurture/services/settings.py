@@ -35,7 +35,7 @@ SMTP_FIELDS = (
 )  # fmt: skip
 
 
-def _address_check(field: str, value: str, *, required: bool) -> None:
+def address_check(field: str, value: str, *, required: bool) -> None:
     name, address = parseaddr(value or "")
     if (required or value) and ("@" not in address or address != value.strip() or name):
         raise ValidationFailed([FieldError(field, "An email address (name@domain).")])
@@ -43,8 +43,8 @@ def _address_check(field: str, value: str, *, required: bool) -> None:
 
 def identity_create(*, workspace: Workspace, data: dict) -> SendingIdentity:
     """A sending identity; its address is unique in the workspace (409 otherwise)."""
-    _address_check("from_address", data.get("from_address", ""), required=True)
-    _address_check("reply_to", data.get("reply_to", ""), required=False)
+    address_check("from_address", data.get("from_address", ""), required=True)
+    address_check("reply_to", data.get("reply_to", ""), required=False)
     try:
         with transaction.atomic():
             return SendingIdentity.objects.create(workspace=workspace, **data)
@@ -55,9 +55,9 @@ def identity_create(*, workspace: Workspace, data: dict) -> SendingIdentity:
 def identity_update(*, workspace: Workspace, identity_id: int, data: dict) -> SendingIdentity:
     identity = _identity(workspace, identity_id)
     if "from_address" in data:
-        _address_check("from_address", data["from_address"], required=True)
+        address_check("from_address", data["from_address"], required=True)
     if "reply_to" in data:
-        _address_check("reply_to", data["reply_to"], required=False)
+        address_check("reply_to", data["reply_to"], required=False)
     for key, value in data.items():
         setattr(identity, key, value)
     try:
@@ -169,7 +169,7 @@ def smtp_test_send(
     signature and unsubscribe headers, to ``to``; returns its Message-ID. The one send
     done in a request: its answer (it went, or the server's error) is the point. Errors
     are a ValidationFailed on ``smtp`` with the server's answer."""
-    _address_check("to", to, required=True)
+    address_check("to", to, required=True)
     identity = _identity(workspace, identity_id)
     template = None
     if template_id is not None:

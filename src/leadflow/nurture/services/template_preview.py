@@ -29,7 +29,7 @@ from leadflow.nurture.services.rendering import (
     Rendered,
     contact_fields,
 )
-from leadflow.nurture.services.settings import SAMPLE_CONTACT, _address_check
+from leadflow.nurture.services.settings import SAMPLE_CONTACT, address_check
 from leadflow.nurture.services.template_sources import source_compile
 from leadflow.nurture.services.transport import (
     address_domain,
@@ -135,7 +135,7 @@ def template_test_send(
 ) -> str:
     """Send the saved template now, as the contact (or a sample person), to ``to``,
     labelled ``[Test]``; returns its Message-ID. Rate-limited per member (429)."""
-    _address_check("to", to, required=True)
+    address_check("to", to, required=True)
     template = MarketingTemplate.objects.filter(workspace=workspace, pk=template_id).first()
     if template is None:
         raise NotFound("No such template.")
