@@ -26,6 +26,7 @@
   var errors = config.errors || {};
   var blocks = [];
   var uid = 0;
+  var dirty = Object.keys(errors).length > 0;
   var INNER_TYPES = ["text", "image", "button"];
 
   document.querySelectorAll("[data-js-only]").forEach(function (node) { node.hidden = false; });
@@ -63,9 +64,11 @@
 
   function fieldNode(block, field, path, title) {
     var id = "te-f-" + (uid += 1);
-    var wrap = el("div", { "class": "field" });
+    var wide = field.kind === "rich" || field.kind === "url" || field.kind === "line";
+    var wrap = el("div", { "class": "field" + (wide ? " fb-wide" : "") });
     var label = el("label", { "for": id }, field.label);
     var value = block[field.name] === undefined ? "" : block[field.name];
+    if (field.kind === "rich") value = plainParagraphs(value);
     var input;
     if (field.kind === "rich") {
       input = el("textarea", { id: id, rows: "5" });
@@ -78,7 +81,8 @@
         input.appendChild(node);
       });
     } else {
-      var type = field.kind === "url" ? "url" : field.kind.indexOf("int:") === 0 ? "number" : "text";
+      var type = field.kind === "url" ? "url" : field.kind === "colour" ? "color" :
+        field.kind.indexOf("int:") === 0 ? "number" : "text";
       input = el("input", { id: id, type: type });
       input.value = value;
     }
@@ -103,6 +107,14 @@
       wrap.appendChild(error);
     }
     return wrap;
+  }
+
+  // Stored rich text (<p>…</p><p>…</p>) shown as the author typed it: blank lines between
+  // paragraphs, line breaks as new lines. Bold, italic and links stay as tags.
+  function plainParagraphs(text) {
+    if (typeof text !== "string" || /<p\s/i.test(text)) return text;
+    return text.replace(/<br\s*\/?>/gi, "\n").replace(/<\/p>\s*<p>/gi, "\n\n")
+      .replace(/^\s*<p>/i, "").replace(/<\/p>\s*$/i, "");
   }
 
   function toolbar(input, block, field, title) {
@@ -169,13 +181,17 @@
     head.appendChild(el("h3", { "class": "fb-row-title" }, title));
     if (editable) head.appendChild(moveButtons(items, index, title, redraw));
     item.appendChild(head);
-    var body = el("div", { "class": "fb-row-body" });
+    var body = el("div", { "class": "fb-row-body fb-grid" });
     var typeError = errors[path + ".type"];
     if (typeError) body.appendChild(el("p", { "class": "error" }, typeError.join(" ")));
     (config.types[block.type] || { fields: [] }).fields.forEach(function (field) {
       body.appendChild(fieldNode(block, field, path, title));
     });
-    if (block.type === "columns") body.appendChild(columnsNode(block, path, title));
+    if (block.type === "columns") {
+      var columns = columnsNode(block, path, title);
+      columns.classList.add("fb-wide");
+      body.appendChild(columns);
+    }
     item.appendChild(body);
     return item;
   }
@@ -228,6 +244,7 @@
 
   function changed() {
     if (blocksInput) blocksInput.value = JSON.stringify(blocks);
+    dirty = true;
     if (dirtyNote) dirtyNote.hidden = false;
     errors = {};
     schedulePreview();
@@ -284,7 +301,7 @@
       frame.srcdoc = answer.data.html;
       subjectNode.textContent = answer.data.subject;
       var who = contactSelect && contactSelect.value ? contactSelect.options[contactSelect.selectedIndex].text : "a sample person";
-      previewStatus.textContent = "Unsaved changes, as " + who;
+      previewStatus.textContent = (dirty ? "Unsaved changes, as " : "As saved, for ") + who;
     }).catch(function () {
       if (number === asked) previewStatus.textContent = "The preview could not be loaded.";
     });
@@ -293,6 +310,7 @@
   if (form) {
     form.addEventListener("input", function (event) {
       if (event.target.closest(".te-block")) return;  // blocks call changed() themselves
+      dirty = true;
       if (dirtyNote) dirtyNote.hidden = false;
       schedulePreview();
     });
@@ -323,6 +341,11 @@
     radio.addEventListener("change", function () {
       frame.classList.toggle("te-mobile", radio.value === "mobile" && radio.checked);
     });
+    // On a phone the preview starts at a phone's width.
+    if (radio.value === "mobile" && window.matchMedia("(max-width: 700px)").matches) {
+      radio.checked = true;
+      frame.classList.add("te-mobile");
+    }
   });
 
   // --- the test send ----------------------------------------------------------------------
