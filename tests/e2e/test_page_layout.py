@@ -202,8 +202,31 @@ def app_pages(tmp_path):
         workspace=workspace, actor=actor, values={"name": "Webinar guests", "kind": "static"}
     )
     segment_members_add(workspace=workspace, segment=webinar, contact_ids=[contact.pk], actor=actor)
+    from leadflow.nurture.services.settings import template_create
+
+    marketing_template = template_create(
+        workspace=workspace,
+        data={
+            "name": "Spring newsletter with a rather long name to see how it wraps",
+            "subject": 'Spring news for {{ contact.first_name|default:"you" }}',
+            "blocks": [
+                {"type": "header", "text": "Spring at Northwind"},
+                {"type": "text", "text": "Hi {{ contact.first_name }},\n\nNew this month."},
+                {
+                    "type": "columns",
+                    "columns": [
+                        [{"type": "text", "text": "Left"}],
+                        [{"type": "button", "label": "Right", "href": "https://example.com/"}],
+                    ],
+                },
+                {"type": "footer", "text": "Northwind Traders"},
+            ],
+        },
+    )
     base = f"/w/{workspace.slug}"
     pages = {
+        "marketing-templates": f"{base}/marketing-templates/",
+        "marketing-template": f"{base}/marketing-templates/{marketing_template.pk}/",
         "offers": f"{base}/offers/",
         "offer": f"{base}/offers/{offer.pk}/",
         "offer-new": f"{base}/offers/new/",

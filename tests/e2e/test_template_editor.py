@@ -108,7 +108,7 @@ def test_a_templates_script_never_runs_in_the_preview(page, workspace):
             "subject": "x",
             "html_body": (
                 "<p>Hello</p><script>parent.document.title = 'pwned';</script>"
-                "<img src=\"x\" onerror=\"top.document.title = 'pwned'\">"
+                '<img src="x" onerror="top.document.title = \'pwned\'">'
             ),
         },
     )

@@ -1,6 +1,6 @@
 """A marketing template's source, whichever way it was written (blocks, MJML or HTML),
 compiled once into what sending reads: the HTML body and, unless the author wrote one,
-the plain-text part (decision 0031).
+the plain-text part (decision 0030).
 
 MJML is compiled by mjml-python (MRML, the Rust port of MJML, in a wheel: no Node.js),
 with no includes (an ``mj-include`` is refused, never read from disk) and no web fonts

@@ -174,11 +174,18 @@
     return actions;
   }
 
-  function blockNode(block, items, index, path, titlePrefix, redraw) {
+  function blockNode(block, items, index, path, titlePrefix, redraw, shortPrefix) {
     var title = titlePrefix + (index + 1) + ": " + typeLabel(block.type);
     var item = el("li", { "class": "fb-row te-block" });
     var head = el("div", { "class": "fb-row-head" });
-    head.appendChild(el("h3", { "class": "fb-row-title" }, title));
+    var heading = el("h3", { "class": "fb-row-title" });
+    if (shortPrefix) {  // inside a column: a short heading, the full name for screen readers
+      heading.appendChild(el("span", { "aria-hidden": "true" }, shortPrefix + (index + 1) + ": " + typeLabel(block.type)));
+      heading.appendChild(el("span", { "class": "visually-hidden" }, title));
+    } else {
+      heading.textContent = title;
+    }
+    head.appendChild(heading);
     if (editable) head.appendChild(moveButtons(items, index, title, redraw));
     item.appendChild(head);
     var body = el("div", { "class": "fb-row-body fb-grid" });
@@ -207,7 +214,7 @@
       function redrawColumn() {
         inner.textContent = "";
         column.forEach(function (child, index) {
-          inner.appendChild(blockNode(child, column, index, path + ".columns[" + number + "][" + index + "]", title + ", " + side.toLowerCase() + " ", redrawColumn));
+          inner.appendChild(blockNode(child, column, index, path + ".columns[" + number + "][" + index + "]", title + ", " + side.toLowerCase() + " ", redrawColumn, side + " "));
         });
       }
       redrawColumn();
