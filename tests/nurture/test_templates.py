@@ -259,7 +259,8 @@ def test_a_marketer_makes_edits_and_previews_a_template_in_the_app(
         {"name": "Welcome", "subject": "Hi", "blocks": json.dumps([{"type": "image"}])},
     )
     assert refused.status_code == 422
-    assert "blocks[0].src" in refused.content.decode()
+    assert "Block 1, Image address (URL): Required." in refused.content.decode()
+    assert '"blocks[0].src"' in refused.content.decode()  # for the editor to mark the field
 
     saved = marketer.post(
         made["Location"],

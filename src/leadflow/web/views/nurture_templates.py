@@ -9,6 +9,7 @@ workspace: another's template or contact answers 404.
 """
 
 import json
+import re
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied as HttpForbidden
@@ -195,7 +196,7 @@ def template_edit(request: HttpRequest, template_id: int) -> HttpResponse:
         "values": values,
         "blocks_json": json.dumps(values["blocks"]),
         "errors": errors,
-        "other_errors": non_field_errors(errors, FORM_FIELDS),
+        "other_errors": [_readable(text) for text in non_field_errors(errors, FORM_FIELDS)],
         "may_change": request.membership.can(MANAGE),
         "editor_config": {**_editor_config(), "errors": errors},
         "identities": list(selectors.identity_list(workspace)),
@@ -206,6 +207,24 @@ def template_edit(request: HttpRequest, template_id: int) -> HttpResponse:
         ),
     }
     return render_page(request, "web/nurture/template_edit.html", context, status=status)
+
+
+BLOCK_PATH = re.compile(r"^blocks\[(\d+)\](?:\.columns\[(\d)\]\[(\d+)\])?\.(\w+)")
+
+
+def _readable(message: str) -> str:
+    """``blocks[2].columns[1][0].src: …`` as a marketer reads it: ``Block 3, right column,
+    block 1, Image address (URL): …``."""
+
+    def name(match: re.Match) -> str:
+        block, column, inner, field = match.groups()
+        place = f"Block {int(block) + 1}"
+        if column is not None:
+            side = "left" if column == "0" else "right"
+            place += f", {side} column, block {int(inner) + 1}"
+        return f"{place}, {FIELD_LABELS.get(field, field)}"
+
+    return BLOCK_PATH.sub(name, message)
 
 
 def _contact_id(value: str) -> int | None:
