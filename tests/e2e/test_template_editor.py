@@ -38,7 +38,8 @@ def test_a_marketer_builds_previews_saves_and_test_sends_a_template(page, worksp
         page.get_by_role("button", name="Make template").click()
         expect(page.get_by_role("heading", name="Welcome", exact=True)).to_be_visible()
 
-        # Start from nothing: delete the starter's blocks, then add three.
+        # Start from nothing: delete the starter's four blocks, then add three.
+        expect(page.locator("#te-blocks > li")).to_have_count(4)
         while page.locator("#te-blocks > li").count():
             page.locator("#te-blocks > li").first.get_by_role("button", name="Delete").click()
         for kind in ("Header", "Button", "Text"):
@@ -122,3 +123,26 @@ def test_a_templates_script_never_runs_in_the_preview(page, workspace):
     assert page.evaluate("window.x") is None
     sandbox = page.locator("#te-preview").get_attribute("sandbox")
     assert sandbox == ""  # no allow-scripts, no allow-same-origin
+
+
+def test_a_refused_save_marks_the_block_field_and_keeps_the_edits(page, workspace):
+    template = email_settings.template_create(
+        workspace=workspace,
+        data={
+            "name": "Launch",
+            "subject": "x",
+            "blocks": [{"type": "button", "label": "Go", "href": "https://acme-widgets.com/"}],
+        },
+    )
+    log_in(page, "owner@acme-widgets.com")
+    page.goto(f"/w/{workspace.slug}/marketing-templates/{template.pk}/")
+    link = page.get_by_label("Link (URL) (Block 1: Button)", exact=True)
+    link.fill("ftp://acme-widgets.com/")
+    page.get_by_role("button", name="Save template").click()
+    expect(page.get_by_text("The template was not saved.")).to_be_visible()
+    link = page.get_by_label("Link (URL) (Block 1: Button)", exact=True)
+    expect(link).to_have_value("ftp://acme-widgets.com/")
+    expect(link).to_have_attribute("aria-invalid", "true")
+    expect(page.locator(".te-block .error")).to_contain_text("https://")
+    template.refresh_from_db()
+    assert template.blocks[0]["href"] == "https://acme-widgets.com/"
