@@ -289,6 +289,10 @@ def test_a_marketer_makes_edits_and_previews_a_template_in_the_app(
     assert [row["id"] for row in found] == [kim.pk]
     assert marketer.get(f"{base}contacts/?q=xena").json()["contacts"] == []
 
+    taken = marketer.post(base, {"name": "Welcome", "source_kind": "html"})
+    assert (
+        taken.status_code == 409 and "A template with this name exists." in taken.content.decode()
+    )
     other_template = _create(other_workspace, html_body="<p>Theirs</p>")
     assert marketer.get(f"{base}{other_template.pk}/").status_code == 404
 

@@ -137,11 +137,10 @@ def template_list(request: HttpRequest) -> HttpResponse:
                 data={"name": values["name"], "subject": "News from us", "source_kind": kind}
                 | starter,
             )
-        except DomainError as failure:
-            errors = error_map(failure) if isinstance(failure, ValidationFailed) else {}
-            if not isinstance(failure, ValidationFailed):
-                errors = {"name": [str(failure.detail)]}
-            status = 422
+        except ValidationFailed as failure:
+            errors, status = error_map(failure), 422
+        except DomainError as failure:  # the name is taken
+            errors, status = {"name": [failure.detail]}, 409
         else:
             messages.success(request, f"Made the template “{template.name}”.")
             return redirect("marketing_template_edit", request.workspace.slug, template.pk)
