@@ -259,6 +259,7 @@ def test_every_object_route_hides_other_workspaces(api, other_workspace):
         "issue": {"contact_id": 1},
         "offer": None,
         "preview": {"contact_id": 1},
+        "test": {"identity_id": 1, "to": "a@example.com"},
         "send": {"contact_ids": [1]},
         "remove": {"contact_ids": [1]},
         "enrollments": {"contact_ids": [1]},
@@ -322,7 +323,8 @@ def test_every_object_route_hides_other_workspaces(api, other_workspace):
                     if "followups" in url
                     else {"first_name": "x"}
                 )
-            response = getattr(api, method)(url, **({"body": body} if body else {}))
+            query = "?contact_id=1" if method == "get" and url.endswith("/preview") else ""
+            response = getattr(api, method)(url + query, **({"body": body} if body else {}))
             assert response.status_code == 404, (method, path, response.content)
             assert response["Content-Type"] == "application/problem+json"
             tried += 1

@@ -259,8 +259,31 @@ def app_pages(tmp_path):
 
     broadcast_schedule(workspace=workspace, actor=actor, broadcast_id=news.pk)
     broadcast_step(news.pk)
+    from leadflow.nurture.services.settings import template_create
+
+    marketing_template = template_create(
+        workspace=workspace,
+        data={
+            "name": "Spring newsletter with a rather long name to see how it wraps",
+            "subject": 'Spring news for {{ contact.first_name|default:"you" }}',
+            "blocks": [
+                {"type": "header", "text": "Spring at Northwind"},
+                {"type": "text", "text": "Hi {{ contact.first_name }},\n\nNew this month."},
+                {
+                    "type": "columns",
+                    "columns": [
+                        [{"type": "text", "text": "Left"}],
+                        [{"type": "button", "label": "Right", "href": "https://example.com/"}],
+                    ],
+                },
+                {"type": "footer", "text": "Northwind Traders"},
+            ],
+        },
+    )
     base = f"/w/{workspace.slug}"
     pages = {
+        "marketing-templates": f"{base}/marketing-templates/",
+        "marketing-template": f"{base}/marketing-templates/{marketing_template.pk}/",
         "broadcasts": f"{base}/broadcasts/",
         "broadcast": f"{base}/broadcasts/{news.pk}/",
         "broadcast-new": f"{base}/broadcasts/new/",

@@ -275,6 +275,10 @@ LEADFLOW_FORM_RATE_PER_FORM = int(os.environ.get("LEADFLOW_FORM_RATE_PER_FORM", 
 # Unsubscribe links (/u/<token>/) per minute, per IP; 0 turns the limit off. Mail providers
 # POST one-click unsubscribes from a few addresses: the limit is generous.
 LEADFLOW_UNSUBSCRIBE_RATE_PER_IP = int(os.environ.get("LEADFLOW_UNSUBSCRIBE_RATE_PER_IP", "120"))
+# Test sends of a marketing template per member per hour (docs/nurture/templates.md).
+LEADFLOW_TEMPLATE_TEST_SENDS_PER_HOUR = int(
+    os.environ.get("LEADFLOW_TEMPLATE_TEST_SENDS_PER_HOUR", "10")
+)
 # How long a process keeps what public endpoints read per request: forms, workspaces by
 # public key, channel rules (seconds; 0 reads the database every time).
 LEADFLOW_PUBLIC_CACHE_SECONDS = float(os.environ.get("LEADFLOW_PUBLIC_CACHE_SECONDS", "5"))

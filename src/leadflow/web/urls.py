@@ -22,6 +22,7 @@ from leadflow.web.views import (
     nurture_email,
     nurture_offers,
     nurture_pacing,
+    nurture_templates,
     routing,
     scoring,
     scoring_engagement,
@@ -135,6 +136,22 @@ offer_patterns = [
     path("new/", nurture_offers.offer_new, name="offer_new"),
     path("<int:offer_id>/", nurture_offers.offer_detail, name="offer_detail"),
     path("<int:offer_id>/codes/", nurture_offers.offer_codes, name="offer_codes"),
+]
+
+marketing_template_patterns = [
+    path("", nurture_templates.template_list, name="marketing_template_list"),
+    path("contacts/", nurture_templates.template_contacts, name="marketing_template_contacts"),
+    path("<int:template_id>/", nurture_templates.template_edit, name="marketing_template_edit"),
+    path(
+        "<int:template_id>/preview/",
+        nurture_templates.template_draft_preview,
+        name="marketing_template_preview",
+    ),
+    path(
+        "<int:template_id>/test/",
+        nurture_templates.template_test_send,
+        name="marketing_template_test",
+    ),
 ]
 
 form_patterns = [
@@ -457,6 +474,7 @@ workspace_patterns = [
     path("companies/", include(company_patterns)),
     path("forms/", include(form_patterns)),
     path("offers/", include(offer_patterns)),
+    path("marketing-templates/", include(marketing_template_patterns)),
     path("duplicates/", include(duplicate_patterns)),
     path("deals/", include(deal_patterns)),
     path("segments/", include(segment_patterns)),

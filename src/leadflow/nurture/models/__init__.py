@@ -18,6 +18,7 @@ from leadflow.nurture.models.email import (
     Message,
     SendingIdentity,
     SmtpSettings,
+    TemplateSourceKind,
     TlsMode,
 )
 from leadflow.nurture.models.offers import Offer, OfferCode, OfferKind
@@ -75,6 +76,7 @@ __all__ = [
     "SmtpSettings",
     "Suppression",
     "SuppressionReason",
+    "TemplateSourceKind",
     "TlsMode",
     "Topic",
     "TopicOptOut",

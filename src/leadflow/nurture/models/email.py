@@ -78,16 +78,31 @@ class SmtpSettings(models.Model):
         return self.host or "installation default"
 
 
+class TemplateSourceKind(models.TextChoices):
+    HTML = "html", "HTML"
+    MJML = "mjml", "MJML"
+    BLOCKS = "blocks", "Blocks"
+
+
 class MarketingTemplate(models.Model):
     """A marketing email's subject and bodies with personalisation (rendered in the sandbox
-    of ``nurture.services.rendering``: only the contact's fields and the offer). The text
-    body is generated from the HTML when empty. Every body compiles: services check it."""
+    of ``nurture.services.rendering``: only the contact's fields and the offer). Written as
+    HTML, as MJML (``mjml_source``) or as editor blocks (``blocks``); the last two are
+    compiled to ``html_body`` once, on save, so sending reads HTML only. The text body is
+    the author's, or generated from the HTML on save (``text_generated``). Every body
+    compiles: services check it (docs/nurture/templates.md)."""
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
     name = models.CharField(max_length=100)
     subject = models.CharField(max_length=SUBJECT_MAX_LENGTH)
+    source_kind = models.CharField(
+        max_length=10, choices=TemplateSourceKind.choices, default=TemplateSourceKind.HTML
+    )
+    blocks = models.JSONField(default=list, blank=True)
+    mjml_source = models.TextField(blank=True, default="")
     html_body = models.TextField()
     text_body = models.TextField(blank=True)
+    text_generated = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 
