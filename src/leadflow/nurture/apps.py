@@ -14,7 +14,7 @@ class NurtureConfig(AppConfig):
         # Each part registers its activity kinds, condition fields, subscribers and periodic
         # passes from its own module's register().
         from leadflow.contacts.suppression import suppression_check_register
-        from leadflow.nurture import offer_kinds
+        from leadflow.nurture import bounce_kinds, offer_kinds
         from leadflow.nurture.preference_kinds import preference_kinds_register
         from leadflow.nurture.selectors.suppression import (
             suppression_reason,
@@ -26,6 +26,7 @@ class NurtureConfig(AppConfig):
         suppression_check_register(suppression_reason, suppression_reasons)
         preference_kinds_register()
         offer_kinds.register()
+        bounce_kinds.register()
 
         from leadflow.core.scheduler import periodic_register
         from leadflow.nurture import segment_conditions, segment_kinds, subscribers
@@ -38,4 +39,9 @@ class NurtureConfig(AppConfig):
             "leadflow.nurture.tasks.segments_refresh_all",
             # Time-based conditions ("no visit in 30 days") change with no activity.
             dt.timedelta(seconds=settings.LEADFLOW_SEGMENT_REFRESH_SECONDS),
+        )
+        periodic_register(
+            "nurture.bounce_mailboxes",
+            "leadflow.nurture.bounce_tasks.bounce_mailboxes_read",
+            dt.timedelta(seconds=settings.LEADFLOW_BOUNCE_CHECK_SECONDS),
         )

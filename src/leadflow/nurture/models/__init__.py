@@ -1,6 +1,15 @@
 """Nurture's models, one module per part (segments, suppression, email, sending, pacing,
 offers...)."""
 
+from leadflow.nurture.models.bounces import (
+    MAILBOX_PASSWORD_ENV_PREFIX,
+    MAILGUN_KEY_ENV_PREFIX,
+    Bounce,
+    BounceKind,
+    BounceSettings,
+    MailboxKind,
+    SoftBounceRun,
+)
 from leadflow.nurture.models.email import (
     DKIM_KEY_ENV_PREFIX,
     PASSWORD_ENV_PREFIX,
@@ -28,13 +37,19 @@ from leadflow.nurture.models.suppression import (
 
 __all__ = [
     "DKIM_KEY_ENV_PREFIX",
+    "MAILBOX_PASSWORD_ENV_PREFIX",
+    "MAILGUN_KEY_ENV_PREFIX",
     "PASSWORD_ENV_PREFIX",
     "SETTLED",
+    "Bounce",
+    "BounceKind",
+    "BounceSettings",
     "ContactPacing",
     "ContactPreferences",
     "Delivery",
     "DeliveryStatus",
     "Frequency",
+    "MailboxKind",
     "MarketingSend",
     "MarketingTemplate",
     "MemberSource",
@@ -48,6 +63,7 @@ __all__ = [
     "SegmentMember",
     "SendingIdentity",
     "SmtpSettings",
+    "SoftBounceRun",
     "Suppression",
     "SuppressionReason",
     "TlsMode",
