@@ -295,3 +295,40 @@ def test_bad_settings_are_refused_naming_the_field(workspace, owner_actor, data,
         bounce_settings_save(workspace=workspace, actor=owner_actor, data=data)
     assert field in [error.field for error in failure.value.errors]
     assert not BounceSettings.objects.exists()
+
+
+class RefusingInbox(sending_kit.RawInbox):
+    """A mail server that refuses one recipient for good (550 5.1.1), as a receiving
+    server does for an unknown user."""
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address == "person1@example.net":
+            return "550 5.1.1 <person1@example.net>: Recipient address rejected: User unknown"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+def test_a_permanent_refusal_at_send_time_is_a_hard_bounce(workspace):
+    from aiosmtpd.controller import Controller
+
+    from tests.capture.test_notifications import free_port
+
+    inbox = RefusingInbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        message = sending_kit.message_make(workspace, port=controller.port)
+        ids = sending_kit.contacts_make(workspace, 2)
+        sending.message_send(message=message, contact_ids=ids)
+        result = sending.message_deliver_run(message_pk=message.pk)
+    finally:
+        controller.stop()
+
+    assert (result.sent, result.failed) == (1, 1)
+    refused = Delivery.objects.get(message=message, contact_id=ids[1])
+    assert refused.status == "failed" and refused.bounce == "hard"
+    bounce = Bounce.objects.get()
+    assert (bounce.delivery_id, bounce.source, bounce.status_code) == (refused.pk, "smtp", "5.1.1")
+    assert Suppression.objects.get().reason == "hard_bounce"
+    assert Activity.objects.filter(contact_id=ids[1], kind=EMAIL_BOUNCED).count() == 1
+    assert message_counts(message)["bounced"] == 1
