@@ -6,6 +6,7 @@ the suppression list and subscription topics (``suppression``), marketing email
 from ninja import Router
 
 from leadflow.nurture.api import segments
+from leadflow.nurture.api.bounces import router as bounces_router
 from leadflow.nurture.api.email import router as email_router
 from leadflow.nurture.api.offers import router as offers_router
 from leadflow.nurture.api.pacing import router as pacing_router
@@ -19,3 +20,4 @@ router.add_router("/", topics_router)
 router.add_router("/", email_router)
 router.add_router("/", pacing_router)
 router.add_router("/", offers_router)
+router.add_router("/", bounces_router)

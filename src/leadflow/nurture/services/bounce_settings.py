@@ -34,6 +34,13 @@ ENV_NAME = re.compile(r"[A-Z][A-Z0-9_]{0,99}")
 MAILDIR_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 TOKEN = re.compile(r"(\d{1,18})-([0-9a-f]{32})")
 SOFT_BOUNCE_LIMIT_MAX = 20
+# The providers whose webhooks are read (services.bounce_webhooks has a reader for each).
+PROVIDER_NAMES = {
+    "amazon_ses": "Amazon SES",
+    "postmark": "Postmark",
+    "sendgrid": "SendGrid",
+    "mailgun": "Mailgun",
+}
 
 
 def bounce_settings_get(workspace: Workspace) -> BounceSettings:
@@ -141,3 +148,9 @@ def webhook_token_rotate(*, workspace: Workspace, actor: Actor) -> BounceSetting
         changes={"generation": found.webhook_generation},
     )  # fmt: skip
     return found
+
+
+def webhook_urls(workspace: Workspace, base_url: str) -> dict[str, str]:
+    """Each provider's webhook URL for the workspace (``base_url``: the site's root)."""
+    root = base_url.rstrip("/")
+    return {provider: root + webhook_path(workspace, provider) for provider in PROVIDER_NAMES}

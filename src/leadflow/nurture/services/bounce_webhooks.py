@@ -36,7 +36,7 @@ from django.http import HttpRequest
 from leadflow.core.models import Workspace
 from leadflow.nurture.models import BounceKind
 from leadflow.nurture.services.bounce_reports import STATUS
-from leadflow.nurture.services.bounce_settings import bounce_settings_get
+from leadflow.nurture.services.bounce_settings import PROVIDER_NAMES, bounce_settings_get
 from leadflow.nurture.services.bounces import BounceOutcome, bounce_record, dedupe_key
 from leadflow.nurture.services.bounces import delivery_arrived as _arrived
 
@@ -54,11 +54,12 @@ class SesTrackingView(AmazonSESTrackingWebhookView):
 
 
 PROVIDERS = {
-    "amazon_ses": ("Amazon SES", SesTrackingView),
-    "postmark": ("Postmark", PostmarkTrackingWebhookView),
-    "sendgrid": ("SendGrid", SendGridTrackingWebhookView),
-    "mailgun": ("Mailgun", MailgunTrackingWebhookView),
+    "amazon_ses": SesTrackingView,
+    "postmark": PostmarkTrackingWebhookView,
+    "sendgrid": SendGridTrackingWebhookView,
+    "mailgun": MailgunTrackingWebhookView,
 }
+assert PROVIDERS.keys() == PROVIDER_NAMES.keys()
 OUR_ID_IN_TEXT = re.compile(r"<?([0-9a-f]{24}\.\d+\.\d+(?:\.\d+\.\d+)?@[A-Za-z0-9.-]+)>?")
 SOFT_WORDS = re.compile(r"\b(transient|softbounce|soft bounce|temporar)", re.IGNORECASE)
 MAX_EVENTS = 1000
@@ -73,7 +74,7 @@ def _view(provider: str, workspace: Workspace):
     token is its authentication (no shared basic-auth secret), SNS subscriptions are
     confirmed by a person (no outgoing call from a webhook), Mailgun's signature is checked
     with the key the workspace names (no key named: no Mailgun post is read)."""
-    _, view_class = PROVIDERS[provider]
+    view_class = PROVIDERS[provider]
     options: dict = {"webhook_secret": []}
     if provider == "mailgun":
         name = bounce_settings_get(workspace).mailgun_key_env
