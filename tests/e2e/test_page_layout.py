@@ -202,8 +202,17 @@ def app_pages(tmp_path):
         workspace=workspace, actor=actor, values={"name": "Webinar guests", "kind": "static"}
     )
     segment_members_add(workspace=workspace, segment=webinar, contact_ids=[contact.pk], actor=actor)
+    from leadflow.nurture.services.bounces import bounce_record, dedupe_key
+
+    bounce_record(
+        workspace=workspace, kind="hard", source="mailbox", key=dedupe_key("layout"),
+        address="left-the-company@northwind-traders.example", status="5.1.1",
+        diagnostic="550 5.1.1 <left-the-company@northwind-traders.example>: Recipient address "
+        "rejected: User unknown in virtual mailbox table",
+    )  # fmt: skip
     base = f"/w/{workspace.slug}"
     pages = {
+        "bounces": f"{base}/settings/bounces/",
         "offers": f"{base}/offers/",
         "offer": f"{base}/offers/{offer.pk}/",
         "offer-new": f"{base}/offers/new/",
