@@ -89,10 +89,13 @@ def test_a_hard_bounce_in_the_imap_mailbox_suppresses_marks_the_delivery_and_the
         delivery.contact_id,
     )
     assert bounce.status_code == "5.1.1" and "User unknown" in bounce.diagnostic
+    # The server quoted the address: it is kept only as its hash.
+    assert delivery.address not in bounce.diagnostic and "(address)" in bounce.diagnostic
     assert bounce.suppressed and bounce.source == "mailbox"
     delivery.refresh_from_db()
     assert delivery.bounce == "hard" and delivery.bounced_at is not None
-    assert Suppression.objects.get(workspace=workspace).reason == "hard_bounce"
+    suppression = Suppression.objects.get(workspace=workspace)
+    assert suppression.reason == "hard_bounce" and delivery.address not in suppression.note
     (activity,) = Activity.objects.filter(contact_id=delivery.contact_id, kind=EMAIL_BOUNCED)
     assert activity.data["bounce"] == "hard" and activity.data["suppressed"] is True
     assert message_counts(delivery.message)["bounced"] == 1

@@ -5,7 +5,10 @@ providers' webhooks, the mail server's refusal at send time):
 - a bounce is recorded once: its ``dedupe_key`` is unique in the workspace, and a second
   report with the same key changes and writes nothing;
 - it is matched to its delivery by the original Message-ID (derived from the message and
-  the contact, so it names the delivery), else by the address's latest delivery;
+  the contact, so it names the delivery), else by the address's latest delivery; the
+  address suppressed is the one the delivery was sent to;
+- the server's words are kept without any address they quote (a bounce outlives the
+  contact's erasure, naming the address only by its hash);
 - a hard bounce or a complaint suppresses the address at once; a soft bounce adds one to
   the address's run of soft bounces (one per delivery), and the run reaching the
   workspace's ``soft_bounce_limit`` suppresses it; ``delivery_arrived`` ends the run;
@@ -43,6 +46,7 @@ from leadflow.nurture.services.suppression import suppression_add
 
 # <digest.message.contact[.step.entry]@domain>: nurture.services.transport.message_id_for
 OUR_MESSAGE_ID = re.compile(r"<[0-9a-f]{24}\.(\d+)\.(\d+)(?:\.(\d+)\.(\d+))?@[^<>\s]+>")
+ADDRESS_IN_TEXT = re.compile(r"[^\s<>\"'(),;:\[\]]+@[^\s<>\"'(),;:\[\]]+")
 RANK = {"": 0, BounceKind.SOFT: 1, BounceKind.HARD: 2, BounceKind.COMPLAINT: 3}
 SUPPRESSION_REASON = {
     BounceKind.HARD: SuppressionReason.HARD_BOUNCE,
@@ -147,12 +151,17 @@ def bounce_record(
     address = (address or "").strip().lower()
     if delivery is None:
         delivery = delivery_by_message_id(workspace, message_ids)
-    if delivery is None and address:
-        delivery = _delivery_by_address(workspace, address)
-    if not address and delivery is not None:
+    elif delivery.workspace_id != workspace.pk:
+        raise ValueError("The delivery is another workspace's.")
+    if delivery is not None and delivery.address:
+        # The address the email was sent to (a report may name where it was forwarded).
         address = delivery.address.strip().lower()
+    elif address:
+        delivery = _delivery_by_address(workspace, address)
     if "@" not in address:
         return BounceOutcome(None)
+    # The server's words often quote the address: kept out of what outlives an erasure.
+    diagnostic = ADDRESS_IN_TEXT.sub("(address)", diagnostic)
     digest = address_hash(address)
     contact = None
     if delivery is not None:
