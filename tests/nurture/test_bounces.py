@@ -335,3 +335,34 @@ def test_a_permanent_refusal_at_send_time_is_a_hard_bounce(workspace):
     assert Suppression.objects.get().reason == "hard_bounce"
     assert Activity.objects.filter(contact_id=ids[1], kind=EMAIL_BOUNCED).count() == 1
     assert message_counts(message)["bounced"] == 1
+
+
+def test_the_contacts_timeline_tells_the_bounce(workspace, owner, sent, mailbox_on):
+    from django.test import Client
+
+    mailbox_on.deliver(bounce_of("hard.eml", sent[0]))
+    mailbox_on.deliver(bounce_of("complaint.eml", sent[1]))
+    mailbox_read(workspace=workspace)
+    client = Client()
+    client.force_login(owner)
+
+    first = client.get(f"/w/{workspace.slug}/contacts/{sent[0].contact_id}/").content.decode()
+    second = client.get(f"/w/{workspace.slug}/contacts/{sent[1].contact_id}/").content.decode()
+
+    assert "Email bounced (hard)" in first and "5.1.1" in first
+    assert "the address is now suppressed" in first
+    assert "Marked an email as spam" in second
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_periodic_task_reads_the_mailboxes_on_the_worker(workspace, sent, mailbox_on):
+    from django.core.management import call_command
+
+    from leadflow.nurture.bounce_tasks import bounce_mailboxes_read
+
+    mailbox_on.deliver(bounce_of("hard.eml", sent[0]))
+    bounce_mailboxes_read.enqueue()
+    call_command("db_worker", "--batch", "--no-startup-delay", verbosity=0)
+
+    assert Bounce.objects.get().delivery_id == sent[0].pk
+    assert BounceSettings.objects.get(workspace=workspace).last_checked_at is not None
