@@ -83,7 +83,8 @@ class ImapMailbox:
         return (answer[0] or b"").split()[:MAX_PER_PASS]
 
     def read(self, uid: bytes) -> bytes | None:
-        status, answer = self.imap.uid("FETCH", uid, "(BODY.PEEK[])")
+        # At most the first 5 MB: a bounce is small, and report_parse reads no more.
+        status, answer = self.imap.uid("FETCH", uid, "(BODY.PEEK[]<0.5000000>)")
         if status != "OK":
             raise MailboxError(f"Fetch refused: {_said(answer)}")
         return next((item[1] for item in answer if isinstance(item, tuple)), None)
