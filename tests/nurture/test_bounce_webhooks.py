@@ -344,3 +344,23 @@ def test_a_payload_that_cannot_be_read_answers_400_and_writes_nothing(
     )
     assert response.status_code == 400, response.content
     assert nothing_written()
+
+
+def test_a_bounce_reported_by_the_mailbox_and_by_the_provider_counts_once(client, workspace, sent):
+    from leadflow.nurture.services.bounce_reports import report_parse
+    from leadflow.nurture.services.bounces import bounce_record
+    from tests.nurture.bounce_kit import report
+
+    (found,) = report_parse(
+        report("hard.eml", address=sent[0].address, message_id=sent[0].header_message_id,
+               bounce_id="dsn-1")
+    ).reports  # fmt: skip
+    bounce_record(
+        workspace=workspace, kind=found.kind, source="mailbox", key="dsn-1",
+        address=found.address, message_ids=found.message_ids, status=found.status,
+    )  # fmt: skip
+    response = ses_post(client, webhook_path(workspace, "amazon_ses"), ses_bounce(sent[0]))
+
+    assert response.json() == {"events": 1, "recorded": 0}
+    assert Bounce.objects.get().source == "mailbox"
+    assert Activity.objects.filter(kind=EMAIL_BOUNCED).count() == 1

@@ -2,8 +2,9 @@
 
 Guarantees of ``bounce_record`` (every source goes through it: the bounce mailbox, the
 providers' webhooks, the mail server's refusal at send time):
-- a bounce is recorded once: its ``dedupe_key`` is unique in the workspace, and a second
-  report with the same key changes and writes nothing;
+- a bounce is recorded once: its key is unique in the workspace (for a matched email, the
+  email and the kind of bounce, so a DSN and a provider's event about it count once; else
+  the report's own key), and a second report with the same key changes and writes nothing;
 - it is matched to its delivery by the original Message-ID (derived from the message and
   the contact, so it names the delivery), else by the address's latest delivery; the
   address suppressed is the one the delivery was sent to;
@@ -160,6 +161,10 @@ def bounce_record(
         delivery = _delivery_by_address(workspace, address)
     if "@" not in address:
         return BounceOutcome(None)
+    if delivery is not None:
+        # One bounce of each kind per email, whichever way it is reported (the mailbox's
+        # DSN and the provider's webhook, a mail server's repeated reports of one email).
+        key = dedupe_key("delivery", delivery.pk, kind)
     # The server's words often quote the address: kept out of what outlives an erasure.
     diagnostic = ADDRESS_IN_TEXT.sub("(address)", diagnostic)
     digest = address_hash(address)
