@@ -280,8 +280,17 @@ def app_pages(tmp_path):
             ],
         },
     )
+    from leadflow.nurture.services.bounces import bounce_record, dedupe_key
+
+    bounce_record(
+        workspace=workspace, kind="hard", source="mailbox", key=dedupe_key("layout"),
+        address="left-the-company@northwind-traders.example", status="5.1.1",
+        diagnostic="550 5.1.1 <left-the-company@northwind-traders.example>: Recipient address "
+        "rejected: User unknown in virtual mailbox table",
+    )  # fmt: skip
     base = f"/w/{workspace.slug}"
     pages = {
+        "bounces": f"{base}/settings/bounces/",
         "marketing-templates": f"{base}/marketing-templates/",
         "marketing-template": f"{base}/marketing-templates/{marketing_template.pk}/",
         "broadcasts": f"{base}/broadcasts/",

@@ -249,6 +249,14 @@ LEADFLOW_DELIVERY_BATCH = int(os.environ.get("LEADFLOW_DELIVERY_BATCH", "100"))
 LEADFLOW_SEND_PARALLEL = int(os.environ.get("LEADFLOW_SEND_PARALLEL", "2"))
 # Where DKIM private keys named by file are read from (a file name, never a path).
 LEADFLOW_DKIM_KEY_DIR = Path(os.environ.get("LEADFLOW_DKIM_KEY_DIR", str(DATA_DIR / "dkim")))
+# Bounces (docs/nurture/bounces.md): how often the worker reads each workspace's bounce
+# mailbox, where Maildir mailboxes live (a workspace names one, never a path), and a CA file
+# to trust for an IMAP server with a private certificate.
+LEADFLOW_BOUNCE_CHECK_SECONDS = float(os.environ.get("LEADFLOW_BOUNCE_CHECK_SECONDS", "300"))
+LEADFLOW_BOUNCE_MAILDIR_DIR = Path(
+    os.environ.get("LEADFLOW_BOUNCE_MAILDIR_DIR", str(DATA_DIR / "bounces"))
+)
+LEADFLOW_BOUNCE_CA_FILE = os.environ.get("LEADFLOW_BOUNCE_CA_FILE", "")
 # How often the worker's clock looks for periodic sweeps that are due (core.scheduler).
 LEADFLOW_CLOCK_TICK_SECONDS = float(os.environ.get("LEADFLOW_CLOCK_TICK_SECONDS", "10"))
 # How often the sweeps of what has come due run (first-touch deadlines, reminders).

@@ -19,6 +19,7 @@ from leadflow.web.views import (
     inbound,
     my_leads,
     notifications,
+    nurture_bounces,
     nurture_email,
     nurture_offers,
     nurture_pacing,
@@ -181,6 +182,7 @@ form_patterns = [
 settings_patterns = [
     path("", settings.settings_workspace, name="settings_workspace"),
     path("pacing/", nurture_pacing.pacing_settings, name="nurture_pacing"),
+    path("bounces/", nurture_bounces.bounce_settings, name="nurture_bounces"),
     path("members/", settings.settings_members, name="settings_members"),
     path(
         "members/<int:membership_id>/role/",

@@ -6,6 +6,7 @@ the suppression list and subscription topics (``suppression``), marketing email
 from ninja import Router
 
 from leadflow.nurture.api import segments
+from leadflow.nurture.api.bounces import router as bounces_router
 from leadflow.nurture.api.broadcasts import router as broadcasts_router
 from leadflow.nurture.api.email import router as email_router
 from leadflow.nurture.api.offers import router as offers_router
@@ -23,3 +24,4 @@ router.add_router("/", pacing_router)
 router.add_router("/", offers_router)
 router.add_router("/", sequences_router)
 router.add_router("/", broadcasts_router)
+router.add_router("/", bounces_router)

@@ -1,6 +1,15 @@
 """Nurture's models, one module per part (segments, suppression, email, sending, pacing,
 offers...)."""
 
+from leadflow.nurture.models.bounces import (
+    MAILBOX_PASSWORD_ENV_PREFIX,
+    MAILGUN_KEY_ENV_PREFIX,
+    Bounce,
+    BounceKind,
+    BounceSettings,
+    MailboxKind,
+    SoftBounceRun,
+)
 from leadflow.nurture.models.broadcasts import (
     Broadcast,
     BroadcastMember,
@@ -44,8 +53,13 @@ from leadflow.nurture.models.suppression import (
 
 __all__ = [
     "DKIM_KEY_ENV_PREFIX",
+    "MAILBOX_PASSWORD_ENV_PREFIX",
+    "MAILGUN_KEY_ENV_PREFIX",
     "PASSWORD_ENV_PREFIX",
     "SETTLED",
+    "Bounce",
+    "BounceKind",
+    "BounceSettings",
     "Broadcast",
     "BroadcastMember",
     "BroadcastStatus",
@@ -58,6 +72,7 @@ __all__ = [
     "EnrollmentStatus",
     "EnrollmentStep",
     "Frequency",
+    "MailboxKind",
     "MarketingSend",
     "MarketingTemplate",
     "MemberSource",
@@ -74,6 +89,7 @@ __all__ = [
     "Sequence",
     "SequenceStatus",
     "SmtpSettings",
+    "SoftBounceRun",
     "Suppression",
     "SuppressionReason",
     "TemplateSourceKind",

@@ -188,6 +188,10 @@ class Delivery(models.Model):
     address = models.CharField(max_length=254, blank=True, default="")
     reason = models.CharField(max_length=500, blank=True, default="")
     attempts = models.PositiveIntegerField(default=0)
+    # A bounce or complaint reported about it ("hard", "soft", "complaint": models.bounces),
+    # with a database default: message_send inserts rows in plain SQL.
+    bounce = models.CharField(max_length=10, blank=True, default="", db_default="")
+    bounced_at = models.DateTimeField(null=True, blank=True)
     queued_at = models.DateTimeField(default=timezone.now)
     handed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)

@@ -42,6 +42,7 @@ from leadflow.nurture.models import (
     SmtpSettings,
     Topic,
 )
+from leadflow.nurture.services.bounces import refusal_record
 from leadflow.nurture.services.delivery_pacing import offers_for, paced, preference_skips, unpace
 from leadflow.nurture.services.rendering import CompiledTemplate, contact_fields
 from leadflow.nurture.services.transport import (
@@ -393,6 +394,7 @@ def deliveries_send(
             except smtplib.SMTPRecipientsRefused as error:
                 answers = [code for code, _ in error.recipients.values()]
                 _settle_refused(row["id"], owner, answers, str(error.recipients), result)
+                refusal_record(delivery_id=row["id"], codes=answers, text=str(error.recipients))
                 unpace(workspace_id, [row["id"]])
                 continue
             except smtplib.SMTPResponseException as error:
