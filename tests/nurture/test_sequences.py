@@ -515,3 +515,41 @@ def test_eight_sequences_sending_at_once_never_pass_the_cap(smtp, workspace, own
     held = Delivery.objects.filter(status="queued")
     assert held.count() == 40 - 15
     assert all("cap" in reason.lower() for reason in held.values_list("reason", flat=True))
+
+
+def test_owner_steps_notify_the_owner_and_give_sales_a_follow_up(workspace, owner_actor, owner):
+    from leadflow.core.models import Notification
+    from leadflow.sales.models import FollowUp
+
+    sequence = active(
+        workspace,
+        owner_actor,
+        name="Hand-raisers",
+        steps=[
+            {"id": 1, "type": "notify_owner", "title": "Hot again", "next": 2},
+            {"id": 2, "type": "followup", "title": "Call back", "due_hours": 4, "kind": "call"},
+        ],
+    )
+    owned = add(workspace, email="owned@example.net", first_name="Olga", owner_id=owner.pk)
+    orphan = add(workspace, email="orphan@example.net")
+    sequence_enroll(
+        workspace=workspace,
+        actor=owner_actor,
+        sequence_id=sequence.pk,
+        contact_ids=[owned.pk, orphan.pk],
+    )
+    sequences_run()
+    (note,) = Notification.objects.filter(kind="sequence")
+    assert (note.user_id, note.contact_id, note.title) == (owner.pk, owned.pk, "Hot again: Olga")
+    (followup,) = FollowUp.objects.all()
+    assert (followup.contact_id, followup.assignee_id, followup.title) == (
+        owned.pk,
+        owner.pk,
+        "Call back",
+    )
+    assert (
+        dt.timedelta(hours=3, minutes=59)
+        < followup.due_at - timezone.now()
+        <= dt.timedelta(hours=4)
+    )
+    assert set(Enrollment.objects.values_list("status", flat=True)) == {"completed"}

@@ -107,8 +107,29 @@ def test_a_marketer_builds_a_flow_step_by_step(workspace, marketer):
         marketer.post(new, {"type": "stage", "after": 3, "link": "no", "stage": "lead"}).status_code
         == 302
     )
+    form = marketer.get(new + "?after=5&link=next&type=followup").content.decode()
+    assert "Due in (hours)" in form
+    assert (
+        marketer.post(
+            new,
+            {
+                "type": "followup",
+                "after": 5,
+                "link": "next",
+                "title": "Call them",
+                "due_hours": "8",
+                "followup_kind": "meeting",
+            },
+        ).status_code
+        == 302
+    )
     sequence.refresh_from_db()
     by_id = {step["id"]: step for step in sequence.steps}
+    assert by_id[6] == {
+        "id": 6, "type": "followup", "title": "Call them", "due_hours": 8, "kind": "meeting",
+        "next": None,
+    }  # fmt: skip
+    assert by_id[5]["next"] == 6
     assert by_id[1]["next"] == 2 and by_id[2]["next"] == 3
     assert (by_id[3]["yes"], by_id[3]["no"]) == (4, 5)
     assert by_id[2]["seconds"] == 2 * 86400

@@ -16,6 +16,9 @@ for the end):
 - ``tag`` / ``untag``: ``tag``; ``stage``: ``stage``; ``owner``: ``user_id`` (a member).
 - ``list_add``: ``segment_id`` (a static list of the workspace).
 - ``enroll``: ``sequence_id`` (another sequence of the workspace).
+- ``notify_owner``: ``title``, a notification (in the app and by email) to the owner.
+- ``followup``: ``title``, ``due_hours``, ``kind`` (call, email, meeting, to_do), a
+  follow-up for the owner (sales' ``sales.followup`` contact action).
 """
 
 from typing import Any
@@ -47,7 +50,10 @@ STEP_TYPES = (
     "owner",
     "list_add",
     "enroll",
+    "notify_owner",
+    "followup",
 )
+FOLLOWUP_KINDS = ("call", "email", "meeting", "to_do")
 WAIT_TYPES = ("wait", "wait_until", "wait_for")
 # Where a step goes on: the keys that hold step ids.
 LINKS = {"branch": ("yes", "no"), "wait_for": ("next", "timeout_next")}
@@ -243,6 +249,22 @@ def _fields_check(workspace, kind, raw, step, path, errors, sequence_id) -> None
             ).exists()
         ):
             errors.append(FieldError(f"{path}.segment_id", "No such static list."))
+    elif kind in ("notify_owner", "followup"):
+        title = raw.get("title")
+        if not isinstance(title, str) or not title.strip() or len(title.strip()) > 200:
+            errors.append(FieldError(f"{path}.title", "Give a title of 1 to 200 characters."))
+        else:
+            step["title"] = title.strip()
+        if kind == "followup":
+            number("due_hours", 0, 24 * 90, "Give 0 to 2160 hours.")
+            if raw.get("kind", "call") not in FOLLOWUP_KINDS:
+                errors.append(FieldError(f"{path}.kind", "Use call, email, meeting or to_do."))
+            else:
+                step["kind"] = raw.get("kind", "call")
+            from leadflow.contacts.actions import contact_action_get
+
+            if contact_action_get("sales.followup") is None:
+                errors.append(FieldError(f"{path}.type", "Sales follow-ups are not installed."))
     elif kind == "enroll":
         other = number("sequence_id", 1, 2**62, "Choose a sequence.")
         if other and other == sequence_id:

@@ -194,6 +194,15 @@ def _step_run(sequence: Sequence, step: dict | None, group: list[_Walker], now) 
         _list_add(sequence, step, contact_ids)
     elif kind == "enroll":
         _enroll_other(sequence, step, contact_ids, now)
+    elif kind == "notify_owner":
+        _notify_owners(sequence, step, contact_ids)
+    elif kind == "followup":
+        from leadflow.contacts.actions import contact_action_get
+
+        action = contact_action_get("sales.followup")
+        if action is not None:
+            params = {k: step[k] for k in ("title", "due_hours", "kind") if k in step}
+            action.run(sequence.workspace, contact_ids, params, sequence_actor(sequence))
     moved = []
     for walker in group:
         result = outcome.get(walker.pk, "")
@@ -309,6 +318,26 @@ def _list_add(sequence: Sequence, step: dict, contact_ids: list[int]) -> None:
             contact_ids=contact_ids,
             actor=sequence_actor(sequence),
             source=MemberSource.SEQUENCE,
+        )
+
+
+def _notify_owners(sequence: Sequence, step: dict, contact_ids: list[int]) -> None:
+    """Each contact's owner is told, in the app and by email (one notification each)."""
+    from leadflow.core.notifications import notifications_create
+
+    for contact_id, owner_id, first, last, email in Contact.objects.filter(
+        workspace_id=sequence.workspace_id, pk__in=contact_ids, owner__isnull=False
+    ).values_list("pk", "owner_id", "first_name", "last_name", "email"):
+        name = " ".join(part for part in (first, last) if part) or email or f"Contact {contact_id}"
+        notifications_create(
+            workspace=sequence.workspace,
+            user_ids=[owner_id],
+            kind="sequence",
+            title=f"{step['title']}: {name}"[:200],
+            body=f"From the sequence “{sequence.name}”.",
+            link=f"/w/{sequence.workspace.slug}/contacts/{contact_id}/",
+            contact_id=contact_id,
+            email=True,
         )
 
 

@@ -95,6 +95,11 @@ def step_from_post(request: HttpRequest, kind: str) -> dict[str, Any]:
         data["segment_id"] = _number(post.get("segment_id", ""))
     elif kind == "enroll":
         data["sequence_id"] = _number(post.get("sequence_id", ""))
+    elif kind in ("notify_owner", "followup"):
+        data["title"] = post.get("title", "")
+        if kind == "followup":
+            data["due_hours"] = _number(post.get("due_hours", ""))
+            data["kind"] = post.get("followup_kind", "call")
     return data
 
 
@@ -142,6 +147,12 @@ def _form_page(request, sequence, kind, step, errors=None, status=200, place=Non
             key=lambda pair: pair[1].lower(),
         ),
         "stages": LifecycleStage.choices,
+        "followup_kinds": [
+            ("call", "Call"),
+            ("email", "Email"),
+            ("meeting", "Meeting"),
+            ("to_do", "To-do"),
+        ],
         "members": Membership.objects.filter(workspace=workspace).select_related("user"),
         "lists": Segment.objects.filter(workspace=workspace, kind=SegmentKind.STATIC).order_by(
             "name"

@@ -53,6 +53,8 @@ TYPE_LABELS = {
     "owner": "Assign an owner",
     "list_add": "Add to a static list",
     "enroll": "Enrol in another sequence",
+    "notify_owner": "Notify the owner",
+    "followup": "Create a follow-up for sales",
 }
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
@@ -89,6 +91,11 @@ def step_summary(step: dict[str, Any], names: dict[str, dict]) -> str:
         return names["segments"].get(step["segment_id"], f"List {step['segment_id']}")
     if kind == "enroll":
         return names["sequences"].get(step["sequence_id"], f"Sequence {step['sequence_id']}")
+    if kind == "notify_owner":
+        return step["title"]
+    if kind == "followup":
+        due = duration_text(step.get("due_hours", 24) * 3600) if step.get("due_hours") else "now"
+        return f"{step.get('kind', 'call').replace('_', '-')}: {step['title']}, due in {due}"
     return ""
 
 
