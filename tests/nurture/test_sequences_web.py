@@ -217,3 +217,31 @@ def test_another_workspaces_sequence_is_not_found(workspace, other_workspace, ma
         == 404
     )
     assert Sequence.objects.get(pk=theirs.pk).status == "draft"
+
+
+def test_the_contact_page_shows_the_sequences_and_takes_a_contact_out(
+    workspace, marketer, owner_actor
+):
+    from leadflow.nurture.services.sequences import sequence_enroll, sequence_status_set
+
+    sequence = sequence_create(
+        workspace=workspace,
+        actor=owner_actor,
+        values={"name": "Drip", "steps": [{"id": 1, "type": "wait", "seconds": 86400}]},
+    )
+    sequence_status_set(
+        workspace=workspace, actor=owner_actor, sequence_id=sequence.pk, status="active"
+    )
+    kim = Contact.objects.create(workspace=workspace, email="kim@example.com")
+    sequence_enroll(
+        workspace=workspace, actor=owner_actor, sequence_id=sequence.pk, contact_ids=[kim.pk]
+    )
+    sequences_run()
+    page = marketer.get(f"/w/{workspace.slug}/contacts/{kim.pk}/").content.decode()
+    assert "Sequences" in page and "Drip" in page and "(wait)" in page
+    enrolment = Enrollment.objects.get()
+    marketer.post(url(workspace, f"{sequence.pk}/enrolments/{enrolment.pk}/remove/"))
+    enrolment.refresh_from_db()
+    assert enrolment.status == "removed"
+    page = marketer.get(f"/w/{workspace.slug}/contacts/{kim.pk}/").content.decode()
+    assert "Removed" in page

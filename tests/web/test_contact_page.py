@@ -360,7 +360,8 @@ def test_detail_query_count_does_not_grow_with_the_timeline(
     # the points ledger with its rules, the prediction), the Assignments panel's three
     # (the contact's assignments, the people and the teams it may be reassigned to) and the
     # Follow-ups panel's four (open ones, done ones, the members who may be given one, the
-    # member's team zone), and whether its address is on the suppression list (nurture).
+    # member's team zone), whether its address is on the suppression list (nurture) and
+    # the sequences the contact is in (nurture).
     for index in range(5):
         followup = followup_create(
             workspace=workspace,
@@ -370,7 +371,7 @@ def test_detail_query_count_does_not_grow_with_the_timeline(
         )
         if index % 2:
             followup_complete(workspace=workspace, followup_id=followup.pk, actor=owner_actor)
-    with django_assert_max_num_queries(24):
+    with django_assert_max_num_queries(25):
         owner_client.get(url(workspace, f"contacts/{contact.pk}/"))
 
 

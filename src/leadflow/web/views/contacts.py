@@ -81,6 +81,7 @@ from leadflow.web.views import routing
 from leadflow.web.views.common import PAGE_SIZE, htmx_target, query_with, render_page
 from leadflow.web.views.followups import followup_panel_context
 from leadflow.web.views.scoring import score_panel
+from leadflow.web.views.sequences import contact_sequences_context
 from leadflow.web.views.suppression import contact_suppression_context
 
 SORT_CHOICES = (
@@ -573,6 +574,7 @@ def _contact_context(
         "log_values": log_values or {},
         **followup_panel_context(request, contact),
         **contact_suppression_context(request, contact),
+        **contact_sequences_context(request, contact),
         **_choice_context(),
     }
 

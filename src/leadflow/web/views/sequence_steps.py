@@ -23,7 +23,7 @@ from leadflow.nurture.models import (
     SegmentKind,
     SendingIdentity,
 )
-from leadflow.nurture.models.sequences import EnrollmentStatus, Sequence
+from leadflow.nurture.models.sequences import Enrollment, EnrollmentStatus, Sequence
 from leadflow.nurture.selectors import sequences as selectors
 from leadflow.nurture.sequence_steps import STEP_TYPES
 from leadflow.nurture.services import sequence_edit
@@ -298,6 +298,8 @@ def enrollment_list(request: HttpRequest, sequence_id: int) -> HttpResponse:
 @require_POST
 def enrollment_remove(request: HttpRequest, sequence_id: int, enrollment_id: int) -> HttpResponse:
     sequence = selectors.sequence_get(request.workspace, sequence_id)
+    if not Enrollment.objects.filter(sequence=sequence, pk=enrollment_id).exists():
+        raise NotFound("No such enrolment.")
     try:
         services.enrollment_remove(
             workspace=request.workspace, actor=request.actor, enrollment_id=enrollment_id

@@ -193,6 +193,16 @@ def trigger_text(trigger: dict, names: dict[str, dict]) -> str:
     return text
 
 
+def contact_sequences_context(request: HttpRequest, contact) -> dict:
+    """The contact page's Sequences card: where the contact is now, and how they left the
+    ones they finished (one query)."""
+    rows = selectors.contact_enrollments(request.workspace, contact.pk)
+    for row in rows:
+        step = row.sequence.step(row.step) if row.status == "active" else None
+        row.step_label = TYPE_LABELS.get(step["type"], "") if step else ""
+    return {"contact_sequences": rows}
+
+
 @workspace_view()
 def sequence_list(request: HttpRequest) -> HttpResponse:
     archived = request.GET.get("archived") == "1"
