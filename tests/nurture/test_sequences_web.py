@@ -245,3 +245,31 @@ def test_the_contact_page_shows_the_sequences_and_takes_a_contact_out(
     assert enrolment.status == "removed"
     page = marketer.get(f"/w/{workspace.slug}/contacts/{kim.pk}/").content.decode()
     assert "Removed" in page
+
+
+def test_checked_contacts_are_enrolled_from_the_contacts_page(workspace, marketer, owner_actor):
+    from leadflow.nurture.services.sequences import sequence_status_set
+
+    sequence = sequence_create(
+        workspace=workspace,
+        actor=owner_actor,
+        values={"name": "Welcome", "steps": [{"id": 1, "type": "tag", "tag": "w"}]},
+    )
+    sequence_status_set(
+        workspace=workspace, actor=owner_actor, sequence_id=sequence.pk, status="active"
+    )
+    people = Contact.objects.bulk_create(
+        [Contact(workspace=workspace, email=f"b{i}@example.com") for i in range(3)]
+    )
+    listing = marketer.get(f"/w/{workspace.slug}/contacts/").content.decode()
+    assert "bulk-sequence" in listing and "Welcome" in listing
+    response = marketer.post(
+        url(workspace, "enrol-selected/"),
+        {"sequence": sequence.pk, "ids": [people[0].pk, people[2].pk]},
+        follow=True,
+    )
+    assert "Enrolled 2 contacts in “Welcome”." in response.content.decode()
+    assert set(Enrollment.objects.values_list("contact_id", flat=True)) == {
+        people[0].pk,
+        people[2].pk,
+    }

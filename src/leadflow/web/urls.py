@@ -418,6 +418,7 @@ segment_patterns = [
 sequence_patterns = [
     path("", sequences.sequence_list, name="sequence_list"),
     path("new/", sequences.sequence_edit, name="sequence_create"),
+    path("enrol-selected/", sequences.sequence_bulk_enroll, name="sequence_bulk_enroll"),
     path("<int:sequence_id>/", sequences.sequence_detail, name="sequence_detail"),
     path("<int:sequence_id>/settings/", sequences.sequence_edit, name="sequence_edit"),
     path("<int:sequence_id>/status/", sequences.sequence_status, name="sequence_status"),

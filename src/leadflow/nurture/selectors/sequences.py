@@ -85,6 +85,13 @@ def list_figures(sequence: Sequence) -> SequenceFigures:
     return figures
 
 
+def active_sequences(workspace: Workspace) -> QuerySet[Sequence]:
+    """The active sequences by name (lazy: read only when a page shows them)."""
+    return Sequence.objects.filter(workspace=workspace, status=SequenceStatus.ACTIVE).order_by(
+        "name"
+    )
+
+
 def sequence_get(workspace: Workspace, sequence_id: int) -> Sequence:
     sequence = Sequence.objects.filter(workspace=workspace, pk=sequence_id).first()
     if sequence is None:

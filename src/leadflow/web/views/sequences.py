@@ -394,6 +394,38 @@ def sequence_enroll(request: HttpRequest, sequence_id: int) -> HttpResponse:
 
 @workspace_view(MANAGE)
 @require_POST
+def sequence_bulk_enroll(request: HttpRequest) -> HttpResponse:
+    """The contacts list's "Enrol": the checked contacts the member may see, into the
+    chosen active sequence; back to the list."""
+    from leadflow.contacts.selectors import contacts_visible
+    from leadflow.web.access import safe_next
+
+    back = safe_next(request, reverse("contact_list", args=[request.workspace.slug]))
+    raw = request.POST.get("sequence", "")
+    sequence = selectors.sequence_get(request.workspace, int(raw)) if raw.isdecimal() else None
+    ids = [int(pk) for pk in request.POST.getlist("ids") if pk.isdecimal()]
+    if sequence is None or not ids:
+        messages.error(request, "Select contacts and a sequence first.")
+        return HttpResponseRedirect(back)
+    visible = contacts_visible(request.workspace, request.actor).filter(pk__in=ids)
+    try:
+        enrolled = services.sequence_enroll(
+            workspace=request.workspace,
+            actor=request.actor,
+            sequence_id=sequence.pk,
+            contact_ids=list(visible.values_list("pk", flat=True)),
+            source="manual",
+        )
+    except ValidationFailed as failure:
+        messages.error(request, " ".join(e.message for e in failure.errors))
+        return HttpResponseRedirect(back)
+    noun = "contact" if len(enrolled) == 1 else "contacts"
+    messages.success(request, f"Enrolled {len(enrolled)} {noun} in “{sequence.name}”.")
+    return HttpResponseRedirect(back)
+
+
+@workspace_view(MANAGE)
+@require_POST
 def sequence_delete(request: HttpRequest, sequence_id: int) -> HttpResponse:
     from leadflow.core.errors import Conflict
 
