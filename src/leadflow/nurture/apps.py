@@ -14,7 +14,7 @@ class NurtureConfig(AppConfig):
         # Each part registers its activity kinds, condition fields, subscribers and periodic
         # passes from its own module's register().
         from leadflow.contacts.suppression import suppression_check_register
-        from leadflow.nurture import offer_kinds
+        from leadflow.nurture import offer_kinds, tracking_kinds
         from leadflow.nurture.preference_kinds import preference_kinds_register
         from leadflow.nurture.selectors.suppression import (
             suppression_reason,
@@ -26,12 +26,19 @@ class NurtureConfig(AppConfig):
         suppression_check_register(suppression_reason, suppression_reasons)
         preference_kinds_register()
         offer_kinds.register()
+        tracking_kinds.register()
 
         from leadflow.core.scheduler import periodic_register
-        from leadflow.nurture import segment_conditions, segment_kinds, subscribers
+        from leadflow.nurture import (
+            segment_conditions,
+            segment_kinds,
+            subscribers,
+            tracking_conditions,
+        )
 
         segment_kinds.register()
         segment_conditions.register()
+        tracking_conditions.register()
         subscribers.register()
         periodic_register(
             "nurture.segments_refresh",

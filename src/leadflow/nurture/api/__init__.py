@@ -1,7 +1,7 @@
 """Nurture over the REST API (/api/v1), one module per part, their routers joined here:
 the suppression list and subscription topics (``suppression``), marketing email
 (``email``), the pacing of marketing messages (``pacing``) and personal offers
-(``offers``)."""
+(``offers``), and opens and clicks of messages (``tracking``)."""
 
 from ninja import Router
 
@@ -11,6 +11,7 @@ from leadflow.nurture.api.offers import router as offers_router
 from leadflow.nurture.api.pacing import router as pacing_router
 from leadflow.nurture.api.suppression import router as suppression_router
 from leadflow.nurture.api.suppression import topics_router
+from leadflow.nurture.api.tracking import router as tracking_router
 
 router = Router()
 router.add_router("/", segments.router)
@@ -19,3 +20,4 @@ router.add_router("/", topics_router)
 router.add_router("/", email_router)
 router.add_router("/", pacing_router)
 router.add_router("/", offers_router)
+router.add_router("/", tracking_router)

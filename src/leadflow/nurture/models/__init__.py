@@ -25,6 +25,7 @@ from leadflow.nurture.models.suppression import (
     TopicOptOut,
     address_hash,
 )
+from leadflow.nurture.models.tracking import EmailEngagement, EngagementKind
 
 __all__ = [
     "DKIM_KEY_ENV_PREFIX",
@@ -34,6 +35,8 @@ __all__ = [
     "ContactPreferences",
     "Delivery",
     "DeliveryStatus",
+    "EmailEngagement",
+    "EngagementKind",
     "Frequency",
     "MarketingSend",
     "MarketingTemplate",
