@@ -249,3 +249,23 @@ def test_a_link_of_an_erased_persons_email_still_redirects_and_records_nothing(s
     answer = Client(headers={"User-Agent": CHROME}).get(path)
     assert answer.status_code == 302 and answer["Location"] == SPRING
     assert not EmailEngagement.objects.exists()
+
+
+def test_the_marketing_email_page_shows_each_messages_counts(smtp, workspace, owner):
+    from tests.web.conftest import url
+
+    owner_client = Client()
+    owner_client.force_login(owner)
+    controller, inbox = smtp
+    message, _ = sent_email(workspace, controller, inbox, number=2)
+    (delivery, _) = Delivery.objects.filter(message=message).order_by("id")
+    a_while_ago([delivery.pk])
+    path = f"/t/c/{click_token(workspace.pk, delivery.pk, SPRING)}/"
+    Client(headers={"User-Agent": CHROME}).get(path)
+    Client(headers={"User-Agent": "curl/8.5"}).get(path)
+    page = owner_client.get(url(workspace, "settings/marketing-email/"))
+    text = re.sub(r"\s+", " ", page.content.decode())
+    assert "Opened (unreliable)" in text
+    assert (
+        f'<td class="break">{message.name}</td> <td>2</td> <td>0</td> <td>1</td> <td>1</td>' in text
+    )

@@ -11,6 +11,8 @@ compiles to one subquery on ``EmailEngagement`` grouped by contact (the partial 
 ``nurture_engagement_recent``), so a segment's tree stays one query.
 """
 
+from collections.abc import Iterable
+
 from django.db.models import Q
 
 from leadflow.contacts.conditions import (
@@ -57,13 +59,23 @@ def _family(verb: str):
     return resolve
 
 
-def engagement_fields(context: ConditionContext, messages: int = 10) -> list[ConditionField]:
-    """The fields an editor offers: any email, then each of the newest messages."""
-    newest = Message.objects.filter(workspace=context.workspace).order_by("-created_at", "-id")
-    fields = [_field(verb, None) for verb in KINDS]
-    for message in newest[:messages]:
-        fields += [_field(verb, message) for verb in KINDS]
-    return fields
+def engagement_fields(
+    context: ConditionContext, *, newest: int = 10, named: Iterable[str] = ()
+) -> list[ConditionField]:
+    """The per-message fields an editor offers (the generic two are registered): those of
+    the newest messages and of any message a tree already names (``named``: its keys)."""
+    wanted = {
+        int(key.rsplit(".", 1)[1])
+        for key in named
+        if key.startswith(("email.opened.", "email.clicked."))
+        and key.rsplit(".", 1)[1].isdigit()
+        and len(key.rsplit(".", 1)[1]) <= 18
+    }
+    rows = Message.objects.filter(workspace=context.workspace)
+    found = list(rows.order_by("-created_at", "-id")[:newest])
+    known = {message.pk for message in found}
+    found += list(rows.filter(pk__in=wanted - known).order_by("-created_at", "-id"))
+    return [_field(verb, message) for message in found for verb in KINDS]
 
 
 def register() -> None:
