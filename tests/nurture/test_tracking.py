@@ -201,8 +201,8 @@ def signing_forge(workspace_id, delivery_id, url):
     from django.test import override_settings
 
     with override_settings(SECRET_KEY="not-the-site-secret-" * 3):
-        return signing.dumps(
-            [workspace_id, delivery_id, url], salt="leadflow.nurture.track.click", compress=True
+        return signing.Signer(salt="leadflow.nurture.track.click").sign_object(
+            [workspace_id, delivery_id, url]
         )
 
 
