@@ -64,6 +64,12 @@ def sent_email(workspace, controller, inbox, number=1):
     return message, contact_ids
 
 
+def workspace_owner(workspace):
+    from leadflow.core.models import Membership
+
+    return Membership.objects.filter(workspace=workspace, role="owner").first().user
+
+
 def links_of(html):
     return re.findall(r'href="([^"]*)"', html)
 
@@ -131,6 +137,15 @@ def test_the_received_email_has_tracked_links_and_the_pixel_and_a_click_goes_thr
         assert answer.status_code == 200 and answer["Content-Type"] == "image/gif"
         assert answer.content.startswith(b"GIF89a")
     assert Activity.objects.filter(contact_id=contact_id, kind=EMAIL_OPENED).count() == 1
+
+    # The person's timeline tells all three, opens labelled unreliable.
+    owner_client = Client()
+    owner_client.force_login(workspace_owner(workspace))
+    page = owner_client.get(f"/w/{workspace.slug}/contacts/{contact_id}/").content.decode()
+    assert f"Marketing email sent: {message.name}" in page
+    assert f"Opened the email {message.name} (unreliable)" in page
+    assert f"Clicked a link in the email {message.name}" in page
+    assert "https://www.acme-widgets.com/spring?a=1&amp;b=2#top" in page
 
     # lf_c: the browser that opens the page on the site joins the person.
     token = parse_qs(urlsplit(target).query)["lf_c"][0]
