@@ -284,3 +284,33 @@ def test_the_marketing_email_page_shows_each_messages_counts(smtp, workspace, ow
     assert (
         f'<td class="break">{message.name}</td> <td>2</td> <td>0</td> <td>1</td> <td>1</td>' in text
     )
+
+
+def test_clicks_that_race_on_one_link_count_once(smtp, workspace):
+    import threading
+
+    from django.db import connections
+
+    controller, inbox = smtp
+    message, (contact_id,) = sent_email(workspace, controller, inbox)
+    delivery = Delivery.objects.get(message=message)
+    a_while_ago([delivery.pk])
+    path = f"/t/c/{click_token(workspace.pk, delivery.pk, SPRING)}/"
+    start = threading.Barrier(6)
+    answers = []
+
+    def click():
+        try:
+            start.wait()
+            answers.append(Client(headers={"User-Agent": CHROME}).get(path).status_code)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=click) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert answers == [302] * 6
+    assert EmailEngagement.objects.filter(kind="click").count() == 1
+    assert Activity.objects.filter(contact_id=contact_id, kind=EMAIL_CLICKED).count() == 1
