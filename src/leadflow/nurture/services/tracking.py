@@ -15,6 +15,7 @@
 
 import datetime as dt
 import hashlib
+import json
 from collections import Counter
 from dataclasses import dataclass
 
@@ -30,6 +31,7 @@ from leadflow.nurture.models import (
     Delivery,
     EmailEngagement,
     EngagementKind,
+    Message,
 )
 from leadflow.nurture.selectors.pacing import pacing_settings_get
 from leadflow.nurture.tracking import Tracked, scanner_reason
@@ -95,9 +97,9 @@ def _take_pending(ids: list[int] | None, message_pk: int | None) -> list[int]:
 
 def sent_record(*, ids: list[int] | None = None, message_pk: int | None = None) -> int:
     """Write what sending these deliveries (or the message's pending ones) means: the
-    ``marketing_email.sent`` activities, each person's ignored count up by one, a break for those
-    who reached the workspace's ``pause_after_ignored``. Call it inside a transaction
-    (the sender's last "sent" commit) or alone; returns how many it recorded."""
+    ``marketing_email.sent`` activities, each person's ignored count up by one, a break
+    for those who reached the workspace's ``pause_after_ignored``. Call it inside a
+    transaction (the sender's last "sent" commit) or alone; returns how many it recorded."""
     if ids is not None and not ids:
         return 0
     total = 0
@@ -106,36 +108,47 @@ def sent_record(*, ids: list[int] | None = None, message_pk: int | None = None) 
             taken = _take_pending(ids, message_pk)
             if not taken:
                 return total
-            rows = list(
-                Delivery.objects.filter(pk__in=taken)
-                .order_by("id")
-                .values(
-                    "id", "workspace_id", "contact_id", "message_id", "message__name", "sent_at"
-                )
-            )
             now = timezone.now()
-            _activities_write(
-                [
-                    (
-                        row["workspace_id"],
-                        row["contact_id"],
-                        EMAIL_SENT,
-                        email_data(
-                            message_id=row["message_id"],
-                            message=row["message__name"],
-                            delivery_id=row["id"],
-                        ),
-                        row["sent_at"] or now,
-                    )
-                    for row in rows
-                ]
-            )
             by_workspace: dict[int, Counter] = {}
-            for row in rows:
-                by_workspace.setdefault(row["workspace_id"], Counter())[row["contact_id"]] += 1
+            for workspace_id, contact_id in _sent_activities_insert(taken, now):
+                by_workspace.setdefault(workspace_id, Counter())[contact_id] += 1
             for workspace_id, sent in by_workspace.items():
                 _ignored_add(workspace_id, sent, now)
         total += len(taken)
+
+
+def _sent_activities_insert(taken: list[int], now: dt.datetime) -> list[tuple[int, int]]:
+    """One ``marketing_email.sent`` per delivery, built in one ``INSERT … SELECT`` (the
+    payload too: ``email_data``'s keys), announced; returns (workspace, contact) of each.
+    Plain SQL: it runs for every batch the sender sends (bench/bench_send.py)."""
+    if connection.vendor == "postgresql":
+        ids_sql, build = "SELECT unnest(%s::bigint[])", "jsonb_build_object"
+        ids_param = taken
+    else:
+        ids_sql, build = "SELECT value FROM json_each(%s)", "json_object"
+        ids_param = json.dumps(taken)
+    sql = (
+        f"WITH taken (id) AS ({ids_sql}) "  # noqa: S608
+        f"INSERT INTO {Activity._meta.db_table} (workspace_id, contact_id, kind, occurred_at, "
+        "actor_user_id, actor_api_key_id, actor_label, data) "
+        "SELECT d.workspace_id, d.contact_id, %s, COALESCE(d.sent_at, %s), NULL, NULL, %s, "
+        f"{build}('message_id', d.message_id, 'message', m.name, 'delivery_id', d.id) "
+        f"FROM {Delivery._meta.db_table} d JOIN {Message._meta.db_table} m "
+        "ON m.id = d.message_id WHERE d.id IN (SELECT id FROM taken) ORDER BY d.id "
+        "RETURNING id, workspace_id, contact_id"
+    )
+    moment = connection.ops.adapt_datetimefield_value(now)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [ids_param, EMAIL_SENT, moment, ACTOR_LABEL])
+        written = cursor.fetchall()
+    by_workspace: dict[int, tuple[set[int], int]] = {}
+    for pk, workspace_id, contact_id in written:
+        contacts, highest = by_workspace.get(workspace_id, (set(), 0))
+        contacts.add(contact_id)
+        by_workspace[workspace_id] = (contacts, max(highest, pk))
+    for workspace_id, (contacts, highest) in by_workspace.items():
+        activities_announce(workspace_id=workspace_id, contact_ids=contacts, up_to_id=highest)
+    return [(workspace_id, contact_id) for _, workspace_id, contact_id in written]
 
 
 def _ignored_add(workspace_id: int, sent: Counter, now: dt.datetime) -> None:
@@ -143,16 +156,21 @@ def _ignored_add(workspace_id: int, sent: Counter, now: dt.datetime) -> None:
     break for those at the workspace's limit who are not on one. Their pacing rows are
     locked in id order first, as ``pacing_claim`` does, so the two never deadlock."""
     contact_ids = sorted(sent)
-    ContactPacing.objects.bulk_create(
-        [ContactPacing(contact_id=pk, workspace_id=workspace_id) for pk in contact_ids],
-        ignore_conflicts=True,
-    )
-    list(
+    locked = set(
         ContactPacing.objects.select_for_update()
         .filter(workspace_id=workspace_id, contact_id__in=contact_ids)
         .order_by("contact_id")
         .values_list("pk", flat=True)
     )
+    if len(locked) < len(contact_ids):  # sent without a pacing row (none in the sender)
+        ContactPacing.objects.bulk_create(
+            [
+                ContactPacing(contact_id=pk, workspace_id=workspace_id)
+                for pk in contact_ids
+                if pk not in locked
+            ],
+            ignore_conflicts=True,
+        )
     by_count: dict[int, list[int]] = {}
     for pk, count in sent.items():
         by_count.setdefault(count, []).append(pk)
