@@ -1,15 +1,15 @@
 """The activity kinds marketing email writes on a contact's timeline (typed writers here,
-registered in ``NurtureConfig.ready``; docs/nurture/tracking.md). Under ``marketing_email.``:
-``email.sent`` is sales' personal email, a first touch of speed to lead, which a newsletter
-must never count as.
+registered in ``NurtureConfig.ready``; docs/nurture/tracking.md). Not ``email.sent``:
+that is sales' personal email, a first touch of speed to lead, which a newsletter must
+never count as.
 
-- ``marketing_email.sent``: a marketing email was handed to the mail server and recorded
+- ``email.marketing_sent``: a marketing email was handed to the mail server and recorded
   as sent (written set-based for a batch, ``nurture.services.tracking.sent_record``);
-- ``marketing_email.opened``: its open pixel was fetched (at most once per email). Unreliable:
+- ``email.opened``: its open pixel was fetched (at most once per email). Unreliable:
   mail clients and privacy proxies (Apple Mail Privacy Protection) fetch images by
   themselves, and many readers block them;
-- ``marketing_email.clicked``: a tracked link in it was followed (``url``: where it led);
-- ``marketing_email.break_started`` / ``marketing_email.break_ended``: the person ignored
+- ``email.clicked``: a tracked link in it was followed (``url``: where it led);
+- ``email.break_started`` / ``email.break_ended``: the person ignored
   the workspace's ``pause_after_ignored`` marketing emails in a row and gets a break from
   them (``until``), or engaged again (an open or a click) and the break ended ("take a
   break").
@@ -25,11 +25,11 @@ from leadflow.contacts.activity_kinds import (
     activity_kind_register,
 )
 
-EMAIL_SENT = "marketing_email.sent"
-EMAIL_OPENED = "marketing_email.opened"
-EMAIL_CLICKED = "marketing_email.clicked"
-BREAK_STARTED = "marketing_email.break_started"
-BREAK_ENDED = "marketing_email.break_ended"
+EMAIL_SENT = "email.marketing_sent"
+EMAIL_OPENED = "email.opened"
+EMAIL_CLICKED = "email.clicked"
+BREAK_STARTED = "email.break_started"
+BREAK_ENDED = "email.break_ended"
 BREAK_FIELDS = ("ignored", "until")
 EMAIL_FIELDS = ("message_id", "message", "delivery_id")
 CLICK_FIELDS = (*EMAIL_FIELDS, "url")

@@ -427,7 +427,7 @@ def deliveries_send(
         with transaction.atomic():
             _mark_sent(handed, owner)
             handed = None
-            sent_record(ids=pending)  # marketing_email.sent and pacing, set-based for the batch
+            sent_record(ids=pending)  # email.marketing_sent and pacing, set-based for the batch
     finally:
         with contextlib.suppress(OSError):
             connection_.close()

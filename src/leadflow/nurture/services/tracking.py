@@ -1,13 +1,13 @@
 """What marketing email's tracking writes (docs/nurture/tracking.md):
 
 - ``sent_record``: for deliveries just recorded as sent (``Delivery.record_pending``), the
-  ``marketing_email.sent`` activities and one more ignored message on each person's pacing row,
+  ``email.marketing_sent`` activities and one more ignored message on each person's pacing row,
   set-based for a batch; a person who has now ignored ``pause_after_ignored`` messages
   in a row gets a break (``ContactPacing.paused_until``, ``LEADFLOW_NURTURE_BREAK_DAYS``).
   Exactly once: the pending flag is taken (``UPDATE … RETURNING``) in the transaction
   that writes them, and a run picks up what a killed one left (``message_deliver_run``).
 - ``engagement_record``: an open of the pixel or a click of a tracked link: kept as an
-  ``EmailEngagement`` row, counted (and then an ``marketing_email.opened`` / ``.clicked``
+  ``EmailEngagement`` row, counted (and then an ``email.opened`` / ``.clicked``
   activity, the ignored count back to 0 and an automatic break ended) or filtered as a
   scanner's; a counted open once per delivery, a click once per (delivery, link) in
   ``LEADFLOW_CLICK_DEDUPE_SECONDS``.
@@ -97,7 +97,7 @@ def _take_pending(ids: list[int] | None, message_pk: int | None) -> list[int]:
 
 def sent_record(*, ids: list[int] | None = None, message_pk: int | None = None) -> int:
     """Write what sending these deliveries (or the message's pending ones) means: the
-    ``marketing_email.sent`` activities, each person's ignored count up by one, a break
+    ``email.marketing_sent`` activities, each person's ignored count up by one, a break
     for those who reached the workspace's ``pause_after_ignored``. Call it inside a
     transaction (the sender's last "sent" commit) or alone; returns how many it recorded."""
     if ids is not None and not ids:
@@ -118,7 +118,7 @@ def sent_record(*, ids: list[int] | None = None, message_pk: int | None = None) 
 
 
 def _sent_activities_insert(taken: list[int], now: dt.datetime) -> list[tuple[int, int]]:
-    """One ``marketing_email.sent`` per delivery, built in one ``INSERT … SELECT`` (the
+    """One ``email.marketing_sent`` per delivery, built in one ``INSERT … SELECT`` (the
     payload too: ``email_data``'s keys), announced; returns (workspace, contact) of each.
     Plain SQL: it runs for every batch the sender sends (bench/bench_send.py)."""
     if connection.vendor == "postgresql":
@@ -279,7 +279,7 @@ def engagement_record(
 
 def _engaged(workspace_id: int, contact_id: int, now: dt.datetime) -> list:
     """The person engaged: their ignored count back to 0 and an automatic break ended
-    (with a ``marketing_email.break_ended`` activity when there was one)."""
+    (with a ``email.break_ended`` activity when there was one)."""
     rows = ContactPacing.objects.filter(workspace_id=workspace_id, contact_id=contact_id)
     on_break = rows.filter(paused_until__gt=now).exists()
     rows.update(ignored_in_row=0, paused_until=None)
