@@ -164,3 +164,17 @@ def test_an_opened_condition_counts_in_one_query(workspace, django_assert_num_qu
     compiled = conditions_compile(tree, context)
     with django_assert_num_queries(1):
         Contact.objects.filter(workspace=workspace).filter(compiled).count()
+
+
+def test_the_segment_editor_offers_opened_and_clicked_for_any_and_each_message(workspace, owner):
+    from django.test import Client
+
+    _, messages, _ = build(workspace, random.Random(3))
+    client = Client()
+    client.force_login(owner)
+    page = client.get(f"/w/{workspace.slug}/segments/new/").content.decode()
+    assert 'value="email.opened"' in page and 'value="email.clicked"' in page
+    for message in messages:
+        assert f'value="email.clicked.{message.pk}"' in page
+        assert f"Clicked a link in the email {message.name} (times)" in page
+    assert "Opened a marketing email (unreliable)" in page
