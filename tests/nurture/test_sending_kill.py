@@ -23,9 +23,12 @@ from collections import Counter
 import pytest
 from django.db import connection
 
+from leadflow.contacts.models import Activity
 from leadflow.nurture.models import Delivery
 from leadflow.nurture.selectors.email import deliveries_unknown
 from leadflow.nurture.services import sending
+from leadflow.nurture.services.tracking import sent_record
+from leadflow.nurture.tracking_kinds import EMAIL_SENT
 from tests.nurture import sending_kit
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -127,6 +130,13 @@ def test_killed_workers_send_each_email_at_most_once_and_lose_none(workspace):
     assert set(received) <= sent | unknown, "the server got an email recorded as neither"
     listed = set(deliveries_unknown(workspace).values_list("id", flat=True))
     assert listed == {row["id"] for row in rows if row["status"] == "unknown"}
+    # Each sent email is on its person's timeline exactly once: what a killed run marked
+    # sent but did not record, a later run records (here the last catch-up).
+    sent_record(message_pk=message.pk)
+    on_timeline = Counter(
+        Activity.objects.filter(kind=EMAIL_SENT).values_list("data__delivery_id", flat=True)
+    )
+    assert on_timeline == Counter(row["id"] for row in rows if row["status"] == "sent")
     print(
         f"\n{connection.vendor}: {kills} kills, {statuses['sent']} sent, "
         f"{statuses['skipped']} skipped, {statuses['unknown']} unknown "

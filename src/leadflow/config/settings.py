@@ -247,6 +247,14 @@ LEADFLOW_WORKER_POLL_SECONDS = float(os.environ.get("LEADFLOW_WORKER_POLL_SECOND
 LEADFLOW_DELIVERY_LEASE_SECONDS = float(os.environ.get("LEADFLOW_DELIVERY_LEASE_SECONDS", "300"))
 LEADFLOW_DELIVERY_BATCH = int(os.environ.get("LEADFLOW_DELIVERY_BATCH", "100"))
 LEADFLOW_SEND_PARALLEL = int(os.environ.get("LEADFLOW_SEND_PARALLEL", "2"))
+# Open and click tracking (docs/nurture/tracking.md): a click of the same link of the same
+# email again within this many seconds is one click; a click or open this soon after the
+# email was handed over is a security scanner's, filtered; the break given to a person who
+# ignored PacingSettings.pause_after_ignored messages in a row (days); hits per minute per IP.
+LEADFLOW_CLICK_DEDUPE_SECONDS = int(os.environ.get("LEADFLOW_CLICK_DEDUPE_SECONDS", "60"))
+LEADFLOW_CLICK_SCANNER_SECONDS = int(os.environ.get("LEADFLOW_CLICK_SCANNER_SECONDS", "10"))
+LEADFLOW_NURTURE_BREAK_DAYS = int(os.environ.get("LEADFLOW_NURTURE_BREAK_DAYS", "30"))
+LEADFLOW_TRACKING_RATE_PER_IP = int(os.environ.get("LEADFLOW_TRACKING_RATE_PER_IP", "600"))
 # Where DKIM private keys named by file are read from (a file name, never a path).
 LEADFLOW_DKIM_KEY_DIR = Path(os.environ.get("LEADFLOW_DKIM_KEY_DIR", str(DATA_DIR / "dkim")))
 # Bounces (docs/nurture/bounces.md): how often the worker reads each workspace's bounce

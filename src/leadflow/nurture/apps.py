@@ -14,7 +14,7 @@ class NurtureConfig(AppConfig):
         # Each part registers its activity kinds, condition fields, subscribers and periodic
         # passes from its own module's register().
         from leadflow.contacts.suppression import suppression_check_register
-        from leadflow.nurture import bounce_kinds, offer_kinds, sequence_kinds
+        from leadflow.nurture import bounce_kinds, offer_kinds, sequence_kinds, tracking_kinds
         from leadflow.nurture.preference_kinds import preference_kinds_register
         from leadflow.nurture.selectors.suppression import (
             suppression_reason,
@@ -28,12 +28,19 @@ class NurtureConfig(AppConfig):
         offer_kinds.register()
         sequence_kinds.register()
         bounce_kinds.register()
+        tracking_kinds.register()
 
         from leadflow.core.scheduler import periodic_register
-        from leadflow.nurture import segment_conditions, segment_kinds, subscribers
+        from leadflow.nurture import (
+            segment_conditions,
+            segment_kinds,
+            subscribers,
+            tracking_conditions,
+        )
 
         segment_kinds.register()
         segment_conditions.register()
+        tracking_conditions.register()
         subscribers.register()
         periodic_register(
             "nurture.segments_refresh",

@@ -1,8 +1,8 @@
-"""Nurture's public endpoints (no session): unsubscribe, and later open and click."""
+"""Nurture's public endpoints (no session): unsubscribe, open and click tracking."""
 
 from django.urls import path
 
-from leadflow.nurture import public, public_bounces
+from leadflow.nurture import public, public_bounces, public_tracking
 
 urlpatterns = [
     path("u/<str:token>/", public.unsubscribe, name="nurture_unsubscribe"),
@@ -11,4 +11,6 @@ urlpatterns = [
         public_bounces.provider_webhook,
         name="nurture_provider_webhook",
     ),
+    path("t/c/<str:token>/", public_tracking.click, name="nurture_click"),
+    path("t/o/<str:token>.gif", public_tracking.open_pixel, name="nurture_open"),
 ]

@@ -1,7 +1,8 @@
 """Nurture over the REST API (/api/v1), one module per part, their routers joined here:
 the suppression list and subscription topics (``suppression``), marketing email
 (``email``), the pacing of marketing messages (``pacing``), personal offers
-(``offers``) sequences (``sequences``) and broadcasts (``broadcasts``)."""
+(``offers``), sequences (``sequences``), broadcasts (``broadcasts``), bounces
+(``bounces``) and opens and clicks of messages (``tracking``)."""
 
 from ninja import Router
 
@@ -14,6 +15,7 @@ from leadflow.nurture.api.pacing import router as pacing_router
 from leadflow.nurture.api.sequences import router as sequences_router
 from leadflow.nurture.api.suppression import router as suppression_router
 from leadflow.nurture.api.suppression import topics_router
+from leadflow.nurture.api.tracking import router as tracking_router
 
 router = Router()
 router.add_router("/", segments.router)
@@ -25,3 +27,4 @@ router.add_router("/", offers_router)
 router.add_router("/", sequences_router)
 router.add_router("/", broadcasts_router)
 router.add_router("/", bounces_router)
+router.add_router("/", tracking_router)

@@ -50,6 +50,7 @@ from leadflow.nurture.models.suppression import (
     TopicOptOut,
     address_hash,
 )
+from leadflow.nurture.models.tracking import EmailEngagement, EngagementKind
 
 __all__ = [
     "DKIM_KEY_ENV_PREFIX",
@@ -68,6 +69,8 @@ __all__ = [
     "ContactPreferences",
     "Delivery",
     "DeliveryStatus",
+    "EmailEngagement",
+    "EngagementKind",
     "Enrollment",
     "EnrollmentStatus",
     "EnrollmentStep",

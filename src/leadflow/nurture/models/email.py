@@ -199,6 +199,9 @@ class Delivery(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     reviewed_at = models.DateTimeField(null=True, blank=True)
+    # Sent, its ``email.sent`` activity and pacing count not yet written: set with the
+    # status, cleared by nurture.services.tracking.sent_record (batched, exactly once).
+    record_pending = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         constraints = [
@@ -220,4 +223,9 @@ class Delivery(models.Model):
                 name="nurture_delivery_review",
             ),
             models.Index(fields=["message", "status"], name="nurture_delivery_counts"),
+            models.Index(
+                fields=["message"],
+                condition=Q(record_pending=True),
+                name="nurture_delivery_record",
+            ),
         ]

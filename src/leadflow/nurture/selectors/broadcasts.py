@@ -3,12 +3,9 @@ test's measure)."""
 
 from django.db.models import Count, QuerySet
 
-from leadflow.contacts.models import Activity
 from leadflow.core.errors import NotFound
 from leadflow.core.models import Workspace
-from leadflow.nurture.models import Broadcast, BroadcastMember
-
-CLICKED = "email.clicked"
+from leadflow.nurture.models import Broadcast, BroadcastMember, EmailEngagement, EngagementKind
 
 
 def broadcast_list(workspace: Workspace) -> QuerySet[Broadcast]:
@@ -32,16 +29,19 @@ def broadcast_get(workspace: Workspace, broadcast_id: int) -> Broadcast:
 
 
 def unique_clicks(message_ids: list[int]) -> dict[int, int]:
-    """{message id: people who clicked a link in it} (scanners' clicks are not recorded
-    as clicks: see docs/nurture/tracking.md)."""
+    """{message id: people who clicked a link in it}: counted clicks only (scanners'
+    clicks are recorded as filtered: docs/nurture/tracking.md), one query on the
+    engagement rows' (message, kind, counted) index."""
     if not message_ids:
         return {}
     rows = (
-        Activity.objects.filter(kind=CLICKED, data__message_id__in=message_ids)
-        .values("data__message_id")
+        EmailEngagement.objects.filter(
+            message_id__in=message_ids, kind=EngagementKind.CLICK, counted=True
+        )
+        .values("message_id")
         .annotate(people=Count("contact_id", distinct=True))
     )
-    return {row["data__message_id"]: row["people"] for row in rows}
+    return {row["message_id"]: row["people"] for row in rows}
 
 
 def group_sizes(broadcast: Broadcast) -> dict[str, int]:

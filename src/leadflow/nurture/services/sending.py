@@ -45,6 +45,7 @@ from leadflow.nurture.models import (
 from leadflow.nurture.services.bounces import refusal_record
 from leadflow.nurture.services.delivery_pacing import offers_for, paced, preference_skips, unpace
 from leadflow.nurture.services.rendering import CompiledTemplate, contact_fields
+from leadflow.nurture.services.tracking import sent_record
 from leadflow.nurture.services.transport import (
     address_domain,
     dkim_key,
@@ -53,6 +54,7 @@ from leadflow.nurture.services.transport import (
     mail_connection,
     message_id_for,
 )
+from leadflow.nurture.tracking import HtmlTracker
 
 SEND_TASK = "leadflow.nurture.tasks.message_deliver"
 MARKETING_CONSENT = (ConsentStatus.GRANTED, ConsentStatus.CONFIRMED)
@@ -235,7 +237,7 @@ def _skip_reason(workspace_id: int, row: dict) -> str:
 
 
 SENT_SQL = (
-    "UPDATE {table} SET status = 'sent', sent_at = %s, reason = '' "
+    "UPDATE {table} SET status = 'sent', sent_at = %s, reason = '', record_pending = TRUE "
     "WHERE id = %s AND lease_owner = %s AND status IN ('in_flight', 'unknown')"
 )
 
@@ -309,6 +311,7 @@ def deliveries_send(
     )
     identity = message.identity
     domain = address_domain(identity.from_address)
+    tracker = HtmlTracker(base_url)  # links and the open pixel: docs/nurture/tracking.md
     lease = dt.timedelta(seconds=settings.LEADFLOW_DELIVERY_LEASE_SECONDS)
     rows = list(
         Delivery.objects.filter(pk__in=ids, lease_owner=owner, status=DeliveryStatus.QUEUED)
@@ -350,7 +353,11 @@ def deliveries_send(
                 )
                 try:
                     prepared = email_build(
-                        rendered=compiled.render(fields, offers.get(row["contact_id"])),
+                        rendered=tracker.apply(
+                            compiled.render(fields, offers.get(row["contact_id"])),
+                            workspace_id=workspace_id,
+                            delivery_id=row["id"],
+                        ),
                         identity=identity,
                         to=address,
                         message_id=header_id,
@@ -424,6 +431,7 @@ def deliveries_send(
         with transaction.atomic():
             _mark_sent(handed, owner)
             handed = None
+            sent_record(ids=pending)  # email.marketing_sent and pacing, set-based for the batch
     finally:
         with contextlib.suppress(OSError):
             connection_.close()
@@ -453,6 +461,7 @@ def message_deliver_run(*, message_pk: int, base_url: str = "") -> BatchResult:
     if message is None:
         return total
     deliveries_park_unknown(message_pk=message_pk)
+    sent_record(message_pk=message_pk)  # what a killed run sent but did not record
     owner = lease_owner_new()
     while True:
         ids = deliveries_claim(

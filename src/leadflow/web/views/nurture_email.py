@@ -1,6 +1,7 @@
 """Settings → Marketing email: the workspace's sending identities, its SMTP and DKIM
 settings (secrets are named, never typed in: docs/nurture/sending.md) with the test-send
-button, and the review list of unknown deliveries (re-queue or drop, by hand).
+button, the review list of unknown deliveries (re-queue or drop, by hand), and the newest
+messages' opens and clicks (docs/nurture/tracking.md).
 
 Reading needs ``read``; changing identities and settings and sending a test need
 ``manage_settings``; the review needs ``write``. One page, one POST per form (``action``).
@@ -15,6 +16,7 @@ from django.views.decorators.http import require_http_methods
 from leadflow.core.errors import ValidationFailed
 from leadflow.nurture.models import TlsMode
 from leadflow.nurture.selectors import email as selectors
+from leadflow.nurture.selectors.tracking import messages_engagement
 from leadflow.nurture.services import sending
 from leadflow.nurture.services import settings as email_settings
 from leadflow.web.access import workspace_view
@@ -22,6 +24,7 @@ from leadflow.web.forms import error_map
 
 IDENTITY_INPUTS = ("from_name", "from_address", "reply_to")
 REVIEW_SHOWN = 200
+MESSAGES_SHOWN = 20
 
 
 def _page(request: HttpRequest, *, values=None, errors=None, status: int = 200) -> HttpResponse:
@@ -35,10 +38,18 @@ def _page(request: HttpRequest, *, values=None, errors=None, status: int = 200) 
         "tls_modes": TlsMode.choices,
         "unknown": list(unknown[:REVIEW_SHOWN]),
         "unknown_total": unknown.count(),
+        "engagement": _engagement(workspace),
         "values": values or {},
         "errors": errors or {},
     }
     return render(request, "web/nurture_email/settings.html", context, status=status)
+
+
+def _engagement(workspace) -> list:
+    """The newest messages with their sent / opened / clicked / filtered counts."""
+    shown = list(selectors.message_list(workspace)[:MESSAGES_SHOWN])
+    counts = messages_engagement(workspace, [message.pk for message in shown])
+    return [(message, counts[message.pk]) for message in shown]
 
 
 def _need(request: HttpRequest, permission: str) -> None:

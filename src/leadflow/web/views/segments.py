@@ -18,6 +18,7 @@ from leadflow.core.errors import FieldError, ValidationFailed
 from leadflow.nurture.models import MemberSource, SegmentKind
 from leadflow.nurture.selectors import segments as selectors
 from leadflow.nurture.services import segments as services
+from leadflow.nurture.tracking_conditions import engagement_fields
 from leadflow.tracking.models import EventType
 from leadflow.web.access import safe_next, workspace_view
 from leadflow.web.conditions_form import editor_for, tree_from_post
@@ -44,8 +45,21 @@ def _editor(tree, request, errors=None):
             editor.fields.append(
                 (f"event.{event_type}", f"Tracked event: {label} (times)", "behaviour")
             )
+    # Opened / clicked one marketing email (nurture's tracking): the newest, and those named.
+    for item in engagement_fields(context, named=_keys(tree)):
+        editor.fields.append((item.key, f"{item.label} (times)", "behaviour"))
     editor.fields.sort(key=lambda choice: choice[1].lower())
     return editor
+
+
+def _keys(node) -> set[str]:
+    """Every field key a tree's JSON form names."""
+    if isinstance(node, dict):
+        found = {node["field"]} if isinstance(node.get("field"), str) else set()
+        for child in node.get("children") or ():
+            found |= _keys(child)
+        return found
+    return set()
 
 
 def _back_to_list(request: HttpRequest) -> HttpResponse:
