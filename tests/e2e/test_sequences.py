@@ -1,22 +1,29 @@
 """A sequence in Chromium, as the marketer builds and runs it, at desktop and phone
 widths: the settings (trigger and goal in the condition editor), the flow step by step
 (email, wait, a branch and a step on its "Yes" way), activate, enrol a contact by email;
-the worker sends the email to a real SMTP server (aiosmtpd); the contact meets the goal
-and leaves converted; the flow shows the figures; nothing scrolls sideways."""
+the worker sends the email to a real SMTP server (aiosmtpd); the contact clicks its
+tracked link, which is the goal, and leaves converted; the flow shows the figures;
+nothing scrolls sideways."""
+
+import datetime as dt
+import re
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from leadflow.contacts.models import Contact
-from leadflow.contacts.services import contact_update
-from leadflow.core.actors import Actor
-from leadflow.nurture.models import Enrollment, Sequence
+from leadflow.nurture.models import Delivery, Enrollment, Sequence
 from tests.e2e import helpers
 from tests.e2e.helpers import NO_SIDEWAYS_SCROLL, log_in
 from tests.nurture import sending_kit
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+CHROME = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/156.0 Safari/537.36"
+)
 
 
 def add_step(page, after_label: str, kind: str):
@@ -46,9 +53,10 @@ def test_a_marketer_builds_a_sequence_and_a_contact_goes_through_it(page, worksp
         goal = page.get_by_role(
             "group", name="Goal: a contact converts (and leaves) when they match"
         )
-        goal.get_by_label("Field of condition 1").select_option(value="lifecycle_stage")
+        # The goal: a click on a link of any of its emails.
+        goal.get_by_label("Field of condition 1").select_option(value="email.clicked")
         goal.get_by_label("Operator of condition 1").select_option(value="at_least")
-        goal.get_by_label("Value of condition 1").fill("customer")
+        goal.get_by_label("Value of condition 1").fill("1 within 30")
         page.get_by_role("button", name="Create").click()
         expect(page.get_by_text("now add its steps")).to_be_visible()
 
@@ -91,12 +99,13 @@ def test_a_marketer_builds_a_sequence_and_a_contact_goes_through_it(page, worksp
         expect(page.get_by_role("link", name="1 waiting here")).to_be_visible()  # the wait
         helpers.shoot(page, "sequence-flow", width)
 
-        contact_update(
-            workspace=workspace,
-            contact_id=ann.pk,
-            data={"lifecycle_stage": "customer"},
-            actor=Actor.system(),
-        )
+        # Ann reads it a while later and clicks its link (the tracked redirect).
+        Delivery.objects.update(handed_at=timezone.now() - dt.timedelta(minutes=5))
+        html = received.get_body(preferencelist=("html",)).get_content()
+        path = re.search(r'href="https?://[^/"]+(/t/c/[^"]+)"', html).group(1)
+        answer = page.request.get(path, headers={"User-Agent": CHROME}, max_redirects=0)
+        assert answer.status == 302
+        assert answer.headers["location"].startswith("https://acme-widgets.com/spring")
         call_command("db_worker", "--batch", "--no-startup-delay", verbosity=0)
         enrolment = Enrollment.objects.get(sequence=Sequence.objects.get(), contact=ann)
         assert enrolment.status == "converted"

@@ -37,8 +37,15 @@ def _context(request: HttpRequest) -> ConditionContext:
 
 
 def _editor(tree, request, errors=None):
+    return condition_editor(tree, request, prefix=PREFIX, legend=LEGEND, errors=errors)
+
+
+def condition_editor(tree, request, *, prefix: str, legend: str, errors=None):
+    """The condition editor with every field nurture offers: the contact's, activity counts,
+    tracked events and opened / clicked a marketing email (segments, and sequences'
+    branches, goals and exits)."""
     context = _context(request)
-    editor = editor_for(tree, context, prefix=PREFIX, legend=LEGEND, errors=errors, activities=True)
+    editor = editor_for(tree, context, prefix=prefix, legend=legend, errors=errors, activities=True)
     # Tracked events (nurture's event.<type> family): "did X times within D days".
     for event_type, label in EventType.choices:
         if condition_field_get(context, f"event.{event_type}") is not None:

@@ -29,8 +29,9 @@ from leadflow.nurture.sequence_steps import STEP_TYPES
 from leadflow.nurture.services import sequence_edit
 from leadflow.nurture.services import sequences as services
 from leadflow.web.access import workspace_view
-from leadflow.web.conditions_form import editor_for, tree_from_post
+from leadflow.web.conditions_form import tree_from_post
 from leadflow.web.views.common import PAGE_SIZE, render_page
+from leadflow.web.views.segments import condition_editor
 from leadflow.web.views.sequences import SECTION, TYPE_LABELS, WEEKDAYS
 
 MANAGE = "manage_forms"
@@ -115,7 +116,6 @@ def _errors(failure: ValidationFailed) -> dict[str, list[str]]:
 def _form_page(request, sequence, kind, step, errors=None, status=200, place=None) -> HttpResponse:
     workspace = request.workspace
     step = step or {"type": kind}
-    context = ConditionContext(workspace=workspace, user_id=request.user.pk)
     message = (
         Message.objects.filter(workspace=workspace, pk=step.get("message_id")).first()
         if step.get("message_id")
@@ -160,12 +160,11 @@ def _form_page(request, sequence, kind, step, errors=None, status=200, place=Non
         "sequences": Sequence.objects.filter(workspace=workspace)
         .exclude(pk=sequence.pk)
         .order_by("name"),
-        "editor": editor_for(
+        "editor": condition_editor(
             step.get("conditions") or {},
-            context,
+            request,
             prefix="conditions",
             legend="Contacts who match go the “Yes” way",
-            activities=True,
             errors=branch_errors,
         )
         if kind == "branch"

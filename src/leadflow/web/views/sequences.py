@@ -24,9 +24,9 @@ from leadflow.nurture.selectors.sequences import StepFigures
 from leadflow.nurture.sequence_steps import TRIGGER_MATCH
 from leadflow.nurture.services import sequences as services
 from leadflow.web.access import workspace_view
-from leadflow.web.conditions_form import editor_for, tree_from_post
+from leadflow.web.conditions_form import tree_from_post
 from leadflow.web.forms import error_map
-from leadflow.web.views.segments import contact_ids_posted
+from leadflow.web.views.segments import condition_editor, contact_ids_posted
 
 MANAGE = "manage_forms"
 TRIGGER_KEYS = ("kind", "segment_id", "tag", "to", "form_id", "offer_id")
@@ -223,19 +223,17 @@ def _context(request: HttpRequest) -> ConditionContext:
 
 
 def _editors(request, sequence, errors=None, trees=None):
-    context = _context(request)
     trees = trees or {
         "goal": sequence.goal if sequence else {},
         "exit_conditions": sequence.exit_conditions if sequence else {},
     }
     errors = errors or []
     return {
-        key: editor_for(
+        key: condition_editor(
             trees[key],
-            context,
+            request,
             prefix=key,
             legend=legend,
-            activities=True,
             errors=[
                 type(e)(e.field.replace(key, "conditions", 1), e.message)
                 for e in errors
