@@ -291,6 +291,7 @@ def app_pages(tmp_path):
     base = f"/w/{workspace.slug}"
     pages = {
         "bounces": f"{base}/settings/bounces/",
+        "sms-settings": f"{base}/settings/sms/",
         "marketing-templates": f"{base}/marketing-templates/",
         "marketing-template": f"{base}/marketing-templates/{marketing_template.pk}/",
         "broadcasts": f"{base}/broadcasts/",

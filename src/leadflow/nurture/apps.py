@@ -55,6 +55,12 @@ class NurtureConfig(AppConfig):
             dt.timedelta(seconds=settings.LEADFLOW_SEQUENCE_RUN_SECONDS),
         )
         periodic_register(
+            "nurture.sms_send",
+            "leadflow.nurture.tasks.sms_send",
+            # Texts held by the cap or quiet hours, or a provider that was down.
+            dt.timedelta(seconds=settings.LEADFLOW_SEQUENCE_RUN_SECONDS * 2),
+        )
+        periodic_register(
             "nurture.broadcasts_due",
             "leadflow.nurture.tasks.broadcasts_due_task",
             # A start or an A/B decision whose own task was lost runs at most this late.

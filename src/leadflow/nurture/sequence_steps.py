@@ -16,6 +16,8 @@ for the end):
 - ``tag`` / ``untag``: ``tag``; ``stage``: ``stage``; ``owner``: ``user_id`` (a member).
 - ``list_add``: ``segment_id`` (a static list of the workspace).
 - ``enroll``: ``sequence_id`` (another sequence of the workspace).
+- ``sms``: ``text`` (personalised like an email's), a text message through the workspace's
+  SMS provider (nurture.services.sms).
 - ``notify_owner``: ``title``, a notification (in the app and by email) to the owner.
 - ``followup``: ``title``, ``due_hours``, ``kind`` (call, email, meeting, to_do), a
   follow-up for the owner (sales' ``sales.followup`` contact action).
@@ -52,6 +54,7 @@ STEP_TYPES = (
     "enroll",
     "notify_owner",
     "followup",
+    "sms",
 )
 FOLLOWUP_KINDS = ("call", "email", "meeting", "to_do")
 WAIT_TYPES = ("wait", "wait_until", "wait_for")
@@ -249,6 +252,15 @@ def _fields_check(workspace, kind, raw, step, path, errors, sequence_id) -> None
             ).exists()
         ):
             errors.append(FieldError(f"{path}.segment_id", "No such static list."))
+    elif kind == "sms":
+        from leadflow.nurture.services.sms import sms_text_check
+
+        try:
+            sms_text_check(raw.get("text"), f"{path}.text")
+        except ValidationFailed as failed:
+            errors.extend(failed.errors)
+        else:
+            step["text"] = raw["text"].strip()
     elif kind in ("notify_owner", "followup"):
         title = raw.get("title")
         if not isinstance(title, str) or not title.strip() or len(title.strip()) > 200:

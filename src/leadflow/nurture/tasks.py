@@ -96,3 +96,15 @@ def broadcasts_due_task() -> int:
     from leadflow.nurture.services.broadcasts import broadcasts_due
 
     return broadcasts_due()
+
+
+@task()
+def sms_send() -> int:
+    """Send queued text messages (a batch); more waiting schedules the next run."""
+    from leadflow.core.tasks import task_schedule
+    from leadflow.nurture.services.sms import BATCH, sms_send_run
+
+    outcome = sms_send_run()
+    if sum(outcome.values()) >= BATCH:
+        task_schedule(sms_send)
+    return outcome.get("sent", 0)

@@ -23,6 +23,7 @@ from leadflow.web.views import (
     nurture_email,
     nurture_offers,
     nurture_pacing,
+    nurture_sms,
     nurture_templates,
     routing,
     scoring,
@@ -182,6 +183,7 @@ form_patterns = [
 settings_patterns = [
     path("", settings.settings_workspace, name="settings_workspace"),
     path("pacing/", nurture_pacing.pacing_settings, name="nurture_pacing"),
+    path("sms/", nurture_sms.sms_settings, name="nurture_sms"),
     path("bounces/", nurture_bounces.bounce_settings, name="nurture_bounces"),
     path("members/", settings.settings_members, name="settings_members"),
     path(

@@ -13,6 +13,7 @@ from leadflow.nurture.api.email import router as email_router
 from leadflow.nurture.api.offers import router as offers_router
 from leadflow.nurture.api.pacing import router as pacing_router
 from leadflow.nurture.api.sequences import router as sequences_router
+from leadflow.nurture.api.sms import router as sms_router
 from leadflow.nurture.api.suppression import router as suppression_router
 from leadflow.nurture.api.suppression import topics_router
 from leadflow.nurture.api.tracking import router as tracking_router
@@ -27,4 +28,5 @@ router.add_router("/", offers_router)
 router.add_router("/", sequences_router)
 router.add_router("/", broadcasts_router)
 router.add_router("/", bounces_router)
+router.add_router("/", sms_router)
 router.add_router("/", tracking_router)

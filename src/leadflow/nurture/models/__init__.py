@@ -41,6 +41,7 @@ from leadflow.nurture.models.sequences import (
     Sequence,
     SequenceStatus,
 )
+from leadflow.nurture.models.sms import SmsDelivery, SmsSettings, SmsStatus
 from leadflow.nurture.models.suppression import (
     ContactPreferences,
     Frequency,
@@ -91,6 +92,9 @@ __all__ = [
     "SendingIdentity",
     "Sequence",
     "SequenceStatus",
+    "SmsDelivery",
+    "SmsSettings",
+    "SmsStatus",
     "SmtpSettings",
     "SoftBounceRun",
     "Suppression",

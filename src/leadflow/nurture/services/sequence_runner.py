@@ -196,6 +196,10 @@ def _step_run(sequence: Sequence, step: dict | None, group: list[_Walker], now) 
         _enroll_other(sequence, step, contact_ids, now)
     elif kind == "notify_owner":
         _notify_owners(sequence, step, contact_ids)
+    elif kind == "sms":
+        from leadflow.nurture.services.sms import sms_enqueue
+
+        sms_enqueue(sequence=sequence, step=step, walkers=group, now=now)
     elif kind == "followup":
         from leadflow.contacts.actions import contact_action_get
 

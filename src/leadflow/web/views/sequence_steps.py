@@ -96,6 +96,8 @@ def step_from_post(request: HttpRequest, kind: str) -> dict[str, Any]:
         data["segment_id"] = _number(post.get("segment_id", ""))
     elif kind == "enroll":
         data["sequence_id"] = _number(post.get("sequence_id", ""))
+    elif kind == "sms":
+        data["text"] = post.get("text", "")
     elif kind in ("notify_owner", "followup"):
         data["title"] = post.get("title", "")
         if kind == "followup":

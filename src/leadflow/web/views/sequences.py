@@ -53,6 +53,7 @@ TYPE_LABELS = {
     "owner": "Assign an owner",
     "list_add": "Add to a static list",
     "enroll": "Enrol in another sequence",
+    "sms": "Send a text message",
     "notify_owner": "Notify the owner",
     "followup": "Create a follow-up for sales",
 }
@@ -93,6 +94,8 @@ def step_summary(step: dict[str, Any], names: dict[str, dict]) -> str:
         return names["sequences"].get(step["sequence_id"], f"Sequence {step['sequence_id']}")
     if kind == "notify_owner":
         return step["title"]
+    if kind == "sms":
+        return step["text"][:80]
     if kind == "followup":
         due = duration_text(step.get("due_hours", 24) * 3600) if step.get("due_hours") else "now"
         return f"{step.get('kind', 'call').replace('_', '-')}: {step['title']}, due in {due}"

@@ -1,0 +1,55 @@
+"""Settings → Text messages: the workspace's SMS provider (a Twilio-compatible HTTP API)
+and the latest texts sequences sent. Every member may read it; changing it needs
+``manage_settings``. A refused input is shown beside its field with 422."""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied as HttpForbidden
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.views.decorators.http import require_http_methods
+
+from leadflow.core.errors import ValidationFailed
+from leadflow.nurture.models import SmsDelivery
+from leadflow.nurture.services.sms import (
+    sms_settings_get,
+    sms_settings_save,
+    sms_settings_token_set,
+)
+from leadflow.web.access import workspace_view
+from leadflow.web.forms import error_map
+from leadflow.web.views.common import render_page
+
+FIELDS = ("api_base", "account_sid", "from_number", "token_env")
+
+
+@workspace_view("read")
+@require_http_methods(["GET", "POST"])
+def sms_settings(request: HttpRequest) -> HttpResponse:
+    workspace = request.workspace
+    may_change = request.membership.can("manage_settings")
+    config = sms_settings_get(workspace.pk)
+    values = {name: getattr(config, name) for name in FIELDS}
+    errors, status = {}, 200
+    if request.method == "POST":
+        if not may_change:
+            raise HttpForbidden("Your role may not change the SMS provider.")
+        values = {name: request.POST.get(name, "").strip() for name in FIELDS}
+        try:
+            sms_settings_save(workspace=workspace, data=values)
+        except ValidationFailed as failure:
+            errors, status = error_map(failure), 422
+        else:
+            messages.success(request, "SMS provider saved.")
+            return redirect("nurture_sms", workspace.slug)
+    page = {
+        "section": "settings",
+        "settings_section": "sms",
+        "values": values,
+        "errors": errors,
+        "may_change": may_change,
+        "token_set": sms_settings_token_set(config),
+        "recent": SmsDelivery.objects.filter(workspace=workspace)
+        .select_related("contact")
+        .order_by("-pk")[:20],
+    }
+    return render_page(request, "web/nurture/sms.html", page, status=status)

@@ -1,0 +1,228 @@
+"""Text messages from a sequence, through a real local HTTP receiver that speaks the
+Twilio-compatible API: the SMS step texts each contact once (a step run twice queues once),
+personalised, with Basic auth; no mobile number, no consent or no provider skips with the
+reason; a provider error fails the delivery; a provider that is down leaves it queued for
+a later run; the pacing cap counts texts with emails; bad settings name each field."""
+
+import base64
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs
+
+import pytest
+
+from leadflow.contacts.models import Contact
+from leadflow.core.actors import Actor
+from leadflow.core.errors import ValidationFailed
+from leadflow.nurture.models import PacingSettings, SmsDelivery
+from leadflow.nurture.services.sequence_runner import sequences_run
+from leadflow.nurture.services.sequences import (
+    sequence_create,
+    sequence_enroll,
+    sequence_status_set,
+)
+from leadflow.nurture.services.sms import sms_send_run, sms_settings_save
+
+pytestmark = pytest.mark.django_db(transaction=True)
+TOKEN_ENV = "LEADFLOW_SMS_TOKEN_TEST"
+
+
+class Receiver(BaseHTTPRequestHandler):
+    received: list = []
+    answer = 201
+
+    def do_POST(self):
+        length = int(self.headers["Content-Length"])
+        body = parse_qs(self.rfile.read(length).decode())
+        self.received.append(
+            {
+                "path": self.path,
+                "auth": self.headers["Authorization"],
+                **{k: v[0] for k, v in body.items()},
+            }
+        )
+        self.send_response(self.answer)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(json.dumps({"sid": f"SM{len(self.received):04d}"}).encode())
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def client_for(make_member):
+    from django.test import Client
+
+    def make(role):
+        client = Client()
+        client.force_login(make_member(role).user)
+        return client
+
+    return make
+
+
+@pytest.fixture
+def provider(monkeypatch):
+    monkeypatch.setenv(TOKEN_ENV, "secret-token")
+    Receiver.received = []
+    Receiver.answer = 201
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+
+
+def setup(workspace, owner_actor, port, text="Hi {{ contact.first_name }}, 20% off today"):
+    PacingSettings.objects.update_or_create(workspace=workspace, defaults={"quiet_enabled": False})
+    sms_settings_save(
+        workspace=workspace,
+        data={
+            "api_base": f"http://127.0.0.1:{port}",
+            "account_sid": "AC123",
+            "from_number": "+14155550100",
+            "token_env": TOKEN_ENV,
+        },
+    )
+    sequence = sequence_create(
+        workspace=workspace,
+        actor=owner_actor,
+        values={"name": "Texts", "steps": [{"id": 1, "type": "sms", "text": text}]},
+    )
+    return sequence_status_set(
+        workspace=workspace, actor=owner_actor, sequence_id=sequence.pk, status="active"
+    )
+
+
+def person(workspace, email, phone="", consent="granted", first_name="Ann"):
+    return Contact.objects.create(
+        workspace=workspace,
+        email=email,
+        phone=phone,
+        consent_status=consent,
+        first_name=first_name,
+        country="US",
+    )
+
+
+def test_the_sms_step_texts_each_contact_once(provider, workspace, owner_actor):
+    sequence = setup(workspace, owner_actor, provider.server_port)
+    ann = person(workspace, "ann@example.net", "+1 415 555 0134")
+    no_phone = person(workspace, "np@example.net")
+    no_consent = person(workspace, "nc@example.net", "+1 415 555 0135", consent="withdrawn")
+    ids = [ann.pk, no_phone.pk, no_consent.pk]
+    sequence_enroll(
+        workspace=workspace, actor=owner_actor, sequence_id=sequence.pk, contact_ids=ids
+    )
+    sequences_run()
+    sequences_run()  # nothing more to move
+    assert SmsDelivery.objects.count() == 3
+    outcome = sms_send_run()
+    assert outcome == {"sent": 1, "skipped": 2}
+    (text,) = Receiver.received
+    assert text["path"] == "/2010-04-01/Accounts/AC123/Messages.json"
+    assert (text["From"], text["To"], text["Body"]) == (
+        "+14155550100",
+        "+14155550134",
+        "Hi Ann, 20% off today",
+    )
+    assert base64.b64decode(text["auth"].split()[1]).decode() == "AC123:secret-token"
+    reasons = dict(SmsDelivery.objects.values_list("contact_id", "reason"))
+    assert reasons[no_phone.pk] == "No mobile number."
+    assert reasons[no_consent.pk] == "No marketing consent."
+    assert SmsDelivery.objects.get(contact=ann).provider_id == "SM0001"
+    assert sms_send_run() == {}  # nothing is sent twice
+
+
+def test_a_provider_error_fails_and_a_provider_down_retries_later(provider, workspace, owner_actor):
+    sequence = setup(workspace, owner_actor, provider.server_port)
+    ann = person(workspace, "ann@example.net", "+1 415 555 0134")
+    sequence_enroll(
+        workspace=workspace, actor=owner_actor, sequence_id=sequence.pk, contact_ids=[ann.pk]
+    )
+    sequences_run()
+    Receiver.answer = 400
+    assert sms_send_run() == {"failed": 1}
+    assert SmsDelivery.objects.get().reason.startswith("Provider answered 400")
+
+    bob = person(workspace, "bob@example.net", "+1 415 555 0136", first_name="Bob")
+    sequence_enroll(
+        workspace=workspace, actor=owner_actor, sequence_id=sequence.pk, contact_ids=[bob.pk]
+    )
+    sequences_run()
+    provider.shutdown()
+    provider.server_close()
+    assert sms_send_run() == {"retry": 1}
+    assert SmsDelivery.objects.get(contact=bob).status == "queued"
+
+
+def test_texts_count_against_the_cap_with_emails(provider, workspace, owner_actor):
+    sequence = setup(workspace, owner_actor, provider.server_port)
+    PacingSettings.objects.filter(workspace=workspace).update(cap_messages=1, cap_days=7)
+    from django.utils import timezone
+
+    from leadflow.nurture.services.pacing import pacing_claim
+
+    ann = person(workspace, "ann@example.net", "+1 415 555 0134")
+    pacing_claim(workspace_id=workspace.pk, wanted={ann.pk: "email:earlier"}, now=timezone.now())
+    sequence_enroll(
+        workspace=workspace, actor=owner_actor, sequence_id=sequence.pk, contact_ids=[ann.pk]
+    )
+    sequences_run()
+    assert sms_send_run() == {"held": 1}
+    held = SmsDelivery.objects.get()
+    assert held.status == "queued" and held.reason.startswith("Held: capped")
+    assert Receiver.received == []
+
+
+def test_bad_settings_and_texts_are_refused_naming_each_field(workspace, owner_actor):
+    with pytest.raises(ValidationFailed) as failed:
+        sms_settings_save(
+            workspace=workspace,
+            data={
+                "api_base": "http://gateway.example.com",
+                "account_sid": "AC 1",
+                "from_number": "12",
+                "token_env": "DATABASE_URL",
+            },
+        )
+    assert {e.field for e in failed.value.errors} == {
+        "api_base",
+        "account_sid",
+        "from_number",
+        "token_env",
+    }
+    with pytest.raises(ValidationFailed) as failed:
+        sequence_create(
+            workspace=workspace,
+            actor=Actor.system(),
+            values={"name": "Bad", "steps": [{"id": 1, "type": "sms", "text": "{% if %}"}]},
+        )
+    assert failed.value.errors[0].field == "steps[0].text"
+
+
+def test_the_settings_page_and_the_api_set_the_provider(workspace, client_for, api, api_key_for):
+    admin = client_for("admin")
+    page = admin.get(f"/w/{workspace.slug}/settings/sms/")
+    assert page.status_code == 200 and "Token not set" in page.content.decode()
+    bad = admin.post(f"/w/{workspace.slug}/settings/sms/", {"account_sid": "", "token_env": "X"})
+    assert bad.status_code == 422 and "Name a variable LEADFLOW_SMS_TOKEN_" in bad.content.decode()
+    saved = admin.post(
+        f"/w/{workspace.slug}/settings/sms/",
+        {
+            "api_base": "https://api.twilio.com",
+            "account_sid": "AC9",
+            "from_number": "+44 7911 123456",
+            "token_env": TOKEN_ENV,
+        },
+    )
+    assert saved.status_code == 302
+    assert client_for("sales").post(f"/w/{workspace.slug}/settings/sms/", {}).status_code == 403
+    body = api.get("/nurture/sms-settings").json()
+    assert (body["from_number"], body["token_set"]) == ("+447911123456", False)
+    reader = api_key_for(workspace, scopes=["contacts:read"])
+    whole = {"account_sid": "AC1", "from_number": "+14155550100", "token_env": TOKEN_ENV}
+    assert reader.put("/nurture/sms-settings", whole).status_code == 403
+    assert api.get("/nurture/sms").json() == []
