@@ -372,23 +372,22 @@ def _write_back(sequence: Sequence, walkers: list[_Walker], now, result: RunResu
         ],
         ignore_conflicts=True,
     )
-    staying = [walker for walker in walkers if not walker.done]
-    Enrollment.objects.bulk_update(
-        [
-            Enrollment(
-                pk=walker.pk,
-                step=walker.step,
-                waiting=walker.waiting,
-                waiting_since=walker.waiting_since,
-                wake_at=walker.wake_at if walker.waiting else now,
-                lease_owner="",
-                lease_expires_at=None,
-            )
-            for walker in staying
-        ],
-        ["step", "waiting", "waiting_since", "wake_at", "lease_owner", "lease_expires_at"],
-        batch_size=500,
-    )
+    # Walkers that stopped at the same place share their new values (the same step and
+    # wait): one UPDATE per such group, not a CASE per row.
+    staying: dict[tuple, list[int]] = defaultdict(list)
+    for walker in walkers:
+        if not walker.done:
+            wake = walker.wake_at if walker.waiting else now
+            staying[(walker.step, walker.waiting, walker.waiting_since, wake)].append(walker.pk)
+    for (step, waiting, since, wake), ids in staying.items():
+        Enrollment.objects.filter(pk__in=ids).update(
+            step=step,
+            waiting=waiting,
+            waiting_since=since,
+            wake_at=wake,
+            lease_owner="",
+            lease_expires_at=None,
+        )
     result.moved += sum(1 for walker in walkers if walker.passed)
     ending: dict[str, list[_Walker]] = defaultdict(list)
     for walker in walkers:
