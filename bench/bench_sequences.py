@@ -8,6 +8,11 @@ country, a stage change on "yes", a one-day wait on "no". BENCH_SEQUENCE_CONTACT
 the size (default 20,000). The runner's figure includes what the baseline does not: the
 leases, the per-step ``EnrollmentStep`` rows, the enrolments' write-back and the
 ``sequence.entered`` / ``sequence.finished`` activities.
+
+Measured 6 December 2026 (x86_64, 2 cores, PostgreSQL 15 on 127.0.0.1, with a CI run
+sharing the machine): 20,000 enrolments walked in 12.6 s, 1,585 a second, 2.5× the
+baseline's 5.0 s; SQLite, 4,000: 1,759 a second, 1.2×. Before the write-back became one
+UPDATE per group (it was Django's ``bulk_update``, a CASE per row), 4.8× on SQLite.
 """
 
 import os
