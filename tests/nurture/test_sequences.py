@@ -553,3 +553,32 @@ def test_owner_steps_notify_the_owner_and_give_sales_a_follow_up(workspace, owne
         <= dt.timedelta(hours=4)
     )
     assert set(Enrollment.objects.values_list("status", flat=True)) == {"completed"}
+
+
+def test_a_step_the_data_no_longer_allows_is_marked_failed_and_the_contacts_go_on(
+    workspace, owner_actor, make_member
+):
+    from leadflow.core.models import Membership
+
+    seller = make_member("sales")
+    sequence = active(
+        workspace,
+        owner_actor,
+        name="Assign",
+        steps=[
+            {"id": 1, "type": "owner", "user_id": seller.user_id, "next": 2},
+            {"id": 2, "type": "tag", "tag": "after", "next": None},
+        ],
+    )
+    kim = add(workspace, email="kim@example.net")
+    sequence_enroll(
+        workspace=workspace, actor=owner_actor, sequence_id=sequence.pk, contact_ids=[kim.pk]
+    )
+    Membership.objects.filter(pk=seller.pk).delete()  # the member left meanwhile
+    sequences_run()
+    enrolment = Enrollment.objects.get()
+    assert enrolment.status == "completed"
+    assert passed(enrolment) == [(1, "failed"), (2, "")]
+    kim.refresh_from_db()
+    assert kim.owner_id is None
+    assert "after" in set(kim.tags.values_list("name", flat=True))

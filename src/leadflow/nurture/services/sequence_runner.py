@@ -13,6 +13,7 @@ twice is impossible anyway: a delivery is unique per (message, contact, step, en
 """
 
 import datetime as dt
+import logging
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from leadflow.contacts.conditions import ConditionContext, conditions_compile, t
 from leadflow.contacts.models import Activity, Contact
 from leadflow.contacts.services.bulk import contacts_bulk_action
 from leadflow.core.actors import Actor
+from leadflow.core.errors import Conflict, NotFound, ValidationFailed
 from leadflow.core.models import Workspace
 from leadflow.nurture.models import Message, Segment
 from leadflow.nurture.models.sequences import (
@@ -37,6 +39,7 @@ from leadflow.nurture.selectors.pacing import pacing_settings_get, settings_zone
 from leadflow.nurture.sequence_kinds import SEQUENCE_FINISHED, sequence_data
 from leadflow.nurture.zones import contact_zone, next_wall_time
 
+logger = logging.getLogger("leadflow.sequences")
 LEASE = dt.timedelta(minutes=5)
 BATCH = 500
 BULK_ACTION = {"tag": "tag", "untag": "untag", "stage": "set_stage", "owner": "assign_owner"}
@@ -176,7 +179,37 @@ def _step_run(sequence: Sequence, step: dict | None, group: list[_Walker], now) 
     outcome: dict[int, str] = {}
     if kind in ("wait", "wait_until", "wait_for"):
         group = _waits(sequence, step, group, now, outcome)
-    elif kind == "email":
+    else:
+        try:
+            with transaction.atomic():  # a savepoint: a refused action undoes only itself
+                _act(sequence, step, group, contact_ids, now, outcome)
+        except (ValidationFailed, NotFound, Conflict) as refused:
+            # A step the data no longer allows (an owner who left, a list deleted...):
+            # logged on the enrolment's step as "failed", and the contacts go on.
+            logger.warning("sequence %s step %s refused: %s", sequence.pk, step["id"], refused)
+            for walker in group:
+                outcome[walker.pk] = "failed"
+    moved = []
+    for walker in group:
+        result = outcome.get(walker.pk, "")
+        walker.passed.append((step["id"], result))
+        link = {"yes": "yes", "no": "no", "timeout": "timeout_next"}.get(result, "next")
+        if result == "failed" and step["type"] == "branch":
+            link = "no"  # conditions that cannot be read any more: the cautious way
+        walker.step = step.get(link)
+        walker.waiting = False
+        walker.waiting_since = now
+        if walker.step is None:
+            walker.done = EnrollmentStatus.COMPLETED
+        else:
+            moved.append(walker)
+    return moved
+
+
+def _act(sequence, step, group, contact_ids, now, outcome) -> None:
+    """What an action step does, for the walkers standing on it (one call per group)."""
+    kind = step["type"]
+    if kind == "email":
         _email(sequence, step, group)
     elif kind == "branch":
         yes = _matching(sequence, step["conditions"], contact_ids, now)
@@ -207,19 +240,6 @@ def _step_run(sequence: Sequence, step: dict | None, group: list[_Walker], now) 
         if action is not None:
             params = {k: step[k] for k in ("title", "due_hours", "kind") if k in step}
             action.run(sequence.workspace, contact_ids, params, sequence_actor(sequence))
-    moved = []
-    for walker in group:
-        result = outcome.get(walker.pk, "")
-        walker.passed.append((step["id"], result))
-        link = {"yes": "yes", "no": "no", "timeout": "timeout_next"}.get(result, "next")
-        walker.step = step.get(link)
-        walker.waiting = False
-        walker.waiting_since = now
-        if walker.step is None:
-            walker.done = EnrollmentStatus.COMPLETED
-        else:
-            moved.append(walker)
-    return moved
 
 
 def _waits(sequence, step, group, now, outcome) -> list:
