@@ -26,7 +26,9 @@ from leadflow.contacts.kind_writers import (
     STAGE_CHANGED_FIELDS,
     TAG_FIELDS,
 )
-from leadflow.contacts.models import ActivityKind
+from leadflow.contacts.models import DEFAULT_PURPOSES, ActivityKind, ConsentSource
+
+CONSENT_SOURCES = dict(ConsentSource.choices)
 
 EMPTY = "—"
 # What an explicit stage change says besides from and to (LifecycleStage.direction).
@@ -99,6 +101,23 @@ def _contact_merged(text: TimelineText, data: Mapping[str, Any], names: Names) -
     return ("merged", "merged_label", "activities_moved")
 
 
+def _consent_changed(text: TimelineText, data: Mapping[str, Any], names: Names) -> Iterable[str]:
+    """A consent change as "Consent (purpose): from → to", and where it came from."""
+    if "to" not in data:
+        return ()
+    purpose = str(data.get("purpose") or "marketing_email")
+    text.changes.append(
+        Change(
+            f"Consent ({DEFAULT_PURPOSES.get(purpose, purpose)})",
+            names.value("consent_status", data.get("from")),
+            names.value("consent_status", data["to"]),
+        )
+    )
+    if data.get("source"):
+        text.details.append(f"Source: {CONSENT_SOURCES.get(data['source'], data['source'])}")
+    return ("from", "to", "purpose", "source")
+
+
 def _form_submitted(text: TimelineText, data: Mapping[str, Any], names: Names) -> Iterable[str]:
     """A submission as "Submitted <form>": the page, the campaign, then each answer.
 
@@ -124,7 +143,7 @@ def contacts_kinds_register() -> None:
         ActivityKind.NOTE_ADDED: (NOTE_ADDED_FIELDS, _note_added),
         ActivityKind.STAGE_CHANGED: (STAGE_CHANGED_FIELDS, _stage_changed),
         ActivityKind.OWNER_CHANGED: (OWNER_CHANGED_FIELDS, _from_to("owner_id")),
-        ActivityKind.CONSENT_CHANGED: (CONSENT_CHANGED_FIELDS, _from_to("consent_status")),
+        ActivityKind.CONSENT_CHANGED: (CONSENT_CHANGED_FIELDS, _consent_changed),
         ActivityKind.TAG_ADDED: (TAG_FIELDS, None),
         ActivityKind.TAG_REMOVED: (TAG_FIELDS, None),
         ActivityKind.CONTACT_MERGED: (

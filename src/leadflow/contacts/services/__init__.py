@@ -16,6 +16,15 @@ from leadflow.contacts.services.companies import (
     company_input_clean,
     company_update,
 )
+from leadflow.contacts.services.consent import (
+    ConsentGiven,
+    consent_given_clean,
+    consent_record,
+    consent_record_many,
+    consent_status_set,
+    consent_summary_derive,
+    consent_withdraw,
+)
 from leadflow.contacts.services.contacts import (
     PLAIN_FIELDS,
     TOUCH_CHANNEL_HOOKS,
@@ -66,6 +75,7 @@ __all__ = [
     "SCORE_COLUMNS",
     "TOUCH_CHANNEL_HOOKS",
     "Arrival",
+    "ConsentGiven",
     "FastRows",
     "LeadReceived",
     "UpsertResult",
@@ -76,6 +86,12 @@ __all__ = [
     "company_for_contact",
     "company_input_clean",
     "company_update",
+    "consent_given_clean",
+    "consent_record",
+    "consent_record_many",
+    "consent_status_set",
+    "consent_summary_derive",
+    "consent_withdraw",
     "contact_consent_set",
     "contact_delete",
     "contact_for_write",
