@@ -157,15 +157,14 @@ EXPORT_HEADER = [
 ]
 
 
-def consent_export_rows(
-    workspace_id: int, *, contact_ids: Iterable[int] | None = None
-) -> Iterator[list[Any]]:
+def consent_export_rows(workspace_id: int, *, contact_ids: Any = None) -> Iterator[list[Any]]:
     """The ledger as rows for a CSV (header first), oldest first: the whole workspace's,
-    or only ``contact_ids``' (the personal-data export of one contact). Streams in chunks."""
+    or only ``contact_ids``' (ids, or a query of them: one contact's export, the contacts a
+    sales member sees). Streams in chunks."""
     yield EXPORT_HEADER
     rows = ConsentEntry.objects.filter(workspace_id=workspace_id)
     if contact_ids is not None:
-        rows = rows.filter(contact_id__in=list(contact_ids))
+        rows = rows.filter(contact_id__in=contact_ids)
     for row in (
         rows.order_by("id")
         .values_list(

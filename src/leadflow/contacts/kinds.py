@@ -26,7 +26,12 @@ from leadflow.contacts.kind_writers import (
     STAGE_CHANGED_FIELDS,
     TAG_FIELDS,
 )
-from leadflow.contacts.models import DEFAULT_PURPOSES, ActivityKind, ConsentSource
+from leadflow.contacts.models import (
+    DEFAULT_PURPOSES,
+    MARKETING_PURPOSE,
+    ActivityKind,
+    ConsentSource,
+)
 
 CONSENT_SOURCES = dict(ConsentSource.choices)
 
@@ -102,13 +107,17 @@ def _contact_merged(text: TimelineText, data: Mapping[str, Any], names: Names) -
 
 
 def _consent_changed(text: TimelineText, data: Mapping[str, Any], names: Names) -> Iterable[str]:
-    """A consent change as "Consent (purpose): from → to", and where it came from."""
+    """A consent change as "Consent: from → to" ("Consent (Newsletter)" for a purpose other
+    than marketing email), and where it came from."""
     if "to" not in data:
         return ()
-    purpose = str(data.get("purpose") or "marketing_email")
+    purpose = str(data.get("purpose") or MARKETING_PURPOSE)
+    label = "Consent"  # marketing email, the contact's consent status
+    if purpose != MARKETING_PURPOSE:
+        label = f"Consent ({DEFAULT_PURPOSES.get(purpose, purpose)})"
     text.changes.append(
         Change(
-            f"Consent ({DEFAULT_PURPOSES.get(purpose, purpose)})",
+            label,
             names.value("consent_status", data.get("from")),
             names.value("consent_status", data["to"]),
         )

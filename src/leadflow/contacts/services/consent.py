@@ -276,11 +276,13 @@ def consent_status_set(
     actor: Actor,
     source: str = "",
     note: str = "",
+    created: bool = False,
 ) -> ConsentEntry | None:
     """The marketing-email consent set from a single status (the contact's ``consent_status``
     as the API, the contact form and older callers give it): a row when it changes, nothing
     when it is the same; "unknown" cannot be recorded (ValidationFailed on
-    ``consent_status``) unless it is already the status."""
+    ``consent_status``) unless it is already the status. A contact ``created`` by the same
+    change gets its row without a ``consent.changed`` activity (its creation records it)."""
     if status == contact.consent_status:
         return None
     if status not in ConsentState.values:
@@ -294,12 +296,15 @@ def consent_status_set(
             ]
         )
     source = source or (ConsentSource.MANUAL if actor.user_id else ConsentSource.API)
-    return consent_record(
+    given = ConsentGiven(purpose=MARKETING_PURPOSE, status=status, source=source, note=note)
+    entry = consent_record_many(
         workspace=workspace,
-        contact=contact,
-        given=ConsentGiven(purpose=MARKETING_PURPOSE, status=status, source=source, note=note),
+        entries=[(contact.pk, given)],
         actor=actor,
-    )
+        silent={contact.pk} if created else (),
+    )[0]
+    contact.consent_status = entry.status
+    return entry
 
 
 def consent_withdraw(

@@ -242,7 +242,9 @@ def _upsert(
     pending += also_record or []
     consent = clean.get(CONSENT_FIELD) or (initial.get(CONSENT_FIELD) if created else None)
     if consent and consent != contact.consent_status:
-        consent_status_set(workspace=workspace, contact=contact, status=consent, actor=actor)
+        consent_status_set(
+            workspace=workspace, contact=contact, status=consent, actor=actor, created=created
+        )
     now = timezone.now()
     written = Activity.objects.bulk_create(
         [

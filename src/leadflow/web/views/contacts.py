@@ -79,6 +79,7 @@ from leadflow.web.timeline import (
 )
 from leadflow.web.views import routing
 from leadflow.web.views.common import PAGE_SIZE, htmx_target, query_with, render_page
+from leadflow.web.views.consent import contact_consent_context
 from leadflow.web.views.followups import followup_panel_context
 from leadflow.web.views.scoring import score_panel
 from leadflow.web.views.suppression import contact_suppression_context
@@ -529,6 +530,8 @@ def _contact_context(
     log_open: str = "",
     log_errors: dict | None = None,
     log_values: dict | None = None,
+    consent_errors: dict | None = None,
+    consent_values: dict | None = None,
 ) -> dict:
     members = _members(request)
     definitions = list(selectors.custom_field_list(request.workspace))
@@ -573,6 +576,7 @@ def _contact_context(
         "log_values": log_values or {},
         **followup_panel_context(request, contact),
         **contact_suppression_context(request, contact),
+        **contact_consent_context(request, contact, errors=consent_errors, values=consent_values),
         **_choice_context(),
     }
 
@@ -603,6 +607,7 @@ CONTACT_PARTIALS = {
     "profile": "profile",
     "status": "status",
     "tags": "tags",
+    "consent": "consent",
     "activity": "activity",
     "timeline": "timeline",
 }
