@@ -235,6 +235,7 @@ def test_every_object_route_hides_other_workspaces(api, other_workspace):
         "preview": {"contact_id": 1},
         "send": {"contact_ids": [1]},
         "remove": {"contact_ids": [1]},
+        "consent": {"purpose": "sms", "status": "granted"},
     }
     schema = ninja_api.get_openapi_schema()
     tried = 0
