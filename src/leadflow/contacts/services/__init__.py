@@ -18,6 +18,7 @@ from leadflow.contacts.services.companies import (
 )
 from leadflow.contacts.services.consent import (
     ConsentGiven,
+    consent_backfill,
     consent_given_clean,
     consent_record,
     consent_record_many,
@@ -86,6 +87,7 @@ __all__ = [
     "company_for_contact",
     "company_input_clean",
     "company_update",
+    "consent_backfill",
     "consent_given_clean",
     "consent_record",
     "consent_record_many",

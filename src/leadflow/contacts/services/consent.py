@@ -21,7 +21,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_ipv46_address
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -341,3 +341,37 @@ def consent_withdraw(
     if entries:
         contact.consent_status = ConsentState.WITHDRAWN
     return bool(entries)
+
+
+BACKFILL_SQL = """
+INSERT INTO contacts_consententry
+    (workspace_id, contact_id, purpose, status, text, version, source, source_ref, note,
+     recorded_at, ip, actor_user_id, actor_label)
+SELECT c.workspace_id, c.id, %s, c.consent_status, '', '', %s, %s, '', c.created_at, NULL,
+       NULL, %s
+FROM contacts_contact c
+WHERE c.workspace_id = %s AND c.consent_status <> 'unknown'
+  AND NOT EXISTS (
+      SELECT 1 FROM contacts_consententry e WHERE e.contact_id = c.id AND e.purpose = %s
+  )
+ORDER BY c.id
+"""
+
+
+def consent_backfill(*, workspace_id: int, source: str, source_ref: str, actor: Actor) -> int:
+    """One marketing-email row (at the contact's creation) for each contact of the workspace
+    whose ``consent_status`` has no row behind it: contacts written set-based by a bulk
+    loader (the demo) before the ledger knew them. One statement; returns the rows added."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            BACKFILL_SQL,
+            [
+                MARKETING_PURPOSE,
+                source,
+                source_ref[:200],
+                actor.label[:200],
+                workspace_id,
+                MARKETING_PURPOSE,
+            ],
+        )
+        return cursor.rowcount
