@@ -305,3 +305,28 @@ def test_the_migration_turns_each_status_into_a_first_row(workspace):
         ("g@initech.com", "marketing_email", "granted", "migrated"),
         ("w@initech.com", "marketing_email", "withdrawn", "migrated"),
     ]
+
+
+def test_a_workspace_adds_purposes_of_its_own_through_the_api(workspace, ann, api, other_api):
+    listed = api.get("/consent/purposes").json()
+    assert [p["key"] for p in listed] == ["marketing_email", "newsletter", "sms", "profiling"]
+    response = api.post("/consent/purposes", {"key": "events", "label": "Event invitations"})
+    assert response.status_code == 201, response.content
+    assert response.json() == {"key": "events", "label": "Event invitations", "default": False}
+    for bad, field in (
+        (("Bad Key", "X"), "key"),
+        (("sms", "SMS"), "key"),
+        (("ok_key", ""), "label"),
+    ):
+        response = api.post("/consent/purposes", {"key": bad[0], "label": bad[1]})
+        assert response.status_code == 422
+        assert field in {error["field"] for error in response.json()["errors"]}
+    # Another workspace does not have it.
+    assert "events" not in [p["key"] for p in other_api.get("/consent/purposes").json()]
+    assert (
+        api.post(
+            f"/contacts/{ann.pk}/consent", {"purpose": "events", "status": "granted"}
+        ).status_code
+        == 201
+    )
+    assert ConsentPurpose.objects.filter(workspace=workspace).count() == 1

@@ -1,9 +1,10 @@
 """The consent ledger over the API: a contact's consent (its status per purpose and the
-full history) and recording a new row; the workspace's ledger as CSV.
+full history) and recording a new row; the workspace's ledger as CSV; its purposes.
 
 Scopes as the other contact routes: ``contacts:read`` to read, ``contacts:write`` to
-record. A contact of another workspace (or, for a sales member's key, not theirs) answers
-404; bad input 422 naming each field (``purpose``, ``status``, ...).
+record; the workspace's purposes with the settings scopes. A contact of another
+workspace (or, for a sales member's key, not theirs) answers 404; bad input 422 naming
+each field (``purpose``, ``status``, ...).
 """
 
 import datetime as dt
@@ -13,7 +14,7 @@ from django.http import HttpResponse
 from ninja import Field, Router, Schema
 
 from leadflow.contacts import consent, selectors, services
-from leadflow.contacts.models import ConsentSource
+from leadflow.contacts.models import DEFAULT_PURPOSES, ConsentSource
 from leadflow.core.apikit import StrictSchema, json_response, require_scope
 from leadflow.core.exports import csv_response
 from leadflow.core.idempotency import idempotent
@@ -21,6 +22,7 @@ from leadflow.core.models import ApiScope
 
 router = Router(tags=["consent"])
 READ, WRITE = ApiScope.CONTACTS_READ, ApiScope.CONTACTS_WRITE
+SETTINGS_READ, SETTINGS_WRITE = ApiScope.SETTINGS_READ, ApiScope.SETTINGS_WRITE
 
 StatusValue = Literal["granted", "confirmed", "withdrawn", "denied"]
 
@@ -64,6 +66,17 @@ class ConsentIn(StrictSchema):
 
 
 ENTRY_FIELDS = ("id", "purpose", "status", "text", "version", "source", "source_ref", "note", "ip")
+
+
+class PurposeOut(Schema):
+    key: str
+    label: str
+    default: bool = Field(description="One of the purposes every workspace has.")
+
+
+class PurposeIn(StrictSchema):
+    key: str = Field(max_length=50, description="Lower-case letters, digits, underscores.")
+    label: str = Field(max_length=100)
 
 
 def _consent(workspace, contact) -> dict:
@@ -135,3 +148,34 @@ def consent_export(request):
         visible = selectors.contacts_visible(workspace, actor).values("pk")
     rows = consent.consent_export_rows(workspace.pk, contact_ids=visible)
     return csv_response(rows, "consent-ledger.csv")
+
+
+@router.get(
+    "/consent/purposes",
+    response=list[PurposeOut],
+    summary="The workspace's consent purposes: the defaults and its own",
+)
+def consent_purpose_list(request):
+    workspace, _ = require_scope(request, SETTINGS_READ)
+    return [
+        {"key": key, "label": label, "default": key in DEFAULT_PURPOSES}
+        for key, label in consent.consent_purposes(workspace.pk).items()
+    ]
+
+
+@router.post(
+    "/consent/purposes",
+    response={201: PurposeOut},
+    summary="Add a consent purpose of the workspace's own",
+)
+def consent_purpose_create(request, payload: PurposeIn):
+    workspace, actor = require_scope(request, SETTINGS_WRITE)
+
+    def produce() -> HttpResponse:
+        purpose = services.consent_purpose_create(
+            workspace=workspace, key=payload.key, label=payload.label, actor=actor
+        )
+        body = {"key": purpose.key, "label": purpose.label, "default": False}
+        return json_response(body, status=201)
+
+    return idempotent(request, workspace, produce)

@@ -15,13 +15,14 @@ preference centre, a member on the contact page, a merge. Guarantees:
 - bad input raises ValidationFailed naming each field (``purpose``, ``status``, ...).
 """
 
+import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_ipv46_address
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -34,6 +35,7 @@ from leadflow.contacts.models import (
     Activity,
     ActivityKind,
     ConsentEntry,
+    ConsentPurpose,
     ConsentSource,
     ConsentState,
     ConsentStatus,
@@ -42,8 +44,10 @@ from leadflow.contacts.models import (
 from leadflow.core.actors import Actor
 from leadflow.core.errors import FieldError, ValidationFailed
 from leadflow.core.models import Workspace
+from leadflow.core.services import audit_record
 
 TEXT_MAX = 10_000
+PURPOSE_KEY = re.compile(r"[a-z][a-z0-9_]{1,49}")
 
 
 @dataclass(frozen=True)
@@ -375,3 +379,36 @@ def consent_backfill(*, workspace_id: int, source: str, source_ref: str, actor: 
             ],
         )
         return cursor.rowcount
+
+
+def consent_purpose_create(
+    *, workspace: Workspace, key: str, label: str, actor: Actor
+) -> ConsentPurpose:
+    """A purpose of the workspace's own beside the defaults: ``key`` lower-case letters,
+    digits and underscores (what rows and forms name), ``label`` what people read. A key
+    the workspace has already (or a default's) is refused, naming ``key``."""
+    key, label = (key or "").strip(), (label or "").strip()
+    errors = []
+    if not PURPOSE_KEY.fullmatch(key):
+        errors.append(FieldError("key", "2–50 lower-case letters, digits or underscores."))
+    elif key in consent_purposes(workspace.pk):
+        errors.append(FieldError("key", "This workspace has this purpose already."))
+    if not label or len(label) > 100:
+        errors.append(FieldError("label", "Give a name of at most 100 characters."))
+    if errors:
+        raise ValidationFailed(errors)
+    try:
+        with transaction.atomic():
+            purpose = ConsentPurpose.objects.create(workspace=workspace, key=key, label=label)
+    except IntegrityError:
+        raise ValidationFailed(
+            [FieldError("key", "This workspace has this purpose already.")]
+        ) from None
+    audit_record(
+        workspace=workspace,
+        actor=actor,
+        action="consent_purpose.created",
+        obj=purpose,
+        changes={"key": key, "label": label},
+    )
+    return purpose
