@@ -162,7 +162,33 @@ def _object_ids(workspace):
     segment = segment_create(
         workspace=workspace, actor=actor, values={"name": "Other list", "kind": "static"}
     )
+    from leadflow.nurture.models import Enrollment
+    from leadflow.nurture.services.sequences import sequence_create, sequence_status_set
+
+    sequence = sequence_create(
+        workspace=workspace,
+        actor=actor,
+        values={"name": "Other drip", "steps": [{"id": 1, "type": "tag", "tag": "t"}]},
+    )
+    sequence_status_set(workspace=workspace, actor=actor, sequence_id=sequence.pk, status="active")
+    enrollment = Enrollment.objects.create(
+        workspace=workspace, sequence=sequence, contact=a, step=1, wake_at=timezone.now()
+    )
+    from leadflow.nurture.services.broadcasts import broadcast_create
+
+    broadcast = broadcast_create(
+        workspace=workspace,
+        actor=actor,
+        values={
+            "name": "Other newsletter",
+            "segment_id": segment.pk,
+            "variants": [{"template_id": marketing.pk, "identity_id": identity.pk}],
+        },
+    )
     return {
+        "broadcast_id": broadcast.pk,
+        "sequence_id": sequence.pk,
+        "enrollment_id": enrollment.pk,
         "segment_id": segment.pk,
         "identity_id": identity.pk,
         "marketing_template_id": marketing.pk,
@@ -233,9 +259,13 @@ def test_every_object_route_hides_other_workspaces(api, other_workspace):
         "issue": {"contact_id": 1},
         "offer": None,
         "preview": {"contact_id": 1},
+        "test": {"identity_id": 1, "to": "a@example.com"},
         "send": {"contact_ids": [1]},
         "remove": {"contact_ids": [1]},
         "consent": {"purpose": "sms", "status": "granted"},
+        "enrollments": {"contact_ids": [1]},
+        "status": {"status": "paused"},
+        "schedule": {"send_at": None},
     }
     schema = ninja_api.get_openapi_schema()
     tried = 0
@@ -252,6 +282,8 @@ def test_every_object_route_hides_other_workspaces(api, other_workspace):
                 body = {"choices": {}} if url.endswith("/merge") else None
             elif method == "post" and url.startswith("/segments/"):
                 body = {"contact_ids": [1]}
+            elif method == "post" and url.startswith("/nurture/enrollments/"):
+                body = {"reason": "x"}
             elif method == "post":
                 body = bodies[url.rsplit("/", 1)[-1]]
             elif method == "patch" and "/team-members/" in url:
@@ -273,6 +305,8 @@ def test_every_object_route_hides_other_workspaces(api, other_workspace):
                     "/nurture/topics/",
                     "/nurture/templates/",
                     "/segments/",
+                    "/nurture/sequences/",
+                    "/nurture/broadcasts/",
                 )
             ):
                 body = {"name": "x"}
@@ -290,7 +324,8 @@ def test_every_object_route_hides_other_workspaces(api, other_workspace):
                     if "followups" in url
                     else {"first_name": "x"}
                 )
-            response = getattr(api, method)(url, **({"body": body} if body else {}))
+            query = "?contact_id=1" if method == "get" and url.endswith("/preview") else ""
+            response = getattr(api, method)(url + query, **({"body": body} if body else {}))
             assert response.status_code == 404, (method, path, response.content)
             assert response["Content-Type"] == "application/problem+json"
             tried += 1

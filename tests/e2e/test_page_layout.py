@@ -202,8 +202,109 @@ def app_pages(tmp_path):
         workspace=workspace, actor=actor, values={"name": "Webinar guests", "kind": "static"}
     )
     segment_members_add(workspace=workspace, segment=webinar, contact_ids=[contact.pk], actor=actor)
+    from leadflow.nurture.services import settings as email_settings
+    from leadflow.nurture.services.sending import message_create
+    from leadflow.nurture.services.sequences import (
+        sequence_create,
+        sequence_enroll,
+        sequence_status_set,
+    )
+
+    identity = email_settings.identity_create(
+        workspace=workspace, data={"from_name": "Acme", "from_address": "news@acme.example"}
+    )
+    template = email_settings.template_create(
+        workspace=workspace, data={"name": "Welcome", "subject": "Hi", "html_body": "<p>Hi</p>"}
+    )
+    welcome = message_create(
+        workspace=workspace, name="Welcome", template_id=template.pk, identity_id=identity.pk
+    )
+    drip = sequence_create(
+        workspace=workspace,
+        actor=actor,
+        values={
+            "name": "Onboarding drip",
+            "trigger": {"kind": "segment.entered", "segment_id": engaged.pk},
+            "steps": [
+                {"id": 1, "type": "email", "message_id": welcome.pk, "next": 2},
+                {"id": 2, "type": "wait", "seconds": 172800, "next": 3},
+                {
+                    "id": 3,
+                    "type": "branch",
+                    "conditions": {"field": "country", "operator": "eq", "value": "US"},
+                    "yes": 4,
+                    "no": None,
+                },
+                {"id": 4, "type": "tag", "tag": "american", "next": None},
+            ],
+        },
+    )
+    sequence_status_set(workspace=workspace, actor=actor, sequence_id=drip.pk, status="active")
+    sequence_enroll(workspace=workspace, actor=actor, sequence_id=drip.pk, contact_ids=[contact.pk])
+    from leadflow.nurture.services.broadcasts import broadcast_create, broadcast_step
+
+    news = broadcast_create(
+        workspace=workspace,
+        actor=actor,
+        values={
+            "name": "December newsletter",
+            "segment_id": webinar.pk,
+            "variants": [
+                {"template_id": template.pk, "identity_id": identity.pk},
+                {"template_id": template.pk, "identity_id": identity.pk, "subject": "Last call"},
+            ],
+        },
+    )
+    from leadflow.nurture.services.broadcasts import broadcast_schedule
+
+    broadcast_schedule(workspace=workspace, actor=actor, broadcast_id=news.pk)
+    broadcast_step(news.pk)
+    from leadflow.nurture.services.settings import template_create
+
+    marketing_template = template_create(
+        workspace=workspace,
+        data={
+            "name": "Spring newsletter with a rather long name to see how it wraps",
+            "subject": 'Spring news for {{ contact.first_name|default:"you" }}',
+            "blocks": [
+                {"type": "header", "text": "Spring at Northwind"},
+                {"type": "text", "text": "Hi {{ contact.first_name }},\n\nNew this month."},
+                {
+                    "type": "columns",
+                    "columns": [
+                        [{"type": "text", "text": "Left"}],
+                        [{"type": "button", "label": "Right", "href": "https://example.com/"}],
+                    ],
+                },
+                {"type": "footer", "text": "Northwind Traders"},
+            ],
+        },
+    )
+    from leadflow.nurture.services.bounces import bounce_record, dedupe_key
+
+    bounce_record(
+        workspace=workspace, kind="hard", source="mailbox", key=dedupe_key("layout"),
+        address="left-the-company@northwind-traders.example", status="5.1.1",
+        diagnostic="550 5.1.1 <left-the-company@northwind-traders.example>: Recipient address "
+        "rejected: User unknown in virtual mailbox table",
+    )  # fmt: skip
     base = f"/w/{workspace.slug}"
     pages = {
+        "bounces": f"{base}/settings/bounces/",
+        "marketing-templates": f"{base}/marketing-templates/",
+        "marketing-template": f"{base}/marketing-templates/{marketing_template.pk}/",
+        "broadcasts": f"{base}/broadcasts/",
+        "broadcast": f"{base}/broadcasts/{news.pk}/",
+        "broadcast-new": f"{base}/broadcasts/new/",
+        "sequences": f"{base}/sequences/",
+        "sequence": f"{base}/sequences/{drip.pk}/",
+        "sequence-new": f"{base}/sequences/new/",
+        "sequence-settings": f"{base}/sequences/{drip.pk}/settings/",
+        "sequence-step-type": f"{base}/sequences/{drip.pk}/steps/new/?after=2&link=next",
+        "sequence-step-branch": f"{base}/sequences/{drip.pk}/steps/3/",
+        "sequence-step-wait": f"{base}/sequences/{drip.pk}/steps/2/",
+        "sequence-step-email": f"{base}/sequences/{drip.pk}/steps/1/",
+        "sequence-enrolments": f"{base}/sequences/{drip.pk}/enrolments/",
         "offers": f"{base}/offers/",
         "offer": f"{base}/offers/{offer.pk}/",
         "offer-new": f"{base}/offers/new/",

@@ -119,6 +119,7 @@ def test_a_csv_import_suppresses_new_addresses_once_and_names_bad_rows(workspace
         "unsubscribed": 0,
         "hard_bounce": 0,
         "complaint": 0,
+        "soft_bounces": 0,
         "manual": 1,
         "imported": 2,
     }

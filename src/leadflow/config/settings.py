@@ -249,12 +249,22 @@ LEADFLOW_DELIVERY_BATCH = int(os.environ.get("LEADFLOW_DELIVERY_BATCH", "100"))
 LEADFLOW_SEND_PARALLEL = int(os.environ.get("LEADFLOW_SEND_PARALLEL", "2"))
 # Where DKIM private keys named by file are read from (a file name, never a path).
 LEADFLOW_DKIM_KEY_DIR = Path(os.environ.get("LEADFLOW_DKIM_KEY_DIR", str(DATA_DIR / "dkim")))
+# Bounces (docs/nurture/bounces.md): how often the worker reads each workspace's bounce
+# mailbox, where Maildir mailboxes live (a workspace names one, never a path), and a CA file
+# to trust for an IMAP server with a private certificate.
+LEADFLOW_BOUNCE_CHECK_SECONDS = float(os.environ.get("LEADFLOW_BOUNCE_CHECK_SECONDS", "300"))
+LEADFLOW_BOUNCE_MAILDIR_DIR = Path(
+    os.environ.get("LEADFLOW_BOUNCE_MAILDIR_DIR", str(DATA_DIR / "bounces"))
+)
+LEADFLOW_BOUNCE_CA_FILE = os.environ.get("LEADFLOW_BOUNCE_CA_FILE", "")
 # How often the worker's clock looks for periodic sweeps that are due (core.scheduler).
 LEADFLOW_CLOCK_TICK_SECONDS = float(os.environ.get("LEADFLOW_CLOCK_TICK_SECONDS", "10"))
 # How often the sweeps of what has come due run (first-touch deadlines, reminders).
 LEADFLOW_SWEEP_SECONDS = float(os.environ.get("LEADFLOW_SWEEP_SECONDS", "30"))
 # The periodic pass over whole dynamic segments (time-based conditions: docs/nurture/segments.md).
 LEADFLOW_SEGMENT_REFRESH_SECONDS = float(os.environ.get("LEADFLOW_SEGMENT_REFRESH_SECONDS", "900"))
+# How often the worker moves sequences' enrolments whose wait is over (docs/nurture/sequences.md).
+LEADFLOW_SEQUENCE_RUN_SECONDS = float(os.environ.get("LEADFLOW_SEQUENCE_RUN_SECONDS", "30"))
 # API rate limit per key (requests per minute); 0 turns it off.
 LEADFLOW_API_RATE_LIMIT = int(os.environ.get("LEADFLOW_API_RATE_LIMIT", "600"))
 # Tracking event batches per minute from one IP to one workspace; 0 turns it off.
@@ -273,6 +283,10 @@ LEADFLOW_FORM_RATE_PER_FORM = int(os.environ.get("LEADFLOW_FORM_RATE_PER_FORM", 
 # Unsubscribe links (/u/<token>/) per minute, per IP; 0 turns the limit off. Mail providers
 # POST one-click unsubscribes from a few addresses: the limit is generous.
 LEADFLOW_UNSUBSCRIBE_RATE_PER_IP = int(os.environ.get("LEADFLOW_UNSUBSCRIBE_RATE_PER_IP", "120"))
+# Test sends of a marketing template per member per hour (docs/nurture/templates.md).
+LEADFLOW_TEMPLATE_TEST_SENDS_PER_HOUR = int(
+    os.environ.get("LEADFLOW_TEMPLATE_TEST_SENDS_PER_HOUR", "10")
+)
 # How long a process keeps what public endpoints read per request: forms, workspaces by
 # public key, channel rules (seconds; 0 reads the database every time).
 LEADFLOW_PUBLIC_CACHE_SECONDS = float(os.environ.get("LEADFLOW_PUBLIC_CACHE_SECONDS", "5"))

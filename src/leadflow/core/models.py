@@ -257,6 +257,7 @@ class NotificationKind(models.TextChoices):
     FOLLOWUP_DUE = "followup_due", "A follow-up is due"
     MENTION = "mention", "You were mentioned"
     FIRST_TOUCH_OVERDUE = "first_touch_overdue", "A lead's first touch is overdue"
+    SEQUENCE = "sequence", "A sequence asks you to look at a lead"
 
 
 class Notification(models.Model):

@@ -14,7 +14,7 @@ class NurtureConfig(AppConfig):
         # Each part registers its activity kinds, condition fields, subscribers and periodic
         # passes from its own module's register().
         from leadflow.contacts.suppression import suppression_check_register
-        from leadflow.nurture import offer_kinds
+        from leadflow.nurture import bounce_kinds, offer_kinds, sequence_kinds
         from leadflow.nurture.preference_kinds import preference_kinds_register
         from leadflow.nurture.selectors.suppression import (
             suppression_reason,
@@ -26,6 +26,8 @@ class NurtureConfig(AppConfig):
         suppression_check_register(suppression_reason, suppression_reasons)
         preference_kinds_register()
         offer_kinds.register()
+        sequence_kinds.register()
+        bounce_kinds.register()
 
         from leadflow.core.scheduler import periodic_register
         from leadflow.nurture import segment_conditions, segment_kinds, subscribers
@@ -38,4 +40,21 @@ class NurtureConfig(AppConfig):
             "leadflow.nurture.tasks.segments_refresh_all",
             # Time-based conditions ("no visit in 30 days") change with no activity.
             dt.timedelta(seconds=settings.LEADFLOW_SEGMENT_REFRESH_SECONDS),
+        )
+        periodic_register(
+            "nurture.sequences_run",
+            "leadflow.nurture.tasks.sequences_run_task",
+            # Waits that end: a sleeping enrolment moves at most this late.
+            dt.timedelta(seconds=settings.LEADFLOW_SEQUENCE_RUN_SECONDS),
+        )
+        periodic_register(
+            "nurture.broadcasts_due",
+            "leadflow.nurture.tasks.broadcasts_due_task",
+            # A start or an A/B decision whose own task was lost runs at most this late.
+            dt.timedelta(seconds=settings.LEADFLOW_SEQUENCE_RUN_SECONDS * 2),
+        )
+        periodic_register(
+            "nurture.bounce_mailboxes",
+            "leadflow.nurture.bounce_tasks.bounce_mailboxes_read",
+            dt.timedelta(seconds=settings.LEADFLOW_BOUNCE_CHECK_SECONDS),
         )

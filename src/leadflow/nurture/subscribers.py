@@ -16,6 +16,7 @@ from leadflow.tracking.listeners import EVENTS_LISTENERS
 
 SEGMENTS_SUBSCRIBER = "nurture.segments"
 SCORING_SUBSCRIBER = "scoring"
+SEQUENCES_SUBSCRIBER = "nurture.sequences"
 EVENTS_TASK = "leadflow.nurture.tasks.segments_refresh_contacts"
 
 
@@ -39,6 +40,25 @@ def events_recorded(workspace_id: int, contact_ids: set[int]) -> None:
         task_schedule(EVENTS_TASK, workspace_id, sorted(contact_ids))
 
 
+def activities_sequence(activities: list[Activity]) -> None:
+    """Sequences react: triggers enrol, a waited-for activity wakes its enrolment, goals
+    and exit conditions are checked for the contacts concerned."""
+    from leadflow.nurture.models.sequences import Sequence, SequenceStatus
+    from leadflow.nurture.services.sequence_runner import activities_react
+
+    by_workspace: dict[int, list[Activity]] = defaultdict(list)
+    for activity in activities:
+        by_workspace[activity.workspace_id].append(activity)
+    for workspace_id, batch in by_workspace.items():
+        if not Sequence.objects.filter(
+            workspace_id=workspace_id, status=SequenceStatus.ACTIVE
+        ).exists():
+            continue
+        workspace = Workspace.objects.filter(pk=workspace_id).first()
+        if workspace is not None:
+            activities_react(workspace, batch)
+
+
 def register() -> None:
     from leadflow.contacts.services import MERGE_HOOKS
     from leadflow.nurture.services.segments import memberships_merge
@@ -50,4 +70,9 @@ def register() -> None:
     # After scoring: a segment on the engagement score sees the score the activity gave.
     activity_subscriber_register(
         SEGMENTS_SUBSCRIBER, activities_segment, after=[SCORING_SUBSCRIBER]
+    )
+    # After segments: a goal or exit condition on a segment sees the membership the same
+    # activity changed.
+    activity_subscriber_register(
+        SEQUENCES_SUBSCRIBER, activities_sequence, after=[SEGMENTS_SUBSCRIBER]
     )

@@ -7,6 +7,9 @@
   was created or its conditions changed).
 - ``segments_refresh_contacts``: the segments of contacts whose tracked events were just
   stored (tracking's events listeners: page views are not activities).
+- ``sequences_run_task``: move sequences' enrolments whose time has come (scheduled after
+  an enrolment or a wake-up, and on the worker's clock for waits that end); a full batch
+  schedules the next run at once.
 - ``segments_refresh_all``: the periodic pass (on the worker's clock, registered in
   ``NurtureConfig.ready``) that catches what time alone changes ("no visit in 30 days").
 """
@@ -19,6 +22,7 @@ from leadflow.core.tasks import mail_retrying
 from leadflow.nurture.models import Segment, SegmentKind
 from leadflow.nurture.services.segments import segment_refresh, segments_refresh
 from leadflow.nurture.services.sending import message_deliver_run
+from leadflow.nurture.services.sequence_runner import BATCH, sequences_run
 
 
 @task()
@@ -66,3 +70,29 @@ def segments_refresh_all() -> int:
             results = segments_refresh(workspace=workspace)
         changed += sum(len(r.entered) + len(r.left) for r in results.values())
     return changed
+
+
+@task()
+def sequences_run_task() -> int:
+    from leadflow.core.tasks import task_schedule
+
+    result = sequences_run()
+    if result.claimed >= BATCH:
+        task_schedule(sequences_run_task)  # more are due: the next slice at once
+    return result.moved
+
+
+@task()
+def broadcast_step(broadcast_id: int) -> str:
+    """Start a broadcast whose time came, or decide its A/B test (nurture.services.broadcasts)."""
+    from leadflow.nurture.services.broadcasts import broadcast_step as step
+
+    return step(broadcast_id)
+
+
+@task()
+def broadcasts_due_task() -> int:
+    """The periodic pass over broadcasts due to start or to be decided."""
+    from leadflow.nurture.services.broadcasts import broadcasts_due
+
+    return broadcasts_due()

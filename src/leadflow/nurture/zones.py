@@ -126,3 +126,19 @@ def quiet_until(
         again = dt.datetime.combine(day, end, tzinfo=zone).replace(fold=1).astimezone(dt.UTC)
         opens = again if again > now else _wall(day + dt.timedelta(days=1), end, zone)
     return opens
+
+
+def next_wall_time(
+    now: dt.datetime, zone: ZoneInfo, weekdays: list[int], at: dt.time
+) -> dt.datetime:
+    """The first instant after ``now`` when the wall clock in ``zone`` shows ``at`` on one
+    of ``weekdays`` (0 = Monday), daylight-saving changes included (a skipped time is the
+    moment the clocks jump; a repeated one its first occurrence)."""
+    today = now.astimezone(zone).date()
+    for offset in range(8):
+        day = today + dt.timedelta(days=offset)
+        if day.weekday() in weekdays:
+            moment = _wall(day, at, zone)
+            if moment > now:
+                return moment
+    return _wall(today + dt.timedelta(days=14), at, zone)  # unreachable with a weekday given

@@ -13,10 +13,18 @@ class SalesConfig(AppConfig):
         # Imported in ready(): models and other apps load only once the app registry is.
         from leadflow.core.scheduler import periodic_register
         from leadflow.core.services import MEMBER_REMOVED_HOOKS
-        from leadflow.sales import conditions, followup_kinds, kinds, queue_kinds, subscribers
+        from leadflow.sales import (
+            actions,
+            conditions,
+            followup_kinds,
+            kinds,
+            queue_kinds,
+            subscribers,
+        )
         from leadflow.sales.services import member_leads_release
 
         kinds.register()
+        actions.register()
         conditions.register()
         followup_kinds.register()
         queue_kinds.register()

@@ -5,6 +5,7 @@ from django.urls import include, path, reverse_lazy
 
 from leadflow.web.views import (
     auth,
+    broadcasts,
     companies,
     consent,
     contacts,
@@ -19,14 +20,18 @@ from leadflow.web.views import (
     inbound,
     my_leads,
     notifications,
+    nurture_bounces,
     nurture_email,
     nurture_offers,
     nurture_pacing,
+    nurture_templates,
     routing,
     scoring,
     scoring_engagement,
     scoring_model,
     segments,
+    sequence_steps,
+    sequences,
     settings,
     speed,
     suppression,
@@ -138,6 +143,22 @@ offer_patterns = [
     path("<int:offer_id>/codes/", nurture_offers.offer_codes, name="offer_codes"),
 ]
 
+marketing_template_patterns = [
+    path("", nurture_templates.template_list, name="marketing_template_list"),
+    path("contacts/", nurture_templates.template_contacts, name="marketing_template_contacts"),
+    path("<int:template_id>/", nurture_templates.template_edit, name="marketing_template_edit"),
+    path(
+        "<int:template_id>/preview/",
+        nurture_templates.template_draft_preview,
+        name="marketing_template_preview",
+    ),
+    path(
+        "<int:template_id>/test/",
+        nurture_templates.template_test_send,
+        name="marketing_template_test",
+    ),
+]
+
 form_patterns = [
     path("", forms.form_list, name="form_list"),
     path("new/", forms.form_create, name="form_create"),
@@ -165,6 +186,7 @@ form_patterns = [
 settings_patterns = [
     path("", settings.settings_workspace, name="settings_workspace"),
     path("pacing/", nurture_pacing.pacing_settings, name="nurture_pacing"),
+    path("bounces/", nurture_bounces.bounce_settings, name="nurture_bounces"),
     path("members/", settings.settings_members, name="settings_members"),
     path(
         "members/<int:membership_id>/role/",
@@ -397,6 +419,47 @@ segment_patterns = [
     ),
 ]
 
+sequence_patterns = [
+    path("", sequences.sequence_list, name="sequence_list"),
+    path("new/", sequences.sequence_edit, name="sequence_create"),
+    path("enrol-selected/", sequences.sequence_bulk_enroll, name="sequence_bulk_enroll"),
+    path("<int:sequence_id>/", sequences.sequence_detail, name="sequence_detail"),
+    path("<int:sequence_id>/settings/", sequences.sequence_edit, name="sequence_edit"),
+    path("<int:sequence_id>/status/", sequences.sequence_status, name="sequence_status"),
+    path("<int:sequence_id>/enrol/", sequences.sequence_enroll, name="sequence_enroll"),
+    path("<int:sequence_id>/delete/", sequences.sequence_delete, name="sequence_delete"),
+    path("<int:sequence_id>/steps/new/", sequence_steps.step_new, name="sequence_step_new"),
+    path(
+        "<int:sequence_id>/steps/<int:step_id>/",
+        sequence_steps.step_edit,
+        name="sequence_step_edit",
+    ),
+    path(
+        "<int:sequence_id>/steps/<int:step_id>/delete/",
+        sequence_steps.step_delete,
+        name="sequence_step_delete",
+    ),
+    path(
+        "<int:sequence_id>/enrolments/",
+        sequence_steps.enrollment_list,
+        name="sequence_enrollments",
+    ),
+    path(
+        "<int:sequence_id>/enrolments/<int:enrollment_id>/remove/",
+        sequence_steps.enrollment_remove,
+        name="sequence_enrollment_remove",
+    ),
+]
+
+broadcast_patterns = [
+    path("", broadcasts.broadcast_list, name="broadcast_list"),
+    path("new/", broadcasts.broadcast_edit, name="broadcast_create"),
+    path("<int:broadcast_id>/", broadcasts.broadcast_detail, name="broadcast_detail"),
+    path("<int:broadcast_id>/edit/", broadcasts.broadcast_edit, name="broadcast_edit"),
+    path("<int:broadcast_id>/schedule/", broadcasts.broadcast_schedule, name="broadcast_schedule"),
+    path("<int:broadcast_id>/cancel/", broadcasts.broadcast_cancel, name="broadcast_cancel"),
+]
+
 deal_patterns = [
     path("", deals.deal_list, name="deal_list"),
     path("board/", deals.deal_board, name="deal_board"),
@@ -418,9 +481,12 @@ workspace_patterns = [
     path("companies/", include(company_patterns)),
     path("forms/", include(form_patterns)),
     path("offers/", include(offer_patterns)),
+    path("marketing-templates/", include(marketing_template_patterns)),
     path("duplicates/", include(duplicate_patterns)),
     path("deals/", include(deal_patterns)),
     path("segments/", include(segment_patterns)),
+    path("sequences/", include(sequence_patterns)),
+    path("broadcasts/", include(broadcast_patterns)),
     path("mql/", scoring.mql_queue, name="mql_queue"),
     path("mql/<int:contact_id>/accept/", scoring.mql_accept, name="mql_accept"),
     path("mql/<int:contact_id>/reject/", scoring.mql_reject, name="mql_reject"),

@@ -5,7 +5,7 @@ the rows to the survivor; deleting the contact deletes them with it). The contac
 for a purpose is the status of its latest row for that purpose (highest id);
 ``Contact.consent_status`` is that status for the ``marketing_email`` purpose, written by
 ``contacts.services.consent_record`` in the transaction that appends the row
-(docs/contacts/consent.md, decision 0030).
+(docs/contacts/consent.md, decision 0032).
 """
 
 from django.conf import settings

@@ -9,7 +9,7 @@ ids answer 404, unknown fields 422, bad template syntax 422 naming the field.
 """
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest
 from ninja import Field, Path, Query, Router, Schema, Status
@@ -24,7 +24,7 @@ from leadflow.nurture.models.email import SUBJECT_MAX_LENGTH
 from leadflow.nurture.selectors import email as selectors
 from leadflow.nurture.services import sending
 from leadflow.nurture.services import settings as email_settings
-from leadflow.nurture.services.rendering import CompiledTemplate, contact_fields
+from leadflow.nurture.services import template_preview as previews
 
 router = Router(tags=["nurture email"])
 BIG = 2**63 - 1
@@ -96,16 +96,35 @@ class NurtureTestSendOut(Schema):
     message_id: str
 
 
+SourceKind = Literal["blocks", "mjml", "html"]
+KIND_HELP = (
+    "How the body is written: blocks (the editor's JSON blocks), mjml (MJML source) or html; "
+    "blocks and MJML are compiled to html_body once, on save (docs/nurture/templates.md). "
+    "Left out: the kind of the source given."
+)
+BLOCKS_HELP = (
+    "Editor blocks: [{type: header|text|image|button|columns|divider|spacer|footer, ...}]; "
+    "each bad field is named in the 422 (blocks[2].href)."
+)
+Blocks = list[dict[str, Any]]
+
+
 class NurtureTemplateIn(StrictSchema):
     name: str = Field(min_length=1, max_length=100)
     subject: str = Field(max_length=SUBJECT_MAX_LENGTH, description=PERSONALISATION)
-    html_body: str = Field(max_length=200_000, description=PERSONALISATION)
+    source_kind: SourceKind | None = Field(None, description=KIND_HELP)
+    blocks: Blocks | None = Field(None, max_length=60, description=BLOCKS_HELP)
+    mjml_source: str | None = Field(None, max_length=200_000, description="MJML source.")
+    html_body: str | None = Field(None, max_length=200_000, description=PERSONALISATION)
     text_body: str = Field("", max_length=200_000, description="Empty: made from the HTML.")
 
 
 class NurtureTemplatePatch(StrictSchema):
     name: str | None = Field(None, min_length=1, max_length=100)
     subject: str | None = Field(None, max_length=SUBJECT_MAX_LENGTH)
+    source_kind: SourceKind | None = Field(None, description=KIND_HELP)
+    blocks: Blocks | None = Field(None, max_length=60, description=BLOCKS_HELP)
+    mjml_source: str | None = Field(None, max_length=200_000)
     html_body: str | None = Field(None, max_length=200_000)
     text_body: str | None = Field(None, max_length=200_000)
 
@@ -114,9 +133,19 @@ class NurtureTemplateOut(Schema):
     id: int
     name: str
     subject: str
-    html_body: str
+    source_kind: str
+    blocks: Blocks
+    mjml_source: str
+    html_body: str = Field(description="The HTML sent (compiled from blocks or MJML).")
     text_body: str
+    text_generated: bool = Field(description="Whether the text part was made from the HTML.")
     updated_at: dt.datetime
+
+
+class NurtureTemplateTestIn(StrictSchema):
+    identity_id: int = Field(ge=1, le=BIG)
+    to: str = Field(max_length=254)
+    contact_id: int | None = Field(None, ge=1, le=BIG, description="Rendered as this contact.")
 
 
 class NurturePreviewIn(StrictSchema):
@@ -296,7 +325,8 @@ def template_list(request: HttpRequest):
 @router.post("/nurture/templates", response={201: NurtureTemplateOut}, summary="Add a template")
 def template_create(request: HttpRequest, payload: NurtureTemplateIn):
     workspace, _ = require_scope(request, WRITE)
-    return Status(201, email_settings.template_create(workspace=workspace, data=payload.dict()))
+    data = {key: value for key, value in payload.dict().items() if value is not None}
+    return Status(201, email_settings.template_create(workspace=workspace, data=data))
 
 
 @router.get(
@@ -323,27 +353,67 @@ def template_update(
     )
 
 
-@router.post(
+def _preview(request: HttpRequest, marketing_template_id: int, contact_id: int) -> dict:
+    workspace, _ = require_scope(request, READ)
+    require_scope(request, ApiScope.CONTACTS_READ)
+    template = selectors.template_get(workspace, marketing_template_id)
+    rendered = previews.template_render_as(
+        workspace=workspace, template=template, contact_id=contact_id
+    )
+    return {"subject": rendered.subject, "html": rendered.html, "text": rendered.text}
+
+
+@router.get(
     "/nurture/templates/{marketing_template_id}/preview",
     response=NurturePreviewOut,
     summary="The template rendered as a chosen contact",
+)
+def template_preview_get(
+    request: HttpRequest,
+    marketing_template_id: int = Path(..., ge=1, le=BIG),
+    contact_id: int = Query(..., ge=1, le=BIG),
+):
+    """Subject, HTML and text as this contact would get them, the offer filled with a
+    sample code (nothing is issued). Another workspace's contact answers 404."""
+    return _preview(request, marketing_template_id, contact_id)
+
+
+@router.post(
+    "/nurture/templates/{marketing_template_id}/preview",
+    response=NurturePreviewOut,
+    summary="The template rendered as a chosen contact (POST)",
 )
 def template_preview(
     request: HttpRequest,
     payload: NurturePreviewIn,
     marketing_template_id: int = Path(..., ge=1, le=BIG),
 ):
-    workspace, _ = require_scope(request, READ)
-    require_scope(request, ApiScope.CONTACTS_READ)
-    template = selectors.template_get(workspace, marketing_template_id)
-    contact = selectors.contact_for_preview(workspace, payload.contact_id)
-    compiled = CompiledTemplate(
-        subject=template.subject, html_body=template.html_body, text_body=template.text_body
+    return _preview(request, marketing_template_id, payload.contact_id)
+
+
+@router.post(
+    "/nurture/templates/{marketing_template_id}/test",
+    response=NurtureTestSendOut,
+    summary="Send the template as a test",
+)
+def template_test(
+    request: HttpRequest,
+    payload: NurtureTemplateTestIn,
+    marketing_template_id: int = Path(..., ge=1, le=BIG),
+):
+    """Sends it now through the workspace's mail settings, subject labelled ``[Test]``,
+    recorded in the audit log; at most LEADFLOW_TEMPLATE_TEST_SENDS_PER_HOUR an hour per
+    key (429 beyond)."""
+    workspace, actor = require_scope(request, WRITE)
+    message_id = previews.template_test_send(
+        workspace=workspace,
+        template_id=marketing_template_id,
+        identity_id=payload.identity_id,
+        to=payload.to,
+        contact_id=payload.contact_id,
+        actor=actor,
     )
-    rendered = compiled.render(
-        contact_fields(contact, contact.company.name if contact.company else "")
-    )
-    return {"subject": rendered.subject, "html": rendered.html, "text": rendered.text}
+    return {"message_id": message_id}
 
 
 # --- messages and deliveries -------------------------------------------------------------------

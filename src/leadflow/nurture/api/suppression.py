@@ -21,7 +21,9 @@ from leadflow.nurture import selectors, services
 router = Router(tags=["suppression list"])
 topics_router = Router(tags=["subscription topics"])
 
-ReasonValue = Literal["unsubscribed", "hard_bounce", "complaint", "manual", "imported"]
+ReasonValue = Literal[
+    "unsubscribed", "hard_bounce", "complaint", "soft_bounces", "manual", "imported"
+]
 
 
 class SuppressionOut(Schema):

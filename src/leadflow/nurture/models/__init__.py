@@ -1,6 +1,22 @@
 """Nurture's models, one module per part (segments, suppression, email, sending, pacing,
 offers...)."""
 
+from leadflow.nurture.models.bounces import (
+    MAILBOX_PASSWORD_ENV_PREFIX,
+    MAILGUN_KEY_ENV_PREFIX,
+    Bounce,
+    BounceKind,
+    BounceSettings,
+    MailboxKind,
+    SoftBounceRun,
+)
+from leadflow.nurture.models.broadcasts import (
+    Broadcast,
+    BroadcastMember,
+    BroadcastStatus,
+    BroadcastVariant,
+    Undecided,
+)
 from leadflow.nurture.models.email import (
     DKIM_KEY_ENV_PREFIX,
     PASSWORD_ENV_PREFIX,
@@ -11,11 +27,20 @@ from leadflow.nurture.models.email import (
     Message,
     SendingIdentity,
     SmtpSettings,
+    TemplateSourceKind,
     TlsMode,
 )
 from leadflow.nurture.models.offers import Offer, OfferCode, OfferKind
 from leadflow.nurture.models.pacing import ContactPacing, MarketingSend, PacingSettings
 from leadflow.nurture.models.segments import MemberSource, Segment, SegmentKind, SegmentMember
+from leadflow.nurture.models.sequences import (
+    Enrollment,
+    EnrollmentStatus,
+    EnrollmentStep,
+    Reentry,
+    Sequence,
+    SequenceStatus,
+)
 from leadflow.nurture.models.suppression import (
     ContactPreferences,
     Frequency,
@@ -28,13 +53,26 @@ from leadflow.nurture.models.suppression import (
 
 __all__ = [
     "DKIM_KEY_ENV_PREFIX",
+    "MAILBOX_PASSWORD_ENV_PREFIX",
+    "MAILGUN_KEY_ENV_PREFIX",
     "PASSWORD_ENV_PREFIX",
     "SETTLED",
+    "Bounce",
+    "BounceKind",
+    "BounceSettings",
+    "Broadcast",
+    "BroadcastMember",
+    "BroadcastStatus",
+    "BroadcastVariant",
     "ContactPacing",
     "ContactPreferences",
     "Delivery",
     "DeliveryStatus",
+    "Enrollment",
+    "EnrollmentStatus",
+    "EnrollmentStep",
     "Frequency",
+    "MailboxKind",
     "MarketingSend",
     "MarketingTemplate",
     "MemberSource",
@@ -43,15 +81,21 @@ __all__ = [
     "OfferCode",
     "OfferKind",
     "PacingSettings",
+    "Reentry",
     "Segment",
     "SegmentKind",
     "SegmentMember",
     "SendingIdentity",
+    "Sequence",
+    "SequenceStatus",
     "SmtpSettings",
+    "SoftBounceRun",
     "Suppression",
     "SuppressionReason",
+    "TemplateSourceKind",
     "TlsMode",
     "Topic",
     "TopicOptOut",
+    "Undecided",
     "address_hash",
 ]

@@ -78,16 +78,31 @@ class SmtpSettings(models.Model):
         return self.host or "installation default"
 
 
+class TemplateSourceKind(models.TextChoices):
+    HTML = "html", "HTML"
+    MJML = "mjml", "MJML"
+    BLOCKS = "blocks", "Blocks"
+
+
 class MarketingTemplate(models.Model):
     """A marketing email's subject and bodies with personalisation (rendered in the sandbox
-    of ``nurture.services.rendering``: only the contact's fields and the offer). The text
-    body is generated from the HTML when empty. Every body compiles: services check it."""
+    of ``nurture.services.rendering``: only the contact's fields and the offer). Written as
+    HTML, as MJML (``mjml_source``) or as editor blocks (``blocks``); the last two are
+    compiled to ``html_body`` once, on save, so sending reads HTML only. The text body is
+    the author's, or generated from the HTML on save (``text_generated``). Every body
+    compiles: services check it (docs/nurture/templates.md)."""
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
     name = models.CharField(max_length=100)
     subject = models.CharField(max_length=SUBJECT_MAX_LENGTH)
+    source_kind = models.CharField(
+        max_length=10, choices=TemplateSourceKind.choices, default=TemplateSourceKind.HTML
+    )
+    blocks = models.JSONField(default=list, blank=True)
+    mjml_source = models.TextField(blank=True, default="")
     html_body = models.TextField()
     text_body = models.TextField(blank=True)
+    text_generated = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 
@@ -121,6 +136,8 @@ class Message(models.Model):
         "nurture.Offer", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     offer_best = models.BooleanField(default=False)
+    # The subject instead of the template's (an A/B test on the subject), "" for the template's.
+    subject = models.CharField(max_length=SUBJECT_MAX_LENGTH, blank=True, default="")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -171,6 +188,10 @@ class Delivery(models.Model):
     address = models.CharField(max_length=254, blank=True, default="")
     reason = models.CharField(max_length=500, blank=True, default="")
     attempts = models.PositiveIntegerField(default=0)
+    # A bounce or complaint reported about it ("hard", "soft", "complaint": models.bounces),
+    # with a database default: message_send inserts rows in plain SQL.
+    bounce = models.CharField(max_length=10, blank=True, default="", db_default="")
+    bounced_at = models.DateTimeField(null=True, blank=True)
     queued_at = models.DateTimeField(default=timezone.now)
     handed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)

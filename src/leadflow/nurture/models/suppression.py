@@ -27,6 +27,7 @@ class SuppressionReason(models.TextChoices):
     UNSUBSCRIBED = "unsubscribed", "unsubscribed"
     HARD_BOUNCE = "hard_bounce", "hard bounce"
     COMPLAINT = "complaint", "complaint"
+    SOFT_BOUNCES = "soft_bounces", "soft bounces in a row"
     MANUAL = "manual", "added by hand"
     IMPORTED = "imported", "imported"
 

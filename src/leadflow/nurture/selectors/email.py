@@ -72,6 +72,16 @@ def message_counts(message: Message) -> dict[str, int]:
         .order_by()
     )
     counts.update(dict(rows))
+    # Bounces and complaints reported about sent deliveries (nurture.services.bounces).
+    marks = dict(
+        Delivery.objects.filter(message=message)
+        .exclude(bounce="")
+        .values_list("bounce")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    counts["bounced"] = marks.get("hard", 0) + marks.get("soft", 0)
+    counts["complained"] = marks.get("complaint", 0)
     return counts
 
 

@@ -61,6 +61,9 @@ def _sandbox_engine() -> Engine:
 
 
 SANDBOX = _sandbox_engine()
+# ``{{ unsubscribe_url }}`` renders as this mark; the sender puts each person's signed
+# link in its place (transport.email_build), so rendering stays one pass per person.
+UNSUBSCRIBE_MARK = "https://unsubscribe.leadflow.invalid/link"
 
 CONTACT_FIELDS = (
     "first_name",
@@ -121,7 +124,7 @@ class CompiledTemplate:
         self.text = compile_field("text_body", text_body) if text_body.strip() else None
 
     def render(self, contact: dict[str, Any], offer: dict[str, Any] | None = None) -> Rendered:
-        data = {"contact": contact, "offer": offer or {}}
+        data = {"contact": contact, "offer": offer or {}, "unsubscribe_url": UNSUBSCRIBE_MARK}
         # Subject and text are not HTML: nothing to escape there.
         subject = self.subject.render(Context(data, autoescape=False))
         subject = " ".join(subject.split())[:200]

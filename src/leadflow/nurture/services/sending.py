@@ -45,6 +45,7 @@ from leadflow.nurture.models import (
     SmtpSettings,
     Topic,
 )
+from leadflow.nurture.services.bounces import refusal_record
 from leadflow.nurture.services.delivery_pacing import offers_for, paced, preference_skips, unpace
 from leadflow.nurture.services.rendering import CompiledTemplate, contact_fields
 from leadflow.nurture.services.transport import (
@@ -307,7 +308,9 @@ def deliveries_send(
     signer = dkim_key(smtp)
     template = message.template
     compiled = CompiledTemplate(
-        subject=template.subject, html_body=template.html_body, text_body=template.text_body
+        subject=message.subject or template.subject,
+        html_body=template.html_body,
+        text_body=template.text_body,
     )
     identity = message.identity
     domain = address_domain(identity.from_address)
@@ -401,6 +404,7 @@ def deliveries_send(
             except smtplib.SMTPRecipientsRefused as error:
                 answers = [code for code, _ in error.recipients.values()]
                 _settle_refused(row["id"], owner, answers, str(error.recipients), result)
+                refusal_record(delivery_id=row["id"], codes=answers, text=str(error.recipients))
                 unpace(workspace_id, [row["id"]])
                 continue
             except smtplib.SMTPResponseException as error:

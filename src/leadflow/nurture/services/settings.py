@@ -10,8 +10,15 @@ from django.utils import timezone
 from leadflow.core.errors import Conflict, FieldError, NotFound, ValidationFailed
 from leadflow.core.models import Workspace
 from leadflow.nurture.links import UnsubscribeLink
-from leadflow.nurture.models import MarketingTemplate, Message, SendingIdentity, SmtpSettings
+from leadflow.nurture.models import (
+    MarketingTemplate,
+    Message,
+    SendingIdentity,
+    SmtpSettings,
+    TemplateSourceKind,
+)
 from leadflow.nurture.services.rendering import CompiledTemplate, contact_fields, template_check
+from leadflow.nurture.services.template_sources import source_compile, text_generate
 from leadflow.nurture.services.transport import (
     address_domain,
     dkim_key,
@@ -28,7 +35,7 @@ SMTP_FIELDS = (
 )  # fmt: skip
 
 
-def _address_check(field: str, value: str, *, required: bool) -> None:
+def address_check(field: str, value: str, *, required: bool) -> None:
     name, address = parseaddr(value or "")
     if (required or value) and ("@" not in address or address != value.strip() or name):
         raise ValidationFailed([FieldError(field, "An email address (name@domain).")])
@@ -36,8 +43,8 @@ def _address_check(field: str, value: str, *, required: bool) -> None:
 
 def identity_create(*, workspace: Workspace, data: dict) -> SendingIdentity:
     """A sending identity; its address is unique in the workspace (409 otherwise)."""
-    _address_check("from_address", data.get("from_address", ""), required=True)
-    _address_check("reply_to", data.get("reply_to", ""), required=False)
+    address_check("from_address", data.get("from_address", ""), required=True)
+    address_check("reply_to", data.get("reply_to", ""), required=False)
     try:
         with transaction.atomic():
             return SendingIdentity.objects.create(workspace=workspace, **data)
@@ -48,9 +55,9 @@ def identity_create(*, workspace: Workspace, data: dict) -> SendingIdentity:
 def identity_update(*, workspace: Workspace, identity_id: int, data: dict) -> SendingIdentity:
     identity = _identity(workspace, identity_id)
     if "from_address" in data:
-        _address_check("from_address", data["from_address"], required=True)
+        address_check("from_address", data["from_address"], required=True)
     if "reply_to" in data:
-        _address_check("reply_to", data["reply_to"], required=False)
+        address_check("reply_to", data["reply_to"], required=False)
     for key, value in data.items():
         setattr(identity, key, value)
     try:
@@ -86,24 +93,63 @@ def smtp_settings_save(*, workspace: Workspace, data: dict) -> SmtpSettings:
     return settings_
 
 
+TEMPLATE_SOURCES = ("blocks", "mjml_source", "html_body")
+KIND_OF_SOURCE = (
+    (TemplateSourceKind.BLOCKS, "blocks"),
+    (TemplateSourceKind.MJML, "mjml_source"),
+    (TemplateSourceKind.HTML, "html_body"),
+)
+
+
+def _template_compiled(template: MarketingTemplate, data: dict) -> None:
+    """Set ``template`` from ``data``: its source compiled once to the HTML body (a
+    ValidationFailed naming each bad field otherwise), the text part generated unless the
+    author wrote one (template_sources)."""
+    given = [kind for kind, name in KIND_OF_SOURCE if name in data]
+    kind = data.get("source_kind") or (given[0] if given else template.source_kind)
+    source_given = any(name in data for name in TEMPLATE_SOURCES) or "source_kind" in data
+    template_check(**{k: v for k, v in data.items() if k in ("subject", "text_body")})
+    if source_given or not template.pk:
+        compiled = source_compile(
+            kind=kind,
+            blocks=data.get("blocks", template.blocks),
+            mjml_source=data.get("mjml_source", template.mjml_source),
+            html_body=data.get("html_body", template.html_body),
+        )
+        template.blocks = compiled.blocks
+        template.mjml_source = compiled.mjml_source
+        template.html_body = compiled.html_body
+    template.source_kind = kind
+    for key in ("name", "subject"):
+        if key in data:
+            setattr(template, key, data[key])
+    if (data.get("text_body") or "").strip():
+        template.text_body, template.text_generated = data["text_body"], False
+    elif "text_body" in data or template.text_generated or not template.text_body:
+        template.text_body = text_generate(template.html_body)
+        template.text_generated = bool(template.text_body)
+
+
 def template_create(*, workspace: Workspace, data: dict) -> MarketingTemplate:
-    """A marketing template whose subject and bodies compile in the sandbox (422 naming
-    each field that does not); names are unique in the workspace (409)."""
-    template_check(**{k: data.get(k, "") for k in ("subject", "html_body", "text_body")})
+    """A marketing template from HTML, MJML or blocks (``source_kind``), compiled once here;
+    subject and bodies compile in the sandbox (422 naming each field that does not); names
+    are unique in the workspace (409)."""
+    template = MarketingTemplate(workspace=workspace, html_body="")
+    _template_compiled(template, data)
     try:
         with transaction.atomic():
-            return MarketingTemplate.objects.create(workspace=workspace, **data)
+            template.save()
     except IntegrityError:
         raise Conflict("A template with this name exists.") from None
+    return template
 
 
 def template_update(*, workspace: Workspace, template_id: int, data: dict) -> MarketingTemplate:
+    """Change a template; a new source (or kind) is compiled again, once."""
     template = MarketingTemplate.objects.filter(workspace=workspace, pk=template_id).first()
     if template is None:
         raise NotFound("No such template.")
-    template_check(**{k: v for k, v in data.items() if k in ("subject", "html_body", "text_body")})
-    for key, value in data.items():
-        setattr(template, key, value)
+    _template_compiled(template, data)
     template.updated_at = timezone.now()
     try:
         with transaction.atomic():
@@ -123,7 +169,7 @@ def smtp_test_send(
     signature and unsubscribe headers, to ``to``; returns its Message-ID. The one send
     done in a request: its answer (it went, or the server's error) is the point. Errors
     are a ValidationFailed on ``smtp`` with the server's answer."""
-    _address_check("to", to, required=True)
+    address_check("to", to, required=True)
     identity = _identity(workspace, identity_id)
     template = None
     if template_id is not None:

@@ -32,7 +32,7 @@ from leadflow.nurture.models import (
     SmtpSettings,
     TlsMode,
 )
-from leadflow.nurture.services.rendering import Rendered
+from leadflow.nurture.services.rendering import UNSUBSCRIBE_MARK, Rendered
 
 MESSAGE_ID_SALT = "leadflow.nurture.message-id"
 # What the DKIM signature covers: the unsubscribe headers too, so no relay can alter them.
@@ -211,6 +211,8 @@ def email_build(
     ]
     parts = []
     for subtype, body in (("plain", rendered.text), ("html", rendered.html)):
+        if UNSUBSCRIBE_MARK in body:  # the body's own unsubscribe link, {{ unsubscribe_url }}
+            body = body.replace(UNSUBSCRIBE_MARK, link)
         parts += [
             f"--{boundary}",
             f'Content-Type: text/{subtype}; charset="utf-8"',

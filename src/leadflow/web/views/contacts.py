@@ -42,6 +42,7 @@ from leadflow.contacts.models import (
 from leadflow.core import selectors as core_selectors
 from leadflow.core.errors import FieldError, NotFound, ValidationFailed
 from leadflow.nurture.selectors import segments as segment_selectors
+from leadflow.nurture.selectors import sequences as sequence_selectors
 from leadflow.sales import services as sales_services
 from leadflow.web.access import safe_next, workspace_view
 from leadflow.web.conditions_form import (
@@ -82,6 +83,7 @@ from leadflow.web.views.common import PAGE_SIZE, htmx_target, query_with, render
 from leadflow.web.views.consent import contact_consent_context
 from leadflow.web.views.followups import followup_panel_context
 from leadflow.web.views.scoring import score_panel
+from leadflow.web.views.sequences import contact_sequences_context
 from leadflow.web.views.suppression import contact_suppression_context
 
 SORT_CHOICES = (
@@ -230,6 +232,7 @@ def contact_list(request: HttpRequest) -> HttpResponse:
         "tag_options": selectors.tag_names(workspace),
         # Lazy: read only when the bulk bar offers "Add to list" (marketing's roles).
         "static_lists": segment_selectors.static_lists(workspace),
+        "active_sequences": sequence_selectors.active_sequences(workspace),
         "company_options": _company_options(request, params.get("company", "")),
         "saved_views": list(selectors.saved_views(workspace, actor)),
         **(routing.reassign_choices(request) if request.membership.can("write") else {}),
@@ -577,6 +580,7 @@ def _contact_context(
         **followup_panel_context(request, contact),
         **contact_suppression_context(request, contact),
         **contact_consent_context(request, contact, errors=consent_errors, values=consent_values),
+        **contact_sequences_context(request, contact),
         **_choice_context(),
     }
 

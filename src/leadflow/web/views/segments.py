@@ -156,7 +156,7 @@ def segment_members(request: HttpRequest, segment_id: int) -> HttpResponse:
     return render_page(request, "web/segments/members.html", context)
 
 
-def _contact_ids(request: HttpRequest) -> list[int]:
+def contact_ids_posted(request: HttpRequest) -> list[int]:
     """Contact ids from checkboxes (``contact``) and pasted emails or ids (``contacts``)."""
     ids = {int(pk) for pk in request.POST.getlist("contact") if pk.isdigit()}
     pasted = [
@@ -184,7 +184,7 @@ def segment_members_add(request: HttpRequest, segment_id: int) -> HttpResponse:
     added = services.segment_members_add(
         workspace=request.workspace,
         segment=segment,
-        contact_ids=_contact_ids(request),
+        contact_ids=contact_ids_posted(request),
         actor=request.actor,
         source=MemberSource.MANUAL,
     )
@@ -203,7 +203,7 @@ def segment_members_remove(request: HttpRequest, segment_id: int) -> HttpRespons
     removed = services.segment_members_remove(
         workspace=request.workspace,
         segment=segment,
-        contact_ids=_contact_ids(request),
+        contact_ids=contact_ids_posted(request),
         actor=request.actor,
     )
     messages.success(request, f"Removed {len(removed)} contact{'s' if len(removed) != 1 else ''}.")
