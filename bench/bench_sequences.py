@@ -10,9 +10,9 @@ leases, the per-step ``EnrollmentStep`` rows, the enrolments' write-back and the
 ``sequence.entered`` / ``sequence.finished`` activities.
 
 Measured 6 December 2026 (x86_64, 2 cores, PostgreSQL 15 on 127.0.0.1, with a CI run
-sharing the machine): 20,000 enrolments walked in 12.6 s, 1,585 a second, 2.5× the
-baseline's 5.0 s; SQLite, 4,000: 1,759 a second, 1.2×. Before the write-back became one
-UPDATE per group (it was Django's ``bulk_update``, a CASE per row), 4.8× on SQLite.
+sharing the machine): 20,000 enrolments walked in 12.6 s, 1,585 a second, 2.5 times the
+baseline's 5.0 s; SQLite, 4,000: 1,759 a second, 1.2 times. Before the write-back became one
+UPDATE per group (it was Django's ``bulk_update``, a CASE per row), 4.8 times on SQLite.
 """
 
 import os

@@ -98,6 +98,10 @@ def test_contacts_look_like_a_real_funnel(built):
     assert stages["customer"] < stages["lead"]
     assert len(set(contacts.values_list("temperature", flat=True))) == 3
     assert len(set(contacts.values_list("consent_status", flat=True))) == 4
+    # Each status is the latest marketing row of the contact's consent ledger.
+    for contact in contacts.exclude(consent_status="unknown")[:50]:
+        latest = contact.consent_entries.filter(purpose="marketing_email").order_by("-id")[0]
+        assert latest.status == contact.consent_status
     sources = set(contacts.values_list("first_touch_source", "first_touch_medium"))
     assert {("google", "cpc"), ("google", "organic"), ("(direct)", "(none)")} <= sources
     assert len(sources) >= 8

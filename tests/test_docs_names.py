@@ -38,6 +38,7 @@ DOCS = [
     *sorted((ROOT / "docs" / "scoring").glob("*.md")),
     *sorted((ROOT / "docs" / "sales").glob("*.md")),
     *sorted((ROOT / "docs" / "nurture").glob("*.md")),
+    *sorted((ROOT / "docs" / "contacts").glob("*.md")),
     ROOT / "docs" / "deals.md",
     ROOT / "docs" / "home.md",
     ROOT / "docs" / "nurture" / "segments.md",

@@ -65,6 +65,7 @@ from leadflow.contacts.models import (
     Activity,
     Company,
     CompanySize,
+    ConsentSource,
     ConsentStatus,
     Contact,
     CustomField,
@@ -73,7 +74,12 @@ from leadflow.contacts.models import (
     Tag,
     Temperature,
 )
-from leadflow.contacts.services import contact_values_apply, custom_field_create, note_add
+from leadflow.contacts.services import (
+    consent_backfill,
+    contact_values_apply,
+    custom_field_create,
+    note_add,
+)
 from leadflow.core.actors import Actor
 from leadflow.core.errors import Conflict
 from leadflow.core.models import AuditEntry, Membership, Notification, Role, User, Workspace
@@ -655,6 +661,13 @@ class _DemoBuilder:
         arrivals = [self.person(workspace, companies, users, arrival=True) for _ in range(fresh)]
         people += arrivals
         self.write(workspace, companies, people, pairs, users)
+        # The consent the demo's contacts were written with, as their ledgers' first rows.
+        consent_backfill(
+            workspace_id=workspace.pk,
+            source=ConsentSource.IMPORT,
+            source_ref="demo data",
+            actor=Actor.system("demo"),
+        )
         self.routing(workspace, users)
         self.sales_work(workspace, users, people, arrivals)
         # The review list is what the finder itself finds in the demo's contacts.
@@ -1270,6 +1283,9 @@ class _DemoBuilder:
             updated_at=created_at,
         )
         contact_values_apply(contact, clean)
+        # Consent is not a plain value: written here, then given its ledger row in one
+        # statement once the contacts are in (``consent_backfill`` in ``build``).
+        contact.consent_status = clean.get("consent_status", ConsentStatus.UNKNOWN)
         return contact
 
     def company_weights(self, count: int) -> list[float]:

@@ -7,7 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from leadflow.capture.models import ConsentRecord, Submission
-from leadflow.contacts.models import Activity, Contact
+from leadflow.contacts.models import Activity, ConsentEntry, Contact
 
 from .conftest import PublicClient, good_fields
 
@@ -62,6 +62,11 @@ def snapshot(email: str) -> dict:
             ConsentRecord.objects.filter(contact=contact).values_list(
                 "field_name", "text", "version", "ip", "page_url"
             )
+        ),
+        "ledger": list(
+            ConsentEntry.objects.filter(contact=contact)
+            .order_by("id")
+            .values_list("purpose", "status", "text", "version", "source", "ip", "actor_label")
         ),
     }
 
@@ -118,6 +123,7 @@ def test_both_paths_store_the_same_rows(lead_form, settings, variant):
         for _, _, data in part["activities"]:
             data.get("values", {}).pop("email", None)
     assert a == b
+    assert [row[:2] + row[4:5] for row in a["ledger"]] == [("marketing_email", "granted", "form")]
     # Both leads of one variant belong to one company (matched, not duplicated).
     assert Contact.objects.values("company").distinct().count() == 1
 

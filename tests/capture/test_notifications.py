@@ -184,7 +184,20 @@ def test_double_opt_in(smtp, public, lead_form):
     assert consent.confirmed_at is not None
     assert contact.consent_status == "confirmed"
     assert changes.count() == before + 1
-    assert changes.latest("id").data == {"from": "granted", "to": "confirmed"}
+    assert changes.latest("id").data == {
+        "from": "granted",
+        "to": "confirmed",
+        "purpose": "marketing_email",
+        "source": "double_opt_in",
+    }
+    # The ledger: the form's grant (its text, version and address), then the confirmation.
+    rows = list(contact.consent_entries.order_by("id"))
+    assert [(r.status, r.source) for r in rows] == [
+        ("granted", "form"),
+        ("confirmed", "double_opt_in"),
+    ]
+    assert rows[1].text == rows[0].text == consent.text and rows[1].version == consent.version
+    assert rows[1].ip == "127.0.0.1"
 
     # Clicking again is harmless; the email went once.
     assert client.get(link).status_code == 200

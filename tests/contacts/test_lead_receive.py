@@ -11,7 +11,12 @@ from django.test.utils import CaptureQueriesContext
 from leadflow.contacts.activity_log import ANNOUNCEMENT_SUBSCRIBERS
 from leadflow.contacts.kind_writers import FORM_SUBMITTED_FIELDS, form_submitted_data
 from leadflow.contacts.models import Activity, Contact, Tag
-from leadflow.contacts.services import Arrival, contact_upsert, lead_receive
+from leadflow.contacts.services import (
+    Arrival,
+    consent_status_set,
+    contact_upsert,
+    lead_receive,
+)
 from leadflow.core.actors import Actor
 from leadflow.core.errors import ValidationFailed
 
@@ -114,10 +119,19 @@ def test_consent_is_granted_unless_confirmed_already(workspace):
     known.refresh_from_db()
     assert known.consent_status == "granted"
     assert Activity.objects.filter(contact=known, kind="consent.changed").count() == 1
-    Contact.objects.filter(pk=known.pk).update(consent_status="confirmed")
+    consent_status_set(
+        workspace=workspace,
+        contact=known,
+        status="confirmed",
+        actor=Actor.system("double opt-in"),
+        source="double_opt_in",
+    )
     lead_receive(workspace=workspace, contact=LEAD, arrival=arrival())
     known.refresh_from_db()
     assert known.consent_status == "confirmed"
+    latest = known.consent_entries.order_by("-id").first()
+    assert (latest.status, latest.source) == ("confirmed", "lead_source")
+    assert "Granted again" in latest.note
     # An arrival without consent leaves a new lead's consent unknown.
     other = {**LEAD, "email": "bob@initech.com"}
     received = lead_receive(

@@ -262,6 +262,7 @@ def test_every_object_route_hides_other_workspaces(api, other_workspace):
         "test": {"identity_id": 1, "to": "a@example.com"},
         "send": {"contact_ids": [1]},
         "remove": {"contact_ids": [1]},
+        "consent": {"purpose": "sms", "status": "granted"},
         "enrollments": {"contact_ids": [1]},
         "status": {"status": "paused"},
         "schedule": {"send_at": None},

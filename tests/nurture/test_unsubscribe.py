@@ -41,7 +41,21 @@ def test_the_one_click_post_unsubscribes_with_200_and_no_redirect(workspace, kim
     assert email_suppressed(workspace.pk, "KIM@initech.com ") == "unsubscribed"
     kim.refresh_from_db()
     assert kim.consent_status == ConsentStatus.WITHDRAWN
-    assert _consent_changes(kim) == [{"from": "granted", "to": "withdrawn"}]
+    assert _consent_changes(kim) == [
+        {
+            "from": "granted",
+            "to": "withdrawn",
+            "purpose": "marketing_email",
+            "source": "one_click_unsubscribe",
+        }
+    ]
+    # The ledger keeps the withdrawal with its source and the message it came from.
+    latest = kim.consent_entries.order_by("-id").first()
+    assert (latest.purpose, latest.status, latest.source) == (
+        "marketing_email",
+        "withdrawn",
+        "one_click_unsubscribe",
+    )
 
 
 def test_a_retried_post_changes_nothing_and_still_answers_200(workspace, kim, link_of):

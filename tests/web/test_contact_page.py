@@ -6,7 +6,12 @@ import re
 import pytest
 
 from leadflow.contacts.models import Activity, Contact
-from leadflow.contacts.services import custom_field_create, note_add
+from leadflow.contacts.services import (
+    ConsentGiven,
+    consent_record,
+    custom_field_create,
+    note_add,
+)
 from leadflow.sales.services import followup_complete, followup_create
 from tests.web.conftest import url
 
@@ -360,8 +365,9 @@ def test_detail_query_count_does_not_grow_with_the_timeline(
     # the points ledger with its rules, the prediction), the Assignments panel's three
     # (the contact's assignments, the people and the teams it may be reassigned to) and the
     # Follow-ups panel's four (open ones, done ones, the members who may be given one, the
-    # member's team zone), whether its address is on the suppression list (nurture) and
-    # the sequences the contact is in (nurture).
+    # member's team zone), whether its address is on the suppression list (nurture), the
+    # sequences the contact is in (nurture) and the Consent section's three (the latest
+    # row per purpose, the workspace's own purposes, the history).
     for index in range(5):
         followup = followup_create(
             workspace=workspace,
@@ -371,7 +377,14 @@ def test_detail_query_count_does_not_grow_with_the_timeline(
         )
         if index % 2:
             followup_complete(workspace=workspace, followup_id=followup.pk, actor=owner_actor)
-    with django_assert_max_num_queries(25):
+    for purpose in ("marketing_email", "sms", "newsletter"):
+        consent_record(
+            workspace=workspace,
+            contact=contact,
+            given=ConsentGiven(purpose=purpose, status="granted", source="api"),
+            actor=owner_actor,
+        )
+    with django_assert_max_num_queries(28):
         owner_client.get(url(workspace, f"contacts/{contact.pk}/"))
 
 

@@ -418,8 +418,9 @@ class TestContactTimeline:
         # query) plus one for the visits' pages, whatever their number.
         # 13, the Score panel's four (fit rules with their matches, the scoring profile,
         # the points ledger with its rules, the prediction), the Assignments panel's three and
-        # the Follow-ups panel's four, the suppression list's and the sequences' (nurture).
-        with django_assert_max_num_queries(26):
+        # the Follow-ups panel's four, the suppression list's and the sequences' (nurture)
+        # and the Consent section's three (latest row per purpose, purposes, the history).
+        with django_assert_max_num_queries(29):
             response = owner_client.get(url(workspace, f"contacts/{contact.pk}/"))
         assert response.content.decode().count("Visited 3 pages") == 10
 

@@ -62,6 +62,11 @@ class FormFieldSchema(StrictSchema):
         None, description="Value of a hidden field (UTM fields take the page's UTM first)."
     )
     consent_text: str | None = Field(None, description="The exact text of a consent box.")
+    consent_purpose: str | None = Field(
+        None,
+        description="The consent purpose a ticked box grants (marketing_email, newsletter, "
+        "sms, profiling or one of the workspace's own); marketing_email when left out.",
+    )
 
 
 class FormOut(Schema):

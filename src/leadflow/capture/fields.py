@@ -7,12 +7,13 @@ same definitions; the server is the authority.
 import datetime as dt
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from disposable_email_domains import blocklist as DISPOSABLE_DOMAINS
 
 from leadflow.contacts.inputs import TEXT_LIMITS, birth_date_clean
+from leadflow.contacts.models import DEFAULT_PURPOSES
 from leadflow.core.errors import FieldError, ValidationFailed
 from leadflow.core.patterns import pattern_fullmatch, pattern_problem
 from leadflow.core.validation import email_domain, email_normalise, phone_normalise
@@ -109,6 +110,7 @@ DEFINITION_KEYS = frozenset(
         "block_disposable",
         "default",
         "consent_text",
+        "consent_purpose",
     }
 )
 
@@ -127,7 +129,9 @@ def consent_version(text: str) -> str:
     return hashlib.sha256(text.strip().encode()).hexdigest()[:12]
 
 
-def form_fields_clean(fields: Any, custom_field_keys: set[str]) -> list[dict]:
+def form_fields_clean(
+    fields: Any, custom_field_keys: set[str], purposes: Collection[str] | None = None
+) -> list[dict]:
     """Validated field definitions in order; every problem named as ``fields[i].key``.
 
     A definition without ``maps_to`` gets its obvious contact field (``obvious_target``)
@@ -223,6 +227,19 @@ def form_fields_clean(fields: Any, custom_field_keys: set[str]) -> list[dict]:
                     )
                 )
             field["consent_text"] = text
+            purpose = str(field.get("consent_purpose") or "").strip()
+            known = purposes if purposes is not None else DEFAULT_PURPOSES
+            if purpose and purpose not in known:
+                errors.append(
+                    FieldError(
+                        f"{where}.consent_purpose",
+                        f"Not a consent purpose here; one of: {', '.join(known)}.",
+                    )
+                )
+            if purpose:
+                field["consent_purpose"] = purpose
+            else:  # marketing email, the default purpose
+                field.pop("consent_purpose", None)
         if field.get("pattern"):
             problem = pattern_problem(str(field["pattern"]))
             if problem:

@@ -362,7 +362,7 @@ def form_config(request: HttpRequest, key: str) -> HttpResponse:
 def optin_confirm(request: HttpRequest, token: str) -> HttpResponse:
     """The signed link from the double opt-in email: the lead becomes confirmed."""
     try:
-        submission = services.optin_confirm(token=token)
+        submission = services.optin_confirm(token=token, ip=client_ip(request))
     except DomainError as error:
         return render(
             request, "capture/optin_done.html", {"error": error.detail}, status=error.status

@@ -27,8 +27,14 @@ from leadflow.capture.antispam import SOFT_REASONS, spam_reason
 from leadflow.capture.fields import consent_version, form_fields_clean, submission_values_clean
 from leadflow.capture.models import ConsentRecord, Form, FormStatus, Submission, SubmissionStatus
 from leadflow.contacts import services as contact_services
+from leadflow.contacts.consent import consent_purposes
 from leadflow.contacts.kind_writers import form_submitted_data
-from leadflow.contacts.models import ConsentStatus, CustomField, LifecycleStage
+from leadflow.contacts.models import (
+    MARKETING_PURPOSE,
+    ConsentSource,
+    CustomField,
+    LifecycleStage,
+)
 from leadflow.contacts.services import FastRows
 from leadflow.core.actors import Actor
 from leadflow.core.errors import DomainError, FieldError, NotFound, ValidationFailed
@@ -149,7 +155,9 @@ def _form_settings_clean(workspace: Workspace, data: dict[str, Any]) -> dict[str
     if "fields" in data:
         keys = set(CustomField.objects.filter(workspace=workspace).values_list("key", flat=True))
         try:
-            clean["fields"] = form_fields_clean(data["fields"], keys)
+            clean["fields"] = form_fields_clean(
+                data["fields"], keys, purposes=consent_purposes(workspace.pk)
+            )
         except ValidationFailed as failure:
             errors += failure.errors
     if errors:
@@ -454,6 +462,7 @@ def form_arrival(
     values: dict[str, Any],
     consent_granted: bool = False,
     released_by: str = "",
+    consents: tuple[contact_services.ConsentGiven, ...] = (),
 ) -> contact_services.Arrival:
     """How a lead arrives through ``form``, as ``lead_receive`` takes it: written by the
     system actor "form: <name>", the ``form.submitted`` payload, the form's stage (moving a
@@ -474,9 +483,30 @@ def form_arrival(
         stage=form.lifecycle_stage,
         stage_reason=f"form {form.name}",
         consent_granted=consent_granted,
+        consents=consents,
         # A new lead belongs to the form's owner until routing exists.
         default_owner_id=form.default_owner_id,
     )
+
+
+def form_consents_given(
+    form: Form, ticked: list[dict[str, Any]], *, ip: str | None, status: str = "granted"
+) -> list[contact_services.ConsentGiven]:
+    """The consent ledger rows of a form's ticked consent boxes: each box's purpose
+    (``consent_purpose``, marketing email by default), its exact text and version, the form
+    as the source and the visitor's address. ``status`` "confirmed" for the double opt-in."""
+    return [
+        contact_services.ConsentGiven(
+            purpose=definition.get("consent_purpose") or MARKETING_PURPOSE,
+            status=status,
+            source=ConsentSource.FORM if status == "granted" else ConsentSource.DOUBLE_OPT_IN,
+            text=definition["consent_text"],
+            version=consent_version(definition["consent_text"]),
+            source_ref=f"form {form.pk}: {form.name}"[:200],
+            ip=ip,
+        )
+        for definition in ticked
+    ]
 
 
 def _lead_prepare(
@@ -499,8 +529,8 @@ def _lead_prepare(
         referrer=data.referrer,
         utm=data.utm,
         values=values,
-        consent_granted=bool(consents),
         released_by=released_by,
+        consents=tuple(form_consents_given(form, consents, ip=data.ip)),
     )
     return _Lead(
         values=values,
@@ -645,7 +675,7 @@ def optin_token(submission: Submission) -> str:
 
 
 @transaction.atomic
-def optin_confirm(*, token: str) -> Submission:
+def optin_confirm(*, token: str, ip: str | None = None) -> Submission:
     """Confirm consent from the signed link in the double opt-in email. Safe to click twice."""
     try:
         data = signing.loads(token, salt=OPTIN_SALT, max_age=30 * 24 * 3600)
@@ -665,11 +695,29 @@ def optin_confirm(*, token: str) -> Submission:
         confirmed_at=now
     )
     if updated:
-        actor = Actor.system("double opt-in")
-        contact_services.contact_consent_set(
+        # The purposes of the boxes ticked on that submission become confirmed.
+        names = set(submission.consents.values_list("field_name", flat=True))
+        ticked = [
+            d for d in submission.form.fields if d["type"] == "consent" and d["name"] in names
+        ]
+        contact_services.consent_record_many(
             workspace=submission.workspace,
-            contact=submission.contact,
-            status=ConsentStatus.CONFIRMED,
-            actor=actor,
+            entries=[
+                (submission.contact_id, given)
+                for given in form_consents_given(submission.form, ticked, ip=ip, status="confirmed")
+            ]
+            or [
+                (
+                    submission.contact_id,
+                    contact_services.ConsentGiven(
+                        purpose=MARKETING_PURPOSE,
+                        status="confirmed",
+                        source=ConsentSource.DOUBLE_OPT_IN,
+                        source_ref=f"form {submission.form_id}",
+                        ip=ip,
+                    ),
+                )
+            ],
+            actor=Actor.system("double opt-in"),
         )
     return submission

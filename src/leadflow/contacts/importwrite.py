@@ -48,8 +48,23 @@ from leadflow.contacts.activity_log import activities_announce
 from leadflow.contacts.identity import company_domain, company_name_from_domain
 from leadflow.contacts.inputs import required_custom_fields_missing
 from leadflow.contacts.kind_writers import note_added_data
-from leadflow.contacts.models import Activity, ActivityKind, Company, Contact, CustomField, Tag
-from leadflow.contacts.services import changes_jsonable, contact_values_apply
+from leadflow.contacts.models import (
+    MARKETING_PURPOSE,
+    Activity,
+    ActivityKind,
+    Company,
+    ConsentSource,
+    ConsentStatus,
+    Contact,
+    CustomField,
+    Tag,
+)
+from leadflow.contacts.services import (
+    ConsentGiven,
+    changes_jsonable,
+    consent_record_many,
+    contact_values_apply,
+)
 from leadflow.core.actors import Actor
 from leadflow.core.models import Workspace
 from leadflow.core.validation import email_domain
@@ -97,6 +112,7 @@ class _Target:
     added_tags: list[str] = field(default_factory=list)
     seen: Any = None  # an existing contact's updated_at when it was read
     notes: list[str] = field(default_factory=list)  # the rows' notes, not yet on the timeline
+    consents: list[str] = field(default_factory=list)  # marketing consent rows to append
 
 
 class ContactsChanged(Exception):
@@ -231,6 +247,7 @@ def _update(target: _Target, clean: dict[str, Any], *, keep_existing: bool, back
     stage = contact.lifecycle_stage
     changes = contact_values_apply(contact, values, fill_only=keep_existing)
     changes |= _outcome_apply(contact, clean, fill_only=keep_existing)
+    changes |= _consent_apply(target, clean, fill_only=keep_existing)
     if contact.lifecycle_stage != stage:
         contact.stage_changed_at = timezone.now()
     created_at = clean.get("created_at")
@@ -238,6 +255,27 @@ def _update(target: _Target, clean: dict[str, Any], *, keep_existing: bool, back
         changes["created_at"] = [contact.created_at, created_at]
         contact.created_at = created_at
     return changes
+
+
+def _consent_apply(target: _Target, clean: dict[str, Any], *, fill_only: bool) -> dict:
+    """A row's marketing consent, to be appended to the ledger when the chunk is written
+    (``target.consents``); the contact in memory takes the status the ledger will derive,
+    so the chunk's writes (and the next chunk's overlay) agree with it. "unknown" and the
+    status the contact has already add nothing (a file imported twice appends once); a
+    grant to a confirmed contact stays confirmed; ``fill_only`` sets only an unknown one."""
+    status = clean.get("consent_status")
+    contact = target.contact
+    current = contact.consent_status
+    if (
+        not status
+        or status in (ConsentStatus.UNKNOWN, current)
+        or (fill_only and current != ConsentStatus.UNKNOWN)
+        or (current == ConsentStatus.CONFIRMED and status == ConsentStatus.GRANTED)
+    ):
+        return {}
+    target.consents.append(status)
+    contact.consent_status = status
+    return {"consent_status": [current, status]}
 
 
 def _outcome_apply(contact: Contact, clean: dict[str, Any], *, fill_only: bool) -> dict:
@@ -300,6 +338,7 @@ def _resolve(
             _outcome_apply(contact, clean, fill_only=False)
             contact.stage_changed_at = contact.created_at
             target = _Target(contact=contact, new=True, rank=created)
+            _consent_apply(target, clean, fill_only=False)
             created += 1
             identities.add(target)
         elif not target.new and not update_existing:
@@ -830,6 +869,7 @@ def chunk_apply(*, prepared: PreparedChunk, actor: Actor) -> dict[int, Any]:
         )
     )
     written = [*new, *updated]
+    _consents_append(origin, actor, now, targets)
     if highest is not None:
         activities_announce(
             workspace_id=origin.workspace_id,
@@ -840,6 +880,39 @@ def chunk_apply(*, prepared: PreparedChunk, actor: Actor) -> dict[int, Any]:
     result.updated += len(updated)
     result.skipped += len(targets) - len(new) - len(updated)
     return {target.contact.pk: now for target in written}
+
+
+def _consents_append(origin: "_Origin", actor: Actor, now, targets: list[_Target]) -> None:
+    """The chunk's consent rows, in one set-based call of the ledger's writer (the contacts
+    are locked or were checked by the update); a new contact's is part of its import, an
+    existing one's change writes ``consent.changed``."""
+    entries = [
+        (
+            target.contact.pk,
+            ConsentGiven(
+                purpose=MARKETING_PURPOSE,
+                status=status,
+                source=ConsentSource.IMPORT,
+                source_ref=_import_ref(origin.data),
+                note=f"row {target.rows[-1]}",
+            ),
+        )
+        for target in targets
+        for status in target.consents
+    ]
+    consent_record_many(
+        workspace=Workspace(pk=origin.workspace_id),
+        entries=entries,
+        actor=actor,
+        lock=False,
+        now=now,
+        silent={target.contact.pk for target in targets if target.new},
+    )
+
+
+def _import_ref(data: dict[str, Any]) -> str:
+    job = data.get("import_job")
+    return f"import {job}" if job else "import"
 
 
 def chunk_write(

@@ -36,7 +36,7 @@ FORM_SUBMITTED_FIELDS = (
 CONTACT_CREATED_FIELDS = ("tags",)
 STAGE_CHANGED_FIELDS = ("from", "to", "direction", "reason", "bulk")
 OWNER_CHANGED_FIELDS = ("from", "to", "bulk")
-CONSENT_CHANGED_FIELDS = ("from", "to")
+CONSENT_CHANGED_FIELDS = ("from", "to", "purpose", "source")
 TAG_FIELDS = ("tag", "bulk")
 NOTE_ADDED_FIELDS = ("body", "import_job", "mentions")
 CONTACT_UPDATED_FIELDS = ("changes", "tags_added", "tags_removed")
@@ -118,9 +118,12 @@ def owner_changed_data(
     return _bulk({"from": before, "to": after}, bulk)
 
 
-def consent_changed_data(*, before: str, after: str) -> dict[str, Any]:
-    """The payload of ``consent.changed``: the consent status from and to."""
-    return {"from": before, "to": after}
+def consent_changed_data(
+    *, before: str, after: str, purpose: str = "marketing_email", source: str = ""
+) -> dict[str, Any]:
+    """The payload of ``consent.changed``: the status of one consent purpose from and to,
+    and where the change came from (the ledger row's source)."""
+    return {"from": before, "to": after, "purpose": purpose, "source": source}
 
 
 def tag_data(*, tag: str, bulk: bool = False) -> dict[str, Any]:

@@ -26,7 +26,14 @@ from leadflow.contacts.kind_writers import (
     STAGE_CHANGED_FIELDS,
     TAG_FIELDS,
 )
-from leadflow.contacts.models import ActivityKind
+from leadflow.contacts.models import (
+    DEFAULT_PURPOSES,
+    MARKETING_PURPOSE,
+    ActivityKind,
+    ConsentSource,
+)
+
+CONSENT_SOURCES = dict(ConsentSource.choices)
 
 EMPTY = "—"
 # What an explicit stage change says besides from and to (LifecycleStage.direction).
@@ -99,6 +106,27 @@ def _contact_merged(text: TimelineText, data: Mapping[str, Any], names: Names) -
     return ("merged", "merged_label", "activities_moved")
 
 
+def _consent_changed(text: TimelineText, data: Mapping[str, Any], names: Names) -> Iterable[str]:
+    """A consent change as "Consent: from → to" ("Consent (Newsletter)" for a purpose other
+    than marketing email), and where it came from."""
+    if "to" not in data:
+        return ()
+    purpose = str(data.get("purpose") or MARKETING_PURPOSE)
+    label = "Consent"  # marketing email, the contact's consent status
+    if purpose != MARKETING_PURPOSE:
+        label = f"Consent ({DEFAULT_PURPOSES.get(purpose, purpose)})"
+    text.changes.append(
+        Change(
+            label,
+            names.value("consent_status", data.get("from")),
+            names.value("consent_status", data["to"]),
+        )
+    )
+    if data.get("source"):
+        text.details.append(f"Source: {CONSENT_SOURCES.get(data['source'], data['source'])}")
+    return ("from", "to", "purpose", "source")
+
+
 def _form_submitted(text: TimelineText, data: Mapping[str, Any], names: Names) -> Iterable[str]:
     """A submission as "Submitted <form>": the page, the campaign, then each answer.
 
@@ -124,7 +152,7 @@ def contacts_kinds_register() -> None:
         ActivityKind.NOTE_ADDED: (NOTE_ADDED_FIELDS, _note_added),
         ActivityKind.STAGE_CHANGED: (STAGE_CHANGED_FIELDS, _stage_changed),
         ActivityKind.OWNER_CHANGED: (OWNER_CHANGED_FIELDS, _from_to("owner_id")),
-        ActivityKind.CONSENT_CHANGED: (CONSENT_CHANGED_FIELDS, _from_to("consent_status")),
+        ActivityKind.CONSENT_CHANGED: (CONSENT_CHANGED_FIELDS, _consent_changed),
         ActivityKind.TAG_ADDED: (TAG_FIELDS, None),
         ActivityKind.TAG_REMOVED: (TAG_FIELDS, None),
         ActivityKind.CONTACT_MERGED: (

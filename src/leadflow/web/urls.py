@@ -7,6 +7,7 @@ from leadflow.web.views import (
     auth,
     broadcasts,
     companies,
+    consent,
     contacts,
     deals,
     deals_settings,
@@ -108,6 +109,9 @@ contact_patterns = [
     path("<int:contact_id>/edit/", contacts.contact_edit, name="contact_edit"),
     path("<int:contact_id>/status/", contacts.contact_status, name="contact_status"),
     path("<int:contact_id>/tags/", contacts.contact_tags, name="contact_tags"),
+    path("<int:contact_id>/consent/", consent.contact_consent, name="contact_consent"),
+    path("<int:contact_id>/consent.csv", consent.contact_consent_csv, name="contact_consent_csv"),
+    path("consent.csv", consent.consent_export, name="consent_export"),
     path("<int:contact_id>/notes/", contacts.contact_note, name="contact_note"),
     path("<int:contact_id>/email/", email.contact_email, name="contact_email"),
     path(

@@ -31,6 +31,7 @@ from leadflow.contacts.models import (
 )
 from leadflow.contacts.services.activities import activity_record, changes_jsonable
 from leadflow.contacts.services.companies import company_for_contact
+from leadflow.contacts.services.consent import consent_status_set
 from leadflow.contacts.services.lifecycle import stage_change_apply
 from leadflow.contacts.services.tags import tags_add, tags_replace
 from leadflow.core.actors import Actor
@@ -49,8 +50,10 @@ PLAIN_FIELDS = (
     "date_of_birth",
     "lifecycle_stage",
     "temperature",
-    "consent_status",
 )
+# Consent is not a plain field: a given ``consent_status`` becomes a row of the consent
+# ledger (``consent_status_set``), which derives the column.
+CONSENT_FIELD = "consent_status"
 
 
 @dataclass
@@ -168,6 +171,7 @@ def _upsert(
     email, phone = clean.get("email"), clean.get("phone")
     contact = _find_existing(workspace, email, phone)
     created = False
+    initial: dict[str, Any] = {}
     if contact is None:
         missing = required_custom_fields_missing(definitions, clean.get("custom_fields") or {})
         if missing:
@@ -236,6 +240,11 @@ def _upsert(
                 (ActivityKind.STAGE_CHANGED, stage_changed_data(before=before, after=after))
             )
     pending += also_record or []
+    consent = clean.get(CONSENT_FIELD) or (initial.get(CONSENT_FIELD) if created else None)
+    if consent and consent != contact.consent_status:
+        consent_status_set(
+            workspace=workspace, contact=contact, status=consent, actor=actor, created=created
+        )
     now = timezone.now()
     written = Activity.objects.bulk_create(
         [
@@ -338,6 +347,10 @@ def contact_update(
                     )
                 ]
             ) from None
+    if clean.get(CONSENT_FIELD):
+        consent_status_set(
+            workspace=workspace, contact=contact, status=clean[CONSENT_FIELD], actor=actor
+        )
     tag_changes = {}
     if "tags" in clean:
         tag_changes = tags_replace(workspace, contact, clean["tags"])

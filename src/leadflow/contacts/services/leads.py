@@ -5,9 +5,11 @@ landing pages, pop-ups, magnets, chat and imports row by row are to call it too.
 the rules of an arrival in one place (decision 0019):
 
 - the contact is upserted by the identity rule (email, else phone) — ``contact_upsert``;
-- a new lead gets the arrival's stage, consent and default owner; a known one only moves
-  forward in the funnel (``LifecycleStage.submission_moves``), gets consent granted unless
-  it is confirmed already, and keeps its owner;
+- a new lead gets the arrival's stage and default owner; a known one only moves forward in
+  the funnel (``LifecycleStage.submission_moves``) and keeps its owner;
+- the arrival's consents (``Arrival.consents``: purpose, text, version, source, address)
+  become rows of the consent ledger (``consent_record_many``), new lead or known: a grant
+  for a purpose already confirmed stays confirmed;
 - exactly one arrival activity is written, ``form.submitted``, its payload built by the
   typed writer ``contacts.kind_writers.form_submitted_data``;
 - on PostgreSQL a new lead known by email is written in one statement
@@ -26,10 +28,17 @@ from typing import Any
 from django.db import transaction
 
 from leadflow.contacts.inputs import contact_input_clean
-from leadflow.contacts.models import ActivityKind, ConsentStatus, Contact
+from leadflow.contacts.models import (
+    MARKETING_PURPOSE,
+    ActivityKind,
+    ConsentSource,
+    ConsentState,
+    Contact,
+)
+from leadflow.contacts.services.consent import ConsentGiven, consent_record_many
 from leadflow.contacts.services.contacts import contact_upsert
 from leadflow.contacts.services.leads_fast import FastRows, fast_path_applies, lead_insert_fast
-from leadflow.contacts.services.lifecycle import contact_consent_set, contact_stage_promote
+from leadflow.contacts.services.lifecycle import contact_stage_promote
 from leadflow.core.actors import Actor
 from leadflow.core.models import Membership, Workspace
 
@@ -40,9 +49,10 @@ class Arrival:
     Contact us"), the arrival activity's payload (``submitted``, from
     ``kind_writers.form_submitted_data``), and what the arrival asks for: the lifecycle
     stage (a new lead's, or where a known one moves forward to, recorded with
-    ``stage_reason``), consent granted, a default owner for a new lead (ignored unless
-    still a member), and rows of the caller's own to write in the
-    fast path's statement (``fast_rows``; on the general path the caller writes them)."""
+    ``stage_reason``), the consents given (``consents``; ``consent_granted`` alone is one
+    grant of marketing email from a lead source), a default owner for a new lead (ignored
+    unless still a member), and rows of the caller's own to write in the fast path's
+    statement (``fast_rows``; on the general path the caller writes them)."""
 
     actor: Actor
     submitted: dict[str, Any]
@@ -51,6 +61,20 @@ class Arrival:
     consent_granted: bool = False
     default_owner_id: int | None = None
     fast_rows: FastRows | None = None
+    consents: tuple[ConsentGiven, ...] = ()
+
+    def consents_given(self) -> tuple[ConsentGiven, ...]:
+        """The consents to record: ``consents``, or the one grant ``consent_granted`` means."""
+        if self.consents or not self.consent_granted:
+            return self.consents
+        return (
+            ConsentGiven(
+                purpose=MARKETING_PURPOSE,
+                status=ConsentState.GRANTED,
+                source=ConsentSource.LEAD_SOURCE,
+                source_ref=self.actor.label[:200],
+            ),
+        )
 
 
 @dataclass
@@ -90,7 +114,7 @@ def lead_receive(
                 workspace_id=workspace.pk,
                 clean=clean,
                 stage=arrival.stage,
-                consent_granted=arrival.consent_granted,
+                consents=arrival.consents_given(),
                 owner_id=owner_id,
                 arrival_kind=ActivityKind.FORM_SUBMITTED,
                 arrival_data=arrival.submitted,
@@ -114,8 +138,6 @@ def _receive(
     """The general path: any lead, new or known."""
     actor = arrival.actor
     on_create: dict[str, Any] = {}
-    if arrival.consent_granted:
-        on_create["consent_status"] = ConsentStatus.GRANTED
     if arrival.stage:
         on_create["lifecycle_stage"] = arrival.stage
     if owner_id:
@@ -138,10 +160,17 @@ def _receive(
                 actor=actor,
                 reason=arrival.stage_reason,
             )
-        if arrival.consent_granted and known.consent_status != ConsentStatus.CONFIRMED:
-            contact_consent_set(
-                workspace=workspace, contact=known, status=ConsentStatus.GRANTED, actor=actor
-            )
+    given = arrival.consents_given()
+    if given:
+        # A new lead's consent is part of its arrival (as in the fast path): no activity.
+        consent_record_many(
+            workspace=workspace,
+            entries=[(known.pk, consent) for consent in given],
+            actor=actor,
+            silent={known.pk} if result.created else (),
+            lock=False,  # the upsert holds the contact
+        )
+        known.refresh_from_db(fields=["consent_status", "updated_at"])
     return LeadReceived(known.pk, created=result.created, owner_id=owner_id, loaded=known)
 
 

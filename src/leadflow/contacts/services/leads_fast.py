@@ -4,12 +4,14 @@ One SQL statement (data-modifying CTEs) writes what the ORM path (``contact_upse
 would write for a new contact: the company (found by registrable domain or name, or
 created), the contact, its tags (created when missing), and the
 ``contact.created`` and arrival activities, whose payloads come from the typed writers
-(``contacts.kind_writers``), and the rows the arriving app adds to the statement
-(``FastRows``: capture's submission and consent records, so a new lead from a form is still
-one round trip). It returns None (and writes nothing but possibly the company
-and tags, which the ORM path would create as well) when the email is known already, when
-the workspace has required custom fields, or when a concurrent request inserted the same
-email first: ``lead_receive`` then takes the ORM path, which handles every case.
+(``contacts.kind_writers``), the arrival's consent ledger rows (and the contact's
+``consent_status`` they derive, as ``consent_record_many`` would), and the rows the
+arriving app adds to the statement (``FastRows``: capture's submission and consent
+records, so a new lead from a form is still one round trip). It returns None (and writes
+nothing but possibly the company and tags, which the ORM path would create as well) when
+the email is known already, when the workspace has required custom fields, or when a
+concurrent request inserted the same email first: ``lead_receive`` then takes the ORM
+path, which handles every case.
 tests/capture/test_fastpath.py checks that both paths store the same rows.
 
 Why: the ORM path costs about twenty round trips and their Python; at the public endpoint,
@@ -18,7 +20,7 @@ two cores (bench/bench_capture.py, decision 0010).
 """
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,11 +33,13 @@ from leadflow.contacts.identity import company_name_from_domain, is_free_mail, r
 from leadflow.contacts.kind_writers import contact_created_data
 from leadflow.contacts.models import (
     ADDRESS_FIELDS,
+    MARKETING_PURPOSE,
     ActivityKind,
     ConsentStatus,
     LifecycleStage,
     Temperature,
 )
+from leadflow.contacts.services.consent import ConsentGiven
 from leadflow.core.validation import email_domain
 
 PLAIN = (
@@ -117,6 +121,16 @@ WITH gate AS (
     FROM contact, (VALUES (%(created_kind)s, %(created_data)s),
                           (%(arrival_kind)s, %(arrival_data)s)) AS entry(kind, data)
     RETURNING id
+), ledger AS (
+    INSERT INTO contacts_consententry
+        (workspace_id, contact_id, purpose, status, text, version, source, source_ref, note,
+         recorded_at, ip, actor_user_id, actor_label)
+    SELECT %(ws)s, contact.id, entry.purpose, entry.status, entry.text, entry.version,
+           entry.source, entry.source_ref, entry.note, %(now)s, entry.ip::inet, NULL, %(actor)s
+    FROM contact, jsonb_to_recordset(%(ledger)s::jsonb) AS entry(
+        purpose text, status text, text text, version text, source text, source_ref text,
+        note text, ip text)
+    RETURNING id
 )"""
 RESULT = """
 SELECT (SELECT id FROM contact), (SELECT company_id FROM contact),
@@ -164,7 +178,7 @@ def lead_insert_fast(
     workspace_id: int,
     clean: dict[str, Any],
     stage: str,
-    consent_granted: bool,
+    consents: Sequence[ConsentGiven],
     owner_id: int | None,
     arrival_kind: str,
     arrival_data: dict[str, Any],
@@ -189,7 +203,26 @@ def lead_insert_fast(
         "owner": owner_id,
         "stage": stage or LifecycleStage.LEAD,
         "temperature": Temperature.COLD,
-        "consent": ConsentStatus.GRANTED if consent_granted else ConsentStatus.UNKNOWN,
+        # The summary the ledger rows below derive (a new contact has no earlier row).
+        "consent": next(
+            (c.status for c in reversed(consents) if c.purpose == MARKETING_PURPOSE),
+            ConsentStatus.UNKNOWN.value,
+        ),
+        "ledger": json.dumps(
+            [
+                {
+                    "purpose": c.purpose,
+                    "status": c.status,
+                    "text": c.text,
+                    "version": c.version[:64],
+                    "source": c.source,
+                    "source_ref": c.source_ref[:200],
+                    "note": c.note[:500],
+                    "ip": c.ip or None,
+                }
+                for c in consents
+            ]
+        ),
         "source": clean.get("source", ""),
         "medium": clean.get("medium", ""),
         "campaign": clean.get("campaign", ""),

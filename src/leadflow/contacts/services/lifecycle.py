@@ -10,7 +10,7 @@ from django.db.models import Case, DateTimeField, F, Q, Value, When
 from django.utils import timezone
 
 from leadflow.contacts.activity_log import activities_announce
-from leadflow.contacts.kind_writers import consent_changed_data, stage_changed_data
+from leadflow.contacts.kind_writers import stage_changed_data
 from leadflow.contacts.models import (
     Activity,
     ActivityKind,
@@ -19,6 +19,7 @@ from leadflow.contacts.models import (
     Outcome,
 )
 from leadflow.contacts.services.activities import activity_record
+from leadflow.contacts.services.consent import consent_status_set
 from leadflow.core.actors import Actor
 from leadflow.core.models import Workspace
 
@@ -157,18 +158,11 @@ def contacts_stage_advance(
 
 
 def contact_consent_set(
-    *, workspace: Workspace, contact: Contact, status: str, actor: Actor
+    *, workspace: Workspace, contact: Contact, status: str, actor: Actor, source: str = ""
 ) -> None:
-    """Record a change of the contact's consent status on its timeline."""
-    if contact.consent_status == status:
-        return
-    previous = contact.consent_status
-    Contact.objects.filter(pk=contact.pk).update(consent_status=status, updated_at=timezone.now())
-    contact.consent_status = status
-    activity_record(
-        workspace=workspace,
-        contact=contact,
-        kind=ActivityKind.CONSENT_CHANGED,
-        actor=actor,
-        data=consent_changed_data(before=previous, after=status),
+    """Set the contact's marketing-email consent to ``status``: a row of the consent ledger
+    (``consent_status_set``; nothing when unchanged), its ``consent.changed`` activity and
+    the derived ``consent_status``. Kept for callers that speak in one status."""
+    consent_status_set(
+        workspace=workspace, contact=contact, status=status, actor=actor, source=source
     )

@@ -6,16 +6,25 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from leadflow.contacts.consent import consent_latest_of
 from leadflow.contacts.models import (
     ADDRESS_FIELDS,
+    MARKETING_PURPOSE,
     Activity,
     ActivityKind,
+    ConsentSource,
+    ConsentState,
     ConsentStatus,
     Contact,
     LifecycleStage,
     Temperature,
 )
 from leadflow.contacts.services.activities import activity_record, changes_jsonable
+from leadflow.contacts.services.consent import (
+    ConsentGiven,
+    consent_record,
+    consent_summary_derive,
+)
 from leadflow.contacts.services.contacts import contact_for_write
 from leadflow.contacts.services.lifecycle import stage_change_apply
 from leadflow.core.actors import Actor
@@ -107,6 +116,7 @@ def contact_merge(
         values[f"first_touch_{short}"] = getattr(older, f"first_touch_{short}") or getattr(
             newer, f"first_touch_{short}"
         )
+    chosen_consent = values.pop("consent_status")
     moved = Activity.objects.filter(contact=secondary).update(contact=primary)
     _references_move(workspace, secondary.pk, primary.pk)
     primary.tags.add(*secondary.tags.all())
@@ -122,6 +132,7 @@ def contact_merge(
     _stage_history_merge(primary, secondary, changes)
     primary.updated_at = timezone.now()
     primary.save()
+    _consent_settle(workspace, primary, chosen_consent, actor, changes, secondary_label)
     activity_record(
         workspace=workspace,
         contact=primary,
@@ -142,6 +153,42 @@ def contact_merge(
         changes={"merged_id": secondary_id, "merged_label": secondary_label},
     )
     return primary
+
+
+def _consent_settle(
+    workspace: Workspace,
+    primary: Contact,
+    chosen: str,
+    actor: Actor,
+    changes: dict,
+    secondary_label: str,
+) -> None:
+    """Both ledgers are the primary's now (``_references_move`` moved the secondary's rows).
+    Its marketing consent is the one the merge keeps (``ConsentStatus.strongest`` unless
+    chosen): recorded as a row of its own ("merge") when the combined ledger's latest row
+    says otherwise, so the derived status and the merge's choice agree. "unknown" cannot
+    be recorded: the combined ledger's latest row then stands."""
+    before = primary.consent_status
+    latest = consent_latest_of(workspace.pk, [(primary.pk, MARKETING_PURPOSE)]).get(
+        (primary.pk, MARKETING_PURPOSE), ConsentStatus.UNKNOWN
+    )
+    if chosen in ConsentState.values and chosen != latest:
+        consent_record(
+            workspace=workspace,
+            contact=primary,
+            given=ConsentGiven(
+                purpose=MARKETING_PURPOSE,
+                status=chosen,
+                source=ConsentSource.MERGE,
+                note=f"Kept by the merge of {secondary_label}"[:500],
+            ),
+            actor=actor,
+        )
+    else:
+        consent_summary_derive(workspace_id=workspace.pk, contact_ids=[primary.pk])
+        primary.refresh_from_db(fields=["consent_status"])
+    if primary.consent_status != before:
+        changes["consent_status"] = [before, primary.consent_status]
 
 
 def _stage_history_merge(primary: Contact, secondary: Contact, changes: dict) -> None:

@@ -11,8 +11,10 @@
   hand-over and commit leaves one delivery in flight per worker; ``deliveries_park_unknown``
   turns in-flight deliveries whose lease expired into ``unknown``, which nothing sends
   again by itself: ``delivery_review`` re-queues or drops them, by a person's decision.
-- Skipped (with the reason) at send time: no address, no consent for marketing (the
-  contact's consent must be granted or confirmed), an address on the suppression list.
+- Skipped (with the reason) at send time: no address, no lawful basis for the message's
+  purpose (its topic's consent purpose, ``contacts.consent.purpose_for_topic``: granted or
+  confirmed, newsletters confirmed by double opt-in; asked once per batch), an address on
+  the suppression list.
 """
 
 import contextlib
@@ -27,7 +29,8 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from leadflow.contacts.models import ConsentStatus, Contact
+from leadflow.contacts.consent import consent_statuses, lawful_basis, purpose_for_topic
+from leadflow.contacts.models import DEFAULT_PURPOSES, MARKETING_PURPOSE, ConsentStatus, Contact
 from leadflow.contacts.suppression import email_suppressed
 from leadflow.core.errors import FieldError, ValidationFailed
 from leadflow.core.models import User, Workspace
@@ -222,14 +225,16 @@ class SendingStopped(OSError):
     """The mail server went away mid-batch: the rest was released; try again later."""
 
 
-def _skip_reason(workspace_id: int, row: dict) -> str:
+def _skip_reason(workspace_id: int, row: dict, purpose: str = MARKETING_PURPOSE) -> str:
     address = (row["contact__email"] or "").strip().lower()
     if not address:
         return "The contact has no email address."
     if any(character in address for character in " \t\r\n<>,;") or "@" not in address:
         return "The contact's email address is not a single valid address."
-    if row["contact__consent_status"] not in MARKETING_CONSENT:
-        return f"No consent for marketing email (consent: {row['contact__consent_status']})."
+    status = row.get("consent", row["contact__consent_status"])
+    if not lawful_basis(purpose, status):
+        label = DEFAULT_PURPOSES.get(purpose, purpose).lower()
+        return f"No consent for {label} (consent: {status})."
     reason = email_suppressed(workspace_id, address)
     if reason:
         return f"The address is on the suppression list ({reason})."
@@ -325,6 +330,11 @@ def deliveries_send(
     rows.sort(key=lambda row: row["id"])
     pending = [row["id"] for row in rows]
     offers = offers_for(message, [row["contact_id"] for row in rows if row["id"] not in skips])
+    purpose = purpose_for_topic(message.topic)
+    if purpose != MARKETING_PURPOSE:  # marketing email is the row's consent_status already
+        statuses = consent_statuses(workspace_id, [row["contact_id"] for row in rows], purpose)
+        for row in rows:
+            row["consent"] = statuses.get(row["contact_id"], "unknown")
     handed: int | None = None  # taken by the server, "sent" not yet committed
     try:
         connection_ = mail_connection(smtp)
@@ -335,7 +345,7 @@ def deliveries_send(
         raise
     try:
         for position, row in enumerate(rows):
-            reason = skips.get(row["id"]) or _skip_reason(workspace_id, row)
+            reason = skips.get(row["id"]) or _skip_reason(workspace_id, row, purpose)
             prepared = header_id = None
             failed = False
             address = (row["contact__email"] or "").strip()

@@ -5,8 +5,9 @@ Guarantees:
 - an address is on the list at most once per workspace (a unique constraint; adding it
   again is a no-op that keeps the first reason), so every add is safe to repeat;
 - the one-click unsubscribe suppresses the address and withdraws the contact's marketing
-  consent through ``contacts.services.contact_consent_set`` (its ``consent.changed``
-  activity) in one transaction; a retry changes nothing and writes nothing;
+  consent (and the purpose of the message's topic) through the consent ledger
+  (``contacts.services.consent_withdraw``: rows, ``consent.changed``) in one
+  transaction; a retry changes nothing and writes nothing;
 - a member's add or removal writes an audit entry (removal keeps the hash, the reason and
   when it was added, so "who let this address be emailed again" has an answer).
 """
@@ -21,8 +22,9 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from leadflow.contacts.models import ConsentStatus, Contact
-from leadflow.contacts.services import activity_record, contact_consent_set
+from leadflow.contacts.consent import purpose_for_topic
+from leadflow.contacts.models import ConsentSource, Contact
+from leadflow.contacts.services import activity_record, consent_withdraw
 from leadflow.core.actors import Actor
 from leadflow.core.errors import Conflict, FieldError, ValidationFailed
 from leadflow.core.models import Workspace
@@ -32,6 +34,7 @@ from leadflow.nurture.links import UnsubscribeLink
 from leadflow.nurture.models import (
     ContactPreferences,
     Frequency,
+    Message,
     Suppression,
     SuppressionReason,
     Topic,
@@ -255,11 +258,27 @@ def unsubscribe_one_click(*, link: UnsubscribeLink, source: str = "one-click") -
         contact_id=contact.pk if contact else None,
     )
     changed = added.created
-    if contact is not None and contact.consent_status != ConsentStatus.WITHDRAWN:
-        contact_consent_set(
-            workspace=workspace, contact=contact, status=ConsentStatus.WITHDRAWN, actor=actor
+    if contact is not None:
+        # Marketing email and the purpose of the message unsubscribed from (the ledger).
+        topic = Message.objects.filter(
+            workspace=workspace,
+            pk=int(link.message_key)
+            if link.message_key.isdigit() and len(link.message_key) < 19
+            else 0,
+        ).values_list("topic", flat=True)
+        withdrawn = consent_withdraw(
+            workspace=workspace,
+            contact=contact,
+            purposes=[purpose_for_topic(t) for t in topic],
+            source=(
+                ConsentSource.ONE_CLICK_UNSUBSCRIBE
+                if source == "one-click"
+                else ConsentSource.PREFERENCE_CENTRE
+            ),
+            source_ref=f"message {link.message_key}" if link.message_key else source,
+            actor=actor,
         )
-        changed = True
+        changed = changed or withdrawn
     return changed
 
 

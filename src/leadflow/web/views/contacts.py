@@ -80,6 +80,7 @@ from leadflow.web.timeline import (
 )
 from leadflow.web.views import routing
 from leadflow.web.views.common import PAGE_SIZE, htmx_target, query_with, render_page
+from leadflow.web.views.consent import contact_consent_context
 from leadflow.web.views.followups import followup_panel_context
 from leadflow.web.views.scoring import score_panel
 from leadflow.web.views.sequences import contact_sequences_context
@@ -532,6 +533,8 @@ def _contact_context(
     log_open: str = "",
     log_errors: dict | None = None,
     log_values: dict | None = None,
+    consent_errors: dict | None = None,
+    consent_values: dict | None = None,
 ) -> dict:
     members = _members(request)
     definitions = list(selectors.custom_field_list(request.workspace))
@@ -576,6 +579,7 @@ def _contact_context(
         "log_values": log_values or {},
         **followup_panel_context(request, contact),
         **contact_suppression_context(request, contact),
+        **contact_consent_context(request, contact, errors=consent_errors, values=consent_values),
         **contact_sequences_context(request, contact),
         **_choice_context(),
     }
@@ -607,6 +611,7 @@ CONTACT_PARTIALS = {
     "profile": "profile",
     "status": "status",
     "tags": "tags",
+    "consent": "consent",
     "activity": "activity",
     "timeline": "timeline",
 }

@@ -744,3 +744,9 @@ def custom_field_delete(request, field_id: int):
     workspace, actor = require_scope(request, SETTINGS_WRITE)
     services.custom_field_delete(workspace=workspace, field_id=field_id, actor=actor)
     return Status(204, None)
+
+
+# The consent ledger's routes (their own module: api/consent.py).
+from leadflow.contacts.api.consent import router as consent_router  # noqa: E402
+
+router.add_router("/", consent_router)

@@ -161,17 +161,22 @@ class Outcome(models.TextChoices):
 
 
 class ConsentStatus(models.TextChoices):
+    """The contact's marketing-email consent: the status of its latest consent ledger row
+    for the ``marketing_email`` purpose (``ConsentEntry``), "unknown" without one. Written
+    only by ``contacts.services.consent_record`` (and its bulk variant)."""
+
     UNKNOWN = "unknown", "Unknown"
     GRANTED = "granted", "Granted"
     CONFIRMED = "confirmed", "Confirmed (double opt-in)"
     WITHDRAWN = "withdrawn", "Withdrawn"
+    DENIED = "denied", "Denied"
 
     @classmethod
     def strongest(cls, one: str, other: str) -> str:
         """The status a merge of two records of one person keeps by default: a withdrawal
         first (a merge never opts back in someone who opted out), then confirmed, granted,
         unknown. An empty side gives the other."""
-        order = (cls.UNKNOWN, cls.GRANTED, cls.CONFIRMED, cls.WITHDRAWN)
+        order = (cls.UNKNOWN, cls.GRANTED, cls.CONFIRMED, cls.DENIED, cls.WITHDRAWN)
         if not one or not other:
             return one or other
         return max(one, other, key=lambda status: order.index(status) if status in order else -1)
@@ -559,3 +564,14 @@ class ActivityWatermark(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subscriber} @ {self.workspace_id or 'all'}: {self.last_activity_id}"
+
+
+# The consent ledger (its own module: models/consent.py).
+from leadflow.contacts.models.consent import (  # noqa: E402, F401
+    DEFAULT_PURPOSES,
+    MARKETING_PURPOSE,
+    ConsentEntry,
+    ConsentPurpose,
+    ConsentSource,
+    ConsentState,
+)
