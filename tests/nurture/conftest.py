@@ -36,3 +36,16 @@ def link_of():
         return urlsplit(unsubscribe_url(link)).path
 
     return make
+
+
+@pytest.fixture
+def client_for(make_member):
+    """client_for(role) -> a test client logged in as a new member with that role."""
+    from django.test import Client
+
+    def make(role):
+        client = Client()
+        client.force_login(make_member(role).user)
+        return client
+
+    return make

@@ -6,22 +6,11 @@ broadcast is 404."""
 import re
 
 import pytest
-from django.test import Client
 
 from leadflow.nurture.models import Broadcast
 from leadflow.nurture.services.broadcasts import broadcast_step
 from leadflow.nurture.services.segments import segment_create, segment_members_add
 from tests.nurture import sending_kit
-
-
-@pytest.fixture
-def client_for(make_member):
-    def make(role):
-        client = Client()
-        client.force_login(make_member(role).user)
-        return client
-
-    return make
 
 
 def url(workspace, path=""):

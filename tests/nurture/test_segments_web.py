@@ -4,7 +4,6 @@ its row, static lists' members added by email and removed, members linking to co
 roles (viewers and sales read; marketers manage) and another workspace's segment 404."""
 
 import pytest
-from django.test import Client
 from django_tasks_db.models import DBTaskResult
 
 from leadflow.contacts.models import Contact
@@ -14,16 +13,6 @@ from leadflow.nurture.services.segments import segment_create
 from leadflow.nurture.tasks import segment_refresh_task
 
 US = {"field": "country", "operator": "eq", "value": "US"}
-
-
-@pytest.fixture
-def client_for(make_member):
-    def make(role):
-        client = Client()
-        client.force_login(make_member(role).user)
-        return client
-
-    return make
 
 
 @pytest.fixture

@@ -4,23 +4,12 @@ changes and removes steps, activates it, enrols contacts and takes one out; bad 
 shown on its field; readers read but do not build; another workspace's sequence is 404."""
 
 import pytest
-from django.test import Client
 
 from leadflow.contacts.models import Contact
 from leadflow.nurture.models import Enrollment, Sequence
 from leadflow.nurture.services import settings as email_settings
 from leadflow.nurture.services.sequence_runner import sequences_run
 from leadflow.nurture.services.sequences import sequence_create
-
-
-@pytest.fixture
-def client_for(make_member):
-    def make(role):
-        client = Client()
-        client.force_login(make_member(role).user)
-        return client
-
-    return make
 
 
 @pytest.fixture

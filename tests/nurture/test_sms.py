@@ -52,18 +52,6 @@ class Receiver(BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def client_for(make_member):
-    from django.test import Client
-
-    def make(role):
-        client = Client()
-        client.force_login(make_member(role).user)
-        return client
-
-    return make
-
-
-@pytest.fixture
 def provider(monkeypatch):
     monkeypatch.setenv(TOKEN_ENV, "secret-token")
     Receiver.received = []
