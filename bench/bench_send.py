@@ -16,10 +16,11 @@ deliveries through their leases, as two workers do). With DKIM
 
 Target (issue 15): ≥ 500 messages/s (listmonk's default rate is 100/s).
 
-Measured on x86_64, 2 cores shared with other work (load 3-5), 6 December 2026, per
-second over two or three runs: SQLite one run 242-467, two runs 377-496, bare smtplib
-514-631, one run with DKIM 189; PostgreSQL one run 74-162, two runs 268-281, bare 613-895
-(docs/nurture/sending.md).
+Measured on x86_64, 2 cores, nothing else running (load about 1.4), 6 December 2026,
+per second over two runs, link tracking on, the batch's suppression check one query:
+SQLite one run 630-761, two runs 764-853, bare smtplib 1,593-1,672; PostgreSQL one run
+395-401, two runs 581-590, bare 1,553-1,688 (docs/nurture/sending.md). The same day on the
+machine loaded by other work (load 3-5): SQLite one run 242-467, PostgreSQL 74-162.
 """
 
 import json

@@ -19,6 +19,8 @@ SuppressionBulkCheck = Callable[[int, list[str]], dict[str, str]]
 
 SUPPRESSION_CHECKS: list[SuppressionCheck] = []
 SUPPRESSION_BULK_CHECKS: list[SuppressionBulkCheck] = []
+# Each check's bulk form, when it has one; a check without asks address by address.
+_BULK_OF: dict[SuppressionCheck, SuppressionBulkCheck] = {}
 
 
 def suppression_check_register(
@@ -29,6 +31,8 @@ def suppression_check_register(
         SUPPRESSION_CHECKS.append(check)
     if bulk is not None and bulk not in SUPPRESSION_BULK_CHECKS:
         SUPPRESSION_BULK_CHECKS.append(bulk)
+    if bulk is not None:
+        _BULK_OF[check] = bulk
 
 
 def email_suppressed(workspace_id: int, address: str) -> str | None:
@@ -43,15 +47,20 @@ def email_suppressed(workspace_id: int, address: str) -> str | None:
 
 
 def emails_suppressed(workspace_id: int, addresses: Iterable[str]) -> dict[str, str]:
-    """{address (lower-cased): reason} for the addresses a bulk check names (the first
-    that does); the others are left out. One call per registered list, whatever the
-    number of addresses."""
+    """{address (lower-cased): reason} for the addresses a check names (the first that
+    does, in the order ``email_suppressed`` asks); the others are left out. One call per
+    registered list with a bulk form, whatever the number of addresses."""
     wanted = sorted({(address or "").strip().lower() for address in addresses} - {""})
     found: dict[str, str] = {}
-    for check in SUPPRESSION_BULK_CHECKS:
+    for check in SUPPRESSION_CHECKS:
         if not wanted:
             break
-        for address, reason in check(workspace_id, wanted).items():
+        bulk = _BULK_OF.get(check)
+        if bulk is not None:
+            named = bulk(workspace_id, wanted)
+        else:
+            named = {a: r for a in wanted if (r := check(workspace_id, a))}
+        for address, reason in named.items():
             found.setdefault(address, reason)
         wanted = [address for address in wanted if address not in found]
     return found

@@ -31,7 +31,7 @@ from django.utils import timezone
 
 from leadflow.contacts.consent import consent_statuses, lawful_basis, purpose_for_topic
 from leadflow.contacts.models import DEFAULT_PURPOSES, MARKETING_PURPOSE, ConsentStatus, Contact
-from leadflow.contacts.suppression import email_suppressed
+from leadflow.contacts.suppression import email_suppressed, emails_suppressed
 from leadflow.core.errors import FieldError, ValidationFailed
 from leadflow.core.models import User, Workspace
 from leadflow.nurture.links import UnsubscribeLink
@@ -225,7 +225,14 @@ class SendingStopped(OSError):
     """The mail server went away mid-batch: the rest was released; try again later."""
 
 
-def _skip_reason(workspace_id: int, row: dict, purpose: str = MARKETING_PURPOSE) -> str:
+def _skip_reason(
+    workspace_id: int,
+    row: dict,
+    purpose: str = MARKETING_PURPOSE,
+    suppressed: dict[str, str] | None = None,
+) -> str:
+    """Why this delivery must not go ("" when it may). ``suppressed``: the batch's
+    addresses on the suppression list, read in one query (else one query here)."""
     address = (row["contact__email"] or "").strip().lower()
     if not address:
         return "The contact has no email address."
@@ -235,7 +242,10 @@ def _skip_reason(workspace_id: int, row: dict, purpose: str = MARKETING_PURPOSE)
     if not lawful_basis(purpose, status):
         label = DEFAULT_PURPOSES.get(purpose, purpose).lower()
         return f"No consent for {label} (consent: {status})."
-    reason = email_suppressed(workspace_id, address)
+    if suppressed is not None:
+        reason = suppressed.get(address)
+    else:
+        reason = email_suppressed(workspace_id, address)
     if reason:
         return f"The address is on the suppression list ({reason})."
     return ""
@@ -335,6 +345,10 @@ def deliveries_send(
         statuses = consent_statuses(workspace_id, [row["contact_id"] for row in rows], purpose)
         for row in rows:
             row["consent"] = statuses.get(row["contact_id"], "unknown")
+    # The suppression list for the whole batch in one query (not one per email).
+    suppressed = emails_suppressed(
+        workspace_id, [(row["contact__email"] or "").strip().lower() for row in rows]
+    )
     handed: int | None = None  # taken by the server, "sent" not yet committed
     try:
         connection_ = mail_connection(smtp)
@@ -345,7 +359,7 @@ def deliveries_send(
         raise
     try:
         for position, row in enumerate(rows):
-            reason = skips.get(row["id"]) or _skip_reason(workspace_id, row, purpose)
+            reason = skips.get(row["id"]) or _skip_reason(workspace_id, row, purpose, suppressed)
             prepared = header_id = None
             failed = False
             address = (row["contact__email"] or "").strip()
