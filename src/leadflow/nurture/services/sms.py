@@ -48,7 +48,9 @@ def sms_settings_save(*, workspace: Workspace, data: dict) -> SmsSettings:
     errors = []
     base = str(data.get("api_base") or "https://api.twilio.com").strip().rstrip("/")
     parts = urlsplit(base)
-    if (
+    if len(base) > 300:
+        errors.append(FieldError("api_base", "At most 300 characters."))
+    elif (
         not (parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in LOOPBACK))
         or not parts.hostname
     ):
@@ -65,7 +67,11 @@ def sms_settings_save(*, workspace: Workspace, data: dict) -> SmsSettings:
     if not valid:
         errors.append(FieldError("from_number", "Give the sending number as +<country><number>."))
     token_env = str(data.get("token_env") or "").strip()
-    if not token_env.startswith(TOKEN_ENV_PREFIX) or not token_env.replace("_", "").isalnum():
+    if (
+        len(token_env) > 100
+        or not token_env.startswith(TOKEN_ENV_PREFIX)
+        or not token_env.replace("_", "").isalnum()
+    ):
         errors.append(FieldError("token_env", f"Name a variable {TOKEN_ENV_PREFIX}…"))
     if errors:
         raise ValidationFailed(errors)
