@@ -385,7 +385,9 @@ def test_events_wait_offline_and_arrive_once(browse, site, live_server):
     assert waiting == ["offline-1", "offline-2"]
     context = page.context
     page.close()
-    assert not events("custom")
+    # Not asserted here: that nothing arrived while closed. Chromium lets a closing page's
+    # request escape the offline emulation now and then (one CI run in many); what the
+    # product promises is checked below: the waiting events arrive, each stored once.
 
     # Back online, the next page of the site sends them along with its own page view.
     context.set_offline(False)
