@@ -14,6 +14,9 @@ for the end):
   when the contact does it, to ``timeout_next`` when the time runs out.
 - ``branch``: ``conditions`` (a condition tree); ``yes`` and ``no`` are the two ways on.
 - ``tag`` / ``untag``: ``tag``; ``stage``: ``stage``; ``owner``: ``user_id`` (a member).
+- ``field``: ``field`` and ``value``, one field set on the contact (a descriptive field or
+  a custom field that does not identify a person; an empty value clears it), checked as an
+  edit of the contact is.
 - ``list_add``: ``segment_id`` (a static list of the workspace).
 - ``enroll``: ``sequence_id`` (another sequence of the workspace).
 - ``sms``: ``text`` (personalised like an email's), a text message through the workspace's
@@ -49,6 +52,7 @@ STEP_TYPES = (
     "tag",
     "untag",
     "stage",
+    "field",
     "owner",
     "list_add",
     "enroll",
@@ -239,6 +243,17 @@ def _fields_check(workspace, kind, raw, step, path, errors, sequence_id) -> None
             errors.append(FieldError(f"{path}.stage", "Choose a lifecycle stage."))
         else:
             step["stage"] = raw["stage"]
+    elif kind == "field":
+        from leadflow.contacts.services.bulk import set_field_check
+
+        try:
+            field, value = set_field_check(
+                workspace, {"field": raw.get("field"), "value": raw.get("value")}, path
+            )
+        except ValidationFailed as failed:
+            errors.extend(failed.errors)
+        else:
+            step["field"], step["value"] = field, value
     elif kind == "owner":
         user_id = number("user_id", 1, 2**62, "Choose a member.")
         if user_id and not Membership.objects.filter(workspace=workspace, user_id=user_id).exists():

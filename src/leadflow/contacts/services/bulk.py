@@ -2,17 +2,24 @@
 
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from leadflow.contacts import selectors
 from leadflow.contacts.activity_log import activities_announce
 from leadflow.contacts.conditions import Node
-from leadflow.contacts.kind_writers import owner_changed_data, stage_changed_data, tag_data
+from leadflow.contacts.inputs import contact_input_clean
+from leadflow.contacts.kind_writers import (
+    contact_updated_data,
+    owner_changed_data,
+    stage_changed_data,
+    tag_data,
+)
 from leadflow.contacts.models import (
     Activity,
     ActivityKind,
     Contact,
+    CustomField,
     LifecycleStage,
     Tag,
 )
@@ -23,7 +30,11 @@ from leadflow.core.errors import FieldError, ValidationFailed
 from leadflow.core.models import Workspace
 from leadflow.core.services import audit_record
 
-BULK_ACTIONS = ("tag", "untag", "assign_owner", "set_stage", "delete")
+BULK_ACTIONS = ("tag", "untag", "assign_owner", "set_stage", "set_field", "delete")
+# What ``set_field`` may set on many contacts at once: descriptive fields and the
+# workspace's custom fields that do not identify a person (an email or a phone number, or
+# an identifying custom field, set alike on many would make them look like one person).
+SETTABLE_FIELDS = ("job_title", "city", "region", "postal_code", "street_address", "country")
 
 
 @transaction.atomic
@@ -41,7 +52,9 @@ def contacts_bulk_action(
     The contacts are those of ``contact_ids`` (the checked rows) and/or those matching the
     condition tree ``conditions`` (both given: both must hold), among those the actor sees.
     ``set_stage`` is an explicit edit: any stage, each contact's ``stage.changed`` saying
-    where from and in which direction."""
+    where from and in which direction. ``set_field`` takes ``{"field": name, "value": v}``
+    (a name of ``SETTABLE_FIELDS`` or ``custom_fields.<key>``; null or "" clears it) and
+    writes ``contact.updated`` for the contacts whose value changed."""
     if action not in BULK_ACTIONS:
         raise ValidationFailed([FieldError("action", f"Choose one of: {', '.join(BULK_ACTIONS)}.")])
     if contact_ids is None and conditions is None:
@@ -103,6 +116,13 @@ def contacts_bulk_action(
             )
             for pk, stage in before.items()
         }
+    elif action == "set_field":
+        field, clean = set_field_check(workspace, value)
+        payload = _set_field(ids, field, clean, now)
+        ids = list(payload)
+        kind = ActivityKind.CONTACT_UPDATED
+        if not ids:
+            return 0
     else:
         audit_record(
             workspace=workspace, actor=actor, action="contact.bulk_deleted", changes={"ids": ids}
@@ -133,3 +153,78 @@ def contacts_bulk_action(
         changes={"ids": ids, "value": value},
     )
     return len(ids)
+
+
+def set_field_check(workspace: Workspace, value: Any, path: str = "value") -> tuple[str, Any]:
+    """``{"field": name, "value": v}`` checked: the field's name and its clean value (None
+    clears it), through the same checks as an edit of one contact."""
+    if not isinstance(value, dict) or not isinstance(value.get("field"), str):
+        raise ValidationFailed([FieldError(f"{path}.field", "Choose a field.")])
+    field, raw = value["field"], value.get("value")
+    if field.startswith("custom_fields."):
+        key = field.removeprefix("custom_fields.")
+        if not CustomField.objects.filter(workspace=workspace, key=key, identifying=False).exists():
+            raise ValidationFailed([FieldError(f"{path}.field", "No such custom field.")])
+        data: dict[str, Any] = {"custom_fields": {key: raw}}
+    elif field in SETTABLE_FIELDS:
+        data = {field: raw}
+    else:
+        allowed = ", ".join((*SETTABLE_FIELDS, "custom_fields.<key>"))
+        raise ValidationFailed([FieldError(f"{path}.field", f"Use one of: {allowed}.")])
+    try:
+        clean = contact_input_clean(workspace=workspace, data=data, partial=True)
+    except ValidationFailed as failed:
+        raise ValidationFailed(
+            [FieldError(f"{path}.value", error.message) for error in failed.errors]
+        ) from None
+    if field.startswith("custom_fields."):
+        return field, clean["custom_fields"][field.removeprefix("custom_fields.")]
+    return field, clean[field] if clean[field] is not None else ""
+
+
+def _set_field(ids: list[int], field: str, value: Any, now) -> dict[int, dict]:
+    """Set one field on the contacts (one UPDATE); the ``contact.updated`` payload of each
+    contact whose value changed."""
+    if field.startswith("custom_fields."):
+        key = field.removeprefix("custom_fields.")
+        rows = Contact.objects.filter(pk__in=ids).values_list("pk", "custom_fields")
+        before = {pk: (data or {}).get(key) for pk, data in rows if (data or {}).get(key) != value}
+        if before:
+            _custom_value_write(list(before), key, value, now)
+    else:
+        changing = Contact.objects.filter(pk__in=ids).exclude(**{field: value})
+        before = dict(changing.values_list("pk", field))
+        Contact.objects.filter(pk__in=list(before)).update(**{field: value, "updated_at": now})
+    return {pk: contact_updated_data(changes={field: [old, value]}) for pk, old in before.items()}
+
+
+def _custom_value_write(ids: list[int], key: str, value: Any, now) -> None:
+    """One custom field's value on many contacts in one statement: a JSON key set (or
+    removed, for None) inside the database, the other keys untouched."""
+    import json
+
+    table = Contact._meta.db_table
+    if connection.vendor == "postgresql":
+        if value is None:
+            expression, params = "COALESCE(custom_fields, '{}'::jsonb) - %s", [key]
+        else:
+            expression = "COALESCE(custom_fields, '{}'::jsonb) || jsonb_build_object(%s, %s::jsonb)"
+            params = [key, json.dumps(value)]
+    else:
+        path = "$." + json.dumps(key)  # keys are slugs; quoted anyway
+        if value is None:
+            expression, params = "json_remove(COALESCE(custom_fields, '{}'), %s)", [path]
+        else:
+            expression = "json_set(COALESCE(custom_fields, '{}'), %s, json(%s))"
+            params = [path, json.dumps(value)]
+    with connection.cursor() as cursor:
+        for start in range(0, len(ids), 5000):  # SQLite's limit on parameters
+            chunk = ids[start : start + 5000]
+            if connection.vendor == "postgresql":
+                where, ids_params = "id = ANY(%s)", [chunk]
+            else:
+                where, ids_params = f"id IN ({', '.join(['%s'] * len(chunk))})", chunk
+            cursor.execute(
+                f"UPDATE {table} SET custom_fields = {expression}, updated_at = %s WHERE {where}",  # noqa: S608
+                [*params, now, *ids_params],
+            )

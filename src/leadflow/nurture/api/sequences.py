@@ -24,7 +24,8 @@ STEPS_HELP = (
     'The flow: [{"id": 1, "type": "email", "message_id": 3, "next": 2}, {"id": 2, "type": '
     '"wait", "seconds": 86400, "next": 3}, {"id": 3, "type": "branch", "conditions": {…}, '
     '"yes": 4, "no": null}, …]. Types: email, wait, wait_until, wait_for, branch, tag, '
-    "untag, stage, owner, list_add, enroll (docs/nurture/sequences.md)."
+    "untag, stage, field, owner, list_add, enroll, sms, notify_owner, followup "
+    "(docs/nurture/sequences.md)."
 )
 TRIGGER_HELP = (
     'What enrols: {"kind": "manual"}, {"kind": "segment.entered", "segment_id": 3}, '

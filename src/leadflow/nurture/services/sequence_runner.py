@@ -42,7 +42,13 @@ from leadflow.nurture.zones import contact_zone, next_wall_time
 logger = logging.getLogger("leadflow.sequences")
 LEASE = dt.timedelta(minutes=5)
 BATCH = 500
-BULK_ACTION = {"tag": "tag", "untag": "untag", "stage": "set_stage", "owner": "assign_owner"}
+BULK_ACTION = {
+    "tag": "tag",
+    "untag": "untag",
+    "stage": "set_stage",
+    "owner": "assign_owner",
+    "field": "set_field",
+}
 STEP_VALUE = {"tag": "tag", "untag": "tag", "stage": "stage", "owner": "user_id"}
 
 
@@ -220,7 +226,11 @@ def _act(sequence, step, group, contact_ids, now, outcome) -> None:
             workspace=sequence.workspace,
             contact_ids=contact_ids,
             action=BULK_ACTION[kind],
-            value=step[STEP_VALUE[kind]],
+            value=(
+                {"field": step["field"], "value": step["value"]}
+                if kind == "field"
+                else step[STEP_VALUE[kind]]
+            ),
             actor=sequence_actor(sequence),
         )
     elif kind == "list_add":

@@ -90,6 +90,9 @@ def step_from_post(request: HttpRequest, kind: str) -> dict[str, Any]:
         data["tag"] = post.get("tag", "")
     elif kind == "stage":
         data["stage"] = post.get("stage", "")
+    elif kind == "field":
+        data["field"] = post.get("field", "")
+        data["value"] = post.get("value", "")
     elif kind == "owner":
         data["user_id"] = _number(post.get("user_id", ""))
     elif kind == "list_add":
@@ -104,6 +107,23 @@ def step_from_post(request: HttpRequest, kind: str) -> dict[str, Any]:
             data["due_hours"] = _number(post.get("due_hours", ""))
             data["kind"] = post.get("followup_kind", "call")
     return data
+
+
+def _settable_fields(workspace) -> list[tuple[str, str]]:
+    """What a "Set a field" step may set: the descriptive fields, then the custom fields
+    that do not identify a person."""
+    from leadflow.contacts.models import CustomField
+    from leadflow.contacts.services.bulk import SETTABLE_FIELDS
+    from leadflow.web.forms import FIELD_LABELS
+
+    fields = [
+        (name, FIELD_LABELS.get(name, name.replace("_", " ").capitalize()))
+        for name in SETTABLE_FIELDS
+    ]
+    custom = CustomField.objects.filter(workspace=workspace, identifying=False).order_by(
+        "position", "pk"
+    )
+    return fields + [(f"custom_fields.{field.key}", field.label) for field in custom]
 
 
 def _errors(failure: ValidationFailed) -> dict[str, list[str]]:
@@ -149,6 +169,7 @@ def _form_page(request, sequence, kind, step, errors=None, status=200, place=Non
             key=lambda pair: pair[1].lower(),
         ),
         "stages": LifecycleStage.choices,
+        "settable_fields": _settable_fields(workspace),
         "followup_kinds": [
             ("call", "Call"),
             ("email", "Email"),

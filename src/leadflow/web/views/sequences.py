@@ -50,6 +50,7 @@ TYPE_LABELS = {
     "tag": "Add a tag",
     "untag": "Remove a tag",
     "stage": "Set the lifecycle stage",
+    "field": "Set a field",
     "owner": "Assign an owner",
     "list_add": "Add to a static list",
     "enroll": "Enrol in another sequence",
@@ -86,6 +87,10 @@ def step_summary(step: dict[str, Any], names: dict[str, dict]) -> str:
         return step["tag"]
     if kind == "stage":
         return LifecycleStage(step["stage"]).label
+    if kind == "field":
+        name = step["field"].removeprefix("custom_fields.")
+        value = step.get("value")
+        return f"{name} = {value}" if value not in (None, "") else f"{name} cleared"
     if kind == "owner":
         return names["members"].get(step["user_id"], f"Member {step['user_id']}")
     if kind == "list_add":
