@@ -53,8 +53,13 @@ STEP_VALUE = {"tag": "tag", "untag": "tag", "stage": "stage", "owner": "user_id"
 
 
 def sequence_actor(sequence: Sequence) -> Actor:
-    """Who the sequence's own changes are by (a trigger ignores its own sequence's)."""
-    return Actor.system(f"sequence {sequence.pk}")
+    """Who the sequence's own changes are by, named on the timeline (a trigger ignores its
+    own sequence's: ``is_own``)."""
+    return Actor.system(f"sequence #{sequence.pk}: {sequence.name}"[:200])
+
+
+def is_own(sequence: Sequence, label: str) -> bool:
+    return label.startswith(f"sequence #{sequence.pk}:")
 
 
 @dataclass
@@ -499,7 +504,7 @@ def activities_react(workspace: Workspace, activities: list[Activity]) -> None:
         starting = [
             a.contact_id
             for a in activities
-            if trigger_matches(sequence, a) and a.actor_label != sequence_actor(sequence).label
+            if trigger_matches(sequence, a) and not is_own(sequence, a.actor_label)
         ]
         if starting:
             enroll(
