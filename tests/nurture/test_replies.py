@@ -12,8 +12,10 @@ from django.core.management import call_command
 
 from leadflow.contacts.conditions import ConditionContext, conditions_compile, tree_from_json
 from leadflow.contacts.models import Activity, Contact
-from leadflow.nurture.models import Delivery, Enrollment, EnrollmentStatus, Reply
+from leadflow.nurture.models import Delivery, Enrollment, EnrollmentStatus, Reply, Sequence
 from leadflow.nurture.reply_kinds import EMAIL_AUTO_REPLIED, EMAIL_REPLIED
+from leadflow.nurture.selectors.email import message_counts
+from leadflow.nurture.selectors.sequences import sequence_figures
 from leadflow.nurture.services import sending
 from leadflow.nurture.services.bounce_mailbox import mailbox_read
 from leadflow.nurture.services.bounce_settings import bounce_settings_save
@@ -148,7 +150,7 @@ def test_reports_daemons_and_emails_answering_nothing_are_not_replies():
 
 @pytest.mark.django_db(transaction=True)
 def test_a_contact_who_replies_leaves_the_sequences_that_exit_on_a_reply(
-    workspace, owner_actor, settings, tmp_path
+    workspace, owner, owner_actor, settings, tmp_path
 ):
     controller, inbox = sending_kit.smtp_server()
     try:
@@ -204,4 +206,46 @@ def test_a_contact_who_replies_leaves_the_sequences_that_exit_on_a_reply(
         ("Regardless", "person0@example.net", active),
         ("Regardless", "person1@example.net", active),
     }
+    reasons = Enrollment.objects.filter(status=EnrollmentStatus.EXITED).values_list
+    assert sorted(reasons("sequence__name", "reason")) == [
+        ("By condition", "Met an exit condition"),
+        ("On reply", "Replied"),
+    ]
     assert len(box) == 0 and len(box.get_folder("Processed")) == 2
+    # The email step counts the person's reply, not the auto-reply; so does the message.
+    figures = sequence_figures(sequences["On reply"])
+    assert (figures.steps[1].replied, figures.steps[2].replied) == (1, None)
+    counts = message_counts(message)
+    assert (counts["sent"], counts["replied"], counts["auto_replied"]) == (2, 1, 1)
+    from django.test import Client
+
+    client = Client()
+    client.force_login(owner)
+    flow = client.get(f"/w/{workspace.slug}/sequences/{sequences['On reply'].pk}/")
+    assert "· 1 replied" in " ".join(flow.content.decode().split())
+
+
+@pytest.mark.django_db
+def test_exit_when_the_contact_replies_is_one_click_in_the_settings_and_the_api(
+    workspace, client_for, api
+):
+    marketer = client_for("marketer")
+    new = f"/w/{workspace.slug}/sequences/new/"
+    assert 'name="exit_on_reply"' in marketer.get(new).content.decode()
+    created = marketer.post(new, {"name": "Nurture", "reentry": "never", "exit_on_reply": "1"})
+    assert created.status_code == 302, created.content.decode()[:2000]
+    sequence = Sequence.objects.get(workspace=workspace)
+    assert sequence.exit_on_reply is True
+    detail = marketer.get(f"/w/{workspace.slug}/sequences/{sequence.pk}/").content.decode()
+    assert "exit: on a reply" in detail
+    settings_page = f"/w/{workspace.slug}/sequences/{sequence.pk}/settings/"
+    form = marketer.get(settings_page).content.decode()
+    assert "checked" in form.split('name="exit_on_reply"')[1].split(">")[0]
+    assert marketer.post(settings_page, {"name": "Nurture", "reentry": "never"}).status_code == 302
+    sequence.refresh_from_db()
+    assert sequence.exit_on_reply is False
+
+    path = f"/nurture/sequences/{sequence.pk}"
+    assert api.patch(path, {"exit_on_reply": True}).json()["exit_on_reply"] is True
+    refused = api.patch(path, {"exit_on_reply": None})
+    assert refused.status_code == 422 and "exit_on_reply" in refused.content.decode()

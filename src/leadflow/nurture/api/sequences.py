@@ -41,6 +41,9 @@ class StepFiguresOut(Schema):
     converted: int = Field(description="Of those who passed, how many met the goal.")
     conversion_rate: float | None
     outcomes: dict[str, int] = Field(description="yes/no at a branch, activity/timeout.")
+    replied: int | None = Field(
+        None, description="An email step: how many replied to its email (not auto-replies)."
+    )
 
 
 EXIT_ON_REPLY_HELP = (
@@ -176,6 +179,7 @@ def _detail(sequence) -> dict[str, Any]:
                 "converted": step.converted,
                 "conversion_rate": step.conversion_rate,
                 "outcomes": step.outcomes,
+                "replied": step.replied,
             }
             for step_id, step in figures.steps.items()
         ],

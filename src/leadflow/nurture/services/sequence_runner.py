@@ -146,8 +146,9 @@ def _replied(sequence: Sequence, walkers: list) -> set[int]:
 
 
 def outcomes_check(sequence: Sequence, walkers: list, now: dt.datetime) -> dict[int, str]:
-    """Which of these enrolments meet the goal (converted) or an exit condition, or replied
-    with ``exit_on_reply`` on (exited): {enrolment id: status}; the goal wins."""
+    """Which of these enrolments meet the goal (converted), an exit condition (exited) or,
+    with ``exit_on_reply`` on, replied (``REPLIED``: exited, for that reason): {enrolment
+    id: outcome}; the goal wins, then the exit conditions."""
     contact_ids = [walker.contact_id for walker in walkers]
     goal = _matching(sequence, sequence.goal, contact_ids, now)
     leaving = _matching(sequence, sequence.exit_conditions, contact_ids, now)
@@ -156,14 +157,19 @@ def outcomes_check(sequence: Sequence, walkers: list, now: dt.datetime) -> dict[
     for walker in walkers:
         if walker.contact_id in goal:
             outcome[walker.pk] = EnrollmentStatus.CONVERTED
-        elif walker.contact_id in leaving or walker.pk in replied:
+        elif walker.contact_id in leaving:
             outcome[walker.pk] = EnrollmentStatus.EXITED
+        elif walker.pk in replied:
+            outcome[walker.pk] = REPLIED
     return outcome
 
 
+# An exit because the contact replied: status exited, its own reason.
+REPLIED = "replied"
 REASONS = {
     EnrollmentStatus.CONVERTED: "Met the goal",
     EnrollmentStatus.EXITED: "Met an exit condition",
+    REPLIED: "Replied",
     EnrollmentStatus.COMPLETED: "Reached the end",
 }
 
@@ -434,13 +440,14 @@ def _write_back(sequence: Sequence, walkers: list[_Walker], now, result: RunResu
     for walker in walkers:
         if walker.done:
             ending[walker.done].append(walker)
-    for status, group in ending.items():
+    for outcome, group in ending.items():
+        status = EnrollmentStatus.EXITED if outcome == REPLIED else outcome
         finish(
             sequence,
             [walker.pk for walker in group],
             [walker.contact_id for walker in group],
             status,
-            reason=REASONS.get(status, ""),
+            reason=REASONS.get(outcome, ""),
             actor=sequence_actor(sequence),
             now=now,
         )
@@ -573,13 +580,13 @@ def _outcomes_now(sequence: Sequence, contact_ids: list[int], now) -> None:
     ending: dict[str, list[_Walker]] = defaultdict(list)
     for pk, status in outcomes_check(sequence, walkers, now).items():
         ending[status].append(by_pk[pk])
-    for status, group in ending.items():
+    for outcome, group in ending.items():
         finish(
             sequence,
             [w.pk for w in group],
             [w.contact_id for w in group],
-            status,
-            reason=REASONS[status],
+            EnrollmentStatus.EXITED if outcome == REPLIED else outcome,
+            reason=REASONS[outcome],
             actor=sequence_actor(sequence),
             now=now,
         )
