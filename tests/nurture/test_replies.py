@@ -206,6 +206,22 @@ def test_a_contact_who_replies_leaves_the_sequences_that_exit_on_a_reply(
         ("Regardless", "person0@example.net", active),
         ("Regardless", "person1@example.net", active),
     }
+    # A reply from before the contact entered does not take them out of "On reply" ones.
+    later = sequence_create(
+        workspace=workspace,
+        actor=owner_actor,
+        values={"name": "Later", "exit_on_reply": True, "steps": wait},
+    )
+    sequence_status_set(
+        workspace=workspace, actor=owner_actor, sequence_id=later.pk, status="active"
+    )
+    sequence_enroll(
+        workspace=workspace, actor=owner_actor, sequence_id=later.pk, contact_ids=contact_ids
+    )
+    call_command("db_worker", "--batch", "--no-startup-delay", verbosity=0)
+    assert set(Enrollment.objects.filter(sequence=later).values_list("status", flat=True)) == {
+        EnrollmentStatus.ACTIVE
+    }
     reasons = Enrollment.objects.filter(status=EnrollmentStatus.EXITED).values_list
     assert sorted(reasons("sequence__name", "reason")) == [
         ("By condition", "Met an exit condition"),
