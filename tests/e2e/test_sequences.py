@@ -57,8 +57,11 @@ def test_a_marketer_builds_a_sequence_and_a_contact_goes_through_it(page, worksp
         goal.get_by_label("Field of condition 1").select_option(value="email.clicked")
         goal.get_by_label("Operator of condition 1").select_option(value="at_least")
         goal.get_by_label("Value of condition 1").fill("1 within 30")
+        page.get_by_label("Exit when the contact replies").check()
+        helpers.shoot(page, "sequence-settings", width, top=True)
         page.get_by_role("button", name="Create").click()
         expect(page.get_by_text("now add its steps")).to_be_visible()
+        assert Sequence.objects.get().exit_on_reply is True
 
         add_step(page, "+ Add a step here", "Send email")
         page.get_by_label("Template").select_option(label="Spring")

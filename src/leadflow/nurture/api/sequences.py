@@ -42,6 +42,15 @@ class StepFiguresOut(Schema):
     converted: int = Field(description="Of those who passed, how many met the goal.")
     conversion_rate: float | None
     outcomes: dict[str, int] = Field(description="yes/no at a branch, activity/timeout.")
+    replied: int | None = Field(
+        None, description="An email step: how many replied to its email (not auto-replies)."
+    )
+
+
+EXIT_ON_REPLY_HELP = (
+    "A reply (email.replied or sms.replied after entering; never an auto-reply) ends the "
+    "contact's enrolment as exited."
+)
 
 
 class SequenceOut(Schema):
@@ -53,6 +62,7 @@ class SequenceOut(Schema):
     steps: list[dict[str, Any]]
     exit_conditions: dict[str, Any]
     goal: dict[str, Any]
+    exit_on_reply: bool = Field(description=EXIT_ON_REPLY_HELP)
     reentry: Literal["never", "after_finish"]
     enrolled: int
     in_sequence: int
@@ -76,6 +86,7 @@ class SequenceIn(StrictSchema):
     steps: list[Any] = Field(default_factory=list, description=STEPS_HELP)
     exit_conditions: dict[str, Any] = Field(default_factory=dict)
     goal: dict[str, Any] = Field(default_factory=dict)
+    exit_on_reply: bool = Field(False, description=EXIT_ON_REPLY_HELP)
     reentry: Literal["never", "after_finish"] = "never"
 
 
@@ -86,6 +97,7 @@ class SequencePatch(StrictSchema):
     steps: list[Any] | None = Field(None, description=STEPS_HELP)
     exit_conditions: dict[str, Any] | None = None
     goal: dict[str, Any] | None = None
+    exit_on_reply: bool | None = Field(None, description=EXIT_ON_REPLY_HELP)
     reentry: Literal["never", "after_finish"] | None = None
 
 
@@ -144,6 +156,7 @@ def _out(sequence, figures=None) -> dict[str, Any]:
         "steps": sequence.steps or [],
         "exit_conditions": sequence.exit_conditions or {},
         "goal": sequence.goal or {},
+        "exit_on_reply": sequence.exit_on_reply,
         "reentry": sequence.reentry,
         "enrolled": figures.enrolled,
         "in_sequence": figures.active,
@@ -167,6 +180,7 @@ def _detail(sequence) -> dict[str, Any]:
                 "converted": step.converted,
                 "conversion_rate": step.conversion_rate,
                 "outcomes": step.outcomes,
+                "replied": step.replied,
             }
             for step_id, step in figures.steps.items()
         ],

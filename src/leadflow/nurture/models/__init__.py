@@ -8,6 +8,7 @@ from leadflow.nurture.models.bounces import (
     BounceKind,
     BounceSettings,
     MailboxKind,
+    Reply,
     SoftBounceRun,
 )
 from leadflow.nurture.models.broadcasts import (
@@ -86,6 +87,7 @@ __all__ = [
     "OfferKind",
     "PacingSettings",
     "Reentry",
+    "Reply",
     "Segment",
     "SegmentKind",
     "SegmentMember",

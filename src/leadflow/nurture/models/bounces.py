@@ -111,3 +111,36 @@ class SoftBounceRun(models.Model):
                 fields=["workspace", "address_hash"], name="nurture_soft_bounce_run_unique"
             )
         ]
+
+
+class Reply(models.Model):
+    """One answer to a marketing email, read from the bounce mailbox (docs/nurture/replies.md),
+    recorded once: ``dedupe_key`` (the reply's own Message-ID, hashed) is unique in the
+    workspace, so a mailbox read again after a crash adds nothing. ``delivery`` is the email
+    it answers, recognised by the Message-ID LeadFlow gave it (never by what the reply
+    claims about a contact); ``auto`` marks an auto-reply (out of office, an autoresponder),
+    which is on the timeline but is not a reply for exits and figures."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    delivery = models.ForeignKey(
+        Delivery, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    contact = models.ForeignKey(
+        Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Kept with the reply so the figures per message outlive the delivery row.
+    message_id = models.BigIntegerField(null=True, blank=True)
+    auto = models.BooleanField(default=False)
+    dedupe_key = models.CharField(max_length=64)
+    received_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "dedupe_key"], name="nurture_reply_once")
+        ]
+        indexes = [
+            models.Index(fields=["workspace", "message_id", "auto"], name="nurture_reply_message")
+        ]
+
+    def __str__(self) -> str:
+        return f"{'auto-' if self.auto else ''}reply to delivery {self.delivery_id}"

@@ -52,6 +52,9 @@ class Sequence(models.Model):
     exit_conditions = models.JSONField(default=dict, blank=True)
     goal = models.JSONField(default=dict, blank=True)
     reentry = models.CharField(max_length=20, choices=Reentry.choices, default=Reentry.NEVER)
+    # "Exit when the contact replies": a reply (email or text, never an auto-reply) after
+    # the contact entered ends the enrolment, whatever the exit conditions say.
+    exit_on_reply = models.BooleanField(default=False, db_default=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

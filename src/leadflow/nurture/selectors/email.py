@@ -10,6 +10,7 @@ from leadflow.nurture.models import (
     DeliveryStatus,
     MarketingTemplate,
     Message,
+    Reply,
     SendingIdentity,
     SmtpSettings,
 )
@@ -63,7 +64,9 @@ def message_get(workspace: Workspace, message_id: int) -> Message:
 
 
 def message_counts(message: Message) -> dict[str, int]:
-    """How many of the message's deliveries are in each status (every status named)."""
+    """How many of the message's deliveries are in each status (every status named), how
+    many bounced or were complained about, and how many were replied to (``replied``) or
+    auto-replied (``auto_replied``)."""
     counts = dict.fromkeys(DeliveryStatus.values, 0)
     rows = (
         Delivery.objects.filter(message=message)
@@ -82,6 +85,15 @@ def message_counts(message: Message) -> dict[str, int]:
     )
     counts["bounced"] = marks.get("hard", 0) + marks.get("soft", 0)
     counts["complained"] = marks.get("complaint", 0)
+    # Replies read from the bounce mailbox (nurture.services.replies), auto-replies apart.
+    replies = dict(
+        Reply.objects.filter(workspace_id=message.workspace_id, message_id=message.pk)
+        .values_list("auto")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    counts["replied"] = replies.get(False, 0)
+    counts["auto_replied"] = replies.get(True, 0)
     return counts
 
 

@@ -8,6 +8,7 @@ from django.db.models import Count, Q, QuerySet
 
 from leadflow.core.errors import NotFound
 from leadflow.core.models import Workspace
+from leadflow.nurture.models.bounces import Reply
 from leadflow.nurture.models.sequences import (
     Enrollment,
     EnrollmentStatus,
@@ -25,6 +26,7 @@ class StepFigures:
     passed: int = 0  # enrolments that went through it
     converted: int = 0  # of those, how many met the goal
     outcomes: dict[str, int] = field(default_factory=dict)  # yes/no, activity/timeout
+    replied: int | None = None  # an email step: the people who replied to its email
 
     @property
     def conversion_rate(self) -> float | None:
@@ -128,7 +130,29 @@ def sequence_figures(sequence: Sequence) -> SequenceFigures:
         step.converted += row["converted"]
         if row["outcome"]:
             step.outcomes[row["outcome"]] = step.outcomes.get(row["outcome"], 0) + row["n"]
+    _replies(sequence, figures)
     return figures
+
+
+def _replies(sequence: Sequence, figures: SequenceFigures) -> None:
+    """Per email step, the replies to its email (auto-replies not counted): one query."""
+    sending = {
+        step["id"]: step.get("message_id")
+        for step in sequence.steps or []
+        if step.get("type") == "email" and isinstance(step.get("message_id"), int)
+    }
+    if not sending:
+        return
+    counts = dict(
+        Reply.objects.filter(
+            workspace_id=sequence.workspace_id, message_id__in=set(sending.values()), auto=False
+        )
+        .values_list("message_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    for step_id, message_id in sending.items():
+        figures.steps.setdefault(step_id, StepFigures()).replied = counts.get(message_id, 0)
 
 
 def enrollments_page(

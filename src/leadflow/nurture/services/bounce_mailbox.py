@@ -11,8 +11,11 @@ the worker every ``LEADFLOW_BOUNCE_CHECK_SECONDS`` (docs/nurture/bounces.md).
 
 Each email is marked done only after its reports were committed; a crash between the two
 reads it again next time and ``bounce_record`` recognises what it recorded (the report's
-key), so every report is recorded once. Emails that are not reports (an auto-reply, a
-person's answer) are marked done too and counted as ``other``.
+key), so every report is recorded once. An email that is not a report but answers a
+marketing email (its ``In-Reply-To`` or ``References`` names a Message-ID LeadFlow gave)
+is recorded as a reply or an auto-reply (``nurture.services.replies``: once, keyed on the
+reply's own Message-ID; docs/nurture/replies.md) and counted in ``replies``. The rest are
+marked done too and counted as ``other``.
 """
 
 import contextlib
@@ -31,6 +34,7 @@ from leadflow.core.models import Workspace
 from leadflow.nurture.models import BounceSettings, MailboxKind, TlsMode
 from leadflow.nurture.services.bounce_reports import report_parse
 from leadflow.nurture.services.bounces import bounce_record, dedupe_key
+from leadflow.nurture.services.replies import reply_parse, reply_record
 
 DONE_KEYWORD = "$LeadFlowDone"
 PROCESSED_FOLDER = "Processed"
@@ -43,6 +47,7 @@ class MailboxPass:
     read: int = 0
     recorded: int = 0
     repeated: int = 0
+    replies: int = 0
     other: int = 0
 
 
@@ -188,7 +193,7 @@ def mailbox_read(*, workspace: Workspace) -> MailboxPass:
             outcome.read += 1
             parsed = report_parse(raw)
             if not parsed.reports:
-                outcome.other += 1
+                _not_a_report(workspace, raw, outcome)
             for report in parsed.reports:
                 recorded = bounce_record(
                     workspace=workspace,
@@ -208,6 +213,19 @@ def mailbox_read(*, workspace: Workspace) -> MailboxPass:
     finally:
         box.close()
     return outcome
+
+
+def _not_a_report(workspace: Workspace, raw: bytes, outcome: MailboxPass) -> None:
+    """A reply to a marketing email (or an auto-reply) is recorded; anything else is
+    ``other``."""
+    reply = reply_parse(raw)
+    answered = reply_record(workspace=workspace, parsed=reply) if reply else None
+    if answered is None or answered.reply is None:
+        outcome.other += 1
+    elif answered.created:
+        outcome.replies += 1
+    else:
+        outcome.repeated += 1
 
 
 def mailboxes_read_all() -> int:

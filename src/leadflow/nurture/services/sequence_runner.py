@@ -19,6 +19,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from leadflow.contacts.conditions import ConditionContext, conditions_compile, tree_from_json
@@ -35,6 +36,7 @@ from leadflow.nurture.models.sequences import (
     Sequence,
     SequenceStatus,
 )
+from leadflow.nurture.reply_kinds import REPLY_KINDS
 from leadflow.nurture.selectors.pacing import pacing_settings_get, settings_zone
 from leadflow.nurture.sequence_kinds import SEQUENCE_FINISHED, sequence_data
 from leadflow.nurture.zones import contact_zone, next_wall_time
@@ -136,24 +138,49 @@ def _matching(sequence: Sequence, tree_json: dict, contact_ids: list[int], now) 
     )
 
 
+def _replied(sequence: Sequence, walkers: list) -> set[int]:
+    """The enrolments whose contact replied (``REPLY_KINDS``: never an auto-reply) since
+    entering: one query."""
+    if not sequence.exit_on_reply or not walkers:
+        return set()
+    replies = Activity.objects.filter(
+        workspace_id=sequence.workspace_id,
+        kind__in=REPLY_KINDS,
+        contact_id=OuterRef("contact_id"),
+        occurred_at__gte=OuterRef("enrolled_at"),
+    )
+    return set(
+        Enrollment.objects.filter(pk__in=[walker.pk for walker in walkers])
+        .filter(Exists(replies))
+        .values_list("pk", flat=True)
+    )
+
+
 def outcomes_check(sequence: Sequence, walkers: list, now: dt.datetime) -> dict[int, str]:
-    """Which of these enrolments meet the goal (converted) or an exit condition (exited):
-    {enrolment id: status}; the goal wins when both hold."""
+    """Which of these enrolments meet the goal (converted), an exit condition (exited) or,
+    with ``exit_on_reply`` on, replied (``REPLIED``: exited, for that reason): {enrolment
+    id: outcome}; the goal wins, then the exit conditions."""
     contact_ids = [walker.contact_id for walker in walkers]
     goal = _matching(sequence, sequence.goal, contact_ids, now)
     leaving = _matching(sequence, sequence.exit_conditions, contact_ids, now)
+    replied = _replied(sequence, walkers)
     outcome = {}
     for walker in walkers:
         if walker.contact_id in goal:
             outcome[walker.pk] = EnrollmentStatus.CONVERTED
         elif walker.contact_id in leaving:
             outcome[walker.pk] = EnrollmentStatus.EXITED
+        elif walker.pk in replied:
+            outcome[walker.pk] = REPLIED
     return outcome
 
 
+# An exit because the contact replied: status exited, its own reason.
+REPLIED = "replied"
 REASONS = {
     EnrollmentStatus.CONVERTED: "Met the goal",
     EnrollmentStatus.EXITED: "Met an exit condition",
+    REPLIED: "Replied",
     EnrollmentStatus.COMPLETED: "Reached the end",
 }
 
@@ -428,13 +455,14 @@ def _write_back(sequence: Sequence, walkers: list[_Walker], now, result: RunResu
     for walker in walkers:
         if walker.done:
             ending[walker.done].append(walker)
-    for status, group in ending.items():
+    for outcome, group in ending.items():
+        status = EnrollmentStatus.EXITED if outcome == REPLIED else outcome
         finish(
             sequence,
             [walker.pk for walker in group],
             [walker.contact_id for walker in group],
             status,
-            reason=REASONS.get(status, ""),
+            reason=REASONS.get(outcome, ""),
             actor=sequence_actor(sequence),
             now=now,
         )
@@ -528,7 +556,7 @@ def activities_react(workspace: Workspace, activities: list[Activity]) -> None:
                 step__in=waiting_steps,
                 contact_id__in=contact_ids,
             ).update(wake_at=now)
-        if sequence.goal or sequence.exit_conditions:
+        if sequence.goal or sequence.exit_conditions or sequence.exit_on_reply:
             _outcomes_now(sequence, contact_ids, now)
     if woke:
         run_schedule()
@@ -567,13 +595,13 @@ def _outcomes_now(sequence: Sequence, contact_ids: list[int], now) -> None:
     ending: dict[str, list[_Walker]] = defaultdict(list)
     for pk, status in outcomes_check(sequence, walkers, now).items():
         ending[status].append(by_pk[pk])
-    for status, group in ending.items():
+    for outcome, group in ending.items():
         finish(
             sequence,
             [w.pk for w in group],
             [w.contact_id for w in group],
-            status,
-            reason=REASONS[status],
+            EnrollmentStatus.EXITED if outcome == REPLIED else outcome,
+            reason=REASONS[outcome],
             actor=sequence_actor(sequence),
             now=now,
         )

@@ -82,6 +82,10 @@ def _clean(
             )
         except ValidationFailed as failed:
             errors.extend(failed.errors)
+    if "exit_on_reply" in values:
+        if not isinstance(values["exit_on_reply"], bool):
+            errors.append(FieldError("exit_on_reply", "Must be true or false."))
+        cleaned["exit_on_reply"] = values["exit_on_reply"] is True
     if "reentry" in values:
         if values["reentry"] not in Reentry.values:
             errors.append(FieldError("reentry", f"Use one of: {', '.join(Reentry.values)}."))

@@ -278,6 +278,7 @@ def sequence_edit(request: HttpRequest, sequence_id: int | None = None) -> HttpR
         "description": sequence.description if sequence else "",
         "reentry": sequence.reentry if sequence else Reentry.NEVER,
         "trigger": (sequence.trigger if sequence else {"kind": "manual"}) or {"kind": "manual"},
+        "exit_on_reply": sequence.exit_on_reply if sequence else False,
     }
     errors: dict = {}
     editors = _editors(request, sequence)
@@ -288,6 +289,7 @@ def sequence_edit(request: HttpRequest, sequence_id: int | None = None) -> HttpR
             "description": request.POST.get("description", ""),
             "reentry": request.POST.get("reentry", Reentry.NEVER),
             "trigger": _trigger_from_post(request.POST),
+            "exit_on_reply": request.POST.get("exit_on_reply") == "1",
         }
         trees = {}
         try:
