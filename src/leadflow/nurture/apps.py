@@ -14,7 +14,13 @@ class NurtureConfig(AppConfig):
         # Each part registers its activity kinds, condition fields, subscribers and periodic
         # passes from its own module's register().
         from leadflow.contacts.suppression import suppression_check_register
-        from leadflow.nurture import bounce_kinds, offer_kinds, sequence_kinds, tracking_kinds
+        from leadflow.nurture import (
+            bounce_kinds,
+            offer_kinds,
+            sequence_kinds,
+            sms_kinds,
+            tracking_kinds,
+        )
         from leadflow.nurture.preference_kinds import preference_kinds_register
         from leadflow.nurture.selectors.suppression import (
             suppression_reason,
@@ -29,6 +35,7 @@ class NurtureConfig(AppConfig):
         sequence_kinds.register()
         bounce_kinds.register()
         tracking_kinds.register()
+        sms_kinds.register()
 
         from leadflow.core.scheduler import periodic_register
         from leadflow.nurture import (
