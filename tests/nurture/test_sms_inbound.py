@@ -166,16 +166,16 @@ def test_stop_skips_the_next_text_and_start_resumes_it(
 
 @pytest.mark.django_db
 def test_replies_reach_the_timeline_and_unknown_numbers_stay_unmatched(
-    workspace, other_workspace, owner_actor, client_for, api, monkeypatch
+    workspace, other_workspace, owner_actor, client_for, api, monkeypatch, settings
 ):
     monkeypatch.setenv(TOKEN_ENV, "secret-token")
-    settings = {
+    provider = {
         "api_base": "https://api.twilio.com",
         "account_sid": "AC123",
         "from_number": "+14155550100",
         "token_env": TOKEN_ENV,
     }
-    sms_settings_save(workspace=workspace, data=settings)
+    sms_settings_save(workspace=workspace, data=provider)
     # Written as people type it (not as entry points store it): found all the same.
     ann = person(workspace, "ann@example.net", "+1 (415) 555-0134")
     # The same number in another workspace is never matched from this one.
@@ -206,13 +206,20 @@ def test_replies_reach_the_timeline_and_unknown_numbers_stay_unmatched(
     assert post(urls["inbound"], {**_text("SMr4", "hi"), "AccountSid": "AC999"}).status_code == 403
     theirs = sms_webhook_urls(other_workspace.pk, "http://testserver/")["inbound"]
     assert post(theirs, _text("SMr5", "STOP")).status_code == 403  # no token to check with
-    sms_settings_save(workspace=other_workspace, data={**settings, "token_env": TOKEN_ENV})
+    sms_settings_save(workspace=other_workspace, data=provider)
     signed_here = signature(urls["inbound"], _text("SMr5", "STOP"))
     assert post(theirs, _text("SMr5", "STOP"), sign=signed_here).status_code == 403
     made_up = urls["inbound"].replace(f"/{workspace.pk}-", f"/{other_workspace.pk}-")
     assert post(made_up, _text("SMr6", "STOP")).status_code == 404
     assert client.get(urlsplit(urls["inbound"]).path).status_code == 405
-    assert SmsInbound.objects.count() == 2 and not SmsSuppression.objects.exists()
+    # Behind a proxy the provider signs the public address LEADFLOW_BASE_URL names.
+    settings.LEADFLOW_BASE_URL = "https://leads.example.com"
+    public = sms_webhook_urls(workspace.pk, "http://testserver/")["inbound"]
+    assert public.startswith("https://leads.example.com/hooks/sms/")
+    assert post(public, _text("SMr7", "HELP")).status_code == 200
+    assert SmsInbound.objects.get(message_sid="SMr7").action == "help"
+    settings.LEADFLOW_BASE_URL = ""
+    assert SmsInbound.objects.count() == 3 and not SmsSuppression.objects.exists()
 
     # The settings page shows the addresses and the texts (escaped); the API lists them;
     # the contact's timeline tells the reply.
@@ -220,8 +227,8 @@ def test_replies_reach_the_timeline_and_unknown_numbers_stay_unmatched(
     assert urls["inbound"] in page and urls["status"] in page
     assert "No matching contact" in page and "&lt;b&gt;Friday&lt;/b&gt;" in page
     listed = api.get("/nurture/sms/inbound").json()
-    assert [row["message_sid"] for row in listed] == ["SMr2", "SMr1"]
-    assert listed[1]["contact_id"] == ann.pk
+    assert [row["message_sid"] for row in listed] == ["SMr7", "SMr2", "SMr1"]
+    assert listed[2]["contact_id"] == ann.pk
     assert [r["message_sid"] for r in api.get("/nurture/sms/inbound?unmatched=true").json()] == [
         "SMr2"
     ]

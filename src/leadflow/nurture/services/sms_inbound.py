@@ -25,6 +25,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import phonenumbers
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
@@ -92,9 +93,10 @@ def sms_webhook_workspace(token: str) -> Workspace | None:
 
 
 def sms_webhook_urls(workspace_id: int, base_url: str) -> dict[str, str]:
-    """{"inbound": …, "status": …}: the addresses to give the provider (``base_url``: the
-    site's root)."""
-    root = base_url.rstrip("/")
+    """{"inbound": …, "status": …}: the addresses to give the provider, on
+    LEADFLOW_BASE_URL when it is set, else on ``base_url`` (the site's root as the request
+    reached it)."""
+    root = (settings.LEADFLOW_BASE_URL or base_url).rstrip("/")
     token = sms_webhook_token(workspace_id)
     return {
         "inbound": root + reverse("nurture_sms_inbound", kwargs={"token": token}),
