@@ -11,6 +11,8 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from leadflow.contacts.consent import consent_statuses
 from leadflow.contacts.models import Activity, ConsentEntry
@@ -19,11 +21,44 @@ from leadflow.nurture.models import SmsDelivery, SmsInbound, SmsSuppression
 from leadflow.nurture.services.sequence_runner import sequences_run
 from leadflow.nurture.services.sequences import sequence_enroll
 from leadflow.nurture.services.sms import sms_send_run, sms_settings_save
-from leadflow.nurture.services.sms_inbound import sms_webhook_urls
+from leadflow.nurture.services.sms_inbound import (
+    sms_inbound_record,
+    sms_signature,
+    sms_signature_valid,
+    sms_webhook_urls,
+)
 from leadflow.nurture.sms_kinds import SMS_KEYWORD, SMS_REPLIED
 from tests.nurture.sms_kit import TOKEN_ENV, Receiver, person, setup, signature
 
 ANN = "+14155550134"
+
+
+def test_the_signature_is_twilios():
+    """The examples Twilio publishes for its request validator (token 12345)."""
+    url = "https://mycompany.com/myapp.php?foo=1&bar=2"
+    params = {
+        "CallSid": ["CA1234567890ABCDE"],
+        "Digits": ["1234"],
+        "From": ["+14158675309"],
+        "To": ["+18005551212"],
+        "Caller": ["+14158675309"],
+    }
+    assert sms_signature("12345", url, params) == "RSOYDt4T1cUTdK1PDd93/VVr8B8="
+    repeated = {"Sid": ["CA123"], "SidAccount": ["AC123"], "Digits": ["5678", "1234"]}
+    assert sms_signature("12345", url, repeated) == "IK+Dwps556ElfBT0I3Rgjkr1wJU="
+
+    def valid(address: str, signature: str, token: str = "12345") -> bool:
+        return sms_signature_valid(
+            auth_token=token, urls=[address], params=params, signature=signature
+        )
+
+    assert valid(url, "RSOYDt4T1cUTdK1PDd93/VVr8B8=")
+    assert valid(url.replace(".com", ".com:1234"), "RSOYDt4T1cUTdK1PDd93/VVr8B8=")
+    assert valid(url, "kvajT1Ptam85bY51eRf/AJRuM3w=")  # signed with :443
+    assert valid(url.replace("https", "http"), "0ZXoZLH/DfblKGATFgpif+LLRf4=")  # with :80
+    assert not valid(url, "RSOYDt4T1cUTdK1PDd93/VVr8B8=", token="54321")
+    assert not valid(url, "")
+    assert not valid(url, "RSOYDt4T1cUTdK1PDd93/VVr8B8=", token="")
 
 
 def _post(url: str, params: dict, *, sign: str | None = None) -> requests.Response:
@@ -237,3 +272,17 @@ def test_replies_reach_the_timeline_and_unknown_numbers_stay_unmatched(
     assert body["inbound_webhook_url"].endswith(urlsplit(urls["inbound"]).path)
     timeline = client.get(f"/w/{workspace.slug}/contacts/{ann.pk}/").content.decode()
     assert "Replied by text message" in timeline
+
+    # The page and the list cost the same number of queries with more texts.
+    def queries(get, path: str) -> int:
+        with CaptureQueriesContext(connection) as seen:
+            assert get(path).status_code == 200
+        return len(seen)
+
+    page_path, api_path = f"/w/{workspace.slug}/settings/sms/", "/nurture/sms/inbound"
+    before = (queries(client.get, page_path), queries(api.get, api_path))
+    for number in range(4):
+        sms_inbound_record(
+            workspace=workspace, message_sid=f"SMq{number}", from_number=ANN, body="More"
+        )
+    assert (queries(client.get, page_path), queries(api.get, api_path)) == before

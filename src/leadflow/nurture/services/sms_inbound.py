@@ -115,18 +115,16 @@ def sms_signature(auth_token: str, url: str, params: Mapping[str, Sequence[str]]
 
 
 def _with_and_without_port(url: str) -> list[str]:
-    """The URL as given, and with the scheme's default port added or removed (providers
-    sign the URL as configured; proxies and Django may write the port differently)."""
-    found = re.match(r"(https?)://([^/:]+)(:\d+)?(.*)", url)
+    """The URL as given, and with its port removed (or, without one, the scheme's default
+    added): providers sign the URL as configured, and proxies and Django may write the
+    port differently (Twilio's own libraries accept both forms)."""
+    found = re.match(r"(https?)://([^/:?#]+)(:\d+)?(.*)", url, re.DOTALL)
     if found is None:
         return [url]
     scheme, host, port, rest = found.groups()
-    default = ":443" if scheme == "https" else ":80"
     if port is None:
-        return [url, f"{scheme}://{host}{default}{rest}"]
-    if port == default:
-        return [url, f"{scheme}://{host}{rest}"]
-    return [url]
+        return [url, f"{scheme}://{host}{':443' if scheme == 'https' else ':80'}{rest}"]
+    return [url, f"{scheme}://{host}{rest}"]
 
 
 def sms_signature_valid(
