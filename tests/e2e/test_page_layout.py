@@ -154,6 +154,17 @@ def app_pages(tmp_path):
         postal_code="KT1 1AA",
         date_of_birth=dt.date(1984, 7, 21),
     )
+    # Texts received: a reply and a STOP from the contact, one from a number nobody has
+    # (Settings → Text messages lists them; the contact's timeline tells them).
+    from leadflow.nurture.services.sms_inbound import sms_inbound_record
+
+    Contact.objects.filter(pk=contact.pk).update(phone="+14155550134")
+    for sid, sender, body in (
+        ("SMlayout1", "+14155550134", "Yes please, call me on Friday after 3pm about the quote"),
+        ("SMlayout2", "+14155550134", "STOP"),
+        ("SMlayout3", "+447911123456", "Who is this? I never signed up for anything like this"),
+    ):
+        sms_inbound_record(workspace=workspace, message_sid=sid, from_number=sender, body=body)
     company = Company.objects.filter(workspace=workspace).first()
     visitor = Visitor.objects.filter(workspace=workspace, contact=contact).first()
     # The demo's own scan found its planted twins; the likeliest is compared.

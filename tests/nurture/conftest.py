@@ -49,3 +49,23 @@ def client_for(make_member):
         return client
 
     return make
+
+
+@pytest.fixture
+def sms_provider(monkeypatch):
+    """A real local HTTP server answering as a Twilio-compatible SMS API (sms_kit.Receiver:
+    its ``received`` lists the posts), with the token in the environment."""
+    import threading
+    from http.server import ThreadingHTTPServer
+
+    from tests.nurture.sms_kit import TOKEN, TOKEN_ENV, Receiver
+
+    monkeypatch.setenv(TOKEN_ENV, TOKEN)
+    Receiver.received = []
+    Receiver.answer = 201
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()

@@ -1,18 +1,14 @@
 """Text messages from a sequence, through a real local HTTP receiver that speaks the
 Twilio-compatible API: the SMS step texts each contact once (a step run twice queues once),
-personalised, with Basic auth; no mobile number, no consent or no provider skips with the
+personalised, with Basic auth; no mobile number, no consent for the sms purpose or no
+provider skips with the
 reason; a provider error fails the delivery; a provider that is down leaves it queued for
 a later run; the pacing cap counts texts with emails; bad settings name each field."""
 
 import base64
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs
 
 import pytest
 
-from leadflow.contacts.models import Contact
 from leadflow.core.actors import Actor
 from leadflow.core.errors import ValidationFailed
 from leadflow.nurture.models import PacingSettings, SmsDelivery
@@ -20,95 +16,29 @@ from leadflow.nurture.services.sequence_runner import sequences_run
 from leadflow.nurture.services.sequences import (
     sequence_create,
     sequence_enroll,
-    sequence_status_set,
 )
 from leadflow.nurture.services.sms import sms_send_run, sms_settings_save
+from tests.nurture.sms_kit import TOKEN_ENV, Receiver, person, setup
 
 pytestmark = pytest.mark.django_db(transaction=True)
-TOKEN_ENV = "LEADFLOW_SMS_TOKEN_TEST"
 
 
-class Receiver(BaseHTTPRequestHandler):
-    received: list = []
-    answer = 201
-
-    def do_POST(self):
-        length = int(self.headers["Content-Length"])
-        body = parse_qs(self.rfile.read(length).decode())
-        self.received.append(
-            {
-                "path": self.path,
-                "auth": self.headers["Authorization"],
-                **{k: v[0] for k, v in body.items()},
-            }
-        )
-        self.send_response(self.answer)
-        self.send_header("Content-Type", "application/json")
-        self.end_headers()
-        self.wfile.write(json.dumps({"sid": f"SM{len(self.received):04d}"}).encode())
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def provider(monkeypatch):
-    monkeypatch.setenv(TOKEN_ENV, "secret-token")
-    Receiver.received = []
-    Receiver.answer = 201
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-
-
-def setup(workspace, owner_actor, port, text="Hi {{ contact.first_name }}, 20% off today"):
-    PacingSettings.objects.update_or_create(workspace=workspace, defaults={"quiet_enabled": False})
-    sms_settings_save(
-        workspace=workspace,
-        data={
-            "api_base": f"http://127.0.0.1:{port}",
-            "account_sid": "AC123",
-            "from_number": "+14155550100",
-            "token_env": TOKEN_ENV,
-        },
-    )
-    sequence = sequence_create(
-        workspace=workspace,
-        actor=owner_actor,
-        values={"name": "Texts", "steps": [{"id": 1, "type": "sms", "text": text}]},
-    )
-    return sequence_status_set(
-        workspace=workspace, actor=owner_actor, sequence_id=sequence.pk, status="active"
-    )
-
-
-def person(workspace, email, phone="", consent="granted", first_name="Ann"):
-    return Contact.objects.create(
-        workspace=workspace,
-        email=email,
-        phone=phone,
-        consent_status=consent,
-        first_name=first_name,
-        country="US",
-    )
-
-
-def test_the_sms_step_texts_each_contact_once(provider, workspace, owner_actor):
-    sequence = setup(workspace, owner_actor, provider.server_port)
+def test_the_sms_step_texts_each_contact_once(sms_provider, workspace, owner_actor):
+    sequence = setup(workspace, owner_actor, sms_provider.server_port)
     ann = person(workspace, "ann@example.net", "+1 415 555 0134")
     no_phone = person(workspace, "np@example.net")
     no_consent = person(workspace, "nc@example.net", "+1 415 555 0135", consent="withdrawn")
-    ids = [ann.pk, no_phone.pk, no_consent.pk]
+    # Marketing email consent is not consent to texts (the workspace requires the sms purpose).
+    email_only = person(workspace, "eo@example.net", "+1 415 555 0137", sms="unknown")
+    ids = [ann.pk, no_phone.pk, no_consent.pk, email_only.pk]
     sequence_enroll(
         workspace=workspace, actor=owner_actor, sequence_id=sequence.pk, contact_ids=ids
     )
     sequences_run()
     sequences_run()  # nothing more to move
-    assert SmsDelivery.objects.count() == 3
+    assert SmsDelivery.objects.count() == 4
     outcome = sms_send_run()
-    assert outcome == {"sent": 1, "skipped": 2}
+    assert outcome == {"sent": 1, "skipped": 3}
     (text,) = Receiver.received
     assert text["path"] == "/2010-04-01/Accounts/AC123/Messages.json"
     assert (text["From"], text["To"], text["Body"]) == (
@@ -119,13 +49,16 @@ def test_the_sms_step_texts_each_contact_once(provider, workspace, owner_actor):
     assert base64.b64decode(text["auth"].split()[1]).decode() == "AC123:secret-token"
     reasons = dict(SmsDelivery.objects.values_list("contact_id", "reason"))
     assert reasons[no_phone.pk] == "No mobile number."
-    assert reasons[no_consent.pk] == "No marketing consent."
+    assert reasons[no_consent.pk] == "No consent for sms messages (consent: withdrawn)."
+    assert reasons[email_only.pk] == "No consent for sms messages (consent: unknown)."
     assert SmsDelivery.objects.get(contact=ann).provider_id == "SM0001"
     assert sms_send_run() == {}  # nothing is sent twice
 
 
-def test_a_provider_error_fails_and_a_provider_down_retries_later(provider, workspace, owner_actor):
-    sequence = setup(workspace, owner_actor, provider.server_port)
+def test_a_provider_error_fails_and_a_provider_down_retries_later(
+    sms_provider, workspace, owner_actor
+):
+    sequence = setup(workspace, owner_actor, sms_provider.server_port)
     ann = person(workspace, "ann@example.net", "+1 415 555 0134")
     sequence_enroll(
         workspace=workspace, actor=owner_actor, sequence_id=sequence.pk, contact_ids=[ann.pk]
@@ -140,14 +73,14 @@ def test_a_provider_error_fails_and_a_provider_down_retries_later(provider, work
         workspace=workspace, actor=owner_actor, sequence_id=sequence.pk, contact_ids=[bob.pk]
     )
     sequences_run()
-    provider.shutdown()
-    provider.server_close()
+    sms_provider.shutdown()
+    sms_provider.server_close()
     assert sms_send_run() == {"retry": 1}
     assert SmsDelivery.objects.get(contact=bob).status == "queued"
 
 
-def test_texts_count_against_the_cap_with_emails(provider, workspace, owner_actor):
-    sequence = setup(workspace, owner_actor, provider.server_port)
+def test_texts_count_against_the_cap_with_emails(sms_provider, workspace, owner_actor):
+    sequence = setup(workspace, owner_actor, sms_provider.server_port)
     PacingSettings.objects.filter(workspace=workspace).update(cap_messages=1, cap_days=7)
     from django.utils import timezone
 

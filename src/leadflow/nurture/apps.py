@@ -19,6 +19,7 @@ class NurtureConfig(AppConfig):
             offer_kinds,
             reply_kinds,
             sequence_kinds,
+            sms_kinds,
             tracking_kinds,
         )
         from leadflow.nurture.preference_kinds import preference_kinds_register
@@ -36,6 +37,7 @@ class NurtureConfig(AppConfig):
         bounce_kinds.register()
         reply_kinds.register()
         tracking_kinds.register()
+        sms_kinds.register()
 
         from leadflow.core.scheduler import periodic_register
         from leadflow.nurture import (

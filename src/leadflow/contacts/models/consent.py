@@ -37,6 +37,7 @@ class ConsentSource(models.TextChoices):
     API = "api", "API"
     PREFERENCE_CENTRE = "preference_centre", "Preference centre"
     ONE_CLICK_UNSUBSCRIBE = "one_click_unsubscribe", "One-click unsubscribe"
+    SMS_KEYWORD = "sms_keyword", "Text message keyword (STOP / START)"
     MANUAL = "manual", "Changed by a member"
     MERGE = "merge", "Kept by a merge"
     MIGRATED = "migrated", "Status before the ledger"

@@ -42,7 +42,15 @@ from leadflow.nurture.models.sequences import (
     Sequence,
     SequenceStatus,
 )
-from leadflow.nurture.models.sms import SmsDelivery, SmsSettings, SmsStatus
+from leadflow.nurture.models.sms import (
+    SmsDelivery,
+    SmsInbound,
+    SmsInboundAction,
+    SmsReceipt,
+    SmsSettings,
+    SmsStatus,
+    SmsSuppression,
+)
 from leadflow.nurture.models.suppression import (
     ContactPreferences,
     Frequency,
@@ -95,8 +103,12 @@ __all__ = [
     "Sequence",
     "SequenceStatus",
     "SmsDelivery",
+    "SmsInbound",
+    "SmsInboundAction",
+    "SmsReceipt",
     "SmsSettings",
     "SmsStatus",
+    "SmsSuppression",
     "SmtpSettings",
     "SoftBounceRun",
     "Suppression",

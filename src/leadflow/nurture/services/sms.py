@@ -4,8 +4,11 @@
 - ``sms_enqueue``: a sequence's SMS step queues one delivery per contact and entry (one
   INSERT that skips rows already there) with the text rendered in the sandbox.
 - ``sms_send_run``: the worker leases queued deliveries (as the email sender), checks each
-  person (a mobile number, marketing consent, the pacing cap and quiet hours shared with
-  email), commits in_flight, calls the provider, then commits sent or failed. A provider
+  person (a mobile number not on the SMS suppression list, a lawful basis for the ``sms``
+  consent purpose — or marketing consent when the workspace does not require it —, the
+  pacing cap and quiet hours shared with email), commits in_flight, calls the provider
+  (asking for delivery receipts at the workspace's status webhook), then commits sent or
+  failed. A provider
   that cannot be reached releases the rest for a later run; a worker that dies in flight
   leaves the delivery to be parked as unknown.
 """
@@ -17,16 +20,23 @@ from urllib.parse import urlsplit
 
 import phonenumbers
 import requests
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from leadflow.contacts.models import ConsentStatus, Contact
+from leadflow.contacts.consent import consent_statuses, lawful_basis
+from leadflow.contacts.models import DEFAULT_PURPOSES, ConsentStatus, Contact
 from leadflow.core.errors import FieldError, ValidationFailed
 from leadflow.core.models import Workspace
 from leadflow.nurture.models import SmsDelivery, SmsSettings, SmsStatus
 from leadflow.nurture.models.sms import SMS_MAX_LENGTH, TOKEN_ENV_PREFIX
 from leadflow.nurture.services.pacing import pacing_claim, pacing_release_keys
 from leadflow.nurture.services.rendering import compile_field, contact_fields
+from leadflow.nurture.services.sms_inbound import (
+    SMS_PURPOSE,
+    sms_suppressed,
+    sms_webhook_urls,
+)
 
 SEND_TASK = "leadflow.nurture.tasks.sms_send"
 LEASE = dt.timedelta(minutes=5)
@@ -42,9 +52,12 @@ def sms_settings_get(workspace_id: int) -> SmsSettings:
     )
 
 
-def sms_settings_save(*, workspace: Workspace, data: dict) -> SmsSettings:
+def sms_settings_save(*, workspace: Workspace, data: dict, base_url: str = "") -> SmsSettings:
     """Replace the provider settings. The API base is HTTPS (plain HTTP only to this
-    machine, for a local gateway); the token's variable must be ``LEADFLOW_SMS_TOKEN_*``."""
+    machine, for a local gateway); the token's variable must be ``LEADFLOW_SMS_TOKEN_*``;
+    ``require_sms_consent`` (default on) asks the ``sms`` consent purpose before texting.
+    ``base_url`` is the address the request came in on: the provider's receipts are asked
+    for there unless LEADFLOW_BASE_URL says otherwise."""
     errors = []
     base = str(data.get("api_base") or "https://api.twilio.com").strip().rstrip("/")
     parts = urlsplit(base)
@@ -73,9 +86,15 @@ def sms_settings_save(*, workspace: Workspace, data: dict) -> SmsSettings:
         or not token_env.replace("_", "").isalnum()
     ):
         errors.append(FieldError("token_env", f"Name a variable {TOKEN_ENV_PREFIX}…"))
+    require = data.get("require_sms_consent", True)
+    if not isinstance(require, bool):
+        errors.append(FieldError("require_sms_consent", "true or false."))
+    base_url = (base_url or "").strip().rstrip("/")
     if errors:
         raise ValidationFailed(errors)
     values = {
+        "require_sms_consent": require,
+        "public_base": base_url[:300] if base_url.startswith(("http://", "https://")) else "",
         "api_base": base,
         "account_sid": sid,
         "from_number": phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164),
@@ -193,6 +212,15 @@ def _settle(row: SmsDelivery, owner: str, **values) -> None:
     SmsDelivery.objects.filter(pk=row.pk, lease_owner=owner).update(lease_owner="", **values)
 
 
+def _status_callback(config: SmsSettings, delivery_id: int) -> str:
+    """Where the provider posts this text's receipts ("" when LeadFlow's address is not
+    known: LEADFLOW_BASE_URL, else the address the settings were saved from)."""
+    base = settings.LEADFLOW_BASE_URL or config.public_base
+    if not base:
+        return ""
+    return f"{sms_webhook_urls(config.workspace_id, base)['status']}?delivery={delivery_id}"
+
+
 def _send_workspace(workspace_id: int, batch: list, owner: str, now) -> dict[str, int]:
     config = SmsSettings.objects.filter(workspace_id=workspace_id).first()
     token = os.environ.get(config.token_env, "") if config and config.token_env else ""
@@ -201,15 +229,28 @@ def _send_workspace(workspace_id: int, batch: list, owner: str, now) -> dict[str
     def count(key: str) -> None:
         outcome[key] = outcome.get(key, 0) + 1
 
+    numbers = {row.pk: _mobile(row.contact.phone or "", row.contact.country or "") for row in batch}
+    suppressed = sms_suppressed(workspace_id, numbers.values())
+    require = config is None or config.require_sms_consent
+    consent = (
+        consent_statuses(workspace_id, [row.contact_id for row in batch], SMS_PURPOSE)
+        if require
+        else {row.contact_id: row.contact.consent_status for row in batch}
+    )
     ready = []
     for row in batch:
-        number = _mobile(row.contact.phone or "", row.contact.country or "")
+        number = numbers[row.pk]
+        status = consent.get(row.contact_id, ConsentStatus.UNKNOWN.value)
         reason = ""
         if config is None or not token:
             reason = "No SMS provider is set up (Settings → Text messages)."
         elif not number:
             reason = "No mobile number."
-        elif row.contact.consent_status not in MARKETING:
+        elif number in suppressed:
+            reason = "The number texted STOP: no texts until it texts START."
+        elif require and not lawful_basis(SMS_PURPOSE, status):
+            reason = f"No consent for {DEFAULT_PURPOSES[SMS_PURPOSE].lower()} (consent: {status})."
+        elif not require and status not in MARKETING:
             reason = "No marketing consent."
         if reason:
             _settle(row, owner, status=SmsStatus.SKIPPED, reason=reason)
@@ -245,10 +286,14 @@ def _send_workspace(workspace_id: int, batch: list, owner: str, now) -> dict[str
             ).update(status=SmsStatus.IN_FLIGHT, to_number=row.to_number)
         if not moved:
             continue
+        payload = {"From": config.from_number, "To": row.to_number, "Body": row.text}
+        callback = _status_callback(config, row.pk)
+        if callback:
+            payload["StatusCallback"] = callback
         try:
             answer = requests.post(
                 f"{config.api_base}/2010-04-01/Accounts/{config.account_sid}/Messages.json",
-                data={"From": config.from_number, "To": row.to_number, "Body": row.text},
+                data=payload,
                 auth=(config.account_sid, token),
                 timeout=TIMEOUT,
             )

@@ -1,5 +1,6 @@
-"""Settings → Text messages: the workspace's SMS provider (a Twilio-compatible HTTP API)
-and the latest texts sequences sent. Every member may read it; changing it needs
+"""Settings → Text messages: the workspace's SMS provider (a Twilio-compatible HTTP API),
+the webhook addresses to give it, the latest texts sequences sent and the latest texts
+people sent back. Every member may read it; changing it needs
 ``manage_settings``. A refused input is shown beside its field with 422."""
 
 from django.contrib import messages
@@ -9,12 +10,13 @@ from django.shortcuts import redirect
 from django.views.decorators.http import require_http_methods
 
 from leadflow.core.errors import ValidationFailed
-from leadflow.nurture.models import SmsDelivery
+from leadflow.nurture.models import SmsDelivery, SmsInbound
 from leadflow.nurture.services.sms import (
     sms_settings_get,
     sms_settings_save,
     sms_settings_token_set,
 )
+from leadflow.nurture.services.sms_inbound import sms_webhook_urls
 from leadflow.web.access import workspace_view
 from leadflow.web.forms import error_map
 from leadflow.web.views.common import render_page
@@ -29,13 +31,17 @@ def sms_settings(request: HttpRequest) -> HttpResponse:
     may_change = request.membership.can("manage_settings")
     config = sms_settings_get(workspace.pk)
     values = {name: getattr(config, name) for name in FIELDS}
+    values["require_sms_consent"] = config.require_sms_consent
     errors, status = {}, 200
     if request.method == "POST":
         if not may_change:
             raise HttpForbidden("Your role may not change the SMS provider.")
         values = {name: request.POST.get(name, "").strip() for name in FIELDS}
+        values["require_sms_consent"] = request.POST.get("require_sms_consent") == "on"
         try:
-            sms_settings_save(workspace=workspace, data=values)
+            sms_settings_save(
+                workspace=workspace, data=values, base_url=request.build_absolute_uri("/")
+            )
         except ValidationFailed as failure:
             errors, status = error_map(failure), 422
         else:
@@ -49,6 +55,10 @@ def sms_settings(request: HttpRequest) -> HttpResponse:
         "may_change": may_change,
         "token_set": sms_settings_token_set(config),
         "recent": SmsDelivery.objects.filter(workspace=workspace)
+        .select_related("contact")
+        .order_by("-pk")[:20],
+        "webhooks": sms_webhook_urls(workspace.pk, request.build_absolute_uri("/")),
+        "inbound": SmsInbound.objects.filter(workspace=workspace)
         .select_related("contact")
         .order_by("-pk")[:20],
     }
