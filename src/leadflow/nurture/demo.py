@@ -27,6 +27,7 @@ import random
 from dataclasses import dataclass
 
 from django.db.models import F, Max
+from django.utils import timezone
 from faker import Faker
 
 from leadflow.contacts.models import Activity, ConsentStatus, Contact
@@ -82,7 +83,7 @@ def nurture_demo_build(
     """Build the nurture demo in ``workspace`` (see the module docstring)."""
     pacing_settings_update(
         workspace_id=workspace.pk, actor=actor, changes={"quiet_enabled": False},
-        now=_now(),
+        now=timezone.now(),
     )  # fmt: skip
     topic = topic_create(
         workspace=workspace,
@@ -126,12 +127,6 @@ def nurture_demo_delete(workspace: Workspace) -> None:
     segment and messages, a message its template, identity and offer), deleted first."""
     Broadcast.objects.filter(workspace=workspace).delete()
     Message.objects.filter(workspace=workspace).delete()
-
-
-def _now() -> dt.datetime:
-    from django.utils import timezone
-
-    return timezone.now()
 
 
 def _templates(workspace: Workspace) -> dict[str, int]:
@@ -325,5 +320,5 @@ def _offer(workspace: Workspace, actor: Actor, contact_ids: list[int]) -> int:
         },
     )
     for contact in Contact.objects.filter(workspace=workspace, pk__in=contact_ids).order_by("pk"):
-        offer_issue(offer=offer, contact=contact, now=_now(), actor=actor)
+        offer_issue(offer=offer, contact=contact, now=timezone.now(), actor=actor)
     return offer.pk
