@@ -622,3 +622,85 @@ def test_a_sales_reps_home_and_queue_show_the_hand_off(built_today, client):
     assert followed, "the queue shows the next follow-ups"
     pending = FollowUp.objects.filter(assignee=rep, done_at__isnull=True).first()
     assert pending.title in page.content.decode()
+
+
+@pytest.fixture
+def with_nurture(db, settings, tmp_path):
+    """The demo as `leadflow demo` builds it, nurture included (at the real time), its
+    email written to a file outbox."""
+    settings.MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+            "OPTIONS": {"file_path": str(tmp_path / "outbox")},
+        }
+    }
+    return demo.demo_build(contacts=150, seed=7, nurture=True), tmp_path / "outbox"
+
+
+def test_the_nurture_demo_is_what_the_services_and_the_sender_did(with_nurture):
+    """A newsletter topic, templates, a dynamic segment, a finished A/B newsletter whose
+    figures are the recorded sends, opens and clicks, an active welcome series whose
+    enrolments the runner moved, an offer with issued codes; every email went to
+    example.com, and into the outbox."""
+    from leadflow.contacts.models import Activity
+    from leadflow.nurture.models import (
+        Broadcast,
+        Delivery,
+        EmailEngagement,
+        Enrollment,
+        Message,
+        OfferCode,
+        Segment,
+        SegmentMember,
+        Sequence,
+        Topic,
+    )
+    from leadflow.nurture.selectors.broadcasts import unique_clicks
+    from leadflow.nurture.selectors.sequences import sequence_figures
+    from leadflow.nurture.selectors.tracking import messages_engagement
+    from leadflow.nurture.services.broadcasts import variant_results
+
+    workspace, outbox = with_nurture
+    assert Topic.objects.filter(workspace=workspace, name="Product news").exists()
+    segment = Segment.objects.get(workspace=workspace, name="Newsletter readers")
+    assert segment.kind == "dynamic"
+    members = SegmentMember.objects.filter(segment_id=segment.pk)
+    assert members.count() == 46
+
+    # Every email of the demo went to the reserved domain, and was written to the outbox.
+    sent = Delivery.objects.filter(workspace=workspace, status="sent")
+    addresses = set(sent.values_list("address", flat=True))
+    assert addresses and all(address.endswith("@example.com") for address in addresses)
+    assert not Delivery.objects.filter(workspace=workspace).exclude(status="sent").exists()
+    written = "".join(path.read_text() for path in outbox.iterdir())
+    assert written.count("\nTo: ") == sent.count() == 40 + 6
+
+    newsletter = Broadcast.objects.get(workspace=workspace, name="November newsletter")
+    assert (newsletter.status, newsletter.ab_test, newsletter.audience) == ("sending", True, 40)
+    assert newsletter.winner.label == "B" and newsletter.decision.startswith("B won on clicks")
+    results = {row["variant"].label: row for row in variant_results(newsletter)}
+    assert (results["A"]["sent"], results["B"]["sent"]) == (10, 30)  # B: its test and the rest
+    message_ids = [row["variant"].message_id for row in results.values()]
+    engagement = messages_engagement(workspace, message_ids)
+    clicks = unique_clicks(message_ids)
+    for label, (opened, clicked) in {"A": (5, 1), "B": (8, 7)}.items():
+        message_id = results[label]["variant"].message_id
+        recorded = EmailEngagement.objects.filter(message_id=message_id, counted=True)
+        assert clicks[message_id] == clicked == recorded.filter(kind="click").count()
+        assert engagement[message_id].opened == opened == recorded.filter(kind="open").count()
+        assert engagement[message_id].clicked == clicked
+    clicked_people = Activity.objects.filter(workspace=workspace, kind="email.clicked")
+    assert clicked_people.count() == 8
+    assert newsletter.decided_at < timezone.now() - dt.timedelta(days=2)
+
+    welcome = Sequence.objects.get(workspace=workspace, name="Welcome series")
+    figures = sequence_figures(welcome)
+    assert welcome.status == "active" and figures.enrolled == figures.active == 6
+    assert (figures.steps[1].passed, figures.steps[2].waiting) == (6, 6)
+    first_email = Message.objects.get(workspace=workspace, name="Welcome")
+    assert Delivery.objects.filter(message=first_email, status="sent").count() == 6
+    assert set(Enrollment.objects.filter(sequence=welcome).values_list("source", flat=True)) == {
+        "tag.added"
+    }
+    codes = OfferCode.objects.filter(offer__workspace=workspace, contact__isnull=False)
+    assert codes.count() == 5 and all(code.code.startswith("NW15") for code in codes)

@@ -464,6 +464,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     _scoring_commands(commands)
     _sales_commands(commands)
+    from leadflow.cli_nurture import nurture_commands  # imports this module: here, not above
+
+    nurture_commands(commands)
     add(
         "maintain",
         cmd_maintain,

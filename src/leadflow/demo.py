@@ -94,6 +94,7 @@ from leadflow.deals.services import (
 )
 from leadflow.duplicates.models import DuplicatePair, PairStatus
 from leadflow.duplicates.scan import duplicates_scan
+from leadflow.nurture.demo import nurture_demo_build, nurture_demo_delete
 from leadflow.sales.models import AssignmentRule, FirstTouch, Team, TeamMember, Trigger
 from leadflow.sales.selectors import OPEN_STAGES
 from leadflow.sales.services import (
@@ -438,9 +439,13 @@ def demo_install(
     if login is None or login.email != DEMO_OWNER_EMAIL:
         login = DemoLogin(DEMO_OWNER_EMAIL, password_generate())
     if reset:
-        workspace = demo_reset(contacts=contacts, seed=seed, owner_password=login.password)
+        workspace = demo_reset(
+            contacts=contacts, seed=seed, owner_password=login.password, nurture=True
+        )
     else:
-        workspace = demo_build(contacts=contacts, seed=seed, owner_password=login.password)
+        workspace = demo_build(
+            contacts=contacts, seed=seed, owner_password=login.password, nurture=True
+        )
     demo_login_write(login)
     return workspace, login
 
@@ -469,6 +474,7 @@ def demo_delete() -> bool:
         )
         # The activity log is the big table: delete it set-based before the cascade.
         Activity.objects.filter(workspace=workspace).delete()
+        nurture_demo_delete(workspace)
         workspace.delete()
         User.objects.filter(pk__in=demo_users).delete()
     return True
@@ -481,10 +487,13 @@ def demo_reset(
     seed: int = DEMO_SEED,
     owner_password: str | None = None,
     now: dt.datetime | None = None,
+    nurture: bool = False,
 ) -> Workspace:
     """Delete the demo workspace (if any) and build it again, in one transaction."""
     demo_delete()
-    return demo_build(contacts=contacts, seed=seed, owner_password=owner_password, now=now)
+    return demo_build(
+        contacts=contacts, seed=seed, owner_password=owner_password, now=now, nurture=nurture
+    )
 
 
 @transaction.atomic
@@ -494,6 +503,7 @@ def demo_build(
     seed: int = DEMO_SEED,
     owner_password: str | None = None,
     now: dt.datetime | None = None,
+    nurture: bool = False,
 ) -> Workspace:
     """Build the "Northwind Demo" workspace (slug ``demo``) with ``contacts`` contacts.
 
@@ -507,7 +517,7 @@ def demo_build(
     if contacts < 1:
         raise ValueError("The demo needs at least one contact.")
     builder = _DemoBuilder(seed=seed, now=now or timezone.now())
-    return builder.build(contacts=contacts, owner_password=owner_password)
+    return builder.build(contacts=contacts, owner_password=owner_password, nurture=nurture)
 
 
 # An activity to write: when, kind, who (a member's user id, or the label of the system
@@ -647,7 +657,7 @@ class _DemoBuilder:
 
     # -- the parts --
 
-    def build(self, *, contacts: int, owner_password: str | None) -> Workspace:
+    def build(self, *, contacts: int, owner_password: str | None, nurture: bool) -> Workspace:
         workspace, users = self.people(owner_password)
         self.fields(workspace, users[Role.OWNER][0])
         self.custom_fields = list(CustomField.objects.filter(workspace=workspace))
@@ -672,7 +682,18 @@ class _DemoBuilder:
         self.sales_work(workspace, users, people, arrivals)
         # The review list is what the finder itself finds in the demo's contacts.
         duplicates_scan(workspace=workspace)
+        if nurture:
+            self.nurture(workspace, users)
         return workspace
+
+    def nurture(self, workspace: Workspace, users: dict[str, list[User]]) -> None:
+        """Nurture's part, by the marketer (``leadflow.nurture.demo``): it sends emails, to
+        the reserved domain example.com only, and runs at the real time."""
+        marketer = users[Role.MARKETER][0]
+        actor = Actor.for_user(marketer, Membership.objects.get(workspace=workspace, user=marketer))
+        nurture_demo_build(
+            workspace=workspace, actor=actor, rnd=self.random, faker=self.faker["en_US"]
+        )
 
     def routing(self, workspace: Workspace, users: dict[str, list[User]]) -> None:
         """The sales team and its routing rule, switched on ``ROUTING_DAYS`` ago: the leads

@@ -299,9 +299,15 @@ def app_pages(tmp_path):
         diagnostic="550 5.1.1 <left-the-company@northwind-traders.example>: Recipient address "
         "rejected: User unknown in virtual mailbox table",
     )  # fmt: skip
+    from leadflow.contacts.services import consent_purpose_create
+
+    consent_purpose_create(
+        workspace=workspace, key="events", label="Event invitations and webinars", actor=actor
+    )
     base = f"/w/{workspace.slug}"
     pages = {
         "bounces": f"{base}/settings/bounces/",
+        "consent-purposes": f"{base}/settings/consent/",
         "sms-settings": f"{base}/settings/sms/",
         "marketing-templates": f"{base}/marketing-templates/",
         "marketing-template": f"{base}/marketing-templates/{marketing_template.pk}/",

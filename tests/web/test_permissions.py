@@ -428,7 +428,13 @@ def _scoring_profile(world, client):
 
 
 def _settings(world, client):
-    pages = ["settings/", "settings/fields/", "settings/tracking/", "settings/api-keys/"]
+    pages = [
+        "settings/",
+        "settings/fields/",
+        "settings/tracking/",
+        "settings/consent/",
+        "settings/api-keys/",
+    ]
     answers = {_decided(client.get(url(world["workspace"], page)), 200) for page in pages}
     assert len(answers) == 1, "the settings pages disagree"
     return answers.pop()
@@ -622,7 +628,7 @@ ACTIONS: dict[str, Callable] = {
     ),
     "manage lead sources and read their delivery log": _manage_lead_sources,
     "force in a delivery whose sender was not verified": _force_delivery,
-    "change workspace settings, custom fields, tracking and API keys": _settings,
+    "change workspace settings, custom fields, tracking, consent purposes and API keys": _settings,
     "see the engagement scoring rules": _see_engagement_rules,
     "change and preview the engagement scoring rules, half-life and thresholds": (
         _change_engagement_rules

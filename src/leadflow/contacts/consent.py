@@ -14,7 +14,7 @@ Guarantees:
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from django.db.models import Max, Subquery
+from django.db.models import Count, Max, Subquery
 
 from leadflow.contacts.models import (
     DEFAULT_PURPOSES,
@@ -39,6 +39,18 @@ def consent_purposes(workspace_id: int) -> dict[str, str]:
     """{key: label} of the workspace's purposes: the default set, then its own."""
     own = ConsentPurpose.objects.filter(workspace_id=workspace_id).values_list("key", "label")
     return {**DEFAULT_PURPOSES, **dict(own)}
+
+
+def consent_purpose_usage(workspace_id: int) -> dict[str, int]:
+    """{purpose key: contacts with at least one ledger row for it}, in one grouped query
+    (the settings page's figure: a purpose in use cannot lose its key)."""
+    rows = (
+        ConsentEntry.objects.filter(workspace_id=workspace_id)
+        .values("purpose")
+        .annotate(contacts=Count("contact_id", distinct=True))
+        .order_by()
+    )
+    return {row["purpose"]: row["contacts"] for row in rows}
 
 
 def purpose_for_topic(topic: str) -> str:

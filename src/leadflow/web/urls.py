@@ -243,6 +243,12 @@ settings_patterns = [
         name="settings_suppression_remove",
     ),
     path("topics/", suppression.topic_list, name="settings_topics"),
+    path("consent/", consent.settings_consent, name="settings_consent"),
+    path(
+        "consent/<slug:key>/rename/",
+        consent.settings_consent_rename,
+        name="settings_consent_rename",
+    ),
     path("topics/<int:topic_id>/", suppression.topic_edit, name="settings_topic_edit"),
     path("topics/<int:topic_id>/delete/", suppression.topic_delete, name="settings_topic_delete"),
     path("marketing-email/", nurture_email.marketing_email, name="settings_marketing_email"),

@@ -31,6 +31,7 @@ from leadflow.contacts.activity_log import activities_announce
 from leadflow.contacts.consent import consent_latest_of, consent_purposes
 from leadflow.contacts.kind_writers import consent_changed_data
 from leadflow.contacts.models import (
+    DEFAULT_PURPOSES,
     MARKETING_PURPOSE,
     Activity,
     ActivityKind,
@@ -42,7 +43,7 @@ from leadflow.contacts.models import (
     Contact,
 )
 from leadflow.core.actors import Actor
-from leadflow.core.errors import FieldError, ValidationFailed
+from leadflow.core.errors import FieldError, NotFound, ValidationFailed
 from leadflow.core.models import Workspace
 from leadflow.core.services import audit_record
 
@@ -411,4 +412,35 @@ def consent_purpose_create(
         obj=purpose,
         changes={"key": key, "label": label},
     )
+    return purpose
+
+
+def consent_purpose_rename(
+    *, workspace: Workspace, key: str, label: str, actor: Actor
+) -> ConsentPurpose:
+    """A new label for one of the workspace's own purposes. The key stays (ledger rows and
+    forms name it); a default purpose keeps its label (the same in every workspace)."""
+    label = (label or "").strip()
+    if key in DEFAULT_PURPOSES:
+        raise ValidationFailed([FieldError("key", "A default purpose keeps its name.")])
+    if not label or len(label) > 100:
+        raise ValidationFailed([FieldError("label", "Give a name of at most 100 characters.")])
+    with transaction.atomic():
+        purpose = (
+            ConsentPurpose.objects.select_for_update().filter(workspace=workspace, key=key).first()
+        )
+        if purpose is None:
+            raise NotFound("No such consent purpose.")
+        before = purpose.label
+        if before == label:
+            return purpose
+        purpose.label = label
+        purpose.save(update_fields=["label"])
+        audit_record(
+            workspace=workspace,
+            actor=actor,
+            action="consent_purpose.renamed",
+            obj=purpose,
+            changes={"label": [before, label]},
+        )
     return purpose

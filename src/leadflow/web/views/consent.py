@@ -4,20 +4,32 @@ The section shows the contact's status per purpose (the latest ledger row of eac
 the history, newest first, with the text, version, source, time and address of each row;
 a member who may write records a change (a row with source "manual"). Downloads: one
 contact's ledger, and the whole workspace's (``export``: a sales member who sees only
-own leads gets theirs).
+own leads gets theirs). And the settings page of the workspace's consent purposes (admins:
+list, add, rename one of its own).
 """
 
 from typing import Any
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
-from django.views.decorators.http import require_POST, require_safe
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from leadflow.contacts import selectors
-from leadflow.contacts.consent import consent_current, consent_export_rows, consent_history
-from leadflow.contacts.models import ConsentSource, ConsentState, Contact
-from leadflow.contacts.services import consent_given_clean, consent_record
+from leadflow.contacts.consent import (
+    consent_current,
+    consent_export_rows,
+    consent_history,
+    consent_purpose_usage,
+    consent_purposes,
+)
+from leadflow.contacts.models import DEFAULT_PURPOSES, ConsentSource, ConsentState, Contact
+from leadflow.contacts.services import (
+    consent_given_clean,
+    consent_purpose_create,
+    consent_purpose_rename,
+    consent_record,
+)
 from leadflow.core.errors import ValidationFailed
 from leadflow.core.exports import csv_response
 from leadflow.web.access import workspace_view
@@ -94,3 +106,65 @@ def consent_export(request: HttpRequest) -> HttpResponse:
         visible = selectors.contacts_visible(request.workspace, request.actor).values("pk")
     rows = consent_export_rows(request.workspace.pk, contact_ids=visible)
     return csv_response(rows, "consent-ledger.csv")
+
+
+# --- settings: the workspace's consent purposes ----------------------------------------------
+
+
+def _purposes_page(
+    request: HttpRequest, *, values=None, errors=None, rename=None, status=200
+) -> HttpResponse:
+    """``rename``: (key, label typed, errors) of a rename refused, shown on its row."""
+    workspace_id = request.workspace.pk
+    usage = consent_purpose_usage(workspace_id)
+    key_refused, label_typed, rename_errors = rename or ("", "", {})
+    purposes = [
+        {
+            "key": key,
+            "label": label_typed if key == key_refused else label,
+            "default": key in DEFAULT_PURPOSES,
+            "contacts": usage.get(key, 0),
+            "errors": rename_errors if key == key_refused else {},
+        }
+        for key, label in consent_purposes(workspace_id).items()
+    ]
+    context = {
+        "settings_section": "consent",
+        "purposes": purposes,
+        "values": values or {},
+        "errors": errors or {},
+    }
+    return render(request, "web/settings/consent.html", context, status=status)
+
+
+@workspace_view("manage_settings")
+@require_http_methods(["GET", "POST"])
+def settings_consent(request: HttpRequest) -> HttpResponse:
+    """The workspace's consent purposes (the defaults and its own); POST adds one."""
+    if request.method == "GET":
+        return _purposes_page(request)
+    values = {name: request.POST.get(name, "") for name in ("key", "label")}
+    try:
+        purpose = consent_purpose_create(
+            workspace=request.workspace, key=values["key"], label=values["label"],
+            actor=request.actor,
+        )  # fmt: skip
+    except ValidationFailed as failure:
+        return _purposes_page(request, values=values, errors=error_map(failure), status=422)
+    messages.success(request, f"Purpose “{purpose.label}” ({purpose.key}) added.")
+    return redirect("settings_consent", request.workspace.slug)
+
+
+@workspace_view("manage_settings")
+@require_POST
+def settings_consent_rename(request: HttpRequest, key: str) -> HttpResponse:
+    """A new label for one of the workspace's own purposes (its key stays)."""
+    label = request.POST.get("label", "")
+    try:
+        purpose = consent_purpose_rename(
+            workspace=request.workspace, key=key, label=label, actor=request.actor
+        )
+    except ValidationFailed as failure:
+        return _purposes_page(request, rename=(key, label, error_map(failure)), status=422)
+    messages.success(request, f"Purpose {purpose.key} is now called “{purpose.label}”.")
+    return redirect("settings_consent", request.workspace.slug)
