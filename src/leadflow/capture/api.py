@@ -279,3 +279,8 @@ def submission_release(request, form_id: int, submission_pk: int):
         actor=actor,
         base_url=request.build_absolute_uri("/").rstrip("/"),
     )
+
+
+from leadflow.capture.api_magnets import router as magnets_router  # noqa: E402
+
+router.add_router("/", magnets_router)

@@ -8,8 +8,10 @@ class CaptureConfig(AppConfig):
 
     def ready(self) -> None:
         # Imported in ready(): models and other apps load only once the app registry is.
+        from leadflow.capture.magnet_kinds import register
         from leadflow.capture.selectors import notified_contact_ids
         from leadflow.contacts.selectors import NOTIFIED_CONTACT_IDS
 
+        register()
         if notified_contact_ids not in NOTIFIED_CONTACT_IDS:
             NOTIFIED_CONTACT_IDS.append(notified_contact_ids)
