@@ -10,6 +10,7 @@ from ninja import Field, File, Router, Schema, Status, UploadedFile
 from leadflow.capture import magnets, selectors
 from leadflow.capture.models import Magnet
 from leadflow.core.apikit import StrictSchema, json_response, require_scope
+from leadflow.core.errors import FieldError, ValidationFailed
 from leadflow.core.idempotency import idempotent
 from leadflow.core.models import ApiScope
 
@@ -135,6 +136,9 @@ def magnet_file(request, magnet_id: int, file: File[UploadedFile]):
     """Multipart ``file``: PDF, ZIP, a video (MP4, WebM, MOV) or an office document, up to
     LEADFLOW_MAGNET_MAX_BYTES; it replaces the magnet's file."""
     workspace, actor = require_scope(request, WRITE)
+    unknown = sorted(set(request.POST)) + sorted(set(request.FILES) - {"file"})
+    if unknown:
+        raise ValidationFailed([FieldError(name, "Unknown field.") for name in unknown])
     magnets.magnet_update(workspace=workspace, magnet_id=magnet_id, data={}, actor=actor, file=file)
     return _out(workspace, magnet_id)
 

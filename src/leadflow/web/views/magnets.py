@@ -25,6 +25,7 @@ MANAGE = "manage_forms"
 FIELDS = (*magnets.MAGNET_FIELDS, "file")
 NUMBERS = {"capacity", "link_days", "max_downloads"}
 GRANTS_SHOWN = 200
+CODE_HEADERS = {"code", "codes", "coupon", "key"}
 
 
 def _values(magnet) -> dict:
@@ -185,7 +186,10 @@ def magnet_codes(request: HttpRequest, magnet_id: int) -> HttpResponse:
                 lines = upload.read().decode("utf-8-sig").splitlines()
             except UnicodeDecodeError:
                 raise ValidationFailed([FieldError("codes", "A UTF-8 text or CSV file.")]) from None
-            codes += [line.split(",")[0].strip().strip('"') for line in lines]
+            column = [line.split(",")[0].strip().strip('"') for line in lines]
+            if column and column[0].lower() in CODE_HEADERS:  # a CSV's header row
+                column = column[1:]
+            codes += column
         added, skipped = magnets.magnet_codes_add(
             workspace=request.workspace, magnet_id=magnet.pk, codes=codes, actor=request.actor
         )
