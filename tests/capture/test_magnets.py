@@ -266,3 +266,19 @@ def test_uploads_are_checked(workspace, owner_actor):
                 file=upload(name, body),
             )
         assert message in failure.value.errors[0].message
+
+
+def test_a_form_offers_a_magnet_of_its_own_workspace_only(
+    api, lead_form, workspace, other_workspace, owner_actor
+):
+    ours = make_magnet(workspace, owner_actor, kind="url", url="https://acme.example/a")
+    theirs = make_magnet(other_workspace, owner_actor, kind="url", url="https://other.example")
+    answer = api.patch(f"/forms/{lead_form.pk}", {"magnet_id": ours.pk})
+    assert answer.status_code == 200 and answer.json()["magnet_id"] == ours.pk
+    refused = api.patch(f"/forms/{lead_form.pk}", {"magnet_id": theirs.pk})
+    assert refused.status_code == 422
+    assert [e["field"] for e in refused.json()["errors"]] == ["magnet_id"]
+    assert api.patch(f"/forms/{lead_form.pk}", {"magnet_id": None}).json()["magnet_id"] is None
+    made = api.post("/capture/magnets", {"name": "Checklist", "kind": "file"})
+    assert made.status_code == 201 and made.json()["active"] is False  # until its file
+    assert api.get(f"/capture/magnets/{theirs.pk}").status_code == 404

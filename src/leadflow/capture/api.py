@@ -91,6 +91,9 @@ class FormOut(Schema):
     double_opt_in: bool
     proof_of_work: bool
     min_fill_seconds: int
+    magnet_id: int | None = Field(
+        description="The lead magnet a valid submission earns (docs/capture/magnets.md)."
+    )
     created_at: dt.datetime
     updated_at: dt.datetime
 
@@ -114,6 +117,7 @@ class FormIn(StrictSchema):
     double_opt_in: bool | None = None
     proof_of_work: bool | None = None
     min_fill_seconds: int | None = None
+    magnet_id: int | None = Field(None, description="A lead magnet's id; null: none.")
 
 
 class FormPage(Schema):
