@@ -282,3 +282,24 @@ def test_a_form_offers_a_magnet_of_its_own_workspace_only(
     made = api.post("/capture/magnets", {"name": "Checklist", "kind": "file"})
     assert made.status_code == 201 and made.json()["active"] is False  # until its file
     assert api.get(f"/capture/magnets/{theirs.pk}").status_code == 404
+
+
+def test_a_merge_keeps_one_grant_per_magnet_and_gives_back_the_seat(workspace, owner_actor):
+    from leadflow.contacts.services import contact_merge
+
+    seats = make_magnet(workspace, owner_actor, name="Webinar", kind="seat", capacity=2)
+    guide = make_magnet(workspace, owner_actor, kind="url", url="https://acme.example/g")
+    jane, janet, third = (
+        contact_upsert(workspace=workspace, actor=owner_actor, data={"email": email}).contact
+        for email in ("jane@initech.com", "jane.doe@initech.com", "ann@initech.com")
+    )
+    for contact in (jane, janet, third):  # the third waits
+        magnets.magnet_grant(magnet=seats, contact_id=contact.pk, submission_id=None)
+    magnets.magnet_grant(magnet=guide, contact_id=janet.pk, submission_id=None)
+    contact_merge(workspace=workspace, primary_id=jane.pk, secondary_id=janet.pk, actor=owner_actor)
+    assert sorted(
+        MagnetGrant.objects.filter(contact=jane).values_list("magnet__name", "seat")
+    ) == sorted([(seats.name, SeatStatus.SEATED), (guide.name, SeatStatus.NONE)])
+    assert MagnetGrant.objects.get(contact=third).seat == SeatStatus.SEATED  # seated now
+    seats.refresh_from_db()
+    assert seats.seats_taken == 2

@@ -383,7 +383,7 @@ def _pattern_code(pattern: str) -> str:
 
 def _pool_code(magnet: Magnet, grant: MagnetGrant) -> str:
     """Take a free pool code for ``grant``: '' when the pool is empty."""
-    free = MagnetCode.objects.filter(magnet=magnet, grant__isnull=True).order_by("pk")
+    free = MagnetCode.objects.filter(magnet=magnet, given_at__isnull=True).order_by("pk")
     for _ in range(5):
         if connection.features.has_select_for_update_skip_locked:
             candidate = free.select_for_update(skip_locked=True).first()
@@ -391,7 +391,9 @@ def _pool_code(magnet: Magnet, grant: MagnetGrant) -> str:
             candidate = free.first()
         if candidate is None:
             return ""
-        if MagnetCode.objects.filter(pk=candidate.pk, grant__isnull=True).update(grant=grant):
+        if MagnetCode.objects.filter(pk=candidate.pk, given_at__isnull=True).update(
+            grant=grant, given_at=timezone.now()
+        ):
             return candidate.code
     return ""
 
@@ -450,6 +452,21 @@ def form_magnet_grant(
     if grant.delivered_at is None:
         task_schedule(DELIVER_TASK, grant.pk, base_url)
     return grant
+
+
+def grants_merge(workspace: Workspace, from_id: int, to_id: int) -> None:
+    """A merge hook (contacts' ``MERGE_HOOKS``): the merged contact's grants go to the
+    contact that stays, except for magnets it has already (one grant per magnet); those go
+    with the merged contact, and their seats are given back to the waiting list."""
+    already = MagnetGrant.objects.filter(workspace=workspace, contact_id=to_id).values("magnet_id")
+    grants = MagnetGrant.objects.filter(workspace=workspace, contact_id=from_id)
+    grants.exclude(magnet_id__in=already).update(contact_id=to_id)
+    for magnet_id in grants.filter(seat=SeatStatus.SEATED).values_list("magnet_id", flat=True):
+        magnet = Magnet.objects.select_for_update().get(pk=magnet_id)
+        grants.filter(magnet_id=magnet_id).update(seat=SeatStatus.NONE)
+        Magnet.objects.filter(pk=magnet_id).update(seats_taken=F("seats_taken") - 1)
+        magnet.seats_taken -= 1
+        _waiting_list_seat(magnet)
 
 
 # --- links ----------------------------------------------------------------------------------

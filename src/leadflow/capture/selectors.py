@@ -301,7 +301,7 @@ def magnet_list(workspace: Workspace) -> QuerySet[Magnet]:
             downloaded=Coalesce(_count(grants.filter(downloads__gt=0)), 0),
             downloads=Coalesce(_sum_downloads(), 0),
             codes_left=Coalesce(
-                _count(MagnetCode.objects.filter(magnet=OuterRef("pk"), grant__isnull=True)), 0
+                _count(MagnetCode.objects.filter(magnet=OuterRef("pk"), given_at__isnull=True)), 0
             ),
             waiting=Coalesce(_count(grants.filter(seat=SeatStatus.WAITING)), 0),
         )

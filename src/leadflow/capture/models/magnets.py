@@ -102,6 +102,9 @@ class MagnetGrant(models.Model):
     ``link_downloads`` the current link's (checked against ``Magnet.max_downloads``).
     """
 
+    # A merge moves grants by capture's hook (``magnets.grants_merge``): one per magnet.
+    contact_merge_moves = False
+
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
     magnet = models.ForeignKey(Magnet, on_delete=models.CASCADE, related_name="grants")
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="+")
@@ -136,16 +139,18 @@ class MagnetGrant(models.Model):
 
 
 class MagnetCode(models.Model):
-    """One code of a magnet's pool, uploaded by a marketer; ``grant`` is the lead it went to."""
+    """One code of a magnet's pool, uploaded by a marketer; ``grant`` is the lead it went to.
+    ``given_at`` marks it used for good: a code stays given when its lead is deleted."""
 
     magnet = models.ForeignKey(Magnet, on_delete=models.CASCADE, related_name="codes")
     code = models.CharField(max_length=100)
     grant = models.OneToOneField(
         MagnetGrant, null=True, blank=True, on_delete=models.SET_NULL, related_name="pool_code"
     )
+    given_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["magnet", "code"], name="magnet_pool_code_once")
         ]
-        indexes = [models.Index(fields=["magnet", "grant"], name="magnet_code_free")]
+        indexes = [models.Index(fields=["magnet", "given_at"], name="magnet_code_free")]
