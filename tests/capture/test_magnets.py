@@ -12,7 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection, transaction
 from django.test import Client
 
-from leadflow.capture import magnets, services
+from leadflow.capture import magnet_links, magnets, services
 from leadflow.capture.models import MagnetGrant, SeatStatus
 from leadflow.contacts.models import Activity, Contact
 from leadflow.contacts.services import contact_upsert
@@ -128,14 +128,14 @@ def test_an_expired_link_offers_a_fresh_one(public, lead_form, workspace, owner_
     real_time = signing.time.time
     signing.time.time = lambda: eight_days_ago
     try:
-        old = magnets.magnet_link(grant, "")
+        old = magnet_links.magnet_link(grant, "")
     finally:
         signing.time.time = real_time
     client = Client()
     expired = client.get(old)
     assert expired.status_code == 410 and "Send me a fresh link" in expired.content.decode()
     assert not Activity.objects.filter(kind="magnet.downloaded").exists()
-    current = client.get(magnets.magnet_link(grant, ""))
+    current = client.get(magnet_links.magnet_link(grant, ""))
     assert current.status_code == 302 and current["Location"] == "https://acme.example/course"
     # The expired link's own button renews it.
     token = old.split("/")[3]

@@ -11,7 +11,7 @@ from django.core import signing
 from django.core.files.uploadedfile import SimpleUploadedFile
 from playwright.sync_api import expect
 
-from leadflow.capture import magnets, services
+from leadflow.capture import magnet_links, magnets, services
 from leadflow.capture.models import MagnetGrant
 from leadflow.contacts.models import Activity
 
@@ -34,7 +34,7 @@ class _PastSigner(signing.TimestampSigner):
 
 
 def expired_link(live_server, grant) -> str:
-    token = _PastSigner(salt=magnets.MAGNET_SALT).sign_object(
+    token = _PastSigner(salt=magnet_links.MAGNET_SALT).sign_object(
         [grant.pk, grant.link_serial], compress=False
     )
     return f"{live_server.url}/m/{grant.magnet.key}/{token}/"

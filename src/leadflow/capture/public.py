@@ -21,7 +21,7 @@ from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from leadflow.capture import antispam, magnets, selectors, services
+from leadflow.capture import antispam, magnet_links, selectors, services
 from leadflow.capture.fields import RESERVED_PREFIX, public_definition
 from leadflow.capture.models import Form, FormStatus, MagnetKind
 from leadflow.core.errors import DomainError, FieldError, NotFound, ValidationFailed
@@ -423,15 +423,15 @@ def magnet_open(request: HttpRequest, key: str, token: str) -> HttpResponse:
     """A lead's signed link: the file, the external page, or their code or seat. An
     altered link (404) or an expired one (410) offers to email a fresh one."""
     try:
-        grant = magnets.magnet_open(key=key, token=token)
-    except magnets.LinkExpired as error:
+        grant = magnet_links.magnet_open(key=key, token=token)
+    except magnet_links.LinkExpired as error:
         return render(
             request,
             "capture/magnet_link.html",
             {"error": error.detail, "key": key, "token": token},
             status=error.status,
         )
-    except magnets.LinkInvalid as error:
+    except magnet_links.LinkInvalid as error:
         known = selectors.magnet_by_key(key) is not None
         return render(
             request,
@@ -466,7 +466,7 @@ def magnet_renew(request: HttpRequest, key: str) -> HttpResponse:
         )
         response["Retry-After"] = str(wait)
         return response
-    magnets.magnet_link_renew(
+    magnet_links.magnet_link_renew(
         key=key,
         base_url=_base_url(request),
         token=clip(request.POST.get("token", ""), 500),

@@ -22,7 +22,7 @@ from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from leadflow.capture import fastpath, magnets
+from leadflow.capture import fastpath, magnet_links, magnets
 from leadflow.capture.antispam import SOFT_REASONS, spam_reason
 from leadflow.capture.fields import consent_version, form_fields_clean, submission_values_clean
 from leadflow.capture.models import (
@@ -756,7 +756,9 @@ def optin_confirm(*, token: str, ip: str | None = None, base_url: str = "") -> S
     return submission
 
 
-def submission_magnet(*, form: Form, submission_pk: int, base_url: str) -> magnets.Delivered | None:
+def submission_magnet(
+    *, form: Form, submission_pk: int, base_url: str
+) -> magnet_links.Delivered | None:
     """What the thank-you screen shows of the magnet a submission earned: its link (and
     code or seat), "pending" while a double opt-in waits for confirmation, None without
     one (or for a submission held as spam or suspected: a bot learns nothing)."""
@@ -775,8 +777,8 @@ def submission_magnet(*, form: Form, submission_pk: int, base_url: str) -> magne
         .first()
     )
     if grant is not None:
-        return magnets.delivered(grant, base_url)
+        return magnet_links.delivered(grant, base_url)
     magnet = Magnet.objects.filter(pk=form.magnet_id, active=True).first()
     if magnet is None or not form.double_opt_in:
         return None
-    return magnets.Delivered(name=magnet.name, kind=magnet.kind, link="", pending=True)
+    return magnet_links.Delivered(name=magnet.name, kind=magnet.kind, link="", pending=True)

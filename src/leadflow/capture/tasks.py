@@ -11,7 +11,7 @@ from django.tasks import task
 from django.urls import reverse
 from django.utils import timezone
 
-from leadflow.capture.magnets import magnet_link
+from leadflow.capture.magnet_links import magnet_link
 from leadflow.capture.models import MagnetGrant, NotificationLog, Submission, SubmissionStatus
 from leadflow.capture.services import optin_token
 from leadflow.core.models import User
