@@ -18,6 +18,7 @@ from leadflow.contacts.models import Activity, Contact
 from leadflow.contacts.services import contact_upsert
 from leadflow.core.actors import Actor
 from leadflow.core.errors import ValidationFailed
+from leadflow.scoring.services.engagement import activity_kinds
 
 from .conftest import good_fields
 from .test_notifications import run_worker, smtp, text_of  # noqa: F401 - the fixture
@@ -78,11 +79,13 @@ def test_a_file_reaches_the_lead_once_and_each_download_counts(
 
     link = link_in(message)
     client = Client()
+    assert client.head(link).status_code == 200  # a link checker counts nothing
     response = client.get(link)
     assert response.status_code == 200
     assert b"".join(response.streaming_content) == PDF
     assert response["Content-Disposition"].startswith('attachment; filename="guide.pdf"')
     downloads = Activity.objects.filter(kind="magnet.downloaded", contact=grant.contact)
+    assert "magnet.downloaded" in activity_kinds()  # engagement rules can score it
     assert list(downloads.values_list("data", flat=True)) == [
         {"magnet_id": magnet.pk, "name": "The pricing guide"}
     ]

@@ -421,7 +421,10 @@ def _file_response(grant) -> HttpResponse:
 @require_safe
 def magnet_open(request: HttpRequest, key: str, token: str) -> HttpResponse:
     """A lead's signed link: the file, the external page, or their code or seat. An
-    altered link (404) or an expired one (410) offers to email a fresh one."""
+    altered link (404) or an expired one (410) offers to email a fresh one. A HEAD (link
+    checkers, mail scanners) counts nothing and answers nothing."""
+    if request.method == "HEAD":
+        return HttpResponse(status=200)
     try:
         grant = magnet_links.magnet_open(key=key, token=token)
     except magnet_links.LinkExpired as error:
