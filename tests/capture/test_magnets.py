@@ -250,6 +250,9 @@ def test_a_double_opt_in_form_delivers_after_confirmation(
         confirm["Subject"],
         "Here is The pricing guide",
     ]
+    # Someone else typing her address sees no link: it comes by email, after confirming.
+    again = public.submit().json()["magnet"]
+    assert again["pending_confirmation"] is True and again["url"] is None
 
 
 def test_uploads_are_checked(workspace, owner_actor):

@@ -385,7 +385,10 @@ def optin_confirm(request: HttpRequest, token: str) -> HttpResponse:
             request, "capture/optin_done.html", {"error": error.detail}, status=error.status
         )
     offer = services.submission_magnet(
-        form=submission.form, submission_pk=submission.pk, base_url=_base_url(request)
+        form=submission.form,
+        submission_pk=submission.pk,
+        base_url=_base_url(request),
+        confirmed=True,
     )
     return render(
         request,

@@ -757,13 +757,20 @@ def optin_confirm(*, token: str, ip: str | None = None, base_url: str = "") -> S
 
 
 def submission_magnet(
-    *, form: Form, submission_pk: int, base_url: str
+    *, form: Form, submission_pk: int, base_url: str, confirmed: bool = False
 ) -> magnet_links.Delivered | None:
     """What the thank-you screen shows of the magnet a submission earned: its link (and
-    code or seat), "pending" while a double opt-in waits for confirmation, None without
-    one (or for a submission held as spam or suspected: a bot learns nothing)."""
+    code or seat), None without one (or for a submission held as spam or suspected: a bot
+    learns nothing). A double opt-in form's thank-you screen only says it comes after the
+    confirmation ("pending"), even when the lead has it already: whoever typed an address
+    sees its link only from that mailbox (``confirmed``: the confirmation page)."""
     if not form.magnet_id:
         return None
+    if form.double_opt_in and not confirmed:
+        magnet = Magnet.objects.filter(pk=form.magnet_id, active=True).first()
+        if magnet is None:
+            return None
+        return magnet_links.Delivered(name=magnet.name, kind=magnet.kind, link="", pending=True)
     contact_id = (
         Submission.objects.filter(pk=submission_pk, status=SubmissionStatus.ACCEPTED)
         .values_list("contact_id", flat=True)
@@ -776,9 +783,4 @@ def submission_magnet(
         .filter(magnet_id=form.magnet_id, contact_id=contact_id)
         .first()
     )
-    if grant is not None:
-        return magnet_links.delivered(grant, base_url)
-    magnet = Magnet.objects.filter(pk=form.magnet_id, active=True).first()
-    if magnet is None or not form.double_opt_in:
-        return None
-    return magnet_links.Delivered(name=magnet.name, kind=magnet.kind, link="", pending=True)
+    return magnet_links.delivered(grant, base_url) if grant is not None else None
