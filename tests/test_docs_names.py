@@ -40,6 +40,7 @@ DOCS = [
     *sorted((ROOT / "docs" / "nurture").glob("*.md")),
     *sorted((ROOT / "docs" / "contacts").glob("*.md")),
     ROOT / "docs" / "deals.md",
+    *sorted((ROOT / "docs" / "capture").glob("*.md")),
     ROOT / "docs" / "home.md",
     ROOT / "docs" / "nurture" / "segments.md",
     *sorted((ROOT / "docs" / "decisions").glob("001[89]-*.md")),

@@ -136,6 +136,11 @@ def _object_ids(workspace):
     deal = deal_services.deal_create(
         workspace=workspace, actor=actor, values={"title": "Other deal", "contact_id": a.pk}
     )
+    from leadflow.capture.magnets import magnet_create
+
+    magnet = magnet_create(
+        workspace=workspace, actor=actor, data={"name": "Other magnet", "kind": "code"}
+    )
     from leadflow.nurture.services.offers import offer_create
 
     offer = offer_create(workspace=workspace, actor=actor, data={"name": "Other offer"})
@@ -194,6 +199,7 @@ def _object_ids(workspace):
         "marketing_template_id": marketing.pk,
         "message_id": message.pk,
         "offer_id": offer.pk,
+        "magnet_id": magnet.pk,
         "suppression_id": suppressed.suppression.pk,
         "topic_id": topic.pk,
         "team_id": team.pk,
@@ -256,6 +262,8 @@ def test_every_object_route_hides_other_workspaces(api, other_workspace):
         "hand-back": {"reason": "x"},
         "disqualify": {"reason": "x"},
         "codes": {"codes": ["X1"]},
+        "redeem": {"code": "X1"},
+        "file": None,
         "issue": {"contact_id": 1},
         "offer": None,
         "preview": {"contact_id": 1},
@@ -302,6 +310,7 @@ def test_every_object_route_hides_other_workspaces(api, other_workspace):
                     "/pipelines/",
                     "/stages/",
                     "/nurture/offers/",
+                    "/capture/magnets/",
                     "/nurture/topics/",
                     "/nurture/templates/",
                     "/segments/",
@@ -325,7 +334,13 @@ def test_every_object_route_hides_other_workspaces(api, other_workspace):
                     else {"first_name": "x"}
                 )
             query = "?contact_id=1" if method == "get" and url.endswith("/preview") else ""
-            response = getattr(api, method)(url + query, **({"body": body} if body else {}))
+            if method == "post" and url.endswith("/file"):  # a multipart upload
+                upload = SimpleUploadedFile("x.pdf", b"%PDF-1.4\n", "application/pdf")
+                response = api.client.post(
+                    f"/api/v1{url}", data={"file": upload}, headers=api.headers
+                )
+            else:
+                response = getattr(api, method)(url + query, **({"body": body} if body else {}))
             assert response.status_code == 404, (method, path, response.content)
             assert response["Content-Type"] == "application/problem+json"
             tried += 1

@@ -176,6 +176,19 @@ def app_pages(tmp_path):
         workspace=workspace, actor=actor, contact_id=contact.pk, amount="18500",
         expected_close_date=dt.date.today() + dt.timedelta(days=40),
     )  # fmt: skip
+    from leadflow.capture.magnets import magnet_create, magnet_grant
+
+    webinar_seats = magnet_create(
+        workspace=workspace,
+        actor=actor,
+        data={
+            "name": "Live webinar: choosing a lead scoring model for a long B2B sales cycle",
+            "kind": "seat",
+            "capacity": 1,
+        },
+    )
+    for attendee in Contact.objects.filter(workspace=workspace).order_by("pk")[:3]:
+        magnet_grant(magnet=webinar_seats, contact_id=attendee.pk, submission_id=None)
     from leadflow.nurture.services.offers import offer_codes_add, offer_create, offer_issue
 
     offer = offer_create(
@@ -326,6 +339,9 @@ def app_pages(tmp_path):
         "offers": f"{base}/offers/",
         "offer": f"{base}/offers/{offer.pk}/",
         "offer-new": f"{base}/offers/new/",
+        "magnets": f"{base}/magnets/",
+        "magnet": f"{base}/magnets/{webinar_seats.pk}/",
+        "magnet-new": f"{base}/magnets/new/?kind=code",
         "pacing": f"{base}/settings/pacing/",
         "home": f"{base}/",
         "contacts": f"{base}/contacts/",

@@ -91,6 +91,9 @@ class FormOut(Schema):
     double_opt_in: bool
     proof_of_work: bool
     min_fill_seconds: int
+    magnet_id: int | None = Field(
+        description="The lead magnet a valid submission earns (docs/capture/magnets.md)."
+    )
     created_at: dt.datetime
     updated_at: dt.datetime
 
@@ -114,6 +117,7 @@ class FormIn(StrictSchema):
     double_opt_in: bool | None = None
     proof_of_work: bool | None = None
     min_fill_seconds: int | None = None
+    magnet_id: int | None = Field(None, description="A lead magnet's id; null: none.")
 
 
 class FormPage(Schema):
@@ -279,3 +283,8 @@ def submission_release(request, form_id: int, submission_pk: int):
         actor=actor,
         base_url=request.build_absolute_uri("/").rstrip("/"),
     )
+
+
+from leadflow.capture.api_magnets import router as magnets_router  # noqa: E402
+
+router.add_router("/", magnets_router)

@@ -8,8 +8,14 @@ class CaptureConfig(AppConfig):
 
     def ready(self) -> None:
         # Imported in ready(): models and other apps load only once the app registry is.
+        from leadflow.capture.magnet_kinds import register
+        from leadflow.capture.magnets import grants_merge
         from leadflow.capture.selectors import notified_contact_ids
         from leadflow.contacts.selectors import NOTIFIED_CONTACT_IDS
+        from leadflow.contacts.services import MERGE_HOOKS
 
+        register()
+        if grants_merge not in MERGE_HOOKS:
+            MERGE_HOOKS.append(grants_merge)
         if notified_contact_ids not in NOTIFIED_CONTACT_IDS:
             NOTIFIED_CONTACT_IDS.append(notified_contact_ids)

@@ -9,15 +9,21 @@ after the commit of ``services.submission_accept``. CORS, the origin gate, clipp
 import uuid
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import (
+    FileResponse,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    JsonResponse,
+)
 from django.shortcuts import render
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from leadflow.capture import antispam, selectors, services
+from leadflow.capture import antispam, magnet_links, selectors, services
 from leadflow.capture.fields import RESERVED_PREFIX, public_definition
-from leadflow.capture.models import Form, FormStatus
+from leadflow.capture.models import Form, FormStatus, MagnetKind
 from leadflow.core.errors import DomainError, FieldError, NotFound, ValidationFailed
 from leadflow.core.problems import problem_response
 from leadflow.core.publickit import (
@@ -29,7 +35,7 @@ from leadflow.core.publickit import (
     too_many_requests,
     utm_clip,
 )
-from leadflow.core.ratelimit import client_ip
+from leadflow.core.ratelimit import client_ip, rate_limit_hit
 from leadflow.core.validation import json_parse
 
 # The hidden inputs a rendered form carries from one render to the next.
@@ -291,7 +297,13 @@ def form_endpoint(request: HttpRequest, key: str) -> HttpResponse:
                 request,
                 form,
             )
-        return _cors(JsonResponse(outcome.body, status=outcome.status_code), request, form)
+        body = outcome.body
+        offer = services.submission_magnet(
+            form=form, submission_pk=outcome.submission.pk, base_url=_base_url(request)
+        )
+        if offer is not None:  # made fresh for each answer (a replay too), never stored
+            body = {**body, "magnet": offer.as_json()}
+        return _cors(JsonResponse(body, status=outcome.status_code), request, form)
     try:
         data = _form_input(request, form)
         outcome = services.submission_accept(form=form, data=data)
@@ -307,10 +319,13 @@ def form_endpoint(request: HttpRequest, key: str) -> HttpResponse:
         return render(request, "capture/form_missing.html", {"disabled": True}, status=error.status)
     if form.redirect_url:
         return HttpResponseRedirect(form.redirect_url, status=303)
+    offer = services.submission_magnet(
+        form=form, submission_pk=outcome.submission.pk, base_url=_base_url(request)
+    )
     return render(
         request,
         "capture/thanks.html",
-        {"form": form, "embedded": request.GET.get("embed") == "1"},
+        {"form": form, "embedded": request.GET.get("embed") == "1", "magnet": offer},
         status=outcome.status_code,
     )
 
@@ -362,9 +377,105 @@ def form_config(request: HttpRequest, key: str) -> HttpResponse:
 def optin_confirm(request: HttpRequest, token: str) -> HttpResponse:
     """The signed link from the double opt-in email: the lead becomes confirmed."""
     try:
-        submission = services.optin_confirm(token=token, ip=client_ip(request))
+        submission = services.optin_confirm(
+            token=token, ip=client_ip(request), base_url=_base_url(request)
+        )
     except DomainError as error:
         return render(
             request, "capture/optin_done.html", {"error": error.detail}, status=error.status
         )
-    return render(request, "capture/optin_done.html", {"workspace": submission.workspace})
+    offer = services.submission_magnet(
+        form=submission.form,
+        submission_pk=submission.pk,
+        base_url=_base_url(request),
+        confirmed=True,
+    )
+    return render(
+        request,
+        "capture/optin_done.html",
+        {"workspace": submission.workspace, "magnet": offer},
+    )
+
+
+# --- lead magnets ---------------------------------------------------------------------------
+
+RENEW_PER_IP = 5  # fresh-link requests per IP per 10 minutes
+
+
+def _file_response(grant) -> HttpResponse:
+    """The file, streamed from local storage, or a short-lived presigned redirect when the
+    storage has no local path (S3-compatible)."""
+    magnet = grant.magnet
+    storage = magnet.file.storage
+    try:
+        storage.path(magnet.file.name)
+    except NotImplementedError:
+        return HttpResponseRedirect(storage.url(magnet.file.name))
+    response = FileResponse(
+        magnet.file.open("rb"),
+        as_attachment=True,
+        filename=magnet.file_name or None,
+        content_type=magnet.content_type or "application/octet-stream",
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@require_safe
+def magnet_open(request: HttpRequest, key: str, token: str) -> HttpResponse:
+    """A lead's signed link: the file, the external page, or their code or seat. An
+    altered link (404) or an expired one (410) offers to email a fresh one. A HEAD (link
+    checkers, mail scanners) counts nothing and answers nothing."""
+    if request.method == "HEAD":
+        return HttpResponse(status=200)
+    try:
+        grant = magnet_links.magnet_open(key=key, token=token)
+    except magnet_links.LinkExpired as error:
+        return render(
+            request,
+            "capture/magnet_link.html",
+            {"error": error.detail, "key": key, "token": token},
+            status=error.status,
+        )
+    except magnet_links.LinkInvalid as error:
+        known = selectors.magnet_by_key(key) is not None
+        return render(
+            request,
+            "capture/magnet_link.html",
+            {"error": error.detail, "key": key if known else ""},
+            status=error.status,
+        )
+    magnet = grant.magnet
+    if magnet.kind == MagnetKind.FILE:
+        return _file_response(grant)
+    if magnet.kind == MagnetKind.URL:
+        return HttpResponseRedirect(magnet.url)
+    response = render(request, "capture/magnet.html", {"grant": grant, "magnet": magnet})
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@csrf_exempt  # no session authority: it only ever emails the lead's own address
+@require_POST
+def magnet_renew(request: HttpRequest, key: str) -> HttpResponse:
+    """Email a fresh link to the lead (from an expired link, or by the address typed on an
+    altered one's page). The same answer whatever happened; rate limited per IP."""
+    wait = rate_limit_hit(
+        f"magnet-renew:{client_ip(request)}", limit=RENEW_PER_IP, window_seconds=600
+    )
+    if wait:
+        response = render(
+            request,
+            "capture/magnet_link.html",
+            {"error": "Too many requests; try again in a few minutes."},
+            status=429,
+        )
+        response["Retry-After"] = str(wait)
+        return response
+    magnet_links.magnet_link_renew(
+        key=key,
+        base_url=_base_url(request),
+        token=clip(request.POST.get("token", ""), 500),
+        email=clip(request.POST.get("email", ""), 254),
+    )
+    return render(request, "capture/magnet_link.html", {"sent": True})

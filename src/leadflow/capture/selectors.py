@@ -3,10 +3,20 @@
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from leadflow.capture.models import Form, NotificationLog, Submission, SubmissionStatus
+from leadflow.capture.models import (
+    Form,
+    Magnet,
+    MagnetCode,
+    MagnetGrant,
+    NotificationLog,
+    SeatStatus,
+    Submission,
+    SubmissionStatus,
+)
 from leadflow.contacts.selectors import contacts_visible
 from leadflow.core.actors import Actor
 from leadflow.core.cache import cached
@@ -247,3 +257,69 @@ def notified_contact_ids(workspace: Workspace, user_id: int) -> QuerySet:
     return NotificationLog.objects.filter(
         submission__workspace=workspace, user_id=user_id, kind="notify"
     ).values("submission__contact_id")
+
+
+# --- lead magnets ---------------------------------------------------------------------------
+
+
+def magnet_by_key(key: str) -> Magnet | None:
+    """The magnet behind a public key (public endpoints only)."""
+    if not key or len(key) > 40:
+        return None
+    return Magnet.objects.filter(key=key).first()
+
+
+def _count(queryset: QuerySet) -> Subquery:
+    return Subquery(
+        queryset.order_by().values("magnet").annotate(n=Count("pk")).values("n")[:1],
+        output_field=IntegerField(),
+    )
+
+
+def _sum_downloads() -> Subquery:
+    return Subquery(
+        MagnetGrant.objects.filter(magnet=OuterRef("pk"))
+        .order_by()
+        .values("magnet")
+        .annotate(n=Sum("downloads"))
+        .values("n")[:1],
+        output_field=IntegerField(),
+    )
+
+
+def magnet_list(workspace: Workspace) -> QuerySet[Magnet]:
+    """The workspace's magnets, newest first, each with its figures: ``granted`` (leads who
+    earned it), ``delivered`` (emailed), ``downloaded`` (leads who opened it),
+    ``downloads`` (every use), ``codes_left`` (free pool codes), ``waiting`` (the waiting
+    list); seats taken is ``seats_taken``. One query whatever the number of magnets."""
+    grants = MagnetGrant.objects.filter(magnet=OuterRef("pk"))
+    return (
+        Magnet.objects.filter(workspace=workspace)
+        .annotate(
+            granted=Coalesce(_count(grants), 0),
+            delivered=Coalesce(_count(grants.filter(delivered_at__isnull=False)), 0),
+            downloaded=Coalesce(_count(grants.filter(downloads__gt=0)), 0),
+            downloads=Coalesce(_sum_downloads(), 0),
+            codes_left=Coalesce(
+                _count(MagnetCode.objects.filter(magnet=OuterRef("pk"), given_at__isnull=True)), 0
+            ),
+            waiting=Coalesce(_count(grants.filter(seat=SeatStatus.WAITING)), 0),
+        )
+        .order_by("-created_at", "-id")
+    )
+
+
+def magnet_get(workspace: Workspace, magnet_id: int) -> Magnet:
+    """One magnet of the workspace with its figures (as ``magnet_list``); NotFound else."""
+    magnet = magnet_list(workspace).filter(pk=magnet_id).first()
+    if magnet is None:
+        raise NotFound("No such magnet.")
+    return magnet
+
+
+def magnet_grants(workspace: Workspace, magnet: Magnet, *, seat: str | None = None):
+    """A magnet's grants with their contacts, in arrival order (the waiting list's order)."""
+    grants = MagnetGrant.objects.filter(workspace=workspace, magnet=magnet)
+    if seat is not None:
+        grants = grants.filter(seat=seat)
+    return grants.select_related("contact").order_by("created_at", "pk")

@@ -22,10 +22,18 @@ from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from leadflow.capture import fastpath
+from leadflow.capture import fastpath, magnet_links, magnets
 from leadflow.capture.antispam import SOFT_REASONS, spam_reason
 from leadflow.capture.fields import consent_version, form_fields_clean, submission_values_clean
-from leadflow.capture.models import ConsentRecord, Form, FormStatus, Submission, SubmissionStatus
+from leadflow.capture.models import (
+    ConsentRecord,
+    Form,
+    FormStatus,
+    Magnet,
+    MagnetGrant,
+    Submission,
+    SubmissionStatus,
+)
 from leadflow.contacts import services as contact_services
 from leadflow.contacts.consent import consent_purposes
 from leadflow.contacts.kind_writers import form_submitted_data
@@ -63,6 +71,7 @@ FORM_SETTINGS = (
     "proof_of_work",
     "min_fill_seconds",
     "status",
+    "magnet_id",
 )
 OPTIN_SALT = "leadflow.capture.double-opt-in"
 TEXT_LIMITS = {
@@ -152,6 +161,13 @@ def _form_settings_clean(workspace: Workspace, data: dict[str, Any]) -> dict[str
         isinstance(clean["min_fill_seconds"], int) and 0 <= clean["min_fill_seconds"] <= 60
     ):
         errors.append(FieldError("min_fill_seconds", "A whole number from 0 to 60."))
+    if clean.get("magnet_id") is not None and not (
+        isinstance(clean["magnet_id"], int)
+        and Magnet.objects.filter(workspace=workspace, pk=clean["magnet_id"]).exists()
+    ):
+        errors.append(FieldError("magnet_id", "No such magnet in this workspace."))
+    if "magnet_id" in data and data["magnet_id"] is None:
+        clean["magnet_id"] = None
     if "fields" in data:
         keys = set(CustomField.objects.filter(workspace=workspace).values_list("key", flat=True))
         try:
@@ -561,9 +577,18 @@ def _lead_write(
     else:
         submission = store(received.contact_id)
         _consents_record(form, data, lead, submission, received.contact_id)
+    # A double opt-in form delivers its magnet on confirmation (``optin_confirm``).
+    if form.magnet_id and not form.double_opt_in:
+        magnets.form_magnet_grant(
+            magnet_id=form.magnet_id,
+            contact_id=received.contact_id,
+            submission_id=submission.pk,
+            base_url=data.base_url,
+        )
     # The fast path listed the duplicates in its statement: queue work only when there is some.
     notify = form.notify_user_ids or (form.notify_owner and received.owner_id)
-    if not received.fast or notify or (form.double_opt_in and lead.consents):
+    opt_in = form.double_opt_in and (lead.consents or form.magnet_id)
+    if not received.fast or notify or opt_in:
         task_schedule("leadflow.capture.tasks.submission_followup", submission.pk, data.base_url)
     return submission
 
@@ -675,8 +700,9 @@ def optin_token(submission: Submission) -> str:
 
 
 @transaction.atomic
-def optin_confirm(*, token: str, ip: str | None = None) -> Submission:
-    """Confirm consent from the signed link in the double opt-in email. Safe to click twice."""
+def optin_confirm(*, token: str, ip: str | None = None, base_url: str = "") -> Submission:
+    """Confirm consent from the signed link in the double opt-in email, and deliver the
+    form's magnet (once). Safe to click twice."""
     try:
         data = signing.loads(token, salt=OPTIN_SALT, max_age=30 * 24 * 3600)
     except signing.SignatureExpired:
@@ -720,4 +746,41 @@ def optin_confirm(*, token: str, ip: str | None = None) -> Submission:
             ],
             actor=Actor.system("double opt-in"),
         )
+    if submission.form.magnet_id:  # the magnet waited for this confirmation
+        magnets.form_magnet_grant(
+            magnet_id=submission.form.magnet_id,
+            contact_id=submission.contact_id,
+            submission_id=submission.pk,
+            base_url=base_url,
+        )
     return submission
+
+
+def submission_magnet(
+    *, form: Form, submission_pk: int, base_url: str, confirmed: bool = False
+) -> magnet_links.Delivered | None:
+    """What the thank-you screen shows of the magnet a submission earned: its link (and
+    code or seat), None without one (or for a submission held as spam or suspected: a bot
+    learns nothing). A double opt-in form's thank-you screen only says it comes after the
+    confirmation ("pending"), even when the lead has it already: whoever typed an address
+    sees its link only from that mailbox (``confirmed``: the confirmation page)."""
+    if not form.magnet_id:
+        return None
+    if form.double_opt_in and not confirmed:
+        magnet = Magnet.objects.filter(pk=form.magnet_id, active=True).first()
+        if magnet is None:
+            return None
+        return magnet_links.Delivered(name=magnet.name, kind=magnet.kind, link="", pending=True)
+    contact_id = (
+        Submission.objects.filter(pk=submission_pk, status=SubmissionStatus.ACCEPTED)
+        .values_list("contact_id", flat=True)
+        .first()
+    )
+    if contact_id is None:
+        return None
+    grant = (
+        MagnetGrant.objects.select_related("magnet")
+        .filter(magnet_id=form.magnet_id, contact_id=contact_id)
+        .first()
+    )
+    return magnet_links.delivered(grant, base_url) if grant is not None else None

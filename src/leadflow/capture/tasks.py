@@ -6,10 +6,13 @@ Emails go out through ``core.notifications`` (the team's notice with ``member_no
 lead's opt-in link with ``email_send``); a ``NotificationLog`` row makes each one once-only.
 """
 
+from django.db import IntegrityError
 from django.tasks import task
 from django.urls import reverse
+from django.utils import timezone
 
-from leadflow.capture.models import NotificationLog, Submission, SubmissionStatus
+from leadflow.capture.magnet_links import magnet_link
+from leadflow.capture.models import MagnetGrant, NotificationLog, Submission, SubmissionStatus
 from leadflow.capture.services import optin_token
 from leadflow.core.models import User
 from leadflow.core.notifications import email_send, link_base, member_notify
@@ -19,8 +22,8 @@ from leadflow.core.tasks import mail_retrying
 @task()
 def submission_followup(submission_pk: int, base_url: str = "") -> dict[str, int]:
     """Everything a new submission triggers, in one queued task: notification emails, the
-    double opt-in email. (Possible duplicates are found by the duplicate finder, which
-    reads the activity log.)"""
+    double opt-in email (also for a form with a magnet: it is delivered on confirmation).
+    (Possible duplicates are found by the duplicate finder, which reads the activity log.)"""
     result = {
         "notified": submission_notify.call(submission_pk, base_url),
         "optin": 0,
@@ -28,7 +31,9 @@ def submission_followup(submission_pk: int, base_url: str = "") -> dict[str, int
     submission = Submission.objects.select_related("form").filter(pk=submission_pk).first()
     if submission is None or submission.contact_id is None:
         return result
-    if submission.form.double_opt_in and submission.consents.exists():
+    if submission.form.double_opt_in and (
+        submission.consents.exists() or submission.form.magnet_id
+    ):
         result["optin"] = optin_send.call(submission_pk, base_url)
     return result
 
@@ -114,3 +119,61 @@ def optin_send(submission_pk: int, base_url: str = "") -> int:
         ),
     )
     return int(sent)
+
+
+def _grant_for_email(grant_pk: int) -> MagnetGrant | None:
+    grant = (
+        MagnetGrant.objects.select_related("magnet", "contact", "workspace")
+        .filter(pk=grant_pk)
+        .first()
+    )
+    if grant is None or not grant.contact.email or not grant.magnet.active:
+        return None
+    return grant
+
+
+def _magnet_email(grant: MagnetGrant, base_url: str, record=None, *, fresh: bool = False) -> bool:
+    magnet = grant.magnet
+    return email_send(
+        to=grant.contact.email,
+        subject=("Your new link: " if fresh else "Here is ") + magnet.name,
+        template="capture/email/magnet",
+        context={
+            "grant": grant,
+            "magnet": magnet,
+            "contact": grant.contact,
+            "workspace": grant.workspace,
+            "link": magnet_link(grant, link_base(base_url)),
+            "fresh": fresh,
+        },
+        record=record,
+    )
+
+
+@task()
+@mail_retrying
+def magnet_deliver(grant_pk: int, base_url: str = "") -> int:
+    """Email a lead the magnet they earned, exactly once: ``delivered_at`` is set in the
+    transaction of the send (a run that finds it set sends nothing). Transactional: no
+    marketing cap or pacing applies."""
+    grant = _grant_for_email(grant_pk)
+    if grant is None or grant.delivered_at is not None:
+        return 0
+
+    def record() -> None:
+        if not MagnetGrant.objects.filter(pk=grant.pk, delivered_at__isnull=True).update(
+            delivered_at=timezone.now()
+        ):
+            raise IntegrityError("delivered already")
+
+    return int(_magnet_email(grant, base_url, record))
+
+
+@task()
+@mail_retrying
+def magnet_link_send(grant_pk: int, base_url: str = "") -> int:
+    """Email a lead a fresh link (asked for from an expired one; rate limited there)."""
+    grant = _grant_for_email(grant_pk)
+    if grant is None:
+        return 0
+    return int(_magnet_email(grant, base_url, fresh=True))

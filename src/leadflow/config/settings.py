@@ -192,6 +192,33 @@ STATIC_ROOT = DATA_DIR / "static"
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 MEDIA_ROOT = DATA_DIR / "uploads"
+# Lead magnet files (docs/capture/magnets.md): under DATA_DIR/magnets, never served as
+# static files (every download goes through a signed link); on S3-compatible storage
+# (django-storages, the ``s3`` extra) when LEADFLOW_MAGNET_S3_BUCKET is set.
+LEADFLOW_MAGNET_MAX_BYTES = int(os.environ.get("LEADFLOW_MAGNET_MAX_BYTES", str(200 * 1024 * 1024)))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "magnets": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(DATA_DIR / "magnets"), "base_url": "/unused/"},
+    },
+}
+if os.environ.get("LEADFLOW_MAGNET_S3_BUCKET"):
+    STORAGES["magnets"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": os.environ["LEADFLOW_MAGNET_S3_BUCKET"],
+            "endpoint_url": os.environ.get("LEADFLOW_MAGNET_S3_ENDPOINT_URL") or None,
+            "region_name": os.environ.get("LEADFLOW_MAGNET_S3_REGION") or None,
+            "access_key": os.environ.get("LEADFLOW_MAGNET_S3_ACCESS_KEY_ID") or None,
+            "secret_key": os.environ.get("LEADFLOW_MAGNET_S3_SECRET_ACCESS_KEY") or None,
+            "default_acl": "private",
+            "querystring_auth": True,  # a download is a short-lived presigned redirect
+            "querystring_expire": 300,
+            "file_overwrite": False,
+        },
+    }
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
 USE_I18N = True
@@ -226,7 +253,7 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 # Paths of the public endpoints (forms today; tracking, chat and more later).
-LEADFLOW_PUBLIC_PATH_PREFIXES = ("/f/", "/e")
+LEADFLOW_PUBLIC_PATH_PREFIXES = ("/f/", "/e", "/m/")
 # Request bodies over this size answer 413 (API and public endpoints).
 LEADFLOW_MAX_BODY_BYTES = int(os.environ.get("LEADFLOW_MAX_BODY_BYTES", str(1024 * 1024)))
 DATA_UPLOAD_MAX_MEMORY_SIZE = LEADFLOW_MAX_BODY_BYTES

@@ -75,6 +75,7 @@ TRIGGER_MATCH = {
     "tag.added": ("tag",),
     "lead.handed_back": (),
     "offer.redeemed": ("offer_id",),
+    "magnet.downloaded": ("magnet_id",),
 }
 
 
@@ -108,6 +109,8 @@ def trigger_check(workspace: Workspace, data: Any) -> dict[str, Any]:
                 continue
             if key == "segment_id" and not _segment_exists(workspace, value):
                 errors.append(FieldError("trigger.segment_id", "No such segment."))
+            if key == "magnet_id" and not _magnet_exists(workspace, value):
+                errors.append(FieldError("trigger.magnet_id", "No such lead magnet."))
         elif not isinstance(value, str) or len(value) > 100:
             errors.append(FieldError(f"trigger.{key}", "Give a text of at most 100 characters."))
             continue
@@ -123,6 +126,12 @@ def _segment_exists(workspace: Workspace, segment_id: int) -> bool:
     from leadflow.nurture.models import Segment
 
     return Segment.objects.filter(workspace=workspace, pk=segment_id).exists()
+
+
+def _magnet_exists(workspace: Workspace, magnet_id: int) -> bool:
+    from leadflow.capture.models import Magnet
+
+    return Magnet.objects.filter(workspace=workspace, pk=magnet_id).exists()
 
 
 def conditions_check(workspace: Workspace, field: str, data: Any) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from leadflow.web.views import (
     home,
     imports,
     inbound,
+    magnets,
     my_leads,
     notifications,
     nurture_bounces,
@@ -158,6 +159,13 @@ marketing_template_patterns = [
         nurture_templates.template_test_send,
         name="marketing_template_test",
     ),
+]
+
+magnet_patterns = [
+    path("", magnets.magnet_list, name="magnet_list"),
+    path("new/", magnets.magnet_new, name="magnet_new"),
+    path("<int:magnet_id>/", magnets.magnet_detail, name="magnet_detail"),
+    path("<int:magnet_id>/codes/", magnets.magnet_codes, name="magnet_codes"),
 ]
 
 form_patterns = [
@@ -489,6 +497,7 @@ workspace_patterns = [
     path("companies/", include(company_patterns)),
     path("forms/", include(form_patterns)),
     path("offers/", include(offer_patterns)),
+    path("magnets/", include(magnet_patterns)),
     path("marketing-templates/", include(marketing_template_patterns)),
     path("duplicates/", include(duplicate_patterns)),
     path("deals/", include(deal_patterns)),

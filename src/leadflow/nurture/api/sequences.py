@@ -31,7 +31,7 @@ TRIGGER_HELP = (
     'What enrols: {"kind": "manual"}, {"kind": "segment.entered", "segment_id": 3}, '
     '{"kind": "form.submitted", "form_id": 2}, {"kind": "stage.changed", "to": "mql"}, '
     '{"kind": "tag.added", "tag": "trial"}, {"kind": "lead.handed_back"} (rejected by '
-    'sales), {"kind": "offer.redeemed"}.'
+    'sales), {"kind": "offer.redeemed"}, {"kind": "magnet.downloaded", "magnet_id": 5}.'
 )
 
 

@@ -43,7 +43,7 @@ from leadflow.capture.fields import (
     form_fields_clean,
     public_definition,
 )
-from leadflow.capture.models import Form, FormStatus, Submission, SubmissionStatus
+from leadflow.capture.models import Form, FormStatus, Magnet, Submission, SubmissionStatus
 from leadflow.capture.services import FORM_SETTINGS, TEXT_LIMITS
 from leadflow.contacts import selectors as contact_selectors
 from leadflow.contacts.kinds import answer_text
@@ -329,6 +329,7 @@ def _posted_values(request: HttpRequest) -> dict[str, Any]:
         "proof_of_work": post.get("proof_of_work") == "on",
         "min_fill_seconds": post.get("min_fill_seconds", "").strip(),
         "status": post.get("status", ""),
+        "magnet_id": post.get("magnet_id", "").strip(),
     }
 
 
@@ -345,6 +346,9 @@ def _settings_data(values: dict[str, Any]) -> dict[str, Any]:
         errors.append(
             FieldError("notify_user_ids", "Members of this workspace who can own leads only.")
         )
+    magnet = values["magnet_id"]
+    if magnet and not magnet.isdigit():
+        errors.append(FieldError("magnet_id", "No such magnet in this workspace."))
     owner = values["default_owner_id"]
     if owner and not owner.isdigit():
         errors.append(
@@ -373,6 +377,7 @@ def _settings_data(values: dict[str, Any]) -> dict[str, Any]:
         "proof_of_work": values["proof_of_work"],
         "min_fill_seconds": seconds,
         "status": values["status"],
+        "magnet_id": int(magnet) if magnet.isdigit() else None,
     }
     try:
         _check_lengths(data)
@@ -401,6 +406,7 @@ def _settings_values(form: Form) -> dict[str, Any]:
         "proof_of_work": form.proof_of_work,
         "min_fill_seconds": str(form.min_fill_seconds),
         "status": form.status,
+        "magnet_id": str(form.magnet_id or ""),
     }
 
 
@@ -557,6 +563,10 @@ def _builder_page(
         ),
         "stage_choices": LifecycleStage.choices,
         "status_choices": FormStatus.choices,
+        "magnet_choices": [
+            (magnet.pk, magnet.name if magnet.active else f"{magnet.name} (off)")
+            for magnet in Magnet.objects.filter(workspace=request.workspace).order_by("name")
+        ],
         "embed": _embed_snippets(request, form),
         "preview_html": preview,
         "stats": selectors.form_stats(request.workspace, [form.pk])[form.pk],

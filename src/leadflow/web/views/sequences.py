@@ -13,6 +13,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
+from leadflow.capture.models import Magnet
 from leadflow.contacts.activity_kinds import activity_kind_label
 from leadflow.contacts.conditions import ConditionContext
 from leadflow.contacts.models import LifecycleStage
@@ -29,7 +30,7 @@ from leadflow.web.forms import error_map
 from leadflow.web.views.segments import condition_editor, contact_ids_posted
 
 MANAGE = "manage_forms"
-TRIGGER_KEYS = ("kind", "segment_id", "tag", "to", "form_id", "offer_id")
+TRIGGER_KEYS = ("kind", "segment_id", "tag", "to", "form_id", "offer_id", "magnet_id")
 SECTION = {"section": "sequences"}
 TRIGGERS = {
     "manual": "Only when enrolled by hand or by API",
@@ -40,6 +41,7 @@ TRIGGERS = {
     "stage.changed": "Lifecycle stage changed",
     "lead.handed_back": "Rejected by sales (handed back)",
     "offer.redeemed": "Redeemed an offer",
+    "magnet.downloaded": "Downloaded a lead magnet",
 }
 TYPE_LABELS = {
     "email": "Send email",
@@ -183,6 +185,7 @@ def names_for(workspace) -> dict[str, dict]:
             Message.objects.filter(workspace=workspace).values_list("pk", "template__name")
         ),
         "segments": dict(Segment.objects.filter(workspace=workspace).values_list("pk", "name")),
+        "magnets": dict(Magnet.objects.filter(workspace=workspace).values_list("pk", "name")),
         "sequences": dict(Sequence.objects.filter(workspace=workspace).values_list("pk", "name")),
         "members": dict(
             Membership.objects.filter(workspace=workspace).values_list("user_id", "user__email")
@@ -195,6 +198,9 @@ def trigger_text(trigger: dict, names: dict[str, dict]) -> str:
     text = TRIGGERS.get(kind, kind)
     if trigger.get("segment_id"):
         text += f": {names['segments'].get(trigger['segment_id'], trigger['segment_id'])}"
+    if trigger.get("magnet_id"):
+        magnet_names = names.get("magnets", {})
+        text += f": {magnet_names.get(trigger['magnet_id'], trigger['magnet_id'])}"
     for key in ("form_id", "tag", "to", "offer_id"):
         if trigger.get(key) not in (None, ""):
             text += f": {trigger[key]}"
@@ -329,6 +335,7 @@ def sequence_edit(request: HttpRequest, sequence_id: int | None = None) -> HttpR
         "triggers": TRIGGERS,
         "reentries": Reentry.choices,
         "segments": Segment.objects.filter(workspace=workspace).order_by("name"),
+        "magnets": Magnet.objects.filter(workspace=workspace).order_by("name"),
         "stages": LifecycleStage.choices,
     }
     return render_page(request, "web/sequences/edit.html", page, status=status)

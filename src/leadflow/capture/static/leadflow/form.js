@@ -33,7 +33,8 @@
     ":where(.lf-submit){background:var(--lf-accent,#4f46e5);color:#fff;border:0;padding:.65rem 1.2rem;" +
     "border-radius:var(--lf-radius,8px);font:inherit;font-weight:600;cursor:pointer}" +
     ":where(.lf-submit:disabled){opacity:.6}:where(.lf-success){padding:1rem;white-space:pre-line;" +
-    "border-radius:var(--lf-radius,8px);background:var(--lf-success-bg,#ecfdf5)}";
+    "border-radius:var(--lf-radius,8px);background:var(--lf-success-bg,#ecfdf5)}" +
+    ":where(.lf-success p){margin:0 0 .5rem}:where(.lf-magnet-code){font-family:monospace}";
   var counter = 0;
 
   // --- small helpers -------------------------------------------------------------------
@@ -47,6 +48,25 @@
       if (child != null) node.appendChild(child.nodeType ? child : document.createTextNode(child));
     });
     return node;
+  }
+
+  // The lead magnet the submission earned (the answer's "magnet"): its personal link, the
+  // code or seat, or a note that it comes after the double opt-in confirmation.
+  function magnetOffer(magnet) {
+    if (!magnet) return null;
+    if (magnet.pending_confirmation) {
+      return el("p", { class: "lf-magnet" }, [
+        "Please confirm your address with the link we have emailed you: " +
+          magnet.name + " comes right after.",
+      ]);
+    }
+    var label = (magnet.kind === "file" ? "Download " : "Open ") + magnet.name;
+    return el("div", { class: "lf-magnet" }, [
+      el("p", {}, [el("a", { href: magnet.url, class: "lf-magnet-link" }, [label])]),
+      magnet.code ? el("p", {}, ["Your code: ", el("strong", { class: "lf-magnet-code" }, [magnet.code])]) : null,
+      magnet.seat ? el("p", {}, [magnet.seat === "seated" ? "Your seat is booked." : "The event is full: you are on the waiting list."]) : null,
+      el("p", {}, ["We have emailed you the link too."]),
+    ]);
   }
 
   function emit(root, name, detail) {
@@ -447,7 +467,8 @@
         return;
       }
       var thanks = el("div", { class: "lf-success", role: "status", tabindex: "-1" }, [
-        body.message || config.success_message,
+        el("p", {}, [body.message || config.success_message]),
+        magnetOffer(body.magnet),
       ]);
       root.replaceChild(thanks, form);
       thanks.focus();

@@ -53,6 +53,11 @@ class Form(models.Model):
         default=False, help_text="Ask browsers to solve a small puzzle (forms under attack)."
     )
     min_fill_seconds = models.PositiveSmallIntegerField(default=3)
+    # The lead magnet a valid submission earns (landing pages and pop-ups embed forms, so
+    # this one link serves them too).
+    magnet = models.ForeignKey(
+        "capture.Magnet", null=True, blank=True, on_delete=models.SET_NULL, related_name="forms"
+    )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 
@@ -164,3 +169,26 @@ class NotificationLog(models.Model):
                 fields=["submission", "recipient", "kind"], name="notification_once"
             )
         ]
+
+
+from leadflow.capture.models.magnets import (  # noqa: E402 - they refer to Form above
+    Magnet,
+    MagnetCode,
+    MagnetGrant,
+    MagnetKind,
+    SeatStatus,
+)
+
+__all__ = [
+    "ConsentRecord",
+    "Form",
+    "FormStatus",
+    "Magnet",
+    "MagnetCode",
+    "MagnetGrant",
+    "MagnetKind",
+    "NotificationLog",
+    "SeatStatus",
+    "Submission",
+    "SubmissionStatus",
+]
