@@ -166,3 +166,33 @@ def test_marketer_text_is_escaped_and_bad_blocks_are_named(workspace, owner_acto
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
     assert "<script>alert(1)" not in page.text
     assert "lf_ab" not in page.cookies  # all traffic to the winner: no split, no cookie
+
+
+def test_the_api_builds_publishes_and_reports_a_page(api, workspace, page_form):
+    bad = api.post("/pages", {"name": "", "slug": "Not A Slug", "starter": "demo"})
+    assert bad.status_code == 422
+    assert {e["field"] for e in bad.json()["errors"]} == {"name", "slug"}
+    page = api.post("/pages", {"name": "Demo", "slug": "demo", "starter": "demo"}).json()
+    assert page["path"] == f"/lp/{workspace.slug}/demo/" and page["variants"][0]["label"] == "A"
+    refused = api.post(f"/pages/{page['id']}/publish")
+    assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "form_id"
+    assert api.patch(f"/pages/{page['id']}", {"form_id": page_form.pk}).status_code == 200
+    b = api.post(f"/pages/{page['id']}/variants", {}).json()
+    assert b["label"] == "B" and b["blocks"] == page["variants"][0]["blocks"]
+    wrong = api.patch(
+        f"/pages/{page['id']}/variants/{b['id']}",
+        {"blocks": [{"type": "countdown", "ends_at": "soon"}], "weight": 101},
+    )
+    assert {e["field"] for e in wrong.json()["errors"]} == {"blocks[0].ends_at", "weight"}
+    assert api.post(f"/pages/{page['id']}/publish").json()["published_at"]
+    assert Client().get(page["path"]).status_code == 200
+    counters.views_flush()
+    stats = api.get(f"/pages/{page['id']}/stats").json()
+    assert sum(v["views"] for v in stats["variants"]) == 1
+    assert stats["winner"] is None and stats["why"].startswith("Too few views")
+    assert api.patch("/page-brand", {"primary_colour": "red"}).json()["errors"][0]["field"] == (
+        "primary_colour"
+    )
+    assert api.patch("/page-brand", {"primary_colour": "#AA0000"}).json()["primary_colour"] == (
+        "#aa0000"
+    )

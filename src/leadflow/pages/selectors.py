@@ -42,8 +42,8 @@ def served_by_path(path: str) -> Served | None:
 def page_list(workspace: Workspace) -> QuerySet[Page]:
     return (
         Page.objects.filter(workspace=workspace)
-        .select_related("form")
-        .annotate(variant_count=Count("variants"))
+        .select_related("form", "workspace")
+        .prefetch_related("variants")
         .order_by("-created_at", "-id")
     )
 
