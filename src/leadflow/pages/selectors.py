@@ -85,6 +85,10 @@ class VariantStats:
     def rate(self) -> float:
         return self.conversions / self.views if self.views else 0.0
 
+    @property
+    def percent(self) -> float:
+        return 100 * self.rate
+
 
 @dataclass(frozen=True)
 class PageStats:
