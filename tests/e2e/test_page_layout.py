@@ -288,8 +288,18 @@ def app_pages(tmp_path):
         diagnostic="550 5.1.1 <left-the-company@northwind-traders.example>: Recipient address "
         "rejected: User unknown in virtual mailbox table",
     )  # fmt: skip
+    from leadflow.pages import services as page_services
+
+    landing = page_services.page_create(
+        workspace=workspace,
+        actor=actor,
+        data={"name": "Spring guide", "slug": "spring-guide", "form_id": form.pk},
+    )
+    page_services.variant_create(workspace=workspace, page_id=landing.pk, actor=actor)
     base = f"/w/{workspace.slug}"
     pages = {
+        "landing-pages": f"{base}/pages/",
+        "landing-page-editor": f"{base}/pages/{landing.pk}/",
         "bounces": f"{base}/settings/bounces/",
         "sms-settings": f"{base}/settings/sms/",
         "marketing-templates": f"{base}/marketing-templates/",
