@@ -11,13 +11,14 @@ handler400 = "leadflow.core.views.bad_request"
 handler500 = "leadflow.core.views.server_error"
 
 urlpatterns = [
+    # Landing pages first: their views are the busiest public URLs (bench_pages).
+    path("", include("leadflow.pages.public_urls")),
     path("api/v1/", api.urls),
     path("healthz", health, name="health"),
     path("", include("leadflow.capture.public_urls")),
     path("", include("leadflow.tracking.public_urls")),
     path("", include("leadflow.inbound.public_urls")),
     path("", include("leadflow.nurture.public_urls")),
-    path("", include("leadflow.pages.public_urls")),
     path("", include("leadflow.web.urls")),
 ]
 

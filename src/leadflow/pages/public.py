@@ -10,6 +10,7 @@ endpoint.
 """
 
 import secrets
+import time
 import uuid
 from types import SimpleNamespace
 from typing import Any
@@ -43,7 +44,24 @@ from leadflow.pages.render import TOKEN_MARK, page_html
 
 SPLIT_COOKIE = "lf_ab"
 SPLIT_COOKIE_SECONDS = 390 * 86400
+TOKEN_MARK_BYTES = TOKEN_MARK.encode()
 JSON_KEYS = {"fields", "submission_id", "context", "token", "variant", "honeypot", "pow"}
+
+
+_TOKENS: dict[str, tuple[float, str]] = {}
+
+
+def _time_token(form_key: str) -> str:
+    """The form's time token for a view: signed once per second per process and shared by
+    that second's views (signing is a third of a view's cost). The time trap then counts
+    from at most a second before the page was shown."""
+    now = time.monotonic()
+    kept = _TOKENS.get(form_key)
+    if kept is None or now - kept[0] >= 1.0:
+        if len(_TOKENS) > 1000:
+            _TOKENS.clear()
+        kept = _TOKENS[form_key] = (now, antispam.form_token_issue(SimpleNamespace(key=form_key)))
+    return kept[1]
 
 
 def _variant_for(request: HttpRequest, served: selectors.Served) -> tuple[dict, str | None]:
@@ -71,9 +89,7 @@ def page_view(request: HttpRequest, workspace_slug: str, slug: str) -> HttpRespo
     variant, new_key = _variant_for(request, served)
     html = variant["html"]
     if served.form_key:
-        html = html.replace(
-            TOKEN_MARK, antispam.form_token_issue(SimpleNamespace(key=served.form_key)), 1
-        )
+        html = html.replace(TOKEN_MARK_BYTES, _time_token(served.form_key).encode(), 1)
     view_count(variant["id"])
     response = HttpResponse(html)
     # The token makes every answer unique; browsers may keep it for back/forward only.

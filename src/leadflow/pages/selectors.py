@@ -17,7 +17,7 @@ class Served:
     """What the public view needs of a published page, read in one query."""
 
     page_id: int
-    variants: list[dict]  # [{"id", "weight", "html"}]
+    variants: list[dict]  # [{"id", "weight", "html"}], "html" encoded as UTF-8 bytes
     winner_id: int | None
     form_key: str
 
@@ -34,7 +34,12 @@ def served_by_path(path: str) -> Served | None:
             .values_list("page_id", "variants", "winner_id", "form_key")
             .first()
         )
-        return Served(*row) if row else None
+        if not row:
+            return None
+        page_id, variants, winner_id, form_key = row
+        # Encoded once per read, not once per view.
+        variants = [{**v, "html": v["html"].encode()} for v in variants]
+        return Served(page_id, variants, winner_id, form_key)
 
     return cached("page", path, load)
 
