@@ -61,3 +61,22 @@ def test_the_editor_saves_blocks_names_bad_ones_previews_and_publishes(
     assert other.get(f"/w/{other_workspace.slug}/pages/{page.pk}/").status_code == 404
     assert other.post(f"/w/{other_workspace.slug}/pages/{page.pk}/unpublish/").status_code == 404
     assert Published.objects.filter(page=page).exists()
+
+
+def test_the_list_reads_a_fixed_number_of_queries(
+    workspace, owner_actor, page_form, django_assert_max_num_queries
+):
+    from leadflow.pages import services
+
+    for number in range(6):
+        page = services.page_create(
+            workspace=workspace,
+            actor=owner_actor,
+            data={"name": f"P{number}", "slug": f"p{number}"},
+        )
+        services.variant_create(workspace=workspace, page_id=page.pk, actor=owner_actor)
+    client = _login("owner@acme-widgets.com")
+    client.get(f"/w/{workspace.slug}/pages/")
+    with django_assert_max_num_queries(12):
+        listed = client.get(f"/w/{workspace.slug}/pages/")
+    assert listed.text.count("/lp/acme-widgets/p") == 6

@@ -126,3 +126,23 @@ def page_stats(workspace: Workspace, page: Page) -> PageStats:
 def page_by_id(page_id: int) -> Page:
     """A page by its id, for the public endpoint that already holds its published row."""
     return Page.objects.select_related("workspace", "form").get(pk=page_id)
+
+
+def page_totals(workspace: Workspace, pages: list[Page]) -> dict[int, tuple[int, int, int]]:
+    """{page id: (variants, views, accepted conversions)} for a list, in one more query
+    (the variants come prefetched by ``page_list``)."""
+    pending = views_pending()
+    conversions = dict(
+        Conversion.objects.filter(workspace=workspace, page__in=pages)
+        .values("page_id")
+        .annotate(n=Count("id"))
+        .values_list("page_id", "n")
+    )
+    return {
+        page.pk: (
+            len(page.variants.all()),
+            sum(v.views + pending.get(v.pk, 0) for v in page.variants.all()),
+            conversions.get(page.pk, 0),
+        )
+        for page in pages
+    }

@@ -33,6 +33,21 @@ from leadflow.web.views.common import render_page
 SECTION = {"section": "pages"}
 MAX_POSTED_BLOCKS = 40
 BLOCK_PATH = re.compile(r"^blocks\[(\d+)\]\.(\w+)")
+LABELS = {
+    "cta_label": "Button label (jumps to the form)",
+    "image_url": "Image address",
+    "image_alt": "Image description (alt text; empty for a decorative image)",
+    "image_width": "Image width (px)",
+    "image_height": "Image height (px)",
+    "ends_at": "Ends at",
+    "expired_text": "Text once it has ended",
+}
+ITEM_LABELS = {
+    "benefits": "Benefits",
+    "testimonials": "Testimonials",
+    "faq": "Questions",
+    "footer": "Links",
+}
 
 
 def _base(request: HttpRequest) -> str:
@@ -74,20 +89,17 @@ def page_list(request: HttpRequest) -> HttpResponse:
             messages.success(request, f"Created the page “{page.name}”.")
             return redirect("page_editor", workspace.slug, page.pk)
     pages = list(selectors.page_list(workspace))
-    rows = []
-    for page in pages:
-        stats = selectors.page_stats(workspace, page)
-        views = sum(row.views for row in stats.variants)
-        conversions = sum(row.conversions for row in stats.variants)
-        rows.append(
-            {
-                "page": page,
-                "views": views,
-                "conversions": conversions,
-                "rate": 100 * conversions / views if views else None,
-                "variants": len(stats.variants),
-            }
-        )
+    totals = selectors.page_totals(workspace, pages)
+    rows = [
+        {
+            "page": page,
+            "variants": totals[page.pk][0],
+            "views": totals[page.pk][1],
+            "conversions": totals[page.pk][2],
+            "rate": 100 * totals[page.pk][2] / totals[page.pk][1] if totals[page.pk][1] else None,
+        }
+        for page in pages
+    ]
     context = {
         **SECTION,
         "rows": rows,
@@ -150,7 +162,9 @@ def _block_rows(blocks: list[dict], errors: dict[int, dict[str, list[str]]]) -> 
                 {
                     "key": key,
                     "name": f"b{index}-{key}",
-                    "label": key.replace("_", " ").capitalize(),
+                    "label": ITEM_LABELS[block["type"]]
+                    if kind == "items"
+                    else LABELS.get(key, key.replace("_", " ").capitalize()),
                     "kind": "textarea"
                     if kind == "items" or (kind == "text" and rule[1] > 200)
                     else kind,
