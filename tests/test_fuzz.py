@@ -283,6 +283,45 @@ def test_no_plain_html_form_post_answers_a_server_error(fuzz_workspace, data, ke
     answer_is_not_a_server_error(client.get(f"{path}?embed=1"), f"GET {path}")
 
 
+@pytest.fixture
+def fuzz_page(fuzz_workspace, owner_actor):
+    """A published landing page with two variants on the fuzz workspace's form."""
+    from leadflow.pages import services as page_services
+
+    workspace, form, _ = fuzz_workspace
+    page = page_services.page_create(
+        workspace=workspace, actor=owner_actor, data={"name": "P", "slug": "p", "form_id": form.pk}
+    )
+    page_services.variant_create(workspace=workspace, page_id=page.pk, actor=owner_actor)
+    page_services.page_publish(
+        workspace=workspace, page_id=page.pk, actor=owner_actor, base_url="http://testserver"
+    )
+    return f"/lp/{workspace.slug}/p/", page.variants.first().pk
+
+
+@FUZZ_SETTINGS
+@given(body=form_body, variant=st.one_of(st.none(), json_value), data=form_post)
+@example(
+    body=dumps({"fields": {"email": "a@initech.com"}}), variant=None, data={"_lf_variant": "1e400"}
+)
+def test_no_landing_page_submission_answers_a_server_error(fuzz_page, body, variant, data):
+    path, variant_id = fuzz_page
+    client = Client(raise_request_exception=False)
+    try:  # a real variant when none is drawn, so the whole path runs
+        parsed = json.loads(body)
+    except (ValueError, RecursionError):
+        parsed = None
+    if isinstance(parsed, dict):
+        body = dumps({**parsed, "variant": variant_id if variant is None else variant})
+    data = {"_lf_variant": str(variant_id), **data}
+    response = client.post(path + "submit", body, content_type="application/json")
+    answer_is_not_a_server_error(response, f"POST {path}submit JSON {body[:200]!r}")
+    form = "&".join(f"{quoted(name)}={quoted(value)}" for name, value in data.items())
+    response = client.post(path + "submit", form, content_type="application/x-www-form-urlencoded")
+    answer_is_not_a_server_error(response, f"POST {path}submit {data!r}")
+    answer_is_not_a_server_error(client.get(path), f"GET {path}")
+
+
 def event_strategy():
     now_ms = int(time.time() * 1000)
     return st.fixed_dictionaries(

@@ -190,7 +190,12 @@ def _object_ids(workspace):
             "variants": [{"template_id": marketing.pk, "identity_id": identity.pk}],
         },
     )
+    from leadflow.pages.services import page_create
+
+    page = page_create(workspace=workspace, actor=actor, data={"name": "Other", "slug": "other"})
     return {
+        "page_id": page.pk,
+        "variant_id": page.variants.get().pk,
         "broadcast_id": broadcast.pk,
         "sequence_id": sequence.pk,
         "enrollment_id": enrollment.pk,
@@ -274,6 +279,10 @@ def test_every_object_route_hides_other_workspaces(api, other_workspace):
         "enrollments": {"contact_ids": [1]},
         "status": {"status": "paused"},
         "schedule": {"send_at": None},
+        "publish": None,
+        "unpublish": None,
+        "variants": {"copy_of": None},
+        "winner": {"variant_id": None},
     }
     schema = ninja_api.get_openapi_schema()
     tried = 0
@@ -294,6 +303,8 @@ def test_every_object_route_hides_other_workspaces(api, other_workspace):
                 body = {"reason": "x"}
             elif method == "post":
                 body = bodies[url.rsplit("/", 1)[-1]]
+            elif method == "patch" and "/variants/" in url:
+                body = {"weight": 1}
             elif method == "patch" and "/team-members/" in url:
                 body = {"weight": 2}
             elif method == "patch" and "/nurture/identities/" in url:
@@ -316,6 +327,7 @@ def test_every_object_route_hides_other_workspaces(api, other_workspace):
                     "/segments/",
                     "/nurture/sequences/",
                     "/nurture/broadcasts/",
+                    "/pages/",
                 )
             ):
                 body = {"name": "x"}

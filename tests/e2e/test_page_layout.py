@@ -317,8 +317,18 @@ def app_pages(tmp_path):
     consent_purpose_create(
         workspace=workspace, key="events", label="Event invitations and webinars", actor=actor
     )
+    from leadflow.pages import services as page_services
+
+    landing = page_services.page_create(
+        workspace=workspace,
+        actor=actor,
+        data={"name": "Spring guide", "slug": "spring-guide", "form_id": form.pk},
+    )
+    page_services.variant_create(workspace=workspace, page_id=landing.pk, actor=actor)
     base = f"/w/{workspace.slug}"
     pages = {
+        "landing-pages": f"{base}/pages/",
+        "landing-page-editor": f"{base}/pages/{landing.pk}/",
         "bounces": f"{base}/settings/bounces/",
         "consent-purposes": f"{base}/settings/consent/",
         "sms-settings": f"{base}/settings/sms/",

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from leadflow.contacts.models import Contact
 from leadflow.core.errors import ValidationFailed
+from leadflow.core.stats import two_proportion_p
 from leadflow.nurture.models import (
     Broadcast,
     BroadcastMember,
@@ -23,7 +24,6 @@ from leadflow.nurture.services.broadcasts import (
     broadcast_create,
     broadcast_schedule,
     broadcast_step,
-    two_proportion_p,
 )
 from leadflow.nurture.services.segments import segment_create, segment_members_add
 from tests.nurture import sending_kit

@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "leadflow.sales",
     "leadflow.deals",
     "leadflow.nurture",
+    "leadflow.pages",
     "leadflow.web",
 ]
 
@@ -325,6 +326,8 @@ LEADFLOW_TEMPLATE_TEST_SENDS_PER_HOUR = int(
 # How long a process keeps what public endpoints read per request: forms, workspaces by
 # public key, channel rules (seconds; 0 reads the database every time).
 LEADFLOW_PUBLIC_CACHE_SECONDS = float(os.environ.get("LEADFLOW_PUBLIC_CACHE_SECONDS", "5"))
+# Landing-page views are counted per process and written at most this often (seconds).
+LEADFLOW_PAGE_VIEWS_FLUSH_SECONDS = float(os.environ.get("LEADFLOW_PAGE_VIEWS_FLUSH_SECONDS", "2"))
 # New leads take one SQL statement on PostgreSQL (contacts/services/leads_fast.py).
 LEADFLOW_CAPTURE_FAST_PATH = env_bool("LEADFLOW_CAPTURE_FAST_PATH", True)
 

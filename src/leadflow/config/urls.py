@@ -5,12 +5,14 @@ from django.urls import include, path
 from django.views.decorators.csrf import csrf_exempt
 
 from leadflow.config.api import api
-from leadflow.core.views import bench_bare_bulk_insert, bench_bare_insert, health
+from leadflow.core.views import bench_bare_bulk_insert, bench_bare_insert, bench_hello, health
 
 handler400 = "leadflow.core.views.bad_request"
 handler500 = "leadflow.core.views.server_error"
 
 urlpatterns = [
+    # Landing pages first: their views are the busiest public URLs (bench_pages).
+    path("", include("leadflow.pages.public_urls")),
     path("api/v1/", api.urls),
     path("healthz", health, name="health"),
     path("", include("leadflow.capture.public_urls")),
@@ -23,3 +25,4 @@ urlpatterns = [
 if settings.LEADFLOW_BENCH_ENDPOINTS:
     urlpatterns.insert(0, path("bench/bare-insert", csrf_exempt(bench_bare_insert)))
     urlpatterns.insert(0, path("bench/bare-events", csrf_exempt(bench_bare_bulk_insert)))
+    urlpatterns.insert(0, path("bench/hello", bench_hello))

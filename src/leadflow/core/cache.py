@@ -30,3 +30,14 @@ def cached[T](namespace: str, key: object, load: Callable[[], T]) -> T:
 
 def clear() -> None:
     _ENTRIES.clear()
+
+
+def forget(namespace: str, key: object) -> None:
+    """Drop one entry in this process (a change made here shows at once here)."""
+    _ENTRIES.pop((namespace, key), None)
+
+
+def forget_namespace(namespace: str) -> None:
+    """Drop every entry of a namespace in this process."""
+    for entry in [entry for entry in _ENTRIES if entry[0] == namespace]:
+        _ENTRIES.pop(entry, None)

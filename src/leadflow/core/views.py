@@ -51,6 +51,12 @@ def health(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
 
 
+def bench_hello(request: HttpRequest) -> HttpResponse:
+    """Benchmark baseline (only routed with LEADFLOW_BENCH_ENDPOINTS=1): a bare Django view
+    answering a small HTML page, no database (bench_pages compares page views with it)."""
+    return HttpResponse("<!doctype html><title>Hello</title><p>Hello, world.</p>")
+
+
 def bench_bare_insert(request: HttpRequest) -> JsonResponse:
     """Benchmark baseline (only routed with LEADFLOW_BENCH_ENDPOINTS=1): read the JSON body
     and do one INSERT, nothing else. bench/ creates its table."""

@@ -27,6 +27,7 @@ from leadflow.web.views import (
     nurture_pacing,
     nurture_sms,
     nurture_templates,
+    pages,
     routing,
     scoring,
     scoring_engagement,
@@ -490,12 +491,27 @@ deal_patterns = [
     path("<int:deal_id>/delete/", deals.deal_delete, name="deal_delete"),
 ]
 
+page_patterns = [
+    path("", pages.page_list, name="page_list"),
+    path("brand/", pages.brand_save, name="page_brand"),
+    path("<int:page_id>/", pages.page_editor, name="page_editor"),
+    path("<int:page_id>/settings/", pages.page_settings, name="page_settings"),
+    path("<int:page_id>/variants/<int:variant_id>/", pages.variant_save, name="page_variant_save"),
+    path(
+        "<int:page_id>/variants/<int:variant_id>/preview",
+        pages.variant_preview,
+        name="page_variant_preview",
+    ),
+    path("<int:page_id>/<str:action>/", pages.page_action, name="page_action"),
+]
+
 workspace_patterns = [
     path("", home.workspace_home, name="workspace_home"),
     path("home/checklist/dismiss/", home.home_checklist_dismiss, name="home_checklist_dismiss"),
     path("contacts/", include(contact_patterns)),
     path("companies/", include(company_patterns)),
     path("forms/", include(form_patterns)),
+    path("pages/", include(page_patterns)),
     path("offers/", include(offer_patterns)),
     path("magnets/", include(magnet_patterns)),
     path("marketing-templates/", include(marketing_template_patterns)),

@@ -10,7 +10,6 @@ decision that runs twice (a retried task) adds nothing.
 """
 
 import datetime as dt
-import math
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
@@ -22,6 +21,7 @@ from leadflow.core.actors import Actor
 from leadflow.core.errors import Conflict, FieldError, NotFound, ValidationFailed
 from leadflow.core.models import Workspace
 from leadflow.core.services import audit_record
+from leadflow.core.stats import two_proportion_p
 from leadflow.core.tasks import task_schedule
 from leadflow.nurture.models import (
     Broadcast,
@@ -387,18 +387,6 @@ def variant_results(broadcast: Broadcast) -> list[dict[str, Any]]:
         }
         for variant in variants
     ]
-
-
-def two_proportion_p(clicks_a: int, sent_a: int, clicks_b: int, sent_b: int) -> float:
-    """The two-sided p-value of a two-proportion z-test (pooled); 1.0 when it cannot tell."""
-    if not sent_a or not sent_b:
-        return 1.0
-    pooled = (clicks_a + clicks_b) / (sent_a + sent_b)
-    spread = math.sqrt(pooled * (1 - pooled) * (1 / sent_a + 1 / sent_b))
-    if spread == 0:
-        return 1.0
-    z = abs(clicks_a / sent_a - clicks_b / sent_b) / spread
-    return math.erfc(z / math.sqrt(2))
 
 
 def _decide(broadcast: Broadcast, now: dt.datetime) -> None:

@@ -1,0 +1,120 @@
+"""Landing pages: a page (its slug, SEO, form), its A/B variants (blocks), what the public
+view serves (rendered once per publish), the conversions per variant and the workspace's
+brand (colours, favicon)."""
+
+import hashlib
+
+from django.db import models
+from django.utils import timezone
+
+from leadflow.capture.models import Form, Submission
+from leadflow.core.models import Workspace
+
+
+class Page(models.Model):
+    """A hosted landing page at ``/lp/<workspace slug>/<slug>/``. Its content is in its
+    variants; ``published_at`` is set while a rendering of it is served. ``winner`` (set by a
+    member after the test) takes all the traffic."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=80)
+    form = models.ForeignKey(
+        Form, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    seo_title = models.CharField(max_length=200, blank=True)
+    seo_description = models.CharField(max_length=300, blank=True)
+    social_image_url = models.URLField(max_length=2000, blank=True)
+    noindex = models.BooleanField(default=False)
+    min_sample = models.PositiveIntegerField(default=100)
+    confidence = models.FloatField(default=0.95)
+    winner = models.ForeignKey(
+        "Variant", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    published_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "slug"], name="page_unique_slug")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Variant(models.Model):
+    """One version of a page's content (A, B, ...): its blocks and its share of the traffic.
+    ``views`` is counted in batches (``pages.counters``), never a row per view."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    page = models.ForeignKey(Page, on_delete=models.CASCADE, related_name="variants")
+    label = models.CharField(max_length=20)
+    blocks = models.JSONField(default=list)
+    weight = models.PositiveSmallIntegerField(default=50)
+    views = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["page", "label"], name="variant_unique_label")
+        ]
+        ordering = ["label"]
+
+    def __str__(self) -> str:
+        return f"{self.page.name} {self.label}"
+
+
+class Published(models.Model):
+    """What the public view reads, in one row: the HTML of each variant rendered at publish
+    time, their weights and the winner. ``path`` is "<workspace slug>/<page slug>"."""
+
+    page = models.OneToOneField(Page, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    path = models.CharField(max_length=200, unique=True)
+    variants = models.JSONField(default=list)  # [{"id", "weight", "html"}]
+    winner_id = models.BigIntegerField(null=True)
+    form_key = models.CharField(max_length=40, blank=True)
+    published_at = models.DateTimeField(default=timezone.now)
+
+
+class Conversion(models.Model):
+    """A submission made on a page's variant (accepted, through capture's one path)."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    page = models.ForeignKey(Page, on_delete=models.CASCADE, related_name="+")
+    variant = models.ForeignKey(Variant, on_delete=models.CASCADE, related_name="+")
+    submission = models.OneToOneField(Submission, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["page", "variant"], name="conversion_page_variant")]
+
+
+class Brand(models.Model):
+    """The workspace's look on its pages: colours (#rrggbb only) and a favicon."""
+
+    workspace = models.OneToOneField(
+        Workspace, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    primary_colour = models.CharField(max_length=7, default="#4f46e5")
+    text_colour = models.CharField(max_length=7, default="#1f2937")
+    background_colour = models.CharField(max_length=7, default="#ffffff")
+    favicon_url = models.URLField(max_length=2000, blank=True)
+    logo_url = models.URLField(max_length=2000, blank=True)
+
+
+def variant_pick(visitor_key: str, page_id: int, variants: list[tuple[int, int]]) -> int:
+    """The variant (id) a visitor sees: a deterministic hash of page and visitor placed on
+    the variants' weights, so the same visitor always gets the same one and many visitors
+    split in proportion. ``variants`` is [(id, weight)] in a stable order."""
+    total = sum(weight for _, weight in variants)
+    if total <= 0:
+        return variants[0][0]
+    digest = hashlib.sha256(f"{page_id}:{visitor_key}".encode()).digest()
+    point = int.from_bytes(digest[:8], "big") % total
+    for variant_id, weight in variants:
+        if point < weight:
+            return variant_id
+        point -= weight
+    return variants[-1][0]

@@ -1,0 +1,148 @@
+"""Reads of landing pages, workspace first (the public view reads by its path only)."""
+
+from dataclasses import dataclass
+
+from django.db.models import Count, QuerySet
+
+from leadflow.core.cache import cached
+from leadflow.core.errors import NotFound
+from leadflow.core.models import Workspace
+from leadflow.core.stats import Verdict, winner_pick
+from leadflow.pages.counters import views_pending
+from leadflow.pages.models import Brand, Conversion, Page, Published, Variant
+
+
+@dataclass(frozen=True)
+class Served:
+    """What the public view needs of a published page, read in one query."""
+
+    page_id: int
+    variants: list[dict]  # [{"id", "weight", "html"}], "html" encoded as UTF-8 bytes
+    winner_id: int | None
+    form_key: str
+
+
+def served_by_path(path: str) -> Served | None:
+    """The published page at "<workspace slug>/<page slug>", kept in this process for
+    LEADFLOW_PUBLIC_CACHE_SECONDS (publishing refreshes this process at once)."""
+    if len(path) > 200:
+        return None
+
+    def load() -> Served | None:
+        row = (
+            Published.objects.filter(path=path)
+            .values_list("page_id", "variants", "winner_id", "form_key")
+            .first()
+        )
+        if not row:
+            return None
+        page_id, variants, winner_id, form_key = row
+        # Encoded once per read, not once per view.
+        variants = [{**v, "html": v["html"].encode()} for v in variants]
+        return Served(page_id, variants, winner_id, form_key)
+
+    return cached("page", path, load)
+
+
+def page_list(workspace: Workspace) -> QuerySet[Page]:
+    return (
+        Page.objects.filter(workspace=workspace)
+        .select_related("form", "workspace")
+        .prefetch_related("variants")
+        .order_by("-created_at", "-id")
+    )
+
+
+def page_get(workspace: Workspace, page_id: int) -> Page:
+    page = (
+        Page.objects.filter(workspace=workspace, pk=page_id)
+        .select_related("form", "workspace")
+        .first()
+    )
+    if page is None:
+        raise NotFound("No such page.")
+    return page
+
+
+def variants_of(page: Page) -> list[Variant]:
+    return list(Variant.objects.filter(page=page, workspace_id=page.workspace_id).order_by("label"))
+
+
+def variant_get(workspace: Workspace, page_id: int, variant_id: int) -> Variant:
+    variant = Variant.objects.filter(workspace=workspace, page_id=page_id, pk=variant_id).first()
+    if variant is None:
+        raise NotFound("No such variant.")
+    return variant
+
+
+def brand_get(workspace: Workspace) -> Brand:
+    """The workspace's brand, or the defaults (unsaved) when it has none yet."""
+    return Brand.objects.filter(workspace=workspace).first() or Brand(workspace=workspace)
+
+
+@dataclass(frozen=True)
+class VariantStats:
+    variant: Variant
+    views: int
+    conversions: int
+
+    @property
+    def rate(self) -> float:
+        return self.conversions / self.views if self.views else 0.0
+
+    @property
+    def percent(self) -> float:
+        return 100 * self.rate
+
+
+@dataclass(frozen=True)
+class PageStats:
+    variants: list[VariantStats]
+    verdict: Verdict
+
+
+def page_stats(workspace: Workspace, page: Page) -> PageStats:
+    """Views (stored plus those this process has not written yet), accepted conversions and
+    the rate per variant, and the significance test's verdict on them."""
+    pending = views_pending()
+    conversions = dict(
+        Conversion.objects.filter(workspace=workspace, page=page)
+        .values("variant_id")
+        .annotate(n=Count("id"))
+        .values_list("variant_id", "n")
+    )
+    rows = [
+        VariantStats(v, v.views + pending.get(v.pk, 0), conversions.get(v.pk, 0))
+        for v in variants_of(page)
+    ]
+    verdict = winner_pick(
+        {row.variant.label: (row.conversions, row.views) for row in rows},
+        confidence=page.confidence,
+        min_sample=page.min_sample,
+    )
+    return PageStats(rows, verdict)
+
+
+def page_by_id(page_id: int) -> Page:
+    """A page by its id, for the public endpoint that already holds its published row."""
+    return Page.objects.select_related("workspace", "form").get(pk=page_id)
+
+
+def page_totals(workspace: Workspace, pages: list[Page]) -> dict[int, tuple[int, int, int]]:
+    """{page id: (variants, views, accepted conversions)} for a list, in one more query
+    (the variants come prefetched by ``page_list``)."""
+    pending = views_pending()
+    conversions = dict(
+        Conversion.objects.filter(workspace=workspace, page__in=pages)
+        .values("page_id")
+        .annotate(n=Count("id"))
+        .values_list("page_id", "n")
+    )
+    return {
+        page.pk: (
+            len(page.variants.all()),
+            sum(v.views + pending.get(v.pk, 0) for v in page.variants.all()),
+            conversions.get(page.pk, 0),
+        )
+        for page in pages
+    }
