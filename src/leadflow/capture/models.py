@@ -164,3 +164,8 @@ class NotificationLog(models.Model):
                 fields=["submission", "recipient", "kind"], name="notification_once"
             )
         ]
+
+
+# Pop-ups keep their model in their own package (capture.popups); imported here so Django
+# registers it with the capture app.
+from leadflow.capture.popups.models import Popup  # noqa: E402, F401
