@@ -38,7 +38,8 @@
     "border:0;border-radius:var(--lf-radius,8px);padding:.5rem 1rem;font:inherit;font-weight:600;" +
     "text-decoration:none;cursor:pointer;margin-top:.4rem}";
 
-  window.leadflowPopups = { shown: [] };
+  // What happened on this page (tests and site scripts may read it): the pop-ups armed and shown.
+  window.leadflowPopups = { armed: null, shown: [] };
 
   // --- what this browser remembers ---------------------------------------------------------
 
@@ -356,8 +357,14 @@
     })
     .then(function (config) {
       var kind = device();
-      (config.popups || []).forEach(function (popup) {
-        if (qualifies(popup, kind)) arm(popup, kind);
+      var armed = (config.popups || []).filter(function (popup) {
+        return qualifies(popup, kind);
+      });
+      armed.forEach(function (popup) {
+        arm(popup, kind);
+      });
+      window.leadflowPopups.armed = armed.map(function (popup) {
+        return popup.id;
       });
     })
     .catch(function () {}); // no pop-ups is the safe failure
