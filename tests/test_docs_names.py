@@ -39,6 +39,7 @@ DOCS = [
     *sorted((ROOT / "docs" / "sales").glob("*.md")),
     *sorted((ROOT / "docs" / "nurture").glob("*.md")),
     *sorted((ROOT / "docs" / "contacts").glob("*.md")),
+    *sorted((ROOT / "docs" / "capture").glob("*.md")),
     ROOT / "docs" / "deals.md",
     ROOT / "docs" / "home.md",
     ROOT / "docs" / "nurture" / "segments.md",

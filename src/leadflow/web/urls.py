@@ -26,6 +26,7 @@ from leadflow.web.views import (
     nurture_pacing,
     nurture_sms,
     nurture_templates,
+    popups,
     routing,
     scoring,
     scoring_engagement,
@@ -158,6 +159,13 @@ marketing_template_patterns = [
         nurture_templates.template_test_send,
         name="marketing_template_test",
     ),
+]
+
+popup_patterns = [
+    path("", popups.popup_list, name="popup_list"),
+    path("new/", popups.popup_edit, name="popup_create"),
+    path("<int:popup_id>/", popups.popup_edit, name="popup_edit"),
+    path("<int:popup_id>/delete/", popups.popup_delete, name="popup_delete"),
 ]
 
 form_patterns = [
@@ -482,6 +490,7 @@ workspace_patterns = [
     path("contacts/", include(contact_patterns)),
     path("companies/", include(company_patterns)),
     path("forms/", include(form_patterns)),
+    path("popups/", include(popup_patterns)),
     path("offers/", include(offer_patterns)),
     path("marketing-templates/", include(marketing_template_patterns)),
     path("duplicates/", include(duplicate_patterns)),

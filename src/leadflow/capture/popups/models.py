@@ -69,6 +69,11 @@ class Popup(models.Model):
         return self.name
 
     @property
+    def style_name(self) -> str:
+        """The style's short name ("Modal", "Slide-in"), for lists."""
+        return self.get_style_display().split(" (")[0]
+
+    @property
     def conversion_rate(self) -> float | None:
         """Conversions per view in percent; None before the first view."""
         return round(100 * self.conversions / self.views, 1) if self.views else None
