@@ -214,3 +214,23 @@ def test_the_api_creates_lists_changes_and_deletes(api, other_api, workspace, le
     assert other_api.delete(f"/capture/popups/{popup_id}").status_code == 404
     assert api.delete(f"/capture/popups/{popup_id}").status_code == 204
     assert api.get(f"/capture/popups/{popup_id}").status_code == 404
+
+
+def test_conditions_that_no_longer_compile_hide_the_popup_from_known_visitors(
+    workspace, owner_actor
+):
+    from leadflow.contacts.models import CustomField
+
+    CustomField.objects.create(workspace=workspace, key="plan", label="Plan", field_type="text")
+    popup = make(
+        workspace,
+        owner_actor,
+        targeting={"conditions": {"field": "custom.plan", "operator": "eq", "value": "pro"}},
+    )
+    CustomField.objects.filter(workspace=workspace, key="plan").delete()
+    contact = contact_upsert(
+        workspace=workspace, data={"email": "pro@initech.com"}, actor=owner_actor
+    ).contact
+    Visitor.objects.create(workspace=workspace, visitor_key="visitor-known", contact=contact)
+    assert config(workspace, v="visitor-known")[0] == []
+    assert config(workspace, v="visitor-anonymous")[0] == [popup.pk]

@@ -20,7 +20,7 @@ from leadflow.capture.popups.rules import any_glob
 from leadflow.contacts.conditions import ConditionContext, conditions_compile, tree_from_json
 from leadflow.contacts.models import Contact
 from leadflow.core.cache import cached
-from leadflow.core.errors import NotFound
+from leadflow.core.errors import NotFound, ValidationFailed
 from leadflow.core.models import Workspace
 from leadflow.tracking.channels import classify, workspace_rules
 from leadflow.tracking.models import Visitor
@@ -132,7 +132,12 @@ class Visit:
 def _contact_matches(workspace: Workspace, contact_id: int, conditions: dict | None) -> bool:
     if conditions is None:
         return True
-    query = conditions_compile(tree_from_json(conditions), ConditionContext(workspace))
+    try:
+        query = conditions_compile(tree_from_json(conditions), ConditionContext(workspace))
+    except ValidationFailed:
+        # Valid when saved, not any more (a custom field or segment it names was deleted):
+        # the pop-up is not shown to identified visitors until a member fixes it.
+        return False
     return Contact.objects.filter(workspace=workspace, pk=contact_id).filter(query).exists()
 
 
