@@ -3,8 +3,9 @@
 ``popups_for_visit`` answers the one configuration request of a page: the workspace's
 active pop-ups (kept a few seconds per process, core.cache) with the rules only the
 server can judge already applied — the visit's source, UTM tags and channel, and for an
-identified visitor the contact conditions (one query per pop-up that has them, after one
-query for the visitor's contact, and none at all when no active pop-up looks at contacts).
+identified visitor the contact conditions (one query for the visitor's contact and one for
+all the pop-ups' conditions together, and none at all when no active pop-up looks at
+contacts).
 The rules of the page itself (address, device, new or returning visitor, triggers,
 frequency) go to the browser, which alone knows them.
 """
@@ -12,7 +13,7 @@ frequency) go to the browser, which alone knows them.
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import BooleanField, Case, Q, QuerySet, Value, When
 from django.templatetags.static import static
 
 from leadflow.capture.popups.models import Popup, PopupStatus
@@ -129,16 +130,40 @@ class Visit:
     site: str = ""
 
 
-def _contact_matches(workspace: Workspace, contact_id: int, conditions: dict | None) -> bool:
-    if conditions is None:
-        return True
-    try:
-        query = conditions_compile(tree_from_json(conditions), ConditionContext(workspace))
-    except ValidationFailed:
-        # Valid when saved, not any more (a custom field or segment it names was deleted):
-        # the pop-up is not shown to identified visitors until a member fixes it.
-        return False
-    return Contact.objects.filter(workspace=workspace, pk=contact_id).filter(query).exists()
+def _condition(workspace: Workspace, popup: ActivePopup) -> Q | None:
+    """The pop-up's conditions as one ``Q`` on Contact, compiled once per cache interval;
+    None when they no longer compile (a custom field or segment they name was deleted):
+    the pop-up is then not shown to identified visitors until a member fixes it."""
+
+    def compile_() -> tuple[Q | None]:
+        try:
+            tree = tree_from_json(popup.conditions)
+            return (conditions_compile(tree, ConditionContext(workspace)),)
+        except ValidationFailed:
+            return (None,)
+
+    return cached("popup-conditions", (popup.id, repr(popup.conditions)), compile_)[0]
+
+
+def _matching(workspace: Workspace, contact_id: int, popups: list[ActivePopup]) -> set[int]:
+    """The ids of the pop-ups (with conditions) whose conditions the contact matches: one
+    query for all of them, a boolean column per pop-up."""
+    columns = {}
+    for popup in popups:
+        condition = _condition(workspace, popup)
+        if condition is not None:
+            columns[f"p{popup.id}"] = Case(
+                When(condition, then=Value(True)), default=Value(False), output_field=BooleanField()
+            )
+    if not columns:
+        return set()
+    row = (
+        Contact.objects.filter(workspace=workspace, pk=contact_id)
+        .annotate(**columns)
+        .values(*columns)
+        .first()
+    )
+    return {int(name[1:]) for name, matched in (row or {}).items() if matched}
 
 
 def popups_for_visit(workspace: Workspace, visit: Visit) -> list[dict[str, Any]]:
@@ -155,6 +180,10 @@ def popups_for_visit(workspace: Workspace, visit: Visit) -> list[dict[str, Any]]
             .values_list("contact_id", flat=True)
             .first()
         )
+    matching: set[int] = set()
+    if contact_id is not None:
+        judged = [popup for popup in active if popup.conditions is not None]
+        matching = _matching(workspace, contact_id, judged) if judged else set()
     shown = []
     for popup in active:
         if any(not any_glob(patterns, utm.get(key, "")) for key, patterns in popup.utm.items()):
@@ -173,8 +202,8 @@ def popups_for_visit(workspace: Workspace, visit: Visit) -> list[dict[str, Any]]
         if contact_id is None:
             if popup.audience == "known":
                 continue
-        elif popup.audience == "anonymous" or not _contact_matches(
-            workspace, contact_id, popup.conditions
+        elif popup.audience == "anonymous" or (
+            popup.conditions is not None and popup.id not in matching
         ):
             continue
         shown.append(popup.client)
