@@ -1,4 +1,4 @@
-"""Pop-up configuration answers (GET /p/config) under load, against /healthz in the same run.
+"""Pop-up configuration answers (GET /e/popups) under load, against /healthz in the same run.
 
 Needs PostgreSQL (DATABASE_URL) and wrk (installed from Debian's packages when missing).
 The web tier (granian WSGI, 4 workers x 4 threads, as bench_capture found fastest) serves
@@ -27,7 +27,7 @@ end
 request = function()
   local n = math.random(0, 999)
   local path = string.format(
-    "/p/config?key=%s&v=bench-visitor-%04d&us=google&um=cpc&uc=spring&ck=gclid&r=&s=https%%3A%%2F%%2Fwww.example.com",
+    "/e/popups?key=%s&v=bench-visitor-%04d&us=google&um=cpc&uc=spring&ck=gclid&r=&s=https%%3A%%2F%%2Fwww.example.com",
     key, n)
   return wrk.format("GET", path, {["Origin"] = "https://www.example.com"})
 end
@@ -98,7 +98,7 @@ def run() -> dict:
         try:
             url = f"http://127.0.0.1:{common.PORT}"
             bare = common.wrk_run(wrk, f"{url}/healthz", LUA_BARE)
-            config = common.wrk_run(wrk, f"{url}/p/config", LUA_CONFIG, key)
+            config = common.wrk_run(wrk, f"{url}/e/popups", LUA_CONFIG, key)
         finally:
             common.server_stop(server)
     finally:

@@ -14,6 +14,7 @@ from leadflow.core.errors import ValidationFailed
 from leadflow.tracking.models import Visitor
 
 SITE = "https://www.acme-widgets.com"
+EVENT = "/e/popups/event"
 
 
 def make(workspace, actor, **data):
@@ -23,7 +24,7 @@ def make(workspace, actor, **data):
 
 def config(workspace, **params):
     response = Client().get(
-        "/p/config", {"key": workspace.public_key, **params}, headers={"Origin": SITE}
+        "/e/popups", {"key": workspace.public_key, **params}, headers={"Origin": SITE}
     )
     assert response.status_code == 200, response.content
     return [popup["id"] for popup in response.json()["popups"]], response
@@ -137,7 +138,7 @@ def test_views_closes_and_conversions_are_counted(workspace, other_workspace, ow
 
     def send(body, origin=SITE):
         return client.post(
-            "/p/event", json.dumps(body), content_type="text/plain", headers={"Origin": origin}
+            EVENT, json.dumps(body), content_type="text/plain", headers={"Origin": origin}
         )
 
     key = workspace.public_key
@@ -165,9 +166,7 @@ def test_the_rate_limit_answers_429(workspace, owner_actor, settings):
     settings.LEADFLOW_EVENT_RATE_PER_IP = 2
     popup = make(workspace, owner_actor)
     body = json.dumps({"key": workspace.public_key, "popup": popup.pk, "type": "view"})
-    answers = [
-        Client().post("/p/event", body, content_type="text/plain").status_code for _ in range(3)
-    ]
+    answers = [Client().post(EVENT, body, content_type="text/plain").status_code for _ in range(3)]
     assert answers == [204, 204, 429]
 
 

@@ -1,7 +1,7 @@
 """What the pop-up script (popups.js) asks, without login.
 
-GET /p/config: the one configuration request of a page: the pop-ups this visit may see.
-POST /p/event: one view, close or conversion of a pop-up, counted (a beacon; 204).
+GET /e/popups: the one configuration request of a page: the pop-ups this visit may see.
+POST /e/popups/event: one view, close or conversion of a pop-up, counted (a beacon; 204).
 
 The workspace is named by its public key and its allowed sites decide CORS, as for the
 tracker (core.publickit). Nothing here writes a row per request: the counters are
@@ -50,7 +50,7 @@ def _refusal(request: HttpRequest, workspace: Workspace | None) -> HttpResponse 
 
 @require_http_methods(["GET", "OPTIONS"])
 def popup_config(request: HttpRequest) -> HttpResponse:
-    """GET /p/config?key=pk_...&v=VISITOR&us=&um=&uc=&ck=gclid&r=REFERRER&s=SITE: the
+    """GET /e/popups?key=pk_...&v=VISITOR&us=&um=&uc=&ck=gclid&r=REFERRER&s=SITE: the
     pop-ups for this visit. The query is the same on every page of a visit, so the
     browser's cache (private, two minutes) answers the next pages."""
     params = request.GET
@@ -78,7 +78,7 @@ def popup_config(request: HttpRequest) -> HttpResponse:
 @csrf_exempt
 @require_http_methods(["POST", "OPTIONS"])
 def popup_event(request: HttpRequest) -> HttpResponse:
-    """POST /p/event {"key", "popup": id, "type": "view" | "close" | "conversion"}: 204
+    """POST /e/popups/event {"key", "popup": id, "type": "view" | "close" | "conversion"}: 204
     once counted; 404 for a pop-up that is not an active one of the workspace; 422 naming
     each bad field; 429 past the per-IP rate."""
     if request.method == "OPTIONS":

@@ -5,6 +5,6 @@ from django.urls import path
 from leadflow.capture.popups import public
 
 urlpatterns = [
-    path("p/config", public.popup_config, name="popup_config"),
-    path("p/event", public.popup_event, name="popup_event"),
+    path("e/popups", public.popup_config, name="popup_config"),
+    path("e/popups/event", public.popup_event, name="popup_event"),
 ]

@@ -154,7 +154,7 @@
   function count(popup, type) {
     var body = JSON.stringify({ key: key, popup: popup.id, type: type });
     // text/plain keeps it a simple request (no preflight); keepalive outlives a closing page.
-    fetch(base + "/p/event", { method: "POST", body: body, keepalive: true, credentials: "omit", mode: "cors" })
+    fetch(base + "/e/popups/event", { method: "POST", body: body, keepalive: true, credentials: "omit", mode: "cors" })
       .catch(function () {}); // a count lost to the network is not worth a retry
   }
 
@@ -351,7 +351,7 @@
     r: visit.r,
     s: location.origin,
   });
-  fetch(base + "/p/config?" + query, { credentials: "omit", mode: "cors" })
+  fetch(base + "/e/popups?" + query, { credentials: "omit", mode: "cors" })
     .then(function (response) {
       return response.ok ? response.json() : { popups: [] };
     })
