@@ -233,3 +233,16 @@ def test_conditions_that_no_longer_compile_hide_the_popup_from_known_visitors(
     Visitor.objects.create(workspace=workspace, visitor_key="visitor-known", contact=contact)
     assert config(workspace, v="visitor-known")[0] == []
     assert config(workspace, v="visitor-anonymous")[0] == [popup.pk]
+
+
+def test_the_popup_script_stays_small():
+    """popups.js is loaded on every page of a site with an active pop-up: under 6 KB gzipped."""
+    import gzip
+    from pathlib import Path
+
+    from django.contrib.staticfiles import finders
+
+    path = finders.find("leadflow/popups.js")
+    assert path and path.endswith("capture/static/leadflow/popups.js")
+    size = len(gzip.compress(Path(path).read_bytes(), compresslevel=9))
+    assert size < 6 * 1024, f"popups.js is {size} bytes gzipped"

@@ -67,7 +67,10 @@
   }
 
   var found = document.cookie.match(new RegExp("(?:^|; )" + VISIT + "=([^;]*)"));
-  var visit = found && readJson(decodeURIComponent(found[1]));
+  var visit = null;
+  try {
+    visit = found && readJson(decodeURIComponent(found[1]));
+  } catch (error) {} // a cookie someone else wrote badly: a new visit
   if (!visit || !visit.id) {
     var params = new URLSearchParams(location.search);
     var referrer = document.referrer;
