@@ -9,6 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils import timezone
 
+from leadflow.capture.popups.models import Popup
 from leadflow.config.api import api as ninja_api
 from leadflow.contacts import services
 from leadflow.contacts.models import Contact, CustomField
@@ -226,6 +227,7 @@ def _object_ids(workspace):
         "field_id": field.pk,
         "other_id": b.pk,
         "form_id": form.pk,
+        "popup_id": Popup.objects.create(workspace=workspace, name="Other popup", title="T").pk,
         "submission_pk": submission.pk,
         "source_id": source.pk,
         "delivery_id": delivery.pk,
@@ -313,6 +315,7 @@ def test_every_object_route_hides_other_workspaces(api, other_workspace):
                 part in url
                 for part in (
                     "/forms/",
+                    "/capture/popups/",
                     "/lead-sources/",
                     "/engagement-rules/",
                     "/email-templates/",
@@ -368,6 +371,7 @@ def test_every_object_route_hides_other_workspaces(api, other_workspace):
     assert FollowUp.objects.get().done_at is None
     assert list(Deal.objects.values_list("title", "status")) == [("Other deal", "open")]
     assert not LeadSnooze.objects.exists()
+    assert list(Popup.objects.values_list("name", flat=True)) == ["Other popup"]
     assert not Contact.objects.filter(lifecycle_stage="disqualified").exists()
     assert Contact.objects.filter(workspace=other_workspace, owner__isnull=False).count() == (
         owned_before

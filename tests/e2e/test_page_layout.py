@@ -189,6 +189,24 @@ def app_pages(tmp_path):
     )
     for attendee in Contact.objects.filter(workspace=workspace).order_by("pk")[:3]:
         magnet_grant(magnet=webinar_seats, contact_id=attendee.pk, submission_id=None)
+    from leadflow.capture.popups.services import popup_create
+
+    popup = popup_create(
+        workspace=workspace,
+        actor=actor,
+        data={
+            "name": "Checklist offer on the blog, with a rather long name to see how it wraps",
+            "title": "Get the checklist",
+            "content": "form",
+            "form_id": form.pk,
+            "status": "active",
+            "triggers": {"scroll_percent": 50, "exit_intent": True},
+            "targeting": {
+                "include": ["/blog/*"],
+                "conditions": {"field": "lifecycle_stage", "operator": "ne", "value": "customer"},
+            },
+        },
+    )
     from leadflow.nurture.services.offers import offer_codes_add, offer_create, offer_issue
 
     offer = offer_create(
@@ -366,6 +384,9 @@ def app_pages(tmp_path):
         "duplicates-merge-above": f"{base}/duplicates/merge-above/?threshold=50",
         "duplicates-settings": f"{base}/duplicates/settings/",
         "forms": f"{base}/forms/",
+        "popups": f"{base}/popups/",
+        "popup-new": f"{base}/popups/new/",
+        "popup": f"{base}/popups/{popup.pk}/",
         "form-new": f"{base}/forms/new/",
         "form-builder": f"{base}/forms/{form.pk}/",
         "submissions": f"{base}/forms/{form.pk}/submissions/",

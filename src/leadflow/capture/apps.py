@@ -19,3 +19,9 @@ class CaptureConfig(AppConfig):
             MERGE_HOOKS.append(grants_merge)
         if notified_contact_ids not in NOTIFIED_CONTACT_IDS:
             NOTIFIED_CONTACT_IDS.append(notified_contact_ids)
+        # The tracker loads the pop-up script only while the workspace has an active pop-up.
+        from leadflow.capture.popups.selectors import tracker_popups_hook
+        from leadflow.tracking.selectors import TRACKER_CONFIG_HOOKS
+
+        if tracker_popups_hook not in TRACKER_CONFIG_HOOKS:
+            TRACKER_CONFIG_HOOKS.append(tracker_popups_hook)

@@ -4,6 +4,7 @@ from ninja import NinjaAPI
 
 from leadflow import __version__
 from leadflow.capture.api import router as capture_router
+from leadflow.capture.popups.api import router as popups_router
 from leadflow.contacts.api import router as contacts_router
 from leadflow.core.api import router as workspace_router
 from leadflow.core.apikit import ApiKeyAuth, JsonParser, install_error_handlers
@@ -34,6 +35,7 @@ api.add_router("/", workspace_router)
 api.add_router("/", contacts_router)
 api.add_router("/", imports_router)
 api.add_router("/", capture_router)
+api.add_router("/", popups_router)
 api.add_router("/", tracking_router)
 api.add_router("/", inbound_router)
 api.add_router("/", duplicates_router)

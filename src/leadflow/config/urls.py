@@ -16,6 +16,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("healthz", health, name="health"),
     path("", include("leadflow.capture.public_urls")),
+    path("", include("leadflow.capture.popups.public_urls")),
     path("", include("leadflow.tracking.public_urls")),
     path("", include("leadflow.inbound.public_urls")),
     path("", include("leadflow.nurture.public_urls")),

@@ -21,7 +21,7 @@ from leadflow.core.problems import problem_response
 from leadflow.core.publickit import cors, site_allowed, site_refused, too_many_requests
 from leadflow.core.ratelimit import client_ip, rate_limit_hit
 from leadflow.core.validation import json_parse
-from leadflow.tracking import services
+from leadflow.tracking import selectors, services
 
 PUBLIC_KEY = re.compile(r"pk_[A-Za-z0-9_-]{1,37}")
 
@@ -38,7 +38,8 @@ def _workspace(key: object) -> Workspace | None:
 @require_http_methods(["GET", "OPTIONS"])
 def tracker_config(request: HttpRequest) -> HttpResponse:
     """GET /e/config?key=pk_...: what lf.js must know before it stores or sends anything
-    (the workspace's privacy settings). Public, read-only, cached by the browser for five
+    (the workspace's privacy settings, and what other apps add: the pop-up script's address
+    when a pop-up is active). Public, read-only, cached by the browser for five
     minutes; 404 for an unknown key, 403 for a site that is not allowed."""
     if request.method == "OPTIONS":
         return cors(HttpResponse(status=204), request)
@@ -53,6 +54,7 @@ def tracker_config(request: HttpRequest) -> HttpResponse:
         {
             "respect_privacy_signals": workspace.respect_privacy_signals,
             "tracking_requires_consent": workspace.tracking_requires_consent,
+            **selectors.tracker_config_extras(workspace),
         }
     )
     response["Cache-Control"] = "public, max-age=300"

@@ -245,3 +245,17 @@ def tracker_events(workspace: Workspace) -> QuerySet[Event]:
     """Every event the tracker (or the events API) stored for the workspace: ``exists()``
     says whether tracking is installed."""
     return Event.objects.filter(workspace=workspace)
+
+
+# What apps above tracking add to the tracker's settings (GET /e/config): functions taking
+# the workspace and answering a dict to merge (capture adds "popups", the address of the
+# pop-up script, when the workspace has an active pop-up). Registered in AppConfig.ready;
+# each must be cheap (the answer is asked on every page view not in the browser's cache).
+TRACKER_CONFIG_HOOKS: list = []
+
+
+def tracker_config_extras(workspace: Workspace) -> dict:
+    extras: dict = {}
+    for hook in TRACKER_CONFIG_HOOKS:
+        extras.update(hook(workspace))
+    return extras

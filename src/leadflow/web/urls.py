@@ -28,6 +28,7 @@ from leadflow.web.views import (
     nurture_sms,
     nurture_templates,
     pages,
+    popups,
     routing,
     scoring,
     scoring_engagement,
@@ -167,6 +168,12 @@ magnet_patterns = [
     path("new/", magnets.magnet_new, name="magnet_new"),
     path("<int:magnet_id>/", magnets.magnet_detail, name="magnet_detail"),
     path("<int:magnet_id>/codes/", magnets.magnet_codes, name="magnet_codes"),
+]
+popup_patterns = [
+    path("", popups.popup_list, name="popup_list"),
+    path("new/", popups.popup_edit, name="popup_create"),
+    path("<int:popup_id>/", popups.popup_edit, name="popup_edit"),
+    path("<int:popup_id>/delete/", popups.popup_delete, name="popup_delete"),
 ]
 
 form_patterns = [
@@ -512,6 +519,7 @@ workspace_patterns = [
     path("companies/", include(company_patterns)),
     path("forms/", include(form_patterns)),
     path("pages/", include(page_patterns)),
+    path("popups/", include(popup_patterns)),
     path("offers/", include(offer_patterns)),
     path("magnets/", include(magnet_patterns)),
     path("marketing-templates/", include(marketing_template_patterns)),

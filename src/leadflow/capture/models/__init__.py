@@ -179,6 +179,10 @@ from leadflow.capture.models.magnets import (  # noqa: E402 - they refer to Form
     SeatStatus,
 )
 
+# Pop-ups keep their model in their own package (capture.popups); imported here so Django
+# registers it with the capture app.
+from leadflow.capture.popups.models import Popup  # noqa: E402
+
 __all__ = [
     "ConsentRecord",
     "Form",
@@ -188,6 +192,7 @@ __all__ = [
     "MagnetGrant",
     "MagnetKind",
     "NotificationLog",
+    "Popup",
     "SeatStatus",
     "Submission",
     "SubmissionStatus",

