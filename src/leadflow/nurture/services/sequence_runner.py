@@ -39,11 +39,13 @@ from leadflow.nurture.models.sequences import (
 from leadflow.nurture.reply_kinds import REPLY_KINDS
 from leadflow.nurture.selectors.pacing import pacing_settings_get, settings_zone
 from leadflow.nurture.sequence_kinds import SEQUENCE_FINISHED, sequence_data
+from leadflow.nurture.services.sequence_triggers import is_own, sequence_actor, trigger_matches
 from leadflow.nurture.zones import contact_zone, next_wall_time
 
 logger = logging.getLogger("leadflow.sequences")
 LEASE = dt.timedelta(minutes=5)
 BATCH = 500
+
 BULK_ACTION = {
     "tag": "tag",
     "untag": "untag",
@@ -52,16 +54,6 @@ BULK_ACTION = {
     "field": "set_field",
 }
 STEP_VALUE = {"tag": "tag", "untag": "tag", "stage": "stage", "owner": "user_id"}
-
-
-def sequence_actor(sequence: Sequence) -> Actor:
-    """Who the sequence's own changes are by, named on the timeline (a trigger ignores its
-    own sequence's: ``is_own``)."""
-    return Actor.system(f"sequence #{sequence.pk}: {sequence.name}"[:200])
-
-
-def is_own(sequence: Sequence, label: str) -> bool:
-    return label.startswith(f"sequence #{sequence.pk}:")
 
 
 @dataclass
@@ -560,28 +552,6 @@ def activities_react(workspace: Workspace, activities: list[Activity]) -> None:
             _outcomes_now(sequence, contact_ids, now)
     if woke:
         run_schedule()
-
-
-def trigger_matches(sequence: Sequence, activity: Activity) -> bool:
-    trigger = sequence.trigger or {}
-    data = activity.data or {}
-    if trigger.get("kind") == "tag.added":
-        # A tag comes with a new contact, an edit or a tag action: each says it its way.
-        added = _tags_added(activity.kind, data)
-        return bool(added) and ("tag" not in trigger or trigger["tag"] in added)
-    if trigger.get("kind") != activity.kind:
-        return False
-    return all(data.get(key) == value for key, value in trigger.items() if key != "kind")
-
-
-def _tags_added(kind: str, data: dict) -> list[str]:
-    if kind == "tag.added":
-        return [data.get("tag")]
-    if kind == "contact.created":
-        return list(data.get("tags") or [])
-    if kind == "contact.updated":
-        return list(data.get("tags_added") or [])
-    return []
 
 
 def _outcomes_now(sequence: Sequence, contact_ids: list[int], now) -> None:
