@@ -314,6 +314,27 @@ def test_a_bad_flow_is_refused_with_each_bad_field_named(workspace, other_worksp
         )
     assert "circle" in failed.value.errors[0].message
     assert not Contact.objects.filter(workspace=workspace).exists()
+    # One sequence's message in another's step would be sent in only one of them (a
+    # delivery is once per message, contact, step and entry): refused by name; the owner
+    # may use it again in its own steps.
+    mine = sending_kit.message_make(workspace, port=25)
+    email = {"id": 1, "type": "email", "message_id": mine.pk}
+    owner = sequence_create(
+        workspace=workspace, actor=owner_actor, values={"name": "Owner", "steps": [email]}
+    )
+    with pytest.raises(ValidationFailed) as failed:
+        sequence_create(
+            workspace=workspace, actor=owner_actor, values={"name": "Thief", "steps": [email]}
+        )
+    assert [(e.field, e.message) for e in failed.value.errors] == [
+        ("steps[0].message_id", "This message belongs to another sequence: give this step its own.")
+    ]
+    sequence_update(
+        workspace=workspace,
+        actor=owner_actor,
+        sequence_id=owner.pk,
+        values={"steps": [{**email, "next": 2}, {**email, "id": 2}]},
+    )
 
 
 def test_a_step_someone_waits_at_cannot_be_removed(workspace, owner_actor):

@@ -160,6 +160,7 @@ def steps_check(
     errors: list[FieldError] = []
     clean: list[dict[str, Any]] = []
     ids: set[int] = set()
+    taken = _messages_of_other_sequences(workspace, sequence_id) if _has_email(data) else set()
     for index, raw in enumerate(data):
         path = f"steps[{index}]"
         if not isinstance(raw, dict):
@@ -179,6 +180,15 @@ def steps_check(
             continue
         step = {"id": step_id, "type": kind}
         _fields_check(workspace, kind, raw, step, path, errors, sequence_id)
+        if kind == "email" and step.get("message_id") in taken:
+            # A delivery is once per (message, contact, step, entry): another sequence's
+            # message at the same step id would be sent to a contact in only one of them.
+            errors.append(
+                FieldError(
+                    f"{path}.message_id",
+                    "This message belongs to another sequence: give this step its own.",
+                )
+            )
         for link in links_of(step):
             target = raw.get(link)
             if target is not None and _int(target) is None:
@@ -190,6 +200,22 @@ def steps_check(
     if errors:
         raise ValidationFailed(errors)
     return clean, (clean[0]["id"] if clean else None)
+
+
+def _has_email(data: list) -> bool:
+    return any(isinstance(raw, dict) and raw.get("type") == "email" for raw in data)
+
+
+def _messages_of_other_sequences(workspace: Workspace, sequence_id: int | None) -> set[int]:
+    from leadflow.nurture.models import Sequence
+
+    others = Sequence.objects.filter(workspace=workspace).exclude(pk=sequence_id or 0)
+    return {
+        step["message_id"]
+        for steps in others.values_list("steps", flat=True)
+        for step in steps or []
+        if step.get("type") == "email" and step.get("message_id")
+    }
 
 
 def _fields_check(workspace, kind, raw, step, path, errors, sequence_id) -> None:
