@@ -196,3 +196,45 @@ def test_the_api_builds_publishes_and_reports_a_page(api, workspace, page_form):
     assert api.patch("/page-brand", {"primary_colour": "#AA0000"}).json()["primary_colour"] == (
         "#aa0000"
     )
+
+
+def test_the_forms_lead_magnet_is_on_the_pages_thank_you(workspace, owner_actor, published):
+    from leadflow.capture import magnets
+    from leadflow.capture import services as capture_services
+    from leadflow.capture.models import MagnetGrant
+
+    magnet = magnets.magnet_create(
+        workspace=workspace,
+        actor=owner_actor,
+        data={"name": "The planning sheet", "kind": "url", "url": "https://example.com/sheet"},
+    )
+    capture_services.form_update(
+        workspace=workspace,
+        form_id=published.form_id,
+        actor=owner_actor,
+        data={"magnet_id": magnet.pk},
+    )
+    path = f"/lp/{workspace.slug}/spring-guide/"
+    client = Client()
+    page = client.get(path).text
+    token = re.search(r'name="_lf_t" value="([^"]+)"', page).group(1)
+    variant_id = int(re.search(r'name="_lf_variant" value="(\d+)"', page).group(1))
+    body = {
+        "fields": {"email": "bo@initech.com"},
+        "submission_id": str(uuid.uuid4()),
+        "token": token,
+        "variant": variant_id,
+        "context": {"page_url": f"http://testserver{path}"},
+    }
+    answer = _submit(client, path + "submit", body).json()
+    grant = MagnetGrant.objects.get(magnet=magnet)
+    assert answer["magnet"]["name"] == "The planning sheet"
+    assert answer["magnet"]["url"].startswith("http://testserver/m/")
+    # Without script: the thank-you page carries the same link.
+    plain = client.post(
+        path + "submit",
+        {"email": "cy@initech.com", "_lf_t": token, "_lf_variant": variant_id},
+    )
+    assert plain.status_code == 201, plain.content
+    assert "Open The planning sheet" in plain.text and 'href="http://testserver/m/' in plain.text
+    assert MagnetGrant.objects.filter(magnet=magnet).count() == 2 and grant.pk

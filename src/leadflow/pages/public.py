@@ -22,6 +22,7 @@ from django.views.decorators.http import require_http_methods
 
 from leadflow.capture import antispam
 from leadflow.capture import selectors as capture_selectors
+from leadflow.capture import services as capture_services
 from leadflow.capture.fields import RESERVED_PREFIX
 from leadflow.capture.services import SubmissionInput
 from leadflow.core.errors import DomainError, FieldError, ValidationFailed
@@ -209,12 +210,21 @@ def page_submit(request: HttpRequest, workspace_slug: str, slug: str) -> HttpRes
             )
             return cors(response, request)
         return _render_with_errors(request, served, form, error, raw_variant)
+    # The form's lead magnet, as the form's own thank-you screen shows it (made fresh for
+    # each answer, a replay too; nothing for a held submission or before a confirmation).
+    offer = capture_services.submission_magnet(
+        form=form, submission_pk=outcome.submission.pk, base_url=_base_url(request)
+    )
     if json_mode:
-        return cors(JsonResponse(outcome.body, status=outcome.status_code), request)
+        body = {**outcome.body, "magnet": offer.as_json()} if offer else outcome.body
+        return cors(JsonResponse(body, status=outcome.status_code), request)
     if form.redirect_url:
         return HttpResponseRedirect(form.redirect_url, status=303)
     return render(
-        request, "pages/thanks.html", {"message": form.success_message}, status=outcome.status_code
+        request,
+        "pages/thanks.html",
+        {"message": form.success_message, "magnet": offer},
+        status=outcome.status_code,
     )
 
 
