@@ -9,8 +9,9 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from playwright.sync_api import expect
 
+from leadflow.capture.magnets import magnet_create
 from leadflow.capture.models import Submission
-from leadflow.capture.services import form_create
+from leadflow.capture.services import form_create, form_update
 from leadflow.contacts.models import Contact
 from leadflow.pages import services
 from leadflow.pages.models import Conversion, Variant
@@ -62,6 +63,14 @@ def test_a_visitor_from_another_site_converts_on_a_published_page(
                 {"name": "first_name", "type": "text", "label": "First name"},
             ],
         },
+    )
+    sheet = magnet_create(
+        workspace=workspace,
+        actor=owner_actor,
+        data={"name": "The planning sheet", "kind": "url", "url": "https://example.com/sheet"},
+    )
+    form_update(
+        workspace=workspace, form_id=form.pk, actor=owner_actor, data={"magnet_id": sheet.pk}
     )
     page = services.page_create(
         workspace=workspace,
@@ -117,6 +126,9 @@ def test_a_visitor_from_another_site_converts_on_a_published_page(
         tab.get_by_label("First name").fill("Nina")
         tab.get_by_role("button", name=form.submit_label).click()
         expect(tab.get_by_role("status")).to_contain_text(form.success_message[:20])
+        # The form's lead magnet comes with the thank-you, as a link of this server.
+        link = tab.get_by_role("link", name="Open The planning sheet")
+        assert link.get_attribute("href").startswith(f"{live_server.url}/m/")
         assert tab.evaluate(NO_SHIFT) is True
         visitor = tab.evaluate("window.leadflow.visitorId")
         tab.set_viewport_size({"width": 390, "height": 844})
