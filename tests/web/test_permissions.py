@@ -292,6 +292,23 @@ def _manage_forms(world, client):
     return _decided(created, 302)
 
 
+def _see_pages(world, client):
+    return _decided(client.get(url(world["workspace"], "pages/")), 200)
+
+
+def _manage_pages(world, client):
+    created = client.post(
+        url(world["workspace"], "pages/"),
+        {"name": "Spring guide", "slug": "spring-guide", "starter": "lead-magnet", "form_id": ""},
+    )
+    return _decided(created, 302)
+
+
+def _page_brand(world, client):
+    saved = client.post(url(world["workspace"], "pages/brand/"), {"primary_colour": "#4f46e5"})
+    return _decided(saved, 302)
+
+
 def _suppression_list(world, client):
     listed = client.get(url(world["workspace"], "settings/suppression/"))
     added = client.post(
@@ -621,6 +638,9 @@ ACTIONS: dict[str, Callable] = {
     "see forms and their submissions": _see_submissions,
     "export a form's submissions (CSV)": _export_submissions,
     "create, change and delete forms": _manage_forms,
+    "see landing pages and their results": _see_pages,
+    "create, change, publish and A/B-test landing pages": _manage_pages,
+    "change the landing pages' brand (colours, favicon)": _page_brand,
     "see and change the suppression list and subscription topics": _suppression_list,
     "see segments and their members": _see_segments,
     "create, change and delete segments; add contacts to static lists and remove them": (
@@ -734,6 +754,8 @@ BODIES = {
     "POST /api/v1/nurture/suppressions": {"address": "gone@kite-labs.io"},
     "POST /api/v1/nurture/suppressions/check": {"address": "gone@kite-labs.io"},
     "POST /api/v1/nurture/topics": {"name": "Events"},
+    "POST /api/v1/pages": {"name": "Spring guide", "slug": "spring-guide"},
+    "PATCH /api/v1/page-brand": {"primary_colour": "#4f46e5"},
     "POST /api/v1/events": {
         "visitor_id": "visitor-0001",
         "session_id": "session-0001",
