@@ -41,6 +41,7 @@ DOCS = [
     *sorted((ROOT / "docs" / "contacts").glob("*.md")),
     *sorted((ROOT / "docs" / "pages").glob("*.md")),
     *sorted((ROOT / "docs" / "capture").glob("*.md")),
+    *sorted((ROOT / "docs" / "chat").glob("*.md")),
     ROOT / "docs" / "deals.md",
     ROOT / "docs" / "home.md",
     ROOT / "docs" / "nurture" / "segments.md",

@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "leadflow.deals",
     "leadflow.nurture",
     "leadflow.pages",
+    "leadflow.chat",
     "leadflow.web",
 ]
 
