@@ -174,13 +174,13 @@ def test_the_tracker_is_told_of_the_popup_script_only_while_one_is_active(worksp
     def tracker_config():
         return Client().get("/e/config", {"key": workspace.public_key}).json()
 
-    assert "popups" not in tracker_config()
+    assert "scripts" not in tracker_config()
     popup = make(workspace, owner_actor, status="paused")
-    assert "popups" not in tracker_config()
+    assert "scripts" not in tracker_config()
     services.popup_update(
         workspace=workspace, popup_id=popup.pk, data={"status": "active"}, actor=owner_actor
     )
-    assert tracker_config()["popups"] == f"/static/leadflow/popups.js?k={workspace.public_key}"
+    assert tracker_config()["scripts"] == [f"/static/leadflow/popups.js?k={workspace.public_key}"]
 
 
 def test_the_api_creates_lists_changes_and_deletes(api, other_api, workspace, lead_form):

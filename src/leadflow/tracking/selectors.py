@@ -248,14 +248,21 @@ def tracker_events(workspace: Workspace) -> QuerySet[Event]:
 
 
 # What apps above tracking add to the tracker's settings (GET /e/config): functions taking
-# the workspace and answering a dict to merge (capture adds "popups", the address of the
-# pop-up script, when the workspace has an active pop-up). Registered in AppConfig.ready;
-# each must be cheap (the answer is asked on every page view not in the browser's cache).
+# the workspace and answering a dict to merge. Its "scripts" (addresses relative to
+# LeadFlow's) are joined into one list, and lf.js loads each, lazily: capture adds the pop-up
+# script while the workspace has an active pop-up, chat its launcher. Registered in
+# AppConfig.ready; each must be cheap (the answer is asked on every page view not in the
+# browser's cache).
 TRACKER_CONFIG_HOOKS: list = []
 
 
 def tracker_config_extras(workspace: Workspace) -> dict:
     extras: dict = {}
+    scripts: list[str] = []
     for hook in TRACKER_CONFIG_HOOKS:
-        extras.update(hook(workspace))
+        answer = dict(hook(workspace))
+        scripts.extend(answer.pop("scripts", ()))
+        extras.update(answer)
+    if scripts:
+        extras["scripts"] = scripts
     return extras

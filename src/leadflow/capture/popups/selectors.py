@@ -111,12 +111,12 @@ def popups_active(workspace_id: int) -> list[ActivePopup]:
 
 
 def tracker_popups_hook(workspace: Workspace) -> dict:
-    """What lf.js is told (TRACKER_CONFIG_HOOKS): the pop-up script's address, relative to
-    LeadFlow's, only while the workspace has an active pop-up; otherwise nothing, and the
-    tracker loads nothing more."""
+    """What lf.js is told (TRACKER_CONFIG_HOOKS): the pop-up script among the scripts to
+    load, its address relative to LeadFlow's, only while the workspace has an active pop-up;
+    otherwise nothing, and the tracker loads nothing more for pop-ups."""
     if not popups_active(workspace.pk):
         return {}
-    return {"popups": f"{static('leadflow/popups.js')}?k={workspace.public_key}"}
+    return {"scripts": [f"{static('leadflow/popups.js')}?k={workspace.public_key}"]}
 
 
 @dataclass(frozen=True)

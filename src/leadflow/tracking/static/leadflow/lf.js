@@ -52,7 +52,7 @@
   var lastUrl = document.referrer;
   var domain = null;
 
-  // --- small helpers -------------------------------------------------------------------
+  // --- small helpers ---
 
   function warn(message) {
     if (window.console) console.warn("LeadFlow tracker: " + message);
@@ -173,7 +173,7 @@
     });
   }
 
-  // --- visits ------------------------------------------------------------------------------
+  // --- visits ---
 
   // A visit ends after 30 minutes without events, or when a page is entered from elsewhere
   // with new campaign tags or click ids. Its origin goes with its first event.
@@ -200,7 +200,7 @@
     return context;
   }
 
-  // --- events ------------------------------------------------------------------------------
+  // --- events ---
 
   function record(type, name, props, referrer, urgent) {
     if (off) return;
@@ -303,7 +303,7 @@
     });
   }
 
-  // --- switching on and off ------------------------------------------------------------------
+  // --- switching on and off ---
 
   function privacySignal() {
     var dnt = navigator.doNotTrack || window.doNotTrack || navigator.msDoNotTrack;
@@ -351,7 +351,9 @@
         return response.json().then(function (settings) {
           config = settings;
           decide();
-          if (settings.popups) document.head.appendChild(document.createElement("script")).src = base + settings.popups;
+          (settings.scripts || []).forEach(function (src) {
+            document.head.appendChild(document.createElement("script")).src = base + src;
+          });
         });
       })
       .catch(function () {
@@ -359,7 +361,7 @@
       });
   }
 
-  // --- what the page does ----------------------------------------------------------------------
+  // --- what the page does ---
 
   function pageview() {
     // Hash routes (#/pricing, #!/pricing) are pages; other anchors are not.
@@ -453,7 +455,7 @@
     flush();
   });
 
-  // --- the public API ------------------------------------------------------------------------
+  // --- the public API ---
 
   var api = {
     track: function (name, props) {
