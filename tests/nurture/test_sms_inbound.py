@@ -286,3 +286,29 @@ def test_replies_reach_the_timeline_and_unknown_numbers_stay_unmatched(
             workspace=workspace, message_sid=f"SMq{number}", from_number=ANN, body="More"
         )
     assert (queries(client.get, page_path), queries(api.get, api_path)) == before
+
+
+def test_a_sales_member_limited_to_own_leads_sees_only_their_leads_texts(workspace, make_member):
+    from django.test import Client
+
+    membership = make_member("sales")
+    mine = person(workspace, "mine@example.com", phone="+14155550141", first_name="Mine")
+    theirs = person(workspace, "theirs@example.com", phone="+14155550142", first_name="Theirs")
+    mine.owner_id = membership.user_id
+    mine.save(update_fields=["owner"])
+    sms_inbound_record(workspace=workspace, message_sid="SMo1", from_number=mine.phone, body="Mine")
+    sms_inbound_record(
+        workspace=workspace, message_sid="SMo2", from_number=theirs.phone, body="Theirs"
+    )
+    sms_inbound_record(
+        workspace=workspace, message_sid="SMo3", from_number="+14155550199", body="Nobody"
+    )
+    sales = Client()
+    sales.force_login(membership.user)
+    page = sales.get(f"/w/{workspace.slug}/settings/sms/").content.decode()
+    assert ">Mine<" in page or "Mine</" in page
+    assert "Theirs" not in page and "Nobody" not in page
+    workspace.sales_sees_all_leads = True
+    workspace.save()
+    page = sales.get(f"/w/{workspace.slug}/settings/sms/").content.decode()
+    assert "Theirs" in page and "Nobody" in page

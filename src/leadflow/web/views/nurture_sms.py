@@ -1,7 +1,8 @@
 """Settings → Text messages: the workspace's SMS provider (a Twilio-compatible HTTP API),
 the webhook addresses to give it, the latest texts sequences sent and the latest texts
-people sent back. Every member may read it; changing it needs
-``manage_settings``. A refused input is shown beside its field with 422."""
+people sent back. Every member may read it; a sales member who sees only own leads sees
+only the texts to and from them. Changing it needs ``manage_settings``. A refused input is
+shown beside its field with 422."""
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied as HttpForbidden
@@ -9,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_http_methods
 
+from leadflow.contacts.selectors import own_leads_condition
 from leadflow.core.errors import ValidationFailed
 from leadflow.nurture.models import SmsDelivery, SmsInbound
 from leadflow.nurture.services.sms import (
@@ -47,6 +49,11 @@ def sms_settings(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, "SMS provider saved.")
             return redirect("nurture_sms", workspace.slug)
+    sent = SmsDelivery.objects.filter(workspace=workspace)
+    received = SmsInbound.objects.filter(workspace=workspace)
+    if request.actor.sees_only_own_leads:
+        sent = sent.filter(own_leads_condition(workspace, request.actor, "contact"))
+        received = received.filter(own_leads_condition(workspace, request.actor, "contact"))
     page = {
         "section": "settings",
         "settings_section": "sms",
@@ -54,12 +61,8 @@ def sms_settings(request: HttpRequest) -> HttpResponse:
         "errors": errors,
         "may_change": may_change,
         "token_set": sms_settings_token_set(config),
-        "recent": SmsDelivery.objects.filter(workspace=workspace)
-        .select_related("contact")
-        .order_by("-pk")[:20],
+        "recent": sent.select_related("contact").order_by("-pk")[:20],
         "webhooks": sms_webhook_urls(workspace.pk, request.build_absolute_uri("/")),
-        "inbound": SmsInbound.objects.filter(workspace=workspace)
-        .select_related("contact")
-        .order_by("-pk")[:20],
+        "inbound": received.select_related("contact").order_by("-pk")[:20],
     }
     return render_page(request, "web/nurture/sms.html", page, status=status)
