@@ -144,6 +144,20 @@ def activities_announce(
     gathered[workspace_id] = (contacts, max(highest, up_to_id))
 
 
+def activities_announce_written(rows: Iterable[tuple[int, int, int]]) -> None:
+    """Announce appended activities given as (id, workspace id, contact id) rows, as an
+    ``INSERT ... RETURNING`` gives them back: one announcement per workspace."""
+    reached: dict[int, tuple[set[int], int]] = {}
+    for pk, workspace_id, contact_id in rows:
+        contacts, highest = reached.get(workspace_id, (set(), 0))
+        contacts.add(contact_id)
+        reached[workspace_id] = (contacts, max(highest, pk))
+    for workspace_id, (contacts, highest) in reached.items():
+        activities_announce(
+            workspace_id=workspace_id, contact_ids=sorted(contacts), up_to_id=highest
+        )
+
+
 def _deliver(workspaces: dict[int, tuple[set[int], int]]) -> None:
     for workspace_id, (contacts, highest) in workspaces.items():
         announcement = Announcement(workspace_id, frozenset(contacts), highest)

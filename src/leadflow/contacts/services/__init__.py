@@ -7,7 +7,12 @@ One module per concern; this package re-exports their public names, so callers i
 from ``leadflow.contacts.services`` whichever module a service lives in.
 """
 
-from leadflow.contacts.services.activities import activity_record, changes_jsonable
+from leadflow.contacts.services.activities import (
+    activities_record_many,
+    activity_record,
+    actor_columns,
+    changes_jsonable,
+)
 from leadflow.contacts.services.bulk import BULK_ACTIONS, contacts_bulk_action
 from leadflow.contacts.services.companies import (
     company_create,
@@ -82,7 +87,9 @@ __all__ = [
     "FastRows",
     "LeadReceived",
     "UpsertResult",
+    "activities_record_many",
     "activity_record",
+    "actor_columns",
     "changes_jsonable",
     "company_create",
     "company_delete",

@@ -6,7 +6,6 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from leadflow.contacts import selectors
-from leadflow.contacts.activity_log import activities_announce
 from leadflow.contacts.conditions import Node
 from leadflow.contacts.inputs import contact_input_clean
 from leadflow.contacts.kind_writers import (
@@ -23,6 +22,7 @@ from leadflow.contacts.models import (
     LifecycleStage,
     Tag,
 )
+from leadflow.contacts.services.activities import activities_record_many, actor_columns
 from leadflow.contacts.services.contacts import member_or_error
 from leadflow.contacts.services.lifecycle import stage_change_columns
 from leadflow.core.actors import Actor
@@ -129,23 +129,19 @@ def contacts_bulk_action(
         )
         Contact.objects.filter(pk__in=ids).delete()
         return len(ids)
-    written = Activity.objects.bulk_create(
+    activities_record_many(
         [
             Activity(
                 workspace=workspace,
                 contact_id=pk,
                 kind=kind,
                 occurred_at=now,
-                actor_user_id=actor.user_id,
-                actor_api_key_id=actor.api_key_id,
-                actor_label=actor.label[:200],
+                **actor_columns(actor),
                 data=payload[pk],
             )
             for pk in ids
         ]
     )
-    # One announcement for the whole action (ids come back in insertion order).
-    activities_announce(workspace_id=workspace.pk, contact_ids=ids, up_to_id=written[-1].pk)
     audit_record(
         workspace=workspace,
         actor=actor,

@@ -27,7 +27,6 @@ from django.db.models import OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from leadflow.contacts.activity_log import activities_announce
 from leadflow.contacts.consent import consent_latest_of, consent_purposes
 from leadflow.contacts.kind_writers import consent_changed_data
 from leadflow.contacts.models import (
@@ -42,6 +41,7 @@ from leadflow.contacts.models import (
     ConsentStatus,
     Contact,
 )
+from leadflow.contacts.services.activities import activities_record_many, actor_columns
 from leadflow.core.actors import Actor
 from leadflow.core.errors import FieldError, NotFound, ValidationFailed
 from leadflow.core.models import Workspace
@@ -250,26 +250,19 @@ def _check(entries: Sequence[tuple[int, ConsentGiven]]) -> None:
 def _activities_write(
     workspace: Workspace, actor: Actor, now, changes: list[tuple[int, dict[str, Any]]]
 ) -> None:
-    written = Activity.objects.bulk_create(
+    activities_record_many(
         [
             Activity(
                 workspace=workspace,
                 contact_id=contact_id,
                 kind=ActivityKind.CONSENT_CHANGED,
                 occurred_at=now,
-                actor_user_id=actor.user_id,
-                actor_api_key_id=actor.api_key_id,
-                actor_label=actor.label[:200],
+                **actor_columns(actor),
                 data=data,
             )
             for contact_id, data in changes
         ],
         batch_size=1000,
-    )
-    activities_announce(
-        workspace_id=workspace.pk,
-        contact_ids=sorted({contact_id for contact_id, _ in changes}),
-        up_to_id=max(activity.pk for activity in written),
     )
 
 

@@ -12,7 +12,6 @@ from django.db.models import F
 from django.utils import timezone
 
 from leadflow.contacts import selectors
-from leadflow.contacts.activity_log import activities_announce
 from leadflow.contacts.inputs import contact_input_clean, required_custom_fields_missing
 from leadflow.contacts.kind_writers import (
     contact_created_data,
@@ -29,7 +28,12 @@ from leadflow.contacts.models import (
     CustomField,
     LifecycleStage,
 )
-from leadflow.contacts.services.activities import activity_record, changes_jsonable
+from leadflow.contacts.services.activities import (
+    activities_record_many,
+    activity_record,
+    actor_columns,
+    changes_jsonable,
+)
 from leadflow.contacts.services.companies import company_for_contact
 from leadflow.contacts.services.consent import consent_status_set
 from leadflow.contacts.services.lifecycle import stage_change_apply
@@ -246,25 +250,17 @@ def _upsert(
             workspace=workspace, contact=contact, status=consent, actor=actor, created=created
         )
     now = timezone.now()
-    written = Activity.objects.bulk_create(
-        [
-            Activity(
-                workspace=workspace,
-                contact=contact,
-                kind=kind,
-                occurred_at=now,
-                actor_user_id=actor.user_id,
-                actor_api_key_id=actor.api_key_id,
-                actor_label=actor.label[:200],
-                data=payload,
-            )
-            for kind, payload in pending
-        ]
-    )
-    if written:
-        activities_announce(
-            workspace_id=workspace.pk, contact_ids=(contact.pk,), up_to_id=written[-1].pk
+    activities_record_many(
+        Activity(
+            workspace=workspace,
+            contact=contact,
+            kind=kind,
+            occurred_at=now,
+            data=payload,
+            **actor_columns(actor),
         )
+        for kind, payload in pending
+    )
     if actor.user or actor.api_key:  # public capture (system actor) is not audited per lead
         audit_record(
             workspace=workspace,

@@ -9,7 +9,6 @@ from collections.abc import Iterable
 from django.db.models import Case, DateTimeField, F, Q, Value, When
 from django.utils import timezone
 
-from leadflow.contacts.activity_log import activities_announce
 from leadflow.contacts.kind_writers import stage_changed_data
 from leadflow.contacts.models import (
     Activity,
@@ -18,7 +17,11 @@ from leadflow.contacts.models import (
     LifecycleStage,
     Outcome,
 )
-from leadflow.contacts.services.activities import activity_record
+from leadflow.contacts.services.activities import (
+    activities_record_many,
+    activity_record,
+    actor_columns,
+)
 from leadflow.contacts.services.consent import consent_status_set
 from leadflow.core.actors import Actor
 from leadflow.core.models import Workspace
@@ -132,16 +135,14 @@ def contacts_stage_advance(
         Contact.objects.filter(pk__in=moved[start : start + IDS_PER_STATEMENT]).update(
             **stage_change_columns(stage, now), updated_at=now
         )
-    written = Activity.objects.bulk_create(
+    activities_record_many(
         [
             Activity(
                 workspace=workspace,
                 contact_id=pk,
                 kind=ActivityKind.STAGE_CHANGED,
                 occurred_at=now,
-                actor_user_id=actor.user_id,
-                actor_api_key_id=actor.api_key_id,
-                actor_label=actor.label[:200],
+                **actor_columns(actor),
                 data=stage_changed_data(
                     before=before[pk],
                     after=stage,
@@ -153,7 +154,6 @@ def contacts_stage_advance(
         ],
         batch_size=1000,
     )
-    activities_announce(workspace_id=workspace.pk, contact_ids=moved, up_to_id=written[-1].pk)
     return moved
 
 

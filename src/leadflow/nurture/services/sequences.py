@@ -20,8 +20,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 
-from leadflow.contacts.activity_log import activities_announce
 from leadflow.contacts.models import Activity, Contact
+from leadflow.contacts.services import activities_record_many, actor_columns
 from leadflow.core.actors import Actor
 from leadflow.core.errors import Conflict, FieldError, NotFound, ValidationFailed
 from leadflow.core.models import Workspace
@@ -300,28 +300,16 @@ def activities_write(
     now: dt.datetime,
 ) -> None:
     """(contact, kind, data) activities in one INSERT, announced with the transaction."""
-    if not rows:
-        return
-    made = Activity.objects.bulk_create(
-        [
-            Activity(
-                workspace_id=workspace_id,
-                contact_id=contact,
-                kind=kind,
-                data=data,
-                occurred_at=now,
-                actor_user_id=actor.user_id,
-                actor_api_key_id=actor.api_key_id,
-                actor_label=actor.label[:200],
-            )
-            for contact, kind, data in rows
-        ]
-    )
-    top = max((activity.pk for activity in made if activity.pk), default=None)
-    if top is None:
-        top = Activity.objects.filter(workspace_id=workspace_id).aggregate(top=Max("pk"))["top"]
-    activities_announce(
-        workspace_id=workspace_id, contact_ids={row[0] for row in rows}, up_to_id=top
+    activities_record_many(
+        Activity(
+            workspace_id=workspace_id,
+            contact_id=contact,
+            kind=kind,
+            data=data,
+            occurred_at=now,
+            **actor_columns(actor),
+        )
+        for contact, kind, data in rows
     )
 
 

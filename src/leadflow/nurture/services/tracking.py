@@ -24,8 +24,9 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from leadflow.contacts.activity_log import activities_announce
+from leadflow.contacts.activity_log import activities_announce_written
 from leadflow.contacts.models import Activity
+from leadflow.contacts.services import activities_record_many
 from leadflow.nurture.models import (
     ContactPacing,
     Delivery,
@@ -52,28 +53,17 @@ ACTOR_LABEL = "marketing email"
 def _activities_write(rows: list[tuple[int, int, str, dict, dt.datetime]]) -> None:
     """Append (workspace, contact, kind, data, when) activities in one INSERT and announce
     them (one announcement per transaction, after the commit)."""
-    if not rows:
-        return
-    made = Activity.objects.bulk_create(
-        [
-            Activity(
-                workspace_id=workspace_id,
-                contact_id=contact_id,
-                kind=kind,
-                data=data,
-                occurred_at=when,
-                actor_label=ACTOR_LABEL,
-            )
-            for workspace_id, contact_id, kind, data, when in rows
-        ]
+    activities_record_many(
+        Activity(
+            workspace_id=workspace_id,
+            contact_id=contact_id,
+            kind=kind,
+            data=data,
+            occurred_at=when,
+            actor_label=ACTOR_LABEL,
+        )
+        for workspace_id, contact_id, kind, data, when in rows
     )
-    by_workspace: dict[int, tuple[set[int], int]] = {}
-    for activity in made:
-        contacts, highest = by_workspace.get(activity.workspace_id, (set(), 0))
-        contacts.add(activity.contact_id)
-        by_workspace[activity.workspace_id] = (contacts, max(highest, activity.pk))
-    for workspace_id, (contacts, highest) in by_workspace.items():
-        activities_announce(workspace_id=workspace_id, contact_ids=contacts, up_to_id=highest)
 
 
 def _take_pending(ids: list[int] | None, message_pk: int | None) -> list[int]:
@@ -141,13 +131,7 @@ def _sent_activities_insert(taken: list[int], now: dt.datetime) -> list[tuple[in
     with connection.cursor() as cursor:
         cursor.execute(sql, [ids_param, EMAIL_SENT, moment, ACTOR_LABEL])
         written = cursor.fetchall()
-    by_workspace: dict[int, tuple[set[int], int]] = {}
-    for pk, workspace_id, contact_id in written:
-        contacts, highest = by_workspace.get(workspace_id, (set(), 0))
-        contacts.add(contact_id)
-        by_workspace[workspace_id] = (contacts, max(highest, pk))
-    for workspace_id, (contacts, highest) in by_workspace.items():
-        activities_announce(workspace_id=workspace_id, contact_ids=contacts, up_to_id=highest)
+    activities_announce_written(written)
     return [(workspace_id, contact_id) for _, workspace_id, contact_id in written]
 
 

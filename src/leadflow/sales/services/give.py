@@ -10,9 +10,9 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from leadflow.contacts.activity_log import activities_announce
 from leadflow.contacts.kind_writers import owner_changed_data
 from leadflow.contacts.models import Activity, ActivityKind, Contact
+from leadflow.contacts.services import activities_record_many, actor_columns
 from leadflow.core.actors import Actor
 from leadflow.core.models import NotificationKind, Workspace
 from leadflow.core.notifications import notifications_create
@@ -69,9 +69,7 @@ def leads_give(
     by = {
         "workspace": workspace,
         "occurred_at": now,
-        "actor_user_id": actor.user_id,
-        "actor_api_key_id": actor.api_key_id,
-        "actor_label": actor.label[:200],
+        **actor_columns(actor),
     }
     assignments: list[Assignment] = []
     activities = [
@@ -123,10 +121,7 @@ def leads_give(
             task_schedule(NOTIFY_TASK, [assignment.pk for assignment in assignments])
             if owner_id != actor.user_id:  # told in the app at once: one line, however many
                 _tell_in_app(workspace, owner_id, [a.contact_id for a in assignments])
-    written = Activity.objects.bulk_create(activities)
-    activities_announce(
-        workspace_id=workspace.pk, contact_ids=changed, up_to_id=max(a.pk for a in written)
-    )
+    activities_record_many(activities)
     audit_record(
         workspace=workspace,
         actor=actor,

@@ -33,10 +33,10 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from leadflow.contacts.activity_log import activities_announce
 from leadflow.contacts.kind_writers import owner_changed_data
 from leadflow.contacts.models import Activity, ActivityKind, Company, Contact
 from leadflow.contacts.selectors import contacts_visible
+from leadflow.contacts.services import activities_record_many, actor_columns
 from leadflow.core.actors import Actor
 from leadflow.core.errors import FieldError, NotFound, ValidationFailed
 from leadflow.core.models import NotificationKind, Workspace
@@ -480,9 +480,7 @@ def assignments_record(
             "workspace": workspace,
             "contact_id": contact.pk,
             "occurred_at": now,
-            "actor_user_id": actor.user_id,
-            "actor_api_key_id": actor.api_key_id,
-            "actor_label": actor.label[:200],
+            **actor_columns(actor),
         }
         if contact.owner_id != choice.owner_id:
             new_owners.setdefault(choice.owner_id, []).append(contact.pk)
@@ -528,12 +526,7 @@ def assignments_record(
             )
     for owner_id, contact_ids in new_owners.items():
         Contact.objects.filter(pk__in=contact_ids).update(owner_id=owner_id, updated_at=now)
-    written = Activity.objects.bulk_create(activities)
-    activities_announce(
-        workspace_id=workspace.pk,
-        contact_ids=sorted({decision.contact.pk for decision in decisions}),
-        up_to_id=max(activity.pk for activity in written),
-    )
+    activities_record_many(activities)
     notifications_write(workspace=workspace, drafts=drafts)
     told = [assignment.pk for assignment in assignments if assignment.owner_id is not None]
     if told:  # the new owners hear of it after the commit
