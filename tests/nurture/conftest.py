@@ -63,6 +63,7 @@ def sms_provider(monkeypatch):
     monkeypatch.setenv(TOKEN_ENV, TOKEN)
     Receiver.received = []
     Receiver.answer = 201
+    Receiver.refusal = None
     server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -23,6 +23,7 @@ TOKEN = "secret-token"
 class Receiver(BaseHTTPRequestHandler):
     received: list = []
     answer = 201
+    refusal: dict | None = None  # the JSON body of an answer that is not 2xx
 
     def do_POST(self):
         length = int(self.headers["Content-Length"])
@@ -37,7 +38,10 @@ class Receiver(BaseHTTPRequestHandler):
         self.send_response(self.answer)
         self.send_header("Content-Type", "application/json")
         self.end_headers()
-        self.wfile.write(json.dumps({"sid": f"SM{len(self.received):04d}"}).encode())
+        body = {"sid": f"SM{len(self.received):04d}"}
+        if self.answer >= 300 and self.refusal is not None:
+            body = self.refusal
+        self.wfile.write(json.dumps(body).encode())
 
     def log_message(self, *args):
         pass

@@ -79,6 +79,47 @@ def test_a_provider_error_fails_and_a_provider_down_retries_later(
     assert SmsDelivery.objects.get(contact=bob).status == "queued"
 
 
+def test_the_providers_opt_out_error_suppresses_the_number(sms_provider, workspace, owner_actor):
+    """Twilio answers 21610 to a number that texted STOP to Twilio itself (which then no
+    longer forwards it): the number is suppressed as if it had texted LeadFlow, and the
+    same error in a delivery receipt does the same."""
+    from leadflow.nurture.models import SmsSuppression
+    from leadflow.nurture.services.sms_inbound import sms_receipt_record
+
+    sequence = setup(workspace, owner_actor, sms_provider.server_port)
+    ann = person(workspace, "ann@example.net", "+1 415 555 0134")
+    bob = person(workspace, "bob@example.net", "+1 415 555 0136", first_name="Bob")
+    Receiver.answer = 400
+    Receiver.refusal = {"code": 21211, "message": "Invalid 'To' Phone Number"}
+    sequence_enroll(
+        workspace=workspace, actor=owner_actor, sequence_id=sequence.pk, contact_ids=[bob.pk]
+    )
+    sequences_run()
+    assert sms_send_run() == {"failed": 1}
+    assert not SmsSuppression.objects.exists()  # any other refusal suppresses nothing
+    Receiver.refusal = {"code": 21610, "message": "Attempt to send to unsubscribed recipient"}
+    sequence_enroll(
+        workspace=workspace, actor=owner_actor, sequence_id=sequence.pk, contact_ids=[ann.pk]
+    )
+    sequences_run()
+    assert sms_send_run() == {"failed": 1}
+    (suppressed,) = SmsSuppression.objects.all()
+    assert (suppressed.number, suppressed.keyword) == ("+14155550134", "error 21610")
+
+    # A receipt with the error: Bob's number, sent before, joins it.
+    delivery = SmsDelivery.objects.get(contact=bob)
+    SmsDelivery.objects.filter(pk=delivery.pk).update(provider_id="SMb1", status="sent")
+    sms_receipt_record(
+        workspace=workspace, message_sid="SMb1", status="undelivered", error_code="30005"
+    )
+    assert SmsSuppression.objects.count() == 1
+    sms_receipt_record(workspace=workspace, message_sid="SMb1", status="failed", error_code="21610")
+    assert set(SmsSuppression.objects.values_list("number", flat=True)) == {
+        "+14155550134",
+        "+14155550136",
+    }
+
+
 def test_texts_count_against_the_cap_with_emails(sms_provider, workspace, owner_actor):
     sequence = setup(workspace, owner_actor, sms_provider.server_port)
     PacingSettings.objects.filter(workspace=workspace).update(cap_messages=1, cap_days=7)

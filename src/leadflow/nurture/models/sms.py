@@ -147,7 +147,8 @@ class SmsSuppression(models.Model):
     Keyed by the number in E.164 (``+14155550134``), apart from any contact, so it
     survives the contact's deletion and covers every contact with that number. The
     number is kept as it is, not hashed: the space of phone numbers is small enough that a
-    hash would hide nothing (decision 0040)."""
+    hash would hide nothing (decision 0034). The provider's opt-out error (21610) adds a
+    number too."""
 
     workspace = models.ForeignKey(
         Workspace, on_delete=models.CASCADE, related_name="+", db_index=False

@@ -34,6 +34,7 @@ from leadflow.nurture.services.pacing import pacing_claim, pacing_release_keys
 from leadflow.nurture.services.rendering import compile_field, contact_fields
 from leadflow.nurture.services.sms_inbound import (
     SMS_PURPOSE,
+    sms_provider_opt_out,
     sms_suppressed,
     sms_webhook_urls,
 )
@@ -330,9 +331,21 @@ def _send_workspace(workspace_id: int, batch: list, owner: str, now) -> dict[str
                 status=SmsStatus.FAILED,
                 reason=f"Provider answered {answer.status_code}: {answer.text[:300]}",
             )
+            sms_provider_opt_out(
+                workspace_id=workspace_id, number=row.to_number, error_code=_error_code(answer)
+            )
             pacing_release_keys(workspace_id=workspace_id, keys=[keys[row.contact_id]])
             count("failed")
     return outcome
+
+
+def _error_code(answer: requests.Response) -> str:
+    """The provider's error code in a refusal's JSON body (``{"code": 21610, ...}``)."""
+    try:
+        body = answer.json()
+    except ValueError:
+        return ""
+    return str(body.get("code", "")) if isinstance(body, dict) else ""
 
 
 def sms_settings_token_set(config: SmsSettings) -> bool:

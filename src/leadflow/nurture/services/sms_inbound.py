@@ -14,7 +14,10 @@ Guarantees:
   HELP and INFO are recorded. Any other text is an ``sms.replied`` activity on each
   matching contact; a number no contact has is kept as an unmatched row;
 - a receipt only moves a text's ``receipt`` forward (``RECEIPT_RANK``), so callbacks
-  that arrive out of order never take a delivered text back to sent.
+  that arrive out of order never take a delivered text back to sent;
+- the provider's own opt-out error (Twilio's 21610: the number texted STOP to the
+  provider, which no longer forwards it) in a receipt or in the answer to a send puts the
+  number on ``SmsSuppression`` too (``sms_provider_opt_out``).
 """
 
 import base64
@@ -308,6 +311,24 @@ def _consent_set(workspace, contacts, inbound, status, actor, now) -> None:
 # -- delivery receipts ------------------------------------------------------------------
 
 
+# The provider's error codes that mean the person opted out with the provider itself.
+OPT_OUT_ERRORS = frozenset({"21610"})
+
+
+def sms_provider_opt_out(*, workspace_id: int, number: str, error_code: str, now=None) -> bool:
+    """Suppress ``number`` when ``error_code`` says it opted out with the provider (True
+    when it is suppressed now; a number already suppressed keeps its first row)."""
+    number = sms_number(number) or number.strip()[:32]
+    if str(error_code).strip() not in OPT_OUT_ERRORS or not number:
+        return False
+    SmsSuppression.objects.get_or_create(
+        workspace_id=workspace_id,
+        number=number,
+        defaults={"keyword": f"error {error_code}"[:20], "created_at": now or timezone.now()},
+    )
+    return True
+
+
 def sms_receipt_clean(params: Mapping[str, str]) -> dict[str, str]:
     errors = []
     sid = (params.get("MessageSid") or params.get("SmsSid") or "").strip()
@@ -353,4 +374,9 @@ def sms_receipt_record(
         )
         if changed and delivery_id is not None:
             rows.filter(provider_id="").update(provider_id=message_sid[:100])
+        if error_code.strip() in OPT_OUT_ERRORS:
+            for number in rows.values_list("to_number", flat=True)[:1]:
+                sms_provider_opt_out(
+                    workspace_id=workspace.pk, number=number, error_code=error_code, now=now
+                )
     return bool(changed)
