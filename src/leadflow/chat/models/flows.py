@@ -94,7 +94,7 @@ class Conversation(models.Model):
     when the visitor left mid-flow."""
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
-    flow = models.ForeignKey(Flow, on_delete=models.PROTECT, related_name="+")
+    flow = models.ForeignKey(Flow, on_delete=models.PROTECT, related_name="conversations")
     flow_version = models.ForeignKey(FlowVersion, on_delete=models.PROTECT, related_name="+")
     visitor_id = models.CharField(max_length=100, blank=True)
     contact = models.ForeignKey(
