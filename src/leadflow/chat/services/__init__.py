@@ -11,7 +11,6 @@ from leadflow.chat.services.conversations import (
     conversation_messages,
     conversation_start,
     conversation_token,
-    conversations_mark_left,
     flow_for_page,
     message_json,
 )
@@ -23,6 +22,7 @@ from leadflow.chat.services.flows import (
     flow_publish,
     flow_update,
 )
+from leadflow.chat.services.idle import conversations_mark_left
 
 __all__ = [
     "ConversationClosed",
