@@ -16,6 +16,7 @@ reached 503 (core.middleware). Answers come after the commit.
 """
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -24,36 +25,26 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from leadflow.chat import services
-from leadflow.core.cache import cached
 from leadflow.core.errors import DomainError, FieldError, ValidationFailed
 from leadflow.core.models import Workspace
 from leadflow.core.problems import problem_response
-from leadflow.core.publickit import clip, cors, site_allowed, site_refused, too_many_requests
+from leadflow.core.publickit import (
+    clip,
+    cors,
+    too_many_requests,
+    workspace_by_public_key,
+    workspace_refusal,
+)
 from leadflow.core.ratelimit import client_ip, rate_limit_hit
 from leadflow.core.validation import json_parse
 
-PUBLIC_KEY = re.compile(r"pk_[A-Za-z0-9_-]{1,37}")
 VISITOR_KEY = re.compile(r"[\w-]{8,64}")
 START_KEYS = {"key", "page_url", "visitor_id", "flow", "token"}
 MESSAGE_KEYS = {"key", "token", "text", "client_id"}
 
 
-def _workspace(key: object) -> Workspace | None:
-    if not isinstance(key, str) or not PUBLIC_KEY.fullmatch(key):
-        return None
-    return cached(
-        "workspace-public-key", key, lambda: Workspace.objects.filter(public_key=key).first()
-    )
-
-
 def _refusal(request: HttpRequest, workspace: Workspace | None) -> HttpResponse | None:
-    if workspace is None:
-        return cors(
-            problem_response(404, "No workspace has this public key.", code="unknown_key"), request
-        )
-    if not site_allowed(request.headers.get("Origin", ""), workspace.allowed_origins):
-        return cors(site_refused("This site may not use this workspace's chat."), request)
-    return None
+    return workspace_refusal(request, workspace, "This site may not use this workspace's chat.")
 
 
 def _limited(request: HttpRequest, workspace: Workspace) -> HttpResponse | None:
@@ -111,69 +102,63 @@ def _start_input(body: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _preflight_or_refusal(request: HttpRequest, workspace: Workspace | None):
-    refused = _refusal(request, workspace)
-    if refused is not None:
-        return refused
+def _post(
+    request: HttpRequest, known: set[str], call: Callable[[Workspace, dict], Any]
+) -> HttpResponse:
+    """The shape of both POSTs: the preflight, the body, the key and site, the rate, the
+    service's reply (201 new, 200 a replay or a resume) or its error, CORS on each."""
     if request.method == "OPTIONS":
         return cors(HttpResponse(status=204), request)
-    return None
+    try:
+        body = _body(request, known)
+    except ValidationFailed as failure:
+        return _error(request, failure)
+    workspace = workspace_by_public_key(body.get("key"))
+    refused = _refusal(request, workspace) or _limited(request, workspace)
+    if refused is not None:
+        return refused
+    try:
+        reply = call(workspace, body)
+    except DomainError as error:
+        return _error(request, error)
+    status = 200 if reply.replayed or reply.resumed else 201
+    return cors(JsonResponse(reply.as_json(), status=status), request)
 
 
 @csrf_exempt
 @require_http_methods(["POST", "OPTIONS"])
 def chat_start(request: HttpRequest) -> HttpResponse:
-    if request.method == "OPTIONS":
-        return cors(HttpResponse(status=204), request)
-    try:
-        body = _body(request, START_KEYS)
-    except ValidationFailed as failure:
-        return _error(request, failure)
-    workspace = _workspace(body.get("key"))
-    refused = _preflight_or_refusal(request, workspace) or _limited(request, workspace)
-    if refused is not None:
-        return refused
-    try:
-        reply = services.conversation_start(workspace=workspace, **_start_input(body))
-    except DomainError as error:
-        return _error(request, error)
-    status = 200 if reply.resumed else 201
-    return cors(JsonResponse(reply.as_json(), status=status), request)
+    return _post(
+        request,
+        START_KEYS,
+        lambda workspace, body: services.conversation_start(
+            workspace=workspace, **_start_input(body)
+        ),
+    )
 
 
 @csrf_exempt
 @require_http_methods(["POST", "OPTIONS"])
 def chat_message(request: HttpRequest) -> HttpResponse:
-    if request.method == "OPTIONS":
-        return cors(HttpResponse(status=204), request)
-    try:
-        body = _body(request, MESSAGE_KEYS)
-    except ValidationFailed as failure:
-        return _error(request, failure)
-    workspace = _workspace(body.get("key"))
-    refused = _preflight_or_refusal(request, workspace) or _limited(request, workspace)
-    if refused is not None:
-        return refused
-    try:
-        reply = services.conversation_message_post(
+    return _post(
+        request,
+        MESSAGE_KEYS,
+        lambda workspace, body: services.conversation_message_post(
             workspace=workspace,
             token=body.get("token"),
             text=body.get("text"),
             client_id=body.get("client_id"),
-        )
-    except DomainError as error:
-        return _error(request, error)
-    status = 200 if reply.replayed else 201
-    return cors(JsonResponse(reply.as_json(), status=status), request)
+        ),
+    )
 
 
 @require_http_methods(["GET", "OPTIONS"])
 def chat_messages(request: HttpRequest) -> HttpResponse:
     params = request.GET
-    workspace = _workspace(params.get("key"))
-    refused = _preflight_or_refusal(request, workspace)
-    if refused is not None:
-        return refused
+    workspace = workspace_by_public_key(params.get("key"))
+    refused = _refusal(request, workspace)
+    if refused is not None or request.method == "OPTIONS":
+        return refused or cors(HttpResponse(status=204), request)
     after = params.get("after", "0")
     if not after.isascii() or not after.isdigit() or len(after) > 12:
         return _error(
