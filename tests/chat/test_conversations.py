@@ -402,3 +402,17 @@ def test_two_concurrent_posters_get_gap_free_strictly_increasing_seq(workspace, 
     )
     assert seqs == list(range(1, 1 + 20 * 3 + 1))  # "More?", then each post: it, Noted, More?
     assert Conversation.objects.get(pk=started.conversation.pk).last_seq == seqs[-1]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_database_that_cannot_be_reached_answers_503_readable_by_the_site(workspace, owner_actor):
+    from tests.core.test_database_failure import database_down
+
+    publish(workspace, owner_actor)
+    token = services.conversation_start(workspace=workspace, visitor_id=VISITOR).token
+    body = {"key": workspace.public_key, "token": token, "text": "Ann", "client_id": "c-000001"}
+    with database_down():
+        response = post("/e/chat/message", body)
+    assert response.status_code == 503 and response["Retry-After"]
+    assert response["Access-Control-Allow-Origin"] == SITE
+    assert Message.objects.count() == 2  # the opening only: nothing half-written
