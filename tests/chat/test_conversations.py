@@ -16,6 +16,7 @@ from django.utils import timezone
 from leadflow.chat import services
 from leadflow.chat.knowledge_seam import KnowledgeAnswer, knowledge_answerer_register
 from leadflow.chat.models import Conversation, ConversationStatus, Message
+from leadflow.contacts.activity_kinds import ACTIVITY_KINDS
 from leadflow.contacts.models import Activity, Contact
 from leadflow.contacts.services import contact_upsert
 from leadflow.core.actors import Actor
@@ -172,6 +173,9 @@ def test_the_flow_ends_with_effects_on_the_contact(workspace, started):
     assert "chat-small" in set(contact.tags.values_list("name", flat=True))
     kinds = set(Activity.objects.filter(contact=contact).values_list("kind", flat=True))
     assert {"chat.started", "chat.answered", "chat.scored", "chat.ended"} <= kinds
+    for activity in Activity.objects.filter(contact=contact, kind__startswith="chat."):
+        # each payload has the one shape its kind registers
+        assert set(activity.data) <= set(ACTIVITY_KINDS[activity.kind].payload_fields)
     with pytest.raises(services.ConversationClosed):
         say(workspace, started.token, "hello?")
 

@@ -28,7 +28,7 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from leadflow.contacts.conditions import Condition, Group, Node, tree_from_json
+from leadflow.contacts.conditions import Condition, Node, tree_from_json
 from leadflow.core.errors import FieldError, ValidationFailed
 
 STEP_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -377,9 +377,3 @@ def _cycle_without_input(graph: dict[str, Any], by_id: dict[str, dict]) -> list[
 
 def _moves(step: dict[str, Any]) -> list[str]:
     return [] if step["kind"] in WAITING_KINDS else step_targets(step)
-
-
-def group_of(data: Any) -> Group:
-    """A branch's condition as a group (a single leaf becomes an "all" of one)."""
-    node = tree_from_json(data)
-    return node if isinstance(node, Group) else Group("all", (node,))
