@@ -20,6 +20,7 @@ from leadflow.contacts.activity_kinds import ACTIVITY_KINDS
 from leadflow.contacts.models import Activity, Contact
 from leadflow.contacts.services import contact_upsert
 from leadflow.core.actors import Actor
+from leadflow.core.errors import NotFound
 from leadflow.tracking.models import Visitor
 
 SITE = "https://www.acme-widgets.com"
@@ -352,6 +353,12 @@ def test_too_many_messages_from_one_address_answer_429(workspace, flow, settings
     key = workspace.public_key
     answers = [post("/e/chat/start", {"key": key}).status_code for _ in range(3)]
     assert answers == [201, 201, 429]
+    settings.LEADFLOW_CHAT_POLL_RATE_PER_IP = 1
+    token = services.conversation_start(workspace=workspace).token
+    polls = [
+        Client().get("/e/chat/messages", {"key": key, "token": token}).status_code for _ in range(2)
+    ]
+    assert polls == [200, 429]
 
 
 def test_another_workspaces_token_finds_nothing(workspace, other_workspace, owner_actor, flow):
@@ -420,3 +427,21 @@ def test_a_database_that_cannot_be_reached_answers_503_readable_by_the_site(work
     assert response.status_code == 503 and response["Retry-After"]
     assert response["Access-Control-Allow-Origin"] == SITE
     assert Message.objects.count() == 2  # the opening only: nothing half-written
+
+
+def test_a_flow_per_site_section_by_page_rules_and_priority(workspace, owner_actor):
+    def bot(name, text, **data):
+        graph = {"start": "e", "steps": [{"id": "e", "kind": "end", "text": text}]}
+        return publish(workspace, owner_actor, graph, name=name, **data)
+
+    bot("Everywhere", "General", page_rules={"include": [], "exclude": ["/blog/private*"]})
+    bot("Pricing", "Pricing", page_rules={"include": ["/pricing*"]}, priority=5)
+    bot("Paused", "Paused", page_rules={"include": ["/pricing*"]}, priority=9, status="paused")
+
+    def opening(page_url):
+        return services.conversation_start(workspace=workspace, page_url=page_url).messages[0]
+
+    assert opening(f"{SITE}/pricing/teams").text == "Pricing"
+    assert opening(f"{SITE}/about").text == "General"
+    with pytest.raises(NotFound):
+        opening(f"{SITE}/blog/private/notes")

@@ -47,15 +47,20 @@ def _refusal(request: HttpRequest, workspace: Workspace | None) -> HttpResponse 
     return workspace_refusal(request, workspace, "This site may not use this workspace's chat.")
 
 
-def _limited(request: HttpRequest, workspace: Workspace) -> HttpResponse | None:
-    limit = settings.LEADFLOW_CHAT_RATE_PER_IP
+def _limited(
+    request: HttpRequest, workspace: Workspace, *, poll: bool = False
+) -> HttpResponse | None:
+    """429 past the per-IP rate: messages and starts in one bucket, polls in their own (a
+    waiting widget polls every few seconds)."""
+    limit = settings.LEADFLOW_CHAT_POLL_RATE_PER_IP if poll else settings.LEADFLOW_CHAT_RATE_PER_IP
     if not limit:
         return None
+    bucket = "chat-poll-ip" if poll else "chat-ip"
     wait = rate_limit_hit(
-        f"chat-ip:{workspace.pk}:{client_ip(request) or 'unknown'}", limit=limit, window_seconds=60
+        f"{bucket}:{workspace.pk}:{client_ip(request) or 'unknown'}", limit=limit, window_seconds=60
     )
     if wait:
-        return cors(too_many_requests("Too many chat messages; try again shortly.", wait), request)
+        return cors(too_many_requests("Too many chat requests; try again shortly.", wait), request)
     return None
 
 
@@ -159,6 +164,9 @@ def chat_messages(request: HttpRequest) -> HttpResponse:
     refused = _refusal(request, workspace)
     if refused is not None or request.method == "OPTIONS":
         return refused or cors(HttpResponse(status=204), request)
+    refused = _limited(request, workspace, poll=True)
+    if refused is not None:
+        return refused
     after = params.get("after", "0")
     if not after.isascii() or not after.isdigit() or len(after) > 12:
         return _error(
