@@ -9,41 +9,10 @@ from leadflow.chat import services
 from leadflow.chat.models import Message
 from leadflow.contacts.models import Activity, Contact
 from tests.capture.test_embeds_e2e import CustomerSite
+from tests.chat.test_conversations import GRAPH
 from tests.e2e.conftest import _orm_beside_playwright, browser  # noqa: F401
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-GRAPH = {
-    "start": "hello",
-    "steps": [
-        {"id": "hello", "kind": "message", "text": "Hi there!", "next": "name"},
-        {
-            "id": "name",
-            "kind": "question",
-            "text": "Your first name?",
-            "input": "text",
-            "field": "first_name",
-            "next": "email",
-        },
-        {
-            "id": "email",
-            "kind": "question",
-            "text": "Your email?",
-            "input": "email",
-            "field": "email",
-            "next": "plan",
-        },
-        {
-            "id": "plan",
-            "kind": "question",
-            "text": "Which plan?",
-            "input": "choice",
-            "choices": [{"value": "basic"}, {"value": "pro"}],
-            "next": "bye",
-        },
-        {"id": "bye", "kind": "end", "text": "Thanks!"},
-    ],
-}
 
 # What a widget does: start (or resume with the token it kept), send, poll.
 SCRIPT = """
@@ -100,12 +69,12 @@ def test_a_visitor_on_another_site_answers_leaves_and_is_a_lead(
     first = page.evaluate(SCRIPT, [base, key, ["Ann", "ann@initech.com"]])
     assert first["status"] == 201
     assert first["seen"] == [
-        "Hi there!",
+        "Hi! A few questions.",
         "Your first name?",
         "Ann",
         "Your email?",
         "ann@initech.com",
-        "Which plan?",
+        "Your role?",
     ]
     assert first["seqs"] == [1, 2, 3, 4, 5, 6]
     # The visitor closes the tab here: the lead exists with the answers so far.
@@ -114,11 +83,11 @@ def test_a_visitor_on_another_site_answers_leaves_and_is_a_lead(
     assert Activity.objects.filter(contact=contact, kind="chat.answered").exists()
     # A reload resumes the same conversation from the token the page kept.
     page.reload()
-    again = page.evaluate(SCRIPT, [base, key, ["pro"]])
+    again = page.evaluate(SCRIPT, [base, key, ["founder", "12"]])
     assert again["status"] == 200 and again["resumed"]
-    assert again["seen"][-2:] == ["pro", "Thanks!"]
-    assert again["seqs"] == list(range(1, 9))
-    assert Message.objects.filter(workspace=workspace).count() == 8
+    assert again["seen"][-4:] == ["founder", "Team size?", "12", "Thanks, talk soon!"]
+    assert again["seqs"] == list(range(1, 11))
+    assert Message.objects.filter(workspace=workspace).count() == 10
     # Another site is told it may not use the chat (and learns nothing else).
     workspace.allowed_origins = ["https://www.acme-widgets.com"]
     workspace.save()
