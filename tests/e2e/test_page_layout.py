@@ -343,6 +343,41 @@ def app_pages(tmp_path):
         data={"name": "Spring guide", "slug": "spring-guide", "form_id": form.pk},
     )
     page_services.variant_create(workspace=workspace, page_id=landing.pk, actor=actor)
+    from leadflow.chat import services as chat_services
+
+    chat_flow = chat_services.flow_create(
+        workspace=workspace,
+        actor=actor,
+        data={
+            "name": "Pricing page bot that asks for the team size and books the keen ones",
+            "page_rules": {"include": ["/pricing*", "https://www.northwind-traders.example/*"]},
+            "graph": {
+                "start": "hi",
+                "steps": [
+                    {"id": "hi", "kind": "message", "text": "Hi! Two quick questions.",
+                     "next": "email"},
+                    {"id": "email", "kind": "question", "text": "What is your work email?",
+                     "input": "email", "field": "email", "next": "size"},
+                    {"id": "size", "kind": "question", "text": "How large is your team?",
+                     "input": "choice", "next": "route",
+                     "choices": [{"value": "small", "label": "1-10"}, {"value": "big"}]},
+                    {"id": "route", "kind": "condition", "otherwise": "bye", "branches": [
+                        {"when": {"field": "answer.size", "operator": "eq", "value": "big"},
+                         "next": "person"}]},
+                    {"id": "person", "kind": "handover", "text": "Connecting you to sales."},
+                    {"id": "bye", "kind": "end", "text": "Thanks, we will be in touch."},
+                ],
+            },
+        },
+    )  # fmt: skip
+    chat_services.flow_publish(workspace=workspace, flow_id=chat_flow.pk, actor=actor)
+    chat = chat_services.conversation_start(
+        workspace=workspace, page_url="https://www.northwind-traders.example/pricing/enterprise"
+    )
+    for number, text in enumerate(("long-address-for-a-lead@northwind-traders.example", "big")):
+        chat_services.conversation_message_post(
+            workspace=workspace, token=chat.token, text=text, client_id=f"layout-{number:04}"
+        )
     base = f"/w/{workspace.slug}"
     pages = {
         "landing-pages": f"{base}/pages/",
@@ -387,6 +422,11 @@ def app_pages(tmp_path):
         "popups": f"{base}/popups/",
         "popup-new": f"{base}/popups/new/",
         "popup": f"{base}/popups/{popup.pk}/",
+        "chat-flows": f"{base}/chat/",
+        "chat-flow-new": f"{base}/chat/new/",
+        "chat-flow": f"{base}/chat/{chat_flow.pk}/",
+        "chat-conversations": f"{base}/chat/conversations/",
+        "chat-conversation": f"{base}/chat/conversations/{chat.conversation.pk}/",
         "form-new": f"{base}/forms/new/",
         "form-builder": f"{base}/forms/{form.pk}/",
         "submissions": f"{base}/forms/{form.pk}/submissions/",

@@ -13,6 +13,7 @@ import pytest
 from django.test import Client
 
 from leadflow.capture import services as capture_services
+from leadflow.chat import services as chat_services
 from leadflow.contacts.models import Activity, Contact
 from leadflow.contacts.services import contact_upsert
 from leadflow.core.actors import Actor
@@ -301,6 +302,49 @@ def _manage_pages(world, client):
         url(world["workspace"], "pages/"),
         {"name": "Spring guide", "slug": "spring-guide", "starter": "lead-magnet", "form_id": ""},
     )
+    return _decided(created, 302)
+
+
+CHAT_GRAPH = {
+    "start": "email",
+    "steps": [
+        {"id": "email", "kind": "question", "text": "Email?", "input": "email", "field": "email",
+         "next": "bye"},
+        {"id": "bye", "kind": "end", "text": "Thanks"},
+    ],
+}  # fmt: skip
+
+
+def _chat_world(world):
+    """A published flow and a conversation in which the sales member's lead answered."""
+    workspace = world["workspace"]
+    flow = chat_services.flow_create(
+        workspace=workspace, actor=Actor.system(), data={"name": "Bot", "graph": CHAT_GRAPH}
+    )
+    chat_services.flow_publish(workspace=workspace, flow_id=flow.pk, actor=Actor.system())
+    started = chat_services.conversation_start(workspace=workspace)
+    chat_services.conversation_message_post(
+        workspace=workspace, token=started.token, text=world["contact"].email, client_id="c-000001"
+    )
+    return flow, started.conversation
+
+
+def _see_chat(world, client):
+    _, conversation = _chat_world(world)
+    listed = client.get(url(world["workspace"], "chat/"))
+    opened = client.get(url(world["workspace"], f"chat/conversations/{conversation.pk}/"))
+    assert _decided(listed, 200) == _decided(opened, 200)
+    return _decided(opened, 200)
+
+
+def _manage_chat(world, client):
+    flow, _ = _chat_world(world)
+    created = client.post(
+        url(world["workspace"], "chat/new/"),
+        {"name": "Bot 2", "status": "draft", "priority": "0", "step_count": "0"},
+    )
+    published = client.post(url(world["workspace"], f"chat/{flow.pk}/publish/"))
+    assert _decided(created, 302) == _decided(published, 302)
     return _decided(created, 302)
 
 
@@ -641,6 +685,8 @@ ACTIONS: dict[str, Callable] = {
     "see landing pages and their results": _see_pages,
     "create, change, publish and A/B-test landing pages": _manage_pages,
     "change the landing pages' brand (colours, favicon)": _page_brand,
+    "see chat flows and conversations (transcripts)": _see_chat,
+    "create, change and publish chat flows": _manage_chat,
     "see and change the suppression list and subscription topics": _suppression_list,
     "see segments and their members": _see_segments,
     "create, change and delete segments; add contacts to static lists and remove them": (
@@ -755,6 +801,7 @@ BODIES = {
     "POST /api/v1/nurture/suppressions/check": {"address": "gone@kite-labs.io"},
     "POST /api/v1/nurture/topics": {"name": "Events"},
     "POST /api/v1/pages": {"name": "Spring guide", "slug": "spring-guide"},
+    "POST /api/v1/chat/flows": {"name": "Site bot"},
     "PATCH /api/v1/page-brand": {"primary_colour": "#4f46e5"},
     "POST /api/v1/events": {
         "visitor_id": "visitor-0001",

@@ -1,7 +1,30 @@
+"""Chat: the chatbot and live chat on a customer's site and in messengers.
+
+Flows that capture a lead answer by answer (the bot engine is a pure interpreter of one flow
+version), answers from a knowledge base with citations, hand-over to a person, the live
+inbox. Every answer arrives through the lead-arrival service (``contacts.services.leads``).
+"""
+
+import datetime as dt
+
 from django.apps import AppConfig
+from django.conf import settings
 
 
 class ChatConfig(AppConfig):
     name = "leadflow.chat"
     label = "chat"
     verbose_name = "Chat"
+
+    def ready(self) -> None:
+        # Imported in ready(): models and other apps load only once the app registry is.
+        from leadflow.chat import conversation_kinds
+        from leadflow.core.scheduler import periodic_register
+
+        conversation_kinds.register()
+        periodic_register(
+            "chat.conversations_idle",
+            "leadflow.chat.tasks.conversations_idle_mark",
+            # A visitor who went quiet mid-flow is marked as left at most this late.
+            dt.timedelta(seconds=settings.LEADFLOW_CHAT_IDLE_CHECK_SECONDS),
+        )

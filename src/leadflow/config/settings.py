@@ -302,6 +302,15 @@ LEADFLOW_SWEEP_SECONDS = float(os.environ.get("LEADFLOW_SWEEP_SECONDS", "30"))
 LEADFLOW_SEGMENT_REFRESH_SECONDS = float(os.environ.get("LEADFLOW_SEGMENT_REFRESH_SECONDS", "900"))
 # How often the worker moves sequences' enrolments whose wait is over (docs/nurture/sequences.md).
 LEADFLOW_SEQUENCE_RUN_SECONDS = float(os.environ.get("LEADFLOW_SEQUENCE_RUN_SECONDS", "30"))
+# Chat (docs/chat/flows.md): a conversation with the bot idle this long mid-flow is marked
+# "left the chat at step N" by the pass that runs every LEADFLOW_CHAT_IDLE_CHECK_SECONDS;
+# a resume token works this many days; chat messages (and polls) per minute from one IP to a
+# workspace.
+LEADFLOW_CHAT_IDLE_MINUTES = int(os.environ.get("LEADFLOW_CHAT_IDLE_MINUTES", "30"))
+LEADFLOW_CHAT_IDLE_CHECK_SECONDS = float(os.environ.get("LEADFLOW_CHAT_IDLE_CHECK_SECONDS", "60"))
+LEADFLOW_CHAT_TOKEN_DAYS = int(os.environ.get("LEADFLOW_CHAT_TOKEN_DAYS", "365"))
+LEADFLOW_CHAT_RATE_PER_IP = int(os.environ.get("LEADFLOW_CHAT_RATE_PER_IP", "60"))
+LEADFLOW_CHAT_POLL_RATE_PER_IP = int(os.environ.get("LEADFLOW_CHAT_POLL_RATE_PER_IP", "240"))
 # API rate limit per key (requests per minute); 0 turns it off.
 LEADFLOW_API_RATE_LIMIT = int(os.environ.get("LEADFLOW_API_RATE_LIMIT", "600"))
 # Tracking event batches per minute from one IP to one workspace; 0 turns it off.

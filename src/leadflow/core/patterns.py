@@ -66,3 +66,31 @@ def pattern_fullmatch(pattern: str, text: str, *, ignore_case: bool = False) -> 
         return compiled.fullmatch(text) is not None
     except UnicodeEncodeError:  # text that is not Unicode (a lone surrogate) matches nothing
         return False
+
+
+def glob_match(pattern: str, text: str) -> bool:
+    """Whether the whole of ``text`` matches ``pattern`` (``*``: any run), case ignored: the
+    glob of pop-up and chat page rules (no regular expression, so nothing to backtrack).
+
+    The classic two-pointer walk: on a mismatch it returns to the last ``*`` and lets it
+    take one more character, so the work is at most len(pattern) * len(text)."""
+    pattern, text = pattern.lower(), text.lower()
+    p = t = 0
+    star = -1
+    mark = 0
+    while t < len(text):
+        if p < len(pattern) and pattern[p] != "*" and pattern[p] == text[t]:
+            p += 1
+            t += 1
+        elif p < len(pattern) and pattern[p] == "*":
+            star, mark = p, t
+            p += 1
+        elif star >= 0:
+            p = star + 1
+            mark += 1
+            t = mark
+        else:
+            return False
+    while p < len(pattern) and pattern[p] == "*":
+        p += 1
+    return p == len(pattern)

@@ -8,15 +8,43 @@ scopes, problem+json handlers) is ``core.apikit``; this module is for the endpoi
 an account behind them.
 """
 
+import re
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 
+from leadflow.core.cache import cached
+from leadflow.core.models import Workspace
 from leadflow.core.origins import origin_allowed
 from leadflow.core.problems import problem_response
 
 UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
 UTM_MAX_LENGTH = 200
+PUBLIC_KEY = re.compile(r"pk_[A-Za-z0-9_-]{1,37}")
+
+
+def workspace_by_public_key(key: object) -> Workspace | None:
+    """The workspace a widget names by its public key (cached a few seconds), or None. Only
+    a key's own characters reach the database (a NUL would fail the query)."""
+    if not isinstance(key, str) or not PUBLIC_KEY.fullmatch(key):
+        return None
+    return cached(
+        "workspace-public-key", key, lambda: Workspace.objects.filter(public_key=key).first()
+    )
+
+
+def workspace_refusal(
+    request: HttpRequest, workspace: Workspace | None, detail: str
+) -> HttpResponse | None:
+    """404 for an unknown public key, 403 (``detail``) for a site not on the workspace's
+    allowlist, both readable by the script; None when the request may go on."""
+    if workspace is None:
+        return cors(
+            problem_response(404, "No workspace has this public key.", code="unknown_key"), request
+        )
+    if not site_allowed(request.headers.get("Origin", ""), workspace.allowed_origins):
+        return cors(site_refused(detail), request)
+    return None
 
 
 def cors(response: HttpResponse, request: HttpRequest, *, allowed: bool = True) -> HttpResponse:

@@ -6,33 +6,24 @@ only after the batch is committed, with the counts and the errors of the events 
 rejected (by index).
 """
 
-import re
-
 from crawleruseragents import is_crawler
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from leadflow.core.cache import cached
 from leadflow.core.errors import DomainError, FieldError, ValidationFailed
-from leadflow.core.models import Workspace
 from leadflow.core.problems import problem_response
-from leadflow.core.publickit import cors, site_allowed, site_refused, too_many_requests
+from leadflow.core.publickit import (
+    cors,
+    site_allowed,
+    site_refused,
+    too_many_requests,
+    workspace_by_public_key,
+)
 from leadflow.core.ratelimit import client_ip, rate_limit_hit
 from leadflow.core.validation import json_parse
 from leadflow.tracking import selectors, services
-
-PUBLIC_KEY = re.compile(r"pk_[A-Za-z0-9_-]{1,37}")
-
-
-def _workspace(key: object) -> Workspace | None:
-    # Only a key's own characters reach the database (a NUL would fail the query).
-    if not isinstance(key, str) or not PUBLIC_KEY.fullmatch(key):
-        return None
-    return cached(
-        "workspace-public-key", key, lambda: Workspace.objects.filter(public_key=key).first()
-    )
 
 
 @require_http_methods(["GET", "OPTIONS"])
@@ -43,7 +34,7 @@ def tracker_config(request: HttpRequest) -> HttpResponse:
     minutes; 404 for an unknown key, 403 for a site that is not allowed."""
     if request.method == "OPTIONS":
         return cors(HttpResponse(status=204), request)
-    workspace = _workspace(request.GET.get("key"))
+    workspace = workspace_by_public_key(request.GET.get("key"))
     if workspace is None:
         return cors(
             problem_response(404, "No workspace has this public key.", code="unknown_key"), request
@@ -81,7 +72,7 @@ def events_endpoint(request: HttpRequest) -> HttpResponse:
             ),
             request,
         )
-    workspace = _workspace(batch.get("key"))
+    workspace = workspace_by_public_key(batch.get("key"))
     if workspace is None:
         return cors(
             problem_response(404, "No workspace has this public key.", code="unknown_key"), request

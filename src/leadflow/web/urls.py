@@ -6,6 +6,7 @@ from django.urls import include, path, reverse_lazy
 from leadflow.web.views import (
     auth,
     broadcasts,
+    chat,
     companies,
     consent,
     contacts,
@@ -168,6 +169,18 @@ magnet_patterns = [
     path("new/", magnets.magnet_new, name="magnet_new"),
     path("<int:magnet_id>/", magnets.magnet_detail, name="magnet_detail"),
     path("<int:magnet_id>/codes/", magnets.magnet_codes, name="magnet_codes"),
+]
+chat_patterns = [
+    path("", chat.flow_list, name="chat_flow_list"),
+    path("new/", chat.flow_edit, name="chat_flow_create"),
+    path("<int:flow_id>/", chat.flow_edit, name="chat_flow_edit"),
+    path("<int:flow_id>/publish/", chat.flow_publish, name="chat_flow_publish"),
+    path("conversations/", chat.conversation_list, name="chat_conversation_list"),
+    path(
+        "conversations/<int:conversation_id>/",
+        chat.conversation_detail,
+        name="chat_conversation_detail",
+    ),
 ]
 popup_patterns = [
     path("", popups.popup_list, name="popup_list"),
@@ -520,6 +533,7 @@ workspace_patterns = [
     path("forms/", include(form_patterns)),
     path("pages/", include(page_patterns)),
     path("popups/", include(popup_patterns)),
+    path("chat/", include(chat_patterns)),
     path("offers/", include(offer_patterns)),
     path("magnets/", include(magnet_patterns)),
     path("marketing-templates/", include(marketing_template_patterns)),

@@ -16,36 +16,26 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from leadflow.capture.popups import selectors, services
-from leadflow.core.cache import cached
 from leadflow.core.errors import FieldError, ValidationFailed
 from leadflow.core.models import Workspace
 from leadflow.core.problems import problem_response
-from leadflow.core.publickit import clip, cors, site_allowed, site_refused, too_many_requests
+from leadflow.core.publickit import (
+    clip,
+    cors,
+    too_many_requests,
+    workspace_by_public_key,
+    workspace_refusal,
+)
 from leadflow.core.ratelimit import client_ip, rate_limit_hit
 from leadflow.core.validation import json_parse
 
-PUBLIC_KEY = re.compile(r"pk_[A-Za-z0-9_-]{1,37}")
 VISITOR_KEY = re.compile(r"[\w-]{8,64}")
 CLICK_IDS = ("gclid", "fbclid", "msclkid", "li_fat_id")
 CONFIG_SECONDS = 120
 
 
-def _workspace(key: object) -> Workspace | None:
-    if not isinstance(key, str) or not PUBLIC_KEY.fullmatch(key):
-        return None
-    return cached(
-        "workspace-public-key", key, lambda: Workspace.objects.filter(public_key=key).first()
-    )
-
-
 def _refusal(request: HttpRequest, workspace: Workspace | None) -> HttpResponse | None:
-    if workspace is None:
-        return cors(
-            problem_response(404, "No workspace has this public key.", code="unknown_key"), request
-        )
-    if not site_allowed(request.headers.get("Origin", ""), workspace.allowed_origins):
-        return cors(site_refused("This site may not show this workspace's pop-ups."), request)
-    return None
+    return workspace_refusal(request, workspace, "This site may not show this workspace's pop-ups.")
 
 
 @require_http_methods(["GET", "OPTIONS"])
@@ -54,7 +44,7 @@ def popup_config(request: HttpRequest) -> HttpResponse:
     pop-ups for this visit. The query is the same on every page of a visit, so the
     browser's cache (private, two minutes) answers the next pages."""
     params = request.GET
-    workspace = _workspace(params.get("key"))
+    workspace = workspace_by_public_key(params.get("key"))
     refused = _refusal(request, workspace)
     if refused or request.method == "OPTIONS":
         return refused or cors(HttpResponse(status=204), request)
@@ -91,7 +81,7 @@ def popup_event(request: HttpRequest) -> HttpResponse:
         errors = [FieldError("body", "Not an object.")]
         answer = problem_response(422, "The body must be a JSON object.", errors=errors)
         return cors(answer, request)
-    workspace = _workspace(body.get("key"))
+    workspace = workspace_by_public_key(body.get("key"))
     refused = _refusal(request, workspace)
     if refused:
         return refused

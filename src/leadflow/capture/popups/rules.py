@@ -17,6 +17,7 @@ from leadflow.contacts.conditions import (
 )
 from leadflow.core.errors import FieldError, ValidationFailed
 from leadflow.core.models import Workspace
+from leadflow.core.patterns import glob_match
 from leadflow.tracking.models import Channel
 
 DEVICES = ("desktop", "tablet", "mobile")
@@ -53,33 +54,6 @@ FREQUENCY_DEFAULTS: dict[str, Any] = {
     "closed_days": 7,
     "stop_after_convert": True,
 }
-
-
-def glob_match(pattern: str, text: str) -> bool:
-    """Whether the whole of ``text`` matches ``pattern`` (``*``: any run), case ignored.
-
-    The classic two-pointer walk: on a mismatch it returns to the last ``*`` and lets it
-    take one more character, so the work is at most len(pattern) * len(text)."""
-    pattern, text = pattern.lower(), text.lower()
-    p = t = 0
-    star = -1
-    mark = 0
-    while t < len(text):
-        if p < len(pattern) and pattern[p] != "*" and pattern[p] == text[t]:
-            p += 1
-            t += 1
-        elif p < len(pattern) and pattern[p] == "*":
-            star, mark = p, t
-            p += 1
-        elif star >= 0:
-            p = star + 1
-            mark += 1
-            t = mark
-        else:
-            return False
-    while p < len(pattern) and pattern[p] == "*":
-        p += 1
-    return p == len(pattern)
 
 
 def any_glob(patterns: list[str], text: str) -> bool:

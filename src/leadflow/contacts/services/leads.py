@@ -10,8 +10,9 @@ the rules of an arrival in one place (decision 0019):
 - the arrival's consents (``Arrival.consents``: purpose, text, version, source, address)
   become rows of the consent ledger (``consent_record_many``), new lead or known: a grant
   for a purpose already confirmed stays confirmed;
-- exactly one arrival activity is written, ``form.submitted``, its payload built by the
-  typed writer ``contacts.kind_writers.form_submitted_data``;
+- exactly one arrival activity is written, ``form.submitted`` (or the arrival's own
+  ``kind``: chat writes ``chat.answered``), its payload built by the typed writer of that
+  kind (``contacts.kind_writers.form_submitted_data`` for a form);
 - on PostgreSQL a new lead known by email is written in one statement
   (``leads_fast``), an implementation detail: the rows are the same.
 
@@ -62,6 +63,9 @@ class Arrival:
     default_owner_id: int | None = None
     fast_rows: FastRows | None = None
     consents: tuple[ConsentGiven, ...] = ()
+    # The arrival activity's kind: a form's submission unless the arrival's app registered
+    # its own (chat: each answer is ``chat.answered``).
+    kind: str = ActivityKind.FORM_SUBMITTED
 
     def consents_given(self) -> tuple[ConsentGiven, ...]:
         """The consents to record: ``consents``, or the one grant ``consent_granted`` means."""
@@ -116,7 +120,7 @@ def lead_receive(
                 stage=arrival.stage,
                 consents=arrival.consents_given(),
                 owner_id=owner_id,
-                arrival_kind=ActivityKind.FORM_SUBMITTED,
+                arrival_kind=arrival.kind,
                 arrival_data=arrival.submitted,
                 actor_label=arrival.actor.label,
                 rows=arrival.fast_rows,
@@ -147,7 +151,7 @@ def _receive(
         actor=actor,
         data=contact,
         on_create=on_create,
-        also_record=[(ActivityKind.FORM_SUBMITTED, arrival.submitted)],
+        also_record=[(arrival.kind, arrival.submitted)],
         savepoint=False,
     )
     known = result.contact

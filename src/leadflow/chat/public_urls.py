@@ -1,0 +1,11 @@
+"""Public chat URLs (no login), answered to the chat widget on customers' sites."""
+
+from django.urls import path
+
+from leadflow.chat import public
+
+urlpatterns = [
+    path("e/chat/start", public.chat_start, name="chat_start"),
+    path("e/chat/message", public.chat_message, name="chat_message"),
+    path("e/chat/messages", public.chat_messages, name="chat_messages"),
+]

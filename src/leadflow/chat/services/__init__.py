@@ -1,0 +1,44 @@
+"""Chat's writes: flows (``flows``) and conversations (``conversations``).
+
+Callers import from ``leadflow.chat.services`` whichever module a service lives in.
+"""
+
+from leadflow.chat.services.conversations import (
+    ConversationClosed,
+    ConversationReply,
+    conversation_by_token,
+    conversation_message_post,
+    conversation_messages,
+    conversation_start,
+    conversation_token,
+    flow_for_page,
+    message_json,
+)
+from leadflow.chat.services.flows import (
+    flow_create,
+    flow_delete,
+    flow_get,
+    flow_graph_clean,
+    flow_publish,
+    flow_update,
+)
+from leadflow.chat.services.idle import conversations_mark_left
+
+__all__ = [
+    "ConversationClosed",
+    "ConversationReply",
+    "conversation_by_token",
+    "conversation_message_post",
+    "conversation_messages",
+    "conversation_start",
+    "conversation_token",
+    "conversations_mark_left",
+    "flow_create",
+    "flow_delete",
+    "flow_for_page",
+    "flow_get",
+    "flow_graph_clean",
+    "flow_publish",
+    "flow_update",
+    "message_json",
+]
