@@ -20,6 +20,7 @@ urlpatterns = [
     path("", include("leadflow.tracking.public_urls")),
     path("", include("leadflow.inbound.public_urls")),
     path("", include("leadflow.nurture.public_urls")),
+    path("", include("leadflow.deals.public_urls")),
     path("", include("leadflow.web.urls")),
 ]
 
