@@ -93,7 +93,7 @@ def _items_clean(
 
 
 def order_title(lines: Sequence[dict]) -> str:
-    """The deal's title: the products with their quantities ("2 × Kite, Harness")."""
+    """The deal's title: the products with their quantities ("2 x Kite, Harness")."""
     parts = [
         f"{line['quantity']} × {line['name']}" if line["quantity"] > 1 else line["name"]
         for line in lines
