@@ -11,7 +11,8 @@ Guarantees:
   idempotency key per order and parameters, so a retry makes no second session.
 - A webhook is believed only when its ``Stripe-Signature`` header verifies on the raw
   body with the workspace's signing secret and a timestamp within 300 s
-  (``stripe_event_verify``, Stripe's own ``WebhookSignature.verify_header``).
+  (``stripe_event_verify``, Stripe's own ``WebhookSignature.verify_header``, which
+  refuses older timestamps, and a check of our own that refuses later ones).
 - ``stripe_event_record`` stores each event once (``PaymentEvent``, unique per workspace
   and event id) in the same transaction as what it does, so a retried delivery, or two
   deliveries at once, act once: ``checkout.session.completed`` with ``payment_status``
@@ -27,6 +28,7 @@ import json
 import logging
 import os
 import re
+import time
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
@@ -283,6 +285,10 @@ def stripe_event_verify(*, workspace: Workspace, payload: bytes, signature: str)
         stripe.WebhookSignature.verify_header(payload, signature, secret, tolerance=TOLERANCE)
     except (stripe.SignatureVerificationError, UnicodeDecodeError) as error:
         raise SignatureRefused(str(error)) from error
+    # Stripe's check refuses only timestamps too old; one from the future is refused too.
+    stamps = [part[2:] for part in signature.split(",") if part.startswith("t=")]
+    if not stamps or not stamps[0].isdigit() or int(stamps[0]) > time.time() + TOLERANCE:
+        raise SignatureRefused("The signature's timestamp is outside the tolerance.")
     try:
         event = json.loads(payload)
     except ValueError as error:
