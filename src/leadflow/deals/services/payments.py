@@ -27,7 +27,6 @@ import hashlib
 import json
 import logging
 import os
-import re
 import time
 from decimal import Decimal
 from typing import Any
@@ -38,12 +37,12 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.crypto import constant_time_compare, salted_hmac
 
 from leadflow.core.actors import Actor
 from leadflow.core.errors import Conflict, FieldError, NotFound, ValidationFailed
 from leadflow.core.models import Workspace
 from leadflow.core.services import audit_record
+from leadflow.core.webhook_tokens import workspace_of_webhook_token, workspace_webhook_token
 from leadflow.deals import selectors
 from leadflow.deals.models import Order, OrderStatus, PaymentEvent, PaymentSettings
 from leadflow.deals.services.orders import order_mark_expired, order_mark_paid
@@ -54,7 +53,6 @@ PROVIDER = "stripe"
 ENV_PREFIX = "LEADFLOW_STRIPE_"
 TOLERANCE = 300  # seconds, Stripe's default and documented tolerance
 WEBHOOK_SALT = "leadflow.deals.stripe-webhook"
-TOKEN = re.compile(r"(\d{1,18})-([0-9a-f]{32})")
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 # Currencies Stripe counts in thousandths (amounts a multiple of 10).
 THREE_DECIMAL = frozenset({"BHD", "JOD", "KWD", "OMR", "TND"})
@@ -147,24 +145,15 @@ def payment_secret_set(name: str) -> bool:
 # --- the webhook's address ---------------------------------------------------------------------
 
 
-def _token_signature(workspace_id: int) -> str:
-    return salted_hmac(WEBHOOK_SALT, str(workspace_id), algorithm="sha256").hexdigest()[:32]
-
-
 def stripe_webhook_token(workspace_id: int) -> str:
     """The token in the workspace's webhook address (derived from the installation's
     secret; it only routes a post, the signature authenticates it)."""
-    return f"{workspace_id}-{_token_signature(workspace_id)}"
+    return workspace_webhook_token(WEBHOOK_SALT, workspace_id)
 
 
 def stripe_webhook_workspace(token: str) -> Workspace | None:
     """The workspace a webhook token was made for, or None."""
-    match = TOKEN.fullmatch(token or "")
-    if match is None or not constant_time_compare(
-        _token_signature(int(match.group(1))), match.group(2)
-    ):
-        return None
-    return Workspace.objects.filter(pk=int(match.group(1))).first()
+    return workspace_of_webhook_token(WEBHOOK_SALT, token)
 
 
 def stripe_webhook_url(workspace_id: int, base_url: str) -> str:
