@@ -64,9 +64,12 @@ def test_refused_input_comes_back_beside_its_input_with_what_was_typed(client, w
 
 
 def test_the_stripe_settings_keep_names_and_show_the_webhook_address(
-    client, workspace, monkeypatch
+    client, workspace, owner_actor, monkeypatch
 ):
     monkeypatch.setenv("LEADFLOW_STRIPE_KEY_ACME", "sk_test_shh")
+    services.payment_settings_save(
+        workspace=workspace, actor=owner_actor, values={"api_base": "http://127.0.0.1:9"}
+    )
     response = client.post(
         url(workspace, "payments/"),
         {
@@ -79,6 +82,8 @@ def test_the_stripe_settings_keep_names_and_show_the_webhook_address(
     page = client.get(url(workspace)).content.decode()
     assert "Secret key found" in page and "Signing secret not set" in page
     assert "/hooks/stripe/" in page and "sk_test_shh" not in page
+    # Stripe's address is not on the page: saving the page keeps the one the API set.
+    assert PaymentSettings.objects.get(workspace=workspace).api_base == "http://127.0.0.1:9"
 
 
 @pytest.mark.parametrize("role", ["marketer", "sales", "viewer"])

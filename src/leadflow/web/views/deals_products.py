@@ -137,9 +137,11 @@ def product_archive(request: HttpRequest, product_id: int) -> HttpResponse:
 def payment_settings(request: HttpRequest) -> HttpResponse:
     """Save the Stripe settings (the variables' names and the return pages)."""
     shown = _posted(request.POST, PAYMENT_INPUTS)
+    # Stripe's address is not on the page (the API sets it): a save keeps it.
+    api_base = selectors.payment_settings_read(request.workspace).api_base
     try:
         services.payment_settings_save(
-            workspace=request.workspace, actor=request.actor, values=shown
+            workspace=request.workspace, actor=request.actor, values={**shown, "api_base": api_base}
         )
     except ValidationFailed as failure:
         return _products_page(
