@@ -42,3 +42,14 @@ def other_contact(other_workspace):
     return contact_services.contact_upsert(
         workspace=other_workspace, data={"email": "zed@other-co.com"}, actor=Actor.system()
     ).contact
+
+
+@pytest.fixture
+def make_product(workspace, owner_actor):
+    def make(**values):
+        values.setdefault("name", "Kite")
+        values.setdefault("price", "120.00")
+        values.setdefault("currency", "EUR")
+        return services.product_create(workspace=workspace, actor=owner_actor, values=values)
+
+    return make

@@ -176,6 +176,21 @@ def app_pages(tmp_path):
         workspace=workspace, actor=actor, contact_id=contact.pk, amount="18500",
         expected_close_date=dt.date.today() + dt.timedelta(days=40),
     )  # fmt: skip
+    from leadflow.deals.services import product_archive, product_create
+
+    kite = product_create(
+        workspace=workspace,
+        actor=actor,
+        values={
+            "name": "Inflatable kite, 12 m², with a long description that has to wrap",
+            "description": "For winds of 12-20 knots. " * 8,
+            "price": "1249.00",
+            "sku": "KITE-12",
+            "image_url": "https://example.com/kite.png",
+        },
+    )
+    old = product_create(workspace=workspace, actor=actor, values={"name": "Bar", "price": "9"})
+    product_archive(workspace=workspace, actor=actor, product_id=old.pk)
     from leadflow.capture.magnets import magnet_create, magnet_grant
 
     webinar_seats = magnet_create(
@@ -449,6 +464,8 @@ def app_pages(tmp_path):
         "deal": f"{base}/deals/{deal.pk}/",
         "deal-new": f"{base}/deals/new/",
         "deals-forecast": f"{base}/deals/forecast/",
+        "products": f"{base}/settings/products/",
+        "product": f"{base}/settings/products/{kite.pk}/",
         "segments": f"{base}/segments/",
         "segment-new": f"{base}/segments/new/",
         "segment-edit": f"{base}/segments/{engaged.pk}/edit/",

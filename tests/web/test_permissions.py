@@ -537,6 +537,41 @@ def _change_deal_settings(world, client):
     return made
 
 
+def _product(world):
+    from leadflow.core.actors import Actor
+    from leadflow.deals.models import Product
+    from leadflow.deals.services import product_create
+
+    found = Product.objects.filter(workspace=world["workspace"], name="Kite").first()
+    return found or product_create(
+        workspace=world["workspace"], actor=Actor.system(), values={"name": "Kite", "price": "5"}
+    )
+
+
+def _see_products(world, client):
+    product = _product(world)
+    answers = {
+        _decided(client.get(url(world["workspace"], path)), 200)
+        for path in ("settings/products/", f"settings/products/{product.pk}/")
+    }
+    assert len(answers) == 1, "the products pages disagree"
+    return answers.pop()
+
+
+def _manage_products(world, client):
+    product = _product(world)
+    workspace = world["workspace"]
+    added = client.post(url(workspace, "settings/products/"), {"name": "Bar", "price": "9"})
+    archived = client.post(url(workspace, f"settings/products/{product.pk}/archive/"))
+    saved = client.post(url(workspace, "settings/products/payments/"), {})
+    product.refresh_from_db()
+    made = product.__class__.objects.filter(workspace=workspace, name="Bar").exists()
+    assert _decided(added, 302) == made == (not product.active)
+    assert _decided(archived, 302) == made
+    assert _decided(saved, 302) == made
+    return made
+
+
 def _see_routing(world, client):
     return _decided(client.get(url(world["workspace"], "settings/routing/")), 200)
 
@@ -701,6 +736,10 @@ ACTIONS: dict[str, Callable] = {
     ),
     "see the deal settings (pipelines, stages, lost reasons, currency)": _see_deal_settings,
     "change the deal settings, pipelines and stages": _change_deal_settings,
+    "see the products and the payment settings": _see_products,
+    (
+        "add, change, archive and restore products; change the payment settings (Stripe)"
+    ): _manage_products,
     "see the routing settings (teams, availability, assignment rules)": _see_routing,
     "change the routing settings": _change_routing,
     "reassign leads by hand (one, the selected, or all matching a filter)": _reassign,
@@ -757,6 +796,12 @@ BODIES = {
     "POST /api/v1/pipelines": {"name": "Renewals"},
     "PATCH /api/v1/deal-settings": {"currency": "EUR"},
     "POST /api/v1/contacts/{contact}/convert-to-deal": {},
+    "POST /api/v1/deals/products": {"name": "Board", "price": "10", "currency": "EUR"},
+    "POST /api/v1/deals/orders": lambda world: {
+        "contact_id": world["contact"].pk,
+        "items": [{"product_id": _product(world).pk, "quantity": 1}],
+    },
+    "PUT /api/v1/deals/payment-settings": {"secret_key_env": "LEADFLOW_STRIPE_KEY"},
     "POST /api/v1/contacts": {"email": "new@kite-labs.io"},
     "POST /api/v1/forms": {
         "name": "Webinar",

@@ -21,6 +21,7 @@ urlpatterns = [
     path("", include("leadflow.inbound.public_urls")),
     path("", include("leadflow.nurture.public_urls")),
     path("", include("leadflow.chat.public_urls")),
+    path("", include("leadflow.deals.public_urls")),
     path("", include("leadflow.web.urls")),
 ]
 

@@ -8,6 +8,7 @@ class DealsConfig(AppConfig):
 
     def ready(self) -> None:
         # Imported in ready(): the registry lives in contacts, loaded once the apps are.
-        from leadflow.deals import kinds
+        from leadflow.deals import kinds, order_kinds
 
         kinds.register()
+        order_kinds.register()

@@ -189,3 +189,126 @@ class DealStageChange(models.Model):
     class Meta:
         ordering = ["at", "id"]
         indexes = [models.Index(fields=["deal", "at"], name="deal_change_deal_at")]
+
+
+# --- products, orders and their payment ----------------------------------------------------------
+
+
+class Product(models.Model):
+    """Something the workspace sells, at one price in one currency. Archived products
+    (``active`` off) stay for the orders that name them but are offered no more; an order
+    keeps its own copy of the name and price it was placed at (``Order.items``)."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True, default="")
+    sku = models.CharField(max_length=64, blank=True, default="")
+    price = models.DecimalField(max_digits=14, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    image_url = models.URLField(max_length=500, blank=True, default="")
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name", "id"]
+        indexes = [models.Index(fields=["workspace", "active", "name"], name="product_ws_active")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "sku"],
+                condition=~models.Q(sku=""),
+                name="product_unique_sku",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(price__gte=0), name="product_price_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class OrderStatus(models.TextChoices):
+    PENDING = "pending", "Awaiting payment"
+    PAID = "paid", "Paid"
+    CANCELLED = "cancelled", "Cancelled"
+    EXPIRED = "expired", "Expired"
+
+
+class Order(models.Model):
+    """What a contact ordered (``items``: each product's id, name, SKU, quantity, unit
+    price and amount as they were when the order was placed), its total in one currency,
+    the deal it opened, and where its payment stands. Only a signed payment webhook makes
+    it paid (``deals.services.payments``)."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    deal = models.ForeignKey(
+        Deal, null=True, blank=True, on_delete=models.SET_NULL, related_name="orders"
+    )
+    contact = models.ForeignKey(
+        Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    items = models.JSONField(default=list)
+    total = models.DecimalField(max_digits=14, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    status = models.CharField(
+        max_length=10, choices=OrderStatus.choices, default=OrderStatus.PENDING
+    )
+    source = models.CharField(max_length=50, blank=True, default="")
+    provider = models.CharField(max_length=20, blank=True, default="")
+    checkout_session_id = models.CharField(max_length=255, blank=True, default="")
+    payment_intent_id = models.CharField(max_length=255, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    paid_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["workspace", "-created_at"], name="order_ws_created")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(total__gte=0), name="order_total_not_negative"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Order {self.pk}"
+
+
+class PaymentSettings(models.Model):
+    """A workspace's Stripe account. No secret is stored: ``secret_key_env`` and
+    ``webhook_secret_env`` name environment variables (``LEADFLOW_STRIPE_…``) the server
+    reads when it needs them. ``api_base`` is Stripe's address (plain HTTP only to this
+    machine: a local stand-in)."""
+
+    workspace = models.OneToOneField(Workspace, on_delete=models.CASCADE, related_name="+")
+    secret_key_env = models.CharField(max_length=100, blank=True, default="")
+    webhook_secret_env = models.CharField(max_length=100, blank=True, default="")
+    api_base = models.CharField(max_length=300, default="https://api.stripe.com")
+    success_url = models.CharField(max_length=500, blank=True, default="")
+    cancel_url = models.CharField(max_length=500, blank=True, default="")
+    updated_at = models.DateTimeField(default=timezone.now)
+
+
+class PaymentEvent(models.Model):
+    """One webhook event received from the payment provider, stored once per event id (a
+    unique constraint): a retried or concurrent delivery of the same event finds it and
+    does nothing more. ``outcome`` says what it did (paid, expired, ignored, …)."""
+
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    provider = models.CharField(max_length=20, default="stripe")
+    event_id = models.CharField(max_length=255)
+    event_type = models.CharField(max_length=100)
+    order = models.ForeignKey(
+        Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
+    )
+    outcome = models.CharField(max_length=30)
+    received_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "provider", "event_id"], name="payment_event_once"
+            )
+        ]

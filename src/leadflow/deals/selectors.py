@@ -38,7 +38,10 @@ from leadflow.deals.models import (
     DealSettings,
     DealStageChange,
     DealStatus,
+    Order,
+    PaymentSettings,
     Pipeline,
+    Product,
     Stage,
     StageKind,
 )
@@ -370,3 +373,44 @@ def open_pipeline_totals(workspace: Workspace, actor: Actor) -> list[dict[str, A
         row["total"] = Decimal(row["total"]).quantize(Decimal("0.01"))
         row["weighted"] = Decimal(row["weighted"]).quantize(Decimal("0.01"))
     return rows
+
+
+# --- products and orders ---------------------------------------------------------------------
+
+
+def product_list(workspace: Workspace, *, active: bool | None = None) -> QuerySet[Product]:
+    """The workspace's products by name; ``active`` True: those offered, False: archived."""
+    products = Product.objects.filter(workspace=workspace)
+    if active is not None:
+        products = products.filter(active=active)
+    return products.order_by("name", "id")
+
+
+def product_get(workspace: Workspace, product_id: int) -> Product:
+    product = Product.objects.filter(workspace=workspace, pk=product_id).first()
+    if product is None:
+        raise NotFound("No such product.")
+    return product
+
+
+def order_list(workspace: Workspace) -> QuerySet[Order]:
+    """The workspace's orders, newest first, with their deal and contact loaded."""
+    return (
+        Order.objects.filter(workspace=workspace)
+        .select_related("deal", "contact")
+        .order_by("-created_at", "-id")
+    )
+
+
+def order_get(workspace: Workspace, order_id: int) -> Order:
+    order = order_list(workspace).filter(pk=order_id).first()
+    if order is None:
+        raise NotFound("No such order.")
+    return order
+
+
+def payment_settings_read(workspace: Workspace) -> PaymentSettings:
+    """The workspace's Stripe settings, or empty ones (unsaved) when it has none yet."""
+    return PaymentSettings.objects.filter(workspace=workspace).first() or PaymentSettings(
+        workspace=workspace
+    )

@@ -11,6 +11,7 @@ from leadflow.web.views import (
     consent,
     contacts,
     deals,
+    deals_products,
     deals_settings,
     duplicates,
     email,
@@ -329,6 +330,14 @@ settings_patterns = [
         name="scoring_model_force",
     ),
     path("deals/", deals_settings.deal_settings, name="deal_settings"),
+    path("products/", deals_products.product_list, name="deal_products"),
+    path("products/payments/", deals_products.payment_settings, name="deal_payment_settings"),
+    path("products/<int:product_id>/", deals_products.product_edit, name="deal_product"),
+    path(
+        "products/<int:product_id>/archive/",
+        deals_products.product_archive,
+        name="deal_product_archive",
+    ),
     path(
         "deals/pipelines/",
         deals_settings.pipeline_create,

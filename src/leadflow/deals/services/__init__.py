@@ -1,5 +1,6 @@
 """Writes of deals: pipelines, stages and settings (``pipelines``), deals, their moves and
-a lead's conversion (``deals``). This package re-exports their public names, so callers
+a lead's conversion (``deals``), products (``products``), orders (``orders``) and their
+payment through Stripe (``payments``). This package re-exports their public names, so callers
 import from ``leadflow.deals.services`` whichever module a service lives in."""
 
 from leadflow.deals.services.deals import (
@@ -11,6 +12,15 @@ from leadflow.deals.services.deals import (
     deal_update,
     deal_win,
     lead_convert_to_deal,
+)
+from leadflow.deals.services.orders import order_mark_expired, order_mark_paid, order_place
+from leadflow.deals.services.payments import (
+    order_checkout_create,
+    payment_settings_save,
+    stripe_event_record,
+    stripe_event_verify,
+    stripe_webhook_url,
+    stripe_webhook_workspace,
 )
 from leadflow.deals.services.pipelines import (
     deal_settings_get,
@@ -24,6 +34,7 @@ from leadflow.deals.services.pipelines import (
     stage_reorder,
     stage_update,
 )
+from leadflow.deals.services.products import product_archive, product_create, product_update
 
 __all__ = [
     "deal_create",
@@ -36,12 +47,24 @@ __all__ = [
     "deal_update",
     "deal_win",
     "lead_convert_to_deal",
+    "order_checkout_create",
+    "order_mark_expired",
+    "order_mark_paid",
+    "order_place",
+    "payment_settings_save",
     "pipeline_create",
     "pipeline_default_ensure",
     "pipeline_delete",
     "pipeline_update",
+    "product_archive",
+    "product_create",
+    "product_update",
     "stage_create",
     "stage_delete",
     "stage_reorder",
     "stage_update",
+    "stripe_event_record",
+    "stripe_event_verify",
+    "stripe_webhook_url",
+    "stripe_webhook_workspace",
 ]

@@ -33,7 +33,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.crypto import constant_time_compare
 
 from leadflow.contacts.consent import GRANTING, consent_latest_of
 from leadflow.contacts.models import ConsentSource, ConsentState, Contact
@@ -41,6 +41,7 @@ from leadflow.contacts.services import ConsentGiven, activity_record, consent_re
 from leadflow.core.actors import Actor
 from leadflow.core.errors import FieldError, ValidationFailed
 from leadflow.core.models import Workspace
+from leadflow.core.webhook_tokens import workspace_of_webhook_token, workspace_webhook_token
 from leadflow.nurture.models import (
     SmsDelivery,
     SmsInbound,
@@ -51,7 +52,6 @@ from leadflow.nurture.models.sms import RECEIPT_RANK, SMS_MAX_LENGTH
 from leadflow.nurture.sms_kinds import SMS_KEYWORD, SMS_REPLIED, sms_inbound_data
 
 WEBHOOK_SALT = "leadflow.nurture.sms-webhook"
-TOKEN = re.compile(r"(\d{1,18})-([0-9a-f]{32})")
 SID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 SMS_PURPOSE = "sms"
 # The carriers' standard keywords (CTIA; what Twilio's Advanced Opt-Out also answers).
@@ -75,24 +75,15 @@ ACTOR = "SMS provider"
 # -- the webhook's URL and signature ---------------------------------------------------
 
 
-def _token_signature(workspace_id: int) -> str:
-    return salted_hmac(WEBHOOK_SALT, str(workspace_id), algorithm="sha256").hexdigest()[:32]
-
-
 def sms_webhook_token(workspace_id: int) -> str:
     """The token in the workspace's SMS webhook URLs (unguessable, derived from the
     installation's secret; nothing is stored)."""
-    return f"{workspace_id}-{_token_signature(workspace_id)}"
+    return workspace_webhook_token(WEBHOOK_SALT, workspace_id)
 
 
 def sms_webhook_workspace(token: str) -> Workspace | None:
     """The workspace a webhook token was made for, or None."""
-    match = TOKEN.fullmatch(token or "")
-    if match is None or not constant_time_compare(
-        _token_signature(int(match.group(1))), match.group(2)
-    ):
-        return None
-    return Workspace.objects.filter(pk=int(match.group(1))).first()
+    return workspace_of_webhook_token(WEBHOOK_SALT, token)
 
 
 def sms_webhook_urls(workspace_id: int, base_url: str) -> dict[str, str]:
