@@ -19,7 +19,19 @@ from leadflow.sales.api import router as sales_router
 from leadflow.scoring.api import router as scoring_router
 from leadflow.tracking.api import router as tracking_router
 
-api = NinjaAPI(
+# Operation ids are published in docs/api/openapi.json, and clients are generated from
+# them: an app whose api module became a package keeps the ids its operations had.
+OPERATION_ID_MODULES = {"leadflow.deals.api.deals": "leadflow.deals.api"}
+
+
+class LeadFlowAPI(NinjaAPI):
+    def get_openapi_operation_id(self, operation) -> str:
+        module = operation.view_func.__module__
+        module = OPERATION_ID_MODULES.get(module, module)
+        return f"{module}_{operation.view_func.__name__}".replace(".", "_")
+
+
+api = LeadFlowAPI(
     title="LeadFlow API",
     version="1",
     description=(
