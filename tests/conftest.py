@@ -1,6 +1,7 @@
 """Shared fixtures. The suite runs on PostgreSQL when DATABASE_URL is set, else on SQLite."""
 
 import json
+import os
 import shutil
 import socket
 import subprocess
@@ -209,3 +210,19 @@ def api(workspace, api_key_for):
 @pytest.fixture
 def other_api(other_workspace, api_key_for):
     return api_key_for(other_workspace)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``database_independent`` run where the suite runs on SQLite, not again
+    in the PostgreSQL leg: they start an installation of their own (``leadflow serve`` on
+    a SQLite file or on a PostgreSQL cluster of their own) or look only at the pages' HTML
+    and CSS, so a second run would check the same thing twice (CI runs both legs). Left
+    out as deselected, and counted so in pytest's summary."""
+    if not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
+        return
+    kept, left_out = [], []
+    for item in items:
+        (left_out if item.get_closest_marker("database_independent") else kept).append(item)
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = kept

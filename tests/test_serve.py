@@ -2,7 +2,8 @@
 
 Each test starts the command in a temporary LEADFLOW_DATA_DIR on SQLite, whatever database
 the rest of the suite uses, so it never touches a shared database; the PostgreSQL restart
-test runs it on a PostgreSQL cluster of its own (tests/outages.py), which it restarts.
+test runs it on a PostgreSQL cluster of its own (tests/outages.py), which it restarts. So
+none of them depends on the suite's database: they run once per CI run, in its SQLite leg.
 """
 
 import json
@@ -33,6 +34,8 @@ from tests.outages import (
     ledger,
     tasks_settled,
 )
+
+pytestmark = pytest.mark.database_independent
 
 START_TIMEOUT = 180  # a cold start migrates a fresh database and builds the demo
 STOP_TIMEOUT = 20
@@ -297,11 +300,6 @@ def test_serve_starts_a_killed_worker_or_web_server_again_and_keeps_the_other_ru
     assert served.process.wait(timeout=STOP_TIMEOUT) == 0
 
 
-@pytest.mark.skipif(
-    not os.environ.get("DATABASE_URL", "").startswith("postgres"),
-    reason="runs in the suite's PostgreSQL run (DATABASE_URL=postgres://…), once per CI run; "
-    "it starts a PostgreSQL cluster of its own either way",
-)
 def test_a_postgresql_restart_under_load_loses_no_lead_and_both_tiers_recover_by_themselves(
     tmp_path,
 ):

@@ -474,6 +474,8 @@ def app_pages(tmp_path):
     return pages
 
 
+# HTML and CSS only (every page's queries run on both databases in tests/web/test_access.py).
+@pytest.mark.database_independent
 def test_every_main_page_fits_a_phone_and_a_desktop_and_passes_axe(browser, live_server, app_pages):
     context = browser.new_context(base_url=live_server.url, locale="en-US")
     context.add_init_script(path=str(AXE))
