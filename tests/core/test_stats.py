@@ -67,6 +67,10 @@ def test_equal_arms_are_even_and_the_order_of_arms_does_not_matter():
     turned = best_probabilities({"C": (7, 80), "A": (5, 80), "B": (9, 80)})
     assert three == pytest.approx(turned, abs=1e-9)
     assert best_probabilities({"A": (1, 10)}) == {"A": 1.0}
+    tie = winner_pick(
+        {"A": (0, 200), "B": (0, 200)}, confidence=0.95, min_sample=10, method="bayesian"
+    )
+    assert tie.best == "A" and tie.winner is None  # equal chances: by name, as the z-test
     assert best_probabilities({}) == {}
 
 

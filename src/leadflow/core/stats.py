@@ -158,7 +158,8 @@ def _bayesian_pick(
     if not arms:
         return Verdict(None, None, 1.0, "No variants", BAYESIAN)
     chances = best_probabilities(arms)
-    best = sorted(arms, key=lambda name: (-chances[name], name))[0]
+    # Rounded so that equal arms (their chances equal up to floating point) go by name.
+    best = sorted(arms, key=lambda name: (-round(chances[name], 9), name))[0]
     if len(arms) < 2:
         return Verdict(best, None, 1.0, "Only one variant", BAYESIAN, chances)
     ranked = sorted(
