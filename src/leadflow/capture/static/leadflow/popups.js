@@ -384,10 +384,14 @@
   }
 
   // One request per visit and visitor: a route asks again only when the tracker's visitor id
-  // changed (consent given on the way), since contact conditions depend on it.
+  // changed (consent given on the way), since contact conditions depend on it. A route that
+  // comes while the answer is on its way is judged when it arrives.
   function load() {
     var visitor = (window.leadflow && window.leadflow.visitorId) || "";
-    if (config && visitor === asked) return judge();
+    if (visitor === asked) {
+      if (config) judge();
+      return;
+    }
     asked = visitor;
     var query = new URLSearchParams({
       key: key || "",
@@ -408,7 +412,9 @@
         config = answer;
         judge();
       })
-      .catch(function () {}); // no pop-ups is the safe failure
+      .catch(function () {
+        if (visitor === asked) asked = null; // no pop-ups here; the next route asks again
+      });
   }
 
   // The tracker notices a single-page app's routes (it wraps pushState and replaceState and
