@@ -139,6 +139,10 @@ def test_the_app_releases_a_seat_and_only_managers_may(
     assert "Released the seat of" in done.content.decode()
     grants = MagnetGrant.objects.filter(magnet=magnet)
     assert dict(grants.values_list("contact_id", "seat")) == {first: "released", second: "seated"}
+    timeline = marketer.get(f"/w/{workspace.slug}/contacts/{second}/").content.decode()
+    assert "Got a seat at Spring webinar from the waiting list" in timeline
+    timeline = marketer.get(f"/w/{workspace.slug}/contacts/{first}/").content.decode()
+    assert "Seat at Spring webinar released" in timeline
     again = marketer.post(f"{page}seats/{first}/release/", follow=True)
     assert "This lead holds no seat." in again.content.decode()
     assert marketer.post(f"{page}seats/{10**9}/release/").status_code == 404
