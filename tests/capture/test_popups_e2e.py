@@ -327,3 +327,71 @@ def test_a_form_popup_converts_once_and_phones_get_a_small_banner(
     state = json.loads(page.evaluate("localStorage.lf_pop"))
     assert str(offer.pk) in state["k"]
     assert page.javascript_errors == [] and phone.javascript_errors == []
+
+
+def test_a_single_page_apps_routes_rearm_the_popups_that_match_without_asking_again(
+    site, visit, workspace, owner_actor
+):
+    every = {"once_per_session": False, "closed_days": None, "stop_after_convert": False}
+    home = popup(
+        workspace,
+        owner_actor,
+        "Home offer",
+        triggers={"time_seconds": 60},
+        targeting={"include": ["/spa.html"]},
+        frequency=every,
+    )
+    pricing = popup(
+        workspace,
+        owner_actor,
+        "Pricing help",
+        triggers={"time_seconds": 0.3},
+        targeting={"include": ["/pricing*"]},
+    )
+    docs = popup(
+        workspace,
+        owner_actor,
+        "Docs tour",
+        style="slide_in",
+        triggers={"time_seconds": 2},
+        targeting={"include": ["/docs/*"]},
+        frequency=every,
+    )
+    url = site.write("spa.html", "<main id='app'>An app that routes with pushState.</main>")
+    page = visit()
+
+    def go(path: str) -> list[int]:
+        """Navigates as a single-page app does, and answers what the new route armed."""
+        page.evaluate("(path) => history.pushState({}, '', path)", path)
+        page.wait_for_function("(path) => window.leadflowPopups.route === path", arg=path)
+        return page.evaluate("window.leadflowPopups.armed")
+
+    page.goto(url)
+    assert armed(page) == [home.pk]
+    assert go("/pricing") == [pricing.pk]  # the home offer's 60 s timer is gone with its route
+    dialog = page.get_by_role("dialog", name="Pricing help")
+    expect(dialog).to_be_visible()
+    dialog.get_by_role("button", name="Close").click()
+    expect(dialog).to_have_count(0)
+
+    # Time on page counts per route: 1 s on /docs/a, then 1.4 s on /docs/b is not 2 s.
+    assert go("/docs/a") == [docs.pk]
+    page.wait_for_timeout(1000)
+    assert go("/docs/b") == [docs.pk]
+    page.wait_for_timeout(1400)
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    tour = page.get_by_role("dialog", name="Docs tour")
+    expect(tour).to_be_visible()
+    tour.get_by_role("button", name="Close").click()
+
+    # Back to /pricing (popstate): closed there, so the frequency rules keep it away.
+    page.evaluate("history.go(-2)")
+    page.wait_for_function("() => window.leadflowPopups.route === '/pricing'")
+    assert page.evaluate("window.leadflowPopups.armed") == []
+    assert page.evaluate("window.leadflowPopups.shown") == [pricing.pk, docs.pk]
+    # One configuration request and one script for the whole visit.
+    assert len([u for u in page.requested if "/e/popups?" in u]) == 1
+    assert len([u for u in page.requested if "popups.js" in u]) == 1
+    counted(home.pk, views=0)
+    counted(pricing.pk, views=1, closes=1)
+    assert page.javascript_errors == []

@@ -1,6 +1,7 @@
 """Lead magnets in the app: a marketer uploads a file (type and content checked, 422 beside
 the field), adds pool codes, offers a magnet on a form and sees the figures; a salesperson
-only reads; another workspace's magnet is not found; a sequence can start on a download."""
+only reads; another workspace's magnet is not found; a sequence can start on a download; a
+marketer releases a seat and the waiting list's first lead gets it."""
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 
@@ -115,3 +116,33 @@ def test_downloading_a_magnet_can_start_a_sequence(client_for, workspace, owner_
         },
     )
     assert refused.status_code == 422 and "No such lead magnet." in refused.content.decode()
+
+
+def test_the_app_releases_a_seat_and_only_managers_may(
+    client_for, workspace, owner_actor, make_contact
+):
+    magnet = magnets.magnet_create(
+        workspace=workspace,
+        actor=owner_actor,
+        data={"name": "Spring webinar", "kind": "seat", "capacity": 1},
+    )
+    first, second = (make_contact(email=f"lead{n}@initech.com").pk for n in range(2))
+    for contact_id in (first, second):
+        magnets.magnet_grant(magnet=magnet, contact_id=contact_id, submission_id=None)
+    page = f"/w/{workspace.slug}/magnets/{magnet.pk}/"
+    sales, _ = client_for("sales")
+    assert "Release seat" not in sales.get(page).content.decode()
+    assert sales.post(f"{page}seats/{first}/release/").status_code == 403
+    marketer, _ = client_for("marketer")
+    assert 'aria-label="Release the seat of' in marketer.get(page).content.decode()
+    done = marketer.post(f"{page}seats/{first}/release/", follow=True)
+    assert "Released the seat of" in done.content.decode()
+    grants = MagnetGrant.objects.filter(magnet=magnet)
+    assert dict(grants.values_list("contact_id", "seat")) == {first: "released", second: "seated"}
+    timeline = marketer.get(f"/w/{workspace.slug}/contacts/{second}/").content.decode()
+    assert "Got a seat at Spring webinar from the waiting list" in timeline
+    timeline = marketer.get(f"/w/{workspace.slug}/contacts/{first}/").content.decode()
+    assert "Seat at Spring webinar released" in timeline
+    again = marketer.post(f"{page}seats/{first}/release/", follow=True)
+    assert "This lead holds no seat." in again.content.decode()
+    assert marketer.post(f"{page}seats/{10**9}/release/").status_code == 404

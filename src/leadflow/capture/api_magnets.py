@@ -73,6 +73,10 @@ class RedeemIn(StrictSchema):
     code: str
 
 
+class SeatReleaseIn(StrictSchema):
+    contact_id: int = Field(description="The lead whose seat is released")
+
+
 class RedeemOut(Schema):
     contact_id: int
     code: str
@@ -114,10 +118,34 @@ def magnet_get(request, magnet_id: int):
 
 @router.patch("/capture/magnets/{magnet_id}", response=MagnetOut, summary="Change a magnet")
 def magnet_patch(request, magnet_id: int, payload: MagnetIn):
-    """A larger ``capacity`` seats the waiting list in arrival order."""
+    """A larger ``capacity`` seats the waiting list in arrival order (each lead is emailed)."""
     workspace, actor = require_scope(request, WRITE)
     magnets.magnet_update(
-        workspace=workspace, magnet_id=magnet_id, data=_data(payload), actor=actor
+        workspace=workspace,
+        magnet_id=magnet_id,
+        data=_data(payload),
+        actor=actor,
+        base_url=request.build_absolute_uri("/").rstrip("/"),
+    )
+    return _out(workspace, magnet_id)
+
+
+@router.post(
+    "/capture/magnets/{magnet_id}/seats/release",
+    response=MagnetOut,
+    summary="Release a lead's seat at an event",
+)
+def magnet_seat_release(request, magnet_id: int, payload: SeatReleaseIn):
+    """The lead's seat is released (``released``) and goes at once to the first lead on the
+    waiting list, who is emailed. 404 for a magnet that is not an event of this workspace or
+    a lead without its grant; 409 when the lead holds no seat (released already, waiting)."""
+    workspace, actor = require_scope(request, WRITE)
+    magnets.magnet_seat_release(
+        workspace=workspace,
+        magnet_id=magnet_id,
+        contact_id=payload.contact_id,
+        actor=actor,
+        base_url=request.build_absolute_uri("/").rstrip("/"),
     )
     return _out(workspace, magnet_id)
 

@@ -9,7 +9,12 @@ Guarantees:
   magnet by a constraint;
 - seats never exceed the capacity: ``seats_taken`` grows only by an UPDATE whose WHERE
   checks it is below the capacity (PostgreSQL re-checks it after waiting on the row lock);
-  the others join the waiting list, promoted in arrival order when the capacity grows;
+  the others join the waiting list;
+- a seat that frees up (a larger capacity, a seat released by a member, a merge) goes to
+  the first leads of the waiting list in arrival order, in the transaction that freed it,
+  with the magnet's row locked first (``select_for_update``): two releases at once take
+  turns, so neither seats a lead twice nor beyond the capacity. Each seated lead gets a
+  ``magnet.seated`` activity and the delivery email (``magnet_deliver``, once);
 - a grant's delivery email is scheduled once per grant (``form_magnet_grant``; the task
   sends it once). Links are ``capture.magnet_links``.
 """
@@ -27,9 +32,13 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from leadflow.capture.magnet_kinds import MAGNET_SEAT_RELEASED, MAGNET_SEATED, magnet_data
 from leadflow.capture.models import Magnet, MagnetCode, MagnetGrant, MagnetKind, SeatStatus
+from leadflow.contacts.activity_log import activities_announce
+from leadflow.contacts.models import Activity
+from leadflow.contacts.services.activities import activity_record
 from leadflow.core.actors import Actor
-from leadflow.core.errors import DomainError, FieldError, NotFound, ValidationFailed
+from leadflow.core.errors import Conflict, DomainError, FieldError, NotFound, ValidationFailed
 from leadflow.core.models import Workspace
 from leadflow.core.services import audit_record
 from leadflow.core.tasks import task_schedule
@@ -220,8 +229,10 @@ def magnet_update(
     data: dict[str, Any],
     actor: Actor,
     file: UploadedFile | None = None,
+    base_url: str = "",
 ) -> Magnet:
-    """Change a magnet; a larger capacity seats the waiting list in arrival order."""
+    """Change a magnet; a larger capacity seats the waiting list in arrival order (each
+    seated lead is emailed, with links on ``base_url`` unless LEADFLOW_BASE_URL is set)."""
     magnet = Magnet.objects.select_for_update().filter(workspace=workspace, pk=magnet_id).first()
     if magnet is None:
         raise NotFound("No such magnet.")
@@ -236,7 +247,7 @@ def magnet_update(
     magnet.updated_at = timezone.now()
     magnet.save()
     if magnet.kind == MagnetKind.SEAT:
-        _waiting_list_seat(magnet)
+        _waiting_list_seat(magnet, base_url)
     audit_record(
         workspace=workspace,
         actor=actor,
@@ -247,18 +258,102 @@ def magnet_update(
     return magnet
 
 
-def _waiting_list_seat(magnet: Magnet) -> int:
-    """Seat waiting leads, first come first seated, while seats are free (magnet locked)."""
+def _waiting_list_seat(magnet: Magnet, base_url: str = "") -> int:
+    """Seat waiting leads, first come first seated, while seats are free. The caller holds
+    the magnet's row lock (``select_for_update``) and ``magnet`` carries its current
+    ``seats_taken``. Each seated lead gets a ``magnet.seated`` activity (one INSERT for all)
+    and the delivery email through ``magnet_deliver`` after the commit. Returns how many."""
     free = None if magnet.capacity is None else magnet.capacity - magnet.seats_taken
-    waiting = MagnetGrant.objects.filter(magnet=magnet, seat=SeatStatus.WAITING).order_by(
-        "created_at", "pk"
-    )
-    ids = list(waiting.values_list("pk", flat=True)[:free] if free is not None else waiting)
-    if not ids:
+    if free is not None and free <= 0:
         return 0
-    MagnetGrant.objects.filter(pk__in=ids).update(seat=SeatStatus.SEATED)
-    Magnet.objects.filter(pk=magnet.pk).update(seats_taken=F("seats_taken") + len(ids))
-    return len(ids)
+    waiting = (
+        MagnetGrant.objects.select_for_update()
+        .filter(magnet=magnet, seat=SeatStatus.WAITING)
+        .order_by("created_at", "pk")
+    )
+    rows = list((waiting[:free] if free is not None else waiting).values_list("pk", "contact_id"))
+    if not rows:
+        return 0
+    now = timezone.now()
+    seated = MagnetGrant.objects.filter(
+        pk__in=[pk for pk, _ in rows], seat=SeatStatus.WAITING
+    ).update(seat=SeatStatus.SEATED, seated_at=now)
+    if seated != len(rows):  # the grants are locked: only a bug could change them meanwhile
+        raise IntegrityError("waiting list changed while seating")
+    Magnet.objects.filter(pk=magnet.pk).update(seats_taken=F("seats_taken") + seated)
+    magnet.seats_taken += seated
+    actor = Actor.system(f"magnet: {magnet.name}"[:200])
+    written = Activity.objects.bulk_create(
+        [
+            Activity(
+                workspace_id=magnet.workspace_id,
+                contact_id=contact_id,
+                kind=MAGNET_SEATED,
+                actor_label=actor.label,
+                data=magnet_data(magnet_id=magnet.pk, name=magnet.name),
+                occurred_at=now,
+            )
+            for _, contact_id in rows
+        ]
+    )
+    activities_announce(
+        workspace_id=magnet.workspace_id,
+        contact_ids=[contact_id for _, contact_id in rows],
+        up_to_id=max(activity.pk for activity in written),
+    )
+    if magnet.active:
+        for pk, _ in rows:
+            task_schedule(DELIVER_TASK, pk, base_url)
+    return seated
+
+
+@transaction.atomic
+def magnet_seat_release(
+    *, workspace: Workspace, magnet_id: int, contact_id: int, actor: Actor, base_url: str = ""
+) -> MagnetGrant:
+    """Release a lead's seat (they cancelled, or a member frees it): the grant becomes
+    ``released`` (its link shows the seat is gone; the lead is not put back on the list),
+    and the freed seat goes at once to the first lead on the waiting list, who is emailed.
+    The magnet's row is locked before the grant's, as every seat change does: a second
+    release of the same seat waits, then finds none (Conflict, 409). NotFound for another
+    workspace's magnet, or a lead without a grant of it."""
+    magnet = (
+        Magnet.objects.select_for_update()
+        .filter(workspace=workspace, pk=magnet_id, kind=MagnetKind.SEAT)
+        .first()
+    )
+    if magnet is None:
+        raise NotFound("No such event magnet.")
+    grant = (
+        MagnetGrant.objects.select_for_update(of=("self",))
+        .select_related("contact")
+        .filter(workspace=workspace, magnet=magnet, contact_id=contact_id)
+        .first()
+    )
+    if grant is None:
+        raise NotFound("No such lead for this magnet.")
+    if grant.seat != SeatStatus.SEATED:
+        raise Conflict("This lead holds no seat.")
+    grant.seat = SeatStatus.RELEASED
+    grant.save(update_fields=["seat"])
+    Magnet.objects.filter(pk=magnet.pk).update(seats_taken=F("seats_taken") - 1)
+    magnet.seats_taken -= 1
+    activity_record(
+        workspace=workspace,
+        contact=grant.contact,
+        kind=MAGNET_SEAT_RELEASED,
+        actor=actor,
+        data=magnet_data(magnet_id=magnet.pk, name=magnet.name),
+    )
+    seated = _waiting_list_seat(magnet, base_url)
+    audit_record(
+        workspace=workspace,
+        actor=actor,
+        action="magnet.seat_released",
+        obj=magnet,
+        changes={"contact_id": grant.contact_id, "seated_from_waiting_list": seated},
+    )
+    return grant
 
 
 @transaction.atomic

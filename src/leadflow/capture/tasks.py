@@ -12,7 +12,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from leadflow.capture.magnet_links import magnet_link
-from leadflow.capture.models import MagnetGrant, NotificationLog, Submission, SubmissionStatus
+from leadflow.capture.models import (
+    MagnetGrant,
+    NotificationLog,
+    SeatStatus,
+    Submission,
+    SubmissionStatus,
+)
 from leadflow.capture.services import optin_token
 from leadflow.core.models import User
 from leadflow.core.notifications import email_send, link_base, member_notify
@@ -132,11 +138,14 @@ def _grant_for_email(grant_pk: int) -> MagnetGrant | None:
     return grant
 
 
-def _magnet_email(grant: MagnetGrant, base_url: str, record=None, *, fresh: bool = False) -> bool:
+def _magnet_email(
+    grant: MagnetGrant, base_url: str, record=None, *, fresh: bool = False, freed: bool = False
+) -> bool:
     magnet = grant.magnet
+    subject = "A seat is yours: " if freed else "Your new link: " if fresh else "Here is "
     return email_send(
         to=grant.contact.email,
-        subject=("Your new link: " if fresh else "Here is ") + magnet.name,
+        subject=subject + magnet.name,
         template="capture/email/magnet",
         context={
             "grant": grant,
@@ -145,6 +154,7 @@ def _magnet_email(grant: MagnetGrant, base_url: str, record=None, *, fresh: bool
             "workspace": grant.workspace,
             "link": magnet_link(grant, link_base(base_url)),
             "fresh": fresh,
+            "freed": freed,
         },
         record=record,
     )
@@ -154,19 +164,33 @@ def _magnet_email(grant: MagnetGrant, base_url: str, record=None, *, fresh: bool
 @mail_retrying
 def magnet_deliver(grant_pk: int, base_url: str = "") -> int:
     """Email a lead the magnet they earned, exactly once: ``delivered_at`` is set in the
-    transaction of the send (a run that finds it set sends nothing). Transactional: no
-    marketing cap or pacing applies."""
+    transaction of the send (a run that finds it set sends nothing). A lead who waited and
+    then got a seat gets one more, "A seat is yours", once: ``seat_delivered_at`` is set in
+    its send (and in the first email's when that one already told of the seat).
+    Transactional: no marketing cap or pacing applies."""
     grant = _grant_for_email(grant_pk)
-    if grant is None or grant.delivered_at is not None:
+    if grant is None:
         return 0
+    seated = grant.seat == SeatStatus.SEATED
+    rows = MagnetGrant.objects.filter(pk=grant.pk)
 
     def record() -> None:
-        if not MagnetGrant.objects.filter(pk=grant.pk, delivered_at__isnull=True).update(
-            delivered_at=timezone.now()
-        ):
+        if not rows.filter(delivered_at__isnull=True).update(delivered_at=timezone.now()):
             raise IntegrityError("delivered already")
+        if seated:  # this email says the seat is booked: the seat needs no email of its own
+            rows.filter(seat_delivered_at__isnull=True).update(seat_delivered_at=timezone.now())
 
-    return int(_magnet_email(grant, base_url, record))
+    def record_seat() -> None:
+        if not rows.filter(seat=SeatStatus.SEATED, seat_delivered_at__isnull=True).update(
+            seat_delivered_at=timezone.now()
+        ):
+            raise IntegrityError("told of the seat already")
+
+    if grant.delivered_at is None:
+        return int(_magnet_email(grant, base_url, record))
+    if seated and grant.seat_delivered_at is None:
+        return int(_magnet_email(grant, base_url, record_seat, freed=True))
+    return 0
 
 
 @task()

@@ -38,6 +38,7 @@ class PageOut(Schema):
     noindex: bool
     min_sample: int
     confidence: float
+    test_method: str = Field(description="How the winner is picked: z_test or bayesian")
     winner_id: int | None
     published_at: dt.datetime | None
     created_at: dt.datetime
@@ -63,6 +64,11 @@ class PageIn(StrictSchema):
     noindex: bool | None = None
     min_sample: int | None = Field(None, description="Views each variant needs before a winner")
     confidence: float | None = Field(None, description="0.9, 0.95 or 0.99")
+    test_method: Literal["z_test", "bayesian"] | None = Field(
+        None,
+        description="z_test: the best beats the runner-up at the confidence; bayesian: a "
+        "variant wins when its probability of being the best reaches the confidence",
+    )
 
 
 class PageCreateIn(PageIn):
@@ -92,13 +98,17 @@ class VariantStatsOut(Schema):
     views: int
     conversions: int
     rate: float
+    probability_best: float | None = Field(
+        description="The probability that this variant is the best (Bayesian tests; else null)"
+    )
 
 
 class StatsOut(Schema):
     variants: list[VariantStatsOut]
+    method: str = Field(description="The page's test: z_test or bayesian")
     best: str | None
-    winner: str | None = Field(description="The label that won the significance test, if any")
-    p_value: float
+    winner: str | None = Field(description="The label that won the page's test, if any")
+    p_value: float = Field(description="The z-test's p-value of the best against the runner-up")
     why: str = Field(description="Why there is no winner yet ('' when there is one)")
 
 
@@ -225,9 +235,10 @@ def variant_delete(request, page_id: int, variant_id: int):
 
 @router.get("/pages/{page_id}/stats", response=StatsOut, summary="Views and conversions")
 def page_stats(request, page_id: int):
-    """Per variant: views, accepted submissions and their rate; the winner by a pooled
-    two-proportion z-test (best against the runner-up, Bonferroni over the comparisons)
-    once every variant has ``min_sample`` views."""
+    """Per variant: views, accepted submissions, their rate and (Bayesian tests) the
+    probability of being the best; the winner by the page's ``test_method`` once every
+    variant has ``min_sample`` views: a pooled two-proportion z-test (best against the
+    runner-up, Bonferroni over the comparisons) or the probability of being the best."""
     workspace, _ = require_scope(request, READ)
     stats = selectors.page_stats(workspace, selectors.page_get(workspace, page_id))
     return {
@@ -238,9 +249,11 @@ def page_stats(request, page_id: int):
                 "views": row.views,
                 "conversions": row.conversions,
                 "rate": row.rate,
+                "probability_best": row.chance,
             }
             for row in stats.variants
         ],
+        "method": stats.verdict.method,
         "best": stats.verdict.best,
         "winner": stats.verdict.winner,
         "p_value": stats.verdict.p,

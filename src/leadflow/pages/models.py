@@ -28,6 +28,12 @@ class Page(models.Model):
     noindex = models.BooleanField(default=False)
     min_sample = models.PositiveIntegerField(default=100)
     confidence = models.FloatField(default=0.95)
+    # How the A/B test picks a winner (``core.stats.winner_pick``): "z_test" or "bayesian".
+    test_method = models.CharField(
+        max_length=10,
+        choices=[("z_test", "Significance (z-test)"), ("bayesian", "Bayesian")],
+        default="z_test",
+    )
     winner = models.ForeignKey(
         "Variant", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

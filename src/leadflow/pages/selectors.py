@@ -85,6 +85,7 @@ class VariantStats:
     variant: Variant
     views: int
     conversions: int
+    chance: float | None = None  # the probability of being the best (Bayesian tests)
 
     @property
     def rate(self) -> float:
@@ -93,6 +94,10 @@ class VariantStats:
     @property
     def percent(self) -> float:
         return 100 * self.rate
+
+    @property
+    def chance_percent(self) -> float | None:
+        return None if self.chance is None else 100 * self.chance
 
 
 @dataclass(frozen=True)
@@ -103,7 +108,8 @@ class PageStats:
 
 def page_stats(workspace: Workspace, page: Page) -> PageStats:
     """Views (stored plus those this process has not written yet), accepted conversions and
-    the rate per variant, and the significance test's verdict on them."""
+    the rate per variant, and the verdict of the page's test (``test_method``) on them, with
+    each variant's probability of being the best when the test is Bayesian."""
     pending = views_pending()
     conversions = dict(
         Conversion.objects.filter(workspace=workspace, page=page)
@@ -111,15 +117,19 @@ def page_stats(workspace: Workspace, page: Page) -> PageStats:
         .annotate(n=Count("id"))
         .values_list("variant_id", "n")
     )
-    rows = [
-        VariantStats(v, v.views + pending.get(v.pk, 0), conversions.get(v.pk, 0))
-        for v in variants_of(page)
+    counted = [
+        (v, v.views + pending.get(v.pk, 0), conversions.get(v.pk, 0)) for v in variants_of(page)
     ]
     verdict = winner_pick(
-        {row.variant.label: (row.conversions, row.views) for row in rows},
+        {variant.label: (leads, views) for variant, views, leads in counted},
         confidence=page.confidence,
         min_sample=page.min_sample,
+        method=page.test_method,
     )
+    rows = [
+        VariantStats(variant, views, leads, verdict.chances.get(variant.label))
+        for variant, views, leads in counted
+    ]
     return PageStats(rows, verdict)
 
 

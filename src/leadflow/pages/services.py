@@ -18,6 +18,7 @@ from leadflow.core.actors import Actor
 from leadflow.core.errors import Conflict, FieldError, NotFound, ValidationFailed
 from leadflow.core.models import Workspace
 from leadflow.core.services import audit_record
+from leadflow.core.stats import METHODS
 from leadflow.pages import selectors
 from leadflow.pages.blocks import STARTERS, blocks_clean, url_clean
 from leadflow.pages.models import Brand, Conversion, Page, Published, Variant
@@ -36,6 +37,7 @@ PAGE_SETTINGS = (
     "noindex",
     "min_sample",
     "confidence",
+    "test_method",
 )
 
 
@@ -110,6 +112,11 @@ def _settings_clean(workspace: Workspace, data: dict[str, Any], page: Page | Non
             clean["confidence"] = level
         except (TypeError, ValueError, OverflowError):
             errors.append(FieldError("confidence", "0.9, 0.95 or 0.99."))
+    if "test_method" in data:
+        if data["test_method"] not in METHODS:
+            errors.append(FieldError("test_method", "z_test or bayesian."))
+        else:
+            clean["test_method"] = data["test_method"]
     if errors:
         raise ValidationFailed(errors)
     return clean

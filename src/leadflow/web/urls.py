@@ -170,6 +170,11 @@ magnet_patterns = [
     path("new/", magnets.magnet_new, name="magnet_new"),
     path("<int:magnet_id>/", magnets.magnet_detail, name="magnet_detail"),
     path("<int:magnet_id>/codes/", magnets.magnet_codes, name="magnet_codes"),
+    path(
+        "<int:magnet_id>/seats/<int:contact_id>/release/",
+        magnets.magnet_seat_release,
+        name="magnet_seat_release",
+    ),
 ]
 chat_patterns = [
     path("", chat.flow_list, name="chat_flow_list"),

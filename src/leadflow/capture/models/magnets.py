@@ -92,6 +92,7 @@ class SeatStatus(models.TextChoices):
     NONE = "", "—"
     SEATED = "seated", "Seat"
     WAITING = "waiting", "Waiting list"
+    RELEASED = "released", "Seat released"  # by a member: the seat went to the waiting list
 
 
 class MagnetGrant(models.Model):
@@ -100,6 +101,9 @@ class MagnetGrant(models.Model):
     Unique per magnet and contact. ``delivered_at`` is set in the transaction that sends the
     delivery email, so it goes exactly once; ``downloads`` counts every use of any link,
     ``link_downloads`` the current link's (checked against ``Magnet.max_downloads``).
+    ``seated_at`` is when a lead on the waiting list got a seat; ``seat_delivered_at`` is set
+    in the transaction of the email that tells the lead they hold a seat (the delivery
+    email, or the one sent when a seat freed up for them), so that goes once too.
     """
 
     # A merge moves grants by capture's hook (``magnets.grants_merge``): one per magnet.
@@ -119,6 +123,8 @@ class MagnetGrant(models.Model):
     link_downloads = models.PositiveIntegerField(default=0)
     downloads = models.PositiveIntegerField(default=0)
     delivered_at = models.DateTimeField(null=True, blank=True)
+    seated_at = models.DateTimeField(null=True, blank=True)
+    seat_delivered_at = models.DateTimeField(null=True, blank=True)
     link_sent_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from leadflow.capture import magnets, selectors
 from leadflow.capture.models import MagnetKind, SeatStatus
-from leadflow.core.errors import FieldError, ValidationFailed
+from leadflow.core.errors import Conflict, FieldError, ValidationFailed
 from leadflow.web.access import workspace_view
 from leadflow.web.forms import error_map, non_field_errors
 from leadflow.web.views.common import render_page
@@ -159,6 +159,7 @@ def magnet_detail(request: HttpRequest, magnet_id: int) -> HttpResponse:
                 actor=request.actor,
                 data=data,
                 file=request.FILES.get("file"),
+                base_url=request.build_absolute_uri("/").rstrip("/"),
             )
         except ValidationFailed as failure:
             errors, status = error_map(failure), 422
@@ -205,4 +206,24 @@ def magnet_codes(request: HttpRequest, magnet_id: int) -> HttpResponse:
         return render_page(request, "web/magnets/form.html", context, status=422)
     note = f" ({skipped} already there)" if skipped else ""
     messages.success(request, f"Added {added} codes{note}.")
+    return redirect("magnet_detail", request.workspace.slug, magnet.pk)
+
+
+@workspace_view(MANAGE)
+@require_POST
+def magnet_seat_release(request: HttpRequest, magnet_id: int, contact_id: int) -> HttpResponse:
+    """Release a lead's seat; the first lead on the waiting list gets it and is emailed."""
+    magnet = selectors.magnet_get(request.workspace, magnet_id)
+    try:
+        grant = magnets.magnet_seat_release(
+            workspace=request.workspace,
+            magnet_id=magnet.pk,
+            contact_id=contact_id,
+            actor=request.actor,
+            base_url=request.build_absolute_uri("/").rstrip("/"),
+        )
+    except Conflict as refusal:
+        messages.error(request, str(refusal.detail))
+    else:
+        messages.success(request, f"Released the seat of {grant.contact}.")
     return redirect("magnet_detail", request.workspace.slug, magnet.pk)

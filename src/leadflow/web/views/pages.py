@@ -389,6 +389,7 @@ def page_settings(request: HttpRequest, page_id: int) -> HttpResponse:
             "social_image_url",
             "min_sample",
             "confidence",
+            "test_method",
         )
     }
     data["noindex"] = request.POST.get("noindex") == "on"

@@ -1,7 +1,9 @@
 /* LeadFlow pop-ups (docs/capture/popups.md). The tracker (lf.js) loads this file only while
  * the workspace has an active pop-up. One configuration request per page (the same address
  * for a whole visit, so the browser's cache answers the next pages), then each pop-up the
- * page qualifies for waits for its first trigger; one pop-up at most per page view. */
+ * page qualifies for waits for its first trigger; one pop-up at most per page view. A
+ * single-page app's new route (the tracker's "leadflow:page" event) is a new page view: the
+ * triggers are disarmed and those of the pop-ups that qualify there armed afresh. */
 (function (window, document) {
   "use strict";
 
@@ -38,8 +40,9 @@
     "border:0;border-radius:var(--lf-radius,8px);padding:.5rem 1rem;font:inherit;font-weight:600;" +
     "text-decoration:none;cursor:pointer;margin-top:.4rem}";
 
-  // What happened on this page (tests and site scripts may read it): the pop-ups armed and shown.
-  window.leadflowPopups = { armed: null, shown: [] };
+  // What happened on this page (tests and site scripts may read it): the route judged last,
+  // the pop-ups armed there and those shown.
+  window.leadflowPopups = { route: null, armed: null, shown: [] };
 
   // --- what this browser remembers ---------------------------------------------------------
 
@@ -133,8 +136,13 @@
 
   // A pattern starting with "/" is matched with the path and query, any other with the
   // whole address (https://www.example.com/pricing?plan=pro).
+  function route() {
+    // Hash routes (#/pricing, #!/pricing) are part of the page, as the tracker counts them.
+    return location.pathname + location.search + (/^#[!/]/.test(location.hash) ? location.hash : "");
+  }
+
   function onPage(pattern) {
-    var path = location.pathname + location.search;
+    var path = route();
     return glob(pattern, pattern.charAt(0) === "/" ? path : location.origin + path);
   }
 
@@ -163,7 +171,8 @@
 
   // --- showing -------------------------------------------------------------------------------
 
-  var current = null;
+  var current = null; // the pop-up on screen
+  var shownHere = false; // one pop-up at most per page view (a route of a single-page app)
 
   function el(tag, attributes, children) {
     var node = document.createElement(tag);
@@ -270,6 +279,7 @@
     if (modal) dialog.showModal();
     else dialog.setAttribute("open", ""); // not modal: the page stays usable, focus stays put
     current = dialog;
+    shownHere = true;
     state.s[popup.id] = Date.now();
     visit.n.push(popup.id);
     save();
@@ -291,13 +301,19 @@
       });
     }
     function fire() {
-      if (fired || current || !qualifies(popup, kind)) return;
+      if (fired || current || shownHere || !qualifies(popup, kind)) return;
       fired = true;
       undo.forEach(function (step) {
         step();
       });
       show(popup, kind);
     }
+    disarm.push(function () {
+      fired = true;
+      undo.forEach(function (step) {
+        step();
+      });
+    });
     function wait(seconds) {
       var timer = setTimeout(fire, seconds * 1000);
       undo.push(function () {
@@ -341,34 +357,68 @@
     }
   }
 
-  // --- start ----------------------------------------------------------------------------------
+  // --- start, and each new route ---------------------------------------------------------
 
-  var visitor = (window.leadflow && window.leadflow.visitorId) || "";
-  var query = new URLSearchParams({
-    key: key || "",
-    v: visitor,
-    us: visit.us,
-    um: visit.um,
-    uc: visit.uc,
-    ck: visit.ck,
-    r: visit.r,
-    s: location.origin,
-  });
-  fetch(base + "/e/popups?" + query, { credentials: "omit", mode: "cors" })
-    .then(function (response) {
-      return response.ok ? response.json() : { popups: [] };
-    })
-    .then(function (config) {
-      var kind = device();
-      var armed = (config.popups || []).filter(function (popup) {
-        return qualifies(popup, kind);
+  var config = null; // the answer for this visit, kept for the next routes
+  var asked = null; // the visitor id it was asked with
+  var disarm = []; // undoes the armed triggers of the current route
+
+  // Judges the current route: the old triggers go, those of the pop-ups that qualify here
+  // are armed afresh (time on page and scroll depth count from now).
+  function judge() {
+    disarm.splice(0).forEach(function (step) {
+      step();
+    });
+    shownHere = !!current; // a pop-up still open counts for the new route
+    var kind = device();
+    var armed = (config.popups || []).filter(function (popup) {
+      return qualifies(popup, kind);
+    });
+    armed.forEach(function (popup) {
+      arm(popup, kind);
+    });
+    window.leadflowPopups.route = route();
+    window.leadflowPopups.armed = armed.map(function (popup) {
+      return popup.id;
+    });
+  }
+
+  // One request per visit and visitor: a route asks again only when the tracker's visitor id
+  // changed (consent given on the way), since contact conditions depend on it. A route that
+  // comes while the answer is on its way is judged when it arrives.
+  function load() {
+    var visitor = (window.leadflow && window.leadflow.visitorId) || "";
+    if (visitor === asked) {
+      if (config) judge();
+      return;
+    }
+    asked = visitor;
+    var query = new URLSearchParams({
+      key: key || "",
+      v: visitor,
+      us: visit.us,
+      um: visit.um,
+      uc: visit.uc,
+      ck: visit.ck,
+      r: visit.r,
+      s: location.origin,
+    });
+    fetch(base + "/e/popups?" + query, { credentials: "omit", mode: "cors" })
+      .then(function (response) {
+        return response.ok ? response.json() : { popups: [] };
+      })
+      .then(function (answer) {
+        if (visitor !== asked) return; // a newer request is under way
+        config = answer;
+        judge();
+      })
+      .catch(function () {
+        if (visitor === asked) asked = null; // no pop-ups here; the next route asks again
       });
-      armed.forEach(function (popup) {
-        arm(popup, kind);
-      });
-      window.leadflowPopups.armed = armed.map(function (popup) {
-        return popup.id;
-      });
-    })
-    .catch(function () {}); // no pop-ups is the safe failure
+  }
+
+  // The tracker notices a single-page app's routes (it wraps pushState and replaceState and
+  // hears popstate and hashchange) and says so once per new page; nothing is wrapped twice.
+  window.addEventListener("leadflow:page", load);
+  load();
 })(window, document);

@@ -1,7 +1,5 @@
-/* LeadFlow tracker (docs/tracking.md):
- *   <script src="https://LEADFLOW/static/leadflow/lf.js" data-key="pk_..." async></script>
- * Events are batched to POST /e and kept in localStorage until the server has them; each
- * has an id made here, so an event sent twice is stored once. */
+/* LeadFlow tracker (docs/tracking.md). Events are batched to POST /e and kept in localStorage
+ * until the server has them; each has an id made here, so an event sent twice is stored once. */
 (function (window, document) {
   "use strict";
 
@@ -371,6 +369,7 @@
     lastPage = page;
     lastUrl = location.href;
     record("pageview", document.title, {}, referrer);
+    window.dispatchEvent(new Event("leadflow:page"));
   }
 
   function routeChanged() {
