@@ -10,9 +10,7 @@ from tests.chat.knowledge_set import ARTICLES, QUESTIONS
 
 def run_embedding_tasks() -> int:
     """Run every queued embedding task once (as the worker would); how many ran."""
-    queued = DBTaskResult.objects.filter(
-        task_path=knowledge_embed_task.module_path, status="READY"
-    )
+    queued = DBTaskResult.objects.filter(task_path=knowledge_embed_task.module_path, status="READY")
     runs = 0
     for row in queued:
         knowledge_embed_task.call(*row.args_kwargs["args"])

@@ -383,15 +383,21 @@ def unanswered_dismiss(*, workspace: Workspace, unanswered_id: int, actor: Actor
 
 def knowledge_entry_answer(workspace: Workspace, entry_id: int) -> KnowledgeAnswer:
     """The answer of one entry, as when the visitor picks a suggestion's button."""
-    entry = KnowledgeEntry.objects.select_related("workspace").filter(
-        workspace=workspace, pk=entry_id
-    ).first()
+    entry = (
+        KnowledgeEntry.objects.select_related("workspace")
+        .filter(workspace=workspace, pk=entry_id)
+        .first()
+    )
     if entry is None:
         raise NotFound("No such knowledge base entry.")
     first = entry.passages.filter(is_answer=True).order_by("position").first()
     text = entry.body if entry.kind == EntryKind.QUESTION or first is None else first.text
     return KnowledgeAnswer(
-        kind="answer", score=1.0, ranking="chosen", entry=entry, text=text,
+        kind="answer",
+        score=1.0,
+        ranking="chosen",
+        entry=entry,
+        text=text,
         citation=citation_for(entry),
     )
 
@@ -450,7 +456,5 @@ def knowledge_answer(
             for r in ranked[:3]
             if r.entry_id in titles
         ]
-        return KnowledgeAnswer(
-            kind="suggest", score=best, ranking=ranking, suggestions=suggestions
-        )
+        return KnowledgeAnswer(kind="suggest", score=best, ranking=ranking, suggestions=suggestions)
     return KnowledgeAnswer(kind="handover", score=best, ranking=ranking)

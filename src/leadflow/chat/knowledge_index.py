@@ -24,12 +24,11 @@ from leadflow.core.models import Workspace
 
 LEXICAL_WEIGHT = 0.1
 
-STOPWORDS = frozenset(
-    """a about am an and any are as at be been but by can could did do does for from get
+_STOPWORDS = """a about am an and any are as at be been but by can could did do does for from get
     got had has have how i if in into is it its me my no not of on or our please should so
     some than that the their them then there these they this to was we were what when where
-    which who why will with would you your yours""".split()
-)
+    which who why will with would you your yours"""
+STOPWORDS = frozenset(_STOPWORDS.split())
 WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
 
@@ -172,9 +171,7 @@ def rank(
         if entry_id in seen:
             continue
         seen.add(entry_id)
-        ranked.append(
-            Ranked(entry_id, int(index.passage_ids[position]), float(scores[position]))
-        )
+        ranked.append(Ranked(entry_id, int(index.passage_ids[position]), float(scores[position])))
         if len(ranked) == limit:
             break
     return ranked
