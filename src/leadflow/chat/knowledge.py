@@ -13,6 +13,7 @@ the model is unavailable), calibrated on tests/chat/knowledge_set.py (decision 0
 """
 
 import re
+import secrets
 from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -210,10 +211,12 @@ def passages_of(entry: KnowledgeEntry) -> list[tuple[str, bool]]:
 
 
 def _version_bump(workspace: Workspace) -> None:
+    """One more version; the first starts at a random number, so a workspace made again
+    under a reused id (or a change rolled back) never matches a process's cached index."""
     if not KnowledgeIndex.objects.filter(workspace=workspace).update(version=F("version") + 1):
         try:
             with transaction.atomic():
-                KnowledgeIndex.objects.create(workspace=workspace, version=1)
+                KnowledgeIndex.objects.create(workspace=workspace, version=secrets.randbits(40))
         except IntegrityError:
             KnowledgeIndex.objects.filter(workspace=workspace).update(version=F("version") + 1)
 
