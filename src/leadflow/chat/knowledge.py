@@ -445,7 +445,7 @@ def knowledge_answer(
             text=text,
             citation=citation_for(entry),
         )
-    top = ranked[0].entry_id if ranked else None
+    top = ranked[0].entry_id if ranked and best > 0 else None
     if record and question:
         unanswered_record(workspace=workspace, question=question, score=best, entry_id=top)
     if ranked and best >= thresholds.suggest:
