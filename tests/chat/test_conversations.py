@@ -243,7 +243,26 @@ def test_a_known_visitor_is_recognised_and_contact_conditions_see_the_contact(
     assert stranger.messages[-1].text == "Hello, stranger."
 
 
+def _answer_knowledge_questions() -> int:
+    """Run the knowledge answers the commits queued, as the worker runs them."""
+    from django_tasks_db.models import DBTaskResult
+
+    from leadflow.chat.tasks import conversation_knowledge_reply_task as task
+
+    runs = 0
+    for row in DBTaskResult.objects.filter(task_path=task.module_path, status="READY"):
+        task.call(*row.args_kwargs["args"])
+        row.delete()
+        runs += 1
+    return runs
+
+
 def test_a_knowledge_step_answers_with_its_citation_or_hands_over(workspace, owner_actor):
+    """The question goes to the worker (the model loads there, never in a web process):
+    the visitor's post stores the question, the worker's answer comes with the next poll;
+    a task run twice answers once."""
+    from leadflow.chat import knowledge_seam
+
     graph = {
         "start": "ask",
         "steps": [
@@ -257,19 +276,60 @@ def test_a_knowledge_step_answers_with_its_citation_or_hands_over(workspace, own
             return KnowledgeAnswer("We ship worldwide.", citation={"entry": 7, "title": "Shipping"})
         return None
 
+    registered = list(knowledge_seam._ANSWERERS)
     knowledge_answerer_register(answerer)
     try:
         started = services.conversation_start(workspace=workspace, visitor_id="visitor-kb01")
         reply = say(workspace, started.token, "Do you ship to Oslo?")
-        assert [m.text for m in reply.messages][1:] == ["We ship worldwide.", "Ask away"]
-        assert reply.messages[1].payload == {"citation": {"entry": 7, "title": "Shipping"}}
-        reply = say(workspace, started.token, "What is the meaning of life?")
-        assert reply.messages[-1].payload == {"handover": "knowledge"}
+        assert [m.text for m in reply.messages] == ["Do you ship to Oslo?"]
+        seen = reply.messages[-1].seq
+        assert _answer_knowledge_questions() == 1
+        services.conversation_knowledge_reply(
+            conversation_id=started.conversation.pk, step="ask", question="Do you ship?"
+        )  # a retried task: the bot no longer waits there
+        _, later = services.conversation_messages(
+            workspace=workspace, token=started.token, after=seen
+        )
+        assert [m.text for m in later] == ["We ship worldwide.", "Ask away"]
+        assert later[0].payload == {"citation": {"entry": 7, "title": "Shipping"}}
+        say(workspace, started.token, "What is the meaning of life?")
+        assert _answer_knowledge_questions() == 1
+        _, last = services.conversation_messages(workspace=workspace, token=started.token)
+        assert last[-1].payload == {"handover": "knowledge"}
         assert Conversation.objects.get(pk=started.conversation.pk).status == "waiting"
     finally:
-        from leadflow.chat import knowledge_seam
+        knowledge_seam._ANSWERERS[:] = registered
 
-        knowledge_seam._ANSWERERS.clear()
+
+def test_the_knowledge_base_answers_a_knowledge_step_in_the_worker(workspace, owner_actor):
+    """The real knowledge base behind the seam: an entry's answer with its citation, and a
+    question it cannot answer handed over."""
+    from leadflow.chat import knowledge
+    from tests.chat.knowledge_helpers import run_embedding_tasks
+
+    entry = knowledge.entry_create(
+        workspace=workspace,
+        actor=owner_actor,
+        data={
+            "kind": "question",
+            "title": "Do you ship to Norway?",
+            "body": "Yes, we ship to Norway within five working days.",
+            "phrasings": ["Can you deliver to Oslo?"],
+        },
+    )
+    run_embedding_tasks()
+    graph = {
+        "start": "ask",
+        "steps": [{"id": "ask", "kind": "knowledge", "text": "Ask away", "next": "ask"}],
+    }
+    publish(workspace, owner_actor, graph)
+    started = services.conversation_start(workspace=workspace, visitor_id="visitor-kb02")
+    say(workspace, started.token, "Do you deliver to Norway?")
+    assert _answer_knowledge_questions() == 1
+    _, messages = services.conversation_messages(workspace=workspace, token=started.token)
+    answer = next(m for m in messages if m.payload.get("citation"))
+    assert answer.text == "Yes, we ship to Norway within five working days."
+    assert answer.payload["citation"]["entry"] == entry.pk
 
 
 # --- the public endpoints ----------------------------------------------------------------------

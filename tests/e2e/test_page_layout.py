@@ -393,6 +393,19 @@ def app_pages(tmp_path):
         chat_services.conversation_message_post(
             workspace=workspace, token=chat.token, text=text, client_id=f"layout-{number:04}"
         )
+    from leadflow.chat import knowledge
+
+    trial = knowledge.entry_create(
+        workspace=workspace,
+        actor=actor,
+        data={
+            "title": "Is there a free trial, and what happens to my data when it ends?",
+            "body": "Every plan starts with a 14-day free trial; your data stays for 30 days.",
+            "phrasings": ["Can I try it for free?"],
+            "link": "https://help.example.com/a-rather-long-address/for-the-free-trial-article",
+        },
+    )
+    knowledge.knowledge_answer(workspace, "Do you integrate with our very-long-named ERP system?")
     base = f"/w/{workspace.slug}"
     pages = {
         "landing-pages": f"{base}/pages/",
@@ -421,6 +434,10 @@ def app_pages(tmp_path):
         "magnet": f"{base}/magnets/{webinar_seats.pk}/",
         "magnet-new": f"{base}/magnets/new/?kind=code",
         "pacing": f"{base}/settings/pacing/",
+        "knowledge": f"{base}/chat/knowledge/",
+        "knowledge-entry": f"{base}/chat/knowledge/{trial.pk}/",
+        "knowledge-new": f"{base}/chat/knowledge/new/",
+        "knowledge-unanswered": f"{base}/chat/knowledge/unanswered/",
         "home": f"{base}/",
         "contacts": f"{base}/contacts/",
         "contact": f"{base}/contacts/{contact.pk}/",

@@ -345,6 +345,21 @@ def _manage_chat(world, client):
     )
     published = client.post(url(world["workspace"], f"chat/{flow.pk}/publish/"))
     assert _decided(created, 302) == _decided(published, 302)
+
+
+def _see_knowledge(world, client):
+    listed = client.get(url(world["workspace"], "chat/knowledge/"))
+    tried = client.post(url(world["workspace"], "chat/knowledge/"), {"question": "Any trial?"})
+    unanswered = client.get(url(world["workspace"], "chat/knowledge/unanswered/"))
+    assert _decided(listed, 200) == _decided(tried, 200) == _decided(unanswered, 200)
+    return _decided(listed, 200)
+
+
+def _manage_knowledge(world, client):
+    created = client.post(
+        url(world["workspace"], "chat/knowledge/new/"),
+        {"kind": "question", "title": "Is there a free trial?", "body": "Yes, 14 days."},
+    )
     return _decided(created, 302)
 
 
@@ -722,6 +737,10 @@ ACTIONS: dict[str, Callable] = {
     "change the landing pages' brand (colours, favicon)": _page_brand,
     "see chat flows and conversations (transcripts)": _see_chat,
     "create, change and publish chat flows": _manage_chat,
+    "see the chat's knowledge base and its unanswered questions; try a question": (_see_knowledge),
+    "add, change and delete knowledge base entries; dismiss unanswered questions": (
+        _manage_knowledge
+    ),
     "see and change the suppression list and subscription topics": _suppression_list,
     "see segments and their members": _see_segments,
     "create, change and delete segments; add contacts to static lists and remove them": (
@@ -848,6 +867,8 @@ BODIES = {
     "POST /api/v1/pages": {"name": "Spring guide", "slug": "spring-guide"},
     "POST /api/v1/chat/flows": {"name": "Site bot"},
     "PATCH /api/v1/page-brand": {"primary_colour": "#4f46e5"},
+    "POST /api/v1/chat/knowledge": {"title": "Is there a free trial?", "body": "Yes, 14 days."},
+    "POST /api/v1/chat/knowledge/try": {"question": "Is there a trial?"},
     "POST /api/v1/events": {
         "visitor_id": "visitor-0001",
         "session_id": "session-0001",

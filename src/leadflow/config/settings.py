@@ -361,3 +361,7 @@ LOGGING = {
 # The activity log's kind index carries the contact (INCLUDE) on PostgreSQL; SQLite builds
 # it without that column, which is all the warning says (contacts migration 0023).
 SILENCED_SYSTEM_CHECKS = ["models.W040"]
+# Chat's knowledge base (docs/chat/knowledge-base.md): "minilm" searches with the embedding
+# model (the `chat` extra, loaded lazily by the process that answers: the worker); "off"
+# ranks with BM25 alone.
+LEADFLOW_KNOWLEDGE_MODEL = os.environ.get("LEADFLOW_KNOWLEDGE_MODEL", "minilm")

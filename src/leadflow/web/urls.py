@@ -20,6 +20,7 @@ from leadflow.web.views import (
     home,
     imports,
     inbound,
+    knowledge,
     magnets,
     my_leads,
     notifications,
@@ -539,6 +540,19 @@ page_patterns = [
     path("<int:page_id>/<str:action>/", pages.page_action, name="page_action"),
 ]
 
+knowledge_patterns = [
+    path("", knowledge.knowledge_list, name="knowledge_list"),
+    path("new/", knowledge.knowledge_new, name="knowledge_new"),
+    path("unanswered/", knowledge.knowledge_unanswered, name="knowledge_unanswered"),
+    path(
+        "unanswered/<int:unanswered_id>/dismiss/",
+        knowledge.knowledge_unanswered_dismiss,
+        name="knowledge_unanswered_dismiss",
+    ),
+    path("<int:entry_id>/", knowledge.knowledge_detail, name="knowledge_detail"),
+    path("<int:entry_id>/delete/", knowledge.knowledge_delete, name="knowledge_delete"),
+]
+
 workspace_patterns = [
     path("", home.workspace_home, name="workspace_home"),
     path("home/checklist/dismiss/", home.home_checklist_dismiss, name="home_checklist_dismiss"),
@@ -550,6 +564,7 @@ workspace_patterns = [
     path("chat/", include(chat_patterns)),
     path("offers/", include(offer_patterns)),
     path("magnets/", include(magnet_patterns)),
+    path("chat/knowledge/", include(knowledge_patterns)),
     path("marketing-templates/", include(marketing_template_patterns)),
     path("duplicates/", include(duplicate_patterns)),
     path("deals/", include(deal_patterns)),

@@ -10,14 +10,26 @@ from leadflow.chat.models.flows import (
     Message,
     MessageAuthor,
 )
+from leadflow.chat.models.knowledge import (
+    EntryKind,
+    KnowledgeEntry,
+    KnowledgeIndex,
+    KnowledgePassage,
+    UnansweredQuestion,
+)
 
 __all__ = [
     "OPEN_STATUSES",
     "Conversation",
     "ConversationStatus",
+    "EntryKind",
     "Flow",
     "FlowStatus",
     "FlowVersion",
+    "KnowledgeEntry",
+    "KnowledgeIndex",
+    "KnowledgePassage",
     "Message",
     "MessageAuthor",
+    "UnansweredQuestion",
 ]

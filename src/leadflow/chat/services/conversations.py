@@ -47,6 +47,7 @@ from leadflow.core.actors import Actor
 from leadflow.core.errors import DomainError, FieldError, NotFound, ValidationFailed
 from leadflow.core.models import Workspace
 from leadflow.core.patterns import glob_match
+from leadflow.core.tasks import task_schedule
 from leadflow.tracking.models import Visitor
 from leadflow.tracking.services import visitor_link_by_key
 
@@ -58,6 +59,7 @@ MAX_CLIENT_ID = 64
 # Rounds of "the engine asks, the service looks up" in one call: a condition and a
 # knowledge step each take one; a checked graph needs at most one per step.
 MAX_ROUNDS = 250
+KNOWLEDGE_TASK = "leadflow.chat.tasks.conversation_knowledge_reply_task"
 
 
 class ConversationClosed(DomainError):
@@ -186,6 +188,9 @@ class _Call:
     messages: list[Message] = field(default_factory=list)
     answered: list[engine.Effect] = field(default_factory=list)
     values_changed: bool = False
+    # The knowledge base answers in the worker (its model loads there, never in a web
+    # process): a web call schedules the answer, the worker's call gives it.
+    knowledge_now: bool = False
 
 
 def conversation_start(
@@ -408,8 +413,13 @@ def _effect_apply(call: _Call, effect: engine.Effect) -> engine.Event | None:
     return None
 
 
-def _knowledge(call: _Call, effect: engine.Effect) -> engine.Event:
-    """Ask the knowledge base (through its seam); say its answer with the citation."""
+def _knowledge(call: _Call, effect: engine.Effect) -> engine.Event | None:
+    """Ask the knowledge base (through its seam); say its answer with the citation. In a
+    web request the question goes to the worker (``conversation_knowledge_reply``, after
+    the commit) and the bot waits; the visitor's poll brings the answer."""
+    if not call.knowledge_now:
+        task_schedule(KNOWLEDGE_TASK, call.conversation.pk, effect.step, effect.data["question"])
+        return None
     found = knowledge_answer(
         workspace=call.conversation.workspace, question=effect.data["question"]
     )
@@ -420,6 +430,34 @@ def _knowledge(call: _Call, effect: engine.Effect) -> engine.Event:
         payload["suggestions"] = found.suggestions
     _message_add(call, MessageAuthor.BOT, found.text, step=effect.step, payload=payload)
     return engine.KnowledgeResult(answered=True)
+
+
+def conversation_knowledge_reply(*, conversation_id: int, step: str, question: str) -> bool:
+    """The worker's half of a knowledge step: answer ``question`` (or hand over) and run the
+    bot on, if the conversation still waits for the knowledge base at ``step`` (a retried
+    or late task changes nothing). True when it answered."""
+    with transaction.atomic():
+        conversation = (
+            Conversation.objects.select_for_update()
+            .select_related("workspace", "flow", "flow_version")
+            .filter(pk=conversation_id)
+            .first()
+        )
+        if conversation is None or conversation.status != ConversationStatus.BOT:
+            return False
+        state = engine.State.from_json(conversation.state.get("engine") or {})
+        if state.waiting != engine.WAIT_KNOWLEDGE or state.step != step:
+            return False
+        call = _Call(
+            conversation, conversation.flow, conversation.flow_version.graph, knowledge_now=True
+        )
+        event = _knowledge(call, engine.Effect("knowledge", step, {"question": question}))
+        outcome = engine.engine_advance(
+            call.graph, state, event, country=conversation.workspace.default_country
+        )
+        _run(call, outcome)
+        _save(call)
+    return True
 
 
 def _facts(call: _Call, needs: list) -> dict[str, bool]:
