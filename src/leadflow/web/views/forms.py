@@ -53,7 +53,7 @@ from leadflow.core.errors import FieldError, ValidationFailed
 from leadflow.core.exports import csv_response
 from leadflow.core.publickit import UTM_KEYS
 from leadflow.web.access import workspace_view
-from leadflow.web.forms import FIELD_LABELS, tag_names_from_text
+from leadflow.web.forms import FIELD_LABELS, error_message, tag_names_from_text
 from leadflow.web.views.common import (
     PAGE_SIZE,
     as_text,
@@ -525,7 +525,7 @@ def _builder_page(
         if error.field in SETTING_NAMES:
             setting_errors.setdefault(error.field, []).append(error.message)
         else:
-            other_errors.append(f"{error.field}: {error.message}")
+            other_errors.append(error_message(error.field, error.message))
     try:
         clean = form_fields_clean(fields, {definition.key for definition in definitions})
         preview = _preview_html(request, form, clean, values.get("submit_label", ""))
