@@ -3,10 +3,13 @@ page answers a server error, however bad its input.
 
 - Every /api/v1 route: schemathesis generates valid and invalid requests from the committed
   schema (docs/api/openapi.json), and also sends the shapes below in its JSON bodies.
-- The public endpoints (/f, /e, /in): hypothesis strategies for their bodies, made of the
-  values that broke them before — NUL characters, lone surrogates, JSON nested 50,000 deep,
-  numbers JSON does not have (NaN, 1e400) or no field can hold (1e308 ms, 10**40), crafted
-  ids — inside the shapes each endpoint expects, so they reach the code behind the parser.
+- The public endpoints (/f, /lp, /e, /e/popups, /in, /m, /hooks/sms): hypothesis strategies
+  for their bodies, made of the values that broke them before — NUL characters, lone
+  surrogates, JSON nested 50,000 deep, numbers JSON does not have (NaN, 1e400) or no field
+  can hold (1e308 ms, 10**40), crafted ids — inside the shapes each endpoint expects, so
+  they reach the code behind the parser (the SMS webhooks' posts signed as the provider
+  signs them, and unsigned or mis-signed: 403). A refused request writes nothing: no
+  download counted, no pop-up counter moved, no text stored.
 - App list pages: their query parameters, cursors included.
 
 Bounded for CI (FUZZ_EXAMPLES examples per route, derandomized so a run is repeatable; set
@@ -28,7 +31,7 @@ from hypothesis import strategies as st
 
 from leadflow.capture import services as capture_services
 from leadflow.contacts import services as contact_services
-from leadflow.contacts.models import Contact, CustomField
+from leadflow.contacts.models import Activity, Contact, CustomField
 from leadflow.core.models import ALL_API_SCOPES
 from leadflow.core.services import apikey_create
 from leadflow.inbound import services as inbound_services
@@ -416,6 +419,249 @@ def test_no_webhook_delivery_answers_a_server_error(fuzz_workspace, body):
         headers={"X-LeadFlow-Signature": f"sha256={signature}"},
     )
     answer_is_not_a_server_error(response, f"POST /in {body[:300]!r}")
+
+
+# --- lead magnets' links, pop-ups, SMS webhooks -----------------------------------------------
+
+
+@pytest.fixture
+def fuzz_magnet(fuzz_workspace, owner_actor):
+    """An external-link magnet with one lead's grant, and that grant's signed link."""
+    from leadflow.capture import magnet_links, magnets
+
+    workspace = fuzz_workspace[0]
+    magnet = magnets.magnet_create(
+        workspace=workspace,
+        actor=owner_actor,
+        data={"name": "Guide", "kind": "url", "url": "https://www.acme-widgets.com/guide"},
+    )
+    contact = Contact.objects.filter(workspace=workspace).order_by("pk").first()
+    grant = magnets.magnet_grant(magnet=magnet, contact_id=contact.pk, submission_id=None)
+    return magnet, grant, magnet_links.magnet_token(grant)
+
+
+def _grant_state(grant) -> tuple:
+    grant.refresh_from_db()
+    return grant.downloads, grant.link_downloads, grant.link_serial
+
+
+@FUZZ_SETTINGS
+@given(
+    key=st.one_of(st.none(), bad_text), token=st.one_of(st.none(), bad_text), cut=st.integers(0, 8)
+)
+@example(key=None, token="\x00", cut=0)
+@example(key="\ud800", token=None, cut=0)
+@example(key="x" * 5000, token="9" * 400, cut=0)
+def test_no_magnet_link_answers_a_server_error(fuzz_magnet, key, token, cut):
+    """A link with its key or token altered, cut or replaced: never a 5xx, and a refused
+    link counts no download."""
+    magnet, grant, real = fuzz_magnet
+    before = _grant_state(grant)
+    token = (real[: len(real) - cut] if cut else real) if token is None else token
+    path = f"/m/{quoted(magnet.key if key is None else key)}/{quoted(token)}/"
+    client = Client(raise_request_exception=False)
+    response = client.get(path)
+    answer_is_not_a_server_error(response, f"GET {path}")
+    answer_is_not_a_server_error(client.head(path), f"HEAD {path}")
+    if response.status_code >= 400:
+        assert _grant_state(grant) == before, path
+
+
+@FUZZ_SETTINGS
+@given(
+    key=st.one_of(st.none(), bad_text),
+    data=st.dictionaries(st.sampled_from(["token", "email", "x"]) | bad_text, bad_text, max_size=3),
+    raw=st.one_of(st.none(), raw_body),
+)
+@example(key=None, data={"email": "lead1@initech.com\x00"}, raw=None)
+@example(key=None, data={"email": "\ud800@initech.com", "token": "\ud800"}, raw=None)
+@example(key=None, data={}, raw=DEEP.encode())
+def test_no_magnet_renewal_answers_a_server_error(fuzz_magnet, key, data, raw):
+    """The fresh-link form (url-encoded, or anything else in its body): never a 5xx."""
+    from django.core.cache import cache
+
+    cache.clear()  # its per-IP limit would soon answer every example with 429
+    magnet = fuzz_magnet[0]
+    path = f"/m/{quoted(magnet.key if key is None else key)}/renew"
+    client = Client(raise_request_exception=False)
+    if raw is None:
+        body = "&".join(f"{quoted(name)}={quoted(value)}" for name, value in data.items())
+        response = client.post(path, body, content_type="application/x-www-form-urlencoded")
+    else:
+        response = client.post(path, raw, content_type="application/json")
+    answer_is_not_a_server_error(response, f"POST {path} {data!r} {raw and raw[:100]!r}")
+
+
+@pytest.fixture
+def fuzz_popup(fuzz_workspace, owner_actor):
+    from leadflow.capture.popups import services as popup_services
+
+    workspace, form, _ = fuzz_workspace
+    return popup_services.popup_create(
+        workspace=workspace,
+        actor=owner_actor,
+        data={"name": "Offer", "title": "The guide", "status": "active", "form_id": form.pk},
+    )
+
+
+def _counters(popup) -> tuple:
+    popup.refresh_from_db()
+    return popup.views, popup.closes, popup.conversions
+
+
+POPUP_PARAMS = ["key", "v", "us", "um", "uc", "ck", "r", "s"]
+
+
+@FUZZ_SETTINGS
+@given(query=st.dictionaries(st.sampled_from(POPUP_PARAMS) | bad_text, bad_text, max_size=5))
+@example(query={"key": "pk_\x00", "v": "\ud800"})
+@example(query={"ck": "gclid," * 2000, "r": "x" * 5000})
+def test_no_popup_config_answers_a_server_error(fuzz_popup, query):
+    workspace = fuzz_popup.workspace
+    query = {"key": workspace.public_key, **query} if "key" not in query else query
+    params = "&".join(f"{quoted(name)}={quoted(value)}" for name, value in query.items())
+    response = Client(raise_request_exception=False).get(
+        f"/e/popups?{params}", headers={"Origin": SITE}
+    )
+    answer_is_not_a_server_error(response, f"GET /e/popups?{params[:300]}")
+
+
+@FUZZ_SETTINGS
+@given(
+    key=st.one_of(st.none(), scalar),
+    popup=st.one_of(st.none(), bad_number, json_value),
+    kind=st.one_of(st.sampled_from(["view", "close", "conversion"]), scalar),
+    other=st.one_of(st.none(), json_value.map(dumps), raw_body),
+)
+@example(key=None, popup=None, kind="view", other=DEEP.encode())
+@example(key=None, popup=2**63, kind="view", other=None)
+@example(key="pk_\x00", popup=None, kind="conversion", other=None)
+def test_no_popup_event_answers_a_server_error(fuzz_popup, key, popup, kind, other):
+    """A view, close or conversion beacon however bad (None: the real key or pop-up; other:
+    a body of another shape): never a 5xx, and only a 204 counts."""
+    before = _counters(fuzz_popup)
+    body = (
+        other
+        if other is not None
+        else dumps(
+            {
+                "key": fuzz_popup.workspace.public_key if key is None else key,
+                "popup": fuzz_popup.pk if popup is None else popup,
+                "type": kind,
+            }
+        )
+    )
+    response = Client(raise_request_exception=False).post(
+        "/e/popups/event", body, content_type="text/plain", headers={"Origin": SITE}
+    )
+    answer_is_not_a_server_error(response, f"POST /e/popups/event {body[:300]!r}")
+    if response.status_code != 204:
+        assert _counters(fuzz_popup) == before, body[:300]
+
+
+SMS_TOKEN_ENV = "LEADFLOW_SMS_TOKEN_FUZZ"
+SMS_TOKEN = "fuzz-token"
+SMS_PARAMS = [
+    "MessageSid",
+    "SmsSid",
+    "AccountSid",
+    "From",
+    "To",
+    "Body",
+    "MessageStatus",
+    "ErrorCode",
+]
+
+
+@pytest.fixture
+def fuzz_sms(fuzz_workspace, monkeypatch):
+    """The workspace's SMS provider set up, its auth token in the environment; the
+    webhooks' token."""
+    from leadflow.nurture.services.sms import sms_settings_save
+    from leadflow.nurture.services.sms_inbound import sms_webhook_token
+
+    workspace = fuzz_workspace[0]
+    monkeypatch.setenv(SMS_TOKEN_ENV, SMS_TOKEN)
+    sms_settings_save(
+        workspace=workspace,
+        data={
+            "api_base": "http://127.0.0.1:9",
+            "account_sid": "AC123",
+            "from_number": "+14155550100",
+            "token_env": SMS_TOKEN_ENV,
+        },
+        base_url="",
+    )
+    return workspace, sms_webhook_token(workspace.pk)
+
+
+def _sms_rows() -> tuple:
+    from leadflow.nurture.models import SmsInbound, SmsSuppression
+
+    return (
+        SmsInbound.objects.count(),
+        SmsSuppression.objects.count(),
+        Activity.objects.count(),
+    )
+
+
+@FUZZ_SETTINGS
+@given(
+    hook=st.sampled_from(["in", "status"]),
+    token=st.one_of(st.none(), bad_text),
+    params=st.dictionaries(
+        st.sampled_from(SMS_PARAMS) | bad_text,
+        st.one_of(st.sampled_from(["SM0001", "AC123", "+14155550134", "delivered"]), bad_text),
+        max_size=6,
+    ),
+    sign=st.sampled_from(["valid", "none", "wrong", "other params"]),
+    delivery=st.one_of(st.none(), bad_text),
+)
+@example(
+    hook="in",
+    token=None,
+    params={"MessageSid": "SM0001", "From": "+14155550134", "Body": "STOP\ud800"},
+    sign="valid",
+    delivery=None,
+)
+@example(hook="in", token=None, params={"From": "\x00"}, sign="valid", delivery=None)
+@example(hook="status", token=None, params={"MessageSid": "SM1"}, sign="valid", delivery="9" * 40)
+@example(hook="in", token="\ud800", params={}, sign="none", delivery=None)
+def test_no_sms_webhook_answers_a_server_error(fuzz_sms, hook, token, params, sign, delivery):
+    """The provider's posts, signed or not: never a 5xx; a post whose signature does not
+    match is 403 (or 400 for text no database stores, 404 for a made-up token) and a
+    refused post writes nothing."""
+    from django.http import QueryDict
+
+    from leadflow.nurture.services.sms_inbound import sms_signature
+
+    _, real_token = fuzz_sms
+    path = f"/hooks/sms/{quoted(real_token if token is None else token)}/{hook}/"
+    if delivery is not None:
+        path += f"?delivery={quoted(delivery)}"
+    body = "&".join(f"{quoted(name)}={quoted(value)}" for name, value in params.items())
+    seen = {name: values for name, values in QueryDict(body).lists()}  # as the server reads it
+    url = "http://testserver" + path  # what the server signs: the address as sent
+    signature = {
+        "valid": lambda: sms_signature(SMS_TOKEN, url, seen),
+        "none": lambda: "",
+        "wrong": lambda: sms_signature("not-the-token", url, seen),
+        "other params": lambda: sms_signature(SMS_TOKEN, url, {**seen, "x": ["1"]}),
+    }[sign]()
+    before = _sms_rows()
+    response = Client(raise_request_exception=False).post(
+        path,
+        body,
+        content_type="application/x-www-form-urlencoded",
+        headers={"X-Twilio-Signature": signature},
+    )
+    answer_is_not_a_server_error(response, f"POST {path} {params!r} ({sign})")
+    if sign != "valid" and response.status_code not in {400, 404}:
+        assert response.status_code == 403, (path, params, sign, response.status_code)
+    if sign == "valid" and token is None and response.status_code == 403:  # signed right:
+        assert seen.get("AccountSid", [""])[-1].strip() not in {"", "AC123"}  # another account
+    if response.status_code >= 400:
+        assert _sms_rows() == before, (path, params, sign)
 
 
 # --- app list pages ---------------------------------------------------------------------------

@@ -80,3 +80,37 @@ def test_the_list_reads_a_fixed_number_of_queries(
     with django_assert_max_num_queries(12):
         listed = client.get(f"/w/{workspace.slug}/pages/")
     assert listed.text.count("/lp/acme-widgets/p") == 6
+
+
+def test_a_refused_publish_names_the_field_by_its_label(workspace, make_member):
+    """A page with a form block but no form: the flash says "Form: …" as the editor labels
+    the setting, never the code's ``form_id``; the API keeps the name for integrators."""
+    marketer = _login(make_member("marketer").user.email)
+    base = f"/w/{workspace.slug}/pages/"
+    marketer.post(base, {"name": "Guide", "slug": "guide", "starter": "lead-magnet"})
+    page = Page.objects.get(workspace=workspace)
+    editor = f"http://testserver{base}{page.pk}/"
+    refused = marketer.post(f"{base}{page.pk}/publish/", headers={"Referer": editor}, follow=True)
+    assert refused.redirect_chain == [(editor, 302)]
+    text = refused.content.decode()
+    assert "Form: Choose the form its form block shows." in text
+    assert "form_id:" not in text
+    assert not Published.objects.filter(page=page).exists()
+
+
+def test_refusals_in_the_flash_read_as_labels():
+    from leadflow.core.errors import FieldError, ValidationFailed
+    from leadflow.web.forms import error_text
+    from leadflow.web.views.pages import PAGE_LABELS
+
+    failure = ValidationFailed(
+        [
+            FieldError("weight", "At least one variant needs traffic."),
+            FieldError("__all__", "Try again."),
+            FieldError("primary_colour", "A colour as #rrggbb."),
+        ]
+    )
+    assert error_text(failure, PAGE_LABELS) == (
+        "Share of visitors: At least one variant needs traffic. Try again. "
+        "Primary colour: A colour as #rrggbb."
+    )

@@ -119,6 +119,43 @@ def test_bad_submissions_answer_4xx_naming_the_fields_and_write_nothing(workspac
     assert _submit(client, f"/lp/{workspace.slug}/nothing-here/submit", {}).status_code == 404
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[]",
+        b'{"fields": []}',
+        b'{"fields": {}, "submission_id": "nope", "context": 3}',
+        b'{"fields": {}, "extra": 1}',
+        b"{",
+    ],
+)
+def test_the_page_and_the_form_read_a_json_body_alike(workspace, published, page_form, body):
+    """One reading of a submission's JSON (capture.public_input): a landing page refuses
+    what the form's own endpoint refuses, with the same fields named."""
+    client = Client()
+    page = client.post(
+        f"/lp/{workspace.slug}/spring-guide/submit", body, content_type="application/json"
+    )
+    form = client.post(f"/f/{page_form.key}", body, content_type="application/json")
+    assert page.status_code == form.status_code and page.status_code in {400, 422}
+    assert page.json().get("errors") == form.json().get("errors")
+    assert not Submission.objects.exists()
+
+
+def test_the_page_and_the_hosted_form_show_one_field_markup(workspace, published, page_form):
+    """The landing page's form block and the hosted form page render the fields with the
+    same include: the same inputs, labels and honeypot."""
+    client = Client()
+    page = client.get(f"/lp/{workspace.slug}/spring-guide/").text
+    hosted = client.get(f"/f/{page_form.key}").text
+    for html in (page, hosted):
+        assert '<label for="lf-email">Email *</label>' in html
+        assert 'name="_lf_hp" tabindex="-1"' in html
+        assert re.search(r'<input id="lf-email" name="email"[^>]*type="email"', html)
+    # The page's script fills each field's error box; the hosted page has none until then.
+    assert 'id="lf-email-error" role="alert"' in page and "lf-email-error" not in hosted
+
+
 def test_a_page_of_another_workspace_or_an_unpublished_one_is_not_served(
     workspace, other_workspace, owner_actor, published
 ):

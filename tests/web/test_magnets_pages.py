@@ -146,3 +146,29 @@ def test_the_app_releases_a_seat_and_only_managers_may(
     again = marketer.post(f"{page}seats/{first}/release/", follow=True)
     assert "This lead holds no seat." in again.content.decode()
     assert marketer.post(f"{page}seats/{10**9}/release/").status_code == 404
+
+
+def test_an_error_about_a_field_the_form_does_not_show_is_named_by_its_label(
+    client_for, workspace, owner_actor
+):
+    """A file sent to a link magnet: the link magnet's form has no file input, so the
+    error is shown above the form as "File: …" (it was lost before), never as ``file``."""
+    client, _ = client_for("marketer")
+    magnet = magnets.magnet_create(
+        workspace=workspace,
+        actor=owner_actor,
+        data={"name": "Course", "kind": "url", "url": "https://www.example.com/course"},
+    )
+    refused = client.post(
+        url(workspace, f"{magnet.pk}/"),
+        {
+            "name": "Course",
+            "url": "https://www.example.com/course",
+            "link_days": "7",
+            "file": SimpleUploadedFile("guide.pdf", b"%PDF-1.4 guide"),
+        },
+    )
+    assert refused.status_code == 422
+    assert "File: Only a file magnet has a file." in refused.content.decode()
+    magnet.refresh_from_db()
+    assert not magnet.file_name

@@ -24,6 +24,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from leadflow.capture import antispam, magnet_links, selectors, services
 from leadflow.capture.fields import RESERVED_PREFIX, public_definition
 from leadflow.capture.models import Form, FormStatus, MagnetKind
+from leadflow.capture.public_input import fields_shown, request_base_url, submission_json_read
 from leadflow.core.errors import DomainError, FieldError, NotFound, ValidationFailed
 from leadflow.core.problems import problem_response
 from leadflow.core.publickit import (
@@ -36,7 +37,6 @@ from leadflow.core.publickit import (
     utm_clip,
 )
 from leadflow.core.ratelimit import client_ip, rate_limit_hit
-from leadflow.core.validation import json_parse
 
 # The hidden inputs a rendered form carries from one render to the next.
 CONTEXT_FIELDS = (
@@ -51,7 +51,7 @@ def _site_origin(request: HttpRequest) -> str:
     """The Origin of the site that sent this request; '' for LeadFlow's own pages (the
     hosted and iframe form post to themselves and are always allowed)."""
     origin = request.headers.get("Origin", "")
-    return "" if origin.lower() == _base_url(request).lower() else origin
+    return "" if origin.lower() == request_base_url(request).lower() else origin
 
 
 def _origin_allowed(form: Form, origin: str) -> bool:
@@ -69,58 +69,11 @@ def _wants_json(request: HttpRequest) -> bool:
     return request.content_type == "application/json"
 
 
-def _base_url(request: HttpRequest) -> str:
-    return request.build_absolute_uri("/").rstrip("/")
-
-
 def _form_or_404(key: str) -> Form:
     form = selectors.form_by_key(key)
     if form is None:
         raise NotFound("No such form.")
     return form
-
-
-def _json_input(request: HttpRequest) -> services.SubmissionInput:
-    body = json_parse(request.body or b"{}")
-    if not isinstance(body, dict):
-        raise ValidationFailed([FieldError("body", "The body must be a JSON object.")])
-    errors = [
-        FieldError(key, "Unknown field.")
-        for key in body
-        if key not in {"fields", "submission_id", "context", "token", "pow"}
-    ]
-    fields = body.get("fields")
-    if not isinstance(fields, dict):
-        errors.append(FieldError("fields", "An object of field names and values."))
-    submission_id = None
-    if body.get("submission_id") is not None:
-        try:
-            submission_id = uuid.UUID(str(body["submission_id"]))
-        except ValueError:
-            errors.append(FieldError("submission_id", "Must be a UUID."))
-    context = body.get("context") or {}
-    if not isinstance(context, dict):
-        errors.append(FieldError("context", "Must be an object."))
-        context = {}
-    if errors:
-        raise ValidationFailed(errors)
-    fields = dict(fields)
-    honeypot = clip(fields.pop(antispam.HONEYPOT_FIELD, ""), 200)
-    return services.SubmissionInput(
-        fields=fields,
-        submission_id=submission_id,
-        page_url=clip(context.get("page_url", "")),
-        referrer=clip(context.get("referrer", "")),
-        utm=utm_clip(context.get("utm")),
-        visitor_id=clip(context.get("visitor_id", ""), 100),
-        ip=client_ip(request),
-        user_agent=request.headers.get("User-Agent", "")[:500],
-        honeypot=honeypot,
-        token=clip(body.get("token") or "", 1000),
-        pow_nonce=clip(body.get("pow") or "", 100),
-        token_required=True,
-        base_url=_base_url(request),
-    )
 
 
 def _form_input(request: HttpRequest, form: Form) -> services.SubmissionInput:
@@ -153,7 +106,7 @@ def _form_input(request: HttpRequest, form: Form) -> services.SubmissionInput:
         token=request.POST.get(antispam.TOKEN_FIELD),
         pow_nonce="",
         token_required=False,
-        base_url=_base_url(request),
+        base_url=request_base_url(request),
     )
 
 
@@ -171,7 +124,7 @@ def _outside_referer(request: HttpRequest) -> str:
     """The Referer unless it is one of LeadFlow's own pages (the iframe's own URL is never
     the page a lead came from). Across sites browsers send only the origin by default."""
     referer = request.headers.get("Referer", "")
-    base = _base_url(request).lower()
+    base = request_base_url(request).lower()
     return "" if referer.lower() == base or referer.lower().startswith(base + "/") else referer
 
 
@@ -209,20 +162,10 @@ def _render_form(
     values: dict | None = None,
     status: int = 200,
 ) -> HttpResponse:
-    by_field = {}
+    by_field: dict[str, list[str]] = {}
     for error in errors or []:
         by_field.setdefault(error.field, []).append(error.message)
-    definitions = [
-        {
-            **public_definition(f),
-            "errors": by_field.get(f["name"], []),
-            "value": (values or {}).get(f["name"], ""),
-        }
-        for f in form.fields
-    ]
-    other_errors = [
-        e.message for e in errors or [] if e.field not in {f["name"] for f in form.fields}
-    ]
+    definitions, other_errors = fields_shown(form.fields, by_field, values)
     if request.method == "POST":  # the first render's time carries over (antispam)
         token, wait = antispam.form_token_carry(form, request.POST.get(antispam.TOKEN_FIELD))
     else:
@@ -285,7 +228,7 @@ def form_endpoint(request: HttpRequest, key: str) -> HttpResponse:
         )
     if json_mode:
         try:
-            outcome = services.submission_accept(form=form, data=_json_input(request))
+            outcome = services.submission_accept(form=form, data=submission_json_read(request)[0])
         except DomainError as error:
             return _cors(
                 problem_response(
@@ -299,7 +242,7 @@ def form_endpoint(request: HttpRequest, key: str) -> HttpResponse:
             )
         body = outcome.body
         offer = services.submission_magnet(
-            form=form, submission_pk=outcome.submission.pk, base_url=_base_url(request)
+            form=form, submission_pk=outcome.submission.pk, base_url=request_base_url(request)
         )
         if offer is not None:  # made fresh for each answer (a replay too), never stored
             body = {**body, "magnet": offer.as_json()}
@@ -320,7 +263,7 @@ def form_endpoint(request: HttpRequest, key: str) -> HttpResponse:
     if form.redirect_url:
         return HttpResponseRedirect(form.redirect_url, status=303)
     offer = services.submission_magnet(
-        form=form, submission_pk=outcome.submission.pk, base_url=_base_url(request)
+        form=form, submission_pk=outcome.submission.pk, base_url=request_base_url(request)
     )
     return render(
         request,
@@ -378,7 +321,7 @@ def optin_confirm(request: HttpRequest, token: str) -> HttpResponse:
     """The signed link from the double opt-in email: the lead becomes confirmed."""
     try:
         submission = services.optin_confirm(
-            token=token, ip=client_ip(request), base_url=_base_url(request)
+            token=token, ip=client_ip(request), base_url=request_base_url(request)
         )
     except DomainError as error:
         return render(
@@ -387,7 +330,7 @@ def optin_confirm(request: HttpRequest, token: str) -> HttpResponse:
     offer = services.submission_magnet(
         form=submission.form,
         submission_pk=submission.pk,
-        base_url=_base_url(request),
+        base_url=request_base_url(request),
         confirmed=True,
     )
     return render(
@@ -474,7 +417,7 @@ def magnet_renew(request: HttpRequest, key: str) -> HttpResponse:
         return response
     magnet_links.magnet_link_renew(
         key=key,
-        base_url=_base_url(request),
+        base_url=request_base_url(request),
         token=clip(request.POST.get("token", ""), 500),
         email=clip(request.POST.get("email", ""), 254),
     )

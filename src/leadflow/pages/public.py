@@ -11,7 +11,6 @@ endpoint.
 
 import secrets
 import time
-import uuid
 from types import SimpleNamespace
 from typing import Any
 
@@ -24,6 +23,7 @@ from leadflow.capture import antispam
 from leadflow.capture import selectors as capture_selectors
 from leadflow.capture import services as capture_services
 from leadflow.capture.fields import RESERVED_PREFIX
+from leadflow.capture.public_input import request_base_url, submission_json_read
 from leadflow.capture.services import SubmissionInput
 from leadflow.core.errors import DomainError, FieldError, ValidationFailed
 from leadflow.core.problems import problem_response
@@ -37,7 +37,6 @@ from leadflow.core.publickit import (
     utm_clip,
 )
 from leadflow.core.ratelimit import client_ip
-from leadflow.core.validation import json_parse
 from leadflow.pages import selectors, services
 from leadflow.pages.counters import view_count
 from leadflow.pages.models import variant_pick
@@ -46,7 +45,6 @@ from leadflow.pages.render import TOKEN_MARK, page_html
 SPLIT_COOKIE = "lf_ab"
 SPLIT_COOKIE_SECONDS = 390 * 86400
 TOKEN_MARK_BYTES = TOKEN_MARK.encode()
-JSON_KEYS = {"fields", "submission_id", "context", "token", "variant", "honeypot", "pow"}
 
 
 _TOKENS: dict[str, tuple[float, str]] = {}
@@ -107,49 +105,11 @@ def page_view(request: HttpRequest, workspace_slug: str, slug: str) -> HttpRespo
     return response
 
 
-def _base_url(request: HttpRequest) -> str:
-    return request.build_absolute_uri("/").rstrip("/")
-
-
 def _input(request: HttpRequest, json_mode: bool) -> tuple[SubmissionInput, Any]:
     """The submission as capture takes it, and the variant id as sent."""
-    common = {
-        "ip": client_ip(request),
-        "user_agent": request.headers.get("User-Agent", "")[:500],
-        "base_url": _base_url(request),
-    }
     if json_mode:
-        body = json_parse(request.body or b"{}")
-        if not isinstance(body, dict):
-            raise ValidationFailed([FieldError("body", "The body must be a JSON object.")])
-        errors = [FieldError(key, "Unknown field.") for key in body if key not in JSON_KEYS]
-        if not isinstance(body.get("fields"), dict):
-            errors.append(FieldError("fields", "An object of field names and values."))
-        submission_id = None
-        if body.get("submission_id") is not None:
-            try:
-                submission_id = uuid.UUID(str(body["submission_id"]))
-            except ValueError:
-                errors.append(FieldError("submission_id", "Must be a UUID."))
-        context = body.get("context") or {}
-        if not isinstance(context, dict):
-            errors.append(FieldError("context", "Must be an object."))
-            context = {}
-        if errors:
-            raise ValidationFailed(errors)
-        return SubmissionInput(
-            fields=dict(body["fields"]),
-            submission_id=submission_id,
-            page_url=clip(context.get("page_url", "")),
-            referrer=clip(context.get("referrer", "")),
-            utm=utm_clip(context.get("utm")),
-            visitor_id=clip(context.get("visitor_id", ""), 100),
-            honeypot=clip(body.get("honeypot") or "", 200),
-            token=clip(body.get("token") or "", 1000),
-            pow_nonce=clip(body.get("pow") or "", 100),
-            token_required=True,
-            **common,
-        ), body.get("variant")
+        data, body = submission_json_read(request, also=("variant", "honeypot"))
+        return data, body.get("variant")
     post = request.POST
     fields: dict[str, Any] = {}
     for name in post:
@@ -164,7 +124,9 @@ def _input(request: HttpRequest, json_mode: bool) -> tuple[SubmissionInput, Any]
         honeypot=clip(post.get(antispam.HONEYPOT_FIELD, ""), 200),
         token=clip(post.get(antispam.TOKEN_FIELD) or "", 1000),
         token_required=True,
-        **common,
+        ip=client_ip(request),
+        user_agent=request.headers.get("User-Agent", "")[:500],
+        base_url=request_base_url(request),
     ), post.get("_lf_variant")
 
 
@@ -188,7 +150,7 @@ def page_submit(request: HttpRequest, workspace_slug: str, slug: str) -> HttpRes
     if form is None:
         return cors(problem_response(404, "No such page."), request)
     origin = request.headers.get("Origin", "")
-    if origin.lower() == _base_url(request).lower():
+    if origin.lower() == request_base_url(request).lower():
         origin = ""  # the hosted page itself
     if not site_allowed(origin, form.workspace.allowed_origins):
         return cors(site_refused("This site may not use this page."), request, allowed=False)
@@ -213,7 +175,7 @@ def page_submit(request: HttpRequest, workspace_slug: str, slug: str) -> HttpRes
     # The form's lead magnet, as the form's own thank-you screen shows it (made fresh for
     # each answer, a replay too; nothing for a held submission or before a confirmation).
     offer = capture_services.submission_magnet(
-        form=form, submission_pk=outcome.submission.pk, base_url=_base_url(request)
+        form=form, submission_pk=outcome.submission.pk, base_url=request_base_url(request)
     )
     if json_mode:
         body = {**outcome.body, "magnet": offer.as_json()} if offer else outcome.body
@@ -246,7 +208,7 @@ def _render_with_errors(
         variant=variant,
         form=form,
         brand=selectors.brand_get(page.workspace),
-        base_url=services.base_url_for(_base_url(request)),
+        base_url=services.base_url_for(request_base_url(request)),
         tracker_key=page.workspace.public_key,
         errors=by_field,
         values={k: v for k, v in request.POST.items() if not k.startswith(RESERVED_PREFIX)},

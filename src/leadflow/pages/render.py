@@ -10,8 +10,9 @@ from typing import Any
 
 from django.template.loader import render_to_string
 
-from leadflow.capture.fields import public_definition
+from leadflow.capture.antispam import HONEYPOT_FIELD
 from leadflow.capture.models import Form
+from leadflow.capture.public_input import fields_shown
 from leadflow.pages.models import Brand, Page, Variant
 
 TOKEN_MARK = "__lf_time_token__"
@@ -32,17 +33,7 @@ def page_html(
 ) -> str:
     """The whole document of one variant. ``preview`` leaves out every script (the editor
     shows it in a sandboxed frame) and the tracker."""
-    errors = errors or {}
-    values = values or {}
-    fields = [
-        {
-            **public_definition(field),
-            "errors": errors.get(field["name"], []),
-            "value": values.get(field["name"], ""),
-        }
-        for field in (form.fields if form else [])
-    ]
-    names = {field["name"] for field in fields}
+    fields, other_errors = fields_shown(form.fields if form else [], errors, values)
     blocks = [_shown(block) for block in variant.blocks]
     return render_to_string(
         "pages/page.html",
@@ -52,7 +43,8 @@ def page_html(
             "blocks": blocks,
             "form": form,
             "fields": fields,
-            "other_errors": [m for name, ms in errors.items() if name not in names for m in ms],
+            "other_errors": other_errors,
+            "honeypot": HONEYPOT_FIELD,
             "brand": brand,
             "base_url": base_url,
             "tracker_key": tracker_key,

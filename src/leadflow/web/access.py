@@ -10,7 +10,7 @@ ValidationFailed or Conflict on a POST becomes an error message on the page the 
 came from.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import wraps
 
 from django.contrib import messages
@@ -23,16 +23,24 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from leadflow.core import selectors as core_selectors
 from leadflow.core.actors import Actor
 from leadflow.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from leadflow.web.forms import error_text
 
 View = Callable[..., HttpResponse]
 
 
-def workspace_view(permission: str = "read", *, also: tuple[str, ...] = ()) -> Callable:
+def workspace_view(
+    permission: str = "read",
+    *,
+    also: tuple[str, ...] = (),
+    labels: Mapping[str, str] | None = None,
+) -> Callable:
     """Decorate a view that works inside ``/w/<workspace_slug>/``.
 
     ``permission`` (and every name in ``also``) must be granted by the member's role
     (``core.models.ROLE_PERMISSIONS``). The wrapped view does not receive
-    ``workspace_slug``; it reads ``request.workspace`` instead.
+    ``workspace_slug``; it reads ``request.workspace`` instead. ``labels`` names the fields
+    of the view's form as the page shows them, for the message of a refused change
+    (``domain_error_response``).
     """
     required = (permission, *also)
 
@@ -58,18 +66,27 @@ def workspace_view(permission: str = "read", *, also: tuple[str, ...] = ()) -> C
             except PermissionDenied as error:
                 raise HttpForbidden(error.detail) from None
             except (ValidationFailed, Conflict) as error:
-                return domain_error_response(request, error)
+                return domain_error_response(request, error, labels=labels)
 
         return wrapper
 
     return decorate
 
 
-def domain_error_response(request: HttpRequest, error: ValidationFailed | Conflict):
-    """A refused change the view did not render itself: say why, back where the user was."""
+def domain_error_response(
+    request: HttpRequest,
+    error: ValidationFailed | Conflict,
+    *,
+    labels: Mapping[str, str] | None = None,
+) -> HttpResponse:
+    """A refused change the view did not render itself: say why, back where the user was.
+
+    Each field is named as a member knows it (``web.forms.field_label``: the view's
+    ``labels``, else a readable name), never by its name in code; the API keeps the names
+    (integrators need them)."""
     text = error.detail
     if isinstance(error, ValidationFailed):
-        text = " ".join(f"{e.field}: {e.message}" for e in error.errors) or error.detail
+        text = error_text(error, labels) or error.detail
     if request.method == "POST":
         messages.error(request, text)
         if getattr(request, "htmx", False):

@@ -5,6 +5,7 @@ services expect (ids as ints, blanks as None, lists from checkboxes) and maps th
 ``FieldError`` names a service reports to the names of the inputs that show them.
 """
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -90,11 +91,44 @@ def error_map(failure: ValidationFailed, rename: Mapping[str, str] | None = None
     return errors
 
 
-def non_field_errors(errors: Mapping[str, list[str]], shown: Iterable[str]) -> list[str]:
+NON_FIELD = frozenset({"", "__all__"})
+PLAIN_NAME = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*")
+
+
+def field_label(name: str, labels: Mapping[str, str] | None = None) -> str:
+    """What a member calls the field an error names: the label the view's form shows it
+    under (``labels``), a contact field's label, else a plain name made readable
+    (``form_id`` → "Form", ``min_sample`` → "Min sample"); a path like ``blocks[0].text``
+    stays as it is."""
+    if labels and name in labels:
+        return labels[name]
+    if name in FIELD_LABELS:
+        return FIELD_LABELS[name]
+    if PLAIN_NAME.fullmatch(name):
+        return name.removesuffix("_id").replace("_", " ").capitalize()
+    return name
+
+
+def error_message(name: str, message: str, labels: Mapping[str, str] | None = None) -> str:
+    """An error as a sentence for a member: "Form: Choose the form …"; a message about no
+    field in particular (``__all__``) has no prefix."""
+    return message if name in NON_FIELD else f"{field_label(name, labels)}: {message}"
+
+
+def error_text(failure: ValidationFailed, labels: Mapping[str, str] | None = None) -> str:
+    """Every error of ``failure`` as one text (a flash message), fields by their labels."""
+    return " ".join(error_message(e.field, e.message, labels) for e in failure.errors)
+
+
+def non_field_errors(
+    errors: Mapping[str, list[str]],
+    shown: Iterable[str],
+    labels: Mapping[str, str] | None = None,
+) -> list[str]:
     """Messages for error names that have no input on the form."""
     shown = set(shown)
     return [
-        f"{FIELD_LABELS.get(name, name)}: {message}" if name != "__all__" else message
+        error_message(name, message, labels)
         for name, messages in errors.items()
         if name not in shown
         for message in messages

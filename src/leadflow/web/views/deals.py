@@ -25,7 +25,7 @@ from leadflow.deals import selectors, services
 from leadflow.deals.models import Deal, DealStatus, Pipeline, StageKind
 from leadflow.web import charts
 from leadflow.web.access import workspace_view
-from leadflow.web.forms import error_map, non_field_errors
+from leadflow.web.forms import error_map, error_text, non_field_errors
 from leadflow.web.timeline import Names, timeline_entries
 from leadflow.web.views.common import PAGE_SIZE, query_with, render_page
 
@@ -150,7 +150,7 @@ def deal_list(request: HttpRequest) -> HttpResponse:
             deals, sort="-created_at", cursor=request.GET.get("cursor") or None, limit=PAGE_SIZE
         )
     except ValidationFailed as failure:
-        error = " ".join(f"{e.field}: {e.message}" for e in failure.errors) or failure.detail
+        error = error_text(failure) or failure.detail
         error = error or "This page link is not valid any more; showing the first page."
         params = {name: "" for name in LIST_FILTERS}
         page = cursor_paginate(
@@ -328,7 +328,7 @@ def lead_convert(request: HttpRequest, contact_id: int) -> HttpResponse:
     except (ValidationFailed, Conflict) as failure:
         text = failure.detail
         if isinstance(failure, ValidationFailed):
-            text = " ".join(f"{e.field}: {e.message}" for e in failure.errors) or text
+            text = error_text(failure) or text
         messages.error(request, f"Not converted: {text}")
         return redirect("contact_detail", request.workspace.slug, contact_id)
     messages.success(request, f"Converted to the deal “{deal.title}”; now an opportunity.")

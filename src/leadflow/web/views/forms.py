@@ -41,9 +41,9 @@ from leadflow.capture.fields import (
     OBVIOUS_TARGETS_BY_TYPE,
     OPTION_TYPES,
     form_fields_clean,
-    public_definition,
 )
 from leadflow.capture.models import Form, FormStatus, Magnet, Submission, SubmissionStatus
+from leadflow.capture.public_input import fields_shown
 from leadflow.capture.services import FORM_SETTINGS, TEXT_LIMITS
 from leadflow.contacts import selectors as contact_selectors
 from leadflow.contacts.kinds import answer_text
@@ -53,7 +53,7 @@ from leadflow.core.errors import FieldError, ValidationFailed
 from leadflow.core.exports import csv_response
 from leadflow.core.publickit import UTM_KEYS
 from leadflow.web.access import workspace_view
-from leadflow.web.forms import FIELD_LABELS, tag_names_from_text
+from leadflow.web.forms import FIELD_LABELS, error_message, tag_names_from_text
 from leadflow.web.views.common import (
     PAGE_SIZE,
     as_text,
@@ -417,7 +417,7 @@ def _custom_field_keys(request: HttpRequest) -> set[str]:
 def _preview_html(request: HttpRequest, form: Form, fields: list[dict], submit_label: str) -> str:
     """The public form page for a checked field list, as the preview pane shows it."""
     shown = SimpleNamespace(name=form.name, key=form.key, submit_label=submit_label or "Send")
-    definitions = [{**public_definition(f), "errors": [], "value": ""} for f in fields]
+    definitions, _ = fields_shown(fields)
     return render_to_string(
         "capture/form_page.html",
         {
@@ -525,7 +525,7 @@ def _builder_page(
         if error.field in SETTING_NAMES:
             setting_errors.setdefault(error.field, []).append(error.message)
         else:
-            other_errors.append(f"{error.field}: {error.message}")
+            other_errors.append(error_message(error.field, error.message))
     try:
         clean = form_fields_clean(fields, {definition.key for definition in definitions})
         preview = _preview_html(request, form, clean, values.get("submit_label", ""))

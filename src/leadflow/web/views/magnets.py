@@ -22,8 +22,32 @@ from leadflow.web.views.common import render_page
 
 SECTION = {"section": "magnets"}
 MANAGE = "manage_forms"
-FIELDS = (*magnets.MAGNET_FIELDS, "file")
 NUMBERS = {"capacity", "link_days", "max_downloads"}
+# The inputs that show their own errors, by kind; an error about any other field (a file
+# sent to a link magnet, say) is shown above the form, named by its label.
+ERRORS_SHOWN = ("name", "description", "link_days", "max_downloads")
+ERRORS_SHOWN_BY_KIND = {
+    MagnetKind.FILE: ("file",),
+    MagnetKind.URL: ("url",),
+    MagnetKind.CODE: ("code_pattern",),
+    MagnetKind.SEAT: ("capacity", "event_at"),
+}
+# The form's fields as it labels them.
+LABELS = {
+    "name": "Name",
+    "kind": "Kind",
+    "description": "What it is",
+    "active": "On (given to leads)",
+    "url": "Address",
+    "code_pattern": "Make codes from a pattern",
+    "single_use": "Each code can be redeemed once",
+    "capacity": "Seats",
+    "event_at": "When",
+    "link_days": "A link works for (days)",
+    "max_downloads": "Downloads per link",
+    "file": "File",
+    "codes": "Codes",
+}
 GRANTS_SHOWN = 200
 CODE_HEADERS = {"code", "codes", "coupon", "key"}
 
@@ -91,7 +115,9 @@ def _context(request: HttpRequest, magnet, values: dict, errors: dict, **more) -
         "magnet": magnet,
         "values": values,
         "errors": errors,
-        "other_errors": non_field_errors(errors, FIELDS),
+        "other_errors": non_field_errors(
+            errors, (*ERRORS_SHOWN, *ERRORS_SHOWN_BY_KIND.get(values.get("kind"), ())), LABELS
+        ),
         "kinds": MagnetKind.choices,
         "may_change": request.membership.can(MANAGE),
         "max_megabytes": magnets.max_megabytes(),

@@ -28,6 +28,7 @@ from leadflow.pages.blocks import BLOCK_KINDS, BLOCK_NAMES, STARTERS, block_new,
 from leadflow.pages.models import Page, Variant
 from leadflow.pages.render import page_html
 from leadflow.web.access import workspace_view
+from leadflow.web.forms import error_message
 from leadflow.web.views.common import render_page
 
 SECTION = {"section": "pages"}
@@ -41,6 +42,22 @@ LABELS = {
     "image_height": "Image height (px)",
     "ends_at": "Ends at",
     "expired_text": "Text once it has ended",
+}
+# The page's settings and a variant's share as the editor labels them, for the message of
+# a refused publish or action (web.access: no field name from the code reaches a member).
+PAGE_LABELS = {
+    "name": "Name",
+    "slug": "Address",
+    "form_id": "Form",
+    "seo_title": "Search title",
+    "seo_description": "Search description",
+    "social_image_url": "Social image address",
+    "noindex": "Hide from search engines",
+    "min_sample": "Views per variant before a winner",
+    "confidence": "Confidence",
+    "weight": "Share of visitors",
+    "variant_id": "Variant",
+    "copy_of": "Variant",
 }
 ITEM_LABELS = {
     "benefits": "Benefits",
@@ -233,7 +250,7 @@ def _errors_by_block(
             message = f"{detail.lstrip('.')}: {error.message}" if detail else error.message
             by_block.setdefault(index, {}).setdefault(key, []).append(message)
         else:
-            other.append(f"{error.field}: {error.message}")
+            other.append(error_message(error.field, error.message, PAGE_LABELS))
     return by_block, other
 
 
@@ -410,7 +427,7 @@ def page_settings(request: HttpRequest, page_id: int) -> HttpResponse:
     return redirect("page_editor", request.workspace.slug, page.pk)
 
 
-@workspace_view("manage_forms")
+@workspace_view("manage_forms", labels=PAGE_LABELS)
 @require_POST
 def page_action(request: HttpRequest, page_id: int, action: str) -> HttpResponse:
     """publish, unpublish, a new variant, a variant deleted, the winner set or cleared."""
