@@ -134,11 +134,11 @@ def pages_demo_build(
             data={"primary_colour": "#0f766e", "text_colour": "#1f2937"},
             actor=actor,
         )
-        playbook = page_create(
-            workspace=workspace,
-            actor=actor,
-            starter="lead-magnet",
-            data={
+        playbook = _page(
+            workspace,
+            actor,
+            "lead-magnet",
+            {
                 "name": "Inventory Planning Playbook",
                 "slug": "inventory-playbook",
                 "form_id": forms["playbook"].pk,
@@ -146,48 +146,47 @@ def pages_demo_build(
                 "seo_description": "Reorder points, safety stock and lead times, in 20 pages.",
                 "min_sample": 100,
             },
+            # Variant B: the same page under a headline about the reader's problem.
+            [PLAYBOOK_A, [PLAYBOOK_B_HERO, *PLAYBOOK_A[1:]]],
+            base_url,
         )
-        first = Variant.objects.get(page=playbook, label="A")
-        variant_update(
-            workspace=workspace,
-            page_id=playbook.pk,
-            variant_id=first.pk,
-            data={"blocks": PLAYBOOK_A},
-            actor=actor,
-        )
-        second = variant_create(workspace=workspace, page_id=playbook.pk, actor=actor)
-        variant_update(
-            workspace=workspace,
-            page_id=playbook.pk,
-            variant_id=second.pk,
-            data={"blocks": [PLAYBOOK_B_HERO, *PLAYBOOK_A[1:]]},
-            actor=actor,
-        )
-        page_publish(workspace=workspace, page_id=playbook.pk, actor=actor, base_url=base_url)
-        webinar = page_create(
-            workspace=workspace,
-            actor=actor,
-            starter="webinar",
-            data={
+        webinar = _page(
+            workspace,
+            actor,
+            "webinar",
+            {
                 "name": "Webinar: Cutting stock-outs in half",
                 "slug": "webinar-stock-outs",
                 "form_id": forms["webinar"].pk,
                 "seo_title": "Live webinar: Cutting stock-outs in half | Northwind",
             },
+            [WEBINAR],
+            base_url,
         )
-        only = Variant.objects.get(page=webinar, label="A")
-        variant_update(
-            workspace=workspace,
-            page_id=webinar.pk,
-            variant_id=only.pk,
-            data={"blocks": WEBINAR},
-            actor=actor,
-        )
-        page_publish(workspace=workspace, page_id=webinar.pk, actor=actor, base_url=base_url)
     _traffic(playbook, PLAYBOOK_VISITORS, forms["playbook"], rnd, faker, at, now, base_url)
     _traffic(webinar, WEBINAR_VISITORS, forms["webinar"], rnd, faker, at, now, base_url)
     views_flush()
     return PagesDemo(playbook=playbook, webinar=webinar)
+
+
+def _page(workspace, actor, starter, settings, variants, base_url) -> Page:
+    """A page from a starter with its variants' blocks (A first), published."""
+    page = page_create(workspace=workspace, actor=actor, starter=starter, data=settings)
+    for number, blocks in enumerate(variants):
+        variant = (
+            Variant.objects.get(page=page, label="A")
+            if number == 0
+            else variant_create(workspace=workspace, page_id=page.pk, actor=actor)
+        )
+        variant_update(
+            workspace=workspace,
+            page_id=page.pk,
+            variant_id=variant.pk,
+            data={"blocks": blocks},
+            actor=actor,
+        )
+    page_publish(workspace=workspace, page_id=page.pk, actor=actor, base_url=base_url)
+    return page
 
 
 def _traffic(page, visitors, form, rnd, faker, at, now, base_url) -> None:
