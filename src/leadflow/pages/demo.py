@@ -127,7 +127,7 @@ def pages_demo_build(
     now: dt.datetime,
 ) -> PagesDemo:
     """Build the pages' demo in ``workspace`` (see the module docstring)."""
-    base_url = link_base()
+    base_url = link_base()  # where the visitors saw the pages
     with at(now - PAGES_AGE):
         brand_update(
             workspace=workspace,
@@ -148,7 +148,6 @@ def pages_demo_build(
             },
             # Variant B: the same page under a headline about the reader's problem.
             [PLAYBOOK_A, [PLAYBOOK_B_HERO, *PLAYBOOK_A[1:]]],
-            base_url,
         )
         webinar = _page(
             workspace,
@@ -161,7 +160,6 @@ def pages_demo_build(
                 "seo_title": "Live webinar: Cutting stock-outs in half | Northwind",
             },
             [WEBINAR],
-            base_url,
         )
     _traffic(playbook, PLAYBOOK_VISITORS, forms["playbook"], rnd, faker, at, now, base_url)
     _traffic(webinar, WEBINAR_VISITORS, forms["webinar"], rnd, faker, at, now, base_url)
@@ -169,8 +167,9 @@ def pages_demo_build(
     return PagesDemo(playbook=playbook, webinar=webinar)
 
 
-def _page(workspace, actor, starter, settings, variants, base_url) -> Page:
-    """A page from a starter with its variants' blocks (A first), published."""
+def _page(workspace, actor, starter, settings, variants) -> Page:
+    """A page from a starter with its variants' blocks (A first), published (its script
+    from LEADFLOW_BASE_URL when set, else from the address the page is served at)."""
     page = page_create(workspace=workspace, actor=actor, starter=starter, data=settings)
     for number, blocks in enumerate(variants):
         variant = (
@@ -185,7 +184,7 @@ def _page(workspace, actor, starter, settings, variants, base_url) -> Page:
             data={"blocks": blocks},
             actor=actor,
         )
-    page_publish(workspace=workspace, page_id=page.pk, actor=actor, base_url=base_url)
+    page_publish(workspace=workspace, page_id=page.pk, actor=actor, base_url="")
     return page
 
 
