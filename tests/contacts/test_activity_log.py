@@ -564,3 +564,18 @@ def test_the_catch_up_task_runs_in_the_worker(recorder, workspace, owner_actor, 
     task_schedule("leadflow.contacts.tasks.activities_catch_up")
     run_worker()
     assert recorder.ids == written_after(quiet)
+
+
+def test_a_delivery_queued_for_a_deleted_workspace_does_nothing(recorder):
+    """`leadflow demo --reset` deletes the demo workspace while a delivery for it may wait
+    in the queue: that run delivers nothing and fails nothing."""
+    from leadflow.core.services import workspace_create
+
+    gone, _ = workspace_create(name="Gone Ltd", owner_email="owner@gone.example", slug="gone-ltd")
+    contact = Contact.objects.create(workspace=gone, email="ann@gone.example")
+    activity_record(workspace=gone, contact=contact, kind="note.added", actor=Actor.system())
+    workspace_id = gone.pk
+    gone.delete()
+    result = activity_log.activities_deliver(workspace_id=workspace_id)
+    assert (result.delivered, result.more) == (0, False)
+    assert not ActivityWatermark.objects.filter(workspace_id=workspace_id).exists()

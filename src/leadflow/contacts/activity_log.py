@@ -216,6 +216,8 @@ def activities_deliver(*, workspace_id: int, budget: float | None = None) -> Del
     other workspaces' runs, so a workspace taking in hundreds of leads a second does not
     hold one worker, or both, while a quiet workspace's new lead waits to be scored."""
     result = DeliveryResult()
+    if not Workspace.objects.filter(pk=workspace_id).exists():
+        return result  # deleted (a demo reset) after the run was queued: nothing to deliver
     run = _Run(budget)
     failed = []
     subscribers = list(ACTIVITY_SUBSCRIBERS.values())
