@@ -212,7 +212,7 @@ STORAGES = {
         "OPTIONS": {"location": str(DATA_DIR / "page-images"), "base_url": "/unused/"},
     },
 }
-# An uploaded page image: at most this many bytes, and this many pixels (width × height,
+# An uploaded page image: at most this many bytes, and this many pixels (width times height,
 # checked from the header before decoding: a small file can declare a huge canvas).
 LEADFLOW_PAGE_IMAGE_MAX_BYTES = int(
     os.environ.get("LEADFLOW_PAGE_IMAGE_MAX_BYTES", str(5 * 1024 * 1024))
