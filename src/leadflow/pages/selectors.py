@@ -156,10 +156,20 @@ def image_list(workspace: Workspace) -> QuerySet[PageImage]:
     that show them (``image.published_on.all()``, each with its ``page``)."""
     return (
         PageImage.objects.filter(workspace=workspace)
-        .select_related("uploaded_by")
+        .select_related("uploaded_by", "workspace")
         .prefetch_related("published_on__page")
         .order_by("-created_at", "-id")
     )
+
+
+def image_choices(workspace: Workspace) -> list[tuple[int, str]]:
+    """(id, "name (width x height)") of every image, for the pickers beside image settings."""
+    return [
+        (pk, f"{name} ({width} × {height})")
+        for pk, name, width, height in PageImage.objects.filter(workspace=workspace)
+        .order_by("-created_at", "-id")
+        .values_list("pk", "name", "width", "height")
+    ]
 
 
 def image_get(workspace: Workspace, image_id: int) -> PageImage:
