@@ -62,7 +62,10 @@ def _refuse(message: str, field: str = "file") -> ValidationFailed:
 
 
 def _megabytes() -> str:
-    return f"{settings.LEADFLOW_PAGE_IMAGE_MAX_BYTES / (1024 * 1024):g} MB"
+    limit = settings.LEADFLOW_PAGE_IMAGE_MAX_BYTES
+    if limit >= 1024 * 1024:
+        return f"{round(limit / (1024 * 1024), 1):g} MB"
+    return f"{round(limit / 1024)} KB"
 
 
 def image_check(raw: bytes, name: str = "", *, field: str = "file") -> CheckedImage:

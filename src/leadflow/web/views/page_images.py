@@ -12,7 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_http_methods, require_POST
 
-from leadflow.core.errors import FieldError, ValidationFailed
+from leadflow.core.errors import Conflict, FieldError, ValidationFailed
 from leadflow.pages import images, selectors
 from leadflow.pages.images import ACCEPT
 from leadflow.web.access import workspace_view
@@ -79,7 +79,12 @@ def image_save(request: HttpRequest, image_id: int) -> HttpResponse:
 @workspace_view("manage_forms")
 @require_POST
 def image_delete(request: HttpRequest, image_id: int) -> HttpResponse:
+    """Delete an image; while a published page shows it, say which, back on the library."""
     image = selectors.image_get(request.workspace, image_id)
-    images.image_delete(workspace=request.workspace, image_id=image.pk, actor=request.actor)
-    messages.success(request, f"Deleted “{image.name}”.")
+    try:
+        images.image_delete(workspace=request.workspace, image_id=image.pk, actor=request.actor)
+    except Conflict as refused:
+        messages.error(request, refused.detail)
+    else:
+        messages.success(request, f"Deleted “{image.name}”.")
     return redirect("page_images", request.workspace.slug)
