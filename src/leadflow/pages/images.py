@@ -6,7 +6,8 @@ Guarantees:
 - an accepted upload is a PNG, JPEG, WebP or GIF **by its content** (the name's extension
   counts for nothing), within LEADFLOW_PAGE_IMAGE_MAX_BYTES, and its canvas within
   LEADFLOW_PAGE_IMAGE_MAX_PIXELS, read from the header before a pixel is decoded (a
-  decompression bomb is refused without being expanded); SVG is refused (it can carry
+  decompression bomb is refused without being expanded; an animation's frames together
+  within five times the limit, and at most 300 of them); SVG is refused (it can carry
   script);
 - what is stored is the decoded pixels encoded again: EXIF (camera, place, time), text
   chunks, comments and anything appended to the file are gone; a photo's EXIF rotation is
@@ -43,6 +44,7 @@ FORMATS = {
 }
 ACCEPT = ",".join(content_type for content_type, _ in FORMATS.values())
 MAX_FRAMES = 300  # an animation's frames (each one is decoded)
+ANIMATION_BUDGET = 5  # an animation's frames together: at most 5 times the pixel limit
 ALT_LIMIT = 200
 
 
@@ -88,7 +90,11 @@ def image_check(raw: bytes, name: str = "", *, field: str = "file") -> CheckedIm
             image = Image.open(io.BytesIO(raw), formats=list(FORMATS))
             width, height = image.size  # from the header: nothing is decoded yet
             frames = getattr(image, "n_frames", 1)
-            if width * height > limit or frames > MAX_FRAMES:
+            if (
+                width * height > limit
+                or frames > MAX_FRAMES
+                or width * height * frames > ANIMATION_BUDGET * limit
+            ):
                 raise _refuse(
                     f"At most {limit:,} pixels (this one is {width} × {height}"
                     + (f" in {frames} frames" if frames > 1 else "")
