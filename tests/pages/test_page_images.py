@@ -140,6 +140,16 @@ def _page(workspace, actor, page_form, slug="spring-guide"):
     )
 
 
+def _blocks_set(workspace, actor, variant, blocks):
+    return services.variant_update(
+        workspace=workspace,
+        page_id=variant.page_id,
+        variant_id=variant.pk,
+        data={"blocks": blocks},
+        actor=actor,
+    )
+
+
 def test_another_workspaces_image_is_not_found_and_cannot_be_chosen(
     workspace, other_workspace, owner_actor, page_form
 ):
@@ -152,13 +162,7 @@ def test_another_workspaces_image_is_not_found_and_cannot_be_chosen(
     variant = Variant.objects.get(page=page)
     hero = {**variant.blocks[0], "image_id": theirs.pk}
     with pytest.raises(ValidationFailed) as refused:
-        services.variant_update(
-            workspace=workspace,
-            page_id=page.pk,
-            variant_id=variant.pk,
-            data={"blocks": [hero]},
-            actor=owner_actor,
-        )
+        _blocks_set(workspace, owner_actor, variant, [hero])
     assert [e.field for e in refused.value.errors] == ["blocks[0].image_id"]
     with pytest.raises(ValidationFailed, match="social_image_id"):
         services.page_update(
@@ -189,13 +193,7 @@ def test_a_published_page_shows_its_images_sized_and_keeps_them_from_being_delet
         *variant.blocks[1:3],
         {"type": "hero", "heading": "Inside", "image_id": lower.pk, "image_alt": "A chart"},
     ]
-    services.variant_update(
-        workspace=workspace,
-        page_id=page.pk,
-        variant_id=variant.pk,
-        data={"blocks": blocks},
-        actor=owner_actor,
-    )
+    _blocks_set(workspace, owner_actor, variant, blocks)
     services.page_update(
         workspace=workspace, page_id=page.pk, data={"social_image_id": social.pk}, actor=owner_actor
     )
@@ -264,13 +262,7 @@ def test_an_address_and_an_uploaded_image_are_not_both_given(workspace, owner_ac
         "image_height": 10,
     }
     with pytest.raises(ValidationFailed) as refused:
-        services.variant_update(
-            workspace=workspace,
-            page_id=page.pk,
-            variant_id=variant.pk,
-            data={"blocks": [hero]},
-            actor=owner_actor,
-        )
+        _blocks_set(workspace, owner_actor, variant, [hero])
     assert [e.field for e in refused.value.errors] == ["blocks[0].image_url"]
 
 

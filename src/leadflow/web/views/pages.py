@@ -376,16 +376,7 @@ def variant_save(request: HttpRequest, page_id: int, variant_id: int) -> HttpRes
         if uploaded:  # the uploaded image replaces an address
             block.update(image_id=uploaded, image_url=None, image_width=None, image_height=None)
     if refused:
-        by_block, other = _errors_by_block(ValidationFailed(refused))
-        return _editor(
-            request,
-            page,
-            variant,
-            blocks=blocks,
-            block_errors=by_block,
-            other_errors=other,
-            status=422,
-        )
+        return _blocks_refused(request, page, variant, blocks, ValidationFailed(refused))
     operation = request.POST.get("op", "save")
     kind, _, where = operation.partition("-")
     if kind == "add" and request.POST.get("add_type") in BLOCK_KINDS:
@@ -412,20 +403,27 @@ def variant_save(request: HttpRequest, page_id: int, variant_id: int) -> HttpRes
             actor=request.actor,
         )
     except ValidationFailed as failure:
-        by_block, other = _errors_by_block(failure)
-        return _editor(
-            request,
-            page,
-            variant,
-            blocks=blocks,
-            block_errors=by_block,
-            other_errors=other,
-            status=422,
-        )
+        return _blocks_refused(request, page, variant, blocks, failure)
     if kind == "save":
         messages.success(request, f"Saved variant {variant.label}. Publish to show it to visitors.")
     url = reverse("page_editor", args=[request.workspace.slug, page.pk]) + f"?variant={variant.pk}"
     return redirect(url + (f"#block-{len(blocks) - 1}" if kind == "add" else ""))
+
+
+def _blocks_refused(
+    request: HttpRequest, page: Page, variant: Variant, blocks: list, failure: ValidationFailed
+) -> HttpResponse:
+    """The editor again with the posted blocks, each error beside its input (422)."""
+    by_block, other = _errors_by_block(failure)
+    return _editor(
+        request,
+        page,
+        variant,
+        blocks=blocks,
+        block_errors=by_block,
+        other_errors=other,
+        status=422,
+    )
 
 
 @workspace_view("manage_forms")
