@@ -29,6 +29,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from leadflow.core import cache
 from leadflow.core.actors import Actor
 from leadflow.core.errors import Conflict, FieldError, NotFound, ValidationFailed
 from leadflow.core.models import Workspace
@@ -239,5 +240,11 @@ def image_delete(*, workspace: Workspace, image_id: int, actor: Actor) -> None:
         )
     audit_record(workspace=workspace, actor=actor, action="page_image.deleted", obj=image)
     stored, storage = image.file.name, image.file.storage
+    served_as = (workspace.slug, image.file_name)
     image.delete()
-    transaction.on_commit(lambda: storage.delete(stored))
+
+    def forget() -> None:
+        storage.delete(stored)
+        cache.forget("page_image", served_as)  # this process stops serving it at once
+
+    transaction.on_commit(forget)
