@@ -230,6 +230,9 @@ def test_a_published_page_shows_its_images_sized_and_keeps_them_from_being_delet
     assert served.status_code == 200 and served["Content-Type"] == "image/png"
     assert b"".join(served.streaming_content) == stored_bytes(hero_image)
     assert served["Cache-Control"] == "public, max-age=31536000, immutable"
+    # Only ever an image: never sniffed as a document, never running script.
+    assert served["X-Content-Type-Options"] == "nosniff"
+    assert served["Content-Security-Policy"] == "default-src 'none'; sandbox"
     assert Client().get(address, headers={"If-None-Match": served["ETag"]}).status_code == 304
     assert Client().get(address.replace(".png", ".gif")).status_code == 404
 

@@ -64,7 +64,8 @@ def _refuse(message: str, field: str = "file") -> ValidationFailed:
     return ValidationFailed([FieldError(field, message)])
 
 
-def _megabytes() -> str:
+def size_limit() -> str:
+    """The byte limit as a member reads it ("5 MB")."""
     limit = settings.LEADFLOW_PAGE_IMAGE_MAX_BYTES
     if limit >= 1024 * 1024:
         return f"{round(limit / (1024 * 1024), 1):g} MB"
@@ -77,7 +78,7 @@ def image_check(raw: bytes, name: str = "", *, field: str = "file") -> CheckedIm
     if not raw:
         raise _refuse("The file is empty.", field)
     if len(raw) > settings.LEADFLOW_PAGE_IMAGE_MAX_BYTES:
-        raise _refuse(f"At most {_megabytes()}.", field)
+        raise _refuse(f"At most {size_limit()}.", field)
     head = raw[:1024].lstrip().lower()
     if name.lower().endswith((".svg", ".svgz")) or head.startswith((b"<?xml", b"<svg")):
         raise _refuse(
@@ -147,7 +148,7 @@ def _encoded(image: Image.Image, kind: str, frames: int) -> bytes:
 
 def _upload_read(upload: UploadedFile, field: str) -> bytes:
     if upload.size is not None and upload.size > settings.LEADFLOW_PAGE_IMAGE_MAX_BYTES:
-        raise _refuse(f"At most {_megabytes()}.", field)
+        raise _refuse(f"At most {size_limit()}.", field)
     upload.seek(0)
     return upload.read(settings.LEADFLOW_PAGE_IMAGE_MAX_BYTES + 1)
 

@@ -59,6 +59,7 @@ def image_library(request: HttpRequest) -> HttpResponse:
         "errors": errors,
         "alt": request.POST.get("alt", ""),
         "accept": ACCEPT,
+        "size_limit": images.size_limit(),
     }
     return render_page(request, "web/pages/images.html", context, status=status)
 

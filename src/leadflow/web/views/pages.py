@@ -42,8 +42,8 @@ LABELS = {
     "image_id": "Uploaded image",
     "image_url": "Image address (an image hosted elsewhere)",
     "image_alt": "Image description (alt text; empty for a decorative image)",
-    "image_width": "Image width (px)",
-    "image_height": "Image height (px)",
+    "image_width": "Image width (px; for an address)",
+    "image_height": "Image height (px; for an address)",
     "ends_at": "Ends at",
     "expired_text": "Text once it has ended",
 }
