@@ -88,10 +88,16 @@ def test_an_upload_is_judged_by_its_content_cleaned_of_its_metadata_and_sized(
     frames[0].save(out, format="GIF", save_all=True, append_images=frames[1:], duration=120)
     gif, _ = upload(workspace, owner_actor, out.getvalue(), "spin.gif")
     assert Image.open(io.BytesIO(stored_bytes(gif))).n_frames == 3
+    # A phone's multi-picture JPEG (MPO) is kept as the JPEG of its first picture.
+    out = io.BytesIO()
+    frames[0].save(out, format="MPO", save_all=True, append_images=frames[1:])
+    mpo, _ = upload(workspace, owner_actor, out.getvalue(), "IMG_0001.JPG")
+    assert mpo.content_type == "image/jpeg" and mpo.name == "IMG_0001.jpg"
+    assert Image.open(io.BytesIO(stored_bytes(mpo))).format == "JPEG"
     # The same image again is the same row (a retried upload stores nothing twice).
     again, new = upload(workspace, owner_actor, photo_with_exif(), "beach-copy.jpg")
     assert again.pk == photo.pk and not new
-    assert PageImage.objects.filter(workspace=workspace).count() == 4
+    assert PageImage.objects.filter(workspace=workspace).count() == 5
 
 
 @pytest.mark.parametrize(

@@ -91,7 +91,10 @@ def image_check(raw: bytes, name: str = "", *, field: str = "file") -> CheckedIm
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(raw), formats=list(FORMATS))
             width, height = image.size  # from the header: nothing is decoded yet
-            frames = getattr(image, "n_frames", 1)
+            kind = "JPEG" if image.format == "MPO" else image.format  # a phone's MPO: its JPEG
+            frames = getattr(image, "n_frames", 1) if kind in {"GIF", "WEBP"} else 1
+            if kind not in FORMATS:
+                raise UnidentifiedImageError(kind)
             if (
                 width * height > limit
                 or frames > MAX_FRAMES
@@ -103,7 +106,6 @@ def image_check(raw: bytes, name: str = "", *, field: str = "file") -> CheckedIm
                     + "); make it smaller.",
                     field,
                 )
-            kind = image.format
             content = _encoded(image, kind, frames)
     except ValidationFailed:
         raise
