@@ -406,10 +406,28 @@ def app_pages(tmp_path):
         },
     )
     knowledge.knowledge_answer(workspace, "Do you integrate with our very-long-named ERP system?")
+    import io
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from PIL import Image
+
+    from leadflow.pages.images import image_upload
+
+    picture = io.BytesIO()
+    Image.new("RGB", (1200, 630), (30, 90, 200)).save(picture, format="PNG")
+    image_upload(
+        workspace=workspace,
+        upload=SimpleUploadedFile(
+            "a-rather-long-file-name-for-the-spring-guide.png", picture.getvalue()
+        ),
+        actor=actor,
+        alt="The spring guide",
+    )
     base = f"/w/{workspace.slug}"
     pages = {
         "landing-pages": f"{base}/pages/",
         "landing-page-editor": f"{base}/pages/{landing.pk}/",
+        "landing-page-images": f"{base}/pages/images/",
         "bounces": f"{base}/settings/bounces/",
         "consent-purposes": f"{base}/settings/consent/",
         "sms-settings": f"{base}/settings/sms/",

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from leadflow.capture import services as capture_services
@@ -294,7 +295,38 @@ def _manage_forms(world, client):
 
 
 def _see_pages(world, client):
-    return _decided(client.get(url(world["workspace"], "pages/")), 200)
+    listed = client.get(url(world["workspace"], "pages/"))
+    library = client.get(url(world["workspace"], "pages/images/"))
+    assert _decided(listed, 200) == _decided(library, 200)
+    return _decided(listed, 200)
+
+
+def _page_images(world, client):
+    from leadflow.pages.models import PageImage
+
+    uploaded = client.post(
+        url(world["workspace"], "pages/images/"),
+        {"file": SimpleUploadedFile("team.png", _png())},
+    )
+    image = PageImage.objects.filter(workspace=world["workspace"]).first()
+    if image is None:
+        assert _decided(uploaded, 302) is False
+        return False
+    path = f"pages/images/{image.pk}/"
+    described = client.post(url(world["workspace"], path), {"alt": "The team"})
+    deleted = client.post(url(world["workspace"], path + "delete/"))
+    assert _decided(uploaded, 302) == _decided(described, 302) == _decided(deleted, 302)
+    return not PageImage.objects.filter(pk=image.pk).exists()
+
+
+def _png() -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (4, 3), (10, 20, 30)).save(out, format="PNG")
+    return out.getvalue()
 
 
 def _manage_pages(world, client):
@@ -732,8 +764,9 @@ ACTIONS: dict[str, Callable] = {
     "see forms and their submissions": _see_submissions,
     "export a form's submissions (CSV)": _export_submissions,
     "create, change and delete forms": _manage_forms,
-    "see landing pages and their results": _see_pages,
+    "see landing pages, their results and their images": _see_pages,
     "create, change, publish and A/B-test landing pages": _manage_pages,
+    "upload, describe and delete images for landing pages": _page_images,
     "change the landing pages' brand (colours, favicon)": _page_brand,
     "see chat flows and conversations (transcripts)": _see_chat,
     "create, change and publish chat flows": _manage_chat,
@@ -884,6 +917,9 @@ BODIES = {
 }
 
 
+MULTIPART = {"POST /api/v1/pages/images": {"file": ("team.png", _png())}}
+
+
 def test_every_row_of_the_scope_table_names_a_known_scope():
     assert SCOPE_ROWS
     assert {scope for _, scope in SCOPE_ROWS} <= set(ALL_API_SCOPES)
@@ -914,6 +950,9 @@ def test_the_scope_table_holds_for(route, scope, world, api_key_for):
         client = api_key_for(world["workspace"], scopes)
         if method == "GET":
             return client.get(path)
+        if route in MULTIPART:
+            files = {name: SimpleUploadedFile(*spec) for name, spec in MULTIPART[route].items()}
+            return client.client.post(f"/api/v1{path}", files, headers=client.headers)
         return getattr(client, method.lower())(path, body)
 
     without = call([other for other in ALL_API_SCOPES if other != scope])

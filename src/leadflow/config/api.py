@@ -16,6 +16,7 @@ from leadflow.imports.api import router as imports_router
 from leadflow.inbound.api import router as inbound_router
 from leadflow.nurture.api import router as nurture_router
 from leadflow.pages.api import router as pages_router
+from leadflow.pages.api_images import router as page_images_router
 from leadflow.sales.api import router as sales_router
 from leadflow.scoring.api import router as scoring_router
 from leadflow.tracking.api import router as tracking_router
@@ -57,6 +58,7 @@ api.add_router("/", scoring_router)
 api.add_router("/", sales_router)
 api.add_router("/", deals_router)
 api.add_router("/", nurture_router)
+api.add_router("/", page_images_router)  # before /pages/{page_id}
 api.add_router("/", pages_router)
 api.add_router("/", chat_router)
 api.add_router("/", knowledge_router)

@@ -205,7 +205,19 @@ STORAGES = {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
         "OPTIONS": {"location": str(DATA_DIR / "magnets"), "base_url": "/unused/"},
     },
+    # Landing-page images (docs/pages/landing-pages.md): served by LeadFlow itself at
+    # /lp/<workspace>/images/<content hash>.<ext>, so the storage is never public.
+    "page_images": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(DATA_DIR / "page-images"), "base_url": "/unused/"},
+    },
 }
+# An uploaded page image: at most this many bytes, and this many pixels (width times height,
+# checked from the header before decoding: a small file can declare a huge canvas).
+LEADFLOW_PAGE_IMAGE_MAX_BYTES = int(
+    os.environ.get("LEADFLOW_PAGE_IMAGE_MAX_BYTES", str(5 * 1024 * 1024))
+)
+LEADFLOW_PAGE_IMAGE_MAX_PIXELS = int(os.environ.get("LEADFLOW_PAGE_IMAGE_MAX_PIXELS", "40000000"))
 if os.environ.get("LEADFLOW_MAGNET_S3_BUCKET"):
     STORAGES["magnets"] = {
         "BACKEND": "storages.backends.s3.S3Storage",
@@ -220,6 +232,11 @@ if os.environ.get("LEADFLOW_MAGNET_S3_BUCKET"):
             "querystring_expire": 300,
             "file_overwrite": False,
         },
+    }
+    # The same bucket, under its own prefix (streamed through LeadFlow, never presigned).
+    STORAGES["page_images"] = {
+        "BACKEND": STORAGES["magnets"]["BACKEND"],
+        "OPTIONS": {**STORAGES["magnets"]["OPTIONS"], "location": "page-images"},
     }
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")

@@ -1,5 +1,6 @@
 """REST endpoints for landing pages (/api/v1/pages) and the workspace's page brand
-(/api/v1/page-brand). Pages are forms' companions: the forms scopes grant them."""
+(/api/v1/page-brand). Pages are forms' companions: the forms scopes grant them. The image
+library is ``pages.api_images``."""
 
 import datetime as dt
 from typing import Any, Literal
@@ -35,6 +36,7 @@ class PageOut(Schema):
     seo_title: str
     seo_description: str
     social_image_url: str
+    social_image_id: int | None = Field(description="An uploaded image (its og:image)")
     noindex: bool
     min_sample: int
     confidence: float
@@ -61,6 +63,9 @@ class PageIn(StrictSchema):
     seo_title: str | None = None
     seo_description: str | None = None
     social_image_url: str | None = None
+    social_image_id: int | None = Field(
+        None, description="An image of /pages/images shared with the page (null: none)"
+    )
     noindex: bool | None = None
     min_sample: int | None = Field(None, description="Views each variant needs before a winner")
     confidence: float | None = Field(None, description="0.9, 0.95 or 0.99")
@@ -117,6 +122,7 @@ class BrandIn(StrictSchema):
     text_colour: str | None = None
     background_colour: str | None = None
     favicon_url: str | None = None
+    favicon_image_id: int | None = Field(None, description="An image of /pages/images")
     logo_url: str | None = None
 
 
@@ -125,6 +131,7 @@ class BrandOut(Schema):
     text_colour: str
     background_colour: str
     favicon_url: str
+    favicon_image_id: int | None
     logo_url: str
 
 

@@ -16,12 +16,15 @@ from leadflow.core.errors import FieldError, ValidationFailed
 MAX_BLOCKS = 20
 MAX_ITEMS = 12
 
-# kind: {key: ("text", max length) | ("url",) | ("int",) | ("datetime",) | ("items", {...})}
+# kind: {key: ("text", max length) | ("url",) | ("int",) | ("image",) | ("datetime",)
+#        | ("items", {...})}; "image" is the id of an uploaded image (``PageImage``), which
+# the service checks is the workspace's.
 BLOCK_KINDS: dict[str, dict[str, tuple]] = {
     "hero": {
         "heading": ("text", 200),
         "text": ("text", 1000),
         "cta_label": ("text", 60),
+        "image_id": ("image",),
         "image_url": ("url",),
         "image_alt": ("text", 200),
         "image_width": ("int",),
@@ -92,6 +95,15 @@ def _value_clean(spec: tuple, value: Any, path: str, errors: list[FieldError]) -
             errors.append(FieldError(path, "An http:// or https:// address."))
             return ""
         return value.strip()
+    if kind == "image":
+        try:
+            number = int(value)
+            if isinstance(value, bool) or not 1 <= number <= 2**62:
+                raise ValueError
+        except (TypeError, ValueError, OverflowError):
+            errors.append(FieldError(path, "The id of an uploaded image."))
+            return None
+        return number
     if kind == "int":
         try:
             number = int(value)
@@ -143,8 +155,17 @@ def blocks_clean(raw: Any) -> list[dict[str, Any]]:
                 out[key] = _value_clean(rule, block.get(key), f"{path}.{key}", errors)
         if kind in REQUIRED and not out[REQUIRED[kind]]:
             errors.append(FieldError(f"{path}.{REQUIRED[kind]}", "Required."))
-        if kind == "hero" and out["image_url"] and not (out["image_width"] and out["image_height"]):
-            # Sized images keep the page from shifting while they load.
+        if "image_id" in spec and out["image_id"] and out["image_url"]:
+            errors.append(
+                FieldError(f"{path}.image_url", "Choose an uploaded image or give an address.")
+            )
+        elif (
+            "image_url" in spec
+            and out["image_url"]
+            and not (out["image_width"] and out["image_height"])
+        ):
+            # Sized images keep the page from shifting while they load (an uploaded image's
+            # size is known).
             errors.append(FieldError(f"{path}.image_width", "Give the image's width and height."))
         clean.append(out)
     if forms > 1:
@@ -180,6 +201,13 @@ def _items_clean(spec: dict, raw: Any, path: str, errors: list[FieldError]) -> l
             }
         )
     return items
+
+
+def image_ids(blocks: list[dict[str, Any]]) -> list[tuple[int, int]]:
+    """(block index, image id) of every uploaded image the blocks show."""
+    return [
+        (index, block["image_id"]) for index, block in enumerate(blocks) if block.get("image_id")
+    ]
 
 
 def block_new(kind: str) -> dict[str, Any]:

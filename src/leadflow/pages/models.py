@@ -1,14 +1,58 @@
 """Landing pages: a page (its slug, SEO, form), its A/B variants (blocks), what the public
-view serves (rendered once per publish), the conversions per variant and the workspace's
-brand (colours, favicon)."""
+view serves (rendered once per publish), the conversions per variant, the workspace's
+brand (colours, favicon) and its library of uploaded images."""
 
 import hashlib
 
+from django.conf import settings
+from django.core.files.storage import storages
 from django.db import models
 from django.utils import timezone
 
 from leadflow.capture.models import Form, Submission
 from leadflow.core.models import Workspace
+
+
+def image_storage():
+    """Where uploaded page images are kept: ``STORAGES["page_images"]`` (under the data dir
+    by default, S3-compatible when configured; LeadFlow serves them either way)."""
+    return storages["page_images"]
+
+
+class PageImage(models.Model):
+    """An image a member uploaded for the workspace's pages: decoded and re-encoded on upload
+    (so no metadata and nothing but pixels is kept), one row per content in a workspace.
+    ``digest`` (the SHA-256 of the stored bytes) names the file, so its address never
+    changes meaning and can be cached for a year. ``alt`` is the description a block uses
+    when it gives none."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    file = models.FileField(storage=image_storage, max_length=300)
+    digest = models.CharField(max_length=64)
+    name = models.CharField(max_length=200)
+    content_type = models.CharField(max_length=30)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    bytes = models.PositiveIntegerField()
+    alt = models.CharField(max_length=200, blank=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "digest"], name="page_image_unique")
+        ]
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def file_name(self) -> str:
+        """The public file name: ``<digest>.<extension>``."""
+        return self.file.name.rsplit("/", 1)[-1]
 
 
 class Page(models.Model):
@@ -25,6 +69,9 @@ class Page(models.Model):
     seo_title = models.CharField(max_length=200, blank=True)
     seo_description = models.CharField(max_length=300, blank=True)
     social_image_url = models.URLField(max_length=2000, blank=True)
+    social_image = models.ForeignKey(
+        PageImage, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     noindex = models.BooleanField(default=False)
     min_sample = models.PositiveIntegerField(default=100)
     confidence = models.FloatField(default=0.95)
@@ -82,6 +129,9 @@ class Published(models.Model):
     winner_id = models.BigIntegerField(null=True)
     form_key = models.CharField(max_length=40, blank=True)
     published_at = models.DateTimeField(default=timezone.now)
+    # The uploaded images the stored HTML shows (blocks, social image, favicon): an image a
+    # published page shows cannot be deleted.
+    images = models.ManyToManyField(PageImage, related_name="published_on", blank=True)
 
 
 class Conversion(models.Model):
@@ -98,7 +148,8 @@ class Conversion(models.Model):
 
 
 class Brand(models.Model):
-    """The workspace's look on its pages: colours (#rrggbb only) and a favicon."""
+    """The workspace's look on its pages: colours (#rrggbb only) and a favicon (an uploaded
+    image, else an address)."""
 
     workspace = models.OneToOneField(
         Workspace, on_delete=models.CASCADE, primary_key=True, related_name="+"
@@ -107,6 +158,9 @@ class Brand(models.Model):
     text_colour = models.CharField(max_length=7, default="#1f2937")
     background_colour = models.CharField(max_length=7, default="#ffffff")
     favicon_url = models.URLField(max_length=2000, blank=True)
+    favicon_image = models.ForeignKey(
+        PageImage, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     logo_url = models.URLField(max_length=2000, blank=True)
 
 

@@ -1,5 +1,7 @@
-"""Public landing-page endpoints (no login): the page at ``/lp/<workspace>/<slug>/`` and its
-form's submissions at ``/lp/<workspace>/<slug>/submit``.
+"""Public landing-page endpoints (no login): the page at ``/lp/<workspace>/<slug>/``, its
+form's submissions at ``/lp/<workspace>/<slug>/submit`` and the workspace's uploaded images
+at ``/lp/<workspace>/images/<content hash>.<ext>`` (beside the pages, so a reverse proxy that
+passes a site's path to the pages passes the images too).
 
 The page is served as it was rendered at publish (one cached read, ``served_by_path``): the
 view picks the visitor's variant (sticky: a hash of the ``lf_ab`` cookie), puts a fresh time
@@ -14,7 +16,14 @@ import time
 from types import SimpleNamespace
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import (
+    FileResponse,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseNotModified,
+    HttpResponseRedirect,
+    JsonResponse,
+)
 from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
@@ -39,7 +48,7 @@ from leadflow.core.publickit import (
 from leadflow.core.ratelimit import client_ip
 from leadflow.pages import selectors, services
 from leadflow.pages.counters import view_count
-from leadflow.pages.models import variant_pick
+from leadflow.pages.models import image_storage, variant_pick
 from leadflow.pages.render import TOKEN_MARK, page_html
 
 SPLIT_COOKIE = "lf_ab"
@@ -102,6 +111,33 @@ def page_view(request: HttpRequest, workspace_slug: str, slug: str) -> HttpRespo
             httponly=True,
             secure=request.is_secure(),
         )
+    return response
+
+
+IMAGE_CACHE = "public, max-age=31536000, immutable"
+
+
+@require_http_methods(["GET", "HEAD"])
+def image_view(request: HttpRequest, workspace_slug: str, file_name: str) -> HttpResponse:
+    """An uploaded page image. Its name is the hash of its bytes, so it is cached for a year
+    by browsers and proxies; it is streamed from the storage (local or S3-compatible)."""
+    served = selectors.image_served(workspace_slug, file_name)
+    if served is None:
+        return HttpResponse("Not found", status=404, content_type="text/plain")
+    etag = f'"{file_name.partition(".")[0]}"'
+    if etag in request.headers.get("If-None-Match", ""):
+        response: HttpResponse = HttpResponseNotModified()
+    else:
+        try:
+            stream = image_storage().open(served.stored_as, "rb")
+        except FileNotFoundError:
+            return HttpResponse("Not found", status=404, content_type="text/plain")
+        response = FileResponse(stream, content_type=served.content_type)
+    response["ETag"] = etag
+    response["Cache-Control"] = IMAGE_CACHE
+    # An image is only ever an image: no script, embeddable on any site (og:image).
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Cross-Origin-Resource-Policy"] = "cross-origin"
     return response
 
 

@@ -9,7 +9,7 @@ from leadflow.core.errors import NotFound
 from leadflow.core.models import Workspace
 from leadflow.core.stats import Verdict, winner_pick
 from leadflow.pages.counters import views_pending
-from leadflow.pages.models import Brand, Conversion, Page, Published, Variant
+from leadflow.pages.models import Brand, Conversion, Page, PageImage, Published, Variant
 
 
 @dataclass(frozen=True)
@@ -156,3 +156,71 @@ def page_totals(workspace: Workspace, pages: list[Page]) -> dict[int, tuple[int,
         )
         for page in pages
     }
+
+
+# --- images -------------------------------------------------------------------------------
+
+
+def image_list(workspace: Workspace) -> QuerySet[PageImage]:
+    """The workspace's images, newest first, with who uploaded them and the published pages
+    that show them (``image.published_on.all()``, each with its ``page``)."""
+    return (
+        PageImage.objects.filter(workspace=workspace)
+        .select_related("uploaded_by", "workspace")
+        .prefetch_related("published_on__page")
+        .order_by("-created_at", "-id")
+    )
+
+
+def image_choices(workspace: Workspace) -> list[tuple[int, str]]:
+    """(id, "name (width x height)") of every image, for the pickers beside image settings."""
+    return [
+        (pk, f"{name} ({width} × {height})")
+        for pk, name, width, height in PageImage.objects.filter(workspace=workspace)
+        .order_by("-created_at", "-id")
+        .values_list("pk", "name", "width", "height")
+    ]
+
+
+def image_get(workspace: Workspace, image_id: int) -> PageImage:
+    image = PageImage.objects.filter(workspace=workspace, pk=image_id).first()
+    if image is None:
+        raise NotFound("No such image.")
+    return image
+
+
+def images_by_id(workspace_id: int, ids: set[int]) -> dict[int, PageImage]:
+    """{id: image} of those of ``ids`` that are the workspace's (others are left out)."""
+    if not ids:
+        return {}
+    return {
+        image.pk: image for image in PageImage.objects.filter(workspace_id=workspace_id, pk__in=ids)
+    }
+
+
+@dataclass(frozen=True)
+class ServedImage:
+    """What the public image view needs: the stored file's name and its type."""
+
+    stored_as: str
+    content_type: str
+    size: int
+
+
+def image_served(workspace_slug: str, file_name: str) -> ServedImage | None:
+    """The image published as ``/lp/<workspace slug>/images/<file name>``, kept in this
+    process for LEADFLOW_PUBLIC_CACHE_SECONDS (the name is the content's hash: it never
+    changes meaning)."""
+    digest, _, _ = file_name.partition(".")
+
+    def load() -> ServedImage | None:
+        row = (
+            PageImage.objects.filter(workspace__slug=workspace_slug, digest=digest)
+            .values_list("file", "content_type", "bytes")
+            .first()
+        )
+        if row is None or row[0].rsplit("/", 1)[-1] != file_name:
+            return None
+        return ServedImage(*row)
+
+    return cached("page_image", (workspace_slug, file_name), load)

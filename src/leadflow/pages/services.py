@@ -1,7 +1,8 @@
 """Writes of landing pages: pages and their settings, variants and their blocks, publishing
 (rendered once, stored, served as stored), the winner, the brand, and a submission made on
 a page (capture's one path, with the page and variant recorded in the same transaction).
-Every change of a member writes its audit entry in its transaction."""
+Every change of a member writes its audit entry in its transaction. Uploaded images are
+``pages.images``; here an image id is checked to be the workspace's wherever it is chosen."""
 
 import re
 import string
@@ -20,9 +21,9 @@ from leadflow.core.models import Workspace
 from leadflow.core.services import audit_record
 from leadflow.core.stats import METHODS
 from leadflow.pages import selectors
-from leadflow.pages.blocks import STARTERS, blocks_clean, url_clean
-from leadflow.pages.models import Brand, Conversion, Page, Published, Variant
-from leadflow.pages.render import page_html
+from leadflow.pages.blocks import STARTERS, blocks_clean, image_ids, url_clean
+from leadflow.pages.models import Brand, Conversion, Page, PageImage, Published, Variant
+from leadflow.pages.render import page_html, page_images
 
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,78}[a-z0-9])?$")
 COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
@@ -34,11 +35,26 @@ PAGE_SETTINGS = (
     "seo_title",
     "seo_description",
     "social_image_url",
+    "social_image_id",
     "noindex",
     "min_sample",
     "confidence",
     "test_method",
 )
+NO_SUCH_IMAGE = "No such image in this workspace's library."
+
+
+def _image_of(workspace: Workspace, raw: Any, field: str, errors: list[FieldError]):
+    """The workspace's image with the id ``raw`` (None for none); else an error on ``field``."""
+    if raw in (None, ""):
+        return None
+    try:
+        image = PageImage.objects.filter(workspace=workspace, pk=int(raw)).first()
+    except (TypeError, ValueError, OverflowError):
+        image = None
+    if image is None or isinstance(raw, bool):
+        errors.append(FieldError(field, NO_SUCH_IMAGE))
+    return image
 
 
 def _settings_clean(workspace: Workspace, data: dict[str, Any], page: Page | None) -> dict:
@@ -91,6 +107,10 @@ def _settings_clean(workspace: Workspace, data: dict[str, Any], page: Page | Non
             errors.append(FieldError("social_image_url", "An http:// or https:// address."))
         else:
             clean["social_image_url"] = url
+    if "social_image_id" in data:
+        clean["social_image"] = _image_of(
+            workspace, data["social_image_id"], "social_image_id", errors
+        )
     if "noindex" in data:
         if not isinstance(data["noindex"], bool):
             errors.append(FieldError("noindex", "true or false."))
@@ -236,6 +256,18 @@ def variant_update(
             variant.blocks = blocks_clean(data["blocks"])
         except ValidationFailed as failure:
             errors += failure.errors
+        else:
+            chosen = image_ids(variant.blocks)
+            known = set(
+                PageImage.objects.filter(
+                    workspace=workspace, pk__in={i for _, i in chosen}
+                ).values_list("pk", flat=True)
+            )
+            errors += [
+                FieldError(f"blocks[{index}].image_id", NO_SUCH_IMAGE)
+                for index, image_id in chosen
+                if image_id not in known
+            ]
     if errors:
         raise ValidationFailed(errors)
     variant.save()
@@ -270,7 +302,8 @@ def base_url_for(request_base: str = "") -> str:
     return (settings.LEADFLOW_BASE_URL or request_base).rstrip("/")
 
 
-def _render_all(page: Page, base_url: str) -> list[dict[str, Any]]:
+def _render_all(page: Page, base_url: str) -> tuple[list[dict[str, Any]], set[int]]:
+    """Every variant's HTML, and the uploaded images they show."""
     variants = selectors.variants_of(page)
     brand = selectors.brand_get(page.workspace)
     if any(block["type"] == "form" for v in variants for block in v.blocks):
@@ -278,7 +311,19 @@ def _render_all(page: Page, base_url: str) -> list[dict[str, Any]]:
             raise ValidationFailed([FieldError("form_id", "Choose the form its form block shows.")])
         if page.form.status != FormStatus.ACTIVE:
             raise ValidationFailed([FieldError("form_id", "This form is disabled.")])
-    return [
+    images = page_images(page, variants, brand)
+    gone = [
+        FieldError(
+            f"blocks[{index}].image_id",
+            f"Variant {v.label}, section {index + 1}: its image was deleted; choose another.",
+        )
+        for v in variants
+        for index, image_id in image_ids(v.blocks)
+        if image_id not in images
+    ]
+    if gone:
+        raise ValidationFailed(gone)
+    rendered = [
         {
             "id": v.pk,
             "weight": v.weight,
@@ -289,10 +334,12 @@ def _render_all(page: Page, base_url: str) -> list[dict[str, Any]]:
                 brand=brand,
                 base_url=base_url,
                 tracker_key=page.workspace.public_key,
+                images=images,
             ),
         }
         for v in variants
     ]
+    return rendered, set(images)
 
 
 @transaction.atomic
@@ -300,12 +347,12 @@ def page_publish(*, workspace: Workspace, page_id: int, actor: Actor, base_url: 
     """Render every variant once and store the HTML the public view serves as it is."""
     page = _page_locked(workspace, page_id)
     page.workspace = workspace
-    rendered = _render_all(page, base_url_for(base_url))
+    rendered, shown_images = _render_all(page, base_url_for(base_url))
     if not any(v["weight"] for v in rendered) and page.winner_id is None:
         raise ValidationFailed([FieldError("weight", "At least one variant needs traffic.")])
     path = f"{workspace.slug}/{page.slug}"
     Published.objects.filter(page=page).exclude(path=path).delete()  # the slug changed
-    Published.objects.update_or_create(
+    published, _ = Published.objects.update_or_create(
         page=page,
         defaults={
             "path": path,
@@ -315,6 +362,7 @@ def page_publish(*, workspace: Workspace, page_id: int, actor: Actor, base_url: 
             "published_at": timezone.now(),
         },
     )
+    published.images.set(shown_images)
     page.published_at = timezone.now()
     page.save(update_fields=["published_at"])
     audit_record(workspace=workspace, actor=actor, action="page.published", obj=page)
@@ -355,20 +403,26 @@ def page_winner_set(
     return page
 
 
+BRAND_SETTINGS = (
+    "primary_colour",
+    "text_colour",
+    "background_colour",
+    "favicon_url",
+    "favicon_image_id",
+    "logo_url",
+)
+
+
 @transaction.atomic
 def brand_update(*, workspace: Workspace, data: dict[str, Any], actor: Actor) -> Brand:
     """The workspace's colours and favicon (pages show them from their next publish)."""
     brand = selectors.brand_get(workspace)
-    errors = []
+    errors: list[FieldError] = []
     for key in data:
-        if key not in {
-            "primary_colour",
-            "text_colour",
-            "background_colour",
-            "favicon_url",
-            "logo_url",
-        }:
+        if key not in BRAND_SETTINGS:
             errors.append(FieldError(key, "Unknown setting."))
+        elif key == "favicon_image_id":
+            brand.favicon_image = _image_of(workspace, data[key], key, errors)
         elif key.endswith("_colour"):
             if not isinstance(data[key], str) or not COLOUR.match(data[key]):
                 errors.append(FieldError(key, "A colour as #rrggbb."))

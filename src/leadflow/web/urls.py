@@ -30,6 +30,7 @@ from leadflow.web.views import (
     nurture_pacing,
     nurture_sms,
     nurture_templates,
+    page_images,
     pages,
     popups,
     routing,
@@ -529,6 +530,9 @@ deal_patterns = [
 page_patterns = [
     path("", pages.page_list, name="page_list"),
     path("brand/", pages.brand_save, name="page_brand"),
+    path("images/", page_images.image_library, name="page_images"),
+    path("images/<int:image_id>/", page_images.image_save, name="page_image_save"),
+    path("images/<int:image_id>/delete/", page_images.image_delete, name="page_image_delete"),
     path("<int:page_id>/", pages.page_editor, name="page_editor"),
     path("<int:page_id>/settings/", pages.page_settings, name="page_settings"),
     path("<int:page_id>/variants/<int:variant_id>/", pages.variant_save, name="page_variant_save"),

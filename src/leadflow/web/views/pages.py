@@ -9,6 +9,10 @@ answers 404). Reading needs ``read``; changing pages needs ``manage_forms``; the
 
 The block editor is a plain form (every block's settings as inputs, list items as lines of
 "a | b" text), so it works without script; htmx posts it to the preview on every change.
+Beside each image setting (a block's image, the social image, the favicon) a picker offers
+the workspace's uploaded images and a file input: a file sent with the form is uploaded to
+the library first (``pages.images``, its own transaction: a refused save keeps the image in
+the library) and chosen; the address input stays for images hosted elsewhere.
 """
 
 import re
@@ -23,7 +27,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from leadflow.capture import selectors as capture_selectors
 from leadflow.core.errors import FieldError, ValidationFailed
-from leadflow.pages import selectors, services
+from leadflow.pages import images, selectors, services
 from leadflow.pages.blocks import BLOCK_KINDS, BLOCK_NAMES, STARTERS, block_new, blocks_clean
 from leadflow.pages.models import Page, Variant
 from leadflow.pages.render import page_html
@@ -36,10 +40,11 @@ MAX_POSTED_BLOCKS = 40
 BLOCK_PATH = re.compile(r"^blocks\[(\d+)\]\.(\w+)")
 LABELS = {
     "cta_label": "Button label (jumps to the form)",
-    "image_url": "Image address",
+    "image_id": "Uploaded image",
+    "image_url": "Image address (an image hosted elsewhere)",
     "image_alt": "Image description (alt text; empty for a decorative image)",
-    "image_width": "Image width (px)",
-    "image_height": "Image height (px)",
+    "image_width": "Image width (px; for an address)",
+    "image_height": "Image height (px; for an address)",
     "ends_at": "Ends at",
     "expired_text": "Text once it has ended",
 }
@@ -69,6 +74,18 @@ ITEM_LABELS = {
 
 def _base(request: HttpRequest) -> str:
     return request.build_absolute_uri("/").rstrip("/")
+
+
+def _uploaded(request: HttpRequest, name: str, field: str) -> int | None:
+    """The id of the image sent in the file input ``name`` (uploaded to the library), or
+    None when none was sent; a refused file raises ValidationFailed naming ``field``."""
+    upload = request.FILES.get(name)
+    if upload is None:
+        return None
+    image, _ = images.image_upload(
+        workspace=request.workspace, upload=upload, actor=request.actor, field=field
+    )
+    return image.pk
 
 
 # --- list, new page, brand ------------------------------------------------------------------
@@ -126,6 +143,10 @@ def page_list(request: HttpRequest) -> HttpResponse:
         "forms": list(capture_selectors.form_list(workspace)),
         "brand": selectors.brand_get(workspace),
         "base": _base(request),
+        "library": selectors.image_choices(workspace)
+        if request.membership.can("manage_settings")
+        else [],
+        "accept": images.ACCEPT,
     }
     return render_page(request, "web/pages/list.html", context, status=status)
 
@@ -133,14 +154,20 @@ def page_list(request: HttpRequest) -> HttpResponse:
 @workspace_view("manage_settings")
 @require_POST
 def brand_save(request: HttpRequest) -> HttpResponse:
-    services.brand_update(
-        workspace=request.workspace,
-        actor=request.actor,
-        data={
-            key: request.POST.get(key, "").strip()
-            for key in ("primary_colour", "text_colour", "background_colour", "favicon_url")
-        },
-    )
+    data: dict[str, Any] = {
+        key: request.POST.get(key, "").strip()
+        for key in (
+            "primary_colour",
+            "text_colour",
+            "background_colour",
+            "favicon_url",
+            "favicon_image_id",
+        )
+    }
+    uploaded = _uploaded(request, "favicon_file", "favicon_image_id")
+    if uploaded:  # the uploaded image replaces an address
+        data.update(favicon_image_id=uploaded, favicon_url="")
+    services.brand_update(workspace=request.workspace, actor=request.actor, data=data)
     messages.success(request, "Saved the brand; pages show it from their next publish.")
     return redirect("page_list", request.workspace.slug)
 
@@ -155,8 +182,13 @@ def _items_text(block: dict, key: str) -> str:
     )
 
 
-def _block_rows(blocks: list[dict], errors: dict[int, dict[str, list[str]]]) -> list[dict]:
-    """Each block as the editor shows it: its inputs (kind, value, limits) and errors."""
+def _block_rows(
+    blocks: list[dict],
+    errors: dict[int, dict[str, list[str]]],
+    library: list[tuple[int, str]] = (),  # type: ignore[assignment]
+) -> list[dict]:
+    """Each block as the editor shows it: its inputs (kind, value, limits, the library's
+    images for an image picker) and errors."""
     rows = []
     for index, block in enumerate(blocks):
         inputs = []
@@ -172,6 +204,11 @@ def _block_rows(blocks: list[dict], errors: dict[int, dict[str, list[str]]]) -> 
             elif kind == "datetime":
                 value = str(block.get(key) or "")[:16]
                 help_text = "In UTC."
+            elif kind == "image":
+                value = str(block.get(key) or "")
+                help_text = (
+                    "Choose one of the workspace's images, or upload one (saved with the section)."
+                )
             else:
                 value = "" if block.get(key) is None else block.get(key)
                 help_text = ""
@@ -189,6 +226,8 @@ def _block_rows(blocks: list[dict], errors: dict[int, dict[str, list[str]]]) -> 
                     "value": value,
                     "help": help_text,
                     "errors": errors.get(index, {}).get(key, []),
+                    "choices": library if kind == "image" else (),
+                    "file_name": f"b{index}-{key.removesuffix('_id')}_file",
                 }
             )
         rows.append(
@@ -280,13 +319,24 @@ def _editor(
 ) -> HttpResponse:
     stats = selectors.page_stats(request.workspace, page)
     shown = blocks if blocks is not None else variant.blocks
+    library = selectors.image_choices(request.workspace)
+    block_rows = _block_rows(shown, block_errors or {}, library)
     context = {
         **SECTION,
         "page": page,
         "variant": variant,
         "variants": [row.variant for row in stats.variants],
         "stats": stats,
-        "block_rows": _block_rows(shown, block_errors or {}),
+        "block_rows": block_rows,
+        "library": library,
+        "accept": images.ACCEPT,
+        # The preview is drawn without the files chosen (they are uploaded on save).
+        "file_inputs": [
+            field["file_name"]
+            for row in block_rows
+            for field in row["inputs"]
+            if field["kind"] == "image"
+        ],
         "block_count": len(shown),
         "block_choices": list(BLOCK_NAMES.items()),
         "other_errors": other_errors or [],
@@ -331,6 +381,19 @@ def variant_save(request: HttpRequest, page_id: int, variant_id: int) -> HttpRes
     page = selectors.page_get(request.workspace, page_id)
     variant = selectors.variant_get(request.workspace, page.pk, variant_id)
     blocks = _posted_blocks(request)
+    refused: list[FieldError] = []
+    for index, block in enumerate(blocks):
+        if "image_id" not in BLOCK_KINDS.get(block["type"], {}):
+            continue
+        try:
+            uploaded = _uploaded(request, f"b{index}-image_file", f"blocks[{index}].image_id")
+        except ValidationFailed as failure:
+            refused += failure.errors
+            continue
+        if uploaded:  # the uploaded image replaces an address
+            block.update(image_id=uploaded, image_url=None, image_width=None, image_height=None)
+    if refused:
+        return _blocks_refused(request, page, variant, blocks, ValidationFailed(refused))
     operation = request.POST.get("op", "save")
     kind, _, where = operation.partition("-")
     if kind == "add" and request.POST.get("add_type") in BLOCK_KINDS:
@@ -357,20 +420,27 @@ def variant_save(request: HttpRequest, page_id: int, variant_id: int) -> HttpRes
             actor=request.actor,
         )
     except ValidationFailed as failure:
-        by_block, other = _errors_by_block(failure)
-        return _editor(
-            request,
-            page,
-            variant,
-            blocks=blocks,
-            block_errors=by_block,
-            other_errors=other,
-            status=422,
-        )
+        return _blocks_refused(request, page, variant, blocks, failure)
     if kind == "save":
         messages.success(request, f"Saved variant {variant.label}. Publish to show it to visitors.")
     url = reverse("page_editor", args=[request.workspace.slug, page.pk]) + f"?variant={variant.pk}"
     return redirect(url + (f"#block-{len(blocks) - 1}" if kind == "add" else ""))
+
+
+def _blocks_refused(
+    request: HttpRequest, page: Page, variant: Variant, blocks: list, failure: ValidationFailed
+) -> HttpResponse:
+    """The editor again with the posted blocks, each error beside its input (422)."""
+    by_block, other = _errors_by_block(failure)
+    return _editor(
+        request,
+        page,
+        variant,
+        blocks=blocks,
+        block_errors=by_block,
+        other_errors=other,
+        status=422,
+    )
 
 
 @workspace_view("manage_forms")
@@ -404,6 +474,7 @@ def page_settings(request: HttpRequest, page_id: int) -> HttpResponse:
             "seo_title",
             "seo_description",
             "social_image_url",
+            "social_image_id",
             "min_sample",
             "confidence",
             "test_method",
@@ -411,6 +482,9 @@ def page_settings(request: HttpRequest, page_id: int) -> HttpResponse:
     }
     data["noindex"] = request.POST.get("noindex") == "on"
     try:
+        uploaded = _uploaded(request, "social_image_file", "social_image_id")
+        if uploaded:  # the uploaded image replaces an address
+            data.update(social_image_id=uploaded, social_image_url="")
         services.page_update(
             workspace=request.workspace, page_id=page.pk, data=data, actor=request.actor
         )
