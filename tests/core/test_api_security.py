@@ -194,7 +194,52 @@ def _object_ids(workspace):
     from leadflow.pages.services import page_create
 
     page = page_create(workspace=workspace, actor=actor, data={"name": "Other", "slug": "other"})
+    import io
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from PIL import Image
+
+    from leadflow.chat import knowledge
+    from leadflow.chat import services as chat_services
+    from leadflow.chat.models import UnansweredQuestion
+    from leadflow.deals.services.orders import order_place
+    from leadflow.deals.services.products import product_create
+    from leadflow.pages.images import image_upload
+
+    product = product_create(
+        workspace=workspace, actor=actor, values={"name": "Other kite", "price": "10"}
+    )
+    order = order_place(workspace=workspace, contact=a, items=[(product.pk, 1)], actor=actor)
+    flow = chat_services.flow_create(
+        workspace=workspace,
+        actor=actor,
+        data={
+            "name": "Other bot",
+            "graph": {"start": "bye", "steps": [{"id": "bye", "kind": "end", "text": "Bye"}]},
+        },
+    )
+    chat_services.flow_publish(workspace=workspace, flow_id=flow.pk, actor=actor)
+    conversation = chat_services.conversation_start(workspace=workspace).conversation
+    entry = knowledge.entry_create(
+        workspace=workspace, actor=actor, data={"title": "Other?", "body": "Other."}
+    )
+    knowledge.unanswered_record(workspace=workspace, question="Other?", score=0.1, entry_id=None)
+    picture = io.BytesIO()
+    Image.new("RGB", (4, 4)).save(picture, format="PNG")
+    image, _ = image_upload(
+        workspace=workspace,
+        upload=SimpleUploadedFile("other.png", picture.getvalue()),
+        actor=actor,
+        alt="Other",
+    )
     return {
+        "product_id": product.pk,
+        "order_id": order.pk,
+        "flow_id": flow.pk,
+        "conversation_id": conversation.pk,
+        "entry_id": entry.pk,
+        "unanswered_id": UnansweredQuestion.objects.get(workspace=workspace).pk,
+        "image_id": image.pk,
         "page_id": page.pk,
         "variant_id": page.variants.get().pk,
         "broadcast_id": broadcast.pk,
@@ -270,6 +315,7 @@ def test_every_object_route_hides_other_workspaces(api, other_workspace):
         "disqualify": {"reason": "x"},
         "codes": {"codes": ["X1"]},
         "redeem": {"code": "X1"},
+        "checkout": {},
         "file": None,
         "issue": {"contact_id": 1},
         "offer": None,
@@ -303,6 +349,8 @@ def test_every_object_route_hides_other_workspaces(api, other_workspace):
                 body = {"contact_ids": [1]}
             elif method == "post" and url.startswith("/nurture/enrollments/"):
                 body = {"reason": "x"}
+            elif method == "post" and url.endswith("/seats/release"):
+                body = {"contact_id": 1}
             elif method == "post":
                 body = bodies[url.rsplit("/", 1)[-1]]
             elif method == "patch" and "/variants/" in url:
@@ -311,6 +359,10 @@ def test_every_object_route_hides_other_workspaces(api, other_workspace):
                 body = {"weight": 2}
             elif method == "patch" and "/nurture/identities/" in url:
                 body = {"from_name": "x"}
+            elif method == "patch" and "/pages/images/" in url:
+                body = {"alt": "x"}
+            elif method == "patch" and "/chat/knowledge/" in url:
+                body = {"title": "x"}
             elif method == "patch" and any(
                 part in url
                 for part in (
@@ -331,6 +383,8 @@ def test_every_object_route_hides_other_workspaces(api, other_workspace):
                     "/nurture/sequences/",
                     "/nurture/broadcasts/",
                     "/pages/",
+                    "/deals/products/",
+                    "/chat/flows/",
                 )
             ):
                 body = {"name": "x"}
@@ -355,7 +409,8 @@ def test_every_object_route_hides_other_workspaces(api, other_workspace):
                     f"/api/v1{url}", data={"file": upload}, headers=api.headers
                 )
             else:
-                response = getattr(api, method)(url + query, **({"body": body} if body else {}))
+                sent = {"body": body} if body is not None else {}
+                response = getattr(api, method)(url + query, **sent)
             assert response.status_code == 404, (method, path, response.content)
             assert response["Content-Type"] == "application/problem+json"
             tried += 1
@@ -369,7 +424,10 @@ def test_every_object_route_hides_other_workspaces(api, other_workspace):
     assert TeamMember.objects.get(team__workspace=other_workspace).weight == 1
     assert not FollowUp.objects.filter(title="x").exists()
     assert FollowUp.objects.get().done_at is None
-    assert list(Deal.objects.values_list("title", "status")) == [("Other deal", "open")]
+    assert sorted(Deal.objects.values_list("title", "status")) == [
+        ("Other deal", "open"),
+        ("Other kite", "open"),  # the order's deal
+    ]
     assert not LeadSnooze.objects.exists()
     assert list(Popup.objects.values_list("name", flat=True)) == ["Other popup"]
     assert not Contact.objects.filter(lifecycle_stage="disqualified").exists()
