@@ -377,6 +377,7 @@ def _manage_chat(world, client):
     )
     published = client.post(url(world["workspace"], f"chat/{flow.pk}/publish/"))
     assert _decided(created, 302) == _decided(published, 302)
+    return _decided(created, 302)
 
 
 def _see_knowledge(world, client):
