@@ -117,6 +117,41 @@ def test_a_flow_is_built_step_by_step_and_published(workspace, owner_client):
     assert "Site bot" in listed.content.decode()
 
 
+def test_added_steps_get_ids_keep_their_cards_and_lead_to_the_step_below(workspace, owner_client):
+    """As a marketer builds: add a message, a question and an end one after the other
+    (each added card gets its own id and stays while the next is added), write what each
+    says, leave every "next step" empty, save: each step leads to the one below it. Every
+    label on the page names its own input."""
+    import re
+
+    steps: list[dict[str, str]] = []
+    kinds: list[str] = []
+    for kind in ("message", "question", "end"):
+        html = _post_flow(owner_client, workspace, steps, add="1", add_kind=kind).content.decode()
+        kinds.append(kind)
+        inputs = re.findall(r"<input[^>]*>", html)
+        ids = [
+            re.search(r'value="([^"]*)"', tag).group(1)
+            for tag in inputs
+            if re.search(r'name="steps-\d+-id"', tag)
+        ]
+        steps = [{"id": value, "kind": kind} for value, kind in zip(ids, kinds, strict=True)]
+    assert [step["id"] for step in steps] == ["message-1", "question-1", "end-1"]
+    labels = re.findall(r'<label for="([^"]+)"', html)
+    assert len(labels) == len(set(labels)), "two labels name the same input"
+    for step, text in zip(steps, ("Hi!", "Your email?", "Thanks")):
+        step["text"] = text
+    steps[1] |= {"input": "email", "field": "email"}
+    created = _post_flow(owner_client, workspace, steps)
+    assert created.status_code == 302, created.content.decode()[:2000]
+    graph = Flow.objects.get(workspace=workspace).draft
+    assert [(step["id"], step.get("next")) for step in graph["steps"]] == [
+        ("message-1", "question-1"),
+        ("question-1", "end-1"),
+        ("end-1", None),
+    ]
+
+
 def test_a_bad_step_is_shown_on_its_card(workspace, owner_client):
     steps = [
         {"id": "hi", "kind": "message", "text": "Hello", "next": "nowhere"},

@@ -30,8 +30,17 @@ def initials(text: Any) -> str:
 
 @register.simple_tag(takes_context=True)
 def input_id(context) -> str:
-    """The id of the included input: ``id`` when the include passes one, else ``id_<name>``."""
-    return str(context.get("id") or f"id_{context.get('name')}")
+    """The id of the included input: ``id`` when the include passes one, else ``id_<name>``;
+    outside an include that names its input (a hand-written field in a page, a card in a
+    loop), a new id each time it is asked in the page, so two labels never share one."""
+    if context.get("id"):
+        return str(context["id"])
+    if context.get("name"):
+        return f"id_{context['name']}"
+    # The page's own count, in the outermost render context (includes get their own).
+    counts = context.render_context.dicts[0]
+    counts["leadflow_input_ids"] = counts.get("leadflow_input_ids", 0) + 1
+    return f"id_field_{counts['leadflow_input_ids']}"
 
 
 SHORT_STAGES = {"mql": "MQL", "sql": "SQL"}

@@ -10,6 +10,7 @@ marketing's, like forms). Conversations follow the sales rule: a member who sees
 own leads sees the conversations of their contacts and the anonymous ones.
 """
 
+import itertools
 import json
 import re
 from typing import Any
@@ -156,7 +157,20 @@ def _posted_steps(request: HttpRequest) -> list[dict[str, str]]:
         if post.get(f"steps-{index}-remove") == "on" or not (card["id"] or card["text"]):
             continue
         cards.append(card)
+    # A step whose "next" is left empty leads to the step below it (the order on the page).
+    for card, following in itertools.pairwise(cards):
+        if card["kind"] not in ("condition", "handover", "end") and not card["next"].strip():
+            card["next"] = following["id"].strip()
     return cards
+
+
+def _new_step_id(cards: list[dict[str, str]], kind: str) -> str:
+    """A fresh id for an added step (``question-2``): other steps can lead to it at once."""
+    taken = {card["id"].strip() for card in cards}
+    number = 1
+    while f"{kind or 'step'}-{number}" in taken:
+        number += 1
+    return f"{kind or 'step'}-{number}"
 
 
 def _flow_values(flow) -> dict[str, Any]:
@@ -224,7 +238,10 @@ def flow_edit(request: HttpRequest, flow_id: int | None = None) -> HttpResponse:
         }
         cards = _posted_steps(request)
         if "add" in post:
-            cards.append({key: "" for key in STEP_KEYS} | {"kind": post.get("add_kind", "")})
+            kind = post.get("add_kind", "")
+            kind = kind if re.fullmatch(r"[a-z_]{1,20}", kind) else ""
+            added = {"kind": kind, "id": _new_step_id(cards, kind)}
+            cards.append({key: "" for key in STEP_KEYS} | added)
         else:
             data = {
                 "name": values["name"],
