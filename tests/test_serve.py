@@ -182,19 +182,21 @@ def test_serve_with_redis_runs_an_rq_worker(serve_factory, redis_server):
     # RQ forks a process for every job from the process the clock ticks in; a tick every
     # 10 ms and sweeps every second make a fork in the middle of a tick certain, which once
     # left a child waiting forever on a lock the clock thread held (core.scheduler).
+    # No demo: its start queues a hundred delivery emails and follow-ups, which RQ (a fork
+    # per job) takes minutes to work through before the test's task.
     served = serve_factory(
-        LEADFLOW_DEMO="1",
-        LEADFLOW_DEMO_CONTACTS="50",
+        LEADFLOW_DEMO="0",
         REDIS_URL=f"{redis_server}/13",
         LEADFLOW_CLOCK_TICK_SECONDS="0.01",
         LEADFLOW_SWEEP_SECONDS="1",
     )
     output = served.wait_for(r"Press Ctrl-C to stop")
     assert "background worker: RQ on Redis" in output
-    web_worker_and_sigterm(served)
+    served.leadflow("workspace", "create", "Serve Test", "--owner-email", "owner@serve.example")
+    web_worker_and_sigterm(served, workspace="serve-test")
 
 
-def web_worker_and_sigterm(served: Served) -> None:
+def web_worker_and_sigterm(served: Served, workspace: str = "demo") -> None:
     """Both children run; the worker does the work the web tier enqueues; SIGTERM stops
     everything, cleanly and quickly."""
     # Two children: granian (with its worker process) and the background worker.
@@ -207,7 +209,8 @@ def web_worker_and_sigterm(served: Served) -> None:
 
     # Two contacts with one phone under two emails are listed as possible duplicates by the
     # task the API enqueues after each commit, which only the worker runs.
-    secret = served.leadflow("apikey", "create", "--workspace", "demo").strip().splitlines()[-1]
+    secret = served.leadflow("apikey", "create", "--workspace", workspace)
+    secret = secret.strip().splitlines()[-1]
     ids = []
     for email in ("kim.park@serve-test.example", "kim.p@private-mail.example"):
         status, body = http(
