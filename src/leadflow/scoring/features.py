@@ -51,7 +51,9 @@ BATCH = 20_000
 # A category keeps its most frequent values in the training set; the rest are "other".
 TOP_VALUES = 20
 OTHER = "other"
-MAX_KINDS = 40
+# Kinds found only in the data (imported histories can bring any): at most this many join
+# the registered kinds, which always have their columns (the apps' own, some 60 by now).
+MAX_OTHER_KINDS = 40
 PLAN_VERSION = 1
 
 # Seniority read from the job title: whole words, lower case.
@@ -136,7 +138,9 @@ def plan_build(workspace: Workspace, *, raw: dict[str, list] | None = None) -> F
     )
     # Registered kinds always have their columns, so the columns do not depend on what
     # happened after anyone's cutoff; a kind only found in the data (imported) joins them.
-    kinds = sorted((set(ACTIVITY_KINDS) | present) - {ActivityKind.CONTACT_UPDATED})[:MAX_KINDS]
+    registered = set(ACTIVITY_KINDS) - {ActivityKind.CONTACT_UPDATED}
+    others = sorted(present - registered - {ActivityKind.CONTACT_UPDATED})[:MAX_OTHER_KINDS]
+    kinds = sorted(registered | set(others))
     profile = ScoringProfile.objects.filter(workspace=workspace).first()
     key_pages = [str(page) for page in (profile.key_pages if profile else []) if str(page).strip()]
     custom = [
