@@ -8,15 +8,19 @@ from leadflow.chat.knowledge_tasks import knowledge_embed_task
 from tests.chat.knowledge_set import ARTICLES, QUESTIONS
 
 
-def run_embedding_tasks() -> int:
-    """Run every queued embedding task once (as the worker would); how many ran."""
-    queued = DBTaskResult.objects.filter(task_path=knowledge_embed_task.module_path, status="READY")
+def run_queued(task) -> int:
+    """Run every queued call of ``task`` once (as the worker would); how many ran."""
     runs = 0
-    for row in queued:
-        knowledge_embed_task.call(*row.args_kwargs["args"])
+    for row in DBTaskResult.objects.filter(task_path=task.module_path, status="READY"):
+        task.call(*row.args_kwargs["args"])
         row.delete()
         runs += 1
     return runs
+
+
+def run_embedding_tasks() -> int:
+    """Run every queued embedding task once (as the worker would); how many ran."""
+    return run_queued(knowledge_embed_task)
 
 
 def write_test_set(workspace, actor) -> dict[str, int]:

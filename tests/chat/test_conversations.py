@@ -245,16 +245,10 @@ def test_a_known_visitor_is_recognised_and_contact_conditions_see_the_contact(
 
 def _answer_knowledge_questions() -> int:
     """Run the knowledge answers the commits queued, as the worker runs them."""
-    from django_tasks_db.models import DBTaskResult
+    from leadflow.chat.tasks import conversation_knowledge_reply_task
+    from tests.chat.knowledge_helpers import run_queued
 
-    from leadflow.chat.tasks import conversation_knowledge_reply_task as task
-
-    runs = 0
-    for row in DBTaskResult.objects.filter(task_path=task.module_path, status="READY"):
-        task.call(*row.args_kwargs["args"])
-        row.delete()
-        runs += 1
-    return runs
+    return run_queued(conversation_knowledge_reply_task)
 
 
 def test_a_knowledge_step_answers_with_its_citation_or_hands_over(workspace, owner_actor):
