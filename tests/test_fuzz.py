@@ -759,3 +759,71 @@ def test_no_app_list_page_answers_a_server_error(fuzz_workspace, owner, page, qu
     params = "&".join(f"{name}={quoted(value)}" for name, value in query.items())
     response = client.get(f"/w/{workspace.slug}/{page}?{params}")
     answer_is_not_a_server_error(response, f"GET {page}?{params}")
+
+
+@pytest.fixture
+def fuzz_chat(fuzz_workspace, owner_actor):
+    """A published chat flow (an email question, then the end) and a conversation in it."""
+    from leadflow.chat import services as chat_services
+
+    workspace, _, _ = fuzz_workspace
+    graph = {
+        "start": "email",
+        "steps": [
+            {"id": "email", "kind": "question", "text": "Email?", "input": "email",
+             "field": "email", "next": "bye"},
+            {"id": "bye", "kind": "end", "text": "Thanks"},
+        ],
+    }  # fmt: skip
+    flow = chat_services.flow_create(
+        workspace=workspace, actor=owner_actor, data={"name": "Bot", "graph": graph}
+    )
+    chat_services.flow_publish(workspace=workspace, flow_id=flow.pk, actor=owner_actor)
+    return workspace, chat_services.conversation_start(workspace=workspace)
+
+
+CHAT_START = ["key", "page_url", "visitor_id", "flow", "token"]
+CHAT_MESSAGE = ["key", "token", "text", "client_id"]
+
+
+@FUZZ_SETTINGS
+@given(
+    path=st.sampled_from(["start", "message"]),
+    changes=st.dictionaries(st.sampled_from(CHAT_MESSAGE + CHAT_START), json_value, max_size=3),
+    other=st.one_of(st.none(), raw_body),
+)
+@example(path="message", changes={"text": "\x00"}, other=None)
+@example(path="message", changes={"client_id": 2**63, "text": None}, other=None)
+@example(path="start", changes={"flow": 10**40, "visitor_id": "\ud800"}, other=None)
+@example(path="start", changes={}, other=DEEP.encode())
+def test_no_chat_post_answers_a_server_error(fuzz_chat, path, changes, other):
+    """The widget's start and message however bad (the real key and token unless changed;
+    other: a body of another shape): never a 5xx, and a refused message stores nothing."""
+    from leadflow.chat.models import Message
+
+    workspace, started = fuzz_chat
+    body = {"key": workspace.public_key, "token": started.token}
+    if path == "message":
+        body |= {"text": "hello", "client_id": "fuzz-client-0001"}
+    before = Message.objects.count()
+    sent = other if other is not None else dumps(body | changes)
+    response = Client(raise_request_exception=False).post(
+        f"/e/chat/{path}", sent, content_type="application/json", headers={"Origin": SITE}
+    )
+    answer_is_not_a_server_error(response, f"POST /e/chat/{path} {sent[:300]!r}")
+    if path == "message" and response.status_code >= 400:
+        assert Message.objects.count() == before, sent[:300]
+
+
+@FUZZ_SETTINGS
+@given(query=st.dictionaries(st.sampled_from(["key", "token", "after"]), bad_text, max_size=3))
+@example(query={"after": "9" * 40})
+@example(query={"token": "\x00", "after": "-1"})
+def test_no_chat_poll_answers_a_server_error(fuzz_chat, query):
+    workspace, started = fuzz_chat
+    query = {"key": workspace.public_key, "token": started.token, **query}
+    params = "&".join(f"{quoted(name)}={quoted(value)}" for name, value in query.items())
+    response = Client(raise_request_exception=False).get(
+        f"/e/chat/messages?{params}", headers={"Origin": SITE}
+    )
+    answer_is_not_a_server_error(response, f"GET /e/chat/messages?{params[:300]}")
