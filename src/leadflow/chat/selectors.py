@@ -7,10 +7,16 @@ they are the unassigned queue of the inbox to come).
 
 from django.db.models import Count, Q, QuerySet
 
-from leadflow.chat.models import Conversation, Flow, FlowVersion, Message
+from leadflow.chat.models import ChatSettings, Conversation, Flow, FlowVersion, Message
 from leadflow.core.actors import Actor
 from leadflow.core.errors import NotFound
 from leadflow.core.models import Workspace
+
+
+def chat_settings_get(workspace: Workspace) -> ChatSettings:
+    """The workspace's chat settings, or the defaults (unsaved) until they are first saved."""
+    found = ChatSettings.objects.filter(workspace=workspace).first()
+    return found if found is not None else ChatSettings(workspace=workspace)
 
 
 def flow_list(workspace: Workspace) -> QuerySet[Flow]:

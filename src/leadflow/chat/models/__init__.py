@@ -17,9 +17,11 @@ from leadflow.chat.models.knowledge import (
     KnowledgePassage,
     UnansweredQuestion,
 )
+from leadflow.chat.models.settings import ChatSettings, LauncherPosition
 
 __all__ = [
     "OPEN_STATUSES",
+    "ChatSettings",
     "Conversation",
     "ConversationStatus",
     "EntryKind",
@@ -29,6 +31,7 @@ __all__ = [
     "KnowledgeEntry",
     "KnowledgeIndex",
     "KnowledgePassage",
+    "LauncherPosition",
     "Message",
     "MessageAuthor",
     "UnansweredQuestion",
