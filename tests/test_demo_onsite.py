@@ -14,6 +14,8 @@ from leadflow.capture.magnet_kinds import MAGNET_DOWNLOADED
 from leadflow.capture.models import Magnet, MagnetCode, MagnetGrant, Submission
 from leadflow.capture.popups.models import Popup
 from leadflow.capture.selectors import magnet_list
+from leadflow.chat.demo import VISITS
+from leadflow.chat.models import Conversation, ConversationStatus, Flow, KnowledgeEntry, Message
 from leadflow.contacts.models import Activity, Contact
 from leadflow.pages.counters import views_discard, views_pending
 from leadflow.pages.models import Conversion, Page, Published
@@ -126,6 +128,34 @@ def popups_check(onsite):
     assert bar.conversions == 0 and 0 < bar.closes < bar.views  # a notice converts nothing
 
 
+def chats_check(onsite):
+    """Each demo visitor's conversation holds what the visitor said and what the services
+    answered: a lead for each email given (its answers as chat.answered activities), none
+    for the others, the left ones marked by the idle pass, the questions answered from the
+    knowledge base with their citations."""
+    flow = Flow.objects.get(workspace=onsite)
+    assert flow.status == "active" and flow.current_version is not None
+    conversations = list(Conversation.objects.filter(workspace=onsite).order_by("pk"))
+    assert len(conversations) == len(VISITS)
+    for conversation, (_path, said) in zip(conversations, VISITS, strict=True):
+        visitor = Message.objects.filter(conversation=conversation, author="visitor")
+        assert visitor.count() == len(said)
+        gave_email = "{email}" in said
+        assert (conversation.contact_id is not None) == gave_email
+        if gave_email:
+            answered = Activity.objects.filter(
+                workspace=onsite, contact=conversation.contact, kind="chat.answered"
+            )
+            assert answered.count() == len(said) - 1  # every answer after the choice
+        if conversation.status == ConversationStatus.BOT and conversation.current_step != "more":
+            assert conversation.left_at_step == conversation.current_step
+    cited = Message.objects.filter(workspace=onsite, author="bot", payload__has_key="citation")
+    titles = {message.payload["citation"]["title"] for message in cited}
+    assert len(cited) == 2 and titles <= set(KnowledgeEntry.objects.values_list("title", flat=True))
+    waiting = [c for c in conversations if c.status == ConversationStatus.WAITING]
+    assert len(waiting) == sum(1 for _p, said in VISITS if len(said) == 4 and "{email}" in said)
+
+
 def test_the_demo_shows_what_was_recorded_and_reset_deletes_it(
     onsite, django_capture_on_commit_callbacks
 ):
@@ -135,11 +165,12 @@ def test_the_demo_shows_what_was_recorded_and_reset_deletes_it(
     magnets_check(onsite)
     pages_check(onsite)
     popups_check(onsite)
+    chats_check(onsite)
     stored = Magnet.objects.get(workspace=onsite, kind="file").file
     assert stored.storage.exists(stored.name)
     with django_capture_on_commit_callbacks(execute=True):
         assert demo.demo_delete()
     assert not stored.storage.exists(stored.name)
-    for model in (Magnet, MagnetGrant, Popup, Page, Conversion, Submission):
+    for model in (Magnet, MagnetGrant, Popup, Page, Conversion, Submission, Conversation, Flow):
         assert not model.objects.exists(), model
     assert not Contact.objects.exists()

@@ -55,6 +55,10 @@ from leadflow.capture.demo import capture_demo_build, capture_demo_delete, captu
 from leadflow.capture.models import Form, Magnet, MagnetGrant, Submission, SubmissionStatus
 from leadflow.capture.popups.models import Popup
 from leadflow.capture.services import form_arrival, form_create
+from leadflow.chat.demo import chat_demo_build, chat_demo_delete
+from leadflow.chat.models import Conversation, Flow, FlowVersion, KnowledgeEntry
+from leadflow.chat.models import Message as ChatMessage
+from leadflow.chat.services import conversations_mark_left
 from leadflow.contacts.inputs import contact_input_clean
 from leadflow.contacts.kind_writers import (
     contact_created_data,
@@ -480,6 +484,7 @@ def demo_delete() -> bool:
         Activity.objects.filter(workspace=workspace).delete()
         nurture_demo_delete(workspace)
         capture_demo_delete(workspace)
+        chat_demo_delete(workspace)
         workspace.delete()
         User.objects.filter(pk__in=demo_users).delete()
     return True
@@ -587,6 +592,15 @@ class _Backdate:
         (Conversion, "created_at"),
         (Popup, "created_at"),
         (Popup, "updated_at"),
+        # The chat: its flow, knowledge base and conversations.
+        (Flow, "created_at"),
+        (Flow, "updated_at"),
+        (FlowVersion, "published_at"),
+        (KnowledgeEntry, "created_at"),
+        (KnowledgeEntry, "updated_at"),
+        (Conversation, "started_at"),
+        (Conversation, "last_activity_at"),
+        (ChatMessage, "created_at"),
     )
 
     def __init__(self) -> None:
@@ -741,7 +755,10 @@ class _DemoBuilder:
         common |= {"rnd": self.random, "faker": self.faker["en_US"], "at": backdate.at}
         capture = capture_demo_build(**common)
         pages_demo_build(**common)
+        chat_demo_build(**common)
         backdate.apply(workspace)
+        # The worker's idle pass marks the chats left mid-flow, as it would have.
+        conversations_mark_left(now=now)
         downloads = _Backdate()  # a while after each lead got the magnet (dated just now)
         capture_demo_downloads(capture, downloads.at, now)
         downloads.apply(workspace)
