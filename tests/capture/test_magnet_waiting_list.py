@@ -178,3 +178,30 @@ def test_concurrent_releases_never_seat_a_lead_twice_nor_beyond_the_capacity(
     # One delivery task per grant and one more per lead seated from the list.
     queued = DBTaskResult.objects.filter(task_path__endswith="magnet_deliver").count()
     assert queued == 8 + 4
+
+
+def test_deleting_seated_leads_gives_their_seats_to_the_waiting_list(workspace, owner_actor):
+    """A seated lead deleted (one by one, or in bulk) frees the seat in the deleting
+    transaction: the first leads waiting are seated, the capacity is never passed."""
+    from leadflow.contacts.services import contact_delete, contacts_bulk_action
+
+    magnet = event(workspace, owner_actor, capacity=2)
+    ids = leads(workspace, owner_actor, magnet, 5)
+    assert list(seats(magnet).values()).count(SeatStatus.SEATED) == 2
+    contact_delete(workspace=workspace, contact_id=ids[0], actor=owner_actor)
+    magnet.refresh_from_db()
+    assert magnet.seats_taken == 2
+    assert seats(magnet) == {
+        ids[1]: SeatStatus.SEATED,
+        ids[2]: SeatStatus.SEATED,
+        ids[3]: SeatStatus.WAITING,
+        ids[4]: SeatStatus.WAITING,
+    }
+    contacts_bulk_action(
+        workspace=workspace, contact_ids=[ids[1], ids[2]], action="delete", value=None,
+        actor=owner_actor,
+    )  # fmt: skip
+    magnet.refresh_from_db()
+    assert magnet.seats_taken == 2
+    assert seats(magnet) == {ids[3]: SeatStatus.SEATED, ids[4]: SeatStatus.SEATED}
+    assert Activity.objects.filter(contact_id=ids[4], kind="magnet.seated").count() == 1

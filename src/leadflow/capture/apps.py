@@ -9,12 +9,14 @@ class CaptureConfig(AppConfig):
     def ready(self) -> None:
         # Imported in ready(): models and other apps load only once the app registry is.
         from leadflow.capture.magnet_kinds import register
-        from leadflow.capture.magnets import grants_merge
+        from leadflow.capture.magnets import grants_merge, seats_give_back
         from leadflow.capture.selectors import notified_contact_ids
         from leadflow.contacts.selectors import NOTIFIED_CONTACT_IDS
-        from leadflow.contacts.services import MERGE_HOOKS
+        from leadflow.contacts.services import DELETE_HOOKS, MERGE_HOOKS
 
         register()
+        if seats_give_back not in DELETE_HOOKS:
+            DELETE_HOOKS.append(seats_give_back)
         if grants_merge not in MERGE_HOOKS:
             MERGE_HOOKS.append(grants_merge)
         if notified_contact_ids not in NOTIFIED_CONTACT_IDS:

@@ -516,6 +516,32 @@ def form_magnet_grant(
     return grant
 
 
+def seats_give_back(workspace: Workspace, contact_ids: list[int]) -> int:
+    """A delete hook (contacts' ``DELETE_HOOKS``): the seats these contacts hold are
+    released, in the deleting transaction, and each goes to the first lead on its waiting
+    list (a deleted lead must not keep a seat nobody can use). Magnets are locked in id
+    order, as every seat change locks the magnet first. Returns the seats given back."""
+    held = (
+        MagnetGrant.objects.filter(
+            workspace=workspace, contact_id__in=contact_ids, seat=SeatStatus.SEATED
+        )
+        .values_list("magnet_id", flat=True)
+        .order_by("magnet_id")
+        .distinct()
+    )
+    released = 0
+    for magnet_id in list(held):
+        magnet = Magnet.objects.select_for_update().get(pk=magnet_id)
+        count = MagnetGrant.objects.filter(
+            magnet_id=magnet_id, contact_id__in=contact_ids, seat=SeatStatus.SEATED
+        ).update(seat=SeatStatus.RELEASED)
+        Magnet.objects.filter(pk=magnet_id).update(seats_taken=F("seats_taken") - count)
+        magnet.seats_taken -= count
+        released += count
+        _waiting_list_seat(magnet)
+    return released
+
+
 def grants_merge(workspace: Workspace, from_id: int, to_id: int) -> None:
     """A merge hook (contacts' ``MERGE_HOOKS``): the merged contact's grants go to the
     contact that stays, except for magnets it has already (one grant per magnet); those go

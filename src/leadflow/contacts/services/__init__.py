@@ -34,6 +34,7 @@ from leadflow.contacts.services.consent import (
     consent_withdraw,
 )
 from leadflow.contacts.services.contacts import (
+    DELETE_HOOKS,
     PLAIN_FIELDS,
     TOUCH_CHANNEL_HOOKS,
     UpsertResult,
@@ -42,6 +43,7 @@ from leadflow.contacts.services.contacts import (
     contact_update,
     contact_upsert,
     contact_values_apply,
+    contacts_before_delete,
 )
 from leadflow.contacts.services.custom_fields import (
     custom_field_create,
@@ -75,6 +77,7 @@ from leadflow.contacts.services.tags import tags_ensure
 
 __all__ = [
     "BULK_ACTIONS",
+    "DELETE_HOOKS",
     "DUPLICATES_PER_CONTACT",
     "MERGE_FIELDS",
     "MERGE_HOOKS",
@@ -118,6 +121,7 @@ __all__ = [
     "contact_update",
     "contact_upsert",
     "contact_values_apply",
+    "contacts_before_delete",
     "contacts_bulk_action",
     "contacts_stage_advance",
     "custom_field_create",

@@ -23,7 +23,7 @@ from leadflow.contacts.models import (
     Tag,
 )
 from leadflow.contacts.services.activities import activities_record_many, actor_columns
-from leadflow.contacts.services.contacts import member_or_error
+from leadflow.contacts.services.contacts import contacts_before_delete, member_or_error
 from leadflow.contacts.services.lifecycle import stage_change_columns
 from leadflow.core.actors import Actor
 from leadflow.core.errors import FieldError, ValidationFailed
@@ -127,6 +127,7 @@ def contacts_bulk_action(
         audit_record(
             workspace=workspace, actor=actor, action="contact.bulk_deleted", changes={"ids": ids}
         )
+        contacts_before_delete(workspace, ids)
         Contact.objects.filter(pk__in=ids).delete()
         return len(ids)
     activities_record_many(

@@ -389,10 +389,23 @@ def contact_update(
     return contact
 
 
+# What other apps do before contacts are deleted, in the deleting transaction: function
+# (workspace, contact ids). Capture gives back the event seats they held (its AppConfig.ready).
+DELETE_HOOKS: list[Callable[[Workspace, list[int]], None]] = []
+
+
+def contacts_before_delete(workspace: Workspace, contact_ids: list[int]) -> None:
+    """Run every delete hook for these contacts (the caller deletes them next, in the same
+    transaction)."""
+    for hook in DELETE_HOOKS:
+        hook(workspace, contact_ids)
+
+
 @transaction.atomic
 def contact_delete(*, workspace: Workspace, contact_id: int, actor: Actor) -> None:
     """Delete a contact and its timeline; the audit entry keeps who deleted whom."""
     contact = contact_for_write(workspace, contact_id, actor)
+    contacts_before_delete(workspace, [contact.pk])
     audit_record(
         workspace=workspace,
         actor=actor,
