@@ -30,7 +30,7 @@ GRAPH = {
 }  # fmt: skip
 
 
-def _flow(workspace, actor):
+def publish(workspace, actor):
     flow = services.flow_create(
         workspace=workspace, actor=actor, data={"name": "Bot", "graph": GRAPH}
     )
@@ -48,7 +48,7 @@ def say(workspace, token, text):
 def chat(workspace, owner_actor):
     """make(email=None, idle=timedelta, closed=False): a conversation whose last activity
     was ``idle`` before NOW; with ``email`` the visitor is identified (a contact)."""
-    _flow(workspace, owner_actor)
+    publish(workspace, owner_actor)
 
     def make(*, idle: dt.timedelta, email: str | None = None, space=None, closed=False):
         space = space or workspace
@@ -96,7 +96,7 @@ def test_the_workspaces_own_days_count_and_another_workspace_is_untouched(
     workspace, other_workspace, owner_actor, chat
 ):
     ChatSettings.objects.create(workspace=workspace, retention_days=10, anonymous_retention_days=2)
-    _flow(other_workspace, owner_actor)
+    publish(other_workspace, owner_actor)
     mine = chat(idle=11 * DAY, email="ann@initech.com")
     mine_anonymous = chat(idle=3 * DAY)
     theirs = chat(idle=11 * DAY, email="ann@initech.com", space=other_workspace)

@@ -11,19 +11,12 @@ from playwright.sync_api import expect
 
 from leadflow.chat import selectors, services
 from leadflow.chat.models import Conversation
+from tests.chat.test_retention import publish as publish_flow
+from tests.chat.test_retention import say
 from tests.e2e import helpers
 from tests.e2e.helpers import NO_SIDEWAYS_SCROLL, log_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-GRAPH = {
-    "start": "email",
-    "steps": [
-        {"id": "email", "kind": "question", "text": "Email?", "input": "email", "field": "email",
-         "next": "bye"},
-        {"id": "bye", "kind": "end", "text": "Thanks"},
-    ],
-}  # fmt: skip
 
 
 @pytest.mark.parametrize("width", [1440, 390])
@@ -65,14 +58,10 @@ def test_an_admin_sets_the_chat_policy_with_the_keyboard(page, workspace, width)
 
 @pytest.mark.parametrize("width", [1440, 390])
 def test_a_transcript_deleted_by_retention_says_so(page, workspace, owner_actor, width):
-    flow = services.flow_create(
-        workspace=workspace, actor=owner_actor, data={"name": "Bot", "graph": GRAPH}
-    )
-    services.flow_publish(workspace=workspace, flow_id=flow.pk, actor=owner_actor)
+    publish_flow(workspace, owner_actor)
     started = services.conversation_start(workspace=workspace)
-    services.conversation_message_post(
-        workspace=workspace, token=started.token, text="ann@initech.com", client_id="c-0000001"
-    )
+    for text in ("Ann", "ann@initech.com"):
+        say(workspace, started.token, text)
     Conversation.objects.filter(pk=started.conversation.pk).update(
         last_activity_at=timezone.now() - dt.timedelta(days=400)
     )
