@@ -4,10 +4,12 @@ still talked in kept, another workspace's own policy, bounded batches, a second 
 finds nothing, the activities kept and the deleted transcript's page saying why."""
 
 import datetime as dt
+import threading
 import uuid
 
 import pytest
 from django.core.cache import cache
+from django.db import connection, transaction
 from django.test import Client
 
 from leadflow.chat import services
@@ -134,6 +136,37 @@ def test_a_message_that_arrives_keeps_its_conversation(workspace, chat):
     Conversation.objects.filter(pk=old.pk).update(last_activity_at=NOW - SECOND)
     assert services.transcripts_prune(now=NOW).conversations == 0
     assert _left(old) == {old.pk}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_conversation_whose_row_is_being_written_is_skipped(workspace, chat):
+    """A message being stored holds the conversation's row lock: the run skips it (SKIP
+    LOCKED) rather than wait or delete under the writer, and the next run takes it."""
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks are PostgreSQL's; SQLite runs one writer at a time")
+    busy, idle = chat(idle=40 * DAY), chat(idle=40 * DAY)
+    locked, release = threading.Event(), threading.Event()
+
+    def writer():
+        try:
+            with transaction.atomic():
+                Conversation.objects.select_for_update().get(pk=busy.pk)
+                locked.set()
+                release.wait(timeout=30)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        assert locked.wait(timeout=10)
+        report = services.transcripts_prune(now=NOW)
+    finally:
+        release.set()
+        thread.join(timeout=30)
+    assert report.conversations == 1 and _left(busy, idle) == {busy.pk}
+    assert services.transcripts_prune(now=NOW).conversations == 1
+    assert _left(busy) == set()
 
 
 def test_a_large_purge_runs_in_bounded_batches_and_a_second_run_finds_nothing(workspace, chat):
