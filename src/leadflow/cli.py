@@ -470,7 +470,7 @@ def build_parser() -> argparse.ArgumentParser:
     add(
         "maintain",
         cmd_maintain,
-        "housekeeping: event partitions ahead, retention, score decay (run daily, e.g. cron)",
+        "housekeeping: event partitions ahead, retention (chat too), score decay (run daily)",
     )
     copy = add(
         "copy-to-postgres",
@@ -697,8 +697,10 @@ def cmd_maintain(options: argparse.Namespace) -> int:
     ahead (PostgreSQL), delete tracking events past each workspace's retention, inbound
     lead deliveries past LEADFLOW_INBOUND_RETENTION_DAYS and import uploads that were never
     started (older than two days), mark failed the imports whose worker vanished, queue a
-    retraining of each workspace's conversion model last trained more than a week ago, and
+    retraining of each workspace's conversion model last trained more than a week ago,
+    delete chat transcripts past each workspace's retention (docs/chat/retention.md), and
     recompute every workspace's scores (engagement points decay by the day)."""
+    from leadflow.chat.services import transcripts_prune
     from leadflow.imports.services import import_drafts_prune, import_jobs_stale_fail
     from leadflow.inbound.services import deliveries_prune
     from leadflow.scoring.services.training import models_retrain_due
@@ -711,6 +713,7 @@ def cmd_maintain(options: argparse.Namespace) -> int:
     drafts = import_drafts_prune()
     stale = import_jobs_stale_fail()
     retrain = models_retrain_due()
+    transcripts = transcripts_prune()
     rescored = scoring_rescore_all()
     print(f"Partitions created: {', '.join(created) or 'none needed'}.")
     print(f"Events past retention deleted: {deleted}.")
@@ -718,6 +721,10 @@ def cmd_maintain(options: argparse.Namespace) -> int:
     print(f"Import uploads never started, deleted: {drafts}.")
     print(f"Imports whose worker vanished, marked failed: {stale}.")
     print(f"Conversion models queued for retraining (older than a week): {retrain}.")
+    print(
+        f"Chat transcripts past retention deleted: {transcripts.conversations} conversations, "
+        f"{transcripts.messages} messages, in {transcripts.workspaces} workspaces."
+    )
     print(f"Workspaces rescored (engagement decay): {rescored}.")
     return 0
 

@@ -396,6 +396,16 @@ def _manage_knowledge(world, client):
     return _decided(created, 302)
 
 
+def _chat_policy(world, client):
+    seen = client.get(url(world["workspace"], "settings/chat-policy/"))
+    saved = client.post(
+        url(world["workspace"], "settings/chat-policy/"),
+        {"retention_days": "200", "anonymous_retention_days": "20", "agent_capacity": "4"},
+    )
+    assert _decided(seen, 200) == _decided(saved, 302)
+    return _decided(seen, 200)
+
+
 def _page_brand(world, client):
     saved = client.post(url(world["workspace"], "pages/brand/"), {"primary_colour": "#4f46e5"})
     return _decided(saved, 302)
@@ -775,6 +785,10 @@ ACTIONS: dict[str, Callable] = {
     "add, change and delete knowledge base entries; dismiss unanswered questions": (
         _manage_knowledge
     ),
+    (
+        "see and change the chat policy (transcript retention, chats per person, knowledge "
+        "thresholds)"
+    ): _chat_policy,
     "see and change the suppression list and subscription topics": _suppression_list,
     "see segments and their members": _see_segments,
     "create, change and delete segments; add contacts to static lists and remove them": (
@@ -841,6 +855,7 @@ def test_only_the_sales_role_is_limited_to_its_own_leads():
 # --- API scopes ----------------------------------------------------------------------------
 
 BODIES = {
+    "PUT /api/v1/chat/policy": {"retention_days": 200, "kb_answer_floor": 0.5},
     "POST /api/v1/segments": {"name": "VIP", "kind": "static"},
     "POST /api/v1/segments/count": {
         "conditions": {"field": "country", "operator": "eq", "value": "GB"}

@@ -9,7 +9,10 @@ writes its audit entry in its transaction.
 The decision: answer when the best entry's score clears the floor and leads the second by
 the margin; offer the closest three as buttons when it clears the suggestion floor; hand
 over below that. Thresholds are per ranking (the model's hybrid score, or BM25 alone when
-the model is unavailable), calibrated on tests/chat/knowledge_set.py (decision 0042).
+the model is unavailable), calibrated on tests/chat/knowledge_set.py (decision 0042). A
+workspace may override any of the three (``ChatSettings.kb_answer_floor``, ``kb_margin``,
+``kb_suggest_floor``; None keeps the calibrated value): an override holds for whichever
+ranking answers (``thresholds_for``).
 """
 
 import re
@@ -27,6 +30,7 @@ from leadflow.chat import knowledge_index
 from leadflow.chat import knowledge_seam as seam
 from leadflow.chat.knowledge_model import MODEL_ID, embedder, vector_bytes
 from leadflow.chat.models import (
+    ChatSettings,
     EntryKind,
     KnowledgeEntry,
     KnowledgeIndex,
@@ -56,6 +60,41 @@ THRESHOLDS = {
     MODEL_ID: Thresholds(answer=0.48, margin=0.04, suggest=0.30),
     LEXICAL: Thresholds(answer=0.48, margin=0.04, suggest=0.25),
 }
+# A workspace's override of each threshold: (ChatSettings field, Thresholds field).
+OVERRIDES = (
+    ("kb_answer_floor", "answer"),
+    ("kb_margin", "margin"),
+    ("kb_suggest_floor", "suggest"),
+)
+
+
+def thresholds_overridden(
+    calibrated: Thresholds, overrides: dict[str, float | None]
+) -> tuple[Thresholds, tuple[str, ...]]:
+    """``calibrated`` with the workspace's ``overrides`` (by ChatSettings field; None keeps
+    the calibrated value), and which of the three were overridden."""
+    values = {name: getattr(calibrated, name) for _, name in OVERRIDES}
+    replaced = []
+    for setting, name in OVERRIDES:
+        if overrides.get(setting) is not None:
+            values[name] = float(overrides[setting])
+            replaced.append(name)
+    return Thresholds(**values), tuple(replaced)
+
+
+def workspace_overrides(workspace: Workspace) -> dict[str, float | None]:
+    """The workspace's threshold overrides ({} until its chat settings are saved)."""
+    row = (
+        ChatSettings.objects.filter(workspace=workspace)
+        .values(*(setting for setting, _ in OVERRIDES))
+        .first()
+    )
+    return row or {}
+
+
+def thresholds_for(workspace: Workspace, ranking: str) -> tuple[Thresholds, tuple[str, ...]]:
+    """The thresholds in force for ``ranking`` in the workspace, and which it overrides."""
+    return thresholds_overridden(THRESHOLDS[ranking], workspace_overrides(workspace))
 
 
 @dataclass(frozen=True)
@@ -80,11 +119,14 @@ class Suggestion:
 class KnowledgeAnswer:
     """``answer``: say ``text`` and cite ``citation``; ``suggest``: offer ``suggestions``
     as buttons; ``handover``: pass the visitor to a person. ``ranking`` says which scores
-    decided (the model's id or ``bm25``)."""
+    decided (the model's id or ``bm25``), ``thresholds`` which bands (the workspace's
+    overrides, named in ``overridden``, over the ranking's calibrated values)."""
 
     kind: Literal["answer", "suggest", "handover"]
     score: float
     ranking: str
+    thresholds: Thresholds | None = None
+    overridden: tuple[str, ...] = ()
     entry: KnowledgeEntry | None = None
     text: str = ""
     citation: Citation | None = None
@@ -436,10 +478,11 @@ def knowledge_answer(
     question = (question or "").strip()[:QUESTION_MAX]
     model = embedder()
     ranking = model.model_id if model is not None else LEXICAL
-    thresholds = THRESHOLDS[ranking]
     index = knowledge_index.index_for(workspace, model.model_id if model else None)
     if model is not None and not index.embedded.any():
-        ranking, thresholds = LEXICAL, THRESHOLDS[LEXICAL]  # nothing embedded yet
+        ranking = LEXICAL  # nothing embedded yet
+    thresholds, overridden = thresholds_for(workspace, ranking)
+    bands = {"ranking": ranking, "thresholds": thresholds, "overridden": overridden}
     ranked = []
     if question and index.size:
         query = model.embed(question) if ranking != LEXICAL and model is not None else None
@@ -461,7 +504,7 @@ def knowledge_answer(
         return KnowledgeAnswer(
             kind="answer",
             score=best,
-            ranking=ranking,
+            **bands,
             entry=entry,
             text=text,
             citation=citation_for(entry),
@@ -480,5 +523,5 @@ def knowledge_answer(
             for r in ranked[:3]
             if r.entry_id in titles
         ]
-        return KnowledgeAnswer(kind="suggest", score=best, ranking=ranking, suggestions=suggestions)
-    return KnowledgeAnswer(kind="handover", score=best, ranking=ranking)
+        return KnowledgeAnswer(kind="suggest", score=best, **bands, suggestions=suggestions)
+    return KnowledgeAnswer(kind="handover", score=best, **bands)

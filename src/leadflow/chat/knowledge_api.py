@@ -60,10 +60,20 @@ class SuggestionOut(Schema):
     score: float
 
 
+class ThresholdsInForce(Schema):
+    answer: float = Field(description="The answer floor the best score had to reach")
+    margin: float = Field(description="The lead over the second entry an answer needs")
+    suggest: float = Field(description="The floor of the suggestions' band")
+    overridden: list[str] = Field(
+        description="Which of the three the workspace's chat policy sets (the rest: calibrated)"
+    )
+
+
 class AnswerOut(Schema):
     kind: Literal["answer", "suggest", "handover"]
     score: float = Field(description="The best entry's score")
     ranking: str = Field(description="The model's id, or 'bm25' when it ranked lexically")
+    thresholds: ThresholdsInForce = Field(description="The bands in force for this ranking")
     text: str = Field(description="What the bot says (an answer only)")
     citation: CitationOut | None
     suggestions: list[SuggestionOut]
@@ -115,6 +125,7 @@ def entry_try(request, payload: TryIn):
         "kind": answer.kind,
         "score": round(answer.score, 4),
         "ranking": answer.ranking,
+        "thresholds": {**answer.thresholds.__dict__, "overridden": list(answer.overridden)},
         "text": answer.text,
         "citation": answer.citation.__dict__ if answer.citation else None,
         "suggestions": [s.__dict__ for s in answer.suggestions],

@@ -7,7 +7,9 @@ they are the unassigned queue of the inbox to come).
 
 from django.db.models import Count, Q, QuerySet
 
+from leadflow.chat.conversation_kinds import CHAT_STARTED
 from leadflow.chat.models import ChatSettings, Conversation, Flow, FlowVersion, Message
+from leadflow.contacts.models import Activity
 from leadflow.core.actors import Actor
 from leadflow.core.errors import NotFound
 from leadflow.core.models import Workspace
@@ -75,8 +77,33 @@ def conversation_get(
         .first()
     )
     if conversation is None:
+        if conversation_deleted_by_retention(workspace, conversation_id, actor=actor):
+            raise NotFound(RETENTION_GONE, code="deleted_by_retention")
         raise NotFound("No such conversation.")
     return conversation
+
+
+RETENTION_GONE = (
+    "This conversation's transcript was deleted by the workspace's retention policy "
+    "(Settings → Chat policy). The contact's activities from it are kept on the timeline."
+)
+
+
+def conversation_deleted_by_retention(
+    workspace: Workspace, conversation_id: int, *, actor: Actor | None = None
+) -> bool:
+    """Whether a conversation that is not found once was, with a known visitor: its
+    ``chat.started`` activity outlives the transcript (retention deletes conversations,
+    never activities; nothing else deletes a conversation whose contact is kept). A
+    member who sees only their own leads learns it only of their own contacts."""
+    if not 0 < conversation_id < 2**63:
+        return False
+    started = Activity.objects.filter(
+        workspace=workspace, kind=CHAT_STARTED, data__conversation_id=conversation_id
+    )
+    if actor is not None and actor.sees_only_own_leads:
+        started = started.filter(contact__owner_id=actor.user_id)
+    return started.exists()
 
 
 def conversation_transcript(workspace: Workspace, conversation: Conversation) -> list[Message]:

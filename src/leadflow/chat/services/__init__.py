@@ -24,10 +24,12 @@ from leadflow.chat.services.flows import (
     flow_update,
 )
 from leadflow.chat.services.idle import conversations_mark_left
+from leadflow.chat.services.retention import RetentionReport, transcripts_prune
 
 __all__ = [
     "ConversationClosed",
     "ConversationReply",
+    "RetentionReport",
     "conversation_by_token",
     "conversation_knowledge_reply",
     "conversation_message_post",
@@ -43,4 +45,5 @@ __all__ = [
     "flow_publish",
     "flow_update",
     "message_json",
+    "transcripts_prune",
 ]

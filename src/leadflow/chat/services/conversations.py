@@ -283,11 +283,10 @@ def conversation_message_post(
     text, client_id = message_input_clean(text, client_id)
     found = conversation_by_token(workspace, token)
     with transaction.atomic():
-        conversation = (
-            Conversation.objects.select_for_update()
-            .select_related("flow", "flow_version")
-            .get(pk=found.pk)
-        )
+        locked = Conversation.objects.select_for_update().select_related("flow", "flow_version")
+        conversation = locked.filter(pk=found.pk).first()
+        if conversation is None:  # deleted meanwhile by the retention pass
+            raise NotFound("No such conversation.", code="unknown_conversation")
         stored = Message.objects.filter(conversation=conversation, client_id=client_id).first()
         if stored is not None:
             return ConversationReply(

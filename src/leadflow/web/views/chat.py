@@ -23,7 +23,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from leadflow.chat import selectors, services
 from leadflow.chat.graph import CONTACT_FIELDS, INPUTS, KINDS
 from leadflow.chat.models import ConversationStatus, FlowStatus
-from leadflow.core.errors import ValidationFailed
+from leadflow.core.errors import NotFound, ValidationFailed
 from leadflow.web.access import workspace_view
 from leadflow.web.views.common import render_page
 
@@ -335,8 +335,17 @@ def conversation_list(request: HttpRequest) -> HttpResponse:
 @workspace_view("read")
 @require_safe
 def conversation_detail(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    """The transcript; a transcript deleted by the retention policy answers 404 saying so
+    (links to it stay on the contact's timeline)."""
     workspace = request.workspace
-    conversation = selectors.conversation_get(workspace, conversation_id, actor=request.actor)
+    try:
+        conversation = selectors.conversation_get(workspace, conversation_id, actor=request.actor)
+    except NotFound as missing:
+        if missing.code != "deleted_by_retention":
+            raise
+        policy = selectors.chat_settings_get(workspace)
+        page = {**SECTION, "message": missing.detail, "policy": policy}
+        return render_page(request, "web/chat/conversation_gone.html", page, status=404)
     page = {
         **SECTION,
         "conversation": conversation,

@@ -1,5 +1,6 @@
 """The chat's knowledge base in the app: the entries (search, add, edit, delete), "try a
-question" (the bot's answer and its score, not counted as unanswered) and the questions the
+question" (the bot's answer and its score, not counted as unanswered, with the thresholds
+in force: the workspace's chat policy over the model's calibrated ones) and the questions the
 bot did not answer, each with a one-click "add to the knowledge base" (the entry form
 prefilled). Every member may read; changing needs ``manage_forms`` (marketers and up).
 Ids are looked up in the member's workspace (another's answer 404); a refused input is
@@ -12,6 +13,7 @@ from django.shortcuts import redirect
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from leadflow.chat import knowledge
+from leadflow.chat.knowledge_model import MODEL_ID
 from leadflow.chat.models import EntryKind
 from leadflow.core.errors import ValidationFailed
 from leadflow.web.access import workspace_view
@@ -60,12 +62,18 @@ def knowledge_list(request: HttpRequest) -> HttpResponse:
         if question:
             answer = knowledge.knowledge_answer(request.workspace, question, record=False)
     entries = list(knowledge.entry_list(request.workspace, search=search)[:SHOWN])
+    if answer is not None and answer.thresholds is not None:
+        thresholds, overridden = answer.thresholds, answer.overridden
+    else:  # before a question: the model's bands (the web process never loads the model)
+        thresholds, overridden = knowledge.thresholds_for(request.workspace, MODEL_ID)
     context = {
         **SECTION,
         "entries": entries,
         "search": search,
         "question": question,
         "answer": answer,
+        "thresholds": thresholds,
+        "overridden": overridden,
         "unanswered_count": knowledge.unanswered_list(request.workspace).count(),
         "may_change": request.membership.can(MANAGE),
     }
