@@ -18,6 +18,7 @@ Guarantees:
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -384,8 +385,15 @@ def _run(call: _Call, outcome: engine.Outcome) -> None:
     _contact_apply(call)
 
 
+# Effects of the product and meeting steps, by kind: chat.services.commerce and .meetings
+# register theirs (they build on this module, so they cannot be imported by it).
+STEP_EFFECTS: dict[str, Callable[[_Call, engine.Effect], engine.Event | None]] = {}
+
+
 def _effect_apply(call: _Call, effect: engine.Effect) -> engine.Event | None:
     state = call.conversation.state
+    if effect.kind in STEP_EFFECTS:
+        return STEP_EFFECTS[effect.kind](call, effect)
     if effect.kind == "answer":
         call.answered.append(effect)
         call.values_changed = True
