@@ -356,10 +356,11 @@ def graph_clean(
     graph = {"start": data.get("start"), "steps": [dict(step) for step in steps]}
     questions = {s["id"] for s in graph["steps"] if s["kind"] == "question"}
     for index, step in enumerate(graph["steps"]):
+        before = len(errors)
         _step_clean(
             step, f"graph.steps[{index}]", errors, questions, known_field, check_contact_leaf
         )
-        if check_step is not None and step["kind"] in OFFER_KINDS and not errors:
+        if check_step is not None and step["kind"] in OFFER_KINDS and len(errors) == before:
             errors.extend(check_step(step, f"graph.steps[{index}]"))
     if errors:
         raise ValidationFailed(errors)
