@@ -5,20 +5,12 @@ back into the same form, an error shown inline on the step's field) and through 
 import re
 
 import pytest
-from django.test import Client
 
 from leadflow.chat.models import Flow
-from tests.chat.test_flows_app import _post_flow
+from tests.chat.test_flows_app import _post_flow, owner_client  # noqa: F401
 from tests.deals.conftest import make_product  # noqa: F401
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def owner_client(owner):
-    client = Client()
-    client.force_login(owner)
-    return client
 
 
 def steps(product_id, member_id) -> list[dict[str, str]]:
@@ -36,7 +28,7 @@ def steps(product_id, member_id) -> list[dict[str, str]]:
 
 def test_product_and_meeting_steps_are_built_in_the_editor_and_read_back(
     workspace,
-    owner_client,
+    owner_client,  # noqa: F811
     owner,
     make_product,  # noqa: F811
 ):
@@ -69,7 +61,7 @@ def test_product_and_meeting_steps_are_built_in_the_editor_and_read_back(
 
 def test_a_bad_product_or_meeting_step_is_shown_on_its_field(
     workspace,
-    owner_client,
+    owner_client,  # noqa: F811
     owner,
     make_product,  # noqa: F811
 ):

@@ -27,19 +27,13 @@ from leadflow.sales.models import FollowUp
 from leadflow.sales.services import followup_create, team_create, team_member_add
 from tests.capture.test_notifications import smtp  # noqa: F401
 from tests.chat.knowledge_helpers import run_queued
+from tests.chat.test_steps_engine import EMAIL as ENGINE_EMAIL
 from tests.deals.conftest import make_product  # noqa: F401
 from tests.deals.test_payments import event, fake_stripe, post, sign, stripe_settings  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 SITE = "https://www.acme-widgets.com"
-EMAIL = {
-    "id": "email",
-    "kind": "question",
-    "text": "Your email?",
-    "input": "email",
-    "field": "email",
-    "next": "offer",
-}
+EMAIL = {**ENGINE_EMAIL, "next": "offer"}
 
 
 def shop_graph(product_id: int, member_id: int) -> dict:

@@ -13,20 +13,11 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from leadflow.sales.hours import WEEKDAYS
+from leadflow.sales.hours import WEEKDAYS, local_instant
 
 DEFAULT_HOURS = {day: [["09:00", "17:00"]] for day in ("mon", "tue", "wed", "thu", "fri")}
 LEAD_MINUTES = 60  # the earliest slot offered starts at least an hour from now
 MAX_SLOTS = 8
-
-
-def _instant(day: dt.date, text: str, zone: dt.tzinfo) -> dt.datetime:
-    if text == "24:00":
-        local = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=zone)
-    else:
-        hour, minute = (int(part) for part in text.split(":"))
-        local = dt.datetime.combine(day, dt.time(hour, minute), tzinfo=zone)
-    return local.astimezone(dt.UTC)
 
 
 def free_slots(
@@ -50,7 +41,7 @@ def free_slots(
         day = first_day + dt.timedelta(days=offset)
         windows = sorted(hours.get(WEEKDAYS[day.weekday()], ()), key=lambda pair: pair[0])
         for begin, end in windows:
-            start, stop = _instant(day, begin, zone), _instant(day, end, zone)
+            start, stop = local_instant(day, begin, zone), local_instant(day, end, zone)
             while start + length <= stop:
                 slot_end = start + length
                 if start >= earliest and not any(b < slot_end and e > start for b, e in taken):

@@ -29,11 +29,11 @@ from leadflow.chat import engine
 from leadflow.chat.models import ChatOrder, Conversation, ConversationStatus, MessageAuthor
 from leadflow.chat.services.conversations import (
     STEP_EFFECTS,
-    _Call,
-    _contact_apply,
-    _message_add,
-    _run,
-    _save,
+    StepCall,
+    step_contact_apply,
+    step_message_add,
+    step_run,
+    step_save,
 )
 from leadflow.contacts.models import Activity
 from leadflow.core.actors import Actor
@@ -59,29 +59,29 @@ def product_json(product: Product) -> dict[str, Any]:
     }
 
 
-def _product_show(call: _Call, effect: engine.Effect) -> engine.Event:
+def _product_show(call: StepCall, effect: engine.Effect) -> engine.Event:
     """The product and its two choices, or "not available" (an empty offer)."""
     workspace_id = call.conversation.workspace_id
     product = Product.objects.filter(
         workspace_id=workspace_id, pk=effect.data["product"], active=True
     ).first()
     if product is None:
-        _message_add(call, MessageAuthor.BOT, UNAVAILABLE, step=effect.step)
+        step_message_add(call, MessageAuthor.BOT, UNAVAILABLE, step=effect.step)
         return engine.Offer(())
     choices = effect.data["choices"]
     payload = {"product": product_json(product), "input": "choice", "choices": choices}
     text = effect.data.get("text") or product.name
-    _message_add(call, MessageAuthor.BOT, text, step=effect.step, payload=payload)
+    step_message_add(call, MessageAuthor.BOT, text, step=effect.step, payload=payload)
     return engine.Offer(tuple((c["value"], c["label"]) for c in choices))
 
 
-def _order(call: _Call, effect: engine.Effect) -> engine.Event | None:
+def _order(call: StepCall, effect: engine.Effect) -> engine.Event | None:
     """Buy: the order (a deal) for the visitor's contact, and its checkout for the worker.
     None: the bot waits for the checkout."""
-    _contact_apply(call)  # the email just given makes the contact
+    step_contact_apply(call)  # the email just given makes the contact
     conversation = call.conversation
     if conversation.contact_id is None:
-        _message_add(call, MessageAuthor.BOT, NOT_ORDERED, step=effect.step)
+        step_message_add(call, MessageAuthor.BOT, NOT_ORDERED, step=effect.step)
         return engine.OrderResult(placed=False)
     try:
         with transaction.atomic():
@@ -100,14 +100,17 @@ def _order(call: _Call, effect: engine.Effect) -> engine.Event | None:
             )
     except ValidationFailed as failure:  # archived meanwhile, say
         logger.info("chat %s: order refused: %s", conversation.pk, failure.detail)
-        _message_add(call, MessageAuthor.BOT, NOT_ORDERED, step=effect.step)
+        step_message_add(call, MessageAuthor.BOT, NOT_ORDERED, step=effect.step)
         return engine.OrderResult(placed=False)
     task_schedule(CHECKOUT_TASK, conversation.pk, order.pk)
     return None
 
 
 def _step_event(
-    conversation_id: int, step: str, waiting: str, event_of: Callable[[_Call], engine.Event | None]
+    conversation_id: int,
+    step: str,
+    waiting: str,
+    event_of: Callable[[StepCall], engine.Event | None],
 ) -> bool:
     """Under the conversation's lock: if the bot still waits for ``waiting`` at ``step``,
     ``event_of(call)`` (which may say something) gives the event the engine runs on. False
@@ -124,14 +127,14 @@ def _step_event(
         state = engine.State.from_json(conversation.state.get("engine") or {})
         if state.waiting != waiting or state.step != step:
             return False
-        call = _Call(conversation, conversation.flow, conversation.flow_version.graph)
+        call = StepCall(conversation, conversation.flow, conversation.flow_version.graph)
         event = event_of(call)
         if event is not None:
             outcome = engine.engine_advance(
                 call.graph, state, event, country=conversation.workspace.default_country
             )
-            _run(call, outcome)
-        _save(call)
+            step_run(call, outcome)
+        step_save(call)
     return True
 
 
@@ -156,9 +159,9 @@ def conversation_checkout(*, conversation_id: int, order_id: int) -> bool:
         logger.warning("chat %s: no checkout for order %s: %s", conversation_id, order_id, error)
         url = ""
 
-    def said(call: _Call) -> engine.Event:
+    def said(call: StepCall) -> engine.Event:
         if not url:
-            _message_add(call, MessageAuthor.BOT, NO_CHECKOUT, step=link.step)
+            step_message_add(call, MessageAuthor.BOT, NO_CHECKOUT, step=link.step)
             return engine.OrderResult(placed=False)
         ChatOrder.objects.filter(pk=link.pk).update(checkout_url=url[:2000])
         order = link.order
@@ -171,7 +174,7 @@ def conversation_checkout(*, conversation_id: int, order_id: int) -> bool:
             }
         }
         text = f"Your order #{order.pk}: {order.total:.2f} {order.currency}. Pay here."
-        _message_add(call, MessageAuthor.BOT, text, step=link.step, payload=payload)
+        step_message_add(call, MessageAuthor.BOT, text, step=link.step, payload=payload)
         return engine.OrderResult(placed=True)
 
     moved = _step_event(conversation_id, link.step, engine.WAIT_ORDER, said)

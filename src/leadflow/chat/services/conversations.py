@@ -14,6 +14,10 @@ Guarantees:
 - the bot engine (``chat.engine``) decides; this module looks up what it asks for (the
   contact leaves of a condition, the knowledge base's answer) and applies its effects;
 - the idle pass (``chat.services.idle``) marks conversations idle mid-flow as left.
+
+Longer than the house's ~600 lines: one call's whole story (the lock, the engine, its
+effects, the contact) reads in one place; the product and meeting steps' effects live in
+``commerce`` and ``meetings`` and come in through ``STEP_EFFECTS`` (the seam at the end).
 """
 
 import datetime as dt
@@ -385,11 +389,6 @@ def _run(call: _Call, outcome: engine.Outcome) -> None:
     _contact_apply(call)
 
 
-# Effects of the product and meeting steps, by kind: chat.services.commerce and .meetings
-# register theirs (they build on this module, so they cannot be imported by it).
-STEP_EFFECTS: dict[str, Callable[[_Call, engine.Effect], engine.Event | None]] = {}
-
-
 def _effect_apply(call: _Call, effect: engine.Effect) -> engine.Event | None:
     state = call.conversation.state
     if effect.kind in STEP_EFFECTS:
@@ -605,3 +604,15 @@ def _save(call: _Call) -> None:
             "last_activity_at",
         ]
     )
+
+
+# --- the seam of the product and meeting steps (chat.services.commerce, .meetings) -----------
+# Their effects, by kind (they build on this module, so they register themselves), and the
+# parts of a call they use.
+STEP_EFFECTS: dict[str, Callable[[_Call, engine.Effect], engine.Event | None]] = {}
+StepCall = _Call
+step_message_add = _message_add
+step_contact_apply = _contact_apply
+step_record = _record
+step_run = _run
+step_save = _save

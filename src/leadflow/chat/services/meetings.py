@@ -34,10 +34,10 @@ from leadflow.chat import engine
 from leadflow.chat.models import ChatMeeting, MessageAuthor
 from leadflow.chat.services.conversations import (
     STEP_EFFECTS,
-    _Call,
-    _contact_apply,
-    _message_add,
-    _record,
+    StepCall,
+    step_contact_apply,
+    step_message_add,
+    step_record,
 )
 from leadflow.chat.slots import free_slots, ics_event, slot_label, slot_parse, slot_value
 from leadflow.chat.step_kinds import CHAT_MEETING_BOOKED
@@ -101,7 +101,7 @@ def member_free_slots(
     return slots, zone, zone_name
 
 
-def _member_of(call: _Call, data: dict[str, Any]) -> int | None:
+def _member_of(call: StepCall, data: dict[str, Any]) -> int | None:
     """Whose calendar: the contact's owner, else the step's member (while still one)."""
     contact = call.conversation.contact
     if contact is not None and contact.owner_id:
@@ -113,8 +113,8 @@ def _member_of(call: _Call, data: dict[str, Any]) -> int | None:
     return None
 
 
-def _meeting_offer(call: _Call, effect: engine.Effect) -> engine.Event:
-    _contact_apply(call)  # the email just given makes the contact (and shows its owner)
+def _meeting_offer(call: StepCall, effect: engine.Effect) -> engine.Event:
+    step_contact_apply(call)  # the email just given makes the contact (and shows its owner)
     conversation = call.conversation
     member_id = _member_of(call, effect.data)
     conversation.state.setdefault("meetings", {})[effect.step] = member_id
@@ -129,7 +129,7 @@ def _meeting_offer(call: _Call, effect: engine.Effect) -> engine.Event:
             limit=8,
         )
     if not slots:
-        _message_add(call, MessageAuthor.BOT, NO_TIMES, step=effect.step)
+        step_message_add(call, MessageAuthor.BOT, NO_TIMES, step=effect.step)
         return engine.Offer(())
     choices = [
         {"value": slot_value(start), "label": slot_label(start, zone, zone_name)}
@@ -137,7 +137,7 @@ def _meeting_offer(call: _Call, effect: engine.Effect) -> engine.Event:
     ]
     text = AGAIN if effect.data.get("again") else (effect.data.get("text") or PICK)
     payload = {"slots": choices, "input": "choice", "choices": choices}
-    _message_add(call, MessageAuthor.BOT, text, step=effect.step, payload=payload)
+    step_message_add(call, MessageAuthor.BOT, text, step=effect.step, payload=payload)
     return engine.Offer(tuple((c["value"], c["label"]) for c in choices))
 
 
@@ -145,15 +145,15 @@ class _Taken(Exception):
     pass
 
 
-def _book(call: _Call, effect: engine.Effect) -> engine.Event:
+def _book(call: StepCall, effect: engine.Effect) -> engine.Event:
     """Book the chosen time (or refuse it: taken meanwhile)."""
-    _contact_apply(call)
+    step_contact_apply(call)
     conversation = call.conversation
     workspace = conversation.workspace
     member_id = (conversation.state.get("meetings") or {}).get(effect.step)
     start = slot_parse(effect.data["slot"])
     if conversation.contact_id is None or member_id is None or start is None:
-        _message_add(call, MessageAuthor.BOT, NOT_BOOKED, step=effect.step)
+        step_message_add(call, MessageAuthor.BOT, NOT_BOOKED, step=effect.step)
         return engine.Booked(booked=False)
     end = start + dt.timedelta(minutes=effect.data["duration"])
     now = timezone.now()
@@ -201,7 +201,7 @@ def _book(call: _Call, effect: engine.Effect) -> engine.Event:
                 actor=Actor.system(f"chat: {call.flow.name}"[:200]),
             )
             ChatMeeting.objects.filter(pk=meeting.pk).update(followup_id=followup.pk)
-            _record(
+            step_record(
                 call,
                 CHAT_MEETING_BOOKED,
                 {
@@ -217,13 +217,13 @@ def _book(call: _Call, effect: engine.Effect) -> engine.Event:
         return engine.Booked(booked=False)
     except DomainError as error:  # the member cannot see the lead, say
         logger.warning("chat %s: meeting not booked: %s", conversation.pk, error)
-        _message_add(call, MessageAuthor.BOT, NOT_BOOKED, step=effect.step)
+        step_message_add(call, MessageAuthor.BOT, NOT_BOOKED, step=effect.step)
         return engine.Booked(booked=False)
     text = f"Booked: {effect.data['label']}. A confirmation is on its way to your inbox."
     payload = {
         "meeting": {"id": meeting.pk, "starts_at": start.isoformat(), "label": effect.data["label"]}
     }
-    _message_add(call, MessageAuthor.BOT, text, step=effect.step, payload=payload)
+    step_message_add(call, MessageAuthor.BOT, text, step=effect.step, payload=payload)
     return engine.Booked(booked=True)
 
 
