@@ -4,6 +4,8 @@ paid branch, a taken time offered again; the graph refuses a product or meeting 
 reaches without the visitor's email, and names the step and field of every bad key."""
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from leadflow.chat.engine import (
     DONE,
@@ -14,13 +16,14 @@ from leadflow.chat.engine import (
     WAIT_PAYMENT,
     Booked,
     Input,
+    KnowledgeResult,
     Offer,
     OrderResult,
     Paid,
     engine_advance,
     engine_start,
 )
-from leadflow.chat.graph import graph_clean
+from leadflow.chat.graph import graph_clean, steps_by_id
 from leadflow.core.errors import ValidationFailed
 
 EMAIL = {
@@ -177,3 +180,75 @@ def test_bad_keys_of_the_new_steps_are_named_by_step_and_field():
 def test_a_paid_branch_is_a_link_the_checks_follow():
     graph = {**SHOP, "steps": [EMAIL, {**SHOP["steps"][1], "paid": "nowhere"}, *SHOP["steps"][2:]]}
     assert "leads to 'nowhere'" in errors_of(graph)["graph.steps[1]"]
+
+
+# --- properties over random valid flows with products and meetings -------------------------
+
+CHAIN_KINDS = ("message", "question", "product", "meeting", "tag", "score", "knowledge")
+EVENTS = st.lists(
+    st.one_of(
+        st.sampled_from([Input("buy"), Input("no"), Input("1"), Input("2"), Input("x")]),
+        st.sampled_from([Input("ann@example.com"), Input("t1"), Input("10:00")]),
+        st.sampled_from([Offer(()), BUY_OFFER, Offer((("t1", "10:00"), ("t2", "10:30")))]),
+        st.builds(OrderResult, st.booleans()),
+        st.just(Paid()),
+        st.builds(Booked, st.booleans()),
+        st.builds(KnowledgeResult, st.booleans()),
+    ),
+    max_size=20,
+)
+
+
+@st.composite
+def shop_flows(draw):
+    """A valid flow: the email question first, then a chain of steps (products and
+    meetings among them), a product's paid branch anywhere after the email, an end."""
+    count = draw(st.integers(1, 8))
+    ids = ["email", *(f"s{i}" for i in range(count)), "bye"]
+    steps = [{**EMAIL, "next": ids[1]}]
+    for index in range(1, count + 1):
+        kind = draw(st.sampled_from(CHAIN_KINDS))
+        step = {"id": ids[index], "kind": kind, "next": ids[index + 1]}
+        if kind in ("message", "question", "knowledge"):
+            step["text"] = "Hi"
+        if kind == "question":
+            step["input"] = "text"
+        elif kind == "tag":
+            step["tag"] = "t"
+        elif kind == "score":
+            step["points"] = 1
+        elif kind == "product":
+            step["product"] = 7
+            if draw(st.booleans()):
+                step["paid"] = draw(st.sampled_from(ids[1:]))
+        elif kind == "meeting":
+            step["duration"], step["days"] = 30, 3
+        steps.append(step)
+    steps.append({"id": "bye", "kind": "end", "text": "Thanks!"})
+    return {"start": "email", "steps": steps}
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(shop_flows(), EVENTS)
+def test_random_shop_flows_pass_the_checks_and_wait_where_they_should(graph, events):
+    graph = graph_clean(graph)  # every generated flow is valid
+    by_id = steps_by_id(graph)
+    state = engine_start(graph).state
+    for event in [Input("ann@example.com"), *events]:
+        outcome = engine_advance(graph, state, event)
+        new = outcome.state
+        assert new.step in by_id and new.waiting
+        kind = by_id[new.step]["kind"]
+        if new.waiting == WAIT_OFFER:
+            assert kind in ("product", "meeting")
+        if new.waiting in (WAIT_ORDER, WAIT_PAYMENT):
+            assert kind == "product"
+        if new.waiting == WAIT_BOOKING:
+            assert kind == "meeting"
+        if new.waiting == WAIT_INPUT and kind in ("product", "meeting"):
+            assert new.offer  # a pick needs something offered
+        orders = [e for e in outcome.effects if e.kind == "order"]
+        assert len(orders) <= 1 and (not orders or new.waiting == WAIT_ORDER)
+        paid = [m for m in outcome.messages if m.text == "Payment received"]
+        assert len(paid) <= 1 and (not paid or state.waiting == WAIT_PAYMENT)
+        state = new
