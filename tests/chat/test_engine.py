@@ -8,12 +8,20 @@ from hypothesis import strategies as st
 
 from leadflow.chat.engine import (
     DONE,
+    WAIT_BOOKING,
     WAIT_FACTS,
     WAIT_INPUT,
     WAIT_KNOWLEDGE,
+    WAIT_OFFER,
+    WAIT_ORDER,
+    WAIT_PAYMENT,
+    Booked,
     Facts,
     Input,
     KnowledgeResult,
+    Offer,
+    OrderResult,
+    Paid,
     State,
     engine_advance,
     engine_start,
@@ -260,8 +268,11 @@ KINDS = (
     "knowledge",
     "handover",
     "end",
+    "product",
+    "meeting",
 )
 INPUTS = ("text", "email", "phone", "number", "choice", "date")
+WAITS = (WAIT_INPUT, WAIT_FACTS, WAIT_KNOWLEDGE, WAIT_OFFER, WAIT_ORDER, WAIT_PAYMENT, WAIT_BOOKING)
 
 
 @st.composite
@@ -310,6 +321,14 @@ def random_graphs(draw):
             step["points"] = 5
         elif kind == "set_field":
             step["field"], step["value"] = "city", "Oslo"
+        elif kind == "product":
+            step["product"] = 7
+            if draw(st.booleans()):
+                step["paid"] = draw(target)
+        elif kind == "meeting":
+            step["duration"], step["days"] = 30, 5
+        if kind == "question" and draw(st.booleans()):
+            step["input"], step["field"] = "email", "email"
         if kind not in ("condition", "handover", "end"):
             step["next"] = draw(target)
         steps.append(step)
@@ -327,6 +346,13 @@ EVENTS = st.lists(
         ),
         st.builds(Facts, st.dictionaries(st.text(max_size=12), st.booleans(), max_size=3)),
         st.builds(KnowledgeResult, st.booleans()),
+        st.sampled_from(
+            [Offer(()), Offer((("buy", "Buy"), ("no", "No thanks"))), Offer((("t1", "10:00"),))]
+        ),
+        st.builds(OrderResult, st.booleans()),
+        st.just(Paid()),
+        st.builds(Booked, st.booleans()),
+        st.sampled_from([Input("buy"), Input("no"), Input("t1"), Input("1")]),
     ),
     max_size=12,
 )
@@ -335,7 +361,7 @@ EVENTS = st.lists(
 def _check(graph, outcome, valid: bool) -> None:
     by_id = steps_by_id(graph)
     state = outcome.state
-    assert state.waiting in ("", WAIT_INPUT, WAIT_FACTS, WAIT_KNOWLEDGE, DONE)
+    assert state.waiting in ("", *WAITS, DONE)
     assert state.waiting != ""  # every call ends at a stop
     if valid:
         assert state.step in by_id  # only moves to steps the graph has
@@ -345,8 +371,15 @@ def _check(graph, outcome, valid: bool) -> None:
     # A message or effect comes only from steps the graph has, and never more of them
     # than one per step plus the re-ask.
     assert len(outcome.messages) <= len(by_id) + 2
-    if state.waiting in (WAIT_INPUT, WAIT_FACTS, WAIT_KNOWLEDGE):
-        assert by_id[state.step]["kind"] in ("question", "knowledge", "condition")
+    if state.waiting in WAITS:
+        kinds = ("question", "knowledge", "condition", "product", "meeting")
+        assert by_id[state.step]["kind"] in kinds
+    if state.waiting in (WAIT_ORDER, WAIT_PAYMENT):
+        assert by_id[state.step]["kind"] == "product"
+    if state.waiting == WAIT_BOOKING:
+        assert by_id[state.step]["kind"] == "meeting"
+    if state.waiting == WAIT_OFFER:  # the service is asked to show it
+        assert any(e.kind in ("product", "meeting") for e in outcome.effects) or not outcome.effects
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

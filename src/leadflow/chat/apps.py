@@ -18,12 +18,16 @@ class ChatConfig(AppConfig):
 
     def ready(self) -> None:
         # Imported in ready(): models and other apps load only once the app registry is.
-        from leadflow.chat import conversation_kinds
+        from leadflow.chat import conversation_kinds, step_kinds, subscribers
         from leadflow.chat.knowledge import knowledge_bot_answer
         from leadflow.chat.knowledge_seam import knowledge_answerer_register
         from leadflow.core.scheduler import periodic_register
 
         conversation_kinds.register()
+        step_kinds.register()
+        # An order placed in a chat and paid (the signed webhook): the chat says so and
+        # its flow goes on (chat.services.commerce).
+        subscribers.register()
         # The bot's knowledge steps answer from the knowledge base (in the worker).
         knowledge_answerer_register(knowledge_bot_answer)
         periodic_register(

@@ -9,7 +9,11 @@ outcome, which is what the property tests run over random flows.
 The engine stops at a step that waits: a question (for the visitor's answer; a bad answer is
 asked again), a knowledge step (for a question, then for the knowledge base's result), a
 condition that tests the contact (for the facts the service looks up: ``Outcome.needs``
-lists the leaves, answered with ``Facts``), or a final step. Between two stops it runs at
+lists the leaves, answered with ``Facts``), a product or meeting step (docs/chat/flows.md:
+the service shows the product or the free times and answers ``Offer`` with the choices it
+offered; the visitor picks one; a Buy asks the service for the order (``OrderResult``),
+then the flow waits for the payment (``Paid``); a time asks for the booking (``Booked``;
+a time taken meanwhile is offered again)), or a final step. Between two stops it runs at
 most as many steps as the graph has; a graph that passed ``graph_clean`` never needs more
 (no cycle without a waiting step), and any other graph ends rather than loops.
 """
@@ -22,6 +26,7 @@ from typing import Any
 
 from leadflow.chat.graph import (
     ANSWER_PREFIX,
+    OFFER_KINDS,
     condition_leaves,
     contact_leaves,
     steps_by_id,
@@ -44,20 +49,27 @@ DEFAULT_RETRY = {
 WAIT_INPUT = "input"
 WAIT_FACTS = "facts"
 WAIT_KNOWLEDGE = "knowledge"
+WAIT_OFFER = "offer"  # the service shows a product or free times (``Offer``)
+WAIT_ORDER = "order"  # the service places the order and opens its checkout (``OrderResult``)
+WAIT_PAYMENT = "payment"  # the signed payment webhook (``Paid``)
+WAIT_BOOKING = "booking"  # the service books the chosen time (``Booked``)
 DONE = "done"
+BUY, DECLINE = "buy", "no"
+DEFAULT_PAID_TEXT = "Payment received"
 
 
 @dataclass
 class State:
     """Where a conversation is: the step, what it waits for, the answers given (by question
-    id, as stored), bad answers in a row at the current question, and how it ended
-    ("", "end", "handover")."""
+    id, as stored), bad answers in a row at the current question, how it ended ("",
+    "end", "handover"), and the choices the service offered at a product or meeting step."""
 
     step: str = ""
     waiting: str = ""
     answers: dict[str, Any] = field(default_factory=dict)
     attempts: int = 0
     outcome: str = ""
+    offer: list[dict[str, str]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -70,6 +82,7 @@ class State:
             answers=dict(data.get("answers") or {}),
             attempts=int(data.get("attempts") or 0),
             outcome=data.get("outcome", ""),
+            offer=[dict(choice) for choice in data.get("offer") or []],
         )
 
 
@@ -83,8 +96,10 @@ class BotMessage:
 @dataclass(frozen=True)
 class Effect:
     """Something the service does: ``kind`` is answer, set_field, tag, score, knowledge,
-    handover or end; ``step`` the step that asked for it; ``data`` its values (an answer:
-    field, value, input, question; a knowledge question: question)."""
+    handover, end, product, meeting (show the product or free times: the step's keys, and
+    ``again`` when a chosen time was taken), order (``product``) or book (``slot``, the
+    chosen value, and ``label``); ``step`` the step that asked for it; ``data`` its values
+    (an answer: field, value, input, question; a knowledge question: question)."""
 
     kind: str
     step: str
@@ -111,7 +126,34 @@ class KnowledgeResult:
     answered: bool
 
 
-Event = Input | Facts | KnowledgeResult
+@dataclass(frozen=True)
+class Offer:
+    """The choices the service showed at a product or meeting step (``value``, ``label``);
+    none: the product cannot be sold or no time is free, and the flow goes on at ``next``."""
+
+    choices: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class OrderResult:
+    """Whether the order was placed and its checkout opened (the service said so)."""
+
+    placed: bool
+
+
+@dataclass(frozen=True)
+class Paid:
+    """The order of the product step was paid (the signed webhook)."""
+
+
+@dataclass(frozen=True)
+class Booked:
+    """Whether the chosen time was booked (False: somebody took it meanwhile)."""
+
+    booked: bool
+
+
+Event = Input | Facts | KnowledgeResult | Offer | OrderResult | Paid | Booked
 
 
 @dataclass
@@ -151,9 +193,41 @@ def engine_advance(
             state.waiting = WAIT_KNOWLEDGE
             outcome.effects.append(Effect("knowledge", step["id"], {"question": question}))
             return outcome
-        _answer(step, state, event.text, outcome, country)
-        if state.waiting == WAIT_INPUT:  # asked again
+        if step["kind"] in OFFER_KINDS:
+            _pick(step, state, event.text, outcome)
+            if state.waiting:  # asked again, or waits for the order or the booking
+                return outcome
+        else:
+            _answer(step, state, event.text, outcome, country)
+            if state.waiting == WAIT_INPUT:  # asked again
+                return outcome
+    elif isinstance(event, Offer) and state.waiting == WAIT_OFFER:
+        if event.choices:
+            state.offer = [{"value": value, "label": label} for value, label in event.choices]
+            state.waiting = WAIT_INPUT
             return outcome
+        state.offer = []
+        state.step = step["next"]
+    elif isinstance(event, OrderResult) and state.waiting == WAIT_ORDER:
+        if event.placed:
+            state.waiting = WAIT_PAYMENT
+            return outcome
+        state.step = step["next"]
+    elif isinstance(event, Paid) and state.waiting == WAIT_PAYMENT:
+        outcome.messages.append(BotMessage(step["id"], step.get("paid_text") or DEFAULT_PAID_TEXT))
+        if not step.get("paid"):
+            state.waiting, state.outcome = DONE, "end"
+            outcome.effects.append(Effect("end", step["id"], {"reason": "paid"}))
+            return outcome
+        state.step = step["paid"]
+    elif isinstance(event, Booked) and state.waiting == WAIT_BOOKING:
+        if not event.booked:  # taken meanwhile: offer the times still free
+            state.waiting, state.offer = WAIT_OFFER, []
+            outcome.effects.append(
+                Effect("meeting", step["id"], {**_offer_data(step), "again": True})
+            )
+            return outcome
+        state.step = step["next"]
     elif isinstance(event, Facts) and state.waiting == WAIT_FACTS:
         state.step = _branch_target(step, state, event.values)
     elif isinstance(event, KnowledgeResult) and state.waiting == WAIT_KNOWLEDGE:
@@ -173,7 +247,7 @@ def _run(graph: dict[str, Any], outcome: Outcome, *, country: str) -> None:
     """Run steps from ``state.step`` until one waits or the flow ends."""
     by_id = steps_by_id(graph)
     state = outcome.state
-    state.waiting, state.attempts = "", 0
+    state.waiting, state.attempts, state.offer = "", 0, []
     for _ in range(len(by_id) + 1):
         step = by_id.get(state.step)
         if step is None:  # only a graph that never passed graph_clean gets here
@@ -200,6 +274,10 @@ def _run(graph: dict[str, Any], outcome: Outcome, *, country: str) -> None:
                 return
             state.step = _branch_target(step, state, {})
             continue
+        elif kind in OFFER_KINDS:
+            state.waiting, state.offer = WAIT_OFFER, []
+            outcome.effects.append(Effect(kind, step_id, _offer_data(step)))
+            return
         elif kind in ("set_field", "tag", "score"):
             data = {key: step[key] for key in ("field", "value", "tag", "points") if key in step}
             outcome.effects.append(Effect(kind, step_id, data))
@@ -212,6 +290,62 @@ def _run(graph: dict[str, Any], outcome: Outcome, *, country: str) -> None:
         state.step = step["next"]
     state.waiting, state.outcome = DONE, "end"  # a cycle without input: end, never loop
     outcome.effects.append(Effect("end", state.step, {"reason": "cycle"}))
+
+
+def _offer_data(step: dict[str, Any]) -> dict[str, Any]:
+    """What the service needs to show a product or free times."""
+    if step["kind"] == "product":
+        return {
+            "text": step.get("text", ""),
+            "product": step["product"],
+            "choices": [
+                {"value": BUY, "label": step.get("buy_label") or "Buy"},
+                {"value": DECLINE, "label": step.get("decline_label") or "No thanks"},
+            ],
+        }
+    return {
+        "text": step.get("text", ""),
+        "member": step.get("member") or None,
+        "duration": step["duration"],
+        "days": step["days"],
+    }
+
+
+def _pick(step: dict[str, Any], state: State, text: str, outcome: Outcome) -> None:
+    """The visitor's pick among the offered choices (value, label or number), or ask
+    again. A Buy waits for the order, a time for the booking, "No thanks" moves on."""
+    raw = _clip(text).lower()
+    picked = None
+    for index, choice in enumerate(state.offer, start=1):
+        if raw and raw in (choice["value"].lower(), choice["label"].lower(), str(index)):
+            picked = choice
+            break
+    if picked is None:
+        state.attempts += 1
+        payload: dict[str, Any] = {"input": "choice", "choices": list(state.offer)}
+        if step["kind"] == "meeting":
+            payload["slots"] = list(state.offer)
+        outcome.messages.append(BotMessage(step["id"], DEFAULT_RETRY["choice"], payload))
+        outcome.accepted = False
+        state.waiting = WAIT_INPUT
+        return
+    state.answers[step["id"]] = picked["value"]
+    state.attempts = 0
+    if step["kind"] == "product":
+        if picked["value"] != BUY:
+            state.waiting, state.step = "", step["next"]
+            return
+        state.waiting = WAIT_ORDER
+        outcome.effects.append(Effect("order", step["id"], {"product": step["product"]}))
+        return
+    state.waiting = WAIT_BOOKING
+    outcome.effects.append(
+        Effect(
+            "book",
+            step["id"],
+            {**_offer_data(step), "slot": picked["value"], "label": picked["label"]},
+        )
+    )
 
 
 def _question_payload(step: dict[str, Any]) -> dict[str, Any]:
@@ -356,15 +490,23 @@ def answer_test(answer: Any, leaf: Condition) -> bool:
 
 __all__ = [
     "DONE",
+    "WAIT_BOOKING",
     "WAIT_FACTS",
     "WAIT_INPUT",
     "WAIT_KNOWLEDGE",
+    "WAIT_OFFER",
+    "WAIT_ORDER",
+    "WAIT_PAYMENT",
+    "Booked",
     "BotMessage",
     "Effect",
     "Facts",
     "Input",
     "KnowledgeResult",
+    "Offer",
+    "OrderResult",
     "Outcome",
+    "Paid",
     "State",
     "condition_leaves",
     "engine_advance",

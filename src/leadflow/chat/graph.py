@@ -15,7 +15,17 @@ digits, ``_`` and ``-``, at most 64) and a ``kind``:
   on the contact, then ``next``;
 - ``knowledge``: ``text`` (the prompt), ``next``: the visitor asks, the knowledge base
   answers (or a person takes over when it cannot);
-- ``handover`` (``text``): a person takes over; ``end`` (``text``): the flow is over.
+- ``handover`` (``text``): a person takes over; ``end`` (``text``): the flow is over;
+- ``product``: ``product`` (a product's id), ``text`` (optional), ``buy_label`` and
+  ``decline_label`` (optional: the two buttons), ``paid_text`` (optional: said when the
+  payment arrives), ``next`` (after "No thanks", or when the order cannot be made),
+  ``paid`` (optional: where the flow goes on once paid; none: it ends);
+- ``meeting``: ``text`` (optional), ``member`` (optional: the user id of the member whose
+  calendar is offered when the contact has no owner), ``duration`` (minutes), ``days``
+  (how many days ahead), ``next`` (after the booking, or when no time is free).
+
+A product or meeting step needs a known visitor: every path from the start to it passes a
+question that fills ``email`` (the checks refuse the graph otherwise).
 
 ``graph_clean`` refuses, naming the step: an unknown kind or field, a ``next`` to an
 unknown step, a step that cannot be reached from the start, and a cycle that passes no
@@ -42,10 +52,17 @@ KINDS = (
     "knowledge",
     "handover",
     "end",
+    "product",
+    "meeting",
 )
 INPUTS = ("text", "email", "phone", "number", "choice", "date")
 # Steps the bot stops at until the visitor sends something: a cycle must pass one.
-WAITING_KINDS = ("question", "knowledge")
+WAITING_KINDS = ("question", "knowledge", "product", "meeting")
+# Steps whose choices the service offers (a product, free times) and that need an
+# identified visitor.
+OFFER_KINDS = ("product", "meeting")
+MEETING_DURATIONS = (15, 20, 30, 45, 60, 90, 120)
+MAX_MEETING_DAYS = 60
 FINAL_KINDS = ("handover", "end")
 MAX_STEPS = 200
 MAX_TEXT = 2000
@@ -82,6 +99,8 @@ KNOWN_KEYS = {
     "knowledge": {"text", "next"},
     "handover": {"text"},
     "end": {"text"},
+    "product": {"text", "product", "buy_label", "decline_label", "paid_text", "next", "paid"},
+    "meeting": {"text", "member", "duration", "days", "next"},
 }
 
 
@@ -99,6 +118,8 @@ def step_targets(step: dict[str, Any]) -> list[str]:
     targets = [step["next"]]
     if kind == "question":
         targets += [c["next"] for c in step.get("choices", []) if c.get("next")]
+    if kind == "product" and step.get("paid"):
+        targets.append(step["paid"])
     return targets
 
 
@@ -220,7 +241,7 @@ def _step_clean(
     kind = step["kind"]
     for key in sorted(set(step) - KNOWN_KEYS[kind] - {"id", "kind"}):
         errors.append(FieldError(f"{at}.{key}", f"A {kind} step has no {key!r}."))
-    if kind in ("message", "question", "handover", "end", "knowledge"):
+    if kind in ("message", "question", "handover", "end", "knowledge", *OFFER_KINDS):
         _text(step, "text", at, errors, required=kind in ("message", "question"))
     if kind == "question":
         if step.get("input") not in INPUTS:
@@ -243,6 +264,10 @@ def _step_clean(
         tag = step.get("tag")
         if not isinstance(tag, str) or not tag.strip() or len(tag) > 100:
             errors.append(FieldError(f"{at}.tag", "A tag of 1 to 100 characters."))
+    elif kind == "product":
+        _offer_clean(step, at, errors)
+    elif kind == "meeting":
+        _meeting_clean(step, at, errors)
     elif kind == "score":
         points = step.get("points")
         if isinstance(points, bool) or not isinstance(points, int) or not points:
@@ -258,15 +283,53 @@ def _step_clean(
             step[key] = ""
 
 
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _offer_clean(step: dict, at: str, errors: list[FieldError]) -> None:
+    """A product step's own keys (that the product exists is the caller's ``check_step``)."""
+    if not _whole(step.get("product")) or step["product"] < 1:
+        errors.append(FieldError(f"{at}.product", f"Step {step['id']}: choose a product."))
+    for key in ("buy_label", "decline_label"):
+        value = step.get(key, "")
+        if not isinstance(value, str) or len(value) > 60:
+            errors.append(FieldError(f"{at}.{key}", f"Step {step['id']}: at most 60 characters."))
+    if "paid_text" in step:
+        _text(step, "paid_text", at, errors, required=False)
+    if "paid" in step and not isinstance(step["paid"], str):
+        errors.append(FieldError(f"{at}.paid", f"Step {step['id']}: a step id (or nothing)."))
+
+
+def _meeting_clean(step: dict, at: str, errors: list[FieldError]) -> None:
+    """A meeting step's own keys (that the member exists is the caller's ``check_step``)."""
+    member = step.get("member")
+    if member not in (None, "") and (not _whole(member) or member < 1):
+        errors.append(FieldError(f"{at}.member", f"Step {step['id']}: choose a member."))
+    if step.get("duration") not in MEETING_DURATIONS:
+        minutes = ", ".join(str(m) for m in MEETING_DURATIONS)
+        errors.append(
+            FieldError(f"{at}.duration", f"Step {step['id']}: a length of {minutes} minutes.")
+        )
+    days = step.get("days")
+    if not _whole(days) or not 1 <= days <= MAX_MEETING_DAYS:
+        errors.append(
+            FieldError(f"{at}.days", f"Step {step['id']}: 1 to {MAX_MEETING_DAYS} days ahead.")
+        )
+
+
 def graph_clean(
     data: Any,
     *,
     known_field: Callable[[str], bool] = lambda key: False,
     check_contact_leaf: Callable[[Condition, str], list[FieldError]] | None = None,
+    check_step: Callable[[dict, str], list[FieldError]] | None = None,
 ) -> dict[str, Any]:
     """The graph as stored, or ValidationFailed naming every problem and its step (see the
     module docstring). ``known_field(key)``: whether ``custom_fields.<key>`` exists;
-    ``check_contact_leaf(leaf, path)``: the field errors of a contact condition leaf."""
+    ``check_contact_leaf(leaf, path)``: the field errors of a contact condition leaf;
+    ``check_step(step, path)``: the errors of a product or meeting step against the
+    workspace (its product, its member)."""
     if not isinstance(data, dict) or set(data) - {"start", "steps"}:
         raise ValidationFailed([FieldError("graph", "An object with start and steps.")])
     steps = data.get("steps")
@@ -293,9 +356,12 @@ def graph_clean(
     graph = {"start": data.get("start"), "steps": [dict(step) for step in steps]}
     questions = {s["id"] for s in graph["steps"] if s["kind"] == "question"}
     for index, step in enumerate(graph["steps"]):
+        before = len(errors)
         _step_clean(
             step, f"graph.steps[{index}]", errors, questions, known_field, check_contact_leaf
         )
+        if check_step is not None and step["kind"] in OFFER_KINDS and len(errors) == before:
+            errors.extend(check_step(step, f"graph.steps[{index}]"))
     if errors:
         raise ValidationFailed(errors)
     _links_check(graph, errors)
@@ -337,6 +403,14 @@ def _links_check(graph: dict[str, Any], errors: list[FieldError]) -> None:
                     f"Step {step['id']} cannot be reached from the start.",
                 )
             )
+    for step_id in _unidentified_offers(graph, by_id):
+        errors.append(
+            FieldError(
+                f"graph.steps[{index_of[step_id]}]",
+                f"Step {step_id} needs the visitor's email: ask for it (a question filling "
+                "email) on every path before it.",
+            )
+        )
     cycle = _cycle_without_input(graph, by_id)
     if cycle:
         errors.append(
@@ -347,6 +421,22 @@ def _links_check(graph: dict[str, Any], errors: list[FieldError]) -> None:
                 + ".",
             )
         )
+
+
+def _unidentified_offers(graph: dict[str, Any], by_id: dict[str, dict]) -> list[str]:
+    """The product and meeting steps some path from the start reaches without passing a
+    question that fills ``email`` (the walk stops at such questions)."""
+    reached = {graph["start"]}
+    pending = [graph["start"]]
+    while pending:
+        step = by_id[pending.pop()]
+        if step["kind"] == "question" and step.get("field") == "email":
+            continue
+        for target in step_targets(step):
+            if target not in reached:
+                reached.add(target)
+                pending.append(target)
+    return [s["id"] for s in graph["steps"] if s["kind"] in OFFER_KINDS and s["id"] in reached]
 
 
 def _cycle_without_input(graph: dict[str, Any], by_id: dict[str, dict]) -> list[str]:

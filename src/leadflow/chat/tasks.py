@@ -1,9 +1,17 @@
-"""Chat's background work: the idle pass that marks conversations left mid-flow, and the
-knowledge base's answers to visitors (its model loads in the worker only)."""
+"""Chat's background work: the idle pass that marks conversations left mid-flow, the
+knowledge base's answers to visitors (its model loads in the worker only), the checkout of
+an order placed in the chat (Stripe is called from the worker only) and the confirmation
+email of a meeting booked in the chat."""
 
 from django.tasks import task
 
-from leadflow.chat.services import conversation_knowledge_reply, conversations_mark_left
+from leadflow.chat.services import (
+    conversation_checkout,
+    conversation_knowledge_reply,
+    conversations_mark_left,
+    meeting_confirmation_send,
+)
+from leadflow.core.tasks import mail_retrying
 
 
 @task()
@@ -20,3 +28,17 @@ def conversation_knowledge_reply_task(conversation_id: int, step: str, question:
     return conversation_knowledge_reply(
         conversation_id=conversation_id, step=step, question=question
     )
+
+
+@task()
+def conversation_checkout_task(conversation_id: int, order_id: int) -> bool:
+    """Open the checkout of an order placed in the chat and say its page
+    (``conversation_checkout``); safe to run twice: the page is said once."""
+    return conversation_checkout(conversation_id=conversation_id, order_id=order_id)
+
+
+@task()
+@mail_retrying
+def meeting_confirmation_task(meeting_id: int) -> int:
+    """Email the visitor the meeting they booked, with its invitation; once."""
+    return meeting_confirmation_send(meeting_id=meeting_id)

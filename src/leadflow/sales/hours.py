@@ -101,8 +101,8 @@ def working_deadline(
     day = start.astimezone(zone).date()
     for _ in range(371):
         for begin, end in sorted(hours.get(WEEKDAYS[day.weekday()], ()), key=_minutes_first):
-            window_start = _local_instant(day, begin, zone)
-            window_end = _local_instant(day, end, zone)
+            window_start = local_instant(day, begin, zone)
+            window_end = local_instant(day, end, zone)
             window_start = max(window_start, start)
             if window_end <= window_start:
                 continue
@@ -117,7 +117,7 @@ def _minutes_first(interval: Any) -> int:
     return _minutes(interval[0])
 
 
-def _local_instant(day: dt.date, text: str, zone: dt.tzinfo) -> dt.datetime:
+def local_instant(day: dt.date, text: str, zone: dt.tzinfo) -> dt.datetime:
     """``day`` at the wall-clock time ``text`` in ``zone``, in UTC ("24:00": next midnight)."""
     if text == "24:00":
         local = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=zone)

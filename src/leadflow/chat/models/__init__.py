@@ -18,9 +18,12 @@ from leadflow.chat.models.knowledge import (
     UnansweredQuestion,
 )
 from leadflow.chat.models.settings import ChatSettings, LauncherPosition
+from leadflow.chat.models.steps import ChatMeeting, ChatOrder
 
 __all__ = [
     "OPEN_STATUSES",
+    "ChatMeeting",
+    "ChatOrder",
     "ChatSettings",
     "Conversation",
     "ConversationStatus",

@@ -3,6 +3,12 @@
 Callers import from ``leadflow.chat.services`` whichever module a service lives in.
 """
 
+# The product and meeting steps register their effects with conversations on import.
+from leadflow.chat.services.commerce import (
+    activities_order_paid,
+    conversation_checkout,
+    conversation_order_paid,
+)
 from leadflow.chat.services.conversations import (
     ConversationClosed,
     ConversationReply,
@@ -24,16 +30,20 @@ from leadflow.chat.services.flows import (
     flow_update,
 )
 from leadflow.chat.services.idle import conversations_mark_left
+from leadflow.chat.services.meetings import meeting_confirmation_send, member_free_slots
 from leadflow.chat.services.retention import RetentionReport, transcripts_prune
 
 __all__ = [
     "ConversationClosed",
     "ConversationReply",
     "RetentionReport",
+    "activities_order_paid",
     "conversation_by_token",
+    "conversation_checkout",
     "conversation_knowledge_reply",
     "conversation_message_post",
     "conversation_messages",
+    "conversation_order_paid",
     "conversation_start",
     "conversation_token",
     "conversations_mark_left",
@@ -44,6 +54,8 @@ __all__ = [
     "flow_graph_clean",
     "flow_publish",
     "flow_update",
+    "meeting_confirmation_send",
+    "member_free_slots",
     "message_json",
     "transcripts_prune",
 ]

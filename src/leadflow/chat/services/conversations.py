@@ -14,10 +14,15 @@ Guarantees:
 - the bot engine (``chat.engine``) decides; this module looks up what it asks for (the
   contact leaves of a condition, the knowledge base's answer) and applies its effects;
 - the idle pass (``chat.services.idle``) marks conversations idle mid-flow as left.
+
+Longer than the house's ~600 lines: one call's whole story (the lock, the engine, its
+effects, the contact) reads in one place; the product and meeting steps' effects live in
+``commerce`` and ``meetings`` and come in through ``STEP_EFFECTS`` (the seam at the end).
 """
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -385,6 +390,8 @@ def _run(call: _Call, outcome: engine.Outcome) -> None:
 
 def _effect_apply(call: _Call, effect: engine.Effect) -> engine.Event | None:
     state = call.conversation.state
+    if effect.kind in STEP_EFFECTS:
+        return STEP_EFFECTS[effect.kind](call, effect)
     if effect.kind == "answer":
         call.answered.append(effect)
         call.values_changed = True
@@ -596,3 +603,15 @@ def _save(call: _Call) -> None:
             "last_activity_at",
         ]
     )
+
+
+# --- the seam of the product and meeting steps (chat.services.commerce, .meetings) -----------
+# Their effects, by kind (they build on this module, so they register themselves), and the
+# parts of a call they use.
+STEP_EFFECTS: dict[str, Callable[[_Call, engine.Effect], engine.Event | None]] = {}
+StepCall = _Call
+step_message_add = _message_add
+step_contact_apply = _contact_apply
+step_record = _record
+step_run = _run
+step_save = _save

@@ -20,7 +20,9 @@ from leadflow.contacts.models import CustomField
 from leadflow.core.actors import Actor
 from leadflow.core.errors import Conflict, FieldError, NotFound, ValidationFailed
 from leadflow.core.models import Workspace
+from leadflow.core.selectors import LEAD_OWNER_PERMISSION, is_member_id
 from leadflow.core.services import audit_record
+from leadflow.deals.models import Product
 
 MAX_PAGE_RULES = 50
 MAX_PATTERN = 200
@@ -39,8 +41,33 @@ def flow_graph_clean(workspace: Workspace, graph: Any) -> dict[str, Any]:
             return failure.errors
         return []
 
+    def check_step(step: dict[str, Any], path: str) -> list[FieldError]:
+        """A product step's product is this workspace's and offered; a meeting step's
+        member may own leads here."""
+        if step["kind"] == "product":
+            if not Product.objects.filter(
+                workspace=workspace, pk=step["product"], active=True
+            ).exists():
+                return [
+                    FieldError(
+                        f"{path}.product", f"Step {step['id']}: not an offered product here."
+                    )
+                ]
+        elif step.get("member") and not is_member_id(
+            workspace, step["member"], permission=LEAD_OWNER_PERMISSION
+        ):
+            return [
+                FieldError(
+                    f"{path}.member", f"Step {step['id']}: not a member who may own leads here."
+                )
+            ]
+        return []
+
     return graph_clean(
-        graph, known_field=custom.__contains__, check_contact_leaf=check_contact_leaf
+        graph,
+        known_field=custom.__contains__,
+        check_contact_leaf=check_contact_leaf,
+        check_step=check_step,
     )
 
 

@@ -21,9 +21,11 @@ from django.shortcuts import redirect
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from leadflow.chat import selectors, services
-from leadflow.chat.graph import CONTACT_FIELDS, INPUTS, KINDS
+from leadflow.chat.graph import CONTACT_FIELDS, INPUTS, KINDS, MEETING_DURATIONS
 from leadflow.chat.models import ConversationStatus, FlowStatus
 from leadflow.core.errors import NotFound, ValidationFailed
+from leadflow.core.selectors import LEAD_OWNER_PERMISSION, member_list
+from leadflow.deals.selectors import product_list
 from leadflow.web.access import workspace_view
 from leadflow.web.views.common import render_page
 
@@ -38,10 +40,15 @@ KIND_LABELS = {
     "knowledge": "Answer from the knowledge base",
     "handover": "Hand over to a person",
     "end": "End",
+    "product": "Show a product and take an order",
+    "meeting": "Book a meeting",
 }
 STEP_ERROR = re.compile(r"graph\.steps\[(\d+)\](?:\.(\w+))?")
 STEP_KEYS = ("id", "kind", "text", "input", "field", "retry_text", "next", "otherwise")
 STEP_KEYS += ("tag", "points", "value", "choices", "branches")
+# The product and meeting steps' own inputs (chat.graph: product, meeting).
+STEP_KEYS += ("product", "buy_label", "decline_label", "paid_text", "paid", "member")
+STEP_KEYS += ("duration", "days")
 
 
 @workspace_view("read")
@@ -83,7 +90,7 @@ def _step_form(step: dict[str, Any]) -> dict[str, Any]:
             branches.append(f"{json.dumps(when)} -> {branch['next']}")
     return {
         **{key: step.get(key, "") for key in STEP_KEYS},
-        "points": step.get("points", ""),
+        "member": step.get("member") or "",
         "choices": choices,
         "branches": "\n".join(branches),
     }
@@ -116,11 +123,33 @@ def _choice_read(line: str) -> dict[str, str]:
     return choice
 
 
+def _whole(raw: str) -> Any:
+    """A whole number as typed (digits), else the text itself (the checks name it)."""
+    raw = str(raw).strip()
+    return int(raw) if re.fullmatch(r"\d{1,9}", raw) else raw
+
+
+def _offer_read(kind: str, form: dict[str, str], step: dict[str, Any]) -> None:
+    """A product or meeting card's own inputs (empty optional ones left out)."""
+    if kind == "product":
+        step["product"] = _whole(form.get("product", ""))
+        for key in ("buy_label", "decline_label", "paid_text", "paid"):
+            if str(form.get(key, "")).strip():
+                step[key] = str(form[key]).strip()
+    else:
+        if str(form.get("member", "")).strip():
+            step["member"] = _whole(form["member"])
+        step["duration"] = _whole(form.get("duration", ""))
+        step["days"] = _whole(form.get("days", ""))
+
+
 def _step_read(form: dict[str, str]) -> dict[str, Any]:
     """A card's inputs as a step of the graph, with only the keys its kind has."""
     kind = form.get("kind", "")
     step: dict[str, Any] = {"id": form.get("id", "").strip(), "kind": kind}
-    if kind in ("message", "question", "knowledge", "handover", "end"):
+    if kind in ("product", "meeting"):
+        _offer_read(kind, form, step)
+    if kind in ("message", "question", "knowledge", "handover", "end", "product", "meeting"):
         step["text"] = form.get("text", "")
     if kind == "question":
         step["input"] = form.get("input", "")
@@ -288,6 +317,15 @@ def flow_edit(request: HttpRequest, flow_id: int | None = None) -> HttpResponse:
         "errors": errors,
         "kinds": [(kind, KIND_LABELS[kind]) for kind in KINDS],
         "inputs": INPUTS,
+        "products": [
+            (p.pk, f"{p.name} · {p.price:.2f} {p.currency}")
+            for p in product_list(workspace, active=True)[:500]
+        ],
+        "members": [
+            (m.user_id, str(m.user))
+            for m in member_list(workspace, permission=LEAD_OWNER_PERMISSION)
+        ],
+        "durations": [(m, f"{m} minutes") for m in MEETING_DURATIONS],
         "contact_fields": CONTACT_FIELDS,
         "statuses": FlowStatus.choices,
         "versions": list(selectors.flow_versions(workspace, flow)[:10]) if flow else [],
