@@ -24,6 +24,12 @@ class ChatConfig(AppConfig):
         from leadflow.core.scheduler import periodic_register
 
         conversation_kinds.register()
+        # lf.js loads the chat launcher while the chat may show (chat.widget).
+        from leadflow.chat.widget import tracker_chat_hook
+        from leadflow.tracking.selectors import TRACKER_CONFIG_HOOKS
+
+        if tracker_chat_hook not in TRACKER_CONFIG_HOOKS:
+            TRACKER_CONFIG_HOOKS.append(tracker_chat_hook)
         # The bot's knowledge steps answer from the knowledge base (in the worker).
         knowledge_answerer_register(knowledge_bot_answer)
         periodic_register(

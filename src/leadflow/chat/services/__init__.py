@@ -1,4 +1,5 @@
-"""Chat's writes: flows (``flows``) and conversations (``conversations``).
+"""Chat's writes: flows (``flows``), conversations (``conversations``) and the workspace's
+chat settings (``settings``).
 
 Callers import from ``leadflow.chat.services`` whichever module a service lives in.
 """
@@ -24,10 +25,12 @@ from leadflow.chat.services.flows import (
     flow_update,
 )
 from leadflow.chat.services.idle import conversations_mark_left
+from leadflow.chat.services.settings import chat_settings_update
 
 __all__ = [
     "ConversationClosed",
     "ConversationReply",
+    "chat_settings_update",
     "conversation_by_token",
     "conversation_knowledge_reply",
     "conversation_message_post",
