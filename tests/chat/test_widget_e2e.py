@@ -21,7 +21,7 @@ from leadflow.chat.tasks import conversation_knowledge_reply_task
 from leadflow.contacts.models import Activity, Contact
 from tests.capture.test_embeds_e2e import CustomerSite
 from tests.chat.knowledge_helpers import run_embedding_tasks, run_queued
-from tests.chat.test_conversations import GRAPH, publish
+from tests.chat.test_conversations import publish
 from tests.e2e.conftest import _orm_beside_playwright, browser  # noqa: F401
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
