@@ -11,6 +11,7 @@ from leadflow.web.views import (
     auth,
     broadcasts,
     chat,
+    chat_settings,
     companies,
     consent,
     contacts,
@@ -228,6 +229,7 @@ form_patterns = [
 settings_patterns = [
     path("", settings.settings_workspace, name="settings_workspace"),
     path("pacing/", nurture_pacing.pacing_settings, name="nurture_pacing"),
+    path("chat-widget/", chat_settings.chat_widget_settings, name="settings_chat_widget"),
     path("sms/", nurture_sms.sms_settings, name="nurture_sms"),
     path("bounces/", nurture_bounces.bounce_settings, name="nurture_bounces"),
     path("members/", settings.settings_members, name="settings_members"),
