@@ -17,7 +17,7 @@ from leadflow.chat.models import ChatSettings, Conversation, Flow
 from leadflow.chat.widget import text_colour_on
 from leadflow.core.errors import ValidationFailed
 from leadflow.core.models import ApiScope, AuditEntry
-from tests.chat.test_conversations import GRAPH, SITE, publish
+from tests.chat.test_conversations import SITE, publish
 from tests.web.conftest import url
 
 LAUNCHER_LIMIT = 1400  # bytes gzipped: the launcher loads on every page of the site
