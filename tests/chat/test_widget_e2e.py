@@ -19,6 +19,7 @@ from leadflow.chat import knowledge, services
 from leadflow.chat.models import Conversation, Message
 from leadflow.chat.tasks import conversation_knowledge_reply_task
 from leadflow.contacts.models import Activity, Contact
+from tests.capture import test_popups_e2e
 from tests.capture.test_embeds_e2e import CustomerSite
 from tests.chat.knowledge_helpers import run_embedding_tasks, run_queued
 from tests.chat.test_conversations import publish
@@ -32,6 +33,9 @@ KNOWLEDGE_GRAPH = {
     "start": "ask",
     "steps": [{"id": "ask", "kind": "knowledge", "text": "Ask me anything.", "next": "ask"}],
 }
+
+
+visit = test_popups_e2e.visit  # pages in fresh browser profiles, errors and requests kept
 
 
 class Site(CustomerSite):
@@ -66,29 +70,6 @@ def site(tmp_path, live_server, workspace):
     workspace.save()
     yield site
     site.close()
-
-
-@pytest.fixture
-def visit(browser):  # noqa: F811
-    """Pages in fresh browser profiles, collecting script errors and requested addresses."""
-    contexts = []
-
-    def open_page(context=None, **options):
-        if context is None:
-            options.setdefault("viewport", {"width": 1280, "height": 800})
-            context = browser.new_context(locale="en-GB", **options)
-            contexts.append(context)
-        page = context.new_page()
-        page.set_default_timeout(15_000)
-        page.javascript_errors = []
-        page.requested = []
-        page.on("pageerror", lambda error: page.javascript_errors.append(str(error)))
-        page.on("request", lambda request: page.requested.append(request.url))
-        return page
-
-    yield open_page
-    for context in contexts:
-        context.close()
 
 
 def bot_says(page, text):
@@ -315,4 +296,83 @@ def test_on_a_phone_the_panel_fills_the_screen_works_by_keyboard_and_passes_axe(
     assert violations == []
     if path := __import__("os").environ.get("LEADFLOW_SCREENSHOTS"):
         page.screenshot(path=f"{path}/chat-widget-390.png")
+    assert page.javascript_errors == []
+
+
+def _said(conversation_id, author, text="", **payload):
+    """A message written as another part of the chat writes it (an agent's reply, the
+    steps' product, order and slots, the hand-over's notice): the next seq under the
+    conversation's row lock. Those parts build their own services; the widget only draws."""
+    from django.db import transaction
+
+    with transaction.atomic():
+        conversation = Conversation.objects.select_for_update().get(pk=conversation_id)
+        conversation.last_seq += 1
+        conversation.save(update_fields=["last_seq"])
+        Message.objects.create(
+            workspace_id=conversation.workspace_id,
+            conversation=conversation,
+            seq=conversation.last_seq,
+            author=author,
+            text=text,
+            payload=payload,
+        )
+
+
+def test_what_the_other_parts_of_the_chat_say_arrives_by_the_poll_and_is_drawn(
+    site, visit, workspace, owner_actor
+):
+    publish(workspace, owner_actor)
+    page = visit()
+    page.goto(site.write("cards.html"))
+    page.get_by_role("button", name="Chat with us").click()
+    dialog = page.get_by_role("dialog", name="Chat with us")
+    bot_says(page, "Your first name?")
+    conversation = Conversation.objects.get(workspace=workspace)
+    _said(conversation.pk, "agent", "Hi, Sam here. <b>not bold</b>", agent="Sam")
+    _said(
+        conversation.pk,
+        "bot",
+        "Our best seller:",
+        product={
+            "name": "Kite board",
+            "price": "249.00",
+            "currency": "EUR",
+            "description": "Light.",
+        },
+    )
+    _said(conversation.pk, "bot", "Your order:", order={"checkout_url": "https://pay.example/c/1"})
+    _said(
+        conversation.pk,
+        "bot",
+        "Pick a time:",
+        slots=[
+            {"label": "Mon 10:00", "value": "2030-01-07T10:00"},
+            {"label": "Tue 11:00", "value": "2030-01-08T11:00"},
+        ],
+    )
+    _said(conversation.pk, "system", handover="offline", ask_email=True)
+    # The poll (no stream here) brings them, in order, each drawn by its kind.
+    expect(dialog.get_by_text("Hi, Sam here. <b>not bold</b>")).to_be_visible()  # text, not markup
+    expect(dialog.locator(".m.agent .who")).to_have_text("Sam")
+    expect(dialog.get_by_text("Kite board")).to_be_visible()
+    expect(dialog.get_by_text("€249.00")).to_be_visible()
+    expect(dialog.get_by_role("link", name="Pay")).to_have_attribute(
+        "href", "https://pay.example/c/1"
+    )
+    expect(dialog.get_by_text("We're away right now.", exact=False)).to_be_visible()
+    expect(dialog.get_by_label("Your email, and we'll reply there")).to_be_visible()
+    dialog.get_by_role("button", name="Mon 10:00").click()
+    expect(dialog.locator(".m.visitor", has_text="2030-01-07T10:00")).to_be_visible()
+    wait_for(lambda: Message.objects.filter(conversation=conversation, author="visitor").exists())
+    assert Message.objects.get(conversation=conversation, author="visitor").text == (
+        "2030-01-07T10:00"
+    )
+    expect(dialog.get_by_role("button", name="Buy Kite board")).to_be_disabled()  # history now
+    assert [
+        int(s)
+        for s in dialog.locator(".m[data-seq]").evaluate_all(
+            "(nodes) => nodes.map((node) => node.dataset.seq)"
+        )
+    ] == list(range(1, 10))  # the bot asked again after the slot
     assert page.javascript_errors == []

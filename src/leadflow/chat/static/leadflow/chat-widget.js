@@ -665,25 +665,39 @@
 
   // --- offline email, the end: rating and transcript -----------------------------------------
 
+  // A small form's submit: the body (or the message that stops it), the request, the
+  // outcome in its status line.
+  function formPost(formElement, result, path, body, thanks) {
+    function say(ok, text) {
+      result.className = ok ? "ok" : "err";
+      result.textContent = text;
+    }
+    formElement.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var data = body();
+      if (typeof data === "string") return say(false, data);
+      request(path, data).then(
+        function (reply) {
+          say(true, thanks());
+          if (reply && reply.messages) handle(reply);
+        },
+        function (failure) {
+          say(false, failure.status === 429 ? "Please try again in a minute." : problem(failure));
+        }
+      );
+    });
+  }
+
   function offlineForm() {
     var box = node("form", "card");
     var id = "lf-off-" + uid();
     var input = node("input", "in", null, { id: id, type: "email", autocomplete: "email", required: "" });
     var result = node("p", "", null, { role: "status" });
     box.append(node("label", "", "Your email, and we'll reply there", { for: id }), input, node("button", "send", "Send", { type: "submit" }), result);
-    box.addEventListener("submit", function (event) {
-      event.preventDefault();
-      request("/e/chat/email", { token: token, email: input.value.trim() }).then(
-        function (reply) {
-          result.className = "ok";
-          result.textContent = "Thanks! We'll reply to " + input.value.trim() + ".";
-          handle(reply);
-        },
-        function (failure) {
-          result.className = "err";
-          result.textContent = problem(failure);
-        }
-      );
+    formPost(box, result, "/e/chat/email", function () {
+      return { token: token, email: input.value.trim() };
+    }, function () {
+      return "Thanks! We'll reply to " + input.value.trim() + ".";
     });
     return box;
   }
@@ -694,20 +708,12 @@
     var input = node("input", "in", null, { id: id, type: "email", autocomplete: "email" });
     var result = node("p", "", null, { role: "status" });
     formElement.append(node("label", "", "Send the transcript to (email)", { for: id }), input, node("button", "send", "Send", { type: "submit" }), result);
-    formElement.addEventListener("submit", function (event) {
-      event.preventDefault();
+    formPost(formElement, result, "/e/chat/transcript", function () {
       var body = { token: token };
       if (input.value.trim()) body.email = input.value.trim();
-      request("/e/chat/transcript", body).then(
-        function () {
-          result.className = "ok";
-          result.textContent = "The transcript is on its way.";
-        },
-        function (failure) {
-          result.className = "err";
-          result.textContent = failure.status === 429 ? "Please try again in a minute." : problem(failure);
-        }
-      );
+      return body;
+    }, function () {
+      return "The transcript is on its way.";
     });
     if (disclosure) container.append(node("summary", "", "Email me the transcript"));
     container.append(formElement);
@@ -741,25 +747,13 @@
     }
     var rate = node("form");
     rate.append(stars, node("label", "", "Anything to add? (optional)", { for: "lf-rate-c" }), comment, node("button", "send", "Send the rating", { type: "submit" }), result);
-    rate.addEventListener("submit", function (event) {
-      event.preventDefault();
-      if (!rating) {
-        result.className = "err";
-        result.textContent = "Pick a rating from 1 to 5.";
-        return;
-      }
+    formPost(rate, result, "/e/chat/rate", function () {
+      if (!rating) return "Pick a rating from 1 to 5.";
       var body = { token: token, rating: rating };
       if (comment.value.trim()) body.comment = comment.value.trim();
-      request("/e/chat/rate", body).then(
-        function () {
-          result.className = "ok";
-          result.textContent = "Thanks for rating the chat.";
-        },
-        function (failure) {
-          result.className = "err";
-          result.textContent = problem(failure);
-        }
-      );
+      return body;
+    }, function () {
+      return "Thanks for rating the chat.";
     });
     end.append(rate, button("Start a new chat", "b", function () {
       token = "";
