@@ -452,6 +452,7 @@ def app_pages(tmp_path):
         "magnet": f"{base}/magnets/{webinar_seats.pk}/",
         "magnet-new": f"{base}/magnets/new/?kind=code",
         "pacing": f"{base}/settings/pacing/",
+        "chat-widget-settings": f"{base}/settings/chat-widget/",
         "knowledge": f"{base}/chat/knowledge/",
         "knowledge-entry": f"{base}/chat/knowledge/{trial.pk}/",
         "knowledge-new": f"{base}/chat/knowledge/new/",

@@ -380,6 +380,15 @@ def _manage_chat(world, client):
     return _decided(created, 302)
 
 
+def _chat_widget(world, client):
+    opened = client.get(url(world["workspace"], "settings/chat-widget/"))
+    form = {"enabled": "on", "launcher_label": "Ask us", "colour": "#1f6feb"}
+    form |= {"position": "right", "consent_text": "We keep it.", "offline_message": "Soon."}
+    saved = client.post(url(world["workspace"], "settings/chat-widget/"), form)
+    assert _decided(opened, 200) == _decided(saved, 302)
+    return _decided(saved, 302)
+
+
 def _see_knowledge(world, client):
     listed = client.get(url(world["workspace"], "chat/knowledge/"))
     tried = client.post(url(world["workspace"], "chat/knowledge/"), {"question": "Any trial?"})
@@ -781,6 +790,7 @@ ACTIONS: dict[str, Callable] = {
     "change the landing pages' brand (colours, favicon)": _page_brand,
     "see chat flows and conversations (transcripts)": _see_chat,
     "create, change and publish chat flows": _manage_chat,
+    "change the chat widget's settings (launcher, greeting, consent notice)": _chat_widget,
     "see the chat's knowledge base and its unanswered questions; try a question": (_see_knowledge),
     "add, change and delete knowledge base entries; dismiss unanswered questions": (
         _manage_knowledge
@@ -915,6 +925,7 @@ BODIES = {
     "POST /api/v1/nurture/topics": {"name": "Events"},
     "POST /api/v1/pages": {"name": "Spring guide", "slug": "spring-guide"},
     "POST /api/v1/chat/flows": {"name": "Site bot"},
+    "PUT /api/v1/chat/settings": {"greeting": "Hello"},
     "PATCH /api/v1/page-brand": {"primary_colour": "#4f46e5"},
     "POST /api/v1/chat/knowledge": {"title": "Is there a free trial?", "body": "Yes, 14 days."},
     "POST /api/v1/chat/knowledge/try": {"question": "Is there a trial?"},

@@ -27,6 +27,15 @@ class ChatPageRules(StrictSchema):
     exclude: list[str] = Field([], description="Page patterns where the flow never runs")
 
 
+class ChatProactive(StrictSchema):
+    enabled: bool = False
+    message: str = Field("", description="What the chat says when it opens by itself")
+    delay_seconds: int | None = Field(None, description="Seconds on the page (0 to 3600)")
+    scroll_percent: int | None = Field(None, description="How far down the page (1 to 100)")
+    exit_intent: bool = Field(False, description="The pointer leaves through the top")
+    once_per_days: int = Field(1, description="At most once per visitor per N days (0: always)")
+
+
 class ChatFlowIn(StrictSchema):
     name: str | None = None
     status: Literal["draft", "active", "paused"] | None = None
@@ -37,6 +46,9 @@ class ChatFlowIn(StrictSchema):
         description="The draft: {start, steps: [...]} (docs/chat/flows.md); refused naming the "
         "step for an unknown next step, an unreachable step or a cycle without a question",
     )
+    proactive: ChatProactive | None = Field(
+        None, description="When the launcher opens the chat by itself (docs/chat/widget.md)"
+    )
 
 
 class ChatFlowOut(Schema):
@@ -45,6 +57,7 @@ class ChatFlowOut(Schema):
     status: str
     priority: int
     page_rules: dict[str, Any]
+    proactive: dict[str, Any]
     graph: dict[str, Any] = Field(alias="draft")
     current_version: int | None = Field(description="The number of the published version")
     created_at: dt.datetime
@@ -204,3 +217,46 @@ def conversation_get(request, conversation_id: int):
     conversation = selectors.conversation_get(workspace, conversation_id, actor=actor)
     conversation.messages = selectors.conversation_transcript(workspace, conversation)
     return conversation
+
+
+# --- the chat settings (the widget's look and consent) --------------------------------------
+
+
+class ChatSettingsIn(StrictSchema):
+    enabled: bool | None = Field(None, description="Show the launcher on pages a flow runs on")
+    launcher_label: str | None = Field(None, description="What the launcher says (1 to 60)")
+    colour: str | None = Field(None, description="The launcher's colour, #rrggbb")
+    position: Literal["right", "left"] | None = None
+    greeting: str | None = Field(None, description="Shown above the conversation (at most 300)")
+    consent_required: bool | None = Field(
+        None, description="The visitor accepts consent_text before the first message"
+    )
+    consent_text: str | None = None
+    privacy_url: str | None = Field(None, description="Linked from the consent notice")
+    offline_message: str | None = Field(None, description="Said when nobody is in")
+
+
+class ChatSettingsOut(Schema):
+    enabled: bool
+    launcher_label: str
+    colour: str
+    position: str
+    greeting: str
+    consent_required: bool
+    consent_text: str
+    privacy_url: str
+    offline_message: str
+
+
+@router.get("/chat/settings", response=ChatSettingsOut, summary="Get the chat widget's settings")
+def chat_settings_get(request):
+    workspace, _ = require_scope(request, READ)
+    return selectors.chat_settings_get(workspace)
+
+
+@router.put("/chat/settings", response=ChatSettingsOut, summary="Change the chat widget's settings")
+def chat_settings_put(request, payload: ChatSettingsIn):
+    """The given fields change (each checked, 422 naming the bad ones); the others stay."""
+    workspace, actor = require_scope(request, WRITE)
+    changes = {key: value for key, value in payload.dict(exclude_unset=True).items()}
+    return services.chat_settings_update(workspace=workspace, actor=actor, changes=changes)

@@ -28,6 +28,12 @@ class ChatConfig(AppConfig):
         # An order placed in a chat and paid (the signed webhook): the chat says so and
         # its flow goes on (chat.services.commerce).
         subscribers.register()
+        # lf.js loads the chat launcher while the chat may show (chat.widget).
+        from leadflow.chat.widget import tracker_chat_hook
+        from leadflow.tracking.selectors import TRACKER_CONFIG_HOOKS
+
+        if tracker_chat_hook not in TRACKER_CONFIG_HOOKS:
+            TRACKER_CONFIG_HOOKS.append(tracker_chat_hook)
         # The bot's knowledge steps answer from the knowledge base (in the worker).
         knowledge_answerer_register(knowledge_bot_answer)
         periodic_register(

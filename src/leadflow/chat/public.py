@@ -1,8 +1,10 @@
 """What the chat widget asks, without login (docs/chat/flows.md).
 
-POST /e/chat/start    {"key", "page_url"?, "visitor_id"?, "flow"?, "token"?}: a new
-                      conversation with the flow for the page (201), or the one a token or
-                      the visitor's open conversation names, with every message (200).
+POST /e/chat/start    {"key", "page_url"?, "visitor_id"?, "flow"?, "token"?, "consent"?}: a
+                      new conversation with the flow for the page (201), or the one a token
+                      or the visitor's open conversation names, with every message (200).
+                      Where the workspace asks for consent, a new one needs "consent": true
+                      (the visitor accepted the notice; kept on the conversation).
 POST /e/chat/message  {"key", "token", "text", "client_id"}: the visitor's message and the
                       bot's replies (201); a retry with the same client_id answers the same
                       (200, nothing stored twice).
@@ -21,10 +23,12 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from leadflow.chat import services
+from leadflow.chat.selectors import chat_settings_get
 from leadflow.core.errors import DomainError, FieldError, ValidationFailed
 from leadflow.core.models import Workspace
 from leadflow.core.problems import problem_response
@@ -39,7 +43,7 @@ from leadflow.core.ratelimit import client_ip, rate_limit_hit
 from leadflow.core.validation import json_parse
 
 VISITOR_KEY = re.compile(r"[\w-]{8,64}")
-START_KEYS = {"key", "page_url", "visitor_id", "flow", "token"}
+START_KEYS = {"key", "page_url", "visitor_id", "flow", "token", "consent"}
 MESSAGE_KEYS = {"key", "token", "text", "client_id"}
 
 
@@ -81,6 +85,20 @@ def _body(request: HttpRequest, known: set[str]) -> dict[str, Any]:
     if unknown:
         raise ValidationFailed(unknown)
     return body
+
+
+def _consent(workspace: Workspace, body: dict[str, Any]) -> dict[str, Any] | None:
+    """The notice the visitor accepted (kept on a new conversation), None when not asked;
+    ValidationFailed when the workspace asks for consent and a new start lacks it."""
+    given = body.get("consent")
+    if given is not None and not isinstance(given, bool):
+        raise ValidationFailed([FieldError("consent", "true once the visitor accepted.")])
+    chat_settings = chat_settings_get(workspace)
+    if body.get("token") or not chat_settings.consent_required:
+        return None
+    if given is not True:
+        raise ValidationFailed([FieldError("consent", "Accept the notice to start the chat.")])
+    return {"at": timezone.now().isoformat(), "text": chat_settings.consent_text[:2000]}
 
 
 def _start_input(body: dict[str, Any]) -> dict[str, Any]:
@@ -137,7 +155,7 @@ def chat_start(request: HttpRequest) -> HttpResponse:
         request,
         START_KEYS,
         lambda workspace, body: services.conversation_start(
-            workspace=workspace, **_start_input(body)
+            workspace=workspace, consent=_consent(workspace, body), **_start_input(body)
         ),
     )
 

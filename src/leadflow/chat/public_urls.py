@@ -2,10 +2,11 @@
 
 from django.urls import path
 
-from leadflow.chat import public
+from leadflow.chat import public, public_widget
 
 urlpatterns = [
     path("e/chat/start", public.chat_start, name="chat_start"),
     path("e/chat/message", public.chat_message, name="chat_message"),
     path("e/chat/messages", public.chat_messages, name="chat_messages"),
+    path("e/chat/config", public_widget.chat_config, name="chat_config"),
 ]

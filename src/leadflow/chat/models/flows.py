@@ -29,12 +29,18 @@ def empty_page_rules() -> dict:
     return {"include": [], "exclude": []}
 
 
+def no_proactive_start() -> dict:
+    return {"enabled": False}
+
+
 class Flow(models.Model):
     """A chat flow: a name, a status (only active flows start conversations), the pages it
     runs on (``page_rules``: ``include``/``exclude`` globs of page addresses, a flow per site
     section), and the draft graph the editor changes (checked by ``chat.graph.graph_clean``
     on every save). ``current_version`` is the newest published version, None until the
-    first publish."""
+    first publish. ``proactive`` is when the launcher opens the chat by itself with a
+    message (``chat.proactive.proactive_clean``: a delay, a scroll depth, an exit intent, at
+    most once per visitor per ``once_per_days``)."""
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
     name = models.CharField(max_length=200)
@@ -44,6 +50,7 @@ class Flow(models.Model):
         default=0, help_text="Where several flows match a page, the highest runs."
     )
     draft = models.JSONField(default=empty_graph)
+    proactive = models.JSONField(default=no_proactive_start, blank=True)
     current_version = models.ForeignKey(
         "FlowVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

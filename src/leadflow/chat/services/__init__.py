@@ -1,4 +1,5 @@
-"""Chat's writes: flows (``flows``) and conversations (``conversations``).
+"""Chat's writes: flows (``flows``), conversations (``conversations``) and the workspace's
+chat settings (``settings``).
 
 Callers import from ``leadflow.chat.services`` whichever module a service lives in.
 """
@@ -32,12 +33,14 @@ from leadflow.chat.services.flows import (
 from leadflow.chat.services.idle import conversations_mark_left
 from leadflow.chat.services.meetings import meeting_confirmation_send, member_free_slots
 from leadflow.chat.services.retention import RetentionReport, transcripts_prune
+from leadflow.chat.services.settings import chat_settings_update
 
 __all__ = [
     "ConversationClosed",
     "ConversationReply",
     "RetentionReport",
     "activities_order_paid",
+    "chat_settings_update",
     "conversation_by_token",
     "conversation_checkout",
     "conversation_knowledge_reply",

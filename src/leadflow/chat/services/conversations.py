@@ -205,10 +205,11 @@ def conversation_start(
     visitor_id: str = "",
     flow_id: int | None = None,
     token: str = "",
+    consent: dict | None = None,
 ) -> ConversationReply:
     """Start a conversation with the flow for this page (or ``flow_id``), or resume one:
-    by ``token``, or the visitor's open conversation with that flow. A resumed one answers
-    every message so far (``resumed``). NotFound when no flow runs on the page."""
+    by ``token``, or the visitor's open conversation. A resumed one answers every message
+    (``resumed``); a new one keeps ``consent``. NotFound when no flow runs on the page."""
     if token:
         conversation = conversation_by_token(workspace, token)
         messages = list(
@@ -239,7 +240,7 @@ def conversation_start(
             page_url=page_url[:2000],
             started_at=now,
             last_activity_at=now,
-            state={"engine": {}, "values": {}, "tags": [], "points": 0},
+            state={"engine": {}, "values": {}, "tags": [], "points": 0, "consent": consent},
         )
         known = _visitor_contact(workspace, visitor_id)
         call = _Call(conversation, flow, version.graph)

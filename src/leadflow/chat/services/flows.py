@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from leadflow.chat.graph import graph_clean
 from leadflow.chat.models import Conversation, Flow, FlowStatus, FlowVersion
+from leadflow.chat.proactive import proactive_clean
 from leadflow.contacts.conditions import Condition, ConditionContext, conditions_validate
 from leadflow.contacts.models import CustomField
 from leadflow.core.actors import Actor
@@ -26,7 +27,7 @@ from leadflow.deals.models import Product
 
 MAX_PAGE_RULES = 50
 MAX_PATTERN = 200
-FLOW_KEYS = {"name", "status", "page_rules", "priority", "graph"}
+FLOW_KEYS = {"name", "status", "page_rules", "priority", "graph", "proactive"}
 
 
 def flow_graph_clean(workspace: Workspace, graph: Any) -> dict[str, Any]:
@@ -114,6 +115,11 @@ def _clean(workspace: Workspace, data: Any, *, creating: bool) -> dict[str, Any]
             clean["priority"] = priority
     if "page_rules" in data:
         clean["page_rules"] = _page_rules_clean(data["page_rules"], errors)
+    if "proactive" in data:  # the launcher's proactive start (chat.proactive)
+        try:
+            clean["proactive"] = proactive_clean(data["proactive"])
+        except ValidationFailed as failure:
+            errors.extend(failure.errors)
     if "graph" in data:
         try:
             clean["draft"] = flow_graph_clean(workspace, data["graph"])

@@ -27,6 +27,7 @@ from leadflow.core.errors import NotFound, ValidationFailed
 from leadflow.core.selectors import LEAD_OWNER_PERMISSION, member_list
 from leadflow.deals.selectors import product_list
 from leadflow.web.access import workspace_view
+from leadflow.web.views.chat_proactive import proactive_posted, proactive_values
 from leadflow.web.views.common import render_page
 
 SECTION = {"section": "chat"}
@@ -211,7 +212,7 @@ def _flow_values(flow) -> dict[str, Any]:
             "include": "",
             "exclude": "",
             "start": "",
-        }
+        } | proactive_values(None)
     return {
         "name": flow.name,
         "status": flow.status,
@@ -219,7 +220,7 @@ def _flow_values(flow) -> dict[str, Any]:
         "include": "\n".join(flow.page_rules.get("include", [])),
         "exclude": "\n".join(flow.page_rules.get("exclude", [])),
         "start": flow.draft.get("start", ""),
-    }
+    } | proactive_values(flow)
 
 
 def _lines(raw: str) -> list[str]:
@@ -265,6 +266,8 @@ def flow_edit(request: HttpRequest, flow_id: int | None = None) -> HttpResponse:
             "exclude": post.get("exclude", ""),
             "start": post.get("start", "").strip(),
         }
+        proactive, shown = proactive_posted(post)  # the "Proactive start" fieldset
+        values |= shown
         cards = _posted_steps(request)
         if "add" in post:
             kind = post.get("add_kind", "")
@@ -280,6 +283,7 @@ def flow_edit(request: HttpRequest, flow_id: int | None = None) -> HttpResponse:
                     "include": _lines(values["include"]),
                     "exclude": _lines(values["exclude"]),
                 },
+                "proactive": proactive,
                 "graph": {
                     "start": values["start"] or (cards[0]["id"] if cards else ""),
                     "steps": [_step_read(card) for card in cards],
