@@ -139,9 +139,16 @@ def test_the_tracker_loads_the_launcher_and_a_visitor_answers_leaves_resumes_and
     expect(dialog).to_be_visible()
     bot_says(page, "Team size?")
     expect(dialog.locator(".m")).to_have_count(8)
+    # The network drops as the visitor answers: the message waits, is sent again with the
+    # same id once the network is back, and is stored once.
+    page.context.set_offline(True)
     dialog.get_by_label("A number").fill("12")
     dialog.get_by_label("A number").press("Enter")
+    expect(dialog.get_by_text("Not sent yet; trying again…")).to_be_visible()
+    page.context.set_offline(False)
     bot_says(page, "Thanks, talk soon!")
+    expect(dialog.get_by_text("Not sent yet; trying again…")).to_have_count(0)
+    assert Message.objects.filter(author="visitor", text="12").count() == 1
     expect(dialog.get_by_role("status").filter(has_text="Chat ended")).to_be_visible()
     expect(dialog.get_by_role("group", name="How was this chat?")).to_be_visible()
     assert Conversation.objects.get(pk=conversation.pk).status == "closed"
@@ -179,11 +186,15 @@ def test_the_knowledge_base_answers_with_its_citation_and_offers_its_middle_band
     dialog.get_by_label("Your answer").fill("do you have a free trial period")
     dialog.get_by_label("Your answer").press("Enter")
     expect(dialog.get_by_text("Thinking…")).to_be_visible()
+    # A worker slow to answer: after 20 s the visitor is offered a person.
+    offer = dialog.get_by_role("status").filter(has_text="This is taking a while.")
+    expect(offer.get_by_role("button", name="Talk to a person")).to_be_visible(timeout=30_000)
     assert run_queued(conversation_knowledge_reply_task) == 1  # the worker answers
     bot_says(page, "Every plan starts with a 14-day free trial")
     source = dialog.get_by_role("link", name="Is there a free trial?")
     expect(source).to_have_attribute("href", "https://help.example.com/trial")
     expect(dialog.get_by_text("Thinking…")).to_be_hidden()
+    expect(offer).to_be_hidden()
 
     dialog.get_by_label("Your answer").fill("password")
     dialog.get_by_label("Your answer").press("Enter")
