@@ -387,3 +387,46 @@ def test_what_the_other_parts_of_the_chat_say_arrives_by_the_poll_and_is_drawn(
         )
     ] == list(range(1, 10))  # the bot asked again after the slot
     assert page.javascript_errors == []
+
+
+def test_a_proactive_start_by_scroll_depth_or_by_exit_intent(site, visit, workspace, owner_actor):
+    publish(
+        workspace,
+        owner_actor,
+        page_rules={"include": ["/long.html"]},
+        proactive={"enabled": True, "message": "Read this far?", "scroll_percent": 60},
+    )
+    flow = publish(
+        workspace,
+        owner_actor,
+        page_rules={"include": ["/leaving.html"]},
+        proactive={
+            "enabled": True,
+            "message": "Before you go?",
+            "exit_intent": True,
+            "once_per_days": 0,
+        },
+    )
+    page = visit()
+    page.goto(site.write("long.html", "<p style='height:4000px'>A long page.</p>"))
+    expect(page.get_by_role("button", name="Chat with us")).to_be_visible()
+    page.mouse.wheel(0, 500)
+    page.wait_for_timeout(300)
+    assert not requested(page, "chat-widget.js")  # not that far yet: nothing loaded
+    page.mouse.wheel(0, 2500)
+    expect(page.get_by_role("button", name="Read this far?")).to_be_visible()
+
+    page.goto(site.write("leaving.html"))
+    expect(page.get_by_role("button", name="Chat with us")).to_be_visible()
+    page.mouse.move(600, 400)
+    page.mouse.move(600, 20, steps=4)
+    page.wait_for_timeout(200)
+    expect(page.get_by_role("button", name="Before you go?")).to_have_count(0)
+    page.mouse.move(600, -20, steps=2)  # out through the top
+    bubble = page.get_by_role("button", name="Before you go?")
+    expect(bubble).to_be_visible()
+    page.get_by_role("button", name="Dismiss the message").click()
+    expect(bubble).to_be_hidden()
+    expect(page.get_by_role("button", name="Chat with us")).to_be_focused()
+    assert page.evaluate(f"localStorage.getItem('lf_chat_p:{flow.pk}')")
+    assert page.javascript_errors == []
