@@ -380,7 +380,7 @@ def test_what_the_other_parts_of_the_chat_say_arrives_by_the_poll_and_is_drawn(
         "2030-01-07T10:00"
     )
     expect(dialog.get_by_role("button", name="Buy Kite board")).to_be_disabled()  # history now
-    expect(dialog.locator(".m[data-seq]")).to_have_count(9)  # the bot asked again
+    expect(dialog.locator(".m[data-seq]")).to_have_count(9)  # the bot's answer to the slot
     assert [
         int(s)
         for s in dialog.locator(".m[data-seq]").evaluate_all(
