@@ -782,7 +782,7 @@ def fuzz_chat(fuzz_workspace, owner_actor):
     return workspace, chat_services.conversation_start(workspace=workspace)
 
 
-CHAT_START = ["key", "page_url", "visitor_id", "flow", "token"]
+CHAT_START = ["key", "page_url", "visitor_id", "flow", "token", "consent"]
 CHAT_MESSAGE = ["key", "token", "text", "client_id"]
 
 
@@ -827,3 +827,17 @@ def test_no_chat_poll_answers_a_server_error(fuzz_chat, query):
         f"/e/chat/messages?{params}", headers={"Origin": SITE}
     )
     answer_is_not_a_server_error(response, f"GET /e/chat/messages?{params[:300]}")
+
+
+@FUZZ_SETTINGS
+@given(query=st.dictionaries(st.sampled_from(["key", "page_url"]), bad_text, max_size=2))
+@example(query={"page_url": "http://[::1"})
+def test_no_chat_config_answers_a_server_error(fuzz_chat, query):
+    """The launcher's settings for a page however bad the page's address."""
+    workspace, _ = fuzz_chat
+    query = {"key": workspace.public_key, **query}
+    params = "&".join(f"{quoted(name)}={quoted(value)}" for name, value in query.items())
+    response = Client(raise_request_exception=False).get(
+        f"/e/chat/config?{params}", headers={"Origin": SITE}
+    )
+    answer_is_not_a_server_error(response, f"GET /e/chat/config?{params[:300]}")

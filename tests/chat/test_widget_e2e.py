@@ -139,9 +139,16 @@ def test_the_tracker_loads_the_launcher_and_a_visitor_answers_leaves_resumes_and
     expect(dialog).to_be_visible()
     bot_says(page, "Team size?")
     expect(dialog.locator(".m")).to_have_count(8)
+    # The network drops as the visitor answers: the message waits, is sent again with the
+    # same id once the network is back, and is stored once.
+    page.context.set_offline(True)
     dialog.get_by_label("A number").fill("12")
     dialog.get_by_label("A number").press("Enter")
+    expect(dialog.get_by_text("Not sent yet; trying again…")).to_be_visible()
+    page.context.set_offline(False)
     bot_says(page, "Thanks, talk soon!")
+    expect(dialog.get_by_text("Not sent yet; trying again…")).to_have_count(0)
+    assert Message.objects.filter(author="visitor", text="12").count() == 1
     expect(dialog.get_by_role("status").filter(has_text="Chat ended")).to_be_visible()
     expect(dialog.get_by_role("group", name="How was this chat?")).to_be_visible()
     assert Conversation.objects.get(pk=conversation.pk).status == "closed"
@@ -179,11 +186,15 @@ def test_the_knowledge_base_answers_with_its_citation_and_offers_its_middle_band
     dialog.get_by_label("Your answer").fill("do you have a free trial period")
     dialog.get_by_label("Your answer").press("Enter")
     expect(dialog.get_by_text("Thinking…")).to_be_visible()
+    # A worker slow to answer: after 20 s the visitor is offered a person.
+    offer = dialog.get_by_role("status").filter(has_text="This is taking a while.")
+    expect(offer.get_by_role("button", name="Talk to a person")).to_be_visible(timeout=30_000)
     assert run_queued(conversation_knowledge_reply_task) == 1  # the worker answers
     bot_says(page, "Every plan starts with a 14-day free trial")
     source = dialog.get_by_role("link", name="Is there a free trial?")
     expect(source).to_have_attribute("href", "https://help.example.com/trial")
     expect(dialog.get_by_text("Thinking…")).to_be_hidden()
+    expect(offer).to_be_hidden()
 
     dialog.get_by_label("Your answer").fill("password")
     dialog.get_by_label("Your answer").press("Enter")
@@ -376,4 +387,47 @@ def test_what_the_other_parts_of_the_chat_say_arrives_by_the_poll_and_is_drawn(
             "(nodes) => nodes.map((node) => node.dataset.seq)"
         )
     ] == list(range(1, 10))  # the bot asked again after the slot
+    assert page.javascript_errors == []
+
+
+def test_a_proactive_start_by_scroll_depth_or_by_exit_intent(site, visit, workspace, owner_actor):
+    publish(
+        workspace,
+        owner_actor,
+        page_rules={"include": ["/long.html"]},
+        proactive={"enabled": True, "message": "Read this far?", "scroll_percent": 60},
+    )
+    flow = publish(
+        workspace,
+        owner_actor,
+        page_rules={"include": ["/leaving.html"]},
+        proactive={
+            "enabled": True,
+            "message": "Before you go?",
+            "exit_intent": True,
+            "once_per_days": 0,
+        },
+    )
+    page = visit()
+    page.goto(site.write("long.html", "<p style='height:4000px'>A long page.</p>"))
+    expect(page.get_by_role("button", name="Chat with us")).to_be_visible()
+    page.mouse.wheel(0, 500)
+    page.wait_for_timeout(300)
+    assert not requested(page, "chat-widget.js")  # not that far yet: nothing loaded
+    page.mouse.wheel(0, 2500)
+    expect(page.get_by_role("button", name="Read this far?")).to_be_visible()
+
+    page.goto(site.write("leaving.html"))
+    expect(page.get_by_role("button", name="Chat with us")).to_be_visible()
+    page.mouse.move(600, 400)
+    page.mouse.move(600, 20, steps=4)
+    page.wait_for_timeout(200)
+    expect(page.get_by_role("button", name="Before you go?")).to_have_count(0)
+    page.mouse.move(600, -20, steps=2)  # out through the top
+    bubble = page.get_by_role("button", name="Before you go?")
+    expect(bubble).to_be_visible()
+    page.get_by_role("button", name="Dismiss the message").click()
+    expect(bubble).to_be_hidden()
+    expect(page.get_by_role("button", name="Chat with us")).to_be_focused()
+    assert page.evaluate(f"localStorage.getItem('lf_chat_p:{flow.pk}')")
     assert page.javascript_errors == []
