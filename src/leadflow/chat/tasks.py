@@ -1,9 +1,14 @@
 """Chat's background work: the idle pass that marks conversations left mid-flow, and the
-knowledge base's answers to visitors (its model loads in the worker only)."""
+knowledge base's answers to visitors (its model loads in the worker only), transcripts by
+email."""
 
 from django.tasks import task
 
-from leadflow.chat.services import conversation_knowledge_reply, conversations_mark_left
+from leadflow.chat.services import (
+    conversation_knowledge_reply,
+    conversation_transcript_email,
+    conversations_mark_left,
+)
 
 
 @task()
@@ -20,3 +25,9 @@ def conversation_knowledge_reply_task(conversation_id: int, step: str, question:
     return conversation_knowledge_reply(
         conversation_id=conversation_id, step=step, question=question
     )
+
+
+@task()
+def conversation_transcript_email_task(conversation_id: int, address: str) -> bool:
+    """Email a conversation's transcript (without the agents' notes) to ``address``."""
+    return conversation_transcript_email(conversation_id=conversation_id, address=address)

@@ -10,6 +10,7 @@ from leadflow.chat.models.flows import (
     Message,
     MessageAuthor,
 )
+from leadflow.chat.models.inbox import PRESENCE_ONLINE_SECONDS, AgentPresence, CannedReply
 from leadflow.chat.models.knowledge import (
     EntryKind,
     KnowledgeEntry,
@@ -21,6 +22,9 @@ from leadflow.chat.models.settings import ChatSettings, LauncherPosition
 
 __all__ = [
     "OPEN_STATUSES",
+    "PRESENCE_ONLINE_SECONDS",
+    "AgentPresence",
+    "CannedReply",
     "ChatSettings",
     "Conversation",
     "ConversationStatus",
