@@ -38,8 +38,13 @@ GRAPH = {
             "field": "email",
             "next": "need",
         },
-        {"id": "need", "kind": "question", "text": "What do you need?", "input": "text",
-         "next": "person"},  # fmt: skip
+        {
+            "id": "need",
+            "kind": "question",
+            "text": "What do you need?",
+            "input": "text",
+            "next": "person",
+        },
         {"id": "person", "kind": "handover", "text": "Connecting you to a person."},
     ],
 }
@@ -131,7 +136,7 @@ def test_the_contacts_owner_online_gets_the_chat(workspace, flow, sam, owner_act
         data={"email": "ann@initech.com", "owner_id": sam.pk},
     )
     online(workspace, sam)
-    token, reply = to_handover(workspace)
+    _token, reply = to_handover(workspace)
     conversation = Conversation.objects.get(pk=reply.conversation.pk)
     assert conversation.status == ConversationStatus.ASSIGNED
     assert conversation.assignee_id == sam.pk and conversation.handover_at is not None
@@ -150,7 +155,9 @@ def test_an_owner_away_or_at_capacity_passes_to_the_rules_online_members(
 ):
     team()
     contact_upsert(
-        workspace=workspace, actor=owner_actor, data={"email": "ann@initech.com", "owner_id": sam.pk}
+        workspace=workspace,
+        actor=owner_actor,
+        data={"email": "ann@initech.com", "owner_id": sam.pk},
     )
     online(workspace, sam, away=True)
     online(workspace, kim)
@@ -163,7 +170,7 @@ def test_an_unowned_lead_routed_by_a_rule_is_the_agents_and_its_first_touch_cloc
 ):
     team()
     online(workspace, kim)
-    token, reply = to_handover(workspace)
+    _token, reply = to_handover(workspace)
     conversation = Conversation.objects.get(pk=reply.conversation.pk)
     assert conversation.assignee_id == kim.pk
     contact = Contact.objects.get(pk=conversation.contact_id)
@@ -423,8 +430,11 @@ def test_public_endpoints_refuse_bad_input_naming_each_field(workspace, flow):
         ("/e/chat/handover", {"key": key, "token": token, "client_id": "x"}, ["client_id"]),
         ("/e/chat/handover", {"key": key, "token": token, "client_id": "c" * 8, "z": 1}, ["z"]),
         ("/e/chat/email", {"key": key, "token": token, "email": 5}, ["email"]),
-        ("/e/chat/rate", {"key": key, "token": token, "rating": 6, "comment": 3},
-         ["rating", "comment"]),  # fmt: skip
+        (
+            "/e/chat/rate",
+            {"key": key, "token": token, "rating": 6, "comment": 3},
+            ["rating", "comment"],
+        ),
         ("/e/chat/rate", {"key": key, "token": token, "rating": True}, ["rating"]),
         ("/e/chat/transcript", {"key": key, "token": token, "email": "nope"}, ["email"]),
     ]

@@ -622,3 +622,14 @@ def _save(call: _Call) -> None:
             "closed_at",
         ]
     )
+
+
+# --- shared with the other writers of a conversation ----------------------------------------
+# The hand-over (chat.services.handover) and the inbox (chat.services.inbox) write the same
+# locked conversation as the bot does: they use these names (the functions above, not copies).
+ConversationCall = _Call
+message_add = _message_add
+activity_add = _record
+engine_outcome_apply = _run
+contact_apply = _contact_apply
+conversation_save = _save

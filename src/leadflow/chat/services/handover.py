@@ -153,7 +153,8 @@ def _next_opening(members: list[TeamMember], now: dt.datetime) -> dt.datetime | 
 def handover_apply(call, *, step: str = "", reason: str = "flow", client_id: str = "") -> None:
     """Hand the locked conversation of ``call`` over (see the module's guarantees). The
     caller saves the conversation (``_save``) in the same transaction."""
-    from leadflow.chat.services.conversations import _message_add, _record  # one app, a cycle
+    # conversations imports this module (its hand-over effect): imported here, not above.
+    from leadflow.chat.services.conversations import activity_add, message_add
 
     conversation = call.conversation
     workspace = conversation.workspace
@@ -181,9 +182,9 @@ def handover_apply(call, *, step: str = "", reason: str = "flow", client_id: str
         _lead_give(workspace, contact, route, now)
     elif route.outcome == "offline":
         text = selectors.chat_settings_get(workspace).offline_message or OFFLINE_TEXT
-    _message_add(call, MessageAuthor.SYSTEM, text, step=step, payload=payload, client_id=client_id)
-    _record(call, kinds.CHAT_HANDOVER_REQUESTED, {"step": step, "reason": reason})
-    _record(
+    message_add(call, MessageAuthor.SYSTEM, text, step=step, payload=payload, client_id=client_id)
+    activity_add(call, kinds.CHAT_HANDOVER_REQUESTED, {"step": step, "reason": reason})
+    activity_add(
         call,
         kinds.CHAT_ROUTED,
         {"outcome": route.outcome, "assignee_id": route.assignee_id, "reason": route.reason},

@@ -8,7 +8,7 @@ Guarantees:
   for a salesperson, or another workspace's id: NotFound);
 - claiming a waiting chat is race-safe: of two agents at once, one takes it and the other
   gets ``ConversationTaken`` (409) naming who has it;
-- an agent's reply goes through ``conversations._message_add`` (author ``agent``, payload
+- an agent's reply goes through ``conversations.message_add`` (author ``agent``, payload
   ``{"agent": first name}``), is stored once per ``client_id``, claims a waiting chat, and
   the chat's first one sets ``first_agent_reply_at`` and writes ``chat.replied`` by the
   member: the touch that stops the lead's first-touch clock;
@@ -38,15 +38,15 @@ from leadflow.chat.models import (
     MessageAuthor,
 )
 from leadflow.chat.services.conversations import (
+    ConversationCall,
     ConversationClosed,
     ConversationReply,
-    _Call,
-    _contact_apply,
-    _message_add,
-    _record,
-    _run,
-    _save,
+    activity_add,
+    contact_apply,
     conversation_by_token,
+    conversation_save,
+    engine_outcome_apply,
+    message_add,
     message_input_clean,
 )
 from leadflow.chat.services.handover import agent_first_name, handover_apply
@@ -73,15 +73,15 @@ class ConversationNotClosed(Conflict):
     title = "The chat is not closed yet."
 
 
-def _locked(workspace: Workspace, conversation_id: int, actor: Actor | None) -> _Call:
+def _locked(workspace: Workspace, conversation_id: int, actor: Actor | None) -> ConversationCall:
     """The conversation the actor may see, its row locked (NotFound otherwise)."""
     selectors.conversation_get(workspace, conversation_id, actor=actor)
     conversation = (
-        Conversation.objects.select_for_update()
+        Conversation.objects.select_for_update(of=("self",))
         .select_related("flow", "flow_version", "workspace", "contact")
         .get(pk=conversation_id, workspace=workspace)
     )
-    return _Call(conversation, conversation.flow, conversation.flow_version.graph)
+    return ConversationCall(conversation, conversation.flow, conversation.flow_version.graph)
 
 
 def _taken(conversation: Conversation, actor: Actor) -> None:
@@ -90,7 +90,7 @@ def _taken(conversation: Conversation, actor: Actor) -> None:
         raise ConversationTaken(f"{holder.display_name} has this chat.")
 
 
-def _claim(call: _Call, actor: Actor) -> None:
+def _claim(call: ConversationCall, actor: Actor) -> None:
     conversation = call.conversation
     if conversation.status == ConversationStatus.CLOSED:
         raise ConversationClosed()
@@ -101,7 +101,7 @@ def _claim(call: _Call, actor: Actor) -> None:
     conversation.status = ConversationStatus.ASSIGNED
     conversation.handover_at = conversation.handover_at or conversation.assigned_at
     name = agent_first_name(actor.user)
-    _message_add(
+    message_add(
         call,
         MessageAuthor.SYSTEM,
         f"{name} joined the chat.",
@@ -116,7 +116,7 @@ def conversation_claim(*, workspace: Workspace, conversation_id: int, actor: Act
     with transaction.atomic():
         call = _locked(workspace, conversation_id, actor)
         _claim(call, actor)
-        _save(call)
+        conversation_save(call)
     return call.conversation
 
 
@@ -135,21 +135,21 @@ def agent_reply(
         if stored is not None:
             return stored
         if internal:
-            message = _message_add(
+            message = message_add(
                 call, MessageAuthor.AGENT, text, client_id=client_id, author_user=actor.user,
                 internal=True,
             )  # fmt: skip
-            _save(call)
+            conversation_save(call)
             return message
         _claim(call, actor)
-        message = _message_add(
+        message = message_add(
             call, MessageAuthor.AGENT, text, client_id=client_id, author_user=actor.user,
             payload={"agent": agent_first_name(actor.user)},
         )  # fmt: skip
         if conversation.first_agent_reply_at is None:
             conversation.first_agent_reply_at = message.created_at
-            _record(call, kinds.CHAT_REPLIED, {"seq": message.seq}, actor=actor)
-        _save(call)
+            activity_add(call, kinds.CHAT_REPLIED, {"seq": message.seq}, actor=actor)
+        conversation_save(call)
     return message
 
 
@@ -169,17 +169,17 @@ def conversation_return_to_bot(
         conversation.assignee, conversation.assigned_at = None, None
         conversation.status = ConversationStatus.BOT
         if not step:
-            _message_add(call, MessageAuthor.SYSTEM, "", payload={"bot": "end"})
+            message_add(call, MessageAuthor.SYSTEM, "", payload={"bot": "end"})
             conversation.status, conversation.closed_at = ConversationStatus.CLOSED, timezone.now()
-            _record(call, kinds.CHAT_ENDED, {"step": conversation.current_step})
+            activity_add(call, kinds.CHAT_ENDED, {"step": conversation.current_step})
         else:
-            _message_add(call, MessageAuthor.SYSTEM, "", payload={"bot": "resumed"})
+            message_add(call, MessageAuthor.SYSTEM, "", payload={"bot": "resumed"})
             state = engine.State.from_json(conversation.state.get("engine") or {})
             outcome = engine.engine_resume_at(
                 call.graph, state, step, country=workspace.default_country
             )
-            _run(call, outcome)
-        _save(call)
+            engine_outcome_apply(call, outcome)
+        conversation_save(call)
     return conversation
 
 
@@ -193,7 +193,7 @@ def conversation_close(*, workspace: Workspace, conversation_id: int, actor: Act
             return conversation
         _taken(conversation, actor)
         conversation.status, conversation.closed_at = ConversationStatus.CLOSED, timezone.now()
-        _message_add(
+        message_add(
             call,
             MessageAuthor.SYSTEM,
             "This chat is closed. How did we do?",
@@ -203,8 +203,8 @@ def conversation_close(*, workspace: Workspace, conversation_id: int, actor: Act
             "chat_inbox_detail",
             kwargs={"workspace_slug": workspace.slug, "conversation_id": conversation.pk},
         )
-        _record(call, kinds.CHAT_CLOSED, {"transcript": link}, actor=actor)
-        _save(call)
+        activity_add(call, kinds.CHAT_CLOSED, {"transcript": link}, actor=actor)
+        conversation_save(call)
     return conversation
 
 
@@ -240,7 +240,7 @@ def conversation_handover_request(
         if conversation.status == ConversationStatus.CLOSED:
             raise ConversationClosed()
         handover_apply(call, step=conversation.current_step, reason="visitor", client_id=client_id)
-        _save(call)
+        conversation_save(call)
     return ConversationReply(conversation, call.messages, token)
 
 
@@ -256,18 +256,18 @@ def conversation_email_leave(*, workspace: Workspace, token: str, email: Any) ->
         conversation = call.conversation
         conversation.state.setdefault("values", {})["email"] = address
         call.values_changed = True
-        _contact_apply(call)
+        contact_apply(call)
         if conversation.state.get("not_applied"):
             raise ValidationFailed(
                 [FieldError("email", "This email could not be stored; check it.")]
             )
-        _message_add(
+        message_add(
             call,
             MessageAuthor.SYSTEM,
             f"Thanks! We'll reply to {address}.",
             payload={"email_saved": True},
         )
-        _save(call)
+        conversation_save(call)
     return ConversationReply(conversation, call.messages, token)
 
 
@@ -298,7 +298,7 @@ def conversation_rate(
             raise ConversationNotClosed()
         conversation.rating, conversation.rating_comment = rating, comment
         conversation.save(update_fields=["rating", "rating_comment"])
-        _record(call, kinds.CHAT_RATED, {"rating": rating, "comment": comment[:300]})
+        activity_add(call, kinds.CHAT_RATED, {"rating": rating, "comment": comment[:300]})
     return conversation
 
 
