@@ -182,6 +182,8 @@ def handover_apply(call, *, step: str = "", reason: str = "flow", client_id: str
         _lead_give(workspace, contact, route, now)
     elif route.outcome == "offline":
         text = selectors.chat_settings_get(workspace).offline_message or OFFLINE_TEXT
+    elif _step_said_it(call, step):
+        text = ""  # the flow's hand-over step already told the visitor
     message_add(call, MessageAuthor.SYSTEM, text, step=step, payload=payload, client_id=client_id)
     activity_add(call, kinds.CHAT_HANDOVER_REQUESTED, {"step": step, "reason": reason})
     activity_add(
@@ -190,6 +192,13 @@ def handover_apply(call, *, step: str = "", reason: str = "flow", client_id: str
         {"outcome": route.outcome, "assignee_id": route.assignee_id, "reason": route.reason},
     )
     handover_notify(conversation, route.assignee_id)
+
+
+def _step_said_it(call, step: str) -> bool:
+    last = call.messages[-1] if call.messages else None
+    return (
+        bool(step) and last is not None and last.author == MessageAuthor.BOT and last.step == step
+    )
 
 
 def handover_notify(conversation, assignee_id: int | None) -> None:
