@@ -79,22 +79,6 @@ def flow(workspace, owner_actor):
 
 
 @pytest.fixture
-def sam(make_member):
-    user = make_member("sales", "sam@acme-widgets.com").user
-    user.full_name = "Sam Rivera"
-    user.save()
-    return user
-
-
-@pytest.fixture
-def kim(make_member):
-    user = make_member("sales", "kim@acme-widgets.com").user
-    user.full_name = "Kim Lee"
-    user.save()
-    return user
-
-
-@pytest.fixture
 def team(workspace, owner_actor, sam, kim):
     def make(hours=None, rule=True):
         team = team_create(workspace=workspace, name="Chat", actor=owner_actor)

@@ -26,14 +26,6 @@ def flow(workspace, owner_actor):
     return publish(workspace, owner_actor, graph=GRAPH)
 
 
-@pytest.fixture
-def sam(make_member):
-    user = make_member("sales", "sam@acme-widgets.com").user
-    user.full_name = "Sam Rivera"
-    user.save()
-    return user
-
-
 def key_of(workspace, user) -> ApiClient:
     _, secret = apikey_create(
         workspace=workspace, name=f"{user.email} key", scopes=None, actor=actor_of(workspace, user)
