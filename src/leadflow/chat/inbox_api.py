@@ -164,8 +164,8 @@ def inbox_claim(request, conversation_id: int):
 
 @router.post(
     "/chat/conversations/{conversation_id}/messages",
-    response={201: InboxMessageOut},
-    summary="Reply to the visitor, or write a note",
+    response={200: InboxMessageOut, 201: InboxMessageOut},
+    summary="Reply to the visitor, or write a note (a retry with the same client_id: 200)",
 )
 def inbox_reply(request, conversation_id: int, payload: AgentMessageIn):
     workspace, actor = _agent(request, WRITE)
@@ -177,7 +177,8 @@ def inbox_reply(request, conversation_id: int, payload: AgentMessageIn):
         client_id=payload.client_id,
         internal=payload.internal,
     )
-    return json_response(InboxMessageOut.from_orm(message).dict(), status=201)
+    status = 200 if getattr(message, "replayed", False) else 201
+    return json_response(InboxMessageOut.from_orm(message).dict(), status=status)
 
 
 @router.post(

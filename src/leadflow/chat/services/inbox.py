@@ -125,14 +125,15 @@ def agent_reply(
     internal: bool = False,
 ) -> Message:  # fmt: skip
     """The agent's reply (``internal``: a note only the inbox shows), stored once per
-    ``client_id`` (a retry answers the stored message). A reply claims a chat nobody holds;
-    a note may be written on any chat the actor sees."""
+    ``client_id`` (a retry answers the stored message, marked ``replayed``). A reply
+    claims a chat nobody holds; a note may be written on any chat the actor sees."""
     text, client_id = message_input_clean(text, client_id)
     with transaction.atomic():
         call = _locked(workspace, conversation_id, actor)
         conversation = call.conversation
         stored = Message.objects.filter(conversation=conversation, client_id=client_id).first()
         if stored is not None:
+            stored.replayed = True  # the API answers a retry 200
             return stored
         if internal:
             message = message_add(
