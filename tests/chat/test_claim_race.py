@@ -99,3 +99,69 @@ def test_two_agents_claiming_at_once_give_the_chat_one_person(workspace, owner_a
     assert conversation.assignee_id == winner and conversation.status == "assigned"
     joined = Message.objects.filter(conversation=conversation, payload__handover="assigned")
     assert joined.count() == 1  # one "joined the chat", not two
+
+
+def test_hand_overs_at_once_never_pass_an_agents_capacity(workspace, owner_actor, make_member):
+    """Capacity 1, one online agent who owns both visitors' leads, two hand-overs at the same
+    instant: one chat is the agent's, the other waits in the queue (the room is counted
+    under the agent's presence row lock)."""
+    from django.utils import timezone
+
+    from leadflow.chat.models import AgentPresence, ChatSettings
+    from leadflow.contacts.services import contact_upsert
+    from leadflow.core.actors import Actor
+
+    publish(workspace, owner_actor, graph=GRAPH)
+    ChatSettings.objects.create(workspace=workspace, agent_capacity=1)
+    agent = make_member("sales", "agent@acme-widgets.com").user
+    presence = AgentPresence.objects.create(
+        workspace=workspace, user=agent, last_seen_at=timezone.now()
+    )
+    tokens = []
+    for email in ("one@initech.com", "two@initech.com"):
+        contact_upsert(
+            workspace=workspace, actor=Actor.system(), data={"email": email, "owner_id": agent.pk}
+        )
+        started = services.conversation_start(workspace=workspace)
+        services.conversation_message_post(
+            workspace=workspace, token=started.token, text=email, client_id=f"mail-{email}"
+        )
+        tokens.append(started.token)
+    errors: list[BaseException] = []
+
+    def hand_over(token: str) -> None:
+        try:
+            services.conversation_handover_request(
+                workspace=workspace, token=token, client_id="talk-00001"
+            )
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    holder_ready, release = threading.Event(), threading.Event()
+
+    def hold_the_seat() -> None:
+        try:
+            with transaction.atomic():
+                AgentPresence.objects.select_for_update().get(pk=presence.pk)
+                holder_ready.set()
+                release.wait(30)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold_the_seat)
+    holder.start()
+    assert holder_ready.wait(10)
+    threads = [threading.Thread(target=hand_over, args=(token,)) for token in tokens]
+    for thread in threads:
+        thread.start()
+    waiting = _waiting_on_locks(2)
+    release.set()
+    holder.join()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert waiting, "both hand-overs should have queued on the agent's seat"
+    statuses = sorted(Conversation.objects.values_list("status", "assignee_id"))
+    assert statuses == [("assigned", agent.pk), ("waiting", None)]

@@ -15,7 +15,9 @@ Guarantees:
   (``ChatSettings.agent_capacity`` open chats), else the sales assignment rules' choice
   (the first rule the contact matches; for an anonymous visitor the first rule without
   conditions) among its ONLINE members not away, in working hours and under capacity
-  (fewest open chats first, then the team's order), else the unassigned queue. A lead
+  (fewest open chats first, then the team's order), else the unassigned queue; the room
+  left is counted again under the chosen member's presence row lock, so hand-overs at
+  once never pass the capacity. A lead
   nobody owns that routing gave to a person becomes theirs through the sales assignment
   record (``assignment_record``: its ``owner.changed``, and the lead's first-touch clock,
   which the agent's reply, a ``chat.replied`` touch, stops);
@@ -33,7 +35,7 @@ from django.utils import timezone
 
 from leadflow.chat import conversation_kinds as kinds
 from leadflow.chat import selectors
-from leadflow.chat.models import ConversationStatus, MessageAuthor
+from leadflow.chat.models import AgentPresence, ConversationStatus, MessageAuthor
 from leadflow.contacts.models import Contact
 from leadflow.core.actors import Actor
 from leadflow.core.models import NotificationKind, User, Workspace
@@ -84,11 +86,13 @@ def route_choose(workspace: Workspace, contact: Contact | None, now: dt.datetime
         return user_id in online and loads.get(user_id, 0) < capacity
 
     if contact is not None and free(contact.owner_id):
-        return Route("assigned", contact.owner_id, "The contact's owner is online")
+        owner = Route("assigned", contact.owner_id, "The contact's owner is online")
+        if _seat_take(workspace, owner.assignee_id, capacity):
+            return owner
     rule = _rule_for(workspace, contact)
     if rule is not None:
         picked = _rule_pick(workspace, rule, contact, free, loads, now)
-        if picked is not None:
+        if picked is not None and _seat_take(workspace, picked.assignee_id, capacity):
             return picked
     members = list(
         TeamMember.objects.filter(
@@ -102,6 +106,14 @@ def route_choose(workspace: Workspace, contact: Contact | None, now: dt.datetime
             reply_by=_next_opening(members, now),
         )
     return Route("waiting", reason="Nobody online with room for a chat: left in the queue")
+
+
+def _seat_take(workspace: Workspace, user_id: int, capacity: int) -> bool:
+    """Whether the member still has room, counted under the lock of their presence row
+    (held to the commit): two hand-overs at once to one person take turns, and the second
+    counts the first's chat."""
+    AgentPresence.objects.select_for_update().filter(workspace=workspace, user_id=user_id).first()
+    return selectors.open_chats_by_assignee(workspace, [user_id]).get(user_id, 0) < capacity
 
 
 def _rule_for(workspace: Workspace, contact: Contact | None) -> AssignmentRule | None:
