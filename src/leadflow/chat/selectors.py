@@ -9,7 +9,7 @@ chat answers 404.
 import datetime as dt
 from collections.abc import Iterable
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Case, Count, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from leadflow.chat.models import (
@@ -123,7 +123,8 @@ def inbox_list(
 ) -> QuerySet[Conversation]:
     """The inbox's list: ``view`` mine (assigned to the actor), unassigned (waiting for a
     person, nobody holds it), team (every open chat the actor may see); ``status`` one of
-    the statuses; neither: the open chats. Waiting chats first, then the newest activity."""
+    the statuses; neither: the open chats. Waiting chats first, then the newest activity
+    (the API's pages re-order by the newest activity alone)."""
     conversations = _visible(
         Conversation.objects.filter(workspace=workspace).select_related(
             "flow", "contact", "assignee"
@@ -140,7 +141,8 @@ def inbox_list(
         conversations = conversations.filter(status=status)
     elif view != "mine":
         conversations = conversations.filter(status__in=OPEN_STATUSES)
-    return conversations.order_by("-last_activity_at", "-pk")
+    waiting_first = Case(When(status=ConversationStatus.WAITING, then=Value(0)), default=Value(1))
+    return conversations.order_by(waiting_first, "-last_activity_at", "-pk")
 
 
 def agents_online(
