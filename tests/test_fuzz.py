@@ -784,21 +784,27 @@ def fuzz_chat(fuzz_workspace, owner_actor):
 
 CHAT_START = ["key", "page_url", "visitor_id", "flow", "token", "consent"]
 CHAT_MESSAGE = ["key", "token", "text", "client_id"]
+CHAT_HANDOVER = ["email", "rating", "comment"]  # and client_id: the inbox's endpoints
 
 
 @FUZZ_SETTINGS
 @given(
-    path=st.sampled_from(["start", "message"]),
-    changes=st.dictionaries(st.sampled_from(CHAT_MESSAGE + CHAT_START), json_value, max_size=3),
+    path=st.sampled_from(["start", "message", "handover", "email", "rate", "transcript"]),
+    changes=st.dictionaries(
+        st.sampled_from(CHAT_MESSAGE + CHAT_START + CHAT_HANDOVER), json_value, max_size=3
+    ),
     other=st.one_of(st.none(), raw_body),
 )
 @example(path="message", changes={"text": "\x00"}, other=None)
 @example(path="message", changes={"client_id": 2**63, "text": None}, other=None)
 @example(path="start", changes={"flow": 10**40, "visitor_id": "\ud800"}, other=None)
 @example(path="start", changes={}, other=DEEP.encode())
+@example(path="rate", changes={"rating": 2**70, "comment": {"a": 1}}, other=None)
+@example(path="email", changes={"email": "\ud800@x.com"}, other=None)
 def test_no_chat_post_answers_a_server_error(fuzz_chat, path, changes, other):
-    """The widget's start and message however bad (the real key and token unless changed;
-    other: a body of another shape): never a 5xx, and a refused message stores nothing."""
+    """The widget's start, message, "Talk to a person", email, rating and transcript however
+    bad (the real key and token unless changed; other: a body of another shape): never a
+    5xx, and a refused message stores nothing."""
     from leadflow.chat.models import Message
 
     workspace, started = fuzz_chat

@@ -186,7 +186,13 @@ def test_a_big_team_is_handed_to_a_person(workspace, started):
         reply = say(workspace, started.token, text)
     conversation = Conversation.objects.get(pk=started.conversation.pk)
     assert conversation.status == ConversationStatus.WAITING
-    assert reply.messages[-1].payload == {"handover": "flow"}
+    assert reply.messages[-1].payload == {
+        "handover": "waiting",  # nobody online: the queue (tests/chat/test_handover.py)
+        "reason": "flow",
+        "assignee": None,
+        "reply_by": None,
+        "ask_email": False,
+    }
     assert Activity.objects.filter(kind="chat.handover_requested").count() == 1
     # The bot is done: the visitor's next message waits for the person.
     after = say(workspace, started.token, "Are you there?")
@@ -289,7 +295,8 @@ def test_a_knowledge_step_answers_with_its_citation_or_hands_over(workspace, own
         say(workspace, started.token, "What is the meaning of life?")
         assert _answer_knowledge_questions() == 1
         _, last = services.conversation_messages(workspace=workspace, token=started.token)
-        assert last[-1].payload == {"handover": "knowledge"}
+        assert last[-1].payload["handover"] == "waiting"
+        assert last[-1].payload["reason"] == "knowledge"
         assert Conversation.objects.get(pk=started.conversation.pk).status == "waiting"
     finally:
         knowledge_seam._ANSWERERS[:] = registered

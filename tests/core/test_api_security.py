@@ -220,6 +220,9 @@ def _object_ids(workspace):
     )
     chat_services.flow_publish(workspace=workspace, flow_id=flow.pk, actor=actor)
     conversation = chat_services.conversation_start(workspace=workspace).conversation
+    canned = chat_services.canned_reply_save(
+        workspace=workspace, data={"title": "Other", "text": "Other answer"}
+    )
     entry = knowledge.entry_create(
         workspace=workspace, actor=actor, data={"title": "Other?", "body": "Other."}
     )
@@ -237,6 +240,7 @@ def _object_ids(workspace):
         "order_id": order.pk,
         "flow_id": flow.pk,
         "conversation_id": conversation.pk,
+        "reply_id": canned.pk,
         "entry_id": entry.pk,
         "unanswered_id": UnansweredQuestion.objects.get(workspace=workspace).pk,
         "image_id": image.pk,
@@ -331,6 +335,10 @@ def test_every_object_route_hides_other_workspaces(api, other_workspace):
         "unpublish": None,
         "variants": {"copy_of": None},
         "winner": {"variant_id": None},
+        "messages": {"text": "x", "client_id": "x" * 8},
+        "return": {"step": ""},
+        "close": None,
+        "transcript": {"email": "x@example.com"},
     }
     schema = ninja_api.get_openapi_schema()
     tried = 0
@@ -361,7 +369,9 @@ def test_every_object_route_hides_other_workspaces(api, other_workspace):
                 body = {"from_name": "x"}
             elif method == "patch" and "/pages/images/" in url:
                 body = {"alt": "x"}
-            elif method == "patch" and "/chat/knowledge/" in url:
+            elif method == "patch" and (
+                "/chat/knowledge/" in url or "/chat/canned-replies/" in url
+            ):
                 body = {"title": "x"}
             elif method == "patch" and any(
                 part in url
@@ -429,6 +439,11 @@ def test_every_object_route_hides_other_workspaces(api, other_workspace):
         ("Other kite", "open"),  # the order's deal
     ]
     assert not LeadSnooze.objects.exists()
+    from leadflow.chat.models import CannedReply, Conversation, Message
+
+    assert list(CannedReply.objects.values_list("title", flat=True)) == ["Other"]
+    assert not Message.objects.filter(author="agent").exists()
+    assert Conversation.objects.get().assignee_id is None
     assert list(Popup.objects.values_list("name", flat=True)) == ["Other popup"]
     assert not Contact.objects.filter(lifecycle_stage="disqualified").exists()
     assert Contact.objects.filter(workspace=other_workspace, owner__isnull=False).count() == (

@@ -389,6 +389,27 @@ def _chat_widget(world, client):
     return _decided(saved, 302)
 
 
+def _see_inbox(world, client):
+    _, conversation = _chat_world(world)
+    listed = client.get(url(world["workspace"], "chat/inbox/"))
+    opened = client.get(url(world["workspace"], f"chat/inbox/{conversation.pk}/"))
+    canned = client.get(url(world["workspace"], "chat/canned/"))
+    assert _decided(listed, 200) == _decided(opened, 200) == _decided(canned, 200)
+    return _decided(opened, 200)
+
+
+def _work_inbox(world, client):
+    _, conversation = _chat_world(world)
+    claimed = client.post(url(world["workspace"], f"chat/inbox/{conversation.pk}/claim/"))
+    replied = client.post(
+        url(world["workspace"], f"chat/inbox/{conversation.pk}/reply/"),
+        {"text": "Hello", "client_id": "perm-00001"},
+    )
+    canned = client.post(url(world["workspace"], "chat/canned/"), {"title": "Hi", "text": "Hi"})
+    assert _decided(claimed, 302) == _decided(replied, 302) == _decided(canned, 302)
+    return _decided(claimed, 302)
+
+
 def _see_knowledge(world, client):
     listed = client.get(url(world["workspace"], "chat/knowledge/"))
     tried = client.post(url(world["workspace"], "chat/knowledge/"), {"question": "Any trial?"})
@@ -791,6 +812,10 @@ ACTIONS: dict[str, Callable] = {
     "see chat flows and conversations (transcripts)": _see_chat,
     "create, change and publish chat flows": _manage_chat,
     "change the chat widget's settings (launcher, greeting, consent notice)": _chat_widget,
+    "see the chat inbox (own and unassigned chats for sales) and the canned replies": _see_inbox,
+    (
+        "work chats in the inbox (claim, reply, notes, return to bot, close); change canned replies"
+    ): _work_inbox,
     "see the chat's knowledge base and its unanswered questions; try a question": (_see_knowledge),
     "add, change and delete knowledge base entries; dismiss unanswered questions": (
         _manage_knowledge
@@ -926,6 +951,8 @@ BODIES = {
     "POST /api/v1/pages": {"name": "Spring guide", "slug": "spring-guide"},
     "POST /api/v1/chat/flows": {"name": "Site bot"},
     "PUT /api/v1/chat/settings": {"greeting": "Hello"},
+    "POST /api/v1/chat/canned-replies": {"title": "Prices", "text": "From $10"},
+    "POST /api/v1/chat/presence": {},
     "PATCH /api/v1/page-brand": {"primary_colour": "#4f46e5"},
     "POST /api/v1/chat/knowledge": {"title": "Is there a free trial?", "body": "Yes, 14 days."},
     "POST /api/v1/chat/knowledge/try": {"question": "Is there a trial?"},

@@ -172,6 +172,18 @@ def engine_start(graph: dict[str, Any], *, country: str = "US") -> Outcome:
     return outcome
 
 
+def engine_resume_at(
+    graph: dict[str, Any], state: State, step: str, *, country: str = "US"
+) -> Outcome:
+    """Run from ``step`` with the answers given so far (a person returned the conversation
+    to the bot there)."""
+    resumed = State.from_json(state.as_json())
+    resumed.step, resumed.outcome = step, ""
+    outcome = Outcome([], resumed, [])
+    _run(graph, outcome, country=country)
+    return outcome
+
+
 def engine_advance(
     graph: dict[str, Any], state: State, event: Event, *, country: str = "US"
 ) -> Outcome:

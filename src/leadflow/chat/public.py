@@ -10,6 +10,14 @@ POST /e/chat/message  {"key", "token", "text", "client_id"}: the visitor's messa
                       (200, nothing stored twice).
 GET  /e/chat/messages?key=&token=&after=SEQ: the messages after SEQ, from the database (the
                       poll, and the replay after any reconnect).
+POST /e/chat/handover {"key", "token", "client_id"}: "Talk to a person" (201; a retry, or a
+                      chat already handed over, 200 with its hand-over message).
+POST /e/chat/email    {"key", "token", "email"}: the visitor's email when nobody could
+                      answer (200; stored on the lead through the lead-arrival service).
+POST /e/chat/rate     {"key", "token", "rating" 1-5, "comment"?}: after the close (200; a new
+                      rating replaces the last; 409 while open).
+POST /e/chat/transcript {"key", "token", "email"?}: email the transcript (202; at most
+                      LEADFLOW_CHAT_TRANSCRIPT_RATE per conversation and hour, then 429).
 
 The workspace is named by its public key; its allowed sites decide CORS (core.publickit).
 Bad input answers 422 naming each field, an unknown key, flow or token 404, a closed
@@ -45,6 +53,11 @@ from leadflow.core.validation import json_parse
 VISITOR_KEY = re.compile(r"[\w-]{8,64}")
 START_KEYS = {"key", "page_url", "visitor_id", "flow", "token", "consent"}
 MESSAGE_KEYS = {"key", "token", "text", "client_id"}
+HANDOVER_KEYS = {"key", "token", "client_id"}
+EMAIL_KEYS = {"key", "token", "email"}
+RATE_KEYS = {"key", "token", "rating", "comment"}
+TRANSCRIPT_KEYS = {"key", "token", "email"}
+TRANSCRIPTS_PER_HOUR = 3
 
 
 def _refusal(request: HttpRequest, workspace: Workspace | None) -> HttpResponse | None:
@@ -126,7 +139,10 @@ def _start_input(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def _post(
-    request: HttpRequest, known: set[str], call: Callable[[Workspace, dict], Any]
+    request: HttpRequest,
+    known: set[str],
+    call: Callable[[Workspace, dict], Any],
+    answer: Callable[[Any], HttpResponse] | None = None,
 ) -> HttpResponse:
     """The shape of both POSTs: the preflight, the body, the key and site, the rate, the
     service's reply (201 new, 200 a replay or a resume) or its error, CORS on each."""
@@ -144,6 +160,8 @@ def _post(
         reply = call(workspace, body)
     except DomainError as error:
         return _error(request, error)
+    if answer is not None:
+        return cors(answer(reply), request)
     status = 200 if reply.replayed or reply.resumed else 201
     return cors(JsonResponse(reply.as_json(), status=status), request)
 
@@ -201,8 +219,78 @@ def chat_messages(request: HttpRequest) -> HttpResponse:
             "conversation": conversation.pk,
             "status": conversation.status,
             "last_seq": conversation.last_seq,
+            "assignee": services.assignee_json(conversation),
             "messages": [services.message_json(message) for message in messages],
         }
     )
     response["Cache-Control"] = "no-store"
     return cors(response, request)
+
+
+@csrf_exempt
+@require_http_methods(["POST", "OPTIONS"])
+def chat_handover(request: HttpRequest) -> HttpResponse:
+    return _post(
+        request,
+        HANDOVER_KEYS,
+        lambda workspace, body: services.conversation_handover_request(
+            workspace=workspace, token=body.get("token"), client_id=body.get("client_id")
+        ),
+    )
+
+
+@csrf_exempt
+@require_http_methods(["POST", "OPTIONS"])
+def chat_email(request: HttpRequest) -> HttpResponse:
+    return _post(
+        request,
+        EMAIL_KEYS,
+        lambda workspace, body: services.conversation_email_leave(
+            workspace=workspace, token=body.get("token"), email=body.get("email")
+        ),
+        lambda reply: JsonResponse(reply.as_json(), status=200),
+    )
+
+
+@csrf_exempt
+@require_http_methods(["POST", "OPTIONS"])
+def chat_rate(request: HttpRequest) -> HttpResponse:
+    return _post(
+        request,
+        RATE_KEYS,
+        lambda workspace, body: services.conversation_rate(
+            workspace=workspace,
+            token=body.get("token"),
+            rating=body.get("rating"),
+            comment=body.get("comment"),
+        ),
+        lambda conversation: JsonResponse(
+            {"conversation": conversation.pk, "rating": conversation.rating}
+        ),
+    )
+
+
+def _transcript(workspace: Workspace, body: dict[str, Any]) -> dict[str, Any]:
+    conversation = services.conversation_by_token(workspace, body.get("token"))
+    wait = rate_limit_hit(
+        f"chat-transcript:{conversation.pk}", limit=TRANSCRIPTS_PER_HOUR, window_seconds=3600
+    )
+    if wait:
+        return {"wait": wait}
+    services.transcript_email_request(
+        workspace=workspace, conversation=conversation, email=body.get("email")
+    )
+    return {"conversation": conversation.pk}
+
+
+@csrf_exempt
+@require_http_methods(["POST", "OPTIONS"])
+def chat_transcript(request: HttpRequest) -> HttpResponse:
+    def answer(result: dict[str, Any]) -> HttpResponse:
+        if "wait" in result:
+            return too_many_requests(
+                "Transcripts were sent already; try again later.", result["wait"]
+            )
+        return JsonResponse({"conversation": result["conversation"], "queued": True}, status=202)
+
+    return _post(request, TRANSCRIPT_KEYS, _transcript, answer)

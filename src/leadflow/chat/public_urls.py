@@ -9,4 +9,8 @@ urlpatterns = [
     path("e/chat/message", public.chat_message, name="chat_message"),
     path("e/chat/messages", public.chat_messages, name="chat_messages"),
     path("e/chat/config", public_widget.chat_config, name="chat_config"),
+    path("e/chat/handover", public.chat_handover, name="chat_handover"),
+    path("e/chat/email", public.chat_email, name="chat_email"),
+    path("e/chat/rate", public.chat_rate, name="chat_rate"),
+    path("e/chat/transcript", public.chat_transcript, name="chat_transcript"),
 ]

@@ -1,18 +1,36 @@
-"""Reads for flows and conversations, workspace first, related rows loaded.
+"""Reads for flows, conversations and the live inbox, workspace first, related rows loaded.
 
 A member who sees only their own leads (the sales role unless the workspace widens it)
-sees the conversations of contacts they own and the anonymous ones (nobody owns those yet:
-they are the unassigned queue of the inbox to come).
+sees the chats assigned to them and the unassigned ones: those nobody holds yet whose
+contact is theirs, anonymous, or waiting in the queue for a person. Another member's
+chat answers 404.
 """
 
-from django.db.models import Count, Q, QuerySet
+import datetime as dt
+from collections.abc import Iterable
+
+from django.db.models import Case, Count, Q, QuerySet, Value, When
+from django.utils import timezone
 
 from leadflow.chat.conversation_kinds import CHAT_STARTED
-from leadflow.chat.models import ChatSettings, Conversation, Flow, FlowVersion, Message
+from leadflow.chat.models import (
+    OPEN_STATUSES,
+    PRESENCE_ONLINE_SECONDS,
+    AgentPresence,
+    CannedReply,
+    ChatSettings,
+    Conversation,
+    ConversationStatus,
+    Flow,
+    FlowVersion,
+    Message,
+)
 from leadflow.contacts.models import Activity
 from leadflow.core.actors import Actor
 from leadflow.core.errors import NotFound
 from leadflow.core.models import Workspace
+
+INBOX_FILTERS = ("mine", "unassigned", "team")
 
 
 def chat_settings_get(workspace: Workspace) -> ChatSettings:
@@ -46,7 +64,12 @@ def flow_versions(workspace: Workspace, flow: Flow) -> QuerySet[FlowVersion]:
 
 def _visible(queryset: QuerySet[Conversation], actor: Actor | None) -> QuerySet[Conversation]:
     if actor is not None and actor.sees_only_own_leads:
-        return queryset.filter(Q(contact__isnull=True) | Q(contact__owner_id=actor.user_id))
+        unassigned = Q(assignee__isnull=True) & (
+            Q(contact__isnull=True)
+            | Q(contact__owner_id=actor.user_id)
+            | Q(status=ConversationStatus.WAITING)
+        )
+        return queryset.filter(Q(assignee_id=actor.user_id) | unassigned)
     return queryset
 
 
@@ -106,7 +129,90 @@ def conversation_deleted_by_retention(
     return started.exists()
 
 
-def conversation_transcript(workspace: Workspace, conversation: Conversation) -> list[Message]:
-    return list(
-        Message.objects.filter(workspace=workspace, conversation=conversation).order_by("seq")
+def conversation_transcript(
+    workspace: Workspace, conversation: Conversation, *, after: int = 0, notes: bool = True
+) -> list[Message]:
+    """The conversation's messages after seq ``after`` (``notes``: with the agents' internal
+    notes, as the inbox shows them; a transcript for the visitor leaves them out)."""
+    messages = Message.objects.filter(
+        workspace=workspace, conversation=conversation, seq__gt=after
+    ).select_related("author_user")
+    if not notes:
+        messages = messages.filter(internal=False)
+    return list(messages.order_by("seq"))
+
+
+# --- the live inbox ---------------------------------------------------------------------------
+
+
+def inbox_list(
+    workspace: Workspace, *, actor: Actor, view: str = "", status: str = ""
+) -> QuerySet[Conversation]:
+    """The inbox's list: ``view`` mine (assigned to the actor), unassigned (waiting for a
+    person, nobody holds it), team (every open chat the actor may see); ``status`` one of
+    the statuses; neither: the open chats. Waiting chats first, then the newest activity
+    (the API's pages re-order by the newest activity alone)."""
+    conversations = _visible(
+        Conversation.objects.filter(workspace=workspace).select_related(
+            "flow", "contact", "assignee"
+        ),
+        actor,
     )
+    if view == "mine":
+        conversations = conversations.filter(assignee_id=actor.user_id)
+    elif view == "unassigned":
+        conversations = conversations.filter(
+            assignee__isnull=True, status=ConversationStatus.WAITING
+        )
+    if status:
+        conversations = conversations.filter(status=status)
+    elif view != "mine":
+        conversations = conversations.filter(status__in=OPEN_STATUSES)
+    waiting_first = Case(When(status=ConversationStatus.WAITING, then=Value(0)), default=Value(1))
+    return conversations.order_by(waiting_first, "-last_activity_at", "-pk")
+
+
+def agents_online(
+    workspace: Workspace, user_ids: Iterable[int] | None = None, *, now: dt.datetime | None = None
+) -> set[int]:
+    """The members seen in the inbox in the last ``PRESENCE_ONLINE_SECONDS`` and not
+    marked away (of ``user_ids`` when given)."""
+    since = (now or timezone.now()) - dt.timedelta(seconds=PRESENCE_ONLINE_SECONDS)
+    rows = AgentPresence.objects.filter(
+        workspace=workspace,
+        away=False,
+        last_seen_at__gte=since,
+        user__memberships__workspace=workspace,
+    )
+    if user_ids is not None:
+        rows = rows.filter(user_id__in=list(user_ids))
+    return set(rows.values_list("user_id", flat=True))
+
+
+def presence_get(workspace: Workspace, user_id: int | None) -> AgentPresence | None:
+    return AgentPresence.objects.filter(workspace=workspace, user_id=user_id).first()
+
+
+def open_chats_by_assignee(workspace: Workspace, user_ids: Iterable[int]) -> dict[int, int]:
+    """How many open (assigned) chats each of these members holds, in one query."""
+    rows = (
+        Conversation.objects.filter(
+            workspace=workspace,
+            assignee_id__in=list(user_ids),
+            status=ConversationStatus.ASSIGNED,
+        )
+        .values("assignee_id")
+        .annotate(open=Count("pk"))
+    )
+    return {row["assignee_id"]: row["open"] for row in rows}
+
+
+def canned_reply_list(workspace: Workspace) -> QuerySet[CannedReply]:
+    return CannedReply.objects.filter(workspace=workspace).order_by("title", "pk")
+
+
+def canned_reply_get(workspace: Workspace, reply_id: int) -> CannedReply:
+    found = CannedReply.objects.filter(workspace=workspace, pk=reply_id).first()
+    if found is None:
+        raise NotFound("No such canned reply.")
+    return found

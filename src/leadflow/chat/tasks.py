@@ -1,13 +1,14 @@
 """Chat's background work: the idle pass that marks conversations left mid-flow, the
 knowledge base's answers to visitors (its model loads in the worker only), the checkout of
-an order placed in the chat (Stripe is called from the worker only) and the confirmation
-email of a meeting booked in the chat."""
+an order placed in the chat (Stripe is called from the worker only), the confirmation
+email of a meeting booked in the chat, and transcripts by email."""
 
 from django.tasks import task
 
 from leadflow.chat.services import (
     conversation_checkout,
     conversation_knowledge_reply,
+    conversation_transcript_email,
     conversations_mark_left,
     meeting_confirmation_send,
 )
@@ -42,3 +43,9 @@ def conversation_checkout_task(conversation_id: int, order_id: int) -> bool:
 def meeting_confirmation_task(meeting_id: int) -> int:
     """Email the visitor the meeting they booked, with its invitation; once."""
     return meeting_confirmation_send(meeting_id=meeting_id)
+
+
+@task()
+def conversation_transcript_email_task(conversation_id: int, address: str) -> bool:
+    """Email a conversation's transcript (without the agents' notes) to ``address``."""
+    return conversation_transcript_email(conversation_id=conversation_id, address=address)

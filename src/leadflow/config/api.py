@@ -7,6 +7,7 @@ from leadflow.capture.api import router as capture_router
 from leadflow.capture.popups.api import router as popups_router
 from leadflow.chat.api import router as chat_router
 from leadflow.chat.api_policy import router as chat_policy_router
+from leadflow.chat.inbox_api import router as chat_inbox_router
 from leadflow.chat.knowledge_api import router as knowledge_router
 from leadflow.contacts.api import router as contacts_router
 from leadflow.core.api import router as workspace_router
@@ -64,3 +65,4 @@ api.add_router("/", pages_router)
 api.add_router("/", chat_router)
 api.add_router("/", knowledge_router)
 api.add_router("/", chat_policy_router)
+api.add_router("/", chat_inbox_router)

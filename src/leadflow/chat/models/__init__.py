@@ -10,6 +10,7 @@ from leadflow.chat.models.flows import (
     Message,
     MessageAuthor,
 )
+from leadflow.chat.models.inbox import PRESENCE_ONLINE_SECONDS, AgentPresence, CannedReply
 from leadflow.chat.models.knowledge import (
     EntryKind,
     KnowledgeEntry,
@@ -22,6 +23,9 @@ from leadflow.chat.models.steps import ChatMeeting, ChatOrder
 
 __all__ = [
     "OPEN_STATUSES",
+    "PRESENCE_ONLINE_SECONDS",
+    "AgentPresence",
+    "CannedReply",
     "ChatMeeting",
     "ChatOrder",
     "ChatSettings",

@@ -7,6 +7,7 @@ sequence number (``seq``) without gaps, assigned under the conversation's row lo
 (``Conversation.last_seq``): a client that saw seq N asks for what came after N.
 """
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -118,10 +119,23 @@ class Conversation(models.Model):
     last_activity_at = models.DateTimeField(default=timezone.now)
     left_at_step = models.CharField(max_length=64, blank=True)
     left_at = models.DateTimeField(null=True, blank=True)
+    # The live inbox (chat.services.handover, chat.services.inbox): who holds the chat, when
+    # the bot handed it over, when a person first answered (the chat's speed to lead), the
+    # close and the visitor's rating of it.
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    assigned_at = models.DateTimeField(null=True, blank=True)
+    handover_at = models.DateTimeField(null=True, blank=True)
+    first_agent_reply_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    rating = models.PositiveSmallIntegerField(null=True, blank=True)
+    rating_comment = models.TextField(blank=True)
 
     class Meta:
         indexes = [
             models.Index(fields=["workspace", "-last_activity_at"], name="chat_conv_ws_activity"),
+            models.Index(fields=["workspace", "assignee", "status"], name="chat_conv_ws_assignee"),
             # The idle pass: open bot conversations not yet marked as left, oldest first.
             models.Index(
                 fields=["last_activity_at"],
@@ -141,7 +155,9 @@ class MessageAuthor(models.TextChoices):
 
 class Message(models.Model):
     """One message of a conversation, in ``seq`` order (1, 2, 3... without gaps). A
-    visitor's message carries the ``client_id`` its browser made, so a retry stores it once.
+    visitor's message carries the ``client_id`` its browser made, so a retry stores it once
+    (an agent's too, and the visitor's "Talk to a person"). Notes take a ``seq`` like any
+    message, so a visitor's reads can skip numbers where an agent wrote a note.
     ``payload`` holds what a client draws besides the text (a question's choices and input
     type, a knowledge-base answer's citation)."""
 
@@ -153,6 +169,12 @@ class Message(models.Model):
     payload = models.JSONField(default=dict, blank=True)
     step = models.CharField(max_length=64, blank=True)
     client_id = models.CharField(max_length=64, blank=True)
+    # An agent's message names its author; ``internal`` marks an agent's note, which only
+    # the inbox shows (never the visitor: chat.services.conversations excludes them).
+    author_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    internal = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

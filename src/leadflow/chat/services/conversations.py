@@ -13,11 +13,15 @@ Guarantees:
   a visitor who leaves after the email question is a lead with the answers so far;
 - the bot engine (``chat.engine``) decides; this module looks up what it asks for (the
   contact leaves of a condition, the knowledge base's answer) and applies its effects;
-- the idle pass (``chat.services.idle``) marks conversations idle mid-flow as left.
+- the idle pass (``chat.services.idle``) marks conversations idle mid-flow as left;
+- the visitor's reads (the resume, a retry's replay, the poll) never include the agents'
+  internal notes; hand-over, agents' replies and notes live in ``chat.services.handover``
+  and ``chat.services.inbox``, and add their messages through ``_message_add``.
 
-Longer than the house's ~600 lines: one call's whole story (the lock, the engine, its
-effects, the contact) reads in one place; the product and meeting steps' effects live in
-``commerce`` and ``meetings`` and come in through ``STEP_EFFECTS`` (the seam at the end).
+Longer than the house's ~600 lines: the call's state (``_Call``) and the helpers every
+writer of a conversation shares (``_message_add``, ``_record``, ``_save``) belong together;
+the product and meeting steps' effects live in ``commerce`` and ``meetings`` and come in
+through ``STEP_EFFECTS`` (the seam at the end).
 """
 
 import datetime as dt
@@ -45,11 +49,12 @@ from leadflow.chat.models import (
     Message,
     MessageAuthor,
 )
+from leadflow.chat.services.handover import agent_name, handover_apply
 from leadflow.contacts.conditions import ConditionContext, conditions_compile
 from leadflow.contacts.models import Contact, LifecycleStage
 from leadflow.contacts.services import Arrival, activity_record, lead_receive
 from leadflow.core.actors import Actor
-from leadflow.core.errors import DomainError, FieldError, NotFound, ValidationFailed
+from leadflow.core.errors import Conflict, FieldError, NotFound, ValidationFailed
 from leadflow.core.models import Workspace
 from leadflow.core.patterns import glob_match
 from leadflow.core.tasks import task_schedule
@@ -67,7 +72,7 @@ MAX_ROUNDS = 250
 KNOWLEDGE_TASK = "leadflow.chat.tasks.conversation_knowledge_reply_task"
 
 
-class ConversationClosed(DomainError):
+class ConversationClosed(Conflict):
     status = 409
     code = "conversation_closed"
     title = "This conversation is closed."
@@ -93,8 +98,16 @@ class ConversationReply:
             "last_seq": self.conversation.last_seq,
             "replayed": self.replayed,
             "resumed": self.resumed,
-            "messages": [message_json(m) for m in self.messages],
+            "messages": [message_json(m) for m in self.messages if not m.internal],
+            "assignee": assignee_json(self.conversation),
         }
+
+
+def assignee_json(conversation: Conversation) -> dict[str, str] | None:
+    """Who holds the chat, as the visitor sees them: ``{"name": "Sam R."}``, or None."""
+    if conversation.assignee_id is None:
+        return None
+    return {"name": agent_name(conversation.assignee)}
 
 
 def message_json(message: Message) -> dict[str, Any]:
@@ -139,7 +152,7 @@ def conversation_by_token(workspace: Workspace, token: Any) -> Conversation:
     if not isinstance(data, dict) or data.get("w") != workspace.pk:
         raise NotFound("No such conversation.", code="unknown_conversation")
     conversation = (
-        Conversation.objects.select_related("flow", "flow_version", "workspace")
+        Conversation.objects.select_related("flow", "flow_version", "workspace", "assignee")
         .filter(workspace=workspace, pk=data.get("c"))
         .first()
     )
@@ -213,7 +226,9 @@ def conversation_start(
     if token:
         conversation = conversation_by_token(workspace, token)
         messages = list(
-            Message.objects.filter(conversation=conversation, workspace=workspace).order_by("seq")
+            Message.objects.filter(
+                conversation=conversation, workspace=workspace, internal=False
+            ).order_by("seq")
         )
         return ConversationReply(conversation, messages, token, resumed=True)
     flow = flow_for_page(workspace, page_url, flow_id)
@@ -314,9 +329,9 @@ def conversation_message_post(
 
 def _reply_of(conversation: Conversation, visitor_message: Message) -> list[Message]:
     """A visitor's message and what followed it up to the visitor's next message."""
-    after = Message.objects.filter(conversation=conversation, seq__gt=visitor_message.seq).order_by(
-        "seq"
-    )
+    after = Message.objects.filter(
+        conversation=conversation, seq__gt=visitor_message.seq, internal=False
+    ).order_by("seq")
     replies = [visitor_message]
     for message in after:
         if message.author == MessageAuthor.VISITOR:
@@ -333,7 +348,7 @@ def conversation_messages(
     conversation = conversation_by_token(workspace, token)
     messages = list(
         Message.objects.filter(
-            workspace=workspace, conversation=conversation, seq__gt=after
+            workspace=workspace, conversation=conversation, seq__gt=after, internal=False
         ).order_by("seq")[:limit]
     )
     return conversation, messages
@@ -344,9 +359,10 @@ def conversation_messages(
 
 def _message_add(
     call: _Call, author: str, text: str, *, step: str = "", payload: dict | None = None,
-    client_id: str = "",
+    client_id: str = "", author_user=None, internal: bool = False,
 ) -> Message:  # fmt: skip
-    """The next message of the conversation (its row is locked or new: seq cannot race)."""
+    """The next message of the conversation (its row is locked or new: seq cannot race);
+    an agent's names its ``author_user``, a note is ``internal``."""
     conversation = call.conversation
     conversation.last_seq += 1
     message = Message.objects.create(
@@ -358,6 +374,8 @@ def _message_add(
         payload=payload or {},
         step=step,
         client_id=client_id,
+        author_user=author_user,
+        internal=internal,
     )
     call.messages.append(message)
     return message
@@ -410,10 +428,8 @@ def _effect_apply(call: _Call, effect: engine.Effect) -> engine.Event | None:
     elif effect.kind == "knowledge":
         return _knowledge(call, effect)
     elif effect.kind == "handover":
-        call.conversation.status = ConversationStatus.WAITING
-        reason = effect.data.get("reason") or "flow"
-        _message_add(call, MessageAuthor.SYSTEM, "", step=effect.step, payload={"handover": reason})
-        _record(call, kinds.CHAT_HANDOVER_REQUESTED, {"step": effect.step, "reason": reason})
+        _contact_apply(call)  # routing sees the owner of a visitor the answers identified
+        handover_apply(call, step=effect.step, reason=effect.data.get("reason") or "flow")
     elif effect.kind == "end":
         call.conversation.status = ConversationStatus.CLOSED
         _record(call, kinds.CHAT_ENDED, {"step": effect.step})
@@ -573,7 +589,9 @@ def _identified(call: _Call) -> None:
         )
 
 
-def _record(call: _Call, kind: str, extra: dict[str, Any], *, when=None) -> None:
+def _record(
+    call: _Call, kind: str, extra: dict[str, Any], *, when=None, actor: Actor | None = None
+) -> None:
     """An activity of this conversation, when its contact is known (an anonymous
     visitor's start, points and hand-over are written when they become known)."""
     conversation = call.conversation
@@ -583,7 +601,7 @@ def _record(call: _Call, kind: str, extra: dict[str, Any], *, when=None) -> None
         workspace=conversation.workspace,
         contact=conversation.contact,
         kind=kind,
-        actor=Actor.system(f"chat: {call.flow.name}"[:200]),
+        actor=actor or Actor.system(f"chat: {call.flow.name}"[:200]),
         data=kinds.chat_data(
             conversation_id=conversation.pk, flow_id=call.flow.pk, flow=call.flow.name, **extra
         ),
@@ -602,6 +620,11 @@ def _save(call: _Call) -> None:
             "state",
             "last_seq",
             "last_activity_at",
+            "assignee",
+            "assigned_at",
+            "handover_at",
+            "first_agent_reply_at",
+            "closed_at",
         ]
     )
 
@@ -616,3 +639,14 @@ step_contact_apply = _contact_apply
 step_record = _record
 step_run = _run
 step_save = _save
+
+
+# --- shared with the other writers of a conversation ----------------------------------------
+# The hand-over (chat.services.handover) and the inbox (chat.services.inbox) write the same
+# locked conversation as the bot does: they use these names (the functions above, not copies).
+ConversationCall = _Call
+message_add = _message_add
+activity_add = _record
+engine_outcome_apply = _run
+contact_apply = _contact_apply
+conversation_save = _save
