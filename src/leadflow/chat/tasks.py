@@ -1,9 +1,11 @@
-"""Chat's background work: the idle pass that marks conversations left mid-flow, and the
-knowledge base's answers to visitors (its model loads in the worker only)."""
+"""Chat's background work: the idle pass that marks conversations left mid-flow, the
+knowledge base's answers to visitors (its model loads in the worker only), and the
+messages of messenger conversations sent to the platforms."""
 
 from django.tasks import task
 
 from leadflow.chat.services import conversation_knowledge_reply, conversations_mark_left
+from leadflow.chat.services.channel_delivery import channel_deliver
 
 
 @task()
@@ -20,3 +22,13 @@ def conversation_knowledge_reply_task(conversation_id: int, step: str, question:
     return conversation_knowledge_reply(
         conversation_id=conversation_id, step=step, question=question
     )
+
+
+@task()
+def channel_deliver_task(conversation_id: int) -> int:
+    """Send a messenger conversation's messages not yet sent (``channel_deliver``); safe to
+    run twice: a message is sent once. A rate limit or an outage runs it again later."""
+    due = channel_deliver(conversation_id=conversation_id)
+    if due is not None:
+        channel_deliver_task.using(run_after=due).enqueue(conversation_id)
+    return 0 if due is None else 1

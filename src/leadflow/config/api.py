@@ -6,6 +6,7 @@ from leadflow import __version__
 from leadflow.capture.api import router as capture_router
 from leadflow.capture.popups.api import router as popups_router
 from leadflow.chat.api import router as chat_router
+from leadflow.chat.channels_api import router as channels_router
 from leadflow.chat.knowledge_api import router as knowledge_router
 from leadflow.contacts.api import router as contacts_router
 from leadflow.core.api import router as workspace_router
@@ -62,3 +63,4 @@ api.add_router("/", page_images_router)  # before /pages/{page_id}
 api.add_router("/", pages_router)
 api.add_router("/", chat_router)
 api.add_router("/", knowledge_router)
+api.add_router("/", channels_router)

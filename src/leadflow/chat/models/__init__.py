@@ -1,5 +1,7 @@
-"""Chat's models, one module per part (flows and conversations, the knowledge base)."""
+"""Chat's models, one module per part (flows and conversations, the knowledge base,
+messenger channels)."""
 
+from leadflow.chat.models.channels import Channel, ChannelKind
 from leadflow.chat.models.flows import (
     OPEN_STATUSES,
     Conversation,
@@ -21,6 +23,8 @@ from leadflow.chat.models.settings import ChatSettings, LauncherPosition
 
 __all__ = [
     "OPEN_STATUSES",
+    "Channel",
+    "ChannelKind",
     "ChatSettings",
     "Conversation",
     "ConversationStatus",
