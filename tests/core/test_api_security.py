@@ -220,6 +220,11 @@ def _object_ids(workspace):
     )
     chat_services.flow_publish(workspace=workspace, flow_id=flow.pk, actor=actor)
     conversation = chat_services.conversation_start(workspace=workspace).conversation
+    from leadflow.chat.services.channels import channel_create
+
+    channel = channel_create(
+        workspace=workspace, actor=actor, data={"kind": "telegram", "name": "Other bot"}
+    )
     entry = knowledge.entry_create(
         workspace=workspace, actor=actor, data={"title": "Other?", "body": "Other."}
     )
@@ -237,6 +242,7 @@ def _object_ids(workspace):
         "order_id": order.pk,
         "flow_id": flow.pk,
         "conversation_id": conversation.pk,
+        "channel_id": channel.pk,
         "entry_id": entry.pk,
         "unanswered_id": UnansweredQuestion.objects.get(workspace=workspace).pk,
         "image_id": image.pk,
@@ -331,6 +337,7 @@ def test_every_object_route_hides_other_workspaces(api, other_workspace):
         "unpublish": None,
         "variants": {"copy_of": None},
         "winner": {"variant_id": None},
+        "webhook": None,
     }
     schema = ninja_api.get_openapi_schema()
     tried = 0
@@ -385,6 +392,7 @@ def test_every_object_route_hides_other_workspaces(api, other_workspace):
                     "/pages/",
                     "/deals/products/",
                     "/chat/flows/",
+                    "/chat/channels/",
                 )
             ):
                 body = {"name": "x"}

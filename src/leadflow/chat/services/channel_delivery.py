@@ -185,13 +185,11 @@ def _claim(conversation_id: int, now: dt.datetime):
     """Under the conversation's lock: the next message to send, marked ``sending``, with
     its channel and the person's id; None when there is nothing to send now."""
     with transaction.atomic():
-        conversation = (
-            Conversation.objects.select_for_update()
-            .select_related("channel")
-            .filter(pk=conversation_id)
-            .first()
-        )
-        if conversation is None or conversation.channel is None:
+        conversation = Conversation.objects.select_for_update().filter(pk=conversation_id).first()
+        if conversation is None or conversation.channel_id is None:
+            return None
+        channel = Channel.objects.filter(pk=conversation.channel_id).first()
+        if channel is None:
             return None
         waiting = Message.objects.filter(conversation=conversation, author__in=SENT_AUTHORS).filter(
             Q(payload__delivery__status__in=["sending", "retry"]) | ~Q(payload__has_key="delivery")
@@ -213,7 +211,7 @@ def _claim(conversation_id: int, now: dt.datetime):
                 continue
             attempts = int(delivery.get("attempts") or 0) + 1
             _set_delivery(message, status="sending", attempts=attempts, at=now.isoformat())
-            return conversation.channel, conversation.external_id, message, outgoing, attempts
+            return channel, conversation.external_id, message, outgoing, attempts
     return None
 
 
