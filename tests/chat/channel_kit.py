@@ -4,9 +4,10 @@ them, signatures made as they make them, and the delivery task run as the worker
 
 import json
 import threading
-from http.server import BaseHTTPRequestHandler
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import pytest
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
@@ -94,3 +95,23 @@ def run_deliveries() -> int:
             channel_deliver_task.call(*row.args_kwargs["args"])
             runs += 1
     return runs
+
+
+@pytest.fixture
+def platform(settings, monkeypatch):
+    """The stand-in platform on 127.0.0.1 (both API bases point at it), and the secrets in
+    the environment."""
+    monkeypatch.setenv("LEADFLOW_MESSENGER_BOT", BOT_TOKEN)
+    monkeypatch.setenv("LEADFLOW_MESSENGER_ACCESS", ACCESS_TOKEN)
+    monkeypatch.setenv("LEADFLOW_MESSENGER_APP_SECRET", APP_SECRET)
+    Platform.received = []
+    Platform.refusals = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Platform)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    settings.LEADFLOW_TELEGRAM_API_BASE = base
+    settings.LEADFLOW_GRAPH_API_BASE = base
+    yield Platform
+    server.shutdown()
+    server.server_close()

@@ -5,8 +5,6 @@ graph.facebook.com. No network, no mocks of our database or queue."""
 
 import copy
 import json
-import threading
-from http.server import ThreadingHTTPServer
 
 import pytest
 from django.test import Client
@@ -21,17 +19,18 @@ from leadflow.chat.services.channels import (
     channel_verify_token,
 )
 from leadflow.contacts.models import Contact
+from tests.chat import channel_kit
 from tests.chat.channel_kit import (
     ACCESS_TOKEN,
-    APP_SECRET,
     BOT_TOKEN,
     PAGE_ID,
     PHONE_NUMBER_ID,
-    Platform,
     fixture,
     run_deliveries,
     signed,
 )
+
+platform = channel_kit.platform  # the stand-in platform (a fixture)
 
 GRAPH = {
     "start": "hello",
@@ -65,24 +64,6 @@ GRAPH = {
         {"id": "bye", "kind": "end", "text": "Thanks, talk soon!"},
     ],
 }
-
-
-@pytest.fixture
-def platform(settings, monkeypatch):
-    monkeypatch.setenv("LEADFLOW_MESSENGER_BOT", BOT_TOKEN)
-    monkeypatch.setenv("LEADFLOW_MESSENGER_ACCESS", ACCESS_TOKEN)
-    monkeypatch.setenv("LEADFLOW_MESSENGER_APP_SECRET", APP_SECRET)
-    Platform.received = []
-    Platform.refusals = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Platform)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{server.server_address[1]}"
-    settings.LEADFLOW_TELEGRAM_API_BASE = base
-    settings.LEADFLOW_GRAPH_API_BASE = base
-    yield Platform
-    server.shutdown()
-    server.server_close()
 
 
 @pytest.fixture

@@ -380,6 +380,16 @@ def _manage_chat(world, client):
     return _decided(created, 302)
 
 
+def _chat_channels(world, client):
+    listed = client.get(url(world["workspace"], "settings/chat-channels/"))
+    created = client.post(
+        url(world["workspace"], "settings/chat-channels/new/"),
+        {"kind": "telegram", "name": "Acme bot", "enabled": "on"},
+    )
+    assert _decided(listed, 200) == _decided(created, 302)
+    return _decided(created, 302)
+
+
 def _see_knowledge(world, client):
     listed = client.get(url(world["workspace"], "chat/knowledge/"))
     tried = client.post(url(world["workspace"], "chat/knowledge/"), {"question": "Any trial?"})
@@ -771,6 +781,7 @@ ACTIONS: dict[str, Callable] = {
     "change the landing pages' brand (colours, favicon)": _page_brand,
     "see chat flows and conversations (transcripts)": _see_chat,
     "create, change and publish chat flows": _manage_chat,
+    "see, add, change and delete chat channels (Telegram, WhatsApp, Messenger)": _chat_channels,
     "see the chat's knowledge base and its unanswered questions; try a question": (_see_knowledge),
     "add, change and delete knowledge base entries; dismiss unanswered questions": (
         _manage_knowledge
@@ -841,6 +852,7 @@ def test_only_the_sales_role_is_limited_to_its_own_leads():
 # --- API scopes ----------------------------------------------------------------------------
 
 BODIES = {
+    "POST /api/v1/chat/channels": {"kind": "telegram", "name": "Acme bot"},
     "POST /api/v1/segments": {"name": "VIP", "kind": "static"},
     "POST /api/v1/segments/count": {
         "conditions": {"field": "country", "operator": "eq", "value": "GB"}

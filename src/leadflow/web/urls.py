@@ -11,6 +11,7 @@ from leadflow.web.views import (
     auth,
     broadcasts,
     chat,
+    chat_channels,
     companies,
     consent,
     contacts,
@@ -229,6 +230,19 @@ settings_patterns = [
     path("", settings.settings_workspace, name="settings_workspace"),
     path("pacing/", nurture_pacing.pacing_settings, name="nurture_pacing"),
     path("sms/", nurture_sms.sms_settings, name="nurture_sms"),
+    path("chat-channels/", chat_channels.channel_list, name="chat_channel_list"),
+    path("chat-channels/new/", chat_channels.channel_edit, name="chat_channel_create"),
+    path("chat-channels/<int:channel_id>/", chat_channels.channel_edit, name="chat_channel_edit"),
+    path(
+        "chat-channels/<int:channel_id>/delete/",
+        chat_channels.channel_remove,
+        name="chat_channel_delete",
+    ),
+    path(
+        "chat-channels/<int:channel_id>/webhook/",
+        chat_channels.channel_webhook,
+        name="chat_channel_webhook",
+    ),
     path("bounces/", nurture_bounces.bounce_settings, name="nurture_bounces"),
     path("members/", settings.settings_members, name="settings_members"),
     path(
