@@ -312,6 +312,11 @@ def test_a_whatsapp_chat_runs_the_flow_with_reply_buttons(workspace, whatsapp, p
         "Marketer",
     ]
     assert meta_post(whatsapp, fixture("whatsapp_button")).json()["received"] == ["stored"]
+    run_deliveries()
+    _, phone_question = sent(platform)[-1]  # the number they write from, as a button
+    assert phone_question["interactive"]["action"]["buttons"] == [
+        {"type": "reply", "reply": {"id": "+447400123456", "title": "Use this number"}}
+    ]
     assert (
         Contact.objects.get(workspace=workspace, email="sheena@initech.com").job_title == "Marketer"
     )

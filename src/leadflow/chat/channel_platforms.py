@@ -279,10 +279,14 @@ def telegram_request(chat_id: str, message: Outgoing) -> dict[str, Any]:
 
 def whatsapp_request(wa_id: str, message: Outgoing) -> dict[str, Any]:
     """The Cloud API's ``messages`` body: a text, up to 3 choices as reply buttons, up to
-    10 as a list, more as numbered lines (the number answers)."""
+    10 as a list, more as numbered lines (the number answers). A phone question offers the
+    number the person writes from as a button: tapping it answers with that number, through
+    the question like a typed one."""
     base = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": wa_id}
     text = message.text or "…"
     choices = message.choices
+    if not choices and message.asks_for == "phone" and wa_id.isdigit():
+        choices = [(f"+{wa_id}", "Use this number")]
     if choices and len(choices) <= WHATSAPP_BUTTONS:
         action = {
             "buttons": [
