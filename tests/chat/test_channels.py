@@ -18,6 +18,7 @@ from leadflow.chat.services.channels import (
     channel_update,
     channel_verify_token,
 )
+from leadflow.chat.tasks import channel_callback_answer_task
 from leadflow.contacts.models import Contact
 from tests.chat import channel_kit
 from tests.chat.channel_kit import (
@@ -29,6 +30,7 @@ from tests.chat.channel_kit import (
     run_deliveries,
     signed,
 )
+from tests.chat.knowledge_helpers import run_queued
 
 platform = channel_kit.platform  # the stand-in platform (a fixture)
 
@@ -138,7 +140,7 @@ def texts(platform, key="text"):
             found.append(body["message"]["text"])
         elif body.get("type") == "text":
             found.append(body["text"]["body"])
-        else:
+        elif "interactive" in body:
             found.append(body["interactive"]["body"]["text"])
     return found
 
@@ -169,6 +171,10 @@ def test_a_telegram_chat_captures_the_lead_answer_by_answer(workspace, telegram,
     assert tg_post(telegram, fixture("telegram_callback")).json()["received"] == ["stored"]
     contact.refresh_from_db()
     assert contact.job_title == "Founder"
+    run_queued(channel_callback_answer_task)
+    path, body = sent(platform)[-1]  # the button's spinner stops
+    assert path == f"/bot{BOT_TOKEN}/answerCallbackQuery"
+    assert body == {"callback_query_id": "4382bfdwdsb323b2d9"}
     run_deliveries()
     _, phone_question = sent(platform)[-1]
     assert phone_question["reply_markup"]["keyboard"][0][0]["request_contact"] is True

@@ -45,6 +45,7 @@ class Inbound:
     text: str
     kind: str = "text"
     account_id: str = ""
+    callback_id: str = ""  # Telegram: the button press to acknowledge (answerCallbackQuery)
 
 
 def _str(value: Any) -> str:
@@ -103,7 +104,8 @@ def telegram_read(update: Any) -> list[Inbound]:
         data = _str(query.get("data"))
         if not chat_id or not data:
             return []
-        return [Inbound(chat_id, message_id, data[:MAX_TEXT], "button")]
+        callback = _str(query.get("id"))
+        return [Inbound(chat_id, message_id, data[:MAX_TEXT], "button", callback_id=callback)]
     if "message" not in update:
         return []  # edited_message, channel_post, my_chat_member...: not a person's message
     message = _dict(update["message"], "message")

@@ -34,8 +34,10 @@ from leadflow.chat.services.channels import (
     channel_telegram_secret,
     channel_verify_token,
 )
+from leadflow.core.tasks import task_schedule
 
 MAX_BODY = 1_000_000
+CALLBACK_TASK = "leadflow.chat.tasks.channel_callback_answer_task"
 
 
 def _problem(status: int, title: str) -> JsonResponse:
@@ -58,6 +60,9 @@ def _receive(request: HttpRequest, channel: Channel, read: Callable) -> HttpResp
     except (ValueError, UnicodeDecodeError) as problem:
         return _problem(400, f"Not a body we can read: {problem}"[:300])
     outcomes = [channel_inbound_receive(channel=channel, inbound=event) for event in events]
+    for event in events:
+        if event.callback_id:  # stop the Telegram button's spinner, after the answer is in
+            task_schedule(CALLBACK_TASK, channel.pk, event.callback_id[:200])
     return JsonResponse({"ok": True, "received": [o.outcome for o in outcomes]})
 
 

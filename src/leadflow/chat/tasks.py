@@ -5,7 +5,7 @@ messages of messenger conversations sent to the platforms."""
 from django.tasks import task
 
 from leadflow.chat.services import conversation_knowledge_reply, conversations_mark_left
-from leadflow.chat.services.channel_delivery import channel_deliver
+from leadflow.chat.services.channel_delivery import channel_callback_answer, channel_deliver
 
 
 @task()
@@ -32,3 +32,9 @@ def channel_deliver_task(conversation_id: int) -> int:
     if due is not None:
         channel_deliver_task.using(run_after=due).enqueue(conversation_id)
     return 0 if due is None else 1
+
+
+@task()
+def channel_callback_answer_task(channel_id: int, callback_id: str) -> bool:
+    """Acknowledge a Telegram button press (``channel_callback_answer``); harmless twice."""
+    return channel_callback_answer(channel_id=channel_id, callback_id=callback_id)

@@ -280,3 +280,19 @@ def channel_telegram_webhook_set(*, channel: Channel, url: str) -> str:
     if answer.error or not 200 <= answer.status < 300:
         raise ChannelSendFailed(f"Telegram answered {answer.error or answer.status}.")
     return "Telegram will post this bot's messages to LeadFlow."
+
+
+def channel_callback_answer(*, channel_id: int, callback_id: str) -> bool:
+    """Acknowledge a Telegram button press (``answerCallbackQuery``), which stops the
+    button's spinner; True when Telegram took it. Nothing is stored: a lost one only
+    leaves the spinner to time out."""
+    channel = Channel.objects.filter(pk=channel_id, kind=ChannelKind.TELEGRAM).first()
+    token = channel_secret(channel.token_env) if channel else ""
+    if not token or not callback_id:
+        return False
+    answer = channel_http_post(
+        f"{settings.LEADFLOW_TELEGRAM_API_BASE}/bot{token}/answerCallbackQuery",
+        {"callback_query_id": callback_id},
+        secrets=(token,),
+    )
+    return answer.ok
