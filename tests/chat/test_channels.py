@@ -5,15 +5,19 @@ graph.facebook.com. No network, no mocks of our database or queue."""
 
 import copy
 import json
+import threading
 
 import pytest
+from django.db import connection
 from django.test import Client
 
 from leadflow.chat import services
+from leadflow.chat.channel_platforms import Inbound
 from leadflow.chat.models import Conversation, ConversationStatus, Message
 from leadflow.chat.services.channel_delivery import channel_deliver
 from leadflow.chat.services.channels import (
     channel_create,
+    channel_inbound_receive,
     channel_telegram_secret,
     channel_update,
     channel_verify_token,
@@ -437,7 +441,7 @@ def test_a_rate_limit_is_retried_later_and_each_message_is_sent_once(workspace, 
 
 
 def test_a_permanent_refusal_is_recorded_on_the_message_and_the_rest_goes_on(
-    workspace, whatsapp, platform
+    workspace, owner, whatsapp, platform
 ):
     platform.refusals = [
         (
@@ -462,6 +466,14 @@ def test_a_permanent_refusal_is_recorded_on_the_message_and_the_rest_goes_on(
     assert ACCESS_TOKEN not in greeting.payload["delivery"]["error"]
     assert question.payload["delivery"]["status"] == "sent"
     assert len(platform.received) == 2
+    # The refusal shows in the transcript.
+    client = Client()
+    client.force_login(owner)
+    page = client.get(f"/w/{workspace.slug}/chat/conversations/{conversation.pk}/")
+    assert page.status_code == 200
+    assert "Not delivered" in page.content.decode()
+    assert "Recipient phone number not in allowed list" in page.content.decode()
+    assert "on WhatsApp: Acme whatsapp" in page.content.decode()
 
 
 def test_an_unreachable_platform_is_retried_and_the_token_never_shows(
@@ -493,3 +505,48 @@ def test_set_webhook_gives_telegram_the_address_and_the_secret(workspace, telegr
     assert path == f"/bot{BOT_TOKEN}/setWebhook"
     assert body["url"].endswith(f"/hooks/telegram/{telegram.webhook_token}/")
     assert body["secret_token"] == channel_telegram_secret(telegram)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_first_messages_at_once_open_one_conversation(workspace, owner_actor, platform):
+    if connection.vendor != "postgresql":
+        pytest.skip("concurrent writers are PostgreSQL's; SQLite runs one writer at a time")
+    flow = services.flow_create(
+        workspace=workspace,
+        actor=owner_actor,
+        data={"name": "Messenger bot", "graph": GRAPH, "status": "active"},
+    )
+    services.flow_publish(workspace=workspace, flow_id=flow.pk, actor=owner_actor)
+    channel = make_channel(workspace, owner_actor, flow, "telegram")
+    for person in ("9001", "9002", "9003"):
+        # Two different messages, and one platform retry of the first, all at once.
+        events = [
+            Inbound(person, f"tg-update-{person}-1", "hello"),
+            Inbound(person, f"tg-update-{person}-2", "ann@initech.com"),
+            Inbound(person, f"tg-update-{person}-1", "hello"),
+        ]
+        barrier = threading.Barrier(len(events))
+        outcomes, errors = [], []
+
+        def receive(event):
+            try:
+                barrier.wait(timeout=10)
+                outcomes.append(channel_inbound_receive(channel=channel, inbound=event).outcome)
+            except Exception as error:
+                errors.append(repr(error))
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=receive, args=(event,)) for event in events]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert errors == []
+        assert Conversation.objects.filter(channel=channel, external_id=person).count() == 1
+        visitor = Message.objects.filter(conversation__external_id=person, author="visitor")
+        assert sorted(visitor.values_list("client_id", flat=True)) == [
+            f"tg-update-{person}-1",
+            f"tg-update-{person}-2",
+        ]
+        assert sorted(outcomes).count("duplicate") == 1
