@@ -103,5 +103,9 @@ def test_another_workspace_s_channels_are_not_listed(api, other_api):
 def test_set_webhook_without_a_token_says_why(api):
     created = api.post("/chat/channels", {"kind": "telegram", "name": "Bot"}).json()
     answer = api.post(f"/chat/channels/{created['id']}/webhook")
-    assert answer.status_code == 502
+    assert answer.status_code == 409
     assert "token" in answer.json()["detail"]
+    whatsapp = api.post(
+        "/chat/channels", {"kind": "whatsapp", "name": "Line", "account_id": "1065403522"}
+    ).json()
+    assert api.post(f"/chat/channels/{whatsapp['id']}/webhook").status_code == 409

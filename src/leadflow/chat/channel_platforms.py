@@ -16,6 +16,7 @@ those give no event.
 
 import hashlib
 import hmac
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,10 +49,14 @@ class Inbound:
     callback_id: str = ""  # Telegram: the button press to acknowledge (answerCallbackQuery)
 
 
+# What no database column stores (NUL, lone surrogates that JSON's \u escapes can carry).
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
 def _str(value: Any) -> str:
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         return ""
-    return str(value)
+    return UNSTORABLE.sub("", str(value))
 
 
 def _dict(value: Any, name: str) -> dict[str, Any]:

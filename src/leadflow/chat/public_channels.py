@@ -57,7 +57,7 @@ def _receive(request: HttpRequest, channel: Channel, read: Callable) -> HttpResp
         return _problem(400, "The body is too large.")
     try:
         events = read(json.loads(request.body))
-    except (ValueError, UnicodeDecodeError) as problem:
+    except (ValueError, RecursionError) as problem:
         return _problem(400, f"Not a body we can read: {problem}"[:300])
     outcomes = [channel_inbound_receive(channel=channel, inbound=event) for event in events]
     for event in events:

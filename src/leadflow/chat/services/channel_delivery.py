@@ -52,6 +52,12 @@ class ChannelSendFailed(DomainError):
     title = "The messenger platform refused the request."
 
 
+class ChannelNotReady(DomainError):
+    status = 409
+    code = "channel_not_ready"
+    title = "The channel is not set up for this."
+
+
 @dataclass
 class Answer:
     """What the platform said: ``status`` (0: no answer), the message's id there, why it
@@ -262,12 +268,13 @@ def channel_deliver(*, conversation_id: int, now: dt.datetime | None = None) -> 
 
 def channel_telegram_webhook_set(*, channel: Channel, url: str) -> str:
     """Tell Telegram to post the bot's updates to ``url`` with the channel's secret token
-    (``setWebhook``); Telegram's description on success, ChannelSendFailed otherwise."""
+    (``setWebhook``); a message on success, ChannelNotReady (409) without a bot token,
+    ChannelSendFailed (502) when Telegram refuses or does not answer."""
     token = channel_secret(channel.token_env)
     if channel.kind != ChannelKind.TELEGRAM:
-        raise ChannelSendFailed("Only a Telegram channel has a webhook to set.")
+        raise ChannelNotReady("Only a Telegram channel has a webhook to set.")
     if not token:
-        raise ChannelSendFailed(f"No bot token: set {channel.token_env or 'the token variable'}.")
+        raise ChannelNotReady(f"No bot token: set {channel.token_env or 'the token variable'}.")
     answer = channel_http_post(
         f"{settings.LEADFLOW_TELEGRAM_API_BASE}/bot{token}/setWebhook",
         {

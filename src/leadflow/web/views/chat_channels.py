@@ -13,6 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from leadflow.chat.models import Channel, ChannelKind, Flow
 from leadflow.chat.services.channel_delivery import (
+    ChannelNotReady,
     ChannelSendFailed,
     channel_telegram_webhook_set,
 )
@@ -119,6 +120,6 @@ def channel_webhook(request: HttpRequest, channel_id: int) -> HttpResponse:
     url = channel_webhook_url(channel, request.build_absolute_uri("/"))
     try:
         messages.success(request, channel_telegram_webhook_set(channel=channel, url=url))
-    except ChannelSendFailed as failure:
+    except (ChannelNotReady, ChannelSendFailed) as failure:
         messages.error(request, failure.detail)
     return redirect("chat_channel_list", request.workspace.slug)
