@@ -550,3 +550,34 @@ def test_two_first_messages_at_once_open_one_conversation(workspace, owner_actor
             f"tg-update-{person}-2",
         ]
         assert sorted(outcomes).count("duplicate") == 1
+
+
+def test_a_hand_over_is_said_on_the_channel_and_later_messages_wait_for_a_person(
+    workspace, owner_actor, platform
+):
+    graph = {
+        "start": "hello",
+        "steps": [
+            {"id": "hello", "kind": "message", "text": "Hi!", "next": "person"},
+            {"id": "person", "kind": "handover", "text": "Connecting you to a person."},
+        ],
+    }
+    flow = services.flow_create(
+        workspace=workspace,
+        actor=owner_actor,
+        data={"name": "Straight to a person", "graph": graph, "status": "active"},
+    )
+    services.flow_publish(workspace=workspace, flow_id=flow.pk, actor=owner_actor)
+    channel = make_channel(workspace, owner_actor, flow, "telegram")
+    tg_post(channel, fixture("telegram_start"))
+    run_deliveries()
+    assert texts(platform) == [
+        "Hi!",
+        "Connecting you to a person.",
+        "A person will reply here shortly.",
+    ]
+    conversation = Conversation.objects.get(channel=channel)
+    assert conversation.status == ConversationStatus.WAITING
+    assert tg_post(channel, fixture("telegram_text")).json()["received"] == ["stored"]
+    run_deliveries()
+    assert len(platform.received) == 3  # the bot stays quiet; a person answers

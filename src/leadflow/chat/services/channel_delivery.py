@@ -42,6 +42,9 @@ SENT_AUTHORS = (MessageAuthor.BOT, MessageAuthor.AGENT, MessageAuthor.SYSTEM)
 GRAPH_THROTTLED = {4, 17, 32, 613, 80007, 130429, 131048, 131056}
 HANDOVER_TEXT = {
     "waiting": "A person will reply here shortly.",
+    # The reasons main's hand-over message carries (the flow's step, no knowledge answer).
+    "flow": "A person will reply here shortly.",
+    "knowledge": "A person will reply here shortly.",
     "offline": "We're away right now; a person will reply here when we're back.",
 }
 
