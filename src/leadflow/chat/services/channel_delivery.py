@@ -170,7 +170,8 @@ def _outgoing(message: Message) -> platforms.Outgoing | None:
         if payload.get("handover") == "assigned" and payload.get("assignee"):
             text = f"{payload['assignee']} joined the conversation."
         return platforms.Outgoing(text, []) if text else None
-    if payload.get("note") or payload.get("internal"):
+    # An agent's internal note (``Message.internal`` once the inbox lands) is never sent.
+    if getattr(message, "internal", False) or payload.get("internal"):
         return None
     outgoing = platforms.outgoing_of(message.text, payload)
     if message.author == MessageAuthor.AGENT and payload.get("agent"):
