@@ -3,7 +3,8 @@ page answers a server error, however bad its input.
 
 - Every /api/v1 route: schemathesis generates valid and invalid requests from the committed
   schema (docs/api/openapi.json), and also sends the shapes below in its JSON bodies.
-- The public endpoints (/f, /lp, /e, /e/popups, /in, /m, /hooks/sms): hypothesis strategies
+- The public endpoints (/f, /lp, /e, /e/popups, /in, /m, /hooks/sms, the messengers'
+  /hooks/telegram|whatsapp|messenger): hypothesis strategies
   for their bodies, made of the values that broke them before — NUL characters, lone
   surrogates, JSON nested 50,000 deep, numbers JSON does not have (NaN, 1e400) or no field
   can hold (1e308 ms, 10**40), crafted ids — inside the shapes each endpoint expects, so
@@ -847,3 +848,100 @@ def test_no_chat_config_answers_a_server_error(fuzz_chat, query):
         f"/e/chat/config?{params}", headers={"Origin": SITE}
     )
     answer_is_not_a_server_error(response, f"GET /e/chat/config?{params[:300]}")
+
+
+# --- messenger webhooks (docs/chat/messengers.md) -----------------------------------------------
+
+MESSENGER_SECRET_ENV = "LEADFLOW_MESSENGER_FUZZ"
+MESSENGER_SECRET = "fuzz-app-secret"
+MESSENGER_FIXTURES = ROOT / "tests" / "chat" / "fixtures" / "messengers"
+
+
+@pytest.fixture
+def fuzz_channels(fuzz_chat, owner_actor, monkeypatch):
+    """A Telegram, a WhatsApp and a Messenger channel running the fuzz flow, their secrets
+    in the environment (nothing is sent: the delivery tasks wait in the queue)."""
+    from leadflow.chat.models import Flow
+    from leadflow.chat.services.channels import channel_create
+
+    workspace, _ = fuzz_chat
+    monkeypatch.setenv(MESSENGER_SECRET_ENV, MESSENGER_SECRET)
+    flow = Flow.objects.get(workspace=workspace, name="Bot")
+    return {
+        kind: channel_create(
+            workspace=workspace,
+            actor=owner_actor,
+            data={
+                "kind": kind,
+                "name": kind,
+                "flow": flow.pk,
+                "token_env": MESSENGER_SECRET_ENV,
+                "app_secret_env": MESSENGER_SECRET_ENV,
+                "account_id": "" if kind == "telegram" else "106540352242922",
+            },
+        )
+        for kind in ("telegram", "whatsapp", "messenger")
+    }
+
+
+def _leaves(value, path=()):
+    """Every path to a value inside a JSON document."""
+    yield path
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _leaves(item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _leaves(item, (*path, index))
+
+
+def _replaced(document, path, value):
+    if not path:
+        return value
+    copy = json.loads(json.dumps(document))
+    target = copy
+    for step in path[:-1]:
+        target = target[step]
+    target[path[-1]] = value
+    return copy
+
+
+@FUZZ_SETTINGS
+@given(
+    data=st.data(),
+    kind=st.sampled_from(["telegram", "whatsapp", "messenger"]),
+    sign=st.sampled_from(["valid", "valid", "none", "wrong"]),
+    other=st.one_of(st.none(), st.none(), raw_body),
+)
+def test_no_messenger_webhook_answers_a_server_error(fuzz_channels, data, kind, sign, other):
+    """The platforms' posts, real-shaped with one value replaced by a bad one (or a body of
+    another shape), proved or not: never a 5xx; an unproved post is 403 and writes
+    nothing."""
+    from leadflow.chat.channel_platforms import meta_signature
+    from leadflow.chat.models import Message
+    from leadflow.chat.services.channels import channel_telegram_secret
+
+    channel = fuzz_channels[kind]
+    names = sorted(path.name for path in MESSENGER_FIXTURES.glob(f"{kind}_*.json"))
+    template = json.loads((MESSENGER_FIXTURES / data.draw(st.sampled_from(names))).read_text())
+    path = data.draw(st.sampled_from(list(_leaves(template))))
+    raw = other if other is not None else dumps(_replaced(template, path, data.draw(json_value)))
+    if kind == "telegram":
+        secret = channel_telegram_secret(channel)
+        proof = {"valid": secret, "none": "", "wrong": secret[:-1] + "0"}[sign]
+        headers = {"X-Telegram-Bot-Api-Secret-Token": proof}
+    else:
+        good = meta_signature(MESSENGER_SECRET, raw)
+        proof = {"valid": good, "none": "", "wrong": meta_signature("other", raw)}[sign]
+        headers = {"X-Hub-Signature-256": proof}
+    before = Message.objects.count()
+    response = Client(raise_request_exception=False).post(
+        f"/hooks/{kind}/{channel.webhook_token}/",
+        raw,
+        content_type="application/json",
+        headers=headers,
+    )
+    answer_is_not_a_server_error(response, f"POST /hooks/{kind}/ {raw[:300]!r} ({sign})")
+    if sign != "valid":
+        assert response.status_code == 403
+        assert Message.objects.count() == before

@@ -223,6 +223,11 @@ def _object_ids(workspace):
     canned = chat_services.canned_reply_save(
         workspace=workspace, data={"title": "Other", "text": "Other answer"}
     )
+    from leadflow.chat.services.channels import channel_create
+
+    channel = channel_create(
+        workspace=workspace, actor=actor, data={"kind": "telegram", "name": "Other bot"}
+    )
     entry = knowledge.entry_create(
         workspace=workspace, actor=actor, data={"title": "Other?", "body": "Other."}
     )
@@ -241,6 +246,7 @@ def _object_ids(workspace):
         "flow_id": flow.pk,
         "conversation_id": conversation.pk,
         "reply_id": canned.pk,
+        "channel_id": channel.pk,
         "entry_id": entry.pk,
         "unanswered_id": UnansweredQuestion.objects.get(workspace=workspace).pk,
         "image_id": image.pk,
@@ -339,6 +345,7 @@ def test_every_object_route_hides_other_workspaces(api, other_workspace):
         "return": {"step": ""},
         "close": None,
         "transcript": {"email": "x@example.com"},
+        "webhook": None,
     }
     schema = ninja_api.get_openapi_schema()
     tried = 0
@@ -395,6 +402,7 @@ def test_every_object_route_hides_other_workspaces(api, other_workspace):
                     "/pages/",
                     "/deals/products/",
                     "/chat/flows/",
+                    "/chat/channels/",
                 )
             ):
                 body = {"name": "x"}

@@ -410,6 +410,16 @@ def _work_inbox(world, client):
     return _decided(claimed, 302)
 
 
+def _chat_channels(world, client):
+    listed = client.get(url(world["workspace"], "settings/chat-channels/"))
+    created = client.post(
+        url(world["workspace"], "settings/chat-channels/new/"),
+        {"kind": "telegram", "name": "Acme bot", "enabled": "on"},
+    )
+    assert _decided(listed, 200) == _decided(created, 302)
+    return _decided(created, 302)
+
+
 def _see_knowledge(world, client):
     listed = client.get(url(world["workspace"], "chat/knowledge/"))
     tried = client.post(url(world["workspace"], "chat/knowledge/"), {"question": "Any trial?"})
@@ -816,6 +826,7 @@ ACTIONS: dict[str, Callable] = {
     (
         "work chats in the inbox (claim, reply, notes, return to bot, close); change canned replies"
     ): _work_inbox,
+    "see, add, change and delete chat channels (Telegram, WhatsApp, Messenger)": _chat_channels,
     "see the chat's knowledge base and its unanswered questions; try a question": (_see_knowledge),
     "add, change and delete knowledge base entries; dismiss unanswered questions": (
         _manage_knowledge
@@ -891,6 +902,7 @@ def test_only_the_sales_role_is_limited_to_its_own_leads():
 
 BODIES = {
     "PUT /api/v1/chat/policy": {"retention_days": 200, "kb_answer_floor": 0.5},
+    "POST /api/v1/chat/channels": {"kind": "telegram", "name": "Acme bot"},
     "POST /api/v1/segments": {"name": "VIP", "kind": "static"},
     "POST /api/v1/segments/count": {
         "conditions": {"field": "country", "operator": "eq", "value": "GB"}

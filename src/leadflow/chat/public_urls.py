@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from leadflow.chat import public, public_widget
+from leadflow.chat import public, public_channels, public_widget
 
 urlpatterns = [
     path("e/chat/start", public.chat_start, name="chat_start"),
@@ -13,4 +13,11 @@ urlpatterns = [
     path("e/chat/email", public.chat_email, name="chat_email"),
     path("e/chat/rate", public.chat_rate, name="chat_rate"),
     path("e/chat/transcript", public.chat_transcript, name="chat_transcript"),
+    path("hooks/telegram/<str:token>/", public_channels.telegram_hook, name="chat_hook_telegram"),
+    path("hooks/whatsapp/<str:token>/", public_channels.whatsapp_hook, name="chat_hook_whatsapp"),
+    path(
+        "hooks/messenger/<str:token>/",
+        public_channels.messenger_hook,
+        name="chat_hook_messenger",
+    ),
 ]

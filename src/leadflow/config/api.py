@@ -7,6 +7,7 @@ from leadflow.capture.api import router as capture_router
 from leadflow.capture.popups.api import router as popups_router
 from leadflow.chat.api import router as chat_router
 from leadflow.chat.api_policy import router as chat_policy_router
+from leadflow.chat.channels_api import router as channels_router
 from leadflow.chat.inbox_api import router as chat_inbox_router
 from leadflow.chat.knowledge_api import router as knowledge_router
 from leadflow.contacts.api import router as contacts_router
@@ -66,3 +67,4 @@ api.add_router("/", chat_router)
 api.add_router("/", knowledge_router)
 api.add_router("/", chat_policy_router)
 api.add_router("/", chat_inbox_router)
+api.add_router("/", channels_router)

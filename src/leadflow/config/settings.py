@@ -328,6 +328,16 @@ LEADFLOW_CHAT_IDLE_CHECK_SECONDS = float(os.environ.get("LEADFLOW_CHAT_IDLE_CHEC
 LEADFLOW_CHAT_TOKEN_DAYS = int(os.environ.get("LEADFLOW_CHAT_TOKEN_DAYS", "365"))
 LEADFLOW_CHAT_RATE_PER_IP = int(os.environ.get("LEADFLOW_CHAT_RATE_PER_IP", "60"))
 LEADFLOW_CHAT_POLL_RATE_PER_IP = int(os.environ.get("LEADFLOW_CHAT_POLL_RATE_PER_IP", "240"))
+# Messenger channels (docs/chat/messengers.md): the platforms' API addresses (tests point them
+# at a local stand-in), the Graph API version, and how long a send waits for an answer.
+LEADFLOW_TELEGRAM_API_BASE = os.environ.get(
+    "LEADFLOW_TELEGRAM_API_BASE", "https://api.telegram.org"
+).rstrip("/")
+LEADFLOW_GRAPH_API_BASE = os.environ.get(
+    "LEADFLOW_GRAPH_API_BASE", "https://graph.facebook.com"
+).rstrip("/")
+LEADFLOW_GRAPH_API_VERSION = os.environ.get("LEADFLOW_GRAPH_API_VERSION", "v21.0")
+LEADFLOW_MESSENGER_TIMEOUT = float(os.environ.get("LEADFLOW_MESSENGER_TIMEOUT", "10"))
 # API rate limit per key (requests per minute); 0 turns it off.
 LEADFLOW_API_RATE_LIMIT = int(os.environ.get("LEADFLOW_API_RATE_LIMIT", "600"))
 # Tracking event batches per minute from one IP to one workspace; 0 turns it off.

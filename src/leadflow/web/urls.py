@@ -11,6 +11,7 @@ from leadflow.web.views import (
     auth,
     broadcasts,
     chat,
+    chat_channels,
     chat_inbox,
     chat_policy,
     chat_settings,
@@ -249,6 +250,19 @@ settings_patterns = [
     path("chat-policy/", chat_policy.chat_policy_page, name="chat_policy"),
     path("chat-widget/", chat_settings.chat_widget_settings, name="settings_chat_widget"),
     path("sms/", nurture_sms.sms_settings, name="nurture_sms"),
+    path("chat-channels/", chat_channels.channel_list, name="chat_channel_list"),
+    path("chat-channels/new/", chat_channels.channel_edit, name="chat_channel_create"),
+    path("chat-channels/<int:channel_id>/", chat_channels.channel_edit, name="chat_channel_edit"),
+    path(
+        "chat-channels/<int:channel_id>/delete/",
+        chat_channels.channel_remove,
+        name="chat_channel_delete",
+    ),
+    path(
+        "chat-channels/<int:channel_id>/webhook/",
+        chat_channels.channel_webhook,
+        name="chat_channel_webhook",
+    ),
     path("bounces/", nurture_bounces.bounce_settings, name="nurture_bounces"),
     path("members/", settings.settings_members, name="settings_members"),
     path(

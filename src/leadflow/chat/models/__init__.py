@@ -1,5 +1,7 @@
-"""Chat's models, one module per part (flows and conversations, the knowledge base)."""
+"""Chat's models, one module per part (flows and conversations, the knowledge base,
+messenger channels)."""
 
+from leadflow.chat.models.channels import Channel, ChannelKind
 from leadflow.chat.models.flows import (
     OPEN_STATUSES,
     Conversation,
@@ -26,6 +28,8 @@ __all__ = [
     "PRESENCE_ONLINE_SECONDS",
     "AgentPresence",
     "CannedReply",
+    "Channel",
+    "ChannelKind",
     "ChatMeeting",
     "ChatOrder",
     "ChatSettings",

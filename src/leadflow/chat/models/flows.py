@@ -131,8 +131,22 @@ class Conversation(models.Model):
     closed_at = models.DateTimeField(null=True, blank=True)
     rating = models.PositiveSmallIntegerField(null=True, blank=True)
     rating_comment = models.TextField(blank=True)
+    # Messengers: the channel the conversation runs on (None: the site widget) and the
+    # person's id there (Telegram's chat id, WhatsApp's wa_id, Messenger's PSID).
+    channel = models.ForeignKey(
+        "chat.Channel", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    external_id = models.CharField(max_length=100, blank=True, default="")
 
     class Meta:
+        constraints = [
+            # One open conversation per person and channel.
+            models.UniqueConstraint(
+                fields=["channel", "external_id"],
+                name="chat_conv_channel_open",
+                condition=Q(channel__isnull=False, status__in=["bot", "waiting", "assigned"]),
+            )
+        ]
         indexes = [
             models.Index(fields=["workspace", "-last_activity_at"], name="chat_conv_ws_activity"),
             models.Index(fields=["workspace", "assignee", "status"], name="chat_conv_ws_assignee"),

@@ -70,6 +70,7 @@ MAX_CLIENT_ID = 64
 # knowledge step each take one; a checked graph needs at most one per step.
 MAX_ROUNDS = 250
 KNOWLEDGE_TASK = "leadflow.chat.tasks.conversation_knowledge_reply_task"
+CHANNEL_DELIVERY_TASK = "leadflow.chat.tasks.channel_deliver_task"
 
 
 class ConversationClosed(Conflict):
@@ -219,10 +220,17 @@ def conversation_start(
     flow_id: int | None = None,
     token: str = "",
     consent: dict | None = None,
+    channel_id: int | None = None,
+    external_id: str = "",
+    opening: tuple[str, str] | None = None,
 ) -> ConversationReply:
     """Start a conversation with the flow for this page (or ``flow_id``), or resume one:
     by ``token``, or the visitor's open conversation. A resumed one answers every message
-    (``resumed``); a new one keeps ``consent``. NotFound when no flow runs on the page."""
+    (``resumed``); a new one keeps ``consent``. NotFound when no flow runs on the page.
+
+    Messengers (``chat.services.channels``) start one on ``channel_id`` for the person
+    ``external_id``, with the message that opened it (``opening``: text and client id),
+    stored before the bot's greeting and not given to the bot."""
     if token:
         conversation = conversation_by_token(workspace, token)
         messages = list(
@@ -253,12 +261,16 @@ def conversation_start(
             flow_version=version,
             visitor_id=visitor_id[:100],
             page_url=page_url[:2000],
+            channel_id=channel_id,
+            external_id=external_id[:100],
             started_at=now,
             last_activity_at=now,
             state={"engine": {}, "values": {}, "tags": [], "points": 0, "consent": consent},
         )
         known = _visitor_contact(workspace, visitor_id)
         call = _Call(conversation, flow, version.graph)
+        if opening is not None:
+            _message_add(call, MessageAuthor.VISITOR, opening[0], client_id=opening[1])
         if known is not None:
             conversation.contact = known
             _record(call, kinds.CHAT_STARTED, {}, when=now)
@@ -378,6 +390,10 @@ def _message_add(
         internal=internal,
     )
     call.messages.append(message)
+    # Messengers: what a channel conversation's bot and people say is sent by a task after
+    # the commit (chat.services.channel_delivery; safe to run twice, in seq order).
+    if conversation.channel_id is not None and author != MessageAuthor.VISITOR and not internal:
+        task_schedule(CHANNEL_DELIVERY_TASK, conversation.pk)
     return message
 
 
