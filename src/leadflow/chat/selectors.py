@@ -83,3 +83,14 @@ def conversation_transcript(workspace: Workspace, conversation: Conversation) ->
     return list(
         Message.objects.filter(workspace=workspace, conversation=conversation).order_by("seq")
     )
+
+
+def conversation_messages_after(
+    workspace: Workspace, conversation: Conversation, after: int, *, limit: int = 200
+) -> list[Message]:
+    """The member's view of the messages after seq ``after`` (the agent stream's replay)."""
+    return list(
+        Message.objects.filter(
+            workspace=workspace, conversation=conversation, seq__gt=after
+        ).order_by("seq")[:limit]
+    )

@@ -11,6 +11,7 @@ from leadflow.web.views import (
     auth,
     broadcasts,
     chat,
+    chat_live,
     companies,
     consent,
     contacts,
@@ -192,6 +193,16 @@ chat_patterns = [
         "conversations/<int:conversation_id>/",
         chat.conversation_detail,
         name="chat_conversation_detail",
+    ),
+    path(
+        "conversations/<int:conversation_id>/stream/",
+        chat_live.conversation_stream,
+        name="chat_conversation_stream",
+    ),
+    path(
+        "conversations/<int:conversation_id>/typing/",
+        chat_live.conversation_typing,
+        name="chat_conversation_typing",
     ),
 ]
 popup_patterns = [

@@ -13,7 +13,13 @@ Guarantees:
   a visitor who leaves after the email question is a lead with the answers so far;
 - the bot engine (``chat.engine``) decides; this module looks up what it asks for (the
   contact leaves of a condition, the knowledge base's answer) and applies its effects;
-- the idle pass (``chat.services.idle``) marks conversations idle mid-flow as left.
+- the idle pass (``chat.services.idle``) marks conversations idle mid-flow as left;
+- every new message and status change wakes the conversation's live streams after the
+  commit (``chat.live.live_notify``).
+
+Longer than the house's ~600 lines: one conversation's whole write path (start, post, the
+engine's outcome, the knowledge step, the contact) is read together; splitting it would
+scatter the lock and transaction rules it shares.
 """
 
 import datetime as dt
@@ -31,6 +37,7 @@ from leadflow.chat import conversation_kinds as kinds
 from leadflow.chat import engine
 from leadflow.chat.graph import IDENTITY_FIELDS, steps_by_id
 from leadflow.chat.knowledge_seam import knowledge_answer
+from leadflow.chat.live import live_notify, visitor_stream_url
 from leadflow.chat.models import (
     OPEN_STATUSES,
     Conversation,
@@ -89,6 +96,7 @@ class ConversationReply:
             "replayed": self.replayed,
             "resumed": self.resumed,
             "messages": [message_json(m) for m in self.messages],
+            "stream_url": visitor_stream_url(),
         }
 
 
@@ -191,6 +199,10 @@ class _Call:
     # The knowledge base answers in the worker (its model loads there, never in a web
     # process): a web call schedules the answer, the worker's call gives it.
     knowledge_now: bool = False
+    status_before: str = ""  # the live status event goes out when _save sees a change
+
+    def __post_init__(self) -> None:
+        self.status_before = self.conversation.status
 
 
 def conversation_start(
@@ -355,6 +367,7 @@ def _message_add(
         client_id=client_id,
     )
     call.messages.append(message)
+    live_notify(conversation.pk, "message")  # wakes the streams after the commit
     return message
 
 
@@ -597,3 +610,5 @@ def _save(call: _Call) -> None:
             "last_activity_at",
         ]
     )
+    if conversation.status != call.status_before:
+        live_notify(conversation.pk, "status")
