@@ -39,6 +39,13 @@ RETRY_AFTER_WRONG_TIER = "60"
 RECONNECT_MILLISECONDS = 3000
 
 
+def connection_release() -> None:
+    """Close this thread's database connection (a request never runs inside a transaction
+    here; a caller's transaction, a test's say, keeps its connection)."""
+    if not connection.in_atomic_block:
+        connection.close()
+
+
 class Slots:
     """The streams this process holds, counted against its capacity."""
 
@@ -156,7 +163,7 @@ class EventStream:
         try:
             return self.read(self.after)
         finally:
-            connection.close()  # never hold a connection while waiting
+            connection_release()  # never hold a connection while waiting
 
     def _events(self) -> Iterator[bytes]:
         # Watch first, then replay: a message committed in between still wakes this stream.
@@ -236,7 +243,7 @@ def event_stream_response(stream: EventStream) -> HttpResponse:
     """The streaming answer, or 503 at once when this process is full."""
     # The view's reads are done: granian may iterate the body on another thread, so this
     # thread's connection would otherwise stay open until the stream ends.
-    connection.close()
+    connection_release()
     if not SLOTS.take():
         return stream_full()
     response = StreamingHttpResponse(stream, content_type="text/event-stream")
