@@ -225,10 +225,13 @@ def test_a_notice_leaves_after_the_commit_and_a_rolled_back_write_sends_none(
         class Undone(Exception):
             pass
 
-        with django_capture_on_commit_callbacks(execute=True), pytest.raises(Undone):
-            with transaction.atomic():
-                live_notify(conversation_id, "status")
-                raise Undone
+        with (
+            django_capture_on_commit_callbacks(execute=True),
+            pytest.raises(Undone),
+            transaction.atomic(),
+        ):
+            live_notify(conversation_id, "status")
+            raise Undone
         assert watch.queue.empty()
         with pytest.raises(ValueError, match="unknown live event"):
             live_notify(conversation_id, "shout")
