@@ -69,8 +69,8 @@ class StreamTier:
             LEADFLOW_PUBLIC_CACHE_SECONDS="0",
             LEADFLOW_DEMO="0",
             PYTHONUNBUFFERED="1",
-            **self.extra,
         )
+        env.update(self.extra)
         if self.redis_url:
             env["REDIS_URL"] = self.redis_url
         return env
