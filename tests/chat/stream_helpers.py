@@ -101,6 +101,11 @@ class StreamTier:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=10)
 
+    def restart(self) -> "StreamTier":
+        """Stop the tier (every stream cut at once) and start it again on the same port."""
+        self.stop()
+        return self.start()
+
     def pids(self) -> list[int]:
         """granian's main process and its worker (the one holding the streams)."""
         found = [self.process.pid]

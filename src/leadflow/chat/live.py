@@ -132,11 +132,18 @@ def typing_scan(since: float) -> list[tuple[int, dict]]:
 
 
 class Watch:
-    """One stream's mailbox: (event, data) pairs put by the hub's thread."""
+    """One stream's mailbox: (event, data) pairs put by the hub's thread. ``seq`` and
+    ``status`` are what the stream last read (-1 and "" until its replay is done): the
+    database poller wakes only the streams behind the row."""
 
     def __init__(self, conversation_id: int):
         self.conversation_id = conversation_id
         self.queue: queue.SimpleQueue[tuple[str, dict | None]] = queue.SimpleQueue()
+        self.seq = -1
+        self.status = ""
+
+    def behind(self, last_seq: int, status: str) -> bool:
+        return self.seq < 0 or self.seq < last_seq or self.status != status
 
 
 class Hub:
@@ -173,10 +180,12 @@ class Hub:
             return list(self.watches)
 
     def dispatch(self, conversation_id: int, event: str, data: dict | None = None) -> None:
-        with self.lock:
-            waiting = list(self.watches.get(conversation_id, ()))
-        for watch in waiting:
+        for watch in self.waiting(conversation_id):
             watch.queue.put((event, data))
+
+    def waiting(self, conversation_id: int) -> list[Watch]:
+        with self.lock:
+            return list(self.watches.get(conversation_id, ()))
 
     def wake_all(self) -> None:
         for conversation_id in self.watched():
@@ -236,12 +245,14 @@ class Hub:
                 "pk", "last_seq", "status"
             )
             for conversation_id, last_seq, status in rows:
-                before = self.seen.get(conversation_id)
+                if self.seen.get(conversation_id) == (last_seq, status):
+                    continue
                 self.seen[conversation_id] = (last_seq, status)
-                if before is None or before[0] != last_seq:
-                    self.dispatch(conversation_id, "message")
-                elif before[1] != status:
-                    self.dispatch(conversation_id, "status")
+                # Only the streams behind the row read again (a thousand streams arriving
+                # at once must not all read twice).
+                for watch in self.waiting(conversation_id):
+                    if watch.behind(last_seq, status):
+                        watch.queue.put(("message", None))
 
 
 HUB = Hub()

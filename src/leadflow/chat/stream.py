@@ -189,6 +189,7 @@ class EventStream:
                     if snapshot.status != status:
                         status = snapshot.status
                         yield sse("status", status)
+                    self._watch.seq, self._watch.status = self.after, status["status"]
                     stale = snapshot.more
                     if stale:
                         continue
