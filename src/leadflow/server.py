@@ -175,8 +175,9 @@ def demo_contacts() -> int:
     return int(raw)
 
 
-def web_command(options: ServeOptions, workers: int) -> list[str]:
-    """The granian command line of the web tier (WSGI, a bounded thread pool per worker)."""
+def granian_command(host: str, port: int, workers: int, threads: int) -> list[str]:
+    """granian in WSGI mode serving LeadFlow with a bounded pool of blocking threads per
+    worker, its failed workers respawned."""
     return [
         sys.executable,
         "-m",
@@ -185,18 +186,23 @@ def web_command(options: ServeOptions, workers: int) -> list[str]:
         "wsgi",
         "leadflow.config.wsgi:application",
         "--host",
-        options.host,
+        host,
         "--port",
-        str(options.port),
+        str(port),
         "--workers",
         str(workers),
         "--blocking-threads",
-        str(options.threads),
+        str(threads),
         "--respawn-failed-workers",
         "--workers-kill-timeout",
         str(int(GRACE_SECONDS / 2)),
         "--no-ws",
     ]
+
+
+def web_command(options: ServeOptions, workers: int) -> list[str]:
+    """The granian command line of the web tier (WSGI, a bounded thread pool per worker)."""
+    return granian_command(options.host, options.port, workers, options.threads)
 
 
 def stream_threads() -> int:
@@ -208,31 +214,14 @@ def stream_threads() -> int:
 def stream_command(options: ServeOptions, port: int) -> list[str]:
     """The stream tier: one granian WSGI worker whose threads exceed its stream capacity by
     the spare ones, so the stream beyond capacity is answered 503 at once instead of
-    waiting for a thread (decision 0044)."""
+    waiting for a thread (decision 0044); granian takes no more requests than threads."""
     threads = stream_threads()
     return [
-        sys.executable,
-        "-m",
-        "granian",
-        "--interface",
-        "wsgi",
-        "leadflow.config.wsgi:application",
-        "--host",
-        options.host,
-        "--port",
-        str(port),
-        "--workers",
-        "1",
-        "--blocking-threads",
-        str(threads),
+        *granian_command(options.host, port, 1, threads),
         "--backpressure",
         str(threads),
         "--backlog",
         str(max(1024, 2 * threads)),
-        "--respawn-failed-workers",
-        "--workers-kill-timeout",
-        str(int(GRACE_SECONDS / 2)),
-        "--no-ws",
     ]
 
 

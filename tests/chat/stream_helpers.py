@@ -51,6 +51,7 @@ class StreamTier:
         self.extra = extra
         self.port = free_port()
         self.process: subprocess.Popen | None = None
+        self.sessions_before = 0
 
     @property
     def base(self) -> str:
@@ -76,6 +77,7 @@ class StreamTier:
         return env
 
     def start(self) -> "StreamTier":
+        self.sessions_before = self.sessions()
         threads = self.capacity + self.spare
         command = [
             sys.executable, "-m", "granian", "--interface", "wsgi",
@@ -97,9 +99,35 @@ class StreamTier:
         raise AssertionError("the stream tier did not answer /healthz")
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=10)
+        """Kill the tier (its worker too), and wait until its database sessions are gone,
+        so the test database can be dropped after the last test."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        group = self.process.pid
+        os.killpg(group, signal.SIGKILL)
+        self.process.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(group, 0)  # the worker still exits
+            except ProcessLookupError:
+                break
+            time.sleep(0.05)
+        while self.sessions() > self.sessions_before and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+    @staticmethod
+    def sessions() -> int:
+        """Other sessions on the test database (PostgreSQL; 0 on SQLite)."""
+        if connection.vendor != "postgresql":
+            return 0
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = %s"
+                " AND pid <> pg_backend_pid()",
+                [connection.settings_dict["NAME"]],
+            )
+            return cursor.fetchone()[0]
 
     def restart(self) -> "StreamTier":
         """Stop the tier (every stream cut at once) and start it again on the same port."""

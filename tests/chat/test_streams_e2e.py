@@ -7,8 +7,8 @@ import uuid
 import pytest
 
 from leadflow.chat import services
-from tests.capture.test_embeds_e2e import CustomerSite
 from tests.chat.stream_helpers import StreamTier, handover_conversation, visitor_stream_url
+from tests.chat.test_conversations_e2e import site  # noqa: F401 - the customer's site
 from tests.e2e.conftest import _orm_beside_playwright, browser  # noqa: F401
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -33,16 +33,9 @@ SCRIPT = """
 """
 
 
-@pytest.fixture
-def site(tmp_path):
-    site = CustomerSite(tmp_path)
-    yield site
-    site.close()
-
-
 def test_a_visitor_on_another_site_gets_messages_live_and_loses_none_when_the_stream_is_cut(
     browser,  # noqa: F811
-    site,
+    site,  # noqa: F811
     workspace,
     owner_actor,
     settings,

@@ -269,3 +269,10 @@ def visitor_stream_url() -> str | None:
     """The widget's stream address (the start/resume answer's ``stream_url``)."""
     base = stream_base_url()
     return f"{base}/e/chat/stream" if base else None
+
+
+def member_stream_url(path: str) -> str | None:
+    """A member stream's address for the inbox (``path``: the reversed
+    ``chat_conversation_stream`` URL), or None when streams are off (the page polls)."""
+    base = stream_base_url()
+    return f"{base}{path}" if base else None
