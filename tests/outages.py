@@ -255,6 +255,8 @@ class Installation:
                 "serve",
                 "--port",
                 str(self.port),
+                "--stream-port",
+                str(free_port()),
                 "--workers",
                 str(self.web_workers),
             ],
@@ -278,12 +280,13 @@ class Installation:
         return f"http://127.0.0.1:{self.port}{path}"
 
     def children(self) -> dict[str, int]:
-        """The process ids of serve's children: ``web`` (granian) and ``worker``."""
+        """The process ids of serve's children: ``web`` (granian), ``worker`` and
+        ``stream`` (the chat stream tier's granian, the one with --backpressure)."""
         found = {}
         for pid in children_of(self.process.pid):
             line = command_line(pid)
             if "granian" in line:
-                found["web"] = pid
+                found["stream" if "--backpressure" in line else "web"] = pid
             elif "leadflow worker" in line:
                 found["worker"] = pid
         return found

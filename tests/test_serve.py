@@ -56,7 +56,10 @@ class Served:
         self.lines: queue.Queue[str] = queue.Queue()
         self.output: list[str] = []
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "leadflow", "serve", "--port", str(port), "--workers", "1"],
+            [
+                *(sys.executable, "-m", "leadflow", "serve", "--port", str(port)),
+                *("--workers", "1", "--stream-port", str(free_port())),
+            ],
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -199,12 +202,14 @@ def test_serve_with_redis_runs_an_rq_worker(serve_factory, redis_server):
 def web_worker_and_sigterm(served: Served, workspace: str = "demo") -> None:
     """Both children run; the worker does the work the web tier enqueues; SIGTERM stops
     everything, cleanly and quickly."""
-    # Two children: granian (with its worker process) and the background worker.
+    # Three children: granian (with its worker process), the background worker, and the
+    # chat stream tier (granian again, the one with --backpressure).
     children = children_of(served.process.pid)
-    assert len(children) == 2, [command_line(pid) for pid in children]
-    web = next(pid for pid in children if "granian" in command_line(pid))
+    assert len(children) == 3, [command_line(pid) for pid in children]
+    web = next(pid for pid in children if web_granian(command_line(pid)))
+    stream = next(pid for pid in children if "--backpressure" in command_line(pid))
     worker = next(pid for pid in children if "leadflow worker" in command_line(pid))
-    granian_workers = children_of(web)
+    granian_workers = children_of(web) + children_of(stream)
     assert granian_workers
 
     # Two contacts with one phone under two emails are listed as possible duplicates by the
@@ -240,8 +245,13 @@ def web_worker_and_sigterm(served: Served, workspace: str = "demo") -> None:
 
     served.process.send_signal(signal.SIGTERM)
     assert served.process.wait(timeout=STOP_TIMEOUT) == 0
-    for pid in [web, worker, *granian_workers]:
+    for pid in [web, worker, stream, *granian_workers]:
         assert not alive(pid), command_line(pid)
+
+
+def web_granian(line: str) -> bool:
+    """The web tier's granian (not the stream tier's, which runs with --backpressure)."""
+    return "granian" in line and "--backpressure" not in line
 
 
 def wait_for_new_child(served: Served, kind: str, old_pid: int, timeout: float = 30) -> int:
@@ -250,7 +260,8 @@ def wait_for_new_child(served: Served, kind: str, old_pid: int, timeout: float =
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for pid in children_of(served.process.pid):
-            if pid != old_pid and marker in command_line(pid) and alive(pid):
+            line = command_line(pid)
+            if pid != old_pid and marker in line and "--backpressure" not in line and alive(pid):
                 return pid
         time.sleep(0.2)
     raise AssertionError(f"serve did not start the {kind} again")
@@ -279,7 +290,7 @@ def test_serve_starts_a_killed_worker_or_web_server_again_and_keeps_the_other_ru
 
     children = children_of(served.process.pid)
     worker = next(pid for pid in children if "leadflow worker" in command_line(pid))
-    web = next(pid for pid in children if "granian" in command_line(pid))
+    web = next(pid for pid in children if web_granian(command_line(pid)))
 
     # A dead worker is started again; the web server is left alone and keeps answering.
     os.kill(worker, signal.SIGKILL)

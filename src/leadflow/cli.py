@@ -165,6 +165,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_false",
         help="do not start the background worker (run `leadflow worker` elsewhere)",
     )
+    serve.add_argument(
+        "--stream-port",
+        type=_positive,
+        default=None,
+        help="port of the chat stream tier (the web port + 1; LEADFLOW_STREAMS=0: none)",
+    )
 
     add("worker", cmd_worker, "run the background worker only")
     add("migrate", cmd_migrate, "create or update the database tables")
@@ -535,6 +541,7 @@ def cmd_serve(options: argparse.Namespace) -> int:
                 workers=options.workers,
                 threads=options.threads,
                 worker=options.worker,
+                stream_port=options.stream_port,
             )
         )
     except ServeFailed as error:

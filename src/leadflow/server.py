@@ -7,7 +7,12 @@ two child processes and supervises them:
   threads measured best; one worker per core x 4 threads on PostgreSQL (bench/bench_capture.py
   compares the candidates), 2 workers on SQLite, whose
   single writer gains nothing from more);
-- the background worker: ``leadflow worker`` (the database queue, or RQ with REDIS_URL).
+- the background worker: ``leadflow worker`` (the database queue, or RQ with REDIS_URL);
+- the stream tier (unless LEADFLOW_STREAMS=0): a granian WSGI process of its own on the web
+  port + 1 for the live chat streams (docs/chat/streams.md, decision 0046), one worker with
+  LEADFLOW_STREAM_CAPACITY + LEADFLOW_STREAM_SPARE_THREADS threads, run with
+  LEADFLOW_STREAM_TIER=1 (only it holds streams); the web processes learn its address as
+  LEADFLOW_CHAT_STREAM_URL (derived from LEADFLOW_BASE_URL or the address unless set).
 
 Guarantees: the banner with the address and the login is printed only once the web server
 answers; a child that stops before that is a failed start (the other is stopped and ``serve``
@@ -50,6 +55,7 @@ class ServeOptions:
     workers: int | None = None  # None: 2 on SQLite, one per core (at least 2) on PostgreSQL
     threads: int = 4
     worker: bool = True
+    stream_port: int | None = None  # None: the web port + 1
 
 
 class ServeFailed(Exception):
@@ -62,6 +68,10 @@ def serve(options: ServeOptions) -> int:
     from django.db import connections
 
     port_check(options.host, options.port)
+    streams = settings.LEADFLOW_STREAMS
+    stream_port = options.stream_port or options.port + 1
+    if streams:
+        port_check(options.host, stream_port)
     print_flush(f"LeadFlow: preparing the database ({database_label()})…")
     database_prepare()
     demo_prepare()
@@ -71,10 +81,23 @@ def serve(options: ServeOptions) -> int:
     children = {"web server": web_command(options, workers)}
     if options.worker:
         children["worker"] = [sys.executable, "-m", "leadflow", "worker"]
-    supervisor = Supervisor(children)
+    environments: dict[str, dict[str, str]] = {}
+    if streams:
+        children["stream server"] = stream_command(options, stream_port)
+        shared = {"LEADFLOW_CHAT_STREAM_URL": stream_url(options, stream_port)}
+        environments = {name: shared for name in children}
+        # A stream thread closes its connection before it waits; the tier keeps none.
+        environments["stream server"] = {
+            **shared,
+            "LEADFLOW_STREAM_TIER": "1",
+            "DATABASE_CONN_MAX_AGE": "0",
+        }
+    supervisor = Supervisor(children, environments)
     with supervisor.handling_signals():
         supervisor.start()
         answer = supervisor.wait_until_answering(options.host, options.port)
+        if answer is not None and streams:
+            answer = supervisor.wait_until_answering(options.host, stream_port) and answer
         if answer is None:
             return supervisor.abandon()
         print_flush(banner(options, workers, answer))
@@ -152,8 +175,9 @@ def demo_contacts() -> int:
     return int(raw)
 
 
-def web_command(options: ServeOptions, workers: int) -> list[str]:
-    """The granian command line of the web tier (WSGI, a bounded thread pool per worker)."""
+def granian_command(host: str, port: int, workers: int, threads: int) -> list[str]:
+    """granian in WSGI mode serving LeadFlow with a bounded pool of blocking threads per
+    worker, its failed workers respawned."""
     return [
         sys.executable,
         "-m",
@@ -162,18 +186,56 @@ def web_command(options: ServeOptions, workers: int) -> list[str]:
         "wsgi",
         "leadflow.config.wsgi:application",
         "--host",
-        options.host,
+        host,
         "--port",
-        str(options.port),
+        str(port),
         "--workers",
         str(workers),
         "--blocking-threads",
-        str(options.threads),
+        str(threads),
         "--respawn-failed-workers",
         "--workers-kill-timeout",
         str(int(GRACE_SECONDS / 2)),
         "--no-ws",
     ]
+
+
+def web_command(options: ServeOptions, workers: int) -> list[str]:
+    """The granian command line of the web tier (WSGI, a bounded thread pool per worker)."""
+    return granian_command(options.host, options.port, workers, options.threads)
+
+
+def stream_threads() -> int:
+    from django.conf import settings
+
+    return settings.LEADFLOW_STREAM_CAPACITY + settings.LEADFLOW_STREAM_SPARE_THREADS
+
+
+def stream_command(options: ServeOptions, port: int) -> list[str]:
+    """The stream tier: one granian WSGI worker whose threads exceed its stream capacity by
+    the spare ones, so the stream beyond capacity is answered 503 at once instead of
+    waiting for a thread (decision 0046); granian takes no more requests than threads."""
+    threads = stream_threads()
+    return [
+        *granian_command(options.host, port, 1, threads),
+        "--backpressure",
+        str(threads),
+        "--backlog",
+        str(max(1024, 2 * threads)),
+    ]
+
+
+def stream_url(options: ServeOptions, port: int) -> str:
+    """Where browsers reach the stream tier: LEADFLOW_CHAT_STREAM_URL when set; behind a
+    reverse proxy (LEADFLOW_BASE_URL set) the proxy routes the stream paths there; else
+    the stream port on the served address."""
+    from django.conf import settings
+
+    if settings.LEADFLOW_CHAT_STREAM_URL:
+        return settings.LEADFLOW_CHAT_STREAM_URL
+    if settings.LEADFLOW_BASE_URL:
+        return settings.LEADFLOW_BASE_URL
+    return f"http://{url_host(options.host)}:{port}"
 
 
 def url_host(host: str) -> str:
@@ -192,8 +254,13 @@ class Supervisor:
     """Starts named child processes and keeps them running: a child that ends is started
     again (with a growing delay while it keeps ending quickly) until a signal stops all."""
 
-    def __init__(self, commands: dict[str, list[str]]):
+    def __init__(
+        self,
+        commands: dict[str, list[str]],
+        environments: dict[str, dict[str, str]] | None = None,
+    ):
         self.commands = commands
+        self.environments = environments or {}
         self.processes: dict[str, subprocess.Popen] = {}
         self.started_at: dict[str, float] = {}
         self.restart_delay: dict[str, float] = {}
@@ -223,7 +290,7 @@ class Supervisor:
         # The commands are LeadFlow's own (sys.executable -m ...), never user input.
         self.processes[name] = subprocess.Popen(  # noqa: S603
             self.commands[name],
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env={**os.environ, **self.environments.get(name, {}), "PYTHONUNBUFFERED": "1"},
             process_group=0,
             preexec_fn=_die_with_parent,  # safe: the supervisor runs no threads
         )
@@ -431,6 +498,13 @@ def banner(options: ServeOptions, workers: int, health: int) -> str:
         "",
         f"  web: granian WSGI, {workers} workers x {options.threads} threads"
         f" · background worker: {worker}",
+        "  chat streams: "
+        + (
+            f"granian WSGI on port {options.stream_port or options.port + 1},"
+            f" {settings.LEADFLOW_STREAM_CAPACITY} streams"
+            if settings.LEADFLOW_STREAMS
+            else "off (LEADFLOW_STREAMS=0)"
+        ),
         f"  database: {database_label()}",
     ]
     if health != 200:

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from leadflow.chat import public, public_channels, public_widget
+from leadflow.chat import public, public_channels, public_stream, public_widget
 
 urlpatterns = [
     path("e/chat/start", public.chat_start, name="chat_start"),
@@ -20,4 +20,6 @@ urlpatterns = [
         public_channels.messenger_hook,
         name="chat_hook_messenger",
     ),
+    path("e/chat/stream", public_stream.chat_stream, name="chat_stream"),
+    path("e/chat/typing", public_stream.chat_typing, name="chat_typing"),
 ]

@@ -216,3 +216,14 @@ def canned_reply_get(workspace: Workspace, reply_id: int) -> CannedReply:
     if found is None:
         raise NotFound("No such canned reply.")
     return found
+
+
+def conversation_messages_after(
+    workspace: Workspace, conversation: Conversation, after: int, *, limit: int = 200
+) -> list[Message]:
+    """The member's view of the messages after seq ``after`` (the agent stream's replay)."""
+    return list(
+        Message.objects.filter(
+            workspace=workspace, conversation=conversation, seq__gt=after
+        ).order_by("seq")[:limit]
+    )

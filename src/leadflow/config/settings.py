@@ -338,6 +338,26 @@ LEADFLOW_GRAPH_API_BASE = os.environ.get(
 ).rstrip("/")
 LEADFLOW_GRAPH_API_VERSION = os.environ.get("LEADFLOW_GRAPH_API_VERSION", "v21.0")
 LEADFLOW_MESSENGER_TIMEOUT = float(os.environ.get("LEADFLOW_MESSENGER_TIMEOUT", "10"))
+# Live chat streams (docs/chat/streams.md, decision 0046). The stream tier is a granian
+# process of its own (`leadflow serve` starts it on the web port + 1 and sets
+# LEADFLOW_STREAM_TIER=1 there); the web tier refuses streams. CAPACITY is the streams one
+# stream process holds (its threads are CAPACITY + SPARE_THREADS); the one beyond answers 503
+# with Retry-After and the client polls. CHAT_STREAM_URL is the address browsers reach the
+# stream endpoint at (set it behind a reverse proxy); empty and not under `serve`: no
+# stream_url, the widget polls.
+LEADFLOW_STREAMS = env_bool("LEADFLOW_STREAMS", True)
+LEADFLOW_STREAM_TIER = env_bool("LEADFLOW_STREAM_TIER", False)
+LEADFLOW_STREAM_CAPACITY = int(os.environ.get("LEADFLOW_STREAM_CAPACITY", "1000"))
+LEADFLOW_STREAM_SPARE_THREADS = int(os.environ.get("LEADFLOW_STREAM_SPARE_THREADS", "16"))
+LEADFLOW_CHAT_STREAM_URL = os.environ.get("LEADFLOW_CHAT_STREAM_URL", "").rstrip("/")
+# A stream says ": ping" this often and ends after STREAM_SECONDS (the client reconnects
+# from the last seq); without Redis one thread per stream process looks for new messages
+# of the watched conversations this often (seconds).
+LEADFLOW_STREAM_PING_SECONDS = float(os.environ.get("LEADFLOW_STREAM_PING_SECONDS", "15"))
+LEADFLOW_STREAM_SECONDS = float(os.environ.get("LEADFLOW_STREAM_SECONDS", "300"))
+LEADFLOW_STREAM_POLL_SECONDS = float(os.environ.get("LEADFLOW_STREAM_POLL_SECONDS", "0.3"))
+# Typing signals per minute from one conversation's visitor (or one member).
+LEADFLOW_CHAT_TYPING_RATE = int(os.environ.get("LEADFLOW_CHAT_TYPING_RATE", "30"))
 # API rate limit per key (requests per minute); 0 turns it off.
 LEADFLOW_API_RATE_LIMIT = int(os.environ.get("LEADFLOW_API_RATE_LIMIT", "600"))
 # Tracking event batches per minute from one IP to one workspace; 0 turns it off.

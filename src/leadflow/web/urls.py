@@ -13,6 +13,7 @@ from leadflow.web.views import (
     chat,
     chat_channels,
     chat_inbox,
+    chat_live,
     chat_policy,
     chat_settings,
     companies,
@@ -212,6 +213,16 @@ chat_patterns = [
     ),
     path("canned/", chat_inbox.canned_list, name="chat_canned_list"),
     path("canned/<int:reply_id>/", chat_inbox.canned_list, name="chat_canned_edit"),
+    path(
+        "conversations/<int:conversation_id>/stream/",
+        chat_live.conversation_stream,
+        name="chat_conversation_stream",
+    ),
+    path(
+        "conversations/<int:conversation_id>/typing/",
+        chat_live.conversation_typing,
+        name="chat_conversation_typing",
+    ),
 ]
 popup_patterns = [
     path("", popups.popup_list, name="popup_list"),

@@ -16,12 +16,14 @@ Guarantees:
 - the idle pass (``chat.services.idle``) marks conversations idle mid-flow as left;
 - the visitor's reads (the resume, a retry's replay, the poll) never include the agents'
   internal notes; hand-over, agents' replies and notes live in ``chat.services.handover``
-  and ``chat.services.inbox``, and add their messages through ``_message_add``.
+  and ``chat.services.inbox``, and add their messages through ``_message_add``;
+- every new message and status change wakes the conversation's live streams after the
+  commit (``chat.live.live_notify``).
 
 Longer than the house's ~600 lines: the call's state (``_Call``) and the helpers every
-writer of a conversation shares (``_message_add``, ``_record``, ``_save``) belong together;
-the product and meeting steps' effects live in ``commerce`` and ``meetings`` and come in
-through ``STEP_EFFECTS`` (the seam at the end).
+writer of a conversation shares (``_message_add``, ``_record``, ``_save``) belong together,
+with one lock and one transaction rule; the product and meeting steps' effects live in
+``commerce`` and ``meetings`` and come in through ``STEP_EFFECTS`` (the seam at the end).
 """
 
 import datetime as dt
@@ -40,6 +42,7 @@ from leadflow.chat import conversation_kinds as kinds
 from leadflow.chat import engine
 from leadflow.chat.graph import IDENTITY_FIELDS, steps_by_id
 from leadflow.chat.knowledge_seam import knowledge_answer
+from leadflow.chat.live import live_notify, visitor_stream_url
 from leadflow.chat.models import (
     OPEN_STATUSES,
     Conversation,
@@ -101,6 +104,7 @@ class ConversationReply:
             "resumed": self.resumed,
             "messages": [message_json(m) for m in self.messages if not m.internal],
             "assignee": assignee_json(self.conversation),
+            "stream_url": visitor_stream_url(),
         }
 
 
@@ -210,6 +214,11 @@ class _Call:
     # The knowledge base answers in the worker (its model loads there, never in a web
     # process): a web call schedules the answer, the worker's call gives it.
     knowledge_now: bool = False
+    # The live status event goes out when _save sees the status or the assignee change.
+    status_before: tuple[str, int | None] = ("", None)
+
+    def __post_init__(self) -> None:
+        self.status_before = (self.conversation.status, self.conversation.assignee_id)
 
 
 def conversation_start(
@@ -394,6 +403,7 @@ def _message_add(
     # the commit (chat.services.channel_delivery; safe to run twice, in seq order).
     if conversation.channel_id is not None and author != MessageAuthor.VISITOR and not internal:
         task_schedule(CHANNEL_DELIVERY_TASK, conversation.pk)
+    live_notify(conversation.pk, "message")  # wakes the streams after the commit
     return message
 
 
@@ -643,6 +653,8 @@ def _save(call: _Call) -> None:
             "closed_at",
         ]
     )
+    if (conversation.status, conversation.assignee_id) != call.status_before:
+        live_notify(conversation.pk, "status")
 
 
 # --- the seam of the product and meeting steps (chat.services.commerce, .meetings) -----------
