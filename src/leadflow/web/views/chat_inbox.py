@@ -15,10 +15,12 @@ import uuid
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from leadflow.chat import selectors, services
 from leadflow.chat.graph import steps_by_id
+from leadflow.chat.live import member_stream_url
 from leadflow.chat.models import ConversationStatus
 from leadflow.web.access import workspace_view
 from leadflow.web.views.common import render_page
@@ -79,6 +81,10 @@ def inbox_detail(request: HttpRequest, conversation_id: int) -> HttpResponse:
         "canned": list(selectors.canned_reply_list(workspace)),
         "steps": [step_id for step_id in steps_by_id(conversation.flow_version.graph)],
         "client_id": uuid.uuid4().hex,
+        # The thread's live stream (docs/chat/streams.md); None: chat-live.js polls.
+        "stream_url": member_stream_url(
+            reverse("chat_conversation_stream", args=[workspace.slug, conversation.pk])
+        ),
     }
     return render_page(request, "web/chat/inbox.html", page)
 

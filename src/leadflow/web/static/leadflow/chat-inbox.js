@@ -1,7 +1,6 @@
-/* The chat inbox: keep the thread's data-last-seq current as the poll brings messages (a
-   live stream can take over from there), scroll to the newest, insert a canned reply into
-   the reply box, and say "I am here" every 30 s (presence). Works without it: the poll
-   is htmx, every action is a form. */
+/* The chat inbox: scroll to the newest as chat-live.js (the thread's stream, or its poll)
+   brings messages, show status changes, insert a canned reply into the reply box, and say
+   "I am here" every 30 s (presence). Every action is a form. */
 (function () {
   "use strict";
   var inbox = document.getElementById("chat-inbox");
@@ -12,16 +11,14 @@
     if (thread) thread.scrollTop = thread.scrollHeight;
   }
   toBottom();
-  document.body.addEventListener("htmx:afterSwap", function () {
-    if (!thread) return;
-    var poller = thread.querySelector(".inbox-poller");
-    if (poller) {
-      var seq = poller.getAttribute("data-last-seq");
-      if (seq !== thread.getAttribute("data-last-seq")) {
-        thread.setAttribute("data-last-seq", seq);
-        toBottom();
-      }
-    }
+  // chat-live.js (docs/chat/streams.md) appends what the stream or its poll brings.
+  var STATUS = { bot: "With the bot", waiting: "Waiting for a person", assigned: "With a person", closed: "Closed" };
+  inbox.addEventListener("chat-live:drawn", toBottom);
+  inbox.addEventListener("chat-live:status", function (event) {
+    var line = inbox.querySelector("[data-chat-status]");
+    var data = event.detail || {};
+    if (!line || !STATUS[data.status]) return;
+    line.textContent = STATUS[data.status] + (data.assignee && data.assignee.name ? " · " + data.assignee.name : "");
   });
 
   var pick = inbox.querySelector(".canned-pick");

@@ -14,7 +14,8 @@
        <textarea data-chat-reply></textarea>
      </section>
    Messages are drawn by the server (the fragment, escaped there), never from event data;
-   the element also gets "chat-live:message", "chat-live:status" and "chat-live:typing"
+   the element also gets "chat-live:message", "chat-live:status", "chat-live:typing" and
+   "chat-live:drawn" (after items were appended)
    events (detail: the event's JSON) for whatever else the page shows. */
 (function () {
   "use strict";
@@ -124,6 +125,7 @@
             }
           });
           self.root.setAttribute("data-last-seq", String(self.lastSeq));
+          self.emit("drawn", { last_seq: self.lastSeq });
         }
       })
       .catch(function () {})
