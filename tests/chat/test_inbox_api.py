@@ -115,10 +115,10 @@ def test_the_inbox_page_claims_replies_notes_and_closes(workspace, flow, sam):
     )
     fragment = client.get(f"{base}/{conversation_id}/thread/?after=0")
     assert b"&lt;i&gt;Hi&lt;/i&gt;" in fragment.content and b"note!" in fragment.content
-    assert b'data-last-seq="' in fragment.content
+    assert b'data-seq="' in fragment.content
     last = Conversation.objects.get(pk=conversation_id).last_seq
     nothing = client.get(f"{base}/{conversation_id}/thread/?after={last}")
-    assert b"inbox-msg" not in nothing.content and f"after={last}".encode() in nothing.content
+    assert nothing.status_code == 200 and b"inbox-msg" not in nothing.content
     refused = client.post(f"{base}/{conversation_id}/reply/", {"text": "", "client_id": "w"})
     assert refused.status_code == 302  # back to the page with the message naming the field
     assert client.post(f"{base}/{conversation_id}/close/").status_code == 302

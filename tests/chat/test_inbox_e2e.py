@@ -94,7 +94,8 @@ def test_a_salesperson_answers_from_the_inbox_and_the_visitor_sees_it(
     agent.goto(f"/w/{workspace.slug}/chat/inbox/?view=unassigned")
     agent.get_by_role("link", name="ann@initech.com").first.click()
     thread = agent.locator("#thread")
-    expect(thread).to_have_attribute("data-conversation", str(conversation.pk))
+    live = agent.locator("[data-chat-live]")
+    expect(live).to_have_attribute("data-conversation", str(conversation.pk))
     # The visitor writes while the agent looks: the thread's poll brings it in.
     visitor.evaluate(
         """async ([base, key]) => fetch(base + '/e/chat/message', {method: 'POST',
@@ -104,7 +105,7 @@ def test_a_salesperson_answers_from_the_inbox_and_the_visitor_sees_it(
         [base, key],
     )
     expect(thread.get_by_text("Is anyone there?")).to_be_visible(timeout=10_000)
-    expect(thread).to_have_attribute("data-last-seq", str(conversation.last_seq + 1))
+    expect(live).to_have_attribute("data-last-seq", str(conversation.last_seq + 1))
 
     agent.get_by_role("button", name="Claim").click()
     expect(agent.get_by_text("The chat is yours.")).to_be_visible()

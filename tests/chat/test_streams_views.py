@@ -11,8 +11,6 @@ from django.test import Client
 from leadflow.chat import services
 from leadflow.chat.live import HUB, Watch, live_notify
 from leadflow.chat.stream import SLOTS
-from leadflow.contacts.services import contact_upsert
-from leadflow.core.actors import Actor
 from leadflow.core.models import Membership
 from tests.chat.stream_helpers import handover_conversation
 
@@ -157,25 +155,22 @@ def test_members_stream_only_conversations_they_may_open(
     stranger.force_login(Membership.objects.get(workspace=other_workspace).user)
     assert stranger.get(agent_path(other_workspace, conversation_id)).status_code == 404
     assert stranger.get(agent_path(workspace, conversation_id)).status_code == 404
-    # A salesperson who sees only own leads: the unassigned (anonymous) one, not another's.
+    # A salesperson who sees only own leads: the one waiting in the queue, not another's.
     sales = make_member("sales")
     seller = Client()
     seller.force_login(sales.user)
     unassigned = seller.get(agent_path(workspace, conversation_id))
     assert unassigned.status_code == 200
     close(unassigned)
-    contact = contact_upsert(
-        workspace=workspace, actor=Actor.system(), data={"email": "ann@initech.com"}
-    ).contact
-    conversation.conversation.contact = contact
-    conversation.conversation.save(update_fields=["contact"])
+    # Held by another member: not the seller's (the queue's chats are everyone's).
+    chat = conversation.conversation
+    chat.assignee = Membership.objects.get(workspace=workspace, role="owner").user
+    chat.status = "assigned"
+    chat.save(update_fields=["assignee", "status"])
     assert seller.get(agent_path(workspace, conversation_id)).status_code == 404
     assert seller.post(agent_path(workspace, conversation_id, "typing")).status_code == 404
-    contact_upsert(
-        workspace=workspace,
-        actor=Actor.system(),
-        data={"email": "ann@initech.com", "owner_id": sales.user_id},
-    )
+    chat.assignee = sales.user
+    chat.save(update_fields=["assignee"])
     mine = seller.get(agent_path(workspace, conversation_id))
     assert mine.status_code == 200
     close(mine)

@@ -167,7 +167,11 @@ def inbox_list(
     if status:
         conversations = conversations.filter(status=status)
     elif view != "mine":
-        conversations = conversations.filter(status__in=OPEN_STATUSES)
+        # The open chats; a bot chat the visitor left (the idle pass marked it) is no
+        # longer one: it stays under its status filter and in the conversations list.
+        conversations = conversations.filter(status__in=OPEN_STATUSES).exclude(
+            status=ConversationStatus.BOT, left_at__isnull=False
+        )
     waiting_first = Case(When(status=ConversationStatus.WAITING, then=Value(0)), default=Value(1))
     return conversations.order_by(waiting_first, "-last_activity_at", "-pk")
 

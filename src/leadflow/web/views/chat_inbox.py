@@ -16,6 +16,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from leadflow.chat import selectors, services
@@ -56,6 +57,7 @@ def _inbox(request: HttpRequest, conversation=None) -> dict:
         "away": bool(presence and presence.away),
         "may_act": request.membership.can("write"),
         "query": request.GET.urlencode(),
+        "today": timezone.localdate(),
     }
 
 
