@@ -290,14 +290,17 @@ def test_demo_builds_refuses_twice_resets_and_deletes(capsys, settings, tmp_path
     assert status == 0, err
     assert f"with the password: {password}" in out  # the same login keeps working
     assert not Workspace.objects.filter(pk=first.pk).exists()
-    # 30, the newsletter readers of nurture's part (leadflow.nurture.demo) and the visitors
-    # who earned a lead magnet (capture.demo, pages.demo: one grant each).
+    # 30, the newsletter readers of nurture's part (leadflow.nurture.demo), the visitors
+    # who earned a lead magnet (capture.demo, pages.demo: one grant each) and the chat's
+    # visitors who gave an email (chat.demo: one conversation each).
     from leadflow.capture.models import MagnetGrant
+    from leadflow.chat.models import Conversation
     from leadflow.nurture.demo import NEW_SUBSCRIBERS, NEWSLETTER_READERS
 
     visitors = MagnetGrant.objects.filter(magnet__workspace__slug="demo").count()
-    assert visitors > 0
-    contacts = 30 + NEWSLETTER_READERS + NEW_SUBSCRIBERS + visitors
+    chatted = Conversation.objects.filter(workspace__slug="demo", contact__isnull=False).count()
+    assert visitors > 0 and chatted > 0
+    contacts = 30 + NEWSLETTER_READERS + NEW_SUBSCRIBERS + visitors + chatted
     assert demo.demo_summary(Workspace.objects.get(slug="demo")).count(f"{contacts} contacts") == 1
 
     status, out, err = run(capsys, "demo", "--delete")
