@@ -80,8 +80,16 @@ def test_the_demo_on_sqlite_is_copied_into_postgres_whole_and_stays_usable(
     expected = sqlite_counts(source)
     # The 40 asked for, nurture's newsletter readers and new subscribers, and the visitors
     # who earned a lead magnet (one each, on its form, landing page or pop-up).
-    demo_contacts = 40 + NEWSLETTER_READERS + NEW_SUBSCRIBERS + expected["capture_magnetgrant"]
+    # ... and the chat's visitors who gave an email (one conversation each).
+    with sqlite3.connect(source) as sqlite:
+        chatted = sqlite.execute(
+            "SELECT COUNT(*) FROM chat_conversation WHERE contact_id IS NOT NULL"
+        ).fetchone()[0]
+    demo_contacts = (
+        40 + NEWSLETTER_READERS + NEW_SUBSCRIBERS + expected["capture_magnetgrant"] + chatted
+    )
     assert expected["capture_magnetgrant"] > 0 and expected["pages_conversion"] > 0
+    assert chatted > 0
     assert expected["contacts_contact"] == demo_contacts
     assert expected["contacts_activity"] > demo_contacts
 

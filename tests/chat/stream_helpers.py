@@ -234,7 +234,7 @@ class EventReader:
                 line, buffer = buffer.split(b"\n", 1)
                 yield line.decode().rstrip("\r")
 
-    def wait_answered(self, timeout: float = 10) -> int | None:
+    def wait_answered(self, timeout: float = 30) -> int | None:
         self.answered.wait(timeout)
         return self.status
 
