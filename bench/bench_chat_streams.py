@@ -153,7 +153,7 @@ def _one_mode(redis_url: str) -> dict:
         redis_url=redis_url,
         LEADFLOW_CHAT_POLL_RATE_PER_IP="0",
         LEADFLOW_STREAM_PING_SECONDS="15",
-        LEADFLOW_STREAM_POLL_SECONDS="0.25",
+        LEADFLOW_STREAM_POLL_SECONDS=os.environ.get("BENCH_STREAM_POLL_SECONDS", "0.1"),
         LEADFLOW_STREAM_SECONDS="3600",
     ).start()
     streams = None

@@ -355,7 +355,7 @@ LEADFLOW_CHAT_STREAM_URL = os.environ.get("LEADFLOW_CHAT_STREAM_URL", "").rstrip
 # of the watched conversations this often (seconds).
 LEADFLOW_STREAM_PING_SECONDS = float(os.environ.get("LEADFLOW_STREAM_PING_SECONDS", "15"))
 LEADFLOW_STREAM_SECONDS = float(os.environ.get("LEADFLOW_STREAM_SECONDS", "300"))
-LEADFLOW_STREAM_POLL_SECONDS = float(os.environ.get("LEADFLOW_STREAM_POLL_SECONDS", "0.3"))
+LEADFLOW_STREAM_POLL_SECONDS = float(os.environ.get("LEADFLOW_STREAM_POLL_SECONDS", "0.1"))
 # Typing signals per minute from one conversation's visitor (or one member).
 LEADFLOW_CHAT_TYPING_RATE = int(os.environ.get("LEADFLOW_CHAT_TYPING_RATE", "30"))
 # API rate limit per key (requests per minute); 0 turns it off.
