@@ -186,7 +186,9 @@ class EventStream:
                         if message["seq"] > self.after:
                             self.after = message["seq"]
                             yield sse("message", message, message["seq"])
-                    if snapshot.status != status:
+                    # A new status, or who has it, is sent; the seq it was read at rides
+                    # along so that a client with a newer answer from elsewhere keeps it.
+                    if not _same_status(snapshot.status, status):
                         status = snapshot.status
                         yield sse("status", status)
                     self._watch.seq, self._watch.status = self.after, status["status"]
@@ -221,10 +223,24 @@ class EventStream:
 
 
 def status_json(conversation: Any) -> dict[str, Any]:
-    """The status event's data: the status and who has the conversation (once handed over)."""
+    """The status event's data: the status, who has the conversation (once handed over) and
+    the conversation's last seq when it was read. A client that hears of the conversation
+    from two places (the stream, a post's answer, a poll) keeps the status read at the
+    higher seq: an older read delivered late does not undo a newer one."""
     assignee = getattr(conversation, "assignee", None)
     name = assignee.display_name if assignee is not None else ""
-    return {"status": conversation.status, "assignee": {"name": name} if name else None}
+    return {
+        "status": conversation.status,
+        "assignee": {"name": name} if name else None,
+        "seq": conversation.last_seq,
+    }
+
+
+def _same_status(new: dict[str, Any], old: dict[str, Any] | None) -> bool:
+    return old is not None and (new["status"], new["assignee"]) == (
+        old["status"],
+        old["assignee"],
+    )
 
 
 def same_site_cors(response: HttpResponse, request: HttpRequest) -> HttpResponse:

@@ -32,6 +32,7 @@
 
   var token = store(TOKEN) || "";
   var status = "";
+  var statusSeq = 0; // the conversation's seq when the status shown was read
   var waiting = "";
   var last = 0; // the highest seq seen without a gap before it
   var seen = {};
@@ -298,7 +299,7 @@
     if ("stream_url" in reply) streamUrl = reply.stream_url;
     if ("waiting_for" in reply) waiting = reply.waiting_for;
     (reply.messages || []).forEach(add);
-    setStatus(reply.status, reply.assignee);
+    setStatus(reply.status, reply.assignee, reply.last_seq);
     if (reply.last_seq > last) gap();
     refresh();
     connect();
@@ -449,7 +450,13 @@
 
   // --- status, thinking, the composer --------------------------------------------------------
 
-  function setStatus(next, assignee) {
+  function setStatus(next, assignee, atSeq) {
+    // Answers arrive from the post, the poll and the stream, not always in the order they
+    // were read: the status read at the higher seq wins, and an ended chat stays ended.
+    if (next && atSeq !== undefined) {
+      if (atSeq < statusSeq || (atSeq === statusSeq && status === "closed" && next !== "closed")) return;
+      statusSeq = atSeq;
+    }
     if (next) status = next;
     var name = assignee && assignee.name;
     statusLine.textContent =
@@ -534,7 +541,7 @@
         item.element.classList.remove("sending");
         item.element.classList.add("failed");
         mark(item.element, "Not sent: " + problem(failure));
-        if (failure.status === 409) setStatus("closed");
+        if (failure.status === 409) setStatus("closed", null, Infinity); // ended on the server
         pump();
       }
     );
@@ -592,7 +599,7 @@
     stream.addEventListener("status", function (event) {
       try {
         var data = JSON.parse(event.data);
-        setStatus(data.status, data.assignee);
+        setStatus(data.status, data.assignee, data.seq);
       } catch (error) {}
       refresh();
     });
@@ -641,7 +648,7 @@
       function (reply) {
         gapping = false;
         (reply.messages || []).forEach(add);
-        setStatus(reply.status, reply.assignee);
+        setStatus(reply.status, reply.assignee, reply.last_seq);
         if (reply.messages && reply.messages.length && reply.messages[reply.messages.length - 1].author !== "visitor") {
           waiting = status === "bot" ? "input" : "";
         }
@@ -762,6 +769,7 @@
       seen = {};
       last = 0;
       status = "";
+      statusSeq = 0;
       end.hidden = true;
       [].slice.call(log.querySelectorAll(".m")).forEach(function (element) {
         element.remove();
