@@ -154,6 +154,21 @@ def test_the_tracker_loads_the_launcher_and_a_visitor_answers_leaves_resumes_and
     assert Conversation.objects.get(pk=conversation.pk).status == "closed"
     assert Message.objects.filter(conversation=conversation).count() == 10
     assert [m.seq for m in Message.objects.filter(conversation=conversation)] == list(range(1, 11))
+    # An answer read before the chat ended and delivered after it (a slow poll; a stream's
+    # status event read before the last post committed) does not open the chat again.
+    late = {"conversation": conversation.pk, "status": "bot", "last_seq": 9, "assignee": None}
+
+    def polled(url):
+        return "/e/chat/messages" in url
+
+    cors = {"Access-Control-Allow-Origin": site.url}
+    page.route(polled, lambda route: route.fulfill(json={**late, "messages": []}, headers=cors))
+    with page.expect_response(lambda response: polled(response.url)):
+        page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")  # a catch-up
+    page.wait_for_timeout(200)
+    expect(dialog.get_by_role("status").filter(has_text="Chat ended")).to_be_visible()
+    expect(dialog.get_by_role("button", name="Talk to a person")).to_be_hidden()
+    page.unroute(polled)
     # Escape closes the panel and gives the focus back to the launcher.
     page.keyboard.press("Escape")
     expect(dialog).to_be_hidden()
