@@ -1,4 +1,4 @@
-"""GET /e/chat/config?key=&page_url=: the chat launcher's settings for one page
+"""GET /e/chat/config?key=&page_url=[&live=1]: the chat launcher's settings for one page
 (``chat.widget.widget_config``), without login. CORS by the workspace's allowed sites
 (core.publickit); 404 for an unknown key, 403 for a site not allowed. Cached by the
 browser for a minute (``Vary: Origin``): a changed setting shows within it."""
@@ -19,6 +19,7 @@ def chat_config(request: HttpRequest) -> HttpResponse:
     if refused is not None or request.method == "OPTIONS":
         return refused or cors(HttpResponse(status=204), request)
     page_url = clip(request.GET.get("page_url", ""))
-    response = JsonResponse(widget_config(workspace, page_url))
+    live = request.GET.get("live") == "1"  # a person has the visitor's chat: follow it here
+    response = JsonResponse(widget_config(workspace, page_url, live=live))
     response["Cache-Control"] = f"public, max-age={CACHE_SECONDS}"
     return cors(response, request)

@@ -8,7 +8,9 @@ Two reads, both cheap and cached a few seconds per process:
 - ``widget_config``: the launcher's settings for one page (GET /e/chat/config): the look,
   the greeting, the consent notice, the flow that runs there and its proactive start, the
   addresses of the chat UI it loads on the first click. ``{"flow": null}`` where no flow
-  runs on the page (or the chat is off): the launcher then draws nothing.
+  runs on the page (or the chat is off): the launcher then draws nothing — unless a person
+  has the visitor's chat (the launcher says ``live``): then the look comes with ``"flow":
+  null`` and the conversation follows the visitor to every page while the chat is on.
 """
 
 from typing import Any
@@ -62,15 +64,20 @@ def text_colour_on(background: str) -> str:
     return "#ffffff" if (1.05 / (luminance + 0.05)) >= ((luminance + 0.05) / 0.05) else "#111827"
 
 
-def widget_config(workspace: Workspace, page_url: str) -> dict[str, Any]:
-    """What the launcher and the chat UI need on ``page_url`` (see the module docstring)."""
+def widget_config(workspace: Workspace, page_url: str, *, live: bool = False) -> dict[str, Any]:
+    """What the launcher and the chat UI need on ``page_url`` (see the module docstring);
+    ``live``: the visitor's chat is with a person (or waiting for one)."""
     settings = _settings(workspace.pk)
-    flow = flow_for_page(workspace, page_url) if settings["enabled"] else None
-    if flow is None:
+    if not settings["enabled"]:
         return {"flow": None}
-    proactive = flow.proactive if (flow.proactive or {}).get("enabled") else None
+    flow = flow_for_page(workspace, page_url)
+    if flow is None and not live:
+        return {"flow": None}
+    proactive = (
+        flow.proactive if flow is not None and (flow.proactive or {}).get("enabled") else None
+    )
     return {
-        "flow": flow.pk,
+        "flow": flow.pk if flow is not None else None,
         "launcher": {
             "label": settings["launcher_label"],
             "colour": settings["colour"],

@@ -17,6 +17,8 @@
   var config = C.config, key = C.key, base = C.base, root = C.root;
   var TOKEN = "lf_chat_t:" + key;
   var OPEN = "lf_chat_o:" + key;
+  var LIVE = "lf_chat_l:" + key; // a person has the chat: the launcher loads this at once
+  var READ = "lf_chat_r:" + key; // the highest seq seen with the panel open
   var POLL = 3000;
   var OFFER_AFTER = 20000; // thinking this long: offer a person
   var TYPING_EVERY = 3000;
@@ -33,6 +35,7 @@
   var token = store(TOKEN) || "";
   var status = "";
   var statusSeq = 0; // the conversation's seq when the status shown was read
+  var readSeq = +store(READ) || 0;
   var waiting = "";
   var last = 0; // the highest seq seen without a gap before it
   var seen = {};
@@ -196,6 +199,7 @@
     C.root.host.classList.add("open");
     C.button.setAttribute("aria-expanded", "true");
     store(OPEN, "1");
+    markRead();
     begin();
     if (focus) focusInside();
     scrollDown();
@@ -322,6 +326,31 @@
     while (seen[last + 1]) last++;
     if (data.seq > last) gap(); // something came out of order: fetch what is missing
     if (data.author !== "visitor" && data.payload && data.payload.handover) setStatus(status);
+    if (isOpen()) markRead();
+    else badge();
+  }
+
+  // What came while the panel was closed: a count on the launcher, also after another page.
+  function markRead() {
+    if (last > readSeq) store(READ, String((readSeq = last)));
+    badge();
+  }
+
+  function badge() {
+    var unread = 0;
+    for (var seq in seen) if (+seq > readSeq && /^(agent|bot)$/.test(seen[seq].author)) unread++;
+    var count = C.button.querySelector(".n");
+    if (!unread || isOpen()) {
+      if (count) count.remove();
+      C.button.removeAttribute("aria-label");
+      return;
+    }
+    if (!count) {
+      count = C.button.appendChild(node("span", "n"));
+      count.style.cssText = "display:inline-block;margin-left:8px;min-width:1.4em;padding:1px 5px;border-radius:9px;background:#fff;color:#b3261e;font-size:13px";
+    }
+    count.textContent = unread > 9 ? "9+" : String(unread);
+    C.button.setAttribute("aria-label", C.label + ", " + unread + (unread === 1 ? " new message" : " new messages"));
   }
 
   function place(element, seq) {
@@ -458,6 +487,7 @@
       statusSeq = atSeq;
     }
     if (next) status = next;
+    store(LIVE, status === "waiting" || status === "assigned" ? "1" : null);
     var name = assignee && assignee.name;
     statusLine.textContent =
       status === "waiting" ? "Waiting for a person" : status === "assigned" ? "Chatting with " + (name || "a person") : status === "closed" ? "Chat ended" : "";
@@ -562,12 +592,16 @@
     if (!token) return;
     var id = uid();
     var tries = 0;
+    var hadFocus = !!root.activeElement && root.activeElement.textContent === "Talk to a person";
     human.disabled = true;
     (function attempt() {
       request("/e/chat/handover", { token: token, client_id: id }).then(
         function (reply) {
           human.disabled = false;
           handle(reply);
+          // The button goes away with the hand-over: the focus moves on to the composer
+          // (not to the page behind, where Escape and typing would be lost).
+          if (hadFocus && isOpen()) (!form.hidden ? field : closer).focus();
         },
         function (failure) {
           if (retryable(failure) && tries++ < 5) return setTimeout(attempt, 1000 * Math.pow(2, tries));
@@ -770,6 +804,7 @@
       last = 0;
       status = "";
       statusSeq = 0;
+      store(READ, String((readSeq = 0)));
       end.hidden = true;
       [].slice.call(log.querySelectorAll(".m")).forEach(function (element) {
         element.remove();
@@ -777,6 +812,9 @@
       begin();
       focusInside();
     }));
+    // On a page where no flow runs (the chat followed a person's conversation here) there is
+    // nothing to start: the button shows on the pages the chat is for.
+    end.lastChild.hidden = !config.flow;
     end.hidden = false;
     if (hadFocus) stars.querySelector("button").focus(); // the composer went away under it
   }
@@ -785,6 +823,7 @@
 
   C.ui = function (how) {
     if (how === "proactive") return showBubble();
+    if (how === "background") return token && begin(); // closed, live: the count shows what comes
     if (how === "restore") return show(false);
     if (how === "toggle" && isOpen()) return close();
     show(true);

@@ -1,0 +1,145 @@
+"""The launcher follows the visitor, in Chromium, on a customer's site on a second origin.
+
+- On a single-page app the launcher asks again on each new route (the tracker's
+  ``leadflow:page`` event): the button shows on the routes a flow runs on and goes away on
+  the others.
+- A chat a person has (or is waiting for) follows the visitor to pages where no flow runs;
+  what the person writes while the panel is closed shows as a count on the launcher, also
+  after the visitor opened another page, and opening the panel reads it.
+"""
+
+import uuid
+
+import pytest
+from playwright.sync_api import expect
+
+from leadflow.chat import services
+from leadflow.chat.models import Conversation
+from leadflow.core.actors import Actor
+from tests.chat.test_conversations import publish
+from tests.chat.test_widget_e2e import Site, bot_says, visit  # noqa: F401
+from tests.e2e.conftest import _orm_beside_playwright, browser  # noqa: F401
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+GRAPH = {
+    "start": "email",
+    "steps": [
+        {"id": "email", "kind": "question", "text": "Your email?", "input": "email",
+         "field": "email", "next": "ask"},
+        {"id": "ask", "kind": "question", "text": "What would you like to know?",
+         "input": "text", "next": "bye"},
+        {"id": "bye", "kind": "end", "text": "Thanks!"},
+    ],
+}  # fmt: skip
+PRICING_ONLY = {"include": ["/pricing*"], "exclude": []}
+
+
+@pytest.fixture
+def site(tmp_path, live_server, workspace):
+    site = Site(tmp_path, live_server, workspace)
+    workspace.allowed_origins = [site.url]
+    workspace.save()
+    yield site
+    site.close()
+
+
+def launcher(page):
+    return page.get_by_role("button", name="Chat with us")
+
+
+def test_on_a_single_page_app_the_button_shows_on_the_routes_a_flow_runs_on(
+    site,
+    visit,  # noqa: F811
+    workspace,
+    owner_actor,
+):
+    publish(workspace, owner_actor, graph=GRAPH, page_rules=PRICING_ONLY)
+    page = visit()
+    page.goto(site.write("app.html"))
+    page.wait_for_function("() => window.leadflow && window.leadflow.visitorId")
+    page.wait_for_function("() => window.leadflowChat")  # the launcher ran and asked
+    page.wait_for_timeout(500)
+    expect(launcher(page)).to_have_count(0)
+
+    page.evaluate("history.pushState({}, '', '/pricing')")
+    expect(launcher(page)).to_be_visible()
+    page.evaluate("history.pushState({}, '', '/blog/hello')")
+    expect(launcher(page)).to_be_hidden()
+    page.go_back()  # popstate: /pricing again
+    expect(launcher(page)).to_be_visible()
+    launcher(page).click()
+    bot_says(page, "Your email?")
+    # Once the visitor talks, the chat stays on every route.
+    page.evaluate("history.pushState({}, '', '/blog/hello')")
+    page.wait_for_timeout(500)
+    expect(page.get_by_role("dialog", name="Chat with us")).to_be_visible()
+    assert page.javascript_errors == []
+
+
+def test_a_chat_with_a_person_follows_the_visitor_and_counts_what_came_while_closed(
+    site,
+    visit,  # noqa: F811
+    workspace,
+    owner_actor,
+    make_member,
+):
+    seller = make_member("sales", "sam@acme-widgets.com")
+    sam = Actor(user=seller.user, api_key=None, membership=seller, label="sam")
+    publish(workspace, owner_actor, graph=GRAPH, page_rules=PRICING_ONLY)
+    page = visit()
+    page.goto(site.write("pricing.html"))
+    launcher(page).click()
+    dialog = page.get_by_role("dialog", name="Chat with us")
+    bot_says(page, "Your email?")
+    dialog.locator("#lf-in").fill("ann@initech.com")
+    dialog.locator("#lf-in").press("Enter")
+    bot_says(page, "What would you like to know?")
+    dialog.get_by_role("button", name="Talk to a person").first.click()
+    expect(dialog.get_by_role("status")).to_have_text("Waiting for a person")
+    expect(dialog.locator("#lf-in")).to_be_focused()  # not lost with the button that went
+    conversation = Conversation.objects.get(workspace=workspace)
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+
+    # Sam answers while the panel is closed: the launcher counts it (the poll brings it).
+    services.agent_reply(
+        workspace=workspace, conversation_id=conversation.pk, actor=sam,
+        text="Hi Ann, Sam here.", client_id=uuid.uuid4().hex,
+    )  # fmt: skip
+    counted = page.get_by_role("button", name="Chat with us, 1 new message")
+    expect(counted).to_be_visible(timeout=15_000)
+
+    # Another page of the site where no flow runs: the chat is there, the count too.
+    page.goto(site.write("about.html", "<p>About us.</p>"))
+    expect(counted).to_be_visible()
+    expect(page.get_by_role("dialog", name="Chat with us")).to_be_hidden()
+    services.agent_reply(
+        workspace=workspace, conversation_id=conversation.pk, actor=sam,
+        text="Are you there?", client_id=uuid.uuid4().hex,
+    )  # fmt: skip
+    expect(page.get_by_role("button", name="Chat with us, 2 new messages")).to_be_visible(
+        timeout=15_000
+    )
+    page.get_by_role("button", name="Chat with us, 2 new messages").click()
+    dialog = page.get_by_role("dialog", name="Chat with us")
+    expect(dialog.get_by_text("Hi Ann, Sam here.")).to_be_visible()
+    expect(dialog.get_by_text("Are you there?")).to_be_visible()
+    expect(launcher(page)).to_have_attribute("aria-expanded", "true")
+    expect(page.get_by_role("button", name="Chat with us", exact=True)).to_have_count(1)
+    # Read: closed again and on another page, no count.
+    page.keyboard.press("Escape")
+    page.goto(site.write("team.html", "<p>Team.</p>"))
+    expect(page.get_by_role("button", name="Chat with us", exact=True)).to_be_visible()
+
+    # Sam closes the chat: the next page without a flow has no chat any more.
+    services.conversation_close(workspace=workspace, conversation_id=conversation.pk, actor=sam)
+    page.wait_for_function(  # the poll brings the end to the open page
+        "() => !Object.keys(localStorage).some((name) => name.startsWith('lf_chat_l:'))",
+        timeout=15_000,
+    )
+    page.goto(site.write("jobs.html", "<p>Jobs.</p>"))
+    page.wait_for_function("() => window.leadflowChat")
+    page.wait_for_timeout(800)
+    expect(launcher(page)).to_have_count(0)
+    assert page.javascript_errors == []
