@@ -173,6 +173,40 @@ def test_buy_places_one_order_the_worker_says_the_checkout_once_and_the_webhook_
     assert Message.objects.filter(conversation=conversation, text="Payment received").count() == 1
 
 
+def test_a_payment_after_the_visitor_asked_for_a_person_is_said_once_and_the_bot_stays_off(
+    workspace,
+    owner_actor,
+    owner,
+    kite,
+    fake_stripe,  # noqa: F811
+):
+    flow = publish(workspace, owner_actor, shop_graph(kite.pk, owner.pk))
+    token, reply = start(workspace, flow)
+    conversation = reply.conversation
+    say(workspace, token, "Buy")
+    assert run_queued(conversation_checkout_task) == 1
+    order = Order.objects.get(workspace=workspace)
+    services.conversation_handover_request(workspace=workspace, token=token, client_id="hand-0001")
+    assert Conversation.objects.get(pk=conversation.pk).status == "waiting"
+
+    body = event("checkout.session.completed", order)
+    assert post(workspace, body, sign(body)).json()["outcome"] == "paid"
+    deliver(workspace)
+    notice = Message.objects.filter(conversation=conversation, payload__order_paid=order.pk)
+    assert notice.count() == 1
+    assert (
+        notice.get().author == "system"
+        and notice.get().text == f"Payment received: order {order.pk}."
+    )
+    assert Deal.objects.get(pk=order.deal_id).status == "won"
+    conversation.refresh_from_db()
+    assert conversation.status == "waiting"  # the person goes on; the bot does not
+    assert not Message.objects.filter(conversation=conversation, text="Pick a time that suits you:")
+    # Seen again (a crash between delivery and its mark): still once.
+    services.activities_order_paid(list(Activity.objects.filter(kind="order.paid")))
+    assert notice.count() == 1
+
+
 def test_no_thanks_orders_nothing_and_payments_not_set_up_say_so_and_go_on(
     workspace, owner_actor, owner, kite
 ):

@@ -24,9 +24,16 @@ from collections.abc import Callable
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q
 
 from leadflow.chat import engine
-from leadflow.chat.models import ChatOrder, Conversation, ConversationStatus, MessageAuthor
+from leadflow.chat.models import (
+    ChatOrder,
+    Conversation,
+    ConversationStatus,
+    Message,
+    MessageAuthor,
+)
 from leadflow.chat.services.conversations import (
     STEP_EFFECTS,
     StepCall,
@@ -190,7 +197,52 @@ def conversation_order_paid(*, conversation_id: int, order_id: int) -> bool:
     link = ChatOrder.objects.filter(conversation_id=conversation_id, order_id=order_id).first()
     if link is None:
         return False
-    return _step_event(conversation_id, link.step, engine.WAIT_PAYMENT, lambda call: engine.Paid())
+    if _step_event(conversation_id, link.step, engine.WAIT_PAYMENT, lambda call: engine.Paid()):
+        return True
+    _paid_note(link)
+    return False
+
+
+def _paid_note(link: ChatOrder) -> None:
+    """A payment that arrives once a person has the chat (or is asked for): the bot no
+    longer waits for it, so the conversation says it to both sides as a notice, once, and
+    the flow does not move (the person goes on from there)."""
+    with transaction.atomic():
+        conversation = (
+            Conversation.objects.select_for_update()
+            .select_related("workspace", "flow", "flow_version")
+            .filter(pk=link.conversation_id)
+            .first()
+        )
+        if conversation is None or conversation.status not in (
+            ConversationStatus.WAITING,
+            ConversationStatus.ASSIGNED,
+        ):
+            return
+        step = next(
+            (
+                s
+                for s in conversation.flow_version.graph.get("steps", [])
+                if s.get("id") == link.step
+            ),
+            {},
+        )
+        said = Message.objects.filter(conversation=conversation).filter(
+            Q(payload__order_paid=link.order_id)
+            | Q(
+                author=MessageAuthor.BOT,
+                step=link.step,
+                text=step.get("paid_text") or engine.DEFAULT_PAID_TEXT,
+            )
+        )
+        if said.exists():
+            return
+        call = StepCall(conversation, conversation.flow, conversation.flow_version.graph)
+        text = f"{step.get('paid_text') or engine.DEFAULT_PAID_TEXT}: order {link.order_id}."
+        step_message_add(
+            call, MessageAuthor.SYSTEM, text, step=link.step, payload={"order_paid": link.order_id}
+        )
+        step_save(call)
 
 
 def activities_order_paid(activities: list[Activity]) -> None:
