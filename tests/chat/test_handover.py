@@ -132,6 +132,7 @@ def test_the_contacts_owner_online_gets_the_chat(workspace, flow, sam, owner_act
     )
     assert "chat.handover_requested" in kinds and "chat.routed" in kinds
     assert Notification.objects.filter(user=sam, title__startswith="Chat for you").count() == 1
+    assert Notification.objects.get(user=sam, title__startswith="Chat for you").kind == "chat"
 
 
 def test_an_owner_away_or_at_capacity_passes_to_the_rules_online_members(

@@ -258,6 +258,7 @@ class NotificationKind(models.TextChoices):
     MENTION = "mention", "You were mentioned"
     FIRST_TOUCH_OVERDUE = "first_touch_overdue", "A lead's first touch is overdue"
     SEQUENCE = "sequence", "A sequence asks you to look at a lead"
+    CHAT = "chat", "A visitor is waiting in the chat"
 
 
 class Notification(models.Model):

@@ -226,7 +226,7 @@ def handover_notify(conversation, assignee_id: int | None) -> None:
         notifications_create(
             workspace=workspace,
             user_ids=[assignee_id],
-            kind=NotificationKind.ASSIGNED,
+            kind=NotificationKind.CHAT,
             title=f"Chat for you: {who}",
             body="A visitor is waiting in the chat.",
             link=link,
@@ -237,7 +237,7 @@ def handover_notify(conversation, assignee_id: int | None) -> None:
     notifications_create(
         workspace=workspace,
         user_ids=sorted(selectors.agents_online(workspace)),
-        kind=NotificationKind.ASSIGNED,
+        kind=NotificationKind.CHAT,
         title=f"Chat waiting: {who}",
         body="A visitor is waiting in the chat queue.",
         link=link,
