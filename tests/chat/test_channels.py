@@ -11,6 +11,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 
+from leadflow.chat import channel_platforms as platforms
 from leadflow.chat import services
 from leadflow.chat.channel_platforms import Inbound
 from leadflow.chat.models import Conversation, ConversationStatus, Message
@@ -581,3 +582,73 @@ def test_a_hand_over_is_said_on_the_channel_and_later_messages_wait_for_a_person
     assert tg_post(channel, fixture("telegram_text")).json()["received"] == ["stored"]
     run_deliveries()
     assert len(platform.received) == 3  # the bot stays quiet; a person answers
+
+
+# --- what the flow cannot read: photos, voice messages, files -----------------------------
+
+
+def telegram_photo(update_id=770001077):
+    update = copy.deepcopy(fixture("telegram_text"))
+    update["update_id"] = update_id
+    del update["message"]["text"]
+    update["message"]["photo"] = [{"file_id": "AgAD", "width": 90, "height": 90}]
+    return update
+
+
+def test_the_platforms_say_what_was_sent_when_it_is_not_text():
+    assert platforms.telegram_read(telegram_photo()) == [
+        Inbound("5550001", "tg-update-770001077", "a photo", "media")
+    ]
+    voice = copy.deepcopy(fixture("whatsapp_text"))
+    message = voice["entry"][0]["changes"][0]["value"]["messages"][0]
+    del message["text"]
+    message.update(type="audio", audio={"id": "a1", "mime_type": "audio/ogg"})
+    (read,) = platforms.whatsapp_read(voice)
+    assert (read.text, read.kind) == ("a voice message", "media")
+    odd = copy.deepcopy(voice)
+    odd["entry"][0]["changes"][0]["value"]["messages"][0]["type"] = ["audio"]  # not a str
+    assert platforms.whatsapp_read(odd) == []
+    picture = copy.deepcopy(fixture("messenger_text"))
+    event = picture["entry"][0]["messaging"][0]["message"]
+    del event["text"]
+    event["attachments"] = [{"type": ["x"]}, {"type": "image", "payload": {"url": "https://x"}}]
+    (read,) = platforms.messenger_read(picture)
+    assert (read.text, read.kind) == ("a photo", "media")
+
+
+def test_a_photo_to_the_bot_is_answered_never_taken_as_an_answer(workspace, telegram, platform):
+    tg_post(telegram, fixture("telegram_start"))
+    answer = tg_post(telegram, telegram_photo())
+    assert answer.status_code == 200 and answer.json()["received"] == ["stored"]
+    assert tg_post(telegram, telegram_photo()).json()["received"] == ["duplicate"]  # a retry
+    conversation = Conversation.objects.get(channel=telegram)
+    assert conversation.current_step == "email"  # still asks for the email
+    assert not Contact.objects.filter(workspace=workspace).exists()
+    run_deliveries()
+    assert texts(platform)[-1] == "I can only read text here. Please type your answer."
+    assert texts(platform).count("I can only read text here. Please type your answer.") == 1
+    assert tg_post(telegram, fixture("telegram_text")).json()["received"] == ["stored"]
+    assert Contact.objects.filter(workspace=workspace, email="ann@initech.com").exists()
+
+
+def test_a_photo_as_the_first_message_starts_the_flow_and_is_answered(telegram, platform):
+    assert tg_post(telegram, telegram_photo()).json()["received"] == ["started"]
+    run_deliveries()
+    assert texts(platform) == [
+        "Hi! A few questions.",
+        "Your email?",
+        "I can only read text here. Please type your answer.",
+    ]
+
+
+def test_a_photo_while_a_person_has_the_chat_shows_in_the_thread(workspace, telegram, platform):
+    tg_post(telegram, fixture("telegram_start"))
+    conversation = Conversation.objects.get(channel=telegram)
+    Conversation.objects.filter(pk=conversation.pk).update(status=ConversationStatus.WAITING)
+    run_deliveries()
+    before = len(platform.received)
+    assert tg_post(telegram, telegram_photo()).json()["received"] == ["stored"]
+    said = Message.objects.filter(conversation=conversation).order_by("-seq").first()
+    assert (said.author, said.text) == ("visitor", "Sent a photo; open Telegram to see it.")
+    run_deliveries()
+    assert len(platform.received) == before  # nothing said back: a person answers

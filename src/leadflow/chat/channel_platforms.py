@@ -37,9 +37,10 @@ class Malformed(ValueError):
 class Inbound:
     """One person's message: who (``external_id``: the chat id, wa_id or PSID), the
     platform's id of the message (``message_id``: a retried delivery has the same), what
-    they said (``text``; a shared contact's phone number, a button's value), ``kind``
-    (``text``, ``button``, ``contact``, ``start``) and, for WhatsApp and Messenger, the
-    account it was sent to (``account_id``)."""
+    they said (``text``; a shared contact's phone number, a button's value; for ``media``
+    what was sent, as "a photo"), ``kind`` (``text``, ``button``, ``contact``, ``start``,
+    ``media``) and, for WhatsApp and Messenger, the account it was sent to
+    (``account_id``)."""
 
     external_id: str
     message_id: str
@@ -47,6 +48,22 @@ class Inbound:
     kind: str = "text"
     account_id: str = ""
     callback_id: str = ""  # Telegram: the button press to acknowledge (answerCallbackQuery)
+
+
+# What a person may send that the flow cannot read, as the conversation names it ("media").
+TELEGRAM_MEDIA = {
+    "photo": "a photo", "video": "a video", "video_note": "a video", "voice": "a voice message",
+    "audio": "an audio file", "document": "a file", "sticker": "a sticker",
+    "animation": "an animation", "location": "a location", "venue": "a location",
+}  # fmt: skip
+WHATSAPP_MEDIA = {
+    "image": "a photo", "video": "a video", "audio": "a voice message", "document": "a file",
+    "sticker": "a sticker", "location": "a location",
+}  # fmt: skip
+MESSENGER_MEDIA = {
+    "image": "a photo", "video": "a video", "audio": "a voice message", "file": "a file",
+    "location": "a location",
+}  # fmt: skip
 
 
 # What no database column stores (NUL, lone surrogates that JSON's \u escapes can carry).
@@ -124,7 +141,9 @@ def telegram_read(update: Any) -> list[Inbound]:
         return [Inbound(chat_id, message_id, phone, "contact")] if phone else []
     text = _str(message.get("text")).strip()
     if not text:
-        return []  # a sticker, a photo: nothing the flow can read
+        # A photo, a voice message...: nothing the flow can read, said as what it is.
+        sent = next((label for key, label in TELEGRAM_MEDIA.items() if key in message), "")
+        return [Inbound(chat_id, message_id, sent, "media")] if sent else []
     if text == "/start" or text.startswith("/start "):
         return [Inbound(chat_id, message_id, "", "start")]
     return [Inbound(chat_id, message_id, text[:MAX_TEXT], "text")]
@@ -171,6 +190,8 @@ def _whatsapp_message(message: dict[str, Any], account: str) -> list[Inbound]:
             if phones:
                 text, event = _str(_dict(phones[0], "phones[]").get("phone")), "contact"
                 break
+    elif isinstance(kind, str) and kind in WHATSAPP_MEDIA:
+        text, event = WHATSAPP_MEDIA[kind], "media"
     text = text.strip()
     if not text:
         return []
@@ -200,6 +221,12 @@ def messenger_read(body: Any) -> list[Inbound]:
                     text, kind = _str(quick["payload"]), "button"
                 else:
                     text, kind = _str(message.get("text")), "text"
+                if not text.strip() and isinstance(message.get("attachments"), list):
+                    sent = [
+                        _str(a.get("type")) for a in message["attachments"] if isinstance(a, dict)
+                    ]
+                    label = next((MESSENGER_MEDIA[t] for t in sent if t in MESSENGER_MEDIA), "")
+                    text, kind = (label, "media") if label else (text, kind)
                 message_id = _str(message.get("mid"))
             elif "postback" in event:
                 postback = _dict(event["postback"], "postback")

@@ -166,6 +166,8 @@ def _outgoing(message: Message) -> platforms.Outgoing | None:
     system message that says nothing to the person)."""
     payload = message.payload or {}
     if message.author == MessageAuthor.SYSTEM:
+        if payload.get("notice") and message.text:  # "I can only read text here", a payment
+            return platforms.Outgoing(message.text, [])
         text = HANDOVER_TEXT.get(str(payload.get("handover", "")), "")
         if payload.get("handover") == "assigned" and payload.get("assignee"):
             text = f"{payload['assignee']} joined the conversation."

@@ -32,6 +32,7 @@ from django.utils.crypto import salted_hmac
 from leadflow.chat.channel_platforms import Inbound
 from leadflow.chat.models import OPEN_STATUSES, Channel, ChannelKind, Conversation, Flow, Message
 from leadflow.chat.models.channels import SECRET_ENV_PREFIX, new_webhook_token
+from leadflow.chat.services.channel_media import channel_media_receive
 from leadflow.chat.services.conversations import (
     ConversationClosed,
     conversation_message_post,
@@ -290,6 +291,10 @@ def channel_inbound_receive(*, channel: Channel, inbound: Inbound) -> Received:
     ).first()
     if stored is not None:
         return Received("duplicate", stored.conversation_id)
+    if inbound.kind == "media":  # a photo, a voice message...: never taken as an answer
+        return Received(
+            *channel_media_receive(channel=channel, inbound=inbound, client_id=client_id)
+        )
     text = inbound.text if inbound.kind != "start" else "/start"
     for _ in range(3):
         found = person.filter(status__in=OPEN_STATUSES).order_by("-pk").first()

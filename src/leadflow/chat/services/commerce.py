@@ -240,7 +240,11 @@ def _paid_note(link: ChatOrder) -> None:
         call = StepCall(conversation, conversation.flow, conversation.flow_version.graph)
         text = f"{step.get('paid_text') or engine.DEFAULT_PAID_TEXT}: order {link.order_id}."
         step_message_add(
-            call, MessageAuthor.SYSTEM, text, step=link.step, payload={"order_paid": link.order_id}
+            call,
+            MessageAuthor.SYSTEM,
+            text,
+            step=link.step,
+            payload={"order_paid": link.order_id, "notice": True},
         )
         step_save(call)
 
