@@ -143,3 +143,40 @@ def test_a_chat_with_a_person_follows_the_visitor_and_counts_what_came_while_clo
     page.wait_for_timeout(800)
     expect(launcher(page)).to_have_count(0)
     assert page.javascript_errors == []
+
+
+def test_the_button_moves_above_a_pop_up_bar_at_the_bottom_while_it_shows(
+    site,
+    visit,  # noqa: F811
+    workspace,
+    owner_actor,
+):
+    from tests.capture.test_popups_e2e import popup
+
+    publish(workspace, owner_actor, graph=GRAPH)
+    popup(
+        workspace, owner_actor, "Meet us at the expo", body="Stand B12.", style="bottom_bar",
+        content="notice", triggers={"time_seconds": 0.3},
+    )  # fmt: skip
+    page = visit(viewport={"width": 1440, "height": 900})
+    page.goto(site.write("expo.html"))
+    bar = page.get_by_role("dialog", name="Meet us at the expo")
+    expect(bar).to_be_visible()
+    expect(launcher(page)).to_be_visible()
+    page.wait_for_timeout(200)
+
+    def overlap(a, b):
+        return not (a["y"] + a["height"] <= b["y"] or b["y"] + b["height"] <= a["y"])
+
+    button, banner = launcher(page).bounding_box(), bar.bounding_box()
+    assert not overlap(button, banner), (button, banner)
+    assert button["y"] + button["height"] <= banner["y"]
+    launcher(page).click()  # the panel opens above the button, clear of the bar too
+    panel = page.get_by_role("dialog", name="Chat with us")
+    expect(panel).to_be_visible()
+    assert not overlap(panel.bounding_box(), banner)
+    bar.get_by_role("button", name="Close").click()
+    expect(bar).to_be_hidden()
+    page.wait_for_timeout(100)
+    assert launcher(page).bounding_box()["y"] > button["y"]  # back down to the corner
+    assert page.javascript_errors == []

@@ -191,6 +191,14 @@
     holder.appendChild(tag);
   }
 
+  // What else sits fixed at the bottom of the page (the chat's button and panel) moves up
+  // above a bar or slide-in while it shows: they read --lf-lift (docs/capture/popups.md).
+  function lift(dialog) {
+    var root = document.documentElement.style;
+    if (dialog) root.setProperty("--lf-lift", dialog.offsetHeight + 12 + "px");
+    else root.removeProperty("--lf-lift");
+  }
+
   function show(popup, kind) {
     // Phones get a small dismissible banner, never a full-screen interstitial, unless asked.
     var style = kind === "mobile" && !popup.mobile_full ? "bottom_bar" : popup.style;
@@ -246,6 +254,7 @@
       var inside = dialog.contains(document.activeElement);
       if (dialog.open) dialog.close();
       dialog.remove();
+      lift(null);
       current = null;
       // Focus goes back where it was (the modal always took it; a bar only if it had it).
       if ((modal || inside) && opener && opener.focus) opener.focus();
@@ -278,6 +287,7 @@
     document.body.appendChild(dialog);
     if (modal) dialog.showModal();
     else dialog.setAttribute("open", ""); // not modal: the page stays usable, focus stays put
+    if (style === "bottom_bar" || style === "slide_in") lift(dialog);
     current = dialog;
     shownHere = true;
     state.s[popup.id] = Date.now();

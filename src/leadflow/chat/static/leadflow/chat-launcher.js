@@ -64,7 +64,7 @@
           d.body.append(h);
         }
         h.hidden = false;
-        b.style.cssText = "position:fixed;bottom:20px;" + (l.position == "left" ? "left" : "right") + ":20px;z-index:2147483000;" +
+        b.style.cssText = "position:fixed;bottom:calc(20px + var(--lf-lift,0px));" + (l.position == "left" ? "left" : "right") + ":20px;z-index:2147483000;" +
           "border:0;border-radius:24px;padding:12px 18px;font:600 15px/1.2 system-ui,sans-serif;cursor:pointer;" +
           "box-shadow:0 4px 16px #0005;background:" + l.colour + ";color:" + l.text_colour;
         b.textContent = C.label = l.label;
