@@ -120,7 +120,7 @@ class Setting:
     force: Callable  # (workspace, values) -> row
     shown: Callable  # (row) -> API path
     read: Callable  # (row, field) -> value
-    page: str
+    page: str  # the settings page, formatted with the row
     set_key: str | None = None
 
 
@@ -181,7 +181,7 @@ def _messenger(field: str, set_key: str) -> Setting:
         _channel,
         lambda row: f"/chat/channels/{row.pk}",
         channel_secret,
-        "settings/chat-channels/",
+        "settings/chat-channels/{row.pk}/",
         set_key,
     )
 
@@ -248,11 +248,13 @@ def test_another_workspaces_name_forced_into_a_row_reads_as_not_set_and_says_so(
         assert shown[setting.set_key] is False
     client = Client()
     client.force_login(owner)
-    page = client.get(f"/w/{workspace.slug}/{setting.page}").content.decode()
+    page_path = f"/w/{workspace.slug}/{setting.page.format(row=row)}"
+    page = client.get(page_path).content.decode()
     assert f"{theirs} is not this workspace&#x27;s name, so it reads as not set" in page
 
     # The workspace's own name, with the same value, is read and shown as set.
-    mine = own_name(workspace, setting)
+    base = secret_name_base(workspace.pk, setting.prefix)
+    mine = base + "_RENAMED"
     monkeypatch.setenv(mine, SECRET)
     type(row).objects.filter(pk=row.pk).update(**{setting.field: mine})
     row.refresh_from_db()
@@ -261,6 +263,10 @@ def test_another_workspaces_name_forced_into_a_row_reads_as_not_set_and_says_so(
     assert shown["env_problems"] == {}
     if setting.set_key:
         assert shown[setting.set_key] is True
+    page = client.get(page_path).content.decode()
+    # No line to rename; the help (or placeholder) shows this workspace's own form.
+    assert "secret-problem" not in page and theirs not in page
+    assert f"{base}_…" in page or f'placeholder="{base}_MAIN"' in page
 
 
 @pytest.mark.django_db

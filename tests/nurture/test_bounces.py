@@ -225,9 +225,13 @@ def test_soft_bounces_suppress_after_the_limit_in_a_row_and_a_delivery_resets_th
 
 
 def test_another_workspaces_bounce_mailbox_never_touches_this_workspaces_deliveries(
-    workspace, other_workspace, owner_actor, sent, mailbox_on
+    workspace, other_workspace, owner_actor, sent, mailbox_on, monkeypatch
 ):
-    BounceSettings.objects.filter(workspace=workspace).update(workspace=other_workspace)
+    # The same mailbox, now the other workspace's (with a password variable of its own).
+    monkeypatch.setenv(imap_env(other_workspace), PASSWORD)
+    BounceSettings.objects.filter(workspace=workspace).update(
+        workspace=other_workspace, password_env=imap_env(other_workspace)
+    )
     mailbox_on.deliver(bounce_of("hard.eml", sent[0]))
 
     mailbox_read(workspace=other_workspace)
