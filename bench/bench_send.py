@@ -68,11 +68,13 @@ def _child(port: int) -> dict:
     from leadflow.contacts.models import Contact
     from leadflow.core.secrets import secret_name_base
     from leadflow.core.services import workspace_create
-    from leadflow.nurture.models import DKIM_KEY_ENV_PREFIX, Delivery
+    from leadflow.nurture.models import DKIM_KEY_ENV_PREFIX, Delivery, PacingSettings
     from leadflow.nurture.services import sending
     from leadflow.nurture.services import settings as email_settings
 
     workspace, _ = workspace_create(name="Bench Send", owner_email="owner@bench-send.example")
+    # Sent at any hour: quiet hours would hold every email until the morning.
+    PacingSettings.objects.update_or_create(workspace=workspace, defaults={"quiet_enabled": False})
     identity = email_settings.identity_create(
         workspace=workspace,
         data={"from_name": "Bench News", "from_address": "news@bench-send.example"},
