@@ -66,12 +66,15 @@ def _child(port: int) -> dict:
 
     call_command("migrate", verbosity=0)
     from leadflow.contacts.models import Contact
+    from leadflow.core.secrets import secret_name_base
     from leadflow.core.services import workspace_create
-    from leadflow.nurture.models import Delivery
+    from leadflow.nurture.models import DKIM_KEY_ENV_PREFIX, Delivery, PacingSettings
     from leadflow.nurture.services import sending
     from leadflow.nurture.services import settings as email_settings
 
     workspace, _ = workspace_create(name="Bench Send", owner_email="owner@bench-send.example")
+    # Sent at any hour: quiet hours would hold every email until the morning.
+    PacingSettings.objects.update_or_create(workspace=workspace, defaults={"quiet_enabled": False})
     identity = email_settings.identity_create(
         workspace=workspace,
         data={"from_name": "Bench News", "from_address": "news@bench-send.example"},
@@ -96,9 +99,10 @@ def _child(port: int) -> dict:
         key = subprocess.run(
             ["openssl", "genrsa", "-traditional", "1024"], check=True, capture_output=True
         ).stdout
-        os.environ["LEADFLOW_DKIM_KEY_BENCH"] = key.decode()
+        key_env = secret_name_base(workspace.pk, DKIM_KEY_ENV_PREFIX) + "_BENCH"
+        os.environ[key_env] = key.decode()
         dkim = {"dkim_domain": "bench-send.example", "dkim_selector": "b1",
-                "dkim_key_env": "LEADFLOW_DKIM_KEY_BENCH"}  # fmt: skip
+                "dkim_key_env": key_env}  # fmt: skip
     email_settings.smtp_settings_save(
         workspace=workspace,
         data={"host": "127.0.0.1", "port": port, "tls_mode": "none", **dkim},

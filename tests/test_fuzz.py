@@ -560,7 +560,6 @@ def test_no_popup_event_answers_a_server_error(fuzz_popup, key, popup, kind, oth
         assert _counters(fuzz_popup) == before, body[:300]
 
 
-SMS_TOKEN_ENV = "LEADFLOW_SMS_TOKEN_FUZZ"
 SMS_TOKEN = "fuzz-token"
 SMS_PARAMS = [
     "MessageSid",
@@ -578,18 +577,21 @@ SMS_PARAMS = [
 def fuzz_sms(fuzz_workspace, monkeypatch):
     """The workspace's SMS provider set up, its auth token in the environment; the
     webhooks' token."""
+    from leadflow.core.secrets import secret_name_base
+    from leadflow.nurture.models.sms import TOKEN_ENV_PREFIX
     from leadflow.nurture.services.sms import sms_settings_save
     from leadflow.nurture.services.sms_inbound import sms_webhook_token
 
     workspace = fuzz_workspace[0]
-    monkeypatch.setenv(SMS_TOKEN_ENV, SMS_TOKEN)
+    token_env = secret_name_base(workspace.pk, TOKEN_ENV_PREFIX) + "_FUZZ"
+    monkeypatch.setenv(token_env, SMS_TOKEN)
     sms_settings_save(
         workspace=workspace,
         data={
             "api_base": "http://127.0.0.1:9",
             "account_sid": "AC123",
             "from_number": "+14155550100",
-            "token_env": SMS_TOKEN_ENV,
+            "token_env": token_env,
         },
         base_url="",
     )
@@ -852,7 +854,6 @@ def test_no_chat_config_answers_a_server_error(fuzz_chat, query):
 
 # --- messenger webhooks (docs/chat/messengers.md) -----------------------------------------------
 
-MESSENGER_SECRET_ENV = "LEADFLOW_MESSENGER_FUZZ"
 MESSENGER_SECRET = "fuzz-app-secret"
 MESSENGER_FIXTURES = ROOT / "tests" / "chat" / "fixtures" / "messengers"
 
@@ -862,10 +863,13 @@ def fuzz_channels(fuzz_chat, owner_actor, monkeypatch):
     """A Telegram, a WhatsApp and a Messenger channel running the fuzz flow, their secrets
     in the environment (nothing is sent: the delivery tasks wait in the queue)."""
     from leadflow.chat.models import Flow
+    from leadflow.chat.models.channels import SECRET_ENV_PREFIX
     from leadflow.chat.services.channels import channel_create
+    from leadflow.core.secrets import secret_name_base
 
     workspace, _ = fuzz_chat
-    monkeypatch.setenv(MESSENGER_SECRET_ENV, MESSENGER_SECRET)
+    secret_env = secret_name_base(workspace.pk, SECRET_ENV_PREFIX) + "_FUZZ"
+    monkeypatch.setenv(secret_env, MESSENGER_SECRET)
     flow = Flow.objects.get(workspace=workspace, name="Bot")
     return {
         kind: channel_create(
@@ -875,8 +879,8 @@ def fuzz_channels(fuzz_chat, owner_actor, monkeypatch):
                 "kind": kind,
                 "name": kind,
                 "flow": flow.pk,
-                "token_env": MESSENGER_SECRET_ENV,
-                "app_secret_env": MESSENGER_SECRET_ENV,
+                "token_env": secret_env,
+                "app_secret_env": secret_env,
                 "account_id": "" if kind == "telegram" else "106540352242922",
             },
         )

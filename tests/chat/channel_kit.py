@@ -12,7 +12,9 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from leadflow.chat.channel_platforms import meta_signature
+from leadflow.chat.models.channels import SECRET_ENV_PREFIX
 from leadflow.chat.tasks import channel_deliver_task
+from leadflow.core.secrets import secret_name_base
 
 FIXTURES = Path(__file__).parent / "fixtures" / "messengers"
 BOT_TOKEN = "7000000001:AAH-test-bot-token-9f3c1e"
@@ -20,6 +22,12 @@ ACCESS_TOKEN = "EAAGtest-access-token-0123456789"
 APP_SECRET = "d3adb33f-app-secret-for-tests"
 PHONE_NUMBER_ID = "106540352242922"
 PAGE_ID = "112233445566778"
+
+
+def secret_env(workspace, suffix: str) -> str:
+    """The name of a variable holding one of the workspace's messenger secrets: its own
+    (core.secrets), ``LEADFLOW_MESSENGER_W<id>_<suffix>``."""
+    return secret_name_base(workspace.pk, SECRET_ENV_PREFIX) + "_" + suffix
 
 
 def fixture(name: str) -> dict:
@@ -98,12 +106,12 @@ def run_deliveries() -> int:
 
 
 @pytest.fixture
-def platform(settings, monkeypatch):
-    """The stand-in platform on 127.0.0.1 (both API bases point at it), and the secrets in
-    the environment."""
-    monkeypatch.setenv("LEADFLOW_MESSENGER_BOT", BOT_TOKEN)
-    monkeypatch.setenv("LEADFLOW_MESSENGER_ACCESS", ACCESS_TOKEN)
-    monkeypatch.setenv("LEADFLOW_MESSENGER_APP_SECRET", APP_SECRET)
+def platform(settings, monkeypatch, workspace):
+    """The stand-in platform on 127.0.0.1 (both API bases point at it), and the
+    workspace's secrets in the environment."""
+    monkeypatch.setenv(secret_env(workspace, "BOT"), BOT_TOKEN)
+    monkeypatch.setenv(secret_env(workspace, "ACCESS"), ACCESS_TOKEN)
+    monkeypatch.setenv(secret_env(workspace, "APP_SECRET"), APP_SECRET)
     Platform.received = []
     Platform.refusals = []
     server = ThreadingHTTPServer(("127.0.0.1", 0), Platform)

@@ -33,6 +33,7 @@ from tests.chat.channel_kit import (
     PHONE_NUMBER_ID,
     fixture,
     run_deliveries,
+    secret_env,
     signed,
 )
 from tests.chat.knowledge_helpers import run_queued
@@ -87,11 +88,11 @@ def flow(workspace, owner_actor):
 def make_channel(workspace, actor, flow, kind, **data):
     values = {"kind": kind, "name": f"Acme {kind}", "flow": flow.pk, "token_env": ""}
     if kind == "telegram":
-        values["token_env"] = "LEADFLOW_MESSENGER_BOT"
+        values["token_env"] = secret_env(workspace, "BOT")
     else:
         values.update(
-            token_env="LEADFLOW_MESSENGER_ACCESS",
-            app_secret_env="LEADFLOW_MESSENGER_APP_SECRET",
+            token_env=secret_env(workspace, "ACCESS"),
+            app_secret_env=secret_env(workspace, "APP_SECRET"),
             account_id=PHONE_NUMBER_ID if kind == "whatsapp" else PAGE_ID,
         )
     return channel_create(workspace=workspace, actor=actor, data={**values, **data})
@@ -374,7 +375,7 @@ def test_whatsapp_refuses_a_bad_signature_and_a_body_it_cannot_read(whatsapp, pl
 def test_a_channel_without_its_app_secret_refuses_every_post(
     workspace, owner_actor, flow, monkeypatch, platform
 ):
-    monkeypatch.delenv("LEADFLOW_MESSENGER_APP_SECRET")
+    monkeypatch.delenv(secret_env(workspace, "APP_SECRET"))
     channel = make_channel(workspace, owner_actor, flow, "whatsapp")
     assert meta_post(channel, fixture("whatsapp_text")).status_code == 403
 

@@ -9,6 +9,7 @@ import pytest
 from leadflow.chat import services
 from leadflow.chat.models import Channel
 from leadflow.core.models import AuditEntry
+from tests.chat.channel_kit import secret_env
 
 SECRET = "EAAG-this-is-the-access-token-777"
 
@@ -19,7 +20,7 @@ def flow(workspace, owner_actor):
 
 
 def test_a_channel_is_created_listed_changed_and_deleted(api, workspace, flow, monkeypatch):
-    monkeypatch.setenv("LEADFLOW_MESSENGER_WA", SECRET)
+    monkeypatch.setenv(secret_env(workspace, "WA"), SECRET)
     created = api.post(
         "/chat/channels",
         {
@@ -27,8 +28,8 @@ def test_a_channel_is_created_listed_changed_and_deleted(api, workspace, flow, m
             "name": "Support line",
             "flow": flow.pk,
             "account_id": "106540352242922",
-            "token_env": "LEADFLOW_MESSENGER_WA",
-            "app_secret_env": "LEADFLOW_MESSENGER_WA_APP",
+            "token_env": secret_env(workspace, "WA"),
+            "app_secret_env": secret_env(workspace, "WA_APP"),
         },
     )
     assert created.status_code == 201, created.content

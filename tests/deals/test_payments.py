@@ -20,12 +20,22 @@ from django.test import Client
 
 from leadflow.contacts.models import Activity
 from leadflow.core.errors import Conflict
+from leadflow.core.secrets import secret_name_base
 from leadflow.deals import services
 from leadflow.deals.models import Deal, Order, PaymentEvent
-from leadflow.deals.services.payments import minor_units, stripe_webhook_token
+from leadflow.deals.services.payments import ENV_PREFIX, minor_units, stripe_webhook_token
 
 pytestmark = pytest.mark.django_db
 SECRET = "whsec_test_secret"
+
+
+def key_env(workspace) -> str:
+    """The workspace's own variable names (core.secrets): LEADFLOW_STRIPE_W<id>_…"""
+    return secret_name_base(workspace.pk, ENV_PREFIX) + "_KEY"
+
+
+def webhook_env(workspace) -> str:
+    return secret_name_base(workspace.pk, ENV_PREFIX) + "_WEBHOOK"
 
 
 def sign(body: bytes, secret: str = SECRET, at: int | None = None) -> str:
@@ -59,14 +69,14 @@ def event(kind: str, order, *, event_id: str = "evt_1", **session) -> bytes:
 
 @pytest.fixture
 def stripe_settings(workspace, owner_actor, monkeypatch):
-    monkeypatch.setenv("LEADFLOW_STRIPE_WEBHOOK_ACME", SECRET)
-    monkeypatch.setenv("LEADFLOW_STRIPE_KEY_ACME", "sk_test_123")
+    monkeypatch.setenv(webhook_env(workspace), SECRET)
+    monkeypatch.setenv(key_env(workspace), "sk_test_123")
     return services.payment_settings_save(
         workspace=workspace,
         actor=owner_actor,
         values={
-            "secret_key_env": "LEADFLOW_STRIPE_KEY_ACME",
-            "webhook_secret_env": "LEADFLOW_STRIPE_WEBHOOK_ACME",
+            "secret_key_env": key_env(workspace),
+            "webhook_secret_env": webhook_env(workspace),
             "success_url": "https://acme-widgets.com/thanks",
         },
     )
@@ -145,7 +155,7 @@ def test_an_altered_body_a_wrong_secret_or_no_signature_is_refused_and_nothing_w
 
 
 def test_a_workspace_without_a_signing_secret_refuses_every_post(workspace, order, monkeypatch):
-    monkeypatch.delenv("LEADFLOW_STRIPE_WEBHOOK_ACME")
+    monkeypatch.delenv(webhook_env(workspace))
     body = event("checkout.session.completed", order)
     assert post(workspace, body, sign(body)).status_code == 400
     assert not PaymentEvent.objects.exists()
@@ -329,7 +339,7 @@ def test_stripe_refusing_the_session_is_a_conflict_and_the_order_unchanged(
 def test_no_secret_key_in_the_environment_is_a_conflict_before_any_call(
     workspace, order, fake_stripe, monkeypatch
 ):
-    monkeypatch.delenv("LEADFLOW_STRIPE_KEY_ACME")
+    monkeypatch.delenv(key_env(workspace))
     with pytest.raises(Conflict) as error:
         services.order_checkout_create(workspace=workspace, order_id=order.pk)
     assert error.value.code == "payments_not_set_up" and fake_stripe.requests == []

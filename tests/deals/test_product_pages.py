@@ -7,8 +7,10 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from leadflow.core.secrets import secret_name_base
 from leadflow.deals import services
 from leadflow.deals.models import PaymentSettings, Product
+from leadflow.deals.services.payments import ENV_PREFIX
 
 pytestmark = pytest.mark.django_db
 
@@ -66,15 +68,16 @@ def test_refused_input_comes_back_beside_its_input_with_what_was_typed(client, w
 def test_the_stripe_settings_keep_names_and_show_the_webhook_address(
     client, workspace, owner_actor, monkeypatch
 ):
-    monkeypatch.setenv("LEADFLOW_STRIPE_KEY_ACME", "sk_test_shh")
+    base = secret_name_base(workspace.pk, ENV_PREFIX)
+    monkeypatch.setenv(base + "_KEY", "sk_test_shh")
     services.payment_settings_save(
         workspace=workspace, actor=owner_actor, values={"api_base": "http://127.0.0.1:9"}
     )
     response = client.post(
         url(workspace, "payments/"),
         {
-            "secret_key_env": "LEADFLOW_STRIPE_KEY_ACME",
-            "webhook_secret_env": "LEADFLOW_STRIPE_HOOK_ACME",
+            "secret_key_env": base + "_KEY",
+            "webhook_secret_env": base + "_HOOK",
             "success_url": "https://acme-widgets.com/thanks",
         },
     )

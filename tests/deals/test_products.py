@@ -5,8 +5,10 @@ named, archiving, SKUs unique per workspace, scopes, and another workspace's ids
 import pytest
 
 from leadflow.core.errors import ValidationFailed
+from leadflow.core.secrets import secret_name_base
 from leadflow.deals import services
 from leadflow.deals.models import Deal, Order, Product
+from leadflow.deals.services.payments import ENV_PREFIX
 
 pytestmark = pytest.mark.django_db
 
@@ -120,14 +122,12 @@ def test_an_order_placed_through_the_api_opens_a_deal_and_awaits_payment(api, le
     assert api.post(f"/deals/orders/{order['id']}/checkout", {}).status_code == 409
 
 
-def test_the_payment_settings_show_names_never_secrets(api, monkeypatch):
-    monkeypatch.setenv("LEADFLOW_STRIPE_KEY_ACME", "sk_test_shh")
+def test_the_payment_settings_show_names_never_secrets(api, workspace, monkeypatch):
+    base = secret_name_base(workspace.pk, ENV_PREFIX)
+    monkeypatch.setenv(base + "_KEY", "sk_test_shh")
     saved = api.put(
         "/deals/payment-settings",
-        {
-            "secret_key_env": "LEADFLOW_STRIPE_KEY_ACME",
-            "webhook_secret_env": "LEADFLOW_STRIPE_WEBHOOK_ACME",
-        },
+        {"secret_key_env": base + "_KEY", "webhook_secret_env": base + "_WEBHOOK"},
     )
     assert saved.status_code == 200
     body = saved.json()

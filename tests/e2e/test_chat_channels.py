@@ -8,6 +8,7 @@ from playwright.sync_api import expect
 
 from leadflow.chat import services
 from leadflow.chat.models import Channel
+from tests.chat.channel_kit import secret_env
 from tests.e2e.helpers import NO_SIDEWAYS_SCROLL, log_in, shoot
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -18,7 +19,7 @@ TOKEN = "7000000001:AAH-browser-test-token-4f2a"
 def test_a_marketer_adds_channels_and_reads_what_to_paste(
     page, workspace, owner_actor, make_member, monkeypatch, width
 ):
-    monkeypatch.setenv("LEADFLOW_MESSENGER_SHOP_BOT", TOKEN)
+    monkeypatch.setenv(secret_env(workspace, "SHOP_BOT"), TOKEN)
     services.flow_create(workspace=workspace, actor=owner_actor, data={"name": "Shop bot"})
     marketer = make_member("marketer")
     page.set_viewport_size({"width": width, "height": 900})
@@ -29,7 +30,7 @@ def test_a_marketer_adds_channels_and_reads_what_to_paste(
     page.get_by_label("Platform").select_option("telegram")
     page.get_by_label("Name").fill("Shop on Telegram")
     page.get_by_label("Flow it runs").select_option(label="Shop bot (draft)")
-    page.get_by_label("Token's environment variable").fill("LEADFLOW_MESSENGER_SHOP_BOT")
+    page.get_by_label("Token's environment variable").fill(secret_env(workspace, "SHOP_BOT"))
     page.get_by_label("Token's environment variable").press("Enter")
     expect(page.get_by_text("Channel saved.")).to_be_visible()
     channel = Channel.objects.get(workspace=workspace)

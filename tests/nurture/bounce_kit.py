@@ -17,11 +17,20 @@ from pathlib import Path
 
 import pytest
 
+from leadflow.core.secrets import secret_name_base
+from leadflow.nurture.models import MAILBOX_PASSWORD_ENV_PREFIX
 from tests.capture.test_notifications import free_port
 
 REPORTS = Path(__file__).parent / "bounce_reports"
 USER = "bounces@acme-widgets.com"
 PASSWORD = "imap-test-password"
+
+
+def imap_env(workspace, suffix: str = "ACME") -> str:
+    """The name of a variable holding the workspace's mailbox password: its own
+    (core.secrets)."""
+    return secret_name_base(workspace.pk, MAILBOX_PASSWORD_ENV_PREFIX) + "_" + suffix
+
 
 CONFIG = """
 base_dir = {root}/run

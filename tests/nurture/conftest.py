@@ -52,15 +52,15 @@ def client_for(make_member):
 
 
 @pytest.fixture
-def sms_provider(monkeypatch):
+def sms_provider(monkeypatch, workspace):
     """A real local HTTP server answering as a Twilio-compatible SMS API (sms_kit.Receiver:
-    its ``received`` lists the posts), with the token in the environment."""
+    its ``received`` lists the posts), with the workspace's token in the environment."""
     import threading
     from http.server import ThreadingHTTPServer
 
-    from tests.nurture.sms_kit import TOKEN, TOKEN_ENV, Receiver
+    from tests.nurture.sms_kit import TOKEN, Receiver, token_env
 
-    monkeypatch.setenv(TOKEN_ENV, TOKEN)
+    monkeypatch.setenv(token_env(workspace), TOKEN)
     Receiver.received = []
     Receiver.answer = 201
     Receiver.refusal = None

@@ -12,12 +12,18 @@ from urllib.parse import parse_qs
 from leadflow.contacts.models import ConsentSource, Contact
 from leadflow.contacts.services import ConsentGiven, consent_record
 from leadflow.core.actors import Actor
+from leadflow.core.secrets import secret_name_base
 from leadflow.nurture.models import PacingSettings
+from leadflow.nurture.models.sms import TOKEN_ENV_PREFIX
 from leadflow.nurture.services.sequences import sequence_create, sequence_status_set
 from leadflow.nurture.services.sms import sms_settings_save
 
-TOKEN_ENV = "LEADFLOW_SMS_TOKEN_TEST"
 TOKEN = "secret-token"
+
+
+def token_env(workspace) -> str:
+    """The name of the variable holding the workspace's token: its own (core.secrets)."""
+    return secret_name_base(workspace.pk, TOKEN_ENV_PREFIX) + "_TEST"
 
 
 class Receiver(BaseHTTPRequestHandler):
@@ -62,7 +68,7 @@ def setup(
             "api_base": f"http://127.0.0.1:{port}",
             "account_sid": "AC123",
             "from_number": "+14155550100",
-            "token_env": TOKEN_ENV,
+            "token_env": token_env(workspace),
         },
         base_url=base_url,
     )

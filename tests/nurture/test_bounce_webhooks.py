@@ -12,8 +12,15 @@ import json
 import pytest
 
 from leadflow.contacts.models import Activity
+from leadflow.core.secrets import secret_name_base
 from leadflow.nurture.bounce_kinds import EMAIL_BOUNCED, EMAIL_COMPLAINED
-from leadflow.nurture.models import Bounce, Delivery, SoftBounceRun, Suppression
+from leadflow.nurture.models import (
+    MAILGUN_KEY_ENV_PREFIX,
+    Bounce,
+    Delivery,
+    SoftBounceRun,
+    Suppression,
+)
 from leadflow.nurture.services import sending
 from leadflow.nurture.services.bounce_settings import (
     bounce_settings_save,
@@ -253,11 +260,12 @@ def mailgun_body(delivery, key: str, severity="permanent"):
 def test_mailgun_posts_are_checked_with_the_workspaces_signing_key(
     client, workspace, owner_actor, sent, monkeypatch
 ):
-    monkeypatch.setenv("LEADFLOW_MAILGUN_KEY_ACME", "key-right")
+    key_env = secret_name_base(workspace.pk, MAILGUN_KEY_ENV_PREFIX) + "_ACME"
+    monkeypatch.setenv(key_env, "key-right")
     bounce_settings_save(
         workspace=workspace,
         actor=owner_actor,
-        data={"mailgun_key_env": "LEADFLOW_MAILGUN_KEY_ACME"},
+        data={"mailgun_key_env": key_env},
     )
     path = webhook_path(workspace, "mailgun")
 

@@ -25,7 +25,7 @@ from leadflow.nurture.services.bounce_settings import bounce_settings_save
 from leadflow.nurture.services.bounces import delivery_arrived
 from leadflow.nurture.services.settings import smtp_settings_save
 from tests.nurture import sending_kit
-from tests.nurture.bounce_kit import PASSWORD, USER, imap_server, report  # noqa: F401
+from tests.nurture.bounce_kit import PASSWORD, USER, imap_env, imap_server, report  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
@@ -47,13 +47,13 @@ def sent(workspace):
 @pytest.fixture
 def mailbox_on(workspace, owner_actor, imap_server, monkeypatch):  # noqa: F811
     imap_server.empty()
-    monkeypatch.setenv("LEADFLOW_IMAP_PASSWORD_ACME", PASSWORD)
+    monkeypatch.setenv(imap_env(workspace), PASSWORD)
     bounce_settings_save(
         workspace=workspace,
         actor=owner_actor,
         data={
             "mailbox_kind": "imap", "host": "127.0.0.1", "port": imap_server.port,
-            "tls_mode": "none", "username": USER, "password_env": "LEADFLOW_IMAP_PASSWORD_ACME",
+            "tls_mode": "none", "username": USER, "password_env": imap_env(workspace),
         },
     )  # fmt: skip
     return imap_server
@@ -225,9 +225,13 @@ def test_soft_bounces_suppress_after_the_limit_in_a_row_and_a_delivery_resets_th
 
 
 def test_another_workspaces_bounce_mailbox_never_touches_this_workspaces_deliveries(
-    workspace, other_workspace, owner_actor, sent, mailbox_on
+    workspace, other_workspace, owner_actor, sent, mailbox_on, monkeypatch
 ):
-    BounceSettings.objects.filter(workspace=workspace).update(workspace=other_workspace)
+    # The same mailbox, now the other workspace's (with a password variable of its own).
+    monkeypatch.setenv(imap_env(other_workspace), PASSWORD)
+    BounceSettings.objects.filter(workspace=workspace).update(
+        workspace=other_workspace, password_env=imap_env(other_workspace)
+    )
     mailbox_on.deliver(bounce_of("hard.eml", sent[0]))
 
     mailbox_read(workspace=other_workspace)
@@ -253,7 +257,7 @@ def test_imap_over_tls_with_the_installations_ca_and_the_test_button(
 def test_a_wrong_password_is_named_by_the_test_button_and_noted_by_the_pass(
     workspace, mailbox_on, monkeypatch
 ):
-    monkeypatch.setenv("LEADFLOW_IMAP_PASSWORD_ACME", "wrong")
+    monkeypatch.setenv(imap_env(workspace), "wrong")
     with pytest.raises(ValidationFailed) as failure:
         mailbox_check(workspace=workspace)
     assert failure.value.errors[0].field == "mailbox"

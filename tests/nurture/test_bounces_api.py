@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 
 from leadflow.nurture.models import Bounce, BounceSettings
 from leadflow.nurture.services.bounces import bounce_record, dedupe_key
-from tests.nurture.bounce_kit import PASSWORD, USER, imap_server  # noqa: F401
+from tests.nurture.bounce_kit import PASSWORD, USER, imap_env, imap_server  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
@@ -79,18 +79,19 @@ def test_settings_change_and_bad_ones_are_refused_naming_the_field(api, workspac
 
 
 def test_the_test_button_opens_the_real_mailbox(api, workspace, imap_server, monkeypatch):  # noqa: F811
-    monkeypatch.setenv("LEADFLOW_IMAP_PASSWORD_T", PASSWORD)
+    password_env = imap_env(workspace, "T")
+    monkeypatch.setenv(password_env, PASSWORD)
     assert api.post("/nurture/bounces/settings/test").status_code == 422
     api.patch(
         "/nurture/bounces/settings",
         {"mailbox_kind": "imap", "host": "127.0.0.1", "port": imap_server.port,
-         "tls_mode": "none", "username": USER, "password_env": "LEADFLOW_IMAP_PASSWORD_T"},
+         "tls_mode": "none", "username": USER, "password_env": password_env},
     )  # fmt: skip
     imap_server.empty()
     imap_server.deliver(b"From: a@example.org\r\nSubject: x\r\n\r\nhello\r\n")
 
     assert api.post("/nurture/bounces/settings/test").json() == {"waiting": 1}
-    monkeypatch.setenv("LEADFLOW_IMAP_PASSWORD_T", "wrong")
+    monkeypatch.setenv(password_env, "wrong")
     refused = api.post("/nurture/bounces/settings/test")
     assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "mailbox"
 

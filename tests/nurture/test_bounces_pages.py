@@ -13,7 +13,7 @@ from leadflow.core.models import AuditEntry
 from leadflow.nurture.models import BounceSettings
 from leadflow.nurture.services.bounce_settings import webhook_path
 from leadflow.nurture.services.bounces import bounce_record, dedupe_key
-from tests.nurture.bounce_kit import PASSWORD, USER, imap_server  # noqa: F401
+from tests.nurture.bounce_kit import PASSWORD, USER, imap_env, imap_server  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
@@ -44,7 +44,7 @@ def test_settings_are_saved_and_a_refused_one_is_named_beside_its_field(workspac
     form = {
         "action": "settings", "mailbox_kind": "imap", "host": "imap.acme-widgets.com",
         "port": "993", "tls_mode": "ssl", "username": USER,
-        "password_env": "LEADFLOW_IMAP_PASSWORD_MAIN", "folder": "INBOX", "maildir_name": "",
+        "password_env": imap_env(workspace, "MAIN"), "folder": "INBOX", "maildir_name": "",
         "soft_bounce_limit": "4", "mailgun_key_env": "",
     }  # fmt: skip
     assert owner_client.post(_url(workspace), form).status_code == 302
@@ -60,18 +60,18 @@ def test_settings_are_saved_and_a_refused_one_is_named_beside_its_field(workspac
 
 
 def test_the_test_button_reads_the_real_mailbox(workspace, owner_client, imap_server, monkeypatch):  # noqa: F811
-    monkeypatch.setenv("LEADFLOW_IMAP_PASSWORD_PAGE", "wrong")
+    monkeypatch.setenv(imap_env(workspace, "PAGE"), "wrong")
     owner_client.post(
         _url(workspace),
         {"action": "settings", "mailbox_kind": "imap", "host": "127.0.0.1",
          "port": str(imap_server.port), "tls_mode": "none", "username": USER,
-         "password_env": "LEADFLOW_IMAP_PASSWORD_PAGE", "folder": "INBOX",
+         "password_env": imap_env(workspace, "PAGE"), "folder": "INBOX",
          "soft_bounce_limit": "3"},
     )  # fmt: skip
     refused = owner_client.post(_url(workspace), {"action": "test"})
     assert refused.status_code == 422 and "could not be read" in refused.content.decode()
 
-    monkeypatch.setenv("LEADFLOW_IMAP_PASSWORD_PAGE", PASSWORD)
+    monkeypatch.setenv(imap_env(workspace, "PAGE"), PASSWORD)
     opened = owner_client.post(_url(workspace), {"action": "test"}, follow=True)
     assert "The mailbox opened" in opened.content.decode()
 

@@ -6,7 +6,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from leadflow.nurture.models import Delivery
+from leadflow.core.secrets import secret_name_base
+from leadflow.nurture.models import PASSWORD_ENV_PREFIX, Delivery
 from tests.nurture import sending_kit
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -46,14 +47,15 @@ def test_identities_are_the_workspaces_own_and_bodies_are_strict(api, other_api)
     assert other_api.get("/nurture/identities").json() == []
 
 
-def test_smtp_settings_name_their_secrets_and_never_return_one(api, monkeypatch):
-    monkeypatch.setenv("LEADFLOW_SMTP_PASSWORD_ACME", "hunter2-secret")
+def test_smtp_settings_name_their_secrets_and_never_return_one(api, workspace, monkeypatch):
+    password_env = secret_name_base(workspace.pk, PASSWORD_ENV_PREFIX) + "_ACME"
+    monkeypatch.setenv(password_env, "hunter2-secret")
     settings = {
         "host": "smtp.acme.example",
         "port": 2525,
         "tls_mode": "ssl",
         "username": "mailer",
-        "password_env": "LEADFLOW_SMTP_PASSWORD_ACME",
+        "password_env": password_env,
     }
     answer = api.put("/nurture/smtp-settings", settings)
     assert answer.status_code == 200, answer.content

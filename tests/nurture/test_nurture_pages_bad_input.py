@@ -5,7 +5,9 @@ and nothing is written."""
 
 import pytest
 
+from leadflow.core.secrets import secret_name_base
 from leadflow.nurture.models import Broadcast, Sequence, SmsSettings
+from leadflow.nurture.models.sms import TOKEN_ENV_PREFIX
 from leadflow.nurture.services.sequences import sequence_create
 
 HUGE = "9" * 40
@@ -71,7 +73,7 @@ def test_broadcast_and_sms_pages_refuse_what_no_field_can_hold(workspace, market
                 "api_base": "https://api.twilio.com",
                 "account_sid": "A" * 500,
                 "from_number": HUGE,
-                "token_env": "LEADFLOW_SMS_TOKEN_" + "X" * 200,
+                "token_env": secret_name_base(workspace.pk, TOKEN_ENV_PREFIX) + "_" + "X" * 200,
             },
         ),
     ]
@@ -80,11 +82,11 @@ def test_broadcast_and_sms_pages_refuse_what_no_field_can_hold(workspace, market
         "api_base": "https://api.twilio.com",
         "account_sid": "AC1",
         "from_number": "+14155550100",
-        "token_env": "LEADFLOW_SMS_TOKEN_A",
+        "token_env": secret_name_base(workspace.pk, TOKEN_ENV_PREFIX) + "_A",
     }
     for field, value in (
         ("api_base", "https://api.twilio.com/" + "a" * 400),
-        ("token_env", "LEADFLOW_SMS_TOKEN_" + "X" * 200),
+        ("token_env", secret_name_base(workspace.pk, TOKEN_ENV_PREFIX) + "_" + "X" * 200),
     ):
         answers.append(admin.post(f"/w/{workspace.slug}/settings/sms/", {**right, field: value}))
     assert [a.status_code for a in answers] == [422, 404, 422, 422, 422]

@@ -7,8 +7,9 @@ import pytest
 from django.core.management import call_command
 
 from leadflow.contacts.suppression import SUPPRESSION_CHECKS, suppression_check_register
+from leadflow.core.secrets import secret_name_base
 from leadflow.nurture.links import unsubscribe_read
-from leadflow.nurture.models import Delivery
+from leadflow.nurture.models import DKIM_KEY_ENV_PREFIX, Delivery
 from leadflow.nurture.services import sending
 from leadflow.nurture.services.transport import message_id_for
 from tests.nurture import sending_kit
@@ -32,14 +33,15 @@ def test_the_email_carries_one_click_unsubscribe_a_verifying_dkim_signature_and_
 ):
     controller, inbox = smtp
     private, public = sending_kit.dkim_keys(tmp_path)
-    monkeypatch.setenv("LEADFLOW_DKIM_KEY_ACME", private.decode())
+    key_env = secret_name_base(workspace.pk, DKIM_KEY_ENV_PREFIX) + "_ACME"
+    monkeypatch.setenv(key_env, private.decode())
     message = sending_kit.message_make(
         workspace,
         port=controller.port,
         dkim={
             "dkim_domain": "acme-widgets.com",
             "dkim_selector": "lf1",
-            "dkim_key_env": "LEADFLOW_DKIM_KEY_ACME",
+            "dkim_key_env": key_env,
         },
     )
     (contact_id,) = sending_kit.contacts_make(workspace, 1)
@@ -149,14 +151,15 @@ def test_an_email_that_cannot_be_made_fails_with_its_reason_and_is_never_handed_
     smtp, workspace, monkeypatch
 ):
     controller, inbox = smtp
-    monkeypatch.setenv("LEADFLOW_DKIM_KEY_BROKEN", "not a private key")
+    key_env = secret_name_base(workspace.pk, DKIM_KEY_ENV_PREFIX) + "_BROKEN"
+    monkeypatch.setenv(key_env, "not a private key")
     message = sending_kit.message_make(
         workspace,
         port=controller.port,
         dkim={
             "dkim_domain": "acme-widgets.com",
             "dkim_selector": "lf1",
-            "dkim_key_env": "LEADFLOW_DKIM_KEY_BROKEN",
+            "dkim_key_env": key_env,
         },
     )
     ids = sending_kit.contacts_make(workspace, 2)

@@ -11,14 +11,16 @@ import pytest
 
 from leadflow.core.actors import Actor
 from leadflow.core.errors import ValidationFailed
+from leadflow.core.secrets import secret_name_base
 from leadflow.nurture.models import PacingSettings, SmsDelivery
+from leadflow.nurture.models.sms import TOKEN_ENV_PREFIX
 from leadflow.nurture.services.sequence_runner import sequences_run
 from leadflow.nurture.services.sequences import (
     sequence_create,
     sequence_enroll,
 )
 from leadflow.nurture.services.sms import sms_send_run, sms_settings_save
-from tests.nurture.sms_kit import TOKEN_ENV, Receiver, person, setup
+from tests.nurture.sms_kit import Receiver, person, setup, token_env
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -170,14 +172,16 @@ def test_the_settings_page_and_the_api_set_the_provider(workspace, client_for, a
     page = admin.get(f"/w/{workspace.slug}/settings/sms/")
     assert page.status_code == 200 and "Token not set" in page.content.decode()
     bad = admin.post(f"/w/{workspace.slug}/settings/sms/", {"account_sid": "", "token_env": "X"})
-    assert bad.status_code == 422 and "Name a variable LEADFLOW_SMS_TOKEN_" in bad.content.decode()
+    assert bad.status_code == 422
+    base = secret_name_base(workspace.pk, TOKEN_ENV_PREFIX)
+    assert f"Name an environment variable {base} or {base}_…" in bad.content.decode()
     saved = admin.post(
         f"/w/{workspace.slug}/settings/sms/",
         {
             "api_base": "https://api.twilio.com",
             "account_sid": "AC9",
             "from_number": "+44 7911 123456",
-            "token_env": TOKEN_ENV,
+            "token_env": token_env(workspace),
         },
     )
     assert saved.status_code == 302
@@ -185,6 +189,10 @@ def test_the_settings_page_and_the_api_set_the_provider(workspace, client_for, a
     body = api.get("/nurture/sms-settings").json()
     assert (body["from_number"], body["token_set"]) == ("+447911123456", False)
     reader = api_key_for(workspace, scopes=["contacts:read"])
-    whole = {"account_sid": "AC1", "from_number": "+14155550100", "token_env": TOKEN_ENV}
+    whole = {
+        "account_sid": "AC1",
+        "from_number": "+14155550100",
+        "token_env": token_env(workspace),
+    }
     assert reader.put("/nurture/sms-settings", whole).status_code == 403
     assert api.get("/nurture/sms").json() == []

@@ -28,7 +28,7 @@ from leadflow.nurture.services.sms_inbound import (
     sms_webhook_urls,
 )
 from leadflow.nurture.sms_kinds import SMS_KEYWORD, SMS_REPLIED
-from tests.nurture.sms_kit import TOKEN_ENV, Receiver, person, setup, signature
+from tests.nurture.sms_kit import Receiver, person, setup, signature, token_env
 
 ANN = "+14155550134"
 
@@ -203,12 +203,13 @@ def test_stop_skips_the_next_text_and_start_resumes_it(
 def test_replies_reach_the_timeline_and_unknown_numbers_stay_unmatched(
     workspace, other_workspace, owner_actor, client_for, api, monkeypatch, settings
 ):
-    monkeypatch.setenv(TOKEN_ENV, "secret-token")
+    monkeypatch.setenv(token_env(workspace), "secret-token")
+    monkeypatch.setenv(token_env(other_workspace), "secret-token")
     provider = {
         "api_base": "https://api.twilio.com",
         "account_sid": "AC123",
         "from_number": "+14155550100",
-        "token_env": TOKEN_ENV,
+        "token_env": token_env(workspace),
     }
     sms_settings_save(workspace=workspace, data=provider)
     # Written as people type it (not as entry points store it): found all the same.
@@ -241,7 +242,9 @@ def test_replies_reach_the_timeline_and_unknown_numbers_stay_unmatched(
     assert post(urls["inbound"], {**_text("SMr4", "hi"), "AccountSid": "AC999"}).status_code == 403
     theirs = sms_webhook_urls(other_workspace.pk, "http://testserver/")["inbound"]
     assert post(theirs, _text("SMr5", "STOP")).status_code == 403  # no token to check with
-    sms_settings_save(workspace=other_workspace, data=provider)
+    sms_settings_save(
+        workspace=other_workspace, data={**provider, "token_env": token_env(other_workspace)}
+    )
     signed_here = signature(urls["inbound"], _text("SMr5", "STOP"))
     assert post(theirs, _text("SMr5", "STOP"), sign=signed_here).status_code == 403
     made_up = urls["inbound"].replace(f"/{workspace.pk}-", f"/{other_workspace.pk}-")

@@ -3,7 +3,8 @@ server, and the review of unknown deliveries by hand."""
 
 import pytest
 
-from leadflow.nurture.models import Delivery, SmtpSettings
+from leadflow.core.secrets import secret_name_base
+from leadflow.nurture.models import PASSWORD_ENV_PREFIX, Delivery, SmtpSettings
 from leadflow.nurture.services import sending
 from tests.nurture import sending_kit
 from tests.web.conftest import url
@@ -46,7 +47,8 @@ def test_the_owner_names_the_password_variable_and_a_bad_name_is_shown(owner_cli
          "password_env": "DATABASE_URL"},
     )  # fmt: skip
     assert page.status_code == 422
-    assert b"Must be a name starting LEADFLOW_SMTP_PASSWORD_" in page.content
+    base = secret_name_base(workspace.pk, PASSWORD_ENV_PREFIX)
+    assert f"Name an environment variable {base} or {base}_…" in page.content.decode()
 
 
 def test_the_test_send_reaches_the_server_and_the_review_requeues(owner_client, workspace):

@@ -19,6 +19,7 @@ from leadflow.contacts.models import Activity, Contact
 from leadflow.contacts.services import contact_upsert
 from leadflow.core.actors import Actor
 from leadflow.core.models import ALL_API_SCOPES, Membership, Role, User
+from leadflow.core.secrets import secret_name_base
 from leadflow.duplicates.models import DuplicatePair, DuplicateProfile
 from leadflow.duplicates.services import duplicates_check
 from leadflow.inbound import services as inbound_services
@@ -916,7 +917,9 @@ BODIES = {
         "contact_id": world["contact"].pk,
         "items": [{"product_id": _product(world).pk, "quantity": 1}],
     },
-    "PUT /api/v1/deals/payment-settings": {"secret_key_env": "LEADFLOW_STRIPE_KEY"},
+    "PUT /api/v1/deals/payment-settings": lambda world: {
+        "secret_key_env": secret_name_base(world["workspace"].pk, "LEADFLOW_STRIPE_") + "_KEY"
+    },
     "POST /api/v1/contacts": {"email": "new@kite-labs.io"},
     "POST /api/v1/forms": {
         "name": "Webinar",

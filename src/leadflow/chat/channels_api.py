@@ -16,6 +16,7 @@ from leadflow.chat.services.channels import (
     channel_delete,
     channel_get,
     channel_secret,
+    channel_secret_problems,
     channel_update,
     channel_verify_token,
     channel_webhook_url,
@@ -36,9 +37,15 @@ class ChannelOut(Schema):
     enabled: bool
     account_id: str = Field(description="WhatsApp's phone number id or Messenger's page id")
     token_env: str = Field(description="The variable holding the bot / access token")
-    token_set: bool = Field(description="Whether that variable is set on the server")
+    token_set: bool = Field(
+        description="Whether that variable is set on the server (and is this workspace's to name)"
+    )
     app_secret_env: str = Field(description="The variable holding Meta's app secret")
     app_secret_set: bool
+    env_problems: dict[str, str] = Field(
+        description="For each name above that is not this workspace's own (saved before names "
+        "were scoped): it reads as not set; the message says what to rename the variable to"
+    )
     webhook_url: str = Field(description="The address to give the platform")
     verify_token: str = Field(description="What to type as Meta's verify token ('' for Telegram)")
     created_at: dt.datetime
@@ -50,8 +57,12 @@ class ChannelIn(StrictSchema):
     flow: int | None = None
     enabled: bool | None = None
     account_id: str | None = None
-    token_env: str | None = Field(None, description="LEADFLOW_MESSENGER_…: holds the token")
-    app_secret_env: str | None = Field(None, description="LEADFLOW_MESSENGER_…: the app secret")
+    token_env: str | None = Field(
+        None, description="LEADFLOW_MESSENGER_W<workspace id>[_…]: holds the token"
+    )
+    app_secret_env: str | None = Field(
+        None, description="LEADFLOW_MESSENGER_W<workspace id>[_…]: the app secret"
+    )
     regenerate_webhook: bool | None = Field(
         None, description="true: a new webhook address (and secret / verify token)"
     )
@@ -77,9 +88,10 @@ def channel_out(channel: Channel, base_url: str) -> dict:
         "enabled": channel.enabled,
         "account_id": channel.account_id,
         "token_env": channel.token_env,
-        "token_set": bool(channel_secret(channel.token_env)),
+        "token_set": bool(channel_secret(channel, "token_env")),
         "app_secret_env": channel.app_secret_env,
-        "app_secret_set": bool(channel_secret(channel.app_secret_env)),
+        "app_secret_set": bool(channel_secret(channel, "app_secret_env")),
+        "env_problems": channel_secret_problems(channel),
         "webhook_url": channel_webhook_url(channel, base_url),
         "verify_token": channel_verify_token(channel) if meta else "",
         "created_at": channel.created_at,

@@ -85,7 +85,7 @@ def _meta_hook(request: HttpRequest, kind: str, token: str, read: Callable) -> H
         ):
             return HttpResponse(params.get("hub.challenge", "")[:200], content_type="text/plain")
         return _problem(403, "The verify token does not match.")
-    secret = channel_secret(channel.app_secret_env)
+    secret = channel_secret(channel, "app_secret_env")
     signature = request.headers.get("X-Hub-Signature-256", "")
     if not platforms.meta_signature_valid(secret, request.body, signature):
         return _problem(403, "The request's signature does not match.")

@@ -276,9 +276,10 @@ class Order(models.Model):
 
 class PaymentSettings(models.Model):
     """A workspace's Stripe account. No secret is stored: ``secret_key_env`` and
-    ``webhook_secret_env`` name environment variables (``LEADFLOW_STRIPE_…``) the server
-    reads when it needs them. ``api_base`` is Stripe's address (plain HTTP only to this
-    machine: a local stand-in)."""
+    ``webhook_secret_env`` name environment variables (the workspace's own,
+    ``LEADFLOW_STRIPE_W<workspace id>_…``: core.secrets) the server reads when it needs
+    them. ``api_base`` is Stripe's address (plain HTTP only to this machine: a local
+    stand-in)."""
 
     workspace = models.OneToOneField(Workspace, on_delete=models.CASCADE, related_name="+")
     secret_key_env = models.CharField(max_length=100, blank=True, default="")

@@ -12,8 +12,6 @@ workspace's number) and ``/hooks/sms/<token>/status/`` (delivery receipts).
   same MessageSid) changes nothing.
 """
 
-import os
-
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -21,6 +19,7 @@ from django.views.decorators.http import require_POST
 
 from leadflow.core.errors import ValidationFailed
 from leadflow.nurture.models import SmsSettings
+from leadflow.nurture.services.sms import sms_settings_token
 from leadflow.nurture.services.sms_inbound import (
     sms_inbound_clean,
     sms_inbound_record,
@@ -39,7 +38,7 @@ def _authenticated(request: HttpRequest, token: str):
     if workspace is None:
         raise Http404("No such webhook.")
     config = SmsSettings.objects.filter(workspace=workspace).first()
-    auth_token = os.environ.get(config.token_env, "") if config and config.token_env else ""
+    auth_token = sms_settings_token(config) if config else ""
     urls = [request.build_absolute_uri()]
     if settings.LEADFLOW_BASE_URL:
         urls.append(settings.LEADFLOW_BASE_URL + request.get_full_path())

@@ -2,8 +2,9 @@
 Facebook Messenger pages that run a chat flow (docs/chat/messengers.md).
 
 No secret is stored (as the SMS token and the Stripe keys, decisions 0034 and 0039):
-``token_env`` and ``app_secret_env`` name environment variables (``LEADFLOW_MESSENGER_…``)
-that hold the bot token / access token and the Meta app secret. The webhook's address
+``token_env`` and ``app_secret_env`` name environment variables, the workspace's own
+(``LEADFLOW_MESSENGER_W<workspace id>_…``: core.secrets), that hold the bot token / access
+token and the Meta app secret. The webhook's address
 carries ``webhook_token`` (random, unique: it only routes a post to its channel); what
 authenticates a post is the platform's own proof, Telegram's secret-token header or Meta's
 ``X-Hub-Signature-256``. Telegram's secret token and Meta's verify token are derived from

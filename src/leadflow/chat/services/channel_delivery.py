@@ -143,7 +143,7 @@ def _answer_of(status: int, data: dict, text: str, secrets: tuple[str, ...], hea
 
 
 def _send(channel: Channel, external_id: str, outgoing: platforms.Outgoing) -> Answer:
-    token = channel_secret(channel.token_env)
+    token = channel_secret(channel, "token_env")
     if not token:
         return Answer(400, error=f"No token: set {channel.token_env or 'the token variable'}.")
     if channel.kind == ChannelKind.TELEGRAM:
@@ -276,7 +276,7 @@ def channel_telegram_webhook_set(*, channel: Channel, url: str) -> str:
     """Tell Telegram to post the bot's updates to ``url`` with the channel's secret token
     (``setWebhook``); a message on success, ChannelNotReady (409) without a bot token,
     ChannelSendFailed (502) when Telegram refuses or does not answer."""
-    token = channel_secret(channel.token_env)
+    token = channel_secret(channel, "token_env")
     if channel.kind != ChannelKind.TELEGRAM:
         raise ChannelNotReady("Only a Telegram channel has a webhook to set.")
     if not token:
@@ -300,7 +300,7 @@ def channel_callback_answer(*, channel_id: int, callback_id: str) -> bool:
     button's spinner; True when Telegram took it. Nothing is stored: a lost one only
     leaves the spinner to time out."""
     channel = Channel.objects.filter(pk=channel_id, kind=ChannelKind.TELEGRAM).first()
-    token = channel_secret(channel.token_env) if channel else ""
+    token = channel_secret(channel, "token_env") if channel else ""
     if not token or not callback_id:
         return False
     answer = channel_http_post(

@@ -3,7 +3,8 @@ given to the bot (docs/chat/messengers.md).
 
 Guarantees:
 
-- no secret is stored: the channel names environment variables (``LEADFLOW_MESSENGER_…``)
+- no secret is stored: the channel names environment variables, its workspace's own
+  (``LEADFLOW_MESSENGER_W<workspace id>_…``: core.secrets; another name reads as unset),
   for the bot / access token and the app secret; Telegram's secret token and Meta's verify
   token are derived from the installation's secret and the channel's webhook token, so a
   regenerated webhook token changes them too; secrets are never logged;
@@ -19,7 +20,6 @@ Guarantees:
 
 import hashlib
 import logging
-import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,11 +43,13 @@ from leadflow.chat.services.conversations import (
 from leadflow.core.actors import Actor
 from leadflow.core.errors import FieldError, NotFound, ValidationFailed
 from leadflow.core.models import Workspace
+from leadflow.core.secrets import secret_name_error, secret_name_problems, secret_read
 from leadflow.core.services import audit_record
 
 logger = logging.getLogger(__name__)
 
-CHANNEL_KEYS = {"kind", "name", "flow", "enabled", "token_env", "app_secret_env", "account_id"}
+SECRET_FIELDS = ("token_env", "app_secret_env")
+CHANNEL_KEYS = {"kind", "name", "flow", "enabled", *SECRET_FIELDS, "account_id"}
 TELEGRAM_SECRET_SALT = "leadflow.chat.telegram-secret"
 VERIFY_TOKEN_SALT = "leadflow.chat.meta-verify"
 WEBHOOK_NAMES = {
@@ -60,17 +62,21 @@ WEBHOOK_NAMES = {
 # --- secrets, derived tokens, addresses -------------------------------------------------------
 
 
-def channel_secret(name: str) -> str:
-    """The value of the environment variable ``name`` ("" when unset or not ours)."""
-    if not name or not name.startswith(SECRET_ENV_PREFIX):
-        return ""
-    return os.environ.get(name, "")
+def channel_secret(channel: Channel, field: str) -> str:
+    """The value of the environment variable the channel's ``field`` (``token_env``,
+    ``app_secret_env``) names: "" when unset or not the channel's workspace's to name."""
+    return secret_read(channel.workspace_id, SECRET_ENV_PREFIX, getattr(channel, field))
 
 
-def channel_secret_masked(name: str) -> str:
+def channel_secret_problems(channel: Channel) -> dict[str, str]:
+    """For each name saved that is not this workspace's: the line saying to rename it."""
+    return secret_name_problems(channel, dict.fromkeys(SECRET_FIELDS, SECRET_ENV_PREFIX))
+
+
+def channel_secret_masked(channel: Channel, field: str) -> str:
     """How the app shows a secret: "" when unset, else dots and its last four characters
     (only for secrets long enough that four give nothing away)."""
-    value = channel_secret(name)
+    value = channel_secret(channel, field)
     if not value:
         return ""
     return "••••" + value[-4:] if len(value) >= 16 else "••••"
@@ -113,17 +119,11 @@ def channel_by_webhook(kind: str, token: str) -> Channel | None:
 # --- settings: create, change, delete ---------------------------------------------------------
 
 
-def _env_name(value: Any, field: str, errors: list[FieldError]) -> str:
+def _env_name(workspace: Workspace, value: Any, field: str, errors: list[FieldError]) -> str:
     name = str(value or "").strip()
-    if name and (
-        len(name) > 100
-        or not name.startswith(SECRET_ENV_PREFIX)
-        or not name.replace("_", "").isalnum()
-        or not name.isascii()
-    ):
-        errors.append(
-            FieldError(field, f"The name of an environment variable {SECRET_ENV_PREFIX}…")
-        )
+    problem = secret_name_error(workspace.pk, SECRET_ENV_PREFIX, name) if name else None
+    if problem:
+        errors.append(FieldError(field, problem))
     return name
 
 
@@ -162,9 +162,9 @@ def _clean(workspace: Workspace, data: Any, *, channel: Channel | None) -> dict[
         if not isinstance(data["enabled"], bool):
             errors.append(FieldError("enabled", "true or false."))
         clean["enabled"] = data["enabled"] is True
-    for field in ("token_env", "app_secret_env"):
+    for field in SECRET_FIELDS:
         if field in data:
-            clean[field] = _env_name(data[field], field, errors)
+            clean[field] = _env_name(workspace, data[field], field, errors)
     if "account_id" in data:
         account = str(data["account_id"] or "").strip()
         if account and (len(account) > 64 or not account.isascii() or not account.isdigit()):

@@ -22,7 +22,7 @@ from leadflow.core.idempotency import idempotent
 from leadflow.core.models import ApiScope
 from leadflow.deals import selectors, services
 from leadflow.deals.models import Order
-from leadflow.deals.services.payments import payment_secret_set
+from leadflow.deals.services.payments import payment_secret_problems, payment_secret_set
 
 router = Router(tags=["products and orders"])
 BIG = 2**63 - 1
@@ -117,9 +117,15 @@ class CheckoutOut(Schema):
 
 class PaymentSettingsOut(Schema):
     secret_key_env: str
-    secret_key_set: bool = Field(description="The variable is set on the server.")
+    secret_key_set: bool = Field(
+        description="The variable is set on the server (and is this workspace's to name)."
+    )
     webhook_secret_env: str
     webhook_secret_set: bool
+    env_problems: dict[str, str] = Field(
+        description="For each name above that is not this workspace's own (saved before names "
+        "were scoped): it reads as not set; the message says what to rename the variable to."
+    )
     api_base: str
     success_url: str
     cancel_url: str
@@ -127,8 +133,12 @@ class PaymentSettingsOut(Schema):
 
 
 class PaymentSettingsIn(StrictSchema):
-    secret_key_env: str = Field("", description="LEADFLOW_STRIPE_…: holds the secret key.")
-    webhook_secret_env: str = Field("", description="LEADFLOW_STRIPE_…: the signing secret.")
+    secret_key_env: str = Field(
+        "", description="LEADFLOW_STRIPE_W<workspace id>[_…]: holds the secret key."
+    )
+    webhook_secret_env: str = Field(
+        "", description="LEADFLOW_STRIPE_W<workspace id>[_…]: the signing secret."
+    )
     api_base: str = "https://api.stripe.com"
     success_url: str = ""
     cancel_url: str = ""
@@ -261,9 +271,10 @@ def order_checkout(
 def _settings_out(request: HttpRequest, workspace, config) -> dict:
     return {
         "secret_key_env": config.secret_key_env,
-        "secret_key_set": payment_secret_set(config.secret_key_env),
+        "secret_key_set": payment_secret_set(config, "secret_key_env"),
         "webhook_secret_env": config.webhook_secret_env,
-        "webhook_secret_set": payment_secret_set(config.webhook_secret_env),
+        "webhook_secret_set": payment_secret_set(config, "webhook_secret_env"),
+        "env_problems": payment_secret_problems(config),
         "api_base": config.api_base,
         "success_url": config.success_url,
         "cancel_url": config.cancel_url,

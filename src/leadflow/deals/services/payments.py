@@ -3,7 +3,8 @@
 Guarantees:
 
 - No secret is stored: the workspace's settings name the environment variables holding
-  its Stripe secret key and its webhook signing secret (``LEADFLOW_STRIPE_…``).
+  its Stripe secret key and its webhook signing secret, the workspace's own
+  (``LEADFLOW_STRIPE_W<workspace id>_…``: core.secrets); a name that is not reads as unset.
 - ``order_checkout_create`` asks Stripe for a Checkout Session of a pending order (its
   lines at the prices stored in the order, in the currency's minor units; the order's
   and the workspace's ids in the metadata) and returns the page to send the buyer to; the
@@ -26,7 +27,6 @@ Guarantees:
 import hashlib
 import json
 import logging
-import os
 import time
 from decimal import Decimal
 from typing import Any
@@ -41,6 +41,7 @@ from django.utils import timezone
 from leadflow.core.actors import Actor
 from leadflow.core.errors import Conflict, FieldError, NotFound, ValidationFailed
 from leadflow.core.models import Workspace
+from leadflow.core.secrets import secret_name_error, secret_name_problems, secret_read
 from leadflow.core.services import audit_record
 from leadflow.core.webhook_tokens import workspace_of_webhook_token, workspace_webhook_token
 from leadflow.deals import selectors
@@ -58,7 +59,8 @@ LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 THREE_DECIMAL = frozenset({"BHD", "JOD", "KWD", "OMR", "TND"})
 PAID_EVENTS = {"checkout.session.completed", "checkout.session.async_payment_succeeded"}
 EXPIRED_EVENT = "checkout.session.expired"
-SETTINGS_FIELDS = {"secret_key_env", "webhook_secret_env", "api_base", "success_url", "cancel_url"}
+SECRET_FIELDS = ("secret_key_env", "webhook_secret_env")
+SETTINGS_FIELDS = {*SECRET_FIELDS, "api_base", "success_url", "cancel_url"}
 
 
 class SignatureRefused(Exception):
@@ -77,12 +79,11 @@ class EventUnreadable(Exception):
 # --- settings ---------------------------------------------------------------------------------
 
 
-def _env_name(values, key: str, errors: list[FieldError]) -> str:
+def _env_name(workspace: Workspace, values, key: str, errors: list[FieldError]) -> str:
     name = str(values.get(key) or "").strip()
-    if name and (
-        len(name) > 100 or not name.startswith(ENV_PREFIX) or not name.replace("_", "").isalnum()
-    ):
-        errors.append(FieldError(key, f"Name an environment variable {ENV_PREFIX}…"))
+    problem = secret_name_error(workspace.pk, ENV_PREFIX, name) if name else None
+    if problem:
+        errors.append(FieldError(key, problem))
     return name
 
 
@@ -105,13 +106,13 @@ def _address(value: Any, key: str, errors: list[FieldError], *, loopback_only_ht
 def payment_settings_save(
     *, workspace: Workspace, actor: Actor, values: dict[str, Any]
 ) -> PaymentSettings:
-    """Replace the Stripe settings: the variables' names (``LEADFLOW_STRIPE_*``), Stripe's
+    """Replace the Stripe settings: the variables' names (``LEADFLOW_STRIPE_W<id>…``), Stripe's
     address (https; http only to this machine) and the default pages the buyer returns to
     after paying or cancelling."""
     errors = [FieldError(key, "Unknown setting.") for key in values if key not in SETTINGS_FIELDS]
     clean = {
-        "secret_key_env": _env_name(values, "secret_key_env", errors),
-        "webhook_secret_env": _env_name(values, "webhook_secret_env", errors),
+        "secret_key_env": _env_name(workspace, values, "secret_key_env", errors),
+        "webhook_secret_env": _env_name(workspace, values, "webhook_secret_env", errors),
         "api_base": _address(
             values.get("api_base") or "https://api.stripe.com",
             "api_base",
@@ -137,9 +138,20 @@ def payment_settings_save(
     return row
 
 
-def payment_secret_set(name: str) -> bool:
-    """The environment variable ``name`` is set on this server (its value never shown)."""
-    return bool(name and os.environ.get(name))
+def payment_secret(config: PaymentSettings, field: str) -> str:
+    """The value of the variable the settings' ``field`` names ("" when it is unset or
+    not this workspace's to name)."""
+    return secret_read(config.workspace_id, ENV_PREFIX, getattr(config, field))
+
+
+def payment_secret_set(config: PaymentSettings, field: str) -> bool:
+    """The variable the settings' ``field`` names is set and usable (its value never shown)."""
+    return bool(payment_secret(config, field))
+
+
+def payment_secret_problems(config: PaymentSettings) -> dict[str, str]:
+    """For each name saved that is not this workspace's: the line saying to rename it."""
+    return secret_name_problems(config, dict.fromkeys(SECRET_FIELDS, ENV_PREFIX))
 
 
 # --- the webhook's address ---------------------------------------------------------------------
@@ -220,7 +232,7 @@ def order_checkout_create(
     if order.status != OrderStatus.PENDING:
         raise Conflict("Only an order awaiting payment can be paid.", code="order_not_pending")
     config = selectors.payment_settings_read(workspace)
-    secret_key = os.environ.get(config.secret_key_env, "") if config.secret_key_env else ""
+    secret_key = payment_secret(config, "secret_key_env")
     if not secret_key:
         raise Conflict("Payments are not set up for this workspace.", code="payments_not_set_up")
     errors: list[FieldError] = []
@@ -267,7 +279,7 @@ def stripe_event_verify(*, workspace: Workspace, payload: bytes, signature: str)
     otherwise (no secret configured included); EventUnreadable for a signed body that
     is not an event."""
     config = selectors.payment_settings_read(workspace)
-    secret = os.environ.get(config.webhook_secret_env, "") if config.webhook_secret_env else ""
+    secret = payment_secret(config, "webhook_secret_env")
     if not secret:
         raise SignatureRefused("No signing secret to check the signature with.")
     try:

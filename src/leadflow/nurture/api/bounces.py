@@ -15,6 +15,7 @@ from leadflow.core.models import ApiScope
 from leadflow.nurture.selectors.bounces import bounce_list
 from leadflow.nurture.services.bounce_mailbox import mailbox_check
 from leadflow.nurture.services.bounce_settings import (
+    bounce_secret_problems,
     bounce_settings_get,
     bounce_settings_save,
     webhook_token_rotate,
@@ -61,6 +62,10 @@ class BounceSettingsOut(Schema):
     webhook_urls: dict[str, str] = Field(
         description="The URL to give each provider (secret: it authenticates the posts)."
     )
+    env_problems: dict[str, str] = Field(
+        description="For each name above that is not this workspace's own (saved before names "
+        "were scoped): it reads as not set; the message says what to rename the variable to."
+    )
 
 
 class BounceSettingsPatch(StrictSchema):
@@ -69,11 +74,15 @@ class BounceSettingsPatch(StrictSchema):
     port: int | None = None
     tls_mode: Literal["none", "starttls", "ssl"] | None = None
     username: str | None = Field(None, max_length=254)
-    password_env: str | None = Field(None, max_length=100)
+    password_env: str | None = Field(
+        None, max_length=100, description="LEADFLOW_IMAP_PASSWORD_W<workspace id>[_…]"
+    )
     folder: str | None = Field(None, max_length=200)
     maildir_name: str | None = Field(None, max_length=100)
     soft_bounce_limit: int | None = None
-    mailgun_key_env: str | None = Field(None, max_length=100)
+    mailgun_key_env: str | None = Field(
+        None, max_length=100, description="LEADFLOW_MAILGUN_KEY_W<workspace id>[_…]"
+    )
 
 
 class MailboxTestOut(Schema):
@@ -94,8 +103,9 @@ def _settings_out(request: HttpRequest, workspace) -> dict:
     found = bounce_settings_get(workspace)
     return {
         **{name: getattr(found, name) for name in BounceSettingsOut.model_fields
-           if name != "webhook_urls"},
+           if name not in ("webhook_urls", "env_problems")},
         "webhook_urls": webhook_urls(workspace, request.build_absolute_uri("/")),
+        "env_problems": bounce_secret_problems(found),
     }  # fmt: skip
 
 

@@ -25,6 +25,7 @@ from leadflow.nurture.selectors import email as selectors
 from leadflow.nurture.services import sending
 from leadflow.nurture.services import settings as email_settings
 from leadflow.nurture.services import template_preview as previews
+from leadflow.nurture.services.transport import smtp_secret, smtp_secret_problems
 
 router = Router(tags=["nurture email"])
 BIG = 2**63 - 1
@@ -63,11 +64,14 @@ class NurtureSmtpIn(StrictSchema):
     username: str = Field("", max_length=254)
     password_env: str = Field(
         "", max_length=100, description="The environment variable holding the password "
-        "(LEADFLOW_SMTP_PASSWORD_...). The password itself is never sent or stored.",
+        "(LEADFLOW_SMTP_PASSWORD_W<workspace id>[_...]). The password itself is never sent or "
+        "stored.",
     )  # fmt: skip
     dkim_domain: str = Field("", max_length=253)
     dkim_selector: str = Field("", max_length=63)
-    dkim_key_env: str = Field("", max_length=100, description="LEADFLOW_DKIM_KEY_... holding it.")
+    dkim_key_env: str = Field(
+        "", max_length=100, description="LEADFLOW_DKIM_KEY_W<workspace id>[_...] holding it."
+    )
     dkim_key_file: str = Field(
         "", max_length=100, description="Or a file name in LEADFLOW_DKIM_KEY_DIR."
     )
@@ -79,11 +83,18 @@ class NurtureSmtpOut(Schema):
     tls_mode: str
     username: str
     password_env: str
-    password_set: bool = Field(description="Whether the named variable holds a password now.")
+    password_set: bool = Field(
+        description="Whether the named variable holds a password now (and is this "
+        "workspace's to name)."
+    )
     dkim_domain: str
     dkim_selector: str
     dkim_key_env: str
     dkim_key_file: str
+    env_problems: dict[str, str] = Field(
+        description="For each name above that is not this workspace's own (saved before names "
+        "were scoped): it reads as not set; the message says what to rename the variable to."
+    )
 
 
 class NurtureTestSendIn(StrictSchema):
@@ -277,10 +288,9 @@ def identity_delete(request: HttpRequest, identity_id: int = Path(..., ge=1, le=
 
 
 def _smtp_out(found) -> dict:
-    import os
-
     out = {name: getattr(found, name) for name in email_settings.SMTP_FIELDS}
-    out["password_set"] = bool(found.password_env and os.environ.get(found.password_env))
+    out["password_set"] = bool(smtp_secret(found, "password_env"))
+    out["env_problems"] = smtp_secret_problems(found)
     return out
 
 

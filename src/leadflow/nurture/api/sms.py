@@ -22,7 +22,14 @@ class SmsSettingsOut(Schema):
     account_sid: str
     from_number: str
     token_env: str
-    token_set: bool = Field(description="The variable token_env names is set on the server.")
+    token_set: bool = Field(
+        description="The variable token_env names is set on the server (and is this "
+        "workspace's to name)."
+    )
+    env_problems: dict[str, str] = Field(
+        description="token_env, when it is not this workspace's own name (saved before names "
+        "were scoped): it reads as not set; the message says what to rename the variable to."
+    )
     require_sms_consent: bool = Field(
         description="Texts need a lawful basis for the sms consent purpose (else marketing)."
     )
@@ -34,7 +41,9 @@ class SmsSettingsIn(StrictSchema):
     api_base: str = "https://api.twilio.com"
     account_sid: str
     from_number: str = Field(description="The sending number, +<country><number>.")
-    token_env: str = Field(description="LEADFLOW_SMS_TOKEN_…: the variable holding the token.")
+    token_env: str = Field(
+        description="LEADFLOW_SMS_TOKEN_W<workspace id>[_…]: the variable holding the token."
+    )
     require_sms_consent: bool = True
 
 
@@ -88,6 +97,7 @@ def _settings_out(request: HttpRequest, config) -> dict:
         "from_number": config.from_number,
         "token_env": config.token_env,
         "token_set": services.sms_settings_token_set(config),
+        "env_problems": services.sms_settings_secret_problems(config),
     }
 
 

@@ -21,8 +21,9 @@ from leadflow.core.models import Workspace
 SUBJECT_MAX_LENGTH = 200
 BODY_MAX_LENGTH = 200_000
 # Names of environment variables a workspace may point at for its secrets: only these
-# prefixes, so a workspace admin can never make LeadFlow send SECRET_KEY or DATABASE_URL as
-# an SMTP password to a server of their choosing.
+# prefixes followed by "W<its id>" (core.secrets), so a workspace admin can never make
+# LeadFlow send SECRET_KEY or DATABASE_URL, or another workspace's secret, as an SMTP
+# password to a server of their choosing.
 PASSWORD_ENV_PREFIX = "LEADFLOW_SMTP_PASSWORD_"
 DKIM_KEY_ENV_PREFIX = "LEADFLOW_DKIM_KEY_"
 
@@ -57,9 +58,10 @@ class TlsMode(models.TextChoices):
 class SmtpSettings(models.Model):
     """How the workspace's marketing email leaves: its own SMTP server when ``host`` is
     set, else the installation's mail settings (``MAILERS``). The password is never stored:
-    ``password_env`` names an environment variable (``LEADFLOW_SMTP_PASSWORD_*``) that holds
-    it. DKIM signing when ``dkim_domain`` and ``dkim_selector`` are set, with the private
-    key from ``LEADFLOW_DKIM_KEY_*`` (``dkim_key_env``) or a file in the installation's DKIM
+    ``password_env`` names an environment variable, the workspace's own
+    (``LEADFLOW_SMTP_PASSWORD_W<workspace id>…``: core.secrets), that holds it. DKIM signing
+    when ``dkim_domain`` and ``dkim_selector`` are set, with the private key from
+    ``LEADFLOW_DKIM_KEY_W<workspace id>…`` (``dkim_key_env``) or a file in the installation's DKIM
     key directory (``dkim_key_file``, a file name only)."""
 
     workspace = models.OneToOneField(Workspace, on_delete=models.CASCADE, related_name="+")

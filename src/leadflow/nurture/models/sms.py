@@ -6,8 +6,8 @@ An ``SmsDelivery`` is one (sequence, step, contact, entry) under a unique constr
 step that runs twice texts once; it moves queued → in_flight (committed before the
 provider is called) → sent, or → skipped / failed; one whose worker died in flight is
 parked as ``unknown``, never sent again by itself (as email deliveries: decision 0028).
-The token is never stored: ``token_env`` names an environment variable
-(``LEADFLOW_SMS_TOKEN_*``).
+The token is never stored: ``token_env`` names an environment variable, the workspace's
+own (``LEADFLOW_SMS_TOKEN_W<workspace id>…``: core.secrets).
 
 The provider's delivery receipts (status callbacks) fill ``receipt``, which only moves
 forward (queued → sent → delivered / undelivered / failed), so a late "sent" never

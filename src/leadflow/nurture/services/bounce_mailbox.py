@@ -21,7 +21,6 @@ marked done too and counted as ``other``.
 import contextlib
 import imaplib
 import mailbox
-import os
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +32,7 @@ from leadflow.core.errors import FieldError, ValidationFailed
 from leadflow.core.models import Workspace
 from leadflow.nurture.models import BounceSettings, MailboxKind, TlsMode
 from leadflow.nurture.services.bounce_reports import report_parse
+from leadflow.nurture.services.bounce_settings import bounce_secret
 from leadflow.nurture.services.bounces import bounce_record, dedupe_key
 from leadflow.nurture.services.replies import reply_parse, reply_record
 
@@ -73,7 +73,7 @@ class ImapMailbox:
                 self.imap = imaplib.IMAP4(found.host, found.port, timeout=IMAP_TIMEOUT)
                 if found.tls_mode == TlsMode.STARTTLS:
                     self.imap.starttls(ssl_context=_tls_context())
-            password = os.environ.get(found.password_env, "") if found.password_env else ""
+            password = bounce_secret(found, "password_env")
             self.imap.login(found.username, password)
             status, answer = self.imap.select(_quoted(found.folder or "INBOX"))
             if status != "OK":

@@ -16,6 +16,7 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 from leadflow.core.actors import Actor
 from leadflow.core.errors import FieldError, ValidationFailed
 from leadflow.core.models import Workspace
+from leadflow.core.secrets import secret_name_error, secret_name_problems, secret_read
 from leadflow.core.services import audit_record
 from leadflow.nurture.models import (
     MAILBOX_PASSWORD_ENV_PREFIX,
@@ -30,11 +31,14 @@ BOUNCE_FIELDS = (
     "mailbox_kind", "host", "port", "tls_mode", "username", "password_env", "folder",
     "maildir_name", "soft_bounce_limit", "mailgun_key_env",
 )  # fmt: skip
-ENV_NAME = re.compile(r"[A-Z][A-Z0-9_]{0,99}")
 MAILDIR_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 TOKEN = re.compile(r"(\d{1,18})-([0-9a-f]{32})")
 SOFT_BOUNCE_LIMIT_MAX = 20
 # The providers whose webhooks are read (services.bounce_webhooks has a reader for each).
+SECRET_PREFIXES = {
+    "password_env": MAILBOX_PASSWORD_ENV_PREFIX,
+    "mailgun_key_env": MAILGUN_KEY_ENV_PREFIX,
+}
 PROVIDER_NAMES = {
     "amazon_ses": "Amazon SES",
     "postmark": "Postmark",
@@ -49,7 +53,18 @@ def bounce_settings_get(workspace: Workspace) -> BounceSettings:
     return found or BounceSettings(workspace=workspace)
 
 
-def _check(data: dict) -> None:
+def bounce_secret(found: BounceSettings, field: str) -> str:
+    """The value of the variable the settings' ``field`` (``password_env``,
+    ``mailgun_key_env``) names: "" when it is unset or not this workspace's to name."""
+    return secret_read(found.workspace_id, SECRET_PREFIXES[field], getattr(found, field))
+
+
+def bounce_secret_problems(found: BounceSettings) -> dict[str, str]:
+    """For each name saved that is not this workspace's: the line saying to rename it."""
+    return secret_name_problems(found, SECRET_PREFIXES)
+
+
+def _check(workspace_id: int, data: dict) -> None:
     errors = []
     kind = data.get("mailbox_kind", MailboxKind.NONE)
     if kind not in MailboxKind.values:
@@ -65,13 +80,11 @@ def _check(data: dict) -> None:
         errors.append(FieldError("port", "Between 1 and 65535."))
     if data.get("tls_mode", TlsMode.SSL) not in TlsMode.values:
         errors.append(FieldError("tls_mode", "Unknown TLS mode."))
-    for field, prefix in (
-        ("password_env", MAILBOX_PASSWORD_ENV_PREFIX),
-        ("mailgun_key_env", MAILGUN_KEY_ENV_PREFIX),
-    ):
+    for field, prefix in SECRET_PREFIXES.items():
         name = data.get(field) or ""
-        if name and not (ENV_NAME.fullmatch(name) and name.startswith(prefix)):
-            errors.append(FieldError(field, f"Must be a name starting {prefix}."))
+        problem = secret_name_error(workspace_id, prefix, name) if name else None
+        if problem:
+            errors.append(FieldError(field, problem))
     name = data.get("maildir_name") or ""
     if (name or kind == MailboxKind.MAILDIR) and (not MAILDIR_NAME.fullmatch(name) or ".." in name):
         errors.append(FieldError("maildir_name", "A directory name in the bounce directory."))
@@ -85,7 +98,8 @@ def _check(data: dict) -> None:
 @transaction.atomic
 def bounce_settings_save(*, workspace: Workspace, data: dict, actor: Actor) -> BounceSettings:
     """Change the given fields of the workspace's bounce settings (the rest stay); 422
-    naming each field that is not right. Secrets are names of environment variables."""
+    naming each field that is not right. Secrets are names of environment variables, the
+    workspace's own (core.secrets)."""
     current = bounce_settings_get(workspace)
     values = {name: getattr(current, name) for name in BOUNCE_FIELDS}
     changes = {key: value for key, value in data.items() if key in BOUNCE_FIELDS}
@@ -93,7 +107,7 @@ def bounce_settings_save(*, workspace: Workspace, data: dict, actor: Actor) -> B
         if key in changes:
             changes[key] = (changes[key] or "").strip()
     values.update(changes)
-    _check(values)
+    _check(workspace.pk, values)
     found, _ = BounceSettings.objects.update_or_create(
         workspace=workspace, defaults={**values, "updated_at": timezone.now()}
     )

@@ -15,7 +15,6 @@ provider is still trying) and the rest change nothing.
 """
 
 import json
-import os
 import re
 import warnings
 from collections.abc import Iterator
@@ -36,7 +35,11 @@ from django.http import HttpRequest
 from leadflow.core.models import Workspace
 from leadflow.nurture.models import BounceKind
 from leadflow.nurture.services.bounce_reports import STATUS
-from leadflow.nurture.services.bounce_settings import PROVIDER_NAMES, bounce_settings_get
+from leadflow.nurture.services.bounce_settings import (
+    PROVIDER_NAMES,
+    bounce_secret,
+    bounce_settings_get,
+)
 from leadflow.nurture.services.bounces import BounceOutcome, bounce_record, dedupe_key
 from leadflow.nurture.services.bounces import delivery_arrived as _arrived
 
@@ -77,8 +80,8 @@ def _view(provider: str, workspace: Workspace):
     view_class = PROVIDERS[provider]
     options: dict = {"webhook_secret": []}
     if provider == "mailgun":
-        name = bounce_settings_get(workspace).mailgun_key_env
-        options["webhook_signing_key"] = os.environ.get(name, "") if name else ""
+        found = bounce_settings_get(workspace)
+        options["webhook_signing_key"] = bounce_secret(found, "mailgun_key_env")
         if not options["webhook_signing_key"]:
             # Mailgun signs every post: a workspace that has not named its key cannot
             # tell a forged post from a real one, so none is read.

@@ -86,7 +86,7 @@ def smtp_settings_save(*, workspace: Workspace, data: dict) -> SmtpSettings:
     """Replace the workspace's SMTP and DKIM settings (an empty host: the installation's
     mail settings). Secrets are names of environment variables or of a key file."""
     data = {key: value for key, value in data.items() if key in SMTP_FIELDS}
-    smtp_settings_check(data)
+    smtp_settings_check(workspace.pk, data)
     settings_, _ = SmtpSettings.objects.update_or_create(
         workspace=workspace, defaults={**data, "updated_at": timezone.now()}
     )

@@ -14,7 +14,6 @@
 """
 
 import datetime as dt
-import os
 import uuid
 from urllib.parse import urlsplit
 
@@ -28,6 +27,7 @@ from leadflow.contacts.consent import consent_statuses, lawful_basis
 from leadflow.contacts.models import DEFAULT_PURPOSES, ConsentStatus, Contact
 from leadflow.core.errors import FieldError, ValidationFailed
 from leadflow.core.models import Workspace
+from leadflow.core.secrets import secret_name_error, secret_name_problems, secret_read
 from leadflow.nurture.models import SmsDelivery, SmsSettings, SmsStatus
 from leadflow.nurture.models.sms import SMS_MAX_LENGTH, TOKEN_ENV_PREFIX
 from leadflow.nurture.services.pacing import pacing_claim, pacing_release_keys
@@ -55,7 +55,8 @@ def sms_settings_get(workspace_id: int) -> SmsSettings:
 
 def sms_settings_save(*, workspace: Workspace, data: dict, base_url: str = "") -> SmsSettings:
     """Replace the provider settings. The API base is HTTPS (plain HTTP only to this
-    machine, for a local gateway); the token's variable must be ``LEADFLOW_SMS_TOKEN_*``;
+    machine, for a local gateway); the token's variable must be the workspace's own
+    (``LEADFLOW_SMS_TOKEN_W<workspace id>[_…]``: core.secrets);
     ``require_sms_consent`` (default on) asks the ``sms`` consent purpose before texting.
     ``base_url`` is the address the request came in on: the provider's receipts are asked
     for there unless LEADFLOW_BASE_URL says otherwise."""
@@ -81,12 +82,9 @@ def sms_settings_save(*, workspace: Workspace, data: dict, base_url: str = "") -
     if not valid:
         errors.append(FieldError("from_number", "Give the sending number as +<country><number>."))
     token_env = str(data.get("token_env") or "").strip()
-    if (
-        len(token_env) > 100
-        or not token_env.startswith(TOKEN_ENV_PREFIX)
-        or not token_env.replace("_", "").isalnum()
-    ):
-        errors.append(FieldError("token_env", f"Name a variable {TOKEN_ENV_PREFIX}…"))
+    problem = secret_name_error(workspace.pk, TOKEN_ENV_PREFIX, token_env)
+    if problem:
+        errors.append(FieldError("token_env", problem))
     require = data.get("require_sms_consent", True)
     if not isinstance(require, bool):
         errors.append(FieldError("require_sms_consent", "true or false."))
@@ -224,7 +222,7 @@ def _status_callback(config: SmsSettings, delivery_id: int) -> str:
 
 def _send_workspace(workspace_id: int, batch: list, owner: str, now) -> dict[str, int]:
     config = SmsSettings.objects.filter(workspace_id=workspace_id).first()
-    token = os.environ.get(config.token_env, "") if config and config.token_env else ""
+    token = sms_settings_token(config) if config else ""
     outcome: dict[str, int] = {}
 
     def count(key: str) -> None:
@@ -348,5 +346,16 @@ def _error_code(answer: requests.Response) -> str:
     return str(body.get("code", "")) if isinstance(body, dict) else ""
 
 
+def sms_settings_token(config: SmsSettings) -> str:
+    """The provider's token from the variable ``token_env`` names ("" when it is unset or
+    not this workspace's to name)."""
+    return secret_read(config.workspace_id, TOKEN_ENV_PREFIX, config.token_env)
+
+
 def sms_settings_token_set(config: SmsSettings) -> bool:
-    return bool(config.token_env and os.environ.get(config.token_env))
+    return bool(sms_settings_token(config))
+
+
+def sms_settings_secret_problems(config: SmsSettings) -> dict[str, str]:
+    """The line to show when the saved ``token_env`` is not this workspace's name."""
+    return secret_name_problems(config, {"token_env": TOKEN_ENV_PREFIX})

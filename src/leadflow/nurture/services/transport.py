@@ -4,11 +4,12 @@ dkimpy, and the mail-server session of the workspace (its own SMTP settings, els
 installation's ``MAILERS``).
 
 Secrets are read from the environment when the email is sent, never stored: the SMTP
-password from ``SmtpSettings.password_env`` (``LEADFLOW_SMTP_PASSWORD_*``), the DKIM key
-from ``dkim_key_env`` (``LEADFLOW_DKIM_KEY_*``) or a file in ``LEADFLOW_DKIM_KEY_DIR``.
+password from ``SmtpSettings.password_env`` (``LEADFLOW_SMTP_PASSWORD_W<workspace id>…``),
+the DKIM key from ``dkim_key_env`` (``LEADFLOW_DKIM_KEY_W<workspace id>…``) or a file in
+``LEADFLOW_DKIM_KEY_DIR``. A name that is not the workspace's own reads as unset
+(core.secrets).
 """
 
-import os
 import re
 import smtplib
 import uuid
@@ -24,6 +25,7 @@ from django.core.mail.backends.smtp import EmailBackend
 from django.utils.crypto import salted_hmac
 
 from leadflow.core.errors import FieldError, ValidationFailed
+from leadflow.core.secrets import secret_name_error, secret_name_problems, secret_read
 from leadflow.nurture.links import UnsubscribeLink, unsubscribe_url
 from leadflow.nurture.models import (
     DKIM_KEY_ENV_PREFIX,
@@ -40,9 +42,9 @@ SIGNED_HEADERS = [
     b"From", b"To", b"Subject", b"Date", b"Message-ID", b"Reply-To", b"MIME-Version",
     b"Content-Type", b"List-Unsubscribe", b"List-Unsubscribe-Post",
 ]  # fmt: skip
-ENV_NAME = re.compile(r"[A-Z][A-Z0-9_]{0,99}")
 KEY_FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 SMTP_TIMEOUT = 10
+SECRET_PREFIXES = {"password_env": PASSWORD_ENV_PREFIX, "dkim_key_env": DKIM_KEY_ENV_PREFIX}
 
 
 def message_id_for(
@@ -122,7 +124,7 @@ def dkim_key(smtp: SmtpSettings | None) -> DkimKey | None:
         return None
     key = b""
     if smtp.dkim_key_env:
-        key = os.environ.get(smtp.dkim_key_env, "").encode()
+        key = smtp_secret(smtp, "dkim_key_env").encode()
     elif smtp.dkim_key_file:
         try:
             key = (Path(settings.LEADFLOW_DKIM_KEY_DIR) / smtp.dkim_key_file).read_bytes()
@@ -135,16 +137,26 @@ def dkim_key(smtp: SmtpSettings | None) -> DkimKey | None:
     return DkimKey(domain=smtp.dkim_domain, selector=smtp.dkim_selector, private_key=key)
 
 
-def smtp_settings_check(data: dict) -> None:
-    """The rules of SMTP settings: environment names under their prefixes, a key file
-    named (never a path), TLS mode known, a port in range."""
+def smtp_secret(smtp: SmtpSettings, field: str) -> str:
+    """The value of the variable the settings' ``field`` (``password_env``,
+    ``dkim_key_env``) names: "" when it is unset or not this workspace's to name."""
+    return secret_read(smtp.workspace_id, SECRET_PREFIXES[field], getattr(smtp, field))
+
+
+def smtp_secret_problems(smtp: SmtpSettings) -> dict[str, str]:
+    """For each name saved that is not this workspace's: the line saying to rename it."""
+    return secret_name_problems(smtp, SECRET_PREFIXES)
+
+
+def smtp_settings_check(workspace_id: int, data: dict) -> None:
+    """The rules of SMTP settings: environment names the workspace's own (core.secrets),
+    a key file named (never a path), TLS mode known, a port in range."""
     errors = []
-    name = data.get("password_env") or ""
-    if name and not (ENV_NAME.fullmatch(name) and name.startswith(PASSWORD_ENV_PREFIX)):
-        errors.append(FieldError("password_env", f"Must be a name starting {PASSWORD_ENV_PREFIX}."))
-    name = data.get("dkim_key_env") or ""
-    if name and not (ENV_NAME.fullmatch(name) and name.startswith(DKIM_KEY_ENV_PREFIX)):
-        errors.append(FieldError("dkim_key_env", f"Must be a name starting {DKIM_KEY_ENV_PREFIX}."))
+    for field, prefix in SECRET_PREFIXES.items():
+        name = data.get(field) or ""
+        problem = secret_name_error(workspace_id, prefix, name) if name else None
+        if problem:
+            errors.append(FieldError(field, problem))
     name = data.get("dkim_key_file") or ""
     if name and (not KEY_FILE_NAME.fullmatch(name) or ".." in name):
         errors.append(FieldError("dkim_key_file", "A file name in the DKIM key directory only."))
@@ -167,7 +179,7 @@ def mail_connection(smtp: SmtpSettings | None):
         host=smtp.host,
         port=smtp.port,
         username=smtp.username,
-        password=os.environ.get(smtp.password_env, "") if smtp.password_env else "",
+        password=smtp_secret(smtp, "password_env"),
         use_tls=smtp.tls_mode == TlsMode.STARTTLS,
         use_ssl=smtp.tls_mode == TlsMode.SSL,
         timeout=SMTP_TIMEOUT,

@@ -12,6 +12,7 @@ from django.shortcuts import redirect
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from leadflow.chat.models import Channel, ChannelKind, Flow
+from leadflow.chat.models.channels import SECRET_ENV_PREFIX
 from leadflow.chat.services.channel_delivery import (
     ChannelNotReady,
     ChannelSendFailed,
@@ -22,11 +23,13 @@ from leadflow.chat.services.channels import (
     channel_delete,
     channel_get,
     channel_secret_masked,
+    channel_secret_problems,
     channel_update,
     channel_verify_token,
     channel_webhook_url,
 )
 from leadflow.core.errors import ValidationFailed
+from leadflow.core.secrets import secret_name_base
 from leadflow.web.access import workspace_view
 from leadflow.web.forms import error_map
 from leadflow.web.views.common import render_page
@@ -42,8 +45,9 @@ def _row(channel: Channel, base_url: str) -> dict:
         "verify_token": channel_verify_token(channel)
         if channel.kind != ChannelKind.TELEGRAM
         else "",
-        "token_masked": channel_secret_masked(channel.token_env),
-        "app_secret_masked": channel_secret_masked(channel.app_secret_env),
+        "token_masked": channel_secret_masked(channel, "token_env"),
+        "app_secret_masked": channel_secret_masked(channel, "app_secret_env"),
+        "secret_problems": channel_secret_problems(channel).values(),
     }
 
 
@@ -101,6 +105,7 @@ def channel_edit(request: HttpRequest, channel_id: int | None = None) -> HttpRes
         "kinds": ChannelKind.choices,
         "flows": Flow.objects.filter(workspace=workspace).order_by("name"),
         "row": _row(channel, request.build_absolute_uri("/")) if channel else None,
+        "env_base": secret_name_base(workspace.pk, SECRET_ENV_PREFIX),
     }
     return render_page(request, "web/chat/channel_edit.html", page, status=status)
 

@@ -14,8 +14,13 @@ from django.shortcuts import redirect
 from django.views.decorators.http import require_http_methods, require_POST
 
 from leadflow.core.errors import ValidationFailed
+from leadflow.core.secrets import secret_name_base
 from leadflow.deals import selectors, services
-from leadflow.deals.services.payments import payment_secret_set
+from leadflow.deals.services.payments import (
+    ENV_PREFIX,
+    payment_secret_problems,
+    payment_secret_set,
+)
 from leadflow.web.access import workspace_view
 from leadflow.web.forms import error_map, non_field_errors
 from leadflow.web.views.common import render_page
@@ -58,8 +63,10 @@ def _products_page(
         or {name: getattr(config, name) for name in PAYMENT_INPUTS},
         "payment_errors": payment_errors,
         "payment_other_errors": non_field_errors(payment_errors, PAYMENT_INPUTS),
-        "secret_key_set": payment_secret_set(config.secret_key_env),
-        "webhook_secret_set": payment_secret_set(config.webhook_secret_env),
+        "secret_key_set": payment_secret_set(config, "secret_key_env"),
+        "webhook_secret_set": payment_secret_set(config, "webhook_secret_env"),
+        "secret_problems": payment_secret_problems(config).values(),
+        "env_base": secret_name_base(workspace.pk, ENV_PREFIX),
         "webhook_url": services.stripe_webhook_url(workspace.pk, request.build_absolute_uri("/")),
         "may_change": request.membership.can(MANAGE),
     }

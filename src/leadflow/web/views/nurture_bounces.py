@@ -15,12 +15,19 @@ from django.shortcuts import redirect
 from django.views.decorators.http import require_http_methods
 
 from leadflow.core.errors import ValidationFailed
-from leadflow.nurture.models import MailboxKind, TlsMode
+from leadflow.core.secrets import secret_name_base
+from leadflow.nurture.models import (
+    MAILBOX_PASSWORD_ENV_PREFIX,
+    MAILGUN_KEY_ENV_PREFIX,
+    MailboxKind,
+    TlsMode,
+)
 from leadflow.nurture.selectors.bounces import bounce_list
 from leadflow.nurture.services.bounce_mailbox import mailbox_check
 from leadflow.nurture.services.bounce_settings import (
     BOUNCE_FIELDS,
     PROVIDER_NAMES,
+    bounce_secret_problems,
     bounce_settings_get,
     bounce_settings_save,
     webhook_token_rotate,
@@ -51,6 +58,9 @@ def _page(request: HttpRequest, *, values=None, errors=None, status: int = 200) 
     page = {
         "settings_section": "bounces",
         "found": found,
+        "secret_problems": bounce_secret_problems(found).values(),
+        "password_env_base": secret_name_base(workspace.pk, MAILBOX_PASSWORD_ENV_PREFIX),
+        "mailgun_key_env_base": secret_name_base(workspace.pk, MAILGUN_KEY_ENV_PREFIX),
         "values": values or {name: getattr(found, name) for name in BOUNCE_FIELDS},
         "errors": errors or {},
         "mailbox_kinds": MailboxKind.choices,

@@ -14,11 +14,13 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from leadflow.core.errors import ValidationFailed
-from leadflow.nurture.models import TlsMode
+from leadflow.core.secrets import secret_name_base
+from leadflow.nurture.models import DKIM_KEY_ENV_PREFIX, PASSWORD_ENV_PREFIX, TlsMode
 from leadflow.nurture.selectors import email as selectors
 from leadflow.nurture.selectors.tracking import messages_engagement
 from leadflow.nurture.services import sending
 from leadflow.nurture.services import settings as email_settings
+from leadflow.nurture.services.transport import smtp_secret_problems
 from leadflow.web.access import workspace_view
 from leadflow.web.forms import error_map
 
@@ -35,6 +37,9 @@ def _page(request: HttpRequest, *, values=None, errors=None, status: int = 200) 
         "settings_section": "marketing_email",
         "identities": list(selectors.identity_list(workspace)),
         "smtp": smtp,
+        "secret_problems": smtp_secret_problems(smtp).values(),
+        "password_env_base": secret_name_base(workspace.pk, PASSWORD_ENV_PREFIX),
+        "dkim_key_env_base": secret_name_base(workspace.pk, DKIM_KEY_ENV_PREFIX),
         "tls_modes": TlsMode.choices,
         "unknown": list(unknown[:REVIEW_SHOWN]),
         "unknown_total": unknown.count(),

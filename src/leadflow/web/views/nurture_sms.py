@@ -12,10 +12,13 @@ from django.views.decorators.http import require_http_methods
 
 from leadflow.contacts.selectors import own_leads_condition
 from leadflow.core.errors import ValidationFailed
+from leadflow.core.secrets import secret_name_base
 from leadflow.nurture.models import SmsDelivery, SmsInbound
+from leadflow.nurture.models.sms import TOKEN_ENV_PREFIX
 from leadflow.nurture.services.sms import (
     sms_settings_get,
     sms_settings_save,
+    sms_settings_secret_problems,
     sms_settings_token_set,
 )
 from leadflow.nurture.services.sms_inbound import sms_webhook_urls
@@ -61,6 +64,8 @@ def sms_settings(request: HttpRequest) -> HttpResponse:
         "errors": errors,
         "may_change": may_change,
         "token_set": sms_settings_token_set(config),
+        "secret_problems": sms_settings_secret_problems(config).values(),
+        "env_base": secret_name_base(workspace.pk, TOKEN_ENV_PREFIX),
         "recent": sent.select_related("contact").order_by("-pk")[:20],
         "webhooks": sms_webhook_urls(workspace.pk, request.build_absolute_uri("/")),
         "inbound": received.select_related("contact").order_by("-pk")[:20],
