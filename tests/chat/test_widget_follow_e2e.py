@@ -28,7 +28,8 @@ GRAPH = {
         {"id": "email", "kind": "question", "text": "Your email?", "input": "email",
          "field": "email", "next": "ask"},
         {"id": "ask", "kind": "question", "text": "What would you like to know?",
-         "input": "text", "next": "bye"},
+         "input": "choice", "choices": [{"value": "Pricing"}, {"value": "A demo"}],
+         "next": "bye"},
         {"id": "bye", "kind": "end", "text": "Thanks!"},
     ],
 }  # fmt: skip
@@ -98,6 +99,7 @@ def test_a_chat_with_a_person_follows_the_visitor_and_counts_what_came_while_clo
     dialog.get_by_role("button", name="Talk to a person").first.click()
     expect(dialog.get_by_role("status")).to_have_text("Waiting for a person")
     expect(dialog.locator("#lf-in")).to_be_focused()  # not lost with the button that went
+    expect(dialog.get_by_role("button", name="Pricing")).to_be_disabled()  # the bot's, gone
     conversation = Conversation.objects.get(workspace=workspace)
     page.keyboard.press("Escape")
     expect(dialog).to_be_hidden()

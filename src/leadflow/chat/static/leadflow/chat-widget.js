@@ -488,6 +488,7 @@
     }
     if (next) status = next;
     store(LIVE, status === "waiting" || status === "assigned" ? "1" : null);
+    if (status && status !== "bot") settle(0); // the bot's buttons go with the bot
     var name = assignee && assignee.name;
     statusLine.textContent =
       status === "waiting" ? "Waiting for a person" : status === "assigned" ? "Chatting with " + (name || "a person") : status === "closed" ? "Chat ended" : "";
