@@ -5,6 +5,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 
 import pytest
@@ -84,6 +85,35 @@ def _answers_ping(server: subprocess.Popen, url: str) -> bool:
         except redis.ConnectionError:
             time.sleep(0.05)
     return False
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory):
+    """Puts a migrated SQLite database into a data directory: made once per session by a
+    real `leadflow migrate` (about 20 s of CPU here), then copied (milliseconds) for each
+    test that starts LeadFlow's own processes on an installation of its own. The cold
+    start itself, migrating an empty data directory, is tested on its own
+    (tests/test_serve.py's first test, tests/test_cli.py)."""
+    template = tmp_path_factory.mktemp("migrated")
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+    env.update(LEADFLOW_DATA_DIR=str(template))
+    subprocess.run(
+        [sys.executable, "-m", "leadflow", "migrate"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+
+    def seed(data_dir):
+        data_dir.mkdir(parents=True, exist_ok=True)
+        for name in ("leadflow.sqlite3", "leadflow.sqlite3-wal"):
+            if (template / name).exists():
+                shutil.copyfile(template / name, data_dir / name)
+        return data_dir
+
+    return seed
 
 
 @pytest.fixture(scope="session")

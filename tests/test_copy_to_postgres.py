@@ -67,9 +67,10 @@ def sqlite_counts(path: Path) -> dict[str, int]:
 
 @needs_postgres
 def test_the_demo_on_sqlite_is_copied_into_postgres_whole_and_stays_usable(
-    tmp_path, empty_postgres
+    tmp_path, empty_postgres, migrated_sqlite
 ):
-    assert leadflow(tmp_path, "migrate").returncode == 0
+    migrated_sqlite(tmp_path)
+    assert leadflow(tmp_path, "migrate").returncode == 0  # nothing left to do: quick
     demo = leadflow(tmp_path, "demo", "--contacts", "40")
     assert demo.returncode == 0, demo.stderr
     source = tmp_path / "leadflow.sqlite3"

@@ -114,11 +114,16 @@ class Served:
 
 
 @pytest.fixture
-def serve_factory(tmp_path):
+def serve_factory(tmp_path, migrated_sqlite):
+    """Starts `leadflow serve` on a data directory of its own, its database migrated
+    already (``cold``: an empty directory, as on a fresh machine)."""
     started: list[Served] = []
 
-    def start(**environment: str) -> Served:
-        served = Served(tmp_path / f"data-{len(started)}", free_port(), **environment)
+    def start(cold: bool = False, **environment: str) -> Served:
+        data_dir = tmp_path / f"data-{len(started)}"
+        if not cold:
+            migrated_sqlite(data_dir)
+        served = Served(data_dir, free_port(), **environment)
         started.append(served)
         return served
 
@@ -152,7 +157,7 @@ def http(method: str, url: str, body=None, token: str | None = None):
 
 
 def test_serve_runs_web_and_worker_prints_the_login_and_stops_on_sigterm(serve_factory):
-    served = serve_factory(LEADFLOW_DEMO="1", LEADFLOW_DEMO_CONTACTS="200")
+    served = serve_factory(cold=True, LEADFLOW_DEMO="1", LEADFLOW_DEMO_CONTACTS="200")
     output = served.wait_for(r"Press Ctrl-C to stop")
     data_dir = Path(served.env["LEADFLOW_DATA_DIR"])
 
@@ -415,7 +420,7 @@ def test_serve_fails_in_one_line_when_the_port_is_taken(tmp_path):
     assert "LeadFlow is running" not in result.stdout
 
 
-def test_worker_command_runs_queued_tasks(tmp_path):
+def test_worker_command_runs_queued_tasks(tmp_path, migrated_sqlite):
     """`leadflow worker` alone: it picks up a task enqueued by another process."""
     env = {
         key: value for key, value in os.environ.items() if key not in {"DATABASE_URL", "REDIS_URL"}
@@ -432,7 +437,7 @@ def test_worker_command_runs_queued_tasks(tmp_path):
             check=True,
         ).stdout
 
-    leadflow("migrate")
+    migrated_sqlite(tmp_path)
     leadflow("workspace", "create", "Queue Test", "--owner-email", "q@queue-test.example")
     enqueue = (
         "from leadflow.contacts.tasks import activities_catch_up; "

@@ -205,8 +205,8 @@ class Installation:
         return None
 
 
-def _reminders_survive_a_killed_worker(installation: Installation) -> None:
-    installation.leadflow("migrate")
+def _reminders_survive_a_killed_worker(installation: Installation, migrated_sqlite) -> None:
+    migrated_sqlite(installation.database.parent)
     installation.leadflow("manage", "shell", "-c", SETUP)
     before = installation.lead("before")
     installation.start_worker()
@@ -221,10 +221,13 @@ def _reminders_survive_a_killed_worker(installation: Installation) -> None:
         installation.kill_worker()
 
 
-def test_the_database_worker_fires_due_reminders_and_after_a_kill(tmp_path):
-    _reminders_survive_a_killed_worker(Installation(tmp_path))
+def test_the_database_worker_fires_due_reminders_and_after_a_kill(tmp_path, migrated_sqlite):
+    _reminders_survive_a_killed_worker(Installation(tmp_path), migrated_sqlite)
 
 
 @pytest.mark.redis
-def test_the_rq_worker_fires_due_reminders_and_after_a_kill(tmp_path, redis_server):
-    _reminders_survive_a_killed_worker(Installation(tmp_path, REDIS_URL=f"{redis_server}/12"))
+def test_the_rq_worker_fires_due_reminders_and_after_a_kill(
+    tmp_path, redis_server, migrated_sqlite
+):
+    installation = Installation(tmp_path, REDIS_URL=f"{redis_server}/12")
+    _reminders_survive_a_killed_worker(installation, migrated_sqlite)
