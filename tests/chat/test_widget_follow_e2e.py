@@ -17,7 +17,8 @@ from leadflow.chat import services
 from leadflow.chat.models import Conversation
 from leadflow.core.actors import Actor
 from tests.chat.test_conversations import publish
-from tests.chat.test_widget_e2e import Site, bot_says, visit  # noqa: F401
+from tests.chat.test_live_chat_e2e import site  # noqa: F401  (the site on a second origin)
+from tests.chat.test_widget_e2e import bot_says, visit  # noqa: F401
 from tests.e2e.conftest import _orm_beside_playwright, browser  # noqa: F401
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -36,21 +37,12 @@ GRAPH = {
 PRICING_ONLY = {"include": ["/pricing*"], "exclude": []}
 
 
-@pytest.fixture
-def site(tmp_path, live_server, workspace):
-    site = Site(tmp_path, live_server, workspace)
-    workspace.allowed_origins = [site.url]
-    workspace.save()
-    yield site
-    site.close()
-
-
 def launcher(page):
     return page.get_by_role("button", name="Chat with us")
 
 
 def test_on_a_single_page_app_the_button_shows_on_the_routes_a_flow_runs_on(
-    site,
+    site,  # noqa: F811
     visit,  # noqa: F811
     workspace,
     owner_actor,
@@ -79,7 +71,7 @@ def test_on_a_single_page_app_the_button_shows_on_the_routes_a_flow_runs_on(
 
 
 def test_a_chat_with_a_person_follows_the_visitor_and_counts_what_came_while_closed(
-    site,
+    site,  # noqa: F811
     visit,  # noqa: F811
     workspace,
     owner_actor,
@@ -148,7 +140,7 @@ def test_a_chat_with_a_person_follows_the_visitor_and_counts_what_came_while_clo
 
 
 def test_the_button_moves_above_a_pop_up_bar_at_the_bottom_while_it_shows(
-    site,
+    site,  # noqa: F811
     visit,  # noqa: F811
     workspace,
     owner_actor,
