@@ -299,6 +299,9 @@
     if (reply.token && reply.token !== token) {
       token = reply.token;
       store(TOKEN, token);
+      // Another conversation (the first, or a new one after an old token was refused):
+      // what was read of an earlier one says nothing about this one.
+      if (!reply.resumed) store(READ, String((readSeq = 0)));
     }
     if ("stream_url" in reply) streamUrl = reply.stream_url;
     if ("waiting_for" in reply) waiting = reply.waiting_for;
