@@ -37,6 +37,10 @@ GRAPH = {
 PRICING_ONLY = {"include": ["/pricing*"], "exclude": []}
 
 
+def configured(response) -> bool:
+    return "/e/chat/config" in response.url
+
+
 def launcher(page):
     return page.get_by_role("button", name="Chat with us")
 
@@ -49,10 +53,10 @@ def test_on_a_single_page_app_the_button_shows_on_the_routes_a_flow_runs_on(
 ):
     publish(workspace, owner_actor, graph=GRAPH, page_rules=PRICING_ONLY)
     page = visit()
-    page.goto(site.write("app.html"))
-    page.wait_for_function("() => window.leadflow && window.leadflow.visitorId")
-    page.wait_for_function("() => window.leadflowChat")  # the launcher ran and asked
-    page.wait_for_timeout(500)
+    with page.expect_response(configured) as asked:  # the launcher asked, and was answered
+        page.goto(site.write("app.html"))
+    assert asked.value.json() == {"flow": None}
+    page.wait_for_timeout(200)  # what the launcher does with the answer
     expect(launcher(page)).to_have_count(0)
 
     page.evaluate("history.pushState({}, '', '/pricing')")
@@ -137,9 +141,10 @@ def test_a_chat_with_a_person_follows_the_visitor_and_counts_what_came_while_clo
         "() => !Object.keys(localStorage).some((name) => name.startsWith('lf_chat_l:'))",
         timeout=15_000,
     )
-    page.goto(site.write("jobs.html", "<p>Jobs.</p>"))
-    page.wait_for_function("() => window.leadflowChat")
-    page.wait_for_timeout(800)
+    with page.expect_response(configured) as asked:
+        page.goto(site.write("jobs.html", "<p>Jobs.</p>"))
+    assert asked.value.json() == {"flow": None}  # not asked as live any more
+    page.wait_for_timeout(200)
     expect(launcher(page)).to_have_count(0)
     assert page.javascript_errors == []
 
